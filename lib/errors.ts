@@ -1,0 +1,48 @@
+/**
+ * One error class per failure mode. Each has a literal `_tag`, a message a mineralogist can act on
+ * (it names the file or dataset and the problem), and optional `cause`.
+ * Guard with `isPetromapError(err, 'InvalidInput')`.
+ */
+export type PetromapErrorTag =
+  | 'InvalidInput' // malformed file or parameters: the user must fix the input
+  | 'Unprocessable' // valid input we cannot use (no overlap, no air above sample, ...)
+  | 'NotFound'
+  | 'Unsupported'
+  | 'Aborted'
+  | 'Conflict' // wrong state (job already running, ...)
+  | 'DiskFull';
+
+export class PetromapError extends Error {
+  readonly _tag: PetromapErrorTag;
+  readonly details?: Record<string, unknown>;
+  constructor(tag: PetromapErrorTag, message: string, opts: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, { cause: opts.cause });
+    this._tag = tag;
+    this.details = opts.details;
+    this.name = `PetromapError(${tag})`;
+  }
+}
+
+export const invalidInput = (message: string, opts?: { cause?: unknown; details?: Record<string, unknown> }) =>
+  new PetromapError('InvalidInput', message, opts);
+export const unprocessable = (message: string, opts?: { cause?: unknown; details?: Record<string, unknown> }) =>
+  new PetromapError('Unprocessable', message, opts);
+export const notFound = (message: string) => new PetromapError('NotFound', message);
+export const unsupported = (message: string) => new PetromapError('Unsupported', message);
+
+export function isPetromapError(err: unknown, tag?: PetromapErrorTag): err is PetromapError {
+  return err instanceof PetromapError && (tag === undefined || err._tag === tag);
+}
+
+/** Throws a PetromapError('Aborted') if the signal is aborted. Call at every await / loop step. */
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new PetromapError('Aborted', 'The operation was cancelled.', { cause: signal.reason });
+}
+
+/** Progress callback: fraction in [0, 1] and a short human message. */
+export type OnProgress = (fraction: number, message?: string) => void;
+
+export interface StageOptions {
+  signal?: AbortSignal;
+  onProgress?: OnProgress;
+}
