@@ -1,0 +1,167 @@
+'use client';
+/**
+ * One orthogonal slice panel (XY, XZ or YZ) of a volume: a canvas showing the slice PNG from the
+ * slice route handler, a slider and keyboard stepping through slices, wheel zoom, drag pan, and a
+ * crosshair at the shared cursor. A click (no drag) moves the cursor, which moves the other
+ * panels' slices.
+ */
+import { useEffect, useRef, useState } from 'react';
+import {
+  AXIS_DIM, FIT_VIEW, clampIndex, indexAtLevel, pickLevel, placeImage, planeDims, zoomAt,
+  type SliceAxis, type Vec3, type ViewState,
+} from './slice-geometry';
+import { useElementSize } from './use-element-size';
+import { useLatestImage } from './use-latest-image';
+
+export interface SlicePanelProps {
+  axis: SliceAxis;
+  /** level-0 shape and spacing, (z, y, x); spacing in µm */
+  shape: Vec3;
+  spacing: Vec3;
+  /** shared cursor, level-0 voxel index (z, y, x) */
+  cursor: Vec3;
+  onCursor: (c: Vec3) => void;
+  levelShapes: Vec3[];
+  /** URL of the slice PNG; `index` is in the given level's voxels */
+  sliceUrl: (axis: SliceAxis, index: number, level: number) => string;
+}
+
+const KEY_STEP: Record<string, number> = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 };
+
+export function SlicePanel({ axis, shape, spacing, cursor, onCursor, levelShapes, sliceUrl }: SlicePanelProps) {
+  const boxRef = useRef<HTMLDivElement>(null);
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const { width: cw, height: ch } = useElementSize(boxRef);
+  const [view, setView] = useState<ViewState>(FIT_VIEW);
+  const drag = useRef<{ x: number; y: number; panX: number; panY: number; moved: boolean } | null>(null);
+
+  const d = AXIS_DIM[axis];
+  const { h, v, name } = planeDims(axis);
+  const n = shape[d];
+  const index = cursor[d];
+  const wUm = shape[h] * spacing[h];
+  const hUm = shape[v] * spacing[v];
+  const place = cw > 0 ? placeImage(cw, ch, wUm, hUm, view) : null;
+
+  // Device pixels per level-0 voxel along the finer in-plane axis decides the pyramid level.
+  const dpr = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
+  const pxPerVoxel = place ? place.scale * Math.min(spacing[h], spacing[v]) * dpr : 1;
+  const level = pickLevel(pxPerVoxel, levelShapes.length);
+  const levelIndex = indexAtLevel(index, n, levelShapes[level]?.[d] ?? n);
+  const url = cw > 0 ? sliceUrl(axis, levelIndex, level) : null;
+  const { image, loadedUrl, loading, error } = useLatestImage(url);
+
+  const setIndex = (i: number) => {
+    const c: Vec3 = [...cursor];
+    c[d] = clampIndex(i, n);
+    onCursor(c);
+  };
+
+  // Draw: image scaled to its physical extent (µm stay square), then the crosshair.
+  useEffect(() => {
+    const canvas = canvasRef.current;
+    if (!canvas || !place) return;
+    canvas.width = Math.round(cw * dpr);
+    canvas.height = Math.round(ch * dpr);
+    const ctx = canvas.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, cw, ch);
+    const iw = wUm * place.scale;
+    const ih = hUm * place.scale;
+    if (image) {
+      // Nearest neighbour once a voxel is bigger than a device pixel: show voxels as they are.
+      ctx.imageSmoothingEnabled = (iw * dpr) / image.naturalWidth < 1.5;
+      ctx.drawImage(image, place.ox, place.oy, iw, ih);
+    }
+    ctx.strokeStyle = 'rgba(255, 204, 51, 0.85)';
+    ctx.lineWidth = 1;
+    ctx.setLineDash([4, 3]);
+    const cx = place.ox + (cursor[h] + 0.5) * spacing[h] * place.scale;
+    const cy = place.oy + (cursor[v] + 0.5) * spacing[v] * place.scale;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(cx) + 0.5, place.oy);
+    ctx.lineTo(Math.round(cx) + 0.5, place.oy + ih);
+    ctx.moveTo(place.ox, Math.round(cy) + 0.5);
+    ctx.lineTo(place.ox + iw, Math.round(cy) + 0.5);
+    ctx.stroke();
+  }, [image, place?.scale, place?.ox, place?.oy, cw, ch, dpr, cursor, h, v, spacing, wUm, hUm]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // Wheel zoom needs a non-passive listener to stop the page from scrolling.
+  useEffect(() => {
+    const el = boxRef.current;
+    if (!el) return;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const r = el.getBoundingClientRect();
+      const factor = Math.exp(-e.deltaY * 0.0015);
+      setView((vs) => zoomAt(vs, factor, e.clientX - r.left, e.clientY - r.top, r.width, r.height));
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, []);
+
+  function onPointerDown(e: React.PointerEvent) {
+    (e.currentTarget as Element).setPointerCapture(e.pointerId);
+    drag.current = { x: e.clientX, y: e.clientY, panX: view.panX, panY: view.panY, moved: false };
+  }
+  function onPointerMove(e: React.PointerEvent) {
+    const g = drag.current;
+    if (!g) return;
+    const dx = e.clientX - g.x;
+    const dy = e.clientY - g.y;
+    if (!g.moved && Math.hypot(dx, dy) < 4) return;
+    g.moved = true;
+    setView((vs) => ({ ...vs, panX: g.panX + dx, panY: g.panY + dy }));
+  }
+  function onPointerUp(e: React.PointerEvent) {
+    const g = drag.current;
+    drag.current = null;
+    if (!g || g.moved || !place) return;
+    const r = boxRef.current!.getBoundingClientRect();
+    const uh = Math.floor((e.clientX - r.left - place.ox) / place.scale / spacing[h]);
+    const uv = Math.floor((e.clientY - r.top - place.oy) / place.scale / spacing[v]);
+    if (uh < 0 || uv < 0 || uh >= shape[h] || uv >= shape[v]) return;
+    const c: Vec3 = [...cursor];
+    c[h] = uh;
+    c[v] = uv;
+    onCursor(c);
+  }
+
+  function onKeyDown(e: React.KeyboardEvent) {
+    // The range input steps itself with arrows; only handle keys aimed at the panel.
+    if ((e.target as HTMLElement).tagName === 'INPUT') return;
+    const step = KEY_STEP[e.key];
+    if (step === undefined) return;
+    e.preventDefault();
+    setIndex(index + step);
+  }
+
+  const posUm = (index + 0.5) * spacing[d];
+  return (
+    <div className="panel" tabIndex={0} onKeyDown={onKeyDown} data-testid={`panel-${name}`} aria-label={`${name} slice panel`}>
+      <div className="panel-head">
+        <span className="title">{name}</span>
+        <span className="num">{axis}</span>
+        <input
+          type="range" min={0} max={n - 1} value={index} aria-label={`${name} slice index`}
+          data-testid={`slider-${name}`} onChange={(e) => setIndex(Number(e.target.value))}
+        />
+        <span className="num" data-testid={`index-${name}`}>{index + 1} / {n}</span>
+        <button type="button" title="Fit the slice to the panel (or double-click it)" onClick={() => setView(FIT_VIEW)}>Fit</button>
+      </div>
+      <div
+        className="panel-canvas" ref={boxRef}
+        onPointerDown={onPointerDown} onPointerMove={onPointerMove} onPointerUp={onPointerUp}
+        onDoubleClick={() => setView(FIT_VIEW)}
+      >
+        <canvas ref={canvasRef} data-testid={`canvas-${name}`} data-level={level} data-src={loadedUrl ?? ""} />
+        <div className="overlay-text">
+          {axis} = {posUm.toFixed(1)} µm · level {level} · {(view.zoom * 100).toFixed(0)} %
+        </div>
+        {loading && <div className="loading">loading…</div>}
+        {error && <div className="loading" style={{ color: '#f28b82' }}>{error}</div>}
+      </div>
+    </div>
+  );
+}
