@@ -1,0 +1,6 @@
+export { generateSandstone } from './generate-sandstone';
+export type { SyntheticSample } from './types';
+export type { SandstoneOptions, SandstoneInput, EdsOptions, PhaseFractions } from './options';
+export { DEFAULT_OPTIONS, resolveOptions } from './options';
+export { EDS_LEGEND, MINERAL_TO_CLASS } from './minerals';
+export { inPlaneDeterminant, isRock, type Plane } from './surface';
