@@ -1,0 +1,144 @@
+/**
+ * Automatic initial alignment of an EDS map on the surface slab, without landmarks.
+ * Scale comes from the two pixel sizes. Rotation is searched over the full circle for both
+ * handednesses (mirrored maps), translation exhaustively by FFT (ratio-search.ts) on a coarse
+ * grid of ~40 pixels; the best few poses are then refined on the full-resolution slab by a
+ * direct local search over angle and translation. The score, the correlation ratio, is blind to
+ * which grey a mineral has, so contrast inversion is fine, and it only counts the overlap, so a
+ * map covering part of the surface (or hanging over its edge) is fine.
+ */
+import { invertAffine2 } from '../coords';
+import { throwIfAborted, unprocessable, type StageOptions } from '../errors';
+import { nextPow2 } from './fft2d';
+import type { MovingImage } from './moving-image';
+import { poseToAffine, scoreAffine, type Pose } from './pose';
+import { prepareFixed, searchTranslation, type FixedSpectra } from './ratio-search';
+import type { CoarseAlignment, Slab } from './types';
+
+export interface CoarseAlignOptions extends StageOptions {
+  /** slab pixel size, micrometres (the voxel size along x) */
+  voxelUm: number;
+  /** coarse angle step, degrees (default 4) */
+  angleStepDeg?: number;
+  /** restrict the handedness search (default: try both) */
+  mirrored?: boolean;
+  /** minimum overlap as a share of the smaller of map and slab area (default 0.4) */
+  minOverlap?: number;
+}
+
+/** Block-mean downsample by f, standardised, with the valid fraction as mask. */
+function coarseSlab(slab: Slab, f: number) {
+  const w = Math.ceil(slab.width / f), h = Math.ceil(slab.height / f);
+  const grey = new Float64Array(w * h), mask = new Float64Array(w * h);
+  let s = 0, ss = 0, n = 0;
+  for (const g of slab.data) if (g === g) { s += g; ss += g * g; n++; }
+  if (n === 0) throw unprocessable('The surface slab is empty: the plane does not cut the volume.');
+  const mean = s / n, sd = Math.sqrt(Math.max(1e-12, ss / n - mean * mean));
+  for (let v = 0; v < slab.height; v++) for (let u = 0; u < slab.width; u++) {
+    const g = slab.data[v * slab.width + u];
+    if (g !== g) continue;
+    const i = Math.floor(v / f) * w + Math.floor(u / f);
+    grey[i] += (g - mean) / sd; mask[i] += 1;
+  }
+  for (let i = 0; i < w * h; i++) {
+    if (mask[i] > 0) grey[i] /= mask[i];
+    mask[i] /= f * f;
+  }
+  return { w, h, grey, mask, validArea: n };
+}
+
+/** Class-indicator images of the map rotated by the pose, on the coarse grid (2x2 supersampling). */
+function coarseTemplate(mov: MovingImage, p: Pose, f: number, size: number): Float64Array[] {
+  const inv = invertAffine2(poseToAffine({ ...p, cx: (size * f) / 2 - 0.5, cy: (size * f) / 2 - 0.5 }, mov.width, mov.height));
+  const ind = Array.from({ length: mov.classes }, () => new Float64Array(size * size));
+  const offs = [0.25 * f - 0.5, 0.75 * f - 0.5];
+  for (let qy = 0; qy < size; qy++) for (let qx = 0; qx < size; qx++) {
+    for (const oy of offs) for (const ox of offs) {
+      const x = qx * f + ox, y = qy * f + oy;
+      const iu = Math.round(inv[0] * x + inv[1] * y + inv[2]), iv = Math.round(inv[3] * x + inv[4] * y + inv[5]);
+      if (iu < 0 || iv < 0 || iu >= mov.width || iv >= mov.height) continue;
+      ind[mov.labels[iv * mov.width + iu]][qy * size + qx] += 0.25;
+    }
+  }
+  return ind;
+}
+
+interface Candidate extends Pose { score: number }
+
+function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseAlignOptions): Candidate[] {
+  const f = Math.max(1, Math.round(Math.max(slab.width, slab.height) / 40));
+  const cs = coarseSlab(slab, f);
+  const size = Math.ceil((scale * Math.hypot(mov.width, mov.height)) / f) + 1;
+  const n = nextPow2(Math.max(cs.w, cs.h) + size);
+  const fixed: FixedSpectra = prepareFixed(cs.grey, cs.mask, cs.w, cs.h, n);
+  const mapArea = (scale * scale * mov.width * mov.height) / (f * f);
+  const minOverlap = (opts.minOverlap ?? 0.4) * Math.min(mapArea, cs.validArea / (f * f));
+  const step = opts.angleStepDeg ?? 4;
+  const hands = opts.mirrored === undefined ? [false, true] : [opts.mirrored];
+  const out: Candidate[] = [];
+  let done = 0;
+  const total = hands.length * Math.ceil(360 / step);
+  for (const mirrored of hands) {
+    for (let theta = 0; theta < 360; theta += step) {
+      throwIfAborted(opts.signal);
+      const pose: Pose = { thetaDeg: theta, mirrored, scale, cx: 0, cy: 0 };
+      const hit = searchTranslation(fixed, coarseTemplate(mov, pose, f, size), size, size, minOverlap);
+      const c = (size * f) / 2 - 0.5 + hit.tx * f, d = (size * f) / 2 - 0.5 + hit.ty * f;
+      if (hit.score > -Infinity) out.push({ ...pose, cx: c, cy: d, score: hit.score });
+      opts.onProgress?.((0.8 * ++done) / total, 'searching rotation and translation');
+    }
+  }
+  return out.sort((p, q) => q.score - p.score);
+}
+
+const distinct = (p: Pose, q: Pose) =>
+  p.mirrored !== q.mirrored || Math.abs(((p.thetaDeg - q.thetaDeg + 540) % 360) - 180) > 15 || Math.hypot(p.cx - q.cx, p.cy - q.cy) > 8;
+
+/** Hill-climb a pose on the full-resolution slab: angle, then centre, with shrinking steps. */
+function refinePose(slab: Slab, mov: MovingImage, p: Candidate, minOverlap: number): Candidate {
+  const score = (q: Pose) => {
+    const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(poseToAffine(q, mov.width, mov.height)));
+    return r.overlap >= minOverlap ? r.score : -Infinity;
+  };
+  let best: Candidate = { ...p, score: score(p) };
+  for (const [da, dt] of [[2, 2], [1, 1], [0.5, 0.5], [0.25, 0.25]]) {
+    let improved = true;
+    while (improved) {
+      improved = false;
+      for (const [ka, kx, ky] of [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]) {
+        const q = { ...best, thetaDeg: best.thetaDeg + ka * da, cx: best.cx + kx * dt, cy: best.cy + ky * dt };
+        const s = score(q);
+        if (s > best.score) { best = { ...q, score: s }; improved = true; }
+      }
+    }
+  }
+  return best;
+}
+
+export async function coarseAlign(slab: Slab, mov: MovingImage, opts: CoarseAlignOptions): Promise<CoarseAlignment> {
+  const scale = mov.pixelUm / opts.voxelUm;
+  const all = coarseSearch(slab, mov, scale, opts);
+  if (!all.length) throw unprocessable('The EDS map does not overlap the volume surface at its stated pixel size: check the EDS and XRM pixel sizes.');
+  const picks: Candidate[] = [];
+  for (const c of all) if (picks.length < 3 && picks.every((p) => distinct(p, c))) picks.push(c);
+  const mapArea = scale * scale * mov.width * mov.height;
+  let valid = 0;
+  for (const g of slab.data) if (g === g) valid++;
+  const minOverlap = (opts.minOverlap ?? 0.4) * Math.min(mapArea, valid);
+  const refined = picks.map((p, i) => {
+    throwIfAborted(opts.signal);
+    opts.onProgress?.(0.8 + (0.2 * i) / picks.length, 'refining the best poses');
+    return refinePose(slab, mov, p, minOverlap);
+  }).sort((p, q) => q.score - p.score);
+  const best = refined[0];
+  const second = refined.find((p) => distinct(p, best))?.score ?? all.find((p) => distinct(p, best))?.score ?? 0;
+  opts.onProgress?.(1, 'initial alignment found');
+  return {
+    edsToSlab: poseToAffine(best, mov.width, mov.height),
+    rotationDeg: ((best.thetaDeg % 360) + 360) % 360,
+    mirrored: best.mirrored,
+    scale,
+    score: best.score,
+    secondScore: second,
+  };
+}

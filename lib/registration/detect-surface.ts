@@ -1,0 +1,129 @@
+/**
+ * Find the polished top surface of the sample inside the volume: per (x, y) column the subvoxel
+ * depth where air turns into rock, then a robust plane fit (see plane-fit.ts).
+ *
+ * Throws Unprocessable when there is no air above the sample (volume cropped at the surface) or
+ * no column reaches rock within the searched depth.
+ */
+import { throwIfAborted, unprocessable, type StageOptions } from '../errors';
+import { otsu } from './otsu';
+import { fitPlaneRobust } from './plane-fit';
+import type { SurfaceFit } from './types';
+import { readZRange, type VolumeSource } from './volume-source';
+
+export interface DetectSurfaceOptions extends StageOptions {
+  /** how many slices from the top to search (default min(nz, 64)) */
+  maxDepthVox?: number;
+  /** keep the per-column heights in the result (default false) */
+  keepHeightMap?: boolean;
+}
+
+/** 3x3 in-plane box mean of every slice, so single noisy voxels do not fake a crossing. */
+function smoothSlices(data: Float32Array, nz: number, ny: number, nx: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let z = 0; z < nz; z++) {
+    const o = z * ny * nx;
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        let s = 0, n = 0;
+        for (let dy = -1; dy <= 1; dy++) {
+          const yy = y + dy;
+          if (yy < 0 || yy >= ny) continue;
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if (xx < 0 || xx >= nx) continue;
+            s += data[o + yy * nx + xx]; n++;
+          }
+        }
+        out[o + y * nx + x] = s / n;
+      }
+    }
+  }
+  return out;
+}
+
+/** Linear-interpolated position where column values cross `level` upwards, searching z in [lo, hi). */
+function crossing(d: Float32Array, plane: number, col: number, level: number, lo: number, hi: number): number {
+  for (let z = Math.max(1, lo); z < hi; z++) {
+    const v = d[z * plane + col];
+    if (v < level) continue;
+    const p = d[(z - 1) * plane + col];
+    if (p >= level) continue;
+    return z - 1 + (level - p) / (v - p);
+  }
+  return NaN;
+}
+
+/**
+ * Subvoxel height of the air -> rock transition in column (y, x). A rough crossing of the global
+ * level (value and the next one above it) locates the edge; the edge is then placed where the
+ * column crosses half-way between air and the rock just below it (the 50 % point of a blurred
+ * step), so a dark or bright mineral at the surface does not bias the depth. NaN when the column
+ * starts in rock or never reaches it.
+ */
+function columnHeight(d: Float32Array, nz: number, plane: number, col: number, rough: number, air: number): number {
+  if (d[col] >= rough) return NaN;
+  let z1 = -1;
+  for (let z = 1; z + 1 < nz; z++) {
+    if (d[z * plane + col] >= rough && d[(z + 1) * plane + col] >= rough) { z1 = z; break; }
+  }
+  if (z1 < 0 || z1 + 3 >= nz) return NaN;
+  let rock = 0;
+  for (let z = z1 + 2; z <= z1 + 3; z++) rock += d[z * plane + col] / 2;
+  return crossing(d, plane, col, (air + rock) / 2, z1 - 2, z1 + 3);
+}
+
+export async function detectSurface(volume: VolumeSource, opts: DetectSurfaceOptions = {}): Promise<SurfaceFit> {
+  const { signal, onProgress } = opts;
+  const [nz, ny, nx] = volume.meta.shape;
+  const depth = Math.min(nz, Math.max(4, opts.maxDepthVox ?? 64));
+  onProgress?.(0, 'reading the top of the volume');
+  const top = await readZRange(volume, 0, depth, signal);
+  throwIfAborted(signal);
+  const d = smoothSlices(top.data, depth, ny, nx);
+  const { threshold, lowMean, highMean } = otsu(d);
+  const plane = ny * nx;
+  let airTop = 0, air = 0;
+  for (let i = 0; i < plane; i++) if (d[i] < threshold) { airTop++; air += d[i]; }
+  air = airTop ? air / airTop : lowMean;
+  const level = air + 0.35 * (highMean - air);
+  if (!(highMean > lowMean) || airTop < 0.2 * plane) {
+    throw unprocessable(
+      `No air layer found above the sample in the top ${depth} slices: is the volume cropped at the surface? ` +
+        'Registration needs a few slices of air above the polished surface.',
+      { details: { airTopFraction: airTop / plane } },
+    );
+  }
+  onProgress?.(0.3, 'tracing the air/rock transition');
+  const heights = new Float32Array(plane);
+  const xs: number[] = [], ys: number[] = [], zs: number[] = [];
+  const step = Math.max(1, Math.floor(Math.sqrt(plane / 40000)));
+  for (let y = 0; y < ny; y++) {
+    throwIfAborted(signal);
+    for (let x = 0; x < nx; x++) {
+      const h = columnHeight(d, depth, plane, y * nx + x, level, air);
+      heights[y * nx + x] = h;
+      if (h === h && y % step === 0 && x % step === 0) { xs.push(x); ys.push(y); zs.push(h); }
+    }
+  }
+  if (zs.length < Math.max(3, 0.05 * (plane / (step * step)))) {
+    throw unprocessable(`The air/rock transition was found in only ${zs.length} columns of the top ${depth} slices: is the sample surface deeper than that, or is there no sample?`);
+  }
+  onProgress?.(0.7, 'fitting the surface plane');
+  const fit = fitPlaneRobust(Float32Array.from(xs), Float32Array.from(ys), Float32Array.from(zs));
+  if (!fit) throw unprocessable('The air/rock transition does not form a plane: cannot find the polished surface.');
+  const [sz, sy, sx] = volume.meta.spacingUm;
+  const gx = (fit.a * sz) / sx, gy = (fit.b * sz) / sy;
+  onProgress?.(1, 'surface found');
+  return {
+    a: fit.a,
+    b: fit.b,
+    c: fit.c + top.z0,
+    tiltDeg: (Math.atan(Math.hypot(gx, gy)) * 180) / Math.PI,
+    azimuthDeg: (Math.atan2(gy, gx) * 180) / Math.PI,
+    residualRms: fit.residualRms,
+    inlierFraction: fit.inliers / (plane / (step * step)),
+    threshold: level,
+    heightMap: opts.keepHeightMap ? heights : undefined,
+  };
+}

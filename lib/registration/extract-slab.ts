@@ -1,0 +1,88 @@
+/**
+ * Resample an oblique slab along the surface plane: slab pixel (u, v) sits on the plane at voxel
+ * pitch, u along the plane's x direction, v orthogonal to it in the plane (about +y). Each pixel is
+ * the mean of trilinear samples at a few depths just below the plane (along its normal), where the
+ * partial-volume blur of the air/rock edge has faded.
+ */
+import type { Affine2to3 } from '../coords';
+import { throwIfAborted, type StageOptions } from '../errors';
+import type { Slab, SurfaceFit } from './types';
+import { readZRange, type VolumeSource } from './volume-source';
+
+export interface ExtractSlabOptions extends StageOptions {
+  /** number of depths averaged (default 3) */
+  thicknessVox?: number;
+  /** depth of the first sample below the plane, voxels (default 1) */
+  offsetVox?: number;
+}
+
+type V3 = [number, number, number];
+const norm = (v: V3): V3 => { const l = Math.hypot(v[0], v[1], v[2]); return [v[0] / l, v[1] / l, v[2] / l]; };
+const dot = (p: V3, q: V3) => p[0] * q[0] + p[1] * q[1] + p[2] * q[2];
+
+/** Orthonormal in-plane axes and slab extent, all in (z, y, x). */
+export function slabGeometry(surface: SurfaceFit, shape: [number, number, number]) {
+  const { a, b, c } = surface;
+  const [, ny, nx] = shape;
+  const normal = norm([1, -b, -a]);
+  const eu = norm([a, 0, 1]);
+  const w: V3 = [b, 1, 0];
+  const k = dot(w, eu);
+  const ev = norm([w[0] - k * eu[0], w[1] - k * eu[1], w[2] - k * eu[2]]);
+  const p0: V3 = [c, 0, 0];
+  let umin = Infinity, umax = -Infinity, vmin = Infinity, vmax = -Infinity;
+  for (const y of [0, ny - 1]) for (const x of [0, nx - 1]) {
+    const d: V3 = [a * x + b * y, y, x];
+    const u = dot(d, eu), v = dot(d, ev);
+    umin = Math.min(umin, u); umax = Math.max(umax, u); vmin = Math.min(vmin, v); vmax = Math.max(vmax, v);
+  }
+  const u0 = Math.floor(umin), v0 = Math.floor(vmin);
+  const origin: V3 = [0, 1, 2].map((i) => p0[i] + u0 * eu[i] + v0 * ev[i]) as V3;
+  const slabToVoxel: Affine2to3 = [eu[0], ev[0], origin[0], eu[1], ev[1], origin[1], eu[2], ev[2], origin[2]];
+  return { normal, slabToVoxel, width: Math.ceil(umax) - u0 + 1, height: Math.ceil(vmax) - v0 + 1 };
+}
+
+/** Trilinear sample of a z-range block at voxel (z, y, x); NaN outside. */
+function trilinear(d: Float32Array, z0: number, nz: number, ny: number, nx: number, z: number, y: number, x: number): number {
+  z -= z0;
+  if (z < 0 || y < 0 || x < 0 || z > nz - 1 || y > ny - 1 || x > nx - 1) return NaN;
+  const iz = Math.min(nz - 2, Math.floor(z)), iy = Math.min(ny - 2, Math.floor(y)), ix = Math.min(nx - 2, Math.floor(x));
+  const fz = z - iz, fy = y - iy, fx = x - ix;
+  const at = (dz: number, dy: number, dx: number) => d[((iz + dz) * ny + iy + dy) * nx + ix + dx];
+  const lerpX = (dz: number, dy: number) => at(dz, dy, 0) * (1 - fx) + at(dz, dy, 1) * fx;
+  const lerpY = (dz: number) => lerpX(dz, 0) * (1 - fy) + lerpX(dz, 1) * fy;
+  return lerpY(0) * (1 - fz) + lerpY(1) * fz;
+}
+
+export async function extractSlab(volume: VolumeSource, surface: SurfaceFit, opts: ExtractSlabOptions = {}): Promise<Slab> {
+  const { signal, onProgress } = opts;
+  const thickness = Math.max(1, Math.round(opts.thicknessVox ?? 3));
+  const offset = opts.offsetVox ?? 1;
+  const shape = volume.meta.shape;
+  const [nz, ny, nx] = shape;
+  const geo = slabGeometry(surface, shape);
+  const depths = Array.from({ length: thickness }, (_, k) => offset + k);
+  // z range touched by the plane between the corners, plus the sampling depths and a margin
+  const zc = [0, nx - 1].flatMap((x) => [0, ny - 1].map((y) => surface.a * x + surface.b * y + surface.c));
+  const zlo = Math.max(0, Math.floor(Math.min(...zc)) - 1);
+  const zhi = Math.min(nz, Math.ceil(Math.max(...zc) + offset + thickness) + 2);
+  const blk = await readZRange(volume, zlo, zhi, signal);
+  const bz = blk.shape[0];
+  const { width, height, slabToVoxel: m, normal } = geo;
+  const data = new Float32Array(width * height);
+  for (let v = 0; v < height; v++) {
+    throwIfAborted(signal);
+    if (v % 32 === 0) onProgress?.(v / height, 'resampling the surface slab');
+    for (let u = 0; u < width; u++) {
+      const z = m[0] * u + m[1] * v + m[2], y = m[3] * u + m[4] * v + m[5], x = m[6] * u + m[7] * v + m[8];
+      let s = 0, n = 0;
+      for (const t of depths) {
+        const val = bz < 2 ? NaN : trilinear(blk.data, blk.z0, bz, ny, nx, z + t * normal[0], y + t * normal[1], x + t * normal[2]);
+        if (val === val) { s += val; n++; }
+      }
+      data[v * width + u] = n === depths.length ? s / n : NaN;
+    }
+  }
+  onProgress?.(1, 'slab extracted');
+  return { width, height, data, slabToVoxel: m, normal, sampleDepthsVox: depths };
+}

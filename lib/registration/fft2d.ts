@@ -1,0 +1,59 @@
+/**
+ * In-place radix-2 complex FFT (iterative Cooley-Tukey) and its 2D row/column version, for the
+ * translation search of coarse-align.ts. Sizes must be powers of two. Split re/im arrays.
+ */
+const twiddles = new Map<number, { cos: Float64Array; sin: Float64Array; rev: Uint32Array }>();
+
+function plan(n: number) {
+  let p = twiddles.get(n);
+  if (p) return p;
+  const cos = new Float64Array(n / 2), sin = new Float64Array(n / 2), rev = new Uint32Array(n);
+  for (let i = 0; i < n / 2; i++) { cos[i] = Math.cos((2 * Math.PI * i) / n); sin[i] = Math.sin((2 * Math.PI * i) / n); }
+  const bits = Math.log2(n);
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
+    rev[i] = r;
+  }
+  p = { cos, sin, rev };
+  twiddles.set(n, p);
+  return p;
+}
+
+/** FFT of n values at re[off + k*stride] (inverse when inv; unnormalised). */
+function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n: number, inv: boolean): void {
+  const { cos, sin, rev } = plan(n);
+  for (let i = 0; i < n; i++) {
+    const j = rev[i];
+    if (j > i) {
+      const a = off + i * stride, b = off + j * stride;
+      let t = re[a]; re[a] = re[b]; re[b] = t;
+      t = im[a]; im[a] = im[b]; im[b] = t;
+    }
+  }
+  const sg = inv ? 1 : -1;
+  for (let size = 2; size <= n; size <<= 1) {
+    const half = size >> 1, step = n / size;
+    for (let s = 0; s < n; s += size) {
+      for (let k = 0; k < half; k++) {
+        const wr = cos[k * step], wi = sg * sin[k * step];
+        const a = off + (s + k) * stride, b = a + half * stride;
+        const xr = re[b] * wr - im[b] * wi, xi = re[b] * wi + im[b] * wr;
+        re[b] = re[a] - xr; im[b] = im[a] - xi;
+        re[a] += xr; im[a] += xi;
+      }
+    }
+  }
+}
+
+/** 2D FFT of an n x n image (row-major), in place; the inverse is divided by n*n. */
+export function fft2(re: Float64Array, im: Float64Array, n: number, inv = false): void {
+  for (let r = 0; r < n; r++) fft1(re, im, r * n, 1, n, inv);
+  for (let c = 0; c < n; c++) fft1(re, im, c, n, n, inv);
+  if (inv) {
+    const k = 1 / (n * n);
+    for (let i = 0; i < n * n; i++) { re[i] *= k; im[i] *= k; }
+  }
+}
+
+export const nextPow2 = (n: number) => 1 << Math.ceil(Math.log2(Math.max(2, n)));

@@ -1,0 +1,70 @@
+/**
+ * The moving image of the registration: the EDS map as compact class labels (for the
+ * correlation-ratio search) and as greyscale (for elastix's mutual information).
+ * A companion image (BSE, element map) is quantised into a few grey-level classes instead.
+ */
+import type { MineralMap } from '../eds/types';
+import { invalidInput } from '../errors';
+
+export interface MovingImage {
+  width: number;
+  height: number;
+  /** class index 0..classes-1 per pixel, row-major */
+  labels: Uint8Array;
+  classes: number;
+  /** grey value per pixel (one per class for mineral maps) */
+  grey: Float32Array;
+  /** EDS pixel size, micrometres */
+  pixelUm: number;
+}
+
+export interface MovingImageOptions {
+  /** name of a companion image (e.g. 'BSE') to register instead of the mineral labels */
+  companion?: string;
+  /** grey-level classes for a companion image (default 8) */
+  levels?: number;
+}
+
+/** Mineral labels -> compact classes (unclassified is a class too: it is often epoxy or holes). */
+function fromLabels(map: MineralMap): MovingImage {
+  const ids = [...new Set(map.labels)].sort((p, q) => p - q);
+  if (ids.length > 255) throw invalidInput(`EDS map ${map.source ?? ''} has ${ids.length} phases; at most 255 are supported.`);
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const labels = new Uint8Array(map.labels.length);
+  const grey = new Float32Array(map.labels.length);
+  const g = ids.length > 1 ? 1 / (ids.length - 1) : 0;
+  for (let i = 0; i < labels.length; i++) {
+    const k = index.get(map.labels[i])!;
+    labels[i] = k;
+    grey[i] = k * g;
+  }
+  return { width: map.width, height: map.height, labels, classes: ids.length, grey, pixelUm: map.pixelSizeUm };
+}
+
+/** Quantile quantisation of a continuous image into `levels` classes. */
+function fromCompanion(map: MineralMap, name: string, levels: number): MovingImage {
+  const c = map.companions.find((x) => x.name.toLowerCase() === name.toLowerCase());
+  if (!c) {
+    const have = map.companions.map((x) => x.name).join(', ') || 'none';
+    throw invalidInput(`EDS map ${map.source ?? ''} has no companion image "${name}" (available: ${have}).`);
+  }
+  const sorted = Float32Array.from(c.data).sort();
+  const cuts = Array.from({ length: levels - 1 }, (_, i) => sorted[Math.floor(((i + 1) * sorted.length) / levels)]);
+  const labels = new Uint8Array(c.data.length);
+  for (let i = 0; i < labels.length; i++) {
+    let k = 0;
+    while (k < cuts.length && c.data[i] >= cuts[k]) k++;
+    labels[i] = k;
+  }
+  return { width: map.width, height: map.height, labels, classes: levels, grey: Float32Array.from(c.data), pixelUm: map.pixelSizeUm };
+}
+
+export function movingImage(map: MineralMap, opts: MovingImageOptions = {}): MovingImage {
+  if (!(map.pixelSizeUm > 0)) throw invalidInput(`EDS map ${map.source ?? ''} has no valid pixel size (${map.pixelSizeUm} µm).`);
+  return opts.companion ? fromCompanion(map, opts.companion, opts.levels ?? 8) : fromLabels(map);
+}
+
+/** Greyscale rendering of a mineral map, one value per phase in [0, 1] (for display and elastix). */
+export function mineralMapGrey(map: MineralMap): Float32Array {
+  return fromLabels(map).grey;
+}

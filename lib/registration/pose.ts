@@ -1,0 +1,51 @@
+/**
+ * A similarity pose of the EDS map on the slab: slab = t + cT + s * R(theta) * Mx * (eds - cE),
+ * where Mx mirrors u when `mirrored`, cE is the map centre and cT a reference point on the slab.
+ * Also the direct (non-FFT) correlation-ratio score of a pose, used for the fine search.
+ */
+import type { Affine2 } from '../coords';
+import type { MovingImage } from './moving-image';
+
+export interface Pose {
+  thetaDeg: number;
+  mirrored: boolean;
+  scale: number;
+  /** slab position of the map centre */
+  cx: number;
+  cy: number;
+}
+
+export function poseToAffine(p: Pose, mw: number, mh: number): Affine2 {
+  const t = (p.thetaDeg * Math.PI) / 180, c = Math.cos(t) * p.scale, s = Math.sin(t) * p.scale;
+  const m = p.mirrored ? -1 : 1;
+  const a = c * m, b = -s, d = s * m, e = c;
+  const ex = (mw - 1) / 2, ey = (mh - 1) / 2;
+  return [a, b, p.cx - a * ex - b * ey, d, e, p.cy - d * ex - e * ey];
+}
+
+/**
+ * eta^2 of slab grey given EDS class over the slab pixels that land inside the map.
+ * slabGrey holds NaN outside the volume. Returns overlap in slab pixels.
+ */
+export function scoreAffine(slabGrey: Float32Array, sw: number, sh: number, mov: MovingImage, inv: Affine2): { score: number; overlap: number } {
+  const K = mov.classes;
+  const n = new Float64Array(K), s = new Float64Array(K), q = new Float64Array(K);
+  for (let v = 0; v < sh; v++) {
+    let eu = inv[1] * v + inv[2], ev = inv[4] * v + inv[5];
+    for (let u = 0; u < sw; u++, eu += inv[0], ev += inv[3]) {
+      const g = slabGrey[v * sw + u];
+      if (g !== g) continue;
+      const iu = Math.round(eu), iv = Math.round(ev);
+      if (iu < 0 || iv < 0 || iu >= mov.width || iv >= mov.height) continue;
+      const k = mov.labels[iv * mov.width + iu];
+      n[k]++; s[k] += g; q[k] += g * g;
+    }
+  }
+  let N = 0, S = 0, Q = 0, within = 0;
+  for (let k = 0; k < K; k++) {
+    N += n[k]; S += s[k]; Q += q[k];
+    if (n[k] > 0) within += q[k] - (s[k] * s[k]) / n[k];
+  }
+  const total = Q - (S * S) / N;
+  return { score: N > 0 && total > 0 ? 1 - within / total : 0, overlap: N };
+}

@@ -1,0 +1,105 @@
+/**
+ * Exhaustive translation search of a label template over a grey image, scored by the correlation
+ * ratio eta^2 = 1 - (within-class variance of grey) / (total variance of grey) over the overlap
+ * (Roche, Malandain, Pennec & Ayache, "The correlation ratio as a new similarity measure for
+ * multimodal image registration", MICCAI 1998). It suits a label map against a grey image: any
+ * grey value per mineral, contrast inversion included, scores 1. Every per-class sum over the
+ * overlap is a masked cross-correlation, so all translations come from FFTs (Padfield, "Masked
+ * object registration in the Fourier domain", IEEE TIP 2012).
+ */
+import { fft2 } from './fft2d';
+
+/** The fixed (grey) image prepared once: spectra of M + i*S*M and S*S*M on an n x n grid. */
+export interface FixedSpectra {
+  n: number;
+  w: number;
+  h: number;
+  aRe: Float64Array; aIm: Float64Array;
+  bRe: Float64Array; bIm: Float64Array;
+  validArea: number;
+}
+
+/** grey: w x h standardised values; mask: weight 0..1 per pixel (0 where grey is invalid). */
+export function prepareFixed(grey: Float64Array, mask: Float64Array, w: number, h: number, n: number): FixedSpectra {
+  const aRe = new Float64Array(n * n), aIm = new Float64Array(n * n);
+  const bRe = new Float64Array(n * n), bIm = new Float64Array(n * n);
+  let validArea = 0;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = y * w + x, j = y * n + x, m = mask[i], s = grey[i];
+    aRe[j] = m; aIm[j] = s * m; bRe[j] = s * s * m; validArea += m;
+  }
+  fft2(aRe, aIm, n); fft2(bRe, bIm, n);
+  return { n, w, h, aRe, aIm, bRe, bIm, validArea };
+}
+
+export interface TranslationHit {
+  tx: number;
+  ty: number;
+  score: number;
+  overlap: number;
+}
+
+/** conj(X) * Y (+ i * conj(X2) * Y when X2 is given), written into out. */
+function crossSpectrum(out: [Float64Array, Float64Array], xr: Float64Array, xi: Float64Array, yr: Float64Array, yi: Float64Array) {
+  const [or, oi] = out;
+  for (let i = 0; i < or.length; i++) {
+    or[i] = xr[i] * yr[i] + xi[i] * yi[i];
+    oi[i] = xr[i] * yi[i] - xi[i] * yr[i];
+  }
+}
+
+/**
+ * Best translation of the template (class indicator images `ind[k]`, tw x th, summing to the
+ * template weight) over the fixed image. Translation (tx, ty) puts template pixel (x, y) on fixed
+ * pixel (x + tx, y + ty). Overlaps smaller than minOverlap (template-weight units) are ignored.
+ */
+export function searchTranslation(fx: FixedSpectra, ind: Float64Array[], tw: number, th: number, minOverlap: number): TranslationHit {
+  const n = fx.n, nn = n * n;
+  const ntot = new Float64Array(nn), stot = new Float64Array(nn), qtot = new Float64Array(nn), within = new Float64Array(nn);
+  const zr = new Float64Array(nn), zi = new Float64Array(nn);
+  const kr = [new Float64Array(nn), new Float64Array(nn)], ki = [new Float64Array(nn), new Float64Array(nn)];
+  const pr = new Float64Array(nn), pi = new Float64Array(nn);
+  const qr = new Float64Array(nn), qi = new Float64Array(nn);
+  for (let k = 0; k < ind.length; k += 2) {
+    const pair = k + 1 < ind.length ? 2 : 1;
+    zr.fill(0); zi.fill(0);
+    for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
+      zr[y * n + x] = ind[k][y * tw + x];
+      if (pair === 2) zi[y * n + x] = ind[k + 1][y * tw + x];
+    }
+    fft2(zr, zi, n);
+    // split the packed spectrum of two real images: X1 = (Z + conj Z(-m)) / 2, X2 = (Z - conj Z(-m)) / 2i
+    for (let v = 0; v < n; v++) for (let u = 0; u < n; u++) {
+      const i = v * n + u, j = ((n - v) % n) * n + ((n - u) % n);
+      kr[0][i] = (zr[i] + zr[j]) / 2; ki[0][i] = (zi[i] - zi[j]) / 2;
+      kr[1][i] = (zi[i] + zi[j]) / 2; ki[1][i] = (zr[j] - zr[i]) / 2;
+    }
+    // q for both classes in one inverse FFT: conj(X1) B + i conj(X2) B
+    crossSpectrum([pr, pi], kr[0], ki[0], fx.bRe, fx.bIm);
+    crossSpectrum([qr, qi], kr[1], ki[1], fx.bRe, fx.bIm);
+    for (let i = 0; i < nn; i++) { const r = pr[i] - qi[i], im = pi[i] + qr[i]; pr[i] = r; pi[i] = im; }
+    fft2(pr, pi, n, true);
+    const qk = [Float64Array.from(pr), Float64Array.from(pi)];
+    for (let c = 0; c < pair; c++) {
+      crossSpectrum([qr, qi], kr[c], ki[c], fx.aRe, fx.aIm);
+      fft2(qr, qi, n, true);
+      for (let i = 0; i < nn; i++) {
+        const nk = qr[i], sk = qi[i], q = qk[c][i];
+        ntot[i] += nk; stot[i] += sk; qtot[i] += q;
+        within[i] += nk > 1e-3 ? q - (sk * sk) / nk : 0;
+      }
+    }
+  }
+  let best: TranslationHit = { tx: 0, ty: 0, score: -Infinity, overlap: 0 };
+  for (let iy = 0; iy < n; iy++) for (let ix = 0; ix < n; ix++) {
+    const i = iy * n + ix, N = ntot[i];
+    if (N < minOverlap) continue;
+    const total = qtot[i] - (stot[i] * stot[i]) / N;
+    if (total <= 1e-9 * N) continue;
+    const score = 1 - within[i] / total;
+    if (score > best.score) {
+      best = { tx: ix < fx.w ? ix : ix - n, ty: iy < fx.h ? iy : iy - n, score, overlap: N };
+    }
+  }
+  return best;
+}

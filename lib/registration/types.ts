@@ -1,0 +1,88 @@
+/**
+ * Result types of the Correlate stage (EDS map -> XRM volume registration).
+ * Units: voxel indices (z, y, x) and pixels (u, v) unless a name says otherwise.
+ */
+import type { Affine2, Affine2to3 } from '../coords';
+
+/** The sample's polished top surface: the plane z = a*x + b*y + c in voxel indices. */
+export interface SurfaceFit {
+  a: number;
+  b: number;
+  c: number;
+  /** angle between the plane normal and the z axis, degrees (physical, spacing-aware) */
+  tiltDeg: number;
+  /** direction in the (x, y) plane along which the surface goes deeper, degrees from +x towards +y */
+  azimuthDeg: number;
+  /** RMS distance (voxels along z) of the inlier column heights from the plane */
+  residualRms: number;
+  /** share of (x, y) columns whose air/rock transition lies within the inlier band */
+  inlierFraction: number;
+  /** grey value separating air from rock (Otsu on the top part of the volume) */
+  threshold: number;
+  /** subvoxel z of the air/rock transition per column, row-major (y, x); NaN where none */
+  heightMap?: Float32Array;
+}
+
+/** An oblique 2D image resampled along the surface plane, one pixel per voxel pitch. */
+export interface Slab {
+  width: number;
+  height: number;
+  /** row-major (v, u) grey values; NaN outside the volume */
+  data: Float32Array;
+  /** slab pixel (u, v) -> voxel (z, y, x) ON the surface plane (depth 0) */
+  slabToVoxel: Affine2to3;
+  /** unit normal of the plane pointing into the rock, (z, y, x) */
+  normal: [number, number, number];
+  /** depths below the plane (voxels, along the normal) that were averaged into `data` */
+  sampleDepthsVox: number[];
+}
+
+/** A landmark pair clicked by the user: the same feature in the EDS map and in the slab. */
+export interface LandmarkPair {
+  eds: [number, number];
+  slab: [number, number];
+}
+
+export interface LandmarkFit {
+  edsToSlab: Affine2;
+  /** distance (slab pixels) between each mapped EDS landmark and its slab landmark */
+  residuals: number[];
+  rms: number;
+  /** true when the best similarity needed a reflection (mirrored map) */
+  mirrored: boolean;
+}
+
+export interface CoarseAlignment {
+  edsToSlab: Affine2;
+  rotationDeg: number;
+  mirrored: boolean;
+  scale: number;
+  /** correlation ratio eta^2 (slab grey explained by EDS label) at the chosen pose, 0..1 */
+  score: number;
+  /** runner-up score from a clearly different pose: a margin near 0 means an ambiguous match */
+  secondScore: number;
+}
+
+export interface RegistrationQuality {
+  /** mutual information (nats) between slab grey and EDS label before / after refinement */
+  miBefore: number;
+  miAfter: number;
+  /** correlation ratio eta^2 after refinement */
+  scoreAfter: number;
+  /** share of EDS map pixels that land inside the volume */
+  coverage: number;
+  /** present when landmarks were given: their distances (slab pixels ~ voxels) after registration */
+  landmarkResiduals?: number[];
+  /** how the pose was initialised */
+  initialisation: 'landmarks' | 'automatic';
+  /** true when the elastix refinement ran and was kept */
+  refined: boolean;
+}
+
+export interface Registration {
+  edsToVoxel: Affine2to3;
+  edsToSlab: Affine2;
+  surface: SurfaceFit;
+  slabToVoxel: Affine2to3;
+  quality: RegistrationQuality;
+}
