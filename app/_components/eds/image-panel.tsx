@@ -5,7 +5,7 @@
  * what is there (mineral name, grey value).
  */
 import { useEffect, useRef, useState } from 'react';
-import { FIT_VIEW, placeImage, zoomAt, type ViewState } from '../viewer/slice-geometry';
+import { FIT_VIEW, drawScaleBar, placeImage, zoomAt, type ViewState } from '../viewer/slice-geometry';
 import { useElementSize } from '../viewer/use-element-size';
 import { useLatestImage } from '../viewer/use-latest-image';
 
@@ -56,6 +56,7 @@ export function ImagePanel({ url, width, height, pixelSizeUm, onHover, className
     // Label maps must never be interpolated: a blend of two mineral colours is a third mineral.
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(image, place.ox, place.oy, iw, height * pixelSizeUm * place.scale);
+    drawScaleBar(ctx, cw, ch, place.scale);
   }, [image, place?.scale, place?.ox, place?.oy, cw, ch, width, height, pixelSizeUm]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {

@@ -4,10 +4,11 @@
  * the others' slices) and one display window, plus a side panel with the histogram window/level
  * control and the cursor position in voxels and µm.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { formatValue } from '../format';
 import { Histogram, type WindowRange } from './histogram';
 import { SlicePanel } from './slice-panel';
+import { useElementSize } from './use-element-size';
 import type { SliceAxis, Vec3 } from './slice-geometry';
 import { useVolumeHistogram } from './use-volume-histogram';
 import { sliceUrl, type VolumeInfo } from './volume-info';
@@ -18,6 +19,8 @@ export function OrthoViewer({ info }: { info: VolumeInfo }) {
   const [channel, setChannel] = useState(0);
   const [win, setWin] = useState<WindowRange | null>(null);
   const hist = useVolumeHistogram(info, channel);
+  const sideRef = useRef<HTMLDivElement>(null);
+  const sideWidth = useElementSize(sideRef).width;
 
   // Auto window (1–99 %) as soon as the histogram of this channel is known.
   const auto = useCallback(() => {
@@ -44,7 +47,7 @@ export function OrthoViewer({ info }: { info: VolumeInfo }) {
         {panel('z')}
         {panel('y')}
         {panel('x')}
-        <div className="panel" style={{ padding: '0.5rem 0.7rem', gap: '0.5rem' }}>
+        <div className="panel" ref={sideRef} style={{ padding: '0.5rem 0.7rem', gap: '0.5rem' }}>
           <div className="controls">
             <strong style={{ color: 'var(--panel-text)' }}>Window / level</strong>
             {info.channels.length > 1 && (
@@ -58,9 +61,9 @@ export function OrthoViewer({ info }: { info: VolumeInfo }) {
             )}
           </div>
           {hist.data && win ? (
-            <Histogram data={hist.data} window={win} onChange={setWin} width={330} height={110} />
+            <Histogram data={hist.data} window={win} onChange={setWin} width={Math.max(240, sideWidth - 24)} height={120} />
           ) : (
-            <div className="info" style={{ height: 110 }}>
+            <div className="info" style={{ height: 120 }}>
               {hist.error ? `Histogram unavailable: ${hist.error.message}` : 'Reading histogram…'}
             </div>
           )}

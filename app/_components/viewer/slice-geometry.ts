@@ -72,3 +72,36 @@ export function indexAtLevel(index0: number, n0: number, nLevel: number): number
 export function clampIndex(i: number, n: number): number {
   return Math.max(0, Math.min(n - 1, Math.round(i)));
 }
+
+/** A round scale-bar length (1, 2 or 5 × 10^k µm) close to `targetPx` CSS px at `pxPerUm`. */
+export function scaleBar(pxPerUm: number, targetPx = 90): { um: number; px: number; label: string } {
+  const raw = targetPx / pxPerUm;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const um = [5, 2, 1].map((m) => m * p).find((v) => v <= raw) ?? p;
+  return { um, px: um * pxPerUm, label: um >= 1000 ? `${um / 1000} mm` : `${+um.toPrecision(3)} µm` };
+}
+
+/** Draw a scale bar in the bottom-right corner of a (cw, ch) canvas. */
+export function drawScaleBar(ctx: CanvasRenderingContext2D, cw: number, ch: number, pxPerUm: number): void {
+  const bar = scaleBar(pxPerUm);
+  const x1 = cw - 12;
+  const x0 = x1 - bar.px;
+  const y = ch - 12;
+  ctx.setLineDash([]);
+  ctx.strokeStyle = 'rgba(0,0,0,0.6)';
+  ctx.lineWidth = 5;
+  ctx.beginPath();
+  ctx.moveTo(x0, y);
+  ctx.lineTo(x1, y);
+  ctx.stroke();
+  ctx.strokeStyle = '#fff';
+  ctx.lineWidth = 2;
+  ctx.stroke();
+  ctx.font = '11px ui-monospace, monospace';
+  ctx.fillStyle = '#fff';
+  ctx.textAlign = 'center';
+  ctx.shadowColor = '#000';
+  ctx.shadowBlur = 3;
+  ctx.fillText(bar.label, (x0 + x1) / 2, y - 6);
+  ctx.shadowBlur = 0;
+}

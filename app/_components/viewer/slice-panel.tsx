@@ -7,7 +7,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import {
-  AXIS_DIM, FIT_VIEW, clampIndex, indexAtLevel, pickLevel, placeImage, planeDims, zoomAt,
+  AXIS_DIM, FIT_VIEW, clampIndex, drawScaleBar, indexAtLevel, pickLevel, placeImage, planeDims, zoomAt,
   type SliceAxis, type Vec3, type ViewState,
 } from './slice-geometry';
 import { useElementSize } from './use-element-size';
@@ -85,6 +85,7 @@ export function SlicePanel({ axis, shape, spacing, cursor, onCursor, levelShapes
     ctx.moveTo(place.ox, Math.round(cy) + 0.5);
     ctx.lineTo(place.ox + iw, Math.round(cy) + 0.5);
     ctx.stroke();
+    drawScaleBar(ctx, cw, ch, place.scale);
   }, [image, place?.scale, place?.ox, place?.oy, cw, ch, dpr, cursor, h, v, spacing, wUm, hUm]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Wheel zoom needs a non-passive listener to stop the page from scrolling.
@@ -147,7 +148,7 @@ export function SlicePanel({ axis, shape, spacing, cursor, onCursor, levelShapes
           type="range" min={0} max={n - 1} value={index} aria-label={`${name} slice index`}
           data-testid={`slider-${name}`} onChange={(e) => setIndex(Number(e.target.value))}
         />
-        <span className="num" data-testid={`index-${name}`}>{index + 1} / {n}</span>
+        <span className="num" data-testid={`index-${name}`} title="voxel index / number of slices">{index} / {n}</span>
         <button type="button" title="Fit the slice to the panel (or double-click it)" onClick={() => setView(FIT_VIEW)}>Fit</button>
       </div>
       <div

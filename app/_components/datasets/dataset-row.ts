@@ -1,0 +1,17 @@
+/**
+ * The UI's view of a dataset, mapped once from the tRPC output (`toDatasetRow`) so components
+ * do not depend on how the server spells its fields.
+ */
+import type { EdsInfo } from '../eds/eds-view';
+import type { VolumeInfo } from '../viewer/volume-info';
+
+export interface DatasetRow {
+  id: string;
+  name: string;
+  kind: 'volume' | 'eds';
+  createdAt: Date | string | null;
+  /** set when the dataset is not usable (failed import, still importing) */
+  problem?: string | null;
+  volume?: VolumeInfo;
+  eds?: EdsInfo;
+}

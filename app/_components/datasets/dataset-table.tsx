@@ -1,0 +1,80 @@
+/**
+ * Datasets of a project with the metadata a mineralogist checks before going on: for volumes
+ * shape (voxels), voxel size (µm), physical extent, dtype and channels; for EDS maps size (px),
+ * pixel size (µm), the legend with area % and the unclassified share.
+ */
+import Link from 'next/link';
+import { EdsLegend } from '../eds/eds-legend';
+import { formatDate, formatPct, formatShape, formatSpacing, formatUm } from '../format';
+import type { DatasetRow } from './dataset-row';
+
+export function DatasetTable({ projectId, rows }: { projectId: string; rows: DatasetRow[] }) {
+  return (
+    <table className="data" data-testid="dataset-table">
+      <thead>
+        <tr>
+          <th>Name</th>
+          <th>Kind</th>
+          <th>Size</th>
+          <th>Voxel / pixel size</th>
+          <th>Data</th>
+          <th>Created</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((d) => (
+          <tr key={d.id}>
+            <td>
+              <Link href={`/projects/${projectId}/datasets/${d.id}`}>{d.name}</Link>
+              {d.problem && <div className="small" style={{ color: 'var(--danger)' }}>{d.problem}</div>}
+            </td>
+            <td>
+              <span className={`badge ${d.kind}`}>{d.kind === 'volume' ? 'XRM volume' : 'EDS map'}</span>
+            </td>
+            {d.volume ? <VolumeCells v={d.volume} /> : d.eds ? <EdsCells e={d.eds} /> : <td colSpan={3} className="muted">no metadata</td>}
+            <td className="num">{formatDate(d.createdAt)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function VolumeCells({ v }: { v: NonNullable<DatasetRow['volume']> }) {
+  const [nz, ny, nx] = v.shape;
+  const [sz, sy, sx] = v.spacing;
+  return (
+    <>
+      <td className="num">
+        {formatShape(v.shape)} voxels
+        <div className="small muted">{formatUm(nx * sx)} × {formatUm(ny * sy)} × {formatUm(nz * sz)}</div>
+      </td>
+      <td className="num">{formatSpacing(v.spacing)}</td>
+      <td>
+        <code>{v.dtype}</code> · {v.channels.length} channel{v.channels.length === 1 ? '' : 's'}
+        <div className="small muted">{v.channels.join(', ')} · {v.levelShapes.length} pyramid level{v.levelShapes.length === 1 ? '' : 's'}</div>
+      </td>
+    </>
+  );
+}
+
+function EdsCells({ e }: { e: NonNullable<DatasetRow['eds']> }) {
+  return (
+    <>
+      <td className="num">
+        {e.width} × {e.height} px
+        <div className="small muted">{formatUm(e.width * e.pixelSizeUm)} × {formatUm(e.height * e.pixelSizeUm)}</div>
+      </td>
+      <td className="num">{formatUm(e.pixelSizeUm)} / px</td>
+      <td style={{ minWidth: 260 }}>
+        <div className="small muted">
+          {e.legend.length} phases · unclassified {formatPct(e.unclassifiedFraction)}
+          {e.companions.length > 0 && ` · images: ${e.companions.join(', ')}`}
+        </div>
+        <div style={{ columns: 2, columnGap: '1rem' }}>
+          <EdsLegend legend={e.legend} light />
+        </div>
+      </td>
+    </>
+  );
+}

@@ -1,0 +1,28 @@
+'use client';
+/** Step navigation of a project: Data → Correlate → Train → Results. */
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+
+const STEPS = [
+  { slug: '', label: 'Data' },
+  { slug: 'correlate', label: 'Correlate' },
+  { slug: 'train', label: 'Train' },
+  { slug: 'results', label: 'Results' },
+] as const;
+
+export function StepNav({ projectId }: { projectId: string }) {
+  const path = usePathname();
+  const base = `/projects/${projectId}`;
+  const active = STEPS.find((s) => s.slug && path.startsWith(`${base}/${s.slug}`))?.slug ?? '';
+  return (
+    <nav className="steps" aria-label="Project steps">
+      {STEPS.map((s, i) => (
+        <Link key={s.label} href={s.slug ? `${base}/${s.slug}` : base} className={active === s.slug ? 'active' : undefined}
+          aria-current={active === s.slug ? 'step' : undefined}>
+          <span className="n">{i + 1}</span>
+          {s.label}
+        </Link>
+      ))}
+    </nav>
+  );
+}
