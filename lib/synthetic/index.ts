@@ -4,3 +4,4 @@ export type { SandstoneOptions, SandstoneInput, EdsOptions, PhaseFractions } fro
 export { DEFAULT_OPTIONS, resolveOptions } from './options';
 export { EDS_LEGEND, MINERAL_TO_CLASS } from './minerals';
 export { inPlaneDeterminant, isRock, type Plane } from './surface';
+export { surfacePlane, makeEdsToVoxel, edsSize } from './surface';

@@ -47,7 +47,7 @@ function idealGrey(o: SandstoneOptions, { owner, grains }: Fabric, labels: Uint8
           }
           case CLASS.clay:
             // microporous aggregate: mottled at two scales
-            v = GREY.clay * (0.8 + 0.25 * valueNoise3(x / 1.6, y / 1.6, z / 1.6, seed) + 0.15 * hash3(x, y, z, seed));
+            v = GREY.clay * (0.55 + 0.8 * valueNoise3(x / 1.8, y / 1.8, z / 1.8, seed) + 0.2 * hash3(x, y, z, seed));
             break;
           default:
             v = GREY.pyrite;

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { generateSandstone } from '../../../lib/synthetic';
+import { isPetromapError } from '../../../lib/errors';
+
+const small = { shape: [24, 48, 48] as [number, number, number], grainDiameterVox: 10 };
+
+describe('generateSandstone: determinism and options', () => {
+  it('gives identical bytes for the same seed', () => {
+    const a = generateSandstone({ ...small, seed: 7 });
+    const b = generateSandstone({ ...small, seed: 7 });
+    expect(Buffer.from(a.volume.data.buffer).equals(Buffer.from(b.volume.data.buffer))).toBe(true);
+    expect(Buffer.from(a.truthLabels).equals(Buffer.from(b.truthLabels))).toBe(true);
+    expect(Buffer.from(a.eds.labels.buffer).equals(Buffer.from(b.eds.labels.buffer))).toBe(true);
+    expect(a.eds.companions[0].data).toEqual(b.eds.companions[0].data);
+    expect(a.truth).toEqual(b.truth);
+  });
+
+  it('differs for a different seed', () => {
+    const a = generateSandstone({ ...small, seed: 7 });
+    const b = generateSandstone({ ...small, seed: 8 });
+    expect(Buffer.from(a.truthLabels).equals(Buffer.from(b.truthLabels))).toBe(false);
+    expect(Buffer.from(a.volume.data.buffer).equals(Buffer.from(b.volume.data.buffer))).toBe(false);
+  });
+
+  it('keeps the rock when only the EDS acquisition changes', () => {
+    const a = generateSandstone({ ...small, seed: 3, eds: { rotationDeg: 0 } });
+    const b = generateSandstone({ ...small, seed: 3, eds: { rotationDeg: 123, mirrored: true, pixelUm: 3 } });
+    expect(Buffer.from(a.volume.data.buffer).equals(Buffer.from(b.volume.data.buffer))).toBe(true);
+  });
+
+  it('describes the volume and records resolved params', () => {
+    const s = generateSandstone({ ...small, voxelUm: 1.5 });
+    expect(s.volume.meta).toMatchObject({ shape: [24, 48, 48], spacingUm: [1.5, 1.5, 1.5], dtype: 'uint16' });
+    expect(s.volume.data.length).toBe(24 * 48 * 48);
+    expect(s.truth.params.voxelUm).toBe(1.5);
+    expect(s.truth.params.eds.pixelUm).toBeGreaterThan(0);
+    expect(s.eds.companions.map((c) => c.name)).toEqual(['BSE']);
+  });
+
+  it('rejects impossible options with an actionable error', () => {
+    const bad = () => generateSandstone({ ...small, fractions: { pore: 0.5, quartz: 0.6 } });
+    expect(bad).toThrow(/sum to 1/);
+    try {
+      bad();
+    } catch (e) {
+      expect(isPetromapError(e, 'InvalidInput')).toBe(true);
+    }
+  });
+
+  it('can be cancelled', () => {
+    const ctl = new AbortController();
+    ctl.abort();
+    expect(() => generateSandstone(small, { signal: ctl.signal })).toThrow(/cancelled/);
+  });
+});
