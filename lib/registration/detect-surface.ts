@@ -1,6 +1,7 @@
 /**
  * Find the polished top surface of the sample inside the volume: per (x, y) column the subvoxel
- * depth where air turns into rock, then a robust plane fit (see plane-fit.ts).
+ * depth where air turns into rock, then a robust plane fit (see plane-fit.ts). The plane returned
+ * passes through the centres of the first rock voxel layer (the air/rock edge + 0.5 voxel).
  *
  * Throws Unprocessable when there is no air above the sample (volume cropped at the surface) or
  * no column reaches rock within the searched depth.
@@ -118,7 +119,9 @@ export async function detectSurface(volume: VolumeSource, opts: DetectSurfaceOpt
   return {
     a: fit.a,
     b: fit.b,
-    c: fit.c + top.z0,
+    // the 50 % crossing lies half a voxel above the centres of the first rock layer, which is
+    // where the plane is defined (lib/synthetic's convention: EDS pixels sit on rock voxel centres)
+    c: fit.c + top.z0 + 0.5,
     tiltDeg: (Math.atan(Math.hypot(gx, gy)) * 180) / Math.PI,
     azimuthDeg: (Math.atan2(gy, gx) * 180) / Math.PI,
     residualRms: fit.residualRms,

@@ -4,7 +4,10 @@
  */
 import type { Affine2, Affine2to3 } from '../coords';
 
-/** The sample's polished top surface: the plane z = a*x + b*y + c in voxel indices. */
+/**
+ * The sample's polished top surface: the plane z = a*x + b*y + c in voxel indices, through the
+ * centres of the first rock voxel layer (half a voxel below the air/rock edge).
+ */
 export interface SurfaceFit {
   a: number;
   b: number;

@@ -41,7 +41,7 @@ export function makePhantom(o: PhantomOptions = {}) {
   for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) lab[y * nx + x] = labelAt(x, y);
   for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
     const zs = a * x + b * y + c;
-    const frac = Math.min(1, Math.max(0, z + 0.5 - zs)); // partial volume of rock in this voxel
+    const frac = Math.min(1, Math.max(0, z + 1 - zs)); // partial volume; edge half a voxel above the plane
     const g = 200 + frac * (grey[lab[y * nx + x]] - 200) + noise * (rand() + rand() + rand() - 1.5) * 2;
     data[(z * ny + y) * nx + x] = Math.max(0, Math.round(g));
   }
