@@ -9,6 +9,7 @@ import type { SandstoneOptions } from './options';
 import { CLASS } from './minerals';
 import { type Rng, gaussian, valueNoise3 } from './prng';
 import { placePyrite } from './pyrite';
+import { thresholdForCount } from './quantile';
 
 export interface Grain {
   centre: [number, number, number]; // (z, y, x)
@@ -43,9 +44,9 @@ export function buildFabric(o: SandstoneOptions, rng: Rng): Fabric {
 
   const f = o.fractions;
   const intergranular = f.pore + f.clay * (1 - CLAST_SHARE) + f.pyrite;
-  const t = quantile(r, 1 - intergranular);
+  const t = thresholdForCount(r, Math.round((1 - intergranular) * n), 0, R_CUT);
   const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) labels[i] = r[i] <= t ? CLASS.quartz : CLASS.pore;
+  for (let i = 0; i < n; i++) labels[i] = r[i] < t ? CLASS.quartz : CLASS.pore;
 
   placePyrite(o, labels, Math.round(f.pyrite * n), rng);
   fillPoreClay(o, labels, r, t, Math.round(f.clay * (1 - CLAST_SHARE) * n));
@@ -98,18 +99,26 @@ function lamella(rng: Rng): Grain['lamella'] {
 function rasteriseGrain(o: SandstoneOptions, g: Grain, id: number, r: Float32Array, owner: Int32Array): void {
   const [nz, ny, nx] = o.shape;
   const m = g.m;
-  // bounding cube of the ellipsoid r <= R_CUT
+  const [cz, cy, cx] = g.centre;
+  // bounding cube of the ellipsoid r <= R_CUT; each row is then clipped exactly (below)
   const h = R_CUT / minRowNorm(m);
-  const [z0, z1] = span(g.centre[0], h, nz), [y0, y1] = span(g.centre[1], h, ny), [x0, x1] = span(g.centre[2], h, nx);
+  const [z0, z1] = span(cz, h, nz), [y0, y1] = span(cy, h, ny);
   const cut2 = R_CUT * R_CUT;
+  const bb = m[2] * m[2] + m[5] * m[5] + m[8] * m[8];
   for (let z = z0; z <= z1; z++) {
-    const dz = z - g.centre[0];
+    const dz = z - cz;
     for (let y = y0; y <= y1; y++) {
-      const dy = y - g.centre[1];
+      const dy = y - cy;
       const ez = m[0] * dz + m[1] * dy, ey = m[3] * dz + m[4] * dy, ex = m[6] * dz + m[7] * dy;
+      // the row enters the ellipsoid where |e + dx * col2(m)|^2 <= cut2: solve the quadratic in dx
+      const ab = ez * m[2] + ey * m[5] + ex * m[8];
+      const disc = ab * ab - bb * (ez * ez + ey * ey + ex * ex - cut2);
+      if (disc <= 0) continue;
+      const sq = Math.sqrt(disc);
+      const x0 = Math.max(0, Math.ceil(cx + (-ab - sq) / bb)), x1 = Math.min(nx - 1, Math.floor(cx + (-ab + sq) / bb));
       let i = (z * ny + y) * nx + x0;
       for (let x = x0; x <= x1; x++, i++) {
-        const dx = x - g.centre[2];
+        const dx = x - cx;
         const a = ez + m[2] * dx, b = ey + m[5] * dx, c = ex + m[8] * dx;
         const d2 = a * a + b * b + c * c;
         if (d2 < cut2 && d2 < r[i] * r[i]) {
@@ -130,31 +139,22 @@ function span(c: number, h: number, n: number): [number, number] {
   return [Math.max(0, Math.ceil(c - h)), Math.min(n - 1, Math.floor(c + h))];
 }
 
-/** Value below which a fraction q of `values` lies (values may contain Infinity). */
-function quantile(values: Float32Array, q: number): number {
-  const sorted = Float32Array.from(values).sort();
-  const k = Math.min(sorted.length - 1, Math.max(0, Math.floor(q * sorted.length) - 1));
-  return sorted[k];
-}
-
 /** Clay fills the intergranular voxels closest to grains, in mottled patches (coatings + pore fill). */
 function fillPoreClay(o: SandstoneOptions, labels: Uint8Array, r: Float32Array, t: number, count: number): void {
   if (count <= 0) return;
-  const [, ny, nx] = o.shape;
-  const idx: number[] = [];
-  const score: number[] = [];
+  const [nz, ny, nx] = o.shape;
+  const score = new Float32Array(labels.length).fill(NaN);
   const seed = o.seed ^ 0x5bd1e995;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] !== CLASS.pore) continue;
-    const x = i % nx, y = Math.floor(i / nx) % ny, z = Math.floor(i / (nx * ny));
-    const rr = Number.isFinite(r[i]) ? r[i] - t : R_CUT;
-    idx.push(i);
-    score.push(rr * 1.5 + valueNoise3(x / 5, y / 5, z / 5, seed));
-  }
-  const order = Float32Array.from(score).sort();
-  const limit = order[Math.min(order.length - 1, count - 1)];
-  let placed = 0;
-  for (let k = 0; k < idx.length && placed < count; k++) if (score[k] <= limit) (labels[idx[k]] = CLASS.clay), placed++;
+  const maxScore = (R_CUT - t) * 1.5 + 1;
+  for (let z = 0, i = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++)
+      for (let x = 0; x < nx; x++, i++) {
+        if (labels[i] !== CLASS.pore) continue;
+        const rr = Number.isFinite(r[i]) ? r[i] - t : R_CUT - t;
+        score[i] = rr * 1.5 + valueNoise3(x / 5, y / 5, z / 5, seed);
+      }
+  const limit = thresholdForCount(score, count, 0, maxScore);
+  for (let i = 0; i < labels.length; i++) if (score[i] < limit) labels[i] = CLASS.clay;
 }
 
 /** Grains become feldspar or clay clasts in random order until their volume targets are met. */

@@ -42,15 +42,20 @@ export function hash3(x: number, y: number, z: number, seed: number): number {
   return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
 }
 
-const smooth = (t: number) => t * t * (3 - 2 * t);
-
 /** Trilinear value noise in [0, 1) with lattice spacing 1: mottled textures (clay, cement). */
 export function valueNoise3(x: number, y: number, z: number, seed: number): number {
   const x0 = Math.floor(x), y0 = Math.floor(y), z0 = Math.floor(z);
-  const fx = smooth(x - x0), fy = smooth(y - y0), fz = smooth(z - z0);
-  const lerp = (a: number, b: number, t: number) => a + (b - a) * t;
-  const c = (dx: number, dy: number, dz: number) => hash3(x0 + dx, y0 + dy, z0 + dz, seed);
-  const x00 = lerp(c(0, 0, 0), c(1, 0, 0), fx), x10 = lerp(c(0, 1, 0), c(1, 1, 0), fx);
-  const x01 = lerp(c(0, 0, 1), c(1, 0, 1), fx), x11 = lerp(c(0, 1, 1), c(1, 1, 1), fx);
-  return lerp(lerp(x00, x10, fy), lerp(x01, x11, fy), fz);
+  let fx = x - x0, fy = y - y0, fz = z - z0;
+  fx = fx * fx * (3 - 2 * fx);
+  fy = fy * fy * (3 - 2 * fy);
+  fz = fz * fz * (3 - 2 * fz);
+  const x1 = x0 + 1, y1 = y0 + 1, z1 = z0 + 1;
+  const c000 = hash3(x0, y0, z0, seed), c100 = hash3(x1, y0, z0, seed);
+  const c010 = hash3(x0, y1, z0, seed), c110 = hash3(x1, y1, z0, seed);
+  const c001 = hash3(x0, y0, z1, seed), c101 = hash3(x1, y0, z1, seed);
+  const c011 = hash3(x0, y1, z1, seed), c111 = hash3(x1, y1, z1, seed);
+  const a0 = c000 + (c100 - c000) * fx, a1 = c010 + (c110 - c010) * fx;
+  const b0 = c001 + (c101 - c001) * fx, b1 = c011 + (c111 - c011) * fx;
+  const a = a0 + (a1 - a0) * fy, b = b0 + (b1 - b0) * fy;
+  return a + (b - a) * fz;
 }

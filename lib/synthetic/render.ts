@@ -23,7 +23,8 @@ function idealGrey(o: SandstoneOptions, { owner, grains }: Fabric, labels: Uint8
   const [nz, ny, nx] = o.shape;
   const out = new Float32Array(labels.length);
   const seed = o.seed ^ 0x68e31da4;
-  const rMax = Math.hypot(ny / 2, nx / 2);
+  const rho = radialDistance(ny, nx);
+  const rMax2 = (ny / 2) ** 2 + (nx / 2) ** 2;
   for (let z = 0, i = 0; z < nz; z++)
     for (let y = 0; y < ny; y++)
       for (let x = 0; x < nx; x++, i++) {
@@ -52,8 +53,8 @@ function idealGrey(o: SandstoneOptions, { owner, grains }: Fabric, labels: Uint8
           default:
             v = GREY.pyrite;
         }
-        const rho = Math.hypot(y - ny / 2, x - nx / 2) / rMax;
-        out[i] = v * (1 + o.beamHardening * (rho * rho - 0.5));
+        const r = rho[y * nx + x];
+        out[i] = v * (1 + o.beamHardening * ((r * r) / rMax2 - 0.5));
       }
   for (let i = 0; i < out.length; i++) out[i] *= QUARTZ_GREY;
   return out;
@@ -62,16 +63,26 @@ function idealGrey(o: SandstoneOptions, { owner, grains }: Fabric, labels: Uint8
 function addArtefactsAndNoise(o: SandstoneOptions, grey: Float32Array, rng: Rng): Uint16Array {
   const [nz, ny, nx] = o.shape;
   const gauss = gaussian(rng);
+  const rho = radialDistance(ny, nx);
   const ring = ringProfile(o, Math.ceil(Math.hypot(ny / 2, nx / 2)) + 2, rng);
+  const ringXY = Float32Array.from(rho, (r) => ring[Math.round(r)]);
   const out = new Uint16Array(grey.length);
-  const sg = o.noise * QUARTZ_GREY, sp = o.poissonNoise * Math.sqrt(QUARTZ_GREY);
+  // Gaussian (electronics) and Poisson-like (photon) noise are independent: one draw with summed variance
+  const vg = (o.noise * QUARTZ_GREY) ** 2, vp = o.poissonNoise ** 2 * QUARTZ_GREY;
+  const slice = ny * nx;
   for (let z = 0, i = 0; z < nz; z++)
-    for (let y = 0; y < ny; y++)
-      for (let x = 0; x < nx; x++, i++) {
-        const v = grey[i] + ring[Math.round(Math.hypot(y - ny / 2, x - nx / 2))];
-        const noisy = v + sg * gauss() + sp * Math.sqrt(Math.max(v, 0)) * gauss();
-        out[i] = Math.max(0, Math.min(65535, Math.round(noisy)));
-      }
+    for (let j = 0; j < slice; j++, i++) {
+      const v = grey[i] + ringXY[j];
+      const noisy = v + Math.sqrt(vg + vp * Math.max(v, 0)) * gauss();
+      out[i] = noisy < 0 ? 0 : noisy > 65535 ? 65535 : Math.round(noisy);
+    }
+  return out;
+}
+
+/** Distance of each (y, x) from the rotation axis at the slice centre, in voxels. */
+function radialDistance(ny: number, nx: number): Float32Array {
+  const out = new Float32Array(ny * nx);
+  for (let y = 0, j = 0; y < ny; y++) for (let x = 0; x < nx; x++, j++) out[j] = Math.sqrt((y - ny / 2) ** 2 + (x - nx / 2) ** 2);
   return out;
 }
 
