@@ -2,6 +2,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
+import { readImageNode } from '@itk-wasm/image-io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSandstone, type SyntheticSample } from '../../../lib/synthetic';
 import { writeSyntheticSample } from '../../../lib/synthetic/write-sample-node';
@@ -42,6 +43,14 @@ describe('writeSyntheticSample', () => {
     expect(fields.get('space directions')).toBe('(1.5,0,0) (0,1.5,0) (0,0,1.5)');
     const data = new Uint16Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
     expect(Buffer.from(data.buffer).equals(Buffer.from(s.volume.data.buffer))).toBe(true);
+  });
+
+  it('is read by ITK with the same size, spacing and voxels', async () => {
+    const img = await readImageNode(join(dir, 'volume.nrrd'));
+    expect(img.size).toEqual([48, 40, 20]);
+    expect(img.spacing).toEqual([1.5, 1.5, 1.5]);
+    expect(img.imageType.componentType).toBe('uint16');
+    expect(Buffer.from((img.data as Uint16Array).buffer).equals(Buffer.from(s.volume.data.buffer))).toBe(true);
   });
 
   it('writes the truth labels as uint8 NRRD', async () => {
