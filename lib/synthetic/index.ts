@@ -5,3 +5,4 @@ export { DEFAULT_OPTIONS, resolveOptions } from './options';
 export { EDS_LEGEND, MINERAL_TO_CLASS } from './minerals';
 export { inPlaneDeterminant, isRock, type Plane } from './surface';
 export { surfacePlane, makeEdsToVoxel, edsSize } from './surface';
+export { randomAcquisition, REGISTRATION_RANGES, type AcquisitionRanges } from './scenarios';

@@ -101,6 +101,9 @@ export const DEFAULT_OPTIONS: SandstoneOptions = {
   eds: DEFAULT_EDS,
 };
 
+const MAX_VOXELS = 64 * 1024 * 1024;
+const MAX_EDS_PIXELS = 16 * 1024 * 1024;
+
 export function resolveOptions(input: SandstoneInput = {}): SandstoneOptions {
   const fractions = { ...DEFAULT_FRACTIONS, ...input.fractions };
   const eds = { ...DEFAULT_EDS, ...input.eds, offsetVox: { ...DEFAULT_EDS.offsetVox, ...input.eds?.offsetVox } };
@@ -115,6 +118,8 @@ function validate(o: SandstoneOptions): void {
     throw invalidInput(`Synthetic sandstone: ${what}.`, { details: { params: o } });
   };
   if (!o.shape.every((n) => Number.isInteger(n) && n >= 8)) bad('shape must be three integers ≥ 8 (z, y, x)');
+  // ~20 bytes per voxel of working memory while generating
+  if (o.shape[0] * o.shape[1] * o.shape[2] > MAX_VOXELS) bad(`shape has more than ${MAX_VOXELS} voxels; generate a smaller volume`);
   if (o.shape[0] < o.surfaceDepthVox + 4) bad('the volume must be at least 4 voxels thicker than surfaceDepthVox');
   if (!(o.voxelUm > 0) || !(o.eds.pixelUm > 0)) bad('voxelUm and eds.pixelUm must be positive');
   if (!(o.grainDiameterVox >= 4)) bad('grainDiameterVox must be at least 4 voxels');
@@ -126,6 +131,10 @@ function validate(o: SandstoneOptions): void {
   const sum = vals.reduce((a, b) => a + b, 0);
   if (Math.abs(sum - 1) > 1e-6) bad(`phase fractions must sum to 1 (they sum to ${sum.toFixed(4)})`);
   if (f.pore + f.clay * 0.6 + f.pyrite > 0.6) bad('pore + clay + pyrite leave too little room for grains');
+  const w = o.eds.widthPx ?? 1, h = o.eds.heightPx ?? 1;
+  if (!(Number.isInteger(w) && Number.isInteger(h) && w >= 1 && h >= 1)) bad('eds.widthPx and eds.heightPx must be positive integers');
+  const side = (o.eds.coverage * Math.min(o.shape[1], o.shape[2]) * o.voxelUm) / o.eds.pixelUm;
+  if (!(o.eds.coverage > 0) || side * side > MAX_EDS_PIXELS || w * h > MAX_EDS_PIXELS) bad('the EDS map would be empty or larger than 16 Mpixel; check eds.pixelUm, coverage and size');
   if (o.eds.unclassifiedFraction < 0 || o.eds.unclassifiedFraction >= 1) bad('eds.unclassifiedFraction must be in [0, 1)');
   if (o.eds.boundaryMixing < 0 || o.eds.boundaryMixing > 1) bad('eds.boundaryMixing must be in [0, 1]');
 }

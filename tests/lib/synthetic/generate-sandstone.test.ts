@@ -47,6 +47,11 @@ describe('generateSandstone: determinism and options', () => {
     }
   });
 
+  it('refuses volumes and maps too large to hold in memory', () => {
+    expect(() => generateSandstone({ shape: [512, 512, 512] })).toThrow(/smaller volume/);
+    expect(() => generateSandstone({ ...small, eds: { pixelUm: 0.001 } })).toThrow(/16 Mpixel/);
+  });
+
   it('can be cancelled', () => {
     const ctl = new AbortController();
     ctl.abort();

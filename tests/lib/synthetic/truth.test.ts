@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyAffine2to3 } from '../../../lib/coords';
-import { type SandstoneInput, generateSandstone, inPlaneDeterminant, type SyntheticSample } from '../../../lib/synthetic';
+import { type SandstoneInput, generateSandstone, inPlaneDeterminant, randomAcquisition, type SyntheticSample } from '../../../lib/synthetic';
 import { classAt, uniformAround } from './helpers';
 
 const base: SandstoneInput = { shape: [28, 64, 64], grainDiameterVox: 12 };
@@ -126,5 +126,20 @@ describe('EDS map truth', () => {
     expect(byName('Pyrite')).toBeGreaterThan(byName('Quartz'));
     expect(byName('Quartz')).toBeGreaterThan(byName('Kaolinite'));
     expect(byName('Kaolinite')).toBeGreaterThan(byName('Pore/Epoxy'));
+  });
+
+  it('holds for random acquisitions over the registration ranges', () => {
+    for (let seed = 1; seed <= 8; seed++) {
+      const opts = randomAcquisition(seed, { shape: [24, 56, 56], grainDiameterVox: 12 });
+      const s = generateSandstone(opts);
+      expect(Math.abs(inPlaneDeterminant(s.truth.edsToVoxel)) > 0).toBe(true);
+      expect(inPlaneDeterminant(s.truth.edsToVoxel) < 0).toBe(opts.eds!.mirrored);
+      const ratio = s.truth.params.eds.pixelUm / s.truth.params.voxelUm;
+      expect(ratio).toBeGreaterThanOrEqual(0.5);
+      expect(ratio).toBeLessThanOrEqual(2);
+      const { agree, n } = edsAgreement(s);
+      expect(n).toBeGreaterThan(20);
+      expect(agree / n).toBeGreaterThanOrEqual(0.95);
+    }
   });
 });
