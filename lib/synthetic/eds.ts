@@ -8,23 +8,28 @@ import { type Affine2to3, applyAffine2to3 } from '../coords';
 import type { MineralMap } from '../eds/types';
 import type { SandstoneOptions } from './options';
 import type { Fabric } from './grains';
-import { EDS_LEGEND, MEAN_Z, mineralId } from './minerals';
+import { EDS_LEGEND, MEAN_Z } from './minerals';
+import { makeMineralSampler } from './fabric-sampler';
 import { type Rng, gaussian } from './prng';
 
 /** Sub-pixel sample offsets (fractions of an EDS pixel): the pixel's interaction footprint. */
 const SUB = [-1 / 3, 0, 1 / 3];
 
-export function makeEdsMap(o: SandstoneOptions, fabric: Fabric, labels: Uint8Array, edsToVoxel: Affine2to3, size: [number, number], rng: Rng): MineralMap {
+export function makeEdsMap(o: SandstoneOptions, fabric: Fabric, edsToVoxel: Affine2to3, size: [number, number], rng: Rng): MineralMap {
   const [width, height] = size;
   const ids = new Uint16Array(width * height);
   const bse = new Float32Array(width * height);
   const gauss = gaussian(rng);
+  const mineralAt = makeMineralSampler(o, fabric);
   const sub = new Int32Array(SUB.length * SUB.length);
   for (let v = 0, p = 0; v < height; v++)
     for (let u = 0; u < width; u++, p++) {
-      let k = 0, z = 0;
-      for (const dv of SUB) for (const du of SUB) z += MEAN_Z[(sub[k++] = mineralAt(o, fabric, labels, edsToVoxel, u + du, v + dv))];
-      bse[p] = (z / sub.length - 5) / 17 + o.eds.bseNoise * gauss();
+      let k = 0, zSum = 0;
+      for (const dv of SUB) for (const du of SUB) {
+        const [pz, py, px] = applyAffine2to3(edsToVoxel, u + du, v + dv);
+        zSum += MEAN_Z[(sub[k++] = mineralAt(pz, py, px))];
+      }
+      bse[p] = (zSum / sub.length - 5) / 17 + o.eds.bseNoise * gauss();
       ids[p] = defect(o, sub, rng);
     }
   return {
@@ -36,17 +41,6 @@ export function makeEdsMap(o: SandstoneOptions, fabric: Fabric, labels: Uint8Arr
     companions: [{ name: 'BSE', data: bse }],
     source: `synthetic sandstone (seed ${o.seed})`,
   };
-}
-
-/** EDS phase id at a point of the map (nearest voxel on the plane), 0 when off the volume. */
-function mineralAt(o: SandstoneOptions, { owner, grains }: Fabric, labels: Uint8Array, m: Affine2to3, u: number, v: number): number {
-  const [nz, ny, nx] = o.shape;
-  const [fz, fy, fx] = applyAffine2to3(m, u, v);
-  const z = Math.round(fz), y = Math.round(fy), x = Math.round(fx);
-  if (z < 0 || y < 0 || x < 0 || z >= nz || y >= ny || x >= nx) return 0;
-  const i = (z * ny + y) * nx + x;
-  const g = owner[i];
-  return mineralId(labels[i], g >= 0 ? grains[g].variant : 0);
 }
 
 /** The pixel's phase: its centre sample, unless a boundary or speckle defect strikes. */

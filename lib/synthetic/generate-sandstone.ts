@@ -39,7 +39,7 @@ export function generateSandstone(input: SandstoneInput = {}, stage: StageOption
   progress(0.85, 'sampling EDS map');
   const size = edsSize(o);
   const edsToVoxel = makeEdsToVoxel(o, plane, size[0], size[1]);
-  const eds = makeEdsMap(o, fabric, truthLabels, edsToVoxel, size, rngEds);
+  const eds = makeEdsMap(o, fabric, edsToVoxel, size, rngEds);
   progress(1, 'done');
 
   return {

@@ -21,6 +21,10 @@ export interface Grain {
   lamella: { n: [number, number, number]; period: number; phase: number };
   /** small grain-to-grain grey offset (crystal orientation, impurities) */
   greyOffset: number;
+  /** class code of the grain: quartz, feldspar or clay (clast) */
+  mineral: number;
+  /** half-size of the cube holding the grain's field (r <= R_CUT), voxels */
+  reach: number;
 }
 
 export interface Fabric {
@@ -29,9 +33,13 @@ export interface Fabric {
   /** nearest grain per voxel (also for intergranular voxels), -1 where none is near */
   owner: Int32Array;
   grains: Grain[];
+  /** r below which a point belongs to its grain (r = scaled ellipsoid distance) */
+  grainThreshold: number;
+  /** clay score below which intergranular space is clay */
+  clayLimit: number;
 }
 
-const R_CUT = 1.45; // how far (in radii) a grain's distance field is evaluated
+export const R_CUT = 1.45; // how far (in radii) a grain's distance field is evaluated
 const CLAST_SHARE = 0.35; // share of the clay that is detrital clasts (whole grains), rest pore-filling
 
 export function buildFabric(o: SandstoneOptions, rng: Rng): Fabric {
@@ -49,9 +57,9 @@ export function buildFabric(o: SandstoneOptions, rng: Rng): Fabric {
   for (let i = 0; i < n; i++) labels[i] = r[i] < t ? CLASS.quartz : CLASS.pore;
 
   placePyrite(o, labels, Math.round(f.pyrite * n), rng);
-  fillPoreClay(o, labels, r, t, Math.round(f.clay * (1 - CLAST_SHARE) * n));
+  const clayLimit = fillPoreClay(o, labels, r, t, Math.round(f.clay * (1 - CLAST_SHARE) * n));
   assignGrainMinerals(labels, owner, grains, { feldspar: f.feldspar * n, clay: f.clay * CLAST_SHARE * n }, rng);
-  return { labels, owner, grains };
+  return { labels, owner, grains, grainThreshold: t, clayLimit };
 }
 
 function seedGrains(o: SandstoneOptions, rng: Rng): Grain[] {
@@ -64,7 +72,9 @@ function seedGrains(o: SandstoneOptions, rng: Rng): Grain[] {
       for (let cx = -1; cx < cells[2]; cx++) {
         const centre = [cz, cy, cx].map((c) => (c + 0.5 + 0.7 * (rng() - 0.5)) * L) as [number, number, number];
         const radius = 0.62 * L * Math.max(0.5, 1 + o.grainSizeSpread * gauss());
-        grains.push({ centre, m: ellipsoidMatrix(radius, rng), variant: rng() < 0.55 ? 0 : 1, lamella: lamella(rng), greyOffset: 0.006 * gauss() });
+        const m = ellipsoidMatrix(radius, rng);
+        const g = { centre, m, variant: rng() < 0.55 ? 0 : 1, lamella: lamella(rng), greyOffset: 0.006 * gauss() };
+        grains.push({ ...g, mineral: CLASS.quartz, reach: R_CUT / minRowNorm(m) });
       }
   return grains;
 }
@@ -101,7 +111,7 @@ function rasteriseGrain(o: SandstoneOptions, g: Grain, id: number, r: Float32Arr
   const m = g.m;
   const [cz, cy, cx] = g.centre;
   // bounding cube of the ellipsoid r <= R_CUT; each row is then clipped exactly (below)
-  const h = R_CUT / minRowNorm(m);
+  const h = g.reach;
   const [z0, z1] = span(cz, h, nz), [y0, y1] = span(cy, h, ny);
   const cut2 = R_CUT * R_CUT;
   const bb = m[2] * m[2] + m[5] * m[5] + m[8] * m[8];
@@ -140,22 +150,29 @@ function span(c: number, h: number, n: number): [number, number] {
 }
 
 /** Clay fills the intergranular voxels closest to grains, in mottled patches (coatings + pore fill). */
-function fillPoreClay(o: SandstoneOptions, labels: Uint8Array, r: Float32Array, t: number, count: number): void {
-  if (count <= 0) return;
+function fillPoreClay(o: SandstoneOptions, labels: Uint8Array, r: Float32Array, t: number, count: number): number {
+  if (count <= 0) return -Infinity;
   const [nz, ny, nx] = o.shape;
   const score = new Float32Array(labels.length).fill(NaN);
-  const seed = o.seed ^ 0x5bd1e995;
+  const seed = clayNoiseSeed(o);
   const maxScore = (R_CUT - t) * 1.5 + 1;
   for (let z = 0, i = 0; z < nz; z++)
     for (let y = 0; y < ny; y++)
       for (let x = 0; x < nx; x++, i++) {
         if (labels[i] !== CLASS.pore) continue;
-        const rr = Number.isFinite(r[i]) ? r[i] - t : R_CUT - t;
-        score[i] = rr * 1.5 + valueNoise3(x / 5, y / 5, z / 5, seed);
+        score[i] = clayScore(r[i], t, z, y, x, seed);
       }
   const limit = thresholdForCount(score, count, 0, maxScore);
   for (let i = 0; i < labels.length; i++) if (score[i] < limit) labels[i] = CLASS.clay;
+  return limit;
 }
+
+/** Low near grains (coatings) and in smooth patches (pore-filling booklets). Also used off-grid. */
+export function clayScore(r: number, t: number, z: number, y: number, x: number, seed: number): number {
+  return (Number.isFinite(r) ? r - t : R_CUT - t) * 1.5 + valueNoise3(x / 5, y / 5, z / 5, seed);
+}
+
+export const clayNoiseSeed = (o: SandstoneOptions) => o.seed ^ 0x5bd1e995;
 
 /** Grains become feldspar or clay clasts in random order until their volume targets are met. */
 function assignGrainMinerals(labels: Uint8Array, owner: Int32Array, grains: Grain[], target: { feldspar: number; clay: number }, rng: Rng): void {
@@ -174,4 +191,5 @@ function assignGrainMinerals(labels: Uint8Array, owner: Int32Array, grains: Grai
     else if (clay + volume[g] / 2 < target.clay) (mineral[g] = CLASS.clay), (clay += volume[g]);
   }
   for (let i = 0; i < labels.length; i++) if (labels[i] === CLASS.quartz && owner[i] >= 0) labels[i] = mineral[owner[i]];
+  grains.forEach((g, i) => (g.mineral = mineral[i]));
 }
