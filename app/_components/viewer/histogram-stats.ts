@@ -1,60 +1,72 @@
 /**
  * Grey-value histogram and percentiles, computed in the browser from a raw slice sample.
  * Pure functions: no React, no DOM.
+ *
+ * Percentiles come from the sorted sample (exact), not from the bins: a single hot pixel at
+ * 65535 would otherwise make the bins so wide that the 1–99 % window lands bins away from the
+ * data. For the same reason the plotted range is the 0.1–99.9 % range (padded), not min..max.
  */
 export interface HistogramData {
-  /** counts per bin */
+  /** counts per bin over [lo, hi] (values outside are not plotted) */
   counts: number[];
-  /** value at the left edge of bin 0 and the right edge of the last bin */
+  /** plotted range: left edge of bin 0, right edge of the last bin */
   lo: number;
   hi: number;
-  /** 1st and 99th percentile of the sampled values (the "auto" window) */
+  /** 1st and 99th percentile (the "auto" window) */
   p1: number;
   p99: number;
+  /** smallest and largest sampled value (the "full" window) */
+  min: number;
+  max: number;
   /** number of values sampled */
   n: number;
 }
 
-type Numeric = ArrayLike<number>;
+/** At most this many values are sorted; larger inputs are sampled with a regular stride. */
+const MAX_SAMPLE = 1 << 18;
 
-/**
- * Histogram over [min, max] of `values` with `nBins` equal bins; percentiles from the cumulative
- * counts (bin resolution is enough for a display window).
- */
-export function computeHistogram(values: Numeric, nBins = 128): HistogramData {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!Number.isFinite(v)) continue;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (!Number.isFinite(lo)) return { counts: new Array(nBins).fill(0), lo: 0, hi: 1, p1: 0, p99: 1, n: 0 };
-  if (hi === lo) hi = lo + 1;
+export function computeHistogram(values: ArrayLike<number>, nBins = 128): HistogramData {
+  const sorted = finiteSample(values).sort();
+  const n = sorted.length;
+  if (n === 0) return { counts: new Array(nBins).fill(0), lo: 0, hi: 1, p1: 0, p99: 1, min: 0, max: 1, n: 0 };
+  const q = (f: number) => quantileSorted(sorted, f);
+  const min = sorted[0]!;
+  const max = sorted[n - 1]!;
+  let lo = q(0.001);
+  let hi = q(0.999);
+  const pad = (hi - lo) * 0.03;
+  lo = Math.max(min, lo - pad);
+  hi = Math.min(max, hi + pad);
+  if (hi <= lo) hi = lo + 1;
   const counts = new Array<number>(nBins).fill(0);
   const scale = nBins / (hi - lo);
-  let n = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!Number.isFinite(v)) continue;
+  for (let i = 0; i < n; i++) {
+    const v = sorted[i]!;
+    if (v < lo || v > hi) continue;
     counts[Math.min(nBins - 1, Math.floor((v - lo) * scale))]!++;
-    n++;
   }
-  return { counts, lo, hi, p1: percentileFromCounts(counts, lo, hi, 0.01), p99: percentileFromCounts(counts, lo, hi, 0.99), n };
+  let p1 = q(0.01);
+  let p99 = q(0.99);
+  if (p99 <= p1) p99 = p1 + 1;
+  return { counts, lo, hi, p1, p99, min, max, n };
 }
 
-/** Value below which `q` of the counts fall, interpolated inside the bin. */
-export function percentileFromCounts(counts: number[], lo: number, hi: number, q: number): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (total === 0) return q < 0.5 ? lo : hi;
-  const target = q * total;
-  const w = (hi - lo) / counts.length;
-  let acc = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i]!;
-    if (acc + c >= target) return lo + w * (i + (c ? (target - acc) / c : 0));
-    acc += c;
+function finiteSample(values: ArrayLike<number>): Float32Array {
+  const stride = Math.max(1, Math.ceil(values.length / MAX_SAMPLE));
+  const out = new Float32Array(Math.ceil(values.length / stride));
+  let k = 0;
+  for (let i = 0; i < values.length; i += stride) {
+    const v = values[i]!;
+    if (Number.isFinite(v)) out[k++] = v;
   }
-  return hi;
+  return out.subarray(0, k);
+}
+
+/** Linear-interpolated quantile of an ascending array. */
+export function quantileSorted(sorted: ArrayLike<number>, f: number): number {
+  const pos = Math.max(0, Math.min(sorted.length - 1, f * (sorted.length - 1)));
+  const i = Math.floor(pos);
+  const a = sorted[i]!;
+  const b = sorted[Math.min(sorted.length - 1, i + 1)]!;
+  return a + (b - a) * (pos - i);
 }

@@ -57,7 +57,7 @@ export function OrthoViewer({ info }: { info: VolumeInfo }) {
             )}
             <button type="button" onClick={auto} disabled={!hist.data} title="Window from the 1st to the 99th percentile">Auto 1–99 %</button>
             {hist.data && (
-              <button type="button" onClick={() => setWin({ min: hist.data.lo, max: hist.data.hi })} title="Full value range">Full</button>
+              <button type="button" onClick={() => setWin({ min: hist.data.min, max: hist.data.max })} title="Full value range">Full</button>
             )}
           </div>
           {hist.data && win ? (
