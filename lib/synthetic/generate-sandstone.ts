@@ -34,7 +34,7 @@ export function generateSandstone(input: SandstoneInput = {}, stage: StageOption
       for (let x = 0; x < nx; x++, i++) if (!isRock(plane, z, y, x)) truthLabels[i] = CLASS.air;
 
   progress(0.5, 'rendering XRM volume');
-  const data = renderVolume(o, fabric, truthLabels, rngXrm);
+  const data = renderVolume(o, fabric, plane, rngXrm);
 
   progress(0.85, 'sampling EDS map');
   const size = edsSize(o);
