@@ -53,6 +53,23 @@ describe('surface plane truth', () => {
   });
 });
 
+describe('partial volume at the surface', () => {
+  const clean = { ...base, tiltDeg: 0, psfSigmaVox: 0, noise: 0, poissonNoise: 0, beamHardening: 0, ringArtefact: 0 };
+  const layerMean = (s: SyntheticSample, z: number) => {
+    const [, ny, nx] = s.volume.meta.shape;
+    return s.volume.data.subarray(z * ny * nx, (z + 1) * ny * nx).reduce((p, q) => p + q, 0) / (ny * nx);
+  };
+  it('blends the layer cut by the surface with air by its rock fraction', () => {
+    const half = generateSandstone({ ...clean, surfaceDepthVox: 6.5 }); // physical surface at z = 6: layer 6 half rock
+    const full = generateSandstone({ ...clean, surfaceDepthVox: 6 }); // physical surface at z = 5.5: layer 6 all rock
+    const air = layerMean(full, 2);
+    expect(layerMean(full, 5)).toBeCloseTo(air, 0);
+    expect(layerMean(half, 6) - air).toBeGreaterThan(0.4 * (layerMean(full, 6) - air));
+    expect(layerMean(half, 6) - air).toBeLessThan(0.6 * (layerMean(full, 6) - air));
+    expect(half.truthLabels[6 * 64 * 64 + 100]).not.toBe(0); // the half layer is labelled rock (centre on the plane)
+  });
+});
+
 describe('EDS map truth', () => {
   const cases: [string, SandstoneInput['eds']][] = [
     ['default', {}],
