@@ -6,3 +6,4 @@ export { EDS_LEGEND, MINERAL_TO_CLASS } from './minerals';
 export { inPlaneDeterminant, isRock, type Plane } from './surface';
 export { surfacePlane, makeEdsToVoxel, edsSize } from './surface';
 export { randomAcquisition, REGISTRATION_RANGES, type AcquisitionRanges } from './scenarios';
+export { summariseSample, type SampleSummary } from './summary';

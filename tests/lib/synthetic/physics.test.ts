@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateSandstone, type SyntheticSample } from '../../../lib/synthetic';
+import { generateSandstone, summariseSample, type SyntheticSample } from '../../../lib/synthetic';
 
 let s: SyntheticSample;
 beforeAll(() => {
@@ -54,6 +54,14 @@ describe('synthetic sandstone physics', () => {
     const f = rockFractions(s);
     const want = s.truth.params.fractions;
     [want.pore, want.quartz, want.feldspar, want.clay, want.pyrite].forEach((w, k) => expect(Math.abs(f[k + 1] - w)).toBeLessThan(0.03));
+  });
+
+  it('summarises the actual composition', () => {
+    const sum = summariseSample(s);
+    expect(Object.keys(sum.rockFractions)).toEqual(['pore', 'quartz', 'feldspar', 'clay', 'pyrite']);
+    expect(Object.values(sum.rockFractions).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(Object.values(sum.edsFractions).reduce((a, b) => a + b, 0) + sum.edsUnclassified).toBeCloseTo(1, 9);
+    expect(sum.rockFractions.quartz).toBeCloseTo(rockFractions(s)[2], 12);
   });
 
   it('follows requested fractions', () => {
