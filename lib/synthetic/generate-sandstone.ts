@@ -38,6 +38,8 @@ export function generateSandstone(input: SandstoneInput = {}, stage: StageOption
 
   progress(0.85, 'sampling EDS map');
   const size = edsSize(o);
+  // record the resolved map size so truth.params alone regenerates this exact sample
+  [o.eds.widthPx, o.eds.heightPx] = size;
   const edsToVoxel = makeEdsToVoxel(o, plane, size[0], size[1]);
   const eds = makeEdsMap(o, fabric, edsToVoxel, size, rngEds);
   progress(1, 'done');

@@ -15,6 +15,22 @@ describe('generateSandstone: determinism and options', () => {
     expect(a.truth).toEqual(b.truth);
   });
 
+  it('regenerates the identical sample from truth.params (e.g. read back from truth.json)', () => {
+    const a = generateSandstone({ ...small, seed: 12, eds: { coverage: 0.7, rotationDeg: 33 } });
+    const b = generateSandstone(JSON.parse(JSON.stringify(a.truth.params)));
+    expect(Buffer.from(a.volume.data.buffer).equals(Buffer.from(b.volume.data.buffer))).toBe(true);
+    expect(Buffer.from(a.eds.labels.buffer).equals(Buffer.from(b.eds.labels.buffer))).toBe(true);
+    expect(b.truth).toEqual(a.truth);
+  });
+
+  it('reports progress in order', () => {
+    const seen: number[] = [];
+    generateSandstone(small, { onProgress: (f) => seen.push(f) });
+    expect(seen[0]).toBe(0);
+    expect(seen.at(-1)).toBe(1);
+    expect([...seen].sort((p, q) => p - q)).toEqual(seen);
+  });
+
   it('differs for a different seed', () => {
     const a = generateSandstone({ ...small, seed: 7 });
     const b = generateSandstone({ ...small, seed: 8 });
