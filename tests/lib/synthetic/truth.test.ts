@@ -101,6 +101,25 @@ describe('EDS map truth', () => {
     expect(du[0] * dv[0] + du[1] * dv[1] + du[2] * dv[2]).toBeCloseTo(0, 9);
   });
 
+  it('links EDS phases to the XRM grey values at the mapped voxels', () => {
+    const s = generateSandstone({ ...base, seed: 6, tiltDeg: 3, surfaceDepthVox: 5, eds: { rotationDeg: 140, mirrored: true, pixelUm: 1.6 } });
+    const [, ny, nx] = s.volume.meta.shape;
+    const sum = new Map<string, [number, number]>();
+    s.eds.labels.forEach((id, p) => {
+      if (id === 0) return;
+      const [z, y, x] = applyAffine2to3(s.truth.edsToVoxel, p % s.eds.width, Math.floor(p / s.eds.width)).map(Math.round);
+      // one voxel below the surface: the surface layer itself is partly air where the plane tilts
+      const v = s.volume.data[((z + 1) * ny + y) * nx + x];
+      const name = s.eds.legend.find((q) => q.id === id)!.name;
+      const [a, n] = sum.get(name) ?? [0, 0];
+      sum.set(name, [a + v, n + 1]);
+    });
+    const mean = (name: string) => sum.get(name)![0] / sum.get(name)![1];
+    expect(mean('Pore/Epoxy')).toBeLessThan(mean('Kaolinite') * 0.85);
+    expect(mean('Kaolinite')).toBeLessThan(mean('Quartz') * 0.85);
+    expect(Math.abs(mean('K-feldspar') / mean('Quartz') - 1)).toBeLessThan(0.08);
+  });
+
   it('gives mirrored maps a negative in-plane determinant', () => {
     for (const rotationDeg of [0, 77, 180, 301]) {
       const plain = generateSandstone({ ...base, eds: { rotationDeg } }).truth.edsToVoxel;
