@@ -63,3 +63,17 @@ export function composeAffine2to3(outer: Affine2to3, inner: Affine2): Affine2to3
   }
   return out;
 }
+
+/**
+ * Least-squares (u, v) whose image under `m` is closest to voxel (z, y, x): the projection of a
+ * voxel onto the plane spanned by a 2D -> 3D affine (exact inverse for points on the plane).
+ */
+export function projectToAffine2to3(m: Affine2to3, z: number, y: number, x: number): [number, number] {
+  const p = [z - m[2], y - m[5], x - m[8]];
+  const cu = [m[0], m[3], m[6]], cv = [m[1], m[4], m[7]];
+  const dot = (a: number[], b: number[]) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  const a = dot(cu, cu), b = dot(cu, cv), d = dot(cv, cv), r = dot(cu, p), s = dot(cv, p);
+  const det = a * d - b * b;
+  if (Math.abs(det) < 1e-12) throw new Error('projectToAffine2to3: degenerate map');
+  return [(d * r - b * s) / det, (a * s - b * r) / det];
+}

@@ -57,7 +57,8 @@ function coarseTemplate(mov: MovingImage, p: Pose, f: number, size: number): Flo
       const x = qx * f + ox, y = qy * f + oy;
       const iu = Math.round(inv[0] * x + inv[1] * y + inv[2]), iv = Math.round(inv[3] * x + inv[4] * y + inv[5]);
       if (iu < 0 || iv < 0 || iu >= mov.width || iv >= mov.height) continue;
-      ind[mov.labels[iv * mov.width + iu]][qy * size + qx] += 0.25;
+      const k = mov.labels[iv * mov.width + iu];
+      if (k < mov.classes) ind[k][qy * size + qx] += 0.25;
     }
   }
   return ind;
@@ -71,7 +72,7 @@ function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseA
   const size = Math.ceil((scale * Math.hypot(mov.width, mov.height)) / f) + 1;
   const n = nextPow2(Math.max(cs.w, cs.h) + size);
   const fixed: FixedSpectra = prepareFixed(cs.grey, cs.mask, cs.w, cs.h, n);
-  const mapArea = (scale * scale * mov.width * mov.height) / (f * f);
+  const mapArea = (scale * scale * mov.classified) / (f * f);
   const minOverlap = (opts.minOverlap ?? 0.4) * Math.min(mapArea, cs.validArea / (f * f));
   const step = opts.angleStepDeg ?? 4;
   const hands = opts.mirrored === undefined ? [false, true] : [opts.mirrored];
@@ -121,7 +122,7 @@ export async function coarseAlign(slab: Slab, mov: MovingImage, opts: CoarseAlig
   if (!all.length) throw unprocessable('The EDS map does not overlap the volume surface at its stated pixel size: check the EDS and XRM pixel sizes.');
   const picks: Candidate[] = [];
   for (const c of all) if (picks.length < 3 && picks.every((p) => distinct(p, c))) picks.push(c);
-  const mapArea = scale * scale * mov.width * mov.height;
+  const mapArea = scale * scale * mov.classified;
   let valid = 0;
   for (const g of slab.data) if (g === g) valid++;
   const minOverlap = (opts.minOverlap ?? 0.4) * Math.min(mapArea, valid);

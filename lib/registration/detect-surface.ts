@@ -60,17 +60,20 @@ function crossing(d: Float32Array, plane: number, col: number, level: number, lo
  * level (value and the next one above it) locates the edge; the edge is then placed where the
  * column crosses half-way between air and the rock just below it (the 50 % point of a blurred
  * step), so a dark or bright mineral at the surface does not bias the depth. NaN when the column
- * starts in rock or never reaches it.
+ * starts in rock (or in one dark voxel) or never reaches rock.
  */
-function columnHeight(d: Float32Array, nz: number, plane: number, col: number, rough: number, air: number): number {
-  if (d[col] >= rough) return NaN;
+function columnHeight(d: Float32Array, nz: number, plane: number, col: number, rough: number): number {
+  // two air voxels on top: a single dark top voxel is as likely a pore cut by the volume's edge
+  if (d[col] >= rough || d[plane + col] >= rough) return NaN;
   let z1 = -1;
-  for (let z = 1; z + 1 < nz; z++) {
+  for (let z = 2; z + 1 < nz; z++) {
     if (d[z * plane + col] >= rough && d[(z + 1) * plane + col] >= rough) { z1 = z; break; }
   }
   if (z1 < 0 || z1 + 3 >= nz) return NaN;
-  let rock = 0;
+  // this column's own air and rock levels (a global air level is biased by pores in the top slice)
+  let rock = 0, air = 0;
   for (let z = z1 + 2; z <= z1 + 3; z++) rock += d[z * plane + col] / 2;
+  for (let z = 0; z <= z1 - 2; z++) air += d[z * plane + col] / (z1 - 1);
   return crossing(d, plane, col, (air + rock) / 2, z1 - 2, z1 + 3);
 }
 
@@ -102,17 +105,23 @@ export async function detectSurface(volume: VolumeSource, opts: DetectSurfaceOpt
   for (let y = 0; y < ny; y++) {
     throwIfAborted(signal);
     for (let x = 0; x < nx; x++) {
-      const h = columnHeight(d, depth, plane, y * nx + x, level, air);
+      const h = columnHeight(d, depth, plane, y * nx + x, level);
       heights[y * nx + x] = h;
       if (h === h && y % step === 0 && x % step === 0) { xs.push(x); ys.push(y); zs.push(h); }
     }
   }
-  if (zs.length < Math.max(3, 0.05 * (plane / (step * step)))) {
-    throw unprocessable(`The air/rock transition was found in only ${zs.length} columns of the top ${depth} slices: is the sample surface deeper than that, or is there no sample?`);
+  const columns = plane / (step * step);
+  if (zs.length < Math.max(3, 0.3 * columns)) {
+    throw unprocessable(
+      `An air layer above the sample was found over only ${Math.round((100 * zs.length) / columns)} % of the field in the top ${depth} slices: ` +
+        'is the volume cropped at (or through) the surface? Registration needs air above most of the polished surface; otherwise give the surface plane explicitly.',
+    );
   }
   onProgress?.(0.7, 'fitting the surface plane');
   const fit = fitPlaneRobust(Float32Array.from(xs), Float32Array.from(ys), Float32Array.from(zs));
-  if (!fit) throw unprocessable('The air/rock transition does not form a plane: cannot find the polished surface.');
+  if (!fit || fit.inliers < 0.5 * zs.length) {
+    throw unprocessable('The air/rock transition does not form a plane (rough or broken surface, or no air above the sample): cannot find the polished surface; give the surface plane explicitly.');
+  }
   const [sz, sy, sx] = volume.meta.spacingUm;
   const gx = (fit.a * sz) / sx, gy = (fit.b * sz) / sy;
   onProgress?.(1, 'surface found');

@@ -7,7 +7,10 @@
  */
 import { applyAffine2, type Affine2 } from '../coords';
 import { invalidInput } from '../errors';
-import type { LandmarkFit, LandmarkPair } from './types';
+import type { LandmarkFit } from './types';
+
+/** A pair with its slab position resolved (see registerEdsToVolume for voxel landmarks). */
+export type SlabLandmark = { eds: [number, number]; slab: [number, number] };
 
 export interface FitLandmarksOptions {
   model?: 'similarity' | 'affine';
@@ -15,7 +18,7 @@ export interface FitLandmarksOptions {
   mirrored?: boolean | 'auto';
 }
 
-function checkPairs(pairs: LandmarkPair[]): void {
+function checkPairs(pairs: SlabLandmark[]): void {
   if (pairs.length < 3) {
     throw invalidInput(`At least 3 landmark pairs are needed to register the EDS map, but got ${pairs.length}. Click more matching points.`);
   }
@@ -38,7 +41,7 @@ function checkPairs(pairs: LandmarkPair[]): void {
   }
 }
 
-function similarity(pairs: LandmarkPair[], mirrored: boolean): Affine2 {
+function similarity(pairs: SlabLandmark[], mirrored: boolean): Affine2 {
   const n = pairs.length;
   const zs = pairs.map((p) => [p.eds[0], mirrored ? -p.eds[1] : p.eds[1]]);
   let mzx = 0, mzy = 0, mwx = 0, mwy = 0;
@@ -55,7 +58,7 @@ function similarity(pairs: LandmarkPair[], mirrored: boolean): Affine2 {
   return [ar, -ai * s, tx, ai, ar * s, ty];
 }
 
-function affine(pairs: LandmarkPair[]): Affine2 {
+function affine(pairs: SlabLandmark[]): Affine2 {
   const m = [0, 0, 0, 0, 0, 0, 0, 0, 0], ru = [0, 0, 0], rv = [0, 0, 0];
   for (const { eds: [x, y], slab: [u, v] } of pairs) {
     const row = [x, y, 1];
@@ -77,7 +80,7 @@ function affine(pairs: LandmarkPair[]): Affine2 {
   return [pu[0], pu[1], pu[2], pv[0], pv[1], pv[2]];
 }
 
-export function landmarkResiduals(m: Affine2, pairs: LandmarkPair[]): number[] {
+export function landmarkResiduals(m: Affine2, pairs: SlabLandmark[]): number[] {
   return pairs.map((p) => {
     const [u, v] = applyAffine2(m, p.eds[0], p.eds[1]);
     return Math.hypot(u - p.slab[0], v - p.slab[1]);
@@ -86,7 +89,7 @@ export function landmarkResiduals(m: Affine2, pairs: LandmarkPair[]): number[] {
 
 const rmsOf = (r: number[]) => Math.sqrt(r.reduce((s, x) => s + x * x, 0) / r.length);
 
-export function fitLandmarks(pairs: LandmarkPair[], opts: FitLandmarksOptions = {}): LandmarkFit {
+export function fitLandmarks(pairs: SlabLandmark[], opts: FitLandmarksOptions = {}): LandmarkFit {
   checkPairs(pairs);
   const candidates: Affine2[] =
     opts.model === 'affine'

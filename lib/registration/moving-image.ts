@@ -9,14 +9,19 @@ import { invalidInput } from '../errors';
 export interface MovingImage {
   width: number;
   height: number;
-  /** class index 0..classes-1 per pixel, row-major */
+  /** class index 0..classes-1 per pixel, row-major; NO_CLASS where the map says nothing */
   labels: Uint8Array;
   classes: number;
+  /** pixels with a class (not NO_CLASS) */
+  classified: number;
   /** grey value per pixel (one per class for mineral maps) */
   grey: Float32Array;
   /** EDS pixel size, micrometres */
   pixelUm: number;
 }
+
+/** Label of unclassified EDS pixels (off the sample, failed spectra): ignored by every score. */
+export const NO_CLASS = 255;
 
 export interface MovingImageOptions {
   /** name of a companion image (e.g. 'BSE') to register instead of the mineral labels */
@@ -25,20 +30,27 @@ export interface MovingImageOptions {
   levels?: number;
 }
 
-/** Mineral labels -> compact classes (unclassified is a class too: it is often epoxy or holes). */
+/**
+ * Mineral labels -> compact classes. Unclassified (0) pixels get NO_CLASS: they are off the sample
+ * or failed spectra, and counting them as a class would match them to whatever rock is below.
+ */
 function fromLabels(map: MineralMap): MovingImage {
-  const ids = [...new Set(map.labels)].sort((p, q) => p - q);
+  const ids = [...new Set(map.labels)].filter((id) => id !== 0).sort((p, q) => p - q);
+  if (!ids.length) throw invalidInput(`EDS map ${map.source ?? ''} has no classified pixels.`);
   if (ids.length > 255) throw invalidInput(`EDS map ${map.source ?? ''} has ${ids.length} phases; at most 255 are supported.`);
   const index = new Map(ids.map((id, i) => [id, i]));
   const labels = new Uint8Array(map.labels.length);
   const grey = new Float32Array(map.labels.length);
-  const g = ids.length > 1 ? 1 / (ids.length - 1) : 0;
+  // grey: classes spread over [1/(K+1), 1], unclassified at 0
+  const g = 1 / (ids.length + 1);
+  let classified = 0;
   for (let i = 0; i < labels.length; i++) {
-    const k = index.get(map.labels[i])!;
-    labels[i] = k;
-    grey[i] = k * g;
+    const k = index.get(map.labels[i]);
+    labels[i] = k ?? NO_CLASS;
+    grey[i] = k === undefined ? 0 : (k + 1) * g;
+    if (k !== undefined) classified++;
   }
-  return { width: map.width, height: map.height, labels, classes: ids.length, grey, pixelUm: map.pixelSizeUm };
+  return { width: map.width, height: map.height, labels, classes: ids.length, classified, grey, pixelUm: map.pixelSizeUm };
 }
 
 /** Quantile quantisation of a continuous image into `levels` classes. */
@@ -56,7 +68,7 @@ function fromCompanion(map: MineralMap, name: string, levels: number): MovingIma
     while (k < cuts.length && c.data[i] >= cuts[k]) k++;
     labels[i] = k;
   }
-  return { width: map.width, height: map.height, labels, classes: levels, grey: Float32Array.from(c.data), pixelUm: map.pixelSizeUm };
+  return { width: map.width, height: map.height, labels, classes: levels, classified: labels.length, grey: Float32Array.from(c.data), pixelUm: map.pixelSizeUm };
 }
 
 export function movingImage(map: MineralMap, opts: MovingImageOptions = {}): MovingImage {

@@ -38,6 +38,7 @@ export function scoreAffine(slabGrey: Float32Array, sw: number, sh: number, mov:
       const iu = Math.round(eu), iv = Math.round(ev);
       if (iu < 0 || iv < 0 || iu >= mov.width || iv >= mov.height) continue;
       const k = mov.labels[iv * mov.width + iu];
+      if (k >= K) continue;
       n[k]++; s[k] += g; q[k] += g * g;
     }
   }

@@ -42,8 +42,12 @@ export interface Slab {
 
 /** A landmark pair clicked by the user: the same feature in the EDS map and in the slab. */
 export interface LandmarkPair {
+  /** EDS pixel (u, v) */
   eds: [number, number];
-  slab: [number, number];
+  /** slab pixel (u, v); give this or `voxel` */
+  slab?: [number, number];
+  /** voxel (z, y, x) on or near the surface; projected onto the surface plane */
+  voxel?: [number, number, number];
 }
 
 export interface LandmarkFit {
@@ -87,5 +91,7 @@ export interface Registration {
   edsToSlab: Affine2;
   surface: SurfaceFit;
   slabToVoxel: Affine2to3;
+  /** slab size (width, height) in pixels */
+  slabSize: [number, number];
   quality: RegistrationQuality;
 }

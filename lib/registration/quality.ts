@@ -1,0 +1,52 @@
+/**
+ * Quality figures of a registration, computed on the slab: mutual information between slab grey
+ * (32 quantile bins) and EDS class, and the share of the map that lands inside the volume.
+ */
+import { applyAffine2to3, invertAffine2, type Affine2, type Affine2to3 } from '../coords';
+import type { Shape3 } from '../volume/types';
+import type { MovingImage } from './moving-image';
+import type { Slab } from './types';
+
+/** MI in nats of (slab grey bin, EDS class) over slab pixels inside both images. */
+export function mutualInformation(slab: Slab, mov: MovingImage, edsToSlab: Affine2, bins = 32): number {
+  const valid = slab.data.filter((g) => g === g).sort();
+  if (valid.length < 2) return 0;
+  const cuts = Array.from({ length: bins - 1 }, (_, i) => valid[Math.floor(((i + 1) * valid.length) / bins)]);
+  const binOf = (g: number) => {
+    let lo = 0, hi = cuts.length;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (g >= cuts[m]) lo = m + 1; else hi = m; }
+    return lo;
+  };
+  const K = mov.classes, joint = new Float64Array(bins * K);
+  const inv = invertAffine2(edsToSlab);
+  let n = 0;
+  for (let v = 0; v < slab.height; v++) for (let u = 0; u < slab.width; u++) {
+    const g = slab.data[v * slab.width + u];
+    if (g !== g) continue;
+    const eu = Math.round(inv[0] * u + inv[1] * v + inv[2]), ev = Math.round(inv[3] * u + inv[4] * v + inv[5]);
+    if (eu < 0 || ev < 0 || eu >= mov.width || ev >= mov.height) continue;
+    const k = mov.labels[ev * mov.width + eu];
+    if (k < K) { joint[binOf(g) * K + k]++; n++; }
+  }
+  if (!n) return 0;
+  const pb = new Float64Array(bins), pk = new Float64Array(K);
+  for (let b = 0; b < bins; b++) for (let k = 0; k < K; k++) { pb[b] += joint[b * K + k] / n; pk[k] += joint[b * K + k] / n; }
+  let mi = 0;
+  for (let b = 0; b < bins; b++) for (let k = 0; k < K; k++) {
+    const p = joint[b * K + k] / n;
+    if (p > 0) mi += p * Math.log(p / (pb[b] * pk[k]));
+  }
+  return mi;
+}
+
+/** Share of EDS pixel centres whose voxel position is inside the volume (z, y, x within bounds). */
+export function mapCoverage(edsToVoxel: Affine2to3, width: number, height: number, shape: Shape3): number {
+  let inside = 0, n = 0;
+  const step = Math.max(1, Math.floor(Math.sqrt((width * height) / 250000)));
+  for (let v = 0; v < height; v += step) for (let u = 0; u < width; u += step) {
+    const [z, y, x] = applyAffine2to3(edsToVoxel, u, v);
+    n++;
+    if (z >= -0.5 && y >= -0.5 && x >= -0.5 && z <= shape[0] - 0.5 && y <= shape[1] - 0.5 && x <= shape[2] - 0.5) inside++;
+  }
+  return n ? inside / n : 0;
+}

@@ -1,0 +1,105 @@
+/**
+ * Correlate: register a 2D EDS mineral map onto the polished top surface inside an XRM volume.
+ *   1. detect the surface plane (unless given), 2. resample the slab along it,
+ *   3. initial pose from landmarks or from the automatic coarse search,
+ *   4. refine with elastix (worker thread, cancellable), 5. compose EDS -> slab -> voxel.
+ * Throws Unprocessable when there is no air above the sample or the map does not overlap the
+ * volume, InvalidInput for fewer than 3 or collinear landmarks, Aborted when cancelled.
+ */
+import { composeAffine2to3, invertAffine2, projectToAffine2to3, type Affine2 } from '../coords';
+import type { MineralMap } from '../eds/types';
+import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
+import { coarseAlign } from './coarse-align';
+import { detectSurface } from './detect-surface';
+import { refineWithElastix, type RefineImages, type RefineOptions } from './elastix-refine';
+import { extractSlab, type ExtractSlabOptions } from './extract-slab';
+import { fitLandmarks, landmarkResiduals, type SlabLandmark } from './fit-landmarks';
+import { movingImage, type MovingImage } from './moving-image';
+import { scoreAffine } from './pose';
+import { mapCoverage, mutualInformation } from './quality';
+import { refineInWorker } from './refine-in-worker';
+import type { LandmarkPair, Registration, Slab, SurfaceFit } from './types';
+import type { VolumeSource } from './volume-source';
+
+export interface RegisterOptions extends StageOptions {
+  landmarks?: LandmarkPair[];
+  /** a known surface plane (skips detection) */
+  surface?: SurfaceFit;
+  /** register this companion image (e.g. 'BSE') instead of the mineral labels */
+  companion?: string;
+  /** elastix model: 'similarity' (default) or similarity then 'affine' */
+  model?: 'similarity' | 'affine';
+  /** run the elastix refinement (default true) */
+  refine?: boolean;
+  /** run elastix in a worker thread so it can be cancelled (default true) */
+  inWorker?: boolean;
+  /** restrict the automatic search to one handedness */
+  mirrored?: boolean;
+  slab?: Omit<ExtractSlabOptions, 'signal' | 'onProgress'>;
+  elastix?: Omit<RefineOptions, 'model' | 'onStage'>;
+}
+
+export type RegistrationWithSlab = Registration & { slab: Slab };
+
+/** Progress of a sub-step mapped into [from, to] of the whole. */
+const sub = (p: OnProgress | undefined, from: number, to: number): OnProgress | undefined =>
+  p && ((f, m) => p(from + (to - from) * f, m));
+
+function slabLandmarks(pairs: LandmarkPair[], slab: Slab): SlabLandmark[] {
+  return pairs.map((p, i) => {
+    if (p.slab) return { eds: p.eds, slab: p.slab };
+    if (p.voxel) return { eds: p.eds, slab: projectToAffine2to3(slab.slabToVoxel, ...p.voxel) };
+    throw unprocessable(`Landmark ${i + 1} has neither a slab nor a voxel position.`);
+  });
+}
+
+async function refine(slab: Slab, mov: MovingImage, init: Affine2, opts: RegisterOptions): Promise<Affine2> {
+  const images: RefineImages = {
+    fixed: slab.data, fixedWidth: slab.width, fixedHeight: slab.height,
+    moving: mov.grey, movingWidth: mov.width, movingHeight: mov.height,
+  };
+  const o = { ...opts.elastix, model: opts.model };
+  if (opts.inWorker === false) return refineWithElastix(images, init, o);
+  return refineInWorker(images, init, { ...o, signal: opts.signal, onProgress: sub(opts.onProgress, 0.6, 0.95) });
+}
+
+export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap, opts: RegisterOptions = {}): Promise<RegistrationWithSlab> {
+  const { signal, onProgress } = opts;
+  const surface = opts.surface ?? (await detectSurface(volume, { signal, onProgress: sub(onProgress, 0, 0.1) }));
+  const slab = await extractSlab(volume, surface, { ...opts.slab, signal, onProgress: sub(onProgress, 0.1, 0.2) });
+  const mov = movingImage(map, { companion: opts.companion });
+  const lms = opts.landmarks ? slabLandmarks(opts.landmarks, slab) : undefined;
+  let init: Affine2;
+  if (lms) {
+    init = fitLandmarks(lms, { model: opts.model }).edsToSlab;
+  } else {
+    const voxelUm = volume.meta.spacingUm[2];
+    init = (await coarseAlign(slab, mov, { voxelUm, mirrored: opts.mirrored, signal, onProgress: sub(onProgress, 0.2, 0.6) })).edsToSlab;
+  }
+  if (mapCoverage(composeAffine2to3(slab.slabToVoxel, init), map.width, map.height, volume.meta.shape) < 0.05) {
+    throw unprocessable(`The EDS map ${map.source ?? ''} does not overlap the volume: check the landmarks and the EDS and XRM pixel sizes.`);
+  }
+  throwIfAborted(signal);
+  const before = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(init)).score;
+  let edsToSlab = init, refined = false;
+  if (opts.refine !== false) {
+    const r = await refine(slab, mov, init, opts);
+    // keep elastix's answer unless it made the match worse (it can drift on tiny overlaps)
+    if (scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(r)).score >= before - 0.01) { edsToSlab = r; refined = true; }
+  }
+  const edsToVoxel = composeAffine2to3(slab.slabToVoxel, edsToSlab);
+  onProgress?.(1, 'registered');
+  return {
+    edsToVoxel, edsToSlab, surface, slabToVoxel: slab.slabToVoxel, slabSize: [slab.width, slab.height], slab,
+    quality: {
+      miBefore: mutualInformation(slab, mov, init),
+      miAfter: mutualInformation(slab, mov, edsToSlab),
+      scoreAfter: scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(edsToSlab)).score,
+      coverage: mapCoverage(edsToVoxel, map.width, map.height, volume.meta.shape),
+      landmarkResiduals: lms ? landmarkResiduals(edsToSlab, lms) : undefined,
+      initialisation: lms ? 'landmarks' : 'automatic',
+      refined,
+    },
+  };
+}
+
