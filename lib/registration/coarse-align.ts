@@ -7,12 +7,12 @@
  * which grey a mineral has, so contrast inversion is fine, and it only counts the overlap, so a
  * map covering part of the surface (or hanging over its edge) is fine.
  */
-import { invertAffine2 } from '../coords';
+import { invertAffine2, type Affine2 } from '../coords';
 import { throwIfAborted, unprocessable, type StageOptions } from '../errors';
 import { nextPow2 } from './fft2d';
 import type { MovingImage } from './moving-image';
 import { poseToAffine, scoreAffine, type Pose } from './pose';
-import { prepareFixed, searchTranslation, type FixedSpectra } from './ratio-search';
+import { overlapPenalty, prepareFixed, searchTranslation, type FixedSpectra } from './ratio-search';
 import type { CoarseAlignment, Slab } from './types';
 
 export interface CoarseAlignOptions extends StageOptions {
@@ -73,7 +73,8 @@ function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseA
   const n = nextPow2(Math.max(cs.w, cs.h) + size);
   const fixed: FixedSpectra = prepareFixed(cs.grey, cs.mask, cs.w, cs.h, n);
   const mapArea = (scale * scale * mov.classified) / (f * f);
-  const minOverlap = (opts.minOverlap ?? 0.4) * Math.min(mapArea, cs.validArea / (f * f));
+  const expected = Math.min(mapArea, cs.validArea / (f * f));
+  const minOverlap = (opts.minOverlap ?? 0.4) * expected;
   const step = opts.angleStepDeg ?? 4;
   const hands = opts.mirrored === undefined ? [false, true] : [opts.mirrored];
   const out: Candidate[] = [];
@@ -83,7 +84,7 @@ function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseA
     for (let theta = 0; theta < 360; theta += step) {
       throwIfAborted(opts.signal);
       const pose: Pose = { thetaDeg: theta, mirrored, scale, cx: 0, cy: 0 };
-      const hit = searchTranslation(fixed, coarseTemplate(mov, pose, f, size), size, size, minOverlap);
+      const hit = searchTranslation(fixed, coarseTemplate(mov, pose, f, size), size, size, minOverlap, expected);
       const c = (size * f) / 2 - 0.5 + hit.tx * f, d = (size * f) / 2 - 0.5 + hit.ty * f;
       if (hit.score > -Infinity) out.push({ ...pose, cx: c, cy: d, score: hit.score });
       opts.onProgress?.((0.8 * ++done) / total, 'searching rotation and translation');
@@ -96,13 +97,13 @@ const distinct = (p: Pose, q: Pose) =>
   p.mirrored !== q.mirrored || Math.abs(((p.thetaDeg - q.thetaDeg + 540) % 360) - 180) > 15 || Math.hypot(p.cx - q.cx, p.cy - q.cy) > 8;
 
 /** Hill-climb a pose on the full-resolution slab: angle, then centre, with shrinking steps. */
-function refinePose(slab: Slab, mov: MovingImage, p: Candidate, minOverlap: number): Candidate {
+function refinePose(slab: Slab, mov: MovingImage, p: Candidate, minOverlap: number, expected: number): Candidate {
   const score = (q: Pose) => {
     const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(poseToAffine(q, mov.width, mov.height)));
-    return r.overlap >= minOverlap ? r.score : -Infinity;
+    return r.overlap >= minOverlap ? r.score * overlapPenalty(r.overlap, expected) : -Infinity;
   };
   let best: Candidate = { ...p, score: score(p) };
-  for (const [da, dt] of [[2, 2], [1, 1], [0.5, 0.5], [0.25, 0.25]]) {
+  for (const [da, dt] of [[2, 2], [1, 1], [0.5, 0.5], [0.25, 0.25], [0.1, 0.1], [0.05, 0.05]]) {
     let improved = true;
     while (improved) {
       improved = false;
@@ -116,20 +117,49 @@ function refinePose(slab: Slab, mov: MovingImage, p: Candidate, minOverlap: numb
   return best;
 }
 
+/** Pose (closest similarity) of an EDS -> slab affine; inverse of poseToAffine for similarities. */
+export function affineToPose(m: Affine2, mw: number, mh: number): Pose {
+  const mirrored = m[0] * m[4] - m[1] * m[3] < 0;
+  // undo the u mirror: columns (a, d) -> (-a, -d)
+  const a = mirrored ? -m[0] : m[0], d = mirrored ? -m[3] : m[3];
+  const ex = (mw - 1) / 2, ey = (mh - 1) / 2;
+  return {
+    thetaDeg: (Math.atan2(d - m[1], a + m[4]) * 180) / Math.PI,
+    mirrored,
+    scale: Math.sqrt(Math.abs(m[0] * m[4] - m[1] * m[3])),
+    cx: m[0] * ex + m[1] * ey + m[2],
+    cy: m[3] * ex + m[4] * ey + m[5],
+  };
+}
+
+/**
+ * Local refinement of a given EDS -> slab pose (from landmarks or a previous run) by the same
+ * correlation-ratio hill climb as the automatic search. Returns the refined affine and score.
+ */
+export function refineAffineByRatio(slab: Slab, mov: MovingImage, init: Affine2, minOverlapShare = 0.4): { edsToSlab: Affine2; score: number } {
+  const pose = affineToPose(init, mov.width, mov.height);
+  let valid = 0;
+  for (const g of slab.data) if (g === g) valid++;
+  const expected = Math.min(pose.scale * pose.scale * mov.classified, valid);
+  const best = refinePose(slab, mov, { ...pose, score: -Infinity }, minOverlapShare * expected, expected);
+  return { edsToSlab: poseToAffine(best, mov.width, mov.height), score: best.score };
+}
+
 export async function coarseAlign(slab: Slab, mov: MovingImage, opts: CoarseAlignOptions): Promise<CoarseAlignment> {
   const scale = mov.pixelUm / opts.voxelUm;
   const all = coarseSearch(slab, mov, scale, opts);
   if (!all.length) throw unprocessable('The EDS map does not overlap the volume surface at its stated pixel size: check the EDS and XRM pixel sizes.');
   const picks: Candidate[] = [];
-  for (const c of all) if (picks.length < 3 && picks.every((p) => distinct(p, c))) picks.push(c);
+  for (const c of all) if (picks.length < 8 && picks.every((p) => distinct(p, c))) picks.push(c);
   const mapArea = scale * scale * mov.classified;
   let valid = 0;
   for (const g of slab.data) if (g === g) valid++;
-  const minOverlap = (opts.minOverlap ?? 0.4) * Math.min(mapArea, valid);
+  const expected = Math.min(mapArea, valid);
+  const minOverlap = (opts.minOverlap ?? 0.4) * expected;
   const refined = picks.map((p, i) => {
     throwIfAborted(opts.signal);
     opts.onProgress?.(0.8 + (0.2 * i) / picks.length, 'refining the best poses');
-    return refinePose(slab, mov, p, minOverlap);
+    return refinePose(slab, mov, p, minOverlap, expected);
   }).sort((p, q) => q.score - p.score);
   const best = refined[0];
   const second = refined.find((p) => distinct(p, best))?.score ?? all.find((p) => distinct(p, best))?.score ?? 0;

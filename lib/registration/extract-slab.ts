@@ -10,9 +10,9 @@ import type { Slab, SurfaceFit } from './types';
 import { readZRange, type VolumeSource } from './volume-source';
 
 export interface ExtractSlabOptions extends StageOptions {
-  /** number of depths averaged (default 2) */
+  /** number of depths averaged (default 1) */
   thicknessVox?: number;
-  /** depth of the first sample below the plane, voxels (default 0.5) */
+  /** depth of the first sample below the plane, voxels (default 0: on the plane) */
   offsetVox?: number;
   /** spacing of the sampled depths, voxels (default 0.5) */
   stepVox?: number;
@@ -58,10 +58,11 @@ function trilinear(d: Float32Array, z0: number, nz: number, ny: number, nx: numb
 
 export async function extractSlab(volume: VolumeSource, surface: SurfaceFit, opts: ExtractSlabOptions = {}): Promise<Slab> {
   const { signal, onProgress } = opts;
-  // Thin and shallow on purpose: grains change shape with depth, and on the synthetic sandstone
-  // the correlation ratio of the true pose fell from 0.67 (depth 0.5) to 0.46 (depths 1, 2, 3).
-  const thickness = Math.max(1, Math.round(opts.thicknessVox ?? 2));
-  const offset = opts.offsetVox ?? 0.5;
+  // On the plane by default: grains change shape with depth. On the synthetic sandstone the
+  // correlation ratio of the true pose fell from 0.67 (depth 0.5) to 0.46 (depths 1, 2, 3), and
+  // the final error over 7 random cases was 0.03-0.23 voxel at depth 0 vs 0.07-0.37 at 0.5-1.
+  const thickness = Math.max(1, Math.round(opts.thicknessVox ?? 1));
+  const offset = opts.offsetVox ?? 0;
   const stepVox = opts.stepVox ?? 0.5;
   const shape = volume.meta.shape;
   const [nz, ny, nx] = shape;

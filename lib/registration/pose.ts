@@ -24,22 +24,31 @@ export function poseToAffine(p: Pose, mw: number, mh: number): Affine2 {
 }
 
 /**
- * eta^2 of slab grey given EDS class over the slab pixels that land inside the map.
- * slabGrey holds NaN outside the volume. Returns overlap in slab pixels.
+ * eta^2 of slab grey given EDS class over the slab pixels that land inside the map. Each slab
+ * pixel is shared between the classes of its 4 nearest EDS pixels by bilinear weights, so the
+ * score varies smoothly with the pose (nearest-neighbour lookup makes it piecewise constant and
+ * stalls the hill climb of coarse-align.ts). slabGrey holds NaN outside the volume. Returns the
+ * overlap in slab pixels.
  */
 export function scoreAffine(slabGrey: Float32Array, sw: number, sh: number, mov: MovingImage, inv: Affine2): { score: number; overlap: number } {
-  const K = mov.classes;
+  const K = mov.classes, W = mov.width, H = mov.height, lab = mov.labels;
   const n = new Float64Array(K), s = new Float64Array(K), q = new Float64Array(K);
   for (let v = 0; v < sh; v++) {
     let eu = inv[1] * v + inv[2], ev = inv[4] * v + inv[5];
     for (let u = 0; u < sw; u++, eu += inv[0], ev += inv[3]) {
       const g = slabGrey[v * sw + u];
-      if (g !== g) continue;
-      const iu = Math.round(eu), iv = Math.round(ev);
-      if (iu < 0 || iv < 0 || iu >= mov.width || iv >= mov.height) continue;
-      const k = mov.labels[iv * mov.width + iu];
-      if (k >= K) continue;
-      n[k]++; s[k] += g; q[k] += g * g;
+      if (g !== g || eu < -0.5 || ev < -0.5 || eu > W - 0.5 || ev > H - 0.5) continue;
+      const cu = Math.min(W - 1, Math.max(0, eu)), cv = Math.min(H - 1, Math.max(0, ev));
+      const iu = Math.min(W - 2, Math.floor(cu)), iv = Math.min(H - 2, Math.floor(cv));
+      const fu = cu - iu, fv = cv - iv;
+      const i0 = iv * W + iu;
+      const corners = [i0, i0 + 1, i0 + W, i0 + W + 1];
+      const ws = [(1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv];
+      for (let c = 0; c < 4; c++) {
+        const k = lab[corners[c]], w = ws[c];
+        if (k >= K || w === 0) continue;
+        n[k] += w; s[k] += w * g; q[k] += w * g * g;
+      }
     }
   }
   let N = 0, S = 0, Q = 0, within = 0;

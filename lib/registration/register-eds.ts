@@ -9,7 +9,7 @@
 import { composeAffine2to3, invertAffine2, projectToAffine2to3, type Affine2 } from '../coords';
 import type { MineralMap } from '../eds/types';
 import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
-import { coarseAlign } from './coarse-align';
+import { coarseAlign, refineAffineByRatio } from './coarse-align';
 import { detectSurface } from './detect-surface';
 import { refineWithElastix, type RefineImages, type RefineOptions } from './elastix-refine';
 import { extractSlab, type ExtractSlabOptions } from './extract-slab';
@@ -29,7 +29,10 @@ export interface RegisterOptions extends StageOptions {
   companion?: string;
   /** elastix model: 'similarity' (default) or similarity then 'affine' */
   model?: 'similarity' | 'affine';
-  /** run the elastix refinement (default true) */
+  /**
+   * refine the initial pose (default true): by elastix (mutual information) and by a
+   * correlation-ratio hill climb; the result with the higher correlation ratio is kept
+   */
   refine?: boolean;
   /** run elastix in a worker thread so it can be cancelled (default true) */
   inWorker?: boolean;
@@ -80,12 +83,17 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
     throw unprocessable(`The EDS map ${map.source ?? ''} does not overlap the volume: check the landmarks and the EDS and XRM pixel sizes.`);
   }
   throwIfAborted(signal);
-  const before = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(init)).score;
-  let edsToSlab = init, refined = false;
+  const score = (m: Affine2) => scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(m)).score;
+  let edsToSlab = init, refinedBy: 'elastix' | 'ratio' | 'none' = 'none';
   if (opts.refine !== false) {
-    const r = await refine(slab, mov, init, opts);
-    // keep elastix's answer unless it made the match worse (it can drift on tiny overlaps)
-    if (scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(r)).score >= before - 0.01) { edsToSlab = r; refined = true; }
+    // On the synthetic sandstone the hill climb was the more accurate of the two (mean error
+    // 0.03-0.23 voxel vs 0.1-0.28 after elastix over 7 cases), so elastix only wins where it
+    // explains the slab better; it still rescues poses the climb cannot reach (affine, drift).
+    const ratio = lms ? refineAffineByRatio(slab, mov, init).edsToSlab : init;
+    const viaElastix = await refine(slab, mov, ratio, opts);
+    const [sInit, sRatio, sElastix] = [score(init), score(ratio), score(viaElastix)];
+    if (sElastix > Math.max(sInit, sRatio)) { edsToSlab = viaElastix; refinedBy = 'elastix'; }
+    else if (sRatio > sInit || !lms) { edsToSlab = ratio; refinedBy = 'ratio'; }
   }
   const edsToVoxel = composeAffine2to3(slab.slabToVoxel, edsToSlab);
   onProgress?.(1, 'registered');
@@ -98,7 +106,7 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
       coverage: mapCoverage(edsToVoxel, map.width, map.height, volume.meta.shape),
       landmarkResiduals: lms ? landmarkResiduals(edsToSlab, lms) : undefined,
       initialisation: lms ? 'landmarks' : 'automatic',
-      refined,
+      refinedBy,
     },
   };
 }

@@ -82,8 +82,8 @@ export interface RegistrationQuality {
   landmarkResiduals?: number[];
   /** how the pose was initialised */
   initialisation: 'landmarks' | 'automatic';
-  /** true when the elastix refinement ran and was kept */
-  refined: boolean;
+  /** which refinement gave the kept pose ('ratio' = correlation-ratio hill climb, also part of the automatic search) */
+  refinedBy: 'elastix' | 'ratio' | 'none';
 }
 
 export interface Registration {

@@ -1,0 +1,85 @@
+/**
+ * Label transfer: the registered EDS map warped onto the surface slab by nearest neighbour
+ * (ITK-Wasm's elastix package has no usable transformix here, and labels must not be blended),
+ * minerals merged into classes or dropped, then each class eroded so that boundary pixels, where
+ * registration error and partial volume make the label doubtful, do not train a classifier.
+ */
+import { invertAffine2, type Affine2, type Affine2to3 } from '../coords';
+import type { MineralMap, MineralPhase } from '../eds/types';
+import { invalidInput } from '../errors';
+
+export interface SurfaceLabels {
+  width: number;
+  height: number;
+  /** class code per slab pixel, row-major; 0 = no label */
+  labels: Uint8Array;
+  /** slab pixel (u, v) -> voxel (z, y, x) */
+  slabToVoxel: Affine2to3;
+}
+
+/** EDS phase id -> class code (1..255), or null to drop the mineral. Missing ids are dropped. */
+export type ClassMap = Record<number, number | null>;
+
+export interface TransferLabelsOptions {
+  /** erosion radius in slab pixels (default 1; 0 keeps boundary pixels) */
+  erodeRadius?: number;
+}
+
+/** Build a ClassMap from the map legend and a mineral-name -> class table (e.g. the synthetic truth's). */
+export function classMapFromNames(legend: MineralPhase[], nameToClass: Record<string, number | null>): ClassMap {
+  const out: ClassMap = {};
+  for (const p of legend) out[p.id] = nameToClass[p.name] ?? null;
+  return out;
+}
+
+function warpNearest(map: MineralMap, edsToSlab: Affine2, width: number, height: number, valid: (i: number) => boolean, cls: ClassMap): Uint8Array {
+  const inv = invertAffine2(edsToSlab);
+  const out = new Uint8Array(width * height);
+  for (let v = 0; v < height; v++) for (let u = 0; u < width; u++) {
+    const i = v * width + u;
+    if (!valid(i)) continue;
+    const eu = Math.round(inv[0] * u + inv[1] * v + inv[2]), ev = Math.round(inv[3] * u + inv[4] * v + inv[5]);
+    if (eu < 0 || ev < 0 || eu >= map.width || ev >= map.height) continue;
+    const id = map.labels[ev * map.width + eu];
+    out[i] = id === 0 ? 0 : (cls[id] ?? 0);
+  }
+  return out;
+}
+
+/** Keep a pixel only if every pixel within `r` (disc) has its class. */
+export function erodeLabels(labels: Uint8Array, width: number, height: number, r: number): Uint8Array {
+  if (r <= 0) return labels.slice();
+  const offs: [number, number][] = [];
+  for (let dv = -r; dv <= r; dv++) for (let du = -r; du <= r; du++) if (du * du + dv * dv <= r * r && (du || dv)) offs.push([du, dv]);
+  const out = new Uint8Array(labels.length);
+  for (let v = 0; v < height; v++) for (let u = 0; u < width; u++) {
+    const c = labels[v * width + u];
+    if (!c) continue;
+    let keep = true;
+    for (const [du, dv] of offs) {
+      const uu = u + du, vv = v + dv;
+      if (uu < 0 || vv < 0 || uu >= width || vv >= height || labels[vv * width + uu] !== c) { keep = false; break; }
+    }
+    if (keep) out[v * width + u] = c;
+  }
+  return out;
+}
+
+export function transferLabels(
+  map: MineralMap,
+  registration: { edsToSlab: Affine2; slabToVoxel: Affine2to3 },
+  slab: { width: number; height: number; data?: Float32Array },
+  classMap: ClassMap,
+  opts: TransferLabelsOptions = {},
+): SurfaceLabels {
+  for (const [id, c] of Object.entries(classMap)) {
+    if (c !== null && (!Number.isInteger(c) || c < 1 || c > 255)) {
+      throw invalidInput(`transferLabels: class code for phase ${id} must be an integer 1..255 or null, got ${c}.`);
+    }
+  }
+  const { width, height, data } = slab;
+  const valid = data ? (i: number) => data[i] === data[i] : () => true;
+  const warped = warpNearest(map, registration.edsToSlab, width, height, valid, classMap);
+  const labels = erodeLabels(warped, width, height, opts.erodeRadius ?? 1);
+  return { width, height, labels, slabToVoxel: registration.slabToVoxel };
+}
