@@ -16,6 +16,11 @@ export interface FitLandmarksOptions {
   model?: 'similarity' | 'affine';
   /** 'auto' (default) tries both handednesses; true/false forces one (similarity only) */
   mirrored?: boolean | 'auto';
+  /**
+   * known scale (slab pixels per EDS pixel, from the two pixel sizes) for the similarity: only
+   * rotation and shift are fitted, which makes a few noisy clicks much more reliable
+   */
+  scale?: number;
 }
 
 function checkPairs(pairs: SlabLandmark[]): void {
@@ -41,7 +46,7 @@ function checkPairs(pairs: SlabLandmark[]): void {
   }
 }
 
-function similarity(pairs: SlabLandmark[], mirrored: boolean): Affine2 {
+function similarity(pairs: SlabLandmark[], mirrored: boolean, scale?: number): Affine2 {
   const n = pairs.length;
   const zs = pairs.map((p) => [p.eds[0], mirrored ? -p.eds[1] : p.eds[1]]);
   let mzx = 0, mzy = 0, mwx = 0, mwy = 0;
@@ -52,7 +57,9 @@ function similarity(pairs: SlabLandmark[], mirrored: boolean): Affine2 {
     const x = zs[i][0] - mzx, y = zs[i][1] - mzy, u = p.slab[0] - mwx, v = p.slab[1] - mwy;
     re += x * u + y * v; im += x * v - y * u; zz += x * x + y * y;
   });
-  const ar = re / zz, ai = im / zz;
+  // free scale: alpha = sum(conj(z) w) / sum(|z|^2); known scale: only the angle of that sum
+  const k = scale === undefined ? 1 / zz : scale / Math.hypot(re, im);
+  const ar = re * k, ai = im * k;
   const tx = mwx - (ar * mzx - ai * mzy), ty = mwy - (ai * mzx + ar * mzy);
   const s = mirrored ? -1 : 1;
   return [ar, -ai * s, tx, ai, ar * s, ty];
@@ -95,8 +102,8 @@ export function fitLandmarks(pairs: SlabLandmark[], opts: FitLandmarksOptions = 
     opts.model === 'affine'
       ? [affine(pairs)]
       : opts.mirrored === 'auto' || opts.mirrored === undefined
-        ? [similarity(pairs, false), similarity(pairs, true)]
-        : [similarity(pairs, opts.mirrored)];
+        ? [similarity(pairs, false, opts.scale), similarity(pairs, true, opts.scale)]
+        : [similarity(pairs, opts.mirrored, opts.scale)];
   let best = candidates[0], bestRes = landmarkResiduals(best, pairs);
   for (const c of candidates.slice(1)) {
     const r = landmarkResiduals(c, pairs);

@@ -74,7 +74,8 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   const lms = opts.landmarks ? slabLandmarks(opts.landmarks, slab) : undefined;
   let init: Affine2;
   if (lms) {
-    init = fitLandmarks(lms, { model: opts.model }).edsToSlab;
+    const scale = opts.model === 'affine' ? undefined : mov.pixelUm / volume.meta.spacingUm[2];
+    init = fitLandmarks(lms, { model: opts.model, scale }).edsToSlab;
   } else {
     const voxelUm = volume.meta.spacingUm[2];
     init = (await coarseAlign(slab, mov, { voxelUm, mirrored: opts.mirrored, signal, onProgress: sub(onProgress, 0.2, 0.6) })).edsToSlab;
