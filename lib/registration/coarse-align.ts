@@ -13,6 +13,7 @@ import { nextPow2 } from './fft2d';
 import type { MovingImage } from './moving-image';
 import { poseToAffine, scoreAffine, type Pose } from './pose';
 import { overlapPenalty, prepareFixed, searchTranslation, type FixedSpectra } from './ratio-search';
+import { mutualInformationOverlap } from './quality';
 import type { CoarseAlignment, Slab } from './types';
 
 export interface CoarseAlignOptions extends StageOptions {
@@ -67,7 +68,9 @@ function coarseTemplate(mov: MovingImage, p: Pose, f: number, size: number): Flo
 interface Candidate extends Pose { score: number }
 
 function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseAlignOptions): Candidate[] {
-  const f = Math.max(1, Math.round(Math.max(slab.width, slab.height) / 40));
+  // ~40 coarse pixels across the slab, but at least ~24 across a small map (fewer lose it)
+  const mapExtent = scale * Math.max(mov.width, mov.height);
+  const f = Math.max(1, Math.round(Math.min(Math.max(slab.width, slab.height) / 40, mapExtent / 24)));
   const cs = coarseSlab(slab, f);
   const size = Math.ceil((scale * Math.hypot(mov.width, mov.height)) / f) + 1;
   const n = nextPow2(Math.max(cs.w, cs.h) + size);
@@ -156,10 +159,15 @@ export async function coarseAlign(slab: Slab, mov: MovingImage, opts: CoarseAlig
   for (const g of slab.data) if (g === g) valid++;
   const expected = Math.min(mapArea, valid);
   const minOverlap = (opts.minOverlap ?? 0.4) * expected;
+  // Rank the refined poses by mutual information: on small maps a wrong pose can reach the true
+  // pose's correlation ratio, while MI (which also sees texture, e.g. feldspar lamellae, as
+  // spread within a class) kept them apart (synthetic case: MI 0.74 true vs 0.37 wrong, eta^2 0.56 vs 0.56).
   const refined = picks.map((p, i) => {
     throwIfAborted(opts.signal);
     opts.onProgress?.(0.8 + (0.2 * i) / picks.length, 'refining the best poses');
-    return refinePose(slab, mov, p, minOverlap, expected);
+    const r = refinePose(slab, mov, p, minOverlap, expected);
+    const m = mutualInformationOverlap(slab, mov, poseToAffine(r, mov.width, mov.height));
+    return { ...r, ratio: r.score, score: m.mi * overlapPenalty(m.overlap, expected) };
   }).sort((p, q) => q.score - p.score);
   const best = refined[0];
   const second = refined.find((p) => distinct(p, best))?.score ?? all.find((p) => distinct(p, best))?.score ?? 0;
@@ -169,7 +177,8 @@ export async function coarseAlign(slab: Slab, mov: MovingImage, opts: CoarseAlig
     rotationDeg: ((best.thetaDeg % 360) + 360) % 360,
     mirrored: best.mirrored,
     scale,
-    score: best.score,
-    secondScore: second,
+    score: best.ratio,
+    mi: best.score,
+    secondMi: second,
   };
 }

@@ -9,8 +9,13 @@ import type { Slab } from './types';
 
 /** MI in nats of (slab grey bin, EDS class) over slab pixels inside both images. */
 export function mutualInformation(slab: Slab, mov: MovingImage, edsToSlab: Affine2, bins = 32): number {
+  return mutualInformationOverlap(slab, mov, edsToSlab, bins).mi;
+}
+
+/** MI and the number of slab pixels it was computed over. */
+export function mutualInformationOverlap(slab: Slab, mov: MovingImage, edsToSlab: Affine2, bins = 32): { mi: number; overlap: number } {
   const valid = slab.data.filter((g) => g === g).sort();
-  if (valid.length < 2) return 0;
+  if (valid.length < 2) return { mi: 0, overlap: 0 };
   const cuts = Array.from({ length: bins - 1 }, (_, i) => valid[Math.floor(((i + 1) * valid.length) / bins)]);
   const binOf = (g: number) => {
     let lo = 0, hi = cuts.length;
@@ -28,7 +33,7 @@ export function mutualInformation(slab: Slab, mov: MovingImage, edsToSlab: Affin
     const k = mov.labels[ev * mov.width + eu];
     if (k < K) { joint[binOf(g) * K + k]++; n++; }
   }
-  if (!n) return 0;
+  if (!n) return { mi: 0, overlap: 0 };
   const pb = new Float64Array(bins), pk = new Float64Array(K);
   for (let b = 0; b < bins; b++) for (let k = 0; k < K; k++) { pb[b] += joint[b * K + k] / n; pk[k] += joint[b * K + k] / n; }
   let mi = 0;
@@ -36,7 +41,7 @@ export function mutualInformation(slab: Slab, mov: MovingImage, edsToSlab: Affin
     const p = joint[b * K + k] / n;
     if (p > 0) mi += p * Math.log(p / (pb[b] * pk[k]));
   }
-  return mi;
+  return { mi, overlap: n };
 }
 
 /** Share of EDS pixel centres whose voxel position is inside the volume (z, y, x within bounds). */

@@ -16,6 +16,7 @@ import { extractSlab, type ExtractSlabOptions } from './extract-slab';
 import { fitLandmarks, landmarkResiduals, type SlabLandmark } from './fit-landmarks';
 import { movingImage, type MovingImage } from './moving-image';
 import { scoreAffine } from './pose';
+import { overlapPenalty } from './ratio-search';
 import { mapCoverage, mutualInformation } from './quality';
 import { refineInWorker } from './refine-in-worker';
 import type { LandmarkPair, Registration, Slab, SurfaceFit } from './types';
@@ -84,7 +85,15 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
     throw unprocessable(`The EDS map ${map.source ?? ''} does not overlap the volume: check the landmarks and the EDS and XRM pixel sizes.`);
   }
   throwIfAborted(signal);
-  const score = (m: Affine2) => scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(m)).score;
+  // the same overlap-damped correlation ratio as the search: elastix can drift to a small, easy overlap
+  let valid = 0;
+  for (const g of slab.data) if (g === g) valid++;
+  const scale = mov.pixelUm / volume.meta.spacingUm[2];
+  const expected = Math.min(scale * scale * mov.classified, valid);
+  const score = (m: Affine2) => {
+    const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(m));
+    return r.score * overlapPenalty(r.overlap, expected);
+  };
   let edsToSlab = init, refinedBy: 'elastix' | 'ratio' | 'none' = 'none';
   if (opts.refine !== false) {
     // On the synthetic sandstone the hill climb was the more accurate of the two (mean error

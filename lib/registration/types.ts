@@ -66,8 +66,10 @@ export interface CoarseAlignment {
   scale: number;
   /** correlation ratio eta^2 (slab grey explained by EDS label) at the chosen pose, 0..1 */
   score: number;
-  /** runner-up score from a clearly different pose: a margin near 0 means an ambiguous match */
-  secondScore: number;
+  /** overlap-damped mutual information (nats) that ranked the candidate poses */
+  mi: number;
+  /** the same for the best clearly different pose: a small margin means an ambiguous match */
+  secondMi: number;
 }
 
 export interface RegistrationQuality {
