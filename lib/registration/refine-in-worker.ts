@@ -36,7 +36,7 @@ export async function refineInWorker(
       signal?.addEventListener('abort', onAbort, { once: true });
       worker.on('message', (m: { type: string; fraction?: number; message?: string; edsToSlab?: Affine2 }) => {
         if (m.type === 'progress') onProgress?.(m.fraction ?? 0, m.message);
-        else if (m.type === 'done') resolve(m.edsToSlab!);
+        else if (m.type === 'done') { onProgress?.(1, 'elastix finished'); resolve(m.edsToSlab!); }
         else reject(new PetromapError('Unprocessable', `elastix refinement failed: ${m.message}`));
       });
       worker.on('error', (err) => reject(new PetromapError('Unprocessable', `elastix worker failed: ${err.message}`, { cause: err })));
