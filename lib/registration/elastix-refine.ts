@@ -25,8 +25,11 @@ export interface RefineImages {
 }
 
 export interface RefineOptions {
-  /** 'similarity' (default): rotation, scale, shift; 'affine' adds an affine stage after it */
-  model?: 'similarity' | 'affine';
+  /**
+   * 'similarity' (default): rotation, scale, shift; 'affine' adds an affine stage after it;
+   * 'rigid' keeps the scale of the pixel sizes (Debian's elastix 5.0.1 lacks SimilarityTransform)
+   */
+  model?: 'rigid' | 'similarity' | 'affine';
   resolutions?: number;
   iterations?: number;
   spatialSamples?: number;
@@ -34,7 +37,7 @@ export interface RefineOptions {
 }
 
 /** Closest similarity P of an affine (the moving-image geometry), with the residual kept apart. */
-function geometryOf(init: Affine2, flipped: boolean, movingWidth: number) {
+export function geometryOf(init: Affine2, flipped: boolean, movingWidth: number) {
   // P o Flip = init  =>  P = init o Flip^-1 ; Flip(u, v) = (W - 1 - u, v) is its own inverse
   const flip: Affine2 = [-1, 0, movingWidth - 1, 0, 1, 0];
   const p = flipped ? composeAffine2(init, flip) : init;
@@ -80,13 +83,13 @@ function fillInvalid(d: Float32Array): Float32Array {
   return d.map((v) => (v === v ? v : mean));
 }
 
-function flipU(d: Float32Array, w: number, h: number): Float32Array {
+export function flipU(d: Float32Array, w: number, h: number): Float32Array {
   const out = new Float32Array(d.length);
   for (let v = 0; v < h; v++) for (let u = 0; u < w; u++) out[v * w + u] = d[v * w + (w - 1 - u)];
   return out;
 }
 
-async function parameterMap(transform: string, o: RefineOptions): Promise<Record<string, string[]>> {
+export async function parameterMap(transform: string, o: RefineOptions): Promise<Record<string, string[]>> {
   const { defaultParameterMapNode } = await import('@itk-wasm/elastix');
   const { parameterMap } = await defaultParameterMapNode('affine', { numberOfResolutions: o.resolutions ?? 3 });
   const m = parameterMap as Record<string, string[]>;
@@ -102,7 +105,7 @@ async function parameterMap(transform: string, o: RefineOptions): Promise<Record
  * The part of the slab under the map's footprint (plus a margin): elastix samples the fixed image
  * at random and refuses to run when most samples miss the moving image.
  */
-function cropFixed(img: RefineImages, init: Affine2, margin = 4) {
+export function cropFixed(img: RefineImages, init: Affine2, margin = 4) {
   const { movingWidth: w, movingHeight: h } = img;
   const us: number[] = [], vs: number[] = [];
   for (const [u, v] of [[-0.5, -0.5], [w - 0.5, -0.5], [-0.5, h - 0.5], [w - 0.5, h - 0.5]]) {
@@ -124,7 +127,7 @@ export async function refineWithElastix(img: RefineImages, init: Affine2, o: Ref
   const movingData = flipped ? flipU(img.moving, img.movingWidth, img.movingHeight) : img.moving;
   const crop = cropFixed(img, init);
   const fixed = await itkImage(crop.data, crop.w, crop.h, crop.origin, [1, 1], [1, 0, 0, 1]);
-  const stages = o.model === 'affine' ? ['SimilarityTransform', 'AffineTransform'] : ['SimilarityTransform'];
+  const stages = o.model === 'affine' ? ['SimilarityTransform', 'AffineTransform'] : o.model === 'rigid' ? ['EulerTransform'] : ['SimilarityTransform'];
   // P maps (flipped) EDS pixels to physical = slab space; each stage's T: slab -> physical
   let P = g.P;
   for (let i = 0; i < stages.length; i++) {
