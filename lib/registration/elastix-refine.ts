@@ -1,7 +1,7 @@
 /**
  * Refinement of an initial EDS -> slab pose with ITK-Wasm elastix (AdvancedMattesMutualInformation,
  * multi-resolution, adaptive stochastic gradient descent). Runs in whatever thread calls it; the
- * cancellable entry is register.worker.ts via refine-in-worker.ts.
+ * cancellable entry is register.worker.ts via refine-in-worker-node.ts.
  *
  * The initial pose is handed to elastix through the moving image's geometry (origin, spacing,
  * direction), so elastix starts from identity and drops fixed samples that fall off the map: the

@@ -18,7 +18,6 @@ import { movingImage, type MovingImage } from './moving-image';
 import { scoreAffine } from './pose';
 import { overlapPenalty } from './ratio-search';
 import { mapCoverage, mutualInformation } from './quality';
-import { refineInWorker } from './refine-in-worker';
 import type { LandmarkPair, Registration, Slab, SurfaceFit } from './types';
 import type { VolumeSource } from './volume-source';
 
@@ -64,6 +63,8 @@ async function refine(slab: Slab, mov: MovingImage, init: Affine2, opts: Registe
   };
   const o = { ...opts.elastix, model: opts.model };
   if (opts.inWorker === false) return refineWithElastix(images, init, o);
+  // imported lazily: the worker path is Node-only (worker_threads), the rest of this module is not
+  const { refineInWorker } = await import('./refine-in-worker-node');
   return refineInWorker(images, init, { ...o, signal: opts.signal, onProgress: sub(opts.onProgress, 0.6, 0.95) });
 }
 
