@@ -19,6 +19,8 @@ import type { CoarseAlignment, Slab } from './types';
 export interface CoarseAlignOptions extends StageOptions {
   /** slab pixel size, micrometres (the voxel size along x) */
   voxelUm: number;
+  /** EDS pixel size, micrometres (default: the moving image's own) */
+  edsPixelUm?: number;
   /** coarse angle step, degrees (default 4) */
   angleStepDeg?: number;
   /** restrict the handedness search (default: try both) */
@@ -149,7 +151,7 @@ export function refineAffineByRatio(slab: Slab, mov: MovingImage, init: Affine2,
 }
 
 export async function coarseAlign(slab: Slab, mov: MovingImage, opts: CoarseAlignOptions): Promise<CoarseAlignment> {
-  const scale = mov.pixelUm / opts.voxelUm;
+  const scale = (opts.edsPixelUm ?? mov.pixelUm) / opts.voxelUm;
   const all = coarseSearch(slab, mov, scale, opts);
   if (!all.length) throw unprocessable('The EDS map does not overlap the volume surface at its stated pixel size: check the EDS and XRM pixel sizes.');
   const picks: Candidate[] = [];

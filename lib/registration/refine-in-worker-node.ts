@@ -30,9 +30,10 @@ export async function refineInWorker(
   const { signal, onProgress, ...rest } = options;
   throwIfAborted(signal);
   const worker = startTsWorker(new URL('./register.worker.ts', import.meta.url));
+  let onAbort = () => {};
   try {
     return await new Promise<Affine2>((resolve, reject) => {
-      const onAbort = () => reject(new PetromapError('Aborted', 'The registration was cancelled.', { cause: signal?.reason }));
+      onAbort = () => reject(new PetromapError('Aborted', 'The registration was cancelled.', { cause: signal?.reason }));
       signal?.addEventListener('abort', onAbort, { once: true });
       worker.on('message', (m: { type: string; fraction?: number; message?: string; edsToSlab?: Affine2 }) => {
         if (m.type === 'progress') onProgress?.(m.fraction ?? 0, m.message);
@@ -44,6 +45,7 @@ export async function refineInWorker(
       worker.postMessage({ images, init, options: rest });
     });
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await worker.terminate();
   }
 }
