@@ -73,7 +73,10 @@ export interface CoarseAlignment {
 }
 
 export interface RegistrationQuality {
-  /** mutual information (nats) between slab grey and EDS label before / after refinement */
+  /**
+   * mutual information (nats) between slab grey and EDS label at the initial pose (landmark fit, or
+   * the automatic search, which already ends in a correlation-ratio hill climb) and at the final pose
+   */
   miBefore: number;
   miAfter: number;
   /** correlation ratio eta^2 after refinement */
