@@ -25,11 +25,15 @@ export async function screenshot(page, name) {
 /**
  * Statistics of a canvas's pixels (grey = mean of RGB): distinct grey levels and standard
  * deviation, to tell a real image from a blank or uniform panel; plus a hash to compare frames.
+ * `region` (fractions of the canvas) defaults to a band left of centre: inside the fitted image,
+ * clear of the initial crosshair (centre) and the scale bar (bottom right).
  */
-export async function canvasStats(page, selector) {
-  return page.$eval(selector, (c) => {
+export async function canvasStats(page, selector, region = { x0: 0.15, x1: 0.45, y0: 0.4, y1: 0.48 }) {
+  return page.$eval(selector, (c, r) => {
     const ctx = c.getContext('2d');
-    const { data } = ctx.getImageData(0, 0, c.width, c.height);
+    const x = Math.floor(c.width * r.x0), y = Math.floor(c.height * r.y0);
+    const w = Math.max(1, Math.floor(c.width * (r.x1 - r.x0))), h = Math.max(1, Math.floor(c.height * (r.y1 - r.y0)));
+    const { data } = ctx.getImageData(x, y, w, h);
     const seen = new Set();
     let sum = 0, sum2 = 0, n = 0, hash = 0;
     for (let i = 0; i < data.length; i += 4) {
@@ -39,8 +43,8 @@ export async function canvasStats(page, selector) {
       hash = (hash * 31 + data[i] + 7 * data[i + 1] + 13 * data[i + 2]) >>> 0;
     }
     const mean = sum / n;
-    return { distinct: seen.size, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), mean, hash, width: c.width, height: c.height };
-  });
+    return { distinct: seen.size, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), mean, hash, width: w, height: h };
+  }, region);
 }
 
 /** Poll `fn` until it returns a truthy value; throw with `what` after `timeoutMs`. */

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { screenshot, test, waitFor } from './harness.mjs';
+
+test('home page lists the demo project', async ({ page, baseUrl, shared }) => {
+  await page.goto(baseUrl + '/');
+  const link = page.getByRole('link', { name: 'Demo sandstone' });
+  await link.waitFor({ timeout: 20_000 });
+  const row = page.locator('tr', { has: link });
+  const cells = await row.locator('td').allInnerTexts();
+  assert.equal(cells[1], 'mineralogy', `kind column: ${cells}`);
+  assert.ok(Number(cells[2]) >= 2, `the demo has a volume and an EDS map, dataset count was ${cells[2]}`);
+  assert.match(cells[3], /^\d{4}-\d\d-\d\d \d\d:\d\d$/, 'created date');
+  shared.demoHref = await link.getAttribute('href');
+  await screenshot(page, 'home');
+});
+
+test('create a new project', async ({ page, baseUrl }) => {
+  await page.goto(baseUrl + '/');
+  const name = `e2e plug ${Date.now() % 100000}`;
+  await page.getByTestId('new-project-name').fill(name);
+  await page.getByTestId('new-project-kind').selectOption('lithology');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.waitForURL(/\/projects\/[^/]+$/, { timeout: 20_000 });
+  await waitFor(async () => (await page.getByTestId('project-name').innerText()) === name, 'new project title');
+  assert.match(await page.locator('.page-head').innerText(), /lithology/);
+  await page.getByText('No datasets yet', { exact: false }).waitFor({ timeout: 10_000 });
+  await screenshot(page, 'project-new');
+  await page.goto(baseUrl + '/');
+  await page.getByRole('link', { name }).waitFor({ timeout: 10_000 });
+});
+
+test('jobs page renders', async ({ page, baseUrl }) => {
+  await page.goto(baseUrl + '/jobs');
+  await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+  await waitFor(async () => (await page.getByTestId('job-table').count()) > 0 || (await page.getByText('No jobs yet').count()) > 0, 'job table or empty state');
+  assert.equal(await page.locator('.error').count(), 0, 'no error on the jobs page');
+  await screenshot(page, 'jobs');
+});
