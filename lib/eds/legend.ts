@@ -1,0 +1,248 @@
+/**
+ * Mineral legends of EDS maps: which colour (and, for label images, which integer) is which mineral.
+ *
+ * Accepted text formats (framework-free; the caller reads the file):
+ * - CSV (comma, semicolon or tab separated, optional header, optional quotes):
+ *   `name,r,g,b` · `id,name,r,g,b` · `name,#rrggbb` · `id,name,#rrggbb`. With a header, columns are
+ *   found by name (id, name/phase/mineral, r/red, g/green, b/blue, color/colour/hex/rgb) and other
+ *   columns are ignored.
+ * - JSON: `[{ name, color: [r, g, b] | "#rrggbb", id? }]` or `{ phases: [...] }` (`colour` also read).
+ *
+ * Entries named like "Unclassified", "Unknown", "Not analysed", "Background" (any case, brackets
+ * allowed) are not phases: their colour / id mean label 0 (unclassified).
+ */
+import { invalidInput } from '../errors';
+import type { MineralPhase } from './types';
+
+export type Rgb = [number, number, number];
+
+export interface UnclassifiedEntry {
+  name: string;
+  color?: Rgb;
+  id?: number;
+}
+
+export interface ParsedLegend {
+  /** the phases, ids 1.. in file order unless the file gives ids */
+  phases: MineralPhase[];
+  /** legend entries that stand for "no mineral": their colour / id become label 0 */
+  unclassified: UnclassifiedEntry[];
+  /** true if the file gave the ids (needed to read an indexed label image) */
+  explicitIds: boolean;
+  /** file name, for messages */
+  source: string;
+}
+
+const UNCLASSIFIED_NAMES = new Set([
+  'unclassified', 'unknown', 'not analysed', 'not analyzed', 'background', 'none', 'unassigned', 'no data', 'nodata',
+]);
+
+/** True for names that mean "no mineral" (e.g. "Unclassified", "[Unknown]", "Not analysed", "Background"). */
+export function isUnclassifiedName(name: string): boolean {
+  const n = name.trim().toLowerCase().replace(/^[[(<]\s*|\s*[\])>]$/g, '').replace(/[_-]+/g, ' ').replace(/\s+/g, ' ');
+  return UNCLASSIFIED_NAMES.has(n);
+}
+
+export function rgbToHex(c: readonly number[]): string {
+  return '#' + c.slice(0, 3).map((v) => v.toString(16).padStart(2, '0')).join('');
+}
+
+/** `#rrggbb` / `rrggbb` / `#rgb` → [r, g, b], or undefined if not a hex colour. */
+export function parseHexColor(s: string): Rgb | undefined {
+  const t = s.trim().replace(/^#/, '');
+  if (/^[0-9a-f]{6}$/i.test(t)) return [0, 2, 4].map((i) => parseInt(t.slice(i, i + 2), 16)) as Rgb;
+  if (/^[0-9a-f]{3}$/i.test(t)) return [0, 1, 2].map((i) => parseInt(t[i] + t[i], 16)) as Rgb;
+  return undefined;
+}
+
+interface RawEntry {
+  id?: number;
+  name: string;
+  color: Rgb;
+  /** where it came from, for messages: "line 3" or "entry 2" */
+  where: string;
+}
+
+/** Parses a legend; `source` is the file name used in messages. Format is guessed from the text. */
+export function parseLegend(text: string, source: string): ParsedLegend {
+  const t = text.replace(/^\uFEFF/, '').trim();
+  if (!t) throw invalidInput(`Legend ${source} is empty: it should list the minerals as name,r,g,b (one per line).`);
+  const raw = t.startsWith('[') || t.startsWith('{') ? parseJsonEntries(t, source) : parseCsvEntries(t, source);
+  return buildLegend(raw, source);
+}
+
+/** Builds a legend from already-structured entries (checks ids, names and colours like parseLegend). */
+export function legendFromEntries(entries: { id?: number; name: string; color: Rgb }[], source: string): ParsedLegend {
+  return buildLegend(entries.map((e, i) => ({ ...e, where: `entry ${i + 1}` })), source);
+}
+
+function buildLegend(raw: RawEntry[], source: string): ParsedLegend {
+  if (raw.length === 0) throw invalidInput(`Legend ${source} lists no minerals.`);
+  const withId = raw.filter((e) => e.id !== undefined).length;
+  if (withId !== 0 && withId !== raw.length) {
+    const missing = raw.find((e) => e.id === undefined)!;
+    throw invalidInput(`Legend ${source}: some entries give a phase id and others do not (${missing.where}, "${missing.name}" has none). Give an id for every mineral or for none.`);
+  }
+  const explicitIds = withId > 0;
+  const unclassified: UnclassifiedEntry[] = [];
+  const phases: MineralPhase[] = [];
+  const byName = new Map<string, RawEntry>();
+  const byColor = new Map<number, RawEntry>();
+  const byId = new Map<number, RawEntry>();
+  let nextId = 1;
+  for (const e of raw) {
+    const nameKey = e.name.trim().toLowerCase();
+    if (!nameKey) throw invalidInput(`Legend ${source}, ${e.where}: the mineral name is empty.`);
+    const prevName = byName.get(nameKey);
+    if (prevName) throw invalidInput(`Legend ${source}: the mineral "${e.name}" is listed twice (${prevName.where} and ${e.where}). Each mineral must appear once.`);
+    byName.set(nameKey, e);
+    const ck = (e.color[0] << 16) | (e.color[1] << 8) | e.color[2];
+    const prevColor = byColor.get(ck);
+    if (prevColor) {
+      throw invalidInput(`Legend ${source}: "${prevColor.name}" (${prevColor.where}) and "${e.name}" (${e.where}) have the same colour ${rgbToHex(e.color)}, so the map cannot tell them apart. Give each mineral its own colour.`);
+    }
+    byColor.set(ck, e);
+    if (e.id !== undefined) {
+      const prevId = byId.get(e.id);
+      if (prevId) throw invalidInput(`Legend ${source}: "${prevId.name}" (${prevId.where}) and "${e.name}" (${e.where}) have the same phase id ${e.id}.`);
+      byId.set(e.id, e);
+    }
+    if (isUnclassifiedName(e.name)) {
+      unclassified.push({ name: e.name.trim(), color: e.color, id: e.id });
+      continue;
+    }
+    if (e.id === 0) throw invalidInput(`Legend ${source}, ${e.where}: "${e.name}" has id 0, which is reserved for unclassified pixels.`);
+    phases.push({ id: explicitIds ? e.id! : nextId++, name: e.name.trim(), color: e.color });
+  }
+  if (phases.length === 0) throw invalidInput(`Legend ${source} lists only unclassified/background entries and no mineral.`);
+  return { phases, unclassified, explicitIds, source };
+}
+
+function checkByte(v: number, what: string, where: string, source: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > 255) throw invalidInput(`Legend ${source}, ${where}: ${what} must be a whole number 0–255.`);
+  return v;
+}
+
+function parseId(s: string | number, where: string, source: string): number {
+  const v = typeof s === 'number' ? s : s.trim() === '' ? NaN : Number(s);
+  if (!Number.isInteger(v) || v < 0 || v > 65535) throw invalidInput(`Legend ${source}, ${where}: phase id "${s}" must be a whole number 0–65535.`);
+  return v;
+}
+
+function parseJsonEntries(t: string, source: string): RawEntry[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(t);
+  } catch (err) {
+    throw invalidInput(`Legend ${source} is not valid JSON (${(err as Error).message}).`, { cause: err });
+  }
+  const list = Array.isArray(json) ? json : (json as { phases?: unknown })?.phases;
+  if (!Array.isArray(list)) throw invalidInput(`Legend ${source}: expected a JSON array of {name, color} or an object {phases: [...]}.`);
+  return list.map((item, i) => {
+    const where = `entry ${i + 1}`;
+    if (typeof item !== 'object' || item === null) throw invalidInput(`Legend ${source}, ${where}: expected an object {name, color}.`);
+    const o = item as Record<string, unknown>;
+    const name = o.name ?? o.mineral ?? o.phase;
+    if (typeof name !== 'string') throw invalidInput(`Legend ${source}, ${where}: the mineral name is missing.`);
+    const c = o.color ?? o.colour ?? o.rgb;
+    let color: Rgb | undefined;
+    if (typeof c === 'string') color = parseHexColor(c);
+    else if (Array.isArray(c) && c.length >= 3) color = [0, 1, 2].map((k) => checkByte(Number(c[k]), 'each colour component', `${where} ("${name}")`, source)) as Rgb;
+    if (!color) throw invalidInput(`Legend ${source}, ${where} ("${name}"): colour must be [r, g, b] or "#rrggbb", got ${JSON.stringify(c)}.`);
+    const id = o.id === undefined || o.id === null ? undefined : parseId(o.id as number, `${where} ("${name}")`, source);
+    return { id, name, color, where };
+  });
+}
+
+function splitCsvLine(line: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = '', inQ = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (inQ) {
+      if (ch === '"' && line[i + 1] === '"') (cur += '"'), i++;
+      else if (ch === '"') inQ = false;
+      else cur += ch;
+    } else if (ch === '"' && cur.trim() === '') (inQ = true), (cur = '');
+    else if (ch === sep) out.push(cur.trim()), (cur = '');
+    else cur += ch;
+  }
+  out.push(cur.trim());
+  return out;
+}
+
+interface Columns {
+  id?: number;
+  name: number;
+  r?: number;
+  g?: number;
+  b?: number;
+  hex?: number;
+}
+
+function headerColumns(cells: string[]): Columns | undefined {
+  const lc = cells.map((c) => c.toLowerCase().replace(/[^a-z]/g, ''));
+  const find = (...names: string[]) => {
+    const i = lc.findIndex((c) => names.includes(c));
+    return i < 0 ? undefined : i;
+  };
+  const name = find('name', 'phase', 'mineral', 'phasename', 'mineralname', 'label');
+  if (name === undefined) return undefined;
+  const cols: Columns = { name, id: find('id', 'phaseid', 'value', 'index', 'labelid', 'code') };
+  const r = find('r', 'red'), g = find('g', 'green'), b = find('b', 'blue');
+  if (r !== undefined && g !== undefined && b !== undefined) Object.assign(cols, { r, g, b });
+  else cols.hex = find('color', 'colour', 'hex', 'rgb', 'hexcolor', 'hexcolour');
+  if (cols.r === undefined && cols.hex === undefined) return undefined;
+  return cols;
+}
+
+const isNum = (s: string) => /^\s*\d+\s*$/.test(s);
+
+function guessColumns(cells: string[]): Columns | undefined {
+  const n = cells.length;
+  if (n === 4 && !isNum(cells[0]) && cells.slice(1).every(isNum)) return { name: 0, r: 1, g: 2, b: 3 };
+  if (n === 5 && isNum(cells[0]) && cells.slice(2).every(isNum)) return { id: 0, name: 1, r: 2, g: 3, b: 4 };
+  if (n === 2 && parseHexColor(cells[1]) && cells[1].trim().startsWith('#')) return { name: 0, hex: 1 };
+  if (n === 3 && isNum(cells[0]) && parseHexColor(cells[2])) return { id: 0, name: 1, hex: 2 };
+  return undefined;
+}
+
+function parseCsvEntries(t: string, source: string): RawEntry[] {
+  const lines = t.split(/\r?\n|\r/);
+  const first = lines[0];
+  const sep = first.includes('\t') ? '\t' : first.includes(';') && !first.includes(',') ? ';' : ',';
+  const firstCells = splitCsvLine(first, sep);
+  let cols = guessColumns(firstCells);
+  let start = 0;
+  if (!cols) {
+    cols = headerColumns(firstCells);
+    if (!cols) {
+      throw invalidInput(`Legend ${source}, line 1: cannot tell the columns from "${first}". Expected name,r,g,b or id,name,r,g,b or name,#rrggbb (with or without a header line).`);
+    }
+    start = 1;
+  }
+  const out: RawEntry[] = [];
+  for (let li = start; li < lines.length; li++) {
+    const line = lines[li];
+    if (!line.trim()) continue;
+    const where = `line ${li + 1}`;
+    const cells = splitCsvLine(line, sep);
+    const need = Math.max(cols.name, cols.id ?? 0, cols.r ?? 0, cols.g ?? 0, cols.b ?? 0, cols.hex ?? 0) + 1;
+    if (cells.length < need) throw invalidInput(`Legend ${source}, ${where}: expected ${need} columns but found ${cells.length} in "${line}".`);
+    const name = cells[cols.name];
+    let color: Rgb | undefined;
+    if (cols.hex !== undefined) {
+      color = parseHexColor(cells[cols.hex]);
+      if (!color) throw invalidInput(`Legend ${source}, ${where} ("${name}"): colour "${cells[cols.hex]}" is not a #rrggbb colour.`);
+    } else {
+      color = [cols.r!, cols.g!, cols.b!].map((k, j) => {
+        const s = cells[k];
+        const v = isNum(s) ? Number(s) : NaN;
+        return checkByte(v, `${'rgb'[j]} ("${s}")`, `${where} ("${name}")`, source);
+      }) as Rgb;
+    }
+    const id = cols.id === undefined ? undefined : parseId(cells[cols.id], `${where} ("${name}")`, source);
+    out.push({ id, name, color, where });
+  }
+  return out;
+}
