@@ -1,0 +1,112 @@
+/**
+ * In-process job runner. A job is a row in SQLite (kind, state, progress, message, error) plus
+ * an async function of { signal, onProgress }. Jobs run one at a time per queue ('compute' for
+ * heavy work on 2 cores, 'io' for light work), report progress as events (for tRPC subscriptions)
+ * and to the row (throttled), and can be cancelled. On start-up, rows left running become
+ * 'interrupted' (see Repo.interruptStaleJobs): they are never lost.
+ */
+import { EventEmitter } from 'node:events';
+import { isPetromapError } from '@/lib/errors';
+import type { OnProgress } from '@/lib/errors';
+import { newId, type JobRecord, type Repo } from '../db/repo';
+
+export type JobFn = (ctx: { signal: AbortSignal; onProgress: OnProgress; jobId: string }) => Promise<unknown>;
+
+export interface JobEvent {
+  id: string;
+  state: JobRecord['state'];
+  progress: number;
+  message: string | null;
+  error: string | null;
+  etaSeconds: number | null;
+}
+
+interface Running {
+  controller: AbortController;
+  startedAt: number;
+}
+
+export class JobRunner {
+  readonly events = new EventEmitter();
+  private running = new Map<string, Running>();
+  private queues = new Map<string, Promise<unknown>>();
+
+  constructor(private repo: Repo) {
+    this.events.setMaxListeners(1000);
+  }
+
+  /** Queue a job; returns its row at once. */
+  start(kind: string, projectId: string | null, params: unknown, fn: JobFn, queue: 'compute' | 'io' = 'compute'): JobRecord {
+    const id = newId('j');
+    const row = this.repo.insertJob({ id, projectId, kind, params });
+    const controller = new AbortController();
+    this.running.set(id, { controller, startedAt: 0 });
+    const prev = this.queues.get(queue) ?? Promise.resolve();
+    const next = prev.then(() => this.execute(id, fn, controller));
+    this.queues.set(queue, next.catch(() => undefined));
+    return row;
+  }
+
+  cancel(id: string): boolean {
+    const r = this.running.get(id);
+    if (!r) return false;
+    r.controller.abort(new Error('cancelled by the user'));
+    return true;
+  }
+
+  isActive(id: string) {
+    return this.running.has(id);
+  }
+
+  /** Wait for a job to finish (tests, CLI). */
+  async wait(id: string): Promise<JobRecord> {
+    for (;;) {
+      const j = this.repo.job(id);
+      if (j && !this.running.has(id)) return j;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private emit(e: JobEvent) {
+    this.events.emit('job', e);
+    this.events.emit(`job:${e.id}`, e);
+  }
+
+  private async execute(id: string, fn: JobFn, controller: AbortController) {
+    const r = this.running.get(id)!;
+    if (controller.signal.aborted) {
+      this.repo.updateJob(id, { state: 'cancelled', message: 'Cancelled before it started', finished: true });
+      this.running.delete(id);
+      this.emit({ id, state: 'cancelled', progress: 0, message: 'Cancelled before it started', error: null, etaSeconds: null });
+      return;
+    }
+    r.startedAt = Date.now();
+    this.repo.updateJob(id, { state: 'running', started: true });
+    this.emit({ id, state: 'running', progress: 0, message: null, error: null, etaSeconds: null });
+    let lastWrite = 0;
+    const onProgress: OnProgress = (fraction, message) => {
+      const f = Math.max(0, Math.min(1, fraction));
+      const elapsed = (Date.now() - r.startedAt) / 1000;
+      const eta = f > 0.02 && f < 1 ? (elapsed * (1 - f)) / f : null;
+      this.emit({ id, state: 'running', progress: f, message: message ?? null, error: null, etaSeconds: eta });
+      const now = Date.now();
+      if (now - lastWrite > 500) {
+        lastWrite = now;
+        this.repo.updateJob(id, { progress: f, message: message ?? null });
+      }
+    };
+    try {
+      const result = await fn({ signal: controller.signal, onProgress, jobId: id });
+      this.repo.updateJob(id, { state: 'done', progress: 1, message: 'Finished', result: result ?? null, finished: true });
+      this.emit({ id, state: 'done', progress: 1, message: 'Finished', error: null, etaSeconds: 0 });
+    } catch (err) {
+      const cancelled = controller.signal.aborted || isPetromapError(err, 'Aborted');
+      const msg = cancelled ? 'Cancelled' : err instanceof Error ? err.message : String(err);
+      if (!cancelled && !isPetromapError(err)) console.error(`job ${id} failed:`, err);
+      this.repo.updateJob(id, { state: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : msg, message: cancelled ? 'Cancelled' : 'Failed', finished: true });
+      this.emit({ id, state: cancelled ? 'cancelled' : 'failed', progress: this.repo.job(id)?.progress ?? 0, message: null, error: cancelled ? null : msg, etaSeconds: null });
+    } finally {
+      this.running.delete(id);
+    }
+  }
+}

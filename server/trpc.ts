@@ -1,0 +1,47 @@
+/**
+ * tRPC init: context (the process's services), superjson, and the one place where lib's
+ * PetromapError tags become tRPC error codes, so the client shows the message as written.
+ */
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { isPetromapError, type PetromapErrorTag } from '@/lib/errors';
+import { services } from './services';
+
+export const createContext = async () => ({ svc: services() });
+export type Context = Awaited<ReturnType<typeof createContext>>;
+
+const CODES: Record<PetromapErrorTag, TRPCError['code']> = {
+  InvalidInput: 'BAD_REQUEST',
+  Unprocessable: 'UNPROCESSABLE_CONTENT',
+  NotFound: 'NOT_FOUND',
+  Unsupported: 'BAD_REQUEST',
+  Aborted: 'CLIENT_CLOSED_REQUEST',
+  Conflict: 'CONFLICT',
+  DiskFull: 'PAYLOAD_TOO_LARGE',
+};
+
+export function toTRPCError(err: unknown): unknown {
+  if (isPetromapError(err)) return new TRPCError({ code: CODES[err._tag], message: err.message, cause: err });
+  return err;
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape }) {
+    return shape;
+  },
+});
+
+/** Every procedure maps PetromapError to the matching tRPC code. */
+const mapErrors = t.middleware(async ({ next }) => {
+  const res = await next();
+  if (!res.ok && res.error.cause && isPetromapError(res.error.cause)) {
+    const e = res.error.cause;
+    return { ...res, error: new TRPCError({ code: CODES[e._tag], message: e.message, cause: e }) } as typeof res;
+  }
+  return res;
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(mapErrors);
+export const createCallerFactory = t.createCallerFactory;
