@@ -1,0 +1,46 @@
+'use client';
+/** The Data step: upload an XRM volume and an EDS map, and list the project's datasets. */
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTRPC } from '@/app/_trpc/client';
+import { UploadZone } from '../upload/upload-zone';
+import { DatasetTable } from './dataset-table';
+import { toDatasetRow } from './to-dataset-row';
+
+export function DataStep({ projectId }: { projectId: string }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const datasets = useQuery(trpc.datasets.list.queryOptions({ projectId }));
+  const refresh = () => {
+    void qc.invalidateQueries({ queryKey: trpc.datasets.list.queryKey({ projectId }) });
+    void qc.invalidateQueries({ queryKey: trpc.projects.list.queryKey() });
+  };
+
+  return (
+    <>
+      <div className="card">
+        <h2>Add data</h2>
+        <div className="row">
+          <UploadZone
+            projectId={projectId} kind="volume" title="XRM volume" onUploaded={refresh}
+            hint="Multi-page TIFF stack (one page per z slice), NRRD or raw; 8/16-bit or float"
+            accept=".tif,.tiff,.nrrd,.nhdr,.raw,.zip"
+          />
+          <UploadZone
+            projectId={projectId} kind="eds" title="EDS mineral map" onUploaded={refresh}
+            hint="Mineral map export (e.g. TESCAN TIMA: labelled image + legend), as a .zip or an image"
+            accept=".zip,.tif,.tiff,.png,.csv,.json"
+          />
+        </div>
+      </div>
+      <div className="card">
+        <h2>Datasets</h2>
+        {datasets.isPending && <p className="muted">Loading datasets…</p>}
+        {datasets.error && <div className="error">Could not load the datasets: {datasets.error.message}</div>}
+        {datasets.data && datasets.data.length === 0 && (
+          <p className="muted">No datasets yet. Upload the XRM volume of the sample and the EDS map of its polished top surface.</p>
+        )}
+        {datasets.data && datasets.data.length > 0 && <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} />}
+      </div>
+    </>
+  );
+}
