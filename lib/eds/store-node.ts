@@ -1,0 +1,140 @@
+/**
+ * Stores a MineralMap in a folder for the server:
+ *   map.json            { format, version, width, height, pixelSizeUm, source, legend (with areaFraction),
+ *                         unclassifiedFraction, labels file, companions [{ name, file }] }
+ *   labels.u16          phase id per pixel, row-major, raw little-endian uint16
+ *   companion-<k>-<name>.f32   each companion image, raw little-endian float32
+ * Saving is atomic: everything is written into `<dir>.partial-<…>` and renamed onto `dir`, so a
+ * failure leaves what was stored before intact.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { invalidInput, notFound, PetromapError } from '../errors';
+import { mineralAreaFractions } from './render';
+import { unclassifiedFraction, type MineralMap, type MineralPhase } from './types';
+
+export { mineralAreaFractions, renderCompanionPng, renderMineralMapPng } from './render';
+
+export const MINERAL_MAP_FORMAT = 'petromap-mineral-map';
+const LE = endianness() === 'LE';
+
+interface StoredMapJson {
+  format: typeof MINERAL_MAP_FORMAT;
+  version: 1;
+  width: number;
+  height: number;
+  pixelSizeUm: number;
+  source?: string;
+  legend: (MineralPhase & { areaFraction: number })[];
+  unclassifiedFraction: number;
+  labels: string;
+  companions: { name: string; file: string }[];
+}
+
+function leBytes(a: Uint16Array | Float32Array): Uint8Array {
+  const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (LE) return b;
+  const out = new Uint8Array(b.length);
+  const w = a.BYTES_PER_ELEMENT;
+  for (let i = 0; i < b.length; i += w) for (let k = 0; k < w; k++) out[i + k] = b[i + w - 1 - k];
+  return out;
+}
+
+function fromLe(buf: Uint8Array, w: 2 | 4): Uint8Array {
+  const copy = new Uint8Array(buf.length);
+  if (LE) copy.set(buf);
+  else for (let i = 0; i < buf.length; i += w) for (let k = 0; k < w; k++) copy[i + k] = buf[i + w - 1 - k];
+  return copy;
+}
+
+function checkMap(map: MineralMap, where: string): void {
+  const n = map.width * map.height;
+  if (!(Number.isInteger(map.width) && Number.isInteger(map.height) && map.width > 0 && map.height > 0)) throw invalidInput(`${where}: map size ${map.width} x ${map.height} is not valid.`);
+  if (map.labels.length !== n) throw invalidInput(`${where}: the map has ${map.labels.length} labels for ${map.width} x ${map.height} pixels.`);
+  if (!(map.pixelSizeUm > 0)) throw invalidInput(`${where}: pixel size ${map.pixelSizeUm} µm is not positive.`);
+  for (const c of map.companions) if (c.data.length !== n) throw invalidInput(`${where}: companion ${c.name} has ${c.data.length} values for ${n} pixels.`);
+}
+
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40);
+
+export async function saveMineralMap(dir: string, map: MineralMap): Promise<void> {
+  checkMap(map, `Mineral map ${map.source ?? basename(dir)}`);
+  await mkdir(dirname(dir), { recursive: true });
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const partial = `${dir}.partial-${tag}`;
+  try {
+    await mkdir(partial);
+    const fr = mineralAreaFractions(map);
+    const companions = map.companions.map((c, k) => ({ name: c.name, file: `companion-${k}-${safeName(c.name)}.f32` }));
+    const json: StoredMapJson = {
+      format: MINERAL_MAP_FORMAT,
+      version: 1,
+      width: map.width,
+      height: map.height,
+      pixelSizeUm: map.pixelSizeUm,
+      source: map.source,
+      legend: map.legend.map((p) => ({ id: p.id, name: p.name, color: [...p.color] as [number, number, number], areaFraction: fr.get(p.id) ?? 0 })),
+      unclassifiedFraction: unclassifiedFraction(map),
+      labels: 'labels.u16',
+      companions,
+    };
+    await writeFile(join(partial, 'labels.u16'), leBytes(map.labels));
+    for (let k = 0; k < companions.length; k++) await writeFile(join(partial, companions[k].file), leBytes(map.companions[k].data));
+    await writeFile(join(partial, 'map.json'), JSON.stringify(json, null, 2) + '\n');
+    const old = `${dir}.old-${tag}`;
+    const existed = !!(await stat(dir).catch(() => null));
+    if (existed) await rename(dir, old);
+    try {
+      await rename(partial, dir);
+    } catch (err) {
+      if (existed) await rename(old, dir).catch(() => undefined);
+      throw err;
+    }
+    if (existed) await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+    if (err instanceof PetromapError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC') throw new PetromapError('DiskFull', `The disk is full: could not store the mineral map ${map.source ?? ''} in ${dir}.`, { cause: err });
+    throw err;
+  }
+}
+
+export async function loadMineralMap(dir: string): Promise<MineralMap> {
+  const jsonPath = join(dir, 'map.json');
+  const text = await readFile(jsonPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw notFound(`No mineral map is stored in ${dir} (map.json is missing).`);
+    throw err;
+  });
+  let j: StoredMapJson;
+  try {
+    j = JSON.parse(text) as StoredMapJson;
+  } catch (err) {
+    throw invalidInput(`Stored mineral map ${jsonPath} is damaged (not valid JSON).`, { cause: err });
+  }
+  if (j.format !== MINERAL_MAP_FORMAT || !Array.isArray(j.legend)) throw invalidInput(`${jsonPath} is not a stored petromap mineral map.`);
+  const n = j.width * j.height;
+  const readRaw = async (file: string, w: 2 | 4, what: string) => {
+    const buf = await readFile(join(dir, file)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw invalidInput(`Stored mineral map ${dir} is incomplete: ${file} (${what}) is missing.`);
+      throw err;
+    });
+    if (buf.length !== n * w) throw invalidInput(`Stored mineral map ${dir} is damaged: ${file} (${what}) has ${buf.length} bytes, expected ${n * w} for ${j.width} x ${j.height} pixels.`);
+    return fromLe(buf, w).buffer;
+  };
+  const labels = new Uint16Array(await readRaw(j.labels ?? 'labels.u16', 2, 'phase labels'));
+  const companions = [];
+  for (const c of j.companions ?? []) companions.push({ name: c.name, data: new Float32Array(await readRaw(c.file, 4, `companion ${c.name}`)) });
+  const map: MineralMap = {
+    width: j.width,
+    height: j.height,
+    pixelSizeUm: j.pixelSizeUm,
+    labels,
+    legend: j.legend.map((p) => ({ id: p.id, name: p.name, color: [p.color[0], p.color[1], p.color[2]] })),
+    companions,
+  };
+  if (j.source !== undefined) map.source = j.source;
+  return map;
+}
