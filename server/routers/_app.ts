@@ -1,4 +1,5 @@
 import { createCallerFactory, router } from '../trpc';
+import { correlateRouter } from './correlate';
 import { datasetsRouter } from './datasets';
 import { jobsRouter } from './jobs';
 import { projectsRouter } from './projects';
@@ -7,6 +8,7 @@ export const appRouter = router({
   projects: projectsRouter,
   datasets: datasetsRouter,
   jobs: jobsRouter,
+  correlate: correlateRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,65 @@
+/**
+ * A project's inputs for the pipeline: its volume and EDS map (the first ready ones unless the
+ * user picked others), the default class list and the mineral → class mapping.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SANDSTONE_CLASSES } from '@/lib/classes';
+import type { MineralPhase } from '@/lib/eds/types';
+import { unprocessable } from '@/lib/errors';
+import type { Services } from '../services';
+
+export interface ClassDef {
+  code: number;
+  name: string;
+  color: [number, number, number];
+}
+
+export function projectClasses(svc: Services, projectId: string): ClassDef[] {
+  const saved = svc.repo.artifact<ClassDef[]>(projectId, 'classes');
+  if (saved?.length) return saved;
+  return SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => ({ code: c.code, name: c.name, color: [...c.color] as [number, number, number] }));
+}
+
+/** Guess a mineral's class from its name (pore, quartz, feldspar, clay, pyrite); null = drop. */
+export function defaultClassFor(name: string): number | null {
+  const n = name.toLowerCase();
+  if (/pore|epoxy|resin|void|air/.test(n)) return 1;
+  if (/quartz|chert|silica/.test(n)) return 2;
+  if (/feldspar|albite|orthoclase|microcline|plagioclase|anorthite|sanidine|oligoclase|andesine/.test(n)) return 3;
+  if (/clay|kaolin|illite|smectite|montmorillonite|chlorite|glauconite|mixed.?layer/.test(n)) return 4;
+  if (/pyrite|marcasite/.test(n)) return 5;
+  return null;
+}
+
+export interface ClassMapEntry {
+  phaseId: number;
+  name: string;
+  color: [number, number, number];
+  classCode: number | null;
+}
+
+export function projectClassMap(svc: Services, projectId: string, legend: MineralPhase[]): ClassMapEntry[] {
+  const saved = svc.repo.artifact<Record<string, number | null>>(projectId, 'classMap') ?? {};
+  return legend.map((p) => ({ phaseId: p.id, name: p.name, color: p.color, classCode: p.id in saved ? saved[p.id] : defaultClassFor(p.name) }));
+}
+
+export function projectDatasets(svc: Services, projectId: string) {
+  if (!svc.repo.project(projectId)) throw unprocessable(`There is no project ${projectId}.`);
+  const ds = svc.repo.listDatasets(projectId).filter((d) => d.status === 'ready');
+  const picked = svc.repo.artifact<{ volumeId?: string; edsId?: string }>(projectId, 'inputs') ?? {};
+  const volume = ds.find((d) => d.id === picked.volumeId) ?? ds.find((d) => d.kind === 'volume');
+  const eds = ds.find((d) => d.id === picked.edsId) ?? ds.find((d) => d.kind === 'eds');
+  return { volume, eds };
+}
+
+/** Ground truth of a synthetic project (the demo), when present. */
+export function projectTruth(svc: Services, projectId: string): { edsToVoxel: number[]; mineralToClass?: Record<string, number> } | undefined {
+  const f = path.join(svc.ws.projectDir(projectId), 'truth.json');
+  if (!existsSync(f)) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
