@@ -30,7 +30,9 @@ export async function GET(req: Request, { params }: { params: Promise<{ datasetI
     const { data, width, height } = await readSlice(store, q.data);
     const headers = { 'Cache-Control': 'private, max-age=60', 'X-Slice-Width': String(width), 'X-Slice-Height': String(height), 'X-Dtype': store.meta.dtype };
     if (q.data.format === 'raw') {
-      return new Response(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { headers: { ...headers, 'Content-Type': 'application/octet-stream' } });
+      const bytes = new Uint8Array(data.byteLength);
+      bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      return new Response(bytes.buffer, { headers: { ...headers, 'Content-Type': 'application/octet-stream' } });
     }
     const auto = q.data.min === undefined || q.data.max === undefined ? autoWindow(data) : undefined;
     const win: [number, number] = [q.data.min ?? auto![0], q.data.max ?? auto![1]];
