@@ -1,0 +1,78 @@
+/**
+ * 3D feature bank (public API). Semantics of every filter: see plan.ts.
+ */
+import { invalidInput, throwIfAborted, type StageOptions } from '../errors';
+import type { VolumeStore } from '../volume/store';
+import type { Box3, Shape3 } from '../volume/types';
+import { computeBrickFeaturesWasm } from './compute';
+import { featureHalo, type BrickOptions, type Sides } from './plan';
+import type { BrickFeatures, FeatureSet } from './types';
+
+export type { BrickFeatures, FeatureSet, FeatureSpec, FilterName } from './types';
+export { featureHalo, featureNames, featuresPerChannel, type BrickOptions, type Sides } from './plan';
+export { DEFAULT_FEATURE_SET, DEFAULT_SIGMAS_UM, DEFAULT_SIGMAS_VOX, defaultFeatureSet, skimagePreset } from './sets';
+
+/**
+ * Features of one brick; `channels[c]` is float32 data of shape shapeWithHalo (z-major), halo per
+ * axis. Runs in the calling thread (wasm). A halo smaller than featureHalo(set) is completed by
+ * reflecting the given array (so a whole volume with halo 0 gives scipy 'reflect' borders).
+ */
+export async function computeBrickFeatures(
+  channels: Float32Array[],
+  shapeWithHalo: Shape3,
+  halo: Shape3,
+  spacingUm: [number, number, number],
+  set: FeatureSet,
+  opts?: BrickOptions & { channelNames?: string[] },
+): Promise<BrickFeatures> {
+  return computeBrickFeaturesWasm(channels, shapeWithHalo, halo, spacingUm, set, opts);
+}
+
+/** Which sides of `box` are the volume's border. */
+export function borderSides(box: Box3, shape: Shape3): Sides {
+  return [0, 1, 2].map((a) => [box.start[a] === 0, box.start[a]! + box.shape[a]! === shape[a]]) as Sides;
+}
+
+/** Reads box + halo from the store (all channels, level 0) and computes its features. */
+export async function featuresForBox(store: VolumeStore, box: Box3, set: FeatureSet, opts: StageOptions = {}): Promise<BrickFeatures> {
+  throwIfAborted(opts.signal);
+  const spacing = store.meta.spacingUm;
+  const halo = featureHalo(set, spacing);
+  const channels: Float32Array[] = [];
+  for (let c = 0; c < store.meta.channels.length; c++) {
+    channels.push(await store.readBlockF32(box, { channel: c, halo, signal: opts.signal }));
+    throwIfAborted(opts.signal);
+  }
+  const shapeWithHalo: Shape3 = [box.shape[0] + 2 * halo[0], box.shape[1] + 2 * halo[1], box.shape[2] + 2 * halo[2]];
+  const out = await computeBrickFeatures(channels, shapeWithHalo, halo, spacing, set, {
+    border: borderSides(box, store.meta.shape),
+    channelNames: store.meta.channels,
+  });
+  opts.onProgress?.(1, 'features computed');
+  return out;
+}
+
+export const DEFAULT_BRICK: Shape3 = [64, 64, 64];
+
+/** Brick grid over a volume (z-major order), default bricks of 64^3; edge bricks are smaller. */
+export function brickGrid(shape: Shape3, brick: Shape3 = DEFAULT_BRICK): Box3[] {
+  for (let a = 0; a < 3; a++) {
+    if (!Number.isInteger(shape[a]) || shape[a]! < 1) throw invalidInput(`Brick grid: the volume shape must be positive whole numbers, got (${shape.join(', ')}).`);
+    if (!Number.isInteger(brick[a]) || brick[a]! < 1) throw invalidInput(`Brick grid: the brick size must be positive whole numbers, got (${brick.join(', ')}).`);
+  }
+  const out: Box3[] = [];
+  for (let z = 0; z < shape[0]; z += brick[0]) for (let y = 0; y < shape[1]; y += brick[1]) for (let x = 0; x < shape[2]; x += brick[2]) {
+    out.push({
+      start: [z, y, x],
+      shape: [Math.min(brick[0], shape[0] - z), Math.min(brick[1], shape[1] - y), Math.min(brick[2], shape[2] - x)],
+    });
+  }
+  return out;
+}
+
+/** Brick edge (cubic) that keeps one brick's feature rows under `bytes` (default 64 MiB). */
+export function brickForMemory(nFeatures: number, bytes = 64 * 2 ** 20): Shape3 {
+  let b = 128;
+  while (b > 16 && b ** 3 * nFeatures * 4 > bytes) b -= 16;
+  return [b, b, b];
+}

@@ -1,0 +1,240 @@
+/**
+ * What every filter of the bank needs: voxel sigmas per axis, kernel radii, halos, component
+ * counts and names. Shared by the float64 reference (reference.ts) and the wasm path (compute.ts),
+ * so both agree on layout and semantics.
+ *
+ * Semantics (documented once, here):
+ * - Sigmas are physical (µm); the voxel sigma along axis a is sigmaUm / spacingUm[a].
+ * - Gaussian kernels are those of scipy.ndimage.gaussian_filter: truncate 4.0, radius
+ *   int(4 * sigma + 0.5), normalised, derivative kernels as scipy builds them for `order=`.
+ * - Features of a brick are the features of the volume extended by symmetric reflection
+ *   ("reflect" of scipy: d c b a | a b c d) at its borders; a brick read with its halo from a
+ *   VolumeStore therefore gives exactly the values of the whole volume (no seams).
+ * - Derivatives are taken per "reference voxel" of size min(spacingUm): for isotropic volumes that
+ *   is per voxel (as scipy/skimage), for anisotropic volumes the derivative along a coarse axis is
+ *   scaled by min(spacing) / spacing[a] so that gradient magnitudes are physical.
+ * - 'dog' = gaussian(sigma) - gaussian(1.6 sigma).
+ * - 'hessianEigen' / 'structureTensorEigen': 3 eigenvalues, sorted decreasing (like skimage/vigra).
+ *   Structure tensor: gradient by Gaussian derivatives at sigma (inner scale), products smoothed
+ *   with a Gaussian of sigma / 2 (outer scale), as ilastik does.
+ * - 'localMean' = gaussian(sigma); 'localVariance' = G_sigma * I^2 - (G_sigma * I)^2 (clamped >= 0).
+ * - 'nonLocalMean' (an approximation of non-local means, see NLM_* below): with P = gaussian(I,
+ *   sigma/4) (the "patch" descriptor), V = localVariance(I, sigma) and the 33 offsets d = g * step
+ *   (g integer with |g|^2 <= 4, step_a = max(1, round(sigma_a / 2)) voxels), the output at p is
+ *   sum_d w_d(p) P(p + d) / sum_d w_d(p) with
+ *   w_d(p) = exp(-0.5 * sum_a (d_a / sigma_a)^2) * exp(-(P(p + d) - P(p))^2 / (V(p) + 1e-12)).
+ * - preset 'skimage': filters mean what skimage.feature.multiscale_basic_features (0.19) computes:
+ *   'gaussian' = skimage.filters.gaussian (mode 'nearest' at the volume border), 'gradientMagnitude'
+ *   = skimage.filters.sobel of that (mode 'reflect'), 'hessianEigen' = eigenvalues of
+ *   np.gradient(np.gradient(G)[a], axis=b) (one-sided differences at the volume border). Those
+ *   depend on where the volume border is, see BrickOptions.border.
+ */
+import { invalidInput } from '../errors';
+import type { Shape3 } from '../volume/types';
+import type { FeatureSet, FeatureSpec, FilterName } from './types';
+
+export const TRUNCATE = 4.0;
+export const DOG_RATIO = 1.6;
+/** NLM: offsets g with |g|^2 <= NLM_GRID_R2 (33 offsets), step = sigma / 2 */
+export const NLM_GRID_R2 = 4;
+export const NLM_EPS = 1e-12;
+
+export type Sides = [[boolean, boolean], [boolean, boolean], [boolean, boolean]];
+
+export interface BrickOptions {
+  /**
+   * Per axis (z, y, x): [low side, high side] is the volume border (the brick touches it). Only the
+   * skimage preset depends on it (nearest-mode Gaussian, one-sided np.gradient at the border).
+   * Default: a side is a border where the given halo is smaller than featureHalo needs.
+   */
+  border?: Sides;
+}
+
+const FILTERS: FilterName[] = [
+  'intensity',
+  'gaussian',
+  'gradientMagnitude',
+  'laplacian',
+  'dog',
+  'hessianEigen',
+  'structureTensorEigen',
+  'localMean',
+  'localVariance',
+  'nonLocalMean',
+];
+
+/** scipy: radius = int(truncate * sigma + 0.5); 0 for sigma ~ 0 */
+export function kernelRadius(sigma: number): number {
+  return sigma > 1e-15 ? Math.floor(TRUNCATE * sigma + 0.5) : 0;
+}
+
+/** Voxel sigma from µm, snapped to 1e-9 so that s * spacing / spacing gives back s. */
+export function voxelSigma(sigmaUm: number, spacing: number): number {
+  const s = sigmaUm / spacing;
+  const r = Math.round(s * 1e6) / 1e6;
+  return Math.abs(s - r) < 1e-9 ? r : s;
+}
+
+export function voxelSigmas(sigmaUm: number, spacingUm: readonly number[]): Shape3 {
+  return [voxelSigma(sigmaUm, spacingUm[0]!), voxelSigma(sigmaUm, spacingUm[1]!), voxelSigma(sigmaUm, spacingUm[2]!)];
+}
+
+/** Derivative scale per axis: min(spacing) / spacing[a] (1 for isotropic volumes). */
+export function derivativeFactors(spacingUm: readonly number[]): Shape3 {
+  const m = Math.min(spacingUm[0]!, spacingUm[1]!, spacingUm[2]!);
+  return [m / spacingUm[0]!, m / spacingUm[1]!, m / spacingUm[2]!];
+}
+
+export function nlmStep(sigmaVox: number): number {
+  return Math.max(1, Math.round(sigmaVox / 2));
+}
+
+/** The 33 NLM grid offsets (integer grid units). */
+export function nlmGrid(): Array<[number, number, number]> {
+  const out: Array<[number, number, number]> = [];
+  for (let k = -2; k <= 2; k++) for (let j = -2; j <= 2; j++) for (let i = -2; i <= 2; i++) {
+    if (i * i + j * j + k * k <= NLM_GRID_R2) out.push([k, j, i]);
+  }
+  return out;
+}
+
+export function componentCount(filter: FilterName): number {
+  return filter === 'hessianEigen' || filter === 'structureTensorEigen' ? 3 : 1;
+}
+
+export function isSkimage(set: FeatureSet): boolean {
+  return set.preset === 'skimage';
+}
+
+/** Halo (voxels, per axis) one spec needs. */
+export function specHalo(spec: FeatureSpec, spacingUm: readonly number[], skimage: boolean): Shape3 {
+  const s = voxelSigmas(spec.sigmaUm, spacingUm);
+  return s.map((sa) => {
+    if (spec.filter === 'intensity') return 0;
+    if (skimage) return kernelRadius(sa) + 2;
+    switch (spec.filter) {
+      case 'dog':
+        return kernelRadius(DOG_RATIO * sa);
+      case 'structureTensorEigen':
+        return kernelRadius(sa) + kernelRadius(sa / 2);
+      case 'nonLocalMean':
+        return Math.max(2 * nlmStep(sa) + kernelRadius(sa / 4), kernelRadius(sa));
+      default:
+        return kernelRadius(sa);
+    }
+  }) as Shape3;
+}
+
+export function checkSet(set: FeatureSet, spacingUm: readonly number[], what = 'Feature set'): void {
+  if (!set || !Array.isArray(set.specs) || set.specs.length === 0) throw invalidInput(`${what}: no features were chosen.`);
+  if (spacingUm.length !== 3 || spacingUm.some((v) => !(v > 0) || !Number.isFinite(v))) {
+    throw invalidInput(`${what}: the voxel size must be three positive numbers in µm (z, y, x), got ${JSON.stringify(spacingUm)}.`);
+  }
+  for (const sp of set.specs) {
+    if (!FILTERS.includes(sp.filter)) throw invalidInput(`${what}: unknown filter "${String(sp.filter)}" (known: ${FILTERS.join(', ')}).`);
+    if (sp.filter !== 'intensity' && !(sp.sigmaUm > 0 && Number.isFinite(sp.sigmaUm))) {
+      throw invalidInput(`${what}: filter "${sp.filter}" needs a positive scale in µm, got ${sp.sigmaUm}.`);
+    }
+    if (isSkimage(set) && !['gaussian', 'gradientMagnitude', 'hessianEigen'].includes(sp.filter)) {
+      throw invalidInput(`${what}: the scikit-image preset only has gaussian, gradientMagnitude (Sobel) and hessianEigen, not "${sp.filter}".`);
+    }
+  }
+}
+
+/** Voxels per axis (z, y, x) of halo enough for every spec of the set. */
+export function featureHalo(set: FeatureSet, spacingUm: [number, number, number]): Shape3 {
+  checkSet(set, spacingUm);
+  const h: Shape3 = [0, 0, 0];
+  for (const sp of set.specs) {
+    const s = specHalo(sp, spacingUm, isSkimage(set));
+    for (let a = 0; a < 3; a++) h[a] = Math.max(h[a]!, s[a]!);
+  }
+  return h;
+}
+
+function fmt(v: number): string {
+  return String(Number(v.toPrecision(6)));
+}
+
+/** One name per feature, in the order of BrickFeatures.data: channel, spec, component. */
+export function featureNames(set: FeatureSet, channels: string[]): string[] {
+  const out: string[] = [];
+  for (const ch of channels) {
+    for (const sp of set.specs) {
+      const n = componentCount(sp.filter);
+      const base = sp.filter === 'intensity' ? `${ch}:intensity` : `${ch}:${sp.filter}@${fmt(sp.sigmaUm)}um`;
+      if (n === 1) out.push(base);
+      else for (let k = 0; k < n; k++) out.push(`${base}[${k}]`);
+    }
+  }
+  return out;
+}
+
+export function featuresPerChannel(set: FeatureSet): number {
+  return set.specs.reduce((n, sp) => n + componentCount(sp.filter), 0);
+}
+
+/** Resolve the border sides (see BrickOptions.border). */
+export function resolveBorder(halo: Shape3, need: Shape3, opts?: BrickOptions): Sides {
+  if (opts?.border) return opts.border;
+  return [0, 1, 2].map((a) => [halo[a]! < need[a]!, halo[a]! < need[a]!]) as Sides;
+}
+
+/**
+ * Re-window a z-major array with halo `have` into one with halo `want` (per axis): crops where
+ * have > want, extends by symmetric reflection of the given array where have < want.
+ */
+export function rehalo(src: Float32Array, shape: Shape3, have: Shape3, want: Shape3): { data: Float32Array; shape: Shape3 } {
+  if (have[0] === want[0] && have[1] === want[1] && have[2] === want[2]) return { data: src, shape };
+  const out: Shape3 = [0, 0, 0];
+  const maps: Int32Array[] = [];
+  for (let a = 0; a < 3; a++) {
+    const n = shape[a]!;
+    const len = n - 2 * have[a]! + 2 * want[a]!;
+    out[a] = len;
+    const m = new Int32Array(len);
+    for (let i = 0; i < len; i++) m[i] = reflect(i - want[a]! + have[a]!, n);
+    maps.push(m);
+  }
+  const [oz, oy, ox] = out;
+  const [, ny, nx] = shape;
+  const data = new Float32Array(oz * oy * ox);
+  let o = 0;
+  for (let z = 0; z < oz; z++) {
+    const zb = maps[0]![z]! * ny;
+    for (let y = 0; y < oy; y++) {
+      const rb = (zb + maps[1]![y]!) * nx;
+      const mx = maps[2]!;
+      for (let x = 0; x < ox; x++) data[o++] = src[rb + mx[x]!]!;
+    }
+  }
+  return { data, shape: out };
+}
+
+export function reflect(i: number, n: number): number {
+  if (n <= 1) return 0;
+  const p = 2 * n;
+  let m = i % p;
+  if (m < 0) m += p;
+  return m < n ? m : p - 1 - m;
+}
+
+export function checkBrickInput(channels: Float32Array[], shapeWithHalo: Shape3, halo: Shape3): Shape3 {
+  if (!Array.isArray(channels) || channels.length === 0) throw invalidInput('Computing features: no image channel was given.');
+  const n = shapeWithHalo[0] * shapeWithHalo[1] * shapeWithHalo[2];
+  const inner: Shape3 = [0, 0, 0];
+  for (let a = 0; a < 3; a++) {
+    inner[a] = shapeWithHalo[a]! - 2 * halo[a]!;
+    if (!Number.isInteger(halo[a]) || halo[a]! < 0 || inner[a]! < 1) {
+      throw invalidInput(
+        `Computing features: a brick of (${shapeWithHalo.join(' x ')}) voxels cannot have a halo of (${halo.join(', ')}) voxels.`,
+      );
+    }
+  }
+  channels.forEach((c, i) => {
+    if (!(c instanceof Float32Array) || c.length !== n) {
+      throw invalidInput(`Computing features: channel ${i} should hold ${n} float32 values (${shapeWithHalo.join(' x ')}), got ${c?.length}.`);
+    }
+  });
+  return inner;
+}

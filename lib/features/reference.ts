@@ -1,0 +1,410 @@
+/**
+ * Plain float64 implementations of every filter of the bank: slow, simple and independent of the
+ * wasm kernels, which are tested against them. Semantics: see plan.ts.
+ */
+import type { Shape3 } from '../volume/types';
+import {
+  checkBrickInput,
+  checkSet,
+  componentCount,
+  derivativeFactors,
+  DOG_RATIO,
+  featureHalo,
+  featureNames,
+  featuresPerChannel,
+  isSkimage,
+  kernelRadius,
+  NLM_EPS,
+  nlmGrid,
+  nlmStep,
+  rehalo,
+  resolveBorder,
+  voxelSigmas,
+  type BrickOptions,
+  type Sides,
+} from './plan';
+import type { BrickFeatures, FeatureSet, FeatureSpec } from './types';
+
+/** scipy.ndimage._gaussian_kernel1d(sigma, order, radius): kernel over x = -radius..radius. */
+export function gaussianKernel1d(sigma: number, order: number, radius: number): Float64Array {
+  const n = 2 * radius + 1;
+  const phi = new Float64Array(n);
+  const s2 = sigma * sigma;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const x = i - radius;
+    phi[i] = Math.exp((-0.5 / s2) * x * x);
+    sum += phi[i]!;
+  }
+  for (let i = 0; i < n; i++) phi[i]! /= sum;
+  if (order === 0) return phi;
+  // polynomial q with (q * phi)' = (q' + q * p') phi, p' = -x / s2
+  let q = [1];
+  for (let o = 0; o < order; o++) {
+    const next = new Array<number>(q.length + 1).fill(0);
+    for (let k = 1; k < q.length; k++) next[k - 1]! += k * q[k]!;
+    for (let k = 0; k < q.length; k++) next[k + 1]! += -q[k]! / s2;
+    q = next;
+  }
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = i - radius;
+    let v = 0;
+    for (let k = q.length - 1; k >= 0; k--) v = v * x + q[k]!;
+    out[i] = v * phi[i]!;
+  }
+  return out;
+}
+
+/**
+ * The correlation weights scipy's gaussian_filter1d applies: the kernel reversed
+ * (out[i] = sum_k w[k + r] in[i + k]).
+ */
+export function gaussianWeights(sigma: number, order: number): Float64Array {
+  const r = kernelRadius(sigma);
+  if (r === 0) return Float64Array.of(order === 0 ? 1 : 0);
+  return gaussianKernel1d(sigma, order, r).reverse();
+}
+
+function mapIndex(i: number, n: number, mode: 'reflect' | 'nearest'): number {
+  if (mode === 'nearest') return i < 0 ? 0 : i >= n ? n - 1 : i;
+  if (n === 1) return 0;
+  const p = 2 * n;
+  let m = i % p;
+  if (m < 0) m += p;
+  return m < n ? m : p - 1 - m;
+}
+
+/** scipy.ndimage.correlate1d(src, weights, axis, mode), origin 0, float64. */
+export function correlate1d(
+  src: Float64Array,
+  shape: Shape3,
+  axis: number,
+  weights: ArrayLike<number>,
+  mode: 'reflect' | 'nearest' = 'reflect',
+): Float64Array {
+  const out = new Float64Array(src.length);
+  const [nz, ny, nx] = shape;
+  const n = shape[axis]!;
+  const stride = axis === 0 ? ny * nx : axis === 1 ? nx : 1;
+  const r = (weights.length - 1) / 2;
+  const idx = new Int32Array(n + 2 * r);
+  for (let i = 0; i < n + 2 * r; i++) idx[i] = mapIndex(i - r, n, mode);
+  const line = new Float64Array(n);
+  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    const pos = [z, y, x];
+    if (pos[axis] !== 0) continue;
+    const base = (z * ny + y) * nx + x;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < weights.length; k++) s += weights[k]! * src[base + idx[i + k]! * stride]!;
+      line[i] = s;
+    }
+    for (let i = 0; i < n; i++) out[base + i * stride] = line[i]!;
+  }
+  return out;
+}
+
+/** scipy.ndimage.gaussian_filter(src, sigma=sigmas, order=orders, mode, truncate=4). */
+export function gaussianFilter(
+  src: Float64Array,
+  shape: Shape3,
+  sigmas: readonly number[],
+  orders: readonly number[] = [0, 0, 0],
+  mode: 'reflect' | 'nearest' = 'reflect',
+): Float64Array {
+  let cur = src;
+  for (let a = 0; a < 3; a++) {
+    if (sigmas[a]! <= 1e-15 && orders[a] === 0) continue;
+    cur = correlate1d(cur, shape, a, gaussianWeights(sigmas[a]!, orders[a]!), mode);
+  }
+  return cur === src ? Float64Array.from(src) : cur;
+}
+
+/** Eigenvalues of a symmetric 3x3 matrix, decreasing (cyclic Jacobi, float64). */
+export function eigSym3(a00: number, a01: number, a02: number, a11: number, a12: number, a22: number): [number, number, number] {
+  const a = [
+    [a00, a01, a02],
+    [a01, a11, a12],
+    [a02, a12, a22],
+  ];
+  for (let sweep = 0; sweep < 50; sweep++) {
+    const off = a[0]![1]! ** 2 + a[0]![2]! ** 2 + a[1]![2]! ** 2;
+    const scale = a[0]![0]! ** 2 + a[1]![1]! ** 2 + a[2]![2]! ** 2 + off;
+    if (off <= 1e-30 * scale || off === 0) break;
+    for (const [p, q] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const) {
+      const apq = a[p]![q]!;
+      if (apq === 0) continue;
+      const theta = (a[q]![q]! - a[p]![p]!) / (2 * apq);
+      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+      const c = 1 / Math.sqrt(t * t + 1);
+      const s = t * c;
+      for (let k = 0; k < 3; k++) {
+        const akp = a[k]![p]!;
+        const akq = a[k]![q]!;
+        a[k]![p] = c * akp - s * akq;
+        a[k]![q] = s * akp + c * akq;
+      }
+      for (let k = 0; k < 3; k++) {
+        const apk = a[p]![k]!;
+        const aqk = a[q]![k]!;
+        a[p]![k] = c * apk - s * aqk;
+        a[q]![k] = s * apk + c * aqk;
+      }
+    }
+  }
+  const e = [a[0]![0]!, a[1]![1]!, a[2]![2]!].sort((x, y) => y - x);
+  return [e[0]!, e[1]!, e[2]!];
+}
+
+/** Copy the inner box (halo cut off) of a z-major array. */
+export function cropInner(src: Float64Array, shape: Shape3, halo: Shape3): Float64Array {
+  const [nz, ny, nx] = shape;
+  const iz = nz - 2 * halo[0];
+  const iy = ny - 2 * halo[1];
+  const ix = nx - 2 * halo[2];
+  const out = new Float64Array(iz * iy * ix);
+  let o = 0;
+  for (let z = 0; z < iz; z++) for (let y = 0; y < iy; y++) {
+    const b = ((z + halo[0]) * ny + y + halo[1]) * nx + halo[2];
+    for (let x = 0; x < ix; x++) out[o++] = src[b + x]!;
+  }
+  return out;
+}
+
+/** np.gradient along `axis` (unit spacing, edge_order 1), with the volume's first/last index lo/hi. */
+function npGradient(src: Float64Array, shape: Shape3, axis: number, lo: number, hi: number): Float64Array {
+  const out = new Float64Array(src.length);
+  const [nz, ny, nx] = shape;
+  const n = shape[axis]!;
+  const stride = axis === 0 ? ny * nx : axis === 1 ? nx : 1;
+  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    const i = [z, y, x][axis]!;
+    const p = (z * ny + y) * nx + x;
+    const prev = i > 0 ? src[p - stride]! : src[p]!;
+    const next = i < n - 1 ? src[p + stride]! : src[p]!;
+    if (i === lo) out[p] = next - src[p]!;
+    else if (i === hi) out[p] = src[p]! - prev;
+    else out[p] = (next - prev) / 2;
+  }
+  return out;
+}
+
+/** Overwrite halo voxels beyond border sides: 'nearest' (edge value) or 'reflect' of the inside. */
+function fillBorderHalo(a: Float64Array, shape: Shape3, halo: Shape3, border: Sides, mode: 'nearest' | 'reflect'): void {
+  const [nz, ny, nx] = shape;
+  for (let axis = 0; axis < 3; axis++) {
+    const h = halo[axis]!;
+    if (h === 0) continue;
+    const n = shape[axis]!;
+    const lo = h;
+    const hi = n - h - 1;
+    const inner = hi - lo + 1;
+    const stride = axis === 0 ? ny * nx : axis === 1 ? nx : 1;
+    for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+      const i = [z, y, x][axis]!;
+      const p = (z * ny + y) * nx + x;
+      let src = -1;
+      if (i < lo && border[axis]![0]) src = mode === 'nearest' ? lo : lo + mapIndex(i - lo, inner, 'reflect');
+      else if (i > hi && border[axis]![1]) src = mode === 'nearest' ? hi : lo + mapIndex(i - lo, inner, 'reflect');
+      if (src >= 0) a[p] = a[p + (src - i) * stride]!;
+    }
+  }
+}
+
+/** Outputs of one spec on one channel (inner region), component-major. */
+function specReference(
+  ext: Float64Array,
+  shape: Shape3,
+  halo: Shape3,
+  spacingUm: [number, number, number],
+  spec: FeatureSpec,
+  skimage: boolean,
+  border: Sides,
+): Float64Array[] {
+  const s = voxelSigmas(spec.sigmaUm, spacingUm);
+  const f = derivativeFactors(spacingUm);
+  const crop = (a: Float64Array) => cropInner(a, shape, halo);
+  const g = (sig: readonly number[], ord: readonly number[] = [0, 0, 0], src = ext) => gaussianFilter(src, shape, sig, ord);
+  if (spec.filter === 'intensity') return [crop(ext)];
+  if (skimage) {
+    const img = Float64Array.from(ext);
+    fillBorderHalo(img, shape, halo, border, 'nearest');
+    const G = g(s, [0, 0, 0], img);
+    fillBorderHalo(G, shape, halo, border, 'reflect');
+    if (spec.filter === 'gaussian') return [crop(G)];
+    if (spec.filter === 'gradientMagnitude') {
+      const acc = new Float64Array(G.length);
+      for (let a = 0; a < 3; a++) {
+        let c = correlate1d(G, shape, a, [-1, 0, 1]);
+        for (let b = 0; b < 3; b++) if (b !== a) c = correlate1d(c, shape, b, [0.25, 0.5, 0.25]);
+        for (let i = 0; i < acc.length; i++) acc[i]! += c[i]! * c[i]!;
+      }
+      for (let i = 0; i < acc.length; i++) acc[i] = Math.sqrt(acc[i]!) / Math.sqrt(3);
+      return [crop(acc)];
+    }
+    // hessianEigen via np.gradient twice
+    const lo = (a: number) => (border[a]![0] ? halo[a]! : -1);
+    const hi = (a: number) => (border[a]![1] ? shape[a]! - halo[a]! - 1 : -1);
+    const d = [0, 1, 2].map((a) => npGradient(G, shape, a, lo(a), hi(a)));
+    const H = (a: number, b: number) => crop(npGradient(d[a]!, shape, b, lo(b), hi(b)));
+    return eigenImages(H(0, 0), H(0, 1), H(0, 2), H(1, 1), H(1, 2), H(2, 2));
+  }
+  switch (spec.filter) {
+    case 'gaussian':
+    case 'localMean':
+      return [crop(g(s))];
+    case 'dog': {
+      const a = crop(g(s));
+      const b = crop(g(s.map((v) => v * DOG_RATIO)));
+      for (let i = 0; i < a.length; i++) a[i]! -= b[i]!;
+      return [a];
+    }
+    case 'gradientMagnitude': {
+      const acc = new Float64Array(0);
+      let out = acc;
+      for (let a = 0; a < 3; a++) {
+        const ord = [0, 0, 0];
+        ord[a] = 1;
+        const d = crop(g(s, ord));
+        if (out.length === 0) out = new Float64Array(d.length);
+        for (let i = 0; i < d.length; i++) out[i]! += (f[a]! * d[i]!) ** 2;
+      }
+      for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(out[i]!);
+      return [out];
+    }
+    case 'laplacian': {
+      let out = new Float64Array(0);
+      for (let a = 0; a < 3; a++) {
+        const ord = [0, 0, 0];
+        ord[a] = 2;
+        const d = crop(g(s, ord));
+        if (out.length === 0) out = new Float64Array(d.length);
+        for (let i = 0; i < d.length; i++) out[i]! += f[a]! * f[a]! * d[i]!;
+      }
+      return [out];
+    }
+    case 'hessianEigen': {
+      const H = (a: number, b: number) => {
+        const ord = [0, 0, 0];
+        ord[a]! += 1;
+        ord[b]! += 1;
+        const d = crop(g(s, ord));
+        for (let i = 0; i < d.length; i++) d[i]! *= f[a]! * f[b]!;
+        return d;
+      };
+      return eigenImages(H(0, 0), H(0, 1), H(0, 2), H(1, 1), H(1, 2), H(2, 2));
+    }
+    case 'structureTensorEigen': {
+      const grad = [0, 1, 2].map((a) => {
+        const ord = [0, 0, 0];
+        ord[a] = 1;
+        const d = g(s, ord);
+        for (let i = 0; i < d.length; i++) d[i]! *= f[a]!;
+        return d;
+      });
+      const outer = s.map((v) => v / 2);
+      const J = (a: number, b: number) => {
+        const p = new Float64Array(ext.length);
+        for (let i = 0; i < p.length; i++) p[i] = grad[a]![i]! * grad[b]![i]!;
+        return crop(g(outer, [0, 0, 0], p));
+      };
+      return eigenImages(J(0, 0), J(0, 1), J(0, 2), J(1, 1), J(1, 2), J(2, 2));
+    }
+    case 'localVariance': {
+      const sq = new Float64Array(ext.length);
+      for (let i = 0; i < sq.length; i++) sq[i] = ext[i]! * ext[i]!;
+      const m = crop(g(s));
+      const m2 = crop(g(s, [0, 0, 0], sq));
+      for (let i = 0; i < m.length; i++) m2[i] = Math.max(0, m2[i]! - m[i]! * m[i]!);
+      return [m2];
+    }
+    case 'nonLocalMean': {
+      const P = g(s.map((v) => v / 4));
+      const sq = new Float64Array(ext.length);
+      for (let i = 0; i < sq.length; i++) sq[i] = ext[i]! * ext[i]!;
+      const m = g(s);
+      const m2 = g(s, [0, 0, 0], sq);
+      const step = s.map(nlmStep);
+      const grid = nlmGrid();
+      const [nz, ny, nx] = shape;
+      const iz = nz - 2 * halo[0];
+      const iy = ny - 2 * halo[1];
+      const ix = nx - 2 * halo[2];
+      const out = new Float64Array(iz * iy * ix);
+      let o = 0;
+      for (let z = halo[0]; z < halo[0] + iz; z++) for (let y = halo[1]; y < halo[1] + iy; y++) for (let x = halo[2]; x < halo[2] + ix; x++) {
+        const p = (z * ny + y) * nx + x;
+        const v = Math.max(0, m2[p]! - m[p]! * m[p]!) + NLM_EPS;
+        let sw = 0;
+        let sv = 0;
+        for (const [gz, gy, gx] of grid) {
+          const dz = gz * step[0]!;
+          const dy = gy * step[1]!;
+          const dx = gx * step[2]!;
+          const q = ((z + dz) * ny + y + dy) * nx + x + dx;
+          const spatial = Math.exp(-0.5 * ((dz / s[0]!) ** 2 + (dy / s[1]!) ** 2 + (dx / s[2]!) ** 2));
+          const diff = P[q]! - P[p]!;
+          const w = spatial * Math.exp(-(diff * diff) / v);
+          sw += w;
+          sv += w * P[q]!;
+        }
+        out[o++] = sv / sw;
+      }
+      return [out];
+    }
+    default:
+      throw new Error(`unreachable filter ${spec.filter}`);
+  }
+}
+
+function eigenImages(...h: Float64Array[]): Float64Array[] {
+  const n = h[0]!.length;
+  const out = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+  for (let i = 0; i < n; i++) {
+    const e = eigSym3(h[0]![i]!, h[1]![i]!, h[2]![i]!, h[3]![i]!, h[4]![i]!, h[5]![i]!);
+    out[0]![i] = e[0];
+    out[1]![i] = e[1];
+    out[2]![i] = e[2];
+  }
+  return out;
+}
+
+/** computeBrickFeatures in plain float64 TypeScript (slow; the oracle for the wasm kernels). */
+export function computeBrickFeaturesReference(
+  channels: Float32Array[],
+  shapeWithHalo: Shape3,
+  halo: Shape3,
+  spacingUm: [number, number, number],
+  set: FeatureSet,
+  opts: BrickOptions & { channelNames?: string[] } = {},
+): BrickFeatures {
+  checkSet(set, spacingUm);
+  const inner = checkBrickInput(channels, shapeWithHalo, halo);
+  const need = featureHalo(set, spacingUm);
+  const border = resolveBorder(halo, need, opts);
+  const nPer = featuresPerChannel(set);
+  const nFeatures = nPer * channels.length;
+  const nVox = inner[0] * inner[1] * inner[2];
+  const data = new Float32Array(nVox * nFeatures);
+  const skimage = isSkimage(set);
+  let f0 = 0;
+  channels.forEach((ch) => {
+    const { data: ext32, shape } = rehalo(ch, shapeWithHalo, halo, need);
+    const ext = Float64Array.from(ext32);
+    for (const spec of set.specs) {
+      const comps = specReference(ext, shape, need, spacingUm, spec, skimage, border);
+      if (comps.length !== componentCount(spec.filter)) throw new Error('component count mismatch');
+      for (const c of comps) {
+        for (let v = 0; v < nVox; v++) data[v * nFeatures + f0] = c[v]!;
+        f0++;
+      }
+    }
+  });
+  const names = featureNames(set, opts.channelNames ?? channels.map((_, i) => (channels.length === 1 ? 'xrm' : `ch${i}`)));
+  return { shape: inner, nFeatures, names, data };
+}
