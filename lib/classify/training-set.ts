@@ -1,0 +1,273 @@
+/**
+ * Training set for the voxel classifier: labelled voxels (from the registered EDS surface labels
+ * or from painted strokes) -> class-balanced samples, split by spatial tiles into train and
+ * held-out (neighbouring voxels are strongly correlated, so a random split would overstate
+ * accuracy), and their feature rows, computed only on the bricks that contain sampled voxels.
+ */
+import { applyAffine2to3 } from '../coords';
+import { invalidInput, throwIfAborted, unprocessable, type StageOptions } from '../errors';
+import type { BrickFeatures, FeatureSet } from '../features/types';
+import type { SurfaceLabels } from '../registration/transfer-labels';
+import type { VolumeStore } from '../volume/store';
+import type { Box3, Shape3 } from '../volume/types';
+import { mirrorAboveSurface, type MirrorOptions, type SurfacePlane } from './mirror';
+import { rng, shuffle } from './rng';
+
+/** One labelled voxel: (z, y, x) index and class code (1..255). */
+export interface LabelledVoxel {
+  z: number;
+  y: number;
+  x: number;
+  cls: number;
+}
+
+/** Features of one box of a store (e.g. lib/features featuresForBox bound to a FeatureSet). */
+export type FeatureFn = (store: VolumeStore, box: Box3, signal?: AbortSignal) => Promise<BrickFeatures>;
+
+export interface FeatureRows {
+  /** row-major, n x nFeatures */
+  x: Float32Array;
+  /** class code per row */
+  y: Uint8Array;
+  n: number;
+  /** (z, y, x) of each row, 3 per row */
+  positions: Int32Array;
+}
+
+export interface ClassCount {
+  class: number;
+  /** labelled voxels available */
+  available: number;
+  train: number;
+  heldOut: number;
+}
+
+export interface TrainingSet {
+  nFeatures: number;
+  featureNames: string[];
+  /** class codes present in the training rows, ascending: model output k means classes[k] */
+  classes: number[];
+  train: FeatureRows;
+  heldOut: FeatureRows;
+  counts: ClassCount[];
+  featureSet?: FeatureSet;
+  /** the surface the features were mirrored across, if any */
+  mirrorSurface?: SurfacePlane;
+}
+
+export interface SurfaceVoxelOptions {
+  /** depth of the first labelled layer below the surface plane, voxels along z (default 1) */
+  depthVox?: number;
+  /** number of consecutive layers labelled from there (default 1) */
+  layers?: number;
+}
+
+/**
+ * Surface labels (one class per slab pixel, slab on the surface plane) -> voxels of the layer(s)
+ * just below the surface. The plane itself runs through the partial-volume layer, so depth 1 is
+ * the first layer that is entirely rock. Voxels reached by slab pixels of different classes are
+ * dropped.
+ */
+export function surfaceLabelVoxels(sl: SurfaceLabels, shape: Shape3, opts: SurfaceVoxelOptions = {}): LabelledVoxel[] {
+  const depth = opts.depthVox ?? 1, layers = opts.layers ?? 1;
+  const [nz, ny, nx] = shape;
+  const seen = new Map<number, number>();
+  for (let v = 0; v < sl.height; v++) for (let u = 0; u < sl.width; u++) {
+    const c = sl.labels[v * sl.width + u];
+    if (!c) continue;
+    const [zf, yf, xf] = applyAffine2to3(sl.slabToVoxel, u, v);
+    const y = Math.round(yf), x = Math.round(xf);
+    if (y < 0 || x < 0 || y >= ny || x >= nx) continue;
+    for (let l = 0; l < layers; l++) {
+      const z = Math.round(zf + depth + l);
+      if (z < 0 || z >= nz) continue;
+      const key = (z * ny + y) * nx + x;
+      const prev = seen.get(key);
+      seen.set(key, prev === undefined || prev === c ? c : -1);
+    }
+  }
+  const out: LabelledVoxel[] = [];
+  for (const [key, c] of seen) {
+    if (c < 0) continue;
+    const x = key % nx, y = Math.floor(key / nx) % ny, z = Math.floor(key / (nx * ny));
+    out.push({ z, y, x, cls: c });
+  }
+  return out;
+}
+
+/** Painted strokes as a sparse label volume (0 = not painted), (z, y, x) z-major. */
+export function strokeVoxels(labels: Uint8Array, shape: Shape3): LabelledVoxel[] {
+  const [nz, ny, nx] = shape;
+  if (labels.length !== nz * ny * nx) throw invalidInput(`Painted labels have ${labels.length} voxels but the volume has ${nz}x${ny}x${nx}.`);
+  const out: LabelledVoxel[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    const c = labels[i];
+    if (c) out.push({ z: Math.floor(i / (nx * ny)), y: Math.floor(i / nx) % ny, x: i % nx, cls: c });
+  }
+  return out;
+}
+
+export interface BuildTrainingSetOptions extends StageOptions {
+  /** computes features of a box (bound to the feature set) */
+  features: FeatureFn;
+  featureSet?: FeatureSet;
+  /** cap of training samples per class (default 4000); held-out cap scales with heldOutFraction */
+  maxPerClass?: number;
+  /** share of labelled voxels (by tiles) held out for validation (default 0.25) */
+  heldOutFraction?: number;
+  /** edge of the square (x, y) tiles of the spatial split, voxels (default 32) */
+  tileVox?: number;
+  /** bricks in which features are computed (default [32, 64, 64]) */
+  brick?: Shape3;
+  /** mirror the volume above this surface before computing features (recommended for surface labels) */
+  mirrorSurface?: SurfacePlane;
+  mirror?: MirrorOptions;
+  seed?: number;
+  /** what the labels are, for messages (e.g. 'EDS map sample-3.png') */
+  source?: string;
+}
+
+interface Split {
+  train: LabelledVoxel[];
+  heldOut: LabelledVoxel[];
+}
+
+/** Assign (x, y) tiles to held-out until ~fraction of the labelled voxels are held out. */
+function spatialSplit(voxels: LabelledVoxel[], tile: number, fraction: number, rand: () => number): Split {
+  const byTile = new Map<number, LabelledVoxel[]>();
+  for (const v of voxels) {
+    const key = Math.floor(v.y / tile) * 65536 + Math.floor(v.x / tile);
+    let a = byTile.get(key);
+    if (!a) byTile.set(key, (a = []));
+    a.push(v);
+  }
+  const keys = [...byTile.keys()].sort((a, b) => a - b);
+  shuffle(keys, rand);
+  const target = fraction * voxels.length;
+  const held = new Set<number>();
+  let n = 0;
+  for (const k of keys) {
+    if (n >= target || held.size >= keys.length - 1) break;
+    held.add(k);
+    n += byTile.get(k)!.length;
+  }
+  const out: Split = { train: [], heldOut: [] };
+  for (const k of keys) (held.has(k) ? out.heldOut : out.train).push(...byTile.get(k)!);
+  return out;
+}
+
+function capPerClass(voxels: LabelledVoxel[], cap: number, rand: () => number): LabelledVoxel[] {
+  const by = new Map<number, LabelledVoxel[]>();
+  for (const v of voxels) {
+    let a = by.get(v.cls);
+    if (!a) by.set(v.cls, (a = []));
+    a.push(v);
+  }
+  const out: LabelledVoxel[] = [];
+  for (const cls of [...by.keys()].sort((a, b) => a - b)) {
+    const a = by.get(cls)!;
+    shuffle(a, rand);
+    out.push(...a.slice(0, cap));
+  }
+  return out;
+}
+
+/** Feature rows of the given voxels, computing features per brick on the bounding box of its voxels. */
+export async function gatherFeatures(
+  store: VolumeStore,
+  voxels: LabelledVoxel[],
+  features: FeatureFn,
+  opts: { brick?: Shape3 } & StageOptions = {},
+): Promise<{ rows: Float32Array; nFeatures: number; names: string[] }> {
+  const brick = opts.brick ?? [32, 64, 64];
+  const [nz, ny, nx] = store.meta.shape;
+  const gy = Math.ceil(ny / brick[1]), gx = Math.ceil(nx / brick[2]);
+  const groups = new Map<number, number[]>();
+  voxels.forEach((v, i) => {
+    if (v.z < 0 || v.y < 0 || v.x < 0 || v.z >= nz || v.y >= ny || v.x >= nx) {
+      throw invalidInput(`Labelled voxel (z ${v.z}, y ${v.y}, x ${v.x}) lies outside the volume ${store.path} (${nz}x${ny}x${nx}).`);
+    }
+    const key = (Math.floor(v.z / brick[0]) * gy + Math.floor(v.y / brick[1])) * gx + Math.floor(v.x / brick[2]);
+    let a = groups.get(key);
+    if (!a) groups.set(key, (a = []));
+    a.push(i);
+  });
+  let rows: Float32Array | null = null;
+  let nF = 0;
+  let names: string[] = [];
+  let done = 0;
+  for (const idx of groups.values()) {
+    throwIfAborted(opts.signal);
+    let z0 = Infinity, y0 = Infinity, x0 = Infinity, z1 = -1, y1 = -1, x1 = -1;
+    for (const i of idx) {
+      const v = voxels[i];
+      z0 = Math.min(z0, v.z); y0 = Math.min(y0, v.y); x0 = Math.min(x0, v.x);
+      z1 = Math.max(z1, v.z); y1 = Math.max(y1, v.y); x1 = Math.max(x1, v.x);
+    }
+    const box: Box3 = { start: [z0, y0, x0], shape: [z1 - z0 + 1, y1 - y0 + 1, x1 - x0 + 1] };
+    const bf = await features(store, box, opts.signal);
+    if (!rows) {
+      nF = bf.nFeatures;
+      names = bf.names;
+      rows = new Float32Array(voxels.length * nF);
+    }
+    const [, sy, sx] = box.shape;
+    for (const i of idx) {
+      const v = voxels[i];
+      const r = ((v.z - z0) * sy + (v.y - y0)) * sx + (v.x - x0);
+      rows.set(bf.data.subarray(r * nF, (r + 1) * nF), i * nF);
+    }
+    done++;
+    opts.onProgress?.(done / groups.size, `features of brick ${done}/${groups.size}`);
+  }
+  return { rows: rows ?? new Float32Array(0), nFeatures: nF, names };
+}
+
+function toRows(vox: LabelledVoxel[], rows: Float32Array, nF: number, offset: number): FeatureRows {
+  const n = vox.length;
+  const positions = new Int32Array(3 * n);
+  const y = new Uint8Array(n);
+  vox.forEach((v, i) => {
+    positions[3 * i] = v.z; positions[3 * i + 1] = v.y; positions[3 * i + 2] = v.x;
+    y[i] = v.cls;
+  });
+  return { x: rows.slice(offset * nF, (offset + n) * nF), y, n, positions };
+}
+
+export async function buildTrainingSet(store: VolumeStore, voxels: LabelledVoxel[], opts: BuildTrainingSetOptions): Promise<TrainingSet> {
+  const src = opts.source ?? 'the labels';
+  const fraction = opts.heldOutFraction ?? 0.25;
+  const cap = opts.maxPerClass ?? 4000;
+  const rand = rng(opts.seed ?? 1);
+  for (const v of voxels) {
+    if (!Number.isInteger(v.cls) || v.cls < 1 || v.cls > 255) throw invalidInput(`${src}: class code ${v.cls} at voxel (${v.z}, ${v.y}, ${v.x}) must be 1..255 (0 means "no label").`);
+  }
+  const classesAll = [...new Set(voxels.map((v) => v.cls))].sort((a, b) => a - b);
+  if (classesAll.length < 2) {
+    throw unprocessable(`${src}: need labelled voxels of at least two classes to train a classifier, found ${classesAll.length === 0 ? 'none' : `only class ${classesAll[0]}`}. Check the registration and the mineral-to-class table.`);
+  }
+  const split = spatialSplit(voxels, opts.tileVox ?? 32, fraction, rand);
+  const train = capPerClass(split.train, cap, rand);
+  const heldOut = capPerClass(split.heldOut, Math.max(1, Math.round((cap * fraction) / Math.max(1e-6, 1 - fraction))), rand);
+  const counts: ClassCount[] = classesAll.map((c) => ({
+    class: c,
+    available: voxels.filter((v) => v.cls === c).length,
+    train: train.filter((v) => v.cls === c).length,
+    heldOut: heldOut.filter((v) => v.cls === c).length,
+  }));
+  const classes = counts.filter((c) => c.train > 0).map((c) => c.class);
+  if (classes.length < 2) throw unprocessable(`${src}: after the spatial split fewer than two classes remain for training; label a larger area.`);
+  const fstore = opts.mirrorSurface ? mirrorAboveSurface(store, opts.mirrorSurface, opts.mirror) : store;
+  const all = [...train, ...heldOut];
+  const g = await gatherFeatures(fstore, all, opts.features, { brick: opts.brick, signal: opts.signal, onProgress: opts.onProgress });
+  return {
+    nFeatures: g.nFeatures,
+    featureNames: g.names,
+    classes,
+    train: toRows(train, g.rows, g.nFeatures, 0),
+    heldOut: toRows(heldOut, g.rows, g.nFeatures, train.length),
+    counts,
+    featureSet: opts.featureSet,
+    mirrorSurface: opts.mirrorSurface ? { a: opts.mirrorSurface.a, b: opts.mirrorSurface.b, c: opts.mirrorSurface.c } : undefined,
+  };
+}
