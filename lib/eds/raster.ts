@@ -46,6 +46,29 @@ function pixelUmFromDensity(perUnit: number, unitUm: number): number | undefined
   return unitUm / perUnit;
 }
 
+/**
+ * geotiff's LZW decoder prints "ran off the end of the buffer before finding EOI_CODE" for strips
+ * that TESCAN TIMA (and other writers) end without an end-of-information code; the pixels are
+ * complete (checked against libtiff on the TIMA export). Only that message is silenced, only while
+ * TIFFs decode.
+ */
+let quietDepth = 0;
+let originalWarn: typeof console.warn | undefined;
+function quietLzwWarnings(delta: 1 | -1): void {
+  quietDepth += delta;
+  if (quietDepth === 1 && delta === 1) {
+    originalWarn = console.warn;
+    const orig = originalWarn;
+    console.warn = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('EOI_CODE')) return;
+      orig.apply(console, args);
+    };
+  } else if (quietDepth === 0 && originalWarn) {
+    console.warn = originalWarn;
+    originalWarn = undefined;
+  }
+}
+
 /** Decodes a PNG or TIFF; `name` is used in messages. Multi-page TIFFs: the first page. */
 export async function decodeRaster(bytes: Uint8Array, name: string): Promise<Raster> {
   if (bytes.length === 0) throw invalidInput(`${name} is empty (0 bytes); export the image again.`);
@@ -127,10 +150,13 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string): Promise<Raster
   const unit = Number(get('ResolutionUnit') ?? 2);
   const resolutionUm = xres !== undefined && (unit === 2 || unit === 3) ? pixelUmFromDensity(rational(xres), unit === 2 ? 25400 : 10000) : undefined;
   let raster;
+  quietLzwWarnings(+1);
   try {
     raster = (await image.readRasters({ interleave: true })) as unknown as ArrayLike<number>;
   } catch (err) {
     throw invalidInput(`${name}: the TIFF pixels cannot be decoded (${(err as Error).message}).`, { cause: err });
+  } finally {
+    quietLzwWarnings(-1);
   }
   if (photometric === 3 && spp === 1) {
     const cm = get('ColorMap') as ArrayLike<number> | undefined;

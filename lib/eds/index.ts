@@ -1,0 +1,13 @@
+/**
+ * Public API of lib/eds. Framework-free parts only; Node-only import/storage live in
+ * ./import-node and ./store-node (import them directly from Node code).
+ */
+export type { MineralMap, MineralPhase, CompanionImage } from './types';
+export { unclassifiedFraction } from './types';
+export { parseLegend, legendFromEntries, isUnclassifiedName, parseHexColor, rgbToHex, type ParsedLegend, type UnclassifiedEntry, type Rgb } from './legend';
+export { decodeRaster, isPng, isTiff, type Raster, type ColourRaster, type ScalarRaster } from './raster';
+export {
+  parseTimaMeasurement, parseTimaFields, parseTimaPhases, placeTimaFields, stitchTimaFields, timaLegend,
+  type TimaMeasurement, type TimaField, type TimaPhase, type TimaFieldImages, type StitchedTima,
+} from './tima';
+export { mineralAreaFractions, renderMineralMapPng, renderCompanionPng, percentiles } from './render';
