@@ -40,3 +40,31 @@ test('uploading a truncated TIFF shows a clear error and leaves the datasets unc
   await waitFor(async () => (await rows.count()) === before.length, 'dataset rows after reload');
   assert.deepEqual(await rows.allInnerTexts(), before);
 });
+
+/** A small uint16 NRRD (raw encoding) with a few bright spheres, written in memory. */
+function makeNrrd(nz = 12, ny = 40, nx = 48) {
+  const header = `NRRD0004\ntype: uint16\ndimension: 3\nsizes: ${nx} ${ny} ${nz}\nspacings: 2 2 2\nencoding: raw\nendian: little\n\n`;
+  const data = Buffer.alloc(nx * ny * nz * 2);
+  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    const r = Math.hypot(x - nx / 2, y - ny / 2, z - nz / 2);
+    data.writeUInt16LE(r < 8 ? 30000 : 8000 + ((x * 131 + y * 71 + z * 37) % 900), 2 * ((z * ny + y) * nx + x));
+  }
+  return Buffer.concat([Buffer.from(header, 'latin1'), data]);
+}
+
+test('uploading an NRRD volume adds a dataset that opens in the viewer', async ({ page, baseUrl }) => {
+  await page.goto(`${baseUrl}/`);
+  await page.getByTestId('new-project-name').fill('Upload check');
+  await page.getByTestId('new-project-name').press('Enter');
+  await page.waitForURL(/\/projects\/[a-z0-9]+/);
+  await page.getByTestId('file-volume').setInputFiles({ name: 'spheres.nrrd', mimeType: 'application/octet-stream', buffer: makeNrrd() });
+  const rows = page.getByTestId('dataset-table').locator('tbody tr');
+  await waitFor(async () => (await rows.count()) === 1, 'uploaded dataset row', 60_000);
+  const text = await rows.first().innerText();
+  assert.match(text, /spheres\.nrrd/);
+  assert.match(text, /48\s*[×x]\s*40\s*[×x]\s*12|12\s*[×x]\s*40\s*[×x]\s*48/, `shape shown: ${text}`);
+  await screenshot(page, 'upload-done');
+  await rows.first().locator('a').first().click();
+  await page.getByTestId('ortho-viewer').waitFor({ timeout: 30_000 });
+  await screenshot(page, 'uploaded-volume');
+});
