@@ -23,7 +23,9 @@ export interface MineralMapInput {
   /** legend file (.csv or .json); required for images, not used for TIMA exports */
   legend?: string;
   companions?: { name: string; path: string }[];
-  /** EDS pixel size in µm; for images without a resolution tag it is required */
+  /** EDS pixel size in µm; required for images without a resolution tag (PNG pHYs / TIFF XResolution,
+   *  ignored when it is a display default like 72 or 96 dpi). Overrides the image's tag; ignored for
+   *  TIMA exports, whose measurement.xml gives the pixel size. */
   pixelSizeUm?: number;
 }
 
@@ -81,7 +83,10 @@ export async function importMineralMap(input: MineralMapInput, opts: StageOption
     throw invalidInput(`EDS map ${mapName}: its pixel size is unknown (the image stores none). Give it in µm (e.g. --pixel-um 2.5), as the EDS software reports it.`);
   }
   onProgress?.(0.3, 'assigning minerals');
-  const labels = raster.kind === 'colour' ? coloursToLabels(raster, legend, mapName) : idsToLabels(raster, legend, mapName);
+  const labels =
+    raster.kind === 'colour' ? coloursToLabels(raster, legend, mapName)
+    : greyCodedLegend(raster, legend) ? coloursToLabels(greyToColour(raster), legend, mapName)
+    : idsToLabels(raster, legend, mapName);
   throwIfAborted(signal);
   const map: MineralMap = {
     width: raster.width,
@@ -144,6 +149,21 @@ export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: 
     );
   }
   return labels;
+}
+
+/**
+ * A greyscale 8-bit image with a legend of grey colours and no ids is a colour map saved as grey
+ * (its grey levels are the legend colours), not a label image.
+ */
+function greyCodedLegend(r: ScalarRaster, legend: ParsedLegend): boolean {
+  return !legend.explicitIds && r.integer && r.bitsPerSample <= 8 && [...legend.phases, ...legend.unclassified].every((p) => !p.color || (p.color[0] === p.color[1] && p.color[1] === p.color[2]));
+}
+
+function greyToColour(r: ScalarRaster): ColourRaster {
+  const n = r.width * r.height;
+  const rgba = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) rgba.fill(r.data[i], i * 4, i * 4 + 3), (rgba[i * 4 + 3] = 255);
+  return { kind: 'colour', width: r.width, height: r.height, rgba, resolutionUm: r.resolutionUm };
 }
 
 /** Label image → labels: values must be legend ids (0 and unclassified-named ids become 0). */

@@ -146,6 +146,33 @@ describe('importMineralMap: colour maps', () => {
   });
 });
 
+describe('importMineralMap: other encodings', () => {
+  it('reads a palette (indexed-colour) PNG as a colour map', async () => {
+    const palette = [[0, 0, 0], [236, 220, 180], [255, 230, 0]];
+    const png = encode({ width: 3, height: 1, data: Uint8Array.of(2, 1, 0), channels: 1, depth: 8, palette } as never);
+    const map = await importMineralMap({ map: await file('pal.png', png), legend: await file('legend.csv', LEGEND), pixelSizeUm: 1 });
+    expect(Array.from(map.labels)).toEqual([2, 1, 0]);
+  });
+
+  it('reads a greyscale image whose legend colours are grey levels as a colour map', async () => {
+    const png = encode({ width: 3, height: 1, data: Uint8Array.of(200, 0, 100), channels: 1, depth: 8 });
+    const legend = await file('grey.csv', 'name,r,g,b\nQuartz,100,100,100\nPyrite,200,200,200\n');
+    const map = await importMineralMap({ map: await file('grey.png', png), legend, pixelSizeUm: 1 });
+    expect(Array.from(map.labels)).toEqual([2, 0, 1]);
+  });
+
+  it('stops when the signal is aborted, and reports progress', async () => {
+    const png = await file('abort.png', encode({ width: 2, height: 1, data: Uint8Array.of(236, 220, 180, 255, 230, 0), channels: 3, depth: 8 }));
+    const ac = new AbortController();
+    ac.abort();
+    expect(await rejects(importMineralMap({ map: png, legend: await file('legend.csv', LEGEND), pixelSizeUm: 1 }, { signal: ac.signal }), 'Aborted')).toMatch(/cancelled/);
+    const seen: number[] = [];
+    await importMineralMap({ map: png, legend: await file('legend.csv', LEGEND), pixelSizeUm: 1 }, { onProgress: (f) => seen.push(f) });
+    expect(seen.at(-1)).toBe(1);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+  });
+});
+
 describe('importMineralMap: label images', () => {
   const legend = 'id,name,r,g,b\n0,Unclassified,0,0,0\n3,Quartz,236,220,180\n7,Pyrite,255,230,0\n9,Not analysed,50,50,50\n';
 
