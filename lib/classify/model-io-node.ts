@@ -1,0 +1,136 @@
+/**
+ * Save / load a TrainedModel as a folder: `model.json` (TF.js topology + weight specs + petromap
+ * metadata: classes, standardisation, feature names and set, mirror surface, training history)
+ * and `weights.bin`. Saving is atomic: the folder is written under a temp name and renamed.
+ */
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { io } from '@tensorflow/tfjs-core';
+import { PetromapError, invalidInput, notFound } from '../errors';
+import type { FeatureSet } from '../features/types';
+import type { SurfacePlane } from './mirror';
+import type { EpochInfo, TrainedModel } from './model';
+import { getTf } from './tf-node';
+
+export const MODEL_FORMAT = 'petromap-voxel-classifier';
+
+export interface ModelFile {
+  format: typeof MODEL_FORMAT;
+  version: 1;
+  savedAt: string;
+  classes: number[];
+  classNames?: string[];
+  mean: number[];
+  std: number[];
+  featureNames: string[];
+  featureSet?: FeatureSet;
+  mirrorSurface?: SurfacePlane;
+  hidden: number[];
+  history: EpochInfo[];
+  bestEpoch: number;
+  modelTopology: unknown;
+  weightSpecs: io.WeightsManifestEntry[];
+  weightsFile: string;
+}
+
+function concatWeights(w: ArrayBuffer | ArrayBuffer[]): Uint8Array {
+  if (!Array.isArray(w)) return new Uint8Array(w);
+  const n = w.reduce((a, b) => a + b.byteLength, 0);
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const b of w) {
+    out.set(new Uint8Array(b), o);
+    o += b.byteLength;
+  }
+  return out;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+export async function saveModel(dir: string, tm: TrainedModel, extra: { classNames?: string[] } = {}): Promise<void> {
+  await getTf();
+  let artifacts: io.ModelArtifacts | null = null;
+  await tm.model.save({
+    save: async (a: io.ModelArtifacts) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    },
+  });
+  const a = artifacts as io.ModelArtifacts | null;
+  if (!a || !a.weightData || !a.weightSpecs) throw new PetromapError('Unprocessable', `Could not serialise the classifier for ${dir}.`);
+  const file: ModelFile = {
+    format: MODEL_FORMAT,
+    version: 1,
+    savedAt: new Date().toISOString(),
+    classes: tm.classes,
+    classNames: extra.classNames,
+    mean: Array.from(tm.mean),
+    std: Array.from(tm.std),
+    featureNames: tm.featureNames,
+    featureSet: tm.featureSet,
+    mirrorSurface: tm.mirrorSurface,
+    hidden: tm.hidden,
+    history: tm.history,
+    bestEpoch: tm.bestEpoch,
+    modelTopology: a.modelTopology,
+    weightSpecs: a.weightSpecs,
+    weightsFile: 'weights.bin',
+  };
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  try {
+    await writeFile(join(tmp, 'weights.bin'), concatWeights(a.weightData as ArrayBuffer | ArrayBuffer[]));
+    await writeFile(join(tmp, 'model.json'), JSON.stringify(file));
+    const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}-${Date.now()}`);
+    const had = await exists(dir);
+    if (had) await rename(dir, old);
+    await rename(tmp, dir);
+    if (had) await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC') throw new PetromapError('DiskFull', `The disk is full: could not save the classifier to ${dir}.`, { cause: err });
+    throw err;
+  }
+}
+
+export async function loadModel(dir: string): Promise<TrainedModel & { classNames?: string[] }> {
+  await getTf();
+  const jsonPath = join(dir, 'model.json');
+  let file: ModelFile;
+  try {
+    file = JSON.parse(await readFile(jsonPath, 'utf8')) as ModelFile;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`No trained classifier in ${dir} (model.json is missing). Train a model first.`);
+    throw invalidInput(`${jsonPath} is not a readable classifier file: ${(err as Error).message}`, { cause: err });
+  }
+  if (file.format !== MODEL_FORMAT) throw invalidInput(`${jsonPath} is not a petromap voxel classifier (format "${String(file.format)}").`);
+  let weights: Buffer;
+  try {
+    weights = await readFile(join(dir, file.weightsFile));
+  } catch (err) {
+    throw invalidInput(`The classifier in ${dir} has no weights file (${file.weightsFile}); save it again.`, { cause: err });
+  }
+  const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
+  const model = await tfl.loadLayersModel({
+    load: async () => ({ modelTopology: file.modelTopology as object, weightSpecs: file.weightSpecs, weightData }),
+  });
+  return {
+    model,
+    classes: file.classes,
+    classNames: file.classNames,
+    mean: Float32Array.from(file.mean),
+    std: Float32Array.from(file.std),
+    featureNames: file.featureNames,
+    featureSet: file.featureSet,
+    mirrorSurface: file.mirrorSurface,
+    hidden: file.hidden,
+    history: file.history,
+    bestEpoch: file.bestEpoch,
+  };
+}
