@@ -7,7 +7,7 @@ export { unclassifiedFraction } from './types';
 export { parseLegend, legendFromEntries, isUnclassifiedName, parseHexColor, rgbToHex, type ParsedLegend, type UnclassifiedEntry, type Rgb } from './legend';
 export { decodeRaster, isPng, isTiff, type Raster, type ColourRaster, type ScalarRaster } from './raster';
 export {
-  parseTimaMeasurement, parseTimaFields, parseTimaPhases, placeTimaFields, stitchTimaFields, timaLegend,
+  parseTimaMeasurement, parseTimaFields, parseTimaPhases, placeTimaFields, stitchTimaFields, timaLegend, timaStageUnitUm,
   type TimaMeasurement, type TimaField, type TimaPhase, type TimaFieldImages, type StitchedTima,
 } from './tima';
 export { mineralAreaFractions, renderMineralMapPng, renderCompanionPng, percentiles } from './render';

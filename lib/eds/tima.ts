@@ -149,12 +149,31 @@ export interface StitchedTima {
   placement: { name: string; u0: number; v0: number }[];
 }
 
+/**
+ * µm per stage-position unit in fields.xml: 1 (µm, as TIMA 1.6 writes), or 1000 when the positions
+ * are evidently in mm (the step between neighbouring fields is about a field width / 1000).
+ */
+export function timaStageUnitUm(m: TimaMeasurement, fields: TimaField[]): number {
+  const minStep = (vals: number[]) => {
+    const u = [...new Set(vals)].sort((a, b) => a - b);
+    let d = Infinity;
+    for (let i = 1; i < u.length; i++) d = Math.min(d, u[i] - u[i - 1]);
+    return d;
+  };
+  const step = Math.min(minStep(fields.map((f) => f.x)), minStep(fields.map((f) => f.y)));
+  if (!Number.isFinite(step)) return 1;
+  const fieldHeightUm = (m.viewFieldUm * m.imageHeight) / m.imageWidth;
+  const fieldUm = Math.min(m.viewFieldUm, fieldHeightUm);
+  return step < 0.05 * fieldUm && step * 1000 > 0.2 * fieldUm && step * 1000 < 5 * Math.max(m.viewFieldUm, fieldHeightUm) ? 1000 : 1;
+}
+
 /** Where each field's top-left pixel falls in the mosaic (see the axis note at the top). */
 export function placeTimaFields(m: TimaMeasurement, fields: TimaField[]): { width: number; height: number; pixelSizeUm: number; placement: { name: string; u0: number; v0: number }[] } {
   const px = m.viewFieldUm / m.imageWidth;
-  const xs = fields.map((f) => f.x), ys = fields.map((f) => f.y);
+  const scale = timaStageUnitUm(m, fields);
+  const xs = fields.map((f) => f.x * scale), ys = fields.map((f) => f.y * scale);
   const xMax = Math.max(...xs), yMin = Math.min(...ys);
-  const placement = fields.map((f) => ({ name: f.name, u0: Math.round((xMax - f.x) / px), v0: Math.round((f.y - yMin) / px) }));
+  const placement = fields.map((f, k) => ({ name: f.name, u0: Math.round((xMax - xs[k]) / px), v0: Math.round((ys[k] - yMin) / px) }));
   const width = Math.max(...placement.map((p) => p.u0)) + m.imageWidth;
   const height = Math.max(...placement.map((p) => p.v0)) + m.imageHeight;
   return { width, height, pixelSizeUm: px, placement };

@@ -54,6 +54,15 @@ describe('TIMA XML parsing (inline)', () => {
     expect(Array.from(s.labels.slice(4 * 6, 5 * 6))).toEqual([3, 3, 3, 3, 0, 0]);
     expect(s.covered[4 * 6 + 5]).toBe(0);
   });
+
+  it('recognises stage positions written in mm', () => {
+    const m = { viewFieldUm: 1000, imageWidth: 100, imageHeight: 100, semImages: [] };
+    const mm = [{ name: 'A', x: 2.5, y: -9.5 }, { name: 'B', x: 1.5, y: -9.5 }, { name: 'C', x: 2.5, y: -8.5 }];
+    expect(placeTimaFields(m, mm).placement).toEqual([{ name: 'A', u0: 0, v0: 0 }, { name: 'B', u0: 100, v0: 0 }, { name: 'C', u0: 0, v0: 100 }]);
+    const um = mm.map((f) => ({ ...f, x: f.x * 1000, y: f.y * 1000 }));
+    expect(placeTimaFields(m, um).placement).toEqual(placeTimaFields(m, mm).placement);
+    expect(placeTimaFields(m, [{ name: 'A', x: 3, y: 4 }]).placement).toEqual([{ name: 'A', u0: 0, v0: 0 }]);
+  });
 });
 
 /** Agreement of classified pixels across field seams, for the neighbour taken at sx, sy field steps. */
