@@ -1,10 +1,6 @@
-import { StepUnavailable } from '@/app/_components/projects/step-unavailable';
+import { CorrelateStep } from '@/app/_components/correlate/correlate-step';
 
-export default function CorrelatePage() {
-  return (
-    <StepUnavailable
-      step="Correlate"
-      what="Find the polished top surface in the XRM volume, extract the surface slab and register the EDS map onto it (affine, EDS pixel → voxel), with quality figures and an overlay to check the fit."
-    />
-  );
+export default async function CorrelatePage({ params }: { params: Promise<{ projectId: string }> }) {
+  const { projectId } = await params;
+  return <CorrelateStep projectId={projectId} />;
 }

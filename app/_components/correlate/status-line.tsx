@@ -1,0 +1,72 @@
+/**
+ * The Correlate status: surface (depth, tilt, fit), registration (source, accepted) and its
+ * quality figures, in the words and units a mineralogist checks a registration by.
+ */
+import type { RouterOutputs } from '../api-types';
+import { formatPct } from '../format';
+import { rms } from './landmarks';
+import { fmt } from './overlay';
+
+export type CorrelateState = RouterOutputs['correlate']['state'];
+
+export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm: number }) {
+  const { slab, registration: reg } = state;
+  const q = reg?.quality;
+  const res = q?.landmarkResiduals ?? [];
+  const r = res.length ? rms(res) : NaN;
+  return (
+    <div className="corr-status" data-testid="correlate-status">
+      <div data-testid="surface-line">
+        <strong>Surface</strong>{' '}
+        {slab ? (
+          <>
+            depth <span className="num">{fmt(slab.depthVox, 1)}</span> voxels ({fmt(slab.depthVox * voxelUm, 0)} µm) below the top of the
+            volume · tilt <span className="num">{fmt(slab.surface.tiltDeg, 2)}°</span> toward{' '}
+            <span className="num">{fmt(slab.surface.azimuthDeg, 0)}°</span> · plane fit RMS{' '}
+            <span className="num">{fmt(slab.surface.residualRms, 2)}</span> voxels, {formatPct(slab.surface.inlierFraction, 0)} inliers ·
+            slab {slab.width} × {slab.height} px
+          </>
+        ) : (
+          <span className="muted">not found yet</span>
+        )}
+      </div>
+      <div data-testid="registration-line">
+        <strong>Registration</strong>{' '}
+        {reg ? (
+          <>
+            {reg.source === 'auto'
+              ? `automatic${q?.initialisation === 'landmarks' ? ' (started from landmarks)' : ''}${q?.refinedBy && q.refinedBy !== 'none' ? `, refined by ${q.refinedBy}` : ''}`
+              : 'from landmarks'}{' '}
+            ·{' '}
+            {reg.accepted ? (
+              <span className="badge ok" data-testid="accepted-badge">accepted</span>
+            ) : (
+              <span className="badge warn" data-testid="unaccepted-badge">not accepted yet</span>
+            )}
+          </>
+        ) : (
+          <span className="muted">none yet — click landmark pairs or run Auto-register</span>
+        )}
+      </div>
+      {reg && (
+        <div data-testid="quality-line" className="small">
+          <strong>Quality</strong>{' '}
+          {q?.miBefore != null && q?.miAfter != null && (
+            <>mutual information {fmt(q.miBefore, 3)} → {fmt(q.miAfter, 3)} · </>
+          )}
+          {q?.coverage != null && <>coverage {formatPct(q.coverage, 0)} · </>}
+          {Number.isFinite(r) && (
+            <>landmark RMS {fmt(r, 2)} voxels ({fmt(r * voxelUm, 1)} µm) · </>
+          )}
+          {reg.truthError ? (
+            <span data-testid="truth-error" className={reg.truthError.meanVox < 1 ? 'good' : 'bad'}>
+              error vs ground truth: mean {fmt(reg.truthError.meanVox, 2)} / max {fmt(reg.truthError.maxVox, 2)} voxels
+            </span>
+          ) : (
+            <span className="muted">no ground truth for this sample</span>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
