@@ -55,6 +55,18 @@ export function parseHexColor(s: string): Rgb | undefined {
   return undefined;
 }
 
+/** A colour cell: `#rrggbb`, `#rgb`, `rgb(r, g, b)` or `r g b` / `r,g,b` / `r;g;b` (0–255 each). */
+export function parseColourCell(s: string): Rgb | undefined {
+  const t = s.trim();
+  if (t.startsWith('#')) return parseHexColor(t);
+  const m = /^(?:rgb\s*\(\s*)?(\d{1,3})\s*[,; ]\s*(\d{1,3})\s*[,; ]\s*(\d{1,3})\s*\)?$/i.exec(t);
+  if (m) {
+    const c = [Number(m[1]), Number(m[2]), Number(m[3])] as Rgb;
+    return c.every((v) => v <= 255) ? c : undefined;
+  }
+  return parseHexColor(t);
+}
+
 interface RawEntry {
   id?: number;
   name: string;
@@ -98,7 +110,7 @@ function buildLegend(raw: RawEntry[], source: string): ParsedLegend {
     byName.set(nameKey, e);
     const ck = (e.color[0] << 16) | (e.color[1] << 8) | e.color[2];
     const prevColor = byColor.get(ck);
-    if (prevColor) {
+    if (prevColor && !(isUnclassifiedName(prevColor.name) && isUnclassifiedName(e.name))) {
       throw invalidInput(`Legend ${source}: "${prevColor.name}" (${prevColor.where}) and "${e.name}" (${e.where}) have the same colour ${rgbToHex(e.color)}, so the map cannot tell them apart. Give each mineral its own colour.`);
     }
     byColor.set(ck, e);
@@ -146,7 +158,7 @@ function parseJsonEntries(t: string, source: string): RawEntry[] {
     if (typeof name !== 'string') throw invalidInput(`Legend ${source}, ${where}: the mineral name is missing.`);
     const c = o.color ?? o.colour ?? o.rgb;
     let color: Rgb | undefined;
-    if (typeof c === 'string') color = parseHexColor(c);
+    if (typeof c === 'string') color = parseColourCell(c);
     else if (Array.isArray(c) && c.length >= 3) color = [0, 1, 2].map((k) => checkByte(Number(c[k]), 'each colour component', `${where} ("${name}")`, source)) as Rgb;
     if (!color) throw invalidInput(`Legend ${source}, ${where} ("${name}"): colour must be [r, g, b] or "#rrggbb", got ${JSON.stringify(c)}.`);
     const id = o.id === undefined || o.id === null ? undefined : parseId(o.id as number, `${where} ("${name}")`, source);
@@ -202,8 +214,9 @@ function guessColumns(cells: string[]): Columns | undefined {
   const n = cells.length;
   if (n === 4 && !isNum(cells[0]) && cells.slice(1).every(isNum)) return { name: 0, r: 1, g: 2, b: 3 };
   if (n === 5 && isNum(cells[0]) && cells.slice(2).every(isNum)) return { id: 0, name: 1, r: 2, g: 3, b: 4 };
-  if (n === 2 && parseHexColor(cells[1]) && cells[1].trim().startsWith('#')) return { name: 0, hex: 1 };
-  if (n === 3 && isNum(cells[0]) && parseHexColor(cells[2])) return { id: 0, name: 1, hex: 2 };
+  const colourCell = (c: string) => !isNum(c) && parseColourCell(c) !== undefined && !/^[a-z]+$/i.test(c.trim());
+  if (n === 2 && !isNum(cells[0]) && colourCell(cells[1])) return { name: 0, hex: 1 };
+  if (n === 3 && isNum(cells[0]) && colourCell(cells[2])) return { id: 0, name: 1, hex: 2 };
   return undefined;
 }
 
@@ -232,8 +245,8 @@ function parseCsvEntries(t: string, source: string): RawEntry[] {
     const name = cells[cols.name];
     let color: Rgb | undefined;
     if (cols.hex !== undefined) {
-      color = parseHexColor(cells[cols.hex]);
-      if (!color) throw invalidInput(`Legend ${source}, ${where} ("${name}"): colour "${cells[cols.hex]}" is not a #rrggbb colour.`);
+      color = parseColourCell(cells[cols.hex]);
+      if (!color) throw invalidInput(`Legend ${source}, ${where} ("${name}"): colour "${cells[cols.hex]}" is not a #rrggbb or r,g,b colour.`);
     } else {
       color = [cols.r!, cols.g!, cols.b!].map((k, j) => {
         const s = cells[k];

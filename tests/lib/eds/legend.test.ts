@@ -44,6 +44,17 @@ describe('parseLegend', () => {
     expect(l2.phases[0]).toEqual({ id: 7, name: 'Quartz', color: [1, 2, 3] });
   });
 
+  it('reads colour cells written as "r,g,b", "r g b" or rgb(r,g,b)', () => {
+    expect(parseLegend('Quartz,"236,220,180"\nPyrite,255 230 0', 'l.csv').phases.map((p) => p.color)).toEqual([[236, 220, 180], [255, 230, 0]]);
+    expect(parseLegend('name,colour\nQuartz,"rgb(1, 2, 3)"', 'l.csv').phases[0].color).toEqual([1, 2, 3]);
+    expect(parseLegend('[{"name":"Quartz","color":"1,2,3"}]', 'l.json').phases[0].color).toEqual([1, 2, 3]);
+  });
+
+  it('allows unclassified entries to share a colour', () => {
+    const l = parseLegend('Unclassified,0,0,0\nBackground,0,0,0\nQuartz,1,2,3', 'l.csv');
+    expect(l.unclassified).toHaveLength(2);
+  });
+
   it('reads JSON arrays and {phases}', () => {
     const l = parseLegend(JSON.stringify([{ name: 'Quartz', color: [1, 2, 3] }, { name: 'Pyrite', color: '#ffe600' }]), 'l.json');
     expect(l.phases[1]).toEqual({ id: 2, name: 'Pyrite', color: [255, 230, 0] });
