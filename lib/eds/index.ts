@@ -4,7 +4,7 @@
  */
 export type { MineralMap, MineralPhase, CompanionImage } from './types';
 export { unclassifiedFraction } from './types';
-export { parseLegend, legendFromEntries, isUnclassifiedName, parseHexColor, rgbToHex, type ParsedLegend, type UnclassifiedEntry, type Rgb } from './legend';
+export { parseLegend, legendFromEntries, isUnclassifiedName, parseHexColor, parseColourCell, rgbToHex, type ParsedLegend, type UnclassifiedEntry, type Rgb } from './legend';
 export { decodeRaster, isPng, isTiff, type Raster, type ColourRaster, type ScalarRaster } from './raster';
 export {
   parseTimaMeasurement, parseTimaFields, parseTimaPhases, placeTimaFields, stitchTimaFields, timaLegend, timaStageUnitUm,
