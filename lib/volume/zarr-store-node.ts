@@ -29,11 +29,14 @@ export interface CreateVolumeOptions {
   levels?: number;
   /** chunk compression, default 'zstd' (level 1; ~250 MB/s per core) */
   compression?: Compression;
+  /** name recorded in the OME multiscales metadata (default: the folder name) */
+  name?: string;
 }
 
 /** What we keep in attributes.petromap of the group. */
 export interface PetromapStoreAttrs {
   formatVersion: 1;
+  name: string;
   meta: VolumeMeta;
   chunk: Shape3;
   levels: number;
@@ -265,7 +268,7 @@ export class ZarrVolumeStore implements VolumeStore {
 
 async function writeGroup(fsStore: AtomicFileSystemStore, path: string, attrs: PetromapStoreAttrs, shapes: Shape3[]): Promise<void> {
   await zarr.create(zarr.root(fsStore), {
-    attributes: { ome: omeAttributes(nodePath.basename(path), attrs.meta, shapes), petromap: attrs },
+    attributes: { ome: omeAttributes(attrs.name ?? nodePath.basename(path), attrs.meta, shapes), petromap: attrs },
   });
 }
 
@@ -292,6 +295,7 @@ export async function createVolume(path: string, meta: VolumeMeta, opts: CreateV
   const shapes = pyramidShapes(meta.shape, chunk, opts.levels);
   const attrs: PetromapStoreAttrs = {
     formatVersion: 1,
+    name: opts.name ?? nodePath.basename(path).replace(/\.ome\.zarr$/, ''),
     meta: { shape: [...meta.shape], spacingUm: [...meta.spacingUm], originUm: [...meta.originUm], dtype: meta.dtype, channels: [...meta.channels] },
     chunk,
     levels: shapes.length,

@@ -1,0 +1,203 @@
+/**
+ * Import an XRM volume file into a chunked OME-Zarr store.
+ *
+ * Formats: multi-page TIFF, a folder of single-slice TIFFs, NRRD (raw/gzip, attached or detached),
+ * MetaImage (.mha, .mhd + data file; raw or zlib), NIfTI-1 (.nii, .nii.gz) and headerless raw.
+ * Voxels stream in z order, one chunk-slab (chunk z slices) at a time: memory stays bounded by one
+ * slab whatever the volume size. The store is written under `<dest>.partial-<random>` and renamed to
+ * `<dest>` at the end; on any failure the partial folder is removed.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { invalidInput, isPetromapError, PetromapError, throwIfAborted, unsupported, type StageOptions } from '../errors';
+import type { SourceDType } from './byte-readers-node';
+import {
+  openMeta,
+  openNifti,
+  openNrrd,
+  openRaw,
+  openTiff,
+  openTiffFolder,
+  SUPPORTED_EXTENSIONS,
+  type RawOptions,
+  type VolumeFileDescription,
+  type VolumeFormat,
+  type VolumeReader,
+} from './formats-node';
+import { allocate, bytesPerVoxel, type DType, type Shape3, type VolumeMeta } from './types';
+import { buildPyramid, createVolume, DEFAULT_CHUNK, pyramidShapes, type Compression } from './zarr-store-node';
+
+export type { VolumeFileDescription, VolumeFormat, RawOptions } from './formats-node';
+export type { SourceDType } from './byte-readers-node';
+
+export interface ImportVolumeOptions {
+  format?: 'auto' | VolumeFormat;
+  raw?: { shape: Shape3; dtype: DType | SourceDType; littleEndian: boolean; headerBytes?: number };
+  /** overrides the voxel size read from the file, (z, y, x) µm */
+  spacingUm?: [number, number, number];
+  channelNames?: string[];
+  /** the user's file name, used in messages (uploads arrive under temp names) */
+  displayName?: string;
+  /** store options */
+  chunk?: Shape3;
+  compression?: Compression;
+}
+
+const EXT_FORMATS: [RegExp, VolumeFormat][] = [
+  [/\.tiff?$/i, 'tiff'],
+  [/\.(nrrd|nhdr)$/i, 'nrrd'],
+  [/\.mha$/i, 'mha'],
+  [/\.mhd$/i, 'mhd'],
+  [/\.nii(\.gz)?$/i, 'nifti'],
+  [/\.(raw|bin|vol|img)$/i, 'raw'],
+];
+
+function displayNameOf(source: string | string[], opts?: { displayName?: string }): string {
+  if (opts?.displayName) return opts.displayName;
+  const first = Array.isArray(source) ? source[0] : source;
+  return nodePath.basename(first ?? 'volume');
+}
+
+/** Guess the format from the path (folder, extension, then the first bytes). */
+export async function detectVolumeFormat(path: string, name = nodePath.basename(path)): Promise<VolumeFormat> {
+  const st = await fs.promises.stat(path).catch(() => null);
+  if (!st) throw new PetromapError('NotFound', `${name} does not exist.`);
+  if (st.isDirectory()) return 'tiff-folder';
+  for (const [re, f] of EXT_FORMATS) if (re.test(path)) return f;
+  if (st.size === 0) throw invalidInput(`${name} is empty (0 bytes). Copy the file again.`);
+  const fh = await fs.promises.open(path, 'r');
+  const head = Buffer.alloc(352);
+  const { bytesRead } = await fh.read(head, 0, 352, 0).finally(() => fh.close());
+  const s = head.subarray(0, bytesRead).toString('latin1');
+  if (s.startsWith('II*\0') || s.startsWith('MM\0*') || s.startsWith('II+\0') || s.startsWith('MM\0+')) return 'tiff';
+  if (s.startsWith('NRRD')) return 'nrrd';
+  if (/^(ObjectType|NDims)\s*=/.test(s)) return 'mha';
+  if (bytesRead >= 348 && (head.readInt32LE(0) === 348 || head.readInt32BE(0) === 348)) return 'nifti';
+  throw unsupported(`${name}: unknown volume file type. Supported: ${SUPPORTED_EXTENSIONS}.`);
+}
+
+async function openReader(source: string | string[], opts: ImportVolumeOptions): Promise<VolumeReader> {
+  const name = displayNameOf(source, opts);
+  let format = opts.format && opts.format !== 'auto' ? opts.format : undefined;
+  if (Array.isArray(source)) {
+    if (source.length === 0) throw invalidInput('No slice files were given.');
+    if (source.length === 1 && format !== 'tiff-folder') source = source[0]!;
+    else format = 'tiff-folder';
+  }
+  if (typeof source === 'string' && !format) format = opts.raw ? 'raw' : await detectVolumeFormat(source, name);
+  switch (format) {
+    case 'tiff':
+      return openTiff(source as string, name);
+    case 'tiff-folder':
+      return openTiffFolder(source, name);
+    case 'nrrd':
+      return openNrrd(source as string, name);
+    case 'mha':
+    case 'mhd':
+      return openMeta(source as string, name);
+    case 'nifti':
+      return openNifti(source as string, name);
+    case 'raw':
+      return openRaw(source as string, name, opts.raw as RawOptions | undefined);
+    default:
+      throw unsupported(`${name}: unknown volume format "${String(format)}". Supported: ${SUPPORTED_EXTENSIONS}.`);
+  }
+}
+
+/** Read only the header: shape, voxel type, spacing (µm) and notes. */
+export async function describeVolumeFile(source: string | string[], opts: ImportVolumeOptions = {}): Promise<VolumeFileDescription> {
+  const r = await openReader(source, opts);
+  await r.close();
+  return applyOverrides(r.desc, opts);
+}
+
+function applyOverrides(desc: VolumeFileDescription, opts: ImportVolumeOptions): VolumeFileDescription {
+  if (!opts.spacingUm) return desc;
+  const s = opts.spacingUm;
+  if (!(Array.isArray(s) && s.length === 3 && s.every((v) => Number.isFinite(v) && v > 0))) {
+    throw invalidInput(`The voxel size must be three positive numbers in µm (z, y, x), got ${JSON.stringify(s)}.`);
+  }
+  return { ...desc, spacingUm: [...s], spacingKnown: true, notes: desc.notes.filter((n) => !/voxel size|unit/.test(n)) };
+}
+
+/** Total bytes of all pyramid levels, uncompressed. */
+export function storeBytesEstimate(meta: VolumeMeta, chunk: Shape3 = DEFAULT_CHUNK): number {
+  return pyramidShapes(meta.shape, chunk).reduce((s, sh) => s + sh[0] * sh[1] * sh[2], 0) * bytesPerVoxel(meta.dtype) * meta.channels.length;
+}
+
+const GB = (b: number) => (b / 1e9).toFixed(b < 1e8 ? 3 : 1);
+
+async function checkDiskSpace(folder: string, needed: number, name: string): Promise<void> {
+  let st: fs.StatsFs;
+  try {
+    st = await fs.promises.statfs(folder);
+  } catch {
+    return; // statfs unsupported here: the write itself reports ENOSPC
+  }
+  const free = Number(st.bavail) * Number(st.bsize);
+  if (free < needed) {
+    throw new PetromapError(
+      'DiskFull',
+      `Not enough disk space to import ${name}: it needs up to ${GB(needed)} GB (uncompressed, with its pyramid) but only ${GB(free)} GB are free in ${folder}. Free some space and try again.`,
+      { details: { neededBytes: needed, freeBytes: free } },
+    );
+  }
+}
+
+/**
+ * Import `source` (a file, a folder of TIFF slices, or a list of slice files) into a new store at
+ * `destPath`. Returns the stored volume's metadata.
+ */
+export async function importVolume(source: string | string[], destPath: string, opts: ImportVolumeOptions & StageOptions = {}): Promise<VolumeMeta> {
+  const { signal, onProgress } = opts;
+  const name = displayNameOf(source, opts);
+  throwIfAborted(signal);
+  if (await fs.promises.stat(destPath).catch(() => null)) {
+    throw new PetromapError('Conflict', `Cannot import ${name}: ${destPath} already exists. Choose another destination or delete it first.`);
+  }
+  onProgress?.(0, `reading the header of ${name}`);
+  const reader = await openReader(source, opts);
+  let partial: string | undefined;
+  try {
+    const desc = applyOverrides(reader.desc, opts);
+    const channels = opts.channelNames && opts.channelNames.length === 1 ? opts.channelNames : [name.replace(/\.(nii\.gz|[^.]+)$/i, '') || 'xrm'];
+    if (opts.channelNames && opts.channelNames.length !== 1) throw invalidInput(`${name} holds one channel but ${opts.channelNames.length} channel names were given.`);
+    const meta: VolumeMeta = { shape: desc.shape, spacingUm: desc.spacingUm, originUm: desc.originUm, dtype: desc.dtype, channels };
+    const chunk = opts.chunk ?? DEFAULT_CHUNK;
+    const destDir = nodePath.dirname(nodePath.resolve(destPath));
+    await fs.promises.mkdir(destDir, { recursive: true });
+    await checkDiskSpace(destDir, storeBytesEstimate(meta, chunk), name);
+    partial = `${destPath}.partial-${randomBytes(4).toString('hex')}`;
+    const store = await createVolume(partial, meta, { chunk, compression: opts.compression, name: nodePath.basename(destPath) });
+    const [nz, ny, nx] = meta.shape;
+    const slab = allocate(meta.dtype, Math.min(chunk[0], nz) * ny * nx);
+    for (let z = 0; z < nz; z += chunk[0]) {
+      throwIfAborted(signal);
+      const dz = Math.min(chunk[0], nz - z);
+      const buf = dz * ny * nx === slab.length ? slab : slab.subarray(0, dz * ny * nx);
+      await reader.readSlices(buf);
+      throwIfAborted(signal);
+      await store.writeBlock({ start: [z, 0, 0], shape: [dz, ny, nx] }, buf);
+      onProgress?.((0.85 * (z + dz)) / nz, `importing ${name}: slice ${z + dz} of ${nz}`);
+    }
+    await reader.close();
+    await buildPyramid(store, { signal, onProgress: (f) => onProgress?.(0.85 + 0.15 * f, `building the overview levels of ${name}`) });
+    throwIfAborted(signal);
+    if (await fs.promises.stat(destPath).catch(() => null)) {
+      throw new PetromapError('Conflict', `Cannot import ${name}: ${destPath} appeared while importing. Choose another destination.`);
+    }
+    await fs.promises.rename(partial, destPath);
+    partial = undefined;
+    onProgress?.(1, `imported ${name}`);
+    return meta;
+  } catch (err) {
+    if (isPetromapError(err)) throw err;
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new PetromapError('DiskFull', `The disk filled up while importing ${name}. Free some space and try again.`, { cause: err });
+    throw invalidInput(`Could not import ${name}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  } finally {
+    await reader.close().catch(() => {});
+    if (partial) await fs.promises.rm(partial, { recursive: true, force: true }).catch(() => {});
+  }
+}
