@@ -17,6 +17,8 @@ const nextConfig = {
     'geotiff',
   ],
   typedRoutes: false,
+  // `npm test` type-checks the whole repo first (tsc --noEmit); the build need not do it twice.
+  typescript: { ignoreBuildErrors: true },
   devIndicators: false,
 };
 export default nextConfig;

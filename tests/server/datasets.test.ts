@@ -15,7 +15,7 @@ import { importEdsDataset, importVolumeDataset } from '@/server/storage/datasets
 import { generateSandstone } from '@/lib/synthetic';
 import { writeSyntheticSample } from '@/lib/synthetic/write-sample-node';
 import { openVolume } from '@/lib/volume/zarr-store-node';
-import { makeTiffStack } from '../e2e/tiff-fixture.mjs';
+import { makeTruncatedTiff } from '../e2e/tiff-fixture.mjs';
 
 let root: string;
 let ctx: { repo: Repo; ws: Workspace };
@@ -53,7 +53,7 @@ describe('volume uploads', () => {
   it('refuses a truncated TIFF, naming the file, and leaves nothing behind', async () => {
     const before = datasetDirs().length;
     const rows = ctx.repo.listDatasets(projectId).length;
-    const { truncated } = makeTiffStack();
+    const truncated = makeTruncatedTiff();
     const tmp = ctx.ws.tmpPath('t') + '.tif';
     await writeFile(tmp, truncated);
     await expect(importVolumeDataset(ctx, projectId, 'scan-0042.tif', tmp)).rejects.toThrow(/scan-0042\.tif/);
