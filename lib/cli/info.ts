@@ -1,0 +1,44 @@
+/**
+ * `petromap info <file|folder|store.ome.zarr> [--raw-shape z,y,x --raw-dtype T [--big-endian]]`
+ * Prints, as JSON, what a volume file's header says (shape, voxel type, voxel size in µm, notes)
+ * or, for an imported store, its metadata, pyramid levels and chunking. Reads headers only.
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { invalidInput, isPetromapError } from '../errors';
+import { describeVolumeFile } from '../volume/import-node';
+import { openVolume } from '../volume/zarr-store-node';
+import { parseVolumeArgs } from './import';
+
+export const USAGE = 'usage: petromap info <volume file | folder of TIFF slices | store.ome.zarr> [--raw-shape z,y,x --raw-dtype uint16 [--big-endian] [--header-bytes N]]';
+
+export async function info(target: string | string[], argvOpts: ReturnType<typeof parseVolumeArgs>['opts'] = {}): Promise<Record<string, unknown>> {
+  if (typeof target === 'string' && fs.existsSync(nodePath.join(target, 'zarr.json'))) {
+    const s = await openVolume(target);
+    return {
+      kind: 'store',
+      path: nodePath.resolve(target),
+      meta: s.meta,
+      levels: s.levels,
+      levelShapes: Array.from({ length: s.levels }, (_, k) => s.levelShape(k)),
+      chunk: s.chunk,
+      compression: s.compression,
+      pyramidComplete: s.pyramidComplete,
+    };
+  }
+  return { kind: 'file', ...(await describeVolumeFile(target, argvOpts)) };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { sources, opts } = parseVolumeArgs(argv, USAGE);
+    if (sources.length === 0) throw invalidInput(`Give a volume file, folder or store. ${USAGE}`);
+    const out = await info(sources.length === 1 ? sources[0]! : sources, opts);
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    const msg = isPetromapError(err) ? err.message : (err as Error)?.message ?? String(err);
+    process.stderr.write(`petromap info: ${msg}\n`);
+    return 1;
+  }
+}
