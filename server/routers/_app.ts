@@ -1,4 +1,5 @@
 import { createCallerFactory, router } from '../trpc';
+import { annotateRouter } from './annotate';
 import { correlateRouter } from './correlate';
 import { datasetsRouter } from './datasets';
 import { jobsRouter } from './jobs';
@@ -9,6 +10,7 @@ export const appRouter = router({
   datasets: datasetsRouter,
   jobs: jobsRouter,
   correlate: correlateRouter,
+  annotate: annotateRouter,
 });
 
 export type AppRouter = typeof appRouter;

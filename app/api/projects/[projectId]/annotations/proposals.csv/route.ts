@@ -1,0 +1,35 @@
+/**
+ * GET /api/projects/:projectId/annotations/proposals.csv?fovZ=&fovY=&fovX= (µm) → the scan
+ * proposals (one row per class: box in voxels and µm, class fractions) as a CSV download.
+ */
+import { z } from 'zod';
+import { services } from '@/server/services';
+import { errorResponse, ID_RE, jsonError } from '@/server/http';
+import { projectProposals } from '@/server/pipeline/annotate';
+
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+const um = z.coerce.number().finite().positive();
+const query = z.object({ fovZ: um, fovY: um, fovX: um });
+
+export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
+  const { projectId } = await params;
+  if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
+  const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
+  if (!q.success) return jsonError(`The field of view needs fovZ, fovY and fovX in µm greater than 0 (${q.error.issues.map((i) => i.path.join('.')).join(', ')}).`, 400);
+  try {
+    const svc = services();
+    const p = await projectProposals(svc, projectId, [q.data.fovZ, q.data.fovY, q.data.fovX]);
+    const name = (svc.repo.project(projectId)?.name ?? projectId).replace(/[^a-z0-9._-]+/gi, '_');
+    return new Response(p.csv, {
+      headers: {
+        'Content-Type': 'text/csv; charset=utf-8',
+        'Content-Disposition': `attachment; filename="${name}-scan-proposals.csv"`,
+        'Cache-Control': 'no-store',
+      },
+    });
+  } catch (err) {
+    return errorResponse(err, 'Computing the scan proposals');
+  }
+}

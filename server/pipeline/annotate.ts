@@ -1,0 +1,491 @@
+/**
+ * The painting (lithology) workflow of a project: the class list the user edits, the painted
+ * annotation volume (uint8 class codes at level 0, chunked like the scan; 0 = unlabelled) read
+ * and written one orthogonal slice at a time, stroke counts per class, training and prediction
+ * from the strokes (same engine as the Train step: lib/classify), and scan-location proposals on
+ * the predicted map (or on the strokes while there is no prediction).
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { invalidInput, notFound, throwIfAborted, unprocessable, type StageOptions } from '@/lib/errors';
+import type { VolumeStore } from '@/lib/volume/store';
+import type { Box3, Shape3 } from '@/lib/volume/types';
+import { createVolume, DEFAULT_CHUNK, ZarrVolumeStore } from '@/lib/volume/zarr-store-node';
+import { fovUmToVox, proposalsCsv, proposeScanLocations, type ProposeResult } from '@/lib/report/proposals';
+import { buildTrainingSet, type LabelledVoxel } from '@/lib/classify/training-set';
+import { argmaxClasses, disposeModel, predictRows, trainClassifier, validate, type TrainedModel } from '@/lib/classify/model';
+import { brickForMemory, brickGrid, featuresForBox } from '@/lib/features';
+import type { FeatureSet, FeatureSpec } from '@/lib/features/types';
+import type { JobRecord } from '../db/repo';
+import type { Services } from '../services';
+import { forgetStore, storeAt, volumeStore } from '../storage/open-stores';
+import type { Axis } from '../render/slice';
+import { projectClasses, projectDatasets, type ClassDef } from './project-inputs';
+
+export type { ClassDef };
+
+/** Artifact 'annotations': where the painted volume of the project's current scan lives. */
+export interface AnnotationsRecord {
+  volumeId: string;
+  relPath: string;
+  shape: Shape3;
+  /** painted voxels per class code */
+  counts: Record<string, number>;
+  updatedAt: number;
+}
+
+/** Artifact 'lithologyPrediction': the map predicted from the strokes. */
+export interface PredictionRecord {
+  volumeId: string;
+  relPath: string;
+  jobId: string;
+  classes: ClassDef[];
+  strokeCounts: Record<string, number>;
+  heldOutAccuracy: number | null;
+  perClass: { code: number; f1: number; support: number }[];
+  fractions: Record<string, number>;
+  createdAt: number;
+}
+
+export const LITHOLOGY_SUGGESTIONS: Omit<ClassDef, 'code'>[] = [
+  { name: 'high porosity', color: [66, 135, 245] },
+  { name: 'low porosity', color: [230, 159, 0] },
+  { name: 'fracture', color: [213, 36, 94] },
+];
+
+// ---------------------------------------------------------------- classes
+
+/** The project's classes: what the user saved; a lithology project starts with none. */
+export function annotationClasses(svc: Services, projectId: string): ClassDef[] {
+  const p = svc.repo.project(projectId);
+  if (!p) throw notFound(`There is no project ${projectId}.`);
+  const saved = svc.repo.artifact<ClassDef[]>(projectId, 'classes');
+  if (saved) return saved;
+  return p.kind === 'lithology' ? [] : projectClasses(svc, projectId);
+}
+
+const hex = (c: [number, number, number]) => '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
+
+function checkClass(c: { name: string; color: [number, number, number] }, others: ClassDef[]) {
+  const name = c.name.trim();
+  if (!name) throw invalidInput('A class needs a name (for example "high porosity").');
+  if (name.length > 60) throw invalidInput(`The class name "${name.slice(0, 60)}…" is too long (60 characters at most).`);
+  if (!c.color.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) throw invalidInput(`The colour of class "${name}" must be three values 0–255.`);
+  const dupName = others.find((o) => o.name.toLowerCase() === name.toLowerCase());
+  if (dupName) throw invalidInput(`There is already a class called "${dupName.name}" (code ${dupName.code}).`);
+  const dupColour = others.find((o) => o.color.every((v, i) => v === c.color[i]));
+  if (dupColour) throw invalidInput(`Class "${dupColour.name}" already has the colour ${hex(dupColour.color)}; pick another so the maps stay readable.`);
+  return name;
+}
+
+export function addClass(svc: Services, projectId: string, c: { name: string; color: [number, number, number] }): ClassDef {
+  const cur = annotationClasses(svc, projectId);
+  if (cur.length >= 254) throw invalidInput('A project can have at most 254 classes.');
+  const name = checkClass(c, cur);
+  const used = new Set(cur.map((x) => x.code));
+  let code = 1;
+  while (used.has(code)) code++;
+  const def: ClassDef = { code, name, color: [...c.color] as [number, number, number] };
+  svc.repo.setArtifact(projectId, 'classes', [...cur, def].sort((a, b) => a.code - b.code));
+  return def;
+}
+
+export function updateClass(svc: Services, projectId: string, code: number, patch: { name?: string; color?: [number, number, number] }): ClassDef {
+  const cur = annotationClasses(svc, projectId);
+  const old = cur.find((c) => c.code === code);
+  if (!old) throw notFound(`There is no class with code ${code} in this project.`);
+  const next = { name: patch.name ?? old.name, color: patch.color ?? old.color };
+  const name = checkClass(next, cur.filter((c) => c.code !== code));
+  const def: ClassDef = { code, name, color: [...next.color] as [number, number, number] };
+  svc.repo.setArtifact(projectId, 'classes', cur.map((c) => (c.code === code ? def : c)));
+  return def;
+}
+
+/**
+ * Delete a class. Its painted voxels must be erased first (eraseStrokes: true does it), so no
+ * stroke is left with a code that no longer means anything.
+ */
+export async function deleteClass(svc: Services, projectId: string, code: number, eraseStrokes: boolean): Promise<{ erased: number }> {
+  const cur = annotationClasses(svc, projectId);
+  const old = cur.find((c) => c.code === code);
+  if (!old) throw notFound(`There is no class with code ${code} in this project.`);
+  return withProjectLock(projectId, async () => {
+    const rec = currentRecord(svc, projectId);
+    const painted = rec?.counts[code] ?? 0;
+    let erased = 0;
+    if (painted > 0) {
+      if (!eraseStrokes) {
+        throw invalidInput(`Class "${old.name}" has ${painted.toLocaleString('en')} painted voxels. Erase them with the class (confirm) or repaint them with another class first.`);
+      }
+      const store = await storeAt(svc, rec!.relPath);
+      erased = await replaceCode(store, code, 0);
+      rec!.counts[code] = 0;
+      delete rec!.counts[code];
+      saveRecord(svc, projectId, rec!);
+    }
+    svc.repo.setArtifact(projectId, 'classes', cur.filter((c) => c.code !== code));
+    return { erased };
+  });
+}
+
+async function replaceCode(store: VolumeStore, from: number, to: number): Promise<number> {
+  const [nz, ny, nx] = store.meta.shape;
+  const dz = store instanceof ZarrVolumeStore ? store.chunk[0] : DEFAULT_CHUNK[0];
+  let n = 0;
+  for (let z = 0; z < nz; z += dz) {
+    const box: Box3 = { start: [z, 0, 0], shape: [Math.min(dz, nz - z), ny, nx] };
+    const data = (await store.readBlock(box)) as Uint8Array;
+    let changed = 0;
+    for (let i = 0; i < data.length; i++) if (data[i] === from) (data[i] = to), changed++;
+    if (changed) await store.writeBlock(box, data);
+    n += changed;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------- annotation volume
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** Serialise the writes of one project (read-modify-write of slices and counts). */
+function withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(projectId) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  locks.set(projectId, next.catch(() => undefined));
+  return next;
+}
+
+function projectVolume(svc: Services, projectId: string) {
+  const { volume } = projectDatasets(svc, projectId);
+  if (!volume) throw unprocessable('This project has no XRM volume yet: add one on the Data step before painting.');
+  return volume;
+}
+
+/** The record of the current volume's annotations, if any were painted. */
+function currentRecord(svc: Services, projectId: string): AnnotationsRecord | undefined {
+  const { volume } = projectDatasets(svc, projectId);
+  const rec = svc.repo.artifact<AnnotationsRecord>(projectId, 'annotations');
+  if (!rec || !volume || rec.volumeId !== volume.id) return undefined;
+  if (!existsSync(svc.ws.abs(rec.relPath))) return undefined;
+  return rec;
+}
+
+function saveRecord(svc: Services, projectId: string, rec: AnnotationsRecord) {
+  rec.updatedAt = Date.now();
+  svc.repo.setArtifact(projectId, 'annotations', rec);
+}
+
+async function openOrCreateAnnotations(svc: Services, projectId: string): Promise<{ store: VolumeStore; rec: AnnotationsRecord }> {
+  const rec = currentRecord(svc, projectId);
+  if (rec) return { store: await storeAt(svc, rec.relPath), rec };
+  const volume = projectVolume(svc, projectId);
+  const scan = await volumeStore(svc, volume.id);
+  const rel = path.join('projects', projectId, `annotations-${volume.id}.ome.zarr`);
+  forgetStore(rel);
+  await rm(svc.ws.abs(rel), { recursive: true, force: true });
+  const chunk = scan instanceof ZarrVolumeStore ? scan.chunk : DEFAULT_CHUNK;
+  await createVolume(svc.ws.abs(rel), { ...scan.meta, dtype: 'uint8', channels: ['annotations'] }, { chunk, levels: 1, compression: 'zstd' });
+  const fresh: AnnotationsRecord = { volumeId: volume.id, relPath: rel, shape: [...scan.meta.shape], counts: {}, updatedAt: Date.now() };
+  saveRecord(svc, projectId, fresh);
+  return { store: await storeAt(svc, rel), rec: fresh };
+}
+
+export interface SliceGeometry {
+  box: Box3;
+  width: number;
+  height: number;
+}
+
+/** The box of one level-0 slice and its image size (columns/rows as the slice route renders). */
+export function sliceGeometry(shape: Shape3, axis: Axis, index: number): SliceGeometry {
+  const [nz, ny, nx] = shape;
+  const n = axis === 'z' ? nz : axis === 'y' ? ny : nx;
+  if (!Number.isInteger(index) || index < 0 || index >= n) {
+    throw invalidInput(`Slice ${index} is outside the volume (0–${n - 1} along ${axis}).`);
+  }
+  if (axis === 'z') return { box: { start: [index, 0, 0], shape: [1, ny, nx] }, width: nx, height: ny };
+  if (axis === 'y') return { box: { start: [0, index, 0], shape: [nz, 1, nx] }, width: nx, height: nz };
+  return { box: { start: [0, 0, index], shape: [nz, ny, 1] }, width: ny, height: nz };
+}
+
+/** One painted slice at level 0 (all zeros when nothing was painted yet). */
+export async function readAnnotationSlice(svc: Services, projectId: string, axis: Axis, index: number): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const volume = projectVolume(svc, projectId);
+  const scan = await volumeStore(svc, volume.id);
+  const g = sliceGeometry(scan.meta.shape, axis, index);
+  const rec = currentRecord(svc, projectId);
+  if (!rec) return { data: new Uint8Array(g.width * g.height), width: g.width, height: g.height };
+  const store = await storeAt(svc, rec.relPath);
+  return { data: (await store.readBlock(g.box)) as Uint8Array, width: g.width, height: g.height };
+}
+
+/**
+ * Replace one painted slice. The body is checked completely (size, class codes) before anything
+ * is written; the store writes each chunk atomically. Returns the new stroke counts.
+ */
+export async function writeAnnotationSlice(svc: Services, projectId: string, axis: Axis, index: number, body: Uint8Array): Promise<{ counts: Record<string, number>; changed: number }> {
+  const volume = projectVolume(svc, projectId);
+  const scan = await volumeStore(svc, volume.id);
+  const g = sliceGeometry(scan.meta.shape, axis, index);
+  const what = `Painted slice ${axis} = ${index} of "${volume.name}"`;
+  if (body.length !== g.width * g.height) {
+    throw invalidInput(`${what}: expected ${g.width} × ${g.height} = ${g.width * g.height} bytes (one class code per voxel), got ${body.length}. Reload the page: the volume may have changed.`);
+  }
+  const classes = annotationClasses(svc, projectId);
+  const allowed = new Uint8Array(256);
+  allowed[0] = 1;
+  for (const c of classes) allowed[c.code] = 1;
+  for (let i = 0; i < body.length; i++) {
+    if (!allowed[body[i]!]) {
+      const u = i % g.width, v = Math.floor(i / g.width);
+      throw invalidInput(`${what}: class code ${body[i]} at column ${u}, row ${v} is not one of this project's classes (${classes.length ? classes.map((c) => `${c.code} ${c.name}`).join(', ') : 'none defined yet'}). Nothing was saved.`);
+    }
+  }
+  return withProjectLock(projectId, async () => {
+    const { store, rec } = await openOrCreateAnnotations(svc, projectId);
+    const old = (await store.readBlock(g.box)) as Uint8Array;
+    const delta = new Float64Array(256);
+    let changed = 0;
+    for (let i = 0; i < body.length; i++) {
+      const a = old[i]!, b = body[i]!;
+      if (a === b) continue;
+      changed++;
+      delta[a]--;
+      delta[b]++;
+    }
+    if (changed) {
+      await store.writeBlock(g.box, body);
+      for (let c = 1; c < 256; c++) {
+        if (!delta[c]) continue;
+        const v = (rec.counts[c] ?? 0) + delta[c]!;
+        if (v > 0) rec.counts[c] = v;
+        else delete rec.counts[c];
+      }
+      saveRecord(svc, projectId, rec);
+    }
+    return { counts: { ...rec.counts }, changed };
+  });
+}
+
+/** Forget every stroke of the current volume. */
+export async function clearAnnotations(svc: Services, projectId: string): Promise<void> {
+  await withProjectLock(projectId, async () => {
+    const rec = currentRecord(svc, projectId);
+    if (!rec) return;
+    forgetStore(rec.relPath);
+    svc.repo.deleteArtifact(projectId, 'annotations');
+    await rm(svc.ws.abs(rec.relPath), { recursive: true, force: true });
+  });
+}
+
+/** Painted voxels of the current volume as a store (undefined when nothing was painted). */
+export async function annotationStore(svc: Services, projectId: string): Promise<VolumeStore | undefined> {
+  const rec = currentRecord(svc, projectId);
+  return rec ? storeAt(svc, rec.relPath) : undefined;
+}
+
+// ---------------------------------------------------------------- state
+
+export function predictionRecord(svc: Services, projectId: string): PredictionRecord | undefined {
+  const { volume } = projectDatasets(svc, projectId);
+  const rec = svc.repo.artifact<PredictionRecord>(projectId, 'lithologyPrediction');
+  if (!rec || !volume || rec.volumeId !== volume.id || !existsSync(svc.ws.abs(rec.relPath))) return undefined;
+  return rec;
+}
+
+export async function annotationState(svc: Services, projectId: string) {
+  const project = svc.repo.project(projectId);
+  if (!project) throw notFound(`There is no project ${projectId}.`);
+  const { volume, eds } = projectDatasets(svc, projectId);
+  const scan = volume ? await volumeStore(svc, volume.id) : undefined;
+  const classes = annotationClasses(svc, projectId);
+  const rec = currentRecord(svc, projectId);
+  const pred = predictionRecord(svc, projectId);
+  return {
+    project: { id: project.id, name: project.name, kind: project.kind },
+    volume: volume && scan
+      ? {
+          id: volume.id, name: volume.name, shape: scan.meta.shape, spacingUm: scan.meta.spacingUm, originUm: scan.meta.originUm,
+          dtype: scan.meta.dtype, channels: scan.meta.channels,
+          levelShapes: Array.from({ length: scan.levels }, (_, k) => scan.levelShape(k)),
+        }
+      : null,
+    hasEds: !!eds,
+    classes,
+    suggestions: LITHOLOGY_SUGGESTIONS.filter((s) => !classes.some((c) => c.name.toLowerCase() === s.name)),
+    strokes: classes.map((c) => ({ code: c.code, voxels: rec?.counts[c.code] ?? 0 })),
+    updatedAt: rec ? new Date(rec.updatedAt) : null,
+    prediction: pred
+      ? { jobId: pred.jobId, classes: pred.classes, heldOutAccuracy: pred.heldOutAccuracy, perClass: pred.perClass, fractions: pred.fractions, createdAt: new Date(pred.createdAt), stale: !sameCounts(pred.strokeCounts, rec?.counts ?? {}) }
+      : null,
+  };
+}
+
+function sameCounts(a: Record<string, number>, b: Record<string, number>) {
+  const ka = Object.keys(a).filter((k) => a[k]), kb = Object.keys(b).filter((k) => b[k]);
+  return ka.length === kb.length && ka.every((k) => a[k] === b[k]);
+}
+
+// ---------------------------------------------------------------- proposals
+
+/** Proposals on the predicted map, or on the strokes while there is no prediction. */
+export async function projectProposals(svc: Services, projectId: string, fovUm: [number, number, number], opts: StageOptions = {}) {
+  const pred = predictionRecord(svc, projectId);
+  const classes = annotationClasses(svc, projectId);
+  let store: VolumeStore | undefined;
+  let source: 'prediction' | 'strokes';
+  if (pred) (store = await storeAt(svc, pred.relPath)), (source = 'prediction');
+  else (store = await annotationStore(svc, projectId)), (source = 'strokes');
+  if (!store) throw unprocessable('There is nothing to propose scan locations from yet: paint some strokes (and predict the lithology map) first.');
+  if (!fovUm.every((v) => Number.isFinite(v) && v > 0)) throw invalidInput(`The field of view must be three sizes in µm greater than 0 (z, y, x), got ${fovUm.join(' × ')}.`);
+  const fovVox = fovUmToVox(fovUm, store.meta.spacingUm);
+  const result: ProposeResult = await proposeScanLocations(store, classes, fovVox, { ...opts, source: source === 'prediction' ? 'the predicted lithology map' : 'the painted strokes' });
+  return { source, classes, result, csv: proposalsCsv(result, classes) };
+}
+
+// ---------------------------------------------------------------- train + predict from strokes
+
+/**
+ * Features for lithology from strokes: intensity plus smoothed value, edges, blobs and texture at
+ * three scales (1, 2.5, 5 voxels). Lithology classes (porosity, fractures) differ in texture at
+ * these scales; the full default bank would triple the time of a whole-volume prediction.
+ */
+export function strokeFeatureSet(spacingUm: [number, number, number]): FeatureSet {
+  const unit = Math.min(...spacingUm);
+  const specs: FeatureSpec[] = [{ filter: 'intensity', sigmaUm: 0 }];
+  for (const s of [1, 2.5, 5]) {
+    for (const filter of ['gaussian', 'gradientMagnitude', 'laplacian', 'hessianEigen', 'structureTensorEigen'] as const) specs.push({ filter, sigmaUm: s * unit });
+  }
+  return { specs, preset: 'custom' };
+}
+
+/** Every painted voxel of an annotation store (streamed slab by slab). */
+export async function strokeVoxelsOf(store: VolumeStore, signal?: AbortSignal): Promise<LabelledVoxel[]> {
+  const [nz, ny, nx] = store.meta.shape;
+  const dz = store instanceof ZarrVolumeStore ? store.chunk[0] : DEFAULT_CHUNK[0];
+  const out: LabelledVoxel[] = [];
+  for (let z0 = 0; z0 < nz; z0 += dz) {
+    throwIfAborted(signal);
+    const data = (await store.readBlock({ start: [z0, 0, 0], shape: [Math.min(dz, nz - z0), ny, nx] }, { signal })) as Uint8Array;
+    for (let i = 0; i < data.length; i++) {
+      const c = data[i]!;
+      if (c) out.push({ z: z0 + Math.floor(i / (nx * ny)), y: Math.floor(i / nx) % ny, x: i % nx, cls: c });
+    }
+  }
+  return out;
+}
+
+export interface StrokeTrainOptions extends StageOptions {
+  epochs?: number;
+  featureSet?: FeatureSet;
+  maxPerClass?: number;
+}
+
+export interface StrokeTrainResult {
+  model: TrainedModel;
+  heldOutAccuracy: number | null;
+  perClass: { code: number; f1: number; support: number }[];
+  strokeVoxels: number;
+}
+
+/**
+ * Train the voxel classifier (lib/classify, the engine of the Train step) on painted strokes.
+ * The caller disposes the model.
+ */
+export async function trainOnStrokes(scan: VolumeStore, strokes: VolumeStore, opts: StrokeTrainOptions = {}): Promise<StrokeTrainResult> {
+  const report = opts.onProgress ?? (() => {});
+  const voxels = await strokeVoxelsOf(strokes, opts.signal);
+  const featureSet = opts.featureSet ?? strokeFeatureSet(scan.meta.spacingUm);
+  const ts = await buildTrainingSet(scan, voxels, {
+    features: (st, box, signal) => featuresForBox(st, box, featureSet, { signal }),
+    featureSet,
+    maxPerClass: opts.maxPerClass ?? 3000,
+    // strokes are thin: small tiles keep every class on both sides of the split
+    tileVox: 16,
+    source: 'The painted strokes',
+    signal: opts.signal,
+    onProgress: (f, m) => report(0.4 * f, m),
+  });
+  const model = await trainClassifier(ts, { epochs: opts.epochs ?? 40, patience: 6, signal: opts.signal, onProgress: (f, m) => report(0.4 + 0.2 * f, m) });
+  let heldOutAccuracy: number | null = null;
+  let perClass: StrokeTrainResult['perClass'] = [];
+  if (ts.heldOut.n > 0) {
+    const v = await validate(model, ts.heldOut);
+    heldOutAccuracy = v.accuracy;
+    perClass = v.perClass.map((c) => ({ code: c.class, f1: c.f1, support: c.support }));
+  }
+  return { model, heldOutAccuracy, perClass, strokeVoxels: voxels.length };
+}
+
+/** Predict a class code for every voxel of `scan` into `out` (uint8, same shape); class fractions. */
+export async function predictToStore(scan: VolumeStore, model: TrainedModel, out: VolumeStore, opts: StageOptions = {}): Promise<Record<string, number>> {
+  if (!model.featureSet) throw invalidInput('The classifier does not say which features it was trained on; train it again.');
+  const bricks = brickGrid(scan.meta.shape, brickForMemory(model.featureNames.length, 48 * 2 ** 20));
+  const hist = new Float64Array(256);
+  for (let i = 0; i < bricks.length; i++) {
+    throwIfAborted(opts.signal);
+    const b = bricks[i]!;
+    const f = await featuresForBox(scan, b, model.featureSet, { signal: opts.signal });
+    const n = b.shape[0] * b.shape[1] * b.shape[2];
+    const labels = argmaxClasses(await predictRows(model, f.data, n), model.classes);
+    for (let k = 0; k < n; k++) hist[labels[k]!]++;
+    await out.writeBlock(b, labels);
+    opts.onProgress?.((i + 1) / bricks.length, `predicting brick ${i + 1} of ${bricks.length}`);
+  }
+  const total = hist.reduce((a, b) => a + b, 0);
+  const fractions: Record<string, number> = {};
+  for (let c = 0; c < 256; c++) if (hist[c]) fractions[c] = hist[c]! / total;
+  return fractions;
+}
+
+/** Job: train on the project's strokes, predict the whole volume, store the lithology map. */
+export function startTrainFromStrokes(svc: Services, projectId: string, opts: { epochs?: number } = {}): JobRecord {
+  const volume = projectVolume(svc, projectId);
+  const rec = currentRecord(svc, projectId);
+  const classes = annotationClasses(svc, projectId);
+  const painted = classes.filter((c) => (rec?.counts[c.code] ?? 0) > 0);
+  if (painted.length < 2) {
+    throw unprocessable(`Paint strokes of at least two classes before training (painted so far: ${painted.length ? painted.map((c) => c.name).join(', ') : 'nothing'}).`);
+  }
+  const strokeCounts = { ...rec!.counts };
+  return svc.jobs.start('annotate-train', projectId, { volumeId: volume.id, epochs: opts.epochs }, async ({ signal, onProgress, jobId }) => {
+    const scan = await volumeStore(svc, volume.id);
+    const strokes = await storeAt(svc, rec!.relPath);
+    const t = await trainOnStrokes(scan, strokes, { epochs: opts.epochs, signal, onProgress: (f, m) => onProgress(0.6 * f, m) });
+    const rel = path.join('projects', projectId, `lithology-${volume.id}.ome.zarr`);
+    const tmpRel = `${rel}.tmp-${jobId}`;
+    try {
+      forgetStore(tmpRel);
+      const chunk = scan instanceof ZarrVolumeStore ? scan.chunk : DEFAULT_CHUNK;
+      const out = await createVolume(svc.ws.abs(tmpRel), { ...scan.meta, dtype: 'uint8', channels: ['lithology'] }, { chunk, levels: 1, compression: 'zstd' });
+      const fractions = await predictToStore(scan, t.model, out, { signal, onProgress: (f, m) => onProgress(0.6 + 0.4 * f, m) });
+      // swap in the new map: readers see the old one or the new one
+      forgetStore(rel);
+      const { rename } = await import('node:fs/promises');
+      const old = `${svc.ws.abs(rel)}.old-${jobId}`;
+      if (existsSync(svc.ws.abs(rel))) await rename(svc.ws.abs(rel), old);
+      await rename(svc.ws.abs(tmpRel), svc.ws.abs(rel));
+      await rm(old, { recursive: true, force: true });
+      forgetStore(rel);
+      const pr: PredictionRecord = {
+        volumeId: volume.id, relPath: rel, jobId, classes: annotationClasses(svc, projectId), strokeCounts,
+        heldOutAccuracy: t.heldOutAccuracy, perClass: t.perClass, fractions, createdAt: Date.now(),
+      };
+      svc.repo.setArtifact(projectId, 'lithologyPrediction', pr);
+      return { heldOutAccuracy: t.heldOutAccuracy, strokeVoxels: t.strokeVoxels, fractions };
+    } finally {
+      disposeModel(t.model);
+      await rm(svc.ws.abs(tmpRel), { recursive: true, force: true });
+    }
+  });
+}
+
+/** One slice of the predicted lithology map (level 0, raw codes). */
+export async function readPredictionSlice(svc: Services, projectId: string, axis: Axis, index: number): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const pred = predictionRecord(svc, projectId);
+  if (!pred) throw notFound('There is no predicted lithology map yet: paint strokes of two or more classes and press "Train and predict".');
+  const store = await storeAt(svc, pred.relPath);
+  const g = sliceGeometry(store.meta.shape, axis, index);
+  return { data: (await store.readBlock(g.box)) as Uint8Array, width: g.width, height: g.height };
+}

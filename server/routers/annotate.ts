@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { publicProcedure, router } from '../trpc';
+import { projectId } from './projects';
+import {
+  addClass, annotationState, clearAnnotations, deleteClass, projectProposals, startTrainFromStrokes, updateClass,
+} from '../pipeline/annotate';
+
+const code = z.number().int().min(1).max(255);
+const color = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
+const name = z.string().trim().min(1, 'A class needs a name.').max(60);
+const um = z.number().finite().positive();
+
+export const annotateRouter = router({
+  state: publicProcedure.input(z.object({ projectId })).query(({ ctx, input }) => annotationState(ctx.svc, input.projectId)),
+  addClass: publicProcedure
+    .input(z.object({ projectId, name, color }))
+    .mutation(({ ctx, input }) => addClass(ctx.svc, input.projectId, { name: input.name, color: input.color })),
+  updateClass: publicProcedure
+    .input(z.object({ projectId, code, name: name.optional(), color: color.optional() }))
+    .mutation(({ ctx, input }) => updateClass(ctx.svc, input.projectId, input.code, { name: input.name, color: input.color })),
+  deleteClass: publicProcedure
+    .input(z.object({ projectId, code, eraseStrokes: z.boolean().default(false) }))
+    .mutation(({ ctx, input }) => deleteClass(ctx.svc, input.projectId, input.code, input.eraseStrokes)),
+  clearStrokes: publicProcedure.input(z.object({ projectId })).mutation(async ({ ctx, input }) => {
+    await clearAnnotations(ctx.svc, input.projectId);
+    return { ok: true };
+  }),
+  train: publicProcedure
+    .input(z.object({ projectId, epochs: z.number().int().min(1).max(500).optional() }))
+    .mutation(({ ctx, input }) => ({ jobId: startTrainFromStrokes(ctx.svc, input.projectId, { epochs: input.epochs }).id })),
+  proposals: publicProcedure
+    .input(z.object({ projectId, fovUm: z.tuple([um, um, um]) }))
+    .mutation(async ({ ctx, input }) => {
+      const p = await projectProposals(ctx.svc, input.projectId, input.fovUm);
+      return { source: p.source, fovVox: p.result.fovVox, proposals: p.result.proposals, absent: p.result.absent, csv: p.csv };
+    }),
+});

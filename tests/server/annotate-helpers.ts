@@ -1,0 +1,54 @@
+/** A workspace with a lithology project holding one small volume, for the annotate tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDb } from '@/server/db';
+import { newId, Repo } from '@/server/db/repo';
+import { JobRunner } from '@/server/jobs/runner';
+import type { Services } from '@/server/services';
+import { Workspace } from '@/server/storage/workspace';
+import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
+import type { Shape3 } from '@/lib/volume/types';
+
+export interface Fixture {
+  svc: Services;
+  root: string;
+  cleanup: () => void;
+}
+
+export function makeServices(): Fixture {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'petromap-annotate-'));
+  const ws = new Workspace(root);
+  const repo = new Repo(openDb(ws.dbFile));
+  const svc: Services = { env: { dataDir: root, maxUploadBytes: 2 ** 30, demo: false }, ws, repo, jobs: new JobRunner(repo) };
+  return { svc, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Add a ready uint8 volume dataset (chunk 8×16×16 so slices span several chunks). */
+export async function addVolume(svc: Services, projectId: string, shape: Shape3, data: Uint8Array, name = 'core-plug.nrrd', spacingUm: [number, number, number] = [2, 2, 2]) {
+  const id = newId('d');
+  const dir = svc.ws.datasetDir(id);
+  const store = path.join(dir, 'volume.ome.zarr');
+  const meta = { shape, spacingUm, originUm: [0, 0, 0] as [number, number, number], dtype: 'uint8' as const, channels: ['XRM'] };
+  const s = await writeDenseVolume(store, { meta, data }, { chunk: [8, 16, 16] });
+  return svc.repo.insertDataset({ id, projectId, name, kind: 'volume', status: 'ready', relPath: svc.ws.rel(store), info: { meta, levels: s.levels } });
+}
+
+/**
+ * A layered rock phantom: along x, bands of "porous" texture (dark, speckled: grey 60 ± 50) and
+ * "tight" rock (bright, smooth: 170 ± 6); the truth code is 1 in porous bands and 2 in tight ones.
+ */
+export function layeredPhantom(shape: Shape3, band = 12, seed = 3) {
+  const [nz, ny, nx] = shape;
+  const data = new Uint8Array(nz * ny * nx);
+  const truth = new Uint8Array(nz * ny * nx);
+  let s = seed >>> 0;
+  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    const i = (z * ny + y) * nx + x;
+    const porous = Math.floor(x / band) % 2 === 0;
+    truth[i] = porous ? 1 : 2;
+    data[i] = porous ? (rand() < 0.35 ? 15 : 95) + Math.round((rand() - 0.5) * 20) : 170 + Math.round((rand() - 0.5) * 12);
+  }
+  return { data, truth };
+}
