@@ -5,11 +5,11 @@ import { invalidInput, throwIfAborted, type StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
 import type { Box3, Shape3 } from '../volume/types';
 import { computeBrickFeaturesWasm } from './compute';
-import { featureHalo, type BrickOptions, type Sides } from './plan';
+import { extentOfBox, featureHalo, type BrickOptions } from './plan';
 import type { BrickFeatures, FeatureSet } from './types';
 
 export type { BrickFeatures, FeatureSet, FeatureSpec, FilterName } from './types';
-export { featureHalo, featureNames, featuresPerChannel, type BrickOptions, type Sides } from './plan';
+export { extentOfBox, featureHalo, featureNames, featuresPerChannel, type BrickOptions, type Extent } from './plan';
 export { DEFAULT_FEATURE_SET, DEFAULT_SIGMAS_UM, DEFAULT_SIGMAS_VOX, defaultFeatureSet, skimagePreset } from './sets';
 
 /**
@@ -28,11 +28,6 @@ export async function computeBrickFeatures(
   return computeBrickFeaturesWasm(channels, shapeWithHalo, halo, spacingUm, set, opts);
 }
 
-/** Which sides of `box` are the volume's border. */
-export function borderSides(box: Box3, shape: Shape3): Sides {
-  return [0, 1, 2].map((a) => [box.start[a] === 0, box.start[a]! + box.shape[a]! === shape[a]]) as Sides;
-}
-
 /** Reads box + halo from the store (all channels, level 0) and computes its features. */
 export async function featuresForBox(store: VolumeStore, box: Box3, set: FeatureSet, opts: StageOptions = {}): Promise<BrickFeatures> {
   throwIfAborted(opts.signal);
@@ -45,7 +40,7 @@ export async function featuresForBox(store: VolumeStore, box: Box3, set: Feature
   }
   const shapeWithHalo: Shape3 = [box.shape[0] + 2 * halo[0], box.shape[1] + 2 * halo[1], box.shape[2] + 2 * halo[2]];
   const out = await computeBrickFeatures(channels, shapeWithHalo, halo, spacing, set, {
-    border: borderSides(box, store.meta.shape),
+    volumeExtent: extentOfBox(box, store.meta.shape),
     channelNames: store.meta.channels,
   });
   opts.onProgress?.(1, 'features computed');

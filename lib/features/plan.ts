@@ -27,7 +27,7 @@
  *   'gaussian' = skimage.filters.gaussian (mode 'nearest' at the volume border), 'gradientMagnitude'
  *   = skimage.filters.sobel of that (mode 'reflect'), 'hessianEigen' = eigenvalues of
  *   np.gradient(np.gradient(G)[a], axis=b) (one-sided differences at the volume border). Those
- *   depend on where the volume border is, see BrickOptions.border.
+ *   depend on where the volume border is, see BrickOptions.volumeExtent.
  */
 import { invalidInput } from '../errors';
 import type { Shape3 } from '../volume/types';
@@ -39,15 +39,18 @@ export const DOG_RATIO = 1.6;
 export const NLM_GRID_R2 = 4;
 export const NLM_EPS = 1e-12;
 
-export type Sides = [[boolean, boolean], [boolean, boolean], [boolean, boolean]];
+/** Per axis (z, y, x): first and last index of the volume, in the brick's inner coordinates. */
+export type Extent = [[number, number], [number, number], [number, number]];
 
 export interface BrickOptions {
   /**
-   * Per axis (z, y, x): [low side, high side] is the volume border (the brick touches it). Only the
-   * skimage preset depends on it (nearest-mode Gaussian, one-sided np.gradient at the border).
-   * Default: a side is a border where the given halo is smaller than featureHalo needs.
+   * Where the volume lies relative to the brick: per axis the first and last voxel index of the
+   * volume in the brick's inner (halo-free) coordinates, e.g. [-start, volumeShape - start - 1].
+   * Only the skimage preset depends on it (nearest-mode Gaussian and one-sided np.gradient at the
+   * volume border). Default: the edges of the given array are the volume border on axes where the
+   * given halo is smaller than featureHalo needs, and unbounded elsewhere.
    */
-  border?: Sides;
+  volumeExtent?: Extent;
 }
 
 const FILTERS: FilterName[] = [
@@ -174,10 +177,17 @@ export function featuresPerChannel(set: FeatureSet): number {
   return set.specs.reduce((n, sp) => n + componentCount(sp.filter), 0);
 }
 
-/** Resolve the border sides (see BrickOptions.border). */
-export function resolveBorder(halo: Shape3, need: Shape3, opts?: BrickOptions): Sides {
-  if (opts?.border) return opts.border;
-  return [0, 1, 2].map((a) => [halo[a]! < need[a]!, halo[a]! < need[a]!]) as Sides;
+/** Resolve the volume extent (see BrickOptions.volumeExtent). */
+export function resolveExtent(inner: Shape3, halo: Shape3, need: Shape3, opts?: BrickOptions): Extent {
+  if (opts?.volumeExtent) return opts.volumeExtent;
+  return [0, 1, 2].map((a) =>
+    halo[a]! < need[a]! ? [-halo[a]!, inner[a]! + halo[a]! - 1] : [-Infinity, Infinity],
+  ) as Extent;
+}
+
+/** Volume extent of a box inside a volume of `shape` (for BrickOptions.volumeExtent). */
+export function extentOfBox(box: { start: Shape3 }, shape: Shape3): Extent {
+  return [0, 1, 2].map((a) => [-box.start[a]!, shape[a]! - box.start[a]! - 1]) as Extent;
 }
 
 /**

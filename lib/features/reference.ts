@@ -18,10 +18,10 @@ import {
   nlmGrid,
   nlmStep,
   rehalo,
-  resolveBorder,
+  resolveExtent,
   voxelSigmas,
   type BrickOptions,
-  type Sides,
+  type Extent,
 } from './plan';
 import type { BrickFeatures, FeatureSet, FeatureSpec } from './types';
 
@@ -194,24 +194,19 @@ function npGradient(src: Float64Array, shape: Shape3, axis: number, lo: number, 
   return out;
 }
 
-/** Overwrite halo voxels beyond border sides: 'nearest' (edge value) or 'reflect' of the inside. */
-function fillBorderHalo(a: Float64Array, shape: Shape3, halo: Shape3, border: Sides, mode: 'nearest' | 'reflect'): void {
+/** Overwrite voxels outside the volume extent: 'nearest' (edge value) or 'reflect' of the inside. */
+function fillOutside(a: Float64Array, shape: Shape3, halo: Shape3, extent: Extent, mode: 'nearest' | 'reflect'): void {
   const [nz, ny, nx] = shape;
   for (let axis = 0; axis < 3; axis++) {
-    const h = halo[axis]!;
-    if (h === 0) continue;
-    const n = shape[axis]!;
-    const lo = h;
-    const hi = n - h - 1;
-    const inner = hi - lo + 1;
+    const lo = extent[axis]![0] + halo[axis]!; // in array coordinates
+    const hi = extent[axis]![1] + halo[axis]!;
     const stride = axis === 0 ? ny * nx : axis === 1 ? nx : 1;
     for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
       const i = [z, y, x][axis]!;
+      if (i >= lo && i <= hi) continue;
+      const src = mode === 'nearest' ? (i < lo ? lo : hi) : lo + mapIndex(i - lo, hi - lo + 1, 'reflect');
       const p = (z * ny + y) * nx + x;
-      let src = -1;
-      if (i < lo && border[axis]![0]) src = mode === 'nearest' ? lo : lo + mapIndex(i - lo, inner, 'reflect');
-      else if (i > hi && border[axis]![1]) src = mode === 'nearest' ? hi : lo + mapIndex(i - lo, inner, 'reflect');
-      if (src >= 0) a[p] = a[p + (src - i) * stride]!;
+      a[p] = a[p + (src - i) * stride]!;
     }
   }
 }
@@ -224,7 +219,7 @@ function specReference(
   spacingUm: [number, number, number],
   spec: FeatureSpec,
   skimage: boolean,
-  border: Sides,
+  extent: Extent,
 ): Float64Array[] {
   const s = voxelSigmas(spec.sigmaUm, spacingUm);
   const f = derivativeFactors(spacingUm);
@@ -233,9 +228,9 @@ function specReference(
   if (spec.filter === 'intensity') return [crop(ext)];
   if (skimage) {
     const img = Float64Array.from(ext);
-    fillBorderHalo(img, shape, halo, border, 'nearest');
+    fillOutside(img, shape, halo, extent, 'nearest');
     const G = g(s, [0, 0, 0], img);
-    fillBorderHalo(G, shape, halo, border, 'reflect');
+    fillOutside(G, shape, halo, extent, 'reflect');
     if (spec.filter === 'gaussian') return [crop(G)];
     if (spec.filter === 'gradientMagnitude') {
       const acc = new Float64Array(G.length);
@@ -248,8 +243,8 @@ function specReference(
       return [crop(acc)];
     }
     // hessianEigen via np.gradient twice
-    const lo = (a: number) => (border[a]![0] ? halo[a]! : -1);
-    const hi = (a: number) => (border[a]![1] ? shape[a]! - halo[a]! - 1 : -1);
+    const lo = (a: number) => extent[a]![0] + halo[a]!;
+    const hi = (a: number) => extent[a]![1] + halo[a]!;
     const d = [0, 1, 2].map((a) => npGradient(G, shape, a, lo(a), hi(a)));
     const H = (a: number, b: number) => crop(npGradient(d[a]!, shape, b, lo(b), hi(b)));
     return eigenImages(H(0, 0), H(0, 1), H(0, 2), H(1, 1), H(1, 2), H(2, 2));
@@ -386,7 +381,7 @@ export function computeBrickFeaturesReference(
   checkSet(set, spacingUm);
   const inner = checkBrickInput(channels, shapeWithHalo, halo);
   const need = featureHalo(set, spacingUm);
-  const border = resolveBorder(halo, need, opts);
+  const extent = resolveExtent(inner, halo, need, opts);
   const nPer = featuresPerChannel(set);
   const nFeatures = nPer * channels.length;
   const nVox = inner[0] * inner[1] * inner[2];
@@ -397,7 +392,7 @@ export function computeBrickFeaturesReference(
     const { data: ext32, shape } = rehalo(ch, shapeWithHalo, halo, need);
     const ext = Float64Array.from(ext32);
     for (const spec of set.specs) {
-      const comps = specReference(ext, shape, need, spacingUm, spec, skimage, border);
+      const comps = specReference(ext, shape, need, spacingUm, spec, skimage, extent);
       if (comps.length !== componentCount(spec.filter)) throw new Error('component count mismatch');
       for (const c of comps) {
         for (let v = 0; v < nVox; v++) data[v * nFeatures + f0] = c[v]!;

@@ -1,0 +1,139 @@
+/**
+ * TypeScript bindings of the wasm feature kernels (wasm/assembly/features.ts, built to
+ * wasm/build/features.wasm by wasm/build.mjs). One instance per thread, memory reused across
+ * bricks: a bump allocator hands out float32 regions; `mark()` / `release(mark)` free in LIFO order.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PetromapError } from '../errors';
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  conv(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, w: number, r: number, parity: number): void;
+  npgrad(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, lo: number, hi: number): void;
+  addc(a: number, c: number, n: number): void;
+  mul(a: number, b: number, dst: number, n: number, s: number): void;
+  addsq(acc: number, a: number, n: number): void;
+  variance(m: number, m2: number, dst: number, n: number, eps: number, c: number): void;
+  sqdiff(a: number, c: number, dst: number, n: number): void;
+  column(a: number, b: number, c: number, sa: number, sb: number, sc: number, mode: number, n: number, out: number, nF: number, f: number, bias: number): void;
+  columnBox(src: number, sY: number, sX: number, oz: number, oy: number, ox: number, iz: number, iy: number, ix: number, out: number, nF: number, f: number, bias: number): void;
+  eig3(h00: number, h01: number, h02: number, h11: number, h12: number, h22: number, s00: number, s01: number, s02: number, s11: number, s12: number, s22: number, n: number, out: number, nF: number, f: number): void;
+  nlm(P: number, pY: number, pX: number, mz: number, my: number, mx: number, V: number, iz: number, iy: number, ix: number, offs: number, logw: number, nOff: number, tmpW: number, tmpS: number, out: number, nF: number, f: number, bias: number): void;
+}
+
+const wasmUrl = new URL('../../wasm/build/features.wasm', import.meta.url);
+const srcUrl = new URL('../../wasm/assembly/features.ts', import.meta.url);
+const buildUrl = new URL('../../wasm/build.mjs', import.meta.url);
+
+let compiled: WebAssembly.Module | undefined;
+
+function mtime(u: URL): number {
+  try {
+    return statSync(fileURLToPath(u)).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+function loadModule(): WebAssembly.Module {
+  if (compiled) return compiled;
+  const wasmTime = mtime(wasmUrl);
+  const srcTime = mtime(srcUrl);
+  if (wasmTime < 0 || (srcTime > 0 && srcTime > wasmTime)) {
+    // missing or stale: build it (offline, a few seconds)
+    const r = spawnSync(process.execPath, [fileURLToPath(buildUrl)], { encoding: 'utf8' });
+    if (r.status !== 0 || mtime(wasmUrl) < 0) {
+      throw new PetromapError(
+        'Unsupported',
+        `The feature kernels (${fileURLToPath(wasmUrl)}) are not built and building them failed; run "npm run build:wasm" in the petromap folder. ${r.stderr ?? ''}`.trim(),
+      );
+    }
+  }
+  compiled = new WebAssembly.Module(readFileSync(fileURLToPath(wasmUrl)));
+  return compiled;
+}
+
+const ALIGN = 64;
+
+export class WasmKernels {
+  readonly k: Exports;
+  private top: number;
+  private readonly base: number;
+
+  constructor() {
+    const inst = new WebAssembly.Instance(loadModule(), { env: { abort: () => { throw new Error('wasm abort'); } } });
+    this.k = inst.exports as unknown as Exports;
+    this.base = Math.ceil(this.k.heapBase() / ALIGN) * ALIGN;
+    this.top = this.base;
+  }
+
+  get memory(): WebAssembly.Memory {
+    return this.k.memory;
+  }
+
+  /** Bytes of linear memory currently reserved by the instance. */
+  get memoryBytes(): number {
+    return this.k.memory.buffer.byteLength;
+  }
+
+  mark(): number {
+    return this.top;
+  }
+
+  release(mark: number): void {
+    this.top = mark;
+  }
+
+  reset(): void {
+    this.top = this.base;
+  }
+
+  /** Reserve n float32 (or int32) values; returns the byte offset. Grows memory as needed. */
+  alloc(n: number): number {
+    const p = this.top;
+    const end = p + Math.ceil((n * 4 + 16) / ALIGN) * ALIGN; // +16: slack for vector over-reads
+    const have = this.k.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / 65536);
+      try {
+        this.k.memory.grow(pages);
+      } catch (err) {
+        throw new PetromapError('Unsupported', `Computing features needs ${(end / 2 ** 30).toFixed(2)} GiB of working memory, more than WebAssembly can reserve; use smaller bricks.`, { cause: err });
+      }
+    }
+    this.top = end;
+    return p;
+  }
+
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, ptr, n);
+  }
+
+  i32(ptr: number, n: number): Int32Array {
+    return new Int32Array(this.k.memory.buffer, ptr, n);
+  }
+
+  /** Copy values into a fresh region. */
+  put(values: ArrayLike<number>): number {
+    const p = this.alloc(values.length);
+    this.f32(p, values.length).set(values);
+    return p;
+  }
+
+  putI32(values: ArrayLike<number>): number {
+    const p = this.alloc(values.length);
+    this.i32(p, values.length).set(values);
+    return p;
+  }
+}
+
+let shared: WasmKernels | undefined;
+
+/** The per-thread kernel instance (memory reused across calls). */
+export function wasmKernels(): WasmKernels {
+  shared ??= new WasmKernels();
+  return shared;
+}

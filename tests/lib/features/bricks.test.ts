@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { brickGrid, computeBrickFeatures, DEFAULT_FEATURE_SET, defaultFeatureSet, featureHalo, featureNames, featuresForBox, skimagePreset } from '../../../lib/features';
+import type { FeatureSet } from '../../../lib/features/types';
+import { isPetromapError } from '../../../lib/errors';
+import { memoryVolumeStore } from '../../../lib/volume/memory-store';
+import type { Box3, Shape3 } from '../../../lib/volume/types';
+import { column, loadFixture, maxRelErr } from './fixture';
+
+function noise(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s >>> 8) / 65536;
+  }
+  return out;
+}
+
+async function wholeVsBricks(set: FeatureSet, shape: Shape3, spacing: [number, number, number], brick: Shape3) {
+  const data = noise(shape[0] * shape[1] * shape[2], 3);
+  const store = memoryVolumeStore({ meta: { shape, spacingUm: spacing, originUm: [0, 0, 0], dtype: 'float32', channels: ['xrm'] }, data });
+  const whole = await featuresForBox(store, { start: [0, 0, 0], shape }, set);
+  const boxes = brickGrid(shape, brick);
+  expect(boxes.length).toBeGreaterThanOrEqual(4);
+  const lo = new Array(whole.nFeatures).fill(Infinity);
+  const hi = new Array(whole.nFeatures).fill(-Infinity);
+  whole.data.forEach((v, i) => {
+    const f = i % whole.nFeatures;
+    lo[f] = Math.min(lo[f], v);
+    hi[f] = Math.max(hi[f], v);
+  });
+  let worst = 0;
+  for (const box of boxes) {
+    const part = await featuresForBox(store, box, set);
+    expect(part.shape).toEqual(box.shape);
+    const [bz, by, bx] = box.shape;
+    for (let z = 0; z < bz; z++) for (let y = 0; y < by; y++) for (let x = 0; x < bx; x++) {
+      const v = (z * by + y) * bx + x;
+      const w = ((z + box.start[0]) * shape[1] + y + box.start[1]) * shape[2] + x + box.start[2];
+      for (let f = 0; f < part.nFeatures; f++) {
+        worst = Math.max(worst, Math.abs(part.data[v * part.nFeatures + f]! - whole.data[w * whole.nFeatures + f]!) / (hi[f] - lo[f] || 1));
+      }
+    }
+  }
+  return worst; // relative to each feature's value range
+}
+
+describe('bricks', () => {
+  it('brickGrid covers the volume exactly once', () => {
+    const boxes = brickGrid([100, 64, 65]);
+    let n = 0;
+    for (const b of boxes) n += b.shape[0] * b.shape[1] * b.shape[2];
+    expect(n).toBe(100 * 64 * 65);
+    expect(boxes.length).toBe(2 * 1 * 2);
+    expect(boxes[3]).toEqual({ start: [64, 0, 64], shape: [36, 64, 1] } satisfies Box3);
+  });
+
+  it('default set: 62 features per channel, names, halo from the largest scale', () => {
+    expect(featureNames(DEFAULT_FEATURE_SET, ['xrm']).length).toBe(62);
+    expect(featureHalo(DEFAULT_FEATURE_SET, [1, 1, 1])).toEqual([64, 64, 64]); // DoG 1.6 * 10 voxels
+    const aniso = defaultFeatureSet([2, 1, 1]);
+    expect(featureHalo(aniso, [2, 1, 1])).toEqual([32, 64, 64]);
+    expect(skimagePreset([1, 1, 1]).specs.length).toBe(18);
+  });
+
+  it('blockwise features equal whole-volume features (no seams), every filter, anisotropic', async () => {
+    const set: FeatureSet = {
+      specs: [
+        { filter: 'intensity', sigmaUm: 0 },
+        ...(['gaussian', 'gradientMagnitude', 'laplacian', 'dog', 'hessianEigen', 'structureTensorEigen', 'localVariance', 'nonLocalMean'] as const).flatMap(
+          (filter) => [1, 3].map((sigmaUm) => ({ filter, sigmaUm })),
+        ),
+      ],
+      preset: 'custom',
+    };
+    const worst = await wholeVsBricks(set, [40, 40, 40], [1.5, 1, 1], [20, 20, 40]);
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('blockwise skimage preset equals whole volume (borders handled per brick)', async () => {
+    const worst = await wholeVsBricks(skimagePreset([1, 1, 1], { sigmaMax: 4 }), [24, 20, 28], [1, 1, 1], [12, 10, 28]);
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('skimage preset matches multiscale_basic_features (skimage 0.19.3 fixture, all 30 features)', async () => {
+    const fx = loadFixture();
+    const set = skimagePreset([1, 1, 1]);
+    const res = await computeBrickFeatures([fx.volume], fx.shape, [0, 0, 0], [1, 1, 1], set);
+    expect(res.nFeatures).toBe(30);
+    const errs = res.names.map((_, f) => maxRelErr(column(res.data, 30, f), column(fx.features, fx.nFeatures, f)));
+    if (process.env.SHOW_ERRS) console.log(Object.fromEntries(res.names.map((n, f) => [n, errs[f]])));
+    for (let f = 0; f < 30; f++) expect(errs[f], res.names[f]).toBeLessThan(1e-3);
+  });
+
+  it('bad input is reported in words', async () => {
+    const err = await computeBrickFeatures([new Float32Array(10)], [2, 2, 2], [0, 0, 0], [1, 1, 1], DEFAULT_FEATURE_SET).catch((e) => e);
+    expect(isPetromapError(err, 'InvalidInput')).toBe(true);
+    expect(String(err.message)).toMatch(/channel 0 should hold 8 float32 values/);
+    const err2 = await computeBrickFeatures([new Float32Array(8)], [2, 2, 2], [0, 0, 0], [1, 1, 0], DEFAULT_FEATURE_SET).catch((e) => e);
+    expect(String(err2.message)).toMatch(/voxel size/);
+  });
+});

@@ -1,0 +1,388 @@
+// AssemblyScript kernels of the 3D feature bank (compiled by wasm/build.mjs with SIMD).
+// All arrays are float32, z-major, in linear memory; pointers are byte offsets managed by the
+// caller (lib/features/kernels-wasm.ts). No allocation happens here.
+
+/** First free byte after the module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/**
+ * 1D correlation along `axis` with cropping on every axis:
+ *   dst[z][y][x] = sum_{k=-r..r} w[k + r] * src[z + oz + k dz][y + oy + k dy][x + ox + k dx]
+ * where (dz, dy, dx) is the unit step of `axis`. `parity` 1: w symmetric, -1: antisymmetric
+ * (centre weight 0), 0: general. Vectorised along x (f32x4, 4 accumulators).
+ */
+export function conv(
+  src: usize, sY: i32, sX: i32,
+  dst: usize, dZ: i32, dY: i32, dX: i32,
+  oz: i32, oy: i32, ox: i32,
+  axis: i32, w: usize, r: i32, parity: i32,
+): void {
+  const st: usize = <usize>(axis == 0 ? sY * sX : axis == 1 ? sX : 1) << 2;
+  const wc: f32 = load<f32>(w + (<usize>r << 2));
+  const vwc = f32x4.splat(wc);
+  for (let z = 0; z < dZ; z++) {
+    for (let y = 0; y < dY; y++) {
+      const srow: usize = src + ((<usize>((z + oz) * sY + y + oy) * <usize>sX + <usize>ox) << 2);
+      const drow: usize = dst + ((<usize>(z * dY + y) * <usize>dX) << 2);
+      let x = 0;
+      for (; x + 16 <= dX; x += 16) {
+        const c: usize = srow + (<usize>x << 2);
+        let a0 = f32x4.splat(0);
+        let a1 = f32x4.splat(0);
+        let a2 = f32x4.splat(0);
+        let a3 = f32x4.splat(0);
+        if (parity == 0) {
+          let p: usize = c - <usize>r * st;
+          for (let k = 0; k <= 2 * r; k++) {
+            const wk = f32x4.splat(load<f32>(w + (<usize>k << 2)));
+            a0 = f32x4.add(a0, f32x4.mul(wk, v128.load(p)));
+            a1 = f32x4.add(a1, f32x4.mul(wk, v128.load(p, 16)));
+            a2 = f32x4.add(a2, f32x4.mul(wk, v128.load(p, 32)));
+            a3 = f32x4.add(a3, f32x4.mul(wk, v128.load(p, 48)));
+            p += st;
+          }
+        } else {
+          if (parity > 0) {
+            a0 = f32x4.mul(vwc, v128.load(c));
+            a1 = f32x4.mul(vwc, v128.load(c, 16));
+            a2 = f32x4.mul(vwc, v128.load(c, 32));
+            a3 = f32x4.mul(vwc, v128.load(c, 48));
+          }
+          let pp: usize = c + st;
+          let pm: usize = c - st;
+          for (let k = 1; k <= r; k++) {
+            const wk = f32x4.splat(load<f32>(w + (<usize>(r + k) << 2)));
+            if (parity > 0) {
+              a0 = f32x4.add(a0, f32x4.mul(wk, f32x4.add(v128.load(pp), v128.load(pm))));
+              a1 = f32x4.add(a1, f32x4.mul(wk, f32x4.add(v128.load(pp, 16), v128.load(pm, 16))));
+              a2 = f32x4.add(a2, f32x4.mul(wk, f32x4.add(v128.load(pp, 32), v128.load(pm, 32))));
+              a3 = f32x4.add(a3, f32x4.mul(wk, f32x4.add(v128.load(pp, 48), v128.load(pm, 48))));
+            } else {
+              a0 = f32x4.add(a0, f32x4.mul(wk, f32x4.sub(v128.load(pp), v128.load(pm))));
+              a1 = f32x4.add(a1, f32x4.mul(wk, f32x4.sub(v128.load(pp, 16), v128.load(pm, 16))));
+              a2 = f32x4.add(a2, f32x4.mul(wk, f32x4.sub(v128.load(pp, 32), v128.load(pm, 32))));
+              a3 = f32x4.add(a3, f32x4.mul(wk, f32x4.sub(v128.load(pp, 48), v128.load(pm, 48))));
+            }
+            pp += st;
+            pm -= st;
+          }
+        }
+        const d: usize = drow + (<usize>x << 2);
+        v128.store(d, a0);
+        v128.store(d, a1, 16);
+        v128.store(d, a2, 32);
+        v128.store(d, a3, 48);
+      }
+      for (; x + 4 <= dX; x += 4) {
+        const c: usize = srow + (<usize>x << 2);
+        let a0 = f32x4.splat(0);
+        let p: usize = c - <usize>r * st;
+        for (let k = 0; k <= 2 * r; k++) {
+          a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(w + (<usize>k << 2))), v128.load(p)));
+          p += st;
+        }
+        v128.store(drow + (<usize>x << 2), a0);
+      }
+      for (; x < dX; x++) {
+        const c: usize = srow + (<usize>x << 2);
+        let a: f32 = 0;
+        let p: usize = c - <usize>r * st;
+        for (let k = 0; k <= 2 * r; k++) {
+          a += load<f32>(w + (<usize>k << 2)) * load<f32>(p);
+          p += st;
+        }
+        store<f32>(drow + (<usize>x << 2), a);
+      }
+    }
+  }
+}
+
+/**
+ * np.gradient along `axis` (unit spacing, edge_order 1) with cropping like conv: central
+ * differences, one-sided at source index lo (forward) and hi (backward) along the axis.
+ */
+export function npgrad(
+  src: usize, sY: i32, sX: i32,
+  dst: usize, dZ: i32, dY: i32, dX: i32,
+  oz: i32, oy: i32, ox: i32,
+  axis: i32, lo: i32, hi: i32,
+): void {
+  const st: usize = <usize>(axis == 0 ? sY * sX : axis == 1 ? sX : 1) << 2;
+  const half = f32x4.splat(0.5);
+  for (let z = 0; z < dZ; z++) {
+    for (let y = 0; y < dY; y++) {
+      const srow: usize = src + ((<usize>((z + oz) * sY + y + oy) * <usize>sX + <usize>ox) << 2);
+      const drow: usize = dst + ((<usize>(z * dY + y) * <usize>dX) << 2);
+      const ia = axis == 0 ? z + oz : axis == 1 ? y + oy : -1;
+      if (axis != 2 && (ia == lo || ia == hi)) {
+        for (let x = 0; x < dX; x++) {
+          const c: usize = srow + (<usize>x << 2);
+          const v: f32 = ia == lo ? load<f32>(c + st) - load<f32>(c) : load<f32>(c) - load<f32>(c - st);
+          store<f32>(drow + (<usize>x << 2), v);
+        }
+        continue;
+      }
+      let x = 0;
+      if (axis != 2) {
+        for (; x + 4 <= dX; x += 4) {
+          const c: usize = srow + (<usize>x << 2);
+          v128.store(drow + (<usize>x << 2), f32x4.mul(half, f32x4.sub(v128.load(c + st), v128.load(c - st))));
+        }
+      }
+      for (; x < dX; x++) {
+        const c: usize = srow + (<usize>x << 2);
+        const ix = x + ox;
+        let v: f32;
+        if (axis == 2 && ix == lo) v = load<f32>(c + 4) - load<f32>(c);
+        else if (axis == 2 && ix == hi) v = load<f32>(c) - load<f32>(c - 4);
+        else v = (load<f32>(c + st) - load<f32>(c - st)) * 0.5;
+        store<f32>(drow + (<usize>x << 2), v);
+      }
+    }
+  }
+}
+
+/** a[i] += c (in place) */
+export function addc(a: usize, c: f32, n: i32): void {
+  const vc = f32x4.splat(c);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o: usize = <usize>i << 2;
+    v128.store(a + o, f32x4.add(v128.load(a + o), vc));
+  }
+  for (; i < n; i++) {
+    const o: usize = <usize>i << 2;
+    store<f32>(a + o, load<f32>(a + o) + c);
+  }
+}
+
+/** dst[i] = a[i] * b[i] * s (n values) */
+export function mul(a: usize, b: usize, dst: usize, n: i32, s: f32): void {
+  const vs = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o: usize = <usize>i << 2;
+    v128.store(dst + o, f32x4.mul(vs, f32x4.mul(v128.load(a + o), v128.load(b + o))));
+  }
+  for (; i < n; i++) {
+    const o: usize = <usize>i << 2;
+    store<f32>(dst + o, s * load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
+/** acc[i] += a[i]^2 */
+export function addsq(acc: usize, a: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o: usize = <usize>i << 2;
+    const v = v128.load(a + o);
+    v128.store(acc + o, f32x4.add(v128.load(acc + o), f32x4.mul(v, v)));
+  }
+  for (; i < n; i++) {
+    const o: usize = <usize>i << 2;
+    const v = load<f32>(a + o);
+    store<f32>(acc + o, load<f32>(acc + o) + v * v);
+  }
+}
+
+/** dst[i] = (a[i] - c)^2 */
+export function sqdiff(a: usize, c: f32, dst: usize, n: i32): void {
+  const vc = f32x4.splat(c);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o: usize = <usize>i << 2;
+    const d = f32x4.sub(v128.load(a + o), vc);
+    v128.store(dst + o, f32x4.mul(d, d));
+  }
+  for (; i < n; i++) {
+    const o: usize = <usize>i << 2;
+    const d = load<f32>(a + o) - c;
+    store<f32>(dst + o, d * d);
+  }
+}
+
+/**
+ * dst[i] = max(m2[i] - (m[i] - c)^2, 0) + eps: local variance from the local mean m of I and the
+ * local mean m2 of (I - c)^2 (c: an offset near the data, against float32 cancellation).
+ */
+export function variance(m: usize, m2: usize, dst: usize, n: i32, eps: f32, c: f32): void {
+  for (let i = 0; i < n; i++) {
+    const o: usize = <usize>i << 2;
+    const a: f32 = load<f32>(m + o) - c;
+    store<f32>(dst + o, max<f32>(load<f32>(m2 + o) - a * a, 0) + eps);
+  }
+}
+
+/**
+ * Writes one feature column of the voxel-major output: out[v * nF + f] =
+ * sa * a[v] + sb * b[v] + sc * c[v] (pass sb = sc = 0 and any pointer to skip), then
+ * mode 1: sqrt of (sa a^2 + sb b^2 + sc c^2) instead.
+ */
+export function column(a: usize, b: usize, c: usize, sa: f32, sb: f32, sc: f32, mode: i32, n: i32, out: usize, nF: i32, f: i32, bias: f32): void {
+  let o: usize = out + (<usize>f << 2);
+  const step: usize = <usize>nF << 2;
+  for (let i = 0; i < n; i++) {
+    const q: usize = <usize>i << 2;
+    const va: f32 = load<f32>(a + q);
+    const vb: f32 = sb != 0 ? load<f32>(b + q) : 0;
+    const vc: f32 = sc != 0 ? load<f32>(c + q) : 0;
+    let v: f32;
+    if (mode == 1) v = sqrt<f32>(sa * va * va + sb * vb * vb + sc * vc * vc);
+    else v = sa * va + sb * vb + sc * vc + bias;
+    store<f32>(o, v);
+    o += step;
+  }
+}
+
+/** Copy the inner box (offset oz, oy, ox) of a (sZ, sY, sX) array into column f of the output. */
+export function columnBox(src: usize, sY: i32, sX: i32, oz: i32, oy: i32, ox: i32, iz: i32, iy: i32, ix: i32, out: usize, nF: i32, f: i32, bias: f32): void {
+  let o: usize = out + (<usize>f << 2);
+  const step: usize = <usize>nF << 2;
+  for (let z = 0; z < iz; z++) {
+    for (let y = 0; y < iy; y++) {
+      const row: usize = src + ((<usize>((z + oz) * sY + y + oy) * <usize>sX + <usize>ox) << 2);
+      for (let x = 0; x < ix; x++) {
+        store<f32>(o, load<f32>(row + (<usize>x << 2)) + bias);
+        o += step;
+      }
+    }
+  }
+}
+
+/**
+ * Eigenvalues (decreasing) of the symmetric matrices [h00 h01 h02; . h11 h12; . . h22] * scale
+ * (per element scales s00..s22), written to columns f, f+1, f+2. Closed form in f64.
+ */
+export function eig3(
+  h00: usize, h01: usize, h02: usize, h11: usize, h12: usize, h22: usize,
+  s00: f64, s01: f64, s02: f64, s11: f64, s12: f64, s22: f64,
+  n: i32, out: usize, nF: i32, f: i32,
+): void {
+  let o: usize = out + (<usize>f << 2);
+  const step: usize = <usize>nF << 2;
+  const third: f64 = 1.0 / 3.0;
+  const twoPiThird: f64 = 2.0943951023931957;
+  for (let i = 0; i < n; i++) {
+    const q4: usize = <usize>i << 2;
+    const a00: f64 = <f64>load<f32>(h00 + q4) * s00;
+    const a01: f64 = <f64>load<f32>(h01 + q4) * s01;
+    const a02: f64 = <f64>load<f32>(h02 + q4) * s02;
+    const a11: f64 = <f64>load<f32>(h11 + q4) * s11;
+    const a12: f64 = <f64>load<f32>(h12 + q4) * s12;
+    const a22: f64 = <f64>load<f32>(h22 + q4) * s22;
+    const p1 = a01 * a01 + a02 * a02 + a12 * a12;
+    const q = (a00 + a11 + a22) * third;
+    let e1: f64, e2: f64, e3: f64;
+    const b00 = a00 - q;
+    const b11 = a11 - q;
+    const b22 = a22 - q;
+    const p2 = b00 * b00 + b11 * b11 + b22 * b22 + 2 * p1;
+    if (p2 <= 1e-300) {
+      e1 = q;
+      e2 = q;
+      e3 = q;
+    } else {
+      const p = Math.sqrt(p2 / 6);
+      const ip = 1 / p;
+      const c00 = b00 * ip, c11 = b11 * ip, c22 = b22 * ip;
+      const c01 = a01 * ip, c02 = a02 * ip, c12 = a12 * ip;
+      const det = c00 * (c11 * c22 - c12 * c12) - c01 * (c01 * c22 - c12 * c02) + c02 * (c01 * c12 - c11 * c02);
+      let r = det * 0.5;
+      r = r < -1 ? -1 : r > 1 ? 1 : r;
+      const phi = Math.acos(r) * third;
+      e1 = q + 2 * p * Math.cos(phi);
+      e3 = q + 2 * p * Math.cos(phi + twoPiThird);
+      e2 = 3 * q - e1 - e3;
+      // guard ordering against rounding
+      if (e2 > e1) { const t = e1; e1 = e2; e2 = t; }
+      if (e3 > e2) { const t = e2; e2 = e3; e3 = t; }
+      if (e2 > e1) { const t = e1; e1 = e2; e2 = t; }
+    }
+    store<f32>(o, <f32>e1);
+    store<f32>(o, <f32>e2, 4);
+    store<f32>(o, <f32>e3, 8);
+    o += step;
+  }
+}
+
+// exp(x) for x <= 0, f32x4 (Cephes polynomial, relative error ~2e-7)
+// @ts-ignore: decorator
+@inline
+function expNeg4(x: v128): v128 {
+  x = f32x4.max(x, f32x4.splat(-87.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.4426950408889634)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.add(r, f32x4.mul(n, f32x4.splat(2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.mul(f32x4.mul(p, r), r), f32x4.add(r, f32x4.splat(1.0)));
+  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, e);
+}
+
+/**
+ * Approximate non-local mean (see lib/features/plan.ts): P has shape (pZ, pY, pX) with the inner
+ * box at offset (mz, my, mx); V (inner shape) is the bandwidth V + eps; `offs` holds nOff
+ * (dz, dy, dx) i32 triples in voxels and `logw` the log spatial weights (f32).
+ * Output column f of the voxel-major output.
+ */
+export function nlm(
+  P: usize, pY: i32, pX: i32, mz: i32, my: i32, mx: i32,
+  V: usize, iz: i32, iy: i32, ix: i32,
+  offs: usize, logw: usize, nOff: i32,
+  tmpW: usize, tmpS: usize,
+  out: usize, nF: i32, f: i32, bias: f32,
+): void {
+  const step: usize = <usize>nF << 2;
+  let o: usize = out + (<usize>f << 2);
+  for (let z = 0; z < iz; z++) {
+    for (let y = 0; y < iy; y++) {
+      const crow: usize = P + ((<usize>((z + mz) * pY + y + my) * <usize>pX + <usize>mx) << 2);
+      const vrow: usize = V + ((<usize>(z * iy + y) * <usize>ix) << 2);
+      // accumulate weights and sums for this row in tmpW / tmpS
+      for (let x = 0; x < ix; x++) {
+        store<f32>(tmpW + (<usize>x << 2), 0);
+        store<f32>(tmpS + (<usize>x << 2), 0);
+      }
+      for (let k = 0; k < nOff; k++) {
+        const dz = load<i32>(offs + (<usize>(3 * k) << 2));
+        const dy = load<i32>(offs + (<usize>(3 * k + 1) << 2));
+        const dx = load<i32>(offs + (<usize>(3 * k + 2) << 2));
+        const lw = f32x4.splat(load<f32>(logw + (<usize>k << 2)));
+        const qrow: usize = crow + ((<usize>(dz * pY * pX + dy * pX + dx)) << 2);
+        let x = 0;
+        for (; x + 4 <= ix; x += 4) {
+          const xo: usize = <usize>x << 2;
+          const pc = v128.load(crow + xo);
+          const pq = v128.load(qrow + xo);
+          const d = f32x4.sub(pq, pc);
+          const arg = f32x4.sub(lw, f32x4.div(f32x4.mul(d, d), v128.load(vrow + xo)));
+          const wgt = expNeg4(arg);
+          v128.store(tmpW + xo, f32x4.add(v128.load(tmpW + xo), wgt));
+          v128.store(tmpS + xo, f32x4.add(v128.load(tmpS + xo), f32x4.mul(wgt, pq)));
+        }
+        for (; x < ix; x++) {
+          const xo: usize = <usize>x << 2;
+          const pc = load<f32>(crow + xo);
+          const pq = load<f32>(qrow + xo);
+          const d = pq - pc;
+          const arg: f32 = load<f32>(logw + (<usize>k << 2)) - (d * d) / load<f32>(vrow + xo);
+          const wgt = f32x4.extract_lane(expNeg4(f32x4.splat(arg)), 0);
+          store<f32>(tmpW + xo, load<f32>(tmpW + xo) + wgt);
+          store<f32>(tmpS + xo, load<f32>(tmpS + xo) + wgt * pq);
+        }
+      }
+      for (let x = 0; x < ix; x++) {
+        const xo: usize = <usize>x << 2;
+        store<f32>(o, load<f32>(tmpS + xo) / load<f32>(tmpW + xo) + bias);
+        o += step;
+      }
+    }
+  }
+}
