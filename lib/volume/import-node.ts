@@ -26,7 +26,7 @@ import {
   type VolumeReader,
 } from './formats-node';
 import { allocate, bytesPerVoxel, type DType, type Shape3, type VolumeMeta } from './types';
-import { buildPyramid, createVolume, DEFAULT_CHUNK, pyramidShapes, type Compression } from './zarr-store-node';
+import { buildPyramid, createVolume, DEFAULT_CHUNK, PyramidSlabWriter, pyramidShapes, type Compression } from './zarr-store-node';
 
 export type { VolumeFileDescription, VolumeFormat, RawOptions } from './formats-node';
 export type { SourceDType } from './byte-readers-node';
@@ -172,17 +172,22 @@ export async function importVolume(source: string | string[], destPath: string, 
     const store = await createVolume(partial, meta, { chunk, compression: opts.compression, name: nodePath.basename(destPath) });
     const [nz, ny, nx] = meta.shape;
     const slab = allocate(meta.dtype, Math.min(chunk[0], nz) * ny * nx);
+    // overview levels are built from the slabs in memory when the chunk z is even (the default)
+    const writer = PyramidSlabWriter.supports(store) ? new PyramidSlabWriter(store) : null;
+    const share = writer ? 1 : 0.85;
     for (let z = 0; z < nz; z += chunk[0]) {
       throwIfAborted(signal);
       const dz = Math.min(chunk[0], nz - z);
       const buf = dz * ny * nx === slab.length ? slab : slab.subarray(0, dz * ny * nx);
       await reader.readSlices(buf);
       throwIfAborted(signal);
-      await store.writeBlock({ start: [z, 0, 0], shape: [dz, ny, nx] }, buf);
-      onProgress?.((0.85 * (z + dz)) / nz, `importing ${name}: slice ${z + dz} of ${nz}`);
+      if (writer) await writer.push(z, dz, buf);
+      else await store.writeBlock({ start: [z, 0, 0], shape: [dz, ny, nx] }, buf);
+      onProgress?.((share * (z + dz)) / nz, `importing ${name}: slice ${z + dz} of ${nz}`);
     }
     await reader.close();
-    await buildPyramid(store, { signal, onProgress: (f) => onProgress?.(0.85 + 0.15 * f, `building the overview levels of ${name}`) });
+    if (writer) await writer.finish();
+    else await buildPyramid(store, { signal, onProgress: (f) => onProgress?.(0.85 + 0.15 * f, `building the overview levels of ${name}`) });
     throwIfAborted(signal);
     if (await fs.promises.stat(destPath).catch(() => null)) {
       throw new PetromapError('Conflict', `Cannot import ${name}: ${destPath} appeared while importing. Choose another destination.`);

@@ -143,6 +143,65 @@ function checkMeta(path: string, meta: VolumeMeta): void {
 
 type ZArray = zarr.Array<DType, AtomicFileSystemStore>;
 
+/** Chunks read or written at the same time by one call (bounds memory: ~this many chunks in flight). */
+const CHUNK_CONCURRENCY = 8;
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('petromap volume stores need a little-endian host');
+
+function sub(a: readonly number[], b: readonly number[]): Shape3 {
+  return [a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!];
+}
+
+/** Calls fn for every chunk overlapping box: chunk coords, piece start and end (absolute voxel coords). */
+function forEachChunk(box: Box3, c: Shape3, fn: (cc: Shape3, p0: Shape3, p1: Shape3) => void): void {
+  const lo = box.start.map((s, a) => Math.floor(s / c[a]!));
+  const hi = box.start.map((s, a) => Math.floor((s + box.shape[a]! - 1) / c[a]!));
+  for (let cz = lo[0]!; cz <= hi[0]!; cz++) {
+    for (let cy = lo[1]!; cy <= hi[1]!; cy++) {
+      for (let cx = lo[2]!; cx <= hi[2]!; cx++) {
+        const cc: Shape3 = [cz, cy, cx];
+        const p0 = cc.map((k, a) => Math.max(k * c[a]!, box.start[a]!)) as Shape3;
+        const p1 = cc.map((k, a) => Math.min((k + 1) * c[a]!, box.start[a]! + box.shape[a]!)) as Shape3;
+        fn(cc, p0, p1);
+      }
+    }
+  }
+}
+
+/** Copy a box of size n from src (z-major, shape ss) at s0 into dst (shape ds) at d0. */
+function copyBox(src: AnyVoxelArray, ss: Shape3, s0: Shape3, dst: AnyVoxelArray, ds: Shape3, d0: Shape3, n: Shape3): void {
+  const [nz, ny, nx] = n;
+  for (let z = 0; z < nz; z++) {
+    for (let y = 0; y < ny; y++) {
+      const si = ((s0[0] + z) * ss[1] + s0[1] + y) * ss[2] + s0[2];
+      const di = ((d0[0] + z) * ds[1] + d0[1] + y) * ds[2] + d0[2];
+      if (nx === 1) dst[di] = src[si]!;
+      else dst.set(src.subarray(si, si + nx) as never, di);
+    }
+  }
+}
+
+async function runPool(jobs: (() => Promise<void>)[], k: number): Promise<void> {
+  if (jobs.length <= 1) {
+    if (jobs[0]) await jobs[0]();
+    return;
+  }
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (next < jobs.length && failed === undefined) {
+      const job = jobs[next++]!;
+      try {
+        await job();
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(k, jobs.length) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
 export class ZarrVolumeStore implements VolumeStore {
   readonly path: string;
   readonly meta: VolumeMeta;
@@ -192,15 +251,28 @@ export class ZarrVolumeStore implements VolumeStore {
     const { arr, channel, shape } = this.#array(opts);
     checkBox(box, shape, `Reading volume "${this.path}"`);
     const plan = planHalo(box, normaliseHalo(opts?.halo), shape);
-    const { start: s, shape: n } = plan.inner;
-    let res;
-    try {
-      res = await zarr.get(arr, [channel, zarr.slice(s[0], s[0] + n[0]), zarr.slice(s[1], s[1] + n[1]), zarr.slice(s[2], s[2] + n[2])], { signal: opts?.signal });
-    } catch (err) {
-      throwIfAborted(opts?.signal);
-      throw invalidInput(`Could not read volume "${this.path}": ${(err as Error)?.message ?? String(err)}. The store may be damaged; re-import the scan.`, { cause: err });
-    }
-    return gatherHalo(plan, res.data as AnyVoxelArray, this.meta.dtype);
+    const inner = plan.inner;
+    const out = allocate(this.meta.dtype, voxelCount(inner.shape));
+    const c = arr.chunks.slice(1) as Shape3;
+    const jobs: (() => Promise<void>)[] = [];
+    forEachChunk(inner, c, (cc, p0, p1) => {
+      jobs.push(async () => {
+        throwIfAborted(opts?.signal);
+        let chunk: AnyVoxelArray;
+        try {
+          chunk = (await arr.getChunk([channel, ...cc], { signal: opts?.signal })).data as AnyVoxelArray;
+        } catch (err) {
+          throwIfAborted(opts?.signal);
+          throw invalidInput(
+            `Could not read volume "${this.path}" (chunk ${cc.join('/')}): ${(err as Error)?.message ?? String(err)}. The store may be damaged; re-import the scan.`,
+            { cause: err },
+          );
+        }
+        copyBox(chunk, c, sub(p0, cc.map((k, a) => k * c[a]!)), out, inner.shape, sub(p0, inner.start), sub(p1, p0));
+      });
+    });
+    await runPool(jobs, CHUNK_CONCURRENCY);
+    return gatherHalo(plan, out, this.meta.dtype);
   }
 
   async readBlockF32(box: Box3, opts?: ReadBlockOptions): Promise<Float32Array> {
@@ -208,9 +280,9 @@ export class ZarrVolumeStore implements VolumeStore {
   }
 
   /**
-   * Write a box. Chunks are written concurrently; writes of different calls to the same chunk are
-   * serialised within this process (read-modify-write of partly covered chunks stays correct).
-   * Concurrent writers in other processes/threads must write disjoint chunks.
+   * Write a box. Chunks are encoded and written a few at a time; writes of different calls to the
+   * same chunk are serialised within this process (read-modify-write of partly covered chunks stays
+   * correct). Concurrent writers in other processes/threads must write disjoint chunks.
    */
   async writeBlock(box: Box3, data: AnyVoxelArray, opts?: { channel?: number; level?: number }): Promise<void> {
     const { arr, channel, level, shape } = this.#array(opts);
@@ -222,27 +294,33 @@ export class ZarrVolumeStore implements VolumeStore {
       throw invalidInput(`Writing volume "${this.path}": the block holds ${dtypeOfArray(data)} values but the volume stores ${this.meta.dtype}.`);
     }
     const c = arr.chunks.slice(1) as Shape3;
-    const [bz, by, bx] = box.shape;
-    const stride = [by * bx, bx, 1];
-    const lo = box.start.map((s, a) => Math.floor(s / c[a]!));
-    const hi = box.start.map((s, a) => Math.floor((s + box.shape[a]! - 1) / c[a]!));
-    const jobs: Promise<void>[] = [];
-    for (let cz = lo[0]!; cz <= hi[0]!; cz++) {
-      for (let cy = lo[1]!; cy <= hi[1]!; cy++) {
-        for (let cx = lo[2]!; cx <= hi[2]!; cx++) {
-          const cc = [cz, cy, cx];
-          const p0 = cc.map((ci, a) => Math.max(ci * c[a]!, box.start[a]!));
-          const p1 = cc.map((ci, a) => Math.min((ci + 1) * c[a]!, box.start[a]! + box.shape[a]!));
-          const offset = ((p0[0]! - box.start[0]) * by + (p0[1]! - box.start[1])) * bx + (p0[2]! - box.start[2]);
-          const piece = { data: data.subarray(offset), shape: p1.map((e, a) => e - p0[a]!), stride };
-          const sel = [channel, zarr.slice(p0[0]!, p1[0]!), zarr.slice(p0[1]!, p1[1]!), zarr.slice(p0[2]!, p1[2]!)];
-          const key = `${level}/${channel}/${cz}/${cy}/${cx}`;
-          jobs.push(this.#withLock(key, () => zarr.set(arr, sel, piece as never)));
-        }
-      }
-    }
-    await Promise.all(jobs);
-    void bz;
+    const codec = await this.#codec();
+    const jobs: (() => Promise<void>)[] = [];
+    forEachChunk(box, c, (cc, p0, p1) => {
+      const c0 = cc.map((k, a) => k * c[a]!) as Shape3;
+      // the part of the chunk inside the array: if the piece covers it, no need to read the old chunk
+      const covers = c0.every((o, a) => p0[a] === o && p1[a] === Math.min(o + c[a]!, shape[a]!));
+      const key = `${level}/${channel}/${cc.join('/')}`;
+      jobs.push(() =>
+        this.#withLock(key, async () => {
+          const chunk = covers ? allocate(this.meta.dtype, voxelCount(c)) : ((await arr.getChunk([channel, ...cc])).data as AnyVoxelArray);
+          copyBox(data, box.shape, sub(p0, box.start), chunk, c, sub(p0, c0), sub(p1, p0));
+          const bytes = await codec.encode(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          await this.#fsStore.set(`/${level}/c/${channel}/${cc.join('/')}` as zarr.AbsolutePath, bytes);
+        }),
+      );
+    });
+    await runPool(jobs, CHUNK_CONCURRENCY);
+  }
+
+  #codecPromise?: Promise<{ encode(b: Uint8Array): Promise<Uint8Array> | Uint8Array }>;
+  #codec() {
+    return (this.#codecPromise ??= (async () => {
+      if (this.compression === 'none') return { encode: (b: Uint8Array) => b };
+      const meta = codecsFor(this.compression)[1]!;
+      const entry = await zarr.registry.get(meta.name)!();
+      return entry.fromConfig(meta.configuration, undefined as never) as unknown as { encode(b: Uint8Array): Promise<Uint8Array> };
+    })());
   }
 
   async #withLock(key: string, fn: () => Promise<void>): Promise<void> {
@@ -411,33 +489,134 @@ export async function buildPyramid(store: VolumeStore, opts: BuildPyramidOptions
 async function downsampleBlock(store: VolumeStore, level: number, channel: number, box: Box3, signal?: AbortSignal): Promise<void> {
   const src = store.levelShape(level - 1);
   const dst = store.levelShape(level);
-  const f: Shape3 = [src[0] === dst[0] ? 1 : 2, 2, 2];
+  const fz = src[0] === dst[0] ? 1 : 2;
+  const f: Shape3 = [fz, 2, 2];
   const s0 = box.start.map((s, a) => s * f[a]!) as Shape3;
   const s1 = box.start.map((s, a) => Math.min((s + box.shape[a]!) * f[a]!, src[a]!)) as Shape3;
-  const sShape = s1.map((e, a) => e - s0[a]!) as Shape3;
+  const sShape = sub(s1, s0);
   const data = await store.readBlock({ start: s0, shape: sShape }, { channel, level: level - 1, signal });
-  const [oz, oy, ox] = box.shape;
-  const sum = new Float64Array(oz * oy * ox);
-  const cnt = new Uint8Array(oz * oy * ox);
-  const [nz, ny, nx] = sShape;
-  const xo = new Int32Array(nx);
-  for (let x = 0; x < nx; x++) xo[x] = x >> (f[2] - 1);
-  let i = 0;
-  for (let z = 0; z < nz; z++) {
-    const bz = (f[0] === 2 ? z >> 1 : z) * oy;
-    for (let y = 0; y < ny; y++) {
-      const row = (bz + (y >> 1)) * ox;
-      for (let x = 0; x < nx; x++) {
-        const o = row + xo[x]!;
-        sum[o] += data[i++]!;
-        cnt[o]!++;
+  const out = downsample2x(data, sShape, fz === 2, store.meta.dtype);
+  await store.writeBlock(box, out, { channel, level });
+}
+
+/**
+ * Mean of 2x2x2 (or 1x2x2 when !halveZ) blocks of a z-major block; odd edges average the voxels
+ * that exist. Output shape: (ceil(nz/2) or nz, ceil(ny/2), ceil(nx/2)).
+ */
+export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean, dtype: DType): AnyVoxelArray {
+  const [nz, ny, nx] = shape;
+  const oz = halveZ ? Math.ceil(nz / 2) : nz;
+  const oy = Math.ceil(ny / 2);
+  const ox = Math.ceil(nx / 2);
+  const out = allocate(dtype, oz * oy * ox);
+  const round = dtype !== 'float32';
+  let o = 0;
+  for (let z = 0; z < oz; z++) {
+    const z0 = halveZ ? 2 * z : z;
+    const z1 = halveZ && z0 + 1 < nz ? z0 + 1 : z0;
+    for (let y = 0; y < oy; y++) {
+      const y0 = 2 * y;
+      const y1 = y0 + 1 < ny ? y0 + 1 : y0;
+      // duplicated rows/columns (odd edges) count twice in both sum and divisor: the mean is unchanged
+      const r0 = (z0 * ny + y0) * nx;
+      const r1 = (z0 * ny + y1) * nx;
+      const r2 = (z1 * ny + y0) * nx;
+      const r3 = (z1 * ny + y1) * nx;
+      for (let x = 0; x < ox; x++) {
+        const a = 2 * x;
+        const b = a + 1 < nx ? a + 1 : a;
+        const sum = data[r0 + a]! + data[r0 + b]! + data[r1 + a]! + data[r1 + b]! + data[r2 + a]! + data[r2 + b]! + data[r3 + a]! + data[r3 + b]!;
+        out[o++] = round ? Math.round(sum / 8) : sum / 8;
       }
     }
   }
-  const out = allocate(store.meta.dtype, oz * oy * ox);
-  const round = store.meta.dtype !== 'float32';
-  for (let j = 0; j < out.length; j++) out[j] = round ? Math.round(sum[j]! / cnt[j]!) : sum[j]! / cnt[j]!;
-  await store.writeBlock(box, out, { channel, level });
+  return out;
+}
+
+/**
+ * Writes level 0 slab by slab (in z order, each slab starting at a multiple of the chunk z) and
+ * builds every pyramid level on the fly from the slabs in memory: no second pass over the store.
+ * Extra memory: at most one slab per level (each 1/4 of the one below).
+ */
+export class PyramidSlabWriter {
+  readonly #store: ZarrVolumeStore;
+  readonly #channel: number;
+  readonly #shapes: Shape3[];
+  readonly #cz: number;
+  /** per level ≥ 1: pending slices (z-major), their first z, and how many are filled */
+  readonly #buf: { data: AnyVoxelArray | null; z0: number; filled: number }[];
+  #nextZ = 0;
+
+  constructor(store: ZarrVolumeStore, channel = 0) {
+    this.#store = store;
+    this.#channel = channel;
+    this.#shapes = Array.from({ length: store.levels }, (_, k) => store.levelShape(k));
+    this.#cz = store.chunk[0];
+    this.#buf = this.#shapes.map(() => ({ data: null, z0: 0, filled: 0 }));
+  }
+
+  /** Push the next level-0 slab: `dz` slices starting at z0 (z0 = previous end). */
+  async push(z0: number, dz: number, data: AnyVoxelArray): Promise<void> {
+    if (z0 !== this.#nextZ) throw new Error(`PyramidSlabWriter: slabs must come in order (expected z ${this.#nextZ}, got ${z0})`);
+    this.#nextZ += dz;
+    await this.#writeSlab(0, z0, dz, data);
+  }
+
+  async #writeSlab(level: number, z0: number, dz: number, data: AnyVoxelArray): Promise<void> {
+    const [, ny, nx] = this.#shapes[level]!;
+    await this.#store.writeBlock({ start: [z0, 0, 0], shape: [dz, ny, nx] }, data, { channel: this.#channel, level });
+    if (level + 1 >= this.#shapes.length) return;
+    const next = this.#shapes[level + 1]!;
+    const halveZ = next[0] !== this.#shapes[level]![0];
+    // slabs start at even z (multiples of the chunk z, or of an even chunk z / 2), so pairs never straddle two slabs
+    const down = downsample2x(data, [dz, ny, nx], halveZ, this.#store.meta.dtype);
+    const downZ = halveZ ? Math.ceil(dz / 2) : dz;
+    const downZ0 = halveZ ? z0 / 2 : z0;
+    await this.#append(level + 1, downZ0, downZ, down);
+  }
+
+  async #append(level: number, z0: number, dz: number, data: AnyVoxelArray): Promise<void> {
+    const [nz, ny, nx] = this.#shapes[level]!;
+    const b = this.#buf[level]!;
+    const plane = ny * nx;
+    let off = 0;
+    while (off < dz) {
+      if (!b.data) {
+        b.data = allocate(this.#store.meta.dtype, Math.min(this.#cz, nz) * plane);
+        b.z0 = z0 + off;
+        b.filled = 0;
+      }
+      const cap = Math.min(this.#cz, nz - b.z0);
+      const k = Math.min(cap - b.filled, dz - off);
+      b.data.set(data.subarray(off * plane, (off + k) * plane) as never, b.filled * plane);
+      b.filled += k;
+      off += k;
+      if (b.filled === cap) await this.#flush(level);
+    }
+  }
+
+  async #flush(level: number): Promise<void> {
+    const b = this.#buf[level]!;
+    if (!b.data || b.filled === 0) return;
+    const plane = this.#shapes[level]![1] * this.#shapes[level]![2];
+    const data = b.data.subarray(0, b.filled * plane);
+    const { z0, filled } = b;
+    b.data = null;
+    b.filled = 0;
+    await this.#writeSlab(level, z0, filled, data);
+  }
+
+  /** Flush partly filled slabs (the last ones of each level) and mark the pyramid complete. */
+  async finish(): Promise<void> {
+    if (this.#nextZ !== this.#shapes[0]![0]) throw new Error(`PyramidSlabWriter: only ${this.#nextZ} of ${this.#shapes[0]![0]} slices were pushed`);
+    for (let k = 1; k < this.#shapes.length; k++) await this.#flush(k);
+    if (this.#channel === this.#store.meta.channels.length - 1 && !this.#store.pyramidComplete) await this.#store.updateAttrs({ pyramidComplete: true });
+  }
+
+  /** Streaming needs slabs that start at even z; otherwise use writeBlock + buildPyramid. */
+  static supports(store: ZarrVolumeStore): boolean {
+    return store.chunk[0] % 2 === 0 || store.levels === 1;
+  }
 }
 
 /** Write an in-memory volume to a new store and build its pyramid (demo, tests). */
@@ -455,17 +634,23 @@ export async function writeDenseVolume(
   const store = await createVolume(path, meta, opts);
   const [nz, ny, nx] = meta.shape;
   const slab = store.chunk[0];
+  const streaming = PyramidSlabWriter.supports(store);
   const steps = channels.length * Math.ceil(nz / slab);
   let step = 0;
   for (let c = 0; c < channels.length; c++) {
+    const writer = streaming ? new PyramidSlabWriter(store, c) : null;
     for (let z = 0; z < nz; z += slab) {
       throwIfAborted(opts.signal);
       const dz = Math.min(slab, nz - z);
-      await store.writeBlock({ start: [z, 0, 0], shape: [dz, ny, nx] }, channels[c]!.subarray(z * ny * nx, (z + dz) * ny * nx), { channel: c });
-      opts.onProgress?.((0.5 * ++step) / steps, 'writing level 0');
+      const data = channels[c]!.subarray(z * ny * nx, (z + dz) * ny * nx);
+      if (writer) await writer.push(z, dz, data);
+      else await store.writeBlock({ start: [z, 0, 0], shape: [dz, ny, nx] }, data, { channel: c });
+      opts.onProgress?.((streaming ? 1 : 0.5) * (++step / steps), 'writing the volume');
     }
+    await writer?.finish();
   }
-  await buildPyramid(store, { signal: opts.signal, onProgress: (f, m) => opts.onProgress?.(0.5 + 0.5 * f, m) });
+  if (!streaming) await buildPyramid(store, { signal: opts.signal, onProgress: (f, m) => opts.onProgress?.(0.5 + 0.5 * f, m) });
+  opts.onProgress?.(1, 'volume written');
   return store;
 }
 

@@ -150,6 +150,23 @@ describe('zarr store', () => {
     expect(l2[(2 * 6 + 5) * 9 + 8]).toBe(expected(l1, [10, 11, 17], 2, 5, 8));
   });
 
+  it('the streaming pyramid (slab by slab) equals buildPyramid', async () => {
+    const shape: Shape3 = [21, 70, 66];
+    const n = shape[0] * shape[1] * shape[2];
+    const data = new Float32Array(n).map((_, i) => Math.sin(i * 0.37) * 100);
+    const a = await writeDenseVolume(path.join(dir, 'stream.ome.zarr'), { meta: meta(shape, 'float32'), data }, { chunk: [8, 16, 16], levels: 4 });
+    // z is halved only while it is > the chunk z
+    expect([0, 1, 2, 3].map((k) => a.levelShape(k))).toEqual([[21, 70, 66], [11, 35, 33], [6, 18, 17], [6, 9, 9]]);
+    const b = await createVolume(path.join(dir, 'twopass.ome.zarr'), meta(shape, 'float32'), { chunk: [8, 16, 16], levels: 4 });
+    await b.writeBlock({ start: [0, 0, 0], shape }, data);
+    await buildPyramid(b);
+    for (let k = 1; k < a.levels; k++) {
+      const s = a.levelShape(k);
+      expect(Array.from(await a.readBlock({ start: [0, 0, 0], shape: s }, { level: k })), `level ${k}`).toEqual(Array.from(await b.readBlock({ start: [0, 0, 0], shape: s }, { level: k })));
+    }
+    expect((await openVolume(path.join(dir, 'stream.ome.zarr'))).pyramidComplete).toBe(true);
+  });
+
   it('an interrupted chunk write (a temp file left behind) leaves the old chunk readable', async () => {
     const p = path.join(dir, 'atomic.ome.zarr');
     const store = await createVolume(p, meta([8, 8, 8], 'uint8'), { chunk: [8, 8, 8] });
