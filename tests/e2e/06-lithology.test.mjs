@@ -1,0 +1,157 @@
+/**
+ * Lithology painting end to end: new lithology project, upload a layered phantom NRRD (no EDS),
+ * three classes, strokes with the mouse on two slices (XY and XZ), undo/redo, train and predict,
+ * the predicted overlay on the slices, scan proposals for a field of view, CSV download.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { screenshot, test, waitFor } from './harness.mjs';
+
+const NZ = 24, NY = 64, NX = 96, SP = 2;
+const BAND = 16;
+const FRACTURE_Y = [44, 46];
+const porous = (x) => Math.floor(x / BAND) % 2 === 0;
+
+/** uint8 NRRD: bands along x of porous (dark, speckled) and tight (bright, smooth) rock, and a dark fracture plane at y 44–45. */
+function makeLayeredNrrd() {
+  const header = `NRRD0004\ntype: uint8\ndimension: 3\nsizes: ${NX} ${NY} ${NZ}\nspacings: ${SP} ${SP} ${SP}\nencoding: raw\n\n`;
+  const data = Buffer.alloc(NX * NY * NZ);
+  let s = 12345;
+  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  for (let z = 0; z < NZ; z++) for (let y = 0; y < NY; y++) for (let x = 0; x < NX; x++) {
+    let v;
+    if (y >= FRACTURE_Y[0] && y < FRACTURE_Y[1]) v = 3 + Math.round(rand() * 4);
+    else if (porous(x)) v = (rand() < 0.35 ? 25 : 100) + Math.round((rand() - 0.5) * 20);
+    else v = 175 + Math.round((rand() - 0.5) * 12);
+    data[(z * NY + y) * NX + x] = v;
+  }
+  return Buffer.concat([Buffer.from(header, 'latin1'), data]);
+}
+
+/** Page coordinates of voxel (u, v) of a panel showing an image of (wVox × hVox) voxels (fit view). */
+async function voxelPoint(page, panel, wVox, hVox, u, v) {
+  const box = await page.getByTestId(`paint-canvas-${panel}`).boundingBox();
+  const wUm = wVox * SP, hUm = hVox * SP;
+  const scale = Math.min(box.width / wUm, box.height / hUm) * 0.98;
+  const ox = box.width / 2 - (wUm * scale) / 2, oy = box.height / 2 - (hUm * scale) / 2;
+  return { x: box.x + ox + (u + 0.5) * SP * scale, y: box.y + oy + (v + 0.5) * SP * scale };
+}
+
+async function stroke(page, panel, wVox, hVox, from, to) {
+  const a = await voxelPoint(page, panel, wVox, hVox, ...from);
+  const b = await voxelPoint(page, panel, wVox, hVox, ...to);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move(b.x, b.y, { steps: 12 });
+  await page.mouse.up();
+  await waitFor(async () => (await page.getByTestId(`paint-canvas-${panel}`).getAttribute('data-saving')) === 'no', `${panel} stroke saved`);
+}
+
+const count = async (page, code) => Number((await page.getByTestId(`class-row-${code}`).locator('.count').innerText()).replace(/,/g, ''));
+
+async function pixel(page, panel, wVox, hVox, u, v) {
+  const p = await voxelPoint(page, panel, wVox, hVox, u, v);
+  const box = await page.getByTestId(`paint-canvas-${panel}`).boundingBox();
+  return page.getByTestId(`paint-canvas-${panel}`).evaluate((c, [x, y]) => {
+    const k = c.width / c.getBoundingClientRect().width;
+    return Array.from(c.getContext('2d').getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data);
+  }, [p.x - box.x, p.y - box.y]);
+}
+
+test('lithology: paint, train, predict, propose scan locations, download CSV', async ({ page, baseUrl }) => {
+  // project + upload
+  await page.goto(`${baseUrl}/`);
+  await page.getByTestId('new-project-name').fill('Layered plug (lithology)');
+  await page.getByTestId('new-project-kind').selectOption('lithology');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.waitForURL(/\/projects\/[a-z0-9]+$/, { timeout: 20_000 });
+  await page.getByTestId('file-volume').setInputFiles({ name: 'layered-plug.nrrd', mimeType: 'application/octet-stream', buffer: makeLayeredNrrd() });
+  const rows = page.getByTestId('dataset-table').locator('tbody tr');
+  await waitFor(async () => (await rows.count()) === 1 && /layered-plug/.test(await rows.first().innerText()), 'uploaded volume row', 60_000);
+  await screenshot(page, 'lithology-data');
+
+  // Annotate step, three classes
+  await page.getByRole('link', { name: 'Annotate' }).click();
+  await page.getByTestId('annotate-step').waitFor({ timeout: 30_000 });
+  for (const name of ['high porosity', 'low porosity', 'fracture']) {
+    await page.getByTestId('new-class-name').fill(name);
+    await page.getByTestId('add-class').click();
+    await waitFor(async () => (await page.getByTestId('classes-editor').innerText()).includes(name), `class ${name}`);
+  }
+  for (const code of [1, 2, 3]) await page.getByTestId(`class-row-${code}`).waitFor();
+  await waitFor(async () => (await page.getByTestId('paint-canvas-XY').getAttribute('data-strokes-loaded')) === 'yes', 'painted XY slice loaded');
+  await screenshot(page, 'lithology-classes');
+
+  // strokes on the XY slice (z = 12): porous bands x 8 and 40, tight bands x 24 and 56
+  await page.keyboard.press('1');
+  await stroke(page, 'XY', NX, NY, [8, 4], [8, 36]);
+  const one = await count(page, 1);
+  assert.ok(one > 60, `a stroke of radius 2 over 33 rows paints > 60 voxels, got ${one}`);
+  // undo / redo
+  await page.keyboard.press('Control+z');
+  await waitFor(async () => (await count(page, 1)) === 0, 'undo clears the stroke');
+  await page.keyboard.press('Control+Shift+z');
+  await waitFor(async () => (await count(page, 1)) === one, 'redo restores the stroke');
+  await stroke(page, 'XY', NX, NY, [40, 4], [40, 36]);
+  await page.keyboard.press('2');
+  await stroke(page, 'XY', NX, NY, [24, 4], [24, 36]);
+  await stroke(page, 'XY', NX, NY, [56, 4], [56, 36]);
+  // fracture: a thin line along y 44
+  await page.keyboard.press('3');
+  await page.keyboard.press('[');
+  await page.keyboard.press('[');
+  assert.equal(await page.getByTestId('brush-size-value').innerText(), '1 vox');
+  await stroke(page, 'XY', NX, NY, [4, 44], [90, 44]);
+  // strokes on the XZ slice (y = 32)
+  await page.keyboard.press(']');
+  await page.keyboard.press(']');
+  await page.keyboard.press('1');
+  await stroke(page, 'XZ', NX, NZ, [72, 3], [72, 20]);
+  await page.keyboard.press('2');
+  await stroke(page, 'XZ', NX, NZ, [88, 3], [88, 20]);
+  for (const code of [1, 2, 3]) assert.ok((await count(page, code)) > 0, `class ${code} painted`);
+  // the XY slice crosses the XZ strokes: the stroke at x = 72 shows on the XY panel at y = 32
+  await screenshot(page, 'lithology-strokes');
+
+  // train + predict
+  await page.getByTestId('train-predict').click();
+  await page.getByTestId('prediction-summary').waitFor({ timeout: 240_000 });
+  const summary = await page.getByTestId('prediction-summary').innerText();
+  assert.match(summary, /high porosity\s+\d/, summary);
+  // predicted overlay: hide the strokes, compare colours in band centres away from strokes
+  await page.getByTestId('show-strokes').uncheck();
+  await page.waitForTimeout(800);
+  const blueish = await pixel(page, 'XY', NX, NY, 72, 20); // porous band, class 1 blue (66,135,245)
+  const orangeish = await pixel(page, 'XY', NX, NY, 88, 20); // tight band, class 2 orange (230,159,0)
+  assert.ok(blueish[2] > blueish[0] + 20, `porous band shows the high-porosity colour, got rgba ${blueish}`);
+  assert.ok(orangeish[0] > orangeish[2] + 40, `tight band shows the low-porosity colour, got rgba ${orangeish}`);
+  await screenshot(page, 'lithology-prediction');
+  // 'o' hides every overlay
+  await page.getByTestId('paint-canvas-XY').click({ position: { x: 3, y: 3 }, button: 'right' });
+  await page.keyboard.press('o');
+  await page.waitForTimeout(300);
+  const plain = await pixel(page, 'XY', NX, NY, 72, 20);
+  assert.ok(Math.abs(plain[0] - plain[2]) < 6, `without overlays the slice is grey, got ${plain}`);
+  await page.keyboard.press('o');
+
+  // proposals
+  for (const [k, v] of [['x', 24], ['y', 24], ['z', 16]]) await page.getByTestId(`fov-${k}`).fill(String(v));
+  await page.getByTestId('propose').click();
+  await page.getByTestId('proposals-table').waitFor({ timeout: 60_000 });
+  const table = await page.getByTestId('proposals-table').innerText();
+  assert.match(table, /high porosity/);
+  assert.match(table, /low porosity/);
+  assert.match(table, /12 × 12 × 8/, `box size in voxels (24 µm / 2 µm): ${table}`);
+  await screenshot(page, 'lithology-proposals');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('proposals-csv').click()]);
+  assert.match(download.suggestedFilename(), /scan-proposals\.csv$/);
+  const csv = (await readFile(await download.path(), 'utf8')).trim().split('\n');
+  assert.match(csv[0], /^class,code,purity,z0_vox,y0_vox,x0_vox/);
+  assert.ok(csv.length >= 3, `a row per class found: ${csv.join(' | ')}`);
+  const hp = csv.find((l) => l.startsWith('high porosity,'));
+  assert.ok(hp, 'high porosity row');
+  const [, , purity, , , x0] = hp.split(',');
+  assert.ok(Number(purity) > 0.9, `high-porosity box is nearly pure: ${hp}`);
+  assert.ok(porous(Number(x0)) && porous(Number(x0) + 11), `high-porosity box lies in a porous band: ${hp}`);
+}, { timeoutMs: 400_000 });
