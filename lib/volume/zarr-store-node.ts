@@ -31,7 +31,14 @@ export interface CreateVolumeOptions {
   compression?: Compression;
   /** name recorded in the OME multiscales metadata (default: the folder name) */
   name?: string;
+  /**
+   * How overview levels are made: 'mean' for grey values (default), 'mode' (most frequent value of
+   * each 2x2x2 block) for label and class volumes, where averaging codes would invent classes.
+   */
+  downsample?: Downsample;
 }
+
+export type Downsample = 'mean' | 'mode';
 
 /** What we keep in attributes.petromap of the group. */
 export interface PetromapStoreAttrs {
@@ -41,6 +48,8 @@ export interface PetromapStoreAttrs {
   chunk: Shape3;
   levels: number;
   compression: Compression;
+  /** absent in stores written before this option: 'mean' */
+  downsample?: Downsample;
   /** false until buildPyramid has filled levels ≥ 1 */
   pyramidComplete: boolean;
 }
@@ -97,14 +106,14 @@ function levelFactors(shapes: Shape3[]): Shape3[] {
   return f;
 }
 
-function omeAttributes(name: string, meta: VolumeMeta, shapes: Shape3[]) {
+function omeAttributes(name: string, meta: VolumeMeta, shapes: Shape3[], downsample: Downsample) {
   const factors = levelFactors(shapes);
   return {
     version: '0.5',
     multiscales: [
       {
         name,
-        type: 'mean (2x2x2 blocks; 1x2x2 where z is no longer halved)',
+        type: `${downsample} (2x2x2 blocks; 1x2x2 where z is no longer halved)`,
         axes: [
           { name: 'c', type: 'channel' },
           { name: 'z', type: 'space', unit: 'micrometer' },
@@ -224,6 +233,10 @@ export class ZarrVolumeStore implements VolumeStore {
     this.#fsStore = fsStore;
     this.#arrays = arrays;
     this.#shapes = arrays.map((a) => a.shape.slice(1) as Shape3);
+  }
+
+  get downsample(): Downsample {
+    return this.#attrs.downsample ?? 'mean';
   }
 
   get pyramidComplete(): boolean {
@@ -346,7 +359,7 @@ export class ZarrVolumeStore implements VolumeStore {
 
 async function writeGroup(fsStore: AtomicFileSystemStore, path: string, attrs: PetromapStoreAttrs, shapes: Shape3[]): Promise<void> {
   await zarr.create(zarr.root(fsStore), {
-    attributes: { ome: omeAttributes(attrs.name ?? nodePath.basename(path), attrs.meta, shapes), petromap: attrs },
+    attributes: { ome: omeAttributes(attrs.name ?? nodePath.basename(path), attrs.meta, shapes, attrs.downsample ?? 'mean'), petromap: attrs },
   });
 }
 
@@ -378,6 +391,7 @@ export async function createVolume(path: string, meta: VolumeMeta, opts: CreateV
     chunk,
     levels: shapes.length,
     compression,
+    downsample: opts.downsample ?? 'mean',
     pyramidComplete: shapes.length === 1,
   };
   const nc = meta.channels.length;
@@ -437,6 +451,8 @@ export async function openVolume(path: string): Promise<ZarrVolumeStore> {
 export interface BuildPyramidOptions extends StageOptions {
   /** how many target blocks are processed concurrently (default 2) */
   concurrency?: number;
+  /** default: what the store was created with ('mean' unless created with downsample: 'mode') */
+  downsample?: Downsample;
 }
 
 /**
@@ -468,6 +484,7 @@ export async function buildPyramid(store: VolumeStore, opts: BuildPyramidOptions
   let done = 0;
   onProgress?.(0, 'building the pyramid');
   const concurrency = Math.max(1, opts.concurrency ?? 2);
+  const method: Downsample = opts.downsample ?? (store instanceof ZarrVolumeStore ? store.downsample : 'mean');
   for (const jobs of jobsPerLevel) {
     // levels depend on the previous one: finish a level before starting the next
     let next = 0;
@@ -475,7 +492,7 @@ export async function buildPyramid(store: VolumeStore, opts: BuildPyramidOptions
       while (next < jobs.length) {
         const job = jobs[next++]!;
         throwIfAborted(signal);
-        await downsampleBlock(store, job.level, job.channel, job.box, signal);
+        await downsampleBlock(store, job.level, job.channel, job.box, method, signal);
         done++;
         onProgress?.(done / total, `building the pyramid (level ${job.level} of ${store.levels - 1})`);
       }
@@ -486,7 +503,7 @@ export async function buildPyramid(store: VolumeStore, opts: BuildPyramidOptions
   onProgress?.(1, 'pyramid built');
 }
 
-async function downsampleBlock(store: VolumeStore, level: number, channel: number, box: Box3, signal?: AbortSignal): Promise<void> {
+async function downsampleBlock(store: VolumeStore, level: number, channel: number, box: Box3, method: Downsample, signal?: AbortSignal): Promise<void> {
   const src = store.levelShape(level - 1);
   const dst = store.levelShape(level);
   const fz = src[0] === dst[0] ? 1 : 2;
@@ -495,7 +512,7 @@ async function downsampleBlock(store: VolumeStore, level: number, channel: numbe
   const s1 = box.start.map((s, a) => Math.min((s + box.shape[a]!) * f[a]!, src[a]!)) as Shape3;
   const sShape = sub(s1, s0);
   const data = await store.readBlock({ start: s0, shape: sShape }, { channel, level: level - 1, signal });
-  const out = downsample2x(data, sShape, fz === 2, store.meta.dtype);
+  const out = downsample2x(data, sShape, fz === 2, store.meta.dtype, method);
   await store.writeBlock(box, out, { channel, level });
 }
 
@@ -503,12 +520,16 @@ async function downsampleBlock(store: VolumeStore, level: number, channel: numbe
  * Mean of 2x2x2 (or 1x2x2 when !halveZ) blocks of a z-major block; odd edges average the voxels
  * that exist. Output shape: (ceil(nz/2) or nz, ceil(ny/2), ceil(nx/2)).
  */
-export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean, dtype: DType): AnyVoxelArray {
+export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean, dtype: DType, method: Downsample = 'mean'): AnyVoxelArray {
   const [nz, ny, nx] = shape;
   const oz = halveZ ? Math.ceil(nz / 2) : nz;
   const oy = Math.ceil(ny / 2);
   const ox = Math.ceil(nx / 2);
   const out = allocate(dtype, oz * oy * ox);
+  if (method === 'mode') {
+    modeDownsample(data, shape, halveZ, out, [oz, oy, ox]);
+    return out;
+  }
   const round = dtype !== 'float32';
   let o = 0;
   for (let z = 0; z < oz; z++) {
@@ -531,6 +552,38 @@ export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean
     }
   }
   return out;
+}
+
+/** Most frequent value of each block (ties: the value met first, in z, y, x order). */
+function modeDownsample(data: AnyVoxelArray, shape: Shape3, halveZ: boolean, out: AnyVoxelArray, os: Shape3): void {
+  const [nz, ny, nx] = shape;
+  const [oz, oy, ox] = os;
+  const v = new Float64Array(8);
+  let o = 0;
+  for (let z = 0; z < oz; z++) {
+    const z0 = halveZ ? 2 * z : z;
+    const zs = halveZ && z0 + 1 < nz ? 2 : 1;
+    for (let y = 0; y < oy; y++) {
+      const ys = 2 * y + 1 < ny ? 2 : 1;
+      for (let x = 0; x < ox; x++) {
+        const xs = 2 * x + 1 < nx ? 2 : 1;
+        let n = 0;
+        for (let dz = 0; dz < zs; dz++)
+          for (let dy = 0; dy < ys; dy++) {
+            const row = ((z0 + dz) * ny + 2 * y + dy) * nx + 2 * x;
+            for (let dx = 0; dx < xs; dx++) v[n++] = data[row + dx]!;
+          }
+        let best = v[0]!;
+        let bestCount = 0;
+        for (let i = 0; i < n; i++) {
+          let c = 0;
+          for (let j = i; j < n; j++) if (v[j] === v[i]) c++;
+          if (c > bestCount) (best = v[i]!), (bestCount = c);
+        }
+        out[o++] = best;
+      }
+    }
+  }
 }
 
 /**
@@ -569,7 +622,7 @@ export class PyramidSlabWriter {
     const next = this.#shapes[level + 1]!;
     const halveZ = next[0] !== this.#shapes[level]![0];
     // slabs start at even z (multiples of the chunk z, or of an even chunk z / 2), so pairs never straddle two slabs
-    const down = downsample2x(data, [dz, ny, nx], halveZ, this.#store.meta.dtype);
+    const down = downsample2x(data, [dz, ny, nx], halveZ, this.#store.meta.dtype, this.#store.downsample);
     const downZ = halveZ ? Math.ceil(dz / 2) : dz;
     const downZ0 = halveZ ? z0 / 2 : z0;
     await this.#append(level + 1, downZ0, downZ, down);

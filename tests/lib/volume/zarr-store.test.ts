@@ -167,6 +167,19 @@ describe('zarr store', () => {
     expect((await openVolume(path.join(dir, 'stream.ome.zarr'))).pyramidComplete).toBe(true);
   });
 
+  it("label volumes (downsample: 'mode') keep class codes in the overview levels", async () => {
+    const shape: Shape3 = [8, 8, 6];
+    const labels = new Uint8Array(8 * 8 * 6).map((_, i) => ((i % 6) < 3 ? 2 : 5)); // x < 3: quartz (2), else pyrite (5)
+    labels[0] = 4; // one clay voxel in the first block: the mode stays quartz
+    const s = await writeDenseVolume(path.join(dir, 'labels.ome.zarr'), { meta: meta(shape, 'uint8'), data: labels }, { chunk: [4, 4, 4], levels: 2, downsample: 'mode' });
+    const l1 = await s.readBlock({ start: [0, 0, 0], shape: s.levelShape(1) }, { level: 1 });
+    // x blocks {0,1} -> 2, {2,3} -> tie 2/5, first met wins -> 2, {4,5} -> 5
+    expect(Array.from(l1.subarray(0, 3))).toEqual([2, 2, 5]);
+    expect(new Set(l1)).toEqual(new Set([2, 5]));
+    const again = await openVolume(path.join(dir, 'labels.ome.zarr'));
+    expect(again.downsample).toBe('mode');
+  });
+
   it('an interrupted chunk write (a temp file left behind) leaves the old chunk readable', async () => {
     const p = path.join(dir, 'atomic.ome.zarr');
     const store = await createVolume(p, meta([8, 8, 8], 'uint8'), { chunk: [8, 8, 8] });
