@@ -7,7 +7,7 @@ import { isPetromapError } from '../../../lib/errors';
 import { formatNrrdHeader, writeNrrd } from '../../../lib/synthetic/nrrd-writer-node';
 import { describeVolumeFile, detectVolumeFormat, importVolume } from '../../../lib/volume/import-node';
 import type { DenseVolume, Shape3 } from '../../../lib/volume/types';
-import { openVolume } from '../../../lib/volume/zarr-store-node';
+import { downsample2x, openVolume } from '../../../lib/volume/zarr-store-node';
 import { tiffBytes, writeMeta, writeNifti, writeTiff } from './fixtures';
 
 let dir: string;
@@ -109,6 +109,35 @@ describe('importVolume', () => {
     const got = (await readAll(out('sc'))).all;
     expect(got[7]).toBeCloseTo(signed[7]! * 0.5 + 10, 5);
     expect(got[n - 1]).toBeCloseTo(signed[n - 1]! * 0.5 + 10, 5);
+  });
+});
+
+describe('importVolume: pyramid and cancel', () => {
+  const big: Shape3 = [20, 70, 66];
+  const bigData = new Uint16Array(big[0] * big[1] * big[2]).map((_, i) => (i * 7) % 4000);
+  const bigVol: DenseVolume<'uint16'> = { meta: { ...vol.meta, shape: big }, data: bigData };
+
+  it('builds the overview levels while streaming (same values as the 2x mean of level 0)', async () => {
+    await writeNrrd(f('big.nrrd'), bigVol);
+    await importVolume(f('big.nrrd'), out('big'), { chunk: [8, 16, 16] });
+    const s = await openVolume(out('big'));
+    expect(s.levels).toBe(2);
+    expect(s.pyramidComplete).toBe(true);
+    const l1 = await s.readBlock({ start: [0, 0, 0], shape: s.levelShape(1) }, { level: 1 });
+    expect(Array.from(l1)).toEqual(Array.from(downsample2x(bigData, big, true, 'uint16')));
+  });
+
+  it('a cancelled import throws Aborted and leaves nothing behind', async () => {
+    const ac = new AbortController();
+    const p = importVolume(f('big.nrrd'), out('cancelled'), {
+      chunk: [4, 16, 16],
+      signal: ac.signal,
+      onProgress: (fr) => {
+        if (fr > 0.3) ac.abort();
+      },
+    });
+    await expect(p).rejects.toSatisfy((e) => isPetromapError(e, 'Aborted'));
+    expect((await readdir(path.join(dir, 'out'))).filter((e) => e.startsWith('cancelled'))).toEqual([]);
   });
 });
 
