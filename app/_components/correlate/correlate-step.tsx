@@ -50,6 +50,8 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
   const [jobResult, setJobResult] = useState<JobProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
   const restored = useRef(false);
+  const hasReg = useRef(false);
+  hasReg.current = !!state?.registration;
   const autoPrepared = useRef(false);
 
   const prepare = useMutation(trpc.correlate.prepare.mutationOptions({ onSuccess: () => refresh() }));
@@ -120,7 +122,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z') {
         e.preventDefault();
         dispatch({ type: 'undo' });
-      } else if (!e.ctrlKey && !e.metaKey && !e.altKey && e.key === 'o') {
+      } else if (!e.ctrlKey && !e.metaKey && !e.altKey && e.key === 'o' && hasReg.current) {
         setView('overlay');
         setMode((m) => (view === 'overlay' ? nextOverlayMode(m) : m));
       }
@@ -257,35 +259,37 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
             <span className="title">{view === 'overlay' ? 'Overlay: EDS on the surface slab' : 'Surface slab (XRM)'}</span>
             {slab && <span>{formatUm(slab.width * voxelUm)} × {formatUm(slab.height * voxelUm)}</span>}
           </div>
-          {view === 'overlay' && reg && (
-            <div className="overlay-controls" data-testid="overlay-controls">
-              <div className="seg" role="group" aria-label="Overlay mode">
-                {OVERLAY_MODES.map((m) => (
-                  <button key={m} className={mode === m ? 'on' : ''} onClick={() => setMode(m)} data-testid={`overlay-mode-${m}`}>{OVERLAY_LABEL[m]}</button>
-                ))}
-              </div>
-              {mode === 'blend' && (
-                <label className="inline">EDS <input type="range" min={0} max={100} value={Math.round(alpha * 100)} onChange={(e) => setAlpha(Number(e.target.value) / 100)} data-testid="overlay-alpha" /> <span className="num">{Math.round(alpha * 100)} %</span></label>
-              )}
-              {mode === 'swipe' && (
-                <label className="inline">Divider <input type="range" min={0} max={100} value={Math.round(swipe * 100)} onChange={(e) => setSwipe(Number(e.target.value) / 100)} data-testid="overlay-swipe" /></label>
-              )}
-              {mode === 'checkerboard' && (
-                <label className="inline">Tile <input type="range" min={2} max={64} value={tile} onChange={(e) => setTile(Number(e.target.value))} data-testid="overlay-tile" /> <span className="num">{tile} px</span></label>
-              )}
-              {mode === 'outlines' && <span className="muted">EDS grain boundaries (yellow) on the XRM slab</span>}
-            </div>
-          )}
           {slab && slabPx ? (
-            <ImageStage
-              url={slabUrl} {...slabPx} testId="corr-slab" className="corr-canvas" side="slab"
-              markers={markers('slab')}
-              overlay={view === 'overlay' && overlayUrl ? { url: overlayUrl, mode, alpha, swipe, tile } : null}
-              onPick={view === 'side' ? (pt) => dispatch({ type: 'click', side: 'slab', pt }) : undefined}
-              onMarkerDragStart={() => dispatch({ type: 'dragStart' })} onMarkerMove={onMove('slab')}
-              onSwipe={setSwipe}
-              caption={<>{slab.width} × {slab.height} px · {fmt(voxelUm, 2)} µm/voxel</>}
-            />
+            <div className="stage-wrap">
+              <ImageStage
+                url={slabUrl} {...slabPx} testId="corr-slab" className="corr-canvas" side="slab"
+                markers={markers('slab')}
+                overlay={view === 'overlay' && overlayUrl ? { url: overlayUrl, mode, alpha, swipe, tile } : null}
+                onPick={view === 'side' ? (pt) => dispatch({ type: 'click', side: 'slab', pt }) : undefined}
+                onMarkerDragStart={() => dispatch({ type: 'dragStart' })} onMarkerMove={onMove('slab')}
+                onSwipe={setSwipe}
+                caption={<>{slab.width} × {slab.height} px · {fmt(voxelUm, 2)} µm/voxel</>}
+              />
+              {view === 'overlay' && reg && (
+                <div className="overlay-controls" data-testid="overlay-controls">
+                  <div className="seg" role="group" aria-label="Overlay mode">
+                    {OVERLAY_MODES.map((m) => (
+                      <button key={m} className={mode === m ? 'on' : ''} onClick={() => setMode(m)} data-testid={`overlay-mode-${m}`}>{OVERLAY_LABEL[m]}</button>
+                    ))}
+                  </div>
+                  {mode === 'blend' && (
+                    <label className="inline">EDS <input type="range" min={0} max={100} value={Math.round(alpha * 100)} onChange={(e) => setAlpha(Number(e.target.value) / 100)} data-testid="overlay-alpha" /> <span className="num">{Math.round(alpha * 100)} %</span></label>
+                  )}
+                  {mode === 'swipe' && (
+                    <label className="inline">Divider <input type="range" min={0} max={100} value={Math.round(swipe * 100)} onChange={(e) => setSwipe(Number(e.target.value) / 100)} data-testid="overlay-swipe" /></label>
+                  )}
+                  {mode === 'checkerboard' && (
+                    <label className="inline">Tile <input type="range" min={2} max={64} value={tile} onChange={(e) => setTile(Number(e.target.value))} data-testid="overlay-tile" /> <span className="num">{tile} px</span></label>
+                  )}
+                  {mode === 'outlines' && <span className="muted">EDS grain boundaries (yellow) on the XRM slab</span>}
+                </div>
+              )}
+            </div>
           ) : (
             <div className="panel-canvas corr-canvas">
               <div className="loading">{prepare.isPending ? 'Finding the surface…' : 'No slab yet'}</div>

@@ -148,6 +148,7 @@ export function ImageStage(p: Props) {
     <div
       className={`panel-canvas stage ${p.onPick ? 'pickable' : ''} ${p.className ?? ''}`} ref={boxRef}
       data-testid={`${p.testId}-box`}
+      data-image-rect={place ? [place.ox, place.oy, width * pixelSizeUm * place.scale, height * pixelSizeUm * place.scale].map((x) => x.toFixed(1)).join(',') : ''}
       onPointerDown={(e) => {
         if (e.button !== 0) return;
         (e.currentTarget as Element).setPointerCapture(e.pointerId);

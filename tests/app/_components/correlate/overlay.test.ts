@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   affineRotationDeg, affineScale, checkerTiles, edsToSlabPoint, formatEta, hitMarker, imageToScreen, insideImage, nextOverlayMode,
-  registrationVersion, screenToImage, OVERLAY_MODES,
+  registrationVersion, screenToImage, OVERLAY_MODES, type OverlayMode,
 } from '@/app/_components/correlate/overlay';
 import { placeImage } from '@/app/_components/viewer/slice-geometry';
 
@@ -36,8 +36,8 @@ describe('panel geometry', () => {
 
 describe('overlay', () => {
   it("'o' cycles blend → swipe → checkerboard → outlines → blend", () => {
-    let m = OVERLAY_MODES[0];
-    const seen = [m];
+    let m: OverlayMode = OVERLAY_MODES[0];
+    const seen: OverlayMode[] = [m];
     for (let i = 0; i < 4; i++) seen.push((m = nextOverlayMode(m)));
     expect(seen).toEqual(['blend', 'swipe', 'checkerboard', 'outlines', 'blend']);
   });

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { canvasStats, screenshot, test, waitFor } from './harness.mjs';
+import { openDemo } from './nav.mjs';
+
+/** Open the demo's Correlate step and wait until the surface slab is drawn (found on first visit). */
+async function openCorrelate(page, baseUrl) {
+  await openDemo(page, baseUrl);
+  await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: /Correlate/ }).click();
+  await page.getByTestId('correlate').waitFor({ timeout: 30_000 });
+  await waitFor(async () => /slab\.png/.test((await page.getAttribute('[data-testid="corr-slab"]', 'data-src')) ?? ''), 'the surface slab image', 90_000);
+  await waitFor(async () => /eds\.png/.test((await page.getAttribute('[data-testid="corr-eds"]', 'data-src')) ?? ''), 'the EDS map image', 30_000);
+}
+
+/** Page position of the image point at fractions (fx, fy) of the image drawn in a stage. */
+async function imagePoint(page, stage, fx, fy) {
+  const box = await page.getByTestId(`${stage}-box`).boundingBox();
+  const rect = (await page.getAttribute(`[data-testid="${stage}-box"]`, 'data-image-rect')).split(',').map(Number);
+  return { x: box.x + rect[0] + fx * rect[2], y: box.y + rect[1] + fy * rect[3] };
+}
+
+async function clickAt(page, stage, fx, fy) {
+  const p = await imagePoint(page, stage, fx, fy);
+  await page.mouse.click(p.x, p.y);
+}
+
+const rowCount = (page) => page.getByTestId('residual-row').count();
+
+test('correlate: landmark pairs are numbered on both images, fitted, and undone', async ({ page, baseUrl }) => {
+  await openCorrelate(page, baseUrl);
+  const surface = await page.getByTestId('surface-line').innerText();
+  assert.match(surface, /depth\s+[\d.]+\s+voxels/, `surface depth shown: ${surface}`);
+  assert.match(surface, /tilt\s+[\d.]+°/, `surface tilt shown: ${surface}`);
+  const slabStats = await canvasStats(page, '[data-testid="corr-slab"]', { x0: 0.3, x1: 0.7, y0: 0.3, y1: 0.7 });
+  assert.ok(slabStats.distinct > 10 && slabStats.std > 3, `the slab shows an XRM image: ${JSON.stringify(slabStats)}`);
+
+  // Start from no pairs (an earlier run may have left some in the stored registration).
+  if (await page.getByTestId('lm-clear').isEnabled()) await page.getByTestId('lm-clear').click();
+  const eds = [[0.25, 0.3], [0.72, 0.22], [0.62, 0.76], [0.3, 0.68]];
+  const slab = [[0.3, 0.28], [0.7, 0.3], [0.6, 0.72], [0.28, 0.7]];
+  for (let i = 0; i < 4; i++) {
+    await clickAt(page, 'corr-eds', ...eds[i]);
+    await clickAt(page, 'corr-slab', ...slab[i]);
+  }
+  for (let n = 1; n <= 4; n++) {
+    for (const side of ['eds', 'slab']) {
+      const m = page.getByTestId(`lm-${side}-${n}`);
+      assert.equal(await m.count(), 1, `marker ${n} on the ${side} image`);
+      assert.equal((await m.innerText()).trim(), String(n), `marker ${n} on ${side} is numbered ${n}`);
+    }
+  }
+  await waitFor(async () => (await rowCount(page)) === 4, 'a residual table with 4 rows', 20_000);
+  const table = await page.getByTestId('residual-table').innerText();
+  assert.match(table, /RMS/, 'the table has an RMS line');
+  await page.waitForTimeout(300);
+  await screenshot(page, 'correlate-landmarks');
+
+  // Ctrl+Z takes back the last click: pair 4 loses its slab point → 3 fitted pairs.
+  await page.getByTestId('corr-eds-box').hover();
+  await page.keyboard.press('Control+z');
+  await waitFor(async () => (await rowCount(page)) === 3, 'the residual table to drop to 3 rows', 20_000);
+  assert.equal(await page.getByTestId('lm-slab-4').count(), 0, 'slab marker 4 removed');
+  assert.equal(await page.getByTestId('lm-eds-4').count(), 1, 'EDS marker 4 still waits for its match');
+
+  // Dragging a marker moves its point and refits.
+  const before = await page.getByTestId('residual-table').innerText();
+  const mb = await page.getByTestId('lm-slab-2').boundingBox();
+  await page.mouse.move(mb.x + mb.width / 2, mb.y + mb.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(mb.x + mb.width / 2 + 30, mb.y + mb.height / 2 + 20, { steps: 5 });
+  await page.mouse.up();
+  await waitFor(async () => (await page.getByTestId('residual-table').innerText()) !== before, 'residuals to change after dragging marker 2', 20_000);
+});
+
+test('correlate: auto-register finds the demo pose within a voxel of the truth', async ({ page, baseUrl }) => {
+  await openCorrelate(page, baseUrl);
+  if (await page.getByTestId('lm-clear').isEnabled()) await page.getByTestId('lm-clear').click();
+  await waitFor(async () => (await page.getByTestId('lm-eds-1').count()) === 0, 'pairs cleared');
+  assert.match(await page.getByTestId('auto-register').innerText(), /^Auto-register$/, 'fully automatic (no pairs)');
+  await page.getByTestId('auto-register').click();
+  await page.getByTestId('auto-progress').waitFor({ timeout: 15_000 });
+  await screenshot(page, 'correlate-auto-running');
+  await page.getByTestId('auto-result').waitFor({ timeout: 150_000 });
+  const result = await page.getByTestId('auto-result').innerText();
+  assert.match(result, /finished/i, `auto-register result: ${result}`);
+  const truth = await waitFor(async () => {
+    const t = page.getByTestId('truth-error');
+    return (await t.count()) ? t.innerText() : null;
+  }, 'the ground-truth error in the quality line', 20_000);
+  const m = /mean\s+([\d.]+)\s*\/\s*max\s+([\d.]+)\s+voxels/.exec(truth);
+  assert.ok(m, `quality line names the error vs ground truth: ${truth}`);
+  assert.ok(Number(m[1]) < 1, `mean error vs ground truth below 1 voxel: ${truth}`);
+  const q = await page.getByTestId('quality-line').innerText();
+  assert.match(q, /mutual information [\d.]+ → [\d.]+/, `MI before → after: ${q}`);
+  assert.match(q, /coverage \d+ %/, `coverage: ${q}`);
+  assert.match(await page.getByTestId('registration-line').innerText(), /automatic/);
+}, { timeoutMs: 200_000 });
+
+test('correlate: overlay modes show the warped EDS map; accept', async ({ page, baseUrl }) => {
+  await openCorrelate(page, baseUrl);
+  const sel = '[data-testid="corr-slab"]';
+  const region = { x0: 0.25, x1: 0.75, y0: 0.3, y1: 0.7 };
+  const plain = await canvasStats(page, sel, region);
+  await page.getByTestId('view-overlay').click();
+  const hashes = new Set([plain.hash]);
+  for (const mode of ['blend', 'swipe', 'checkerboard', 'outlines']) {
+    await page.getByTestId(`overlay-mode-${mode}`).click();
+    const want = mode === 'outlines' ? /eds-on-slab\.png\?mode=outlines/ : /eds-on-slab\.png\?mode=labels/;
+    await waitFor(async () => want.test((await page.getAttribute(sel, 'data-overlay-src')) ?? ''), `the ${mode} overlay image`, 30_000);
+    await page.waitForTimeout(200);
+    const s = await canvasStats(page, sel, region);
+    assert.ok(s.distinct > 10, `${mode}: an image is drawn ${JSON.stringify(s)}`);
+    hashes.add(s.hash);
+    await screenshot(page, `correlate-${mode}`);
+  }
+  assert.equal(hashes.size, 5, 'each overlay mode draws something different from the plain slab and from each other');
+
+  // 'o' cycles the modes (outlines → blend).
+  await page.getByTestId('corr-slab-box').hover();
+  await page.keyboard.press('o');
+  await waitFor(async () => /\bon\b/.test((await page.getByTestId('overlay-mode-blend').getAttribute('class')) ?? ''), "'o' to switch to blend");
+
+  // Blend slider changes the picture.
+  const b0 = await canvasStats(page, sel, region);
+  await page.getByTestId('overlay-alpha').fill('90');
+  await waitFor(async () => (await canvasStats(page, sel, region)).hash !== b0.hash, 'blend 90 % to redraw');
+
+  await page.getByTestId('accept').click();
+  await page.getByTestId('accepted-badge').waitFor({ timeout: 15_000 });
+  assert.equal(await page.getByTestId('accept').isDisabled(), true, 'accept button disabled once accepted');
+  await screenshot(page, 'correlate-accepted');
+  // Accepted survives a reload.
+  await page.reload();
+  await page.getByTestId('accepted-badge').waitFor({ timeout: 20_000 });
+});
+
+test('correlate: minerals map to classes', async ({ page, baseUrl }) => {
+  await openCorrelate(page, baseUrl);
+  const table = page.getByTestId('class-map');
+  const text = await table.innerText();
+  assert.match(text, /Quartz/i, `legend lists quartz: ${text}`);
+  assert.match(text, /\d+\.\d %/, 'area % per mineral');
+  const select = table.locator('select').first();
+  const id = await select.getAttribute('data-testid');
+  const original = await select.inputValue();
+  await select.selectOption('');
+  await page.waitForResponse((r) => r.url().includes('correlate.setClassMap'), { timeout: 10_000 }).catch(() => {});
+  await page.reload();
+  await page.getByTestId('class-map').waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByTestId(id).inputValue(), '', 'the dropped mineral stays dropped after a reload');
+  // Put it back so later steps (training) see the default mapping.
+  await page.getByTestId(id).selectOption(original);
+  await waitFor(async () => {
+    await page.reload();
+    await page.getByTestId('class-map').waitFor({ timeout: 20_000 });
+    return (await page.getByTestId(id).inputValue()) === original;
+  }, 'the original class to be restored', 20_000, 500);
+});
