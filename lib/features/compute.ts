@@ -2,8 +2,8 @@
  * computeBrickFeatures on the wasm kernels. Semantics: plan.ts; oracle: reference.ts.
  *
  * Every image lives in wasm memory as an `Img`: the inner (halo-free) brick plus a margin per axis.
- * Gaussian derivative filters run as separable passes z, y, x, each cropping its own axis to the
- * margin the next step needs; all derivative orders of one scale share their z and y passes.
+ * Gaussian derivative filters run as separable passes x, y, z, each cropping its own axis to the
+ * margin the next step needs; all derivative orders of one scale share their x and y passes.
  * Specs are processed per scale so that working memory holds one scale at a time.
  */
 import type { Shape3 } from '../volume/types';
@@ -131,15 +131,17 @@ class BrickContext {
     const result = new Map<string, Img>();
     for (const o of orders) result.set(key(o), this.allocImg(margin));
     const mark = this.K.mark();
-    const mz: Shape3 = [margin[0], margin[1] + r[1], margin[2] + r[2]];
-    const my: Shape3 = [margin[0], margin[1], margin[2] + r[2]];
-    const zs = new Map<number, Img>();
+    // passes x, y, z: the fast contiguous x pass works on the largest extent, the strided z pass
+    // on the smallest (its planes then stay in cache)
+    const mx: Shape3 = [margin[0] + r[0], margin[1] + r[1], margin[2]];
+    const my: Shape3 = [margin[0] + r[0], margin[1], margin[2]];
+    const xs = new Map<number, Img>();
     const ys = new Map<string, Img>();
     for (const o of orders) {
-      if (!zs.has(o[0])) zs.set(o[0], this.pass(src, 0, this.weightsFor(sigma[0], o[0]), mz));
-      const yk = key(o[0], o[1]);
-      if (!ys.has(yk)) ys.set(yk, this.pass(zs.get(o[0])!, 1, this.weightsFor(sigma[1], o[1]), my));
-      this.pass(ys.get(yk)!, 2, this.weightsFor(sigma[2], o[2]), margin, result.get(key(o))!);
+      if (!xs.has(o[2])) xs.set(o[2], this.pass(src, 2, this.weightsFor(sigma[2], o[2]), mx));
+      const yk = key(o[2], o[1]);
+      if (!ys.has(yk)) ys.set(yk, this.pass(xs.get(o[2])!, 1, this.weightsFor(sigma[1], o[1]), my));
+      this.pass(ys.get(yk)!, 0, this.weightsFor(sigma[0], o[0]), margin, result.get(key(o))!);
     }
     this.K.release(mark);
     // the input is centred (X - offset): derivative kernels whose weights do not sum to 0 (order 2,

@@ -27,6 +27,34 @@ export function conv(
       const srow: usize = src + ((<usize>((z + oz) * sY + y + oy) * <usize>sX + <usize>ox) << 2);
       const drow: usize = dst + ((<usize>(z * dY + y) * <usize>dX) << 2);
       let x = 0;
+      if (axis != 2 && parity != 0 && dX >= 16) {
+        // strided axis: accumulate whole rows tap pair by tap pair (sequential reads, row in L1)
+        const n4 = dX & ~3;
+        if (parity > 0) {
+          for (let i = 0; i < n4; i += 4) v128.store(drow + (<usize>i << 2), f32x4.mul(vwc, v128.load(srow + (<usize>i << 2))));
+        } else {
+          for (let i = 0; i < n4; i += 4) v128.store(drow + (<usize>i << 2), f32x4.splat(0));
+        }
+        let pp: usize = srow + st;
+        let pm: usize = srow - st;
+        for (let k = 1; k <= r; k++) {
+          const wk = f32x4.splat(load<f32>(w + (<usize>(r + k) << 2)));
+          if (parity > 0) {
+            for (let i = 0; i < n4; i += 4) {
+              const o: usize = <usize>i << 2;
+              v128.store(drow + o, f32x4.add(v128.load(drow + o), f32x4.mul(wk, f32x4.add(v128.load(pp + o), v128.load(pm + o)))));
+            }
+          } else {
+            for (let i = 0; i < n4; i += 4) {
+              const o: usize = <usize>i << 2;
+              v128.store(drow + o, f32x4.add(v128.load(drow + o), f32x4.mul(wk, f32x4.sub(v128.load(pp + o), v128.load(pm + o)))));
+            }
+          }
+          pp += st;
+          pm -= st;
+        }
+        x = n4;
+      }
       for (; x + 16 <= dX; x += 16) {
         const c: usize = srow + (<usize>x << 2);
         let a0 = f32x4.splat(0);
@@ -291,20 +319,43 @@ export function eig3(
       const det = c00 * (c11 * c22 - c12 * c12) - c01 * (c01 * c22 - c12 * c02) + c02 * (c01 * c12 - c11 * c02);
       let r = det * 0.5;
       r = r < -1 ? -1 : r > 1 ? 1 : r;
-      const phi = Math.acos(r) * third;
-      e1 = q + 2 * p * Math.cos(phi);
-      e3 = q + 2 * p * Math.cos(phi + twoPiThird);
-      e2 = 3 * q - e1 - e3;
-      // guard ordering against rounding
-      if (e2 > e1) { const t = e1; e1 = e2; e2 = t; }
-      if (e3 > e2) { const t = e2; e2 = e3; e3 = t; }
-      if (e2 > e1) { const t = e1; e1 = e2; e2 = t; }
+      // phi = acos(r) / 3 in [0, pi/3]; eigenvalues q + 2p cos(phi + 2 pi k / 3), already ordered
+      const phi = acosFast(r) * third;
+      const p2f = phi * phi;
+      // Taylor series on [0, pi/3]: truncation error < 1e-11
+      const c = 1 + p2f * (-0.5 + p2f * (1.0 / 24 + p2f * (-1.0 / 720 + p2f * (1.0 / 40320 + p2f * (-1.0 / 3628800 + p2f * (1.0 / 479001600))))));
+      const sn = phi * (1 + p2f * (-1.0 / 6 + p2f * (1.0 / 120 + p2f * (-1.0 / 5040 + p2f * (1.0 / 362880 + p2f * (-1.0 / 39916800 + p2f * (1.0 / 6227020800)))))));
+      const tp = 2 * p;
+      e1 = q + tp * c;
+      e2 = q + tp * (-0.5 * c + 0.8660254037844386 * sn);
+      e3 = q + tp * (-0.5 * c - 0.8660254037844386 * sn);
     }
     store<f32>(o, <f32>e1);
     store<f32>(o, <f32>e2, 4);
     store<f32>(o, <f32>e3, 8);
     o += step;
   }
+}
+
+// acos on [-1, 1] (fdlibm's rational approximation of asin, ~1e-15)
+// @ts-ignore: decorator
+@inline
+function asinR(z: f64): f64 {
+  const p = z * (1.66666666666666657415e-01 + z * (-3.25565818622400915405e-01 + z * (2.01212532134862925881e-01 +
+    z * (-4.00555345006794114027e-02 + z * (7.91534994289814532176e-04 + z * 3.47933107596021167570e-05)))));
+  const q = 1.0 + z * (-2.40339491173441421878e+00 + z * (2.02094576023350569471e+00 + z * (-6.88283971605453293030e-01 + z * 7.70381505559019352791e-02)));
+  return p / q;
+}
+
+// @ts-ignore: decorator
+@inline
+function acosFast(x: f64): f64 {
+  const a = abs<f64>(x);
+  if (a <= 0.5) return 1.5707963267948966 - (x + x * asinR(x * x));
+  const z = (1 - a) * 0.5;
+  const s = Math.sqrt(z);
+  const t = 2 * (s + s * asinR(z));
+  return x > 0 ? t : 3.141592653589793 - t;
 }
 
 // exp(x) for x <= 0, f32x4 (Cephes polynomial, relative error ~2e-7)
