@@ -4,6 +4,7 @@ import { correlateRouter } from './correlate';
 import { datasetsRouter } from './datasets';
 import { jobsRouter } from './jobs';
 import { projectsRouter } from './projects';
+import { trainRouter } from './train';
 
 export const appRouter = router({
   projects: projectsRouter,
@@ -11,6 +12,7 @@ export const appRouter = router({
   jobs: jobsRouter,
   correlate: correlateRouter,
   annotate: annotateRouter,
+  train: trainRouter,
 });
 
 export type AppRouter = typeof appRouter;

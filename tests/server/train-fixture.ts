@@ -1,0 +1,63 @@
+/**
+ * A workspace with a small synthetic sandstone project (volume + EDS map + truth), the truth
+ * registration stored as accepted (as the Correlate step would after the user accepts it).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDb } from '@/server/db';
+import { newId, Repo } from '@/server/db/repo';
+import { JobRunner } from '@/server/jobs/runner';
+import type { Services } from '@/server/services';
+import { Workspace } from '@/server/storage/workspace';
+import { edsInfo } from '@/server/storage/datasets';
+import type { RegistrationRecord } from '@/server/pipeline/correlate';
+import { generateSandstone, type SandstoneInput, type SyntheticSample } from '@/lib/synthetic';
+import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
+import { saveMineralMap } from '@/lib/eds/store-node';
+import type { Affine2, Affine2to3 } from '@/lib/coords';
+
+export interface TrainFixture {
+  svc: Services;
+  projectId: string;
+  sample: SyntheticSample;
+  cleanup: () => void;
+}
+
+export async function makeSandstoneProject(opts: SandstoneInput = { shape: [40, 96, 96], seed: 3, grainDiameterVox: 14 }): Promise<TrainFixture> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'petromap-train-'));
+  const ws = new Workspace(root);
+  const repo = new Repo(openDb(ws.dbFile));
+  const svc: Services = { env: { dataDir: root, maxUploadBytes: 2 ** 30, demo: false }, ws, repo, jobs: new JobRunner(repo) };
+  const sample = generateSandstone(opts);
+  const projectId = repo.createProject('Synthetic sandstone', 'mineralogy').id;
+  const volId = newId('d');
+  const store = path.join(ws.datasetDir(volId), 'volume.ome.zarr');
+  const s = await writeDenseVolume(store, sample.volume, { chunk: [32, 32, 32] });
+  repo.insertDataset({ id: volId, projectId, name: 'sandstone.nrrd', kind: 'volume', status: 'ready', relPath: ws.rel(store), info: { meta: sample.volume.meta, levels: s.levels } });
+  const edsId = newId('d');
+  const edsDir = path.join(ws.datasetDir(edsId), 'eds');
+  await saveMineralMap(edsDir, sample.eds);
+  repo.insertDataset({ id: edsId, projectId, name: 'sandstone-eds.png', kind: 'eds', status: 'ready', relPath: ws.rel(edsDir), info: edsInfo(sample.eds) });
+  return { svc, projectId, sample, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** The exact registration of the synthetic sample, stored as the Correlate step stores it. */
+export function storeTruthRegistration(fx: TrainFixture, accepted = true) {
+  const { svc, projectId, sample } = fx;
+  const ds = svc.repo.listDatasets(projectId);
+  const { a, b, c } = sample.truth.surface;
+  const slabToVoxel: Affine2to3 = [a, b, c, 0, 1, 0, 1, 0, 0];
+  const m = sample.truth.edsToVoxel;
+  const edsToSlab: Affine2 = [m[6], m[7], m[8], m[3], m[4], m[5]];
+  const rec: RegistrationRecord = {
+    volumeId: ds.find((d) => d.kind === 'volume')!.id,
+    edsId: ds.find((d) => d.kind === 'eds')!.id,
+    edsToSlab, edsToVoxel: m, slabToVoxel,
+    surface: { a, b, c, tiltDeg: 0, azimuthDeg: 0, residualRms: 0, inlierFraction: 1, threshold: 0 },
+    quality: { miBefore: null, miAfter: null, scoreAfter: null, coverage: null, landmarkResiduals: [], initialisation: 'landmarks', refinedBy: 'none' },
+    landmarks: [], source: 'landmarks', accepted, createdAt: Date.now(),
+  };
+  svc.repo.setArtifact(projectId, 'registration', rec);
+  return rec;
+}
