@@ -1,0 +1,51 @@
+/**
+ * Class labels, per-class probabilities and uncertainty of one brick from its feature rows.
+ * Voxels above the surface (air) get label 0 (no label), probability 0 and uncertainty 0.
+ */
+import type { Box3 } from '../volume/types';
+import { isAboveSurface, type SurfacePlane } from './mirror';
+
+export interface BrickOutputs {
+  labels: Uint8Array;
+  /** one array per class (model output order), 0..255 */
+  probabilities: Uint8Array[];
+  /** 255 * (1 - (p1 - p2)), p1 >= p2 the two highest probabilities */
+  uncertainty: Uint8Array;
+}
+
+export function brickOutputs(p: Float32Array, classes: number[], box: Box3, surface?: SurfacePlane): BrickOutputs {
+  const K = classes.length;
+  const [bz, by, bx] = box.shape;
+  const n = bz * by * bx;
+  const labels = new Uint8Array(n);
+  const probabilities = classes.map(() => new Uint8Array(n));
+  const uncertainty = new Uint8Array(n);
+  let i = 0;
+  for (let z = 0; z < bz; z++) for (let y = 0; y < by; y++) for (let x = 0; x < bx; x++, i++) {
+    if (surface && isAboveSurface(surface, box.start[0] + z, box.start[1] + y, box.start[2] + x)) continue;
+    let b1 = 0, p1 = -1, p2 = 0;
+    for (let k = 0; k < K; k++) {
+      const v = p[i * K + k];
+      probabilities[k][i] = Math.round(255 * Math.min(1, Math.max(0, v)));
+      if (v > p1) {
+        p2 = p1 < 0 ? 0 : p1;
+        p1 = v;
+        b1 = k;
+      } else if (v > p2) p2 = v;
+    }
+    labels[i] = classes[b1];
+    uncertainty[i] = Math.round(255 * Math.min(1, Math.max(0, 1 - (p1 - p2))));
+  }
+  return { labels, probabilities, uncertainty };
+}
+
+/** True when every voxel of the box lies above the surface (nothing to classify). */
+export function boxAboveSurface(box: Box3, surface: SurfacePlane): boolean {
+  const zEnd = box.start[0] + box.shape[0] - 1;
+  for (const y of [box.start[1], box.start[1] + box.shape[1] - 1]) for (const x of [box.start[2], box.start[2] + box.shape[2] - 1]) {
+    if (!isAboveSurface(surface, zEnd, y, x)) return false;
+  }
+  return true;
+}
+
+export const markerName = (box: Box3) => `${box.start[0]}_${box.start[1]}_${box.start[2]}.done`;

@@ -1,0 +1,191 @@
+/**
+ * Blockwise, resumable, cancellable prediction of a whole volume (Node: worker threads).
+ *
+ * Bricks (= chunks of the outputs, so each brick writes whole chunks) are handed to worker threads,
+ * each with its own TF.js wasm engine. Outputs in `outDir`:
+ *   labels.ome.zarr         uint8 class codes (0 = no label / above the surface)
+ *   probabilities.ome.zarr  uint8 0..255, one channel per class
+ *   uncertainty.ome.zarr    uint8 255 * (1 - (p1 - p2))
+ *   bricks/<z>_<y>_<x>.done written after a brick's chunks; a restart skips those bricks
+ *   predict.json            what was predicted with what (a restart with another model is refused)
+ * Then the pyramids are built (labels by majority, the others by mean).
+ */
+import { availableParallelism } from 'node:os';
+import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PetromapError, throwIfAborted, type StageOptions } from '../errors';
+import { brickGrid } from '../features';
+import { startTsWorker } from '../registration/refine-in-worker-node';
+import type { Box3, Shape3, VolumeMeta } from '../volume/types';
+import { buildPyramid, createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
+import { boxAboveSurface, markerName } from './brick-predict';
+import { buildLabelPyramid } from './label-pyramid';
+import type { SurfacePlane } from './mirror';
+import { MODEL_FORMAT, type ModelFile } from './model-io-node';
+import type { PredictInit, PredictReply } from './predict.worker';
+
+export interface PredictOptions extends StageOptions {
+  /** worker threads (default: available cores, at most 4) */
+  threads?: number;
+  /** brick = output chunk shape (default [64, 64, 64]) */
+  brick?: Shape3;
+  /** mirror the volume above this surface (default: the surface the model was trained with) */
+  mirrorSurface?: SurfacePlane | null;
+  /** build the output pyramids at the end (default true) */
+  pyramids?: boolean;
+}
+
+export interface PredictResult {
+  bricksDone: number;
+  bricksSkipped: number;
+  bricksTotal: number;
+  labelsPath: string;
+  probabilitiesPath: string;
+  uncertaintyPath: string;
+  classes: number[];
+  seconds: number;
+}
+
+interface RunManifest {
+  volume: string;
+  shape: Shape3;
+  modelSavedAt: string;
+  classes: number[];
+  brick: Shape3;
+  mirror: SurfacePlane | null;
+}
+
+async function readModelFile(modelDir: string): Promise<ModelFile> {
+  let file: ModelFile;
+  try {
+    file = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8'));
+  } catch (err) {
+    throw new PetromapError('NotFound', `No trained classifier in ${modelDir} (model.json missing or unreadable). Train a model first.`, { cause: err });
+  }
+  if (file.format !== MODEL_FORMAT) throw new PetromapError('InvalidInput', `${modelDir}/model.json is not a petromap voxel classifier.`);
+  if (!file.featureSet) throw new PetromapError('Unprocessable', `The classifier in ${modelDir} does not record its feature set, so the volume cannot be predicted with the same features. Retrain it with a feature set.`);
+  return file;
+}
+
+async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3): Promise<ZarrVolumeStore> {
+  try {
+    const s = await openVolume(path);
+    const same = s.meta.shape.every((v, a) => v === meta.shape[a]) && s.chunk.every((v, a) => v === brick[a]) && s.meta.channels.length === meta.channels.length;
+    if (!same) throw new PetromapError('Conflict', `${path} holds a different prediction (size, brick or classes differ); delete it or choose another output folder.`);
+    return s;
+  } catch (err) {
+    if (err instanceof PetromapError && err._tag !== 'NotFound') throw err;
+    return createVolume(path, meta, { chunk: brick });
+  }
+}
+
+export async function predictVolume(storePath: string, modelDir: string, outDir: string, opts: PredictOptions = {}): Promise<PredictResult> {
+  const t0 = Date.now();
+  const { signal, onProgress } = opts;
+  throwIfAborted(signal);
+  const model = await readModelFile(modelDir);
+  const store = await openVolume(storePath);
+  const brick: Shape3 = opts.brick ?? [64, 64, 64];
+  const mirror = opts.mirrorSurface === undefined ? (model.mirrorSurface ?? null) : opts.mirrorSurface;
+  const { shape, spacingUm, originUm } = store.meta;
+  await mkdir(join(outDir, 'bricks'), { recursive: true });
+
+  const manifest: RunManifest = { volume: storePath, shape, modelSavedAt: model.savedAt, classes: model.classes, brick, mirror };
+  const manifestPath = join(outDir, 'predict.json');
+  const prev = await readFile(manifestPath, 'utf8').then((s) => JSON.parse(s) as RunManifest, () => null);
+  if (prev && JSON.stringify(prev) !== JSON.stringify(manifest)) {
+    throw new PetromapError('Conflict', `${outDir} holds a prediction of ${prev.volume} made with another model or settings; delete the folder or choose another one to start afresh.`);
+  }
+  if (!prev) {
+    const tmp = `${manifestPath}.tmp-${process.pid}`;
+    await writeFile(tmp, JSON.stringify(manifest, null, 2));
+    await rename(tmp, manifestPath);
+  }
+  const names = model.classNames ?? model.classes.map((c) => `class ${c}`);
+  const base = { shape, spacingUm, originUm };
+  const paths = { labels: join(outDir, 'labels.ome.zarr'), probs: join(outDir, 'probabilities.ome.zarr'), unc: join(outDir, 'uncertainty.ome.zarr') };
+  const outs = {
+    labels: await openOrCreate(paths.labels, { ...base, dtype: 'uint8', channels: ['label'] }, brick),
+    probs: await openOrCreate(paths.probs, { ...base, dtype: 'uint8', channels: names }, brick),
+    unc: await openOrCreate(paths.unc, { ...base, dtype: 'uint8', channels: ['uncertainty'] }, brick),
+  };
+
+  const done = new Set(await readdir(join(outDir, 'bricks')).then((l) => l.filter((f) => f.endsWith('.done'))));
+  const all = brickGrid(shape, brick);
+  const todo: Box3[] = [];
+  let skipped = 0;
+  for (const b of all) {
+    if (done.has(markerName(b))) skipped++;
+    else if (mirror && boxAboveSurface(b, mirror)) {
+      // all air: nothing to classify, the chunks stay empty (0)
+      await writeFile(join(outDir, 'bricks', markerName(b)), '{"air":true}');
+      skipped++;
+    } else todo.push(b);
+  }
+  const total = all.length;
+  let finished = 0;
+  const report = (msg: string) => onProgress?.((skipped + finished) / total * (opts.pyramids === false ? 1 : 0.95), msg);
+  report(`${skipped} of ${total} bricks already done`);
+
+  const nThreads = Math.max(1, Math.min(opts.threads ?? Math.min(4, availableParallelism()), todo.length));
+  const workers = Array.from({ length: todo.length ? nThreads : 0 }, () => startTsWorker(new URL('./predict.worker.ts', import.meta.url)));
+  let onAbort = () => {};
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let next = 0, active = 0, failed = false;
+      const fail = (err: PetromapError) => {
+        if (!failed) { failed = true; reject(err); }
+      };
+      onAbort = () => fail(new PetromapError('Aborted', 'The prediction was cancelled; finished bricks are kept and a restart continues from there.', { cause: signal?.reason }));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) return onAbort();
+      if (!todo.length) return resolve();
+      const feed = (w: (typeof workers)[number]) => {
+        if (failed) return;
+        if (next >= todo.length) {
+          if (active === 0) resolve();
+          return;
+        }
+        active++;
+        w.postMessage({ type: 'brick', box: todo[next++] });
+      };
+      for (const w of workers) {
+        w.on('message', (m: PredictReply) => {
+          if (m.type === 'ready') feed(w);
+          else if (m.type === 'done') {
+            active--;
+            finished++;
+            report(`brick ${skipped + finished} of ${total}`);
+            feed(w);
+          } else {
+            fail(new PetromapError((m.tag as PetromapError['_tag']) ?? 'Unprocessable', `Prediction of ${storePath} failed: ${m.message}`));
+          }
+        });
+        w.on('error', (err) => fail(new PetromapError('Unprocessable', `A prediction worker failed on ${storePath}: ${err.message}`, { cause: err })));
+        w.on('exit', (code) => { if (!failed && (next < todo.length || active > 0)) fail(new PetromapError('Unprocessable', `A prediction worker stopped early (exit code ${code}).`)); });
+        w.postMessage({ type: 'init', storePath, modelDir, outDir, mirror } satisfies PredictInit);
+      }
+    });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  if (opts.pyramids !== false) {
+    throwIfAborted(signal);
+    onProgress?.(0.95, 'building the output pyramids');
+    await buildLabelPyramid(outs.labels, { signal });
+    await buildPyramid(outs.probs, { signal });
+    await buildPyramid(outs.unc, { signal });
+  }
+  onProgress?.(1, 'prediction finished');
+  return {
+    bricksDone: finished,
+    bricksSkipped: skipped,
+    bricksTotal: total,
+    labelsPath: paths.labels,
+    probabilitiesPath: paths.probs,
+    uncertaintyPath: paths.unc,
+    classes: model.classes,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
