@@ -8,7 +8,7 @@
  *   uncertainty.ome.zarr    uint8 255 * (1 - (p1 - p2))
  *   bricks/<z>_<y>_<x>.done written after a brick's chunks; a restart skips those bricks
  *   predict.json            what was predicted with what (a restart with another model is refused)
- * Then the pyramids are built (labels by majority, the others by mean).
+ * Then the pyramids are built (labels by majority: the store is created with downsample 'mode').
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
@@ -19,7 +19,6 @@ import { startTsWorker } from '../registration/refine-in-worker-node';
 import type { Box3, Shape3, VolumeMeta } from '../volume/types';
 import { buildPyramid, createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
 import { boxAboveSurface, markerName } from './brick-predict';
-import { buildLabelPyramid } from './label-pyramid';
 import type { SurfacePlane } from './mirror';
 import { MODEL_FORMAT, type ModelFile } from './model-io-node';
 import type { PredictInit, PredictReply } from './predict.worker';
@@ -67,7 +66,7 @@ async function readModelFile(modelDir: string): Promise<ModelFile> {
   return file;
 }
 
-async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3): Promise<ZarrVolumeStore> {
+async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3, downsample: 'mean' | 'mode' = 'mean'): Promise<ZarrVolumeStore> {
   try {
     const s = await openVolume(path);
     const same = s.meta.shape.every((v, a) => v === meta.shape[a]) && s.chunk.every((v, a) => v === brick[a]) && s.meta.channels.length === meta.channels.length;
@@ -75,7 +74,7 @@ async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3): Prom
     return s;
   } catch (err) {
     if (err instanceof PetromapError && err._tag !== 'NotFound') throw err;
-    return createVolume(path, meta, { chunk: brick });
+    return createVolume(path, meta, { chunk: brick, downsample });
   }
 }
 
@@ -105,7 +104,7 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   const base = { shape, spacingUm, originUm };
   const paths = { labels: join(outDir, 'labels.ome.zarr'), probs: join(outDir, 'probabilities.ome.zarr'), unc: join(outDir, 'uncertainty.ome.zarr') };
   const outs = {
-    labels: await openOrCreate(paths.labels, { ...base, dtype: 'uint8', channels: ['label'] }, brick),
+    labels: await openOrCreate(paths.labels, { ...base, dtype: 'uint8', channels: ['label'] }, brick, 'mode'),
     probs: await openOrCreate(paths.probs, { ...base, dtype: 'uint8', channels: names }, brick),
     unc: await openOrCreate(paths.unc, { ...base, dtype: 'uint8', channels: ['uncertainty'] }, brick),
   };
@@ -173,7 +172,7 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   if (opts.pyramids !== false) {
     throwIfAborted(signal);
     onProgress?.(0.95, 'building the output pyramids');
-    await buildLabelPyramid(outs.labels, { signal });
+    await buildPyramid(outs.labels, { signal }); // majority of 2x2x2 (created with downsample 'mode')
     await buildPyramid(outs.probs, { signal });
     await buildPyramid(outs.unc, { signal });
   }

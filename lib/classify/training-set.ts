@@ -6,6 +6,7 @@
  */
 import { applyAffine2to3 } from '../coords';
 import { invalidInput, throwIfAborted, unprocessable, type StageOptions } from '../errors';
+import { featuresForBox } from '../features';
 import type { BrickFeatures, FeatureSet } from '../features/types';
 import type { SurfaceLabels } from '../registration/transfer-labels';
 import type { VolumeStore } from '../volume/store';
@@ -270,4 +271,9 @@ export async function buildTrainingSet(store: VolumeStore, voxels: LabelledVoxel
     featureSet: opts.featureSet,
     mirrorSurface: opts.mirrorSurface ? { a: opts.mirrorSurface.a, b: opts.mirrorSurface.b, c: opts.mirrorSurface.c } : undefined,
   };
+}
+
+/** FeatureFn of a feature set of lib/features (what training and prediction use). */
+export function featureFnFor(set: FeatureSet): FeatureFn {
+  return (store, box, signal) => featuresForBox(store, box, set, { signal });
 }

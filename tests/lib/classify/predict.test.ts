@@ -8,7 +8,7 @@ import { argmaxClasses, confusionMetrics, predictRows, trainClassifier } from '.
 import { loadModel, saveModel } from '../../../lib/classify/model-io-node';
 import { mirrorAboveSurface } from '../../../lib/classify/mirror';
 import { predictVolume } from '../../../lib/classify/predict-node';
-import { buildTrainingSet, surfaceLabelVoxels } from '../../../lib/classify/training-set';
+import { buildTrainingSet, featureFnFor, surfaceLabelVoxels } from '../../../lib/classify/training-set';
 import { isPetromapError } from '../../../lib/errors';
 import { featuresForBox } from '../../../lib/features';
 import type { FeatureSet } from '../../../lib/features/types';
@@ -66,8 +66,7 @@ describe('predictVolume', () => {
 
   beforeAll(async () => {
     const store = await writeDenseVolume(storePath, sample.volume, { chunk: [32, 64, 64] });
-    const feat = (s: typeof store, box: Parameters<typeof featuresForBox>[1], signal?: AbortSignal) => featuresForBox(s, box, TEST_SET, { signal });
-    const ts = await buildTrainingSet(store, surfaceLabelVoxels(surfaceLabels, shape), { features: feat, featureSet: TEST_SET, mirrorSurface: sample.truth.surface, maxPerClass: 2000 });
+    const ts = await buildTrainingSet(store, surfaceLabelVoxels(surfaceLabels, shape), { features: featureFnFor(TEST_SET), featureSet: TEST_SET, mirrorSurface: sample.truth.surface, maxPerClass: 2000 });
     const tm = await trainClassifier(ts, { epochs: 20 });
     await saveModel(modelDir, tm, { classNames: ts.classes.map((c) => ['air', 'pore', 'quartz', 'feldspar', 'clay', 'pyrite'][c]!) });
   });
