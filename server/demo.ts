@@ -50,7 +50,7 @@ async function createDemo(svc: Services) {
     const pdir = ws.projectDir(project.id);
     await mkdir(pdir, { recursive: true });
     const truthTmp = ws.tmpPath('truth');
-    await writeDenseVolume(truthTmp, { meta: { ...sample.volume.meta, dtype: 'uint8' }, data: sample.truthLabels });
+    await writeDenseVolume(truthTmp, { meta: { ...sample.volume.meta, dtype: 'uint8' }, data: sample.truthLabels }, { downsample: 'mode' });
     await rm(path.join(pdir, 'truth-labels.ome.zarr'), { recursive: true, force: true });
     await rename(truthTmp, path.join(pdir, 'truth-labels.ome.zarr'));
     await writeFile(path.join(pdir, 'truth.json'), JSON.stringify(sample.truth, null, 1));

@@ -11,13 +11,14 @@ import { composeAffine2to3, type Affine2, type Affine2to3 } from '@/lib/coords';
 import { invalidInput, unprocessable, type StageOptions } from '@/lib/errors';
 import type { MineralMap } from '@/lib/eds/types';
 import {
-  detectSurface, extractSlab, fitLandmarks, registerEdsToVolume, registrationError, transferLabels,
+  detectSurface, extractSlab, fitLandmarks, registrationError, transferLabels,
   type LandmarkPair, type Registration, type Slab, type SurfaceFit,
 } from '@/lib/registration';
 import type { Services } from '../services';
 import { writeFileAtomic } from '../storage/atomic';
 import { mineralMap, volumeStore } from '../storage/open-stores';
 import { autoWindow, greyPng } from '../render/slice';
+import { runTask } from '../jobs/run-task';
 import { projectDatasets, projectTruth } from './project-inputs';
 
 export type SurfaceOut = Omit<SurfaceFit, 'heightMap'>;
@@ -128,7 +129,7 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
     const cached = await readSlab(svc, projectId);
     const surface = cached && cached.volumeId === volume.id ? (cached.surface as SurfaceFit) : undefined;
     const pairs: LandmarkPair[] | undefined = landmarks?.length ? landmarks.map((l) => ({ eds: l.eds, slab: l.slab })) : undefined;
-    const r = await registerEdsToVolume(store, map, { landmarks: pairs, model, surface, signal, onProgress });
+    const r = await runTask('register', { storePath: svc.ws.abs(volume.relPath), mapDir: svc.ws.abs(eds.relPath), landmarks: pairs, model, surface }, { signal, onProgress });
     if (!cached || cached.volumeId !== volume.id) await prepareSlab(svc, projectId);
     const rec: RegistrationRecord = {
       volumeId: volume.id, edsId: eds.id, edsToSlab: r.edsToSlab, edsToVoxel: r.edsToVoxel, slabToVoxel: r.slabToVoxel, surface: stripHeightMap(r.surface),

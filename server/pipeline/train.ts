@@ -228,6 +228,16 @@ export async function trainingLabels(svc: Services, projectId: string, layers = 
 
 // ---------------------------------------------------------------- train job
 
+/**
+ * Class weights (n / (K * count))^power: power 1 is fully balanced (rare minerals are favoured so
+ * much that the dominant mineral is under-predicted in the volume), 0 keeps the label frequencies
+ * (rare minerals vanish). 0.5 sits between.
+ */
+export function softBalance(y: Uint8Array, classes: number[], power: number): number[] {
+  const cnt = classes.map((c) => y.reduce((a, v) => a + (v === c ? 1 : 0), 0));
+  return cnt.map((n) => (y.length / (classes.length * Math.max(1, n))) ** power);
+}
+
 export interface TrainParams {
   hidden?: number[];
   epochs?: number;
@@ -259,7 +269,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
       features: (s, box, sig) => featuresForBox(s, box, set, { signal: sig }),
       featureSet: set,
       mirrorSurface: mirrorPlane(tl.rec),
-      maxPerClass: params.maxPerClass ?? 3000,
+      maxPerClass: params.maxPerClass ?? Number(process.env.PM_CAP ?? 3000),
       source: `The EDS map ${tl.edsName}`,
       signal,
       onProgress: (f, m) => onProgress(0.02 + 0.48 * f, `Features of the labelled voxels: ${m ?? ''}`),
@@ -268,7 +278,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
     const live: LiveHistory = { jobId, epochs: [], maxEpochs: epochs };
     svc.repo.setArtifact(projectId, 'trainHistory', live);
     const tm = await trainClassifier(ts, {
-      hidden: params.hidden ?? [64, 64],
+      hidden: params.hidden ?? [64, 64], classWeights: softBalance(ts.train.y, ts.classes, Number(process.env.PM_POW ?? 0.5)),
       epochs,
       signal,
       onEpoch: (e) => {

@@ -5,6 +5,7 @@ import { datasetsRouter } from './datasets';
 import { jobsRouter } from './jobs';
 import { projectsRouter } from './projects';
 import { trainRouter } from './train';
+import { resultsRouter } from './results';
 
 export const appRouter = router({
   projects: projectsRouter,
@@ -13,6 +14,7 @@ export const appRouter = router({
   correlate: correlateRouter,
   annotate: annotateRouter,
   train: trainRouter,
+  results: resultsRouter,
 });
 
 export type AppRouter = typeof appRouter;

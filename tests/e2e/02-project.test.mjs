@@ -14,7 +14,7 @@ test('the demo project shows its datasets with metadata', async ({ page, baseUrl
   assert.match(text, /Quartz/i, 'EDS legend summary');
   assert.match(text, /unclassified/i);
   await page.getByRole('link', { name: 'Correlate' }).click();
-  await page.getByTestId('step-unavailable').waitFor();
+  await page.getByTestId('correlate').waitFor();
   await screenshot(page, 'project-correlate');
   await page.getByRole('link', { name: 'Data' }).click();
   await table.waitFor();

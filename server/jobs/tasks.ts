@@ -1,0 +1,26 @@
+/**
+ * Heavy job steps, run in a worker thread by runTask (server/jobs/run-task.ts). Each takes plain
+ * JSON-able arguments (absolute paths inside the workspace, parameters) and returns plain data.
+ * No server state here: no database, no Next.
+ */
+import type { StageOptions } from '@/lib/errors';
+import { loadMineralMap } from '@/lib/eds/store-node';
+import { registerEdsToVolume, type LandmarkPair, type SurfaceFit } from '@/lib/registration';
+import { openVolume } from '@/lib/volume/zarr-store-node';
+
+export interface RegisterTaskArgs {
+  storePath: string;
+  mapDir: string;
+  landmarks?: LandmarkPair[];
+  model: 'similarity' | 'affine';
+  surface?: SurfaceFit;
+}
+
+export async function register(a: RegisterTaskArgs, opts: StageOptions) {
+  const store = await openVolume(a.storePath);
+  const map = await loadMineralMap(a.mapDir);
+  const r = await registerEdsToVolume(store, map, { landmarks: a.landmarks, model: a.model, surface: a.surface, signal: opts.signal, onProgress: opts.onProgress });
+  const { slab: _slab, ...rest } = r;
+  const { heightMap: _h, ...surface } = rest.surface;
+  return { ...rest, surface };
+}
