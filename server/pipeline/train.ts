@@ -269,7 +269,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
       features: (s, box, sig) => featuresForBox(s, box, set, { signal: sig }),
       featureSet: set,
       mirrorSurface: mirrorPlane(tl.rec),
-      maxPerClass: params.maxPerClass ?? Number(process.env.PM_CAP ?? 3000),
+      maxPerClass: params.maxPerClass ?? 10000,
       source: `The EDS map ${tl.edsName}`,
       signal,
       onProgress: (f, m) => onProgress(0.02 + 0.48 * f, `Features of the labelled voxels: ${m ?? ''}`),
@@ -278,7 +278,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
     const live: LiveHistory = { jobId, epochs: [], maxEpochs: epochs };
     svc.repo.setArtifact(projectId, 'trainHistory', live);
     const tm = await trainClassifier(ts, {
-      hidden: params.hidden ?? [64, 64], classWeights: softBalance(ts.train.y, ts.classes, Number(process.env.PM_POW ?? 0.5)),
+      hidden: params.hidden ?? [64, 64], classWeights: softBalance(ts.train.y, ts.classes, 0.5),
       epochs,
       signal,
       onEpoch: (e) => {

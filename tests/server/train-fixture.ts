@@ -39,6 +39,8 @@ export async function makeSandstoneProject(opts: SandstoneInput = { shape: [40, 
   const edsDir = path.join(ws.datasetDir(edsId), 'eds');
   await saveMineralMap(edsDir, sample.eds);
   repo.insertDataset({ id: edsId, projectId, name: 'sandstone-eds.png', kind: 'eds', status: 'ready', relPath: ws.rel(edsDir), info: edsInfo(sample.eds) });
+  // ground truth kept with the project, as the demo does
+  await writeDenseVolume(path.join(ws.projectDir(projectId), 'truth-labels.ome.zarr'), { meta: { ...sample.volume.meta, dtype: 'uint8' }, data: sample.truthLabels }, { chunk: [32, 32, 32] });
   return { svc, projectId, sample, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 

@@ -1,0 +1,23 @@
+/** GET /api/projects/:projectId/report.csv?table=modal|depth|histograms|metrics: result tables as CSV. */
+import { z } from 'zod';
+import { services } from '@/server/services';
+import { errorResponse, ID_RE, jsonError } from '@/server/http';
+import { reportCsv } from '@/server/pipeline/results';
+
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+const query = z.object({ table: z.enum(['modal', 'depth', 'histograms', 'metrics']).default('modal') });
+
+export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
+  const { projectId } = await params;
+  if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
+  const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
+  if (!q.success) return jsonError(`Bad table request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400);
+  try {
+    const { filename, csv } = await reportCsv(services(), projectId, q.data.table);
+    return new Response(csv, { headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${filename}"`, 'Cache-Control': 'no-store' } });
+  } catch (err) {
+    return errorResponse(err, 'Writing the table');
+  }
+}
