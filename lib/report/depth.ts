@@ -1,0 +1,62 @@
+/**
+ * Depth profile: class fractions per depth below the polished surface (distance along the plane
+ * normal), e.g. to see alteration or polishing damage near the surface.
+ */
+import type { StageOptions } from '../errors';
+import type { VolumeStore } from '../volume/store';
+import type { SurfacePlane } from '../classify/mirror';
+import type { ReportClass } from './modal';
+import { forEachSlice } from './modal';
+
+export interface DepthProfile {
+  classes: ReportClass[];
+  /** upper edge of each bin below the surface, µm (bin k covers [k, k+1) * binUm) */
+  depthUm: number[];
+  binUm: number;
+  /** counts[bin][classIndex] */
+  counts: number[][];
+  /** fractions[bin][classIndex] of the classified voxels of that bin (0 where the bin is empty) */
+  fractions: number[][];
+  /** classified voxels per bin */
+  totals: number[];
+}
+
+export interface DepthProfileOptions extends StageOptions {
+  /** bin thickness in voxels along the normal (default 1) */
+  binVox?: number;
+  slabZ?: number;
+}
+
+export async function depthProfile(labels: VolumeStore, surface: SurfacePlane, classes: ReportClass[], opts: DepthProfileOptions = {}): Promise<DepthProfile> {
+  const [, ny, nx] = labels.meta.shape;
+  const binVox = opts.binVox ?? 1;
+  const norm = Math.sqrt(1 + surface.a * surface.a + surface.b * surface.b);
+  const cls = classes.filter((c) => c.code !== 0);
+  const lut = new Int16Array(256).fill(-1);
+  cls.forEach((c, k) => (lut[c.code] = k));
+  const counts: number[][] = [];
+  await forEachSlice(labels, (z, slice) => {
+    for (let y = 0; y < ny; y++) {
+      const rowPlane = surface.b * y + surface.c - 0.5; // physical air/rock edge
+      for (let x = 0; x < nx; x++) {
+        const d = (z - (surface.a * x + rowPlane)) / norm;
+        if (d < 0) continue;
+        const k = lut[slice[y * nx + x]];
+        if (k < 0) continue;
+        const bin = Math.floor(d / binVox);
+        while (counts.length <= bin) counts.push(new Array(cls.length).fill(0));
+        counts[bin][k]++;
+      }
+    }
+  }, opts);
+  const totals = counts.map((r) => r.reduce((a, b) => a + b, 0));
+  const spacing = labels.meta.spacingUm[0];
+  return {
+    classes: cls,
+    binUm: binVox * spacing,
+    depthUm: counts.map((_, k) => (k + 1) * binVox * spacing),
+    counts,
+    fractions: counts.map((r, k) => r.map((v) => (totals[k] ? v / totals[k] : 0))),
+    totals,
+  };
+}
