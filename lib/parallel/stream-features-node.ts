@@ -2,7 +2,7 @@
  * Features of a whole stored volume, brick by brick, in worker threads, with bounded memory: at
  * most `threads * 2` bricks are being computed or waiting for `onBrick` at any time. Node only.
  */
-import { brickGrid, featureHalo, featureNames, featuresForBox } from '../features';
+import { brickForMemory, brickGrid, featureHalo, featureNames, featuresForBox } from '../features';
 import type { BrickFeatures, FeatureSet } from '../features/types';
 import { PetromapError, throwIfAborted, type OnProgress } from '../errors';
 import type { Box3 } from '../volume/types';
@@ -13,8 +13,10 @@ import { createPool } from './pool-node';
 export interface StreamFeaturesOptions {
   /** worker threads; 0 computes in the calling thread (default: 1) */
   threads?: number;
-  /** boxes to compute (default: brickGrid of the volume, 64^3) */
+  /** boxes to compute (default: brickGrid of the volume with bricks of brickForMemory(nFeatures, brickBytes)) */
   bricks?: Box3[];
+  /** memory bound of one brick's features when bricks are not given (default 64 MiB) */
+  brickBytes?: number;
   signal?: AbortSignal;
   onProgress?: OnProgress;
   /** called once per brick, one call at a time, in completion order */
@@ -38,8 +40,8 @@ export async function streamFeatures(storePath: string, set: FeatureSet, opts: S
   const store = await openVolume(storePath);
   const meta = store.meta;
   featureHalo(set, meta.spacingUm); // validates the set against the voxel size
-  const bricks = opts.bricks ?? brickGrid(meta.shape);
   const names = featureNames(set, meta.channels);
+  const bricks = opts.bricks ?? brickGrid(meta.shape, brickForMemory(names.length, opts.brickBytes));
   const limit = Math.max(1, threads * 2);
   const pool = threads > 0 ? createPool<FeatureJob, BrickFeatures>(new URL('./features.worker.ts', import.meta.url), threads) : undefined;
   const local = new AbortController();

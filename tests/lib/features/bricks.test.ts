@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { brickGrid, computeBrickFeatures, DEFAULT_FEATURE_SET, defaultFeatureSet, featureHalo, featureNames, featuresForBox, skimagePreset } from '../../../lib/features';
+import { brickForMemory, brickGrid, computeBrickFeatures, DEFAULT_FEATURE_SET, defaultFeatureSet, featureHalo, featureNames, featuresForBox, skimagePreset } from '../../../lib/features';
 import type { FeatureSet } from '../../../lib/features/types';
 import { isPetromapError } from '../../../lib/errors';
 import { memoryVolumeStore } from '../../../lib/volume/memory-store';
@@ -61,6 +61,8 @@ describe('bricks', () => {
     const aniso = defaultFeatureSet([2, 1, 1]);
     expect(featureHalo(aniso, [2, 1, 1])).toEqual([32, 64, 64]);
     expect(skimagePreset([1, 1, 1]).specs.length).toBe(18);
+    expect(brickForMemory(62)).toEqual([64, 64, 64]);
+    expect(brickForMemory(30)).toEqual([80, 80, 80]);
   });
 
   it('blockwise features equal whole-volume features (no seams), every filter, anisotropic', async () => {
