@@ -1,0 +1,150 @@
+/**
+ * `npm run bench -- pipeline [--shape z,y,x]... [--threads n] [--no-peer] [--no-oracle] [--seed s]`
+ * The whole mineral-mapping chain on synthetic sandstones:
+ *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
+ *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
+ *   - peer: bench/peers/sklearn_pipeline.py (scikit-image multiscale_basic_features + scikit-learn
+ *     RandomForest, 100 trees) trained on the SAME registered labelled voxels, predicting the volume
+ *     (registration time is petromap's; the peer has no registration of its own)
+ *   - petromap-oracle: same features and model, trained on the 3D truth (upper bound)
+ * Prints 3D per-class IoU below the surface vs truth, wall time per stage, peak RSS and ratios.
+ * Targets: petromap mean IoU >= peer's and within 0.05 of the oracle; end-to-end <= 1/3 of the peer's time.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { SANDSTONE_CLASSES } from '../lib/classes';
+import { confusionMetrics, disposeModel, trainClassifier } from '../lib/classify/model';
+import { saveModel } from '../lib/classify/model-io-node';
+import { predictVolume } from '../lib/classify/predict-node';
+import { buildTrainingSet, featureFnFor, surfaceLabelVoxels, type LabelledVoxel } from '../lib/classify/training-set';
+import { rng } from '../lib/classify/rng';
+import { defaultFeatureSet } from '../lib/features';
+import { runMineralogy } from '../lib/pipeline/run-mineralogy';
+import { classMapFromNames, transferLabels } from '../lib/registration/transfer-labels';
+import { generateSandstone } from '../lib/synthetic';
+import type { Shape3 } from '../lib/volume/types';
+import { openVolume, writeDenseVolume } from '../lib/volume/zarr-store-node';
+
+const run_ = promisify(execFile);
+const PEER = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'sklearn_pipeline.py');
+const PY = '/usr/bin/python3';
+const CLASSES = [1, 2, 3, 4, 5];
+const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
+
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean }
+
+function parse(argv: string[]): Args {
+  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i];
+    if (f === '--shape') a.shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
+    else if (f === '--threads') a.threads = Number(argv[++i]);
+    else if (f === '--no-peer') a.peer = false;
+    else if (f === '--no-oracle') a.oracle = false;
+    else if (f === '--seed') a.seed = Number(argv[++i]);
+    else if (f === '--keep') a.keep = true;
+  }
+  if (!a.shapes.length) a.shapes = [[128, 192, 192], [160, 256, 256]];
+  return a;
+}
+
+/** 3D IoU per class over rock voxels (truth != 0, i.e. below the surface). */
+function iou3d(truth: Uint8Array, pred: ArrayLike<number>) {
+  const t: number[] = [], p: number[] = [];
+  for (let i = 0; i < truth.length; i++) if (truth[i]) { t.push(truth[i]); p.push(pred[i]); }
+  return confusionMetrics(t, p, CLASSES);
+}
+
+const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '—');
+let peakRss = 0;
+const rssTimer = () => setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+
+async function oracle(volumePath: string, truth: Uint8Array, shape: Shape3, dir: string, threads: number | undefined, surface: { a: number; b: number; c: number }) {
+  const t0 = Date.now();
+  const store = await openVolume(volumePath);
+  const set = defaultFeatureSet(store.meta.spacingUm);
+  // random rock voxels of the whole volume, capped per class
+  const rand = rng(5);
+  const vox: LabelledVoxel[] = [];
+  const [, ny, nx] = shape;
+  for (let k = 0; k < 200_000; k++) {
+    const i = Math.floor(rand() * truth.length);
+    if (!truth[i]) continue;
+    vox.push({ z: Math.floor(i / (nx * ny)), y: Math.floor(i / nx) % ny, x: i % nx, cls: truth[i] });
+  }
+  const ts = await buildTrainingSet(store, vox, { features: featureFnFor(set), featureSet: set, mirrorSurface: surface, maxPerClass: 4000, brick: [64, 64, 64] });
+  const tm = await trainClassifier(ts, {});
+  await saveModel(join(dir, 'oracle-model'), tm, { classNames: tm.classes.map((c) => NAMES[c - 1]!) });
+  disposeModel(tm);
+  const r = await predictVolume(volumePath, join(dir, 'oracle-model'), join(dir, 'oracle-pred'), { threads, pyramids: false });
+  const lab = await (await openVolume(r.labelsPath)).readBlock({ start: [0, 0, 0], shape });
+  return { m: iou3d(truth, lab), seconds: (Date.now() - t0) / 1000 };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const a = parse(argv);
+  const timer = rssTimer();
+  try {
+    for (const shape of a.shapes) {
+      const dir = await mkdtemp(join(tmpdir(), 'petromap-bench-pipeline-'));
+      try {
+        console.log(`\n--- synthetic sandstone ${shape.join('x')} (${((shape[0] * shape[1] * shape[2]) / 1e6).toFixed(1)} M voxels), seed ${a.seed} ---`);
+        const sample = generateSandstone({ shape, seed: a.seed });
+        const volumePath = join(dir, 'volume.ome.zarr');
+        await writeDenseVolume(volumePath, sample.volume);
+        const classMap = classMapFromNames(sample.eds.legend, sample.truth.mineralToClass);
+        peakRss = 0;
+        const t0 = Date.now();
+        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { threads: a.threads, register: { inWorker: false } });
+        const total = (Date.now() - t0) / 1000;
+        const petRss = peakRss;
+        const lab = await (await openVolume(r.prediction.labelsPath)).readBlock({ start: [0, 0, 0], shape });
+        const pm = iou3d(sample.truthLabels, lab);
+        const rows: [string, ReturnType<typeof iou3d>, number][] = [['petromap', pm, total]];
+        console.log(`petromap stages (s): ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${total.toFixed(1)} s; peak RSS ${(petRss / 2 ** 20).toFixed(0)} MiB`);
+        console.log(`  labelled voxels ${r.labelledVoxels}, held-out accuracy ${fmt(r.validation.accuracy)}, registration coverage ${fmt(r.registration.quality.coverage, 2)}`);
+
+        let peerTotal = NaN;
+        if (a.peer && existsSync(PY)) {
+          // the SAME registered labels: rebuild the labelled voxels from the saved registration
+          const reg = JSON.parse(await readFile(r.files.registration, 'utf8'));
+          const sl = transferLabels(sample.eds, reg, { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap, { erodeRadius: 1 });
+          const vox = surfaceLabelVoxels(sl, shape, { depthVox: 1, layers: 2 });
+          await writeFile(join(dir, 'labels.tsv'), vox.map((v) => `${v.z} ${v.y} ${v.x} ${v.cls}`).join('\n') + '\n');
+          const raw = sample.volume.data;
+          await writeFile(join(dir, 'volume.raw'), Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+          const tp = Date.now();
+          const { stdout } = await run_(PY, [PEER, join(dir, 'volume.raw'), shape.join(','), join(dir, 'labels.tsv'), join(dir, 'peer.raw')], { maxBuffer: 1 << 24 });
+          peerTotal = (Date.now() - tp) / 1000 + r.seconds.register + r.seconds.labels; // the peer reuses petromap's registration
+          const ps = JSON.parse(stdout.trim().split('\n').at(-1)!);
+          const peerLab = new Uint8Array(await readFile(join(dir, 'peer.raw')));
+          rows.push(['peer (skimage+sklearn RF)', iou3d(sample.truthLabels, peerLab), peerTotal]);
+          console.log(`peer stages (s): features ${ps.features.toFixed(1)}, train ${ps.train.toFixed(1)}, predict ${ps.predict.toFixed(1)}; total incl. petromap registration ${peerTotal.toFixed(1)} s; peak RSS ${ps.peakRssMiB.toFixed(0)} MiB; ${ps.nFeatures} features, ${ps.nLabels} labels`);
+        } else if (a.peer) console.log('peer skipped: /usr/bin/python3 missing');
+
+        if (a.oracle) {
+          const o = await oracle(volumePath, sample.truthLabels, shape, dir, a.threads, r.registration.surface);
+          rows.push(['petromap-oracle (3D truth)', o.m, o.seconds]);
+        }
+        console.log(`\n${'method'.padEnd(28)} ${NAMES.map((n) => n.padStart(8)).join(' ')}   meanIoU  accuracy  seconds`);
+        for (const [name, m, s] of rows) {
+          console.log(`${name.padEnd(28)} ${m.perClass.map((c) => fmt(c.iou).padStart(8)).join(' ')}   ${fmt(m.meanIoU).padStart(7)}  ${fmt(m.accuracy).padStart(8)}  ${s.toFixed(1).padStart(7)}`);
+        }
+        const peer = rows.find((x) => x[0].startsWith('peer'));
+        const orc = rows.find((x) => x[0].startsWith('petromap-oracle'));
+        if (peer) console.log(`ratios: mean IoU petromap - peer = ${fmt(pm.meanIoU - peer[1].meanIoU)} (target >= 0); time petromap / peer = ${fmt(total / peer[2], 2)} (target <= 0.33)`);
+        if (orc) console.log(`        mean IoU oracle - petromap = ${fmt(orc[1].meanIoU - pm.meanIoU)} (target <= 0.05)`);
+      } finally {
+        if (!a.keep) await rm(dir, { recursive: true, force: true });
+        else console.log(`kept ${dir}`);
+      }
+    }
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * `petromap train --volume <store.ome.zarr> --eds <map folder> --registration <registration.json>
+ *   [--classes classes.json] [--features default|skimage] [--layers 2] [--epochs 60] [--out model]`
+ * Trains the voxel classifier on the registered EDS labels (mirrored surface features, spatial
+ * hold-out) and saves it. Prints a JSON summary on stdout (classes, counts, validation).
+ */
+import { readFile } from 'node:fs/promises';
+import { disposeModel, trainClassifier, validate } from '../classify/model';
+import { saveModel } from '../classify/model-io-node';
+import { buildTrainingSet, featureFnFor, surfaceLabelVoxels } from '../classify/training-set';
+import { loadMineralMap } from '../eds/store-node';
+import { invalidInput } from '../errors';
+import { defaultFeatureSet, skimagePreset } from '../features';
+import { classMapFromTable, parseClassTable } from '../pipeline/run-mineralogy';
+import { transferLabels } from '../registration/transfer-labels';
+import { openVolume } from '../volume/zarr-store-node';
+import { progressBar } from './progress';
+
+export const USAGE =
+  'usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json> ' +
+  '[--classes classes.json] [--features default|skimage] [--layers <n>] [--epochs <n>] [--out <model folder>]';
+
+export function parseArgs(argv: string[], flags: string[], usage: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i]!;
+    if (!f.startsWith('--') || !flags.includes(f.slice(2))) throw invalidInput(`Unknown option ${f}. ${usage}`);
+    const v = argv[++i];
+    if (v === undefined || v.startsWith('--')) throw invalidInput(`${f} needs a value. ${usage}`);
+    out[f.slice(2)] = v;
+  }
+  return out;
+}
+
+export function positiveInt(v: string | undefined, name: string, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw invalidInput(`--${name} must be a whole number ≥ 1, not "${v}".`);
+  return n;
+}
+
+export async function readJson(path: string, what: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8').catch((err) => {
+    throw invalidInput(`${what} ${path} could not be read: ${(err as Error).message}`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidInput(`${what} ${path} is not valid JSON.`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, ['volume', 'eds', 'registration', 'classes', 'features', 'layers', 'epochs', 'out'], USAGE);
+  for (const k of ['volume', 'eds', 'registration']) if (!a[k]) throw invalidInput(`--${k} is required. ${USAGE}`);
+  const store = await openVolume(a.volume!);
+  const map = await loadMineralMap(a.eds!);
+  const reg = (await readJson(a.registration!, 'Registration')) as { edsToSlab: never; slabToVoxel: never; slabSize: [number, number]; surface: { a: number; b: number; c: number } };
+  if (!reg.edsToSlab || !reg.slabToVoxel || !reg.slabSize || !reg.surface) throw invalidInput(`${a.registration} is not a registration written by "petromap register" (edsToSlab, slabToVoxel, slabSize, surface).`);
+  const table = a.classes ? parseClassTable(await readJson(a.classes, 'Class table'), a.classes) : undefined;
+  const { classMap, classes } = classMapFromTable(map, table);
+  const features = a.features ?? 'default';
+  if (features !== 'default' && features !== 'skimage') throw invalidInput(`--features must be default or skimage, not "${features}".`);
+  const set = features === 'skimage' ? skimagePreset(store.meta.spacingUm) : defaultFeatureSet(store.meta.spacingUm);
+  const sl = transferLabels(map, reg, { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap, { erodeRadius: 1 });
+  const vox = surfaceLabelVoxels(sl, store.meta.shape, { depthVox: 1, layers: positiveInt(a.layers, 'layers', 2) });
+  const bar = progressBar('train');
+  const ts = await buildTrainingSet(store, vox, { features: featureFnFor(set), featureSet: set, mirrorSurface: reg.surface, source: `EDS map ${a.eds}`, onProgress: (f, m) => bar(0.4 * f, m) });
+  const tm = await trainClassifier(ts, { epochs: positiveInt(a.epochs, 'epochs', 60), onProgress: (f, m) => bar(0.4 + 0.6 * f, m) });
+  bar.done();
+  const out = a.out ?? 'model';
+  try {
+    const v = ts.heldOut.n ? await validate(tm, ts.heldOut) : null;
+    const names = tm.classes.map((c) => classes.find((k) => k.code === c)?.name ?? `class ${c}`);
+    await saveModel(out, tm, { classNames: names });
+    console.log(JSON.stringify({ model: out, classes: tm.classes.map((c, k) => ({ code: c, name: names[k] })), labelledVoxels: vox.length, counts: ts.counts, epochs: tm.history.length, bestEpoch: tm.bestEpoch + 1, validation: v && { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } }, null, 2));
+  } finally {
+    disposeModel(tm);
+  }
+  return 0;
+}

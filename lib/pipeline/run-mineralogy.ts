@@ -1,0 +1,181 @@
+/**
+ * The whole mineralogy chain on stored inputs (Node): register the EDS map onto the volume's
+ * polished surface, transfer its labels to the voxels just below it, build a class-balanced,
+ * spatially split training set (features mirrored above the surface), train the MLP, predict the
+ * whole volume blockwise (resumable), and report modal mineralogy and depth profiles.
+ *
+ * Files in `outDir`: registration.json, model/, prediction/ (labels, probabilities, uncertainty
+ * OME-Zarr), modal.csv, depth.csv, report.json.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SANDSTONE_CLASSES } from '../classes';
+import { trainClassifier, validate, disposeModel, type TrainOptions, type Validation } from '../classify/model';
+import { saveModel } from '../classify/model-io-node';
+import { predictVolume, type PredictResult } from '../classify/predict-node';
+import { buildTrainingSet, featureFnFor, surfaceLabelVoxels, type ClassCount } from '../classify/training-set';
+import type { MineralMap } from '../eds/types';
+import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
+import { defaultFeatureSet } from '../features';
+import type { FeatureSet } from '../features/types';
+import { registerEdsToVolume, type RegisterOptions } from '../registration/register-eds';
+import { transferLabels, type ClassMap } from '../registration/transfer-labels';
+import type { Registration } from '../registration/types';
+import { depthCsv, modalCsv } from '../report/csv';
+import { depthProfile, type DepthProfile } from '../report/depth';
+import { writeTextAtomic } from '../report/export-node';
+import { modalMineralogy, type ModalMineralogy, type ReportClass } from '../report/modal';
+import type { Shape3 } from '../volume/types';
+import { openVolume } from '../volume/zarr-store-node';
+
+export interface RunMineralogyOptions extends StageOptions {
+  /** class code -> name (default: the sandstone class names for codes 1..5, else "class N") */
+  classes?: ReportClass[];
+  register?: Omit<RegisterOptions, 'signal' | 'onProgress'>;
+  /** default: defaultFeatureSet(volume spacing) */
+  featureSet?: FeatureSet;
+  /** erosion of the transferred labels, slab pixels (default 1) */
+  erodeRadius?: number;
+  /** first labelled layer below the surface plane and number of layers (default 1 and 2) */
+  labelDepthVox?: number;
+  labelLayers?: number;
+  maxPerClass?: number;
+  train?: Omit<TrainOptions, 'signal' | 'onProgress'>;
+  threads?: number;
+  brick?: Shape3;
+  seed?: number;
+}
+
+export interface RunMineralogyResult {
+  registration: Omit<Registration, 'surface'> & { surface: Omit<Registration['surface'], 'heightMap'> };
+  labelledVoxels: number;
+  trainingCounts: ClassCount[];
+  validation: Validation;
+  modelDir: string;
+  prediction: PredictResult;
+  modal: ModalMineralogy;
+  depth: DepthProfile;
+  /** wall time per stage, seconds */
+  seconds: Record<'register' | 'labels' | 'trainingSet' | 'train' | 'predict' | 'report', number>;
+  files: Record<string, string>;
+}
+
+const sub = (p: OnProgress | undefined, from: number, to: number): OnProgress | undefined => p && ((f, m) => p(from + (to - from) * f, m));
+
+export function classNamesFor(codes: number[], classes?: ReportClass[]): ReportClass[] {
+  return codes.map((code) => ({
+    code,
+    name: classes?.find((c) => c.code === code)?.name ?? SANDSTONE_CLASSES.find((c) => c.code === code)?.name ?? `class ${code}`,
+  }));
+}
+
+export async function runMineralogy(volumePath: string, map: MineralMap, classMap: ClassMap, outDir: string, opts: RunMineralogyOptions = {}): Promise<RunMineralogyResult> {
+  const { signal, onProgress } = opts;
+  const seconds = { register: 0, labels: 0, trainingSet: 0, train: 0, predict: 0, report: 0 };
+  let t = Date.now();
+  const lap = (k: keyof typeof seconds) => {
+    seconds[k] = (Date.now() - t) / 1000;
+    t = Date.now();
+  };
+  await mkdir(outDir, { recursive: true });
+  const store = await openVolume(volumePath);
+  const shape = store.meta.shape;
+
+  onProgress?.(0, `registering ${map.source ?? 'the EDS map'} onto ${volumePath}`);
+  const reg = await registerEdsToVolume(store, map, { ...opts.register, signal, onProgress: sub(onProgress, 0, 0.15) });
+  const { slab, ...regRest } = reg;
+  const registration = { ...regRest, surface: { ...reg.surface, heightMap: undefined } };
+  await writeTextAtomic(join(outDir, 'registration.json'), JSON.stringify(registration, null, 2) + '\n');
+  lap('register');
+
+  throwIfAborted(signal);
+  const sl = transferLabels(map, reg, slab, classMap, { erodeRadius: opts.erodeRadius ?? 1 });
+  const vox = surfaceLabelVoxels(sl, shape, { depthVox: opts.labelDepthVox ?? 1, layers: opts.labelLayers ?? 2 });
+  if (vox.length === 0) throw unprocessable(`No EDS label of ${map.source ?? 'the map'} lands on ${volumePath} after registration: check the class table and the registration.`);
+  lap('labels');
+
+  const featureSet = opts.featureSet ?? defaultFeatureSet(store.meta.spacingUm);
+  const ts = await buildTrainingSet(store, vox, {
+    features: featureFnFor(featureSet), featureSet, mirrorSurface: reg.surface, maxPerClass: opts.maxPerClass, seed: opts.seed,
+    source: `EDS map ${map.source ?? ''}`.trim(), signal, onProgress: sub(onProgress, 0.15, 0.3),
+  });
+  lap('trainingSet');
+
+  const tm = await trainClassifier(ts, { ...opts.train, seed: opts.seed, signal, onProgress: sub(onProgress, 0.3, 0.45) });
+  let validation: Validation;
+  const modelDir = join(outDir, 'model');
+  const classes = classNamesFor(tm.classes, opts.classes);
+  try {
+    validation = ts.heldOut.n > 0 ? await validate(tm, ts.heldOut) : { classes: tm.classes, confusion: [], perClass: [], accuracy: NaN, meanIoU: NaN };
+    await saveModel(modelDir, tm, { classNames: classes.map((c) => c.name) });
+  } finally {
+    disposeModel(tm);
+  }
+  lap('train');
+
+  const prediction = await predictVolume(volumePath, modelDir, join(outDir, 'prediction'), {
+    threads: opts.threads, brick: opts.brick, signal, onProgress: sub(onProgress, 0.45, 0.95),
+  });
+  lap('predict');
+
+  const labels = await openVolume(prediction.labelsPath);
+  const modal = await modalMineralogy(labels, classes, { map, classMap, surface: reg.surface, signal, onProgress: sub(onProgress, 0.95, 0.98) });
+  const depth = await depthProfile(labels, reg.surface, classes, { signal, onProgress: sub(onProgress, 0.98, 1) });
+  const files = {
+    registration: join(outDir, 'registration.json'),
+    model: modelDir,
+    labels: prediction.labelsPath,
+    probabilities: prediction.probabilitiesPath,
+    uncertainty: prediction.uncertaintyPath,
+    modalCsv: join(outDir, 'modal.csv'),
+    depthCsv: join(outDir, 'depth.csv'),
+    report: join(outDir, 'report.json'),
+  };
+  await writeTextAtomic(files.modalCsv, modalCsv(modal));
+  await writeTextAtomic(files.depthCsv, depthCsv(depth));
+  lap('report');
+  const result: RunMineralogyResult = { registration, labelledVoxels: vox.length, trainingCounts: ts.counts, validation, modelDir, prediction, modal, depth, seconds, files };
+  await writeTextAtomic(files.report, JSON.stringify(result, null, 2) + '\n');
+  onProgress?.(1, 'mineralogy finished');
+  return result;
+}
+
+/** A class table: which minerals of the EDS legend make each class (code 1..255). */
+export interface ClassTableEntry {
+  code: number;
+  name: string;
+  minerals: string[];
+}
+
+/** Parse a class table JSON (array of { code, name, minerals }); `source` names the file for messages. */
+export function parseClassTable(json: unknown, source: string): ClassTableEntry[] {
+  if (!Array.isArray(json)) throw unprocessable(`${source}: expected a JSON array of { "code": 1, "name": "quartz", "minerals": ["Quartz"] }.`);
+  const seen = new Set<number>();
+  return json.map((e, i) => {
+    const o = e as Partial<ClassTableEntry>;
+    if (!Number.isInteger(o.code) || o.code! < 1 || o.code! > 255) throw unprocessable(`${source}: entry ${i + 1} needs a class "code" between 1 and 255 (0 means "no label").`);
+    if (seen.has(o.code!)) throw unprocessable(`${source}: class code ${o.code} is used twice.`);
+    seen.add(o.code!);
+    if (typeof o.name !== 'string' || !o.name) throw unprocessable(`${source}: entry ${i + 1} (code ${o.code}) needs a "name".`);
+    if (!Array.isArray(o.minerals) || !o.minerals.every((m) => typeof m === 'string')) throw unprocessable(`${source}: class "${o.name}" needs "minerals", a list of legend names.`);
+    return { code: o.code!, name: o.name, minerals: o.minerals };
+  });
+}
+
+/** ClassMap of a legend from a class table (minerals not listed are dropped); without a table each phase is its own class. */
+export function classMapFromTable(map: MineralMap, table?: ClassTableEntry[]): { classMap: ClassMap; classes: ReportClass[] } {
+  const classMap: ClassMap = {};
+  if (!table) {
+    const phases = map.legend.filter((p) => p.id !== 0).slice(0, 255);
+    phases.forEach((p, k) => (classMap[p.id] = k + 1));
+    return { classMap, classes: phases.map((p, k) => ({ code: k + 1, name: p.name })) };
+  }
+  const byName = new Map<string, number>();
+  for (const e of table) for (const m of e.minerals) byName.set(m.toLowerCase(), e.code);
+  const unknown = table.flatMap((e) => e.minerals).filter((m) => !map.legend.some((p) => p.name.toLowerCase() === m.toLowerCase()));
+  if (unknown.length === table.flatMap((e) => e.minerals).length) {
+    throw unprocessable(`None of the minerals of the class table (${unknown.slice(0, 5).join(', ')}) is in the legend of ${map.source ?? 'the EDS map'} (${map.legend.map((p) => p.name).join(', ')}).`);
+  }
+  for (const p of map.legend) classMap[p.id] = byName.get(p.name.toLowerCase()) ?? null;
+  return { classMap, classes: table.map((e) => ({ code: e.code, name: e.name })) };
+}
