@@ -7,12 +7,13 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { isPetromapError, invalidInput } from '../errors';
+import { progressBar } from './progress';
 import { registerEdsToVolume } from '../registration/register-eds';
-import { readRgbMineralMapNode, readVolumeFileNode } from '../registration/read-inputs-node';
+import { openVolumeInput, readMineralMapInput } from '../registration/read-inputs-node';
 import type { LandmarkPair } from '../registration/types';
 
 const USAGE =
-  'usage: petromap register --volume <dir|file> --map <map.png> <legend.csv> --pixel-um <µm> ' +
+  'usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder> [legend.csv] [--pixel-um <µm>] ' +
   '[--landmarks pairs.json] [--companion BSE] [--model similarity|affine] [--out registration.json]';
 
 interface Args {
@@ -61,12 +62,15 @@ async function readLandmarks(path: string): Promise<LandmarkPair[]> {
 export async function main(argv: string[]): Promise<void> {
   try {
     const a = parseRegisterArgs(argv);
-    const volume = await readVolumeFileNode(a.volume!);
-    const map = await readRgbMineralMapNode(a.map[0], a.map[1], a.pixelUm ?? NaN);
+    if (!a.volume) throw invalidInput(`--volume is required. ${USAGE}`);
+    if (!a.map.length) throw invalidInput(`--map is required. ${USAGE}`);
+    const map = await readMineralMapInput(a.map[0], a.map[1], a.pixelUm);
+    const opened = await openVolumeInput(a.volume, { onProgress: progressBar('import') });
+    const volume = opened.store;
     const landmarks = a.landmarks ? await readLandmarks(a.landmarks) : undefined;
-    const onProgress = (f: number, m?: string) => process.stderr.write(`\r${Math.round(100 * f)}% ${m ?? ''}`.padEnd(60));
-    const r = await registerEdsToVolume(volume, map, { landmarks, companion: a.companion, model: a.model, onProgress });
-    process.stderr.write('\n');
+    const onProgress = progressBar('register');
+    const r = await registerEdsToVolume(volume, map, { landmarks, companion: a.companion, model: a.model, onProgress }).finally(() => opened.close());
+    onProgress.done();
     const { slab: _slab, ...registration } = r;
     const out = { ...registration, surface: { ...r.surface, heightMap: undefined }, volume: a.volume, map: a.map[0] };
     const tmp = `${a.out}.tmp-${process.pid}`;
