@@ -1,10 +1,6 @@
-import { StepUnavailable } from '@/app/_components/projects/step-unavailable';
+import { ResultsStep } from '@/app/_components/results/results-step';
 
-export default function ResultsPage() {
-  return (
-    <StepUnavailable
-      step="Results"
-      what="Predict the 3D mineral map brick by brick, then inspect labels, probabilities and uncertainty, the modal mineralogy and the depth profile, and export them."
-    />
-  );
+export default async function ResultsPage({ params }: { params: Promise<{ projectId: string }> }) {
+  const { projectId } = await params;
+  return <ResultsStep projectId={projectId} />;
 }

@@ -1,10 +1,6 @@
-import { StepUnavailable } from '@/app/_components/projects/step-unavailable';
+import { TrainStep } from '@/app/_components/train/train-step';
 
-export default function TrainPage() {
-  return (
-    <StepUnavailable
-      step="Train"
-      what="Transfer the registered EDS labels to the surface voxels, choose the feature set and train the voxel classifier, with per-class accuracy on held-out surface pixels."
-    />
-  );
+export default async function TrainPage({ params }: { params: Promise<{ projectId: string }> }) {
+  const { projectId } = await params;
+  return <TrainStep projectId={projectId} />;
 }

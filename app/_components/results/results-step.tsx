@@ -1,0 +1,144 @@
+'use client';
+/**
+ * The Results step: the predicted 3D mineral map over the scan in three linked slice panels
+ * (label overlay with opacity and per-class toggles, uncertainty overlay), a 3D view of the
+ * label volume, modal mineralogy (3D below the surface vs 2D EDS), depth profile, grey-value
+ * histograms per class, the EDS map beside the predicted top slice, and every download.
+ */
+import { useQuery } from '@tanstack/react-query';
+import type { inferRouterOutputs } from '@trpc/server';
+import dynamic from 'next/dynamic';
+import Link from 'next/link';
+import { useMemo, useState } from 'react';
+import { useTRPC } from '@/app/_trpc/client';
+import type { AppRouter } from '@/server/routers/_app';
+import { formatDate, formatPct } from '../format';
+import { ClassHistograms, DepthProfile, ModalBars, type ClassInfo } from './charts';
+import { OverlayPanel, type Overlay } from './overlay-panel';
+import { guessLevelShapes, sliceUrl } from '../viewer/volume-info';
+import type { SliceAxis, Vec3 } from '../viewer/slice-geometry';
+
+const Label3D = dynamic(() => import('./label-3d').then((m) => m.Label3D), { ssr: false });
+
+type State = inferRouterOutputs<AppRouter>['results']['state'];
+
+export function ResultsStep({ projectId }: { projectId: string }) {
+  const trpc = useTRPC();
+  const q = useQuery(trpc.results.state.queryOptions({ projectId }));
+  if (q.isPending) return <p className="muted">Summarising the prediction…</p>;
+  if (q.error) return <div className="error">Could not load the results: {q.error.message}</div>;
+  const st = q.data;
+  if (!st.prediction || !st.volume) {
+    return (
+      <div className="card" data-testid="no-prediction">
+        <h2>No prediction yet</h2>
+        <p>Train a model and click “Predict whole volume” on the <Link href={`/projects/${projectId}/train`}>Train step</Link>; the 3D mineral map, its statistics and the downloads appear here.</p>
+      </div>
+    );
+  }
+  return <Results st={st} projectId={projectId} />;
+}
+
+function Results({ st, projectId }: { st: State; projectId: string }) {
+  const vol = st.volume!;
+  const pred = st.prediction!;
+  const shape = vol.shape as Vec3;
+  const spacing = vol.spacingUm as Vec3;
+  const classes: ClassInfo[] = useMemo(() => pred.classes.map((c) => st.classes.find((k) => k.code === c) ?? { code: c, name: `class ${c}`, color: [128, 128, 128] }), [pred.classes, st.classes]);
+  const [cursor, setCursor] = useState<Vec3>(() => [Math.floor(shape[0] / 2), Math.floor(shape[1] / 2), Math.floor(shape[2] / 2)]);
+  const [showLabels, setShowLabels] = useState(true);
+  const [showUnc, setShowUnc] = useState(false);
+  const [opacity, setOpacity] = useState(0.55);
+  const [hidden, setHidden] = useState<Set<number>>(new Set());
+  const levelShapes = useMemo(() => guessLevelShapes(shape, vol.levels), [shape, vol.levels]);
+  const hideParam = [...hidden].sort((a, b) => a - b).join(',');
+  const sameLevels = pred.levels === vol.levels;
+  const ovLevel = (axis: SliceAxis, index: number, level: number) => (sameLevels ? { index, level } : { index: cursor[axis === 'z' ? 0 : axis === 'y' ? 1 : 2], level: 0 });
+  const overlays: Overlay[] = [
+    { key: 'labels', visible: showLabels, opacity, url: (axis, index, level) => { const l = ovLevel(axis, index, level); return `/api/projects/${projectId}/labels?axis=${axis}&index=${l.index}&level=${l.level}&hide=${hideParam}&t=${pred.createdAt.getTime()}`; } },
+    { key: 'uncertainty', visible: showUnc, opacity: 0.8, url: (axis, index, level) => { const l = ovLevel(axis, index, level); return `/api/projects/${projectId}/uncertainty?axis=${axis}&index=${l.index}&level=${l.level}&t=${pred.createdAt.getTime()}`; } },
+  ];
+  const onKey = (e: React.KeyboardEvent) => (e.key === 'o' ? (setShowLabels((s) => !s), true) : false);
+  const toggle = (c: number) => setHidden((h) => { const n = new Set(h); if (n.has(c)) n.delete(c); else n.add(c); return n; });
+  const panel = (axis: SliceAxis) => (
+    <OverlayPanel axis={axis} shape={shape} spacing={spacing} cursor={cursor} onCursor={setCursor} levelShapes={levelShapes} height={280}
+      sliceUrl={(a, index, level) => sliceUrl(vol.id, { axis: a, index, level, channel: 0, format: 'png' })} overlays={overlays} onKey={onKey} />
+  );
+  const topZ = Math.max(0, Math.min(shape[0] - 1, st.surfaceZ ?? 0));
+  return (
+    <div className="results-step" data-testid="results-step">
+      <p className="muted small">
+        Prediction of {formatDate(pred.createdAt)} over {shape[2]} × {shape[1]} × {shape[0]} voxels{pred.upToDate ? '' : ' (made with an older model than the current one)'}.
+        {st.validation && <> Held-out accuracy of the model {formatPct(st.validation.accuracy)}.</>}
+        {st.truthIoU && <> IoU vs the synthetic truth: {classes.map((c) => `${c.name} ${formatPct(st.truthIoU![c.code], 0)}`).join(', ')}.</>}
+      </p>
+      <div className="viewer results-viewer">
+        <div className="viewer-grid">
+          {panel('z')}
+          {panel('y')}
+          {panel('x')}
+          <div className="panel results-side">
+            <div className="controls">
+              <label><input type="checkbox" data-testid="toggle-labels" checked={showLabels} onChange={(e) => setShowLabels(e.target.checked)} /> classes (o)</label>
+              <label>opacity <input type="range" min={0} max={1} step={0.05} value={opacity} data-testid="label-opacity" onChange={(e) => setOpacity(Number(e.target.value))} /></label>
+              <label><input type="checkbox" data-testid="toggle-uncertainty" checked={showUnc} onChange={(e) => setShowUnc(e.target.checked)} /> uncertainty</label>
+            </div>
+            <ul className="legend results-legend" data-testid="class-toggles">
+              {classes.map((c) => (
+                <li key={c.code}>
+                  <label>
+                    <input type="checkbox" checked={!hidden.has(c.code)} onChange={() => toggle(c.code)} data-testid={`class-toggle-${c.code}`} />
+                    <span className="swatch" style={{ background: `rgb(${c.color.join(',')})` }} /> {c.name}
+                    <span className="muted num"> {st.modal.find((m) => m.code === c.code)?.volumePct.toFixed(1)} %</span>
+                  </label>
+                </li>
+              ))}
+            </ul>
+            <div className="info">Click: move the crosshair in all views · ←/→ PgUp/PgDn: step slices · o: overlay on/off{showUnc && <><br />uncertainty: transparent = sure, yellow → red = the two best classes are close</>}</div>
+          </div>
+        </div>
+      </div>
+      <div className="results-grid">
+        <section className="card">
+          <h3>3D view</h3>
+          <Label3D url={`/api/projects/${projectId}/labels.nii?t=${pred.createdAt.getTime()}`} classes={classes} hidden={hidden} />
+        </section>
+        <section className="card">
+          <h3>Modal mineralogy</h3>
+          <ModalBars rows={st.modal.map((m) => ({ ...classes.find((c) => c.code === m.code)!, volumePct: m.volumePct, edsAreaPct: m.edsAreaPct }))} />
+          <table className="metrics small" data-testid="modal-table">
+            <thead><tr><th>class</th><th className="r">3D volume %</th><th className="r">2D EDS area %</th></tr></thead>
+            <tbody>{st.modal.map((m) => <tr key={m.code}><td>{m.name}</td><td className="r num">{m.volumePct.toFixed(1)}</td><td className="r num">{m.edsAreaPct == null ? '–' : m.edsAreaPct.toFixed(1)}</td></tr>)}</tbody>
+          </table>
+        </section>
+        <section className="card">
+          <h3>Depth profile</h3>
+          {st.depth && <DepthProfile classes={classes} depthsUm={st.depth.depthsUm} fractions={st.depth.fractions} voxels={st.depth.voxels} />}
+        </section>
+        <section className="card">
+          <h3>Grey values per class</h3>
+          {st.histograms && <ClassHistograms classes={classes} lo={st.histograms.lo} hi={st.histograms.hi} counts={st.histograms.counts} />}
+        </section>
+        <section className="card">
+          <h3>EDS map and the predicted top slice</h3>
+          <div className="eds-vs-pred">
+            {st.eds && <figure><img src={`/api/datasets/${st.eds.id}/eds.png`} alt={`EDS map ${st.eds.name}`} data-testid="eds-image" /><figcaption className="small muted">EDS map {st.eds.name}</figcaption></figure>}
+            <figure>
+              <div className="stack-img">
+                <img src={sliceUrl(vol.id, { axis: 'z', index: topZ, level: 0, channel: 0, format: 'png' })} alt="XRM slice below the surface" />
+                <img src={`/api/projects/${projectId}/labels?axis=z&index=${topZ}&level=0&t=${pred.createdAt.getTime()}`} alt="predicted classes below the surface" data-testid="top-slice" />
+              </div>
+              <figcaption className="small muted">predicted classes, slice z = {topZ} (just below the surface; the EDS map keeps its own orientation)</figcaption>
+            </figure>
+          </div>
+        </section>
+        <section className="card">
+          <h3>Downloads</h3>
+          <ul className="downloads" data-testid="downloads">
+            {st.exports.map((e) => <li key={e.href}><a href={e.href} download data-testid={`dl-${e.what}-${e.format}`}>{e.label}</a></li>)}
+          </ul>
+        </section>
+      </div>
+    </div>
+  );
+}
