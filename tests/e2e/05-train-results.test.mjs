@@ -1,0 +1,156 @@
+/**
+ * Train and Results steps on the demo project: (registration accepted through tRPC if the
+ * Correlate test has not), train with a small feature set (live curves, confusion matrix,
+ * preview on the slice), predict the whole volume, then the Results page: label overlay with
+ * class toggles, uncertainty, 3D view, charts, and downloads of a CSV and a NRRD.
+ */
+import assert from 'node:assert/strict';
+import { canvasStats, screenshot, test, waitFor } from './harness.mjs';
+import { openDemo } from './nav.mjs';
+
+async function trpc(baseUrl, proc, input, mutation = false) {
+  const res = mutation
+    ? await fetch(`${baseUrl}/api/trpc/${proc}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
+    : await fetch(`${baseUrl}/api/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${proc}: HTTP ${res.status}: ${body?.error?.json?.message ?? JSON.stringify(body).slice(0, 300)}`);
+  return body.result.data.json;
+}
+
+async function waitJob(baseUrl, id, what, timeoutMs) {
+  const j = await waitFor(async () => {
+    const j = await trpc(baseUrl, 'jobs.byId', { id });
+    return ['done', 'failed', 'cancelled', 'interrupted'].includes(j.state) ? j : null;
+  }, what, timeoutMs, 1000);
+  assert.equal(j.state, 'done', `${what}: ${j.error ?? j.state}`);
+  return j;
+}
+
+async function demoProjectId(page, baseUrl, shared) {
+  if (shared.demoId) return shared.demoId;
+  await openDemo(page, baseUrl);
+  shared.demoId = page.url().match(/\/projects\/([^/?#]+)/)[1];
+  return shared.demoId;
+}
+
+/** Accept a registration (auto-register) unless the Correlate test already did. */
+async function ensureAccepted(baseUrl, projectId) {
+  const st = await trpc(baseUrl, 'train.state', { projectId });
+  if (st.registrationAccepted) return;
+  const { jobId } = await trpc(baseUrl, 'correlate.autoRegister', { projectId, model: 'similarity' }, true);
+  await waitJob(baseUrl, jobId, 'auto-registration', 240_000);
+  await trpc(baseUrl, 'correlate.accept', { projectId }, true);
+}
+
+test('Train: feature picker with estimate, training with live curves, confusion matrix and slice preview', async ({ page, baseUrl, shared }) => {
+  const projectId = await demoProjectId(page, baseUrl, shared);
+  await ensureAccepted(baseUrl, projectId);
+  await page.goto(`${baseUrl}/projects/${projectId}/train`);
+  await page.getByTestId('train-step').waitFor({ timeout: 30_000 });
+  const estimate = page.getByTestId('feature-estimate');
+  await waitFor(async () => /7\s*features/.test(await estimate.innerText()), 'the starting feature set (7 features) and its estimate');
+  // a smaller set: drop the Laplacian at both scales
+  const lap = page.locator('[data-testid^="feat-laplacian-"]:checked');
+  const nLap = await lap.count();
+  assert.equal(nLap, 2, 'the starting set has the Laplacian at two scales');
+  await lap.first().click();
+  await waitFor(async () => /6\s*features/.test(await estimate.innerText()), 'estimate to follow the picker');
+  await page.locator('[data-testid^="feat-laplacian-"]:checked').first().click();
+  await waitFor(async () => /5\s*features/.test(await estimate.innerText()), 'estimate for 5 features');
+  const counts = await page.getByTestId('label-counts').innerText();
+  assert.match(counts, /quartz\s+[1-9][\d,]*/, `labelled quartz voxels are listed: ${counts}`);
+  await screenshot(page, 'train-before');
+
+  await page.locator('input[type="number"]').first().fill('15');
+  await page.getByTestId('train-button').click();
+  // live: curves appear while training runs
+  await page.getByTestId('training-curves').waitFor({ timeout: 120_000 });
+  await screenshot(page, 'train-running');
+  await page.getByTestId('confusion-matrix').waitFor({ timeout: 180_000 });
+  const acc = await page.getByTestId('accuracy').innerText();
+  const accPct = Number(acc.replace(/[^\d.]/g, ''));
+  assert.ok(accPct > 50, `held-out accuracy shown and plausible: ${acc}`);
+  const rows = await page.getByTestId('metrics-table').locator('tbody tr').count();
+  assert.ok(rows >= 5, `per-class metrics table: ${rows} rows`);
+  const cells = await page.getByTestId('confusion-matrix').locator('rect').count();
+  assert.ok(cells >= 16, `confusion matrix has a cell per class pair: ${cells}`);
+
+  // preview of the model on the slice in view
+  const xy = '[data-testid="ovcanvas-XY"]';
+  await page.getByTestId('preview').scrollIntoViewIfNeeded();
+  await waitFor(async () => (await page.getAttribute(xy, 'data-overlays')) === 'preview', 'preview overlay on the XY slice', 60_000, 500);
+  await page.waitForTimeout(150);
+  const withPreview = await canvasStats(page, xy, { x0: 0.3, x1: 0.7, y0: 0.3, y1: 0.45 });
+  await page.getByTestId('ovpanel-XY').focus();
+  await page.keyboard.press('o');
+  await waitFor(async () => (await page.getAttribute(xy, 'data-overlays')) === '', "'o' hides the preview");
+  await page.waitForTimeout(150);
+  const without = await canvasStats(page, xy, { x0: 0.3, x1: 0.7, y0: 0.3, y1: 0.45 });
+  assert.notEqual(withPreview.hash, without.hash, 'the preview changes the picture');
+  await page.keyboard.press('o');
+  await screenshot(page, 'train-trained');
+}, { timeoutMs: 420_000 });
+
+test('Train: predict the whole volume with progress', async ({ page, baseUrl, shared }) => {
+  const projectId = await demoProjectId(page, baseUrl, shared);
+  await page.goto(`${baseUrl}/projects/${projectId}/train`);
+  await page.getByTestId('predict-button').waitFor({ timeout: 30_000 });
+  await page.getByTestId('predict-button').click();
+  await page.locator('[data-testid="job-Prediction"][data-state="running"]').waitFor({ timeout: 60_000 });
+  await screenshot(page, 'train-predicting');
+  await page.getByTestId('prediction-status').waitFor({ timeout: 400_000 });
+  assert.match(await page.getByTestId('prediction-status').innerText(), /See the results/);
+}, { timeoutMs: 450_000 });
+
+test('Results: overlay with class toggles, uncertainty, 3D view, charts and downloads', async ({ page, baseUrl, shared }) => {
+  const projectId = await demoProjectId(page, baseUrl, shared);
+  await page.goto(`${baseUrl}/projects/${projectId}/results`);
+  await page.getByTestId('results-step').waitFor({ timeout: 60_000 });
+  const xy = '[data-testid="ovcanvas-XY"]';
+  for (const n of ['XY', 'XZ', 'YZ']) {
+    await waitFor(async () => (await page.getAttribute(`[data-testid="ovcanvas-${n}"]`, 'data-overlays')) === 'labels', `label overlay on ${n}`, 30_000);
+  }
+  await page.waitForTimeout(200);
+  const s0 = await canvasStats(page, xy, { x0: 0.3, x1: 0.7, y0: 0.3, y1: 0.45 });
+  assert.ok(s0.distinct > 5, `XY shows labels over the scan: ${JSON.stringify(s0)}`);
+  // hide quartz: the picture changes
+  await page.getByTestId('class-toggle-2').click();
+  await waitFor(async () => (await canvasStats(page, xy, { x0: 0.3, x1: 0.7, y0: 0.3, y1: 0.45 })).hash !== s0.hash, 'hiding quartz to redraw XY', 20_000);
+  await page.getByTestId('class-toggle-2').click();
+  // uncertainty overlay
+  await page.getByTestId('toggle-uncertainty').click();
+  await waitFor(async () => (await page.getAttribute(xy, 'data-overlays')) === 'labels,uncertainty', 'uncertainty overlay', 30_000);
+  // linked crosshair: PageUp in XY moves the index
+  const i0 = Number((await page.getByTestId('ovindex-XY').innerText()).split('/')[0]);
+  await page.getByTestId('ovpanel-XY').focus();
+  await page.keyboard.press('PageUp');
+  await waitFor(async () => Number((await page.getByTestId('ovindex-XY').innerText()).split('/')[0]) === i0 + 10, 'PageUp steps 10 slices');
+  // charts
+  for (const id of ['modal-chart', 'depth-chart', 'histogram-chart']) {
+    const n = await page.getByTestId(id).locator('path, rect').count();
+    assert.ok(n >= 5, `${id} draws marks (${n})`);
+  }
+  const modal = await page.getByTestId('modal-table').innerText();
+  assert.match(modal, /quartz\s+\d+\.\d\s+\d+\.\d/, `modal table has 3D and 2D columns: ${modal}`);
+  // 3D view
+  await waitFor(async () => (await page.getAttribute('[data-testid="label-3d"]', 'data-status')) !== 'loading', '3D view to load', 60_000);
+  const status3d = await page.getAttribute('[data-testid="label-3d"]', 'data-status');
+  assert.equal(status3d, 'ready', `3D view: ${await page.getByTestId('label-3d').innerText()}`);
+  await page.waitForTimeout(1000);
+  await screenshot(page, 'results');
+
+  // downloads: a CSV and a NRRD
+  const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-modal-csv').click()]);
+  const csvPath = await csvDl.path();
+  const { readFileSync } = await import('node:fs');
+  const csv = readFileSync(csvPath, 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'class_code,class,volume_percent_3d,eds_area_percent_2d,voxels');
+  assert.ok(csv.length >= 5, `modal CSV rows: ${csv.length}`);
+  const [nrrdDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-labels-nrrd').click()]);
+  const buf = readFileSync(await nrrdDl.path());
+  const head = buf.subarray(0, 400).toString('latin1');
+  assert.match(head, /^NRRD0004/);
+  const sizes = head.match(/sizes: (\d+) (\d+) (\d+)/).slice(1).map(Number);
+  const end = head.indexOf('\n\n') + 2;
+  assert.equal(buf.length - end, sizes[0] * sizes[1] * sizes[2], 'NRRD holds one byte per voxel');
+}, { timeoutMs: 240_000 });
