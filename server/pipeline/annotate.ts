@@ -6,18 +6,19 @@
  * the predicted map (or on the strokes while there is no prediction).
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { invalidInput, notFound, throwIfAborted, unprocessable, type StageOptions } from '@/lib/errors';
+import { invalidInput, notFound, PetromapError, throwIfAborted, unprocessable, type PetromapErrorTag, type StageOptions } from '@/lib/errors';
 import type { VolumeStore } from '@/lib/volume/store';
 import type { Box3, Shape3 } from '@/lib/volume/types';
 import { createVolume, DEFAULT_CHUNK, ZarrVolumeStore } from '@/lib/volume/zarr-store-node';
 import { fovUmToVox, proposalsCsv, proposeScanLocations, type ProposeResult } from '@/lib/report/proposals';
 import { buildTrainingSet, type LabelledVoxel } from '@/lib/classify/training-set';
-import { argmaxClasses, disposeModel, predictRows, trainClassifier, validate, type TrainedModel } from '@/lib/classify/model';
-import { brickForMemory, brickGrid, featuresForBox } from '@/lib/features';
+import { disposeModel, trainClassifier, validate, type TrainedModel } from '@/lib/classify/model';
+import { featuresForBox } from '@/lib/features';
 import type { FeatureSet, FeatureSpec } from '@/lib/features/types';
 import type { JobRecord } from '../db/repo';
+import { repoRoot } from '../jobs/run-task';
 import type { Services } from '../services';
 import { forgetStore, storeAt, volumeStore } from '../storage/open-stores';
 import type { Axis } from '../render/slice';
@@ -418,25 +419,98 @@ export async function trainOnStrokes(scan: VolumeStore, strokes: VolumeStore, op
   return { model, heldOutAccuracy, perClass, strokeVoxels: voxels.length };
 }
 
-/** Predict a class code for every voxel of `scan` into `out` (uint8, same shape); class fractions. */
-export async function predictToStore(scan: VolumeStore, model: TrainedModel, out: VolumeStore, opts: StageOptions = {}): Promise<Record<string, number>> {
-  if (!model.featureSet) throw invalidInput('The classifier does not say which features it was trained on; train it again.');
-  const bricks = brickGrid(scan.meta.shape, brickForMemory(model.featureNames.length, 48 * 2 ** 20));
-  const hist = new Float64Array(256);
-  for (let i = 0; i < bricks.length; i++) {
-    throwIfAborted(opts.signal);
-    const b = bricks[i]!;
-    const f = await featuresForBox(scan, b, model.featureSet, { signal: opts.signal });
-    const n = b.shape[0] * b.shape[1] * b.shape[2];
-    const labels = argmaxClasses(await predictRows(model, f.data, n), model.classes);
-    for (let k = 0; k < n; k++) hist[labels[k]!]++;
-    await out.writeBlock(b, labels);
-    opts.onProgress?.((i + 1) / bricks.length, `predicting brick ${i + 1} of ${bricks.length}`);
+export interface TrainPredictArgs {
+  /** absolute paths */
+  scanPath: string;
+  strokesPath: string;
+  workDir: string;
+  epochs?: number;
+  classNames: string[];
+  classCodes: number[];
+}
+
+export interface TrainPredictResult {
+  heldOutAccuracy: number | null;
+  perClass: { code: number; f1: number; support: number }[];
+  strokeVoxels: number;
+  fractions: Record<string, number>;
+  labelsPath: string;
+}
+
+/**
+ * The heavy part of the job (runs in a worker thread, plain lib/ code): train on the strokes,
+ * save the model, predict the whole volume with lib/classify's predictVolume (worker threads),
+ * then the class fractions of the map.
+ */
+export async function trainPredictTask(a: TrainPredictArgs, opts: StageOptions = {}): Promise<TrainPredictResult> {
+  const { openVolume } = await import('@/lib/volume/zarr-store-node');
+  const { saveModel } = await import('@/lib/classify/model-io-node');
+  const { predictVolume } = await import('@/lib/classify/predict-node');
+  const report = opts.onProgress ?? (() => {});
+  const scan = await openVolume(a.scanPath);
+  const strokes = await openVolume(a.strokesPath);
+  const t = await trainOnStrokes(scan, strokes, { epochs: a.epochs, signal: opts.signal, onProgress: (f, m) => report(0.5 * f, m) });
+  const modelDir = path.join(a.workDir, 'model');
+  try {
+    const names = t.model.classes.map((c) => a.classNames[a.classCodes.indexOf(c)] ?? `class ${c}`);
+    await saveModel(modelDir, t.model, { classNames: names });
+  } finally {
+    disposeModel(t.model);
   }
-  const total = hist.reduce((a, b) => a + b, 0);
+  const r = await predictVolume(a.scanPath, modelDir, path.join(a.workDir, 'prediction'), {
+    signal: opts.signal, pyramids: false, onProgress: (f, m) => report(0.5 + 0.45 * f, m),
+  });
+  const labels = await openVolume(r.labelsPath);
+  const [nz, ny, nx] = labels.meta.shape;
+  const hist = new Float64Array(256);
+  for (let z = 0; z < nz; z += 16) {
+    throwIfAborted(opts.signal);
+    const d = await labels.readBlock({ start: [z, 0, 0], shape: [Math.min(16, nz - z), ny, nx] });
+    for (let i = 0; i < d.length; i++) hist[d[i]!]++;
+  }
   const fractions: Record<string, number> = {};
-  for (let c = 0; c < 256; c++) if (hist[c]) fractions[c] = hist[c]! / total;
-  return fractions;
+  for (let c = 0; c < 256; c++) if (hist[c]) fractions[c] = hist[c]! / (nz * ny * nx);
+  report(1, 'lithology map written');
+  return { heldOutAccuracy: t.heldOutAccuracy, perClass: t.perClass, strokeVoxels: t.strokeVoxels, fractions, labelsPath: r.labelsPath };
+}
+
+/**
+ * Run trainPredictTask in a worker thread: this module is loaded there unbundled through tsx
+ * (by its path in the repository), so lib/ resolves its wasm files and its own workers exactly
+ * as in the CLI and the tests, and the server keeps answering slice requests meanwhile.
+ */
+async function trainPredictInWorker(args: TrainPredictArgs, opts: StageOptions): Promise<TrainPredictResult> {
+  const { Worker } = await import('node:worker_threads');
+  const { pathToFileURL } = await import('node:url');
+  const root = repoRoot();
+  const tsx = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'esm', 'api', 'index.mjs')).href;
+  const self = pathToFileURL(path.join(root, 'server', 'pipeline', 'annotate.ts')).href;
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const ac = new AbortController();
+    parentPort.on('message', (m) => { if (m === 'abort') ac.abort(new Error('cancelled')); });
+    import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(self)}); })
+      .then((m) => m.trainPredictTask(workerData, { signal: ac.signal, onProgress: (fraction, message) => parentPort.postMessage({ type: 'progress', fraction, message }) }))
+      .then((result) => parentPort.postMessage({ type: 'done', result }))
+      .catch((err) => parentPort.postMessage({ type: 'error', tag: (err && err._tag) || null, message: err instanceof Error ? err.message : String(err) }));
+  `;
+  const worker = new Worker(code, { eval: true, workerData: args });
+  const onAbort = () => worker.postMessage('abort');
+  try {
+    return await new Promise<TrainPredictResult>((resolve, reject) => {
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      worker.on('message', (m: { type: string; fraction?: number; message?: string; result?: TrainPredictResult; tag?: PetromapErrorTag | null }) => {
+        if (m.type === 'progress') opts.onProgress?.(m.fraction ?? 0, m.message);
+        else if (m.type === 'done') resolve(m.result!);
+        else if (m.type === 'error') reject(m.tag ? new PetromapError(m.tag, m.message ?? 'failed') : new Error(m.message));
+      });
+      worker.on('error', reject);
+      worker.on('exit', (c) => reject(opts.signal?.aborted ? new PetromapError('Aborted', 'Training was cancelled.') : new Error(`the training worker stopped unexpectedly (exit code ${c})`)));
+    });
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await worker.terminate();
+  }
 }
 
 /** Job: train on the project's strokes, predict the whole volume, store the lithology map. */
@@ -450,33 +524,32 @@ export function startTrainFromStrokes(svc: Services, projectId: string, opts: { 
   }
   const strokeCounts = { ...rec!.counts };
   return svc.jobs.start('annotate-train', projectId, { volumeId: volume.id, epochs: opts.epochs }, async ({ signal, onProgress, jobId }) => {
-    const scan = await volumeStore(svc, volume.id);
-    const strokes = await storeAt(svc, rec!.relPath);
-    const t = await trainOnStrokes(scan, strokes, { epochs: opts.epochs, signal, onProgress: (f, m) => onProgress(0.6 * f, m) });
-    const rel = path.join('projects', projectId, `lithology-${volume.id}.ome.zarr`);
-    const tmpRel = `${rel}.tmp-${jobId}`;
+    const finalRel = path.join('projects', projectId, `lithology-${volume.id}`);
+    const workRel = `${finalRel}.tmp-${jobId}`;
     try {
-      forgetStore(tmpRel);
-      const chunk = scan instanceof ZarrVolumeStore ? scan.chunk : DEFAULT_CHUNK;
-      const out = await createVolume(svc.ws.abs(tmpRel), { ...scan.meta, dtype: 'uint8', channels: ['lithology'] }, { chunk, levels: 1, compression: 'zstd' });
-      const fractions = await predictToStore(scan, t.model, out, { signal, onProgress: (f, m) => onProgress(0.6 + 0.4 * f, m) });
+      const r = await trainPredictInWorker(
+        {
+          scanPath: svc.ws.abs(volume.relPath), strokesPath: svc.ws.abs(rec!.relPath), workDir: svc.ws.abs(workRel), epochs: opts.epochs,
+          classNames: classes.map((c) => c.name), classCodes: classes.map((c) => c.code),
+        },
+        { signal, onProgress },
+      );
       // swap in the new map: readers see the old one or the new one
-      forgetStore(rel);
-      const { rename } = await import('node:fs/promises');
-      const old = `${svc.ws.abs(rel)}.old-${jobId}`;
-      if (existsSync(svc.ws.abs(rel))) await rename(svc.ws.abs(rel), old);
-      await rename(svc.ws.abs(tmpRel), svc.ws.abs(rel));
+      const labelsRel = path.join(finalRel, path.relative(svc.ws.abs(workRel), r.labelsPath));
+      const old = `${svc.ws.abs(finalRel)}.old-${jobId}`;
+      forgetStore(labelsRel);
+      if (existsSync(svc.ws.abs(finalRel))) await rename(svc.ws.abs(finalRel), old);
+      await rename(svc.ws.abs(workRel), svc.ws.abs(finalRel));
       await rm(old, { recursive: true, force: true });
-      forgetStore(rel);
+      forgetStore(labelsRel);
       const pr: PredictionRecord = {
-        volumeId: volume.id, relPath: rel, jobId, classes: annotationClasses(svc, projectId), strokeCounts,
-        heldOutAccuracy: t.heldOutAccuracy, perClass: t.perClass, fractions, createdAt: Date.now(),
+        volumeId: volume.id, relPath: labelsRel, jobId, classes: annotationClasses(svc, projectId), strokeCounts,
+        heldOutAccuracy: r.heldOutAccuracy, perClass: r.perClass, fractions: r.fractions, createdAt: Date.now(),
       };
       svc.repo.setArtifact(projectId, 'lithologyPrediction', pr);
-      return { heldOutAccuracy: t.heldOutAccuracy, strokeVoxels: t.strokeVoxels, fractions };
+      return { heldOutAccuracy: r.heldOutAccuracy, strokeVoxels: r.strokeVoxels, fractions: r.fractions };
     } finally {
-      disposeModel(t.model);
-      await rm(svc.ws.abs(tmpRel), { recursive: true, force: true });
+      await rm(svc.ws.abs(workRel), { recursive: true, force: true });
     }
   });
 }

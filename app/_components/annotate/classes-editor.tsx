@@ -28,8 +28,8 @@ export function ClassesEditor({ classes, suggestions, active, onPick, onAdd, onU
   const [name, setName] = useState('');
   const [edit, setEdit] = useState<{ code: number; name: string } | null>(null);
   const add = async (n: string, color?: Rgb) => {
-    await onAdd({ name: n, color: color ?? nextColor(classes.map((c) => c.color)) });
     setName('');
+    await onAdd({ name: n, color: color ?? nextColor(classes.map((c) => c.color)) });
   };
   return (
     <div className="anno-classes" data-testid="classes-editor">
