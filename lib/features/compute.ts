@@ -61,6 +61,7 @@ class BrickContext {
   constructor(
     readonly K: WasmKernels,
     readonly inner: Shape3,
+    /** feature-major scratch: feature f occupies n floats at out + 4 * f * n */
     readonly out: number,
     readonly nF: number,
     private readonly arena: number,
@@ -278,7 +279,7 @@ export async function computeBrickFeaturesWasm(
   const f = derivativeFactors(spacingUm);
   const K = wasmKernels();
   K.reset();
-  const out = K.alloc(nVox * nF);
+  const out = K.alloc(nVox * nF); // feature-major (planar) while computing, see interleave()
   // bound of all kernel weights: per spec and axis 4 scales x 3 orders of at most 2 r(1.6 s) + 1 taps
   let arenaCap = 64;
   for (const sp of set.specs) {
@@ -349,10 +350,28 @@ export async function computeBrickFeaturesWasm(
     }
     K.release(chMark);
   }
-  const data = K.f32(out, nVox * nF).slice();
+  const data = interleave(K, out, nVox, nF);
   K.reset();
   const names = featureNames(set, opts.channelNames ?? channels.map((_, i) => (channels.length === 1 ? 'xrm' : `ch${i}`)));
   return { shape: inner, nFeatures: nF, names, data };
+}
+
+/**
+ * Planar (feature-major) -> voxel-major rows, block by block through a small wasm buffer (sequential
+ * reads, the written block stays in cache; no second full-size copy in wasm memory).
+ */
+function interleave(K: WasmKernels, planar: number, n: number, nF: number): Float32Array {
+  const out = new Float32Array(n * nF);
+  const block = Math.max(1, Math.min(n, Math.floor((1 << 18) / nF)));
+  const mark = K.mark();
+  const buf = K.alloc(block * nF);
+  for (let v0 = 0; v0 < n; v0 += block) {
+    const count = Math.min(block, n - v0);
+    K.k.interleave(planar, n, nF, v0, count, buf);
+    out.set(K.f32(buf, count * nF), v0 * nF);
+  }
+  K.release(mark);
+  return out;
 }
 
 function computeSpec(
@@ -365,13 +384,16 @@ function computeSpec(
   extent: Extent,
   get: (src: Src, sigma: Shape3, margin: Shape3, order: Shape3) => Img,
 ): void {
-  const { K, n, out, nF, inner, offset } = ctx;
+  const { K, n, out, inner, offset } = ctx;
   const k = K.k;
+  // kernels write contiguous planes: feature f at out + 4 f n, written with "nF = 1, f = 0"
+  const plane = (j: number) => out + 4 * (f0 + j) * n;
+  const nF = 1;
   const m0: Shape3 = [0, 0, 0];
   const G = (o: Shape3, sigma = s, margin = m0, src: Src = 'X') => get(src, sigma, margin, o).ptr;
   if (spec.filter === 'intensity') {
     const X = ctx.X;
-    k.columnBox(X.ptr, X.dims[1], X.dims[2], X.margin[0], X.margin[1], X.margin[2], inner[0], inner[1], inner[2], out, nF, f0, offset);
+    k.columnBox(X.ptr, X.dims[1], X.dims[2], X.margin[0], X.margin[1], X.margin[2], inner[0], inner[1], inner[2], plane(0), nF, 0, offset);
     return;
   }
   if (skimage) {
@@ -381,7 +403,7 @@ function computeSpec(
       g.reflected = true;
     }
     if (spec.filter === 'gaussian') {
-      k.columnBox(g.ptr, g.dims[1], g.dims[2], 2, 2, 2, inner[0], inner[1], inner[2], out, nF, f0, offset);
+      k.columnBox(g.ptr, g.dims[1], g.dims[2], 2, 2, 2, inner[0], inner[1], inner[2], plane(0), nF, 0, offset);
       return;
     }
     const mark = K.mark();
@@ -400,7 +422,7 @@ function computeSpec(
         comps.push(cur.ptr);
       }
       const t = 1 / 3;
-      k.column(comps[0]!, comps[1]!, comps[2]!, t, t, t, 1, n, out, nF, f0, 0);
+      k.column(comps[0]!, comps[1]!, comps[2]!, t, t, t, 1, n, plane(0), nF, 0, 0);
     } else {
       // hessianEigen: np.gradient twice, one-sided at the volume border
       const clampI = (v: number) => Math.max(-(1 << 30), Math.min(1 << 30, v));
@@ -417,7 +439,7 @@ function computeSpec(
       };
       const d = [0, 1, 2].map((a) => grad(g, a, [1, 1, 1]));
       const H = (a: number, b: number) => grad(d[a]!, b, m0).ptr;
-      k.eig3(H(0, 0), H(0, 1), H(0, 2), H(1, 1), H(1, 2), H(2, 2), 1, 1, 1, 1, 1, 1, n, out, nF, f0);
+      k.eig3(H(0, 0), H(0, 1), H(0, 2), H(1, 1), H(1, 2), H(2, 2), 1, 1, 1, 1, 1, 1, n, plane(0), plane(1), plane(2));
     }
     K.release(mark);
     return;
@@ -426,26 +448,26 @@ function computeSpec(
     case 'gaussian':
     case 'localMean': {
       const p = G([0, 0, 0]);
-      k.column(p, p, p, 1, 0, 0, 0, n, out, nF, f0, offset);
+      k.column(p, p, p, 1, 0, 0, 0, n, plane(0), nF, 0, offset);
       return;
     }
     case 'dog': {
       const a = G([0, 0, 0]);
       const b = G([0, 0, 0], s.map((v) => v * DOG_RATIO) as Shape3);
-      k.column(a, b, a, 1, -1, 0, 0, n, out, nF, f0, 0);
+      k.column(a, b, a, 1, -1, 0, 0, n, plane(0), nF, 0, 0);
       return;
     }
     case 'gradientMagnitude':
-      k.column(G([1, 0, 0]), G([0, 1, 0]), G([0, 0, 1]), f[0] ** 2, f[1] ** 2, f[2] ** 2, 1, n, out, nF, f0, 0);
+      k.column(G([1, 0, 0]), G([0, 1, 0]), G([0, 0, 1]), f[0] ** 2, f[1] ** 2, f[2] ** 2, 1, n, plane(0), nF, 0, 0);
       return;
     case 'laplacian':
-      k.column(G([2, 0, 0]), G([0, 2, 0]), G([0, 0, 2]), f[0] ** 2, f[1] ** 2, f[2] ** 2, 0, n, out, nF, f0, 0);
+      k.column(G([2, 0, 0]), G([0, 2, 0]), G([0, 0, 2]), f[0] ** 2, f[1] ** 2, f[2] ** 2, 0, n, plane(0), nF, 0, 0);
       return;
     case 'hessianEigen':
       k.eig3(
         G([2, 0, 0]), G([1, 1, 0]), G([1, 0, 1]), G([0, 2, 0]), G([0, 1, 1]), G([0, 0, 2]),
         f[0] * f[0], f[0] * f[1], f[0] * f[2], f[1] * f[1], f[1] * f[2], f[2] * f[2],
-        n, out, nF, f0,
+        n, plane(0), plane(1), plane(2),
       );
       return;
     case 'structureTensorEigen': {
@@ -459,7 +481,7 @@ function computeSpec(
         k.mul(g[a]!.ptr, g[b]!.ptr, p.ptr, size, f[a]! * f[b]!);
         return ctx.gaussDerivs(p, outer, [[0, 0, 0]], m0).values().next().value!.ptr;
       };
-      k.eig3(J(0, 0), J(0, 1), J(0, 2), J(1, 1), J(1, 2), J(2, 2), 1, 1, 1, 1, 1, 1, n, out, nF, f0);
+      k.eig3(J(0, 0), J(0, 1), J(0, 2), J(1, 1), J(1, 2), J(2, 2), 1, 1, 1, 1, 1, 1, n, plane(0), plane(1), plane(2));
       K.release(mark);
       return;
     }
@@ -467,7 +489,7 @@ function computeSpec(
       const mark = K.mark();
       const v = K.alloc(n);
       k.variance(G([0, 0, 0]), G([0, 0, 0], s, m0, 'X2'), v, n, 0, 0);
-      k.column(v, v, v, 1, 0, 0, 0, n, out, nF, f0, 0);
+      k.column(v, v, v, 1, 0, 0, 0, n, plane(0), nF, 0, 0);
       K.release(mark);
       return;
     }
@@ -490,7 +512,7 @@ function computeSpec(
       const lwPtr = K.put(logw);
       const tW = K.alloc(inner[2]);
       const tS = K.alloc(inner[2]);
-      k.nlm(P.ptr, P.dims[1], P.dims[2], mP[0], mP[1], mP[2], V, inner[0], inner[1], inner[2], offPtr, lwPtr, grid.length, tW, tS, out, nF, f0, offset);
+      k.nlm(P.ptr, P.dims[1], P.dims[2], mP[0], mP[1], mP[2], V, inner[0], inner[1], inner[2], offPtr, lwPtr, grid.length, tW, tS, plane(0), nF, 0, offset);
       K.release(mark);
       return;
     }

@@ -14,13 +14,14 @@ interface Exports {
   conv(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, w: number, r: number, parity: number): void;
   npgrad(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, lo: number, hi: number): void;
   addc(a: number, c: number, n: number): void;
+  interleave(planar: number, n: number, nF: number, v0: number, count: number, dst: number): void;
   mul(a: number, b: number, dst: number, n: number, s: number): void;
   addsq(acc: number, a: number, n: number): void;
   variance(m: number, m2: number, dst: number, n: number, eps: number, c: number): void;
   sqdiff(a: number, c: number, dst: number, n: number): void;
   column(a: number, b: number, c: number, sa: number, sb: number, sc: number, mode: number, n: number, out: number, nF: number, f: number, bias: number): void;
   columnBox(src: number, sY: number, sX: number, oz: number, oy: number, ox: number, iz: number, iy: number, ix: number, out: number, nF: number, f: number, bias: number): void;
-  eig3(h00: number, h01: number, h02: number, h11: number, h12: number, h22: number, s00: number, s01: number, s02: number, s11: number, s12: number, s22: number, n: number, out: number, nF: number, f: number): void;
+  eig3(h00: number, h01: number, h02: number, h11: number, h12: number, h22: number, s00: number, s01: number, s02: number, s11: number, s12: number, s22: number, n: number, out0: number, out1: number, out2: number): void;
   nlm(P: number, pY: number, pX: number, mz: number, my: number, mx: number, V: number, iz: number, iy: number, ix: number, offs: number, logw: number, nOff: number, tmpW: number, tmpS: number, out: number, nF: number, f: number, bias: number): void;
 }
 

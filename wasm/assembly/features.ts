@@ -281,15 +281,13 @@ export function columnBox(src: usize, sY: i32, sX: i32, oz: i32, oy: i32, ox: i3
 
 /**
  * Eigenvalues (decreasing) of the symmetric matrices [h00 h01 h02; . h11 h12; . . h22] * scale
- * (per element scales s00..s22), written to columns f, f+1, f+2. Closed form in f64.
+ * (per element scales s00..s22), written to out0, out1, out2 (n values each). Closed form in f64.
  */
 export function eig3(
   h00: usize, h01: usize, h02: usize, h11: usize, h12: usize, h22: usize,
   s00: f64, s01: f64, s02: f64, s11: f64, s12: f64, s22: f64,
-  n: i32, out: usize, nF: i32, f: i32,
+  n: i32, out0: usize, out1: usize, out2: usize,
 ): void {
-  let o: usize = out + (<usize>f << 2);
-  const step: usize = <usize>nF << 2;
   const third: f64 = 1.0 / 3.0;
   const twoPiThird: f64 = 2.0943951023931957;
   for (let i = 0; i < n; i++) {
@@ -330,10 +328,9 @@ export function eig3(
       e2 = q + tp * (-0.5 * c + 0.8660254037844386 * sn);
       e3 = q + tp * (-0.5 * c - 0.8660254037844386 * sn);
     }
-    store<f32>(o, <f32>e1);
-    store<f32>(o, <f32>e2, 4);
-    store<f32>(o, <f32>e3, 8);
-    o += step;
+    store<f32>(out0 + q4, <f32>e1);
+    store<f32>(out1 + q4, <f32>e2);
+    store<f32>(out2 + q4, <f32>e3);
   }
 }
 
@@ -434,6 +431,23 @@ export function nlm(
         store<f32>(o, load<f32>(tmpS + xo) / load<f32>(tmpW + xo) + bias);
         o += step;
       }
+    }
+  }
+}
+
+/**
+ * Voxel-major rows of voxels [v0, v0 + count) from feature-major planes (feature f at
+ * planar + 4 f n): dst[(v - v0) * nF + f] = planar[f * n + v].
+ */
+export function interleave(planar: usize, n: i32, nF: i32, v0: i32, count: i32, dst: usize): void {
+  const step: usize = <usize>nF << 2;
+  for (let f = 0; f < nF; f++) {
+    let src: usize = planar + ((<usize>f * <usize>n + <usize>v0) << 2);
+    let o: usize = dst + (<usize>f << 2);
+    for (let v = 0; v < count; v++) {
+      store<f32>(o, load<f32>(src));
+      src += 4;
+      o += step;
     }
   }
 }
