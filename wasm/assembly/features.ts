@@ -290,7 +290,65 @@ export function eig3(
 ): void {
   const third: f64 = 1.0 / 3.0;
   const twoPiThird: f64 = 2.0943951023931957;
-  for (let i = 0; i < n; i++) {
+  let i0 = 0;
+  // two voxels at a time in f64x2 (same formulas as the scalar tail below)
+  const vs00 = f64x2.splat(s00), vs01 = f64x2.splat(s01), vs02 = f64x2.splat(s02);
+  const vs11 = f64x2.splat(s11), vs12 = f64x2.splat(s12), vs22 = f64x2.splat(s22);
+  const v3 = f64x2.splat(third), one = f64x2.splat(1.0), two = f64x2.splat(2.0), half = f64x2.splat(0.5);
+  const tiny = f64x2.splat(1e-300), sixth = f64x2.splat(1.0 / 6.0);
+  for (; i0 + 2 <= n; i0 += 2) {
+    const q4: usize = <usize>i0 << 2;
+    const a00 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h00 + q4)), vs00);
+    const a01 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h01 + q4)), vs01);
+    const a02 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h02 + q4)), vs02);
+    const a11 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h11 + q4)), vs11);
+    const a12 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h12 + q4)), vs12);
+    const a22 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h22 + q4)), vs22);
+    const p1 = f64x2.add(f64x2.add(f64x2.mul(a01, a01), f64x2.mul(a02, a02)), f64x2.mul(a12, a12));
+    const q = f64x2.mul(f64x2.add(f64x2.add(a00, a11), a22), v3);
+    const b00 = f64x2.sub(a00, q), b11 = f64x2.sub(a11, q), b22 = f64x2.sub(a22, q);
+    const p2 = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(b00, b00), f64x2.mul(b11, b11)), f64x2.mul(b22, b22)), f64x2.mul(two, p1));
+    const flat = f64x2.le(p2, tiny);
+    const p = f64x2.sqrt(f64x2.mul(f64x2.max(p2, tiny), sixth));
+    const ip = f64x2.div(one, p);
+    const c00 = f64x2.mul(b00, ip), c11 = f64x2.mul(b11, ip), c22 = f64x2.mul(b22, ip);
+    const c01 = f64x2.mul(a01, ip), c02 = f64x2.mul(a02, ip), c12 = f64x2.mul(a12, ip);
+    const det = f64x2.add(
+      f64x2.sub(
+        f64x2.mul(c00, f64x2.sub(f64x2.mul(c11, c22), f64x2.mul(c12, c12))),
+        f64x2.mul(c01, f64x2.sub(f64x2.mul(c01, c22), f64x2.mul(c12, c02))),
+      ),
+      f64x2.mul(c02, f64x2.sub(f64x2.mul(c01, c12), f64x2.mul(c11, c02))),
+    );
+    const r = f64x2.min(f64x2.max(f64x2.mul(det, half), f64x2.splat(-1.0)), one);
+    const phi = f64x2.mul(acos2(r), v3);
+    const pp = f64x2.mul(phi, phi);
+    let c = f64x2.splat(1.0 / 479001600);
+    c = f64x2.add(f64x2.mul(c, pp), f64x2.splat(-1.0 / 3628800));
+    c = f64x2.add(f64x2.mul(c, pp), f64x2.splat(1.0 / 40320));
+    c = f64x2.add(f64x2.mul(c, pp), f64x2.splat(-1.0 / 720));
+    c = f64x2.add(f64x2.mul(c, pp), f64x2.splat(1.0 / 24));
+    c = f64x2.add(f64x2.mul(c, pp), f64x2.splat(-0.5));
+    c = f64x2.add(f64x2.mul(c, pp), one);
+    let sn = f64x2.splat(1.0 / 6227020800);
+    sn = f64x2.add(f64x2.mul(sn, pp), f64x2.splat(-1.0 / 39916800));
+    sn = f64x2.add(f64x2.mul(sn, pp), f64x2.splat(1.0 / 362880));
+    sn = f64x2.add(f64x2.mul(sn, pp), f64x2.splat(-1.0 / 5040));
+    sn = f64x2.add(f64x2.mul(sn, pp), f64x2.splat(1.0 / 120));
+    sn = f64x2.add(f64x2.mul(sn, pp), f64x2.splat(-1.0 / 6));
+    sn = f64x2.add(f64x2.mul(sn, pp), one);
+    sn = f64x2.mul(sn, phi);
+    const tp = f64x2.mul(two, p);
+    const hc = f64x2.mul(f64x2.splat(-0.5), c);
+    const ss = f64x2.mul(f64x2.splat(0.8660254037844386), sn);
+    const e1 = v128.bitselect(q, f64x2.add(q, f64x2.mul(tp, c)), flat);
+    const e2 = v128.bitselect(q, f64x2.add(q, f64x2.mul(tp, f64x2.add(hc, ss))), flat);
+    const e3 = v128.bitselect(q, f64x2.add(q, f64x2.mul(tp, f64x2.sub(hc, ss))), flat);
+    v128.store64_lane(out0 + q4, f32x4.demote_f64x2_zero(e1), 0);
+    v128.store64_lane(out1 + q4, f32x4.demote_f64x2_zero(e2), 0);
+    v128.store64_lane(out2 + q4, f32x4.demote_f64x2_zero(e3), 0);
+  }
+  for (let i = i0; i < n; i++) {
     const q4: usize = <usize>i << 2;
     const a00: f64 = <f64>load<f32>(h00 + q4) * s00;
     const a01: f64 = <f64>load<f32>(h01 + q4) * s01;
@@ -353,6 +411,38 @@ function acosFast(x: f64): f64 {
   const s = Math.sqrt(z);
   const t = 2 * (s + s * asinR(z));
   return x > 0 ? t : 3.141592653589793 - t;
+}
+
+// f64x2 versions of asinR / acosFast
+// @ts-ignore: decorator
+@inline
+function asinR2(z: v128): v128 {
+  let p = f64x2.splat(3.47933107596021167570e-05);
+  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(7.91534994289814532176e-04));
+  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(-4.00555345006794114027e-02));
+  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(2.01212532134862925881e-01));
+  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(-3.25565818622400915405e-01));
+  p = f64x2.add(f64x2.mul(p, z), f64x2.splat(1.66666666666666657415e-01));
+  p = f64x2.mul(p, z);
+  let q = f64x2.splat(7.70381505559019352791e-02);
+  q = f64x2.add(f64x2.mul(q, z), f64x2.splat(-6.88283971605453293030e-01));
+  q = f64x2.add(f64x2.mul(q, z), f64x2.splat(2.02094576023350569471e+00));
+  q = f64x2.add(f64x2.mul(q, z), f64x2.splat(-2.40339491173441421878e+00));
+  q = f64x2.add(f64x2.mul(q, z), f64x2.splat(1.0));
+  return f64x2.div(p, q);
+}
+
+// @ts-ignore: decorator
+@inline
+function acos2(x: v128): v128 {
+  const a = f64x2.abs(x);
+  const small = f64x2.le(a, f64x2.splat(0.5));
+  const b1 = f64x2.sub(f64x2.splat(1.5707963267948966), f64x2.add(x, f64x2.mul(x, asinR2(f64x2.mul(x, x)))));
+  const z = f64x2.mul(f64x2.sub(f64x2.splat(1.0), a), f64x2.splat(0.5));
+  const s = f64x2.sqrt(z);
+  const t = f64x2.mul(f64x2.splat(2.0), f64x2.add(s, f64x2.mul(s, asinR2(z))));
+  const b2 = v128.bitselect(t, f64x2.sub(f64x2.splat(3.141592653589793), t), f64x2.gt(x, f64x2.splat(0.0)));
+  return v128.bitselect(b1, b2, small);
 }
 
 // exp(x) for x <= 0, f32x4 (Cephes polynomial, relative error ~2e-7)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeBrickFeatures } from '../../../lib/features';
-import { computeBrickFeaturesReference } from '../../../lib/features/reference';
+import { WasmKernels } from '../../../lib/features/kernels-wasm';
+import { computeBrickFeaturesReference, eigSym3 } from '../../../lib/features/reference';
 import type { FeatureSet, FilterName } from '../../../lib/features/types';
 import type { Shape3 } from '../../../lib/volume/types';
 import { column, maxRelErr } from './fixture';
@@ -68,5 +69,37 @@ describe('wasm kernels vs float64 reference', () => {
     const errs = await compare(set, [8, 10, 12], [1, 1, 1]);
     if (process.env.SHOW_ERRS) console.log(errs);
     for (const [name, e] of Object.entries(errs)) expect(e, name).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+describe('wasm eig3', () => {
+  it('exact on known symmetric matrices (repeated, zero, diagonal) and matches Jacobi on random ones', () => {
+    const known: Array<[number[], number[]]> = [
+      [[3, 0, 0, 1, 0, 2], [3, 2, 1]],
+      [[2, 1, 0, 2, 0, 5], [5, 3, 1]],
+      [[0, 0, 0, 0, 0, 0], [0, 0, 0]],
+      [[4, 0, 0, 4, 0, 4], [4, 4, 4]],
+      [[2, 1, 1, 2, 1, 2], [4, 1, 1]],
+      [[-1, 0, 0, -1, 0, 3], [3, -1, -1]],
+    ];
+    let seed = 11;
+    const rnd = () => ((seed = (Math.imul(seed, 48271) % 2147483647) >>> 0) / 2147483647) * 2 - 1;
+    const mats = known.map((k) => k[0]);
+    for (let i = 0; i < 1001; i++) mats.push([rnd(), rnd() * 1e-3, rnd(), rnd(), rnd() * 0.5, rnd() * 100]);
+    const n = mats.length;
+    const K = new WasmKernels();
+    const h = [0, 1, 2, 3, 4, 5].map((c) => K.put(mats.map((m) => m[c]!)));
+    const out = [K.alloc(n), K.alloc(n), K.alloc(n)];
+    K.k.eig3(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, 1, 1, 1, 1, 1, 1, n, out[0]!, out[1]!, out[2]!);
+    const e = out.map((p) => Array.from(K.f32(p, n)));
+    known.forEach(([, want], i) => {
+      for (let k = 0; k < 3; k++) expect(e[k]![i]!, `matrix ${i} eigenvalue ${k}`).toBeCloseTo(want[k]!, 5);
+    });
+    for (let i = 0; i < n; i++) {
+      const m = mats[i]!.map(Math.fround);
+      const want = eigSym3(m[0]!, m[1]!, m[2]!, m[3]!, m[4]!, m[5]!);
+      const scale = Math.max(1, Math.abs(want[0]), Math.abs(want[2]));
+      for (let k = 0; k < 3; k++) expect(Math.abs(e[k]![i]! - want[k]!) / scale).toBeLessThan(1e-6);
+    }
   });
 });
