@@ -5,7 +5,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PetromapError } from '../errors';
 
 interface Exports {
@@ -25,9 +26,18 @@ interface Exports {
   nlm(P: number, pY: number, pX: number, mz: number, my: number, mx: number, V: number, iz: number, iy: number, ix: number, offs: number, logw: number, nOff: number, tmpW: number, tmpS: number, out: number, nF: number, f: number, bias: number): void;
 }
 
-const wasmUrl = new URL('../../wasm/build/features.wasm', import.meta.url);
-const srcUrl = new URL('../../wasm/assembly/features.ts', import.meta.url);
-const buildUrl = new URL('../../wasm/build.mjs', import.meta.url);
+/**
+ * Repo files next to this module; when a bundler has rewritten import.meta.url (not a file: URL),
+ * fall back to the working directory (the repo root for `next start`, the CLI and the tests).
+ */
+function repoFile(rel: string): URL {
+  const u = new URL(`../../${rel}`, import.meta.url);
+  return u.protocol === 'file:' ? u : pathToFileURL(join(process.cwd(), rel));
+}
+
+const wasmUrl = repoFile('wasm/build/features.wasm');
+const srcUrl = repoFile('wasm/assembly/features.ts');
+const buildUrl = repoFile('wasm/build.mjs');
 
 let compiled: WebAssembly.Module | undefined;
 

@@ -9,6 +9,8 @@ import type { Box3 } from '../volume/types';
 import { openVolume } from '../volume/zarr-store-node';
 import type { FeatureJob } from './features.worker';
 import { createPool } from './pool-node';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export interface StreamFeaturesOptions {
   /** worker threads; 0 computes in the calling thread (default: 1) */
@@ -32,6 +34,12 @@ export interface StreamFeaturesResult {
   maxInFlight: number;
 }
 
+/** The worker entry (repo path from the working directory if a bundler rewrote import.meta.url). */
+function workerEntry(): URL {
+  const u = new URL('./features.worker.ts', import.meta.url);
+  return u.protocol === 'file:' ? u : pathToFileURL(join(process.cwd(), 'lib/parallel/features.worker.ts'));
+}
+
 export async function streamFeatures(storePath: string, set: FeatureSet, opts: StreamFeaturesOptions): Promise<StreamFeaturesResult> {
   const { signal, onProgress, onBrick } = opts;
   const threads = opts.threads ?? 1;
@@ -43,7 +51,7 @@ export async function streamFeatures(storePath: string, set: FeatureSet, opts: S
   const names = featureNames(set, meta.channels);
   const bricks = opts.bricks ?? brickGrid(meta.shape, brickForMemory(names.length, opts.brickBytes));
   const limit = Math.max(1, threads * 2);
-  const pool = threads > 0 ? createPool<FeatureJob, BrickFeatures>(new URL('./features.worker.ts', import.meta.url), threads) : undefined;
+  const pool = threads > 0 ? createPool<FeatureJob, BrickFeatures>(workerEntry(), threads) : undefined;
   const local = new AbortController();
   const onAbort = () => local.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
