@@ -5,11 +5,14 @@
  * validation on spatially held-out tiles, the model kept on disk, whole-volume prediction as a
  * job, and the preview of the model on one slice.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { encode } from 'fast-png';
-import { invalidInput, throwIfAborted, unprocessable, type StageOptions } from '@/lib/errors';
+import { PetromapError, invalidInput, throwIfAborted, unprocessable, type PetromapErrorTag, type StageOptions } from '@/lib/errors';
 import {
   DEFAULT_SIGMAS_VOX, brickGrid, featureHalo, featureNames, featuresForBox, featuresPerChannel,
   type BrickFeatures, type FeatureSet, type FeatureSpec, type FilterName,
@@ -21,7 +24,6 @@ import { mirrorAboveSurface, type SurfacePlane } from '@/lib/classify/mirror';
 import { loadModel, saveModel } from '@/lib/classify/model-io-node';
 import type { VolumeStore } from '@/lib/volume/store';
 import type { Box3, Shape3 } from '@/lib/volume/types';
-import { createVolume } from '@/lib/volume/zarr-store-node';
 import type { Services } from '../services';
 import { mineralMap, storeAt, volumeStore, forgetStore } from '../storage/open-stores';
 import { readSlab, type RegistrationRecord } from './correlate';
@@ -354,94 +356,102 @@ export interface PredictionRecord {
 }
 
 /**
- * Whole-volume prediction into projects/<id>/prediction/{labels,probabilities,uncertainty}.ome.zarr
- * (written under a temp name, then swapped in). In-process, brick by brick.
+ * Where lib/classify/predict-node.ts lives on disk. The prediction runs in a child Node process
+ * (tsx) so that its worker threads find their TypeScript entry next to it, whatever bundling the
+ * web server went through, and so that a cancel can stop it at once.
  */
-export function startPredict(svc: Services, projectId: string) {
+function predictModule(): string {
+  const f = path.join(process.cwd(), 'lib', 'classify', 'predict-node.ts');
+  if (!existsSync(f)) throw unprocessable(`The prediction engine (${f}) is missing: run the server from the petromap folder.`);
+  return f;
+}
+
+function runPredictChild(storeAbs: string, modelAbs: string, outAbs: string, opts: StageOptions & { threads: number }): Promise<{ bricksDone: number; bricksSkipped: number; bricksTotal: number }> {
+  const tsx = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+  const mod = pathToFileURL(predictModule()).href;
+  const code = `
+    const { register } = await import(${JSON.stringify(tsx)});
+    register();
+    const { predictVolume } = await import(${JSON.stringify(mod)});
+    const say = (m) => process.stdout.write(JSON.stringify(m) + String.fromCharCode(10));
+    const ac = new AbortController();
+    process.on('SIGTERM', () => ac.abort(new Error('cancelled')));
+    try {
+      const r = await predictVolume(${JSON.stringify(storeAbs)}, ${JSON.stringify(modelAbs)}, ${JSON.stringify(outAbs)}, {
+        threads: ${opts.threads}, signal: ac.signal, onProgress: (f, message) => say({ type: 'progress', f, message }),
+      });
+      say({ type: 'done', r });
+      process.exit(0);
+    } catch (err) {
+      say({ type: 'error', tag: err && err._tag, message: err && err.message ? err.message : String(err) });
+      process.exit(1);
+    }`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '', err = '', result: unknown = null, failure: { tag?: string; message: string } | null = null;
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const m = JSON.parse(line);
+          if (m.type === 'progress') opts.onProgress?.(m.f, m.message);
+          else if (m.type === 'done') result = m.r;
+          else if (m.type === 'error') failure = m;
+        } catch {
+          /* not ours */
+        }
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-4000)));
+    const onAbort = () => child.kill('SIGTERM');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (e) => reject(unprocessable(`The prediction process could not start: ${e.message}`)));
+    child.on('exit', (codeN) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (opts.signal?.aborted) return reject(new PetromapError('Aborted', 'The prediction was cancelled; finished bricks are kept and Predict continues from there.'));
+      if (codeN === 0 && result) return resolve(result as { bricksDone: number; bricksSkipped: number; bricksTotal: number });
+      const f = failure as { tag?: string; message: string } | null;
+      if (f) return reject(new PetromapError((f.tag as PetromapErrorTag) ?? 'Unprocessable', f.message));
+      reject(unprocessable(`The prediction process stopped (exit code ${codeN}): ${err.trim().split('\n').slice(-3).join(' ')}`));
+    });
+  });
+}
+
+/**
+ * Whole-volume prediction with lib/classify's predictVolume (worker threads, resumable brick by
+ * brick) into projects/<id>/prediction/{labels,probabilities,uncertainty}.ome.zarr. Predicting
+ * again with the same model continues an interrupted run; a new model starts afresh.
+ */
+export function startPredict(svc: Services, projectId: string, opts: { threads?: number } = {}) {
   const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
   if (!summary) throw unprocessable('There is no trained model yet: train one on this step first.');
+  const { volume } = projectDatasets(svc, projectId);
+  if (!volume) throw unprocessable('This project has no XRM volume.');
   const job = svc.jobs.start('predict', projectId, { modelCreatedAt: summary.createdAt }, async ({ signal, onProgress, jobId }) => {
     const t0 = Date.now();
-    const pm = await projectModel(svc, projectId);
-    if (!pm) throw unprocessable('The trained model could not be loaded (it is not on disk any more): train it again.');
-    const { volume } = projectDatasets(svc, projectId);
-    if (!volume) throw unprocessable('This project has no XRM volume.');
-    const store = await volumeStore(svc, volume.id);
-    const { tm } = pm;
-    const K = tm.classes.length;
-    const meta = store.meta;
-    const tmp = svc.ws.tmpPath('prediction');
-    const mk = (name: string, channels: string[]) =>
-      createVolume(path.join(tmp, `${name}.ome.zarr`), { ...meta, dtype: 'uint8', channels }, { chunk: [64, 64, 64] });
-    const labels = await mk('labels', ['class']);
-    const probs = await mk('probabilities', tm.classes.map((c) => `p(class ${c})`));
-    const unc = await mk('uncertainty', ['uncertainty']);
-    const bricks = brickGrid(meta.shape, [64, 64, 64]);
-    let done = 0;
-    for (const box of bricks) {
-      throwIfAborted(signal);
-      const r = await predictBox(store, tm, box, { signal });
-      maskAir(r.labels, box, tm.mirrorSurface);
-      await labels.writeBlock(box, r.labels);
-      const u = new Uint8Array(r.n);
-      const pc = Array.from({ length: K }, () => new Uint8Array(r.n));
-      for (let i = 0; i < r.n; i++) {
-        let p1 = 0, p2 = 0;
-        for (let k = 0; k < K; k++) {
-          const v = r.p[i * K + k];
-          pc[k][i] = Math.round(255 * v);
-          if (v > p1) (p2 = p1), (p1 = v);
-          else if (v > p2) p2 = v;
-        }
-        u[i] = r.labels[i] ? Math.round(255 * (1 - (p1 - p2))) : 0;
-      }
-      await unc.writeBlock(box, u);
-      for (let k = 0; k < K; k++) await probs.writeBlock(box, pc[k], { channel: k });
-      done++;
-      onProgress((0.95 * done) / bricks.length, `Predicted brick ${done}/${bricks.length}`);
-    }
-    const { buildPyramid } = await import('@/lib/volume/zarr-store-node');
-    onProgress(0.96, 'Building overview levels');
-    await buildPyramid(unc, { signal });
-    await buildPyramid(probs, { signal });
-    await buildLabelPyramid(labels, signal);
+    const mdir = modelDir(svc, projectId);
+    if (!existsSync(path.join(mdir, 'model.json'))) throw unprocessable('The trained model is not on disk any more: train it again.');
     const out = predictionDir(svc, projectId);
-    await rm(out, { recursive: true, force: true });
-    await mkdir(path.dirname(out), { recursive: true });
-    await rename(tmp, out);
-    for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
-    const rec: PredictionRecord = { createdAt: Date.now(), modelCreatedAt: pm.summary.createdAt, jobId, classes: tm.classes, seconds: (Date.now() - t0) / 1000, shape: meta.shape };
-    svc.repo.setArtifact(projectId, 'prediction', rec);
+    const run = svc.repo.artifact<{ modelCreatedAt: number; volumeId: string }>(projectId, 'predictionRun');
+    svc.repo.deleteArtifact(projectId, 'prediction');
     svc.repo.deleteArtifact(projectId, 'resultsStats');
+    for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
+    if (!run || run.modelCreatedAt !== summary.createdAt || run.volumeId !== volume.id) await rm(out, { recursive: true, force: true });
+    svc.repo.setArtifact(projectId, 'predictionRun', { modelCreatedAt: summary.createdAt, volumeId: volume.id });
+    await mkdir(out, { recursive: true });
+    const r = await runPredictChild(svc.ws.abs(volume.relPath), mdir, out, { threads: opts.threads ?? 2, signal, onProgress: (f, m) => onProgress(f, m) });
+    for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
+    const store = await volumeStore(svc, volume.id);
+    const rec: PredictionRecord = { createdAt: Date.now(), modelCreatedAt: summary.createdAt, jobId, classes: summary.classes, seconds: (Date.now() - t0) / 1000, shape: store.meta.shape };
+    svc.repo.setArtifact(projectId, 'prediction', rec);
     onProgress(1, 'Prediction done');
-    return { seconds: rec.seconds };
+    return { seconds: rec.seconds, bricksDone: r.bricksDone, bricksSkipped: r.bricksSkipped };
   });
   svc.repo.setArtifact(projectId, 'predictJob', job.id);
   return job;
-}
-
-/** Label pyramid by subsampling (class codes must not be averaged). */
-async function buildLabelPyramid(store: VolumeStore, signal?: AbortSignal) {
-  for (let k = 1; k < store.levels; k++) {
-    const src = store.levelShape(k - 1), dst = store.levelShape(k);
-    const f = src.map((n, a) => Math.max(1, Math.round(n / dst[a]!)));
-    for (const box of brickGrid(dst, [64, 64, 64])) {
-      throwIfAborted(signal);
-      const sbox: Box3 = {
-        start: box.start.map((s, a) => s * f[a]!) as Shape3,
-        shape: box.shape.map((n, a) => Math.min(n * f[a]!, src[a]! - box.start[a]! * f[a]!)) as Shape3,
-      };
-      const s = await store.readBlock(sbox, { level: k - 1 });
-      const out = new Uint8Array(box.shape[0] * box.shape[1] * box.shape[2]);
-      const [, sy, sx] = sbox.shape;
-      let i = 0;
-      for (let z = 0; z < box.shape[0]; z++) for (let y = 0; y < box.shape[1]; y++) for (let x = 0; x < box.shape[2]; x++) {
-        const zz = Math.min(sbox.shape[0] - 1, z * f[0]!), yy = Math.min(sy - 1, y * f[1]!), xx = Math.min(sx - 1, x * f[2]!);
-        out[i++] = s[(zz * sy + yy) * sx + xx];
-      }
-      await store.writeBlock(box, out, { level: k });
-    }
-  }
 }
 
 export async function predictionStores(svc: Services, projectId: string) {
