@@ -76,9 +76,30 @@ test('correlate: auto-register finds the demo pose within a voxel of the truth',
   if (await page.getByTestId('lm-clear').isEnabled()) await page.getByTestId('lm-clear').click();
   await waitFor(async () => (await page.getByTestId('lm-eds-1').count()) === 0, 'pairs cleared');
   assert.match(await page.getByTestId('auto-register').innerText(), /^Auto-register$/, 'fully automatic (no pairs)');
+
+  // Cancel works: start, cancel as soon as the job reports, and the page says so.
+  await page.getByTestId('auto-register').click();
+  const cancelled = await waitFor(async () => {
+    if (await page.getByTestId('auto-cancel').count()) {
+      await page.getByTestId('auto-cancel').click();
+      return 'clicked';
+    }
+    return (await page.getByTestId('auto-result').count()) ? 'ended' : null;
+  }, 'the Cancel button', 60_000);
+  if (cancelled === 'clicked') {
+    await page.getByTestId('auto-result').waitFor({ timeout: 60_000 });
+    assert.match(await page.getByTestId('auto-result').innerText(), /cancelled|finished/i);
+  }
+  await waitFor(async () => page.getByTestId('auto-register').isEnabled(), 'Auto-register to be enabled again', 30_000);
+
   await page.getByTestId('auto-register').click();
   await page.getByTestId('auto-progress').waitFor({ timeout: 15_000 });
-  await screenshot(page, 'correlate-auto-running');
+  // The progress bar with percent and ETA appears once the job reports (it may also finish first).
+  const sawBar = await waitFor(async () => (await page.locator('.job-progress').count()) > 0 || (await page.getByTestId('auto-result').count()) > 0, 'progress or result', 60_000);
+  if (sawBar && (await page.locator('.job-progress').count())) {
+    assert.match(await page.getByTestId('auto-progress').innerText(), /\d+ %[\s\S]*ETA/, 'percent and ETA shown');
+    await screenshot(page, 'correlate-auto-running');
+  }
   await page.getByTestId('auto-result').waitFor({ timeout: 150_000 });
   const result = await page.getByTestId('auto-result').innerText();
   assert.match(result, /finished/i, `auto-register result: ${result}`);
@@ -111,6 +132,16 @@ test('correlate: overlay modes show the warped EDS map; accept', async ({ page, 
     assert.ok(s.distinct > 10, `${mode}: an image is drawn ${JSON.stringify(s)}`);
     hashes.add(s.hash);
     await screenshot(page, `correlate-${mode}`);
+    if (mode === 'swipe') {
+      // The divider can be dragged; the slider follows.
+      const v0 = Number(await page.getByTestId('overlay-swipe').inputValue());
+      const d = await page.getByTestId('swipe-divider').boundingBox();
+      await page.mouse.move(d.x + d.width / 2, d.y + d.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(d.x + d.width / 2 - 80, d.y + d.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await waitFor(async () => Number(await page.getByTestId('overlay-swipe').inputValue()) < v0 - 5, 'the swipe divider to move left');
+    }
   }
   assert.equal(hashes.size, 5, 'each overlay mode draws something different from the plain slab and from each other');
 

@@ -5,7 +5,9 @@
 import type { RouterOutputs } from '../api-types';
 import { formatPct } from '../format';
 import { rms } from './landmarks';
-import { fmt } from './overlay';
+import { affineRotationDeg, affineScale, fmt } from './overlay';
+
+const REFINED: Record<string, string> = { elastix: 'refined by elastix', ratio: 'refined by correlation-ratio hill climb' };
 
 export type CorrelateState = RouterOutputs['correlate']['state'];
 
@@ -35,8 +37,13 @@ export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm:
         {reg ? (
           <>
             {reg.source === 'auto'
-              ? `automatic${q?.initialisation === 'landmarks' ? ' (started from landmarks)' : ''}${q?.refinedBy && q.refinedBy !== 'none' ? `, refined by ${q.refinedBy}` : ''}`
+              ? `automatic${q?.initialisation === 'landmarks' ? ' (started from landmarks)' : ''}${q?.refinedBy && REFINED[q.refinedBy] ? `, ${REFINED[q.refinedBy]}` : ''}`
               : 'from landmarks'}{' '}
+            · <span title="EDS pixel → slab pixel: rotation and scale of the fitted map">
+              rotation <span className="num">{fmt(affineRotationDeg(reg.edsToSlab), 1)}°</span>, scale{' '}
+              <span className="num">{fmt(affineScale(reg.edsToSlab), 3)}</span> voxels per EDS pixel
+              {reg.edsToSlab[0]! * reg.edsToSlab[4]! - reg.edsToSlab[1]! * reg.edsToSlab[3]! < 0 ? ', mirrored' : ''}
+            </span>{' '}
             ·{' '}
             {reg.accepted ? (
               <span className="badge ok" data-testid="accepted-badge">accepted</span>
@@ -52,9 +59,12 @@ export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm:
         <div data-testid="quality-line" className="small">
           <strong>Quality</strong>{' '}
           {q?.miBefore != null && q?.miAfter != null && (
-            <>mutual information {fmt(q.miBefore, 3)} → {fmt(q.miAfter, 3)} · </>
+            <span title="Mutual information (nats) between slab grey and EDS mineral at the initial pose and at the final pose">
+              mutual information {fmt(q.miBefore, 3)} → {fmt(q.miAfter, 3)} ·{' '}
+            </span>
           )}
-          {q?.coverage != null && <>coverage {formatPct(q.coverage, 0)} · </>}
+          {q?.scoreAfter != null && <span title="Correlation ratio η² of slab grey explained by the EDS minerals (1 = perfect)">η² {fmt(q.scoreAfter, 2)} · </span>}
+          {q?.coverage != null && <span title="Share of the EDS map that lands inside the volume">coverage {formatPct(q.coverage, 0)} · </span>}
           {Number.isFinite(r) && (
             <>landmark RMS {fmt(r, 2)} voxels ({fmt(r * voxelUm, 1)} µm) · </>
           )}
