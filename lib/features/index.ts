@@ -28,14 +28,22 @@ export async function computeBrickFeatures(
   return computeBrickFeaturesWasm(channels, shapeWithHalo, halo, spacingUm, set, opts);
 }
 
-/** Reads box + halo from the store (all channels, level 0) and computes its features. */
+/**
+ * Reads box + halo from the store (all channels, level 0) and computes its features. With the
+ * skimage preset, integer scans are scaled to [0, 1] first, as skimage's img_as_float32 does.
+ */
 export async function featuresForBox(store: VolumeStore, box: Box3, set: FeatureSet, opts: StageOptions = {}): Promise<BrickFeatures> {
   throwIfAborted(opts.signal);
   const spacing = store.meta.spacingUm;
   const halo = featureHalo(set, spacing);
+  // the skimage preset sees integer scans as skimage does (img_as_float32: / 255 or / 65535)
+  const dtype = store.meta.dtype;
+  const scale = set.preset === 'skimage' && dtype !== 'float32' ? 1 / (dtype === 'uint8' ? 255 : 65535) : 1;
   const channels: Float32Array[] = [];
   for (let c = 0; c < store.meta.channels.length; c++) {
-    channels.push(await store.readBlockF32(box, { channel: c, halo, signal: opts.signal }));
+    const data = await store.readBlockF32(box, { channel: c, halo, signal: opts.signal });
+    if (scale !== 1) for (let i = 0; i < data.length; i++) data[i]! *= scale;
+    channels.push(data);
     throwIfAborted(opts.signal);
   }
   const shapeWithHalo: Shape3 = [box.shape[0] + 2 * halo[0], box.shape[1] + 2 * halo[1], box.shape[2] + 2 * halo[2]];

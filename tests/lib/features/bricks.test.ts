@@ -94,6 +94,19 @@ describe('bricks', () => {
     for (let f = 0; f < 30; f++) expect(errs[f], res.names[f]).toBeLessThan(1e-3);
   });
 
+  it('skimage preset on a uint16 scan works on values scaled to [0, 1] like img_as_float32', async () => {
+    const fx = loadFixture();
+    const u16 = Uint16Array.from(fx.volume, (v) => Math.round(v * 65535));
+    const store = memoryVolumeStore({ meta: { shape: fx.shape, spacingUm: [1, 1, 1], originUm: [0, 0, 0], dtype: 'uint16', channels: ['xrm'] }, data: u16 });
+    const set = skimagePreset([1, 1, 1], { sigmaMax: 2 });
+    const fromStore = await featuresForBox(store, { start: [0, 0, 0], shape: fx.shape }, set);
+    const scaled = Float32Array.from(u16, (v) => v / 65535);
+    const direct = await computeBrickFeatures([scaled], fx.shape, [0, 0, 0], [1, 1, 1], set);
+    for (let f = 0; f < direct.nFeatures; f++) {
+      expect(maxRelErr(column(fromStore.data, fromStore.nFeatures, f), column(direct.data, direct.nFeatures, f)), direct.names[f]).toBeLessThan(1e-5);
+    }
+  });
+
   it('bad input is reported in words', async () => {
     const err = await computeBrickFeatures([new Float32Array(10)], [2, 2, 2], [0, 0, 0], [1, 1, 1], DEFAULT_FEATURE_SET).catch((e) => e);
     expect(isPetromapError(err, 'InvalidInput')).toBe(true);
