@@ -263,6 +263,9 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
   );
 }
 
+/** A unit in a table header (headers are upper-cased; µm must stay µm). */
+const U = ({ children }: { children: string }) => <span style={{ textTransform: 'none' }}>{children}</span>;
+
 function ProposalsTable({ result, colors }: { result: ProposalsOut; colors: Map<number, Rgb> }) {
   const classes = result.proposals[0]?.fractions.filter((f) => f.code > 0) ?? [];
   return (
@@ -271,7 +274,7 @@ function ProposalsTable({ result, colors }: { result: ProposalsOut; colors: Map<
       <table className="data">
         <thead>
           <tr>
-            <th>class</th><th className="r">purity</th><th>start x, y, z (vox)</th><th>size x × y × z (vox)</th><th>centre x, y, z (µm)</th><th>size (µm)</th>
+            <th>class</th><th className="r">purity</th><th>start x, y, z <U>(vox)</U></th><th>size x × y × z <U>(vox)</U></th><th>centre x, y, z <U>(µm)</U></th><th>size <U>(µm)</U></th>
             {classes.map((c) => <th key={c.code} className="r">{c.name}</th>)}
             <th className="r">unlabelled</th>
           </tr>

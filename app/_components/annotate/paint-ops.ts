@@ -117,7 +117,7 @@ export function hexRgb(s: string): Rgb {
 
 /** A colour for a new class that differs from the used ones (Okabe–Ito, then a hue walk). */
 export function nextColor(used: Rgb[]): Rgb {
-  const palette: Rgb[] = [[0, 114, 178], [230, 159, 0], [213, 94, 0], [0, 158, 115], [204, 121, 167], [86, 180, 233], [240, 228, 66], [120, 80, 40]];
+  const palette: Rgb[] = [[0, 114, 178], [230, 159, 0], [0, 158, 115], [204, 121, 167], [213, 94, 0], [86, 180, 233], [240, 228, 66], [120, 80, 40]];
   const same = (a: Rgb, b: Rgb) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
   const free = palette.find((p) => !used.some((u) => same(u, p)));
   if (free) return free;
