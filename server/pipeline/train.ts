@@ -5,25 +5,27 @@
  * validation on spatially held-out tiles, the model kept on disk, whole-volume prediction as a
  * job, and the preview of the model on one slice.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { encode } from 'fast-png';
-import { PetromapError, invalidInput, throwIfAborted, unprocessable, type PetromapErrorTag, type StageOptions } from '@/lib/errors';
+import { PetromapError, invalidInput, throwIfAborted, unprocessable, type OnProgress, type PetromapErrorTag } from '@/lib/errors';
 import {
   DEFAULT_SIGMAS_VOX, brickGrid, featureHalo, featureNames, featuresForBox, featuresPerChannel,
   type BrickFeatures, type FeatureSet, type FeatureSpec, type FilterName,
 } from '@/lib/features';
 import { transferLabels, type ClassMap, type SurfaceLabels } from '@/lib/registration';
 import { buildTrainingSet, surfaceLabelVoxels, type ClassCount, type LabelledVoxel } from '@/lib/classify/training-set';
-import { argmaxClasses, predictRows, trainClassifier, validate, type EpochInfo, type TrainedModel, type Validation } from '@/lib/classify/model';
+import { argmaxClasses, disposeModel, predictRows, trainClassifier, validate, type EpochInfo, type TrainedModel, type Validation } from '@/lib/classify/model';
+import { predictVolume } from '@/lib/classify/predict-node';
 import { mirrorAboveSurface, type SurfacePlane } from '@/lib/classify/mirror';
 import { loadModel, saveModel } from '@/lib/classify/model-io-node';
 import type { VolumeStore } from '@/lib/volume/store';
 import type { Box3, Shape3 } from '@/lib/volume/types';
+import { openVolume } from '@/lib/volume/zarr-store-node';
 import type { Services } from '../services';
 import { mineralMap, storeAt, volumeStore, forgetStore } from '../storage/open-stores';
 import { readSlab, type RegistrationRecord } from './correlate';
@@ -96,20 +98,27 @@ interface Throughput {
   measuredAt: number;
 }
 
-/** Measure once how fast this machine computes features (a Gaussian on a 24x48x48 brick). */
-async function throughput(svc: Services, projectId: string, store: VolumeStore): Promise<Throughput> {
-  const saved = svc.repo.artifact<Throughput>(projectId, 'featureThroughput');
-  if (saved && saved.unitsPerSec > 0) return saved;
+/** How fast this machine computes features (a Gaussian at 2 scales on a 24x48x48 brick), in the compute process. */
+export async function throughputCore(a: { storePath: string }): Promise<Throughput> {
+  const store = await openVolume(a.storePath);
   const unit = Math.min(...store.meta.spacingUm);
   const set: FeatureSet = { specs: [{ filter: 'gaussian', sigmaUm: unit }, { filter: 'gaussian', sigmaUm: 2 * unit }], preset: 'custom' };
   const [nz, ny, nx] = store.meta.shape;
   const box: Box3 = { start: [0, 0, 0], shape: [Math.min(24, nz), Math.min(48, ny), Math.min(48, nx)] };
   const h = featureHalo(set, store.meta.spacingUm);
+  await featuresForBox(store, box, set); // warm-up (wasm compile)
   const t0 = performance.now();
   await featuresForBox(store, box, set);
   const dt = Math.max(1e-3, (performance.now() - t0) / 1000);
-  const withHalo = box.shape.reduce((a, n, i) => a * (n + 2 * h[i]!), 1);
-  const t: Throughput = { unitsPerSec: (withHalo * 2) / dt, measuredAt: Date.now() };
+  const withHalo = box.shape.reduce((acc, n, i) => acc * (n + 2 * h[i]!), 1);
+  return { unitsPerSec: (withHalo * 2) / dt, measuredAt: Date.now() };
+}
+
+/** Measured once per project and kept. */
+async function throughput(svc: Services, projectId: string, volumeRel: string): Promise<Throughput> {
+  const saved = svc.repo.artifact<Throughput>(projectId, 'featureThroughput');
+  if (saved && saved.unitsPerSec > 0) return saved;
+  const t = (await serviceChild().call('throughputCore', { storePath: svc.ws.abs(volumeRel) })) as Throughput;
   svc.repo.setArtifact(projectId, 'featureThroughput', t);
   return t;
 }
@@ -160,20 +169,12 @@ export const predictionDir = (svc: Services, projectId: string) => path.join(svc
 export const predictionRel = (svc: Services, projectId: string, what: 'labels' | 'probabilities' | 'uncertainty') =>
   svc.ws.rel(path.join(predictionDir(svc, projectId), `${what}.ome.zarr`));
 
-const g = globalThis as unknown as { __petromapModels?: Map<string, { createdAt: number; tm: TrainedModel }> };
-const models = (g.__petromapModels ??= new Map());
-
-/** The trained model of a project (memory, else disk), or undefined. */
-export async function projectModel(svc: Services, projectId: string): Promise<{ tm: TrainedModel; summary: ModelSummary } | undefined> {
+/** The trained model's summary if its files are on disk. */
+export function projectModel(svc: Services, projectId: string): { dir: string; summary: ModelSummary } | undefined {
   const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
-  if (!summary) return undefined;
-  const cached = models.get(projectId);
-  if (cached && cached.createdAt === summary.createdAt) return { tm: cached.tm, summary };
   const dir = modelDir(svc, projectId);
-  if (!existsSync(dir)) return undefined;
-  const tm = await loadModel(dir);
-  models.set(projectId, { createdAt: summary.createdAt, tm });
-  return { tm, summary };
+  if (!summary || !existsSync(path.join(dir, 'model.json'))) return undefined;
+  return { dir, summary };
 }
 
 // ---------------------------------------------------------------- training labels
@@ -256,6 +257,65 @@ function classNameOf(classes: ClassDef[], code: number) {
   return classes.find((c) => c.code === code)?.name ?? `class ${code}`;
 }
 
+export interface TrainCoreInput {
+  storePath: string;
+  /** labelled voxels, 4 numbers each: z, y, x, class */
+  voxels: number[];
+  featureSet: FeatureSet;
+  mirror: SurfacePlane;
+  maxPerClass: number;
+  hidden: number[];
+  epochs: number;
+  modelDir: string;
+  classNames: Record<number, string>;
+  source: string;
+}
+
+export interface TrainCoreResult {
+  features: string[];
+  classes: number[];
+  hidden: number[];
+  bestEpoch: number;
+  history: EpochInfo[];
+  validation: Validation;
+  counts: ClassCount[];
+}
+
+/** Training set (mirrored features), MLP, held-out validation, model saved (atomically); in the compute process. */
+export async function trainCore(a: TrainCoreInput, ctx: ChildCtx): Promise<TrainCoreResult> {
+  const store = await openVolume(a.storePath);
+  const voxels: LabelledVoxel[] = [];
+  for (let i = 0; i < a.voxels.length; i += 4) voxels.push({ z: a.voxels[i]!, y: a.voxels[i + 1]!, x: a.voxels[i + 2]!, cls: a.voxels[i + 3]! });
+  const set = a.featureSet;
+  const ts = await buildTrainingSet(store, voxels, {
+    features: (s, box, sig) => featuresForBox(s, box, set, { signal: sig }),
+    featureSet: set,
+    mirrorSurface: a.mirror,
+    maxPerClass: a.maxPerClass,
+    source: a.source,
+    signal: ctx.signal,
+    onProgress: (f, m) => ctx.onProgress(0.02 + 0.48 * f, `Features of the labelled voxels: ${m ?? ''}`),
+  });
+  throwIfAborted(ctx.signal);
+  const tm = await trainClassifier(ts, {
+    hidden: a.hidden,
+    classWeights: softBalance(ts.train.y, ts.classes, 0.5),
+    epochs: a.epochs,
+    signal: ctx.signal,
+    onEpoch: (e) => ctx.onEvent({ epoch: e }),
+    onProgress: (f, m) => ctx.onProgress(0.5 + 0.45 * f, m),
+  });
+  try {
+    ctx.onProgress(0.96, 'Validating on held-out surface tiles');
+    const validation = await validate(tm, ts.heldOut);
+    // atomic: saveModel writes under a temp name and renames
+    await saveModel(a.modelDir, tm, { classNames: tm.classes.map((c) => a.classNames[c] ?? `class ${c}`) });
+    return { features: ts.featureNames, classes: tm.classes, hidden: tm.hidden, bestEpoch: tm.bestEpoch, history: tm.history, validation, counts: ts.counts };
+  } finally {
+    disposeModel(tm);
+  }
+}
+
 export function startTrain(svc: Services, projectId: string, params: TrainParams = {}) {
   acceptedRegistration(svc, projectId); // refuse at once, not inside the job
   const epochs = params.epochs ?? 40;
@@ -264,59 +324,54 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
     onProgress(0, 'Transferring the EDS labels to the surface voxels');
     const tl = await trainingLabels(svc, projectId);
     if (!tl.voxels.length) throw unprocessable(`No surface voxels received a label from ${tl.edsName}: check the registration and that some minerals map to classes.`);
-    const store = await volumeStore(svc, tl.rec.volumeId);
+    const vol = svc.repo.dataset(tl.rec.volumeId)!;
+    const store = await volumeStore(svc, vol.id);
     const set = projectFeatureSet(svc, projectId, store.meta.spacingUm);
     const classes = projectClasses(svc, projectId);
-    const ts = await buildTrainingSet(store, tl.voxels, {
-      features: (s, box, sig) => featuresForBox(s, box, set, { signal: sig }),
-      featureSet: set,
-      mirrorSurface: mirrorPlane(tl.rec),
-      maxPerClass: params.maxPerClass ?? 10000,
-      source: `The EDS map ${tl.edsName}`,
-      signal,
-      onProgress: (f, m) => onProgress(0.02 + 0.48 * f, `Features of the labelled voxels: ${m ?? ''}`),
-    });
-    throwIfAborted(signal);
     const live: LiveHistory = { jobId, epochs: [], maxEpochs: epochs };
     svc.repo.setArtifact(projectId, 'trainHistory', live);
-    const tm = await trainClassifier(ts, {
-      hidden: params.hidden ?? [64, 64], classWeights: softBalance(ts.train.y, ts.classes, 0.5),
-      epochs,
-      signal,
-      onEpoch: (e) => {
-        live.epochs.push(e);
-        svc.repo.setArtifact(projectId, 'trainHistory', live);
-      },
-      onProgress: (f, m) => onProgress(0.5 + 0.45 * f, m),
-    });
-    onProgress(0.96, 'Validating on held-out surface tiles');
-    const validation = await validate(tm, ts.heldOut);
-    const createdAt = Date.now();
-    // atomic: saveModel writes under a temp name and renames
-    await saveModel(modelDir(svc, projectId), tm, { classNames: tm.classes.map((c) => classNameOf(classes, c)) });
-    const prev = models.get(projectId);
-    if (prev && prev.tm !== tm) prev.tm.model.dispose();
-    models.set(projectId, { createdAt, tm });
+    const flat: number[] = [];
+    for (const v of tl.voxels) flat.push(v.z, v.y, v.x, v.cls);
+    const child = new ComputeChild();
+    let r: TrainCoreResult;
+    try {
+      r = (await child.call('trainCore', {
+        storePath: svc.ws.abs(vol.relPath), voxels: flat, featureSet: set, mirror: mirrorPlane(tl.rec),
+        maxPerClass: params.maxPerClass ?? 10000, hidden: params.hidden ?? [64, 64], epochs, modelDir: modelDir(svc, projectId),
+        classNames: Object.fromEntries(classes.map((c) => [c.code, c.name])), source: `The EDS map ${tl.edsName}`,
+      } satisfies TrainCoreInput, {
+        signal,
+        onProgress,
+        onEvent: (e) => {
+          const ep = (e as { epoch?: EpochInfo }).epoch;
+          if (!ep) return;
+          live.epochs.push(ep);
+          svc.repo.setArtifact(projectId, 'trainHistory', live);
+        },
+      })) as TrainCoreResult;
+    } finally {
+      child.kill();
+    }
     const summary: ModelSummary = {
-      createdAt, jobId,
-      features: ts.featureNames,
+      createdAt: Date.now(), jobId,
+      features: r.features,
       featureSet: set,
-      classes: tm.classes,
-      hidden: tm.hidden,
-      bestEpoch: tm.bestEpoch,
-      history: tm.history,
-      validation,
-      counts: ts.counts,
+      classes: r.classes,
+      hidden: r.hidden,
+      bestEpoch: r.bestEpoch,
+      history: r.history,
+      validation: r.validation,
+      counts: r.counts,
       labelledVoxels: tl.voxels.length,
       mirrorSurface: mirrorPlane(tl.rec),
       trainSeconds: (Date.now() - t0) / 1000,
     };
     svc.repo.setArtifact(projectId, 'model', summary);
-    onProgress(1, `Trained: held-out accuracy ${(validation.accuracy * 100).toFixed(1)} %`);
+    onProgress(1, `Trained: held-out accuracy ${(r.validation.accuracy * 100).toFixed(1)} %`);
     return {
-      accuracy: validation.accuracy,
-      meanIoU: validation.meanIoU,
-      perClass: validation.perClass.map((m) => ({ class: classNameOf(classes, m.class), f1: m.f1 })),
+      accuracy: r.validation.accuracy,
+      meanIoU: r.validation.meanIoU,
+      perClass: r.validation.perClass.map((m) => ({ class: classNameOf(classes, m.class), f1: m.f1 })),
     };
   });
   svc.repo.setArtifact(projectId, 'trainJob', job.id);
@@ -324,17 +379,6 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
 }
 
 // ---------------------------------------------------------------- prediction
-
-/** Probabilities of one box (features with halo, mirrored above the surface, then the model). */
-export async function predictBox(store: VolumeStore, tm: TrainedModel, box: Box3, opts: StageOptions = {}) {
-  const set = tm.featureSet;
-  if (!set) throw unprocessable('The trained model does not record its feature set; train it again.');
-  const fstore = tm.mirrorSurface ? mirrorAboveSurface(store, tm.mirrorSurface) : store;
-  const f: BrickFeatures = await featuresForBox(fstore, box, set, { signal: opts.signal });
-  const n = box.shape[0] * box.shape[1] * box.shape[2];
-  const p = await predictRows(tm, f.data, n);
-  return { p, labels: argmaxClasses(p, tm.classes), n, K: tm.classes.length };
-}
 
 /** True where a voxel lies above the surface (air): labelled 0. */
 function maskAir(labels: Uint8Array, box: Box3, surface: SurfacePlane | undefined) {
@@ -346,6 +390,34 @@ function maskAir(labels: Uint8Array, box: Box3, surface: SurfacePlane | undefine
   }
 }
 
+const loaded = new Map<string, { stamp: string; tm: TrainedModel }>();
+
+/** Class codes of one box by the saved model (features with halo, mirrored above the surface); in the compute process. */
+export async function previewCore(a: { storePath: string; modelDir: string; box: Box3 }, ctx: ChildCtx): Promise<{ labels: string }> {
+  const stamp = String(statSync(path.join(a.modelDir, 'model.json')).mtimeMs);
+  let m = loaded.get(a.modelDir);
+  if (!m || m.stamp !== stamp) {
+    if (m) disposeModel(m.tm);
+    m = { stamp, tm: await loadModel(a.modelDir) };
+    loaded.set(a.modelDir, m);
+  }
+  const tm = m.tm;
+  if (!tm.featureSet) throw unprocessable('The trained model does not record its feature set; train it again.');
+  const store = await openVolume(a.storePath);
+  const fstore = tm.mirrorSurface ? mirrorAboveSurface(store, tm.mirrorSurface) : store;
+  const f: BrickFeatures = await featuresForBox(fstore, a.box, tm.featureSet, { signal: ctx.signal });
+  const n = a.box.shape[0] * a.box.shape[1] * a.box.shape[2];
+  const labels = argmaxClasses(await predictRows(tm, f.data, n), tm.classes);
+  maskAir(labels, a.box, tm.mirrorSurface);
+  return { labels: Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength).toString('base64') };
+}
+
+/** lib/classify's predictVolume (worker threads, resumable); in the compute process. */
+export async function predictCore(a: { storePath: string; modelDir: string; outDir: string; threads: number }, ctx: ChildCtx) {
+  const r = await predictVolume(a.storePath, a.modelDir, a.outDir, { threads: a.threads, signal: ctx.signal, onProgress: ctx.onProgress });
+  return { bricksDone: r.bricksDone, bricksSkipped: r.bricksSkipped, bricksTotal: r.bricksTotal };
+}
+
 export interface PredictionRecord {
   createdAt: number;
   modelCreatedAt: number;
@@ -353,71 +425,6 @@ export interface PredictionRecord {
   classes: number[];
   seconds: number;
   shape: Shape3;
-}
-
-/**
- * Where lib/classify/predict-node.ts lives on disk. The prediction runs in a child Node process
- * (tsx) so that its worker threads find their TypeScript entry next to it, whatever bundling the
- * web server went through, and so that a cancel can stop it at once.
- */
-function predictModule(): string {
-  const f = path.join(process.cwd(), 'lib', 'classify', 'predict-node.ts');
-  if (!existsSync(f)) throw unprocessable(`The prediction engine (${f}) is missing: run the server from the petromap folder.`);
-  return f;
-}
-
-function runPredictChild(storeAbs: string, modelAbs: string, outAbs: string, opts: StageOptions & { threads: number }): Promise<{ bricksDone: number; bricksSkipped: number; bricksTotal: number }> {
-  const tsx = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  const mod = pathToFileURL(predictModule()).href;
-  const code = `
-    const { register } = await import(${JSON.stringify(tsx)});
-    register();
-    const { predictVolume } = await import(${JSON.stringify(mod)});
-    const say = (m) => process.stdout.write(JSON.stringify(m) + String.fromCharCode(10));
-    const ac = new AbortController();
-    process.on('SIGTERM', () => ac.abort(new Error('cancelled')));
-    try {
-      const r = await predictVolume(${JSON.stringify(storeAbs)}, ${JSON.stringify(modelAbs)}, ${JSON.stringify(outAbs)}, {
-        threads: ${opts.threads}, signal: ac.signal, onProgress: (f, message) => say({ type: 'progress', f, message }),
-      });
-      say({ type: 'done', r });
-      process.exit(0);
-    } catch (err) {
-      say({ type: 'error', tag: err && err._tag, message: err && err.message ? err.message : String(err) });
-      process.exit(1);
-    }`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '', err = '', result: unknown = null, failure: { tag?: string; message: string } | null = null;
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const m = JSON.parse(line);
-          if (m.type === 'progress') opts.onProgress?.(m.f, m.message);
-          else if (m.type === 'done') result = m.r;
-          else if (m.type === 'error') failure = m;
-        } catch {
-          /* not ours */
-        }
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-4000)));
-    const onAbort = () => child.kill('SIGTERM');
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (e) => reject(unprocessable(`The prediction process could not start: ${e.message}`)));
-    child.on('exit', (codeN) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (opts.signal?.aborted) return reject(new PetromapError('Aborted', 'The prediction was cancelled; finished bricks are kept and Predict continues from there.'));
-      if (codeN === 0 && result) return resolve(result as { bricksDone: number; bricksSkipped: number; bricksTotal: number });
-      const f = failure as { tag?: string; message: string } | null;
-      if (f) return reject(new PetromapError((f.tag as PetromapErrorTag) ?? 'Unprocessable', f.message));
-      reject(unprocessable(`The prediction process stopped (exit code ${codeN}): ${err.trim().split('\n').slice(-3).join(' ')}`));
-    });
-  });
 }
 
 /**
@@ -442,7 +449,13 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
     if (!run || run.modelCreatedAt !== summary.createdAt || run.volumeId !== volume.id) await rm(out, { recursive: true, force: true });
     svc.repo.setArtifact(projectId, 'predictionRun', { modelCreatedAt: summary.createdAt, volumeId: volume.id });
     await mkdir(out, { recursive: true });
-    const r = await runPredictChild(svc.ws.abs(volume.relPath), mdir, out, { threads: opts.threads ?? 2, signal, onProgress: (f, m) => onProgress(f, m) });
+    const child = new ComputeChild();
+    let r: { bricksDone: number; bricksSkipped: number; bricksTotal: number };
+    try {
+      r = (await child.call('predictCore', { storePath: svc.ws.abs(volume.relPath), modelDir: mdir, outDir: out, threads: opts.threads ?? 2 }, { signal, onProgress })) as typeof r;
+    } finally {
+      child.kill();
+    }
     for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
     const store = await volumeStore(svc, volume.id);
     const rec: PredictionRecord = { createdAt: Date.now(), modelCreatedAt: summary.createdAt, jobId, classes: summary.classes, seconds: (Date.now() - t0) / 1000, shape: store.meta.shape };
@@ -472,24 +485,27 @@ export async function predictionStores(svc: Services, projectId: string) {
  * RGBA PNG in class colours (air transparent). Columns/rows as the slice route: XY x/y, XZ x/z, YZ y/z.
  */
 export async function previewPng(svc: Services, projectId: string, axis: 'z' | 'y' | 'x', index: number, level: number): Promise<Uint8Array> {
-  const pm = await projectModel(svc, projectId);
+  const pm = projectModel(svc, projectId);
   if (!pm) throw unprocessable('There is no trained model yet: click Train first.');
   const { volume } = projectDatasets(svc, projectId);
   if (!volume) throw unprocessable('This project has no XRM volume.');
   const store = await volumeStore(svc, volume.id);
+  if (level < 0 || level >= store.levels) throw invalidInput(`Pyramid level ${level} does not exist (this volume has ${store.levels}).`);
   const ls = store.levelShape(level);
   const [nz, ny, nx] = store.meta.shape;
-  // index is in voxels of `level`: take the matching level-0 slice
-  const f = axis === 'z' ? nz / ls[0] : axis === 'y' ? ny / ls[1] : nx / ls[2];
-  const i0 = Math.min((axis === 'z' ? nz : axis === 'y' ? ny : nx) - 1, Math.max(0, Math.floor((index + 0.5) * f)));
+  const n0 = axis === 'z' ? nz : axis === 'y' ? ny : nx;
+  const nl = axis === 'z' ? ls[0] : axis === 'y' ? ls[1] : ls[2];
+  if (index >= nl) throw invalidInput(`Slice ${index} is outside the volume (0–${nl - 1} along ${axis} at level ${level}).`);
+  // index is in voxels of `level`: the model needs full resolution, so take the matching level-0 slice
+  const i0 = Math.min(n0 - 1, Math.max(0, Math.floor((index + 0.5) * (n0 / nl))));
   const box: Box3 = axis === 'z' ? { start: [i0, 0, 0], shape: [1, ny, nx] } : axis === 'y' ? { start: [0, i0, 0], shape: [nz, 1, nx] } : { start: [0, 0, i0], shape: [nz, ny, 1] };
-  const r = await predictBox(store, pm.tm, box);
-  maskAir(r.labels, box, pm.tm.mirrorSurface);
+  const r = (await serviceChild().call('previewCore', { storePath: svc.ws.abs(volume.relPath), modelDir: pm.dir, box })) as { labels: string };
+  const labels = Buffer.from(r.labels, 'base64');
   const width = axis === 'x' ? ny : nx, height = axis === 'z' ? ny : nz;
   const colors = new Map(projectClasses(svc, projectId).map((c) => [c.code, c.color]));
   const rgba = new Uint8Array(width * height * 4);
   for (let i = 0; i < width * height; i++) {
-    const c = colors.get(r.labels[i]);
+    const c = colors.get(labels[i]!);
     if (!c) continue;
     rgba[i * 4] = c[0];
     rgba[i * 4 + 1] = c[1];
@@ -497,6 +513,121 @@ export async function previewPng(svc: Services, projectId: string, axis: 'z' | '
     rgba[i * 4 + 3] = 255;
   }
   return encode({ width, height, data: rgba, channels: 4, depth: 8 });
+}
+
+// ---------------------------------------------------------------- compute process
+
+export interface ChildCtx {
+  signal: AbortSignal;
+  onProgress: OnProgress;
+  onEvent: (e: unknown) => void;
+}
+
+/** What the compute process may run (see ComputeChild). */
+export const CHILD_FNS = { trainCore, previewCore, predictCore, throughputCore } as Record<string, (a: never, ctx: ChildCtx) => Promise<unknown>>;
+
+/**
+ * A Node child process running this module through tsx, serving calls of CHILD_FNS as JSON lines
+ * (stdin: {id, fn, args} / {id, cancel}; stdout: {id, type: progress|event|done|error}). Feature
+ * filters, TF.js and worker threads then load their wasm and TypeScript files from the petromap
+ * folder whatever bundling the web server went through, and heavy work never blocks the server's
+ * event loop. Cancel aborts the call; kill() ends the process.
+ */
+export class ComputeChild {
+  private child: ChildProcess;
+  private next = 1;
+  private calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; ctx: Partial<ChildCtx> }>();
+  private stderr = '';
+  exited = false;
+
+  constructor() {
+    const root = process.cwd();
+    const self = path.join(root, 'server', 'pipeline', 'train.ts');
+    if (!existsSync(self)) throw unprocessable(`The compute module (${self}) is missing: run the server from the petromap folder.`);
+    const tsx = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+    const code = `
+      const { register } = await import(${JSON.stringify(tsx)});
+      register();
+      const { CHILD_FNS } = await import(${JSON.stringify(pathToFileURL(self).href)});
+      const { createInterface } = await import('node:readline');
+      const say = (m) => process.stdout.write(JSON.stringify(m) + String.fromCharCode(10));
+      const running = new Map();
+      createInterface({ input: process.stdin }).on('line', async (line) => {
+        const msg = JSON.parse(line);
+        if (msg.cancel) { running.get(msg.id)?.abort(new Error('cancelled')); return; }
+        const ac = new AbortController();
+        running.set(msg.id, ac);
+        try {
+          const fn = CHILD_FNS[msg.fn];
+          if (!fn) throw new Error('unknown function ' + msg.fn);
+          const result = await fn(msg.args, { signal: ac.signal, onProgress: (f, message) => say({ id: msg.id, type: 'progress', f, message }), onEvent: (e) => say({ id: msg.id, type: 'event', e }) });
+          say({ id: msg.id, type: 'done', result });
+        } catch (err) {
+          say({ id: msg.id, type: 'error', tag: err && err._tag, message: err && err.message ? err.message : String(err) });
+        } finally {
+          running.delete(msg.id);
+        }
+      });
+      process.stdin.on('end', () => process.exit(0));`;
+    this.child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    let buf = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let m: { id: number; type: string; f?: number; message?: string; e?: unknown; result?: unknown; tag?: string };
+        try {
+          m = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        const c = this.calls.get(m.id);
+        if (!c) continue;
+        if (m.type === 'progress') c.ctx.onProgress?.(m.f ?? 0, m.message);
+        else if (m.type === 'event') c.ctx.onEvent?.(m.e);
+        else {
+          this.calls.delete(m.id);
+          if (m.type === 'done') c.resolve(m.result);
+          else c.reject(m.tag === 'Aborted' || c.ctx.signal?.aborted ? new PetromapError('Aborted', 'Cancelled.') : new PetromapError((m.tag as PetromapErrorTag) ?? 'Unprocessable', m.message ?? 'failed'));
+        }
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString('utf8')).slice(-4000)));
+    this.child.on('exit', (code) => {
+      this.exited = true;
+      const err = unprocessable(`The compute process stopped (exit code ${code}): ${this.stderr.trim().split('\n').slice(-3).join(' ')}`);
+      for (const c of this.calls.values()) c.reject(c.ctx.signal?.aborted ? new PetromapError('Aborted', 'Cancelled.') : err);
+      this.calls.clear();
+    });
+    this.child.on('error', () => undefined);
+  }
+
+  call(fn: string, args: unknown, ctx: Partial<ChildCtx> = {}): Promise<unknown> {
+    if (this.exited) return Promise.reject(unprocessable('The compute process has stopped.'));
+    throwIfAborted(ctx.signal);
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject, ctx });
+      ctx.signal?.addEventListener('abort', () => this.child.stdin!.write(JSON.stringify({ id, cancel: true }) + '\n'), { once: true });
+      this.child.stdin!.write(JSON.stringify({ id, fn, args }) + '\n');
+    });
+  }
+
+  kill() {
+    if (!this.exited) this.child.kill('SIGTERM');
+  }
+}
+
+const gc = globalThis as unknown as { __petromapComputeChild?: ComputeChild };
+/** The long-lived compute process for short calls (previews, throughput), restarted if it died. */
+function serviceChild(): ComputeChild {
+  if (!gc.__petromapComputeChild || gc.__petromapComputeChild.exited) {
+    gc.__petromapComputeChild = new ComputeChild();
+    (gc.__petromapComputeChild as unknown as { child: ChildProcess }).child.unref?.();
+  }
+  return gc.__petromapComputeChild;
 }
 
 // ---------------------------------------------------------------- state for the page
@@ -510,7 +641,7 @@ export async function trainState(svc: Services, projectId: string) {
   const set = projectFeatureSet(svc, projectId, spacing);
   let estimate: FeatureEstimate | null = null;
   if (store) {
-    const t = await throughput(svc, projectId, store).catch(() => undefined);
+    const t = await throughput(svc, projectId, volume!.relPath).catch(() => undefined);
     estimate = estimateFeatures(set, store.meta, t);
   }
   const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration');

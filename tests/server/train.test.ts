@@ -189,3 +189,23 @@ async function decodeTiffPages(buf: Uint8Array) {
   await img.readRasters();
   return n;
 }
+
+describe('cancel', () => {
+  it('cancelling a training run keeps the previous model and says so', async () => {
+    const { svc, projectId } = fx;
+    const before = (await trainState(svc, projectId)).model!.createdAt.getTime();
+    const j = startTrain(svc, projectId, { epochs: 200 });
+    const t0 = Date.now();
+    while (Date.now() - t0 < 60_000) {
+      const live = (await trainState(svc, projectId)).liveHistory;
+      if (live?.jobId === j.id && live.epochs.length >= 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(svc.jobs.cancel(j.id)).toBe(true);
+    const done = await svc.jobs.wait(j.id);
+    expect(done.state).toBe('cancelled');
+    const st = await trainState(svc, projectId);
+    expect(st.model!.createdAt.getTime()).toBe(before);
+    expect(st.trainJob!.state).toBe('cancelled');
+  });
+});
