@@ -67,7 +67,7 @@ export async function run(args: string[]): Promise<void> {
   ];
   const nVox = size ** 3;
   const rate: Record<string, number> = {};
-  console.log(`\nfeatures of ${size}^3 = ${(nVox / 1e6).toFixed(1)} M voxels (bricks 64^3, features discarded), median of ${reps}:`);
+  console.log(`\nfeatures of ${size}^3 = ${(nVox / 1e6).toFixed(1)} M voxels (bricks of brickForMemory, features discarded), median of ${reps}:`);
   for (const [name, set] of sets) {
     for (const threads of threadList) {
       const times: number[] = [];

@@ -57,18 +57,29 @@ export async function featuresForBox(store: VolumeStore, box: Box3, set: Feature
 
 export const DEFAULT_BRICK: Shape3 = [64, 64, 64];
 
-/** Brick grid over a volume (z-major order), default bricks of 64^3; edge bricks are smaller. */
+/**
+ * Brick grid over a volume (z-major order) with bricks of at most `brick` (default 64^3): per axis
+ * the fewest bricks that fit, of balanced sizes (256 with 80 -> 64, 64, 64, 64, not 80, 80, 80, 16:
+ * a thin brick costs as much halo as a full one).
+ */
 export function brickGrid(shape: Shape3, brick: Shape3 = DEFAULT_BRICK): Box3[] {
   for (let a = 0; a < 3; a++) {
     if (!Number.isInteger(shape[a]) || shape[a]! < 1) throw invalidInput(`Brick grid: the volume shape must be positive whole numbers, got (${shape.join(', ')}).`);
     if (!Number.isInteger(brick[a]) || brick[a]! < 1) throw invalidInput(`Brick grid: the brick size must be positive whole numbers, got (${brick.join(', ')}).`);
   }
+  const cuts = [0, 1, 2].map((a) => {
+    const n = Math.ceil(shape[a]! / brick[a]!);
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < n; i++) {
+      const s0 = Math.floor((i * shape[a]!) / n);
+      const s1 = Math.floor(((i + 1) * shape[a]!) / n);
+      out.push([s0, s1 - s0]);
+    }
+    return out;
+  });
   const out: Box3[] = [];
-  for (let z = 0; z < shape[0]; z += brick[0]) for (let y = 0; y < shape[1]; y += brick[1]) for (let x = 0; x < shape[2]; x += brick[2]) {
-    out.push({
-      start: [z, y, x],
-      shape: [Math.min(brick[0], shape[0] - z), Math.min(brick[1], shape[1] - y), Math.min(brick[2], shape[2] - x)],
-    });
+  for (const [z, bz] of cuts[0]!) for (const [y, by] of cuts[1]!) for (const [x, bx] of cuts[2]!) {
+    out.push({ start: [z, y, x], shape: [bz, by, bx] });
   }
   return out;
 }

@@ -52,7 +52,9 @@ describe('bricks', () => {
     for (const b of boxes) n += b.shape[0] * b.shape[1] * b.shape[2];
     expect(n).toBe(100 * 64 * 65);
     expect(boxes.length).toBe(2 * 1 * 2);
-    expect(boxes[3]).toEqual({ start: [64, 0, 64], shape: [36, 64, 1] } satisfies Box3);
+    expect(boxes[3]).toEqual({ start: [50, 0, 32], shape: [50, 64, 33] } satisfies Box3);
+    expect(brickGrid([256, 256, 256], [80, 80, 80]).map((b) => b.shape[0])).toContain(64);
+    expect(new Set(brickGrid([256, 256, 256], [80, 80, 80]).map((b) => b.shape.join()))).toEqual(new Set(['64,64,64']));
   });
 
   it('default set: 62 features per channel, names, halo from the largest scale', () => {
