@@ -7,6 +7,7 @@ import type { BrickFeatures, FeatureSet } from '../features/types';
 import type { Box3 } from '../volume/types';
 import type { VolumeStore } from '../volume/store';
 import { openVolume } from '../volume/zarr-store-node';
+import { withChunkCache } from './chunk-cache';
 import { serveJobs } from './serve-node';
 
 export interface FeatureJob {
@@ -16,11 +17,14 @@ export interface FeatureJob {
 }
 
 const stores = new Map<string, Promise<VolumeStore>>();
+/** decoded chunks kept per worker */
+const CACHE_BYTES = 96 * 2 ** 20;
 
 serveJobs<FeatureJob, BrickFeatures>(async (job, ctx) => {
   let store = stores.get(job.storePath);
   if (!store) {
-    store = openVolume(job.storePath);
+    // chunks decoded for one brick's halo serve the next bricks too
+    store = openVolume(job.storePath).then((s) => withChunkCache(s, s.chunk, CACHE_BYTES));
     stores.set(job.storePath, store);
     store.catch(() => stores.delete(job.storePath));
   }

@@ -1,0 +1,98 @@
+/**
+ * A read-through cache of whole chunks in front of a VolumeStore, for brick streaming: the halos of
+ * neighbouring bricks overlap (a 64^3 brick with a 66-voxel halo reads 196^3 voxels), so a worker
+ * that keeps the chunks it decoded reads each chunk a few times instead of tens of times.
+ * Same box/halo semantics as the store (reflect at the borders); level 0 only, other calls pass
+ * through. Least recently used chunks are dropped beyond `maxBytes`.
+ */
+import { throwIfAborted } from '../errors';
+import { checkBox, gatherHalo, normaliseHalo, planHalo, toFloat32 } from '../volume/reflect';
+import type { ReadBlockOptions, VolumeStore } from '../volume/store';
+import { allocate, bytesPerVoxel, type AnyVoxelArray, type Box3, type Shape3 } from '../volume/types';
+
+export interface ChunkCacheStats {
+  hits: number;
+  misses: number;
+  bytes: number;
+}
+
+export function withChunkCache(store: VolumeStore, chunk: Shape3, maxBytes = 96 * 2 ** 20): VolumeStore & { stats: ChunkCacheStats } {
+  const meta = store.meta;
+  const shape = meta.shape;
+  const bpv = bytesPerVoxel(meta.dtype);
+  const cache = new Map<string, AnyVoxelArray>(); // insertion order = LRU order
+  const stats: ChunkCacheStats = { hits: 0, misses: 0, bytes: 0 };
+
+  async function getChunk(c: number, iz: number, iy: number, ix: number, signal?: AbortSignal): Promise<{ box: Box3; data: AnyVoxelArray }> {
+    const start: Shape3 = [iz * chunk[0], iy * chunk[1], ix * chunk[2]];
+    const box: Box3 = { start, shape: [0, 1, 2].map((a) => Math.min(chunk[a]!, shape[a]! - start[a]!)) as Shape3 };
+    const key = `${c}/${iz}/${iy}/${ix}`;
+    let data = cache.get(key);
+    if (data) {
+      stats.hits++;
+      cache.delete(key);
+      cache.set(key, data);
+      return { box, data };
+    }
+    stats.misses++;
+    data = await store.readBlock(box, { channel: c, signal });
+    cache.set(key, data);
+    stats.bytes += data.length * bpv;
+    for (const [k, v] of cache) {
+      if (stats.bytes <= maxBytes) break;
+      cache.delete(k);
+      stats.bytes -= v.length * bpv;
+    }
+    return { box, data };
+  }
+
+  async function readBlock(box: Box3, opts?: ReadBlockOptions): Promise<AnyVoxelArray> {
+    if ((opts?.level ?? 0) !== 0) return store.readBlock(box, opts);
+    throwIfAborted(opts?.signal);
+    checkBox(box, shape, `Reading volume "${store.path}"`);
+    const plan = planHalo(box, normaliseHalo(opts?.halo), shape);
+    const inner = plan.inner;
+    const buf = allocate(meta.dtype, inner.shape[0] * inner.shape[1] * inner.shape[2]);
+    const lo = [0, 1, 2].map((a) => Math.floor(inner.start[a]! / chunk[a]!));
+    const hi = [0, 1, 2].map((a) => Math.floor((inner.start[a]! + inner.shape[a]! - 1) / chunk[a]!));
+    const c = opts?.channel ?? 0;
+    for (let iz = lo[0]!; iz <= hi[0]!; iz++) for (let iy = lo[1]!; iy <= hi[1]!; iy++) for (let ix = lo[2]!; ix <= hi[2]!; ix++) {
+      const { box: cb, data } = await getChunk(c, iz, iy, ix, opts?.signal);
+      // overlap of the chunk with `inner`, copied row by row
+      const s: number[] = [];
+      const e: number[] = [];
+      for (let a = 0; a < 3; a++) {
+        s.push(Math.max(cb.start[a]!, inner.start[a]!));
+        e.push(Math.min(cb.start[a]! + cb.shape[a]!, inner.start[a]! + inner.shape[a]!));
+      }
+      const [nz, ny, nx] = [e[0]! - s[0]!, e[1]! - s[1]!, e[2]! - s[2]!];
+      for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) {
+        const from = ((s[0]! - cb.start[0] + z) * cb.shape[1] + (s[1]! - cb.start[1] + y)) * cb.shape[2] + (s[2]! - cb.start[2]);
+        const to = ((s[0]! - inner.start[0] + z) * inner.shape[1] + (s[1]! - inner.start[1] + y)) * inner.shape[2] + (s[2]! - inner.start[2]);
+        buf.set(data.subarray(from, from + nx) as never, to);
+      }
+    }
+    return gatherHalo(plan, buf, meta.dtype);
+  }
+
+  return {
+    path: store.path,
+    meta,
+    levels: store.levels,
+    stats,
+    levelShape: (level: number) => store.levelShape(level),
+    readBlock,
+    async readBlockF32(box: Box3, opts?: ReadBlockOptions): Promise<Float32Array> {
+      if ((opts?.level ?? 0) !== 0) return store.readBlockF32(box, opts);
+      return toFloat32(await readBlock(box, opts));
+    },
+    async writeBlock(box: Box3, data: AnyVoxelArray, opts?: { channel?: number; level?: number }): Promise<void> {
+      // keep the cache honest: drop cached chunks of that channel
+      for (const k of [...cache.keys()]) if (k.startsWith(`${opts?.channel ?? 0}/`)) {
+        stats.bytes -= cache.get(k)!.length * bpv;
+        cache.delete(k);
+      }
+      return store.writeBlock(box, data, opts);
+    },
+  };
+}
