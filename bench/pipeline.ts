@@ -36,10 +36,10 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean }
 
 function parse(argv: string[]): Args {
-  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false };
+  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
@@ -48,6 +48,7 @@ function parse(argv: string[]): Args {
     else if (f === '--no-oracle') a.oracle = false;
     else if (f === '--seed') a.seed = Number(argv[++i]);
     else if (f === '--keep') a.keep = true;
+    else if (f === '--verbose') a.verbose = true;
   }
   if (!a.shapes.length) a.shapes = [[128, 192, 192], [160, 256, 256]];
   return a;
@@ -100,7 +101,13 @@ export async function run(argv: string[]): Promise<void> {
         const classMap = classMapFromNames(sample.eds.legend, sample.truth.mineralToClass);
         peakRss = 0;
         const t0 = Date.now();
-        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { threads: a.threads, register: { inWorker: false } });
+        let lastMsg = '';
+        const onProgress = (f: number, m?: string) => {
+          const msg = `${Math.floor(f * 20) * 5}% ${m?.replace(/[0-9]+/g, '#') ?? ''}`;
+          if (msg !== lastMsg) console.log(`  [${((Date.now() - t0) / 1000).toFixed(1)} s] ${Math.round(100 * f)}% ${m ?? ''}`);
+          lastMsg = msg;
+        };
+        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { threads: a.threads, register: { inWorker: false }, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
         const petRss = peakRss;
         const lab = await (await openVolume(r.prediction.labelsPath)).readBlock({ start: [0, 0, 0], shape });

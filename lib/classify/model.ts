@@ -119,7 +119,7 @@ export async function predictRows(tm: TrainedModel, x: Float32Array, n: number, 
     const e = Math.min(n, s + batchSize);
     const xs = standardise(x.subarray(s * nF, e * nF), tm.mean, tm.std);
     const t = tf.tensor2d(xs, [e - s, nF]);
-    const p = tm.model.predict(t) as import('@tensorflow/tfjs-core').Tensor;
+    const p = tm.model.predict(t, { batchSize: e - s }) as import('@tensorflow/tfjs-core').Tensor;
     out.set((await p.data()) as Float32Array, s * K);
     t.dispose();
     p.dispose();
@@ -181,7 +181,7 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
       let valLoss = loss, valAccuracy = NaN;
       if (hasVal && xVal) {
         const t = tf.tensor2d(xVal, [ts.heldOut.n, nF]);
-        const p = (model.predict(t) as import('@tensorflow/tfjs-core').Tensor);
+        const p = (model.predict(t, { batchSize: ts.heldOut.n }) as import('@tensorflow/tfjs-core').Tensor);
         const pd = (await p.data()) as Float32Array;
         t.dispose(); p.dispose();
         let ce = 0, ok = 0;
