@@ -17,7 +17,6 @@ interface Exports {
   addc(a: number, c: number, n: number): void;
   interleave(planar: number, n: number, nF: number, v0: number, count: number, dst: number): void;
   mul(a: number, b: number, dst: number, n: number, s: number): void;
-  addsq(acc: number, a: number, n: number): void;
   variance(m: number, m2: number, dst: number, n: number, eps: number, c: number): void;
   sqdiff(a: number, c: number, dst: number, n: number): void;
   column(a: number, b: number, c: number, sa: number, sb: number, sc: number, mode: number, n: number, out: number, nF: number, f: number, bias: number): void;

@@ -200,21 +200,6 @@ export function mul(a: usize, b: usize, dst: usize, n: i32, s: f32): void {
   }
 }
 
-/** acc[i] += a[i]^2 */
-export function addsq(acc: usize, a: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o: usize = <usize>i << 2;
-    const v = v128.load(a + o);
-    v128.store(acc + o, f32x4.add(v128.load(acc + o), f32x4.mul(v, v)));
-  }
-  for (; i < n; i++) {
-    const o: usize = <usize>i << 2;
-    const v = load<f32>(a + o);
-    store<f32>(acc + o, load<f32>(acc + o) + v * v);
-  }
-}
-
 /** dst[i] = (a[i] - c)^2 */
 export function sqdiff(a: usize, c: f32, dst: usize, n: i32): void {
   const vc = f32x4.splat(c);
