@@ -6,7 +6,7 @@
  * margin the next step needs; all derivative orders of one scale share their x and y passes.
  * Specs are processed per scale so that working memory holds one scale at a time.
  */
-import type { Shape3 } from '../volume/types';
+import type { AnyVoxelArray, Shape3 } from '../volume/types';
 import { wasmKernels, type WasmKernels } from './kernels-wasm';
 import {
   checkBrickInput,
@@ -261,12 +261,12 @@ function fillOutside(K: WasmKernels, img: Img, extent: Extent, mode: 'nearest' |
 }
 
 export async function computeBrickFeaturesWasm(
-  channels: Float32Array[],
+  channels: AnyVoxelArray[],
   shapeWithHalo: Shape3,
   halo: Shape3,
   spacingUm: [number, number, number],
   set: FeatureSet,
-  opts: BrickOptions & { channelNames?: string[] } = {},
+  opts: BrickOptions & { channelNames?: string[]; /** multiplies the input values */ scale?: number } = {},
 ): Promise<BrickFeatures> {
   checkSet(set, spacingUm);
   const inner = checkBrickInput(channels, shapeWithHalo, halo);
@@ -308,7 +308,16 @@ export async function computeBrickFeaturesWasm(
     const chMark = K.mark();
     const { data: ext, shape: extShape } = rehalo(channels[c]!, shapeWithHalo, halo, need);
     const X: Img = { ptr: K.alloc(ext.length), margin: need, dims: extShape };
-    K.f32(X.ptr, ext.length).set(ext);
+    const scale = opts.scale ?? 1;
+    if (ext instanceof Float32Array) {
+      K.f32(X.ptr, ext.length).set(ext);
+      if (scale !== 1) K.k.scale(X.ptr, scale, ext.length);
+    } else {
+      // integer scans: converted (and scaled) in wasm, no float copy in JS
+      const m = K.mark();
+      K.k.fromInt(K.putBytes(ext), ext.BYTES_PER_ELEMENT, X.ptr, ext.length, scale);
+      K.release(m);
+    }
     if (skimage) fillOutside(K, X, extent, 'nearest');
     ctx.X = X;
     ctx.x2 = undefined;

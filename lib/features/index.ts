@@ -3,7 +3,7 @@
  */
 import { invalidInput, throwIfAborted, type StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
-import type { Box3, Shape3 } from '../volume/types';
+import type { AnyVoxelArray, Box3, Shape3 } from '../volume/types';
 import { computeBrickFeaturesWasm } from './compute';
 import { extentOfBox, featureHalo, type BrickOptions } from './plan';
 import type { BrickFeatures, FeatureSet } from './types';
@@ -39,17 +39,17 @@ export async function featuresForBox(store: VolumeStore, box: Box3, set: Feature
   // the skimage preset sees integer scans as skimage does (img_as_float32: / 255 or / 65535)
   const dtype = store.meta.dtype;
   const scale = set.preset === 'skimage' && dtype !== 'float32' ? 1 / (dtype === 'uint8' ? 255 : 65535) : 1;
-  const channels: Float32Array[] = [];
+  // raw values (converted to float32 inside the wasm memory)
+  const channels: AnyVoxelArray[] = [];
   for (let c = 0; c < store.meta.channels.length; c++) {
-    const data = await store.readBlockF32(box, { channel: c, halo, signal: opts.signal });
-    if (scale !== 1) for (let i = 0; i < data.length; i++) data[i]! *= scale;
-    channels.push(data);
+    channels.push(await store.readBlock(box, { channel: c, halo, signal: opts.signal }));
     throwIfAborted(opts.signal);
   }
   const shapeWithHalo: Shape3 = [box.shape[0] + 2 * halo[0], box.shape[1] + 2 * halo[1], box.shape[2] + 2 * halo[2]];
-  const out = await computeBrickFeatures(channels, shapeWithHalo, halo, spacing, set, {
+  const out = await computeBrickFeaturesWasm(channels, shapeWithHalo, halo, spacing, set, {
     volumeExtent: extentOfBox(box, store.meta.shape),
     channelNames: store.meta.channels,
+    scale,
   });
   opts.onProgress?.(1, 'features computed');
   return out;

@@ -15,6 +15,8 @@ interface Exports {
   conv(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, w: number, r: number, parity: number): void;
   npgrad(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, lo: number, hi: number): void;
   addc(a: number, c: number, n: number): void;
+  fromInt(src: number, bytes: number, dst: number, n: number, scale: number): void;
+  scale(a: number, s: number, n: number): void;
   interleave(planar: number, n: number, nF: number, v0: number, count: number, dst: number): void;
   mul(a: number, b: number, dst: number, n: number, s: number): void;
   variance(m: number, m2: number, dst: number, n: number, eps: number, c: number): void;
@@ -130,6 +132,13 @@ export class WasmKernels {
   put(values: ArrayLike<number>): number {
     const p = this.alloc(values.length);
     this.f32(p, values.length).set(values);
+    return p;
+  }
+
+  /** Copy raw bytes of a typed array into a fresh region (rounded up to whole floats). */
+  putBytes(values: Uint8Array | Uint16Array): number {
+    const p = this.alloc(Math.ceil(values.byteLength / 4));
+    new Uint8Array(this.k.memory.buffer, p, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     return p;
   }
 

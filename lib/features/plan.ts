@@ -30,7 +30,7 @@
  *   depend on where the volume border is, see BrickOptions.volumeExtent.
  */
 import { invalidInput } from '../errors';
-import type { Shape3 } from '../volume/types';
+import type { AnyVoxelArray, Shape3 } from '../volume/types';
 import type { FeatureSet, FeatureSpec, FilterName } from './types';
 
 export const TRUNCATE = 4.0;
@@ -194,7 +194,7 @@ export function extentOfBox(box: { start: Shape3 }, shape: Shape3): Extent {
  * Re-window a z-major array with halo `have` into one with halo `want` (per axis): crops where
  * have > want, extends by symmetric reflection of the given array where have < want.
  */
-export function rehalo(src: Float32Array, shape: Shape3, have: Shape3, want: Shape3): { data: Float32Array; shape: Shape3 } {
+export function rehalo<T extends AnyVoxelArray>(src: T, shape: Shape3, have: Shape3, want: Shape3): { data: T; shape: Shape3 } {
   if (have[0] === want[0] && have[1] === want[1] && have[2] === want[2]) return { data: src, shape };
   const out: Shape3 = [0, 0, 0];
   const maps: Int32Array[] = [];
@@ -208,7 +208,7 @@ export function rehalo(src: Float32Array, shape: Shape3, have: Shape3, want: Sha
   }
   const [oz, oy, ox] = out;
   const [, ny, nx] = shape;
-  const data = new Float32Array(oz * oy * ox);
+  const data = new (src.constructor as new (n: number) => T)(oz * oy * ox);
   let o = 0;
   for (let z = 0; z < oz; z++) {
     const zb = maps[0]![z]! * ny;
@@ -229,7 +229,7 @@ export function reflect(i: number, n: number): number {
   return m < n ? m : p - 1 - m;
 }
 
-export function checkBrickInput(channels: Float32Array[], shapeWithHalo: Shape3, halo: Shape3): Shape3 {
+export function checkBrickInput(channels: AnyVoxelArray[], shapeWithHalo: Shape3, halo: Shape3): Shape3 {
   if (!Array.isArray(channels) || channels.length === 0) throw invalidInput('Computing features: no image channel was given.');
   const n = shapeWithHalo[0] * shapeWithHalo[1] * shapeWithHalo[2];
   const inner: Shape3 = [0, 0, 0];
@@ -242,7 +242,8 @@ export function checkBrickInput(channels: Float32Array[], shapeWithHalo: Shape3,
     }
   }
   channels.forEach((c, i) => {
-    if (!(c instanceof Float32Array) || c.length !== n) {
+    const typed = c instanceof Float32Array || c instanceof Uint16Array || c instanceof Uint8Array;
+    if (!typed || c.length !== n) {
       throw invalidInput(`Computing features: channel ${i} should hold ${n} float32 values (${shapeWithHalo.join(' x ')}), got ${c?.length}.`);
     }
   });

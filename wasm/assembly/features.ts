@@ -172,6 +172,35 @@ export function npgrad(
   }
 }
 
+/** dst[i] = f32(src[i]) * scale for u16 (bytes = 2) or u8 (bytes = 1) sources */
+export function fromInt(src: usize, bytes: i32, dst: usize, n: i32, scale: f32): void {
+  const vs = f32x4.splat(scale);
+  let i = 0;
+  if (bytes == 2) {
+    for (; i + 4 <= n; i += 4) {
+      const v = i32x4.extend_low_i16x8_u(v128.load64_zero(src + (<usize>i << 1)));
+      v128.store(dst + (<usize>i << 2), f32x4.mul(f32x4.convert_i32x4_s(v), vs));
+    }
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), <f32>load<u16>(src + (<usize>i << 1)) * scale);
+  } else {
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), <f32>load<u8>(src + <usize>i) * scale);
+  }
+}
+
+/** a[i] *= s (in place) */
+export function scale(a: usize, s: f32, n: i32): void {
+  const vs = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o: usize = <usize>i << 2;
+    v128.store(a + o, f32x4.mul(v128.load(a + o), vs));
+  }
+  for (; i < n; i++) {
+    const o: usize = <usize>i << 2;
+    store<f32>(a + o, load<f32>(a + o) * s);
+  }
+}
+
 /** a[i] += c (in place) */
 export function addc(a: usize, c: f32, n: i32): void {
   const vc = f32x4.splat(c);

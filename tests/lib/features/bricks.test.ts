@@ -109,6 +109,26 @@ describe('bricks', () => {
     }
   });
 
+  it('integer scans (uint8, uint16) give the features of their float values', async () => {
+    const shape: Shape3 = [12, 14, 16];
+    const set: FeatureSet = { specs: [{ filter: 'intensity', sigmaUm: 0 }, { filter: 'hessianEigen', sigmaUm: 1.2 }, { filter: 'localVariance', sigmaUm: 2 }], preset: 'custom' };
+    const f = noise(shape[0] * shape[1] * shape[2], 5);
+    for (const data of [Uint16Array.from(f, (v) => v * 200), Uint8Array.from(f, (v) => v)]) {
+      const dtype = data instanceof Uint16Array ? 'uint16' : 'uint8';
+      const store = memoryVolumeStore({ meta: { shape, spacingUm: [1, 1, 1], originUm: [0, 0, 0], dtype, channels: ['xrm'] }, data });
+      const box: Box3 = { start: [2, 3, 4], shape: [8, 9, 10] };
+      const got = await featuresForBox(store, box, set);
+      const halo = featureHalo(set, [1, 1, 1]);
+      const floats = await store.readBlockF32(box, { halo });
+      const want = await computeBrickFeatures([floats], [8 + 2 * halo[0], 9 + 2 * halo[1], 10 + 2 * halo[2]], halo, [1, 1, 1], set, {
+        volumeExtent: [[-2, 9], [-3, 10], [-4, 11]],
+      });
+      for (let k = 0; k < want.nFeatures; k++) {
+        expect(maxRelErr(column(got.data, got.nFeatures, k), column(want.data, want.nFeatures, k)), `${dtype} ${want.names[k]}`).toBeLessThan(1e-6);
+      }
+    }
+  });
+
   it('bad input is reported in words', async () => {
     const err = await computeBrickFeatures([new Float32Array(10)], [2, 2, 2], [0, 0, 0], [1, 1, 1], DEFAULT_FEATURE_SET).catch((e) => e);
     expect(isPetromapError(err, 'InvalidInput')).toBe(true);
