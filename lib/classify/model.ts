@@ -30,6 +30,12 @@ export interface TrainOptions extends StageOptions {
   /** epochs without held-out loss improvement before stopping (default 8) */
   patience?: number;
   seed?: number;
+  /** dropout after hidden layers (default 0) */
+  dropout?: number;
+  /** Gaussian noise on standardised inputs during training (default 0) */
+  inputNoise?: number;
+  /** L2 weight penalty (default 0) */
+  l2?: number;
   onEpoch?: (e: EpochInfo) => void;
 }
 
@@ -99,12 +105,28 @@ function classIndex(y: Uint8Array, classes: number[]): Int32Array {
   return out;
 }
 
-export function buildMlp(nIn: number, hidden: number[], nOut: number, seed = 1): tfl.Sequential {
+export interface MlpOptions {
+  seed?: number;
+  /** dropout rate after each hidden layer (training only) */
+  dropout?: number;
+  /** sd of Gaussian noise added to the standardised inputs (training only) */
+  inputNoise?: number;
+  /** L2 penalty on the kernels */
+  l2?: number;
+}
+
+export function buildMlp(nIn: number, hidden: number[], nOut: number, o: MlpOptions = {}): tfl.Sequential {
+  const seed = o.seed ?? 1;
   const m = tfl.sequential();
-  hidden.forEach((units, i) =>
-    m.add(tfl.layers.dense({ units, activation: 'relu', inputShape: i === 0 ? [nIn] : undefined, kernelInitializer: tfl.initializers.heNormal({ seed: seed + i }) })),
-  );
-  m.add(tfl.layers.dense({ units: nOut, activation: 'softmax', inputShape: hidden.length ? undefined : [nIn], kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 99 }) }));
+  let first = true;
+  const inputShape = () => (first ? ((first = false), [nIn]) : undefined);
+  if (o.inputNoise) m.add(tfl.layers.gaussianNoise({ stddev: o.inputNoise, inputShape: inputShape() }));
+  const reg = o.l2 ? tfl.regularizers.l2({ l2: o.l2 }) : undefined;
+  hidden.forEach((units, i) => {
+    m.add(tfl.layers.dense({ units, activation: 'relu', inputShape: inputShape(), kernelRegularizer: reg, kernelInitializer: tfl.initializers.heNormal({ seed: seed + i }) }));
+    if (o.dropout) m.add(tfl.layers.dropout({ rate: o.dropout, seed: seed + 50 + i }));
+  });
+  m.add(tfl.layers.dense({ units: nOut, activation: 'softmax', inputShape: inputShape(), kernelRegularizer: reg, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 99 }) }));
   return m;
 }
 
@@ -161,7 +183,7 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
     if (opts.classWeights.length !== K) throw invalidInput(`classWeights has ${opts.classWeights.length} entries but there are ${K} classes (${ts.classes.join(', ')}).`);
     classWeight = Object.fromEntries(opts.classWeights.map((w, k) => [k, w]));
   }
-  const model = buildMlp(nF, hidden, K, opts.seed ?? 1);
+  const model = buildMlp(nF, hidden, K, { seed: opts.seed, dropout: opts.dropout, inputNoise: opts.inputNoise, l2: opts.l2 });
   model.compile({ optimizer: tf.train.adam(opts.learningRate ?? 1e-3), loss: 'categoricalCrossentropy' });
 
   const xs = tf.tensor2d(standardise(ts.train.x, mean, std), [ts.train.n, nF]);
