@@ -7,7 +7,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -544,7 +543,10 @@ export class ComputeChild {
     const root = process.cwd();
     const self = path.join(root, 'server', 'pipeline', 'train.ts');
     if (!existsSync(self)) throw unprocessable(`The compute module (${self}) is missing: run the server from the petromap folder.`);
-    const tsx = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+    // from the working directory, not require.resolve: the web bundle replaces that by a module id
+    const tsxApi = path.join(root, 'node_modules', 'tsx', 'dist', 'esm', 'api', 'index.mjs');
+    if (!existsSync(tsxApi)) throw unprocessable(`tsx (${tsxApi}) is missing: run "npm ci" in the petromap folder.`);
+    const tsx = pathToFileURL(tsxApi).href;
     const code = `
       const { register } = await import(${JSON.stringify(tsx)});
       register();
