@@ -186,3 +186,19 @@ test('correlate: minerals map to classes', async ({ page, baseUrl }) => {
     return (await page.getByTestId(id).inputValue()) === original;
   }, 'the original class to be restored', 20_000, 500);
 });
+
+test('correlate: a project without data says what is missing and links to the Data step', async ({ page, baseUrl }) => {
+  await page.goto(`${baseUrl}/`);
+  await page.getByTestId('new-project-name').fill('Correlate without data');
+  await page.getByTestId('new-project-name').press('Enter');
+  await page.waitForURL(/\/projects\/[a-z0-9]+/);
+  await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: /Correlate/ }).click();
+  const box = page.getByTestId('correlate-missing');
+  await box.waitFor({ timeout: 20_000 });
+  const text = await box.innerText();
+  assert.match(text, /XRM volume/, text);
+  assert.match(text, /EDS mineral map/, text);
+  await box.getByRole('link', { name: /Data step/ }).click();
+  await page.waitForURL(/\/projects\/[a-z0-9]+$/);
+  await page.getByTestId('file-volume').waitFor({ state: 'attached', timeout: 20_000 });
+});

@@ -265,7 +265,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
                 url={slabUrl} {...slabPx} testId="corr-slab" className="corr-canvas" side="slab"
                 markers={markers('slab')}
                 overlay={view === 'overlay' && overlayUrl ? { url: overlayUrl, mode, alpha, swipe, tile } : null}
-                onPick={view === 'side' ? (pt) => dispatch({ type: 'click', side: 'slab', pt }) : undefined}
+                onPick={(pt) => dispatch({ type: 'click', side: 'slab', pt })}
                 onMarkerDragStart={() => dispatch({ type: 'dragStart' })} onMarkerMove={onMove('slab')}
                 onSwipe={setSwipe}
                 caption={<>{slab.width} × {slab.height} px · {fmt(voxelUm, 2)} µm/voxel</>}
