@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { screenshot, test, waitFor } from './harness.mjs';
+import { createProject } from './nav.mjs';
 
 test('home page lists the demo project', async ({ page, baseUrl, shared }) => {
   await page.goto(baseUrl + '/');
@@ -15,12 +16,8 @@ test('home page lists the demo project', async ({ page, baseUrl, shared }) => {
 });
 
 test('create a new project', async ({ page, baseUrl }) => {
-  await page.goto(baseUrl + '/');
   const name = `e2e plug ${Date.now() % 100000}`;
-  await page.getByTestId('new-project-name').fill(name);
-  await page.getByTestId('new-project-kind').selectOption('lithology');
-  await page.getByRole('button', { name: 'Create project' }).click();
-  await page.waitForURL(/\/projects\/[^/]+$/, { timeout: 20_000 });
+  await createProject(page, baseUrl, name, 'lithology');
   await waitFor(async () => (await page.getByTestId('project-name').innerText()) === name, 'new project title');
   assert.match(await page.locator('.page-head').innerText(), /lithology/);
   await page.getByText('No datasets yet', { exact: false }).waitFor({ timeout: 10_000 });

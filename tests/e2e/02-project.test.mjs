@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { screenshot, test, waitFor } from './harness.mjs';
 import { makeTruncatedTiff } from './tiff-fixture.mjs';
-import { openDemo } from './nav.mjs';
+import { createProject, openDemo } from './nav.mjs';
 
 test('the demo project shows its datasets with metadata', async ({ page, baseUrl }) => {
   await openDemo(page, baseUrl);
@@ -53,10 +53,7 @@ function makeNrrd(nz = 12, ny = 40, nx = 48) {
 }
 
 test('uploading an NRRD volume adds a dataset that opens in the viewer', async ({ page, baseUrl }) => {
-  await page.goto(`${baseUrl}/`);
-  await page.getByTestId('new-project-name').fill('Upload check');
-  await page.getByTestId('new-project-name').press('Enter');
-  await page.waitForURL(/\/projects\/[a-z0-9]+/);
+  await createProject(page, baseUrl, 'Upload check');
   await page.getByTestId('file-volume').setInputFiles({ name: 'spheres.nrrd', mimeType: 'application/octet-stream', buffer: makeNrrd() });
   const rows = page.getByTestId('dataset-table').locator('tbody tr');
   await waitFor(async () => (await rows.count()) === 1, 'uploaded dataset row', 60_000);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { screenshot, test, waitFor } from './harness.mjs';
+import { createProject } from './nav.mjs';
 
 const NZ = 24, NY = 64, NX = 96, SP = 2;
 const BAND = 16;
@@ -60,10 +61,7 @@ async function pixel(page, panel, wVox, hVox, u, v) {
 
 test('lithology: paint, train, predict, propose scan locations, download CSV', async ({ page, baseUrl }) => {
   // project + upload
-  await page.goto(`${baseUrl}/`);
-  await page.getByTestId('new-project-name').fill('Layered plug (lithology)');
-  await page.getByTestId('new-project-kind').selectOption('lithology');
-  await page.getByRole('button', { name: 'Create project' }).click();
+  await createProject(page, baseUrl, 'Layered plug (lithology)', 'lithology');
   await page.waitForURL(/\/projects\/[a-z0-9]+$/, { timeout: 20_000 });
   await page.getByTestId('file-volume').setInputFiles({ name: 'layered-plug.nrrd', mimeType: 'application/octet-stream', buffer: makeLayeredNrrd() });
   const rows = page.getByTestId('dataset-table').locator('tbody tr');
