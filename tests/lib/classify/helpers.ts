@@ -4,7 +4,7 @@
  */
 import type { ReadBlockOptions, VolumeStore } from '../../../lib/volume/store';
 import type { AnyVoxelArray, Box3, DenseVolume, Shape3 } from '../../../lib/volume/types';
-import type { BrickFeatures } from '../../../lib/features/types';
+import type { BrickFeatures, FeatureSet } from '../../../lib/features/types';
 
 const reflect = (i: number, n: number): number => {
   while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - i - 1;
@@ -104,3 +104,16 @@ export async function simpleFeatures(store: VolumeStore, box: Box3): Promise<Bri
   }
   return { shape: box.shape, nFeatures: nF, names, data };
 }
+
+/** A cheap lib/features bank (small halo) so prediction tests stay fast. */
+export const TEST_SET: FeatureSet = {
+  preset: 'custom',
+  specs: [
+    { filter: 'intensity', sigmaUm: 0 },
+    { filter: 'gaussian', sigmaUm: 2 },
+    { filter: 'gaussian', sigmaUm: 4 },
+    { filter: 'gradientMagnitude', sigmaUm: 2 },
+    { filter: 'laplacian', sigmaUm: 2 },
+    { filter: 'localVariance', sigmaUm: 4 },
+  ],
+};

@@ -11,22 +11,10 @@ import { predictVolume } from '../../../lib/classify/predict-node';
 import { buildTrainingSet, featureFnFor, surfaceLabelVoxels } from '../../../lib/classify/training-set';
 import { isPetromapError } from '../../../lib/errors';
 import { featuresForBox } from '../../../lib/features';
-import type { FeatureSet } from '../../../lib/features/types';
 import { openVolume, writeDenseVolume } from '../../../lib/volume/zarr-store-node';
+import { TEST_SET } from './helpers';
 import { fixture } from './sample';
 
-/** a cheap bank (small halo) so the test stays fast */
-export const TEST_SET: FeatureSet = {
-  preset: 'custom',
-  specs: [
-    { filter: 'intensity', sigmaUm: 0 },
-    { filter: 'gaussian', sigmaUm: 2 },
-    { filter: 'gaussian', sigmaUm: 4 },
-    { filter: 'gradientMagnitude', sigmaUm: 2 },
-    { filter: 'laplacian', sigmaUm: 2 },
-    { filter: 'localVariance', sigmaUm: 4 },
-  ],
-};
 
 const tmp = mkdtempSync(join(tmpdir(), 'petromap-predict-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
