@@ -33,6 +33,14 @@ test('correlate: landmark pairs are numbered on both images, fitted, and undone'
   const slabStats = await canvasStats(page, '[data-testid="corr-slab"]', { x0: 0.3, x1: 0.7, y0: 0.3, y1: 0.7 });
   assert.ok(slabStats.distinct > 10 && slabStats.std > 3, `the slab shows an XRM image: ${JSON.stringify(slabStats)}`);
 
+  // The pointer reads the mineral on the EDS map and the grey value on the slab.
+  const c = await imagePoint(page, 'corr-eds', 0.5, 0.5);
+  await page.mouse.move(c.x, c.y);
+  await waitFor(async () => /u \d+, v \d+ · [A-Za-z]/.test(await page.getByTestId('eds-readout').innerText()), 'EDS readout names a mineral');
+  const g = await imagePoint(page, 'corr-slab', 0.5, 0.5);
+  await page.mouse.move(g.x, g.y);
+  await waitFor(async () => /grey \d+/.test(await page.getByTestId('slab-readout').innerText()), 'slab readout shows grey');
+
   // Start from no pairs (an earlier run may have left some in the stored registration).
   if (await page.getByTestId('lm-clear').isEnabled()) await page.getByTestId('lm-clear').click();
   const eds = [[0.25, 0.3], [0.72, 0.22], [0.62, 0.76], [0.3, 0.68]];

@@ -15,7 +15,7 @@ import { ImageStage, type StageMarker } from './image-stage';
 import {
   EMPTY_LANDMARKS, completePairs, landmarkReducer, pairColor, pairsForServer, pairsFromServer, pairsKey, residualRows, rms, type Pair, type Pt,
 } from './landmarks';
-import { OVERLAY_LABEL, OVERLAY_MODES, fmt, formatEta, nextOverlayMode, registrationVersion, type OverlayMode } from './overlay';
+import { OVERLAY_LABEL, OVERLAY_MODES, fmt, formatEta, mineralAtColour, nextOverlayMode, registrationVersion, type OverlayMode } from './overlay';
 import { StatusLine } from './status-line';
 import { jobEnded, useRegisterJob, type JobProgress } from './use-register-job';
 
@@ -49,6 +49,8 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
   const [jobId, setJobId] = useState<string | null>(null);
   const [jobResult, setJobResult] = useState<JobProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [hoverEds, setHoverEds] = useState<{ u: number; v: number; rgb: [number, number, number] } | null>(null);
+  const [hoverSlab, setHoverSlab] = useState<{ u: number; v: number; rgb: [number, number, number] } | null>(null);
   const restored = useRef(false);
   const hasReg = useRef(false);
   hasReg.current = !!state?.registration;
@@ -246,10 +248,14 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
             <span className="title">EDS map</span>
             <span>{eds.name}</span>
             <span>{formatUm(eds.width * eds.pixelSizeUm)} × {formatUm(eds.height * eds.pixelSizeUm)}</span>
+            <span style={{ flex: 1 }} />
+            <span className="readout" data-testid="eds-readout">
+              {hoverEds ? `u ${hoverEds.u}, v ${hoverEds.v} · ${mineralAtColour(eds.legend, hoverEds.rgb) ?? '?'}` : ''}
+            </span>
           </div>
           <ImageStage
             url={`/api/datasets/${encodeURIComponent(eds.id)}/eds.png`} width={eds.width} height={eds.height} pixelSizeUm={eds.pixelSizeUm}
-            markers={markers('eds')} side="eds" testId="corr-eds" className="corr-canvas"
+            markers={markers('eds')} side="eds" testId="corr-eds" className="corr-canvas" onHover={setHoverEds}
             onPick={slab ? (pt) => dispatch({ type: 'click', side: 'eds', pt }) : undefined}
             onMarkerDragStart={() => dispatch({ type: 'dragStart' })} onMarkerMove={onMove('eds')}
           />
@@ -258,11 +264,15 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
           <div className="panel-head">
             <span className="title">{view === 'overlay' ? 'Overlay: EDS on the surface slab' : 'Surface slab (XRM)'}</span>
             {slab && <span>{formatUm(slab.width * voxelUm)} × {formatUm(slab.height * voxelUm)}</span>}
+            <span style={{ flex: 1 }} />
+            <span className="readout" data-testid="slab-readout">
+              {hoverSlab ? `u ${hoverSlab.u}, v ${hoverSlab.v} · grey ${hoverSlab.rgb[0]}` : ''}
+            </span>
           </div>
           {slab && slabPx ? (
             <div className="stage-wrap">
               <ImageStage
-                url={slabUrl} {...slabPx} testId="corr-slab" className="corr-canvas" side="slab"
+                url={slabUrl} {...slabPx} testId="corr-slab" className="corr-canvas" side="slab" onHover={setHoverSlab}
                 markers={markers('slab')}
                 overlay={view === 'overlay' && overlayUrl ? { url: overlayUrl, mode, alpha, swipe, tile } : null}
                 onPick={(pt) => dispatch({ type: 'click', side: 'slab', pt })}

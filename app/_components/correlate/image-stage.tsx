@@ -49,6 +49,8 @@ interface Props {
   onMarkerDragStart?: (index: number) => void;
   onMarkerMove?: (index: number, pt: Pt) => void;
   onSwipe?: (fraction: number) => void;
+  /** image pixel under the pointer and its colour in the base image (null when outside) */
+  onHover?: (px: { u: number; v: number; rgb: [number, number, number] } | null) => void;
   testId: string;
   className?: string;
   caption?: ReactNode;
@@ -65,6 +67,19 @@ export function ImageStage(p: Props) {
   const top = useLatestImage(overlay?.url ?? null);
   const topImage = overlay && top.loadedUrl ? top.image : null;
   const place = cw > 0 ? placeImage(cw, ch, width * pixelSizeUm, height * pixelSizeUm, view) : null;
+  const pick = useRef<CanvasRenderingContext2D | null>(null);
+
+  // An offscreen copy of the base image at native resolution, to read the pixel under the pointer.
+  useEffect(() => {
+    pick.current = null;
+    if (!base.image || !p.onHover) return;
+    const c = document.createElement('canvas');
+    c.width = base.image.naturalWidth;
+    c.height = base.image.naturalHeight;
+    const ctx = c.getContext('2d', { willReadFrequently: true })!;
+    ctx.drawImage(base.image, 0, 0);
+    pick.current = ctx;
+  }, [base.image]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {
     const canvas = canvasRef.current;
@@ -156,7 +171,14 @@ export function ImageStage(p: Props) {
       }}
       onPointerMove={(e) => {
         const g = drag.current;
-        if (!g) return;
+        if (!g) {
+          if (!p.onHover) return;
+          const q = toImage(e.clientX, e.clientY);
+          const u = q ? Math.round(q[0]) : -1, v = q ? Math.round(q[1]) : -1;
+          if (!pick.current || u < 0 || v < 0 || u >= width || v >= height) return p.onHover(null);
+          const d = pick.current.getImageData(u, v, 1, 1).data;
+          return p.onHover({ u, v, rgb: [d[0]!, d[1]!, d[2]!] });
+        }
         if (!g.moved && Math.hypot(e.clientX - g.x, e.clientY - g.y) < 4) return;
         g.moved = true;
         setView((vs) => ({ ...vs, panX: g.panX + e.clientX - g.x, panY: g.panY + e.clientY - g.y }));
@@ -168,6 +190,7 @@ export function ImageStage(p: Props) {
         const q = toImage(e.clientX, e.clientY);
         if (q && insideImage(q, width, height)) p.onPick(q);
       }}
+      onPointerLeave={() => p.onHover?.(null)}
       onDoubleClick={() => setView(FIT_VIEW)}
     >
       <canvas

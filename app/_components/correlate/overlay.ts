@@ -102,3 +102,20 @@ export function affineScale(m: readonly number[]): number {
 export function affineRotationDeg(m: readonly number[]): number {
   return (Math.atan2(m[3]!, m[0]!) * 180) / Math.PI;
 }
+
+/**
+ * Mineral whose legend colour matches a pixel of the EDS map image (drawn unsmoothed, so the
+ * match is exact up to PNG colour rounding); 'unclassified' for black, null for no match.
+ */
+export function mineralAtColour(legend: readonly { name: string; color: readonly number[] }[], rgb: readonly number[], tolerance = 12): string | null {
+  let best: string | null = null;
+  let bestD = tolerance;
+  for (const m of legend) {
+    const d = Math.abs(m.color[0]! - rgb[0]!) + Math.abs(m.color[1]! - rgb[1]!) + Math.abs(m.color[2]! - rgb[2]!);
+    if (d < bestD) {
+      bestD = d;
+      best = m.name;
+    }
+  }
+  return best ?? (rgb[0] === 0 && rgb[1] === 0 && rgb[2] === 0 ? 'unclassified' : null);
+}

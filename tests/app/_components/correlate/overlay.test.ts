@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  affineRotationDeg, affineScale, checkerTiles, edsToSlabPoint, formatEta, hitMarker, imageToScreen, insideImage, nextOverlayMode,
+  affineRotationDeg, affineScale, checkerTiles, mineralAtColour, edsToSlabPoint, formatEta, hitMarker, imageToScreen, insideImage, nextOverlayMode,
   registrationVersion, screenToImage, OVERLAY_MODES, type OverlayMode,
 } from '@/app/_components/correlate/overlay';
 import { placeImage } from '@/app/_components/viewer/slice-geometry';
@@ -75,5 +75,16 @@ describe('overlay', () => {
     expect(edsToSlabPoint(m, 0, 0)).toEqual([10, 20]);
     expect(affineScale(m)).toBeCloseTo(0.5);
     expect(affineRotationDeg(m)).toBeCloseTo(30);
+  });
+});
+
+describe('mineral under the pointer', () => {
+  const legend = [{ name: 'Quartz', color: [238, 221, 170] }, { name: 'Pyrite', color: [255, 230, 0] }];
+  it('matches legend colours up to PNG rounding, black is unclassified', () => {
+    expect(mineralAtColour(legend, [238, 221, 170])).toBe('Quartz');
+    expect(mineralAtColour(legend, [240, 220, 171])).toBe('Quartz');
+    expect(mineralAtColour(legend, [254, 231, 2])).toBe('Pyrite');
+    expect(mineralAtColour(legend, [0, 0, 0])).toBe('unclassified');
+    expect(mineralAtColour(legend, [10, 120, 240])).toBeNull();
   });
 });
