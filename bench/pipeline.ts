@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- pipeline [--shape z,y,x]... [--threads n] [--no-peer] [--no-oracle] [--seed s]`
+ * `npm run bench -- pipeline [--shape z,y,x]... [--threads n] [--no-peer] [--no-oracle] [--seed s]
+ *   [--features classifier|default] [--brick z,y,x] [--verbose] [--keep]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
  *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
@@ -24,6 +25,8 @@ import { predictVolume } from '../lib/classify/predict-node';
 import { buildTrainingSet, featureFnFor, surfaceLabelVoxels, type LabelledVoxel } from '../lib/classify/training-set';
 import { rng } from '../lib/classify/rng';
 import { defaultFeatureSet } from '../lib/features';
+import { classifierFeatureSet } from '../lib/classify/feature-sets';
+import type { FeatureSet } from '../lib/features/types';
 import { runMineralogy } from '../lib/pipeline/run-mineralogy';
 import { classMapFromNames, transferLabels } from '../lib/registration/transfer-labels';
 import { generateSandstone } from '../lib/synthetic';
@@ -36,10 +39,10 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; brick?: Shape3 }
 
 function parse(argv: string[]): Args {
-  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false };
+  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier' };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
@@ -49,6 +52,8 @@ function parse(argv: string[]): Args {
     else if (f === '--seed') a.seed = Number(argv[++i]);
     else if (f === '--keep') a.keep = true;
     else if (f === '--verbose') a.verbose = true;
+    else if (f === '--features') a.features = argv[++i] === 'default' ? 'default' : 'classifier';
+    else if (f === '--brick') a.brick = argv[++i]!.split(',').map(Number) as Shape3;
   }
   if (!a.shapes.length) a.shapes = [[128, 192, 192], [160, 256, 256]];
   return a;
@@ -65,10 +70,9 @@ const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '—');
 let peakRss = 0;
 const rssTimer = () => setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
 
-async function oracle(volumePath: string, truth: Uint8Array, shape: Shape3, dir: string, threads: number | undefined, surface: { a: number; b: number; c: number }) {
+async function oracle(volumePath: string, truth: Uint8Array, shape: Shape3, dir: string, threads: number | undefined, surface: { a: number; b: number; c: number }, set: FeatureSet, brick?: Shape3) {
   const t0 = Date.now();
   const store = await openVolume(volumePath);
-  const set = defaultFeatureSet(store.meta.spacingUm);
   // random rock voxels of the whole volume, capped per class
   const rand = rng(5);
   const vox: LabelledVoxel[] = [];
@@ -82,7 +86,7 @@ async function oracle(volumePath: string, truth: Uint8Array, shape: Shape3, dir:
   const tm = await trainClassifier(ts, {});
   await saveModel(join(dir, 'oracle-model'), tm, { classNames: tm.classes.map((c) => NAMES[c - 1]!) });
   disposeModel(tm);
-  const r = await predictVolume(volumePath, join(dir, 'oracle-model'), join(dir, 'oracle-pred'), { threads, pyramids: false });
+  const r = await predictVolume(volumePath, join(dir, 'oracle-model'), join(dir, 'oracle-pred'), { threads, brick, pyramids: false });
   const lab = await (await openVolume(r.labelsPath)).readBlock({ start: [0, 0, 0], shape });
   return { m: iou3d(truth, lab), seconds: (Date.now() - t0) / 1000 };
 }
@@ -107,7 +111,9 @@ export async function run(argv: string[]): Promise<void> {
           if (msg !== lastMsg) console.log(`  [${((Date.now() - t0) / 1000).toFixed(1)} s] ${Math.round(100 * f)}% ${m ?? ''}`);
           lastMsg = msg;
         };
-        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { threads: a.threads, register: { inWorker: false }, onProgress: a.verbose ? onProgress : undefined });
+        const set = a.features === 'default' ? defaultFeatureSet(sample.volume.meta.spacingUm) : classifierFeatureSet(sample.volume.meta.spacingUm);
+        console.log(`feature bank: ${a.features} (${set.specs.length} filters), brick ${(a.brick ?? [64, 64, 64]).join('x')}`);
+        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, threads: a.threads, register: { inWorker: false }, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
         const petRss = peakRss;
         const lab = await (await openVolume(r.prediction.labelsPath)).readBlock({ start: [0, 0, 0], shape });
@@ -135,7 +141,7 @@ export async function run(argv: string[]): Promise<void> {
         } else if (a.peer) console.log('peer skipped: /usr/bin/python3 missing');
 
         if (a.oracle) {
-          const o = await oracle(volumePath, sample.truthLabels, shape, dir, a.threads, r.registration.surface);
+          const o = await oracle(volumePath, sample.truthLabels, shape, dir, a.threads, r.registration.surface, set, a.brick);
           rows.push(['petromap-oracle (3D truth)', o.m, o.seconds]);
         }
         console.log(`\n${'method'.padEnd(28)} ${NAMES.map((n) => n.padStart(8)).join(' ')}   meanIoU  accuracy  seconds`);

@@ -169,7 +169,7 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
   if (ts.train.n === 0 || nF === 0) throw unprocessable('The training set is empty: no labelled voxels with features.');
   const hidden = opts.hidden ?? [64, 64];
   const epochs = opts.epochs ?? 60;
-  const batchSize = opts.batchSize ?? 256;
+  const batchSize = opts.batchSize ?? 512;
   const patience = opts.patience ?? 8;
   const { mean, std } = standardisation(ts.train, nF);
   const yTrain = classIndex(ts.train.y, ts.classes);

@@ -26,7 +26,7 @@ import type { PredictInit, PredictReply } from './predict.worker';
 export interface PredictOptions extends StageOptions {
   /** worker threads (default: available cores, at most 4) */
   threads?: number;
-  /** brick = output chunk shape (default [64, 64, 64]) */
+  /** brick = output chunk shape (default [64, 128, 128]) */
   brick?: Shape3;
   /** mirror the volume above this surface (default: the surface the model was trained with) */
   mirrorSurface?: SurfacePlane | null;
@@ -84,7 +84,7 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   throwIfAborted(signal);
   const model = await readModelFile(modelDir);
   const store = await openVolume(storePath);
-  const brick: Shape3 = opts.brick ?? [64, 64, 64];
+  const brick: Shape3 = opts.brick ?? [64, 128, 128];
   const mirror = opts.mirrorSurface === undefined ? (model.mirrorSurface ?? null) : opts.mirrorSurface;
   const { shape, spacingUm, originUm } = store.meta;
   await mkdir(join(outDir, 'bricks'), { recursive: true });

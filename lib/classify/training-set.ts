@@ -118,7 +118,7 @@ export interface BuildTrainingSetOptions extends StageOptions {
   heldOutFraction?: number;
   /** edge of the square (x, y) tiles of the spatial split, voxels (default 32) */
   tileVox?: number;
-  /** bricks in which features are computed (default [32, 64, 64]) */
+  /** bricks in which features are computed, on the bounding box of their labelled voxels (default [32, 128, 128]: thin surface layers need few, wide boxes, the halo dominates otherwise) */
   brick?: Shape3;
   /** mirror the volume above this surface before computing features (recommended for surface labels) */
   mirrorSurface?: SurfacePlane;
@@ -180,7 +180,7 @@ export async function gatherFeatures(
   features: FeatureFn,
   opts: { brick?: Shape3 } & StageOptions = {},
 ): Promise<{ rows: Float32Array; nFeatures: number; names: string[] }> {
-  const brick = opts.brick ?? [32, 64, 64];
+  const brick = opts.brick ?? [32, 128, 128];
   const [nz, ny, nx] = store.meta.shape;
   const gy = Math.ceil(ny / brick[1]), gx = Math.ceil(nx / brick[2]);
   const groups = new Map<number, number[]>();

@@ -1,12 +1,13 @@
 /**
  * `petromap train --volume <store.ome.zarr> --eds <map folder> --registration <registration.json>
- *   [--classes classes.json] [--features default|skimage] [--layers 2] [--epochs 60] [--out model]`
+ *   [--classes classes.json] [--features classifier|default|skimage] [--layers 2] [--epochs 60] [--out model]`
  * Trains the voxel classifier on the registered EDS labels (mirrored surface features, spatial
  * hold-out) and saves it. Prints a JSON summary on stdout (classes, counts, validation).
  */
 import { readFile } from 'node:fs/promises';
 import { disposeModel, trainClassifier, validate } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
+import { classifierFeatureSet } from '../classify/feature-sets';
 import { buildTrainingSet, featureFnFor, surfaceLabelVoxels } from '../classify/training-set';
 import { loadMineralMap } from '../eds/store-node';
 import { invalidInput } from '../errors';
@@ -18,7 +19,7 @@ import { progressBar } from './progress';
 
 export const USAGE =
   'usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json> ' +
-  '[--classes classes.json] [--features default|skimage] [--layers <n>] [--epochs <n>] [--out <model folder>]';
+  '[--classes classes.json] [--features classifier|default|skimage] [--layers <n>] [--epochs <n>] [--out <model folder>]';
 
 export function parseArgs(argv: string[], flags: string[], usage: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -59,9 +60,9 @@ export async function main(argv: string[]): Promise<number> {
   if (!reg.edsToSlab || !reg.slabToVoxel || !reg.slabSize || !reg.surface) throw invalidInput(`${a.registration} is not a registration written by "petromap register" (edsToSlab, slabToVoxel, slabSize, surface).`);
   const table = a.classes ? parseClassTable(await readJson(a.classes, 'Class table'), a.classes) : undefined;
   const { classMap, classes } = classMapFromTable(map, table);
-  const features = a.features ?? 'default';
-  if (features !== 'default' && features !== 'skimage') throw invalidInput(`--features must be default or skimage, not "${features}".`);
-  const set = features === 'skimage' ? skimagePreset(store.meta.spacingUm) : defaultFeatureSet(store.meta.spacingUm);
+  const features = a.features ?? 'classifier';
+  if (!['classifier', 'default', 'skimage'].includes(features)) throw invalidInput(`--features must be classifier, default or skimage, not "${features}".`);
+  const set = features === 'skimage' ? skimagePreset(store.meta.spacingUm) : features === 'default' ? defaultFeatureSet(store.meta.spacingUm) : classifierFeatureSet(store.meta.spacingUm);
   const sl = transferLabels(map, reg, { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap, { erodeRadius: 1 });
   const vox = surfaceLabelVoxels(sl, store.meta.shape, { depthVox: 1, layers: positiveInt(a.layers, 'layers', 2) });
   const bar = progressBar('train');

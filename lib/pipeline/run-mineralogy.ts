@@ -16,7 +16,7 @@ import { predictVolume, type PredictResult } from '../classify/predict-node';
 import { buildTrainingSet, featureFnFor, surfaceLabelVoxels, type ClassCount } from '../classify/training-set';
 import type { MineralMap } from '../eds/types';
 import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
-import { defaultFeatureSet } from '../features';
+import { classifierFeatureSet } from '../classify/feature-sets';
 import type { FeatureSet } from '../features/types';
 import { registerEdsToVolume, type RegisterOptions } from '../registration/register-eds';
 import { transferLabels, type ClassMap } from '../registration/transfer-labels';
@@ -32,7 +32,7 @@ export interface RunMineralogyOptions extends StageOptions {
   /** class code -> name (default: the sandstone class names for codes 1..5, else "class N") */
   classes?: ReportClass[];
   register?: Omit<RegisterOptions, 'signal' | 'onProgress'>;
-  /** default: defaultFeatureSet(volume spacing) */
+  /** default: classifierFeatureSet(volume spacing) (lib/classify/feature-sets.ts) */
   featureSet?: FeatureSet;
   /** erosion of the transferred labels, slab pixels (default 1) */
   erodeRadius?: number;
@@ -94,7 +94,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   if (vox.length === 0) throw unprocessable(`No EDS label of ${map.source ?? 'the map'} lands on ${volumePath} after registration: check the class table and the registration.`);
   lap('labels');
 
-  const featureSet = opts.featureSet ?? defaultFeatureSet(store.meta.spacingUm);
+  const featureSet = opts.featureSet ?? classifierFeatureSet(store.meta.spacingUm);
   const ts = await buildTrainingSet(store, vox, {
     features: featureFnFor(featureSet), featureSet, mirrorSurface: reg.surface, maxPerClass: opts.maxPerClass, seed: opts.seed,
     source: `EDS map ${map.source ?? ''}`.trim(), signal, onProgress: sub(onProgress, 0.15, 0.3),
