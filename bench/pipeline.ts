@@ -112,7 +112,7 @@ export async function run(argv: string[]): Promise<void> {
           lastMsg = msg;
         };
         const set = a.features === 'default' ? defaultFeatureSet(sample.volume.meta.spacingUm) : classifierFeatureSet(sample.volume.meta.spacingUm);
-        console.log(`feature bank: ${a.features} (${set.specs.length} filters), brick ${(a.brick ?? [64, 64, 64]).join('x')}`);
+        console.log(`feature bank: ${a.features} (${set.specs.length} filters), brick ${(a.brick ?? [64, 128, 128]).join('x')}`);
         const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, threads: a.threads, register: { inWorker: false }, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
         const petRss = peakRss;

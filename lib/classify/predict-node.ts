@@ -11,7 +11,7 @@
  * Then the pyramids are built (labels by majority: the store is created with downsample 'mode').
  */
 import { availableParallelism } from 'node:os';
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import { brickGrid } from '../features';
@@ -66,7 +66,9 @@ async function readModelFile(modelDir: string): Promise<ModelFile> {
   return file;
 }
 
-async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3, downsample: 'mean' | 'mode' = 'mean'): Promise<ZarrVolumeStore> {
+async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3, downsample: 'mean' | 'mode', fresh: boolean): Promise<ZarrVolumeStore> {
+  // this run started before but finished nothing: a store it left half-created is made again
+  if (fresh) await rm(path, { recursive: true, force: true });
   try {
     const s = await openVolume(path);
     const same = s.meta.shape.every((v, a) => v === meta.shape[a]) && s.chunk.every((v, a) => v === brick[a]) && s.meta.channels.length === meta.channels.length;
@@ -103,13 +105,15 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   const names = model.classNames ?? model.classes.map((c) => `class ${c}`);
   const base = { shape, spacingUm, originUm };
   const paths = { labels: join(outDir, 'labels.ome.zarr'), probs: join(outDir, 'probabilities.ome.zarr'), unc: join(outDir, 'uncertainty.ome.zarr') };
+  const done = new Set(await readdir(join(outDir, 'bricks')).then((l) => l.filter((f) => f.endsWith('.done'))));
+  // a previous start of this same run that finished no brick may have left half-created stores
+  const fresh = prev !== null && done.size === 0;
   const outs = {
-    labels: await openOrCreate(paths.labels, { ...base, dtype: 'uint8', channels: ['label'] }, brick, 'mode'),
-    probs: await openOrCreate(paths.probs, { ...base, dtype: 'uint8', channels: names }, brick),
-    unc: await openOrCreate(paths.unc, { ...base, dtype: 'uint8', channels: ['uncertainty'] }, brick),
+    labels: await openOrCreate(paths.labels, { ...base, dtype: 'uint8', channels: ['label'] }, brick, 'mode', fresh),
+    probs: await openOrCreate(paths.probs, { ...base, dtype: 'uint8', channels: names }, brick, 'mean', fresh),
+    unc: await openOrCreate(paths.unc, { ...base, dtype: 'uint8', channels: ['uncertainty'] }, brick, 'mean', fresh),
   };
 
-  const done = new Set(await readdir(join(outDir, 'bricks')).then((l) => l.filter((f) => f.endsWith('.done'))));
   const all = brickGrid(shape, brick);
   const todo: Box3[] = [];
   let skipped = 0;

@@ -27,11 +27,12 @@ export interface DepthProfileOptions extends StageOptions {
   slabZ?: number;
 }
 
-export async function depthProfile(labels: VolumeStore, surface: SurfacePlane, classes: ReportClass[], opts: DepthProfileOptions = {}): Promise<DepthProfile> {
+/** `classes` default: every non-zero code found, named "class N". */
+export async function depthProfile(labels: VolumeStore, surface: SurfacePlane, classes?: ReportClass[], opts: DepthProfileOptions = {}): Promise<DepthProfile> {
   const [, ny, nx] = labels.meta.shape;
   const binVox = opts.binVox ?? 1;
   const norm = Math.sqrt(1 + surface.a * surface.a + surface.b * surface.b);
-  const cls = classes.filter((c) => c.code !== 0);
+  let cls = (classes ?? Array.from({ length: 255 }, (_, k) => ({ code: k + 1, name: `class ${k + 1}` }))).filter((c) => c.code !== 0);
   const lut = new Int16Array(256).fill(-1);
   cls.forEach((c, k) => (lut[c.code] = k));
   const counts: number[][] = [];
@@ -49,6 +50,12 @@ export async function depthProfile(labels: VolumeStore, surface: SurfacePlane, c
       }
     }
   }, opts);
+  if (!classes) {
+    // keep the codes that occur
+    const keep = cls.map((_, k) => counts.some((r) => r[k] > 0));
+    cls = cls.filter((_, k) => keep[k]);
+    for (let b = 0; b < counts.length; b++) counts[b] = counts[b].filter((_, k) => keep[k]);
+  }
   const totals = counts.map((r) => r.reduce((a, b) => a + b, 0));
   const spacing = labels.meta.spacingUm[0];
   return {
