@@ -17,8 +17,11 @@ import type { Box3, Shape3 } from '@/lib/volume/types';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import type { Services } from '../services';
 import { mineralMap, volumeStore } from '../storage/open-stores';
-import { autoWindow, readSlice, type Axis } from '../render/slice';
+import { readSlice, type Axis } from '../render/slice';
 import { predictionRel, predictionStores, type ModelSummary, type PredictionRecord } from './train';
+import { modalMineralogy, type ModalMineralogy, type ReportClass } from '@/lib/report/modal';
+import { depthProfile, type DepthProfile } from '@/lib/report/depth';
+import type { ClassMap } from '@/lib/registration';
 import { projectClasses, projectClassMap, projectDatasets, type ClassDef } from './project-inputs';
 
 export type VolumeWhat = 'labels' | 'probabilities' | 'uncertainty';
@@ -27,10 +30,10 @@ export type TableWhat = 'modal' | 'depth' | 'histograms' | 'metrics';
 
 export interface ResultsStats {
   predictionCreatedAt: number;
-  /** voxels per class code below the surface */
-  voxels: Record<number, number>;
-  totalVoxels: number;
-  depth: { binUm: number; depthsUm: number[]; counts: Record<number, number[]> };
+  /** lib/report modalMineralogy: volume % below the surface next to the EDS area % of the same classes */
+  modal: ModalMineralogy;
+  /** lib/report depthProfile: class fractions per depth below the surface */
+  depth: DepthProfile;
   histograms: { lo: number; hi: number; bins: number; counts: Record<number, number[]> };
   /** per-class IoU vs the synthetic truth (demo projects) */
   truthIoU: Record<number, number> | null;
@@ -50,7 +53,7 @@ export async function resultsStats(svc: Services, projectId: string): Promise<Re
   const ps = await predictionStores(svc, projectId);
   if (!ps) return undefined;
   const cached = svc.repo.artifact<ResultsStats>(projectId, 'resultsStats');
-  if (cached && cached.predictionCreatedAt === ps.rec.createdAt) return cached;
+  if (cached && cached.predictionCreatedAt === ps.rec.createdAt && cached.modal) return cached;
   const t0 = Date.now();
   const { volume } = projectDatasets(svc, projectId);
   if (!volume) return undefined;
@@ -58,25 +61,33 @@ export async function resultsStats(svc: Services, projectId: string): Promise<Re
   const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
   const surf = summary?.mirrorSurface ?? { a: 0, b: 0, c: 0 };
   const [nz, ny, nx] = scan.meta.shape;
-  const dz = scan.meta.spacingUm[0];
-  // grey window from the coarsest level
-  const top = scan.levels - 1;
-  const coarse = await scan.readBlock({ start: [0, 0, 0], shape: scan.levelShape(top) }, { level: top });
-  const [lo, hi] = autoWindow(coarse);
-  // depth range (voxels along z below the plane)
-  const zs = [surf.c, surf.a * (nx - 1) + surf.c, surf.b * (ny - 1) + surf.c, surf.a * (nx - 1) + surf.b * (ny - 1) + surf.c];
-  const maxDepth = Math.max(1, nz - Math.min(...zs));
-  const binVox = Math.max(1, Math.ceil(maxDepth / DEPTH_BINS_MAX));
-  const nDepth = Math.ceil(maxDepth / binVox) + 1;
-  const classes = ps.rec.classes;
-  const voxels: Record<number, number> = {};
-  const depthCounts: Record<number, number[]> = {};
-  const hist: Record<number, number[]> = {};
-  for (const c of classes) {
-    voxels[c] = 0;
-    depthCounts[c] = new Array(nDepth).fill(0);
-    hist[c] = new Array(HIST_BINS).fill(0);
+  // grey range of the whole scan (a first pass: rare bright minerals such as pyrite must not
+  // pile up in a clipped last bin)
+  let lo = Infinity, hi = -Infinity;
+  for (const box of brickGrid(scan.meta.shape, [64, 64, 64])) {
+    const grey = await scan.readBlock(box);
+    for (let i = 0; i < grey.length; i++) {
+      const v = grey[i]!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
   }
+  if (!(hi > lo)) hi = lo + 1;
+  hi += (hi - lo) * 1e-6;
+  const classes = ps.rec.classes;
+  const defs = projectClasses(svc, projectId);
+  const rc: ReportClass[] = classes.map((c) => ({ code: c, name: defs.find((d) => d.code === c)?.name ?? `class ${c}` }));
+  const { eds } = projectDatasets(svc, projectId);
+  const map = eds ? await mineralMap(svc, eds.id) : undefined;
+  const cm: ClassMap = {};
+  if (map) for (const e of projectClassMap(svc, projectId, map.legend)) cm[e.phaseId] = e.classCode;
+  const modal = await modalMineralogy(ps.labels, rc, { map, classMap: cm, surface: surf });
+  // about 60 depth bins over the sample's thickness below the surface
+  const zs = [surf.c, surf.a * (nx - 1) + surf.c, surf.b * (ny - 1) + surf.c, surf.a * (nx - 1) + surf.b * (ny - 1) + surf.c];
+  const binVox = Math.max(1, Math.ceil(Math.max(1, nz - Math.min(...zs)) / DEPTH_BINS_MAX));
+  const depth = await depthProfile(ps.labels, surf, rc, { binVox });
+  const hist: Record<number, number[]> = {};
+  for (const c of classes) hist[c] = new Array(HIST_BINS).fill(0);
   const truth = await truthStore(svc, projectId);
   const inter: Record<number, number> = {}, union: Record<number, number> = {};
   for (const c of classes) (inter[c] = 0), (union[c] = 0);
@@ -85,9 +96,7 @@ export async function resultsStats(svc: Services, projectId: string): Promise<Re
     const lab = await ps.labels.readBlock(box);
     const grey = await scan.readBlock(box);
     const tr = truth ? await truth.readBlock(box) : undefined;
-    const [sz, sy, sx] = box.shape;
-    let i = 0;
-    for (let z = 0; z < sz; z++) for (let y = 0; y < sy; y++) for (let x = 0; x < sx; x++, i++) {
+    for (let i = 0; i < lab.length; i++) {
       const c = lab[i];
       if (tr) {
         const t = tr[i];
@@ -97,52 +106,21 @@ export async function resultsStats(svc: Services, projectId: string): Promise<Re
           if (t !== c && union[t] !== undefined) union[t]++;
         }
       }
-      if (!c || voxels[c] === undefined) continue;
-      voxels[c]++;
-      const gz = box.start[0] + z, gy = box.start[1] + y, gx = box.start[2] + x;
-      const d = gz - (surf.a * gx + surf.b * gy + surf.c);
-      const di = Math.max(0, Math.min(nDepth - 1, Math.floor(Math.max(0, d) / binVox)));
-      depthCounts[c][di]++;
+      if (!c || hist[c] === undefined) continue;
       const b = Math.floor((grey[i] - lo) * k);
       hist[c][b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b]++;
     }
   }
-  const total = Object.values(voxels).reduce((a, b) => a + b, 0);
   const st: ResultsStats = {
     predictionCreatedAt: ps.rec.createdAt,
-    voxels,
-    totalVoxels: total,
-    depth: { binUm: binVox * dz, depthsUm: Array.from({ length: nDepth }, (_, j) => (j + 0.5) * binVox * dz), counts: depthCounts },
+    modal,
+    depth,
     histograms: { lo, hi, bins: HIST_BINS, counts: hist },
     truthIoU: truth ? Object.fromEntries(classes.map((c) => [c, union[c] ? inter[c] / union[c] : 0])) : null,
     seconds: (Date.now() - t0) / 1000,
   };
   svc.repo.setArtifact(projectId, 'resultsStats', st);
   return st;
-}
-
-/** EDS area % per class (phases mapped through the class table; unclassified and dropped phases excluded). */
-export async function edsClassAreas(svc: Services, projectId: string): Promise<Record<number, number> | null> {
-  const { eds } = projectDatasets(svc, projectId);
-  if (!eds) return null;
-  const map = await mineralMap(svc, eds.id);
-  const cm = new Map(projectClassMap(svc, projectId, map.legend).map((e) => [e.phaseId, e.classCode]));
-  const counts = new Map<number, number>();
-  for (let i = 0; i < map.labels.length; i++) {
-    const id = map.labels[i];
-    if (!id) continue;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-  }
-  const out: Record<number, number> = {};
-  let total = 0;
-  for (const [id, n] of counts) {
-    const c = cm.get(id);
-    if (c == null) continue;
-    out[c] = (out[c] ?? 0) + n;
-    total += n;
-  }
-  for (const c of Object.keys(out)) out[Number(c)] = total ? (100 * out[Number(c)]) / total : 0;
-  return out;
 }
 
 export async function resultsState(svc: Services, projectId: string) {
@@ -163,23 +141,13 @@ export async function resultsState(svc: Services, projectId: string) {
   };
   const stats = pred ? await resultsStats(svc, projectId) : undefined;
   if (!pred || !stats) return { ...base, prediction: null, modal: [], depth: null, histograms: null, truthIoU: null, exports: [] };
-  const areas = await edsClassAreas(svc, projectId);
-  const name = (c: number) => classes.find((d) => d.code === c)?.name ?? `class ${c}`;
-  const modal = pred.classes.map((c) => ({
-    code: c,
-    name: name(c),
-    volumePct: stats.totalVoxels ? (100 * stats.voxels[c]) / stats.totalVoxels : 0,
-    edsAreaPct: areas ? (areas[c] ?? 0) : null,
-    voxels: stats.voxels[c],
-  }));
+  const modal = stats.modal.rows.map((r) => ({ code: r.class, name: r.name, volumePct: r.volumePercent, edsAreaPct: r.edsAreaPercent ?? null, voxels: r.voxels }));
+  const cls = stats.depth.classes.map((c) => c.code);
   const depth = {
     binUm: stats.depth.binUm,
-    depthsUm: stats.depth.depthsUm,
-    fractions: stats.depth.depthsUm.map((_, j) => {
-      const tot = pred.classes.reduce((a, c) => a + stats.depth.counts[c][j], 0);
-      return Object.fromEntries(pred.classes.map((c) => [c, tot ? stats.depth.counts[c][j] / tot : 0])) as Record<number, number>;
-    }),
-    voxels: stats.depth.depthsUm.map((_, j) => pred.classes.reduce((a, c) => a + stats.depth.counts[c][j], 0)),
+    depthsUm: stats.depth.depthUm.map((d) => d - stats.depth.binUm / 2),
+    fractions: stats.depth.fractions.map((row) => Object.fromEntries(cls.map((c, k) => [c, row[k] ?? 0])) as Record<number, number>),
+    voxels: stats.depth.totals,
   };
   return {
     ...base,

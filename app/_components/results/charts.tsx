@@ -90,7 +90,7 @@ export function ConfusionMatrix({ classes, confusion, size = 300 }: { classes: C
     return { band, color };
   }, [classes, size]);
   return (
-    <svg width={size} height={size + 16} className="chart" data-testid="confusion-matrix" role="img" aria-label="Confusion matrix">
+    <svg width={size} height={size - lab + 34} className="chart" data-testid="confusion-matrix" role="img" aria-label="Confusion matrix">
       <text x={lab + (size - lab) / 2} y={10} textAnchor="middle" className="axis-label">predicted</text>
       <g transform={`translate(${lab},16)`}>
         {confusion.map((row, i) => {
@@ -112,7 +112,7 @@ export function ConfusionMatrix({ classes, confusion, size = 300 }: { classes: C
         </text>
       ))}
       {classes.map((c, j) => (
-        <text key={`c${c.code}`} x={lab + (s.band(j) ?? 0) + s.band.bandwidth() / 2} y={size + 14} textAnchor="middle" className="tick">{c.name.slice(0, 8)}</text>
+        <text key={`c${c.code}`} x={lab + (s.band(j) ?? 0) + s.band.bandwidth() / 2} y={size - lab + 30} textAnchor="middle" className="tick">{c.name.slice(0, 8)}</text>
       ))}
     </svg>
   );
