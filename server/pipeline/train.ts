@@ -125,24 +125,32 @@ async function throughput(svc: Services, projectId: string, volumeRel: string): 
 export interface FeatureEstimate {
   nFeatures: number;
   voxels: number;
-  /** whole-volume prediction: seconds of feature computation (one thread) */
+  /** whole-volume prediction: seconds of feature filtering on one thread (not counting the model and I/O) */
   seconds: number;
-  /** peak memory of one 64³ brick with its halo and feature rows, bytes */
+  /** peak memory of the prediction: PREDICT_THREADS bricks of PREDICT_BRICK with halo and feature rows, bytes */
+  memoryBytes: number;
+  /** one brick's share of memoryBytes */
   brickBytes: number;
+  brick: Shape3;
   haloVox: Shape3;
 }
+
+/** lib/classify predictVolume's default brick, and the threads the server gives it */
+export const PREDICT_BRICK: Shape3 = [64, 128, 128];
+export const PREDICT_THREADS = 2;
 
 export function estimateFeatures(set: FeatureSet, meta: { shape: Shape3; spacingUm: [number, number, number]; channels: string[] }, t: Throughput | undefined): FeatureEstimate {
   const nF = featuresPerChannel(set) * meta.channels.length;
   const voxels = meta.shape[0] * meta.shape[1] * meta.shape[2];
   const h = featureHalo(set, meta.spacingUm);
-  const b = [64, 64, 64].map((n, a) => Math.min(n, meta.shape[a]!));
+  const b = PREDICT_BRICK.map((n, a) => Math.min(n, meta.shape[a]!)) as Shape3;
   const haloFactor = b.reduce((acc, n, a) => acc * ((n + 2 * h[a]!) / n), 1);
   const units = set.specs.reduce((a, s) => a + (COST[s.filter] ?? 2), 0) * meta.channels.length;
   const seconds = t ? (voxels * units * haloFactor) / t.unitsPerSec : NaN;
   const withHalo = b.reduce((acc, n, a) => acc * (n + 2 * h[a]!), 1);
-  const brickBytes = b[0]! * b[1]! * b[2]! * nF * 4 + withHalo * 4 * 6;
-  return { nFeatures: nF, voxels, seconds, brickBytes, haloVox: h };
+  // feature rows (float32) + the input with halo and ~6 filter planes at a time + probabilities
+  const brickBytes = b[0] * b[1] * b[2] * (nF + 8) * 4 + withHalo * 4 * 6;
+  return { nFeatures: nF, voxels, seconds, memoryBytes: PREDICT_THREADS * brickBytes, brickBytes, brick: b, haloVox: h };
 }
 
 // ---------------------------------------------------------------- model on disk / in memory
@@ -451,7 +459,7 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
     const child = new ComputeChild();
     let r: { bricksDone: number; bricksSkipped: number; bricksTotal: number };
     try {
-      r = (await child.call('predictCore', { storePath: svc.ws.abs(volume.relPath), modelDir: mdir, outDir: out, threads: opts.threads ?? 2 }, { signal, onProgress })) as typeof r;
+      r = (await child.call('predictCore', { storePath: svc.ws.abs(volume.relPath), modelDir: mdir, outDir: out, threads: opts.threads ?? PREDICT_THREADS }, { signal, onProgress })) as typeof r;
     } finally {
       child.kill();
     }

@@ -72,6 +72,13 @@ export function TrainingCurves({ history, maxEpochs, bestEpoch, width = 460, hei
       <path d={s.loss} className="curve" stroke="#2f6fb3" />
       <path d={s.val} className="curve" stroke="#d9822b" />
       <path d={s.acc} className="curve" stroke="#2e9e5b" strokeDasharray="5 3" />
+      {history.map((h) => (
+        <g key={h.epoch}>
+          <circle cx={s.x(h.epoch + 1)} cy={s.y(h.loss)} r={2} fill="#2f6fb3" />
+          {Number.isFinite(h.valLoss) && <circle cx={s.x(h.epoch + 1)} cy={s.y(h.valLoss)} r={2} fill="#d9822b" />}
+          {Number.isFinite(h.valAccuracy) && <circle cx={s.x(h.epoch + 1)} cy={s.ya(h.valAccuracy)} r={2} fill="#2e9e5b" />}
+        </g>
+      ))}
       <g className="legend-svg" transform={`translate(${M.left + 8},${M.top + 4})`}>
         <text fill="#2f6fb3">— training loss{last ? ` ${last.loss.toFixed(3)}` : ''}</text>
         <text y={13} fill="#d9822b">— held-out loss{last ? ` ${last.valLoss.toFixed(3)}` : ''}</text>

@@ -218,7 +218,7 @@ function FeaturePicker({ st, busy, onChange }: { st: State; busy: boolean; onCha
       </table>
       {est && (
         <p className="small" data-testid="feature-estimate">
-          <strong>{est.nFeatures}</strong> features per voxel · whole volume ≈ <strong>{formatSeconds(est.seconds)}</strong> of filtering · about {formatBytes(est.brickBytes)} per 64³ brick (halo {est.haloVox.join('/')} voxels)
+          <strong>{est.nFeatures}</strong> features per voxel · whole volume ≈ <strong>{formatSeconds(est.seconds)}</strong> of filtering · memory ≈ {formatBytes(est.memoryBytes)} ({est.brick.join('×')} bricks on 2 threads, halo {est.haloVox.join('/')} voxels)
         </p>
       )}
     </div>
