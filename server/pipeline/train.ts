@@ -91,6 +91,15 @@ export function setProjectFeatureSet(svc: Services, projectId: string, specs: Fe
   return set;
 }
 
+/** Change a class's display colour (kept with the project's class list). */
+export function setClassColor(svc: Services, projectId: string, code: number, color: [number, number, number]): ClassDef[] {
+  const cur = projectClasses(svc, projectId);
+  if (!cur.some((c) => c.code === code)) throw invalidInput(`There is no class with code ${code} in this project (classes: ${cur.map((c) => `${c.code} ${c.name}`).join(', ')}).`);
+  const next = cur.map((c) => (c.code === code ? { ...c, color } : c));
+  svc.repo.setArtifact(projectId, 'classes', next);
+  return next;
+}
+
 interface Throughput {
   /** weighted voxel-features per second (gaussian = weight 1) in this process */
   unitsPerSec: number;

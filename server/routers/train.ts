@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { publicProcedure, router } from '../trpc';
 import { projectId } from './projects';
-import { setProjectFeatureSet, startPredict, startTrain, trainState } from '../pipeline/train';
+import { setClassColor, setProjectFeatureSet, startPredict, startTrain, trainState } from '../pipeline/train';
 
 const filter = z.enum(['intensity', 'gaussian', 'gradientMagnitude', 'laplacian', 'dog', 'hessianEigen', 'structureTensorEigen', 'localMean', 'localVariance', 'nonLocalMean']);
 
@@ -13,5 +13,8 @@ export const trainRouter = router({
   start: publicProcedure
     .input(z.object({ projectId, hidden: z.array(z.number().int().min(2).max(1024)).min(1).max(4).optional(), epochs: z.number().int().min(1).max(500).optional() }))
     .mutation(({ ctx, input }) => ({ jobId: startTrain(ctx.svc, input.projectId, { hidden: input.hidden, epochs: input.epochs }).id })),
+  setClassColor: publicProcedure
+    .input(z.object({ projectId, code: z.number().int().min(1).max(255), color: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]) }))
+    .mutation(({ ctx, input }) => setClassColor(ctx.svc, input.projectId, input.code, input.color)),
   predict: publicProcedure.input(z.object({ projectId })).mutation(({ ctx, input }) => ({ jobId: startPredict(ctx.svc, input.projectId).id })),
 });

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
-import { predictionStores, previewPng, setProjectFeatureSet, startPredict, startTrain, startingFeatureSet, trainState } from '@/server/pipeline/train';
+import { predictionStores, previewPng, setClassColor, setProjectFeatureSet, startPredict, startTrain, startingFeatureSet, trainState } from '@/server/pipeline/train';
 import { unzipSync } from 'fflate';
 import { fromArrayBuffer } from 'geotiff';
 import { exportVolumeStream, labelsNifti, reportCsv, resultsState } from '@/server/pipeline/results';
@@ -44,6 +44,8 @@ describe('train step', () => {
     const { svc, projectId, sample } = fx;
     storeTruthRegistration(fx, true);
     expect(() => setProjectFeatureSet(svc, projectId, [])).toThrow(/at least one feature/);
+    expect(setClassColor(svc, projectId, 4, [10, 200, 30]).find((c) => c.code === 4)!.color).toEqual([10, 200, 30]);
+    expect(() => setClassColor(svc, projectId, 9, [0, 0, 0])).toThrow(/no class with code 9/);
     const st0 = await trainState(svc, projectId);
     expect(st0.featureSet).toEqual(startingFeatureSet(sample.volume.meta.spacingUm));
     expect(st0.estimate!.nFeatures).toBe(7);

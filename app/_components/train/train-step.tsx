@@ -74,6 +74,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
   const setFs = useMutation(trpc.train.setFeatureSet.mutationOptions({ onSuccess: () => refresh(), onError: (e) => setError(e.message) }));
   const start = useMutation(trpc.train.start.mutationOptions({ onSuccess: (r) => { setError(null); setTrainJobId(r.jobId); }, onError: (e) => setError(e.message) }));
   const predict = useMutation(trpc.train.predict.mutationOptions({ onSuccess: (r) => { setError(null); setPredictJobId(r.jobId); }, onError: (e) => setError(e.message) }));
+  const setColor = useMutation(trpc.train.setClassColor.mutationOptions({ onSuccess: () => refresh(), onError: (e) => setError(e.message) }));
   const setClassMap = useMutation(trpc.correlate.setClassMap.mutationOptions({ onSuccess: () => refresh(), onError: (e) => setError(e.message) }));
 
   if (stateQ.isPending) return <p className="muted">Loading the Train step…</p>;
@@ -94,7 +95,8 @@ export function TrainStep({ projectId }: { projectId: string }) {
         <section className="card">
           <h3>Minerals → classes</h3>
           <ClassTable st={st} busy={setClassMap.isPending || training}
-            onChange={(phaseId, classCode) => setClassMap.mutate({ projectId, mapping: [{ phaseId, classCode }] })} />
+            onChange={(phaseId, classCode) => setClassMap.mutate({ projectId, mapping: [{ phaseId, classCode }] })}
+            onColor={(code, color) => setColor.mutate({ projectId, code, color })} />
         </section>
         <section className="card">
           <h3>Features</h3>
@@ -144,7 +146,10 @@ export function TrainStep({ projectId }: { projectId: string }) {
 
 type State = inferRouterOutputs<AppRouter>['train']['state'];
 
-function ClassTable({ st, busy, onChange }: { st: State; busy: boolean; onChange: (phaseId: number, classCode: number | null) => void }) {
+const hex = (c: readonly number[]) => '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
+const fromHex = (h: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)) as [number, number, number];
+
+function ClassTable({ st, busy, onChange, onColor }: { st: State; busy: boolean; onChange: (phaseId: number, classCode: number | null) => void; onColor: (code: number, color: [number, number, number]) => void }) {
   const counts = new Map(st.labelCounts.map((c) => [c.code, c.voxels]));
   return (
     <>
@@ -171,14 +176,15 @@ function ClassTable({ st, busy, onChange }: { st: State; busy: boolean; onChange
         <tbody>
           {st.classes.map((c) => (
             <tr key={c.code}>
-              <td><span className="swatch" style={{ background: `rgb(${c.color.join(',')})` }} /></td>
+              <td><input type="color" className="color-pick" value={hex(c.color)} aria-label={`Colour of ${c.name}`} data-testid={`class-color-${c.code}`}
+                onChange={(e) => onColor(c.code, fromHex(e.target.value))} /></td>
               <td>{c.name}</td>
               <td className="r num">{st.registrationAccepted ? (counts.get(c.code) ?? 0).toLocaleString('en') : '–'}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      <p className="muted small">Several minerals may share a class (merge); “— drop” leaves a mineral out of training.</p>
+      <p className="muted small">Several minerals may share a class (merge); “— drop” leaves a mineral out of training. Click a colour to change it.</p>
     </>
   );
 }
