@@ -21,6 +21,7 @@ import { buildTrainingSet, surfaceLabelVoxels, type ClassCount, type LabelledVox
 import { argmaxClasses, disposeModel, predictRows, trainClassifier, validate, type EpochInfo, type TrainedModel, type Validation } from '@/lib/classify/model';
 import { predictVolume } from '@/lib/classify/predict-node';
 import { mirrorAboveSurface, type SurfacePlane } from '@/lib/classify/mirror';
+import { classifierFeatureSet } from '@/lib/classify/feature-sets';
 import { loadModel, saveModel } from '@/lib/classify/model-io-node';
 import type { VolumeStore } from '@/lib/volume/store';
 import type { Box3, Shape3 } from '@/lib/volume/types';
@@ -683,6 +684,11 @@ export async function trainState(svc: Services, projectId: string) {
     featureSet: set,
     featureNames: store ? featureNames(set, store.meta.channels) : [],
     filters: FILTER_CHOICES.map(({ filter, label, components }) => ({ filter, label, components })),
+    /** ready-made sets: fast (the starting set) and lib/classify's classifier bank (better held-out accuracy, ~7x the features) */
+    presets: [
+      { key: 'fast', label: 'Fast (7 features)', specs: startingFeatureSet(spacing).specs },
+      { key: 'classifier', label: 'Recommended classifier bank', specs: classifierFeatureSet(spacing).specs },
+    ],
     scalesUm: defaultScalesUm(spacing),
     estimate,
     model: summary

@@ -49,6 +49,8 @@ describe('train step', () => {
     const st0 = await trainState(svc, projectId);
     expect(st0.featureSet).toEqual(startingFeatureSet(sample.volume.meta.spacingUm));
     expect(st0.estimate!.nFeatures).toBe(7);
+    expect(st0.presets.map((p) => p.key)).toEqual(['fast', 'classifier']);
+    expect(st0.presets[1]!.specs.length).toBeGreaterThan(20);
     expect(st0.registrationAccepted).toBe(true);
     
     expect(st0.estimate!.seconds).toBeGreaterThan(0);

@@ -201,7 +201,15 @@ function FeaturePicker({ st, busy, onChange }: { st: State; busy: boolean; onCha
   const est = st.estimate;
   return (
     <div data-testid="feature-picker">
-      <label className="small"><input type="checkbox" checked={chosen.has('intensity@0')} disabled={busy} onChange={() => toggle({ filter: 'intensity', sigmaUm: 0 })} /> raw grey value</label>
+      <div className="form-inline small">
+        <label><input type="checkbox" checked={chosen.has('intensity@0')} disabled={busy} onChange={() => toggle({ filter: 'intensity', sigmaUm: 0 })} /> raw grey value</label>
+        <span className="muted">presets:</span>
+        {st.presets.map((p) => (
+          <button key={p.key} type="button" disabled={busy} data-testid={`preset-${p.key}`} onClick={() => onChange(p.specs)}>
+            {p.label}{p.key === 'classifier' ? ` (${p.specs.reduce((a, x) => a + (x.filter === 'hessianEigen' || x.filter === 'structureTensorEigen' ? 3 : 1), 0)})` : ''}
+          </button>
+        ))}
+      </div>
       <table className="feature-grid">
         <thead>
           <tr><th>filter \ scale (µm)</th>{scales.map((s) => <th key={s} className="num">{s}</th>)}</tr>
