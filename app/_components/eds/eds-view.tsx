@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { formatUm } from '../format';
 import { EdsLegend, type LegendEntry } from './eds-legend';
 import { ImagePanel } from './image-panel';
+import { mineralAtColour } from '../correlate/overlay';
 
 export interface EdsInfo {
   datasetId: string;
@@ -25,7 +26,7 @@ export function EdsView({ info }: { info: EdsInfo }) {
   const [hover, setHover] = useState<{ u: number; v: number; rgb: [number, number, number] } | null>(null);
   const base = `/api/datasets/${encodeURIComponent(info.datasetId)}`;
   const url = showBse ? `${base}/bse.png` : `${base}/eds.png`;
-  const under = hover && !showBse ? mineralAt(info.legend, hover.rgb) : null;
+  const under = hover && !showBse ? mineralAtColour(info.legend, hover.rgb) : null;
 
   return (
     <div className="viewer" data-testid="eds-view">
@@ -63,15 +64,3 @@ export function EdsView({ info }: { info: EdsInfo }) {
 }
 
 /** Legend entry whose colour matches the pixel (exact, since the map is drawn unsmoothed). */
-function mineralAt(legend: LegendEntry[], rgb: [number, number, number]): string | null {
-  let best: LegendEntry | null = null;
-  let bestD = 12; // tolerance for PNG colour management rounding
-  for (const m of legend) {
-    const d = Math.abs(m.color[0] - rgb[0]) + Math.abs(m.color[1] - rgb[1]) + Math.abs(m.color[2] - rgb[2]);
-    if (d < bestD) {
-      bestD = d;
-      best = m;
-    }
-  }
-  return best ? best.name : rgb.every((c) => c === 0) ? 'unclassified' : null;
-}
