@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- pipeline [--shape z,y,x]... [--threads n] [--no-peer] [--no-oracle] [--seed s]
- *   [--features classifier|default] [--brick z,y,x] [--verbose] [--keep]`
+ *   [--features classifier|default] [--filters gaussian,dog,...] [--brick z,y,x] [--verbose] [--keep]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
  *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
@@ -26,7 +26,7 @@ import { buildTrainingSet, featureFnFor, surfaceLabelVoxels, type LabelledVoxel 
 import { rng } from '../lib/classify/rng';
 import { defaultFeatureSet } from '../lib/features';
 import { classifierFeatureSet } from '../lib/classify/feature-sets';
-import type { FeatureSet } from '../lib/features/types';
+import type { FeatureSet, FilterName } from '../lib/features/types';
 import { runMineralogy } from '../lib/pipeline/run-mineralogy';
 import { classMapFromNames, transferLabels } from '../lib/registration/transfer-labels';
 import { generateSandstone } from '../lib/synthetic';
@@ -39,7 +39,7 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; brick?: Shape3 }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; brick?: Shape3 }
 
 function parse(argv: string[]): Args {
   const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier' };
@@ -53,6 +53,7 @@ function parse(argv: string[]): Args {
     else if (f === '--keep') a.keep = true;
     else if (f === '--verbose') a.verbose = true;
     else if (f === '--features') a.features = argv[++i] === 'default' ? 'default' : 'classifier';
+    else if (f === '--filters') a.filters = argv[++i]!.split(',');
     else if (f === '--brick') a.brick = argv[++i]!.split(',').map(Number) as Shape3;
   }
   if (!a.shapes.length) a.shapes = [[128, 192, 192], [160, 256, 256]];
@@ -111,7 +112,9 @@ export async function run(argv: string[]): Promise<void> {
           if (msg !== lastMsg) console.log(`  [${((Date.now() - t0) / 1000).toFixed(1)} s] ${Math.round(100 * f)}% ${m ?? ''}`);
           lastMsg = msg;
         };
-        const set = a.features === 'default' ? defaultFeatureSet(sample.volume.meta.spacingUm) : classifierFeatureSet(sample.volume.meta.spacingUm);
+        const sp = sample.volume.meta.spacingUm;
+        const set = a.features === 'default' ? defaultFeatureSet(sp)
+          : classifierFeatureSet(sp, { filters: a.filters as FilterName[] | undefined });
         console.log(`feature bank: ${a.features} (${set.specs.length} filters), brick ${(a.brick ?? [64, 128, 128]).join('x')}`);
         const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, threads: a.threads, register: { inWorker: false }, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
