@@ -2,8 +2,8 @@
  * A read-through cache of whole chunks in front of a VolumeStore, for brick streaming: the halos of
  * neighbouring bricks overlap (a 64^3 brick with a 66-voxel halo reads 196^3 voxels), so a worker
  * that keeps the chunks it decoded reads each chunk a few times instead of tens of times.
- * Same box/halo semantics as the store (reflect at the borders); level 0 only, other calls pass
- * through. Least recently used chunks are dropped beyond `maxBytes`.
+ * Same box/halo semantics as the store (reflect at the borders), at every pyramid level (the
+ * server's slice reader uses it too). Least recently used chunks are dropped beyond `maxBytes`.
  */
 import { throwIfAborted } from '../errors';
 import { checkBox, gatherHalo, normaliseHalo, planHalo, toFloat32 } from '../volume/reflect';
@@ -18,15 +18,15 @@ export interface ChunkCacheStats {
 
 export function withChunkCache(store: VolumeStore, chunk: Shape3, maxBytes = 96 * 2 ** 20): VolumeStore & { stats: ChunkCacheStats } {
   const meta = store.meta;
-  const shape = meta.shape;
   const bpv = bytesPerVoxel(meta.dtype);
   const cache = new Map<string, AnyVoxelArray>(); // insertion order = LRU order
   const stats: ChunkCacheStats = { hits: 0, misses: 0, bytes: 0 };
 
-  async function getChunk(c: number, iz: number, iy: number, ix: number, signal?: AbortSignal): Promise<{ box: Box3; data: AnyVoxelArray }> {
+  async function getChunk(level: number, c: number, iz: number, iy: number, ix: number, signal?: AbortSignal): Promise<{ box: Box3; data: AnyVoxelArray }> {
+    const shape = store.levelShape(level);
     const start: Shape3 = [iz * chunk[0], iy * chunk[1], ix * chunk[2]];
     const box: Box3 = { start, shape: [0, 1, 2].map((a) => Math.min(chunk[a]!, shape[a]! - start[a]!)) as Shape3 };
-    const key = `${c}/${iz}/${iy}/${ix}`;
+    const key = `${c}/${level}/${iz}/${iy}/${ix}`;
     let data = cache.get(key);
     if (data) {
       stats.hits++;
@@ -35,7 +35,7 @@ export function withChunkCache(store: VolumeStore, chunk: Shape3, maxBytes = 96 
       return { box, data };
     }
     stats.misses++;
-    data = await store.readBlock(box, { channel: c, signal });
+    data = await store.readBlock(box, { channel: c, level, signal });
     cache.set(key, data);
     stats.bytes += data.length * bpv;
     for (const [k, v] of cache) {
@@ -47,7 +47,8 @@ export function withChunkCache(store: VolumeStore, chunk: Shape3, maxBytes = 96 
   }
 
   async function readBlock(box: Box3, opts?: ReadBlockOptions): Promise<AnyVoxelArray> {
-    if ((opts?.level ?? 0) !== 0) return store.readBlock(box, opts);
+    const level = opts?.level ?? 0;
+    const shape = store.levelShape(level);
     throwIfAborted(opts?.signal);
     checkBox(box, shape, `Reading volume "${store.path}"`);
     const plan = planHalo(box, normaliseHalo(opts?.halo), shape);
@@ -57,7 +58,7 @@ export function withChunkCache(store: VolumeStore, chunk: Shape3, maxBytes = 96 
     const hi = [0, 1, 2].map((a) => Math.floor((inner.start[a]! + inner.shape[a]! - 1) / chunk[a]!));
     const c = opts?.channel ?? 0;
     for (let iz = lo[0]!; iz <= hi[0]!; iz++) for (let iy = lo[1]!; iy <= hi[1]!; iy++) for (let ix = lo[2]!; ix <= hi[2]!; ix++) {
-      const { box: cb, data } = await getChunk(c, iz, iy, ix, opts?.signal);
+      const { box: cb, data } = await getChunk(level, c, iz, iy, ix, opts?.signal);
       // overlap of the chunk with `inner`, copied row by row
       const s: number[] = [];
       const e: number[] = [];
@@ -83,7 +84,6 @@ export function withChunkCache(store: VolumeStore, chunk: Shape3, maxBytes = 96 
     levelShape: (level: number) => store.levelShape(level),
     readBlock,
     async readBlockF32(box: Box3, opts?: ReadBlockOptions): Promise<Float32Array> {
-      if ((opts?.level ?? 0) !== 0) return store.readBlockF32(box, opts);
       return toFloat32(await readBlock(box, opts));
     },
     async writeBlock(box: Box3, data: AnyVoxelArray, opts?: { channel?: number; level?: number }): Promise<void> {

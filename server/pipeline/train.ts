@@ -5,6 +5,7 @@
  * validation on spatially held-out tiles, the model kept on disk, whole-volume prediction as a
  * job, and the preview of the model on one slice.
  */
+import os from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -590,6 +591,12 @@ export class ComputeChild {
       });
       process.stdin.on('end', () => process.exit(0));`;
     this.child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    // heavy work yields the CPU to the web server: slice requests stay fast while a job runs
+    try {
+      if (this.child.pid) os.setPriority(this.child.pid, 10);
+    } catch {
+      /* not permitted here: run at normal priority */
+    }
     let buf = '';
     this.child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString('utf8');

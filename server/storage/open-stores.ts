@@ -3,6 +3,7 @@
  */
 import type { VolumeStore } from '@/lib/volume/store';
 import { openVolume } from '@/lib/volume/zarr-store-node';
+import { withChunkCache } from '@/lib/parallel/chunk-cache';
 import { loadMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
 import { notFound } from '@/lib/errors';
@@ -18,7 +19,9 @@ export function volumeStore(svc: Services, datasetId: string): Promise<VolumeSto
   const key = `${datasetId}:${d.relPath}`;
   let p = stores.get(key);
   if (!p) {
-    p = openVolume(svc.ws.abs(d.relPath));
+    // decoded chunks stay in memory (LRU, 256 MB per volume): slices through the same chunks,
+    // the three orthogonal views and the histogram read them once
+    p = openVolume(svc.ws.abs(d.relPath)).then((s) => withChunkCache(s, s.chunk, 256 * 2 ** 20));
     p.catch(() => stores.delete(key));
     stores.set(key, p);
   }
