@@ -25,8 +25,13 @@ export interface TrainOptions extends StageOptions {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
-  /** 'balanced' (default): weight inversely to class frequency; or one weight per class in ts.classes order */
-  classWeights?: 'balanced' | 'none' | number[];
+  /**
+   * 'none' (default: the training set is already capped per class), 'balanced' (inverse class
+   * frequency), 'sqrt' (its square root), or one weight per class in ts.classes order. Balanced
+   * weights over-predict rare classes: on the demo sandstone pyrite (30 training voxels) took 2900
+   * quartz voxels; mean IoU 0.38 balanced vs 0.54 none.
+   */
+  classWeights?: 'balanced' | 'sqrt' | 'none' | number[];
   /** epochs without held-out loss improvement before stopping (default 8) */
   patience?: number;
   seed?: number;
@@ -174,11 +179,14 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
   const { mean, std } = standardisation(ts.train, nF);
   const yTrain = classIndex(ts.train.y, ts.classes);
   let classWeight: Record<number, number> | undefined;
-  if (opts.classWeights === undefined || opts.classWeights === 'balanced') {
+  if (opts.classWeights === 'balanced' || opts.classWeights === 'sqrt') {
     const cnt = new Array(K).fill(0);
     for (const k of yTrain) cnt[k]++;
     classWeight = {};
-    for (let k = 0; k < K; k++) classWeight[k] = ts.train.n / (K * Math.max(1, cnt[k]));
+    for (let k = 0; k < K; k++) {
+      const w = ts.train.n / (K * Math.max(1, cnt[k]));
+      classWeight[k] = opts.classWeights === 'sqrt' ? Math.sqrt(w) : w;
+    }
   } else if (Array.isArray(opts.classWeights)) {
     if (opts.classWeights.length !== K) throw invalidInput(`classWeights has ${opts.classWeights.length} entries but there are ${K} classes (${ts.classes.join(', ')}).`);
     classWeight = Object.fromEntries(opts.classWeights.map((w, k) => [k, w]));

@@ -42,10 +42,10 @@ describe('classifier on the synthetic sandstone', () => {
     expect(mirrored.mirrorSurface).toEqual({ a: sample.truth.surface.a, b: sample.truth.surface.b, c: sample.truth.surface.c });
     const withM = await interiorScore(mirrored, sample.truth.surface);
     const without = await interiorScore(plain);
-    // measured: mean IoU 0.46 with mirroring, 0.25 without (pore/quartz/feldspar/clay/pyrite)
-    expect(withM.meanIoU).toBeGreaterThan(0.38);
-    expect(withM.meanIoU).toBeGreaterThan(without.meanIoU + 0.1);
-    expect(withM.accuracy).toBeGreaterThan(without.accuracy + 0.15);
+    // measured: mean IoU 0.49-0.53 / accuracy 0.80 with mirroring, 0.23 / 0.41 without (pore/quartz/feldspar/clay/pyrite)
+    expect(withM.meanIoU).toBeGreaterThan(0.42);
+    expect(withM.meanIoU).toBeGreaterThan(without.meanIoU + 0.15);
+    expect(withM.accuracy).toBeGreaterThan(without.accuracy + 0.25);
     expect(withM.perClass.find((c) => c.class === 1)!.iou).toBeGreaterThan(0.6); // pores are easy
     disposeModel(plain);
     const v = await validate(mirrored, tsM.heldOut);
