@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- pipeline [--shape z,y,x]... [--threads n] [--no-peer] [--no-oracle] [--seed s]
- *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--brick z,y,x] [--verbose] [--keep]`
+ *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--verbose] [--keep]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
  *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
@@ -39,7 +39,7 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; brick?: Shape3 }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3 }
 
 function parse(argv: string[]): Args {
   const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier' };
@@ -55,6 +55,7 @@ function parse(argv: string[]): Args {
     else if (f === '--features') a.features = argv[++i] === 'default' ? 'default' : 'classifier';
     else if (f === '--filters') a.filters = argv[++i]!.split(',');
     else if (f === '--hidden') a.hidden = argv[++i]!.split(',').map(Number);
+    else if (f === '--class-weights') a.classWeights = argv[++i] as Args['classWeights'];
     else if (f === '--brick') a.brick = argv[++i]!.split(',').map(Number) as Shape3;
   }
   if (!a.shapes.length) a.shapes = [[128, 192, 192], [160, 256, 256]];
@@ -117,7 +118,7 @@ export async function run(argv: string[]): Promise<void> {
         const set = a.features === 'default' ? defaultFeatureSet(sp)
           : classifierFeatureSet(sp, { filters: a.filters as FilterName[] | undefined });
         console.log(`feature bank: ${a.features} (${set.specs.length} filters), brick ${(a.brick ?? [64, 128, 128]).join('x')}`);
-        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, train: a.hidden ? { hidden: a.hidden } : undefined, threads: a.threads, register: { inWorker: false }, onProgress: a.verbose ? onProgress : undefined });
+        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights }, threads: a.threads, register: { inWorker: false }, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
         const petRss = peakRss;
         const lab = await (await openVolume(r.prediction.labelsPath)).readBlock({ start: [0, 0, 0], shape });
