@@ -22,13 +22,13 @@ export function DataStep({ projectId }: { projectId: string }) {
         <div className="row">
           <UploadZone
             projectId={projectId} kind="volume" title="XRM volume" onUploaded={refresh}
-            hint="Multi-page TIFF stack (one page per z slice), NRRD or raw; 8/16-bit or float"
-            accept=".tif,.tiff,.nrrd,.nhdr,.raw,.zip"
+            hint="Multi-page TIFF, NRRD, MHA, NIfTI (.nii/.nii.gz); a .zip of TIFF slices or of an .mhd with its .raw; 8/16-bit or float"
+            accept=".tif,.tiff,.nrrd,.mha,.nii,.gz,.zip"
           />
           <UploadZone
             projectId={projectId} kind="eds" title="EDS mineral map" onUploaded={refresh}
-            hint="Mineral map export (e.g. TESCAN TIMA: labelled image + legend), as a .zip or an image"
-            accept=".zip,.tif,.tiff,.png,.csv,.json"
+            hint="A .zip holding the map image + legend.csv (name,r,g,b) [+ bse.png, + a .json with pixelSizeUm], or a zipped TESCAN TIMA export"
+            accept=".zip"
           />
         </div>
       </div>
