@@ -181,7 +181,12 @@ export async function importEdsDataset(ctx: ImportCtx, projectId: string, name: 
     } else {
       throw invalidInput(`${name}: unknown EDS map format. Upload a .zip holding a map image + legend.csv, or a zipped TESCAN TIMA export folder.`);
     }
-    const map = await importMineralMap(input, { signal: opts.signal, onProgress: opts.onProgress });
+    const map = await importMineralMap(input, { signal: opts.signal, onProgress: opts.onProgress }).catch((err: unknown) => {
+      if (isPetromapError(err) && /pixel size is unknown/.test(err.message)) {
+        throw invalidInput(`${name}: the EDS pixel size is unknown (the image stores none). Add a small JSON file to the zip, e.g. info.json with {"pixelSizeUm": 2.5}, giving the pixel size in µm as the EDS software reports it.`);
+      }
+      throw err;
+    });
     map.source ??= name;
     await saveMineralMap(path.join(dir, 'eds'), map);
     return ctx.repo.insertDataset({ id, projectId, name, kind: 'eds', status: 'ready', relPath: ctx.ws.rel(path.join(dir, 'eds')), info: edsInfo(map) });
