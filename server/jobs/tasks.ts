@@ -24,3 +24,9 @@ export async function register(a: RegisterTaskArgs, opts: StageOptions) {
   const { heightMap: _h, ...surface } = rest.surface;
   return { ...rest, surface };
 }
+
+/** Lithology: train on painted strokes, predict the whole volume (server/pipeline/annotate.ts). */
+export async function lithologyTrainPredict(a: import('../pipeline/annotate').TrainPredictArgs, opts: StageOptions) {
+  const { trainPredictTask } = await import('../pipeline/annotate');
+  return trainPredictTask(a, opts);
+}

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { invalidInput, notFound, PetromapError, throwIfAborted, unprocessable, type PetromapErrorTag, type StageOptions } from '@/lib/errors';
+import { invalidInput, notFound, throwIfAborted, unprocessable, type StageOptions } from '@/lib/errors';
 import type { VolumeStore } from '@/lib/volume/store';
 import type { Box3, Shape3 } from '@/lib/volume/types';
 import { createVolume, DEFAULT_CHUNK, ZarrVolumeStore } from '@/lib/volume/zarr-store-node';
@@ -18,7 +18,7 @@ import { disposeModel, trainClassifier, validate, type TrainedModel } from '@/li
 import { featuresForBox } from '@/lib/features';
 import type { FeatureSet, FeatureSpec } from '@/lib/features/types';
 import type { JobRecord } from '../db/repo';
-import { repoRoot } from '../jobs/run-task';
+import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { forgetStore, storeAt, volumeStore } from '../storage/open-stores';
 import type { Axis } from '../render/slice';
@@ -474,45 +474,6 @@ export async function trainPredictTask(a: TrainPredictArgs, opts: StageOptions =
   return { heldOutAccuracy: t.heldOutAccuracy, perClass: t.perClass, strokeVoxels: t.strokeVoxels, fractions, labelsPath: r.labelsPath };
 }
 
-/**
- * Run trainPredictTask in a worker thread: this module is loaded there unbundled through tsx
- * (by its path in the repository), so lib/ resolves its wasm files and its own workers exactly
- * as in the CLI and the tests, and the server keeps answering slice requests meanwhile.
- */
-async function trainPredictInWorker(args: TrainPredictArgs, opts: StageOptions): Promise<TrainPredictResult> {
-  const { Worker } = await import('node:worker_threads');
-  const { pathToFileURL } = await import('node:url');
-  const root = repoRoot();
-  const tsx = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'esm', 'api', 'index.mjs')).href;
-  const self = pathToFileURL(path.join(root, 'server', 'pipeline', 'annotate.ts')).href;
-  const code = `
-    const { parentPort, workerData } = require('node:worker_threads');
-    const ac = new AbortController();
-    parentPort.on('message', (m) => { if (m === 'abort') ac.abort(new Error('cancelled')); });
-    import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(self)}); })
-      .then((m) => m.trainPredictTask(workerData, { signal: ac.signal, onProgress: (fraction, message) => parentPort.postMessage({ type: 'progress', fraction, message }) }))
-      .then((result) => parentPort.postMessage({ type: 'done', result }))
-      .catch((err) => parentPort.postMessage({ type: 'error', tag: (err && err._tag) || null, message: err instanceof Error ? err.message : String(err) }));
-  `;
-  const worker = new Worker(code, { eval: true, workerData: args });
-  const onAbort = () => worker.postMessage('abort');
-  try {
-    return await new Promise<TrainPredictResult>((resolve, reject) => {
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      worker.on('message', (m: { type: string; fraction?: number; message?: string; result?: TrainPredictResult; tag?: PetromapErrorTag | null }) => {
-        if (m.type === 'progress') opts.onProgress?.(m.fraction ?? 0, m.message);
-        else if (m.type === 'done') resolve(m.result!);
-        else if (m.type === 'error') reject(m.tag ? new PetromapError(m.tag, m.message ?? 'failed') : new Error(m.message));
-      });
-      worker.on('error', reject);
-      worker.on('exit', (c) => reject(opts.signal?.aborted ? new PetromapError('Aborted', 'Training was cancelled.') : new Error(`the training worker stopped unexpectedly (exit code ${c})`)));
-    });
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-    await worker.terminate();
-  }
-}
-
 /** Job: train on the project's strokes, predict the whole volume, store the lithology map. */
 export function startTrainFromStrokes(svc: Services, projectId: string, opts: { epochs?: number } = {}): JobRecord {
   const volume = projectVolume(svc, projectId);
@@ -527,7 +488,9 @@ export function startTrainFromStrokes(svc: Services, projectId: string, opts: { 
     const finalRel = path.join('projects', projectId, `lithology-${volume.id}`);
     const workRel = `${finalRel}.tmp-${jobId}`;
     try {
-      const r = await trainPredictInWorker(
+      // in a worker thread (server/jobs/tasks.ts): lib/ loads unbundled, the server stays responsive
+      const r = await runTask(
+        'lithologyTrainPredict',
         {
           scanPath: svc.ws.abs(volume.relPath), strokesPath: svc.ws.abs(rec!.relPath), workDir: svc.ws.abs(workRel), epochs: opts.epochs,
           classNames: classes.map((c) => c.name), classCodes: classes.map((c) => c.code),
