@@ -55,8 +55,9 @@ export function defaultScalesUm(spacingUm: [number, number, number]): number[] {
 }
 
 /**
- * The project's default: intensity plus Gaussian, gradient magnitude and Laplacian at 1 and 3.5
- * voxels (7 features) — fast enough for a whole-volume prediction in seconds to minutes.
+ * The "fast" preset: intensity plus Gaussian, gradient magnitude and Laplacian at 1 and 3.5
+ * voxels (7 features) — for large volumes where the default classifier bank (lib/classify,
+ * 36 features, better held-out accuracy) would take too long.
  */
 export function startingFeatureSet(spacingUm: [number, number, number]): FeatureSet {
   const unit = Math.min(...spacingUm);
@@ -84,7 +85,7 @@ function checkSpecs(specs: FeatureSpec[]): FeatureSpec[] {
 
 export function projectFeatureSet(svc: Services, projectId: string, spacingUm: [number, number, number]): FeatureSet {
   const saved = svc.repo.artifact<FeatureSet>(projectId, 'featureSet');
-  return saved?.specs?.length ? saved : startingFeatureSet(spacingUm);
+  return saved?.specs?.length ? saved : classifierFeatureSet(spacingUm);
 }
 
 export function setProjectFeatureSet(svc: Services, projectId: string, specs: FeatureSpec[]): FeatureSet {
@@ -691,7 +692,7 @@ export async function trainState(svc: Services, projectId: string) {
     featureSet: set,
     featureNames: store ? featureNames(set, store.meta.channels) : [],
     filters: FILTER_CHOICES.map(({ filter, label, components }) => ({ filter, label, components })),
-    /** ready-made sets: fast (the starting set) and lib/classify's classifier bank (better held-out accuracy, ~7x the features) */
+    /** ready-made sets: fast, and lib/classify's classifier bank (the default: better held-out accuracy, ~5x the features) */
     presets: [
       { key: 'fast', label: 'Fast (7 features)', specs: startingFeatureSet(spacing).specs },
       { key: 'classifier', label: 'Recommended classifier bank', specs: classifierFeatureSet(spacing).specs },
