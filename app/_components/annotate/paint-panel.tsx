@@ -10,12 +10,13 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import {
-  AXIS_DIM, FIT_VIEW, clampIndex, drawScaleBar, indexAtLevel, pickLevel, placeImage, planeDims, zoomAt,
+  AXIS_DIM, FIT_VIEW, clampIndex, drawScaleBar, indexAtLevel, pickLevel, placeImage, planeDims,
   type SliceAxis, type Vec3, type ViewState,
 } from '../viewer/slice-geometry';
 import { useElementSize } from '../viewer/use-element-size';
 import { useLatestImage } from '../viewer/use-latest-image';
 import { boxOnSlice, labelsToRgba, paintDisc, paintLine, type BoxZYX, type Rgb, type SliceEdit } from './paint-ops';
+import { prepareCanvas, useWheelZoom } from '../viewer/pan-zoom';
 
 export type Tool = 'brush' | 'eraser' | 'navigate';
 
@@ -143,12 +144,7 @@ export function PaintPanel(p: PaintPanelProps) {
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || !place) return;
-    canvas.width = Math.round(cw * dpr);
-    canvas.height = Math.round(ch * dpr);
-    const ctx = canvas.getContext('2d')!;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, cw, ch);
+    const ctx = prepareCanvas(canvas, cw, ch, dpr);
     const iw = wUm * place.scale, ih = hUm * place.scale;
     if (image) {
       ctx.imageSmoothingEnabled = (iw * dpr) / image.naturalWidth < 1.5;
@@ -203,17 +199,7 @@ export function PaintPanel(p: PaintPanelProps) {
     drawScaleBar(ctx, cw, ch, place.scale);
   }, [image, place?.scale, place?.ox, place?.oy, cw, ch, dpr, cursor, h, v, spacing, wUm, hUm, redraw, hover, p.tool, p.radius, p.code, p.showPrediction, p.showStrokes, p.boxes, sliceKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  useEffect(() => {
-    const el = boxRef.current;
-    if (!el) return;
-    const onWheel = (e: WheelEvent) => {
-      e.preventDefault();
-      const r = el.getBoundingClientRect();
-      setView((vs) => zoomAt(vs, Math.exp(-e.deltaY * 0.0015), e.clientX - r.left, e.clientY - r.top, r.width, r.height));
-    };
-    el.addEventListener('wheel', onWheel, { passive: false });
-    return () => el.removeEventListener('wheel', onWheel);
-  }, []);
+  useWheelZoom(boxRef, setView);
 
   /** Slice voxel (u, v) under a pointer event, possibly outside the slice. */
   const voxelAt = (e: React.PointerEvent): [number, number] => {

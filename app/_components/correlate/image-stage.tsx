@@ -9,11 +9,12 @@
  * grabbed; images are drawn unsmoothed (label colours must not mix into a third mineral).
  */
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { FIT_VIEW, drawScaleBar, placeImage, zoomAt, type ViewState } from '../viewer/slice-geometry';
+import { FIT_VIEW, drawScaleBar, placeImage, type ViewState } from '../viewer/slice-geometry';
 import { useElementSize } from '../viewer/use-element-size';
 import { useLatestImage } from '../viewer/use-latest-image';
 import type { Pt, Side } from './landmarks';
 import { checkerTiles, imageToScreen, insideImage, screenToImage, type OverlayMode } from './overlay';
+import { prepareCanvas, useWheelZoom } from '../viewer/pan-zoom';
 
 export interface StageMarker {
   /** index of the pair in the pair list (number shown = index + 1) */
@@ -85,12 +86,7 @@ export function ImageStage(p: Props) {
     const canvas = canvasRef.current;
     if (!canvas || !place) return;
     const dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(cw * dpr);
-    canvas.height = Math.round(ch * dpr);
-    const ctx = canvas.getContext('2d')!;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, cw, ch);
+    const ctx = prepareCanvas(canvas, cw, ch, dpr);
     if (!base.image) return;
     const s = pixelSizeUm * place.scale; // CSS px per image pixel
     ctx.imageSmoothingEnabled = false;
@@ -115,17 +111,7 @@ export function ImageStage(p: Props) {
     drawScaleBar(ctx, cw, ch, place.scale);
   }, [base.image, topImage, overlay?.mode, overlay?.alpha, overlay?.swipe, overlay?.tile, place?.scale, place?.ox, place?.oy, cw, ch, width, height, pixelSizeUm]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  useEffect(() => {
-    const el = boxRef.current;
-    if (!el) return;
-    const onWheel = (e: WheelEvent) => {
-      e.preventDefault();
-      const r = el.getBoundingClientRect();
-      setView((vs) => zoomAt(vs, Math.exp(-e.deltaY * 0.0015), e.clientX - r.left, e.clientY - r.top, r.width, r.height));
-    };
-    el.addEventListener('wheel', onWheel, { passive: false });
-    return () => el.removeEventListener('wheel', onWheel);
-  }, []);
+  useWheelZoom(boxRef, setView);
 
   /** Image pixel under a client position. */
   const toImage = (clientX: number, clientY: number): Pt | null => {

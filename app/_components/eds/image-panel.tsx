@@ -5,9 +5,10 @@
  * what is there (mineral name, grey value).
  */
 import { useEffect, useRef, useState } from 'react';
-import { FIT_VIEW, drawScaleBar, placeImage, zoomAt, type ViewState } from '../viewer/slice-geometry';
+import { FIT_VIEW, drawScaleBar, placeImage, type ViewState } from '../viewer/slice-geometry';
 import { useElementSize } from '../viewer/use-element-size';
 import { useLatestImage } from '../viewer/use-latest-image';
+import { prepareCanvas, useWheelZoom } from '../viewer/pan-zoom';
 
 interface Props {
   url: string;
@@ -45,12 +46,7 @@ export function ImagePanel({ url, width, height, pixelSizeUm, onHover, className
     const canvas = canvasRef.current;
     if (!canvas || !place) return;
     const dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(cw * dpr);
-    canvas.height = Math.round(ch * dpr);
-    const ctx = canvas.getContext('2d')!;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, cw, ch);
+    const ctx = prepareCanvas(canvas, cw, ch, dpr);
     if (!image) return;
     const iw = width * pixelSizeUm * place.scale;
     // Label maps must never be interpolated: a blend of two mineral colours is a third mineral.
@@ -59,17 +55,7 @@ export function ImagePanel({ url, width, height, pixelSizeUm, onHover, className
     drawScaleBar(ctx, cw, ch, place.scale);
   }, [image, place?.scale, place?.ox, place?.oy, cw, ch, width, height, pixelSizeUm]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  useEffect(() => {
-    const el = boxRef.current;
-    if (!el) return;
-    const onWheel = (e: WheelEvent) => {
-      e.preventDefault();
-      const r = el.getBoundingClientRect();
-      setView((vs) => zoomAt(vs, Math.exp(-e.deltaY * 0.0015), e.clientX - r.left, e.clientY - r.top, r.width, r.height));
-    };
-    el.addEventListener('wheel', onWheel, { passive: false });
-    return () => el.removeEventListener('wheel', onWheel);
-  }, []);
+  useWheelZoom(boxRef, setView);
 
   function hover(e: React.PointerEvent) {
     if (!onHover || !place || !image || !pick.current) return;

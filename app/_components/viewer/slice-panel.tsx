@@ -7,11 +7,12 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import {
-  AXIS_DIM, FIT_VIEW, clampIndex, drawScaleBar, indexAtLevel, pickLevel, placeImage, planeDims, zoomAt,
+  AXIS_DIM, FIT_VIEW, clampIndex, drawScaleBar, indexAtLevel, pickLevel, placeImage, planeDims,
   type SliceAxis, type Vec3, type ViewState,
 } from './slice-geometry';
 import { useElementSize } from './use-element-size';
 import { useLatestImage } from './use-latest-image';
+import { prepareCanvas, useDragPan, useWheelZoom } from './pan-zoom';
 
 export interface SlicePanelProps {
   axis: SliceAxis;
@@ -33,7 +34,6 @@ export function SlicePanel({ axis, shape, spacing, cursor, onCursor, levelShapes
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const { width: cw, height: ch } = useElementSize(boxRef);
   const [view, setView] = useState<ViewState>(FIT_VIEW);
-  const drag = useRef<{ x: number; y: number; panX: number; panY: number; moved: boolean } | null>(null);
 
   const d = AXIS_DIM[axis];
   const { h, v, name } = planeDims(axis);
@@ -61,12 +61,7 @@ export function SlicePanel({ axis, shape, spacing, cursor, onCursor, levelShapes
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || !place) return;
-    canvas.width = Math.round(cw * dpr);
-    canvas.height = Math.round(ch * dpr);
-    const ctx = canvas.getContext('2d')!;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, cw, ch);
+    const ctx = prepareCanvas(canvas, cw, ch, dpr);
     const iw = wUm * place.scale;
     const ih = hUm * place.scale;
     if (image) {
@@ -88,37 +83,10 @@ export function SlicePanel({ axis, shape, spacing, cursor, onCursor, levelShapes
     drawScaleBar(ctx, cw, ch, place.scale);
   }, [image, place?.scale, place?.ox, place?.oy, cw, ch, dpr, cursor, h, v, spacing, wUm, hUm]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  // Wheel zoom needs a non-passive listener to stop the page from scrolling.
-  useEffect(() => {
-    const el = boxRef.current;
-    if (!el) return;
-    const onWheel = (e: WheelEvent) => {
-      e.preventDefault();
-      const r = el.getBoundingClientRect();
-      const factor = Math.exp(-e.deltaY * 0.0015);
-      setView((vs) => zoomAt(vs, factor, e.clientX - r.left, e.clientY - r.top, r.width, r.height));
-    };
-    el.addEventListener('wheel', onWheel, { passive: false });
-    return () => el.removeEventListener('wheel', onWheel);
-  }, []);
+  useWheelZoom(boxRef, setView);
 
-  function onPointerDown(e: React.PointerEvent) {
-    (e.currentTarget as Element).setPointerCapture(e.pointerId);
-    drag.current = { x: e.clientX, y: e.clientY, panX: view.panX, panY: view.panY, moved: false };
-  }
-  function onPointerMove(e: React.PointerEvent) {
-    const g = drag.current;
-    if (!g) return;
-    const dx = e.clientX - g.x;
-    const dy = e.clientY - g.y;
-    if (!g.moved && Math.hypot(dx, dy) < 4) return;
-    g.moved = true;
-    setView((vs) => ({ ...vs, panX: g.panX + dx, panY: g.panY + dy }));
-  }
-  function onPointerUp(e: React.PointerEvent) {
-    const g = drag.current;
-    drag.current = null;
-    if (!g || g.moved || !place) return;
+  const { onPointerDown, onPointerMove, onPointerUp } = useDragPan(view, setView, (e) => {
+    if (!place) return;
     const r = boxRef.current!.getBoundingClientRect();
     const uh = Math.floor((e.clientX - r.left - place.ox) / place.scale / spacing[h]);
     const uv = Math.floor((e.clientY - r.top - place.oy) / place.scale / spacing[v]);
@@ -127,7 +95,7 @@ export function SlicePanel({ axis, shape, spacing, cursor, onCursor, levelShapes
     c[h] = uh;
     c[v] = uv;
     onCursor(c);
-  }
+  });
 
   function onKeyDown(e: React.KeyboardEvent) {
     // The range input steps itself with arrows; only handle keys aimed at the panel.
