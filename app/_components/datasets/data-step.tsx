@@ -9,9 +9,14 @@ import { toDatasetRow } from './to-dataset-row';
 export function DataStep({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const datasets = useQuery(trpc.datasets.list.queryOptions({ projectId }));
+  // an empty list keeps asking (every 3 s): a dataset imported meanwhile (another tab, a refresh
+  // that raced the first load) shows up without a reload
+  const datasets = useQuery({
+    ...trpc.datasets.list.queryOptions({ projectId }),
+    refetchInterval: (q) => (!q.state.data || q.state.data.length === 0 ? 3000 : false),
+  });
   const refresh = () => {
-    void qc.invalidateQueries({ queryKey: trpc.datasets.list.queryKey({ projectId }) });
+    void qc.refetchQueries({ queryKey: trpc.datasets.list.queryKey({ projectId }) });
     void qc.invalidateQueries({ queryKey: trpc.projects.list.queryKey() });
   };
 
