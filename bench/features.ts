@@ -25,6 +25,7 @@ import { streamFeatures } from '../lib/parallel/stream-features-node';
 import { generateSandstone } from '../lib/synthetic';
 import type { Shape3 } from '../lib/volume/types';
 import { createVolume } from '../lib/volume/zarr-store-node';
+import { writeBigStore } from './_big-store';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, 'out', 'features');
@@ -159,19 +160,7 @@ async function rssBench(size: number, bricksArg: string, threads: number): Promi
   rmSync(path, { recursive: true, force: true });
   console.log(`\npeak RSS: writing a ${size}^3 uint16 store blockwise (${((size ** 3 * 2) / 2 ** 30).toFixed(1)} GiB) ...`);
   const t0 = performance.now();
-  const store = await createVolume(path, { shape, spacingUm: [1, 1, 1], originUm: [0, 0, 0], dtype: 'uint16', channels: ['xrm'] }, { levels: 1, compression: 'zstd' });
-  const slab: Shape3 = [64, size, size];
-  const buf = new Uint16Array(slab[0] * slab[1] * slab[2]);
-  for (let z0 = 0; z0 < size; z0 += 64) {
-    const bz = Math.min(64, size - z0);
-    let i = 0;
-    for (let z = 0; z < bz; z++) for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-      // grains-like pattern + hash noise
-      const g = Math.sin((z0 + z) * 0.11) * Math.sin(y * 0.13) * Math.sin(x * 0.17);
-      buf[i++] = 20000 + 8000 * (g > 0.1 ? 1 : 0) + ((((z0 + z) * 73856093) ^ (y * 19349663) ^ (x * 83492791)) & 2047);
-    }
-    await store.writeBlock({ start: [z0, 0, 0], shape: [bz, size, size] }, bz === 64 ? buf : buf.subarray(0, bz * size * size));
-  }
+  await writeBigStore(path, size);
   console.log(`  written in ${fmt((performance.now() - t0) / 1000, 1)} s`);
   const nBricks = brickGrid(shape).length;
   const count = bricksArg === 'all' ? nBricks : Math.min(nBricks, Number(bricksArg));

@@ -1,0 +1,93 @@
+/**
+ * `npm run bench -- predict [--size 1024] [--bricks 24] [--threads 2]`: peak RSS of a whole-volume
+ * prediction on a large uint16 store (issue 5: under 2 GiB for 1024^3).
+ * Writes the store blockwise, saves an MLP over the default classifier bank (weights untrained:
+ * memory and speed do not depend on them), then runs lib/classify's predictVolume in a child
+ * process, the way the server does, and stops it after `--bricks` bricks (steady state: every
+ * worker busy, outputs streaming to the chunk store). Prints the child's VmHWM and the throughput.
+ * `--bricks all` predicts the whole volume (about an hour for 1024^3 on 2 cores).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { classifierFeatureSet } from '../lib/classify/feature-sets';
+import { buildMlp, type TrainedModel } from '../lib/classify/model';
+import { saveModel } from '../lib/classify/model-io-node';
+import { getTf } from '../lib/classify/tf-node';
+import { featureNames } from '../lib/features';
+import { peakRssKiB, writeBigStore } from './_big-store';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outDir = join(here, 'out', 'predict');
+const arg = (a: string[], name: string, d: string) => (a.includes(name) ? a[a.indexOf(name) + 1]! : d);
+
+export async function run(args: string[]): Promise<void> {
+  if (args[0] === '--child') return child(args.slice(1));
+  const size = Number(arg(args, '--size', '1024'));
+  const bricks = arg(args, '--bricks', '24');
+  const threads = Number(arg(args, '--threads', '2'));
+  mkdirSync(outDir, { recursive: true });
+  const storePath = join(outDir, `volume-${size}.ome.zarr`);
+  const modelDir = join(outDir, 'model');
+  const predDir = join(outDir, 'prediction');
+  for (const p of [storePath, modelDir, predDir]) rmSync(p, { recursive: true, force: true });
+  try {
+    console.log(`writing a ${size}^3 uint16 store blockwise (${((size ** 3 * 2) / 2 ** 30).toFixed(2)} GiB) ...`);
+    let t = performance.now();
+    await writeBigStore(storePath, size);
+    console.log(`  written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    await getTf();
+    const set = classifierFeatureSet([1, 1, 1]);
+    const names = featureNames(set, ['xrm']);
+    const classes = [1, 2, 3, 4, 5];
+    const tm: TrainedModel = {
+      model: buildMlp(names.length, [64, 64], classes.length), classes, mean: new Float32Array(names.length).fill(20000),
+      std: new Float32Array(names.length).fill(5000), featureNames: names, featureSet: set, hidden: [64, 64], history: [], bestEpoch: 0,
+    };
+    await saveModel(modelDir, tm, { classNames: ['pore', 'quartz', 'feldspar', 'clay', 'pyrite'] });
+    const tsxCli = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'cli.mjs');
+    t = performance.now();
+    const r = spawnSync(process.execPath, [tsxCli, join(here, 'run.ts'), 'predict', '--child', storePath, modelDir, predDir, bricks, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    if (r.status !== 0 || !line.startsWith('{')) {
+      console.log(`  child failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      return;
+    }
+    const res = JSON.parse(line) as { vmHwmKiB: number; seconds: number; done: number; total: number; voxels: number };
+    console.log(`${names.length} features, MLP 64x64, ${threads} worker threads: ${res.done} of ${res.total} bricks (${(res.voxels / 1e6).toFixed(1)} M voxels) in ${res.seconds.toFixed(1)} s = ${(res.voxels / res.seconds / 1e6).toFixed(3)} M voxels/s`);
+    console.log(`peak RSS of the prediction process (VmHWM): ${(res.vmHwmKiB / 2 ** 20).toFixed(2)} GiB for a ${((size ** 3 * 2) / 2 ** 30).toFixed(2)} GiB volume (target < 2 GiB)`);
+  } finally {
+    for (const p of [storePath, modelDir, predDir]) rmSync(p, { recursive: true, force: true });
+  }
+}
+
+/** Child: predict until `count` bricks are done (then cancel: the run is resumable), print VmHWM. */
+async function child([storePath, modelDir, predDir, countArg, threadsArg]: string[]): Promise<void> {
+  const { predictVolume } = await import('../lib/classify/predict-node');
+  const ac = new AbortController();
+  let done = 0, total = 0;
+  const t = performance.now();
+  const brick = [64, 128, 128];
+  try {
+    await predictVolume(storePath!, modelDir!, predDir!, {
+      threads: Number(threadsArg), pyramids: false, signal: ac.signal,
+      onProgress: (f) => {
+        if (countArg !== 'all' && f > 0) {
+          // progress is the fraction of bricks done
+          done = readdirSync(join(predDir!, 'bricks')).filter((n) => n.endsWith('.done')).length;
+          if (done >= Number(countArg)) ac.abort(new Error('enough bricks for the measurement'));
+        }
+      },
+    });
+  } catch (err) {
+    if (!ac.signal.aborted) throw err;
+  }
+  const seconds = (performance.now() - t) / 1000;
+  done = readdirSync(join(predDir!, 'bricks')).filter((n) => n.endsWith('.done')).length;
+  const { openVolume } = await import('../lib/volume/zarr-store-node');
+  const shape = (await openVolume(storePath!)).meta.shape;
+  total = Math.ceil(shape[0] / brick[0]!) * Math.ceil(shape[1] / brick[1]!) * Math.ceil(shape[2] / brick[2]!);
+  console.log(JSON.stringify({ vmHwmKiB: await peakRssKiB(), seconds, done, total, voxels: done * brick[0]! * brick[1]! * brick[2]! }));
+}
