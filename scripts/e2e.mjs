@@ -173,12 +173,14 @@ async function main() {
     else if (workspace) console.log(`e2e: workspace kept for inspection: ${workspace}`);
   }
   console.log(`${passed} passed, ${failed} failed`);
-  process.exitCode = failed ? 1 : 0;
+  // exit now: keep-alive sockets to the stopped server (and the SSE streams the pages opened) would
+  // otherwise keep this process, and the CI run that waits for it, alive for minutes
+  process.exit(failed ? 1 : 0);
 }
 
 main().catch((e) => {
   // Build or start-up failed before any test ran: still report in the form CI counts.
   console.error(`e2e: ${e.message ?? e}`);
   console.log('0 passed, 1 failed');
-  process.exitCode = 1;
+  process.exit(1);
 });
