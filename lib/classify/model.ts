@@ -8,6 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { invalidInput, throwIfAborted, unprocessable, type StageOptions } from '../errors';
 import type { FeatureSet } from '../features/types';
 import type { SurfacePlane } from './mirror';
+import { rng, shuffle } from './rng';
 import { getTf } from './tf-node';
 import type { FeatureRows, TrainingSet } from './training-set';
 
@@ -205,11 +206,23 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
   const history: EpochInfo[] = [];
   let best = { loss: Infinity, epoch: -1, weights: null as import('@tensorflow/tfjs-core').Tensor[] | null };
   let stale = 0;
+  // batches are shuffled by our own seeded generator (TF.js's shuffle uses Math.random): the same
+  // training set and seed give the same model
+  const rand = rng((opts.seed ?? 1) * 7919 + 17);
+  const order = Int32Array.from({ length: ts.train.n }, (_, i) => i);
   const tm: TrainedModel = { model, classes: ts.classes, mean, std, featureNames: ts.featureNames, featureSet: ts.featureSet, mirrorSurface: ts.mirrorSurface, hidden, history, bestEpoch: -1 };
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       throwIfAborted(signal);
-      const h = await model.fit(xs, ys, { epochs: 1, batchSize, shuffle: true, classWeight, verbose: 0 });
+      shuffle(order, rand);
+      const idx = tf.tensor1d(order, 'int32');
+      const xe = tf.gather(xs, idx), ye = tf.gather(ys, idx);
+      let h: Awaited<ReturnType<typeof model.fit>>;
+      try {
+        h = await model.fit(xe, ye, { epochs: 1, batchSize, shuffle: false, classWeight, verbose: 0 });
+      } finally {
+        idx.dispose(); xe.dispose(); ye.dispose();
+      }
       const loss = Number(h.history.loss[0]);
       let valLoss = loss, valAccuracy = NaN;
       if (hasVal && xVal) {

@@ -80,6 +80,19 @@ describe('classifier on the synthetic sandstone', () => {
     expect(String(missing.message)).toMatch(/nope/);
   });
 
+  it('is reproducible: the same training set and seed give the same weights', async () => {
+    const ts = await buildTrainingSet(store, vox, { features: simpleFeatures, maxPerClass: 300 });
+    const weights = async (seed: number) => {
+      const tm = await trainClassifier(ts, { epochs: 3, seed });
+      const w = tm.model.getWeights().map((t) => Array.from(t.dataSync()));
+      disposeModel(tm);
+      return w.flat();
+    };
+    const a = await weights(4), b = await weights(4), c = await weights(5);
+    expect(b).toEqual(a);
+    expect(c).not.toEqual(a);
+  });
+
   it('stops when cancelled', async () => {
     const ac = new AbortController();
     const ts = await buildTrainingSet(store, vox, { features: simpleFeatures, maxPerClass: 500 });
