@@ -132,7 +132,7 @@ export async function run(argv: string[]): Promise<void> {
           // the SAME registered labels: rebuild the labelled voxels from the saved registration
           const reg = JSON.parse(await readFile(r.files.registration, 'utf8'));
           const sl = transferLabels(sample.eds, reg, { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap, { erodeRadius: 1 });
-          const vox = surfaceLabelVoxels(sl, shape, { depthVox: 1, layers: 2 });
+          const vox = surfaceLabelVoxels(sl, shape); // the layer runMineralogy labels
           await writeFile(join(dir, 'labels.tsv'), vox.map((v) => `${v.z} ${v.y} ${v.x} ${v.cls}`).join('\n') + '\n');
           const raw = sample.volume.data;
           await writeFile(join(dir, 'volume.raw'), Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));

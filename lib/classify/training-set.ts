@@ -57,20 +57,31 @@ export interface TrainingSet {
 }
 
 export interface SurfaceVoxelOptions {
-  /** depth of the first labelled layer below the surface plane, voxels along z (default 1) */
+  /** depth of the first labelled layer below the surface plane, voxels along z (default SURFACE_LABEL_DEPTH_VOX) */
   depthVox?: number;
-  /** number of consecutive layers labelled from there (default 1) */
+  /** number of consecutive layers labelled from there (default SURFACE_LABEL_LAYERS) */
   layers?: number;
 }
 
 /**
+ * Where the EDS labels go: the one voxel layer whose centres lie within [plane, plane + 1), i.e.
+ * nearest below the plane the EDS map measured. Small phases change within a voxel of depth, so
+ * deeper layers carry wrong labels: on the synthetic sandstone (128x192x192, seed 11; eroded labels)
+ * the share of transferred labels that disagree with the truth is 0.7 % at depth 0.5, 2.4 % at
+ * depth 1 and 4.6 % over depths 1-2 (pyrite 34 %, clay 24 %), and the 3D mean IoU of the
+ * classifier 0.587 / 0.566 / 0.497 (seed 12: 0.578 / 0.587 / 0.546). Features of that layer are
+ * computed on the mirrored volume (lib/classify/mirror.ts), so they see no air.
+ */
+export const SURFACE_LABEL_DEPTH_VOX = 0.5;
+export const SURFACE_LABEL_LAYERS = 1;
+
+/**
  * Surface labels (one class per slab pixel, slab on the surface plane) -> voxels of the layer(s)
- * just below the surface. The plane itself runs through the partial-volume layer, so depth 1 is
- * the first layer that is entirely rock. Voxels reached by slab pixels of different classes are
- * dropped.
+ * just below the surface (z = round(plane + depth + layer)). Voxels reached by slab pixels of
+ * different classes are dropped.
  */
 export function surfaceLabelVoxels(sl: SurfaceLabels, shape: Shape3, opts: SurfaceVoxelOptions = {}): LabelledVoxel[] {
-  const depth = opts.depthVox ?? 1, layers = opts.layers ?? 1;
+  const depth = opts.depthVox ?? SURFACE_LABEL_DEPTH_VOX, layers = opts.layers ?? SURFACE_LABEL_LAYERS;
   const [nz, ny, nx] = shape;
   const seen = new Map<number, number>();
   for (let v = 0; v < sl.height; v++) for (let u = 0; u < sl.width; u++) {

@@ -1,6 +1,6 @@
 /**
  * `petromap train --volume <store.ome.zarr> --eds <map folder> --registration <registration.json>
- *   [--classes classes.json] [--features classifier|default|skimage] [--layers 2] [--epochs 60] [--out model]`
+ *   [--classes classes.json] [--features classifier|default|skimage] [--layers 1] [--epochs 60] [--out model]`
  * Trains the voxel classifier on the registered EDS labels (mirrored surface features, spatial
  * hold-out) and saves it. Prints a JSON summary on stdout (classes, counts, validation).
  */
@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { disposeModel, trainClassifier, validate } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
 import { classifierFeatureSet } from '../classify/feature-sets';
-import { buildTrainingSet, featureFnFor, surfaceLabelVoxels } from '../classify/training-set';
+import { SURFACE_LABEL_LAYERS, buildTrainingSet, featureFnFor, surfaceLabelVoxels } from '../classify/training-set';
 import { loadMineralMap } from '../eds/store-node';
 import { invalidInput } from '../errors';
 import { defaultFeatureSet, skimagePreset } from '../features';
@@ -64,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!['classifier', 'default', 'skimage'].includes(features)) throw invalidInput(`--features must be classifier, default or skimage, not "${features}".`);
   const set = features === 'skimage' ? skimagePreset(store.meta.spacingUm) : features === 'default' ? defaultFeatureSet(store.meta.spacingUm) : classifierFeatureSet(store.meta.spacingUm);
   const sl = transferLabels(map, reg, { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap, { erodeRadius: 1 });
-  const vox = surfaceLabelVoxels(sl, store.meta.shape, { depthVox: 1, layers: positiveInt(a.layers, 'layers', 2) });
+  const vox = surfaceLabelVoxels(sl, store.meta.shape, { layers: positiveInt(a.layers, 'layers', SURFACE_LABEL_LAYERS) });
   const bar = progressBar('train');
   const ts = await buildTrainingSet(store, vox, { features: featureFnFor(set), featureSet: set, mirrorSurface: reg.surface, source: `EDS map ${a.eds}`, onProgress: (f, m) => bar(0.4 * f, m) });
   const tm = await trainClassifier(ts, { epochs: positiveInt(a.epochs, 'epochs', 60), onProgress: (f, m) => bar(0.4 + 0.6 * f, m) });

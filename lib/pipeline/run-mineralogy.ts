@@ -36,7 +36,7 @@ export interface RunMineralogyOptions extends StageOptions {
   featureSet?: FeatureSet;
   /** erosion of the transferred labels, slab pixels (default 1) */
   erodeRadius?: number;
-  /** first labelled layer below the surface plane and number of layers (default 1 and 2) */
+  /** first labelled layer below the surface plane and number of layers (default: lib/classify/training-set SURFACE_LABEL_*) */
   labelDepthVox?: number;
   labelLayers?: number;
   maxPerClass?: number;
@@ -90,7 +90,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
 
   throwIfAborted(signal);
   const sl = transferLabels(map, reg, slab, classMap, { erodeRadius: opts.erodeRadius ?? 1 });
-  const vox = surfaceLabelVoxels(sl, shape, { depthVox: opts.labelDepthVox ?? 1, layers: opts.labelLayers ?? 2 });
+  const vox = surfaceLabelVoxels(sl, shape, { depthVox: opts.labelDepthVox, layers: opts.labelLayers });
   if (vox.length === 0) throw unprocessable(`No EDS label of ${map.source ?? 'the map'} lands on ${volumePath} after registration: check the class table and the registration.`);
   lap('labels');
 

@@ -221,15 +221,8 @@ export interface TrainingLabels {
   edsName: string;
 }
 
-/**
- * Rock layers below the surface that take the EDS label of the pixel above them. Grains are many
- * voxels deep, so 2 layers double the training voxels at little cost in label noise (on the
- * synthetic sandstone: 3D mean IoU 0.33 vs 0.31 with 1 layer).
- */
-export const LABEL_LAYERS = 2;
-
-/** EDS labels of the accepted registration, mapped to classes and moved onto the first rock layer. */
-export async function trainingLabels(svc: Services, projectId: string, layers = LABEL_LAYERS): Promise<TrainingLabels> {
+/** EDS labels of the accepted registration, mapped to classes and moved onto the voxel layer just below the surface (lib/classify/training-set SURFACE_LABEL_*: deeper layers carry wrong labels for small phases). */
+export async function trainingLabels(svc: Services, projectId: string): Promise<TrainingLabels> {
   const rec = acceptedRegistration(svc, projectId);
   const store = await volumeStore(svc, rec.volumeId);
   const map = await mineralMap(svc, rec.edsId);
@@ -239,7 +232,7 @@ export async function trainingLabels(svc: Services, projectId: string, layers = 
   const cm: ClassMap = {};
   for (const e of projectClassMap(svc, projectId, map.legend)) cm[e.phaseId] = e.classCode;
   const surfaceLabels = transferLabels(map, { edsToSlab: rec.edsToSlab, slabToVoxel: rec.slabToVoxel }, geom, cm, { erodeRadius: 1 });
-  const voxels = surfaceLabelVoxels(surfaceLabels, store.meta.shape, { depthVox: 1, layers });
+  const voxels = surfaceLabelVoxels(surfaceLabels, store.meta.shape);
   const classes = projectClasses(svc, projectId);
   const n = new Map<number, number>();
   for (const v of voxels) n.set(v.cls, (n.get(v.cls) ?? 0) + 1);
