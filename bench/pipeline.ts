@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- pipeline [--shape z,y,x]... [--threads n] [--no-peer] [--no-oracle] [--seed s]
- *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--verbose] [--keep]`
+ *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--verbose] [--keep]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
  *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
@@ -8,6 +8,9 @@
  *     RandomForest, 100 trees) trained on the SAME registered labelled voxels, predicting the volume
  *     (registration time is petromap's; the peer has no registration of its own)
  *   - petromap-oracle: same features and model, trained on the 3D truth (upper bound)
+ *   - with --ladder, where the gap to the oracle comes from: the same model trained on the truth at
+ *     the voxels petromap labelled, on the truth at every voxel of that layer, and on the truth of
+ *     one layer in the middle of the volume (label error, then boundary voxels, then the surface)
  * Prints 3D per-class IoU below the surface vs truth, wall time per stage, peak RSS and ratios.
  * Targets: petromap mean IoU >= peer's and within 0.05 of the oracle; end-to-end <= 1/3 of the peer's time.
  */
@@ -39,10 +42,10 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3 }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean }
 
 function parse(argv: string[]): Args {
-  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier' };
+  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier', ladder: false };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
@@ -52,6 +55,7 @@ function parse(argv: string[]): Args {
     else if (f === '--seed') a.seed = Number(argv[++i]);
     else if (f === '--keep') a.keep = true;
     else if (f === '--verbose') a.verbose = true;
+    else if (f === '--ladder') a.ladder = true;
     else if (f === '--features') a.features = argv[++i] === 'default' ? 'default' : 'classifier';
     else if (f === '--filters') a.filters = argv[++i]!.split(',');
     else if (f === '--hidden') a.hidden = argv[++i]!.split(',').map(Number);
@@ -73,10 +77,8 @@ const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '—');
 let peakRss = 0;
 const rssTimer = () => setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
 
-async function oracle(volumePath: string, truth: Uint8Array, shape: Shape3, dir: string, threads: number | undefined, surface: { a: number; b: number; c: number }, set: FeatureSet, brick?: Shape3) {
-  const t0 = Date.now();
-  const store = await openVolume(volumePath);
-  // random rock voxels of the whole volume, capped per class
+/** Random rock voxels of the whole volume with their true class (the oracle's labels). */
+function oracleVoxels(truth: Uint8Array, shape: Shape3): LabelledVoxel[] {
   const rand = rng(5);
   const vox: LabelledVoxel[] = [];
   const [, ny, nx] = shape;
@@ -85,13 +87,35 @@ async function oracle(volumePath: string, truth: Uint8Array, shape: Shape3, dir:
     if (!truth[i]) continue;
     vox.push({ z: Math.floor(i / (nx * ny)), y: Math.floor(i / nx) % ny, x: i % nx, cls: truth[i] });
   }
+  return vox;
+}
+
+/** petromap's model (same features, mirroring, caps and training) on the given labels; 3D IoU of its prediction. */
+async function trainOn(name: string, vox: LabelledVoxel[], volumePath: string, truth: Uint8Array, shape: Shape3, dir: string, threads: number | undefined, surface: { a: number; b: number; c: number }, set: FeatureSet, brick?: Shape3) {
+  const t0 = Date.now();
+  const store = await openVolume(volumePath);
   const ts = await buildTrainingSet(store, vox, { features: featureFnFor(set), featureSet: set, mirrorSurface: surface, maxPerClass: 4000, brick: [64, 64, 64] });
   const tm = await trainClassifier(ts, {});
-  await saveModel(join(dir, 'oracle-model'), tm, { classNames: tm.classes.map((c) => NAMES[c - 1]!) });
+  await saveModel(join(dir, `${name}-model`), tm, { classNames: tm.classes.map((c) => NAMES[c - 1]!) });
   disposeModel(tm);
-  const r = await predictVolume(volumePath, join(dir, 'oracle-model'), join(dir, 'oracle-pred'), { threads, brick, pyramids: false });
+  const r = await predictVolume(volumePath, join(dir, `${name}-model`), join(dir, `${name}-pred`), { threads, brick, pyramids: false });
   const lab = await (await openVolume(r.labelsPath)).readBlock({ start: [0, 0, 0], shape });
   return { m: iou3d(truth, lab), seconds: (Date.now() - t0) / 1000 };
+}
+
+/** The labelled layer's voxels with their true class: at petromap's voxels, at every voxel of the layer, and on a layer at mid-depth. */
+function ladderVoxels(used: LabelledVoxel[], truth: Uint8Array, shape: Shape3, surface: { a: number; b: number; c: number }) {
+  const [nz, ny, nx] = shape;
+  const cls = (z: number, y: number, x: number) => (z >= 0 && z < nz ? truth[(z * ny + y) * nx + x]! : 0);
+  const same = used.map((v) => ({ ...v, cls: cls(v.z, v.y, v.x) })).filter((v) => v.cls > 0);
+  const layer: LabelledVoxel[] = [], mid: LabelledVoxel[] = [];
+  const zMid = Math.round(nz / 2);
+  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    const z = Math.round(surface.a * x + surface.b * y + surface.c + 0.5);
+    if (cls(z, y, x)) layer.push({ z, y, x, cls: cls(z, y, x) });
+    if (cls(zMid, y, x)) mid.push({ z: zMid, y, x, cls: cls(zMid, y, x) });
+  }
+  return { same, layer, mid };
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -127,13 +151,12 @@ export async function run(argv: string[]): Promise<void> {
         console.log(`petromap stages (s): ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${total.toFixed(1)} s; peak RSS ${(petRss / 2 ** 20).toFixed(0)} MiB`);
         console.log(`  labelled voxels ${r.labelledVoxels}, held-out accuracy ${fmt(r.validation.accuracy)}, registration coverage ${fmt(r.registration.quality.coverage, 2)}`);
 
+        // the voxels runMineralogy labelled, rebuilt from its saved registration (the peer trains on the same)
+        const reg = JSON.parse(await readFile(r.files.registration, 'utf8'));
+        const used = surfaceLabelVoxels(transferLabels(sample.eds, reg, { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap, { erodeRadius: 1 }), shape);
         let peerTotal = NaN;
         if (a.peer && existsSync(PY)) {
-          // the SAME registered labels: rebuild the labelled voxels from the saved registration
-          const reg = JSON.parse(await readFile(r.files.registration, 'utf8'));
-          const sl = transferLabels(sample.eds, reg, { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap, { erodeRadius: 1 });
-          const vox = surfaceLabelVoxels(sl, shape); // the layer runMineralogy labels
-          await writeFile(join(dir, 'labels.tsv'), vox.map((v) => `${v.z} ${v.y} ${v.x} ${v.cls}`).join('\n') + '\n');
+          await writeFile(join(dir, 'labels.tsv'), used.map((v) => `${v.z} ${v.y} ${v.x} ${v.cls}`).join('\n') + '\n');
           const raw = sample.volume.data;
           await writeFile(join(dir, 'volume.raw'), Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
           const tp = Date.now();
@@ -145,13 +168,22 @@ export async function run(argv: string[]): Promise<void> {
           console.log(`peer stages (s): features ${ps.features.toFixed(1)}, train ${ps.train.toFixed(1)}, predict ${ps.predict.toFixed(1)}; total incl. petromap registration ${peerTotal.toFixed(1)} s; peak RSS ${ps.peakRssMiB.toFixed(0)} MiB; ${ps.nFeatures} features, ${ps.nLabels} labels`);
         } else if (a.peer) console.log('peer skipped: /usr/bin/python3 missing');
 
+        const train = (name: string, vox: LabelledVoxel[]) => trainOn(name, vox, volumePath, sample.truthLabels, shape, dir, a.threads, r.registration.surface, set, a.brick);
+        if (a.ladder) {
+          const l = ladderVoxels(used, sample.truthLabels, shape, r.registration.surface);
+          const wrong = used.length - used.filter((v) => sample.truthLabels[(v.z * shape[1] + v.y) * shape[2] + v.x] === v.cls).length;
+          console.log(`ladder: ${used.length} EDS-labelled voxels, ${((100 * wrong) / used.length).toFixed(1)} % disagree with the truth; layer ${l.layer.length} voxels`);
+          rows.push(['truth at the same voxels', (await train('same', l.same)).m, NaN]);
+          rows.push(['truth, whole surface layer', (await train('layer', l.layer)).m, NaN]);
+          rows.push(['truth, one mid-depth layer', (await train('mid', l.mid)).m, NaN]);
+        }
         if (a.oracle) {
-          const o = await oracle(volumePath, sample.truthLabels, shape, dir, a.threads, r.registration.surface, set, a.brick);
+          const o = await train('oracle', oracleVoxels(sample.truthLabels, shape));
           rows.push(['petromap-oracle (3D truth)', o.m, o.seconds]);
         }
         console.log(`\n${'method'.padEnd(28)} ${NAMES.map((n) => n.padStart(8)).join(' ')}   meanIoU  accuracy  seconds`);
         for (const [name, m, s] of rows) {
-          console.log(`${name.padEnd(28)} ${m.perClass.map((c) => fmt(c.iou).padStart(8)).join(' ')}   ${fmt(m.meanIoU).padStart(7)}  ${fmt(m.accuracy).padStart(8)}  ${s.toFixed(1).padStart(7)}`);
+          console.log(`${name.padEnd(28)} ${m.perClass.map((c) => fmt(c.iou).padStart(8)).join(' ')}   ${fmt(m.meanIoU).padStart(7)}  ${fmt(m.accuracy).padStart(8)}  ${(Number.isFinite(s) ? s.toFixed(1) : '—').padStart(7)}`);
         }
         const peer = rows.find((x) => x[0].startsWith('peer'));
         const orc = rows.find((x) => x[0].startsWith('petromap-oracle'));
