@@ -13,12 +13,15 @@
 import { PetromapError } from '../errors';
 import type { ReadBlockOptions, VolumeStore } from '../volume/store';
 import type { AnyVoxelArray, Box3, Shape3 } from '../volume/types';
+import { correctEdgeInPlace, correctedDepth, type EdgeProfile } from './surface-edge';
 
 /** The plane z = a*x + b*y + c in voxel indices (a SurfaceFit or the synthetic truth's Plane). */
 export interface SurfacePlane {
   a: number;
   b: number;
   c: number;
+  /** edge-spread correction of the first rock layers (lib/classify/surface-edge.ts), applied before mirroring */
+  edge?: EdgeProfile;
 }
 
 export interface MirrorOptions {
@@ -86,7 +89,12 @@ export function mirrorAboveSurface(store: VolumeStore, surface: SurfacePlane, op
       zm[y * outShape[2] + x] = v;
       if (v > zmMax) zmMax = v;
     }
-    if (z0 >= zmMax) return store.readBlockF32(box, ro);
+    const edge = surface.edge;
+    if (z0 >= zmMax) {
+      const block = await store.readBlockF32(box, ro);
+      if (edge && z0 < zmMax - offsetVox + correctedDepth(edge)) correctEdgeInPlace(block, outShape, z0, planeZ(zm, -offsetVox), edge);
+      return block;
+    }
     // rows needed: up to 2*zm - z0 (+1 for interpolation), below the block's own rows
     const needEnd = Math.ceil(2 * zmMax - 2 * z0) + 2; // exclusive, relative to z0 (source z = 2 zm - z0 at row z0)
     const ownEnd = outShape[0];
@@ -94,6 +102,7 @@ export function mirrorAboveSurface(store: VolumeStore, surface: SurfacePlane, op
     const readBox: Box3 = { start: box.start, shape: [box.shape[0] + extraRows, box.shape[1], box.shape[2]] };
     const big = await store.readBlockF32(readBox, { ...ro, halo: h });
     const srcRows = outShape[0] + extraRows;
+    if (edge) correctEdgeInPlace(big, [srcRows, outShape[1], outShape[2]], z0, planeZ(zm, -offsetVox), edge);
     const plane = outShape[1] * outShape[2];
     const out = extraRows === 0 ? big : big.slice(0, outShape[0] * plane);
     // mirror using an untouched copy of the source rows
@@ -120,6 +129,11 @@ export function mirrorAboveSurface(store: VolumeStore, surface: SurfacePlane, op
       throw new PetromapError('Unsupported', `The surface-mirrored view of ${store.path} is read-only; write to the original volume instead.`);
     },
   };
+}
+
+/** Surface-plane z per column from mirror-plane z (shifted by `delta`). */
+function planeZ(zm: Float64Array, delta: number): Float64Array {
+  return zm.map((v) => v + delta);
 }
 
 /** True where voxel (z, y, x) lies above the physical air/rock edge (half a voxel above the plane). */

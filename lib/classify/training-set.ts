@@ -13,6 +13,7 @@ import type { VolumeStore } from '../volume/store';
 import type { Box3, Shape3 } from '../volume/types';
 import { mirrorAboveSurface, type MirrorOptions, type SurfacePlane } from './mirror';
 import { rng, shuffle } from './rng';
+import { measureEdgeProfile } from './surface-edge';
 
 /** One labelled voxel: (z, y, x) index and class code (1..255). */
 export interface LabelledVoxel {
@@ -134,6 +135,8 @@ export interface BuildTrainingSetOptions extends StageOptions {
   /** mirror the volume above this surface before computing features (recommended for surface labels) */
   mirrorSurface?: SurfacePlane;
   mirror?: MirrorOptions;
+  /** measure the edge spread below mirrorSurface and un-mix the air from the first rock layers (default true; lib/classify/surface-edge.ts) */
+  edgeCorrection?: boolean;
   seed?: number;
   /** what the labels are, for messages (e.g. 'EDS map sample-3.png') */
   source?: string;
@@ -269,7 +272,13 @@ export async function buildTrainingSet(store: VolumeStore, voxels: LabelledVoxel
   }));
   const classes = counts.filter((c) => c.train > 0).map((c) => c.class);
   if (classes.length < 2) throw unprocessable(`${src}: after the spatial split fewer than two classes remain for training; label a larger area.`);
-  const fstore = opts.mirrorSurface ? mirrorAboveSurface(store, opts.mirrorSurface, opts.mirror) : store;
+  let surface: SurfacePlane | undefined;
+  if (opts.mirrorSurface) {
+    const { a, b, c } = opts.mirrorSurface;
+    const edge = opts.mirrorSurface.edge ?? (opts.edgeCorrection === false ? undefined : await measureEdgeProfile(store, opts.mirrorSurface, { signal: opts.signal }));
+    surface = edge ? { a, b, c, edge } : { a, b, c };
+  }
+  const fstore = surface ? mirrorAboveSurface(store, surface, opts.mirror) : store;
   const all = [...train, ...heldOut];
   const g = await gatherFeatures(fstore, all, opts.features, { brick: opts.brick, signal: opts.signal, onProgress: opts.onProgress });
   return {
@@ -280,7 +289,7 @@ export async function buildTrainingSet(store: VolumeStore, voxels: LabelledVoxel
     heldOut: toRows(heldOut, g.rows, g.nFeatures, train.length),
     counts,
     featureSet: opts.featureSet,
-    mirrorSurface: opts.mirrorSurface ? { a: opts.mirrorSurface.a, b: opts.mirrorSurface.b, c: opts.mirrorSurface.c } : undefined,
+    mirrorSurface: surface,
   };
 }
 

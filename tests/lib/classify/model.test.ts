@@ -39,7 +39,8 @@ describe('classifier on the synthetic sandstone', () => {
     mirrored = await trainClassifier(tsM, { onEpoch: (e) => epochs.push(e.epoch) });
     expect(epochs.length).toBeGreaterThan(2);
     expect(mirrored.bestEpoch).toBeGreaterThanOrEqual(0);
-    expect(mirrored.mirrorSurface).toEqual({ a: sample.truth.surface.a, b: sample.truth.surface.b, c: sample.truth.surface.c });
+    expect(mirrored.mirrorSurface).toMatchObject({ a: sample.truth.surface.a, b: sample.truth.surface.b, c: sample.truth.surface.c });
+    expect(mirrored.mirrorSurface!.edge!.airShare.length).toBeGreaterThan(0);
     const withM = await interiorScore(mirrored, sample.truth.surface);
     const without = await interiorScore(plain);
     // measured: mean IoU 0.49-0.53 / accuracy 0.80 with mirroring, 0.23 / 0.41 without (pore/quartz/feldspar/clay/pyrite)
