@@ -38,11 +38,16 @@ export interface TrainOptions extends StageOptions {
   /** epochs without held-out loss improvement before stopping (default 8) */
   patience?: number;
   seed?: number;
-  /** dropout after hidden layers (default 0) */
+  /**
+   * dropout after hidden layers (default 0.2) and L2 weight penalty (default 1e-3). Trained on one
+   * surface and applied to the whole volume, the model must generalise across depth: bench pipeline
+   * 128x192x192 mean IoU seeds 11/12 without 0.605/0.631, dropout 0.2 0.618/0.648, L2 1e-3
+   * 0.618/0.645, both 0.623/0.653, dropout 0.35 0.629/0.653 (lower voxel accuracy); Gaussian input
+   * noise 0.3 no gain.
+   */
   dropout?: number;
   /** Gaussian noise on standardised inputs during training (default 0) */
   inputNoise?: number;
-  /** L2 weight penalty (default 0) */
   l2?: number;
   onEpoch?: (e: EpochInfo) => void;
 }
@@ -195,7 +200,7 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
     if (opts.classWeights.length !== K) throw invalidInput(`classWeights has ${opts.classWeights.length} entries but there are ${K} classes (${ts.classes.join(', ')}).`);
     classWeight = Object.fromEntries(opts.classWeights.map((w, k) => [k, w]));
   }
-  const model = buildMlp(nF, hidden, K, { seed: opts.seed, dropout: opts.dropout, inputNoise: opts.inputNoise, l2: opts.l2 });
+  const model = buildMlp(nF, hidden, K, { seed: opts.seed, dropout: opts.dropout ?? 0.2, inputNoise: opts.inputNoise, l2: opts.l2 ?? 1e-3 });
   model.compile({ optimizer: tf.train.adam(opts.learningRate ?? 1e-3), loss: 'categoricalCrossentropy' });
 
   const xs = tf.tensor2d(standardise(ts.train.x, mean, std), [ts.train.n, nF]);
