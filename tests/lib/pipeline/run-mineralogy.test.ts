@@ -41,23 +41,25 @@ describe('runMineralogy', () => {
     expect(Math.hypot(...d)).toBeLessThan(1.5);
     for (const f of Object.values(r.files)) expect(existsSync(f)).toBe(true);
     expect(readFileSync(r.files.modalCsv, 'utf8').split('\r\n')[0]).toBe('class,name,voxels,volume_percent,eds_pixels,eds_area_percent');
-    // modal mineralogy: pore and quartz volume % near the truth (cheap feature bank, small sample).
-    // TF.js shuffles training batches with Math.random, so runs differ: the pore error was seen
-    // between about 2 and 6.5 points over clean-clone runs; 9 still fails a broken pipeline.
+    // modal mineralogy: pore and quartz volume % near the truth (small sample). Training is
+    // reproducible (seeded); measured: pore +5.9 points, quartz +0.1.
     const s = summariseSample(sample);
     const row = (n: string) => r.modal.rows.find((x) => x.name === n)!;
-    expect(Math.abs(row('pore').volumePercent - 100 * s.rockFractions.pore!)).toBeLessThan(9);
-    expect(Math.abs(row('quartz').volumePercent - 100 * s.rockFractions.quartz!)).toBeLessThan(20);
+    expect(Math.abs(row('pore').volumePercent - 100 * s.rockFractions.pore!)).toBeLessThan(8);
+    expect(Math.abs(row('quartz').volumePercent - 100 * s.rockFractions.quartz!)).toBeLessThan(6);
     expect(r.modal.rows.reduce((a, x) => a + x.volumePercent, 0)).toBeCloseTo(100, 6);
     expect(r.depth.totals.length).toBeGreaterThan(20);
-    // 3D accuracy below the surface vs truth
+    // 3D accuracy below the surface vs truth; measured IoU pore 0.64, quartz 0.78, feldspar 0.41,
+    // clay 0.31, pyrite 0.43 (mean 0.51), accuracy 0.72, held-out 0.81
     const lab = (await (await openVolume(r.files.labels)).readBlock({ start: [0, 0, 0], shape: sample.volume.meta.shape })) as Uint8Array;
     const tt: number[] = [], pp: number[] = [];
     for (let i = 0; i < lab.length; i++) if (sample.truthLabels[i]) { tt.push(sample.truthLabels[i]!); pp.push(lab[i]!); }
     const c = confusionMetrics(tt, pp, [1, 2, 3, 4, 5]);
-    expect(c.perClass[0]!.iou).toBeGreaterThan(0.45); // pore
-    expect(c.accuracy).toBeGreaterThan(0.45);
-    expect(r.validation.accuracy).toBeGreaterThan(0.45);
+    expect(c.perClass[0]!.iou).toBeGreaterThan(0.55); // pore
+    expect(c.perClass[1]!.iou).toBeGreaterThan(0.68); // quartz
+    expect(c.meanIoU).toBeGreaterThan(0.44);
+    expect(c.accuracy).toBeGreaterThan(0.64);
+    expect(r.validation.accuracy).toBeGreaterThan(0.7);
   });
 
   it('explains a class table that matches nothing in the legend', () => {
