@@ -1,6 +1,6 @@
 /**
  * `petromap train --volume <store.ome.zarr> --eds <map folder> --registration <registration.json>
- *   [--classes classes.json] [--features classifier|default|skimage] [--layers 1] [--epochs 60] [--out model]`
+ *   [--classes classes.json] [--features classifier|default|skimage] [--layers 1] [--epochs 20] [--out model]`
  * Trains the voxel classifier on the registered EDS labels (mirrored surface features, spatial
  * hold-out) and saves it. Prints a JSON summary on stdout (classes, counts, validation).
  */
@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   const vox = surfaceLabelVoxels(sl, store.meta.shape, { layers: positiveInt(a.layers, 'layers', SURFACE_LABEL_LAYERS) });
   const bar = progressBar('train');
   const ts = await buildTrainingSet(store, vox, { features: featureFnFor(set), featureSet: set, mirrorSurface: reg.surface, source: `EDS map ${a.eds}`, onProgress: (f, m) => bar(0.4 * f, m) });
-  const tm = await trainClassifier(ts, { epochs: positiveInt(a.epochs, 'epochs', 60), onProgress: (f, m) => bar(0.4 + 0.6 * f, m) });
+  const tm = await trainClassifier(ts, { epochs: positiveInt(a.epochs, 'epochs', 20), onProgress: (f, m) => bar(0.4 + 0.6 * f, m) });
   bar.done();
   const out = a.out ?? 'model';
   try {
