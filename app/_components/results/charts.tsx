@@ -80,7 +80,7 @@ export function TrainingCurves({ history, maxEpochs, bestEpoch, width = 460, hei
         </g>
       ))}
       <g className="legend-svg" transform={`translate(${M.left + 8},${M.top + 4})`}>
-        <text fill="#2f6fb3">— training loss, with dropout and L2 (above held-out is normal){last ? ` ${last.loss.toFixed(3)}` : ''}</text>
+        <text fill="#2f6fb3">— training loss (dropout, L2){last ? ` ${last.loss.toFixed(3)}` : ''}</text>
         <text y={13} fill="#d9822b">— held-out loss{last ? ` ${last.valLoss.toFixed(3)}` : ''}</text>
         <text y={26} fill="#2e9e5b">- - held-out accuracy{last && Number.isFinite(last.valAccuracy) ? ` ${(last.valAccuracy * 100).toFixed(1)} %` : ''}</text>
       </g>

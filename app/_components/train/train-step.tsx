@@ -117,6 +117,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
             <p className="muted small" data-testid="model-summary">
               Model of {formatDate(st.model.createdAt)}: {st.model.features.length} features, hidden layers {st.model.hidden.join('×')}, best epoch {st.model.bestEpoch + 1},
               trained in {formatSeconds(st.model.trainSeconds)}; held-out accuracy <strong data-testid="accuracy">{formatPct(st.model.validation.accuracy)}</strong>.
+              {' '}The training loss is taken with dropout and weight decay on, so it runs above the held-out loss.
             </p>
           )}
         </section>
