@@ -4,6 +4,7 @@
  * class it becomes (or "— drop" to leave its pixels out of training). Changes are saved at once.
  */
 import { formatPct } from '../format';
+import { ClassSelect } from './class-select';
 import type { CorrelateState } from './status-line';
 
 export function ClassMap({ state, onChange, busy }: {
@@ -30,16 +31,8 @@ export function ClassMap({ state, onChange, busy }: {
             <td>{m.name}</td>
             <td className="r num">{formatPct(area.get(m.phaseId), 1)}</td>
             <td>
-              <select
-                value={m.classCode == null ? '' : String(m.classCode)} disabled={busy}
-                data-testid={`class-select-${m.phaseId}`} aria-label={`Class for ${m.name}`}
-                onChange={(e) => onChange(m.phaseId, e.target.value === '' ? null : Number(e.target.value))}
-              >
-                {state.classes.map((c) => (
-                  <option key={c.code} value={c.code}>{c.name}</option>
-                ))}
-                <option value="">— drop</option>
-              </select>
+              <ClassSelect name={m.name} value={m.classCode} classes={state.classes} disabled={busy}
+                testId={`class-select-${m.phaseId}`} onChange={(c) => onChange(m.phaseId, c)} />
             </td>
           </tr>
         ))}

@@ -12,6 +12,7 @@ import type { inferRouterOutputs } from '@trpc/server';
 import { useTRPC } from '@/app/_trpc/client';
 import type { AppRouter } from '@/server/routers/_app';
 import { formatBytes, formatDate, formatPct } from '../format';
+import { ClassSelect } from '../correlate/class-select';
 import { jobEnded, useRegisterJob } from '../correlate/use-register-job';
 import { ConfusionMatrix, TrainingCurves, type ClassInfo } from '../results/charts';
 import { OverlayPanel } from '../results/overlay-panel';
@@ -162,11 +163,7 @@ function ClassTable({ st, busy, onChange, onColor }: { st: State; busy: boolean;
               <td><span className="swatch" style={{ background: `rgb(${m.color.join(',')})` }} /></td>
               <td>{m.name}</td>
               <td>
-                <select value={m.classCode == null ? '' : String(m.classCode)} disabled={busy} aria-label={`Class for ${m.name}`}
-                  onChange={(e) => onChange(m.phaseId, e.target.value === '' ? null : Number(e.target.value))}>
-                  {st.classes.map((c) => <option key={c.code} value={c.code}>{c.name}</option>)}
-                  <option value="">— drop</option>
-                </select>
+                <ClassSelect name={m.name} value={m.classCode} classes={st.classes} disabled={busy} onChange={(c) => onChange(m.phaseId, c)} />
               </td>
             </tr>
           ))}
