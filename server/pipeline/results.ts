@@ -10,7 +10,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Zip, ZipPassThrough } from 'fflate';
 import { encode } from 'fast-png';
-import { invalidInput, unprocessable } from '@/lib/errors';
+import { invalidInput, unprocessable, unsupported } from '@/lib/errors';
 import { brickGrid } from '@/lib/features';
 import type { VolumeStore } from '@/lib/volume/store';
 import type { Box3, Shape3 } from '@/lib/volume/types';
@@ -21,6 +21,7 @@ import { readSlice, type Axis } from '../render/slice';
 import { predictionRel, predictionStores, type ModelSummary, type PredictionRecord } from './train';
 import { modalMineralogy, type ModalMineralogy, type ReportClass } from '@/lib/report/modal';
 import { depthProfile, type DepthProfile } from '@/lib/report/depth';
+import { classicTiffFits, niftiHeader, nrrdHeader, tiffFileHeader, tiffPageBeforeData } from '@/lib/report/volume-headers';
 import type { ClassMap } from '@/lib/registration';
 import { projectClasses, projectClassMap, projectDatasets, type ClassDef } from './project-inputs';
 
@@ -254,82 +255,6 @@ async function* slices(store: VolumeStore, order: 'channel-major' | 'interleaved
   }
 }
 
-export function nrrdHeader(store: VolumeStore, name: string): string {
-  const [nz, ny, nx] = store.meta.shape;
-  const [sz, sy, sx] = store.meta.spacingUm;
-  const [oz, oy, ox] = store.meta.originUm;
-  const nc = store.meta.channels.length;
-  const lines = ['NRRD0004', `# petromap export: ${name}`, 'type: uint8', 'encoding: raw', 'space: left-posterior-superior'];
-  if (nc > 1) {
-    lines.push('dimension: 4', `sizes: ${nc} ${nx} ${ny} ${nz}`, 'kinds: list domain domain domain', `space directions: none (${sx},0,0) (0,${sy},0) (0,0,${sz})`);
-    lines.push(`labels: "${store.meta.channels.join(';')}" "x" "y" "z"`);
-  } else {
-    lines.push('dimension: 3', `sizes: ${nx} ${ny} ${nz}`, 'kinds: domain domain domain', `space directions: (${sx},0,0) (0,${sy},0) (0,0,${sz})`);
-  }
-  lines.push(`space origin: (${ox},${oy},${oz})`, 'space units: "microns" "microns" "microns"', 'endian: little');
-  return lines.join('\n') + '\n\n';
-}
-
-/** NIfTI-1 single-file header (348 bytes + 4 bytes extension flag) for uint8 data. */
-export function niftiHeader(shape: Shape3, spacingUm: [number, number, number], channels = 1, description = 'petromap'): Uint8Array {
-  const b = new ArrayBuffer(352);
-  const v = new DataView(b);
-  const [nz, ny, nx] = shape;
-  v.setInt32(0, 348, true);
-  v.setInt16(40, channels > 1 ? 4 : 3, true);
-  v.setInt16(42, nx, true);
-  v.setInt16(44, ny, true);
-  v.setInt16(46, nz, true);
-  v.setInt16(48, channels, true);
-  for (let i = 50; i < 56; i += 2) v.setInt16(i, 1, true);
-  v.setInt16(70, 2, true); // DT_UNSIGNED_CHAR
-  v.setInt16(72, 8, true); // bitpix
-  v.setFloat32(76, 1, true); // qfac
-  v.setFloat32(80, spacingUm[2] / 1000, true); // mm
-  v.setFloat32(84, spacingUm[1] / 1000, true);
-  v.setFloat32(88, spacingUm[0] / 1000, true);
-  v.setFloat32(92, 1, true);
-  v.setFloat32(108, 352, true); // vox_offset
-  v.setFloat32(112, 1, true); // scl_slope
-  v.setUint8(123, 2 | 8); // xyzt_units: mm, s
-  new Uint8Array(b, 148, 80).set(enc.encode(description.slice(0, 79)));
-  v.setInt16(252, 0, true); // qform_code
-  v.setInt16(254, 1, true); // sform_code: scanner
-  v.setFloat32(280, spacingUm[2] / 1000, true);
-  v.setFloat32(300, spacingUm[1] / 1000, true);
-  v.setFloat32(320, spacingUm[0] / 1000, true);
-  new Uint8Array(b, 344, 4).set(enc.encode('n+1\0'));
-  return new Uint8Array(b);
-}
-
-/** Uncompressed multi-page baseline TIFF, one 8-bit page per z slice (and channel): offsets known up front. */
-function tiffPageHeader(nx: number, ny: number, pageStart: number, last: boolean, desc: string | null): Uint8Array {
-  const entries: [number, number, number, number][] = []; // tag, type, count, value
-  const descBytes = desc ? enc.encode(desc + '\0') : null;
-  const n = 9 + (descBytes ? 1 : 0);
-  const ifdSize = 2 + n * 12 + 4;
-  const descOff = pageStart + ifdSize;
-  const dataOff = descOff + (descBytes?.length ?? 0);
-  const pageSize = dataOff - pageStart + nx * ny;
-  entries.push([256, 4, 1, nx], [257, 4, 1, ny], [258, 3, 1, 8], [259, 3, 1, 1], [262, 3, 1, 1]);
-  if (descBytes) entries.push([270, 2, descBytes.length, descOff]);
-  entries.push([273, 4, 1, dataOff], [277, 3, 1, 1], [278, 4, 1, ny], [279, 4, 1, nx * ny]);
-  const out = new Uint8Array(dataOff - pageStart);
-  const v = new DataView(out.buffer);
-  v.setUint16(0, n, true);
-  entries.forEach(([tag, type, count, value], i) => {
-    const o = 2 + i * 12;
-    v.setUint16(o, tag, true);
-    v.setUint16(o + 2, type, true);
-    v.setUint32(o + 4, count, true);
-    if (type === 3) v.setUint16(o + 8, value, true);
-    else v.setUint32(o + 8, value, true);
-  });
-  v.setUint32(2 + n * 12, last ? 0 : pageStart + pageSize, true);
-  if (descBytes) out.set(descBytes, ifdSize);
-  return out;
-}
-
 async function* zipDir(dir: string, prefix: string): AsyncGenerator<Uint8Array> {
   const files: string[] = [];
   const walk = async (d: string) => {
@@ -376,7 +301,7 @@ export async function exportVolumeStream(svc: Services, projectId: string, what:
   const stem = `${what}`;
   const dataBytes = nz * ny * nx * nc;
   if (format === 'nrrd') {
-    const head = enc.encode(nrrdHeader(store, `${what} of project ${projectId}`));
+    const head = enc.encode(nrrdHeader({ ...store.meta, dtype: 'uint8', comment: `petromap export: ${what} of project ${projectId}` }));
     return {
       filename: `${stem}.nrrd`, contentType: 'application/octet-stream', length: head.length + dataBytes,
       body: (async function* () {
@@ -386,7 +311,7 @@ export async function exportVolumeStream(svc: Services, projectId: string, what:
     };
   }
   if (format === 'nifti') {
-    const head = niftiHeader(store.meta.shape, store.meta.spacingUm, nc, `petromap ${what}`);
+    const head = niftiHeader({ ...store.meta, dtype: 'uint8', channels: nc, units: 'mm', description: `petromap ${what}` });
     return {
       filename: `${stem}.nii`, contentType: 'application/octet-stream', length: head.length + dataBytes,
       body: (async function* () {
@@ -397,17 +322,20 @@ export async function exportVolumeStream(svc: Services, projectId: string, what:
   }
   if (format === 'tiff') {
     const pages = nz * nc;
+    if (!classicTiffFits(pages, ny * nx)) throw unsupported(`${nx} x ${ny} x ${nz} voxels x ${nc} channel(s) do not fit a classic TIFF (4 GB limit); export as NRRD, NIfTI or OME-Zarr instead.`);
     const desc = (p: number) => (p === 0 ? JSON.stringify({ petromap: what, shape: [nz, ny, nx], channels: store.meta.channels, spacingUm: store.meta.spacingUm }) : null);
     return {
       filename: `${stem}.tif`, contentType: 'image/tiff',
       body: (async function* () {
-        yield new Uint8Array([0x49, 0x49, 42, 0, 8, 0, 0, 0]);
+        yield tiffFileHeader(8);
+        // each page: its IFD (offsets known up front), the pixels, a pad byte if the next IFD would start odd
         let off = 8, p = 0;
         for await (const s of slices(store, 'channel-major', signal)) {
-          const h = tiffPageHeader(nx, ny, off, p === pages - 1, desc(p));
-          yield h;
+          const page = tiffPageBeforeData({ width: nx, height: ny, pageStart: off, last: p === pages - 1, description: desc(p) });
+          yield page.header;
           yield s;
-          off += h.length + s.length;
+          if (page.padAfter) yield new Uint8Array(page.padAfter);
+          off = page.nextPageStart;
           p++;
         }
       })(),
@@ -475,7 +403,8 @@ export async function labelsNifti(svc: Services, projectId: string, maxEdge = 16
   const shape = store.meta.shape;
   const f = Math.max(1, Math.ceil(Math.max(...shape) / maxEdge));
   const out: Shape3 = shape.map((n) => Math.ceil(n / f)) as Shape3;
-  const head = niftiHeader(out, store.meta.spacingUm.map((s) => s * f) as [number, number, number], 1, 'petromap labels');
+  // no origin: this file only feeds the 3D view
+  const head = niftiHeader({ shape: out, spacingUm: store.meta.spacingUm.map((s) => s * f) as [number, number, number], units: 'mm', description: 'petromap labels' });
   const buf = new Uint8Array(head.length + out[0] * out[1] * out[2]);
   buf.set(head, 0);
   let o = head.length;
