@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- pipeline [--shape z,y,x]... [--threads n] [--no-peer] [--no-oracle] [--seed s]
- *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--verbose] [--keep]`
+ *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
  *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
@@ -42,10 +42,10 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number }
 
 function parse(argv: string[]): Args {
-  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier', ladder: false };
+  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
@@ -56,6 +56,9 @@ function parse(argv: string[]): Args {
     else if (f === '--keep') a.keep = true;
     else if (f === '--verbose') a.verbose = true;
     else if (f === '--ladder') a.ladder = true;
+    else if (f === '--no-boundary') a.boundary = false;
+    else if (f === '--max-partial') a.maxPartial = Number(argv[++i]);
+    else if (f === '--footprint') a.footprint = Number(argv[++i]);
     else if (f === '--features') a.features = argv[++i] === 'default' ? 'default' : 'classifier';
     else if (f === '--filters') a.filters = argv[++i]!.split(',');
     else if (f === '--hidden') a.hidden = argv[++i]!.split(',').map(Number);
@@ -142,7 +145,7 @@ export async function run(argv: string[]): Promise<void> {
         const set = a.features === 'default' ? defaultFeatureSet(sp)
           : classifierFeatureSet(sp, { filters: a.filters as FilterName[] | undefined });
         console.log(`feature bank: ${a.features} (${set.specs.length} filters), brick ${(a.brick ?? [64, 128, 128]).join('x')}`);
-        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights }, threads: a.threads, register: { inWorker: false }, onProgress: a.verbose ? onProgress : undefined });
+        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights }, threads: a.threads, register: { inWorker: false }, boundaryLabels: a.boundary, maxPartial: a.maxPartial, boundaryFootprintSd: a.footprint, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
         const petRss = peakRss;
         const lab = await (await openVolume(r.prediction.labelsPath)).readBlock({ start: [0, 0, 0], shape });
@@ -184,6 +187,13 @@ export async function run(argv: string[]): Promise<void> {
         console.log(`\n${'method'.padEnd(28)} ${NAMES.map((n) => n.padStart(8)).join(' ')}   meanIoU  accuracy  seconds`);
         for (const [name, m, s] of rows) {
           console.log(`${name.padEnd(28)} ${m.perClass.map((c) => fmt(c.iou).padStart(8)).join(' ')}   ${fmt(m.meanIoU).padStart(7)}  ${fmt(m.accuracy).padStart(8)}  ${(Number.isFinite(s) ? s.toFixed(1) : '—').padStart(7)}`);
+        }
+        if (a.verbose) for (const [name, m] of rows) {
+          console.log(`\nconfusion of ${name} (rows: truth, columns: predicted, % of the truth class)\n${''.padEnd(10)}${NAMES.map((n) => n.slice(0, 8).padStart(9)).join('')}`);
+          m.confusion.forEach((row, k) => {
+            const t = row.reduce((x, y) => x + y, 0) || 1;
+            console.log(`${NAMES[k]!.padEnd(10)}${row.map((v) => ((100 * v) / t).toFixed(1).padStart(9)).join('')}`);
+          });
         }
         const peer = rows.find((x) => x[0].startsWith('peer'));
         const orc = rows.find((x) => x[0].startsWith('petromap-oracle'));

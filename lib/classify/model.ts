@@ -4,6 +4,7 @@
  * carries its standardisation, class codes, feature names and feature set, so that prediction
  * computes exactly the features it was trained on.
  */
+import * as tfc from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { invalidInput, throwIfAborted, unprocessable, type StageOptions } from '../errors';
 import type { FeatureSet } from '../features/types';
@@ -20,7 +21,11 @@ export interface EpochInfo {
 }
 
 export interface TrainOptions extends StageOptions {
-  /** hidden layer widths (default [64, 64]) */
+  /**
+   * hidden layer widths (default [48, 48]). Harness (synthetic sandstone 128x192x192, seeds 11-13 x
+   * 3 model seeds, with boundary voxels) mean IoU [64, 64] 0.667, [48, 48] 0.677; training 28 %
+   * faster and prediction's MLP 40 % cheaper (the chain must stay within a third of the peer's time).
+   */
   hidden?: number[];
   /**
    * maximum epochs (default 20) and Adam learning rate (default 3e-3). With dropout and L2 the
@@ -148,6 +153,11 @@ export function buildMlp(nIn: number, hidden: number[], nOut: number, o: MlpOpti
   return m;
 }
 
+/** Mean over rows of -sum_k t_k log p_k, targets t = class weight x (one-hot or soft) target. */
+function weightedSoftCrossEntropy(yTrue: import('@tensorflow/tfjs-core').Tensor, yPred: import('@tensorflow/tfjs-core').Tensor): import('@tensorflow/tfjs-core').Tensor {
+  return tfc.tidy(() => tfc.mean(tfc.neg(tfc.sum(tfc.mul(yTrue, tfc.log(tfc.clipByValue(yPred, 1e-7, 1))), -1))));
+}
+
 /** Class probabilities (n x K, row-major) of raw (unstandardised) feature rows. */
 export async function predictRows(tm: TrainedModel, x: Float32Array, n: number, batchSize = 65536): Promise<Float32Array> {
   const tf = await getTf();
@@ -185,7 +195,7 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
   throwIfAborted(signal);
   const nF = ts.nFeatures, K = ts.classes.length;
   if (ts.train.n === 0 || nF === 0) throw unprocessable('The training set is empty: no labelled voxels with features.');
-  const hidden = opts.hidden ?? [64, 64];
+  const hidden = opts.hidden ?? [48, 48];
   const epochs = opts.epochs ?? 20;
   const batchSize = opts.batchSize ?? 512;
   const patience = opts.patience ?? 8;
@@ -206,10 +216,21 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
     classWeight = Object.fromEntries(opts.classWeights.map((w, k) => [k, w]));
   }
   const model = buildMlp(nF, hidden, K, { seed: opts.seed, dropout: opts.dropout ?? 0.2, inputNoise: opts.inputNoise, l2: opts.l2 ?? 1e-3 });
-  model.compile({ optimizer: tf.train.adam(opts.learningRate ?? 3e-3), loss: 'categoricalCrossentropy' });
-
-  const xs = tf.tensor2d(standardise(ts.train.x, mean, std), [ts.train.n, nF]);
-  const ys = tf.oneHot(tf.tensor1d(yTrain, 'int32'), K);
+  // Targets carry the class weight: w * one-hot for a labelled voxel; a boundary voxel's soft
+  // target as it is (weight 1). Loss per row -sum_k t_k log p_k. Class-weighting the boundary
+  // rows too (by their most likely class) over-predicts the small phases whose boundary labels
+  // are least sure: harness (seeds 11, 12 x 3 model seeds) mean IoU 0.650 vs 0.688, pyrite 0.59 vs 0.76.
+  model.compile({ optimizer: tf.train.adam(opts.learningRate ?? 3e-3), loss: weightedSoftCrossEntropy });
+  const part = ts.partial && ts.partial.n > 0 ? ts.partial : null;
+  const nAll = ts.train.n + (part?.n ?? 0);
+  const xAll = part ? new Float32Array(nAll * nF) : ts.train.x;
+  if (part) { xAll.set(ts.train.x); xAll.set(part.x, ts.train.n * nF); }
+  const target = new Float32Array(nAll * K);
+  const wOf = (k: number) => (classWeight ? classWeight[k] : 1);
+  for (let i = 0; i < ts.train.n; i++) if (yTrain[i] >= 0) target[i * K + yTrain[i]] = wOf(yTrain[i]);
+  if (part) target.set(part.target, ts.train.n * K);
+  const xs = tf.tensor2d(standardise(xAll, mean, std), [nAll, nF]);
+  const ys = tf.tensor2d(target, [nAll, K]);
   const hasVal = ts.heldOut.n > 0;
   const yVal = classIndex(ts.heldOut.y, ts.classes);
   const xVal = hasVal ? standardise(ts.heldOut.x, mean, std) : null;
@@ -219,7 +240,7 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
   // batches are shuffled by our own seeded generator (TF.js's shuffle uses Math.random): the same
   // training set and seed give the same model
   const rand = rng((opts.seed ?? 1) * 7919 + 17);
-  const order = Int32Array.from({ length: ts.train.n }, (_, i) => i);
+  const order = Int32Array.from({ length: nAll }, (_, i) => i);
   const tm: TrainedModel = { model, classes: ts.classes, mean, std, featureNames: ts.featureNames, featureSet: ts.featureSet, mirrorSurface: ts.mirrorSurface, hidden, history, bestEpoch: -1 };
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -229,7 +250,7 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
       const xe = tf.gather(xs, idx), ye = tf.gather(ys, idx);
       let h: Awaited<ReturnType<typeof model.fit>>;
       try {
-        h = await model.fit(xe, ye, { epochs: 1, batchSize, shuffle: false, classWeight, verbose: 0 });
+        h = await model.fit(xe, ye, { epochs: 1, batchSize, shuffle: false, verbose: 0 });
       } finally {
         idx.dispose(); xe.dispose(); ye.dispose();
       }

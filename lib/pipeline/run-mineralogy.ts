@@ -13,7 +13,7 @@ import { SANDSTONE_CLASSES } from '../classes';
 import { trainClassifier, validate, disposeModel, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
 import { predictVolume, type PredictResult } from '../classify/predict-node';
-import { buildTrainingSet, featureFnFor, surfaceLabelVoxels, type ClassCount } from '../classify/training-set';
+import { buildTrainingSet, featureFnFor, surfaceTrainingVoxels, type ClassCount } from '../classify/training-set';
 import type { MineralMap } from '../eds/types';
 import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
 import { classifierFeatureSet } from '../classify/feature-sets';
@@ -40,6 +40,12 @@ export interface RunMineralogyOptions extends StageOptions {
   labelDepthVox?: number;
   labelLayers?: number;
   maxPerClass?: number;
+  /** train on the voxels at EDS phase boundaries with their candidate classes (default true; lib/classify/training-set surfaceTrainingVoxels) */
+  boundaryLabels?: boolean;
+  /** cap of those voxels (default: as many as the labelled training voxels) */
+  maxPartial?: number;
+  /** sd of the Gaussian footprint of a boundary pixel, slab pixels (default BOUNDARY_FOOTPRINT_SD) */
+  boundaryFootprintSd?: number;
   train?: Omit<TrainOptions, 'signal' | 'onProgress'>;
   threads?: number;
   brick?: Shape3;
@@ -49,6 +55,8 @@ export interface RunMineralogyOptions extends StageOptions {
 export interface RunMineralogyResult {
   registration: Omit<Registration, 'surface'> & { surface: Omit<Registration['surface'], 'heightMap'> };
   labelledVoxels: number;
+  /** voxels at EDS phase boundaries trained on with soft targets */
+  boundaryVoxels: number;
   trainingCounts: ClassCount[];
   validation: Validation;
   modelDir: string;
@@ -90,13 +98,14 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
 
   throwIfAborted(signal);
   const sl = transferLabels(map, reg, slab, classMap, { erodeRadius: opts.erodeRadius ?? 1 });
-  const vox = surfaceLabelVoxels(sl, shape, { depthVox: opts.labelDepthVox, layers: opts.labelLayers });
+  const { labelled: vox, partial } = surfaceTrainingVoxels(sl, shape, { depthVox: opts.labelDepthVox, layers: opts.labelLayers, boundary: opts.boundaryLabels ?? true, footprintSd: opts.boundaryFootprintSd });
   if (vox.length === 0) throw unprocessable(`No EDS label of ${map.source ?? 'the map'} lands on ${volumePath} after registration: check the class table and the registration.`);
   lap('labels');
 
   const featureSet = opts.featureSet ?? classifierFeatureSet(store.meta.spacingUm);
   const ts = await buildTrainingSet(store, vox, {
     features: featureFnFor(featureSet), featureSet, mirrorSurface: reg.surface, maxPerClass: opts.maxPerClass, seed: opts.seed,
+    partial, maxPartial: opts.maxPartial,
     source: `EDS map ${map.source ?? ''}`.trim(), signal, onProgress: sub(onProgress, 0.15, 0.3),
   });
   lap('trainingSet');
@@ -134,7 +143,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   await writeTextAtomic(files.modalCsv, modalCsv(modal));
   await writeTextAtomic(files.depthCsv, depthCsv(depth));
   lap('report');
-  const result: RunMineralogyResult = { registration, labelledVoxels: vox.length, trainingCounts: ts.counts, validation, modelDir, prediction, modal, depth, seconds, files };
+  const result: RunMineralogyResult = { registration, labelledVoxels: vox.length, boundaryVoxels: ts.partial?.n ?? 0, trainingCounts: ts.counts, validation, modelDir, prediction, modal, depth, seconds, files };
   await writeTextAtomic(files.report, JSON.stringify(result, null, 2) + '\n');
   onProgress?.(1, 'mineralogy finished');
   return result;

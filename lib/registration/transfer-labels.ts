@@ -13,6 +13,13 @@ export interface SurfaceLabels {
   height: number;
   /** class code per slab pixel, row-major; 0 = no label */
   labels: Uint8Array;
+  /**
+   * the warped classes before erosion (0 = unclassified, dropped mineral or off the map): where
+   * `labels` is 0 but this is not, a phase boundary runs through the pixel's neighbourhood
+   */
+  warped?: Uint8Array;
+  /** 1 where the map shows a mineral the class table drops (not unclassified, not off the map) */
+  dropped?: Uint8Array;
   /** slab pixel (u, v) -> voxel (z, y, x) */
   slabToVoxel: Affine2to3;
 }
@@ -32,9 +39,10 @@ export function classMapFromNames(legend: MineralPhase[], nameToClass: Record<st
   return out;
 }
 
-function warpNearest(map: MineralMap, edsToSlab: Affine2, width: number, height: number, valid: (i: number) => boolean, cls: ClassMap): Uint8Array {
+function warpNearest(map: MineralMap, edsToSlab: Affine2, width: number, height: number, valid: (i: number) => boolean, cls: ClassMap): { out: Uint8Array; dropped: Uint8Array } {
   const inv = invertAffine2(edsToSlab);
   const out = new Uint8Array(width * height);
+  const dropped = new Uint8Array(width * height);
   for (let v = 0; v < height; v++) for (let u = 0; u < width; u++) {
     const i = v * width + u;
     if (!valid(i)) continue;
@@ -42,8 +50,9 @@ function warpNearest(map: MineralMap, edsToSlab: Affine2, width: number, height:
     if (eu < 0 || ev < 0 || eu >= map.width || ev >= map.height) continue;
     const id = map.labels[ev * map.width + eu];
     out[i] = id === 0 ? 0 : (cls[id] ?? 0);
+    if (id !== 0 && !out[i]) dropped[i] = 1;
   }
-  return out;
+  return { out, dropped };
 }
 
 /** Keep a pixel only if every pixel within `r` (disc) has its class. */
@@ -79,7 +88,7 @@ export function transferLabels(
   }
   const { width, height, data } = slab;
   const valid = data ? (i: number) => data[i] === data[i] : () => true;
-  const warped = warpNearest(map, registration.edsToSlab, width, height, valid, classMap);
+  const { out: warped, dropped } = warpNearest(map, registration.edsToSlab, width, height, valid, classMap);
   const labels = erodeLabels(warped, width, height, opts.erodeRadius ?? 1);
-  return { width, height, labels, slabToVoxel: registration.slabToVoxel };
+  return { width, height, labels, warped, dropped, slabToVoxel: registration.slabToVoxel };
 }

@@ -18,7 +18,7 @@ import {
   type BrickFeatures, type FeatureSet, type FeatureSpec, type FilterName,
 } from '@/lib/features';
 import { transferLabels, type ClassMap, type SurfaceLabels } from '@/lib/registration';
-import { buildTrainingSet, surfaceLabelVoxels, type ClassCount, type LabelledVoxel } from '@/lib/classify/training-set';
+import { buildTrainingSet, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel } from '@/lib/classify/training-set';
 import { argmaxClasses, disposeModel, predictRows, trainClassifier, validate, type EpochInfo, type TrainedModel, type Validation } from '@/lib/classify/model';
 import { predictVolume } from '@/lib/classify/predict-node';
 import { mirrorAboveSurface, type SurfacePlane } from '@/lib/classify/mirror';
@@ -217,6 +217,8 @@ export interface TrainingLabels {
   rec: RegistrationRecord;
   surfaceLabels: SurfaceLabels;
   voxels: LabelledVoxel[];
+  /** voxels at EDS phase boundaries, with soft targets (lib/classify/training-set surfaceTrainingVoxels) */
+  boundary: PartialVoxel[];
   counts: { code: number; name: string; voxels: number }[];
   edsName: string;
 }
@@ -232,13 +234,13 @@ export async function trainingLabels(svc: Services, projectId: string): Promise<
   const cm: ClassMap = {};
   for (const e of projectClassMap(svc, projectId, map.legend)) cm[e.phaseId] = e.classCode;
   const surfaceLabels = transferLabels(map, { edsToSlab: rec.edsToSlab, slabToVoxel: rec.slabToVoxel }, geom, cm, { erodeRadius: 1 });
-  const voxels = surfaceLabelVoxels(surfaceLabels, store.meta.shape);
+  const { labelled: voxels, partial: boundary } = surfaceTrainingVoxels(surfaceLabels, store.meta.shape);
   const classes = projectClasses(svc, projectId);
   const n = new Map<number, number>();
   for (const v of voxels) n.set(v.cls, (n.get(v.cls) ?? 0) + 1);
   const counts = classes.map((c) => ({ code: c.code, name: c.name, voxels: n.get(c.code) ?? 0 }));
   const d = svc.repo.dataset(rec.edsId);
-  return { rec, surfaceLabels, voxels, counts, edsName: d?.name ?? rec.edsId };
+  return { rec, surfaceLabels, voxels, boundary, counts, edsName: d?.name ?? rec.edsId };
 }
 
 // ---------------------------------------------------------------- train job
@@ -273,6 +275,8 @@ export interface TrainCoreInput {
   storePath: string;
   /** labelled voxels, 4 numbers each: z, y, x, class */
   voxels: number[];
+  /** boundary voxels with soft targets */
+  boundary: PartialVoxel[];
   featureSet: FeatureSet;
   mirror: SurfacePlane;
   maxPerClass: number;
@@ -304,6 +308,7 @@ export async function trainCore(a: TrainCoreInput, ctx: ChildCtx): Promise<Train
     featureSet: set,
     mirrorSurface: a.mirror,
     maxPerClass: a.maxPerClass,
+    partial: a.boundary,
     source: a.source,
     signal: ctx.signal,
     onProgress: (f, m) => ctx.onProgress(0.02 + 0.48 * f, `Features of the labelled voxels: ${m ?? ''}`),
@@ -348,7 +353,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
     let r: TrainCoreResult;
     try {
       r = (await child.call('trainCore', {
-        storePath: svc.ws.abs(vol.relPath), voxels: flat, featureSet: set, mirror: mirrorPlane(tl.rec),
+        storePath: svc.ws.abs(vol.relPath), voxels: flat, boundary: tl.boundary, featureSet: set, mirror: mirrorPlane(tl.rec),
         maxPerClass: params.maxPerClass ?? 10000, hidden: params.hidden ?? [64, 64], epochs, modelDir: modelDir(svc, projectId),
         classNames: Object.fromEntries(classes.map((c) => [c.code, c.name])), source: `The EDS map ${tl.edsName}`,
       } satisfies TrainCoreInput, {
@@ -668,7 +673,8 @@ export async function trainState(svc: Services, projectId: string) {
   const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration');
   const accepted = !!(rec?.accepted && volume && eds && rec.volumeId === volume.id && rec.edsId === eds.id);
   let labelCounts: { code: number; name: string; voxels: number }[] = [];
-  if (accepted) labelCounts = await cachedLabelCounts(svc, projectId, rec!);
+  let boundaryVoxels = 0;
+  if (accepted) ({ counts: labelCounts, boundary: boundaryVoxels } = await cachedLabelCounts(svc, projectId, rec!));
   const job = (key: string) => {
     const id = svc.repo.artifact<string>(projectId, key);
     const j = id ? svc.repo.job(id) : undefined;
@@ -697,6 +703,8 @@ export async function trainState(svc: Services, projectId: string) {
       : null,
     liveHistory: svc.repo.artifact<LiveHistory>(projectId, 'trainHistory') ?? null,
     labelCounts,
+    /** surface voxels at mineral boundaries, trained with soft labels */
+    boundaryVoxels,
     trainJob: job('trainJob'),
     predictJob: job('predictJob'),
     prediction: pred ? { createdAt: new Date(pred.createdAt), upToDate: !!summary && pred.modelCreatedAt === summary.createdAt, seconds: pred.seconds } : null,
@@ -706,9 +714,9 @@ export async function trainState(svc: Services, projectId: string) {
 async function cachedLabelCounts(svc: Services, projectId: string, rec: RegistrationRecord) {
   const classMap = svc.repo.artifact<unknown>(projectId, 'classMap') ?? null;
   const key = JSON.stringify([rec.createdAt, classMap]);
-  const c = svc.repo.artifact<{ key: string; counts: { code: number; name: string; voxels: number }[] }>(projectId, 'labelCounts');
-  if (c && c.key === key) return c.counts;
+  const c = svc.repo.artifact<{ key: string; counts: { code: number; name: string; voxels: number }[]; boundary?: number }>(projectId, 'labelCounts');
+  if (c && c.key === key && c.boundary !== undefined) return { counts: c.counts, boundary: c.boundary };
   const tl = await trainingLabels(svc, projectId);
-  svc.repo.setArtifact(projectId, 'labelCounts', { key, counts: tl.counts });
-  return tl.counts;
+  svc.repo.setArtifact(projectId, 'labelCounts', { key, counts: tl.counts, boundary: tl.boundary.length });
+  return { counts: tl.counts, boundary: tl.boundary.length };
 }

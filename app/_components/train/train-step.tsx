@@ -182,6 +182,12 @@ function ClassTable({ st, busy, onChange, onColor }: { st: State; busy: boolean;
           ))}
         </tbody>
       </table>
+      {st.registrationAccepted && st.boundaryVoxels > 0 && (
+        <p className="muted small" data-testid="boundary-voxels">
+          Also {st.boundaryVoxels.toLocaleString('en')} voxels on mineral boundaries, where the map cannot say which side a voxel lies on: they train
+          towards the classes around them (soft labels), never as held-out truth.
+        </p>
+      )}
       <p className="muted small">Several minerals may share a class (merge); “— drop” leaves a mineral out of training. Click a colour to change it.</p>
     </>
   );
