@@ -10,8 +10,8 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import {
-  AXIS_DIM, FIT_VIEW, clampIndex, drawScaleBar, indexAtLevel, pickLevel, placeImage, planeDims,
-  type SliceAxis, type Vec3, type ViewState,
+  FIT_VIEW, KEY_STEP, cursorAtPointer, cursorWithIndex, devicePixelRatio, drawCrosshair, drawScaleBar, drawSliceImage,
+  sliceLayout, voxelAtPointer, type SliceAxis, type Vec3, type ViewState,
 } from '../viewer/slice-geometry';
 import { useElementSize } from '../viewer/use-element-size';
 import { useLatestImage } from '../viewer/use-latest-image';
@@ -44,8 +44,6 @@ export interface PaintPanelProps {
   onEdit: (e: SliceEdit) => void;
   onError: (message: string) => void;
 }
-
-const KEY_STEP: Record<string, number> = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 };
 
 async function fetchBytes(url: string, signal?: AbortSignal): Promise<{ data: Uint8Array; width: number; height: number }> {
   const res = await fetch(url, { signal, cache: 'no-store' });
@@ -89,17 +87,8 @@ export function PaintPanel(p: PaintPanelProps) {
   const [saving, setSaving] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
 
-  const d = AXIS_DIM[axis];
-  const { h, v, name } = planeDims(axis);
-  const n = shape[d];
-  const index = cursor[d];
-  const wUm = shape[h] * spacing[h];
-  const hUm = shape[v] * spacing[v];
-  const place = cw > 0 ? placeImage(cw, ch, wUm, hUm, view) : null;
-  const dpr = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
-  const pxPerVoxel = place ? place.scale * Math.min(spacing[h], spacing[v]) * dpr : 1;
-  const level = pickLevel(pxPerVoxel, levelShapes.length);
-  const levelIndex = indexAtLevel(index, n, levelShapes[level]?.[d] ?? n);
+  const dpr = devicePixelRatio();
+  const { d, h, v, name, n, index, wUm, hUm, place, level, levelIndex } = sliceLayout(axis, shape, spacing, cursor, levelShapes, cw, ch, view, dpr);
   const { image, loadedUrl, loading, error } = useLatestImage(cw > 0 ? p.greyUrl(axis, levelIndex, level) : null);
   const sliceKey = `${axis}:${index}`;
 
@@ -146,10 +135,7 @@ export function PaintPanel(p: PaintPanelProps) {
     if (!canvas || !place) return;
     const ctx = prepareCanvas(canvas, cw, ch, dpr);
     const iw = wUm * place.scale, ih = hUm * place.scale;
-    if (image) {
-      ctx.imageSmoothingEnabled = (iw * dpr) / image.naturalWidth < 1.5;
-      ctx.drawImage(image, place.ox, place.oy, iw, ih);
-    }
+    if (image) drawSliceImage(ctx, image, place, iw, ih, dpr);
     ctx.imageSmoothingEnabled = false;
     const pred = predLayer.current;
     if (p.showPrediction && pred && pred.key.startsWith(`${sliceKey}:`)) {
@@ -176,18 +162,7 @@ export function PaintPanel(p: PaintPanelProps) {
       ctx.fillStyle = '#fff';
       ctx.fillText(b.label, x0 + 3, y0 + 12);
     }
-    // crosshair
-    ctx.strokeStyle = 'rgba(255, 204, 51, 0.7)';
-    ctx.lineWidth = 1;
-    ctx.setLineDash([4, 3]);
-    const cx = place.ox + (cursor[h] + 0.5) * spacing[h] * place.scale;
-    const cy = place.oy + (cursor[v] + 0.5) * spacing[v] * place.scale;
-    ctx.beginPath();
-    ctx.moveTo(Math.round(cx) + 0.5, place.oy);
-    ctx.lineTo(Math.round(cx) + 0.5, place.oy + ih);
-    ctx.moveTo(place.ox, Math.round(cy) + 0.5);
-    ctx.lineTo(place.ox + iw, Math.round(cy) + 0.5);
-    ctx.stroke();
+    drawCrosshair(ctx, place, iw, ih, cursor, spacing, h, v, 0.7);
     // brush outline
     if (hover && p.tool !== 'navigate') {
       ctx.setLineDash([]);
@@ -202,10 +177,7 @@ export function PaintPanel(p: PaintPanelProps) {
   useWheelZoom(boxRef, setView);
 
   /** Slice voxel (u, v) under a pointer event, possibly outside the slice. */
-  const voxelAt = (e: React.PointerEvent): [number, number] => {
-    const r = boxRef.current!.getBoundingClientRect();
-    return [Math.floor((e.clientX - r.left - place!.ox) / place!.scale / spacing[h]), Math.floor((e.clientY - r.top - place!.oy) / place!.scale / spacing[v])];
-  };
+  const voxelAt = (e: React.PointerEvent) => voxelAtPointer(e, boxRef.current!, place!, spacing, h, v);
   const paintCode = p.tool === 'eraser' ? 0 : p.code;
 
   function onPointerDown(e: React.PointerEvent) {
@@ -266,12 +238,8 @@ export function PaintPanel(p: PaintPanelProps) {
     const g = pan.current;
     pan.current = null;
     if (!g || g.moved || g.button !== 0 || !place) return;
-    const [u, vv] = voxelAt(e);
-    if (u < 0 || vv < 0 || u >= shape[h] || vv >= shape[v]) return;
-    const c: Vec3 = [...cursor];
-    c[h] = u;
-    c[v] = vv;
-    p.onCursor(c);
+    const c = cursorAtPointer(e, boxRef.current!, place, cursor, shape, spacing, h, v);
+    if (c) p.onCursor(c);
   }
 
   function onKeyDown(e: React.KeyboardEvent) {
@@ -279,9 +247,7 @@ export function PaintPanel(p: PaintPanelProps) {
     const step = KEY_STEP[e.key];
     if (step === undefined) return;
     e.preventDefault();
-    const c: Vec3 = [...cursor];
-    c[d] = clampIndex(index + step, n);
-    p.onCursor(c);
+    p.onCursor(cursorWithIndex(cursor, d, index + step, n));
   }
 
   const posUm = (index + 0.5) * spacing[d];
@@ -290,7 +256,7 @@ export function PaintPanel(p: PaintPanelProps) {
       <div className="panel-head">
         <span className="title">{name}</span>
         <input type="range" min={0} max={n - 1} value={index} aria-label={`${name} slice index`} data-testid={`paint-slider-${name}`}
-          onChange={(e) => { const c: Vec3 = [...cursor]; c[d] = clampIndex(Number(e.target.value), n); p.onCursor(c); }} />
+          onChange={(e) => p.onCursor(cursorWithIndex(cursor, d, Number(e.target.value), n))} />
         <span className="num" data-testid={`paint-index-${name}`}>{index} / {n}</span>
         <button type="button" title="Fit the slice to the panel (or double-click it)" onClick={() => setView(FIT_VIEW)}>Fit</button>
       </div>

@@ -7,8 +7,8 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import {
-  AXIS_DIM, FIT_VIEW, clampIndex, drawScaleBar, indexAtLevel, pickLevel, placeImage, planeDims,
-  type SliceAxis, type Vec3, type ViewState,
+  FIT_VIEW, KEY_STEP, cursorAtPointer, cursorWithIndex, devicePixelRatio, drawCrosshair, drawScaleBar, drawSliceImage,
+  sliceLayout, type SliceAxis, type Vec3, type ViewState,
 } from '../viewer/slice-geometry';
 import { useElementSize } from '../viewer/use-element-size';
 import { useLatestImage } from '../viewer/use-latest-image';
@@ -37,8 +37,6 @@ export interface OverlayPanelProps {
   onKey?: (e: React.KeyboardEvent) => boolean;
 }
 
-const KEY_STEP: Record<string, number> = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 };
-
 function OverlayImage({ url, onImage }: { url: string | null; onImage: (img: HTMLImageElement | null, loading: boolean, error: string | null) => void }) {
   const r = useLatestImage(url);
   useEffect(() => onImage(url ? r.image : null, r.loading, r.error), [r.image, r.loading, r.error, url]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -52,25 +50,12 @@ export function OverlayPanel({ axis, shape, spacing, cursor, onCursor, levelShap
   const [view, setView] = useState<ViewState>(FIT_VIEW);
   const [ov, setOv] = useState<Record<string, { img: HTMLImageElement | null; loading: boolean; error: string | null }>>({});
 
-  const d = AXIS_DIM[axis];
-  const { h, v, name } = planeDims(axis);
-  const n = shape[d];
-  const index = cursor[d];
-  const wUm = shape[h] * spacing[h];
-  const hUm = shape[v] * spacing[v];
-  const place = cw > 0 ? placeImage(cw, ch, wUm, hUm, view) : null;
-  const dpr = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
-  const pxPerVoxel = place ? place.scale * Math.min(spacing[h], spacing[v]) * dpr : 1;
-  const level = pickLevel(pxPerVoxel, levelShapes.length);
-  const levelIndex = indexAtLevel(index, n, levelShapes[level]?.[d] ?? n);
+  const dpr = devicePixelRatio();
+  const { d, h, v, name, n, index, wUm, hUm, place, level, levelIndex } = sliceLayout(axis, shape, spacing, cursor, levelShapes, cw, ch, view, dpr);
   const url = cw > 0 ? sliceUrl(axis, levelIndex, level) : null;
   const base = useLatestImage(url);
 
-  const setIndex = (i: number) => {
-    const c: Vec3 = [...cursor];
-    c[d] = clampIndex(i, n);
-    onCursor(c);
-  };
+  const setIndex = (i: number) => onCursor(cursorWithIndex(cursor, d, i, n));
 
   const ovKey = overlays.map((o) => `${o.key}:${o.visible ? 1 : 0}:${o.opacity}:${ov[o.key]?.img?.src ?? ''}`).join('|');
   useEffect(() => {
@@ -79,10 +64,7 @@ export function OverlayPanel({ axis, shape, spacing, cursor, onCursor, levelShap
     const ctx = prepareCanvas(canvas, cw, ch, dpr);
     const iw = wUm * place.scale;
     const ih = hUm * place.scale;
-    if (base.image) {
-      ctx.imageSmoothingEnabled = (iw * dpr) / base.image.naturalWidth < 1.5;
-      ctx.drawImage(base.image, place.ox, place.oy, iw, ih);
-    }
+    if (base.image) drawSliceImage(ctx, base.image, place, iw, ih, dpr);
     for (const o of overlays) {
       const img = ov[o.key]?.img;
       if (!o.visible || !img) continue;
@@ -91,32 +73,15 @@ export function OverlayPanel({ axis, shape, spacing, cursor, onCursor, levelShap
       ctx.drawImage(img, place.ox, place.oy, iw, ih);
       ctx.globalAlpha = 1;
     }
-    ctx.strokeStyle = 'rgba(255, 204, 51, 0.85)';
-    ctx.lineWidth = 1;
-    ctx.setLineDash([4, 3]);
-    const cx = place.ox + (cursor[h] + 0.5) * spacing[h] * place.scale;
-    const cy = place.oy + (cursor[v] + 0.5) * spacing[v] * place.scale;
-    ctx.beginPath();
-    ctx.moveTo(Math.round(cx) + 0.5, place.oy);
-    ctx.lineTo(Math.round(cx) + 0.5, place.oy + ih);
-    ctx.moveTo(place.ox, Math.round(cy) + 0.5);
-    ctx.lineTo(place.ox + iw, Math.round(cy) + 0.5);
-    ctx.stroke();
+    drawCrosshair(ctx, place, iw, ih, cursor, spacing, h, v);
     drawScaleBar(ctx, cw, ch, place.scale);
   }, [base.image, ovKey, place?.scale, place?.ox, place?.oy, cw, ch, dpr, cursor, h, v, spacing, wUm, hUm]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useWheelZoom(boxRef, setView);
 
   const { onPointerDown, onPointerMove, onPointerUp } = useDragPan(view, setView, (e) => {
-    if (!place) return;
-    const r = boxRef.current!.getBoundingClientRect();
-    const uh = Math.floor((e.clientX - r.left - place.ox) / place.scale / spacing[h]);
-    const uv = Math.floor((e.clientY - r.top - place.oy) / place.scale / spacing[v]);
-    if (uh < 0 || uv < 0 || uh >= shape[h] || uv >= shape[v]) return;
-    const c: Vec3 = [...cursor];
-    c[h] = uh;
-    c[v] = uv;
-    onCursor(c);
+    const c = place && cursorAtPointer(e, boxRef.current!, place, cursor, shape, spacing, h, v);
+    if (c) onCursor(c);
   });
   function onKeyDown(e: React.KeyboardEvent) {
     if ((e.target as HTMLElement).tagName === 'INPUT') return;

@@ -1,7 +1,9 @@
 /**
  * Geometry of one orthogonal slice panel: which volume axes the screen axes show, how the image
- * is fitted, zoomed and panned, and which pyramid level has enough pixels for the panel.
- * Pure functions; dims are indices into (z, y, x).
+ * is fitted, zoomed and panned, and which pyramid level has enough pixels for the panel; plus
+ * the pieces every slice panel (viewer, results overlays, paint panels) draws and handles alike:
+ * slice image, crosshair, scale bar, pointer → voxel, slice-stepping keys.
+ * Pure functions (the draw* ones only draw on the given context); dims are indices into (z, y, x).
  */
 export type SliceAxis = 'z' | 'y' | 'x';
 export type Vec3 = [number, number, number];
@@ -104,4 +106,116 @@ export function drawScaleBar(ctx: CanvasRenderingContext2D, cw: number, ch: numb
   ctx.shadowBlur = 3;
   ctx.fillText(bar.label, (x0 + x1) / 2, y - 6);
   ctx.shadowBlur = 0;
+}
+
+/** Keys that step the slice index of a focused panel: arrows one slice, PgUp/PgDn ten. */
+export const KEY_STEP: Readonly<Record<string, number>> = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 };
+
+/** The browser's device pixel ratio (1 on the server). */
+export function devicePixelRatio(): number {
+  return typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
+}
+
+/** Where a slice panel of a (cw, ch) box shows `axis` at `cursor`, and which pyramid level it loads. */
+export interface SliceLayout {
+  /** dim of (z, y, x) the slice cuts, and the in-plane column (h) and row (v) dims */
+  d: 0 | 1 | 2;
+  h: 0 | 1 | 2;
+  v: 0 | 1 | 2;
+  name: string;
+  /** number of slices and the current one (level 0) */
+  n: number;
+  index: number;
+  /** physical size of the slice, µm */
+  wUm: number;
+  hUm: number;
+  /** null until the panel has a size */
+  place: Placement | null;
+  level: number;
+  /** `index` in the voxels of `level` */
+  levelIndex: number;
+}
+
+export function sliceLayout(
+  axis: SliceAxis, shape: Vec3, spacing: Vec3, cursor: Vec3, levelShapes: Vec3[],
+  cw: number, ch: number, view: ViewState, dpr: number,
+): SliceLayout {
+  const d = AXIS_DIM[axis];
+  const { h, v, name } = planeDims(axis);
+  const n = shape[d];
+  const index = cursor[d];
+  const wUm = shape[h] * spacing[h];
+  const hUm = shape[v] * spacing[v];
+  const place = cw > 0 ? placeImage(cw, ch, wUm, hUm, view) : null;
+  // Device pixels per level-0 voxel along the finer in-plane axis decides the pyramid level.
+  const pxPerVoxel = place ? place.scale * Math.min(spacing[h], spacing[v]) * dpr : 1;
+  const level = pickLevel(pxPerVoxel, levelShapes.length);
+  const levelIndex = indexAtLevel(index, n, levelShapes[level]?.[d] ?? n);
+  return { d, h, v, name, n, index, wUm, hUm, place, level, levelIndex };
+}
+
+/** `cursor` with its `d` component set to slice `i` (rounded, clamped to 0..n-1). */
+export function cursorWithIndex(cursor: Vec3, d: 0 | 1 | 2, i: number, n: number): Vec3 {
+  const c: Vec3 = [...cursor];
+  c[d] = clampIndex(i, n);
+  return c;
+}
+
+/** Slice voxel (column, row) under a pointer in the panel box `box`; may lie outside the slice. */
+export function voxelAtPointer(
+  e: { clientX: number; clientY: number }, box: Element, place: Placement, spacing: Vec3, h: number, v: number,
+): [number, number] {
+  const r = box.getBoundingClientRect();
+  return [
+    Math.floor((e.clientX - r.left - place.ox) / place.scale / spacing[h]),
+    Math.floor((e.clientY - r.top - place.oy) / place.scale / spacing[v]),
+  ];
+}
+
+/** `cursor` moved to in-plane voxel (uh, uv), or null when that voxel is outside the slice. */
+export function cursorAtVoxel(cursor: Vec3, shape: Vec3, h: number, v: number, uh: number, uv: number): Vec3 | null {
+  if (uh < 0 || uv < 0 || uh >= shape[h] || uv >= shape[v]) return null;
+  const c: Vec3 = [...cursor];
+  c[h] = uh;
+  c[v] = uv;
+  return c;
+}
+
+/** `cursor` moved to the slice voxel under a pointer in the panel box, or null when outside the slice. */
+export function cursorAtPointer(
+  e: { clientX: number; clientY: number }, box: Element, place: Placement, cursor: Vec3, shape: Vec3, spacing: Vec3, h: number, v: number,
+): Vec3 | null {
+  return cursorAtVoxel(cursor, shape, h, v, ...voxelAtPointer(e, box, place, spacing, h, v));
+}
+
+/**
+ * Draw the slice image at its placement, (iw, ih) CSS px. Nearest neighbour once an image pixel
+ * is bigger than 1.5 device pixels: show voxels as they are.
+ */
+export function drawSliceImage(
+  ctx: CanvasRenderingContext2D, image: HTMLImageElement, place: Placement, iw: number, ih: number, dpr: number,
+): void {
+  ctx.imageSmoothingEnabled = (iw * dpr) / image.naturalWidth < 1.5;
+  ctx.drawImage(image, place.ox, place.oy, iw, ih);
+}
+
+/**
+ * Dashed amber crosshair across the (iw, ih) slice image through the centre of the cursor's
+ * in-plane voxel. Leaves the line dash set.
+ */
+export function drawCrosshair(
+  ctx: CanvasRenderingContext2D, place: Placement, iw: number, ih: number,
+  cursor: Vec3, spacing: Vec3, h: number, v: number, alpha = 0.85,
+): void {
+  ctx.strokeStyle = `rgba(255, 204, 51, ${alpha})`;
+  ctx.lineWidth = 1;
+  ctx.setLineDash([4, 3]);
+  const cx = place.ox + (cursor[h] + 0.5) * spacing[h] * place.scale;
+  const cy = place.oy + (cursor[v] + 0.5) * spacing[v] * place.scale;
+  ctx.beginPath();
+  ctx.moveTo(Math.round(cx) + 0.5, place.oy);
+  ctx.lineTo(Math.round(cx) + 0.5, place.oy + ih);
+  ctx.moveTo(place.ox, Math.round(cy) + 0.5);
+  ctx.lineTo(place.ox + iw, Math.round(cy) + 0.5);
+  ctx.stroke();
 }

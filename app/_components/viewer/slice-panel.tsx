@@ -7,8 +7,8 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import {
-  AXIS_DIM, FIT_VIEW, clampIndex, drawScaleBar, indexAtLevel, pickLevel, placeImage, planeDims,
-  type SliceAxis, type Vec3, type ViewState,
+  FIT_VIEW, KEY_STEP, cursorAtPointer, cursorWithIndex, devicePixelRatio, drawCrosshair, drawScaleBar, drawSliceImage,
+  sliceLayout, type SliceAxis, type Vec3, type ViewState,
 } from './slice-geometry';
 import { useElementSize } from './use-element-size';
 import { useLatestImage } from './use-latest-image';
@@ -27,35 +27,18 @@ export interface SlicePanelProps {
   sliceUrl: (axis: SliceAxis, index: number, level: number) => string;
 }
 
-const KEY_STEP: Record<string, number> = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 };
-
 export function SlicePanel({ axis, shape, spacing, cursor, onCursor, levelShapes, sliceUrl }: SlicePanelProps) {
   const boxRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const { width: cw, height: ch } = useElementSize(boxRef);
   const [view, setView] = useState<ViewState>(FIT_VIEW);
 
-  const d = AXIS_DIM[axis];
-  const { h, v, name } = planeDims(axis);
-  const n = shape[d];
-  const index = cursor[d];
-  const wUm = shape[h] * spacing[h];
-  const hUm = shape[v] * spacing[v];
-  const place = cw > 0 ? placeImage(cw, ch, wUm, hUm, view) : null;
-
-  // Device pixels per level-0 voxel along the finer in-plane axis decides the pyramid level.
-  const dpr = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
-  const pxPerVoxel = place ? place.scale * Math.min(spacing[h], spacing[v]) * dpr : 1;
-  const level = pickLevel(pxPerVoxel, levelShapes.length);
-  const levelIndex = indexAtLevel(index, n, levelShapes[level]?.[d] ?? n);
+  const dpr = devicePixelRatio();
+  const { d, h, v, name, n, index, wUm, hUm, place, level, levelIndex } = sliceLayout(axis, shape, spacing, cursor, levelShapes, cw, ch, view, dpr);
   const url = cw > 0 ? sliceUrl(axis, levelIndex, level) : null;
   const { image, loadedUrl, loading, error } = useLatestImage(url);
 
-  const setIndex = (i: number) => {
-    const c: Vec3 = [...cursor];
-    c[d] = clampIndex(i, n);
-    onCursor(c);
-  };
+  const setIndex = (i: number) => onCursor(cursorWithIndex(cursor, d, i, n));
 
   // Draw: image scaled to its physical extent (µm stay square), then the crosshair.
   useEffect(() => {
@@ -64,37 +47,16 @@ export function SlicePanel({ axis, shape, spacing, cursor, onCursor, levelShapes
     const ctx = prepareCanvas(canvas, cw, ch, dpr);
     const iw = wUm * place.scale;
     const ih = hUm * place.scale;
-    if (image) {
-      // Nearest neighbour once a voxel is bigger than a device pixel: show voxels as they are.
-      ctx.imageSmoothingEnabled = (iw * dpr) / image.naturalWidth < 1.5;
-      ctx.drawImage(image, place.ox, place.oy, iw, ih);
-    }
-    ctx.strokeStyle = 'rgba(255, 204, 51, 0.85)';
-    ctx.lineWidth = 1;
-    ctx.setLineDash([4, 3]);
-    const cx = place.ox + (cursor[h] + 0.5) * spacing[h] * place.scale;
-    const cy = place.oy + (cursor[v] + 0.5) * spacing[v] * place.scale;
-    ctx.beginPath();
-    ctx.moveTo(Math.round(cx) + 0.5, place.oy);
-    ctx.lineTo(Math.round(cx) + 0.5, place.oy + ih);
-    ctx.moveTo(place.ox, Math.round(cy) + 0.5);
-    ctx.lineTo(place.ox + iw, Math.round(cy) + 0.5);
-    ctx.stroke();
+    if (image) drawSliceImage(ctx, image, place, iw, ih, dpr);
+    drawCrosshair(ctx, place, iw, ih, cursor, spacing, h, v);
     drawScaleBar(ctx, cw, ch, place.scale);
   }, [image, place?.scale, place?.ox, place?.oy, cw, ch, dpr, cursor, h, v, spacing, wUm, hUm]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useWheelZoom(boxRef, setView);
 
   const { onPointerDown, onPointerMove, onPointerUp } = useDragPan(view, setView, (e) => {
-    if (!place) return;
-    const r = boxRef.current!.getBoundingClientRect();
-    const uh = Math.floor((e.clientX - r.left - place.ox) / place.scale / spacing[h]);
-    const uv = Math.floor((e.clientY - r.top - place.oy) / place.scale / spacing[v]);
-    if (uh < 0 || uv < 0 || uh >= shape[h] || uv >= shape[v]) return;
-    const c: Vec3 = [...cursor];
-    c[h] = uh;
-    c[v] = uv;
-    onCursor(c);
+    const c = place && cursorAtPointer(e, boxRef.current!, place, cursor, shape, spacing, h, v);
+    if (c) onCursor(c);
   });
 
   function onKeyDown(e: React.KeyboardEvent) {
