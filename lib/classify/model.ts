@@ -154,7 +154,7 @@ export function buildMlp(nIn: number, hidden: number[], nOut: number, o: MlpOpti
 }
 
 /** Mean over rows of -sum_k t_k log p_k, targets t = class weight x (one-hot or soft) target. */
-function weightedSoftCrossEntropy(yTrue: import('@tensorflow/tfjs-core').Tensor, yPred: import('@tensorflow/tfjs-core').Tensor): import('@tensorflow/tfjs-core').Tensor {
+function weightedSoftCrossEntropy(yTrue: tfc.Tensor, yPred: tfc.Tensor): tfc.Tensor {
   return tfc.tidy(() => tfc.mean(tfc.neg(tfc.sum(tfc.mul(yTrue, tfc.log(tfc.clipByValue(yPred, 1e-7, 1))), -1))));
 }
 

@@ -240,11 +240,13 @@ interface Split {
   isHeldOut: (y: number, x: number) => boolean;
 }
 
+const tileKey = (y: number, x: number, tile: number) => Math.floor(y / tile) * 65536 + Math.floor(x / tile);
+
 /** Assign (x, y) tiles to held-out until ~fraction of the labelled voxels are held out. */
 function spatialSplit(voxels: LabelledVoxel[], tile: number, fraction: number, rand: () => number): Split {
   const byTile = new Map<number, LabelledVoxel[]>();
   for (const v of voxels) {
-    const key = Math.floor(v.y / tile) * 65536 + Math.floor(v.x / tile);
+    const key = tileKey(v.y, v.x, tile);
     let a = byTile.get(key);
     if (!a) byTile.set(key, (a = []));
     a.push(v);
@@ -259,7 +261,7 @@ function spatialSplit(voxels: LabelledVoxel[], tile: number, fraction: number, r
     held.add(k);
     n += byTile.get(k)!.length;
   }
-  const out: Split = { train: [], heldOut: [], isHeldOut: (y, x) => held.has(Math.floor(y / tile) * 65536 + Math.floor(x / tile)) };
+  const out: Split = { train: [], heldOut: [], isHeldOut: (y, x) => held.has(tileKey(y, x, tile)) };
   for (const k of keys) (held.has(k) ? out.heldOut : out.train).push(...byTile.get(k)!);
   return out;
 }
@@ -389,18 +391,14 @@ export async function buildTrainingSet(store: VolumeStore, voxels: LabelledVoxel
   }
   shuffle(partial, rand);
   partial.length = Math.min(partial.length, opts.maxPartial ?? train.length);
-  const all: LabelledVoxel[] = [...train, ...heldOut, ...partial.map((p) => ({ ...p.v, cls: 0 }))];
-  const g = await gatherFeatures(fstore, all, opts.features, { brick: opts.brick, signal: opts.signal, onProgress: opts.onProgress });
+  const partialVox = partial.map((p) => ({ ...p.v, cls: 0 }));
+  const g = await gatherFeatures(fstore, [...train, ...heldOut, ...partialVox], opts.features, { brick: opts.brick, signal: opts.signal, onProgress: opts.onProgress });
   let partialRows: PartialRows | undefined;
   if (partial.length) {
-    const off = train.length + heldOut.length, n = partial.length;
+    const { x, n, positions } = toRows(partialVox, g.rows, g.nFeatures, train.length + heldOut.length);
     const target = new Float32Array(n * K);
-    const positions = new Int32Array(3 * n);
-    partial.forEach((p, i) => {
-      target.set(p.t, i * K);
-      positions.set([p.v.z, p.v.y, p.v.x], 3 * i);
-    });
-    partialRows = { x: g.rows.slice(off * g.nFeatures, (off + n) * g.nFeatures), n, positions, target };
+    partial.forEach((p, i) => target.set(p.t, i * K));
+    partialRows = { x, n, positions, target };
   }
   return {
     nFeatures: g.nFeatures,
