@@ -16,6 +16,10 @@ const nextConfig = {
     'numcodecs',
     'geotiff',
   ],
+  // Runtime folders are never part of the build (issue 20): the workspace (PETROMAP_DATA, default
+  // ./data) holds users' scans and results. Second line of defence; the first is that server code
+  // builds workspace paths with turbopackIgnore hints (server/storage/workspace.ts).
+  outputFileTracingExcludes: { '**': ['./data/**/*', './tmp/**/*', './bench/out/**/*', './scratch/**/*', './test-results/**/*'] },
   typedRoutes: false,
   // `npm test` type-checks the whole repo first (tsc --noEmit); the build need not do it twice.
   typescript: { ignoreBuildErrors: true },

@@ -13,7 +13,8 @@
  * PETROMAP_E2E_ONLY=viewer runs only test files whose name contains "viewer".
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { CANARY, checkBuild } from './check-build.mjs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,15 +39,24 @@ function newestMtime(p) {
 
 function buildIfStale() {
   const buildId = path.join(ROOT, '.next', 'BUILD_ID');
+  const buildLog = path.join(ROOT, '.next', 'petromap-build.log');
   const sources = ['app', 'server', 'lib', 'wasm/build', 'next.config.mjs', 'package.json', 'tsconfig.json'];
   const src = Math.max(...sources.map((s) => newestMtime(path.join(ROOT, s))));
   if (existsSync(buildId) && statSync(buildId).mtimeMs >= src && !process.env.PETROMAP_E2E_REBUILD) {
     console.log('e2e: .next is up to date, not rebuilding');
-    return;
+  } else {
+    console.log('e2e: building the app (next build)…');
+    // a file in the default workspace: if the build traced the workspace, the check below sees it
+    mkdirSync(path.dirname(CANARY), { recursive: true });
+    writeFileSync(CANARY, 'petromap: this file must never be traced into the build (issue 20)\n');
+    const r = spawnSync('flock', ['/tmp/petromap-next-build.lock', NEXT, 'build'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+    process.stdout.write(r.stdout ?? '');
+    process.stderr.write(r.stderr ?? '');
+    if (r.status !== 0) throw new Error(`next build failed (exit ${r.status})`);
+    writeFileSync(buildLog, `${r.stdout ?? ''}\n${r.stderr ?? ''}`);
   }
-  console.log('e2e: building the app (next build)…');
-  const r = spawnSync('flock', ['/tmp/petromap-next-build.lock', NEXT, 'build'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
-  if (r.status !== 0) throw new Error(`next build failed (exit ${r.status})`);
+  const problems = checkBuild(existsSync(buildLog) ? readFileSync(buildLog, 'utf8') : '');
+  if (problems.length) throw new Error(`the build takes in runtime files: ${problems.join('; ')}`);
 }
 
 function freePort() {

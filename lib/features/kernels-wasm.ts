@@ -33,7 +33,8 @@ interface Exports {
  */
 function repoFile(rel: string): URL {
   const u = new URL(`../../${rel}`, import.meta.url);
-  return u.protocol === 'file:' ? u : pathToFileURL(join(process.cwd(), rel));
+  // the fallback is a runtime path the build must not trace (issue 20): turbopackIgnore
+  return u.protocol === 'file:' ? u : pathToFileURL(join(/*turbopackIgnore: true*/ process.cwd(), rel));
 }
 
 const wasmUrl = repoFile('wasm/build/features.wasm');

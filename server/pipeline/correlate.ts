@@ -50,7 +50,7 @@ export interface RegistrationRecord {
 
 const slabFiles = (svc: Services, projectId: string) => {
   const dir = svc.ws.projectDir(projectId);
-  return { json: path.join(dir, 'slab.json'), data: path.join(dir, 'slab.f32') };
+  return { json: path.join(/*turbopackIgnore: true*/ dir, 'slab.json'), data: path.join(/*turbopackIgnore: true*/ dir, 'slab.f32') };
 };
 
 const stripHeightMap = (s: SurfaceFit): SurfaceOut => {
