@@ -49,7 +49,7 @@ export const newId = (prefix: string) => `${prefix}${randomBytes(5).toString('he
 const json = (s: string | null): unknown => (s == null ? null : JSON.parse(s));
 const date = (n: number | null) => (n == null ? null : new Date(n));
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+// rows come back from better-sqlite3 untyped
 const toProject = (r: any): Project => ({ id: r.id, name: r.name, kind: r.kind, createdAt: new Date(r.created_at) });
 const toDataset = (r: any): DatasetRecord => ({
   id: r.id, projectId: r.project_id, name: r.name, kind: r.kind, status: r.status, relPath: r.rel_path,

@@ -113,7 +113,7 @@ export function PaintPanel(p: PaintPanelProps) {
     return () => ac.abort();
   }, [p.projectId, axis, index, p.strokesVersion]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  useEffect(rebuildStrokes, [p.colors]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(rebuildStrokes, [p.colors]);
 
   // predicted lithology slice
   useEffect(() => {

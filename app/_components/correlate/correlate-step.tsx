@@ -88,7 +88,8 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
     const res = reg.quality.landmarkResiduals;
     const ok = !!res && res.length === pairs.length;
     setFit({ key: pairsKey(pairs), model, residuals: ok ? res : [], rms: ok ? rms(res) : NaN, mirrored: false });
-  }, [state]);
+    // runs once, when the stored registration first arrives; a later model switch must not reload it
+  }, [state]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Fit as you click: ≥3 complete pairs whose positions changed → fitLandmarks (debounced).
   const key = pairsKey(lm.pairs);
