@@ -2,12 +2,15 @@
  * Save / load a TrainedModel as a folder: `model.json` (TF.js topology + weight specs + petromap
  * metadata: classes, standardisation, feature names and set, mirror surface, training history)
  * and `weights.bin`. Saving is atomic: the folder is written under a temp name and renamed.
+ * The folder carries petromap's marker (`.petromap`); an existing folder is only replaced if
+ * petromap wrote it (never a user's non-empty folder).
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { io } from '@tensorflow/tfjs-core';
 import { PetromapError, invalidInput, notFound } from '../errors';
+import { checkReplaceableFolder, writeFolderMarker } from '../output-folder-node';
 import type { FeatureSet } from '../features/types';
 import type { SurfacePlane } from './mirror';
 import type { EpochInfo, TrainedModel } from './model';
@@ -50,7 +53,16 @@ async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
 }
 
+/** Files saveModel writes (a folder holding only these was written by petromap before the marker). */
+const ownModelFile = (name: string) => name === 'model.json' || name === 'weights.bin';
+
+/** Refuses (Conflict) when `dir` exists and is not a classifier folder petromap wrote. */
+export async function checkModelFolder(dir: string): Promise<void> {
+  await checkReplaceableFolder(dir, 'Saving the classifier', ownModelFile);
+}
+
 export async function saveModel(dir: string, tm: TrainedModel, extra: { classNames?: string[] } = {}): Promise<void> {
+  await checkModelFolder(dir);
   await getTf();
   let artifacts: io.ModelArtifacts | null = null;
   await tm.model.save({
@@ -84,17 +96,25 @@ export async function saveModel(dir: string, tm: TrainedModel, extra: { classNam
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
   try {
+    await writeFolderMarker(tmp, 'voxel-classifier');
     await writeFile(join(tmp, 'weights.bin'), concatWeights(a.weightData as ArrayBuffer | ArrayBuffer[]));
     await writeFile(join(tmp, 'model.json'), JSON.stringify(file));
     const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}-${Date.now()}`);
+    await checkModelFolder(dir); // again: the folder may have appeared meanwhile
     const had = await exists(dir);
     if (had) await rename(dir, old);
-    await rename(tmp, dir);
+    try {
+      await rename(tmp, dir);
+    } catch (err) {
+      if (had) await rename(old, dir).catch(() => undefined);
+      throw err;
+    }
     if (had) await rm(old, { recursive: true, force: true });
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
+    if (err instanceof PetromapError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC') throw new PetromapError('DiskFull', `The disk is full: could not save the classifier to ${dir}.`, { cause: err });
+    if (code === 'ENOSPC') throw new PetromapError('DiskFull', `The disk is full: could not save the classifier to ${basename(dir)}.`, { cause: err });
     throw err;
   }
 }

@@ -3,13 +3,16 @@
  *   [--bse bse.png] [--companion Fe=fe.tif ...] --out <dir>`
  * Imports an EDS mineral map (lib/eds), stores it in <dir> (map.json, labels.u16, companions) and
  * prints a JSON summary (size, pixel size, phases with area %, unclassified %) on stdout.
- * On failure: one line `petromap import-eds: <message>` on stderr and exit code 1.
+ * On failure: one line `petromap import-eds: <message>` on stderr (paths reduced to their last
+ * component, clipped) and exit code 1. Limits for hostile input come from the environment
+ * (lib/limits.ts). `--out` must be new, empty or a folder petromap wrote: a user's folder is never replaced.
  */
 import { importMineralMap, type MineralMapInput } from '../eds/import-node';
 import { rgbToHex } from '../eds/legend';
-import { mineralAreaFractions, saveMineralMap } from '../eds/store-node';
+import { checkMineralMapFolder, mineralAreaFractions, saveMineralMap } from '../eds/store-node';
 import { unclassifiedFraction, type MineralMap } from '../eds/types';
 import { invalidInput, isPetromapError } from '../errors';
+import { limitsFromEnv, safeMessage } from '../limits';
 import { progressBar } from './progress';
 
 export const USAGE =
@@ -84,15 +87,17 @@ export function summariseMineralMap(map: MineralMap, out: string): ImportEdsSumm
 export async function main(argv: string[]): Promise<number> {
   try {
     const { input, out } = parseImportEdsArgs(argv);
+    const limits = limitsFromEnv();
+    await checkMineralMapFolder(out); // refuse a user's folder before the (long) import
     const bar = process.stderr.isTTY ? progressBar('import-eds') : undefined;
-    const map = await importMineralMap(input, { onProgress: bar });
+    const map = await importMineralMap(input, { onProgress: bar, limits });
     bar?.done();
     await saveMineralMap(out, map);
     process.stdout.write(JSON.stringify(summariseMineralMap(map, out), null, 2) + '\n');
     return 0;
   } catch (err) {
     const msg = isPetromapError(err) || err instanceof Error ? err.message : String(err);
-    process.stderr.write(`petromap import-eds: ${msg.split('\n')[0]}\n`);
+    process.stderr.write(`petromap import-eds: ${safeMessage(msg, 400)}\n`);
     if (!isPetromapError(err) && process.env.PETROMAP_DEBUG) console.error(err);
     return 1;
   }

@@ -8,13 +8,19 @@
  * (c) a TESCAN TIMA export folder (or its measurement.xml): fields stitched by stage position,
  *     legend from phases.xml (see ./tima.ts for axis directions and overlaps).
  * Companion images (BSE, element maps) are greyscale PNG/TIFF of the map's size → Float32Array.
+ *
+ * Hostile input (issue 12): every size is checked against `opts.limits` (default DEFAULT_LIMITS)
+ * before it is allocated (see ./raster.ts, ./legend.ts, ./tima.ts); file names from TIMA XML must be
+ * plain relative names that resolve (after links) inside the export folder; error messages name files
+ * by their base name and quote input text only clipped.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
-import { invalidInput, notFound, throwIfAborted, type StageOptions } from '../errors';
-import { isUnclassifiedName, parseLegend, rgbToHex, type ParsedLegend } from './legend';
-import { decodeRaster, type ColourRaster, type Raster, type ScalarRaster } from './raster';
-import { parseTimaFields, parseTimaMeasurement, parseTimaPhases, stitchTimaFields, timaLegend, type TimaFieldImages } from './tima';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, sep } from 'node:path';
+import { invalidInput, isPetromapError, notFound, PetromapError, throwIfAborted, type StageOptions } from '../errors';
+import { DEFAULT_LIMITS, formatBytes, LIMIT_ENV, safeMessage, type Limits } from '../limits';
+import { checkLegendBytes, clip, isUnclassifiedName, parseLegend, rgbToHex, type ParsedLegend } from './legend';
+import { decodeRaster, readRasterSize, type ColourRaster, type Raster, type ScalarRaster } from './raster';
+import { checkTimaMosaic, parseTimaFields, parseTimaMeasurement, parseTimaPhases, stitchTimaFields, timaLegend, type TimaFieldImages } from './tima';
 import type { CompanionImage, MineralMap, MineralPhase } from './types';
 
 export interface MineralMapInput {
@@ -29,14 +35,42 @@ export interface MineralMapInput {
   pixelSizeUm?: number;
 }
 
+export interface ImportOptions extends StageOptions {
+  /** budgets for hostile input (default DEFAULT_LIMITS; the server and CLI pass limitsFromEnv()) */
+  limits?: Limits;
+}
+
 const IMAGE_EXT = new Set(['.png', '.tif', '.tiff']);
 
-async function readBytes(path: string, what: string): Promise<Uint8Array> {
+/** A file name as messages show it: base name, clipped. */
+const shown = (path: string) => clip(basename(path), 80);
+
+async function readBytes(path: string, what: string, limits: Limits = DEFAULT_LIMITS): Promise<Uint8Array> {
   const st = await stat(path).catch(() => null);
-  if (!st) throw notFound(`${what} ${path} does not exist.`);
-  if (st.isDirectory()) throw invalidInput(`${what} ${path} is a folder, not a file.`);
-  if (st.size === 0) throw invalidInput(`${what} ${basename(path)} is empty (0 bytes); export it again.`);
+  if (!st) throw notFound(`${what} ${shown(path)} does not exist.`);
+  if (st.isDirectory()) throw invalidInput(`${what} ${shown(path)} is a folder, not a file.`);
+  if (st.size === 0) throw invalidInput(`${what} ${shown(path)} is empty (0 bytes); export it again.`);
+  if (st.size > limits.maxDecodeBytes) {
+    throw invalidInput(`${what} ${shown(path)} is ${formatBytes(st.size)}, more than the ${formatBytes(limits.maxDecodeBytes)} petromap decodes at once (${LIMIT_ENV.maxDecodeBytes.name}).`);
+  }
   return new Uint8Array(await readFile(path));
+}
+
+/**
+ * Error as it may leave the import: a PetromapError with a one-line message without absolute
+ * paths; system errors (EACCES, ELOOP, ...) become InvalidInput. Other errors (bugs) pass unchanged.
+ */
+function cleanError(err: unknown, what: string): unknown {
+  if (isPetromapError(err)) {
+    // relative names like fields/A01/phases.tif stay; absolute paths are reduced to their last part
+    const m = /(^|[\s"'(=])\/[^\s/]/.test(err.message) ? safeMessage(err.message, 400) : clip(err.message.split('\n')[0], 400);
+    if (m !== err.message) err.message = m;
+    return err;
+  }
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') {
+    return new PetromapError('InvalidInput', safeMessage(`${what}: ${err.message}`, 400), { cause: err });
+  }
+  return err;
 }
 
 function checkImageExt(path: string, what: string): void {
@@ -47,33 +81,45 @@ function checkImageExt(path: string, what: string): void {
   }
 }
 
-async function readRaster(path: string, what: string): Promise<Raster> {
+async function readRaster(path: string, what: string, limits: Limits = DEFAULT_LIMITS): Promise<Raster> {
   checkImageExt(path, what);
-  return decodeRaster(await readBytes(path, what), `${what} ${basename(path)}`);
+  return decodeRaster(await readBytes(path, what, limits), `${what} ${shown(path)}`, limits);
 }
 
-export async function importMineralMap(input: MineralMapInput, opts: StageOptions = {}): Promise<MineralMap> {
+export async function importMineralMap(input: MineralMapInput, opts: ImportOptions = {}): Promise<MineralMap> {
+  try {
+    return await importMineralMapUnchecked(input, opts);
+  } catch (err) {
+    throw cleanError(err, `EDS map ${shown(input.map)}`);
+  }
+}
+
+async function importMineralMapUnchecked(input: MineralMapInput, opts: ImportOptions): Promise<MineralMap> {
   const { signal, onProgress } = opts;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   throwIfAborted(signal);
   const st = await stat(input.map).catch(() => null);
-  if (!st) throw notFound(`EDS map ${input.map} does not exist.`);
+  if (!st) throw notFound(`EDS map ${shown(input.map)} does not exist.`);
   if (st.isDirectory() || basename(input.map).toLowerCase() === 'measurement.xml') {
     const dir = st.isDirectory() ? input.map : dirname(input.map);
     if (await stat(join(dir, 'measurement.xml')).catch(() => null)) {
-      if (input.legend) throw invalidInput(`${basename(dir)} is a TESCAN TIMA export, which carries its own legend (phases.xml); leave out the legend file ${basename(input.legend)}.`);
+      if (input.legend) throw invalidInput(`${shown(dir)} is a TESCAN TIMA export, which carries its own legend (phases.xml); leave out the legend file ${shown(input.legend)}.`);
       const map = await importTimaExport(dir, opts);
-      map.companions.push(...(await readCompanions(input.companions ?? [], map, signal)));
+      map.companions.push(...(await readCompanions(input.companions ?? [], map, signal, limits)));
       return map;
     }
-    throw invalidInput(`EDS folder ${input.map} is not a TESCAN TIMA export (no measurement.xml in it). Give the mineral map image and its legend instead.`);
+    throw invalidInput(`EDS folder ${shown(input.map)} is not a TESCAN TIMA export (no measurement.xml in it). Give the mineral map image and its legend instead.`);
   }
   onProgress?.(0, 'reading the mineral map');
-  const raster = await readRaster(input.map, 'EDS map');
-  throwIfAborted(signal);
-  const mapName = basename(input.map);
+  const mapName = shown(input.map);
   if (!input.legend) throw invalidInput(`EDS map ${mapName} needs its legend (a CSV with name,r,g,b per mineral, or id,name,r,g,b for a label image).`);
-  const legendText = new TextDecoder().decode(await readBytes(input.legend, 'Legend'));
-  const legend = parseLegend(legendText, basename(input.legend));
+  // the legend first: it is small, and a bad one is found before the map is decoded
+  const legendStat = await stat(input.legend).catch(() => null);
+  if (legendStat?.isFile()) checkLegendBytes(legendStat.size, shown(input.legend), limits);
+  const legendText = new TextDecoder().decode(await readBytes(input.legend, 'Legend', limits));
+  const legend = parseLegend(legendText, shown(input.legend), limits);
+  const raster = await readRaster(input.map, 'EDS map', limits);
+  throwIfAborted(signal);
   let pixelSizeUm = input.pixelSizeUm;
   if (pixelSizeUm !== undefined && !(pixelSizeUm > 0 && Number.isFinite(pixelSizeUm))) {
     throw invalidInput(`EDS map ${mapName}: the pixel size must be a positive number of µm, not ${pixelSizeUm}.`);
@@ -98,10 +144,13 @@ export async function importMineralMap(input: MineralMapInput, opts: StageOption
     source: mapName,
   };
   onProgress?.(0.7, 'reading companion images');
-  map.companions = await readCompanions(input.companions ?? [], map, signal);
+  map.companions = await readCompanions(input.companions ?? [], map, signal, limits);
   onProgress?.(1, 'mineral map imported');
   return map;
 }
+
+/** Distinct wrong colours / values tracked for the message (a noisy map must not grow the table without bound). */
+const MAX_TRACKED = 1000;
 
 /** Colour map → labels (see the file comment for the unclassified rules). */
 export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: string): Uint16Array {
@@ -114,7 +163,7 @@ export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: 
   const labels = new Uint16Array(n);
   const bad = new Map<number, { count: number; first: number }>();
   const d = r.rgba;
-  let lastKey = -1, lastId = 0;
+  let lastKey = -1, lastId = 0, untracked = 0;
   for (let i = 0; i < n; i++) {
     if (d[i * 4 + 3] === 0) continue;
     const k = key(d[i * 4], d[i * 4 + 1], d[i * 4 + 2]);
@@ -126,7 +175,8 @@ export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: 
     if (id === undefined) {
       const b = bad.get(k);
       if (b) b.count++;
-      else bad.set(k, { count: 1, first: i });
+      else if (bad.size < MAX_TRACKED) bad.set(k, { count: 1, first: i });
+      else untracked++;
       lastKey = -1;
       continue;
     }
@@ -136,15 +186,18 @@ export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: 
   }
   if (bad.size) {
     const list = [...bad.entries()].sort((a, b) => b[1].count - a[1].count);
-    const total = list.reduce((s, [, b]) => s + b.count, 0);
-    const shown = list.slice(0, 5).map(([k, b]) => {
+    const total = list.reduce((s, [, b]) => s + b.count, 0) + untracked;
+    const SHOW = 3;
+    const listed = list.slice(0, SHOW).map(([k, b]) => {
       const hex = rgbToHex([(k >> 16) & 255, (k >> 8) & 255, k & 255]);
       return `${hex} (${b.count} px, first at column ${b.first % r.width}, row ${Math.floor(b.first / r.width)})`;
     });
+    const more = list.length - SHOW;
+    const count = `${list.length}${untracked ? '+' : ''} colour${list.length > 1 ? 's' : ''}`;
     throw invalidInput(
-      `EDS map ${mapName}: ${total} pixels (${((100 * total) / n).toFixed(2)} %) have ${list.length} colour${list.length > 1 ? 's' : ''} not in the legend ${legend.source}: ` +
-        `${shown.join(', ')}${list.length > 5 ? `, and ${list.length - 5} more` : ''}. ` +
-        'Add these colours to the legend (as a mineral, or named "Unclassified"), or re-export the map without anti-aliasing/compression.',
+      `EDS map ${clip(mapName, 60)}: ${count} in the map ${list.length > 1 ? 'are' : 'is'} not in the legend ${clip(legend.source, 60)} (${total} pixels, ${((100 * total) / n).toFixed(2)} %): ` +
+        `${listed.join(', ')}${more > 0 || untracked ? `, and ${untracked ? 'more than ' : ''}${Math.max(more, 0)} more` : ''}. ` +
+        'Add them to the legend (as a mineral, or named "Unclassified"), or re-export the map without anti-aliasing or lossy compression.',
       { details: { colours: list.map(([k, b]) => ({ color: rgbToHex([(k >> 16) & 255, (k >> 8) & 255, k & 255]), pixels: b.count })) } },
     );
   }
@@ -181,22 +234,24 @@ export function idsToLabels(r: ScalarRaster, legend: ParsedLegend, mapName: stri
   const n = r.width * r.height;
   const labels = new Uint16Array(n);
   const bad = new Map<number, { count: number; first: number }>();
+  let untracked = 0;
   for (let i = 0; i < n; i++) {
     const v = r.data[i];
     const id = valid.get(v);
     if (id === undefined) {
       const b = bad.get(v);
       if (b) b.count++;
-      else bad.set(v, { count: 1, first: i });
+      else if (bad.size < MAX_TRACKED) bad.set(v, { count: 1, first: i });
+      else untracked++;
       continue;
     }
     labels[i] = id;
   }
   if (bad.size) {
     const list = [...bad.entries()].sort((a, b) => a[0] - b[0]);
-    const shown = list.slice(0, 10).map(([v, b]) => `${v} (${b.count} px, first at column ${b.first % r.width}, row ${Math.floor(b.first / r.width)})`);
+    const listed = list.slice(0, 5).map(([v, b]) => `${v} (${b.count} px, first at column ${b.first % r.width}, row ${Math.floor(b.first / r.width)})`);
     throw invalidInput(
-      `EDS map ${mapName}: pixel values ${shown.join(', ')}${list.length > 10 ? ` and ${list.length - 10} more` : ''} are not phase ids in the legend ${legend.source}. ` +
+      `EDS map ${clip(mapName, 60)}: pixel values ${listed.join(', ')}${list.length > 5 || untracked ? ` and ${untracked ? 'more than ' : ''}${list.length - 5} more` : ''} are not phase ids in the legend ${clip(legend.source, 60)}. ` +
         'Add them to the legend (id,name,r,g,b), or name them "Unclassified".',
       { details: { values: list.map(([v, b]) => ({ value: v, pixels: b.count })) } },
     );
@@ -217,84 +272,135 @@ export function rasterToGrey(r: Raster): Float32Array {
   return out;
 }
 
-async function readCompanions(list: { name: string; path: string }[], map: MineralMap, signal?: AbortSignal): Promise<CompanionImage[]> {
+async function readCompanions(list: { name: string; path: string }[], map: MineralMap, signal: AbortSignal | undefined, limits: Limits): Promise<CompanionImage[]> {
   const out: CompanionImage[] = [];
   const names = new Set(map.companions.map((c) => c.name.toLowerCase()));
   for (const c of list) {
     throwIfAborted(signal);
     const name = c.name.trim();
-    if (!name) throw invalidInput(`Companion image ${basename(c.path)} needs a name (e.g. BSE, Fe).`);
-    if (names.has(name.toLowerCase())) throw invalidInput(`Companion image ${basename(c.path)}: there is already a companion named ${name}.`);
+    if (!name) throw invalidInput(`Companion image ${shown(c.path)} needs a name (e.g. BSE, Fe).`);
+    if (name.length > limits.maxNameChars) throw invalidInput(`Companion image ${shown(c.path)}: its name is ${name.length} characters long, more than the ${limits.maxNameChars} allowed.`);
+    if (names.has(name.toLowerCase())) throw invalidInput(`Companion image ${shown(c.path)}: there is already a companion named ${name}.`);
     names.add(name.toLowerCase());
-    const r = await readRaster(c.path, 'Companion image');
+    const r = await readRaster(c.path, 'Companion image', limits);
     if (r.width !== map.width || r.height !== map.height) {
-      throw invalidInput(`Companion image ${basename(c.path)} (${name}) is ${r.width} x ${r.height} pixels but the mineral map ${map.source ?? ''} is ${map.width} x ${map.height}; they must cover the same pixels.`);
+      throw invalidInput(`Companion image ${shown(c.path)} (${name}) is ${r.width} x ${r.height} pixels but the mineral map ${map.source ?? ''} is ${map.width} x ${map.height}; they must cover the same pixels.`);
     }
     out.push({ name, data: rasterToGrey(r) });
   }
   return out;
 }
 
+/**
+ * A file or folder named in TIMA XML, resolved inside the export: the name must be a plain relative
+ * name (no absolute path, drive, backslash or '..'), and after following links the path must still
+ * lie inside the export folder. Returns undefined when it does not exist.
+ */
+async function insideExport(rootReal: string, base: string, rel: string, what: string, folder: string): Promise<string | undefined> {
+  const segs = rel.split('/');
+  const plain =
+    rel.length > 0 && rel.length <= 255 && !rel.includes('\0') && !rel.includes('\\') && !isAbsolute(rel) && !/^[A-Za-z]:/.test(rel) &&
+    segs.every((p, i) => (p !== '' || i === segs.length - 1) && p !== '.' && p !== '..');
+  if (!plain) {
+    const why = isAbsolute(rel) || /^[A-Za-z]:|^\\/.test(rel) ? 'an absolute path' : rel.split(/[\\/]/).includes('..') ? "a path that climbs out with '..'" : 'not a plain relative name';
+    throw invalidInput(`TIMA export ${folder}: ${what} is ${why}; petromap only reads files inside the export folder.`);
+  }
+  const p = join(base, rel);
+  let real: string;
+  try {
+    real = await realpath(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw invalidInput(`TIMA export ${folder}: ${what} cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
+  }
+  if (real !== rootReal && !real.startsWith(rootReal + sep)) {
+    throw invalidInput(`TIMA export ${folder}: ${what} is a link that points outside the export folder; petromap only reads files inside the export.`);
+  }
+  return real;
+}
+
 /** Reads a TESCAN TIMA export folder and stitches its fields (labels = TIMA phase ids). */
-export async function importTimaExport(dir: string, opts: StageOptions = {}): Promise<MineralMap> {
+export async function importTimaExport(dir: string, opts: ImportOptions = {}): Promise<MineralMap> {
+  try {
+    return await importTimaExportUnchecked(dir, opts);
+  } catch (err) {
+    throw cleanError(err, `TIMA export ${shown(dir)}`);
+  }
+}
+
+async function importTimaExportUnchecked(dir: string, opts: ImportOptions): Promise<MineralMap> {
   const { signal, onProgress } = opts;
-  const folder = basename(dir);
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const folder = shown(dir);
+  const rootReal = await realpath(dir).catch(() => {
+    throw notFound(`TIMA export ${folder} does not exist.`);
+  });
   const readText = async (name: string) => {
-    const p = join(dir, name);
-    if (!(await stat(p).catch(() => null))) throw invalidInput(`TIMA export ${folder}: ${name} is missing; export the measurement again with its XML files.`);
+    const p = await insideExport(rootReal, rootReal, name, name, folder);
+    const st = p ? await stat(p).catch(() => null) : null;
+    if (!p || !st) throw invalidInput(`TIMA export ${folder}: ${name} is missing; export the measurement again with its XML files.`);
+    if (!st.isFile()) throw invalidInput(`TIMA export ${folder}: ${name} is not a file.`);
+    if (st.size > limits.maxXmlBytes) {
+      throw invalidInput(`TIMA export ${folder}: ${name} is ${formatBytes(st.size)}, more than the ${formatBytes(limits.maxXmlBytes)} petromap reads (${LIMIT_ENV.maxXmlBytes.name}).`);
+    }
     const t = await readFile(p, 'utf8');
     if (!t.trim()) throw invalidInput(`TIMA export ${folder}: ${name} is empty.`);
     return t;
   };
   const measurement = parseTimaMeasurement(await readText('measurement.xml'), `${folder}/measurement.xml`);
-  const { fieldDir, fields } = parseTimaFields(await readText('fields.xml'), `${folder}/fields.xml`);
-  const phases = parseTimaPhases(await readText('phases.xml'), `${folder}/phases.xml`);
+  const { fieldDir, fields } = parseTimaFields(await readText('fields.xml'), `${folder}/fields.xml`, limits);
+  const phases = parseTimaPhases(await readText('phases.xml'), `${folder}/phases.xml`, limits);
+  // the mosaic is bounded before any field image is read
+  checkTimaMosaic(measurement, fields, `${folder}/fields.xml`, limits);
   const sem = measurement.semImages.find((s) => /bse/i.test(s.caption) || /bse/i.test(s.fileName)) ?? measurement.semImages[0];
+  const fieldsReal = await insideExport(rootReal, rootReal, fieldDir, 'the field folder <FieldDir> in fields.xml', folder);
+  if (!fieldsReal) throw invalidInput(`TIMA export ${folder}: the field folder ${clip(fieldDir)} named in fields.xml is missing. Copy the complete export folder.`);
   // TIMA phase id → label (unclassified-named phases → 0)
   const known = new Map<number, number>(phases.map((p) => [p.id, isUnclassifiedName(p.name) ? 0 : p.id]));
   known.set(0, 0);
   const W = measurement.imageWidth, H = measurement.imageHeight;
+  const fieldImage = async (fdir: string, file: string, rel: string, what: string): Promise<Raster> => {
+    const p = await insideExport(rootReal, fdir, file, `${rel}/${clip(file)}`, folder);
+    if (!p) throw invalidInput(`TIMA export ${folder}: ${rel}/${clip(file)}${what === 'TIMA phase image' ? '' : ` (${clip(sem?.caption || 'SEM image')})`} is missing.`);
+    const bytes = await readBytes(p, what, limits);
+    const name = `TIMA export ${folder}: ${rel}/${clip(file)}`;
+    const size = await readRasterSize(bytes, name);
+    if (size.width !== W || size.height !== H) throw invalidInput(`${name} is ${size.width} x ${size.height} pixels but measurement.xml says ${W} x ${H}.`);
+    return decodeRaster(bytes, name, limits);
+  };
   const images: TimaFieldImages[] = [];
   for (let k = 0; k < fields.length; k++) {
     throwIfAborted(signal);
     const f = fields[k];
-    const fdir = join(dir, fieldDir, f.name);
-    const rel = `${fieldDir}/${f.name}`;
-    if (!(await stat(fdir).catch(() => null))) {
-      throw invalidInput(`TIMA export ${folder}: field ${f.name} is listed in fields.xml but its folder ${rel} is missing. Copy the complete export folder.`);
+    const rel = `${clip(fieldDir, 40)}/${clip(f.name)}`;
+    const fdir = await insideExport(rootReal, fieldsReal, f.name, `the folder of field ${clip(f.name)}`, folder);
+    if (!fdir) {
+      throw invalidInput(`TIMA export ${folder}: field ${clip(f.name)} is listed in fields.xml but its folder ${rel} is missing. Copy the complete export folder.`);
     }
-    const pPath = join(fdir, 'phases.tif');
-    if (!(await stat(pPath).catch(() => null))) throw invalidInput(`TIMA export ${folder}: ${rel}/phases.tif is missing.`);
-    const pr = await decodeRaster(await readBytes(pPath, 'TIMA phase image'), `TIMA export ${folder}: ${rel}/phases.tif`);
+    const pr = await fieldImage(fdir, 'phases.tif', rel, 'TIMA phase image');
     if (pr.kind !== 'scalar' || !pr.integer) throw invalidInput(`TIMA export ${folder}: ${rel}/phases.tif should hold one integer phase id per pixel.`);
-    if (pr.width !== W || pr.height !== H) throw invalidInput(`TIMA export ${folder}: ${rel}/phases.tif is ${pr.width} x ${pr.height} pixels but measurement.xml says ${W} x ${H}.`);
     const ids = new Uint16Array(W * H);
     const unknown = new Set<number>();
     for (let i = 0; i < ids.length; i++) {
       const id = known.get(pr.data[i]);
-      if (id === undefined) unknown.add(pr.data[i]);
-      else ids[i] = id;
+      if (id === undefined) {
+        if (unknown.size < 100) unknown.add(pr.data[i]);
+      } else ids[i] = id;
     }
     if (unknown.size) {
-      throw invalidInput(`TIMA export ${folder}: ${rel}/phases.tif uses phase ids ${[...unknown].sort((a, b) => a - b).slice(0, 10).join(', ')} that phases.xml does not list.`);
+      throw invalidInput(`TIMA export ${folder}: ${rel}/phases.tif uses phase ids ${[...unknown].sort((a, b) => a - b).slice(0, 10).join(', ')}${unknown.size > 10 ? ', …' : ''} that phases.xml does not list.`);
     }
     let bse: Float32Array | undefined;
-    if (sem) {
-      const bPath = join(fdir, sem.fileName);
-      if (!(await stat(bPath).catch(() => null))) throw invalidInput(`TIMA export ${folder}: ${rel}/${sem.fileName} (${sem.caption || 'SEM image'}) is missing.`);
-      const br = await decodeRaster(await readBytes(bPath, 'TIMA SEM image'), `TIMA export ${folder}: ${rel}/${sem.fileName}`);
-      if (br.width !== W || br.height !== H) throw invalidInput(`TIMA export ${folder}: ${rel}/${sem.fileName} is ${br.width} x ${br.height} pixels but measurement.xml says ${W} x ${H}.`);
-      bse = rasterToGrey(br);
-    }
+    if (sem) bse = rasterToGrey(await fieldImage(fdir, sem.fileName, rel, 'TIMA SEM image'));
     images.push({ field: f, phases: ids, bse });
     if (k % 16 === 0) onProgress?.((0.9 * k) / fields.length, `reading TIMA field ${k + 1} of ${fields.length}`);
   }
   onProgress?.(0.9, 'stitching fields');
-  const s = stitchTimaFields(measurement, images);
+  const s = stitchTimaFields(measurement, images, limits);
   const present = new Set<number>();
   for (let i = 0; i < s.labels.length; i++) present.add(s.labels[i]);
   const legend: MineralPhase[] = timaLegend(phases, present);
-  const companions: CompanionImage[] = s.bse ? [{ name: sem?.caption || 'BSE', data: s.bse }] : [];
+  const companions: CompanionImage[] = s.bse ? [{ name: sem?.caption?.slice(0, limits.maxNameChars) || 'BSE', data: s.bse }] : [];
   onProgress?.(1, 'TIMA export stitched');
   return { width: s.width, height: s.height, pixelSizeUm: s.pixelSizeUm, labels: s.labels, legend, companions, source: folder };
 }

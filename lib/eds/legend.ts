@@ -12,7 +12,14 @@
  * allowed) are not phases: their colour / id mean label 0 (unclassified).
  */
 import { invalidInput } from '../errors';
+import { DEFAULT_LIMITS, formatBytes, LIMIT_ENV, type Limits } from '../limits';
 import type { MineralPhase } from './types';
+
+/** Text from an input file as it may appear in a message: one line, at most `max` characters. */
+export function clip(s: string, max = 40): string {
+  const one = s.replace(/[\r\n\t]+/g, ' ');
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
 
 export type Rgb = [number, number, number];
 
@@ -75,25 +82,53 @@ interface RawEntry {
   where: string;
 }
 
-/** Parses a legend; `source` is the file name used in messages. Format is guessed from the text. */
-export function parseLegend(text: string, source: string): ParsedLegend {
+/** Refuses a legend file larger than `limits.maxLegendBytes` (call with the file size before reading it). */
+export function checkLegendBytes(bytes: number, source: string, limits: Limits = DEFAULT_LIMITS): void {
+  if (bytes > limits.maxLegendBytes) {
+    throw invalidInput(
+      `Legend ${source} is ${formatBytes(bytes)}, more than the ${formatBytes(limits.maxLegendBytes)} a legend may have (${LIMIT_ENV.maxLegendBytes.name}); a legend lists one mineral per line.`,
+    );
+  }
+}
+
+function tooManyRows(rows: number, source: string, limits: Limits): never {
+  throw invalidInput(
+    `Legend ${source} has ${rows >= 1e6 ? `${Math.floor(rows / 1e3)}k` : rows} or more entries, more than the ${limits.maxLegendRows} minerals a legend may list (${LIMIT_ENV.maxLegendRows.name}).`,
+  );
+}
+
+/**
+ * Parses a legend; `source` is the file name used in messages. Format is guessed from the text.
+ * Bytes, rows and name lengths are checked against `limits` before lines become objects.
+ */
+export function parseLegend(text: string, source: string, limits: Limits = DEFAULT_LIMITS): ParsedLegend {
+  // UTF-8 bytes >= UTF-16 units, so a text longer than the limit is refused without encoding it
+  checkLegendBytes(text.length > limits.maxLegendBytes || text.length <= limits.maxLegendBytes / 3 ? text.length : new TextEncoder().encode(text).length, source, limits);
   const t = text.replace(/^\uFEFF/, '').trim();
   if (!t) throw invalidInput(`Legend ${source} is empty: it should list the minerals as name,r,g,b (one per line).`);
-  const raw = t.startsWith('[') || t.startsWith('{') ? parseJsonEntries(t, source) : parseCsvEntries(t, source);
-  return buildLegend(raw, source);
+  const raw = t.startsWith('[') || t.startsWith('{') ? parseJsonEntries(t, source, limits) : parseCsvEntries(t, source, limits);
+  return buildLegend(raw, source, limits);
 }
 
 /** Builds a legend from already-structured entries (checks ids, names and colours like parseLegend). */
-export function legendFromEntries(entries: { id?: number; name: string; color: Rgb }[], source: string): ParsedLegend {
-  return buildLegend(entries.map((e, i) => ({ ...e, where: `entry ${i + 1}` })), source);
+export function legendFromEntries(entries: { id?: number; name: string; color: Rgb }[], source: string, limits: Limits = DEFAULT_LIMITS): ParsedLegend {
+  return buildLegend(entries.map((e, i) => ({ ...e, where: `entry ${i + 1}` })), source, limits);
 }
 
-function buildLegend(raw: RawEntry[], source: string): ParsedLegend {
+function buildLegend(raw: RawEntry[], source: string, limits: Limits = DEFAULT_LIMITS): ParsedLegend {
   if (raw.length === 0) throw invalidInput(`Legend ${source} lists no minerals.`);
+  if (raw.length > limits.maxLegendRows) tooManyRows(raw.length, source, limits);
+  for (const e of raw) {
+    if (e.name.trim().length > limits.maxNameChars) {
+      throw invalidInput(
+        `Legend ${source}, ${e.where}: the mineral name "${clip(e.name.trim())}" is ${e.name.trim().length} characters long, more than the ${limits.maxNameChars} allowed (${LIMIT_ENV.maxNameChars.name}).`,
+      );
+    }
+  }
   const withId = raw.filter((e) => e.id !== undefined).length;
   if (withId !== 0 && withId !== raw.length) {
     const missing = raw.find((e) => e.id === undefined)!;
-    throw invalidInput(`Legend ${source}: some entries give a phase id and others do not (${missing.where}, "${missing.name}" has none). Give an id for every mineral or for none.`);
+    throw invalidInput(`Legend ${source}: some entries give a phase id and others do not (${missing.where}, "${clip(missing.name)}" has none). Give an id for every mineral or for none.`);
   }
   const explicitIds = withId > 0;
   const unclassified: UnclassifiedEntry[] = [];
@@ -106,24 +141,24 @@ function buildLegend(raw: RawEntry[], source: string): ParsedLegend {
     const nameKey = e.name.trim().toLowerCase();
     if (!nameKey) throw invalidInput(`Legend ${source}, ${e.where}: the mineral name is empty.`);
     const prevName = byName.get(nameKey);
-    if (prevName) throw invalidInput(`Legend ${source}: the mineral "${e.name}" is listed twice (${prevName.where} and ${e.where}). Each mineral must appear once.`);
+    if (prevName) throw invalidInput(`Legend ${source}: the mineral "${clip(e.name)}" is listed twice (${prevName.where} and ${e.where}). Each mineral must appear once.`);
     byName.set(nameKey, e);
     const ck = (e.color[0] << 16) | (e.color[1] << 8) | e.color[2];
     const prevColor = byColor.get(ck);
     if (prevColor && !(isUnclassifiedName(prevColor.name) && isUnclassifiedName(e.name))) {
-      throw invalidInput(`Legend ${source}: "${prevColor.name}" (${prevColor.where}) and "${e.name}" (${e.where}) have the same colour ${rgbToHex(e.color)}, so the map cannot tell them apart. Give each mineral its own colour.`);
+      throw invalidInput(`Legend ${source}: "${clip(prevColor.name)}" (${prevColor.where}) and "${clip(e.name)}" (${e.where}) have the same colour ${rgbToHex(e.color)}, so the map cannot tell them apart. Give each mineral its own colour.`);
     }
     byColor.set(ck, e);
     if (e.id !== undefined) {
       const prevId = byId.get(e.id);
-      if (prevId) throw invalidInput(`Legend ${source}: "${prevId.name}" (${prevId.where}) and "${e.name}" (${e.where}) have the same phase id ${e.id}.`);
+      if (prevId) throw invalidInput(`Legend ${source}: "${clip(prevId.name)}" (${prevId.where}) and "${clip(e.name)}" (${e.where}) have the same phase id ${e.id}.`);
       byId.set(e.id, e);
     }
     if (isUnclassifiedName(e.name)) {
       unclassified.push({ name: e.name.trim(), color: e.color, id: e.id });
       continue;
     }
-    if (e.id === 0) throw invalidInput(`Legend ${source}, ${e.where}: "${e.name}" has id 0, which is reserved for unclassified pixels.`);
+    if (e.id === 0) throw invalidInput(`Legend ${source}, ${e.where}: "${clip(e.name)}" has id 0, which is reserved for unclassified pixels.`);
     phases.push({ id: explicitIds ? e.id! : nextId++, name: e.name.trim(), color: e.color });
   }
   if (phases.length === 0) throw invalidInput(`Legend ${source} lists only unclassified/background entries and no mineral.`);
@@ -137,31 +172,33 @@ function checkByte(v: number, what: string, where: string, source: string): numb
 
 function parseId(s: string | number, where: string, source: string): number {
   const v = typeof s === 'number' ? s : s.trim() === '' ? NaN : Number(s);
-  if (!Number.isInteger(v) || v < 0 || v > 65535) throw invalidInput(`Legend ${source}, ${where}: phase id "${s}" must be a whole number 0–65535.`);
+  if (!Number.isInteger(v) || v < 0 || v > 65535) throw invalidInput(`Legend ${source}, ${where}: phase id "${clip(String(s), 20)}" must be a whole number 0–65535.`);
   return v;
 }
 
-function parseJsonEntries(t: string, source: string): RawEntry[] {
+function parseJsonEntries(t: string, source: string, limits: Limits): RawEntry[] {
   let json: unknown;
   try {
     json = JSON.parse(t);
   } catch (err) {
-    throw invalidInput(`Legend ${source} is not valid JSON (${(err as Error).message}).`, { cause: err });
+    throw invalidInput(`Legend ${source} is not valid JSON (${clip((err as Error).message, 80)}).`, { cause: err });
   }
   const list = Array.isArray(json) ? json : (json as { phases?: unknown })?.phases;
   if (!Array.isArray(list)) throw invalidInput(`Legend ${source}: expected a JSON array of {name, color} or an object {phases: [...]}.`);
+  if (list.length > limits.maxLegendRows) tooManyRows(list.length, source, limits);
   return list.map((item, i) => {
     const where = `entry ${i + 1}`;
     if (typeof item !== 'object' || item === null) throw invalidInput(`Legend ${source}, ${where}: expected an object {name, color}.`);
     const o = item as Record<string, unknown>;
     const name = o.name ?? o.mineral ?? o.phase;
     if (typeof name !== 'string') throw invalidInput(`Legend ${source}, ${where}: the mineral name is missing.`);
+    if (name.trim().length > limits.maxNameChars) throw invalidInput(`Legend ${source}, ${where}: the mineral name "${clip(name.trim())}" is ${name.trim().length} characters long, more than the ${limits.maxNameChars} allowed (${LIMIT_ENV.maxNameChars.name}).`);
     const c = o.color ?? o.colour ?? o.rgb;
     let color: Rgb | undefined;
     if (typeof c === 'string') color = parseColourCell(c);
-    else if (Array.isArray(c) && c.length >= 3) color = [0, 1, 2].map((k) => checkByte(Number(c[k]), 'each colour component', `${where} ("${name}")`, source)) as Rgb;
-    if (!color) throw invalidInput(`Legend ${source}, ${where} ("${name}"): colour must be [r, g, b] or "#rrggbb", got ${JSON.stringify(c)}.`);
-    const id = o.id === undefined || o.id === null ? undefined : parseId(o.id as number, `${where} ("${name}")`, source);
+    else if (Array.isArray(c) && c.length >= 3) color = [0, 1, 2].map((k) => checkByte(Number(c[k]), 'each colour component', `${where} ("${clip(name)}")`, source)) as Rgb;
+    if (!color) throw invalidInput(`Legend ${source}, ${where} ("${clip(name)}"): colour must be [r, g, b] or "#rrggbb", got ${clip(JSON.stringify(c) ?? String(c))}.`);
+    const id = o.id === undefined || o.id === null ? undefined : parseId(o.id as number, `${where} ("${clip(name)}")`, source);
     return { id, name, color, where };
   });
 }
@@ -220,7 +257,19 @@ function guessColumns(cells: string[]): Columns | undefined {
   return undefined;
 }
 
-function parseCsvEntries(t: string, source: string): RawEntry[] {
+/** Line breaks in the text (rows), counted without splitting; stops counting past `stop`. */
+function countLines(t: string, stop: number): number {
+  let n = 1;
+  for (let i = t.indexOf('\n'); i >= 0 && n <= stop; i = t.indexOf('\n', i + 1)) n++;
+  if (n === 1) for (let i = t.indexOf('\r'); i >= 0 && n <= stop; i = t.indexOf('\r', i + 1)) n++;
+  return n;
+}
+
+function parseCsvEntries(t: string, source: string, limits: Limits): RawEntry[] {
+  // header + rows; blank lines count too, so allow a few
+  const stop = 2 * limits.maxLegendRows + 1;
+  const lineCount = countLines(t, stop);
+  if (lineCount > stop) tooManyRows(lineCount, source, limits);
   const lines = t.split(/\r?\n|\r/);
   const first = lines[0];
   const sep = first.includes('\t') ? '\t' : first.includes(';') && !first.includes(',') ? ';' : ',';
@@ -230,7 +279,7 @@ function parseCsvEntries(t: string, source: string): RawEntry[] {
   if (!cols) {
     cols = headerColumns(firstCells);
     if (!cols) {
-      throw invalidInput(`Legend ${source}, line 1: cannot tell the columns from "${first}". Expected name,r,g,b or id,name,r,g,b or name,#rrggbb (with or without a header line).`);
+      throw invalidInput(`Legend ${source}, line 1: cannot tell the columns from "${clip(first, 60)}". Expected name,r,g,b or id,name,r,g,b or name,#rrggbb (with or without a header line).`);
     }
     start = 1;
   }
@@ -241,20 +290,21 @@ function parseCsvEntries(t: string, source: string): RawEntry[] {
     const where = `line ${li + 1}`;
     const cells = splitCsvLine(line, sep);
     const need = Math.max(cols.name, cols.id ?? 0, cols.r ?? 0, cols.g ?? 0, cols.b ?? 0, cols.hex ?? 0) + 1;
-    if (cells.length < need) throw invalidInput(`Legend ${source}, ${where}: expected ${need} columns but found ${cells.length} in "${line}".`);
+    if (cells.length < need) throw invalidInput(`Legend ${source}, ${where}: expected ${need} columns but found ${cells.length} in "${clip(line, 60)}".`);
     const name = cells[cols.name];
+    if (name.length > limits.maxNameChars) throw invalidInput(`Legend ${source}, ${where}: the mineral name "${clip(name)}" is ${name.length} characters long, more than the ${limits.maxNameChars} allowed (${LIMIT_ENV.maxNameChars.name}).`);
     let color: Rgb | undefined;
     if (cols.hex !== undefined) {
       color = parseColourCell(cells[cols.hex]);
-      if (!color) throw invalidInput(`Legend ${source}, ${where} ("${name}"): colour "${cells[cols.hex]}" is not a #rrggbb or r,g,b colour.`);
+      if (!color) throw invalidInput(`Legend ${source}, ${where} ("${clip(name)}"): colour "${clip(cells[cols.hex], 30)}" is not a #rrggbb or r,g,b colour.`);
     } else {
       color = [cols.r!, cols.g!, cols.b!].map((k, j) => {
         const s = cells[k];
         const v = isNum(s) ? Number(s) : NaN;
-        return checkByte(v, `${'rgb'[j]} ("${s}")`, `${where} ("${name}")`, source);
+        return checkByte(v, `${'rgb'[j]} ("${clip(s, 20)}")`, `${where} ("${clip(name)}")`, source);
       }) as Rgb;
     }
-    const id = cols.id === undefined ? undefined : parseId(cells[cols.id], `${where} ("${name}")`, source);
+    const id = cols.id === undefined ? undefined : parseId(cells[cols.id], `${where} ("${clip(name)}")`, source);
     out.push({ id, name, color, where });
   }
   return out;

@@ -1,9 +1,16 @@
 /**
  * Decodes the 2D images an EDS import meets (PNG via fast-png, TIFF via geotiff) into one shape:
  * either colour (RGB + alpha, 8 bits) or single-channel numbers. Framework-free: bytes in, pixels out.
+ *
+ * Hostile input (issue 12): the size an image declares in its header (PNG IHDR, TIFF tags) is checked
+ * against `limits.maxMapPixels` and the memory the decode would hold (decoded pixels + petromap's
+ * copy) against `limits.maxDecodeBytes` before anything is decoded; a PNG whose compressed data
+ * inflates to more than its header declares is refused before fast-png inflates it.
  */
+import { createInflate } from 'node:zlib';
 import { decode as decodePng, hasPngSignature } from 'fast-png';
 import { invalidInput } from '../errors';
+import { checkDecodeBudget, DEFAULT_LIMITS, LIMIT_ENV, type Limits } from '../limits';
 
 export interface ColourRaster {
   kind: 'colour';
@@ -70,19 +77,127 @@ function quietLzwWarnings(delta: 1 | -1): void {
 }
 
 /** Decodes a PNG or TIFF; `name` is used in messages. Multi-page TIFFs: the first page. */
-export async function decodeRaster(bytes: Uint8Array, name: string): Promise<Raster> {
+export async function decodeRaster(bytes: Uint8Array, name: string, limits: Limits = DEFAULT_LIMITS): Promise<Raster> {
   if (bytes.length === 0) throw invalidInput(`${name} is empty (0 bytes); export the image again.`);
-  if (isPng(bytes)) return decodePngRaster(bytes, name);
-  if (isTiff(bytes)) return decodeTiffRaster(bytes, name);
+  if (isPng(bytes)) return decodePngRaster(bytes, name, limits);
+  if (isTiff(bytes)) return decodeTiffRaster(bytes, name, limits);
   throw invalidInput(`${name} is neither a PNG nor a TIFF image (its first bytes do not match either format).`);
 }
 
-function decodePngRaster(bytes: Uint8Array, name: string): Raster {
+/** Refuses an image whose declared size is beyond the pixel cap or the decode memory budget. */
+export function checkRasterSize(name: string, width: number, height: number, decodeBytes: number, limits: Limits = DEFAULT_LIMITS): void {
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
+    throw invalidInput(`${name} declares an impossible image size (${width} x ${height} pixels); the file is damaged.`);
+  }
+  const px = width * height;
+  if (px > limits.maxMapPixels) {
+    const mpx = (v: number) => (v / 1e6).toFixed(v < 1e7 ? 1 : 0);
+    throw invalidInput(
+      `${name} is ${width} x ${height} pixels (${mpx(px)} megapixels), more than the ${mpx(limits.maxMapPixels)} megapixels a mineral map may have (${LIMIT_ENV.maxMapPixels.name}); crop or downsample the map, or raise the limit.`,
+    );
+  }
+  checkDecodeBudget(name, decodeBytes, limits);
+}
+
+/** PNG header (IHDR): size, bit depth, colour type, interlace. */
+export function pngHeader(b: Uint8Array, name: string): { width: number; height: number; depth: number; colourType: number; channels: number; interlace: number } {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const type = b.length >= 33 ? String.fromCharCode(b[12], b[13], b[14], b[15]) : '';
+  if (type !== 'IHDR') throw invalidInput(`${name}: the PNG has no image header (IHDR); the file is damaged or truncated.`);
+  const width = dv.getUint32(16), height = dv.getUint32(20), depth = b[24], colourType = b[25], interlace = b[28];
+  const channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[colourType];
+  if (!channels || ![1, 2, 4, 8, 16].includes(depth)) throw invalidInput(`${name}: the PNG header declares colour type ${colourType} with ${depth} bits, which is not valid PNG; the file is damaged.`);
+  return { width, height, depth, colourType, channels, interlace };
+}
+
+/** Bytes the PNG's compressed image data must inflate to (filter byte + packed row, per pass). */
+function pngRawBytes(width: number, height: number, bitsPerPixel: number, interlace: number): number {
+  const rowBytes = (w: number) => Math.ceil((w * bitsPerPixel) / 8);
+  if (interlace !== 1) return height * (1 + rowBytes(width));
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  let total = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const w = Math.ceil((width - x0) / dx), h = Math.ceil((height - y0) / dy);
+    if (w > 0 && h > 0) total += h * (1 + rowBytes(w));
+  }
+  return total;
+}
+
+/**
+ * Inflates the PNG's IDAT data without keeping it, and refuses it if it inflates to more than
+ * `limit` bytes (an inflate bomb behind a small declared size). Damaged streams are left to fast-png.
+ */
+async function checkPngInflatedSize(b: Uint8Array, limit: number, name: string): Promise<void> {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let o = 8; o + 8 <= b.length; ) {
+    const len = dv.getUint32(o);
+    const type = String.fromCharCode(b[o + 4], b[o + 5], b[o + 6], b[o + 7]);
+    if (type === 'IDAT') parts.push(b.subarray(o + 8, Math.min(b.length, o + 8 + len)));
+    if (type === 'IEND') break;
+    o += 12 + len;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const inf = createInflate();
+    let total = 0;
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      if (err) reject(err);
+      else resolve();
+    };
+    inf.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        inf.destroy();
+        finish(invalidInput(`${name}: the PNG's compressed data unpacks to more than its declared size; the file is damaged or hostile.`));
+      }
+    });
+    inf.on('error', () => finish());
+    inf.on('end', () => finish());
+    inf.on('close', () => finish());
+    for (const p of parts) inf.write(p);
+    inf.end();
+  });
+}
+
+/** Width and height an image declares in its header (PNG IHDR, first TIFF page's tags), without decoding pixels. */
+export async function readRasterSize(bytes: Uint8Array, name: string): Promise<{ width: number; height: number }> {
+  if (isPng(bytes)) return pngHeader(bytes, name);
+  if (isTiff(bytes)) {
+    const { fromArrayBuffer } = await import('geotiff');
+    try {
+      const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      const image = await (await fromArrayBuffer(ab)).getImage(0);
+      return { width: image.getWidth(), height: image.getHeight() };
+    } catch (err) {
+      throw invalidInput(`${name}: the TIFF cannot be read (${clipMessage(err)}); it may be truncated.`, { cause: err });
+    }
+  }
+  throw invalidInput(`${name} is neither a PNG nor a TIFF image (its first bytes do not match either format).`);
+}
+
+/** A decoder's error message, short enough to quote. */
+function clipMessage(err: unknown): string {
+  const m = String((err as Error)?.message ?? err).split('\n')[0];
+  return m.length > 80 ? `${m.slice(0, 79)}…` : m;
+}
+
+async function decodePngRaster(bytes: Uint8Array, name: string, limits: Limits): Promise<Raster> {
+  const h = pngHeader(bytes, name);
+  const n0 = h.width * h.height;
+  const sampleBytes = h.depth === 16 ? 2 : 1;
+  // fast-png's pixels (one byte per palette index / sample below 8 bits) + petromap's RGBA or grey copy
+  const decoded = n0 * h.channels * sampleBytes;
+  const copy = h.colourType === 3 || h.channels >= 3 ? n0 * 4 : h.channels === 2 ? n0 * sampleBytes : 0;
+  checkRasterSize(name, h.width, h.height, decoded + copy, limits);
+  await checkPngInflatedSize(bytes, pngRawBytes(h.width, h.height, h.depth * h.channels, h.interlace), name);
   let png;
   try {
     png = decodePng(bytes);
   } catch (err) {
-    throw invalidInput(`${name}: the PNG cannot be read (${(err as Error).message}); it may be truncated.`, { cause: err });
+    throw invalidInput(`${name}: the PNG cannot be read (${clipMessage(err)}); it may be truncated.`, { cause: err });
   }
   const { width, height, channels, depth } = png;
   const n = width * height;
@@ -122,7 +237,7 @@ function decodePngRaster(bytes: Uint8Array, name: string): Raster {
   return { kind: 'scalar', width, height, data, integer: true, bitsPerSample: depth, resolutionUm };
 }
 
-async function decodeTiffRaster(bytes: Uint8Array, name: string): Promise<Raster> {
+async function decodeTiffRaster(bytes: Uint8Array, name: string, limits: Limits): Promise<Raster> {
   const { fromArrayBuffer } = await import('geotiff');
   let image;
   try {
@@ -130,7 +245,7 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string): Promise<Raster
     const tiff = await fromArrayBuffer(ab);
     image = await tiff.getImage(0);
   } catch (err) {
-    throw invalidInput(`${name}: the TIFF cannot be read (${(err as Error).message}); it may be truncated.`, { cause: err });
+    throw invalidInput(`${name}: the TIFF cannot be read (${clipMessage(err)}); it may be truncated.`, { cause: err });
   }
   const width = image.getWidth(), height = image.getHeight(), n = width * height;
   const spp = image.getSamplesPerPixel();
@@ -145,6 +260,16 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string): Promise<Raster
   const photometric = Number(get('PhotometricInterpretation') ?? (spp >= 3 ? 2 : 1));
   const bps = Number(image.getBitsPerSample(0));
   const sampleFormat = Number(image.getSampleFormat(0) ?? 1);
+  {
+    // declared size, before any pixel is decoded: geotiff's interleaved samples + petromap's copy
+    const sampleBytes = Math.max(1, Math.ceil(bps / 8));
+    if (!(spp >= 1 && spp <= 16) || !(bps >= 1 && bps <= 64)) throw invalidInput(`${name}: the TIFF declares ${spp} samples of ${bps} bits per pixel; the file is damaged.`);
+    const colour = (photometric === 3 && spp === 1) || (spp >= 3 && photometric === 2);
+    const copy = colour ? n * 4 : spp > 1 || photometric === 0 ? n * 8 : 0;
+    checkRasterSize(name, width, height, n * spp * sampleBytes + copy, limits);
+    const tw = Number(get('TileWidth') ?? 0), tl = Number(get('TileLength') ?? 0);
+    if (tw > 0 && tl > 0) checkDecodeBudget(`${name} (one ${tw} x ${tl} tile)`, tw * tl * spp * sampleBytes, limits);
+  }
   const rational = (v: unknown): number => (Array.isArray(v) || ArrayBuffer.isView(v) ? Number((v as number[])[0]) / Number((v as number[])[1] ?? 1) : Number(v));
   const xres = get('XResolution');
   const unit = Number(get('ResolutionUnit') ?? 2);
@@ -154,7 +279,7 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string): Promise<Raster
   try {
     raster = (await image.readRasters({ interleave: true })) as unknown as ArrayLike<number>;
   } catch (err) {
-    throw invalidInput(`${name}: the TIFF pixels cannot be decoded (${(err as Error).message}).`, { cause: err });
+    throw invalidInput(`${name}: the TIFF pixels cannot be decoded (${clipMessage(err)}).`, { cause: err });
   } finally {
     quietLzwWarnings(-1);
   }

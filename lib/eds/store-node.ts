@@ -5,13 +5,16 @@
  *   labels.u16          phase id per pixel, row-major, raw little-endian uint16
  *   companion-<k>-<name>.f32   each companion image, raw little-endian float32
  * Saving is atomic: everything is written into `<dir>.partial-<…>` and renamed onto `dir`, so a
- * failure leaves what was stored before intact.
+ * failure leaves what was stored before intact. The folder carries petromap's marker (`.petromap`);
+ * an existing folder is only replaced if petromap wrote it (never a user's non-empty folder).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { invalidInput, notFound, PetromapError } from '../errors';
+import { safeMessage } from '../limits';
+import { checkReplaceableFolder, writeFolderMarker } from '../output-folder-node';
 import { mineralAreaFractions } from './render';
 import { unclassifiedFraction, type MineralMap, type MineralPhase } from './types';
 
@@ -59,13 +62,23 @@ function checkMap(map: MineralMap, where: string): void {
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40);
 
+/** Files saveMineralMap writes (a folder holding only these was written by petromap before the marker). */
+const ownMapFile = (name: string) => name === 'map.json' || name === 'labels.u16' || /^companion-\d+-[A-Za-z0-9_.-]*\.f32$/.test(name);
+
+/** Refuses (Conflict) when `dir` exists and is not a mineral map folder petromap wrote. */
+export async function checkMineralMapFolder(dir: string): Promise<void> {
+  await checkReplaceableFolder(dir, 'Storing the mineral map', ownMapFile);
+}
+
 export async function saveMineralMap(dir: string, map: MineralMap): Promise<void> {
   checkMap(map, `Mineral map ${map.source ?? basename(dir)}`);
+  await checkMineralMapFolder(dir);
   await mkdir(dirname(dir), { recursive: true });
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const partial = `${dir}.partial-${tag}`;
   try {
     await mkdir(partial);
+    await writeFolderMarker(partial, 'mineral-map');
     const fr = mineralAreaFractions(map);
     const companions = map.companions.map((c, k) => ({ name: c.name, file: `companion-${k}-${safeName(c.name)}.f32` }));
     const json: StoredMapJson = {
@@ -84,6 +97,7 @@ export async function saveMineralMap(dir: string, map: MineralMap): Promise<void
     for (let k = 0; k < companions.length; k++) await writeFile(join(partial, companions[k].file), leBytes(map.companions[k].data));
     await writeFile(join(partial, 'map.json'), JSON.stringify(json, null, 2) + '\n');
     const old = `${dir}.old-${tag}`;
+    await checkMineralMapFolder(dir); // again: the folder may have appeared while the files were written
     const existed = !!(await stat(dir).catch(() => null));
     if (existed) await rename(dir, old);
     try {
@@ -97,8 +111,8 @@ export async function saveMineralMap(dir: string, map: MineralMap): Promise<void
     await rm(partial, { recursive: true, force: true }).catch(() => undefined);
     if (err instanceof PetromapError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC') throw new PetromapError('DiskFull', `The disk is full: could not store the mineral map ${map.source ?? ''} in ${dir}.`, { cause: err });
-    throw err;
+    if (code === 'ENOSPC') throw new PetromapError('DiskFull', `The disk is full: could not store the mineral map ${map.source ?? ''} in ${basename(dir)}.`, { cause: err });
+    throw new PetromapError('Unprocessable', `Could not store the mineral map in ${basename(dir)}: ${safeMessage((err as Error).message ?? String(err), 200)}`, { cause: err });
   }
 }
 

@@ -1,12 +1,25 @@
-/** CSV tables (RFC 4180: comma, CRLF, quotes where needed) and an atomic writer. */
+/**
+ * CSV tables (RFC 4180: comma, CRLF, quotes where needed) and an atomic writer.
+ * Text cells that a spreadsheet would read as a formula (starting with = + - @, or a tab / CR)
+ * get a leading apostrophe: mineral names come from untrusted legends (issue 12, CSV injection).
+ */
 import type { DepthProfile } from './depth';
 import type { ModalMineralogy } from './modal';
 
-const cell = (v: unknown): string => {
+/** A text cell a spreadsheet would not run: formula-like starts are prefixed with an apostrophe. */
+export function neutraliseFormula(s: string): string {
+  return /^(?:[\t\r]|\s*[=+\-@])/.test(s) ? `'${s}` : s;
+}
+
+export const csvCell = (v: unknown): string => {
   if (v === undefined || v === null) return '';
-  const s = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)))) : String(v);
+  const s =
+    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6))))
+    : typeof v === 'bigint' || typeof v === 'boolean' ? String(v)
+    : neutraliseFormula(String(v));
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
+const cell = csvCell;
 
 export function toCsv(header: string[], rows: unknown[][]): string {
   return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
