@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { PetromapError, throwIfAborted, type OnProgress, type PetromapErrorTag } from '@/lib/errors';
 import type * as Tasks from './tasks';
 
@@ -21,13 +21,13 @@ export function repoRoot(): string {
 export async function runTask<K extends TaskName>(
   task: K,
   args: TaskArgs<K>,
-  opts: { signal?: AbortSignal; onProgress?: OnProgress; onEvent?: (e: unknown) => void } = {},
+  opts: { signal?: AbortSignal; onProgress?: OnProgress; onEvent?: (e: unknown) => void; resourceLimits?: ResourceLimits } = {},
 ): Promise<TaskResult<K>> {
   throwIfAborted(opts.signal);
   const root = repoRoot();
   const entry = path.join(root, 'server', 'jobs', 'worker-entry.mjs');
   // started from a code string so the bundler does not try to bundle the entry (and tsx with it)
-  const worker = new Worker(`import(${JSON.stringify(pathToFileURL(entry).href)})`, { eval: true, workerData: { root } });
+  const worker = new Worker(`import(${JSON.stringify(pathToFileURL(entry).href)})`, { eval: true, workerData: { root }, resourceLimits: opts.resourceLimits });
   const onAbort = () => worker.postMessage({ type: 'abort' });
   try {
     return await new Promise<TaskResult<K>>((resolve, reject) => {
@@ -39,7 +39,11 @@ export async function runTask<K extends TaskName>(
         else if (m.type === 'done') resolve(m.result as TaskResult<K>);
         else if (m.type === 'error') reject(m.tag ? new PetromapError(m.tag, m.message ?? 'failed') : new Error(m.message));
       });
-      worker.on('error', (err) => reject(err));
+      worker.on('error', (err: NodeJS.ErrnoException) => {
+        // the worker hit its heap limit (resourceLimits): a one-line reason, not V8's text
+        if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') reject(new PetromapError('Unprocessable', `the ${task} step ran out of the memory it is allowed (${opts.resourceLimits?.maxOldGenerationSizeMb ?? '?'} MB heap)`));
+        else reject(err);
+      });
       worker.on('exit', (code) => reject(opts.signal?.aborted ? new PetromapError('Aborted', 'The job was cancelled.') : new Error(`the ${task} worker stopped unexpectedly (exit code ${code})`)));
     });
   } finally {

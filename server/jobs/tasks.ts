@@ -30,3 +30,9 @@ export async function lithologyTrainPredict(a: import('../pipeline/annotate').Tr
   const { trainPredictTask } = await import('../pipeline/annotate');
   return trainPredictTask(a, opts);
 }
+
+/** Import an uploaded file into a new dataset folder (server/storage/import-job.ts writes the row). */
+export async function importDataset(a: import('../storage/datasets').ImportFilesArgs, opts: StageOptions) {
+  const { importDatasetFiles } = await import('../storage/datasets');
+  return importDatasetFiles(a, opts);
+}

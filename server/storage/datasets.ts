@@ -1,13 +1,14 @@
 /**
- * Turning an uploaded file into a dataset: import into the dataset's folder (the importers write
- * to a temp name and rename), then record it in SQLite. A failed import leaves no row and no
+ * Turning an uploaded file into a dataset: unpack it when it is a zip (unzip.ts: checked and
+ * streamed), import into the dataset's folder (the importers write to a temp name and rename),
+ * then record it in SQLite. The file side (importDatasetFiles) runs in the import job's worker
+ * thread (import-job.ts); the row is written by the job. A failed import leaves no row and no
  * folder; what was stored before is untouched.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Unzip, UnzipInflate } from 'fflate';
 import { invalidInput, isPetromapError, type StageOptions } from '@/lib/errors';
+import { limitsFromEnv, type Limits } from '@/lib/limits';
 import { importVolume } from '@/lib/volume/import-node';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import type { VolumeMeta } from '@/lib/volume/types';
@@ -18,57 +19,10 @@ import { unclassifiedFraction } from '@/lib/eds/types';
 import { newId, type DatasetRecord, type Repo } from '../db/repo';
 import type { EdsInfoOut, VolumeInfoOut } from '../routers/datasets';
 import type { Workspace } from './workspace';
+import { unzipToDir } from './unzip';
+import { DATASET_MARKER } from './sweep';
 
-/** Extract a zip file to a folder, streaming (entries never whole in memory at once beyond one chunk). */
-export async function unzipToDir(zipFile: string, dir: string, name: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const written: string[] = [];
-  const pending: Promise<void>[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const unzip = new Unzip((file) => {
-      const rel = path.normalize(file.name).replace(/^(\.\.(\/|\\|$))+/, '');
-      if (file.name.endsWith('/') || rel.startsWith('__MACOSX')) return;
-      const dest = path.join(dir, rel);
-      if (!dest.startsWith(dir + path.sep)) return;
-      const chunks: Uint8Array[] = [];
-      pending.push(
-        new Promise<void>((res, rej) => {
-          file.ondata = (err, data, final) => {
-            if (err) return rej(invalidInput(`${name}: the zip entry ${file.name} is damaged (${err.message}).`));
-            chunks.push(data);
-            if (final) {
-              mkdir(path.dirname(dest), { recursive: true })
-                .then(() => writeFile(dest, Buffer.concat(chunks)))
-                .then(() => (written.push(dest), res()), rej);
-            }
-          };
-        }),
-      );
-      file.start();
-    });
-    unzip.register(UnzipInflate);
-    const s = createReadStream(zipFile);
-    s.on('data', (b) => {
-      try {
-        unzip.push(b as Buffer);
-      } catch (e) {
-        reject(invalidInput(`${name} is not a readable zip file (${(e as Error).message}).`));
-      }
-    });
-    s.on('end', () => {
-      try {
-        unzip.push(new Uint8Array(0), true);
-        resolve();
-      } catch (e) {
-        reject(invalidInput(`${name} is not a readable zip file (${(e as Error).message}).`));
-      }
-    });
-    s.on('error', reject);
-  });
-  await Promise.all(pending);
-  if (!written.length) throw invalidInput(`${name}: the zip file holds no files.`);
-  return written;
-}
+export { unzipToDir } from './unzip';
 
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -111,34 +65,114 @@ export function edsInfo(map: MineralMap): EdsInfoOut {
   };
 }
 
+
+export interface ImportFilesArgs {
+  kind: 'volume' | 'eds';
+  /** the user's file name (messages, display name) */
+  name: string;
+  /** the uploaded file (keeps the user's extension) */
+  file: string;
+  /** the new dataset's folder (must not exist yet); removed again when the import fails */
+  datasetDir: string;
+  /** where a zip is unpacked (must not exist yet); always removed afterwards */
+  unpackDir: string;
+  spacingUm?: [number, number, number];
+  pixelSizeUm?: number;
+  /** budgets (default: the environment's, lib/limits) */
+  limits?: Limits;
+}
+
+export interface ImportFilesResult {
+  /** path of the stored dataset inside datasetDir ('volume.ome.zarr' or 'eds') */
+  inner: string;
+  info: VolumeInfoOut | EdsInfoOut;
+}
+
+/**
+ * The file side of an import, no database: unpack (a zip), import into `datasetDir`, return what
+ * the dataset row needs. Runs in the import job's worker thread (server/jobs/tasks.ts). A failure
+ * leaves neither `datasetDir` nor `unpackDir`.
+ */
+export async function importDatasetFiles(a: ImportFilesArgs, opts: StageOptions = {}): Promise<ImportFilesResult> {
+  const limits = a.limits ?? limitsFromEnv();
+  const { name } = a;
+  const isZip = /\.zip$/i.test(a.file);
+  const unzipShare = isZip ? 0.3 : 0;
+  const unpack = async () => {
+    await unzipToDir(a.file, a.unpackDir, name, { limits, signal: opts.signal, onProgress: (f, m) => opts.onProgress?.(unzipShare * f, m) });
+  };
+  const rest = (f: number, m?: string) => opts.onProgress?.(unzipShare + (1 - unzipShare) * f, m);
+  let made = false;
+  try {
+    if (a.kind === 'eds' && !isZip) {
+      if (/\.(png|tiff?)$/i.test(a.file)) {
+        throw invalidInput(`${name}: a mineral map image needs its legend. Upload a .zip holding the map image, its legend (legend.csv with name,r,g,b per mineral) and optionally bse.png, or a zipped TESCAN TIMA export.`);
+      }
+      throw invalidInput(`${name}: unknown EDS map format. Upload a .zip holding a map image + legend.csv, or a zipped TESCAN TIMA export folder.`);
+    }
+    await mkdir(path.dirname(a.datasetDir), { recursive: true });
+    await mkdir(a.datasetDir);
+    made = true;
+    await writeFile(path.join(a.datasetDir, DATASET_MARKER), JSON.stringify({ writtenBy: 'petromap', kind: a.kind, name, startedAt: new Date().toISOString() }) + '\n');
+    if (a.kind === 'volume') {
+      let source: string | string[] = a.file;
+      if (isZip) {
+        await unpack();
+        source = await volumeSourceInZip(a.unpackDir, name);
+      }
+      const store = path.join(a.datasetDir, 'volume.ome.zarr');
+      const meta = await importVolume(source, store, { displayName: name, spacingUm: a.spacingUm, signal: opts.signal, onProgress: rest });
+      return { inner: 'volume.ome.zarr', info: await volumeInfo(store, meta) };
+    }
+    await unpack();
+    const input = await edsInputFromDir(a.unpackDir, name, a.pixelSizeUm);
+    const map = await importMineralMap(input, { signal: opts.signal, onProgress: rest }).catch((err: unknown) => {
+      if (isPetromapError(err) && /pixel size is unknown/.test(err.message)) {
+        throw invalidInput(`${name}: the EDS pixel size is unknown (the image stores none). Add a small JSON file to the zip, e.g. info.json with {"pixelSizeUm": 2.5}, giving the pixel size in µm as the EDS software reports it.`);
+      }
+      throw err;
+    });
+    map.source ??= name;
+    await saveMineralMap(path.join(a.datasetDir, 'eds'), map);
+    return { inner: 'eds', info: edsInfo(map) };
+  } catch (err) {
+    if (made) await rm(a.datasetDir, { recursive: true, force: true });
+    if (!isPetromapError(err) && (err as NodeJS.ErrnoException).code === 'ENOENT') throw invalidInput(`${name}: a file the import needed is missing (${path.basename((err as NodeJS.ErrnoException).path ?? '') || 'unknown'}).`);
+    throw err;
+  } finally {
+    await rm(a.unpackDir, { recursive: true, force: true });
+  }
+}
+
 export interface ImportCtx {
   repo: Repo;
   ws: Workspace;
 }
 
-/** Import an uploaded volume file (tmpFile keeps the user's extension) as a new dataset. */
-export async function importVolumeDataset(ctx: ImportCtx, projectId: string, name: string, tmpFile: string, opts: StageOptions & { spacingUm?: [number, number, number] } = {}): Promise<DatasetRecord> {
+/** In-process import + dataset row (tests, CLI). The upload route runs imports as jobs instead (import-job.ts). */
+async function importInProcess(ctx: ImportCtx, kind: 'volume' | 'eds', projectId: string, name: string, tmpFile: string, opts: StageOptions & { spacingUm?: [number, number, number]; pixelSizeUm?: number }): Promise<DatasetRecord> {
   const id = newId('d');
-  const dir = ctx.ws.datasetDir(id);
-  const store = path.join(dir, 'volume.ome.zarr');
-  let unpack: string | undefined;
+  const datasetDir = ctx.ws.datasetDir(id);
+  const r = await importDatasetFiles(
+    { kind, name, file: tmpFile, datasetDir, unpackDir: ctx.ws.tmpPath('unzip'), spacingUm: opts.spacingUm, pixelSizeUm: opts.pixelSizeUm },
+    { signal: opts.signal, onProgress: opts.onProgress },
+  );
   try {
-    let source: string | string[] = tmpFile;
-    if (/\.zip$/i.test(tmpFile)) {
-      unpack = ctx.ws.tmpPath('unzip');
-      await unzipToDir(tmpFile, unpack, name);
-      source = await volumeSourceInZip(unpack, name);
-    }
-    await mkdir(dir, { recursive: true });
-    const meta = await importVolume(source, store, { displayName: name, spacingUm: opts.spacingUm, signal: opts.signal, onProgress: opts.onProgress });
-    const info = await volumeInfo(store, meta);
-    return ctx.repo.insertDataset({ id, projectId, name, kind: 'volume', status: 'ready', relPath: ctx.ws.rel(store), info });
+    return ctx.repo.insertDataset({ id, projectId, name, kind, status: 'ready', relPath: ctx.ws.rel(path.join(datasetDir, r.inner)), info: r.info });
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await rm(datasetDir, { recursive: true, force: true });
     throw err;
-  } finally {
-    if (unpack) await rm(unpack, { recursive: true, force: true });
   }
+}
+
+/** Import an uploaded volume file (tmpFile keeps the user's extension) as a new dataset. */
+export function importVolumeDataset(ctx: ImportCtx, projectId: string, name: string, tmpFile: string, opts: StageOptions & { spacingUm?: [number, number, number] } = {}): Promise<DatasetRecord> {
+  return importInProcess(ctx, 'volume', projectId, name, tmpFile, opts);
+}
+
+/** Import an uploaded EDS map (a .zip holding map + legend [+ BSE], or a TIMA export) as a new dataset. */
+export function importEdsDataset(ctx: ImportCtx, projectId: string, name: string, tmpFile: string, opts: StageOptions & { pixelSizeUm?: number } = {}): Promise<DatasetRecord> {
+  return importInProcess(ctx, 'eds', projectId, name, tmpFile, opts);
 }
 
 async function edsInputFromDir(dir: string, name: string, pixelSizeUm?: number) {
@@ -155,7 +189,7 @@ async function edsInputFromDir(dir: string, name: string, pixelSizeUm?: number) 
   let px = pixelSizeUm;
   if (px === undefined && infoJson) {
     try {
-      const j = JSON.parse(await (await import('node:fs/promises')).readFile(infoJson, 'utf8')) as Record<string, unknown>;
+      const j = JSON.parse(await readFile(infoJson, 'utf8')) as Record<string, unknown>;
       const v = j.pixelSizeUm ?? j.pixel_size_um ?? (j.eds as Record<string, unknown> | undefined)?.pixelSizeUm ?? (j.params as Record<string, unknown> | undefined)?.edsPixelUm;
       if (typeof v === 'number' && v > 0) px = v;
     } catch {
@@ -163,40 +197,6 @@ async function edsInputFromDir(dir: string, name: string, pixelSizeUm?: number) 
     }
   }
   return { map: mapImg, legend, pixelSizeUm: px, companions: bse.map((p) => ({ name: 'BSE', path: p })) };
-}
-
-/** Import an uploaded EDS map (an image, or a .zip holding map + legend [+ BSE], or a TIMA export) as a new dataset. */
-export async function importEdsDataset(ctx: ImportCtx, projectId: string, name: string, tmpFile: string, opts: StageOptions & { pixelSizeUm?: number } = {}): Promise<DatasetRecord> {
-  const id = newId('d');
-  const dir = ctx.ws.datasetDir(id);
-  let unpack: string | undefined;
-  try {
-    let input: Parameters<typeof importMineralMap>[0];
-    if (/\.zip$/i.test(tmpFile)) {
-      unpack = ctx.ws.tmpPath('unzip');
-      await unzipToDir(tmpFile, unpack, name);
-      input = await edsInputFromDir(unpack, name, opts.pixelSizeUm);
-    } else if (/\.(png|tiff?)$/i.test(tmpFile)) {
-      throw invalidInput(`${name}: a mineral map image needs its legend. Upload a .zip holding the map image, its legend (legend.csv with name,r,g,b per mineral) and optionally bse.png, or a zipped TESCAN TIMA export.`);
-    } else {
-      throw invalidInput(`${name}: unknown EDS map format. Upload a .zip holding a map image + legend.csv, or a zipped TESCAN TIMA export folder.`);
-    }
-    const map = await importMineralMap(input, { signal: opts.signal, onProgress: opts.onProgress }).catch((err: unknown) => {
-      if (isPetromapError(err) && /pixel size is unknown/.test(err.message)) {
-        throw invalidInput(`${name}: the EDS pixel size is unknown (the image stores none). Add a small JSON file to the zip, e.g. info.json with {"pixelSizeUm": 2.5}, giving the pixel size in µm as the EDS software reports it.`);
-      }
-      throw err;
-    });
-    map.source ??= name;
-    await saveMineralMap(path.join(dir, 'eds'), map);
-    return ctx.repo.insertDataset({ id, projectId, name, kind: 'eds', status: 'ready', relPath: ctx.ws.rel(path.join(dir, 'eds')), info: edsInfo(map) });
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    if (!isPetromapError(err) && (err as NodeJS.ErrnoException).code === 'ENOENT') throw invalidInput(`${name}: a file the import needed is missing (${(err as Error).message}).`);
-    throw err;
-  } finally {
-    if (unpack) await rm(unpack, { recursive: true, force: true });
-  }
 }
 
 export async function fileSize(p: string) {

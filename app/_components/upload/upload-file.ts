@@ -8,7 +8,7 @@ export type UploadKind = 'volume' | 'eds';
 export interface UploadProgress {
   loaded: number;
   total: number;
-  /** 'sending' while bytes go up, 'processing' once all are sent and the server imports */
+  /** 'sending' while bytes go up, 'processing' once all are sent (the server answers with the import job's id) */
   phase: 'sending' | 'processing';
 }
 

@@ -1,7 +1,8 @@
 /**
  * POST /api/projects/:projectId/upload?kind=volume|eds&name=<file name>[&pixelUm=][&spacing=z,y,x]
- * Body: the raw file, streamed to the workspace's tmp/ and then imported. 201 + the dataset, or
- * a JSON { error } naming the file and the problem.
+ * Body: the raw file, streamed to the workspace's tmp/. The import itself runs as a job
+ * (server/storage/import-job.ts), outside this handler: 202 + { jobId }, and the client follows
+ * the job (jobs.byId). A refused upload (too large, disk full, bad query) answers a JSON { error }.
  */
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
@@ -9,8 +10,7 @@ import { z } from 'zod';
 import { services } from '@/server/services';
 import { errorResponse, ID_RE, jsonError } from '@/server/http';
 import { streamToFile } from '@/server/storage/upload';
-import { importEdsDataset, importVolumeDataset } from '@/server/storage/datasets';
-import { datasetOut } from '@/server/routers/datasets';
+import { startImportJob } from '@/server/storage/import-job';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
@@ -32,20 +32,23 @@ export async function POST(req: Request, { params }: { params: Promise<{ project
   if (!ID_RE.test(projectId) || !svc.repo.project(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
   if (!q.success) return jsonError(`Bad upload request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400);
-  const { kind, name } = q.data;
+  const { kind } = q.data;
+  const name = path.basename(q.data.name.replace(/\\/g, '/')).replace(/[\u0000-\u001f\u007f]/g, '_') || 'upload';
   const ext = (name.toLowerCase().match(/\.(nii\.gz|[a-z0-9]{1,5})$/)?.[0] ?? '').replace(/[^a-z0-9.]/g, '');
   const tmp = svc.ws.tmpPath('upload') + ext;
   try {
     const len = req.headers.get('content-length');
     await streamToFile(req.body, tmp, { maxBytes: svc.env.maxUploadBytes, declaredBytes: len ? Number(len) : undefined, name, signal: req.signal });
-    const ctx = { repo: svc.repo, ws: svc.ws };
-    const d = kind === 'volume'
-      ? await importVolumeDataset(ctx, projectId, path.basename(name), tmp, { spacingUm: q.data.spacing, signal: req.signal })
-      : await importEdsDataset(ctx, projectId, path.basename(name), tmp, { pixelSizeUm: q.data.pixelUm, signal: req.signal });
-    return Response.json(datasetOut(d), { status: 201 });
   } catch (err) {
-    return errorResponse(err, `Importing ${name}`);
-  } finally {
     await rm(tmp, { force: true });
+    return errorResponse(err, `Receiving ${name}`);
+  }
+  try {
+    // from here the job owns the file (it removes it when it ends)
+    const job = startImportJob(svc, { projectId, kind, name, file: tmp, spacingUm: q.data.spacing, pixelSizeUm: q.data.pixelUm });
+    return Response.json({ jobId: job.id }, { status: 202 });
+  } catch (err) {
+    await rm(tmp, { force: true });
+    return errorResponse(err, `Importing ${name}`);
   }
 }

@@ -1,0 +1,91 @@
+/**
+ * Start-up sweep of what a killed server left behind (issue 12): upload and unzip temp files under
+ * tmp/, `*.partial-*` / `*.old-*` / `.*.tmp-*` leftovers of the atomic writers inside dataset and
+ * project folders (the lithology map's `.tmp-<job>` / `.old-<job>` folders among them), and dataset
+ * folders that have no database row (an import killed before its row was written).
+ *
+ * Only what petromap wrote is touched: names built by petromap (Workspace.tmpPath, newId, the
+ * importers' temp suffixes), and a dataset folder only when it carries petromap's marker file or
+ * holds nothing but what petromap writes there. Anything else in the workspace (a user's own
+ * folder, a file of another program) stays.
+ *
+ * The listing is synchronous and happens before the first await, so calling this at start-up,
+ * before any job runs, can never race an import that starts afterwards.
+ */
+import { readdirSync, type Dirent } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Marker file petromap writes first into every dataset folder it creates. */
+export const DATASET_MARKER = '.petromap-dataset';
+
+/** Workspace.tmpPath(stem): `<stem>-<base36 time>-<8 hex>` plus the upload's extension. */
+const TMP_NAME = /^[a-z][a-z0-9-]{0,40}-[0-9a-z]{6,12}-[0-9a-f]{8}(\.[a-z0-9.]{1,12})?$/i;
+const DATASET_ID = /^d[0-9a-f]{10}$/;
+const PROJECT_ID = /^p[0-9a-f]{10}$/;
+/** temp names of petromap's atomic writers (import-node, store-node, annotate, model-io, writeFileAtomic) */
+const LEFTOVER = /\.(partial|old|tmp)-[A-Za-z0-9-]{1,64}$/;
+/** what petromap itself puts in a dataset folder */
+const DATASET_CONTENT = /^(\.petromap-dataset|volume\.ome\.zarr|eds|(volume\.ome\.zarr|eds)\.(partial|old)-[A-Za-z0-9-]{1,64}|\.eds\.tmp-[A-Za-z0-9-]{1,64})$/;
+
+export interface SweepOptions {
+  /** does the database have a dataset row with this id */
+  hasDataset(id: string): boolean;
+}
+
+function list(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+/** What the sweep would remove (absolute paths). Synchronous. */
+export function planSweep(root: string, opts: SweepOptions): string[] {
+  const out: string[] = [];
+  const tmp = path.join(/*turbopackIgnore: true*/ root, 'tmp');
+  for (const e of list(tmp)) if (TMP_NAME.test(e.name)) out.push(path.join(tmp, e.name));
+
+  const datasets = path.join(/*turbopackIgnore: true*/ root, 'datasets');
+  for (const e of list(datasets)) {
+    const dir = path.join(datasets, e.name);
+    if (!e.isDirectory() || !DATASET_ID.test(e.name)) continue;
+    const inside = list(dir);
+    if (!opts.hasDataset(e.name)) {
+      const marked = inside.some((f) => f.name === DATASET_MARKER && f.isFile());
+      if (marked || inside.every((f) => DATASET_CONTENT.test(f.name))) out.push(dir);
+      continue;
+    }
+    for (const f of inside) if (LEFTOVER.test(f.name)) out.push(path.join(dir, f.name));
+  }
+
+  const projects = path.join(/*turbopackIgnore: true*/ root, 'projects');
+  for (const e of list(projects)) {
+    if (!e.isDirectory() || !PROJECT_ID.test(e.name)) continue;
+    const dir = path.join(projects, e.name);
+    for (const f of list(dir)) {
+      const p = path.join(dir, f.name);
+      if (LEFTOVER.test(f.name)) out.push(p);
+      else if (f.isDirectory() && !/\.zarr$/.test(f.name)) {
+        for (const g of list(p)) if (LEFTOVER.test(g.name)) out.push(path.join(p, g.name));
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes the leftovers; returns the workspace-relative paths removed. */
+export async function sweepWorkspace(root: string, opts: SweepOptions): Promise<string[]> {
+  const plan = planSweep(root, opts);
+  const removed: string[] = [];
+  for (const p of plan) {
+    try {
+      await rm(p, { recursive: true, force: true });
+      removed.push(path.relative(root, p));
+    } catch (err) {
+      console.warn(`petromap: could not remove the leftover ${path.relative(root, p)}: ${(err as Error).message}`);
+    }
+  }
+  return removed;
+}
