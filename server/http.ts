@@ -1,9 +1,11 @@
 /**
  * Helpers for the binary route handlers under app/api: JSON errors that the UI shows verbatim,
- * PetromapError tags → HTTP statuses.
+ * PetromapError tags → HTTP statuses, the Host/Origin guard for routes outside proxy.ts, and
+ * request bodies read with a size cap.
  */
 import { z } from 'zod';
 import { isPetromapError, type PetromapErrorTag } from '@/lib/errors';
+import { checkRequest, guardConfigFromEnv, type GuardConfig } from './http-guard';
 
 const STATUS: Record<PetromapErrorTag, number> = {
   InvalidInput: 400,
@@ -28,12 +30,70 @@ export function errorResponse(err: unknown, what: string) {
 export const ID_RE = /^[a-z0-9]{1,64}$/i;
 
 
+/** Upper bounds of query numbers: far above any real volume, low enough to keep work bounded. */
+export const MAX_SLICE_INDEX = 1_000_000;
+export const MAX_PYRAMID_LEVEL = 16;
+
 /** Query of every slice-shaped route: axis, index in the voxels of `level`, pyramid level. */
 export const sliceQuery = z.object({
   axis: z.enum(['z', 'y', 'x']).default('z'),
-  index: z.coerce.number().int().min(0),
-  level: z.coerce.number().int().min(0).default(0),
+  index: z.coerce.number().int().min(0).max(MAX_SLICE_INDEX),
+  level: z.coerce.number().int().min(0).max(MAX_PYRAMID_LEVEL).default(0),
 });
+
+let guardCfg: { key: string; cfg: GuardConfig } | undefined;
+
+/**
+ * The Host/Origin guard of proxy.ts (server/http-guard.ts) for the routes proxy.ts leaves out
+ * because they stream large bodies: a refusal response, or null to go on.
+ */
+export function guardResponse(req: Request): Response | null {
+  const env = process.env;
+  const key = `${env.HOST ?? ''}|${env.__NEXT_PRIVATE_ORIGIN ?? ''}|${env.PETROMAP_ALLOWED_HOSTS ?? ''}`;
+  if (guardCfg?.key !== key) guardCfg = { key, cfg: guardConfigFromEnv(env) };
+  const d = checkRequest({ method: req.method, header: (n) => req.headers.get(n) }, guardCfg.cfg);
+  return d.ok ? null : jsonError(d.reason, d.status);
+}
+
+export type CappedBody = { ok: true; body: Uint8Array<ArrayBuffer> } | { ok: false; response: Response };
+
+/**
+ * The request body, at most `maxBytes`: a Content-Length above the cap is refused before anything
+ * is read, and a longer (or chunked) body is refused as soon as the cap is passed, with 413 and a
+ * message naming `what`.
+ */
+export async function readBodyCapped(req: Request, maxBytes: number, what: string): Promise<CappedBody> {
+  const tooLarge = (n: string) =>
+    ({ ok: false, response: jsonError(`${what}: the request body is ${n} bytes, more than the ${maxBytes} bytes expected. Reload the page: the volume may have changed.`, 413) }) as const;
+  const declared = req.headers.get('content-length');
+  if (declared !== null) {
+    const n = Number(declared);
+    if (!Number.isSafeInteger(n) || n < 0) return { ok: false, response: jsonError(`${what}: bad Content-Length "${declared}".`, 400) };
+    if (n > maxBytes) return tooLarge(String(n));
+  }
+  if (!req.body) return { ok: true, body: new Uint8Array(0) };
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        return tooLarge(`over ${maxBytes}`);
+      }
+      parts.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const body = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) (body.set(p, o), (o += p.byteLength));
+  return { ok: true, body };
+}
 
 /**
  * A GET handler for `/api/projects/:projectId/...` or `/api/datasets/:datasetId/...`: checks the id,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
 import { services } from '@/server/services';
-import { errorResponse, ID_RE, jsonError } from '@/server/http';
+import { errorResponse, guardResponse, ID_RE, jsonError } from '@/server/http';
 import { streamToFile } from '@/server/storage/upload';
 import { startImportJob } from '@/server/storage/import-job';
 
@@ -27,6 +27,9 @@ const query = z.object({
 });
 
 export async function POST(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
+  // Host/Origin guard (server/http-guard.ts) here, not in proxy.ts: a proxy would buffer the body
+  const refused = guardResponse(req);
+  if (refused) return refused;
   const { projectId } = await params;
   const svc = services();
   if (!ID_RE.test(projectId) || !svc.repo.project(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
