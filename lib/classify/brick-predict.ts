@@ -2,6 +2,8 @@
  * Class labels, per-class probabilities and uncertainty of one brick from its feature rows.
  * Voxels above the surface (air) get label 0 (no label), probability 0 and uncertainty 0.
  */
+import { throwIfAborted } from '../errors';
+import type { VolumeStore } from '../volume/store';
 import type { Box3 } from '../volume/types';
 import { isAboveSurface, type SurfacePlane } from './mirror';
 
@@ -49,3 +51,49 @@ export function boxAboveSurface(box: Box3, surface: SurfacePlane): boolean {
 }
 
 export const markerName = (box: Box3) => `${box.start[0]}_${box.start[1]}_${box.start[2]}.done`;
+
+export interface LabelCheck {
+  /** voxels inside the sample (below the surface when there is one, else all) */
+  sampleVoxels: number;
+  /** of those, voxels with label 0 (no label) */
+  unlabelled: number;
+  /** the boxes (of those checked) that hold at least one unlabelled sample voxel */
+  holes: Box3[];
+}
+
+/**
+ * Verification pass of a whole-volume prediction: counts voxels inside the sample (below the
+ * surface plane when there is one, i.e. not isAboveSurface; everywhere otherwise) whose label is
+ * 0. Streams `boxes` (which must tile the volume, e.g. the prediction's chunkGrid) one at a time,
+ * so memory stays at one box; boxes entirely above the surface are not read.
+ */
+export async function countUnlabelled(labels: VolumeStore, boxes: Box3[], surface: SurfacePlane | null, opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {}): Promise<LabelCheck> {
+  let sampleVoxels = 0, unlabelled = 0, k = 0;
+  const holes: Box3[] = [];
+  for (const box of boxes) {
+    throwIfAborted(opts.signal);
+    opts.onProgress?.(k++ / boxes.length);
+    if (surface && boxAboveSurface(box, surface)) continue;
+    const d = await labels.readBlock(box, { signal: opts.signal });
+    const [bz, by, bx] = box.shape;
+    let inside = 0, zeros = 0;
+    if (!surface) {
+      inside = d.length;
+      for (let i = 0; i < d.length; i++) if (d[i] === 0) zeros++;
+    } else {
+      for (let y = 0; y < by; y++) for (let x = 0; x < bx; x++) {
+        // first z of this column inside the sample: isAboveSurface is z < plane - 0.5
+        const gy = box.start[1] + y, gx = box.start[2] + x;
+        let z = 0;
+        while (z < bz && isAboveSurface(surface, box.start[0] + z, gy, gx)) z++;
+        inside += bz - z;
+        for (; z < bz; z++) if (d[(z * by + y) * bx + x] === 0) zeros++;
+      }
+    }
+    sampleVoxels += inside;
+    unlabelled += zeros;
+    if (zeros) holes.push(box);
+  }
+  opts.onProgress?.(1);
+  return { sampleVoxels, unlabelled, holes };
+}

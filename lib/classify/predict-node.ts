@@ -1,24 +1,31 @@
 /**
  * Blockwise, resumable, cancellable prediction of a whole volume (Node: worker threads).
  *
- * Bricks (= chunks of the outputs, so each brick writes whole chunks) are handed to worker threads,
- * each with its own TF.js wasm engine. Outputs in `outDir`:
+ * Bricks are the chunk grid of the outputs (chunkGrid: brick = output chunk, smaller only at the
+ * volume's edge), so every brick owns whole chunks and the worker threads (each with its own
+ * TF.js wasm engine and its own store instances) never write the same chunk: the workers write
+ * with `wholeChunks: true`, which makes a misaligned parallel write throw instead of silently
+ * losing another thread's voxels. Outputs in `outDir`:
  *   labels.ome.zarr         uint8 class codes (0 = no label / above the surface)
  *   probabilities.ome.zarr  uint8 0..255, one channel per class
  *   uncertainty.ome.zarr    uint8 255 * (1 - (p1 - p2))
  *   bricks/<z>_<y>_<x>.done written after a brick's chunks; a restart skips those bricks
  *   predict.json            what was predicted with what (a restart with another model is refused)
- * Then the pyramids are built (labels by majority: the store is created with downsample 'mode').
+ * When every brick is done a verification pass reads the labels back, brick by brick, and fails
+ * (Unprocessable) if any voxel inside the sample (below the mirror surface, or anywhere without
+ * one) has no label, whatever the cause; the bricks with holes lose their `.done` marker so a
+ * restart redoes them. Only then are the pyramids built (labels by majority: the store is created
+ * with downsample 'mode'), by this thread alone.
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PetromapError, throwIfAborted, type StageOptions } from '../errors';
-import { brickGrid } from '../features';
+import { chunkGrid } from '../features';
 import { startTsWorker } from '../registration/refine-in-worker-node';
 import type { Box3, Shape3, VolumeMeta } from '../volume/types';
 import { buildPyramid, createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
-import { boxAboveSurface, markerName } from './brick-predict';
+import { boxAboveSurface, countUnlabelled, markerName } from './brick-predict';
 import type { SurfacePlane } from './mirror';
 import { MODEL_FORMAT, type ModelFile } from './model-io-node';
 import type { PredictInit, PredictReply } from './predict.worker';
@@ -26,7 +33,7 @@ import type { PredictInit, PredictReply } from './predict.worker';
 export interface PredictOptions extends StageOptions {
   /** worker threads (default: available cores, at most 4) */
   threads?: number;
-  /** brick = output chunk shape (default [64, 128, 128]) */
+  /** output chunk shape = brick of the chunk grid (default [64, 128, 128]) */
   brick?: Shape3;
   /** mirror the volume above this surface (default: the surface the model was trained with) */
   mirrorSurface?: SurfacePlane | null;
@@ -43,6 +50,10 @@ export interface PredictResult {
   uncertaintyPath: string;
   classes: number[];
   seconds: number;
+  /** voxels inside the sample (below the mirror surface, or all) verified to hold a label */
+  verifiedVoxels: number;
+  /** unlabelled voxels found inside the sample by the verification pass (0: otherwise it throws) */
+  unlabelledVoxels: number;
 }
 
 interface RunManifest {
@@ -52,6 +63,8 @@ interface RunManifest {
   classes: number[];
   brick: Shape3;
   mirror: SurfacePlane | null;
+  /** 'chunks': chunk-aligned bricks (chunkGrid); absent in runs made with the old balanced grid */
+  grid?: 'chunks';
 }
 
 async function readModelFile(modelDir: string): Promise<ModelFile> {
@@ -91,9 +104,18 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   const { shape, spacingUm, originUm } = store.meta;
   await mkdir(join(outDir, 'bricks'), { recursive: true });
 
-  const manifest: RunManifest = { volume: storePath, shape, modelSavedAt: model.savedAt, classes: model.classes, brick, mirror };
+  const manifest: RunManifest = { volume: storePath, shape, modelSavedAt: model.savedAt, classes: model.classes, brick, mirror, grid: 'chunks' };
   const manifestPath = join(outDir, 'predict.json');
-  const prev = await readFile(manifestPath, 'utf8').then((s) => JSON.parse(s) as RunManifest, () => null);
+  let prev = await readFile(manifestPath, 'utf8').then((s) => JSON.parse(s) as RunManifest, () => null);
+  if (prev && !prev.grid && JSON.stringify({ ...prev, grid: 'chunks' }) === JSON.stringify(manifest)) {
+    // same run started with the old balanced brick grid (bricks straddling chunks): its markers
+    // name other bricks and its chunks may have lost writes, so it starts afresh
+    await rm(join(outDir, 'bricks'), { recursive: true, force: true });
+    await mkdir(join(outDir, 'bricks'), { recursive: true });
+    for (const f of ['labels.ome.zarr', 'probabilities.ome.zarr', 'uncertainty.ome.zarr']) await rm(join(outDir, f), { recursive: true, force: true });
+    await rm(manifestPath, { force: true });
+    prev = null;
+  }
   if (prev && JSON.stringify(prev) !== JSON.stringify(manifest)) {
     throw new PetromapError('Conflict', `${outDir} holds a prediction of ${prev.volume} made with another model or settings; delete the folder or choose another one to start afresh.`);
   }
@@ -114,7 +136,8 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
     unc: await openOrCreate(paths.unc, { ...base, dtype: 'uint8', channels: ['uncertainty'] }, brick, 'mean', fresh),
   };
 
-  const all = brickGrid(shape, brick);
+  // every brick owns whole chunks of the three outputs (same chunk shape): no two workers share one
+  const all = chunkGrid(shape, outs.labels.chunk);
   const todo: Box3[] = [];
   let skipped = 0;
   for (const b of all) {
@@ -127,7 +150,8 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   }
   const total = all.length;
   let finished = 0;
-  const report = (msg: string) => onProgress?.((skipped + finished) / total * (opts.pyramids === false ? 1 : 0.95), msg);
+  const bricksEnd = opts.pyramids === false ? 0.95 : 0.9;
+  const report = (msg: string) => onProgress?.((skipped + finished) / total * bricksEnd, msg);
   report(`${skipped} of ${total} bricks already done`);
 
   const nThreads = Math.max(1, Math.min(opts.threads ?? Math.min(4, availableParallelism()), todo.length));
@@ -173,6 +197,21 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
     signal?.removeEventListener('abort', onAbort);
     await Promise.all(workers.map((w) => w.terminate()));
   }
+  // every brick is done (all workers reported and are terminated): verify, then the pyramids
+  throwIfAborted(signal);
+  onProgress?.(bricksEnd, 'checking that every voxel has a label');
+  const check = await countUnlabelled(outs.labels, all, mirror, { signal, onProgress: (f) => onProgress?.(bricksEnd + 0.05 * f, 'checking that every voxel has a label') });
+  if (check.unlabelled > 0) {
+    // the bricks with holes are redone by a restart
+    await Promise.all(check.holes.map((b) => rm(join(outDir, 'bricks', markerName(b)), { force: true })));
+    const pct = (100 * check.unlabelled) / Math.max(1, check.sampleVoxels);
+    throw new PetromapError(
+      'Unprocessable',
+      `Prediction of ${storePath} left ${check.unlabelled.toLocaleString('en')} of ${check.sampleVoxels.toLocaleString('en')} voxels inside the sample (${pct < 0.01 ? pct.toPrecision(2) : pct.toFixed(2)} %) without a label ` +
+        `(in ${check.holes.length} of ${total} bricks of ${paths.labels}). Those bricks were marked as not done: run the prediction again with the same settings to redo them; if it happens again, report it as a bug.`,
+      { details: { unlabelled: check.unlabelled, sampleVoxels: check.sampleVoxels, percent: pct, bricks: check.holes.map(markerName) } },
+    );
+  }
   if (opts.pyramids !== false) {
     throwIfAborted(signal);
     onProgress?.(0.95, 'building the output pyramids');
@@ -190,5 +229,7 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
     uncertaintyPath: paths.unc,
     classes: model.classes,
     seconds: (Date.now() - t0) / 1000,
+    verifiedVoxels: check.sampleVoxels,
+    unlabelledVoxels: check.unlabelled,
   };
 }

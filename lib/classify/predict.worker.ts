@@ -2,6 +2,11 @@
  * Worker thread of predictVolume: its own TF.js wasm engine; per brick: features (mirrored above the
  * surface when the model was trained so), class probabilities, writes the brick's chunks of the
  * three output stores, then its `.done` marker (temp name + rename).
+ *
+ * Several of these workers write the same stores at once, each through its own store instances, so
+ * a brick must own whole chunks: bricks come from chunkGrid with the outputs' chunk shape and every
+ * write passes `wholeChunks: true` (a misaligned brick throws instead of read-modify-writing a
+ * chunk another worker is writing).
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -50,9 +55,9 @@ async function onBrick(box: Box3) {
   const n = box.shape[0] * box.shape[1] * box.shape[2];
   const p = await predictRows(model, f.data, n);
   const o = brickOutputs(p, model.classes, box, init.mirror ?? undefined);
-  await outs.labels.writeBlock(box, o.labels);
-  for (let k = 0; k < o.probabilities.length; k++) await outs.probs.writeBlock(box, o.probabilities[k], { channel: k });
-  await outs.unc.writeBlock(box, o.uncertainty);
+  await outs.labels.writeBlock(box, o.labels, { wholeChunks: true });
+  for (let k = 0; k < o.probabilities.length; k++) await outs.probs.writeBlock(box, o.probabilities[k], { channel: k, wholeChunks: true });
+  await outs.unc.writeBlock(box, o.uncertainty, { wholeChunks: true });
   const marker = join(init.outDir, 'bricks', markerName(box));
   const tmp = `${marker}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   await writeFile(tmp, JSON.stringify({ box, ms: Date.now() - t0 }));

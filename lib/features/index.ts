@@ -60,7 +60,8 @@ export const DEFAULT_BRICK: Shape3 = [64, 64, 64];
 /**
  * Brick grid over a volume (z-major order) with bricks of at most `brick` (default 64^3): per axis
  * the fewest bricks that fit, of balanced sizes (256 with 80 -> 64, 64, 64, 64, not 80, 80, 80, 16:
- * a thin brick costs as much halo as a full one).
+ * a thin brick costs as much halo as a full one). The bricks straddle chunks: use it to READ
+ * (features, statistics); parallel writers use chunkGrid.
  */
 export function brickGrid(shape: Shape3, brick: Shape3 = DEFAULT_BRICK): Box3[] {
   for (let a = 0; a < 3; a++) {
@@ -75,6 +76,34 @@ export function brickGrid(shape: Shape3, brick: Shape3 = DEFAULT_BRICK): Box3[] 
       const s1 = Math.floor(((i + 1) * shape[a]!) / n);
       out.push([s0, s1 - s0]);
     }
+    return out;
+  });
+  const out: Box3[] = [];
+  for (const [z, bz] of cuts[0]!) for (const [y, by] of cuts[1]!) for (const [x, bx] of cuts[2]!) {
+    out.push({ start: [z, y, x], shape: [bz, by, bx] });
+  }
+  return out;
+}
+
+/**
+ * Chunk-aligned brick grid (z-major order): bricks of `chunk * multiple` voxels starting at
+ * multiples of that size, so every brick covers whole chunks of a store chunked `chunk`; only the
+ * last brick along an axis is smaller (it ends at the volume's edge, which ends its chunks too).
+ * This is the grid of every PARALLEL blockwise writer: a brick owns its chunks, no two bricks
+ * share one, so no writer ever has to read-modify-write a chunk another thread is writing
+ * (ZarrVolumeStore.writeBlock with `wholeChunks: true` enforces it). brickGrid's balanced bricks
+ * (160 -> 53/53/54) straddle chunks and are for readers only (features, statistics).
+ */
+export function chunkGrid(shape: Shape3, chunk: Shape3, multiple: Shape3 = [1, 1, 1]): Box3[] {
+  for (let a = 0; a < 3; a++) {
+    if (!Number.isInteger(shape[a]) || shape[a]! < 1) throw invalidInput(`Chunk grid: the volume shape must be positive whole numbers, got (${shape.join(', ')}).`);
+    if (!Number.isInteger(chunk[a]) || chunk[a]! < 1) throw invalidInput(`Chunk grid: the chunk size must be positive whole numbers, got (${chunk.join(', ')}).`);
+    if (!Number.isInteger(multiple[a]) || multiple[a]! < 1) throw invalidInput(`Chunk grid: the brick must be a whole number of chunks per axis, got (${multiple.join(', ')}).`);
+  }
+  const cuts = [0, 1, 2].map((a) => {
+    const step = chunk[a]! * multiple[a]!;
+    const out: Array<[number, number]> = [];
+    for (let s = 0; s < shape[a]!; s += step) out.push([s, Math.min(step, shape[a]! - s)]);
     return out;
   });
   const out: Box3[] = [];

@@ -7,7 +7,7 @@
  */
 import { throwIfAborted } from '../errors';
 import { checkBox, gatherHalo, normaliseHalo, planHalo, toFloat32 } from '../volume/reflect';
-import type { ReadBlockOptions, VolumeStore } from '../volume/store';
+import type { ReadBlockOptions, VolumeStore, WriteBlockOptions } from '../volume/store';
 import { allocate, bytesPerVoxel, type AnyVoxelArray, type Box3, type Shape3 } from '../volume/types';
 
 export interface ChunkCacheStats {
@@ -86,7 +86,8 @@ export function withChunkCache(store: VolumeStore, chunk: Shape3, maxBytes = 96 
     async readBlockF32(box: Box3, opts?: ReadBlockOptions): Promise<Float32Array> {
       return toFloat32(await readBlock(box, opts));
     },
-    async writeBlock(box: Box3, data: AnyVoxelArray, opts?: { channel?: number; level?: number }): Promise<void> {
+    async writeBlock(box: Box3, data: AnyVoxelArray, opts?: WriteBlockOptions): Promise<void> {
+      // passes wholeChunks on: the underlying store checks the alignment of parallel writers
       // keep the cache honest: drop cached chunks of that channel
       for (const k of [...cache.keys()]) if (k.startsWith(`${opts?.channel ?? 0}/`)) {
         stats.bytes -= cache.get(k)!.length * bpv;

@@ -1,6 +1,12 @@
 /**
  * Features of a whole stored volume, brick by brick, in worker threads, with bounded memory: at
  * most `threads * 2` bricks are being computed or waiting for `onBrick` at any time. Node only.
+ *
+ * Writers: the workers only read the volume. `onBrick` runs in the calling thread, one call at a
+ * time, so whatever it writes is written by a single sequential writer and the default balanced
+ * bricks (brickGrid, which straddle chunks) are safe for it. A consumer that hands bricks on to
+ * parallel writers must pass `bricks: chunkGrid(shape, outputChunk)` and write with
+ * `wholeChunks: true` (see ZarrVolumeStore.writeBlock).
  */
 import { brickForMemory, brickGrid, featureHalo, featureNames, featuresForBox } from '../features';
 import type { BrickFeatures, FeatureSet } from '../features/types';
@@ -21,7 +27,7 @@ export interface StreamFeaturesOptions {
   brickBytes?: number;
   signal?: AbortSignal;
   onProgress?: OnProgress;
-  /** called once per brick, one call at a time, in completion order */
+  /** called once per brick, one call at a time (never concurrently), in completion order */
   onBrick: (box: Box3, features: BrickFeatures) => Promise<void> | void;
 }
 

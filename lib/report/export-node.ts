@@ -3,6 +3,8 @@
  * pyramid), NRRD (raw), NIfTI-1 (.nii) and a multi-page TIFF stack with an ImageJ description
  * (µm spacing); their headers come from volume-headers.ts. NRRD, NIfTI and TIFF are streamed a
  * slab of slices at a time; every file is written under a temp name and renamed when complete.
+ * Every export is a single sequential writer (one slab after the other, one store instance); the
+ * OME-Zarr copy writes slabs of whole chunks of the new store (wholeChunks: true) anyway.
  */
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { PetromapError, invalidInput, throwIfAborted, unsupported, type StageOptions } from '../errors';
@@ -125,7 +127,7 @@ export async function exportVolume(store: VolumeStore, format: ExportFormat, out
       throwIfAborted(opts.signal);
       const box = { start: [z, 0, 0] as Shape3, shape: [Math.min(chunk[0], nz - z), ny, nx] as Shape3 };
       const d = await store.readBlock(box, { channel: ch, signal: opts.signal });
-      await out.writeBlock(box, d);
+      await out.writeBlock(box, d, { wholeChunks: true }); // slabs of chunk[0] slices x full y, x: whole chunks
       bytes += d.byteLength;
       opts.onProgress?.((0.9 * Math.min(nz, z + chunk[0])) / nz, `copied slice ${Math.min(nz, z + chunk[0])} of ${nz}`);
     }

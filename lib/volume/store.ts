@@ -20,6 +20,21 @@ export interface ReadBlockOptions {
   signal?: AbortSignal;
 }
 
+export interface WriteBlockOptions {
+  channel?: number; // default 0
+  level?: number; // pyramid level, default 0
+  /**
+   * The caller owns every chunk the box touches: the box must cover whole chunks (a box may end at
+   * the volume's edge, where the chunks end too). The store then writes the chunks without reading
+   * them first and throws an internal error for a misaligned box. Every blockwise PARALLEL writer
+   * (several threads or store instances writing the same store: whole-volume prediction) passes
+   * it, with bricks from chunkGrid (lib/features). Without it a partly covered chunk is
+   * read-modified-written, which is only safe for a single writer (import slabs, annotation edits,
+   * pyramid building).
+   */
+  wholeChunks?: boolean;
+}
+
 export interface VolumeStore {
   readonly path: string;
   readonly meta: VolumeMeta;
@@ -30,6 +45,9 @@ export interface VolumeStore {
   readBlock(box: Box3, opts?: ReadBlockOptions): Promise<AnyVoxelArray>;
   /** Read a box converted to float32 (what filters want). */
   readBlockF32(box: Box3, opts?: ReadBlockOptions): Promise<Float32Array>;
-  /** Write a box (store dtype). Chunk writes are atomic (temp name + rename). */
-  writeBlock(box: Box3, data: AnyVoxelArray, opts?: { channel?: number; level?: number }): Promise<void>;
+  /**
+   * Write a box (store dtype). Chunk writes are atomic (temp name + rename). Partly covered chunks
+   * are read-modified-written: concurrent writers must use `wholeChunks` (see WriteBlockOptions).
+   */
+  writeBlock(box: Box3, data: AnyVoxelArray, opts?: WriteBlockOptions): Promise<void>;
 }

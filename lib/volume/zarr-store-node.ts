@@ -8,6 +8,11 @@
  *
  * Every file (chunks and metadata) is written to a temporary name in the same folder and renamed,
  * so an interrupted write leaves the previous content readable.
+ *
+ * Writers: one store instance may write anything (partly covered chunks are read-modify-written,
+ * serialised per chunk within the instance). Several concurrent writers (threads, processes,
+ * instances) must each own whole chunks: writeBlock(..., { wholeChunks: true }) with bricks from
+ * chunkGrid. See ZarrVolumeStore.writeBlock.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -17,7 +22,7 @@ import GZip from 'numcodecs/gzip';
 import * as zarr from 'zarrita';
 import { invalidInput, isPetromapError, notFound, PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import { checkBox, dtypeOfArray, gatherHalo, normaliseHalo, planHalo, toFloat32 } from './reflect';
-import type { ReadBlockOptions, VolumeStore } from './store';
+import type { ReadBlockOptions, VolumeStore, WriteBlockOptions } from './store';
 import { allocate, bytesPerVoxel, voxelCount, type AnyVoxelArray, type Box3, type DenseVolume, type DType, type Shape3, type VolumeMeta } from './types';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
@@ -211,6 +216,34 @@ async function runPool(jobs: (() => Promise<void>)[], k: number): Promise<void> 
   if (failed !== undefined) throw failed;
 }
 
+/**
+ * Throws (internal error: a bug in the caller, not in the data) unless `box` covers whole chunks of
+ * an array of `shape` chunked `chunk`: per axis it starts on a chunk boundary and ends on one or at
+ * the array's edge.
+ */
+export function assertWholeChunks(box: Box3, chunk: Shape3, shape: Shape3, what: string): void {
+  for (let a = 0; a < 3; a++) {
+    const s = box.start[a]!, e = s + box.shape[a]!;
+    if (s % chunk[a]! !== 0 || (e % chunk[a]! !== 0 && e !== shape[a]!)) {
+      throw new Error(
+        `Internal error: a parallel writer of ${what} wrote the box at (${box.start.join(', ')}) of size (${box.shape.join(', ')}), ` +
+          `which does not cover whole chunks of (${chunk.join(', ')}) in a volume of (${shape.join(', ')}); two writers could then overwrite each other's voxels. ` +
+          'Parallel writers must take their bricks from chunkGrid with the store\'s chunk shape.',
+      );
+    }
+  }
+}
+
+/**
+ * Test hook: PETROMAP_TEST_WRITE_DELAY_MS (milliseconds, default 0) delays every chunk write
+ * between reading (or allocating) the chunk and writing it back, so tests can make write races
+ * between threads deterministic. Read at each writeBlock call; never set it in production.
+ */
+function testWriteDelayMs(): number {
+  const v = Number(process.env.PETROMAP_TEST_WRITE_DELAY_MS ?? 0);
+  return Number.isFinite(v) && v > 0 ? Math.min(v, 10_000) : 0;
+}
+
 export class ZarrVolumeStore implements VolumeStore {
   readonly path: string;
   readonly meta: VolumeMeta;
@@ -293,11 +326,20 @@ export class ZarrVolumeStore implements VolumeStore {
   }
 
   /**
-   * Write a box. Chunks are encoded and written a few at a time; writes of different calls to the
-   * same chunk are serialised within this process (read-modify-write of partly covered chunks stays
-   * correct). Concurrent writers in other processes/threads must write disjoint chunks.
+   * Write a box. Chunks are encoded and written a few at a time.
+   *
+   * Invariant (who may write what): a chunk that the box covers only partly is read, patched and
+   * written back (read-modify-write). That is correct for ONE writer: calls on this instance that
+   * touch the same chunk are serialised here, which is all that single-writer uses need (import
+   * slabs, annotation slice edits, pyramid building, exports). It is NOT correct for two writers
+   * in different threads, processes or store instances: both read the old chunk, each writes back
+   * its own part, and the last rename wins, silently dropping the other's voxels. Blockwise
+   * parallel writers therefore own whole chunks: they take their bricks from chunkGrid
+   * (lib/features) with this store's chunk shape and pass `wholeChunks: true`, which writes the
+   * chunks without reading them and throws an internal error for a box that does not cover whole
+   * chunks (boxes may end at the volume's edge).
    */
-  async writeBlock(box: Box3, data: AnyVoxelArray, opts?: { channel?: number; level?: number }): Promise<void> {
+  async writeBlock(box: Box3, data: AnyVoxelArray, opts?: WriteBlockOptions): Promise<void> {
     const { arr, channel, level, shape } = this.#array(opts);
     checkBox(box, shape, `Writing volume "${this.path}"`);
     if (data.length !== voxelCount(box.shape)) {
@@ -307,7 +349,9 @@ export class ZarrVolumeStore implements VolumeStore {
       throw invalidInput(`Writing volume "${this.path}": the block holds ${dtypeOfArray(data)} values but the volume stores ${this.meta.dtype}.`);
     }
     const c = arr.chunks.slice(1) as Shape3;
+    if (opts?.wholeChunks) assertWholeChunks(box, c, shape, `${this.path} (level ${level})`);
     const codec = await this.#codec();
+    const delayMs = testWriteDelayMs();
     const jobs: (() => Promise<void>)[] = [];
     forEachChunk(box, c, (cc, p0, p1) => {
       const c0 = cc.map((k, a) => k * c[a]!) as Shape3;
@@ -317,6 +361,7 @@ export class ZarrVolumeStore implements VolumeStore {
       jobs.push(() =>
         this.#withLock(key, async () => {
           const chunk = covers ? allocate(this.meta.dtype, voxelCount(c)) : ((await arr.getChunk([channel, ...cc])).data as AnyVoxelArray);
+          if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs)); // test hook: widen the read -> write window
           copyBox(data, box.shape, sub(p0, box.start), chunk, c, sub(p0, c0), sub(p1, p0));
           const bytes = await codec.encode(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           await this.#fsStore.set(`/${level}/c/${channel}/${cc.join('/')}` as zarr.AbsolutePath, bytes);
@@ -457,7 +502,9 @@ export interface BuildPyramidOptions extends StageOptions {
 
 /**
  * Fill levels ≥ 1 from level 0 by mean downsampling (2x2x2, or 1x2x2 where z is not halved),
- * block by block: memory stays bounded by a few source blocks.
+ * block by block: memory stays bounded by a few source blocks. A single writer: run it only when
+ * every writer of level 0 has finished (it reads level 0), through one store instance (its
+ * concurrent jobs write different whole chunks of a level, serialised per chunk anyway).
  */
 export async function buildPyramid(store: VolumeStore, opts: BuildPyramidOptions = {}): Promise<void> {
   const { signal, onProgress } = opts;

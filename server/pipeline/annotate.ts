@@ -130,6 +130,7 @@ export async function deleteClass(svc: Services, projectId: string, code: number
   });
 }
 
+/** Sequential single writer (slabs in z order, under the project lock): read-modify-write is safe. */
 async function replaceCode(store: VolumeStore, from: number, to: number): Promise<number> {
   const [nz, ny, nx] = store.meta.shape;
   const dz = store instanceof ZarrVolumeStore ? store.chunk[0] : DEFAULT_CHUNK[0];
@@ -256,6 +257,7 @@ export async function writeAnnotationSlice(svc: Services, projectId: string, axi
       delta[b]++;
     }
     if (changed) {
+      // single writer (project lock): the slice's partly covered chunks are read-modify-written
       await store.writeBlock(g.box, body);
       for (let c = 1; c < 256; c++) {
         if (!delta[c]) continue;
@@ -457,6 +459,8 @@ export async function trainPredictTask(a: TrainPredictArgs, opts: StageOptions =
   } finally {
     disposeModel(t.model);
   }
+  // parallel writer: predictVolume's workers write chunk-aligned bricks (chunkGrid, wholeChunks) and
+  // it fails (Unprocessable) if any voxel is left without a label, so the fractions below are complete
   const r = await predictVolume(a.scanPath, modelDir, path.join(a.workDir, 'prediction'), {
     signal: opts.signal, pyramids: false, onProgress: (f, m) => report(0.5 + 0.45 * f, m),
   });

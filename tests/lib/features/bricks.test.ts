@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { brickForMemory, brickGrid, computeBrickFeatures, DEFAULT_FEATURE_SET, defaultFeatureSet, featureHalo, featureNames, featuresForBox, skimagePreset } from '../../../lib/features';
+import { brickForMemory, brickGrid, chunkGrid, computeBrickFeatures, DEFAULT_FEATURE_SET, defaultFeatureSet, featureHalo, featureNames, featuresForBox, skimagePreset } from '../../../lib/features';
 import type { FeatureSet } from '../../../lib/features/types';
 import { isPetromapError } from '../../../lib/errors';
 import { memoryVolumeStore } from '../../../lib/volume/memory-store';
@@ -55,6 +55,56 @@ describe('bricks', () => {
     expect(boxes[3]).toEqual({ start: [50, 0, 32], shape: [50, 64, 33] } satisfies Box3);
     expect(brickGrid([256, 256, 256], [80, 80, 80]).map((b) => b.shape[0])).toContain(64);
     expect(new Set(brickGrid([256, 256, 256], [80, 80, 80]).map((b) => b.shape.join()))).toEqual(new Set(['64,64,64']));
+  });
+
+  it('chunkGrid: bricks are whole chunks (or a multiple), cover every voxel once, smaller only at the edge', () => {
+    const cases: Array<{ shape: Shape3; chunk: Shape3; multiple?: Shape3 }> = [
+      { shape: [160, 160, 160], chunk: [64, 128, 128] },
+      { shape: [75, 130, 97], chunk: [32, 48, 40] },
+      { shape: [33, 47, 61], chunk: [16, 16, 32], multiple: [2, 1, 3] },
+      { shape: [5, 7, 3], chunk: [64, 64, 64] },
+      { shape: [128, 1, 64], chunk: [64, 64, 64] },
+    ];
+    for (const { shape, chunk, multiple = [1, 1, 1] as Shape3 } of cases) {
+      const boxes = chunkGrid(shape, chunk, multiple);
+      const seen = new Uint8Array(shape[0] * shape[1] * shape[2]);
+      const chunkOwner = new Map<string, number>();
+      boxes.forEach((b, k) => {
+        for (let a = 0; a < 3; a++) {
+          const step = chunk[a]! * multiple[a]!;
+          const end = b.start[a]! + b.shape[a]!;
+          expect(b.start[a]! % step).toBe(0); // starts on a brick (hence chunk) boundary
+          expect(b.shape[a]).toBeGreaterThan(0);
+          if (end !== shape[a]) expect(b.shape[a]).toBe(step); // full size unless it ends at the edge
+          else expect(b.shape[a]).toBeLessThanOrEqual(step);
+        }
+        for (let z = 0; z < b.shape[0]; z++) for (let y = 0; y < b.shape[1]; y++) {
+          const row = ((b.start[0] + z) * shape[1] + b.start[1] + y) * shape[2] + b.start[2];
+          for (let x = 0; x < b.shape[2]; x++) seen[row + x]!++;
+        }
+        // every chunk the brick touches belongs to this brick only
+        const lo = b.start.map((v, a) => Math.floor(v / chunk[a]!));
+        const hi = b.start.map((v, a) => Math.floor((v + b.shape[a]! - 1) / chunk[a]!));
+        for (let cz = lo[0]!; cz <= hi[0]!; cz++) for (let cy = lo[1]!; cy <= hi[1]!; cy++) for (let cx = lo[2]!; cx <= hi[2]!; cx++) {
+          const key = `${cz}/${cy}/${cx}`;
+          if (chunkOwner.has(key)) throw new Error(`chunk ${key} is shared by bricks ${chunkOwner.get(key)} and ${k}`);
+          chunkOwner.set(key, k);
+        }
+      });
+      expect(seen.every((v) => v === 1)).toBe(true);
+      // z-major order, as brickGrid
+      const order = boxes.map((b) => (b.start[0] * shape[1] + b.start[1]) * shape[2] + b.start[2]);
+      expect(order).toEqual([...order].sort((u, v) => u - v));
+    }
+    // the issue's case: 160 with chunks of 64 -> 64, 64, 32 (brickGrid balances to 53/53/54, straddling chunks)
+    expect(chunkGrid([160, 160, 160], [64, 128, 128]).filter((b) => b.start[1] === 0 && b.start[2] === 0).map((b) => b.shape[0])).toEqual([64, 64, 32]);
+    expect(brickGrid([160, 160, 160], [64, 128, 128]).filter((b) => b.start[1] === 0 && b.start[2] === 0).map((b) => b.shape[0])).toEqual([53, 53, 54]);
+    expect(chunkGrid([100, 64, 65], [64, 64, 64], [1, 1, 2])).toEqual([
+      { start: [0, 0, 0], shape: [64, 64, 65] },
+      { start: [64, 0, 0], shape: [36, 64, 65] },
+    ] satisfies Box3[]);
+    expect(() => chunkGrid([10, 10, 10], [0, 4, 4])).toThrow(/chunk size/);
+    expect(() => chunkGrid([10, 10, 10], [4, 4, 4], [1, 1.5, 1])).toThrow(/whole number of chunks/);
   });
 
   it('default set: 62 features per channel, names, halo from the largest scale', () => {

@@ -208,6 +208,61 @@ describe('zarr store', () => {
     expect(Array.from(all).every((v, i) => v === (((i >> 4) & 15) + 1))).toBe(true);
   });
 
+  it('wholeChunks: a parallel writer must cover whole chunks or end at the volume edge, else an internal error', async () => {
+    const p = path.join(dir, 'whole.ome.zarr');
+    const store = await createVolume(p, meta([10, 9, 7], 'uint8'), { chunk: [4, 4, 4], levels: 1 });
+    const fill = (b: Box3, v: number) => new Uint8Array(b.shape[0] * b.shape[1] * b.shape[2]).fill(v);
+    const ok: Box3[] = [
+      { start: [0, 0, 0], shape: [4, 4, 4] },
+      { start: [4, 4, 0], shape: [4, 5, 7] }, // y and x end at the edge
+      { start: [8, 0, 4], shape: [2, 8, 3] }, // z and x end at the edge
+    ];
+    for (const [k, b] of ok.entries()) await store.writeBlock(b, fill(b, k + 1), { wholeChunks: true });
+    const bad: Box3[] = [
+      { start: [1, 0, 0], shape: [3, 4, 4] }, // starts inside a chunk
+      { start: [0, 0, 0], shape: [4, 4, 3] }, // ends inside a chunk, not at the edge
+      { start: [0, 4, 0], shape: [4, 4, 6] }, // x ends at 6 of 7
+    ];
+    for (const b of bad) {
+      const err = await store.writeBlock(b, fill(b, 9), { wholeChunks: true }).catch((e) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(isPetromapError(err)).toBe(false);
+      expect(String(err.message)).toMatch(/^Internal error: .*does not cover whole chunks of \(4, 4, 4\)/);
+    }
+    // the refused writes changed nothing; the accepted ones are there
+    const all = await store.readBlock({ start: [0, 0, 0], shape: [10, 9, 7] });
+    const at = (z: number, y: number, x: number) => all[(z * 9 + y) * 7 + x];
+    expect([at(0, 0, 0), at(3, 3, 3), at(5, 8, 6), at(9, 7, 6), at(1, 0, 3), at(0, 4, 0)]).toEqual([1, 1, 2, 3, 1, 0]);
+    // the single-writer path still read-modify-writes partly covered chunks
+    await store.writeBlock({ start: [1, 1, 1], shape: [1, 1, 1] }, new Uint8Array([7]));
+    expect(Array.from(await store.readBlock({ start: [1, 1, 0], shape: [1, 1, 3] }))).toEqual([1, 7, 1]);
+  });
+
+  it('two store instances writing parts of one chunk lose writes (why parallel writers own whole chunks)', async () => {
+    // PETROMAP_TEST_WRITE_DELAY_MS widens the read -> write window: both writers read the empty
+    // chunk before either writes, so the last rename wins. This is the race that left unlabelled
+    // voxels in parallel predictions; the same hook drives tests/lib/classify/predict-concurrency.
+    const p = path.join(dir, 'race.ome.zarr');
+    await createVolume(p, meta([4, 8, 8], 'uint8'), { chunk: [4, 8, 8], levels: 1 });
+    const [a, b] = [await openVolume(p), await openVolume(p)];
+    const old = process.env.PETROMAP_TEST_WRITE_DELAY_MS;
+    process.env.PETROMAP_TEST_WRITE_DELAY_MS = '150';
+    try {
+      await Promise.all([
+        a.writeBlock({ start: [0, 0, 0], shape: [4, 4, 8] }, new Uint8Array(128).fill(1)),
+        b.writeBlock({ start: [0, 4, 0], shape: [4, 4, 8] }, new Uint8Array(128).fill(2)),
+      ]);
+    } finally {
+      if (old === undefined) delete process.env.PETROMAP_TEST_WRITE_DELAY_MS;
+      else process.env.PETROMAP_TEST_WRITE_DELAY_MS = old;
+    }
+    const all = await (await openVolume(p)).readBlock({ start: [0, 0, 0], shape: [4, 8, 8] });
+    const zeros = Array.from(all).filter((v) => v === 0).length;
+    expect(zeros).toBe(128); // one half was lost
+    // with wholeChunks the same two writers are refused before anything is read or written
+    await expect(a.writeBlock({ start: [0, 0, 0], shape: [4, 4, 8] }, new Uint8Array(128).fill(1), { wholeChunks: true })).rejects.toThrow(/Internal error/);
+  });
+
   for (const compression of ['gzip', 'none'] as const) {
     it(`round trips with ${compression} chunks`, async () => {
       const p = path.join(dir, `codec-${compression}.ome.zarr`);
