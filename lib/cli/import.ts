@@ -7,6 +7,7 @@
  */
 import * as nodePath from 'node:path';
 import { invalidInput, isPetromapError } from '../errors';
+import { limitsFromEnv, safeMessage } from '../limits';
 import { describeVolumeFile, importVolume, type ImportVolumeOptions } from '../volume/import-node';
 import type { Shape3 } from '../volume/types';
 import type { Compression } from '../volume/zarr-store-node';
@@ -89,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
   let bar: ReturnType<typeof progressBar> | undefined;
   try {
     const { sources, out, opts } = parseVolumeArgs(argv);
+    opts.limits = limitsFromEnv();
     if (sources.length === 0) throw invalidInput(`Give the volume file or folder to import. ${USAGE}`);
     const source = sources.length === 1 ? sources[0]! : sources;
     const dest = out ?? defaultOut(sources[0]!);
@@ -103,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     bar?.done();
     const msg = isPetromapError(err) ? err.message : (err as Error)?.message ?? String(err);
-    process.stderr.write(`petromap import: ${msg}\n`);
+    process.stderr.write(`petromap import: ${safeMessage(msg)}\n`);
     return 1;
   }
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { invalidInput, isPetromapError } from '../errors';
+import { limitsFromEnv, safeMessage } from '../limits';
 import { describeVolumeFile } from '../volume/import-node';
 import { openVolume } from '../volume/zarr-store-node';
 import { parseVolumeArgs } from './import';
@@ -32,13 +33,14 @@ export async function info(target: string | string[], argvOpts: ReturnType<typeo
 export async function main(argv: string[]): Promise<number> {
   try {
     const { sources, opts } = parseVolumeArgs(argv, USAGE);
+    opts.limits = limitsFromEnv();
     if (sources.length === 0) throw invalidInput(`Give a volume file, folder or store. ${USAGE}`);
     const out = await info(sources.length === 1 ? sources[0]! : sources, opts);
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;
   } catch (err) {
     const msg = isPetromapError(err) ? err.message : (err as Error)?.message ?? String(err);
-    process.stderr.write(`petromap info: ${msg}\n`);
+    process.stderr.write(`petromap info: ${safeMessage(msg)}\n`);
     return 1;
   }
 }

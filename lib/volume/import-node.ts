@@ -6,12 +6,18 @@
  * Voxels stream in z order, one chunk-slab (chunk z slices) at a time: memory stays bounded by one
  * slab whatever the volume size. The store is written under `<dest>.partial-<random>` and renamed to
  * `<dest>` at the end; on any failure the partial folder is removed.
+ *
+ * Hostile input (issue 12): every size a header declares is checked against `opts.limits` before
+ * anything is allocated (one slice, one TIFF strip/tile, the slab of chunk slices) and the whole
+ * store against the free disk before anything is created; a detached header may only name a file
+ * in its own folder. Error messages name files by their base name only.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { invalidInput, isPetromapError, PetromapError, throwIfAborted, unsupported, type StageOptions } from '../errors';
-import type { SourceDType } from './byte-readers-node';
+import { checkDecodeBudget, checkDiskBudget, DEFAULT_LIMITS, safeMessage, type Limits } from '../limits';
+import { SOURCE_BYTES, type SourceDType } from './byte-readers-node';
 import {
   openMeta,
   openNifti,
@@ -39,9 +45,13 @@ export interface ImportVolumeOptions {
   channelNames?: string[];
   /** the user's file name, used in messages (uploads arrive under temp names) */
   displayName?: string;
-  /** store options */
+  /** store options (chunk: default DEFAULT_CHUNK, with fewer z slices when a slab of 64 slices would not fit the memory budget) */
   chunk?: Shape3;
   compression?: Compression;
+  /** memory and disk budgets (default DEFAULT_LIMITS; the CLI and server pass limitsFromEnv()) */
+  limits?: Limits;
+  /** a header may name a data file in its folder (NRRD `data file`, MHD `ElementDataFile`); default true */
+  allowDetachedData?: boolean;
 }
 
 const EXT_FORMATS: [RegExp, VolumeFormat][] = [
@@ -79,6 +89,7 @@ export async function detectVolumeFormat(path: string, name = nodePath.basename(
 
 async function openReader(source: string | string[], opts: ImportVolumeOptions): Promise<VolumeReader> {
   const name = displayNameOf(source, opts);
+  const o = { limits: opts.limits ?? DEFAULT_LIMITS, allowDetachedData: opts.allowDetachedData };
   let format = opts.format && opts.format !== 'auto' ? opts.format : undefined;
   if (Array.isArray(source)) {
     if (source.length === 0) throw invalidInput('No slice files were given.');
@@ -88,18 +99,18 @@ async function openReader(source: string | string[], opts: ImportVolumeOptions):
   if (typeof source === 'string' && !format) format = opts.raw ? 'raw' : await detectVolumeFormat(source, name);
   switch (format) {
     case 'tiff':
-      return openTiff(source as string, name);
+      return openTiff(source as string, name, o);
     case 'tiff-folder':
-      return openTiffFolder(source, name);
+      return openTiffFolder(source, name, o);
     case 'nrrd':
-      return openNrrd(source as string, name);
+      return openNrrd(source as string, name, o);
     case 'mha':
     case 'mhd':
-      return openMeta(source as string, name);
+      return openMeta(source as string, name, o);
     case 'nifti':
-      return openNifti(source as string, name);
+      return openNifti(source as string, name, o);
     case 'raw':
-      return openRaw(source as string, name, opts.raw as RawOptions | undefined);
+      return openRaw(source as string, name, opts.raw as RawOptions | undefined, o);
     default:
       throw unsupported(`${name}: unknown volume format "${String(format)}". Supported: ${SUPPORTED_EXTENSIONS}.`);
   }
@@ -107,9 +118,43 @@ async function openReader(source: string | string[], opts: ImportVolumeOptions):
 
 /** Read only the header: shape, voxel type, spacing (µm) and notes. */
 export async function describeVolumeFile(source: string | string[], opts: ImportVolumeOptions = {}): Promise<VolumeFileDescription> {
-  const r = await openReader(source, opts);
-  await r.close();
-  return applyOverrides(r.desc, opts);
+  try {
+    const r = await openReader(source, opts);
+    await r.close();
+    return applyOverrides(r.desc, opts);
+  } catch (err) {
+    throw cleanError(err, displayNameOf(source, opts));
+  }
+}
+
+/**
+ * The error as the user sees it: a PetromapError with one line, no absolute path, bounded length
+ * (the readers quote header text; paths come from lower layers).
+ */
+function cleanError(err: unknown, name: string): PetromapError {
+  if (isPetromapError(err)) {
+    const msg = safeMessage(err.message);
+    return msg === err.message ? err : new PetromapError(err._tag, msg, { cause: err, details: err.details });
+  }
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new PetromapError('DiskFull', `The disk filled up while importing ${name}. Free some space and try again.`, { cause: err });
+  return invalidInput(safeMessage(`Could not import ${name}: ${(err as Error)?.message ?? String(err)}`), { cause: err });
+}
+
+/**
+ * The chunk to store with: the caller's, or DEFAULT_CHUNK with fewer z slices (even, ≥ 2) while
+ * one slab (chunk-z slices in the stored type, plus the source-type copy a conversion reads into)
+ * exceeds the memory budget. Throws when even that does not fit.
+ */
+function chunkWithinBudget(desc: VolumeFileDescription, requested: Shape3 | undefined, name: string, limits: Limits): Shape3 {
+  const [nz, ny, nx] = desc.shape;
+  const direct = desc.dtype === desc.sourceType;
+  const perVoxel = bytesPerVoxel(desc.dtype) + (direct ? 0 : SOURCE_BYTES[desc.sourceType]);
+  const slabBytes = (cz: number) => Math.min(cz, nz) * ny * nx * perVoxel;
+  const chunk: Shape3 = requested ? [...requested] : [...DEFAULT_CHUNK];
+  if (!requested) while (chunk[0] > 2 && slabBytes(chunk[0]) > limits.maxDecodeBytes) chunk[0] = Math.max(2, chunk[0] >> 1);
+  checkDecodeBudget(`${name}: ${Math.min(chunk[0], nz)} slices of ${nx} x ${ny} voxels`, slabBytes(chunk[0]), limits);
+  return chunk;
 }
 
 function applyOverrides(desc: VolumeFileDescription, opts: ImportVolumeOptions): VolumeFileDescription {
@@ -126,22 +171,12 @@ export function storeBytesEstimate(meta: VolumeMeta, chunk: Shape3 = DEFAULT_CHU
   return pyramidShapes(meta.shape, chunk).reduce((s, sh) => s + sh[0] * sh[1] * sh[2], 0) * bytesPerVoxel(meta.dtype) * meta.channels.length;
 }
 
-const GB = (b: number) => (b / 1e9).toFixed(b < 1e8 ? 3 : 1);
-
-async function checkDiskSpace(folder: string, needed: number, name: string): Promise<void> {
-  let st: fs.StatsFs;
+async function checkDiskSpace(folder: string, needed: number, name: string, limits: Limits): Promise<void> {
   try {
-    st = await fs.promises.statfs(folder);
-  } catch {
-    return; // statfs unsupported here: the write itself reports ENOSPC
-  }
-  const free = Number(st.bavail) * Number(st.bsize);
-  if (free < needed) {
-    throw new PetromapError(
-      'DiskFull',
-      `Not enough disk space to import ${name}: it needs up to ${GB(needed)} GB (uncompressed, with its pyramid) but only ${GB(free)} GB are free in ${folder}. Free some space and try again.`,
-      { details: { neededBytes: needed, freeBytes: free } },
-    );
+    await checkDiskBudget(`Importing ${name} (uncompressed, with its overview levels)`, folder, needed, limits);
+  } catch (err) {
+    if (isPetromapError(err)) throw err;
+    // statfs unsupported here: the write itself reports ENOSPC
   }
 }
 
@@ -150,11 +185,21 @@ async function checkDiskSpace(folder: string, needed: number, name: string): Pro
  * `destPath`. Returns the stored volume's metadata.
  */
 export async function importVolume(source: string | string[], destPath: string, opts: ImportVolumeOptions & StageOptions = {}): Promise<VolumeMeta> {
-  const { signal, onProgress } = opts;
   const name = displayNameOf(source, opts);
+  try {
+    return await importVolumeInner(source, destPath, name, opts);
+  } catch (err) {
+    throw cleanError(err, name);
+  }
+}
+
+async function importVolumeInner(source: string | string[], destPath: string, name: string, opts: ImportVolumeOptions & StageOptions): Promise<VolumeMeta> {
+  const { signal, onProgress } = opts;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const destName = nodePath.basename(destPath);
   throwIfAborted(signal);
   if (await fs.promises.stat(destPath).catch(() => null)) {
-    throw new PetromapError('Conflict', `Cannot import ${name}: ${destPath} already exists. Choose another destination or delete it first.`);
+    throw new PetromapError('Conflict', `Cannot import ${name}: ${destName} already exists. Choose another destination or delete it first.`);
   }
   onProgress?.(0, `reading the header of ${name}`);
   const reader = await openReader(source, opts);
@@ -164,10 +209,10 @@ export async function importVolume(source: string | string[], destPath: string, 
     const channels = opts.channelNames && opts.channelNames.length === 1 ? opts.channelNames : [name.replace(/\.(nii\.gz|[^.]+)$/i, '') || 'xrm'];
     if (opts.channelNames && opts.channelNames.length !== 1) throw invalidInput(`${name} holds one channel but ${opts.channelNames.length} channel names were given.`);
     const meta: VolumeMeta = { shape: desc.shape, spacingUm: desc.spacingUm, originUm: desc.originUm, dtype: desc.dtype, channels };
-    const chunk = opts.chunk ?? DEFAULT_CHUNK;
+    const chunk = chunkWithinBudget(desc, opts.chunk, name, limits);
     const destDir = nodePath.dirname(nodePath.resolve(destPath));
     await fs.promises.mkdir(destDir, { recursive: true });
-    await checkDiskSpace(destDir, storeBytesEstimate(meta, chunk), name);
+    await checkDiskSpace(destDir, storeBytesEstimate(meta, chunk), name, limits);
     partial = `${destPath}.partial-${randomBytes(4).toString('hex')}`;
     const store = await createVolume(partial, meta, { chunk, compression: opts.compression, name: nodePath.basename(destPath) });
     const [nz, ny, nx] = meta.shape;
@@ -190,17 +235,12 @@ export async function importVolume(source: string | string[], destPath: string, 
     else await buildPyramid(store, { signal, onProgress: (f) => onProgress?.(0.85 + 0.15 * f, `building the overview levels of ${name}`) });
     throwIfAborted(signal);
     if (await fs.promises.stat(destPath).catch(() => null)) {
-      throw new PetromapError('Conflict', `Cannot import ${name}: ${destPath} appeared while importing. Choose another destination.`);
+      throw new PetromapError('Conflict', `Cannot import ${name}: ${destName} appeared while importing. Choose another destination.`);
     }
     await fs.promises.rename(partial, destPath);
     partial = undefined;
     onProgress?.(1, `imported ${name}`);
     return meta;
-  } catch (err) {
-    if (isPetromapError(err)) throw err;
-    const code = (err as NodeJS.ErrnoException)?.code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new PetromapError('DiskFull', `The disk filled up while importing ${name}. Free some space and try again.`, { cause: err });
-    throw invalidInput(`Could not import ${name}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   } finally {
     await reader.close().catch(() => {});
     if (partial) await fs.promises.rm(partial, { recursive: true, force: true }).catch(() => {});

@@ -15,7 +15,8 @@ async function run(): Promise<void> {
   switch (kind) {
     case 'volume': {
       const { importVolume } = await import('../../lib/volume/import-node');
-      await importVolume(input, join(outDir, 'volume.ome.zarr'));
+      const { limitsFromEnv } = await import('../../lib/limits');
+      await importVolume(input, join(outDir, 'volume.ome.zarr'), { limits: limitsFromEnv() });
       return;
     }
     case 'eds':
