@@ -8,6 +8,13 @@ import { isPetromapError, type PetromapErrorTag } from '@/lib/errors';
 import { services } from './services';
 
 export const createContext = async () => ({ svc: services() });
+
+/**
+ * Batched calls per HTTP request (app/api/trpc route, fetchRequestHandler maxBatchSize) and the
+ * largest request body; the client's httpBatchLink sends at most MAX_BATCH_SIZE per batch.
+ */
+export const MAX_BATCH_SIZE = 20;
+export const MAX_TRPC_BODY_BYTES = 1024 * 1024;
 export type Context = Awaited<ReturnType<typeof createContext>>;
 
 const CODES: Record<PetromapErrorTag, TRPCError['code']> = {

@@ -27,7 +27,8 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
         splitLink({
           condition: (op) => op.type === 'subscription',
           true: httpSubscriptionLink({ url: '/api/trpc', transformer: superjson }),
-          false: httpBatchLink({ url: typeof window === 'undefined' ? 'http://127.0.0.1/api/trpc' : '/api/trpc', transformer: superjson }),
+          // maxItems: the server refuses batches above MAX_BATCH_SIZE (server/trpc.ts)
+          false: httpBatchLink({ url: typeof window === 'undefined' ? 'http://127.0.0.1/api/trpc' : '/api/trpc', transformer: superjson, maxItems: 20 }),
         }),
       ],
     }),

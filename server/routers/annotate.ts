@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { publicProcedure, router } from '../trpc';
 import { projectId } from './projects';
+import { MAX_EPOCHS, MAX_FOV_UM } from './bounds';
 import {
   addClass, annotationState, clearAnnotations, deleteClass, projectProposals, startTrainFromStrokes, updateClass,
 } from '../pipeline/annotate';
@@ -8,7 +9,7 @@ import {
 const code = z.number().int().min(1).max(255);
 const color = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
 const name = z.string().trim().min(1, 'A class needs a name.').max(60);
-const um = z.number().finite().positive();
+const um = z.number().finite().positive().max(MAX_FOV_UM, `A field of view is at most ${MAX_FOV_UM} µm.`);
 
 export const annotateRouter = router({
   state: publicProcedure.input(z.object({ projectId })).query(({ ctx, input }) => annotationState(ctx.svc, input.projectId)),
@@ -26,7 +27,7 @@ export const annotateRouter = router({
     return { ok: true };
   }),
   train: publicProcedure
-    .input(z.object({ projectId, epochs: z.number().int().min(1).max(500).optional() }))
+    .input(z.object({ projectId, epochs: z.number().int().min(1).max(MAX_EPOCHS, `Train for at most ${MAX_EPOCHS} epochs.`).optional() }))
     .mutation(({ ctx, input }) => ({ jobId: startTrainFromStrokes(ctx.svc, input.projectId, { epochs: input.epochs }).id })),
   proposals: publicProcedure
     .input(z.object({ projectId, fovUm: z.tuple([um, um, um]) }))

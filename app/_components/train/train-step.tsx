@@ -106,7 +106,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
         <section className="card train-run">
           <h3>Train</h3>
           <div className="form-inline">
-            <label>epochs (max) <input type="number" min={1} max={500} value={epochs} onChange={(e) => setEpochs(Number(e.target.value))} style={{ width: 70 }} /></label>
+            <label>epochs (max) <input type="number" min={1} max={100} value={epochs} onChange={(e) => setEpochs(Number(e.target.value))} style={{ width: 70 }} /></label>
             <button type="button" className="primary" data-testid="train-button" disabled={!st.registrationAccepted || training || start.isPending}
               onClick={() => start.mutate({ projectId, epochs })}>
               {st.model ? 'Train again' : 'Train'}

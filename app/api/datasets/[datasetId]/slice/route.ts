@@ -12,7 +12,7 @@ export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
 const query = sliceQuery.extend({
-  channel: z.coerce.number().int().min(0).default(0),
+  channel: z.coerce.number().int().min(0).max(255).default(0),
   format: z.enum(['png', 'raw']).default('png'),
   min: z.coerce.number().finite().optional(),
   max: z.coerce.number().finite().optional(),

@@ -7,6 +7,6 @@ import { edsOnSlabPng } from '@/server/pipeline/correlate';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-const query = z.object({ mode: z.enum(['labels', 'outlines']).default('labels'), v: z.string().optional() });
+const query = z.object({ mode: z.enum(['labels', 'outlines']).default('labels'), v: z.string().max(64).optional() });
 
 export const GET = idRoute('the EDS overlay', query, async (projectId, q) => pngResponse(await edsOnSlabPng(services(), projectId, q.mode)));

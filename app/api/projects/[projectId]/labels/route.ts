@@ -8,7 +8,7 @@ export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
 const query = sliceQuery.extend({
-  hide: z.string().regex(/^(\d{1,3}(,\d{1,3})*)?$/, 'a comma-separated list of class codes').default(''),
+  hide: z.string().max(1024).regex(/^(\d{1,3}(,\d{1,3})*)?$/, 'a comma-separated list of class codes').default(''),
 });
 
 export const GET = idRoute('the label slice', query, async (projectId, q) => {

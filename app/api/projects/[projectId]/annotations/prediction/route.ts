@@ -4,13 +4,13 @@
  */
 import { z } from 'zod';
 import { services } from '@/server/services';
-import { errorResponse, ID_RE, jsonError } from '@/server/http';
+import { errorResponse, ID_RE, jsonError, MAX_SLICE_INDEX } from '@/server/http';
 import { readPredictionSlice } from '@/server/pipeline/annotate';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-const query = z.object({ axis: z.enum(['z', 'y', 'x']), index: z.coerce.number().int().min(0) });
+const query = z.object({ axis: z.enum(['z', 'y', 'x']), index: z.coerce.number().int().min(0).max(MAX_SLICE_INDEX) });
 
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
   const { projectId } = await params;

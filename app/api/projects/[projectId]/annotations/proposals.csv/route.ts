@@ -6,18 +6,19 @@ import { z } from 'zod';
 import { services } from '@/server/services';
 import { errorResponse, ID_RE, jsonError } from '@/server/http';
 import { projectProposals } from '@/server/pipeline/annotate';
+import { MAX_FOV_UM } from '@/server/routers/bounds';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-const um = z.coerce.number().finite().positive();
+const um = z.coerce.number().finite().positive().max(MAX_FOV_UM);
 const query = z.object({ fovZ: um, fovY: um, fovX: um });
 
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
   const { projectId } = await params;
   if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  if (!q.success) return jsonError(`The field of view needs fovZ, fovY and fovX in µm greater than 0 (${q.error.issues.map((i) => i.path.join('.')).join(', ')}).`, 400);
+  if (!q.success) return jsonError(`The field of view needs fovZ, fovY and fovX in µm greater than 0 and at most ${MAX_FOV_UM} µm (${q.error.issues.map((i) => i.path.join('.')).join(', ')}).`, 400);
   try {
     const svc = services();
     const p = await projectProposals(svc, projectId, [q.data.fovZ, q.data.fovY, q.data.fovX]);

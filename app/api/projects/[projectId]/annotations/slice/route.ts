@@ -3,20 +3,27 @@
  *   as raw uint8 class codes (0 = unlabelled); columns/rows as the dataset slice route.
  * PUT same URL with a raw uint8 body of width × height bytes → replaces that slice; JSON
  *   { counts, changed } (painted voxels per class code). A bad size or unknown class code is
- *   refused (400) before anything is written.
+ *   refused (400) before anything is written; a body longer than the slice (Content-Length or
+ *   streamed) is refused (413) before it is read into memory.
+ * Not matched by proxy.ts (Next would buffer the body there): the Host/Origin guard runs here.
  */
 import { z } from 'zod';
 import { services } from '@/server/services';
-import { errorResponse, ID_RE, jsonError } from '@/server/http';
-import { readAnnotationSlice, writeAnnotationSlice } from '@/server/pipeline/annotate';
+import { errorResponse, guardResponse, ID_RE, jsonError, MAX_SLICE_INDEX, readBodyCapped } from '@/server/http';
+import { readAnnotationSlice, sliceGeometry, writeAnnotationSlice } from '@/server/pipeline/annotate';
+import { projectDatasets } from '@/server/pipeline/project-inputs';
+import { volumeStore } from '@/server/storage/open-stores';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
 const query = z.object({
   axis: z.enum(['z', 'y', 'x']),
-  index: z.coerce.number().int().min(0),
+  index: z.coerce.number().int().min(0).max(MAX_SLICE_INDEX),
 });
+
+/** extra bytes read past the slice size, so that a slightly wrong body gets the size message of writeAnnotationSlice */
+const MARGIN = 4096;
 
 function parse(req: Request) {
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
@@ -25,6 +32,8 @@ function parse(req: Request) {
 }
 
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
+  const refused = guardResponse(req);
+  if (refused) return refused;
   const { projectId } = await params;
   if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
   const p = parse(req);
@@ -40,15 +49,25 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
 }
 
 export async function PUT(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
+  const refused = guardResponse(req);
+  if (refused) return refused;
   const { projectId } = await params;
   if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
   const p = parse(req);
   if (p.error) return p.error;
   try {
-    const body = new Uint8Array(await req.arrayBuffer());
-    const r = await writeAnnotationSlice(services(), projectId, p.q.axis, p.q.index, body);
+    const svc = services();
+    const { volume } = projectDatasets(svc, projectId);
+    // without a volume, writeAnnotationSlice says what is missing; else the slice size bounds the body
+    if (!volume) return Response.json(await writeAnnotationSlice(svc, projectId, p.q.axis, p.q.index, new Uint8Array(0)));
+    const cap = bytesOf(sliceGeometry((await volumeStore(svc, volume.id)).meta.shape, p.q.axis, p.q.index)) + MARGIN;
+    const b = await readBodyCapped(req, cap, `Painted slice ${p.q.axis} = ${p.q.index}`);
+    if (!b.ok) return b.response;
+    const r = await writeAnnotationSlice(svc, projectId, p.q.axis, p.q.index, b.body);
     return Response.json(r);
   } catch (err) {
     return errorResponse(err, 'Saving the painted slice');
   }
 }
+
+const bytesOf = (g: { width: number; height: number }) => g.width * g.height;
