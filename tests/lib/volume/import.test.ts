@@ -4,11 +4,81 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPetromapError } from '../../../lib/errors';
+import { DEFAULT_LIMITS } from '../../../lib/limits';
 import { formatNrrdHeader, writeNrrd } from '../../../lib/synthetic/nrrd-writer-node';
 import { describeVolumeFile, detectVolumeFormat, importVolume } from '../../../lib/volume/import-node';
 import type { DenseVolume, Shape3 } from '../../../lib/volume/types';
 import { downsample2x, openVolume } from '../../../lib/volume/zarr-store-node';
 import { tiffBytes, writeMeta, writeNifti, writeTiff } from './fixtures';
+import { deflateSync } from 'node:zlib';
+import { fromFile } from 'geotiff';
+import { buildTiff, type TiffPageSpec } from '../../security/cases-volume';
+
+/** TIFF LZW encoder (MSB-first codes, early change, as libtiff writes them), for the decoder tests. */
+function lzwEncode(data: Uint8Array): Buffer {
+  const out: number[] = [];
+  let acc = 0;
+  let nacc = 0;
+  let width = 9;
+  const put = (code: number) => {
+    acc = (acc << width) | code;
+    nacc += width;
+    while (nacc >= 8) (out.push((acc >>> (nacc - 8)) & 255), (nacc -= 8));
+    acc &= (1 << nacc) - 1;
+  };
+  let dict = new Map<number, number>();
+  let next = 258;
+  put(256);
+  let w = data[0]!;
+  const grow = () => {
+    next++;
+    if (next > (1 << width) - 1 && width < 12) width++;
+  };
+  for (let i = 1; i < data.length; i++) {
+    const c = data[i]!;
+    const key = (w << 8) | c;
+    const hit = dict.get(key);
+    if (hit !== undefined) {
+      w = hit;
+      continue;
+    }
+    put(w);
+    dict.set(key, next);
+    grow();
+    w = c;
+    if (next >= 4000) (put(256), (dict = new Map()), (next = 258), (width = 9));
+  }
+  put(w);
+  grow();
+  put(257);
+  if (nacc > 0) out.push((acc << (8 - nacc)) & 255);
+  return Buffer.from(out);
+}
+
+function packbitsEncode(data: Uint8Array): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < data.length; ) {
+    let run = 1;
+    while (i + run < data.length && run < 128 && data[i + run] === data[i]) run++;
+    if (run >= 3) {
+      out.push(257 - run, data[i]!);
+      i += run;
+      continue;
+    }
+    let n = 0;
+    while (i + n < data.length && n < 128 && !(i + n + 2 < data.length && data[i + n] === data[i + n + 1] && data[i + n] === data[i + n + 2])) n++;
+    out.push(n - 1, ...data.subarray(i, i + n));
+    i += n;
+  }
+  return Buffer.from(out);
+}
+
+/** Horizontal differencing (predictor 2) of 16-bit little-endian rows. */
+function predict16(rows: Uint16Array, width: number): Uint16Array {
+  const d = new Uint16Array(rows.length);
+  for (let i = 0; i < rows.length; i++) d[i] = i % width === 0 ? rows[i]! : (rows[i]! - rows[i - 1]!) & 0xffff;
+  return d;
+}
 
 let dir: string;
 const shape: Shape3 = [10, 12, 9];
@@ -112,6 +182,51 @@ describe('importVolume', () => {
   });
 });
 
+describe('compressed TIFF stacks (bounded strip decoders)', () => {
+  const [nz, ny, nx] = [5, 37, 29];
+  const u8 = new Uint8Array(nz * ny * nx).map((_, i) => ((i * 7919) % 251 < 120 ? 17 : (i * 31) % 256));
+  const u16 = new Uint16Array(nz * ny * nx).map((_, i) => (Math.floor(i / 3) * 40503) % 65521);
+  const bytes = (a: Uint8Array | Uint16Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  /** pages cut into strips of `rows` rows, each compressed with `enc` */
+  function pagesOf(a: Uint8Array | Uint16Array, rows: number, compression: number, enc: (b: Buffer, s: Uint8Array | Uint16Array) => Buffer, predictor?: number): TiffPageSpec[] {
+    return Array.from({ length: nz }, (_, z) => {
+      const strips: Buffer[] = [];
+      for (let y = 0; y < ny; y += rows) {
+        const part = a.subarray((z * ny + y) * nx, (z * ny + Math.min(ny, y + rows)) * nx);
+        strips.push(enc(bytes(part), part));
+      }
+      return { width: nx, height: ny, bits: (a.BYTES_PER_ELEMENT * 8) as 8 | 16, rowsPerStrip: rows, compression, predictor, strips };
+    });
+  }
+  const cases: [string, TiffPageSpec[], Uint8Array | Uint16Array][] = [
+    ['deflate 16-bit with predictor 2, 8-row strips', pagesOf(u16, 8, 8, (_, p) => deflateSync(bytes(predict16(p as Uint16Array, nx))), 2), u16],
+    ['Adobe deflate 8-bit, one strip per page', pagesOf(u8, ny, 32946, (b) => deflateSync(b)), u8],
+    ['LZW 8-bit, 5-row strips', pagesOf(u8, 5, 5, (b) => lzwEncode(b)), u8],
+    ['LZW 16-bit, one strip per page', pagesOf(u16, ny, 5, (b) => lzwEncode(b)), u16],
+    ['PackBits 8-bit, 3-row strips', pagesOf(u8, 3, 32773, (b) => packbitsEncode(b)), u8],
+  ];
+  it.each(cases)('%s: same voxels as the source and as geotiff reads them', async (label, pages, src) => {
+    const file = f(`c-${label.replace(/\W+/g, '-')}.tif`);
+    await writeFile(file, buildTiff(pages));
+    // reference: geotiff's own decoders
+    const t = await fromFile(file);
+    const ref = (await (await t.getImage(2)).readRasters({ interleave: true })) as unknown as ArrayLike<number>;
+    await t.close();
+    expect(Array.from(ref)).toEqual(Array.from(src.subarray(2 * ny * nx, 3 * ny * nx)));
+    const dest = out(`c-${label.replace(/\W+/g, '-')}`);
+    await importVolume(file, dest, opts);
+    expect(Array.from((await readAll(dest)).all)).toEqual(Array.from(src));
+  });
+
+  it('a long LZW strip that resets its table (beyond 4000 codes) decodes exactly', async () => {
+    const big = new Uint8Array(2 * 300 * 301).map((_, i) => (i * 2654435761) >>> 24);
+    const pages: TiffPageSpec[] = [0, 1].map((z) => ({ width: 301, height: 300, bits: 8, rowsPerStrip: 300, compression: 5, strips: [lzwEncode(big.subarray(z * 90300, (z + 1) * 90300))] }));
+    await writeFile(f('lzw-big.tif'), buildTiff(pages));
+    await importVolume(f('lzw-big.tif'), out('lzw-big'));
+    expect(Array.from((await readAll(out('lzw-big'))).all)).toEqual(Array.from(big));
+  });
+});
+
 describe('importVolume: pyramid and cancel', () => {
   const big: Shape3 = [20, 70, 66];
   const bigData = new Uint16Array(big[0] * big[1] * big[2]).map((_, i) => (i * 7) % 4000);
@@ -202,6 +317,32 @@ describe('bad input', () => {
     await writeFile(f('huge.raw'), Buffer.alloc(16));
     await writeFile(f('huge.nhdr'), 'NRRD0004\ntype: uint8\ndimension: 3\nsizes: 1000 1000 1000\nencoding: raw\ndata file: huge.raw\n\n');
     await expectInvalid(importVolume(f('huge.nhdr'), out('x7')), /huge\.nhdr is truncated or its header is wrong.*1,000,000,000 bytes.*only 16/);
+  });
+
+  it('header sizes beyond the memory budget are refused before anything is allocated (raw, limits option)', async () => {
+    await expectInvalid(
+      importVolume(f('r.raw'), out('x9'), { raw: { shape: [1e6, 1e6, 1e6], dtype: 'uint16', littleEndian: true } }),
+      /r\.raw: one slice of 1000000 x 1000000 voxels would need .* of memory to decode, more than the 512 MiB allowed/,
+    );
+    // a small budget refuses a real volume: one 12 x 9 slice of uint16 is 216 bytes
+    await expectInvalid(
+      importVolume(f('a.nrrd'), out('x9'), { limits: { ...DEFAULT_LIMITS, maxDecodeBytes: 200 } }),
+      /a\.nrrd: one slice of 9 x 12 voxels would need 1 KiB of memory/,
+    );
+    // a slab of 64 slices over budget: fewer slices per chunk instead of a refusal
+    const meta = await importVolume(f('a.nrrd'), out('x9b'), { limits: { ...DEFAULT_LIMITS, maxDecodeBytes: 1000 } });
+    expect(meta.shape).toEqual(shape);
+    expect((await openVolume(out('x9b'))).chunk[0]).toBe(4);
+    expect(Array.from((await readAll(out('x9b'))).all)).toEqual(Array.from(data));
+    expect((await readdir(path.join(dir, 'out'))).filter((e) => e.startsWith('x9') && e !== 'x9b.ome.zarr')).toEqual([]);
+  });
+
+  it('errors name files by their base name only', async () => {
+    await expectInvalid(importVolume(f('g.nrrd'), out('a')), /^Cannot import g\.nrrd: a\.ome\.zarr already exists/, 'Conflict');
+    await writeFile(f('bad.nhdr'), `NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 4 4\nencoding: raw\ndata file: missing.raw\n\n`);
+    const err = await importVolume(f('bad.nhdr'), out('x10')).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^bad\.nhdr: its data file "missing\.raw" was not found next to it/);
+    expect((err as Error).message).not.toContain(dir);
   });
 
   it('not enough disk space: DiskFull names the sizes, nothing written', async () => {
