@@ -296,12 +296,16 @@ async function readCompanions(list: { name: string; path: string }[], map: Miner
  * name (no absolute path, drive, backslash or '..'), and after following links the path must still
  * lie inside the export folder. Returns undefined when it does not exist.
  */
-async function insideExport(rootReal: string, base: string, rel: string, what: string, folder: string): Promise<string | undefined> {
+function isPlainRelative(rel: string): boolean {
   const segs = rel.split('/');
-  const plain =
+  return (
     rel.length > 0 && rel.length <= 255 && !rel.includes('\0') && !rel.includes('\\') && !isAbsolute(rel) && !/^[A-Za-z]:/.test(rel) &&
-    segs.every((p, i) => (p !== '' || i === segs.length - 1) && p !== '.' && p !== '..');
-  if (!plain) {
+    segs.every((p, i) => (p !== '' || i === segs.length - 1) && p !== '.' && p !== '..')
+  );
+}
+
+async function insideExport(rootReal: string, base: string, rel: string, what: string, folder: string): Promise<string | undefined> {
+  if (!isPlainRelative(rel)) {
     const why = isAbsolute(rel) || /^[A-Za-z]:|^\\/.test(rel) ? 'an absolute path' : rel.split(/[\\/]/).includes('..') ? "a path that climbs out with '..'" : 'not a plain relative name';
     throw invalidInput(`TIMA export ${folder}: ${what} is ${why}; petromap only reads files inside the export folder.`);
   }
@@ -360,7 +364,9 @@ async function importTimaExportUnchecked(dir: string, opts: ImportOptions): Prom
   known.set(0, 0);
   const W = measurement.imageWidth, H = measurement.imageHeight;
   const fieldImage = async (fdir: string, file: string, rel: string, what: string): Promise<Raster> => {
-    const p = await insideExport(rootReal, fdir, file, `${rel}/${clip(file)}`, folder);
+    // a name from the XML is only quoted once it is known to be a plain relative name
+    const label = isPlainRelative(file) ? `${rel}/${clip(file)}` : `the SEM image <FileName> in measurement.xml (for ${rel})`;
+    const p = await insideExport(rootReal, fdir, file, label, folder);
     if (!p) throw invalidInput(`TIMA export ${folder}: ${rel}/${clip(file)}${what === 'TIMA phase image' ? '' : ` (${clip(sem?.caption || 'SEM image')})`} is missing.`);
     const bytes = await readBytes(p, what, limits);
     const name = `TIMA export ${folder}: ${rel}/${clip(file)}`;
