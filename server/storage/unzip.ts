@@ -33,6 +33,7 @@ export interface ZipEntry {
 
 /** Entries below this size are not held to the ratio limit (a small all-zero file compresses 1000:1 and harms nothing). */
 const RATIO_FLOOR_BYTES = 1 << 20;
+const TOTAL_RATIO_FLOOR_BYTES = 64 << 20;
 /** The central directory is read into memory: bounded. */
 const MAX_CENTRAL_DIR_BYTES = 64 << 20;
 const MAX_NAME_CHARS = 1024;
@@ -199,6 +200,12 @@ export async function readZipDirectory(zipFile: string, name: string, limits: Li
           `${name}: the zip entry "${shownName(en.rawName)}" would unpack ${formatBytes(en.compressedSize)} into ${formatBytes(en.size)}, a ratio of ${Math.round(en.size / Math.max(1, en.compressedSize))} above the ${limits.maxZipRatio} allowed (${LIMIT_ENV.maxZipRatio.name}); this looks like a zip bomb, nothing was imported.`,
         );
       }
+    }
+    // many entries each under the floor: the ratio of the whole archive (a floor again: a small zip of text files may compress well)
+    if (total > TOTAL_RATIO_FLOOR_BYTES && total / fileSize > limits.maxZipRatio) {
+      throw invalidInput(
+        `${name} would unpack ${formatBytes(fileSize)} into ${formatBytes(total)}, a ratio of ${Math.round(total / fileSize)} above the ${limits.maxZipRatio} allowed (${LIMIT_ENV.maxZipRatio.name}); this looks like a zip bomb, nothing was imported.`,
+      );
     }
     if (total > limits.maxZipUnpackedBytes) {
       throw invalidInput(`${name} would unpack to ${formatBytes(total)}, more than the ${formatBytes(limits.maxZipUnpackedBytes)} allowed (${LIMIT_ENV.maxZipUnpackedBytes.name}); nothing was imported.`);

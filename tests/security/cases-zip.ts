@@ -7,6 +7,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { LIMIT_ENV } from '../../lib/limits';
 import type { HostileCase } from './harness';
@@ -171,6 +172,37 @@ const zipCase = (name: string, expect: RegExp, entries: () => ZipEntrySpec[], en
   },
 });
 
+/**
+ * `nMiB` MiB of zeros with `padKiB` KiB of random bytes in stored blocks after it: an entry that
+ * passes the ratio checks and still unpacks fast (the server test's slow hostile import).
+ */
+export function paddedZeros(nMiB: number, padKiB: number): NonNullable<ZipEntrySpec['deflated']> {
+  const z = deflatedZeros(nMiB);
+  const pad: Buffer[] = [];
+  let crc = z.crc;
+  for (let left = padKiB * 1024; left > 0; ) {
+    const n = Math.min(65535, left);
+    const data = randomBytes(n);
+    const head = Buffer.alloc(5);
+    head[0] = 0; // not final, stored
+    head.writeUInt16LE(n, 1);
+    head.writeUInt16LE(~n & 0xffff, 3);
+    pad.push(head, data);
+    crc = zlib.crc32(data, crc);
+    left -= n;
+  }
+  return {
+    size: z.size + padKiB * 1024,
+    crc,
+    *chunks() {
+      const all = [...z.chunks()];
+      yield* all.slice(0, -1); // the final empty block goes last
+      yield* pad;
+      yield all[all.length - 1]!;
+    },
+  };
+}
+
 const outside = /outside the target folder/;
 
 export const zipCases: ZipCase[] = [
@@ -179,6 +211,9 @@ export const zipCases: ZipCase[] = [
     { name: 'scan.nrrd', deflated: deflatedZeros(1024), declaredSize: MiB },
   ]),
   zipCase('high compression ratio (16 MiB of zeros)', /ratio of \d+ above the 200 allowed/, () => [{ name: 'legend.csv', data: text('Quartz,255,0,0\n') }, { name: 'map.tif', data: zeros(16 * MiB) }]),
+  zipCase('zip bomb of many small entries (300 x 1 MiB of zeros)', /would unpack .* a ratio of \d+ above the 200 allowed/, () =>
+    Array.from({ length: 300 }, (_, i) => ({ name: `slices/s${i}.tif`, deflated: deflatedZeros(1) })),
+  ),
   zipCase('too many entries (20 001 empty files)', /holds (20001|more than the 20000) entries|more than the 20000 entries/, () =>
     Array.from({ length: 20_001 }, (_, i) => ({ name: `slices/s${String(i).padStart(5, '0')}.tif`, method: 0 as const })),
   ),
