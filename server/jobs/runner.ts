@@ -4,9 +4,14 @@
  * heavy work on 2 cores, 'io' for light work), report progress as events (for tRPC subscriptions)
  * and to the row (throttled), and can be cancelled. On start-up, rows left running become
  * 'interrupted' (see Repo.interruptStaleJobs): they are never lost.
+ *
+ * Deleting a project or a dataset first stops its jobs (stopProject / stopDataset: cancel, then
+ * wait until they have ended), so that no job writes into a folder that is being removed; a
+ * project being deleted takes no new jobs. A job that does not end within the wait is left to
+ * finish; `settled` tells when, so that the caller can remove what it wrote after all.
  */
 import { EventEmitter } from 'node:events';
-import { isPetromapError } from '@/lib/errors';
+import { PetromapError, isPetromapError } from '@/lib/errors';
 import type { OnProgress } from '@/lib/errors';
 import { newId, type JobRecord, type Repo } from '../db/repo';
 
@@ -24,12 +29,28 @@ export interface JobEvent {
 interface Running {
   controller: AbortController;
   startedAt: number;
+  projectId: string | null;
+  params: unknown;
+  /** resolves when the job has ended (whatever its state) */
+  done: Promise<void>;
+}
+
+/** How long a delete waits for its jobs to end after cancelling them. */
+export const STOP_WAIT_MS = 30_000;
+
+/** True if `id` is one of the string values of `params` (at any depth): the job names that dataset. */
+function mentions(params: unknown, id: string, depth = 0): boolean {
+  if (params === id) return true;
+  if (depth > 4 || params === null || typeof params !== 'object') return false;
+  return Object.values(params as Record<string, unknown>).some((v) => mentions(v, id, depth + 1));
 }
 
 export class JobRunner {
   readonly events = new EventEmitter();
   private running = new Map<string, Running>();
   private queues = new Map<string, Promise<unknown>>();
+  /** projects being (or already) deleted: they take no new jobs */
+  private closed = new Set<string>();
 
   constructor(private repo: Repo) {
     this.events.setMaxListeners(1000);
@@ -37,14 +58,54 @@ export class JobRunner {
 
   /** Queue a job; returns its row at once. */
   start(kind: string, projectId: string | null, params: unknown, fn: JobFn, queue: 'compute' | 'io' = 'compute'): JobRecord {
+    if (projectId !== null && this.closed.has(projectId)) {
+      throw new PetromapError('Conflict', 'This project is being deleted: no new job can start in it.');
+    }
     const id = newId('j');
     const row = this.repo.insertJob({ id, projectId, kind, params });
     const controller = new AbortController();
-    this.running.set(id, { controller, startedAt: 0 });
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    this.running.set(id, { controller, startedAt: 0, projectId, params, done });
     const prev = this.queues.get(queue) ?? Promise.resolve();
-    const next = prev.then(() => this.execute(id, fn, controller));
+    const next = prev.then(() => this.execute(id, fn, controller)).finally(finished);
     this.queues.set(queue, next.catch(() => undefined));
     return row;
+  }
+
+  /**
+   * Before a project is deleted: it takes no new jobs, its queued and running jobs are cancelled,
+   * and this waits (at most `waitMs`) until they have ended. Returns the ids of the jobs stopped
+   * and a promise of all of them having ended (later than this call's return if one overran).
+   */
+  async stopProject(projectId: string, waitMs = STOP_WAIT_MS) {
+    this.closed.add(projectId);
+    return this.stopWhere((r) => r.projectId === projectId, waitMs);
+  }
+
+  /** Undo stopProject's refusal of new jobs (the delete failed). */
+  reopenProject(projectId: string) {
+    this.closed.delete(projectId);
+  }
+
+  /** Before a dataset is deleted: cancel and await the jobs whose parameters name it (volumeId, edsId, datasetId, ...). */
+  async stopDataset(datasetId: string, waitMs = STOP_WAIT_MS) {
+    return this.stopWhere((r) => mentions(r.params, datasetId), waitMs);
+  }
+
+  private async stopWhere(pred: (r: Running) => boolean, waitMs: number) {
+    const hit = [...this.running.entries()].filter(([, r]) => pred(r));
+    for (const [, r] of hit) r.controller.abort(new Error('cancelled: its project or dataset is being deleted'));
+    const settled = Promise.all(hit.map(([, r]) => r.done)).then(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      settled.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), waitMs))),
+    ]);
+    clearTimeout(timer);
+    const overran = hit.filter(([id]) => this.running.has(id)).map(([id]) => id);
+    if (!inTime && overran.length) console.warn(`petromap: job(s) ${overran.join(', ')} did not stop within ${waitMs / 1000} s of being cancelled`);
+    return { stopped: hit.map(([id]) => id), overran, settled };
   }
 
   cancel(id: string): boolean {

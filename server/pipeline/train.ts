@@ -9,7 +9,7 @@ import os from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { encode } from 'fast-png';
 import { PetromapError, invalidInput, throwIfAborted, unprocessable, type OnProgress, type PetromapErrorTag } from '@/lib/errors';
@@ -181,9 +181,26 @@ export interface ModelSummary {
   labelledVoxels: number;
   mirrorSurface: SurfacePlane;
   trainSeconds: number;
+  /** workspace-relative folder of this model's files (projects/<id>/model-<jobId>); older rows: projects/<id>/model */
+  modelRel?: string;
 }
 
-const modelDir = (svc: Services, projectId: string) => path.join(svc.ws.projectDir(projectId), 'model');
+/**
+ * The folder of the model that the project's 'model' row describes. Each training writes its own
+ * folder (model-<jobId>) and then the row: the row is the switch, so files and row always agree,
+ * and a model folder without a row (a run stopped in between) is garbage (pruneModels).
+ */
+const modelDir = (svc: Services, projectId: string, summary = svc.repo.artifact<ModelSummary>(projectId, 'model')) =>
+  summary?.modelRel ? svc.ws.abs(summary.modelRel) : path.join(svc.ws.projectDir(projectId), 'model');
+
+/** Remove the project's model folders other than `keep` (earlier models, runs stopped before their row). */
+async function pruneModels(svc: Services, projectId: string, keep: string) {
+  const dir = svc.ws.projectDir(projectId);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if ((n === 'model' || n.startsWith('model-')) && path.join(dir, n) !== keep) await rm(path.join(dir, n), { recursive: true, force: true });
+  }
+}
 export const predictionDir = (svc: Services, projectId: string) => path.join(svc.ws.projectDir(projectId), 'prediction');
 export const predictionRel = (svc: Services, projectId: string, what: 'labels' | 'probabilities' | 'uncertainty') =>
   svc.ws.rel(path.join(predictionDir(svc, projectId), `${what}.ome.zarr`));
@@ -191,7 +208,7 @@ export const predictionRel = (svc: Services, projectId: string, what: 'labels' |
 /** The trained model's summary if its files are on disk. */
 export function projectModel(svc: Services, projectId: string): { dir: string; summary: ModelSummary } | undefined {
   const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
-  const dir = modelDir(svc, projectId);
+  const dir = modelDir(svc, projectId, summary);
   if (!summary || !existsSync(path.join(dir, 'model.json'))) return undefined;
   return { dir, summary };
 }
@@ -349,12 +366,14 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
     svc.repo.setArtifact(projectId, 'trainHistory', live);
     const flat: number[] = [];
     for (const v of tl.voxels) flat.push(v.z, v.y, v.x, v.cls);
+    // this run's own folder: the current model stays as it is until the row below switches over
+    const newDir = path.join(svc.ws.projectDir(projectId), `model-${jobId}`);
     const child = new ComputeChild();
     let r: TrainCoreResult;
     try {
       r = (await child.call('trainCore', {
         storePath: svc.ws.abs(vol.relPath), voxels: flat, boundary: tl.boundary, featureSet: set, mirror: mirrorPlane(tl.rec),
-        maxPerClass: params.maxPerClass ?? 10000, hidden: params.hidden ?? [64, 64], epochs, modelDir: modelDir(svc, projectId),
+        maxPerClass: params.maxPerClass ?? 10000, hidden: params.hidden ?? [64, 64], epochs, modelDir: newDir,
         classNames: Object.fromEntries(classes.map((c) => [c.code, c.name])), source: `The EDS map ${tl.edsName}`,
       } satisfies TrainCoreInput, {
         signal,
@@ -366,11 +385,20 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
           svc.repo.setArtifact(projectId, 'trainHistory', live);
         },
       })) as TrainCoreResult;
+    } catch (err) {
+      await rm(newDir, { recursive: true, force: true });
+      throw err;
     } finally {
       child.kill();
     }
+    // cancelled (the project is being deleted) or deleted meanwhile: write nothing more
+    if (signal.aborted || !svc.repo.project(projectId)) {
+      await rm(newDir, { recursive: true, force: true });
+      throwIfAborted(signal);
+      throw unprocessable('The project was deleted while the model was training; nothing was stored.');
+    }
     const summary: ModelSummary = {
-      createdAt: Date.now(), jobId,
+      createdAt: Date.now(), jobId, modelRel: svc.ws.rel(newDir),
       features: r.features,
       featureSet: set,
       classes: r.classes,
@@ -384,6 +412,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
       trainSeconds: (Date.now() - t0) / 1000,
     };
     svc.repo.setArtifact(projectId, 'model', summary);
+    await pruneModels(svc, projectId, newDir);
     onProgress(1, `Trained: held-out accuracy ${(r.validation.accuracy * 100).toFixed(1)} %`);
     return {
       accuracy: r.validation.accuracy,
@@ -414,7 +443,10 @@ export async function previewCore(a: { storePath: string; modelDir: string; box:
   const stamp = String(statSync(path.join(a.modelDir, 'model.json')).mtimeMs);
   let m = loaded.get(a.modelDir);
   if (!m || m.stamp !== stamp) {
-    if (m) disposeModel(m.tm);
+    // one model per project in memory: each training has its own folder, earlier ones are not used again
+    for (const [dir, old] of loaded) {
+      if (path.dirname(dir) === path.dirname(a.modelDir)) (disposeModel(old.tm), loaded.delete(dir));
+    }
     m = { stamp, tm: await loadModel(a.modelDir) };
     loaded.set(a.modelDir, m);
   }
@@ -456,7 +488,7 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
   if (!volume) throw unprocessable('This project has no XRM volume.');
   const job = svc.jobs.start('predict', projectId, { modelCreatedAt: summary.createdAt }, async ({ signal, onProgress, jobId }) => {
     const t0 = Date.now();
-    const mdir = modelDir(svc, projectId);
+    const mdir = modelDir(svc, projectId, summary);
     if (!existsSync(path.join(mdir, 'model.json'))) throw unprocessable('The trained model is not on disk any more: train it again.');
     const out = predictionDir(svc, projectId);
     const run = svc.repo.artifact<{ modelCreatedAt: number; volumeId: string }>(projectId, 'predictionRun');

@@ -42,8 +42,12 @@ export const datasetsRouter = router({
   delete: publicProcedure.input(z.object({ id: datasetId })).mutation(async ({ ctx, input }) => {
     const d = ctx.svc.repo.dataset(input.id);
     if (!d) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no dataset ${input.id}.` });
+    // jobs naming this dataset are cancelled and awaited first: they would write into its folder
+    const stop = await ctx.svc.jobs.stopDataset(d.id);
     ctx.svc.repo.deleteDataset(d.id);
-    await rm(ctx.svc.ws.datasetDir(d.id), { recursive: true, force: true });
+    const dir = ctx.svc.ws.datasetDir(d.id);
+    await rm(dir, { recursive: true, force: true });
+    if (stop.overran.length) void stop.settled.then(() => rm(dir, { recursive: true, force: true })).catch(() => undefined);
     return { ok: true };
   }),
 });

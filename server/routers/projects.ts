@@ -15,12 +15,27 @@ export const projectsRouter = router({
   create: publicProcedure
     .input(z.object({ name: z.string().trim().min(1, 'Give the project a name.').max(120), kind: z.enum(['mineralogy', 'lithology']).default('mineralogy') }))
     .mutation(({ ctx, input }) => ctx.svc.repo.createProject(input.name, input.kind)),
+  /**
+   * Its jobs are cancelled and awaited first (they would write into the folders being removed);
+   * then the row (datasets, jobs, artifacts go with it) and the folders. A job that overran the
+   * wait has its leftovers removed when it ends.
+   */
   delete: publicProcedure.input(z.object({ id: projectId })).mutation(async ({ ctx, input }) => {
-    const { repo, ws } = ctx.svc;
-    const datasets = repo.listDatasets(input.id);
-    repo.deleteProject(input.id);
-    for (const d of datasets) await rm(ws.datasetDir(d.id), { recursive: true, force: true });
-    await rm(ws.projectDir(input.id), { recursive: true, force: true });
-    return { ok: true };
+    const { repo, ws, jobs } = ctx.svc;
+    const stop = await jobs.stopProject(input.id);
+    let dirs: string[];
+    try {
+      dirs = [...repo.listDatasets(input.id).map((d) => ws.datasetDir(d.id)), ws.projectDir(input.id)];
+      repo.deleteProject(input.id);
+    } catch (err) {
+      jobs.reopenProject(input.id);
+      throw err;
+    }
+    const removeAll = async () => {
+      for (const d of dirs) await rm(d, { recursive: true, force: true });
+    };
+    await removeAll();
+    if (stop.overran.length) void stop.settled.then(removeAll).catch((err) => console.error(`petromap: cleaning up deleted project ${input.id}:`, err));
+    return { ok: true, cancelledJobs: stop.stopped.length };
   }),
 });
