@@ -164,7 +164,7 @@ export async function run(argv: string[]): Promise<void> {
           await writeFile(join(dir, 'volume.raw'), Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
           const tp = Date.now();
           const { stdout } = await run_(PY, [PEER, join(dir, 'volume.raw'), shape.join(','), join(dir, 'labels.tsv'), join(dir, 'peer.raw')], { maxBuffer: 1 << 24 });
-          peerTotal = (Date.now() - tp) / 1000 + r.seconds.register + r.seconds.labels; // the peer reuses petromap's registration
+          peerTotal = (Date.now() - tp) / 1000 + r.seconds.register; // the peer reuses petromap's registration
           const ps = JSON.parse(stdout.trim().split('\n').at(-1)!);
           const peerLab = new Uint8Array(await readFile(join(dir, 'peer.raw')));
           rows.push(['peer (skimage+sklearn RF)', iou3d(sample.truthLabels, peerLab), peerTotal]);

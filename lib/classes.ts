@@ -12,3 +12,19 @@ export const SANDSTONE_CLASSES = [
 ] as const satisfies readonly { code: number; name: string; color: [number, number, number] }[];
 
 export type SandstoneClassName = (typeof SANDSTONE_CLASSES)[number]['name'];
+
+/**
+ * The default class of a legend mineral, from its name: pore, quartz, feldspar, clay or pyrite
+ * (codes of SANDSTONE_CLASSES); null = left out of training. XRM grey values cannot tell
+ * K-feldspar from albite or kaolinite from illite, so those merge into one class each. The web
+ * app's class table and `petromap run`/`train` without --classes both start from this.
+ */
+export function defaultClassFor(name: string): number | null {
+  const n = name.toLowerCase();
+  if (/pore|epoxy|resin|void|air/.test(n)) return 1;
+  if (/quartz|chert|silica/.test(n)) return 2;
+  if (/feldspar|albite|orthoclase|microcline|plagioclase|anorthite|sanidine|oligoclase|andesine/.test(n)) return 3;
+  if (/clay|kaolin|illite|smectite|montmorillonite|chlorite|glauconite|mixed.?layer/.test(n)) return 4;
+  if (/pyrite|marcasite/.test(n)) return 5;
+  return null;
+}

@@ -5,15 +5,13 @@
  * hold-out) and saves it. Prints a JSON summary on stdout (classes, counts, validation).
  */
 import { readFile } from 'node:fs/promises';
-import { disposeModel, trainClassifier, validate } from '../classify/model';
-import { saveModel } from '../classify/model-io-node';
 import { classifierFeatureSet } from '../classify/feature-sets';
-import { SURFACE_LABEL_LAYERS, buildTrainingSet, featureFnFor, surfaceTrainingVoxels } from '../classify/training-set';
+import { SURFACE_LABEL_LAYERS } from '../classify/training-set';
 import { loadMineralMap } from '../eds/store-node';
 import { invalidInput } from '../errors';
 import { defaultFeatureSet, skimagePreset } from '../features';
 import { classMapFromTable, parseClassTable } from '../pipeline/run-mineralogy';
-import { transferLabels } from '../registration/transfer-labels';
+import { trainFromLabels } from '../pipeline/train-from-labels';
 import { openVolume } from '../volume/zarr-store-node';
 import { progressBar } from './progress';
 
@@ -63,20 +61,14 @@ export async function main(argv: string[]): Promise<number> {
   const features = a.features ?? 'classifier';
   if (!['classifier', 'default', 'skimage'].includes(features)) throw invalidInput(`--features must be classifier, default or skimage, not "${features}".`);
   const set = features === 'skimage' ? skimagePreset(store.meta.spacingUm) : features === 'default' ? defaultFeatureSet(store.meta.spacingUm) : classifierFeatureSet(store.meta.spacingUm);
-  const sl = transferLabels(map, reg, { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap, { erodeRadius: 1 });
-  const { labelled: vox, partial } = surfaceTrainingVoxels(sl, store.meta.shape, { layers: positiveInt(a.layers, 'layers', SURFACE_LABEL_LAYERS) });
   const bar = progressBar('train');
-  const ts = await buildTrainingSet(store, vox, { features: featureFnFor(set), featureSet: set, mirrorSurface: reg.surface, partial, source: `EDS map ${a.eds}`, onProgress: (f, m) => bar(0.4 * f, m) });
-  const tm = await trainClassifier(ts, { epochs: positiveInt(a.epochs, 'epochs', 20), onProgress: (f, m) => bar(0.4 + 0.6 * f, m) });
-  bar.done();
   const out = a.out ?? 'model';
-  try {
-    const v = ts.heldOut.n ? await validate(tm, ts.heldOut) : null;
-    const names = tm.classes.map((c) => classes.find((k) => k.code === c)?.name ?? `class ${c}`);
-    await saveModel(out, tm, { classNames: names });
-    console.log(JSON.stringify({ model: out, classes: tm.classes.map((c, k) => ({ code: c, name: names[k] })), labelledVoxels: vox.length, boundaryVoxels: ts.partial?.n ?? 0, counts: ts.counts, epochs: tm.history.length, bestEpoch: tm.bestEpoch + 1, validation: v && { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } }, null, 2));
-  } finally {
-    disposeModel(tm);
-  }
+  const r = await trainFromLabels(a.volume!, { kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab: { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap }, out, {
+    featureSet: set, classNames: Object.fromEntries(classes.map((c) => [c.code, c.name])), labelLayers: positiveInt(a.layers, 'layers', SURFACE_LABEL_LAYERS),
+    train: { epochs: positiveInt(a.epochs, 'epochs', 20) }, source: `EDS map ${a.eds}`, onProgress: bar,
+  });
+  bar.done();
+  const v = r.validation;
+  console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classes.find((k) => k.code === c)?.name ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, boundaryVoxels: r.boundaryVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null }, null, 2));
   return 0;
 }

@@ -9,17 +9,16 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SANDSTONE_CLASSES } from '../classes';
-import { trainClassifier, validate, disposeModel, type TrainOptions, type Validation } from '../classify/model';
-import { saveModel } from '../classify/model-io-node';
+import { SANDSTONE_CLASSES, defaultClassFor } from '../classes';
+import type { TrainOptions, Validation } from '../classify/model';
 import { predictVolume, type PredictResult } from '../classify/predict-node';
-import { buildTrainingSet, featureFnFor, surfaceTrainingVoxels, type ClassCount } from '../classify/training-set';
+import type { ClassCount } from '../classify/training-set';
 import type { MineralMap } from '../eds/types';
 import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
-import { classifierFeatureSet } from '../classify/feature-sets';
 import type { FeatureSet } from '../features/types';
 import { registerEdsToVolume, type RegisterOptions } from '../registration/register-eds';
-import { transferLabels, type ClassMap } from '../registration/transfer-labels';
+import type { ClassMap } from '../registration/transfer-labels';
+import { trainFromLabels } from './train-from-labels';
 import type { Registration } from '../registration/types';
 import { depthCsv, modalCsv } from '../report/csv';
 import { depthProfile, type DepthProfile } from '../report/depth';
@@ -34,10 +33,7 @@ export interface RunMineralogyOptions extends StageOptions {
   register?: Omit<RegisterOptions, 'signal' | 'onProgress'>;
   /** default: classifierFeatureSet(volume spacing) (lib/classify/feature-sets.ts) */
   featureSet?: FeatureSet;
-  /** erosion of the transferred labels, slab pixels (default 1) */
-  erodeRadius?: number;
-  /** first labelled layer below the surface plane and number of layers (default: lib/classify/training-set SURFACE_LABEL_*) */
-  labelDepthVox?: number;
+  /** labelled voxel layers below the surface plane (default: lib/classify/training-set SURFACE_LABEL_LAYERS) */
   labelLayers?: number;
   maxPerClass?: number;
   /** train on the voxels at EDS phase boundaries with their candidate classes (default true; lib/classify/training-set surfaceTrainingVoxels) */
@@ -64,7 +60,7 @@ export interface RunMineralogyResult {
   modal: ModalMineralogy;
   depth: DepthProfile;
   /** wall time per stage, seconds */
-  seconds: Record<'register' | 'labels' | 'trainingSet' | 'train' | 'predict' | 'report', number>;
+  seconds: Record<'register' | 'train' | 'predict' | 'report', number>;
   files: Record<string, string>;
 }
 
@@ -79,7 +75,7 @@ export function classNamesFor(codes: number[], classes?: ReportClass[]): ReportC
 
 export async function runMineralogy(volumePath: string, map: MineralMap, classMap: ClassMap, outDir: string, opts: RunMineralogyOptions = {}): Promise<RunMineralogyResult> {
   const { signal, onProgress } = opts;
-  const seconds = { register: 0, labels: 0, trainingSet: 0, train: 0, predict: 0, report: 0 };
+  const seconds = { register: 0, train: 0, predict: 0, report: 0 };
   let t = Date.now();
   const lap = (k: keyof typeof seconds) => {
     seconds[k] = (Date.now() - t) / 1000;
@@ -87,7 +83,6 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   };
   await mkdir(outDir, { recursive: true });
   const store = await openVolume(volumePath);
-  const shape = store.meta.shape;
 
   onProgress?.(0, `registering ${map.source ?? 'the EDS map'} onto ${volumePath}`);
   const reg = await registerEdsToVolume(store, map, { ...opts.register, signal, onProgress: sub(onProgress, 0, 0.15) });
@@ -97,29 +92,15 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   lap('register');
 
   throwIfAborted(signal);
-  const sl = transferLabels(map, reg, slab, classMap, { erodeRadius: opts.erodeRadius ?? 1 });
-  const { labelled: vox, partial } = surfaceTrainingVoxels(sl, shape, { depthVox: opts.labelDepthVox, layers: opts.labelLayers, boundary: opts.boundaryLabels ?? true, footprintSd: opts.boundaryFootprintSd });
-  if (vox.length === 0) throw unprocessable(`No EDS label of ${map.source ?? 'the map'} lands on ${volumePath} after registration: check the class table and the registration.`);
-  lap('labels');
-
-  const featureSet = opts.featureSet ?? classifierFeatureSet(store.meta.spacingUm);
-  const ts = await buildTrainingSet(store, vox, {
-    features: featureFnFor(featureSet), featureSet, mirrorSurface: reg.surface, maxPerClass: opts.maxPerClass, seed: opts.seed,
-    partial, maxPartial: opts.maxPartial,
-    source: `EDS map ${map.source ?? ''}`.trim(), signal, onProgress: sub(onProgress, 0.15, 0.3),
-  });
-  lap('trainingSet');
-
-  const tm = await trainClassifier(ts, { ...opts.train, seed: opts.seed, signal, onProgress: sub(onProgress, 0.3, 0.45) });
-  let validation: Validation;
+  const classNames = Object.fromEntries(classNamesFor(Object.values(classMap).filter((c): c is number => c !== null), opts.classes).map((c) => [c.code, c.name]));
   const modelDir = join(outDir, 'model');
-  const classes = classNamesFor(tm.classes, opts.classes);
-  try {
-    validation = ts.heldOut.n > 0 ? await validate(tm, ts.heldOut) : { classes: tm.classes, confusion: [], perClass: [], accuracy: NaN, meanIoU: NaN };
-    await saveModel(modelDir, tm, { classNames: classes.map((c) => c.name) });
-  } finally {
-    disposeModel(tm);
-  }
+  const tr = await trainFromLabels(volumePath, { kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab, classMap }, modelDir, {
+    featureSet: opts.featureSet, classNames, maxPerClass: opts.maxPerClass, labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels,
+    maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, source: `EDS map ${map.source ?? ''}`.trim(),
+    signal, onProgress: sub(onProgress, 0.15, 0.45),
+  });
+  const classes = classNamesFor(tr.classes, opts.classes);
+  const validation = tr.validation;
   lap('train');
 
   const prediction = await predictVolume(volumePath, modelDir, join(outDir, 'prediction'), {
@@ -143,7 +124,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   await writeTextAtomic(files.modalCsv, modalCsv(modal));
   await writeTextAtomic(files.depthCsv, depthCsv(depth));
   lap('report');
-  const result: RunMineralogyResult = { registration, labelledVoxels: vox.length, boundaryVoxels: ts.partial?.n ?? 0, trainingCounts: ts.counts, validation, modelDir, prediction, modal, depth, seconds, files };
+  const result: RunMineralogyResult = { registration, labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, modelDir, prediction, modal, depth, seconds, files };
   await writeTextAtomic(files.report, JSON.stringify(result, null, 2) + '\n');
   onProgress?.(1, 'mineralogy finished');
   return result;
@@ -171,13 +152,25 @@ export function parseClassTable(json: unknown, source: string): ClassTableEntry[
   });
 }
 
-/** ClassMap of a legend from a class table (minerals not listed are dropped); without a table each phase is its own class. */
+/**
+ * ClassMap of a legend from a class table (minerals not listed are dropped). Without a table, the
+ * default classes (lib/classes defaultClassFor: pore, quartz, feldspar, clay, pyrite), as in the
+ * web app; a legend none of whose minerals has a default class needs a table.
+ */
 export function classMapFromTable(map: MineralMap, table?: ClassTableEntry[]): { classMap: ClassMap; classes: ReportClass[] } {
   const classMap: ClassMap = {};
   if (!table) {
-    const phases = map.legend.filter((p) => p.id !== 0).slice(0, 255);
-    phases.forEach((p, k) => (classMap[p.id] = k + 1));
-    return { classMap, classes: phases.map((p, k) => ({ code: k + 1, name: p.name })) };
+    const used = new Set<number>();
+    for (const p of map.legend) {
+      if (p.id === 0) continue;
+      const c = defaultClassFor(p.name);
+      classMap[p.id] = c;
+      if (c !== null) used.add(c);
+    }
+    if (!used.size) {
+      throw unprocessable(`None of the minerals of ${map.source ?? 'the EDS map'} (${map.legend.slice(0, 8).map((p) => p.name).join(', ')}) has a default class (pore, quartz, feldspar, clay, pyrite): give a class table (--classes classes.json).`);
+    }
+    return { classMap, classes: SANDSTONE_CLASSES.filter((c) => used.has(c.code)).map((c) => ({ code: c.code, name: c.name })) };
   }
   const byName = new Map<string, number>();
   for (const e of table) for (const m of e.minerals) byName.set(m.toLowerCase(), e.code);

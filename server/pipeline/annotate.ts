@@ -8,15 +8,11 @@
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { invalidInput, notFound, throwIfAborted, unprocessable, type StageOptions } from '@/lib/errors';
+import { invalidInput, notFound, unprocessable, type StageOptions } from '@/lib/errors';
 import type { VolumeStore } from '@/lib/volume/store';
 import type { Box3, Shape3 } from '@/lib/volume/types';
 import { createVolume, DEFAULT_CHUNK, ZarrVolumeStore } from '@/lib/volume/zarr-store-node';
 import { fovUmToVox, proposalsCsv, proposeScanLocations, type ProposeResult } from '@/lib/report/proposals';
-import { buildTrainingSet, type LabelledVoxel } from '@/lib/classify/training-set';
-import { disposeModel, trainClassifier, validate, type TrainedModel } from '@/lib/classify/model';
-import { featuresForBox } from '@/lib/features';
-import type { FeatureSet, FeatureSpec } from '@/lib/features/types';
 import type { JobRecord } from '../db/repo';
 import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
@@ -349,78 +345,6 @@ export async function projectProposals(svc: Services, projectId: string, fovUm: 
 
 // ---------------------------------------------------------------- train + predict from strokes
 
-/**
- * Features for lithology from strokes: intensity plus smoothed value, edges, blobs and texture at
- * three scales (1, 2.5, 5 voxels). Lithology classes (porosity, fractures) differ in texture at
- * these scales; the full default bank would triple the time of a whole-volume prediction.
- */
-export function strokeFeatureSet(spacingUm: [number, number, number]): FeatureSet {
-  const unit = Math.min(...spacingUm);
-  const specs: FeatureSpec[] = [{ filter: 'intensity', sigmaUm: 0 }];
-  for (const s of [1, 2.5, 5]) {
-    for (const filter of ['gaussian', 'gradientMagnitude', 'laplacian', 'hessianEigen', 'structureTensorEigen'] as const) specs.push({ filter, sigmaUm: s * unit });
-  }
-  return { specs, preset: 'custom' };
-}
-
-/** Every painted voxel of an annotation store (streamed slab by slab). */
-export async function strokeVoxelsOf(store: VolumeStore, signal?: AbortSignal): Promise<LabelledVoxel[]> {
-  const [nz, ny, nx] = store.meta.shape;
-  const dz = store instanceof ZarrVolumeStore ? store.chunk[0] : DEFAULT_CHUNK[0];
-  const out: LabelledVoxel[] = [];
-  for (let z0 = 0; z0 < nz; z0 += dz) {
-    throwIfAborted(signal);
-    const data = (await store.readBlock({ start: [z0, 0, 0], shape: [Math.min(dz, nz - z0), ny, nx] }, { signal })) as Uint8Array;
-    for (let i = 0; i < data.length; i++) {
-      const c = data[i]!;
-      if (c) out.push({ z: z0 + Math.floor(i / (nx * ny)), y: Math.floor(i / nx) % ny, x: i % nx, cls: c });
-    }
-  }
-  return out;
-}
-
-export interface StrokeTrainOptions extends StageOptions {
-  epochs?: number;
-  featureSet?: FeatureSet;
-  maxPerClass?: number;
-}
-
-export interface StrokeTrainResult {
-  model: TrainedModel;
-  heldOutAccuracy: number | null;
-  perClass: { code: number; f1: number; support: number }[];
-  strokeVoxels: number;
-}
-
-/**
- * Train the voxel classifier (lib/classify, the engine of the Train step) on painted strokes.
- * The caller disposes the model.
- */
-export async function trainOnStrokes(scan: VolumeStore, strokes: VolumeStore, opts: StrokeTrainOptions = {}): Promise<StrokeTrainResult> {
-  const report = opts.onProgress ?? (() => {});
-  const voxels = await strokeVoxelsOf(strokes, opts.signal);
-  const featureSet = opts.featureSet ?? strokeFeatureSet(scan.meta.spacingUm);
-  const ts = await buildTrainingSet(scan, voxels, {
-    features: (st, box, signal) => featuresForBox(st, box, featureSet, { signal }),
-    featureSet,
-    maxPerClass: opts.maxPerClass ?? 3000,
-    // strokes are thin: small tiles keep every class on both sides of the split
-    tileVox: 16,
-    source: 'The painted strokes',
-    signal: opts.signal,
-    onProgress: (f, m) => report(0.4 * f, m),
-  });
-  const model = await trainClassifier(ts, { epochs: opts.epochs ?? 40, patience: 6, signal: opts.signal, onProgress: (f, m) => report(0.4 + 0.2 * f, m) });
-  let heldOutAccuracy: number | null = null;
-  let perClass: StrokeTrainResult['perClass'] = [];
-  if (ts.heldOut.n > 0) {
-    const v = await validate(model, ts.heldOut);
-    heldOutAccuracy = v.accuracy;
-    perClass = v.perClass.map((c) => ({ code: c.class, f1: c.f1, support: c.support }));
-  }
-  return { model, heldOutAccuracy, perClass, strokeVoxels: voxels.length };
-}
-
 export interface TrainPredictArgs {
   /** absolute paths */
   scanPath: string;
@@ -431,51 +355,11 @@ export interface TrainPredictArgs {
   classCodes: number[];
 }
 
-export interface TrainPredictResult {
-  heldOutAccuracy: number | null;
-  perClass: { code: number; f1: number; support: number }[];
-  strokeVoxels: number;
-  fractions: Record<string, number>;
-  labelsPath: string;
-}
-
-/**
- * The heavy part of the job (runs in a worker thread, plain lib/ code): train on the strokes,
- * save the model, predict the whole volume with lib/classify's predictVolume (worker threads),
- * then the class fractions of the map.
- */
-export async function trainPredictTask(a: TrainPredictArgs, opts: StageOptions = {}): Promise<TrainPredictResult> {
-  const { openVolume } = await import('@/lib/volume/zarr-store-node');
-  const { saveModel } = await import('@/lib/classify/model-io-node');
-  const { predictVolume } = await import('@/lib/classify/predict-node');
-  const report = opts.onProgress ?? (() => {});
-  const scan = await openVolume(a.scanPath);
-  const strokes = await openVolume(a.strokesPath);
-  const t = await trainOnStrokes(scan, strokes, { epochs: a.epochs, signal: opts.signal, onProgress: (f, m) => report(0.5 * f, m) });
-  const modelDir = path.join(a.workDir, 'model');
-  try {
-    const names = t.model.classes.map((c) => a.classNames[a.classCodes.indexOf(c)] ?? `class ${c}`);
-    await saveModel(modelDir, t.model, { classNames: names });
-  } finally {
-    disposeModel(t.model);
-  }
-  // parallel writer: predictVolume's workers write chunk-aligned bricks (chunkGrid, wholeChunks) and
-  // it fails (Unprocessable) if any voxel is left without a label, so the fractions below are complete
-  const r = await predictVolume(a.scanPath, modelDir, path.join(a.workDir, 'prediction'), {
-    signal: opts.signal, pyramids: false, onProgress: (f, m) => report(0.5 + 0.45 * f, m),
-  });
-  const labels = await openVolume(r.labelsPath);
-  const [nz, ny, nx] = labels.meta.shape;
-  const hist = new Float64Array(256);
-  for (let z = 0; z < nz; z += 16) {
-    throwIfAborted(opts.signal);
-    const d = await labels.readBlock({ start: [z, 0, 0], shape: [Math.min(16, nz - z), ny, nx] });
-    for (let i = 0; i < d.length; i++) hist[d[i]!]++;
-  }
-  const fractions: Record<string, number> = {};
-  for (let c = 0; c < 256; c++) if (hist[c]) fractions[c] = hist[c]! / (nz * ny * nx);
-  report(1, 'lithology map written');
-  return { heldOutAccuracy: t.heldOutAccuracy, perClass: t.perClass, strokeVoxels: t.strokeVoxels, fractions, labelsPath: r.labelsPath };
+/** The heavy part of the job, in a worker thread (server/jobs/tasks.ts): lib/pipeline runLithology. */
+export async function trainPredictTask(a: TrainPredictArgs, opts: StageOptions = {}) {
+  const { runLithology } = await import('@/lib/pipeline/run-lithology');
+  const classNames = Object.fromEntries(a.classCodes.map((c, k) => [c, a.classNames[k] ?? `class ${c}`]));
+  return runLithology(a.scanPath, a.strokesPath, a.workDir, { classNames, train: a.epochs ? { epochs: a.epochs } : undefined, signal: opts.signal, onProgress: opts.onProgress });
 }
 
 /** Job: train on the project's strokes, predict the whole volume, store the lithology map. */

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SANDSTONE_CLASSES } from '@/lib/classes';
+import { SANDSTONE_CLASSES, defaultClassFor } from '@/lib/classes';
 import type { MineralPhase } from '@/lib/eds/types';
 import { unprocessable } from '@/lib/errors';
 import type { Services } from '../services';
@@ -21,16 +21,8 @@ export function projectClasses(svc: Services, projectId: string): ClassDef[] {
   return SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => ({ code: c.code, name: c.name, color: [...c.color] as [number, number, number] }));
 }
 
-/** Guess a mineral's class from its name (pore, quartz, feldspar, clay, pyrite); null = drop. */
-export function defaultClassFor(name: string): number | null {
-  const n = name.toLowerCase();
-  if (/pore|epoxy|resin|void|air/.test(n)) return 1;
-  if (/quartz|chert|silica/.test(n)) return 2;
-  if (/feldspar|albite|orthoclase|microcline|plagioclase|anorthite|sanidine|oligoclase|andesine/.test(n)) return 3;
-  if (/clay|kaolin|illite|smectite|montmorillonite|chlorite|glauconite|mixed.?layer/.test(n)) return 4;
-  if (/pyrite|marcasite/.test(n)) return 5;
-  return null;
-}
+/** Guess a mineral's class from its name (lib/classes: pore, quartz, feldspar, clay, pyrite); null = drop. */
+export { defaultClassFor };
 
 export interface ClassMapEntry {
   phaseId: number;

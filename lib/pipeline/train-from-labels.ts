@@ -1,0 +1,151 @@
+/**
+ * The one training stage: labels (a registered EDS map's surface, or painted strokes) -> training
+ * set (features of the labelled voxels, spatially split) -> MLP -> held-out validation -> model on
+ * disk. The CLI (`petromap train`, `petromap run`), the web app's Train and Annotate jobs and the
+ * benchmarks all call this, so one set of defaults (TRAIN_DEFAULTS and the lib/classify defaults
+ * they point to) gives one model for the same inputs and seed.
+ */
+import { classifierFeatureSet } from '../classify/feature-sets';
+import { disposeModel, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
+import { saveModel } from '../classify/model-io-node';
+import type { SurfacePlane } from '../classify/mirror';
+import { strokeFeatureSet, strokeVoxels } from '../classify/strokes';
+import { buildTrainingSet, featureFnFor, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel } from '../classify/training-set';
+import type { MineralMap } from '../eds/types';
+import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
+import type { FeatureSet } from '../features/types';
+import type { Affine2, Affine2to3 } from '../coords';
+import { transferLabels, type ClassMap } from '../registration/transfer-labels';
+import type { VolumeStore } from '../volume/store';
+import { openVolume } from '../volume/zarr-store-node';
+
+/** Defaults of the one training path (everything else: lib/classify's TrainOptions defaults). */
+export const TRAIN_DEFAULTS = Object.freeze({
+  /** erosion of the transferred EDS classes, slab pixels */
+  erodeRadius: 1,
+  /** EDS phase-boundary voxels train with soft targets */
+  boundaryLabels: true,
+  /** strokes are thin: small tiles keep every class on both sides of the spatial split */
+  strokeTileVox: 16,
+  seed: 1,
+});
+
+/** Labels from a registered EDS map: the map, its registration and the mineral -> class table. */
+export interface EdsLabels {
+  kind: 'eds';
+  map: MineralMap;
+  edsToSlab: Affine2;
+  slabToVoxel: Affine2to3;
+  surface: SurfacePlane;
+  /** the slab the map was registered on (data: NaN outside the volume, optional) */
+  slab: { width: number; height: number; data?: Float32Array };
+  classMap: ClassMap;
+}
+
+/** Labels painted on the scan: a uint8 store aligned with it, 0 = not painted. */
+export interface StrokeLabels {
+  kind: 'strokes';
+  strokes: VolumeStore;
+}
+
+export type LabelSource = EdsLabels | StrokeLabels;
+
+export interface TrainFromLabelsOptions extends StageOptions {
+  /** default: classifierFeatureSet (EDS) or strokeFeatureSet (strokes) of the volume's spacing */
+  featureSet?: FeatureSet;
+  /** class code -> name, kept with the model */
+  classNames?: Record<number, string>;
+  maxPerClass?: number;
+  labelLayers?: number;
+  boundaryLabels?: boolean;
+  /** experiments (bench pipeline): cap of boundary voxels, sd of a boundary pixel's footprint */
+  maxPartial?: number;
+  footprintSd?: number;
+  train?: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'>;
+  seed?: number;
+  onEpoch?: (e: EpochInfo) => void;
+  /** text naming the labels in messages ("The EDS map x.zip") */
+  source?: string;
+}
+
+export interface TrainFromLabelsResult {
+  modelDir: string;
+  features: string[];
+  featureSet: FeatureSet;
+  classes: number[];
+  hidden: number[];
+  bestEpoch: number;
+  history: EpochInfo[];
+  validation: Validation;
+  counts: ClassCount[];
+  labelledVoxels: number;
+  boundaryVoxels: number;
+  mirrorSurface: SurfacePlane | null;
+  seconds: number;
+}
+
+const sub = (p: OnProgress | undefined, from: number, to: number): OnProgress | undefined => p && ((f, m) => p(from + (to - from) * f, m));
+
+/** The labelled (and boundary) voxels of a label source, in voxel indices of the volume. */
+export async function labelledVoxels(volume: VolumeStore, labels: LabelSource, opts: { labelLayers?: number; boundaryLabels?: boolean; footprintSd?: number; signal?: AbortSignal } = {}): Promise<{ labelled: LabelledVoxel[]; partial: PartialVoxel[] }> {
+  if (labels.kind === 'strokes') return { labelled: await strokeVoxels(labels.strokes, { signal: opts.signal }), partial: [] };
+  const sl = transferLabels(labels.map, { edsToSlab: labels.edsToSlab, slabToVoxel: labels.slabToVoxel }, labels.slab, labels.classMap, { erodeRadius: TRAIN_DEFAULTS.erodeRadius });
+  return surfaceTrainingVoxels(sl, volume.meta.shape, { layers: opts.labelLayers, boundary: opts.boundaryLabels ?? TRAIN_DEFAULTS.boundaryLabels, footprintSd: opts.footprintSd });
+}
+
+export async function trainFromLabels(volumePath: string, labels: LabelSource, modelDir: string, opts: TrainFromLabelsOptions = {}): Promise<TrainFromLabelsResult> {
+  const t0 = Date.now();
+  const { signal, onProgress } = opts;
+  const seed = opts.seed ?? TRAIN_DEFAULTS.seed;
+  const store = await openVolume(volumePath);
+  onProgress?.(0, labels.kind === 'eds' ? 'Transferring the EDS labels to the surface voxels' : 'Reading the painted strokes');
+  const { labelled, partial } = await labelledVoxels(store, labels, { labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels, footprintSd: opts.footprintSd, signal });
+  const source = opts.source ?? (labels.kind === 'eds' ? `The EDS map ${labels.map.source ?? ''}`.trim() : 'The painted strokes');
+  if (!labelled.length) {
+    throw unprocessable(labels.kind === 'eds'
+      ? `No surface voxel received a label from ${source}: check the registration and that some minerals map to classes.`
+      : 'Nothing is painted yet: paint strokes of at least two classes.');
+  }
+  throwIfAborted(signal);
+  const mirrorSurface = labels.kind === 'eds' ? labels.surface : null;
+  const featureSet = opts.featureSet ?? (labels.kind === 'eds' ? classifierFeatureSet(store.meta.spacingUm) : strokeFeatureSet(store.meta.spacingUm));
+  const ts = await buildTrainingSet(store, labelled, {
+    features: featureFnFor(featureSet),
+    featureSet,
+    mirrorSurface: mirrorSurface ?? undefined,
+    maxPerClass: opts.maxPerClass,
+    tileVox: labels.kind === 'strokes' ? TRAIN_DEFAULTS.strokeTileVox : undefined,
+    partial: partial.length ? partial : undefined,
+    maxPartial: opts.maxPartial,
+    seed,
+    source,
+    signal,
+    onProgress: sub(onProgress, 0.02, 0.45),
+  });
+  throwIfAborted(signal);
+  const tm = await trainClassifier(ts, { ...opts.train, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
+  try {
+    onProgress?.(0.96, 'Validating on held-out tiles');
+    const validation: Validation = ts.heldOut.n > 0 ? await validate(tm, ts.heldOut) : { classes: tm.classes, confusion: [], perClass: [], accuracy: NaN, meanIoU: NaN };
+    // atomic (temp name + rename); refuses a folder petromap did not write
+    await saveModel(modelDir, tm, { classNames: tm.classes.map((c) => opts.classNames?.[c] ?? `class ${c}`) });
+    onProgress?.(1, 'Model saved');
+    return {
+      modelDir,
+      features: ts.featureNames,
+      featureSet,
+      classes: tm.classes,
+      hidden: tm.hidden,
+      bestEpoch: tm.bestEpoch,
+      history: tm.history,
+      validation,
+      counts: ts.counts,
+      labelledVoxels: labelled.length,
+      boundaryVoxels: ts.partial?.n ?? 0,
+      mirrorSurface,
+      seconds: (Date.now() - t0) / 1000,
+    };
+  } finally {
+    disposeModel(tm);
+  }
+}
