@@ -33,6 +33,9 @@ export interface ImportJobArgs {
 export function importFailure(err: unknown, name: string): PetromapError {
   if (isPetromapError(err, 'Aborted')) return err;
   const raw = err instanceof Error ? err.message : String(err);
+  if (isPetromapError(err) && /ran out of the memory it is allowed/.test(raw)) {
+    return new PetromapError('Unprocessable', `${name} needed more memory to import than an import may use (${IMPORT_HEAP_MB} MB); the file is damaged or too large to import in one piece, nothing was stored.`);
+  }
   let msg = safeMessage(raw, 300);
   if (!msg.includes(name)) msg = `${name}: ${msg}`;
   if (isPetromapError(err)) return new PetromapError(err._tag, msg);
