@@ -5,6 +5,7 @@
  */
 import type { StageOptions } from '@/lib/errors';
 import { loadMineralMap } from '@/lib/eds/store-node';
+import { runLithology } from '@/lib/pipeline/run-lithology';
 import { registerEdsToVolume, type LandmarkPair, type SurfaceFit } from '@/lib/registration';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 
@@ -25,10 +26,20 @@ export async function register(a: RegisterTaskArgs, opts: StageOptions) {
   return { ...rest, surface };
 }
 
-/** Lithology: train on painted strokes, predict the whole volume (server/pipeline/annotate.ts). */
-export async function lithologyTrainPredict(a: import('../pipeline/annotate').TrainPredictArgs, opts: StageOptions) {
-  const { trainPredictTask } = await import('../pipeline/annotate');
-  return trainPredictTask(a, opts);
+export interface LithologyTaskArgs {
+  /** absolute paths inside the workspace */
+  scanPath: string;
+  strokesPath: string;
+  workDir: string;
+  epochs?: number;
+  classNames: string[];
+  classCodes: number[];
+}
+
+/** Lithology: train on painted strokes, predict the whole volume (lib/pipeline runLithology). */
+export async function lithologyTrainPredict(a: LithologyTaskArgs, opts: StageOptions) {
+  const classNames = Object.fromEntries(a.classCodes.map((c, k) => [c, a.classNames[k] ?? `class ${c}`]));
+  return runLithology(a.scanPath, a.strokesPath, a.workDir, { classNames, train: a.epochs ? { epochs: a.epochs } : undefined, signal: opts.signal, onProgress: opts.onProgress });
 }
 
 /** Import an uploaded file into a new dataset folder (server/storage/import-job.ts writes the row). */

@@ -345,23 +345,6 @@ export async function projectProposals(svc: Services, projectId: string, fovUm: 
 
 // ---------------------------------------------------------------- train + predict from strokes
 
-export interface TrainPredictArgs {
-  /** absolute paths */
-  scanPath: string;
-  strokesPath: string;
-  workDir: string;
-  epochs?: number;
-  classNames: string[];
-  classCodes: number[];
-}
-
-/** The heavy part of the job, in a worker thread (server/jobs/tasks.ts): lib/pipeline runLithology. */
-export async function trainPredictTask(a: TrainPredictArgs, opts: StageOptions = {}) {
-  const { runLithology } = await import('@/lib/pipeline/run-lithology');
-  const classNames = Object.fromEntries(a.classCodes.map((c, k) => [c, a.classNames[k] ?? `class ${c}`]));
-  return runLithology(a.scanPath, a.strokesPath, a.workDir, { classNames, train: a.epochs ? { epochs: a.epochs } : undefined, signal: opts.signal, onProgress: opts.onProgress });
-}
-
 /** Job: train on the project's strokes, predict the whole volume, store the lithology map. */
 export function startTrainFromStrokes(svc: Services, projectId: string, opts: { epochs?: number } = {}): JobRecord {
   const volume = projectVolume(svc, projectId);

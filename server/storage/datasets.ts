@@ -121,12 +121,14 @@ export async function importDatasetFiles(a: ImportFilesArgs, opts: StageOptions 
         source = await volumeSourceInZip(a.unpackDir, name);
       }
       const store = path.join(a.datasetDir, 'volume.ome.zarr');
-      const meta = await importVolume(source, store, { displayName: name, spacingUm: a.spacingUm, signal: opts.signal, onProgress: rest });
+      // a lone uploaded header sits in the shared tmp/ folder: it may not name a data file beside it
+      // (another user's upload); inside an unpacked zip it may (its folder is the upload's own)
+      const meta = await importVolume(source, store, { displayName: name, spacingUm: a.spacingUm, limits, allowDetachedData: isZip, signal: opts.signal, onProgress: rest });
       return { inner: 'volume.ome.zarr', info: await volumeInfo(store, meta) };
     }
     await unpack();
     const input = await edsInputFromDir(a.unpackDir, name, a.pixelSizeUm);
-    const map = await importMineralMap(input, { signal: opts.signal, onProgress: rest }).catch((err: unknown) => {
+    const map = await importMineralMap(input, { limits, signal: opts.signal, onProgress: rest }).catch((err: unknown) => {
       if (isPetromapError(err) && /pixel size is unknown/.test(err.message)) {
         throw invalidInput(`${name}: the EDS pixel size is unknown (the image stores none). Add a small JSON file to the zip, e.g. info.json with {"pixelSizeUm": 2.5}, giving the pixel size in µm as the EDS software reports it.`);
       }
