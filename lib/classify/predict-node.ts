@@ -112,7 +112,7 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
     // name other bricks and its chunks may have lost writes, so it starts afresh
     await rm(join(outDir, 'bricks'), { recursive: true, force: true });
     await mkdir(join(outDir, 'bricks'), { recursive: true });
-    for (const f of ['labels.ome.zarr', 'probabilities.ome.zarr', 'uncertainty.ome.zarr']) await rm(join(outDir, f), { recursive: true, force: true });
+    for (const f of ['labels.ome.zarr', 'probabilities.ome.zarr', 'uncertainty.ome.zarr']) await rm(join(/*turbopackIgnore: true*/ outDir, f), { recursive: true, force: true });
     await rm(manifestPath, { force: true });
     prev = null;
   }
