@@ -1,0 +1,67 @@
+/** Multi-page TIFF stacks (one page per slice). */
+import type { GeoTIFFImage } from 'geotiff';
+import { invalidInput, unsupported } from '../../errors';
+import { DEFAULT_LIMITS, safeMessage } from '../../limits';
+import { checkTiffPage, openGeoTiff } from './check-tiff-page-node';
+import { describe } from './describe-volume-node';
+import { checkShape } from './header-checks-node';
+import { readTiffPage } from './read-tiff-page-node';
+import { imageJInfo, tiffSourceType, tiffSpacing } from './tiff-tags-node';
+import type { OpenOptions, VolumeReader } from './volume-reader';
+
+export async function openTiff(path: string, name: string, opts: OpenOptions = {}): Promise<VolumeReader> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const { tiff, size, pages: count } = await openGeoTiff(path, name);
+  try {
+    let first: GeoTIFFImage;
+    try {
+      first = await tiff.getImage(0);
+    } catch (err) {
+      throw invalidInput(`${name} is damaged or truncated: its first page cannot be read (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
+    }
+    const ny = first.getHeight();
+    const nx = first.getWidth();
+    const src = tiffSourceType(first, name);
+    const shape = checkShape([count, ny, nx], name, src, limits);
+    const ij = imageJInfo(first);
+    const declared = Number(ij.images ?? ij.slices ?? NaN);
+    if (Number.isInteger(declared) && declared > count) {
+      throw invalidInput(`${name} is truncated: it should hold ${declared} slices (ImageJ header) but only ${count} page(s) can be found. Copy the file again.`);
+    }
+    if (Number.isInteger(declared) && declared < count && ij.hyperstack === 'true') {
+      throw unsupported(`${name} is an ImageJ hyperstack (channels or time points); save a single 3D stack.`);
+    }
+    const notes: string[] = [];
+    const spacing = tiffSpacing(first, notes);
+    await checkTiffPage(first, size, name, 0, count, limits);
+    const desc = describe('tiff', path, shape, src, { um: spacing, notes }, [0, 0, 0], true, 'tiff pages');
+    let z = 0;
+    return {
+      desc,
+      async readSlices(out) {
+        const n = out.length / (ny * nx);
+        for (let k = 0; k < n; k++, z++) {
+          const where = `page ${z + 1} of ${count}`;
+          let image: GeoTIFFImage;
+          try {
+            image = await tiff.getImage(z);
+          } catch (err) {
+            throw invalidInput(`${name} is damaged or truncated at ${where} (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
+          }
+          if (image.getHeight() !== ny || image.getWidth() !== nx) {
+            throw invalidInput(`${name}: page ${z + 1} is ${image.getWidth()} x ${image.getHeight()} pixels but page 1 is ${nx} x ${ny}; all slices of a volume must have the same size.`);
+          }
+          if (tiffSourceType(image, name) !== src) throw invalidInput(`${name}: page ${z + 1} has a different pixel type from page 1.`);
+          const layout = await checkTiffPage(image, size, name, z, count, limits);
+          await readTiffPage(image, layout, out, k * ny * nx, name, where);
+        }
+      },
+      close: async () => {
+        await tiff.close();
+      },
+    };
+  } catch (err) {
+    await tiff.close();
+    throw err;
+  }
+}
