@@ -3,6 +3,8 @@
  * wasm kernels, which are tested against them. Semantics: see plan.ts.
  */
 import type { Shape3 } from '../volume/types';
+import { eigSym3 } from './eig-sym3';
+import { correlate1d, gaussianFilter, gaussianWeights, mapIndex } from './gaussian-filter';
 import {
   checkBrickInput,
   checkSet,
@@ -25,141 +27,8 @@ import {
 } from './plan';
 import type { BrickFeatures, FeatureSet, FeatureSpec } from './types';
 
-/** scipy.ndimage._gaussian_kernel1d(sigma, order, radius): kernel over x = -radius..radius. */
-export function gaussianKernel1d(sigma: number, order: number, radius: number): Float64Array {
-  const n = 2 * radius + 1;
-  const phi = new Float64Array(n);
-  const s2 = sigma * sigma;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const x = i - radius;
-    phi[i] = Math.exp((-0.5 / s2) * x * x);
-    sum += phi[i]!;
-  }
-  for (let i = 0; i < n; i++) phi[i]! /= sum;
-  if (order === 0) return phi;
-  // polynomial q with (q * phi)' = (q' + q * p') phi, p' = -x / s2
-  let q = [1];
-  for (let o = 0; o < order; o++) {
-    const next = new Array<number>(q.length + 1).fill(0);
-    for (let k = 1; k < q.length; k++) next[k - 1]! += k * q[k]!;
-    for (let k = 0; k < q.length; k++) next[k + 1]! += -q[k]! / s2;
-    q = next;
-  }
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = i - radius;
-    let v = 0;
-    for (let k = q.length - 1; k >= 0; k--) v = v * x + q[k]!;
-    out[i] = v * phi[i]!;
-  }
-  return out;
-}
-
-/**
- * The correlation weights scipy's gaussian_filter1d applies: the kernel reversed
- * (out[i] = sum_k w[k + r] in[i + k]).
- */
-export function gaussianWeights(sigma: number, order: number): Float64Array {
-  const r = kernelRadius(sigma);
-  if (r === 0) return Float64Array.of(order === 0 ? 1 : 0);
-  return gaussianKernel1d(sigma, order, r).reverse();
-}
-
-function mapIndex(i: number, n: number, mode: 'reflect' | 'nearest'): number {
-  if (mode === 'nearest') return i < 0 ? 0 : i >= n ? n - 1 : i;
-  if (n === 1) return 0;
-  const p = 2 * n;
-  let m = i % p;
-  if (m < 0) m += p;
-  return m < n ? m : p - 1 - m;
-}
-
-/** scipy.ndimage.correlate1d(src, weights, axis, mode), origin 0, float64. */
-export function correlate1d(
-  src: Float64Array,
-  shape: Shape3,
-  axis: number,
-  weights: ArrayLike<number>,
-  mode: 'reflect' | 'nearest' = 'reflect',
-): Float64Array {
-  const out = new Float64Array(src.length);
-  const [nz, ny, nx] = shape;
-  const n = shape[axis]!;
-  const stride = axis === 0 ? ny * nx : axis === 1 ? nx : 1;
-  const r = (weights.length - 1) / 2;
-  const idx = new Int32Array(n + 2 * r);
-  for (let i = 0; i < n + 2 * r; i++) idx[i] = mapIndex(i - r, n, mode);
-  const line = new Float64Array(n);
-  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
-    const pos = [z, y, x];
-    if (pos[axis] !== 0) continue;
-    const base = (z * ny + y) * nx + x;
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let k = 0; k < weights.length; k++) s += weights[k]! * src[base + idx[i + k]! * stride]!;
-      line[i] = s;
-    }
-    for (let i = 0; i < n; i++) out[base + i * stride] = line[i]!;
-  }
-  return out;
-}
-
-/** scipy.ndimage.gaussian_filter(src, sigma=sigmas, order=orders, mode, truncate=4). */
-export function gaussianFilter(
-  src: Float64Array,
-  shape: Shape3,
-  sigmas: readonly number[],
-  orders: readonly number[] = [0, 0, 0],
-  mode: 'reflect' | 'nearest' = 'reflect',
-): Float64Array {
-  let cur = src;
-  for (let a = 0; a < 3; a++) {
-    if (sigmas[a]! <= 1e-15 && orders[a] === 0) continue;
-    cur = correlate1d(cur, shape, a, gaussianWeights(sigmas[a]!, orders[a]!), mode);
-  }
-  return cur === src ? Float64Array.from(src) : cur;
-}
-
-/** Eigenvalues of a symmetric 3x3 matrix, decreasing (cyclic Jacobi, float64). */
-export function eigSym3(a00: number, a01: number, a02: number, a11: number, a12: number, a22: number): [number, number, number] {
-  const a = [
-    [a00, a01, a02],
-    [a01, a11, a12],
-    [a02, a12, a22],
-  ];
-  for (let sweep = 0; sweep < 50; sweep++) {
-    const off = a[0]![1]! ** 2 + a[0]![2]! ** 2 + a[1]![2]! ** 2;
-    const scale = a[0]![0]! ** 2 + a[1]![1]! ** 2 + a[2]![2]! ** 2 + off;
-    if (off <= 1e-30 * scale || off === 0) break;
-    for (const [p, q] of [
-      [0, 1],
-      [0, 2],
-      [1, 2],
-    ] as const) {
-      const apq = a[p]![q]!;
-      if (apq === 0) continue;
-      const theta = (a[q]![q]! - a[p]![p]!) / (2 * apq);
-      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-      const c = 1 / Math.sqrt(t * t + 1);
-      const s = t * c;
-      for (let k = 0; k < 3; k++) {
-        const akp = a[k]![p]!;
-        const akq = a[k]![q]!;
-        a[k]![p] = c * akp - s * akq;
-        a[k]![q] = s * akp + c * akq;
-      }
-      for (let k = 0; k < 3; k++) {
-        const apk = a[p]![k]!;
-        const aqk = a[q]![k]!;
-        a[p]![k] = c * apk - s * aqk;
-        a[q]![k] = s * apk + c * aqk;
-      }
-    }
-  }
-  const e = [a[0]![0]!, a[1]![1]!, a[2]![2]!].sort((x, y) => y - x);
-  return [e[0]!, e[1]!, e[2]!];
-}
+export { eigSym3 } from './eig-sym3';
+export { correlate1d, gaussianFilter, gaussianKernel1d, gaussianWeights } from './gaussian-filter';
 
 /** Copy the inner box (halo cut off) of a z-major array. */
 export function cropInner(src: Float64Array, shape: Shape3, halo: Shape3): Float64Array {

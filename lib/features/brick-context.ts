@@ -1,0 +1,206 @@
+/**
+ * The wasm working state of one brick (see compute.ts): images with margins in wasm memory, the
+ * kernel weights arena, separable Gaussian derivative passes, and the re-fill of voxels outside
+ * the volume for the skimage preset.
+ */
+import type { Shape3 } from '../volume/types';
+import { gaussianWeights } from './gaussian-filter';
+import type { WasmKernels } from './kernels-wasm';
+import { kernelRadius, type Extent } from './plan';
+
+export interface Img {
+  ptr: number;
+  margin: Shape3;
+  dims: Shape3;
+  /** skimage preset: halo beyond the volume border re-filled by reflection */
+  reflected?: boolean;
+}
+
+export type Src = 'X' | 'X2';
+
+export interface Request {
+  src: Src;
+  sigma: Shape3;
+  margin: Shape3;
+  orders: Shape3[];
+}
+
+export const key = (...parts: unknown[]) => JSON.stringify(parts);
+
+export class BrickContext {
+  readonly n: number;
+  private readonly weights = new Map<string, { ptr: number; r: number; parity: number }>();
+  /** kernel weights live in an arena allocated once per brick (outside every mark/release) */
+  private arenaUsed = 0;
+  X!: Img;
+  x2: Img | undefined;
+
+  constructor(
+    readonly K: WasmKernels,
+    readonly inner: Shape3,
+    /** feature-major scratch: feature f occupies n floats at out + 4 * f * n */
+    readonly out: number,
+    readonly nF: number,
+    private readonly arena: number,
+    private readonly arenaCap: number,
+  ) {
+    this.n = inner[0] * inner[1] * inner[2];
+  }
+
+  private putWeights(values: ArrayLike<number>): number {
+    if (this.arenaUsed + values.length + 4 > this.arenaCap) throw new Error('internal: kernel arena full');
+    const p = this.arena + this.arenaUsed * 4;
+    this.K.f32(p, values.length).set(values);
+    this.arenaUsed += Math.ceil((values.length + 4) / 4) * 4;
+    return p;
+  }
+
+  dimsFor(margin: Shape3): Shape3 {
+    return [this.inner[0] + 2 * margin[0], this.inner[1] + 2 * margin[1], this.inner[2] + 2 * margin[2]];
+  }
+
+  allocImg(margin: Shape3): Img {
+    const dims = this.dimsFor(margin);
+    return { ptr: this.K.alloc(dims[0] * dims[1] * dims[2]), margin, dims };
+  }
+
+  /** Kernel weights kept for the brick (allocated before any mark of a scale group). */
+  weightsFor(sigma: number, order: number): { ptr: number; r: number; parity: number } {
+    const k = key(sigma, order);
+    let w = this.weights.get(k);
+    if (!w) {
+      const arr = gaussianWeights(sigma, order);
+      w = { ptr: this.putWeights(arr), r: (arr.length - 1) / 2, parity: order % 2 === 0 ? 1 : -1 };
+      this.weights.set(k, w);
+    }
+    return w;
+  }
+
+  smallKernel(values: number[], parity: number): { ptr: number; r: number; parity: number } {
+    const k = key('small', values);
+    let w = this.weights.get(k);
+    if (!w) {
+      w = { ptr: this.putWeights(values), r: (values.length - 1) / 2, parity };
+      this.weights.set(k, w);
+    }
+    return w;
+  }
+
+  /** One 1D pass along `axis` from src into a new image of margin `m`. */
+  pass(src: Img, axis: number, w: { ptr: number; r: number; parity: number }, m: Shape3, dst?: Img): Img {
+    for (let a = 0; a < 3; a++) {
+      const need = m[a]! + (a === axis ? w.r : 0);
+      if (src.margin[a]! < need) throw new Error(`internal: margin ${src.margin} too small for ${m} (axis ${axis}, r ${w.r})`);
+    }
+    const out = dst ?? this.allocImg(m);
+    this.K.k.conv(
+      src.ptr, src.dims[1], src.dims[2],
+      out.ptr, out.dims[0], out.dims[1], out.dims[2],
+      src.margin[0] - m[0], src.margin[1] - m[1], src.margin[2] - m[2],
+      axis, w.ptr, w.r, w.parity,
+    );
+    return out;
+  }
+
+  /** Gaussian derivatives of `src` (all requested orders), each with margin `margin`. */
+  gaussDerivs(src: Img, sigma: Shape3, orders: Shape3[], margin: Shape3): Map<string, Img> {
+    const r = sigma.map(kernelRadius) as Shape3;
+    for (const o of orders) for (let a = 0; a < 3; a++) this.weightsFor(sigma[a]!, o[a]!);
+    const result = new Map<string, Img>();
+    for (const o of orders) result.set(key(o), this.allocImg(margin));
+    const mark = this.K.mark();
+    // passes x, y, z: the fast contiguous x pass works on the largest extent, the strided z pass
+    // on the smallest (its planes then stay in cache)
+    const mx: Shape3 = [margin[0] + r[0], margin[1] + r[1], margin[2]];
+    const my: Shape3 = [margin[0] + r[0], margin[1], margin[2]];
+    const xs = new Map<number, Img>();
+    const ys = new Map<string, Img>();
+    for (const o of orders) {
+      if (!xs.has(o[2])) xs.set(o[2], this.pass(src, 2, this.weightsFor(sigma[2], o[2]), mx));
+      const yk = key(o[2], o[1]);
+      if (!ys.has(yk)) ys.set(yk, this.pass(xs.get(o[2])!, 1, this.weightsFor(sigma[1], o[1]), my));
+      this.pass(ys.get(yk)!, 0, this.weightsFor(sigma[0], o[0]), margin, result.get(key(o))!);
+    }
+    this.K.release(mark);
+    // the input is centred (X - offset): derivative kernels whose weights do not sum to 0 (order 2,
+    // truncated) get offset * sum(weights) back; order 0 keeps the offset out (added by consumers)
+    if (src === this.X && this.offset !== 0) {
+      for (const o of orders) {
+        if (o[0] + o[1] + o[2] === 0) continue;
+        let prod = this.offset;
+        for (let a = 0; a < 3; a++) prod *= gaussianWeights(sigma[a]!, o[a]!).reduce((x, y) => x + y, 0);
+        if (prod !== 0) {
+          const img = result.get(key(o))!;
+          this.K.k.addc(img.ptr, prod, img.dims[0] * img.dims[1] * img.dims[2]);
+        }
+      }
+    }
+    return result;
+  }
+
+  /** X^2 over the whole extended brick (for local variance); call before any scale group. */
+  makeSquared(): void {
+    const n = this.X.dims[0] * this.X.dims[1] * this.X.dims[2];
+    this.x2 = { ptr: this.K.alloc(n), margin: this.X.margin, dims: this.X.dims };
+    this.K.k.sqdiff(this.X.ptr, 0, this.x2.ptr, n);
+  }
+
+  /**
+   * Offset subtracted from X before filtering (the mean of a sparse sample of the brick): float32
+   * sums of values near 0 round less; added back to the outputs that are not shift-invariant.
+   */
+  offset = 0;
+
+  centre(): void {
+    const n = this.X.dims[0] * this.X.dims[1] * this.X.dims[2];
+    const x = this.K.f32(this.X.ptr, n);
+    let sum = 0;
+    let cnt = 0;
+    for (let i = 0; i < n; i += 97) {
+      sum += x[i]!;
+      cnt++;
+    }
+    this.offset = Math.fround(sum / cnt);
+    this.K.k.addc(this.X.ptr, -this.offset, n);
+  }
+
+  squared(): Img {
+    if (!this.x2) throw new Error('internal: X^2 not prepared');
+    return this.x2;
+  }
+}
+
+/**
+ * Overwrite the voxels of `img` outside the volume extent (inner coordinates) with the edge value
+ * ('nearest', skimage's Gaussian) or by reflection of the inside ('reflect', skimage's Sobel).
+ */
+export function fillOutside(K: WasmKernels, img: Img, extent: Extent, mode: 'nearest' | 'reflect'): void {
+  const [dz, dy, dx] = img.dims;
+  const a = K.f32(img.ptr, dz * dy * dx);
+  const strides = [dy * dx, dx, 1];
+  for (let axis = 0; axis < 3; axis++) {
+    const n = img.dims[axis]!;
+    const lo = extent[axis]![0] + img.margin[axis]!; // array coordinates
+    const hi = extent[axis]![1] + img.margin[axis]!;
+    if (lo <= 0 && hi >= n - 1) continue;
+    const st = strides[axis]!;
+    const others = [0, 1, 2].filter((b) => b !== axis);
+    const [o1, o2] = [others[0]!, others[1]!];
+    const len = hi - lo + 1;
+    for (let i = 0; i < n; i++) {
+      if (i >= lo && i <= hi) continue;
+      let si: number;
+      if (mode === 'nearest') si = i < lo ? lo : hi;
+      else {
+        const p = 2 * len;
+        let k = (i - lo) % p;
+        if (k < 0) k += p;
+        si = lo + (k < len ? k : p - 1 - k);
+      }
+      for (let u = 0; u < img.dims[o1]!; u++) for (let v = 0; v < img.dims[o2]!; v++) {
+        const base = u * strides[o1]! + v * strides[o2]!;
+        a[base + i * st] = a[base + si * st]!;
+      }
+    }
+  }
+}
