@@ -4,7 +4,7 @@
  */
 import type { Shape3 } from '../volume/types';
 import { eigSym3 } from './eig-sym3';
-import { correlate1d, gaussianFilter, gaussianWeights, mapIndex } from './gaussian-filter';
+import { correlate1d, gaussianFilter, mapIndex } from './gaussian-filter';
 import {
   checkBrickInput,
   checkSet,
@@ -15,7 +15,6 @@ import {
   featureNames,
   featuresPerChannel,
   isSkimage,
-  kernelRadius,
   NLM_EPS,
   nlmGrid,
   nlmStep,
