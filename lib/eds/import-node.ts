@@ -341,13 +341,13 @@ async function importTimaExportUnchecked(dir: string, opts: ImportOptions): Prom
   });
   const readText = async (name: string) => {
     const p = await insideExport(rootReal, rootReal, name, name, folder);
-    const st = p ? await stat(p).catch(() => null) : null;
+    const st = p ? await stat(/*turbopackIgnore: true*/ p).catch(() => null) : null;
     if (!p || !st) throw invalidInput(`TIMA export ${folder}: ${name} is missing; export the measurement again with its XML files.`);
     if (!st.isFile()) throw invalidInput(`TIMA export ${folder}: ${name} is not a file.`);
     if (st.size > limits.maxXmlBytes) {
       throw invalidInput(`TIMA export ${folder}: ${name} is ${formatBytes(st.size)}, more than the ${formatBytes(limits.maxXmlBytes)} petromap reads (${LIMIT_ENV.maxXmlBytes.name}).`);
     }
-    const t = await readFile(p, 'utf8');
+    const t = await readFile(/*turbopackIgnore: true*/ p, 'utf8');
     if (!t.trim()) throw invalidInput(`TIMA export ${folder}: ${name} is empty.`);
     return t;
   };

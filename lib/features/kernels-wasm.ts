@@ -57,7 +57,7 @@ function loadModule(): WebAssembly.Module {
   const srcTime = mtime(srcUrl);
   if (wasmTime < 0 || (srcTime > 0 && srcTime > wasmTime)) {
     // missing or stale: build it (offline, a few seconds)
-    const r = spawnSync(process.execPath, [fileURLToPath(buildUrl)], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [/*turbopackIgnore: true*/ fileURLToPath(buildUrl)], { encoding: 'utf8' });
     if (r.status !== 0 || mtime(wasmUrl) < 0) {
       throw new PetromapError(
         'Unsupported',

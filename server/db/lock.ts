@@ -175,3 +175,14 @@ export function acquireWorkspaceLock(dataDir: string): WorkspaceLock {
 export function isWorkspaceLocked(err: unknown): err is PetromapError {
   return err instanceof PetromapError && err._tag === 'Conflict' && !!err.details && 'holder' in err.details;
 }
+
+/**
+ * Start-up: another server holds the workspace, so this one stops with that server's message.
+ * (Here, not in instrumentation.ts: that file is also compiled for the Edge runtime, which has
+ * no process.exit.)
+ */
+export function exitIfWorkspaceLocked(err: unknown): void {
+  if (!isWorkspaceLocked(err)) return;
+  console.error(`petromap: ${err.message}`);
+  process.exit(1);
+}

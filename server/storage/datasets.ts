@@ -160,7 +160,7 @@ async function importInProcess(ctx: ImportCtx, kind: 'volume' | 'eds', projectId
     { signal: opts.signal, onProgress: opts.onProgress },
   );
   try {
-    return ctx.repo.insertDataset({ id, projectId, name, kind, status: 'ready', relPath: ctx.ws.rel(path.join(datasetDir, r.inner)), info: r.info });
+    return ctx.repo.insertDataset({ id, projectId, name, kind, status: 'ready', relPath: ctx.ws.rel(path.join(/*turbopackIgnore: true*/ datasetDir, r.inner)), info: r.info });
   } catch (err) {
     await rm(datasetDir, { recursive: true, force: true });
     throw err;
