@@ -3,8 +3,10 @@
  * Text cells that a spreadsheet would read as a formula (starting with = + - @, or a tab / CR)
  * get a leading apostrophe: mineral names come from untrusted legends (issue 12, CSV injection).
  */
+import type { Validation } from '../classify/model';
 import type { DepthProfile } from './depth';
-import type { ModalMineralogy } from './modal';
+import type { ModalMineralogy, ReportClass } from './modal';
+import type { GreyHistograms } from './results-stats';
 
 /** A text cell a spreadsheet would not run: formula-like starts are prefixed with an apostrophe. */
 export function neutraliseFormula(s: string): string {
@@ -34,4 +36,17 @@ export function modalCsv(m: ModalMineralogy): string {
 export function depthCsv(p: DepthProfile): string {
   const header = ['depth_from_um', 'depth_to_um', 'voxels', ...p.classes.map((c) => `${c.name}_fraction`)];
   return toCsv(header, p.fractions.map((f, k) => [k * p.binUm, p.depthUm[k], p.totals[k], ...f]));
+}
+
+/** Grey-value histograms per class: one row per bin (grey_from, grey_to, voxels of each class). */
+export function histogramsCsv(h: GreyHistograms, classes: ReportClass[]): string {
+  const w = (h.hi - h.lo) / h.bins;
+  const header = ['grey_from', 'grey_to', ...classes.map((c) => `${c.name}_voxels`)];
+  return toCsv(header, Array.from({ length: h.bins }, (_, b) => [h.lo + b * w, h.lo + (b + 1) * w, ...classes.map((c) => h.counts[c.code]?.[b] ?? 0)]));
+}
+
+/** Held-out validation metrics per class; `classes` names the codes (others are "class N"). */
+export function metricsCsv(v: Pick<Validation, 'perClass'>, classes: ReportClass[]): string {
+  const name = (code: number) => classes.find((c) => c.code === code)?.name ?? `class ${code}`;
+  return toCsv(['class', 'name', 'precision', 'recall', 'f1', 'iou', 'support'], v.perClass.map((m) => [m.class, name(m.class), m.precision, m.recall, m.f1, m.iou, m.support]));
 }

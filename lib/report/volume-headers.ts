@@ -1,8 +1,8 @@
 /**
  * Headers of the raw volume formats petromap writes: NRRD (text), NIfTI-1 (352 bytes) and the
- * IFDs of an uncompressed classic TIFF stack. Pure functions, no I/O: the file exporter
- * (export-node.ts) and the server's streamed downloads (server/pipeline/results.ts) write the
- * header these return and then the voxels.
+ * IFDs of an uncompressed classic TIFF stack. Pure functions, no I/O: the streamed exporter
+ * (export-stream-node.ts; the CLI's files and the web app's downloads) writes the header these
+ * return and then the voxels.
  *
  * Geometry is given the petromap way, (z, y, x) in micrometres; the headers list x first.
  */

@@ -47,3 +47,6 @@ export async function importDataset(a: import('../storage/datasets').ImportFiles
   const { importDatasetFiles } = await import('../storage/datasets');
   return importDatasetFiles(a, opts);
 }
+
+/** Statistics of a prediction for the Results step and its 3D-view labels (server/pipeline/results-stats.ts). */
+export { resultsStatsFromFiles as resultsStats } from '@/lib/report/results-stats-node';

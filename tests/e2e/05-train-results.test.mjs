@@ -149,8 +149,8 @@ test('Results: overlay with class toggles, uncertainty, 3D view, charts and down
   const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-modal-csv').click()]);
   const csvPath = await csvDl.path();
   const { readFileSync } = await import('node:fs');
-  const csv = readFileSync(csvPath, 'utf8').trim().split('\n');
-  assert.equal(csv[0], 'class_code,class,volume_percent_3d,eds_area_percent_2d,voxels');
+  const csv = readFileSync(csvPath, 'utf8').trim().split('\r\n'); // lib/report CSV: CRLF
+  assert.equal(csv[0], 'class,name,voxels,volume_percent,eds_pixels,eds_area_percent');
   assert.ok(csv.length >= 5, `modal CSV rows: ${csv.length}`);
   const [nrrdDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-labels-nrrd').click()]);
   const buf = readFileSync(await nrrdDl.path());

@@ -71,8 +71,8 @@ test('mineralogy from upload: upload volume and EDS map, register, train, predic
     const modal = await page.getByTestId('modal-table').innerText();
     assert.match(modal, /quartz\s+\d+\.\d\s+\d+\.\d/, modal);
     const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-modal-csv').click()]);
-    const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
-    assert.equal(csv[0], 'class_code,class,volume_percent_3d,eds_area_percent_2d,voxels');
+    const csv = readFileSync(await dl.path(), 'utf8').trim().split('\r\n'); // lib/report CSV: CRLF
+    assert.equal(csv[0], 'class,name,voxels,volume_percent,eds_pixels,eds_area_percent');
     await screenshot(page, 'upload-flow-results');
   } finally {
     rmSync(sample.dir, { recursive: true, force: true });

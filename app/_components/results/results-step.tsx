@@ -5,7 +5,7 @@
  * label volume, modal mineralogy (3D below the surface vs 2D EDS), depth profile, grey-value
  * histograms per class, the EDS map beside the predicted top slice, and every download.
  */
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import type { inferRouterOutputs } from '@trpc/server';
 import dynamic from 'next/dynamic';
 import Link from 'next/link';
@@ -24,7 +24,8 @@ type State = inferRouterOutputs<AppRouter>['results']['state'];
 
 export function ResultsStep({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
-  const q = useQuery(trpc.results.state.queryOptions({ projectId }));
+  // the statistics are computed by a job after the prediction: poll while it runs
+  const q = useQuery(trpc.results.state.queryOptions({ projectId }, { refetchInterval: (query) => (query.state.data?.stats.status === 'pending' ? 1000 : false) }));
   if (q.isPending) return <p className="muted">Summarising the prediction…</p>;
   if (q.error) return <div className="error">Could not load the results: {q.error.message}</div>;
   const st = q.data;
@@ -36,10 +37,36 @@ export function ResultsStep({ projectId }: { projectId: string }) {
       </div>
     );
   }
-  return <Results st={st} projectId={projectId} />;
+  return <Results st={st} projectId={projectId} onRetry={() => void q.refetch()} />;
 }
 
-function Results({ st, projectId }: { st: State; projectId: string }) {
+/** Progress of the statistics job, or its error with a button to try again. */
+function StatsPending({ st, projectId, onRetry }: { st: State; projectId: string; onRetry: () => void }) {
+  const trpc = useTRPC();
+  const retry = useMutation(trpc.results.computeStats.mutationOptions({ onSuccess: onRetry }));
+  const s = st.stats;
+  if (s.status === 'failed') {
+    return (
+      <div className="card" data-testid="stats-failed">
+        <p className="error">The statistics of the prediction could not be computed: {s.error}</p>
+        <button type="button" onClick={() => retry.mutate({ projectId })} disabled={retry.isPending}>Try again</button>
+      </div>
+    );
+  }
+  const pct = s.status === 'pending' ? Math.round(100 * s.progress) : 0;
+  return (
+    <div className="card" data-testid="stats-pending">
+      <p>Summarising the prediction (modal mineralogy, depth profile, histograms)…</p>
+      <div className="train-job">
+        <div className="progress" style={{ width: 220 }}><div style={{ width: `${pct}%` }} /></div>
+        <span className="num small">{pct} %</span>
+        {s.status === 'pending' && s.message && <span className="muted small">{s.message}</span>}
+      </div>
+    </div>
+  );
+}
+
+function Results({ st, projectId, onRetry }: { st: State; projectId: string; onRetry: () => void }) {
   const vol = st.volume!;
   const pred = st.prediction!;
   const shape = vol.shape as Vec3;
@@ -65,8 +92,10 @@ function Results({ st, projectId }: { st: State; projectId: string }) {
       sliceUrl={(a, index, level) => sliceUrl(vol.id, { axis: a, index, level, channel: 0, format: 'png' })} overlays={overlays} onKey={onKey} />
   );
   const topZ = Math.max(0, Math.min(shape[0] - 1, st.surfaceZ ?? 0));
+  const ready = st.stats.status === 'ready';
   return (
-    <div className="results-step" data-testid="results-step">
+    // "results-step" once the statistics are there (the page is complete), "results-summarising" before
+    <div className="results-step" data-testid={ready ? 'results-step' : 'results-summarising'}>
       <p className="muted small">
         Prediction of {formatDate(pred.createdAt)} over {shape[2]} × {shape[1]} × {shape[0]} voxels{pred.upToDate ? '' : ' (made with an older model than the current one)'}.
         {st.validation && <> Held-out accuracy of the model {formatPct(st.validation.accuracy)}.</>}
@@ -89,7 +118,7 @@ function Results({ st, projectId }: { st: State; projectId: string }) {
                   <label>
                     <input type="checkbox" checked={!hidden.has(c.code)} onChange={() => toggle(c.code)} data-testid={`class-toggle-${c.code}`} />
                     <span className="swatch" style={{ background: `rgb(${c.color.join(',')})` }} /> {c.name}
-                    <span className="muted num"> {st.modal.find((m) => m.code === c.code)?.volumePct.toFixed(1)} %</span>
+                    {ready && <span className="muted num"> {st.modal.find((m) => m.code === c.code)?.volumePct.toFixed(1) ?? '–'} %</span>}
                   </label>
                 </li>
               ))}
@@ -103,22 +132,23 @@ function Results({ st, projectId }: { st: State; projectId: string }) {
           <h3>3D view</h3>
           <Label3D url={`/api/projects/${projectId}/labels.nii?t=${pred.createdAt.getTime()}`} classes={classes} hidden={hidden} />
         </section>
-        <section className="card">
+        {!ready && <StatsPending st={st} projectId={projectId} onRetry={onRetry} />}
+        {ready && <section className="card">
           <h3>Modal mineralogy</h3>
           <ModalBars rows={st.modal.map((m) => ({ ...classes.find((c) => c.code === m.code)!, volumePct: m.volumePct, edsAreaPct: m.edsAreaPct }))} />
           <table className="metrics small" data-testid="modal-table">
             <thead><tr><th>class</th><th className="r">3D volume %</th><th className="r">2D EDS area %</th></tr></thead>
             <tbody>{st.modal.map((m) => <tr key={m.code}><td>{m.name}</td><td className="r num">{m.volumePct.toFixed(1)}</td><td className="r num">{m.edsAreaPct == null ? '–' : m.edsAreaPct.toFixed(1)}</td></tr>)}</tbody>
           </table>
-        </section>
-        <section className="card">
+        </section>}
+        {ready && <section className="card">
           <h3>Depth profile</h3>
           {st.depth && <DepthProfile classes={classes} depthsUm={st.depth.depthsUm} fractions={st.depth.fractions} voxels={st.depth.voxels} />}
-        </section>
-        <section className="card">
+        </section>}
+        {ready && <section className="card">
           <h3>Grey values per class</h3>
           {st.histograms && <ClassHistograms classes={classes} lo={st.histograms.lo} hi={st.histograms.hi} counts={st.histograms.counts} />}
-        </section>
+        </section>}
         <section className="card">
           <h3>EDS map and the predicted top slice</h3>
           <div className="eds-vs-pred">

@@ -1,0 +1,122 @@
+/**
+ * The Results step's statistics (lib/report resultsStats: modal mineralogy, depth profile, grey
+ * histograms per class, IoU vs a synthetic truth) and the coarse 3D-view label volume, computed
+ * by a job ('results-stats', a worker-thread task) once per prediction and stored: the artifact
+ * 'resultsStats' (JSON) and projects/<id>/results/labels-3d.nii. Requests only read them.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { PetromapError } from '@/lib/errors';
+import type { ClassMap } from '@/lib/registration';
+import type { ReportClass } from '@/lib/report/modal';
+import type { ResultsStats } from '@/lib/report/results-stats';
+import type { JobRecord } from '../db/repo';
+import { runTask } from '../jobs/run-task';
+import type { Services } from '../services';
+import { mineralMap } from '../storage/open-stores';
+import { projectClasses, projectClassMap, projectDatasets } from './project-inputs';
+import { predictionRel, type ModelSummary, type PredictionRecord } from './train';
+
+export const STATS_KEY = 'resultsStats';
+const STATS_JOB_KEY = 'resultsStatsJob';
+/** bump when the stored statistics change shape: older ones are computed again */
+const STATS_VERSION = 2;
+
+export interface StoredResultsStats extends ResultsStats {
+  version: number;
+  predictionCreatedAt: number;
+  /** workspace-relative NIfTI of the labels for the 3D view */
+  overviewRel: string | null;
+}
+
+export type StatsStatus =
+  | { status: 'ready'; stats: StoredResultsStats }
+  | { status: 'pending'; jobId: string; progress: number; message: string | null }
+  | { status: 'failed'; jobId: string; error: string }
+  | { status: 'none' };
+
+const overviewFile = (svc: Services, projectId: string) => path.join(svc.ws.projectDir(projectId), 'results', 'labels-3d.nii');
+
+/** The stored statistics if they belong to the project's current prediction. */
+export function storedStats(svc: Services, projectId: string): StoredResultsStats | undefined {
+  const pred = svc.repo.artifact<PredictionRecord>(projectId, 'prediction');
+  const st = svc.repo.artifact<StoredResultsStats>(projectId, STATS_KEY);
+  return pred && st && st.version === STATS_VERSION && st.predictionCreatedAt === pred.createdAt ? st : undefined;
+}
+
+/** Absolute path of the stored 3D-view labels of the current prediction, if there. */
+export function storedOverview(svc: Services, projectId: string): string | undefined {
+  const st = storedStats(svc, projectId);
+  const p = st?.overviewRel ? svc.ws.abs(st.overviewRel) : undefined;
+  return p && existsSync(p) ? p : undefined;
+}
+
+/**
+ * Queue the statistics job for the project's current prediction (unless it is queued or running
+ * already; `force` also after a failure). Call when a prediction has been stored. Returns the
+ * job, or undefined without a prediction or with up-to-date statistics.
+ */
+export function scheduleResultsStats(svc: Services, projectId: string, opts: { force?: boolean } = {}): JobRecord | undefined {
+  const pred = svc.repo.artifact<PredictionRecord>(projectId, 'prediction');
+  if (!pred || storedStats(svc, projectId)) return undefined;
+  const ref = svc.repo.artifact<{ jobId: string; predictionCreatedAt: number }>(projectId, STATS_JOB_KEY);
+  if (ref && ref.predictionCreatedAt === pred.createdAt) {
+    const j = svc.repo.job(ref.jobId);
+    if (j && svc.jobs.isActive(j.id)) return j;
+    if (j && j.state === 'failed' && !opts.force) return j;
+  }
+  // the datasets read are named in the parameters: deleting one cancels the job (JobRunner.stopDataset)
+  const { volume, eds } = projectDatasets(svc, projectId);
+  const params = { predictionCreatedAt: pred.createdAt, volumeId: volume?.id ?? null, edsId: eds?.id ?? null };
+  const job = svc.jobs.start('results-stats', projectId, params, async ({ signal, onProgress }) => {
+    const args = await taskArgs(svc, projectId, pred);
+    const r = await runTask('resultsStats', args, { signal, onProgress });
+    // a new prediction may have replaced this one meanwhile: keep nothing then
+    if (svc.repo.artifact<PredictionRecord>(projectId, 'prediction')?.createdAt !== pred.createdAt) return { discarded: true };
+    const { overviewBytes, ...stats } = r;
+    const rec: StoredResultsStats = { ...stats, version: STATS_VERSION, predictionCreatedAt: pred.createdAt, overviewRel: overviewBytes === null ? null : svc.ws.rel(args.overviewPath!) };
+    svc.repo.setArtifact(projectId, STATS_KEY, rec);
+    return { seconds: stats.seconds };
+  });
+  svc.repo.setArtifact(projectId, STATS_JOB_KEY, { jobId: job.id, predictionCreatedAt: pred.createdAt });
+  return job;
+}
+
+/** The job's arguments: absolute paths and plain data from the project's state. */
+async function taskArgs(svc: Services, projectId: string, pred: PredictionRecord) {
+  const { volume, eds } = projectDatasets(svc, projectId);
+  if (!volume) throw new PetromapError('Unprocessable', 'This project has no XRM volume any more: its statistics cannot be computed.');
+  const defs = projectClasses(svc, projectId);
+  const classes: ReportClass[] = pred.classes.map((c) => ({ code: c, name: defs.find((d) => d.code === c)?.name ?? `class ${c}` }));
+  const map = eds ? await mineralMap(svc, eds.id).catch(() => undefined) : undefined;
+  const classMap: ClassMap = {};
+  if (map) for (const e of projectClassMap(svc, projectId, map.legend)) classMap[e.phaseId] = e.classCode;
+  const truth = path.join(svc.ws.projectDir(projectId), 'truth-labels.ome.zarr');
+  const surface = svc.repo.artifact<ModelSummary>(projectId, 'model')?.mirrorSurface ?? { a: 0, b: 0, c: 0 };
+  return {
+    labelsPath: svc.ws.abs(predictionRel(svc, projectId, 'labels')),
+    scanPath: svc.ws.abs(volume.relPath),
+    truthPath: existsSync(truth) ? truth : undefined,
+    mapDir: map && eds ? svc.ws.abs(eds.relPath) : undefined,
+    classMap,
+    classes,
+    surface,
+    overviewPath: overviewFile(svc, projectId),
+  };
+}
+
+/**
+ * Where the statistics of the current prediction are: ready (stored), pending (the job's
+ * progress), failed, or none (no prediction). Starts the job when there is a prediction but
+ * neither statistics nor a job for it (predictions made before the job existed, a server restart
+ * that interrupted it).
+ */
+export function statsStatus(svc: Services, projectId: string): StatsStatus {
+  const stats = storedStats(svc, projectId);
+  if (stats) return { status: 'ready', stats };
+  const job = scheduleResultsStats(svc, projectId);
+  if (!job) return { status: 'none' };
+  const j = svc.repo.job(job.id) ?? job;
+  if (j.state === 'failed') return { status: 'failed', jobId: j.id, error: j.error ?? 'failed' };
+  return { status: 'pending', jobId: j.id, progress: j.progress, message: j.message };
+}
