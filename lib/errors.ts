@@ -10,7 +10,8 @@ export type PetromapErrorTag =
   | 'Unsupported'
   | 'Aborted'
   | 'Conflict' // wrong state (job already running, ...)
-  | 'DiskFull';
+  | 'DiskFull'
+  | 'Internal'; // a bug: an error nobody tagged (never shown as the user's fault)
 
 export class PetromapError extends Error {
   readonly _tag: PetromapErrorTag;

@@ -1,28 +1,19 @@
 /**
  * Helpers for the binary route handlers under app/api: JSON errors that the UI shows verbatim,
- * PetromapError tags → HTTP statuses, the Host/Origin guard for routes outside proxy.ts, and
+ * PetromapError tags → HTTP statuses (server/errors.ts), the Host/Origin guard for routes outside proxy.ts, and
  * request bodies read with a size cap.
  */
 import { z } from 'zod';
-import { isPetromapError, type PetromapErrorTag } from '@/lib/errors';
+import { isPetromapError } from '@/lib/errors';
+import { statusOf } from './errors';
 import { checkRequest, guardConfigFromEnv, type GuardConfig } from './http-guard';
-
-const STATUS: Record<PetromapErrorTag, number> = {
-  InvalidInput: 400,
-  Unsupported: 415,
-  Unprocessable: 422,
-  NotFound: 404,
-  Aborted: 499,
-  Conflict: 409,
-  DiskFull: 507,
-};
 
 export function jsonError(message: string, status: number) {
   return Response.json({ error: message }, { status });
 }
 
 export function errorResponse(err: unknown, what: string) {
-  if (isPetromapError(err)) return jsonError(err.message, STATUS[err._tag]);
+  if (isPetromapError(err) && err._tag !== 'Internal') return jsonError(err.message, statusOf(err));
   console.error(`${what} failed:`, err);
   return jsonError(`${what} failed on the server: ${err instanceof Error ? err.message : String(err)}`, 500);
 }

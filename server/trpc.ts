@@ -4,7 +4,8 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
-import { isPetromapError, type PetromapErrorTag } from '@/lib/errors';
+import { isPetromapError } from '@/lib/errors';
+import { trpcCodeOf } from './errors';
 import { services } from './services';
 
 export const createContext = async () => ({ svc: services() });
@@ -17,21 +18,6 @@ export const MAX_BATCH_SIZE = 20;
 export const MAX_TRPC_BODY_BYTES = 1024 * 1024;
 export type Context = Awaited<ReturnType<typeof createContext>>;
 
-const CODES: Record<PetromapErrorTag, TRPCError['code']> = {
-  InvalidInput: 'BAD_REQUEST',
-  Unprocessable: 'UNPROCESSABLE_CONTENT',
-  NotFound: 'NOT_FOUND',
-  Unsupported: 'BAD_REQUEST',
-  Aborted: 'CLIENT_CLOSED_REQUEST',
-  Conflict: 'CONFLICT',
-  DiskFull: 'PAYLOAD_TOO_LARGE',
-};
-
-export function toTRPCError(err: unknown): unknown {
-  if (isPetromapError(err)) return new TRPCError({ code: CODES[err._tag], message: err.message, cause: err });
-  return err;
-}
-
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
   errorFormatter({ shape }) {
@@ -39,12 +25,12 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
-/** Every procedure maps PetromapError to the matching tRPC code. */
+/** Every procedure maps PetromapError to the matching tRPC code (server/errors.ts, the table the binary routes use too). */
 const mapErrors = t.middleware(async ({ next }) => {
   const res = await next();
   if (!res.ok && res.error.cause && isPetromapError(res.error.cause)) {
     const e = res.error.cause;
-    return { ...res, error: new TRPCError({ code: CODES[e._tag], message: e.message, cause: e }) } as typeof res;
+    return { ...res, error: new TRPCError({ code: trpcCodeOf(e), message: e.message, cause: e }) } as typeof res;
   }
   return res;
 });

@@ -4,8 +4,11 @@
  */
 import { throwIfAborted } from '../errors';
 import type { VolumeStore } from '../volume/store';
-import type { Box3 } from '../volume/types';
+import type { Box3, Shape3 } from '../volume/types';
 import { isAboveSurface, type SurfacePlane } from './mirror';
+
+/** predictVolume's default brick = output chunk shape (z, y, x). */
+export const DEFAULT_PREDICT_BRICK: Shape3 = [64, 128, 128];
 
 export interface BrickOutputs {
   labels: Uint8Array;

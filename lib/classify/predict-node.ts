@@ -25,7 +25,7 @@ import { chunkGrid } from '../features';
 import { startTsWorker } from '../registration/refine-in-worker-node';
 import type { Box3, Shape3, VolumeMeta } from '../volume/types';
 import { buildPyramid, createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
-import { boxAboveSurface, countUnlabelled, markerName } from './brick-predict';
+import { DEFAULT_PREDICT_BRICK, boxAboveSurface, countUnlabelled, markerName } from './brick-predict';
 import type { SurfacePlane } from './mirror';
 import { MODEL_FORMAT, type ModelFile } from './model-io-node';
 import type { PredictInit, PredictReply } from './predict.worker';
@@ -33,7 +33,7 @@ import type { PredictInit, PredictReply } from './predict.worker';
 export interface PredictOptions extends StageOptions {
   /** worker threads (default: available cores, at most 4) */
   threads?: number;
-  /** output chunk shape = brick of the chunk grid (default [64, 128, 128]) */
+  /** output chunk shape = brick of the chunk grid (default DEFAULT_PREDICT_BRICK, [64, 128, 128]) */
   brick?: Shape3;
   /** mirror the volume above this surface (default: the surface the model was trained with) */
   mirrorSurface?: SurfacePlane | null;
@@ -99,7 +99,7 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   throwIfAborted(signal);
   const model = await readModelFile(modelDir);
   const store = await openVolume(storePath);
-  const brick: Shape3 = opts.brick ?? [64, 128, 128];
+  const brick: Shape3 = opts.brick ?? DEFAULT_PREDICT_BRICK;
   const mirror = opts.mirrorSurface === undefined ? (model.mirrorSurface ?? null) : opts.mirrorSurface;
   const { shape, spacingUm, originUm } = store.meta;
   await mkdir(join(outDir, 'bricks'), { recursive: true });

@@ -3,11 +3,22 @@
  * JSON-able arguments (absolute paths inside the workspace, parameters) and returns plain data.
  * No server state here: no database, no Next.
  */
+import type { Affine2, Affine2to3 } from '@/lib/coords';
+import type { SurfacePlane } from '@/lib/classify/mirror';
+import { predictSlice as predictSliceNode, type SliceAxis } from '@/lib/classify/predict-slice-node';
+import { predictVolume as predictVolumeNode } from '@/lib/classify/predict-node';
 import type { StageOptions } from '@/lib/errors';
 import { loadMineralMap } from '@/lib/eds/store-node';
+import type { FeatureSet } from '@/lib/features/types';
+import { measureFeatureThroughput } from '@/lib/features/throughput-node';
 import { runLithology } from '@/lib/pipeline/run-lithology';
-import { registerEdsToVolume, type LandmarkPair, type SurfaceFit } from '@/lib/registration';
+import { labelledVoxels, trainFromLabels as trainFromLabelsStage, type EdsLabels } from '@/lib/pipeline/train-from-labels';
+import { registerEdsToVolume, type ClassMap, type LandmarkPair, type SurfaceFit } from '@/lib/registration';
 import { openVolume } from '@/lib/volume/zarr-store-node';
+import { readSlabFiles } from './tasks-correlate';
+
+/** What a task receives besides its arguments (worker-entry.mjs). */
+export type TaskOptions = StageOptions & { onEvent?: (e: unknown) => void };
 
 export interface RegisterTaskArgs {
   storePath: string;
@@ -46,6 +57,84 @@ export async function lithologyTrainPredict(a: LithologyTaskArgs, opts: StageOpt
 export async function importDataset(a: import('../storage/datasets').ImportFilesArgs, opts: StageOptions) {
   const { importDatasetFiles } = await import('../storage/datasets');
   return importDatasetFiles(a, opts);
+}
+export { correlateSlab, correlateRegister } from './tasks-correlate'; // Correlate steps (server/pipeline/correlate.ts)
+
+// ---------------------------------------------------------------- training, prediction, preview
+
+/** A registered EDS map as files and numbers (the accepted registration of a project). */
+export interface EdsLabelArgs {
+  storePath: string;
+  mapDir: string;
+  /** the project folder with the Correlate step's slab (slab.json + slab.f32), used when it belongs to this volume */
+  slabDir?: string;
+  volumeId: string;
+  edsToSlab: Affine2;
+  slabToVoxel: Affine2to3;
+  surface: SurfacePlane;
+  /** mineral phase id -> class code (null: dropped) */
+  classMap: ClassMap;
+}
+
+/** The slab the map was registered on (the Correlate step's slab files), else the volume's XY geometry. */
+async function edsLabels(a: EdsLabelArgs): Promise<EdsLabels> {
+  const map = await loadMineralMap(a.mapDir);
+  const stored = a.slabDir ? await readSlabFiles(a.slabDir) : undefined;
+  let slab: EdsLabels['slab'];
+  if (stored && stored.volumeId === a.volumeId) slab = { width: stored.width, height: stored.height, data: stored.data };
+  else {
+    const [, ny, nx] = (await openVolume(a.storePath)).meta.shape;
+    slab = { width: nx, height: ny };
+  }
+  const { a: pa, b: pb, c: pc } = a.surface;
+  return { kind: 'eds', map, edsToSlab: a.edsToSlab, slabToVoxel: a.slabToVoxel, surface: { a: pa, b: pb, c: pc }, slab, classMap: a.classMap };
+}
+
+/** Labelled voxels per class code and the boundary (soft-label) voxels of a registered map, as training will see them. */
+export async function labelCounts(a: EdsLabelArgs, opts: TaskOptions) {
+  const store = await openVolume(a.storePath);
+  const { labelled, partial } = await labelledVoxels(store, await edsLabels(a), { signal: opts.signal });
+  const counts: Record<number, number> = {};
+  for (const v of labelled) counts[v.cls] = (counts[v.cls] ?? 0) + 1;
+  return { counts, boundary: partial.length };
+}
+
+export interface TrainTaskArgs extends EdsLabelArgs {
+  modelDir: string;
+  /** unset: the stage's defaults (lib/pipeline/train-from-labels, lib/classify/model) */
+  featureSet?: FeatureSet;
+  hidden?: number[];
+  epochs?: number;
+  maxPerClass?: number;
+  seed?: number;
+  classNames: Record<number, string>;
+  source: string;
+}
+
+/** lib/pipeline trainFromLabels on a registered EDS map; every epoch goes out as an event { epoch }. */
+export async function trainFromLabels(a: TrainTaskArgs, opts: TaskOptions) {
+  const labels = await edsLabels(a);
+  const train = a.hidden || a.epochs ? { ...(a.hidden ? { hidden: a.hidden } : {}), ...(a.epochs ? { epochs: a.epochs } : {}) } : undefined;
+  return trainFromLabelsStage(a.storePath, labels, a.modelDir, {
+    featureSet: a.featureSet, classNames: a.classNames, maxPerClass: a.maxPerClass, train, seed: a.seed, source: a.source,
+    signal: opts.signal, onProgress: opts.onProgress, onEpoch: (epoch) => opts.onEvent?.({ epoch }),
+  });
+}
+
+/** lib/classify predictVolume (its own worker threads, resumable brick by brick). */
+export async function predictVolume(a: { storePath: string; modelDir: string; outDir: string; threads?: number }, opts: TaskOptions) {
+  const r = await predictVolumeNode(a.storePath, a.modelDir, a.outDir, { threads: a.threads, signal: opts.signal, onProgress: opts.onProgress });
+  return { bricksDone: r.bricksDone, bricksSkipped: r.bricksSkipped, bricksTotal: r.bricksTotal, classes: r.classes, verifiedVoxels: r.verifiedVoxels };
+}
+
+/** The model on one slice (lib/classify predictSlice: the brick path of predictVolume). */
+export async function predictSlice(a: { storePath: string; modelDir: string; axis: SliceAxis; index: number; level: number }, opts: TaskOptions) {
+  return predictSliceNode(a.storePath, a.modelDir, a.axis, a.index, { level: a.level, signal: opts.signal });
+}
+
+/** How fast this machine computes features (lib/features measureFeatureThroughput). */
+export async function featureThroughput(a: { storePath: string }, opts: TaskOptions) {
+  return measureFeatureThroughput(a.storePath, { signal: opts.signal });
 }
 
 /** Statistics of a prediction for the Results step and its 3D-view labels (server/pipeline/results-stats.ts). */

@@ -56,11 +56,15 @@ export function TrainStep({ projectId }: { projectId: string }) {
   const qc = useQueryClient();
   const [trainJobId, setTrainJobId] = useState<string | null>(null);
   const [predictJobId, setPredictJobId] = useState<string | null>(null);
-  const stateQ = useQuery(trpc.train.state.queryOptions({ projectId }, { refetchInterval: trainJobId || predictJobId ? 1000 : false }));
+  // polled while a job runs, and while the label counts / throughput are being computed (train-prepare job)
+  const stateQ = useQuery(trpc.train.state.queryOptions({ projectId }, {
+    refetchInterval: (q) => (trainJobId || predictJobId || q.state.data?.labelCountsStatus === 'pending' || (q.state.data?.estimate && !Number.isFinite(q.state.data.estimate.seconds)) ? 1000 : false),
+  }));
   const st = stateQ.data;
   const refresh = useCallback(() => qc.invalidateQueries({ queryKey: trpc.train.state.queryKey({ projectId }) }), [qc, trpc, projectId]);
   const [error, setError] = useState<string | null>(null);
-  const [epochs, setEpochs] = useState(40);
+  // empty: the training stage's default (the same as `petromap train`)
+  const [epochs, setEpochs] = useState<number | ''>('');
 
   // resume following jobs that are still running when the page opens
   useEffect(() => {
@@ -106,9 +110,10 @@ export function TrainStep({ projectId }: { projectId: string }) {
         <section className="card train-run">
           <h3>Train</h3>
           <div className="form-inline">
-            <label>epochs (max) <input type="number" min={1} max={100} value={epochs} onChange={(e) => setEpochs(Number(e.target.value))} style={{ width: 70 }} /></label>
+            <label>epochs (max) <input type="number" min={1} max={100} value={epochs} placeholder="default" data-testid="train-epochs"
+              onChange={(e) => setEpochs(e.target.value === '' ? '' : Number(e.target.value))} style={{ width: 80 }} /></label>
             <button type="button" className="primary" data-testid="train-button" disabled={!st.registrationAccepted || training || start.isPending}
-              onClick={() => start.mutate({ projectId, epochs })}>
+              onClick={() => start.mutate({ projectId, epochs: epochs === '' ? undefined : epochs })}>
               {st.model ? 'Train again' : 'Train'}
             </button>
           </div>
@@ -177,12 +182,14 @@ function ClassTable({ st, busy, onChange, onColor }: { st: State; busy: boolean;
               <td><input type="color" className="color-pick" value={hex(c.color)} aria-label={`Colour of ${c.name}`} data-testid={`class-color-${c.code}`}
                 onChange={(e) => onColor(c.code, fromHex(e.target.value))} /></td>
               <td>{c.name}</td>
-              <td className="r num">{st.registrationAccepted ? (counts.get(c.code) ?? 0).toLocaleString('en') : '–'}</td>
+              <td className="r num">{st.labelCountsStatus === 'ready' ? (counts.get(c.code) ?? 0).toLocaleString('en') : st.labelCountsStatus === 'pending' ? '…' : '–'}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {st.registrationAccepted && st.boundaryVoxels > 0 && (
+      {st.labelCountsStatus === 'pending' && <p className="muted small" data-testid="label-counts-pending">Counting the voxels the EDS map labels…</p>}
+      {st.labelCountsStatus === 'failed' && <p className="error small" data-testid="label-counts-error">Could not count the labelled voxels: {st.labelCountsError}</p>}
+      {st.labelCountsStatus === 'ready' && st.boundaryVoxels > 0 && (
         <p className="muted small" data-testid="boundary-voxels">
           Also {st.boundaryVoxels.toLocaleString('en')} voxels on mineral boundaries, where the map cannot say which side a voxel lies on: they train
           towards the classes around them (soft labels), never as held-out truth.
@@ -236,7 +243,7 @@ function FeaturePicker({ st, busy, onChange }: { st: State; busy: boolean; onCha
       </table>
       {est && (
         <p className="small" data-testid="feature-estimate">
-          <strong>{est.nFeatures}</strong> features per voxel · whole volume ≈ <strong>{formatSeconds(est.seconds)}</strong> of filtering · memory ≈ {formatBytes(est.memoryBytes)} ({est.brick.join('×')} bricks on 2 threads, halo {est.haloVox.join('/')} voxels)
+          <strong>{est.nFeatures}</strong> features per voxel · whole volume ≈ <strong>{formatSeconds(est.seconds)}</strong> of filtering · memory ≈ {formatBytes(est.memoryBytes)} ({est.brick.join('×')} bricks on {est.threads} threads, halo {est.haloVox.join('/')} voxels)
         </p>
       )}
     </div>
@@ -247,7 +254,7 @@ function LiveCurves({ st, training }: { st: State; training: boolean }) {
   const live = st.liveHistory;
   const hist = training && live ? live.epochs : (st.model?.history ?? live?.epochs ?? []);
   if (!hist.length) return <p className="muted small">Loss and held-out accuracy appear here epoch by epoch.</p>;
-  return <TrainingCurves history={hist} maxEpochs={live?.maxEpochs ?? hist.length} bestEpoch={training ? undefined : st.model?.bestEpoch} />;
+  return <TrainingCurves history={hist} maxEpochs={(training ? live?.maxEpochs : null) ?? hist.length} bestEpoch={training ? undefined : st.model?.bestEpoch} />;
 }
 
 function Validation({ st }: { st: State }) {

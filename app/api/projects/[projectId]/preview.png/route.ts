@@ -6,6 +6,6 @@ import { previewPng } from '@/server/pipeline/train';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-export const GET = idRoute('the model preview on this slice', sliceQuery, async (projectId, q) =>
-  pngResponse(await previewPng(services(), projectId, q.axis, q.index, q.level)),
+export const GET = idRoute('the model preview on this slice', sliceQuery, async (projectId, q, req) =>
+  pngResponse(await previewPng(services(), projectId, q.axis, q.index, q.level, req.signal)),
 );

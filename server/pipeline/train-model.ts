@@ -1,0 +1,143 @@
+/**
+ * The Train step's project state: the feature set kept per project, the accepted registration as
+ * the arguments of the training stage, the model folders (one per training job, the 'model' row
+ * is the switch) and the prediction folder. No numerical code: see lib/pipeline/train-from-labels.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { unprocessable } from '@/lib/errors';
+import type { SurfacePlane } from '@/lib/classify/mirror';
+import type { EpochInfo, Validation } from '@/lib/classify/model';
+import type { ClassCount } from '@/lib/classify/training-set';
+import { classifierFeatureSet } from '@/lib/classify/feature-sets';
+import type { FeatureSet } from '@/lib/features/types';
+import type { Shape3 } from '@/lib/volume/types';
+import type { EdsLabelArgs } from '../jobs/tasks';
+import type { Services } from '../services';
+import { mineralMap } from '../storage/open-stores';
+import type { RegistrationRecord } from './correlate';
+import { projectClassMap, projectDatasets } from './project-inputs';
+
+/** Threads the server gives a whole-volume prediction (2 cores; the estimate uses the same). */
+export const PREDICT_THREADS = 2;
+
+export function projectFeatureSet(svc: Services, projectId: string, spacingUm: [number, number, number]): FeatureSet {
+  const saved = svc.repo.artifact<FeatureSet>(projectId, 'featureSet');
+  return saved?.specs?.length ? saved : classifierFeatureSet(spacingUm);
+}
+
+export interface ModelSummary {
+  createdAt: number;
+  jobId: string;
+  features: string[];
+  featureSet: FeatureSet;
+  classes: number[];
+  hidden: number[];
+  bestEpoch: number;
+  history: EpochInfo[];
+  validation: Validation;
+  counts: ClassCount[];
+  labelledVoxels: number;
+  mirrorSurface: SurfacePlane;
+  trainSeconds: number;
+  /** workspace-relative folder of this model's files (projects/<id>/model-<jobId>); older rows: projects/<id>/model */
+  modelRel?: string;
+}
+
+/** Parameters the user set on the Train step; unset = the training stage's defaults. */
+export interface TrainParams {
+  hidden?: number[];
+  epochs?: number;
+  maxPerClass?: number;
+  seed?: number;
+}
+
+export interface LiveHistory {
+  jobId: string;
+  epochs: EpochInfo[];
+  /** the epochs asked for, null when the stage's default applies */
+  maxEpochs: number | null;
+}
+
+export interface PredictionRecord {
+  createdAt: number;
+  modelCreatedAt: number;
+  jobId: string;
+  classes: number[];
+  seconds: number;
+  shape: Shape3;
+}
+
+/**
+ * The folder of the model that the project's 'model' row describes. Each training writes its own
+ * folder (model-<jobId>) and then the row: the row is the switch, so files and row always agree,
+ * and a model folder without a row (a run stopped in between) is garbage (pruneModels).
+ */
+export const modelDir = (svc: Services, projectId: string, summary = svc.repo.artifact<ModelSummary>(projectId, 'model')) =>
+  summary?.modelRel ? svc.ws.abs(summary.modelRel) : path.join(svc.ws.projectDir(projectId), 'model');
+
+/** This job's own model folder: the current model stays as it is until the row switches over. */
+export const newModelDir = (svc: Services, projectId: string, jobId: string) => path.join(svc.ws.projectDir(projectId), `model-${jobId}`);
+
+/** Remove the project's model folders other than `keep` (earlier models, runs stopped before their row). */
+export async function pruneModels(svc: Services, projectId: string, keep: string) {
+  const dir = svc.ws.projectDir(projectId);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if ((n === 'model' || n.startsWith('model-')) && path.join(dir, n) !== keep) await rm(path.join(dir, n), { recursive: true, force: true });
+  }
+}
+
+export const predictionDir = (svc: Services, projectId: string) => path.join(svc.ws.projectDir(projectId), 'prediction');
+export const predictionRel = (svc: Services, projectId: string, what: 'labels' | 'probabilities' | 'uncertainty') =>
+  svc.ws.rel(path.join(predictionDir(svc, projectId), `${what}.ome.zarr`));
+
+/** The trained model's summary if its files are on disk. */
+export function projectModel(svc: Services, projectId: string): { dir: string; summary: ModelSummary } | undefined {
+  const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
+  const dir = modelDir(svc, projectId, summary);
+  if (!summary || !existsSync(path.join(dir, 'model.json'))) return undefined;
+  return { dir, summary };
+}
+
+export function acceptedRegistration(svc: Services, projectId: string): RegistrationRecord {
+  const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration');
+  const { volume, eds } = projectDatasets(svc, projectId);
+  if (!volume || !eds) throw unprocessable('This project needs an XRM volume and an EDS mineral map: add them on the Data step.');
+  if (!rec || !rec.accepted) throw unprocessable('There is no accepted registration of the EDS map to the volume: accept a registration on the Correlate step first.');
+  if (rec.volumeId !== volume.id || rec.edsId !== eds.id) {
+    throw unprocessable('The accepted registration belongs to another volume or EDS map than the ones now chosen: accept a registration on the Correlate step first.');
+  }
+  return rec;
+}
+
+export function mirrorPlane(rec: RegistrationRecord): SurfacePlane {
+  return { a: rec.surface.a, b: rec.surface.b, c: rec.surface.c };
+}
+
+/** The accepted registration, the project's slab and mineral -> class table as plain task arguments (server/jobs/tasks.ts). */
+export async function edsLabelArgs(svc: Services, projectId: string, rec: RegistrationRecord): Promise<EdsLabelArgs & { edsName: string }> {
+  const vol = svc.repo.dataset(rec.volumeId);
+  const eds = svc.repo.dataset(rec.edsId);
+  if (!vol || !eds) throw unprocessable('The volume or EDS map of the accepted registration is gone: accept a registration on the Correlate step again.');
+  const map = await mineralMap(svc, rec.edsId);
+  const classMap: Record<number, number | null> = {};
+  for (const e of projectClassMap(svc, projectId, map.legend)) classMap[e.phaseId] = e.classCode;
+  return {
+    storePath: svc.ws.abs(vol.relPath),
+    mapDir: svc.ws.abs(eds.relPath),
+    slabDir: svc.ws.projectDir(projectId),
+    volumeId: rec.volumeId,
+    edsToSlab: rec.edsToSlab,
+    slabToVoxel: rec.slabToVoxel,
+    surface: mirrorPlane(rec),
+    classMap,
+    edsName: eds.name,
+  };
+}
+
+/** What the cached label counts depend on: the registration and the mineral -> class table. */
+export function labelCountsKey(svc: Services, projectId: string, rec: RegistrationRecord): string {
+  return JSON.stringify([rec.createdAt, rec.volumeId, rec.edsId, svc.repo.artifact<unknown>(projectId, 'classMap') ?? null]);
+}
