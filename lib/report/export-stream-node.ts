@@ -173,11 +173,11 @@ export function volumeByteStream(store: VolumeStore, format: StreamFormat, opts:
 export async function* zipDirectory(dir: string, prefix: string, opts: Pick<StageOptions, 'signal'> = {}): AsyncGenerator<Uint8Array> {
   const files: string[] = [];
   const walk = async (d: string) => {
-    const entries = await readdir(d, { withFileTypes: true });
+    const entries = await readdir(/*turbopackIgnore: true*/ d, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
-      const p = path.join(d, e.name);
+      const p = path.join(/*turbopackIgnore: true*/ d, e.name);
       if (e.isDirectory()) await walk(p);
       else if (e.isFile()) files.push(p);
     }
@@ -193,7 +193,7 @@ export async function* zipDirectory(dir: string, prefix: string, opts: Pick<Stag
     throwIfAborted(opts.signal);
     const entry = new ZipPassThrough(`${prefix}/${path.relative(dir, f).split(path.sep).join('/')}`);
     zip.add(entry);
-    for await (const chunk of createReadStream(f)) {
+    for await (const chunk of createReadStream(/*turbopackIgnore: true*/ f)) {
       entry.push(chunk as Uint8Array);
       while (queue.length) yield queue.shift()!;
     }
@@ -208,7 +208,7 @@ export async function* zipDirectory(dir: string, prefix: string, opts: Pick<Stag
 /** Write a byte stream to `outPath` through a temp name (a failure leaves what was there before); returns the bytes written. */
 export async function writeStreamAtomic(body: AsyncIterable<Uint8Array>, outPath: string): Promise<number> {
   const tmp = `${outPath}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fh = await open(tmp, 'w');
+  const fh = await open(/*turbopackIgnore: true*/ tmp, 'w');
   let pos = 0;
   try {
     for await (const b of body) {
@@ -216,7 +216,7 @@ export async function writeStreamAtomic(body: AsyncIterable<Uint8Array>, outPath
       pos += b.length;
     }
     await fh.close();
-    await rename(tmp, outPath);
+    await rename(/*turbopackIgnore: true*/ tmp, outPath);
     return pos;
   } catch (err) {
     await fh.close().catch(() => {});

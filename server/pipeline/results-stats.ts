@@ -35,7 +35,7 @@ export type StatsStatus =
   | { status: 'failed'; jobId: string; error: string }
   | { status: 'none' };
 
-const overviewFile = (svc: Services, projectId: string) => path.join(svc.ws.projectDir(projectId), 'results', 'labels-3d.nii');
+const overviewFile = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'results', 'labels-3d.nii');
 
 /** The stored statistics if they belong to the project's current prediction. */
 export function storedStats(svc: Services, projectId: string): StoredResultsStats | undefined {
@@ -48,7 +48,7 @@ export function storedStats(svc: Services, projectId: string): StoredResultsStat
 export function storedOverview(svc: Services, projectId: string): string | undefined {
   const st = storedStats(svc, projectId);
   const p = st?.overviewRel ? svc.ws.abs(st.overviewRel) : undefined;
-  return p && existsSync(p) ? p : undefined;
+  return p && existsSync(/*turbopackIgnore: true*/ p) ? p : undefined;
 }
 
 /**
@@ -91,12 +91,12 @@ async function taskArgs(svc: Services, projectId: string, pred: PredictionRecord
   const map = eds ? await mineralMap(svc, eds.id).catch(() => undefined) : undefined;
   const classMap: ClassMap = {};
   if (map) for (const e of projectClassMap(svc, projectId, map.legend)) classMap[e.phaseId] = e.classCode;
-  const truth = path.join(svc.ws.projectDir(projectId), 'truth-labels.ome.zarr');
+  const truth = path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'truth-labels.ome.zarr');
   const surface = svc.repo.artifact<ModelSummary>(projectId, 'model')?.mirrorSurface ?? { a: 0, b: 0, c: 0 };
   return {
     labelsPath: svc.ws.abs(predictionRel(svc, projectId, 'labels')),
     scanPath: svc.ws.abs(volume.relPath),
-    truthPath: existsSync(truth) ? truth : undefined,
+    truthPath: existsSync(/*turbopackIgnore: true*/ truth) ? truth : undefined,
     mapDir: map && eds ? svc.ws.abs(eds.relPath) : undefined,
     classMap,
     classes,

@@ -115,7 +115,7 @@ export async function labelsNifti(svc: Services, projectId: string, maxEdge = OV
   if (!ps) throw unprocessable(NO_PREDICTION);
   const stored = maxEdge === OVERVIEW_MAX_EDGE ? storedOverview(svc, projectId) : undefined;
   if (stored) {
-    const buf = await readFile(stored).catch(() => undefined);
+    const buf = await readFile(/*turbopackIgnore: true*/ stored).catch(() => undefined);
     if (buf) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   return labelsOverviewNifti(ps.labels, { maxEdge });
