@@ -69,7 +69,7 @@ describe('classifier on the synthetic sandstone', () => {
     await saveModel(dir, mirrored, { classNames: ['pore', 'quartz', 'feldspar', 'clay', 'pyrite'] });
     await saveModel(dir, mirrored); // overwrite keeps one folder and no temp leftovers
     expect(readdirSync(tmp)).toEqual(['model']);
-    expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
+    expect(readdirSync(dir).sort()).toEqual(['.petromap', 'model.json', 'weights.bin']); // .petromap: the folder is petromap's (issue 12)
     const back = await loadModel(dir);
     expect(back.classes).toEqual(mirrored.classes);
     expect(back.mirrorSurface).toEqual(mirrored.mirrorSurface);
