@@ -3,7 +3,8 @@
  * feature set: feature filtering seconds from a measured throughput (lib/features/throughput-node)
  * and the filters' relative costs (lib/features/choices), memory of the bricks in flight.
  */
-import { featureHalo, featuresPerChannel, type FeatureSet } from '../features';
+import { featureHalo, featuresPerChannel } from '../features/plan';
+import type { FeatureSet } from '../features/types';
 import { filterCost } from '../features/choices';
 import type { Shape3 } from '../volume/types';
 import { DEFAULT_PREDICT_BRICK } from './brick-predict';

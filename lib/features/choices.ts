@@ -4,7 +4,7 @@
  * arithmetic: the web app's Train step, the CLI and the estimates use the same table.
  */
 import { invalidInput } from '../errors';
-import { DEFAULT_SIGMAS_VOX } from './index';
+import { DEFAULT_SIGMAS_VOX } from './sets';
 import type { FeatureSet, FeatureSpec, FilterName } from './types';
 
 export interface FilterChoice {

@@ -75,29 +75,29 @@ export interface PredictionRecord {
  * and a model folder without a row (a run stopped in between) is garbage (pruneModels).
  */
 export const modelDir = (svc: Services, projectId: string, summary = svc.repo.artifact<ModelSummary>(projectId, 'model')) =>
-  summary?.modelRel ? svc.ws.abs(summary.modelRel) : path.join(svc.ws.projectDir(projectId), 'model');
+  summary?.modelRel ? svc.ws.abs(summary.modelRel) : path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'model');
 
 /** This job's own model folder: the current model stays as it is until the row switches over. */
-export const newModelDir = (svc: Services, projectId: string, jobId: string) => path.join(svc.ws.projectDir(projectId), `model-${jobId}`);
+export const newModelDir = (svc: Services, projectId: string, jobId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), `model-${jobId}`);
 
 /** Remove the project's model folders other than `keep` (earlier models, runs stopped before their row). */
 export async function pruneModels(svc: Services, projectId: string, keep: string) {
   const dir = svc.ws.projectDir(projectId);
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const n of names) {
-    if ((n === 'model' || n.startsWith('model-')) && path.join(dir, n) !== keep) await rm(path.join(dir, n), { recursive: true, force: true });
+    if ((n === 'model' || n.startsWith('model-')) && path.join(/*turbopackIgnore: true*/ dir, n) !== keep) await rm(path.join(/*turbopackIgnore: true*/ dir, n), { recursive: true, force: true });
   }
 }
 
-export const predictionDir = (svc: Services, projectId: string) => path.join(svc.ws.projectDir(projectId), 'prediction');
+export const predictionDir = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'prediction');
 export const predictionRel = (svc: Services, projectId: string, what: 'labels' | 'probabilities' | 'uncertainty') =>
-  svc.ws.rel(path.join(predictionDir(svc, projectId), `${what}.ome.zarr`));
+  svc.ws.rel(path.join(/*turbopackIgnore: true*/ predictionDir(svc, projectId), `${what}.ome.zarr`));
 
 /** The trained model's summary if its files are on disk. */
 export function projectModel(svc: Services, projectId: string): { dir: string; summary: ModelSummary } | undefined {
   const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
   const dir = modelDir(svc, projectId, summary);
-  if (!summary || !existsSync(path.join(dir, 'model.json'))) return undefined;
+  if (!summary || !existsSync(path.join(/*turbopackIgnore: true*/ dir, 'model.json'))) return undefined;
   return { dir, summary };
 }
 

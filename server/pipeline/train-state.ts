@@ -4,7 +4,7 @@
  * 'train-prepare' job on the light queue, and the state says `pending` meanwhile; the page polls
  * until it is ready.
  */
-import { featureNames } from '@/lib/features';
+import { featureNames } from '@/lib/features/plan';
 import { FILTER_CHOICES, defaultScalesUm, startingFeatureSet } from '@/lib/features/choices';
 import type { FeatureThroughput } from '@/lib/features/throughput-node';
 import { classifierFeatureSet } from '@/lib/classify/feature-sets';

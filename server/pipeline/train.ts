@@ -119,7 +119,7 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
   const job = svc.jobs.start('predict', projectId, { modelCreatedAt: summary.createdAt }, async ({ signal, onProgress, jobId }) => {
     const t0 = Date.now();
     const mdir = modelDir(svc, projectId, summary);
-    if (!existsSync(path.join(mdir, 'model.json'))) throw unprocessable('The trained model is not on disk any more: train it again.');
+    if (!existsSync(path.join(/*turbopackIgnore: true*/ mdir, 'model.json'))) throw unprocessable('The trained model is not on disk any more: train it again.');
     const out = predictionDir(svc, projectId);
     const run = svc.repo.artifact<{ modelCreatedAt: number; volumeId: string }>(projectId, 'predictionRun');
     svc.repo.deleteArtifact(projectId, 'prediction');
