@@ -141,18 +141,20 @@ describe('route handler', () => {
       const params = Promise.resolve({ projectId });
       const body = new Uint8Array(20 * 24).fill(2);
       body[0] = 3;
-      const put = await route.PUT(new Request(url('axis=z&index=7'), { method: 'PUT', body }), { params });
+      // a real request always carries Host; the route's Host/Origin guard (server/http-guard) checks it
+      const headers = { host: 'localhost' };
+      const put = await route.PUT(new Request(url('axis=z&index=7'), { method: 'PUT', body, headers }), { params });
       expect(put.status).toBe(200);
       expect((await put.json()).changed).toBe(480);
-      const get = await route.GET(new Request(url('axis=z&index=7')), { params });
+      const get = await route.GET(new Request(url('axis=z&index=7'), { headers }), { params });
       expect(get.headers.get('X-Slice-Width')).toBe('24');
       expect(Array.from(new Uint8Array(await get.arrayBuffer()))).toEqual(Array.from(body));
-      const bad = await route.PUT(new Request(url('axis=z&index=7'), { method: 'PUT', body: new Uint8Array(10) }), { params });
+      const bad = await route.PUT(new Request(url('axis=z&index=7'), { method: 'PUT', body: new Uint8Array(10), headers }), { params });
       expect(bad.status).toBe(400);
       expect((await bad.json()).error).toMatch(/expected 24 × 20 = 480 bytes/);
-      const badAxis = await route.GET(new Request(url('axis=w&index=1')), { params });
+      const badAxis = await route.GET(new Request(url('axis=w&index=1'), { headers }), { params });
       expect(badAxis.status).toBe(400);
-      const noProject = await route.GET(new Request(url('axis=z&index=1')), { params: Promise.resolve({ projectId: 'pnothere' }) });
+      const noProject = await route.GET(new Request(url('axis=z&index=1'), { headers }), { params: Promise.resolve({ projectId: 'pnothere' }) });
       expect(noProject.status).toBe(422);
     } finally {
       g.__petromap = prev;

@@ -212,13 +212,14 @@ describe('results step', () => {
     expect(Object.keys(zip)).toContain('labels.ome.zarr/zarr.json');
 
     const modal = await reportCsv(svc, projectId, 'modal');
-    const rows = modal.csv.trim().split('\n');
-    expect(rows[0]).toBe('class_code,class,volume_percent_3d,eds_area_percent_2d,voxels');
+    // the one CSV writer (lib/report/csv): CRLF, the same header as `petromap run`'s modal.csv
+    const rows = modal.csv.trim().split('\r\n');
+    expect(rows[0]).toBe('class,name,voxels,volume_percent,eds_pixels,eds_area_percent');
     expect(rows.length).toBe(6);
     const depth = await reportCsv(svc, projectId, 'depth');
-    expect(depth.csv.split('\n')[0]).toMatch(/^depth_um,voxels,pore_fraction,quartz_fraction/);
+    expect(depth.csv.split('\r\n')[0]).toMatch(/^depth_from_um,depth_to_um,voxels,pore_fraction,quartz_fraction/);
     const metrics = await reportCsv(svc, projectId, 'metrics');
-    expect(metrics.csv.trim().split('\n').length).toBe(6);
+    expect(metrics.csv.trim().split('\r\n').length).toBe(6);
 
     const small = await labelsNifti(svc, projectId, 48);
     const sv = new DataView(small.buffer, small.byteOffset);
