@@ -25,6 +25,8 @@ export interface RegisterOptions extends StageOptions {
   landmarks?: LandmarkPair[];
   /** a known surface plane (skips detection) */
   surface?: SurfaceFit;
+  /** the slab already extracted along `surface` (skips extraction; give `surface` with it) */
+  extractedSlab?: Slab;
   /** register this companion image (e.g. 'BSE') instead of the mineral labels */
   companion?: string;
   /** elastix model: 'similarity' (default) or similarity then 'affine' */
@@ -71,7 +73,7 @@ async function refine(slab: Slab, mov: MovingImage, init: Affine2, opts: Registe
 export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap, opts: RegisterOptions = {}): Promise<RegistrationWithSlab> {
   const { signal, onProgress } = opts;
   const surface = opts.surface ?? (await detectSurface(volume, { signal, onProgress: sub(onProgress, 0, 0.1) }));
-  const slab = await extractSlab(volume, surface, { ...opts.slab, signal, onProgress: sub(onProgress, 0.1, 0.2) });
+  const slab = opts.extractedSlab ?? (await extractSlab(volume, surface, { ...opts.slab, signal, onProgress: sub(onProgress, 0.1, 0.2) }));
   const mov = movingImage(map, { companion: opts.companion });
   const lms = opts.landmarks ? slabLandmarks(opts.landmarks, slab) : undefined;
   let init: Affine2;

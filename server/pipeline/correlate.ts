@@ -1,37 +1,27 @@
 /**
- * The Correlate step for a project: surface slab (detect + extract, cached on disk), landmark
- * fits, automatic registration as a job, acceptance, and the slab-geometry images the UI
- * overlays (slab grey, EDS warped onto the slab, grain outlines).
+ * The Correlate step for a project: the surface slab (detect + extract) as a job whose result is
+ * stored with the project, landmark fits, automatic registration on the stored slab as a job,
+ * acceptance, and the slab-geometry images the UI overlays (slab grey, EDS warped onto the slab,
+ * grain outlines). Requests only read what the jobs stored: no pass over the volume in here.
  */
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { randomInt } from 'node:crypto';
 import { encode } from 'fast-png';
 import { composeAffine2to3, type Affine2, type Affine2to3 } from '@/lib/coords';
-import { invalidInput, unprocessable, type StageOptions } from '@/lib/errors';
-import type { MineralMap } from '@/lib/eds/types';
-import {
-  detectSurface, extractSlab, fitLandmarks, registrationError, transferLabels,
-  type LandmarkPair, type Registration, type Slab, type SurfaceFit,
-} from '@/lib/registration';
+import { invalidInput, unprocessable, type OnProgress } from '@/lib/errors';
+import type { MineralPhase } from '@/lib/eds/types';
+import { fitLandmarks, registrationError, type LandmarkPair, type Registration } from '@/lib/registration';
+import type { JobRecord } from '../db/repo';
 import type { Services } from '../services';
 import { writeFileAtomic } from '../storage/atomic';
 import { mineralMap, volumeStore } from '../storage/open-stores';
 import { autoWindow, greyPng } from '../render/slice';
 import { runTask } from '../jobs/run-task';
+import { edsOnSlabCodes, readSlabFiles, readSlabRecord, type SlabRecord, type SurfaceOut } from '../jobs/tasks-correlate';
 import { projectDatasets, projectTruth } from './project-inputs';
 
-export type SurfaceOut = Omit<SurfaceFit, 'heightMap'>;
-
-export interface SlabRecord {
-  volumeId: string;
-  width: number;
-  height: number;
-  slabToVoxel: Affine2to3;
-  normal: [number, number, number];
-  sampleDepthsVox: number[];
-  surface: SurfaceOut;
-}
+export type { SlabRecord, SurfaceOut } from '../jobs/tasks-correlate';
 
 export interface RegistrationRecord {
   volumeId: string;
@@ -46,17 +36,14 @@ export interface RegistrationRecord {
   accepted: boolean;
   truthError?: { meanVox: number; maxVox: number };
   createdAt: number;
+  /** the stored EDS-on-slab overlay of this registration (projects/<id>/eds-on-slab.u8, see storeRegistration) */
+  overlay?: { id: number; width: number; height: number };
 }
 
-const slabFiles = (svc: Services, projectId: string) => {
-  const dir = svc.ws.projectDir(projectId);
-  return { json: path.join(/*turbopackIgnore: true*/ dir, 'slab.json'), data: path.join(/*turbopackIgnore: true*/ dir, 'slab.f32') };
-};
+/** Job kind of the surface-slab job. */
+export const SLAB_JOB = 'slab';
 
-const stripHeightMap = (s: SurfaceFit): SurfaceOut => {
-  const { heightMap: _h, ...rest } = s;
-  return rest;
-};
+const overlayFile = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'eds-on-slab.u8');
 
 function inputs(svc: Services, projectId: string) {
   const { volume, eds } = projectDatasets(svc, projectId);
@@ -65,46 +52,101 @@ function inputs(svc: Services, projectId: string) {
   return { volume, eds };
 }
 
-export async function readSlab(svc: Services, projectId: string): Promise<(SlabRecord & { data: Float32Array }) | undefined> {
-  const f = slabFiles(svc, projectId);
-  if (!existsSync(f.json) || !existsSync(f.data)) return undefined;
-  const rec = JSON.parse(await readFile(f.json, 'utf8')) as SlabRecord;
-  const buf = await readFile(f.data);
-  return { ...rec, data: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4) };
+/** What the EDS import recorded about the map (datasets.ts edsInfo): size, pixel size, legend, without loading the map. */
+export interface EdsInfo {
+  width: number;
+  height: number;
+  pixelSizeUm: number;
+  legend: (MineralPhase & { areaFraction?: number })[];
+}
+export const edsInfoOf = (eds: { info: unknown }) => eds.info as EdsInfo;
+
+/** The stored slab with its pixels (train.ts, slab.png); undefined until the slab job has run. */
+export function readSlab(svc: Services, projectId: string): Promise<(SlabRecord & { data: Float32Array }) | undefined> {
+  return readSlabFiles(svc.ws.projectDir(projectId));
 }
 
-/** Detect the surface and resample the slab along it; stored with the project. */
-export async function prepareSlab(svc: Services, projectId: string, opts: StageOptions = {}): Promise<SlabRecord> {
+/** The stored slab record of the project's current volume (no pixels), or undefined. */
+export async function currentSlab(svc: Services, projectId: string, volumeId: string): Promise<SlabRecord | undefined> {
+  const s = await readSlabRecord(svc.ws.projectDir(projectId));
+  return s && s.volumeId === volumeId ? s : undefined;
+}
+
+const ACTIVE = new Set(['queued', 'running']);
+
+/** The latest surface-slab job of this project and volume (running, or how the last one ended). */
+export function latestSlabJob(svc: Services, projectId: string, volumeId: string): JobRecord | undefined {
+  const j = svc.repo.listJobs(projectId).find((r) => r.kind === SLAB_JOB && (r.params as { volumeId?: string } | null)?.volumeId === volumeId);
+  // a row left queued/running by a server that stopped is no longer active here
+  if (j && ACTIVE.has(j.state) && !svc.jobs.isActive(j.id)) return { ...j, state: 'interrupted' };
+  return j;
+}
+
+/** Run the slab step (worker thread) and store its result; shared by the slab job and a register job that finds no slab. */
+function computeSlab(svc: Services, projectId: string, volume: { id: string; relPath: string }, opts: { signal?: AbortSignal; onProgress?: OnProgress }) {
+  return runTask('correlateSlab', { storePath: svc.ws.abs(volume.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id }, opts);
+}
+
+/**
+ * Find the surface and extract the slab, as a job (one per project and volume: a running one is
+ * returned instead of starting another). The Correlate query reports it as pending meanwhile.
+ */
+export function startSlabJob(svc: Services, projectId: string): JobRecord {
   const { volume } = inputs(svc, projectId);
-  const store = await volumeStore(svc, volume.id);
-  const surface = await detectSurface(store, opts);
-  const slab = await extractSlab(store, surface, opts);
-  const rec: SlabRecord = { volumeId: volume.id, width: slab.width, height: slab.height, slabToVoxel: slab.slabToVoxel, normal: slab.normal, sampleDepthsVox: slab.sampleDepthsVox, surface: stripHeightMap(surface) };
-  const f = slabFiles(svc, projectId);
-  await writeFileAtomic(f.data, new Uint8Array(slab.data.buffer, slab.data.byteOffset, slab.data.byteLength));
-  await writeFileAtomic(f.json, JSON.stringify(rec));
-  return rec;
+  const cur = latestSlabJob(svc, projectId, volume.id);
+  if (cur && ACTIVE.has(cur.state)) return cur;
+  return svc.jobs.start(SLAB_JOB, projectId, { volumeId: volume.id }, async ({ signal, onProgress }) => {
+    const rec = await computeSlab(svc, projectId, volume, { signal, onProgress });
+    return { width: rec.width, height: rec.height, surface: rec.surface };
+  });
 }
 
-async function slabFor(svc: Services, projectId: string, volumeId: string, opts: StageOptions = {}) {
-  const s = await readSlab(svc, projectId);
-  if (s && s.volumeId === volumeId) return s;
-  await prepareSlab(svc, projectId, opts);
-  return (await readSlab(svc, projectId))!;
+/** Run the slab job to its end and return what it stored (tests, scripts; never a request handler). */
+export async function prepareSlab(svc: Services, projectId: string): Promise<SlabRecord> {
+  const j = await svc.jobs.wait(startSlabJob(svc, projectId).id);
+  if (j.state !== 'done') throw unprocessable(`Finding the surface ${j.state === 'failed' ? `failed: ${j.error}` : `was ${j.state}`}.`);
+  const { volume } = inputs(svc, projectId);
+  const s = await currentSlab(svc, projectId, volume.id);
+  if (!s) throw unprocessable('The surface slab job finished but stored no slab.');
+  return s;
 }
 
-function truthError(svc: Services, projectId: string, edsToVoxel: Affine2to3, map: MineralMap, shape: [number, number, number]) {
+function truthError(svc: Services, projectId: string, edsToVoxel: Affine2to3, map: { width: number; height: number }, shape: [number, number, number]) {
   const truth = projectTruth(svc, projectId);
   if (!truth?.edsToVoxel) return undefined;
   const e = registrationError(edsToVoxel, truth.edsToVoxel as Affine2to3, map.width, map.height, shape);
   return Number.isFinite(e.mean) ? { meanVox: e.mean, maxVox: e.max } : undefined;
 }
 
-/** Instant landmark fit (no refinement): the pose the user sees while clicking. */
+// Writes of a project's registration (overlay file, then the record) one after the other: the
+// record always names the overlay that was written with it, whichever fit or job came last.
+const writing = new Map<string, Promise<unknown>>();
+
+/** Store a registration with its EDS-on-slab overlay (legend index + 1 per slab pixel). */
+function storeRegistration(svc: Services, projectId: string, rec: RegistrationRecord, codes: Uint8Array, size: { width: number; height: number }) {
+  const run = async () => {
+    const id = randomInt(1, 2 ** 31);
+    const buf = new Uint8Array(4 + codes.length);
+    new DataView(buf.buffer).setUint32(0, id, true);
+    buf.set(codes, 4);
+    await writeFileAtomic(overlayFile(svc, projectId), buf);
+    svc.repo.setArtifact(projectId, 'registration', { ...rec, overlay: { id, width: size.width, height: size.height } });
+  };
+  const next = (writing.get(projectId) ?? Promise.resolve()).then(run, run);
+  const tail = next.catch(() => undefined);
+  writing.set(projectId, tail);
+  void tail.then(() => writing.get(projectId) === tail && writing.delete(projectId));
+  return next;
+}
+
+const slabMissing = () => unprocessable('The surface has not been found yet: wait for the surface job on the Correlate step (or click Find surface).');
+
+/** Instant landmark fit (no refinement): the pose the user sees while clicking. Uses the stored slab. */
 export async function fitProjectLandmarks(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[], model: 'similarity' | 'affine') {
   const { volume, eds } = inputs(svc, projectId);
   if (landmarks.length < 3) throw invalidInput(`A landmark fit needs at least 3 pairs; there ${landmarks.length === 1 ? 'is 1' : `are ${landmarks.length}`}.`);
-  const slab = await slabFor(svc, projectId, volume.id);
+  const slab = await currentSlab(svc, projectId, volume.id);
+  if (!slab) throw slabMissing();
   const map = await mineralMap(svc, eds.id);
   const store = await volumeStore(svc, volume.id);
   const scale = model === 'affine' ? undefined : map.pixelSizeUm / store.meta.spacingUm[2];
@@ -115,28 +157,36 @@ export async function fitProjectLandmarks(svc: Services, projectId: string, land
     quality: { miBefore: null, miAfter: null, scoreAfter: null, coverage: null, landmarkResiduals: fit.residuals, initialisation: 'landmarks', refinedBy: 'none' },
     landmarks, source: 'landmarks', accepted: false, truthError: truthError(svc, projectId, edsToVoxel, map, store.meta.shape), createdAt: Date.now(),
   };
-  svc.repo.setArtifact(projectId, 'registration', rec);
+  // nearest-neighbour warp of the map onto the (2D) slab for the overlay image
+  await storeRegistration(svc, projectId, rec, edsOnSlabCodes(map, fit.edsToSlab, slab), slab);
   return { edsToSlab: fit.edsToSlab, residuals: fit.residuals, rms: fit.rms, mirrored: fit.mirrored };
 }
 
-/** Automatic (or landmark-initialised) registration with elastix refinement, as a job. */
+/**
+ * Automatic (or landmark-initialised) registration with elastix refinement, as a job, on the
+ * project's stored slab: the slab job's result (it runs first on the same queue), or computed
+ * once here when there is none yet.
+ */
 export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'similarity' | 'affine') {
   const { volume, eds } = inputs(svc, projectId);
   if (landmarks && landmarks.length > 0 && landmarks.length < 3) throw invalidInput(`Give at least 3 landmark pairs (or none for the automatic search); there are ${landmarks.length}.`);
   return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model }, async ({ signal, onProgress }) => {
-    const store = await volumeStore(svc, volume.id);
-    const map = await mineralMap(svc, eds.id);
-    const cached = await readSlab(svc, projectId);
-    const surface = cached && cached.volumeId === volume.id ? (cached.surface as SurfaceFit) : undefined;
+    let from = 0;
+    if (!(await currentSlab(svc, projectId, volume.id))) {
+      from = 0.2;
+      await computeSlab(svc, projectId, volume, { signal, onProgress: (f, m) => onProgress(from * f, m ?? 'Finding the surface') });
+    }
     const pairs: LandmarkPair[] | undefined = landmarks?.length ? landmarks.map((l) => ({ eds: l.eds, slab: l.slab })) : undefined;
-    const r = await runTask('register', { storePath: svc.ws.abs(volume.relPath), mapDir: svc.ws.abs(eds.relPath), landmarks: pairs, model, surface }, { signal, onProgress });
-    if (!cached || cached.volumeId !== volume.id) await prepareSlab(svc, projectId);
+    const r = await runTask('correlateRegister', {
+      storePath: svc.ws.abs(volume.relPath), mapDir: svc.ws.abs(eds.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id, landmarks: pairs, model,
+    }, { signal, onProgress: (f, m) => onProgress(from + (1 - from) * f, m) });
+    const store = await volumeStore(svc, volume.id);
     const rec: RegistrationRecord = {
-      volumeId: volume.id, edsId: eds.id, edsToSlab: r.edsToSlab, edsToVoxel: r.edsToVoxel, slabToVoxel: r.slabToVoxel, surface: stripHeightMap(r.surface),
+      volumeId: volume.id, edsId: eds.id, edsToSlab: r.edsToSlab, edsToVoxel: r.edsToVoxel, slabToVoxel: r.slabToVoxel, surface: r.surface,
       quality: r.quality, landmarks: landmarks ?? [], source: 'auto', accepted: false,
-      truthError: truthError(svc, projectId, r.edsToVoxel, map, store.meta.shape), createdAt: Date.now(),
+      truthError: truthError(svc, projectId, r.edsToVoxel, edsInfoOf(eds), store.meta.shape), createdAt: Date.now(),
     };
-    svc.repo.setArtifact(projectId, 'registration', rec);
+    await storeRegistration(svc, projectId, rec, r.overlay, { width: r.slabSize[0], height: r.slabSize[1] });
     return { quality: r.quality, truthError: rec.truthError };
   });
 }
@@ -149,35 +199,41 @@ export function acceptRegistration(svc: Services, projectId: string) {
   return rec;
 }
 
-/** The slab as an 8-bit PNG (NaN outside the volume → black). */
+/** The stored slab as an 8-bit PNG (NaN outside the volume → black). */
 export async function slabPng(svc: Services, projectId: string): Promise<Uint8Array> {
   const s = await readSlab(svc, projectId);
-  if (!s) throw unprocessable('The surface has not been found yet: open the Correlate step first.');
+  if (!s) throw unprocessable('The surface has not been found yet: open the Correlate step and wait for the surface job.');
   const finite = s.data.filter((v) => v === v);
   const win = autoWindow(finite.length ? finite : new Float32Array([0, 1]));
   const data = s.data.map((v) => (v === v ? v : win[0]));
   return greyPng(data, s.width, s.height, win);
 }
 
-/** The EDS map warped into slab pixels by the current registration: phase colours or grain outlines. */
+/** The stored EDS-on-slab overlay of the current registration as a PNG: phase colours or grain outlines. */
 export async function edsOnSlabPng(svc: Services, projectId: string, mode: 'labels' | 'outlines'): Promise<Uint8Array> {
   const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration');
   if (!rec) throw unprocessable('There is no registration yet.');
-  const s = await readSlab(svc, projectId);
-  if (!s) throw unprocessable('The surface has not been found yet.');
-  const map = await mineralMap(svc, rec.edsId);
-  // phase ids → 1..n codes for the warp (transferLabels maps phases to uint8 codes)
-  const code: Record<number, number> = {};
-  map.legend.forEach((p, i) => (code[p.id] = Math.min(255, i + 1)));
-  const warped = transferLabels(map, { edsToSlab: rec.edsToSlab, slabToVoxel: s.slabToVoxel }, { width: s.width, height: s.height }, code, { erodeRadius: 0 });
-  const { width, height, labels } = warped;
+  const stale = () => unprocessable('The overlay of this registration is not stored: fit the landmarks or run Auto-register again.');
+  if (!rec.overlay) throw stale();
+  let buf: Buffer;
+  try {
+    buf = await readFile(overlayFile(svc, projectId));
+  } catch {
+    throw stale();
+  }
+  const { width, height, id } = rec.overlay;
+  if (buf.byteLength !== 4 + width * height || buf.readUInt32LE(0) !== id) throw stale();
+  const labels = buf.subarray(4);
+  const ds = svc.repo.dataset(rec.edsId);
+  if (!ds || ds.kind !== 'eds') throw unprocessable('The EDS map of this registration has been removed.');
+  const legend = edsInfoOf(ds).legend;
   const rgba = new Uint8Array(width * height * 4);
   for (let v = 0; v < height; v++) for (let u = 0; u < width; u++) {
     const i = v * width + u;
-    const c = labels[i];
+    const c = labels[i]!;
     if (mode === 'labels') {
-      if (!c) continue;
-      const col = map.legend[c - 1].color;
+      const col = c ? legend[c - 1]?.color : undefined;
+      if (!col) continue;
       rgba.set([col[0], col[1], col[2], 255], i * 4);
     } else {
       const r = u + 1 < width ? labels[i + 1] : c;

@@ -1,42 +1,56 @@
 import { z } from 'zod';
 import { publicProcedure, router } from '../trpc';
 import { projectId } from './projects';
-import { mineralMap, volumeStore } from '../storage/open-stores';
+import { volumeStore } from '../storage/open-stores';
 import { projectClasses, projectClassMap, projectDatasets } from '../pipeline/project-inputs';
-import { acceptRegistration, fitProjectLandmarks, prepareSlab, readSlab, startAutoRegister, type RegistrationRecord } from '../pipeline/correlate';
+import {
+  acceptRegistration, currentSlab, edsInfoOf, fitProjectLandmarks, latestSlabJob, startAutoRegister, startSlabJob, type RegistrationRecord,
+} from '../pipeline/correlate';
 
 const px = z.tuple([z.number().finite(), z.number().finite()]);
 const landmarks = z.array(z.object({ eds: px, slab: px })).max(200);
 const model = z.enum(['similarity', 'affine']).default('similarity');
 
 export const correlateRouter = router({
+  /**
+   * Everything the Correlate page shows, from stored records only (dataset info, the stored slab
+   * record, the registration artifact, job rows): no volume or map pass. While the surface-slab
+   * job runs, `slabStatus` is 'pending' and `slabJob` carries its id and progress.
+   */
   state: publicProcedure.input(z.object({ projectId })).query(async ({ ctx, input }) => {
     const svc = ctx.svc;
     const { volume, eds } = projectDatasets(svc, input.projectId);
     const store = volume ? await volumeStore(svc, volume.id) : undefined;
-    const map = eds ? await mineralMap(svc, eds.id) : undefined;
-    const slab = await readSlab(svc, input.projectId);
+    const info = eds ? edsInfoOf(eds) : undefined;
+    const slab = volume ? await currentSlab(svc, input.projectId, volume.id) : undefined;
+    const job = volume && !slab ? latestSlabJob(svc, input.projectId, volume.id) : undefined;
+    const slabStatus: 'none' | 'ready' | 'pending' | 'failed' = !volume ? 'none'
+      : slab ? 'ready'
+        : job?.state === 'queued' || job?.state === 'running' ? 'pending'
+          : job && job.state !== 'done' ? 'failed' : 'none';
     const reg = svc.repo.artifact<RegistrationRecord>(input.projectId, 'registration');
     const fresh = reg && volume && eds && reg.volumeId === volume.id && reg.edsId === eds.id ? reg : null;
-    const info = eds?.info as { legend?: { id: number; areaFraction: number }[] } | undefined;
-    const area = new Map((info?.legend ?? []).map((l) => [l.id, l.areaFraction]));
     return {
       volume: volume && store ? { id: volume.id, name: volume.name, shape: store.meta.shape, spacingUm: store.meta.spacingUm } : null,
-      eds: eds && map ? { id: eds.id, name: eds.name, width: map.width, height: map.height, pixelSizeUm: map.pixelSizeUm, legend: map.legend.map((p) => ({ ...p, areaFraction: area.get(p.id) ?? 0 })) } : null,
-      slab: slab && volume && slab.volumeId === volume.id
-        ? { width: slab.width, height: slab.height, surface: slab.surface, depthVox: slab.surface.c + slab.surface.a * (store!.meta.shape[2] / 2) + slab.surface.b * (store!.meta.shape[1] / 2) }
+      eds: eds && info
+        ? { id: eds.id, name: eds.name, width: info.width, height: info.height, pixelSizeUm: info.pixelSizeUm, legend: info.legend.map((p) => ({ id: p.id, name: p.name, color: p.color, areaFraction: p.areaFraction ?? 0 })) }
+        : null,
+      slab: slab && store
+        ? { width: slab.width, height: slab.height, surface: slab.surface, depthVox: slab.surface.c + slab.surface.a * (store.meta.shape[2] / 2) + slab.surface.b * (store.meta.shape[1] / 2) }
+        : null,
+      slabStatus,
+      slabJob: job && slabStatus !== 'none'
+        ? { id: job.id, state: job.state, progress: job.progress, message: job.message, error: job.error }
         : null,
       registration: fresh
         ? { edsToSlab: fresh.edsToSlab, edsToVoxel: fresh.edsToVoxel, quality: fresh.quality, landmarks: fresh.landmarks, accepted: fresh.accepted, source: fresh.source, truthError: fresh.truthError, createdAt: new Date(fresh.createdAt) }
         : null,
-      classMap: map ? projectClassMap(svc, input.projectId, map.legend) : [],
+      classMap: info ? projectClassMap(svc, input.projectId, info.legend) : [],
       classes: projectClasses(svc, input.projectId),
     };
   }),
-  prepare: publicProcedure.input(z.object({ projectId })).mutation(async ({ ctx, input }) => {
-    const s = await prepareSlab(ctx.svc, input.projectId);
-    return { width: s.width, height: s.height, surface: s.surface };
-  }),
+  /** Start the surface-slab job (or return the one already running). */
+  prepare: publicProcedure.input(z.object({ projectId })).mutation(({ ctx, input }) => ({ jobId: startSlabJob(ctx.svc, input.projectId).id })),
   fitLandmarks: publicProcedure
     .input(z.object({ projectId, landmarks, model }))
     .mutation(({ ctx, input }) => fitProjectLandmarks(ctx.svc, input.projectId, input.landmarks, input.model)),

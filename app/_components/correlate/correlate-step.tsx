@@ -70,9 +70,13 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
   });
   const running = !!jobId && !jobEnded(job?.state);
 
-  // Find the surface on the first visit when both inputs are there.
+  // The surface-slab job: the server reports it as pending in the state; its progress comes live.
+  const slabJobId = state?.slabStatus === 'pending' ? (state.slabJob?.id ?? null) : state?.slabStatus === 'ready' ? null : (prepare.data?.jobId ?? null);
+  const slabJob = useRegisterJob(slabJobId, () => void refresh());
+
+  // Find the surface on the first visit when both inputs are there (a job; the page shows its progress).
   useEffect(() => {
-    if (!state || autoPrepared.current || state.slab || !state.volume || !state.eds) return;
+    if (!state || autoPrepared.current || state.slabStatus !== 'none' || !state.volume || !state.eds) return;
     autoPrepared.current = true;
     prepare.mutate({ projectId });
   }, [state, projectId]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -149,6 +153,8 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
   }
 
   const { eds, slab, registration: reg } = state;
+  const slabPending = !slab && (state.slabStatus === 'pending' || prepare.isPending || (!!slabJobId && !jobEnded(slabJob?.state)));
+  const slabFailed = !slab && !slabPending && state.slabStatus === 'failed' ? state.slabJob : null;
   const voxelUm = state.volume.spacingUm[2];
   const slabVersion = slab ? registrationVersion([slab.width, slab.height, slab.surface.a, slab.surface.b, slab.surface.c]) : '';
   const slabUrl = slab ? `/api/projects/${encodeURIComponent(projectId)}/slab.png?v=${slabVersion}` : null;
@@ -190,12 +196,20 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
     <div className="correlate" data-testid="correlate">
       <div className="card corr-top">
         <StatusLine state={state} voxelUm={voxelUm} />
-        {!slab && (
+        {!slab && slabPending && (
+          <SlabProgress job={slabJob ?? state.slabJob} onCancel={(id) => cancel.mutate({ id })} />
+        )}
+        {!slab && !slabPending && (
           <div className="row" style={{ marginTop: '0.5rem', alignItems: 'center' }}>
             <button className="primary" onClick={() => prepare.mutate({ projectId })} disabled={prepare.isPending} data-testid="find-surface">
-              {prepare.isPending ? 'Finding the surface…' : 'Find surface'}
+              {slabFailed ? 'Find surface again' : 'Find surface'}
             </button>
             <span className="muted small">Detects the polished top surface in the volume and extracts the slab the EDS map is registered to.</span>
+          </div>
+        )}
+        {slabFailed && (
+          <div className="error" data-testid="slab-error">
+            {slabFailed.state === 'failed' ? `Finding the surface failed: ${slabFailed.error ?? 'unknown error'}` : `Finding the surface was ${slabFailed.state}.`}
           </div>
         )}
         {prepare.error && <div className="error" data-testid="prepare-error">{prepare.error.message}</div>}
@@ -303,7 +317,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
             </div>
           ) : (
             <div className="panel-canvas corr-canvas">
-              <div className="loading">{prepare.isPending ? 'Finding the surface…' : 'No slab yet'}</div>
+              <div className="loading" data-testid="slab-placeholder">{slabPending ? 'Finding the surface…' : 'No slab yet'}</div>
             </div>
           )}
         </div>
@@ -345,6 +359,23 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
       <p className="small muted">
         Click: place a landmark · drag a marker: move it · wheel: zoom · drag: pan · double-click: fit · Ctrl+Z: undo · o: overlay mode
       </p>
+    </div>
+  );
+}
+
+/** The surface-slab job while it runs: progress, message and Cancel (it may wait for another job first). */
+function SlabProgress({ job, onCancel }: { job: { id: string; state: string; progress: number; message: string | null; etaSeconds?: number | null } | null; onCancel: (id: string) => void }) {
+  const pct = Math.round((job?.progress ?? 0) * 100);
+  return (
+    <div className="row" style={{ marginTop: '0.5rem', alignItems: 'center' }} data-testid="slab-pending">
+      <span className="job-progress">
+        <span className="muted">Finding the surface</span>
+        <span className="progress"><span style={{ width: `${pct}%` }} /></span>
+        <span className="num">{pct} %</span>
+        {job?.etaSeconds != null && <span className="muted">ETA {formatEta(job.etaSeconds)}</span>}
+        <span className="muted msg">{job?.state === 'queued' ? 'waiting for another job to finish' : (job?.message ?? 'starting…')}</span>
+        {job && <button onClick={() => onCancel(job.id)} data-testid="slab-cancel">Cancel</button>}
+      </span>
     </div>
   );
 }

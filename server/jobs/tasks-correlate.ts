@@ -1,0 +1,139 @@
+/**
+ * Correlate job steps (run in a worker thread by runTask, exported from tasks.ts) and the
+ * project's stored slab they share with server/pipeline/correlate.ts:
+ *   projects/<id>/slab.json  SlabRecord (surface plane, slab size and geometry, volume id)
+ *   projects/<id>/slab.f32   slab grey values, row-major (v, u), raw little-endian float32
+ * The data file is written first, then the record, each under a temp name and renamed: a reader
+ * sees the old pair or the new one, and a record whose data does not have its size is ignored.
+ * No server state here: no database, no Next.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Affine2, Affine2to3 } from '@/lib/coords';
+import { unprocessable, type OnProgress, type StageOptions } from '@/lib/errors';
+import { loadMineralMap } from '@/lib/eds/store-node';
+import type { MineralMap } from '@/lib/eds/types';
+import {
+  detectSurface, extractSlab, registerEdsToVolume, transferLabels,
+  type LandmarkPair, type Slab, type SurfaceFit,
+} from '@/lib/registration';
+import { openVolume } from '@/lib/volume/zarr-store-node';
+import { writeFileAtomic } from '../storage/atomic';
+
+export type SurfaceOut = Omit<SurfaceFit, 'heightMap'>;
+
+export interface SlabRecord {
+  volumeId: string;
+  width: number;
+  height: number;
+  slabToVoxel: Affine2to3;
+  normal: [number, number, number];
+  sampleDepthsVox: number[];
+  surface: SurfaceOut;
+}
+
+export const slabPaths = (projectDir: string) => ({
+  json: path.join(/*turbopackIgnore: true*/ projectDir, 'slab.json'),
+  data: path.join(/*turbopackIgnore: true*/ projectDir, 'slab.f32'),
+});
+
+const missing = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+
+/** The stored slab record (no pixels), or undefined when there is none. */
+export async function readSlabRecord(projectDir: string): Promise<SlabRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(slabPaths(projectDir).json, 'utf8')) as SlabRecord;
+  } catch (err) {
+    if (missing(err) || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** The stored slab with its pixels, or undefined when there is none (or its two files do not match). */
+export async function readSlabFiles(projectDir: string): Promise<(SlabRecord & { data: Float32Array }) | undefined> {
+  const rec = await readSlabRecord(projectDir);
+  if (!rec) return undefined;
+  let buf: Buffer;
+  try {
+    buf = await readFile(slabPaths(projectDir).data);
+  } catch (err) {
+    if (missing(err)) return undefined;
+    throw err;
+  }
+  if (buf.byteLength !== rec.width * rec.height * 4) return undefined;
+  const data = new Float32Array(rec.width * rec.height);
+  new Uint8Array(data.buffer).set(buf);
+  return { ...rec, data };
+}
+
+async function writeSlabFiles(projectDir: string, rec: SlabRecord, data: Float32Array) {
+  const f = slabPaths(projectDir);
+  await writeFileAtomic(f.data, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  await writeFileAtomic(f.json, JSON.stringify(rec));
+}
+
+export const stripHeightMap = (s: SurfaceFit): SurfaceOut => {
+  const { heightMap: _h, ...rest } = s;
+  return rest;
+};
+
+const sub = (p: OnProgress | undefined, from: number, to: number): OnProgress | undefined =>
+  p && ((f, m) => p(from + (to - from) * f, m));
+
+/**
+ * The EDS map warped onto the slab for the overlay: per slab pixel the legend index + 1 of the
+ * mineral there (0 = none), nearest neighbour, no erosion.
+ */
+export function edsOnSlabCodes(map: MineralMap, edsToSlab: Affine2, slab: { width: number; height: number; slabToVoxel: Affine2to3 }): Uint8Array {
+  const code: Record<number, number> = {};
+  map.legend.forEach((p, i) => (code[p.id] = Math.min(255, i + 1)));
+  return transferLabels(map, { edsToSlab, slabToVoxel: slab.slabToVoxel }, { width: slab.width, height: slab.height }, code, { erodeRadius: 0 }).labels;
+}
+
+// ---------------------------------------------------------------- tasks
+
+export interface SlabTaskArgs {
+  /** absolute paths inside the workspace */
+  storePath: string;
+  projectDir: string;
+  volumeId: string;
+}
+
+/** Detect the polished surface and resample the slab along it (one pass over the top of the volume); stored with the project. */
+export async function correlateSlab(a: SlabTaskArgs, opts: StageOptions): Promise<SlabRecord> {
+  const store = await openVolume(a.storePath);
+  opts.onProgress?.(0, 'Finding the polished surface');
+  const surface = await detectSurface(store, { signal: opts.signal, onProgress: sub(opts.onProgress, 0, 0.6) });
+  opts.onProgress?.(0.6, 'Extracting the surface slab');
+  const slab = await extractSlab(store, surface, { signal: opts.signal, onProgress: sub(opts.onProgress, 0.6, 0.95) });
+  const rec: SlabRecord = {
+    volumeId: a.volumeId, width: slab.width, height: slab.height, slabToVoxel: slab.slabToVoxel, normal: slab.normal,
+    sampleDepthsVox: slab.sampleDepthsVox, surface: stripHeightMap(surface),
+  };
+  await writeSlabFiles(a.projectDir, rec, slab.data);
+  opts.onProgress?.(1, 'Surface slab stored');
+  return rec;
+}
+
+export interface RegisterOnSlabArgs {
+  storePath: string;
+  mapDir: string;
+  projectDir: string;
+  volumeId: string;
+  landmarks?: LandmarkPair[];
+  model: 'similarity' | 'affine';
+}
+
+/** Register the EDS map onto the project's stored slab (no surface detection or slab extraction here). */
+export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOptions) {
+  const s = await readSlabFiles(a.projectDir);
+  if (!s || s.volumeId !== a.volumeId) throw unprocessable('The surface slab of this volume is missing: open the Correlate step to find the surface again.');
+  const store = await openVolume(a.storePath);
+  const map = await loadMineralMap(a.mapDir);
+  const slab: Slab = { width: s.width, height: s.height, data: s.data, slabToVoxel: s.slabToVoxel, normal: s.normal, sampleDepthsVox: s.sampleDepthsVox };
+  const r = await registerEdsToVolume(store, map, {
+    landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, signal: opts.signal, onProgress: opts.onProgress,
+  });
+  const { slab: _slab, ...rest } = r;
+  return { ...rest, surface: stripHeightMap(rest.surface), overlay: edsOnSlabCodes(map, r.edsToSlab, slab) };
+}
