@@ -27,7 +27,7 @@ export { unzipToDir } from './unzip';
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
+    const p = path.join(/*turbopackIgnore: true*/ dir, e.name);
     if (e.isDirectory()) out.push(...(await listFiles(p)));
     else out.push(p);
   }
@@ -113,14 +113,14 @@ export async function importDatasetFiles(a: ImportFilesArgs, opts: StageOptions 
     await mkdir(path.dirname(a.datasetDir), { recursive: true });
     await mkdir(a.datasetDir);
     made = true;
-    await writeFile(path.join(a.datasetDir, DATASET_MARKER), JSON.stringify({ writtenBy: 'petromap', kind: a.kind, name, startedAt: new Date().toISOString() }) + '\n');
+    await writeFile(path.join(/*turbopackIgnore: true*/ a.datasetDir, DATASET_MARKER), JSON.stringify({ writtenBy: 'petromap', kind: a.kind, name, startedAt: new Date().toISOString() }) + '\n');
     if (a.kind === 'volume') {
       let source: string | string[] = a.file;
       if (isZip) {
         await unpack();
         source = await volumeSourceInZip(a.unpackDir, name);
       }
-      const store = path.join(a.datasetDir, 'volume.ome.zarr');
+      const store = path.join(/*turbopackIgnore: true*/ a.datasetDir, 'volume.ome.zarr');
       // a lone uploaded header sits in the shared tmp/ folder: it may not name a data file beside it
       // (another user's upload); inside an unpacked zip it may (its folder is the upload's own)
       const meta = await importVolume(source, store, { displayName: name, spacingUm: a.spacingUm, limits, allowDetachedData: isZip, signal: opts.signal, onProgress: rest });
@@ -135,7 +135,7 @@ export async function importDatasetFiles(a: ImportFilesArgs, opts: StageOptions 
       throw err;
     });
     map.source ??= name;
-    await saveMineralMap(path.join(a.datasetDir, 'eds'), map);
+    await saveMineralMap(path.join(/*turbopackIgnore: true*/ a.datasetDir, 'eds'), map);
     return { inner: 'eds', info: edsInfo(map) };
   } catch (err) {
     if (made) await rm(a.datasetDir, { recursive: true, force: true });

@@ -57,7 +57,7 @@ export function startImportJob(svc: { repo: Repo; ws: Workspace; jobs: JobRunner
         { signal, onProgress, resourceLimits: { maxOldGenerationSizeMb: IMPORT_HEAP_MB } },
       );
       if (!repo.project(a.projectId)) throw notFound(`The project was deleted while ${a.name} was importing; nothing was stored.`);
-      const d = repo.insertDataset({ id, projectId: a.projectId, name: a.name, kind: a.kind, status: 'ready', relPath: ws.rel(path.join(datasetDir, r.inner)), info: r.info });
+      const d = repo.insertDataset({ id, projectId: a.projectId, name: a.name, kind: a.kind, status: 'ready', relPath: ws.rel(path.join(/*turbopackIgnore: true*/ datasetDir, r.inner)), info: r.info });
       onProgress(1, `imported ${a.name}`);
       return { datasetId: d.id };
     } catch (err) {

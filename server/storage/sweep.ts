@@ -45,11 +45,11 @@ function list(dir: string): Dirent[] {
 export function planSweep(root: string, opts: SweepOptions): string[] {
   const out: string[] = [];
   const tmp = path.join(/*turbopackIgnore: true*/ root, 'tmp');
-  for (const e of list(tmp)) if (TMP_NAME.test(e.name)) out.push(path.join(tmp, e.name));
+  for (const e of list(tmp)) if (TMP_NAME.test(e.name)) out.push(path.join(/*turbopackIgnore: true*/ tmp, e.name));
 
   const datasets = path.join(/*turbopackIgnore: true*/ root, 'datasets');
   for (const e of list(datasets)) {
-    const dir = path.join(datasets, e.name);
+    const dir = path.join(/*turbopackIgnore: true*/ datasets, e.name);
     if (!e.isDirectory() || !DATASET_ID.test(e.name)) continue;
     const inside = list(dir);
     if (!opts.hasDataset(e.name)) {
@@ -57,18 +57,18 @@ export function planSweep(root: string, opts: SweepOptions): string[] {
       if (marked || inside.every((f) => DATASET_CONTENT.test(f.name))) out.push(dir);
       continue;
     }
-    for (const f of inside) if (LEFTOVER.test(f.name)) out.push(path.join(dir, f.name));
+    for (const f of inside) if (LEFTOVER.test(f.name)) out.push(path.join(/*turbopackIgnore: true*/ dir, f.name));
   }
 
   const projects = path.join(/*turbopackIgnore: true*/ root, 'projects');
   for (const e of list(projects)) {
     if (!e.isDirectory() || !PROJECT_ID.test(e.name)) continue;
-    const dir = path.join(projects, e.name);
+    const dir = path.join(/*turbopackIgnore: true*/ projects, e.name);
     for (const f of list(dir)) {
-      const p = path.join(dir, f.name);
+      const p = path.join(/*turbopackIgnore: true*/ dir, f.name);
       if (LEFTOVER.test(f.name)) out.push(p);
       else if (f.isDirectory() && !/\.zarr$/.test(f.name)) {
-        for (const g of list(p)) if (LEFTOVER.test(g.name)) out.push(path.join(p, g.name));
+        for (const g of list(p)) if (LEFTOVER.test(g.name)) out.push(path.join(/*turbopackIgnore: true*/ p, g.name));
       }
     }
   }

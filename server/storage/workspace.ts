@@ -37,7 +37,7 @@ export class Workspace {
     return path.join(/*turbopackIgnore: true*/ this.root, 'tmp', `${stem}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
   }
   async cleanTmp() {
-    await rm(path.join(this.root, 'tmp'), { recursive: true, force: true });
-    mkdirSync(path.join(this.root, 'tmp'), { recursive: true });
+    await rm(path.join(/*turbopackIgnore: true*/ this.root, 'tmp'), { recursive: true, force: true });
+    mkdirSync(path.join(/*turbopackIgnore: true*/ this.root, 'tmp'), { recursive: true });
   }
 }

@@ -282,6 +282,25 @@ export const volumeCases: HostileCase[] = [
   {
     item: 3,
     kind: 'volume',
+    // found by `npm run bench -- fuzz` (seed 1, mutant 38): geotiff read count x size bytes of a tag
+    // before any check, 1.1 GiB for ImageWidth with a count of 2^28
+    name: 'TIFF tag declaring 2^28 values (ImageWidth count lie)',
+    make: async (dir) => {
+      const p = join(await folder(dir), 'tag-count.tif');
+      const b = buildTiff([{ width: 8, height: 8, bits: 8, rowsPerStrip: 8, strips: [Buffer.alloc(64)] }]);
+      const first = b.readUInt32LE(4);
+      for (let e = 0; e < b.readUInt16LE(first); e++) {
+        const at = first + 2 + e * 12;
+        if (b.readUInt16LE(at) === 256) b.writeUInt32LE(0x10000000, at + 4);
+      }
+      await writeFile(p, b);
+      return p;
+    },
+    expect: /tag-count\.tif is damaged: tag 256 of page 1 declares 268,435,456 values, more than the file holds/,
+  },
+  {
+    item: 3,
+    kind: 'volume',
     name: 'truncated TIFF stack (fails while reading, after the store was started)',
     make: async (dir) => {
       const p = join(await folder(dir), 'cut.tif');

@@ -69,6 +69,11 @@ export const MAX_TIFF_PAGES = 100_000;
  * Counts the pages by walking the chain of page directories (offsets only, a few bytes each):
  * a chain that loops, leaves the file or is longer than MAX_TIFF_PAGES is refused here.
  */
+/** Bytes per value of each TIFF field type (TIFF 6.0 and BigTIFF); unknown types are left to the decoder. */
+const TIFF_TYPE_BYTES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
+/** More tags than any real page carries (baseline TIFF has ~40, OME and ImageJ add a handful). */
+const MAX_TIFF_TAGS = 4096;
+
 async function countTiffPages(path: string, size: number, name: string): Promise<number> {
   const fh = await fs.promises.open(path, 'r');
   try {
@@ -98,6 +103,23 @@ async function countTiffPages(path: string, size: number, name: string): Promise
       const entries = big ? u64(buf, 0) : u16(buf, 0);
       const nextAt = off + (big ? 8 + entries * 20 : 2 + entries * 12);
       if (nextAt + (big ? 8 : 4) > size) throw cut();
+      if (entries > MAX_TIFF_TAGS) throw invalidInput(`${name} is damaged: page ${n} declares ${entries} tags (real files have fewer than ${MAX_TIFF_TAGS}).`);
+      // every tag's values must lie inside the file: geotiff reads count x size bytes for a tag
+      // before anything else could check it (a count of 2^28 took the import to 1.1 GiB)
+      const ifd = Buffer.alloc(entries * (big ? 20 : 12));
+      await fh.read(ifd, 0, ifd.length, off + (big ? 8 : 2));
+      for (let e = 0; e < entries; e++) {
+        const at = e * (big ? 20 : 12);
+        const tag = u16(ifd, at);
+        const bytesPer = TIFF_TYPE_BYTES[u16(ifd, at + 2)] ?? 0;
+        const count = big ? u64(ifd, at + 4) : u32(ifd, at + 4);
+        const bytes = count * bytesPer;
+        if (bytes <= (big ? 8 : 4)) continue; // the values sit in the entry itself
+        const valuesAt = big ? u64(ifd, at + 12) : u32(ifd, at + 8);
+        if (bytes > size || valuesAt + bytes > size) {
+          throw invalidInput(`${name} is damaged: tag ${tag} of page ${n} declares ${count.toLocaleString('en')} values, more than the file holds. Copy or export the file again.`);
+        }
+      }
       await fh.read(buf, 0, big ? 8 : 4, nextAt);
       off = big ? u64(buf, 0) : u32(buf, 0);
     }
