@@ -15,7 +15,7 @@ import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { mineralMap } from '../storage/open-stores';
 import { projectClasses, projectClassMap, projectDatasets } from './project-inputs';
-import { predictionRel, type ModelSummary, type PredictionRecord } from './train';
+import { predictionRel, type ModelSummary, type PredictionRecord } from './train-model';
 
 export const STATS_KEY = 'resultsStats';
 const STATS_JOB_KEY = 'resultsStatsJob';

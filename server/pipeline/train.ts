@@ -17,6 +17,7 @@ import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { storeAt, volumeStore, forgetStore } from '../storage/open-stores';
 import { projectClasses, projectDatasets, type ClassDef } from './project-inputs';
+import { scheduleResultsStats } from './results-stats';
 import {
   PREDICT_THREADS, acceptedRegistration, edsLabelArgs, mirrorPlane, modelDir, newModelDir, predictionDir, predictionRel, projectFeatureSet, projectModel, pruneModels,
   type LiveHistory, type ModelSummary, type PredictionRecord, type TrainParams,
@@ -133,6 +134,8 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
     const store = await volumeStore(svc, volume.id);
     const rec: PredictionRecord = { createdAt: Date.now(), modelCreatedAt: summary.createdAt, jobId, classes: summary.classes, seconds: (Date.now() - t0) / 1000, shape: store.meta.shape };
     svc.repo.setArtifact(projectId, 'prediction', rec);
+    // the Results page's statistics are a job of their own, queued behind the prediction
+    scheduleResultsStats(svc, projectId);
     onProgress(1, 'Prediction done');
     return { seconds: rec.seconds, bricksDone: r.bricksDone, bricksSkipped: r.bricksSkipped };
   });
