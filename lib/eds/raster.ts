@@ -9,8 +9,9 @@
  */
 import { createInflate } from 'node:zlib';
 import { decode as decodePng, hasPngSignature } from 'fast-png';
-import { invalidInput } from '../errors';
+import { invalidInput, isPetromapError } from '../errors';
 import { checkDecodeBudget, DEFAULT_LIMITS, LIMIT_ENV, type Limits } from '../limits';
+import { BOUNDED_TIFF_COMPRESSIONS, TiffBombError, boundedTiffPool } from '../volume/formats/tiff-decoders-node';
 
 export interface ColourRaster {
   kind: 'colour';
@@ -277,8 +278,19 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string, limits: Limits)
   let raster;
   quietLzwWarnings(+1);
   try {
-    raster = (await image.readRasters({ interleave: true })) as unknown as ArrayLike<number>;
+    // every strip/tile through a decoder capped at its declared size (a strip that unpacks to more is refused)
+    const compression = Number(get('Compression') ?? 1);
+    if (!BOUNDED_TIFF_COMPRESSIONS.has(compression)) {
+      throw invalidInput(`${name}: TIFF compression ${compression} is not supported for mineral maps; save the map uncompressed, with LZW or with Deflate.`);
+    }
+    const tiled = Number(get('TileWidth') ?? 0) > 0;
+    const blockW = tiled ? Number(get('TileWidth')) : width;
+    const blockH = tiled ? Number(get('TileLength')) : Math.min(height, Number(get('RowsPerStrip') ?? height) || height);
+    const pool = boundedTiffPool(blockW, blockH, spp * Math.max(1, Math.ceil(bps / 8)));
+    raster = (await image.readRasters({ interleave: true, pool: pool as never })) as unknown as ArrayLike<number>;
   } catch (err) {
+    if (err instanceof TiffBombError) throw invalidInput(`${name}: a compressed strip of the TIFF unpacks to more data than the image's size allows; the file is damaged or was made to exhaust memory.`);
+    if (isPetromapError(err)) throw err;
     throw invalidInput(`${name}: the TIFF pixels cannot be decoded (${clipMessage(err)}).`, { cause: err });
   } finally {
     quietLzwWarnings(-1);

@@ -51,8 +51,8 @@ export function pngWith(width: number, height: number, colourType: number, depth
 }
 
 /** A deflate-compressed 8-bit grey TIFF whose strips all point at one small compressed block of zeros. */
-async function tiffBomb(width: number, height: number, rowsPerStrip: number): Promise<Uint8Array> {
-  const strip = await deflateZeros(width * rowsPerStrip);
+async function tiffBomb(width: number, height: number, rowsPerStrip: number, stripBytes = width * rowsPerStrip): Promise<Uint8Array> {
+  const strip = await deflateZeros(stripBytes);
   const nStrips = Math.ceil(height / rowsPerStrip);
   const nTags = 9;
   const ifd = 8, ifdSize = 2 + nTags * 12 + 4;
@@ -160,6 +160,19 @@ export const edsCases: HostileCase[] = [
       return input;
     },
     expect: /map\.tif is 16384 x 16384 pixels .*more than the 100 megapixels/,
+  },
+  {
+    item: 3,
+    name: 'TIFF map whose 512 KiB strips inflate to 64 MiB each (the header size is honest, the strips lie)',
+    kind: 'eds',
+    async make(dir) {
+      const input = await edsFolder(dir);
+      const { rm } = await import('node:fs/promises');
+      await rm(join(input, 'map.png'));
+      await writeFile(join(input, 'map.tif'), await tiffBomb(1024, 1024, 512, 64 << 20)); // 2 strips: tiffBomb writes strip arrays
+      return input;
+    },
+    expect: /map\.tif: a compressed strip of the TIFF unpacks to more data than the image's size allows/,
   },
   {
     item: 9,

@@ -132,3 +132,19 @@ export class BoundedTiffDecoder extends BaseDecoder {
     }
   }
 }
+
+/** TIFF compressions the bounded decoders handle (none, LZW, Deflate/Adobe Deflate, PackBits). */
+export const BOUNDED_TIFF_COMPRESSIONS: ReadonlySet<number> = new Set([1, 5, 8, 32946, 32773]);
+
+/**
+ * A stand-in for geotiff's decoder pool (readRasters `pool` option): every strip or tile of
+ * blockW x blockH pixels of bytesPerPixel goes through a BoundedTiffDecoder, so a strip that
+ * unpacks to more than its declared size throws TiffBombError instead of filling memory.
+ */
+export function boundedTiffPool(blockW: number, blockH: number, bytesPerPixel: number) {
+  return {
+    bindParameters(compression: number, params: ConstructorParameters<typeof BaseDecoder>[0]) {
+      return new BoundedTiffDecoder({ ...params, tileWidth: blockW, tileHeight: blockH }, compression, blockW * blockH * bytesPerPixel);
+    },
+  };
+}
