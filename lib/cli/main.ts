@@ -15,6 +15,8 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
   train: { about: 'train a classifier on registered EDS labels', load: () => import('./train') },
   predict: { about: 'classify a whole volume with a trained model (resumable)', load: () => import('./predict') },
   run: { about: 'the whole chain: import, register, train, predict, report', load: () => import('./run') },
+  worker: { about: 'take prediction bricks from Redis (PETROMAP_REDIS_URL) on this machine', load: () => import('./worker') },
+  workers: { about: 'list the workers connected to Redis (PETROMAP_REDIS_URL)', load: () => import('./workers') },
 };
 
 export function usage(): string {

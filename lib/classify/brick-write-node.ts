@@ -1,0 +1,77 @@
+/**
+ * One brick of a whole-volume prediction, from stored inputs to stored outputs (Node): predictBrick
+ * (predict-brick.ts: features of the box, mirrored above the surface when the model was trained
+ * so, class probabilities, argmax, uncertainty), then the brick's chunks of the three output stores (labels, probabilities, uncertainty), then its `.done`
+ * marker (temp name + rename). The same code runs in predictVolume's worker threads and in the
+ * threads of a `petromap worker` taking bricks from BullMQ (lib/cluster), so a brick computed on
+ * another machine is bit for bit the one computed in process.
+ *
+ * The brick must own whole chunks (chunkGrid of the outputs' chunk shape): every write passes
+ * `wholeChunks: true`. Chunk writes are atomic (temp + rename) and the brick is a pure function of
+ * its stored inputs, so running a brick again (a retry after a crash) rewrites the same bytes.
+ */
+import { access, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StageOptions } from '../errors';
+import type { VolumeStore } from '../volume/store';
+import type { Box3 } from '../volume/types';
+import { openVolume } from '../volume/zarr-store-node';
+import { markerName } from './brick-predict';
+import type { SurfacePlane } from './mirror';
+import type { TrainedModel } from './model';
+import { loadModel } from './model-io-node';
+import { featureSource, predictBrick } from './predict-brick';
+
+/** Absolute paths of one prediction run (what a brick needs besides its box). */
+export interface PredictTargetSpec {
+  storePath: string;
+  modelDir: string;
+  outDir: string;
+  mirror: SurfacePlane | null;
+}
+
+export interface PredictTarget {
+  spec: PredictTargetSpec;
+  model: TrainedModel;
+  /** the volume, mirrored above the surface when there is one */
+  src: VolumeStore;
+  outs: { labels: VolumeStore; probs: VolumeStore; unc: VolumeStore };
+}
+
+export async function openPredictTarget(spec: PredictTargetSpec): Promise<PredictTarget> {
+  const model = await loadModel(spec.modelDir);
+  const store = await openVolume(spec.storePath);
+  const src = featureSource(store, spec.mirror);
+  const outs = {
+    labels: await openVolume(join(spec.outDir, 'labels.ome.zarr')),
+    probs: await openVolume(join(spec.outDir, 'probabilities.ome.zarr')),
+    unc: await openVolume(join(spec.outDir, 'uncertainty.ome.zarr')),
+  };
+  return { spec, model, src, outs };
+}
+
+export const brickMarkerPath = (outDir: string, box: Box3) => join(outDir, 'bricks', markerName(box));
+
+/** True when the brick's `.done` marker exists (its chunks are all written). */
+export const brickIsDone = (outDir: string, box: Box3) => access(brickMarkerPath(outDir, box)).then(() => true, () => false);
+
+export interface BrickWriteResult {
+  ms: number;
+  voxels: number;
+}
+
+/** Predicts `box` and writes its chunks, then its marker. `extra` goes into the marker file. */
+export async function predictBrickToStores(t: PredictTarget, box: Box3, opts: StageOptions & { extra?: Record<string, unknown> } = {}): Promise<BrickWriteResult> {
+  const t0 = Date.now();
+  const { model, src, outs, spec } = t;
+  const n = box.shape[0] * box.shape[1] * box.shape[2];
+  const o = await predictBrick(model, src, box, spec.mirror, { signal: opts.signal });
+  await outs.labels.writeBlock(box, o.labels, { wholeChunks: true });
+  for (let k = 0; k < o.probabilities.length; k++) await outs.probs.writeBlock(box, o.probabilities[k]!, { channel: k, wholeChunks: true });
+  await outs.unc.writeBlock(box, o.uncertainty, { wholeChunks: true });
+  const marker = brickMarkerPath(spec.outDir, box);
+  const tmp = `${marker}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await writeFile(tmp, JSON.stringify({ box, ms: Date.now() - t0, ...opts.extra }));
+  await rename(tmp, marker);
+  return { ms: Date.now() - t0, voxels: n };
+}

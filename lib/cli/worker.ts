@@ -1,0 +1,60 @@
+/**
+ * `petromap worker [--threads N] [--concurrency K] [--workspace DIR] [--redis URL] [--log text|json]
+ *   [--lock-ms MS] [--stalled-ms MS]`
+ * Takes prediction bricks from BullMQ on Redis (PETROMAP_REDIS_URL) and computes them on N worker
+ * threads, K bricks at a time, reading and writing the shared workspace (PETROMAP_DATA or
+ * --workspace: this machine's path of the folder every machine mounts). Runs until SIGINT/SIGTERM:
+ * the first one finishes the bricks in hand, a second one stops at once (those go back to the queue).
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { DEFAULT_LOCK_MS, DEFAULT_STALLED_MS, redactUrl, redisUrlFromEnv, workspaceFromEnv } from '../cluster/config';
+import { startClusterWorker } from '../cluster/worker-node';
+import { invalidInput } from '../errors';
+import { parseArgs, positiveInt } from './train';
+
+export const USAGE =
+  'usage: petromap worker [--threads <n>] [--concurrency <k>] [--workspace <folder>] [--redis redis://[user:password@]host:port] [--log text|json] [--lock-ms <ms>] [--stalled-ms <ms>]\n' +
+  '  Redis: --redis or PETROMAP_REDIS_URL. Workspace: --workspace or PETROMAP_DATA (default ./data); the same shared folder as the coordinator.\n' +
+  `  --threads: brick threads (default: cores, at most 4); --concurrency: bricks taken at once (default = threads);\n` +
+  `  --lock-ms: BullMQ lock of a brick in hand (default ${DEFAULT_LOCK_MS}); --stalled-ms: stalled-brick check interval (default ${DEFAULT_STALLED_MS}).`;
+
+export async function main(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, ['threads', 'concurrency', 'workspace', 'redis', 'log', 'lock-ms', 'stalled-ms'], USAGE);
+  const url = a.redis ?? redisUrlFromEnv();
+  if (!url) throw invalidInput(`No Redis to take bricks from: set PETROMAP_REDIS_URL=redis://host:port (or pass --redis). ${USAGE}`);
+  if (a.log && a.log !== 'text' && a.log !== 'json') throw invalidInput(`--log must be text or json, not "${a.log}".`);
+  const json = a.log === 'json';
+  const workspace = a.workspace ? resolve(a.workspace) : workspaceFromEnv();
+  const threads = positiveInt(a.threads, 'threads', Math.min(4, availableParallelism()));
+  const w = await startClusterWorker({
+    redisUrl: url,
+    workspace,
+    threads,
+    concurrency: positiveInt(a.concurrency, 'concurrency', threads),
+    lockMs: positiveInt(a['lock-ms'], 'lock-ms', DEFAULT_LOCK_MS),
+    stalledMs: positiveInt(a['stalled-ms'], 'stalled-ms', DEFAULT_STALLED_MS),
+    onEvent: (e) => {
+      if (json) process.stdout.write(JSON.stringify(e) + '\n');
+      else if (e.event === 'ready') console.error(`petromap worker ${e.worker}: ${e.threads} threads, ${e.concurrency} bricks at once, workspace ${workspace}, Redis ${redactUrl(url)}`);
+      else if (e.event === 'brick-done') console.error(`brick ${e.box} of run ${String(e.runId).slice(0, 8)} done in ${((e.ms as number) / 1000).toFixed(1)} s`);
+      else if (e.event === 'brick-failed') console.error(`brick ${e.box} of run ${String(e.runId).slice(0, 8)} failed: ${e.error}`);
+      else if (e.event === 'cancel') console.error(`run ${String(e.runId).slice(0, 8)} cancelled`);
+      else if (e.event === 'error') console.error(`worker: ${e.message}`);
+    },
+  });
+  let stops = 0;
+  const stop = () => {
+    stops++;
+    if (!json) console.error(stops === 1 ? 'finishing the bricks in hand (again to stop at once)' : 'stopping');
+    void w.close(stops > 1);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  await w.closed;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  // a reconnect timer of a Redis client must not keep a stopped worker alive
+  setTimeout(() => process.exit(0), 2000).unref();
+  return 0;
+}
