@@ -2,7 +2,8 @@
  * Start a worker thread on a TypeScript (or JavaScript) entry. On Node 20 `execArgv: ['--import',
  * 'tsx']` does not reach a worker's entry module, so a tiny eval'd bootstrap registers tsx's ESM
  * hooks (by absolute URL: eval code resolves packages from the cwd) and imports the entry.
- * (Same technique as lib/registration/refine-in-worker-node.ts.)
+ * The one bootstrap of TypeScript worker threads in lib/ (the server's compute host has its own,
+ * server/jobs/worker-entry.mjs, because the web bundle must not see tsx).
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -2,25 +2,13 @@
  * Runs the elastix refinement in a worker thread so that it can be cancelled (terminate) while the
  * wasm call is busy, and reports its stages as progress. Node only (worker_threads + tsx).
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../parallel/ts-worker-node';
 import type { Affine2 } from '../coords';
 import { PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import type { RefineImages, RefineOptions } from './elastix-refine';
 
-/**
- * Start a TypeScript worker. On Node 20 `execArgv: ['--import', 'tsx']` does not reach a worker's
- * entry module (ERR_UNKNOWN_FILE_EXTENSION, checked here), so a tiny eval'd bootstrap registers
- * tsx's ESM hooks (by absolute URL: eval code resolves packages from the cwd) and imports the entry.
- */
-export function startTsWorker(entry: URL): Worker {
-  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const api = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href;
-  const code = `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(code, { eval: true });
-}
+/** The one bootstrap of TypeScript worker threads in lib/ (re-exported for older imports). */
+export { startTsWorker };
 
 export async function refineInWorker(
   images: RefineImages,
