@@ -2,7 +2,9 @@
  * `petromap predict --volume <store.ome.zarr> --model <model folder> --out <folder> [--threads n]
  *   [--brick z,y,x] [--export nrrd|nifti|tiff]`
  * Classifies the whole volume blockwise (resumable: run the same command again after an
- * interruption). Prints a JSON summary on stdout.
+ * interruption; Ctrl-C cancels). With PETROMAP_REDIS_URL set the bricks go to the `petromap worker`
+ * processes on Redis (docs/scale-out.md); the volume, model and output folder must then lie in the
+ * workspace (PETROMAP_DATA). Prints a JSON summary on stdout.
  */
 import { join } from 'node:path';
 import { predictVolume } from '../classify/predict-node';
@@ -28,8 +30,17 @@ export async function main(argv: string[]): Promise<number> {
   const fmt = a.export as ExportFormat | undefined;
   if (fmt && !['nrrd', 'nifti', 'tiff'].includes(fmt)) throw invalidInput(`--export must be nrrd, nifti or tiff, not "${fmt}".`);
   const bar = progressBar('predict');
-  const r = await predictVolume(a.volume!, a.model!, a.out!, { threads: a.threads ? positiveInt(a.threads, 'threads', 1) : undefined, brick: parseBrick(a.brick), onProgress: bar });
-  bar.done();
+  // Ctrl-C cancels: in process the threads stop; with PETROMAP_REDIS_URL every worker drops this run's bricks
+  const ac = new AbortController();
+  const onSig = () => ac.abort(new Error('interrupted'));
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  const r = await predictVolume(a.volume!, a.model!, a.out!, { threads: a.threads ? positiveInt(a.threads, 'threads', 1) : undefined, brick: parseBrick(a.brick), onProgress: bar, signal: ac.signal })
+    .finally(() => {
+      process.off('SIGINT', onSig);
+      process.off('SIGTERM', onSig);
+      bar.done();
+    });
   let exported: string | undefined;
   if (fmt) {
     exported = join(a.out!, `labels.${fmt === 'nifti' ? 'nii' : fmt === 'tiff' ? 'tif' : 'nrrd'}`);

@@ -44,8 +44,17 @@ export async function main(argv: string[]): Promise<number> {
   const { classMap, classes } = classMapFromTable(map, table);
   const landmarks = a.landmarks ? ((await readJson(a.landmarks, 'Landmarks')) as LandmarkPair[]) : undefined;
   const bar = progressBar('run');
-  const r = await runMineralogy(volumePath, map, classMap, out, { classes, register: { landmarks }, threads: a.threads ? positiveInt(a.threads, 'threads', 1) : undefined, onProgress: bar });
-  bar.done();
+  // Ctrl-C cancels (with PETROMAP_REDIS_URL, the prediction's bricks on every worker too)
+  const ac = new AbortController();
+  const onSig = () => ac.abort(new Error('interrupted'));
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  const r = await runMineralogy(volumePath, map, classMap, out, { classes, register: { landmarks }, threads: a.threads ? positiveInt(a.threads, 'threads', 1) : undefined, onProgress: bar, signal: ac.signal })
+    .finally(() => {
+      process.off('SIGINT', onSig);
+      process.off('SIGTERM', onSig);
+      bar.done();
+    });
   console.log(JSON.stringify({
     volume: volumePath,
     registration: { coverage: r.registration.quality.coverage, miAfter: r.registration.quality.miAfter, surface: r.registration.surface },

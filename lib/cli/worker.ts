@@ -27,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   const json = a.log === 'json';
   const workspace = a.workspace ? resolve(a.workspace) : workspaceFromEnv();
   const threads = positiveInt(a.threads, 'threads', Math.min(4, availableParallelism()));
+  let lastError: unknown;
   const w = await startClusterWorker({
     redisUrl: url,
     workspace,
@@ -40,7 +41,9 @@ export async function main(argv: string[]): Promise<number> {
       else if (e.event === 'brick-done') console.error(`brick ${e.box} of run ${String(e.runId).slice(0, 8)} done in ${((e.ms as number) / 1000).toFixed(1)} s`);
       else if (e.event === 'brick-failed') console.error(`brick ${e.box} of run ${String(e.runId).slice(0, 8)} failed: ${e.error}`);
       else if (e.event === 'cancel') console.error(`run ${String(e.runId).slice(0, 8)} cancelled`);
-      else if (e.event === 'error') console.error(`worker: ${e.message}`);
+      else if (e.event === 'error' && e.message !== lastError) console.error(`worker: ${e.message}`); // once while Redis is away, not every retry
+      if (e.event === 'error') lastError = e.message;
+      else if (e.event === 'brick-done' || e.event === 'ready') lastError = undefined;
     },
   });
   let stops = 0;

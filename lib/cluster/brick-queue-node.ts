@@ -162,13 +162,16 @@ export async function runBricksOnQueue(req: QueueRunRequest, opts: QueueRunOptio
       }
       const state = await orAbort(parent.getState(), signal);
       if (signal?.aborted) break;
-      if (state === 'failed') {
-        const m = /child (\S+) failed/.exec(parent.failedReason ?? '');
+      // failParentOnFailure moves the parent to wait with a deferred failure (its queue has no worker)
+      if (state === 'failed' || parent.deferredFailure) {
+        const m = /child (\S+) failed/.exec(parent.deferredFailure ?? parent.failedReason ?? '');
         const childId = m ? m[1]!.slice(m[1]!.lastIndexOf(':') + 1) : undefined;
         const child = childId ? await Job.fromId<BrickJobData>(bricksQ, childId) : undefined;
         const where = child ? `Brick ${boxKey(child.data.box)} (z_y_x start) of ${req.storePath}` : `A brick of ${req.storePath}`;
         const tries = child ? ` after ${child.attemptsMade} attempt${child.attemptsMade === 1 ? '' : 's'}` : '';
-        throw decodeError(child?.failedReason ?? parent.failedReason, `${where} failed${tries}`);
+        // the run is over: the other bricks in hand and queued are dropped
+        await cancelRun(r, runsQ, runId);
+        throw decodeError(child?.failedReason ?? parent.deferredFailure ?? parent.failedReason, `${where} failed${tries}`);
       }
       const counts = await orAbort(parent.getDependenciesCount({ processed: true, unprocessed: true }), signal);
       if (signal?.aborted || !counts) break;
