@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Db } from './index';
+import { decodeProjectState, encodeProjectState, type ProjectState, type ProjectStateKey } from './project-state';
 
 export type ProjectKind = 'mineralogy' | 'lithology';
 export type DatasetKind = 'volume' | 'eds';
@@ -153,17 +154,33 @@ export class Repo {
       .run(Date.now()).changes;
   }
 
-  // artifacts: small JSON documents per project (registration, class map, model summary, ...)
-  artifact<T = unknown>(projectId: string, key: string): T | undefined {
-    const r = this.db.prepare('SELECT value FROM artifacts WHERE project_id = ? AND key = ?').get(projectId, key) as { value: string } | undefined;
-    return r ? (JSON.parse(r.value) as T) : undefined;
+  // artifacts: small JSON documents per project, one schema per key (project-state.ts)
+  private readonly unreadable = new Set<string>();
+  /**
+   * The project's state under `key`, parsed with its schema. A stored value that does not parse
+   * (written by an older petromap, edited by hand) reads as absent, so the page offers to redo
+   * the step; it is reported once (console.warn) per stored value.
+   */
+  artifact<K extends ProjectStateKey>(projectId: string, key: K): ProjectState[K] | undefined {
+    const r = this.db.prepare('SELECT value, updated_at FROM artifacts WHERE project_id = ? AND key = ?').get(projectId, key) as { value: string; updated_at: number } | undefined;
+    if (!r) return undefined;
+    const d = decodeProjectState(key, r.value);
+    if (d.ok) return d.value;
+    const seen = `${projectId}\0${key}\0${r.updated_at}`;
+    if (!this.unreadable.has(seen)) {
+      this.unreadable.add(seen);
+      console.warn(`petromap: project ${projectId}: the stored '${key}' cannot be read and is ignored (${d.reason}); redo that step to replace it.`);
+    }
+    return undefined;
   }
-  setArtifact(projectId: string, key: string, value: unknown): void {
+  /** Store the project's state under `key`; a value of the wrong shape throws (a programming error). */
+  setArtifact<K extends ProjectStateKey>(projectId: string, key: K, value: ProjectState[K]): void {
+    const text = encodeProjectState(key, value);
     this.db
       .prepare('INSERT INTO artifacts (project_id, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(project_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
-      .run(projectId, key, JSON.stringify(value), Date.now());
+      .run(projectId, key, text, Date.now());
   }
-  deleteArtifact(projectId: string, key: string): void {
+  deleteArtifact(projectId: string, key: ProjectStateKey): void {
     this.db.prepare('DELETE FROM artifacts WHERE project_id = ? AND key = ?').run(projectId, key);
   }
 }

@@ -57,7 +57,7 @@ export const LITHOLOGY_SUGGESTIONS: Omit<ClassDef, 'code'>[] = [
 export function annotationClasses(svc: Services, projectId: string): ClassDef[] {
   const p = svc.repo.project(projectId);
   if (!p) throw notFound(`There is no project ${projectId}.`);
-  const saved = svc.repo.artifact<ClassDef[]>(projectId, 'classes');
+  const saved = svc.repo.artifact(projectId, 'classes');
   if (saved) return saved;
   return p.kind === 'lithology' ? [] : projectClasses(svc, projectId);
 }
@@ -163,7 +163,7 @@ function projectVolume(svc: Services, projectId: string) {
 /** The record of the current volume's annotations, if any were painted. */
 function currentRecord(svc: Services, projectId: string): AnnotationsRecord | undefined {
   const { volume } = projectDatasets(svc, projectId);
-  const rec = svc.repo.artifact<AnnotationsRecord>(projectId, 'annotations');
+  const rec = svc.repo.artifact(projectId, 'annotations');
   if (!rec || !volume || rec.volumeId !== volume.id) return undefined;
   if (!existsSync(svc.ws.abs(rec.relPath))) return undefined;
   return rec;
@@ -288,7 +288,7 @@ export async function annotationStore(svc: Services, projectId: string): Promise
 
 export function predictionRecord(svc: Services, projectId: string): PredictionRecord | undefined {
   const { volume } = projectDatasets(svc, projectId);
-  const rec = svc.repo.artifact<PredictionRecord>(projectId, 'lithologyPrediction');
+  const rec = svc.repo.artifact(projectId, 'lithologyPrediction');
   if (!rec || !volume || rec.volumeId !== volume.id || !existsSync(svc.ws.abs(rec.relPath))) return undefined;
   return rec;
 }

@@ -192,7 +192,7 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
 }
 
 export function acceptRegistration(svc: Services, projectId: string) {
-  const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration');
+  const rec = svc.repo.artifact(projectId, 'registration');
   if (!rec) throw unprocessable('There is no registration to accept yet: click landmark pairs or run Auto-register first.');
   rec.accepted = true;
   svc.repo.setArtifact(projectId, 'registration', rec);
@@ -211,7 +211,7 @@ export async function slabPng(svc: Services, projectId: string): Promise<Uint8Ar
 
 /** The stored EDS-on-slab overlay of the current registration as a PNG: phase colours or grain outlines. */
 export async function edsOnSlabPng(svc: Services, projectId: string, mode: 'labels' | 'outlines'): Promise<Uint8Array> {
-  const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration');
+  const rec = svc.repo.artifact(projectId, 'registration');
   if (!rec) throw unprocessable('There is no registration yet.');
   const stale = () => unprocessable('The overlay of this registration is not stored: fit the landmarks or run Auto-register again.');
   if (!rec.overlay) throw stale();

@@ -16,7 +16,7 @@ export interface ClassDef {
 }
 
 export function projectClasses(svc: Services, projectId: string): ClassDef[] {
-  const saved = svc.repo.artifact<ClassDef[]>(projectId, 'classes');
+  const saved = svc.repo.artifact(projectId, 'classes');
   if (saved?.length) return saved;
   return SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => ({ code: c.code, name: c.name, color: [...c.color] as [number, number, number] }));
 }
@@ -32,14 +32,14 @@ export interface ClassMapEntry {
 }
 
 export function projectClassMap(svc: Services, projectId: string, legend: MineralPhase[]): ClassMapEntry[] {
-  const saved = svc.repo.artifact<Record<string, number | null>>(projectId, 'classMap') ?? {};
+  const saved = svc.repo.artifact(projectId, 'classMap') ?? {};
   return legend.map((p) => ({ phaseId: p.id, name: p.name, color: p.color, classCode: p.id in saved ? saved[p.id] : defaultClassFor(p.name) }));
 }
 
 export function projectDatasets(svc: Services, projectId: string) {
   if (!svc.repo.project(projectId)) throw unprocessable(`There is no project ${projectId}.`);
   const ds = svc.repo.listDatasets(projectId).filter((d) => d.status === 'ready');
-  const picked = svc.repo.artifact<{ volumeId?: string; edsId?: string }>(projectId, 'inputs') ?? {};
+  const picked = svc.repo.artifact(projectId, 'inputs') ?? {};
   const volume = ds.find((d) => d.id === picked.volumeId) ?? ds.find((d) => d.kind === 'volume');
   const eds = ds.find((d) => d.id === picked.edsId) ?? ds.find((d) => d.kind === 'eds');
   return { volume, eds };

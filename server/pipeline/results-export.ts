@@ -11,7 +11,7 @@ import type { ReportClass } from '@/lib/report/modal';
 import type { Services } from '../services';
 import { projectClasses } from './project-inputs';
 import { storedStats, statsStatus } from './results-stats';
-import { predictionRel, predictionStores, type ModelSummary } from './train';
+import { predictionRel, predictionStores } from './train';
 
 export type VolumeWhat = 'labels' | 'probabilities' | 'uncertainty';
 export type VolumeFormat = 'ome-zarr' | 'nrrd' | 'nifti' | 'tiff';
@@ -48,7 +48,7 @@ function reportClasses(svc: Services, projectId: string, codes: number[]): Repor
 
 export async function reportCsv(svc: Services, projectId: string, table: TableWhat): Promise<{ filename: string; csv: string }> {
   if (table === 'metrics') {
-    const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
+    const summary = svc.repo.artifact(projectId, 'model');
     if (!summary) throw unprocessable('There is no trained model yet, so no validation metrics: train one on the Train step.');
     return { filename: 'validation-metrics.csv', csv: metricsCsv(summary.validation, reportClasses(svc, projectId, summary.classes)) };
   }

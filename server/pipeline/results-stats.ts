@@ -15,7 +15,7 @@ import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { mineralMap } from '../storage/open-stores';
 import { projectClasses, projectClassMap, projectDatasets } from './project-inputs';
-import { predictionRel, type ModelSummary, type PredictionRecord } from './train-model';
+import { predictionRel, type PredictionRecord } from './train-model';
 
 export const STATS_KEY = 'resultsStats';
 const STATS_JOB_KEY = 'resultsStatsJob';
@@ -39,8 +39,8 @@ const overviewFile = (svc: Services, projectId: string) => path.join(/*turbopack
 
 /** The stored statistics if they belong to the project's current prediction. */
 export function storedStats(svc: Services, projectId: string): StoredResultsStats | undefined {
-  const pred = svc.repo.artifact<PredictionRecord>(projectId, 'prediction');
-  const st = svc.repo.artifact<StoredResultsStats>(projectId, STATS_KEY);
+  const pred = svc.repo.artifact(projectId, 'prediction');
+  const st = svc.repo.artifact(projectId, STATS_KEY);
   return pred && st && st.version === STATS_VERSION && st.predictionCreatedAt === pred.createdAt ? st : undefined;
 }
 
@@ -57,9 +57,9 @@ export function storedOverview(svc: Services, projectId: string): string | undef
  * job, or undefined without a prediction or with up-to-date statistics.
  */
 export function scheduleResultsStats(svc: Services, projectId: string, opts: { force?: boolean } = {}): JobRecord | undefined {
-  const pred = svc.repo.artifact<PredictionRecord>(projectId, 'prediction');
+  const pred = svc.repo.artifact(projectId, 'prediction');
   if (!pred || storedStats(svc, projectId)) return undefined;
-  const ref = svc.repo.artifact<{ jobId: string; predictionCreatedAt: number }>(projectId, STATS_JOB_KEY);
+  const ref = svc.repo.artifact(projectId, STATS_JOB_KEY);
   if (ref && ref.predictionCreatedAt === pred.createdAt) {
     const j = svc.repo.job(ref.jobId);
     if (j && svc.jobs.isActive(j.id)) return j;
@@ -72,7 +72,7 @@ export function scheduleResultsStats(svc: Services, projectId: string, opts: { f
     const args = await taskArgs(svc, projectId, pred);
     const r = await runTask('resultsStats', args, { signal, onProgress });
     // a new prediction may have replaced this one meanwhile: keep nothing then
-    if (svc.repo.artifact<PredictionRecord>(projectId, 'prediction')?.createdAt !== pred.createdAt) return { discarded: true };
+    if (svc.repo.artifact(projectId, 'prediction')?.createdAt !== pred.createdAt) return { discarded: true };
     const { overviewBytes, ...stats } = r;
     const rec: StoredResultsStats = { ...stats, version: STATS_VERSION, predictionCreatedAt: pred.createdAt, overviewRel: overviewBytes === null ? null : svc.ws.rel(args.overviewPath!) };
     svc.repo.setArtifact(projectId, STATS_KEY, rec);
@@ -92,7 +92,7 @@ async function taskArgs(svc: Services, projectId: string, pred: PredictionRecord
   const classMap: ClassMap = {};
   if (map) for (const e of projectClassMap(svc, projectId, map.legend)) classMap[e.phaseId] = e.classCode;
   const truth = path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'truth-labels.ome.zarr');
-  const surface = svc.repo.artifact<ModelSummary>(projectId, 'model')?.mirrorSurface ?? { a: 0, b: 0, c: 0 };
+  const surface = svc.repo.artifact(projectId, 'model')?.mirrorSurface ?? { a: 0, b: 0, c: 0 };
   return {
     labelsPath: svc.ws.abs(predictionRel(svc, projectId, 'labels')),
     scanPath: svc.ws.abs(volume.relPath),

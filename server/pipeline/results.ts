@@ -12,7 +12,7 @@ import { uncertaintyRgba } from '@/lib/report/overlays';
 import type { Services } from '../services';
 import { volumeStore } from '../storage/open-stores';
 import { labelPng, readSlice, type Axis } from '../render/slice';
-import { predictionStores, type ModelSummary, type PredictionRecord } from './train';
+import { predictionStores } from './train';
 import { projectClasses, projectDatasets } from './project-inputs';
 import { NO_PREDICTION, type TableWhat, type VolumeFormat, type VolumeWhat } from './results-export';
 import { statsStatus, storedOverview } from './results-stats';
@@ -22,8 +22,8 @@ export { scheduleResultsStats } from './results-stats';
 
 export async function resultsState(svc: Services, projectId: string) {
   const classes = projectClasses(svc, projectId);
-  const pred = svc.repo.artifact<PredictionRecord>(projectId, 'prediction');
-  const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
+  const pred = svc.repo.artifact(projectId, 'prediction');
+  const summary = svc.repo.artifact(projectId, 'model');
   const { volume, eds } = projectDatasets(svc, projectId);
   const store = volume ? await volumeStore(svc, volume.id) : undefined;
   const base = {

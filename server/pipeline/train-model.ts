@@ -23,7 +23,7 @@ import { projectClassMap, projectDatasets } from './project-inputs';
 export const PREDICT_THREADS = 2;
 
 export function projectFeatureSet(svc: Services, projectId: string, spacingUm: [number, number, number]): FeatureSet {
-  const saved = svc.repo.artifact<FeatureSet>(projectId, 'featureSet');
+  const saved = svc.repo.artifact(projectId, 'featureSet');
   return saved?.specs?.length ? saved : classifierFeatureSet(spacingUm);
 }
 
@@ -74,7 +74,7 @@ export interface PredictionRecord {
  * folder (model-<jobId>) and then the row: the row is the switch, so files and row always agree,
  * and a model folder without a row (a run stopped in between) is garbage (pruneModels).
  */
-export const modelDir = (svc: Services, projectId: string, summary = svc.repo.artifact<ModelSummary>(projectId, 'model')) =>
+export const modelDir = (svc: Services, projectId: string, summary = svc.repo.artifact(projectId, 'model')) =>
   summary?.modelRel ? svc.ws.abs(summary.modelRel) : path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'model');
 
 /** This job's own model folder: the current model stays as it is until the row switches over. */
@@ -95,14 +95,14 @@ export const predictionRel = (svc: Services, projectId: string, what: 'labels' |
 
 /** The trained model's summary if its files are on disk. */
 export function projectModel(svc: Services, projectId: string): { dir: string; summary: ModelSummary } | undefined {
-  const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
+  const summary = svc.repo.artifact(projectId, 'model');
   const dir = modelDir(svc, projectId, summary);
   if (!summary || !existsSync(path.join(/*turbopackIgnore: true*/ dir, 'model.json'))) return undefined;
   return { dir, summary };
 }
 
 export function acceptedRegistration(svc: Services, projectId: string): RegistrationRecord {
-  const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration');
+  const rec = svc.repo.artifact(projectId, 'registration');
   const { volume, eds } = projectDatasets(svc, projectId);
   if (!volume || !eds) throw unprocessable('This project needs an XRM volume and an EDS mineral map: add them on the Data step.');
   if (!rec || !rec.accepted) throw unprocessable('There is no accepted registration of the EDS map to the volume: accept a registration on the Correlate step first.');
@@ -139,5 +139,5 @@ export async function edsLabelArgs(svc: Services, projectId: string, rec: Regist
 
 /** What the cached label counts depend on: the registration and the mineral -> class table. */
 export function labelCountsKey(svc: Services, projectId: string, rec: RegistrationRecord): string {
-  return JSON.stringify([rec.createdAt, rec.volumeId, rec.edsId, svc.repo.artifact<unknown>(projectId, 'classMap') ?? null]);
+  return JSON.stringify([rec.createdAt, rec.volumeId, rec.edsId, svc.repo.artifact(projectId, 'classMap') ?? null]);
 }

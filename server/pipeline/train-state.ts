@@ -6,28 +6,15 @@
  */
 import { featureNames } from '@/lib/features/plan';
 import { FILTER_CHOICES, defaultScalesUm, startingFeatureSet } from '@/lib/features/choices';
-import type { FeatureThroughput } from '@/lib/features/throughput-node';
 import { classifierFeatureSet } from '@/lib/classify/feature-sets';
 import { estimatePrediction, type FeatureEstimate } from '@/lib/classify/predict-estimate';
+import type { LabelCountsRow, PrepareRow } from '../db/project-state';
 import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { mineralMap, volumeStore } from '../storage/open-stores';
 import type { RegistrationRecord } from './correlate';
 import { projectClasses, projectClassMap, projectDatasets } from './project-inputs';
-import { PREDICT_THREADS, edsLabelArgs, labelCountsKey, projectFeatureSet, type LiveHistory, type ModelSummary, type PredictionRecord } from './train-model';
-
-interface LabelCountsRow {
-  key: string;
-  /** labelled surface voxels per class code */
-  counts: Record<number, number>;
-  /** voxels at mineral boundaries (soft labels) */
-  boundary: number;
-}
-
-interface PrepareRow {
-  id: string;
-  key: string;
-}
+import { PREDICT_THREADS, edsLabelArgs, labelCountsKey, projectFeatureSet } from './train-model';
 
 export type LabelCountsStatus = 'none' | 'pending' | 'ready' | 'failed';
 
@@ -37,7 +24,7 @@ export type LabelCountsStatus = 'none' | 'pending' | 'ready' | 'failed';
  */
 function ensurePrepared(svc: Services, projectId: string, need: { rec?: RegistrationRecord; labelsKey?: string; throughputOf?: string }): { error: string | null } {
   const key = JSON.stringify([need.labelsKey ?? null, need.throughputOf ?? null]);
-  const prev = svc.repo.artifact<PrepareRow>(projectId, 'trainPrepareJob');
+  const prev = svc.repo.artifact(projectId, 'trainPrepareJob');
   if (prev && prev.key === key) {
     if (svc.jobs.isActive(prev.id)) return { error: null };
     const j = svc.repo.job(prev.id);
@@ -69,11 +56,11 @@ export async function trainState(svc: Services, projectId: string) {
   const classes = projectClasses(svc, projectId);
   const spacing = store?.meta.spacingUm ?? [1, 1, 1];
   const set = projectFeatureSet(svc, projectId, spacing);
-  const throughput = svc.repo.artifact<FeatureThroughput>(projectId, 'featureThroughput');
+  const throughput = svc.repo.artifact(projectId, 'featureThroughput');
   const haveThroughput = !!throughput && throughput.unitsPerSec > 0;
   const estimate: FeatureEstimate | null = store ? estimatePrediction(set, store.meta, haveThroughput ? throughput : undefined, { threads: PREDICT_THREADS }) : null;
 
-  const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration');
+  const rec = svc.repo.artifact(projectId, 'registration');
   const accepted = !!(rec?.accepted && volume && eds && rec.volumeId === volume.id && rec.edsId === eds.id);
   let labelCountsStatus: LabelCountsStatus = 'none';
   let labelCountsError: string | null = null;
@@ -81,8 +68,8 @@ export async function trainState(svc: Services, projectId: string) {
   let labelsKey: string | undefined;
   if (accepted) {
     labelsKey = labelCountsKey(svc, projectId, rec!);
-    const c = svc.repo.artifact<LabelCountsRow>(projectId, 'labelCounts');
-    cached = c && c.key === labelsKey && c.counts && !Array.isArray(c.counts) ? c : undefined;
+    const c = svc.repo.artifact(projectId, 'labelCounts');
+    cached = c && c.key === labelsKey ? c : undefined;
     labelCountsStatus = cached ? 'ready' : 'pending';
   }
   const throughputOf = store && !haveThroughput ? svc.ws.abs(volume!.relPath) : undefined;
@@ -92,13 +79,13 @@ export async function trainState(svc: Services, projectId: string) {
   }
   const labelCounts = cached ? classes.map((c) => ({ code: c.code, name: c.name, voxels: cached!.counts[c.code] ?? 0 })) : [];
 
-  const job = (key: string) => {
-    const id = svc.repo.artifact<string>(projectId, key);
+  const job = (key: 'trainJob' | 'predictJob') => {
+    const id = svc.repo.artifact(projectId, key);
     const j = id ? svc.repo.job(id) : undefined;
     return j ? { id: j.id, state: j.state, progress: j.progress, message: j.message, error: j.error } : null;
   };
-  const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
-  const pred = svc.repo.artifact<PredictionRecord>(projectId, 'prediction');
+  const summary = svc.repo.artifact(projectId, 'model');
+  const pred = svc.repo.artifact(projectId, 'prediction');
   return {
     volume: volume && store ? { id: volume.id, name: volume.name, shape: store.meta.shape, spacingUm: store.meta.spacingUm, levels: store.levels } : null,
     eds: eds && map ? { id: eds.id, name: eds.name } : null,
@@ -119,7 +106,7 @@ export async function trainState(svc: Services, projectId: string) {
     model: summary
       ? { createdAt: new Date(summary.createdAt), features: summary.features, classes: summary.classes, hidden: summary.hidden, bestEpoch: summary.bestEpoch, history: summary.history, validation: summary.validation, counts: summary.counts, trainSeconds: summary.trainSeconds }
       : null,
-    liveHistory: svc.repo.artifact<LiveHistory>(projectId, 'trainHistory') ?? null,
+    liveHistory: svc.repo.artifact(projectId, 'trainHistory') ?? null,
     /** labelled surface voxels per class; empty unless labelCountsStatus is 'ready' */
     labelCounts,
     labelCountsStatus,

@@ -113,7 +113,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
  * again with the same model continues an interrupted run; a new model starts afresh.
  */
 export function startPredict(svc: Services, projectId: string, opts: { threads?: number } = {}) {
-  const summary = svc.repo.artifact<ModelSummary>(projectId, 'model');
+  const summary = svc.repo.artifact(projectId, 'model');
   if (!summary) throw unprocessable('There is no trained model yet: train one on this step first.');
   const { volume } = projectDatasets(svc, projectId);
   if (!volume) throw unprocessable('This project has no XRM volume.');
@@ -122,7 +122,7 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
     const mdir = modelDir(svc, projectId, summary);
     if (!existsSync(path.join(/*turbopackIgnore: true*/ mdir, 'model.json'))) throw unprocessable('The trained model is not on disk any more: train it again.');
     const out = predictionDir(svc, projectId);
-    const run = svc.repo.artifact<{ modelCreatedAt: number; volumeId: string }>(projectId, 'predictionRun');
+    const run = svc.repo.artifact(projectId, 'predictionRun');
     svc.repo.deleteArtifact(projectId, 'prediction');
     svc.repo.deleteArtifact(projectId, 'resultsStats');
     for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
@@ -144,7 +144,7 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
 }
 
 export async function predictionStores(svc: Services, projectId: string) {
-  const rec = svc.repo.artifact<PredictionRecord>(projectId, 'prediction');
+  const rec = svc.repo.artifact(projectId, 'prediction');
   if (!rec || !existsSync(svc.ws.abs(predictionRel(svc, projectId, 'labels')))) return undefined;
   return {
     rec,

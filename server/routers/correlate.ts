@@ -4,7 +4,7 @@ import { projectId } from './projects';
 import { volumeStore } from '../storage/open-stores';
 import { projectClasses, projectClassMap, projectDatasets } from '../pipeline/project-inputs';
 import {
-  acceptRegistration, currentSlab, edsInfoOf, fitProjectLandmarks, latestSlabJob, startAutoRegister, startSlabJob, type RegistrationRecord,
+  acceptRegistration, currentSlab, edsInfoOf, fitProjectLandmarks, latestSlabJob, startAutoRegister, startSlabJob,
 } from '../pipeline/correlate';
 
 const px = z.tuple([z.number().finite(), z.number().finite()]);
@@ -28,7 +28,7 @@ export const correlateRouter = router({
       : slab ? 'ready'
         : job?.state === 'queued' || job?.state === 'running' ? 'pending'
           : job && job.state !== 'done' ? 'failed' : 'none';
-    const reg = svc.repo.artifact<RegistrationRecord>(input.projectId, 'registration');
+    const reg = svc.repo.artifact(input.projectId, 'registration');
     const fresh = reg && volume && eds && reg.volumeId === volume.id && reg.edsId === eds.id ? reg : null;
     return {
       volume: volume && store ? { id: volume.id, name: volume.name, shape: store.meta.shape, spacingUm: store.meta.spacingUm } : null,
@@ -64,7 +64,7 @@ export const correlateRouter = router({
   setClassMap: publicProcedure
     .input(z.object({ projectId, mapping: z.array(z.object({ phaseId: z.number().int().min(0).max(65535), classCode: z.number().int().min(1).max(255).nullable() })).max(1000) }))
     .mutation(({ ctx, input }) => {
-      const cur = ctx.svc.repo.artifact<Record<string, number | null>>(input.projectId, 'classMap') ?? {};
+      const cur = ctx.svc.repo.artifact(input.projectId, 'classMap') ?? {};
       for (const m of input.mapping) cur[m.phaseId] = m.classCode;
       ctx.svc.repo.setArtifact(input.projectId, 'classMap', cur);
       return { ok: true };

@@ -61,7 +61,7 @@ describe('train and predict from strokes', () => {
     const st = await annotationState(svc, projectId);
     expect(st.prediction).not.toBeNull();
     expect(st.prediction!.stale).toBe(false);
-    const rec = svc.repo.artifact<{ relPath: string }>(projectId, 'lithologyPrediction')!;
+    const rec = svc.repo.artifact(projectId, 'lithologyPrediction')!;
     const pred = (await storeAt(svc, rec.relPath)).readBlock({ start: [0, 0, 0], shape });
     const p = (await pred) as Uint8Array;
     // interior voxels (2 voxels away from band edges, where texture is unambiguous)

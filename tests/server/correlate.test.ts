@@ -124,7 +124,7 @@ describe('correlate: the slab is a job, requests read what it stored', () => {
     const landmarks = truthLandmarks(slab.slabToVoxel);
     const fit = await caller.correlate.fitLandmarks({ projectId, landmarks, model: 'similarity' });
     expect(fit.rms).toBeLessThan(1);
-    const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration')!;
+    const rec = svc.repo.artifact(projectId, 'registration')!;
     expect(rec.overlay).toMatchObject({ width: slab.width, height: slab.height });
     expect(errorVsTruth(rec)).toBeLessThan(1);
     const labels = decode((await getPng('eds-on-slab.png', '?mode=labels')).body);
@@ -154,7 +154,7 @@ describe('correlate: the slab is a job, requests read what it stored', () => {
     expect(j.error).toBeNull();
     expect(j.state).toBe('done');
     expect(statSync(f32).mtimeMs).toBe(before);
-    const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration')!;
+    const rec = svc.repo.artifact(projectId, 'registration')!;
     expect(rec.source).toBe('auto');
     expect(rec.slabToVoxel).toEqual(slab.slabToVoxel);
     expect(errorVsTruth(rec)).toBeLessThan(1);
@@ -173,7 +173,7 @@ describe('correlate: the slab is a job, requests read what it stored', () => {
     const j = await svc.jobs.wait(jobId);
     expect(j.error).toBeNull();
     const slab = (await readSlab(svc, projectId))!;
-    const rec = svc.repo.artifact<RegistrationRecord>(projectId, 'registration')!;
+    const rec = svc.repo.artifact(projectId, 'registration')!;
     expect(rec.slabToVoxel).toEqual(slab.slabToVoxel);
     expect(rec.overlay).toMatchObject({ width: slab.width, height: slab.height });
     expect(errorVsTruth(rec)).toBeLessThan(1);

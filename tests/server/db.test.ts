@@ -50,10 +50,10 @@ describe('SQLite store', () => {
     const repo = new Repo(openDb(tmpDb()));
     const p = repo.createProject('x', 'mineralogy');
     repo.insertDataset({ id: 'd1', projectId: p.id, name: 'v.nrrd', kind: 'volume', status: 'ready', relPath: 'datasets/d1', info: null });
-    repo.setArtifact(p.id, 'registration', { a: 1 });
+    repo.setArtifact(p.id, 'inputs', { volumeId: 'd1' });
     repo.deleteProject(p.id);
     expect(repo.dataset('d1')).toBeUndefined();
-    expect(repo.artifact(p.id, 'registration')).toBeUndefined();
+    expect(repo.artifact(p.id, 'inputs')).toBeUndefined();
   });
 });
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPetromapError, throwIfAborted } from '@/lib/errors';
 import { createCaller } from '@/server/routers/_app';
 import { addClass, startTrainFromStrokes, writeAnnotationSlice } from '@/server/pipeline/annotate';
-import { projectModel, startTrain, trainState, type ModelSummary } from '@/server/pipeline/train';
+import { projectModel, startTrain, trainState } from '@/server/pipeline/train';
 import type { JobEvent } from '@/server/jobs/runner';
 import type { Services } from '@/server/services';
 import type { Shape3 } from '@/lib/volume/types';
@@ -188,7 +188,7 @@ describe('model files and row', () => {
     await writeFile(path.join(svc.ws.projectDir(projectId), 'model-jcrashed', 'model.json'), '{}');
     const j1 = await svc.jobs.wait(startTrain(svc, projectId, { epochs: 3 }).id);
     expect(j1.error).toBeNull();
-    const s1 = svc.repo.artifact<ModelSummary>(projectId, 'model')!;
+    const s1 = svc.repo.artifact(projectId, 'model')!;
     expect(s1.modelRel).toBe(path.join('projects', projectId, `model-${j1.id}`));
     expect(projectModel(svc, projectId)!.dir).toBe(svc.ws.abs(s1.modelRel!));
     expect(modelFolders()).toEqual([`model-${j1.id}`]);
@@ -199,7 +199,7 @@ describe('model files and row', () => {
     await sleep(300);
     svc.jobs.cancel(j2.id);
     expect((await svc.jobs.wait(j2.id)).state).toBe('cancelled');
-    expect(svc.repo.artifact<ModelSummary>(projectId, 'model')!.createdAt).toBe(s1.createdAt);
+    expect(svc.repo.artifact(projectId, 'model')!.createdAt).toBe(s1.createdAt);
     expect(modelFolders()).toEqual([`model-${j1.id}`]);
     expect((await trainState(svc, projectId)).model!.createdAt.getTime()).toBe(s1.createdAt);
   });

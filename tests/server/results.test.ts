@@ -64,10 +64,12 @@ beforeAll(async () => {
   fx = await makeSandstoneProject({ shape: [40, 72, 64], seed: 4, grainDiameterVox: 12 });
   const { svc, projectId, sample } = fx;
   // the model row the results read: classes, held-out validation, the surface
-  const summary = {
+  const summary: ModelSummary = {
     createdAt: 1, jobId: 'jmodel', classes: classes.map((c) => c.code), mirrorSurface: sample.truth.surface,
+    features: ['intensity'], featureSet: { specs: [{ filter: 'intensity', sigmaUm: 0 }] }, hidden: [8], bestEpoch: 1, history: [{ epoch: 1, loss: 0.5, valLoss: 0.6, valAccuracy: 0.9 }],
+    counts: [{ class: 1, available: 10, train: 4, heldOut: 6 }, { class: 2, available: 10, train: 6, heldOut: 4 }], labelledVoxels: 20, trainSeconds: 1,
     validation: { classes: [1, 2], confusion: [[5, 1], [0, 4]], accuracy: 0.9, meanIoU: 0.8, perClass: [{ class: 1, precision: 1, recall: 0.83, f1: 0.91, iou: 0.83, support: 6 }, { class: 2, precision: 0.8, recall: 1, f1: 0.89, iou: 0.8, support: 4 }] },
-  } as unknown as ModelSummary;
+  };
   svc.repo.setArtifact(projectId, 'model', summary);
   // the truth with every 9th rock voxel moved to the next class
   predicted = Uint8Array.from(sample.truthLabels, (t, i) => (t && i % 9 === 0 ? (t % 5) + 1 : t));
@@ -139,7 +141,7 @@ describe('results step', () => {
     expect(hist.csv).toBe(histogramsCsv(stored.histograms, classes));
     expect(hist.csv.split('\r\n').length).toBe(96 + 2);
     const metrics = await reportCsv(svc, projectId, 'metrics');
-    expect(metrics.csv).toBe(metricsCsv(svc.repo.artifact<ModelSummary>(projectId, 'model')!.validation, classes));
+    expect(metrics.csv).toBe(metricsCsv(svc.repo.artifact(projectId, 'model')!.validation, classes));
     expect(metrics.csv.split('\r\n')[0]).toBe('class,name,precision,recall,f1,iou,support');
     expect(metrics.csv).not.toMatch(/[^\r]\n/);
   });
