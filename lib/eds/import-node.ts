@@ -18,8 +18,8 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, sep } from 'node:path';
 import { invalidInput, isPetromapError, notFound, PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import { DEFAULT_LIMITS, formatBytes, LIMIT_ENV, safeMessage, type Limits } from '../limits';
-import { checkLegendBytes, clip, isUnclassifiedName, parseLegend, rgbToHex, type ParsedLegend } from './legend';
-import { decodeRaster, readRasterSize, type ColourRaster, type Raster, type ScalarRaster } from './raster';
+import { checkLegendBytes, clip, isUnclassifiedName, parseLegend } from './legend';
+import { decodeRaster, readRasterSize, type Raster } from './raster';
 import { checkTimaMosaic, parseTimaFields, parseTimaMeasurement, parseTimaPhases, stitchTimaFields, timaLegend, type TimaFieldImages } from './tima';
 import type { CompanionImage, MineralMap, MineralPhase } from './types';
 
@@ -149,128 +149,8 @@ async function importMineralMapUnchecked(input: MineralMapInput, opts: ImportOpt
   return map;
 }
 
-/** Distinct wrong colours / values tracked for the message (a noisy map must not grow the table without bound). */
-const MAX_TRACKED = 1000;
-
-/** Colour map → labels (see the file comment for the unclassified rules). */
-export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: string): Uint16Array {
-  const key = (a: number, b: number, c: number) => (a << 16) | (b << 8) | c;
-  const lut = new Map<number, number>();
-  for (const p of legend.phases) lut.set(key(...p.color), p.id);
-  for (const u of legend.unclassified) if (u.color) lut.set(key(...u.color), 0);
-  if (!lut.has(0)) lut.set(0, 0); // black is unclassified unless the legend says otherwise
-  const n = r.width * r.height;
-  const labels = new Uint16Array(n);
-  const bad = new Map<number, { count: number; first: number }>();
-  const d = r.rgba;
-  let lastKey = -1, lastId = 0, untracked = 0;
-  for (let i = 0; i < n; i++) {
-    if (d[i * 4 + 3] === 0) continue;
-    const k = key(d[i * 4], d[i * 4 + 1], d[i * 4 + 2]);
-    if (k === lastKey) {
-      labels[i] = lastId;
-      continue;
-    }
-    const id = lut.get(k);
-    if (id === undefined) {
-      const b = bad.get(k);
-      if (b) b.count++;
-      else if (bad.size < MAX_TRACKED) bad.set(k, { count: 1, first: i });
-      else untracked++;
-      lastKey = -1;
-      continue;
-    }
-    labels[i] = id;
-    lastKey = k;
-    lastId = id;
-  }
-  if (bad.size) {
-    const list = [...bad.entries()].sort((a, b) => b[1].count - a[1].count);
-    const total = list.reduce((s, [, b]) => s + b.count, 0) + untracked;
-    const SHOW = 3;
-    const listed = list.slice(0, SHOW).map(([k, b]) => {
-      const hex = rgbToHex([(k >> 16) & 255, (k >> 8) & 255, k & 255]);
-      return `${hex} (${b.count} px, first at column ${b.first % r.width}, row ${Math.floor(b.first / r.width)})`;
-    });
-    const more = list.length - SHOW;
-    const count = `${list.length}${untracked ? '+' : ''} colour${list.length > 1 ? 's' : ''}`;
-    throw invalidInput(
-      `EDS map ${clip(mapName, 60)}: ${count} in the map ${list.length > 1 ? 'are' : 'is'} not in the legend ${clip(legend.source, 60)} (${total} pixels, ${((100 * total) / n).toFixed(2)} %): ` +
-        `${listed.join(', ')}${more > 0 || untracked ? `, and ${untracked ? 'more than ' : ''}${Math.max(more, 0)} more` : ''}. ` +
-        'Add them to the legend (as a mineral, or named "Unclassified"), or re-export the map without anti-aliasing or lossy compression.',
-      { details: { colours: list.map(([k, b]) => ({ color: rgbToHex([(k >> 16) & 255, (k >> 8) & 255, k & 255]), pixels: b.count })) } },
-    );
-  }
-  return labels;
-}
-
-/**
- * A greyscale 8-bit image with a legend of grey colours and no ids is a colour map saved as grey
- * (its grey levels are the legend colours), not a label image.
- */
-function greyCodedLegend(r: ScalarRaster, legend: ParsedLegend): boolean {
-  return !legend.explicitIds && r.integer && r.bitsPerSample <= 8 && [...legend.phases, ...legend.unclassified].every((p) => !p.color || (p.color[0] === p.color[1] && p.color[1] === p.color[2]));
-}
-
-function greyToColour(r: ScalarRaster): ColourRaster {
-  const n = r.width * r.height;
-  const rgba = new Uint8Array(n * 4);
-  for (let i = 0; i < n; i++) rgba.fill(r.data[i], i * 4, i * 4 + 3), (rgba[i * 4 + 3] = 255);
-  return { kind: 'colour', width: r.width, height: r.height, rgba, resolutionUm: r.resolutionUm };
-}
-
-/** Label image → labels: values must be legend ids (0 and unclassified-named ids become 0). */
-export function idsToLabels(r: ScalarRaster, legend: ParsedLegend, mapName: string): Uint16Array {
-  if (!r.integer) {
-    throw invalidInput(`EDS map ${mapName} holds floating-point values; a label image must hold whole-number phase ids (8, 16 or 32-bit integers).`);
-  }
-  if (!legend.explicitIds) {
-    throw invalidInput(`EDS map ${mapName} is a single-channel label image, so its legend ${legend.source} must give each mineral's pixel value: use id,name,r,g,b (e.g. "1,Quartz,236,220,180").`);
-  }
-  const valid = new Map<number, number>();
-  for (const p of legend.phases) valid.set(p.id, p.id);
-  for (const u of legend.unclassified) if (u.id !== undefined) valid.set(u.id, 0);
-  valid.set(0, 0);
-  const n = r.width * r.height;
-  const labels = new Uint16Array(n);
-  const bad = new Map<number, { count: number; first: number }>();
-  let untracked = 0;
-  for (let i = 0; i < n; i++) {
-    const v = r.data[i];
-    const id = valid.get(v);
-    if (id === undefined) {
-      const b = bad.get(v);
-      if (b) b.count++;
-      else if (bad.size < MAX_TRACKED) bad.set(v, { count: 1, first: i });
-      else untracked++;
-      continue;
-    }
-    labels[i] = id;
-  }
-  if (bad.size) {
-    const list = [...bad.entries()].sort((a, b) => a[0] - b[0]);
-    const listed = list.slice(0, 5).map(([v, b]) => `${v} (${b.count} px, first at column ${b.first % r.width}, row ${Math.floor(b.first / r.width)})`);
-    throw invalidInput(
-      `EDS map ${clip(mapName, 60)}: pixel values ${listed.join(', ')}${list.length > 5 || untracked ? ` and ${untracked ? 'more than ' : ''}${list.length - 5} more` : ''} are not phase ids in the legend ${clip(legend.source, 60)}. ` +
-        'Add them to the legend (id,name,r,g,b), or name them "Unclassified".',
-      { details: { values: list.map(([v, b]) => ({ value: v, pixels: b.count })) } },
-    );
-  }
-  return labels;
-}
-
-/** A greyscale companion image as Float32 (colour images: luminance). */
-export function rasterToGrey(r: Raster): Float32Array {
-  const n = r.width * r.height;
-  const out = new Float32Array(n);
-  if (r.kind === 'scalar') {
-    for (let i = 0; i < n; i++) out[i] = r.data[i];
-  } else {
-    const d = r.rgba;
-    for (let i = 0; i < n; i++) out[i] = 0.299 * d[i * 4] + 0.587 * d[i * 4 + 1] + 0.114 * d[i * 4 + 2];
-  }
-  return out;
-}
+export { coloursToLabels, idsToLabels, rasterToGrey } from './labels-from-raster';
+import { coloursToLabels, greyCodedLegend, greyToColour, idsToLabels, rasterToGrey } from './labels-from-raster';
 
 async function readCompanions(list: { name: string; path: string }[], map: MineralMap, signal: AbortSignal | undefined, limits: Limits): Promise<CompanionImage[]> {
   const out: CompanionImage[] = [];
