@@ -25,17 +25,14 @@ import { PetromapError, throwIfAborted, type PetromapErrorTag } from '../errors'
 import type { Box3 } from '../volume/types';
 import {
   BRICK_ATTEMPTS, BRICK_BACKOFF_MS, IDENTITY, KEYS, QUEUE_BRICKS, QUEUE_RUNS, boxKey, identityText, redactUrl, relativeToWorkspace, sameIdentity,
-  type BrickJobData, type BrickJobResult,
+  type BrickJobData, type BrickJobResult, type ClusterTarget,
 } from './config';
 import { listWorkers } from './heartbeat-node';
 import { connectionOptions, openRedis, waitConnected } from './redis-node';
 
 export const POLL_MS = 500;
 
-export interface QueueRunRequest {
-  redisUrl: string;
-  /** workspace root of this machine; every path below must lie under it */
-  workspace: string;
+export interface QueueRunRequest extends ClusterTarget {
   storePath: string;
   modelDir: string;
   outDir: string;
@@ -131,8 +128,8 @@ export async function runBricksOnQueue(req: QueueRunRequest, opts: QueueRunOptio
           data: { runId, identity: IDENTITY, ...rel, box, mirror: req.mirror } satisfies BrickJobData,
           opts: {
             jobId: `${runId}.${boxKey(box)}`,
-            attempts: BRICK_ATTEMPTS,
-            backoff: { type: 'exponential', delay: BRICK_BACKOFF_MS },
+            attempts: req.attempts ?? BRICK_ATTEMPTS,
+            backoff: { type: 'exponential', delay: req.backoffMs ?? BRICK_BACKOFF_MS },
             failParentOnFailure: true,
             removeOnComplete: false,
             removeOnFail: false,

@@ -116,6 +116,10 @@ export interface ClusterTarget {
   redisUrl: string;
   /** this machine's path of the workspace root every worker mounts */
   workspace: string;
+  /** attempts per brick (default BRICK_ATTEMPTS) */
+  attempts?: number;
+  /** first retry delay, doubled each retry (default BRICK_BACKOFF_MS) */
+  backoffMs?: number;
 }
 export function clusterFromEnv(env: NodeJS.ProcessEnv = process.env): ClusterTarget | null {
   const redisUrl = redisUrlFromEnv(env);

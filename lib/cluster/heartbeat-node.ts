@@ -71,3 +71,15 @@ export class Throughput {
     return (this.samples.reduce((s, x) => s + x.voxels, 0) * 1000) / span;
   }
 }
+
+/** For a Workers view (server, CLI): the live workers on the Redis at `redisUrl` (own short-lived connection). */
+export async function listClusterWorkers(redisUrl: string): Promise<WorkerHeartbeat[]> {
+  const { openRedis, waitConnected } = await import('./redis-node');
+  const r = openRedis(redisUrl);
+  try {
+    await waitConnected(r, redisUrl, 5000);
+    return await listWorkers(r);
+  } finally {
+    r.disconnect();
+  }
+}
