@@ -40,7 +40,7 @@ function newestMtime(p) {
 function buildIfStale() {
   const buildId = path.join(ROOT, '.next', 'BUILD_ID');
   const buildLog = path.join(ROOT, '.next', 'petromap-build.log');
-  const sources = ['app', 'server', 'lib', 'wasm/build', 'next.config.mjs', 'package.json', 'tsconfig.json'];
+  const sources = ['app', 'server', 'lib', 'wasm/build', 'next.config.mjs', 'package.json', 'tsconfig.json', 'proxy.ts', 'instrumentation.ts'];
   const src = Math.max(...sources.map((s) => newestMtime(path.join(ROOT, s))));
   if (existsSync(buildId) && statSync(buildId).mtimeMs >= src && !process.env.PETROMAP_E2E_REBUILD) {
     console.log('e2e: .next is up to date, not rebuilding');
