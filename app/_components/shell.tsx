@@ -14,6 +14,7 @@ export function Shell({ children }: { children: ReactNode }) {
         <nav>
           <Link href="/">Projects</Link>
           <Link href="/jobs">Jobs</Link>
+          <Link href="/workers">Workers</Link>
         </nav>
         <span style={{ flex: 1 }} />
         <span className="small" style={{ color: '#9aa6b8' }}>3D mineral maps from XRM + EDS</span>

@@ -59,6 +59,8 @@ export async function importDataset(a: import('../storage/datasets').ImportFiles
   return importDatasetFiles(a, opts);
 }
 export { correlateSlab, correlateRegister } from './tasks-correlate'; // Correlate steps (server/pipeline/correlate.ts)
+export { clusterWorkers } from './tasks-cluster'; // the Workers page (server/routers/workers.ts)
+export { eraseAnnotationCode, scanProposals } from './tasks-annotate'; // Annotate steps (server/pipeline/annotate-jobs.ts)
 
 // ---------------------------------------------------------------- training, prediction, preview
 

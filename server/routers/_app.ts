@@ -6,6 +6,7 @@ import { jobsRouter } from './jobs';
 import { projectsRouter } from './projects';
 import { trainRouter } from './train';
 import { resultsRouter } from './results';
+import { workersRouter } from './workers';
 
 export const appRouter = router({
   projects: projectsRouter,
@@ -15,6 +16,7 @@ export const appRouter = router({
   annotate: annotateRouter,
   train: trainRouter,
   results: resultsRouter,
+  workers: workersRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -33,3 +33,13 @@ test('jobs page renders', async ({ page, baseUrl }) => {
   assert.equal(await page.locator('.error').count(), 0, 'no error on the jobs page');
   await screenshot(page, 'jobs');
 });
+
+test('workers page says where jobs run (embedded: in this server)', async ({ page, baseUrl }) => {
+  await page.goto(baseUrl + '/');
+  await page.getByRole('link', { name: 'Workers' }).click();
+  await page.getByRole('heading', { name: 'Workers' }).waitFor();
+  await page.getByTestId('workers-embedded').waitFor();
+  assert.match(await page.getByTestId('workers-embedded').innerText(), /PETROMAP_REDIS_URL/);
+  assert.equal(await page.locator('.error').count(), 0, 'no error on the workers page');
+  await screenshot(page, 'workers');
+});
