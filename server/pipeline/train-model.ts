@@ -8,8 +8,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { unprocessable } from '@/lib/errors';
 import type { SurfacePlane } from '@/lib/classify/mirror';
-import type { EpochInfo, Validation } from '@/lib/classify/model';
-import type { ClassCount } from '@/lib/classify/training-set';
+import type { EpochInfo } from '@/lib/classify/model';
 import { classifierFeatureSet } from '@/lib/classify/feature-sets';
 import type { FeatureSet } from '@/lib/features/types';
 import type { Shape3 } from '@/lib/volume/types';
@@ -18,6 +17,7 @@ import type { Services } from '../services';
 import { mineralMap } from '../storage/open-stores';
 import type { RegistrationRecord } from './correlate';
 import { projectClassMap, projectDatasets } from './project-inputs';
+import type { TrainFromLabelsResult } from '@/lib/pipeline/train-from-labels';
 
 /** Threads the server gives a whole-volume prediction (2 cores; the estimate uses the same). */
 export const PREDICT_THREADS = 2;
@@ -27,18 +27,10 @@ export function projectFeatureSet(svc: Services, projectId: string, spacingUm: [
   return saved?.specs?.length ? saved : classifierFeatureSet(spacingUm);
 }
 
-export interface ModelSummary {
+/** What a training run returned (lib/pipeline trainFromLabels), as the project keeps it. */
+export interface ModelSummary extends Pick<TrainFromLabelsResult, 'features' | 'featureSet' | 'classes' | 'hidden' | 'bestEpoch' | 'history' | 'validation' | 'counts' | 'labelledVoxels'> {
   createdAt: number;
   jobId: string;
-  features: string[];
-  featureSet: FeatureSet;
-  classes: number[];
-  hidden: number[];
-  bestEpoch: number;
-  history: EpochInfo[];
-  validation: Validation;
-  counts: ClassCount[];
-  labelledVoxels: number;
   mirrorSurface: SurfacePlane;
   trainSeconds: number;
   /** workspace-relative folder of this model's files (projects/<id>/model-<jobId>); older rows: projects/<id>/model */
