@@ -18,11 +18,13 @@ import type { FeatureSet, FeatureSpec, FilterName } from '@/lib/features/types';
 import type { RegistrationQuality } from '@/lib/registration/types';
 import type { DepthProfile } from '@/lib/report/depth';
 import type { ModalMineralogy, ModalRow, ReportClass } from '@/lib/report/modal';
+import type { ClassFraction, ProposalClass, ProposeResult, ScanProposal } from '@/lib/report/proposals';
 import type { GreyHistograms } from '@/lib/report/results-stats';
 import type { Affine2, Affine2to3 } from '@/lib/coords';
-import type { Shape3 } from '@/lib/volume/types';
+import type { Box3, Shape3 } from '@/lib/volume/types';
 import type { SurfaceOut } from '../jobs/tasks-correlate';
 import type { AnnotationsRecord, PredictionRecord as LithologyPredictionRecord } from '../pipeline/annotate';
+import type { StoredProposals } from '../pipeline/annotate-jobs';
 import type { RegistrationRecord } from '../pipeline/correlate';
 import type { ClassDef } from '../pipeline/project-inputs';
 import type { StoredResultsStats } from '../pipeline/results-stats';
@@ -94,6 +96,16 @@ const depth = exactly<DepthProfile>()(z.object({
 }));
 const histograms = exactly<GreyHistograms>()(z.object({ lo: real, hi: real, bins: num, counts: z.record(z.number(), z.array(num)) }));
 
+const um3 = exactly<[number, number, number]>()(tuple3(real));
+const box3 = exactly<Box3>()(z.object({ start: shape3, shape: shape3 }));
+const proposalClass = exactly<ProposalClass>()(z.object({ code: num, name: z.string() }));
+const classFraction = exactly<ClassFraction>()(z.object({ code: num, name: z.string(), fraction: real }));
+const scanProposal = exactly<ScanProposal>()(z.object({
+  code: num, name: z.string(), purity: real, box: box3, startUm: um3, sizeUm: um3, centreUm: um3, fractions: z.array(classFraction),
+}));
+const proposeResult = exactly<ProposeResult>()(z.object({ proposals: z.array(scanProposal), fovVox: shape3, absent: z.array(proposalClass), cellVox: num }));
+const fovUm = exactly<[number, number, number]>()(tuple3(num));
+
 // ---------------------------------------------------------------- rows that exist only here
 
 const labelCounts = z.object({
@@ -126,6 +138,14 @@ export type ProjectInputsRow = z.infer<typeof inputs>;
 const classMap = z.record(z.number(), num.nullable());
 /** Artifact 'classMap': EDS phase id -> class code the user chose (null = drop); phases not in it take the default. */
 export type ClassMapRow = z.infer<typeof classMap>;
+
+const eraseClassJob = z.object({ jobId: z.string(), code: num, name: z.string() });
+/** Artifact 'eraseClassJob': the job erasing the strokes of a deleted class (painting waits while it runs). */
+export type EraseClassRow = z.infer<typeof eraseClassJob>;
+
+const scanProposalsJob = z.object({ jobId: z.string(), key: z.string(), fovUm });
+/** Artifact 'scanProposalsJob': the latest scan-proposals job and what it computes from (pipeline/annotate-jobs.ts proposalsKey). */
+export type ProposalsJobRow = z.infer<typeof scanProposalsJob>;
 
 // ---------------------------------------------------------------- the keys
 
@@ -204,6 +224,19 @@ export const PROJECT_STATE = {
     fractions: z.record(z.string(), real),
     createdAt: num,
   })),
+  eraseClassJob,
+  /** the scan proposals of a field of view, with what they were computed from (pipeline/annotate-jobs.ts) */
+  scanProposals: exactly<StoredProposals>()(z.object({
+    key: z.string(),
+    source: z.enum(['prediction', 'strokes']),
+    version: z.string(),
+    fovUm,
+    classes: z.array(proposalClass),
+    result: proposeResult,
+    jobId: z.string(),
+    createdAt: num,
+  })),
+  scanProposalsJob,
 } as const;
 
 export type ProjectStateKey = keyof typeof PROJECT_STATE;

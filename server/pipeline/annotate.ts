@@ -2,17 +2,17 @@
  * The painting (lithology) workflow of a project: the class list the user edits, the painted
  * annotation volume (uint8 class codes at level 0, chunked like the scan; 0 = unlabelled) read
  * and written one orthogonal slice at a time, stroke counts per class, training and prediction
- * from the strokes (same engine as the Train step: lib/classify), and scan-location proposals on
- * the predicted map (or on the strokes while there is no prediction).
+ * from the strokes (same engine as the Train step: lib/classify). The jobs that pass over the
+ * whole painted or predicted volume (erasing a deleted class, scan-location proposals) are in
+ * annotate-jobs.ts; while a class is being erased, painting is refused (erasingClass).
  */
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { invalidInput, notFound, unprocessable, type StageOptions } from '@/lib/errors';
+import { invalidInput, notFound, PetromapError, unprocessable } from '@/lib/errors';
 import type { VolumeStore } from '@/lib/volume/store';
 import type { Box3, Shape3 } from '@/lib/volume/types';
 import { createVolume, DEFAULT_CHUNK, ZarrVolumeStore } from '@/lib/volume/zarr-store-node';
-import { fovUmToVox, proposalsCsv, proposeScanLocations, type ProposeResult } from '@/lib/report/proposals';
 import type { JobRecord } from '../db/repo';
 import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
@@ -99,55 +99,12 @@ export function updateClass(svc: Services, projectId: string, code: number, patc
   return def;
 }
 
-/**
- * Delete a class. Its painted voxels must be erased first (eraseStrokes: true does it), so no
- * stroke is left with a code that no longer means anything.
- */
-export async function deleteClass(svc: Services, projectId: string, code: number, eraseStrokes: boolean): Promise<{ erased: number }> {
-  const cur = annotationClasses(svc, projectId);
-  const old = cur.find((c) => c.code === code);
-  if (!old) throw notFound(`There is no class with code ${code} in this project.`);
-  return withProjectLock(projectId, async () => {
-    const rec = currentRecord(svc, projectId);
-    const painted = rec?.counts[code] ?? 0;
-    let erased = 0;
-    if (painted > 0) {
-      if (!eraseStrokes) {
-        throw invalidInput(`Class "${old.name}" has ${painted.toLocaleString('en')} painted voxels. Erase them with the class (confirm) or repaint them with another class first.`);
-      }
-      const store = await storeAt(svc, rec!.relPath);
-      erased = await replaceCode(store, code, 0);
-      rec!.counts[code] = 0;
-      delete rec!.counts[code];
-      saveRecord(svc, projectId, rec!);
-    }
-    svc.repo.setArtifact(projectId, 'classes', cur.filter((c) => c.code !== code));
-    return { erased };
-  });
-}
-
-/** Sequential single writer (slabs in z order, under the project lock): read-modify-write is safe. */
-async function replaceCode(store: VolumeStore, from: number, to: number): Promise<number> {
-  const [nz, ny, nx] = store.meta.shape;
-  const dz = store instanceof ZarrVolumeStore ? store.chunk[0] : DEFAULT_CHUNK[0];
-  let n = 0;
-  for (let z = 0; z < nz; z += dz) {
-    const box: Box3 = { start: [z, 0, 0], shape: [Math.min(dz, nz - z), ny, nx] };
-    const data = (await store.readBlock(box)) as Uint8Array;
-    let changed = 0;
-    for (let i = 0; i < data.length; i++) if (data[i] === from) (data[i] = to), changed++;
-    if (changed) await store.writeBlock(box, data);
-    n += changed;
-  }
-  return n;
-}
-
 // ---------------------------------------------------------------- annotation volume
 
 const locks = new Map<string, Promise<unknown>>();
 
-/** Serialise the writes of one project (read-modify-write of slices and counts). */
-function withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
+/** Serialise the writes of one project (read-modify-write of slices and counts; the erase job). */
+export function withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
   const prev = locks.get(projectId) ?? Promise.resolve();
   const next = prev.then(fn, fn);
   locks.set(projectId, next.catch(() => undefined));
@@ -161,7 +118,7 @@ function projectVolume(svc: Services, projectId: string) {
 }
 
 /** The record of the current volume's annotations, if any were painted. */
-function currentRecord(svc: Services, projectId: string): AnnotationsRecord | undefined {
+export function currentRecord(svc: Services, projectId: string): AnnotationsRecord | undefined {
   const { volume } = projectDatasets(svc, projectId);
   const rec = svc.repo.artifact(projectId, 'annotations');
   if (!rec || !volume || rec.volumeId !== volume.id) return undefined;
@@ -169,9 +126,25 @@ function currentRecord(svc: Services, projectId: string): AnnotationsRecord | un
   return rec;
 }
 
-function saveRecord(svc: Services, projectId: string, rec: AnnotationsRecord) {
+export function saveRecord(svc: Services, projectId: string, rec: AnnotationsRecord) {
   rec.updatedAt = Date.now();
   svc.repo.setArtifact(projectId, 'annotations', rec);
+}
+
+/** The class whose strokes a job is erasing now (deleteClass in annotate-jobs.ts), if any. */
+export function erasingClass(svc: Services, projectId: string): { jobId: string; code: number; name: string; progress: number; message: string | null } | undefined {
+  const e = svc.repo.artifact(projectId, 'eraseClassJob');
+  if (!e || !svc.jobs.isActive(e.jobId)) return undefined;
+  const j = svc.repo.job(e.jobId);
+  return { ...e, progress: j?.progress ?? 0, message: j?.message ?? null };
+}
+
+/** Conflict while a class is being erased: `what` (e.g. "Painting") waits until it is done. */
+export function refuseWhileErasing(svc: Services, projectId: string, what: string) {
+  const e = erasingClass(svc, projectId);
+  if (e) {
+    throw new PetromapError('Conflict', `Class "${e.name}" is being erased from the painted volume (${Math.round(e.progress * 100)} % done): ${what} is possible again when it has finished.`);
+  }
 }
 
 async function openOrCreateAnnotations(svc: Services, projectId: string): Promise<{ store: VolumeStore; rec: AnnotationsRecord }> {
@@ -230,17 +203,12 @@ export async function writeAnnotationSlice(svc: Services, projectId: string, axi
   if (body.length !== g.width * g.height) {
     throw invalidInput(`${what}: expected ${g.width} × ${g.height} = ${g.width * g.height} bytes (one class code per voxel), got ${body.length}. Reload the page: the volume may have changed.`);
   }
-  const classes = annotationClasses(svc, projectId);
-  const allowed = new Uint8Array(256);
-  allowed[0] = 1;
-  for (const c of classes) allowed[c.code] = 1;
-  for (let i = 0; i < body.length; i++) {
-    if (!allowed[body[i]!]) {
-      const u = i % g.width, v = Math.floor(i / g.width);
-      throw invalidInput(`${what}: class code ${body[i]} at column ${u}, row ${v} is not one of this project's classes (${classes.length ? classes.map((c) => `${c.code} ${c.name}`).join(', ') : 'none defined yet'}). Nothing was saved.`);
-    }
-  }
+  refuseWhileErasing(svc, projectId, 'painting');
+  checkCodes(body, annotationClasses(svc, projectId), g.width, what);
   return withProjectLock(projectId, async () => {
+    // again under the lock: a class may have been deleted (or its erasing started) while this write waited
+    refuseWhileErasing(svc, projectId, 'painting');
+    checkCodes(body, annotationClasses(svc, projectId), g.width, what);
     const { store, rec } = await openOrCreateAnnotations(svc, projectId);
     const old = (await store.readBlock(g.box)) as Uint8Array;
     const delta = new Float64Array(256);
@@ -267,8 +235,22 @@ export async function writeAnnotationSlice(svc: Services, projectId: string, axi
   });
 }
 
+/** Every code of a painted slice is 0 or one of the project's classes (else nothing is saved). */
+function checkCodes(body: Uint8Array, classes: ClassDef[], width: number, what: string) {
+  const allowed = new Uint8Array(256);
+  allowed[0] = 1;
+  for (const c of classes) allowed[c.code] = 1;
+  for (let i = 0; i < body.length; i++) {
+    if (!allowed[body[i]!]) {
+      const u = i % width, v = Math.floor(i / width);
+      throw invalidInput(`${what}: class code ${body[i]} at column ${u}, row ${v} is not one of this project's classes (${classes.length ? classes.map((c) => `${c.code} ${c.name}`).join(', ') : 'none defined yet'}). Nothing was saved.`);
+    }
+  }
+}
+
 /** Forget every stroke of the current volume. */
 export async function clearAnnotations(svc: Services, projectId: string): Promise<void> {
+  refuseWhileErasing(svc, projectId, 'clearing the strokes');
   await withProjectLock(projectId, async () => {
     const rec = currentRecord(svc, projectId);
     if (!rec) return;
@@ -301,6 +283,9 @@ export async function annotationState(svc: Services, projectId: string) {
   const classes = annotationClasses(svc, projectId);
   const rec = currentRecord(svc, projectId);
   const pred = predictionRecord(svc, projectId);
+  const erasing = erasingClass(svc, projectId);
+  // the field of view of the latest scan proposals (stored or being computed), to show them again
+  const lastProposals = svc.repo.artifact(projectId, 'scanProposalsJob') ?? svc.repo.artifact(projectId, 'scanProposals');
   return {
     project: { id: project.id, name: project.name, kind: project.kind },
     volume: volume && scan
@@ -318,6 +303,9 @@ export async function annotationState(svc: Services, projectId: string) {
     prediction: pred
       ? { jobId: pred.jobId, classes: pred.classes, heldOutAccuracy: pred.heldOutAccuracy, perClass: pred.perClass, fractions: pred.fractions, createdAt: new Date(pred.createdAt), stale: !sameCounts(pred.strokeCounts, rec?.counts ?? {}) }
       : null,
+    /** a deleted class whose strokes a job is erasing: painting waits until it has finished */
+    erasing: erasing ? { jobId: erasing.jobId, code: erasing.code, name: erasing.name, progress: erasing.progress, message: erasing.message } : null,
+    proposalsFovUm: lastProposals ? lastProposals.fovUm : null,
   };
 }
 
@@ -326,28 +314,12 @@ function sameCounts(a: Record<string, number>, b: Record<string, number>) {
   return ka.length === kb.length && ka.every((k) => a[k] === b[k]);
 }
 
-// ---------------------------------------------------------------- proposals
-
-/** Proposals on the predicted map, or on the strokes while there is no prediction. */
-export async function projectProposals(svc: Services, projectId: string, fovUm: [number, number, number], opts: StageOptions = {}) {
-  const pred = predictionRecord(svc, projectId);
-  const classes = annotationClasses(svc, projectId);
-  let store: VolumeStore | undefined;
-  let source: 'prediction' | 'strokes';
-  if (pred) (store = await storeAt(svc, pred.relPath)), (source = 'prediction');
-  else (store = await annotationStore(svc, projectId)), (source = 'strokes');
-  if (!store) throw unprocessable('There is nothing to propose scan locations from yet: paint some strokes (and predict the lithology map) first.');
-  if (!fovUm.every((v) => Number.isFinite(v) && v > 0)) throw invalidInput(`The field of view must be three sizes in µm greater than 0 (z, y, x), got ${fovUm.join(' × ')}.`);
-  const fovVox = fovUmToVox(fovUm, store.meta.spacingUm);
-  const result: ProposeResult = await proposeScanLocations(store, classes, fovVox, { ...opts, source: source === 'prediction' ? 'the predicted lithology map' : 'the painted strokes' });
-  return { source, classes, result, csv: proposalsCsv(result, classes) };
-}
-
 // ---------------------------------------------------------------- train + predict from strokes
 
 /** Job: train on the project's strokes, predict the whole volume, store the lithology map. */
 export function startTrainFromStrokes(svc: Services, projectId: string, opts: { epochs?: number } = {}): JobRecord {
   const volume = projectVolume(svc, projectId);
+  refuseWhileErasing(svc, projectId, 'training');
   const rec = currentRecord(svc, projectId);
   const classes = annotationClasses(svc, projectId);
   const painted = classes.filter((c) => (rec?.counts[c.code] ?? 0) > 0);

@@ -1,7 +1,9 @@
 /**
  * Lithology painting end to end: new lithology project, upload a layered phantom NRRD (no EDS),
  * three classes, strokes with the mouse on two slices (XY and XZ), undo/redo, train and predict,
- * the predicted overlay on the slices, scan proposals for a field of view, CSV download.
+ * the predicted overlay on the slices, scan proposals for a field of view (a server job: pending,
+ * then its stored result), CSV download (the stored result), and deleting a class with strokes
+ * (the erase job: the class goes and the other counts stay when it has finished).
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -135,7 +137,9 @@ test('lithology: paint, train, predict, propose scan locations, download CSV', a
   // proposals
   for (const [k, v] of [['x', 24], ['y', 24], ['z', 16]]) await page.getByTestId(`fov-${k}`).fill(String(v));
   await page.getByTestId('propose').click();
+  // the proposals are a job: the button says so until its stored result is listed
   await page.getByTestId('proposals-table').waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByTestId('propose').innerText(), 'Propose');
   const table = await page.getByTestId('proposals-table').innerText();
   assert.match(table, /high porosity/);
   assert.match(table, /low porosity/);
@@ -152,4 +156,19 @@ test('lithology: paint, train, predict, propose scan locations, download CSV', a
   const [, , purity, , , x0] = hp.split(',');
   assert.ok(Number(purity) > 0.9, `high-porosity box is nearly pure: ${hp}`);
   assert.ok(porous(Number(x0)) && porous(Number(x0) + 11), `high-porosity box lies in a porous band: ${hp}`);
+
+  // a fourth class painted, then deleted with its strokes (confirm): the erase job removes it
+  const kept = await Promise.all([1, 2, 3].map((c) => count(page, c)));
+  await page.getByTestId('new-class-name').fill('vuggy');
+  await page.getByTestId('add-class').click();
+  await page.getByTestId('class-row-4').waitFor();
+  await page.keyboard.press('4');
+  await stroke(page, 'XY', NX, NY, [66, 54], [90, 54]);
+  assert.ok((await count(page, 4)) > 40, 'vuggy painted');
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Delete vuggy' }).click();
+  await waitFor(async () => (await page.getByTestId('class-row-4').count()) === 0, 'class deleted when its strokes are erased', 60_000);
+  assert.deepEqual(await Promise.all([1, 2, 3].map((c) => count(page, c))), kept, 'the other classes keep their strokes');
+  assert.equal(await page.getByTestId('erase-progress').count(), 0);
+  await screenshot(page, 'lithology-class-deleted');
 }, { timeoutMs: 400_000 });

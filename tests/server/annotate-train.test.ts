@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  addClass, annotationState, projectProposals, readPredictionSlice, startTrainFromStrokes, writeAnnotationSlice,
+  addClass, annotationState, readPredictionSlice, startTrainFromStrokes, writeAnnotationSlice,
 } from '@/server/pipeline/annotate';
+import { proposalsStatus, startProposals } from '@/server/pipeline/annotate-jobs';
 import { storeAt } from '@/server/storage/open-stores';
 import type { Services } from '@/server/services';
 import type { Shape3 } from '@/lib/volume/types';
@@ -81,13 +82,17 @@ describe('train and predict from strokes', () => {
     expect([slice.width, slice.height]).toEqual([ny, nz]);
     expect(slice.data.filter((v) => v === 1).length / slice.data.length).toBeGreaterThan(0.9);
 
-    const prop = await projectProposals(svc, projectId, [16, 16, 16]);
+    const started = startProposals(svc, projectId, [16, 16, 16]);
+    if (started.status === 'pending') await svc.jobs.wait(started.jobId);
+    const prop = proposalsStatus(svc, projectId, [16, 16, 16]);
+    if (prop.status !== 'ready') throw new Error(`proposals not stored: ${JSON.stringify(prop)}`);
     expect(prop.source).toBe('prediction');
-    expect(prop.result.proposals.map((q) => q.code)).toEqual([1, 2]);
-    for (const q of prop.result.proposals) expect(q.purity).toBeGreaterThan(0.5);
+    expect(prop.proposals.map((q) => q.code)).toEqual([1, 2]);
+    for (const q of prop.proposals) expect(q.purity).toBeGreaterThan(0.5);
 
-    // new strokes make the prediction stale
+    // new strokes make the prediction stale (the proposals on the prediction stay what they were)
     await writeAnnotationSlice(svc, projectId, 'z', 10, xy);
     expect((await annotationState(svc, projectId)).prediction!.stale).toBe(true);
+    expect(proposalsStatus(svc, projectId, [16, 16, 16]).status).toBe('ready');
   }, 120_000);
 });

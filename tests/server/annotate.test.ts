@@ -1,14 +1,16 @@
 /**
  * Painted slices: PUT/GET round trips on all three axes (through the route handler and the
  * pipeline), stroke counts, bad sizes and unknown class codes refused with nothing stored
- * changed, the class editor (duplicates, delete with strokes), and scan proposals from strokes.
+ * changed, the class editor (duplicates, delete with strokes: the erase job), and scan proposals
+ * from strokes (the proposals job and its stored result). More on both jobs: annotate-jobs.test.ts.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  addClass, annotationClasses, annotationState, deleteClass, projectProposals, readAnnotationSlice, updateClass, writeAnnotationSlice,
+  addClass, annotationClasses, annotationState, readAnnotationSlice, updateClass, writeAnnotationSlice,
 } from '@/server/pipeline/annotate';
+import { deleteClass, proposalsStatus, startProposals, storedProposalsCsv } from '@/server/pipeline/annotate-jobs';
 import type { Services } from '@/server/services';
 import type { Shape3 } from '@/lib/volume/types';
 import { addVolume, makeServices, type Fixture } from './annotate-helpers';
@@ -111,18 +113,25 @@ describe('painted slices', () => {
   });
 
   it('proposes scan locations from the strokes while there is no prediction', async () => {
-    const p = await projectProposals(svc, projectId, [4, 8, 8]);
+    const started = startProposals(svc, projectId, [4, 8, 8]);
+    expect(started.status).toBe('pending');
+    expect((await svc.jobs.wait((started as { jobId: string }).jobId)).error).toBeNull();
+    const p = proposalsStatus(svc, projectId, [4, 8, 8]);
+    if (p.status !== 'ready') throw new Error(`proposals not stored: ${JSON.stringify(p)}`);
     expect(p.source).toBe('strokes');
-    const two = p.result.proposals.find((q) => q.code === 2)!;
+    const two = p.proposals.find((q) => q.code === 2)!;
     expect(two.purity).toBe(1);
     expect(two.box.start[0] + two.box.shape[0]).toBeLessThanOrEqual(5);
-    expect(p.result.absent.map((c) => c.code)).toEqual([3]);
-    expect(p.csv.split('\n')[0]).toMatch(/^class,code,purity/);
+    expect(p.absent.map((c) => c.code)).toEqual([3]);
+    expect(storedProposalsCsv(svc, projectId, [4, 8, 8]).split('\n')[0]).toMatch(/^class,code,purity/);
   });
 
   it('deletes a class only together with its strokes', async () => {
     await expect(deleteClass(svc, projectId, 1, false)).rejects.toThrow(/"high porosity" has 480 painted voxels/);
-    expect(await deleteClass(svc, projectId, 1, true)).toEqual({ erased: 480 });
+    const { jobId } = await deleteClass(svc, projectId, 1, true);
+    const job = await svc.jobs.wait(jobId!);
+    expect(job.state).toBe('done');
+    expect(job.result).toMatchObject({ erased: 480 });
     expect(annotationClasses(svc, projectId).map((c) => c.code)).toEqual([2, 3]);
     expect((await readAnnotationSlice(svc, projectId, 'z', 5)).data.every((v) => v === 0)).toBe(true);
     expect((await annotationState(svc, projectId)).strokes).toEqual([{ code: 2, voxels: 2400 }, { code: 3, voxels: 0 }]);

@@ -71,6 +71,7 @@ describe('tRPC input bounds', () => {
   it('strokes: epochs and the field of view of the proposals', async () => {
     await refused(caller.annotate.train({ projectId, epochs: MAX_EPOCHS + 1 }), 'BAD_REQUEST');
     await refused(caller.annotate.proposals({ projectId, fovUm: [1e6, 100, 100] }), 'BAD_REQUEST', /at most 100000 µm/);
+    await refused(caller.annotate.propose({ projectId, fovUm: [100, 0, 100] }), 'BAD_REQUEST');
     expect(svc.repo.listJobs(projectId)).toHaveLength(0);
   });
 });

@@ -91,6 +91,20 @@ const SAMPLES: { [K in ProjectStateKey]: ProjectState[K] } = {
     volumeId: 'd1a2b3c4d5', relPath: 'projects/p1/lithology-d1a2b3c4d5/prediction/labels.ome.zarr', jobId: 'jlith1', classes, strokeCounts: { 1: 120, 2: 45 },
     heldOutAccuracy: null, perClass: [{ code: 1, f1: 0.9, support: 30 }, { code: 2, f1: 0.85, support: 12 }], fractions: { 1: 0.3, 2: 0.7 }, createdAt: 1_767_000_400_000,
   },
+  eraseClassJob: { jobId: 'jerase1', code: 3, name: 'fracture' },
+  scanProposals: {
+    key: JSON.stringify(['strokes', 'strokes d1a2b3c4d5 1767000300000', [16, 24, 24], [[1, 'pore'], [2, 'quartz']]]),
+    source: 'strokes', version: 'strokes d1a2b3c4d5 1767000300000', fovUm: [16, 24, 24], classes: [{ code: 1, name: 'pore' }, { code: 2, name: 'quartz' }],
+    result: {
+      proposals: [{
+        code: 1, name: 'pore', purity: 0.97, box: { start: [4, 10, 12], shape: [8, 12, 12] }, startUm: [7, 19, 23], sizeUm: [16, 24, 24], centreUm: [15, 31, 35],
+        fractions: [{ code: 1, name: 'pore', fraction: 0.97 }, { code: 2, name: 'quartz', fraction: 0.01 }, { code: 0, name: 'unlabelled', fraction: 0.02 }],
+      }],
+      fovVox: [8, 12, 12], absent: [{ code: 2, name: 'quartz' }], cellVox: 4,
+    },
+    jobId: 'jprop1', createdAt: 1_767_000_500_000,
+  },
+  scanProposalsJob: { jobId: 'jprop1', key: 'k', fovUm: [16, 24, 24] },
 };
 
 const writeRaw = (key: string, text: string) =>

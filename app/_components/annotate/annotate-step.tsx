@@ -3,7 +3,8 @@
  * Annotate step (lithology painting): classes editor, three orthogonal paint panels, tools
  * (brush, eraser, size, undo/redo, overlays), train + predict from the strokes, the predicted
  * lithology overlay, and scan-location proposals for a field of view (table, boxes on the
- * slices, CSV download).
+ * slices, CSV download). Deleting a class with strokes and proposing run as server jobs: their
+ * progress shows here, and painting pauses while a deleted class's strokes are being erased.
  *
  * Keys (outside text fields): B brush, E eraser, N navigate, [ ] brush size, 1–9 class,
  * O overlays on/off, Ctrl+Z undo, Ctrl+Shift+Z (or Ctrl+Y) redo; in a focused panel
@@ -61,6 +62,7 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
   const [strokesVersion, setStrokesVersion] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
+  const [eraseJobId, setEraseJobId] = useState<string | null>(null);
   const [proposals, setProposals] = useState<ProposalsOut | null>(null);
   const history = useRef(new EditHistory(100));
   const [, setHistoryTick] = useState(0);
@@ -75,8 +77,27 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
   const addM = useMutation(trpc.annotate.addClass.mutationOptions({ onSuccess: (c) => { setCode(c.code); void refresh(); }, onError }));
   const updM = useMutation(trpc.annotate.updateClass.mutationOptions({ onSuccess: () => void refresh(), onError }));
   const delM = useMutation(trpc.annotate.deleteClass.mutationOptions({
-    onSuccess: () => { history.current.clear(); setStrokesVersion((v) => v + 1); void refresh(); }, onError,
+    onSuccess: (r) => {
+      // undo entries may hold the deleted class's code
+      history.current.clear();
+      setHistoryTick((t) => t + 1);
+      setError(null);
+      if (r.jobId) setEraseJobId(r.jobId);
+      else setStrokesVersion((v) => v + 1);
+      void refresh();
+    },
+    onError,
   }));
+  // a class whose strokes are being erased (this page started it, or it was running when the page opened)
+  const eraseJob = useRegisterJob(eraseJobId ?? state.erasing?.jobId ?? null, (j) => {
+    if (j.state === 'failed') setError(`Erasing the strokes of the deleted class failed: ${j.error}`);
+    setEraseJobId(null);
+    setStrokesVersion((v) => v + 1);
+    void refresh();
+  });
+  const erasing = eraseJob && !['done', 'failed', 'cancelled', 'interrupted'].includes(eraseJob.state)
+    ? { name: state.erasing?.name ?? 'the deleted class', progress: eraseJob.progress }
+    : null;
   const trainM = useMutation(trpc.annotate.train.mutationOptions({ onSuccess: (r) => { setError(null); setJobId(r.jobId); }, onError }));
   const cancelM = useMutation(trpc.jobs.cancel.mutationOptions());
   const job = useRegisterJob(jobId, (j) => {
@@ -156,11 +177,13 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
   );
   const strokesByCode = new Map(state.strokes.map((s) => [s.code, s.voxels]));
   const paintedClasses = state.strokes.filter((s) => s.voxels > 0).length;
+  // what the scan proposals are computed from: the prediction, else the strokes; and the classes
+  const proposalInputs = JSON.stringify([predictionVersion, pred ? null : state.updatedAt, classes.map((c) => [c.code, c.name])]);
 
   const panel = (axis: SliceAxis) => (
     <PaintPanel
       projectId={projectId} axis={axis} shape={shape} spacing={spacing} levelShapes={info.levelShapes} cursor={cursor} onCursor={setCursor}
-      greyUrl={greyUrl} colors={colors} tool={tool} code={code} radius={radius} showStrokes={showStrokes}
+      greyUrl={greyUrl} colors={colors} tool={erasing ? 'navigate' : tool} code={code} radius={radius} showStrokes={showStrokes}
       showPrediction={showPrediction} strokesVersion={strokesVersion} predictionVersion={predictionVersion} boxes={boxes}
       onEdit={onEdit} onError={setError}
     />
@@ -175,6 +198,13 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
         </span>
       </div>
       {error && <div className="error" data-testid="annotate-error" onClick={() => setError(null)}>{error}</div>}
+      {erasing && (
+        <div className="info job-progress" data-testid="erase-progress">
+          Erasing the strokes of “{erasing.name}”: painting is paused until it has finished.
+          <span className="progress"><span style={{ width: `${(erasing.progress * 100).toFixed(0)}%` }} /></span>
+          <span className="num">{(erasing.progress * 100).toFixed(0)} %</span>
+        </div>
+      )}
       <div className="annotate-layout">
         <div className="viewer">
           <div className="viewer-grid">
@@ -195,8 +225,8 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
                 <span>[ ]</span>
               </div>
               <div className="controls">
-                <button type="button" onClick={() => void replay('undo')} disabled={!history.current.canUndo} data-testid="undo" title="Undo (Ctrl+Z)">Undo</button>
-                <button type="button" onClick={() => void replay('redo')} disabled={!history.current.canRedo} data-testid="redo" title="Redo (Ctrl+Shift+Z)">Redo</button>
+                <button type="button" onClick={() => void replay('undo')} disabled={!!erasing || !history.current.canUndo} data-testid="undo" title="Undo (Ctrl+Z)">Undo</button>
+                <button type="button" onClick={() => void replay('redo')} disabled={!!erasing || !history.current.canRedo} data-testid="redo" title="Redo (Ctrl+Shift+Z)">Redo</button>
               </div>
               <div className="controls">
                 <label><input type="checkbox" checked={showStrokes} onChange={(e) => setShowStrokes(e.target.checked)} data-testid="show-strokes" /> strokes</label>
@@ -221,7 +251,8 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
             onAdd={(c) => addM.mutateAsync({ projectId, name: c.name, color: c.color }).catch(() => undefined)}
             onUpdate={(c, patch) => updM.mutateAsync({ projectId, code: c, ...patch }).catch(() => undefined)}
             onDelete={(c, erase) => delM.mutateAsync({ projectId, code: c, eraseStrokes: erase }).catch(() => undefined)}
-            busy={addM.isPending || delM.isPending}
+            busy={addM.isPending || delM.isPending || !!erasing}
+            erasing={erasing ? { code: state.erasing?.code ?? -1, progress: erasing.progress } : null}
           />
           <div className="anno-train" data-testid="train-box">
             <strong>Classifier</strong>
@@ -229,8 +260,8 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
               Trains the voxel classifier of the Train step on the painted voxels ({paintedClasses} class{paintedClasses === 1 ? '' : 'es'} painted), then predicts every voxel.
             </p>
             <div className="controls">
-              <button type="button" className="primary" data-testid="train-predict" disabled={training || trainM.isPending || paintedClasses < 2}
-                onClick={() => trainM.mutate({ projectId })} title={paintedClasses < 2 ? 'Paint at least two classes first' : undefined}>
+              <button type="button" className="primary" data-testid="train-predict" disabled={training || trainM.isPending || paintedClasses < 2 || !!erasing}
+                onClick={() => trainM.mutate({ projectId })} title={erasing ? 'Wait until the deleted class is erased' : paintedClasses < 2 ? 'Paint at least two classes first' : undefined}>
                 Train and predict
               </button>
               {training && job && <button type="button" onClick={() => cancelM.mutate({ id: job.id })}>Cancel</button>}
@@ -254,7 +285,9 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
               </div>
             )}
           </div>
-          <ProposalsPanel projectId={projectId} spacing={spacing} shape={shape} source={pred ? 'prediction' : 'strokes'} result={proposals} onResult={setProposals} onError={setError}
+          <ProposalsPanel projectId={projectId} spacing={spacing} shape={shape} source={pred ? 'prediction' : 'strokes'}
+            initialFovUm={state.proposalsFovUm} inputsVersion={proposalInputs} disabledReason={erasing ? 'Wait until the deleted class is erased' : null}
+            result={proposals} onResult={setProposals} onError={setError}
             onGoto={(b) => setCursor([b.start[0] + (b.shape[0] >> 1), b.start[1] + (b.shape[1] >> 1), b.start[2] + (b.shape[2] >> 1)])} colors={colors} />
         </div>
       </div>

@@ -1,7 +1,8 @@
 'use client';
 /**
  * The project's classes (lithologies): pick the class to paint, rename, recolour, delete (with
- * its strokes, after confirmation), add new ones or the suggested ones. Painted voxels per class.
+ * its strokes, after confirmation: a server job erases them, its progress shows in the class's
+ * row), add new ones or the suggested ones. Painted voxels per class.
  */
 import { useState } from 'react';
 import { hexRgb, nextColor, rgbHex, type Rgb } from './paint-ops';
@@ -22,9 +23,11 @@ export interface ClassesEditorProps {
   onUpdate: (code: number, patch: { name?: string; color?: Rgb }) => Promise<unknown>;
   onDelete: (code: number, eraseStrokes: boolean) => Promise<unknown>;
   busy: boolean;
+  /** the deleted class whose strokes are being erased, and how far the job is */
+  erasing: { code: number; progress: number } | null;
 }
 
-export function ClassesEditor({ classes, suggestions, active, onPick, onAdd, onUpdate, onDelete, busy }: ClassesEditorProps) {
+export function ClassesEditor({ classes, suggestions, active, onPick, onAdd, onUpdate, onDelete, busy, erasing }: ClassesEditorProps) {
   const [name, setName] = useState('');
   const [edit, setEdit] = useState<{ code: number; name: string } | null>(null);
   const add = async (n: string, color?: Rgb) => {
@@ -51,7 +54,9 @@ export function ClassesEditor({ classes, suggestions, active, onPick, onAdd, onU
                 <span className="key">{i + 1}</span>{c.name}
               </span>
             )}
-            <span className="num count" title="painted voxels">{c.voxels.toLocaleString('en')}</span>
+            {erasing?.code === c.code
+              ? <span className="num" data-testid={`class-erasing-${c.code}`} title="erasing its painted voxels">erasing {(erasing.progress * 100).toFixed(0)} %</span>
+              : <span className="num count" title="painted voxels">{c.voxels.toLocaleString('en')}</span>}
             <button type="button" className="icon" title={`Rename ${c.name}`} aria-label={`Rename ${c.name}`} onClick={() => setEdit({ code: c.code, name: c.name })}>✎</button>
             <button type="button" className="icon" title={`Delete ${c.name}`} aria-label={`Delete ${c.name}`} disabled={busy}
               onClick={() => {

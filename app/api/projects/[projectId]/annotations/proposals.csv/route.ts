@@ -1,11 +1,13 @@
 /**
- * GET /api/projects/:projectId/annotations/proposals.csv?fovZ=&fovY=&fovX= (µm) → the scan
- * proposals (one row per class: box in voxels and µm, class fractions) as a CSV download.
+ * GET /api/projects/:projectId/annotations/proposals.csv?fovZ=&fovY=&fovX= (µm) → the stored scan
+ * proposals of that field of view (one row per class: box in voxels and µm, class fractions) as a
+ * CSV download. Computed by the proposals job (Propose on the Annotate step), never here: 404 when
+ * there are none for this field of view and the current map, 409 while they are being computed.
  */
 import { z } from 'zod';
 import { services } from '@/server/services';
 import { errorResponse, ID_RE, jsonError } from '@/server/http';
-import { projectProposals } from '@/server/pipeline/annotate';
+import { storedProposalsCsv } from '@/server/pipeline/annotate-jobs';
 import { MAX_FOV_UM } from '@/server/routers/bounds';
 
 export const runtime = 'nodejs';
@@ -21,9 +23,9 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
   if (!q.success) return jsonError(`The field of view needs fovZ, fovY and fovX in µm greater than 0 and at most ${MAX_FOV_UM} µm (${q.error.issues.map((i) => i.path.join('.')).join(', ')}).`, 400);
   try {
     const svc = services();
-    const p = await projectProposals(svc, projectId, [q.data.fovZ, q.data.fovY, q.data.fovX]);
+    const csv = storedProposalsCsv(svc, projectId, [q.data.fovZ, q.data.fovY, q.data.fovX]);
     const name = (svc.repo.project(projectId)?.name ?? projectId).replace(/[^a-z0-9._-]+/gi, '_');
-    return new Response(p.csv, {
+    return new Response(csv, {
       headers: {
         'Content-Type': 'text/csv; charset=utf-8',
         'Content-Disposition': `attachment; filename="${name}-scan-proposals.csv"`,
@@ -31,6 +33,6 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
       },
     });
   } catch (err) {
-    return errorResponse(err, 'Computing the scan proposals');
+    return errorResponse(err, 'Reading the scan proposals');
   }
 }
