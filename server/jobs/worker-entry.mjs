@@ -7,10 +7,19 @@
 // An error carries its tag (null when nobody tagged it: a bug), message, details and the
 // message of its cause; run-task.ts rebuilds the PetromapError from them.
 import { parentPort, workerData } from 'node:worker_threads';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
 
+// Heavy work yields the CPU to the web server's event loop: on Linux a nice value belongs to the
+// thread that sets it (os.setPriority without a pid = this thread), and the threads this one
+// starts (prediction and feature pools) inherit it. Slices stay fast while a prediction runs.
+try {
+  os.setPriority(10);
+} catch {
+  /* not permitted here: run at normal priority */
+}
 register();
 const tasks = await import(pathToFileURL(path.join(workerData.root, 'server', 'jobs', 'tasks.ts')).href);
 const running = new Map();
