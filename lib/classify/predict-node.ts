@@ -20,6 +20,7 @@
 import { availableParallelism } from 'node:os';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { clusterFromEnv, type ClusterTarget } from '../cluster/config';
 import { PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import { chunkGrid } from '../features';
 import { startTsWorker } from '../registration/refine-in-worker-node';
@@ -39,6 +40,12 @@ export interface PredictOptions extends StageOptions {
   mirrorSurface?: SurfacePlane | null;
   /** build the output pyramids at the end (default true) */
   pyramids?: boolean;
+  /**
+   * Distributed mode (docs/scale-out.md): the bricks go to BullMQ on Redis as one flow and
+   * `petromap worker` processes compute them (lib/cluster); verification and pyramids stay here.
+   * Default: from PETROMAP_REDIS_URL (workspace PETROMAP_DATA); null: in process whatever the env.
+   */
+  cluster?: ClusterTarget | null;
 }
 
 export interface PredictResult {
@@ -153,6 +160,18 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   const bricksEnd = opts.pyramids === false ? 0.95 : 0.9;
   const report = (msg: string) => onProgress?.((skipped + finished) / total * bricksEnd, msg);
   report(`${skipped} of ${total} bricks already done`);
+
+  const cluster = opts.cluster === undefined ? clusterFromEnv() : opts.cluster;
+  if (cluster && todo.length) {
+    // the same bricks, computed by `petromap worker` processes (bullmq is loaded only here)
+    const { runBricksOnQueue } = await import('../cluster/brick-queue-node');
+    await runBricksOnQueue({ ...cluster, storePath, modelDir, outDir, mirror, todo }, {
+      signal,
+      onBricks: (n) => { if (n > finished) { finished = n; report(`brick ${skipped + finished} of ${total} (workers)`); } },
+      onStatus: (m) => onProgress?.(((skipped + finished) / total) * bricksEnd, m),
+    });
+    todo.length = 0; // all computed by the workers: no threads here
+  }
 
   const nThreads = Math.max(1, Math.min(opts.threads ?? Math.min(4, availableParallelism()), todo.length));
   const workers = Array.from({ length: todo.length ? nThreads : 0 }, () => startTsWorker(new URL('./predict.worker.ts', import.meta.url)));

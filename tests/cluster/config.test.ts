@@ -16,8 +16,8 @@ describe('cluster config', () => {
     expect(redisOptionsFromUrl('rediss://h:1').tls).toEqual({});
     expect(redactUrl('redis://u:pw@h:1')).toBe('redis://u:***@h:1');
     expect(() => redisOptionsFromUrl('http://h')).toThrow(/redis:\/\//);
-    expect(clusterFromEnv({})).toBeNull();
-    expect(clusterFromEnv({ PETROMAP_REDIS_URL: 'redis://h:1', PETROMAP_DATA: '/srv/ws' })).toEqual({ redisUrl: 'redis://h:1', workspace: '/srv/ws' });
+    expect(clusterFromEnv({} as NodeJS.ProcessEnv)).toBeNull();
+    expect(clusterFromEnv({ PETROMAP_REDIS_URL: 'redis://h:1', PETROMAP_DATA: '/srv/ws' } as unknown as NodeJS.ProcessEnv)).toEqual({ redisUrl: 'redis://h:1', workspace: '/srv/ws' });
   });
 
   it('sends paths relative to the workspace and refuses queued paths that leave it', () => {
