@@ -128,7 +128,7 @@ export async function run(args: string[]): Promise<void> {
   rmSync(ws, { recursive: true, force: true });
   const spacing: [number, number, number] = [2, 2, 2]; // the synthetic sample's
   const bank: FeatureSet = bankName === 'test' ? TEST_SET : classifierFeatureSet(spacing);
-  console.log(`volume ${shape.join('x')} uint16 (${((shape[0] * shape[1] * shape[2]) / 1e6).toFixed(1)} M voxels), bricks ${brick.join('x')}, ${bank.specs.length} features, MLP 64x64`);
+  console.log(`volume ${shape.join('x')} uint16 (${((shape[0] * shape[1] * shape[2]) / 1e6).toFixed(1)} M voxels), bricks ${brick.join('x')}, ${bank.specs.length} features`);
   const fx = await makeClusterFixture(ws, shape, { features: bank, chunk: [64, 64, 64] });
   const redis = await startRedis();
   const rows: Record<string, unknown>[] = [];

@@ -1,16 +1,15 @@
 /**
  * Cluster test/bench fixture: a workspace with a chunked volume (the small synthetic sandstone of
  * tests/lib/classify/sample.ts, tiled by reflection to the wanted shape: generating a 160x256x256
- * sandstone takes ~16 s, tiling ~0.2 s) and a model trained on the small sample's surface labels
- * with the cheap TEST_SET bank, or a given feature set with untrained weights (bench).
+ * sandstone takes ~16 s, tiling ~0.2 s) and a model trained (10 epochs) on the small sample's
+ * surface labels with the cheap TEST_SET bank or a given feature set (bench).
  */
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { buildMlp, trainClassifier, type TrainedModel } from '../../lib/classify/model';
+import { trainClassifier } from '../../lib/classify/model';
 import { saveModel } from '../../lib/classify/model-io-node';
-import { getTf } from '../../lib/classify/tf-node';
 import { buildTrainingSet, featureFnFor, surfaceLabelVoxels } from '../../lib/classify/training-set';
-import { featureNames, type FeatureSet } from '../../lib/features';
+import type { FeatureSet } from '../../lib/features';
 import type { DenseVolume, Shape3 } from '../../lib/volume/types';
 import { writeDenseVolume } from '../../lib/volume/zarr-store-node';
 import { TEST_SET } from '../lib/classify/helpers';
@@ -45,31 +44,21 @@ export interface ClusterFixture {
   modelDir: string;
 }
 
-/** Writes volume.ome.zarr and model/ under `workspace`. `features`: a feature set with untrained weights instead of the trained TEST_SET model. */
+/** Writes volume.ome.zarr and model/ under `workspace`; `features`: the model's feature set (default TEST_SET). */
 export async function makeClusterFixture(workspace: string, shape: Shape3, opts: { chunk?: Shape3; features?: FeatureSet } = {}): Promise<ClusterFixture> {
   mkdirSync(workspace, { recursive: true });
   const { sample, surfaceLabels } = fixture();
   const storePath = join(workspace, 'volume.ome.zarr');
   const modelDir = join(workspace, 'model');
   await writeDenseVolume(storePath, tiledVolume(sample.volume, shape), { chunk: opts.chunk ?? [64, 64, 64] });
-  if (opts.features) {
-    await getTf();
-    const names = featureNames(opts.features, ['xrm']);
-    const classes = [1, 2, 3, 4, 5];
-    const tm: TrainedModel = {
-      model: buildMlp(names.length, [64, 64], classes.length), classes, mean: new Float32Array(names.length).fill(20000),
-      std: new Float32Array(names.length).fill(5000), featureNames: names, featureSet: opts.features, hidden: [64, 64], history: [], bestEpoch: 0,
-      mirrorSurface: sample.truth.surface,
-    };
-    await saveModel(modelDir, tm, { classNames: ['pore', 'quartz', 'feldspar', 'clay', 'pyrite'] });
-  } else {
-    const small = await writeDenseVolume(join(workspace, 'train.ome.zarr'), sample.volume, { chunk: [32, 64, 64] });
-    const ts = await buildTrainingSet(small, surfaceLabelVoxels(surfaceLabels, sample.volume.meta.shape), {
-      features: featureFnFor(TEST_SET), featureSet: TEST_SET, mirrorSurface: sample.truth.surface, maxPerClass: 2000,
-    });
-    const tm = await trainClassifier(ts, { epochs: 10 });
-    await saveModel(modelDir, tm, { classNames: ts.classes.map((c) => ['air', 'pore', 'quartz', 'feldspar', 'clay', 'pyrite'][c]!) });
-  }
+  // a real (small) training run, so the outputs compress like a real prediction's
+  const set = opts.features ?? TEST_SET;
+  const small = await writeDenseVolume(join(workspace, 'train.ome.zarr'), sample.volume, { chunk: [32, 64, 64] });
+  const ts = await buildTrainingSet(small, surfaceLabelVoxels(surfaceLabels, sample.volume.meta.shape), {
+    features: featureFnFor(set), featureSet: set, mirrorSurface: sample.truth.surface, maxPerClass: 2000,
+  });
+  const tm = await trainClassifier(ts, { epochs: 10 });
+  await saveModel(modelDir, tm, { classNames: ts.classes.map((c) => ['air', 'pore', 'quartz', 'feldspar', 'clay', 'pyrite'][c]!) });
   return { workspace, storePath, modelDir };
 }
 
