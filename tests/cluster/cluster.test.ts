@@ -180,6 +180,29 @@ describe.skipIf(!REDIS_SERVER)('distributed prediction on BullMQ/Redis', () => {
     expect(failures.some((f) => msg.endsWith(f))).toBe(true);
   }, 60_000);
 
+  it('Redis going away and coming back (empty: no persistence) does not lose the run', async () => {
+    const out = join(ws, 'out-redis-restart');
+    let bounced: Promise<void> | null = null;
+    const messages: string[] = [];
+    const r = await predictVolume(fx.storePath, fx.modelDir, out, {
+      brick: BRICK, cluster: { redisUrl: redis.url, workspace: ws },
+      onProgress: (f, m) => {
+        if (m) messages.push(m);
+        if (f > 0.2 && !bounced) {
+          const port = redis.port;
+          bounced = redis.stop().then(() => new Promise((res) => setTimeout(res, 1000))).then(() => startRedis(port)).then((x) => { redis = x; });
+        }
+      },
+    });
+    await bounced;
+    expect(bounced).not.toBeNull();
+    // the flow was gone with the old Redis: the bricks without a .done marker were queued again
+    expect(messages.some((m) => /Redis lost the queued run .* unfinished bricks queued again/.test(m))).toBe(true);
+    expect(r.bricksDone + r.bricksSkipped).toBe(r.bricksTotal);
+    const a = outputFiles(join(ws, 'out-local')), b = outputFiles(out);
+    expect([...a].filter(([k, v]) => !v.equals(b.get(k)!)).map(([k]) => k)).toEqual([]);
+  }, 60_000);
+
   it('a worker refuses to start against a coordinator of another petromap version', async () => {
     const r = openRedis(redis.url);
     const saved = await r.get(KEYS.version);
