@@ -203,6 +203,28 @@ describe.skipIf(!REDIS_SERVER)('distributed prediction on BullMQ/Redis', () => {
     expect([...a].filter(([k, v]) => !v.equals(b.get(k)!)).map(([k]) => k)).toEqual([]);
   }, 60_000);
 
+  it('reaches a Redis with a password or an ACL user from the URL, and says so when the login is refused', async () => {
+    const locked = await startRedis(undefined, ['--requirepass', 'pw-default']);
+    try {
+      const admin = openRedis(`redis://:pw-default@127.0.0.1:${locked.port}`);
+      await admin.call('ACL', 'SETUSER', 'petromap', 'on', '>pw-acl', '~*', '&*', '+@all');
+      admin.disconnect();
+      const w = startWorker(`redis://petromap:pw-acl@127.0.0.1:${locked.port}`, ws);
+      workers.push(w);
+      await w.ready;
+      const ok = spawnSync(process.execPath, ['bin/petromap.mjs', 'workers', '--redis', `redis://:pw-default@127.0.0.1:${locked.port}`, '--format', 'json'], { cwd: root, encoding: 'utf8' });
+      expect(ok.status).toBe(0);
+      expect((JSON.parse(ok.stdout) as { id: string }[]).map((x) => x.id)).toContain(w.events[0]!.worker);
+      const bad = spawnSync(process.execPath, ['bin/petromap.mjs', 'workers', '--redis', `redis://petromap:wrong@127.0.0.1:${locked.port}`], { cwd: root, encoding: 'utf8' });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(/refused the login .* redis:\/\/user:password@host:port/);
+      expect(bad.stderr).not.toMatch(/wrong/); // the password is not printed
+      w.child.kill('SIGKILL');
+    } finally {
+      await locked.stop();
+    }
+  }, 40_000);
+
   it('a worker refuses to start against a coordinator of another petromap version', async () => {
     const r = openRedis(redis.url);
     const saved = await r.get(KEYS.version);
