@@ -27,6 +27,8 @@ export interface ClusterIdentity {
   modelFormat: string;
   protocol: number;
 }
+// model format = model.json's format + version (ModelFile.version in model-io-node); the feature bank's
+// code travels with the petromap version
 export const IDENTITY: ClusterIdentity = { petromap: PETROMAP_VERSION, modelFormat: `${MODEL_FORMAT}/1`, protocol: BRICK_PROTOCOL };
 export const sameIdentity = (a: ClusterIdentity, b: ClusterIdentity) => a.petromap === b.petromap && a.modelFormat === b.modelFormat && a.protocol === b.protocol;
 export const identityText = (i: ClusterIdentity) => `petromap ${i.petromap} (model format ${i.modelFormat}, brick protocol ${i.protocol})`;
