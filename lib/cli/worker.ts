@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     stalledMs: positiveInt(a['stalled-ms'], 'stalled-ms', DEFAULT_STALLED_MS),
     onEvent: (e) => {
       if (json) process.stdout.write(JSON.stringify(e) + '\n');
-      else if (e.event === 'ready') console.error(`petromap worker ${e.worker}: ${e.threads} threads, ${e.concurrency} bricks at once, workspace ${workspace}, Redis ${redactUrl(url)}`);
+      else if (e.event === 'ready') console.error(`petromap worker ${e.worker}: ${e.threads} thread${e.threads === 1 ? '' : 's'}, ${e.concurrency} brick${e.concurrency === 1 ? '' : 's'} at once, workspace ${workspace}, Redis ${redactUrl(url)}`);
       else if (e.event === 'brick-done') console.error(`brick ${e.box} of run ${String(e.runId).slice(0, 8)} done in ${((e.ms as number) / 1000).toFixed(1)} s`);
       else if (e.event === 'brick-failed') console.error(`brick ${e.box} of run ${String(e.runId).slice(0, 8)} failed: ${e.error}`);
       else if (e.event === 'cancel') console.error(`run ${String(e.runId).slice(0, 8)} cancelled`);
