@@ -11,5 +11,8 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    // a developer's PETROMAP_REDIS_URL must not send the in-process tests to a queue (tests/cluster
+    // and tests/server/workers set their own)
+    env: { PETROMAP_REDIS_URL: '' },
   },
 });
