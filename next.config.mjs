@@ -15,6 +15,9 @@ const nextConfig = {
     '@zarrita/storage',
     'numcodecs',
     'geotiff',
+    // the brick queue (lib/cluster) is loaded by the compute host, never bundled; listed in case
+    'bullmq',
+    'ioredis',
   ],
   // Runtime folders are never part of the build (issue 20): the workspace (PETROMAP_DATA, default
   // ./data) holds users' scans and results. Second line of defence; the first is that server code
