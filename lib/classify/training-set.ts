@@ -2,8 +2,11 @@
  * Training set for the voxel classifier: labelled voxels (from the registered EDS surface labels
  * or from painted strokes) -> class-balanced samples, split by spatial tiles into train and
  * held-out (neighbouring voxels are strongly correlated, so a random split would overstate
- * accuracy), and their feature rows, computed only on the bricks that contain sampled voxels.
+ * accuracy), and their feature rows, computed only on the bricks that contain sampled voxels:
+ * in process, or, for large training sets in distributed mode, by `petromap worker` processes
+ * (lib/cluster/feature-queue-node.ts), with the same rows bit for bit.
  */
+import type { ClusterTarget } from '../cluster/config';
 import { invalidInput, throwIfAborted, unprocessable, type StageOptions } from '../errors';
 import { featuresForBox } from '../features';
 import type { BrickFeatures, FeatureSet } from '../features/types';
@@ -93,6 +96,16 @@ export interface BuildTrainingSetOptions extends StageOptions {
   seed?: number;
   /** what the labels are, for messages (e.g. 'EDS map sample-3.png') */
   source?: string;
+  /**
+   * Distributed mode (docs/scale-out.md): when the features come from featureFnFor (they carry
+   * their FeatureSet), the store is a zarr store inside the workspace and the labelled voxels fall
+   * in at least `clusterMinBoxes` boxes, the boxes go to BullMQ and `petromap worker` processes
+   * compute them; the rows are bit for bit the in-process ones. Default: from PETROMAP_REDIS_URL
+   * (workspace PETROMAP_DATA); null: in process whatever the env.
+   */
+  cluster?: ClusterTarget | null;
+  /** fewest boxes that go to the cluster (default CLUSTER_MIN_FEATURE_BOXES) */
+  clusterMinBoxes?: number;
 }
 
 interface Split {
@@ -144,14 +157,11 @@ function capPerClass(voxels: LabelledVoxel[], cap: number, rand: () => number): 
   return out;
 }
 
-/** Feature rows of the given voxels, computing features per brick on the bounding box of its voxels. */
-export async function gatherFeatures(
-  store: VolumeStore,
-  voxels: LabelledVoxel[],
-  features: FeatureFn,
-  opts: { brick?: Shape3 } & StageOptions = {},
-): Promise<{ rows: Float32Array; nFeatures: number; names: string[] }> {
-  const brick = opts.brick ?? [32, 128, 128];
+/** Default brick of gatherFeatures (BuildTrainingSetOptions.brick). */
+const DEFAULT_FEATURE_BRICK: Shape3 = [32, 128, 128];
+
+/** The labelled voxels grouped by brick of the grid `brick`, each with the bounding box of its voxels (first-seen order). */
+export function brickGroups(store: VolumeStore, voxels: { z: number; y: number; x: number }[], brick: Shape3 = DEFAULT_FEATURE_BRICK): { box: Box3; idx: number[] }[] {
   const [nz, ny, nx] = store.meta.shape;
   const gy = Math.ceil(ny / brick[1]), gx = Math.ceil(nx / brick[2]);
   const groups = new Map<number, number[]>();
@@ -164,19 +174,32 @@ export async function gatherFeatures(
     if (!a) groups.set(key, (a = []));
     a.push(i);
   });
-  let rows: Float32Array | null = null;
-  let nF = 0;
-  let names: string[] = [];
-  let done = 0;
-  for (const idx of groups.values()) {
-    throwIfAborted(opts.signal);
+  return [...groups.values()].map((idx) => {
     let z0 = Infinity, y0 = Infinity, x0 = Infinity, z1 = -1, y1 = -1, x1 = -1;
     for (const i of idx) {
       const v = voxels[i];
       z0 = Math.min(z0, v.z); y0 = Math.min(y0, v.y); x0 = Math.min(x0, v.x);
       z1 = Math.max(z1, v.z); y1 = Math.max(y1, v.y); x1 = Math.max(x1, v.x);
     }
-    const box: Box3 = { start: [z0, y0, x0], shape: [z1 - z0 + 1, y1 - y0 + 1, x1 - x0 + 1] };
+    return { box: { start: [z0, y0, x0], shape: [z1 - z0 + 1, y1 - y0 + 1, x1 - x0 + 1] } as Box3, idx };
+  });
+}
+
+/** Feature rows of the given voxels, computing features per brick on the bounding box of its voxels. */
+export async function gatherFeatures(
+  store: VolumeStore,
+  voxels: LabelledVoxel[],
+  features: FeatureFn,
+  opts: { brick?: Shape3 } & StageOptions = {},
+): Promise<{ rows: Float32Array; nFeatures: number; names: string[] }> {
+  const groups = brickGroups(store, voxels, opts.brick);
+  let rows: Float32Array | null = null;
+  let nF = 0;
+  let names: string[] = [];
+  let done = 0;
+  for (const { box, idx } of groups) {
+    throwIfAborted(opts.signal);
+    const [z0, y0, x0] = box.start;
     const bf = await features(store, box, opts.signal);
     if (!rows) {
       nF = bf.nFeatures;
@@ -190,9 +213,25 @@ export async function gatherFeatures(
       rows.set(bf.data.subarray(r * nF, (r + 1) * nF), i * nF);
     }
     done++;
-    opts.onProgress?.(done / groups.size, `features of brick ${done}/${groups.size}`);
+    opts.onProgress?.(done / groups.length, `features of brick ${done}/${groups.length}`);
   }
   return { rows: rows ?? new Float32Array(0), nFeatures: nF, names };
+}
+
+/**
+ * Distributed feature computation (docs/scale-out.md, "Training features"): with a cluster target,
+ * a training set whose labelled voxels fall in at least this many boxes has its features computed
+ * by `petromap worker` processes; smaller ones stay in process (the queue's fixed cost, ~1 s, would
+ * outweigh their compute).
+ */
+export const CLUSTER_MIN_FEATURE_BOXES = 16;
+
+/** The cluster target of buildTrainingSet: explicit, else PETROMAP_REDIS_URL (Node only). */
+async function clusterTarget(given: ClusterTarget | null | undefined): Promise<ClusterTarget | null> {
+  if (given !== undefined) return given;
+  if (typeof process === 'undefined' || !process.env?.PETROMAP_REDIS_URL?.trim()) return null;
+  const { clusterFromEnv } = await import('../cluster/config');
+  return clusterFromEnv();
 }
 
 function toRows(vox: LabelledVoxel[], rows: Float32Array, nF: number, offset: number): FeatureRows {
@@ -254,7 +293,9 @@ export async function buildTrainingSet(store: VolumeStore, voxels: LabelledVoxel
   shuffle(partial, rand);
   partial.length = Math.min(partial.length, opts.maxPartial ?? train.length);
   const partialVox = partial.map((p) => ({ ...p.v, cls: 0 }));
-  const g = await gatherFeatures(fstore, [...train, ...heldOut, ...partialVox], opts.features, { brick: opts.brick, signal: opts.signal, onProgress: opts.onProgress });
+  const all = [...train, ...heldOut, ...partialVox];
+  const g = (await gatherOnCluster(store, all, surface ?? null, opts)) ??
+    (await gatherFeatures(fstore, all, opts.features, { brick: opts.brick, signal: opts.signal, onProgress: opts.onProgress }));
   let partialRows: PartialRows | undefined;
   if (partial.length) {
     const { x, n, positions } = toRows(partialVox, g.rows, g.nFeatures, train.length + heldOut.length);
@@ -275,7 +316,30 @@ export async function buildTrainingSet(store: VolumeStore, voxels: LabelledVoxel
   };
 }
 
-/** FeatureFn of a feature set of lib/features (what training and prediction use). */
+/** The rows of gatherFeatures computed by `petromap worker` processes, or null when this set stays in process. */
+async function gatherOnCluster(store: VolumeStore, voxels: LabelledVoxel[], surface: SurfacePlane | null, opts: BuildTrainingSetOptions): Promise<{ rows: Float32Array; nFeatures: number; names: string[] } | null> {
+  const set = featureSetOf(opts.features);
+  if (!set) return null; // a FeatureFn of its own: the workers could not compute it
+  const cluster = await clusterTarget(opts.cluster);
+  if (!cluster) return null;
+  const groups = brickGroups(store, voxels, opts.brick);
+  if (groups.length < (opts.clusterMinBoxes ?? CLUSTER_MIN_FEATURE_BOXES)) return null;
+  const { ZarrVolumeStore } = await import('../volume/zarr-store-node');
+  if (!(store instanceof ZarrVolumeStore)) return null; // workers open the store by its path
+  const { gatherFeaturesOnQueue } = await import('../cluster/feature-queue-node');
+  return gatherFeaturesOnQueue(
+    { ...cluster, storePath: store.path, featureSet: set, mirror: surface, mirrorOptions: opts.mirror, voxels, groups },
+    { signal: opts.signal, onProgress: opts.onProgress },
+  );
+}
+
+const FEATURE_SET = Symbol('petromap.featureSet');
+
+/** The FeatureSet a FeatureFn of featureFnFor computes (undefined for any other FeatureFn). */
+export const featureSetOf = (fn: FeatureFn): FeatureSet | undefined => (fn as FeatureFn & { [FEATURE_SET]?: FeatureSet })[FEATURE_SET];
+
+/** FeatureFn of a feature set of lib/features (what training and prediction use); it carries its set (featureSetOf). */
 export function featureFnFor(set: FeatureSet): FeatureFn {
-  return (store, box, signal) => featuresForBox(store, box, set, { signal });
+  const fn: FeatureFn = (store, box, signal) => featuresForBox(store, box, set, { signal });
+  return Object.assign(fn, { [FEATURE_SET]: set });
 }

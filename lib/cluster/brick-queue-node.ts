@@ -1,5 +1,6 @@
 /**
- * Coordinator side of the distributed mode: the bricks of one whole-volume prediction go to BullMQ
+ * Coordinator side of the distributed mode: the bricks of one whole-volume prediction (and, through
+ * runFlowOnQueue, the feature bricks of a large training set: feature-queue-node.ts) go to BullMQ
  * as ONE flow, a parent job (queue QUEUE_RUNS, never processed: it only gathers its children) with
  * one child per brick (queue QUEUE_BRICKS, taken by `petromap worker` processes). The caller
  * (predictVolume) has already created the output stores and written the air markers; it verifies
@@ -25,7 +26,7 @@ import { PetromapError, throwIfAborted, type PetromapErrorTag } from '../errors'
 import type { Box3 } from '../volume/types';
 import {
   BRICK_ATTEMPTS, BRICK_BACKOFF_MS, IDENTITY, KEYS, QUEUE_BRICKS, QUEUE_RUNS, boxKey, identityText, redactUrl, relativeToWorkspace, sameIdentity,
-  type BrickJobData, type BrickJobResult, type ClusterTarget,
+  type AnyBrickJobData, type BrickJobData, type BrickJobResult, type ClusterTarget,
 } from './config';
 import { listWorkers } from './heartbeat-node';
 import { connectionOptions, openRedis, waitConnected } from './redis-node';
@@ -93,15 +94,50 @@ async function orAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T | unde
 }
 
 export async function runBricksOnQueue(req: QueueRunRequest, opts: QueueRunOptions = {}): Promise<QueueRunResult> {
-  const t0 = Date.now();
-  const { signal, onBricks, onStatus } = opts;
-  throwIfAborted(signal);
   const rel = {
     storePath: relativeToWorkspace(req.workspace, req.storePath, 'volume'),
     modelDir: relativeToWorkspace(req.workspace, req.modelDir, 'model folder'),
     outDir: relativeToWorkspace(req.workspace, req.outDir, 'output folder'),
   };
-  const runId = randomUUID();
+  return runFlowOnQueue({
+    target: req,
+    name: 'predict',
+    parentData: { outDir: rel.outDir },
+    todo: req.todo,
+    childData: (runId, box) => ({ runId, identity: IDENTITY, ...rel, box, mirror: req.mirror }) satisfies BrickJobData,
+    childKey: (box) => boxKey(box),
+    isDone: (box) => brickIsDone(req.outDir, box),
+    where: (child) => (child ? `Brick ${boxKey(child.box)} (z_y_x start) of ${req.storePath}` : `A brick of ${req.storePath}`),
+    cancelled: 'The prediction was cancelled; finished bricks are kept and a restart continues from there.',
+  }, opts);
+}
+
+/** One flow of children on the bricks queue (prediction bricks, feature bricks). */
+export interface FlowSpec {
+  target: ClusterTarget;
+  /** the parent job's name ('predict', 'features') */
+  name: string;
+  parentData: Record<string, unknown>;
+  todo: Box3[];
+  childData: (runId: string, box: Box3, index: number) => AnyBrickJobData;
+  /** unique within the run: the child's job id is `<runId>.<key>` */
+  childKey: (box: Box3, index: number) => string;
+  /** finished according to the shared filesystem (requeue after Redis lost the flow) */
+  isDone: (box: Box3, index: number) => Promise<boolean>;
+  /** names a child in a failure message ("Brick 0_0_0 (z_y_x start) of …") */
+  where: (child: AnyBrickJobData | undefined) => string;
+  /** message of the Aborted error */
+  cancelled: string;
+  /** run id (default: a new UUID) */
+  runId?: string;
+}
+
+export async function runFlowOnQueue(spec: FlowSpec, opts: QueueRunOptions = {}): Promise<QueueRunResult> {
+  const t0 = Date.now();
+  const { signal, onBricks, onStatus } = opts;
+  const req = spec.target;
+  throwIfAborted(signal);
+  const runId = spec.runId ?? randomUUID();
   const r = openRedis(req.redisUrl);
   const connection = connectionOptions(req.redisUrl);
   let flow: FlowProducer | null = null, bricksQ: Queue | null = null, runsQ: Queue | null = null;
@@ -114,20 +150,20 @@ export async function runBricksOnQueue(req: QueueRunRequest, opts: QueueRunOptio
     bricksQ.on('error', () => {});
     runsQ.on('error', () => {});
 
-    const total = req.todo.length;
-    const submit = async (boxes: Box3[]) => {
+    const total = spec.todo.length;
+    const submit = async (indices: number[]) => {
       await r.set(KEYS.version, JSON.stringify(IDENTITY));
       await flow!.add({
-        name: 'predict',
+        name: spec.name,
         queueName: QUEUE_RUNS,
-        data: { runId, outDir: rel.outDir, bricks: boxes.length, identity: IDENTITY },
+        data: { runId, ...spec.parentData, bricks: indices.length, identity: IDENTITY },
         opts: { jobId: runId, removeOnComplete: true, removeOnFail: false },
-        children: boxes.map((box) => ({
+        children: indices.map((i) => ({
           name: 'brick',
           queueName: QUEUE_BRICKS,
-          data: { runId, identity: IDENTITY, ...rel, box, mirror: req.mirror } satisfies BrickJobData,
+          data: spec.childData(runId, spec.todo[i]!, i),
           opts: {
-            jobId: `${runId}.${boxKey(box)}`,
+            jobId: `${runId}.${spec.childKey(spec.todo[i]!, i)}`,
             attempts: req.attempts ?? BRICK_ATTEMPTS,
             backoff: { type: 'exponential', delay: req.backoffMs ?? BRICK_BACKOFF_MS },
             failParentOnFailure: true,
@@ -137,7 +173,7 @@ export async function runBricksOnQueue(req: QueueRunRequest, opts: QueueRunOptio
         })),
       });
     };
-    await submit(req.todo);
+    await submit(spec.todo.map((_, i) => i));
     onStatus?.(`queued ${total} bricks on ${redactUrl(req.redisUrl)} (run ${runId})`);
 
     let requeued = 0, lastDone = -1, lastProgressAt = Date.now(), lastWorkerCheck = 0;
@@ -148,8 +184,8 @@ export async function runBricksOnQueue(req: QueueRunRequest, opts: QueueRunOptio
       if (signal?.aborted) break;
       if (!parent) {
         // Redis came back without the flow (restarted without persistence): the markers say what is left
-        const left: Box3[] = [];
-        for (const b of req.todo) if (!(await brickIsDone(req.outDir, b))) left.push(b);
+        const left: number[] = [];
+        for (let i = 0; i < total; i++) if (!(await spec.isDone(spec.todo[i]!, i))) left.push(i);
         base = total - left.length;
         requeued++;
         onStatus?.(`Redis lost the queued run (restarted without persistence?): ${left.length} unfinished bricks queued again`);
@@ -163,12 +199,11 @@ export async function runBricksOnQueue(req: QueueRunRequest, opts: QueueRunOptio
       if (state === 'failed' || parent.deferredFailure) {
         const m = /child (\S+) failed/.exec(parent.deferredFailure ?? parent.failedReason ?? '');
         const childId = m ? m[1]!.slice(m[1]!.lastIndexOf(':') + 1) : undefined;
-        const child = childId ? await Job.fromId<BrickJobData>(bricksQ, childId) : undefined;
-        const where = child ? `Brick ${boxKey(child.data.box)} (z_y_x start) of ${req.storePath}` : `A brick of ${req.storePath}`;
+        const child = childId ? await Job.fromId<AnyBrickJobData>(bricksQ, childId) : undefined;
         const tries = child ? ` after ${child.attemptsMade} attempt${child.attemptsMade === 1 ? '' : 's'}` : '';
         // the run is over: the other bricks in hand and queued are dropped
         await cancelRun(r, runsQ, runId);
-        throw decodeError(child?.failedReason ?? parent.deferredFailure ?? parent.failedReason, `${where} failed${tries}`);
+        throw decodeError(child?.failedReason ?? parent.deferredFailure ?? parent.failedReason, `${spec.where(child?.data)} failed${tries}`);
       }
       const counts = await orAbort(parent.getDependenciesCount({ processed: true, unprocessed: true }), signal);
       if (signal?.aborted || !counts) break;
@@ -192,7 +227,7 @@ export async function runBricksOnQueue(req: QueueRunRequest, opts: QueueRunOptio
     }
     if (signal?.aborted) {
       await cancelRun(r, runsQ, runId);
-      throw new PetromapError('Aborted', 'The prediction was cancelled; finished bricks are kept and a restart continues from there.', { cause: signal.reason });
+      throw new PetromapError('Aborted', spec.cancelled, { cause: signal.reason });
     }
     const parent = await Job.fromId(runsQ, runId);
     const values = ((await parent?.getChildrenValues()) ?? {}) as Record<string, BrickJobResult>;

@@ -1,5 +1,5 @@
 /**
- * A fixed pool of brick threads (brick.worker.ts) inside one `petromap worker` process. Bricks wait
+ * A fixed pool of brick threads (brick.worker.ts: prediction and feature bricks) inside one `petromap worker` process. Bricks wait
  * in FIFO order for a free thread. Aborting a brick that is running terminates its thread (wasm
  * calls cannot be interrupted otherwise) and starts a fresh one; a thread that dies fails its brick
  * and is replaced too.
@@ -9,7 +9,10 @@ import { PetromapError, type PetromapErrorTag } from '../errors';
 import { startTsWorker } from '../parallel/ts-worker-node';
 import type { BrickThreadReply, BrickThreadRequest } from './brick.worker';
 
-type Request = Omit<BrickThreadRequest, 'type' | 'id'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** What a brick thread is asked to do (BrickThreadRequest without the message id). */
+export type BrickRequest = DistributiveOmit<BrickThreadRequest, 'id'>;
+type Request = BrickRequest;
 interface Pending {
   id: number;
   req: Request;
@@ -75,7 +78,7 @@ export class BrickThreads {
       if (slot.busy || !this.queue.length) continue;
       const p = this.queue.shift()!;
       slot.busy = p;
-      slot.worker.postMessage({ type: 'brick', id: p.id, ...p.req } satisfies BrickThreadRequest);
+      slot.worker.postMessage({ ...p.req, id: p.id } as BrickThreadRequest);
     }
   }
 

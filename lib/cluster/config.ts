@@ -17,8 +17,8 @@ import type { SurfacePlane } from '../classify/mirror';
 import { PetromapError, invalidInput } from '../errors';
 import type { Box3 } from '../volume/types';
 
-/** Bumped when the brick job payload or the meaning of a brick changes. */
-export const BRICK_PROTOCOL = 1;
+/** Bumped when the brick job payload or the meaning of a brick changes (2: feature bricks of training sets). */
+export const BRICK_PROTOCOL = 2;
 export const PETROMAP_VERSION: string = pkg.version;
 
 /** What must match between the coordinator and every worker. */
@@ -59,8 +59,10 @@ export const HEARTBEAT_TTL_S = 20;
 export const BRICK_ATTEMPTS = 4;
 export const BRICK_BACKOFF_MS = 2_000;
 
-/** The payload of one brick job: ids and boxes only. */
+/** The payload of one prediction brick job: ids and boxes only. */
 export interface BrickJobData {
+  /** absent in prediction bricks (the first kind) */
+  kind?: 'predict';
   runId: string;
   identity: ClusterIdentity;
   /** relative to the workspace root */
@@ -70,6 +72,25 @@ export interface BrickJobData {
   box: Box3;
   mirror: SurfacePlane | null;
 }
+
+/**
+ * The payload of one feature brick of a training set (lib/cluster/feature-queue-node.ts): the
+ * worker reads the run's parameters (`<runDir>/run.json`) and the labelled voxels of box `index`
+ * (`<runDir>/voxels-<index>.i32`), and writes their feature rows (`<runDir>/rows-<index>.f32`).
+ */
+export interface FeatureJobData {
+  kind: 'features';
+  runId: string;
+  identity: ClusterIdentity;
+  /** relative to the workspace root */
+  storePath: string;
+  runDir: string;
+  index: number;
+  box: Box3;
+}
+
+/** Any job of the bricks queue. */
+export type AnyBrickJobData = BrickJobData | FeatureJobData;
 
 export interface BrickJobResult {
   /** 'written': computed and stored here; 'skipped': its .done marker was already there */

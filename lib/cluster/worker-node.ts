@@ -1,11 +1,12 @@
 /**
  * `petromap worker`: a BullMQ Worker on the prediction-brick queue that computes bricks on a pool of
  * worker threads (brick-threads-node.ts, each running predictBrickToStores, the code predictVolume's
- * threads run). Per brick job:
+ * threads run, or, for jobs of kind 'features', computeFeatureBrick: the feature rows of a large
+ * training set's labelled voxels, feature-brick-node.ts). Per brick job:
  *   1. the payload is checked: same petromap/model format/protocol, a valid box, paths relative to
  *      this machine's workspace that stay inside it (anything else fails the job unrecoverably);
  *   2. a cancelled run (pub/sub message or the cancel key) fails the brick without retry;
- *   3. a brick whose `.done` marker exists is not computed again (a retry of a brick that finished
+ *   3. a brick whose `.done` marker (feature brick: rows header) exists is not computed again (a retry of a brick that finished
  *      just before its worker died): outcome 'skipped';
  *   4. otherwise the brick is computed and written (whole chunks, atomic writes, marker last).
  * BullMQ holds a lock per active job, renewed every lockDuration/2 from this (free) event loop;
@@ -18,13 +19,15 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { brickIsDone } from '../classify/brick-write-node';
 import { PetromapError, isPetromapError } from '../errors';
-import { BrickThreads } from './brick-threads-node';
+import { BrickThreads, type BrickRequest } from './brick-threads-node';
 import {
   DEFAULT_LOCK_MS, DEFAULT_STALLED_MS, HEARTBEAT_MS, IDENTITY, KEYS, QUEUE_BRICKS, boxKey, checkBox, identityText, redactUrl, resolveInWorkspace,
-  sameIdentity, type BrickJobData, type BrickJobResult,
+  sameIdentity, type AnyBrickJobData, type BrickJobResult,
 } from './config';
+import { featureBrickIsDone } from './feature-brick-node';
 import { Throughput, removeHeartbeat, writeHeartbeat, type WorkerHeartbeat } from './heartbeat-node';
 import { connectionOptions, openRedis, readIdentity, refuseOtherIdentity, waitConnected } from './redis-node';
+import type { Box3 } from '../volume/types';
 
 export interface ClusterWorkerOptions {
   redisUrl: string;
@@ -90,28 +93,42 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
   let bricksDone = 0, bricksFailed = 0;
   const startedAt = Date.now();
 
-  const processor = async (job: Job<BrickJobData, BrickJobResult>, _token?: string, signal?: AbortSignal): Promise<BrickJobResult> => {
+  const processor = async (job: Job<AnyBrickJobData, BrickJobResult>, _token?: string, signal?: AbortSignal): Promise<BrickJobResult> => {
     const d = job.data;
     const t0 = Date.now();
     if (!d || !d.identity || !sameIdentity(d.identity, IDENTITY)) {
       throw new UnrecoverableError(`[petromap:Conflict] This brick was queued by ${d?.identity ? identityText(d.identity) : 'an unknown coordinator'}, but worker ${id} is ${identityText(IDENTITY)}.`);
     }
-    let box, storePath, modelDir, outDir;
+    const kind = d.kind ?? 'predict';
+    const what = kind === 'features' ? 'The feature computation was cancelled.' : 'The prediction was cancelled.';
+    let box: Box3, req: BrickRequest, isDone: () => Promise<boolean>;
     try {
       box = checkBox(d.box);
-      storePath = resolveInWorkspace(o.workspace, d.storePath, 'volume');
-      modelDir = resolveInWorkspace(o.workspace, d.modelDir, 'model');
-      outDir = resolveInWorkspace(o.workspace, d.outDir, 'output folder');
+      const storePath = resolveInWorkspace(o.workspace, d.storePath, 'volume');
+      if (d.kind === 'features') {
+        const runDir = resolveInWorkspace(o.workspace, d.runDir, 'feature run folder');
+        const index = d.index;
+        if (!Number.isInteger(index) || index < 0) throw new PetromapError('InvalidInput', `A feature brick job holds no valid index (${JSON.stringify(index)}); refused.`);
+        req = { type: 'features', runId: d.runId, spec: { storePath, runDir, index, box } };
+        isDone = () => featureBrickIsDone(runDir, index);
+      } else if (d.kind === undefined || d.kind === 'predict') {
+        const modelDir = resolveInWorkspace(o.workspace, d.modelDir, 'model');
+        const outDir = resolveInWorkspace(o.workspace, d.outDir, 'output folder');
+        req = { type: 'brick', runId: d.runId, spec: { storePath, modelDir, outDir, mirror: d.mirror ?? null }, box, extra: { worker: id, jobId: job.id } };
+        isDone = () => brickIsDone(outDir, box);
+      } else {
+        throw new PetromapError('InvalidInput', `A brick job of unknown kind "${String((d as { kind?: unknown }).kind)}"; refused.`);
+      }
     } catch (err) {
       throw new UnrecoverableError(encodeError(err));
     }
     const key = boxKey(box);
     if (cancelled.has(d.runId) || (await r.exists(KEYS.cancel(d.runId)))) {
       cancelled.add(d.runId);
-      throw new UnrecoverableError('[petromap:Aborted] The prediction was cancelled.');
+      throw new UnrecoverableError(`[petromap:Aborted] ${what}`);
     }
-    const base = { worker: id, pid: process.pid, runId: d.runId, box: key, jobId: job.id, attempt: job.attemptsMade + 1 };
-    if (await brickIsDone(outDir, box)) {
+    const base = { worker: id, pid: process.pid, runId: d.runId, kind, box: key, jobId: job.id, attempt: job.attemptsMade + 1 };
+    if (await isDone()) {
       emit({ event: 'brick-skip', ...base });
       return { outcome: 'skipped', ms: 0, voxels: 0, worker: id, startedAt: t0, endedAt: Date.now() };
     }
@@ -121,7 +138,7 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
     active.set(job.id!, { runId: d.runId, box: key, ac });
     emit({ event: 'brick-start', ...base });
     try {
-      const res = await pool.run({ runId: d.runId, spec: { storePath, modelDir, outDir, mirror: d.mirror ?? null }, box, extra: { worker: id, jobId: job.id } }, ac.signal);
+      const res = await pool.run(req, ac.signal);
       bricksDone++;
       tput.add(res.voxels);
       const endedAt = Date.now();
@@ -130,7 +147,7 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
     } catch (err) {
       bricksFailed++;
       emit({ event: 'brick-failed', ...base, error: encodeError(err) });
-      if (cancelled.has(d.runId)) throw new UnrecoverableError('[petromap:Aborted] The prediction was cancelled.');
+      if (cancelled.has(d.runId)) throw new UnrecoverableError(`[petromap:Aborted] ${what}`);
       // any other failure is retried with backoff (the job's attempts), then fails the run
       throw new Error(encodeError(err));
     } finally {
@@ -139,7 +156,7 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
     }
   };
 
-  const worker = new Worker<BrickJobData, BrickJobResult>(QUEUE_BRICKS, processor, {
+  const worker = new Worker<AnyBrickJobData, BrickJobResult>(QUEUE_BRICKS, processor, {
     connection: connectionOptions(o.redisUrl),
     concurrency,
     lockDuration: lockMs,
