@@ -11,7 +11,6 @@
  * in-process one byte for byte. Writes bench/out/scale.json.
  * Targets (issue 14): 1 worker at most 10 % over in process; 2 workers at least 1.7x one worker.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connect } from 'node:net';
@@ -23,37 +22,13 @@ import { chunkGrid, featureHalo, type FeatureSet } from '../lib/features';
 import type { Box3, Shape3 } from '../lib/volume/types';
 import { openVolume } from '../lib/volume/zarr-store-node';
 import { TEST_SET } from '../tests/lib/classify/helpers';
-import { makeClusterFixture, outputFiles } from '../tests/cluster/fixture';
+import { makeClusterFixture, outputFiles, startWorker } from '../tests/cluster/fixture';
 import { REDIS_SERVER, startRedis } from '../tests/cluster/redis-server';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 const arg = (a: string[], name: string, d: string) => (a.includes(name) ? a[a.indexOf(name) + 1]! : d);
 const triple = (s: string) => s.split(',').map(Number) as Shape3;
 
-interface Ev { t: number; event: string; worker?: string; box?: string; ms?: number; voxels?: number }
-
-function startWorker(url: string, ws: string): { child: ChildProcess; events: Ev[]; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['bin/petromap.mjs', 'worker', '--threads', '1', '--workspace', ws, '--redis', url, '--log', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  const events: Ev[] = [];
-  let buf = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.startsWith('{')) continue;
-        const e = JSON.parse(line) as Ev;
-        events.push(e);
-        if (e.event === 'ready') resolve();
-      }
-    });
-    child.on('exit', (c) => reject(new Error(`worker exited (${c})`)));
-  });
-  return { child, events, ready };
-}
 
 async function commandStats(r: Redis): Promise<Map<string, number>> {
   const m = new Map<string, number>();

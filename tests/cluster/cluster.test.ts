@@ -6,7 +6,7 @@
  * two attempts at one brick (the only writers of its chunks) may overlap in time.
  * Skips (with a message) when Debian's redis-server is not installed.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { predictVolume } from '../../lib/classify/predict-node';
 import { KEYS } from '../../lib/cluster/config';
 import { isPetromapError } from '../../lib/errors';
 import { openRedis } from '../../lib/cluster/redis-node';
-import { makeClusterFixture, outputFiles, type ClusterFixture } from './fixture';
+import { makeClusterFixture, outputFiles, startWorker as startWorkerProc, type ClusterFixture, type WorkerProc } from './fixture';
 import { REDIS_SERVER, startRedis, type RedisProc } from './redis-server';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,32 +26,11 @@ const LOCK_MS = 4000, STALLED_MS = 1500;
 
 if (!REDIS_SERVER) console.warn('tests/cluster: /usr/bin/redis-server is not installed (apt-get install redis-server): the cluster tests are skipped.');
 
-interface Ev { t: number; event: string; worker?: string; box?: string; attempt?: number; [k: string]: unknown }
-interface Proc { child: ChildProcess; events: Ev[]; stderr: string; ready: Promise<void> }
+type Proc = WorkerProc;
 
-function startWorker(redisUrl: string, workspace: string, extra: string[] = []): Proc {
-  const child = spawn(process.execPath, ['bin/petromap.mjs', 'worker', '--threads', '1', '--workspace', workspace, '--redis', redisUrl, '--log', 'json',
-    '--lock-ms', String(LOCK_MS), '--stalled-ms', String(STALLED_MS), ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const p: Proc = { child, events: [], stderr: '', ready: Promise.resolve() };
-  let buf = '';
-  p.ready = new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.startsWith('{')) continue;
-        const e = JSON.parse(line) as Ev;
-        p.events.push(e);
-        if (e.event === 'ready') resolve();
-      }
-    });
-    child.stderr!.on('data', (d) => (p.stderr += d));
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${p.stderr.slice(-500)}`)));
-  });
-  return p;
-}
+
+/** A worker with this test's short lock and stalled intervals (a killed worker's brick is taken over fast). */
+const startWorker = (redisUrl: string, workspace: string, extra: string[] = []) => startWorkerProc(redisUrl, workspace, ['--lock-ms', String(LOCK_MS), '--stalled-ms', String(STALLED_MS), ...extra]);
 
 describe.skipIf(!REDIS_SERVER)('distributed prediction on BullMQ/Redis', () => {
   const ws = mkdtempSync(join(tmpdir(), 'petromap-cluster-'));

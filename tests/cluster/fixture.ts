@@ -4,7 +4,9 @@
  * sandstone takes ~16 s, tiling ~0.2 s) and a model trained (10 epochs) on the small sample's
  * surface labels with the cheap TEST_SET bank or a given feature set (bench).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join, relative } from 'node:path';
 import { trainClassifier } from '../../lib/classify/model';
 import { saveModel } from '../../lib/classify/model-io-node';
@@ -74,4 +76,34 @@ export function outputFiles(outDir: string): Map<string, Buffer> {
   };
   for (const s of ['labels.ome.zarr', 'probabilities.ome.zarr', 'uncertainty.ome.zarr']) walk(join(outDir, s));
   return m;
+}
+
+/** One line of a worker's `--log json` output. */
+export interface WorkerEvent { t: number; event: string; worker?: string; kind?: string; runId?: string; box?: string; attempt?: number; ms?: number; voxels?: number; [k: string]: unknown }
+export interface WorkerProc { child: ChildProcess; events: WorkerEvent[]; stderr: string; ready: Promise<void> }
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Starts `petromap worker --threads 1 --log json` (plus `extra` flags); `ready` resolves on its ready event. */
+export function startWorker(redisUrl: string, workspace: string, extra: string[] = []): WorkerProc {
+  const child = spawn(process.execPath, ['bin/petromap.mjs', 'worker', '--threads', '1', '--workspace', workspace, '--redis', redisUrl, '--log', 'json', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p: WorkerProc = { child, events: [], stderr: '', ready: Promise.resolve() };
+  let buf = '';
+  p.ready = new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (!line.startsWith('{')) continue;
+        const e = JSON.parse(line) as WorkerEvent;
+        p.events.push(e);
+        if (e.event === 'ready') resolve();
+      }
+    });
+    child.stderr!.on('data', (d) => (p.stderr += d));
+    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${p.stderr.slice(-500)}`)));
+  });
+  return p;
 }

@@ -6,11 +6,9 @@
  * surface mirror and its edge correction; a small one, or one with a FeatureFn of its own, stays in
  * process. Skips (with a message) when Debian's redis-server is not installed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_RUNS_DIR } from '../../lib/cluster/feature-queue-node';
 import { CLUSTER_MIN_FEATURE_BOXES, brickGroups, buildTrainingSet, featureFnFor, surfaceTrainingVoxels, type BuildTrainingSetOptions, type TrainingSet } from '../../lib/classify/training-set';
@@ -20,38 +18,14 @@ import type { Shape3 } from '../../lib/volume/types';
 import { writeDenseVolume } from '../../lib/volume/zarr-store-node';
 import { TEST_SET } from '../lib/classify/helpers';
 import { fixture } from '../lib/classify/sample';
+import { startWorker, type WorkerProc as Proc } from './fixture';
 import { REDIS_SERVER, startRedis, type RedisProc } from './redis-server';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const BRICK: Shape3 = [8, 16, 16];
 
 if (!REDIS_SERVER) console.warn('tests/cluster: /usr/bin/redis-server is not installed (apt-get install redis-server): the training-feature cluster tests are skipped.');
 
-interface Ev { t: number; event: string; kind?: string; runId?: string; box?: string; [k: string]: unknown }
-interface Proc { child: ChildProcess; events: Ev[]; stderr: string; ready: Promise<void> }
 
-function startWorker(redisUrl: string, workspace: string): Proc {
-  const child = spawn(process.execPath, ['bin/petromap.mjs', 'worker', '--threads', '1', '--workspace', workspace, '--redis', redisUrl, '--log', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const p: Proc = { child, events: [], stderr: '', ready: Promise.resolve() };
-  let buf = '';
-  p.ready = new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.startsWith('{')) continue;
-        const e = JSON.parse(line) as Ev;
-        p.events.push(e);
-        if (e.event === 'ready') resolve();
-      }
-    });
-    child.stderr!.on('data', (d) => (p.stderr += d));
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${p.stderr.slice(-500)}`)));
-  });
-  return p;
-}
 
 const bytes = (a: ArrayBufferView | undefined) => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : undefined);
 
