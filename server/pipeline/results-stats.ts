@@ -51,6 +51,12 @@ export function storedOverview(svc: Services, projectId: string): string | undef
   return p && existsSync(/*turbopackIgnore: true*/ p) ? p : undefined;
 }
 
+/** A new prediction replaces the current one: stop the statistics job that reads it (it would fail on the missing files). */
+export function cancelResultsStats(svc: Services, projectId: string): void {
+  const ref = svc.repo.artifact(projectId, STATS_JOB_KEY);
+  if (ref && svc.jobs.isActive(ref.jobId)) svc.jobs.cancel(ref.jobId);
+}
+
 /**
  * Queue the statistics job for the project's current prediction (unless it is queued or running
  * already; `force` also after a failure). Call when a prediction has been stored. Returns the

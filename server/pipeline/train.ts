@@ -17,7 +17,7 @@ import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { storeAt, volumeStore, forgetStore } from '../storage/open-stores';
 import { projectClasses, projectDatasets, type ClassDef } from './project-inputs';
-import { scheduleResultsStats } from './results-stats';
+import { cancelResultsStats, scheduleResultsStats } from './results-stats';
 import {
   PREDICT_THREADS, acceptedRegistration, edsLabelArgs, mirrorPlane, modelDir, newModelDir, predictionDir, predictionRel, projectFeatureSet, projectModel, pruneModels,
   type LiveHistory, type ModelSummary, type PredictionRecord, type TrainParams,
@@ -124,6 +124,7 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
     const out = predictionDir(svc, projectId);
     const run = svc.repo.artifact(projectId, 'predictionRun');
     svc.repo.deleteArtifact(projectId, 'prediction');
+    cancelResultsStats(svc, projectId);
     svc.repo.deleteArtifact(projectId, 'resultsStats');
     for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
     if (!run || run.modelCreatedAt !== summary.createdAt || run.volumeId !== volume.id) await rm(out, { recursive: true, force: true });
