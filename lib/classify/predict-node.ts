@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { clusterFromEnv, type ClusterTarget } from '../cluster/config';
 import { PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import { chunkGrid } from '../features';
-import { startTsWorker } from '../registration/refine-in-worker-node';
+import { startTsWorker } from '../parallel/ts-worker-node';
 import type { Box3, Shape3, VolumeMeta } from '../volume/types';
 import { buildPyramid, createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
 import { DEFAULT_PREDICT_BRICK, boxAboveSurface, countUnlabelled, markerName } from './brick-predict';

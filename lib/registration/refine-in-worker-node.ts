@@ -7,9 +7,6 @@ import type { Affine2 } from '../coords';
 import { PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import type { RefineImages, RefineOptions } from './elastix-refine';
 
-/** The one bootstrap of TypeScript worker threads in lib/ (re-exported for older imports). */
-export { startTsWorker };
-
 export async function refineInWorker(
   images: RefineImages,
   init: Affine2,
