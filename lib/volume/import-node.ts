@@ -89,7 +89,7 @@ export async function detectVolumeFormat(path: string, name = nodePath.basename(
 
 async function openReader(source: string | string[], opts: ImportVolumeOptions): Promise<VolumeReader> {
   const name = displayNameOf(source, opts);
-  const o = { limits: opts.limits ?? DEFAULT_LIMITS, allowDetachedData: opts.allowDetachedData };
+  const o = { limits: opts.limits ?? DEFAULT_LIMITS, allowDetachedData: opts.allowDetachedData, spacingUm: opts.spacingUm };
   let format = opts.format && opts.format !== 'auto' ? opts.format : undefined;
   if (Array.isArray(source)) {
     if (source.length === 0) throw invalidInput('No slice files were given.');
@@ -163,7 +163,7 @@ function applyOverrides(desc: VolumeFileDescription, opts: ImportVolumeOptions):
   if (!(Array.isArray(s) && s.length === 3 && s.every((v) => Number.isFinite(v) && v > 0))) {
     throw invalidInput(`The voxel size must be three positive numbers in µm (z, y, x), got ${JSON.stringify(s)}.`);
   }
-  return { ...desc, spacingUm: [...s], spacingKnown: true, notes: desc.notes.filter((n) => !/voxel size|unit/.test(n)) };
+  return { ...desc, spacingUm: [...s], spacingKnown: true, notes: desc.notes.filter((n) => !/voxel size|unit|pixel width was used for z/.test(n)) };
 }
 
 /** Total bytes of all pyramid levels, uncompressed. */

@@ -1,4 +1,13 @@
-/** A folder of single-slice TIFFs (or a list of them), in natural file-name order. */
+/**
+ * A folder of single-slice TIFFs (or a list of them), in natural file-name order.
+ *
+ * The z spacing of a slice stack (issue 15): slices are often exported every n-th, and taking the
+ * pixel width for z then squeezes the volume n-fold (features and the model see other textures; a
+ * real sandstone stack lost 0.08 mean IoU). In order: the user's --spacing; ImageJ's `spacing=`;
+ * the file-name numbering (slice_0000, slice_0050, ... -> every 50 -> 50 pixel widths; consecutive
+ * numbers -> one pixel width, said in a note); otherwise (no numbers, uneven numbers, or numbered
+ * gaps without a pixel size) the import is refused with a message asking for --spacing.
+ */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { invalidInput, notFound } from '../../errors';
@@ -26,6 +35,41 @@ export async function listTiffSlices(source: string | string[], name: string): P
   return files.map((f) => nodePath.join(source, f));
 }
 
+/** The trailing number of each file name (null when a name has none). */
+function sliceNumbers(files: string[]): number[] | null {
+  const nums: number[] = [];
+  for (const f of files) {
+    const m = /(\d+)(?!.*\d)/.exec(nodePath.basename(f).replace(TIFF_RE, ''));
+    if (!m) return null;
+    nums.push(Number(m[1]));
+  }
+  return nums;
+}
+
+export interface SliceStep {
+  /** slice-number step between consecutive files (1 = contiguous); null when the names do not say */
+  step: number | null;
+  /** why the step is unknown, for the message */
+  why?: string;
+}
+
+/** The even step of the file-name numbering of a slice stack, or why there is none. */
+export function sliceNumberStep(files: string[]): SliceStep {
+  if (files.length < 2) return { step: 1 };
+  const nums = sliceNumbers(files);
+  if (!nums) return { step: null, why: 'the file names carry no slice numbers' };
+  const steps = new Set<number>();
+  for (let i = 1; i < nums.length; i++) steps.add(nums[i]! - nums[i - 1]!);
+  if (steps.size === 1) {
+    const st = [...steps][0]!;
+    if (st >= 1) return { step: st };
+  }
+  const shownSteps = [...steps].slice(0, 4).join(', ');
+  return { step: null, why: `the slice numbers in the file names are not evenly spaced (steps ${shownSteps})` };
+}
+
+const SPACING_HELP = 'give the voxel size with --spacing z,y,x in µm (in the web app: the "Voxel size" field of the upload), z being the distance between two slices';
+
 export async function openTiffFolder(source: string | string[], name: string, opts: OpenOptions = {}): Promise<VolumeReader> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const files = await listTiffSlices(source, name);
@@ -46,6 +90,7 @@ export async function openTiffFolder(source: string | string[], name: string, op
   } finally {
     await tiff.close();
   }
+  spacing = stackSpacing(files, spacing, notes, name, opts);
   const desc = describe('tiff-folder', Array.isArray(source) ? nodePath.dirname(files[0]!) : source, [files.length, ny, nx], src, { um: spacing, notes }, [0, 0, 0], true, 'tiff slices');
   let z = 0;
   return {
@@ -73,4 +118,27 @@ export async function openTiffFolder(source: string | string[], name: string, op
     },
     close: async () => {},
   };
+}
+
+/** The z spacing of a slice stack (see the module comment); refuses when it cannot be told. */
+function stackSpacing(files: string[], spacing: [number, number, number] | undefined, notes: string[], name: string, opts: OpenOptions): [number, number, number] | undefined {
+  const PIXEL_NOTE = /pixel width was used for z/;
+  const zFromFile = !notes.some((n) => PIXEL_NOTE.test(n)) && spacing !== undefined;
+  if (opts.spacingUm) {
+    // the user's voxel size replaces the file's: no guess to report
+    for (let i = notes.length - 1; i >= 0; i--) if (PIXEL_NOTE.test(notes[i]!)) notes.splice(i, 1);
+    return spacing;
+  }
+  if (zFromFile) return spacing; // ImageJ spacing=
+  for (let i = notes.length - 1; i >= 0; i--) if (PIXEL_NOTE.test(notes[i]!)) notes.splice(i, 1);
+  const { step, why } = sliceNumberStep(files);
+  if (step === null) throw invalidInput(`${name}: the distance between the ${files.length} slices is unknown (${why}, and the TIFFs give no ImageJ spacing); ${SPACING_HELP}.`);
+  if (step === 1) {
+    if (spacing) notes.push(`the slice files are numbered consecutively: z spacing = pixel width (${+spacing[2].toPrecision(4)} µm); if the slices were taken further apart, give --spacing z,y,x`);
+    return spacing;
+  }
+  if (!spacing) throw invalidInput(`${name}: the slice files are numbered every ${step} but the TIFFs give no pixel size; ${SPACING_HELP}.`);
+  const z = step * spacing[2];
+  notes.push(`the slice files are numbered every ${step}: z spacing = ${step} pixel widths = ${+z.toPrecision(4)} µm (give --spacing z,y,x if that is wrong)`);
+  return [z, spacing[1], spacing[2]];
 }

@@ -43,6 +43,8 @@ export interface OpenOptions {
    * received one uploaded file passes false: the header's folder is not the user's.
    */
   allowDetachedData?: boolean;
+  /** the voxel size the user gave (it replaces the file's; a slice stack whose z spacing cannot be told is refused without it) */
+  spacingUm?: [number, number, number];
 }
 
 export interface VolumeReader {
