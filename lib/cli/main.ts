@@ -8,7 +8,7 @@ type Main = (argv: string[]) => Promise<number | void>;
 
 const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main }> }> = {
   synth: { about: 'write a synthetic sandstone sample with ground truth', load: () => import('./synth') },
-  import: { about: 'import an XRM volume (TIFF, NRRD, MHA/MHD, NIfTI, raw) into a chunked OME-Zarr store', load: () => import('./import') },
+  import: { about: 'import an XRM volume (TIFF, NRRD, MHA/MHD, NIfTI, Zeiss TXM, raw) into a chunked OME-Zarr store', load: () => import('./import') },
   'import-eds': { about: 'import an EDS mineral map (colour map + legend, label image, TESCAN TIMA export)', load: () => import('./import-eds') },
   info: { about: 'describe a volume file or store', load: () => import('./info') },
   register: { about: 'register an EDS map onto the sample surface inside a volume', load: () => import('./register') },

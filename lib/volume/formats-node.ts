@@ -4,7 +4,7 @@
  * voxels in z order: memory is bounded by what the caller asks for at a time.
  *
  * One module per format under ./formats/ (open-nrrd, open-meta, open-nifti, open-raw, open-tiff,
- * open-tiff-folder), sharing the header checks (sizes, offsets, units), the confinement of a
+ * open-tiff-folder, open-txm over compound-file), sharing the header checks (sizes, offsets, units), the confinement of a
  * detached header's data file to its folder, and the TIFF page checks and bounded decoders.
  * This module is the public entry point and re-exports them.
  */
@@ -15,6 +15,7 @@ export { openNifti } from './formats/open-nifti-node';
 export { openNrrd } from './formats/open-nrrd-node';
 export { openRaw } from './formats/open-raw-node';
 export { openTiff } from './formats/open-tiff-node';
+export { openTxm, txmSlicePath, zeissProjectionsRefusal } from './formats/open-txm-node';
 export { listTiffSlices, openTiffFolder } from './formats/open-tiff-folder-node';
 export {
   SUPPORTED_EXTENSIONS,

@@ -2,7 +2,7 @@
  * Import an XRM volume file into a chunked OME-Zarr store.
  *
  * Formats: multi-page TIFF, a folder of single-slice TIFFs, NRRD (raw/gzip, attached or detached),
- * MetaImage (.mha, .mhd + data file; raw or zlib), NIfTI-1 (.nii, .nii.gz) and headerless raw.
+ * MetaImage (.mha, .mhd + data file; raw or zlib), NIfTI-1 (.nii, .nii.gz), Zeiss .txm and headerless raw.
  * Voxels stream in z order, one chunk-slab (chunk z slices) at a time: memory stays bounded by one
  * slab whatever the volume size. The store is written under `<dest>.partial-<random>` and renamed to
  * `<dest>` at the end; on any failure the partial folder is removed.
@@ -25,6 +25,7 @@ import {
   openRaw,
   openTiff,
   openTiffFolder,
+  openTxm,
   SUPPORTED_EXTENSIONS,
   type RawOptions,
   type VolumeFileDescription,
@@ -61,6 +62,7 @@ const EXT_FORMATS: [RegExp, VolumeFormat][] = [
   [/\.mhd$/i, 'mhd'],
   [/\.nii(\.gz)?$/i, 'nifti'],
   [/\.(raw|bin|vol|img)$/i, 'raw'],
+  [/\.(txm|txrm|xrm)$/i, 'txm'],
 ];
 
 function displayNameOf(source: string | string[], opts?: { displayName?: string }): string {
@@ -82,6 +84,7 @@ export async function detectVolumeFormat(path: string, name = nodePath.basename(
   const s = head.subarray(0, bytesRead).toString('latin1');
   if (s.startsWith('II*\0') || s.startsWith('MM\0*') || s.startsWith('II+\0') || s.startsWith('MM\0+')) return 'tiff';
   if (s.startsWith('NRRD')) return 'nrrd';
+  if (s.startsWith('\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1')) return 'txm';
   if (/^(ObjectType|NDims)\s*=/.test(s)) return 'mha';
   if (bytesRead >= 348 && (head.readInt32LE(0) === 348 || head.readInt32BE(0) === 348)) return 'nifti';
   throw unsupported(`${name}: unknown volume file type. Supported: ${SUPPORTED_EXTENSIONS}.`);
@@ -109,6 +112,8 @@ async function openReader(source: string | string[], opts: ImportVolumeOptions):
       return openMeta(source as string, name, o);
     case 'nifti':
       return openNifti(source as string, name, o);
+    case 'txm':
+      return openTxm(source as string, name, o);
     case 'raw':
       return openRaw(source as string, name, opts.raw as RawOptions | undefined, o);
     default:

@@ -34,7 +34,7 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-const VOLUME_EXT = /\.(tiff?|nrrd|nhdr|mha|mhd|nii|nii\.gz|raw)$/i;
+const VOLUME_EXT = /\.(tiff?|nrrd|nhdr|mha|mhd|nii|nii\.gz|txm|txrm|raw)$/i;
 
 /** What to hand the volume importer for an unpacked zip: one volume file, or a folder of slices. */
 async function volumeSourceInZip(dir: string, name: string): Promise<string | string[]> {

@@ -8,6 +8,7 @@
 import { mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDeflate, deflateSync } from 'node:zlib';
+import { txmBytes, type TxmSpec } from '../../lib/volume/formats/txm-writer-node';
 import type { HostileCase } from './harness';
 
 // ---------------------------------------------------------------------------------------------
@@ -121,6 +122,18 @@ function nifti(dims: [number, number, number], datatype: number, bitpix: number,
 async function folder(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   return dir;
+}
+
+/** A Zeiss .txm (issue 16) of nz slices of 8 x 6 uint16 voxels, written by the cfb package, changed by `spec`. */
+function txm(file: string, nz: number, spec: Partial<TxmSpec> = {}, cut?: (b: Uint8Array) => Uint8Array) {
+  return async (dir: string) => {
+    const p = join(await folder(dir), file);
+    const shape: [number, number, number] = [nz, 8, 12];
+    const voxels = new Uint16Array(nz * 8 * 12).map((_, i) => i);
+    const bytes = txmBytes({ shape, voxels, pixelSizeUm: 3, ...spec });
+    await writeFile(p, cut ? cut(bytes) : bytes);
+    return p;
+  };
 }
 
 /** A file of `bytes` bytes that takes no space (sparse). */
@@ -337,4 +350,29 @@ export const volumeCases: HostileCase[] = [
     },
     expect: /^long\.nrrd: NRRD voxel type "x{30,40}…" is not supported/,
   },
+
+  // issue 16: Zeiss .txm (OLE compound files) held to the same rules
+  { item: 3, kind: 'volume', name: 'TXM without ImageInfo/ImageWidth', make: txm('nowidth.txm', 4, { info: { ImageWidth: null } }), expect: /^nowidth\.txm is not a Zeiss reconstruction we can read: it has no ImageInfo\/ImageWidth stream/ },
+  { item: 3, kind: 'volume', name: 'TXM with slice 57 of 120 missing', make: txm('gap.txm', 120, { omitSlices: [57] }), expect: /^gap\.txm is incomplete: slice 57 of 120 \(stream ImageData1\/Image57\) is missing/ },
+  { item: 3, kind: 'volume', name: 'TXM slice 103 shorter than ImageInfo says', make: txm('short.txm', 110, { replaceSlices: { 103: new Uint8Array(100) } }), expect: /^short\.txm is damaged: slice 103 \(stream ImageData2\/Image103\) holds 100 bytes but ImageInfo says 12 x 8 uint16 voxels \(192 bytes\)/ },
+  { item: 3, kind: 'volume', name: 'TXM cut in half', make: txm('cut.txm', 150, {}, (b) => b.subarray(0, Math.floor(b.length / 2))), expect: /^cut\.txm is truncated/ },
+  { item: 3, kind: 'volume', name: 'TXM declaring 1,000,000 x 1,000,000 slices', make: txm('huge.txm', 2, { info: { ImageWidth: 1e6, ImageHeight: 1e6 } }), expect: /^huge\.txm: one slice of 1000000 x 1000000 voxels would need [\d.]+ [GT]iB of memory to decode, more than the/ },
+  { item: 3, kind: 'volume', name: 'TXM declaring 10 million slices', make: txm('many.txm', 2, { info: { NoOfImages: 1e7, ImagesTaken: null } }), expect: /^many\.txm is truncated: 10000000 slices of 12 x 8 uint16 voxels need/ },
+  { item: 3, kind: 'volume', name: 'TXM with voxel type code 99', make: txm('type.txm', 2, { info: { DataType: 99 } }), expect: /^type\.txm: Zeiss voxel type code 99 \(ImageInfo\/DataType\) is not one we read/ },
+  {
+    item: 3,
+    kind: 'volume',
+    name: 'TXM whose directory chain loops',
+    make: txm('loop.txm', 3, {}, (b) => {
+      // the directory's first sector points at itself in the FAT
+      const out = Buffer.from(b);
+      const dir = out.readUInt32LE(48);
+      const fat0 = out.readUInt32LE(76);
+      out.writeUInt32LE(dir, (fat0 + 1) * 512 + 4 * dir);
+      return out;
+    }),
+    expect: /^loop\.txm is damaged: the sector chain of the directory loops/,
+  },
+  { item: 3, kind: 'volume', name: 'TXRM projections', make: txm('scan.txrm', 3), expect: /^scan\.txrm holds Zeiss projections \(\.txrm\), not a reconstructed volume: reconstruct it first/ },
+  { item: 3, kind: 'volume', name: 'a text file named .txm', make: async (dir) => { const p = join(await folder(dir), 'notes.txm'); await writeFile(p, 'x'.repeat(2000)); return p; }, expect: /^notes\.txm is not a Zeiss\/OLE compound file/ },
 ];

@@ -27,8 +27,8 @@ export function DataStep({ projectId }: { projectId: string }) {
         <div className="row">
           <UploadZone
             projectId={projectId} kind="volume" title="XRM volume" onUploaded={refresh}
-            hint="Multi-page TIFF, NRRD, MHA, NIfTI (.nii/.nii.gz); a .zip of TIFF slices or of an .mhd with its .raw; 8/16-bit or float"
-            accept=".tif,.tiff,.nrrd,.mha,.nii,.gz,.zip"
+            hint="Multi-page TIFF, NRRD, MHA, NIfTI (.nii/.nii.gz), Zeiss .txm; a .zip of TIFF slices or of an .mhd with its .raw; 8/16-bit or float"
+            accept=".tif,.tiff,.nrrd,.mha,.nii,.gz,.txm,.zip"
           />
           <UploadZone
             projectId={projectId} kind="eds" title="EDS mineral map" onUploaded={refresh}
