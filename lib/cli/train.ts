@@ -2,22 +2,39 @@
  * `petromap train --volume <store.ome.zarr> --eds <map folder> --registration <registration.json>
  *   [--classes classes.json] [--features classifier|default|skimage] [--layers 1] [--epochs 20] [--out model]`
  * Trains the voxel classifier on the registered EDS labels (mirrored surface features, spatial
- * hold-out) and saves it. Prints a JSON summary on stdout (classes, counts, validation).
+ * hold-out) and saves it.
+ *
+ * `petromap train --volume <store.ome.zarr> --labels <label volume> [--classes names.csv] ...`
+ * The headless Annotate step: trains on a label volume aligned with the scan (TIFF, folder of TIFF
+ * slices, NRRD, NIfTI, MHA/MHD or a petromap OME-Zarr store; 0 = unlabelled, 1..255 = class code),
+ * through the same lib/pipeline trainFromLabels path as painted strokes. A label file is read with
+ * the volume importers (budgets of PETROMAP_MAX_*) into a temporary store next to the model.
+ *
+ * Both print a JSON summary on stdout (classes, counts, validation).
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { classifierFeatureSet } from '../classify/feature-sets';
 import { SURFACE_LABEL_LAYERS } from '../classify/training-set';
 import { loadMineralMap } from '../eds/store-node';
-import { invalidInput } from '../errors';
+import { invalidInput, notFound } from '../errors';
 import { defaultFeatureSet, skimagePreset } from '../features';
 import { classMapFromTable, parseClassTable } from '../pipeline/run-mineralogy';
 import { trainFromLabels } from '../pipeline/train-from-labels';
+import { limitsFromEnv } from '../limits';
+import { strokeFeatureSet } from '../classify/strokes';
+import { importVolume } from '../volume/import-node';
+import type { VolumeStore } from '../volume/store';
 import { openVolume } from '../volume/zarr-store-node';
 import { progressBar } from './progress';
 
-export const USAGE =
+export const USAGE = [
   'usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json> ' +
-  '[--classes classes.json] [--features classifier|default|skimage] [--layers <n>] [--epochs <n>] [--out <model folder>]';
+    '[--classes classes.json] [--features classifier|default|skimage] [--layers <n>] [--epochs <n>] [--out <model folder>]',
+  '   or: petromap train --volume <store.ome.zarr> --labels <label volume: .tif, TIFF folder, .nrrd, .nii, .mha or .ome.zarr; 0 = unlabelled> ' +
+    '[--classes names.csv (code,name per line)] [--features strokes|classifier|default|skimage] [--epochs <n>] [--out <model folder>]',
+].join('\n');
 
 export function parseArgs(argv: string[], flags: string[], usage: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -49,8 +66,76 @@ export async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
+/**
+ * Class names from a CSV: one `code,name` per line (a header line and blank lines are skipped;
+ * `#` starts a comment). Codes are whole numbers 1..255.
+ */
+export function parseClassNamesCsv(text: string, file: string): Record<number, string> {
+  const out: Record<number, string> = {};
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) return;
+    const m = /^\s*"?([^,;\t"]*)"?\s*[,;\t]\s*"?(.*?)"?\s*$/.exec(line);
+    if (!m) throw invalidInput(`${file} line ${i + 1}: expected "code,name", got "${line.slice(0, 60)}".`);
+    const code = Number(m[1]);
+    if (!Number.isInteger(code) || code < 1 || code > 255) {
+      if (i === 0 || Object.keys(out).length === 0) return; // header (code,name)
+      throw invalidInput(`${file} line ${i + 1}: class code "${m[1]!.slice(0, 20)}" must be a whole number 1..255 (0 means unlabelled).`);
+    }
+    if (!m[2]) throw invalidInput(`${file} line ${i + 1}: class ${code} has no name.`);
+    out[code] = m[2].slice(0, 80);
+  });
+  if (!Object.keys(out).length) throw invalidInput(`${file} names no class: write one "code,name" per line, e.g. "1,high porosity".`);
+  return out;
+}
+
+const isStore = (p: string) => existsSync(join(p, 'zarr.json'));
+
+/** The label volume as a store: a petromap OME-Zarr store as it is, any other file imported (with the budgets) into `tmpDir`. */
+async function labelStore(path: string, tmpDir: string): Promise<VolumeStore> {
+  if (!existsSync(path)) throw notFound(`The label volume ${path} does not exist.`);
+  if (statSync(path).isDirectory() && isStore(path)) return openVolume(path);
+  const dest = join(tmpDir, 'labels.ome.zarr');
+  await importVolume(path, dest, { limits: limitsFromEnv(), compression: 'zstd' });
+  return openVolume(dest);
+}
+
+async function trainOnLabelVolume(a: Record<string, string>): Promise<number> {
+  const store = await openVolume(a.volume!);
+  const classNames = a.classes ? parseClassNamesCsv(await readFile(a.classes, 'utf8').catch((err) => {
+    throw invalidInput(`Class names ${a.classes} could not be read: ${(err as Error).message}`);
+  }), a.classes) : undefined;
+  const features = a.features ?? 'strokes';
+  if (!['strokes', 'classifier', 'default', 'skimage'].includes(features)) throw invalidInput(`--features must be strokes, classifier, default or skimage, not "${features}".`);
+  const sp = store.meta.spacingUm;
+  const set = features === 'strokes' ? strokeFeatureSet(sp) : features === 'skimage' ? skimagePreset(sp) : features === 'default' ? defaultFeatureSet(sp) : classifierFeatureSet(sp);
+  const out = a.out ?? 'model';
+  const tmp = await mkdtemp(join(dirname(resolve(out)), '.petromap-labels-'));
+  const bar = progressBar('train');
+  try {
+    const labels = await labelStore(a.labels!, tmp);
+    const r = await trainFromLabels(a.volume!, { kind: 'strokes', strokes: labels }, out, {
+      featureSet: set, classNames, train: a.epochs ? { epochs: positiveInt(a.epochs, 'epochs', 20) } : undefined,
+      source: `The label volume ${a.labels}`, onProgress: bar,
+    });
+    const unnamed = classNames ? r.classes.filter((c) => !(c in classNames)) : [];
+    if (unnamed.length) process.stderr.write(`petromap train: note: ${a.classes} names no class ${unnamed.join(', ')}; they are called "class <code>".\n`);
+    const v = r.validation;
+    console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classNames?.[c] ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null }, null, 2));
+    return 0;
+  } finally {
+    bar.done();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['volume', 'eds', 'registration', 'classes', 'features', 'layers', 'epochs', 'out'], USAGE);
+  const a = parseArgs(argv, ['volume', 'eds', 'registration', 'labels', 'classes', 'features', 'layers', 'epochs', 'out'], USAGE);
+  if (a.labels) {
+    if (!a.volume) throw invalidInput(`--volume is required. ${USAGE}`);
+    if (a.eds || a.registration) throw invalidInput('Give either --labels (a label volume) or --eds with --registration (a registered EDS map), not both.');
+    return trainOnLabelVolume(a);
+  }
   for (const k of ['volume', 'eds', 'registration']) if (!a[k]) throw invalidInput(`--${k} is required. ${USAGE}`);
   const store = await openVolume(a.volume!);
   const map = await loadMineralMap(a.eds!);

@@ -9,10 +9,11 @@ import { classifierFeatureSet } from '../classify/feature-sets';
 import { disposeModel, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
 import type { SurfacePlane } from '../classify/mirror';
-import { strokeFeatureSet, strokeVoxels } from '../classify/strokes';
+import { labelVolumeVoxels } from '../classify/labelled-voxels';
+import { strokeFeatureSet } from '../classify/strokes';
 import { buildTrainingSet, featureFnFor, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel } from '../classify/training-set';
 import type { MineralMap } from '../eds/types';
-import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
+import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
 import type { FeatureSet } from '../features/types';
 import type { Affine2, Affine2to3 } from '../coords';
 import { transferLabels, type ClassMap } from '../registration/transfer-labels';
@@ -42,7 +43,10 @@ export interface EdsLabels {
   classMap: ClassMap;
 }
 
-/** Labels painted on the scan: a uint8 store aligned with it, 0 = not painted. */
+/**
+ * Labels painted on the scan (the Annotate step), or a label volume made elsewhere (`petromap train
+ * --labels`): a store aligned with the scan, 0 = not labelled, 1..255 = class code.
+ */
 export interface StrokeLabels {
   kind: 'strokes';
   strokes: VolumeStore;
@@ -87,8 +91,8 @@ export interface TrainFromLabelsResult {
 const sub = (p: OnProgress | undefined, from: number, to: number): OnProgress | undefined => p && ((f, m) => p(from + (to - from) * f, m));
 
 /** The labelled (and boundary) voxels of a label source, in voxel indices of the volume. */
-export async function labelledVoxels(volume: VolumeStore, labels: LabelSource, opts: { labelLayers?: number; boundaryLabels?: boolean; footprintSd?: number; signal?: AbortSignal } = {}): Promise<{ labelled: LabelledVoxel[]; partial: PartialVoxel[] }> {
-  if (labels.kind === 'strokes') return { labelled: await strokeVoxels(labels.strokes, { signal: opts.signal }), partial: [] };
+export async function labelledVoxels(volume: VolumeStore, labels: LabelSource, opts: { labelLayers?: number; boundaryLabels?: boolean; footprintSd?: number; signal?: AbortSignal; source?: string } = {}): Promise<{ labelled: LabelledVoxel[]; partial: PartialVoxel[] }> {
+  if (labels.kind === 'strokes') return { labelled: await labelVolumeVoxels(labels.strokes, { signal: opts.signal, source: opts.source }), partial: [] };
   const sl = transferLabels(labels.map, { edsToSlab: labels.edsToSlab, slabToVoxel: labels.slabToVoxel }, labels.slab, labels.classMap, { erodeRadius: TRAIN_DEFAULTS.erodeRadius });
   return surfaceTrainingVoxels(sl, volume.meta.shape, { layers: opts.labelLayers, boundary: opts.boundaryLabels ?? TRAIN_DEFAULTS.boundaryLabels, footprintSd: opts.footprintSd });
 }
@@ -98,8 +102,11 @@ export async function trainFromLabels(volumePath: string, labels: LabelSource, m
   const { signal, onProgress } = opts;
   const seed = opts.seed ?? TRAIN_DEFAULTS.seed;
   const store = await openVolume(volumePath);
+  if (labels.kind === 'strokes' && labels.strokes.meta.shape.join() !== store.meta.shape.join()) {
+    throw invalidInput(`${opts.source ?? 'The label volume'} is ${labels.strokes.meta.shape.join(' x ')} voxels (z x y x x) but the scan is ${store.meta.shape.join(' x ')}: the labels must be aligned with the scan, voxel for voxel.`);
+  }
   onProgress?.(0, labels.kind === 'eds' ? 'Transferring the EDS labels to the surface voxels' : 'Reading the painted strokes');
-  const { labelled, partial } = await labelledVoxels(store, labels, { labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels, footprintSd: opts.footprintSd, signal });
+  const { labelled, partial } = await labelledVoxels(store, labels, { labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels, footprintSd: opts.footprintSd, signal, source: opts.source });
   const source = opts.source ?? (labels.kind === 'eds' ? `The EDS map ${labels.map.source ?? ''}`.trim() : 'The painted strokes');
   if (!labelled.length) {
     throw unprocessable(labels.kind === 'eds'
