@@ -1,41 +1,72 @@
 /**
  * `petromap import-eds <map.png|map.tif|tima-folder> [--legend legend.csv] [--pixel-um 2.5]
- *   [--bse bse.png] [--companion Fe=fe.tif ...] --out <dir>`
+ *   [--bse bse.png] [--companion Fe=fe.tif ...] [--dataset <sample|id>] [--preview out.png] --out <dir>`
  * Imports an EDS mineral map (lib/eds), stores it in <dir> (map.json, labels.u16, companions) and
- * prints a JSON summary (size, pixel size, phases with area %, unclassified %) on stdout.
+ * prints a JSON summary (size, pixel size, phases with area %, minor phases, unclassified % and
+ * not measured %) on stdout. A TIMA project folder holding several datasets needs `--dataset`;
+ * without it the error lists them. `--preview` writes the coloured mosaic with its legend (PNG).
  * On failure: one line `petromap import-eds: <message>` on stderr (paths reduced to their last
  * component, clipped) and exit code 1. Limits for hostile input come from the environment
  * (lib/limits.ts). `--out` must be new, empty or a folder petromap wrote: a user's folder is never replaced.
  */
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { importMineralMap, type MineralMapInput } from '../eds/import-node';
 import { rgbToHex } from '../eds/legend';
-import { checkMineralMapFolder, mineralAreaFractions, saveMineralMap } from '../eds/store-node';
-import { unclassifiedFraction, type MineralMap } from '../eds/types';
+import { groupMinorPhases, MINOR_PHASE_PX, phaseAreas } from '../eds/minor-phases';
+import { renderMineralMapPreview } from '../eds/preview';
+import { checkMineralMapFolder, saveMineralMap } from '../eds/store-node';
+import { notMeasuredFraction, unclassifiedFraction, type MineralMap } from '../eds/types';
 import { invalidInput, isPetromapError } from '../errors';
 import { limitsFromEnv, safeMessage } from '../limits';
 import { progressBar } from './progress';
 
-export const USAGE =
-  'usage: petromap import-eds <map.png|map.tif|tima-export-folder> [--legend legend.csv] [--pixel-um <µm>] ' +
-  '[--bse bse.png] [--companion <name>=<image>]... --out <dir>';
+export const USAGE = [
+  'usage: petromap import-eds <map.png|map.tif|tima-export-folder> [--legend legend.csv] [--pixel-um <µm>]',
+  '         [--bse bse.png] [--companion <name>=<image>]... [--dataset <sample|id>] [--preview out.png]',
+  '         [--minor-px <n>] --out <dir>',
+  '  --dataset    a TIMA project folder holding several datasets: the one to import, by sample name',
+  '               (from the project files) or id (the dataset folder, a GUID; a unique prefix will do)',
+  '  --preview    also write the coloured mosaic with its legend as a PNG',
+  `  --minor-px   phases with fewer pixels are grouped as "minor phases" in the summary and preview (default ${MINOR_PHASE_PX})`,
+  'Prints a JSON summary on stdout: source, sampleName, out, width, height, pixelSizeUm, phases',
+  '[{id, name, color, pixels, areaPercent}] (% of all map pixels, largest first), minorPhases',
+  '{thresholdPx, count, pixels, areaPercent, names} or null, unclassifiedPercent (measured pixels with',
+  'no mineral), notMeasuredPercent (area no TIMA field covers), companions, preview.',
+].join('\n');
+
+/** One line for error messages (the full text is USAGE, printed by --help). */
+const USAGE_LINE = 'usage: petromap import-eds <map|tima-folder> [options] --out <dir> (see petromap import-eds --help)';
 
 interface Args {
   input: MineralMapInput;
   out: string;
+  preview?: string;
+  minorPx: number;
 }
 
 export function parseImportEdsArgs(argv: string[]): Args {
   let map: string | undefined, legend: string | undefined, out: string | undefined, pixelSizeUm: number | undefined;
+  let dataset: string | undefined, preview: string | undefined, minorPx = MINOR_PHASE_PX;
   const companions: { name: string; path: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
       const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw invalidInput(`${flag} needs a value. ${USAGE}`);
+      if (v === undefined || v.startsWith('--')) throw invalidInput(`${flag} needs a value. ${USAGE_LINE}`);
       return v;
     };
     if (flag === '--legend') legend = value();
     else if (flag === '--out') out = value();
+    else if (flag === '--dataset') dataset = value();
+    else if (flag === '--preview') {
+      preview = value();
+      if (!/\.png$/i.test(preview)) throw invalidInput(`--preview writes a PNG; give a file name ending in .png, not "${preview}".`);
+    } else if (flag === '--minor-px') {
+      const s = value();
+      minorPx = Number(s);
+      if (!Number.isInteger(minorPx) || minorPx < 0) throw invalidInput(`--minor-px must be a whole number of pixels (0 groups nothing), not "${s}".`);
+    }
     else if (flag === '--pixel-um') {
       const s = value();
       pixelSizeUm = Number(s);
@@ -46,54 +77,87 @@ export function parseImportEdsArgs(argv: string[]): Args {
       const eq = s.indexOf('=');
       if (eq <= 0 || eq === s.length - 1) throw invalidInput(`--companion takes <name>=<image>, e.g. --companion Fe=fe.tif, not "${s}".`);
       companions.push({ name: s.slice(0, eq), path: s.slice(eq + 1) });
-    } else if (flag.startsWith('--')) throw invalidInput(`unknown option ${flag}. ${USAGE}`);
+    } else if (flag.startsWith('--')) throw invalidInput(`unknown option ${flag}. ${USAGE_LINE}`);
     else if (map === undefined) map = flag;
-    else throw invalidInput(`only one map can be imported at a time (got ${map} and ${flag}). ${USAGE}`);
+    else throw invalidInput(`only one map can be imported at a time (got ${map} and ${flag}). ${USAGE_LINE}`);
   }
-  if (!map) throw invalidInput(`give the mineral map image or TIMA export folder. ${USAGE}`);
-  if (!out) throw invalidInput(`--out <dir> is required (where the imported map is stored). ${USAGE}`);
-  return { input: { map, legend, pixelSizeUm, companions }, out };
+  if (!map) throw invalidInput(`give the mineral map image or TIMA export folder. ${USAGE_LINE}`);
+  if (!out) throw invalidInput(`--out <dir> is required (where the imported map is stored). ${USAGE_LINE}`);
+  return { input: { map, legend, pixelSizeUm, companions, dataset }, out, preview, minorPx };
 }
 
 export interface ImportEdsSummary {
   source?: string;
+  sampleName?: string;
   out: string;
   width: number;
   height: number;
   pixelSizeUm: number;
-  /** phases sorted by area, % of all map pixels */
-  phases: { id: number; name: string; color: string; areaPercent: number }[];
+  /** every phase (minor ones too), sorted by area, % of all map pixels */
+  phases: { id: number; name: string; color: string; pixels: number; areaPercent: number }[];
+  /** phases under the threshold, as displays group them */
+  minorPhases: { thresholdPx: number; count: number; pixels: number; areaPercent: number; names: string[] } | null;
+  /** measured pixels with no mineral, % of all map pixels */
   unclassifiedPercent: number;
+  /** map area no field covers (TIMA mosaics), % of all map pixels */
+  notMeasuredPercent: number;
   companions: string[];
+  preview?: string;
 }
 
-export function summariseMineralMap(map: MineralMap, out: string): ImportEdsSummary {
-  const fr = mineralAreaFractions(map);
+export function summariseMineralMap(map: MineralMap, out: string, minorPx = MINOR_PHASE_PX): ImportEdsSummary {
   const r = (x: number) => Math.round(x * 1e4) / 1e2;
+  const areas = phaseAreas(map);
+  const { minor } = groupMinorPhases(areas, minorPx);
   return {
     source: map.source,
+    ...(map.sampleName ? { sampleName: map.sampleName } : {}),
     out,
     width: map.width,
     height: map.height,
     pixelSizeUm: map.pixelSizeUm,
-    phases: map.legend
-      .map((p) => ({ id: p.id, name: p.name, color: rgbToHex(p.color), areaPercent: r(fr.get(p.id) ?? 0) }))
-      .sort((a, b) => b.areaPercent - a.areaPercent),
+    phases: areas
+      .map((p) => ({ id: p.id, name: p.name, color: rgbToHex(p.color), pixels: p.pixels, areaPercent: r(p.areaFraction) }))
+      .sort((a, b) => b.pixels - a.pixels || a.id - b.id),
+    minorPhases: minor && { thresholdPx: minor.thresholdPx, count: minor.phases.length, pixels: minor.pixels, areaPercent: r(minor.areaFraction), names: minor.phases.map((p) => p.name) },
     unclassifiedPercent: r(unclassifiedFraction(map)),
+    notMeasuredPercent: r(notMeasuredFraction(map)),
     companions: map.companions.map((c) => c.name),
   };
 }
 
+/** Writes the preview PNG through a temp name (a failure leaves no half-written file). */
+async function writePreview(path: string, map: MineralMap, minorPx: number): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, renderMineralMapPreview(map, { minorThresholdPx: minorPx }));
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw invalidInput(`could not write the preview ${basename(path)}${code ? ` (${code})` : ''}; the map was stored in --out.`, { cause: err });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { input, out } = parseImportEdsArgs(argv);
+    const { input, out, preview, minorPx } = parseImportEdsArgs(argv);
     const limits = limitsFromEnv();
     await checkMineralMapFolder(out); // refuse a user's folder before the (long) import
     const bar = process.stderr.isTTY ? progressBar('import-eds') : undefined;
-    const map = await importMineralMap(input, { onProgress: bar, limits });
+    const map = await importMineralMap(input, { onProgress: bar, limits }).catch((err: unknown) => {
+      // a project folder with several datasets: say how to choose one here
+      if (isPetromapError(err) && err.details?.timaDatasets) err.message = err.message.replace(/ Choose one by its (sample name or )?id\.$/, ' Choose one with --dataset <sample name or id>.');
+      throw err;
+    });
     bar?.done();
     await saveMineralMap(out, map);
-    process.stdout.write(JSON.stringify(summariseMineralMap(map, out), null, 2) + '\n');
+    const summary = summariseMineralMap(map, out, minorPx);
+    if (preview) {
+      await writePreview(preview, map, minorPx);
+      summary.preview = preview;
+    }
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     return 0;
   } catch (err) {
     const msg = isPetromapError(err) || err instanceof Error ? err.message : String(err);

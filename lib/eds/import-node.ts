@@ -6,7 +6,10 @@
  *     Any other colour missing from the legend is an error listing it.
  * (b) a single-channel integer PNG/TIFF of phase ids + a legend with ids: 0 = unclassified.
  * (c) a TESCAN TIMA export folder (or its measurement.xml): fields stitched by stage position,
- *     legend from phases.xml (see ./tima.ts for axis directions and overlaps).
+ *     legend from phases.xml (see ./tima.ts for axis directions and overlaps); the area no field
+ *     covers is kept as "not measured" (`measured`). A TIMA project folder holding several
+ *     datasets (./tima-datasets-node.ts) imports the one `dataset` names; the project files'
+ *     sample name becomes `sampleName`.
  * Companion images (BSE, element maps) are greyscale PNG/TIFF of the map's size → Float32Array.
  *
  * Hostile input (issue 12): every size is checked against `opts.limits` (default DEFAULT_LIMITS)
@@ -21,6 +24,7 @@ import { DEFAULT_LIMITS, formatBytes, LIMIT_ENV, safeMessage, type Limits } from
 import { checkLegendBytes, clip, isUnclassifiedName, parseLegend } from './legend';
 import { decodeRaster, readRasterSize, type Raster } from './raster';
 import { checkTimaMosaic, parseTimaFields, parseTimaMeasurement, parseTimaPhases, stitchTimaFields, timaLegend, type TimaFieldImages } from './tima';
+import { describeTimaDatasets, listTimaDatasets, pickTimaDataset, type TimaDatasetInfo } from './tima-datasets-node';
 import type { CompanionImage, MineralMap, MineralPhase } from './types';
 
 export interface MineralMapInput {
@@ -33,6 +37,8 @@ export interface MineralMapInput {
    *  ignored when it is a display default like 72 or 96 dpi). Overrides the image's tag; ignored for
    *  TIMA exports, whose measurement.xml gives the pixel size. */
   pixelSizeUm?: number;
+  /** TIMA project folders holding several datasets: which one (id/GUID, sample name or folder; see pickTimaDataset) */
+  dataset?: string;
 }
 
 export interface ImportOptions extends StageOptions {
@@ -102,13 +108,16 @@ async function importMineralMapUnchecked(input: MineralMapInput, opts: ImportOpt
   if (!st) throw notFound(`EDS map ${shown(input.map)} does not exist.`);
   if (st.isDirectory() || basename(input.map).toLowerCase() === 'measurement.xml') {
     const dir = st.isDirectory() ? input.map : dirname(input.map);
-    if (await stat(join(dir, 'measurement.xml')).catch(() => null)) {
+    const list = await listTimaDatasets(dir, { limits, signal });
+    if (list.length) {
       if (input.legend) throw invalidInput(`${shown(dir)} is a TESCAN TIMA export, which carries its own legend (phases.xml); leave out the legend file ${shown(input.legend)}.`);
-      const map = await importTimaExport(dir, opts);
+      const chosen = chooseTimaDataset(list, input.dataset, shown(dir));
+      const map = await importTimaExport(chosen.path === '.' ? dir : join(dir, ...chosen.path.split('/')), opts);
+      if (chosen.sampleName) map.sampleName = chosen.sampleName;
       map.companions.push(...(await readCompanions(input.companions ?? [], map, signal, limits)));
       return map;
     }
-    throw invalidInput(`EDS folder ${shown(input.map)} is not a TESCAN TIMA export (no measurement.xml in it). Give the mineral map image and its legend instead.`);
+    throw invalidInput(`EDS folder ${shown(input.map)} is not a TESCAN TIMA export (no measurement.xml in it or its subfolders). Give the mineral map image and its legend instead.`);
   }
   onProgress?.(0, 'reading the mineral map');
   const mapName = shown(input.map);
@@ -147,6 +156,13 @@ async function importMineralMapUnchecked(input: MineralMapInput, opts: ImportOpt
   map.companions = await readCompanions(input.companions ?? [], map, signal, limits);
   onProgress?.(1, 'mineral map imported');
   return map;
+}
+
+/** The dataset to import from a TIMA folder: the one named, the only one, or an error listing them. */
+function chooseTimaDataset(list: TimaDatasetInfo[], key: string | undefined, folder: string): TimaDatasetInfo {
+  if (key !== undefined && key.trim()) return pickTimaDataset(list, key, `TIMA project ${folder}`);
+  if (list.length === 1) return list[0];
+  throw invalidInput(`TIMA project ${folder} holds ${list.length} datasets: ${describeTimaDatasets(list)}. Choose one by its sample name or id.`, { details: { timaDatasets: list } });
 }
 
 export { coloursToLabels, idsToLabels, rasterToGrey } from './labels-from-raster';
@@ -288,5 +304,8 @@ async function importTimaExportUnchecked(dir: string, opts: ImportOptions): Prom
   const legend: MineralPhase[] = timaLegend(phases, present);
   const companions: CompanionImage[] = s.bse ? [{ name: sem?.caption?.slice(0, limits.maxNameChars) || 'BSE', data: s.bse }] : [];
   onProgress?.(1, 'TIMA export stitched');
-  return { width: s.width, height: s.height, pixelSizeUm: s.pixelSizeUm, labels: s.labels, legend, companions, source: folder };
+  const map: MineralMap = { width: s.width, height: s.height, pixelSizeUm: s.pixelSizeUm, labels: s.labels, legend, companions, source: folder };
+  // the mosaic rectangle is larger than the fields where they do not tile it (a round mount): keep what was measured
+  if (s.covered.includes(0)) map.measured = s.covered;
+  return map;
 }

@@ -15,19 +15,26 @@ export function mineralAreaFractions(map: MineralMap): Map<number, number> {
   return new Map(map.legend.map((p) => [p.id, (counts.get(p.id) ?? 0) / n]));
 }
 
-/** RGB PNG of the map with the legend colours; unclassified (and unknown ids) black. */
+/**
+ * PNG of the map with the legend colours; unclassified (and unknown ids) black. Maps with a
+ * measured-area mask come as RGBA with the pixels no field covers fully transparent ("not
+ * measured" shows the page, or the slab under an overlay, instead of posing as unclassified).
+ */
 export function renderMineralMapPng(map: MineralMap): Uint8Array {
   const lut = new Uint8Array(65536 * 3);
   for (const p of map.legend) lut.set(p.color, p.id * 3);
   const n = map.width * map.height;
-  const rgb = new Uint8Array(n * 3);
+  const m = map.measured;
+  const ch = m ? 4 : 3;
+  const px = new Uint8Array(n * ch);
   for (let i = 0; i < n; i++) {
-    const k = map.labels[i] * 3;
-    rgb[i * 3] = lut[k];
-    rgb[i * 3 + 1] = lut[k + 1];
-    rgb[i * 3 + 2] = lut[k + 2];
+    const k = map.labels[i] * 3, o = i * ch;
+    px[o] = lut[k];
+    px[o + 1] = lut[k + 1];
+    px[o + 2] = lut[k + 2];
+    if (m) px[o + 3] = m[i] ? 255 : 0;
   }
-  return encode({ width: map.width, height: map.height, data: rgb, channels: 3, depth: 8 });
+  return encode({ width: map.width, height: map.height, data: px, channels: ch, depth: 8 });
 }
 
 /** Value at fractions `qs` (0..1) of the finite values, from at most ~1e6 samples. */

@@ -3,6 +3,8 @@
  *   map.json            { format, version, width, height, pixelSizeUm, source, legend (with areaFraction),
  *                         unclassifiedFraction, labels file, companions [{ name, file }] }
  *   labels.u16          phase id per pixel, row-major, raw little-endian uint16
+ *   measured.u8         1 where the instrument measured the pixel, 0 where no field covers it
+ *                       (only for maps with a measured-area mask, e.g. TIMA mosaics of a round mount)
  *   companion-<k>-<name>.f32   each companion image, raw little-endian float32
  * Saving is atomic: everything is written into `<dir>.partial-<…>` and renamed onto `dir`, so a
  * failure leaves what was stored before intact. The folder carries petromap's marker (`.petromap`);
@@ -15,8 +17,8 @@ import { basename, dirname, join } from 'node:path';
 import { invalidInput, notFound, PetromapError } from '../errors';
 import { safeMessage } from '../limits';
 import { checkReplaceableFolder, writeFolderMarker } from '../output-folder-node';
-import { mineralAreaFractions } from './render';
-import { unclassifiedFraction, type MineralMap, type MineralPhase } from './types';
+import { phaseAreas } from './minor-phases';
+import { notMeasuredFraction, unclassifiedFraction, type MineralMap, type MineralPhase } from './types';
 
 export { mineralAreaFractions, renderCompanionPng, renderMineralMapPng } from './render';
 
@@ -30,9 +32,14 @@ interface StoredMapJson {
   height: number;
   pixelSizeUm: number;
   source?: string;
-  legend: (MineralPhase & { areaFraction: number })[];
+  sampleName?: string;
+  legend: (MineralPhase & { areaFraction: number; pixels: number })[];
+  /** measured pixels with no mineral, fraction of all pixels */
   unclassifiedFraction: number;
+  /** pixels no field covers, fraction of all pixels */
+  notMeasuredFraction: number;
   labels: string;
+  measured?: string;
   companions: { name: string; file: string }[];
 }
 
@@ -58,12 +65,13 @@ function checkMap(map: MineralMap, where: string): void {
   if (map.labels.length !== n) throw invalidInput(`${where}: the map has ${map.labels.length} labels for ${map.width} x ${map.height} pixels.`);
   if (!(map.pixelSizeUm > 0)) throw invalidInput(`${where}: pixel size ${map.pixelSizeUm} µm is not positive.`);
   for (const c of map.companions) if (c.data.length !== n) throw invalidInput(`${where}: companion ${c.name} has ${c.data.length} values for ${n} pixels.`);
+  if (map.measured && map.measured.length !== n) throw invalidInput(`${where}: the measured-area mask has ${map.measured.length} values for ${n} pixels.`);
 }
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40);
 
 /** Files saveMineralMap writes (a folder holding only these was written by petromap before the marker). */
-const ownMapFile = (name: string) => name === 'map.json' || name === 'labels.u16' || /^companion-\d+-[A-Za-z0-9_.-]*\.f32$/.test(name);
+const ownMapFile = (name: string) => name === 'map.json' || name === 'labels.u16' || name === 'measured.u8' || /^companion-\d+-[A-Za-z0-9_.-]*\.f32$/.test(name);
 
 /** Refuses (Conflict) when `dir` exists and is not a mineral map folder petromap wrote. */
 export async function checkMineralMapFolder(dir: string): Promise<void> {
@@ -79,7 +87,7 @@ export async function saveMineralMap(dir: string, map: MineralMap): Promise<void
   try {
     await mkdir(partial);
     await writeFolderMarker(partial, 'mineral-map');
-    const fr = mineralAreaFractions(map);
+    const areas = new Map(phaseAreas(map).map((p) => [p.id, p]));
     const companions = map.companions.map((c, k) => ({ name: c.name, file: `companion-${k}-${safeName(c.name)}.f32` }));
     const json: StoredMapJson = {
       format: MINERAL_MAP_FORMAT,
@@ -88,12 +96,16 @@ export async function saveMineralMap(dir: string, map: MineralMap): Promise<void
       height: map.height,
       pixelSizeUm: map.pixelSizeUm,
       source: map.source,
-      legend: map.legend.map((p) => ({ id: p.id, name: p.name, color: [...p.color] as [number, number, number], areaFraction: fr.get(p.id) ?? 0 })),
+      ...(map.sampleName ? { sampleName: map.sampleName } : {}),
+      legend: map.legend.map((p) => ({ id: p.id, name: p.name, color: [...p.color] as [number, number, number], areaFraction: areas.get(p.id)?.areaFraction ?? 0, pixels: areas.get(p.id)?.pixels ?? 0 })),
       unclassifiedFraction: unclassifiedFraction(map),
+      notMeasuredFraction: notMeasuredFraction(map),
       labels: 'labels.u16',
+      ...(map.measured ? { measured: 'measured.u8' } : {}),
       companions,
     };
     await writeFile(join(partial, 'labels.u16'), leBytes(map.labels));
+    if (map.measured) await writeFile(join(partial, 'measured.u8'), map.measured);
     for (let k = 0; k < companions.length; k++) await writeFile(join(partial, companions[k].file), leBytes(map.companions[k].data));
     await writeFile(join(partial, 'map.json'), JSON.stringify(json, null, 2) + '\n');
     const old = `${dir}.old-${tag}`;
@@ -130,13 +142,13 @@ export async function loadMineralMap(dir: string): Promise<MineralMap> {
   }
   if (j.format !== MINERAL_MAP_FORMAT || !Array.isArray(j.legend)) throw invalidInput(`${jsonPath} is not a stored petromap mineral map.`);
   const n = j.width * j.height;
-  const readRaw = async (file: string, w: 2 | 4, what: string) => {
+  const readRaw = async (file: string, w: 1 | 2 | 4, what: string) => {
     const buf = await readFile(join(dir, file)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw invalidInput(`Stored mineral map ${dir} is incomplete: ${file} (${what}) is missing.`);
       throw err;
     });
     if (buf.length !== n * w) throw invalidInput(`Stored mineral map ${dir} is damaged: ${file} (${what}) has ${buf.length} bytes, expected ${n * w} for ${j.width} x ${j.height} pixels.`);
-    return fromLe(buf, w).buffer;
+    return w === 1 ? new Uint8Array(buf).buffer : fromLe(buf, w).buffer;
   };
   const labels = new Uint16Array(await readRaw(j.labels ?? 'labels.u16', 2, 'phase labels'));
   const companions = [];
@@ -150,5 +162,7 @@ export async function loadMineralMap(dir: string): Promise<MineralMap> {
     companions,
   };
   if (j.source !== undefined) map.source = j.source;
+  if (j.sampleName) map.sampleName = j.sampleName;
+  if (j.measured) map.measured = new Uint8Array(await readRaw(j.measured, 1, 'measured-area mask'));
   return map;
 }

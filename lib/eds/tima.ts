@@ -29,6 +29,10 @@ export interface TimaMeasurement {
   imageHeight: number;
   /** SEM images of each field: file name and caption (e.g. bse.png, BSE) */
   semImages: { fileName: string; caption: string }[];
+  /** the measurement's GUID (`<Id>`, braces removed, lower case), when given */
+  id?: string;
+  /** `<StartDate>` as written (ISO 8601), when given */
+  startDate?: string;
 }
 
 export interface TimaField {
@@ -46,7 +50,7 @@ export interface TimaPhase {
   mass?: number;
 }
 
-type XmlNode = Record<string, unknown>;
+export type XmlNode = Record<string, unknown>;
 
 /** Elements nested deeper than this are refused (TIMA files nest 4 levels). */
 const MAX_XML_DEPTH = 32;
@@ -56,7 +60,7 @@ const MAX_XML_DEPTH = 32;
  * unclosed tags). Namespace prefixes are dropped, attributes kept as strings, DOCTYPE refused (no
  * entity definitions: TIMA writes none), nesting bounded.
  */
-function parseXml(xml: string, file: string): XmlNode {
+export function parseXml(xml: string, file: string): XmlNode {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw invalidInput(`TIMA ${file} declares a DOCTYPE or entities, which TIMA exports never do; petromap does not read it.`);
   const parser = new XMLParser({
     ignoreAttributes: false,
@@ -82,7 +86,7 @@ function parseXml(xml: string, file: string): XmlNode {
 }
 
 /** Every element named `tag` anywhere in a tagTree'd tree (document order), iteratively. */
-function findAll(root: XmlNode, tag: string): XmlNode[] {
+export function findAll(root: XmlNode, tag: string): XmlNode[] {
   const out: XmlNode[] = [];
   const stack: XmlNode[] = [root];
   while (stack.length) {
@@ -107,7 +111,7 @@ function findAll(root: XmlNode, tag: string): XmlNode[] {
 const TAG = Symbol('tag');
 
 /** Marks each element with its tag name (fast-xml-parser gives tag names only as keys of the parent). */
-function tagTree(root: XmlNode): XmlNode {
+export function tagTree(root: XmlNode): XmlNode {
   const stack: XmlNode[] = [root];
   while (stack.length) {
     const node = stack.pop()!;
@@ -137,14 +141,14 @@ function text(node: XmlNode | undefined): string | undefined {
   return (Array.isArray(t) ? t.join('') : String(t)).trim();
 }
 
-function attrs(node: XmlNode): Record<string, string> {
+export function attrs(node: XmlNode): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of Object.keys(node)) if (k.startsWith('@')) out[k.slice(1)] = String(node[k]);
   return out;
 }
 
 /** Text of the first element `<tag>` under root (document order), or undefined. */
-function firstText(root: XmlNode, tag: string): string | undefined {
+export function firstText(root: XmlNode, tag: string): string | undefined {
   return text(findAll(root, tag)[0]);
 }
 
@@ -155,7 +159,7 @@ function num(s: string | undefined, what: string, file: string): number {
 }
 
 /** Elements named `tag` in the text, counted without parsing (to refuse huge files before building objects). */
-function countElements(xml: string, tag: string, stop: number): number {
+export function countElements(xml: string, tag: string, stop: number): number {
   const re = new RegExp(`<(?:[\\w.-]+:)?${tag}[\\s/>]`, 'g');
   let n = 0;
   while (re.exec(xml) && n <= stop) n++;
@@ -175,7 +179,14 @@ export function parseTimaMeasurement(xml: string, file = 'measurement.xml'): Tim
     .slice(0, 64)
     .map((s) => ({ fileName: firstText(s, 'FileName') ?? '', caption: firstText(s, 'Caption') ?? '' }))
     .filter((s) => s.fileName);
-  return { viewFieldUm, imageWidth, imageHeight, semImages };
+  const id = firstText(root, 'Id');
+  const startDate = firstText(root, 'StartDate');
+  return { viewFieldUm, imageWidth, imageHeight, semImages, id: id ? normaliseGuid(id) : undefined, startDate: startDate ? clip(startDate, 40) : undefined };
+}
+
+/** A TIMA GUID as petromap compares it: without braces, lower case, clipped. */
+export function normaliseGuid(s: string): string {
+  return clip(s.trim().replace(/^\{|\}$/g, '').toLowerCase(), 64);
 }
 
 export function parseTimaFields(xml: string, file = 'fields.xml', limits: Limits = DEFAULT_LIMITS): { fieldDir: string; fields: TimaField[] } {

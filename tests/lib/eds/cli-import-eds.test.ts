@@ -42,7 +42,9 @@ describe('petromap import-eds', () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out);
     expect(s).toMatchObject({ width: 2, height: 2, pixelSizeUm: 2.5, unclassifiedPercent: 25, companions: ['BSE'] });
-    expect(s.phases).toEqual([{ id: 1, name: 'Quartz', color: '#ecdcb4', areaPercent: 50 }, { id: 2, name: 'Pyrite', color: '#ffe600', areaPercent: 25 }]);
+    expect(s.phases).toEqual([{ id: 1, name: 'Quartz', color: '#ecdcb4', pixels: 2, areaPercent: 50 }, { id: 2, name: 'Pyrite', color: '#ffe600', pixels: 1, areaPercent: 25 }]);
+    // an image map has no measured-area mask; with 1-2 px per phase, both are minor at the default 10 px
+    expect(s).toMatchObject({ notMeasuredPercent: 0, minorPhases: { thresholdPx: 10, count: 2, pixels: 3, names: ['Quartz', 'Pyrite'] } });
     const back = await loadMineralMap(out);
     expect(Array.from(back.labels)).toEqual([1, 1, 2, 0]);
     expect(Array.from(back.companions[0].data)).toEqual([1, 2, 3, 4]);
@@ -68,6 +70,13 @@ describe('petromap import-eds', () => {
     expect(s).toMatchObject({ width: 1660, height: 1660, companions: ['BSE'], source: 'tima-sta' });
     expect(s.pixelSizeUm).toBeCloseTo(12.048, 3);
     expect(s.phases[0].name).toBe('Hematite_Magnetite');
-    expect(s.unclassifiedPercent).toBeCloseTo(27.44, 1);
+    // 27.4 % of the rectangle is label 0: 23.0 % no field covers, 4.4 % measured without a mineral
+    expect(s.notMeasuredPercent).toBeCloseTo(23.0, 1);
+    expect(s.unclassifiedPercent).toBeCloseTo(4.44, 1);
+    expect(s.notMeasuredPercent + s.unclassifiedPercent).toBeCloseTo(27.44, 1);
+    // a third of the legend is phases under 10 px: grouped, not dropped
+    expect(s.phases).toHaveLength(32);
+    expect(s.minorPhases).toMatchObject({ thresholdPx: 10, count: 15 });
+    expect(s.minorPhases.pixels).toBeLessThan(15 * 10);
   });
 });

@@ -6,7 +6,7 @@ import { decode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importMineralMap } from '../../../lib/eds/import-node';
 import { parseTimaFields, parseTimaMeasurement, parseTimaPhases, placeTimaFields, stitchTimaFields } from '../../../lib/eds/tima';
-import { unclassifiedFraction, type MineralMap } from '../../../lib/eds/types';
+import { notMeasuredFraction, unclassifiedFraction, type MineralMap } from '../../../lib/eds/types';
 import { isPetromapError } from '../../../lib/errors';
 
 const TIMA = join(__dirname, '../../../../shared/data/tima-sta');
@@ -107,13 +107,16 @@ describe.skipIf(!have)('TESCAN TIMA export (../shared/data/tima-sta)', () => {
     for (const l of map.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
     const ranked = map.legend.map((q) => [q.name, counts.get(q.id) ?? 0] as const).sort((a, b) => b[1] - a[1]);
     expect(ranked.slice(0, 2).map((r) => r[0])).toEqual(['Hematite_Magnetite', 'Quartz']);
-    // unclassified share: of the whole rectangle, and of the measured fields only
-    const all = unclassifiedFraction(map);
+    // label 0 splits into "not measured" (no field covers it) and "unclassified" (measured, no mineral)
     const measured = 308 * 83 * 83;
-    const inFields = (all * map.labels.length - (map.labels.length - measured)) / measured;
-    console.log(`TIMA STA: ${map.width} x ${map.height} px, unclassified ${(100 * all).toFixed(1)} % of the rectangle, ${(100 * inFields).toFixed(1)} % inside the fields`);
+    expect(map.measured).toBeDefined();
+    expect(map.measured!.reduce((a, v) => a + v, 0)).toBe(measured);
+    expect(notMeasuredFraction(map)).toBeCloseTo(1 - measured / map.labels.length, 12);
+    const inFields = (unclassifiedFraction(map) * map.labels.length) / measured;
+    console.log(`TIMA STA: ${map.width} x ${map.height} px, not measured ${(100 * notMeasuredFraction(map)).toFixed(1)} % of the rectangle, unclassified ${(100 * unclassifiedFraction(map)).toFixed(1)} % of it (${(100 * inFields).toFixed(1)} % of the measured fields)`);
     expect(inFields).toBeGreaterThan(0.03);
     expect(inFields).toBeLessThan(0.1);
+    for (let i = 0; i < map.labels.length; i += 97) if (!map.measured![i]) expect(map.labels[i]).toBe(0);
   });
 
   it('neighbouring fields agree across their seams (stage axis directions are right)', () => {
