@@ -11,15 +11,18 @@ import { limitsFromEnv, safeMessage } from '../limits';
 import { describeVolumeFile, importVolume, type ImportVolumeOptions } from '../volume/import-node';
 import type { Shape3 } from '../volume/types';
 import type { Compression } from '../volume/zarr-store-node';
+import { parseCommandArgs } from './args';
 import { progressBar } from './progress';
 
-export const USAGE =
-  'usage: petromap import <file|folder> --out <name.ome.zarr> [--format tiff|tiff-folder|nrrd|mha|mhd|nifti|raw] ' +
-  '[--raw-shape z,y,x --raw-dtype uint8|int8|uint16|int16|uint32|int32|float32|float64 [--big-endian] [--header-bytes N]] ' +
-  '[--spacing z,y,x (µm)] [--channel NAME] [--compression zstd|gzip|none]';
+export const USAGE = `usage: petromap import <file|folder> [more slice files] --out <name.ome.zarr> [--format tiff|tiff-folder|nrrd|mha|mhd|nifti|txm|raw]
+       [--raw-shape z,y,x --raw-dtype uint8|int8|uint16|int16|uint32|int32|float32|float64 [--big-endian] [--header-bytes N]]
+       [--spacing z,y,x (µm)] [--channel NAME] [--compression zstd|gzip|none]
+  Streams an XRM volume into a chunked OME-Zarr store (default --out: <file name>.ome.zarr; it must not exist yet).
+  Output (stdout, JSON): { store: absolute path, meta: { shape: [z, y, x], spacingUm: [z, y, x], originUm, dtype, channels } }.
+  Progress and notes go to stderr.`;
 
-const FORMATS = ['auto', 'tiff', 'tiff-folder', 'nrrd', 'mha', 'mhd', 'nifti', 'raw'];
-const RAW_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'];
+const FORMATS = ['auto', 'tiff', 'tiff-folder', 'nrrd', 'mha', 'mhd', 'nifti', 'txm', 'raw'] as const;
+const RAW_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;
 
 export interface ParsedVolumeArgs {
   sources: string[];
@@ -27,58 +30,32 @@ export interface ParsedVolumeArgs {
   opts: ImportVolumeOptions;
 }
 
-function triple(flag: string, v: string, integer: boolean): [number, number, number] {
-  const parts = v.split(/[,x ]/).filter(Boolean).map(Number);
-  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p) || p <= 0 || (integer && !Number.isInteger(p)))) {
-    throw invalidInput(`${flag} needs three ${integer ? 'whole numbers' : 'positive numbers'} z,y,x (e.g. ${integer ? '700,1024,1024' : '2.5,2.5,2.5'}), got "${v}".`);
-  }
-  return parts as [number, number, number];
-}
+const VOLUME_OPTIONS = {
+  out: { kind: 'string', short: 'o' },
+  format: { kind: 'string', choices: FORMATS },
+  'raw-shape': { kind: 'triple', integer: true },
+  'raw-dtype': { kind: 'string', choices: RAW_TYPES },
+  'big-endian': { kind: 'flag' },
+  'little-endian': { kind: 'flag' },
+  'header-bytes': { kind: 'number', integer: true, min: 0 },
+  spacing: { kind: 'triple' },
+  channel: { kind: 'string' },
+  compression: { kind: 'string', choices: ['zstd', 'gzip', 'none'] },
+} as const;
 
-/** Parses the options shared by `import` and `info`. */
+/** Parses the options shared by `import` and `info` (every value checked here, before any file is read). */
 export function parseVolumeArgs(argv: string[], usage = USAGE): ParsedVolumeArgs {
-  const sources: string[] = [];
-  let out: string | undefined;
+  const { values: v, positionals: sources } = parseCommandArgs(argv, { usage, options: VOLUME_OPTIONS, positionals: { name: 'volume file or folder' } });
   const opts: ImportVolumeOptions = {};
-  let rawShape: Shape3 | undefined;
-  let rawDtype: string | undefined;
-  let bigEndian = false;
-  let headerBytes: number | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw invalidInput(`${flag} needs a value. ${usage}`);
-      return v;
-    };
-    if (flag === '--out' || flag === '-o') out = value();
-    else if (flag === '--format') {
-      const f = value();
-      if (!FORMATS.includes(f)) throw invalidInput(`--format must be one of ${FORMATS.join(', ')}, not "${f}".`);
-      opts.format = f as ImportVolumeOptions['format'];
-    } else if (flag === '--raw-shape') rawShape = triple(flag, value(), true);
-    else if (flag === '--raw-dtype') {
-      rawDtype = value();
-      if (!RAW_TYPES.includes(rawDtype)) throw invalidInput(`--raw-dtype must be one of ${RAW_TYPES.join(', ')}, not "${rawDtype}".`);
-    } else if (flag === '--big-endian') bigEndian = true;
-    else if (flag === '--little-endian') bigEndian = false;
-    else if (flag === '--header-bytes') {
-      headerBytes = Number(value());
-      if (!Number.isInteger(headerBytes) || headerBytes < 0) throw invalidInput(`--header-bytes must be a whole number ≥ 0.`);
-    } else if (flag === '--spacing') opts.spacingUm = triple(flag, value(), false);
-    else if (flag === '--channel') opts.channelNames = [value()];
-    else if (flag === '--compression') {
-      const c = value();
-      if (!['zstd', 'gzip', 'none'].includes(c)) throw invalidInput(`--compression must be zstd, gzip or none, not "${c}".`);
-      opts.compression = c as Compression;
-    } else if (flag.startsWith('--')) throw invalidInput(`Unknown option ${flag}. ${usage}`);
-    else sources.push(flag);
+  if (v.format) opts.format = v.format;
+  if (v.spacing) opts.spacingUm = v.spacing;
+  if (v.channel) opts.channelNames = [v.channel];
+  if (v.compression) opts.compression = v.compression as Compression;
+  if (v['raw-shape'] || v['raw-dtype']) {
+    if (!v['raw-shape'] || !v['raw-dtype']) throw invalidInput(`A headerless raw file needs both --raw-shape z,y,x and --raw-dtype. ${usage}`);
+    opts.raw = { shape: v['raw-shape'] as Shape3, dtype: v['raw-dtype'], littleEndian: !v['big-endian'], headerBytes: v['header-bytes'] };
   }
-  if (rawShape || rawDtype) {
-    if (!rawShape || !rawDtype) throw invalidInput(`A headerless raw file needs both --raw-shape z,y,x and --raw-dtype. ${usage}`);
-    opts.raw = { shape: rawShape, dtype: rawDtype as NonNullable<ImportVolumeOptions['raw']>['dtype'], littleEndian: !bigEndian, headerBytes };
-  }
-  return { sources, out, opts };
+  return { sources, out: v.out, opts };
 }
 
 function defaultOut(source: string): string {

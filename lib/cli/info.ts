@@ -11,7 +11,10 @@ import { describeVolumeFile } from '../volume/import-node';
 import { openVolume } from '../volume/zarr-store-node';
 import { parseVolumeArgs } from './import';
 
-export const USAGE = 'usage: petromap info <volume file | folder of TIFF slices | store.ome.zarr> [--raw-shape z,y,x --raw-dtype uint16 [--big-endian] [--header-bytes N]]';
+export const USAGE = `usage: petromap info <volume file | folder of TIFF slices | store.ome.zarr> [--format F] [--raw-shape z,y,x --raw-dtype uint16 [--big-endian] [--header-bytes N]]
+  Reads headers only. Output (stdout, JSON), for a file: { kind: "file", format, shape: [z, y, x], sourceType, dtype,
+  spacingUm: [z, y, x], originUm, notes: [...] }; for a store: { kind: "store", path, meta, levels, levelShapes, chunk,
+  compression, pyramidComplete }.`;
 
 export async function info(target: string | string[], argvOpts: ReturnType<typeof parseVolumeArgs>['opts'] = {}): Promise<Record<string, unknown>> {
   if (typeof target === 'string' && fs.existsSync(nodePath.join(target, 'zarr.json'))) {

@@ -24,16 +24,27 @@ export function usage(): string {
   return [
     'petromap: 3D mineral maps from XRM volumes and EDS maps',
     '',
-    'usage: petromap <command> [options]   (petromap <command> --help for its options)',
+    'usage: petromap <command> [options]   (petromap <command> --help for its options and its JSON output)',
     '',
     ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}  ${c.about}`),
   ].join('\n');
 }
 
+/** The text `petromap <cmd> --help` prints: the module's USAGE (every command exports one). */
+export async function commandUsage(cmd: string): Promise<string | undefined> {
+  const c = COMMANDS[cmd];
+  if (!c) return undefined;
+  const u = ((await c.load()) as { USAGE?: string }).USAGE;
+  return u ?? `usage: petromap ${cmd} [options]\n  ${c.about}`;
+}
+
+export const commandNames = (): string[] => Object.keys(COMMANDS);
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    console.log(usage());
+    const u = cmd === 'help' && rest[0] ? await commandUsage(rest[0]) : undefined;
+    console.log(u ?? usage());
     return cmd ? 0 : 1;
   }
   const c = COMMANDS[cmd];
@@ -42,14 +53,12 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const mod = await c.load();
+    // --help anywhere (before any option is checked): the command's usage, exit 0
     if (rest.includes('--help') || rest.includes('-h')) {
-      const u = (mod as { USAGE?: string }).USAGE;
-      if (u) {
-        console.log(u);
-        return 0;
-      }
+      console.log(await commandUsage(cmd));
+      return 0;
     }
+    const mod = await c.load();
     const code = await mod.main(rest);
     return typeof code === 'number' ? code : typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {

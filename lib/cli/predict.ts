@@ -6,16 +6,32 @@
  * processes on Redis (docs/scale-out.md); the volume, model and output folder must then lie in the
  * workspace (PETROMAP_DATA). Prints a JSON summary on stdout.
  */
-import { join } from 'node:path';
 import { predictVolume } from '../classify/predict-node';
 import { invalidInput } from '../errors';
-import { exportVolume, type ExportFormat } from '../report/export-node';
 import type { Shape3 } from '../volume/types';
-import { openVolume } from '../volume/zarr-store-node';
+import { parseCommandArgs } from './args';
+import { exportLabels, LABEL_EXPORT_FORMATS } from './export-labels';
 import { progressBar } from './progress';
-import { parseArgs, positiveInt } from './train';
 
-export const USAGE = 'usage: petromap predict --volume <store.ome.zarr> --model <model folder> --out <folder> [--threads <n>] [--brick z,y,x] [--export nrrd|nifti|tiff]';
+export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model <model folder> --out <folder> [--threads <n>] [--brick z,y,x]
+       [--export nrrd,nifti,tiff,ome-zarr]
+  Classifies the whole volume blockwise. Resumable: run the same command again after an interruption (Ctrl-C cancels).
+  With PETROMAP_REDIS_URL the bricks go to the "petromap worker" processes (docs/scale-out.md).
+  --export: the labels also as labels.nrrd, labels.nii, labels.tif and/or labels.ome.zarr in --out.
+  Output (stdout, JSON): { labelsPath, probabilitiesPath, uncertaintyPath, classes, bricksTotal, bricksDone, ...,
+  exported: first export's path, exports: [{ format, path, bytes }] }.`;
+
+const SPEC = {
+  usage: USAGE,
+  options: {
+    volume: { kind: 'path', must: 'dir', what: 'the volume store', required: true },
+    model: { kind: 'path', must: 'dir', what: 'the model folder', required: true },
+    out: { kind: 'string', required: true },
+    threads: { kind: 'number', integer: true, min: 1 },
+    brick: { kind: 'string' },
+    export: { kind: 'list', choices: LABEL_EXPORT_FORMATS },
+  },
+} as const;
 
 export function parseBrick(v: string | undefined): Shape3 | undefined {
   if (v === undefined) return undefined;
@@ -25,27 +41,21 @@ export function parseBrick(v: string | undefined): Shape3 | undefined {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['volume', 'model', 'out', 'threads', 'brick', 'export'], USAGE);
-  for (const k of ['volume', 'model', 'out']) if (!a[k]) throw invalidInput(`--${k} is required. ${USAGE}`);
-  const fmt = a.export as ExportFormat | undefined;
-  if (fmt && !['nrrd', 'nifti', 'tiff'].includes(fmt)) throw invalidInput(`--export must be nrrd, nifti or tiff, not "${fmt}".`);
+  const { values: a } = parseCommandArgs(argv, SPEC);
+  const brick = parseBrick(a.brick);
   const bar = progressBar('predict');
   // Ctrl-C cancels: in process the threads stop; with PETROMAP_REDIS_URL every worker drops this run's bricks
   const ac = new AbortController();
   const onSig = () => ac.abort(new Error('interrupted'));
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
-  const r = await predictVolume(a.volume!, a.model!, a.out!, { threads: a.threads ? positiveInt(a.threads, 'threads', 1) : undefined, brick: parseBrick(a.brick), onProgress: bar, signal: ac.signal })
-    .finally(() => {
-      process.off('SIGINT', onSig);
-      process.off('SIGTERM', onSig);
-      bar.done();
-    });
-  let exported: string | undefined;
-  if (fmt) {
-    exported = join(a.out!, `labels.${fmt === 'nifti' ? 'nii' : fmt === 'tiff' ? 'tif' : 'nrrd'}`);
-    await exportVolume(await openVolume(r.labelsPath), fmt, exported);
+  try {
+    const r = await predictVolume(a.volume, a.model, a.out, { threads: a.threads, brick, onProgress: bar, signal: ac.signal }).finally(() => bar.done());
+    const exports = await exportLabels(r.labelsPath, a.export ?? [], a.out, { signal: ac.signal });
+    console.log(JSON.stringify({ ...r, exported: exports[0]?.path, exports }, null, 2));
+    return 0;
+  } finally {
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
   }
-  console.log(JSON.stringify({ ...r, exported }, null, 2));
-  return 0;
 }

@@ -1,68 +1,124 @@
 /**
- * `petromap run --volume <store.ome.zarr | volume file> --eds <map folder | map image> [--legend legend.csv]
- *   [--pixel-um <µm>] [--classes classes.json] [--landmarks pairs.json] [--threads n] --out <folder>`
- * The whole chain: (import), register, transfer labels, train, predict, report. Prints a JSON
- * summary (modal mineralogy next to the EDS area %, validation, times, files) on stdout.
+ * `petromap run --volume <store.ome.zarr | volume file> --eds <map folder | map image | TIMA export>
+ *   [--legend legend.csv] [--pixel-um <µm>] [--classes classes.json] [--landmarks pairs.json]
+ *   [--threads n] [--export nrrd,nifti,tiff,ome-zarr] --out <new folder>`
+ * The whole chain: (import), register, transfer labels, train, predict, report, export.
+ *
+ * Everything that can be checked without reading the volume is checked first, in this order, so a
+ * mistake costs a second, not a registration and a training: the options (numbers, paths, formats),
+ * the output folder (new or empty, not inside an input), the class table and landmarks (JSON),
+ * the volume's header or store metadata, then the EDS map (its pixel size). Only then is a
+ * volume file imported. A petromap store given as --volume is referenced, never copied, and only
+ * read (run.json records it).
  */
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { importMineralMap } from '../eds/import-node';
 import { loadMineralMap } from '../eds/store-node';
+import type { MineralMap } from '../eds/types';
 import { invalidInput } from '../errors';
+import { limitsFromEnv } from '../limits';
 import { classMapFromTable, parseClassTable, runMineralogy } from '../pipeline/run-mineralogy';
 import type { LandmarkPair } from '../registration/types';
-import { importVolume } from '../volume/import-node';
+import { describeVolumeFile, importVolume } from '../volume/import-node';
+import { openVolume } from '../volume/zarr-store-node';
+import { parseCommandArgs, readJsonOption } from './args';
+import { exportLabels, LABEL_EXPORT_FORMATS } from './export-labels';
 import { progressBar } from './progress';
-import { parseArgs, positiveInt, readJson } from './train';
+import { checkRunOutFolder, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
 
-export const USAGE =
-  'usage: petromap run --volume <store.ome.zarr|volume file> --eds <map folder|map image> [--legend legend.csv] [--pixel-um <µm>] ' +
-  '[--classes classes.json] [--landmarks pairs.json] [--threads <n>] --out <folder>';
+export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> --eds <map folder|map image|TIMA export> [--legend legend.csv] [--pixel-um <µm>]
+       [--classes classes.json] [--landmarks pairs.json] [--threads <n>] [--export nrrd,nifti,tiff,ome-zarr] --out <new folder>
+  The whole chain: import (a volume file; a petromap store is referenced, read only), register, train, predict, report.
+  All options, the output folder and the inputs' headers are checked before any work. --out must be new or empty.
+  --pixel-um: the EDS map's pixel size, for a map image that does not store it.
+  --export: the predicted labels also as labels.nrrd, labels.nii, labels.tif and/or labels.ome.zarr in --out.
+  Files in --out: run.json (inputs; "volume.referenced"), registration.json, model/, prediction/ (labels, probabilities,
+  uncertainty OME-Zarr), modal.csv, depth.csv, report.json, the exports; volume.ome.zarr when a file was imported.
+  Output (stdout, JSON): { volume: { store, referenced, importedFrom? }, registration: { coverage, miAfter, surface },
+  labelledVoxels, validation: { accuracy, meanIoU }, modal: [rows], seconds: { register, train, predict, report },
+  files: { ... }, exports: [{ format, path, bytes }] }. Progress and notes go to stderr.`;
+
+const SPEC = {
+  usage: USAGE,
+  options: {
+    volume: { kind: 'path', must: 'exist', what: 'the volume', required: true },
+    eds: { kind: 'path', must: 'exist', what: 'the EDS map', required: true },
+    out: { kind: 'string', required: true },
+    legend: { kind: 'path', must: 'file', what: 'the legend' },
+    'pixel-um': { kind: 'number', min: 0, exclusiveMin: true, unit: 'µm, the EDS map\'s pixel size' },
+    classes: { kind: 'path', must: 'file', what: 'the class table' },
+    landmarks: { kind: 'path', must: 'file', what: 'the landmarks' },
+    threads: { kind: 'number', integer: true, min: 1 },
+    export: { kind: 'list', choices: LABEL_EXPORT_FORMATS },
+  },
+} as const;
+
+const isDir = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
+const exists = async (p: string) => !!(await stat(p).catch(() => null));
+
+function checkLandmarks(json: unknown, file: string): LandmarkPair[] {
+  const list = Array.isArray(json) ? json : (json as { landmarks?: unknown } | null)?.landmarks;
+  if (!Array.isArray(list) || !list.every((p) => p && typeof p === 'object' && Array.isArray((p as LandmarkPair).eds))) {
+    throw invalidInput(`--landmarks ${file}: expected a JSON array of { "eds": [u, v], "slab": [u, v] } or { "eds": [u, v], "voxel": [z, y, x] }.`);
+  }
+  return list as LandmarkPair[];
+}
+
+/** The EDS map: a folder written by `petromap import-eds`, or imported now (fast; fails on a missing pixel size). */
+async function readEds(eds: string, legend: string | undefined, pixelSizeUm: number | undefined): Promise<MineralMap> {
+  if ((await isDir(eds)) && (await exists(join(eds, 'map.json')))) return loadMineralMap(eds);
+  return importMineralMap({ map: eds, legend, pixelSizeUm }, { limits: limitsFromEnv() });
+}
 
 export async function main(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['volume', 'eds', 'legend', 'pixel-um', 'classes', 'landmarks', 'threads', 'out'], USAGE);
-  for (const k of ['volume', 'eds', 'out']) if (!a[k]) throw invalidInput(`--${k} is required. ${USAGE}`);
-  const out = a.out!;
-  let volumePath = a.volume!;
-  const vs = await stat(volumePath).catch(() => null);
-  if (!vs) throw invalidInput(`The volume ${volumePath} does not exist.`);
-  if (!vs.isDirectory() || !(await stat(join(volumePath, 'zarr.json')).catch(() => null))) {
-    const dest = join(out, 'volume.ome.zarr');
-    if (!(await stat(dest).catch(() => null))) {
-      const bar = progressBar('import');
-      await importVolume(volumePath, dest, { onProgress: bar });
-      bar.done();
-    }
-    volumePath = dest;
-  }
-  const es = await stat(a.eds!).catch(() => null);
-  if (!es) throw invalidInput(`The EDS map ${a.eds} does not exist.`);
-  const map = es.isDirectory() && (await stat(join(a.eds!, 'map.json')).catch(() => null))
-    ? await loadMineralMap(a.eds!)
-    : await importMineralMap({ map: a.eds!, legend: a.legend, pixelSizeUm: a['pixel-um'] ? Number(a['pixel-um']) : undefined });
-  const table = a.classes ? parseClassTable(await readJson(a.classes, 'Class table'), a.classes) : undefined;
+  const { values: a } = parseCommandArgs(argv, SPEC);
+  const isStore = (await isDir(a.volume)) && (await exists(join(a.volume, 'zarr.json')));
+  await checkRunOutFolder(a.out, [{ flag: '--volume', path: a.volume }, { flag: '--eds', path: a.eds }]);
+  const table = a.classes ? parseClassTable(await readJsonOption('classes', a.classes), a.classes) : undefined;
+  const landmarks = a.landmarks ? checkLandmarks(await readJsonOption('landmarks', a.landmarks), a.landmarks) : undefined;
+  // the volume's header (a file) or metadata (a store): a wrong file is named before the EDS import
+  if (isStore) await openVolume(a.volume);
+  else await describeVolumeFile(a.volume, { limits: limitsFromEnv() });
+  const map = await readEds(a.eds, a.legend, a['pixel-um']);
   const { classMap, classes } = classMapFromTable(map, table);
-  const landmarks = a.landmarks ? ((await readJson(a.landmarks, 'Landmarks')) as LandmarkPair[]) : undefined;
-  const bar = progressBar('run');
+
+  const record: RunRecord = {
+    volume: isStore ? { store: resolve(a.volume), referenced: true } : { store: resolve(a.out, 'volume.ome.zarr'), referenced: false, importedFrom: resolve(a.volume) },
+    eds: resolve(a.eds),
+    startedAt: new Date().toISOString(),
+    args: argv,
+  };
+  await startRunFolder(a.out, record);
   // Ctrl-C cancels (with PETROMAP_REDIS_URL, the prediction's bricks on every worker too)
   const ac = new AbortController();
   const onSig = () => ac.abort(new Error('interrupted'));
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
-  const r = await runMineralogy(volumePath, map, classMap, out, { classes, register: { landmarks }, threads: a.threads ? positiveInt(a.threads, 'threads', 1) : undefined, onProgress: bar, signal: ac.signal })
-    .finally(() => {
-      process.off('SIGINT', onSig);
-      process.off('SIGTERM', onSig);
-      bar.done();
-    });
-  console.log(JSON.stringify({
-    volume: volumePath,
-    registration: { coverage: r.registration.quality.coverage, miAfter: r.registration.quality.miAfter, surface: r.registration.surface },
-    labelledVoxels: r.labelledVoxels,
-    validation: { accuracy: r.validation.accuracy, meanIoU: r.validation.meanIoU },
-    modal: r.modal.rows,
-    seconds: r.seconds,
-    files: r.files,
-  }, null, 2));
-  return 0;
+  try {
+    if (!record.volume.referenced) {
+      const bar = progressBar('import');
+      await importVolume(a.volume, record.volume.store, { limits: limitsFromEnv(), onProgress: bar, signal: ac.signal }).finally(() => bar.done());
+    }
+    const bar = progressBar('run');
+    const r = await runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks }, threads: a.threads, onProgress: bar, signal: ac.signal })
+      .finally(() => bar.done());
+    const xbar = progressBar('export');
+    const exports = await exportLabels(r.files.labels!, a.export ?? [], a.out, { signal: ac.signal, onProgress: a.export ? xbar : undefined }).finally(() => xbar.done());
+    await writeRunRecord(a.out, { ...record, finishedAt: new Date().toISOString(), exports });
+    console.log(JSON.stringify({
+      volume: record.volume,
+      registration: { coverage: r.registration.quality.coverage, miAfter: r.registration.quality.miAfter, surface: r.registration.surface },
+      labelledVoxels: r.labelledVoxels,
+      validation: { accuracy: r.validation.accuracy, meanIoU: r.validation.meanIoU },
+      modal: r.modal.rows,
+      seconds: r.seconds,
+      files: { ...r.files, run: join(a.out, 'run.json') },
+      exports,
+    }, null, 2));
+    return 0;
+  } finally {
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+  }
 }

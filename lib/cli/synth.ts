@@ -7,31 +7,38 @@ import { invalidInput } from '../errors';
 import { generateSandstone } from '../synthetic';
 import type { SandstoneInput } from '../synthetic';
 import { writeSyntheticSample } from '../synthetic/write-sample-node';
+import { parseCommandArgs } from './args';
 import { progressBar } from './progress';
 
 export const USAGE = `usage: petromap synth <outDir> [--seed N] [--options '<json>']
-  Writes a synthetic sandstone (quartz, feldspar, clay, pyrite, pores) with its EDS map and
-  ground truth. --options takes the generator's options as JSON, e.g. '{"eds":{"rotationDeg":40}}'.`;
+  Writes a synthetic sandstone (quartz, feldspar, clay, pyrite, pores) with its EDS map and ground truth:
+  volume.nrrd, eds-map.png, eds-legend.csv, bse.png, truth-labels.nrrd, truth.json in <outDir>.
+  --options takes the generator's options as JSON, e.g. '{"eds":{"rotationDeg":40}}'.
+  Output (stdout, JSON): { out, volume: { shape: [z, y, x], spacingUm: [z, y, x] }, eds: { width, height, pixelSizeUm } }.`;
+
+const SPEC = {
+  usage: USAGE,
+  options: { seed: { kind: 'number', integer: true, min: 0 }, options: { kind: 'string' } },
+  positionals: { name: 'output folder', min: 1, max: 1 },
+} as const;
 
 export async function main(argv: string[]): Promise<number> {
-  let dir: string | undefined;
+  const { values: a, positionals: [dir] } = parseCommandArgs(argv, SPEC);
   const opts: SandstoneInput = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--seed') (opts as { seed?: number }).seed = Number(argv[++i]);
-    else if (a === '--options') {
-      try {
-        Object.assign(opts, JSON.parse(argv[++i] ?? ''));
-      } catch {
-        throw invalidInput('--options must be JSON, e.g. \'{"seed": 3}\'.');
-      }
-    } else if (a.startsWith('--')) throw invalidInput(`unknown option ${a}. ${USAGE}`);
-    else dir = a;
+  if (a.options !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(a.options);
+    } catch {
+      throw invalidInput('--options must be JSON, e.g. \'{"seed": 3}\'.');
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidInput('--options must be a JSON object, e.g. \'{"seed": 3}\'.');
+    Object.assign(opts, parsed);
   }
-  if (!dir) throw invalidInput(USAGE);
+  if (a.seed !== undefined) (opts as { seed?: number }).seed = a.seed;
   const bar = progressBar('synth');
   const sample = await generateSandstone(opts, { onProgress: bar });
-  await writeSyntheticSample(dir, sample);
+  await writeSyntheticSample(dir!, sample);
   bar.done();
   const [nz, ny, nx] = sample.volume.meta.shape;
   console.log(JSON.stringify({ out: dir, volume: { shape: [nz, ny, nx], spacingUm: sample.volume.meta.spacingUm }, eds: { width: sample.eds.width, height: sample.eds.height, pixelSizeUm: sample.eds.pixelSizeUm } }, null, 1));

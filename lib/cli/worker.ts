@@ -11,30 +11,45 @@ import { resolve } from 'node:path';
 import { DEFAULT_LOCK_MS, DEFAULT_STALLED_MS, redactUrl, redisUrlFromEnv, workspaceFromEnv } from '../cluster/config';
 import { startClusterWorker } from '../cluster/worker-node';
 import { invalidInput } from '../errors';
-import { parseArgs, positiveInt } from './train';
+import { parseCommandArgs } from './args';
 
 export const USAGE =
   'usage: petromap worker [--threads <n>] [--concurrency <k>] [--workspace <folder>] [--redis redis://[user:password@]host:port] [--log text|json] [--lock-ms <ms>] [--stalled-ms <ms>]\n' +
   '  Redis: --redis or PETROMAP_REDIS_URL. Workspace: --workspace or PETROMAP_DATA (default ./data); the same shared folder as the coordinator.\n' +
   `  --threads: brick threads (default: cores, at most 4); --concurrency: bricks taken at once (default = threads);\n` +
-  `  --lock-ms: BullMQ lock of a brick in hand (default ${DEFAULT_LOCK_MS}); --stalled-ms: stalled-brick check interval (default ${DEFAULT_STALLED_MS}).`;
+  `  --lock-ms: BullMQ lock of a brick in hand (default ${DEFAULT_LOCK_MS}); --stalled-ms: stalled-brick check interval (default ${DEFAULT_STALLED_MS}).\n` +
+  '  Runs until SIGINT/SIGTERM (the first finishes the bricks in hand, a second stops at once).\n' +
+  '  --log json: one JSON object per line on stdout, { event: "ready" | "brick-done" | "brick-failed" | "cancel" | "error", worker, runId, box, ms, error, message, ... };\n' +
+  '  --log text (default): one line per event on stderr.';
+
+const SPEC = {
+  usage: USAGE,
+  options: {
+    threads: { kind: 'number', integer: true, min: 1 },
+    concurrency: { kind: 'number', integer: true, min: 1 },
+    workspace: { kind: 'path', must: 'dir', what: 'the workspace' },
+    redis: { kind: 'string' },
+    log: { kind: 'string', choices: ['text', 'json'] },
+    'lock-ms': { kind: 'number', integer: true, min: 1 },
+    'stalled-ms': { kind: 'number', integer: true, min: 1 },
+  },
+} as const;
 
 export async function main(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['threads', 'concurrency', 'workspace', 'redis', 'log', 'lock-ms', 'stalled-ms'], USAGE);
+  const { values: a } = parseCommandArgs(argv, SPEC);
   const url = a.redis ?? redisUrlFromEnv();
   if (!url) throw invalidInput(`No Redis to take bricks from: set PETROMAP_REDIS_URL=redis://host:port (or pass --redis). ${USAGE}`);
-  if (a.log && a.log !== 'text' && a.log !== 'json') throw invalidInput(`--log must be text or json, not "${a.log}".`);
   const json = a.log === 'json';
   const workspace = a.workspace ? resolve(a.workspace) : workspaceFromEnv();
-  const threads = positiveInt(a.threads, 'threads', Math.min(4, availableParallelism()));
+  const threads = a.threads ?? Math.min(4, availableParallelism());
   let lastError: unknown;
   const w = await startClusterWorker({
     redisUrl: url,
     workspace,
     threads,
-    concurrency: positiveInt(a.concurrency, 'concurrency', threads),
-    lockMs: positiveInt(a['lock-ms'], 'lock-ms', DEFAULT_LOCK_MS),
-    stalledMs: positiveInt(a['stalled-ms'], 'stalled-ms', DEFAULT_STALLED_MS),
+    concurrency: a.concurrency ?? threads,
+    lockMs: a['lock-ms'] ?? DEFAULT_LOCK_MS,
+    stalledMs: a['stalled-ms'] ?? DEFAULT_STALLED_MS,
     onEvent: (e) => {
       if (json) process.stdout.write(JSON.stringify(e) + '\n');
       else if (e.event === 'ready') console.error(`petromap worker ${e.worker}: ${e.threads} thread${e.threads === 1 ? '' : 's'}, ${e.concurrency} brick${e.concurrency === 1 ? '' : 's'} at once, workspace ${workspace}, Redis ${redactUrl(url)}`);

@@ -5,16 +5,25 @@
 import { IDENTITY, identityText, redactUrl, redisUrlFromEnv, sameIdentity } from '../cluster/config';
 import { listClusterWorkers } from '../cluster/heartbeat-node';
 import { invalidInput } from '../errors';
-import { parseArgs } from './train';
+import { parseCommandArgs } from './args';
 
-export const USAGE = 'usage: petromap workers [--redis redis://[user:password@]host:port] [--format text|json]   (default Redis: PETROMAP_REDIS_URL)';
+export const USAGE = `usage: petromap workers [--redis redis://[user:password@]host:port] [--format text|json | --json]   (default Redis: PETROMAP_REDIS_URL)
+  Lists the "petromap worker" processes connected to Redis: host, pid, version, threads, bricks in hand, done, failed, Mvoxel/s.
+  --json (= --format json): a JSON array on stdout, one object per worker:
+  [{ id, host, pid, identity: { petromap, ... }, threads, concurrency, inHand: ["<run> <box>"], bricksDone, bricksFailed,
+  voxelsPerSecond, at: last heartbeat (ms since 1970) }].`;
+
+const SPEC = {
+  usage: USAGE,
+  options: { redis: { kind: 'string' }, format: { kind: 'string', choices: ['text', 'json'] }, json: { kind: 'flag' } },
+} as const;
 
 export async function main(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['redis', 'format'], USAGE);
+  const { values: a } = parseCommandArgs(argv, SPEC);
   const url = a.redis ?? redisUrlFromEnv();
   if (!url) throw invalidInput(`No Redis to ask: set PETROMAP_REDIS_URL=redis://host:port (or pass --redis). ${USAGE}`);
   const ws = await listClusterWorkers(url);
-  if (a.format === 'json') {
+  if (a.format === 'json' || a.json) {
     console.log(JSON.stringify(ws, null, 2));
     return 0;
   }

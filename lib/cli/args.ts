@@ -1,0 +1,174 @@
+/**
+ * One argument parser for the petromap commands: node:util parseArgs splits the words, then every
+ * option is checked against its declared kind BEFORE a command does any work (no import, no
+ * output written), so a mistake is reported in a second, with a message that names the option:
+ *
+ *   --pixel-um must be a positive number (µm), not "map.png" (that looks like a file: is the number missing?)
+ *
+ * Kinds: `string` (optionally one of `choices`), `path` (must exist; `file` or `dir` narrows it),
+ * `number` (finite; `integer`, `min`, `exclusiveMin`, `unit`), `list` (comma separated, each one of
+ * `choices`), `triple` (z,y,x numbers), `flag` (no value). Both `--name value` and `--name=value`
+ * work. Every failure is an InvalidInput PetromapError (exit code 1 through lib/cli/main.ts).
+ */
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { invalidInput } from '../errors';
+
+interface Common {
+  required?: boolean;
+  /** a one-letter alias (-o) */
+  short?: string;
+  /** one line for --help (optional; the USAGE text is written by hand) */
+  about?: string;
+}
+export type OptionSpec = Common & (
+  | { kind: 'string'; choices?: readonly string[] }
+  | { kind: 'path'; must?: 'exist' | 'file' | 'dir'; what?: string }
+  | { kind: 'number'; integer?: boolean; min?: number; exclusiveMin?: boolean; unit?: string }
+  | { kind: 'list'; choices: readonly string[] }
+  | { kind: 'triple'; integer?: boolean }
+  | { kind: 'flag' }
+);
+
+type ValueOf<S> = S extends { kind: 'flag' } ? boolean
+  : S extends { kind: 'number' } ? number
+  : S extends { kind: 'list' } ? string[]
+  : S extends { kind: 'triple' } ? [number, number, number]
+  : S extends { kind: 'string'; choices: readonly (infer C extends string)[] } ? C
+  : string;
+
+export type ParsedOptions<O extends Record<string, OptionSpec>> = {
+  [K in keyof O]: O[K] extends { required: true } ? ValueOf<O[K]> : O[K] extends { kind: 'flag' } ? boolean : ValueOf<O[K]> | undefined;
+};
+
+export interface CommandSpec<O extends Record<string, OptionSpec>> {
+  usage: string;
+  options: O;
+  /** words without a leading -- (default: none allowed) */
+  positionals?: { min?: number; max?: number; name: string };
+}
+
+const looksLikePath = (v: string) => /[/\\]/.test(v) || /\.[a-z][a-z0-9]{1,4}$/i.test(v) || existsQuiet(v);
+
+function existsQuiet(p: string): boolean {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A number option's value, or a message that names the option and what it needs. */
+export function parseNumberOption(name: string, v: string, spec: { integer?: boolean; min?: number; exclusiveMin?: boolean; unit?: string }): number {
+  const n = v.trim() === '' ? NaN : Number(v);
+  const min = spec.min;
+  const ok = Number.isFinite(n) && (!spec.integer || Number.isInteger(n)) &&
+    (min === undefined || (spec.exclusiveMin ? n > min : n >= min));
+  if (ok) return n;
+  const what = spec.integer
+    ? min === undefined ? 'a whole number' : spec.exclusiveMin ? `a whole number > ${min}` : `a whole number ≥ ${min}`
+    : min === 0 && spec.exclusiveMin ? 'a positive number' : min === undefined ? 'a number' : spec.exclusiveMin ? `a number > ${min}` : `a number ≥ ${min}`;
+  const hint = looksLikePath(v) ? ' (that looks like a file: is the number missing?)' : '';
+  throw invalidInput(`--${name} must be ${what}${spec.unit ? ` (${spec.unit})` : ''}, not "${v.slice(0, 80)}"${hint}.`);
+}
+
+function parseTriple(name: string, v: string, integer: boolean): [number, number, number] {
+  const parts = v.split(/[,x ]/).filter(Boolean).map(Number);
+  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p) || p <= 0 || (integer && !Number.isInteger(p)))) {
+    throw invalidInput(`--${name} needs three ${integer ? 'whole numbers' : 'positive numbers'} z,y,x (e.g. ${integer ? '700,1024,1024' : '2.5,2.5,2.5'}), not "${v.slice(0, 80)}".`);
+  }
+  return parts as [number, number, number];
+}
+
+function checkPath(name: string, v: string, spec: { must?: 'exist' | 'file' | 'dir'; what?: string }): string {
+  if (!spec.must) return v;
+  let st;
+  try {
+    st = statSync(v);
+  } catch {
+    throw invalidInput(`--${name}: ${spec.what ? `${spec.what} ` : ''}${v} does not exist.`);
+  }
+  if (spec.must === 'file' && !st.isFile()) throw invalidInput(`--${name}: ${v} is a folder; give a file.`);
+  if (spec.must === 'dir' && !st.isDirectory()) throw invalidInput(`--${name}: ${v} is a file; give a folder.`);
+  return v;
+}
+
+function checkOne(name: string, raw: string | boolean, spec: OptionSpec): unknown {
+  if (spec.kind === 'flag') return raw === true;
+  const v = String(raw);
+  switch (spec.kind) {
+    case 'string':
+      if (spec.choices && !spec.choices.includes(v)) throw invalidInput(`--${name} must be ${spec.choices.join(', ')}, not "${v.slice(0, 80)}".`);
+      return v;
+    case 'path':
+      return checkPath(name, v, spec);
+    case 'number':
+      return parseNumberOption(name, v, spec);
+    case 'triple':
+      return parseTriple(name, v, !!spec.integer);
+    case 'list': {
+      const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = items.filter((s) => !spec.choices.includes(s));
+      if (!items.length || bad.length) throw invalidInput(`--${name} takes a comma-separated list of ${spec.choices.join(', ')}${bad.length ? `; "${bad[0]!.slice(0, 40)}" is none of them` : ''}.`);
+      return [...new Set(items)];
+    }
+  }
+}
+
+/** node:util's parse errors, said the petromap way ("--x needs a value", "Unknown option --y"). */
+function parseError(err: unknown, usage: string): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  const opt = /'(--?[^' <]+)/.exec(msg)?.[1] ?? '';
+  const code = (err as { code?: string }).code;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return invalidInput(`Unknown option ${opt}. ${usage}`);
+  if (/does not take an argument/.test(msg)) return invalidInput(`${opt} takes no value. ${usage}`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return invalidInput(`${opt} needs a value. ${usage}`);
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return invalidInput(`Unexpected argument ${msg.match(/'([^']*)'/)?.[1] ?? ''}. ${usage}`);
+  return invalidInput(`${msg.split('\n')[0]} ${usage}`);
+}
+
+/**
+ * Parse and check every option of a command. Throws InvalidInput naming the first bad option;
+ * returns the typed values and the positional words.
+ */
+export function parseCommandArgs<const O extends Record<string, OptionSpec>>(argv: string[], spec: CommandSpec<O>): { values: ParsedOptions<O>; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [k, s] of Object.entries(spec.options)) options[k] = { type: s.kind === 'flag' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw parseError(err, spec.usage);
+  }
+  const pos = parsed.positionals;
+  const pmin = spec.positionals?.min ?? 0, pmax = spec.positionals?.max ?? (spec.positionals ? Infinity : 0);
+  if (pos.length > pmax) {
+    throw invalidInput(pmax === 0
+      ? `Unexpected argument "${pos[0]!.slice(0, 80)}" (options start with --). ${spec.usage}`
+      : `Too many arguments (${pos.length}; at most ${pmax} ${spec.positionals!.name}). ${spec.usage}`);
+  }
+  if (pos.length < pmin) throw invalidInput(`Give the ${spec.positionals!.name}. ${spec.usage}`);
+  const values: Record<string, unknown> = {};
+  for (const [k, s] of Object.entries(spec.options)) {
+    const raw = (parsed.values as Record<string, string | boolean | undefined>)[k];
+    if (raw === undefined) {
+      if (s.required) throw invalidInput(`--${k} is required. ${spec.usage}`);
+      values[k] = s.kind === 'flag' ? false : undefined;
+    } else values[k] = checkOne(k, raw, s);
+  }
+  return { values: values as ParsedOptions<O>, positionals: pos };
+}
+
+/** The parsed JSON of the file given to `--<name>` (InvalidInput naming the option when unreadable or not JSON). */
+export async function readJsonOption(name: string, file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw invalidInput(`--${name}: ${file} could not be read (${err.code ?? err.message}).`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw invalidInput(`--${name}: ${file} is not valid JSON (${(err as Error).message.slice(0, 80)}).`);
+  }
+}
