@@ -28,6 +28,8 @@ export async function run(args: string[]): Promise<void> {
   const size = Number(arg(args, '--size', '1024'));
   const bricks = arg(args, '--bricks', '24');
   const threads = Number(arg(args, '--threads', '2'));
+  const profile = args.includes('--profile');
+  const hidden = arg(args, '--hidden', '48,48').split(',').map(Number);
   mkdirSync(outDir, { recursive: true });
   const storePath = join(outDir, `volume-${size}.ome.zarr`);
   const modelDir = join(outDir, 'model');
@@ -43,10 +45,15 @@ export async function run(args: string[]): Promise<void> {
     const names = featureNames(set, ['xrm']);
     const classes = [1, 2, 3, 4, 5];
     const tm: TrainedModel = {
-      model: buildMlp(names.length, [64, 64], classes.length), classes, mean: new Float32Array(names.length).fill(20000),
-      std: new Float32Array(names.length).fill(5000), featureNames: names, featureSet: set, hidden: [64, 64], history: [], bestEpoch: 0,
+      model: buildMlp(names.length, hidden, classes.length, { dropout: 0.2 }), classes, mean: new Float32Array(names.length).fill(20000),
+      std: new Float32Array(names.length).fill(5000), featureNames: names, featureSet: set, hidden, history: [], bestEpoch: 0,
     };
     await saveModel(modelDir, tm, { classNames: ['pore', 'quartz', 'feldspar', 'clay', 'pyrite'] });
+    if (profile) {
+      const { profileBricks } = await import('./_predict-profile');
+      await profileBricks(storePath, modelDir, predDir, bricks === 'all' ? Infinity : Number(bricks), [64, 128, 128]);
+      return;
+    }
     const tsxCli = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'cli.mjs');
     t = performance.now();
     const r = spawnSync(process.execPath, [tsxCli, join(here, 'run.ts'), 'predict', '--child', storePath, modelDir, predDir, bricks, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -56,7 +63,7 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const res = JSON.parse(line) as { vmHwmKiB: number; seconds: number; done: number; total: number; voxels: number };
-    console.log(`${names.length} features, MLP 64x64, ${threads} worker threads: ${res.done} of ${res.total} bricks (${(res.voxels / 1e6).toFixed(1)} M voxels) in ${res.seconds.toFixed(1)} s = ${(res.voxels / res.seconds / 1e6).toFixed(3)} M voxels/s`);
+    console.log(`${names.length} features, MLP ${hidden.join('x')}, ${threads} worker threads: ${res.done} of ${res.total} bricks (${(res.voxels / 1e6).toFixed(1)} M voxels) in ${res.seconds.toFixed(1)} s = ${(res.voxels / res.seconds / 1e6).toFixed(3)} M voxels/s`);
     console.log(`peak RSS of the prediction process (VmHWM): ${(res.vmHwmKiB / 2 ** 20).toFixed(2)} GiB for a ${((size ** 3 * 2) / 2 ** 30).toFixed(2)} GiB volume (target < 2 GiB)`);
   } finally {
     for (const p of [storePath, modelDir, predDir]) rmSync(p, { recursive: true, force: true });

@@ -44,6 +44,20 @@ export function brickOutputs(p: Float32Array, classes: number[], box: Box3, surf
   return { labels, probabilities, uncertainty };
 }
 
+/** Sets the outputs of the voxels above the surface (air) to 0, as brickOutputs leaves them. */
+export function clearAboveSurface(o: BrickOutputs, box: Box3, surface: SurfacePlane): void {
+  const [bz, by, bx] = box.shape;
+  for (let y = 0; y < by; y++) for (let x = 0; x < bx; x++) {
+    // isAboveSurface grows false with z: clear the column down to the first voxel below
+    for (let z = 0; z < bz && isAboveSurface(surface, box.start[0] + z, box.start[1] + y, box.start[2] + x); z++) {
+      const i = (z * by + y) * bx + x;
+      o.labels[i] = 0;
+      o.uncertainty[i] = 0;
+      for (const p of o.probabilities) p[i] = 0;
+    }
+  }
+}
+
 /** True when every voxel of the box lies above the surface (nothing to classify). */
 export function boxAboveSurface(box: Box3, surface: SurfacePlane): boolean {
   const zEnd = box.start[0] + box.shape[0] - 1;

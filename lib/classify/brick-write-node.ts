@@ -16,7 +16,7 @@ import type { StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
 import type { Box3 } from '../volume/types';
 import { openVolume } from '../volume/zarr-store-node';
-import { markerName } from './brick-predict';
+import { markerName, type BrickOutputs } from './brick-predict';
 import type { SurfacePlane } from './mirror';
 import type { TrainedModel } from './model';
 import { loadModel } from './model-io-node';
@@ -60,12 +60,17 @@ export interface BrickWriteResult {
   voxels: number;
 }
 
+/** Output arrays of the last brick of each target, reused by the next brick of the same size. */
+const reusable = new WeakMap<PredictTarget, BrickOutputs>();
+
 /** Predicts `box` and writes its chunks, then its marker. `extra` goes into the marker file. */
 export async function predictBrickToStores(t: PredictTarget, box: Box3, opts: StageOptions & { extra?: Record<string, unknown> } = {}): Promise<BrickWriteResult> {
   const t0 = Date.now();
   const { model, src, outs, spec } = t;
   const n = box.shape[0] * box.shape[1] * box.shape[2];
-  const o = await predictBrick(model, src, box, spec.mirror, { signal: opts.signal });
+  // the arrays are written (copied into chunks) before this returns, so the next brick may reuse them
+  const o = await predictBrick(model, src, box, spec.mirror, { signal: opts.signal, into: reusable.get(t) });
+  reusable.set(t, o);
   await outs.labels.writeBlock(box, o.labels, { wholeChunks: true });
   for (let k = 0; k < o.probabilities.length; k++) await outs.probs.writeBlock(box, o.probabilities[k]!, { channel: k, wholeChunks: true });
   await outs.unc.writeBlock(box, o.uncertainty, { wholeChunks: true });

@@ -61,14 +61,41 @@ function requestsFor(spec: FeatureSpec, s: Shape3, skimage: boolean): Request[] 
   }
 }
 
+export type ComputeOptions = BrickOptions & { channelNames?: string[]; /** multiplies the input values */ scale?: number };
+
 export async function computeBrickFeaturesWasm(
   channels: AnyVoxelArray[],
   shapeWithHalo: Shape3,
   halo: Shape3,
   spacingUm: [number, number, number],
   set: FeatureSet,
-  opts: BrickOptions & { channelNames?: string[]; /** multiplies the input values */ scale?: number } = {},
+  opts: ComputeOptions = {},
 ): Promise<BrickFeatures> {
+  let data: Float32Array | undefined;
+  const inner = await computeBrickFeaturesPlanar(channels, shapeWithHalo, halo, spacingUm, set, opts, (K, planar, nVox, nF) => {
+    data = interleave(K, planar, nVox, nF);
+  });
+  const names = featureNames(set, opts.channelNames ?? channels.map((_, i) => (channels.length === 1 ? 'xrm' : `ch${i}`)));
+  return { shape: inner, nFeatures: names.length, names, data: data! };
+}
+
+/**
+ * Receives the features of a brick where the kernels left them: feature-major planes in the wasm
+ * memory of `K` (feature f of voxel v at byte `planar + 4 * (f * nVox + v)`). It may allocate more
+ * wasm memory (K.alloc) and must not keep views after it returns: the memory is reused.
+ */
+export type PlanarConsumer = (K: WasmKernels, planar: number, nVox: number, nF: number) => void;
+
+/** The features of a brick, handed to `consume` as planes in wasm memory (no rows, no copy). */
+export async function computeBrickFeaturesPlanar(
+  channels: AnyVoxelArray[],
+  shapeWithHalo: Shape3,
+  halo: Shape3,
+  spacingUm: [number, number, number],
+  set: FeatureSet,
+  opts: ComputeOptions,
+  consume: PlanarConsumer,
+): Promise<Shape3> {
   checkSet(set, spacingUm);
   const inner = checkBrickInput(channels, shapeWithHalo, halo);
   const need = featureHalo(set, spacingUm);
@@ -160,10 +187,12 @@ export async function computeBrickFeaturesWasm(
     }
     K.release(chMark);
   }
-  const data = interleave(K, out, nVox, nF);
-  K.reset();
-  const names = featureNames(set, opts.channelNames ?? channels.map((_, i) => (channels.length === 1 ? 'xrm' : `ch${i}`)));
-  return { shape: inner, nFeatures: nF, names, data };
+  try {
+    consume(K, out, nVox, nF);
+  } finally {
+    K.reset();
+  }
+  return inner;
 }
 
 /**

@@ -4,10 +4,11 @@
 import { invalidInput, throwIfAborted, type StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
 import type { AnyVoxelArray, Box3, Shape3 } from '../volume/types';
-import { computeBrickFeaturesWasm } from './compute';
+import { computeBrickFeaturesPlanar, computeBrickFeaturesWasm, type PlanarConsumer } from './compute';
 import { extentOfBox, featureHalo, type BrickOptions } from './plan';
 import type { BrickFeatures, FeatureSet } from './types';
 
+export type { PlanarConsumer } from './compute';
 export type { BrickFeatures, FeatureSet, FeatureSpec, FilterName } from './types';
 export { extentOfBox, featureHalo, featureNames, featuresPerChannel, type BrickOptions, type Extent } from './plan';
 export { DEFAULT_FEATURE_SET, DEFAULT_SIGMAS_UM, DEFAULT_SIGMAS_VOX, defaultFeatureSet, skimagePreset } from './sets';
@@ -33,6 +34,23 @@ export async function computeBrickFeatures(
  * skimage preset, integer scans are scaled to [0, 1] first, as skimage's img_as_float32 does.
  */
 export async function featuresForBox(store: VolumeStore, box: Box3, set: FeatureSet, opts: StageOptions = {}): Promise<BrickFeatures> {
+  const input = await readFeatureInput(store, box, set, opts);
+  const out = await computeBrickFeaturesWasm(input.channels, input.shapeWithHalo, input.halo, store.meta.spacingUm, set, input.options);
+  opts.onProgress?.(1, 'features computed');
+  return out;
+}
+
+/**
+ * featuresForBox without the rows: the features of `box` go to `consume` as feature-major planes
+ * in wasm memory (see PlanarConsumer), e.g. straight into the fused classifier of lib/classify.
+ */
+export async function featuresForBoxPlanar(store: VolumeStore, box: Box3, set: FeatureSet, consume: PlanarConsumer, opts: StageOptions = {}): Promise<void> {
+  const input = await readFeatureInput(store, box, set, opts);
+  await computeBrickFeaturesPlanar(input.channels, input.shapeWithHalo, input.halo, store.meta.spacingUm, set, input.options, consume);
+}
+
+/** Box + halo of every channel (level 0, raw values), and how computeBrickFeatures must see them. */
+async function readFeatureInput(store: VolumeStore, box: Box3, set: FeatureSet, opts: StageOptions) {
   throwIfAborted(opts.signal);
   const spacing = store.meta.spacingUm;
   const halo = featureHalo(set, spacing);
@@ -46,13 +64,8 @@ export async function featuresForBox(store: VolumeStore, box: Box3, set: Feature
     throwIfAborted(opts.signal);
   }
   const shapeWithHalo: Shape3 = [box.shape[0] + 2 * halo[0], box.shape[1] + 2 * halo[1], box.shape[2] + 2 * halo[2]];
-  const out = await computeBrickFeaturesWasm(channels, shapeWithHalo, halo, spacing, set, {
-    volumeExtent: extentOfBox(box, store.meta.shape),
-    channelNames: store.meta.channels,
-    scale,
-  });
-  opts.onProgress?.(1, 'features computed');
-  return out;
+  const options = { volumeExtent: extentOfBox(box, store.meta.shape), channelNames: store.meta.channels, scale };
+  return { channels, shapeWithHalo, halo, options };
 }
 
 export const DEFAULT_BRICK: Shape3 = [64, 64, 64];

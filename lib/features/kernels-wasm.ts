@@ -3,7 +3,7 @@
  * wasm/build/features.wasm by wasm/build.mjs). One instance per thread, memory reused across
  * bricks: a bump allocator hands out float32 regions; `mark()` / `release(mark)` free in LIFO order.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,6 +24,11 @@ interface Exports {
   column(a: number, b: number, c: number, sa: number, sb: number, sc: number, mode: number, n: number, out: number, nF: number, f: number, bias: number): void;
   columnBox(src: number, sY: number, sX: number, oz: number, oy: number, ox: number, iz: number, iy: number, ix: number, out: number, nF: number, f: number, bias: number): void;
   eig3(h00: number, h01: number, h02: number, h11: number, h12: number, h22: number, s00: number, s01: number, s02: number, s11: number, s12: number, s22: number, n: number, out0: number, out1: number, out2: number): void;
+  mlpPredict(
+    planar: number, n: number, nF: number, v0: number, count: number,
+    mean: number, std: number, net: number, nLayers: number, maxUnits: number, nClasses: number, scratch: number,
+    lut: number, labels: number, probsU8: number, stride: number, unc: number, probsF32: number,
+  ): void;
   nlm(P: number, pY: number, pX: number, mz: number, my: number, mx: number, V: number, iz: number, iy: number, ix: number, offs: number, logw: number, nOff: number, tmpW: number, tmpS: number, out: number, nF: number, f: number, bias: number): void;
 }
 
@@ -38,7 +43,7 @@ function repoFile(rel: string): URL {
 }
 
 const wasmUrl = repoFile('wasm/build/features.wasm');
-const srcUrl = repoFile('wasm/assembly/features.ts');
+const srcUrl = repoFile('wasm/assembly/');
 const buildUrl = repoFile('wasm/build.mjs');
 
 let compiled: WebAssembly.Module | undefined;
@@ -51,10 +56,24 @@ function mtime(u: URL): number {
   }
 }
 
+/** Newest modification time of the kernel sources (features.ts and the files it includes). */
+function sourcesTime(dir: URL): number {
+  let t = -1;
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const u = new URL(e.name + (e.isDirectory() ? '/' : ''), dir);
+      t = Math.max(t, e.isDirectory() ? sourcesTime(u) : e.name.endsWith('.ts') ? mtime(u) : -1);
+    }
+  } catch {
+    // no sources (a deployment with the built kernels only): never stale
+  }
+  return t;
+}
+
 function loadModule(): WebAssembly.Module {
   if (compiled) return compiled;
   const wasmTime = mtime(wasmUrl);
-  const srcTime = mtime(srcUrl);
+  const srcTime = sourcesTime(srcUrl);
   if (wasmTime < 0 || (srcTime > 0 && srcTime > wasmTime)) {
     // missing or stale: build it (offline, a few seconds)
     const r = spawnSync(process.execPath, [/*turbopackIgnore: true*/ fileURLToPath(buildUrl)], { encoding: 'utf8' });

@@ -555,3 +555,5 @@ export function interleave(planar: usize, n: i32, nF: i32, v0: i32, count: i32, 
     }
   }
 }
+
+export { mlpPredict } from './kernels/mlp';

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { brickOutputs } from '../../../lib/classify/brick-predict';
+import { fusedMlpOf, fusedPredictRows } from '../../../lib/classify/fused-mlp';
+import { buildMlp, predictRows, type TrainedModel } from '../../../lib/classify/model';
+import { rng } from '../../../lib/classify/rng';
+import { getTf } from '../../../lib/classify/tf-node';
+import { wasmKernels } from '../../../lib/features/kernels-wasm';
+import type { Box3 } from '../../../lib/volume/types';
+
+/** A model with random (not trained) weights; biases random too, so every term of the kernel counts. */
+async function model(nF: number, hidden: number[], classes: number[], seed: number, o: { dropout?: number; inputNoise?: number } = {}): Promise<TrainedModel> {
+  const tf = await getTf();
+  const m = buildMlp(nF, hidden, classes.length, { seed, dropout: o.dropout, inputNoise: o.inputNoise, l2: 1e-3 });
+  const r = rng(seed);
+  m.setWeights(m.getWeights().map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => (r() - 0.5) * 1.2), w.shape)));
+  const mean = Float32Array.from({ length: nF }, () => 20000 + 3000 * r());
+  const std = Float32Array.from({ length: nF }, () => 500 + 4000 * r());
+  return { model: m, classes, mean, std, featureNames: [], hidden, history: [], bestEpoch: 0 };
+}
+
+function rows(tm: TrainedModel, n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const nF = tm.mean.length;
+  const x = new Float32Array(n * nF);
+  for (let i = 0; i < n; i++) for (let f = 0; f < nF; f++) x[i * nF + f] = tm.mean[f]! + tm.std[f]! * 2.5 * (r() + r() + r() - 1.5);
+  return x;
+}
+
+describe('fused wasm MLP', () => {
+  it.each([
+    ['default 36 -> 48 -> 48 -> 5 with dropout', 36, [48, 48], [1, 2, 3, 4, 5], { dropout: 0.2 }],
+    ['odd widths 13 -> 30 -> 7 -> 3 with input noise', 13, [30, 7], [2, 4, 9], { inputNoise: 0.3 }],
+    ['one hidden layer, 6 classes', 36, [64], [0, 1, 2, 3, 4, 5], {}],
+  ] as const)('gives model.predict\'s probabilities within 1e-5 (%s)', async (_name, nF, hidden, classes, o) => {
+    const tm = await model(nF, [...hidden], [...classes], 7 + nF, o);
+    const net = fusedMlpOf(tm);
+    expect(net).not.toBeNull();
+    const n = 1000 + 3; // not a multiple of the tile or of 4 voxels
+    const x = rows(tm, n, 3);
+    const want = await predictRows(tm, x, n);
+    const got = fusedPredictRows(wasmKernels(), net!, x, n);
+    let maxErr = 0;
+    for (let i = 0; i < want.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - want[i]!));
+    expect(maxErr).toBeLessThan(1e-5);
+    // the probabilities are not all flat: the comparison means something
+    let confident = 0;
+    for (let i = 0; i < n; i++) if (Math.max(...want.subarray(i * classes.length, (i + 1) * classes.length)) > 0.6) confident++;
+    expect(confident).toBeGreaterThan(n / 20);
+  });
+
+  it('gives the labels, probabilities and uncertainty of brickOutputs', async () => {
+    const tm = await model(36, [48, 48], [1, 2, 3, 4, 5], 5);
+    const net = fusedMlpOf(tm)!;
+    const box: Box3 = { start: [0, 0, 0], shape: [3, 7, 11] };
+    const n = 3 * 7 * 11;
+    const x = rows(tm, n, 9);
+    const ref = brickOutputs(await predictRows(tm, x, n), tm.classes, box);
+    const K = wasmKernels();
+    const mark = K.mark();
+    const planar = K.alloc(n * 36);
+    const p = K.f32(planar, n * 36);
+    for (let v = 0; v < n; v++) for (let f = 0; f < 36; f++) p[f * n + v] = x[v * 36 + f]!;
+    const out = K.alloc(Math.ceil((7 * n) / 4));
+    const { runFusedMlp } = await import('../../../lib/classify/fused-mlp');
+    runFusedMlp(K, net, planar, n, { labels: out, probsU8: out + n, stride: n, unc: out + 6 * n, probsF32: 0 });
+    const bytes = new Uint8Array(K.memory.buffer, out, 7 * n).slice();
+    K.release(mark);
+    expect(Array.from(bytes.subarray(0, n))).toEqual(Array.from(ref.labels));
+    // a probability within 1e-5 may round to the other side of a .5: at most 1 apart, rarely
+    let off = 0;
+    for (let k = 0; k < 5; k++) for (let i = 0; i < n; i++) {
+      const d = Math.abs(bytes[n + k * n + i]! - ref.probabilities[k]![i]!);
+      expect(d).toBeLessThanOrEqual(1);
+      off += d;
+    }
+    for (let i = 0; i < n; i++) expect(Math.abs(bytes[6 * n + i]! - ref.uncertainty[i]!)).toBeLessThanOrEqual(1);
+    expect(off).toBeLessThan(5);
+  });
+
+  it('declines models it does not support (prediction then uses TF.js)', async () => {
+    await getTf();
+    const m = tfl.sequential();
+    m.add(tfl.layers.dense({ units: 8, activation: 'tanh', inputShape: [4] }));
+    m.add(tfl.layers.dense({ units: 3, activation: 'softmax' }));
+    const tm: TrainedModel = { model: m, classes: [1, 2, 3], mean: new Float32Array(4), std: new Float32Array(4).fill(1), featureNames: [], hidden: [8], history: [], bestEpoch: 0 };
+    expect(fusedMlpOf(tm)).toBeNull();
+    const sig = tfl.sequential();
+    sig.add(tfl.layers.dense({ units: 3, activation: 'sigmoid', inputShape: [4] }));
+    expect(fusedMlpOf({ ...tm, model: sig })).toBeNull();
+  });
+});

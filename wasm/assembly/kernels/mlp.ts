@@ -1,0 +1,161 @@
+// Fused MLP inference (dense -> ReLU -> ... -> dense -> softmax) on feature-major (planar) rows,
+// with the weights of the trained TF.js model (packed by lib/classify/fused-mlp.ts). Included by
+// features.ts so that it shares the feature kernels' memory: the features of a brick go straight
+// from their planes into the network, with no copy into rows or tensors.
+//
+// Voxels are processed in tiles of TILE; every activation of a tile lives in a small
+// feature-major scratch ([units][TILE] f32, in L1). Lanes of a f32x4 are 4 voxels; a dense layer
+// accumulates 4 output units x 8 voxels at a time (8 vector accumulators), weight by weight.
+
+const TILE: i32 = 64;
+const TB: usize = <usize>TILE << 2; // bytes of one unit's row in a tile
+
+/**
+ * out[h][v] = act(b[h] + sum_f w[f][h] in[f][v]) for h < outPad (a multiple of 4), v < nv (a
+ * multiple of 8). Packed weights: for each block of 4 units, inDim groups of 4 (w[f][h..h+3]).
+ */
+function dense(inp: usize, inDim: i32, out: usize, outPad: i32, w: usize, b: usize, relu: bool, nv: i32): void {
+  const zero = f32x4.splat(0);
+  for (let h = 0; h < outPad; h += 4) {
+    const wb: usize = w + ((<usize>h * <usize>inDim) << 2);
+    const bv0 = v128.load32_splat(b + (<usize>h << 2));
+    const bv1 = v128.load32_splat(b + (<usize>h << 2) + 4);
+    const bv2 = v128.load32_splat(b + (<usize>h << 2) + 8);
+    const bv3 = v128.load32_splat(b + (<usize>h << 2) + 12);
+    const o0: usize = out + <usize>h * TB;
+    for (let v = 0; v < nv; v += 8) {
+      let a00 = bv0, a01 = bv0, a10 = bv1, a11 = bv1, a20 = bv2, a21 = bv2, a30 = bv3, a31 = bv3;
+      let xp: usize = inp + (<usize>v << 2);
+      let wp: usize = wb;
+      for (let f = 0; f < inDim; f++) {
+        const x0 = v128.load(xp);
+        const x1 = v128.load(xp, 16);
+        const w0 = v128.load32_splat(wp);
+        const w1 = v128.load32_splat(wp, 4);
+        const w2 = v128.load32_splat(wp, 8);
+        const w3 = v128.load32_splat(wp, 12);
+        a00 = f32x4.add(a00, f32x4.mul(w0, x0));
+        a01 = f32x4.add(a01, f32x4.mul(w0, x1));
+        a10 = f32x4.add(a10, f32x4.mul(w1, x0));
+        a11 = f32x4.add(a11, f32x4.mul(w1, x1));
+        a20 = f32x4.add(a20, f32x4.mul(w2, x0));
+        a21 = f32x4.add(a21, f32x4.mul(w2, x1));
+        a30 = f32x4.add(a30, f32x4.mul(w3, x0));
+        a31 = f32x4.add(a31, f32x4.mul(w3, x1));
+        xp += TB;
+        wp += 16;
+      }
+      if (relu) {
+        a00 = f32x4.max(a00, zero); a01 = f32x4.max(a01, zero);
+        a10 = f32x4.max(a10, zero); a11 = f32x4.max(a11, zero);
+        a20 = f32x4.max(a20, zero); a21 = f32x4.max(a21, zero);
+        a30 = f32x4.max(a30, zero); a31 = f32x4.max(a31, zero);
+      }
+      const o: usize = o0 + (<usize>v << 2);
+      v128.store(o, a00); v128.store(o, a01, 16);
+      v128.store(o + TB, a10); v128.store(o + TB, a11, 16);
+      v128.store(o + 2 * TB, a20); v128.store(o + 2 * TB, a21, 16);
+      v128.store(o + 3 * TB, a30); v128.store(o + 3 * TB, a31, 16);
+    }
+  }
+}
+
+/** e^x for x <= 0 (Cephes expf: range reduction by ln 2, degree-6 polynomial; ~1 ulp). */
+// @ts-ignore: decorator
+@inline function exp4(x: v128): v128 {
+  x = f32x4.max(x, f32x4.splat(-87.0));
+  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, x), x), x), f32x4.splat(1));
+  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  return f32x4.mul(y, pow2n);
+}
+
+/**
+ * Class probabilities of voxels [v0, v0 + count) of feature planes `planar` (feature f of voxel v
+ * at planar + 4 (f n + v)), through the network described at `net`: nLayers records of 5 i32
+ * (inDim, outPad, activation 0 linear / 1 relu / 2 softmax (last layer only), weights ptr, bias
+ * ptr). Inputs are standardised first: (x - mean[f]) / std[f]. `scratch` holds 2 tiles of
+ * maxUnits x TILE f32 plus one of nF x TILE. Outputs (0 = not wanted), voxel v at index v - v0:
+ *   labels (u8): lut[argmax], probsU8 (u8, class k at + k * stride): round(255 p),
+ *   unc (u8): round(255 (1 - (p1 - p2))), probsF32 (f32, voxel-major rows of nClasses).
+ */
+export function mlpPredict(
+  planar: usize, n: i32, nF: i32, v0: i32, count: i32,
+  mean: usize, std: usize, net: usize, nLayers: i32, maxUnits: i32, nClasses: i32, scratch: usize,
+  lut: usize, labels: usize, probsU8: usize, stride: i32, unc: usize, probsF32: usize,
+): void {
+  const bufA: usize = scratch;
+  const bufB: usize = scratch + <usize>maxUnits * TB;
+  const bufX: usize = bufB + <usize>maxUnits * TB;
+  for (let t0 = 0; t0 < count; t0 += TILE) {
+    const cnt = min(TILE, count - t0);
+    const nv = (cnt + 7) & ~7;
+    const base = v0 + t0;
+    // standardised inputs of the tile (lanes past the end: 0)
+    for (let f = 0; f < nF; f++) {
+      const src: usize = planar + ((<usize>f * <usize>n + <usize>base) << 2);
+      const dst: usize = bufX + <usize>f * TB;
+      const m = load<f32>(mean + (<usize>f << 2));
+      const s = load<f32>(std + (<usize>f << 2));
+      const mv = f32x4.splat(m), sv = f32x4.splat(s);
+      let v = 0;
+      for (; v + 4 <= cnt; v += 4) v128.store(dst + (<usize>v << 2), f32x4.div(f32x4.sub(v128.load(src + (<usize>v << 2)), mv), sv));
+      for (; v < cnt; v++) store<f32>(dst + (<usize>v << 2), (load<f32>(src + (<usize>v << 2)) - m) / s);
+      for (; v < nv; v++) store<f32>(dst + (<usize>v << 2), 0);
+    }
+    let inp: usize = bufX;
+    let out: usize = bufA;
+    let outPad = 0, act = 0;
+    for (let l = 0; l < nLayers; l++) {
+      const d: usize = net + <usize>l * 20;
+      const inDim = load<i32>(d);
+      outPad = load<i32>(d, 4);
+      act = load<i32>(d, 8);
+      dense(inp, inDim, out, outPad, <usize>load<i32>(d, 12), <usize>load<i32>(d, 16), act == 1, nv);
+      inp = out;
+      out = out == bufA ? bufB : bufA;
+    }
+    // inp: the last layer's outputs (logits); softmax over the nClasses real units, 4 voxels at once
+    const L: usize = inp;
+    if (act == 2) {
+      for (let v = 0; v < nv; v += 4) {
+        const o: usize = <usize>v << 2;
+        let m = v128.load(L + o);
+        for (let k = 1; k < nClasses; k++) m = f32x4.max(m, v128.load(L + <usize>k * TB + o));
+        let s = f32x4.splat(0);
+        for (let k = 0; k < nClasses; k++) {
+          const e = exp4(f32x4.sub(v128.load(L + <usize>k * TB + o), m));
+          v128.store(L + <usize>k * TB + o, e);
+          s = f32x4.add(s, e);
+        }
+        for (let k = 0; k < nClasses; k++) v128.store(L + <usize>k * TB + o, f32x4.div(v128.load(L + <usize>k * TB + o), s));
+      }
+    }
+    // per voxel: arg max (first of equals), the two largest, quantised outputs
+    for (let v = 0; v < cnt; v++) {
+      const i: usize = <usize>(t0 + v);
+      let b1 = 0;
+      let p1: f32 = -1, p2: f32 = 0;
+      for (let k = 0; k < nClasses; k++) {
+        const p = load<f32>(L + <usize>k * TB + (<usize>v << 2));
+        if (probsF32) store<f32>(probsF32 + ((i * <usize>nClasses + <usize>k) << 2), p);
+        if (probsU8) store<u8>(probsU8 + <usize>k * <usize>stride + i, <u8>floor(255.0 * <f64>min<f32>(1, max<f32>(0, p)) + 0.5));
+        if (p > p1) {
+          p2 = p1 < 0 ? 0 : p1;
+          p1 = p;
+          b1 = k;
+        } else if (p > p2) p2 = p;
+      }
+      if (labels) store<u8>(labels + i, load<u8>(lut + <usize>b1));
+      if (unc) store<u8>(unc + i, <u8>floor(255.0 * <f64>min<f32>(1, max<f32>(0, 1 - (p1 - p2))) + 0.5));
+    }
+  }
+}
