@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -50,15 +50,19 @@ describe('petromap train / predict CLI', () => {
     expect(p.code).toBe(0);
     expect(p.json.bricksTotal).toBe(1);
     expect(String(p.json.exported)).toMatch(/labels\.nrrd$/);
+    expect(p.json.exports).toEqual([{ format: 'nrrd', path: p.json.exported, bytes: expect.any(Number) }]);
   });
 
   it('rejects bad options with a message that names them', async () => {
     const e1 = await trainMain(['--volume']).catch((e) => e);
     expect(isPetromapError(e1, 'InvalidInput')).toBe(true);
     expect(e1.message).toMatch(/--volume needs a value/);
-    const e2 = await predictMain(['--volume', 'x', '--model', 'm', '--out', 'o', '--brick', '4,4']).catch((e) => e);
+    const e2 = await predictMain(['--volume', tmp, '--model', tmp, '--out', join(tmp, 'o'), '--brick', '4,4']).catch((e) => e);
     expect(e2.message).toMatch(/--brick must be three whole numbers/);
+    const e2b = await predictMain(['--volume', join(tmp, 'x'), '--model', 'm', '--out', 'o']).catch((e) => e);
+    expect(e2b.message).toMatch(/^--volume: the volume store .*x does not exist/);
     const e3 = await runMain(['--volume', join(tmp, 'missing.nrrd'), '--eds', 'x', '--out', join(tmp, 'o')]).catch((e) => e);
     expect(e3.message).toMatch(/missing\.nrrd does not exist/);
+    expect(existsSync(join(tmp, 'o'))).toBe(false);
   });
 });
