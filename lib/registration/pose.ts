@@ -33,19 +33,28 @@ export function poseToAffine(p: Pose, mw: number, mh: number): Affine2 {
 export function scoreAffine(slabGrey: Float32Array, sw: number, sh: number, mov: MovingImage, inv: Affine2): { score: number; overlap: number } {
   const K = mov.classes, W = mov.width, H = mov.height, lab = mov.labels;
   const n = new Float64Array(K), s = new Float64Array(K), q = new Float64Array(K);
-  for (let v = 0; v < sh; v++) {
-    let eu = inv[1] * v + inv[2], ev = inv[4] * v + inv[5];
-    for (let u = 0; u < sw; u++, eu += inv[0], ev += inv[3]) {
+  // only the slab rows/columns under the map's footprint (the forward map of its corners)
+  const det = inv[0] * inv[4] - inv[1] * inv[3];
+  const fa = inv[4] / det, fb = -inv[1] / det, fd = -inv[3] / det, fe = inv[0] / det;
+  const fc = -(fa * inv[2] + fb * inv[5]), ff = -(fd * inv[2] + fe * inv[5]);
+  let u0 = Infinity, u1 = -Infinity, v0 = Infinity, v1 = -Infinity;
+  for (const [eu, ev] of [[-0.5, -0.5], [W - 0.5, -0.5], [-0.5, H - 0.5], [W - 0.5, H - 0.5]]) {
+    const x = fa * eu + fb * ev + fc, y = fd * eu + fe * ev + ff;
+    u0 = Math.min(u0, x); u1 = Math.max(u1, x); v0 = Math.min(v0, y); v1 = Math.max(v1, y);
+  }
+  const su0 = Math.max(0, Math.floor(u0) - 1), su1 = Math.min(sw - 1, Math.ceil(u1) + 1);
+  const sv0 = Math.max(0, Math.floor(v0) - 1), sv1 = Math.min(sh - 1, Math.ceil(v1) + 1);
+  for (let v = sv0; v <= sv1; v++) {
+    let eu = inv[0] * su0 + inv[1] * v + inv[2], ev = inv[3] * su0 + inv[4] * v + inv[5];
+    for (let u = su0; u <= su1; u++, eu += inv[0], ev += inv[3]) {
       const g = slabGrey[v * sw + u];
       if (g !== g || eu < -0.5 || ev < -0.5 || eu > W - 0.5 || ev > H - 0.5) continue;
       const cu = Math.min(W - 1, Math.max(0, eu)), cv = Math.min(H - 1, Math.max(0, ev));
       const iu = Math.min(W - 2, Math.floor(cu)), iv = Math.min(H - 2, Math.floor(cv));
       const fu = cu - iu, fv = cv - iv;
       const i0 = iv * W + iu;
-      const corners = [i0, i0 + 1, i0 + W, i0 + W + 1];
-      const ws = [(1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv];
       for (let c = 0; c < 4; c++) {
-        const k = lab[corners[c]], w = ws[c];
+        const k = lab[i0 + (c & 1) + (c >> 1) * W], w = (c & 1 ? fu : 1 - fu) * (c >> 1 ? fv : 1 - fv);
         if (k >= K || w === 0) continue;
         n[k] += w; s[k] += w * g; q[k] += w * g * g;
       }

@@ -62,11 +62,18 @@ export function mapCoverage(edsToVoxel: Affine2to3, width: number, height: numbe
  * generator knows the true EDS → voxel transform.
  */
 export function registrationError(found: Affine2to3, truth: Affine2to3, width: number, height: number, shape: Shape3) {
+  return registrationErrorAt((u, v) => applyAffine2to3(found, u, v), (u, v) => applyAffine2to3(truth, u, v), width, height, shape);
+}
+
+type PointMap = (u: number, v: number) => [number, number, number];
+
+/** registrationError for maps that are not one affine (per-field registrations, distorted truth). */
+export function registrationErrorAt(found: PointMap, truth: PointMap, width: number, height: number, shape: Shape3) {
   let sum = 0, max = 0, n = 0;
   for (let v = 0; v < height; v++) for (let u = 0; u < width; u++) {
-    const t = applyAffine2to3(truth, u, v);
+    const t = truth(u, v);
     if (t[0] < -0.5 || t[1] < -0.5 || t[2] < -0.5 || t[0] > shape[0] - 0.5 || t[1] > shape[1] - 0.5 || t[2] > shape[2] - 0.5) continue;
-    const f = applyAffine2to3(found, u, v);
+    const f = found(u, v);
     const d = Math.hypot(f[0] - t[0], f[1] - t[1], f[2] - t[2]);
     sum += d; n++;
     if (d > max) max = d;

@@ -2,13 +2,16 @@
  * Correlate: register a 2D EDS mineral map onto the polished top surface inside an XRM volume.
  *   1. detect the surface plane (unless given), 2. resample the slab along it,
  *   3. initial pose from landmarks or from the automatic coarse search,
- *   4. refine with elastix (worker thread, cancellable), 5. compose EDS -> slab -> voxel.
+ *   4. refine with elastix (worker thread, cancellable) and a correlation-ratio hill climb,
+ *   5. choose the model (choose-model.ts): similarity, affine when the map's patches support it,
+ *      per-field shifts of a stitched mosaic when its fields are given, 6. compose EDS -> slab -> voxel.
  * Throws Unprocessable when there is no air above the sample or the map does not overlap the
  * volume, InvalidInput for fewer than 3 or collinear landmarks, Aborted when cancelled.
  */
 import { composeAffine2to3, invertAffine2, projectToAffine2to3, type Affine2 } from '../coords';
 import type { MineralMap } from '../eds/types';
-import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
+import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
+import { judgeAffine, measurePatches, residualMap } from './choose-model';
 import { coarseAlign, refineAffineByRatio } from './coarse-align';
 import { detectSurface } from './detect-surface';
 import { refineWithElastix, type RefineImages, type RefineOptions } from './elastix-refine';
@@ -18,7 +21,8 @@ import { movingImage, type MovingImage } from './moving-image';
 import { scoreAffine } from './pose';
 import { overlapPenalty } from './ratio-search';
 import { mapCoverage, mutualInformation } from './quality';
-import type { LandmarkPair, Registration, Slab, SurfaceFit } from './types';
+import { fieldShiftAt, refineFields } from './refine-fields';
+import type { FieldRect, LandmarkPair, ModelCandidates, ModelChoice, Registration, RegistrationModel, Slab, SurfaceFit } from './types';
 import type { VolumeSource } from './volume-source';
 
 export interface RegisterOptions extends StageOptions {
@@ -29,8 +33,14 @@ export interface RegisterOptions extends StageOptions {
   extractedSlab?: Slab;
   /** register this companion image (e.g. 'BSE') instead of the mineral labels */
   companion?: string;
-  /** elastix model: 'similarity' (default) or similarity then 'affine' */
-  model?: 'similarity' | 'affine';
+  /**
+   * transform model (default 'auto'): 'similarity'; 'affine' (always the polished affine, and an
+   * affine landmark fit); 'fields' (per-field shifts of a stitched map on top of the global model:
+   * needs `fields`); 'auto' keeps the affine and the field shifts only where the map supports them
+   */
+  model?: 'auto' | RegistrationModel;
+  /** the fields of a stitched mosaic (EDS pixels), e.g. from the TIMA export or regularFields() */
+  fields?: FieldRect[];
   /**
    * refine the initial pose (default true): by elastix (mutual information) and by a
    * correlation-ratio hill climb; the result with the higher correlation ratio is kept
@@ -63,7 +73,8 @@ async function refine(slab: Slab, mov: MovingImage, init: Affine2, opts: Registe
     fixed: slab.data, fixedWidth: slab.width, fixedHeight: slab.height,
     moving: mov.grey, movingWidth: mov.width, movingHeight: mov.height,
   };
-  const o = { ...opts.elastix, model: opts.model };
+  // elastix refines the similarity; the affine and the fields come from choose-model.ts
+  const o = { ...opts.elastix, model: 'similarity' as const };
   if (opts.inWorker === false) return refineWithElastix(images, init, o);
   // imported lazily: the worker path is Node-only (worker_threads), the rest of this module is not
   const { refineInWorker } = await import('./refine-in-worker-node');
@@ -77,9 +88,10 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   const mov = movingImage(map, { companion: opts.companion });
   const lms = opts.landmarks ? slabLandmarks(opts.landmarks, slab) : undefined;
   let init: Affine2;
+  if (opts.model === 'fields' && !opts.fields?.length) throw invalidInput('The per-field model needs the field layout of the mosaic (the fields of the TIMA export, or --fields COLSxROWS).');
   if (lms) {
     const scale = opts.model === 'affine' ? undefined : mov.pixelUm / volume.meta.spacingUm[2];
-    init = fitLandmarks(lms, { model: opts.model, scale }).edsToSlab;
+    init = fitLandmarks(lms, { model: opts.model === 'affine' ? 'affine' : 'similarity', scale }).edsToSlab;
   } else {
     const voxelUm = volume.meta.spacingUm[2];
     init = (await coarseAlign(slab, mov, { voxelUm, mirrored: opts.mirrored, signal, onProgress: sub(onProgress, 0.2, 0.6) })).edsToSlab;
@@ -108,9 +120,12 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
     if (sElastix > Math.max(sInit, sRatio)) { edsToSlab = viaElastix; refinedBy = 'elastix'; }
     else if (sRatio > sInit || !lms) { edsToSlab = ratio; refinedBy = 'ratio'; }
   }
+  const chosen = opts.refine === false ? undefined : chooseModel(slab, mov, edsToSlab, score, opts);
+  if (chosen) edsToSlab = chosen.edsToSlab;
   const edsToVoxel = composeAffine2to3(slab.slabToVoxel, edsToSlab);
   onProgress?.(1, 'registered');
   return {
+    ...chosen?.out,
     edsToVoxel, edsToSlab, surface, slabToVoxel: slab.slabToVoxel, slabSize: [slab.width, slab.height], slab,
     quality: {
       miBefore: mutualInformation(slab, mov, init),
@@ -124,3 +139,46 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   };
 }
 
+
+/**
+ * Step 5: from the refined similarity `sim`, the affine and per-field candidates and the kept model
+ * (see choose-model.ts for the evidence each needs).
+ */
+function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, score: (m: Affine2) => number, opts: RegisterOptions) {
+  const requested = opts.model ?? 'auto';
+  const scale = Math.sqrt(Math.abs(sim[0] * sim[4] - sim[1] * sim[3]));
+  opts.onProgress?.(0.95, 'choosing the transform model');
+  const pm = measurePatches(slab, mov, sim, opts.signal);
+  const candidates: ModelCandidates = { similarity: { edsToSlab: sim, residual: residualMap(pm, sim, sim, scale) } };
+  let choice: ModelChoice;
+  let global = sim, kept: RegistrationModel = 'similarity';
+  if (requested === 'similarity') {
+    choice = { requested, kept, reason: 'similarity: requested', patches: pm.pts.length, heldOutRmsVox: { similarity: null, affine: null, fields: null } };
+  } else {
+    const a = judgeAffine(pm, sim, score, mov.width, mov.height, opts.signal);
+    if (a.affine) candidates.affine = { edsToSlab: a.affine, residual: residualMap(pm, sim, a.affine, scale) };
+    if (requested === 'affine' && a.affine) { global = a.affine; kept = 'affine'; }
+    else if (requested !== 'affine' && a.keep && a.affine) { global = a.affine; kept = 'affine'; }
+    const reason = requested === 'affine' ? (a.affine ? `affine: requested (${a.choice.reason})` : a.choice.reason) : a.choice.reason;
+    choice = { requested, kept, ...a.choice, reason };
+  }
+  let fields: Registration['fields'];
+  if (opts.fields?.length && (requested === 'auto' || requested === 'fields')) {
+    const fc = refineFields(slab, pm.P, mov.width, mov.height, global, opts.fields, { signal: opts.signal });
+    const shiftAt = (u: number, v: number) => fieldShiftAt(fc, u, v);
+    candidates.fields = { edsToSlab: global, fields: fc, residual: residualMap(pm, sim, global, scale, shiftAt) };
+    const moved = fc.filter((f) => f.moved).length;
+    const misfit = candidates.fields.residual!.misfitVox.filter((x): x is number => x !== null);
+    choice.heldOutRmsVox.fields = misfit.length ? Math.sqrt(misfit.reduce((s, x) => s + x * x, 0) / misfit.length) : null;
+    if (requested === 'fields' || moved > 0) {
+      fields = fc;
+      choice.reason = `fields (on the ${kept}): ${moved} of ${fc.length} fields moved, up to ${Math.max(0, ...fc.map((f) => Math.hypot(...f.shiftPx))).toFixed(1)} px; ${choice.reason}`;
+      kept = 'fields';
+    } else {
+      choice.reason = `${choice.reason}; no field moved beyond its noise`;
+    }
+    choice.kept = kept;
+  }
+  const residual = (kept === 'fields' ? candidates.fields : kept === 'affine' ? candidates.affine : candidates.similarity)?.residual;
+  return { edsToSlab: global, out: { model: kept, modelChoice: choice, fields, residual, candidates } };
+}

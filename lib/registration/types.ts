@@ -91,7 +91,73 @@ export interface RegistrationQuality {
   refinedBy: 'elastix' | 'ratio' | 'none';
 }
 
+/** The transform model of a registration (issue 19). */
+export type RegistrationModel = 'similarity' | 'affine' | 'fields';
+
+/** A field of a stitched EDS mosaic, in EDS pixels: columns u0..u0+width-1, rows v0..v0+height-1. */
+export interface FieldRect {
+  name?: string;
+  u0: number;
+  v0: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * The per-field correction of a stitched map: EDS pixel p of this field shows the surface at
+ * edsToSlab(p + shiftPx) (the global transform, regularised towards it: shiftPx is 0 for a field
+ * with too little of the volume under it).
+ */
+export interface FieldCorrection extends FieldRect {
+  shiftPx: [number, number];
+  /** share of the field's pixels that land on the slab inside the volume */
+  overlap: number;
+  /** the shift was measured (enough overlap) and is larger than its noise */
+  moved: boolean;
+}
+
+/**
+ * Local misfit over the map: the map cut into cols x rows patches, each patch's remaining shift
+ * (voxels) between the model and the patch's best local alignment; null where a patch has too
+ * little of the volume under it.
+ */
+export interface ResidualMap {
+  cols: number;
+  rows: number;
+  /** patch size, EDS pixels (width, height) */
+  patchPx: [number, number];
+  /** row-major, cols * rows */
+  misfitVox: (number | null)[];
+}
+
+/** Which model was kept and why, with the held-out evidence. */
+export interface ModelChoice {
+  requested: 'auto' | RegistrationModel;
+  kept: RegistrationModel;
+  reason: string;
+  /** patches with enough overlap that measured a local shift */
+  patches: number;
+  /** leave-one-out residual (voxels, RMS over patches) of each model's fit to the patch shifts */
+  heldOutRmsVox: { similarity: number | null; affine: number | null; fields: number | null };
+  /** singular values of the affine's linear part relative to the similarity's scale (1 = no stretch) */
+  affineStretch?: [number, number];
+}
+
+/** The candidate models the Correlate page can switch between; the kept one is also `edsToSlab`. */
+export interface ModelCandidates {
+  similarity: { edsToSlab: Affine2; residual?: ResidualMap };
+  affine?: { edsToSlab: Affine2; residual?: ResidualMap };
+  fields?: { edsToSlab: Affine2; fields: FieldCorrection[]; residual?: ResidualMap };
+}
+
 export interface Registration {
+  /** the model of the transform; absent in registrations written before issue 19 (= similarity or a landmark affine) */
+  model?: RegistrationModel;
+  modelChoice?: ModelChoice;
+  /** per-field corrections when model = 'fields' (edsToSlab/edsToVoxel then hold the global part) */
+  fields?: FieldCorrection[];
+  residual?: ResidualMap;
+  candidates?: ModelCandidates;
   edsToVoxel: Affine2to3;
   edsToSlab: Affine2;
   surface: SurfaceFit;

@@ -1,0 +1,229 @@
+/**
+ * Automatic model choice after the similarity stage (issue 19). Real EDS maps carry beam-scan
+ * shear, anisotropic scale and, for stitched mosaics, per-field offsets that a similarity cannot
+ * absorb. The map is cut into patches (~16 voxels) and each patch's local shift under the
+ * similarity is measured (patch-shift.ts). Two corrections are fitted to those shifts by weighted
+ * least squares: a similarity (4 parameters) and an affine (6); each is scored by its
+ * leave-one-out residual, so a model is judged on patches it did not see. The affine is kept only
+ * when it is supported: enough patches, a clearly lower held-out residual, a stretch within ±10 %
+ * (no degenerate scale), and a correlation ratio over the whole map at least as good after it is
+ * polished by a 6-parameter hill climb. Field shifts (refine-fields.ts) come on top of the kept
+ * global model when the map's field layout is known.
+ */
+import { composeAffine2, invertAffine2, type Affine2 } from '../coords';
+import { throwIfAborted } from '../errors';
+import type { MovingImage } from './moving-image';
+import { measurePartShift, patchGrid, predictedGrey, type PartShift } from './patch-shift';
+import type { FieldRect, ModelChoice, ResidualMap, Slab } from './types';
+
+/** A patch's measured shift (EDS pixels) at its centre (EDS pixels, relative to the map centre). */
+export interface PatchShift { x: number; y: number; d: [number, number]; w: [number, number] }
+
+type Kind = 'translation' | 'similarity' | 'affine';
+
+/** Design rows of one patch for each component of d: d = X * params. */
+function rows(kind: Kind, x: number, y: number): [number[], number[]] {
+  if (kind === 'translation') return [[1, 0], [0, 1]];
+  if (kind === 'similarity') return [[1, 0, x, -y], [0, 1, y, x]];
+  return [[1, x, y, 0, 0, 0], [0, 0, 0, 1, x, y]];
+}
+
+/** Weighted least squares by normal equations and Gaussian elimination; null when singular. */
+function solve(kind: Kind, pts: PatchShift[]): number[] | null {
+  const k = kind === 'translation' ? 2 : kind === 'similarity' ? 4 : 6;
+  const A = Array.from({ length: k }, () => new Float64Array(k + 1));
+  for (const p of pts) {
+    const [ru, rv] = rows(kind, p.x, p.y);
+    for (const [r, t, w] of [[ru, p.d[0], p.w[0]], [rv, p.d[1], p.w[1]]] as const) {
+      for (let i = 0; i < k; i++) {
+        for (let j = 0; j < k; j++) A[i][j] += w * r[i] * r[j];
+        A[i][k] += w * r[i] * t;
+      }
+    }
+  }
+  for (let c = 0; c < k; c++) {
+    let piv = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(A[r][c]) > Math.abs(A[piv][c])) piv = r;
+    if (Math.abs(A[piv][c]) < 1e-9) return null;
+    [A[c], A[piv]] = [A[piv], A[c]];
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = A[r][c] / A[c][c];
+      for (let j = c; j <= k; j++) A[r][j] -= f * A[c][j];
+    }
+  }
+  return A.map((row, i) => row[k] / row[i]);
+}
+
+const predict = (kind: Kind, q: number[], x: number, y: number): [number, number] => {
+  const [ru, rv] = rows(kind, x, y);
+  return [ru.reduce((s, r, i) => s + r * q[i], 0), rv.reduce((s, r, i) => s + r * q[i], 0)];
+};
+
+/**
+ * Leave-one-out residual (EDS pixels) of a model of the patch shifts, RMS weighted by each patch's
+ * precision; null with too few patches.
+ */
+export function heldOutRms(kind: Kind, pts: PatchShift[]): number | null {
+  const need = kind === 'translation' ? 3 : kind === 'similarity' ? 5 : 7;
+  if (pts.length < need) return null;
+  let s = 0, W = 0;
+  for (let i = 0; i < pts.length; i++) {
+    const q = solve(kind, pts.filter((_, j) => j !== i));
+    if (!q) return null;
+    const [pu, pv] = predict(kind, q, pts[i].x, pts[i].y);
+    s += pts[i].w[0] * (pts[i].d[0] - pu) ** 2 + pts[i].w[1] * (pts[i].d[1] - pv) ** 2;
+    W += pts[i].w[0] + pts[i].w[1];
+  }
+  return W > 0 ? Math.sqrt((2 * s) / W) : null;
+}
+
+/**
+ * Patches whose shift disagrees with an affine fit of the others by more than 3 of its standard
+ * deviations (and 1 px) are dropped: a patch on one grain can lock onto the wrong boundary.
+ */
+function dropOutliers(pts: PatchShift[]): PatchShift[] {
+  let keep = pts;
+  for (let round = 0; round < 3 && keep.length >= 8; round++) {
+    const q = solve('affine', keep);
+    if (!q) break;
+    const next = keep.filter((p) => {
+      const [pu, pv] = predict('affine', q, p.x, p.y);
+      const ru = p.d[0] - pu, rv = p.d[1] - pv;
+      return Math.hypot(ru, rv) < 1 || ru * ru * p.w[0] + rv * rv * p.w[1] < 18;
+    });
+    if (next.length === keep.length) break;
+    keep = next;
+  }
+  return keep;
+}
+
+/** The correction C(p) = p + d(p) as an EDS -> EDS affine, for a model fitted about the centre (cu, cv). */
+function correctionAffine(kind: Kind, q: number[], cu: number, cv: number): Affine2 {
+  const [t0, t1] = predict(kind, q, 0, 0);
+  const [ax, ay] = predict(kind, q, 1, 0), [bx, by] = predict(kind, q, 0, 1);
+  const m: Affine2 = [1 + ax - t0, bx - t0, 0, ay - t1, 1 + by - t1, 0];
+  m[2] = cu + t0 - m[0] * cu - m[1] * cv;
+  m[5] = cv + t1 - m[3] * cu - m[4] * cv;
+  return m;
+}
+
+/** Singular values of a 2x2 linear part. */
+export function singularValues(m: Affine2): [number, number] {
+  const [a, b, , c, d] = m;
+  const s1 = a * a + b * b + c * c + d * d, s2 = Math.sqrt((a * a + b * b - c * c - d * d) ** 2 + 4 * (a * c + b * d) ** 2);
+  return [Math.sqrt((s1 + s2) / 2), Math.sqrt(Math.max(0, (s1 - s2) / 2))];
+}
+
+/**
+ * Coordinate-descent hill climb of the 6 affine parameters of start o (I + delta), delta about the
+ * map centre in EDS pixels (a matrix step moves the map's edge by that many pixels).
+ */
+export function climbAffine(score: (m: Affine2) => number, start: Affine2, mw: number, mh: number, signal?: AbortSignal): { edsToSlab: Affine2; score: number } {
+  const cu = (mw - 1) / 2, cv = (mh - 1) / 2, hu = Math.max(1, mw / 2), hv = Math.max(1, mh / 2);
+  const delta = (k: number, s: number): Affine2 => {
+    const e = [0, 0, 0, 0, 0, 0];
+    if (k === 0) e[2] = s; else if (k === 1) e[5] = s;
+    else if (k === 2) e[0] = s / hu; else if (k === 3) e[1] = s / hv; else if (k === 4) e[3] = s / hu; else e[4] = s / hv;
+    const m: Affine2 = [1 + e[0], e[1], e[2], e[3], 1 + e[4], e[5]];
+    m[2] += cu - m[0] * cu - m[1] * cv;
+    m[5] += cv - m[3] * cu - m[4] * cv;
+    return m;
+  };
+  let best = start, bestScore = score(start);
+  for (const step of [0.5, 0.25, 0.12, 0.06, 0.03]) {
+    let improved = true;
+    while (improved) {
+      throwIfAborted(signal);
+      improved = false;
+      for (let k = 0; k < 6; k++) for (const sgn of [1, -1]) {
+        const m = composeAffine2(best, delta(k, sgn * step));
+        const s = score(m);
+        if (s > bestScore) { best = m; bestScore = s; improved = true; }
+      }
+    }
+  }
+  return { edsToSlab: best, score: bestScore };
+}
+
+export interface PatchMeasure {
+  pts: PatchShift[];
+  grid: ReturnType<typeof patchGrid>;
+  /** per patch, null where it had too little overlap */
+  shifts: (PartShift | null)[];
+  P: Float32Array;
+}
+
+/** Patch shifts under the pose G (EDS pixels), patches of ~16 voxels. */
+export function measurePatches(slab: Slab, mov: MovingImage, G: Affine2, signal?: AbortSignal): PatchMeasure {
+  const scale = Math.sqrt(Math.abs(G[0] * G[4] - G[1] * G[3]));
+  // ~16 voxels, but at least 4 x 4 patches on a small map (the affine needs 7 or more)
+  const grid = patchGrid(mov.width, mov.height, Math.max(6, Math.min(Math.round(16 / scale), Math.floor(Math.min(mov.width, mov.height) / 4))));
+  const P = predictedGrey(slab, mov, G);
+  const cu = (mov.width - 1) / 2, cv = (mov.height - 1) / 2;
+  const shifts = grid.boxes.map((b) => {
+    throwIfAborted(signal);
+    return measurePartShift(slab, P, mov.width, mov.height, G, b, { maxShift: 4 });
+  });
+  const pts: PatchShift[] = [];
+  shifts.forEach((s, i) => {
+    const b = grid.boxes[i];
+    // a shift at the edge of the search is a patch that found no match
+    if (s && Math.hypot(s.shift[0], s.shift[1]) < 3.75) pts.push({ x: b.u0 + (b.width - 1) / 2 - cu, y: b.v0 + (b.height - 1) / 2 - cv, d: s.shift, w: s.weight });
+  });
+  return { pts: dropOutliers(pts), grid, shifts, P };
+}
+
+/**
+ * Residual map of a model: each patch's measured shift minus the model's correction at the patch
+ * centre (both relative to the similarity G the shifts were measured under), in voxels.
+ */
+export function residualMap(m: PatchMeasure, G: Affine2, model: Affine2, scale: number, fieldShift?: (u: number, v: number) => [number, number]): ResidualMap {
+  const C = composeAffine2(invertAffine2(G), model);
+  const misfitVox = m.shifts.map((s, i) => {
+    if (!s) return null;
+    const b = m.grid.boxes[i];
+    const u = b.u0 + (b.width - 1) / 2, v = b.v0 + (b.height - 1) / 2;
+    const f = fieldShift?.(u, v) ?? [0, 0];
+    const du = C[0] * (u + f[0]) + C[1] * (v + f[1]) + C[2] - u, dv = C[3] * (u + f[0]) + C[4] * (v + f[1]) + C[5] - v;
+    return Math.hypot(s.shift[0] - du, s.shift[1] - dv) * scale;
+  });
+  return { cols: m.grid.cols, rows: m.grid.rows, patchPx: m.grid.patchPx, misfitVox };
+}
+
+export interface ChooseAffineResult {
+  affine?: Affine2;
+  keep: boolean;
+  choice: Omit<ModelChoice, 'requested' | 'kept'> & { reason: string };
+}
+
+/**
+ * Fit and judge the affine against the similarity G from the patch shifts. `score` is the
+ * registration's whole-map criterion (overlap-damped correlation ratio, higher is better).
+ */
+export function judgeAffine(m: PatchMeasure, G: Affine2, score: (x: Affine2) => number, mw: number, mh: number, signal?: AbortSignal): ChooseAffineResult {
+  const scale = Math.sqrt(Math.abs(G[0] * G[4] - G[1] * G[3]));
+  const simRms = heldOutRms('similarity', m.pts), affRms = heldOutRms('affine', m.pts);
+  const heldOutRmsVox = { similarity: simRms === null ? null : simRms * scale, affine: affRms === null ? null : affRms * scale, fields: null };
+  const base = { patches: m.pts.length, heldOutRmsVox };
+  const q = m.pts.length >= 7 ? solve('affine', m.pts) : null;
+  const start = q ? composeAffine2(G, correctionAffine('affine', q, (mw - 1) / 2, (mh - 1) / 2)) : G;
+  const polished = climbAffine(score, start, mw, mh, signal);
+  if (!q || simRms === null || affRms === null) {
+    return { affine: polished.edsToSlab, keep: false, choice: { ...base, reason: `similarity: only ${m.pts.length} patches of the map lie inside the volume, too few to support an affine (7 or more)` } };
+  }
+  const C = composeAffine2(invertAffine2(G), polished.edsToSlab);
+  const sv = singularValues(C);
+  const affineStretch: [number, number] = [sv[0], sv[1]];
+  const fmt = (x: number) => (x * scale).toFixed(2);
+  const evidence = `held-out patch residual ${fmt(simRms)} voxel (similarity) vs ${fmt(affRms)} (affine) over ${m.pts.length} patches`;
+  const sScore = score(G);
+  let reason: string, keep = false;
+  if (sv[0] > 1.1 || sv[1] < 0.9) reason = `similarity: the affine would stretch the map by ${((sv[0] - 1) * 100).toFixed(1)} % / ${((sv[1] - 1) * 100).toFixed(1)} % (degenerate, beyond ±10 %); ${evidence}`;
+  else if (!(affRms < 0.8 * simRms && (simRms - affRms) * scale > 0.02)) reason = `similarity: the affine does not explain held-out patches better (${evidence})`;
+  else if (polished.score < sScore) reason = `similarity: the affine lowers the correlation over the whole map (${evidence})`;
+  else { keep = true; reason = `affine: ${evidence}; stretch ${((sv[0] - 1) * 100).toFixed(1)} % / ${((sv[1] - 1) * 100).toFixed(1)} %`; }
+  return { affine: polished.edsToSlab, keep, choice: { ...base, affineStretch, reason } };
+}
+
+export type { FieldRect };

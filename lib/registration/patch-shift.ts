@@ -1,0 +1,139 @@
+/**
+ * Local shifts of parts of the EDS map (patches, mosaic fields) against the slab, under a global
+ * EDS -> slab transform G: the shift d of a part says that its pixel p shows the surface at
+ * G(p + d). Measured by least squares between the slab grey and the map rendered in the slab's
+ * own grey (each class at its mean slab grey under G, bilinear between EDS pixels), first on a
+ * one-pixel grid over ±maxShift, then by a shrinking-step hill climb. Class means come from the
+ * whole map, so a small part (a 16-voxel patch) still has a stable, contrast-free criterion.
+ */
+import { applyAffine2, invertAffine2, type Affine2 } from '../coords';
+import type { MovingImage } from './moving-image';
+import type { FieldRect, Slab } from './types';
+
+/** The map in slab grey: mean slab grey of each class under edsToSlab; NaN where the map has no class. */
+export function predictedGrey(slab: Slab, mov: MovingImage, edsToSlab: Affine2): Float32Array {
+  const inv = invertAffine2(edsToSlab);
+  const n = new Float64Array(mov.classes), s = new Float64Array(mov.classes);
+  for (let v = 0; v < slab.height; v++) for (let u = 0; u < slab.width; u++) {
+    const g = slab.data[v * slab.width + u];
+    if (g !== g) continue;
+    const eu = Math.round(inv[0] * u + inv[1] * v + inv[2]), ev = Math.round(inv[3] * u + inv[4] * v + inv[5]);
+    if (eu < 0 || ev < 0 || eu >= mov.width || ev >= mov.height) continue;
+    const k = mov.labels[ev * mov.width + eu];
+    if (k < mov.classes) { n[k]++; s[k] += g; }
+  }
+  const out = new Float32Array(mov.width * mov.height);
+  for (let i = 0; i < out.length; i++) {
+    const k = mov.labels[i];
+    out[i] = k < mov.classes && n[k] > 0 ? s[k] / n[k] : NaN;
+  }
+  return out;
+}
+
+/** Bilinear value of P at (u, v), over the corners that have a value; NaN when they weigh < 0.5. */
+function sample(P: Float32Array, w: number, h: number, u: number, v: number): number {
+  const iu = Math.floor(u), iv = Math.floor(v), fu = u - iu, fv = v - iv;
+  let sum = 0, wt = 0;
+  for (let c = 0; c < 4; c++) {
+    const x = iu + (c & 1), y = iv + (c >> 1);
+    if (x < 0 || y < 0 || x >= w || y >= h) continue;
+    const p = P[y * w + x];
+    if (p !== p) continue;
+    const k = (c & 1 ? fu : 1 - fu) * (c >> 1 ? fv : 1 - fv);
+    sum += k * p; wt += k;
+  }
+  return wt >= 0.5 ? sum / wt : NaN;
+}
+
+export interface PartShift {
+  /** EDS pixels */
+  shift: [number, number];
+  /** slab pixels the part covers inside the volume */
+  pixels: number;
+  /** share of the part's area (in slab pixels) that is inside the volume */
+  overlap: number;
+  /** mean squared misfit at the zero shift and at the found shift */
+  cost0: number;
+  cost: number;
+  /**
+   * inverse variance of the shift along u and v (1/px^2): n * curvature / (2 * misfit), the
+   * least-squares precision; ~0 for a featureless part (one grain) whose shift means nothing
+   */
+  weight: [number, number];
+}
+
+/** The slab pixels (grey, EDS position under G) whose EDS position lies in the part. */
+function partPixels(slab: Slab, G: Affine2, box: FieldRect) {
+  const inv = invertAffine2(G);
+  const corners = [[box.u0 - 0.5, box.v0 - 0.5], [box.u0 + box.width - 0.5, box.v0 - 0.5], [box.u0 - 0.5, box.v0 + box.height - 0.5], [box.u0 + box.width - 0.5, box.v0 + box.height - 0.5]]
+    .map(([u, v]) => applyAffine2(G, u, v));
+  const su0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0])))), su1 = Math.min(slab.width - 1, Math.ceil(Math.max(...corners.map((c) => c[0]))));
+  const sv0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1])))), sv1 = Math.min(slab.height - 1, Math.ceil(Math.max(...corners.map((c) => c[1]))));
+  const g: number[] = [], pu: number[] = [], pv: number[] = [];
+  for (let v = sv0; v <= sv1; v++) for (let u = su0; u <= su1; u++) {
+    const grey = slab.data[v * slab.width + u];
+    if (grey !== grey) continue;
+    const eu = inv[0] * u + inv[1] * v + inv[2], ev = inv[3] * u + inv[4] * v + inv[5];
+    if (eu < box.u0 - 0.5 || ev < box.v0 - 0.5 || eu >= box.u0 + box.width - 0.5 || ev >= box.v0 + box.height - 0.5) continue;
+    g.push(grey); pu.push(eu); pv.push(ev);
+  }
+  const area = Math.abs(G[0] * G[4] - G[1] * G[3]) * box.width * box.height;
+  return { g, pu, pv, area };
+}
+
+/**
+ * The shift of one part (patch or field) of the map under G, or null when fewer than `minOverlap`
+ * of its area lies on the slab inside the volume. P = predictedGrey(slab, mov, G).
+ */
+export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, box: FieldRect, opts: { maxShift?: number; minOverlap?: number } = {}): PartShift | null {
+  const { g, pu, pv, area } = partPixels(slab, G, box);
+  const overlap = area > 0 ? g.length / area : 0;
+  if (overlap < (opts.minOverlap ?? 0.5) || g.length < 24) return null;
+  // EDS pixel p shows G(p + d): the slab pixel at G(q) shows map pixel q - d
+  const cost = (du: number, dv: number) => {
+    let s = 0, n = 0;
+    for (let i = 0; i < g.length; i++) {
+      const p = sample(P, mw, mh, pu[i] - du, pv[i] - dv);
+      if (p !== p) continue;
+      const r = g[i] - p;
+      s += r * r; n++;
+    }
+    return n >= 0.5 * g.length ? s / n : Infinity;
+  };
+  const max = opts.maxShift ?? 4;
+  const cost0 = cost(0, 0);
+  let best: [number, number] = [0, 0], bestCost = cost0;
+  for (let dv = -Math.floor(max); dv <= max; dv++) for (let du = -Math.floor(max); du <= max; du++) {
+    if (du * du + dv * dv > max * max) continue;
+    const c = cost(du, dv);
+    if (c < bestCost) { best = [du, dv]; bestCost = c; }
+  }
+  for (const step of [0.5, 0.25, 0.12, 0.06, 0.03]) {
+    let improved = true;
+    while (improved) {
+      improved = false;
+      for (const [ku, kv] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+        const q: [number, number] = [best[0] + ku * step, best[1] + kv * step];
+        if (Math.hypot(q[0], q[1]) > max + 0.5) continue;
+        const c = cost(q[0], q[1]);
+        if (c < bestCost) { best = q; bestCost = c; improved = true; }
+      }
+    }
+  }
+  const h = 0.5, curv = (cp: number, cm: number) => Math.max(0, (cp + cm - 2 * bestCost) / (h * h));
+  const hu = curv(cost(best[0] + h, best[1]), cost(best[0] - h, best[1])), hv = curv(cost(best[0], best[1] + h), cost(best[0], best[1] - h));
+  const k = g.length / (2 * Math.max(bestCost, 1e-12));
+  const weight: [number, number] = [Number.isFinite(hu) ? k * hu : 0, Number.isFinite(hv) ? k * hv : 0];
+  return { shift: best, pixels: g.length, overlap: Math.min(1, overlap), cost0, cost: bestCost, weight };
+}
+
+/** The map cut into patches of about `patchPx` EDS pixels (the residual map's grid). */
+export function patchGrid(width: number, height: number, patchPx: number): { cols: number; rows: number; patchPx: [number, number]; boxes: FieldRect[] } {
+  const cols = Math.max(1, Math.round(width / patchPx)), rows = Math.max(1, Math.round(height / patchPx));
+  const pw = Math.ceil(width / cols), ph = Math.ceil(height / rows);
+  const boxes: FieldRect[] = [];
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+    boxes.push({ u0: c * pw, v0: r * ph, width: Math.max(1, Math.min(pw, width - c * pw)), height: Math.max(1, Math.min(ph, height - r * ph)) });
+  }
+  return { cols, rows, patchPx: [pw, ph], boxes };
+}
