@@ -20,7 +20,7 @@ import { registerEdsToVolume, type RegisterOptions } from '../registration/regis
 import type { ClassMap } from '../registration/transfer-labels';
 import { trainFromLabels } from './train-from-labels';
 import type { Registration } from '../registration/types';
-import { depthCsv, modalCsv } from '../report/csv';
+import { csvFileText, depthCsv, modalCsv } from '../report/csv';
 import { depthProfile, type DepthProfile } from '../report/depth';
 import { writeTextAtomic } from '../report/export-node';
 import { modalMineralogy, type ModalMineralogy, type ReportClass } from '../report/modal';
@@ -121,8 +121,8 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
     depthCsv: join(outDir, 'depth.csv'),
     report: join(outDir, 'report.json'),
   };
-  await writeTextAtomic(files.modalCsv, modalCsv(modal));
-  await writeTextAtomic(files.depthCsv, depthCsv(depth));
+  await writeTextAtomic(files.modalCsv, csvFileText(modalCsv(modal)));
+  await writeTextAtomic(files.depthCsv, csvFileText(depthCsv(depth)));
   lap('report');
   const result: RunMineralogyResult = { registration, labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, modelDir, prediction, modal, depth, seconds, files };
   await writeTextAtomic(files.report, JSON.stringify(result, null, 2) + '\n');

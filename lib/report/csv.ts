@@ -1,5 +1,6 @@
 /**
- * CSV tables (RFC 4180: comma, CRLF, quotes where needed) and an atomic writer.
+ * CSV tables (RFC 4180: comma, CRLF, quotes where needed); files and downloads start with a UTF-8
+ * byte-order mark (`csvFileText`).
  * Text cells that a spreadsheet would read as a formula (starting with = + - @, or a tab / CR)
  * get a leading apostrophe: mineral names come from untrusted legends (issue 12, CSV injection).
  */
@@ -22,6 +23,17 @@ export const csvCell = (v: unknown): string => {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 const cell = csvCell;
+
+/**
+ * A CSV table as a file or download: the UTF-8 byte-order mark first, so that spreadsheets
+ * (Excel on Windows above all) read it as UTF-8 and keep "µm" and accented mineral names
+ * ("Albite–anorthite", "Hématite") intact instead of showing "Âµm". Python's 'utf-8-sig', pandas
+ * and LibreOffice drop the mark. `toCsv` and the table functions return the text without it.
+ */
+export const UTF8_BOM = '\uFEFF';
+export function csvFileText(csv: string): string {
+  return csv.startsWith(UTF8_BOM) ? csv : UTF8_BOM + csv;
+}
 
 export function toCsv(header: string[], rows: unknown[][]): string {
   return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';

@@ -1,6 +1,6 @@
 /**
  * Export a stored volume (e.g. predicted labels) to formats other tools read: OME-Zarr (copy with
- * pyramid), NRRD (raw), NIfTI-1 (.nii) and a multi-page TIFF stack with an ImageJ description
+ * pyramid; Zarr v3, or Zarr v2 / OME-Zarr 0.4 for older readers), NRRD (raw), NIfTI-1 (.nii) and a multi-page TIFF stack with an ImageJ description
  * (µm spacing). NRRD, NIfTI and TIFF are the byte streams of export-stream-node.ts (the same
  * bytes the web app's downloads send), written to a temp name and renamed when complete.
  * Every export is a single sequential writer (one slab after the other, one store instance); the
@@ -11,10 +11,24 @@ import { invalidInput, throwIfAborted, unsupported, type StageOptions } from '..
 import type { VolumeStore } from '../volume/store';
 import { bytesPerVoxel, type Shape3, type VolumeMeta } from '../volume/types';
 import { buildPyramid, createVolume, ZarrVolumeStore } from '../volume/zarr-store-node';
+import { writeOmeZarrV2 } from './export-ome-zarr-v2-node';
 import { volumeByteStream, writeStreamAtomic } from './export-stream-node';
 import { niftiHeader as niftiHeaderFor } from './volume-headers';
 
-export type ExportFormat = 'ome-zarr' | 'nrrd' | 'nifti' | 'tiff';
+/**
+ * The formats `exportVolume` writes: 'ome-zarr' (Zarr v3, OME-Zarr 0.5, a chunk copy with its
+ * pyramid), 'ome-zarr-v2' (Zarr v2, OME-Zarr 0.4: export-ome-zarr-v2-node.ts), 'nrrd', 'nifti'
+ * (.nii) and 'tiff' (ImageJ stack). EXPORT_FORMATS lists them with their usual file name ending.
+ */
+export type ExportFormat = 'ome-zarr' | 'ome-zarr-v2' | 'nrrd' | 'nifti' | 'tiff';
+
+export const EXPORT_FORMATS: Record<ExportFormat, { extension: string; about: string }> = {
+  'ome-zarr': { extension: '.ome.zarr', about: 'OME-Zarr 0.5 (Zarr v3) folder with its pyramid' },
+  'ome-zarr-v2': { extension: '.v2.ome.zarr', about: 'OME-Zarr 0.4 (Zarr v2) folder with its pyramid, for zarr-python 2 and older viewers' },
+  nrrd: { extension: '.nrrd', about: 'NRRD (raw, µm)' },
+  nifti: { extension: '.nii', about: 'NIfTI-1 (sform in mm)' },
+  tiff: { extension: '.tif', about: 'ImageJ TIFF stack (µm spacing)' },
+};
 
 export interface ExportOptions extends StageOptions {
   channel?: number;
@@ -63,7 +77,12 @@ export async function exportVolume(store: VolumeStore, format: ExportFormat, out
     opts.onProgress?.(1, 'exported');
     return { path: outPath, format, bytes };
   }
-  if (format !== 'nrrd' && format !== 'nifti' && format !== 'tiff') throw unsupported(`Export format "${String(format)}" is not supported; use ome-zarr, nrrd, nifti or tiff.`);
+  if (format === 'ome-zarr-v2') {
+    const bytes = await writeOmeZarrV2(store, outPath, { channel: ch, signal: opts.signal, onProgress: opts.onProgress });
+    opts.onProgress?.(1, 'exported');
+    return { path: outPath, format, bytes };
+  }
+  if (format !== 'nrrd' && format !== 'nifti' && format !== 'tiff') throw unsupported(`Export format "${String(format)}" is not supported; use ${Object.keys(EXPORT_FORMATS).join(', ')}.`);
   const [, ny, nx] = store.meta.shape;
   const slabBytes = (opts.slabZ ?? 16) * ny * nx * bytesPerVoxel(store.meta.dtype);
   const stream = volumeByteStream(store, format, { channel: ch, slabBytes, signal: opts.signal, onProgress: opts.onProgress });

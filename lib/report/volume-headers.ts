@@ -36,14 +36,18 @@ export interface NrrdHeaderOptions extends VolumeGeometry {
   comment: string;
 }
 
-/** NRRD header text (raw encoding, little endian, µm), ending with the blank line before the data. */
+/**
+ * NRRD header text (raw encoding, little endian, µm), ending with the blank line before the data.
+ * The space is right-anterior-superior, the frame of the NIfTI sform: ITK and 3D Slicer then put
+ * a voxel of the NRRD and of the NIfTI export at the same point (the NRRD in µm, the NIfTI in mm).
+ */
 export function nrrdHeader(o: NrrdHeaderOptions): string {
   const [nz, ny, nx] = o.shape;
   const [sz, sy, sx] = o.spacingUm;
   const [oz, oy, ox] = o.originUm ?? [0, 0, 0];
   const channels = o.channels ?? [];
   const nc = channels.length;
-  const lines = ['NRRD0004', `# ${o.comment.replace(/[\r\n]+/g, ' ')}`, `type: ${NRRD_TYPE[o.dtype ?? 'uint8']}`, 'encoding: raw', 'space: left-posterior-superior'];
+  const lines = ['NRRD0004', `# ${o.comment.replace(/[\r\n]+/g, ' ')}`, `type: ${NRRD_TYPE[o.dtype ?? 'uint8']}`, 'encoding: raw', 'space: right-anterior-superior'];
   if (nc > 1) {
     lines.push('dimension: 4', `sizes: ${nc} ${nx} ${ny} ${nz}`, 'kinds: list domain domain domain', `space directions: none (${sx},0,0) (0,${sy},0) (0,0,${sz})`);
     lines.push(`labels: "${channels.join(';')}" "x" "y" "z"`);

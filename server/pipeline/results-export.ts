@@ -1,11 +1,12 @@
 /**
  * Downloads of the Results step: a predicted volume (labels, probabilities, uncertainty) as
- * OME-Zarr zip, NRRD, NIfTI or TIFF stack, and the result tables as CSV. The bytes come from
+ * OME-Zarr zip (the v3 store, or an OME-Zarr 0.4 / Zarr v2 copy made as it is sent), NRRD, NIfTI or TIFF stack, and the result tables as CSV. The bytes come from
  * lib/report (export-stream-node.ts, csv.ts), the same code the CLI writes its files with; this
  * module only maps a project and the choice to a lib call.
  */
 import { invalidInput, unprocessable } from '@/lib/errors';
 import { depthCsv, histogramsCsv, metricsCsv, modalCsv } from '@/lib/report/csv';
+import { omeZarrV2Zip } from '@/lib/report/export-ome-zarr-v2-node';
 import { volumeByteStream, zipDirectory } from '@/lib/report/export-stream-node';
 import type { ReportClass } from '@/lib/report/modal';
 import type { Services } from '../services';
@@ -14,7 +15,9 @@ import { storedStats, statsStatus } from './results-stats';
 import { predictionRel, predictionStores } from './train';
 
 export type VolumeWhat = 'labels' | 'probabilities' | 'uncertainty';
-export type VolumeFormat = 'ome-zarr' | 'nrrd' | 'nifti' | 'tiff';
+/** The download formats (the route's choices): OME-Zarr as a zip of the v3 store or of an OME-Zarr 0.4 / Zarr v2 copy. */
+export const VOLUME_FORMATS = ['ome-zarr', 'ome-zarr-v2', 'nrrd', 'nifti', 'tiff'] as const;
+export type VolumeFormat = (typeof VOLUME_FORMATS)[number];
 export type TableWhat = 'modal' | 'depth' | 'histograms' | 'metrics';
 
 export const NO_PREDICTION = 'There is no prediction yet: click "Predict whole volume" on the Train step.';
@@ -34,8 +37,11 @@ export async function exportVolumeStream(svc: Services, projectId: string, what:
     const dir = svc.ws.abs(predictionRel(svc, projectId, what));
     return { filename: `${what}.ome.zarr.zip`, contentType: 'application/zip', body: zipDirectory(dir, `${what}.ome.zarr`, { signal }) };
   }
-  if (format !== 'nrrd' && format !== 'nifti' && format !== 'tiff') throw invalidInput(`Unknown export format "${String(format)}" (use ome-zarr, nrrd, nifti or tiff).`);
+  if (!VOLUME_FORMATS.includes(format)) throw invalidInput(`Unknown export format "${String(format)}" (use ${VOLUME_FORMATS.join(', ')}).`);
   const store = what === 'labels' ? ps.labels : what === 'probabilities' ? await ps.probabilities() : await ps.uncertainty();
+  if (format === 'ome-zarr-v2') {
+    return { filename: `${what}.zarr-v2.ome.zarr.zip`, contentType: 'application/zip', body: omeZarrV2Zip(store, `${what}.ome.zarr`, { signal }) };
+  }
   const s = volumeByteStream(store, format, { channel: 'all', description: `petromap ${what} of project ${projectId}`, signal });
   return { filename: `${what}.${s.extension}`, contentType: s.contentType, length: s.length, body: s.body };
 }

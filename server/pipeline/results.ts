@@ -17,7 +17,7 @@ import { projectClasses, projectDatasets } from './project-inputs';
 import { NO_PREDICTION, type TableWhat, type VolumeFormat, type VolumeWhat } from './results-export';
 import { statsStatus, storedOverview } from './results-stats';
 
-export { exportVolumeStream, reportCsv, type ExportStream, type TableWhat, type VolumeFormat, type VolumeWhat } from './results-export';
+export { exportVolumeStream, reportCsv, VOLUME_FORMATS, type ExportStream, type TableWhat, type VolumeFormat, type VolumeWhat } from './results-export';
 export { scheduleResultsStats } from './results-stats';
 
 export async function resultsState(svc: Services, projectId: string) {
@@ -67,6 +67,7 @@ export function exportList(projectId: string) {
   ];
   const fmts: { format: VolumeFormat; label: string }[] = [
     { format: 'ome-zarr', label: 'OME-Zarr (zip)' },
+    { format: 'ome-zarr-v2', label: 'OME-Zarr 0.4 / Zarr v2 (zip, for older viewers)' },
     { format: 'nrrd', label: 'NRRD' },
     { format: 'nifti', label: 'NIfTI' },
     { format: 'tiff', label: 'TIFF stack' },

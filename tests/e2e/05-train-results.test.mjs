@@ -149,7 +149,7 @@ test('Results: overlay with class toggles, uncertainty, 3D view, charts and down
   const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-modal-csv').click()]);
   const csvPath = await csvDl.path();
   const { readFileSync } = await import('node:fs');
-  const csv = readFileSync(csvPath, 'utf8').trim().split('\r\n'); // lib/report CSV: CRLF
+  const csv = readFileSync(csvPath, 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n'); // lib/report CSV: UTF-8 BOM, CRLF
   assert.equal(csv[0], 'class,name,voxels,volume_percent,eds_pixels,eds_area_percent');
   assert.ok(csv.length >= 5, `modal CSV rows: ${csv.length}`);
   const [nrrdDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-labels-nrrd').click()]);

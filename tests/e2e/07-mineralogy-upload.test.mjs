@@ -71,7 +71,7 @@ test('mineralogy from upload: upload volume and EDS map, register, train, predic
     const modal = await page.getByTestId('modal-table').innerText();
     assert.match(modal, /quartz\s+\d+\.\d\s+\d+\.\d/, modal);
     const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-modal-csv').click()]);
-    const csv = readFileSync(await dl.path(), 'utf8').trim().split('\r\n'); // lib/report CSV: CRLF
+    const csv = readFileSync(await dl.path(), 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n'); // lib/report CSV: UTF-8 BOM, CRLF
     assert.equal(csv[0], 'class,name,voxels,volume_percent,eds_pixels,eds_area_percent');
     await screenshot(page, 'upload-flow-results');
   } finally {

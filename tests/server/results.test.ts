@@ -96,7 +96,7 @@ describe('results step', () => {
     const jobId = (first.stats as { jobId: string }).jobId;
     expect(svc.repo.job(jobId)!.kind).toBe('results-stats');
     expect(first.modal).toEqual([]);
-    expect(first.exports.length).toBe(16);
+    expect(first.exports.length).toBe(19); // 3 volumes x 5 formats + 4 tables
     // no second job while the first is queued or running
     expect(((await resultsState(svc, projectId)).stats as { jobId: string }).jobId).toBe(jobId);
     expect(scheduleResultsStats(svc, projectId)!.id).toBe(jobId);

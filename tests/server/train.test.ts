@@ -178,7 +178,7 @@ describe('results step', () => {
     expect(hq).toBe(quartz.voxels);
     // the server's IoU vs truth is the one measured in the test above
     for (const c of [1, 2, 3]) expect(st.truthIoU![c]).toBeCloseTo(iouMeasured[c], 6);
-    expect(st.exports.length).toBe(16);
+    expect(st.exports.length).toBe(19);
   });
 
   it('exports NRRD, NIfTI, TIFF, OME-Zarr zip and CSV tables that other tools can read', async () => {

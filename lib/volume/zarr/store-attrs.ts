@@ -73,6 +73,8 @@ export function omeAttributes(name: string, meta: VolumeMeta, shapes: Shape3[], 
       {
         name,
         type: `${downsample} (2x2x2 blocks; 1x2x2 where z is no longer halved)`,
+        // asked for by the strict OME-Zarr schemas (0.4 and 0.5)
+        metadata: { description: `overview levels: ${downsample} of 2x2x2 blocks (1x2x2 where z is no longer halved)`, method: `petromap ${downsample} downsampling` },
         axes: [
           { name: 'c', type: 'channel' },
           { name: 'z', type: 'space', unit: 'micrometer' },

@@ -40,7 +40,7 @@ describe('runMineralogy', () => {
     const d = [0, 1, 2].map((k) => m[3 * k]! * u + m[3 * k + 1]! * v + m[3 * k + 2]! - (t[3 * k]! * u + t[3 * k + 1]! * v + t[3 * k + 2]!));
     expect(Math.hypot(...d)).toBeLessThan(1.5);
     for (const f of Object.values(r.files)) expect(existsSync(f)).toBe(true);
-    expect(readFileSync(r.files.modalCsv, 'utf8').split('\r\n')[0]).toBe('class,name,voxels,volume_percent,eds_pixels,eds_area_percent');
+    expect(readFileSync(r.files.modalCsv, 'utf8').split('\r\n')[0]).toBe('\uFEFFclass,name,voxels,volume_percent,eds_pixels,eds_area_percent'); // UTF-8 BOM for spreadsheets
     // modal mineralogy: pore and quartz volume % near the truth (small sample). Training is
     // reproducible (seeded); measured: pore +5.9 points, quartz +0.1.
     const s = summariseSample(sample);

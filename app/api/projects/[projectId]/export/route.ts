@@ -1,18 +1,18 @@
 /**
- * GET /api/projects/:projectId/export?what=labels|probabilities|uncertainty&format=ome-zarr|nrrd|nifti|tiff:
+ * GET /api/projects/:projectId/export?what=labels|probabilities|uncertainty&format=ome-zarr|ome-zarr-v2|nrrd|nifti|tiff:
  * the predicted volume as a download, streamed slice by slice (OME-Zarr: the store's files zipped as they are read).
  */
 import { z } from 'zod';
 import { services } from '@/server/services';
 import { errorResponse, ID_RE, jsonError } from '@/server/http';
-import { exportVolumeStream } from '@/server/pipeline/results';
+import { exportVolumeStream, VOLUME_FORMATS } from '@/server/pipeline/results';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
 const query = z.object({
   what: z.enum(['labels', 'probabilities', 'uncertainty']).default('labels'),
-  format: z.enum(['ome-zarr', 'nrrd', 'nifti', 'tiff']).default('nrrd'),
+  format: z.enum(VOLUME_FORMATS).default('nrrd'),
 });
 
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {

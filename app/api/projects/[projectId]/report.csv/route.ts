@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { services } from '@/server/services';
 import { errorResponse, ID_RE, jsonError } from '@/server/http';
+import { csvFileText } from '@/lib/report/csv';
 import { reportCsv } from '@/server/pipeline/results';
 
 export const runtime = 'nodejs';
@@ -16,7 +17,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
   if (!q.success) return jsonError(`Bad table request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400);
   try {
     const { filename, csv } = await reportCsv(services(), projectId, q.data.table);
-    return new Response(csv, { headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${filename}"`, 'Cache-Control': 'no-store' } });
+    return new Response(csvFileText(csv), { headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${filename}"`, 'Cache-Control': 'no-store' } });
   } catch (err) {
     return errorResponse(err, 'Writing the table');
   }
