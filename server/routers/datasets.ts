@@ -1,10 +1,25 @@
 import { TRPCError } from '@trpc/server';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
+import { PICK_UPLOAD, startImportJob, type TimaPickResult } from '../storage/import-job';
 import type { DatasetRecord } from '../db/repo';
 import { publicProcedure, router } from '../trpc';
 import type { VolumeMeta } from '@/lib/volume/types';
 import { projectId } from './projects';
+import type { Services } from '../services';
+
+const jobId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a job id');
+
+/** The kept upload of an import job that waits for a TIMA dataset choice, checked against the project. */
+function pendingPick(svc: Services, project: string, job: string) {
+  const j = svc.repo.job(job);
+  if (!j || j.kind !== 'import' || j.projectId !== project) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no import ${job} in project ${project}.` });
+  const pick = (j.result as Partial<TimaPickResult> | null)?.pick;
+  if (!pick || !PICK_UPLOAD.test(pick.upload)) throw new TRPCError({ code: 'BAD_REQUEST', message: `Import ${job} is not waiting for a TIMA dataset to be chosen.` });
+  const name = String((j.params as { name?: unknown } | null)?.name ?? 'the upload');
+  return { pick, name, file: path.join(/*turbopackIgnore: true*/ svc.ws.root, 'tmp', pick.upload) };
+}
 
 export const datasetId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a dataset id');
 
@@ -12,8 +27,14 @@ export interface EdsInfoOut {
   width: number;
   height: number;
   pixelSizeUm: number;
-  legend: { id: number; name: string; color: [number, number, number]; areaFraction: number }[];
+  /** areaFraction: of all map pixels; pixels: count (absent in datasets imported before issue 16) */
+  legend: { id: number; name: string; color: [number, number, number]; areaFraction: number; pixels?: number }[];
+  /** measured pixels with no mineral, fraction of all map pixels */
   unclassifiedFraction: number;
+  /** map area no field covers (TIMA mosaics), fraction of all map pixels; absent = 0 */
+  notMeasuredFraction?: number;
+  /** the sample's name from the instrument's project files */
+  sampleName?: string;
   companions: string[];
 }
 
@@ -33,6 +54,37 @@ export function datasetOut(d: DatasetRecord) {
 }
 
 export const datasetsRouter = router({
+  /**
+   * The user's choice of a dataset from an uploaded TIMA project (an import job that ended with
+   * `pick`): starts the import of that dataset from the kept upload. The upload is taken over
+   * first (renamed), so a second choice of the same upload is refused instead of racing.
+   */
+  importTimaDataset: publicProcedure
+    .input(z.object({ projectId, jobId, dataset: z.string().trim().min(1).max(200) }))
+    .mutation(async ({ ctx, input }) => {
+      const { pick, name, file } = pendingPick(ctx.svc, input.projectId, input.jobId);
+      const chosen = pick.datasets.find((d) => d.id === input.dataset);
+      if (!chosen) throw new TRPCError({ code: 'BAD_REQUEST', message: `${name} holds no TIMA dataset ${input.dataset}; it holds ${pick.datasets.map((d) => d.label).join(', ')}.` });
+      const taken = ctx.svc.ws.tmpPath('upload') + '.zip';
+      try {
+        await rename(file, taken);
+      } catch {
+        throw new TRPCError({ code: 'CONFLICT', message: `${name} was already imported from this upload, discarded, or the server restarted since; upload it again to choose another dataset.` });
+      }
+      try {
+        const job = startImportJob(ctx.svc, { projectId: input.projectId, kind: 'eds', name, file: taken, dataset: chosen.id });
+        return { jobId: job.id, label: chosen.label };
+      } catch (err) {
+        await rm(taken, { force: true });
+        throw err;
+      }
+    }),
+  /** Drops the kept upload of a TIMA project when the user picks nothing. */
+  discardTimaUpload: publicProcedure.input(z.object({ projectId, jobId })).mutation(async ({ ctx, input }) => {
+    const { file } = pendingPick(ctx.svc, input.projectId, input.jobId);
+    await rm(file, { force: true });
+    return { ok: true };
+  }),
   list: publicProcedure.input(z.object({ projectId })).query(({ ctx, input }) => ctx.svc.repo.listDatasets(input.projectId).map(datasetOut)),
   byId: publicProcedure.input(z.object({ id: datasetId })).query(({ ctx, input }) => {
     const d = ctx.svc.repo.dataset(input.id);

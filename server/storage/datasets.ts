@@ -13,9 +13,11 @@ import { importVolume } from '@/lib/volume/import-node';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import type { VolumeMeta } from '@/lib/volume/types';
 import { importMineralMap } from '@/lib/eds/import-node';
-import { mineralAreaFractions, saveMineralMap } from '@/lib/eds/store-node';
+import { phaseAreas } from '@/lib/eds/minor-phases';
+import { saveMineralMap } from '@/lib/eds/store-node';
+import { listTimaDatasets, type TimaDatasetInfo } from '@/lib/eds/tima-datasets-node';
 import type { MineralMap } from '@/lib/eds/types';
-import { unclassifiedFraction } from '@/lib/eds/types';
+import { notMeasuredFraction, unclassifiedFraction } from '@/lib/eds/types';
 import { newId, type DatasetRecord, type Repo } from '../db/repo';
 import type { EdsInfoOut, VolumeInfoOut } from '../routers/datasets';
 import type { Workspace } from './workspace';
@@ -54,16 +56,25 @@ export async function volumeInfo(storePath: string, meta?: VolumeMeta): Promise<
 }
 
 export function edsInfo(map: MineralMap): EdsInfoOut {
-  const fr = mineralAreaFractions(map);
   return {
     width: map.width,
     height: map.height,
     pixelSizeUm: map.pixelSizeUm,
-    legend: map.legend.map((p) => ({ id: p.id, name: p.name, color: p.color, areaFraction: fr.get(p.id) ?? 0 })),
+    legend: phaseAreas(map).map((p) => ({ id: p.id, name: p.name, color: p.color, areaFraction: p.areaFraction, pixels: p.pixels })),
     unclassifiedFraction: unclassifiedFraction(map),
+    notMeasuredFraction: notMeasuredFraction(map),
+    ...(map.sampleName ? { sampleName: map.sampleName } : {}),
     companions: map.companions.map((c) => c.name),
   };
 }
+
+/** A TIMA dataset as the picker dialog shows it (no paths). */
+export type TimaChoice = Pick<TimaDatasetInfo, 'id' | 'label' | 'sampleName' | 'survey' | 'jobName' | 'startDate' | 'fields' | 'fieldWidthPx' | 'fieldHeightPx' | 'pixelSizeUm'>;
+
+const timaChoice = (d: TimaDatasetInfo): TimaChoice => ({
+  id: d.id, label: d.label, sampleName: d.sampleName, survey: d.survey, jobName: d.jobName, startDate: d.startDate,
+  fields: d.fields, fieldWidthPx: d.fieldWidthPx, fieldHeightPx: d.fieldHeightPx, pixelSizeUm: d.pixelSizeUm,
+});
 
 
 export interface ImportFilesArgs {
@@ -78,19 +89,31 @@ export interface ImportFilesArgs {
   unpackDir: string;
   spacingUm?: [number, number, number];
   pixelSizeUm?: number;
+  /** an EDS zip holding a TIMA project with several datasets: the one to import (id or sample name) */
+  dataset?: string;
   /** budgets (default: the environment's, lib/limits) */
   limits?: Limits;
 }
 
-export interface ImportFilesResult {
-  /** path of the stored dataset inside datasetDir ('volume.ome.zarr' or 'eds') */
-  inner: string;
-  info: VolumeInfoOut | EdsInfoOut;
-}
+export type ImportFilesResult =
+  | {
+      /** path of the stored dataset inside datasetDir ('volume.ome.zarr' or 'eds') */
+      inner: string;
+      info: VolumeInfoOut | EdsInfoOut;
+      /** the name the dataset is shown by when the files give one (a TIMA sample name) */
+      displayName?: string;
+      pick?: undefined;
+    }
+  | {
+      /** a TIMA project with several datasets and no `dataset` chosen: nothing was imported, the user picks one */
+      pick: TimaChoice[];
+      inner?: undefined;
+    };
 
 /**
  * The file side of an import, no database: unpack (a zip), import into `datasetDir`, return what
- * the dataset row needs. Runs in the import job's worker thread (server/jobs/tasks.ts). A failure
+ * the dataset row needs. An EDS zip holding a TIMA project with several datasets and no
+ * `dataset` chosen imports nothing and returns `{ pick }`: the datasets to choose from. Runs in the import job's worker thread (server/jobs/tasks.ts). A failure
  * leaves neither `datasetDir` nor `unpackDir`.
  */
 export async function importDatasetFiles(a: ImportFilesArgs, opts: StageOptions = {}): Promise<ImportFilesResult> {
@@ -127,8 +150,12 @@ export async function importDatasetFiles(a: ImportFilesArgs, opts: StageOptions 
       return { inner: 'volume.ome.zarr', info: await volumeInfo(store, meta) };
     }
     await unpack();
-    const input = await edsInputFromDir(a.unpackDir, name, a.pixelSizeUm);
-    const map = await importMineralMap(input, { limits, signal: opts.signal, onProgress: rest }).catch((err: unknown) => {
+    const input = await edsInputFromDir(a.unpackDir, name, a.pixelSizeUm, limits, opts.signal);
+    if (input.timaDatasets && input.timaDatasets.length > 1 && !a.dataset) {
+      await rm(a.datasetDir, { recursive: true, force: true });
+      return { pick: input.timaDatasets.map(timaChoice) };
+    }
+    const map = await importMineralMap({ ...input, dataset: a.dataset }, { limits, signal: opts.signal, onProgress: rest }).catch((err: unknown) => {
       if (isPetromapError(err) && /pixel size is unknown/.test(err.message)) {
         throw invalidInput(`${name}: the EDS pixel size is unknown (the image stores none). Add a small JSON file to the zip, e.g. info.json with {"pixelSizeUm": 2.5}, giving the pixel size in µm as the EDS software reports it.`);
       }
@@ -136,7 +163,7 @@ export async function importDatasetFiles(a: ImportFilesArgs, opts: StageOptions 
     });
     map.source ??= name;
     await saveMineralMap(path.join(/*turbopackIgnore: true*/ a.datasetDir, 'eds'), map);
-    return { inner: 'eds', info: edsInfo(map) };
+    return { inner: 'eds', info: edsInfo(map), displayName: map.sampleName };
   } catch (err) {
     if (made) await rm(a.datasetDir, { recursive: true, force: true });
     if (!isPetromapError(err) && (err as NodeJS.ErrnoException).code === 'ENOENT') throw invalidInput(`${name}: a file the import needed is missing (${path.basename((err as NodeJS.ErrnoException).path ?? '') || 'unknown'}).`);
@@ -152,15 +179,16 @@ export interface ImportCtx {
 }
 
 /** In-process import + dataset row (tests, CLI). The upload route runs imports as jobs instead (import-job.ts). */
-async function importInProcess(ctx: ImportCtx, kind: 'volume' | 'eds', projectId: string, name: string, tmpFile: string, opts: StageOptions & { spacingUm?: [number, number, number]; pixelSizeUm?: number }): Promise<DatasetRecord> {
+async function importInProcess(ctx: ImportCtx, kind: 'volume' | 'eds', projectId: string, name: string, tmpFile: string, opts: StageOptions & { spacingUm?: [number, number, number]; pixelSizeUm?: number; dataset?: string }): Promise<DatasetRecord> {
   const id = newId('d');
   const datasetDir = ctx.ws.datasetDir(id);
   const r = await importDatasetFiles(
-    { kind, name, file: tmpFile, datasetDir, unpackDir: ctx.ws.tmpPath('unzip'), spacingUm: opts.spacingUm, pixelSizeUm: opts.pixelSizeUm },
+    { kind, name, file: tmpFile, datasetDir, unpackDir: ctx.ws.tmpPath('unzip'), spacingUm: opts.spacingUm, pixelSizeUm: opts.pixelSizeUm, dataset: opts.dataset },
     { signal: opts.signal, onProgress: opts.onProgress },
   );
+  if (r.pick) throw invalidInput(`${name} holds ${r.pick.length} TIMA datasets (${r.pick.map((d) => d.label).join(', ')}); choose one.`, { details: { timaDatasets: r.pick } });
   try {
-    return ctx.repo.insertDataset({ id, projectId, name, kind, status: 'ready', relPath: ctx.ws.rel(path.join(/*turbopackIgnore: true*/ datasetDir, r.inner)), info: r.info });
+    return ctx.repo.insertDataset({ id, projectId, name: r.displayName ?? name, kind, status: 'ready', relPath: ctx.ws.rel(path.join(/*turbopackIgnore: true*/ datasetDir, r.inner)), info: r.info });
   } catch (err) {
     await rm(datasetDir, { recursive: true, force: true });
     throw err;
@@ -173,14 +201,17 @@ export function importVolumeDataset(ctx: ImportCtx, projectId: string, name: str
 }
 
 /** Import an uploaded EDS map (a .zip holding map + legend [+ BSE], or a TIMA export) as a new dataset. */
-export function importEdsDataset(ctx: ImportCtx, projectId: string, name: string, tmpFile: string, opts: StageOptions & { pixelSizeUm?: number } = {}): Promise<DatasetRecord> {
+export function importEdsDataset(ctx: ImportCtx, projectId: string, name: string, tmpFile: string, opts: StageOptions & { pixelSizeUm?: number; dataset?: string } = {}): Promise<DatasetRecord> {
   return importInProcess(ctx, 'eds', projectId, name, tmpFile, opts);
 }
 
-async function edsInputFromDir(dir: string, name: string, pixelSizeUm?: number) {
+async function edsInputFromDir(dir: string, name: string, pixelSizeUm: number | undefined, limits: Limits, signal?: AbortSignal) {
   const files = await listFiles(dir);
-  const tima = files.find((f) => path.basename(f).toLowerCase() === 'measurement.xml');
-  if (tima) return { map: path.dirname(tima), pixelSizeUm };
+  if (files.some((f) => path.basename(f).toLowerCase() === 'measurement.xml')) {
+    // a TIMA export, or a project with several: the zip's root holds the project files too
+    const timaDatasets = await listTimaDatasets(dir, { limits, signal });
+    if (timaDatasets.length) return { map: dir, pixelSizeUm, timaDatasets };
+  }
   const legend = files.find((f) => /legend.*\.(csv|json)$/i.test(path.basename(f))) ?? files.find((f) => /\.(csv)$/i.test(f));
   const images = files.filter((f) => /\.(png|tiff?)$/i.test(f));
   const companionRe = /^(bse|se|[A-Z][a-z]?)(\b|_|-|\.)/;
@@ -198,7 +229,7 @@ async function edsInputFromDir(dir: string, name: string, pixelSizeUm?: number) 
       /* not ours */
     }
   }
-  return { map: mapImg, legend, pixelSizeUm: px, companions: bse.map((p) => ({ name: 'BSE', path: p })) };
+  return { map: mapImg, legend, pixelSizeUm: px, companions: bse.map((p) => ({ name: 'BSE', path: p })), timaDatasets: undefined };
 }
 
 export async function fileSize(p: string) {

@@ -5,14 +5,20 @@
  * limit, so a hostile file can neither take the web server's memory nor its event loop. Only when
  * the files are in place is the dataset row written; a failed job leaves no row, no dataset
  * folder, no unpacked zip and no upload file, and its error is one line naming the file.
+ *
+ * An EDS zip holding a TIMA project with several datasets (issue 16) imports nothing: the job ends
+ * with `{ pick: { upload, datasets } }`, keeping the upload as tmp/pick-…, and the user's choice
+ * (datasets.importTimaDataset) starts a second import job on that file with `dataset` set. A kept
+ * upload nobody picks from goes with the start-up sweep of tmp/ or datasets.discardTimaUpload.
  */
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PetromapError, isPetromapError, notFound } from '@/lib/errors';
 import { safeMessage } from '@/lib/limits';
 import { newId, type JobRecord, type Repo } from '../db/repo';
 import type { JobRunner } from '../jobs/runner';
 import { runTask } from '../jobs/run-task';
+import type { TimaChoice } from './datasets';
 import type { Workspace } from './workspace';
 
 /** Heap of the import worker. Decoded pixels live in ArrayBuffers, which V8 does not count here: lib/limits' decode budgets bound those. */
@@ -27,7 +33,21 @@ export interface ImportJobArgs {
   file: string;
   spacingUm?: [number, number, number];
   pixelSizeUm?: number;
+  /** TIMA project zips: the dataset to import (id or sample name) */
+  dataset?: string;
 }
+
+/** The result of an import job that waits for the user's choice of a TIMA dataset. */
+export interface TimaPickResult {
+  pick: {
+    /** the kept upload's file name under tmp/ */
+    upload: string;
+    datasets: TimaChoice[];
+  };
+}
+
+/** Kept uploads awaiting a choice: Workspace.tmpPath('pick') + '.zip'. */
+export const PICK_UPLOAD = /^pick-[0-9a-z]{6,12}-[0-9a-f]{8}\.zip$/;
 
 /** The job's error: one line, no paths of the machine, naming the file. */
 export function importFailure(err: unknown, name: string): PetromapError {
@@ -45,7 +65,7 @@ export function importFailure(err: unknown, name: string): PetromapError {
 
 export function startImportJob(svc: { repo: Repo; ws: Workspace; jobs: JobRunner }, a: ImportJobArgs): JobRecord {
   const { repo, ws, jobs } = svc;
-  return jobs.start('import', a.projectId, { kind: a.kind, name: a.name }, async ({ signal, onProgress }) => {
+  return jobs.start('import', a.projectId, { kind: a.kind, name: a.name, ...(a.dataset ? { dataset: a.dataset } : {}) }, async ({ signal, onProgress }) => {
     const id = newId('d');
     const datasetDir = ws.datasetDir(id);
     const unpackDir = ws.tmpPath('unzip');
@@ -53,11 +73,18 @@ export function startImportJob(svc: { repo: Repo; ws: Workspace; jobs: JobRunner
       onProgress(0, `importing ${a.name}`);
       const r = await runTask(
         'importDataset',
-        { kind: a.kind, name: a.name, file: a.file, datasetDir, unpackDir, spacingUm: a.spacingUm, pixelSizeUm: a.pixelSizeUm },
+        { kind: a.kind, name: a.name, file: a.file, datasetDir, unpackDir, spacingUm: a.spacingUm, pixelSizeUm: a.pixelSizeUm, dataset: a.dataset },
         { signal, onProgress, resourceLimits: { maxOldGenerationSizeMb: IMPORT_HEAP_MB } },
       );
       if (!repo.project(a.projectId)) throw notFound(`The project was deleted while ${a.name} was importing; nothing was stored.`);
-      const d = repo.insertDataset({ id, projectId: a.projectId, name: a.name, kind: a.kind, status: 'ready', relPath: ws.rel(path.join(/*turbopackIgnore: true*/ datasetDir, r.inner)), info: r.info });
+      if (r.pick) {
+        // keep the upload for the user's choice (the finally below removes a.file, now gone)
+        const kept = ws.tmpPath('pick') + '.zip';
+        await rename(a.file, kept);
+        onProgress(1, `${a.name} holds ${r.pick.length} TIMA datasets: choose one`);
+        return { pick: { upload: path.basename(kept), datasets: r.pick } } satisfies TimaPickResult;
+      }
+      const d = repo.insertDataset({ id, projectId: a.projectId, name: r.displayName ?? a.name, kind: a.kind, status: 'ready', relPath: ws.rel(path.join(/*turbopackIgnore: true*/ datasetDir, r.inner)), info: r.info });
       onProgress(1, `imported ${a.name}`);
       return { datasetId: d.id };
     } catch (err) {
