@@ -15,13 +15,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { Zip, ZipPassThrough } from 'fflate';
 import { invalidInput, isPetromapError, PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import { checkDiskBudget, DEFAULT_LIMITS, type Limits } from '../limits';
 import type { VolumeStore } from '../volume/store';
 import { allocate, bytesPerVoxel, type AnyVoxelArray, type DType, type Shape3 } from '../volume/types';
 import { omeAttributes, type Downsample } from '../volume/zarr/store-attrs';
 import { ZarrVolumeStore } from '../volume/zarr-store-node';
+import { zipStream } from './export-stream-node';
 
 export interface OmeZarrV2Options extends StageOptions {
   /** one channel, or all (default all) */
@@ -168,20 +168,9 @@ export async function writeOmeZarrV2(store: VolumeStore, outPath: string, opts: 
 }
 
 /** The v2 store as a zip of stored entries under `prefix/`, made as it is sent (the web download). */
-export async function* omeZarrV2Zip(store: VolumeStore, prefix: string, opts: OmeZarrV2Options = {}): AsyncGenerator<Uint8Array> {
-  const queue: Uint8Array[] = [];
-  let failed: Error | null = null;
-  const zip = new Zip((err, data) => {
-    if (err) failed = err;
-    else queue.push(data);
-  });
-  for await (const f of omeZarrV2Files(store, opts)) {
-    const entry = new ZipPassThrough(`${prefix}/${f.path}`);
-    zip.add(entry);
-    entry.push(f.bytes, true);
-    while (queue.length) yield queue.shift()!;
-    if (failed) throw failed;
+export function omeZarrV2Zip(store: VolumeStore, prefix: string, opts: OmeZarrV2Options = {}): AsyncGenerator<Uint8Array> {
+  async function* entries() {
+    for await (const f of omeZarrV2Files(store, opts)) yield { name: `${prefix}/${f.path}`, body: f.bytes };
   }
-  zip.end();
-  while (queue.length) yield queue.shift()!;
+  return zipStream(entries(), opts);
 }

@@ -169,6 +169,39 @@ export function volumeByteStream(store: VolumeStore, format: StreamFormat, opts:
   throw unsupported(`Export format "${String(format)}" is not supported; use ome-zarr, nrrd, nifti or tiff.`);
 }
 
+/** One zip entry: its name and its bytes (one buffer, or pieces as they are read). */
+export interface ZipEntrySource {
+  name: string;
+  body: Uint8Array | AsyncIterable<Uint8Array>;
+}
+
+/** A zip of stored (uncompressed) entries, made as the entries' bytes arrive. */
+export async function* zipStream(entries: AsyncIterable<ZipEntrySource> | Iterable<ZipEntrySource>, opts: Pick<StageOptions, 'signal'> = {}): AsyncGenerator<Uint8Array> {
+  const queue: Uint8Array[] = [];
+  let failed: Error | null = null;
+  const zip = new Zip((err, data) => {
+    if (err) failed = err;
+    else queue.push(data);
+  });
+  for await (const e of entries) {
+    throwIfAborted(opts.signal);
+    const entry = new ZipPassThrough(e.name);
+    zip.add(entry);
+    if (e.body instanceof Uint8Array) entry.push(e.body, true);
+    else {
+      for await (const chunk of e.body) {
+        entry.push(chunk);
+        while (queue.length) yield queue.shift()!;
+      }
+      entry.push(new Uint8Array(0), true);
+    }
+    while (queue.length) yield queue.shift()!;
+    if (failed) throw failed;
+  }
+  zip.end();
+  while (queue.length) yield queue.shift()!;
+}
+
 /** The files of `dir` (hidden ones left out) as a zip of stored entries under `prefix/`, read as they are sent. */
 export async function* zipDirectory(dir: string, prefix: string, opts: Pick<StageOptions, 'signal'> = {}): AsyncGenerator<Uint8Array> {
   const files: string[] = [];
@@ -183,26 +216,11 @@ export async function* zipDirectory(dir: string, prefix: string, opts: Pick<Stag
     }
   };
   await walk(dir);
-  const queue: Uint8Array[] = [];
-  let failed: Error | null = null;
-  const zip = new Zip((err, data) => {
-    if (err) failed = err;
-    else queue.push(data);
-  });
-  for (const f of files) {
-    throwIfAborted(opts.signal);
-    const entry = new ZipPassThrough(`${prefix}/${path.relative(dir, f).split(path.sep).join('/')}`);
-    zip.add(entry);
-    for await (const chunk of createReadStream(/*turbopackIgnore: true*/ f)) {
-      entry.push(chunk as Uint8Array);
-      while (queue.length) yield queue.shift()!;
-    }
-    entry.push(new Uint8Array(0), true);
-    while (queue.length) yield queue.shift()!;
-    if (failed) throw failed;
+  // each file is opened when its entry starts
+  function* entries(): Generator<ZipEntrySource> {
+    for (const f of files) yield { name: `${prefix}/${path.relative(dir, f).split(path.sep).join('/')}`, body: createReadStream(/*turbopackIgnore: true*/ f) as AsyncIterable<Uint8Array> };
   }
-  zip.end();
-  while (queue.length) yield queue.shift()!;
+  yield* zipStream(entries(), opts);
 }
 
 /** Write a byte stream to `outPath` through a temp name (a failure leaves what was there before); returns the bytes written. */

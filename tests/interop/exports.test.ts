@@ -187,7 +187,7 @@ describe('NRRD and NIfTI exports put a voxel at the same point in ITK (ITK-Wasm 
       const nii = await readImageNode(join(tmp, 'v.nii'));
       // physical point of voxel index (i, j, k) = origin + direction · (spacing ∘ index), ITK's LPS frame
       const point = (img: typeof nrrd, idx: number[], scale: number) =>
-        [0, 1, 2].map((r) => (img.origin[r]! + [0, 1, 2].reduce((s, c) => s + img.direction[r * 3 + c]! * img.spacing[c]! * idx[c]!, 0)) * scale);
+        [0, 1, 2].map((r) => (img.origin[r]! + [0, 1, 2].reduce((s, c) => s + Number(img.direction[r * 3 + c]!) * img.spacing[c]! * idx[c]!, 0)) * scale);
       for (const idx of [[0, 0, 0], [5, 4, 3], [2, 1, 0]]) {
         const a = point(nrrd, idx, 1);
         const b = point(nii, idx, 1000);
