@@ -1,7 +1,12 @@
 import { Shell } from '../_components/shell';
-import { JobTable } from '../_components/jobs/job-table';
+import { JobTable } from './_components/job-table';
+import { isStateFilter } from './_components/job-links';
 
-export default function JobsPage() {
+/** /jobs?project=<id>&state=<filter>: the filters live in the URL, so a project can link to its jobs. */
+export default async function JobsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const q = await searchParams;
+  const project = typeof q.project === 'string' ? q.project : '';
+  const state = isStateFilter(q.state) ? q.state : '';
   return (
     <Shell>
       <div className="page-head">
@@ -9,7 +14,7 @@ export default function JobsPage() {
         <span className="muted">Long-running work on the server, newest first.</span>
       </div>
       <div className="card">
-        <JobTable />
+        <JobTable initialProject={project} initialState={state} />
       </div>
     </Shell>
   );

@@ -1,12 +1,6 @@
 /** A one-line progress bar on stderr (only when stderr is a terminal, else a line per 10%). */
 import type { OnProgress } from '../errors';
-
-/** "3 min 10 s left" from the time since the first report and the fraction done (none before 2 %). */
-export function etaText(elapsedMs: number, fraction: number): string {
-  if (fraction < 0.02 || fraction >= 1 || elapsedMs < 2000) return '';
-  const s = Math.round((elapsedMs * (1 - fraction)) / fraction / 1000);
-  return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min left` : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s left` : `${s} s left`;
-}
+import { etaSeconds, formatDuration } from '../eta';
 
 export function progressBar(label: string): OnProgress & { done(): void } {
   const tty = process.stderr.isTTY;
@@ -16,7 +10,8 @@ export function progressBar(label: string): OnProgress & { done(): void } {
     const p = Math.max(0, Math.min(1, fraction));
     // ETA from the progress made since the first report (a resumed run starts part-way)
     if (!t0) { t0 = Date.now(); f0 = p; }
-    const eta = p > f0 ? etaText(Date.now() - t0, (p - f0) / (1 - f0)) : '';
+    const left = p < 1 ? etaSeconds({ atMs: t0, fraction: f0 }, { atMs: Date.now(), fraction: p }) : null;
+    const eta = left === null ? '' : `${formatDuration(left)} left`;
     const message = eta ? `${msg ?? ''} (${eta})` : msg;
     if (tty) {
       const w = 28;

@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { PetromapError, isPetromapError } from '@/lib/errors';
 import type { OnProgress } from '@/lib/errors';
+import { etaSeconds, type ProgressPoint } from '@/lib/eta';
 import { newId, type JobRecord, type Repo } from '../db/repo';
 
 export type JobFn = (ctx: { signal: AbortSignal; onProgress: OnProgress; jobId: string }) => Promise<unknown>;
@@ -29,6 +30,9 @@ export interface JobEvent {
 interface Running {
   controller: AbortController;
   startedAt: number;
+  /** the first progress report (the rate is measured from it) and the latest one */
+  first?: ProgressPoint;
+  last?: ProgressPoint;
   projectId: string | null;
   params: unknown;
   /** resolves when the job has ended (whatever its state) */
@@ -119,6 +123,18 @@ export class JobRunner {
     return this.running.has(id);
   }
 
+  /**
+   * Seconds left of a running job at `nowMs`: the estimate at its latest progress report (rate
+   * since the first report, lib/eta) less the time since that report, at least 1 s while it runs.
+   * Null when queued, ended or too early to say.
+   */
+  etaOf(id: string, nowMs = Date.now()): number | null {
+    const r = this.running.get(id);
+    if (!r?.first || !r.last) return null;
+    const eta = etaSeconds(r.first, r.last);
+    return eta === null ? null : Math.max(1, eta - (nowMs - r.last.atMs) / 1000);
+  }
+
   /** Wait for a job to finish (tests, CLI). */
   async wait(id: string): Promise<JobRecord> {
     for (;;) {
@@ -147,8 +163,10 @@ export class JobRunner {
     let lastWrite = 0;
     const onProgress: OnProgress = (fraction, message) => {
       const f = Math.max(0, Math.min(1, fraction));
-      const elapsed = (Date.now() - r.startedAt) / 1000;
-      const eta = f > 0.02 && f < 1 ? (elapsed * (1 - f)) / f : null;
+      const point = { atMs: Date.now(), fraction: f };
+      r.first ??= point;
+      r.last = point;
+      const eta = f < 1 ? etaSeconds(r.first, point) : null;
       this.emit({ id, state: 'running', progress: f, message: message ?? null, error: null, etaSeconds: eta });
       const now = Date.now();
       if (now - lastWrite > 500) {
