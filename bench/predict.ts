@@ -62,8 +62,11 @@ export async function run(args: string[]): Promise<void> {
       console.log(`  child failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       return;
     }
-    const res = JSON.parse(line) as { vmHwmKiB: number; seconds: number; done: number; total: number; voxels: number };
+    const res = JSON.parse(line) as { vmHwmKiB: number; seconds: number; cpuSeconds: number; done: number; total: number; voxels: number };
     console.log(`${names.length} features, MLP ${hidden.join('x')}, ${threads} worker threads: ${res.done} of ${res.total} bricks (${(res.voxels / 1e6).toFixed(1)} M voxels) in ${res.seconds.toFixed(1)} s = ${(res.voxels / res.seconds / 1e6).toFixed(3)} M voxels/s`);
+    // on a shared machine wall time counts other people's work: CPU time of the process (all its
+    // threads) per thread is what the threads would take with the cores to themselves
+    console.log(`CPU time ${res.cpuSeconds.toFixed(1)} s (all threads) = ${(res.voxels / (res.cpuSeconds / threads) / 1e6).toFixed(3)} M voxels/s at ${threads} busy threads (wall-clock figure above is lower when the machine is shared)`);
     console.log(`peak RSS of the prediction process (VmHWM): ${(res.vmHwmKiB / 2 ** 20).toFixed(2)} GiB for a ${((size ** 3 * 2) / 2 ** 30).toFixed(2)} GiB volume (target < 2 GiB)`);
   } finally {
     for (const p of [storePath, modelDir, predDir]) rmSync(p, { recursive: true, force: true });
@@ -76,6 +79,7 @@ async function child([storePath, modelDir, predDir, countArg, threadsArg]: strin
   const ac = new AbortController();
   let done = 0, total = 0;
   const t = performance.now();
+  const c0 = process.cpuUsage();
   const brick = [64, 128, 128];
   try {
     await predictVolume(storePath!, modelDir!, predDir!, {
@@ -92,9 +96,11 @@ async function child([storePath, modelDir, predDir, countArg, threadsArg]: strin
     if (!ac.signal.aborted) throw err;
   }
   const seconds = (performance.now() - t) / 1000;
+  const cu = process.cpuUsage(c0);
+  const cpuSeconds = (cu.user + cu.system) / 1e6;
   done = readdirSync(join(predDir!, 'bricks')).filter((n) => n.endsWith('.done')).length;
   const { openVolume } = await import('../lib/volume/zarr-store-node');
   const shape = (await openVolume(storePath!)).meta.shape;
   total = Math.ceil(shape[0] / brick[0]!) * Math.ceil(shape[1] / brick[1]!) * Math.ceil(shape[2] / brick[2]!);
-  console.log(JSON.stringify({ vmHwmKiB: await peakRssKiB(), seconds, done, total, voxels: done * brick[0]! * brick[1]! * brick[2]! }));
+  console.log(JSON.stringify({ vmHwmKiB: await peakRssKiB(), seconds, cpuSeconds, done, total, voxels: done * brick[0]! * brick[1]! * brick[2]! }));
 }
