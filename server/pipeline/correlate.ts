@@ -58,6 +58,9 @@ export interface EdsInfo {
   height: number;
   pixelSizeUm: number;
   legend: (MineralPhase & { areaFraction?: number })[];
+  /** measured pixels with no mineral / area no field covers, fractions of the map (server/routers/datasets EdsInfoOut) */
+  unclassifiedFraction?: number;
+  notMeasuredFraction?: number;
 }
 export const edsInfoOf = (eds: { info: unknown }) => eds.info as EdsInfo;
 

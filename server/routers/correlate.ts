@@ -33,7 +33,7 @@ export const correlateRouter = router({
     return {
       volume: volume && store ? { id: volume.id, name: volume.name, shape: store.meta.shape, spacingUm: store.meta.spacingUm } : null,
       eds: eds && info
-        ? { id: eds.id, name: eds.name, width: info.width, height: info.height, pixelSizeUm: info.pixelSizeUm, legend: info.legend.map((p) => ({ id: p.id, name: p.name, color: p.color, areaFraction: p.areaFraction ?? 0 })) }
+        ? { id: eds.id, name: eds.name, width: info.width, height: info.height, pixelSizeUm: info.pixelSizeUm, legend: info.legend.map((p) => ({ id: p.id, name: p.name, color: p.color, areaFraction: p.areaFraction ?? 0 })), unclassifiedFraction: info.unclassifiedFraction ?? 0, notMeasuredFraction: info.notMeasuredFraction ?? 0 }
         : null,
       slab: slab && store
         ? { width: slab.width, height: slab.height, surface: slab.surface, depthVox: slab.surface.c + slab.surface.a * (store.meta.shape[2] / 2) + slab.surface.b * (store.meta.shape[1] / 2) }

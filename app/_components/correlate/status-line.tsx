@@ -64,7 +64,13 @@ export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm:
             </span>
           )}
           {q?.scoreAfter != null && <span title="Correlation ratio η² of slab grey explained by the EDS minerals (1 = perfect)">η² {fmt(q.scoreAfter, 2)} · </span>}
-          {q?.coverage != null && <span title="Share of the EDS map that lands inside the volume">coverage {formatPct(q.coverage, 0)} · </span>}
+          {q?.coverage != null && <span title="Share of the EDS map rectangle that lands inside the volume">coverage {formatPct(q.coverage, 0)} · </span>}
+          {state.eds && (
+            <span data-testid="coverage-eds" title="EDS pixels that carry no mineral: left out of the registration score and of the training labels">
+              {state.eds.notMeasuredFraction > 0 && <>not measured {formatPct(state.eds.notMeasuredFraction, 0)} of the map · </>}
+              unclassified {formatPct(state.eds.unclassifiedFraction, 1)} ·{' '}
+            </span>
+          )}
           {Number.isFinite(r) && (
             <>landmark RMS {fmt(r, 2)} voxels ({fmt(r * voxelUm, 1)} µm) · </>
           )}

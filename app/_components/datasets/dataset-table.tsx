@@ -1,7 +1,8 @@
 /**
  * Datasets of a project with the metadata a mineralogist checks before going on: for volumes
  * shape (voxels), voxel size (µm), physical extent, dtype and channels; for EDS maps size (px),
- * pixel size (µm), the legend with area % and the unclassified share.
+ * pixel size (µm), the legend with area % (minor phases grouped), the unclassified share and the
+ * share no field measured.
  */
 import Link from 'next/link';
 import { EdsLegend } from '../eds/eds-legend';
@@ -68,11 +69,13 @@ function EdsCells({ e }: { e: NonNullable<DatasetRow['eds']> }) {
       <td className="num">{formatUm(e.pixelSizeUm)} / px</td>
       <td style={{ minWidth: 260 }}>
         <div className="small muted">
+          {e.sampleName && <>sample {e.sampleName} · </>}
           {e.legend.length} phases · unclassified {formatPct(e.unclassifiedFraction)}
+          {e.notMeasuredFraction ? <> · not measured {formatPct(e.notMeasuredFraction)}</> : null}
           {e.companions.length > 0 && ` · images: ${e.companions.join(', ')}`}
         </div>
         <div style={{ columns: 2, columnGap: '1rem' }}>
-          <EdsLegend legend={e.legend} light />
+          <EdsLegend legend={e.legend} totalPixels={e.width * e.height} light />
         </div>
       </td>
     </>

@@ -16,6 +16,9 @@ export interface EdsInfo {
   pixelSizeUm: number;
   legend: LegendEntry[];
   unclassifiedFraction?: number | null;
+  /** map area no field covers (TIMA mosaics) */
+  notMeasuredFraction?: number | null;
+  sampleName?: string;
   /** companion images present (e.g. 'BSE', 'Fe') */
   companions: string[];
 }
@@ -23,10 +26,11 @@ export interface EdsInfo {
 export function EdsView({ info }: { info: EdsInfo }) {
   const hasBse = info.companions.some((c) => c.toUpperCase() === 'BSE');
   const [showBse, setShowBse] = useState(false);
-  const [hover, setHover] = useState<{ u: number; v: number; rgb: [number, number, number] } | null>(null);
+  const [hover, setHover] = useState<{ u: number; v: number; rgb: [number, number, number]; alpha?: number } | null>(null);
   const base = `/api/datasets/${encodeURIComponent(info.datasetId)}`;
   const url = showBse ? `${base}/bse.png` : `${base}/eds.png`;
-  const under = hover && !showBse ? mineralAtColour(info.legend, hover.rgb) : null;
+  // the map PNG is transparent where no field measured
+  const under = hover && !showBse ? (hover.alpha === 0 ? 'not measured' : mineralAtColour(info.legend, hover.rgb)) : null;
 
   return (
     <div className="viewer" data-testid="eds-view">
@@ -50,7 +54,7 @@ export function EdsView({ info }: { info: EdsInfo }) {
         </div>
         <div className="panel" style={{ padding: '0.5rem 0.7rem', gap: '0.6rem' }}>
           <strong style={{ color: 'var(--panel-text)' }}>Legend</strong>
-          <EdsLegend legend={info.legend} unclassified={info.unclassifiedFraction} />
+          <EdsLegend legend={info.legend} unclassified={info.unclassifiedFraction} notMeasured={info.notMeasuredFraction} totalPixels={info.width * info.height} />
           <div className="info" data-testid="eds-hover">
             {hover
               ? `u ${hover.u} · v ${hover.v} px · ${formatUm((hover.u + 0.5) * info.pixelSizeUm)}, ${formatUm((hover.v + 0.5) * info.pixelSizeUm)}${under ? ` · ${under}` : ''}`

@@ -16,7 +16,8 @@ interface Props {
   width: number;
   height: number;
   pixelSizeUm: number;
-  onHover?: (px: { u: number; v: number; rgb: [number, number, number] } | null) => void;
+  /** alpha 0: a transparent pixel (an EDS map's "not measured" area) */
+  onHover?: (px: { u: number; v: number; rgb: [number, number, number]; alpha: number } | null) => void;
   className?: string;
   testId?: string;
 }
@@ -64,7 +65,7 @@ export function ImagePanel({ url, width, height, pixelSizeUm, onHover, className
     const v = Math.floor(((e.clientY - r.top - place.oy) / place.scale / pixelSizeUm) * (image.naturalHeight / height));
     if (u < 0 || v < 0 || u >= image.naturalWidth || v >= image.naturalHeight) return onHover(null);
     const d = pick.current.getImageData(u, v, 1, 1).data;
-    onHover({ u, v, rgb: [d[0]!, d[1]!, d[2]!] });
+    onHover({ u, v, rgb: [d[0]!, d[1]!, d[2]!], alpha: d[3]! });
   }
 
   return (
