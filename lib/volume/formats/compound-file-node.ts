@@ -55,6 +55,7 @@ export class CompoundFile {
   #miniChain: Uint32Array | null = null;
   #root: CfbEntry | null = null;
   #chainOf: { start: number; chain: Uint32Array } | null = null;
+  #miniFatAt = { start: ENDOFCHAIN, count: 0 };
 
   private constructor(fh: fs.promises.FileHandle, name: string, size: number, ssz: number, cutoff: number) {
     this.#fh = fh;
@@ -91,8 +92,6 @@ export class CompoundFile {
       throw err;
     }
   }
-
-  #miniFatAt = { start: ENDOFCHAIN, count: 0 };
 
   /** The entry at `path` ('/'-separated, case-insensitive), or undefined. */
   entry(path: string): CfbEntry | undefined {
@@ -200,7 +199,12 @@ export class CompoundFile {
     for (let i = 0; i < count; i++) {
       this.#checkSector(s, what);
       out[i] = s;
-      if (i + 1 < count) s = await this.#nextSector(s, what);
+      if (i + 1 < count) {
+        // most lookups hit a cached FAT sector: no await for those
+        const per = this.#ssz / 4;
+        const fat = this.#fat.get(Math.floor(s / per));
+        s = fat ? fat[s % per]! : await this.#nextSector(s, what);
+      }
     }
     return out;
   }

@@ -24,6 +24,8 @@ export interface TxmSpec {
   /** 1-based slice numbers whose stream is left out, or given these bytes instead */
   omitSlices?: number[];
   replaceSlices?: Record<number, Uint8Array>;
+  /** ImageInfo streams padded to 4096 bytes, so they sit in regular sectors, not the mini stream at the file's end */
+  padInfo?: boolean;
   /** more streams (path -> bytes), e.g. other Zeiss metadata */
   extra?: Record<string, Uint8Array>;
 }
@@ -58,7 +60,8 @@ export function txmBytes(spec: TxmSpec): Uint8Array {
   for (const [k, [v, enc]] of Object.entries(info)) {
     const o = spec.info?.[k as keyof NonNullable<TxmSpec['info']>];
     if (o === null) continue;
-    add(`ImageInfo/${k}`, enc(o ?? v));
+    const b = enc(o ?? v);
+    add(`ImageInfo/${k}`, spec.padInfo ? Buffer.concat([b, Buffer.alloc(4096 - b.length)]) : b);
   }
   const bytes = new Uint8Array(spec.voxels.buffer, spec.voxels.byteOffset, spec.voxels.byteLength);
   const slice = bytes.length / nz;

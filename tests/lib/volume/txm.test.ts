@@ -3,14 +3,14 @@
  * `cfb` package (not our reader) in the stream layout of the public readers (ImageInfo/*,
  * ImageData<k>/Image<i>, 100 slices per folder); every voxel and the spacing must come back.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main as importMain } from '../../../lib/cli/import';
 import { isPetromapError } from '../../../lib/errors';
 import { CompoundFile } from '../../../lib/volume/formats/compound-file-node';
-import { writeTxm, type TxmSpec } from '../../../lib/volume/formats/txm-writer-node';
+import { txmBytes, writeTxm, type TxmSpec } from '../../../lib/volume/formats/txm-writer-node';
 import { describeVolumeFile, importVolume } from '../../../lib/volume/import-node';
 import type { Shape3 } from '../../../lib/volume/types';
 import { openVolume } from '../../../lib/volume/zarr-store-node';
@@ -98,6 +98,20 @@ describe('Zeiss .txm import', () => {
     const d = await describeVolumeFile(path);
     expect(d.spacingKnown).toBe(false);
     expect(d.notes.join(' ')).toMatch(/1 µm was assumed/);
+  });
+
+  it('a file cut short anywhere is refused as truncated, and nothing is stored', async () => {
+    const shape: Shape3 = [20, 40, 60];
+    // metadata in regular sectors: a cut then falls in the slices, not in the mini stream at the end
+    const bytes = txmBytes({ shape, voxels: volume(Uint16Array, shape, 65536), pixelSizeUm: 1, padInfo: true });
+    for (const keep of [Math.floor(bytes.length * 0.95), Math.floor(bytes.length * 0.6), Math.floor(bytes.length / 4)]) {
+      const path = join(tmp, `cut-${keep}.txm`);
+      writeFileSync(path, bytes.subarray(0, keep));
+      const dest = join(tmp, `cut-${keep}.ome.zarr`);
+      const err = await importVolume(path, dest).catch((e: unknown) => e);
+      expect(isPetromapError(err) && err.message).toMatch(new RegExp(`^cut-${keep}\\.txm is truncated`));
+      expect(existsSync(dest)).toBe(false);
+    }
   });
 
   it('refuses .txrm projections with a message saying they need reconstruction', async () => {
