@@ -2,11 +2,13 @@
 /**
  * Drop zone + file picker for one kind of dataset (XRM volume or EDS map), with an upload
  * progress bar and the server's error message shown right under it. The server imports the file
- * as a job: once the bytes are up, the zone follows the job (jobs.byId) until it ends.
+ * as a job: once the bytes are up, the zone follows the job (jobs.byId) until it ends. A zipped
+ * TESCAN TIMA project holding several datasets ends that job with the list (`result.pick`): a
+ * dialog lets the user pick one, whose import is a second job (datasets.importTimaDataset).
  */
-import { useRef, useState } from 'react';
+import { useRef, useState, type CSSProperties } from 'react';
 import { useTRPCClient } from '@/app/_trpc/client';
-import { formatBytes } from '../format';
+import { formatBytes, formatUm } from '../format';
 import { uploadFile, type UploadKind, type UploadProgress } from './upload-file';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,8 +22,22 @@ interface Props {
   onUploaded: () => void;
 }
 
+interface TimaChoice {
+  id: string;
+  label: string;
+  sampleName?: string;
+  survey?: string;
+  jobName?: string;
+  startDate?: string;
+  fields: number;
+  fieldWidthPx: number;
+  fieldHeightPx: number;
+  pixelSizeUm: number;
+}
+
 type State =
   | { s: 'idle' }
+  | { s: 'pick'; file: string; jobId: string; datasets: TimaChoice[]; choice: string | null; busy: boolean; error: string | null }
   | { s: 'uploading'; file: string; p: UploadProgress }
   | { s: 'importing'; file: string; progress: number; message: string | null; queued: boolean }
   | { s: 'done'; file: string }
@@ -32,10 +48,10 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
   const [over, setOver] = useState(false);
   const [state, setState] = useState<State>({ s: 'idle' });
   const client = useTRPCClient();
-  const busy = state.s === 'uploading' || state.s === 'importing';
+  const busy = state.s === 'uploading' || state.s === 'importing' || state.s === 'pick';
 
-  /** Follows the import job until it ends; throws its one-line error when it did not finish. */
-  async function followJob(file: string, jobId: string) {
+  /** Follows the import job until it ends (returning its result); throws its one-line error when it did not finish. */
+  async function followJob(file: string, jobId: string): Promise<unknown> {
     for (let misses = 0; ; ) {
       let j;
       try {
@@ -46,7 +62,7 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
         await sleep(1000);
         continue;
       }
-      if (j.state === 'done') return;
+      if (j.state === 'done') return j.result;
       if (j.state === 'failed') throw new Error(j.error ?? 'the import failed.');
       if (j.state === 'cancelled') throw new Error('the import was cancelled.');
       if (j.state === 'interrupted') throw new Error('the import was interrupted (the server restarted); upload the file again.');
@@ -64,7 +80,12 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
       const jobId = body && typeof body === 'object' ? (body as { jobId?: unknown }).jobId : undefined;
       if (typeof jobId === 'string') {
         setState({ s: 'importing', file: file.name, progress: 0, message: null, queued: true });
-        await followJob(file.name, jobId);
+        const result = await followJob(file.name, jobId);
+        const pick = (result as { pick?: { datasets?: TimaChoice[] } } | null)?.pick;
+        if (pick?.datasets?.length) {
+          setState({ s: 'pick', file: file.name, jobId, datasets: pick.datasets, choice: null, busy: false, error: null });
+          return;
+        }
       }
       setState({ s: 'done', file: file.name });
       onUploaded();
@@ -73,6 +94,28 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
     } finally {
       if (input.current) input.current.value = '';
     }
+  }
+
+  /** Imports the chosen TIMA dataset of a project upload (a second import job). */
+  async function importChoice(p: Extract<State, { s: 'pick' }>) {
+    if (!p.choice) return;
+    setState({ ...p, busy: true, error: null });
+    let label = p.file;
+    try {
+      const r = await client.datasets.importTimaDataset.mutate({ projectId, jobId: p.jobId, dataset: p.choice });
+      label = `${r.label} (${p.file})`;
+      setState({ s: 'importing', file: label, progress: 0, message: null, queued: true });
+      await followJob(label, r.jobId);
+      setState({ s: 'done', file: label });
+      onUploaded();
+    } catch (e) {
+      setState({ s: 'error', file: label, message: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  async function cancelChoice(p: Extract<State, { s: 'pick' }>) {
+    setState({ s: 'idle' });
+    await client.datasets.discardTimaUpload.mutate({ projectId, jobId: p.jobId }).catch(() => undefined);
   }
 
   const pct = state.s === 'uploading' && state.p.total > 0 ? (100 * state.p.loaded) / state.p.total : 0;
@@ -112,12 +155,53 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
           </div>
         </div>
       )}
+      {state.s === 'pick' && <TimaPicker state={state} onChoose={(id) => setState({ ...state, choice: id })} onImport={() => void importChoice(state)} onCancel={() => void cancelChoice(state)} />}
       {state.s === 'done' && <div className="small" style={{ color: 'var(--ok)' }}>Imported {state.file}.</div>}
       {state.s === 'error' && (
         <div className="error" role="alert" data-testid={`upload-error-${kind}`}>
           <strong>{state.file}</strong> was not imported: {state.message}
         </div>
       )}
+    </div>
+  );
+}
+
+const BACKDROP: CSSProperties = { position: 'fixed', inset: 0, background: 'rgba(20, 24, 30, 0.45)', display: 'flex', alignItems: 'center', justifyContent: 'center', zIndex: 50 };
+const DIALOG: CSSProperties = { maxWidth: 'min(920px, 94vw)', maxHeight: '86vh', overflow: 'auto', boxShadow: '0 12px 40px rgba(0, 0, 0, 0.35)' };
+
+/** The dialog that lists the datasets of an uploaded TIMA project. */
+function TimaPicker({ state, onChoose, onImport, onCancel }: { state: Extract<State, { s: 'pick' }>; onChoose: (id: string) => void; onImport: () => void; onCancel: () => void }) {
+  return (
+    <div data-testid="tima-picker-backdrop" style={BACKDROP}>
+      <div className="card" role="dialog" aria-modal="true" aria-labelledby="tima-picker-title" data-testid="tima-picker" style={DIALOG}>
+        <h3 id="tima-picker-title">{state.file} holds {state.datasets.length} TIMA datasets</h3>
+        <p className="small muted">Choose the one to import. Sample names come from the TIMA project files; the id is the dataset&apos;s folder.</p>
+        <table className="data">
+          <thead>
+            <tr><th /><th>Sample</th><th>Job</th><th>Fields</th><th>Pixel</th><th>Measured</th><th>Id</th></tr>
+          </thead>
+          <tbody>
+            {state.datasets.map((d) => (
+              <tr key={d.id} onClick={() => onChoose(d.id)} style={{ cursor: 'pointer' }}>
+                <td>
+                  <input type="radio" name="tima-dataset" value={d.id} checked={state.choice === d.id} onChange={() => onChoose(d.id)} aria-label={d.label} data-testid={`tima-choice-${d.id}`} />
+                </td>
+                <td><strong>{d.label}</strong>{d.survey && <div className="small muted">{d.survey}</div>}</td>
+                <td className="small">{d.jobName ?? '–'}</td>
+                <td className="num">{d.fields} × {d.fieldWidthPx} × {d.fieldHeightPx} px</td>
+                <td className="num">{formatUm(d.pixelSizeUm)}</td>
+                <td className="num small">{d.startDate ? d.startDate.slice(0, 10) : '–'}</td>
+                <td><code className="small">{d.id.length > 13 ? `${d.id.slice(0, 8)}…` : d.id}</code></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {state.error && <div className="error" role="alert">{state.error}</div>}
+        <div className="row" style={{ justifyContent: 'flex-end', gap: '0.5rem', marginTop: '0.8rem' }}>
+          <button type="button" onClick={onCancel} disabled={state.busy}>Cancel</button>
+          <button type="button" className="primary" onClick={onImport} disabled={!state.choice || state.busy} data-testid="tima-import">Import</button>
+        </div>
+      </div>
     </div>
   );
 }
