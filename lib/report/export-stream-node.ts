@@ -107,9 +107,17 @@ function slabDone(p: Plan, s: { z0: number; depth: number }) {
   p.opts.onProgress?.((s.z0 + s.depth) / nz, `exported slice ${s.z0 + s.depth} of ${nz}`);
 }
 
-function imageJDescription(nz: number, nc: number, spacingZ: number): string {
+/**
+ * ImageJ's description: stack layout, unit, z spacing (x and y are the resolution tags) and the
+ * origin as ImageJ keeps it (xorigin/yorigin/zorigin in voxels: µm = (index - origin) * spacing).
+ */
+function imageJDescription(nz: number, nc: number, spacingUm: readonly number[], originUm: readonly number[]): string {
   const stack = nc > 1 ? `channels=${nc}\nslices=${nz}\nhyperstack=true\nmode=grayscale\n` : `slices=${nz}\n`;
-  return `ImageJ=1.11a\nimages=${nz * nc}\n${stack}unit=micron\nspacing=${spacingZ}\nloop=false\n`;
+  const origin = ['z', 'y', 'x']
+    .map((a, i) => (originUm[i] ? `${a}origin=${-originUm[i]! / spacingUm[i]!}\n` : ''))
+    .reverse()
+    .join('');
+  return `ImageJ=1.11a\nimages=${nz * nc}\n${stack}unit=micron\nspacing=${spacingUm[0]}\n${origin}loop=false\n`;
 }
 
 function tiffStream(p: Plan): { length: number; body: AsyncGenerator<Uint8Array> } {
@@ -123,7 +131,7 @@ function tiffStream(p: Plan): { length: number; body: AsyncGenerator<Uint8Array>
   }
   // every page as [IFD + values][pixels][pad]: all offsets are known before the pixels are read
   const extraTags = [tiffTags.newSubfileType(), ...tiffTags.resolutionPerUm(meta.spacingUm[2], meta.spacingUm[1]), tiffTags.sampleFormat(meta.dtype)];
-  const desc = imageJDescription(nz, nc, meta.spacingUm[0]);
+  const desc = imageJDescription(nz, nc, meta.spacingUm, meta.originUm);
   const layout: { header: Uint8Array; padAfter: number }[] = [];
   let off = 8;
   for (let k = 0; k < pages; k++) {

@@ -81,7 +81,7 @@ describe.skipIf(skip)('exports read by independent readers (nibabel, tifffile, z
     });
   });
 
-  it('ImageJ TIFF: tifffile reads the stack, ImageJ spacing= and the resolution tags (µm)', async () => {
+  it('ImageJ TIFF: tifffile reads the stack, ImageJ spacing=, origin and the resolution tags (µm)', async () => {
     const p = join(tmp, 'labels.tif');
     await exportVolume(store, 'tiff', p);
     const r = py<{ shape: number[]; dtype: string; is_imagej: boolean; imagej: Record<string, unknown>; x_resolution: number; y_resolution: number; sha256_zyx: string; probes: { value: number }[] }>('tiff', p, PROBES);
@@ -95,6 +95,10 @@ describe.skipIf(skip)('exports read by independent readers (nibabel, tifffile, z
     expect(1 / r.y_resolution).toBeCloseTo(SPACING[1], 5);
     expect(r.sha256_zyx).toBe(sha(data));
     expect(r.probes.map((q) => q.value)).toEqual([201, 202, 203, 204]);
+    // ImageJ's calibration: µm = (index - origin) * spacing, origin in voxels
+    const origin = [r.imagej.zorigin, r.imagej.yorigin, r.imagej.xorigin] as number[];
+    const spacing = [r.imagej.spacing as number, 1 / r.y_resolution, 1 / r.x_resolution];
+    for (const pz of PROBES) pz.forEach((i, a) => expect((i - origin[a]!) * spacing[a]!).toBeCloseTo(worldUm(pz)[a]!, 4));
   });
 
   interface Zarr2Read {
