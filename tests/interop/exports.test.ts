@@ -136,6 +136,26 @@ describe.skipIf(skip)('exports read by independent readers (nibabel, tifffile, z
     expect(py<{ errors: string[] }>('ngff', p, '0.4').errors).toEqual([]);
   });
 
+  it('OME-Zarr v2 of a two-channel float32 store (like the class probabilities): both channels, valid metadata', async () => {
+    const shape: Shape3 = [3, 5, 7];
+    const n = 3 * 5 * 7;
+    const channels = [new Float32Array(n).map((_, i) => i / 7), new Float32Array(n).map((_, i) => -i * 1.5)];
+    const meta: VolumeMeta = { shape, spacingUm: SPACING, originUm: ORIGIN, dtype: 'float32', channels: ['quartz', 'feldspar'] };
+    const two = await writeDenseVolume(join(tmp, 'two.ome.zarr'), { meta, channels });
+    const p = join(tmp, 'two.v2.ome.zarr');
+    await exportVolume(two, 'ome-zarr-v2', p);
+    const r = py<Zarr2Read>('zarr2', p, []);
+    expect(r.levels[0]!.shape).toEqual([1, ...shape]); // exportVolume exports one channel (default 0)
+    expect(r.levels[0]!.dtype).toBe('float32');
+    expect(r.levels[0]!.sha256).toBe(sha(new Uint8Array(channels[0]!.buffer)));
+    const zipPath = join(tmp, 'two.zip');
+    await writeStreamAtomic(omeZarrV2Zip(two, 'two.ome.zarr'), zipPath); // the download: every channel
+    const z = py<Zarr2Read>('zarr2', `${zipPath}::two.ome.zarr`, []);
+    expect(z.levels[0]!.shape).toEqual([2, ...shape]);
+    expect(z.levels[0]!.sha256).toBe(sha(new Uint8Array(Buffer.concat(channels.map((c) => Buffer.from(c.buffer))))));
+    expect(py<{ errors: string[] }>('ngff', p, '0.4').errors).toEqual([]);
+  });
+
   it('the web download of the v2 store (a zip made as it is sent) opens with zarr.ZipStore', async () => {
     const p = join(tmp, 'labels.zarr-v2.ome.zarr.zip');
     await writeStreamAtomic(omeZarrV2Zip(store, 'labels.ome.zarr'), p);
