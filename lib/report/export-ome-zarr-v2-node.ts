@@ -153,8 +153,8 @@ export async function writeOmeZarrV2(store: VolumeStore, outPath: string, opts: 
     for await (const f of omeZarrV2Files(store, opts)) {
       const file = path.join(/*turbopackIgnore: true*/ tmp, f.path);
       const dir = path.dirname(file);
-      if (!made.has(dir)) (await mkdir(dir, { recursive: true }), made.add(dir));
-      await writeFile(file, f.bytes);
+      if (!made.has(dir)) (await mkdir(/*turbopackIgnore: true*/ dir, { recursive: true }), made.add(dir));
+      await writeFile(/*turbopackIgnore: true*/ file, f.bytes);
       bytes += f.bytes.length;
     }
     await rename(/*turbopackIgnore: true*/ tmp, outPath);
