@@ -153,44 +153,39 @@ def rule_errors(ms, arrays):
     return out
 
 
+def load_json(*parts):
+    with open(os.path.join(*parts)) as f:
+        return json.load(f)
+
+
 def ngff(path, version):
     errors = []
-    if version == '0.4':
-        with open(os.path.join(path, '.zattrs')) as f:
-            doc = json.load(f)
-        with open(os.path.join(path, '.zgroup')) as f:
-            if json.load(f).get('zarr_format') != 2:
-                errors.append('.zgroup: zarr_format is not 2')
-        errors += schema_errors(doc, '0.4')
+    v2 = version == '0.4'
+    if v2:
+        doc = load_json(path, '.zattrs')
+        if load_json(path, '.zgroup').get('zarr_format') != 2:
+            errors.append('.zgroup: zarr_format is not 2')
         ms_list = doc.get('multiscales', [])
-        arrays = {}
-        for ms in ms_list:
-            for ds in ms['datasets']:
-                p = os.path.join(path, ds['path'], '.zarray')
-                if os.path.exists(p):
-                    with open(p) as f:
-                        za = json.load(f)
-                    arrays[ds['path']] = (len(za['shape']), None)
-                    if za.get('dimension_separator') != '/':
-                        errors.append(f"dataset {ds['path']}: 0.4 asks for the '/' dimension separator")
     else:
-        with open(os.path.join(path, 'zarr.json')) as f:
-            group = json.load(f)
+        group = load_json(path, 'zarr.json')
         if group.get('zarr_format') != 3 or group.get('node_type') != 'group':
             errors.append('zarr.json: not a Zarr v3 group')
         doc = group.get('attributes', {})
-        errors += schema_errors(doc, '0.5')
         ms_list = doc.get('ome', {}).get('multiscales', [])
-        arrays = {}
-        for ms in ms_list:
-            for ds in ms['datasets']:
-                p = os.path.join(path, ds['path'], 'zarr.json')
-                if os.path.exists(p):
-                    with open(p) as f:
-                        za = json.load(f)
-                    arrays[ds['path']] = (len(za['shape']), za.get('dimension_names'))
-                    if za.get('dimension_names') is None:
-                        errors.append(f"dataset {ds['path']}: 0.5 requires dimension_names")
+    errors += schema_errors(doc, version)
+    # each level's array metadata: its number of dimensions (and v3 dimension names)
+    arrays = {}
+    for ms in ms_list:
+        for ds in ms['datasets']:
+            meta = os.path.join(path, ds['path'], '.zarray' if v2 else 'zarr.json')
+            if not os.path.exists(meta):
+                continue
+            za = load_json(meta)
+            arrays[ds['path']] = (len(za['shape']), None if v2 else za.get('dimension_names'))
+            if v2 and za.get('dimension_separator') != '/':
+                errors.append(f"dataset {ds['path']}: 0.4 asks for the '/' dimension separator")
+            if not v2 and za.get('dimension_names') is None:
+                errors.append(f"dataset {ds['path']}: 0.5 requires dimension_names")
     for ms in ms_list:
         errors += rule_errors(ms, arrays)
     return {'errors': errors}
