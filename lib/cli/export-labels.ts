@@ -1,23 +1,18 @@
 /**
  * `--export` of `petromap run` and `petromap predict`: the predicted labels written beside the
  * OME-Zarr outputs in the formats other tools open, through the one exporter the web app's
- * downloads use (lib/report/export-node exportVolume → export-stream-node). Files:
- * labels.nrrd, labels.nii, labels.tif, labels.ome.zarr in the output folder.
+ * downloads use (lib/report/export-node exportVolume, its EXPORT_FORMATS and their file endings):
+ * labels.nrrd, labels.nii, labels.tif, labels.ome.zarr, labels.v2.ome.zarr in the output folder.
  */
 import { join } from 'node:path';
 import type { OnProgress, StageOptions } from '../errors';
-import { exportVolume, type ExportFormat } from '../report/export-node';
+import { EXPORT_FORMATS, exportVolume, type ExportFormat } from '../report/export-node';
 import { openVolume } from '../volume/zarr-store-node';
 
 /** What `--export` accepts (checked before any work). */
-export const LABEL_EXPORT_FORMATS = ['nrrd', 'nifti', 'tiff', 'ome-zarr'] as const satisfies readonly ExportFormat[];
+export const LABEL_EXPORT_FORMATS = Object.keys(EXPORT_FORMATS) as ExportFormat[];
 
-const FILE_NAME: Record<(typeof LABEL_EXPORT_FORMATS)[number], string> = {
-  nrrd: 'labels.nrrd',
-  nifti: 'labels.nii',
-  tiff: 'labels.tif',
-  'ome-zarr': 'labels.ome.zarr',
-};
+const fileName = (f: ExportFormat) => `labels${EXPORT_FORMATS[f].extension}`;
 
 export interface LabelExport {
   format: string;
@@ -31,9 +26,9 @@ export async function exportLabels(labelsPath: string, formats: readonly string[
   if (!formats.length) return done;
   const store = await openVolume(labelsPath);
   for (const [i, f] of formats.entries()) {
-    const fmt = f as (typeof LABEL_EXPORT_FORMATS)[number];
-    const sub: OnProgress | undefined = opts.onProgress && ((p, m) => opts.onProgress!((i + p) / formats.length, m ?? `exporting ${FILE_NAME[fmt]}`));
-    const r = await exportVolume(store, fmt, join(outDir, FILE_NAME[fmt]), { signal: opts.signal, onProgress: sub });
+    const fmt = f as ExportFormat;
+    const sub: OnProgress | undefined = opts.onProgress && ((p, m) => opts.onProgress!((i + p) / formats.length, m ?? `exporting ${fileName(fmt)}`));
+    const r = await exportVolume(store, fmt, join(outDir, fileName(fmt)), { signal: opts.signal, onProgress: sub });
     done.push({ format: fmt, path: r.path, bytes: r.bytes });
   }
   return done;

@@ -14,10 +14,11 @@ import { exportLabels, LABEL_EXPORT_FORMATS } from './export-labels';
 import { progressBar } from './progress';
 
 export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model <model folder> --out <folder> [--threads <n>] [--brick z,y,x]
-       [--export nrrd,nifti,tiff,ome-zarr]
+       [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2]
   Classifies the whole volume blockwise. Resumable: run the same command again after an interruption (Ctrl-C cancels).
   With PETROMAP_REDIS_URL the bricks go to the "petromap worker" processes (docs/scale-out.md).
-  --export: the labels also as labels.nrrd, labels.nii, labels.tif and/or labels.ome.zarr in --out.
+  --export: the labels also as labels.nrrd, labels.nii, labels.tif, labels.ome.zarr (Zarr v3)
+  and/or labels.v2.ome.zarr (OME-Zarr 0.4 / Zarr v2, for zarr-python 2 and older viewers) in --out.
   Output (stdout, JSON): { labelsPath, probabilitiesPath, uncertaintyPath, classes, bricksTotal, bricksDone, ...,
   exported: first export's path, exports: [{ format, path, bytes }] }.`;
 

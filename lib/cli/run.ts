@@ -1,7 +1,7 @@
 /**
  * `petromap run --volume <store.ome.zarr | volume file> --eds <map folder | map image | TIMA export>
  *   [--legend legend.csv] [--pixel-um <µm>] [--classes classes.json] [--landmarks pairs.json]
- *   [--threads n] [--export nrrd,nifti,tiff,ome-zarr] --out <new folder>`
+ *   [--threads n] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>`
  * The whole chain: (import), register, transfer labels, train, predict, report, export.
  *
  * Everything that can be checked without reading the volume is checked first, in this order, so a
@@ -28,11 +28,12 @@ import { progressBar } from './progress';
 import { checkRunOutFolder, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
 
 export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> --eds <map folder|map image|TIMA export> [--legend legend.csv] [--pixel-um <µm>]
-       [--classes classes.json] [--landmarks pairs.json] [--threads <n>] [--export nrrd,nifti,tiff,ome-zarr] --out <new folder>
+       [--classes classes.json] [--landmarks pairs.json] [--threads <n>] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>
   The whole chain: import (a volume file; a petromap store is referenced, read only), register, train, predict, report.
   All options, the output folder and the inputs' headers are checked before any work. --out must be new or empty.
   --pixel-um: the EDS map's pixel size, for a map image that does not store it.
-  --export: the predicted labels also as labels.nrrd, labels.nii, labels.tif and/or labels.ome.zarr in --out.
+  --export: the predicted labels also as labels.nrrd, labels.nii, labels.tif, labels.ome.zarr (Zarr v3)
+  and/or labels.v2.ome.zarr (OME-Zarr 0.4 / Zarr v2, for zarr-python 2 and older viewers) in --out.
   Files in --out: run.json (inputs; "volume.referenced"), registration.json, model/, prediction/ (labels, probabilities,
   uncertainty OME-Zarr), modal.csv, depth.csv, report.json, the exports; volume.ome.zarr when a file was imported.
   Output (stdout, JSON): { volume: { store, referenced, importedFrom? }, registration: { coverage, miAfter, surface },

@@ -63,9 +63,9 @@ async function run(argv: string[]) {
 describe('petromap run', () => {
   const out = join(tmp, 'run1');
 
-  it('references a petromap store (read only, not copied) and exports the labels as NRRD, NIfTI and TIFF', async () => {
+  it('references a petromap store (read only, not copied) and exports the labels as NRRD, NIfTI, TIFF and OME-Zarr 0.4', async () => {
     const before = listing(store);
-    const r = await run(['--volume', store, '--eds', mapDir, '--out', out, '--threads', '2', '--export', 'nrrd,nifti,tiff']);
+    const r = await run(['--volume', store, '--eds', mapDir, '--out', out, '--threads', '2', '--export', 'nrrd,nifti,tiff,ome-zarr-v2']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.volume).toEqual({ store, referenced: true });
@@ -76,12 +76,13 @@ describe('petromap run', () => {
     expect(rec.finishedAt).toBeTruthy();
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).prediction.volume ?? store).toBe(store);
     // the exports hold the predicted labels, voxel for voxel
-    expect(j.exports.map((x: { format: string }) => x.format)).toEqual(['nrrd', 'nifti', 'tiff']);
+    expect(j.exports.map((x: { format: string }) => x.format)).toEqual(['nrrd', 'nifti', 'tiff', 'ome-zarr-v2']);
+    expect(JSON.parse(readFileSync(join(out, 'labels.v2.ome.zarr', '.zattrs'), 'utf8')).multiscales[0].version).toBe('0.4');
     const labels = await openVolume(j.files.labels);
     const [nz, ny, nx] = labels.meta.shape;
     const lab = (await labels.readBlock({ start: [0, 0, 0], shape: [nz, ny, nx] })) as Uint8Array;
     expect(lab.some((v) => v > 0)).toBe(true);
-    for (const x of j.exports as { path: string; bytes: number }[]) {
+    for (const x of (j.exports as { format: string; path: string; bytes: number }[]).filter((e) => e.format !== 'ome-zarr-v2')) {
       const buf = readFileSync(x.path);
       expect(buf.length).toBe(x.bytes);
       expect(buf.length).toBeGreaterThanOrEqual(nz * ny * nx);
@@ -121,7 +122,7 @@ describe('petromap run', () => {
       [['--pixel-um', '0'], /--pixel-um must be a positive number/],
       [['--pixel-um'], /--pixel-um needs a value/],
       [['--threads', '1.5'], /--threads must be a whole number ≥ 1/],
-      [['--export', 'nrrd,png'], /--export takes a comma-separated list of nrrd, nifti, tiff, ome-zarr; "png" is none of them/],
+      [['--export', 'nrrd,png'], /--export takes a comma-separated list of ome-zarr, ome-zarr-v2, nrrd, nifti, tiff; "png" is none of them/],
       [['--classes', join(tmp, 'nope.json')], /--classes: the class table .*nope\.json does not exist/],
       [['--legend', files], /--legend: .* is a folder; give a file/],
       [['--frobnicate', '1'], /Unknown option --frobnicate/],
