@@ -23,8 +23,8 @@ const mapDir = join(tmp, 'map');
 const files = join(tmp, 'files'); // volume.nrrd, eds-map.png, eds-legend.csv
 
 beforeAll(async () => {
-  sample = generateSandstone({ shape: [40, 112, 112], seed: 4, grainDiameterVox: 14 });
-  await writeDenseVolume(store, sample.volume, { chunk: [40, 64, 64] });
+  sample = generateSandstone({ shape: [32, 96, 96], seed: 4, grainDiameterVox: 12 });
+  await writeDenseVolume(store, sample.volume, { chunk: [32, 64, 64] });
   await saveMineralMap(mapDir, sample.eds);
   await writeSyntheticSample(files, sample);
 });
@@ -89,7 +89,7 @@ describe('petromap run', () => {
     }
     const nrrd = readFileSync(join(out, 'labels.nrrd'));
     const header = nrrd.indexOf('\n\n') + 2;
-    expect(nrrd.subarray(0, header).toString()).toMatch(/sizes: 112 112 40/);
+    expect(nrrd.subarray(0, header).toString()).toMatch(/sizes: 96 96 32/);
     expect(Buffer.compare(nrrd.subarray(header), Buffer.from(lab.buffer, lab.byteOffset, lab.byteLength))).toBe(0);
     const nii = readFileSync(join(out, 'labels.nii'));
     expect(Buffer.compare(nii.subarray(nii.readFloatLE(108)), Buffer.from(lab.buffer, lab.byteOffset, lab.byteLength))).toBe(0);
