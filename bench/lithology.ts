@@ -48,6 +48,13 @@ function parse(argv: string[]): Args {
     else if (f === '--hidden') a.train.hidden = argv[++i]!.split(',').map(Number);
     else if (f === '--epochs') a.train.epochs = Number(argv[++i]);
     else if (f === '--class-weights') a.train.classWeights = argv[++i] as 'sqrt';
+    else if (f === '--ensemble') a.train.ensemble = Number(argv[++i]);
+    else if (f === '--dropout') a.train.dropout = Number(argv[++i]);
+    else if (f === '--patience') a.train.patience = Number(argv[++i]);
+    else if (f === '--l2') a.train.l2 = Number(argv[++i]);
+    else if (f === '--clip') a.train.clipInputs = Number(argv[++i]);
+    else if (f === '--lr') a.train.learningRate = Number(argv[++i]);
+    else if (f === '--noise') a.train.inputNoise = Number(argv[++i]);
     else if (f === '--no-peer') a.peer = false;
     else if (f === '--keep') a.keep = true;
     else throw new Error(`bench lithology: unknown option ${f}`);
@@ -77,11 +84,13 @@ export async function run(argv: string[]): Promise<void> {
       const n = a.shape[0] * a.shape[1] * a.shape[2];
       // petromap: the one training path, then the saved model on every voxel's features
       let t = Date.now();
-      await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, join(dir, 'model'), { featureSet: set, train: a.train, seed });
+      const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, join(dir, 'model'), { featureSet: set, train: a.train, seed });
       const tm = await loadModel(join(dir, 'model'));
       const pred = argmaxClasses(await predictRows(tm, feats.data, n), tm.classes);
       disposeModel(tm);
       const mlp = score(s.truth, pred, (Date.now() - t) / 1000);
+      const q = tr.quality;
+      if (q) console.log(`  quality estimate (no truth): 3D mean IoU ${q.meanIoU.toFixed(3)} vs true ${mlp.meanIoU.toFixed(3)}; surface held-out ${q.surfaceMeanIoU.toFixed(3)}, half-models: cross ${q.crossHalf.toFixed(3)}, depth agreement ${q.depthAgreement.toFixed(3)}; confidence surface ${q.surfaceConfidence.toFixed(3)} depth ${q.depthConfidence.toFixed(3)}; outside training range ${(100 * q.outOfRange).toFixed(1)} %`);
       let rf: Score | undefined;
       if (a.peer) {
         await writeFile(join(dir, 'x.f32'), Buffer.from(feats.data.buffer, feats.data.byteOffset, feats.data.byteLength));

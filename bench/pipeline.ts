@@ -153,6 +153,8 @@ export async function run(argv: string[]): Promise<void> {
         const rows: [string, ReturnType<typeof iou3d>, number][] = [['petromap', pm, total]];
         console.log(`petromap stages (s): ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${total.toFixed(1)} s; peak RSS ${(petRss / 2 ** 20).toFixed(0)} MiB`);
         console.log(`  labelled voxels ${r.labelledVoxels}, held-out accuracy ${fmt(r.validation.accuracy)}, registration coverage ${fmt(r.registration.quality.coverage, 2)}`);
+        const q = r.quality;
+        if (q) console.log(`  3D quality estimate (no truth) ${fmt(q.meanIoU)} vs true 3D mean IoU ${fmt(pm.meanIoU)} (error ${fmt(q.meanIoU - pm.meanIoU)}, target within 0.05); surface held-out ${fmt(q.surfaceMeanIoU)}; half-models cross ${fmt(q.crossHalf)}, depth agreement ${fmt(q.depthAgreement)}; confidence surface ${fmt(q.surfaceConfidence)} depth ${fmt(q.depthConfidence)}; outside training range ${fmt(100 * q.outOfRange, 1)} %`);
 
         // the voxels runMineralogy labelled, rebuilt from its saved registration (the peer trains on the same)
         const reg = JSON.parse(await readFile(r.files.registration, 'utf8'));

@@ -59,6 +59,25 @@ export interface TrainOptions extends StageOptions {
   /** Gaussian noise on standardised inputs during training (default 0) */
   inputNoise?: number;
   l2?: number;
+  /**
+   * members of a cross-fitted ensemble (default 1 = one model). With m > 1 the labelled rows (train
+   * and held-out) are split into m folds of (y, x) tiles; member k trains on the other folds with
+   * early stopping on fold k, so together they use every label, and the members are merged into one
+   * Sequential MLP (see mergeMembers: same inference path, m times the hidden units). The model's
+   * `outOfFold` validation predicts every row with the member that did not train on it.
+   */
+  ensemble?: number;
+  /**
+   * clip the standardised inputs to the range of the training rows widened by this many SD (default:
+   * no clipping). A voxel whose features lie outside what the labels showed (a phase boundary when
+   * the strokes are in class interiors, a deeper layer than the labelled one) then gets the answer
+   * of the nearest seen feature values instead of a linear extrapolation, as a tree ensemble does.
+   * Built into the network as a first Dense ReLU layer (clip(z) = lo + relu(z - lo) - relu(z - hi)),
+   * so prediction needs nothing new.
+   */
+  clipInputs?: number;
+  /** edge of the (y, x) tiles of the ensemble's folds, voxels (default 16) */
+  ensembleTileVox?: number;
   onEpoch?: (e: EpochInfo) => void;
 }
 
@@ -74,6 +93,8 @@ export interface TrainedModel {
   hidden: number[];
   history: EpochInfo[];
   bestEpoch: number;
+  /** an ensemble's honest validation: each labelled row predicted by the member that did not train on it */
+  outOfFold?: Validation;
 }
 
 export interface ClassMetrics {
@@ -190,6 +211,7 @@ export function argmaxClasses(p: Float32Array, classes: number[]): Uint8Array {
 }
 
 export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}): Promise<TrainedModel> {
+  if ((opts.ensemble ?? 1) > 1) return trainEnsemble(ts, opts);
   const tf = await getTf();
   const { signal } = opts;
   throwIfAborted(signal);
@@ -287,6 +309,11 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
     if (best.weights) model.setWeights(best.weights);
     tm.bestEpoch = best.epoch;
     opts.onProgress?.(1, `trained: best epoch ${best.epoch + 1}`);
+    if (opts.clipInputs !== undefined) {
+      const clipped = withInputClip(tm, trainingRange(ts.train, mean, std, opts.clipInputs));
+      model.dispose();
+      return clipped;
+    }
     return tm;
   } catch (err) {
     model.dispose();
@@ -343,3 +370,184 @@ export function disposeModel(tm: TrainedModel): void {
   tm.model.dispose();
 }
 
+
+function concatRows(a: FeatureRows, b: FeatureRows, nF: number): FeatureRows {
+  const x = new Float32Array((a.n + b.n) * nF);
+  x.set(a.x); x.set(b.x, a.n * nF);
+  const y = new Uint8Array(a.n + b.n);
+  y.set(a.y); y.set(b.y, a.n);
+  const positions = new Int32Array(3 * (a.n + b.n));
+  positions.set(a.positions); positions.set(b.positions, 3 * a.n);
+  return { x, y, n: a.n + b.n, positions };
+}
+
+function pickRows(r: FeatureRows, keep: (i: number) => boolean, nF: number): FeatureRows {
+  const idx: number[] = [];
+  for (let i = 0; i < r.n; i++) if (keep(i)) idx.push(i);
+  const x = new Float32Array(idx.length * nF), y = new Uint8Array(idx.length), positions = new Int32Array(3 * idx.length);
+  idx.forEach((i, j) => {
+    x.set(r.x.subarray(i * nF, (i + 1) * nF), j * nF);
+    y[j] = r.y[i]!;
+    positions.set(r.positions.subarray(3 * i, 3 * i + 3), 3 * j);
+  });
+  return { x, y, n: idx.length, positions };
+}
+
+/** Cross-fitted ensemble (TrainOptions.ensemble): m members on tile folds, merged into one MLP. */
+async function trainEnsemble(ts: TrainingSet, opts: TrainOptions): Promise<TrainedModel> {
+  const m = opts.ensemble!;
+  const nF = ts.nFeatures, K = ts.classes.length;
+  const all = concatRows(ts.train, ts.heldOut, nF);
+  const tile = opts.ensembleTileVox ?? 16;
+  const key = (pos: Int32Array, i: number) => Math.floor(pos[3 * i + 1]! / tile) * 65536 + Math.floor(pos[3 * i + 2]! / tile);
+  const keys = [...new Set(Array.from({ length: all.n }, (_, i) => key(all.positions, i)))].sort((a, b) => a - b);
+  shuffle(keys, rng((opts.seed ?? 1) * 104729 + 7));
+  const foldOf = new Map(keys.map((k, j) => [k, j % m]));
+  if (keys.length < m) throw unprocessable(`The labels cover ${keys.length} tiles of ${tile} voxels, too few for ${m} ensemble members: label a larger area or train one model.`);
+  const rowFold = Int32Array.from({ length: all.n }, (_, i) => foldOf.get(key(all.positions, i))!);
+  const members: TrainedModel[] = [];
+  const oofPred = new Uint8Array(all.n);
+  try {
+    for (let k = 0; k < m; k++) {
+      throwIfAborted(opts.signal);
+      const part = ts.partial ? pickRows({ ...ts.partial, y: new Uint8Array(ts.partial.n) }, (i) => foldOf.get(key(ts.partial!.positions, i)) !== k, nF) : undefined;
+      const partial = part && ts.partial ? { x: part.x, n: part.n, positions: part.positions, target: pickTargets(ts.partial, (i) => foldOf.get(key(ts.partial!.positions, i)) !== k, K) } : undefined;
+      const tk: TrainingSet = { ...ts, train: pickRows(all, (i) => rowFold[i] !== k, nF), heldOut: pickRows(all, (i) => rowFold[i] === k, nF), partial };
+      const tm = await trainClassifier(tk, {
+        ...opts, ensemble: 1, clipInputs: undefined, seed: (opts.seed ?? 1) + 1000 * k,
+        onProgress: opts.onProgress && ((f, msg) => opts.onProgress!((k + f) / m, `model ${k + 1}/${m}: ${msg ?? ''}`)),
+      });
+      members.push(tm);
+      const held = tk.heldOut;
+      if (held.n) {
+        const pred = argmaxClasses(await predictRows(tm, held.x, held.n), tm.classes);
+        let j = 0;
+        for (let i = 0; i < all.n; i++) if (rowFold[i] === k) oofPred[i] = pred[j++]!;
+      }
+    }
+    const std0 = standardisation(all, nF);
+    let merged = await mergeMembers(members, std0, opts.seed);
+    if (opts.clipInputs !== undefined) {
+      const c = withInputClip(merged, trainingRange(all, std0.mean, std0.std, opts.clipInputs));
+      merged.model.dispose();
+      merged = c;
+    }
+    merged.outOfFold = confusionMetrics(all.y, oofPred, ts.classes);
+    return merged;
+  } finally {
+    members.forEach(disposeModel);
+  }
+}
+
+function pickTargets(p: { target: Float32Array; n: number }, keep: (i: number) => boolean, K: number): Float32Array {
+  const out: number[] = [];
+  for (let i = 0; i < p.n; i++) if (keep(i)) for (let k = 0; k < K; k++) out.push(p.target[i * K + k]!);
+  return Float32Array.from(out);
+}
+
+/**
+ * m trained MLPs (same classes and depth) as one Sequential MLP whose softmax is over the mean of
+ * the members' logits (a geometric-mean ensemble): first layer side by side (each member's own
+ * standardisation folded into its weights, relative to the shared `std0`), hidden layers block
+ * diagonal, output rows stacked and divided by m. Exact: the merged model's output equals
+ * softmax(mean_k logits_k) on every input.
+ */
+export async function mergeMembers(members: TrainedModel[], std0: { mean: Float32Array; std: Float32Array }, seed = 1): Promise<TrainedModel> {
+  const tf = await getTf();
+  const m = members.length;
+  const first = members[0]!;
+  const nF = first.mean.length, K = first.classes.length;
+  const dense = (tm: TrainedModel) => tm.model.layers.filter((l) => l.getClassName() === 'Dense').map((l) => (l.getWeights() as tfc.Tensor[]).map((w) => w.dataSync() as Float32Array));
+  const ws = members.map(dense);
+  const widths = first.hidden;
+  const merged = buildMlp(nF, widths.map((h) => h * m), K, { seed });
+  const out: tfc.Tensor[] = [];
+  let inW = nF;
+  for (let L = 0; L <= widths.length; L++) {
+    const last = L === widths.length;
+    const outW = last ? K : widths[L]! * m;
+    const W = new Float32Array(inW * outW), B = new Float32Array(outW);
+    for (let k = 0; k < m; k++) {
+      const [kw, kb] = ws[k]![L]!;
+      const tk = members[k]!;
+      const hIn = L === 0 ? nF : widths[L - 1]!, hOut = last ? K : widths[L]!;
+      const r0 = L === 0 ? 0 : k * hIn, c0 = last ? 0 : k * hOut;
+      for (let j = 0; j < hOut; j++) {
+        let b = kb![j]!;
+        for (let f = 0; f < hIn; f++) {
+          let w = kw![f * hOut + j]!;
+          if (L === 0) {
+            // x_k = (x0 * std0 + mean0 - mean_k) / std_k
+            b += (w * (std0.mean[f]! - tk.mean[f]!)) / tk.std[f]!;
+            w *= std0.std[f]! / tk.std[f]!;
+          }
+          W[(r0 + f) * outW + c0 + j] += last ? w / m : w;
+        }
+        B[c0 + j] += last ? b / m : b;
+      }
+    }
+    out.push(tf.tensor2d(W, [inW, outW]), tf.tensor1d(B));
+    inW = outW;
+  }
+  merged.setWeights(out);
+  out.forEach((t) => t.dispose());
+  return {
+    model: merged, classes: first.classes, mean: std0.mean, std: std0.std, featureNames: first.featureNames, featureSet: first.featureSet,
+    mirrorSurface: first.mirrorSurface, hidden: widths.map((h) => h * m), history: first.history, bestEpoch: first.bestEpoch,
+  };
+}
+
+/** Per-feature range of rows in standardised units, widened by `margin` SD. */
+function trainingRange(rows: FeatureRows, mean: Float32Array, std: Float32Array, margin: number): { lo: Float32Array; hi: Float32Array } {
+  const nF = mean.length;
+  const lo = new Float32Array(nF).fill(Infinity), hi = new Float32Array(nF).fill(-Infinity);
+  for (let i = 0; i < rows.n; i++) for (let f = 0; f < nF; f++) {
+    const z = (rows.x[i * nF + f]! - mean[f]!) / std[f]!;
+    if (z < lo[f]!) lo[f] = z;
+    if (z > hi[f]!) hi[f] = z;
+  }
+  for (let f = 0; f < nF; f++) {
+    if (!Number.isFinite(lo[f]!)) { lo[f] = -1e6; hi[f] = 1e6; continue; }
+    lo[f] -= margin;
+    hi[f] += margin;
+  }
+  return { lo, hi };
+}
+
+/**
+ * The model with its standardised inputs clipped to [lo, hi] (TrainOptions.clipInputs), as Dense
+ * layers only: Dense(2 nF, relu) with kernel [I I] and bias [-lo, -hi] gives u1 = relu(z - lo),
+ * u2 = relu(z - hi), and the first hidden layer on clip(z) = lo + u1 - u2 becomes kernel [W; -W],
+ * bias b + lo W. Exact for every input.
+ */
+export function withInputClip(tm: TrainedModel, r: { lo: Float32Array; hi: Float32Array }): TrainedModel {
+  const nF = tm.mean.length, K = tm.classes.length;
+  const dense = tm.model.layers.filter((l) => l.getClassName() === 'Dense');
+  const ws = dense.map((l) => (l.getWeights() as tfc.Tensor[]).map((w) => w.dataSync() as Float32Array));
+  const widths = dense.map((l) => (l.getConfig() as { units: number }).units);
+  const m = tfl.sequential();
+  m.add(tfl.layers.dense({ units: 2 * nF, activation: 'relu', inputShape: [nF] }));
+  widths.forEach((units, i) => m.add(tfl.layers.dense({ units, activation: i === widths.length - 1 ? 'softmax' : 'relu' })));
+  const clipW = new Float32Array(nF * 2 * nF), clipB = new Float32Array(2 * nF);
+  for (let f = 0; f < nF; f++) {
+    clipW[f * 2 * nF + f] = 1;
+    clipW[f * 2 * nF + nF + f] = 1;
+    clipB[f] = -r.lo[f]!;
+    clipB[nF + f] = -r.hi[f]!;
+  }
+  const [w1, b1] = ws[0] as [Float32Array, Float32Array];
+  const h1 = widths[0]!;
+  const W1 = new Float32Array(2 * nF * h1), B1 = Float32Array.from(b1);
+  for (let f = 0; f < nF; f++) for (let j = 0; j < h1; j++) {
+    const w = w1[f * h1 + j]!;
+    W1[f * h1 + j] = w;
+    W1[(nF + f) * h1 + j] = -w;
+    B1[j] += r.lo[f]! * w;
+  }
+  const tensors = [tfc.tensor2d(clipW, [nF, 2 * nF]), tfc.tensor1d(clipB), tfc.tensor2d(W1, [2 * nF, h1]), tfc.tensor1d(B1)];
+  ws.slice(1).forEach(([w, b], i) => tensors.push(tfc.tensor2d(w!, [widths[i]!, widths[i + 1]!]), tfc.tensor1d(b!)));
+  m.setWeights(tensors);
+  tensors.forEach((t) => t.dispose());
+  void K;
+  return { ...tm, model: m, hidden: [2 * nF, ...widths.slice(0, -1)] };
+}

@@ -18,6 +18,7 @@ import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } fro
 import type { FeatureSet } from '../features/types';
 import { registerEdsToVolume, type RegisterOptions } from '../registration/register-eds';
 import type { ClassMap } from '../registration/transfer-labels';
+import type { QualityEstimate } from '../classify/quality-estimate';
 import { trainFromLabels } from './train-from-labels';
 import type { Registration } from '../registration/types';
 import { csvFileText, depthCsv, modalCsv } from '../report/csv';
@@ -55,6 +56,8 @@ export interface RunMineralogyResult {
   boundaryVoxels: number;
   trainingCounts: ClassCount[];
   validation: Validation;
+  /** the truth-free 3D quality estimate of the model (lib/classify/quality-estimate) */
+  quality: QualityEstimate | null;
   modelDir: string;
   prediction: PredictResult;
   modal: ModalMineralogy;
@@ -124,7 +127,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   await writeTextAtomic(files.modalCsv, csvFileText(modalCsv(modal)));
   await writeTextAtomic(files.depthCsv, csvFileText(depthCsv(depth)));
   lap('report');
-  const result: RunMineralogyResult = { registration, labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, modelDir, prediction, modal, depth, seconds, files };
+  const result: RunMineralogyResult = { registration, labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, quality: tr.quality, modelDir, prediction, modal, depth, seconds, files };
   await writeTextAtomic(files.report, JSON.stringify(result, null, 2) + '\n');
   onProgress?.(1, 'mineralogy finished');
   return result;

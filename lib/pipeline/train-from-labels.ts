@@ -8,7 +8,8 @@
 import { classifierFeatureSet } from '../classify/feature-sets';
 import { disposeModel, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
-import type { SurfacePlane } from '../classify/mirror';
+import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
+import { estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
 import { labelVolumeVoxels } from '../classify/labelled-voxels';
 import { strokeFeatureSet } from '../classify/strokes';
 import { buildTrainingSet, featureFnFor, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel } from '../classify/training-set';
@@ -70,6 +71,12 @@ export interface TrainFromLabelsOptions extends StageOptions {
   onEpoch?: (e: EpochInfo) => void;
   /** text naming the labels in messages ("The EDS map x.zip") */
   source?: string;
+  /**
+   * estimate the 3D quality without truth (lib/classify/quality-estimate: two half-models' agreement
+   * in depth, confidence, share outside the training range); default true. Costs two small
+   * trainings and the features of a few boxes in depth.
+   */
+  quality?: boolean;
 }
 
 export interface TrainFromLabelsResult {
@@ -85,6 +92,8 @@ export interface TrainFromLabelsResult {
   labelledVoxels: number;
   boundaryVoxels: number;
   mirrorSurface: SurfacePlane | null;
+  /** the truth-free 3D quality estimate (null when not asked for or no held-out surface score) */
+  quality: QualityEstimate | null;
   seconds: number;
 }
 
@@ -133,9 +142,19 @@ export async function trainFromLabels(volumePath: string, labels: LabelSource, m
   const tm = await trainClassifier(ts, { ...opts.train, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
   try {
     onProgress?.(0.96, 'Validating on held-out tiles');
-    const validation: Validation = ts.heldOut.n > 0 ? await validate(tm, ts.heldOut) : { classes: tm.classes, confusion: [], perClass: [], accuracy: NaN, meanIoU: NaN };
+    // an ensemble has seen the held-out tiles through its other members: its out-of-fold rows are the honest check
+    const validation: Validation = tm.outOfFold ?? (ts.heldOut.n > 0 ? await validate(tm, ts.heldOut) : { classes: tm.classes, confusion: [], perClass: [], accuracy: NaN, meanIoU: NaN });
     // atomic (temp name + rename); refuses a folder petromap did not write
     await saveModel(modelDir, tm, { classNames: tm.classes.map((c) => opts.classNames?.[c] ?? `class ${c}`) });
+    let quality: QualityEstimate | null = null;
+    if ((opts.quality ?? true) && Number.isFinite(validation.meanIoU)) {
+      onProgress?.(0.97, 'Estimating the 3D quality (two half-models, voxels in depth)');
+      const painted = labels.kind === 'strokes' ? new Set(labelled.map((v) => (v.z * store.meta.shape[1] + v.y) * store.meta.shape[2] + v.x)) : null;
+      quality = await estimateQuality(ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store, ts, tm, validation.meanIoU, {
+        features: featureFnFor(featureSet), train: { ...opts.train }, surface: ts.mirrorSurface, seed, signal,
+        exclude: painted ? (z, y, x) => painted.has((z * store.meta.shape[1] + y) * store.meta.shape[2] + x) : undefined,
+      });
+    }
     onProgress?.(1, 'Model saved');
     return {
       modelDir,
@@ -150,6 +169,7 @@ export async function trainFromLabels(volumePath: string, labels: LabelSource, m
       labelledVoxels: labelled.length,
       boundaryVoxels: ts.partial?.n ?? 0,
       mirrorSurface,
+      quality,
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {

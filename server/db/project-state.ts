@@ -29,6 +29,7 @@ import type { RegistrationRecord } from '../pipeline/correlate';
 import type { ClassDef } from '../pipeline/project-inputs';
 import type { StoredResultsStats } from '../pipeline/results-stats';
 import type { LiveHistory, ModelSummary, PredictionRecord } from '../pipeline/train-model';
+import type { QualityEstimate } from '@/lib/classify/quality-estimate';
 
 // ---------------------------------------------------------------- helpers
 
@@ -194,6 +195,7 @@ export const PROJECT_STATE = {
     mirrorSurface: surfacePlane,
     trainSeconds: real,
     modelRel: z.string().optional(),
+    quality: exactly<QualityEstimate>()(z.object({ meanIoU: real, surfaceMeanIoU: real, depthAgreement: real, crossHalf: real, depthConfidence: real, surfaceConfidence: real, outOfRange: real, sampled: num })).nullable().optional(),
   })),
   /** the latest whole-volume prediction job's id */
   predictJob: z.string(),

@@ -31,6 +31,7 @@ export async function resultsState(svc: Services, projectId: string) {
     volume: volume && store ? { id: volume.id, name: volume.name, shape: store.meta.shape, spacingUm: store.meta.spacingUm, levels: store.levels } : null,
     eds: eds ? { id: eds.id, name: eds.name } : null,
     validation: summary?.validation ?? null,
+    quality: summary?.quality ?? null,
     /** z of the first full rock layer at the centre of the volume (the slice the EDS map lies on) */
     surfaceZ: summary && store
       ? Math.round(summary.mirrorSurface.a * (store.meta.shape[2] / 2) + summary.mirrorSurface.b * (store.meta.shape[1] / 2) + summary.mirrorSurface.c) + 1

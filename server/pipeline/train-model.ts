@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { unprocessable } from '@/lib/errors';
+import type { QualityEstimate } from '@/lib/classify/quality-estimate';
 import type { SurfacePlane } from '@/lib/classify/mirror';
 import type { EpochInfo } from '@/lib/classify/model';
 import { classifierFeatureSet } from '@/lib/classify/feature-sets';
@@ -35,6 +36,8 @@ export interface ModelSummary extends Pick<TrainFromLabelsResult, 'features' | '
   trainSeconds: number;
   /** workspace-relative folder of this model's files (projects/<id>/model-<jobId>); older rows: projects/<id>/model */
   modelRel?: string;
+  /** the truth-free 3D quality estimate (lib/classify/quality-estimate); absent on older rows */
+  quality?: QualityEstimate | null;
 }
 
 /** Parameters the user set on the Train step; unset = the training stage's defaults. */

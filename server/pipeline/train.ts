@@ -92,7 +92,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
     const summary: ModelSummary = {
       createdAt: Date.now(), jobId, modelRel: svc.ws.rel(dir),
       features: r.features, featureSet: r.featureSet, classes: r.classes, hidden: r.hidden, bestEpoch: r.bestEpoch, history: r.history,
-      validation: r.validation, counts: r.counts, labelledVoxels: r.labelledVoxels, mirrorSurface: mirrorPlane(rec), trainSeconds: (Date.now() - t0) / 1000,
+      validation: r.validation, counts: r.counts, labelledVoxels: r.labelledVoxels, mirrorSurface: mirrorPlane(rec), trainSeconds: (Date.now() - t0) / 1000, quality: r.quality,
     };
     svc.repo.setArtifact(projectId, 'model', summary);
     await pruneModels(svc, projectId, dir);

@@ -17,6 +17,7 @@ import { ClassHistograms, DepthProfile, ModalBars, type ClassInfo } from './char
 import { OverlayPanel, type Overlay } from './overlay-panel';
 import { guessLevelShapes, sliceUrl } from '../viewer/volume-info';
 import type { SliceAxis, Vec3 } from '../viewer/slice-geometry';
+import { QualityCard } from '../quality/quality-card';
 
 const Label3D = dynamic(() => import('./label-3d').then((m) => m.Label3D), { ssr: false });
 
@@ -101,6 +102,7 @@ function Results({ st, projectId, onRetry }: { st: State; projectId: string; onR
         {st.validation && <> Held-out accuracy of the model {formatPct(st.validation.accuracy)}.</>}
         {st.truthIoU && <> IoU vs the synthetic truth: {classes.map((c) => `${c.name} ${formatPct(st.truthIoU![c.code], 0)}`).join(', ')}.</>}
       </p>
+      <QualityCard q={st.quality} compact />
       <div className="viewer results-viewer">
         <div className="viewer-grid">
           {panel('z')}

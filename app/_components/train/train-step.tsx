@@ -18,6 +18,7 @@ import { ConfusionMatrix, TrainingCurves, type ClassInfo } from '../results/char
 import { OverlayPanel } from '../results/overlay-panel';
 import { guessLevelShapes, sliceUrl } from '../viewer/volume-info';
 import type { Vec3 } from '../viewer/slice-geometry';
+import { QualityCard } from '../quality/quality-card';
 
 type Spec = { filter: string; sigmaUm: number };
 const key = (s: Spec) => `${s.filter}@${s.filter === 'intensity' ? 0 : +s.sigmaUm.toFixed(4)}`;
@@ -129,6 +130,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
         </section>
       </div>
       {st.model && <Validation st={st} />}
+      {st.model && <QualityCard q={st.model.quality} />}
       {st.volume && st.model && <Preview st={st} projectId={projectId} />}
       <section className="card">
         <h3>Predict the whole volume</h3>
