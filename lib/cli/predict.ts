@@ -12,6 +12,7 @@ import type { Shape3 } from '../volume/types';
 import { parseCommandArgs } from './args';
 import { exportLabels, LABEL_EXPORT_FORMATS } from './export-labels';
 import { progressBar } from './progress';
+import { checkOutsideInputs } from './run-output';
 
 export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model <model folder> --out <folder> [--threads <n>] [--brick z,y,x]
        [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2]
@@ -44,6 +45,7 @@ export function parseBrick(v: string | undefined): Shape3 | undefined {
 export async function main(argv: string[]): Promise<number> {
   const { values: a } = parseCommandArgs(argv, SPEC);
   const brick = parseBrick(a.brick);
+  checkOutsideInputs(a.out, [{ flag: '--volume', path: a.volume }, { flag: '--model', path: a.model }]);
   const bar = progressBar('predict');
   // Ctrl-C cancels: in process the threads stop; with PETROMAP_REDIS_URL every worker drops this run's bricks
   const ac = new AbortController();

@@ -18,16 +18,21 @@ const inside = (child: string, parent: string) => {
   return r === '' || (!r.startsWith('..') && !isAbsolute(r));
 };
 
-/**
- * Refuses (Conflict) an `--out` that exists and is not an empty folder, or that lies inside one of
- * the inputs. Reads only folder listings: answers in milliseconds, before the inputs are read.
- */
-export async function checkRunOutFolder(out: string, inputs: { flag: string; path: string }[]): Promise<void> {
+/** Refuses (Conflict) an `--out` that is, or lies inside, one of the inputs (a store, a model or map folder). */
+export function checkOutsideInputs(out: string, inputs: { flag: string; path: string }[]): void {
   for (const i of inputs) {
     if (inside(out, i.path)) {
       throw new PetromapError('Conflict', `--out ${out} lies inside the input ${i.path} (${i.flag}); petromap never writes into its inputs. Choose an output folder elsewhere.`);
     }
   }
+}
+
+/**
+ * Refuses (Conflict) an `--out` that exists and is not an empty folder, or that lies inside one of
+ * the inputs. Reads only folder listings: answers in milliseconds, before the inputs are read.
+ */
+export async function checkRunOutFolder(out: string, inputs: { flag: string; path: string }[]): Promise<void> {
+  checkOutsideInputs(out, inputs);
   const st = await lstat(out).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
     throw err;
