@@ -8,7 +8,7 @@
  * Projections (.txrm, .xrm) are refused: they need a reconstruction first.
  */
 import * as nodePath from 'node:path';
-import { invalidInput, unsupported } from '../../errors';
+import { invalidInput, isPetromapError, unsupported } from '../../errors';
 import { DEFAULT_LIMITS } from '../../limits';
 import { SOURCE_BYTES, truncated, VoxelDecoder, type ByteReader, type SourceDType } from '../byte-readers-node';
 import { CompoundFile, type CfbEntry } from './compound-file-node';
@@ -102,7 +102,15 @@ function sliceReader(cf: CompoundFile, slices: CfbEntry[], sliceBytes: number, n
     while (done < n) {
       if (k >= slices.length) throw truncated(name, k * sliceBytes, total);
       const m = Math.min(sliceBytes - off, n - done);
-      if (dst) await cf.read(slices[k]!, off, dst.subarray(done, done + m));
+      if (dst) {
+        await cf.read(slices[k]!, off, dst.subarray(done, done + m)).catch((err: unknown) => {
+          // the compound file names the stream; the user thinks in slices
+          if (isPetromapError(err) && / is truncated: /.test(err.message)) {
+            throw invalidInput(`${name} is truncated: slice ${k + 1} of ${slices.length} lies beyond the end of the file. The file was probably cut short while copying; copy it again.`, { cause: err });
+          }
+          throw err;
+        });
+      }
       done += m;
       off += m;
       if (off === sliceBytes) (k++, (off = 0));
