@@ -1,0 +1,85 @@
+/**
+ * The Jobs page (issue 16 §5): each job shows its project with a link to its result, its start
+ * time and duration, the ETA while it runs, the error when it failed; the table filters by
+ * project and state (kept in the URL) and cancels a running job.
+ */
+import assert from 'node:assert/strict';
+import { screenshot, test, waitFor } from './harness.mjs';
+
+async function trpc(baseUrl, proc, input, mutation = false) {
+  const res = mutation
+    ? await fetch(`${baseUrl}/api/trpc/${proc}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
+    : await fetch(`${baseUrl}/api/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${proc}: HTTP ${res.status}: ${body?.error?.json?.message ?? JSON.stringify(body).slice(0, 300)}`);
+  return body.result.data.json;
+}
+
+const ENDED = ['done', 'failed', 'cancelled', 'interrupted'];
+const row = (page, id) => page.locator(`[data-testid="job-row"][data-job-id="${id}"]`);
+
+test('jobs page: project link, start and duration, ETA, error, filters, cancel from the table', async ({ page, baseUrl }) => {
+  const demo = (await trpc(baseUrl, 'projects.list')).find((p) => p.name === 'Demo sandstone');
+  const name = `e2e jobs ${Date.now() % 100000}`;
+  const mine = await trpc(baseUrl, 'projects.create', { name, kind: 'mineralogy' }, true);
+
+  // a failed job: an upload that is not a volume
+  const up = await fetch(`${baseUrl}/api/projects/${mine.id}/upload?kind=volume&name=broken.nrrd`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'NRRD0004\nthis is not a volume\n' });
+  assert.equal(up.status, 202, `upload accepted for import: ${up.status}`);
+  const { jobId: failedId } = await up.json();
+  const failed = await waitFor(async () => {
+    const j = await trpc(baseUrl, 'jobs.byId', { id: failedId });
+    return ENDED.includes(j.state) ? j : null;
+  }, 'the import of broken.nrrd to end', 60_000, 500);
+  assert.equal(failed.state, 'failed');
+
+  // a long job to follow and cancel: auto-registration of the demo
+  const { jobId: runId } = await trpc(baseUrl, 'correlate.autoRegister', { projectId: demo.id, model: 'similarity' }, true);
+
+  await page.goto(`${baseUrl}/jobs`);
+  await page.getByTestId('job-table').waitFor({ timeout: 30_000 });
+  const running = row(page, runId);
+  await running.waitFor({ timeout: 20_000 });
+  await waitFor(async () => (await running.getAttribute('data-state')) === 'running', 'the registration job to run', 120_000);
+  const eta = running.getByTestId('job-eta');
+  await waitFor(async () => /about (\d+ (s|min)|\d+ h)/.test(await eta.innerText()), 'an ETA from the progress rate', 60_000);
+  assert.match(await running.getByTestId('job-project').innerText(), /Demo sandstone · Correlate/);
+  assert.equal(await running.getByTestId('job-result-link').getAttribute('href'), `/projects/${demo.id}/correlate`);
+  assert.match(await running.getByTestId('job-started').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d$/);
+  const d1 = await running.getByTestId('job-duration').innerText();
+  assert.match(d1, /^\d+ s$|^\d+ min \d+ s$/, `duration while running: ${d1}`);
+  await screenshot(page, 'jobs-running-eta');
+
+  // cancel from the table
+  await running.getByTestId('job-cancel').click();
+  await waitFor(async () => (await running.getAttribute('data-state')) === 'cancelled', 'the registration job cancelled from the table', 60_000);
+  assert.equal(await running.getByTestId('job-cancel').count(), 0, 'no cancel button on an ended job');
+  assert.match(await running.getByTestId('job-duration').innerText(), /^\d+ s$|^\d+ min \d+ s$/);
+  assert.equal(await running.getByTestId('job-eta').count(), 0, 'no ETA once ended');
+
+  // the failed import: its error, and its project with a link
+  const bad = row(page, failedId);
+  assert.equal(await bad.getAttribute('data-state'), 'failed');
+  assert.match(await bad.getByTestId('job-error').innerText(), /broken\.nrrd/);
+  assert.match(await bad.getByTestId('job-project').innerText(), new RegExp(`${name} · datasets`));
+
+  // filters: by project, then by state; both kept in the URL
+  await page.getByTestId('job-filter-project').selectOption(mine.id);
+  await waitFor(async () => (await page.getByTestId('job-row').count()) === 1, 'only the jobs of the new project');
+  await waitFor(async () => page.url().includes(`project=${mine.id}`), 'the project filter in the URL');
+  await page.getByTestId('job-filter-state').selectOption('done');
+  await page.getByText('No jobs match these filters.').waitFor({ timeout: 10_000 });
+  await page.getByTestId('job-filter-state').selectOption('failed');
+  await waitFor(async () => (await page.getByTestId('job-row').count()) === 1 && (await row(page, failedId).count()) === 1, 'the failed import under "failed"');
+  await screenshot(page, 'jobs-filter-failed');
+  await page.goto(`${baseUrl}/jobs?project=${demo.id}&state=cancelled`);
+  await row(page, runId).waitFor({ timeout: 20_000 });
+  const states = await page.getByTestId('job-state').allInnerTexts();
+  assert.ok(states.length >= 1 && states.every((s) => s === 'cancelled'), `only cancelled jobs: ${states}`);
+  assert.equal(await page.getByTestId('job-filter-state').inputValue(), 'cancelled');
+
+  // the link leads to the job's result
+  await row(page, runId).getByTestId('job-result-link').click();
+  await page.waitForURL(new RegExp(`/projects/${demo.id}/correlate$`), { timeout: 20_000 });
+  await trpc(baseUrl, 'projects.delete', { id: mine.id }, true);
+}, { timeoutMs: 300_000 });
