@@ -1,9 +1,11 @@
 /**
  * Modal mineralogy: volume % of each class in a predicted label volume (below the surface,
- * air / "no label" excluded), next to the area % of the same classes in the EDS map.
+ * air / "no label" excluded), next to the area % of the same classes in the EDS map. The EDS %
+ * are of the classified pixels; the pixels left out are counted apart: measured but unclassified,
+ * not measured (mosaic area no field covers), and phases the class table drops.
  */
 import { throwIfAborted, type StageOptions } from '../errors';
-import type { MineralMap } from '../eds/types';
+import { notMeasuredPixels, unclassifiedPixels, type MineralMap } from '../eds/types';
 import type { ClassMap } from '../registration/transfer-labels';
 import type { VolumeStore } from '../volume/store';
 import type { Shape3 } from '../volume/types';
@@ -33,6 +35,14 @@ export interface ModalMineralogy {
   /** voxels with a code that is not in `classes` (counted nowhere) */
   unknownVoxels: number;
   totalEdsPixels?: number;
+  /** EDS pixels measured but without a mineral (not in the EDS %) */
+  edsUnclassifiedPixels?: number;
+  /** EDS map pixels no field covers (not in the EDS %) */
+  edsNotMeasuredPixels?: number;
+  /** EDS pixels of phases the class table drops or maps to no listed class (not in the EDS %) */
+  edsDroppedPixels?: number;
+  /** all EDS map pixels */
+  edsMapPixels?: number;
 }
 
 export interface ModalOptions extends StageOptions {
@@ -77,7 +87,7 @@ export async function modalMineralogy(labels: VolumeStore, classes: ReportClass[
     else unknown += counts[c];
   }
   let eds: Float64Array | undefined;
-  let edsTotal = 0;
+  let edsTotal = 0, edsDropped = 0;
   if (opts.map) {
     eds = new Float64Array(256);
     const cm = opts.classMap ?? {};
@@ -89,7 +99,7 @@ export async function modalMineralogy(labels: VolumeStore, classes: ReportClass[
       if (c !== null && c !== undefined && known.has(c)) {
         eds[c] += ids[id];
         edsTotal += ids[id];
-      }
+      } else edsDropped += ids[id];
     }
   }
   const rows: ModalRow[] = classes.filter((c) => c.code !== 0).map((c) => ({
@@ -99,5 +109,8 @@ export async function modalMineralogy(labels: VolumeStore, classes: ReportClass[
     volumePercent: total ? (100 * counts[c.code]) / total : 0,
     ...(eds ? { edsPixels: eds[c.code], edsAreaPercent: edsTotal ? (100 * eds[c.code]) / edsTotal : 0 } : {}),
   }));
-  return { rows, totalVoxels: total, unknownVoxels: unknown, ...(eds ? { totalEdsPixels: edsTotal } : {}) };
+  const edsApart = opts.map
+    ? { edsUnclassifiedPixels: unclassifiedPixels(opts.map), edsNotMeasuredPixels: notMeasuredPixels(opts.map), edsDroppedPixels: edsDropped, edsMapPixels: opts.map.labels.length }
+    : {};
+  return { rows, totalVoxels: total, unknownVoxels: unknown, ...(eds ? { totalEdsPixels: edsTotal } : {}), ...edsApart };
 }

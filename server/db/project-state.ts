@@ -91,7 +91,7 @@ const px = z.tuple([real, real]);
 
 const reportClass = exactly<ReportClass>()(z.object({ code: num, name: z.string() }));
 const modalRow = exactly<ModalRow>()(z.object({ class: num, name: z.string(), voxels: num, volumePercent: real, edsPixels: num.optional(), edsAreaPercent: real.optional() }));
-const modal = exactly<ModalMineralogy>()(z.object({ rows: z.array(modalRow), totalVoxels: num, unknownVoxels: num, totalEdsPixels: num.optional() }));
+const modal = exactly<ModalMineralogy>()(z.object({ rows: z.array(modalRow), totalVoxels: num, unknownVoxels: num, totalEdsPixels: num.optional(), edsUnclassifiedPixels: num.optional(), edsNotMeasuredPixels: num.optional(), edsDroppedPixels: num.optional(), edsMapPixels: num.optional() }));
 const depth = exactly<DepthProfile>()(z.object({
   classes: z.array(reportClass), depthUm: reals, binUm: real, counts: z.array(z.array(num)), fractions: z.array(reals), totals: z.array(num),
 }));

@@ -38,7 +38,7 @@ export async function resultsState(svc: Services, projectId: string) {
       : null,
   };
   const ps = pred ? await predictionStores(svc, projectId) : undefined;
-  const empty = { modal: [], depth: null, histograms: null, truthIoU: null };
+  const empty = { modal: [], modalEdsApart: null, depth: null, histograms: null, truthIoU: null };
   if (!pred || !ps) return { ...base, prediction: null, stats: { status: 'none' as const }, ...empty, exports: [] };
   const prediction = { createdAt: new Date(pred.createdAt), seconds: pred.seconds, classes: pred.classes, shape: pred.shape, levels: ps.labels.levels, upToDate: !!summary && summary.createdAt === pred.modelCreatedAt };
   const s = statsStatus(svc, projectId);
@@ -49,6 +49,8 @@ export async function resultsState(svc: Services, projectId: string) {
   const st = s.stats;
   const name = (c: number, fallback: string) => classes.find((d) => d.code === c)?.name ?? fallback;
   const modal = st.modal.rows.map((r) => ({ code: r.class, name: name(r.class, r.name), volumePct: r.volumePercent, edsAreaPct: r.edsAreaPercent ?? null, voxels: r.voxels }));
+  const m = st.modal, mapPx = m.edsMapPixels;
+  const modalEdsApart = mapPx ? { unclassified: (m.edsUnclassifiedPixels ?? 0) / mapPx, notMeasured: (m.edsNotMeasuredPixels ?? 0) / mapPx, dropped: (m.edsDroppedPixels ?? 0) / mapPx } : null;
   const cls = st.depth.classes.map((c) => c.code);
   const depth = {
     binUm: st.depth.binUm,
@@ -56,7 +58,7 @@ export async function resultsState(svc: Services, projectId: string) {
     fractions: st.depth.fractions.map((row) => Object.fromEntries(cls.map((c, k) => [c, row[k] ?? 0])) as Record<number, number>),
     voxels: st.depth.totals,
   };
-  return { ...base, prediction, stats: { status: 'ready' as const, seconds: st.seconds }, modal, depth, histograms: st.histograms, truthIoU: st.truthIoU, exports: exportList(projectId) };
+  return { ...base, prediction, stats: { status: 'ready' as const, seconds: st.seconds }, modal, modalEdsApart, depth, histograms: st.histograms, truthIoU: st.truthIoU, exports: exportList(projectId) };
 }
 
 export function exportList(projectId: string) {

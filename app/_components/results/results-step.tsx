@@ -18,6 +18,7 @@ import { OverlayPanel, type Overlay } from './overlay-panel';
 import { guessLevelShapes, sliceUrl } from '../viewer/volume-info';
 import type { SliceAxis, Vec3 } from '../viewer/slice-geometry';
 import { QualityCard } from '../quality/quality-card';
+import { ModalTable } from './modal-table';
 
 const Label3D = dynamic(() => import('./label-3d').then((m) => m.Label3D), { ssr: false });
 
@@ -138,10 +139,7 @@ function Results({ st, projectId, onRetry }: { st: State; projectId: string; onR
         {ready && <section className="card">
           <h3>Modal mineralogy</h3>
           <ModalBars rows={st.modal.map((m) => ({ ...classes.find((c) => c.code === m.code)!, volumePct: m.volumePct, edsAreaPct: m.edsAreaPct }))} />
-          <table className="metrics small" data-testid="modal-table">
-            <thead><tr><th>class</th><th className="r">3D volume %</th><th className="r">2D EDS area %</th></tr></thead>
-            <tbody>{st.modal.map((m) => <tr key={m.code}><td>{m.name}</td><td className="r num">{m.volumePct.toFixed(1)}</td><td className="r num">{m.edsAreaPct == null ? '–' : m.edsAreaPct.toFixed(1)}</td></tr>)}</tbody>
-          </table>
+          <ModalTable rows={st.modal} edsApart={st.modalEdsApart} />
         </section>}
         {ready && <section className="card">
           <h3>Depth profile</h3>
