@@ -220,3 +220,21 @@ describe('petromap import-eds on a project folder', () => {
     expect(groupMinorPhases(phaseAreas(m)).minor!.phases.length).toBe(15);
   });
 });
+
+describe('modal mineralogy of a TIMA map', () => {
+  it('counts unclassified, not measured and dropped EDS pixels apart from the classified ones', async () => {
+    const { modalMineralogy } = await import('../../../lib/report/modal');
+    const { memoryVolumeStore } = await import('../../../lib/volume/memory-store');
+    const t = proj.datasets[0];
+    const map = await importMineralMap({ map: proj.root, dataset: t.guid });
+    const labels = memoryVolumeStore({ meta: { shape: [1, 2, 2], spacingUm: [1, 1, 1], originUm: [0, 0, 0], dtype: 'uint8', channels: ['labels'] }, data: Uint8Array.of(2, 2, 3, 0) });
+    // Quartz and Albite -> 2, Hematite -> 3; the tiny phases are left out of the class table
+    const m = await modalMineralogy(labels, [{ code: 2, name: 'quartz' }, { code: 3, name: 'feldspar' }], { map, classMap: { 12: 2, 20: 2, 46: 3, 71: null, 88: null } });
+    const n = t.labels.length;
+    const notMeasured = countOf(t.measured, (i) => !t.measured[i]);
+    const unclassified = countOf(t.labels, (i) => t.measured[i] === 1 && t.labels[i] === 0);
+    expect(m).toMatchObject({ edsMapPixels: n, edsNotMeasuredPixels: notMeasured, edsUnclassifiedPixels: unclassified, edsDroppedPixels: 5 });
+    expect(m.totalEdsPixels! + notMeasured + unclassified + 5).toBe(n);
+    expect(m.rows.reduce((a, r) => a + r.edsAreaPercent!, 0)).toBeCloseTo(100, 9);
+  });
+});
