@@ -6,7 +6,10 @@ import { buildMlp, predictRows, type TrainedModel } from '../../../lib/classify/
 import { rng } from '../../../lib/classify/rng';
 import { getTf } from '../../../lib/classify/tf-node';
 import { wasmKernels } from '../../../lib/features/kernels-wasm';
+import { featureSource, predictBrick } from '../../../lib/classify/predict-brick';
 import type { Box3 } from '../../../lib/volume/types';
+import { denseStore, TEST_SET } from './helpers';
+import { fixture } from './sample';
 
 /** A model with random (not trained) weights; biases random too, so every term of the kernel counts. */
 async function model(nF: number, hidden: number[], classes: number[], seed: number, o: { dropout?: number; inputNoise?: number } = {}): Promise<TrainedModel> {
@@ -88,5 +91,45 @@ describe('fused wasm MLP', () => {
     const sig = tfl.sequential();
     sig.add(tfl.layers.dense({ units: 3, activation: 'sigmoid', inputShape: [4] }));
     expect(fusedMlpOf({ ...tm, model: sig })).toBeNull();
+  });
+
+  it('predictBrick: the fused path gives the TF.js path\'s outputs on a synthetic sample, air above the surface left empty', async () => {
+    const { sample } = fixture();
+    const store = denseStore(sample.volume);
+    const surface = sample.truth.surface;
+    // the TEST_SET features of this volume, a model with random weights standardised to them
+    const nF = 6;
+    const tm = await model(nF, [16, 16], [1, 2, 3, 4, 5], 21);
+    tm.featureSet = TEST_SET;
+    const box: Box3 = { start: [0, 8, 8], shape: [20, 24, 40] };
+    // standardise to the real features so the classes are mixed (not one class everywhere)
+    const { featuresForBox } = await import('../../../lib/features');
+    const f = await featuresForBox(featureSource(store, surface), box, TEST_SET);
+    expect(f.nFeatures).toBe(nF);
+    const n = f.data.length / nF;
+    for (let k = 0; k < nF; k++) {
+      let m = 0, q = 0;
+      for (let i = 0; i < n; i++) { m += f.data[i * nF + k]!; q += f.data[i * nF + k]! ** 2; }
+      m /= n;
+      tm.mean[k] = m;
+      tm.std[k] = Math.sqrt(Math.max(1e-6, q / n - m * m));
+    }
+    const want = await predictBrick(tm, featureSource(store, surface), box, surface, { engine: 'tfjs' });
+    const got = await predictBrick(tm, featureSource(store, surface), box, surface);
+    expect(want.labels.filter((l) => l === 0).length).toBeGreaterThan(0); // air above the tilted surface
+    // the outputs vary over the brick: the comparison below means something
+    expect(new Set(want.uncertainty).size).toBeGreaterThan(20);
+    expect(new Set(want.probabilities[0]).size).toBeGreaterThan(20);
+    let differ = 0;
+    for (let i = 0; i < n; i++) if (got.labels[i] !== want.labels[i]) differ++;
+    expect(differ).toBeLessThanOrEqual(2); // only exact ties could differ
+    let airNotEmpty = 0, maxDiff = 0;
+    for (let i = 0; i < n; i++) {
+      if (want.labels[i] === 0 && got.labels[i]! + got.uncertainty[i]! + got.probabilities.reduce((a, p) => a + p[i]!, 0) !== 0) airNotEmpty++;
+      maxDiff = Math.max(maxDiff, Math.abs(got.uncertainty[i]! - want.uncertainty[i]!));
+      for (let k = 0; k < 5; k++) maxDiff = Math.max(maxDiff, Math.abs(got.probabilities[k]![i]! - want.probabilities[k]![i]!));
+    }
+    expect(airNotEmpty).toBe(0);
+    expect(maxDiff).toBeLessThanOrEqual(1);
   });
 });
