@@ -238,3 +238,20 @@ describe('modal mineralogy of a TIMA map', () => {
     expect(m.rows.reduce((a, r) => a + r.edsAreaPercent!, 0)).toBeCloseTo(100, 9);
   });
 });
+
+describe('hostile TIMA project folders', () => {
+  it('follows no links out of the folder, and a damaged project file leaves the samples unnamed', async () => {
+    const { cp, mkdir, symlink, writeFile } = await import('node:fs/promises');
+    const root = join(dir, 'hostile');
+    await mkdir(root);
+    const t = proj.datasets[0];
+    await cp(join(proj.root, t.path), join(root, 'inside'), { recursive: true });
+    // a dataset folder that is a link to one outside: not listed, never read
+    await symlink(join(proj.root, proj.datasets[1].path), join(root, 'outside-link'));
+    await writeFile(join(root, 'P.timaproj.data'), '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><ProjectData>&a;</ProjectData>');
+    const list = await listTimaDatasets(root);
+    expect(list.map((d) => d.id)).toEqual(['inside']);
+    expect(list[0].sampleName).toBeUndefined();
+    await fail(importMineralMap({ map: root, dataset: 'outside-link' }));
+  });
+});
