@@ -74,6 +74,14 @@ export function parseNumberOption(name: string, v: string, spec: { integer?: boo
   throw invalidInput(`--${name} must be ${what}${spec.unit ? ` (${spec.unit})` : ''}, not "${v.slice(0, 80)}"${hint}.`);
 }
 
+/** A comma-separated list option, each item one of `choices` (repeats dropped). */
+export function parseListOption<C extends string>(name: string, v: string, choices: readonly C[]): C[] {
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !(choices as readonly string[]).includes(s));
+  if (!items.length || bad.length) throw invalidInput(`--${name} takes a comma-separated list of ${choices.join(', ')}${bad.length ? `; "${bad[0]!.slice(0, 40)}" is none of them` : ''}.`);
+  return [...new Set(items)] as C[];
+}
+
 function parseTriple(name: string, v: string, integer: boolean): [number, number, number] {
   const parts = v.split(/[,x ]/).filter(Boolean).map(Number);
   if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p) || p <= 0 || (integer && !Number.isInteger(p)))) {
@@ -108,12 +116,8 @@ function checkOne(name: string, raw: string | boolean, spec: OptionSpec): unknow
       return parseNumberOption(name, v, spec);
     case 'triple':
       return parseTriple(name, v, !!spec.integer);
-    case 'list': {
-      const items = v.split(',').map((s) => s.trim()).filter(Boolean);
-      const bad = items.filter((s) => !spec.choices.includes(s));
-      if (!items.length || bad.length) throw invalidInput(`--${name} takes a comma-separated list of ${spec.choices.join(', ')}${bad.length ? `; "${bad[0]!.slice(0, 40)}" is none of them` : ''}.`);
-      return [...new Set(items)];
-    }
+    case 'list':
+      return parseListOption(name, v, spec.choices);
   }
 }
 

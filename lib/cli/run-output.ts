@@ -8,7 +8,6 @@ import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { PetromapError } from '../errors';
 import { FOLDER_MARKER, writeFolderMarker } from '../output-folder-node';
-import { writeTextAtomic } from '../report/export-node';
 
 /** Files an earlier `petromap run` leaves in its folder (any of them means "used"). */
 const RUN_FILES = ['run.json', 'report.json', 'registration.json', 'model', 'prediction', 'volume.ome.zarr', FOLDER_MARKER];
@@ -72,6 +71,7 @@ export async function startRunFolder(out: string, record: RunRecord): Promise<vo
   await writeRunRecord(out, record);
 }
 
-export function writeRunRecord(out: string, record: RunRecord): Promise<void> {
-  return writeTextAtomic(join(out, 'run.json'), JSON.stringify(record, null, 2) + '\n');
+export async function writeRunRecord(out: string, record: RunRecord): Promise<void> {
+  const { writeTextAtomic } = await import('../report/export-node'); // loaded once the checks have passed
+  await writeTextAtomic(join(out, 'run.json'), JSON.stringify(record, null, 2) + '\n');
 }

@@ -13,19 +13,20 @@
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { importMineralMap } from '../eds/import-node';
-import { loadMineralMap } from '../eds/store-node';
 import type { MineralMap } from '../eds/types';
 import { invalidInput } from '../errors';
-import { limitsFromEnv } from '../limits';
-import { classMapFromTable, parseClassTable, runMineralogy } from '../pipeline/run-mineralogy';
 import type { LandmarkPair } from '../registration/types';
-import { describeVolumeFile, importVolume } from '../volume/import-node';
-import { openVolume } from '../volume/zarr-store-node';
-import { parseCommandArgs, readJsonOption } from './args';
-import { exportLabels, LABEL_EXPORT_FORMATS } from './export-labels';
+import { parseCommandArgs, parseListOption, readJsonOption } from './args';
 import { progressBar } from './progress';
 import { checkRunOutFolder, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
+
+// The pipeline, the importers and the exporter take seconds to load: they are imported once the
+// options and the output folder have passed their checks, so that a mistake is reported at once.
+const lib = () => Promise.all([
+  import('../eds/import-node'), import('../eds/store-node'), import('../limits'), import('../pipeline/run-mineralogy'),
+  import('../volume/import-node'), import('../volume/zarr-store-node'), import('./export-labels'),
+]).then(([edsImport, edsStore, limits, pipeline, volumeImport, zarr, exp]) => ({ ...edsImport, ...edsStore, ...limits, ...pipeline, ...volumeImport, ...zarr, ...exp }));
+type Lib = Awaited<ReturnType<typeof lib>>;
 
 export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> --eds <map folder|map image|TIMA export> [--legend legend.csv] [--pixel-um <µm>]
        [--classes classes.json] [--landmarks pairs.json] [--threads <n>] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>
@@ -51,7 +52,7 @@ const SPEC = {
     classes: { kind: 'path', must: 'file', what: 'the class table' },
     landmarks: { kind: 'path', must: 'file', what: 'the landmarks' },
     threads: { kind: 'number', integer: true, min: 1 },
-    export: { kind: 'list', choices: LABEL_EXPORT_FORMATS },
+    export: { kind: 'string' }, // a list of the exporter's formats, checked once it is loaded
   },
 } as const;
 
@@ -67,22 +68,25 @@ function checkLandmarks(json: unknown, file: string): LandmarkPair[] {
 }
 
 /** The EDS map: a folder written by `petromap import-eds`, or imported now (fast; fails on a missing pixel size). */
-async function readEds(eds: string, legend: string | undefined, pixelSizeUm: number | undefined): Promise<MineralMap> {
-  if ((await isDir(eds)) && (await exists(join(eds, 'map.json')))) return loadMineralMap(eds);
-  return importMineralMap({ map: eds, legend, pixelSizeUm }, { limits: limitsFromEnv() });
+async function readEds(L: Lib, eds: string, legend: string | undefined, pixelSizeUm: number | undefined): Promise<MineralMap> {
+  if ((await isDir(eds)) && (await exists(join(eds, 'map.json')))) return L.loadMineralMap(eds);
+  return L.importMineralMap({ map: eds, legend, pixelSizeUm }, { limits: L.limitsFromEnv() });
 }
 
 export async function main(argv: string[]): Promise<number> {
   const { values: a } = parseCommandArgs(argv, SPEC);
   const isStore = (await isDir(a.volume)) && (await exists(join(a.volume, 'zarr.json')));
   await checkRunOutFolder(a.out, [{ flag: '--volume', path: a.volume }, { flag: '--eds', path: a.eds }]);
-  const table = a.classes ? parseClassTable(await readJsonOption('classes', a.classes), a.classes) : undefined;
+  const classesJson = a.classes ? await readJsonOption('classes', a.classes) : undefined;
   const landmarks = a.landmarks ? checkLandmarks(await readJsonOption('landmarks', a.landmarks), a.landmarks) : undefined;
+  const L = await lib();
+  const formats = a.export === undefined ? [] : parseListOption('export', a.export, L.LABEL_EXPORT_FORMATS);
+  const table = a.classes ? L.parseClassTable(classesJson, a.classes) : undefined;
   // the volume's header (a file) or metadata (a store): a wrong file is named before the EDS import
-  if (isStore) await openVolume(a.volume);
-  else await describeVolumeFile(a.volume, { limits: limitsFromEnv() });
-  const map = await readEds(a.eds, a.legend, a['pixel-um']);
-  const { classMap, classes } = classMapFromTable(map, table);
+  if (isStore) await L.openVolume(a.volume);
+  else await L.describeVolumeFile(a.volume, { limits: L.limitsFromEnv() });
+  const map = await readEds(L, a.eds, a.legend, a['pixel-um']);
+  const { classMap, classes } = L.classMapFromTable(map, table);
 
   const record: RunRecord = {
     volume: isStore ? { store: resolve(a.volume), referenced: true } : { store: resolve(a.out, 'volume.ome.zarr'), referenced: false, importedFrom: resolve(a.volume) },
@@ -99,13 +103,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!record.volume.referenced) {
       const bar = progressBar('import');
-      await importVolume(a.volume, record.volume.store, { limits: limitsFromEnv(), onProgress: bar, signal: ac.signal }).finally(() => bar.done());
+      await L.importVolume(a.volume, record.volume.store, { limits: L.limitsFromEnv(), onProgress: bar, signal: ac.signal }).finally(() => bar.done());
     }
     const bar = progressBar('run');
-    const r = await runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks }, threads: a.threads, onProgress: bar, signal: ac.signal })
+    const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks }, threads: a.threads, onProgress: bar, signal: ac.signal })
       .finally(() => bar.done());
     const xbar = progressBar('export');
-    const exports = await exportLabels(r.files.labels!, a.export ?? [], a.out, { signal: ac.signal, onProgress: a.export ? xbar : undefined }).finally(() => xbar.done());
+    const exports = await L.exportLabels(r.files.labels!, formats, a.out, { signal: ac.signal, onProgress: formats.length ? xbar : undefined }).finally(() => xbar.done());
     await writeRunRecord(a.out, { ...record, finishedAt: new Date().toISOString(), exports });
     console.log(JSON.stringify({
       volume: record.volume,
