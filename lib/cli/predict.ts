@@ -6,11 +6,9 @@
  * processes on Redis (docs/scale-out.md); the volume, model and output folder must then lie in the
  * workspace (PETROMAP_DATA). Prints a JSON summary on stdout.
  */
-import { predictVolume } from '../classify/predict-node';
 import { invalidInput } from '../errors';
 import type { Shape3 } from '../volume/types';
-import { parseCommandArgs } from './args';
-import { exportLabels, LABEL_EXPORT_FORMATS } from './export-labels';
+import { parseCommandArgs, parseListOption } from './args';
 import { progressBar } from './progress';
 import { checkOutsideInputs } from './run-output';
 
@@ -31,7 +29,7 @@ const SPEC = {
     out: { kind: 'string', required: true },
     threads: { kind: 'number', integer: true, min: 1 },
     brick: { kind: 'string' },
-    export: { kind: 'list', choices: LABEL_EXPORT_FORMATS },
+    export: { kind: 'string' }, // a list of the exporter's formats, checked once it is loaded
   },
 } as const;
 
@@ -46,6 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   const { values: a } = parseCommandArgs(argv, SPEC);
   const brick = parseBrick(a.brick);
   checkOutsideInputs(a.out, [{ flag: '--volume', path: a.volume }, { flag: '--model', path: a.model }]);
+  // loaded after the checks above (they take seconds to load; a mistake is reported at once)
+  const [{ predictVolume }, { exportLabels, LABEL_EXPORT_FORMATS }] = await Promise.all([import('../classify/predict-node'), import('./export-labels')]);
+  const formats = a.export === undefined ? [] : parseListOption('export', a.export, LABEL_EXPORT_FORMATS);
   const bar = progressBar('predict');
   // Ctrl-C cancels: in process the threads stop; with PETROMAP_REDIS_URL every worker drops this run's bricks
   const ac = new AbortController();
@@ -54,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSig);
   try {
     const r = await predictVolume(a.volume, a.model, a.out, { threads: a.threads, brick, onProgress: bar, signal: ac.signal }).finally(() => bar.done());
-    const exports = await exportLabels(r.labelsPath, a.export ?? [], a.out, { signal: ac.signal });
+    const exports = await exportLabels(r.labelsPath, formats, a.out, { signal: ac.signal });
     console.log(JSON.stringify({ ...r, exported: exports[0]?.path, exports }, null, 2));
     return 0;
   } finally {
