@@ -36,7 +36,7 @@ const median = (v: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-interface Args { shape: Shape3; seeds: number[]; perClass: number; peer: boolean; keep: boolean; train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'> }
+interface Args { shape: Shape3; seeds: number[]; perClass: number; peer: boolean; keep: boolean; priorShift?: boolean; train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'> }
 
 function parse(argv: string[]): Args {
   const a: Args = { shape: [64, 128, 128], seeds: [1, 2, 3], perClass: 2000, peer: true, keep: false, train: {} };
@@ -55,6 +55,7 @@ function parse(argv: string[]): Args {
     else if (f === '--clip') a.train.clipInputs = Number(argv[++i]);
     else if (f === '--lr') a.train.learningRate = Number(argv[++i]);
     else if (f === '--noise') a.train.inputNoise = Number(argv[++i]);
+    else if (f === '--prior-shift') a.priorShift = true;
     else if (f === '--no-peer') a.peer = false;
     else if (f === '--keep') a.keep = true;
     else throw new Error(`bench lithology: unknown option ${f}`);
@@ -84,7 +85,7 @@ export async function run(argv: string[]): Promise<void> {
       const n = a.shape[0] * a.shape[1] * a.shape[2];
       // petromap: the one training path, then the saved model on every voxel's features
       let t = Date.now();
-      const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, join(dir, 'model'), { featureSet: set, train: a.train, seed });
+      const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, join(dir, 'model'), { featureSet: set, train: a.train, seed, priorShift: a.priorShift });
       const tm = await loadModel(join(dir, 'model'));
       const pred = argmaxClasses(await predictRows(tm, feats.data, n), tm.classes);
       disposeModel(tm);

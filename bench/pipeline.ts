@@ -42,7 +42,7 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; ensemble?: number }
 
 function parse(argv: string[]): Args {
   const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
@@ -59,6 +59,8 @@ function parse(argv: string[]): Args {
     else if (f === '--no-boundary') a.boundary = false;
     else if (f === '--max-partial') a.maxPartial = Number(argv[++i]);
     else if (f === '--footprint') a.footprint = Number(argv[++i]);
+    else if (f === '--prior-shift') a.priorShift = true;
+    else if (f === '--ensemble') a.ensemble = Number(argv[++i]);
     else if (f === '--features') a.features = argv[++i] === 'default' ? 'default' : 'classifier';
     else if (f === '--filters') a.filters = argv[++i]!.split(',');
     else if (f === '--hidden') a.hidden = argv[++i]!.split(',').map(Number);
@@ -145,7 +147,7 @@ export async function run(argv: string[]): Promise<void> {
         const set = a.features === 'default' ? defaultFeatureSet(sp)
           : classifierFeatureSet(sp, { filters: a.filters as FilterName[] | undefined });
         console.log(`feature bank: ${a.features} (${set.specs.length} filters), brick ${(a.brick ?? [64, 128, 128]).join('x')}`);
-        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights }, threads: a.threads, register: { inWorker: false }, boundaryLabels: a.boundary, maxPartial: a.maxPartial, boundaryFootprintSd: a.footprint, onProgress: a.verbose ? onProgress : undefined });
+        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights, ensemble: a.ensemble }, priorShift: a.priorShift, threads: a.threads, register: { inWorker: false }, boundaryLabels: a.boundary, maxPartial: a.maxPartial, boundaryFootprintSd: a.footprint, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
         const petRss = peakRss;
         const lab = await (await openVolume(r.prediction.labelsPath)).readBlock({ start: [0, 0, 0], shape });

@@ -95,6 +95,8 @@ export interface TrainedModel {
   bestEpoch: number;
   /** an ensemble's honest validation: each labelled row predicted by the member that did not train on it */
   outOfFold?: Validation;
+  /** class shares the loss saw (weighted targets), in `classes` order: the prior the outputs assume */
+  trainPrior?: number[];
 }
 
 export interface ClassMetrics {
@@ -251,6 +253,9 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
   const wOf = (k: number) => (classWeight ? classWeight[k] : 1);
   for (let i = 0; i < ts.train.n; i++) if (yTrain[i] >= 0) target[i * K + yTrain[i]] = wOf(yTrain[i]);
   if (part) target.set(part.target, ts.train.n * K);
+  const priorSum = new Array(K).fill(0);
+  for (let i = 0; i < nAll; i++) for (let k = 0; k < K; k++) priorSum[k] += target[i * K + k]!;
+  const priorTotal = priorSum.reduce((a, b) => a + b, 0) || 1;
   const xs = tf.tensor2d(standardise(xAll, mean, std), [nAll, nF]);
   const ys = tf.tensor2d(target, [nAll, K]);
   const hasVal = ts.heldOut.n > 0;
@@ -263,7 +268,7 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
   // training set and seed give the same model
   const rand = rng((opts.seed ?? 1) * 7919 + 17);
   const order = Int32Array.from({ length: nAll }, (_, i) => i);
-  const tm: TrainedModel = { model, classes: ts.classes, mean, std, featureNames: ts.featureNames, featureSet: ts.featureSet, mirrorSurface: ts.mirrorSurface, hidden, history, bestEpoch: -1 };
+  const tm: TrainedModel = { model, classes: ts.classes, mean, std, featureNames: ts.featureNames, featureSet: ts.featureSet, mirrorSurface: ts.mirrorSurface, hidden, history, bestEpoch: -1, trainPrior: priorSum.map((v) => v / priorTotal) };
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       throwIfAborted(signal);
@@ -433,6 +438,7 @@ async function trainEnsemble(ts: TrainingSet, opts: TrainOptions): Promise<Train
       merged = c;
     }
     merged.outOfFold = confusionMetrics(all.y, oofPred, ts.classes);
+    merged.trainPrior = members[0]!.trainPrior;
     return merged;
   } finally {
     members.forEach(disposeModel);
@@ -550,4 +556,38 @@ export function withInputClip(tm: TrainedModel, r: { lo: Float32Array; hi: Float
   tensors.forEach((t) => t.dispose());
   void K;
   return { ...tm, model: m, hidden: [2 * nF, ...widths.slice(0, -1)] };
+}
+
+/**
+ * Label shift (Saerens, Latinne & Decaestecker 2002): the class shares of the training labels
+ * (painted or capped per class) are not those of the volume. From the model's probabilities on a
+ * sample of the volume's voxels, EM finds the volume's class shares; the ratio to the training
+ * prior is added to the output layer's bias (log), so the model predicts with the volume's shares.
+ * Needs no truth. Changes `tm` in place; returns the shares found.
+ */
+export async function adjustPriors(tm: TrainedModel, x: Float32Array, n: number, opts: { iterations?: number } = {}): Promise<number[]> {
+  const K = tm.classes.length;
+  const prior0 = tm.trainPrior ?? new Array(K).fill(1 / K);
+  const p = await predictRows(tm, x, n);
+  let pi = [...prior0];
+  for (let it = 0; it < (opts.iterations ?? 30); it++) {
+    const next = new Array(K).fill(0);
+    for (let i = 0; i < n; i++) {
+      let z = 0;
+      for (let k = 0; k < K; k++) z += (p[i * K + k]! * pi[k]!) / prior0[k]!;
+      for (let k = 0; k < K; k++) next[k] += (p[i * K + k]! * pi[k]!) / prior0[k]! / (z || 1);
+    }
+    const done = next.every((v, k) => Math.abs(v / n - pi[k]!) < 1e-5);
+    pi = next.map((v) => Math.max(1e-4, v / n));
+    if (done) break;
+  }
+  const dense = tm.model.layers.filter((l) => l.getClassName() === 'Dense');
+  const last = dense[dense.length - 1]!;
+  const [w, b] = last.getWeights() as tfc.Tensor[];
+  const bias = Float32Array.from(b!.dataSync() as Float32Array);
+  for (let k = 0; k < K; k++) bias[k] += Math.log(pi[k]! / prior0[k]!);
+  const nb = tfc.tensor1d(bias);
+  last.setWeights([w!, nb]);
+  nb.dispose();
+  return pi;
 }

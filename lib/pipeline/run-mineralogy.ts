@@ -43,6 +43,8 @@ export interface RunMineralogyOptions extends StageOptions {
   maxPartial?: number;
   /** sd of the Gaussian footprint of a boundary pixel, slab pixels (default BOUNDARY_FOOTPRINT_SD) */
   boundaryFootprintSd?: number;
+  /** experiments (bench pipeline --prior-shift): trainFromLabels priorShift */
+  priorShift?: boolean;
   train?: Omit<TrainOptions, 'signal' | 'onProgress'>;
   threads?: number;
   brick?: Shape3;
@@ -99,7 +101,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   const modelDir = join(outDir, 'model');
   const tr = await trainFromLabels(volumePath, { kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab, classMap }, modelDir, {
     featureSet: opts.featureSet, classNames, maxPerClass: opts.maxPerClass, labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels,
-    maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, source: `EDS map ${map.source ?? ''}`.trim(),
+    maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, priorShift: opts.priorShift, source: `EDS map ${map.source ?? ''}`.trim(),
     signal, onProgress: sub(onProgress, 0.15, 0.45),
   });
   const classes = classNamesFor(tr.classes, opts.classes);

@@ -5,7 +5,7 @@
  * labels lands near the true 3D mean IoU.
  */
 import { describe, expect, it } from 'vitest';
-import { argmaxClasses, buildMlp, confusionMetrics, disposeModel, mergeMembers, predictRows, trainClassifier, withInputClip, type TrainedModel } from '../../../lib/classify/model';
+import { adjustPriors, argmaxClasses, buildMlp, confusionMetrics, disposeModel, mergeMembers, predictRows, trainClassifier, withInputClip, type TrainedModel } from '../../../lib/classify/model';
 import { labelVolumeVoxels } from '../../../lib/classify/labelled-voxels';
 import { estimateFrom, estimateQuality, expectedMeanIoU } from '../../../lib/classify/quality-estimate';
 import { strokeFeatureSet } from '../../../lib/classify/strokes';
@@ -50,6 +50,25 @@ describe('ensemble merge and input clipping', () => {
     const [pc, pref] = [await predictRows(clipped, x, n), await predictRows(a, xc, n)];
     for (let i = 0; i < n * K; i++) expect(pc[i]).toBeCloseTo(pref[i]!, 4);
     [a, b, merged, clipped].forEach(disposeModel);
+  });
+
+  it('adjustPriors moves the output bias to the class shares EM finds (a fixed point: the mean adjusted probability equals them)', async () => {
+    await getTf();
+    const a = randomModel(nF, [6, 4], K, 3);
+    a.trainPrior = [0.6, 0.3, 0.1];
+    const before = await predictRows(a, x, n);
+    const pi = await adjustPriors(a, x, n, { iterations: 200 });
+    const after = await predictRows(a, x, n);
+    expect(pi.reduce((u, v) => u + v, 0)).toBeCloseTo(1, 3);
+    for (let k = 0; k < K; k++) {
+      let m = 0;
+      for (let i = 0; i < n; i++) m += after[i * K + k]!;
+      expect(m / n).toBeCloseTo(pi[k]!, 2);
+    }
+    // the adjustment is the Bayes prior ratio on every row
+    const i = 7, z = [0, 1, 2].map((k) => (before[i * K + k]! * pi[k]!) / a.trainPrior![k]!), sum = z.reduce((u, v) => u + v, 0);
+    for (let k = 0; k < K; k++) expect(after[i * K + k]).toBeCloseTo(z[k]! / sum, 4);
+    disposeModel(a);
   });
 
   it('estimateFrom scales the surface score by the agreement surviving in depth; expectedMeanIoU of certain maps is 1', () => {
