@@ -10,7 +10,7 @@ import { PetromapError } from '../errors';
 import { FOLDER_MARKER, writeFolderMarker } from '../output-folder-node';
 
 /** Files an earlier `petromap run` leaves in its folder (any of them means "used"). */
-const RUN_FILES = ['run.json', 'report.json', 'registration.json', 'model', 'prediction', 'volume.ome.zarr', FOLDER_MARKER];
+const RUN_FILES = ['run.json', 'report.json', 'registration.json', 'model', 'prediction', 'volume.ome.zarr'];
 
 const inside = (child: string, parent: string) => {
   const r = relative(resolve(parent), resolve(child));
@@ -47,9 +47,12 @@ export async function checkRunOutFolder(out: string, inputs: { flag: string; pat
     const reuse = entries.includes('volume.ome.zarr') ? ` (its imported volume can be reused: --volume ${join(out, 'volume.ome.zarr')})` : '';
     throw new PetromapError(
       'Conflict',
-      `--out ${out} already holds ${finished ? 'the results of an earlier run' : 'an earlier run that did not finish'} (${earlier.filter((e) => e !== FOLDER_MARKER).slice(0, 4).join(', ')}); ` +
+      `--out ${out} already holds ${finished ? 'the results of an earlier run' : 'an earlier run that did not finish'} (${earlier.slice(0, 4).join(', ')}); ` +
         `nothing was done. Choose a new --out folder, or delete that one first${reuse}.`,
     );
+  }
+  if (entries.includes(FOLDER_MARKER)) {
+    throw new PetromapError('Conflict', `--out ${out} is a folder petromap wrote for something else (a stored map or model: ${entries.filter((e) => e !== FOLDER_MARKER).slice(0, 3).join(', ')}); give a new or empty folder.`);
   }
   throw new PetromapError('Conflict', `--out ${out} already holds other files (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries[0]!.slice(0, 60)}); petromap writes a run only into a new or empty folder.`);
 }

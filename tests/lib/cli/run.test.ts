@@ -108,6 +108,8 @@ describe('petromap run', () => {
     writeFileSync(join(mine, 'notes.txt'), 'mine');
     const r2 = await run(['--volume', store, '--eds', mapDir, '--out', mine]);
     expect((r2.code as Error).message).toMatch(/already holds other files .*notes\.txt/);
+    const r4 = await run(['--volume', store, '--eds', mapDir, '--out', join(out, 'model')]);
+    expect((r4.code as Error).message).toMatch(/is a folder petromap wrote for something else .*model\.json/);
     const r3 = await run(['--volume', store, '--eds', mapDir, '--out', join(store, 'results')]);
     expect((r3.code as Error).message).toMatch(/lies inside the input .*--volume.*never writes into its inputs/);
     expect(readdirSync(store)).not.toContain('results');
