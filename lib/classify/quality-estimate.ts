@@ -23,32 +23,9 @@ import { isAboveSurface, type SurfacePlane } from './mirror';
 import { rng, shuffle } from './rng';
 import type { FeatureFn, FeatureRows, TrainingSet } from './training-set';
 
-export interface QualityEstimate {
-  /** estimated 3D mean IoU of the map (what the user should expect below the labelled layer) */
-  meanIoU: number;
-  /** the model's held-out surface mean IoU (what the surface tiles report) */
-  surfaceMeanIoU: number;
-  /** mean IoU of the two half-models against each other, in depth */
-  depthAgreement: number;
-  /** mean IoU of each half-model against the labels of the other half (on the surface, out of its sample) */
-  crossHalf: number;
-  /** the model's expected mean IoU from its probabilities, in depth and on the held-out surface */
-  depthConfidence: number;
-  surfaceConfidence: number;
-  /** share of sampled depth voxels with at least one feature outside the training range */
-  outOfRange: number;
-  /** depth voxels sampled */
-  sampled: number;
-}
-
-/** Plain sentences for the UI and the CLI, one per number. */
-export const QUALITY_EXPLAINED = {
-  meanIoU: 'Estimated 3D mean IoU: what to expect inside the volume, away from the labels. It scales the surface score by how much two independent models still agree in depth.',
-  surfaceMeanIoU: 'Surface check: mean IoU on labelled tiles held out from training. They lie in the labelled layer, so this is usually higher than the 3D quality.',
-  agreement: 'Agreement: two models, each trained on one half of the labels, compared with each other on the held-out surface and in depth. Where they disagree at least one is wrong.',
-  confidence: "Confidence: the model's own expected mean IoU from its probabilities, on the surface and in depth. A drop in depth means it is less sure there.",
-  outOfRange: 'Outside the training range: share of the voxels in depth with a feature value never seen among the labelled voxels; the model extrapolates there.',
-} as const;
+export type { QualityEstimate } from './quality-text';
+export { QUALITY_EXPLAINED } from './quality-text';
+import type { QualityEstimate } from './quality-text';
 
 export interface EstimateQualityOptions extends StageOptions {
   /** the features of the store as training computed them (mirrored store, same FeatureFn) */

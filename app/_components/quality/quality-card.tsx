@@ -2,8 +2,7 @@
  * The truth-free estimate of the 3D map's quality (lib/classify/quality-estimate), beside the
  * surface metrics on the Train and Results pages, each number with a plain sentence on what it means.
  */
-import type { QualityEstimate } from '@/lib/classify/quality-estimate';
-import { QUALITY_EXPLAINED } from '@/lib/classify/quality-estimate';
+import { QUALITY_EXPLAINED, type QualityEstimate } from '@/lib/classify/quality-text';
 import { formatPct } from '../format';
 
 export function QualityCard({ q, compact = false }: { q: QualityEstimate | null | undefined; compact?: boolean }) {
