@@ -25,7 +25,8 @@ import { PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import { chunkGrid } from '../features';
 import { startTsWorker } from '../parallel/ts-worker-node';
 import type { Box3, Shape3, VolumeMeta } from '../volume/types';
-import { buildPyramid, createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
+import { buildPyramidsInThreads } from '../parallel/pyramids-node';
+import { createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
 import { DEFAULT_PREDICT_BRICK, boxAboveSurface, countUnlabelled, markerName } from './brick-predict';
 import type { SurfacePlane } from './mirror';
 import { MODEL_FORMAT, type ModelFile } from './model-io-node';
@@ -234,9 +235,9 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   if (opts.pyramids !== false) {
     throwIfAborted(signal);
     onProgress?.(0.95, 'building the output pyramids');
-    await buildPyramid(outs.labels, { signal }); // majority of 2x2x2 (created with downsample 'mode')
-    await buildPyramid(outs.probs, { signal });
-    await buildPyramid(outs.unc, { signal });
+    // labels by majority of 2x2x2 (created with downsample 'mode'), the others by mean; one job per
+    // channel on the prediction's threads (the bricks are done, the cores are free)
+    await buildPyramidsInThreads([outs.labels, outs.probs, outs.unc], Math.max(1, opts.threads ?? Math.min(4, availableParallelism())), { signal });
   }
   onProgress?.(1, 'prediction finished');
   return {

@@ -12,6 +12,14 @@ export interface BuildPyramidOptions extends StageOptions {
   concurrency?: number;
   /** default: what the store was created with ('mean' unless created with downsample: 'mode') */
   downsample?: Downsample;
+  /**
+   * only these channels (default all). Each channel's levels depend on that channel alone, so
+   * several threads may build different channels of one store at once (their chunks are different
+   * files); the store is then marked complete only by `markComplete: true` or a call over all.
+   */
+  channels?: number[];
+  /** set pyramidComplete at the end (default: when all channels were built) */
+  markComplete?: boolean;
 }
 
 /**
@@ -24,13 +32,15 @@ export async function buildPyramid(store: VolumeStore, opts: BuildPyramidOptions
   const { signal, onProgress } = opts;
   const chunk = store instanceof ZarrVolumeStore ? store.chunk : DEFAULT_CHUNK;
   const nc = store.meta.channels.length;
+  const channels = opts.channels ?? Array.from({ length: nc }, (_, c) => c);
+  for (const c of channels) if (!Number.isInteger(c) || c < 0 || c >= nc) throw new Error(`internal: buildPyramid of ${nc} channel(s) asked for channel ${c}`);
   type Job = { level: number; channel: number; box: Box3 };
   const jobsPerLevel: Job[][] = [];
   let total = 0;
   for (let k = 1; k < store.levels; k++) {
     const t = store.levelShape(k);
     const jobs: Job[] = [];
-    for (let channel = 0; channel < nc; channel++) {
+    for (const channel of channels) {
       for (let z = 0; z < t[0]; z += chunk[0]) {
         for (let y = 0; y < t[1]; y += chunk[1]) {
           for (let x = 0; x < t[2]; x += chunk[2]) {
@@ -60,7 +70,8 @@ export async function buildPyramid(store: VolumeStore, opts: BuildPyramidOptions
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
   }
-  if (store instanceof ZarrVolumeStore && !store.pyramidComplete) await store.updateAttrs({ pyramidComplete: true });
+  const mark = opts.markComplete ?? channels.length === nc;
+  if (mark && store instanceof ZarrVolumeStore && !store.pyramidComplete) await store.updateAttrs({ pyramidComplete: true });
   onProgress?.(1, 'pyramid built');
 }
 
