@@ -1,83 +1,129 @@
 /**
- * `petromap register --volume <dir|file> --map <map.png> <legend.csv> --pixel-um <µm>
- *   [--landmarks pairs.json] [--companion BSE] [--model similarity|affine] [--out registration.json]`
- * Registers an EDS mineral map onto the polished surface inside an XRM volume and writes the
- * transform (edsToVoxel, edsToSlab, surface plane) and quality figures as JSON.
+ * `petromap register`: registers an EDS mineral map onto the polished surface inside an XRM volume
+ * and writes the transform (its model, edsToVoxel with named axes, edsToSlab, surface plane),
+ * quality figures and the model choice as JSON, with an elastix TransformParameters file and the
+ * EDS labels as a one-slice MetaImage beside it, so `transformix` can put the map into the volume.
  * A thin adapter over lib/registration: on failure it prints the message and sets exit code 1.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { isPetromapError, invalidInput } from '../errors';
+import { rename, writeFile } from 'node:fs/promises';
+import { invalidInput, isPetromapError } from '../errors';
+import type { MineralMap } from '../eds/types';
+import { parseCommandArgs, readJsonOption } from './args';
 import { progressBar } from './progress';
-import { registerEdsToVolume } from '../registration/register-eds';
+import { registerEdsToVolume, type RegistrationWithSlab } from '../registration/register-eds';
 import { openVolumeInput, readMineralMapInput } from '../registration/read-inputs-node';
+import { regularFields } from '../registration/refine-fields';
+import { edsLabelsMha, elastixTransformText, namedEdsToVoxel } from '../registration/transform-export';
 import type { LandmarkPair } from '../registration/types';
+import type { VolumeMeta } from '../volume/types';
 
-const USAGE =
-  'usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder> [legend.csv] [--pixel-um <µm>] ' +
-  '[--landmarks pairs.json] [--companion BSE] [--model similarity|affine] [--out registration.json]';
+export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder> [legend.csv] [--pixel-um <µm>]
+    [--model auto|similarity|affine|fields] [--fields <cols>x<rows>] [--landmarks pairs.json] [--companion BSE] [--out registration.json] [--json]
+  Registers the EDS map onto the polished surface inside the volume.
+  --model    auto (default): similarity, then an affine only where the map supports it (held-out halves of the map,
+             patch residuals, stretch within ±10 %), then per-field shifts when --fields is given and a field moved;
+             similarity | affine | fields force one model (fields needs --fields).
+  --fields   the field grid of a stitched mosaic (e.g. 4x3 = 4 columns, 3 rows of equal fields).
+  Writes <out> (JSON), <out>.TransformParameters.txt (elastix/ITK 3D AffineTransform: fixed image = the volume in µm,
+  moving image = <out>.eds-labels.mha, the EDS labels as a one-slice image; "transformix -tp <that file> -in
+  <out>.eds-labels.mha -out <dir>" puts the labels on the registered surface voxels) and <out>.eds-labels.mha.
+  --json: the same JSON on stdout (no progress bar). Its fields:
+    model: "similarity" | "affine" | "fields" (the transform's model)
+    modelChoice: { requested, kept, reason, patches, heldOutRmsVox: { similarity, affine, fields }, heldOutGain?: [a, b], affineStretch?: [s1, s2] }
+    edsToVoxel: { from: "EDS pixel (u, v)", to: "voxel index (x, y, z)", x: { u, v, offset }, y: {...}, z: {...} }
+      (voxel x = x.u * u + x.v * v + x.offset; older files hold a flat 9-vector with rows z, y, x: both are read)
+    edsToSlab: [a, b, c, d, e, f] (slab u = a*u + b*v + c, slab v = d*u + e*v + f); slabToVoxel: 9-vector, rows z, y, x; slabSize: [w, h]
+    fields?: [{ name, u0, v0, width, height, shiftPx: [du, dv], overlap, moved }] (model "fields": EDS pixel p of a field lies at edsToVoxel(p + shiftPx))
+    residual?: { cols, rows, patchPx: [w, h], misfitVox: [per patch, row-major; null = off the volume] }
+    surface: { a, b, c, tiltDeg, azimuthDeg, residualRms, inlierFraction, threshold } (plane z = a*x + b*y + c, voxels)
+    quality: { miBefore, miAfter, scoreAfter, coverage, landmarkResiduals?, initialisation, refinedBy }
+    transformFile, movingImage: the files written beside <out>; volume, map: the inputs.`;
 
-interface Args {
-  volume?: string;
-  map: string[];
-  pixelUm?: number;
-  landmarks?: string;
-  companion?: string;
-  model?: 'similarity' | 'affine';
-  out: string;
-}
+const SPEC = {
+  usage: USAGE,
+  options: {
+    volume: { kind: 'path', must: 'exist', required: true, what: 'volume' },
+    map: { kind: 'path', must: 'exist', required: true, what: 'EDS map' },
+    'pixel-um': { kind: 'number', min: 0, exclusiveMin: true, unit: 'µm' },
+    model: { kind: 'string', choices: ['auto', 'similarity', 'affine', 'fields'] },
+    fields: { kind: 'string' },
+    landmarks: { kind: 'path', must: 'file', what: 'landmarks JSON' },
+    companion: { kind: 'string' },
+    out: { kind: 'string' },
+    json: { kind: 'flag' },
+  },
+  positionals: { max: 1, name: 'legend CSV' },
+} as const;
 
-export function parseRegisterArgs(argv: string[]): Args {
-  const a: Args = { map: [], out: 'registration.json' };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw invalidInput(`${flag} needs a value. ${USAGE}`);
-      return v;
-    };
-    if (flag === '--volume') a.volume = value();
-    else if (flag === '--map') while (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) a.map.push(argv[++i]);
-    else if (flag === '--pixel-um') a.pixelUm = Number(value());
-    else if (flag === '--landmarks') a.landmarks = value();
-    else if (flag === '--companion') a.companion = value();
-    else if (flag === '--out') a.out = value();
-    else if (flag === '--model') {
-      const m = value();
-      if (m !== 'similarity' && m !== 'affine') throw invalidInput(`--model must be similarity or affine, not ${m}.`);
-      a.model = m;
-    } else throw invalidInput(`Unknown option ${flag}. ${USAGE}`);
+export type RegisterArgs = ReturnType<typeof parseRegisterArgs>;
+
+/** Checks every argument before any work. */
+export function parseRegisterArgs(argv: string[]) {
+  const { values: a, positionals } = parseCommandArgs(argv, SPEC);
+  let grid: [number, number] | undefined;
+  if (a.fields !== undefined) {
+    const m = /^(\d{1,3})x(\d{1,3})$/.exec(a.fields);
+    if (!m || +m[1] < 1 || +m[2] < 1) throw invalidInput(`--fields must be <columns>x<rows> of the mosaic, e.g. 4x3, not "${a.fields}".`);
+    grid = [+m[1], +m[2]];
   }
-  if (!a.volume) throw invalidInput(`--volume is required. ${USAGE}`);
-  if (a.map.length !== 2) throw invalidInput(`--map needs the map PNG and its legend CSV. ${USAGE}`);
-  return a;
+  const model = a.model ?? 'auto';
+  if (model === 'fields' && !grid) throw invalidInput('--model fields needs the field grid of the mosaic: add --fields <columns>x<rows>.');
+  return { ...a, model, grid, legend: positionals[0], out: a.out ?? 'registration.json' };
 }
 
 async function readLandmarks(path: string): Promise<LandmarkPair[]> {
-  const json = JSON.parse(await readFile(path, 'utf8')) as unknown;
+  const json = await readJsonOption('landmarks', path);
   const list = Array.isArray(json) ? json : (json as { landmarks?: unknown }).landmarks;
   if (!Array.isArray(list)) throw invalidInput(`Landmarks ${path}: expected a JSON array of { eds: [u, v], slab: [u, v] | voxel: [z, y, x] }.`);
   return list as LandmarkPair[];
 }
 
+async function writeAtomic(path: string, data: string | Uint8Array) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/** The JSON document of a registration (what --json prints and <out> holds). */
+export function registrationJson(r: RegistrationWithSlab, files: { volume: string; map: string; transformFile: string; movingImage: string }) {
+  const { slab: _slab, edsToVoxel, surface, ...rest } = r;
+  return {
+    model: r.model ?? 'similarity',
+    ...rest,
+    edsToVoxel: namedEdsToVoxel(edsToVoxel),
+    surface: { ...surface, heightMap: undefined },
+    ...files,
+  };
+}
+
+async function writeOutputs(r: RegistrationWithSlab, map: MineralMap, meta: VolumeMeta, a: RegisterArgs) {
+  const base = a.out.replace(/\.json$/i, '');
+  const transformFile = `${base}.TransformParameters.txt`, movingImage = `${base}.eds-labels.mha`;
+  const json = registrationJson(r, { volume: a.volume, map: a.map, transformFile, movingImage });
+  await writeAtomic(movingImage, edsLabelsMha(map.labels, map.width, map.height));
+  await writeAtomic(transformFile, elastixTransformText(r.edsToVoxel, meta, r.model ?? 'similarity'));
+  await writeAtomic(a.out, JSON.stringify(json, null, 2) + '\n');
+  return json;
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     const a = parseRegisterArgs(argv);
-    if (!a.volume) throw invalidInput(`--volume is required. ${USAGE}`);
-    if (!a.map.length) throw invalidInput(`--map is required. ${USAGE}`);
-    const map = await readMineralMapInput(a.map[0], a.map[1], a.pixelUm);
-    const opened = await openVolumeInput(a.volume, { onProgress: progressBar('import') });
-    const volume = opened.store;
     const landmarks = a.landmarks ? await readLandmarks(a.landmarks) : undefined;
-    const onProgress = progressBar('register');
-    const r = await registerEdsToVolume(volume, map, { landmarks, companion: a.companion, model: a.model, onProgress }).finally(() => opened.close());
-    onProgress.done();
-    const { slab: _slab, ...registration } = r;
-    const out = { ...registration, surface: { ...r.surface, heightMap: undefined }, volume: a.volume, map: a.map[0] };
-    const tmp = `${a.out}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify(out, null, 2) + '\n');
-    await rename(tmp, a.out);
-    console.log(`registered ${a.map[0]} onto ${a.volume}: coverage ${(100 * r.quality.coverage).toFixed(0)} %, ` +
-      `MI ${r.quality.miBefore.toFixed(3)} -> ${r.quality.miAfter.toFixed(3)}; written ${a.out}`);
+    const map = await readMineralMapInput(a.map, a.legend, a['pixel-um']);
+    const quiet = a.json ? undefined : progressBar('import');
+    const opened = await openVolumeInput(a.volume, { onProgress: quiet });
+    const onProgress = a.json ? undefined : progressBar('register');
+    const fields = a.grid ? regularFields(map.width, map.height, a.grid[0], a.grid[1]) : undefined;
+    const r = await registerEdsToVolume(opened.store, map, { landmarks, companion: a.companion, model: a.model, fields, onProgress })
+      .finally(() => opened.close());
+    onProgress?.done();
+    const json = await writeOutputs(r, map, opened.store.meta, a);
+    if (a.json) console.log(JSON.stringify(json, null, 2));
+    else {
+      console.log(`registered ${a.map} onto ${a.volume}: model ${json.model} (${r.modelChoice?.reason ?? 'landmarks'}), coverage ${(100 * r.quality.coverage).toFixed(0)} %, ` +
+        `MI ${r.quality.miBefore.toFixed(3)} -> ${r.quality.miAfter.toFixed(3)}; written ${a.out} and ${json.transformFile}`);
+    }
   } catch (err) {
     console.error(`petromap register: ${isPetromapError(err) || err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;

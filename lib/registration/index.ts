@@ -11,6 +11,8 @@ export { movingImage, mineralMapGrey, NO_CLASS, type MovingImage, type MovingIma
 export { refineWithElastix, parseElastixTransform, type RefineImages, type RefineOptions } from './elastix-refine';
 export { registerEdsToVolume, type RegisterOptions, type RegistrationWithSlab } from './register-eds';
 export { transferLabels, classMapFromNames, erodeLabels, type ClassMap, type SurfaceLabels, type TransferLabelsOptions } from './transfer-labels';
-export { mutualInformation, mapCoverage, registrationError } from './quality';
+export { mutualInformation, mapCoverage, registrationError, registrationErrorAt } from './quality';
+export { regularFields, refineFields, edsPointToVoxel, fieldShiftAt } from './refine-fields';
+export { namedEdsToVoxel, affine2to3FromJson, elastixTransformText, edsLabelsMha, type NamedAffine2to3 } from './transform-export';
 export type { VolumeSource } from './volume-source';
 export type * from './types';

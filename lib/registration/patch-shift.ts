@@ -85,12 +85,12 @@ function partPixels(slab: Slab, G: Affine2, box: FieldRect) {
  * The shift of one part (patch or field) of the map under G, or null when fewer than `minOverlap`
  * of its area lies on the slab inside the volume. P = predictedGrey(slab, mov, G).
  */
-export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, box: FieldRect, opts: { maxShift?: number; minOverlap?: number } = {}): PartShift | null {
+export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, box: FieldRect, opts: { maxShift?: number; minOverlap?: number; labels?: { labels: Uint8Array; classes: number } } = {}): PartShift | null {
   const { g, pu, pv, area } = partPixels(slab, G, box);
   const overlap = area > 0 ? g.length / area : 0;
   if (overlap < (opts.minOverlap ?? 0.5) || g.length < 24) return null;
   // EDS pixel p shows G(p + d): the slab pixel at G(q) shows map pixel q - d
-  const cost = (du: number, dv: number) => {
+  const ssd = (du: number, dv: number) => {
     let s = 0, n = 0;
     for (let i = 0; i < g.length; i++) {
       const p = sample(P, mw, mh, pu[i] - du, pv[i] - dv);
@@ -100,6 +100,7 @@ export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: nu
     }
     return n >= 0.5 * g.length ? s / n : Infinity;
   };
+  const cost = opts.labels ? ratioCost(g, pu, pv, opts.labels, mw, mh) : ssd;
   const max = opts.maxShift ?? 4;
   const cost0 = cost(0, 0);
   let best: [number, number] = [0, 0], bestCost = cost0;
@@ -136,4 +137,33 @@ export function patchGrid(width: number, height: number, patchPx: number): { col
     boxes.push({ u0: c * pw, v0: r * ph, width: Math.max(1, Math.min(pw, width - c * pw)), height: Math.max(1, Math.min(ph, height - r * ph)) });
   }
   return { cols, rows, patchPx: [pw, ph], boxes };
+}
+
+/**
+ * 1 - eta^2 over the part (classes spread over the 4 nearest map pixels by bilinear weight), scaled
+ * by the part's grey variance so that it reads as a mean squared misfit like the SSD criterion.
+ */
+function ratioCost(g: number[], pu: number[], pv: number[], L: { labels: Uint8Array; classes: number }, W: number, H: number) {
+  const K = L.classes;
+  const n = new Float64Array(K), s = new Float64Array(K), q = new Float64Array(K);
+  return (du: number, dv: number) => {
+    n.fill(0); s.fill(0); q.fill(0);
+    for (let i = 0; i < g.length; i++) {
+      const eu = Math.min(W - 1, Math.max(0, pu[i] - du)), ev = Math.min(H - 1, Math.max(0, pv[i] - dv));
+      const iu = Math.min(W - 2, Math.floor(eu)), iv = Math.min(H - 2, Math.floor(ev));
+      const fu = eu - iu, fv = ev - iv, i0 = iv * W + iu, x = g[i];
+      for (let c = 0; c < 4; c++) {
+        const k = L.labels[i0 + (c & 1) + (c >> 1) * W], w = (c & 1 ? fu : 1 - fu) * (c >> 1 ? fv : 1 - fv);
+        if (k >= K || w === 0) continue;
+        n[k] += w; s[k] += w * x; q[k] += w * x * x;
+      }
+    }
+    let N = 0, S = 0, Q = 0, within = 0;
+    for (let k = 0; k < K; k++) {
+      N += n[k]; S += s[k]; Q += q[k];
+      if (n[k] > 0) within += q[k] - (s[k] * s[k]) / n[k];
+    }
+    if (N < 0.5 * g.length) return Infinity;
+    return within / N;
+  };
 }

@@ -28,9 +28,10 @@ export function poseToAffine(p: Pose, mw: number, mh: number): Affine2 {
  * pixel is shared between the classes of its 4 nearest EDS pixels by bilinear weights, so the
  * score varies smoothly with the pose (nearest-neighbour lookup makes it piecewise constant and
  * stalls the hill climb of coarse-align.ts). slabGrey holds NaN outside the volume. Returns the
- * overlap in slab pixels.
+ * overlap in slab pixels. `slabMask` (optional, one byte per slab pixel) keeps only its non-zero
+ * pixels: a fixed set (held-out halves of the map), which a pose cannot choose.
  */
-export function scoreAffine(slabGrey: Float32Array, sw: number, sh: number, mov: MovingImage, inv: Affine2): { score: number; overlap: number } {
+export function scoreAffine(slabGrey: Float32Array, sw: number, sh: number, mov: MovingImage, inv: Affine2, slabMask?: Uint8Array): { score: number; overlap: number } {
   const K = mov.classes, W = mov.width, H = mov.height, lab = mov.labels;
   const n = new Float64Array(K), s = new Float64Array(K), q = new Float64Array(K);
   // only the slab rows/columns under the map's footprint (the forward map of its corners)
@@ -49,6 +50,7 @@ export function scoreAffine(slabGrey: Float32Array, sw: number, sh: number, mov:
     for (let u = su0; u <= su1; u++, eu += inv[0], ev += inv[3]) {
       const g = slabGrey[v * sw + u];
       if (g !== g || eu < -0.5 || ev < -0.5 || eu > W - 0.5 || ev > H - 0.5) continue;
+      if (slabMask && !slabMask[v * sw + u]) continue;
       const cu = Math.min(W - 1, Math.max(0, eu)), cv = Math.min(H - 1, Math.max(0, ev));
       const iu = Math.min(W - 2, Math.floor(cu)), iv = Math.min(H - 2, Math.floor(cv));
       const fu = cu - iu, fv = cv - iv;

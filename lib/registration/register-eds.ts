@@ -11,13 +11,14 @@
 import { composeAffine2to3, invertAffine2, projectToAffine2to3, type Affine2 } from '../coords';
 import type { MineralMap } from '../eds/types';
 import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
-import { judgeAffine, measurePatches, residualMap } from './choose-model';
+import { judgeAffine, measurePatches, residualMap, type ScoreOn } from './choose-model';
 import { coarseAlign, refineAffineByRatio } from './coarse-align';
 import { detectSurface } from './detect-surface';
 import { refineWithElastix, type RefineImages, type RefineOptions } from './elastix-refine';
 import { extractSlab, type ExtractSlabOptions } from './extract-slab';
 import { fitLandmarks, landmarkResiduals, type SlabLandmark } from './fit-landmarks';
 import { movingImage, type MovingImage } from './moving-image';
+import { predictedGrey } from './patch-shift';
 import { scoreAffine } from './pose';
 import { overlapPenalty } from './ratio-search';
 import { mapCoverage, mutualInformation } from './quality';
@@ -105,10 +106,15 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   for (const g of slab.data) if (g === g) valid++;
   const scale = mov.pixelUm / volume.meta.spacingUm[2];
   const expected = Math.min(scale * scale * mov.classified, valid);
-  const score = (m: Affine2) => {
-    const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(m));
-    return r.score * overlapPenalty(r.overlap, expected);
+  const scoreOn: ScoreOn = (mask, ref) => {
+    // on a part of the map, the overlap to keep is the part's overlap at the reference pose
+    const exp = mask && ref ? scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(ref), mask).overlap : expected;
+    return (m: Affine2) => {
+      const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(m), mask);
+      return r.score * overlapPenalty(r.overlap, exp);
+    };
   };
+  const score = scoreOn();
   let edsToSlab = init, refinedBy: 'elastix' | 'ratio' | 'none' = 'none';
   if (opts.refine !== false) {
     // On the synthetic sandstone the hill climb was the more accurate of the two (mean error
@@ -120,7 +126,7 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
     if (sElastix > Math.max(sInit, sRatio)) { edsToSlab = viaElastix; refinedBy = 'elastix'; }
     else if (sRatio > sInit || !lms) { edsToSlab = ratio; refinedBy = 'ratio'; }
   }
-  const chosen = opts.refine === false ? undefined : chooseModel(slab, mov, edsToSlab, score, opts);
+  const chosen = opts.refine === false ? undefined : chooseModel(slab, mov, edsToSlab, scoreOn, opts);
   if (chosen) edsToSlab = chosen.edsToSlab;
   const edsToVoxel = composeAffine2to3(slab.slabToVoxel, edsToSlab);
   onProgress?.(1, 'registered');
@@ -144,29 +150,32 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
  * Step 5: from the refined similarity `sim`, the affine and per-field candidates and the kept model
  * (see choose-model.ts for the evidence each needs).
  */
-function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, score: (m: Affine2) => number, opts: RegisterOptions) {
+function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn: ScoreOn, opts: RegisterOptions) {
   const requested = opts.model ?? 'auto';
+  const { signal } = opts;
   const scale = Math.sqrt(Math.abs(sim[0] * sim[4] - sim[1] * sim[3]));
   opts.onProgress?.(0.95, 'choosing the transform model');
-  const pm = measurePatches(slab, mov, sim, opts.signal);
+  const withFields = !!opts.fields?.length && (requested === 'auto' || requested === 'fields');
+  // a stitched map: field shifts first (under the similarity), so that they do not pass for an affine
+  const P = withFields ? predictedGrey(slab, mov, sim) : undefined;
+  const fc0 = withFields ? refineFields(slab, P!, mov.width, mov.height, sim, opts.fields!, { signal }) : undefined;
+  const pm = measurePatches(slab, mov, sim, signal, fc0 && ((u, v) => fieldShiftAt(fc0, u, v)));
   const candidates: ModelCandidates = { similarity: { edsToSlab: sim, residual: residualMap(pm, sim, sim, scale) } };
   let choice: ModelChoice;
   let global = sim, kept: RegistrationModel = 'similarity';
   if (requested === 'similarity') {
     choice = { requested, kept, reason: 'similarity: requested', patches: pm.pts.length, heldOutRmsVox: { similarity: null, affine: null, fields: null } };
   } else {
-    const a = judgeAffine(pm, sim, score, mov.width, mov.height, opts.signal);
+    const a = judgeAffine(pm, sim, scoreOn, mov.width, mov.height, { signal, fieldsFirst: withFields, slabSize: [slab.width, slab.height] });
     if (a.affine) candidates.affine = { edsToSlab: a.affine, residual: residualMap(pm, sim, a.affine, scale) };
-    if (requested === 'affine' && a.affine) { global = a.affine; kept = 'affine'; }
-    else if (requested !== 'affine' && a.keep && a.affine) { global = a.affine; kept = 'affine'; }
+    if (a.affine && (requested === 'affine' || a.keep)) { global = a.affine; kept = 'affine'; }
     const reason = requested === 'affine' ? (a.affine ? `affine: requested (${a.choice.reason})` : a.choice.reason) : a.choice.reason;
     choice = { requested, kept, ...a.choice, reason };
   }
   let fields: Registration['fields'];
-  if (opts.fields?.length && (requested === 'auto' || requested === 'fields')) {
-    const fc = refineFields(slab, pm.P, mov.width, mov.height, global, opts.fields, { signal: opts.signal });
-    const shiftAt = (u: number, v: number) => fieldShiftAt(fc, u, v);
-    candidates.fields = { edsToSlab: global, fields: fc, residual: residualMap(pm, sim, global, scale, shiftAt) };
+  if (withFields) {
+    const fc = kept === 'affine' ? refineFields(slab, P!, mov.width, mov.height, global, opts.fields!, { signal }) : fc0!;
+    candidates.fields = { edsToSlab: global, fields: fc, residual: residualMap(pm, sim, global, scale, (u, v) => fieldShiftAt(fc, u, v)) };
     const moved = fc.filter((f) => f.moved).length;
     const misfit = candidates.fields.residual!.misfitVox.filter((x): x is number => x !== null);
     choice.heldOutRmsVox.fields = misfit.length ? Math.sqrt(misfit.reduce((s, x) => s + x * x, 0) / misfit.length) : null;

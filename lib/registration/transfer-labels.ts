@@ -7,6 +7,8 @@
 import { invertAffine2, type Affine2, type Affine2to3 } from '../coords';
 import type { MineralMap, MineralPhase } from '../eds/types';
 import { invalidInput } from '../errors';
+import { fieldAt } from './refine-fields';
+import type { FieldCorrection } from './types';
 
 export interface SurfaceLabels {
   width: number;
@@ -39,14 +41,29 @@ export function classMapFromNames(legend: MineralPhase[], nameToClass: Record<st
   return out;
 }
 
-function warpNearest(map: MineralMap, edsToSlab: Affine2, width: number, height: number, valid: (i: number) => boolean, cls: ClassMap): { out: Uint8Array; dropped: Uint8Array } {
+/**
+ * EDS pixel shown at global map position (u, v): with per-field shifts, pixel p of a field shows
+ * edsToSlab(p + shift), so the pixel at (u, v) - shift of the field that holds it.
+ */
+function unshift(fields: FieldCorrection[] | undefined, u: number, v: number): [number, number] {
+  if (!fields) return [u, v];
+  const f = fieldAt(fields, u, v);
+  if (!f) return [u, v];
+  const p: [number, number] = [u - f.shiftPx[0], v - f.shiftPx[1]];
+  // near a seam the shifted point can fall into the neighbour: take that field's shift instead
+  const g = fieldAt(fields, p[0], p[1]);
+  return g && g !== f ? [u - g.shiftPx[0], v - g.shiftPx[1]] : p;
+}
+
+function warpNearest(map: MineralMap, edsToSlab: Affine2, width: number, height: number, valid: (i: number) => boolean, cls: ClassMap, fields?: FieldCorrection[]): { out: Uint8Array; dropped: Uint8Array } {
   const inv = invertAffine2(edsToSlab);
   const out = new Uint8Array(width * height);
   const dropped = new Uint8Array(width * height);
   for (let v = 0; v < height; v++) for (let u = 0; u < width; u++) {
     const i = v * width + u;
     if (!valid(i)) continue;
-    const eu = Math.round(inv[0] * u + inv[1] * v + inv[2]), ev = Math.round(inv[3] * u + inv[4] * v + inv[5]);
+    const [fu, fv] = unshift(fields, inv[0] * u + inv[1] * v + inv[2], inv[3] * u + inv[4] * v + inv[5]);
+    const eu = Math.round(fu), ev = Math.round(fv);
     if (eu < 0 || ev < 0 || eu >= map.width || ev >= map.height) continue;
     const id = map.labels[ev * map.width + eu];
     out[i] = id === 0 ? 0 : (cls[id] ?? 0);
@@ -76,7 +93,8 @@ export function erodeLabels(labels: Uint8Array, width: number, height: number, r
 
 export function transferLabels(
   map: MineralMap,
-  registration: { edsToSlab: Affine2; slabToVoxel: Affine2to3 },
+  /** `fields`: per-field shifts of a stitched map (model 'fields'), applied on top of edsToSlab */
+  registration: { edsToSlab: Affine2; slabToVoxel: Affine2to3; fields?: FieldCorrection[] },
   slab: { width: number; height: number; data?: Float32Array },
   classMap: ClassMap,
   opts: TransferLabelsOptions = {},
@@ -88,7 +106,7 @@ export function transferLabels(
   }
   const { width, height, data } = slab;
   const valid = data ? (i: number) => data[i] === data[i] : () => true;
-  const { out: warped, dropped } = warpNearest(map, registration.edsToSlab, width, height, valid, classMap);
+  const { out: warped, dropped } = warpNearest(map, registration.edsToSlab, width, height, valid, classMap, registration.fields);
   const labels = erodeLabels(warped, width, height, opts.erodeRadius ?? 1);
   return { width, height, labels, warped, dropped, slabToVoxel: registration.slabToVoxel };
 }

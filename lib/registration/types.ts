@@ -139,6 +139,11 @@ export interface ModelChoice {
   patches: number;
   /** leave-one-out residual (voxels, RMS over patches) of each model's fit to the patch shifts */
   heldOutRmsVox: { similarity: number | null; affine: number | null; fields: number | null };
+  /**
+   * split-half test of the affine: fitted on one half of the map's patches (a checkerboard), the
+   * gain in correlation ratio (eta^2) over the similarity on the other half, for both halves
+   */
+  heldOutGain?: [number, number];
   /** singular values of the affine's linear part relative to the similarity's scale (1 = no stretch) */
   affineStretch?: [number, number];
 }

@@ -15,7 +15,7 @@ import type { ClassMetrics, EpochInfo, Validation } from '@/lib/classify/model';
 import type { ClassCount } from '@/lib/classify/training-set';
 import type { FeatureThroughput } from '@/lib/features/throughput-node';
 import type { FeatureSet, FeatureSpec, FilterName } from '@/lib/features/types';
-import type { RegistrationQuality } from '@/lib/registration/types';
+import type { FieldCorrection, ModelCandidates, ModelChoice, RegistrationModel, RegistrationQuality, ResidualMap } from '@/lib/registration/types';
 import type { DepthProfile } from '@/lib/report/depth';
 import type { ModalMineralogy, ModalRow, ReportClass } from '@/lib/report/modal';
 import type { ClassFraction, ProposalClass, ProposeResult, ScanProposal } from '@/lib/report/proposals';
@@ -88,6 +88,22 @@ const landmarkQuality = z.object({
   initialisation: z.literal('landmarks'), refinedBy: z.literal('none'),
 });
 const px = z.tuple([real, real]);
+// the registration's model (issue 19); all optional in the record: registrations stored before read as they were
+const registrationModel = exactly<RegistrationModel>()(z.enum(['similarity', 'affine', 'fields']));
+const modelChoice = exactly<ModelChoice>()(z.object({
+  requested: z.enum(['auto', 'similarity', 'affine', 'fields']), kept: registrationModel, reason: z.string(), patches: num,
+  heldOutRmsVox: z.object({ similarity: real.nullable(), affine: real.nullable(), fields: real.nullable() }),
+  heldOutGain: z.tuple([real, real]).optional(), affineStretch: z.tuple([real, real]).optional(),
+}));
+const fieldCorrection = exactly<FieldCorrection>()(z.object({
+  name: z.string().optional(), u0: num, v0: num, width: num, height: num, shiftPx: px, overlap: real, moved: z.boolean(),
+}));
+const residualMap = exactly<ResidualMap>()(z.object({ cols: num, rows: num, patchPx: z.tuple([num, num]), misfitVox: z.array(real.nullable()) }));
+const modelCandidates = exactly<ModelCandidates>()(z.object({
+  similarity: z.object({ edsToSlab: affine2, residual: residualMap.optional() }),
+  affine: z.object({ edsToSlab: affine2, residual: residualMap.optional() }).optional(),
+  fields: z.object({ edsToSlab: affine2, fields: z.array(fieldCorrection), residual: residualMap.optional() }).optional(),
+}));
 
 const reportClass = exactly<ReportClass>()(z.object({ code: num, name: z.string() }));
 const modalRow = exactly<ModalRow>()(z.object({ class: num, name: z.string(), voxels: num, volumePercent: real, edsPixels: num.optional(), edsAreaPercent: real.optional() }));
@@ -166,6 +182,11 @@ export const PROJECT_STATE = {
     truthError: z.object({ meanVox: real, maxVox: real }).optional(),
     createdAt: num,
     overlay: z.object({ id: num, width: num, height: num }).optional(),
+    model: registrationModel.optional(),
+    modelChoice: modelChoice.optional(),
+    fields: z.array(fieldCorrection).optional(),
+    residual: residualMap.optional(),
+    candidates: modelCandidates.optional(),
   })),
   classMap,
   inputs,

@@ -15,8 +15,9 @@ import { loadMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
 import {
   detectSurface, extractSlab, registerEdsToVolume, transferLabels,
-  type LandmarkPair, type Slab, type SurfaceFit,
+  type FieldCorrection, type LandmarkPair, type RegistrationModel, type Slab, type SurfaceFit,
 } from '@/lib/registration';
+import { regularFields } from '@/lib/registration/refine-fields';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import { writeFileAtomic } from '../storage/atomic';
 
@@ -84,10 +85,10 @@ const sub = (p: OnProgress | undefined, from: number, to: number): OnProgress | 
  * The EDS map warped onto the slab for the overlay: per slab pixel the legend index + 1 of the
  * mineral there (0 = none), nearest neighbour, no erosion.
  */
-export function edsOnSlabCodes(map: MineralMap, edsToSlab: Affine2, slab: { width: number; height: number; slabToVoxel: Affine2to3 }): Uint8Array {
+export function edsOnSlabCodes(map: MineralMap, edsToSlab: Affine2, slab: { width: number; height: number; slabToVoxel: Affine2to3 }, fields?: FieldCorrection[]): Uint8Array {
   const code: Record<number, number> = {};
   map.legend.forEach((p, i) => (code[p.id] = Math.min(255, i + 1)));
-  return transferLabels(map, { edsToSlab, slabToVoxel: slab.slabToVoxel }, { width: slab.width, height: slab.height }, code, { erodeRadius: 0 }).labels;
+  return transferLabels(map, { edsToSlab, slabToVoxel: slab.slabToVoxel, fields }, { width: slab.width, height: slab.height }, code, { erodeRadius: 0 }).labels;
 }
 
 // ---------------------------------------------------------------- tasks
@@ -121,7 +122,10 @@ export interface RegisterOnSlabArgs {
   projectDir: string;
   volumeId: string;
   landmarks?: LandmarkPair[];
-  model: 'similarity' | 'affine';
+  /** 'auto' keeps the affine and the field shifts only where the map supports them (issue 19) */
+  model: 'auto' | RegistrationModel;
+  /** the field grid (columns, rows) of a stitched mosaic, for per-field shifts */
+  fieldGrid?: [number, number];
 }
 
 /** Register the EDS map onto the project's stored slab (no surface detection or slab extraction here). */
@@ -133,7 +137,8 @@ export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOption
   const slab: Slab = { width: s.width, height: s.height, data: s.data, slabToVoxel: s.slabToVoxel, normal: s.normal, sampleDepthsVox: s.sampleDepthsVox };
   const r = await registerEdsToVolume(store, map, {
     landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, signal: opts.signal, onProgress: opts.onProgress,
+    fields: a.fieldGrid ? regularFields(map.width, map.height, a.fieldGrid[0], a.fieldGrid[1]) : undefined,
   });
   const { slab: _slab, ...rest } = r;
-  return { ...rest, surface: stripHeightMap(rest.surface), overlay: edsOnSlabCodes(map, r.edsToSlab, slab) };
+  return { ...rest, surface: stripHeightMap(rest.surface), overlay: edsOnSlabCodes(map, r.edsToSlab, slab, r.fields) };
 }

@@ -11,7 +11,7 @@ import { encode } from 'fast-png';
 import { composeAffine2to3, type Affine2, type Affine2to3 } from '@/lib/coords';
 import { invalidInput, unprocessable, type OnProgress } from '@/lib/errors';
 import type { MineralPhase } from '@/lib/eds/types';
-import { fitLandmarks, registrationError, type LandmarkPair, type Registration } from '@/lib/registration';
+import { edsPointToVoxel, fitLandmarks, registrationErrorAt, type LandmarkPair, type Registration, type RegistrationModel } from '@/lib/registration';
 import type { JobRecord } from '../db/repo';
 import type { Services } from '../services';
 import { writeFileAtomic } from '../storage/atomic';
@@ -38,6 +38,12 @@ export interface RegistrationRecord {
   createdAt: number;
   /** the stored EDS-on-slab overlay of this registration (projects/<id>/eds-on-slab.u8, see storeRegistration) */
   overlay?: { id: number; width: number; height: number };
+  /** issue 19 (absent in registrations stored before): the transform's model, why, per-field shifts, residual map, the candidates */
+  model?: Registration['model'];
+  modelChoice?: Registration['modelChoice'];
+  fields?: Registration['fields'];
+  residual?: Registration['residual'];
+  candidates?: Registration['candidates'];
 }
 
 /** Job kind of the surface-slab job. */
@@ -114,10 +120,11 @@ export async function prepareSlab(svc: Services, projectId: string): Promise<Sla
   return s;
 }
 
-function truthError(svc: Services, projectId: string, edsToVoxel: Affine2to3, map: { width: number; height: number }, shape: [number, number, number]) {
+function truthError(svc: Services, projectId: string, edsToVoxel: Affine2to3, map: { width: number; height: number }, shape: [number, number, number], fields?: Registration['fields']) {
   const truth = projectTruth(svc, projectId);
   if (!truth?.edsToVoxel) return undefined;
-  const e = registrationError(edsToVoxel, truth.edsToVoxel as Affine2to3, map.width, map.height, shape);
+  const t = truth.edsToVoxel as Affine2to3;
+  const e = registrationErrorAt((u, v) => edsPointToVoxel({ edsToVoxel, fields }, u, v), (u, v) => edsPointToVoxel({ edsToVoxel: t }, u, v), map.width, map.height, shape);
   return Number.isFinite(e.mean) ? { meanVox: e.mean, maxVox: e.max } : undefined;
 }
 
@@ -170,10 +177,11 @@ export async function fitProjectLandmarks(svc: Services, projectId: string, land
  * project's stored slab: the slab job's result (it runs first on the same queue), or computed
  * once here when there is none yet.
  */
-export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'similarity' | 'affine') {
+export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'auto' | RegistrationModel, fieldGrid?: [number, number]) {
   const { volume, eds } = inputs(svc, projectId);
   if (landmarks && landmarks.length > 0 && landmarks.length < 3) throw invalidInput(`Give at least 3 landmark pairs (or none for the automatic search); there are ${landmarks.length}.`);
-  return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model }, async ({ signal, onProgress }) => {
+  if (model === 'fields' && !fieldGrid) throw invalidInput('The per-field model needs the field grid of the mosaic (columns x rows).');
+  return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model, fieldGrid }, async ({ signal, onProgress }) => {
     let from = 0;
     if (!(await currentSlab(svc, projectId, volume.id))) {
       from = 0.2;
@@ -181,17 +189,42 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
     }
     const pairs: LandmarkPair[] | undefined = landmarks?.length ? landmarks.map((l) => ({ eds: l.eds, slab: l.slab })) : undefined;
     const r = await runTask('correlateRegister', {
-      storePath: svc.ws.abs(volume.relPath), mapDir: svc.ws.abs(eds.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id, landmarks: pairs, model,
+      storePath: svc.ws.abs(volume.relPath), mapDir: svc.ws.abs(eds.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id, landmarks: pairs, model, fieldGrid,
     }, { signal, onProgress: (f, m) => onProgress(from + (1 - from) * f, m) });
     const store = await volumeStore(svc, volume.id);
     const rec: RegistrationRecord = {
       volumeId: volume.id, edsId: eds.id, edsToSlab: r.edsToSlab, edsToVoxel: r.edsToVoxel, slabToVoxel: r.slabToVoxel, surface: r.surface,
       quality: r.quality, landmarks: landmarks ?? [], source: 'auto', accepted: false,
-      truthError: truthError(svc, projectId, r.edsToVoxel, edsInfoOf(eds), store.meta.shape), createdAt: Date.now(),
+      truthError: truthError(svc, projectId, r.edsToVoxel, edsInfoOf(eds), store.meta.shape, r.fields), createdAt: Date.now(),
+      model: r.model, modelChoice: r.modelChoice, fields: r.fields, residual: r.residual, candidates: r.candidates,
     };
     await storeRegistration(svc, projectId, rec, r.overlay, { width: r.slabSize[0], height: r.slabSize[1] });
-    return { quality: r.quality, truthError: rec.truthError };
+    return { quality: r.quality, truthError: rec.truthError, model: r.model, reason: r.modelChoice?.reason };
   });
+}
+
+/**
+ * Switch the stored registration to another of its candidate models (the Correlate page's
+ * similarity / affine / per-field switch): recomposes the transform and its overlay, un-accepts it.
+ */
+export async function useRegistrationModel(svc: Services, projectId: string, model: RegistrationModel) {
+  const rec = svc.repo.artifact(projectId, 'registration');
+  const cand = rec?.candidates?.[model];
+  if (!rec || !cand) throw unprocessable(`This registration has no ${model} candidate: run Auto-register${model === 'fields' ? ' with the field grid of the mosaic' : ''} first.`);
+  const slab = await currentSlab(svc, projectId, rec.volumeId);
+  if (!slab) throw slabMissing();
+  const map = await mineralMap(svc, rec.edsId);
+  const store = await volumeStore(svc, rec.volumeId);
+  const fields = model === 'fields' ? rec.candidates!.fields!.fields : undefined;
+  const edsToVoxel = composeAffine2to3(slab.slabToVoxel, cand.edsToSlab);
+  const previous = rec.modelChoice?.reason ? ` (automatic choice: ${rec.modelChoice.reason})` : '';
+  const next: RegistrationRecord = {
+    ...rec, edsToSlab: cand.edsToSlab, edsToVoxel, fields, residual: cand.residual, model, accepted: false, createdAt: Date.now(),
+    modelChoice: rec.modelChoice && { ...rec.modelChoice, kept: model, reason: `${model}: chosen on the Correlate page${previous}` },
+    truthError: truthError(svc, projectId, edsToVoxel, map, store.meta.shape, fields),
+  };
+  await storeRegistration(svc, projectId, next, edsOnSlabCodes(map, cand.edsToSlab, slab, fields), slab);
+  return { model, truthError: next.truthError };
 }
 
 export function acceptRegistration(svc: Services, projectId: string) {

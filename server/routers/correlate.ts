@@ -4,12 +4,15 @@ import { projectId } from './projects';
 import { volumeStore } from '../storage/open-stores';
 import { projectClasses, projectClassMap, projectDatasets } from '../pipeline/project-inputs';
 import {
-  acceptRegistration, currentSlab, edsInfoOf, fitProjectLandmarks, latestSlabJob, startAutoRegister, startSlabJob,
+  acceptRegistration, currentSlab, edsInfoOf, fitProjectLandmarks, latestSlabJob, startAutoRegister, startSlabJob, useRegistrationModel,
 } from '../pipeline/correlate';
 
 const px = z.tuple([z.number().finite(), z.number().finite()]);
 const landmarks = z.array(z.object({ eds: px, slab: px })).max(200);
 const model = z.enum(['similarity', 'affine']).default('similarity');
+/** the registration's transform model (issue 19); 'auto' keeps the affine / field shifts only where the map supports them */
+const registrationModel = z.enum(['auto', 'similarity', 'affine', 'fields']).default('auto');
+const fieldGrid = z.tuple([z.number().int().min(1).max(64), z.number().int().min(1).max(64)]);
 
 export const correlateRouter = router({
   /**
@@ -43,7 +46,10 @@ export const correlateRouter = router({
         ? { id: job.id, state: job.state, progress: job.progress, message: job.message, error: job.error }
         : null,
       registration: fresh
-        ? { edsToSlab: fresh.edsToSlab, edsToVoxel: fresh.edsToVoxel, quality: fresh.quality, landmarks: fresh.landmarks, accepted: fresh.accepted, source: fresh.source, truthError: fresh.truthError, createdAt: new Date(fresh.createdAt) }
+        ? {
+          edsToSlab: fresh.edsToSlab, edsToVoxel: fresh.edsToVoxel, quality: fresh.quality, landmarks: fresh.landmarks, accepted: fresh.accepted, source: fresh.source, truthError: fresh.truthError, createdAt: new Date(fresh.createdAt),
+          model: fresh.model ?? null, modelChoice: fresh.modelChoice ?? null, fields: fresh.fields ?? null, residual: fresh.residual ?? null, candidates: fresh.candidates ?? null,
+        }
         : null,
       classMap: info ? projectClassMap(svc, input.projectId, info.legend) : [],
       classes: projectClasses(svc, input.projectId),
@@ -54,9 +60,17 @@ export const correlateRouter = router({
   fitLandmarks: publicProcedure
     .input(z.object({ projectId, landmarks, model }))
     .mutation(({ ctx, input }) => fitProjectLandmarks(ctx.svc, input.projectId, input.landmarks, input.model)),
+  /** `model`: the landmark fit's; `registrationModel`: the transform's (an affine landmark fit keeps the affine) */
   autoRegister: publicProcedure
-    .input(z.object({ projectId, landmarks: landmarks.optional(), model }))
-    .mutation(({ ctx, input }) => ({ jobId: startAutoRegister(ctx.svc, input.projectId, input.landmarks, input.model).id })),
+    .input(z.object({ projectId, landmarks: landmarks.optional(), model, registrationModel, fieldGrid: fieldGrid.optional() }))
+    .mutation(({ ctx, input }) => {
+      const m = input.model === 'affine' && input.registrationModel === 'auto' ? 'affine' : input.registrationModel;
+      return { jobId: startAutoRegister(ctx.svc, input.projectId, input.landmarks, m, input.fieldGrid).id };
+    }),
+  /** Switch the stored registration to one of its candidate models (similarity / affine / fields). */
+  chooseModel: publicProcedure
+    .input(z.object({ projectId, model: z.enum(['similarity', 'affine', 'fields']) }))
+    .mutation(({ ctx, input }) => useRegistrationModel(ctx.svc, input.projectId, input.model)),
   accept: publicProcedure.input(z.object({ projectId })).mutation(({ ctx, input }) => {
     const r = acceptRegistration(ctx.svc, input.projectId);
     return { accepted: r.accepted };

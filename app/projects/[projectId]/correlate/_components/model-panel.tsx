@@ -1,0 +1,177 @@
+'use client';
+/**
+ * The registration's transform model on the Correlate page (issue 19): the model in use and why,
+ * a switch between the candidates (similarity / affine / per-field) with each one's residual map
+ * (patch-wise misfit over the map, voxels) and, for a stitched mosaic, the per-field corrections
+ * as arrows over the fields. "Use" makes the viewed candidate the registration (un-accepted).
+ * d3 scales in useMemo, React renders the SVG.
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { interpolateYlOrRd, max, scaleLinear, scaleSequential } from 'd3';
+import { useMemo, useState } from 'react';
+import { useTRPC } from '@/app/_trpc/client';
+import type { RouterOutputs } from '@/app/_components/api-types';
+import { jobEnded, useRegisterJob } from '@/app/_components/correlate/use-register-job';
+
+type Reg = NonNullable<RouterOutputs['correlate']['state']['registration']>;
+type Model = 'similarity' | 'affine' | 'fields';
+type Residual = NonNullable<Reg['residual']>;
+type Field = NonNullable<Reg['fields']>[number];
+
+const LABEL: Record<Model, string> = { similarity: 'Similarity', affine: 'Affine', fields: 'Per-field' };
+const fmt = (x: number | null | undefined, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+
+function stats(r: Residual | undefined) {
+  const xs = (r?.misfitVox ?? []).filter((x): x is number => x !== null);
+  return { mean: xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN, max: xs.length ? Math.max(...xs) : NaN, n: xs.length };
+}
+
+/** Heat map of the patch misfit over the EDS map (w x h EDS pixels). */
+function ResidualMap({ r, w, h, top }: { r: Residual; w: number; h: number; top: number }) {
+  const W = 260, H = Math.max(60, Math.round((W * h) / w));
+  const color = useMemo(() => scaleSequential(interpolateYlOrRd).domain([0, top]), [top]);
+  const sx = W / w, sy = H / h;
+  return (
+    <svg width={W} height={H + 22} data-testid="residual-map" role="img" aria-label="residual map">
+      {r.misfitVox.map((m, i) => {
+        const c = i % r.cols, row = Math.floor(i / r.cols);
+        return (
+          <rect key={i} x={c * r.patchPx[0] * sx} y={row * r.patchPx[1] * sy} width={Math.min(r.patchPx[0], w - c * r.patchPx[0]) * sx}
+            height={Math.min(r.patchPx[1], h - row * r.patchPx[1]) * sy} fill={m === null ? '#ddd' : color(m)} stroke="#fff" strokeWidth={0.5}
+            data-testid="residual-cell">
+            <title>{m === null ? 'off the volume' : `${m.toFixed(2)} voxel`}</title>
+          </rect>
+        );
+      })}
+      {[0, 0.5, 1].map((t) => (
+        <g key={t} transform={`translate(${t * (W - 40)},${H + 4})`}>
+          <rect width={12} height={10} fill={color(t * top)} />
+          <text x={15} y={9} fontSize={10}>{(t * top).toFixed(2)} vox</text>
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+/** The fields of a mosaic, coloured by their shift, with arrows (exaggerated) for the moved ones. */
+function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) {
+  const W = 260, H = Math.max(60, Math.round((W * h) / w));
+  const { color, gain } = useMemo(() => {
+    const top = Math.max(1, max(fields, (f) => Math.hypot(f.shiftPx[0], f.shiftPx[1])) ?? 1);
+    const cell = Math.min(...fields.map((f) => Math.min(f.width * (W / w), f.height * (H / h))));
+    return { color: scaleSequential(interpolateYlOrRd).domain([0, top]), gain: scaleLinear().domain([0, top]).range([0, cell * 0.45]) };
+  }, [fields, w, h, H]);
+  const sx = W / w, sy = H / h;
+  return (
+    <svg width={W} height={H} data-testid="fields-map" role="img" aria-label="per-field corrections">
+      <defs>
+        <marker id="fld-arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
+          <path d="M 0 0 L 10 5 L 0 10 z" fill="#222" />
+        </marker>
+      </defs>
+      {fields.map((f, i) => {
+        const len = Math.hypot(f.shiftPx[0], f.shiftPx[1]);
+        const cx = (f.u0 + f.width / 2) * sx, cy = (f.v0 + f.height / 2) * sy, k = len > 0 ? gain(len) / len : 0;
+        return (
+          <g key={i} data-testid="field-cell" data-moved={f.moved ? '1' : '0'}>
+            <rect x={f.u0 * sx} y={f.v0 * sy} width={f.width * sx} height={f.height * sy} fill={f.overlap > 0 ? color(len) : '#ddd'}
+              stroke={f.moved ? '#222' : '#fff'} strokeWidth={f.moved ? 1.5 : 0.5}>
+              <title>{`${f.name ?? `field ${i + 1}`}: shift ${f.shiftPx[0].toFixed(2)}, ${f.shiftPx[1].toFixed(2)} px${f.moved ? '' : ' (kept on the global transform)'} · ${(f.overlap * 100).toFixed(0)} % on the volume`}</title>
+            </rect>
+            {f.moved && <line x1={cx} y1={cy} x2={cx + f.shiftPx[0] * k} y2={cy + f.shiftPx[1] * k} stroke="#222" strokeWidth={1.5} markerEnd="url(#fld-arrow)" data-testid="field-arrow" />}
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+export function RegistrationModelPanel({ projectId }: { projectId: string }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const state = useQuery(trpc.correlate.state.queryOptions({ projectId })).data;
+  const refresh = () => qc.invalidateQueries({ queryKey: trpc.correlate.state.queryKey({ projectId }) });
+  const [view, setView] = useState<Model | null>(null);
+  const [grid, setGrid] = useState<[number, number]>([3, 3]);
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const choose = useMutation(trpc.correlate.chooseModel.mutationOptions({ onSuccess: () => refresh(), onError: (e) => setError(e.message) }));
+  const auto = useMutation(trpc.correlate.autoRegister.mutationOptions());
+  const job = useRegisterJob(jobId, (p) => {
+    if (p.state !== 'done') setError(`Per-field registration ${p.state}: ${p.error ?? ''}`);
+    setView(null);
+    void refresh();
+  });
+  const reg = state?.registration;
+  if (!state?.eds || !reg) return null;
+  const inUse: Model = reg.model ?? 'similarity';
+  const cands = reg.candidates;
+  const shown: Model = view && cands?.[view] ? view : inUse;
+  const cand = cands?.[shown];
+  const s = stats(cand?.residual ?? undefined);
+  const all = (['similarity', 'affine', 'fields'] as const).map((m) => stats(cands?.[m]?.residual ?? undefined).max).filter(Number.isFinite);
+  const top = Math.max(0.5, ...all);
+  const running = !!jobId && !jobEnded(job?.state);
+  const { width: w, height: h } = state.eds;
+  return (
+    <div className="card" data-testid="model-panel" style={{ marginTop: '0.75rem' }}>
+      <h3>Transform model</h3>
+      <p className="small" data-testid="model-in-use">
+        In use: <strong>{LABEL[inUse]}</strong>
+        {reg.modelChoice && <> · requested {reg.modelChoice.requested}, {reg.modelChoice.patches} patches measured</>}
+      </p>
+      {reg.modelChoice && <p className="small muted" data-testid="model-reason">{reg.modelChoice.reason}</p>}
+      {!cands && <p className="small muted">This registration has no model candidates (landmark fit, or registered before). Run Auto-register to compare models.</p>}
+      {cands && (
+        <>
+          <div className="row" style={{ alignItems: 'center', gap: '0.5rem' }}>
+            <div className="seg" role="group" aria-label="Compare models">
+              {(['similarity', 'affine', 'fields'] as const).map((m) => (
+                <button key={m} className={shown === m ? 'on' : ''} disabled={!cands[m]} onClick={() => setView(m)} data-testid={`model-view-${m}`}
+                  title={cands[m] ? `Show the ${m} candidate's residual map` : m === 'fields' ? 'Refine per field (below) to get this candidate' : 'Not computed'}>
+                  {LABEL[m]}{m === inUse ? ' ✓' : ''}
+                </button>
+              ))}
+            </div>
+            {shown !== inUse && (
+              <button className="primary" onClick={() => { setError(null); choose.mutate({ projectId, model: shown }); }} disabled={choose.isPending || running} data-testid="use-model">
+                Use {LABEL[shown].toLowerCase()}
+              </button>
+            )}
+          </div>
+          <p className="small" data-testid="residual-summary">
+            Residual over {s.n} patches: mean <span className="num">{fmt(s.mean)}</span>, max <span className="num">{fmt(s.max)}</span> voxel
+            {reg.truthError && shown === inUse && <> · error against the synthetic truth: mean <span className="num">{fmt(reg.truthError.meanVox)}</span>, max <span className="num">{fmt(reg.truthError.maxVox)}</span> voxel</>}
+          </p>
+          <div className="row" style={{ gap: '1rem', alignItems: 'flex-start', flexWrap: 'wrap' }}>
+            <div>
+              <div className="small muted">Residual map (local misfit over the EDS map)</div>
+              {cand?.residual ? <ResidualMap r={cand.residual} w={w} h={h} top={top} /> : <span className="muted small">none</span>}
+            </div>
+            {shown === 'fields' && cands.fields && (
+              <div>
+                <div className="small muted" data-testid="fields-summary">
+                  Fields that moved: {cands.fields.fields.filter((f) => f.moved).length} of {cands.fields.fields.length} (arrows exaggerated)
+                </div>
+                <FieldsMap fields={cands.fields.fields} w={w} h={h} />
+              </div>
+            )}
+          </div>
+        </>
+      )}
+      <div className="row" style={{ alignItems: 'center', gap: '0.5rem', marginTop: '0.5rem' }}>
+        <span className="small">Stitched mosaic: fields</span>
+        <input type="number" min={1} max={64} value={grid[0]} onChange={(e) => setGrid([Math.max(1, Number(e.target.value) || 1), grid[1]])} style={{ width: '4em' }} data-testid="field-cols" aria-label="field columns" />
+        <span className="small">×</span>
+        <input type="number" min={1} max={64} value={grid[1]} onChange={(e) => setGrid([grid[0], Math.max(1, Number(e.target.value) || 1)])} style={{ width: '4em' }} data-testid="field-rows" aria-label="field rows" />
+        <button disabled={running || auto.isPending} data-testid="refine-fields"
+          onClick={() => { setError(null); auto.mutate({ projectId, registrationModel: 'auto', fieldGrid: grid }, { onSuccess: (r) => setJobId(r.jobId), onError: (e) => setError(e.message) }); }}
+          title="Register again and refine each field's offset, regularised towards the global transform">
+          Refine per field
+        </button>
+        {running && <span className="small muted" data-testid="fields-progress">{Math.round((job?.progress ?? 0) * 100)} % {job?.message ?? ''}</span>}
+      </div>
+      {error && <div className="error small" data-testid="model-error">{error}</div>}
+    </div>
+  );
+}
