@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
   run: { about: 'the whole chain: import, register, train, predict, report', load: () => import('./run') },
   worker: { about: 'take prediction bricks from Redis (PETROMAP_REDIS_URL) on this machine', load: () => import('./worker') },
   workers: { about: 'list the workers connected to Redis (PETROMAP_REDIS_URL)', load: () => import('./workers') },
+  upscale: { about: 'register high-resolution interior scans, measure porosity per lithology class, write the composite model', load: () => import('./upscale') },
 };
 
 export function usage(): string {

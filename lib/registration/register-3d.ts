@@ -9,7 +9,9 @@
  *   3. refinement with ITK-Wasm elastix in 3D (SimilarityTransform, Mattes mutual information): the
  *      coarse pose is handed over as the moving image's geometry, so elastix starts from identity;
  *   4. the result is projected back onto the model (rotation about z, scale from the voxel sizes)
- *      and kept when it raises the correlation over the coarse search's sub-voxel pose.
+ *      and kept unless it clearly lowers the correlation (then the coarse sub-voxel pose stands);
+ *   5. a pattern search of the smoothed NCC over centre and turn polishes the pose (elastix's
+ *      stochastic optimiser leaves biases of a few tenths of a voxel on small interiors).
  *      A scale elastix finds far from the voxel sizes' ratio means they contradict the images: an
  *      error, not a silent fit. A second elastix run from a nudged start gives the error estimate.
  * Coordinates: low-res voxel indices (z, y, x); poses map interior voxel indices there
@@ -22,6 +24,7 @@ import {
   applyAffine3, footprintBox, invertAffine3, poseAffine, type Affine3, type InteriorPose, type Vec3,
 } from '../upscale/interior-pose';
 import { blockAverage, halve, maskedNcc, renderMoving, type Dense3 } from '../upscale/resample';
+import { gaussianBlur3 } from '../synthetic/blur';
 
 export interface RegisterInteriorOptions extends StageOptions {
   /** rough position: low-res voxel index of the interior's centre, and its rotation about z */
@@ -70,6 +73,11 @@ export interface RegisterInteriorResult {
   views: OrthoView[];
 }
 
+/** smoothing (σ, low-res voxels) of both images before matching */
+const MATCH_SIGMA = 1;
+/** scale factors tried against the voxel sizes' ratio */
+const SCALE_CHECK = [0.7, 0.8, 0.9, 1, 1.1, 1.25, 1.4];
+
 const round3 = (v: Vec3) => v.map((x) => Math.round(x)) as Vec3;
 
 /** Fraction of the interior's footprint box inside the volume. */
@@ -103,6 +111,9 @@ export async function registerInterior(volume: VolumeStore, interior: VolumeStor
   }
   const f = Math.max(1, Math.round(1 / scale[2]));
   const shape = [...interior.meta.shape] as Vec3, vol = [...volume.meta.shape] as Vec3;
+  const contradiction = (k: number) => {
+    throw unprocessable(`The voxel sizes contradict the images: ${iname} (${interior.meta.spacingUm[2]} µm voxels) inside ${vname} (${volume.meta.spacingUm[2]} µm) should be a 1:${(1 / scale[2]).toFixed(2)} scale, but the scans match best at ${k.toFixed(2)} times that. Check both voxel sizes.`, { details: { scaleRatio: k } });
+  };
   const startPose: InteriorPose = { centre: opts.start.centre, angleDeg: opts.start.angleDeg ?? 0, scale };
   const startM = poseAffine(startPose, shape);
   const inside0 = insideFraction(startM, shape, vol);
@@ -110,8 +121,13 @@ export async function registerInterior(volume: VolumeStore, interior: VolumeStor
     throw invalidInput(`Interior scan ${iname} placed at voxel (${opts.start.centre.map((v) => v.toFixed(0)).join(', ')}) lies outside ${vname} (only ${(100 * inside0).toFixed(0)} % of it inside the ${vol.join(' × ')} volume): place it inside the sample.`);
   }
   opts.onProgress?.(0.02, 'averaging the interior scan down');
-  const moving = await blockAverage(interior, f, signal);
-  if (moving.shape.some((n) => n < 4)) throw invalidInput(`Interior scan ${iname} spans fewer than 4 voxels of ${vname} along an axis; it is too small to register.`);
+  const movingRaw = await blockAverage(interior, f, signal);
+  // texture finer than a low-res voxel (pores inside a footprint, seen through cubes that straddle
+  // footprints when the interior is turned) is noise to the coarse match: both images are smoothed
+  // alike for it; elastix gets them as they are (its own pyramid smooths)
+  const moving: Dense3 = { data: Float32Array.from(movingRaw.data), shape: movingRaw.shape };
+  gaussianBlur3(moving.data, moving.shape, MATCH_SIGMA);
+  if (movingRaw.shape.some((n) => n < 4)) throw invalidInput(`Interior scan ${iname} spans fewer than 4 voxels of ${vname} along an axis; it is too small to register.`);
   const searchVox = opts.searchVox ?? 12, searchDeg = opts.searchDeg ?? 12;
   // the fixed crop: the start footprint plus the search range, clipped to the volume
   const fp = footprintBox(startM, shape, searchVox + 4);
@@ -119,25 +135,34 @@ export async function registerInterior(volume: VolumeStore, interior: VolumeStor
   const cEnd = fp.end.map((v, a) => Math.max(cStart[a]! + 1, Math.min(vol[a]!, v))) as Vec3;
   const cShape = cEnd.map((e, a) => e - cStart[a]!) as Vec3;
   const fixed: Dense3 = { data: await volume.readBlockF32({ start: cStart, shape: cShape }, { signal }), shape: cShape };
+  const raw = Float32Array.from(fixed.data);
+  gaussianBlur3(fixed.data, cShape, MATCH_SIGMA);
   throwIfAborted(signal);
   opts.onProgress?.(0.1, 'coarse search');
   const coarse = coarseSearch(fixed, cStart, moving, f, startPose, shape, searchVox, searchDeg, signal);
   const nccStart = scorePose(fixed, cStart, moving, f, poseAffine(startPose, shape), shape);
+  // the voxel sizes fix the scale; a clearly better match at another scale means they are wrong
+  opts.onProgress?.(0.3, 'checking the scale');
+  const scored = SCALE_CHECK.map((k) => {
+    const p = polish({ ...coarse.pose, scale: scale.map((v) => v * k) as Vec3 }, (q) => scorePose(fixed, cStart, moving, f, poseAffine(q, shape), shape), signal, 0.25);
+    return { k, ncc: scorePose(fixed, cStart, moving, f, poseAffine(p, shape), shape) };
+  });
+  const atOne = scored.find((x) => x.k === 1)!, bestK = scored.reduce((a, b) => (b.ncc > a.ncc ? b : a));
+  if (bestK.k !== 1 && bestK.ncc > atOne.ncc + 0.02) contradiction(bestK.k);
   let finalM = poseAffine(coarse.pose, shape), scaleRatio = 1, tiltDeg = 0, errorEstimateVox = NaN;
   if (opts.elastix !== false) {
     opts.onProgress?.(0.4, 'refining with elastix');
-    const a = await refineElastix3d(fixed, cStart, moving, f, poseAffine(coarse.pose, shape), 1234);
+    const a = await refineElastix3d({ data: raw, shape: cShape }, cStart, movingRaw, f, poseAffine(coarse.pose, shape), 1234);
     throwIfAborted(signal);
     scaleRatio = a.scaleRatio; tiltDeg = a.tiltDeg;
-    const tol = opts.scaleTolerance ?? 0.08;
-    if (Math.abs(scaleRatio - 1) > tol) {
-      throw unprocessable(`The voxel sizes contradict the images: ${iname} (${interior.meta.spacingUm[2]} µm) inside ${vname} (${volume.meta.spacingUm[2]} µm) should be a 1:${(1 / scale[2]).toFixed(2)} scale, but the registration finds ${(scaleRatio).toFixed(2)} times that. Check both voxel sizes.`);
-    }
+    if (Math.abs(scaleRatio - 1) > (opts.scaleTolerance ?? 0.08)) contradiction(scaleRatio);
     const refined = poseAffine(projectPose(a.m, shape, scale), shape);
     errorEstimateVox = rmsPoseDistance(refined, finalM, shape);
-    // elastix's pose is kept when it raises the correlation over the coarse search's sub-voxel pose
-    if (scorePose(fixed, cStart, moving, f, refined, shape) >= coarse.ncc) finalM = refined;
+    // elastix's pose is kept unless it clearly lowers the correlation (a failed refinement)
+    if (scorePose(fixed, cStart, moving, f, refined, shape) >= coarse.ncc - 0.01) finalM = refined;
   }
+  // polish: pattern search of the smoothed NCC over position and turn from the refined pose
+  finalM = poseAffine(polish(projectPose(finalM, shape, scale), (p) => scorePose(fixed, cStart, moving, f, poseAffine(p, shape), shape), signal), shape);
   const pose = projectPose(finalM, shape, scale);
   const nccFinal = scorePose(fixed, cStart, moving, f, finalM, shape);
   if (nccFinal < 0.2) {
@@ -148,7 +173,7 @@ export async function registerInterior(volume: VolumeStore, interior: VolumeStor
     pose, hiToLow: finalM, factor: f,
     coarse: { pose: coarse.pose, ncc: coarse.ncc },
     quality: { nccStart, nccCoarse: coarse.ncc, nccFinal, errorEstimateVox, scaleRatio, tiltDeg, inside: insideFraction(finalM, shape, vol) },
-    views: orthoViews(fixed, cStart, moving, f, finalM, pose.centre),
+    views: orthoViews({ data: raw, shape: cShape }, cStart, moving, f, finalM, pose.centre),
   };
 }
 
@@ -232,6 +257,27 @@ function coarseSearch(fixed: Dense3, cStart: Vec3, moving: Dense3, f: number, st
   const da = vertex(score(atCached(best.angle - 1), best.d), best.ncc, score(atCached(best.angle + 1), best.d));
   const pose: InteriorPose = { ...start, angleDeg: best.angle + da, centre: start.centre.map((v, a) => v + best.d[a]! + frac[a]!) as Vec3 };
   return { pose, ncc: best.ncc };
+}
+
+/** Pattern search (steps 0.5 → 0.0625 voxel and degree) maximising score over centre and turn. */
+function polish(start: InteriorPose, score: (p: InteriorPose) => number, signal?: AbortSignal, finest = 0.0625): InteriorPose {
+  let best = start, bestScore = score(start);
+  for (let step = 0.5; step >= finest; step /= 2) {
+    let improved = true;
+    while (improved) {
+      throwIfAborted(signal);
+      improved = false;
+      for (let k = 0; k < 8; k++) {
+        const axis = k >> 1, sign = k & 1 ? -1 : 1;
+        const c = [...best.centre] as Vec3;
+        let angle = best.angleDeg;
+        if (axis < 3) c[axis] += sign * step; else angle += sign * step;
+        const p = { ...best, centre: c, angleDeg: angle }, v = score(p);
+        if (v > bestScore) { best = p; bestScore = v; improved = true; }
+      }
+    }
+  }
+  return best;
 }
 
 /** The model pose (rotation about z, given scale) nearest to an affine: centre image and in-plane angle. */

@@ -19,8 +19,8 @@ import { hash3, valueNoise3 } from '../prng';
 
 export const MULTISCALE_CLASSES = [
   { code: 1, name: 'high porosity', mean: 0.24, amp: 0.11, grain: 1.0, noiseScale: [0.6, 0.6, 0.6] },
-  { code: 2, name: 'low porosity', mean: 0.09, amp: 0.07, grain: 1.15, noiseScale: [0.45, 0.45, 0.45] },
-  { code: 3, name: 'fracture', mean: 0.38, amp: 0.08, grain: 0.95, noiseScale: [0.35, 1.2, 1.2] },
+  { code: 2, name: 'low porosity', mean: 0.09, amp: 0.07, grain: 1.15, noiseScale: [0.55, 0.55, 0.55] },
+  { code: 3, name: 'fracture', mean: 0.38, amp: 0.08, grain: 0.95, noiseScale: [0.5, 1.2, 1.2] },
 ] as const;
 
 export type MultiscaleClassCode = 1 | 2 | 3;
@@ -59,7 +59,7 @@ export class MultiscaleField {
   /** exact porosity (k / r³) of low-res voxel (z, y, x), and its class */
   porosityAt(z: number, y: number, x: number, cls = this.classAt(z, y, x)): number {
     const c = MULTISCALE_CLASSES[cls - 1];
-    const n = valueNoise3(z / 5, y / 5, x / 5, this.p.seed ^ 0x51f3) * 0.5 + valueNoise3(z / 2.5, y / 2.5, x / 2.5, this.p.seed ^ 0x2a77) * 0.5;
+    const n = valueNoise3(z / 4, y / 4, x / 4, this.p.seed ^ 0x51f3) * 0.4 + valueNoise3(z / 1.8, y / 1.8, x / 1.8, this.p.seed ^ 0x2a77) * 0.6;
     const phi = Math.min(1, Math.max(0, c.mean + c.amp * 2.6 * (n - 0.5)));
     const r3 = this.p.ratio ** 3;
     return Math.round(phi * r3) / r3;

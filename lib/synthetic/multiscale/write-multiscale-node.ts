@@ -171,7 +171,7 @@ async function writeInterior(p: string, field: MultiscaleField, spec: InteriorSp
   const chunk: Shape3 = [Math.min(64, nz), 64, 64];
   const store = await createVolume(p, { shape: spec.shape, spacingUm: [voxelUm, voxelUm, voxelUm], originUm: [0, 0, 0], dtype: 'uint16', channels: ['grey'] }, { chunk });
   const w = new PyramidSlabWriter(store);
-  const H = 2, sigma = 0.6, noise = o.hiNoise ?? 0.05;
+  const H = 2, sigma = 0.4, noise = o.hiNoise ?? 0.04;
   const grains = MULTISCALE_CLASSES.map((c) => c.grain);
   for (let z0 = 0; z0 < nz; z0 += chunk[0]) {
     const dz = Math.min(chunk[0], nz - z0), hz = dz + 2 * H;
