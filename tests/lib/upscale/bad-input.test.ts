@@ -22,14 +22,16 @@ describe('petromap upscale: bad input', () => {
     const shape: Vec3 = [40, 48, 48];
     const field = new MultiscaleField({ seed: 3, shape, ratio: 4 });
     const [a] = defaultInteriors(field, 96);
-    // the second interior claims 2.6 µm voxels; they are 2 µm (8 µm / 4)
-    truth = await writeMultiscaleSample(dir, { seed: 3, ratio: 4, shape, interiors: [a!, { ...a!, declaredVoxelUm: 2.6 }] });
+    // the first lies in the upper layer only (low-res z 2..14; the layers meet below z 16); the second
+    // claims 2.6 µm voxels, they are 2 µm (8 µm / 4)
+    const upper = { centre: [8, 20, a!.centre[2]] as Vec3, angleDeg: 3, shape: [48, 80, 80] as Vec3 };
+    truth = await writeMultiscaleSample(dir, { seed: 3, ratio: 4, shape, interiors: [upper, { ...a!, declaredVoxelUm: 2.6 }] });
   }, 120_000);
   afterAll(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
 
   it('refuses an interior scan placed outside the volume', async () => {
     const vol = await openVolume(truth.paths.volume), it0 = await openVolume(truth.interiors[0]!.path);
-    const err = await registerInterior(vol, it0, { start: { centre: [-30, 20, 20] }, interiorName: 'core-A.ome.zarr' }).catch((e: unknown) => e);
+    const err = await registerInterior(vol, it0, { start: { centre: [-20, 20, 20] }, interiorName: 'core-A.ome.zarr' }).catch((e: unknown) => e);
     expect(isPetromapError(err, 'InvalidInput')).toBe(true);
     expect((err as Error).message).toMatch(/core-A\.ome\.zarr .* lies outside/);
   });
@@ -49,10 +51,10 @@ describe('petromap upscale: bad input', () => {
     const orig = console.log;
     console.log = (m: string) => logs.push(m);
     try {
-      await main(['--volume', truth.paths.volume, '--classes', truth.paths.classes, '--interior', `${t.path}@${t.pose.centre.map((c) => (c + 4).toFixed(1)).join(',')},${t.pose.angleDeg - 6}`,
+      await main(['--volume', truth.paths.volume, '--classes', truth.paths.classes, '--interior', `${t.path}@${t.pose.centre.map((c) => (c + 3).toFixed(1)).join(',')},${t.pose.angleDeg - 6}`,
         '--out', out, '--class-names', '1=high porosity,2=low porosity,3=fracture', '--formats', 'nrrd,tiff']);
     } finally { console.log = orig; }
-    expect(logs.join('\n')).toMatch(/low porosity: Class "low porosity" \(.*%\) has no high-resolution measurement/);
+    expect(logs.join('\n')).toMatch(/low porosity: Class "low porosity" \([\d.]+ % of the sample\) has no high-resolution measurement/);
     const csv = await readFile(join(out, 'classes.csv'), 'utf8');
     expect(csv).toMatch(/\r\n2,low porosity,\d+,[\d.]+,no,0,0,/);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { total: { coveredFraction: number }; statements: string[] };
