@@ -7,6 +7,7 @@ import { projectsRouter } from './projects';
 import { trainRouter } from './train';
 import { resultsRouter } from './results';
 import { workersRouter } from './workers';
+import { multiscaleRouter } from './multiscale';
 
 export const appRouter = router({
   projects: projectsRouter,
@@ -17,6 +18,7 @@ export const appRouter = router({
   train: trainRouter,
   results: resultsRouter,
   workers: workersRouter,
+  multiscale: multiscaleRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,6 +8,7 @@ import { useTRPC } from '@/app/_trpc/client';
 const STEPS = [
   { slug: '', label: 'Data' },
   { slug: 'annotate', label: 'Annotate', only: 'lithology' },
+  { slug: 'multiscale', label: 'Multi-scale', only: 'lithology' },
   { slug: 'correlate', label: 'Correlate' },
   { slug: 'train', label: 'Train' },
   { slug: 'results', label: 'Results' },

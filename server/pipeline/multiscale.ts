@@ -1,0 +1,218 @@
+/**
+ * The Multi-scale step of a lithology project: high-resolution interior scans (volume datasets of
+ * the project other than its scan) are placed inside the scan (from a scan proposal or a typed
+ * position), registered (job 'multiscale-register', task multiscaleRegister), then measured together
+ * into the composite model (job 'multiscale-upscale', task multiscaleUpscale, lib/upscale).
+ * State lives in files of the project folder (each written under a temp name and renamed):
+ *   projects/<id>/multiscale/state.json    MultiscaleFile (placements, registrations, job ids)
+ *   projects/<id>/multiscale/views-<ds>.json  the registration's three orthogonal views
+ *   projects/<id>/multiscale/run/           the latest composite model, tables and report.json
+ * A registration or result is tied to the scan and the predicted map it was computed from; when
+ * those change the step says so and asks to run again. No numerical code here.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { invalidInput, notFound, unprocessable } from '@/lib/errors';
+import type { UpscaleResult } from '@/lib/upscale/run-upscale-node';
+import { runTask } from '../jobs/run-task';
+import type { Services } from '../services';
+import { writeFileAtomic } from '../storage/atomic';
+import { projectDatasets } from './project-inputs';
+
+const vec3 = z.tuple([z.number(), z.number(), z.number()]);
+const affine = z.array(z.number()).length(12);
+const entry = z.object({
+  datasetId: z.string(),
+  start: z.object({ centre: vec3, angleDeg: z.number() }),
+  registration: z.object({
+    scanId: z.string(),
+    pose: z.object({ centre: vec3, angleDeg: z.number(), scale: vec3 }),
+    hiToLow: affine,
+    factor: z.number(),
+    quality: z.record(z.string(), z.number().nullable()),
+    at: z.number(),
+  }).nullable(),
+  registerJobId: z.string().nullable(),
+});
+const fileSchema = z.object({
+  interiors: z.array(entry),
+  upscaleJobId: z.string().nullable(),
+  /** what the stored result was computed from */
+  result: z.object({ scanId: z.string(), predictionJobId: z.string(), at: z.number() }).nullable(),
+});
+type MultiscaleFile = z.infer<typeof fileSchema>;
+type Entry = z.infer<typeof entry>;
+
+const EMPTY: MultiscaleFile = { interiors: [], upscaleJobId: null, result: null };
+
+const dir = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'multiscale');
+const stateFile = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ dir(svc, projectId), 'state.json');
+const viewsFile = (svc: Services, projectId: string, ds: string) => path.join(/*turbopackIgnore: true*/ dir(svc, projectId), `views-${ds}.json`);
+export const runDir = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ dir(svc, projectId), 'run');
+
+async function load(svc: Services, projectId: string): Promise<MultiscaleFile> {
+  if (!svc.repo.project(projectId)) throw notFound(`There is no project ${projectId}.`);
+  const text = await readFile(stateFile(svc, projectId), 'utf8').catch(() => null);
+  if (!text) return structuredClone(EMPTY);
+  const r = fileSchema.safeParse(JSON.parse(text));
+  return r.success ? r.data : structuredClone(EMPTY);
+}
+const save = (svc: Services, projectId: string, f: MultiscaleFile) => writeFileAtomic(stateFile(svc, projectId), JSON.stringify(f));
+
+/** The project's scan and predicted lithology map (both needed before anything here). */
+function inputs(svc: Services, projectId: string) {
+  const p = svc.repo.project(projectId);
+  if (!p) throw notFound(`There is no project ${projectId}.`);
+  if (p.kind !== 'lithology') throw unprocessable('The Multi-scale step belongs to lithology projects.');
+  const { volume } = projectDatasets(svc, projectId);
+  const pred = svc.repo.artifact(projectId, 'lithologyPrediction');
+  return { volume, pred: pred && volume && pred.volumeId === volume.id ? pred : undefined };
+}
+
+function jobOut(svc: Services, id: string | null) {
+  if (!id) return null;
+  const j = svc.repo.job(id);
+  if (!j) return null;
+  return { id: j.id, active: svc.jobs.isActive(j.id), state: j.state, progress: j.progress, message: j.message, error: j.error };
+}
+
+/** Everything the page shows; reads state only. */
+export async function multiscaleState(svc: Services, projectId: string) {
+  const { volume, pred } = inputs(svc, projectId);
+  const f = await load(svc, projectId);
+  const datasets = svc.repo.listDatasets(projectId).filter((d) => d.kind === 'volume' && d.status === 'ready' && d.id !== volume?.id);
+  const info = (id: string) => {
+    const d = svc.repo.dataset(id);
+    const meta = (d?.info as { meta?: { shape: number[]; spacingUm: number[] } } | null)?.meta;
+    return d ? { name: d.name, shape: meta?.shape ?? null, spacingUm: meta?.spacingUm ?? null } : null;
+  };
+  const interiors = await Promise.all(f.interiors.map(async (e) => {
+    const views = e.registration ? await readFile(viewsFile(svc, projectId, e.datasetId), 'utf8').then((t) => JSON.parse(t) as ViewOut[]).catch(() => null) : null;
+    return {
+      ...e, dataset: info(e.datasetId), registerJob: jobOut(svc, e.registerJobId),
+      stale: !!e.registration && e.registration.scanId !== volume?.id, views,
+    };
+  }));
+  const upscaleJob = jobOut(svc, f.upscaleJobId);
+  let result: Omit<UpscaleResult, 'registrations'> | null = null;
+  if (f.result) result = await readFile(path.join(/*turbopackIgnore: true*/ runDir(svc, projectId), 'report.json'), 'utf8').then((t) => JSON.parse(t)).catch(() => null);
+  const classes = pred?.classes ?? [];
+  return {
+    scan: volume ? { id: volume.id, name: volume.name, meta: (volume.info as { meta?: unknown } | null)?.meta ?? null } : null,
+    prediction: pred ? { jobId: pred.jobId, classes } : null,
+    candidates: datasets.map((d) => ({ id: d.id, name: d.name, placed: f.interiors.some((e) => e.datasetId === d.id) })),
+    interiors, upscaleJob,
+    result: result && f.result ? { ...result, stale: f.result.scanId !== volume?.id || f.result.predictionJobId !== pred?.jobId, at: f.result.at } : null,
+  };
+}
+
+export interface ViewOut { axis: string; width: number; height: number; fixed: (number | null)[]; moving: (number | null)[] }
+
+/** Place (or move) an interior scan: its centre in voxels of the scan and its turn about z. */
+export async function placeInterior(svc: Services, projectId: string, datasetId: string, start: { centre: [number, number, number]; angleDeg: number }) {
+  const { volume } = inputs(svc, projectId);
+  if (!volume) throw unprocessable('Import the large scan first (Data step).');
+  const d = svc.repo.dataset(datasetId);
+  if (!d || d.projectId !== projectId || d.kind !== 'volume' || d.status !== 'ready') throw notFound(`There is no volume dataset ${datasetId} in this project.`);
+  if (d.id === volume.id) throw invalidInput(`"${d.name}" is the project's large scan; choose a high-resolution interior scan.`);
+  const f = await load(svc, projectId);
+  const e: Entry = { datasetId, start, registration: null, registerJobId: null };
+  f.interiors = [...f.interiors.filter((x) => x.datasetId !== datasetId), e];
+  await save(svc, projectId, f);
+  return { ok: true };
+}
+
+export async function removeInterior(svc: Services, projectId: string, datasetId: string) {
+  const f = await load(svc, projectId);
+  f.interiors = f.interiors.filter((x) => x.datasetId !== datasetId);
+  await save(svc, projectId, f);
+  await rm(viewsFile(svc, projectId, datasetId), { force: true });
+  return { ok: true };
+}
+
+/** Start registering one placed interior scan. */
+export async function startRegister(svc: Services, projectId: string, datasetId: string) {
+  const { volume } = inputs(svc, projectId);
+  if (!volume) throw unprocessable('Import the large scan first (Data step).');
+  const f = await load(svc, projectId);
+  const e = f.interiors.find((x) => x.datasetId === datasetId);
+  const d = svc.repo.dataset(datasetId);
+  if (!e || !d) throw notFound(`Interior scan ${datasetId} is not placed in this project: place it first.`);
+  const job = svc.jobs.start('multiscale-register', projectId, { volumeId: volume.id, datasetId }, async ({ signal, onProgress }) => {
+    const r = await runTask('multiscaleRegister', {
+      volumePath: svc.ws.abs(volume.relPath), interiorPath: svc.ws.abs(d.relPath), interiorName: d.name, volumeName: volume.name, start: e.start,
+    }, { signal, onProgress });
+    await writeFileAtomic(viewsFile(svc, projectId, datasetId), JSON.stringify(r.views));
+    const cur = await load(svc, projectId);
+    const it = cur.interiors.find((x) => x.datasetId === datasetId);
+    if (it) {
+      it.registration = { scanId: volume.id, pose: r.pose, hiToLow: [...r.hiToLow], factor: r.factor, quality: { ...r.quality }, at: Date.now() };
+      await save(svc, projectId, cur);
+    }
+    return { quality: r.quality };
+  });
+  e.registerJobId = job.id;
+  await save(svc, projectId, f);
+  return { jobId: job.id };
+}
+
+/** Start measuring every registered interior and building the composite model. */
+export async function startUpscale(svc: Services, projectId: string) {
+  const { volume, pred } = inputs(svc, projectId);
+  if (!volume) throw unprocessable('Import the large scan first (Data step).');
+  if (!pred) throw unprocessable('There is no predicted lithology map of this scan yet: paint the classes and press "Train and predict" on the Annotate step.');
+  const f = await load(svc, projectId);
+  const ready = f.interiors.filter((e) => e.registration && e.registration.scanId === volume.id);
+  if (!ready.length) throw unprocessable('Register at least one interior scan first.');
+  const interiors = ready.map((e) => {
+    const d = svc.repo.dataset(e.datasetId);
+    if (!d) throw notFound(`Interior scan ${e.datasetId} was deleted; remove it from the list.`);
+    return { path: svc.ws.abs(d.relPath), name: d.name, hiToLow: e.registration!.hiToLow as never };
+  });
+  const classNames = Object.fromEntries(pred.classes.map((c) => [c.code, c.name]));
+  const job = svc.jobs.start('multiscale-upscale', projectId, { volumeId: volume.id }, async ({ signal, onProgress, jobId }) => {
+    const work = `${runDir(svc, projectId)}.tmp-${jobId}`;
+    try {
+      const r = await runTask('multiscaleUpscale', {
+        volumePath: svc.ws.abs(volume.relPath), classesPath: svc.ws.abs(pred.relPath), classNames, interiors, outDir: work, formats: ['nrrd', 'nifti', 'tiff'],
+      }, { signal, onProgress });
+      // swap in the new run folder: readers see the old one or the new one
+      const final = runDir(svc, projectId), old = `${final}.old-${jobId}`;
+      if (existsSync(final)) await rename(final, old);
+      await rename(work, final);
+      await rm(old, { recursive: true, force: true });
+      const cur = await load(svc, projectId);
+      cur.result = { scanId: volume.id, predictionJobId: pred.jobId, at: Date.now() };
+      await save(svc, projectId, cur);
+      return { total: r.total.value, classes: r.classes.length };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+  f.upscaleJobId = job.id;
+  await save(svc, projectId, f);
+  return { jobId: job.id };
+}
+
+/** Files of the latest run a download may send (name → file in run/, content type). */
+export const DOWNLOADS: Record<string, { file: string; type: string }> = {
+  'classes.csv': { file: 'classes.csv', type: 'text/csv; charset=utf-8' },
+  'depth.csv': { file: 'depth.csv', type: 'text/csv; charset=utf-8' },
+  'footprints.csv': { file: 'footprints.csv', type: 'text/csv; charset=utf-8' },
+  'report.json': { file: 'report.json', type: 'application/json' },
+  'composite-porosity.nrrd': { file: 'composite-porosity.nrrd', type: 'application/octet-stream' },
+  'composite-porosity.nii': { file: 'composite-porosity.nii', type: 'application/octet-stream' },
+  'composite-porosity.tif': { file: 'composite-porosity.tif', type: 'image/tiff' },
+};
+
+/** Absolute path of a download of the latest run, or NotFound. */
+export async function downloadPath(svc: Services, projectId: string, name: string): Promise<{ file: string; type: string }> {
+  const d = DOWNLOADS[name];
+  if (!d) throw notFound(`There is no multi-scale download called ${name}.`);
+  const f = await load(svc, projectId);
+  const file = path.join(/*turbopackIgnore: true*/ runDir(svc, projectId), d.file);
+  if (!f.result || !existsSync(file)) throw notFound('There is no composite model yet: press "Measure and build the composite model" on the Multi-scale step.');
+  return { file, type: d.type };
+}
