@@ -22,6 +22,19 @@ interface Props {
   testId?: string;
 }
 
+/** Two light greys in 45° stripes (the "not measured" swatch of the legend and the preview PNG). */
+function hatchPattern(ctx: CanvasRenderingContext2D): CanvasPattern | null {
+  const t = document.createElement('canvas');
+  t.width = t.height = 8;
+  const g = t.getContext('2d');
+  if (!g) return null;
+  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) {
+    g.fillStyle = ((x + y) >> 2) & 1 ? '#cdcdcd' : '#ececec';
+    g.fillRect(x, y, 1, 1);
+  }
+  return ctx.createPattern(t, 'repeat');
+}
+
 export function ImagePanel({ url, width, height, pixelSizeUm, onHover, className, testId }: Props) {
   const boxRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -52,7 +65,14 @@ export function ImagePanel({ url, width, height, pixelSizeUm, onHover, className
     const iw = width * pixelSizeUm * place.scale;
     // Label maps must never be interpolated: a blend of two mineral colours is a third mineral.
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(image, place.ox, place.oy, iw, height * pixelSizeUm * place.scale);
+    // transparent map pixels (an EDS map's "not measured" area) show a light hatch, as in the legend
+    const ih = height * pixelSizeUm * place.scale;
+    const hatch = hatchPattern(ctx);
+    if (hatch) {
+      ctx.fillStyle = hatch;
+      ctx.fillRect(place.ox, place.oy, iw, ih);
+    }
+    ctx.drawImage(image, place.ox, place.oy, iw, ih);
     drawScaleBar(ctx, cw, ch, place.scale);
   }, [image, place?.scale, place?.ox, place?.oy, cw, ch, width, height, pixelSizeUm]); // eslint-disable-line react-hooks/exhaustive-deps
 
