@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- pipeline [--shape z,y,x]... [--threads n] [--no-peer] [--no-oracle] [--seed s]
+ * `npm run bench -- pipeline [--shape z,y,x]... [--style a|b] [--prior-shift] [--ensemble m] [--threads n] [--no-peer] [--no-oracle] [--seed s]
  *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
@@ -33,6 +33,7 @@ import type { FeatureSet, FilterName } from '../lib/features/types';
 import { runMineralogy } from '../lib/pipeline/run-mineralogy';
 import { classMapFromNames, transferLabels } from '../lib/registration/transfer-labels';
 import { generateSandstone } from '../lib/synthetic';
+import { generateStyleB } from '../lib/synthetic/style-b/generate';
 import type { Shape3 } from '../lib/volume/types';
 import { openVolume, writeDenseVolume } from '../lib/volume/zarr-store-node';
 
@@ -42,10 +43,10 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; ensemble?: number }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; ensemble?: number; style: 'a' | 'b' }
 
 function parse(argv: string[]): Args {
-  const a: Args = { shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
+  const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
@@ -60,6 +61,7 @@ function parse(argv: string[]): Args {
     else if (f === '--max-partial') a.maxPartial = Number(argv[++i]);
     else if (f === '--footprint') a.footprint = Number(argv[++i]);
     else if (f === '--prior-shift') a.priorShift = true;
+    else if (f === '--style') a.style = argv[++i] === 'b' ? 'b' : 'a';
     else if (f === '--ensemble') a.ensemble = Number(argv[++i]);
     else if (f === '--features') a.features = argv[++i] === 'default' ? 'default' : 'classifier';
     else if (f === '--filters') a.filters = argv[++i]!.split(',');
@@ -130,8 +132,8 @@ export async function run(argv: string[]): Promise<void> {
     for (const shape of a.shapes) {
       const dir = await mkdtemp(join(tmpdir(), 'petromap-bench-pipeline-'));
       try {
-        console.log(`\n--- synthetic sandstone ${shape.join('x')} (${((shape[0] * shape[1] * shape[2]) / 1e6).toFixed(1)} M voxels), seed ${a.seed} ---`);
-        const sample = generateSandstone({ shape, seed: a.seed });
+        console.log(`\n--- synthetic sandstone${a.style === 'b' ? ' style B (lib/synthetic/style-b)' : ''} ${shape.join('x')} (${((shape[0] * shape[1] * shape[2]) / 1e6).toFixed(1)} M voxels), seed ${a.seed} ---`);
+        const sample = a.style === 'b' ? generateStyleB({ shape, seed: a.seed }) : generateSandstone({ shape, seed: a.seed });
         const volumePath = join(dir, 'volume.ome.zarr');
         await writeDenseVolume(volumePath, sample.volume);
         const classMap = classMapFromNames(sample.eds.legend, sample.truth.mineralToClass);
