@@ -4,7 +4,9 @@
  * slab transform, each field gets the shift that best aligns it alone (patch-shift.ts), regularised
  * towards the global transform: a field keeps shift 0 unless at least `minOverlap` of it lies on
  * the volume, its shift is larger than `minShiftPx`, and the shift lowers its misfit by more than
- * 2 % (noise and featureless fields stay with the global transform).
+ * 0.5 % (noise and featureless fields stay with the global transform). Each field is measured by its
+ * own correlation ratio (`labels`): on the synthetic mosaics the mean error was 0.13-0.20 voxel
+ * against 0.23-0.29 with the misfit to the class-mean grey.
  */
 import { applyAffine2to3, type Affine2, type Affine2to3 } from '../coords';
 import { throwIfAborted } from '../errors';
@@ -19,17 +21,19 @@ export interface RefineFieldsOptions {
   minOverlap?: number;
   /** smallest shift applied, EDS pixels (default 0.2) */
   minShiftPx?: number;
+  /** measure by the field's own correlation ratio (class labels) instead of the misfit to the class-mean grey */
+  labels?: { labels: Uint8Array; classes: number };
 }
 
 /** P: predictedGrey of the map (any pose close to G: only class means are taken from it). */
 export function refineFields(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, fields: FieldRect[], o: RefineFieldsOptions = {}): FieldCorrection[] {
   return fields.map((f) => {
     throwIfAborted(o.signal);
-    const s = measurePartShift(slab, P, mw, mh, G, f, { maxShift: o.maxShiftPx ?? 4, minOverlap: o.minOverlap ?? 0.3 });
+    const s = measurePartShift(slab, P, mw, mh, G, f, { maxShift: o.maxShiftPx ?? 4, minOverlap: o.minOverlap ?? 0.3, labels: o.labels });
     const out: FieldCorrection = { ...f, shiftPx: [0, 0], overlap: s?.overlap ?? 0, moved: false };
     if (!s) return out;
     const len = Math.hypot(s.shift[0], s.shift[1]);
-    if (len >= (o.minShiftPx ?? 0.2) && len < (o.maxShiftPx ?? 4) - 0.25 && s.cost < 0.98 * s.cost0) {
+    if (len >= (o.minShiftPx ?? 0.2) && len < (o.maxShiftPx ?? 4) - 0.25 && s.cost < 0.995 * s.cost0) {
       out.shiftPx = [s.shift[0], s.shift[1]];
       out.moved = true;
     }

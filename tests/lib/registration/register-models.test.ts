@@ -1,0 +1,76 @@
+/**
+ * Issue 19: registration of EDS maps that are not rigid pictures of the surface, against the
+ * generator's per-pixel truth (lib/synthetic/eds.ts distortEdsMap). Automatic model choice keeps
+ * the similarity on a rigid map, takes the affine for a 2 % shear or stretch, and per-field shifts
+ * take the stitching errors (up to 3 px) out of a mosaic.
+ */
+import { describe, expect, it } from 'vitest';
+import { applyAffine2to3 } from '../../../lib/coords';
+import { registerEdsToVolume } from '../../../lib/registration/register-eds';
+import { registrationErrorAt } from '../../../lib/registration/quality';
+import { edsPointToVoxel } from '../../../lib/registration/refine-fields';
+import { distortEdsMap, type EdsDistortion } from '../../../lib/synthetic/eds';
+import { smallSample } from './helpers';
+
+/** A sample whose acquisition follows from the seed (rotation, mirror, tilt, offset), with the map distorted. */
+function distorted(seed: number, ratio: number, d: EdsDistortion) {
+  const s = smallSample({
+    seed, surfaceDepthVox: 4 + (seed % 4), tiltDeg: 1 + (seed % 3), tiltAzimuthDeg: 37 * seed,
+    eds: { rotationDeg: 53 * seed, pixelUm: 2 * ratio, mirrored: seed % 2 === 0, offsetVox: { x: ((seed * 7) % 11) - 5, y: ((seed * 5) % 9) - 4 } },
+  });
+  return { s, d: distortEdsMap(s, d) };
+}
+
+async function registerAndMeasure(seed: number, ratio: number, d: EdsDistortion, withFields = false) {
+  const { s, d: m } = distorted(seed, ratio, d);
+  const fields = withFields ? m.fields!.map(({ shiftPx: _s, ...f }) => f) : undefined;
+  const r = await registerEdsToVolume(s.volume, m.eds, { inWorker: false, fields });
+  const e = registrationErrorAt((u, v) => edsPointToVoxel(r, u, v), m.truthAt, m.eds.width, m.eds.height, s.volume.meta.shape);
+  expect(e.n).toBeGreaterThan(1000);
+  return { r, e, m };
+}
+
+describe('distorted and stitched EDS maps (generator truth)', () => {
+  it('the generator without distortion reproduces the rigid truth', () => {
+    const { s, d } = distorted(21, 1.2, {});
+    for (const [u, v] of [[0, 0], [40, 7], [13, 55]] as const) {
+      const a = d.truthAt(u, v), b = applyAffine2to3(s.truth.edsToVoxel, u, v);
+      for (let k = 0; k < 3; k++) expect(a[k]).toBeCloseTo(b[k], 9);
+    }
+    expect(d.eds.labels).toEqual(s.eds.labels);
+  });
+
+  it('rigid map, 60 % coverage: auto keeps the similarity at its error', async () => {
+    const { r, e } = await registerAndMeasure(21, 1.2, { coverage: 0.6 });
+    expect(r.model).toBe('similarity');
+    expect(r.modelChoice?.reason).toMatch(/^similarity: /);
+    expect(r.candidates?.affine).toBeDefined();
+    expect(e.mean).toBeLessThanOrEqual(0.1);
+    expect(e.max).toBeLessThanOrEqual(0.3);
+  });
+
+  it.each([
+    ['2 % stretch along u, 70 % coverage', 12, 1, { coverage: 0.7, stretch: [0.02, 0] }],
+    ['2 % shear, 80 % coverage', 23, 0.8, { coverage: 0.8, shear: -0.02 }],
+  ] as [string, number, number, EdsDistortion][])('%s: auto keeps the affine, mean <= 0.15, max <= 0.5 voxel', async (_name, seed, ratio, d) => {
+    const { r, e } = await registerAndMeasure(seed, ratio, d);
+    expect(r.model).toBe('affine');
+    expect(r.modelChoice?.affineStretch?.[0]).toBeGreaterThan(1.005);
+    expect(r.residual?.misfitVox.length).toBe(r.residual!.cols * r.residual!.rows);
+    expect(e.mean).toBeLessThanOrEqual(0.15);
+    expect(e.max).toBeLessThanOrEqual(0.5);
+  });
+
+  it('stitched mosaic (3 x 2 fields, shifts up to 3 px): per-field refinement, mean <= 0.2 voxel', async () => {
+    const { r, e, m } = await registerAndMeasure(8, 0.7, { coverage: 0.9, mosaic: { cols: 3, rows: 2, maxShiftPx: 3 } }, true);
+    expect(r.model).toBe('fields');
+    expect(r.fields?.filter((f) => f.moved).length).toBeGreaterThanOrEqual(4);
+    expect(r.candidates?.fields?.fields.length).toBe(m.fields!.length);
+    expect(e.mean).toBeLessThanOrEqual(0.2);
+    // the same map registered as one similarity is worse
+    const sim = r.candidates!.similarity.edsToSlab;
+    const { composeAffine2to3 } = await import('../../../lib/coords');
+    const es = registrationErrorAt((u, v) => applyAffine2to3(composeAffine2to3(r.slabToVoxel, sim), u, v), m.truthAt, m.eds.width, m.eds.height, [24, 128, 128]);
+    expect(es.mean).toBeGreaterThan(e.mean + 0.1);
+  });
+});
