@@ -32,8 +32,8 @@ export async function run(args: string[]): Promise<void> {
   const hidden = arg(args, '--hidden', '48,48').split(',').map(Number);
   mkdirSync(outDir, { recursive: true });
   const storePath = join(outDir, `volume-${size}.ome.zarr`);
-  const modelDir = join(outDir, 'model');
-  const predDir = join(outDir, 'prediction');
+  const modelDir = join(outDir, `model-${size}`);
+  const predDir = join(outDir, `prediction-${size}`);
   for (const p of [storePath, modelDir, predDir]) rmSync(p, { recursive: true, force: true });
   try {
     console.log(`writing a ${size}^3 uint16 store blockwise (${((size ** 3 * 2) / 2 ** 30).toFixed(2)} GiB) ...`);
