@@ -56,7 +56,7 @@ export async function buildComposite(
   const [nz, ny, nx] = volume.meta.shape, plane = ny * nx;
   const cal: (Cal | undefined)[] = new Array(256);
   for (const c of calibrations) cal[c.code] = moments(c);
-  const chunk: Shape3 = opts.chunk ?? [Math.min(32, nz), 64, 64];
+  const chunk: Shape3 = opts.chunk ?? [32, 64, 64]; // an even z chunk (clipped to the volume by the store) streams the pyramid
   const store = await createVolume(outPath, { ...volume.meta, dtype: 'float32', channels: ['porosity', 'uncertainty'] }, { chunk });
   const wp = new PyramidSlabWriter(store, 0), wu = new PyramidSlabWriter(store, 1);
   const n = new Float64Array(256), sg = new Float64Array(256), sp = new Float64Array(256);

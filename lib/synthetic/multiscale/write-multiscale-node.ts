@@ -109,7 +109,7 @@ export async function writeMultiscaleSample(dir: string, o: MultiscaleOptions = 
 
 async function writeLow(dir: string, field: MultiscaleField, o: MultiscaleOptions, voxelUm: number, opts: StageOptions) {
   const shape = field.p.shape, [nz, ny, nx] = shape;
-  const chunk: Shape3 = o.chunk ?? [Math.min(64, nz), 64, 64];
+  const chunk: Shape3 = o.chunk ?? [64, 64, 64];
   const meta = { shape, spacingUm: [voxelUm, voxelUm, voxelUm] as Vec3, originUm: [0, 0, 0] as Vec3, channels: ['grey'] };
   const vol = await createVolume(path.join(dir, 'low.ome.zarr'), { ...meta, dtype: 'uint16' }, { chunk });
   const cls = await createVolume(path.join(dir, 'classes.ome.zarr'), { ...meta, dtype: 'uint8', channels: ['lithology'] }, { chunk, downsample: 'mode' });
@@ -168,7 +168,7 @@ async function writeInterior(p: string, field: MultiscaleField, spec: InteriorSp
     }
     opts.onProgress?.(0.5 + (0.4 * pz) / nz, 'interior scan');
   }
-  const chunk: Shape3 = [Math.min(64, nz), 64, 64];
+  const chunk: Shape3 = [64, 64, 64];
   const store = await createVolume(p, { shape: spec.shape, spacingUm: [voxelUm, voxelUm, voxelUm], originUm: [0, 0, 0], dtype: 'uint16', channels: ['grey'] }, { chunk });
   const w = new PyramidSlabWriter(store);
   const H = 2, sigma = 0.4, noise = o.hiNoise ?? 0.04;
