@@ -1,0 +1,153 @@
+/**
+ * Multi-scale lithology end to end (issue 18): a lithology project with a low-resolution scan
+ * (8 µm voxels: porous and tight bands, each voxel the mean of a 4×4×4 block of a 2 µm pore/grain
+ * field), painted, trained and predicted, scan locations proposed; then a high-resolution interior
+ * scan (2 µm, a crop of the same field across both bands) is uploaded, placed, registered (quality
+ * views) and measured; the composite model (NRRD) and the class table (CSV) are downloaded and
+ * checked against the field's porosity.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { screenshot, test, waitFor } from './harness.mjs';
+import { createProject } from './nav.mjs';
+
+const NZ = 24, NY = 48, NX = 64, SP = 8, R = 4;
+const BAND = 16;
+const porous = (x) => Math.floor(x / BAND) % 2 === 0;
+/** interior: low-res voxels [8, 24) × [16, 32) × [24, 40) = 64³ hi-res voxels across the band edge at x = 32 */
+const IN0 = [8, 16, 24], IN = 16;
+
+function hash(x, y, z) {
+  let h = Math.imul(x, 0x27d4eb2d) ^ Math.imul(y, 0x165667b1) ^ Math.imul(z, 0x9e3779b1) ^ 0x5bd1e995;
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
+}
+/** smooth value noise (lattice 3 low-res voxels): texture to register on */
+function noise(z, y, x) {
+  const s = 3, fz = z / s, fy = y / s, fx = x / s;
+  const z0 = Math.floor(fz), y0 = Math.floor(fy), x0 = Math.floor(fx);
+  let v = 0;
+  for (const dz of [0, 1]) for (const dy of [0, 1]) for (const dx of [0, 1]) {
+    const w = (dz ? fz - z0 : 1 - fz + z0) * (dy ? fy - y0 : 1 - fy + y0) * (dx ? fx - x0 : 1 - fx + x0);
+    v += w * hash(x0 + dx, y0 + dy, z0 + dz + 1000);
+  }
+  return v;
+}
+/** porosity of low-res voxel (z, y, x) */
+const phi = (z, y, x) => (porous(x) ? 0.3 : 0.08) + 0.16 * (noise(z, y, x) - 0.5);
+/** pore at canonical hi-res voxel (Z, Y, X) */
+const pore = (Z, Y, X) => hash(X + 7, Y + 11, Z + 13) < phi(Math.floor(Z / R), Math.floor(Y / R), Math.floor(X / R));
+
+const nrrd = (sizes, sp, data) => Buffer.concat([Buffer.from(`NRRD0004\ntype: uint8\ndimension: 3\nsizes: ${sizes.join(' ')}\nspacings: ${sp} ${sp} ${sp}\nencoding: raw\n\n`, 'latin1'), data]);
+
+function makeScans() {
+  const low = Buffer.alloc(NZ * NY * NX), hi = Buffer.alloc((IN * R) ** 3);
+  let truthSum = 0, truthN = 0;
+  const hiN = IN * R;
+  for (let z = 0; z < NZ; z++) for (let y = 0; y < NY; y++) for (let x = 0; x < NX; x++) {
+    let pores = 0;
+    for (let a = 0; a < R; a++) for (let b = 0; b < R; b++) for (let c = 0; c < R; c++) {
+      const p = pore(z * R + a, y * R + b, x * R + c);
+      pores += p;
+      const hz = (z - IN0[0]) * R + a, hy = (y - IN0[1]) * R + b, hx = (x - IN0[2]) * R + c;
+      if (hz >= 0 && hy >= 0 && hx >= 0 && hz < hiN && hy < hiN && hx < hiN) hi[(hz * hiN + hy) * hiN + hx] = (p ? 30 : 200) + Math.round((hash(hx, hy, hz) - 0.5) * 16);
+    }
+    const f = pores / R ** 3;
+    truthSum += f; truthN++;
+    low[(z * NY + y) * NX + x] = Math.round(30 * f + 200 * (1 - f) + (hash(x + 3, y + 5, z + 9) - 0.5) * 4);
+  }
+  return { low: nrrd([NX, NY, NZ], SP, low), hi: nrrd([hiN, hiN, hiN], SP / R, hi), truth: truthSum / truthN };
+}
+
+async function voxelPoint(page, panel, wVox, hVox, u, v) {
+  const box = await page.getByTestId(`paint-canvas-${panel}`).boundingBox();
+  const wUm = wVox * SP, hUm = hVox * SP;
+  const scale = Math.min(box.width / wUm, box.height / hUm) * 0.98;
+  const ox = box.width / 2 - (wUm * scale) / 2, oy = box.height / 2 - (hUm * scale) / 2;
+  return { x: box.x + ox + (u + 0.5) * SP * scale, y: box.y + oy + (v + 0.5) * SP * scale };
+}
+
+async function stroke(page, from, to) {
+  const a = await voxelPoint(page, 'XY', NX, NY, ...from);
+  const b = await voxelPoint(page, 'XY', NX, NY, ...to);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move(b.x, b.y, { steps: 12 });
+  await page.mouse.up();
+  await waitFor(async () => (await page.getByTestId('paint-canvas-XY').getAttribute('data-saving')) === 'no', 'stroke saved');
+}
+
+test('multi-scale: paint, predict, propose, upload an interior scan, register, measure, download', async ({ page, baseUrl }) => {
+  const scans = makeScans();
+  await createProject(page, baseUrl, 'Banded plug (multi-scale)', 'lithology');
+  await page.getByTestId('file-volume').setInputFiles({ name: 'banded-plug.nrrd', mimeType: 'application/octet-stream', buffer: scans.low });
+  const rows = page.getByTestId('dataset-table').locator('tbody tr');
+  await waitFor(async () => (await rows.count()) === 1 && /banded-plug/.test(await rows.first().innerText()), 'uploaded scan row', 60_000);
+
+  // paint two classes on the XY slice, train and predict
+  await page.getByRole('link', { name: 'Annotate' }).click();
+  await page.getByTestId('annotate-step').waitFor({ timeout: 30_000 });
+  for (const [i, name] of ['high porosity', 'low porosity'].entries()) {
+    await page.getByTestId('new-class-name').fill(name);
+    await page.getByTestId('add-class').click();
+    await page.getByTestId(`class-row-${i + 1}`).waitFor();
+  }
+  await waitFor(async () => (await page.getByTestId('paint-canvas-XY').getAttribute('data-strokes-loaded')) === 'yes', 'painted XY slice loaded');
+  await page.keyboard.press('1');
+  await stroke(page, [7, 4], [7, 44]);
+  await stroke(page, [40, 4], [40, 44]);
+  await page.keyboard.press('2');
+  await stroke(page, [23, 4], [23, 44]);
+  await stroke(page, [56, 4], [56, 44]);
+  await page.getByTestId('train-predict').click();
+  await page.getByTestId('prediction-summary').waitFor({ timeout: 240_000 });
+  for (const [k, v] of [['x', 128], ['y', 128], ['z', 128]]) await page.getByTestId(`fov-${k}`).fill(String(v));
+  await page.getByTestId('propose').click();
+  await page.getByTestId('proposals-table').waitFor({ timeout: 60_000 });
+
+  // upload the interior scan on the Data step
+  await page.getByRole('link', { name: 'Data' }).click();
+  await page.getByTestId('file-volume').setInputFiles({ name: 'interior-core.nrrd', mimeType: 'application/octet-stream', buffer: scans.hi });
+  await waitFor(async () => (await rows.count()) === 2 && /interior-core/.test(await rows.nth(1).innerText()), 'uploaded interior row', 60_000);
+
+  // Multi-scale: place at the position it was taken (voxels of the large scan), register
+  await page.getByRole('link', { name: 'Multi-scale' }).click();
+  await page.getByTestId('ms-candidate').waitFor({ timeout: 30_000 });
+  const centre = IN0.map((s) => s + (IN - 1) / 2);
+  for (const [k, v] of [['z', centre[0] + 2], ['y', centre[1] - 3], ['x', centre[2] + 2], ['a', 4]]) await page.getByTestId(`ms-place-${k}`).fill(String(v));
+  await page.getByTestId('ms-place').click();
+  await page.getByTestId('ms-interior').waitFor({ timeout: 20_000 });
+  await page.getByTestId('ms-register').click();
+  await page.getByTestId('ms-registration').waitFor({ timeout: 180_000 });
+  const reg = await page.getByTestId('ms-registration').innerText();
+  const m = /Centre \(([-\d.]+), ([-\d.]+), ([-\d.]+)\) voxels, turn ([-\d.]+)°/.exec(reg);
+  assert.ok(m, reg);
+  const err = Math.hypot(Number(m[1]) - centre[0], Number(m[2]) - centre[1], Number(m[3]) - centre[2]);
+  assert.ok(err < 1 && Math.abs(Number(m[4])) < 2, `registered within a voxel and 2° of where it was taken: ${reg}`);
+  assert.equal(await page.getByTestId('ms-views').locator('canvas').count(), 9, 'three views × (scan, interior, checkerboard)');
+  await screenshot(page, 'multiscale-registered');
+
+  // measure and build the composite model
+  await page.getByTestId('ms-measure').click();
+  await page.getByTestId('ms-result').waitFor({ timeout: 180_000 });
+  const table = await page.getByTestId('ms-class-table').innerText();
+  assert.match(table, /high porosity/);
+  assert.match(table, /low porosity/);
+  const total = await page.getByTestId('ms-total').innerText();
+  const t = Number(/porosity ([\d.]+) %/.exec(total)?.[1]) / 100;
+  assert.ok(Math.abs(t - scans.truth) < 0.03, `whole-sample porosity ${t} vs the field's ${scans.truth.toFixed(4)}: ${total}`);
+  await page.getByTestId('ms-class-chart').waitFor();
+  await screenshot(page, 'multiscale-result');
+
+  const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('ms-download-table').click()]);
+  assert.match(csvDl.suggestedFilename(), /multiscale-classes\.csv$/);
+  const csv = (await readFile(await csvDl.path(), 'utf8')).replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+  assert.match(csv[0], /^class,name,low_res_voxels,volume_fraction,covered/);
+  assert.ok(csv.some((l) => /^1,high porosity,/.test(l)) && csv.some((l) => /^2,low porosity,/.test(l)), csv.join(' | '));
+  const [modelDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('ms-download-model').click()]);
+  const head = (await readFile(await modelDl.path())).subarray(0, 400).toString('latin1');
+  assert.match(head, /^NRRD0004/);
+  assert.match(head, /type: float/);
+  assert.match(head, new RegExp(`sizes: ${NX} ${NY} ${NZ}`));
+}, { timeoutMs: 500_000 });
