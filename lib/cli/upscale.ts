@@ -12,12 +12,14 @@ import { progressBar } from './progress';
 
 export const USAGE = [
   'usage: petromap upscale --volume <low-res store.ome.zarr> --classes <lithology labels.ome.zarr>',
-  '         --interior <high-res store.ome.zarr>[@z,y,x[,degrees]] [--interior ...] --out <folder>',
+  '         --interior <high-res store.ome.zarr>[@z,y,x[,degrees]] [--pores <labels.ome.zarr>[:codes]] [--interior ...] --out <folder>',
   '         [--class-names 1=high porosity,2=low porosity,...] [--formats ome-zarr,nrrd,nifti,tiff] [--threshold <grey>]',
   '',
   '  --interior   an interior scan; @z,y,x is its centre in voxels of the large scan (e.g. the proposal it',
   '               was taken at), optionally with its turn about the scan axis; without it, the position',
   '               comes from the store\'s origin (stage position in µm, in the large scan\'s frame)',
+  '  --pores      a pore/solid label volume of the preceding interior (e.g. predicted by a model trained on painted',
+  '               strokes) and its pore codes (default 1): used instead of the grey threshold',
   '  --threshold  pore/solid grey threshold for every interior (default: per class, between the pore and grain peaks)',
   '  --formats    exports of the composite porosity (default all four)',
 ].join('\n');
@@ -37,6 +39,14 @@ export function parseUpscaleArgs(argv: string[]) {
     else if (flag === '--classes') a.classes = value();
     else if (flag === '--out') a.out = value();
     else if (flag === '--interior') a.interiors.push(parseInterior(value()));
+    else if (flag === '--pores') {
+      const last = a.interiors[a.interiors.length - 1];
+      if (!last) throw invalidInput(`--pores follows the --interior it segments.\n${USAGE}`);
+      const v = value(), colon = v.lastIndexOf(':');
+      const codes = colon > 0 ? v.slice(colon + 1).split(',').map(Number) : [1];
+      if (!codes.length || codes.some((c) => !Number.isInteger(c) || c < 1 || c > 255)) throw invalidInput(`--pores ${v}: the pore codes after : must be whole numbers 1–255.`);
+      last.poreLabels = { path: colon > 0 ? v.slice(0, colon) : v, poreCodes: codes };
+    }
     else if (flag === '--threshold') {
       const t = Number(value());
       if (!Number.isFinite(t)) throw invalidInput(`--threshold must be a grey value, not ${argv[i]}.`);
