@@ -1,0 +1,22 @@
+/** Issue 15 §2: the quality card shows each truth-free number with its plain sentence. */
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import { QualityCard } from '@/app/_components/quality/quality-card';
+import { QUALITY_EXPLAINED } from '@/lib/classify/quality-estimate';
+
+const q = { meanIoU: 0.687, surfaceMeanIoU: 0.744, crossHalf: 0.688, depthAgreement: 0.635, surfaceConfidence: 0.67, depthConfidence: 0.56, outOfRange: 0.011, sampled: 24000 };
+
+describe('QualityCard', () => {
+  it('shows the 3D estimate beside the surface check, with what each means', () => {
+    const html = renderToStaticMarkup(createElement(QualityCard, { q }));
+    expect(html).toContain('68.7');
+    expect(html).toContain('74.4');
+    expect(html).toContain('24000 voxels in depth');
+    for (const s of Object.values(QUALITY_EXPLAINED)) expect(html).toContain(s.replace(/'/g, '&#x27;'));
+    const compact = renderToStaticMarkup(createElement(QualityCard, { q, compact: true }));
+    expect(compact).toContain('Estimated 3D mean IoU');
+    expect(compact).not.toContain('Outside the training range');
+    expect(renderToStaticMarkup(createElement(QualityCard, { q: null }))).toBe('');
+  });
+});
