@@ -24,7 +24,7 @@ export interface QualityEstimate {
 export const QUALITY_EXPLAINED = {
   meanIoU: 'Estimated 3D mean IoU: what to expect inside the volume, away from the labels. It scales the surface score by how much two independent models still agree in depth.',
   surfaceMeanIoU: 'Surface check: mean IoU on labelled tiles held out from training. They lie in the labelled layer, so this is usually higher than the 3D quality.',
-  agreement: 'Agreement: two models, each trained on one half of the labels, compared with each other on the held-out surface and in depth. Where they disagree at least one is wrong.',
+  agreement: "Agreement: two models, each trained on one half of the labels. On the surface each is scored on the other half's labels; in depth they are compared with each other, and where they disagree at least one is wrong.",
   confidence: "Confidence: the model's own expected mean IoU from its probabilities, on the surface and in depth. A drop in depth means it is less sure there.",
   outOfRange: 'Outside the training range: share of the voxels in depth with a feature value never seen among the labelled voxels; the model extrapolates there.',
 } as const;

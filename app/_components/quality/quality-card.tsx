@@ -22,7 +22,7 @@ export function QualityCard({ q, compact = false }: { q: QualityEstimate | null 
           {(compact ? rows.slice(0, 2) : rows).map(([label, value, text, id]) => (
             <tr key={id}>
               <td>{label}</td>
-              <td className="r num" data-testid={id}><strong>{value}</strong></td>
+              <td className="r num" data-testid={id} style={{ whiteSpace: 'nowrap' }}><strong>{value}</strong></td>
               <td className="muted small">{text}</td>
             </tr>
           ))}
