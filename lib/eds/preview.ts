@@ -91,8 +91,11 @@ export function renderMineralMapPreview(map: MineralMap, opts: PreviewOptions = 
     for (let x = 0; x < mw; x++) {
       const i = v * map.width + Math.floor(x / up) * step;
       const o = ((pad + y) * c.w + pad + x) * 3;
-      if (map.measured && !map.measured[i]) c.rgb.set(hatch(x, y), o);
-      else c.rgb.set(lut.subarray(map.labels[i] * 3, map.labels[i] * 3 + 3), o);
+      const col = map.measured && !map.measured[i] ? hatch(x, y) : null;
+      const k = map.labels[i] * 3;
+      c.rgb[o] = col ? col[0] : lut[k];
+      c.rgb[o + 1] = col ? col[1] : lut[k + 1];
+      c.rgb[o + 2] = col ? col[2] : lut[k + 2];
     }
   }
   const x0 = pad + mw + pad;
