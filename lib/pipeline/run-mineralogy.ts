@@ -99,7 +99,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   throwIfAborted(signal);
   const classNames = Object.fromEntries(classNamesFor(Object.values(classMap).filter((c): c is number => c !== null), opts.classes).map((c) => [c.code, c.name]));
   const modelDir = join(outDir, 'model');
-  const tr = await trainFromLabels(volumePath, { kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab, classMap }, modelDir, {
+  const tr = await trainFromLabels(volumePath, { kind: 'eds', map, edsToSlab: reg.edsToSlab, fields: reg.fields, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab, classMap }, modelDir, {
     featureSet: opts.featureSet, classNames, maxPerClass: opts.maxPerClass, labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels,
     maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, priorShift: opts.priorShift, source: `EDS map ${map.source ?? ''}`.trim(),
     signal, onProgress: sub(onProgress, 0.15, 0.45),

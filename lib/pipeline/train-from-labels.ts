@@ -43,6 +43,8 @@ export interface EdsLabels {
   kind: 'eds';
   map: MineralMap;
   edsToSlab: Affine2;
+  /** per-field shifts of a stitched map (registration model 'fields') */
+  fields?: import('../registration/types').FieldCorrection[];
   slabToVoxel: Affine2to3;
   surface: SurfacePlane;
   /** the slab the map was registered on (data: NaN outside the volume, optional) */
@@ -112,7 +114,7 @@ const sub = (p: OnProgress | undefined, from: number, to: number): OnProgress | 
 /** The labelled (and boundary) voxels of a label source, in voxel indices of the volume. */
 export async function labelledVoxels(volume: VolumeStore, labels: LabelSource, opts: { labelLayers?: number; boundaryLabels?: boolean; footprintSd?: number; signal?: AbortSignal; source?: string } = {}): Promise<{ labelled: LabelledVoxel[]; partial: PartialVoxel[] }> {
   if (labels.kind === 'strokes') return { labelled: await labelVolumeVoxels(labels.strokes, { signal: opts.signal, source: opts.source }), partial: [] };
-  const sl = transferLabels(labels.map, { edsToSlab: labels.edsToSlab, slabToVoxel: labels.slabToVoxel }, labels.slab, labels.classMap, { erodeRadius: TRAIN_DEFAULTS.erodeRadius });
+  const sl = transferLabels(labels.map, { edsToSlab: labels.edsToSlab, slabToVoxel: labels.slabToVoxel, fields: labels.fields }, labels.slab, labels.classMap, { erodeRadius: TRAIN_DEFAULTS.erodeRadius });
   return surfaceTrainingVoxels(sl, volume.meta.shape, { layers: opts.labelLayers, boundary: opts.boundaryLabels ?? TRAIN_DEFAULTS.boundaryLabels, footprintSd: opts.footprintSd });
 }
 

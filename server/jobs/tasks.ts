@@ -73,6 +73,7 @@ export interface EdsLabelArgs {
   slabDir?: string;
   volumeId: string;
   edsToSlab: Affine2;
+  fields?: import('@/lib/registration/types').FieldCorrection[];
   slabToVoxel: Affine2to3;
   surface: SurfacePlane;
   /** mineral phase id -> class code (null: dropped) */
@@ -90,7 +91,7 @@ async function edsLabels(a: EdsLabelArgs): Promise<EdsLabels> {
     slab = { width: nx, height: ny };
   }
   const { a: pa, b: pb, c: pc } = a.surface;
-  return { kind: 'eds', map, edsToSlab: a.edsToSlab, slabToVoxel: a.slabToVoxel, surface: { a: pa, b: pb, c: pc }, slab, classMap: a.classMap };
+  return { kind: 'eds', map, edsToSlab: a.edsToSlab, fields: a.fields, slabToVoxel: a.slabToVoxel, surface: { a: pa, b: pb, c: pc }, slab, classMap: a.classMap };
 }
 
 /** Labelled voxels per class code and the boundary (soft-label) voxels of a registered map, as training will see them. */

@@ -125,6 +125,7 @@ export async function edsLabelArgs(svc: Services, projectId: string, rec: Regist
     slabDir: svc.ws.projectDir(projectId),
     volumeId: rec.volumeId,
     edsToSlab: rec.edsToSlab,
+    fields: rec.fields,
     slabToVoxel: rec.slabToVoxel,
     surface: mirrorPlane(rec),
     classMap,

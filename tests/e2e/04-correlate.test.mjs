@@ -124,6 +124,36 @@ test('correlate: auto-register finds the demo pose within a voxel of the truth',
   assert.match(await page.getByTestId('registration-line').innerText(), /automatic/);
 }, { timeoutMs: 200_000 });
 
+test('correlate: the transform model panel shows the model, its residual map, per-field shifts, and switches models (issue 19)', async ({ page, baseUrl }) => {
+  await openCorrelate(page, baseUrl);
+  const panel = page.getByTestId('model-panel');
+  await panel.waitFor({ timeout: 30_000 });
+  await waitFor(async () => /In use: (Similarity|Affine|Per-field)/.test(await page.getByTestId('model-in-use').innerText()), 'the model in use', 20_000);
+  const inUse = /In use: (\w+)/.exec(await page.getByTestId('model-in-use').innerText())[1];
+  assert.match(await page.getByTestId('model-reason').innerText(), /^(similarity|affine|fields)/, 'the reason for the model');
+  assert.ok((await page.getByTestId('residual-cell').count()) >= 4, 'a residual map with patches');
+  assert.match(await page.getByTestId('residual-summary').innerText(), /mean [\d.]+, max [\d.]+ voxel/);
+  // switch: view the other global model, use it, and back
+  const other = inUse === 'Affine' ? 'similarity' : 'affine';
+  await page.getByTestId(`model-view-${other}`).click();
+  await page.getByTestId('use-model').waitFor({ timeout: 10_000 });
+  await screenshot(page, 'correlate-model-compare');
+  await page.getByTestId('use-model').click();
+  const want = other === 'affine' ? /In use: Affine/ : /In use: Similarity/;
+  await waitFor(async () => want.test(await page.getByTestId('model-in-use').innerText()), `the ${other} model in use`, 20_000);
+  assert.match(await page.getByTestId('model-reason').innerText(), /chosen on the Correlate page/);
+  // per-field refinement of a 2 x 2 field grid: the fields candidate and its picture
+  await page.getByTestId('field-cols').fill('2');
+  await page.getByTestId('field-rows').fill('2');
+  await page.getByTestId('refine-fields').click();
+  await waitFor(async () => page.getByTestId('model-view-fields').isEnabled(), 'the per-field candidate', 150_000);
+  await page.getByTestId('model-view-fields').click();
+  await page.getByTestId('fields-map').waitFor({ timeout: 10_000 });
+  assert.equal(await page.getByTestId('field-cell').count(), 4, 'four fields drawn');
+  assert.match(await page.getByTestId('fields-summary').innerText(), /Fields that moved: \d of 4/);
+  await screenshot(page, 'correlate-model-fields');
+}, { timeoutMs: 240_000 });
+
 test('correlate: overlay modes show the warped EDS map; accept', async ({ page, baseUrl }) => {
   await openCorrelate(page, baseUrl);
   const sel = '[data-testid="corr-slab"]';
