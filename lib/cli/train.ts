@@ -154,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   bar.done();
   const v = r.validation;
-  console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classes.find((k) => k.code === c)?.name ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, boundaryVoxels: r.boundaryVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null }, null, 2));
+  console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classes.find((k) => k.code === c)?.name ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, boundaryVoxels: r.boundaryVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null, quality: r.quality }, null, 2));
+  if (r.quality) process.stderr.write(`petromap train: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} (held-out surface tiles ${r.quality.surfaceMeanIoU.toFixed(3)}; see "quality" in the summary)\n`);
   return 0;
 }
