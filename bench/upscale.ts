@@ -16,9 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rmsPoseDistance } from '../lib/registration/register-3d';
-import { mulberry32 } from '../lib/synthetic/prng';
 import { MultiscaleField } from '../lib/synthetic/multiscale/fields';
-import { defaultInteriors, writeMultiscaleSample, type MultiscaleTruth } from '../lib/synthetic/multiscale/write-multiscale-node';
+import { defaultInteriors, perturbedStart, writeMultiscaleSample, type MultiscaleTruth } from '../lib/synthetic/multiscale/write-multiscale-node';
 import { poseAffine, type Vec3 } from '../lib/upscale/interior-pose';
 import { runUpscale, type UpscaleResult } from '../lib/upscale/run-upscale-node';
 
@@ -26,12 +25,6 @@ const arg = (args: string[], name: string, def: string) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] ? args[i + 1]! : def;
 };
-
-function offStart(t: MultiscaleTruth['interiors'][number], seed: number) {
-  const rng = mulberry32(seed);
-  const u = [rng() - 0.5, rng() - 0.5, rng() - 0.5], n = Math.hypot(...u);
-  return { centre: t.pose.centre.map((c, a) => c + (9.5 * u[a]!) / n) as Vec3, angleDeg: t.pose.angleDeg + (rng() < 0.5 ? -9.5 : 9.5) };
-}
 
 function figures(label: string, truth: MultiscaleTruth, r: UpscaleResult, seconds: number) {
   const errs = truth.interiors.map((t, k) => rmsPoseDistance(r.interiors[k]!.hiToLow, poseAffine(t.pose, t.shape), t.shape));
@@ -55,7 +48,7 @@ async function small(): Promise<void> {
       const shape: Vec3 = [48, 56, 56];
       const truth = await writeMultiscaleSample(dir, { seed, ratio, shape, interiors: defaultInteriors(new MultiscaleField({ seed, shape, ratio }), ratio === 4 ? 96 : 176) });
       const t0 = performance.now();
-      const r = await runUpscale({ volumePath: truth.paths.volume, classesPath: truth.paths.classes, outDir: join(dir, 'out'), formats: ['nrrd'], interiors: truth.interiors.map((t, k) => ({ path: t.path, start: offStart(t, seed * 10 + k) })) });
+      const r = await runUpscale({ volumePath: truth.paths.volume, classesPath: truth.paths.classes, outDir: join(dir, 'out'), formats: ['nrrd'], interiors: truth.interiors.map((t, k) => ({ path: t.path, start: perturbedStart(t, seed * 10 + k) })) });
       rows.push(figures(`ratio ${ratio}×, seed ${seed}`, truth, r, (performance.now() - t0) / 1000));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -76,7 +69,7 @@ async function big(size: number, edge: number, ratio: number, keep: boolean): Pr
     const truth = await writeMultiscaleSample(dir, { seed: 1, ratio, shape, interiors: defaultInteriors(new MultiscaleField({ seed: 1, shape, ratio }), edge) });
     console.log(`  synthesised in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const args = join(dir, 'args.json');
-    await writeFile(args, JSON.stringify({ volumePath: truth.paths.volume, classesPath: truth.paths.classes, outDir: join(dir, 'out'), formats: ['nrrd'], interiors: truth.interiors.map((t, k) => ({ path: t.path, start: offStart(t, 10 + k) })) }));
+    await writeFile(args, JSON.stringify({ volumePath: truth.paths.volume, classesPath: truth.paths.classes, outDir: join(dir, 'out'), formats: ['nrrd'], interiors: truth.interiors.map((t, k) => ({ path: t.path, start: perturbedStart(t, 10 + k) })) }));
     const t1 = performance.now();
     const tsxCli = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'cli.mjs');
     const here = dirname(fileURLToPath(import.meta.url));

@@ -191,3 +191,10 @@ async function writeInterior(p: string, field: MultiscaleField, spec: InteriorSp
   }
   await w.finish();
 }
+
+/** A start for registering an interior: `dist` low-res voxels and `deg` degrees from its true pose, in a seeded direction. */
+export function perturbedStart(t: MultiscaleTruth['interiors'][number], seed: number, dist = 9.5, deg = 9.5) {
+  const rng = mulberry32(seed);
+  const u = [rng() - 0.5, rng() - 0.5, rng() - 0.5], n = Math.hypot(...u);
+  return { centre: t.pose.centre.map((c, a) => c + (dist * u[a]!) / n) as Vec3, angleDeg: t.pose.angleDeg + (rng() < 0.5 ? -deg : deg) };
+}

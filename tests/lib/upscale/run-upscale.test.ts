@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmsPoseDistance } from '../../../lib/registration/register-3d';
 import { MultiscaleField } from '../../../lib/synthetic/multiscale/fields';
-import { defaultInteriors, writeMultiscaleSample, type MultiscaleTruth } from '../../../lib/synthetic/multiscale/write-multiscale-node';
+import { defaultInteriors, perturbedStart, writeMultiscaleSample } from '../../../lib/synthetic/multiscale/write-multiscale-node';
 import { poseAffine, type Vec3 } from '../../../lib/upscale/interior-pose';
 import { runUpscale } from '../../../lib/upscale/run-upscale-node';
-import { offStart } from './helpers';
 
 const NAMES = { 1: 'high porosity', 2: 'low porosity', 3: 'fracture' };
 
@@ -29,7 +28,7 @@ describe('petromap upscale on synthetic multi-scale samples', () => {
       const truth = await writeMultiscaleSample(dir, { seed, ratio, shape, interiors: defaultInteriors(field, ratio === 4 ? 96 : 176) });
       const r = await runUpscale({
         volumePath: truth.paths.volume, classesPath: truth.paths.classes, classNames: NAMES, outDir: join(dir, 'out'), formats: ['nrrd'],
-        interiors: truth.interiors.map((t, k) => ({ path: t.path, start: offStart(t, seed * 10 + k) })),
+        interiors: truth.interiors.map((t, k) => ({ path: t.path, start: perturbedStart(t, seed * 10 + k) })),
       });
       const errors = truth.interiors.map((t, k) => rmsPoseDistance(r.interiors[k]!.hiToLow, poseAffine(t.pose, t.shape), t.shape));
       const perClass = truth.classes.map((c) => ({ code: c.code, truth: c.porosity, est: r.classes.find((x) => x.code === c.code)?.porosity?.value }));
