@@ -3,7 +3,10 @@
  * ./import-node and ./store-node (import them directly from Node code).
  */
 export type { MineralMap, MineralPhase, CompanionImage } from './types';
-export { unclassifiedFraction } from './types';
+export { unclassifiedFraction, notMeasuredFraction, unclassifiedPixels, notMeasuredPixels } from './types';
+export { groupMinorPhases, phaseAreas, phasePixelCounts, MINOR_PHASE_PX, type PhaseArea, type MinorPhases, type GroupedLegend } from './minor-phases';
+export { parseTimaProjectData, parseTimaProjectStruct, parseTimaSurveys, timaProjectEntries, findTimaProjectEntry, type TimaProjectEntry } from './tima-project';
+export { renderMineralMapPreview, previewLegendRows, type PreviewOptions } from './preview';
 export { parseLegend, legendFromEntries, isUnclassifiedName, parseHexColor, parseColourCell, rgbToHex, type ParsedLegend, type UnclassifiedEntry, type Rgb } from './legend';
 export { decodeRaster, isPng, isTiff, type Raster, type ColourRaster, type ScalarRaster } from './raster';
 export {
