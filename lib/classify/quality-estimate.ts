@@ -57,9 +57,10 @@ export function depthSample(shape: Shape3, o: Pick<EstimateQualityOptions, 'surf
   const nBoxes = o.boxes ?? 4;
   for (let b = 0; b < nBoxes; b++) {
     // spread in depth: box b in the b-th quantile of the depth below the labelled layer
-    const z0 = top + Math.floor(((b + rand()) / nBoxes) * zRange);
+    // a volume thinner than the labelled layer plus a box: the deepest box that fits
+    const z0 = Math.min(Math.max(0, nz - bs[0]), top + Math.floor(((b + rand()) / nBoxes) * zRange));
     const y0 = Math.floor(rand() * (ny - bs[1] + 1)), x0 = Math.floor(rand() * (nx - bs[2] + 1));
-    for (let z = z0; z < z0 + bs[0]; z += stride) for (let y = y0; y < y0 + bs[1]; y += stride) for (let x = x0; x < x0 + bs[2]; x += stride) {
+    for (let z = z0; z < Math.min(nz, z0 + bs[0]); z += stride) for (let y = y0; y < y0 + bs[1]; y += stride) for (let x = x0; x < x0 + bs[2]; x += stride) {
       if (o.surface && isAboveSurface(o.surface, z, y, x)) continue;
       if (o.exclude?.(z, y, x)) continue;
       out.push({ z, y, x });
