@@ -92,11 +92,12 @@ export function parseClassNamesCsv(text: string, file: string): Record<number, s
 const isStore = (p: string) => existsSync(join(p, 'zarr.json'));
 
 /** The label volume as a store: a petromap OME-Zarr store as it is, any other file imported (with the budgets) into `tmpDir`. */
-async function labelStore(path: string, tmpDir: string): Promise<VolumeStore> {
+async function labelStore(path: string, tmpDir: string, scan: VolumeStore): Promise<VolumeStore> {
   if (!existsSync(path)) throw notFound(`The label volume ${path} does not exist.`);
   if (statSync(path).isDirectory() && isStore(path)) return openVolume(path);
   const dest = join(tmpDir, 'labels.ome.zarr');
-  await importVolume(path, dest, { limits: limitsFromEnv(), compression: 'zstd' });
+  // the labels lie voxel for voxel on the scan: its voxel size (a slice folder need not say its own)
+  await importVolume(path, dest, { limits: limitsFromEnv(), compression: 'zstd', spacingUm: scan.meta.spacingUm });
   return openVolume(dest);
 }
 
@@ -113,7 +114,7 @@ async function trainOnLabelVolume(a: Record<string, string>): Promise<number> {
   const tmp = await mkdtemp(join(dirname(resolve(out)), '.petromap-labels-'));
   const bar = progressBar('train');
   try {
-    const labels = await labelStore(a.labels!, tmp);
+    const labels = await labelStore(a.labels!, tmp, store);
     const r = await trainFromLabels(a.volume!, { kind: 'strokes', strokes: labels }, out, {
       featureSet: set, classNames, train: a.epochs ? { epochs: positiveInt(a.epochs, 'epochs', 20) } : undefined,
       source: `The label volume ${a.labels}`, onProgress: bar,
