@@ -1,14 +1,15 @@
 /**
  * Automatic model choice after the similarity stage (issue 19). Real EDS maps carry beam-scan
  * shear, anisotropic scale and, for stitched mosaics, per-field offsets that a similarity cannot
- * absorb. The map is cut into patches (~16 voxels) and each patch's local shift under the
- * similarity is measured (patch-shift.ts). Two corrections are fitted to those shifts by weighted
- * least squares: a similarity (4 parameters) and an affine (6); each is scored by its
- * leave-one-out residual, so a model is judged on patches it did not see. The affine is kept only
- * when it is supported: enough patches, a clearly lower held-out residual, a stretch within ±10 %
- * (no degenerate scale), and a correlation ratio over the whole map at least as good after it is
- * polished by a 6-parameter hill climb. Field shifts (refine-fields.ts) come on top of the kept
- * global model when the map's field layout is known.
+ * absorb. The map is cut into patches (~24 voxels) and each patch's local shift under the
+ * similarity is measured (patch-shift.ts): they give the residual map, the least-squares start of
+ * the affine and a leave-one-out residual of the similarity and affine fits (reported). The affine
+ * is polished by a 6-parameter hill climb of the registration's own criterion (overlap-damped
+ * correlation ratio) and kept only when it is supported: it must fit held-out data better (climbed
+ * on one checkerboard half of the map, a higher correlation ratio on the other half, both ways),
+ * gain clearly over the whole map, and stretch the map by less than ±10 % (no degenerate scale).
+ * On a stitched map whose field layout is known, the field shifts (refine-fields.ts) are measured
+ * first, so they do not pass for an affine; the patch residuals decide there.
  */
 import { composeAffine2, invertAffine2, type Affine2 } from '../coords';
 import { throwIfAborted } from '../errors';
@@ -146,22 +147,30 @@ export function climbAffine(score: (m: Affine2) => number, start: Affine2, mw: n
   return { edsToSlab: best, score: bestScore };
 }
 
+/** search range of a patch's shift, EDS pixels: wider ranges found spurious matches on one-grain patches */
+const MAX_SHIFT = 2.5;
+
 export interface PatchMeasure {
   pts: PatchShift[];
   grid: ReturnType<typeof patchGrid>;
-  /** per patch, its whole shift under G (field shift included), null where it had too little overlap */
+  /**
+   * per patch, its whole shift under G (field shift included); null where it had too little overlap
+   * or no reliable match (a shift at the edge of the search, or a standard deviation over 0.5 px:
+   * a patch inside one grain has nothing to align)
+   */
   shifts: (PartShift | null)[];
   P: Float32Array;
 }
 
 /**
- * Patch shifts under the pose G (EDS pixels), patches of ~16 voxels. With `fieldShift`, each patch
+ * Patch shifts under the pose G (EDS pixels), patches of ~24 voxels. With `fieldShift`, each patch
  * is measured under G moved by its field's shift, and `pts` hold what is left after it.
  */
 export function measurePatches(slab: Slab, mov: MovingImage, G: Affine2, signal?: AbortSignal, fieldShift?: (u: number, v: number) => [number, number]): PatchMeasure {
   const scale = Math.sqrt(Math.abs(G[0] * G[4] - G[1] * G[3]));
-  // ~16 voxels, but at least 4 x 4 patches on a small map (the affine needs 7 or more)
-  const grid = patchGrid(mov.width, mov.height, Math.max(6, Math.min(Math.round(16 / scale), Math.floor(Math.min(mov.width, mov.height) / 4))));
+  // ~24 voxels (16 gave a noise floor of 0.6 voxel on a registration 0.05 voxel off, 24 gave 0.35),
+  // but at least 4 x 4 patches on a small map (the affine's least-squares start needs 7 or more)
+  const grid = patchGrid(mov.width, mov.height, Math.max(6, Math.min(Math.round(24 / scale), Math.floor(Math.min(mov.width, mov.height) / 4))));
   const P = predictedGrey(slab, mov, G);
   const cu = (mov.width - 1) / 2, cv = (mov.height - 1) / 2;
   const pts: PatchShift[] = [];
@@ -170,10 +179,11 @@ export function measurePatches(slab: Slab, mov: MovingImage, G: Affine2, signal?
     const x = b.u0 + (b.width - 1) / 2, y = b.v0 + (b.height - 1) / 2;
     const f = fieldShift?.(x, y) ?? [0, 0];
     const Gf = composeAffine2(G, [1, 0, f[0], 0, 1, f[1]]);
-    const s = measurePartShift(slab, P, mov.width, mov.height, Gf, b, { maxShift: 4 });
+    const s = measurePartShift(slab, P, mov.width, mov.height, Gf, b, { maxShift: MAX_SHIFT });
     // a shift at the edge of the search is a patch that found no match
-    if (s && Math.hypot(s.shift[0], s.shift[1]) < 3.75) pts.push({ x: x - cu, y: y - cv, d: s.shift, w: s.weight });
-    return s && { ...s, shift: [s.shift[0] + f[0], s.shift[1] + f[1]] as [number, number] };
+    if (!s || Math.hypot(s.shift[0], s.shift[1]) >= MAX_SHIFT - 0.25 || Math.min(...s.weight) < 4) return null;
+    pts.push({ x: x - cu, y: y - cv, d: s.shift, w: s.weight });
+    return { ...s, shift: [s.shift[0] + f[0], s.shift[1] + f[1]] as [number, number] };
   });
   return { pts: dropOutliers(pts), grid, shifts, P };
 }

@@ -145,7 +145,9 @@ export function RegistrationModelPanel({ projectId }: { projectId: string }) {
           </p>
           <div className="row" style={{ gap: '1rem', alignItems: 'flex-start', flexWrap: 'wrap' }}>
             <div>
-              <div className="small muted">Residual map (local misfit over the EDS map)</div>
+              <div className="small muted" title="Each patch's best local shift against the model. The measurement itself scatters by about 0.3 voxel: compare the models' maps rather than reading one value.">
+                Residual map (local misfit over the EDS map)
+              </div>
               {cand?.residual ? <ResidualMap r={cand.residual} w={w} h={h} top={top} /> : <span className="muted small">none</span>}
             </div>
             {shown === 'fields' && cands.fields && (
