@@ -6,7 +6,7 @@
  * thread only, so on a shared machine the fractions matter more than the absolute times.
  */
 import { brickOutputs, clearAboveSurface } from '../lib/classify/brick-predict';
-import { fusedMlpOf, runFusedMlp } from '../lib/classify/fused-mlp';
+import { fusedMlpOf, runFusedMlpInto } from '../lib/classify/fused-mlp';
 import { predictRows, standardise, type TrainedModel } from '../lib/classify/model';
 import { loadModel } from '../lib/classify/model-io-node';
 import { allocBrickOutputs } from '../lib/classify/predict-brick';
@@ -52,12 +52,7 @@ export async function profileBricks(storePath: string, modelDir: string, outDir:
     t = cpu();
     await featuresForBoxPlanar(store, box, set, (K, planar, nVox) => {
       const t1 = cpu();
-      const o = K.alloc(Math.ceil(((net.nClasses + 2) * nVox) / 4));
-      runFusedMlp(K, net, planar, nVox, { labels: o, probsU8: o + nVox, stride: nVox, unc: o + (net.nClasses + 1) * nVox, probsF32: 0 });
-      const bytes = new Uint8Array(K.memory.buffer, o, (net.nClasses + 2) * nVox);
-      into.labels.set(bytes.subarray(0, nVox));
-      for (let k = 0; k < net.nClasses; k++) into.probabilities[k]!.set(bytes.subarray((k + 1) * nVox, (k + 2) * nVox));
-      into.uncertainty.set(bytes.subarray((net.nClasses + 1) * nVox));
+      runFusedMlpInto(K, net, planar, nVox, into);
       tMlp = cpu() - t1;
     });
     const tAll = cpu() - t;

@@ -11,6 +11,7 @@
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { WasmKernels } from '../features/kernels-wasm';
+import type { BrickOutputs } from './brick-predict';
 import type { TrainedModel } from './model';
 
 interface PackedLayer {
@@ -117,6 +118,22 @@ export function runFusedMlp(K: WasmKernels, net: FusedMlp, planar: number, n: nu
     new Uint8Array(K.memory.buffer, lut, net.nClasses).set(net.classes);
     const scratch = K.alloc((2 * net.maxUnits + Math.max(net.nF, net.maxUnits)) * TILE);
     K.k.mlpPredict(planar, n, net.nF, 0, n, mean, std, desc, net.layers.length, net.maxUnits, net.nClasses, scratch, lut, out.labels, out.probsU8, out.stride, out.unc, out.probsF32);
+  } finally {
+    K.release(mark);
+  }
+}
+
+/** runFusedMlp into `out` (arrays of nVox voxels): labels, quantised probabilities, uncertainty. */
+export function runFusedMlpInto(K: WasmKernels, net: FusedMlp, planar: number, nVox: number, out: BrickOutputs): void {
+  const nK = net.nClasses;
+  const mark = K.mark();
+  try {
+    const o = K.alloc(Math.ceil(((nK + 2) * nVox) / 4));
+    runFusedMlp(K, net, planar, nVox, { labels: o, probsU8: o + nVox, stride: nVox, unc: o + (nK + 1) * nVox, probsF32: 0 });
+    const bytes = new Uint8Array(K.memory.buffer, o, (nK + 2) * nVox);
+    out.labels.set(bytes.subarray(0, nVox));
+    for (let k = 0; k < nK; k++) out.probabilities[k]!.set(bytes.subarray((k + 1) * nVox, (k + 2) * nVox));
+    out.uncertainty.set(bytes.subarray((nK + 1) * nVox));
   } finally {
     K.release(mark);
   }

@@ -16,7 +16,7 @@ import { featuresForBox, featuresForBoxPlanar } from '../features';
 import type { VolumeStore } from '../volume/store';
 import type { Box3 } from '../volume/types';
 import { brickOutputs, clearAboveSurface, type BrickOutputs } from './brick-predict';
-import { fusedMlpOf, runFusedMlp } from './fused-mlp';
+import { fusedMlpOf, runFusedMlpInto } from './fused-mlp';
 import { mirrorAboveSurface, type SurfacePlane } from './mirror';
 import { predictRows, type TrainedModel } from './model';
 
@@ -46,12 +46,7 @@ export async function predictBrick(model: TrainedModel, src: VolumeStore, box: B
   const out = opts.into && opts.into.labels.length === n && opts.into.probabilities.length === nK ? opts.into : allocBrickOutputs(n, nK);
   await featuresForBoxPlanar(src, box, model.featureSet!, (K, planar, nVox, nF) => {
     if (nF !== net.nF) throw invalidInput(`Feature rows have ${nF} features per voxel but the model expects ${net.nF} (${model.featureNames.join(', ')}).`);
-    const o = K.alloc(Math.ceil(((nK + 2) * nVox) / 4));
-    runFusedMlp(K, net, planar, nVox, { labels: o, probsU8: o + nVox, stride: nVox, unc: o + (nK + 1) * nVox, probsF32: 0 });
-    const bytes = new Uint8Array(K.memory.buffer, o, (nK + 2) * nVox);
-    out.labels.set(bytes.subarray(0, nVox));
-    for (let k = 0; k < nK; k++) out.probabilities[k]!.set(bytes.subarray((k + 1) * nVox, (k + 2) * nVox));
-    out.uncertainty.set(bytes.subarray((nK + 1) * nVox));
+    runFusedMlpInto(K, net, planar, nVox, out);
   }, { signal: opts.signal });
   if (mirror) clearAboveSurface(out, box, mirror);
   return out;
