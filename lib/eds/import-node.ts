@@ -112,7 +112,7 @@ async function importMineralMapUnchecked(input: MineralMapInput, opts: ImportOpt
     if (list.length) {
       if (input.legend) throw invalidInput(`${shown(dir)} is a TESCAN TIMA export, which carries its own legend (phases.xml); leave out the legend file ${shown(input.legend)}.`);
       const chosen = chooseTimaDataset(list, input.dataset, shown(dir));
-      const map = await importTimaExport(chosen.path === '.' ? dir : join(dir, ...chosen.path.split('/')), opts);
+      const map = await importTimaExport(chosen.path === '.' ? dir : join(/*turbopackIgnore: true*/ dir, ...chosen.path.split('/')), opts);
       if (chosen.sampleName) map.sampleName = chosen.sampleName;
       map.companions.push(...(await readCompanions(input.companions ?? [], map, signal, limits)));
       return map;

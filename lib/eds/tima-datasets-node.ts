@@ -74,10 +74,10 @@ async function walk(root: string, signal?: AbortSignal): Promise<Walk> {
     }
     const pf: Walk['projectFiles'][number] = { dir };
     for (const e of entries) {
-      if (e.isFile() && PROJECT_DATA.test(e.name)) pf.data = join(dir, e.name);
-      else if (e.isFile() && PROJECT_STRUCT.test(e.name)) pf.struct = join(dir, e.name);
-      else if (e.isDirectory() && SURVEYS_DIR.test(e.name)) out.surveys.push(join(dir, e.name, 'Surveys.xml'));
-      else if (e.isDirectory() && depth < MAX_DEPTH && !e.name.startsWith('.') && e.name !== '__MACOSX') queue.push({ dir: join(dir, e.name), depth: depth + 1 });
+      if (e.isFile() && PROJECT_DATA.test(e.name)) pf.data = join(/*turbopackIgnore: true*/ dir, e.name);
+      else if (e.isFile() && PROJECT_STRUCT.test(e.name)) pf.struct = join(/*turbopackIgnore: true*/ dir, e.name);
+      else if (e.isDirectory() && SURVEYS_DIR.test(e.name)) out.surveys.push(join(/*turbopackIgnore: true*/ dir, e.name, 'Surveys.xml'));
+      else if (e.isDirectory() && depth < MAX_DEPTH && !e.name.startsWith('.') && e.name !== '__MACOSX') queue.push({ dir: join(/*turbopackIgnore: true*/ dir, e.name), depth: depth + 1 });
     }
     if (pf.data || pf.struct) out.projectFiles.push(pf);
   }
@@ -123,10 +123,10 @@ export async function listTimaDatasets(root: string, opts: StageOptions & { limi
   const list: Omit<TimaDatasetInfo, 'label'>[] = [];
   for (const dir of w.datasets) {
     throwIfAborted(opts.signal);
-    const rel = relative(root, dir).split(sep).join('/') || '.';
+    const rel = relative(/*turbopackIgnore: true*/ root, dir).split(sep).join('/') || '.';
     const folder = rel === '.' ? basename(root) : basename(dir);
     const shownDir = clip(rel === '.' ? folder : rel, 60);
-    const mPath = join(dir, 'measurement.xml');
+    const mPath = join(/*turbopackIgnore: true*/ dir, 'measurement.xml');
     const mSize = (await stat(/*turbopackIgnore: true*/ mPath)).size;
     if (mSize > limits.maxXmlBytes) {
       throw invalidInput(`TIMA export ${shownDir}: measurement.xml is ${formatBytes(mSize)}, more than the ${formatBytes(limits.maxXmlBytes)} petromap reads (${LIMIT_ENV.maxXmlBytes.name}).`);
@@ -134,7 +134,7 @@ export async function listTimaDatasets(root: string, opts: StageOptions & { limi
     const xml = await readFile(/*turbopackIgnore: true*/ mPath, 'utf8');
     if (!xml.trim()) throw invalidInput(`TIMA export ${shownDir}: measurement.xml is empty.`);
     const m = parseTimaMeasurement(xml, `${shownDir}/measurement.xml`);
-    const fieldsXml = await readXml(join(dir, 'fields.xml'), limits);
+    const fieldsXml = await readXml(join(/*turbopackIgnore: true*/ dir, 'fields.xml'), limits);
     const fields = fieldsXml ? countElements(fieldsXml, 'Field', limits.maxTimaFields) : 0;
     const e = findTimaProjectEntry(entries, folder, m.id);
     list.push({
