@@ -108,7 +108,7 @@ export async function runUpscale(input: UpscaleInput, opts: StageOptions = {}): 
       threshold: it.threshold, labels, interiorName: name, signal, onProgress: sub(onProgress, (0.6 * i + 0.4) / k, (0.6 * (i + 1)) / k),
     });
     if (!m.footprints.length) throw unprocessable(`Interior scan ${name} covers no whole voxel of ${vname}: it lies outside the scan or is smaller than one of its voxels.`);
-    footprints.push(...m.footprints);
+    for (const f of m.footprints) footprints.push(f); // not push(...): hundreds of thousands overflow the stack
     for (const [code, h] of Object.entries(m.chords)) {
       const acc = chords.get(Number(code)) ?? new Float64Array(CHORD_BINS);
       h.forEach((v, b) => (acc[b] += v));
