@@ -12,7 +12,7 @@ export const FOLDER_MARKER = '.petromap';
 
 /** What a folder holds, written into its marker (for humans; only the file's presence is checked). */
 export async function writeFolderMarker(dir: string, kind: string): Promise<void> {
-  await writeFile(join(dir, FOLDER_MARKER), JSON.stringify({ writer: 'petromap', kind, version: 1 }) + '\n');
+  await writeFile(join(/*turbopackIgnore: true*/ dir, FOLDER_MARKER), JSON.stringify({ writer: 'petromap', kind, version: 1 }) + '\n');
 }
 
 /**
