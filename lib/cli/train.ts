@@ -27,6 +27,7 @@ import { strokeFeatureSet } from '../classify/strokes';
 import { importVolume } from '../volume/import-node';
 import type { VolumeStore } from '../volume/store';
 import { openVolume } from '../volume/zarr-store-node';
+import { parseCommandArgs, readJsonOption } from './args';
 import { progressBar } from './progress';
 
 export const USAGE = [
@@ -36,17 +37,20 @@ export const USAGE = [
     '[--classes names.csv (code,name per line)] [--features strokes|classifier|default|skimage] [--epochs <n>] [--out <model folder>]',
 ].join('\n');
 
-export function parseArgs(argv: string[], flags: string[], usage: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i]!;
-    if (!f.startsWith('--') || !flags.includes(f.slice(2))) throw invalidInput(`Unknown option ${f}. ${usage}`);
-    const v = argv[++i];
-    if (v === undefined || v.startsWith('--')) throw invalidInput(`${f} needs a value. ${usage}`);
-    out[f.slice(2)] = v;
-  }
-  return out;
-}
+const SPEC = {
+  usage: USAGE,
+  options: {
+    volume: { kind: 'path', must: 'dir', what: 'the volume store', required: true },
+    eds: { kind: 'path', must: 'exist', what: 'the EDS map' },
+    registration: { kind: 'path', must: 'file', what: 'the registration JSON' },
+    labels: { kind: 'path', must: 'exist', what: 'the label volume' },
+    classes: { kind: 'path', must: 'file', what: 'the class file' },
+    features: { kind: 'string', choices: ['strokes', 'classifier', 'default', 'skimage'] },
+    layers: { kind: 'number', integer: true, min: 1 },
+    epochs: { kind: 'number', integer: true, min: 1 },
+    out: { kind: 'string' },
+  },
+} as const;
 
 export function positiveInt(v: string | undefined, name: string, def: number): number {
   if (v === undefined) return def;
@@ -55,16 +59,6 @@ export function positiveInt(v: string | undefined, name: string, def: number): n
   return n;
 }
 
-export async function readJson(path: string, what: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch((err) => {
-    throw invalidInput(`${what} ${path} could not be read: ${(err as Error).message}`);
-  });
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw invalidInput(`${what} ${path} is not valid JSON.`);
-  }
-}
 
 /**
  * Class names from a CSV: one `code,name` per line (a header line and blank lines are skipped;
@@ -101,7 +95,7 @@ async function labelStore(path: string, tmpDir: string, scan: VolumeStore): Prom
   return openVolume(dest);
 }
 
-async function trainOnLabelVolume(a: Record<string, string>): Promise<number> {
+async function trainOnLabelVolume(a: Record<string, string | undefined>): Promise<number> {
   const store = await openVolume(a.volume!);
   const classNames = a.classes ? parseClassNamesCsv(await readFile(a.classes, 'utf8').catch((err) => {
     throw invalidInput(`Class names ${a.classes} could not be read: ${(err as Error).message}`);
@@ -131,7 +125,8 @@ async function trainOnLabelVolume(a: Record<string, string>): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, ['volume', 'eds', 'registration', 'labels', 'classes', 'features', 'layers', 'epochs', 'out'], USAGE);
+  const { values } = parseCommandArgs(argv, SPEC);
+  const a: Record<string, string | undefined> = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
   if (a.labels) {
     if (!a.volume) throw invalidInput(`--volume is required. ${USAGE}`);
     if (a.eds || a.registration) throw invalidInput('Give either --labels (a label volume) or --eds with --registration (a registered EDS map), not both.');
@@ -140,9 +135,9 @@ export async function main(argv: string[]): Promise<number> {
   for (const k of ['volume', 'eds', 'registration']) if (!a[k]) throw invalidInput(`--${k} is required. ${USAGE}`);
   const store = await openVolume(a.volume!);
   const map = await loadMineralMap(a.eds!);
-  const reg = (await readJson(a.registration!, 'Registration')) as { edsToSlab: never; slabToVoxel: never; slabSize: [number, number]; surface: { a: number; b: number; c: number } };
+  const reg = (await readJsonOption('registration', a.registration!)) as { edsToSlab: never; slabToVoxel: never; slabSize: [number, number]; surface: { a: number; b: number; c: number } };
   if (!reg.edsToSlab || !reg.slabToVoxel || !reg.slabSize || !reg.surface) throw invalidInput(`${a.registration} is not a registration written by "petromap register" (edsToSlab, slabToVoxel, slabSize, surface).`);
-  const table = a.classes ? parseClassTable(await readJson(a.classes, 'Class table'), a.classes) : undefined;
+  const table = a.classes ? parseClassTable(await readJsonOption('classes', a.classes), a.classes) : undefined;
   const { classMap, classes } = classMapFromTable(map, table);
   const features = a.features ?? 'classifier';
   if (!['classifier', 'default', 'skimage'].includes(features)) throw invalidInput(`--features must be classifier, default or skimage, not "${features}".`);

@@ -75,7 +75,7 @@ describe('petromap train --labels', () => {
     expect(e2.message).toMatch(/value 1\.5 at voxel \(z 0, y 0, x 5\) is not a class code/);
     const e3 = await trainMain(['--volume', vol, '--labels', join(tmp, 'none.nrrd')]).catch((e) => e);
     expect(e3.message).toMatch(/label volume .*none\.nrrd does not exist/);
-    const e4 = await trainMain(['--volume', vol, '--labels', small, '--eds', 'x']).catch((e) => e);
+    const e4 = await trainMain(['--volume', vol, '--labels', small, '--eds', small]).catch((e) => e);
     expect(e4.message).toMatch(/either --labels .* or --eds/);
     expect(() => parseClassNamesCsv('1,quartz\nx,clay\n', 'n.csv')).toThrow(/n\.csv line 2: class code "x" must be a whole number 1\.\.255/);
     expect(parseClassNamesCsv('# lithology\ncode;name\n1;"high porosity"\n3\tfracture\n', 'n.csv')).toEqual({ 1: 'high porosity', 3: 'fracture' });
