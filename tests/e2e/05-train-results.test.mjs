@@ -5,17 +5,8 @@
  * class toggles, uncertainty, 3D view, charts, and downloads of a CSV and a NRRD.
  */
 import assert from 'node:assert/strict';
-import { canvasStats, screenshot, test, waitFor } from './harness.mjs';
+import { canvasStats, screenshot, test, trpc, waitFor } from './harness.mjs';
 import { openDemo } from './nav.mjs';
-
-async function trpc(baseUrl, proc, input, mutation = false) {
-  const res = mutation
-    ? await fetch(`${baseUrl}/api/trpc/${proc}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
-    : await fetch(`${baseUrl}/api/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
-  const body = await res.json();
-  if (!res.ok) throw new Error(`${proc}: HTTP ${res.status}: ${body?.error?.json?.message ?? JSON.stringify(body).slice(0, 300)}`);
-  return body.result.data.json;
-}
 
 async function waitJob(baseUrl, id, what, timeoutMs) {
   const j = await waitFor(async () => {

@@ -4,16 +4,7 @@
  * project and state (kept in the URL) and cancels a running job.
  */
 import assert from 'node:assert/strict';
-import { screenshot, test, waitFor } from './harness.mjs';
-
-async function trpc(baseUrl, proc, input, mutation = false) {
-  const res = mutation
-    ? await fetch(`${baseUrl}/api/trpc/${proc}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
-    : await fetch(`${baseUrl}/api/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
-  const body = await res.json();
-  if (!res.ok) throw new Error(`${proc}: HTTP ${res.status}: ${body?.error?.json?.message ?? JSON.stringify(body).slice(0, 300)}`);
-  return body.result.data.json;
-}
+import { screenshot, test, trpc, waitFor } from './harness.mjs';
 
 const ENDED = ['done', 'failed', 'cancelled', 'interrupted'];
 const row = (page, id) => page.locator(`[data-testid="job-row"][data-job-id="${id}"]`);

@@ -91,3 +91,13 @@ export async function runAll({ browser, baseUrl, log = console.log }) {
   }
   return { passed, failed };
 }
+
+/** A tRPC query (or mutation) against the running app, its data or an Error with the server's message. */
+export async function trpc(baseUrl, proc, input, mutation = false) {
+  const res = mutation
+    ? await fetch(`${baseUrl}/api/trpc/${proc}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
+    : await fetch(`${baseUrl}/api/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${proc}: HTTP ${res.status}: ${body?.error?.json?.message ?? JSON.stringify(body).slice(0, 300)}`);
+  return body.result.data.json;
+}
