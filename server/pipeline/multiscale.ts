@@ -197,7 +197,7 @@ export async function startUpscale(svc: Services, projectId: string) {
 }
 
 /** Files of the latest run a download may send (name → file in run/, content type). */
-export const DOWNLOADS: Record<string, { file: string; type: string }> = {
+export const DOWNLOADS: Record<string, { file: string; type: string; folder?: boolean }> = {
   'classes.csv': { file: 'classes.csv', type: 'text/csv; charset=utf-8' },
   'depth.csv': { file: 'depth.csv', type: 'text/csv; charset=utf-8' },
   'footprints.csv': { file: 'footprints.csv', type: 'text/csv; charset=utf-8' },
@@ -205,14 +205,16 @@ export const DOWNLOADS: Record<string, { file: string; type: string }> = {
   'composite-porosity.nrrd': { file: 'composite-porosity.nrrd', type: 'application/octet-stream' },
   'composite-porosity.nii': { file: 'composite-porosity.nii', type: 'application/octet-stream' },
   'composite-porosity.tif': { file: 'composite-porosity.tif', type: 'image/tiff' },
+  // the OME-Zarr store (porosity and uncertainty channels), zipped as it is sent
+  'composite.ome.zarr.zip': { file: 'composite.ome.zarr', type: 'application/zip', folder: true },
 };
 
 /** Absolute path of a download of the latest run, or NotFound. */
-export async function downloadPath(svc: Services, projectId: string, name: string): Promise<{ file: string; type: string }> {
+export async function downloadPath(svc: Services, projectId: string, name: string): Promise<{ file: string; type: string; folder: boolean }> {
   const d = DOWNLOADS[name];
   if (!d) throw notFound(`There is no multi-scale download called ${name}.`);
   const f = await load(svc, projectId);
   const file = path.join(/*turbopackIgnore: true*/ runDir(svc, projectId), d.file);
   if (!f.result || !existsSync(file)) throw notFound('There is no composite model yet: press "Measure and build the composite model" on the Multi-scale step.');
-  return { file, type: d.type };
+  return { file, type: d.type, folder: !!d.folder };
 }

@@ -150,4 +150,10 @@ test('multi-scale: paint, predict, propose, upload an interior scan, register, m
   assert.match(head, /^NRRD0004/);
   assert.match(head, /type: float/);
   assert.match(head, new RegExp(`sizes: ${NX} ${NY} ${NZ}`));
+  // the OME-Zarr composite (porosity + uncertainty), zipped as it is sent
+  const [zarrDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('ms-download-zarr').click()]);
+  assert.match(zarrDl.suggestedFilename(), /multiscale-composite\.ome\.zarr\.zip$/);
+  const zip = (await readFile(await zarrDl.path())).toString('latin1');
+  assert.ok(zip.startsWith('PK'), 'the OME-Zarr download is a zip');
+  assert.match(zip, /composite\.ome\.zarr\/zarr\.json/);
 }, { timeoutMs: 500_000 });

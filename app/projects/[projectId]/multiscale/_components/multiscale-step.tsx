@@ -160,6 +160,7 @@ function Result({ projectId, r, classes }: { projectId: string; r: Result; class
         <a className="button" href={href('composite-porosity.nrrd')} download data-testid="ms-download-model">Composite model (NRRD)</a>
         <a className="button" href={href('composite-porosity.nii')} download>NIfTI</a>
         <a className="button" href={href('composite-porosity.tif')} download>TIFF</a>
+        <a className="button" href={href('composite.ome.zarr.zip')} download data-testid="ms-download-zarr">OME-Zarr (zip)</a>
         <a className="button" href={href('report.json')} download>Report (JSON)</a>
       </p>
     </div>
