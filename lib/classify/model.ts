@@ -386,7 +386,8 @@ function concatRows(a: FeatureRows, b: FeatureRows, nF: number): FeatureRows {
   return { x, y, n: a.n + b.n, positions };
 }
 
-function pickRows(r: FeatureRows, keep: (i: number) => boolean, nF: number): FeatureRows {
+/** The rows `keep` accepts, copied into a new set (features, class and position of each). */
+export function pickRows(r: FeatureRows, keep: (i: number) => boolean, nF: number): FeatureRows {
   const idx: number[] = [];
   for (let i = 0; i < r.n; i++) if (keep(i)) idx.push(i);
   const x = new Float32Array(idx.length * nF), y = new Uint8Array(idx.length), positions = new Int32Array(3 * idx.length);

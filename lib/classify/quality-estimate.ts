@@ -18,7 +18,7 @@
 import { throwIfAborted, type StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
 import type { Box3, Shape3 } from '../volume/types';
-import { argmaxClasses, confusionMetrics, disposeModel, predictRows, trainClassifier, type TrainedModel, type TrainOptions } from './model';
+import { argmaxClasses, confusionMetrics, disposeModel, pickRows, predictRows, trainClassifier, type TrainedModel, type TrainOptions } from './model';
 import { isAboveSurface, type SurfacePlane } from './mirror';
 import { rng, shuffle } from './rng';
 import type { FeatureFn, FeatureRows, TrainingSet } from './training-set';
@@ -108,17 +108,7 @@ function halves(all: FeatureRows, nF: number): [FeatureRows, FeatureRows] {
   const axis = x1 - x0 >= y1 - y0 ? 2 : 1;
   const vals = Array.from({ length: all.n }, (_, i) => all.positions[3 * i + axis]!).sort((a, b) => a - b);
   const cut = vals[Math.floor(vals.length / 2)]!;
-  const pick = (keep: (v: number) => boolean): FeatureRows => {
-    const idx: number[] = [];
-    for (let i = 0; i < all.n; i++) if (keep(all.positions[3 * i + axis]!)) idx.push(i);
-    const x = new Float32Array(idx.length * nF), y = new Uint8Array(idx.length), positions = new Int32Array(3 * idx.length);
-    idx.forEach((i, j) => {
-      x.set(all.x.subarray(i * nF, (i + 1) * nF), j * nF);
-      y[j] = all.y[i]!;
-      positions.set(all.positions.subarray(3 * i, 3 * i + 3), 3 * j);
-    });
-    return { x, y, n: idx.length, positions };
-  };
+  const pick = (keep: (v: number) => boolean) => pickRows(all, (i) => keep(all.positions[3 * i + axis]!), nF);
   return [pick((v) => v < cut), pick((v) => v >= cut)];
 }
 
@@ -129,17 +119,7 @@ function halfSet(ts: TrainingSet, rows: FeatureRows, seed: number): TrainingSet 
   const keys = [...new Set(Array.from({ length: rows.n }, (_, i) => key(i)))].sort((a, b) => a - b);
   shuffle(keys, rng(seed));
   const held = new Set(keys.slice(0, Math.max(1, Math.round(keys.length / 5))));
-  const sel = (want: boolean): FeatureRows => {
-    const idx: number[] = [];
-    for (let i = 0; i < rows.n; i++) if (held.has(key(i)) === want) idx.push(i);
-    const x = new Float32Array(idx.length * nF), y = new Uint8Array(idx.length), positions = new Int32Array(3 * idx.length);
-    idx.forEach((i, j) => {
-      x.set(rows.x.subarray(i * nF, (i + 1) * nF), j * nF);
-      y[j] = rows.y[i]!;
-      positions.set(rows.positions.subarray(3 * i, 3 * i + 3), 3 * j);
-    });
-    return { x, y, n: idx.length, positions };
-  };
+  const sel = (want: boolean) => pickRows(rows, (i) => held.has(key(i)) === want, nF);
   return { ...ts, train: sel(false), heldOut: sel(true), partial: undefined };
 }
 
