@@ -26,6 +26,7 @@ import { chunkGrid } from '../features';
 import { startTsWorker } from '../parallel/ts-worker-node';
 import type { Box3, Shape3, VolumeMeta } from '../volume/types';
 import { buildPyramidsInThreads } from '../parallel/pyramids-node';
+import { removeStaleTemps } from '../volume/zarr/atomic-file-system-store-node';
 import { createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
 import { DEFAULT_PREDICT_BRICK, boxAboveSurface, countUnlabelled, markerName } from './brick-predict';
 import type { SurfacePlane } from './mirror';
@@ -219,6 +220,8 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   }
   // every brick is done (all workers reported and are terminated): verify, then the pyramids
   throwIfAborted(signal);
+  // a worker killed between a chunk's write and its rename leaves a temp file; its brick was redone
+  await Promise.all([paths.labels, paths.probs, paths.unc].map((p) => removeStaleTemps(p)));
   onProgress?.(bricksEnd, 'checking that every voxel has a label');
   const check = await countUnlabelled(outs.labels, all, mirror, { signal, onProgress: (f) => onProgress?.(bricksEnd + 0.05 * f, 'checking that every voxel has a label') });
   if (check.unlabelled > 0) {

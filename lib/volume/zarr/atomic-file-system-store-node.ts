@@ -26,6 +26,30 @@ export class AtomicFileSystemStore extends FileSystemStore {
   }
 }
 
+/** A temp name of `set` above: `<chunk>.tmp-<pid>-<8 hex>`. */
+export const ATOMIC_TEMP_RE = /\.tmp-\d+-[0-9a-f]{8}$/;
+
+/**
+ * Remove the temp files a killed writer left in a store folder (a process killed between its write
+ * and its rename). Call only when no writer is at work on the store; returns how many it removed.
+ */
+export async function removeStaleTemps(root: string): Promise<number> {
+  let removed = 0;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await fs.promises.readdir(/*turbopackIgnore: true*/ dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = nodePath.join(/*turbopackIgnore: true*/ dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile() && ATOMIC_TEMP_RE.test(e.name)) {
+        await fs.promises.rm(p, { force: true });
+        removed++;
+      }
+    }
+  };
+  await walk(root);
+  return removed;
+}
+
 export function storageError(err: unknown, file: string): PetromapError {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
