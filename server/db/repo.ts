@@ -117,11 +117,14 @@ export class Repo {
   }
 
   // jobs
-  listJobs(projectId?: string): JobRecord[] {
-    const rows = projectId
-      ? this.db.prepare('SELECT * FROM jobs WHERE project_id = ? ORDER BY created_at DESC LIMIT 200').all(projectId)
-      : this.db.prepare('SELECT * FROM jobs ORDER BY created_at DESC LIMIT 200').all();
-    return rows.map(toJob);
+  /** The newest 200 jobs, of one project and/or in the given states when asked (filtered before the limit). */
+  listJobs(projectId?: string, states?: readonly string[]): JobRecord[] {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (projectId) { where.push('project_id = ?'); args.push(projectId); }
+    if (states?.length) { where.push(`state IN (${states.map(() => '?').join(', ')})`); args.push(...states); }
+    const sql = `SELECT * FROM jobs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT 200`;
+    return this.db.prepare(sql).all(...args).map(toJob);
   }
   job(id: string): JobRecord | undefined {
     const r = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id);

@@ -39,11 +39,9 @@ export const jobsRouter = router({
     .input(z.object({ projectId: z.string().max(64).optional(), states: z.array(z.enum(JOB_STATES)).max(JOB_STATES.length).optional() }).optional())
     .query(({ ctx, input }) => {
       const names = new Map(ctx.svc.repo.listProjects().map((p) => [p.id, p.name]));
-      const states = input?.states?.length ? new Set<JobState>(input.states) : null;
       const now = Date.now();
       return ctx.svc.repo
-        .listJobs(input?.projectId)
-        .filter((j) => !states || states.has(j.state))
+        .listJobs(input?.projectId, input?.states)
         .map((j) => jobRow(j, j.projectId ? (names.get(j.projectId) ?? null) : null, ctx.svc.jobs.etaOf(j.id, now)));
     }),
   byId: publicProcedure.input(z.object({ id: jobId })).query(({ ctx, input }) => {

@@ -117,4 +117,15 @@ describe('jobs.list', () => {
     expect(await caller.jobs.cancel({ id: run.id })).toEqual({ cancelled: false }); // already ended
     release();
   });
+
+  it('filters by state before the newest-200 limit: an old failure behind 250 newer jobs is still listed', async () => {
+    const c = svc.repo.createProject('Core C', 'mineralogy').id;
+    const old = svc.repo.insertJob({ id: 'jold-failure', projectId: c, kind: 'predict', params: {} });
+    svc.repo.updateJob(old.id, { state: 'failed', error: 'The disk is full.', finished: true });
+    await sleep(5); // created_at orders the list
+    for (let i = 0; i < 250; i++) svc.repo.updateJob(svc.repo.insertJob({ id: `jnew-${i}`, projectId: c, kind: 'train', params: {} }).id, { state: 'done', finished: true });
+    expect((await caller.jobs.list({ projectId: c })).map((x) => x.id)).not.toContain(old.id); // the page shows the newest 200
+    expect((await caller.jobs.list({ projectId: c, states: ['failed'] })).map((x) => x.id)).toEqual([old.id]);
+    expect((await caller.jobs.list({ states: ['failed'] })).map((x) => x.id)).toContain(old.id);
+  });
 });
