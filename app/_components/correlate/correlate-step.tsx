@@ -49,7 +49,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
   const [jobId, setJobId] = useState<string | null>(null);
   const [jobResult, setJobResult] = useState<JobProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [hoverEds, setHoverEds] = useState<{ u: number; v: number; rgb: [number, number, number] } | null>(null);
+  const [hoverEds, setHoverEds] = useState<{ u: number; v: number; rgb: [number, number, number]; alpha: number } | null>(null);
   const [hoverSlab, setHoverSlab] = useState<{ u: number; v: number; rgb: [number, number, number] } | null>(null);
   const restored = useRef(false);
   const hasReg = useRef(false);
@@ -265,7 +265,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
             <span>{formatUm(eds.width * eds.pixelSizeUm)} × {formatUm(eds.height * eds.pixelSizeUm)}</span>
             <span style={{ flex: 1 }} />
             <span className="readout" data-testid="eds-readout">
-              {hoverEds ? `u ${hoverEds.u}, v ${hoverEds.v} · ${mineralAtColour(eds.legend, hoverEds.rgb) ?? '?'}` : ''}
+              {hoverEds ? `u ${hoverEds.u}, v ${hoverEds.v} · ${hoverEds.alpha === 0 ? 'not measured' : (mineralAtColour(eds.legend, hoverEds.rgb) ?? '?')}` : ''}
             </span>
           </div>
           <ImageStage

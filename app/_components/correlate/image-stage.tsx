@@ -51,7 +51,8 @@ interface Props {
   onMarkerMove?: (index: number, pt: Pt) => void;
   onSwipe?: (fraction: number) => void;
   /** image pixel under the pointer and its colour in the base image (null when outside) */
-  onHover?: (px: { u: number; v: number; rgb: [number, number, number] } | null) => void;
+  /** alpha 0: a transparent pixel (an EDS map's "not measured" area) */
+  onHover?: (px: { u: number; v: number; rgb: [number, number, number]; alpha: number } | null) => void;
   testId: string;
   className?: string;
   caption?: ReactNode;
@@ -163,7 +164,7 @@ export function ImageStage(p: Props) {
           const u = q ? Math.round(q[0]) : -1, v = q ? Math.round(q[1]) : -1;
           if (!pick.current || u < 0 || v < 0 || u >= width || v >= height) return p.onHover(null);
           const d = pick.current.getImageData(u, v, 1, 1).data;
-          return p.onHover({ u, v, rgb: [d[0]!, d[1]!, d[2]!] });
+          return p.onHover({ u, v, rgb: [d[0]!, d[1]!, d[2]!], alpha: d[3]! });
         }
         if (!g.moved && Math.hypot(e.clientX - g.x, e.clientY - g.y) < 4) return;
         g.moved = true;
