@@ -24,6 +24,17 @@ export function makeServices(): Fixture {
   return { svc, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until `fn()` holds, polling; fails naming `what` after `ms`. */
+export async function until(what: string, fn: () => boolean, ms = 60_000, everyMs = 20) {
+  const t0 = Date.now();
+  while (!fn()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
 /** Add a ready uint8 volume dataset (chunk 8×16×16 so slices span several chunks). */
 export async function addVolume(svc: Services, projectId: string, shape: Shape3, data: Uint8Array, name = 'core-plug.nrrd', spacingUm: [number, number, number] = [2, 2, 2]) {
   const id = newId('d');

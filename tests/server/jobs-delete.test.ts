@@ -15,17 +15,8 @@ import { projectModel, startTrain, trainState } from '@/server/pipeline/train';
 import type { JobEvent } from '@/server/jobs/runner';
 import type { Services } from '@/server/services';
 import type { Shape3 } from '@/lib/volume/types';
-import { addVolume, layeredPhantom, makeServices, type Fixture } from './annotate-helpers';
+import { addVolume, layeredPhantom, makeServices, sleep, until, type Fixture } from './annotate-helpers';
 import { makeSandstoneProject, storeTruthRegistration, type TrainFixture } from './train-fixture';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, fn: () => boolean, ms = 60_000) {
-  const t0 = Date.now();
-  while (!fn()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 let fx: Fixture;
 let svc: Services;

@@ -9,7 +9,9 @@ import { PetromapError } from '@/lib/errors';
 import { createCaller } from '@/server/routers/_app';
 import type { Services } from '@/server/services';
 import { jobResultLink } from '@/app/jobs/_components/job-links';
-import { makeServices, type Fixture } from './annotate-helpers';
+import { makeServices, sleep, until as untilFor, type Fixture } from './annotate-helpers';
+
+const until = (what: string, fn: () => boolean) => untilFor(what, fn, 10_000, 10);
 
 let fx: Fixture;
 let svc: Services;
@@ -20,15 +22,6 @@ beforeAll(() => {
   caller = createCaller({ svc });
 });
 afterAll(() => fx.cleanup());
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, fn: () => boolean, ms = 10_000) {
-  const t0 = Date.now();
-  while (!fn()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('ETA from the progress rate (lib/eta)', () => {
   it('measures the rate from the first report, gives nothing too early, and formats whole units', () => {
