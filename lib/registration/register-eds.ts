@@ -11,19 +11,18 @@
 import { composeAffine2to3, invertAffine2, projectToAffine2to3, type Affine2 } from '../coords';
 import type { MineralMap } from '../eds/types';
 import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
-import { judgeAffine, measurePatches, residualMap, type ScoreOn } from './choose-model';
+import type { ScoreOn } from './choose-model';
 import { coarseAlign, refineAffineByRatio } from './coarse-align';
 import { detectSurface } from './detect-surface';
 import { refineWithElastix, type RefineImages, type RefineOptions } from './elastix-refine';
 import { extractSlab, type ExtractSlabOptions } from './extract-slab';
 import { fitLandmarks, landmarkResiduals, type SlabLandmark } from './fit-landmarks';
+import { chooseModel } from './model-choice';
 import { movingImage, type MovingImage } from './moving-image';
-import { predictedGrey } from './patch-shift';
 import { scoreAffine } from './pose';
 import { overlapPenalty } from './ratio-search';
 import { mapCoverage, mutualInformation } from './quality';
-import { fieldShiftAt, refineFields } from './refine-fields';
-import type { FieldRect, LandmarkPair, ModelCandidates, ModelChoice, Registration, RegistrationModel, Slab, SurfaceFit } from './types';
+import type { FieldRect, LandmarkPair, Registration, RegistrationModel, Slab, SurfaceFit } from './types';
 import type { VolumeSource } from './volume-source';
 
 export interface RegisterOptions extends StageOptions {
@@ -143,55 +142,4 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
       refinedBy,
     },
   };
-}
-
-
-/**
- * Step 5: from the refined similarity `sim`, the affine and per-field candidates and the kept model
- * (see choose-model.ts for the evidence each needs).
- */
-function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn: ScoreOn, opts: RegisterOptions) {
-  const requested = opts.model ?? 'auto';
-  const { signal } = opts;
-  const scale = Math.sqrt(Math.abs(sim[0] * sim[4] - sim[1] * sim[3]));
-  opts.onProgress?.(0.95, 'choosing the transform model');
-  const withFields = !!opts.fields?.length && (requested === 'auto' || requested === 'fields');
-  // a stitched map: field shifts first (under the similarity), so that they do not pass for an affine
-  const P = withFields ? predictedGrey(slab, mov, sim) : undefined;
-  const fc0 = withFields ? refineFields(slab, P!, mov.width, mov.height, sim, opts.fields!, { signal, labels: mov }) : undefined;
-  const pm = measurePatches(slab, mov, sim, signal, fc0 && ((u, v) => fieldShiftAt(fc0, u, v)));
-  const candidates: ModelCandidates = { similarity: { edsToSlab: sim, residual: residualMap(pm, sim, sim, scale) } };
-  let choice: ModelChoice;
-  let global = sim, kept: RegistrationModel = 'similarity';
-  if (requested === 'similarity') {
-    choice = { requested, kept, reason: 'similarity: requested', patches: pm.pts.length, heldOutRmsVox: { similarity: null, affine: null, fields: null } };
-  } else {
-    const a = judgeAffine(pm, sim, scoreOn, mov.width, mov.height, { signal, fieldsFirst: withFields, slabSize: [slab.width, slab.height] });
-    if (a.affine) candidates.affine = { edsToSlab: a.affine, residual: residualMap(pm, sim, a.affine, scale) };
-    if (a.affine && (requested === 'affine' || a.keep)) { global = a.affine; kept = 'affine'; }
-    const reason = requested === 'affine' ? (a.affine ? `affine: requested (${a.choice.reason})` : a.choice.reason) : a.choice.reason;
-    choice = { requested, kept, ...a.choice, reason };
-  }
-  let fields: Registration['fields'];
-  if (withFields) {
-    // (correcting the global transform by the similarity left in the field-corrected patches, then
-    // measuring the fields again, made it worse on the synthetic mosaics: 0.23-0.29 -> 0.32-0.34 voxel)
-    const fg = global;
-    const fc = kept === 'affine' ? refineFields(slab, P!, mov.width, mov.height, fg, opts.fields!, { signal, labels: mov }) : fc0!;
-    candidates.fields = { edsToSlab: fg, fields: fc, residual: residualMap(pm, sim, fg, scale, (u, v) => fieldShiftAt(fc, u, v)) };
-    const moved = fc.filter((f) => f.moved).length;
-    const misfit = candidates.fields.residual!.misfitVox.filter((x): x is number => x !== null);
-    choice.heldOutRmsVox.fields = misfit.length ? Math.sqrt(misfit.reduce((s, x) => s + x * x, 0) / misfit.length) : null;
-    if (requested === 'fields' || moved > 0) {
-      fields = fc;
-      global = fg;
-      choice.reason = `fields (on the ${kept}): ${moved} of ${fc.length} fields moved, up to ${Math.max(0, ...fc.map((f) => Math.hypot(...f.shiftPx))).toFixed(1)} px; ${choice.reason}`;
-      kept = 'fields';
-    } else {
-      choice.reason = `${choice.reason}; no field moved beyond its noise`;
-    }
-    choice.kept = kept;
-  }
-  const residual = (kept === 'fields' ? candidates.fields : kept === 'affine' ? candidates.affine : candidates.similarity)?.residual;
-  return { edsToSlab: global, out: { model: kept, modelChoice: choice, fields, residual, candidates } };
 }
