@@ -16,7 +16,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { invalidInput, notFound, unprocessable } from '@/lib/errors';
 import type { UpscaleResult } from '@/lib/upscale/run-upscale-node';
+import { openVolume } from '@/lib/volume/zarr-store-node';
 import { runTask } from '../jobs/run-task';
+import { readSlice } from '../render/slice';
 import type { Services } from '../services';
 import { writeFileAtomic } from '../storage/atomic';
 import { projectDatasets } from './project-inputs';
@@ -32,9 +34,13 @@ const entry = z.object({
     hiToLow: affine,
     factor: z.number(),
     quality: z.record(z.string(), z.number().nullable()),
+    /** the automatic pore/solid threshold of the whole interior (pore and grain grey peaks), for the preview */
+    auto: z.object({ threshold: z.number(), lowMean: z.number(), highMean: z.number() }).nullable().default(null),
     at: z.number(),
   }).nullable(),
   registerJobId: z.string().nullable(),
+  /** a pore/solid threshold the user chose (grey below = pore) instead of the automatic one per class */
+  threshold: z.number().nullable().default(null),
 });
 const fileSchema = z.object({
   interiors: z.array(entry),
@@ -85,8 +91,9 @@ export async function multiscaleState(svc: Services, projectId: string) {
   const datasets = svc.repo.listDatasets(projectId).filter((d) => d.kind === 'volume' && d.status === 'ready' && d.id !== volume?.id);
   const info = (id: string) => {
     const d = svc.repo.dataset(id);
-    const meta = (d?.info as { meta?: { shape: number[]; spacingUm: number[] } } | null)?.meta;
-    return d ? { name: d.name, shape: meta?.shape ?? null, spacingUm: meta?.spacingUm ?? null } : null;
+    const di = d?.info as { meta?: { shape: number[]; spacingUm: number[]; dtype?: string }; levels?: number } | null;
+    const meta = di?.meta;
+    return d ? { name: d.name, shape: meta?.shape ?? null, spacingUm: meta?.spacingUm ?? null, dtype: meta?.dtype ?? null, levels: di?.levels ?? 1 } : null;
   };
   const interiors = await Promise.all(f.interiors.map(async (e) => {
     const views = e.registration ? await readFile(viewsFile(svc, projectId, e.datasetId), 'utf8').then((t) => JSON.parse(t) as ViewOut[]).catch(() => null) : null;
@@ -100,11 +107,32 @@ export async function multiscaleState(svc: Services, projectId: string) {
   if (f.result) result = await readFile(path.join(/*turbopackIgnore: true*/ runDir(svc, projectId), 'report.json'), 'utf8').then((t) => JSON.parse(t)).catch(() => null);
   const classes = pred?.classes ?? [];
   return {
-    scan: volume ? { id: volume.id, name: volume.name, meta: (volume.info as { meta?: unknown } | null)?.meta ?? null } : null,
+    scan: volume ? { id: volume.id, name: volume.name, meta: (volume.info as { meta?: unknown } | null)?.meta ?? null, levels: (volume.info as { levels?: number } | null)?.levels ?? 1 } : null,
     prediction: pred ? { jobId: pred.jobId, classes } : null,
-    candidates: datasets.map((d) => ({ id: d.id, name: d.name, placed: f.interiors.some((e) => e.datasetId === d.id) })),
+    candidates: datasets.map((d) => ({ ...info(d.id)!, id: d.id, placed: f.interiors.some((e) => e.datasetId === d.id) })),
+    proposals: storedProposals(svc, projectId, volume?.id),
     interiors, upscaleJob,
     result: result && f.result ? { ...result, stale: f.result.scanId !== volume?.id || f.result.predictionJobId !== pred?.jobId, at: f.result.at } : null,
+  };
+}
+
+/**
+ * The scan proposals the Annotate step stored (artifact 'scanProposals', for the last field of
+ * view proposed), with each box's centre in voxels of the scan: a start position for an interior.
+ */
+function storedProposals(svc: Services, projectId: string, volumeId: string | undefined) {
+  const st = svc.repo.artifact(projectId, 'scanProposals');
+  const pred = svc.repo.artifact(projectId, 'lithologyPrediction');
+  if (!st || !volumeId) return null;
+  if (st.source === 'strokes' && !st.version.startsWith(`strokes ${volumeId} `)) return null; // painted on another scan
+  // proposals on an earlier prediction (or on the strokes) still name places in this scan; say which
+  const current = st.source === 'prediction' && !!pred && pred.volumeId === volumeId && st.version.startsWith(`prediction ${pred.jobId} `);
+  return {
+    fovUm: st.fovUm, source: st.source, current, createdAt: st.createdAt,
+    list: st.result.proposals.map((p) => ({
+      code: p.code, name: p.name, purity: p.purity, box: p.box,
+      centre: p.box.start.map((s, a) => s + (p.box.shape[a]! - 1) / 2) as [number, number, number],
+    })),
   };
 }
 
@@ -117,9 +145,24 @@ export async function placeInterior(svc: Services, projectId: string, datasetId:
   const d = svc.repo.dataset(datasetId);
   if (!d || d.projectId !== projectId || d.kind !== 'volume' || d.status !== 'ready') throw notFound(`There is no volume dataset ${datasetId} in this project.`);
   if (d.id === volume.id) throw invalidInput(`"${d.name}" is the project's large scan; choose a high-resolution interior scan.`);
+  const shape = (volume.info as { meta?: { shape?: number[] } } | null)?.meta?.shape;
+  if (shape && start.centre.some((c, a) => c < -0.5 || c > shape[a]! - 0.5)) {
+    throw invalidInput(`The position (z ${start.centre[0].toFixed(1)}, y ${start.centre[1].toFixed(1)}, x ${start.centre[2].toFixed(1)}) lies outside the large scan "${volume.name}" (${shape.join(' × ')} voxels, z × y × x): click inside the sample or use a scan proposal.`);
+  }
   const f = await load(svc, projectId);
-  const e: Entry = { datasetId, start, registration: null, registerJobId: null };
+  const prev = f.interiors.find((x) => x.datasetId === datasetId);
+  const e: Entry = { datasetId, start, registration: null, registerJobId: null, threshold: prev?.threshold ?? null };
   f.interiors = [...f.interiors.filter((x) => x.datasetId !== datasetId), e];
+  await save(svc, projectId, f);
+  return { ok: true };
+}
+
+/** Choose the pore/solid threshold of a placed interior (grey below it = pore); null = automatic per class. */
+export async function setInteriorThreshold(svc: Services, projectId: string, datasetId: string, threshold: number | null) {
+  const f = await load(svc, projectId);
+  const e = f.interiors.find((x) => x.datasetId === datasetId);
+  if (!e) throw notFound(`Interior scan ${datasetId} is not placed in this project: place it first.`);
+  e.threshold = threshold;
   await save(svc, projectId, f);
   return { ok: true };
 }
@@ -148,7 +191,7 @@ export async function startRegister(svc: Services, projectId: string, datasetId:
     const cur = await load(svc, projectId);
     const it = cur.interiors.find((x) => x.datasetId === datasetId);
     if (it) {
-      it.registration = { scanId: volume.id, pose: r.pose, hiToLow: [...r.hiToLow], factor: r.factor, quality: { ...r.quality }, at: Date.now() };
+      it.registration = { scanId: volume.id, pose: r.pose, hiToLow: [...r.hiToLow], factor: r.factor, quality: { ...r.quality }, auto: r.auto, at: Date.now() };
       await save(svc, projectId, cur);
     }
     return { quality: r.quality };
@@ -169,7 +212,7 @@ export async function startUpscale(svc: Services, projectId: string) {
   const interiors = ready.map((e) => {
     const d = svc.repo.dataset(e.datasetId);
     if (!d) throw notFound(`Interior scan ${e.datasetId} was deleted; remove it from the list.`);
-    return { path: svc.ws.abs(d.relPath), name: d.name, hiToLow: e.registration!.hiToLow as never };
+    return { path: svc.ws.abs(d.relPath), name: d.name, hiToLow: e.registration!.hiToLow as never, threshold: e.threshold ?? undefined };
   });
   const classNames = Object.fromEntries(pred.classes.map((c) => [c.code, c.name]));
   const job = svc.jobs.start('multiscale-upscale', projectId, { volumeId: volume.id }, async ({ signal, onProgress, jobId }) => {
@@ -217,4 +260,23 @@ export async function downloadPath(svc: Services, projectId: string, name: strin
   const file = path.join(/*turbopackIgnore: true*/ runDir(svc, projectId), d.file);
   if (!f.result || !existsSync(file)) throw notFound('There is no composite model yet: press "Measure and build the composite model" on the Multi-scale step.');
   return { file, type: d.type, folder: !!d.folder };
+}
+
+/**
+ * One slice of the latest composite model, level 0: porosity then uncertainty (float32, NaN where
+ * no class measurement), width × height each (rows/columns as the dataset slice route: XY y/x,
+ * XZ z/x, YZ z/y). NotFound before the first run.
+ */
+export async function compositeSlice(svc: Services, projectId: string, axis: 'z' | 'y' | 'x', index: number) {
+  const f = await load(svc, projectId);
+  const file = path.join(/*turbopackIgnore: true*/ runDir(svc, projectId), 'composite.ome.zarr');
+  if (!f.result || !existsSync(file)) throw notFound('There is no composite model yet: press "Measure and build the composite model" on the Multi-scale step.');
+  // opened per request: a new run swaps the folder
+  const store = await openVolume(file);
+  const por = await readSlice(store, { axis, index, level: 0, channel: 0 });
+  const unc = await readSlice(store, { axis, index, level: 0, channel: 1 });
+  const out = new Float32Array(2 * por.data.length);
+  out.set(por.data as Float32Array, 0);
+  out.set(unc.data as Float32Array, por.data.length);
+  return { data: out, width: por.width, height: por.height };
 }

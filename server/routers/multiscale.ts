@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { publicProcedure, router } from '../trpc';
 import { datasetId } from './datasets';
 import { projectId } from './projects';
-import { multiscaleState, placeInterior, removeInterior, startRegister, startUpscale } from '../pipeline/multiscale';
+import { multiscaleState, placeInterior, removeInterior, setInteriorThreshold, startRegister, startUpscale } from '../pipeline/multiscale';
 
 const coord = z.number().finite().min(-1e6).max(1e6);
 
@@ -13,6 +13,10 @@ export const multiscaleRouter = router({
   place: publicProcedure
     .input(z.object({ projectId, datasetId, centre: z.tuple([coord, coord, coord]), angleDeg: z.number().finite().min(-180).max(180).default(0) }))
     .mutation(({ ctx, input }) => placeInterior(ctx.svc, input.projectId, input.datasetId, { centre: input.centre, angleDeg: input.angleDeg })),
+  /** the pore/solid threshold of an interior scan (grey below = pore, in its stored grey values); null = automatic per class */
+  threshold: publicProcedure
+    .input(z.object({ projectId, datasetId, threshold: z.number().finite().min(-1e9).max(1e9).nullable() }))
+    .mutation(({ ctx, input }) => setInteriorThreshold(ctx.svc, input.projectId, input.datasetId, input.threshold)),
   remove: publicProcedure.input(z.object({ projectId, datasetId })).mutation(({ ctx, input }) => removeInterior(ctx.svc, input.projectId, input.datasetId)),
   register: publicProcedure.input(z.object({ projectId, datasetId })).mutation(({ ctx, input }) => startRegister(ctx.svc, input.projectId, input.datasetId)),
   /** measure every registered interior scan and build the composite model (a job) */
