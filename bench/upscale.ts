@@ -4,18 +4,19 @@
  * 1. accuracy and time on the test samples (2 seeds × ratios 4× and 8×, 48×56×56 low-res): interior
  *    registration RMS error from starts 9.5 voxels and 9.5° off, porosity per class and of the
  *    whole sample against the generator's exact porosity, interval coverage;
- * 2. scale: a `size`³ low-res scan with two `interior`³ interior scans at `ratio`×, written blockwise;
- *    `petromap upscale`'s chain (runUpscale, NRRD export) runs in a child process whose peak RSS
- *    (VmHWM) is the figure (target: 1024³ + two 512³ under 2 GiB), with its time and figures.
- *    --shape 64,1024,1024 runs a 64-slice slab of that sample with the same two 512³ interiors: every
- *    buffer (slabs of 1024² planes, the interiors' slabs and footprints) is the full size, only the
- *    number of slabs is smaller, so its peak RSS stands in for the 1024³ one (not the same run) at
- *    1/16 of the synthesis time.
+ * 2. scale: a `size`³ low-res scan (default 1024³) with two `interior`³ interior scans (default 512³)
+ *    at `ratio`× (default 8×). The large scan is made straight at low resolution from the analytic
+ *    sample model (fields.ts: every voxel's exact footprint porosity, no high-resolution voxel made),
+ *    slab by slab in worker threads, written as a chunked store; the interiors at high resolution
+ *    at known poses. `petromap upscale`'s chain (runUpscale: registration from starts 9.5 voxels and
+ *    9.5° off, measurement, composite, NRRD export) runs in a child process whose peak RSS (VmHWM,
+ *    all its threads) is the figure (target: 1024³ + two 512³ under 2 GiB), with its wall and CPU
+ *    time and the accuracy figures. --shape z,y,x runs another shape (e.g. a slab 64,1024,1024).
  * No peer: desktop suites do this by hand over several tools; nothing scriptable on this machine.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,8 +73,10 @@ async function big(shape: Vec3, edge: number, ratio: number, keep: boolean): Pro
     let interiors = defaultInteriors(new MultiscaleField({ seed: 1, shape, ratio }), edge);
     // a thin slab of the sample (--shape): both interiors at its mid-depth
     if (shape[0] < 2 * (edge / ratio)) interiors = interiors.map((i) => ({ ...i, centre: [shape[0] / 2, i.centre[1], i.centre[2]] as Vec3 }));
-    const truth = await writeMultiscaleSample(dir, { seed: 1, ratio, shape, interiors });
-    console.log(`  synthesised in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    const cpu0 = process.cpuUsage();
+    const truth = await writeMultiscaleSample(dir, { seed: 1, ratio, shape, interiors }, { onProgress: progressLog() });
+    const cpuSynth = process.cpuUsage(cpu0);
+    console.log(`  synthesised in ${((performance.now() - t0) / 1000).toFixed(0)} s wall, ${((cpuSynth.user + cpuSynth.system) / 1e6).toFixed(0)} s CPU (this process, worker threads included); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     const args = join(dir, 'args.json');
     await writeFile(args, JSON.stringify({ volumePath: truth.paths.volume, classesPath: truth.paths.classes, outDir: join(dir, 'out'), formats: ['nrrd'], interiors: truth.interiors.map((t, k) => ({ path: t.path, start: perturbedStart(t, 10 + k) })) }));
     const t1 = performance.now();
@@ -81,9 +84,10 @@ async function big(shape: Vec3, edge: number, ratio: number, keep: boolean): Pro
     const here = dirname(fileURLToPath(import.meta.url));
     const out = execFileSync(process.execPath, [tsxCli, join(here, 'run.ts'), 'upscale', '--child', args], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const seconds = (performance.now() - t1) / 1000;
-    const { rssKiB } = JSON.parse(out.trim().split('\n').pop()!) as { rssKiB: number };
+    const { rssKiB, cpuSeconds } = JSON.parse(out.trim().split('\n').pop()!) as { rssKiB: number; cpuSeconds: number };
     const r = JSON.parse(await readFile(join(dir, 'out', 'report.json'), 'utf8')) as UpscaleResult;
     figures(`  ${shape.join('×')} + 2 × ${edge}³`, truth, r, seconds);
+    console.log(`  upscale process: ${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU (all threads); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log(`  peak RSS of the upscale process ${(rssKiB / 2 ** 20).toFixed(2)} GiB (target < 2 GiB): ${rssKiB < 2 * 2 ** 20 ? 'met' : 'NOT met'}`);
   } finally {
     if (!keep) await rm(dir, { recursive: true, force: true });
@@ -91,11 +95,24 @@ async function big(shape: Vec3, edge: number, ratio: number, keep: boolean): Pro
   }
 }
 
+/** progress on stderr, every 5 % (a long run shows where it is) */
+function progressLog() {
+  const t0 = performance.now();
+  let last = -1;
+  return (f: number, m?: string) => {
+    const k = Math.floor(f * 20);
+    if (k === last) return;
+    last = k;
+    process.stderr.write(`    ${(100 * f).toFixed(0)} % ${m ?? ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+  };
+}
+
 async function child(argsPath: string): Promise<void> {
   const input = JSON.parse(await readFile(argsPath, 'utf8'));
-  await runUpscale(input);
+  await runUpscale(input, { onProgress: progressLog() });
   const status = await readFile('/proc/self/status', 'utf8');
-  console.log(JSON.stringify({ rssKiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) }));
+  const cpu = process.resourceUsage();
+  console.log(JSON.stringify({ rssKiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0), cpuSeconds: (cpu.userCPUTime + cpu.systemCPUTime) / 1e6 }));
 }
 
 export async function run(args: string[]): Promise<void> {

@@ -9,6 +9,7 @@
  * interior from its low-res layers (memory: one byte per interior voxel plus one slab).
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { throwIfAborted, type StageOptions } from '../../errors';
 import type { Shape3 } from '../../volume/types';
@@ -16,6 +17,8 @@ import { createVolume, PyramidSlabWriter } from '../../volume/zarr-store-node';
 import { footprintBox, poseAffine, type InteriorPose, type Vec3 } from '../../upscale/interior-pose';
 import { gaussianBlur3 } from '../blur';
 import { gaussian, mulberry32 } from '../prng';
+import { createPool } from '../../parallel/pool-node';
+import { HI_GAIN, lowSlab, toU16, type LowSlab, type LowSlabJob } from './low-slab';
 import { MULTISCALE_CLASSES, MultiscaleField, PORE_GREY, type MultiscaleClassCode } from './fields';
 
 export interface InteriorSpec {
@@ -40,6 +43,8 @@ export interface MultiscaleOptions {
   lowNoise?: number;
   hiNoise?: number;
   chunk?: Shape3;
+  /** worker threads for the large scan (default: the machine's cores from 16 M voxels up, else none) */
+  threads?: number;
 }
 
 export interface MultiscaleTruth {
@@ -56,8 +61,6 @@ export interface MultiscaleTruth {
   paths: { volume: string; classes: string };
 }
 
-const LOW_GAIN = 18000, LOW_OFFSET = 1500, HI_GAIN = 20000;
-const toU16 = (v: number) => Math.max(0, Math.min(65535, Math.round(v)));
 
 /** Default interiors: one in each layer, both across the fracture, rotated a few degrees. */
 export function defaultInteriors(field: MultiscaleField, hiEdge: number): InteriorSpec[] {
@@ -107,6 +110,9 @@ export async function writeMultiscaleSample(dir: string, o: MultiscaleOptions = 
   return truth;
 }
 
+/** Voxels above which the large scan's slabs are made in worker threads */
+const THREADED_VOXELS = 1 << 24;
+
 async function writeLow(dir: string, field: MultiscaleField, o: MultiscaleOptions, voxelUm: number, opts: StageOptions) {
   const shape = field.p.shape, [nz, ny, nx] = shape;
   const chunk: Shape3 = o.chunk ?? [64, 64, 64];
@@ -115,30 +121,28 @@ async function writeLow(dir: string, field: MultiscaleField, o: MultiscaleOption
   const cls = await createVolume(path.join(dir, 'classes.ome.zarr'), { ...meta, dtype: 'uint8', channels: ['lithology'] }, { chunk, downsample: 'mode' });
   const wv = new PyramidSlabWriter(vol), wc = new PyramidSlabWriter(cls);
   const sum = [0, 0, 0], count = [0, 0, 0], depth: number[] = [];
-  const H = 3, sigma = 0.7, noise = o.lowNoise ?? 0.012;
-  const slabZ = chunk[0];
-  for (let z0 = 0; z0 < nz; z0 += slabZ) {
-    throwIfAborted(opts.signal);
-    const dz = Math.min(slabZ, nz - z0), hz = dz + 2 * H, plane = ny * nx;
-    const grey = new Float32Array(hz * plane), classes = new Uint8Array(dz * plane);
-    for (let a = 0; a < hz; a++) {
-      const z = z0 - H + a;
-      const inside = a >= H && a < H + dz;
-      let zs = 0;
-      for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
-        const c = field.classAt(z, y, x), phi = field.porosityAt(z, y, x, c);
-        grey[a * plane + y * nx + x] = field.greyAt(phi, c);
-        if (inside) { classes[(a - H) * plane + y * nx + x] = c; sum[c - 1] += phi; count[c - 1]++; zs += phi; }
-      }
-      if (inside) depth.push(zs / plane);
+  const jobs: LowSlabJob[] = [];
+  for (let z0 = 0; z0 < nz; z0 += chunk[0]) jobs.push({ seed: field.p.seed, shape, ratio: field.p.ratio, z0, dz: Math.min(chunk[0], nz - z0), noise: o.lowNoise ?? 0.012 });
+  const threads = Math.max(1, Math.min(o.threads ?? (nz * ny * nx >= THREADED_VOXELS ? availableParallelism() : 1), jobs.length));
+  const pool = threads > 1 ? createPool<LowSlabJob, LowSlab>(new URL('./low-slab.worker.ts', import.meta.url), threads) : null;
+  try {
+    // slabs are made ahead (at most `threads` in flight) and written in z order
+    const pending: Promise<LowSlab>[] = [];
+    let next = 0;
+    const fill = () => { while (next < jobs.length && pending.length < threads) pending.push(pool ? pool.run(jobs[next++]!, [], opts.signal) : Promise.resolve(lowSlab(jobs[next++]!))); };
+    for (const job of jobs) {
+      throwIfAborted(opts.signal);
+      fill();
+      const r = await pending.shift()!;
+      fill();
+      for (let c = 0; c < 3; c++) { sum[c] += r.sum[c]!; count[c] += r.count[c]!; }
+      for (const d of r.depth) depth.push(d);
+      await wv.push(job.z0, job.dz, r.grey);
+      await wc.push(job.z0, job.dz, r.classes);
+      opts.onProgress?.((0.5 * (job.z0 + job.dz)) / nz, 'large scan');
     }
-    gaussianBlur3(grey, [hz, ny, nx], sigma);
-    const g = gaussian(mulberry32(field.p.seed * 7919 + z0));
-    const out = new Uint16Array(dz * plane);
-    for (let i = 0; i < out.length; i++) out[i] = toU16(LOW_OFFSET + LOW_GAIN * (grey[H * plane + i]! + noise * g()));
-    await wv.push(z0, dz, out);
-    await wc.push(z0, dz, classes);
-    opts.onProgress?.((0.5 * (z0 + dz)) / nz, 'large scan');
+  } finally {
+    await pool?.close();
   }
   await wv.finish();
   await wc.finish();
