@@ -19,7 +19,7 @@ interface PackedLayer {
   outPad: number;
   /** 0 linear, 1 relu, 2 softmax */
   act: number;
-  /** per block of 4 outputs: inDim groups of 4 weights */
+  /** per block of 4 outputs: inDim groups of 4 weights, each weight 4 times (a ready f32x4 splat) */
   w: Float32Array;
   b: Float32Array;
 }
@@ -67,9 +67,9 @@ function pack(tm: TrainedModel): FusedMlp | null {
     const bias = cfg.useBias === false ? new Float32Array(out) : (weights[1]?.dataSync() as Float32Array | undefined);
     if (!bias || bias.length !== out) return null;
     const outPad = Math.ceil(out / 4) * 4;
-    const w = new Float32Array(outPad * inDim);
+    const w = new Float32Array(4 * outPad * inDim);
     for (let hb = 0; hb < outPad; hb += 4) {
-      for (let f = 0; f < inReal; f++) for (let j = 0; j < 4 && hb + j < out; j++) w[hb * inDim + f * 4 + j] = kw[f * out + hb + j]!;
+      for (let f = 0; f < inReal; f++) for (let j = 0; j < 4 && hb + j < out; j++) w.fill(kw[f * out + hb + j]!, 4 * (hb * inDim + f * 4 + j), 4 * (hb * inDim + f * 4 + j) + 4);
     }
     const b = new Float32Array(outPad);
     b.set(bias);
@@ -108,12 +108,9 @@ export function runFusedMlp(K: WasmKernels, net: FusedMlp, planar: number, n: nu
     const mean = K.put(net.mean);
     const std = K.put(net.std);
     const desc = K.alloc(5 * net.layers.length);
-    const d = K.i32(desc, 5 * net.layers.length);
-    net.layers.forEach((l, i) => {
-      const w = K.put(l.w);
-      const b = K.put(l.b);
-      d.set([l.inDim, l.outPad, l.act, w, b], 5 * i);
-    });
+    const rec = net.layers.flatMap((l) => [l.inDim, l.outPad, l.act, K.put(l.w), K.put(l.b)]);
+    // the view after the puts: a put may grow the memory (and detach older views)
+    K.i32(desc, rec.length).set(rec);
     const lut = K.alloc(Math.ceil(net.nClasses / 4) + 1);
     new Uint8Array(K.memory.buffer, lut, net.nClasses).set(net.classes);
     const scratch = K.alloc((2 * net.maxUnits + Math.max(net.nF, net.maxUnits)) * TILE);
