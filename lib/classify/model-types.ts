@@ -1,0 +1,113 @@
+/**
+ * Types of the voxel classifier (lib/classify/model): training options, the trained model, validation.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { StageOptions } from '../errors';
+import type { FeatureSet } from '../features/types';
+import type { SurfacePlane } from './mirror';
+
+export interface EpochInfo {
+  epoch: number;
+  loss: number;
+  valLoss: number;
+  valAccuracy: number;
+}
+
+export interface TrainOptions extends StageOptions {
+  /**
+   * hidden layer widths (default [48, 48]). Harness (synthetic sandstone 128x192x192, seeds 11-13 x
+   * 3 model seeds, with boundary voxels) mean IoU [64, 64] 0.667, [48, 48] 0.677; training 28 %
+   * faster and prediction's MLP 40 % cheaper (the chain must stay within a third of the peer's time).
+   */
+  hidden?: number[];
+  /**
+   * maximum epochs (default 20) and Adam learning rate (default 3e-3). With dropout and L2 the
+   * model learns more slowly; bench pipeline 128x192x192 seeds 11/12: learning rate 1e-3, up to 60
+   * epochs (43/53 run) mean IoU 0.623/0.654, training 5.7/8.2 s; 3e-3 and 20 epochs 0.651/0.655 in
+   * 2.8/3.1 s (the whole chain must stay within a third of the peer's time).
+   */
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /**
+   * 'sqrt' (default: square root of inverse class frequency), 'balanced' (inverse frequency),
+   * 'none' (the training set is already capped per class), or one weight per class in ts.classes
+   * order. Balanced weights over-predict rare classes (demo sandstone: pyrite with 30 training
+   * voxels took 2900 quartz voxels, mean IoU 0.38 vs 0.54 none); none under-predicts them (clay
+   * IoU 0.15 on another seed). Bench 128x192x192, seeds 11/12: sqrt 0.485/0.554, none
+   * 0.474/0.557, balanced 0.485/0.513.
+   */
+  classWeights?: 'balanced' | 'sqrt' | 'none' | number[];
+  /** epochs without held-out loss improvement before stopping (default 8) */
+  patience?: number;
+  seed?: number;
+  /**
+   * dropout after hidden layers (default 0.2) and L2 weight penalty (default 1e-3). Trained on one
+   * surface and applied to the whole volume, the model must generalise across depth: bench pipeline
+   * 128x192x192 mean IoU seeds 11/12 without 0.605/0.631, dropout 0.2 0.618/0.648, L2 1e-3
+   * 0.618/0.645, both 0.623/0.653, dropout 0.35 0.629/0.653 (lower voxel accuracy); Gaussian input
+   * noise 0.3 no gain.
+   */
+  dropout?: number;
+  /** Gaussian noise on standardised inputs during training (default 0) */
+  inputNoise?: number;
+  l2?: number;
+  /**
+   * members of a cross-fitted ensemble (default 1 = one model). With m > 1 the labelled rows (train
+   * and held-out) are split into m folds of (y, x) tiles; member k trains on the other folds with
+   * early stopping on fold k, so together they use every label, and the members are merged into one
+   * Sequential MLP (see mergeMembers: same inference path, m times the hidden units). The model's
+   * `outOfFold` validation predicts every row with the member that did not train on it.
+   */
+  ensemble?: number;
+  /**
+   * clip the standardised inputs to the range of the training rows widened by this many SD (default:
+   * no clipping). A voxel whose features lie outside what the labels showed (a phase boundary when
+   * the strokes are in class interiors, a deeper layer than the labelled one) then gets the answer
+   * of the nearest seen feature values instead of a linear extrapolation, as a tree ensemble does.
+   * Built into the network as a first Dense ReLU layer (clip(z) = lo + relu(z - lo) - relu(z - hi)),
+   * so prediction needs nothing new.
+   */
+  clipInputs?: number;
+  /** edge of the (y, x) tiles of the ensemble's folds, voxels (default 16) */
+  ensembleTileVox?: number;
+  onEpoch?: (e: EpochInfo) => void;
+}
+
+export interface TrainedModel {
+  model: tfl.LayersModel;
+  /** class codes; output unit k is classes[k] */
+  classes: number[];
+  mean: Float32Array;
+  std: Float32Array;
+  featureNames: string[];
+  featureSet?: FeatureSet;
+  mirrorSurface?: SurfacePlane;
+  hidden: number[];
+  history: EpochInfo[];
+  bestEpoch: number;
+  /** an ensemble's honest validation: each labelled row predicted by the member that did not train on it */
+  outOfFold?: Validation;
+  /** class shares the loss saw (weighted targets), in `classes` order: the prior the outputs assume */
+  trainPrior?: number[];
+}
+
+export interface ClassMetrics {
+  class: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  /** intersection over union of predicted and true voxels of this class */
+  iou: number;
+  support: number;
+}
+
+export interface Validation {
+  /** classes used as rows/columns, in order */
+  classes: number[];
+  /** confusion[true][predicted] counts */
+  confusion: number[][];
+  perClass: ClassMetrics[];
+  accuracy: number;
+  meanIoU: number;
+}

@@ -1,0 +1,41 @@
+/**
+ * Prior shift (trainFromLabels priorShift, off by default: bench pipeline 0.507 against 0.692
+ * without), kept so the run can be repeated.
+ */
+import * as tfc from '@tensorflow/tfjs-core';
+import { predictRows } from './mlp';
+import type { TrainedModel } from './model-types';
+
+/**
+ * Label shift (Saerens, Latinne & Decaestecker 2002): the class shares of the training labels
+ * (painted or capped per class) are not those of the volume. From the model's probabilities on a
+ * sample of the volume's voxels, EM finds the volume's class shares; the ratio to the training
+ * prior is added to the output layer's bias (log), so the model predicts with the volume's shares.
+ * Needs no truth. Changes `tm` in place; returns the shares found.
+ */
+export async function adjustPriors(tm: TrainedModel, x: Float32Array, n: number, opts: { iterations?: number } = {}): Promise<number[]> {
+  const K = tm.classes.length;
+  const prior0 = tm.trainPrior ?? new Array(K).fill(1 / K);
+  const p = await predictRows(tm, x, n);
+  let pi = [...prior0];
+  for (let it = 0; it < (opts.iterations ?? 30); it++) {
+    const next = new Array(K).fill(0);
+    for (let i = 0; i < n; i++) {
+      let z = 0;
+      for (let k = 0; k < K; k++) z += (p[i * K + k]! * pi[k]!) / prior0[k]!;
+      for (let k = 0; k < K; k++) next[k] += (p[i * K + k]! * pi[k]!) / prior0[k]! / (z || 1);
+    }
+    const done = next.every((v, k) => Math.abs(v / n - pi[k]!) < 1e-5);
+    pi = next.map((v) => Math.max(1e-4, v / n));
+    if (done) break;
+  }
+  const dense = tm.model.layers.filter((l) => l.getClassName() === 'Dense');
+  const last = dense[dense.length - 1]!;
+  const [w, b] = last.getWeights() as tfc.Tensor[];
+  const bias = Float32Array.from(b!.dataSync() as Float32Array);
+  for (let k = 0; k < K; k++) bias[k] += Math.log(pi[k]! / prior0[k]!);
+  const nb = tfc.tensor1d(bias);
+  last.setWeights([w!, nb]);
+  nb.dispose();
+  return pi;
+}
