@@ -2,9 +2,11 @@
  * Multi-scale lithology end to end (issue 18): a lithology project with a low-resolution scan
  * (8 µm voxels: porous and tight bands, each voxel the mean of a 4×4×4 block of a 2 µm pore/grain
  * field), painted, trained and predicted, scan locations proposed; then a high-resolution interior
- * scan (2 µm, a crop of the same field across both bands) is uploaded, placed, registered (quality
- * views) and measured; the composite model (NRRD) and the class table (CSV) are downloaded and
- * checked against the field's porosity.
+ * scan (2 µm, a crop of the same field across both bands) is uploaded within the Multi-scale step,
+ * placed from a scan proposal and then by clicks on the large scan's views (no typed coordinates),
+ * registered (quality views, footprint outlined, pore/solid preview) and measured; the composite
+ * model is read on its slice viewer (hover: porosity ± uncertainty and class), the composite model
+ * (NRRD, OME-Zarr zip) and the class table (CSV) are downloaded and checked against the field's porosity.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -78,7 +80,7 @@ async function stroke(page, from, to) {
   await waitFor(async () => (await page.getByTestId('paint-canvas-XY').getAttribute('data-saving')) === 'no', 'stroke saved');
 }
 
-test('multi-scale: paint, predict, propose, upload an interior scan, register, measure, download', async ({ page, baseUrl }) => {
+test('multi-scale: paint, predict, propose, upload an interior scan in the step, place by proposal and click, register, measure, view, download', async ({ page, baseUrl }) => {
   const scans = makeScans();
   await createProject(page, baseUrl, 'Banded plug (multi-scale)', 'lithology');
   await page.getByTestId('file-volume').setInputFiles({ name: 'banded-plug.nrrd', mimeType: 'application/octet-stream', buffer: scans.low });
@@ -106,16 +108,41 @@ test('multi-scale: paint, predict, propose, upload an interior scan, register, m
   await page.getByTestId('propose').click();
   await page.getByTestId('proposals-table').waitFor({ timeout: 60_000 });
 
-  // upload the interior scan on the Data step
-  await page.getByRole('link', { name: 'Data' }).click();
-  await page.getByTestId('file-volume').setInputFiles({ name: 'interior-core.nrrd', mimeType: 'application/octet-stream', buffer: scans.hi });
-  await waitFor(async () => (await rows.count()) === 2 && /interior-core/.test(await rows.nth(1).innerText()), 'uploaded interior row', 60_000);
-
-  // Multi-scale: place at the position it was taken (voxels of the large scan), register
+  // Multi-scale: upload the interior scan within the step; place it from a scan proposal, then by
+  // clicking where it was taken on the large scan's views (no typed coordinates), register
   await page.getByRole('link', { name: 'Multi-scale' }).click();
-  await page.getByTestId('ms-candidate').waitFor({ timeout: 30_000 });
+  await page.getByTestId('multiscale-step').waitFor({ timeout: 30_000 });
+  await page.getByTestId('ms-no-candidates').waitFor();
+  await page.getByTestId('upload-volume').getByTestId('file-volume').setInputFiles({ name: 'interior-core.nrrd', mimeType: 'application/octet-stream', buffer: scans.hi });
+  await page.getByTestId('ms-candidate').waitFor({ timeout: 60_000 });
+  assert.match(await page.getByTestId('ms-scan-list').innerText(), /interior-core[\s\S]*64 × 64 × 64[\s\S]*2 µm[\s\S]*not placed/);
+  const field = async (k) => Number(await page.getByTestId(`ms-place-${k}`).inputValue());
+  const use = page.locator('[data-testid^="ms-use-proposal-"]');
+  assert.equal(await use.count(), 2, 'one proposal per painted class');
+  const listed = await page.getByTestId('ms-proposals').locator('li').first().innerText();
+  await use.first().click();
+  const pc = /centre voxel \(([-\d.]+), ([-\d.]+), ([-\d.]+)\)/.exec(listed);
+  assert.ok(pc, listed);
+  assert.deepEqual([await field('z'), await field('y'), await field('x')], [Number(pc[1]), Number(pc[2]), Number(pc[3])], 'the proposal sets the start');
   const centre = IN0.map((s) => s + (IN - 1) / 2);
-  for (const [k, v] of [['z', centre[0] + 2], ['y', centre[1] - 3], ['x', centre[2] + 2], ['a', 4]]) await page.getByTestId(`ms-place-${k}`).fill(String(v));
+  const click = async (panel, wVox, hVox, u, v) => {
+    const box = await page.getByTestId(`ms-place-view-canvas-${panel}`).boundingBox();
+    const wUm = wVox * SP, hUm = hVox * SP, scale = Math.min(box.width / wUm, box.height / hUm) * 0.98;
+    const ox = box.width / 2 - (wUm * scale) / 2, oy = box.height / 2 - (hUm * scale) / 2;
+    await page.mouse.click(box.x + ox + (u + 0.5) * SP * scale, box.y + oy + (v + 0.5) * SP * scale);
+  };
+  const clicked = [Math.round(centre[0]) + 1, Math.round(centre[1]) - 3, Math.round(centre[2]) + 2];
+  const fields = async () => [await field('z'), await field('y'), await field('x')];
+  await page.getByTestId('ms-place-view-canvas-XY').scrollIntoViewIfNeeded(); // page.mouse clicks only inside the viewport
+  await click('XY', NX, NY, clicked[2], clicked[1]); // sets x and y
+  await waitFor(async () => (await field('x')) === clicked[2] && (await field('y')) === clicked[1], `a click on XY sets x and y (${await fields()})`, 5000);
+  await click('XZ', NX, NZ, clicked[2], clicked[0]); // sets x and z
+  await waitFor(async () => (await field('z')) === clicked[0], 'a click on XZ sets z', 5000).catch(async (e) => {
+    throw new Error(`${e.message}: fields ${await fields()} vs clicked ${clicked}; XZ read-out "${await page.getByTestId('ms-place-view-readout-XZ').innerText()}"`);
+  });
+  assert.deepEqual(await fields(), clicked, 'clicks set the start');
+  assert.match(await page.getByTestId('ms-place-view-canvas-XY').getAttribute('data-boxes'), /ms-preview-box/);
+  await page.getByTestId('ms-place-a').fill('4');
   await page.getByTestId('ms-place').click();
   await page.getByTestId('ms-interior').waitFor({ timeout: 20_000 });
   await page.getByTestId('ms-register').click();
@@ -126,6 +153,12 @@ test('multi-scale: paint, predict, propose, upload an interior scan, register, m
   const err = Math.hypot(Number(m[1]) - centre[0], Number(m[2]) - centre[1], Number(m[3]) - centre[2]);
   assert.ok(err < 1 && Math.abs(Number(m[4])) < 2, `registered within a voxel and 2° of where it was taken: ${reg}`);
   assert.equal(await page.getByTestId('ms-views').locator('canvas').count(), 9, 'three views × (scan, interior, checkerboard)');
+  // the registered footprint is outlined on the large scan's views
+  await waitFor(async () => /ms-footprint/.test(await page.getByTestId('ms-place-view-canvas-XY').getAttribute('data-boxes')), 'footprint on the XY view');
+  assert.match(await page.getByTestId('ms-place-view-canvas-XZ').getAttribute('data-boxes'), /ms-footprint/);
+  // pore/solid preview over the interior's own slices
+  await waitFor(async () => (await page.getByTestId('ms-seg-view-canvas-XY').getAttribute('data-layer')) === 'yes', 'pore/solid preview drawn');
+  assert.match(await page.getByTestId('ms-threshold-used').innerText(), /automatic/);
   await screenshot(page, 'multiscale-registered');
 
   // measure and build the composite model
@@ -138,6 +171,20 @@ test('multi-scale: paint, predict, propose, upload an interior scan, register, m
   const t = Number(/porosity ([\d.]+) %/.exec(total)?.[1]) / 100;
   assert.ok(Math.abs(t - scans.truth) < 0.03, `whole-sample porosity ${t} vs the field's ${scans.truth.toFixed(4)}: ${total}`);
   await page.getByTestId('ms-class-chart').waitFor();
+  // the composite model on the three views: hover reads porosity ± uncertainty and the class
+  await waitFor(async () => (await page.getByTestId('ms-comp-view-canvas-XY').getAttribute('data-layer')) === 'yes', 'composite slice drawn');
+  await page.getByTestId('ms-comp-view-canvas-XY').scrollIntoViewIfNeeded();
+  const cbox = await page.getByTestId('ms-comp-view-canvas-XY').boundingBox();
+  const cs = Math.min(cbox.width / (NX * SP), cbox.height / (NY * SP)) * 0.98;
+  const cox = cbox.width / 2 - (NX * SP * cs) / 2, coy = cbox.height / 2 - (NY * SP * cs) / 2;
+  await page.mouse.move(cbox.x + cox + (centre[2] + 0.5) * SP * cs, cbox.y + coy + (centre[1] + 0.5) * SP * cs);
+  await waitFor(async () => /porosity 0\.\d{3} ± 0\.\d{3} · (high|low) porosity/.test(await page.getByTestId('ms-comp-view-readout-XY').innerText()), 'composite read-out under the pointer');
+  assert.match(await page.getByTestId('ms-colour-bar').getAttribute('aria-label'), /porosity \(fraction\)/);
+  await page.getByTestId('ms-show-uncertainty').check();
+  await waitFor(async () => /uncertainty/.test(await page.getByTestId('ms-colour-bar').getAttribute('aria-label')), 'uncertainty colour bar');
+  await screenshot(page, 'multiscale-composite');
+  await page.getByTestId('ms-show-porosity').check();
+  await page.getByTestId('ms-result').scrollIntoViewIfNeeded();
   await screenshot(page, 'multiscale-result');
 
   const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('ms-download-table').click()]);

@@ -1,54 +1,47 @@
 'use client';
 /**
- * The Multi-scale step of a lithology project: place high-resolution interior scans (volume
- * datasets uploaded on the Data step) inside the large scan, register them (quality: correlation,
- * error estimate, the three orthogonal views and a checkerboard), then measure porosity per class
- * and build the composite model (table, charts, downloads). Jobs run on the server; this polls.
+ * The Multi-scale step of a lithology project: upload (or choose) high-resolution interior scans,
+ * place each inside the large scan (click on the three views or use a scan proposal), register them
+ * (quality: correlation, error estimate, the three orthogonal views and a checkerboard), look at the
+ * pore/solid segmentation and adjust its threshold, then measure porosity per class and build the
+ * composite model (slice viewer, table, charts, downloads). Jobs run on the server; this polls.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
-import type { RouterOutputs } from '@/app/_components/api-types';
-import { ClassPorosityChart, DepthPorosityChart } from './charts';
-import { RegistrationViews } from './registration-views';
-
-type State = RouterOutputs['multiscale']['state'];
-type Job = State['upscaleJob'];
-
-const pct = (v: number | null | undefined, d = 1) => (v == null || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(d)} %`);
-const num = (v: number | null | undefined, d = 3) => (v == null || !Number.isFinite(v) ? '—' : v.toFixed(d));
-
-function JobLine({ job, what }: { job: Job; what: string }) {
-  if (!job) return null;
-  if (job.active) return (
-    <div data-testid={`ms-progress-${what}`}>
-      <div className="progress"><div style={{ width: `${(job.progress * 100).toFixed(0)}%` }} /></div>
-      <span className="info">{(job.progress * 100).toFixed(0)} % {job.message ?? 'waiting to start'}</span>
-    </div>
-  );
-  if (job.state === 'failed') return <p className="error" data-testid={`ms-failed-${what}`}>{job.error}</p>;
-  return null;
-}
+import { UploadZone } from '@/app/_components/upload/upload-zone';
+import type { Vec3 } from '@/app/_components/viewer/slice-geometry';
+import { CompositeViewer } from './composite-viewer';
+import { InteriorCard, JobLine } from './interior-card';
+import { interiorBoxes, Placement } from './placement';
+import { Result } from './result';
 
 export function MultiscaleStep({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const [error, setError] = useState<string | null>(null);
+  const [picked, setPicked] = useState<string | null>(null);
   const q = useQuery(trpc.multiscale.state.queryOptions({ projectId }, {
     refetchInterval: (s) => (s.state.data && (s.state.data.upscaleJob?.active || s.state.data.interiors.some((i) => i.registerJob?.active)) ? 800 : false),
   }));
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.multiscale.state.queryKey({ projectId }) });
   const opts = { onSuccess: () => { setError(null); void refresh(); }, onError: (e: { message: string }) => setError(e.message) };
-  const place = useMutation(trpc.multiscale.place.mutationOptions(opts));
+  const place = useMutation(trpc.multiscale.place.mutationOptions({ ...opts, onSuccess: (_r, v) => { setError(null); setPicked(v.datasetId); void refresh(); } }));
   const remove = useMutation(trpc.multiscale.remove.mutationOptions(opts));
   const register = useMutation(trpc.multiscale.register.mutationOptions(opts));
+  const threshold = useMutation(trpc.multiscale.threshold.mutationOptions(opts));
   const measure = useMutation(trpc.multiscale.measure.mutationOptions(opts));
   const s = q.data;
   if (q.error) return <p className="error">{q.error.message}</p>;
   if (!s) return <p className="muted">Loading…</p>;
-  const shape = (s.scan?.meta as { shape?: number[] } | null)?.shape;
+  const lowUm = (s.scan?.meta as { spacingUm?: number[] } | null)?.spacingUm as Vec3 | undefined;
   const registered = s.interiors.filter((i) => i.registration && !i.stale).length;
+  // the scan being placed: the one picked ('' = none), else the first one not placed yet
+  const selectedId = picked ?? s.candidates.find((c) => !c.placed)?.id ?? '';
+  const candidate = s.candidates.find((c) => c.id === selectedId);
+  const current = s.interiors.find((i) => i.datasetId === selectedId);
+  const busy = place.isPending || register.isPending || threshold.isPending;
   return (
     <section className="multiscale" data-testid="multiscale-step">
       <h2>Multi-scale</h2>
@@ -57,42 +50,49 @@ export function MultiscaleStep({ projectId }: { projectId: string }) {
         lithology class: porosity, pore size and the grey value → porosity calibration. Every voxel of the large scan then gets a porosity
         from its class and grey value (the composite model).
       </p>
-      {error && <p className="error" data-testid="ms-error">{error}</p>}
+      {error && <p className="error" role="alert" data-testid="ms-error">{error}</p>}
       {!s.scan && <p className="info">Import the large scan on the <Link href={`/projects/${projectId}`}>Data step</Link> first.</p>}
       {s.scan && !s.prediction && (
         <p className="info" data-testid="ms-no-prediction">There is no predicted lithology map yet: paint the classes and press “Train and predict” on the <Link href={`/projects/${projectId}/annotate`}>Annotate step</Link>.</p>
       )}
       <h3>Interior scans</h3>
-      {s.candidates.length === 0 && (
-        <p className="info" data-testid="ms-no-candidates">Upload a high-resolution interior scan on the <Link href={`/projects/${projectId}`}>Data step</Link>; it appears here.</p>
+      {s.scan && (
+        <UploadZone projectId={projectId} kind="volume" title="Upload a high-resolution interior scan" onUploaded={() => { setPicked(null); void refresh(); }}
+          hint={`A scan of part of the sample with smaller voxels than the large scan (${lowUm ? `${lowUm[2]} µm` : ''}): multi-page TIFF, NRRD, MHA, NIfTI, Zeiss .txm, a .zip of TIFF slices or of an .mhd with its .raw. It must state its voxel size.`}
+          accept=".tif,.tiff,.nrrd,.mha,.nii,.gz,.txm,.zip" />
       )}
-      <ul className="ms-candidates">
-        {s.candidates.filter((c) => !c.placed).map((c) => (
-          <PlaceForm key={c.id} name={c.name} shape={shape} onPlace={(centre, angleDeg) => place.mutate({ projectId, datasetId: c.id, centre, angleDeg })} />
-        ))}
-      </ul>
+      {s.candidates.length === 0 && <p className="info" data-testid="ms-no-candidates">No interior scan yet: upload one above (or on the Data step).</p>}
+      {s.candidates.length > 0 && (
+        <table className="table" data-testid="ms-scan-list">
+          <thead><tr><th>interior scan</th><th>voxels</th><th>voxel size</th><th>state</th><th /></tr></thead>
+          <tbody>
+            {s.candidates.map((c) => {
+              const it = s.interiors.find((i) => i.datasetId === c.id);
+              const state = !it ? 'not placed' : it.registerJob?.active ? 'registering…' : it.registerJob?.state === 'failed' ? 'registration failed'
+                : it.registration && !it.stale ? `registered (error estimate ${it.registration.quality.errorEstimateVox?.toFixed(2) ?? '—'} voxels)` : 'placed, not registered';
+              return (
+                <tr key={c.id} data-testid="ms-scan-row">
+                  <td>{c.name}</td>
+                  <td className="num">{c.shape?.join(' × ') ?? '—'}</td>
+                  <td className="num">{c.spacingUm ? `${c.spacingUm[2]} µm` : '—'}</td>
+                  <td>{state}</td>
+                  <td><button type="button" disabled={c.id === selectedId} data-testid="ms-pick" onClick={() => setPicked(c.id)}>{it ? 'Move' : 'Place'}</button></td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {s.scan && candidate && (
+        <Placement key={candidate.id} s={s} candidate={candidate} current={current ? { centre: current.start.centre as Vec3, angleDeg: current.start.angleDeg } : null} busy={busy}
+          onPlace={(centre, angleDeg) => place.mutate({ projectId, datasetId: candidate.id, centre, angleDeg })} />
+      )}
       {s.interiors.map((it) => (
-        <div key={it.datasetId} className="ms-interior card" data-testid="ms-interior">
-          <strong>{it.dataset?.name ?? it.datasetId}</strong>
-          <span className="info"> placed at voxel ({it.start.centre.map((v) => v.toFixed(1)).join(', ')}), turn {it.start.angleDeg}°</span>
-          <div className="controls">
-            <button type="button" className="primary" data-testid="ms-register" disabled={!!it.registerJob?.active}
-              onClick={() => register.mutate({ projectId, datasetId: it.datasetId })}>{it.registerJob?.active ? 'Registering…' : it.registration ? 'Register again' : 'Register'}</button>
-            <button type="button" onClick={() => remove.mutate({ projectId, datasetId: it.datasetId })}>Remove</button>
-          </div>
-          <JobLine job={it.registerJob} what="register" />
-          {it.registration && (
-            <div data-testid="ms-registration">
-              <p className="info">
-                {it.stale ? 'Registered on an earlier scan: register again. ' : ''}
-                Centre ({it.registration.pose.centre.map((v) => v.toFixed(2)).join(', ')}) voxels, turn {it.registration.pose.angleDeg.toFixed(2)}°;
-                correlation {num(it.registration.quality.nccFinal)} (start {num(it.registration.quality.nccStart)}); error estimate{' '}
-                <span data-testid="ms-error-estimate">{num(it.registration.quality.errorEstimateVox, 2)}</span> voxels; scale found / voxel sizes {num(it.registration.quality.scaleRatio)}.
-              </p>
-              {it.views && <RegistrationViews views={it.views} />}
-            </div>
-          )}
-        </div>
+        <InteriorCard key={it.datasetId} it={it} selected={it.datasetId === selectedId} busy={busy}
+          onSelect={() => setPicked(it.datasetId)}
+          onRegister={() => register.mutate({ projectId, datasetId: it.datasetId })}
+          onRemove={() => remove.mutate({ projectId, datasetId: it.datasetId })}
+          onThreshold={(t) => threshold.mutate({ projectId, datasetId: it.datasetId, threshold: t })} />
       ))}
       <h3>Measure and build the composite model</h3>
       <div className="controls">
@@ -100,69 +100,9 @@ export function MultiscaleStep({ projectId }: { projectId: string }) {
           title={!s.prediction ? 'Predict the lithology map first' : registered === 0 ? 'Register an interior scan first' : undefined}
           onClick={() => measure.mutate({ projectId })}>{s.upscaleJob?.active ? 'Measuring…' : 'Measure and build the composite model'}</button>
       </div>
-      <JobLine job={s.upscaleJob} what="measure" />
+      <JobLine job={s.upscaleJob} what="measure" failed="Measuring failed" />
+      {s.result && s.scan && lowUm && <CompositeViewer projectId={projectId} s={s} r={s.result} boxes={interiorBoxes(s, lowUm)} />}
       {s.result && <Result projectId={projectId} r={s.result} classes={s.prediction?.classes ?? []} />}
     </section>
-  );
-}
-
-function PlaceForm({ name, shape, onPlace }: { name: string; shape: number[] | undefined; onPlace: (c: [number, number, number], a: number) => void }) {
-  const mid = (shape ?? [0, 0, 0]).map((n) => Math.round((n - 1) / 2));
-  const [v, setV] = useState({ z: mid[0]!, y: mid[1]!, x: mid[2]!, a: 0 });
-  const f = (k: 'z' | 'y' | 'x' | 'a', label: string) => (
-    <label>{label} <input type="number" step="any" value={v[k]} data-testid={`ms-place-${k}`} aria-label={label} onChange={(e) => setV({ ...v, [k]: Number(e.target.value) })} /></label>
-  );
-  return (
-    <li className="ms-place" data-testid="ms-candidate">
-      <strong>{name}</strong> <span className="info">centre in voxels of the large scan (e.g. the proposal it was taken at) and turn about the scan axis:</span>
-      <div className="controls">{f('z', 'z')}{f('y', 'y')}{f('x', 'x')}{f('a', 'turn (°)')}
-        <button type="button" data-testid="ms-place" onClick={() => onPlace([v.z, v.y, v.x], v.a)}>Place</button></div>
-    </li>
-  );
-}
-
-type Result = NonNullable<State['result']>;
-
-function Result({ projectId, r, classes }: { projectId: string; r: Result; classes: { code: number; color: [number, number, number] }[] }) {
-  const color = (code: number) => `rgb(${(classes.find((c) => c.code === code)?.color ?? [128, 128, 128]).join(',')})`;
-  const href = (f: string) => `/api/projects/${encodeURIComponent(projectId)}/multiscale/${f}`;
-  return (
-    <div data-testid="ms-result">
-      {r.stale && <p className="info">This model was built from an earlier scan or prediction: measure again.</p>}
-      <p data-testid="ms-total">
-        Whole sample porosity <strong>{pct(r.total.value, 2)}</strong> (95 % interval {pct(r.total.low, 2)} – {pct(r.total.high, 2)}) over {pct(r.total.coveredFraction)} of the volume.
-      </p>
-      {r.statements.map((t) => <p key={t} className="warning" data-testid="ms-statement">{t}</p>)}
-      <table className="table" data-testid="ms-class-table">
-        <thead><tr><th>class</th><th>volume</th><th>footprints</th><th>high-res voxels</th><th>measured porosity</th><th>calibration r²</th><th>mean pore chord</th><th>composite porosity (95 %)</th></tr></thead>
-        <tbody>
-          {r.classes.map((c) => (
-            <tr key={c.code}>
-              <td><span className="swatch" style={{ background: color(c.code) }} /> {c.name}</td>
-              <td className="num">{pct(c.volumeFraction)}</td>
-              <td className="num">{c.calibration?.footprints ?? 0}</td>
-              <td className="num">{c.calibration?.hiVoxels ?? 0}</td>
-              <td className="num">{c.calibration ? `${num(c.calibration.mean)} ± ${num(c.calibration.std)}` : 'not measured'}</td>
-              <td className="num">{num(c.calibration?.r2, 2)}</td>
-              <td className="num">{c.meanChordUm != null ? `${c.meanChordUm.toFixed(1)} µm` : '—'}</td>
-              <td className="num">{c.porosity ? `${num(c.porosity.value)} (${num(c.porosity.low)} – ${num(c.porosity.high)})` : 'no high-res measurement'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <div className="charts">
-        <ClassPorosityChart rows={r.classes.map((c) => ({ name: c.name, value: c.porosity?.value ?? null, low: c.porosity?.low ?? null, high: c.porosity?.high ?? null, measured: c.calibration?.mean ?? null, color: color(c.code) }))} />
-        <DepthPorosityChart depth={r.depth.map((d) => ({ z: d.z, porosity: d.porosity }))} voxelUm={r.lowVoxelUm} />
-      </div>
-      <p className="controls">
-        <a className="button" href={href('classes.csv')} download data-testid="ms-download-table">Class table (CSV)</a>
-        <a className="button" href={href('depth.csv')} download>Porosity per depth (CSV)</a>
-        <a className="button" href={href('composite-porosity.nrrd')} download data-testid="ms-download-model">Composite model (NRRD)</a>
-        <a className="button" href={href('composite-porosity.nii')} download>NIfTI</a>
-        <a className="button" href={href('composite-porosity.tif')} download>TIFF</a>
-        <a className="button" href={href('composite.ome.zarr.zip')} download data-testid="ms-download-zarr">OME-Zarr (zip)</a>
-        <a className="button" href={href('report.json')} download>Report (JSON)</a>
-      </p>
-    </div>
   );
 }

@@ -1,0 +1,70 @@
+'use client';
+/**
+ * One placed interior scan: where it starts, register (job) with its progress or its error in
+ * plain words, the registration's quality (pose, correlation, error estimate, scale against the
+ * voxel sizes, the three views with a checkerboard) and its pore/solid segmentation preview.
+ */
+import type { RouterOutputs } from '@/app/_components/api-types';
+import { RegistrationViews } from './registration-views';
+import { SegmentationPreview } from './segmentation';
+
+type State = RouterOutputs['multiscale']['state'];
+type Interior = State['interiors'][number];
+export type Job = State['upscaleJob'];
+
+const num = (v: number | null | undefined, d = 3) => (v == null || !Number.isFinite(v) ? '—' : v.toFixed(d));
+
+export function JobLine({ job, what, failed }: { job: Job; what: string; failed: string }) {
+  if (!job) return null;
+  if (job.active) return (
+    <div data-testid={`ms-progress-${what}`}>
+      <div className="progress"><div style={{ width: `${(job.progress * 100).toFixed(0)}%` }} /></div>
+      <span className="info">{(job.progress * 100).toFixed(0)} % {job.message ?? 'waiting to start'}</span>
+    </div>
+  );
+  if (job.state === 'failed') return <p className="error" role="alert" data-testid={`ms-failed-${what}`}>{failed}: {job.error}</p>;
+  if (job.state === 'interrupted') return <p className="error" data-testid={`ms-failed-${what}`}>{failed}: the server restarted during the job; start it again.</p>;
+  return null;
+}
+
+export interface InteriorCardProps {
+  it: Interior;
+  selected: boolean;
+  busy: boolean;
+  onSelect: () => void;
+  onRegister: () => void;
+  onRemove: () => void;
+  onThreshold: (t: number | null) => void;
+}
+
+export function InteriorCard({ it, selected, busy, onSelect, onRegister, onRemove, onThreshold }: InteriorCardProps) {
+  const reg = it.registration;
+  const q = reg?.quality;
+  const ratio = q?.scaleRatio;
+  return (
+    <div className={`ms-interior card${selected ? ' selected' : ''}`} data-testid="ms-interior" data-name={it.dataset?.name ?? it.datasetId}>
+      <strong>{it.dataset?.name ?? it.datasetId}</strong>
+      <span className="info" data-testid="ms-start"> start at voxel ({it.start.centre.map((v) => v.toFixed(1)).join(', ')}), turn {it.start.angleDeg}°</span>
+      <div className="controls">
+        <button type="button" className="primary" data-testid="ms-register" disabled={!!it.registerJob?.active || busy}
+          onClick={onRegister}>{it.registerJob?.active ? 'Registering…' : reg ? 'Register again' : 'Register'}</button>
+        <button type="button" onClick={onSelect} disabled={selected} data-testid="ms-move">{selected ? 'Placing above' : 'Move'}</button>
+        <button type="button" onClick={onRemove} disabled={!!it.registerJob?.active}>Remove</button>
+      </div>
+      <JobLine job={it.registerJob} what="register" failed="Registration failed" />
+      {reg && (
+        <div data-testid="ms-registration">
+          <p className="info">
+            {it.stale ? 'Registered on an earlier scan: register again. ' : ''}
+            Centre ({reg.pose.centre.map((v) => v.toFixed(2)).join(', ')}) voxels, turn {reg.pose.angleDeg.toFixed(2)}°;
+            correlation {num(q?.nccFinal)} (start {num(q?.nccStart)}); error estimate{' '}
+            <span data-testid="ms-error-estimate">{num(q?.errorEstimateVox, 2)}</span> voxels (how far the coarse search and the fine registration disagree: a rough figure, not a measured error);
+            scale found / voxel sizes {num(ratio)}{ratio != null && Number.isFinite(ratio) && Math.abs(ratio - 1) > 0.05 ? ' — the voxel sizes of the two scans may not be right' : ''}.
+          </p>
+          {it.views && <RegistrationViews views={it.views} />}
+          {it.dataset?.shape && it.dataset.spacingUm && !it.stale && <SegmentationPreview key={`${it.datasetId}:${reg.at}`} it={it} busy={busy} onThreshold={onThreshold} />}
+        </div>
+      )}
+    </div>
+  );
+}
