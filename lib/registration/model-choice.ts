@@ -53,15 +53,17 @@ export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn:
     const fc = kept === 'affine' ? refineFields(slab, P!, mov.width, mov.height, fg, opts.fields!, { signal, labels: mov }) : fc0!;
     candidates.fields = { edsToSlab: fg, fields: fc, residual: residualMap(pm, sim, fg, scale, (u, v) => fieldShiftAt(fc, u, v)) };
     const moved = fc.filter((f) => f.moved).length;
+    const ambiguous = fc.filter((f) => f.ambiguous).map((f) => f.name ?? `${f.u0},${f.v0}`);
+    const fellBack = ambiguous.length ? `; ${ambiguous.join(', ')}: no distinct match, kept on the global transform` : '';
     const misfit = candidates.fields.residual!.misfitVox.filter((x): x is number => x !== null);
     choice.heldOutRmsVox.fields = misfit.length ? Math.sqrt(misfit.reduce((s, x) => s + x * x, 0) / misfit.length) : null;
     if (requested === 'fields' || moved > 0) {
       fields = fc;
       global = fg;
-      choice.reason = `fields (on the ${kept}): ${moved} of ${fc.length} fields moved, up to ${Math.max(0, ...fc.map((f) => Math.hypot(...f.shiftPx))).toFixed(1)} px; ${choice.reason}`;
+      choice.reason = `fields (on the ${kept}): ${moved} of ${fc.length} fields moved, up to ${Math.max(0, ...fc.map((f) => Math.hypot(...f.shiftPx))).toFixed(1)} px${fellBack}; ${choice.reason}`;
       kept = 'fields';
     } else {
-      choice.reason = `${choice.reason}; no field moved beyond its noise`;
+      choice.reason = `${choice.reason}; no field moved beyond its noise${fellBack}`;
     }
     choice.kept = kept;
   }

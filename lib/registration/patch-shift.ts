@@ -60,6 +60,13 @@ export interface PartShift {
    * least-squares precision; ~0 for a featureless part (one grain) whose shift means nothing
    */
   weight: [number, number];
+  /**
+   * misfit of the best other local minimum of the one-pixel search grid at least 2 px from the
+   * match (Infinity when none), and of the match on that grid: a second match almost as good as the
+   * first means the part could lock onto a wrong one
+   */
+  secondCost: number;
+  gridCost: number;
 }
 
 /** The slab pixels (grey, EDS position under G) whose EDS position lies in the part. */
@@ -104,11 +111,21 @@ export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: nu
   const max = opts.maxShift ?? 4;
   const cost0 = cost(0, 0);
   let best: [number, number] = [0, 0], bestCost = cost0;
-  for (let dv = -Math.floor(max); dv <= max; dv++) for (let du = -Math.floor(max); du <= max; du++) {
+  const R = Math.floor(max), side = 2 * R + 1, grid = new Float64Array(side * side).fill(Infinity);
+  for (let dv = -R; dv <= max; dv++) for (let du = -R; du <= max; du++) {
     if (du * du + dv * dv > max * max) continue;
-    const c = cost(du, dv);
+    const c = (grid[(dv + R) * side + du + R] = du === 0 && dv === 0 ? cost0 : cost(du, dv));
     if (c < bestCost) { best = [du, dv]; bestCost = c; }
   }
+  // the best other local minimum of the one-pixel grid, 2 px or more from the best: a second match
+  let second = Infinity;
+  for (let dv = -R; dv <= R; dv++) for (let du = -R; du <= R; du++) {
+    const c = grid[(dv + R) * side + du + R];
+    if (!(c < second) || Math.hypot(du - best[0], dv - best[1]) < 2) continue;
+    const at = (x: number, y: number) => (Math.abs(x) > R || Math.abs(y) > R ? Infinity : grid[(y + R) * side + x + R]);
+    if (c <= at(du + 1, dv) && c <= at(du - 1, dv) && c <= at(du, dv + 1) && c <= at(du, dv - 1)) second = c;
+  }
+  const gridBest = bestCost;
   for (const step of [0.5, 0.25, 0.12, 0.06, 0.03]) {
     let improved = true;
     while (improved) {
@@ -125,7 +142,7 @@ export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: nu
   const hu = curv(cost(best[0] + h, best[1]), cost(best[0] - h, best[1])), hv = curv(cost(best[0], best[1] + h), cost(best[0], best[1] - h));
   const k = g.length / (2 * Math.max(bestCost, 1e-12));
   const weight: [number, number] = [Number.isFinite(hu) ? k * hu : 0, Number.isFinite(hv) ? k * hv : 0];
-  return { shift: best, pixels: g.length, overlap: Math.min(1, overlap), cost0, cost: bestCost, weight };
+  return { shift: best, pixels: g.length, overlap: Math.min(1, overlap), cost0, cost: bestCost, weight, secondCost: second, gridCost: gridBest };
 }
 
 /** The map cut into patches of about `patchPx` EDS pixels (the residual map's grid). */
