@@ -8,7 +8,10 @@
  * Kinds: `string` (optionally one of `choices`), `path` (must exist; `file` or `dir` narrows it),
  * `number` (finite; `integer`, `min`, `exclusiveMin`, `unit`), `list` (comma separated, each one of
  * `choices`), `triple` (z,y,x numbers), `flag` (no value). Both `--name value` and `--name=value`
- * work. Every failure is an InvalidInput PetromapError (exit code 1 through lib/cli/main.ts).
+ * work. `multiple: true` makes an option repeatable (`--interior a --interior b`): its value is the
+ * array of the checked values, in order (required: at least one). `sequence` gives every option as
+ * written, in order, for options that qualify the one before them (`--interior a --pores p`).
+ * Every failure is an InvalidInput PetromapError (exit code 1 through lib/cli/main.ts).
  */
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -21,6 +24,8 @@ interface Common {
   short?: string;
   /** one line for --help (optional; the USAGE text is written by hand) */
   about?: string;
+  /** repeatable: the value is an array of every occurrence, in order (not for flags) */
+  multiple?: boolean;
 }
 export type OptionSpec = Common & (
   | { kind: 'string'; choices?: readonly string[] }
@@ -38,8 +43,10 @@ type ValueOf<S> = S extends { kind: 'flag' } ? boolean
   : S extends { kind: 'string'; choices: readonly (infer C extends string)[] } ? C
   : string;
 
+type One<S> = S extends { multiple: true } ? ValueOf<S>[] : ValueOf<S>;
+
 export type ParsedOptions<O extends Record<string, OptionSpec>> = {
-  [K in keyof O]: O[K] extends { required: true } ? ValueOf<O[K]> : O[K] extends { kind: 'flag' } ? boolean : ValueOf<O[K]> | undefined;
+  [K in keyof O]: O[K] extends { required: true } ? One<O[K]> : O[K] extends { kind: 'flag' } ? boolean : One<O[K]> | undefined;
 };
 
 export interface CommandSpec<O extends Record<string, OptionSpec>> {
@@ -137,12 +144,16 @@ function parseError(err: unknown, usage: string): Error {
  * Parse and check every option of a command. Throws InvalidInput naming the first bad option;
  * returns the typed values and the positional words.
  */
-export function parseCommandArgs<const O extends Record<string, OptionSpec>>(argv: string[], spec: CommandSpec<O>): { values: ParsedOptions<O>; positionals: string[] } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const [k, s] of Object.entries(spec.options)) options[k] = { type: s.kind === 'flag' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}) };
+export function parseCommandArgs<const O extends Record<string, OptionSpec>>(
+  argv: string[], spec: CommandSpec<O>,
+): { values: ParsedOptions<O>; positionals: string[]; sequence: { name: keyof O & string; value: unknown }[] } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [k, s] of Object.entries(spec.options)) {
+    options[k] = { type: s.kind === 'flag' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}), ...(s.multiple && s.kind !== 'flag' ? { multiple: true } : {}) };
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true, tokens: true });
   } catch (err) {
     throw parseError(err, spec.usage);
   }
@@ -156,13 +167,22 @@ export function parseCommandArgs<const O extends Record<string, OptionSpec>>(arg
   if (pos.length < pmin) throw invalidInput(`Give the ${spec.positionals!.name}. ${spec.usage}`);
   const values: Record<string, unknown> = {};
   for (const [k, s] of Object.entries(spec.options)) {
-    const raw = (parsed.values as Record<string, string | boolean | undefined>)[k];
+    const raw = (parsed.values as Record<string, string | boolean | string[] | undefined>)[k];
     if (raw === undefined) {
       if (s.required) throw invalidInput(`--${k} is required. ${spec.usage}`);
       values[k] = s.kind === 'flag' ? false : undefined;
-    } else values[k] = checkOne(k, raw, s);
+    } else values[k] = Array.isArray(raw) ? raw.map((v) => checkOne(k, v, s)) : checkOne(k, raw, s);
   }
-  return { values: values as ParsedOptions<O>, positionals: pos };
+  // the options in the order written, each with its checked value (a repeated one: that occurrence's)
+  const seen = new Map<string, number>();
+  const sequence: { name: keyof O & string; value: unknown }[] = [];
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== 'option') continue;
+    const v = values[t.name], i = seen.get(t.name) ?? 0;
+    seen.set(t.name, i + 1);
+    sequence.push({ name: t.name as keyof O & string, value: Array.isArray(v) && spec.options[t.name]!.multiple ? v[i] : v });
+  }
+  return { values: values as ParsedOptions<O>, positionals: pos, sequence };
 }
 
 /** The parsed JSON of the file given to `--<name>` (InvalidInput naming the option when unreadable or not JSON). */

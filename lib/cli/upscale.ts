@@ -4,10 +4,12 @@
  * solid, measures porosity per lithology class and writes the composite model (lib/upscale
  * runUpscale). A thin adapter: on failure it prints the message and sets exit code 1.
  */
+import { existsSync } from 'node:fs';
 import { invalidInput } from '../errors';
 import type { ExportFormat } from '../report/export-node';
 import type { Vec3 } from '../upscale/interior-pose';
 import { runUpscale, type UpscaleInterior } from '../upscale/run-upscale-node';
+import { parseCommandArgs } from './args';
 import { progressBar } from './progress';
 
 export const USAGE = [
@@ -15,69 +17,79 @@ export const USAGE = [
   '         --interior <high-res store.ome.zarr>[@z,y,x[,degrees]] [--pores <labels.ome.zarr>[:codes]] [--interior ...] --out <folder>',
   '         [--class-names 1=high porosity,2=low porosity,...] [--formats ome-zarr,nrrd,nifti,tiff] [--threshold <grey>]',
   '',
-  '  --interior   an interior scan; @z,y,x is its centre in voxels of the large scan (e.g. the proposal it',
-  '               was taken at), optionally with its turn about the scan axis; without it, the position',
-  '               comes from the store\'s origin (stage position in µm, in the large scan\'s frame)',
-  '  --pores      a pore/solid label volume of the preceding interior (e.g. predicted by a model trained on painted',
-  '               strokes) and its pore codes (default 1): used instead of the grey threshold',
+  '  --interior   an interior scan; repeat it for several (--interior a.ome.zarr@40,60,60 --interior b.ome.zarr);',
+  '               @z,y,x is its centre in voxels of the large scan (e.g. the proposal it was taken at),',
+  '               optionally with its turn about the scan axis in degrees; without it, the position comes from',
+  '               the store\'s origin (stage position in µm, in the large scan\'s frame)',
+  '  --pores      a pore/solid label volume of the --interior just before it (e.g. predicted by a model trained on',
+  '               painted strokes; same shape as that scan) and its pore codes (default 1): used instead of the',
+  '               grey threshold for that interior',
   '  --threshold  pore/solid grey threshold for every interior (default: per class, between the pore and grain peaks)',
   '  --formats    exports of the composite porosity (default all four)',
 ].join('\n');
 
-const FORMATS: ExportFormat[] = ['ome-zarr', 'nrrd', 'nifti', 'tiff'];
+const FORMATS = ['ome-zarr', 'nrrd', 'nifti', 'tiff'] as const satisfies readonly ExportFormat[];
+
+const SPEC = {
+  usage: USAGE,
+  options: {
+    volume: { kind: 'path', must: 'exist', what: 'the large scan', required: true },
+    classes: { kind: 'path', must: 'exist', what: 'the lithology labels', required: true },
+    interior: { kind: 'string', multiple: true, required: true },
+    pores: { kind: 'string', multiple: true },
+    out: { kind: 'string', required: true },
+    'class-names': { kind: 'string' },
+    formats: { kind: 'list', choices: FORMATS },
+    threshold: { kind: 'number', unit: 'grey value of the interior scans' },
+  },
+} as const;
 
 export function parseUpscaleArgs(argv: string[]) {
-  const a = { volume: '', classes: '', out: '', interiors: [] as UpscaleInterior[], classNames: {} as Record<number, string>, formats: undefined as ExportFormat[] | undefined, threshold: undefined as number | undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw invalidInput(`${flag} needs a value.\n${USAGE}`);
-      return v;
-    };
-    if (flag === '--volume') a.volume = value();
-    else if (flag === '--classes') a.classes = value();
-    else if (flag === '--out') a.out = value();
-    else if (flag === '--interior') a.interiors.push(parseInterior(value()));
-    else if (flag === '--pores') {
-      const last = a.interiors[a.interiors.length - 1];
-      if (!last) throw invalidInput(`--pores follows the --interior it segments.\n${USAGE}`);
-      const v = value(), colon = v.lastIndexOf(':');
-      const codes = colon > 0 ? v.slice(colon + 1).split(',').map(Number) : [1];
-      if (!codes.length || codes.some((c) => !Number.isInteger(c) || c < 1 || c > 255)) throw invalidInput(`--pores ${v}: the pore codes after : must be whole numbers 1–255.`);
-      last.poreLabels = { path: colon > 0 ? v.slice(0, colon) : v, poreCodes: codes };
+  const { values: v, sequence } = parseCommandArgs(argv, SPEC);
+  const interiors: UpscaleInterior[] = [];
+  // --pores qualifies the --interior written just before it
+  for (const o of sequence) {
+    if (o.name === 'interior') interiors.push(parseInterior(o.value as string));
+    else if (o.name === 'pores') {
+      const last = interiors[interiors.length - 1];
+      if (!last) throw invalidInput(`--pores follows the --interior it segments. ${USAGE}`);
+      if (last.poreLabels) throw invalidInput(`--pores is given twice for interior ${last.path}: one pore label volume per interior.`);
+      last.poreLabels = parsePores(o.value as string);
     }
-    else if (flag === '--threshold') {
-      const t = Number(value());
-      if (!Number.isFinite(t)) throw invalidInput(`--threshold must be a grey value, not ${argv[i]}.`);
-      a.threshold = t;
-    } else if (flag === '--formats') {
-      a.formats = value().split(',').map((f) => f.trim()) as ExportFormat[];
-      const bad = a.formats.find((f) => !FORMATS.includes(f));
-      if (bad) throw invalidInput(`--formats: "${bad}" is not one of ${FORMATS.join(', ')}.`);
-    } else if (flag === '--class-names') {
-      for (const part of value().split(',')) {
-        const m = /^\s*(\d+)\s*=\s*(.+?)\s*$/.exec(part);
-        if (!m) throw invalidInput(`--class-names: "${part}" is not code=name (e.g. 1=high porosity).`);
-        a.classNames[Number(m[1])] = m[2]!;
-      }
-    } else throw invalidInput(`Unknown option ${flag}.\n${USAGE}`);
   }
-  if (!a.volume) throw invalidInput(`--volume is required.\n${USAGE}`);
-  if (!a.classes) throw invalidInput(`--classes is required.\n${USAGE}`);
-  if (!a.interiors.length) throw invalidInput(`At least one --interior is required.\n${USAGE}`);
-  if (!a.out) throw invalidInput(`--out is required.\n${USAGE}`);
-  return a;
+  const classNames: Record<number, string> = {};
+  for (const part of v['class-names']?.split(',') ?? []) {
+    const m = /^\s*(\d+)\s*=\s*(.+?)\s*$/.exec(part);
+    if (!m) throw invalidInput(`--class-names: "${part}" is not code=name (e.g. 1=high porosity).`);
+    classNames[Number(m[1])] = m[2]!;
+  }
+  return { volume: v.volume, classes: v.classes, out: v.out, interiors, classNames, formats: v.formats as ExportFormat[] | undefined, threshold: v.threshold };
+}
+
+function mustExist(option: string, p: string, what: string) {
+  if (!existsSync(p)) throw invalidInput(`--${option}: ${what} ${p} does not exist.`);
 }
 
 function parseInterior(v: string): UpscaleInterior {
   const at = v.lastIndexOf('@');
-  if (at < 0) return { path: v };
-  const nums = v.slice(at + 1).split(',').map(Number);
+  const path = at < 0 ? v : v.slice(0, at);
+  mustExist('interior', path, 'the interior scan');
+  if (at < 0) return { path };
+  const nums = v.slice(at + 1).split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
   if (!(nums.length === 3 || nums.length === 4) || nums.some((n) => !Number.isFinite(n))) {
     throw invalidInput(`--interior ${v}: the position after @ must be z,y,x or z,y,x,degrees in voxels of the large scan.`);
   }
-  return { path: v.slice(0, at), start: { centre: nums.slice(0, 3) as Vec3, angleDeg: nums[3] ?? 0 } };
+  return { path, start: { centre: nums.slice(0, 3) as Vec3, angleDeg: nums[3] ?? 0 } };
+}
+
+function parsePores(v: string): NonNullable<UpscaleInterior['poreLabels']> {
+  // codes after the last colon only when they look like codes (a path may hold a colon)
+  const colon = /:[\d,\s]*$/.test(v) ? v.lastIndexOf(':') : -1;
+  const codes = colon > 0 ? v.slice(colon + 1).split(',').map((x) => (x.trim() === '' ? NaN : Number(x))) : [1];
+  if (!codes.length || codes.some((c) => !Number.isInteger(c) || c < 1 || c > 255)) throw invalidInput(`--pores ${v}: the pore codes after : must be whole numbers 1–255.`);
+  const path = colon > 0 ? v.slice(0, colon) : v;
+  mustExist('pores', path, 'the pore label volume');
+  return { path, poreCodes: codes };
 }
 
 export async function main(argv: string[]): Promise<void> {

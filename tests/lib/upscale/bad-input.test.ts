@@ -63,8 +63,9 @@ describe('petromap upscale: bad input', () => {
     for (const f of ['composite-porosity.nrrd', 'composite-porosity.tif', 'depth.csv', 'footprints.csv']) await expect(readFile(join(out, f))).resolves.toBeTruthy();
   }, 120_000);
 
-  it('CLI: a clear message for missing options and bad positions', () => {
-    expect(() => parseUpscaleArgs(['--volume', 'a', '--classes', 'b', '--out', 'c'])).toThrow(/--interior is required/);
-    expect(() => parseUpscaleArgs(['--volume', 'a', '--classes', 'b', '--interior', 'x@1,2', '--out', 'c'])).toThrow(/z,y,x/);
+  it('CLI: a clear message for missing options and bad positions (more in tests/lib/cli/upscale-args)', () => {
+    const base = ['--volume', truth.paths.volume, '--classes', truth.paths.classes, '--out', join(dir, 'o')];
+    expect(() => parseUpscaleArgs(base)).toThrow(/--interior is required/);
+    expect(() => parseUpscaleArgs([...base, '--interior', `${truth.interiors[0]!.path}@1,2`])).toThrow(/z,y,x/);
   });
 });
