@@ -20,11 +20,17 @@ const fmt = (e: { mean: number; max: number }) => `${e.mean.toFixed(2)}/${e.max.
 const DISTORTED: { name: string; seed: number; ratio: number; d: EdsDistortion; fields?: boolean }[] = [
   { name: 'rigid, 60 % coverage', seed: 21, ratio: 1.2, d: { coverage: 0.6 } },
   { name: 'rigid, 40 % coverage', seed: 11, ratio: 1, d: { coverage: 0.4 } },
+  { name: 'rigid, 100 % coverage', seed: 13, ratio: 0.7, d: { coverage: 1 } },
+  { name: 'rigid, 50 % coverage', seed: 22, ratio: 1, d: { coverage: 0.5 } },
   { name: '2 % stretch u, 70 %', seed: 12, ratio: 1, d: { coverage: 0.7, stretch: [0.02, 0] } },
   { name: '2 % shear, 80 %', seed: 23, ratio: 0.8, d: { coverage: 0.8, shear: -0.02 } },
   { name: '3 % shear, 100 %', seed: 13, ratio: 0.7, d: { coverage: 1, shear: 0.03 } },
+  { name: '1 % shear, 100 %', seed: 19, ratio: 0.8, d: { coverage: 1, shear: -0.01 } },
+  { name: '2 % shear, 60 %', seed: 24, ratio: 1, d: { coverage: 0.6, shear: 0.02 } },
   { name: '3 % shear, 40 %', seed: 15, ratio: 1, d: { coverage: 0.4, shear: 0.03 } },
   { name: '1 % shear, 40 %', seed: 11, ratio: 1, d: { coverage: 0.4, shear: 0.01 } },
+  { name: '3 % stretch v, 40 %', seed: 17, ratio: 1, d: { coverage: 0.4, stretch: [0, 0.03] } },
+  { name: '+2/-1 % stretch, 45 %', seed: 20, ratio: 1, d: { coverage: 0.45, stretch: [0.02, -0.01] } },
   { name: '+1/-1 % stretch, 50 %', seed: 22, ratio: 1, d: { coverage: 0.5, stretch: [0.01, -0.01] } },
   { name: 'mosaic 3x2, <=3 px, 90 %', seed: 8, ratio: 0.7, d: { coverage: 0.9, mosaic: { cols: 3, rows: 2, maxShiftPx: 3 } }, fields: true },
   { name: 'mosaic 3x3, <=3 px, 80 %', seed: 6, ratio: 0.5, d: { coverage: 0.8, mosaic: { cols: 3, rows: 3, maxShiftPx: 3 } }, fields: true },
@@ -33,7 +39,7 @@ const DISTORTED: { name: string; seed: number; ratio: number; d: EdsDistortion; 
 /** petromap auto (model kept, error, time) beside native elastix AffineTransform started from petromap's similarity. */
 export async function distortedTable(peer: boolean, dir: string) {
   console.log('\nissue 19: distorted and stitched maps (24 x 128 x 128, error mean/max voxel against the per-pixel truth)');
-  console.log('case                          petromap auto: model, err, ms   | similarity err | native elastix affine from petromap similarity: err, ms');
+  console.log('case                          petromap auto: model, err, ms   | similarity err | native elastix affine from petromap similarity: err, ms | evidence (patch-shift F, whole-map eta^2 gain; fields fallen back)');
   const ratio: number[] = [];
   for (const c of DISTORTED) {
     const s = generateSandstone({
@@ -56,6 +62,9 @@ export async function distortedTable(peer: boolean, dir: string) {
       line += nat ? ` ${fmt(affineErr(nat.edsToSlab))}  ${nat.ms.toFixed(0)}` : ' failed';
       if (nat) ratio.push(ms / nat.ms);
     }
+    const why = r.modelChoice?.reason ?? '';
+    const fell = why.match(/; ([^;]*): no distinct match/)?.[1];
+    line += ` | F ${why.match(/F (\d+\.\d)/)?.[1] ?? 'n/a'}, gain ${why.match(/whole-map gain (-?\d+\.\d+)/)?.[1] ?? 'n/a'}${fell ? `; ${fell} fell back` : ''}`;
     console.log(line);
   }
   if (ratio.length) console.log(`median petromap auto time / native elastix affine time = ${median(ratio).toFixed(2)} (petromap includes the surface-slab search from scratch)`);
