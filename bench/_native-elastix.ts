@@ -1,5 +1,6 @@
 /** Debian's native elastix CLI as the benchmark peer: writes the pair as .mha, runs it single-threaded, reads its transform back. */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,16 @@ import { cropFixed, flipU, geometryOf, parameterMap, parseElastixTransform } fro
 
 export const ELASTIX = '/usr/bin/elastix';
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'elastix-run.sh');
+
+/** CPU time (user + system, ms) of this process's finished children, from /proc (10 ms ticks); NaN elsewhere. */
+export function childCpuMs(): number {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(')').pop()!.trim().split(' ');
+    return (Number(f[13]) + Number(f[14])) * 10; // cutime, cstime (fields 16, 17), at 100 ticks/s
+  } catch {
+    return NaN;
+  }
+}
 
 /** MetaImage (.mha) writer; TransformMatrix lists the axis direction vectors (columns) in turn. */
 async function writeMha(path: string, data: Float32Array, size: number[], origin: number[], spacing: number[], dir: number[]) {
@@ -42,10 +53,10 @@ export async function nativeElastix(dir: string, slab: { data: Float32Array; wid
   const pm = await parameterMap(transform, {});
   delete pm.RandomSeed; // not a parameter of elastix 5.0.1's samplers
   await writeFile(join(dir, 'params.txt'), paramFile(pm));
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = childCpuMs();
   execFileSync(PEER, [join(dir, 'fixed.mha'), join(dir, 'moving.mha'), join(dir, 'params.txt'), join(dir, 'out')]);
-  const ms = performance.now() - t0;
+  const ms = performance.now() - t0, cpuMs = childCpuMs() - c0;
   const T = parseElastixTransform(parseParamFile(await readFile(join(dir, 'out', 'TransformParameters.0.txt'), 'utf8')));
   const P = composeAffine2(invertAffine2(T), g.P);
-  return { edsToSlab: flipped ? composeAffine2(P, g.flip) : P, ms };
+  return { edsToSlab: flipped ? composeAffine2(P, g.flip) : P, ms, cpuMs };
 }

@@ -12,7 +12,8 @@ import { throwIfAborted, unprocessable, type StageOptions } from '../errors';
 import { nextPow2 } from './fft2d';
 import type { MovingImage } from './moving-image';
 import { poseToAffine, scoreAffine, type Pose } from './pose';
-import { overlapPenalty, prepareFixed, searchTranslation, type FixedSpectra } from './ratio-search';
+import { sweep, sweepShared, type SweepJob, type SweepShared } from './coarse-search';
+import { overlapPenalty, prepareFixed, type FixedSpectra } from './ratio-search';
 import { mutualInformationOverlap } from './quality';
 import type { CoarseAlignment, Slab } from './types';
 
@@ -27,6 +28,8 @@ export interface CoarseAlignOptions extends StageOptions {
   mirrored?: boolean;
   /** minimum overlap as a share of the smaller of map and slab area (default 0.4) */
   minOverlap?: number;
+  /** threads of the rotation sweep (default 1; 2 adds a helper worker thread, Node only) */
+  threads?: number;
 }
 
 /** Block-mean downsample by f, standardised, with the valid fraction as mask. */
@@ -50,26 +53,9 @@ function coarseSlab(slab: Slab, f: number) {
   return { w, h, grey, mask, validArea: n };
 }
 
-/** Class-indicator images of the map rotated by the pose, on the coarse grid (2x2 supersampling). */
-function coarseTemplate(mov: MovingImage, p: Pose, f: number, size: number): Float64Array[] {
-  const inv = invertAffine2(poseToAffine({ ...p, cx: (size * f) / 2 - 0.5, cy: (size * f) / 2 - 0.5 }, mov.width, mov.height));
-  const ind = Array.from({ length: mov.classes }, () => new Float64Array(size * size));
-  const offs = [0.25 * f - 0.5, 0.75 * f - 0.5];
-  for (let qy = 0; qy < size; qy++) for (let qx = 0; qx < size; qx++) {
-    for (const oy of offs) for (const ox of offs) {
-      const x = qx * f + ox, y = qy * f + oy;
-      const iu = Math.round(inv[0] * x + inv[1] * y + inv[2]), iv = Math.round(inv[3] * x + inv[4] * y + inv[5]);
-      if (iu < 0 || iv < 0 || iu >= mov.width || iv >= mov.height) continue;
-      const k = mov.labels[iv * mov.width + iu];
-      if (k < mov.classes) ind[k][qy * size + qx] += 0.25;
-    }
-  }
-  return ind;
-}
-
 interface Candidate extends Pose { score: number }
 
-function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseAlignOptions): Candidate[] {
+async function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseAlignOptions): Promise<Candidate[]> {
   // ~40 coarse pixels across the slab, but at least ~24 across a small map (fewer lose it)
   const mapExtent = scale * Math.max(mov.width, mov.height);
   const f = Math.max(1, Math.round(Math.min(Math.max(slab.width, slab.height) / 40, mapExtent / 24)));
@@ -82,18 +68,37 @@ function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseA
   const minOverlap = (opts.minOverlap ?? 0.4) * expected;
   const step = opts.angleStepDeg ?? 6;
   const hands = opts.mirrored === undefined ? [false, true] : [opts.mirrored];
-  const out: Candidate[] = [];
+  const poses = hands.flatMap((m) => Array.from({ length: Math.ceil(360 / step) }, (_, i) => [i * step, m ? 1 : 0])).flat();
+  const job: SweepJob = {
+    grey: cs.grey, mask: cs.mask, w: cs.w, h: cs.h, n, labels: mov.labels, mw: mov.width, mh: mov.height, classes: mov.classes,
+    scale, f, size, minOverlap, expected, poses: Float64Array.from(poses),
+  };
+  const total = poses.length / 2;
   let done = 0;
-  const total = hands.length * Math.ceil(360 / step);
-  for (const mirrored of hands) {
-    for (let theta = 0; theta < 360; theta += step) {
-      throwIfAborted(opts.signal);
-      const pose: Pose = { thetaDeg: theta, mirrored, scale, cx: 0, cy: 0 };
-      const hit = searchTranslation(fixed, coarseTemplate(mov, pose, f, size), size, size, minOverlap, expected);
-      const c = (size * f) / 2 - 0.5 + hit.tx * f, d = (size * f) / 2 - 0.5 + hit.ty * f;
-      if (hit.score > -Infinity) out.push({ ...pose, cx: c, cy: d, score: hit.score });
-      opts.onProgress?.((0.8 * ++done) / total, 'searching rotation and translation');
+  const stop = () => !!opts.signal?.aborted;
+  const onPose = () => opts.onProgress?.((0.8 * ++done) / total, 'searching rotation and translation');
+  let sh: SweepShared;
+  if ((opts.threads ?? 1) > 1) {
+    // imported lazily: worker_threads is Node-only
+    const { sweepTwoThreads } = await import('./coarse-search-node');
+    sh = (await sweepTwoThreads(job, fixed, stop, onPose)).sh;
+  } else {
+    sh = sweepShared(total, false);
+    sweep(job, sh, fixed, stop, onPose);
+  }
+  throwIfAborted(opts.signal);
+  const out: Candidate[] = [];
+  for (let i = 0; i < total; i++) {
+    if (Number.isNaN(sh.out[3 * i + 2])) {
+      // the helper worker died while on this pose: do it here
+      const one = sweepShared(1, false);
+      sweep({ ...job, poses: job.poses.subarray(2 * i, 2 * i + 2) }, one, fixed);
+      sh.out.set(one.out, 3 * i);
     }
+    const [tx, ty, score] = sh.out.subarray(3 * i, 3 * i + 3);
+    const pose: Pose = { thetaDeg: poses[2 * i], mirrored: poses[2 * i + 1] === 1, scale, cx: 0, cy: 0 };
+    const c = (size * f) / 2 - 0.5 + tx * f, d = (size * f) / 2 - 0.5 + ty * f;
+    if (score > -Infinity) out.push({ ...pose, cx: c, cy: d, score });
   }
   return out.sort((p, q) => q.score - p.score);
 }
@@ -152,7 +157,7 @@ export function refineAffineByRatio(slab: Slab, mov: MovingImage, init: Affine2,
 
 export async function coarseAlign(slab: Slab, mov: MovingImage, opts: CoarseAlignOptions): Promise<CoarseAlignment> {
   const scale = (opts.edsPixelUm ?? mov.pixelUm) / opts.voxelUm;
-  const all = coarseSearch(slab, mov, scale, opts);
+  const all = await coarseSearch(slab, mov, scale, opts);
   if (!all.length) throw unprocessable('The EDS map does not overlap the volume surface at its stated pixel size: check the EDS and XRM pixel sizes.');
   const picks: Candidate[] = [];
   for (const c of all) if (picks.length < 8 && picks.every((p) => distinct(p, c))) picks.push(c);

@@ -12,6 +12,7 @@
  */
 import type { JsonCompatible } from 'itk-wasm';
 import { composeAffine2, invertAffine2, type Affine2 } from '../coords';
+import { elastixWarm, loadElastix } from './elastix-wasm-node';
 
 export interface RefineImages {
   /** slab grey, row-major, NaN outside the volume */
@@ -89,16 +90,29 @@ export function flipU(d: Float32Array, w: number, h: number): Float32Array {
   return out;
 }
 
+/** elastix's default 'affine' map per number of resolutions (one wasm pipeline run each, so kept). */
+const defaults = new Map<number, Promise<Record<string, string[]>>>();
+
 export async function parameterMap(transform: string, o: RefineOptions): Promise<Record<string, string[]>> {
-  const { defaultParameterMapNode } = await import('@itk-wasm/elastix');
-  const { parameterMap } = await defaultParameterMapNode('affine', { numberOfResolutions: o.resolutions ?? 3 });
-  const m = parameterMap as Record<string, string[]>;
+  const res = o.resolutions ?? 3;
+  let d = defaults.get(res);
+  if (!d) {
+    d = import('@itk-wasm/elastix').then(async ({ defaultParameterMapNode }) =>
+      (await defaultParameterMapNode('affine', { numberOfResolutions: res })).parameterMap as Record<string, string[]>);
+    defaults.set(res, d);
+  }
+  const m = structuredClone(await d);
   m.Transform = [transform];
   m.MaximumNumberOfIterations = [String(o.iterations ?? 300)];
   m.NumberOfSpatialSamples = [String(o.spatialSamples ?? 3000)];
   m.WriteResultImage = ['false'];
   m.RandomSeed = ['1234'];
   return m;
+}
+
+/** Load elastix and the default parameter maps now (e.g. in a worker, before the first refinement needs them). */
+export async function warmElastix(resolutions: number[] = [1, 3]): Promise<void> {
+  await Promise.all([loadElastix(), ...resolutions.map((r) => parameterMap('EulerTransform', { resolutions: r }))]);
 }
 
 /**
@@ -121,7 +135,6 @@ export function cropFixed(img: RefineImages, init: Affine2, margin = 4) {
 
 /** Runs elastix stage by stage from `init`; returns the refined EDS -> slab affine. */
 export async function refineWithElastix(img: RefineImages, init: Affine2, o: RefineOptions = {}): Promise<Affine2> {
-  const { elastixNode } = await import('@itk-wasm/elastix');
   const flipped = init[0] * init[4] - init[1] * init[3] < 0;
   const g = geometryOf(init, flipped, img.movingWidth);
   const movingData = flipped ? flipU(img.moving, img.movingWidth, img.movingHeight) : img.moving;
@@ -136,7 +149,7 @@ export async function refineWithElastix(img: RefineImages, init: Affine2, o: Ref
       [P[2], P[5]], [Math.hypot(P[0], P[3]), Math.hypot(P[1], P[4])],
       [P[0] / Math.hypot(P[0], P[3]), P[1] / Math.hypot(P[1], P[4]), P[3] / Math.hypot(P[0], P[3]), P[4] / Math.hypot(P[1], P[4])]);
     const pm = await parameterMap(stages[i], o);
-    const r = await elastixNode([pm] as unknown as JsonCompatible, { fixed, moving });
+    const r = await elastixWarm([pm] as unknown as JsonCompatible, { fixed, moving });
     const T = parseElastixTransform((r.transformParameterObject as unknown as Record<string, string[]>[])[0]);
     P = composeAffine2(invertAffine2(T), P);
   }

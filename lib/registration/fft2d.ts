@@ -46,13 +46,24 @@ function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n
   }
 }
 
-/** 2D FFT of an n x n image (row-major), in place; the inverse is divided by n*n. */
-export function fft2(re: Float64Array, im: Float64Array, n: number, inv = false): void {
-  for (let r = 0; r < n; r++) fft1(re, im, r * n, 1, n, inv);
-  for (let c = 0; c < n; c++) fft1(re, im, c, n, n, inv);
-  if (inv) {
-    const k = 1 / (n * n);
-    for (let i = 0; i < n * n; i++) { re[i] *= k; im[i] *= k; }
+/**
+ * 2D FFT of an n x n image (row-major), in place; the inverse is divided by n*n. Forward: only
+ * the first `rows` rows may be non-zero (the others must be 0; their transforms are skipped).
+ * Inverse: only the rows r < rows or r >= n - rowsFromEnd are wanted (the others are left
+ * half-transformed, i.e. garbage).
+ */
+export function fft2(re: Float64Array, im: Float64Array, n: number, inv = false, rows = n, rowsFromEnd = 0): void {
+  if (!inv) {
+    for (let r = 0; r < rows; r++) fft1(re, im, r * n, 1, n, false);
+    for (let c = 0; c < n; c++) fft1(re, im, c, n, n, false);
+    return;
+  }
+  for (let c = 0; c < n; c++) fft1(re, im, c, n, n, true);
+  const k = 1 / (n * n);
+  for (let r = 0; r < n; r++) {
+    if (r >= rows && r < n - rowsFromEnd) continue;
+    fft1(re, im, r * n, 1, n, true);
+    for (let i = r * n; i < (r + 1) * n; i++) { re[i] *= k; im[i] *= k; }
   }
 }
 

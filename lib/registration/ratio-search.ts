@@ -65,10 +65,11 @@ function crossSpectrum(out: [Float64Array, Float64Array], xr: Float64Array, xi: 
  */
 export function searchTranslation(fx: FixedSpectra, ind: Float64Array[], tw: number, th: number, minOverlap: number, expectedOverlap: number): TranslationHit {
   const n = fx.n, nn = n * n;
-  const ntot = new Float64Array(nn), stot = new Float64Array(nn), qtot = new Float64Array(nn), within = new Float64Array(nn);
+  const ntot = new Float64Array(nn), stot = new Float64Array(nn), within = new Float64Array(nn);
   const zr = new Float64Array(nn), zi = new Float64Array(nn);
   const kr = [new Float64Array(nn), new Float64Array(nn)], ki = [new Float64Array(nn), new Float64Array(nn)];
-  const pr = new Float64Array(nn), pi = new Float64Array(nn);
+  // spectrum of the whole template (sum of the classes): sum_k q_k is one correlation with B
+  const tr = new Float64Array(nn), ti = new Float64Array(nn);
   const qr = new Float64Array(nn), qi = new Float64Array(nn);
   for (let k = 0; k < ind.length; k += 2) {
     const pair = k + 1 < ind.length ? 2 : 1;
@@ -77,31 +78,35 @@ export function searchTranslation(fx: FixedSpectra, ind: Float64Array[], tw: num
       zr[y * n + x] = ind[k][y * tw + x];
       if (pair === 2) zi[y * n + x] = ind[k + 1][y * tw + x];
     }
-    fft2(zr, zi, n);
+    fft2(zr, zi, n, false, th);
     // split the packed spectrum of two real images: X1 = (Z + conj Z(-m)) / 2, X2 = (Z - conj Z(-m)) / 2i
     for (let v = 0; v < n; v++) for (let u = 0; u < n; u++) {
       const i = v * n + u, j = ((n - v) % n) * n + ((n - u) % n);
       kr[0][i] = (zr[i] + zr[j]) / 2; ki[0][i] = (zi[i] - zi[j]) / 2;
       kr[1][i] = (zi[i] + zi[j]) / 2; ki[1][i] = (zr[j] - zr[i]) / 2;
     }
-    // q for both classes in one inverse FFT: conj(X1) B + i conj(X2) B
-    crossSpectrum([pr, pi], kr[0], ki[0], fx.bRe, fx.bIm);
-    crossSpectrum([qr, qi], kr[1], ki[1], fx.bRe, fx.bIm);
-    for (let i = 0; i < nn; i++) { const r = pr[i] - qi[i], im = pi[i] + qr[i]; pr[i] = r; pi[i] = im; }
-    fft2(pr, pi, n, true);
-    const qk = [Float64Array.from(pr), Float64Array.from(pi)];
     for (let c = 0; c < pair; c++) {
-      crossSpectrum([qr, qi], kr[c], ki[c], fx.aRe, fx.aIm);
-      fft2(qr, qi, n, true);
+      const xr = kr[c], xi = ki[c];
+      for (let i = 0; i < nn; i++) { tr[i] += xr[i]; ti[i] += xi[i]; }
+      // per class: count (real) and grey sum (imaginary) over the overlap in one inverse FFT
+      crossSpectrum([qr, qi], xr, xi, fx.aRe, fx.aIm);
+      fft2(qr, qi, n, true, fx.h, th - 1);
       for (let i = 0; i < nn; i++) {
-        const nk = qr[i], sk = qi[i], q = qk[c][i];
-        ntot[i] += nk; stot[i] += sk; qtot[i] += q;
-        within[i] += nk > 1e-3 ? q - (sk * sk) / nk : 0;
+        const nk = qr[i], sk = qi[i];
+        ntot[i] += nk; stot[i] += sk;
+        // within-class sum of squares = q_k - s_k^2 / n_k; the q_k are summed below in one go
+        within[i] -= nk > 1e-3 ? (sk * sk) / nk : 0;
       }
     }
   }
+  crossSpectrum([qr, qi], tr, ti, fx.bRe, fx.bIm);
+  fft2(qr, qi, n, true, fx.h, th - 1);
+  const qtot = qr;
+  for (let i = 0; i < nn; i++) within[i] += qtot[i];
   let best: TranslationHit = { tx: 0, ty: 0, score: -Infinity, overlap: 0 };
+  // rows fx.h .. n - th put the template below the fixed image (no overlap): not transformed back
   for (let iy = 0; iy < n; iy++) for (let ix = 0; ix < n; ix++) {
+    if (iy >= fx.h && iy < n - (th - 1)) break;
     const i = iy * n + ix, N = ntot[i];
     if (N < minOverlap) continue;
     const total = qtot[i] - (stot[i] * stot[i]) / N;

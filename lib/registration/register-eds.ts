@@ -12,16 +12,16 @@ import { composeAffine2to3, invertAffine2, projectToAffine2to3, type Affine2 } f
 import type { MineralMap } from '../eds/types';
 import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
 import type { ScoreOn } from './choose-model';
-import { coarseAlign, refineAffineByRatio } from './coarse-align';
+import { coarseAlign } from './coarse-align';
 import { detectSurface } from './detect-surface';
-import { refineWithElastix, type RefineImages, type RefineOptions } from './elastix-refine';
+import type { RefineOptions } from './elastix-refine';
 import { extractSlab, type ExtractSlabOptions } from './extract-slab';
 import { fitLandmarks, landmarkResiduals, type SlabLandmark } from './fit-landmarks';
 import { chooseModel } from './model-choice';
 import { movingImage, type MovingImage } from './moving-image';
 import { scoreAffine } from './pose';
-import { overlapPenalty } from './ratio-search';
 import { mapCoverage, mutualInformation } from './quality';
+import { expectedOverlap, poseScore, prewarmRefinement, refineFromPose } from './refine-pose';
 import type { FieldRect, LandmarkPair, Registration, RegistrationModel, Slab, SurfaceFit } from './types';
 import type { VolumeSource } from './volume-source';
 
@@ -46,7 +46,10 @@ export interface RegisterOptions extends StageOptions {
    * correlation-ratio hill climb; the result with the higher correlation ratio is kept
    */
   refine?: boolean;
-  /** run elastix in a worker thread so it can be cancelled (default true) */
+  /**
+   * use worker threads (default true, Node only): elastix in a kept-warm worker, so it can be
+   * cancelled, and a helper thread for the coarse search
+   */
   inWorker?: boolean;
   /** restrict the automatic search to one handedness */
   mirrored?: boolean;
@@ -68,21 +71,12 @@ function slabLandmarks(pairs: LandmarkPair[], slab: Slab): SlabLandmark[] {
   });
 }
 
-async function refine(slab: Slab, mov: MovingImage, init: Affine2, opts: RegisterOptions): Promise<Affine2> {
-  const images: RefineImages = {
-    fixed: slab.data, fixedWidth: slab.width, fixedHeight: slab.height,
-    moving: mov.grey, movingWidth: mov.width, movingHeight: mov.height,
-  };
-  // elastix refines the similarity; the affine and the fields come from choose-model.ts
-  const o = { ...opts.elastix, model: 'similarity' as const };
-  if (opts.inWorker === false) return refineWithElastix(images, init, o);
-  // imported lazily: the worker path is Node-only (worker_threads), the rest of this module is not
-  const { refineInWorker } = await import('./refine-in-worker-node');
-  return refineInWorker(images, init, { ...o, signal: opts.signal, onProgress: sub(opts.onProgress, 0.6, 0.95) });
-}
-
 export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap, opts: RegisterOptions = {}): Promise<RegistrationWithSlab> {
   const { signal, onProgress } = opts;
+  // worker threads (Node): the search's helper and elastix's, loaded while the surface is found
+  const threads = opts.inWorker === false ? 1 : 2;
+  if (threads > 1 && !opts.landmarks) import('./coarse-search-node').then((m) => m.prewarmSearch(), () => {});
+  if (opts.refine !== false) prewarmRefinement(opts);
   const surface = opts.surface ?? (await detectSurface(volume, { signal, onProgress: sub(onProgress, 0, 0.1) }));
   const slab = opts.extractedSlab ?? (await extractSlab(volume, surface, { ...opts.slab, signal, onProgress: sub(onProgress, 0.1, 0.2) }));
   const mov = movingImage(map, { companion: opts.companion });
@@ -94,36 +88,22 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
     init = fitLandmarks(lms, { model: opts.model === 'affine' ? 'affine' : 'similarity', scale }).edsToSlab;
   } else {
     const voxelUm = volume.meta.spacingUm[2];
-    init = (await coarseAlign(slab, mov, { voxelUm, mirrored: opts.mirrored, signal, onProgress: sub(onProgress, 0.2, 0.6) })).edsToSlab;
+    init = (await coarseAlign(slab, mov, { voxelUm, mirrored: opts.mirrored, threads, signal, onProgress: sub(onProgress, 0.2, 0.6) })).edsToSlab;
   }
   if (mapCoverage(composeAffine2to3(slab.slabToVoxel, init), map.width, map.height, volume.meta.shape) < 0.05) {
     throw unprocessable(`The EDS map ${map.source ?? ''} does not overlap the volume: check the landmarks and the EDS and XRM pixel sizes.`);
   }
   throwIfAborted(signal);
   // the same overlap-damped correlation ratio as the search: elastix can drift to a small, easy overlap
-  let valid = 0;
-  for (const g of slab.data) if (g === g) valid++;
-  const scale = mov.pixelUm / volume.meta.spacingUm[2];
-  const expected = Math.min(scale * scale * mov.classified, valid);
-  const scoreOn: ScoreOn = (mask, ref) => {
+  const expected = expectedOverlap(slab, mov, mov.pixelUm / volume.meta.spacingUm[2]);
+  const scoreOn: ScoreOn = (mask, ref) =>
     // on a part of the map, the overlap to keep is the part's overlap at the reference pose
-    const exp = mask && ref ? scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(ref), mask).overlap : expected;
-    return (m: Affine2) => {
-      const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(m), mask);
-      return r.score * overlapPenalty(r.overlap, exp);
-    };
-  };
-  const score = scoreOn();
+    poseScore(slab, mov, mask && ref ? scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(ref), mask).overlap : expected, mask);
   let edsToSlab = init, refinedBy: 'elastix' | 'ratio' | 'none' = 'none';
   if (opts.refine !== false) {
-    // On the synthetic sandstone the hill climb was the more accurate of the two (mean error
-    // 0.03-0.23 voxel vs 0.1-0.28 after elastix over 7 cases), so elastix only wins where it
-    // explains the slab better; it still rescues poses the climb cannot reach (affine, drift).
-    const ratio = lms ? refineAffineByRatio(slab, mov, init).edsToSlab : init;
-    const viaElastix = await refine(slab, mov, ratio, opts);
-    const [sInit, sRatio, sElastix] = [score(init), score(ratio), score(viaElastix)];
-    if (sElastix > Math.max(sInit, sRatio)) { edsToSlab = viaElastix; refinedBy = 'elastix'; }
-    else if (sRatio > sInit || !lms) { edsToSlab = ratio; refinedBy = 'ratio'; }
+    ({ edsToSlab, refinedBy } = await refineFromPose(slab, mov, init, scoreOn(), {
+      climb: !!lms, inWorker: opts.inWorker, elastix: opts.elastix, signal, onProgress: sub(onProgress, 0.6, 0.95),
+    }));
   }
   const chosen = opts.refine === false ? undefined : chooseModel(slab, mov, edsToSlab, scoreOn, opts);
   if (chosen) edsToSlab = chosen.edsToSlab;

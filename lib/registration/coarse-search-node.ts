@@ -1,0 +1,43 @@
+/**
+ * The coarse search's sweep on two threads (Node): a helper worker (kept idle between searches,
+ * unref'd) takes poses from the same shared counter as the main thread. The main thread never
+ * waits for the worker to start: if the worker is slow to come up (or the machine's other core
+ * is busy), the main thread just takes more of the poses. Results do not depend on the split.
+ */
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../parallel/ts-worker-node';
+import { sweep, sweepShared, type SweepJob } from './coarse-search';
+import type { FixedSpectra } from './ratio-search';
+
+let idle: Worker | undefined;
+
+const start = () => startTsWorker(new URL('./coarse-search.worker.ts', import.meta.url));
+
+/** Start the helper worker now (it takes a few hundred ms to load), e.g. when a registration starts. */
+export function prewarmSearch(): void {
+  if (idle) return;
+  idle = start();
+  idle.unref();
+  idle.on('error', () => { idle = undefined; });
+}
+
+/** Sweep all poses of `job` on this thread and the helper; returns the shared results and how many poses the helper did. */
+export async function sweepTwoThreads(job: SweepJob, fixed: FixedSpectra, stop: () => boolean, onPose: () => void) {
+  const sh = sweepShared(job.poses.length / 2, true);
+  const w = idle ?? start();
+  idle = undefined;
+  w.removeAllListeners();
+  w.ref();
+  const helper = new Promise<number>((resolve) => {
+    w.on('message', (m: { done?: number }) => resolve(m.done ?? 0));
+    // a failed helper leaves its poses to the main thread... unless it took one and died: checked below
+    w.on('error', () => resolve(-1));
+    w.on('exit', () => resolve(-1));
+  });
+  w.postMessage({ job, next: sh.next, out: sh.out });
+  sweep(job, sh, fixed, stop, onPose);
+  const byHelper = await helper;
+  w.removeAllListeners();
+  if (byHelper >= 0 && !idle) { w.unref(); w.on('error', () => { if (idle === w) idle = undefined; }); idle = w; } else void w.terminate();
+  return { sh, byHelper, ok: byHelper >= 0 };
+}
