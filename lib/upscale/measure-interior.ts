@@ -111,9 +111,7 @@ export async function measureInterior(
 ): Promise<InteriorMeasurement> {
   const { signal } = opts;
   const shape = [...interior.meta.shape] as Vec3, [nz, ny, nx] = shape;
-  if (opts.labels && opts.labels.store.meta.shape.some((n, a) => n !== shape[a])) {
-    throw invalidInput(`The pore labels ${opts.labels.store.path} (${opts.labels.store.meta.shape.join(' × ')}) do not have the shape of interior scan ${opts.interiorName ?? interior.path} (${shape.join(' × ')}).`);
-  }
+  if (opts.labels) checkPoreLabels(opts.labels.store, interior, opts.interiorName);
   const vol = volume.meta.shape;
   const box = footprintBox(hiToLow, shape);
   const bs = box.start.map((v) => Math.max(0, v)) as Vec3;
@@ -186,6 +184,9 @@ export async function measureInterior(
   const expected = 1 / Math.abs(m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) + m[2] * (m[4] * m[9] - m[5] * m[8]));
   const lowGrey = nb ? await volume.readBlockF32({ start: bs, shape: bShape }, { signal }) : new Float32Array(0);
   const footprints: Footprint[] = [];
+  if (opts.labels && nb && !pores.some((v) => v > 0)) {
+    throw invalidInput(`The pore labels ${baseName(opts.labels.store.path)} mark no voxel of interior scan ${opts.interiorName ?? baseName(interior.path)} as pore (pore code${opts.labels.poreCodes.length > 1 ? 's' : ''} ${opts.labels.poreCodes.join(', ')}): check the codes after the colon (--pores labels.ome.zarr:codes).`);
+  }
   let voxelsUsed = 0;
   for (let c = 0; c < nb; c++) {
     if (count[c]! < 0.98 * expected) continue;
@@ -210,6 +211,18 @@ export async function measureInterior(
 }
 
 const grey0 = (o: MeasureOptions) => !!o.labels;
+const baseName = (p: string) => p.split(/[\\/]/).filter(Boolean).pop() ?? p;
+
+/** A pore label volume must be a label volume (8-bit) of the interior's shape: refused before any work otherwise. */
+export function checkPoreLabels(labels: VolumeStore, interior: VolumeStore, interiorName?: string): void {
+  const ln = baseName(labels.path), iname = interiorName ?? baseName(interior.path);
+  if (labels.meta.shape.some((n, a) => n !== interior.meta.shape[a])) {
+    throw invalidInput(`The pore labels ${ln} (${labels.meta.shape.join(' × ')} voxels) do not have the shape of interior scan ${iname} (${interior.meta.shape.join(' × ')}): give the labels made on that scan.`);
+  }
+  if (labels.meta.dtype !== 'uint8') {
+    throw invalidInput(`The pore labels ${ln} hold ${labels.meta.dtype} values, not labels (8-bit codes): is it a grey scan? Give the pore/solid label volume of ${iname}.`);
+  }
+}
 
 /** Calls visit(start, length) for each run of 1s along a line that touches neither end of the line. */
 function runs(a: Uint8Array, start: number, stride: number, n: number, visit: (s: number, len: number) => void) {

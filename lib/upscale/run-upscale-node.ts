@@ -18,7 +18,7 @@ import { exportVolume, writeTextAtomic, type ExportFormat } from '../report/expo
 import { openVolume } from '../volume/zarr-store-node';
 import { calibrateClass, type ClassCalibration } from './calibrate';
 import { buildComposite, type CompositeResult } from './composite-node';
-import { CHORD_BINS, measureInterior, type Footprint, type InteriorMeasurement } from './measure-interior';
+import { checkPoreLabels, CHORD_BINS, measureInterior, type Footprint, type InteriorMeasurement } from './measure-interior';
 import type { Affine3, InteriorPose, Vec3 } from './interior-pose';
 
 export interface UpscaleInterior {
@@ -97,13 +97,15 @@ export async function runUpscale(input: UpscaleInput, opts: StageOptions = {}): 
     throwIfAborted(signal);
     const it = input.interiors[i]!, name = it.name ?? path.basename(it.path);
     const interior = await openVolume(it.path);
+    // pore labels are checked before the registration's work
+    const labels = it.poreLabels ? { store: await openVolume(it.poreLabels.path), poreCodes: it.poreLabels.poreCodes } : undefined;
+    if (labels) checkPoreLabels(labels.store, interior, name);
     let reg: RegisterInteriorResult | null = null, hiToLow = it.hiToLow;
     if (!hiToLow) {
       const start = it.start ?? startFromOrigin(volume.meta, interior.meta);
       reg = await registerInterior(volume, interior, { start, signal, interiorName: name, volumeName: vname, onProgress: sub(onProgress, (0.6 * i) / k, (0.6 * i + 0.4) / k) });
       hiToLow = reg.hiToLow;
     }
-    const labels = it.poreLabels ? { store: await openVolume(it.poreLabels.path), poreCodes: it.poreLabels.poreCodes } : undefined;
     const m: InteriorMeasurement = await measureInterior(volume, classes, interior, hiToLow, {
       threshold: it.threshold, labels, interiorName: name, signal, onProgress: sub(onProgress, (0.6 * i + 0.4) / k, (0.6 * (i + 1)) / k),
     });

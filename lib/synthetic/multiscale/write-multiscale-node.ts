@@ -43,6 +43,8 @@ export interface MultiscaleOptions {
   lowNoise?: number;
   hiNoise?: number;
   chunk?: Shape3;
+  /** also write each interior's true pore/solid labels (interior-<k>-pores.ome.zarr, uint8 1 = pore, 2 = solid) */
+  poreLabels?: boolean;
   /** worker threads for the large scan (default: the machine's cores from 16 M voxels up, else none) */
   threads?: number;
 }
@@ -57,7 +59,8 @@ export interface MultiscaleTruth {
   totalPorosity: number;
   /** mean porosity per low-res z slice */
   depthPorosity: number[];
-  interiors: { path: string; shape: Shape3; pose: InteriorPose; declaredVoxelUm: number }[];
+  /** poresPath: the true pore/solid labels of the interior (1 = pore, 2 = solid) when asked for (poreLabels) */
+  interiors: { path: string; shape: Shape3; pose: InteriorPose; declaredVoxelUm: number; poresPath?: string }[];
   paths: { volume: string; classes: string };
 }
 
@@ -93,8 +96,9 @@ export async function writeMultiscaleSample(dir: string, o: MultiscaleOptions = 
     const spec = interiors[k]!;
     const p = path.join(dir, `interior-${k + 1}.ome.zarr`);
     const pose: InteriorPose = { centre: spec.centre, angleDeg: spec.angleDeg, scale: [1 / ratio, 1 / ratio, 1 / ratio] };
-    await writeInterior(p, field, spec, pose, spec.declaredVoxelUm ?? hiVoxelUm, o, opts);
-    truthInteriors.push({ path: p, shape: spec.shape, pose, declaredVoxelUm: spec.declaredVoxelUm ?? hiVoxelUm });
+    const poresPath = o.poreLabels ? path.join(dir, `interior-${k + 1}-pores.ome.zarr`) : undefined;
+    await writeInterior(p, field, spec, pose, spec.declaredVoxelUm ?? hiVoxelUm, o, opts, poresPath);
+    truthInteriors.push({ path: p, shape: spec.shape, pose, declaredVoxelUm: spec.declaredVoxelUm ?? hiVoxelUm, ...(poresPath ? { poresPath } : {}) });
   }
   const truth: MultiscaleTruth = {
     seed, ratio, lowShape: shape, lowVoxelUm, hiVoxelUm,
@@ -149,7 +153,7 @@ async function writeLow(dir: string, field: MultiscaleField, o: MultiscaleOption
   return { sum, count, depth };
 }
 
-async function writeInterior(p: string, field: MultiscaleField, spec: InteriorSpec, pose: InteriorPose, voxelUm: number, o: MultiscaleOptions, opts: StageOptions) {
+async function writeInterior(p: string, field: MultiscaleField, spec: InteriorSpec, pose: InteriorPose, voxelUm: number, o: MultiscaleOptions, opts: StageOptions, poresPath?: string) {
   const r = field.p.ratio, [nz, ny, nx] = spec.shape, plane = ny * nx;
   const m = poseAffine(pose, spec.shape);
   const box = footprintBox(m, spec.shape, 1);
@@ -173,6 +177,16 @@ async function writeInterior(p: string, field: MultiscaleField, spec: InteriorSp
     opts.onProgress?.(0.5 + (0.4 * pz) / nz, 'interior scan');
   }
   const chunk: Shape3 = [64, 64, 64];
+  if (poresPath) {
+    const labels = await createVolume(poresPath, { shape: spec.shape, spacingUm: [voxelUm, voxelUm, voxelUm], originUm: [0, 0, 0], dtype: 'uint8', channels: ['pores'] }, { chunk, downsample: 'mode' });
+    const wl = new PyramidSlabWriter(labels);
+    for (let z0 = 0; z0 < nz; z0 += chunk[0]) {
+      const dz = Math.min(chunk[0], nz - z0), out = new Uint8Array(dz * plane);
+      for (let i = 0; i < out.length; i++) out[i] = phase[z0 * plane + i] === 0 ? 1 : 2;
+      await wl.push(z0, dz, out);
+    }
+    await wl.finish();
+  }
   const store = await createVolume(p, { shape: spec.shape, spacingUm: [voxelUm, voxelUm, voxelUm], originUm: [0, 0, 0], dtype: 'uint16', channels: ['grey'] }, { chunk });
   const w = new PyramidSlabWriter(store);
   const H = 2, sigma = 0.4, noise = o.hiNoise ?? 0.04;
