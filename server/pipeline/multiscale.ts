@@ -21,6 +21,7 @@ import { runTask } from '../jobs/run-task';
 import { readSlice } from '../render/slice';
 import type { Services } from '../services';
 import { writeFileAtomic } from '../storage/atomic';
+import { jobOut, poreLabelsFor, poreState } from './multiscale-pores';
 import { projectDatasets } from './project-inputs';
 
 const vec3 = z.tuple([z.number(), z.number(), z.number()]);
@@ -77,13 +78,6 @@ function inputs(svc: Services, projectId: string) {
   return { volume, pred: pred && volume && pred.volumeId === volume.id ? pred : undefined };
 }
 
-function jobOut(svc: Services, id: string | null) {
-  if (!id) return null;
-  const j = svc.repo.job(id);
-  if (!j) return null;
-  return { id: j.id, active: svc.jobs.isActive(j.id), state: j.state, progress: j.progress, message: j.message, error: j.error };
-}
-
 /** Everything the page shows; reads state only. */
 export async function multiscaleState(svc: Services, projectId: string) {
   const { volume, pred } = inputs(svc, projectId);
@@ -98,7 +92,7 @@ export async function multiscaleState(svc: Services, projectId: string) {
   const interiors = await Promise.all(f.interiors.map(async (e) => {
     const views = e.registration ? await readFile(viewsFile(svc, projectId, e.datasetId), 'utf8').then((t) => JSON.parse(t) as ViewOut[]).catch(() => null) : null;
     return {
-      ...e, dataset: info(e.datasetId), registerJob: jobOut(svc, e.registerJobId),
+      ...e, dataset: info(e.datasetId), registerJob: jobOut(svc, e.registerJobId), pores: await poreState(svc, projectId, e.datasetId),
       stale: !!e.registration && e.registration.scanId !== volume?.id, views,
     };
   }));
@@ -209,11 +203,13 @@ export async function startUpscale(svc: Services, projectId: string) {
   const f = await load(svc, projectId);
   const ready = f.interiors.filter((e) => e.registration && e.registration.scanId === volume.id);
   if (!ready.length) throw unprocessable('Register at least one interior scan first.');
-  const interiors = ready.map((e) => {
+  const interiors = await Promise.all(ready.map(async (e) => {
     const d = svc.repo.dataset(e.datasetId);
     if (!d) throw notFound(`Interior scan ${e.datasetId} was deleted; remove it from the list.`);
-    return { path: svc.ws.abs(d.relPath), name: d.name, hiToLow: e.registration!.hiToLow as never, threshold: e.threshold ?? undefined };
-  });
+    // trained pore/solid labels when the user keeps them in use, else the threshold (theirs or automatic)
+    const poreLabels = await poreLabelsFor(svc, projectId, e.datasetId);
+    return { path: svc.ws.abs(d.relPath), name: d.name, hiToLow: e.registration!.hiToLow as never, threshold: poreLabels ? undefined : e.threshold ?? undefined, poreLabels };
+  }));
   const classNames = Object.fromEntries(pred.classes.map((c) => [c.code, c.name]));
   const job = svc.jobs.start('multiscale-upscale', projectId, { volumeId: volume.id }, async ({ signal, onProgress, jobId }) => {
     const work = `${runDir(svc, projectId)}.tmp-${jobId}`;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { publicProcedure, router } from '../trpc';
 import { datasetId } from './datasets';
 import { projectId } from './projects';
+import { startPoreTraining, usePores } from '../pipeline/multiscale-pores';
 import { multiscaleState, placeInterior, removeInterior, setInteriorThreshold, startRegister, startUpscale } from '../pipeline/multiscale';
 
 const coord = z.number().finite().min(-1e6).max(1e6);
@@ -17,6 +18,10 @@ export const multiscaleRouter = router({
   threshold: publicProcedure
     .input(z.object({ projectId, datasetId, threshold: z.number().finite().min(-1e9).max(1e9).nullable() }))
     .mutation(({ ctx, input }) => setInteriorThreshold(ctx.svc, input.projectId, input.datasetId, input.threshold)),
+  /** train the engine on an interior's painted pore/solid strokes and predict it whole (a job) */
+  trainPores: publicProcedure.input(z.object({ projectId, datasetId })).mutation(({ ctx, input }) => startPoreTraining(ctx.svc, input.projectId, input.datasetId)),
+  /** measure an interior with its trained pores (true) or the threshold (false) */
+  usePores: publicProcedure.input(z.object({ projectId, datasetId, use: z.boolean() })).mutation(({ ctx, input }) => usePores(ctx.svc, input.projectId, input.datasetId, input.use)),
   remove: publicProcedure.input(z.object({ projectId, datasetId })).mutation(({ ctx, input }) => removeInterior(ctx.svc, input.projectId, input.datasetId)),
   register: publicProcedure.input(z.object({ projectId, datasetId })).mutation(({ ctx, input }) => startRegister(ctx.svc, input.projectId, input.datasetId)),
   /** measure every registered interior scan and build the composite model (a job) */

@@ -155,3 +155,73 @@ describe('composite-slice route handler', () => {
     expect((await sliceRoute(projectId, 'axis=z&index=24')).status).toBe(400); // one past the last slice
   }, 180_000);
 });
+
+describe('painted pore/solid corrections', () => {
+  async function poresRoute(method: 'GET' | 'PUT', qs: string, body?: Uint8Array) {
+    const route = await import('@/app/api/projects/[projectId]/multiscale/pores/route');
+    const req = new Request(`http://localhost/api/projects/${projectId}/multiscale/pores?${qs}`, { method, headers, body: body ? new Uint8Array(body) : undefined });
+    return route[method](req, { params: Promise.resolve({ projectId }) });
+  }
+  const [nz, ny, nx] = [32, 48, 48];
+
+  it('the route refuses hostile ids, bad sizes and codes, and bodies over the slice size; reads back what it stored', async () => {
+    for (const qs of ['dataset=..%2Fx&axis=z&index=0', 'dataset=&axis=z&index=0', `dataset=${interiorId}&axis=q&index=0`, `dataset=${interiorId}&axis=z&index=-2`, `dataset=${interiorId}&axis=z&index=0&layer=x`]) {
+      expect((await poresRoute('GET', qs)).status).toBe(400);
+    }
+    expect((await poresRoute('GET', `dataset=dnothere&axis=z&index=0`)).status).toBe(404);
+    expect((await poresRoute('GET', `dataset=${scanId}&axis=z&index=0`)).status).toBe(400); // the large scan is not an interior
+    expect((await poresRoute('GET', `dataset=${interiorId}&axis=z&index=${nz}`)).status).toBe(400);
+    const empty = await poresRoute('GET', `dataset=${interiorId}&axis=z&index=3`);
+    expect([empty.headers.get('X-Slice-Width'), empty.headers.get('X-Slice-Height')]).toEqual([String(nx), String(ny)]);
+    expect(new Uint8Array(await empty.arrayBuffer()).every((v) => v === 0)).toBe(true);
+    expect((await poresRoute('PUT', `dataset=${interiorId}&axis=z&index=3`, new Uint8Array(nx * ny - 1))).status).toBe(400);
+    const bad = new Uint8Array(nx * ny);
+    bad[5] = 3;
+    const r3 = await poresRoute('PUT', `dataset=${interiorId}&axis=z&index=3`, bad);
+    expect([r3.status, ((await r3.json()) as { error: string }).error]).toEqual([400, expect.stringMatching(/code 3 at column 5, row 0; only 0 \(none\), 1 \(pore\) and 2 \(solid\)/)]);
+    expect((await poresRoute('PUT', `dataset=${interiorId}&axis=z&index=3`, new Uint8Array(nx * ny + 5000))).status).toBe(413);
+    expect((await poresRoute('PUT', `dataset=${interiorId}&axis=z&index=3&layer=prediction`, new Uint8Array(nx * ny))).status).toBe(400);
+    expect((await caller.multiscale.state({ projectId })).interiors[0]?.pores.counts).toEqual({});
+    const e = await code(caller.multiscale.trainPores({ projectId, datasetId: interiorId }));
+    expect([e?.code, e?.message]).toEqual(['UNPROCESSABLE_CONTENT', expect.stringMatching(/Paint both pore and solid/)]);
+    expect((await code(caller.multiscale.usePores({ projectId, datasetId: interiorId, use: true })))?.message).toMatch(/Train on painted pore\/solid strokes first/);
+  });
+
+  it('trains the engine on painted voxels, then the measurement takes its pores', async () => {
+    // paint what the grey says unambiguously (far from the pore/grain boundary) on three slices
+    const interior = await openVolume(truth.interiors[0]!.path);
+    let lo = Infinity, hi = -Infinity;
+    const all = await interior.readBlockF32({ start: [0, 0, 0], shape: [nz, ny, nx] });
+    for (const v of all) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+    let painted = 0;
+    for (const z of [6, 16, 26]) {
+      const g = all.subarray(z * ny * nx, (z + 1) * ny * nx), s = new Uint8Array(nx * ny);
+      for (let i = 0; i < s.length; i += 3) s[i] = g[i]! < lo + 0.2 * (hi - lo) ? 1 : g[i]! > lo + 0.6 * (hi - lo) ? 2 : 0;
+      painted += s.filter(Boolean).length;
+      const r = await poresRoute('PUT', `dataset=${interiorId}&axis=z&index=${z}`, s);
+      expect(r.status).toBe(200);
+    }
+    const counts = (await caller.multiscale.state({ projectId })).interiors[0]!.pores.counts;
+    expect((counts['1'] ?? 0) + (counts['2'] ?? 0)).toBe(painted);
+    expect(counts['1']).toBeGreaterThan(50);
+    const back = new Uint8Array(await (await poresRoute('GET', `dataset=${interiorId}&axis=z&index=16`)).arrayBuffer());
+    expect(back.filter(Boolean).length).toBeGreaterThan(0);
+    const { jobId } = await caller.multiscale.trainPores({ projectId, datasetId: interiorId });
+    expect((await svc.jobs.wait(jobId)).error).toBeNull();
+    const p = (await caller.multiscale.state({ projectId })).interiors[0]!.pores;
+    expect(p.use).toBe(true);
+    expect(p.trained?.poreFraction).toBeGreaterThan(0.02);
+    const pred = new Uint8Array(await (await poresRoute('GET', `dataset=${interiorId}&axis=x&index=20&layer=prediction`)).arrayBuffer());
+    expect(pred.length).toBe(nz * ny);
+    expect(pred.every((v) => v === 1 || v === 2)).toBe(true);
+    const m = await caller.multiscale.measure({ projectId });
+    expect((await svc.jobs.wait(m.jobId)).error).toBeNull();
+    const r = (await caller.multiscale.state({ projectId })).result!;
+    expect(r.interiors[0]?.segmentation).toBe('labels');
+    // the trained pores measure the covered class close to the truth (threshold-free)
+    const covered = r.classes.find((c) => c.covered)!;
+    expect(Math.abs(covered.calibration!.mean - truth.classes.find((c) => c.code === covered.code)!.porosity)).toBeLessThan(0.05);
+    await caller.multiscale.usePores({ projectId, datasetId: interiorId, use: false });
+    expect((await caller.multiscale.state({ projectId })).interiors[0]?.pores.use).toBe(false);
+  }, 240_000);
+});

@@ -2,32 +2,21 @@
 /**
  * One placed interior scan: where it starts, register (job) with its progress or its error in
  * plain words, the registration's quality (pose, correlation, error estimate, scale against the
- * voxel sizes, the three views with a checkerboard) and its pore/solid segmentation preview.
+ * voxel sizes, the three views with a checkerboard), its pore/solid threshold preview and painted
+ * pore/solid corrections with the classifier trained on them.
  */
 import type { RouterOutputs } from '@/app/_components/api-types';
+import { JobLine } from './job-line';
+import { PorePaint } from './pore-paint';
 import { RegistrationViews } from './registration-views';
 import { SegmentationPreview } from './segmentation';
 
-type State = RouterOutputs['multiscale']['state'];
-type Interior = State['interiors'][number];
-export type Job = State['upscaleJob'];
+type Interior = RouterOutputs['multiscale']['state']['interiors'][number];
 
 const num = (v: number | null | undefined, d = 3) => (v == null || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
-export function JobLine({ job, what, failed }: { job: Job; what: string; failed: string }) {
-  if (!job) return null;
-  if (job.active) return (
-    <div data-testid={`ms-progress-${what}`}>
-      <div className="progress"><div style={{ width: `${(job.progress * 100).toFixed(0)}%` }} /></div>
-      <span className="info">{(job.progress * 100).toFixed(0)} % {job.message ?? 'waiting to start'}</span>
-    </div>
-  );
-  if (job.state === 'failed') return <p className="error" role="alert" data-testid={`ms-failed-${what}`}>{failed}: {job.error}</p>;
-  if (job.state === 'interrupted') return <p className="error" data-testid={`ms-failed-${what}`}>{failed}: the server restarted during the job; start it again.</p>;
-  return null;
-}
-
 export interface InteriorCardProps {
+  projectId: string;
   it: Interior;
   selected: boolean;
   busy: boolean;
@@ -35,9 +24,13 @@ export interface InteriorCardProps {
   onRegister: () => void;
   onRemove: () => void;
   onThreshold: (t: number | null) => void;
+  onStrokesSaved: () => void;
+  onError: (m: string) => void;
+  onTrainPores: () => void;
+  onUsePores: (use: boolean) => void;
 }
 
-export function InteriorCard({ it, selected, busy, onSelect, onRegister, onRemove, onThreshold }: InteriorCardProps) {
+export function InteriorCard({ projectId, it, selected, busy, onSelect, onRegister, onRemove, onThreshold, onStrokesSaved, onError, onTrainPores, onUsePores }: InteriorCardProps) {
   const reg = it.registration;
   const q = reg?.quality;
   const ratio = q?.scaleRatio;
@@ -62,7 +55,12 @@ export function InteriorCard({ it, selected, busy, onSelect, onRegister, onRemov
             scale found / voxel sizes {num(ratio)}{ratio != null && Number.isFinite(ratio) && Math.abs(ratio - 1) > 0.05 ? ' — the voxel sizes of the two scans may not be right' : ''}.
           </p>
           {it.views && <RegistrationViews views={it.views} />}
-          {it.dataset?.shape && it.dataset.spacingUm && !it.stale && <SegmentationPreview key={`${it.datasetId}:${reg.at}`} it={it} busy={busy} onThreshold={onThreshold} />}
+          {it.dataset?.shape && it.dataset.spacingUm && !it.stale && (
+            <>
+              <SegmentationPreview key={`${it.datasetId}:${reg.at}`} it={it} busy={busy} onThreshold={onThreshold} />
+              <PorePaint projectId={projectId} it={it} busy={busy} onSaved={onStrokesSaved} onError={onError} onTrain={onTrainPores} onUse={onUsePores} />
+            </>
+          )}
         </div>
       )}
     </div>

@@ -14,6 +14,7 @@ import {
 import { useElementSize } from '@/app/_components/viewer/use-element-size';
 import { useLatestImage } from '@/app/_components/viewer/use-latest-image';
 import { prepareCanvas, useDragPan, useWheelZoom } from '@/app/_components/viewer/pan-zoom';
+import { paintDisc, paintLine } from '@/app/_components/annotate/paint-ops';
 
 /** A box in voxel-index coordinates (voxel centres at integers; a whole voxel spans ±0.5). */
 export interface Box3D { corners: Vec3[]; color: string; dashed?: boolean; label?: string; testId?: string }
@@ -30,6 +31,14 @@ export interface SliceLayer<D extends { width: number; height: number }> {
   opacity?: number;
 }
 
+/** Painting on the layer: left button paints `code` (0 erases) into `target(d)`; the slice is saved when the stroke ends. */
+export interface SlicePaint<D> {
+  code: number;
+  radius: number;
+  target: (d: D) => Uint8Array;
+  save: (axis: SliceAxis, index: number, d: D) => Promise<void>;
+}
+
 export interface MsSlicePanelProps<D extends { width: number; height: number }> {
   axis: SliceAxis;
   shape: Vec3;
@@ -42,6 +51,8 @@ export interface MsSlicePanelProps<D extends { width: number; height: number }> 
   boxes?: Box3D[];
   height?: number;
   testId: string;
+  /** set: left drag paints instead of moving the crosshair (right/middle drag still pans) */
+  paint?: SlicePaint<D> | null;
 }
 
 /** Convex hull (monotone chain) of 2D points. */
@@ -68,6 +79,8 @@ export function MsSlicePanel<D extends { width: number; height: number }>(p: MsS
   const [data, setData] = useState<{ key: string; d: D } | null>(null);
   const [layerError, setLayerError] = useState<string | null>(null);
   const [hover, setHover] = useState<[number, number] | null>(null);
+  const [painted, setPainted] = useState(0);
+  const stroke = useRef<{ last: [number, number] } | null>(null);
   const dpr = devicePixelRatio();
   const { d, h, v, name, n, index, wUm, hUm, place, level, levelIndex } = sliceLayout(axis, shape, spacing, cursor, levelShapes, cw, ch, view, dpr);
   const base = useLatestImage(cw > 0 ? p.greyUrl(axis, levelIndex, level) : null);
@@ -89,7 +102,7 @@ export function MsSlicePanel<D extends { width: number; height: number }>(p: MsS
     c.height = data.d.height;
     c.getContext('2d')!.putImageData(new ImageData(layer.rgba(data.d), data.d.width, data.d.height), 0, 0);
     return c;
-  }, [data, layer?.styleKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [data, layer?.styleKey, painted]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // the boxes this slice (voxel `index`, spanning index ± 0.5) cuts
   const cut = (p.boxes ?? []).filter((b) => {
@@ -145,9 +158,38 @@ export function MsSlicePanel<D extends { width: number; height: number }>(p: MsS
     const c = place && cursorAtPointer(e, boxRef.current!, place, cursor, shape, spacing, h, v);
     if (c) p.onCursor(c);
   });
+  function onPointerDown(e: React.PointerEvent) {
+    const t = data?.key === dataKey ? data?.d : undefined;
+    if (p.paint && e.button === 0 && place && t) {
+      (e.currentTarget as Element).setPointerCapture(e.pointerId);
+      const [u, w] = voxelAtPointer(e, boxRef.current!, place, spacing, h, v);
+      paintDisc(p.paint.target(t), t.width, t.height, u, w, p.paint.radius, p.paint.code);
+      stroke.current = { last: [u, w] };
+      setPainted((x) => x + 1);
+      return;
+    }
+    drag.onPointerDown(e);
+  }
   function onPointerMove(e: React.PointerEvent) {
+    if (!place) return;
+    const at = voxelAtPointer(e, boxRef.current!, place, spacing, h, v);
+    setHover(at);
+    const t = data?.d;
+    if (stroke.current && p.paint && t) {
+      paintLine(p.paint.target(t), t.width, t.height, ...stroke.current.last, ...at, p.paint.radius, p.paint.code);
+      stroke.current.last = at;
+      setPainted((x) => x + 1);
+      return;
+    }
     drag.onPointerMove(e);
-    if (place) setHover(voxelAtPointer(e, boxRef.current!, place, spacing, h, v));
+  }
+  function onPointerUp(e: React.PointerEvent) {
+    if (stroke.current && p.paint && data) {
+      stroke.current = null;
+      void p.paint.save(axis, index, data.d);
+      return;
+    }
+    drag.onPointerUp(e);
   }
   function onKeyDown(e: React.KeyboardEvent) {
     const step = KEY_STEP[e.key];
@@ -168,7 +210,7 @@ export function MsSlicePanel<D extends { width: number; height: number }>(p: MsS
         <button type="button" title="Fit the slice to the panel (or double-click it)" onClick={() => setView(FIT_VIEW)}>Fit</button>
       </div>
       <div className="panel-canvas" ref={boxRef} style={{ height: p.height ?? 240 }}
-        onPointerDown={drag.onPointerDown} onPointerMove={onPointerMove} onPointerUp={drag.onPointerUp} onPointerLeave={() => setHover(null)}
+        onPointerDown={onPointerDown} onPointerMove={onPointerMove} onPointerUp={onPointerUp} onContextMenu={(e) => p.paint && e.preventDefault()} onPointerLeave={() => setHover(null)}
         onDoubleClick={() => setView(FIT_VIEW)}>
         <canvas ref={canvasRef} data-testid={`${p.testId}-canvas-${name}`} data-layer={layerCanvas ? 'yes' : 'no'}
           data-boxes={cut.map((b) => b.testId ?? '').filter(Boolean).join(',')} />

@@ -13,7 +13,8 @@ import { useTRPC } from '@/app/_trpc/client';
 import { UploadZone } from '@/app/_components/upload/upload-zone';
 import type { Vec3 } from '@/app/_components/viewer/slice-geometry';
 import { CompositeViewer } from './composite-viewer';
-import { InteriorCard, JobLine } from './interior-card';
+import { InteriorCard } from './interior-card';
+import { JobLine } from './job-line';
 import { interiorBoxes, Placement } from './placement';
 import { Result } from './result';
 
@@ -23,7 +24,7 @@ export function MultiscaleStep({ projectId }: { projectId: string }) {
   const [error, setError] = useState<string | null>(null);
   const [picked, setPicked] = useState<string | null>(null);
   const q = useQuery(trpc.multiscale.state.queryOptions({ projectId }, {
-    refetchInterval: (s) => (s.state.data && (s.state.data.upscaleJob?.active || s.state.data.interiors.some((i) => i.registerJob?.active)) ? 800 : false),
+    refetchInterval: (s) => (s.state.data && (s.state.data.upscaleJob?.active || s.state.data.interiors.some((i) => i.registerJob?.active || i.pores.job?.active)) ? 800 : false),
   }));
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.multiscale.state.queryKey({ projectId }) });
   const opts = { onSuccess: () => { setError(null); void refresh(); }, onError: (e: { message: string }) => setError(e.message) };
@@ -31,6 +32,8 @@ export function MultiscaleStep({ projectId }: { projectId: string }) {
   const remove = useMutation(trpc.multiscale.remove.mutationOptions(opts));
   const register = useMutation(trpc.multiscale.register.mutationOptions(opts));
   const threshold = useMutation(trpc.multiscale.threshold.mutationOptions(opts));
+  const trainPores = useMutation(trpc.multiscale.trainPores.mutationOptions(opts));
+  const usePores = useMutation(trpc.multiscale.usePores.mutationOptions(opts));
   const measure = useMutation(trpc.multiscale.measure.mutationOptions(opts));
   const s = q.data;
   if (q.error) return <p className="error">{q.error.message}</p>;
@@ -41,7 +44,7 @@ export function MultiscaleStep({ projectId }: { projectId: string }) {
   const selectedId = picked ?? s.candidates.find((c) => !c.placed)?.id ?? '';
   const candidate = s.candidates.find((c) => c.id === selectedId);
   const current = s.interiors.find((i) => i.datasetId === selectedId);
-  const busy = place.isPending || register.isPending || threshold.isPending;
+  const busy = place.isPending || register.isPending || threshold.isPending || trainPores.isPending || usePores.isPending;
   return (
     <section className="multiscale" data-testid="multiscale-step">
       <h2>Multi-scale</h2>
@@ -88,11 +91,14 @@ export function MultiscaleStep({ projectId }: { projectId: string }) {
           onPlace={(centre, angleDeg) => place.mutate({ projectId, datasetId: candidate.id, centre, angleDeg })} />
       )}
       {s.interiors.map((it) => (
-        <InteriorCard key={it.datasetId} it={it} selected={it.datasetId === selectedId} busy={busy}
+        <InteriorCard key={it.datasetId} projectId={projectId} it={it} selected={it.datasetId === selectedId} busy={busy}
           onSelect={() => setPicked(it.datasetId)}
           onRegister={() => register.mutate({ projectId, datasetId: it.datasetId })}
           onRemove={() => remove.mutate({ projectId, datasetId: it.datasetId })}
-          onThreshold={(t) => threshold.mutate({ projectId, datasetId: it.datasetId, threshold: t })} />
+          onThreshold={(t) => threshold.mutate({ projectId, datasetId: it.datasetId, threshold: t })}
+          onStrokesSaved={() => void refresh()} onError={setError}
+          onTrainPores={() => trainPores.mutate({ projectId, datasetId: it.datasetId })}
+          onUsePores={(use) => usePores.mutate({ projectId, datasetId: it.datasetId, use })} />
       ))}
       <h3>Measure and build the composite model</h3>
       <div className="controls">

@@ -24,7 +24,7 @@ export function Result({ projectId, r, classes }: { projectId: string; r: Result
         {r.interiors.map((it) => (
           <li key={it.name}>
             {it.name}: {it.footprints} low-res voxels measured on {it.hiVoxels.toLocaleString('en')} high-res voxels; pore/solid by{' '}
-            {it.segmentation === 'labels' ? 'a pore label volume' : it.segmentation === 'threshold' ? `your threshold ${+it.threshold.toPrecision(5)}`
+            {it.segmentation === 'labels' ? 'the classifier trained on your painted pore/solid strokes' : it.segmentation === 'threshold' ? `your threshold ${+it.threshold.toPrecision(5)}`
               : `automatic thresholds per class (${Object.entries(it.thresholds).map(([k, t]) => `${classes.find((c) => c.code === Number(k))?.name ?? `class ${k}`} ${+Number(t).toPrecision(4)}`).join(', ')})`}.
           </li>
         ))}

@@ -76,7 +76,6 @@ export function SegmentationPreview({ it, busy, onThreshold }: { it: Interior; b
             greyUrl={(a, index, level) => sliceUrl(it.datasetId, { axis: a, index, level, channel: 0, format: 'png' })} layer={layer} height={200} />
         ))}
       </div>
-      <p className="info">Painted pore/solid corrections and a trained classifier are not in the web step yet: on the command line, <code>petromap upscale --pores</code> takes a pore label volume of the interior.</p>
     </div>
   );
 }
