@@ -49,9 +49,19 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     expect(e.max).toBeLessThanOrEqual(0.3);
   });
 
+  it('rigid map, 40 % coverage (51 x 51 pixels): auto keeps the similarity at its error', async () => {
+    const { r, e } = await registerAndMeasure(11, 1, { coverage: 0.4 });
+    expect(r.model).toBe('similarity');
+    expect(e.mean).toBeLessThanOrEqual(0.15);
+    expect(e.max).toBeLessThanOrEqual(0.3);
+  });
+
   it.each([
     ['2 % stretch along u, 70 % coverage', 12, 1, { coverage: 0.7, stretch: [0.02, 0] }],
     ['2 % shear, 80 % coverage', 23, 0.8, { coverage: 0.8, shear: -0.02 }],
+    ['3 % shear, 100 % coverage', 13, 0.7, { coverage: 1, shear: 0.03 }],
+    ['3 % shear, 40 % coverage', 15, 1, { coverage: 0.4, shear: 0.03 }],
+    ['3 % stretch along v, 40 % coverage', 17, 1, { coverage: 0.4, stretch: [0, 0.03] }],
   ] as [string, number, number, EdsDistortion][])('%s: auto keeps the affine, mean <= 0.15, max <= 0.5 voxel', async (_name, seed, ratio, d) => {
     const { r, e } = await registerAndMeasure(seed, ratio, d);
     expect(r.model).toBe('affine');
@@ -72,5 +82,26 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     const { composeAffine2to3 } = await import('../../../lib/coords');
     const es = registrationErrorAt((u, v) => applyAffine2to3(composeAffine2to3(r.slabToVoxel, sim), u, v), m.truthAt, m.eds.width, m.eds.height, [24, 128, 128]);
     expect(es.mean).toBeGreaterThan(e.mean + 0.1);
+  });
+  // Issue 19's targets that are NOT met yet (the bench register table has the numbers): on these
+  // small maps the correlation ratio at the true transform is below the similarity's, so neither
+  // model reaches 0.15 voxel. it.fails: these start failing (= pass the target) once fixed.
+  it.fails.each([
+    ['1 % shear, 40 % coverage', 11, 1, { coverage: 0.4, shear: 0.01 }],
+    ['+1/-1 % stretch, 50 % coverage', 22, 1, { coverage: 0.5, stretch: [0.01, -0.01] }],
+  ] as [string, number, number, EdsDistortion][])('not met yet: %s, mean <= 0.15, max <= 0.5 voxel', async (_name, seed, ratio, d) => {
+    const { e } = await registerAndMeasure(seed, ratio, d);
+    expect(e.mean).toBeLessThanOrEqual(0.15);
+    expect(e.max).toBeLessThanOrEqual(0.5);
+  });
+
+  it('3 x 3 mosaic at 1 µm EDS: an ambiguous field keeps the global transform and is named', async () => {
+    const { r, e } = await registerAndMeasure(6, 0.5, { coverage: 0.8, mosaic: { cols: 3, rows: 3, maxShiftPx: 3 } }, true);
+    expect(r.model).toBe('fields');
+    expect(r.modelChoice?.reason).toMatch(/B3: no distinct match, kept on the global transform/);
+    expect(r.fields?.find((f) => f.name === 'B3')?.moved).toBe(false);
+    // the issue's 0.2 is not met (0.34 measured; 0.49 before the ambiguity test)
+    expect(e.mean).toBeLessThanOrEqual(0.4);
+    expect(e.max).toBeLessThanOrEqual(1.2);
   });
 });
