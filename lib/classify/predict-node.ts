@@ -180,7 +180,8 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   let onAbort = () => {};
   try {
     await new Promise<void>((resolve, reject) => {
-      let next = 0, active = 0, failed = false;
+      let sent = 0, active = 0, failed = false;
+      const take = runsOf(todo, workers.length);
       const fail = (err: PetromapError) => {
         if (!failed) { failed = true; reject(err); }
       };
@@ -188,29 +189,31 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) return onAbort();
       if (!todo.length) return resolve();
-      const feed = (w: (typeof workers)[number]) => {
+      const feed = (w: (typeof workers)[number], i: number) => {
         if (failed) return;
-        if (next >= todo.length) {
+        const box = take(i);
+        if (!box) {
           if (active === 0) resolve();
           return;
         }
         active++;
-        w.postMessage({ type: 'brick', box: todo[next++] });
+        sent++;
+        w.postMessage({ type: 'brick', box });
       };
-      for (const w of workers) {
+      for (const [i, w] of workers.entries()) {
         w.on('message', (m: PredictReply) => {
-          if (m.type === 'ready') feed(w);
+          if (m.type === 'ready') feed(w, i);
           else if (m.type === 'done') {
             active--;
             finished++;
             report(`brick ${skipped + finished} of ${total}`);
-            feed(w);
+            feed(w, i);
           } else {
             fail(new PetromapError((m.tag as PetromapError['_tag']) ?? 'Unprocessable', `Prediction of ${storePath} failed: ${m.message}`));
           }
         });
         w.on('error', (err) => fail(new PetromapError('Unprocessable', `A prediction worker failed on ${storePath}: ${err.message}`, { cause: err })));
-        w.on('exit', (code) => { if (!failed && (next < todo.length || active > 0)) fail(new PetromapError('Unprocessable', `A prediction worker stopped early (exit code ${code}).`)); });
+        w.on('exit', (code) => { if (!failed && (sent < todo.length || active > 0)) fail(new PetromapError('Unprocessable', `A prediction worker stopped early (exit code ${code}).`)); });
         w.postMessage({ type: 'init', storePath, modelDir, outDir, mirror } satisfies PredictInit);
       }
     });
@@ -254,5 +257,28 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
     seconds: (Date.now() - t0) / 1000,
     verifiedVoxels: check.sampleVoxels,
     unlabelledVoxels: check.unlabelled,
+  };
+}
+
+/**
+ * The bricks of `todo` as one contiguous run per worker (chunkGrid order: x fastest), so that a
+ * worker's next brick is usually the x neighbour of its last and finds half of its input chunks,
+ * halo included, in the worker's chunk cache (brick-write-node.ts). A worker whose run is done
+ * takes the second half of the longest run left. Returns the next brick of worker i, or undefined.
+ */
+export function runsOf<T>(todo: readonly T[], n: number): (i: number) => T | undefined {
+  const runs = Array.from({ length: n }, (_, i) => ({ next: Math.floor((i * todo.length) / n), end: Math.floor(((i + 1) * todo.length) / n) }));
+  return (i) => {
+    const own = runs[i]!;
+    if (own.next >= own.end) {
+      let from: (typeof runs)[number] | undefined;
+      for (const r of runs) if (r.end - r.next > (from ? from.end - from.next : 0)) from = r;
+      if (!from) return undefined;
+      const mid = from.next + Math.floor((from.end - from.next) / 2);
+      own.next = mid;
+      own.end = from.end;
+      from.end = mid;
+    }
+    return todo[own.next++];
   };
 }

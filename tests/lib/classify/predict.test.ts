@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argmaxClasses, confusionMetrics, predictRows, trainClassifier } from '../../../lib/classify/model';
 import { loadModel, saveModel } from '../../../lib/classify/model-io-node';
 import { mirrorAboveSurface } from '../../../lib/classify/mirror';
-import { predictVolume } from '../../../lib/classify/predict-node';
+import { predictVolume, runsOf } from '../../../lib/classify/predict-node';
 import { buildTrainingSet, featureFnFor, surfaceLabelVoxels } from '../../../lib/classify/training-set';
 import { isPetromapError } from '../../../lib/errors';
 import { featuresForBox } from '../../../lib/features';
@@ -133,5 +133,31 @@ describe('predictVolume', () => {
     const err2 = await predictVolume(storePath, modelDir, out, { threads: 1, brick: [16, 16, 16] }).catch((e) => e);
     expect(isPetromapError(err2, 'Conflict')).toBe(true);
     expect(String(err2.message)).toMatch(/out-cancel/);
+  });
+});
+
+describe('runsOf (the bricks of each prediction thread)', () => {
+  it('hands out every brick exactly once, neighbours to the same worker, stealing when a run is done', () => {
+    for (const [count, workers] of [[0, 2], [1, 2], [7, 2], [64, 2], [50, 3], [5, 4]] as const) {
+      const todo = Array.from({ length: count }, (_, i) => i);
+      const take = runsOf(todo, workers);
+      const got: number[][] = Array.from({ length: workers }, () => []);
+      // worker 0 is twice as fast as the others
+      let live = workers;
+      const done = new Set<number>();
+      for (let step = 0; live > 0 && step < 10 * count + 10; step++) {
+        for (let w = 0; w < workers; w++) {
+          if (done.has(w) || (w > 0 && step % 2 === 1)) continue;
+          const b = take(w);
+          if (b === undefined) {
+            done.add(w);
+            live--;
+          } else got[w]!.push(b);
+        }
+      }
+      expect(got.flat().sort((a, b) => a - b)).toEqual(todo);
+      // the first run of worker 0 is contiguous from 0
+      if (count >= workers * 2) expect(got[0]!.slice(0, Math.floor(count / workers))).toEqual(todo.slice(0, Math.floor(count / workers)));
+    }
   });
 });
