@@ -11,6 +11,7 @@ import { predictRows, standardise, type TrainedModel } from '../lib/classify/mod
 import { loadModel } from '../lib/classify/model-io-node';
 import { allocBrickOutputs } from '../lib/classify/predict-brick';
 import { chunkGrid, featureHalo, featuresForBox, featuresForBoxPlanar } from '../lib/features';
+import { withChunkCache } from '../lib/parallel/chunk-cache';
 import type { Shape3 } from '../lib/volume/types';
 import { createVolume, openVolume } from '../lib/volume/zarr-store-node';
 
@@ -37,6 +38,9 @@ export async function profileBricks(storePath: string, modelDir: string, outDir:
   const probs = await createVolume(`${outDir}/probs.ome.zarr`, { ...base, dtype: 'uint8', channels: tm.classes.map(String) }, { chunk: brick });
   const unc = await createVolume(`${outDir}/unc.ome.zarr`, { ...base, dtype: 'uint8', channels: ['u'] }, { chunk: brick });
   const boxes = chunkGrid(shape, brick).slice(0, count);
+  // reads go through a chunk cache in brick order, as in the prediction threads (brick-write-node):
+  // one cache per use, so that the read timed alone costs what the read inside the features costs
+  const [readVia, fusedVia, tfjsVia] = [0, 1, 2].map(() => withChunkCache(store, store.chunk, 96 * 2 ** 20));
   const fused: Record<string, number[]> = {};
   const tfjs: Record<string, number[]> = {};
   const add = (r: Record<string, number[]>, k: string, ms: number, n: number) => (r[k] ??= []).push((ms * 1e6) / n);
@@ -45,18 +49,18 @@ export async function profileBricks(storePath: string, modelDir: string, outDir:
     const n = box.shape[0] * box.shape[1] * box.shape[2];
     if (into.labels.length !== n) into = allocBrickOutputs(n, tm.classes.length);
     let t = cpu();
-    await store.readBlock(box, { halo });
+    await readVia.readBlock(box, { halo });
     const tRead = cpu() - t;
     // fused: read + filters, then (inside the consumer) the MLP and the copy of its outputs
     let tMlp = 0;
     t = cpu();
-    await featuresForBoxPlanar(store, box, set, (K, planar, nVox) => {
+    await featuresForBoxPlanar(fusedVia, box, set, (K, planar, nVox) => {
       const t1 = cpu();
       runFusedMlpInto(K, net, planar, nVox, into);
       tMlp = cpu() - t1;
     });
     const tAll = cpu() - t;
-    add(fused, 'read + decode (box with halo)', tRead, n);
+    add(fused, 'read + decode (box with halo, chunk cache)', tRead, n);
     add(fused, 'features (wasm filters, planes)', tAll - tMlp - tRead, n);
     add(fused, 'fused MLP + argmax + quantise (wasm)', tMlp, n);
     t = cpu();
@@ -71,9 +75,9 @@ export async function profileBricks(storePath: string, modelDir: string, outDir:
 
     // TF.js path, stage by stage
     t = cpu();
-    const f = await featuresForBox(store, box, set);
+    const f = await featuresForBox(tfjsVia, box, set);
     const tRows = cpu() - t;
-    add(tfjs, 'read + decode (box with halo)', tRead, n);
+    add(tfjs, 'read + decode (box with halo, chunk cache)', tRead, n);
     add(tfjs, 'features + planes -> rows copy', tRows - tRead, n);
     t = cpu();
     standardise(f.data, tm.mean, tm.std);
