@@ -141,17 +141,15 @@ function invariants2(
   const b00 = f64x2.sub(a00, q), b11 = f64x2.sub(a11, q), b22 = f64x2.sub(a22, q);
   const p2 = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(b00, b00), f64x2.mul(b11, b11)), f64x2.mul(b22, b22)), f64x2.mul(f64x2.splat(2.0), p1));
   const p = f64x2.sqrt(f64x2.mul(f64x2.max(p2, f64x2.splat(1e-300)), f64x2.splat(1.0 / 6.0)));
-  const ip = f64x2.div(one, p);
-  const c00 = f64x2.mul(b00, ip), c11 = f64x2.mul(b11, ip), c22 = f64x2.mul(b22, ip);
-  const c01 = f64x2.mul(a01, ip), c02 = f64x2.mul(a02, ip), c12 = f64x2.mul(a12, ip);
+  // det(B / p) = det(B) / p^3
   const det = f64x2.add(
     f64x2.sub(
-      f64x2.mul(c00, f64x2.sub(f64x2.mul(c11, c22), f64x2.mul(c12, c12))),
-      f64x2.mul(c01, f64x2.sub(f64x2.mul(c01, c22), f64x2.mul(c12, c02))),
+      f64x2.mul(b00, f64x2.sub(f64x2.mul(b11, b22), f64x2.mul(a12, a12))),
+      f64x2.mul(a01, f64x2.sub(f64x2.mul(a01, b22), f64x2.mul(a12, a02))),
     ),
-    f64x2.mul(c02, f64x2.sub(f64x2.mul(c01, c12), f64x2.mul(c11, c02))),
+    f64x2.mul(a02, f64x2.sub(f64x2.mul(a01, a12), f64x2.mul(b11, a02))),
   );
-  const r = f64x2.min(f64x2.max(f64x2.mul(det, f64x2.splat(0.5)), f64x2.splat(-1.0)), one);
+  const r = f64x2.min(f64x2.max(f64x2.div(f64x2.mul(det, f64x2.splat(0.5)), f64x2.mul(p, f64x2.mul(p, p))), f64x2.splat(-1.0)), one);
   const u = f64x2.mul(f64x2.sub(one, f64x2.abs(r)), f64x2.splat(0.5));
   // p2 <= 1e-300: p underflows to 0 in f32, which marks the matrix as flat
   store<v128>(dst, q);
