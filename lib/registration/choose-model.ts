@@ -3,11 +3,12 @@
  * shear, anisotropic scale and, for stitched mosaics, per-field offsets that a similarity cannot
  * absorb. The map is cut into patches (~24 voxels) and each patch's local shift under the
  * similarity is measured (patch-shift.ts): they give the residual map, the least-squares start of
- * the affine and a leave-one-out residual of the similarity and affine fits (reported). The affine
- * is polished by a 6-parameter hill climb of the registration's own criterion (overlap-damped
- * correlation ratio) and kept only when it is supported: it must fit held-out data better (climbed
- * on one checkerboard half of the map, a higher correlation ratio on the other half, both ways),
- * gain clearly over the whole map, and stretch the map by less than ±10 % (no degenerate scale).
+ * the affine, a leave-one-out residual of the similarity and affine fits (reported) and an F test
+ * of the affine's two extra parameters against the patch-shift noise (estimated from the affine
+ * fit's own residual). The affine is polished by a hill climb of the registration's own criterion
+ * (overlap-damped correlation ratio) with the similarity's area (affine-climb.ts) and kept only
+ * when it is supported: the patch shifts need it (F >= 4) and the whole map agrees (a gain), or the
+ * whole-map gain alone is large; and it stretches the map by less than ±10 % (no degenerate scale).
  * On a stitched map whose field layout is known, the field shifts (refine-fields.ts) are measured
  * first, so they do not pass for an affine; the patch residuals decide there.
  */
@@ -236,8 +237,9 @@ function halves(m: PatchMeasure, G: Affine2, sw: number, sh: number): [Uint8Arra
 }
 
 /**
- * Fit and judge the affine against the similarity G. Evidence: the split-half test (affine climbed
- * on one checkerboard half of the map, eta^2 gain over G on the other half, both ways) and the
+ * Fit and judge the affine against the similarity G. Evidence: the patch shifts' F test, the
+ * whole-map gain of the polished affine, and (reported only) the split-half test (affine climbed on
+ * one checkerboard half of the map, eta^2 gain over G on the other half, both ways) and the
  * leave-one-out residual of the patch shifts. With `fieldsFirst` (a stitched map whose field shifts
  * were taken out of the patches) the whole-map criterion does not see the field shifts, so the
  * affine is the least-squares fit to the patches and the patch residuals decide.
