@@ -13,17 +13,23 @@
  *   5. a pattern search of the smoothed NCC over centre and turn polishes the pose (elastix's
  *      stochastic optimiser leaves biases of a few tenths of a voxel on small interiors).
  *      A scale elastix finds far from the voxel sizes' ratio means they contradict the images: an
- *      error, not a silent fit. A second elastix run from a nudged start gives the error estimate.
+ *      error, not a silent fit.
+ *   6. error estimate without truth: the polish repeated on each half of the interior (halved
+ *      across y, then across x); half the RMS disagreement of the halves' poses
+ *      (register-3d-search.ts splitHalfError).
+ * Files: register-3d-search.ts (NCC searches, error estimate), register-3d-elastix.ts (elastix).
  * Coordinates: low-res voxel indices (z, y, x); poses map interior voxel indices there
  * (lib/upscale/interior-pose.ts).
  */
-import type { JsonCompatible } from 'itk-wasm';
 import { invalidInput, throwIfAborted, unprocessable, type StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
-import {
-  applyAffine3, footprintBox, invertAffine3, poseAffine, type Affine3, type InteriorPose, type Vec3,
-} from '../upscale/interior-pose';
-import { blockAverage, halve, maskedNcc, renderMoving, type Dense3 } from '../upscale/resample';
+import { applyAffine3, footprintBox, poseAffine, type Affine3, type InteriorPose, type Vec3 } from '../upscale/interior-pose';
+import { blockAverage, renderMoving, type Dense3 } from '../upscale/resample';
+import { refineElastix3d } from './register-3d-elastix';
+import { coarseSearch, polish, rmsPoseDistance, scorePose, splitHalfError } from './register-3d-search';
+
+export { parseElastixTransform3d } from './register-3d-elastix';
+export { rmsPoseDistance } from './register-3d-search';
 import { gaussianBlur3 } from '../synthetic/blur';
 
 export interface RegisterInteriorOptions extends StageOptions {
@@ -61,8 +67,14 @@ export interface RegisterInteriorResult {
     nccStart: number;
     nccCoarse: number;
     nccFinal: number;
-    /** RMS displacement over the interior between the elastix and the coarse-search poses, low-res voxels */
+    /**
+     * estimated registration error, RMS displacement over the interior in low-res voxels, without
+     * truth: half the disagreement of the poses refined on each half of the interior (register-3d-search
+     * splitHalfError); on the synthetic tests within a factor of 3 of the true error
+     */
     errorEstimateVox: number;
+    /** RMS displacement between the elastix and the coarse-search poses (how far elastix moved the pose), low-res voxels */
+    elastixShiftVox: number;
     /** scale elastix found / scale of the voxel sizes (1 = agree) */
     scaleRatio: number;
     /** tilt of the scan axis elastix found (projected out), degrees */
@@ -89,17 +101,6 @@ function insideFraction(m: Affine3, shape: Vec3, vol: Vec3): number {
     inside *= Math.max(0, Math.min(end[a]!, vol[a]!) - Math.max(start[a]!, 0));
   }
   return inside / total;
-}
-
-/** RMS distance between two hi→low maps over a 5³ lattice spanning the interior. */
-export function rmsPoseDistance(a: Affine3, b: Affine3, shape: Vec3): number {
-  let s = 0, n = 0;
-  for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) for (let k = 0; k < 5; k++) {
-    const p: Vec3 = [((shape[0] - 1) * i) / 4, ((shape[1] - 1) * j) / 4, ((shape[2] - 1) * k) / 4];
-    const u = applyAffine3(a, ...p), v = applyAffine3(b, ...p);
-    s += (u[0] - v[0]) ** 2 + (u[1] - v[1]) ** 2 + (u[2] - v[2]) ** 2; n++;
-  }
-  return Math.sqrt(s / n);
 }
 
 export async function registerInterior(volume: VolumeStore, interior: VolumeStore, opts: RegisterInteriorOptions): Promise<RegisterInteriorResult> {
@@ -149,7 +150,7 @@ export async function registerInterior(volume: VolumeStore, interior: VolumeStor
   });
   const atOne = scored.find((x) => x.k === 1)!, bestK = scored.reduce((a, b) => (b.ncc > a.ncc ? b : a));
   if (bestK.k !== 1 && bestK.ncc > atOne.ncc + 0.02) contradiction(bestK.k);
-  let finalM = poseAffine(coarse.pose, shape), scaleRatio = 1, tiltDeg = 0, errorEstimateVox = NaN;
+  let finalM = poseAffine(coarse.pose, shape), scaleRatio = 1, tiltDeg = 0, elastixShiftVox = NaN;
   if (opts.elastix !== false) {
     opts.onProgress?.(0.4, 'refining with elastix');
     const a = await refineElastix3d({ data: raw, shape: cShape }, cStart, movingRaw, f, poseAffine(coarse.pose, shape), 1234);
@@ -157,7 +158,7 @@ export async function registerInterior(volume: VolumeStore, interior: VolumeStor
     scaleRatio = a.scaleRatio; tiltDeg = a.tiltDeg;
     if (Math.abs(scaleRatio - 1) > (opts.scaleTolerance ?? 0.08)) contradiction(scaleRatio);
     const refined = poseAffine(projectPose(a.m, shape, scale), shape);
-    errorEstimateVox = rmsPoseDistance(refined, finalM, shape);
+    elastixShiftVox = rmsPoseDistance(refined, finalM, shape);
     // elastix's pose is kept unless it clearly lowers the correlation (a failed refinement)
     if (scorePose(fixed, cStart, moving, f, refined, shape) >= coarse.ncc - 0.01) finalM = refined;
   }
@@ -168,116 +169,15 @@ export async function registerInterior(volume: VolumeStore, interior: VolumeStor
   if (nccFinal < 0.2) {
     throw unprocessable(`Interior scan ${iname} could not be matched inside ${vname} near voxel (${opts.start.centre.map((v) => v.toFixed(0)).join(', ')}) (correlation ${nccFinal.toFixed(2)}): place it closer to where it was taken.`);
   }
+  opts.onProgress?.(0.9, 'error estimate');
+  const errorEstimateVox = splitHalfError(fixed, cStart, moving, f, pose, shape, signal);
   opts.onProgress?.(0.95, 'quality views');
   return {
     pose, hiToLow: finalM, factor: f,
     coarse: { pose: coarse.pose, ncc: coarse.ncc },
-    quality: { nccStart, nccCoarse: coarse.ncc, nccFinal, errorEstimateVox, scaleRatio, tiltDeg, inside: insideFraction(finalM, shape, vol) },
+    quality: { nccStart, nccCoarse: coarse.ncc, nccFinal, errorEstimateVox, elastixShiftVox, scaleRatio, tiltDeg, inside: insideFraction(finalM, shape, vol) },
     views: orthoViews({ data: raw, shape: cShape }, cStart, moving, f, finalM, pose.centre),
   };
-}
-
-function scorePose(fixed: Dense3, cStart: Vec3, moving: Dense3, f: number, m: Affine3, shape: Vec3): number {
-  const box = footprintBox(m, shape);
-  const bShape = box.end.map((e, a) => e - box.start[a]!) as Vec3;
-  const img = { data: renderMoving(moving, f, m, box.start, bShape), shape: bShape };
-  return maskedNcc(fixed, img, box.start.map((v, a) => v - cStart[a]!) as Vec3);
-}
-
-interface Candidate { angle: number; d: Vec3; ncc: number }
-
-/** Exhaustive masked NCC over angle × shift at half resolution, then full resolution around the best few. */
-function coarseSearch(fixed: Dense3, cStart: Vec3, moving: Dense3, f: number, start: InteriorPose, shape: Vec3, sv: number, sd: number, signal?: AbortSignal) {
-  const box = footprintBox(poseAffine(start, shape), shape);
-  // render box starts an even number of voxels from the crop start, so both halve onto one grid
-  const rStart = box.start.map((v, a) => cStart[a]! + 2 * Math.floor((v - cStart[a]!) / 2)) as Vec3;
-  const rShape = box.end.map((e, a) => e - rStart[a]!) as Vec3;
-  const off = rStart.map((v, a) => v - cStart[a]!) as Vec3;
-  const at = (angle: number) => ({ data: renderMoving(moving, f, poseAffine({ ...start, angleDeg: angle }, shape), rStart, rShape), shape: rShape });
-  const fixedHalf = halve(fixed);
-  const cands: Candidate[] = [];
-  const h = Math.ceil(sv / 2);
-  for (let angle = start.angleDeg - sd; angle <= start.angleDeg + sd + 1e-9; angle += 3) {
-    throwIfAborted(signal);
-    const mh = halve(at(angle));
-    for (let dz = -h; dz <= h; dz++) for (let dy = -h; dy <= h; dy++) for (let dx = -h; dx <= h; dx++) {
-      const ncc = maskedNcc(fixedHalf, mh, [off[0] / 2 + dz, off[1] / 2 + dy, off[2] / 2 + dx]);
-      if (ncc > -1) cands.push({ angle, d: [2 * dz, 2 * dy, 2 * dx], ncc });
-    }
-  }
-  cands.sort((a, b) => b.ncc - a.ncc);
-  const top: Candidate[] = [];
-  for (const c of cands) {
-    if (top.length >= 6) break;
-    if (top.every((t) => Math.abs(t.angle - c.angle) > 4 || Math.hypot(t.d[0] - c.d[0], t.d[1] - c.d[1], t.d[2] - c.d[2]) > 5)) top.push(c);
-  }
-  let best: Candidate = { angle: start.angleDeg, d: [0, 0, 0], ncc: -2 };
-  const score = (img: Dense3, d: Vec3) => maskedNcc(fixed, img, [off[0] + d[0], off[1] + d[1], off[2] + d[2]]);
-  // each candidate at full resolution: every shift within ±2 voxels and turn within ±1°, then hill-climb
-  const renders = new Map<number, Dense3>();
-  const atCached = (angle: number) => {
-    const k = Math.round(angle * 1000);
-    if (!renders.has(k)) renders.set(k, at(angle));
-    return renders.get(k)!;
-  };
-  for (const c of top) {
-    let cur: Candidate = { ...c, ncc: -2 };
-    for (let da = -1; da <= 1; da++) {
-      const img = atCached(c.angle + da);
-      for (let dz = -2; dz <= 2; dz++) for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
-        const d: Vec3 = [c.d[0] + dz, c.d[1] + dy, c.d[2] + dx];
-        const ncc = score(img, d);
-        if (ncc > cur.ncc) cur = { angle: c.angle + da, d, ncc };
-      }
-    }
-    for (let step = 0; step < 30; step++) {
-      throwIfAborted(signal);
-      let next = cur;
-      for (const [a, dz, dy, dx] of [[0, 1, 0, 0], [0, -1, 0, 0], [0, 0, 1, 0], [0, 0, -1, 0], [0, 0, 0, 1], [0, 0, 0, -1], [1, 0, 0, 0], [-1, 0, 0, 0]]) {
-        const angle = cur.angle + a!, d: Vec3 = [cur.d[0] + dz!, cur.d[1] + dy!, cur.d[2] + dx!];
-        if (Math.abs(angle - start.angleDeg) > sd + 2 || d.some((v) => Math.abs(v) > sv + 2)) continue;
-        const ncc = score(atCached(angle), d);
-        if (ncc > next.ncc) next = { angle, d, ncc };
-      }
-      if (next === cur) break;
-      cur = next;
-    }
-      if (cur.ncc > best.ncc) best = cur;
-  }
-  // sub-voxel / sub-degree: vertex of the parabola through the best score and its two neighbours
-  const vertex = (lo: number, mid: number, hi: number) => {
-    const den = lo - 2 * mid + hi;
-    return den < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (lo - hi)) / den)) : 0;
-  };
-  const img = atCached(best.angle);
-  const frac = [0, 1, 2].map((a) => {
-    const e: Vec3 = [0, 0, 0]; e[a] = 1;
-    return vertex(score(img, best.d.map((v, i) => v - e[i]!) as Vec3), best.ncc, score(img, best.d.map((v, i) => v + e[i]!) as Vec3));
-  });
-  const da = vertex(score(atCached(best.angle - 1), best.d), best.ncc, score(atCached(best.angle + 1), best.d));
-  const pose: InteriorPose = { ...start, angleDeg: best.angle + da, centre: start.centre.map((v, a) => v + best.d[a]! + frac[a]!) as Vec3 };
-  return { pose, ncc: best.ncc };
-}
-
-/** Pattern search (steps 0.5 → 0.0625 voxel and degree) maximising score over centre and turn. */
-function polish(start: InteriorPose, score: (p: InteriorPose) => number, signal?: AbortSignal, finest = 0.0625): InteriorPose {
-  let best = start, bestScore = score(start);
-  for (let step = 0.5; step >= finest; step /= 2) {
-    let improved = true;
-    while (improved) {
-      throwIfAborted(signal);
-      improved = false;
-      for (let k = 0; k < 8; k++) {
-        const axis = k >> 1, sign = k & 1 ? -1 : 1;
-        const c = [...best.centre] as Vec3;
-        let angle = best.angleDeg;
-        if (axis < 3) c[axis] += sign * step; else angle += sign * step;
-        const p = { ...best, centre: c, angleDeg: angle }, v = score(p);
-        if (v > bestScore) { best = p; bestScore = v; improved = true; }
-      }
-    }
-  }
-  return best;
 }
 
 /** The model pose (rotation about z, given scale) nearest to an affine: centre image and in-plane angle. */
@@ -286,112 +186,6 @@ export function projectPose(m: Affine3, shape: Vec3, scale: Vec3): InteriorPose 
   // in-plane part: columns for y and x of rows y and x; angle of the average rotation
   const angle = Math.atan2(m[6] - m[9], m[10] + m[5]);
   return { centre, angleDeg: (angle * 180) / Math.PI, scale };
-}
-
-/** zyx affine ↔ ITK (x, y, z) physical space: reverse the axes. */
-const zyx2xyz = (m: Affine3) => {
-  // rows/cols reversed: xyz[r][c] = zyx[2-r][2-c]
-  const o: number[] = [];
-  for (let r = 0; r < 3; r++) { for (let c = 0; c < 3; c++) o.push(m[4 * (2 - r) + (2 - c)]!); o.push(m[4 * (2 - r) + 3]!); }
-  return o as Affine3;
-};
-const xyz2zyx = zyx2xyz; // the same reversal
-
-function composeAffine3(outer: Affine3, inner: Affine3): Affine3 {
-  const o: number[] = [];
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) o.push(outer[4 * r]! * inner[c]! + outer[4 * r + 1]! * inner[4 + c]! + outer[4 * r + 2]! * inner[8 + c]!);
-    o.push(outer[4 * r]! * inner[3]! + outer[4 * r + 1]! * inner[7]! + outer[4 * r + 2]! * inner[11]! + outer[4 * r + 3]!);
-  }
-  return o as Affine3;
-}
-
-/** One elastix 3D transform map → affine x ↦ A (x − c) + t + c in ITK (x, y, z) order. */
-export function parseElastixTransform3d(map: Record<string, string[]>): Affine3 {
-  const kind = map.Transform![0];
-  const q = map.TransformParameters!.map(Number);
-  const c = (map.CenterOfRotationPoint ?? ['0', '0', '0']).map(Number);
-  let a: number[], t: number[];
-  if (kind === 'SimilarityTransform') {
-    const [vx, vy, vz] = q, s = q[6]!;
-    const w = Math.sqrt(Math.max(0, 1 - vx! ** 2 - vy! ** 2 - vz! ** 2));
-    const [x, y, z] = [vx!, vy!, vz!];
-    a = [
-      1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
-      2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
-      2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
-    ].map((v) => v * s);
-    t = q.slice(3, 6);
-  } else if (kind === 'AffineTransform') {
-    a = q.slice(0, 9); t = q.slice(9, 12);
-  } else if (kind === 'TranslationTransform') {
-    a = [1, 0, 0, 0, 1, 0, 0, 0, 1]; t = q.slice(0, 3);
-  } else {
-    throw new Error(`parseElastixTransform3d: unsupported elastix transform ${kind}`);
-  }
-  const out: number[] = [];
-  for (let r = 0; r < 3; r++) out.push(a[3 * r]!, a[3 * r + 1]!, a[3 * r + 2]!, t[r]! + c[r]! - (a[3 * r]! * c[0]! + a[3 * r + 1]! * c[1]! + a[3 * r + 2]! * c[2]!));
-  return out as Affine3;
-}
-
-async function itkImage3(data: Float32Array, shape: Vec3, origin: number[], spacing: number[], direction: number[]) {
-  const { Image, ImageType, FloatTypes, PixelTypes } = await import('itk-wasm');
-  const im = new Image(new ImageType(3, FloatTypes.Float32, PixelTypes.Scalar, 1));
-  im.size = [shape[2], shape[1], shape[0]]; im.origin = origin; im.spacing = spacing; im.direction = new Float64Array(direction); im.data = data;
-  return im;
-}
-
-/**
- * elastix from `init` (interior voxel → low-res voxel). Fixed: the low-res crop (physical = low-res
- * voxel index, x y z); moving: the block-averaged interior with geometry init ∘ (b ↦ f·b + (f−1)/2).
- * elastix's T maps fixed points to moving physical points, so the refined map is T⁻¹ ∘ init.
- */
-async function refineElastix3d(crop: Dense3, cropStart: Vec3, moving: Dense3, f: number, init: Affine3, seed: number) {
-  const { elastixNode, defaultParameterMapNode } = await import('@itk-wasm/elastix');
-  // elastix samples the fixed image at random and gives up when most samples miss the moving one:
-  // hand it only the part of the crop under the interior (plus a small margin)
-  const { fixed, cStart } = subCrop(crop, cropStart, footprintBox(init, [moving.shape[0] * f, moving.shape[1] * f, moving.shape[2] * f], -1));
-  const h = (f - 1) / 2;
-  const P = composeAffine3(init, [f, 0, 0, h, 0, f, 0, h, 0, 0, f, h]); // block index → low-res index (zyx)
-  const Px = zyx2xyz(P);
-  const cols = [0, 1, 2].map((c) => Math.hypot(Px[c]!, Px[4 + c]!, Px[8 + c]!));
-  const direction: number[] = [];
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) direction.push(Px[4 * r + c]! / cols[c]!);
-  const fixedImg = await itkImage3(Float32Array.from(fixed.data), fixed.shape, [cStart[2], cStart[1], cStart[0]], [1, 1, 1], [1, 0, 0, 0, 1, 0, 0, 0, 1]);
-  const movingImg = await itkImage3(Float32Array.from(moving.data), moving.shape, [Px[3]!, Px[7]!, Px[11]!], cols, direction);
-  const { parameterMap } = await defaultParameterMapNode('affine', { numberOfResolutions: 2 });
-  const pm = parameterMap as Record<string, string[]>;
-  pm.Transform = ['SimilarityTransform'];
-  pm.NumberOfResolutions = ['1'];
-  pm.MaximumNumberOfIterations = ['200'];
-  pm.NumberOfSpatialSamples = ['3000'];
-  // versor x, y (tilts of the scan axis) frozen by huge scales; z turn and scale ~ lever arm²
-  pm.AutomaticScalesEstimation = ['false'];
-  pm.Scales = ['1e9', '1e9', '400', '1', '1', '1', '400'];
-  pm.WriteResultImage = ['false'];
-  pm.RandomSeed = [String(seed)];
-  const r = await elastixNode([pm] as unknown as JsonCompatible, { fixed: fixedImg, moving: movingImg });
-  const T = parseElastixTransform3d((r.transformParameterObject as unknown as Record<string, string[]>[])[0]!);
-  const Tzyx = xyz2zyx(T);
-  const m = composeAffine3(invertAffine3(Tzyx), init);
-  const det = (a: Affine3) => a[0] * (a[5] * a[10] - a[6] * a[9]) - a[1] * (a[4] * a[10] - a[6] * a[8]) + a[2] * (a[4] * a[9] - a[5] * a[8]);
-  const scaleRatio = Math.cbrt(Math.abs(det(m) / det(init)));
-  // tilt: angle of the image of the interior's z axis from the low-res z axis
-  const tiltDeg = (Math.acos(Math.min(1, Math.abs(m[0]) / Math.hypot(m[0], m[4], m[8]))) * 180) / Math.PI;
-  return { m, scaleRatio, tiltDeg };
-}
-
-function subCrop(crop: Dense3, cropStart: Vec3, box: { start: Vec3; end: Vec3 }): { fixed: Dense3; cStart: Vec3 } {
-  const s = box.start.map((v, a) => Math.max(cropStart[a]!, Math.min(cropStart[a]! + crop.shape[a]! - 2, v))) as Vec3;
-  const e = box.end.map((v, a) => Math.max(s[a]! + 2, Math.min(cropStart[a]! + crop.shape[a]!, v))) as Vec3;
-  const shape = e.map((v, a) => v - s[a]!) as Vec3;
-  const data = new Float32Array(shape[0] * shape[1] * shape[2]);
-  const [, cy, cx] = crop.shape;
-  for (let z = 0; z < shape[0]; z++) for (let y = 0; y < shape[1]; y++) {
-    const src = ((z + s[0] - cropStart[0]) * cy + y + s[1] - cropStart[1]) * cx + s[2] - cropStart[2];
-    data.set(crop.data.subarray(src, src + shape[2]), (z * shape[1] + y) * shape[2]);
-  }
-  return { fixed: { data, shape }, cStart: s };
 }
 
 /** Orthogonal slices through the interior's centre: low-res grey beside the registered interior. */

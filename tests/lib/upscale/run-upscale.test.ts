@@ -1,7 +1,8 @@
 /**
  * Issue 18 acceptance on synthetic truth (2 seeds × ratios 4× and 8×): interior scans registered
  * from starts off by ~10 low-res voxels and ~10°, porosity per class and of the whole sample
- * against the generator's exact porosity.
+ * against the generator's exact porosity; the registration's truth-free error estimate against the
+ * true error.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,10 +33,17 @@ describe('petromap upscale on synthetic multi-scale samples', () => {
       });
       const errors = truth.interiors.map((t, k) => rmsPoseDistance(r.interiors[k]!.hiToLow, poseAffine(t.pose, t.shape), t.shape));
       const perClass = truth.classes.map((c) => ({ code: c.code, truth: c.porosity, est: r.classes.find((x) => x.code === c.code)?.porosity?.value }));
-      console.log(`ratio ${ratio} seed ${seed}: registration RMS error ${errors.map((e) => e.toFixed(3)).join(', ')} voxels; ` +
+      const estimates = r.interiors.map((i) => i.quality!.errorEstimateVox);
+      console.log(`ratio ${ratio} seed ${seed}: registration RMS error ${errors.map((e) => e.toFixed(3)).join(', ')} voxels (estimate ${estimates.map((e) => e.toFixed(3)).join(', ')}); ` +
         perClass.map((c) => `class ${c.code} ${c.est?.toFixed(4)} (truth ${c.truth.toFixed(4)})`).join(', ') +
         `; total ${r.total.value.toFixed(4)} [${r.total.low.toFixed(4)}, ${r.total.high.toFixed(4)}] (truth ${truth.totalPorosity.toFixed(4)})`);
       for (const e of errors) expect(e).toBeLessThanOrEqual(0.5);
+      // the truth-free error estimate (split halves) is within a factor of 3 of the true error
+      // (measured: 0.44–1.24× the true error on these eight interiors; it tends to be low)
+      errors.forEach((e, k) => {
+        expect(estimates[k]).toBeGreaterThanOrEqual(e / 3);
+        expect(estimates[k]).toBeLessThanOrEqual(3 * e);
+      });
       for (const c of perClass) expect(Math.abs(c.est! - c.truth)).toBeLessThanOrEqual(0.02);
       expect(r.total.coveredFraction).toBe(1);
       expect(Math.abs(r.total.value - truth.totalPorosity)).toBeLessThanOrEqual(0.01);
