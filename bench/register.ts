@@ -57,7 +57,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     if (cases > 0) {
       const w = await timed(() => warmElastix());
-      await prewarmElastix(); // the worker of (b), as a server keeps it
+      await prewarmElastix(true); // the worker of (b), as a server keeps it
       console.log(`ITK-Wasm elastix load (once per thread; the CLI/server worker keeps it loaded and starts loading it when a registration starts): ${w.ms.toFixed(0)} ms wall, module ${elastixLoadMs.toFixed(0)} ms; not counted below`);
       console.log('times: wall ms / CPU ms; errors: mean/max voxel');
       console.log('case | (a) petromap refinement from coarse: time, err | native elastix from coarse: time, err | ratio wall, cpu || (b) petromap whole: time, err | ratio to native wall, cpu || itk-wasm elastix peer settings: time, err | native from none: err');

@@ -17,10 +17,15 @@ import type { RefineImages, RefineOptions } from './elastix-refine';
 interface Reply { type: string; fraction?: number; message?: string; edsToSlab?: Affine2 }
 
 let idle: Worker | undefined;
-let warming: Promise<void> | undefined;
+/** the worker loading elastix (unref'd unless someone waits for it) and its load */
+let warming: { worker: Worker; done: Promise<void> } | undefined;
 
 async function acquire(): Promise<Worker> {
-  if (warming) await warming; // the worker being warmed becomes the idle one
+  if (warming) {
+    // the worker being warmed becomes the idle one; keep the process alive while it loads
+    warming.worker.ref();
+    await warming.done;
+  }
   const w = idle ?? startTsWorker(new URL('./register.worker.ts', import.meta.url));
   idle = undefined;
   w.ref();
@@ -51,14 +56,20 @@ function call(w: Worker, msg: object, onProgress?: StageOptions['onProgress']): 
   });
 }
 
-/** Load elastix in an idle worker now, so the first refinement does not wait for it (never rejects). */
-export function prewarmElastix(): Promise<void> {
+/**
+ * Load elastix in an idle worker now, so the first refinement does not wait for it (never
+ * rejects). Fire and forget does not keep the process alive; with `hold` it does until loaded.
+ */
+export function prewarmElastix(hold = false): Promise<void> {
   if (idle) return Promise.resolve();
-  if (warming) return warming;
-  const w = startTsWorker(new URL('./register.worker.ts', import.meta.url));
-  w.unref();
-  warming = call(w, { warm: true }).then(() => release(w), () => void w.terminate()).finally(() => { warming = undefined; });
-  return warming;
+  if (!warming) {
+    const w = startTsWorker(new URL('./register.worker.ts', import.meta.url));
+    w.unref();
+    const done = call(w, { warm: true }).then(() => release(w), () => void w.terminate()).finally(() => { warming = undefined; });
+    warming = { worker: w, done };
+  }
+  if (hold) warming.worker.ref();
+  return warming.done;
 }
 
 export async function refineInWorker(
