@@ -105,7 +105,8 @@ export function PorePaint({ projectId, it, busy, onSaved, onError, onTrain, onUs
         <div className="controls" data-testid="ms-pore-trained">
           <span className="info">
             Trained on {trained.counts['1'] ?? 0} pore and {trained.counts['2'] ?? 0} solid voxels; held-out accuracy {trained.heldOutAccuracy == null ? '—' : `${(100 * trained.heldOutAccuracy).toFixed(1)} %`};
-            predicted pore fraction of the interior {trained.poreFraction == null ? '—' : `${(100 * trained.poreFraction).toFixed(1)} %`}. Measure with:
+            predicted pore fraction of the interior {trained.poreFraction == null ? '—' : `${(100 * trained.poreFraction).toFixed(1)} %`}
+            {trained.heldOutAccuracy != null && trained.heldOutAccuracy < 0.8 ? ' — low: compare the cyan pores with the grey before measuring with them (the engine reads textures; single painted voxels may not be enough)' : ''}. Measure with:
           </span>
           <label><input type="radio" name={`pore-use-${ds}`} checked={pores.use} disabled={busy} onChange={() => onUse(true)} data-testid="ms-pore-use-trained" /> the trained pores</label>
           <label><input type="radio" name={`pore-use-${ds}`} checked={!pores.use} disabled={busy} onChange={() => onUse(false)} data-testid="ms-pore-use-threshold" /> the threshold</label>
