@@ -166,6 +166,8 @@ export async function removeInterior(svc: Services, projectId: string, datasetId
   f.interiors = f.interiors.filter((x) => x.datasetId !== datasetId);
   await save(svc, projectId, f);
   await rm(viewsFile(svc, projectId, datasetId), { force: true });
+  // its painted pore/solid strokes and trained pores go with it
+  await rm(path.join(/*turbopackIgnore: true*/ dir(svc, projectId), `pores-${datasetId}`), { recursive: true, force: true });
   return { ok: true };
 }
 

@@ -7,6 +7,7 @@
  * (lib/upscale through the job) sends the store's porosity and uncertainty of that slice, NaN where
  * no interior covers the class.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -223,5 +224,8 @@ describe('painted pore/solid corrections', () => {
     expect(Math.abs(covered.calibration!.mean - truth.classes.find((c) => c.code === covered.code)!.porosity)).toBeLessThan(0.05);
     await caller.multiscale.usePores({ projectId, datasetId: interiorId, use: false });
     expect((await caller.multiscale.state({ projectId })).interiors[0]?.pores.use).toBe(false);
+    // removing the interior removes its strokes and trained pores
+    await caller.multiscale.remove({ projectId, datasetId: interiorId });
+    expect(existsSync(path.join(svc.ws.projectDir(projectId), 'multiscale', `pores-${interiorId}`))).toBe(false);
   }, 240_000);
 });

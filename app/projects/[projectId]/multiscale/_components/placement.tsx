@@ -72,6 +72,11 @@ export function Placement({ s, candidate, current, busy, onPlace }: PlacementPro
         {hiShape && hiUm ? `${hiShape.join(' × ')} voxels of ${hiUm[2]} µm` : ''}{ratio ? ` (1 : ${ratio.toFixed(2)} of the large scan's ${lowUm[2]} µm voxels)` : ''}.
         {' '}Click where it was taken on any of the three views, or use a scan proposal; the amber box shows where it would go (dashed white: the proposals, green: registered scans). Registration then searches ±12 voxels and ±12° around this start.
       </p>
+      {ratio != null && ratio <= 1 && (
+        <p className="warning" data-testid="ms-not-finer">
+          Its voxels ({hiUm![2]} µm) are not smaller than the large scan&apos;s ({lowUm[2]} µm): an interior scan must have the higher resolution. Check the voxel size stored in the file.
+        </p>
+      )}
       {s.proposals && s.proposals.list.length > 0 && (
         <ul className="fractions" data-testid="ms-proposals">
           {s.proposals.list.map((p) => (
