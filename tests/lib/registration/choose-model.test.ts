@@ -1,0 +1,56 @@
+/** The model choice's statistics on synthetic patch shifts and the area-keeping affine climb (issue 19). */
+import { describe, expect, it } from 'vitest';
+import type { Affine2 } from '../../../lib/coords';
+import { climbAffine } from '../../../lib/registration/affine-climb';
+import { patchF, type PatchShift } from '../../../lib/registration/choose-model';
+import { mulberry32 } from '../../../lib/synthetic/prng';
+
+/** 5 x 5 patches 20 px apart about the centre, shifts from `field` plus Gaussian noise of sd px. */
+function patches(field: (x: number, y: number) => [number, number], sd: number, seed: number): PatchShift[] {
+  const r = mulberry32(seed);
+  const g = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const out: PatchShift[] = [];
+  for (let j = -2; j <= 2; j++) for (let i = -2; i <= 2; i++) {
+    const [du, dv] = field(20 * i, 20 * j);
+    out.push({ x: 20 * i, y: 20 * j, d: [du + sd * g(), dv + sd * g()], w: [1 / (sd * sd), 1 / (sd * sd)] });
+  }
+  return out;
+}
+
+describe('patch-shift F test of the affine', () => {
+  it('stays small for a similarity (shift, rotation, scale) plus noise and is large for a 2 % shear', () => {
+    const sim = (x: number, y: number): [number, number] => [0.3 + 0.004 * x - 0.003 * y, -0.2 + 0.003 * x + 0.004 * y];
+    const shear = (x: number, y: number): [number, number] => [0.01 * y, 0.01 * x];
+    const fs = [1, 2, 3, 4, 5, 6, 7, 8].map((s) => patchF(patches(sim, 0.3, s))!);
+    const fa = [1, 2, 3, 4, 5, 6, 7, 8].map((s) => patchF(patches((x, y) => { const a = sim(x, y), b = shear(x, y); return [a[0] + b[0], a[1] + b[1]]; }, 0.3, s))!);
+    // F(2, 44): 4 is about p = 0.025; a +-0.4 px shear pattern over 0.3 px noise is far beyond it
+    expect(fs.filter((f) => f >= 4).length).toBeLessThanOrEqual(1);
+    expect(Math.min(...fa)).toBeGreaterThan(10);
+  });
+
+  it('needs 8 patches', () => {
+    expect(patchF(patches(() => [0, 0], 0.3, 1).slice(0, 7))).toBeNull();
+  });
+});
+
+describe('climbAffine', () => {
+  // a smooth criterion with its optimum at a 2 % shear and a 3 % larger area about the centre (50, 50)
+  const target: Affine2 = [1.015, 0.02, 0, 0, 1.015, 0];
+  target[2] = 50 - target[0] * 50 - target[1] * 50;
+  target[5] = 50 - target[3] * 50 - target[4] * 50;
+  const score = (m: Affine2) => -[0, 1, 2, 3, 4, 5].reduce((s, k) => s + (m[k] - target[k]) ** 2 * (k === 2 || k === 5 ? 1 : 1e4), 0);
+  const I: Affine2 = [1, 0, 0, 0, 1, 0];
+  const det = (m: Affine2) => m[0] * m[4] - m[1] * m[3];
+
+  it('keeps the start\'s area by default and finds the shear', () => {
+    const r = climbAffine(score, I, 101, 101).edsToSlab;
+    expect(det(r)).toBeCloseTo(1, 6);
+    expect(r[1] - r[3]).toBeGreaterThan(0.015);
+  });
+
+  it('with holdScale false also finds the area', () => {
+    const r = climbAffine(score, I, 101, 101, { holdScale: false }).edsToSlab;
+    expect(det(r)).toBeCloseTo(det(target), 2);
+    for (const k of [0, 1, 3, 4]) expect(Math.abs(r[k] - target[k])).toBeLessThan(0.002);
+  });
+});
