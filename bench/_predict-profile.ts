@@ -10,7 +10,8 @@ import { fusedMlpOf, runFusedMlpInto } from '../lib/classify/fused-mlp';
 import { predictRows, standardise, type TrainedModel } from '../lib/classify/model';
 import { loadModel } from '../lib/classify/model-io-node';
 import { allocBrickOutputs } from '../lib/classify/predict-brick';
-import { chunkGrid, featureHalo, featuresForBox, featuresForBoxPlanar } from '../lib/features';
+import { chunkGrid, featureHalo, featuresForBox, featuresForBoxPlanar, type FeatureSet } from '../lib/features';
+import { wasmKernels } from '../lib/features/kernels-wasm';
 import { withChunkCache } from '../lib/parallel/chunk-cache';
 import type { Shape3 } from '../lib/volume/types';
 import { createVolume, openVolume } from '../lib/volume/zarr-store-node';
@@ -99,4 +100,54 @@ export async function profileBricks(storePath: string, modelDir: string, outDir:
     for (let i = 0; i < keys.length; i++) console.log(`  ${keys[i]!.padEnd(56)} ${med[i]!.toFixed(0).padStart(6)} ns ${((100 * med[i]!) / total).toFixed(1).padStart(6)} %`);
     console.log(`  ${'total'.padEnd(56)} ${total.toFixed(0).padStart(6)} ns = ${(1e3 / total).toFixed(2)} M voxels/s per thread`);
   }
+}
+
+/**
+ * CPU time of every feature kernel call on `count` bricks of the store (features only, one thread):
+ * conv passes by axis and radius, eig3, columns, ... in ns per output voxel, summed over the calls.
+ * The kernel instance's exports are wrapped for the run (its memory and state are not touched).
+ */
+export async function profileKernels(storePath: string, set: FeatureSet, count: number, brick: Shape3): Promise<void> {
+  const store = await openVolume(storePath);
+  const K = wasmKernels();
+  const orig = K.k as unknown as Record<string, unknown>;
+  const timed: Record<string, unknown> = {};
+  const acc = new Map<string, number>();
+  for (const [name, fn] of Object.entries(orig)) {
+    if (typeof fn !== 'function') {
+      timed[name] = fn;
+      continue;
+    }
+    timed[name] = (...a: number[]) => {
+      const t = cpu();
+      const r = (fn as (...x: number[]) => unknown)(...a);
+      const k = name === 'conv' ? `conv along ${'zyx'[a[10]!]} radius ${a[12]}` : name;
+      acc.set(k, (acc.get(k) ?? 0) + cpu() - t);
+      return r;
+    };
+  }
+  const boxes = chunkGrid(store.meta.shape, brick).slice(0, count);
+  let n = 0;
+  let total = 0;
+  (K as unknown as { k: unknown }).k = timed;
+  try {
+    for (const box of boxes) {
+      const t = cpu();
+      await featuresForBoxPlanar(store, box, set, () => {});
+      total += cpu() - t;
+      n += box.shape[0] * box.shape[1] * box.shape[2];
+    }
+  } finally {
+    (K as unknown as { k: unknown }).k = orig;
+  }
+  const per = (ms: number) => ((ms * 1e6) / n).toFixed(1).padStart(7);
+  console.log(`feature kernels: ${boxes.length} bricks of ${brick.join('x')} (read included in the total only), CPU ns per output voxel`);
+  const byAxis = new Map<string, number>();
+  for (const [k, v] of [...acc].sort((a, b) => b[1] - a[1])) {
+    console.log(`  ${k.padEnd(32)} ${per(v)}`);
+    if (k.startsWith('conv')) byAxis.set(k.slice(0, 12), (byAxis.get(k.slice(0, 12)) ?? 0) + v);
+  }
+  for (const [k, v] of byAxis) console.log(`  ${(k + ' (all radii)').padEnd(32)} ${per(v)}`);
+  console.log(`  ${'all kernels'.padEnd(32)} ${per([...acc.values()].reduce((a, b) => a + b, 0))}`);
+  console.log(`  ${'features total (read, JS glue)'.padEnd(32)} ${per(total)}`);
 }

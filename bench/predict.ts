@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- predict [--size 1024] [--bricks 24] [--threads 2]`: peak RSS of a whole-volume
+ * `npm run bench -- predict [--size 1024] [--bricks 24] [--threads 2] [--profile | --kernels]`: peak RSS of a whole-volume
  * prediction on a large uint16 store (issue 5: under 2 GiB for 1024^3).
  * Writes the store blockwise, saves an MLP over the default classifier bank (weights untrained:
  * memory and speed do not depend on them), then runs lib/classify's predictVolume in a child
@@ -49,6 +49,11 @@ export async function run(args: string[]): Promise<void> {
       std: new Float32Array(names.length).fill(5000), featureNames: names, featureSet: set, hidden, history: [], bestEpoch: 0,
     };
     await saveModel(modelDir, tm, { classNames: ['pore', 'quartz', 'feldspar', 'clay', 'pyrite'] });
+    if (args.includes('--kernels')) {
+      const { profileKernels } = await import('./_predict-profile');
+      await profileKernels(storePath, set, bricks === 'all' ? Infinity : Number(bricks), [64, 128, 128]);
+      return;
+    }
     if (profile) {
       const { profileBricks } = await import('./_predict-profile');
       await profileBricks(storePath, modelDir, predDir, bricks === 'all' ? Infinity : Number(bricks), [64, 128, 128]);
