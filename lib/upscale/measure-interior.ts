@@ -67,13 +67,18 @@ export async function classThresholds(interior: VolumeStore, classOf: (z: number
   const [nz, ny, nx] = interior.meta.shape;
   const step = Math.max(1, Math.round(Math.cbrt((nz * ny * nx) / 2e6)));
   const vals = new Map<number, number[]>([[-1, []]]);
-  for (let z = 0; z < nz; z += step) {
+  // slabs of whole chunks (a slice at a time decompressed every chunk once per slice); the same samples
+  const slabZ = Math.max(1, Math.min(nz, 64, Math.floor(16e6 / (ny * nx))));
+  for (let z0 = 0; z0 < nz; z0 += slabZ) {
     throwIfAborted(signal);
-    const d = await interior.readBlockF32({ start: [z, 0, 0], shape: [1, ny, nx] }, { signal });
-    for (let y = 0; y < ny; y += step) for (let x = 0; x < nx; x += step) {
-      const k = classOf(z, y, x), v = d[y * nx + x]!;
-      vals.get(-1)!.push(v);
-      if (k >= 0) { if (!vals.has(k)) vals.set(k, []); vals.get(k)!.push(v); }
+    const dz = Math.min(slabZ, nz - z0);
+    const d = await interior.readBlockF32({ start: [z0, 0, 0], shape: [dz, ny, nx] }, { signal });
+    for (let z = z0 + ((step - (z0 % step)) % step); z < z0 + dz; z += step) {
+      for (let y = 0; y < ny; y += step) for (let x = 0; x < nx; x += step) {
+        const k = classOf(z, y, x), v = d[((z - z0) * ny + y) * nx + x]!;
+        vals.get(-1)!.push(v);
+        if (k >= 0) { if (!vals.has(k)) vals.set(k, []); vals.get(k)!.push(v); }
+      }
     }
   }
   // the pore grey (epoxy or air) is one for all classes; the grain grey is each class's mode
