@@ -190,7 +190,7 @@ export async function measureInterior(
   const lowGrey = nb ? await volume.readBlockF32({ start: bs, shape: bShape }, { signal }) : new Float32Array(0);
   const footprints: Footprint[] = [];
   if (opts.labels && nb && !pores.some((v) => v > 0)) {
-    throw invalidInput(`The pore labels ${baseName(opts.labels.store.path)} mark no voxel of interior scan ${opts.interiorName ?? baseName(interior.path)} as pore (pore code${opts.labels.poreCodes.length > 1 ? 's' : ''} ${opts.labels.poreCodes.join(', ')}): check the codes after the colon (--pores labels.ome.zarr:codes).`);
+    throw invalidInput(`The pore labels ${baseName(opts.labels.store.path)} mark no voxel of interior scan ${opts.interiorName ?? baseName(interior.path)} as pore (pore code${opts.labels.poreCodes.length > 1 ? 's' : ''} ${opts.labels.poreCodes.join(', ')}): check which code marks pores (on the command line: --pores labels.ome.zarr:codes), or measure with the threshold.`);
   }
   let voxelsUsed = 0;
   for (let c = 0; c < nb; c++) {
