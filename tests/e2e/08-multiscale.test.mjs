@@ -125,6 +125,11 @@ test('multi-scale: paint, predict, propose, upload an interior scan in the step,
   const pc = /centre voxel \(([-\d.]+), ([-\d.]+), ([-\d.]+)\)/.exec(listed);
   assert.ok(pc, listed);
   assert.deepEqual([await field('z'), await field('y'), await field('x')], [Number(pc[1]), Number(pc[2]), Number(pc[3])], 'the proposal sets the start');
+  // a start outside the scan is refused in words, nothing is placed
+  await page.getByTestId('ms-place-x').fill('999');
+  await page.getByTestId('ms-place').click();
+  await waitFor(async () => /lies outside the large scan "banded-plug\.nrrd" \(24 × 48 × 64 voxels/.test(await page.getByTestId('ms-error').innerText()), 'the outside-the-scan message');
+  assert.equal(await page.getByTestId('ms-interior').count(), 0);
   const centre = IN0.map((s) => s + (IN - 1) / 2);
   const click = async (panel, wVox, hVox, u, v) => {
     const box = await page.getByTestId(`ms-place-view-canvas-${panel}`).boundingBox();
@@ -154,6 +159,7 @@ test('multi-scale: paint, predict, propose, upload an interior scan in the step,
   const err = Math.hypot(Number(m[1]) - centre[0], Number(m[2]) - centre[1], Number(m[3]) - centre[2]);
   assert.ok(err < 1 && Math.abs(Number(m[4])) < 2, `registered within a voxel and 2° of where it was taken: ${reg}`);
   assert.equal(await page.getByTestId('ms-views').locator('canvas').count(), 9, 'three views × (scan, interior, checkerboard)');
+  assert.match(await page.getByTestId('ms-proposals').innerText(), /covered by interior-core\.nrrd/);
   // the registered footprint is outlined on the large scan's views
   await waitFor(async () => /ms-footprint/.test(await page.getByTestId('ms-place-view-canvas-XY').getAttribute('data-boxes')), 'footprint on the XY view');
   assert.match(await page.getByTestId('ms-place-view-canvas-XZ').getAttribute('data-boxes'), /ms-footprint/);

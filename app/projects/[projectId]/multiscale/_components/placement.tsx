@@ -57,6 +57,14 @@ export function Placement({ s, candidate, current, busy, onPlace }: PlacementPro
     boxes.push({ corners: [0, 1].flatMap((i) => [0, 1].flatMap((j) => [0, 1].map((k) => [b.start[0] - 0.5 + i * b.shape[0], b.start[1] - 0.5 + j * b.shape[1], b.start[2] - 0.5 + k * b.shape[2]] as Vec3))), color: 'rgba(255,255,255,0.55)', dashed: true, label: p.name });
   }
   const ratio = hiUm ? lowUm[2] / hiUm[2] : null;
+  /** the registered interiors whose footprint overlaps a proposal's box (axis-aligned bounds) */
+  const coveredBy = (b: { start: number[]; shape: number[] }) => {
+    const names = s.interiors.filter((it) => it.registration && !it.stale && it.dataset?.shape).filter((it) => {
+      const c = interiorCorners(it.registration!.hiToLow as Affine3, it.dataset!.shape as Vec3);
+      return [0, 1, 2].every((a) => Math.max(...c.map((q) => q[a]!)) > b.start[a]! - 0.5 && Math.min(...c.map((q) => q[a]!)) < b.start[a]! + b.shape[a]! - 0.5);
+    }).map((it) => it.dataset?.name ?? it.datasetId);
+    return names.length ? `covered by ${names.join(', ')}` : null;
+  };
   const field = (k: 0 | 1 | 2 | 3, label: string, id: string) => (
     <label>{label} <input type="number" step="any" value={k === 3 ? pos.a : pos.c[k]} data-testid={`ms-place-${id}`} aria-label={label}
       onChange={(e) => {
@@ -82,7 +90,8 @@ export function Placement({ s, candidate, current, busy, onPlace }: PlacementPro
           {s.proposals.list.map((p) => (
             <li key={p.code}>
               <strong>{p.name}</strong> <span className="num">{(100 * p.purity).toFixed(0)} % pure, centre voxel ({p.centre.map((v) => v.toFixed(1)).join(', ')})</span>{' '}
-              <button type="button" data-testid={`ms-use-proposal-${p.code}`} onClick={() => setPos({ c: p.centre as Vec3, a: pos.a })}>Use this proposal</button>
+              <button type="button" data-testid={`ms-use-proposal-${p.code}`} onClick={() => setPos({ c: p.centre as Vec3, a: pos.a })}>Use this proposal</button>{' '}
+              <span className="info" data-testid={`ms-proposal-cover-${p.code}`}>{coveredBy(p.box) ?? 'no registered interior scan here yet'}</span>
             </li>
           ))}
           {!s.proposals.current && <li className="info">These proposals were made on an earlier map or on the strokes; they still name places in this scan.</li>}
