@@ -51,7 +51,7 @@ export function InteriorCard({ projectId, it, selected, busy, onSelect, onRegist
             {it.stale ? 'Registered on an earlier scan: register again. ' : ''}
             Centre ({reg.pose.centre.map((v) => v.toFixed(2)).join(', ')}) voxels, turn {reg.pose.angleDeg.toFixed(2)}°;
             correlation {num(q?.nccFinal)} (start {num(q?.nccStart)}); error estimate{' '}
-            <span data-testid="ms-error-estimate">{num(q?.errorEstimateVox, 2)}</span> voxels (how far the coarse search and the fine registration disagree: a rough figure, not a measured error);
+            <span data-testid="ms-error-estimate">{num(q?.errorEstimateVox, 2)}</span> voxels (each half of the interior registered on its own: half their disagreement, an estimate made without the truth);
             scale found / voxel sizes {num(ratio)}{ratio != null && Number.isFinite(ratio) && Math.abs(ratio - 1) > 0.05 ? ' — the voxel sizes of the two scans may not be right' : ''}.
           </p>
           {it.views && <RegistrationViews views={it.views} />}
