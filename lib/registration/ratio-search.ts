@@ -57,6 +57,18 @@ function crossSpectrum(out: [Float64Array, Float64Array], xr: Float64Array, xi: 
   }
 }
 
+/** Scratch arrays of searchTranslation per FFT size, reused from pose to pose (120 poses allocated 200 MB). */
+const workspaces = new Map<number, ReturnType<typeof makeWorkspace>>();
+function makeWorkspace(n: number) {
+  const f = () => new Float64Array(n * n);
+  return { ntot: f(), stot: f(), within: f(), zr: f(), zi: f(), kr: [f(), f()], ki: [f(), f()], tr: f(), ti: f(), qr: f(), qi: f() };
+}
+function workspace(n: number) {
+  let w = workspaces.get(n);
+  if (!w) { workspaces.clear(); w = makeWorkspace(n); workspaces.set(n, w); }
+  return w;
+}
+
 /**
  * Best translation of the template (class indicator images `ind[k]`, tw x th, summing to the
  * template weight) over the fixed image. Translation (tx, ty) puts template pixel (x, y) on fixed
@@ -65,12 +77,9 @@ function crossSpectrum(out: [Float64Array, Float64Array], xr: Float64Array, xi: 
  */
 export function searchTranslation(fx: FixedSpectra, ind: Float64Array[], tw: number, th: number, minOverlap: number, expectedOverlap: number): TranslationHit {
   const n = fx.n, nn = n * n;
-  const ntot = new Float64Array(nn), stot = new Float64Array(nn), within = new Float64Array(nn);
-  const zr = new Float64Array(nn), zi = new Float64Array(nn);
-  const kr = [new Float64Array(nn), new Float64Array(nn)], ki = [new Float64Array(nn), new Float64Array(nn)];
-  // spectrum of the whole template (sum of the classes): sum_k q_k is one correlation with B
-  const tr = new Float64Array(nn), ti = new Float64Array(nn);
-  const qr = new Float64Array(nn), qi = new Float64Array(nn);
+  const { ntot, stot, within, zr, zi, kr, ki, tr, ti, qr, qi } = workspace(n);
+  // tr, ti: spectrum of the whole template (sum of the classes): sum_k q_k is one correlation with B
+  for (const a of [ntot, stot, within, tr, ti]) a.fill(0);
   for (let k = 0; k < ind.length; k += 2) {
     const pair = k + 1 < ind.length ? 2 : 1;
     zr.fill(0); zi.fill(0);
