@@ -38,6 +38,27 @@ export const TRAIN_DEFAULTS = Object.freeze({
   seed: 1,
 });
 
+/**
+ * Training options of the quality estimate's two half-models (on top of the model's own). They only
+ * need to agree or disagree like the model does, not to be as good: 8 epochs instead of up to 20
+ * halve the estimate's cost (bench pipeline 96x160x160, styles A and B: see the README's rows).
+ */
+export const QUALITY_HALF_TRAIN = Object.freeze({ epochs: 8 });
+
+/** Share of each class among the measured, classified pixels of an EDS map (its modal area fractions). */
+export function edsClassShares(map: MineralMap, classMap: ClassMap): Map<number, number> {
+  const count = new Map<number, number>();
+  let total = 0;
+  for (let i = 0; i < map.labels.length; i++) {
+    if (map.measured && !map.measured[i]) continue;
+    const c = classMap[map.labels[i]!];
+    if (!c) continue;
+    count.set(c, (count.get(c) ?? 0) + 1);
+    total++;
+  }
+  return new Map([...count].map(([c, n]) => [c, n / Math.max(1, total)]));
+}
+
 /** Labels from a registered EDS map: the map, its registration and the mineral -> class table. */
 export interface EdsLabels {
   kind: 'eds';
@@ -171,7 +192,9 @@ export async function trainFromLabels(volumePath: string, labels: LabelSource, m
       onProgress?.(0.97, 'Estimating the 3D quality (two half-models, voxels in depth)');
       const painted = labels.kind === 'strokes' ? new Set(labelled.map((v) => (v.z * store.meta.shape[1] + v.y) * store.meta.shape[2] + v.x)) : null;
       quality = await estimateQuality(ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store, ts, tm, validation.meanIoU, {
-        features: featureFnFor(featureSet), train: { ...trainOpts }, surface: ts.mirrorSurface, seed, signal,
+        features: featureFnFor(featureSet), train: { ...trainOpts, ...QUALITY_HALF_TRAIN }, surface: ts.mirrorSurface, seed, signal,
+        surfacePerClass: validation.perClass.map((m) => ({ class: m.class, iou: m.iou, support: m.support })),
+        labelShares: labels.kind === 'eds' ? edsClassShares(labels.map, labels.classMap) : undefined,
         exclude: painted ? (z, y, x) => painted.has((z * store.meta.shape[1] + y) * store.meta.shape[2] + x) : undefined,
       });
     }
