@@ -43,17 +43,17 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seed: number; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; ensemble?: number; style: 'a' | 'b' }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; ensemble?: number; style: 'a' | 'b' }
 
 function parse(argv: string[]): Args {
-  const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seed: 11, keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
+  const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seeds: [11], keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
     else if (f === '--threads') a.threads = Number(argv[++i]);
     else if (f === '--no-peer') a.peer = false;
     else if (f === '--no-oracle') a.oracle = false;
-    else if (f === '--seed') a.seed = Number(argv[++i]);
+    else if (f === '--seed' || f === '--seeds') a.seeds = argv[++i]!.split(',').map(Number);
     else if (f === '--keep') a.keep = true;
     else if (f === '--verbose') a.verbose = true;
     else if (f === '--ladder') a.ladder = true;
@@ -129,11 +129,12 @@ export async function run(argv: string[]): Promise<void> {
   const a = parse(argv);
   const timer = rssTimer();
   try {
-    for (const shape of a.shapes) {
+    const summary: { shape: Shape3; seed: number; petromap: number; oracle: number; estimate: number; trainSeconds: number }[] = [];
+    for (const seed of a.seeds) for (const shape of a.shapes) {
       const dir = await mkdtemp(join(tmpdir(), 'petromap-bench-pipeline-'));
       try {
-        console.log(`\n--- synthetic sandstone${a.style === 'b' ? ' style B (lib/synthetic/style-b)' : ''} ${shape.join('x')} (${((shape[0] * shape[1] * shape[2]) / 1e6).toFixed(1)} M voxels), seed ${a.seed} ---`);
-        const sample = a.style === 'b' ? generateStyleB({ shape, seed: a.seed }) : generateSandstone({ shape, seed: a.seed });
+        console.log(`\n--- synthetic sandstone${a.style === 'b' ? ' style B (lib/synthetic/style-b)' : ''} ${shape.join('x')} (${((shape[0] * shape[1] * shape[2]) / 1e6).toFixed(1)} M voxels), seed ${seed} ---`);
+        const sample = a.style === 'b' ? generateStyleB({ shape, seed }) : generateSandstone({ shape, seed });
         const volumePath = join(dir, 'volume.ome.zarr');
         await writeDenseVolume(volumePath, sample.volume);
         const classMap = classMapFromNames(sample.eds.legend, sample.truth.mineralToClass);
@@ -159,6 +160,8 @@ export async function run(argv: string[]): Promise<void> {
         console.log(`  labelled voxels ${r.labelledVoxels}, held-out accuracy ${fmt(r.validation.accuracy)}, registration coverage ${fmt(r.registration.quality.coverage, 2)}`);
         const q = r.quality;
         if (q) console.log(`  3D quality estimate (no truth) ${fmt(q.meanIoU)} vs true 3D mean IoU ${fmt(pm.meanIoU)} (error ${fmt(q.meanIoU - pm.meanIoU)}, target within 0.05); surface held-out ${fmt(q.surfaceMeanIoU)}; half-models cross ${fmt(q.crossHalf)}, depth agreement ${fmt(q.depthAgreement)}; confidence surface ${fmt(q.surfaceConfidence)} depth ${fmt(q.depthConfidence)}; outside training range ${fmt(100 * q.outOfRange, 1)} %`);
+        const qc = (q as { perClass?: import('../lib/classify/quality-estimate').ClassQuality[] } | null)?.perClass;
+        if (q && qc && a.verbose) for (const c of qc) console.log(`    class ${c.class}: surface IoU ${fmt(c.surfaceIoU)} (${c.surfaceSupport} held-out voxels), half-models depth ${fmt(c.depthAgreement)} cross ${fmt(c.crossHalf)}, share in depth ${fmt(c.depthShare)} vs EDS map ${fmt(c.labelShare)}`);
 
         // the voxels runMineralogy labelled, rebuilt from its saved registration (the peer trains on the same)
         const reg = JSON.parse(await readFile(r.files.registration, 'utf8'));
@@ -204,11 +207,18 @@ export async function run(argv: string[]): Promise<void> {
         const peer = rows.find((x) => x[0].startsWith('peer'));
         const orc = rows.find((x) => x[0].startsWith('petromap-oracle'));
         if (peer) console.log(`ratios: mean IoU petromap - peer = ${fmt(pm.meanIoU - peer[1].meanIoU)} (target >= 0); time petromap / peer = ${fmt(total / peer[2], 2)} (target <= 0.33)`);
-        if (orc) console.log(`        mean IoU oracle - petromap = ${fmt(orc[1].meanIoU - pm.meanIoU)} (target <= 0.05)`);
+        if (orc) console.log(`        mean IoU oracle - petromap = ${fmt(orc[1].meanIoU - pm.meanIoU)} (target <= 0.01)`);
+        summary.push({ shape, seed, petromap: pm.meanIoU, oracle: orc?.[1].meanIoU ?? NaN, estimate: q?.meanIoU ?? NaN, trainSeconds: r.seconds.train });
       } finally {
         if (!a.keep) await rm(dir, { recursive: true, force: true });
         else console.log(`kept ${dir}`);
       }
+    }
+    if (summary.length > 1) {
+      const med = (v: number[]) => { const s = v.filter(Number.isFinite).sort((x, y) => x - y); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN; };
+      console.log(`\nstyle ${a.style.toUpperCase()} summary | shape | seed | petromap | oracle | gap (target <= 0.01) | estimate - truth (target within 0.05) | train s`);
+      for (const r of summary) console.log(`| ${r.shape.join('x')} | ${r.seed} | ${fmt(r.petromap)} | ${fmt(r.oracle)} | ${fmt(r.oracle - r.petromap)} | ${fmt(r.estimate - r.petromap)} | ${r.trainSeconds.toFixed(1)} |`);
+      console.log(`| median | | ${fmt(med(summary.map((r) => r.petromap)))} | ${fmt(med(summary.map((r) => r.oracle)))} | ${fmt(med(summary.map((r) => r.oracle - r.petromap)))} | ${fmt(med(summary.map((r) => r.estimate - r.petromap)))} (within 0.05: ${summary.filter((r) => Math.abs(r.estimate - r.petromap) <= 0.05).length}/${summary.length}) | ${med(summary.map((r) => r.trainSeconds)).toFixed(1)} |`);
     }
   } finally {
     clearInterval(timer);
