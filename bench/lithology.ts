@@ -56,6 +56,7 @@ function parse(argv: string[]): Args {
     else if (f === '--lr') a.train.learningRate = Number(argv[++i]);
     else if (f === '--noise') a.train.inputNoise = Number(argv[++i]);
     else if (f === '--prior-shift') a.priorShift = true;
+    else if (f === '--refit') a.train.refit = true;
     else if (f === '--no-peer') a.peer = false;
     else if (f === '--keep') a.keep = true;
     else throw new Error(`bench lithology: unknown option ${f}`);

@@ -69,6 +69,12 @@ export interface TrainOptions extends StageOptions {
    * so prediction needs nothing new.
    */
   clipInputs?: number;
+  /**
+   * after early stopping on the held-out rows, train a second model on every labelled row (train
+   * and held-out) for the epochs the first one needed, as a random forest uses every label; the
+   * validation stays the first model's (default false)
+   */
+  refit?: boolean;
   /** edge of the (y, x) tiles of the ensemble's folds, voxels (default 16) */
   ensembleTileVox?: number;
   onEpoch?: (e: EpochInfo) => void;

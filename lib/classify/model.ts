@@ -9,6 +9,7 @@
  * the entry the rest of the code imports.
  */
 import { trainEnsemble } from './ensemble';
+import { concatRows, disposeModel } from './mlp';
 import type { TrainedModel, TrainOptions } from './model-types';
 import { trainSingle } from './train-single';
 import type { TrainingSet } from './training-set';
@@ -20,5 +21,15 @@ export { adjustPriors } from './prior-shift';
 
 /** Train the classifier: one MLP, or a cross-fitted ensemble merged into one MLP (TrainOptions.ensemble > 1). */
 export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}): Promise<TrainedModel> {
-  return (opts.ensemble ?? 1) > 1 ? trainEnsemble(ts, opts) : trainSingle(ts, opts);
+  if ((opts.ensemble ?? 1) > 1) return trainEnsemble(ts, opts);
+  const first = await trainSingle(ts, opts);
+  if (!opts.refit || ts.heldOut.n === 0) return first;
+  // the same model again on every labelled row, for the epochs early stopping chose
+  try {
+    const all: TrainingSet = { ...ts, train: concatRows(ts.train, ts.heldOut, ts.nFeatures), heldOut: { x: new Float32Array(0), y: new Uint8Array(0), n: 0, positions: new Int32Array(0) } };
+    const tm = await trainSingle(all, { ...opts, epochs: first.bestEpoch + 1, patience: Infinity, onEpoch: undefined, onProgress: undefined });
+    return { ...tm, history: first.history, bestEpoch: first.bestEpoch };
+  } finally {
+    disposeModel(first);
+  }
 }
