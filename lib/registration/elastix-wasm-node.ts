@@ -33,7 +33,7 @@ async function load(): Promise<{ module: PipelineModule; run: RunPipeline } | nu
     const itk = dirname(require.resolve('itk-wasm')); // .../itk-wasm/dist/index-node.js
     const elastixDir = dirname(require.resolve('@itk-wasm/elastix'));
     const pipelines = join(elastixDir, 'pipelines');
-    const internal = (f: string) => import(pathToFileURL(join(itk, 'pipeline', 'internal', f)).href);
+    const internal = (f: string) => import(/* webpackIgnore: true */ /* @vite-ignore */ pathToFileURL(join(itk, 'pipeline', 'internal', f)).href);
     const run = (await internal('run-pipeline-emscripten.js')).default as RunPipeline;
     const loadModule = (await internal('load-emscripten-module-node.js')).default as (path: string) => Promise<PipelineModule>;
     const module = await loadModule(join(pipelines, 'elastix'));

@@ -80,5 +80,31 @@ describe('coarseAlign', () => {
     const b = await coarseAlign(inverted, mov, { voxelUm: 1 });
     expect(b.mirrored).toBe(true);
     b.edsToSlab.forEach((x, i) => expect(x).toBeCloseTo(a.edsToSlab[i], 1));
+    // the sweep shared with a helper worker thread finds the very same poses
+    const two = await coarseAlign(slab, mov, { voxelUm: 1, threads: 2 });
+    expect(two).toEqual(a);
+  });
+});
+
+describe('elastix kept loaded (elastix-wasm-node.ts)', () => {
+  it('gives the transform of the per-call elastixNode, call after call', async () => {
+    const { elastixNode } = await import('@itk-wasm/elastix');
+    const { Image, ImageType, FloatTypes, PixelTypes } = await import('itk-wasm');
+    const { elastixWarm, loadElastix } = await import('../../../lib/registration/elastix-wasm-node');
+    expect(await loadElastix()).toBe(true); // the kept module, not the elastixNode fallback
+    const { parameterMap } = await import('../../../lib/registration/elastix-refine');
+    const image = (w: number, shift: number) => {
+      const im = new Image(new ImageType(2, FloatTypes.Float32, PixelTypes.Scalar, 1));
+      im.size = [w, w]; im.origin = [shift, 0]; im.spacing = [1, 1]; im.direction = new Float64Array([1, 0, 0, 1]);
+      im.data = Float32Array.from({ length: w * w }, (_, i) => Math.sin((i % w) * 0.4) + Math.cos(Math.floor(i / w) * 0.3));
+      return im;
+    };
+    const pm = await parameterMap('TranslationTransform', { resolutions: 1, iterations: 30, spatialSamples: 500 });
+    const po = [pm] as unknown as Parameters<typeof elastixNode>[0];
+    const ref = (await elastixNode(po, { fixed: image(48, 0), moving: image(48, 1.5) })).transformParameterObject as unknown as Record<string, string[]>[];
+    for (let k = 0; k < 2; k++) {
+      const warm = (await elastixWarm(po, { fixed: image(48, 0), moving: image(48, 1.5) })).transformParameterObject as unknown as Record<string, string[]>[];
+      expect(warm[0].TransformParameters).toEqual(ref[0].TransformParameters);
+    }
   });
 });
