@@ -9,7 +9,7 @@
  *     legend from phases.xml (see ./tima.ts for axis directions and overlaps); the area no field
  *     covers is kept as "not measured" (`measured`). A TIMA project folder holding several
  *     datasets (./tima-datasets-node.ts) imports the one `dataset` names; the project files'
- *     sample name becomes `sampleName`.
+ *     sample name becomes `sampleName`; the field layout (./tima-fields.ts) becomes `fields`.
  * Companion images (BSE, element maps) are greyscale PNG/TIFF of the map's size → Float32Array.
  *
  * Hostile input (issue 12): every size is checked against `opts.limits` (default DEFAULT_LIMITS)
@@ -24,6 +24,7 @@ import { DEFAULT_LIMITS, formatBytes, LIMIT_ENV, safeMessage, type Limits } from
 import { checkLegendBytes, clip, isUnclassifiedName, parseLegend } from './legend';
 import { decodeRaster, readRasterSize, type Raster } from './raster';
 import { checkTimaMosaic, parseTimaFields, parseTimaMeasurement, parseTimaPhases, stitchTimaFields, timaLegend, type TimaFieldImages } from './tima';
+import { timaFieldRects } from './tima-fields';
 import { describeTimaDatasets, listTimaDatasets, pickTimaDataset, type TimaDatasetInfo } from './tima-datasets-node';
 import type { CompanionImage, MineralMap, MineralPhase } from './types';
 
@@ -307,5 +308,7 @@ async function importTimaExportUnchecked(dir: string, opts: ImportOptions): Prom
   const map: MineralMap = { width: s.width, height: s.height, pixelSizeUm: s.pixelSizeUm, labels: s.labels, legend, companions, source: folder };
   // the mosaic rectangle is larger than the fields where they do not tile it (a round mount): keep what was measured
   if (s.covered.includes(0)) map.measured = s.covered;
+  // the fields as rectangles of the mosaic, for per-field registration (empty ones, wholly cut by neighbours, left out)
+  map.fields = timaFieldRects(measurement, fields).filter((f) => f.width > 0 && f.height > 0);
   return map;
 }

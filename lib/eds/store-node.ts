@@ -6,6 +6,8 @@
  *   measured.u8         1 where the instrument measured the pixel, 0 where no field covers it
  *                       (only for maps with a measured-area mask, e.g. TIMA mosaics of a round mount)
  *   companion-<k>-<name>.f32   each companion image, raw little-endian float32
+ *   (map.json `fields`: the instrument's field layout [{ name, u0, v0, width, height }], TIMA maps
+ *    only; maps stored before it, and other maps, have none)
  * Saving is atomic: everything is written into `<dir>.partial-<…>` and renamed onto `dir`, so a
  * failure leaves what was stored before intact. The folder carries petromap's marker (`.petromap`);
  * an existing folder is only replaced if petromap wrote it (never a user's non-empty folder).
@@ -18,6 +20,7 @@ import { invalidInput, notFound, PetromapError } from '../errors';
 import { safeMessage } from '../limits';
 import { checkReplaceableFolder, writeFolderMarker } from '../output-folder-node';
 import { phaseAreas } from './minor-phases';
+import type { FieldRect } from '../registration/types';
 import { notMeasuredFraction, unclassifiedFraction, type MineralMap, type MineralPhase } from './types';
 
 export { mineralAreaFractions, renderCompanionPng, renderMineralMapPng } from './render';
@@ -41,6 +44,8 @@ interface StoredMapJson {
   labels: string;
   measured?: string;
   companions: { name: string; file: string }[];
+  /** the instrument's field layout (TIMA), map pixels; absent for other maps and maps stored before */
+  fields?: FieldRect[];
 }
 
 function leBytes(a: Uint16Array | Float32Array): Uint8Array {
@@ -66,6 +71,20 @@ function checkMap(map: MineralMap, where: string): void {
   if (!(map.pixelSizeUm > 0)) throw invalidInput(`${where}: pixel size ${map.pixelSizeUm} µm is not positive.`);
   for (const c of map.companions) if (c.data.length !== n) throw invalidInput(`${where}: companion ${c.name} has ${c.data.length} values for ${n} pixels.`);
   if (map.measured && map.measured.length !== n) throw invalidInput(`${where}: the measured-area mask has ${map.measured.length} values for ${n} pixels.`);
+  if (map.fields) checkFields(map.fields, map.width, map.height, `${where}: its field layout`);
+}
+
+const MAX_FIELDS = 100_000;
+
+/** A field layout lies inside the map: whole pixels, non-negative, within width x height. */
+function checkFields(fields: unknown, width: number, height: number, where: string): asserts fields is FieldRect[] {
+  if (!Array.isArray(fields) || fields.length > MAX_FIELDS) throw invalidInput(`${where} is not a list of at most ${MAX_FIELDS} fields.`);
+  fields.forEach((f: Partial<FieldRect> | null, i) => {
+    const int = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
+    const ok = !!f && typeof f === 'object' && int(f.u0) && int(f.v0) && int(f.width) && int(f.height) && f.u0 + f.width <= width && f.v0 + f.height <= height &&
+      (f.name === undefined || (typeof f.name === 'string' && f.name.length <= 200));
+    if (!ok) throw invalidInput(`${where}: field ${i + 1} is not a rectangle of whole pixels inside the ${width} x ${height} map.`);
+  });
 }
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40);
@@ -103,6 +122,7 @@ export async function saveMineralMap(dir: string, map: MineralMap): Promise<void
       labels: 'labels.u16',
       ...(map.measured ? { measured: 'measured.u8' } : {}),
       companions,
+      ...(map.fields ? { fields: map.fields.map((f) => ({ ...(f.name !== undefined ? { name: f.name } : {}), u0: f.u0, v0: f.v0, width: f.width, height: f.height })) } : {}),
     };
     await writeFile(join(partial, 'labels.u16'), leBytes(map.labels));
     if (map.measured) await writeFile(join(partial, 'measured.u8'), map.measured);
@@ -164,5 +184,24 @@ export async function loadMineralMap(dir: string): Promise<MineralMap> {
   if (j.source !== undefined) map.source = j.source;
   if (j.sampleName) map.sampleName = j.sampleName;
   if (j.measured) map.measured = new Uint8Array(await readRaw(j.measured, 1, 'measured-area mask'));
+  if (j.fields !== undefined) {
+    checkFields(j.fields, j.width, j.height, `Stored mineral map ${dir} is damaged`);
+    map.fields = j.fields.map((f) => ({ ...(f.name !== undefined ? { name: f.name } : {}), u0: f.u0, v0: f.v0, width: f.width, height: f.height }));
+  }
   return map;
+}
+
+/**
+ * The stored map's field layout without reading its pixels (map.json only): the number of fields,
+ * 0 for a map without one (not TIMA, or stored before the layout was kept), undefined when no map is stored.
+ */
+export async function storedFieldCount(dir: string): Promise<number | undefined> {
+  const text = await readFile(join(dir, 'map.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const j = JSON.parse(text) as Partial<StoredMapJson>;
+    return Array.isArray(j.fields) ? j.fields.length : 0;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,6 +7,8 @@
  * - "unclassified": measured pixels that got no mineral (`labels[i] === 0`, `measured[i] === 1`).
  * Both stay label 0, so anything that learns from the map (training labels) leaves both out.
  */
+import type { FieldRect } from '../registration/types';
+
 export interface MineralPhase {
   /** label value in `labels`; 0 is reserved for unclassified */
   id: number;
@@ -36,6 +38,11 @@ export interface MineralMap {
   measured?: Uint8Array;
   /** the sample's name from the instrument's project files (e.g. a TIMA replicate caption) */
   sampleName?: string;
+  /**
+   * the instrument's field layout (TIMA exports: each field's rectangle in map pixels, overlaps cut
+   * where the stitching cuts, tima-fields.ts), for per-field registration; absent for other maps
+   */
+  fields?: FieldRect[];
 }
 
 /** Pixels the instrument did not measure (outside every field). */
