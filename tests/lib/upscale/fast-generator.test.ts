@@ -39,7 +39,7 @@ describe('multi-scale generator: the fast low-resolution path', () => {
     const shape: Vec3 = [16, 24, 24], seed = 4, ratio = 4;
     const a = await mkdtemp(join(tmpdir(), 'petromap-fastgen-')), b = await mkdtemp(join(tmpdir(), 'petromap-fastgen-'));
     dirs.push(a, b);
-    const opts = { seed, ratio, shape, interiors: [], chunk: [4, 16, 16] as Vec3 };
+    const opts = { seed, ratio, shape, interiors: [], chunk: [8, 24, 24] as Vec3 }; // two slabs: two threads
     const t1 = await writeMultiscaleSample(a, { ...opts, threads: 1 });
     const t2 = await writeMultiscaleSample(b, { ...opts, threads: 2 });
     // the truth from the canonical hi-res pores (4³ per low-res voxel), counted per class
