@@ -5,7 +5,9 @@
  * EDS labels as a one-slice MetaImage beside it, so `transformix` can put the map into the volume.
  * A thin adapter over lib/registration: on failure it prints the message and sets exit code 1.
  */
+import { statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { invalidInput, isPetromapError } from '../errors';
 import type { MineralMap } from '../eds/types';
 import { parseCommandArgs, readJsonOption } from './args';
@@ -14,16 +16,19 @@ import { registerEdsToVolume, type RegistrationWithSlab } from '../registration/
 import { openVolumeInput, readMineralMapInput } from '../registration/read-inputs-node';
 import { regularFields } from '../registration/refine-fields';
 import { edsLabelsMha, elastixTransformText, namedEdsToVoxel } from '../registration/transform-export';
-import type { LandmarkPair } from '../registration/types';
+import type { FieldRect, LandmarkPair } from '../registration/types';
 import type { VolumeMeta } from '../volume/types';
 
 export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder> [legend.csv] [--pixel-um <µm>]
-    [--model auto|similarity|affine|fields] [--fields <cols>x<rows>] [--landmarks pairs.json] [--companion BSE] [--out registration.json] [--json]
+    [--model auto|similarity|affine|fields] [--fields <cols>x<rows>|tima] [--landmarks pairs.json] [--companion BSE] [--out registration.json] [--json]
   Registers the EDS map onto the polished surface inside the volume.
   --model    auto (default): similarity, then an affine only where the map supports it (held-out halves of the map,
              patch residuals, stretch within ±10 %), then per-field shifts when --fields is given and a field moved;
-             similarity | affine | fields force one model (fields needs --fields).
-  --fields   the field grid of a stitched mosaic (e.g. 4x3 = 4 columns, 3 rows of equal fields).
+             similarity | affine | fields force one model. fields uses the TIMA export's own field layout (stage
+             positions and field size from fields.xml / measurement.xml); other maps need --fields <cols>x<rows>.
+  --fields   the fields of a stitched mosaic: <cols>x<rows> (e.g. 4x3 = 4 columns, 3 rows of equal fields; overrides
+             a TIMA layout), or tima (the TIMA export's field layout; refused for a map that is not a TIMA export).
+             A field with no distinct match keeps the global transform.
   Writes <out> (JSON), <out>.TransformParameters.txt (elastix/ITK 3D AffineTransform: fixed image = the volume in µm,
   moving image = <out>.eds-labels.mha, the EDS labels as a one-slice image; "transformix -tp <that file> -in
   <out>.eds-labels.mha -out <dir>" puts the labels on the registered surface voxels) and <out>.eds-labels.mha.
@@ -34,6 +39,7 @@ export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|fol
       (voxel x = x.u * u + x.v * v + x.offset; older files hold a flat 9-vector with rows z, y, x: both are read)
     edsToSlab: [a, b, c, d, e, f] (slab u = a*u + b*v + c, slab v = d*u + e*v + f); slabToVoxel: 9-vector, rows z, y, x; slabSize: [w, h]
     fields?: [{ name, u0, v0, width, height, shiftPx: [du, dv], overlap, moved }] (model "fields": EDS pixel p of a field lies at edsToVoxel(p + shiftPx))
+    fieldLayout?: "tima" | "grid <cols>x<rows>" (the fields measured, when per-field shifts were refined)
     residual?: { cols, rows, patchPx: [w, h], misfitVox: [per patch, row-major; null = off the volume] }
     surface: { a, b, c, tiltDeg, azimuthDeg, residualRms, inlierFraction, threshold } (plane z = a*x + b*y + c, voxels)
     quality: { miBefore, miAfter, scoreAfter, coverage, landmarkResiduals?, initialisation, refinedBy }
@@ -57,18 +63,42 @@ const SPEC = {
 
 export type RegisterArgs = ReturnType<typeof parseRegisterArgs>;
 
+/** Only a folder (or its measurement.xml) can be a TIMA export with its own field layout. */
+const mayBeTima = (map: string) => basename(map).toLowerCase() === 'measurement.xml' || !!statSync(map, { throwIfNoEntry: false })?.isDirectory();
+
 /** Checks every argument before any work. */
 export function parseRegisterArgs(argv: string[]) {
   const { values: a, positionals } = parseCommandArgs(argv, SPEC);
   let grid: [number, number] | undefined;
+  let tima = false;
   if (a.fields !== undefined) {
     const m = /^(\d{1,3})x(\d{1,3})$/.exec(a.fields);
-    if (!m || +m[1] < 1 || +m[2] < 1) throw invalidInput(`--fields must be <columns>x<rows> of the mosaic, e.g. 4x3, not "${a.fields}".`);
-    grid = [+m[1], +m[2]];
+    tima = a.fields.trim().toLowerCase() === 'tima';
+    if (!tima && (!m || +m[1] < 1 || +m[2] < 1)) throw invalidInput(`--fields must be <columns>x<rows> of the mosaic (e.g. 4x3) or tima (the TIMA export's own layout), not "${a.fields}".`);
+    if (m) grid = [+m[1], +m[2]];
   }
   const model = a.model ?? 'auto';
-  if (model === 'fields' && !grid) throw invalidInput('--model fields needs the field grid of the mosaic: add --fields <columns>x<rows>.');
-  return { ...a, model, grid, legend: positionals[0], out: a.out ?? 'registration.json' };
+  // without a grid, per-field registration needs the TIMA export's layout (checked again once the map is read)
+  if ((tima || (model === 'fields' && !grid)) && !mayBeTima(a.map)) throw noTimaLayout(a.map, tima);
+  return { ...a, model, grid, tima, legend: positionals[0], out: a.out ?? 'registration.json' };
+}
+
+function noTimaLayout(map: string, tima: boolean) {
+  return tima
+    ? invalidInput(`--fields tima: the EDS map ${basename(map)} is not a TIMA export, so it has no field layout of its own; give the mosaic's grid instead (--fields <columns>x<rows>).`)
+    : invalidInput(`--model fields needs the field grid of the mosaic: the EDS map ${basename(map)} is not a TIMA export (which carries its own field layout); add --fields <columns>x<rows>.`);
+}
+
+/**
+ * The fields of per-field registration: the grid when given (it overrides a TIMA layout), else
+ * the TIMA export's layout for --fields tima and --model fields; none otherwise (the automatic
+ * model does not refine per field unless asked).
+ */
+export function registerFields(a: Pick<RegisterArgs, 'grid' | 'tima' | 'model' | 'map'>, map: MineralMap): FieldRect[] | undefined {
+  if (a.grid) return regularFields(map.width, map.height, a.grid[0], a.grid[1]);
+  if (!a.tima && a.model !== 'fields') return undefined;
+  if (!map.fields?.length) throw noTimaLayout(a.map, a.tima);
+  return map.fields;
 }
 
 async function readLandmarks(path: string): Promise<LandmarkPair[]> {
@@ -96,10 +126,13 @@ export function registrationJson(r: RegistrationWithSlab, files: { volume: strin
   };
 }
 
-async function writeOutputs(r: RegistrationWithSlab, map: MineralMap, meta: VolumeMeta, a: RegisterArgs) {
+/** Which fields per-field registration used: "grid CxR" or "tima" (the export's own layout). */
+const fieldLayoutName = (a: Pick<RegisterArgs, 'grid'>) => (a.grid ? `grid ${a.grid[0]}x${a.grid[1]}` : 'tima');
+
+async function writeOutputs(r: RegistrationWithSlab, map: MineralMap, meta: VolumeMeta, a: RegisterArgs, fields: FieldRect[] | undefined) {
   const base = a.out.replace(/\.json$/i, '');
   const transformFile = `${base}.TransformParameters.txt`, movingImage = `${base}.eds-labels.mha`;
-  const json = registrationJson(r, { volume: a.volume, map: a.map, transformFile, movingImage });
+  const json = { ...registrationJson(r, { volume: a.volume, map: a.map, transformFile, movingImage }), ...(fields ? { fieldLayout: fieldLayoutName(a) } : {}) };
   await writeAtomic(movingImage, edsLabelsMha(map.labels, map.width, map.height));
   await writeAtomic(transformFile, elastixTransformText(r.edsToVoxel, meta, r.model ?? 'similarity'));
   await writeAtomic(a.out, JSON.stringify(json, null, 2) + '\n');
@@ -111,18 +144,18 @@ export async function main(argv: string[]): Promise<void> {
     const a = parseRegisterArgs(argv);
     const landmarks = a.landmarks ? await readLandmarks(a.landmarks) : undefined;
     const map = await readMineralMapInput(a.map, a.legend, a['pixel-um']);
+    const fields = registerFields(a, map);
     const quiet = a.json ? undefined : progressBar('import');
     const opened = await openVolumeInput(a.volume, { onProgress: quiet });
     const onProgress = a.json ? undefined : progressBar('register');
-    const fields = a.grid ? regularFields(map.width, map.height, a.grid[0], a.grid[1]) : undefined;
     const r = await registerEdsToVolume(opened.store, map, { landmarks, companion: a.companion, model: a.model, fields, onProgress })
       .finally(() => opened.close());
     onProgress?.done();
-    const json = await writeOutputs(r, map, opened.store.meta, a);
+    const json = await writeOutputs(r, map, opened.store.meta, a, fields);
     if (a.json) console.log(JSON.stringify(json, null, 2));
     else {
       console.log(`registered ${a.map} onto ${a.volume}: model ${json.model} (${r.modelChoice?.reason ?? 'landmarks'}), coverage ${(100 * r.quality.coverage).toFixed(0)} %, ` +
-        `MI ${r.quality.miBefore.toFixed(3)} -> ${r.quality.miAfter.toFixed(3)}; written ${a.out} and ${json.transformFile}`);
+        `${fields ? `${fields.length} fields (${a.grid ? `grid ${a.grid[0]}x${a.grid[1]}` : 'TIMA field layout'}), ` : ''}MI ${r.quality.miBefore.toFixed(3)} -> ${r.quality.miAfter.toFixed(3)}; written ${a.out} and ${json.transformFile}`);
     }
   } catch (err) {
     console.error(`petromap register: ${isPetromapError(err) || err instanceof Error ? err.message : String(err)}`);
