@@ -161,7 +161,7 @@ export async function run(argv: string[]): Promise<void> {
         const q = r.quality;
         if (q) console.log(`  3D quality estimate (no truth) ${fmt(q.meanIoU)} vs true 3D mean IoU ${fmt(pm.meanIoU)} (error ${fmt(q.meanIoU - pm.meanIoU)}, target within 0.05); surface held-out ${fmt(q.surfaceMeanIoU)}; half-models cross ${fmt(q.crossHalf)}, depth agreement ${fmt(q.depthAgreement)}; confidence surface ${fmt(q.surfaceConfidence)} depth ${fmt(q.depthConfidence)}; outside training range ${fmt(100 * q.outOfRange, 1)} %`);
         const qc = (q as { perClass?: import('../lib/classify/quality-estimate').ClassQuality[] } | null)?.perClass;
-        if (q && qc && a.verbose) for (const c of qc) console.log(`    class ${c.class}: surface IoU ${fmt(c.surfaceIoU)} (${c.surfaceSupport} held-out voxels), half-models depth ${fmt(c.depthAgreement)} cross ${fmt(c.crossHalf)}, share in depth ${fmt(c.depthShare)} vs EDS map ${fmt(c.labelShare)}`);
+        if (q && qc && a.verbose) for (const c of qc) console.log(`    class ${c.class}: surface IoU ${fmt(c.surfaceIoU)} (${c.surfaceSupport} held-out voxels), half-models depth ${fmt(c.depthAgreement)} cross ${fmt(c.crossHalf)}, share in depth ${fmt(c.depthShare, 4)} vs EDS map ${fmt(c.labelShare, 4)}`);
 
         // the voxels runMineralogy labelled, rebuilt from its saved registration (the peer trains on the same)
         const reg = JSON.parse(await readFile(r.files.registration, 'utf8'));

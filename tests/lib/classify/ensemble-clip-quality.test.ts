@@ -78,13 +78,14 @@ describe('ensemble merge and input clipping', () => {
     expect(expectedMeanIoU(Float32Array.from([0.5, 0.5, 0.5, 0.5]), 2)).toBeLessThan(0.6);
   });
 
-  it('estimateFrom per class: a class lost in depth is capped by its share bound; a class with too few held-out voxels takes the bound', () => {
+  it('estimateFrom per class: a class lost in depth is capped by its share bound; a class with few held-out voxels is shrunk towards the bound', () => {
     const m = { surfaceMeanIoU: 0.8, depthAgreement: 0.45, crossHalf: 0.5, depthConfidence: NaN, surfaceConfidence: NaN };
     const c = (cls: number, surfaceIoU: number, surfaceSupport: number, depthShare: number, labelShare: number) => ({ class: cls, surfaceIoU, surfaceSupport, depthAgreement: NaN, crossHalf: NaN, depthShare, labelShare });
     // class 2: 1 % in depth against 10 % on the map -> at most 0.1 however good it looked at the surface
-    expect(estimateFrom(m, [c(1, 0.9, 500, 0.9, 0.9), c(2, 0.8, 500, 0.01, 0.1)])).toBeCloseTo((0.9 * 0.9 + 0.1) / 2, 6);
-    // class 2 with 5 held-out voxels scoring 0: its share bound (0.8) stands for it
-    expect(estimateFrom(m, [c(1, 0.9, 500, 0.9, 0.9), c(2, 0, 5, 0.08, 0.1)])).toBeCloseTo((0.9 * 0.9 + 0.8) / 2, 6);
+    const s1 = (500 * 0.9 + 50 * 1) / 550; // class 1's bound is 1 (same share in depth and on the map)
+    expect(estimateFrom(m, [c(1, 0.9, 500, 0.9, 0.9), c(2, 0.8, 500, 0.01, 0.1)])).toBeCloseTo((s1 * 0.9 + 0.1) / 2, 6);
+    // class 2 with 5 held-out voxels scoring 0: mostly its share bound (0.8) stands for it
+    expect(estimateFrom(m, [c(1, 0.9, 500, 0.9, 0.9), c(2, 0, 5, 0.08, 0.1)])).toBeCloseTo((s1 * 0.9 + ((50 * 0.8) / 55) * 0.9) / 2, 6);
     // without the map's shares: the mean score times the ratio, as before
     expect(estimateFrom(m, [c(1, 0.9, 500, 0.9, NaN), c(2, 0.8, 500, 0.01, NaN)])).toBeCloseTo(0.72, 6);
   });
