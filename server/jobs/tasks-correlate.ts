@@ -15,7 +15,7 @@ import { loadMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
 import {
   detectSurface, extractSlab, registerEdsToVolume, transferLabels,
-  type FieldCorrection, type LandmarkPair, type RegistrationModel, type Slab, type SurfaceFit,
+  type FieldCorrection, type FieldRect, type LandmarkPair, type RegistrationModel, type Slab, type SurfaceFit,
 } from '@/lib/registration';
 import { regularFields } from '@/lib/registration/refine-fields';
 import { openVolume } from '@/lib/volume/zarr-store-node';
@@ -124,8 +124,28 @@ export interface RegisterOnSlabArgs {
   landmarks?: LandmarkPair[];
   /** 'auto' keeps the affine and the field shifts only where the map supports them (issue 19) */
   model: 'auto' | RegistrationModel;
-  /** the field grid (columns, rows) of a stitched mosaic, for per-field shifts */
+  /**
+   * the field grid (columns, rows) of a stitched mosaic, for per-field shifts; it overrides the
+   * map's TIMA field layout, which model 'fields' uses without a grid
+   */
   fieldGrid?: [number, number];
+}
+
+/** How the fields of a per-field registration were laid out, as the Correlate page says it. */
+export const fieldLayoutLabel = (l: { tima: number } | { grid: [number, number] }) =>
+  'tima' in l ? `TIMA field layout (${l.tima} fields)` : `regular grid ${l.grid[0]}×${l.grid[1]}`;
+
+/**
+ * The fields of a per-field registration: the grid when given, else (model 'fields') the map's
+ * TIMA field layout, refused when the map has none; none for other models without a grid.
+ */
+export function registrationFields(map: MineralMap, model: 'auto' | RegistrationModel, fieldGrid?: [number, number]): { fields: FieldRect[]; layout: string } | undefined {
+  if (fieldGrid) return { fields: regularFields(map.width, map.height, fieldGrid[0], fieldGrid[1]), layout: fieldLayoutLabel({ grid: fieldGrid }) };
+  if (model !== 'fields') return undefined;
+  if (!map.fields?.length) {
+    throw unprocessable('This EDS map has no field layout of its own (it is not a TIMA export, or it was imported before petromap kept the TIMA layout: add it again on the Data step); give the field grid of the mosaic (columns × rows).');
+  }
+  return { fields: map.fields, layout: fieldLayoutLabel({ tima: map.fields.length }) };
 }
 
 /** Register the EDS map onto the project's stored slab (no surface detection or slab extraction here). */
@@ -134,11 +154,12 @@ export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOption
   if (!s || s.volumeId !== a.volumeId) throw unprocessable('The surface slab of this volume is missing: open the Correlate step to find the surface again.');
   const store = await openVolume(a.storePath);
   const map = await loadMineralMap(a.mapDir);
+  const perField = registrationFields(map, a.model, a.fieldGrid);
   const slab: Slab = { width: s.width, height: s.height, data: s.data, slabToVoxel: s.slabToVoxel, normal: s.normal, sampleDepthsVox: s.sampleDepthsVox };
   const r = await registerEdsToVolume(store, map, {
     landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, signal: opts.signal, onProgress: opts.onProgress,
-    fields: a.fieldGrid ? regularFields(map.width, map.height, a.fieldGrid[0], a.fieldGrid[1]) : undefined,
+    fields: perField?.fields,
   });
   const { slab: _slab, ...rest } = r;
-  return { ...rest, surface: stripHeightMap(rest.surface), overlay: edsOnSlabCodes(map, r.edsToSlab, slab, r.fields) };
+  return { ...rest, fieldLayout: perField?.layout, surface: stripHeightMap(rest.surface), overlay: edsOnSlabCodes(map, r.edsToSlab, slab, r.fields) };
 }

@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { encode } from 'fast-png';
 import { composeAffine2to3, type Affine2, type Affine2to3 } from '@/lib/coords';
 import { invalidInput, unprocessable, type OnProgress } from '@/lib/errors';
+import { storedFieldCount } from '@/lib/eds/store-node';
 import type { MineralPhase } from '@/lib/eds/types';
 import { edsPointToVoxel, fitLandmarks, registrationErrorAt, type LandmarkPair, type Registration, type RegistrationModel } from '@/lib/registration';
 import type { JobRecord } from '../db/repo';
@@ -69,6 +70,15 @@ export interface EdsInfo {
   notMeasuredFraction?: number;
 }
 export const edsInfoOf = (eds: { info: unknown }) => eds.info as EdsInfo;
+
+/**
+ * The number of fields in the EDS map's own (TIMA) field layout, read from its stored map.json
+ * (no pixels): 0 for maps without one (not TIMA, or imported before the layout was kept). The
+ * Correlate page refines per field on this layout when it has one, on a regular grid otherwise.
+ */
+export async function edsTimaFields(svc: Services, eds: { relPath: string }): Promise<number> {
+  return (await storedFieldCount(svc.ws.abs(eds.relPath))) ?? 0;
+}
 
 /** The stored slab with its pixels (train.ts, slab.png); undefined until the slab job has run. */
 export function readSlab(svc: Services, projectId: string): Promise<(SlabRecord & { data: Float32Array }) | undefined> {
@@ -180,7 +190,7 @@ export async function fitProjectLandmarks(svc: Services, projectId: string, land
 export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'auto' | RegistrationModel, fieldGrid?: [number, number]) {
   const { volume, eds } = inputs(svc, projectId);
   if (landmarks && landmarks.length > 0 && landmarks.length < 3) throw invalidInput(`Give at least 3 landmark pairs (or none for the automatic search); there are ${landmarks.length}.`);
-  if (model === 'fields' && !fieldGrid) throw invalidInput('The per-field model needs the field grid of the mosaic (columns x rows).');
+  // model 'fields' without a grid: the map's TIMA field layout (the task refuses a map without one)
   return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model, fieldGrid }, async ({ signal, onProgress }) => {
     let from = 0;
     if (!(await currentSlab(svc, projectId, volume.id))) {
@@ -199,7 +209,7 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
       model: r.model, modelChoice: r.modelChoice, fields: r.fields, residual: r.residual, candidates: r.candidates,
     };
     await storeRegistration(svc, projectId, rec, r.overlay, { width: r.slabSize[0], height: r.slabSize[1] });
-    return { quality: r.quality, truthError: rec.truthError, model: r.model, reason: r.modelChoice?.reason };
+    return { quality: r.quality, truthError: rec.truthError, model: r.model, reason: r.modelChoice?.reason, ...(r.fieldLayout ? { fieldLayout: r.fieldLayout } : {}) };
   });
 }
 
@@ -210,7 +220,7 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
 export async function useRegistrationModel(svc: Services, projectId: string, model: RegistrationModel) {
   const rec = svc.repo.artifact(projectId, 'registration');
   const cand = rec?.candidates?.[model];
-  if (!rec || !cand) throw unprocessable(`This registration has no ${model} candidate: run Auto-register${model === 'fields' ? ' with the field grid of the mosaic' : ''} first.`);
+  if (!rec || !cand) throw unprocessable(`This registration has no ${model} candidate: run ${model === 'fields' ? 'Refine per field (TIMA field layout or the field grid of the mosaic)' : 'Auto-register'} first.`);
   const slab = await currentSlab(svc, projectId, rec.volumeId);
   if (!slab) throw slabMissing();
   const map = await mineralMap(svc, rec.edsId);
