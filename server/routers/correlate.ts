@@ -4,7 +4,7 @@ import { projectId } from './projects';
 import { volumeStore } from '../storage/open-stores';
 import { projectClasses, projectClassMap, projectDatasets } from '../pipeline/project-inputs';
 import {
-  acceptRegistration, currentSlab, edsInfoOf, fitProjectLandmarks, latestSlabJob, startAutoRegister, startSlabJob, useRegistrationModel,
+  acceptRegistration, currentSlab, edsInfoOf, edsTimaFields, fitProjectLandmarks, latestSlabJob, startAutoRegister, startSlabJob, useRegistrationModel,
 } from '../pipeline/correlate';
 
 const px = z.tuple([z.number().finite(), z.number().finite()]);
@@ -36,7 +36,7 @@ export const correlateRouter = router({
     return {
       volume: volume && store ? { id: volume.id, name: volume.name, shape: store.meta.shape, spacingUm: store.meta.spacingUm } : null,
       eds: eds && info
-        ? { id: eds.id, name: eds.name, width: info.width, height: info.height, pixelSizeUm: info.pixelSizeUm, legend: info.legend.map((p) => ({ id: p.id, name: p.name, color: p.color, areaFraction: p.areaFraction ?? 0 })), unclassifiedFraction: info.unclassifiedFraction ?? 0, notMeasuredFraction: info.notMeasuredFraction ?? 0 }
+        ? { id: eds.id, name: eds.name, width: info.width, height: info.height, pixelSizeUm: info.pixelSizeUm, legend: info.legend.map((p) => ({ id: p.id, name: p.name, color: p.color, areaFraction: p.areaFraction ?? 0 })), unclassifiedFraction: info.unclassifiedFraction ?? 0, notMeasuredFraction: info.notMeasuredFraction ?? 0, timaFields: await edsTimaFields(svc, eds) }
         : null,
       slab: slab && store
         ? { width: slab.width, height: slab.height, surface: slab.surface, depthVox: slab.surface.c + slab.surface.a * (store.meta.shape[2] / 2) + slab.surface.b * (store.meta.shape[1] / 2) }
