@@ -4,6 +4,8 @@
  * a switch between the candidates (similarity / affine / per-field) with each one's residual map
  * (patch-wise misfit over the map, voxels) and, for a stitched mosaic, the per-field corrections
  * as arrows over the fields. "Use" makes the viewed candidate the registration (un-accepted).
+ * Per-field refinement runs on the map's TIMA field layout when it has one (the per-field model),
+ * on a regular grid of the user's size otherwise (the automatic choice with that grid).
  * d3 scales in useMemo, React renders the SVG.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -113,6 +115,7 @@ export function RegistrationModelPanel({ projectId }: { projectId: string }) {
   const top = Math.max(0.5, ...all);
   const running = !!jobId && !jobEnded(job?.state);
   const { width: w, height: h } = state.eds;
+  const tima = state.eds.timaFields ?? 0;
   return (
     <div className="card" data-testid="model-panel" style={{ marginTop: '0.75rem' }}>
       <h3>Transform model</h3>
@@ -162,13 +165,27 @@ export function RegistrationModelPanel({ projectId }: { projectId: string }) {
         </>
       )}
       <div className="row" style={{ alignItems: 'center', gap: '0.5rem', marginTop: '0.5rem' }}>
-        <span className="small">Stitched mosaic: fields</span>
-        <input type="number" min={1} max={64} value={grid[0]} onChange={(e) => setGrid([Math.max(1, Number(e.target.value) || 1), grid[1]])} style={{ width: '4em' }} data-testid="field-cols" aria-label="field columns" />
-        <span className="small">×</span>
-        <input type="number" min={1} max={64} value={grid[1]} onChange={(e) => setGrid([grid[0], Math.max(1, Number(e.target.value) || 1)])} style={{ width: '4em' }} data-testid="field-rows" aria-label="field rows" />
+        {tima > 0 ? (
+          <span className="small" data-testid="field-layout" title="Stage positions and field size from the TIMA export (fields.xml, measurement.xml), overlaps cut where the stitching cuts">
+            Stitched mosaic: TIMA field layout ({tima} fields)
+          </span>
+        ) : (
+          <>
+            <span className="small">Stitched mosaic: fields</span>
+            <input type="number" min={1} max={64} value={grid[0]} onChange={(e) => setGrid([Math.max(1, Number(e.target.value) || 1), grid[1]])} style={{ width: '4em' }} data-testid="field-cols" aria-label="field columns" />
+            <span className="small">×</span>
+            <input type="number" min={1} max={64} value={grid[1]} onChange={(e) => setGrid([grid[0], Math.max(1, Number(e.target.value) || 1)])} style={{ width: '4em' }} data-testid="field-rows" aria-label="field rows" />
+            <span className="small muted" data-testid="field-layout">regular grid {grid[0]}×{grid[1]}</span>
+          </>
+        )}
         <button disabled={running || auto.isPending} data-testid="refine-fields"
-          onClick={() => { setError(null); auto.mutate({ projectId, registrationModel: 'auto', fieldGrid: grid }, { onSuccess: (r) => setJobId(r.jobId), onError: (e) => setError(e.message) }); }}
-          title="Register again and refine each field's offset, regularised towards the global transform">
+          onClick={() => {
+            setError(null);
+            // a TIMA map: the per-field model on its own layout; other maps: the automatic choice with the grid
+            const input = tima > 0 ? { projectId, registrationModel: 'fields' as const } : { projectId, registrationModel: 'auto' as const, fieldGrid: grid };
+            auto.mutate(input, { onSuccess: (r) => setJobId(r.jobId), onError: (e) => setError(e.message) });
+          }}
+          title="Register again and refine each field's offset, regularised towards the global transform (a field with no distinct match keeps it)">
           Refine per field
         </button>
         {running && <span className="small muted" data-testid="fields-progress">{Math.round((job?.progress ?? 0) * 100)} % {job?.message ?? ''}</span>}
