@@ -12,7 +12,7 @@ import { throwIfAborted, unprocessable, type StageOptions } from '../errors';
 import { nextPow2 } from './fft2d';
 import type { MovingImage } from './moving-image';
 import { poseToAffine, scoreAffine, type Pose } from './pose';
-import { sweep, sweepShared, type SweepJob, type SweepShared } from './coarse-search';
+import { sweep, sweepShared, sweepUnits, type SweepJob, type SweepShared } from './coarse-search';
 import { overlapPenalty, prepareFixed, type FixedSpectra } from './ratio-search';
 import { mutualInformationOverlap } from './quality';
 import type { CoarseAlignment, Slab } from './types';
@@ -71,7 +71,7 @@ async function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: C
   const poses = hands.flatMap((m) => Array.from({ length: Math.ceil(360 / step) }, (_, i) => [i * step, m ? 1 : 0])).flat();
   const job: SweepJob = {
     grey: cs.grey, mask: cs.mask, w: cs.w, h: cs.h, n, labels: mov.labels, mw: mov.width, mh: mov.height, classes: mov.classes,
-    scale, f, size, minOverlap, expected, poses: Float64Array.from(poses),
+    scale, f, size, minOverlap, expected, poses: Float64Array.from(poses), ...sweepUnits(step, hands),
   };
   const total = poses.length / 2;
   let done = 0;
@@ -92,7 +92,7 @@ async function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: C
     if (Number.isNaN(sh.out[3 * i + 2])) {
       // the helper worker died while on this pose: do it here
       const one = sweepShared(1, false);
-      sweep({ ...job, poses: job.poses.subarray(2 * i, 2 * i + 2) }, one, fixed);
+      sweep({ ...job, unitBase: job.poses.subarray(2 * i, 2 * i + 2), unitPoses: Int32Array.of(0, -1, -1, -1) }, one, fixed);
       sh.out.set(one.out, 3 * i);
     }
     const [tx, ty, score] = sh.out.subarray(3 * i, 3 * i + 3);

@@ -1,6 +1,6 @@
 /**
  * The rotation x handedness sweep of the automatic search (coarse-align.ts), in a form that two
- * threads can share: the poses are taken one at a time from a shared counter and each result is
+ * threads can share: units of poses (sweepUnits) are taken one at a time from a shared counter and each result is
  * written to its slot in a shared array, so the main thread and a helper worker
  * (coarse-search-node.ts) split the sweep whatever speed each gets, and the result does not depend
  * on who computed which pose. Without a worker the main thread simply takes every pose.
@@ -8,7 +8,7 @@
 import { invertAffine2 } from '../coords';
 import type { MovingImage } from './moving-image';
 import { poseToAffine, type Pose } from './pose';
-import { prepareFixed, searchTranslation, type FixedSpectra } from './ratio-search';
+import { prepareFixed, searchSpectra, templateSpectra, type FixedSpectra, type Reflection } from './ratio-search';
 
 /** Everything a thread needs for the sweep (structured-clonable). */
 export interface SweepJob {
@@ -31,6 +31,40 @@ export interface SweepJob {
   expected: number;
   /** poses: [thetaDeg, mirrored 0/1] per pose */
   poses: Float64Array;
+  /**
+   * units of work, each one template (one forward FFT per class pair): [thetaDeg, mirrored 0/1]
+   * of the template per unit, and per unit the pose indices (or -1) it serves as is, turned by
+   * 180°, reflected in x and in y (sweepUnits)
+   */
+  unitBase: Float64Array;
+  unitPoses: Int32Array;
+}
+
+const REFLECTIONS: Reflection[] = ['none', 'point', 'x', 'y'];
+
+/**
+ * Group the poses (angles i * step for each hand in `hands`, pose index = hand * count + i) into
+ * units sharing one template: the map turned by theta + 180° is the template turned about its
+ * centre, and the mirrored map at -theta (180° - theta) is the template reflected in x (in y),
+ * so one template at theta in [0°, 180°) serves four poses. Needs 180 / step whole; else one unit per pose.
+ */
+export function sweepUnits(step: number, hands: boolean[]): { unitBase: Float64Array; unitPoses: Int32Array } {
+  const count = Math.ceil(360 / step);
+  const idx = (deg: number, m: boolean) => {
+    const h = hands.indexOf(m);
+    return h < 0 ? -1 : h * count + Math.round((((deg % 360) + 360) % 360) / step);
+  };
+  const base: number[] = [], slots: number[] = [];
+  if (Number.isInteger(180 / step)) {
+    for (let i = 0; i * step < 180; i++) {
+      const t = i * step;
+      base.push(t, 0);
+      slots.push(idx(t, false), idx(t + 180, false), idx(-t, true), idx(180 - t, true));
+    }
+  } else {
+    hands.forEach((m) => { for (let i = 0; i < count; i++) { base.push(i * step, m ? 1 : 0); slots.push(idx(i * step, m), -1, -1, -1); } });
+  }
+  return { unitBase: Float64Array.from(base), unitPoses: Int32Array.from(slots) };
 }
 
 /** Shared state: next[0] is the next pose to take; out holds tx, ty, score per pose. */
@@ -60,23 +94,28 @@ export function coarseTemplate(mov: Pick<MovingImage, 'width' | 'height' | 'labe
 }
 
 /**
- * Take poses from `sh.next` until none is left (or `stop()` says so), writing each best
- * translation to `sh.out`. Returns how many poses this thread did.
+ * Take units of poses from `sh.next` until none is left (or `stop()` says so), writing each pose's
+ * best translation to `sh.out`. Returns how many poses this thread did.
  */
 export function sweep(job: SweepJob, sh: SweepShared, fixed?: FixedSpectra, stop?: () => boolean, onPose?: () => void): number {
   const fx = fixed ?? prepareFixed(job.grey, job.mask, job.w, job.h, job.n);
   const mov = { width: job.mw, height: job.mh, labels: job.labels, classes: job.classes };
-  const total = job.poses.length / 2;
+  const units = job.unitBase.length / 2;
   let done = 0;
   for (;;) {
-    if (stop?.()) { Atomics.store(sh.next, 0, total); break; }
-    const i = Atomics.add(sh.next, 0, 1);
-    if (i >= total) break;
-    const pose: Pose = { thetaDeg: job.poses[2 * i], mirrored: job.poses[2 * i + 1] === 1, scale: job.scale, cx: 0, cy: 0 };
-    const hit = searchTranslation(fx, coarseTemplate(mov, pose, job.f, job.size), job.size, job.size, job.minOverlap, job.expected);
-    sh.out.set([hit.tx, hit.ty, hit.score], 3 * i);
-    done++;
-    onPose?.();
+    if (stop?.()) { Atomics.store(sh.next, 0, units); break; }
+    const u = Atomics.add(sh.next, 0, 1);
+    if (u >= units) break;
+    const base: Pose = { thetaDeg: job.unitBase[2 * u], mirrored: job.unitBase[2 * u + 1] === 1, scale: job.scale, cx: 0, cy: 0 };
+    const spec = templateSpectra(coarseTemplate(mov, base, job.f, job.size), job.size, job.size, job.n);
+    for (let r = 0; r < 4; r++) {
+      const i = job.unitPoses[4 * u + r];
+      if (i < 0) continue;
+      const hit = searchSpectra(fx, spec, job.size, REFLECTIONS[r], job.minOverlap, job.expected);
+      sh.out.set([hit.tx, hit.ty, hit.score], 3 * i);
+      done++;
+      onPose?.();
+    }
   }
   return done;
 }

@@ -69,30 +69,69 @@ function workspace(n: number) {
   return w;
 }
 
+/** Spectra of a template's classes packed two by two (class k real, k + 1 imaginary): one forward FFT per pair. */
+export interface TemplateSpectra { n: number; pairs: { re: Float64Array; im: Float64Array; two: boolean }[] }
+
+export function templateSpectra(ind: Float64Array[], tw: number, th: number, n: number): TemplateSpectra {
+  const pairs: TemplateSpectra['pairs'] = [];
+  for (let k = 0; k < ind.length; k += 2) {
+    const two = k + 1 < ind.length;
+    const re = new Float64Array(n * n), im = new Float64Array(n * n);
+    for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
+      re[y * n + x] = ind[k][y * tw + x];
+      if (two) im[y * n + x] = ind[k + 1][y * tw + x];
+    }
+    fft2(re, im, n, false, th);
+    pairs.push({ re, im, two });
+  }
+  return { n, pairs };
+}
+
 /**
- * Best translation of the template (class indicator images `ind[k]`, tw x th, summing to the
- * template weight) over the fixed image. Translation (tx, ty) puts template pixel (x, y) on fixed
- * pixel (x + tx, y + ty). Overlaps smaller than minOverlap (template-weight units) are ignored;
- * the score is damped by overlapPenalty (small overlaps give inflated eta^2).
+ * A reflection of a size x size template about its centre, applied to its spectrum: 'point' (a
+ * turn by 180°), 'x' (columns reversed), 'y' (rows reversed). For z'(x) = z(size - 1 - x) along
+ * the reflected axes, Z'(k) = exp(-2 pi i k (size - 1) / n) Z(-k) along those axes.
  */
-export function searchTranslation(fx: FixedSpectra, ind: Float64Array[], tw: number, th: number, minOverlap: number, expectedOverlap: number): TranslationHit {
-  const n = fx.n, nn = n * n;
+export type Reflection = 'none' | 'point' | 'x' | 'y';
+
+const phases = new Map<number, { c: Float64Array; s: Float64Array }>();
+function reflect(zr: Float64Array, zi: Float64Array, outR: Float64Array, outI: Float64Array, n: number, size: number, kind: Reflection) {
+  let ph = phases.get(n);
+  if (!ph) {
+    ph = { c: new Float64Array(n), s: new Float64Array(n) };
+    for (let j = 0; j < n; j++) { ph.c[j] = Math.cos((2 * Math.PI * j) / n); ph.s[j] = Math.sin((2 * Math.PI * j) / n); }
+    phases.set(n, ph);
+  }
+  const rx = kind === 'point' || kind === 'x', ry = kind === 'point' || kind === 'y';
+  const m = size - 1, mask = n - 1; // n is a power of two: "& mask" is "mod n"
+  const { c, s } = ph;
+  for (let ky = 0; ky < n; ky++) {
+    const row = (ry ? (n - ky) & mask : ky) * n, py = ry ? (ky * m) & mask : 0, o = ky * n;
+    for (let kx = 0; kx < n; kx++) {
+      const sx = rx ? (n - kx) & mask : kx, j = (py + (rx ? kx * m : 0)) & mask;
+      const wr = c[j], wi = -s[j];
+      const r = zr[row + sx], i = zi[row + sx];
+      outR[o + kx] = r * wr - i * wi; outI[o + kx] = r * wi + i * wr;
+    }
+  }
+}
+
+/** searchTranslation from the template's spectra (templateSpectra), reflected about the template's centre first when asked. */
+export function searchSpectra(fx: FixedSpectra, spec: TemplateSpectra, size: number, reflection: Reflection, minOverlap: number, expectedOverlap: number): TranslationHit {
+  const n = fx.n, nn = n * n, th = size;
   const { ntot, stot, within, zr, zi, kr, ki, tr, ti, qr, qi } = workspace(n);
   // tr, ti: spectrum of the whole template (sum of the classes): sum_k q_k is one correlation with B
   for (const a of [ntot, stot, within, tr, ti]) a.fill(0);
-  for (let k = 0; k < ind.length; k += 2) {
-    const pair = k + 1 < ind.length ? 2 : 1;
-    zr.fill(0); zi.fill(0);
-    for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
-      zr[y * n + x] = ind[k][y * tw + x];
-      if (pair === 2) zi[y * n + x] = ind[k + 1][y * tw + x];
-    }
-    fft2(zr, zi, n, false, th);
+  for (const p of spec.pairs) {
+    const pair = p.two ? 2 : 1;
+    let ar = p.re, ai = p.im;
+    if (reflection !== 'none') { reflect(p.re, p.im, zr, zi, n, size, reflection); ar = zr; ai = zi; }
     // split the packed spectrum of two real images: X1 = (Z + conj Z(-m)) / 2, X2 = (Z - conj Z(-m)) / 2i
-    for (let v = 0; v < n; v++) for (let u = 0; u < n; u++) {
-      const i = v * n + u, j = ((n - v) % n) * n + ((n - u) % n);
-      kr[0][i] = (zr[i] + zr[j]) / 2; ki[0][i] = (zi[i] - zi[j]) / 2;
-      kr[1][i] = (zi[i] + zi[j]) / 2; ki[1][i] = (zr[j] - zr[i]) / 2;
+    const mask = n - 1;
+    for (let v = 0; v < n; v++) for (let u = 0, vj = ((n - v) & mask) * n; u < n; u++) {
+      const i = v * n + u, j = vj + ((n - u) & mask);
+      kr[0][i] = (ar[i] + ar[j]) / 2; ki[0][i] = (ai[i] - ai[j]) / 2;
+      kr[1][i] = (ai[i] + ai[j]) / 2; ki[1][i] = (ar[j] - ar[i]) / 2;
     }
     for (let c = 0; c < pair; c++) {
       const xr = kr[c], xi = ki[c];
@@ -126,4 +165,14 @@ export function searchTranslation(fx: FixedSpectra, ind: Float64Array[], tw: num
     }
   }
   return best;
+}
+
+/**
+ * Best translation of the template (class indicator images `ind[k]`, size x size, summing to the
+ * template weight) over the fixed image. Translation (tx, ty) puts template pixel (x, y) on fixed
+ * pixel (x + tx, y + ty). Overlaps smaller than minOverlap (template-weight units) are ignored;
+ * the score is damped by overlapPenalty (small overlaps give inflated eta^2).
+ */
+export function searchTranslation(fx: FixedSpectra, ind: Float64Array[], size: number, minOverlap: number, expectedOverlap: number): TranslationHit {
+  return searchSpectra(fx, templateSpectra(ind, size, size, fx.n), size, 'none', minOverlap, expectedOverlap);
 }
