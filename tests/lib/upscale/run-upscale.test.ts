@@ -21,7 +21,7 @@ describe('petromap upscale on synthetic multi-scale samples', () => {
   afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
 
   for (const ratio of [4, 8]) for (const seed of [1, 2]) {
-    it(`ratio ${ratio}×, seed ${seed}: registration ≤ 0.5 voxel, porosity per class ±0.02, total ±0.01 inside its interval`, { timeout: 300_000 }, async () => {
+    it(`ratio ${ratio}×, seed ${seed}: registration ≤ 0.5 voxel, porosity per class ±0.02, total ±0.01 inside its interval`, { timeout: 600_000 }, async () => {
       const dir = await mkdtemp(join(tmpdir(), 'petromap-upscale-'));
       dirs.push(dir);
       const shape: Vec3 = [48, 56, 56];
