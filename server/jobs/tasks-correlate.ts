@@ -131,6 +131,9 @@ export interface RegisterOnSlabArgs {
   fieldGrid?: [number, number];
 }
 
+export const NO_FIELD_LAYOUT =
+  'This EDS map has no field layout of its own (it is not a TIMA export, or it was imported before petromap kept the TIMA layout: add it again on the Data step); give the field grid of the mosaic (columns × rows).';
+
 /** How the fields of a per-field registration were laid out, as the Correlate page says it. */
 export const fieldLayoutLabel = (l: { tima: number } | { grid: [number, number] }) =>
   'tima' in l ? `TIMA field layout (${l.tima} fields)` : `regular grid ${l.grid[0]}×${l.grid[1]}`;
@@ -143,7 +146,7 @@ export function registrationFields(map: MineralMap, model: 'auto' | Registration
   if (fieldGrid) return { fields: regularFields(map.width, map.height, fieldGrid[0], fieldGrid[1]), layout: fieldLayoutLabel({ grid: fieldGrid }) };
   if (model !== 'fields') return undefined;
   if (!map.fields?.length) {
-    throw unprocessable('This EDS map has no field layout of its own (it is not a TIMA export, or it was imported before petromap kept the TIMA layout: add it again on the Data step); give the field grid of the mosaic (columns × rows).');
+    throw unprocessable(NO_FIELD_LAYOUT);
   }
   return { fields: map.fields, layout: fieldLayoutLabel({ tima: map.fields.length }) };
 }

@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../storage/atomic';
 import { mineralMap, volumeStore } from '../storage/open-stores';
 import { autoWindow, greyPng } from '../render/slice';
 import { runTask } from '../jobs/run-task';
-import { edsOnSlabCodes, readSlabFiles, readSlabRecord, type SlabRecord, type SurfaceOut } from '../jobs/tasks-correlate';
+import { edsOnSlabCodes, NO_FIELD_LAYOUT, readSlabFiles, readSlabRecord, type SlabRecord, type SurfaceOut } from '../jobs/tasks-correlate';
 import { projectDatasets, projectTruth } from './project-inputs';
 
 export type { SlabRecord, SurfaceOut } from '../jobs/tasks-correlate';
@@ -192,6 +192,8 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
   if (landmarks && landmarks.length > 0 && landmarks.length < 3) throw invalidInput(`Give at least 3 landmark pairs (or none for the automatic search); there are ${landmarks.length}.`);
   // model 'fields' without a grid: the map's TIMA field layout (the task refuses a map without one)
   return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model, fieldGrid }, async ({ signal, onProgress }) => {
+    // refused before the surface is searched for (the task checks the loaded map again)
+    if (model === 'fields' && !fieldGrid && !(await edsTimaFields(svc, eds))) throw unprocessable(NO_FIELD_LAYOUT);
     let from = 0;
     if (!(await currentSlab(svc, projectId, volume.id))) {
       from = 0.2;
