@@ -44,7 +44,11 @@ export interface EstimateQualityOptions extends StageOptions {
   surfacePerClass?: { class: number; iou: number; support: number }[];
   /** class code -> share of the class in the labels' own census (an EDS map's area fractions) */
   labelShares?: Map<number, number>;
-  /** experiments: false = the single ratio of the mean IoUs even with per-class measures */
+  /**
+   * estimate per class with share bounds (estimateFrom's perClass; default false). Measured and not
+   * kept: bench pipeline 128x192x192, estimate - truth, styles A/B seeds 11/12: per class +0.018,
+   * -0.075, +0.054, +0.098; the mean ratio (default) +0.040, -0.013, -0.043, +0.060.
+   */
   perClassEstimate?: boolean;
   /** voxels that are labelled (painted): excluded from the depth sample */
   exclude?: (z: number, y: number, x: number) => boolean;
@@ -219,7 +223,7 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
     depthShare: n ? predicted.reduce((s, v) => s + (v === c ? 1 : 0), 0) / n : NaN,
     labelShare: o.labelShares?.get(c) ?? NaN,
   }));
-  const est = estimateFrom({ surfaceMeanIoU, depthAgreement, crossHalf, depthConfidence, surfaceConfidence }, o.perClassEstimate === false ? undefined : perClass);
+  const est = estimateFrom({ surfaceMeanIoU, depthAgreement, crossHalf, depthConfidence, surfaceConfidence }, o.perClassEstimate ? perClass : undefined);
   return { meanIoU: est, surfaceMeanIoU, depthAgreement, crossHalf, depthConfidence, surfaceConfidence, outOfRange: n ? outside / n : NaN, sampled: n, perClass };
 }
 
@@ -237,8 +241,9 @@ export const SURFACE_PRIOR_VOXELS = 50;
  * catches what agreement cannot see, both half-models losing a class in depth in the same way
  * (style B's clay). A class with few held-out voxels has a surface score worth little (style B
  * seed 13: 0.000 from a handful of pyrite voxels, 0.57 in 3D): its score is shrunk towards the
- * share bound as if the bound had been seen on SURFACE_PRIOR_VOXELS voxels. Chosen on bench runs 96x160x160 seeds 11-13 of both styles, among: the mean
- * ratio only (errors -0.07..+0.10), per-class ratios (-0.12..+0.03), this (-0.06..+0.04).
+ * share bound as if the bound had been seen on SURFACE_PRIOR_VOXELS voxels. Picked on bench runs
+ * 96x160x160 seeds 11-13 of both styles, it did worse than the mean ratio on 128x192x192 (the
+ * held-out surface IoU of small classes is too noisy): off by default (perClassEstimate).
  */
 export function estimateFrom(m: { surfaceMeanIoU: number; depthAgreement: number; crossHalf: number; depthConfidence: number; surfaceConfidence: number }, perClass?: ClassQuality[]): number {
   const ratio = Number.isFinite(m.depthAgreement) && m.crossHalf > 0 ? Math.min(1, m.depthAgreement / m.crossHalf)
