@@ -22,7 +22,7 @@ export interface QualityEstimate {
 
 /** Plain sentences for the UI and the CLI, one per number. */
 export const QUALITY_EXPLAINED = {
-  meanIoU: 'Estimated 3D mean IoU: what to expect inside the volume, away from the labels. It scales the surface score by how much two independent models still agree in depth. On synthetic test samples it was 0.01 to 0.10 off the true value, so read it as a range, not a measurement.',
+  meanIoU: 'Estimated 3D mean IoU: what to expect inside the volume, away from the labels. It scales the surface score by how much two independent models still agree in depth. On synthetic test samples it was usually 0.01 to 0.10 off the true value and once 0.16 (too low), so read it as a range, not a measurement.',
   surfaceMeanIoU: 'Surface check: mean IoU on labelled tiles held out from training. They lie in the labelled layer, so this is usually higher than the 3D quality.',
   agreement: "Agreement: two models, each trained on one half of the labels. On the surface each is scored on the other half's labels; in depth they are compared with each other, and where they disagree at least one is wrong.",
   confidence: "Confidence: the model's own expected mean IoU from its probabilities, on the surface and in depth. A drop in depth means it is less sure there.",
