@@ -92,7 +92,7 @@ export interface TrainedModel {
   hidden: number[];
   history: EpochInfo[];
   bestEpoch: number;
-  /** an ensemble's honest validation: each labelled row predicted by the member that did not train on it */
+  /** the honest validation of a model that has seen its held-out rows: an ensemble's rows each predicted by the member that did not train on it; a refit model's first model on the held-out rows */
   outOfFold?: Validation;
   /** class shares the loss saw (weighted targets), in `classes` order: the prior the outputs assume */
   trainPrior?: number[];

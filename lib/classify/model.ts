@@ -9,7 +9,7 @@
  * the entry the rest of the code imports.
  */
 import { trainEnsemble } from './ensemble';
-import { concatRows, disposeModel } from './mlp';
+import { concatRows, disposeModel, validate } from './mlp';
 import type { TrainedModel, TrainOptions } from './model-types';
 import { trainSingle } from './train-single';
 import type { TrainingSet } from './training-set';
@@ -27,8 +27,10 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
   // the same model again on every labelled row, for the epochs early stopping chose
   try {
     const all: TrainingSet = { ...ts, train: concatRows(ts.train, ts.heldOut, ts.nFeatures), heldOut: { x: new Float32Array(0), y: new Uint8Array(0), n: 0, positions: new Int32Array(0) } };
+    // the honest score is the first model's on the held-out rows the refit model has now seen
+    const outOfFold = await validate(first, ts.heldOut);
     const tm = await trainSingle(all, { ...opts, epochs: first.bestEpoch + 1, patience: Infinity, onEpoch: undefined, onProgress: undefined });
-    return { ...tm, history: first.history, bestEpoch: first.bestEpoch };
+    return { ...tm, history: first.history, bestEpoch: first.bestEpoch, outOfFold };
   } finally {
     disposeModel(first);
   }

@@ -94,6 +94,17 @@ describe('classifier on the synthetic sandstone', () => {
     expect(c).not.toEqual(a);
   });
 
+  it('refit trains again on train + held-out rows and keeps the first model\'s held-out score as its honest validation', async () => {
+    const ts = await buildTrainingSet(store, vox, { features: simpleFeatures, maxPerClass: 300 });
+    const a = await trainClassifier(ts, { epochs: 3, seed: 2 });
+    const b = await trainClassifier(ts, { epochs: 3, seed: 2, refit: true });
+    expect(b.outOfFold!.meanIoU).toBeCloseTo((await validate(a, ts.heldOut)).meanIoU, 6);
+    expect(b.bestEpoch).toBe(a.bestEpoch);
+    expect(b.model.getWeights()[0]!.dataSync()).not.toEqual(a.model.getWeights()[0]!.dataSync());
+    disposeModel(a);
+    disposeModel(b);
+  });
+
   it('stops when cancelled', async () => {
     const ac = new AbortController();
     const ts = await buildTrainingSet(store, vox, { features: simpleFeatures, maxPerClass: 500 });
