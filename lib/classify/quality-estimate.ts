@@ -196,7 +196,7 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
     try {
       for (const [k, h] of [h1, h2].entries()) {
         throwIfAborted(signal);
-        models.push(await trainClassifier(halfSet(ts, h, seed + 17 * (k + 1)), { ...o.train, ensemble: 1, seed: seed + 31 * (k + 1), signal }));
+        models.push(await trainClassifier(halfSet(ts, h, seed + 17 * (k + 1)), { ...o.train, ensemble: 1, refit: false, seed: seed + 31 * (k + 1), signal }));
       }
       const [a, b] = models as [TrainedModel, TrainedModel];
       const ag = agreement(argmaxClasses(await predictRows(a, g.rows, n), a.classes), argmaxClasses(await predictRows(b, g.rows, n), b.classes), ts.classes);
