@@ -16,7 +16,7 @@ import { createVolume, DEFAULT_CHUNK, ZarrVolumeStore } from '@/lib/volume/zarr-
 import type { JobRecord } from '../db/repo';
 import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
-import { forgetStore, storeAt, volumeStore } from '../storage/open-stores';
+import { forgetStore, storeAt, swapInWorkFolder, volumeStore } from '../storage/open-stores';
 import type { Axis } from '../render/slice';
 import { projectClasses, projectDatasets, type ClassDef } from './project-inputs';
 
@@ -341,13 +341,7 @@ export function startTrainFromStrokes(svc: Services, projectId: string, opts: { 
         { signal, onProgress },
       );
       // swap in the new map: readers see the old one or the new one
-      const labelsRel = path.join(finalRel, path.relative(svc.ws.abs(workRel), r.labelsPath));
-      const old = `${svc.ws.abs(finalRel)}.old-${jobId}`;
-      forgetStore(labelsRel);
-      if (existsSync(svc.ws.abs(finalRel))) await rename(svc.ws.abs(finalRel), old);
-      await rename(svc.ws.abs(workRel), svc.ws.abs(finalRel));
-      await rm(old, { recursive: true, force: true });
-      forgetStore(labelsRel);
+      const labelsRel = await swapInWorkFolder(svc, workRel, finalRel, jobId, r.labelsPath);
       const pr: PredictionRecord = {
         volumeId: volume.id, relPath: labelsRel, jobId, classes: annotationClasses(svc, projectId), strokeCounts,
         heldOutAccuracy: r.heldOutAccuracy, perClass: r.perClass, fractions: r.fractions, createdAt: Date.now(),

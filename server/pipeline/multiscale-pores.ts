@@ -18,7 +18,7 @@ import { runTask } from '../jobs/run-task';
 import type { Axis } from '../render/slice';
 import type { Services } from '../services';
 import { writeFileAtomic } from '../storage/atomic';
-import { forgetStore, storeAt, volumeStore } from '../storage/open-stores';
+import { forgetStore, storeAt, swapInWorkFolder, volumeStore } from '../storage/open-stores';
 import { sliceGeometry, withProjectLock } from './annotate';
 import { projectDatasets } from './project-inputs';
 
@@ -127,13 +127,7 @@ export async function startPoreTraining(svc: Services, projectId: string, ds: st
         scanPath: svc.ws.abs(d.relPath), strokesPath: svc.ws.abs(path.join(relDir(projectId, ds), 'strokes.ome.zarr')), workDir: svc.ws.abs(workRel),
         classNames: ['pore', 'solid'], classCodes: [PORE, SOLID],
       }, { signal, onProgress });
-      const labelsRel = path.join(finalRel, path.relative(svc.ws.abs(workRel), r.labelsPath));
-      const old = `${svc.ws.abs(finalRel)}.old-${jobId}`;
-      forgetStore(labelsRel);
-      if (existsSync(svc.ws.abs(finalRel))) await rename(svc.ws.abs(finalRel), old);
-      await rename(svc.ws.abs(workRel), svc.ws.abs(finalRel));
-      await rm(old, { recursive: true, force: true });
-      forgetStore(labelsRel);
+      const labelsRel = await swapInWorkFolder(svc, workRel, finalRel, jobId, r.labelsPath);
       const cur = await load(svc, projectId, ds);
       cur.trained = { labelsRel, heldOutAccuracy: r.heldOutAccuracy, poreFraction: r.fractions[String(PORE)] ?? null, counts, at: Date.now() };
       cur.use = true;

@@ -1,6 +1,9 @@
 /**
  * Opened volume stores and mineral maps, cached by dataset id (reopened after a delete).
  */
+import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { VolumeStore } from '@/lib/volume/store';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import { withChunkCache } from '@/lib/parallel/chunk-cache';
@@ -54,4 +57,21 @@ export function mineralMap(svc: Services, datasetId: string): Promise<MineralMap
     maps.set(datasetId, p);
   }
   return p;
+}
+
+/**
+ * Swap a job's finished work folder in for the folder readers use (both workspace-relative): the
+ * old one is renamed aside, the new one renamed in, the old one removed, so readers see the old
+ * result or the new one, never half. Returns `resultAbs` (a path inside the work folder) as a
+ * workspace-relative path inside the final folder, with its cached store forgotten.
+ */
+export async function swapInWorkFolder(svc: Services, workRel: string, finalRel: string, jobId: string, resultAbs: string): Promise<string> {
+  const resultRel = path.join(finalRel, path.relative(svc.ws.abs(workRel), resultAbs));
+  const old = `${svc.ws.abs(finalRel)}.old-${jobId}`;
+  forgetStore(resultRel);
+  if (existsSync(svc.ws.abs(finalRel))) await rename(svc.ws.abs(finalRel), old);
+  await rename(svc.ws.abs(workRel), svc.ws.abs(finalRel));
+  await rm(old, { recursive: true, force: true });
+  forgetStore(resultRel);
+  return resultRel;
 }
