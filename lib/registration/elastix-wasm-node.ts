@@ -30,8 +30,8 @@ async function load(): Promise<{ module: PipelineModule; run: RunPipeline } | nu
   const t0 = performance.now();
   try {
     const require = createRequire(import.meta.url);
-    const itk = dirname(require.resolve('itk-wasm')); // .../itk-wasm/dist/index-node.js
-    const elastixDir = dirname(require.resolve('@itk-wasm/elastix'));
+    const itk = dirname(require.resolve(/* turbopackIgnore: true */ 'itk-wasm')); // .../itk-wasm/dist/index-node.js
+    const elastixDir = dirname(require.resolve(/* turbopackIgnore: true */ '@itk-wasm/elastix'));
     const pipelines = join(elastixDir, 'pipelines');
     const internal = (f: string) => import(/* webpackIgnore: true */ /* @vite-ignore */ pathToFileURL(join(itk, 'pipeline', 'internal', f)).href);
     const run = (await internal('run-pipeline-emscripten.js')).default as RunPipeline;
