@@ -2,7 +2,8 @@
 /**
  * The build must never swallow the workspace (issue 20). Run after `next build` (scripts/e2e.mjs
  * does, so `npm test` fails on it):
- * - the build log has no "Dynamic filesystem access causes tracing of the whole project" warning;
+ * - the build log has no "Dynamic filesystem access causes tracing of the whole project" warning,
+ *   and no other build warning (e.g. a server package that "can't be external");
  * - no .nft.json under .next names a file in a runtime folder: the workspace (PETROMAP_DATA,
  *   default ./data), tmp/, bench/out/, or the canary file scripts/e2e.mjs puts in ./data before it
  *   builds (so the check bites on a clean clone too, where ./data would otherwise be empty).
@@ -31,6 +32,8 @@ export function checkBuild(logText) {
     const where = [...logText.matchAll(/^\.\/(\S+):\d+:\d+$/gm)].map((m) => m[1]);
     problems.push(`next build warns that dynamic filesystem access traces the whole project (${[...new Set(where)].join(', ') || 'see the build log'})`);
   }
+  const other = logText ? [...logText.matchAll(/^Warning: (.+)$/gm)].map((m) => m[1]).filter((w) => !/Dynamic filesystem access/.test(w)) : [];
+  if (other.length) problems.push(`next build warns: ${[...new Set(other)].join(' | ')}`);
   const runtime = [path.resolve(process.env.PETROMAP_DATA ?? path.join(ROOT, 'data')), path.join(ROOT, 'data'), path.join(ROOT, 'tmp'), path.join(ROOT, 'bench', 'out')];
   const traced = new Set();
   for (const f of nftFiles(path.join(ROOT, '.next'))) {
@@ -48,6 +51,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const log = process.argv[2] && existsSync(process.argv[2]) ? readFileSync(process.argv[2], 'utf8') : '';
   const problems = checkBuild(log);
   for (const p of problems) console.error(`check-build: ${p}`);
-  if (!problems.length) console.log('check-build: no tracing warning, no runtime file traced');
+  if (!problems.length) console.log('check-build: no build warning, no runtime file traced');
   process.exitCode = problems.length ? 1 : 0;
 }
