@@ -1,7 +1,10 @@
 /**
  * The Jobs page (issue 16 §5): each job shows its project with a link to its result, its start
  * time and duration, the ETA while it runs, the error when it failed; the table filters by
- * project and state (kept in the URL) and cancels a running job.
+ * project and state (kept in the URL) and cancels a job from the table. The job cancelled here waits
+ * in the queue behind the one followed for its ETA: an automatic registration of the demo now takes
+ * about 3 s, so a running one could end before the click arrives (cancelling a running job
+ * is tested in tests/server/jobs-list.test.ts, where the job waits for the test).
  */
 import assert from 'node:assert/strict';
 import { screenshot, test, trpc, waitFor } from './harness.mjs';
@@ -26,6 +29,9 @@ test('jobs page: project link, start and duration, ETA, error, filters, cancel f
 
   // a long job to follow and cancel: auto-registration of the demo
   const { jobId: runId } = await trpc(baseUrl, 'correlate.autoRegister', { projectId: demo.id, model: 'similarity' }, true);
+  // two more behind it on the compute queue (one heavy job at a time); the last one is cancelled
+  await trpc(baseUrl, 'correlate.autoRegister', { projectId: demo.id, model: 'similarity' }, true);
+  const { jobId: cancelId } = await trpc(baseUrl, 'correlate.autoRegister', { projectId: demo.id, model: 'similarity' }, true);
 
   await page.goto(`${baseUrl}/jobs`);
   await page.getByTestId('job-table').waitFor({ timeout: 30_000 });
@@ -41,10 +47,16 @@ test('jobs page: project link, start and duration, ETA, error, filters, cancel f
   assert.match(d1, /^\d+ s$|^\d+ min \d+ s$/, `duration while running: ${d1}`);
   await screenshot(page, 'jobs-running-eta');
 
-  // cancel from the table
-  await running.getByTestId('job-cancel').click();
-  await waitFor(async () => (await running.getAttribute('data-state')) === 'cancelled', 'the registration job cancelled from the table', 60_000);
-  assert.equal(await running.getByTestId('job-cancel').count(), 0, 'no cancel button on an ended job');
+  // cancel from the table: the last registration, still waiting behind the other two
+  const waiting = row(page, cancelId);
+  assert.equal(await waiting.getAttribute('data-state'), 'queued');
+  await waiting.getByTestId('job-cancel').click();
+  await waitFor(async () => (await waiting.getAttribute('data-state')) === 'cancelled', 'the queued registration cancelled from the table', 60_000);
+  assert.equal(await waiting.getByTestId('job-cancel').count(), 0, 'no cancel button on an ended job');
+  assert.equal(await waiting.getByTestId('job-duration').innerText(), '–', 'a job cancelled before it started has no duration');
+  assert.equal(await waiting.getByTestId('job-eta').count(), 0, 'no ETA once ended');
+  // the followed one runs to its end and keeps its duration
+  await waitFor(async () => ENDED.includes(await running.getAttribute('data-state')), 'the followed registration to end', 120_000);
   assert.match(await running.getByTestId('job-duration').innerText(), /^\d+ s$|^\d+ min \d+ s$/);
   assert.equal(await running.getByTestId('job-eta').count(), 0, 'no ETA once ended');
 
@@ -64,13 +76,13 @@ test('jobs page: project link, start and duration, ETA, error, filters, cancel f
   await waitFor(async () => (await page.getByTestId('job-row').count()) === 1 && (await row(page, failedId).count()) === 1, 'the failed import under "failed"');
   await screenshot(page, 'jobs-filter-failed');
   await page.goto(`${baseUrl}/jobs?project=${demo.id}&state=cancelled`);
-  await row(page, runId).waitFor({ timeout: 20_000 });
+  await row(page, cancelId).waitFor({ timeout: 20_000 });
   const states = await page.getByTestId('job-state').allInnerTexts();
   assert.ok(states.length >= 1 && states.every((s) => s === 'cancelled'), `only cancelled jobs: ${states}`);
   assert.equal(await page.getByTestId('job-filter-state').inputValue(), 'cancelled');
 
   // the link leads to the job's result
-  await row(page, runId).getByTestId('job-result-link').click();
+  await row(page, cancelId).getByTestId('job-result-link').click();
   await page.waitForURL(new RegExp(`/projects/${demo.id}/correlate$`), { timeout: 20_000 });
   await trpc(baseUrl, 'projects.delete', { id: mine.id }, true);
 }, { timeoutMs: 300_000 });
