@@ -2,8 +2,8 @@
  * Every request passes the Host/Origin guard of server/http-guard.ts (DNS rebinding, cross-site
  * form posts); see there for the rules. Thin on purpose: the decision is a tested pure function.
  *
- * Not matched: static assets, and the two routes that stream large bodies (upload, painted-slice
- * PUT). With a proxy, Next buffers a matched request's body in memory and passes on only its first
+ * Not matched: static assets, and the three routes that take large bodies (upload, painted-slice
+ * PUT, painted pore/solid slice PUT). With a proxy, Next buffers a matched request's body in memory and passes on only its first
  * 10 MB (experimental.proxyClientMaxBodySize), which would break multi-GB uploads; those routes
  * call the same guard themselves (guardResponse in server/http.ts).
  */
@@ -25,5 +25,5 @@ export function proxy(request: Request) {
 }
 
 export const config = {
-  matcher: ['/((?!_next/static/|_next/image|favicon\\.ico$|api/projects/[^/]+/upload(?:/|$)|api/projects/[^/]+/annotations/slice(?:/|$)).*)'],
+  matcher: ['/((?!_next/static/|_next/image|favicon\\.ico$|api/projects/[^/]+/upload(?:/|$)|api/projects/[^/]+/annotations/slice(?:/|$)|api/projects/[^/]+/multiscale/pores(?:/|$)).*)'],
 };

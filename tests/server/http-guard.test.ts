@@ -123,7 +123,7 @@ describe('proxy.ts', () => {
     };
     const re = getMiddlewareMatchers(config.matcher, {}).map((m) => new RegExp(m.regexp));
     const matched = (p: string) => re.some((r) => r.test(p));
-    for (const p of ['/', '/projects/p1', '/api/trpc/projects.list', '/api/projects/p1/annotations/prediction', '/api/projects/p1/export', '/api/projects/p1/uploads']) expect(matched(p), p).toBe(true);
-    for (const p of ['/api/projects/p1/upload', '/api/projects/p1/annotations/slice', '/_next/static/chunks/a.js', '/favicon.ico']) expect(matched(p), p).toBe(false);
+    for (const p of ['/', '/projects/p1', '/api/trpc/projects.list', '/api/projects/p1/annotations/prediction', '/api/projects/p1/export', '/api/projects/p1/uploads', '/api/projects/p1/multiscale/slice']) expect(matched(p), p).toBe(true);
+    for (const p of ['/api/projects/p1/upload', '/api/projects/p1/annotations/slice', '/api/projects/p1/multiscale/pores', '/_next/static/chunks/a.js', '/favicon.ico']) expect(matched(p), p).toBe(false);
   });
 });
