@@ -91,6 +91,9 @@ export interface RegistrationQuality {
   refinedBy: 'elastix' | 'ratio' | 'none';
 }
 
+/** Which polished face of the sample an EDS map shows (lib/registration/face.ts). */
+export type Face = 'top' | 'bottom';
+
 /** The transform model of a registration (issue 19). */
 export type RegistrationModel = 'similarity' | 'affine' | 'fields';
 
@@ -156,6 +159,12 @@ export interface ModelCandidates {
 }
 
 export interface Registration {
+  /**
+   * the face the map shows (absent = 'top'). 'bottom': registered on the volume turned upside down
+   * (z' = nz - 1 - z, lib/registration/face.ts), so surface, slabToVoxel and edsToSlab are in that
+   * view's frame, where the bottom face is the top; edsToVoxel is in the volume's own voxel indices
+   */
+  face?: Face;
   /** the model of the transform; absent in registrations written before issue 19 (= similarity or a landmark affine) */
   model?: RegistrationModel;
   modelChoice?: ModelChoice;
