@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- predict [--size 1024] [--bricks 24] [--threads 2] [--profile | --kernels]`: peak RSS of a whole-volume
+ * `npm run bench -- predict [--size 1024] [--bricks 24] [--threads 2] [--features 1|2] [--hidden 48,48] [--profile | --kernels]`: peak RSS of a whole-volume
  * prediction on a large uint16 store (issue 5: under 2 GiB for 1024^3).
  * Writes the store blockwise, saves an MLP over the default classifier bank (weights untrained:
  * memory and speed do not depend on them), then runs lib/classify's predictVolume in a child
@@ -30,6 +30,8 @@ export async function run(args: string[]): Promise<void> {
   const threads = Number(arg(args, '--threads', '2'));
   const profile = args.includes('--profile');
   const hidden = arg(args, '--hidden', '48,48').split(',').map(Number);
+  // --features 1|2: the feature definition version (lib/features/plan.ts); default: the classifier bank's
+  const version = args.includes('--features') ? (Number(arg(args, '--features', '1')) as 1 | 2) : undefined;
   mkdirSync(outDir, { recursive: true });
   const storePath = join(outDir, `volume-${size}.ome.zarr`);
   const modelDir = join(outDir, `model-${size}`);
@@ -41,7 +43,7 @@ export async function run(args: string[]): Promise<void> {
     await writeBigStore(storePath, size);
     console.log(`  written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     await getTf();
-    const set = classifierFeatureSet([1, 1, 1]);
+    const set = classifierFeatureSet([1, 1, 1], { version });
     const names = featureNames(set, ['xrm']);
     const classes = [1, 2, 3, 4, 5];
     const tm: TrainedModel = {
@@ -68,7 +70,7 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const res = JSON.parse(line) as { vmHwmKiB: number; seconds: number; cpuSeconds: number; done: number; total: number; voxels: number };
-    console.log(`${names.length} features, MLP ${hidden.join('x')}, ${threads} worker threads: ${res.done} of ${res.total} bricks (${(res.voxels / 1e6).toFixed(1)} M voxels) in ${res.seconds.toFixed(1)} s = ${(res.voxels / res.seconds / 1e6).toFixed(3)} M voxels/s`);
+    console.log(`${names.length} features (definition version ${set.version ?? 1}), MLP ${hidden.join('x')}, ${threads} worker threads: ${res.done} of ${res.total} bricks (${(res.voxels / 1e6).toFixed(1)} M voxels) in ${res.seconds.toFixed(1)} s = ${(res.voxels / res.seconds / 1e6).toFixed(3)} M voxels/s`);
     // on a shared machine wall time counts other people's work: CPU time of the process (all its
     // threads) per thread is what the threads would take with the cores to themselves
     console.log(`CPU time ${res.cpuSeconds.toFixed(1)} s (all threads) = ${(res.voxels / (res.cpuSeconds / threads) / 1e6).toFixed(3)} M voxels/s at ${threads} busy threads (wall-clock figure above is lower when the machine is shared)`);

@@ -8,14 +8,21 @@
  * machine); all filters to 5 voxels 51 features, 0.49, 19 s; this bank 36 features, 0.50, 12 s;
  * without Hessian eigenvalues 0.46. Sigmas are physical: voxel scales times the smallest voxel size.
  */
-import type { FeatureSet, FeatureSpec, FilterName } from '../features/types';
+import type { FeatureSet, FeatureSpec, FeatureVersion, FilterName } from '../features/types';
 
 export const CLASSIFIER_SIGMAS_VOX = [0.7, 1.0, 1.6, 3.5, 5.0] as const;
 export const CLASSIFIER_FILTERS: FilterName[] = ['gaussian', 'gradientMagnitude', 'laplacian', 'dog', 'hessianEigen'];
 
-export function classifierFeatureSet(spacingUm: [number, number, number], opts: { filters?: FilterName[]; sigmasVox?: readonly number[] } = {}): FeatureSet {
+/** Definition version of new classifier banks (lib/features/plan.ts; models keep theirs). */
+export const CLASSIFIER_FEATURE_VERSION: FeatureVersion = 1;
+
+export function classifierFeatureSet(
+  spacingUm: [number, number, number],
+  opts: { filters?: FilterName[]; sigmasVox?: readonly number[]; version?: FeatureVersion } = {},
+): FeatureSet {
   const unit = Math.min(...spacingUm);
   const specs: FeatureSpec[] = [{ filter: 'intensity', sigmaUm: 0 }];
   for (const s of opts.sigmasVox ?? CLASSIFIER_SIGMAS_VOX) for (const filter of opts.filters ?? CLASSIFIER_FILTERS) specs.push({ filter, sigmaUm: s * unit });
-  return { specs, preset: 'custom' };
+  const version = opts.version ?? CLASSIFIER_FEATURE_VERSION;
+  return version === 1 ? { specs, preset: 'custom' } : { specs, preset: 'custom', version };
 }

@@ -6,7 +6,7 @@
 import type { Shape3 } from '../volume/types';
 import { gaussianWeights } from './gaussian-filter';
 import type { WasmKernels } from './kernels-wasm';
-import { kernelRadius, type Extent } from './plan';
+import { kernelRadius, TRUNCATE, type Extent } from './plan';
 
 export interface Img {
   ptr: number;
@@ -50,6 +50,8 @@ export class BrickContext {
     readonly nF: number,
     private readonly arena: number,
     private readonly arenaCap: number,
+    /** Gaussians truncated at this many sigma (the feature set's, plan.ts truncateOf) */
+    readonly truncate = TRUNCATE,
   ) {
     this.n = inner[0] * inner[1] * inner[2];
   }
@@ -76,7 +78,7 @@ export class BrickContext {
     const k = key(sigma, order);
     let w = this.weights.get(k);
     if (!w) {
-      const arr = gaussianWeights(sigma, order);
+      const arr = gaussianWeights(sigma, order, this.truncate);
       w = { ptr: this.putWeights(arr), r: (arr.length - 1) / 2, parity: order % 2 === 0 ? 1 : -1 };
       this.weights.set(k, w);
     }
@@ -111,7 +113,7 @@ export class BrickContext {
 
   /** Gaussian derivatives of `src` (all requested orders), each with margin `margin`. */
   gaussDerivs(src: Img, sigma: Shape3, orders: Shape3[], margin: Shape3): Map<string, Img> {
-    const r = sigma.map(kernelRadius) as Shape3;
+    const r = sigma.map((v) => kernelRadius(v, this.truncate)) as Shape3;
     for (const o of orders) for (let a = 0; a < 3; a++) this.weightsFor(sigma[a]!, o[a]!);
     const result = new Map<string, Img>();
     for (const o of orders) result.set(key(o), this.allocImg(margin));
@@ -140,7 +142,7 @@ export class BrickContext {
         // w (x[+k] - x[-k]), exactly 0 on a constant
         if (o[0] + o[1] + o[2] === 0 || o.some((v) => v % 2 === 1)) continue;
         let prod = this.offset;
-        for (let a = 0; a < 3; a++) prod *= gaussianWeights(sigma[a]!, o[a]!).reduce((x, y) => x + y, 0);
+        for (let a = 0; a < 3; a++) prod *= gaussianWeights(sigma[a]!, o[a]!, this.truncate).reduce((x, y) => x + y, 0);
         if (prod !== 0) {
           const img = result.get(key(o))!;
           this.K.k.addc(img.ptr, prod, img.dims[0] * img.dims[1] * img.dims[2]);

@@ -1,8 +1,82 @@
 /** One feature spec of one channel on the wasm kernels, from the derivatives a BrickContext holds. */
 import type { Shape3 } from '../volume/types';
-import { fillOutside, type BrickContext, type Img, type Src } from './brick-context';
+import { fillOutside, key, type BrickContext, type Img, type Request, type Src } from './brick-context';
 import { DOG_RATIO, kernelRadius, NLM_EPS, nlmGrid, nlmStep, type Extent } from './plan';
 import type { FeatureSpec } from './types';
+
+export function requestsFor(spec: FeatureSpec, s: Shape3, skimage: boolean): Request[] {
+  const m0: Shape3 = [0, 0, 0];
+  if (spec.filter === 'intensity') return [];
+  if (skimage) return [{ src: 'X', sigma: s, margin: [2, 2, 2], orders: [[0, 0, 0]] }];
+  const g = (sigma: Shape3, orders: Shape3[], margin = m0, src: Src = 'X'): Request => ({ src, sigma, margin, orders });
+  switch (spec.filter) {
+    case 'gaussian':
+    case 'localMean':
+      return [g(s, [[0, 0, 0]])];
+    case 'gradientMagnitude':
+      return [g(s, [[1, 0, 0], [0, 1, 0], [0, 0, 1]])];
+    case 'laplacian':
+      return [g(s, [[2, 0, 0], [0, 2, 0], [0, 0, 2]])];
+    case 'hessianEigen':
+      return [g(s, [[2, 0, 0], [1, 1, 0], [1, 0, 1], [0, 2, 0], [0, 1, 1], [0, 0, 2]])];
+    case 'dog':
+      return [g(s, [[0, 0, 0]]), g(s.map((v) => v * DOG_RATIO) as Shape3, [[0, 0, 0]])];
+    case 'structureTensorEigen':
+      return [g(s, [[1, 0, 0], [0, 1, 0], [0, 0, 1]], s.map((v) => kernelRadius(v / 2)) as Shape3)];
+    case 'localVariance':
+      return [g(s, [[0, 0, 0]]), g(s, [[0, 0, 0]], m0, 'X2')];
+    case 'nonLocalMean':
+      return [
+        g(s.map((v) => v / 4) as Shape3, [[0, 0, 0]], s.map((v) => 2 * nlmStep(v)) as Shape3),
+        g(s, [[0, 0, 0]]),
+        g(s, [[0, 0, 0]], m0, 'X2'),
+      ];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The specs `idxs` of one scale group on `ctx`: their Gaussian derivatives (requests merged per
+ * source, sigma and margin, all orders of one request sharing passes), then each spec's columns
+ * at planeOf(i) of ctx.out. Working memory is released afterwards.
+ */
+export function runGroup(
+  ctx: BrickContext,
+  specs: readonly FeatureSpec[],
+  idxs: readonly number[],
+  sigmaOf: (spec: FeatureSpec) => Shape3,
+  f: Shape3,
+  planeOf: (i: number) => number,
+  skimage: boolean,
+  extent: Extent,
+): void {
+  const K = ctx.K;
+  const gMark = K.mark();
+  const cache = new Map<string, Img>();
+  // gather requests of the group, merged per (src, sigma, margin)
+  const merged = new Map<string, Request>();
+  for (const i of idxs) {
+    for (const rq of requestsFor(specs[i]!, sigmaOf(specs[i]!), skimage)) {
+      const k = key(rq.src, rq.sigma, rq.margin);
+      const m = merged.get(k);
+      if (!m) merged.set(k, { ...rq, orders: [...rq.orders] });
+      else for (const o of rq.orders) if (!m.orders.some((p) => key(p) === key(o))) m.orders.push(o);
+    }
+  }
+  for (const rq of merged.values()) {
+    const src = rq.src === 'X' ? ctx.X : ctx.squared();
+    const res = ctx.gaussDerivs(src, rq.sigma, rq.orders, rq.margin);
+    for (const [ok, img] of res) cache.set(key(rq.src, rq.sigma, rq.margin) + ok, img);
+  }
+  const get = (src: Src, sigma: Shape3, margin: Shape3, order: Shape3) => {
+    const img = cache.get(key(src, sigma, margin) + key(order));
+    if (!img) throw new Error('internal: missing derivative');
+    return img;
+  };
+  for (const i of idxs) computeSpec(ctx, specs[i]!, sigmaOf(specs[i]!), f, planeOf(i), skimage, extent, get);
+  K.release(gMark);
+}
 
 export function computeSpec(
   ctx: BrickContext,

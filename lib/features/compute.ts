@@ -7,8 +7,9 @@
  * Specs are processed per scale so that working memory holds one scale at a time.
  */
 import type { AnyVoxelArray, Shape3 } from '../volume/types';
-import { BrickContext, fillOutside, key, type Img, type Request, type Src } from './brick-context';
-import { computeSpec } from './compute-spec';
+import { BrickContext, fillOutside, type Img } from './brick-context';
+import { computeCoarse } from './coarse';
+import { runGroup } from './compute-spec';
 import { wasmKernels, type WasmKernels } from './kernels-wasm';
 import {
   checkBrickInput,
@@ -19,47 +20,16 @@ import {
   featureHalo,
   featureNames,
   featuresPerChannel,
+  isCoarse,
   isSkimage,
   kernelRadius,
-  nlmStep,
   resolveExtent,
   rehalo,
+  truncateOf,
   voxelSigmas,
   type BrickOptions,
 } from './plan';
-import type { BrickFeatures, FeatureSet, FeatureSpec } from './types';
-
-function requestsFor(spec: FeatureSpec, s: Shape3, skimage: boolean): Request[] {
-  const m0: Shape3 = [0, 0, 0];
-  if (spec.filter === 'intensity') return [];
-  if (skimage) return [{ src: 'X', sigma: s, margin: [2, 2, 2], orders: [[0, 0, 0]] }];
-  const g = (sigma: Shape3, orders: Shape3[], margin = m0, src: Src = 'X'): Request => ({ src, sigma, margin, orders });
-  switch (spec.filter) {
-    case 'gaussian':
-    case 'localMean':
-      return [g(s, [[0, 0, 0]])];
-    case 'gradientMagnitude':
-      return [g(s, [[1, 0, 0], [0, 1, 0], [0, 0, 1]])];
-    case 'laplacian':
-      return [g(s, [[2, 0, 0], [0, 2, 0], [0, 0, 2]])];
-    case 'hessianEigen':
-      return [g(s, [[2, 0, 0], [1, 1, 0], [1, 0, 1], [0, 2, 0], [0, 1, 1], [0, 0, 2]])];
-    case 'dog':
-      return [g(s, [[0, 0, 0]]), g(s.map((v) => v * DOG_RATIO) as Shape3, [[0, 0, 0]])];
-    case 'structureTensorEigen':
-      return [g(s, [[1, 0, 0], [0, 1, 0], [0, 0, 1]], s.map((v) => kernelRadius(v / 2)) as Shape3)];
-    case 'localVariance':
-      return [g(s, [[0, 0, 0]]), g(s, [[0, 0, 0]], m0, 'X2')];
-    case 'nonLocalMean':
-      return [
-        g(s.map((v) => v / 4) as Shape3, [[0, 0, 0]], s.map((v) => 2 * nlmStep(v)) as Shape3),
-        g(s, [[0, 0, 0]]),
-        g(s, [[0, 0, 0]], m0, 'X2'),
-      ];
-    default:
-      return [];
-  }
-}
+import type { BrickFeatures, FeatureSet } from './types';
 
 export type ComputeOptions = BrickOptions & { channelNames?: string[]; /** multiplies the input values */ scale?: number };
 
@@ -114,7 +84,7 @@ export async function computeBrickFeaturesPlanar(
     for (const sa of voxelSigmas(sp.sigmaUm, spacingUm)) arenaCap += 12 * (2 * kernelRadius(DOG_RATIO * sa) + 1 + 4);
   }
   const arena = K.alloc(arenaCap);
-  const ctx = new BrickContext(K, inner, out, nF, arena, arenaCap);
+  const ctx = new BrickContext(K, inner, out, nF, arena, arenaCap, truncateOf(set));
   const needsSquare = set.specs.some((sp) => sp.filter === 'localVariance' || sp.filter === 'nonLocalMean');
 
   // spec column offsets within a channel
@@ -126,7 +96,12 @@ export async function computeBrickFeaturesPlanar(
   }
   // specs grouped by scale (same sigmaUm)
   const groups = new Map<number, number[]>();
+  const coarseIdx: number[] = [];
   set.specs.forEach((sp, i) => {
+    if (isCoarse(set, sp, spacingUm)) {
+      coarseIdx.push(i);
+      return;
+    }
     const g = groups.get(sp.sigmaUm) ?? [];
     g.push(i);
     groups.set(sp.sigmaUm, g);
@@ -153,38 +128,9 @@ export async function computeBrickFeaturesPlanar(
     if (needsSquare) ctx.makeSquared();
 
     for (const idxs of groups.values()) {
-      const gMark = K.mark();
-      const cache = new Map<string, Img>();
-      // gather requests of the group, merged per (src, sigma, margin)
-      const merged = new Map<string, Request>();
-      for (const i of idxs) {
-        const s = voxelSigmas(set.specs[i]!.sigmaUm, spacingUm);
-        for (const rq of requestsFor(set.specs[i]!, s, skimage)) {
-          const k = key(rq.src, rq.sigma, rq.margin);
-          const m = merged.get(k);
-          if (!m) merged.set(k, { ...rq, orders: [...rq.orders] });
-          else for (const o of rq.orders) if (!m.orders.some((p) => key(p) === key(o))) m.orders.push(o);
-        }
-      }
-      // pre-create weights outside of the derivs' temporary marks
-      for (const rq of merged.values()) {
-        const src = rq.src === 'X' ? X : ctx.squared();
-        const res = ctx.gaussDerivs(src, rq.sigma, rq.orders, rq.margin);
-        for (const [ok, img] of res) cache.set(key(rq.src, rq.sigma, rq.margin) + ok, img);
-      }
-      const get = (src: Src, sigma: Shape3, margin: Shape3, order: Shape3) => {
-        const img = cache.get(key(src, sigma, margin) + key(order));
-        if (!img) throw new Error('internal: missing derivative');
-        return img;
-      };
-      for (const i of idxs) {
-        const spec = set.specs[i]!;
-        const f0 = c * nPer + col[i]!;
-        const s = voxelSigmas(spec.sigmaUm, spacingUm);
-        computeSpec(ctx, spec, s, f, f0, skimage, extent, get);
-      }
-      K.release(gMark);
+      runGroup(ctx, set.specs, idxs, (sp) => voxelSigmas(sp.sigmaUm, spacingUm), f, (i) => c * nPer + col[i]!, skimage, extent);
     }
+    if (coarseIdx.length) computeCoarse(ctx, set, coarseIdx, spacingUm, f, (i) => c * nPer + col[i]!, opts.origin ?? [0, 0, 0]);
     K.release(chMark);
   }
   try {

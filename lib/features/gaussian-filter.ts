@@ -3,7 +3,7 @@
  * the reference of the wasm kernels, and the source of the weights they apply.
  */
 import type { Shape3 } from '../volume/types';
-import { kernelRadius } from './plan';
+import { kernelRadius, TRUNCATE } from './plan';
 
 /** scipy.ndimage._gaussian_kernel1d(sigma, order, radius): kernel over x = -radius..radius. */
 export function gaussianKernel1d(sigma: number, order: number, radius: number): Float64Array {
@@ -40,8 +40,8 @@ export function gaussianKernel1d(sigma: number, order: number, radius: number): 
  * The correlation weights scipy's gaussian_filter1d applies: the kernel reversed
  * (out[i] = sum_k w[k + r] in[i + k]).
  */
-export function gaussianWeights(sigma: number, order: number): Float64Array {
-  const r = kernelRadius(sigma);
+export function gaussianWeights(sigma: number, order: number, truncate = TRUNCATE): Float64Array {
+  const r = kernelRadius(sigma, truncate);
   if (r === 0) return Float64Array.of(order === 0 ? 1 : 0);
   return gaussianKernel1d(sigma, order, r).reverse();
 }

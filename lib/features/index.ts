@@ -64,7 +64,7 @@ async function readFeatureInput(store: VolumeStore, box: Box3, set: FeatureSet, 
     throwIfAborted(opts.signal);
   }
   const shapeWithHalo: Shape3 = [box.shape[0] + 2 * halo[0], box.shape[1] + 2 * halo[1], box.shape[2] + 2 * halo[2]];
-  const options = { volumeExtent: extentOfBox(box, store.meta.shape), channelNames: store.meta.channels, scale };
+  const options = { volumeExtent: extentOfBox(box, store.meta.shape), origin: box.start, channelNames: store.meta.channels, scale };
   return { channels, shapeWithHalo, halo, options };
 }
 

@@ -14,6 +14,8 @@ interface Exports {
   heapBase(): number;
   conv(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, w: number, r: number, parity: number): void;
   npgrad(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, lo: number, hi: number): void;
+  convDown(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, w: number, r: number): void;
+  up2(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, axis: number, par: number): void;
   addc(a: number, c: number, n: number): void;
   fromInt(src: number, bytes: number, dst: number, n: number, scale: number): void;
   scale(a: number, s: number, n: number): void;

@@ -51,6 +51,11 @@ export interface BrickOptions {
    * given halo is smaller than featureHalo needs, and unbounded elsewhere.
    */
   volumeExtent?: Extent;
+  /**
+   * Volume index (z, y, x) of the brick's first inner voxel (default 0, 0, 0: the array is the
+   * volume). Version-2 feature sets need it: their 2x grid is aligned to the volume.
+   */
+  origin?: Shape3;
 }
 
 const FILTERS: FilterName[] = [
@@ -67,9 +72,57 @@ const FILTERS: FilterName[] = [
 ];
 
 /** scipy: radius = int(truncate * sigma + 0.5); 0 for sigma ~ 0 */
-export function kernelRadius(sigma: number): number {
-  return sigma > 1e-15 ? Math.floor(TRUNCATE * sigma + 0.5) : 0;
+export function kernelRadius(sigma: number, truncate = TRUNCATE): number {
+  return sigma > 1e-15 ? Math.floor(truncate * sigma + 0.5) : 0;
 }
+
+/**
+ * Feature set version 2 (FeatureSet.version): every Gaussian truncated at V2_TRUNCATE sigma, and
+ * the specs whose filter is in COARSE_FILTERS and whose voxel sigma is at least
+ * COARSE_MIN_SIGMA_VOX on every axis computed on a 2x grid aligned to the VOLUME (samples at even
+ * volume indices on every axis, so a training box and a prediction brick see the same samples):
+ *   D[k] = (G_pre * X)(2k)            pre-filter sigma V2_PRE_SIGMA_VOX voxels per axis
+ *   the spec on D at the coarse sigma sqrt(sigma^2 - pre^2) / 2 (derivatives per voxel of the
+ *   volume: x 1/2 per order); a DoG takes 1.6 x that coarse sigma for its second Gaussian
+ *   value at volume index v: D-grid value at v / 2 for even v, the mean of the two neighbours
+ *   for odd v, axis by axis (x, then y, then z): trilinear interpolation.
+ * At volume borders the volume is reflected as for version 1, so the 2x grid is that of the
+ * reflected volume and a brick gives the values of the whole-volume pass.
+ */
+export const V2_TRUNCATE = 3.0;
+export const COARSE_MIN_SIGMA_VOX = 3.0;
+export const V2_PRE_SIGMA_VOX = 1.0;
+export const COARSE_FILTERS: readonly FilterName[] = ['gaussian', 'localMean', 'gradientMagnitude', 'laplacian', 'dog', 'hessianEigen'];
+
+export function featureVersion(set: FeatureSet): 1 | 2 {
+  return set.version === 2 && !isSkimage(set) ? 2 : 1;
+}
+
+export function truncateOf(set: FeatureSet): number {
+  return featureVersion(set) === 2 ? V2_TRUNCATE : TRUNCATE;
+}
+
+/** Version 2: is this spec computed on the 2x grid? */
+export function isCoarse(set: FeatureSet, spec: FeatureSpec, spacingUm: readonly number[]): boolean {
+  if (featureVersion(set) !== 2 || !COARSE_FILTERS.includes(spec.filter)) return false;
+  return voxelSigmas(spec.sigmaUm, spacingUm).every((s) => s >= COARSE_MIN_SIGMA_VOX);
+}
+
+/** Coarse-grid sigma (in 2x voxels) of a coarse spec's voxel sigma. */
+export function coarseSigma(sigmaVox: number): number {
+  return Math.sqrt(sigmaVox * sigmaVox - V2_PRE_SIGMA_VOX * V2_PRE_SIGMA_VOX) / 2;
+}
+
+/** Margin (coarse voxels, per axis) around the coarse inner grid a coarse spec needs. */
+export function coarseMargin(spec: FeatureSpec, spacingUm: readonly number[]): Shape3 {
+  return voxelSigmas(spec.sigmaUm, spacingUm).map((sa) => {
+    const sc = coarseSigma(sa);
+    return kernelRadius(spec.filter === 'dog' ? DOG_RATIO * sc : sc, V2_TRUNCATE);
+  }) as Shape3;
+}
+
+/** Pre-filter radius (voxels) of the 2x grid. */
+export const preRadius = (): number => kernelRadius(V2_PRE_SIGMA_VOX, V2_TRUNCATE);
 
 /** Voxel sigma from µm, snapped to 1e-9 so that s * spacing / spacing gives back s. */
 export function voxelSigma(sigmaUm: number, spacing: number): number {
@@ -109,23 +162,32 @@ export function isSkimage(set: FeatureSet): boolean {
   return set.preset === 'skimage';
 }
 
-/** Halo (voxels, per axis) one spec needs. */
-export function specHalo(spec: FeatureSpec, spacingUm: readonly number[], skimage: boolean): Shape3 {
+/**
+ * Halo (voxels, per axis) one spec needs. `truncate` is the feature set's (truncateOf); the
+ * structure tensor's outer margin keeps truncate 4 (compute-spec.ts sizes it so).
+ */
+export function specHalo(spec: FeatureSpec, spacingUm: readonly number[], skimage: boolean, truncate = TRUNCATE): Shape3 {
   const s = voxelSigmas(spec.sigmaUm, spacingUm);
+  const kr = (v: number) => kernelRadius(v, truncate);
   return s.map((sa) => {
     if (spec.filter === 'intensity') return 0;
     if (skimage) return kernelRadius(sa) + 2;
     switch (spec.filter) {
       case 'dog':
-        return kernelRadius(DOG_RATIO * sa);
+        return kr(DOG_RATIO * sa);
       case 'structureTensorEigen':
-        return kernelRadius(sa) + kernelRadius(sa / 2);
+        return kr(sa) + kernelRadius(sa / 2);
       case 'nonLocalMean':
-        return Math.max(2 * nlmStep(sa) + kernelRadius(sa / 4), kernelRadius(sa));
+        return Math.max(2 * nlmStep(sa) + kr(sa / 4), kr(sa));
       default:
-        return kernelRadius(sa);
+        return kr(sa);
     }
   }) as Shape3;
+}
+
+/** Halo of a coarse spec (version 2): 2 x its coarse margin + the pre-filter radius + 1 (odd brick origins). */
+export function coarseHalo(spec: FeatureSpec, spacingUm: readonly number[]): Shape3 {
+  return coarseMargin(spec, spacingUm).map((m) => 2 * m + preRadius() + 1) as Shape3;
 }
 
 export function checkSet(set: FeatureSet, spacingUm: readonly number[], what = 'Feature set'): void {
@@ -138,6 +200,9 @@ export function checkSet(set: FeatureSet, spacingUm: readonly number[], what = '
     if (sp.filter !== 'intensity' && !(sp.sigmaUm > 0 && Number.isFinite(sp.sigmaUm))) {
       throw invalidInput(`${what}: filter "${sp.filter}" needs a positive scale in µm, got ${sp.sigmaUm}.`);
     }
+    if (set.version !== undefined && set.version !== 1 && set.version !== 2) {
+      throw invalidInput(`${what}: unknown feature definition version ${String(set.version)} (this petromap knows 1 and 2); a newer petromap made it.`);
+    }
     if (isSkimage(set) && !['gaussian', 'gradientMagnitude', 'hessianEigen'].includes(sp.filter)) {
       throw invalidInput(`${what}: the scikit-image preset only has gaussian, gradientMagnitude (Sobel) and hessianEigen, not "${sp.filter}".`);
     }
@@ -148,8 +213,9 @@ export function checkSet(set: FeatureSet, spacingUm: readonly number[], what = '
 export function featureHalo(set: FeatureSet, spacingUm: [number, number, number]): Shape3 {
   checkSet(set, spacingUm);
   const h: Shape3 = [0, 0, 0];
+  const t = truncateOf(set);
   for (const sp of set.specs) {
-    const s = specHalo(sp, spacingUm, isSkimage(set));
+    const s = isCoarse(set, sp, spacingUm) ? coarseHalo(sp, spacingUm) : specHalo(sp, spacingUm, isSkimage(set), t);
     for (let a = 0; a < 3; a++) h[a] = Math.max(h[a]!, s[a]!);
   }
   return h;

@@ -25,7 +25,16 @@ export interface FeatureSet {
   specs: FeatureSpec[];
   /** 'skimage' reproduces skimage.feature.multiscale_basic_features (3D) value for value */
   preset?: 'default' | 'skimage' | 'custom';
+  /**
+   * Definition of the filters (stored with every model, so a model is always predicted with the
+   * features it was trained on). Absent or 1: scipy's Gaussians truncated at 4 sigma, every scale
+   * on the voxel grid. 2: Gaussians truncated at 3 sigma, and the scales of at least 3 voxels on
+   * a 2x grid aligned to the volume (plan.ts, coarse.ts). Ignored by the skimage preset.
+   */
+  version?: FeatureVersion;
 }
+
+export type FeatureVersion = 1 | 2;
 
 /** Result of computing features on one brick: voxel-major rows, ready for a classifier. */
 export interface BrickFeatures {

@@ -11,4 +11,5 @@ export { conv, npgrad } from './kernels/conv';
 export { addc, column, columnBox, fromInt, interleave, mul, scale, sqdiff, variance } from './kernels/elementwise';
 export { eig3 } from './kernels/eig3';
 export { nlm } from './kernels/nlm';
+export { convDown, up2 } from './kernels/resample';
 export { mlpPredict } from './kernels/mlp';

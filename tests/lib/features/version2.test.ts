@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { classifierFeatureSet } from '../../../lib/classify/feature-sets';
+import { isPetromapError } from '../../../lib/errors';
+import { brickGrid, computeBrickFeatures, featureHalo, featuresForBox, type FeatureSet } from '../../../lib/features';
+import { memoryVolumeStore } from '../../../lib/volume/memory-store';
+import type { Box3, Shape3 } from '../../../lib/volume/types';
+
+/** Blobs of 2-8 voxels plus a little noise: structure at every scale of the bank. */
+function blobs(shape: Shape3, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const r = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s >>> 8) / 16777216;
+  };
+  const bl = Array.from({ length: 30 }, () => [r() * shape[0], r() * shape[1], r() * shape[2], 2 + 6 * r(), r()] as const);
+  const out = new Float32Array(shape[0] * shape[1] * shape[2]);
+  let i = 0;
+  for (let z = 0; z < shape[0]; z++) for (let y = 0; y < shape[1]; y++) for (let x = 0; x < shape[2]; x++) {
+    let v = 0.1 * r();
+    for (const [bz, by, bx, rad, a] of bl) v += a * Math.exp(-((z - bz) ** 2 + (y - by) ** 2 + (x - bx) ** 2) / (rad * rad));
+    out[i++] = 1000 * v;
+  }
+  return out;
+}
+
+function storeOf(shape: Shape3, spacing: [number, number, number], seed = 7) {
+  return memoryVolumeStore({ meta: { shape, spacingUm: spacing, originUm: [0, 0, 0], dtype: 'float32', channels: ['xrm'] }, data: blobs(shape, seed) });
+}
+
+/** Worst |brick - whole| relative to each feature's range, over bricks of `brick` (odd origins included). */
+async function seams(set: FeatureSet, shape: Shape3, spacing: [number, number, number], boxes: Box3[]) {
+  const store = storeOf(shape, spacing);
+  const whole = await featuresForBox(store, { start: [0, 0, 0], shape }, set);
+  const nF = whole.nFeatures;
+  const lo = new Array(nF).fill(Infinity);
+  const hi = new Array(nF).fill(-Infinity);
+  whole.data.forEach((v, i) => {
+    lo[i % nF] = Math.min(lo[i % nF], v);
+    hi[i % nF] = Math.max(hi[i % nF], v);
+  });
+  let worst = 0;
+  for (const box of boxes) {
+    const part = await featuresForBox(store, box, set);
+    const [bz, by, bx] = box.shape;
+    for (let z = 0; z < bz; z++) for (let y = 0; y < by; y++) for (let x = 0; x < bx; x++) {
+      const v = (z * by + y) * bx + x;
+      const w = ((z + box.start[0]) * shape[1] + y + box.start[1]) * shape[2] + x + box.start[2];
+      for (let f = 0; f < nF; f++) worst = Math.max(worst, Math.abs(part.data[v * nF + f]! - whole.data[w * nF + f]!) / (hi[f] - lo[f] || 1));
+    }
+  }
+  return worst;
+}
+
+describe('feature definition version 2 (3-sigma Gaussians, large scales on a 2x grid aligned to the volume)', () => {
+  const v1 = classifierFeatureSet([1, 1, 1], { version: 1 });
+  const v2 = classifierFeatureSet([1, 1, 1], { version: 2 });
+
+  it('halo: 28 voxels for the classifier bank (version 1: 32); a set without a version is version 1', () => {
+    expect(featureHalo(v2, [1, 1, 1])).toEqual([28, 28, 28]);
+    expect(featureHalo(v1, [1, 1, 1])).toEqual([32, 32, 32]);
+    expect(v1.version).toBeUndefined();
+  });
+
+  it('bricks at odd and even origins give the whole-volume values (no seams)', async () => {
+    const shape: Shape3 = [30, 34, 37];
+    // balanced bricks (odd sizes, so odd origins) and a brick smaller than the halo at an odd corner
+    const boxes = [...brickGrid(shape, [11, 13, 19]), { start: [3, 5, 7], shape: [5, 6, 9] } satisfies Box3];
+    expect(boxes.some((b) => b.start.every((v) => v % 2 === 1))).toBe(true);
+    expect(await seams(v2, shape, [1, 1, 1], boxes)).toBeLessThan(1e-5);
+  });
+
+  it('no seams with anisotropic voxels (coarse only where every axis sigma is >= 3 voxels)', async () => {
+    const set = classifierFeatureSet([1.5, 1, 1], { version: 2, sigmasVox: [1, 3.5, 5] });
+    const shape: Shape3 = [24, 30, 31];
+    expect(await seams(set, shape, [1.5, 1, 1], brickGrid(shape, [9, 15, 16]))).toBeLessThan(1e-5);
+  });
+
+  it('measures what version 1 measures: every feature correlates >= 0.99 with its version-1 value', async () => {
+    const shape: Shape3 = [36, 40, 44];
+    const store = storeOf(shape, [1, 1, 1], 11);
+    const box: Box3 = { start: [0, 0, 0], shape };
+    const [a, b] = [await featuresForBox(store, box, v1), await featuresForBox(store, box, v2)];
+    expect(b.names).toEqual(a.names);
+    const nF = a.nFeatures;
+    const n = a.data.length / nF;
+    for (let f = 0; f < nF; f++) {
+      let sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+      for (let v = 0; v < n; v++) {
+        const x = a.data[v * nF + f]!, y = b.data[v * nF + f]!;
+        sa += x; sb += y; saa += x * x; sbb += y * y; sab += x * y;
+      }
+      const corr = (sab / n - (sa * sb) / n / n) / Math.sqrt((saa / n - (sa / n) ** 2) * (sbb / n - (sb / n) ** 2));
+      expect(corr, a.names[f]).toBeGreaterThan(0.99);
+    }
+  });
+
+  it('a brick computed directly at a given origin equals the store path; unknown versions are refused in words', async () => {
+    const shape: Shape3 = [20, 22, 24];
+    const store = storeOf(shape, [1, 1, 1], 3);
+    const box: Box3 = { start: [5, 3, 7], shape: [8, 9, 10] };
+    const halo = featureHalo(v2, [1, 1, 1]);
+    const floats = await store.readBlockF32(box, { halo });
+    const sh: Shape3 = [8 + 2 * halo[0], 9 + 2 * halo[1], 10 + 2 * halo[2]];
+    const direct = await computeBrickFeatures([floats], sh, halo, [1, 1, 1], v2, { origin: box.start });
+    const viaStore = await featuresForBox(store, box, v2);
+    expect(Array.from(direct.data)).toEqual(Array.from(viaStore.data));
+    const err = await computeBrickFeatures([floats], sh, halo, [1, 1, 1], { ...v2, version: 3 as 2 }).catch((e) => e);
+    expect(isPetromapError(err, 'InvalidInput')).toBe(true);
+    expect(String(err.message)).toMatch(/feature definition version 3/);
+  });
+});
