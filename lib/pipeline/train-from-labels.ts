@@ -5,6 +5,7 @@
  * benchmarks all call this, so one set of defaults (TRAIN_DEFAULTS and the lib/classify defaults
  * they point to) gives one model for the same inputs and seed.
  */
+import { buildFacesTrainingSet } from '../classify/face-training-set';
 import { classifierFeatureSet } from '../classify/feature-sets';
 import { adjustPriors, disposeModel, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
@@ -17,6 +18,7 @@ import type { MineralMap } from '../eds/types';
 import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
 import type { FeatureSet } from '../features/types';
 import type { Affine2, Affine2to3 } from '../coords';
+import type { Face } from '../registration/types';
 import { transferLabels, type ClassMap } from '../registration/transfer-labels';
 import type { VolumeStore } from '../volume/store';
 import { openVolume } from '../volume/zarr-store-node';
@@ -80,6 +82,8 @@ export interface EdsLabels {
   /** the slab the map was registered on (data: NaN outside the volume, optional) */
   slab: { width: number; height: number; data?: Float32Array };
   classMap: ClassMap;
+  /** the face the map shows (default 'top'); 'bottom': edsToSlab, slabToVoxel and surface are in the frame of the volume turned upside down (lib/registration/face.ts) */
+  face?: Face;
 }
 
 /**
@@ -148,8 +152,17 @@ export async function labelledVoxels(volume: VolumeStore, labels: LabelSource, o
   return surfaceTrainingVoxels(sl, volume.meta.shape, { layers: opts.labelLayers, boundary: opts.boundaryLabels ?? TRAIN_DEFAULTS.boundaryLabels, footprintSd: opts.footprintSd });
 }
 
-export async function trainFromLabels(volumePath: string, labels: LabelSource, modelDir: string, opts: TrainFromLabelsOptions = {}): Promise<TrainFromLabelsResult> {
+/**
+ * `given`: one label source, or several registered EDS maps (e.g. the top and the bottom face of
+ * the sample: lib/classify/face-training-set.ts builds each face's set with its own mirror and
+ * held-out tiles and concatenates them).
+ */
+export async function trainFromLabels(volumePath: string, given: LabelSource | EdsLabels[], modelDir: string, opts: TrainFromLabelsOptions = {}): Promise<TrainFromLabelsResult> {
   const t0 = Date.now();
+  if (Array.isArray(given) && !given.length) throw invalidInput('No registered EDS map to train on.');
+  const labels: LabelSource = Array.isArray(given) ? given[0]! : given;
+  // several maps, or a bottom face: every face trains on its own view of the volume
+  const faces = Array.isArray(given) ? (given.length > 1 || given[0]!.face === 'bottom' ? given : null) : labels.kind === 'eds' && labels.face === 'bottom' ? [labels] : null;
   const { signal, onProgress } = opts;
   const seed = opts.seed ?? TRAIN_DEFAULTS.seed;
   const store = await openVolume(volumePath);
@@ -157,17 +170,27 @@ export async function trainFromLabels(volumePath: string, labels: LabelSource, m
     throw invalidInput(`${opts.source ?? 'The label volume'} is ${labels.strokes.meta.shape.join(' x ')} voxels (z x y x x) but the scan is ${store.meta.shape.join(' x ')}: the labels must be aligned with the scan, voxel for voxel.`);
   }
   onProgress?.(0, labels.kind === 'eds' ? 'Transferring the EDS labels to the surface voxels' : 'Reading the painted strokes');
-  const { labelled, partial } = await labelledVoxels(store, labels, { labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels, footprintSd: opts.footprintSd, signal, source: opts.source });
+  const { labelled, partial } = faces ? { labelled: [], partial: [] } : await labelledVoxels(store, labels, { labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels, footprintSd: opts.footprintSd, signal, source: opts.source });
   const source = opts.source ?? (labels.kind === 'eds' ? `The EDS map ${labels.map.source ?? ''}`.trim() : 'The painted strokes');
+  const faceVoxels = [];
+  for (const f of faces ?? []) {
+    const fv = await labelledVoxels(store, f, { labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels, footprintSd: opts.footprintSd, signal });
+    const src = `The EDS map ${f.map.source ?? ''} (${f.face ?? 'top'} face)`.replace('  ', ' ');
+    if (!fv.labelled.length) throw unprocessable(`No surface voxel received a label from ${src}: check its registration, its face and that some of its minerals map to classes.`);
+    faceVoxels.push({ ...fv, face: f.face ?? 'top', surface: f.surface, source: src });
+    labelled.push(...fv.labelled);
+  }
   if (!labelled.length) {
     throw unprocessable(labels.kind === 'eds'
       ? `No surface voxel received a label from ${source}: check the registration and that some minerals map to classes.`
       : 'Nothing is painted yet: paint strokes of at least two classes.');
   }
   throwIfAborted(signal);
-  const mirrorSurface = labels.kind === 'eds' ? labels.surface : null;
+  const mirrorSurface = faces ? (faces.find((f) => (f.face ?? 'top') === 'top')?.surface ?? null) : labels.kind === 'eds' ? labels.surface : null;
   const featureSet = opts.featureSet ?? (labels.kind === 'eds' ? classifierFeatureSet(store.meta.spacingUm) : strokeFeatureSet(store.meta.spacingUm));
-  const ts = await buildTrainingSet(store, labelled, {
+  const ts = faces ? await buildFacesTrainingSet(store, faceVoxels, {
+    features: featureFnFor(featureSet), featureSet, maxPerClass: opts.maxPerClass, maxPartial: opts.maxPartial, seed, signal, onProgress: sub(onProgress, 0.02, 0.45),
+  }) : await buildTrainingSet(store, labelled, {
     features: featureFnFor(featureSet),
     featureSet,
     mirrorSurface: mirrorSurface ?? undefined,
