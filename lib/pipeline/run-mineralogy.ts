@@ -17,6 +17,7 @@ import type { MineralMap } from '../eds/types';
 import { throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
 import type { FeatureSet } from '../features/types';
 import { registerEdsToVolume, type RegisterOptions } from '../registration/register-eds';
+import { registerMoreMaps, type MoreMap } from './more-maps';
 import type { ClassMap } from '../registration/transfer-labels';
 import type { QualityEstimate } from '../classify/quality-estimate';
 import { trainFromLabels } from './train-from-labels';
@@ -46,6 +47,8 @@ export interface RunMineralogyOptions extends StageOptions {
   /** experiments (bench pipeline --prior-shift): trainFromLabels priorShift */
   priorShift?: boolean;
   train?: Omit<TrainOptions, 'signal' | 'onProgress'>;
+  /** more EDS maps of the sample (the bottom face, ...): registered onto their face and trained on with the first (lib/pipeline/more-maps.ts) */
+  moreMaps?: MoreMap[];
   threads?: number;
   brick?: Shape3;
   seed?: number;
@@ -53,6 +56,8 @@ export interface RunMineralogyOptions extends StageOptions {
 
 export interface RunMineralogyResult {
   registration: Omit<Registration, 'surface'> & { surface: Omit<Registration['surface'], 'heightMap'> };
+  /** the registrations of opts.moreMaps, in order (files registration-2.json, ...) */
+  moreRegistrations?: RunMineralogyResult['registration'][];
   labelledVoxels: number;
   /** voxels at EDS phase boundaries trained on with soft targets */
   boundaryVoxels: number;
@@ -93,16 +98,20 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   const reg = await registerEdsToVolume(store, map, { ...opts.register, signal, onProgress: sub(onProgress, 0, 0.15) });
   const { slab, ...regRest } = reg;
   const registration = { ...regRest, surface: { ...reg.surface, heightMap: undefined } };
+  // every map is registered before anything is written: a map that does not fit stops the run at once
+  const more = await registerMoreMaps(store, opts.moreMaps ?? [], { ...opts.register, firstMi: reg.quality.miAfter, signal, onProgress: sub(onProgress, 0.15, 0.2) });
   await writeTextAtomic(join(outDir, 'registration.json'), JSON.stringify(registration, null, 2) + '\n');
+  for (const [k, m] of more.entries()) await writeTextAtomic(join(outDir, `registration-${k + 2}.json`), JSON.stringify(m.registration, null, 2) + '\n');
   lap('register');
 
   throwIfAborted(signal);
   const classNames = Object.fromEntries(classNamesFor(Object.values(classMap).filter((c): c is number => c !== null), opts.classes).map((c) => [c.code, c.name]));
   const modelDir = join(outDir, 'model');
-  const tr = await trainFromLabels(volumePath, { kind: 'eds', map, edsToSlab: reg.edsToSlab, fields: reg.fields, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab, classMap }, modelDir, {
+  const first = { kind: 'eds' as const, map, edsToSlab: reg.edsToSlab, fields: reg.fields, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab, classMap };
+  const tr = await trainFromLabels(volumePath, more.length ? [first, ...more.map((m) => m.labels)] : first, modelDir, {
     featureSet: opts.featureSet, classNames, maxPerClass: opts.maxPerClass, labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels,
     maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, priorShift: opts.priorShift, source: `EDS map ${map.source ?? ''}`.trim(),
-    signal, onProgress: sub(onProgress, 0.15, 0.45),
+    signal, onProgress: sub(onProgress, 0.2, 0.45),
   });
   const classes = classNamesFor(tr.classes, opts.classes);
   const validation = tr.validation;
@@ -118,6 +127,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   const depth = await depthProfile(labels, reg.surface, classes, { signal, onProgress: sub(onProgress, 0.98, 1) });
   const files = {
     registration: join(outDir, 'registration.json'),
+    ...Object.fromEntries(more.map((_, k) => [`registration${k + 2}`, join(outDir, `registration-${k + 2}.json`)])),
     model: modelDir,
     labels: prediction.labelsPath,
     probabilities: prediction.probabilitiesPath,
@@ -129,7 +139,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   await writeTextAtomic(files.modalCsv, csvFileText(modalCsv(modal)));
   await writeTextAtomic(files.depthCsv, csvFileText(depthCsv(depth)));
   lap('report');
-  const result: RunMineralogyResult = { registration, labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, quality: tr.quality, modelDir, prediction, modal, depth, seconds, files };
+  const result: RunMineralogyResult = { registration, ...(more.length ? { moreRegistrations: more.map((m) => m.registration) } : {}), labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, quality: tr.quality, modelDir, prediction, modal, depth, seconds, files };
   await writeTextAtomic(files.report, JSON.stringify(result, null, 2) + '\n');
   onProgress?.(1, 'mineralogy finished');
   return result;
