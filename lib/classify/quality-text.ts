@@ -18,6 +18,29 @@ export interface QualityEstimate {
   outOfRange: number;
   /** depth voxels sampled */
   sampled: number;
+  /** the measures per class (absent on models trained before they were kept) */
+  perClass?: QualityClass[];
+}
+
+/** One class's truth-free measures (NaN where a measure could not be made). */
+export interface QualityClass {
+  class: number;
+  /** estimated 3D IoU of the class */
+  estimate: number;
+  /** IoU on the held-out surface tiles and the held-out voxels of the class */
+  surfaceIoU: number;
+  surfaceSupport: number;
+  /** IoU of the two half-models against each other in depth */
+  depthAgreement: number;
+  /** IoU of each half-model against the other half's labels at the surface (mean of the two) */
+  crossHalf: number;
+  /** expected IoU from the model's calibrated probabilities, in depth and on the held-out surface */
+  depthExpected: number;
+  surfaceExpected: number;
+  /** share of the depth sample the model assigns to this class */
+  depthShare: number;
+  /** share of the class in the labels' own census (the EDS map's area fractions), NaN when not given */
+  labelShare: number;
 }
 
 /** Plain sentences for the UI and the CLI, one per number. */
@@ -27,4 +50,5 @@ export const QUALITY_EXPLAINED = {
   agreement: "Agreement: two models, each trained on one half of the labels. On the surface each is scored on the other half's labels; in depth they are compared with each other, and where they disagree at least one is wrong.",
   confidence: "Confidence: the model's own expected mean IoU from its probabilities, on the surface and in depth. A drop in depth means it is less sure there.",
   outOfRange: 'Outside the training range: share of the voxels in depth with a feature value never seen among the labelled voxels; the model extrapolates there.',
+  perClass: "Per class: the estimated 3D IoU, the surface check, how often the two half-models agree in depth, and the class's share of the voxels in depth beside its share of the EDS map (a class the model finds far more or less often in depth than the map shows is being confused).",
 } as const;
