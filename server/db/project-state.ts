@@ -30,6 +30,7 @@ import type { ClassDef } from '../pipeline/project-inputs';
 import type { StoredResultsStats } from '../pipeline/results-stats';
 import type { LiveHistory, ModelSummary, PredictionRecord } from '../pipeline/train-model';
 import type { QualityEstimate } from '@/lib/classify/quality-estimate';
+import type { QualityClass } from '@/lib/classify/quality-text';
 
 // ---------------------------------------------------------------- helpers
 
@@ -216,7 +217,10 @@ export const PROJECT_STATE = {
     mirrorSurface: surfacePlane,
     trainSeconds: real,
     modelRel: z.string().optional(),
-    quality: exactly<QualityEstimate>()(z.object({ meanIoU: real, surfaceMeanIoU: real, depthAgreement: real, crossHalf: real, depthConfidence: real, surfaceConfidence: real, outOfRange: real, sampled: num })).nullable().optional(),
+    quality: exactly<QualityEstimate>()(z.object({
+      meanIoU: real, surfaceMeanIoU: real, depthAgreement: real, crossHalf: real, depthConfidence: real, surfaceConfidence: real, outOfRange: real, sampled: num,
+      perClass: z.array(exactly<QualityClass>()(z.object({ class: num, estimate: real, surfaceIoU: real, surfaceSupport: real, depthAgreement: real, crossHalf: real, depthExpected: real, surfaceExpected: real, depthShare: real, labelShare: real }))).optional(),
+    })).nullable().optional(),
   })),
   /** the latest whole-volume prediction job's id */
   predictJob: z.string(),
