@@ -60,6 +60,14 @@ const model: ModelSummary = {
   labelledVoxels: 1400,
   mirrorSurface: { a: 0.01, b: 0.02, c: 7.5, edge: { binsPerVox: 4, d0: -2, airShare: [0.9, 0.6, 0.2, 0], air: 1200, rock: 9000 } },
   trainSeconds: 12.5,
+  // the truth-free 3D quality estimate with its measures per class (kept so the Results page shows them after a reload)
+  quality: {
+    meanIoU: 0.66, surfaceMeanIoU: 0.8, depthAgreement: 0.5, crossHalf: 0.6, depthConfidence: 0.62, surfaceConfidence: 0.7, outOfRange: 0.01, sampled: 24576,
+    perClass: [
+      { class: 1, estimate: 0.7, surfaceIoU: 0.87, surfaceSupport: 53, depthAgreement: 0.6, crossHalf: 0.7, depthExpected: 0.72, surfaceExpected: 0.8, depthShare: 0.3, labelShare: 0.28 },
+      { class: 2, estimate: 0.62, surfaceIoU: 0.92, surfaceSupport: 84, depthAgreement: 0.4, crossHalf: 0.5, depthExpected: 0.6, surfaceExpected: 0.7, depthShare: 0.7, labelShare: 0.72 },
+    ],
+  },
 };
 
 /** One value per key, shaped as the pipeline writes it. The type makes a new key without a sample fail to compile. */
