@@ -9,7 +9,7 @@
  */
 import { invertAffine2, type Affine2 } from '../coords';
 import { throwIfAborted, unprocessable, type StageOptions } from '../errors';
-import { nextPow2 } from './fft2d';
+import { fftSize } from './fft2d';
 import type { MovingImage } from './moving-image';
 import { poseToAffine, scoreAffine, type Pose } from './pose';
 import { sweep, sweepShared, sweepUnits, type SweepJob, type SweepShared } from './coarse-search';
@@ -61,7 +61,8 @@ async function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: C
   const f = Math.max(1, Math.round(Math.min(Math.max(slab.width, slab.height) / 40, mapExtent / 24)));
   const cs = coarseSlab(slab, f);
   const size = Math.ceil((scale * Math.hypot(mov.width, mov.height)) / f) + 1;
-  const n = nextPow2(Math.max(cs.w, cs.h) + size);
+  // every translation that leaves some overlap, without wrapping round (fft2d.ts: factors 2, 3, 5)
+  const n = fftSize(Math.max(cs.w, cs.h) + size - 1);
   const fixed: FixedSpectra = prepareFixed(cs.grey, cs.mask, cs.w, cs.h, n);
   const mapArea = (scale * scale * mov.classified) / (f * f);
   const expected = Math.min(mapArea, cs.validArea / (f * f));

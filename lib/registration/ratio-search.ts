@@ -14,12 +14,16 @@ export interface FixedSpectra {
   n: number;
   w: number;
   h: number;
+  /**
+   * transposed spectra (fft2d.ts) scaled by 1 / (2 n²): fft2's unnormalised inverse and the
+   * doubled class spectra of searchSpectra's unpacking fold in here
+   */
   aRe: Float64Array; aIm: Float64Array;
   bRe: Float64Array; bIm: Float64Array;
   validArea: number;
 }
 
-/** grey: w x h standardised values; mask: weight 0..1 per pixel (0 where grey is invalid). */
+/** grey: w x h standardised values; mask: weight 0..1 per pixel (0 where grey is invalid); n: fftSize of w or h + template size - 1. */
 export function prepareFixed(grey: Float64Array, mask: Float64Array, w: number, h: number, n: number): FixedSpectra {
   const aRe = new Float64Array(n * n), aIm = new Float64Array(n * n);
   const bRe = new Float64Array(n * n), bIm = new Float64Array(n * n);
@@ -29,6 +33,8 @@ export function prepareFixed(grey: Float64Array, mask: Float64Array, w: number, 
     aRe[j] = m; aIm[j] = s * m; bRe[j] = s * s * m; validArea += m;
   }
   fft2(aRe, aIm, n); fft2(bRe, bIm, n);
+  const k = 1 / (2 * n * n);
+  for (const a of [aRe, aIm, bRe, bIm]) for (let i = 0; i < a.length; i++) a[i] *= k;
   return { n, w, h, aRe, aIm, bRe, bIm, validArea };
 }
 
@@ -48,20 +54,11 @@ export interface TranslationHit {
   overlap: number;
 }
 
-/** conj(X) * Y (+ i * conj(X2) * Y when X2 is given), written into out. */
-function crossSpectrum(out: [Float64Array, Float64Array], xr: Float64Array, xi: Float64Array, yr: Float64Array, yi: Float64Array) {
-  const [or, oi] = out;
-  for (let i = 0; i < or.length; i++) {
-    or[i] = xr[i] * yr[i] + xi[i] * yi[i];
-    oi[i] = xr[i] * yi[i] - xi[i] * yr[i];
-  }
-}
-
-/** Scratch arrays of searchTranslation per FFT size, reused from pose to pose (120 poses allocated 200 MB). */
+/** Scratch arrays of searchSpectra per FFT size, reused from pose to pose (120 poses allocated 200 MB). */
 const workspaces = new Map<number, ReturnType<typeof makeWorkspace>>();
 function makeWorkspace(n: number) {
   const f = () => new Float64Array(n * n);
-  return { ntot: f(), stot: f(), within: f(), zr: f(), zi: f(), kr: [f(), f()], ki: [f(), f()], tr: f(), ti: f(), qr: f(), qi: f() };
+  return { ntot: f(), stot: f(), within: f(), tr: f(), ti: f(), q1r: f(), q1i: f(), q2r: f(), q2i: f(), pairs: [] as TemplateSpectra['pairs'] };
 }
 function workspace(n: number) {
   let w = workspaces.get(n);
@@ -69,19 +66,25 @@ function workspace(n: number) {
   return w;
 }
 
-/** Spectra of a template's classes packed two by two (class k real, k + 1 imaginary): one forward FFT per pair. */
+/**
+ * Spectra of a template's classes packed two by two (class k real, k + 1 imaginary): one forward
+ * FFT per pair. The arrays are scratch of this thread, valid until the next call.
+ */
 export interface TemplateSpectra { n: number; pairs: { re: Float64Array; im: Float64Array; two: boolean }[] }
 
 export function templateSpectra(ind: Float64Array[], tw: number, th: number, n: number): TemplateSpectra {
+  const ws = workspace(n);
   const pairs: TemplateSpectra['pairs'] = [];
   for (let k = 0; k < ind.length; k += 2) {
     const two = k + 1 < ind.length;
-    const re = new Float64Array(n * n), im = new Float64Array(n * n);
+    const buf = (ws.pairs[k / 2] ??= { re: new Float64Array(n * n), im: new Float64Array(n * n), two });
+    const { re, im } = buf;
+    re.fill(0); im.fill(0);
     for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
       re[y * n + x] = ind[k][y * tw + x];
       if (two) im[y * n + x] = ind[k + 1][y * tw + x];
     }
-    fft2(re, im, n, false, th);
+    fft2(re, im, n);
     pairs.push({ re, im, two });
   }
   return { n, pairs };
@@ -94,72 +97,84 @@ export function templateSpectra(ind: Float64Array[], tw: number, th: number, n: 
  */
 export type Reflection = 'none' | 'point' | 'x' | 'y';
 
-const phases = new Map<number, { c: Float64Array; s: Float64Array }>();
-function reflect(zr: Float64Array, zi: Float64Array, outR: Float64Array, outI: Float64Array, n: number, size: number, kind: Reflection) {
-  let ph = phases.get(n);
-  if (!ph) {
-    ph = { c: new Float64Array(n), s: new Float64Array(n) };
-    for (let j = 0; j < n; j++) { ph.c[j] = Math.cos((2 * Math.PI * j) / n); ph.s[j] = Math.sin((2 * Math.PI * j) / n); }
-    phases.set(n, ph);
+/** exp(-2 pi i k (size - 1) / n) for k = 0..n-1 where `on`, else 1; and the index k or -k (mod n). */
+function axisTerms(n: number, size: number, on: boolean) {
+  const re = new Float64Array(n).fill(1), im = new Float64Array(n), src = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    src[k] = on && k > 0 ? n - k : k;
+    if (on) { const a = (-2 * Math.PI * ((k * (size - 1)) % n)) / n; re[k] = Math.cos(a); im[k] = Math.sin(a); }
   }
-  const rx = kind === 'point' || kind === 'x', ry = kind === 'point' || kind === 'y';
-  const m = size - 1, mask = n - 1; // n is a power of two: "& mask" is "mod n"
-  const { c, s } = ph;
-  for (let ky = 0; ky < n; ky++) {
-    const row = (ry ? (n - ky) & mask : ky) * n, py = ry ? (ky * m) & mask : 0, o = ky * n;
-    for (let kx = 0; kx < n; kx++) {
-      const sx = rx ? (n - kx) & mask : kx, j = (py + (rx ? kx * m : 0)) & mask;
-      const wr = c[j], wi = -s[j];
-      const r = zr[row + sx], i = zi[row + sx];
-      outR[o + kx] = r * wr - i * wi; outI[o + kx] = r * wi + i * wr;
-    }
-  }
+  return { re, im, src };
 }
+
+/** Rows (or columns) of the correlation that put the template (size wide) over the image (w wide): [0, w) and [n - size + 1, n). */
+const spans = (w: number, size: number, n: number): [number, number][] => [[0, w], [n - size + 1, n]];
 
 /** searchTranslation from the template's spectra (templateSpectra), reflected about the template's centre first when asked. */
 export function searchSpectra(fx: FixedSpectra, spec: TemplateSpectra, size: number, reflection: Reflection, minOverlap: number, expectedOverlap: number): TranslationHit {
-  const n = fx.n, nn = n * n, th = size;
-  const { ntot, stot, within, zr, zi, kr, ki, tr, ti, qr, qi } = workspace(n);
-  // tr, ti: spectrum of the whole template (sum of the classes): sum_k q_k is one correlation with B
-  for (const a of [ntot, stot, within, tr, ti]) a.fill(0);
+  const n = fx.n, nn = n * n;
+  const { ntot, stot, within, tr, ti, q1r, q1i, q2r, q2i } = workspace(n);
+  const { aRe, aIm } = fx;
+  ntot.fill(0); stot.fill(0); within.fill(0); tr.fill(0); ti.fill(0);
+  // the spectrum is transposed (fft2d.ts): the outer index is kx, the inner ky
+  const ox = axisTerms(n, size, reflection === 'point' || reflection === 'x');
+  const oy = axisTerms(n, size, reflection === 'point' || reflection === 'y');
+  const rows = spans(fx.h, size, n), cols = spans(fx.w, size, n);
   for (const p of spec.pairs) {
-    const pair = p.two ? 2 : 1;
-    let ar = p.re, ai = p.im;
-    if (reflection !== 'none') { reflect(p.re, p.im, zr, zi, n, size, reflection); ar = zr; ai = zi; }
-    // split the packed spectrum of two real images: X1 = (Z + conj Z(-m)) / 2, X2 = (Z - conj Z(-m)) / 2i
-    const mask = n - 1;
-    for (let v = 0; v < n; v++) for (let u = 0, vj = ((n - v) & mask) * n; u < n; u++) {
-      const i = v * n + u, j = vj + ((n - u) & mask);
-      kr[0][i] = (ar[i] + ar[j]) / 2; ki[0][i] = (ai[i] - ai[j]) / 2;
-      kr[1][i] = (ai[i] + ai[j]) / 2; ki[1][i] = (ar[j] - ar[i]) / 2;
+    const zr = p.re, zi = p.im, two = p.two;
+    // unpack the two real classes of the packed spectrum Z, reflected: 2 X1'(k) = w(k) (Z(Rk) + conj Z(-Rk)),
+    // 2 X2'(k) = w(k) (Z(Rk) - conj Z(-Rk)) / i; then conj(2 X') * A / (2 n²) per class, and T += 2 X1' + 2 X2'
+    for (let a = 0; a < n; a++) {
+      const sa = ox.src[a], rs = sa * n, rn = (sa === 0 ? 0 : n - sa) * n, o = a * n;
+      const par = ox.re[a], pai = ox.im[a];
+      for (let b = 0; b < n; b++) {
+        const sb = oy.src[b], s = rs + sb, t = rn + (sb === 0 ? 0 : n - sb), i = o + b;
+        const wr = par * oy.re[b] - pai * oy.im[b], wi = par * oy.im[b] + pai * oy.re[b];
+        const ur = zr[s] + zr[t], ui = zi[s] - zi[t];
+        const x1r = ur * wr - ui * wi, x1i = ur * wi + ui * wr;
+        const ar = aRe[i], ai = aIm[i];
+        q1r[i] = x1r * ar + x1i * ai; q1i[i] = x1r * ai - x1i * ar;
+        if (two) {
+          const vr = zi[s] + zi[t], vi = zr[t] - zr[s];
+          const x2r = vr * wr - vi * wi, x2i = vr * wi + vi * wr;
+          q2r[i] = x2r * ar + x2i * ai; q2i[i] = x2r * ai - x2i * ar;
+          tr[i] += x1r + x2r; ti[i] += x1i + x2i;
+        } else {
+          tr[i] += x1r; ti[i] += x1i;
+        }
+      }
     }
-    for (let c = 0; c < pair; c++) {
-      const xr = kr[c], xi = ki[c];
-      for (let i = 0; i < nn; i++) { tr[i] += xr[i]; ti[i] += xi[i]; }
-      // per class: count (real) and grey sum (imaginary) over the overlap in one inverse FFT
-      crossSpectrum([qr, qi], xr, xi, fx.aRe, fx.aIm);
-      fft2(qr, qi, n, true, fx.h, th - 1);
-      for (let i = 0; i < nn; i++) {
-        const nk = qr[i], sk = qi[i];
-        ntot[i] += nk; stot[i] += sk;
+    // per class: count (real) and grey sum (imaginary) over the overlap in one inverse FFT
+    fft2(q1r, q1i, n, true);
+    if (two) fft2(q2r, q2i, n, true);
+    for (const [y0, y1] of rows) for (let y = y0; y < y1; y++) for (const [x0, x1] of cols) {
+      for (let i = y * n + x0, e = y * n + x1; i < e; i++) {
         // within-class sum of squares = q_k - s_k^2 / n_k; the q_k are summed below in one go
-        within[i] -= nk > 1e-3 ? (sk * sk) / nk : 0;
+        const n1 = q1r[i], s1 = q1i[i];
+        let nt = n1, st = s1, wt = n1 > 1e-3 ? (s1 * s1) / n1 : 0;
+        if (two) {
+          const n2 = q2r[i], s2 = q2i[i];
+          nt += n2; st += s2; wt += n2 > 1e-3 ? (s2 * s2) / n2 : 0;
+        }
+        ntot[i] += nt; stot[i] += st; within[i] -= wt;
       }
     }
   }
-  crossSpectrum([qr, qi], tr, ti, fx.bRe, fx.bIm);
-  fft2(qr, qi, n, true, fx.h, th - 1);
-  const qtot = qr;
-  for (let i = 0; i < nn; i++) within[i] += qtot[i];
+  // sum of squares over the overlap: one correlation of the whole template with B
+  const { bRe, bIm } = fx;
+  for (let i = 0; i < nn; i++) {
+    const xr = tr[i], xi = ti[i], br = bRe[i], bi = bIm[i];
+    q1r[i] = xr * br + xi * bi; q1i[i] = xr * bi - xi * br;
+  }
+  fft2(q1r, q1i, n, true);
+  const qtot = q1r;
   let best: TranslationHit = { tx: 0, ty: 0, score: -Infinity, overlap: 0 };
-  // rows fx.h .. n - th put the template below the fixed image (no overlap): not transformed back
-  for (let iy = 0; iy < n; iy++) for (let ix = 0; ix < n; ix++) {
-    if (iy >= fx.h && iy < n - (th - 1)) break;
+  for (const [y0, y1] of rows) for (let iy = y0; iy < y1; iy++) for (const [x0, x1] of cols) for (let ix = x0; ix < x1; ix++) {
     const i = iy * n + ix, N = ntot[i];
     if (N < minOverlap) continue;
     const total = qtot[i] - (stot[i] * stot[i]) / N;
     if (total <= 1e-9 * N) continue;
-    const score = (1 - within[i] / total) * overlapPenalty(N, expectedOverlap);
+    const score = (1 - (within[i] + qtot[i]) / total) * overlapPenalty(N, expectedOverlap);
     if (score > best.score) {
       best = { tx: ix < fx.w ? ix : ix - n, ty: iy < fx.h ? iy : iy - n, score, overlap: N };
     }
@@ -171,7 +186,8 @@ export function searchSpectra(fx: FixedSpectra, spec: TemplateSpectra, size: num
  * Best translation of the template (class indicator images `ind[k]`, size x size, summing to the
  * template weight) over the fixed image. Translation (tx, ty) puts template pixel (x, y) on fixed
  * pixel (x + tx, y + ty). Overlaps smaller than minOverlap (template-weight units) are ignored;
- * the score is damped by overlapPenalty (small overlaps give inflated eta^2).
+ * the score is damped by overlapPenalty (small overlaps give inflated eta^2). fx.n must be at
+ * least the image's width and height + size - 1.
  */
 export function searchTranslation(fx: FixedSpectra, ind: Float64Array[], size: number, minOverlap: number, expectedOverlap: number): TranslationHit {
   return searchSpectra(fx, templateSpectra(ind, size, size, fx.n), size, 'none', minOverlap, expectedOverlap);
