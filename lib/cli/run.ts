@@ -1,7 +1,7 @@
 /**
  * `petromap run --volume <store.ome.zarr | volume file> --eds <map folder | map image | TIMA export>
- *   [--legend legend.csv] [--pixel-um <µm>] [--classes classes.json] [--landmarks pairs.json]
- *   [--threads n] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>`
+ *   [--legend legend.csv] [--pixel-um <µm>] [--eds <bottom face's map> --face bottom [--legend ...] [--pixel-um ...]]
+ *   [--classes classes.json] [--landmarks pairs.json] [--threads n] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>`
  * The whole chain: (import), register, transfer labels, train, predict, report, export.
  *
  * Everything that can be checked without reading the volume is checked first, in this order, so a
@@ -17,6 +17,7 @@ import type { MineralMap } from '../eds/types';
 import { invalidInput } from '../errors';
 import type { LandmarkPair } from '../registration/types';
 import { parseCommandArgs, parseListOption, readJsonOption } from './args';
+import { edsMapsFromSequence, topMapFirst } from './eds-maps-args';
 import { progressBar } from './progress';
 import { checkRunOutFolder, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
 
@@ -29,15 +30,22 @@ const lib = () => Promise.all([
 type Lib = Awaited<ReturnType<typeof lib>>;
 
 export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> --eds <map folder|map image|TIMA export> [--legend legend.csv] [--pixel-um <µm>]
+       [--eds <map of the bottom face> --face bottom [--legend legend.csv] [--pixel-um <µm>]]
        [--classes classes.json] [--landmarks pairs.json] [--threads <n>] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>
   The whole chain: import (a volume file; a petromap store is referenced, read only), register, train, predict, report.
+  Two mapped faces: give --eds again for the map of the sample's bottom face (or a second map of the top) with --face bottom;
+  --face, --legend and --pixel-um qualify the --eds written before them (before the first --eds: the first map). The bottom
+  map is registered on the volume turned upside down, and one model is trained on the labels of both faces (held-out tiles
+  on each face). A map whose legend has no class, or that matches its face far worse than the top map matches the top
+  (another face, another sample), is refused before anything is written. --landmarks are the top map's.
   All options, the output folder and the inputs' headers are checked before any work. --out must be new or empty.
   --pixel-um: the EDS map's pixel size, for a map image that does not store it.
   --export: the predicted labels also as labels.nrrd, labels.nii, labels.tif, labels.ome.zarr (Zarr v3)
   and/or labels.v2.ome.zarr (OME-Zarr 0.4 / Zarr v2, for zarr-python 2 and older viewers) in --out.
-  Files in --out: run.json (inputs; "volume.referenced"), registration.json, model/, prediction/ (labels, probabilities,
+  Files in --out: run.json (inputs; "volume.referenced"), registration.json (registration-2.json, ... for further maps), model/, prediction/ (labels, probabilities,
   uncertainty OME-Zarr), modal.csv, depth.csv, report.json, the exports; volume.ome.zarr when a file was imported.
   Output (stdout, JSON): { volume: { store, referenced, importedFrom? }, registration: { coverage, miAfter, surface },
+  moreRegistrations?: [{ face, coverage, miAfter, surface (of the face, in the upside-down volume for the bottom) }],
   labelledVoxels, validation: { accuracy, meanIoU }, modal: [rows], seconds: { register, train, predict, report },
   files: { ... }, exports: [{ format, path, bytes }] }. Progress and notes go to stderr.`;
 
@@ -45,10 +53,11 @@ const SPEC = {
   usage: USAGE,
   options: {
     volume: { kind: 'path', must: 'exist', what: 'the volume', required: true },
-    eds: { kind: 'path', must: 'exist', what: 'the EDS map', required: true },
+    eds: { kind: 'path', must: 'exist', what: 'the EDS map', required: true, multiple: true },
+    face: { kind: 'string', choices: ['top', 'bottom'], multiple: true },
     out: { kind: 'string', required: true },
-    legend: { kind: 'path', must: 'file', what: 'the legend' },
-    'pixel-um': { kind: 'number', min: 0, exclusiveMin: true, unit: 'µm, the EDS map\'s pixel size' },
+    legend: { kind: 'path', must: 'file', what: 'the legend', multiple: true },
+    'pixel-um': { kind: 'number', min: 0, exclusiveMin: true, unit: 'µm, the EDS map\'s pixel size', multiple: true },
     classes: { kind: 'path', must: 'file', what: 'the class table' },
     landmarks: { kind: 'path', must: 'file', what: 'the landmarks' },
     threads: { kind: 'number', integer: true, min: 1 },
@@ -74,9 +83,10 @@ async function readEds(L: Lib, eds: string, legend: string | undefined, pixelSiz
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values: a } = parseCommandArgs(argv, SPEC);
+  const { values: a, sequence } = parseCommandArgs(argv, SPEC);
+  const maps = topMapFirst(edsMapsFromSequence(sequence, 'eds', USAGE), 'eds');
   const isStore = (await isDir(a.volume)) && (await exists(join(a.volume, 'zarr.json')));
-  await checkRunOutFolder(a.out, [{ flag: '--volume', path: a.volume }, { flag: '--eds', path: a.eds }]);
+  await checkRunOutFolder(a.out, [{ flag: '--volume', path: a.volume }, ...maps.map((m) => ({ flag: '--eds', path: m.path }))]);
   const classesJson = a.classes ? await readJsonOption('classes', a.classes) : undefined;
   const landmarks = a.landmarks ? checkLandmarks(await readJsonOption('landmarks', a.landmarks), a.landmarks) : undefined;
   const L = await lib();
@@ -85,12 +95,18 @@ export async function main(argv: string[]): Promise<number> {
   // the volume's header (a file) or metadata (a store): a wrong file is named before the EDS import
   if (isStore) await L.openVolume(a.volume);
   else await L.describeVolumeFile(a.volume, { limits: L.limitsFromEnv() });
-  const map = await readEds(L, a.eds, a.legend, a['pixel-um']);
+  const map = await readEds(L, maps[0]!.path, maps[0]!.legend, maps[0]!.pixelUm);
   const { classMap, classes } = L.classMapFromTable(map, table);
+  // further maps (the bottom face): read and their legends checked now, before any work
+  const moreMaps = [];
+  for (const m of maps.slice(1)) {
+    const more = await readEds(L, m.path, m.legend, m.pixelUm);
+    moreMaps.push({ map: more, classMap: L.classMapFromTable(more, table).classMap, face: m.face });
+  }
 
   const record: RunRecord = {
     volume: isStore ? { store: resolve(a.volume), referenced: true } : { store: resolve(a.out, 'volume.ome.zarr'), referenced: false, importedFrom: resolve(a.volume) },
-    eds: resolve(a.eds),
+    eds: resolve(maps[0]!.path),
     startedAt: new Date().toISOString(),
     args: argv,
   };
@@ -106,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
       await L.importVolume(a.volume, record.volume.store, { limits: L.limitsFromEnv(), onProgress: bar, signal: ac.signal }).finally(() => bar.done());
     }
     const bar = progressBar('run');
-    const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks }, threads: a.threads, onProgress: bar, signal: ac.signal })
+    const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks }, moreMaps, threads: a.threads, onProgress: bar, signal: ac.signal })
       .finally(() => bar.done());
     const xbar = progressBar('export');
     const exports = await L.exportLabels(r.files.labels!, formats, a.out, { signal: ac.signal, onProgress: formats.length ? xbar : undefined }).finally(() => xbar.done());
@@ -114,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify({
       volume: record.volume,
       registration: { coverage: r.registration.quality.coverage, miAfter: r.registration.quality.miAfter, surface: r.registration.surface },
+      ...(r.moreRegistrations ? { moreRegistrations: r.moreRegistrations.map((g) => ({ face: g.face ?? 'top', coverage: g.quality.coverage, miAfter: g.quality.miAfter, surface: g.surface })) } : {}),
       labelledVoxels: r.labelledVoxels,
       validation: { accuracy: r.validation.accuracy, meanIoU: r.validation.meanIoU },
       modal: r.modal.rows,
