@@ -12,7 +12,8 @@ import { invalidInput, isPetromapError } from '../errors';
 import type { MineralMap } from '../eds/types';
 import { parseCommandArgs, readJsonOption } from './args';
 import { progressBar } from './progress';
-import { registerEdsToVolume, type RegistrationWithSlab } from '../registration/register-eds';
+import { registerEdsOnFace } from '../registration/face';
+import type { RegistrationWithSlab } from '../registration/register-eds';
 import { openVolumeInput, readMineralMapInput } from '../registration/read-inputs-node';
 import { regularFields } from '../registration/refine-fields';
 import { edsLabelsMha, elastixTransformText, namedEdsToVoxel } from '../registration/transform-export';
@@ -20,8 +21,12 @@ import type { FieldRect, LandmarkPair } from '../registration/types';
 import type { VolumeMeta } from '../volume/types';
 
 export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder> [legend.csv] [--pixel-um <µm>]
-    [--model auto|similarity|affine|fields] [--fields <cols>x<rows>|tima] [--landmarks pairs.json] [--companion BSE] [--out registration.json] [--json]
+    [--face top|bottom] [--model auto|similarity|affine|fields] [--fields <cols>x<rows>|tima] [--landmarks pairs.json] [--companion BSE] [--out registration.json] [--json]
   Registers the EDS map onto the polished surface inside the volume.
+  --face     which polished face the map shows: top (default: air above it, at low z) or bottom (air below it, at high z; the
+             map is registered on the volume turned upside down, z -> nz - 1 - z). For a bottom map, edsToVoxel and the
+             elastix file are in the volume's own voxel indices; surface, slabToVoxel and edsToSlab are of the upside-down
+             volume (what petromap train reads back) and landmarks' voxel positions are given in it too.
   --model    auto (default): similarity, then an affine only where the map supports it (held-out halves of the map,
              patch residuals, stretch within ±10 %), then per-field shifts when --fields is given and a field moved;
              similarity | affine | fields force one model. fields uses the TIMA export's own field layout (stage
@@ -33,7 +38,7 @@ export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|fol
   moving image = <out>.eds-labels.mha, the EDS labels as a one-slice image; "transformix -tp <that file> -in
   <out>.eds-labels.mha -out <dir>" puts the labels on the registered surface voxels) and <out>.eds-labels.mha.
   --json: the same JSON on stdout (no progress bar). Its fields:
-    model: "similarity" | "affine" | "fields" (the transform's model)
+    model: "similarity" | "affine" | "fields" (the transform's model); face: "top" | "bottom"
     modelChoice: { requested, kept, reason, patches, heldOutRmsVox: { similarity, affine, fields }, heldOutGain?: [a, b], affineStretch?: [s1, s2] }
     edsToVoxel: { from: "EDS pixel (u, v)", to: "voxel index (x, y, z)", x: { u, v, offset }, y: {...}, z: {...} }
       (voxel x = x.u * u + x.v * v + x.offset; older files hold a flat 9-vector with rows z, y, x: both are read)
@@ -51,6 +56,7 @@ const SPEC = {
     volume: { kind: 'path', must: 'exist', required: true, what: 'volume' },
     map: { kind: 'path', must: 'exist', required: true, what: 'EDS map' },
     'pixel-um': { kind: 'number', min: 0, exclusiveMin: true, unit: 'µm' },
+    face: { kind: 'string', choices: ['top', 'bottom'] },
     model: { kind: 'string', choices: ['auto', 'similarity', 'affine', 'fields'] },
     fields: { kind: 'string' },
     landmarks: { kind: 'path', must: 'file', what: 'landmarks JSON' },
@@ -120,6 +126,7 @@ export function registrationJson(r: RegistrationWithSlab, files: { volume: strin
   return {
     model: r.model ?? 'similarity',
     ...rest,
+    face: r.face ?? 'top',
     edsToVoxel: namedEdsToVoxel(edsToVoxel),
     surface: { ...surface, heightMap: undefined },
     ...files,
@@ -148,13 +155,13 @@ export async function main(argv: string[]): Promise<void> {
     const quiet = a.json ? undefined : progressBar('import');
     const opened = await openVolumeInput(a.volume, { onProgress: quiet });
     const onProgress = a.json ? undefined : progressBar('register');
-    const r = await registerEdsToVolume(opened.store, map, { landmarks, companion: a.companion, model: a.model, fields, onProgress })
+    const r = await registerEdsOnFace(opened.store, map, a.face ?? 'top', { landmarks, companion: a.companion, model: a.model, fields, onProgress })
       .finally(() => opened.close());
     onProgress?.done();
     const json = await writeOutputs(r, map, opened.store.meta, a, fields);
     if (a.json) console.log(JSON.stringify(json, null, 2));
     else {
-      console.log(`registered ${a.map} onto ${a.volume}: model ${json.model} (${r.modelChoice?.reason ?? 'landmarks'}), coverage ${(100 * r.quality.coverage).toFixed(0)} %, ` +
+      console.log(`registered ${a.map} onto the ${a.face ?? 'top'} face of ${a.volume}: model ${json.model} (${r.modelChoice?.reason ?? 'landmarks'}), coverage ${(100 * r.quality.coverage).toFixed(0)} %, ` +
         `${fields ? `${fields.length} fields (${a.grid ? `grid ${a.grid[0]}x${a.grid[1]}` : 'TIMA field layout'}), ` : ''}MI ${r.quality.miBefore.toFixed(3)} -> ${r.quality.miAfter.toFixed(3)}; written ${a.out} and ${json.transformFile}`);
     }
   } catch (err) {
