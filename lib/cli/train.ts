@@ -2,7 +2,8 @@
  * `petromap train --volume <store.ome.zarr> --eds <map folder> --registration <registration.json>
  *   [--classes classes.json] [--features classifier|default|skimage] [--layers 1] [--epochs 20] [--out model]`
  * Trains the voxel classifier on the registered EDS labels (mirrored surface features, spatial
- * hold-out) and saves it.
+ * hold-out) and saves it. `--eds` and `--registration` repeat in pairs for more maps of the sample
+ * (the bottom face registered with `petromap register --face bottom`): one model on every map.
  *
  * `petromap train --volume <store.ome.zarr> --labels <label volume> [--classes names.csv] ...`
  * The headless Annotate step: trains on a label volume aligned with the scan (TIFF, folder of TIFF
@@ -21,7 +22,7 @@ import { loadMineralMap } from '../eds/store-node';
 import { invalidInput, notFound } from '../errors';
 import { defaultFeatureSet, skimagePreset } from '../features';
 import { classMapFromTable, parseClassTable } from '../pipeline/run-mineralogy';
-import { trainFromLabels } from '../pipeline/train-from-labels';
+import { trainFromLabels, type EdsLabels } from '../pipeline/train-from-labels';
 import { limitsFromEnv } from '../limits';
 import { strokeFeatureSet } from '../classify/strokes';
 import { importVolume } from '../volume/import-node';
@@ -33,6 +34,8 @@ import { progressBar } from './progress';
 export const USAGE = [
   'usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json> ' +
     '[--classes classes.json] [--features classifier|default|skimage] [--layers <n>] [--epochs <n>] [--out <model folder>]',
+  '      (more maps of the sample, e.g. its bottom face: repeat --eds <map> --registration <its registration.json> in pairs; the face',
+  '      is read from the registration ("petromap register --face bottom"); one model is trained on every map, held-out tiles on each)',
   '   or: petromap train --volume <store.ome.zarr> --labels <label volume: .tif, TIFF folder, .nrrd, .nii, .mha or .ome.zarr; 0 = unlabelled> ' +
     '[--classes names.csv (code,name per line)] [--features strokes|classifier|default|skimage] [--epochs <n>] [--out <model folder>]',
 ].join('\n');
@@ -41,8 +44,8 @@ const SPEC = {
   usage: USAGE,
   options: {
     volume: { kind: 'path', must: 'dir', what: 'the volume store', required: true },
-    eds: { kind: 'path', must: 'exist', what: 'the EDS map' },
-    registration: { kind: 'path', must: 'file', what: 'the registration JSON' },
+    eds: { kind: 'path', must: 'exist', what: 'the EDS map', multiple: true },
+    registration: { kind: 'path', must: 'file', what: 'the registration JSON', multiple: true },
     labels: { kind: 'path', must: 'exist', what: 'the label volume' },
     classes: { kind: 'path', must: 'file', what: 'the class file' },
     features: { kind: 'string', choices: ['strokes', 'classifier', 'default', 'skimage'] },
@@ -126,25 +129,35 @@ async function trainOnLabelVolume(a: Record<string, string | undefined>): Promis
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, SPEC);
-  const a: Record<string, string | undefined> = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : String(v)]));
+  const a: Record<string, string | undefined> = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v)]));
+  const edsList = values.eds ?? [], regList = values.registration ?? [];
   if (a.labels) {
     if (!a.volume) throw invalidInput(`--volume is required. ${USAGE}`);
     if (a.eds || a.registration) throw invalidInput('Give either --labels (a label volume) or --eds with --registration (a registered EDS map), not both.');
     return trainOnLabelVolume(a);
   }
   for (const k of ['volume', 'eds', 'registration']) if (!a[k]) throw invalidInput(`--${k} is required. ${USAGE}`);
+  if (edsList.length !== regList.length) throw invalidInput(`Give one --registration per --eds, in the same order (${edsList.length} maps, ${regList.length} registrations).`);
   const store = await openVolume(a.volume!);
-  const map = await loadMineralMap(a.eds!);
-  const reg = (await readJsonOption('registration', a.registration!)) as { edsToSlab: never; slabToVoxel: never; slabSize: [number, number]; surface: { a: number; b: number; c: number } };
-  if (!reg.edsToSlab || !reg.slabToVoxel || !reg.slabSize || !reg.surface) throw invalidInput(`${a.registration} is not a registration written by "petromap register" (edsToSlab, slabToVoxel, slabSize, surface).`);
   const table = a.classes ? parseClassTable(await readJsonOption('classes', a.classes), a.classes) : undefined;
-  const { classMap, classes } = classMapFromTable(map, table);
+  const maps: EdsLabels[] = [];
+  let classes: { code: number; name: string }[] = [];
+  for (const [k, edsPath] of edsList.entries()) {
+    const map = await loadMineralMap(edsPath);
+    const reg = (await readJsonOption('registration', regList[k]!)) as { edsToSlab: never; slabToVoxel: never; slabSize: [number, number]; surface: { a: number; b: number; c: number }; face?: unknown };
+    if (!reg.edsToSlab || !reg.slabToVoxel || !reg.slabSize || !reg.surface) throw invalidInput(`${regList[k]} is not a registration written by "petromap register" (edsToSlab, slabToVoxel, slabSize, surface).`);
+    if (reg.face !== undefined && reg.face !== 'top' && reg.face !== 'bottom') throw invalidInput(`${regList[k]}: "face" must be "top" or "bottom", not ${JSON.stringify(reg.face).slice(0, 40)}.`);
+    const cm = classMapFromTable(map, table);
+    if (k === 0) classes = cm.classes;
+    else for (const c of cm.classes) if (!classes.some((x) => x.code === c.code)) classes.push(c);
+    maps.push({ kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab: { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap: cm.classMap, face: (reg.face as 'top' | 'bottom' | undefined) ?? 'top' });
+  }
   const features = a.features ?? 'classifier';
   if (!['classifier', 'default', 'skimage'].includes(features)) throw invalidInput(`--features must be classifier, default or skimage, not "${features}".`);
   const set = features === 'skimage' ? skimagePreset(store.meta.spacingUm) : features === 'default' ? defaultFeatureSet(store.meta.spacingUm) : classifierFeatureSet(store.meta.spacingUm);
   const bar = progressBar('train');
   const out = a.out ?? 'model';
-  const r = await trainFromLabels(a.volume!, { kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab: { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap }, out, {
+  const r = await trainFromLabels(a.volume!, maps.length > 1 ? maps : maps[0]!, out, {
     featureSet: set, classNames: Object.fromEntries(classes.map((c) => [c.code, c.name])), labelLayers: positiveInt(a.layers, 'layers', SURFACE_LABEL_LAYERS),
     train: { epochs: positiveInt(a.epochs, 'epochs', 20) }, source: `EDS map ${a.eds}`, onProgress: bar,
   });
