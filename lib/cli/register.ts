@@ -33,7 +33,8 @@ export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|fol
              positions and field size from fields.xml / measurement.xml); other maps need --fields <cols>x<rows>.
   --fields   the fields of a stitched mosaic: <cols>x<rows> (e.g. 4x3 = 4 columns, 3 rows of equal fields; overrides
              a TIMA layout), or tima (the TIMA export's field layout; refused for a map that is not a TIMA export).
-             A field with no distinct match keeps the global transform.
+             A field with no distinct match keeps the global transform, or its neighbours' shift where neighbouring
+             fields moved alike (stage drift). Refused with --model similarity|affine (they do not shift fields).
   Writes <out> (JSON), <out>.TransformParameters.txt (elastix/ITK 3D AffineTransform: fixed image = the volume in µm,
   moving image = <out>.eds-labels.mha, the EDS labels as a one-slice image; "transformix -tp <that file> -in
   <out>.eds-labels.mha -out <dir>" puts the labels on the registered surface voxels) and <out>.eds-labels.mha.
@@ -84,6 +85,10 @@ export function parseRegisterArgs(argv: string[]) {
     if (m) grid = [+m[1], +m[2]];
   }
   const model = a.model ?? 'auto';
+  // a field layout only serves the per-field shifts: with a model that has none it would be ignored
+  if (a.fields !== undefined && (model === 'similarity' || model === 'affine')) {
+    throw invalidInput(`--fields ${a.fields} gives the mosaic's fields for per-field shifts, but --model ${model} moves the whole map as one ${model} transform and would ignore them: use --model fields (or auto, which keeps the field shifts only where a field moved), or leave --fields out.`);
+  }
   // without a grid, per-field registration needs the TIMA export's layout (checked again once the map is read)
   if ((tima || (model === 'fields' && !grid)) && !mayBeTima(a.map)) throw noTimaLayout(a.map, tima);
   return { ...a, model, grid, tima, legend: positionals[0], out: a.out ?? 'registration.json' };

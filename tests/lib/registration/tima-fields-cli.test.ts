@@ -54,9 +54,16 @@ describe('register --model fields / --fields with a TIMA field layout', () => {
     refused(() => registerFields(parseRegisterArgs([...base(dir), '--model', 'fields']), map([])), /--model fields needs the field grid/);
   });
 
+  it('refuses --fields with --model similarity or affine (they would ignore the fields), before any work', () => {
+    refused(() => parseRegisterArgs([...base(dir), '--model', 'similarity', '--fields', '3x2']), /--fields 3x2 gives the mosaic's fields for per-field shifts, but --model similarity moves the whole map as one similarity transform.*use --model fields/);
+    refused(() => parseRegisterArgs([...base(dir), '--model', 'affine', '--fields', 'tima']), /--fields tima .*--model affine .*leave --fields out/);
+    expect(parseRegisterArgs([...base(dir), '--model', 'affine']).grid).toBeUndefined();
+  });
+
   it('--help says what --fields takes', () => {
     expect(USAGE).toMatch(/--fields <cols>x<rows>\|tima/);
     expect(USAGE).toMatch(/TIMA export's own field layout/);
     expect(USAGE).toMatch(/fieldLayout\?: "tima" \| "grid <cols>x<rows>"/);
+    expect(USAGE).toMatch(/Refused with --model similarity\|affine/);
   });
 });
