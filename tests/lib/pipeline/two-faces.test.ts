@@ -112,5 +112,7 @@ describe('runMineralogy with the top and the bottom face mapped', () => {
     expect(isPetromapError(err, 'Unprocessable')).toBe(true);
     expect((err as Error).message).toMatch(message);
     expect(readdirSync(out)).toEqual([]); // no registration, model or prediction written
+    const d = (err as { details?: { miAfter?: number; firstMi?: number } }).details;
+    if (d?.firstMi) console.log(`${_name}: matches ${(d.miAfter! / d.firstMi).toFixed(2)}x the first map's MI (refused below 0.65x)`);
   });
 });
