@@ -35,6 +35,7 @@ describe('fused wasm MLP', () => {
     ['default 36 -> 48 -> 48 -> 5 with dropout', 36, [48, 48], [1, 2, 3, 4, 5], { dropout: 0.2 }],
     ['odd widths 13 -> 30 -> 7 -> 3 with input noise', 13, [30, 7], [2, 4, 9], { inputNoise: 0.3 }],
     ['one hidden layer, 6 classes', 36, [64], [0, 1, 2, 3, 4, 5], {}],
+    ['the smaller 36 -> 32 -> 32 -> 5', 36, [32, 32], [1, 2, 3, 4, 5], { dropout: 0.2 }],
   ] as const)('gives model.predict\'s probabilities within 1e-5 (%s)', async (_name, nF, hidden, classes, o) => {
     const tm = await model(nF, [...hidden], [...classes], 7 + nF, o);
     const net = fusedMlpOf(tm);
