@@ -5,12 +5,14 @@
  * towards the global transform: a field keeps shift 0 unless at least `minOverlap` of it lies on
  * the volume, its shift is larger than `minShiftPx` and MIN_SIGNIFICANCE standard errors (from the
  * scatter of its quarters), the shift lowers its misfit by more than 0.5 % and no other match comes
- * close to it (noise, featureless and ambiguous fields stay with the global transform: "fall
- * back"). Each field is measured by its own correlation ratio (`labels`): on the synthetic mosaics
+ * close to it. Fields that did not move this way (noise, featureless, ambiguous, off the volume)
+ * then take their neighbours' shift where neighbouring fields moved alike on this map (stage drift,
+ * field-grid-regularise.ts), and stay on the global transform otherwise ("fall back"). Each field is measured by its own correlation ratio (`labels`): on the synthetic mosaics
  * the mean error was 0.13-0.20 voxel against 0.23-0.29 with the misfit to the class-mean grey.
  */
 import { applyAffine2to3, type Affine2, type Affine2to3 } from '../coords';
 import { throwIfAborted } from '../errors';
+import { regulariseFieldGrid } from './field-grid-regularise';
 import { measurePartShift } from './patch-shift';
 import type { FieldCorrection, FieldRect, Slab } from './types';
 
@@ -28,6 +30,8 @@ export interface RefineFieldsOptions {
   minContrast?: number;
   /** a field moves only when its shift is this many standard errors (default MIN_SIGNIFICANCE) */
   minSignificance?: number;
+  /** fields that could not be placed take their neighbours' shifts where neighbours move alike (default true) */
+  neighbours?: boolean;
 }
 
 /**
@@ -39,9 +43,12 @@ export interface RefineFieldsOptions {
  */
 export const MIN_CONTRAST = 0.03;
 
-/** P: predictedGrey of the map (any pose close to G: only class means are taken from it). */
-/** A field's correction; `ambiguous` when its best match was not distinct (it stays on the global transform). */
-export type MeasuredField = FieldCorrection & { ambiguous?: boolean };
+/**
+ * A field's correction; `ambiguous` when its best match was not distinct (it stays on the global
+ * transform); `placedBy`: its own match ('measured'), its neighbours' shifts (field-grid-regularise.ts)
+ * or the global transform; `outlier` when its own match was far from its neighbours' (stage drift).
+ */
+export type MeasuredField = FieldCorrection & { ambiguous?: boolean; standardErrorPx?: number; placedBy?: 'measured' | 'neighbours' | 'global'; outlier?: boolean };
 
 /**
  * A field moves only when its shift is at least this many standard errors (shiftStandardError).
@@ -77,7 +84,7 @@ export function shiftStandardError(slab: Slab, P: Float32Array, mw: number, mh: 
 }
 
 export function refineFields(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, fields: FieldRect[], o: RefineFieldsOptions = {}): MeasuredField[] {
-  return fields.map((f) => {
+  const measured = fields.map((f) => {
     throwIfAborted(o.signal);
     const s = measurePartShift(slab, P, mw, mh, G, f, { maxShift: o.maxShiftPx ?? 4, minOverlap: o.minOverlap ?? 0.3, labels: o.labels });
     const out: MeasuredField = { ...f, shiftPx: [0, 0], overlap: s?.overlap ?? 0, moved: false };
@@ -91,9 +98,20 @@ export function refineFields(slab: Slab, P: Float32Array, mw: number, mh: number
       const se = shiftStandardError(slab, P, mw, mh, G, f, s.shift, o.labels);
       if (!(len >= (o.minSignificance ?? MIN_SIGNIFICANCE) * se)) return out;
       out.shiftPx = [s.shift[0], s.shift[1]];
+      out.standardErrorPx = se;
       out.moved = true;
     }
     return out;
+  });
+  if (o.neighbours === false) return measured.map((f) => ({ ...f, placedBy: f.moved ? 'measured' : 'global' }));
+  // fields the content could not place take their neighbours' shift where neighbours move alike (stage drift)
+  const g = regulariseFieldGrid(fields, measured);
+  return measured.map((f, i) => {
+    const d = g.shifts[i], by = g.from[i];
+    if (by === 'measured') return { ...f, placedBy: by };
+    const { ambiguous: _a, standardErrorPx: _s, ...rest } = f;
+    if (by === 'global' || Math.hypot(d[0], d[1]) < (o.minShiftPx ?? 0.2)) return { ...f, shiftPx: [0, 0], moved: false, placedBy: 'global' };
+    return { ...rest, shiftPx: [d[0], d[1]], moved: true, placedBy: 'neighbours', ...(g.outliers.includes(i) ? { outlier: true } : {}) };
   });
 }
 

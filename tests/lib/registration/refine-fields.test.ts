@@ -1,0 +1,89 @@
+/**
+ * Per-field refinement regularised over the field grid (issue 19, field-grid-regularise.ts): fields
+ * that could not place themselves take their neighbours' shifts where neighbours move alike (stage
+ * drift), the global transform where they do not (independent stitching errors). The grid rules on
+ * known shifts, and a drifting mosaic registered end to end against the per-pixel truth.
+ */
+import { describe, expect, it } from 'vitest';
+import { applyAffine2to3, composeAffine2to3 } from '../../../lib/coords';
+import { fieldNeighbours, regulariseFieldGrid } from '../../../lib/registration/field-grid-regularise';
+import { movingImage } from '../../../lib/registration/moving-image';
+import { predictedGrey } from '../../../lib/registration/patch-shift';
+import { registrationErrorAt } from '../../../lib/registration/quality';
+import { edsPointToVoxel, fieldShiftAt, refineFields, regularFields } from '../../../lib/registration/refine-fields';
+import { registerEdsToVolume } from '../../../lib/registration/register-eds';
+import { mulberry32 } from '../../../lib/synthetic/prng';
+import { driftMosaic, stageDrift } from './drift-mosaic';
+import { smallSample } from './helpers';
+
+describe('field grid regularisation (known shifts)', () => {
+  const grid = regularFields(120, 120, 6, 6);
+  const drift = stageDrift(6, 6, 2.5, 0, 5);
+  const truth = grid.map((_, i) => drift(i % 6, Math.floor(i / 6)));
+
+  it('neighbours share an edge', () => {
+    const nb = fieldNeighbours(regularFields(90, 90, 3, 3));
+    expect(nb.map((n) => n.length)).toEqual([2, 3, 2, 3, 4, 3, 2, 3, 2]);
+    expect(nb[4].sort()).toEqual([1, 3, 5, 7]);
+  });
+
+  it('drifting fields: the unplaced ones take their neighbours\' shifts; a wrong match far from its neighbours is replaced', () => {
+    const unplaced = new Set([3, 8, 14, 15, 21, 26, 33]);
+    const measured = truth.map((d, i) => ({ shiftPx: unplaced.has(i) ? [0, 0] as [number, number] : d, moved: !unplaced.has(i), standardErrorPx: 0.2 }));
+    measured[10] = { shiftPx: [truth[10][0] + 3, truth[10][1] - 2], moved: true, standardErrorPx: 0.3 };
+    const g = regulariseFieldGrid(grid, measured);
+    expect(g.rho).toBeGreaterThan(0.6);
+    expect(g.outliers).toEqual([10]);
+    for (const i of [...unplaced, 10]) {
+      expect(g.from[i]).toBe('neighbours');
+      // global transform: |truth| off; the neighbours' prediction much closer
+      expect(Math.hypot(g.shifts[i][0] - truth[i][0], g.shifts[i][1] - truth[i][1])).toBeLessThan(Math.max(0.6, 0.45 * Math.hypot(...truth[i])));
+    }
+    expect(g.from.filter((f) => f === 'measured')).toHaveLength(28);
+  });
+
+  it('independent stitching errors: the unplaced fields keep the global transform', () => {
+    const rng = mulberry32(11);
+    const measured = grid.map((_, i) => {
+      const r = 3 * Math.sqrt(rng()), t = 2 * Math.PI * rng();
+      return { shiftPx: (i % 5 === 0 ? [0, 0] : [r * Math.cos(t), r * Math.sin(t)]) as [number, number], moved: i % 5 !== 0, standardErrorPx: 0.3 };
+    });
+    const g = regulariseFieldGrid(grid, measured);
+    expect(g.rho).toBe(0);
+    expect(g.outliers).toEqual([]);
+    g.shifts.forEach((d, i) => expect(d).toEqual(i % 5 === 0 ? [0, 0] : measured[i].shiftPx));
+  });
+});
+
+describe('a 6 x 6 mosaic with stage drift (generator truth)', () => {
+  it('fields that could not place themselves take their neighbours\' shifts: lower error than the global transform for them', async () => {
+    const seed = 12;
+    const s = smallSample({
+      seed, surfaceDepthVox: 4 + (seed % 4), tiltDeg: 1 + (seed % 3), tiltAzimuthDeg: 37 * seed,
+      eds: { rotationDeg: 53 * seed, pixelUm: 1.4, mirrored: seed % 2 === 0, offsetVox: { x: ((seed * 7) % 11) - 5, y: ((seed * 5) % 9) - 4 } },
+    });
+    const m = driftMosaic(s, { coverage: 0.9, cols: 6, rows: 6, shiftAt: stageDrift(6, 6, 2.5, 0.3) });
+    const r = await registerEdsToVolume(s.volume, m.eds, { inWorker: false, model: 'fields', fields: m.layout });
+    expect(r.model).toBe('fields');
+    const err = (fields: { u0: number; v0: number; width: number; height: number; shiftPx: [number, number] }[]) =>
+      registrationErrorAt((u, v) => edsPointToVoxel({ edsToVoxel: r.edsToVoxel, fields: fields as never }, u, v), m.truthAt, m.eds.width, m.eds.height, s.volume.meta.shape);
+    const withNb = err(r.fields!);
+    // the same measurement without the neighbours (each unplaced field on the global transform)
+    const mov = movingImage(m.eds);
+    const alone = refineFields(r.slab, predictedGrey(r.slab, mov, r.candidates!.similarity.edsToSlab), mov.width, mov.height, r.edsToSlab, m.layout, { labels: mov, neighbours: false });
+    const without = err(alone);
+    const byNb = r.fields!.filter((f) => (f as { placedBy?: string }).placedBy === 'neighbours');
+    expect(byNb.length).toBeGreaterThanOrEqual(3);
+    expect(withNb.mean).toBeLessThan(without.mean - 0.05);
+    // measured 0.32 (0.44 without the neighbours; 0.13 with every field at its true shift: the global transform takes part of the drift)
+    expect(withNb.mean).toBeLessThanOrEqual(0.38);
+    // the neighbour-placed fields themselves are closer to the truth than on the global transform
+    const at = (fs: typeof alone, f: (typeof byNb)[number]) => {
+      const u = f.u0 + f.width / 2, v = f.v0 + f.height / 2, t = m.truthAt(u, v), d = fieldShiftAt(fs, u, v);
+      const p = applyAffine2to3(composeAffine2to3(r.slabToVoxel, r.edsToSlab), u + d[0], v + d[1]);
+      return Math.hypot(p[0] - t[0], p[1] - t[1], p[2] - t[2]);
+    };
+    const gain = byNb.reduce((sum, f) => sum + at(alone, f) - at(r.fields!, f), 0) / byNb.length;
+    expect(gain).toBeGreaterThan(0.05);
+  }, 300_000);
+});
