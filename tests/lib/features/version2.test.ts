@@ -1,7 +1,15 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifierFeatureSet } from '../../../lib/classify/feature-sets';
+import { buildMlp, type TrainedModel } from '../../../lib/classify/model';
+import { loadModel, saveModel } from '../../../lib/classify/model-io-node';
+import { predictBrick } from '../../../lib/classify/predict-brick';
+import { featureNames } from '../../../lib/features';
 import { isPetromapError } from '../../../lib/errors';
 import { brickGrid, computeBrickFeatures, featureHalo, featuresForBox, type FeatureSet } from '../../../lib/features';
+import { getTf } from '../../../lib/classify/tf-node';
 import { memoryVolumeStore } from '../../../lib/volume/memory-store';
 import type { Box3, Shape3 } from '../../../lib/volume/types';
 
@@ -107,5 +115,34 @@ describe('feature definition version 2 (3-sigma Gaussians, large scales on a 2x 
     const err = await computeBrickFeatures([floats], sh, halo, [1, 1, 1], { ...v2, version: 3 as 2 }).catch((e) => e);
     expect(isPetromapError(err, 'InvalidInput')).toBe(true);
     expect(String(err.message)).toMatch(/feature definition version 3/);
+  });
+
+  it('a saved model keeps its definition: a model without a version predicts with version 1, a version-2 model with version 2', async () => {
+    await getTf();
+    const dir = await mkdtemp(join(tmpdir(), 'petromap-v2-'));
+    try {
+      const shape: Shape3 = [16, 40, 40];
+      const store = storeOf(shape, [1, 1, 1], 5);
+      const names = featureNames(v1, ['xrm']);
+      const base = (featureSet: FeatureSet): TrainedModel => ({
+        model: buildMlp(names.length, [8], 3, { seed: 3 }), classes: [1, 2, 3], mean: new Float32Array(names.length).fill(300),
+        std: new Float32Array(names.length).fill(100), featureNames: names, featureSet, hidden: [8], history: [], bestEpoch: 0,
+      });
+      const tm1 = base(v1);
+      const tm2 = { ...base(v2), model: tm1.model };
+      await saveModel(join(dir, 'old'), tm1);
+      await saveModel(join(dir, 'new'), tm2);
+      const [old, neu] = [await loadModel(join(dir, 'old')), await loadModel(join(dir, 'new'))];
+      expect(old.featureSet!.version).toBeUndefined();
+      expect(neu.featureSet!.version).toBe(2);
+      const box: Box3 = { start: [3, 5, 7], shape: [8, 20, 20] };
+      const p1 = await predictBrick(old, store, box, null);
+      const p1explicit = await predictBrick({ ...old, featureSet: { ...v1, version: 1 } }, store, box, null);
+      const p2 = await predictBrick(neu, store, box, null);
+      expect(Array.from(p1.probabilities[0]!)).toEqual(Array.from(p1explicit.probabilities[0]!));
+      expect(Array.from(p2.probabilities[0]!)).not.toEqual(Array.from(p1.probabilities[0]!));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
