@@ -54,9 +54,11 @@ describe('two mapped faces: registration of the bottom face', () => {
     expect(e.max).toBeLessThanOrEqual(1.5);
     // the face's own frame: its surface is the bottom plane seen from below
     expect(Math.abs(r.surface.c - s.bottom.surfaceFlipped.c)).toBeLessThan(0.5);
-    // the top map still registers on the top face of the same volume
-    const t = await registerEdsOnFace(s.volume, s.eds, 'top', { inWorker: false });
-    expect(registrationError(t.edsToVoxel, s.truth.edsToVoxel, s.eds.width, s.eds.height, s.volume.meta.shape).mean).toBeLessThanOrEqual(0.5);
+    // the top map still registers on the top face of the same volume (once: it costs a registration)
+    if (seed === 21) {
+      const t = await registerEdsOnFace(s.volume, s.eds, 'top', { inWorker: false });
+      expect(registrationError(t.edsToVoxel, s.truth.edsToVoxel, s.eds.width, s.eds.height, s.volume.meta.shape).mean).toBeLessThanOrEqual(0.5);
+    }
     console.log(`bottom face seed ${seed}: registration error mean ${e.mean.toFixed(3)} max ${e.max.toFixed(3)} voxel (${e.n} pixels)`);
   });
 
