@@ -117,6 +117,8 @@ export interface FieldCorrection extends FieldRect {
   overlap: number;
   /** the shift was measured (enough overlap) and is larger than its noise */
   moved: boolean;
+  /** where the shift comes from: the field's own match, its neighbours' shifts (stage drift), or none (the global transform) */
+  placedBy?: 'measured' | 'neighbours' | 'global';
 }
 
 /**
