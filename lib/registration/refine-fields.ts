@@ -7,8 +7,9 @@
  * scatter of its quarters), the shift lowers its misfit by more than 0.5 % and no other match comes
  * close to it. Fields that did not move this way (noise, featureless, ambiguous, off the volume)
  * then take their neighbours' shift where neighbouring fields moved alike on this map (stage drift,
- * field-grid-regularise.ts), and stay on the global transform otherwise ("fall back"). Each field is measured by its own correlation ratio (`labels`): on the synthetic mosaics
- * the mean error was 0.13-0.20 voxel against 0.23-0.29 with the misfit to the class-mean grey.
+ * field-grid-regularise.ts), and stay on the global transform otherwise ("fall back"). Each field
+ * is measured by its own correlation ratio (`labels`): on the synthetic mosaics the mean error was
+ * 0.13-0.20 voxel against 0.23-0.29 with the misfit to the class-mean grey.
  */
 import { applyAffine2to3, type Affine2, type Affine2to3 } from '../coords';
 import { throwIfAborted } from '../errors';
@@ -48,7 +49,7 @@ export const MIN_CONTRAST = 0.03;
  * transform); `placedBy`: its own match ('measured'), its neighbours' shifts (field-grid-regularise.ts)
  * or the global transform; `outlier` when its own match was far from its neighbours' (stage drift).
  */
-export type MeasuredField = FieldCorrection & { ambiguous?: boolean; standardErrorPx?: number; placedBy?: 'measured' | 'neighbours' | 'global'; outlier?: boolean };
+export type MeasuredField = FieldCorrection & { ambiguous?: boolean; standardErrorPx?: number; outlier?: boolean };
 
 /**
  * A field moves only when its shift is at least this many standard errors (shiftStandardError).

@@ -55,7 +55,16 @@ function ResidualMap({ r, w, h, top }: { r: Residual; w: number; h: number; top:
   );
 }
 
-/** The fields of a mosaic, coloured by their shift, with arrows (exaggerated) for the moved ones. */
+/** Where a field's shift comes from, in words (the field's tooltip). */
+function fieldSource(f: Field): string {
+  if (f.placedBy === 'neighbours') return ' (from its neighbours: its own content could not place it, and neighbouring fields moved alike)';
+  return f.moved ? '' : ' (kept on the global transform)';
+}
+
+/**
+ * The fields of a mosaic, coloured by their shift, with arrows (exaggerated) for the moved ones:
+ * solid for a field placed by its own match, dashed for one that took its neighbours' shift.
+ */
 function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) {
   const W = 260, H = Math.max(60, Math.round((W * h) / w));
   const { color, gain } = useMemo(() => {
@@ -74,13 +83,14 @@ function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) 
       {fields.map((f, i) => {
         const len = Math.hypot(f.shiftPx[0], f.shiftPx[1]);
         const cx = (f.u0 + f.width / 2) * sx, cy = (f.v0 + f.height / 2) * sy, k = len > 0 ? gain(len) / len : 0;
+        const dash = f.placedBy === 'neighbours' ? '3 2' : undefined;
         return (
-          <g key={i} data-testid="field-cell" data-moved={f.moved ? '1' : '0'}>
+          <g key={i} data-testid="field-cell" data-moved={f.moved ? '1' : '0'} data-placed-by={f.placedBy ?? (f.moved ? 'measured' : 'global')}>
             <rect x={f.u0 * sx} y={f.v0 * sy} width={f.width * sx} height={f.height * sy} fill={f.overlap > 0 ? color(len) : '#ddd'}
-              stroke={f.moved ? '#222' : '#fff'} strokeWidth={f.moved ? 1.5 : 0.5}>
-              <title>{`${f.name ?? `field ${i + 1}`}: shift ${f.shiftPx[0].toFixed(2)}, ${f.shiftPx[1].toFixed(2)} px${f.moved ? '' : ' (kept on the global transform)'} · ${(f.overlap * 100).toFixed(0)} % on the volume`}</title>
+              stroke={f.moved ? '#222' : '#fff'} strokeWidth={f.moved ? 1.5 : 0.5} strokeDasharray={dash}>
+              <title>{`${f.name ?? `field ${i + 1}`}: shift ${f.shiftPx[0].toFixed(2)}, ${f.shiftPx[1].toFixed(2)} px${fieldSource(f)} · ${(f.overlap * 100).toFixed(0)} % on the volume`}</title>
             </rect>
-            {f.moved && <line x1={cx} y1={cy} x2={cx + f.shiftPx[0] * k} y2={cy + f.shiftPx[1] * k} stroke="#222" strokeWidth={1.5} markerEnd="url(#fld-arrow)" data-testid="field-arrow" />}
+            {f.moved && <line x1={cx} y1={cy} x2={cx + f.shiftPx[0] * k} y2={cy + f.shiftPx[1] * k} stroke="#222" strokeWidth={1.5} strokeDasharray={dash} markerEnd="url(#fld-arrow)" data-testid="field-arrow" />}
           </g>
         );
       })}
@@ -156,9 +166,14 @@ export function RegistrationModelPanel({ projectId }: { projectId: string }) {
             {shown === 'fields' && cands.fields && (
               <div>
                 <div className="small muted" data-testid="fields-summary">
-                  Fields that moved: {cands.fields.fields.filter((f) => f.moved).length} of {cands.fields.fields.length} (arrows exaggerated)
+                  Fields that moved: {cands.fields.fields.filter((f) => f.moved).length} of {cands.fields.fields.length}
+                  {cands.fields.fields.some((f) => f.placedBy === 'neighbours') && <>, {cands.fields.fields.filter((f) => f.placedBy === 'neighbours').length} of them from their neighbours (dashed)</>} (arrows exaggerated)
                 </div>
                 <FieldsMap fields={cands.fields.fields} w={w} h={h} />
+                <div className="small muted" style={{ maxWidth: 260 }} data-testid="fields-legend">
+                  Colour: shift (px). Outlined with an arrow: moved by its own match; dashed: took its neighbours&apos; shift (stage drift);
+                  no outline: kept on the global transform (no distinct match, or a shift within its noise).
+                </div>
               </div>
             )}
           </div>
