@@ -67,14 +67,16 @@ function fieldSource(f: Field): string {
  */
 function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) {
   const W = 260, H = Math.max(60, Math.round((W * h) / w));
-  const { color, gain } = useMemo(() => {
+  const { color, gain, top, cell } = useMemo(() => {
     const top = Math.max(1, max(fields, (f) => Math.hypot(f.shiftPx[0], f.shiftPx[1])) ?? 1);
     const cell = Math.min(...fields.map((f) => Math.min(f.width * (W / w), f.height * (H / h))));
-    return { color: scaleSequential(interpolateYlOrRd).domain([0, top]), gain: scaleLinear().domain([0, top]).range([0, cell * 0.45]) };
+    return { color: scaleSequential(interpolateYlOrRd).domain([0, top]), gain: scaleLinear().domain([0, top]).range([0, cell * 0.45]), top, cell };
   }, [fields, w, h, H]);
   const sx = W / w, sy = H / h;
+  // field names where they fit (a TIMA mosaic of hundreds of fields stays a picture)
+  const named = fields.length <= 64 && cell >= 24;
   return (
-    <svg width={W} height={H} data-testid="fields-map" role="img" aria-label="per-field corrections">
+    <svg width={W} height={H + 22} data-testid="fields-map" role="img" aria-label="per-field corrections">
       <defs>
         <marker id="fld-arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
           <path d="M 0 0 L 10 5 L 0 10 z" fill="#222" />
@@ -91,9 +93,16 @@ function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) 
               <title>{`${f.name ?? `field ${i + 1}`}: shift ${f.shiftPx[0].toFixed(2)}, ${f.shiftPx[1].toFixed(2)} px${fieldSource(f)} · ${(f.overlap * 100).toFixed(0)} % on the volume`}</title>
             </rect>
             {f.moved && <line x1={cx} y1={cy} x2={cx + f.shiftPx[0] * k} y2={cy + f.shiftPx[1] * k} stroke="#222" strokeWidth={1.5} strokeDasharray={dash} markerEnd="url(#fld-arrow)" data-testid="field-arrow" />}
+            {named && f.name && <text x={f.u0 * sx + 3} y={f.v0 * sy + 11} fontSize={9} fill="#555" pointerEvents="none">{f.name}</text>}
           </g>
         );
       })}
+      {[0, 0.5, 1].map((t) => (
+        <g key={t} transform={`translate(${t * (W - 40)},${H + 4})`}>
+          <rect width={12} height={10} fill={color(t * top)} />
+          <text x={15} y={9} fontSize={10}>{(t * top).toFixed(1)} px</text>
+        </g>
+      ))}
     </svg>
   );
 }
@@ -171,7 +180,7 @@ export function RegistrationModelPanel({ projectId }: { projectId: string }) {
                 </div>
                 <FieldsMap fields={cands.fields.fields} w={w} h={h} />
                 <div className="small muted" style={{ maxWidth: 260 }} data-testid="fields-legend">
-                  Colour: shift (px). Outlined with an arrow: moved by its own match; dashed: took its neighbours&apos; shift (stage drift);
+                  Colour: the field&apos;s shift (EDS px). Outlined with an arrow: moved by its own match; dashed: took its neighbours&apos; shift (stage drift);
                   no outline: kept on the global transform (no distinct match, or a shift within its noise).
                 </div>
               </div>
