@@ -60,7 +60,7 @@ describe('two mapped faces: registration of the bottom face', () => {
       expect(registrationError(t.edsToVoxel, s.truth.edsToVoxel, s.eds.width, s.eds.height, s.volume.meta.shape).mean).toBeLessThanOrEqual(0.5);
     }
     console.log(`bottom face seed ${seed}: registration error mean ${e.mean.toFixed(3)} max ${e.max.toFixed(3)} voxel (${e.n} pixels)`);
-  });
+  }, 300_000);
 
   it('an EDS map with nothing classified is refused on the bottom face, in words', async () => {
     const s = generateTwoFaceSandstone({ shape: [40, 128, 128], seed: 23 });
