@@ -98,7 +98,7 @@ function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) 
         );
       })}
       {[0, 0.5, 1].map((t) => (
-        <g key={t} transform={`translate(${t * (W - 40)},${H + 4})`}>
+        <g key={t} transform={`translate(${t * (W - 52)},${H + 4})`}>
           <rect width={12} height={10} fill={color(t * top)} />
           <text x={15} y={9} fontSize={10}>{(t * top).toFixed(1)} px</text>
         </g>
