@@ -1,11 +1,12 @@
 /**
  * The truth-free estimate of the 3D map's quality (lib/classify/quality-estimate), beside the
- * surface metrics on the Train and Results pages, each number with a plain sentence on what it means.
+ * surface metrics on the Train and Results pages, each number with a plain sentence on what it
+ * means, and the measures per class when the model kept them.
  */
 import { QUALITY_EXPLAINED, type QualityEstimate } from '@/lib/classify/quality-text';
 import { formatPct } from '../format';
 
-export function QualityCard({ q, compact = false }: { q: QualityEstimate | null | undefined; compact?: boolean }) {
+export function QualityCard({ q, compact = false, classes }: { q: QualityEstimate | null | undefined; compact?: boolean; classes?: { code: number; name: string }[] }) {
   if (!q) return null;
   const rows: [string, string, string, string][] = [
     ['Estimated 3D mean IoU', formatPct(q.meanIoU), QUALITY_EXPLAINED.meanIoU, 'quality-3d'],
@@ -14,6 +15,7 @@ export function QualityCard({ q, compact = false }: { q: QualityEstimate | null 
     ['Confidence', `surface ${formatPct(q.surfaceConfidence)} · depth ${formatPct(q.depthConfidence)}`, QUALITY_EXPLAINED.confidence, 'quality-confidence'],
     ['Outside the training range', formatPct(q.outOfRange), QUALITY_EXPLAINED.outOfRange, 'quality-outside'],
   ];
+  const name = (code: number) => classes?.find((c) => c.code === code)?.name ?? `class ${code}`;
   return (
     <section className="card" data-testid="quality-estimate">
       <h3>How good is the 3D map? <span className="muted small">(estimated without 3D truth, from {q.sampled} voxels in depth)</span></h3>
@@ -28,6 +30,27 @@ export function QualityCard({ q, compact = false }: { q: QualityEstimate | null 
           ))}
         </tbody>
       </table>
+      {q.perClass?.length ? (
+        <>
+          <table className="metrics" data-testid="quality-per-class" style={{ marginTop: '0.5rem' }}>
+            <thead>
+              <tr><th>class</th><th className="r">estimated 3D IoU</th><th className="r">surface check</th><th className="r">half-models agree in depth</th><th className="r">share in depth · in the EDS map</th></tr>
+            </thead>
+            <tbody>
+              {q.perClass.map((c) => (
+                <tr key={c.class} data-testid={`quality-class-${c.class}`}>
+                  <td>{name(c.class)}</td>
+                  <td className="r num"><strong>{formatPct(c.estimate, 0)}</strong></td>
+                  <td className="r num">{formatPct(c.surfaceIoU, 0)}</td>
+                  <td className="r num">{formatPct(c.depthAgreement, 0)}</td>
+                  <td className="r num">{formatPct(c.depthShare, 1)} · {formatPct(c.labelShare, 1)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p className="muted small" data-testid="quality-per-class-text">{QUALITY_EXPLAINED.perClass}</p>
+        </>
+      ) : null}
     </section>
   );
 }

@@ -103,7 +103,7 @@ function Results({ st, projectId, onRetry }: { st: State; projectId: string; onR
         {st.validation && <> Held-out accuracy of the model {formatPct(st.validation.accuracy)}.</>}
         {st.truthIoU && <> IoU vs the synthetic truth: {classes.map((c) => `${c.name} ${formatPct(st.truthIoU![c.code], 0)}`).join(', ')}.</>}
       </p>
-      <QualityCard q={st.quality} compact />
+      <QualityCard q={st.quality} compact classes={classes} />
       <div className="viewer results-viewer">
         <div className="viewer-grid">
           {panel('z')}

@@ -130,7 +130,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
         </section>
       </div>
       {st.model && <Validation st={st} />}
-      {st.model && <QualityCard q={st.model.quality} />}
+      {st.model && <QualityCard q={st.model.quality} classes={st.classes} />}
       {st.volume && st.model && <Preview st={st} projectId={projectId} />}
       <section className="card">
         <h3>Predict the whole volume</h3>

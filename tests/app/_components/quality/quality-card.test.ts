@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { QualityCard } from '@/app/_components/quality/quality-card';
 import { QUALITY_EXPLAINED } from '@/lib/classify/quality-estimate';
 
-const q = { meanIoU: 0.687, surfaceMeanIoU: 0.744, crossHalf: 0.688, depthAgreement: 0.635, surfaceConfidence: 0.67, depthConfidence: 0.56, outOfRange: 0.011, sampled: 24000 };
+const q = {
+  meanIoU: 0.687, surfaceMeanIoU: 0.744, crossHalf: 0.688, depthAgreement: 0.635, surfaceConfidence: 0.67, depthConfidence: 0.56, outOfRange: 0.011, sampled: 24000,
+  perClass: [{ class: 2, estimate: 0.812, surfaceIoU: 0.9, surfaceSupport: 500, depthAgreement: 0.7, crossHalf: 0.8, depthExpected: 0.75, surfaceExpected: 0.85, depthShare: 0.6, labelShare: 0.58 }],
+};
 
 describe('QualityCard', () => {
   it('shows the 3D estimate beside the surface check, with what each means', () => {
@@ -17,6 +20,9 @@ describe('QualityCard', () => {
     const compact = renderToStaticMarkup(createElement(QualityCard, { q, compact: true }));
     expect(compact).toContain('Estimated 3D mean IoU');
     expect(compact).not.toContain('Outside the training range');
+    // per class, by name, kept with the model (shown on Results after a reload)
+    expect(renderToStaticMarkup(createElement(QualityCard, { q, compact: true, classes: [{ code: 2, name: 'quartz' }] }))).toMatch(/quartz<\/td><td[^>]*><strong>81 %<\/strong>/);
+    expect(renderToStaticMarkup(createElement(QualityCard, { q: { ...q, perClass: undefined } }))).not.toContain('quality-per-class');
     expect(renderToStaticMarkup(createElement(QualityCard, { q: null }))).toBe('');
   });
 });
