@@ -75,6 +75,13 @@ export interface TrainOptions extends StageOptions {
    * validation stays the first model's (default false)
    */
   refit?: boolean;
+  /** the refit trains at least this many epochs (default 0: the epochs early stopping chose) */
+  refitMinEpochs?: number;
+  /**
+   * piecewise-linear encoding of each feature in this many quantile bins of the training rows
+   * before the MLP, folded into the saved network (lib/classify/ple); default: none
+   */
+  ple?: number;
   /** edge of the (y, x) tiles of the ensemble's folds, voxels (default 16) */
   ensembleTileVox?: number;
   onEpoch?: (e: EpochInfo) => void;
