@@ -11,6 +11,7 @@
 import { trainEnsemble } from './ensemble';
 import { concatRows, disposeModel, validate } from './mlp';
 import type { TrainedModel, TrainOptions } from './model-types';
+import { foldPle, pleTrainingSet } from './ple';
 import { trainSingle } from './train-single';
 import type { TrainingSet } from './training-set';
 
@@ -21,6 +22,16 @@ export { adjustPriors } from './prior-shift';
 
 /** Train the classifier: one MLP, or a cross-fitted ensemble merged into one MLP (TrainOptions.ensemble > 1). */
 export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}): Promise<TrainedModel> {
+  if (opts.ple) {
+    // train on the piecewise-linear encoded rows, then fold the encoding into the network (lib/classify/ple)
+    const enc = pleTrainingSet(ts, opts.ple);
+    const tm = await trainClassifier(enc.ts, { ...opts, ple: undefined });
+    try {
+      return foldPle(tm, enc.edges, enc.mean, enc.std, ts);
+    } finally {
+      disposeModel(tm);
+    }
+  }
   if ((opts.ensemble ?? 1) > 1) return trainEnsemble(ts, opts);
   const first = await trainSingle(ts, opts);
   if (!opts.refit || ts.heldOut.n === 0) return first;
@@ -29,7 +40,7 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
     const all: TrainingSet = { ...ts, train: concatRows(ts.train, ts.heldOut, ts.nFeatures), heldOut: { x: new Float32Array(0), y: new Uint8Array(0), n: 0, positions: new Int32Array(0) } };
     // the honest score is the first model's on the held-out rows the refit model has now seen
     const outOfFold = await validate(first, ts.heldOut);
-    const tm = await trainSingle(all, { ...opts, epochs: first.bestEpoch + 1, patience: Infinity, onEpoch: undefined, onProgress: undefined });
+    const tm = await trainSingle(all, { ...opts, epochs: Math.max(first.bestEpoch + 1, opts.refitMinEpochs ?? 0), patience: Infinity, onEpoch: undefined, onProgress: undefined });
     return { ...tm, history: first.history, bestEpoch: first.bestEpoch, outOfFold };
   } finally {
     disposeModel(first);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { argmaxClasses, confusionMetrics, disposeModel, predictRows, trainClassifier, validate, type TrainedModel } from '../../../lib/classify/model';
 import { loadModel, saveModel } from '../../../lib/classify/model-io-node';
+import { foldPle, pleEncode, pleTrainingSet } from '../../../lib/classify/ple';
 import { buildTrainingSet, gatherFeatures, surfaceLabelVoxels, type LabelledVoxel } from '../../../lib/classify/training-set';
 import { isPetromapError } from '../../../lib/errors';
 import { denseStore, simpleFeatures } from './helpers';
@@ -103,6 +104,28 @@ describe('classifier on the synthetic sandstone', () => {
     expect(b.model.getWeights()[0]!.dataSync()).not.toEqual(a.model.getWeights()[0]!.dataSync());
     disposeModel(a);
     disposeModel(b);
+  });
+
+  it('ple: trains on piecewise-linear encoded features and folds the encoding into a Dense stack on the raw features (same probabilities, saved and loaded as any model)', async () => {
+    const ts = await buildTrainingSet(store, vox, { features: simpleFeatures, maxPerClass: 300 });
+    const enc = pleTrainingSet(ts, 8);
+    expect(enc.ts.nFeatures).toBeGreaterThan(ts.nFeatures * 4);
+    const a = await trainClassifier(enc.ts, { epochs: 3, seed: 3 });
+    const folded = foldPle(a, enc.edges, enc.mean, enc.std, ts);
+    const b = await trainClassifier(ts, { epochs: 3, seed: 3, ple: 8 });
+    expect(b.featureNames).toEqual(ts.featureNames);
+    expect(b.mean.length).toBe(ts.nFeatures);
+    const ev = await gatherFeatures(store, interior.slice(0, 2000), simpleFeatures);
+    const pEnc = await predictRows(a, pleEncode(ev.rows, 2000, enc.mean, enc.std, enc.edges), 2000);
+    const pFold = await predictRows(folded, ev.rows, 2000), pB = await predictRows(b, ev.rows, 2000);
+    let d = 0;
+    for (let i = 0; i < pEnc.length; i++) d = Math.max(d, Math.abs(pEnc[i]! - pFold[i]!), Math.abs(pFold[i]! - pB[i]!));
+    expect(d).toBeLessThan(1e-4);
+    const dir = join(tmp, 'model-ple');
+    await saveModel(dir, b);
+    const back = await loadModel(dir);
+    expect(Array.from(await predictRows(back, ev.rows, 2000))).toEqual(Array.from(pB));
+    [a, folded, b, back].forEach(disposeModel);
   });
 
   it('stops when cancelled', async () => {

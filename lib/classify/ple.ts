@@ -1,0 +1,144 @@
+/**
+ * Piecewise-linear encoding of the inputs (Gorishniy et al. 2022, "On embeddings for numerical
+ * features in tabular deep learning"): each standardised feature z is cut at T quantiles of the
+ * training rows into T bins, and bin t reads clip((z - b_t) / w_t, 0, 1) (the first bin open below,
+ * the last open above). The MLP then learns any piecewise-linear function of each feature before it
+ * mixes them, as a tree ensemble cuts each feature at thresholds; on few painted labels it is what
+ * took the MLP past the random forest (bench lithology).
+ *
+ * Training runs on the encoded rows; the trained network is then folded into an ordinary Dense
+ * stack on the standardised features (TrainOptions.ple): a fixed first Dense ReLU layer of T + 1
+ * units per feature (relu(z), relu(-z), relu(z - b_t) for the T - 1 inner edges), and the first
+ * hidden layer's kernel rewritten on those units. Exact for every input, so prediction (TF.js or
+ * the fused wasm path), the saved model format and old models are unchanged.
+ */
+import * as tfc from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { standardisation } from './mlp';
+import type { TrainedModel } from './model-types';
+import type { FeatureRows, PartialRows, TrainingSet } from './training-set';
+
+/** Bin edges per feature in standardised units (ascending, distinct; 1 edge = a constant feature). */
+export interface PleEdges {
+  edges: Float64Array[];
+}
+
+/** Edges at `bins` quantiles of the rows, per feature, in z = (x - mean) / std. */
+export function pleEdges(rows: FeatureRows, mean: Float32Array, std: Float32Array, bins: number): PleEdges {
+  const nF = mean.length;
+  const edges: Float64Array[] = [];
+  const v = new Float64Array(rows.n);
+  for (let f = 0; f < nF; f++) {
+    for (let i = 0; i < rows.n; i++) v[i] = (rows.x[i * nF + f]! - mean[f]!) / std[f]!;
+    v.sort();
+    const e: number[] = [];
+    for (let j = 0; j <= bins; j++) {
+      const q = v[Math.round((j / bins) * (rows.n - 1))]!;
+      if (!e.length || q > e[e.length - 1]! + 1e-6) e.push(q);
+    }
+    edges.push(Float64Array.from(e));
+  }
+  return { edges };
+}
+
+/** Encoded width of one feature: one column per bin, one for a constant feature. */
+const width = (e: Float64Array) => Math.max(1, e.length - 1);
+
+/** Encode raw rows (standardised with mean/std first). */
+export function pleEncode(x: Float32Array, n: number, mean: Float32Array, std: Float32Array, p: PleEdges): Float32Array {
+  const nF = mean.length;
+  const widths = p.edges.map(width);
+  const nO = widths.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(n * nO);
+  for (let i = 0; i < n; i++) {
+    let o = i * nO;
+    for (let f = 0; f < nF; f++) {
+      const z = (x[i * nF + f]! - mean[f]!) / std[f]!;
+      const e = p.edges[f]!;
+      const T = e.length - 1;
+      if (T < 1) { out[o++] = 0; continue; }
+      for (let t = 0; t < T; t++) {
+        let v = (z - e[t]!) / (e[t + 1]! - e[t]!);
+        if (t > 0 && v < 0) v = 0;
+        if (t < T - 1 && v > 1) v = 1;
+        out[o++] = v;
+      }
+    }
+  }
+  return out;
+}
+
+function encodeRows(r: FeatureRows, mean: Float32Array, std: Float32Array, p: PleEdges): FeatureRows {
+  return { ...r, x: pleEncode(r.x, r.n, mean, std, p) };
+}
+
+/** The training set with every row encoded (feature names: `<name> bin t`). */
+export function pleTrainingSet(ts: TrainingSet, bins: number): { ts: TrainingSet; mean: Float32Array; std: Float32Array; edges: PleEdges } {
+  const { mean, std } = standardisation(ts.train, ts.nFeatures);
+  const edges = pleEdges(ts.train, mean, std, bins);
+  const names = ts.featureNames.flatMap((nm, f) => Array.from({ length: width(edges.edges[f]!) }, (_, t) => `${nm} bin ${t}`));
+  const partial: PartialRows | undefined = ts.partial && { ...ts.partial, x: pleEncode(ts.partial.x, ts.partial.n, mean, std, edges) };
+  return {
+    ts: { ...ts, nFeatures: names.length, featureNames: names, train: encodeRows(ts.train, mean, std, edges), heldOut: encodeRows(ts.heldOut, mean, std, edges), partial },
+    mean, std, edges,
+  };
+}
+
+/**
+ * The model trained on encoded rows as a Dense stack on the standardised features (mean/std): the
+ * fixed ReLU layer of the edges, then the first hidden layer with its kernel and bias folded through
+ * the encoding and the encoded rows' own standardisation (enc.mean, enc.std). `base` gives the raw
+ * feature names, feature set and surface.
+ */
+export function foldPle(enc: TrainedModel, p: PleEdges, mean: Float32Array, std: Float32Array, base: TrainingSet): TrainedModel {
+  const nF = mean.length;
+  const dense = enc.model.layers.filter((l) => l.getClassName() === 'Dense');
+  const ws = dense.map((l) => (l.getWeights() as tfc.Tensor[]).map((w) => w.dataSync() as Float32Array));
+  const acts = dense.map((l) => (l.getConfig() as { activation: string }).activation);
+  const widths = dense.map((l) => (l.getConfig() as { units: number }).units);
+  // units per feature: relu(z), relu(-z), relu(z - e_t) for the inner edges t = 1..T-1
+  const unitsOf = p.edges.map((e) => 2 + Math.max(0, e.length - 2));
+  const nU = unitsOf.reduce((a, b) => a + b, 0);
+  const k0 = new Float32Array(nF * nU), b0 = new Float32Array(nU);
+  const [w1, b1] = ws[0] as [Float32Array, Float32Array];
+  const h1 = widths[0]!;
+  const W1 = new Float32Array(nU * h1), B1 = Float64Array.from(b1);
+  let u0 = 0, c = 0; // first unit of feature f, first encoded column of feature f
+  for (let f = 0; f < nF; f++) {
+    const e = p.edges[f]!;
+    const T = e.length - 1;
+    k0[f * nU + u0] = 1; // relu(z)
+    k0[f * nU + u0 + 1] = -1; // relu(-z)
+    for (let t = 1; t < T; t++) { k0[f * nU + u0 + 1 + t] = 1; b0[u0 + 1 + t] = -e[t]!; }
+    // encoded column c + t = sum_u A[t][u] unit_u + const_t; first hidden input s = (col - enc.mean) / enc.std
+    const A: [number, number][][] = [];
+    const cst: number[] = [];
+    if (T < 1) { A.push([]); cst.push(0); } else {
+      for (let t = 0; t < T; t++) {
+        const inv = 1 / (e[t + 1]! - e[t]!);
+        const row: [number, number][] = [];
+        if (t === 0) { row.push([u0, inv], [u0 + 1, -inv]); cst.push(-e[0]! * inv); } else { row.push([u0 + 1 + t, inv]); cst.push(0); }
+        if (t < T - 1) row.push([u0 + 2 + t, -inv]);
+        A.push(row);
+      }
+    }
+    A.forEach((row, t) => {
+      const col = c + t, s = 1 / enc.std[col]!;
+      for (let j = 0; j < h1; j++) {
+        const w = w1[col * h1 + j]! * s;
+        for (const [u, a] of row) W1[u * h1 + j] += a * w;
+        B1[j] += w * (cst[t]! - enc.mean[col]!);
+      }
+    });
+    u0 += unitsOf[f]!;
+    c += A.length;
+  }
+  const m = tfl.sequential();
+  m.add(tfl.layers.dense({ units: nU, activation: 'relu', inputShape: [nF] }));
+  widths.forEach((units, i) => m.add(tfl.layers.dense({ units, activation: acts[i] as 'relu' })));
+  const tensors = [tfc.tensor2d(k0, [nF, nU]), tfc.tensor1d(b0), tfc.tensor2d(W1, [nU, h1]), tfc.tensor1d(Float32Array.from(B1))];
+  ws.slice(1).forEach(([w, b], i) => tensors.push(tfc.tensor2d(w!, [widths[i]!, widths[i + 1]!]), tfc.tensor1d(b!)));
+  m.setWeights(tensors);
+  tensors.forEach((t) => t.dispose());
+  return { ...enc, model: m, mean, std, featureNames: base.featureNames, featureSet: base.featureSet, mirrorSurface: base.mirrorSurface, hidden: [nU, ...widths.slice(0, -1)] };
+}
