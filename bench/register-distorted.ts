@@ -48,7 +48,7 @@ const DISTORTED: { name: string; seed: number; ratio: number; d: EdsDistortion; 
 /** petromap auto (model kept, error, time) beside native elastix AffineTransform started from petromap's similarity. */
 export async function distortedTable(peer: boolean, dir: string) {
   console.log('\nissue 19: distorted and stitched maps (24 x 128 x 128, error mean/max voxel against the per-pixel truth)');
-  console.log('case                          petromap auto: model, err, ms   | similarity err | native elastix affine from petromap similarity: err, ms | evidence (patch-shift F, whole-map eta^2 gain; fields fallen back)');
+  console.log('case                          petromap auto: model, err, ms   | similarity err | affine candidate err | native elastix affine from petromap similarity: err, ms | evidence (patch-shift F, whole-map eta^2 gain; fields fallen back)');
   const ratio: number[] = [];
   for (const c of DISTORTED) {
     const s = generateSandstone({
@@ -64,7 +64,9 @@ export async function distortedTable(peer: boolean, dir: string) {
     const affineErr = (a: Affine2) => errOf((u, v) => applyAffine2to3(composeAffine2to3(r.slabToVoxel, a), u, v));
     const e = errOf((u, v) => edsPointToVoxel(r, u, v));
     const sim = r.candidates?.similarity.edsToSlab ?? r.edsToSlab;
-    let line = `${c.name.padEnd(29)} ${(r.model ?? '?').padEnd(10)} ${fmt(e)}  ${ms.toFixed(0).padStart(6)} | ${fmt(affineErr(sim))}      |`;
+    // the affine the choice judged, kept or not: tells a fit that misses from a choice that refuses
+    const cand = r.candidates?.affine?.edsToSlab;
+    let line = `${c.name.padEnd(29)} ${(r.model ?? '?').padEnd(10)} ${fmt(e)}  ${ms.toFixed(0).padStart(6)} | ${fmt(affineErr(sim))}      | ${cand ? fmt(affineErr(cand)) : 'n/a      '}            |`;
     if (peer) {
       const mov = movingImage(m.eds);
       const nat = await nativeElastix(await mkdtemp(join(dir, 'a')), r.slab, mov.grey, mov.width, mov.height, sim, 0, 'AffineTransform').catch(() => null);
