@@ -11,6 +11,19 @@
  * whole-map gain alone is large; and it stretches the map by less than ±10 % (no degenerate scale).
  * On a stitched map whose field layout is known, the field shifts (refine-fields.ts) are measured
  * first, so they do not pass for an affine; the patch residuals decide there.
+ *
+ * What limits 51-64 px maps (measured, issue 19: 1 % shear at 40 %, +-1 % and +2/-1 % stretch at
+ * 45-50 % coverage stay 0.22-0.36 voxel): not the surface (the best 2D affine on the found slab is
+ * 0.002-0.028 voxel from the truth) and not the climb (climbs started at the true transform end
+ * 0.1-0.3 voxel away). Every criterion tried has its optimum that far off on these maps: the
+ * correlation ratio with bilinear or 3x3-supersampled nearest classes, mutual information (16, 32,
+ * 64 bins; it scores the truth above the climbed poses, but its own climb ends 0.2-0.5 off), least
+ * squares against the class-mean map blurred like the CT (Gauss-Newton, free area and grey gain:
+ * 0.13-0.35), slabs 0.5-1 voxel deeper, averaged or extrapolated to the surface, and patch shifts
+ * fitted by least squares (0.14-0.76). Patch shifts by the correlation ratio separate rigid from
+ * distorted maps better (rigid F 0.1-3.7 on 11 maps, none of SSD's 28.8) but took the 3D IoU case
+ * of bench register-distorted from -0.011 to -0.024; a free area on an area-neutral overlap damping
+ * (poseScore's damping penalises shrinking only) did not find the 1-2 % area changes either.
  */
 import { composeAffine2, invertAffine2, type Affine2 } from '../coords';
 import { throwIfAborted } from '../errors';
