@@ -46,7 +46,7 @@ function ResidualMap({ r, w, h, top }: { r: Residual; w: number; h: number; top:
         );
       })}
       {[0, 0.5, 1].map((t) => (
-        <g key={t} transform={`translate(${t * (W - 40)},${H + 4})`}>
+        <g key={t} transform={`translate(${t * (W - 62)},${H + 4})`}>
           <rect width={12} height={10} fill={color(t * top)} />
           <text x={15} y={9} fontSize={10}>{(t * top).toFixed(2)} vox</text>
         </g>
