@@ -29,7 +29,7 @@ export interface MoreMap {
  * bottom map 1.01x / 1.04x the top map's (40x128x128, seeds 21 / 23), 1.13x / 1.10x / 0.76x
  * (128x192x192, seeds 11 / 12 / 13, bench two-faces); the top map given as the bottom one
  * 0.25x / 0.46x, the bottom map given as a second top one 0.49x / 0.58x, another sample's map
- * on the bottom face 0.26x / 0.34x (40x128x128, seeds 21 / 23). The margin is narrow (0.58 to
+ * on the bottom face 0.26x / 0.34x (40x128x128, seeds 21 / 23) and 0.40x (48x112x112, the test). The margin is narrow (0.58 to
  * 0.76): a map refused wrongly can be placed with landmarks, which skip this check.
  */
 export const MIN_MATCH_OF_FIRST = 0.65;
