@@ -107,79 +107,103 @@ function axisTerms(n: number, size: number, on: boolean) {
   return { re, im, src };
 }
 
-/** Rows (or columns) of the correlation that put the template (size wide) over the image (w wide): [0, w) and [n - size + 1, n). */
-const spans = (w: number, size: number, n: number): [number, number][] => [[0, w], [n - size + 1, n]];
+/*
+ * The loops of searchSpectra, each in a small function of its own: V8 compiled one large function
+ * with every loop inlined several times over (on-stack replacement at each loop), and the first
+ * searches of a fresh thread ran 10-20x slower than the later ones.
+ */
+type Terms = ReturnType<typeof axisTerms>;
+
+/**
+ * Unpack the two real classes of a packed spectrum Z, reflected (R, phase w):
+ * 2 X1'(k) = w(k) (Z(Rk) + conj Z(-Rk)), 2 X2'(k) = w(k) (Z(Rk) - conj Z(-Rk)) / i; write
+ * conj(2 X') * A (A scaled by 1 / (2 n²)) per class and add 2 X1' + 2 X2' to T. `two` false: the
+ * imaginary part of Z is empty: X2 is written as zeros.
+ */
+function unpack(zr: Float64Array, zi: Float64Array, two: boolean, ox: Terms, oy: Terms, fx: FixedSpectra, q1r: Float64Array, q1i: Float64Array, q2r: Float64Array, q2i: Float64Array, tr: Float64Array, ti: Float64Array): void {
+  const n = fx.n, aRe = fx.aRe, aIm = fx.aIm, c = two ? 1 : 0;
+  for (let a = 0; a < n; a++) {
+    const sa = ox.src[a], rs = sa * n, rn = (sa === 0 ? 0 : n - sa) * n, o = a * n;
+    const par = ox.re[a], pai = ox.im[a];
+    for (let b = 0; b < n; b++) {
+      const sb = oy.src[b], s = rs + sb, t = rn + (sb === 0 ? 0 : n - sb), i = o + b;
+      const wr = par * oy.re[b] - pai * oy.im[b], wi = par * oy.im[b] + pai * oy.re[b];
+      const ur = zr[s] + zr[t], ui = zi[s] - zi[t];
+      const x1r = ur * wr - ui * wi, x1i = ur * wi + ui * wr;
+      const vr = c * (zi[s] + zi[t]), vi = c * (zr[t] - zr[s]);
+      const x2r = vr * wr - vi * wi, x2i = vr * wi + vi * wr;
+      const ar = aRe[i], ai = aIm[i];
+      q1r[i] = x1r * ar + x1i * ai; q1i[i] = x1r * ai - x1i * ar;
+      q2r[i] = x2r * ar + x2i * ai; q2i[i] = x2r * ai - x2i * ar;
+      tr[i] += x1r + x2r; ti[i] += x1i + x2i;
+    }
+  }
+}
+
+/**
+ * Add two classes' counts (q1r, q2r) and grey sums (q1i, q2i) over the overlap to the totals, and
+ * subtract their s_k² / n_k from the within-class sum of squares (q_k - s_k² / n_k; the q_k come
+ * in one go later). A missing second class is all zeros. Only translations that overlap: rows
+ * [0, h) and [n - size + 1, n), columns likewise.
+ */
+function accumulate(q1r: Float64Array, q1i: Float64Array, q2r: Float64Array, q2i: Float64Array, ntot: Float64Array, stot: Float64Array, within: Float64Array, n: number, w: number, h: number, size: number): void {
+  const y2 = n - size + 1;
+  for (let k = 0, rows = h + size - 1; k < rows; k++) {
+    const o = (k < h ? k : y2 + k - h) * n;
+    for (let j = 0, cols = w + size - 1; j < cols; j++) {
+      const i = o + (j < w ? j : y2 + j - w), n1 = q1r[i], s1 = q1i[i], n2 = q2r[i], s2 = q2i[i];
+      ntot[i] += n1 + n2; stot[i] += s1 + s2;
+      within[i] -= (n1 > 1e-3 ? (s1 * s1) / n1 : 0) + (n2 > 1e-3 ? (s2 * s2) / n2 : 0);
+    }
+  }
+}
+
+/** conj(T) * B into (qr, qi). */
+function crossB(tr: Float64Array, ti: Float64Array, fx: FixedSpectra, qr: Float64Array, qi: Float64Array): void {
+  const { bRe, bIm } = fx;
+  for (let i = 0; i < tr.length; i++) {
+    const xr = tr[i], xi = ti[i], br = bRe[i], bi = bIm[i];
+    qr[i] = xr * br + xi * bi; qi[i] = xr * bi - xi * br;
+  }
+}
+
+/** The translation of the highest damped correlation ratio (see accumulate for the translations looked at). */
+function bestTranslation(fx: FixedSpectra, ntot: Float64Array, stot: Float64Array, within: Float64Array, qtot: Float64Array, size: number, minOverlap: number, expectedOverlap: number): TranslationHit {
+  const { n, w, h } = fx, y2 = n - size + 1;
+  let best: TranslationHit = { tx: 0, ty: 0, score: -Infinity, overlap: 0 };
+  for (let k = 0, rows = h + size - 1; k < rows; k++) {
+    const iy = k < h ? k : y2 + k - h;
+    for (let j = 0, cols = w + size - 1; j < cols; j++) {
+      const ix = j < w ? j : y2 + j - w, i = iy * n + ix, N = ntot[i];
+      if (N < minOverlap) continue;
+      const total = qtot[i] - (stot[i] * stot[i]) / N;
+      if (total <= 1e-9 * N) continue;
+      const score = (1 - (within[i] + qtot[i]) / total) * overlapPenalty(N, expectedOverlap);
+      if (score > best.score) best = { tx: ix < w ? ix : ix - n, ty: iy < h ? iy : iy - n, score, overlap: N };
+    }
+  }
+  return best;
+}
 
 /** searchTranslation from the template's spectra (templateSpectra), reflected about the template's centre first when asked. */
 export function searchSpectra(fx: FixedSpectra, spec: TemplateSpectra, size: number, reflection: Reflection, minOverlap: number, expectedOverlap: number): TranslationHit {
-  const n = fx.n, nn = n * n;
-  const { ntot, stot, within, tr, ti, q1r, q1i, q2r, q2i } = workspace(n);
-  const { aRe, aIm } = fx;
+  const n = fx.n, ws = workspace(n);
+  const { ntot, stot, within, tr, ti, q1r, q1i, q2r, q2i } = ws;
   ntot.fill(0); stot.fill(0); within.fill(0); tr.fill(0); ti.fill(0);
   // the spectrum is transposed (fft2d.ts): the outer index is kx, the inner ky
   const ox = axisTerms(n, size, reflection === 'point' || reflection === 'x');
   const oy = axisTerms(n, size, reflection === 'point' || reflection === 'y');
-  const rows = spans(fx.h, size, n), cols = spans(fx.w, size, n);
   for (const p of spec.pairs) {
-    const zr = p.re, zi = p.im, two = p.two;
-    // unpack the two real classes of the packed spectrum Z, reflected: 2 X1'(k) = w(k) (Z(Rk) + conj Z(-Rk)),
-    // 2 X2'(k) = w(k) (Z(Rk) - conj Z(-Rk)) / i; then conj(2 X') * A / (2 n²) per class, and T += 2 X1' + 2 X2'
-    for (let a = 0; a < n; a++) {
-      const sa = ox.src[a], rs = sa * n, rn = (sa === 0 ? 0 : n - sa) * n, o = a * n;
-      const par = ox.re[a], pai = ox.im[a];
-      for (let b = 0; b < n; b++) {
-        const sb = oy.src[b], s = rs + sb, t = rn + (sb === 0 ? 0 : n - sb), i = o + b;
-        const wr = par * oy.re[b] - pai * oy.im[b], wi = par * oy.im[b] + pai * oy.re[b];
-        const ur = zr[s] + zr[t], ui = zi[s] - zi[t];
-        const x1r = ur * wr - ui * wi, x1i = ur * wi + ui * wr;
-        const ar = aRe[i], ai = aIm[i];
-        q1r[i] = x1r * ar + x1i * ai; q1i[i] = x1r * ai - x1i * ar;
-        if (two) {
-          const vr = zi[s] + zi[t], vi = zr[t] - zr[s];
-          const x2r = vr * wr - vi * wi, x2i = vr * wi + vi * wr;
-          q2r[i] = x2r * ar + x2i * ai; q2i[i] = x2r * ai - x2i * ar;
-          tr[i] += x1r + x2r; ti[i] += x1i + x2i;
-        } else {
-          tr[i] += x1r; ti[i] += x1i;
-        }
-      }
-    }
+    unpack(p.re, p.im, p.two, ox, oy, fx, q1r, q1i, q2r, q2i, tr, ti);
     // per class: count (real) and grey sum (imaginary) over the overlap in one inverse FFT
     fft2(q1r, q1i, n, true);
-    if (two) fft2(q2r, q2i, n, true);
-    for (const [y0, y1] of rows) for (let y = y0; y < y1; y++) for (const [x0, x1] of cols) {
-      for (let i = y * n + x0, e = y * n + x1; i < e; i++) {
-        // within-class sum of squares = q_k - s_k^2 / n_k; the q_k are summed below in one go
-        const n1 = q1r[i], s1 = q1i[i];
-        let nt = n1, st = s1, wt = n1 > 1e-3 ? (s1 * s1) / n1 : 0;
-        if (two) {
-          const n2 = q2r[i], s2 = q2i[i];
-          nt += n2; st += s2; wt += n2 > 1e-3 ? (s2 * s2) / n2 : 0;
-        }
-        ntot[i] += nt; stot[i] += st; within[i] -= wt;
-      }
-    }
+    if (p.two) fft2(q2r, q2i, n, true); // else unpack left it all zeros
+    accumulate(q1r, q1i, q2r, q2i, ntot, stot, within, n, fx.w, fx.h, size);
   }
   // sum of squares over the overlap: one correlation of the whole template with B
-  const { bRe, bIm } = fx;
-  for (let i = 0; i < nn; i++) {
-    const xr = tr[i], xi = ti[i], br = bRe[i], bi = bIm[i];
-    q1r[i] = xr * br + xi * bi; q1i[i] = xr * bi - xi * br;
-  }
+  crossB(tr, ti, fx, q1r, q1i);
   fft2(q1r, q1i, n, true);
-  const qtot = q1r;
-  let best: TranslationHit = { tx: 0, ty: 0, score: -Infinity, overlap: 0 };
-  for (const [y0, y1] of rows) for (let iy = y0; iy < y1; iy++) for (const [x0, x1] of cols) for (let ix = x0; ix < x1; ix++) {
-    const i = iy * n + ix, N = ntot[i];
-    if (N < minOverlap) continue;
-    const total = qtot[i] - (stot[i] * stot[i]) / N;
-    if (total <= 1e-9 * N) continue;
-    const score = (1 - (within[i] + qtot[i]) / total) * overlapPenalty(N, expectedOverlap);
-    if (score > best.score) {
-      best = { tx: ix < fx.w ? ix : ix - n, ty: iy < fx.h ? iy : iy - n, score, overlap: N };
-    }
-  }
-  return best;
+  return bestTranslation(fx, ntot, stot, within, q1r, size, minOverlap, expectedOverlap);
 }
 
 /**
