@@ -12,6 +12,9 @@ import { edsPointToVoxel } from '../../../lib/registration/refine-fields';
 import { distortEdsMap, type EdsDistortion } from '../../../lib/synthetic/eds';
 import { smallSample } from './helpers';
 
+/** per registration case: one took over 120 s wall at load 24 on 2 cores (~10 s CPU) */
+const SLOW = 300_000;
+
 /** A sample whose acquisition follows from the seed (rotation, mirror, tilt, offset), with the map distorted. */
 function distorted(seed: number, ratio: number, d: EdsDistortion) {
   const s = smallSample({
@@ -47,14 +50,14 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     expect(r.candidates?.affine).toBeDefined();
     expect(e.mean).toBeLessThanOrEqual(0.1);
     expect(e.max).toBeLessThanOrEqual(0.3);
-  });
+  }, SLOW);
 
   it('rigid map, 40 % coverage (51 x 51 pixels): auto keeps the similarity at its error', async () => {
     const { r, e } = await registerAndMeasure(11, 1, { coverage: 0.4 });
     expect(r.model).toBe('similarity');
     expect(e.mean).toBeLessThanOrEqual(0.15);
     expect(e.max).toBeLessThanOrEqual(0.3);
-  });
+  }, SLOW);
 
   it.each([
     ['2 % stretch along u, 70 % coverage', 12, 1, { coverage: 0.7, stretch: [0.02, 0] }],
@@ -69,7 +72,7 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     expect(r.residual?.misfitVox.length).toBe(r.residual!.cols * r.residual!.rows);
     expect(e.mean).toBeLessThanOrEqual(0.15);
     expect(e.max).toBeLessThanOrEqual(0.5);
-  });
+  }, SLOW);
 
   it('stitched mosaic (3 x 2 fields, shifts up to 3 px): per-field refinement, mean <= 0.2 voxel', async () => {
     const { r, e, m } = await registerAndMeasure(8, 0.7, { coverage: 0.9, mosaic: { cols: 3, rows: 2, maxShiftPx: 3 } }, true);
@@ -82,10 +85,15 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     const { composeAffine2to3 } = await import('../../../lib/coords');
     const es = registrationErrorAt((u, v) => applyAffine2to3(composeAffine2to3(r.slabToVoxel, sim), u, v), m.truthAt, m.eds.width, m.eds.height, [24, 128, 128]);
     expect(es.mean).toBeGreaterThan(e.mean + 0.1);
-  });
-  // Issue 19's targets that are NOT met yet (the bench register table has the numbers): on these
-  // small maps the correlation ratio at the true transform is below the similarity's, so neither
-  // model reaches 0.15 voxel. it.fails: these start failing (= pass the target) once fixed.
+  }, SLOW);
+  // Issue 19's targets that are NOT met yet (`npm run bench -- register-distorted` has the numbers).
+  // Not the surface: the best 2D affine on the slab these maps were registered on is 0.002-0.028
+  // voxel from the truth. On these 51-64 px maps every criterion measured (the correlation ratio
+  // with bilinear or 3x3-supersampled nearest class, mutual information with 16-64 bins, least
+  // squares against the blurred class-mean map, slabs 0.5-1 voxel deeper or extrapolated to the
+  // surface, patch shifts fitted by least squares) has its optimum 0.1-0.5 voxel from the truth,
+  // and the patch shifts (0.5-1 px noise) cannot tell a 1 % distortion from a rigid map.
+  // it.fails: these start failing (= pass the target) once fixed.
   it.fails.each([
     ['1 % shear, 40 % coverage', 11, 1, { coverage: 0.4, shear: 0.01 }],
     ['+1/-1 % stretch, 50 % coverage', 22, 1, { coverage: 0.5, stretch: [0.01, -0.01] }],
@@ -93,7 +101,7 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     const { e } = await registerAndMeasure(seed, ratio, d);
     expect(e.mean).toBeLessThanOrEqual(0.15);
     expect(e.max).toBeLessThanOrEqual(0.5);
-  });
+  }, SLOW);
 
   it('3 x 3 mosaic at 1 µm EDS: an ambiguous field keeps the global transform and is named', async () => {
     const { r, e } = await registerAndMeasure(6, 0.5, { coverage: 0.8, mosaic: { cols: 3, rows: 3, maxShiftPx: 3 } }, true);
@@ -103,5 +111,5 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     // the issue's 0.2 is not met (0.34 measured; 0.49 before the ambiguity test)
     expect(e.mean).toBeLessThanOrEqual(0.4);
     expect(e.max).toBeLessThanOrEqual(1.2);
-  });
+  }, SLOW);
 });
