@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- pipeline [--shape z,y,x]... [--style a|b] [--prior-shift] [--ensemble m] [--threads n] [--no-peer] [--no-oracle] [--seed s]
- *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep]`
+ *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep] [--quality-dump dir]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
  *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import { SANDSTONE_CLASSES } from '../lib/classes';
 import { confusionMetrics, disposeModel, trainClassifier } from '../lib/classify/model';
 import { saveModel } from '../lib/classify/model-io-node';
+import { qualityDumpHook } from '../lib/classify/quality-estimate';
 import { predictVolume } from '../lib/classify/predict-node';
 import { buildTrainingSet, featureFnFor, surfaceLabelVoxels, type LabelledVoxel } from '../lib/classify/training-set';
 import { rng } from '../lib/classify/rng';
@@ -43,7 +44,7 @@ const PY = '/usr/bin/python3';
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; ensemble?: number; style: 'a' | 'b' }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; ensemble?: number; style: 'a' | 'b'; qualityDump?: string }
 
 function parse(argv: string[]): Args {
   const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seeds: [11], keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
@@ -55,6 +56,7 @@ function parse(argv: string[]): Args {
     else if (f === '--no-oracle') a.oracle = false;
     else if (f === '--seed' || f === '--seeds') a.seeds = argv[++i]!.split(',').map(Number);
     else if (f === '--keep') a.keep = true;
+    else if (f === '--quality-dump') a.qualityDump = argv[++i];
     else if (f === '--verbose') a.verbose = true;
     else if (f === '--ladder') a.ladder = true;
     else if (f === '--no-boundary') a.boundary = false;
@@ -150,6 +152,8 @@ export async function run(argv: string[]): Promise<void> {
         const set = a.features === 'default' ? defaultFeatureSet(sp)
           : classifierFeatureSet(sp, { filters: a.filters as FilterName[] | undefined });
         console.log(`feature bank: ${a.features} (${set.specs.length} filters), brick ${(a.brick ?? [64, 128, 128]).join('x')}`);
+        let lastDump: unknown = null;
+        qualityDumpHook.fn = a.qualityDump ? (d) => (lastDump = d) : null;
         const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights, ensemble: a.ensemble }, priorShift: a.priorShift, threads: a.threads, register: { inWorker: false }, boundaryLabels: a.boundary, maxPartial: a.maxPartial, boundaryFootprintSd: a.footprint, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
         const petRss = peakRss;
@@ -161,6 +165,19 @@ export async function run(argv: string[]): Promise<void> {
         const q = r.quality;
         if (q) console.log(`  3D quality estimate (no truth) ${fmt(q.meanIoU)} vs true 3D mean IoU ${fmt(pm.meanIoU)} (error ${fmt(q.meanIoU - pm.meanIoU)}, target within 0.05); surface held-out ${fmt(q.surfaceMeanIoU)}; half-models cross ${fmt(q.crossHalf)}, depth agreement ${fmt(q.depthAgreement)}; confidence surface ${fmt(q.surfaceConfidence)} depth ${fmt(q.depthConfidence)}; outside training range ${fmt(100 * q.outOfRange, 1)} %`);
         const qc = (q as { perClass?: import('../lib/classify/quality-estimate').ClassQuality[] } | null)?.perClass;
+        if (a.qualityDump && lastDump) {
+          const d = lastDump as import('../lib/classify/quality-estimate').QualityDump;
+          const truthAt = d.voxels.filter((_, i) => i % 3 === 0).map((_, j) => sample.truthLabels[(d.voxels[3 * j]! * shape[1] + d.voxels[3 * j + 1]!) * shape[2] + d.voxels[3 * j + 2]!]!);
+          const arr = (v: ArrayLike<number> | null) => (v ? Array.from(v, (x) => Math.round(x * 1e4) / 1e4) : null);
+          await writeFile(join(a.qualityDump, `quality-${a.style}-${shape.join('x')}-s${seed}.json`), JSON.stringify({ style: a.style, shape, seed, truth: pm.meanIoU, truthPerClass: pm.perClass.map((c) => c.iou), classes: d.classes, voxels: d.voxels, truthAt, pMain: arr(d.pMain), pA: arr(d.pA), pB: arr(d.pB), pHeld: arr(d.pHeld), yHeld: Array.from(d.yHeld), trainPrior: d.trainPrior, labelShares: d.labelShares, estimate: q }));
+        }
+        const qm = (q as { measures?: import('../lib/classify/quality-estimate').QualityMeasures } | null)?.measures;
+        if (q && qm) {
+          const m = qm;
+          console.log(`  candidates (estimate - truth): temperature ${fmt(m.temperature, 2)}; expected IoU in depth raw ${fmt(q.depthConfidence)} (${fmt(q.depthConfidence - pm.meanIoU)}), temperature-scaled ${fmt(m.depthConfidenceT)} (${fmt(m.depthConfidenceT - pm.meanIoU)}); half-models' depth agreement ${fmt(q.depthAgreement - pm.meanIoU)}; model vs half-models in depth ${fmt(m.mainHalfDepth)} (${fmt(m.mainHalfDepth - pm.meanIoU)})`);
+          // one line per run for fitting rules offline (scripts read QUALITY-JSON lines)
+          console.log(`QUALITY-JSON ${JSON.stringify({ style: a.style, shape, seed, truth: pm.meanIoU, truthPerClass: pm.perClass.map((c) => c.iou), estimate: q, })}`);
+        }
         if (q && qc && a.verbose) for (const c of qc) console.log(`    class ${c.class}: surface IoU ${fmt(c.surfaceIoU)} (${c.surfaceSupport} held-out voxels), half-models depth ${fmt(c.depthAgreement)} cross ${fmt(c.crossHalf)}, share in depth ${fmt(c.depthShare, 4)} vs EDS map ${fmt(c.labelShare, 4)}`);
 
         // the voxels runMineralogy labelled, rebuilt from its saved registration (the peer trains on the same)

@@ -45,10 +45,10 @@ export interface QualityClass {
 
 /** Plain sentences for the UI and the CLI, one per number. */
 export const QUALITY_EXPLAINED = {
-  meanIoU: 'Estimated 3D mean IoU: what to expect inside the volume, away from the labels. It scales the surface score by how much two independent models still agree in depth. On synthetic test samples it was usually 0.01 to 0.10 off the true value and once 0.16 (too low), so read it as a range, not a measurement.',
+  meanIoU: "Estimated 3D mean IoU: what to expect inside the volume, away from the labels. It is the score the model expects from its own probabilities on voxels deep in the volume, sharpened (errors in the EDS labels make the model too cautious) and set to the mineral shares of the EDS map. On synthetic test samples it was within 0.06 of the true value (within 0.04 on most), so read it as a range of about ±0.06, not a measurement.",
   surfaceMeanIoU: 'Surface check: mean IoU on labelled tiles held out from training. They lie in the labelled layer, so this is usually higher than the 3D quality.',
   agreement: "Agreement: two models, each trained on one half of the labels. On the surface each is scored on the other half's labels; in depth they are compared with each other, and where they disagree at least one is wrong.",
   confidence: "Confidence: the model's own expected mean IoU from its probabilities, on the surface and in depth. A drop in depth means it is less sure there.",
   outOfRange: 'Outside the training range: share of the voxels in depth with a feature value never seen among the labelled voxels; the model extrapolates there.',
-  perClass: "Per class: the estimated 3D IoU, the surface check, how often the two half-models agree in depth, and the class's share of the voxels in depth beside its share of the EDS map (a class the model finds far more or less often in depth than the map shows is being confused).",
+  perClass: "Per class: the estimated 3D IoU (rougher than the mean: a rare mineral rests on few voxels), the surface check, how often the two half-models agree in depth, and the class's share of the voxels in depth beside its share of the EDS map (a class the model finds far more or less often in depth than the map shows is being confused).",
 } as const;

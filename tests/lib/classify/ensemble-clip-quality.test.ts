@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { adjustPriors, argmaxClasses, buildMlp, confusionMetrics, disposeModel, mergeMembers, predictRows, trainClassifier, withInputClip, type TrainedModel } from '../../../lib/classify/model';
 import { labelVolumeVoxels } from '../../../lib/classify/labelled-voxels';
-import { estimateFrom, estimateQuality, expectedMeanIoU } from '../../../lib/classify/quality-estimate';
+import { DEPTH_TEMPERATURE, estimateFromProbabilities, estimateQuality, expectedMeanIoU } from '../../../lib/classify/quality-estimate';
 import { strokeFeatureSet } from '../../../lib/classify/strokes';
 import { buildTrainingSet, featureFnFor } from '../../../lib/classify/training-set';
 import { featuresForBox } from '../../../lib/features';
@@ -71,23 +71,21 @@ describe('ensemble merge and input clipping', () => {
     disposeModel(a);
   });
 
-  it('estimateFrom scales the surface score by the agreement surviving in depth; expectedMeanIoU of certain maps is 1', () => {
-    expect(estimateFrom({ surfaceMeanIoU: 0.8, depthAgreement: 0.45, crossHalf: 0.5, depthConfidence: NaN, surfaceConfidence: NaN })).toBeCloseTo(0.72, 6);
-    expect(estimateFrom({ surfaceMeanIoU: 0.8, depthAgreement: 0.7, crossHalf: 0.5, depthConfidence: NaN, surfaceConfidence: NaN })).toBeCloseTo(0.8, 6);
+  it('estimateFromProbabilities: certain maps score 1; sharpening raises a cautious model; the label shift follows the map\'s shares', () => {
     expect(expectedMeanIoU(Float32Array.from([1, 0, 0, 1, 1, 0]), 2)).toBeCloseTo(1, 6);
     expect(expectedMeanIoU(Float32Array.from([0.5, 0.5, 0.5, 0.5]), 2)).toBeLessThan(0.6);
-  });
-
-  it('estimateFrom per class: a class lost in depth is capped by its share bound; a class with few held-out voxels is shrunk towards the bound', () => {
-    const m = { surfaceMeanIoU: 0.8, depthAgreement: 0.45, crossHalf: 0.5, depthConfidence: NaN, surfaceConfidence: NaN };
-    const c = (cls: number, surfaceIoU: number, surfaceSupport: number, depthShare: number, labelShare: number) => ({ class: cls, surfaceIoU, surfaceSupport, depthAgreement: NaN, crossHalf: NaN, depthShare, labelShare });
-    // class 2: 1 % in depth against 10 % on the map -> at most 0.1 however good it looked at the surface
-    const s1 = (500 * 0.9 + 50 * 1) / 550; // class 1's bound is 1 (same share in depth and on the map)
-    expect(estimateFrom(m, [c(1, 0.9, 500, 0.9, 0.9), c(2, 0.8, 500, 0.01, 0.1)])).toBeCloseTo((s1 * 0.9 + 0.1) / 2, 6);
-    // class 2 with 5 held-out voxels scoring 0: mostly its share bound (0.8) stands for it
-    expect(estimateFrom(m, [c(1, 0.9, 500, 0.9, 0.9), c(2, 0, 5, 0.08, 0.1)])).toBeCloseTo((s1 * 0.9 + ((50 * 0.8) / 55) * 0.9) / 2, 6);
-    // without the map's shares: the mean score times the ratio, as before
-    expect(estimateFrom(m, [c(1, 0.9, 500, 0.9, NaN), c(2, 0.8, 500, 0.01, NaN)])).toBeCloseTo(0.72, 6);
+    expect(estimateFromProbabilities(Float32Array.from([1, 0, 0, 1, 1, 0]), 2)).toEqual([1, 1]);
+    // a cautious model (0.7 for its choice everywhere): raw expected IoU per class 0.7 / (1 + 0.3) on a balanced map
+    const p = Float32Array.from([0.7, 0.3, 0.3, 0.7, 0.7, 0.3, 0.3, 0.7]);
+    const raw = estimateFromProbabilities(p, 2, { temperature: 1 });
+    expect(raw[0]).toBeCloseTo(0.7 / 1.3, 5);
+    const sharp = estimateFromProbabilities(p, 2);
+    expect(DEPTH_TEMPERATURE).toBeLessThan(1);
+    expect(sharp[0]).toBeGreaterThan(raw[0]!);
+    // trained on equal shares, the map shows class 1 at 90 %: class 2's voxels are less likely class 2
+    const shifted = estimateFromProbabilities(p, 2, { temperature: 1, trainPrior: [0.5, 0.5], shares: [0.9, 0.1] });
+    expect(shifted[1]).toBeLessThan(raw[1]!);
+    expect(estimateFromProbabilities(p, 2, { temperature: 1, trainPrior: [0.5, 0.5], shares: [0.5, 0.5] })[0]).toBeCloseTo(raw[0]!, 5);
   });
 });
 

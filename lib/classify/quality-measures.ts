@@ -1,0 +1,104 @@
+/**
+ * Truth-free measures of a classifier's probabilities (lib/classify/quality-estimate): temperature
+ * scaling fitted on labelled rows, the expected IoU per class from probabilities (a soft confusion
+ * matrix), the mean top probability. No TF.js: plain arrays, testable on their own.
+ */
+
+/** p^(1/T), renormalised per row (temperature scaling of the log-probabilities; exact for a softmax model). */
+export function withTemperature(p: Float32Array, K: number, T: number): Float32Array {
+  if (T === 1) return p;
+  const out = new Float32Array(p.length);
+  const inv = 1 / T;
+  for (let i = 0; i < p.length; i += K) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += out[i + k] = Math.pow(Math.max(p[i + k]!, 1e-12), inv);
+    for (let k = 0; k < K; k++) out[i + k] = out[i + k]! / s;
+  }
+  return out;
+}
+
+/** Mean negative log-likelihood of the labels (class indices, -1 = skip) under p at temperature T. */
+export function nll(p: Float32Array, y: Int32Array, K: number, T: number): number {
+  let s = 0, m = 0;
+  const inv = 1 / T;
+  for (let i = 0; i < y.length; i++) {
+    const k0 = y[i]!;
+    if (k0 < 0) continue;
+    let lse = 0;
+    for (let k = 0; k < K; k++) lse += Math.pow(Math.max(p[i * K + k]!, 1e-12), inv);
+    s -= inv * Math.log(Math.max(p[i * K + k0]!, 1e-12)) - Math.log(lse);
+    m++;
+  }
+  return m ? s / m : NaN;
+}
+
+/**
+ * The temperature (0.25..8, golden-section on log T) that minimises the NLL of the labelled rows:
+ * T > 1 softens an over-confident model. 1 without rows.
+ */
+export function fitTemperature(p: Float32Array, y: Int32Array, K: number): number {
+  if (!y.some((k) => k >= 0)) return 1;
+  let a = Math.log(0.25), b = Math.log(8);
+  const g = (Math.sqrt(5) - 1) / 2;
+  let c = b - g * (b - a), d = a + g * (b - a);
+  let fc = nll(p, y, K, Math.exp(c)), fd = nll(p, y, K, Math.exp(d));
+  for (let it = 0; it < 40; it++) {
+    if (fc < fd) { b = d; d = c; fd = fc; c = b - g * (b - a); fc = nll(p, y, K, Math.exp(c)); }
+    else { a = c; c = d; fc = fd; d = a + g * (b - a); fd = nll(p, y, K, Math.exp(d)); }
+  }
+  return Math.exp((a + b) / 2);
+}
+
+/**
+ * Expected IoU per class from probabilities: with predicted class = argmax, E[TP_c] = sum of p_c
+ * over voxels predicted c, E[support_c] = sum of p_c over all voxels, so E[IoU_c] ≈ E[TP] /
+ * (E[support] + predicted_c - E[TP]). NaN for a class neither predicted nor expected (< 0.5 voxel).
+ * `decide`: the probabilities the map's argmax is taken from, when `p` are other (calibrated) ones.
+ */
+export function expectedIoUPerClass(p: Float32Array, K: number, decide?: Float32Array): number[] {
+  const n = p.length / K;
+  const tp = new Float64Array(K), support = new Float64Array(K), predicted = new Float64Array(K);
+  const d = decide ?? p;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (d[i * K + k]! > d[i * K + best]!) best = k;
+    predicted[best]++;
+    tp[best] += p[i * K + best]!;
+    for (let k = 0; k < K; k++) support[k] += p[i * K + k]!;
+  }
+  return Array.from({ length: K }, (_, k) => {
+    const u = support[k]! + predicted[k]! - tp[k]!;
+    if (support[k]! < 0.5 && predicted[k]! === 0) return NaN;
+    return u > 0 ? tp[k]! / u : 0;
+  });
+}
+
+/** Mean of the finite values (NaN when none). */
+export function finiteMean(v: number[]): number {
+  const f = v.filter(Number.isFinite);
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
+}
+
+/** Class codes -> class indices of `classes` (-1 for codes not among them). */
+export function classIndices(y: Uint8Array, classes: number[]): Int32Array {
+  const lut = new Int32Array(256).fill(-1);
+  classes.forEach((c, k) => (lut[c] = k));
+  return Int32Array.from(y, (c) => lut[c]!);
+}
+
+
+/**
+ * Probabilities under other class priors (label shift, Saerens et al. 2002): p_k * to_k / from_k,
+ * renormalised. A model trained on class-capped labels assumes the capped shares (`from`); the
+ * volume has its own (`to`: the EDS map's area shares, which are the volume shares by Delesse).
+ */
+export function withPriors(p: Float32Array, K: number, from: number[], to: number[]): Float32Array {
+  const w = Array.from({ length: K }, (_, k) => Math.max(1e-6, to[k]!) / Math.max(1e-6, from[k]!));
+  const out = new Float32Array(p.length);
+  for (let i = 0; i < p.length; i += K) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += out[i + k] = p[i + k]! * w[k]!;
+    for (let k = 0; k < K; k++) out[i + k] = s > 0 ? out[i + k]! / s : 1 / K;
+  }
+  return out;
+}
