@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- lithology [--shape z,y,x] [--seeds 1,2,3] [--per-class 2000] [--hidden 48,48]
- *   [--epochs n] [--class-weights sqrt|balanced|none] [--no-peer] [--keep]`
+ *   [--epochs n] [--class-weights sqrt|balanced|none] [--ple bins (0 = off)] [--refit-min-epochs n] [--no-peer] [--keep]`
  * Painted labels on lithology (issue 15 §3): synthetic lithology volumes (lib/synthetic/lithology:
  * high / low porosity sandstone facies and open fractures) with painted-like labels (brush dabs on
  * two slices, `--per-class` voxels per class), classified two ways on the SAME features and labels:
@@ -57,6 +57,8 @@ function parse(argv: string[]): Args {
     else if (f === '--noise') a.train.inputNoise = Number(argv[++i]);
     else if (f === '--prior-shift') a.priorShift = true;
     else if (f === '--refit') a.train.refit = true;
+    else if (f === '--ple') a.train.ple = Number(argv[++i]);
+    else if (f === '--refit-min-epochs') a.train.refitMinEpochs = Number(argv[++i]);
     else if (f === '--no-peer') a.peer = false;
     else if (f === '--keep') a.keep = true;
     else throw new Error(`bench lithology: unknown option ${f}`);
