@@ -71,6 +71,13 @@ test('Train: feature picker with estimate, training with live curves, confusion 
   assert.ok(rows >= 5, `per-class metrics table: ${rows} rows`);
   const cells = await page.getByTestId('confusion-matrix').locator('rect').count();
   assert.ok(cells >= 16, `confusion matrix has a cell per class pair: ${cells}`);
+  // the truth-free 3D quality estimate beside the surface check, each number with its sentence, and per class
+  const quality = await page.getByTestId('quality-estimate').innerText();
+  assert.match(quality, /Estimated 3D mean IoU\s+\d+\.\d %/, `3D estimate shown: ${quality}`);
+  assert.match(quality, /Estimated 3D mean IoU: what to expect/, 'the estimate has its plain sentence');
+  assert.match(quality, /Surface check \(held-out tiles\)\s+\d+\.\d %/, 'beside the surface check');
+  const qClasses = await page.getByTestId('quality-per-class').locator('tbody tr').count();
+  assert.ok(qClasses >= 4, `quality measures per class: ${qClasses} rows`);
 
   // preview of the model on the slice in view
   const xy = '[data-testid="ovcanvas-XY"]';
@@ -127,6 +134,10 @@ test('Results: overlay with class toggles, uncertainty, 3D view, charts and down
     const n = await page.getByTestId(id).locator('path, rect').count();
     assert.ok(n >= 5, `${id} draws marks (${n})`);
   }
+  // the quality estimate with its per-class measures, read back from the project after a page load
+  const rq = await page.getByTestId('quality-estimate').innerText();
+  assert.match(rq, /Estimated 3D mean IoU\s+\d+\.\d %[\s\S]*Surface check/, `Results shows the 3D estimate beside the surface check: ${rq}`);
+  assert.match(rq, /quartz\s+\d+ %/, `per-class estimate kept with the model: ${rq}`);
   const modal = await page.getByTestId('modal-table').innerText();
   assert.match(modal, /quartz\s+\d+\.\d\s+\d+\.\d/, `modal table has 3D and 2D columns: ${modal}`);
   // 3D view
