@@ -50,7 +50,9 @@ export const TRAIN_DEFAULTS = Object.freeze({
    * before the MLP (lib/classify/ple, folded into the saved network: first layer 9 units per
    * feature), with the refit floor below. bench lithology 64x128x128 seeds 1/2/3, MLP - RF on the
    * same features and labels: before +0.003 / -0.002 / -0.018 (0.579 / 0.536 / 0.551), now
-   * +0.021 / +0.020 / +0.022 (0.597 / 0.558 / 0.590; fracture 0.43-0.46 -> 0.46-0.54). Over 3
+   * +0.021 / +0.020 / +0.022 (0.597 / 0.558 / 0.590; fracture 0.43-0.46 -> 0.46-0.54); at
+   * 96x160x160 before -0.040 / -0.023 / +0.006 (0.563 / 0.560 / 0.594), now +0.019 / +0.011 /
+   * +0.012 (0.622 / 0.594 / 0.600 vs RF 0.603 / 0.583 / 0.588). Over 3
    * model seeds each, without it one run of nine beat the forest (median -0.012). Cost: the MLP
    * part of prediction ~3.3x (567 -> 1885 ns CPU per voxel, fused path), about 1.5x with the
    * stroke features (~2200 ns per voxel); training about 2x.
