@@ -51,6 +51,12 @@ export interface EstimateQualityOptions extends StageOptions {
   labelShares?: Map<number, number>;
   /** voxels that are labelled (painted): excluded from the depth sample */
   exclude?: (z: number, y: number, x: number) => boolean;
+  /**
+   * also train two half-models (each on one half of the labels) and report their agreement in
+   * depth and across halves at the surface (default false). A diagnostic only: the estimate itself
+   * rests on the model's probabilities, and the two trainings roughly double the training time.
+   */
+  halfModels?: boolean;
   seed?: number;
 }
 
@@ -207,7 +213,7 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
   let mainHalfDepth = NaN;
   let halfP: [Float32Array, Float32Array] | null = null;
   const mainPred = argmaxClasses(pMain, ts.classes);
-  if (h1.n > 0 && h2.n > 0) {
+  if (o.halfModels && h1.n > 0 && h2.n > 0) {
     const models: TrainedModel[] = [];
     try {
       for (const [k, h] of [h1, h2].entries()) {

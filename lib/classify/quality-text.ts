@@ -7,7 +7,7 @@ export interface QualityEstimate {
   meanIoU: number;
   /** the model's held-out surface mean IoU (what the surface tiles report) */
   surfaceMeanIoU: number;
-  /** mean IoU of the two half-models against each other, in depth */
+  /** mean IoU of the two half-models against each other, in depth (NaN, stored as null, when they were not trained) */
   depthAgreement: number;
   /** mean IoU of each half-model against the labels of the other half (on the surface, out of its sample) */
   crossHalf: number;
@@ -50,5 +50,5 @@ export const QUALITY_EXPLAINED = {
   agreement: "Agreement: two models, each trained on one half of the labels. On the surface each is scored on the other half's labels; in depth they are compared with each other, and where they disagree at least one is wrong.",
   confidence: "Confidence: the model's own expected mean IoU from its probabilities, on the surface and in depth. A drop in depth means it is less sure there.",
   outOfRange: 'Outside the training range: share of the voxels in depth with a feature value never seen among the labelled voxels; the model extrapolates there.',
-  perClass: "Per class: the estimated 3D IoU (rougher than the mean: a rare mineral rests on few voxels), the surface check, how often the two half-models agree in depth, and the class's share of the voxels in depth beside its share of the EDS map (a class the model finds far more or less often in depth than the map shows is being confused).",
+  perClass: "Per class: the estimated 3D IoU (rougher than the mean: a rare mineral rests on few voxels), the surface check, how often the two half-models agree in depth (when they were trained), and the class's share of the voxels in depth beside its share of the EDS map (a class the model finds far more or less often in depth than the map shows is being confused).",
 } as const;

@@ -134,13 +134,15 @@ export interface TrainFromLabelsOptions extends StageOptions {
   /** text naming the labels in messages ("The EDS map x.zip") */
   source?: string;
   /**
-   * estimate the 3D quality without truth (lib/classify/quality-estimate: two half-models' agreement
-   * in depth, confidence, share outside the training range); default: for EDS labels. Costs two
-   * small trainings and the features of a few boxes in depth. Painted labels (class interiors on a
+   * estimate the 3D quality without truth (lib/classify/quality-estimate: expected IoU in depth
+   * from the model's sharpened probabilities, confidence, share outside the training range);
+   * default: for EDS labels. Costs the features and predictions of a few boxes in depth. Painted labels (class interiors on a
    * few slices) are not a sample of the volume's voxels: on bench lithology the estimate missed the
    * true 3D mean IoU by 0.03-0.2, so it is not made for them by default.
    */
   quality?: boolean;
+  /** with the quality estimate, also train its two half-models (a diagnostic shown beside it; about doubles the training time); default false */
+  qualityHalfModels?: boolean;
   /** adjust the model to the volume's class shares (lib/classify/model adjustPriors, EM on a depth sample); default false */
   priorShift?: boolean;
 }
@@ -241,10 +243,10 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
     await saveModel(modelDir, tm, { classNames: tm.classes.map((c) => opts.classNames?.[c] ?? `class ${c}`) });
     let quality: QualityEstimate | null = null;
     if ((opts.quality ?? labels.kind === 'eds') && Number.isFinite(validation.meanIoU)) {
-      onProgress?.(0.97, 'Estimating the 3D quality (two half-models, voxels in depth)');
+      onProgress?.(0.97, opts.qualityHalfModels ? 'Estimating the 3D quality (two half-models, voxels in depth)' : 'Estimating the 3D quality (voxels in depth)');
       const painted = labels.kind === 'strokes' ? new Set(labelled.map((v) => (v.z * store.meta.shape[1] + v.y) * store.meta.shape[2] + v.x)) : null;
       quality = await estimateQuality(ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store, ts, tm, validation.meanIoU, {
-        features: featureFnFor(featureSet), train: { ...trainOpts, ...QUALITY_HALF_TRAIN }, surface: ts.mirrorSurface, seed, signal,
+        features: featureFnFor(featureSet), train: { ...trainOpts, ...QUALITY_HALF_TRAIN }, halfModels: opts.qualityHalfModels ?? false, surface: ts.mirrorSurface, seed, signal,
         surfacePerClass: validation.perClass.map((m) => ({ class: m.class, iou: m.iou, support: m.support })),
         labelShares: labels.kind === 'eds' ? edsClassShares(labels.map, labels.classMap) : undefined,
         exclude: painted ? (z, y, x) => painted.has((z * store.meta.shape[1] + y) * store.meta.shape[2] + x) : undefined,

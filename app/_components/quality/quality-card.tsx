@@ -8,10 +8,12 @@ import { formatPct } from '../format';
 
 export function QualityCard({ q, compact = false, classes }: { q: QualityEstimate | null | undefined; compact?: boolean; classes?: { code: number; name: string }[] }) {
   if (!q) return null;
+  // the half-models are a diagnostic trained on request only (null/NaN when not made)
+  const halves = Number.isFinite(q.crossHalf) || Number.isFinite(q.depthAgreement);
   const rows: [string, string, string, string][] = [
     ['Estimated 3D mean IoU', formatPct(q.meanIoU), QUALITY_EXPLAINED.meanIoU, 'quality-3d'],
     ['Surface check (held-out tiles)', formatPct(q.surfaceMeanIoU), QUALITY_EXPLAINED.surfaceMeanIoU, 'quality-surface'],
-    ['Agreement of two half-models', `surface ${formatPct(q.crossHalf)} · depth ${formatPct(q.depthAgreement)}`, QUALITY_EXPLAINED.agreement, 'quality-agreement'],
+    ...(halves ? [['Agreement of two half-models', `surface ${formatPct(q.crossHalf)} · depth ${formatPct(q.depthAgreement)}`, QUALITY_EXPLAINED.agreement, 'quality-agreement'] as [string, string, string, string]] : []),
     ['Confidence', `surface ${formatPct(q.surfaceConfidence)} · depth ${formatPct(q.depthConfidence)}`, QUALITY_EXPLAINED.confidence, 'quality-confidence'],
     ['Outside the training range', formatPct(q.outOfRange), QUALITY_EXPLAINED.outOfRange, 'quality-outside'],
   ];
@@ -34,7 +36,7 @@ export function QualityCard({ q, compact = false, classes }: { q: QualityEstimat
         <>
           <table className="metrics" data-testid="quality-per-class" style={{ marginTop: '0.5rem' }}>
             <thead>
-              <tr><th>class</th><th className="r">estimated 3D IoU</th><th className="r">surface check</th><th className="r">half-models agree in depth</th><th className="r">share in depth · in the EDS map</th></tr>
+              <tr><th>class</th><th className="r">estimated 3D IoU</th><th className="r">surface check</th>{halves ? <th className="r">half-models agree in depth</th> : null}<th className="r">share in depth · in the EDS map</th></tr>
             </thead>
             <tbody>
               {q.perClass.map((c) => (
@@ -42,7 +44,7 @@ export function QualityCard({ q, compact = false, classes }: { q: QualityEstimat
                   <td>{name(c.class)}</td>
                   <td className="r num"><strong>{formatPct(c.estimate, 0)}</strong></td>
                   <td className="r num">{formatPct(c.surfaceIoU, 0)}</td>
-                  <td className="r num">{formatPct(c.depthAgreement, 0)}</td>
+                  {halves ? <td className="r num">{formatPct(c.depthAgreement, 0)}</td> : null}
                   <td className="r num">{formatPct(c.depthShare, 1)} · {formatPct(c.labelShare, 1)}</td>
                 </tr>
               ))}

@@ -24,5 +24,10 @@ describe('QualityCard', () => {
     expect(renderToStaticMarkup(createElement(QualityCard, { q, compact: true, classes: [{ code: 2, name: 'quartz' }] }))).toMatch(/quartz<\/td><td[^>]*><strong>81 %<\/strong>/);
     expect(renderToStaticMarkup(createElement(QualityCard, { q: { ...q, perClass: undefined } }))).not.toContain('quality-per-class');
     expect(renderToStaticMarkup(createElement(QualityCard, { q: null }))).toBe('');
+    // without half-models (the default) their row and column are left out, not shown as dashes
+    const noHalves = renderToStaticMarkup(createElement(QualityCard, { q: { ...q, crossHalf: NaN, depthAgreement: null as unknown as number, perClass: q.perClass.map((c) => ({ ...c, depthAgreement: NaN, crossHalf: NaN })) } }));
+    expect(noHalves).toContain('Estimated 3D mean IoU');
+    expect(noHalves).not.toContain('quality-agreement');
+    expect(noHalves).not.toContain('>half-models agree in depth</th>');
   });
 });
