@@ -103,23 +103,7 @@ export function depthSample(shape: Shape3, o: Pick<EstimateQualityOptions, 'surf
 
 /** Expected mean IoU of a model from its probabilities: soft confusion (sum of p over voxels predicted k). */
 export function expectedMeanIoU(p: Float32Array, K: number): number {
-  const n = p.length / K;
-  const tp = new Float64Array(K), support = new Float64Array(K), predicted = new Float64Array(K);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (p[i * K + k]! > p[i * K + best]!) best = k;
-    predicted[best]++;
-    tp[best] += p[i * K + best]!;
-    for (let k = 0; k < K; k++) support[k] += p[i * K + k]!;
-  }
-  let sum = 0, m = 0;
-  for (let k = 0; k < K; k++) {
-    const u = support[k]! + predicted[k]! - tp[k]!;
-    if (support[k]! < 0.5 && predicted[k]! === 0) continue;
-    sum += u > 0 ? tp[k]! / u : 0;
-    m++;
-  }
-  return m ? sum / m : NaN;
+  return finiteMean(expectedIoUPerClass(p, K));
 }
 
 /** Mean IoU of two class maps against each other (symmetric), over the classes either predicts; per class (NaN where neither does). */
