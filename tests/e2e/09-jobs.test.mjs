@@ -1,10 +1,11 @@
 /**
  * The Jobs page (issue 16 §5): each job shows its project with a link to its result, its start
  * time and duration, the ETA while it runs, the error when it failed; the table filters by
- * project and state (kept in the URL) and cancels a job from the table. The job cancelled here waits
- * in the queue behind the one followed for its ETA: an automatic registration of the demo now takes
- * about 3 s, so a running one could end before the click arrives (cancelling a running job
- * is tested in tests/server/jobs-list.test.ts, where the job waits for the test).
+ * project and state (kept in the URL) and cancels a job from the table. The job followed for its
+ * ETA is a training of the demo (an automatic registration now takes about 2 s: the ETA, which
+ * needs 2 s of progress, would never show); the job cancelled here waits in the queue behind it
+ * (cancelling a running job is tested in tests/server/jobs-list.test.ts, where the job waits for
+ * the test).
  */
 import assert from 'node:assert/strict';
 import { screenshot, test, trpc, waitFor } from './harness.mjs';
@@ -27,27 +28,35 @@ test('jobs page: project link, start and duration, ETA, error, filters, cancel f
   }, 'the import of broken.nrrd to end', 60_000, 500);
   assert.equal(failed.state, 'failed');
 
-  // a long job to follow and cancel: auto-registration of the demo
-  const { jobId: runId } = await trpc(baseUrl, 'correlate.autoRegister', { projectId: demo.id, model: 'similarity' }, true);
-  // two more behind it on the compute queue (one heavy job at a time); the last one is cancelled
-  await trpc(baseUrl, 'correlate.autoRegister', { projectId: demo.id, model: 'similarity' }, true);
+  // a long job to follow: a training of the demo (its registration accepted first if no test did)
+  if (!(await trpc(baseUrl, 'train.state', { projectId: demo.id })).registrationAccepted) {
+    const { jobId } = await trpc(baseUrl, 'correlate.autoRegister', { projectId: demo.id, model: 'similarity' }, true);
+    const j = await waitFor(async () => {
+      const j = await trpc(baseUrl, 'jobs.byId', { id: jobId });
+      return ENDED.includes(j.state) ? j : null;
+    }, 'the demo registration to end', 240_000, 1000);
+    assert.equal(j.state, 'done', `demo registration: ${j.error ?? j.state}`);
+    await trpc(baseUrl, 'correlate.accept', { projectId: demo.id }, true);
+  }
+  const { jobId: runId } = await trpc(baseUrl, 'train.start', { projectId: demo.id }, true);
+  // a registration behind it on the compute queue (one heavy job at a time), cancelled from the table
   const { jobId: cancelId } = await trpc(baseUrl, 'correlate.autoRegister', { projectId: demo.id, model: 'similarity' }, true);
 
   await page.goto(`${baseUrl}/jobs`);
   await page.getByTestId('job-table').waitFor({ timeout: 30_000 });
   const running = row(page, runId);
   await running.waitFor({ timeout: 20_000 });
-  await waitFor(async () => (await running.getAttribute('data-state')) === 'running', 'the registration job to run', 120_000);
+  await waitFor(async () => (await running.getAttribute('data-state')) === 'running', 'the training job to run', 120_000);
   const eta = running.getByTestId('job-eta');
   await waitFor(async () => /about (\d+ (s|min)|\d+ h)/.test(await eta.innerText()), 'an ETA from the progress rate', 60_000);
-  assert.match(await running.getByTestId('job-project').innerText(), /Demo sandstone · Correlate/);
-  assert.equal(await running.getByTestId('job-result-link').getAttribute('href'), `/projects/${demo.id}/correlate`);
+  assert.match(await running.getByTestId('job-project').innerText(), /Demo sandstone · Train/);
+  assert.equal(await running.getByTestId('job-result-link').getAttribute('href'), `/projects/${demo.id}/train`);
   assert.match(await running.getByTestId('job-started').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d$/);
   const d1 = await running.getByTestId('job-duration').innerText();
   assert.match(d1, /^\d+ s$|^\d+ min \d+ s$/, `duration while running: ${d1}`);
   await screenshot(page, 'jobs-running-eta');
 
-  // cancel from the table: the last registration, still waiting behind the other two
+  // cancel from the table: the registration still waiting behind the training
   const waiting = row(page, cancelId);
   assert.equal(await waiting.getAttribute('data-state'), 'queued');
   await waiting.getByTestId('job-cancel').click();
@@ -56,7 +65,7 @@ test('jobs page: project link, start and duration, ETA, error, filters, cancel f
   assert.equal(await waiting.getByTestId('job-duration').innerText(), '–', 'a job cancelled before it started has no duration');
   assert.equal(await waiting.getByTestId('job-eta').count(), 0, 'no ETA once ended');
   // the followed one runs to its end and keeps its duration
-  await waitFor(async () => ENDED.includes(await running.getAttribute('data-state')), 'the followed registration to end', 120_000);
+  await waitFor(async () => ENDED.includes(await running.getAttribute('data-state')), 'the followed training to end', 240_000);
   assert.match(await running.getByTestId('job-duration').innerText(), /^\d+ s$|^\d+ min \d+ s$/);
   assert.equal(await running.getByTestId('job-eta').count(), 0, 'no ETA once ended');
 
