@@ -15,7 +15,8 @@ import { faceView, faceZ, type Face } from '../registration/face-view';
 import type { VolumeStore } from '../volume/store';
 import type { LabelledVoxel, PartialVoxel } from './labelled-voxels';
 import type { SurfacePlane } from './mirror';
-import { buildTrainingSet, type BuildTrainingSetOptions, type ClassCount, type FeatureRows, type PartialRows, type TrainingSet } from './training-set';
+import { concatRows } from './mlp';
+import { buildTrainingSet, type BuildTrainingSetOptions, type ClassCount, type PartialRows, type TrainingSet } from './training-set';
 
 /** The labelled voxels of one face, in the frame of the volume as that face sees it. */
 export interface FaceVoxels {
@@ -33,19 +34,6 @@ function flipRows<R extends { positions: Int32Array }>(r: R, face: Face, nz: num
   const positions = r.positions.slice();
   for (let i = 0; i < positions.length; i += 3) positions[i] = faceZ(positions[i]!, face, nz);
   return { ...r, positions };
-}
-
-function concatFeatureRows(parts: FeatureRows[], nF: number): FeatureRows {
-  const n = parts.reduce((a, p) => a + p.n, 0);
-  const x = new Float32Array(n * nF), y = new Uint8Array(n), positions = new Int32Array(3 * n);
-  let o = 0;
-  for (const p of parts) {
-    x.set(p.x.subarray(0, p.n * nF), o * nF);
-    y.set(p.y.subarray(0, p.n), o);
-    positions.set(p.positions.subarray(0, 3 * p.n), 3 * o);
-    o += p.n;
-  }
-  return { x, y, n, positions };
 }
 
 /** Soft-target rows of several sets, their targets re-indexed to `classes`. */
@@ -85,8 +73,8 @@ export function mergeFaceTrainingSets(parts: { ts: TrainingSet; face: Face }[], 
     nFeatures: nF,
     featureNames: parts[0]!.ts.featureNames,
     classes,
-    train: concatFeatureRows(parts.map((p) => flipRows(p.ts.train, p.face, nz)), nF),
-    heldOut: concatFeatureRows(parts.map((p) => flipRows(p.ts.heldOut, p.face, nz)), nF),
+    train: parts.map((p) => flipRows(p.ts.train, p.face, nz)).reduce((a, b) => concatRows(a, b, nF)),
+    heldOut: parts.map((p) => flipRows(p.ts.heldOut, p.face, nz)).reduce((a, b) => concatRows(a, b, nF)),
     partial: concatPartial(parts.filter((p) => p.ts.partial).map((p) => ({ rows: flipRows(p.ts.partial!, p.face, nz), classes: p.ts.classes })), classes, nF),
     counts,
     featureSet: parts[0]!.ts.featureSet,
