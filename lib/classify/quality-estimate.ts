@@ -23,6 +23,7 @@ import { throwIfAborted, type StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
 import type { Box3, Shape3 } from '../volume/types';
 import { argmaxClasses, confusionMetrics, disposeModel, pickRows, predictRows, trainClassifier, type TrainedModel, type TrainOptions } from './model';
+import { concatRows } from './mlp';
 import { isAboveSurface, type SurfacePlane } from './mirror';
 import { classIndices, expectedIoUPerClass, finiteMean, fitTemperature, withPriors, withTemperature } from './quality-measures';
 import { rng, shuffle } from './rng';
@@ -170,12 +171,7 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
   throwIfAborted(signal);
   const n = vox.length;
   // all labelled rows, split in two halves across the surface
-  const all: FeatureRows = {
-    x: Float32Array.from([...ts.train.x, ...ts.heldOut.x]),
-    y: Uint8Array.from([...ts.train.y, ...ts.heldOut.y]),
-    n: ts.train.n + ts.heldOut.n,
-    positions: Int32Array.from([...ts.train.positions, ...ts.heldOut.positions]),
-  };
+  const all = concatRows(ts.train, ts.heldOut, nF);
   const [h1, h2] = halves(all, nF);
   const seed = o.seed ?? 1;
   const pMain = await predictRows(model, g.rows, n);
