@@ -17,7 +17,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -41,6 +41,16 @@ import { openVolume, writeDenseVolume } from '../lib/volume/zarr-store-node';
 const run_ = promisify(execFile);
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'sklearn_pipeline.py');
 const PY = '/usr/bin/python3';
+/** python -c: run the script given next with its arguments, then print its CPU seconds (own threads + waited children) to stderr */
+const PEER_CPU_WRAPPER = [
+  'import atexit, resource, runpy, sys',
+  'def cpu():',
+  '    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)',
+  "    sys.stderr.write('PEER-CPU %.3f\\n' % (s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime))",
+  'atexit.register(cpu)',
+  'sys.argv = sys.argv[1:]',
+  "runpy.run_path(sys.argv[0], run_name='__main__')",
+].join('\n');
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
@@ -131,7 +141,7 @@ export async function run(argv: string[]): Promise<void> {
   const a = parse(argv);
   const timer = rssTimer();
   try {
-    const summary: { shape: Shape3; seed: number; petromap: number; oracle: number; estimate: number; trainSeconds: number }[] = [];
+    const summary: { shape: Shape3; seed: number; petromap: number; oracle: number; estimate: number; trainSeconds: number; trainCpu: number; wallRatio: number; cpuRatio: number }[] = [];
     for (const seed of a.seeds) for (const shape of a.shapes) {
       const dir = await mkdtemp(join(tmpdir(), 'petromap-bench-pipeline-'));
       try {
@@ -161,6 +171,9 @@ export async function run(argv: string[]): Promise<void> {
         const pm = iou3d(sample.truthLabels, lab);
         const rows: [string, ReturnType<typeof iou3d>, number][] = [['petromap', pm, total]];
         console.log(`petromap stages (s): ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${total.toFixed(1)} s; peak RSS ${(petRss / 2 ** 20).toFixed(0)} MiB`);
+        const cpuTotal = Object.values(r.cpuSeconds).reduce((x, y) => x + y, 0);
+        console.log(`petromap CPU (s, all threads): ${Object.entries(r.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${cpuTotal.toFixed(1)} s; load ${loadavg()[0]!.toFixed(1)}`);
+        console.log(`  train parts wall/CPU (s): ${r.trainProfile.map((p) => `${p.part} ${p.wall.toFixed(1)}/${p.cpu.toFixed(1)}`).join(', ')}`);
         console.log(`  labelled voxels ${r.labelledVoxels}, held-out accuracy ${fmt(r.validation.accuracy)}, registration coverage ${fmt(r.registration.quality.coverage, 2)}`);
         const q = r.quality;
         if (q) console.log(`  3D quality estimate (no truth) ${fmt(q.meanIoU)} vs true 3D mean IoU ${fmt(pm.meanIoU)} (error ${fmt(q.meanIoU - pm.meanIoU)}, target within 0.05); surface held-out ${fmt(q.surfaceMeanIoU)}; half-models cross ${fmt(q.crossHalf)}, depth agreement ${fmt(q.depthAgreement)}; confidence surface ${fmt(q.surfaceConfidence)} depth ${fmt(q.depthConfidence)}; outside training range ${fmt(100 * q.outOfRange, 1)} %`);
@@ -183,18 +196,22 @@ export async function run(argv: string[]): Promise<void> {
         // the voxels runMineralogy labelled, rebuilt from its saved registration (the peer trains on the same)
         const reg = JSON.parse(await readFile(r.files.registration, 'utf8'));
         const used = surfaceLabelVoxels(transferLabels(sample.eds, reg, { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap, { erodeRadius: 1 }), shape);
-        let peerTotal = NaN;
+        let peerTotal = NaN, peerCpuTotal = NaN;
         if (a.peer && existsSync(PY)) {
           await writeFile(join(dir, 'labels.tsv'), used.map((v) => `${v.z} ${v.y} ${v.x} ${v.cls}`).join('\n') + '\n');
           const raw = sample.volume.data;
           await writeFile(join(dir, 'volume.raw'), Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
           const tp = Date.now();
-          const { stdout } = await run_(PY, [PEER, join(dir, 'volume.raw'), shape.join(','), join(dir, 'labels.tsv'), join(dir, 'peer.raw')], { maxBuffer: 1 << 24 });
+          // the peer's CPU time (its threads and any worker processes) is printed to stderr at exit by this wrapper; the peer script is run unchanged
+          const { stdout, stderr } = await run_(PY, ['-c', PEER_CPU_WRAPPER, PEER, join(dir, 'volume.raw'), shape.join(','), join(dir, 'labels.tsv'), join(dir, 'peer.raw')], { maxBuffer: 1 << 24 });
+          const peerCpu = Number(/PEER-CPU ([0-9.]+)/.exec(stderr)?.[1] ?? NaN);
           peerTotal = (Date.now() - tp) / 1000 + r.seconds.register; // the peer reuses petromap's registration
           const ps = JSON.parse(stdout.trim().split('\n').at(-1)!);
           const peerLab = new Uint8Array(await readFile(join(dir, 'peer.raw')));
           rows.push(['peer (skimage+sklearn RF)', iou3d(sample.truthLabels, peerLab), peerTotal]);
           console.log(`peer stages (s): features ${ps.features.toFixed(1)}, train ${ps.train.toFixed(1)}, predict ${ps.predict.toFixed(1)}; total incl. petromap registration ${peerTotal.toFixed(1)} s; peak RSS ${ps.peakRssMiB.toFixed(0)} MiB; ${ps.nFeatures} features, ${ps.nLabels} labels`);
+          peerCpuTotal = peerCpu + r.cpuSeconds.register;
+          console.log(`peer CPU (s, all threads): ${peerCpu.toFixed(1)} + petromap registration ${r.cpuSeconds.register.toFixed(1)} = ${peerCpuTotal.toFixed(1)} s`);
         } else if (a.peer) console.log('peer skipped: /usr/bin/python3 missing');
 
         const train = (name: string, vox: LabelledVoxel[]) => trainOn(name, vox, volumePath, sample.truthLabels, shape, dir, a.threads, r.registration.surface, set, a.brick);
@@ -223,9 +240,9 @@ export async function run(argv: string[]): Promise<void> {
         }
         const peer = rows.find((x) => x[0].startsWith('peer'));
         const orc = rows.find((x) => x[0].startsWith('petromap-oracle'));
-        if (peer) console.log(`ratios: mean IoU petromap - peer = ${fmt(pm.meanIoU - peer[1].meanIoU)} (target >= 0); time petromap / peer = ${fmt(total / peer[2], 2)} (target <= 0.33)`);
+        if (peer) console.log(`ratios: mean IoU petromap - peer = ${fmt(pm.meanIoU - peer[1].meanIoU)} (target >= 0); time petromap / peer = ${fmt(total / peer[2], 2)} wall, ${fmt(cpuTotal / peerCpuTotal, 2)} CPU (target <= 0.25)`);
         if (orc) console.log(`        mean IoU oracle - petromap = ${fmt(orc[1].meanIoU - pm.meanIoU)} (target <= 0.01)`);
-        summary.push({ shape, seed, petromap: pm.meanIoU, oracle: orc?.[1].meanIoU ?? NaN, estimate: q?.meanIoU ?? NaN, trainSeconds: r.seconds.train });
+        summary.push({ shape, seed, petromap: pm.meanIoU, oracle: orc?.[1].meanIoU ?? NaN, estimate: q?.meanIoU ?? NaN, trainSeconds: r.seconds.train, trainCpu: r.cpuSeconds.train, wallRatio: total / peerTotal, cpuRatio: cpuTotal / peerCpuTotal });
       } finally {
         if (!a.keep) await rm(dir, { recursive: true, force: true });
         else console.log(`kept ${dir}`);
@@ -233,9 +250,9 @@ export async function run(argv: string[]): Promise<void> {
     }
     if (summary.length > 1) {
       const med = (v: number[]) => { const s = v.filter(Number.isFinite).sort((x, y) => x - y); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN; };
-      console.log(`\nstyle ${a.style.toUpperCase()} summary | shape | seed | petromap | oracle | gap (target <= 0.01) | estimate - truth (target within 0.05) | train s`);
-      for (const r of summary) console.log(`| ${r.shape.join('x')} | ${r.seed} | ${fmt(r.petromap)} | ${fmt(r.oracle)} | ${fmt(r.oracle - r.petromap)} | ${fmt(r.estimate - r.petromap)} | ${r.trainSeconds.toFixed(1)} |`);
-      console.log(`| median | | ${fmt(med(summary.map((r) => r.petromap)))} | ${fmt(med(summary.map((r) => r.oracle)))} | ${fmt(med(summary.map((r) => r.oracle - r.petromap)))} | ${fmt(med(summary.map((r) => r.estimate - r.petromap)))} (within 0.05: ${summary.filter((r) => Math.abs(r.estimate - r.petromap) <= 0.05).length}/${summary.length}) | ${med(summary.map((r) => r.trainSeconds)).toFixed(1)} |`);
+      console.log(`\nstyle ${a.style.toUpperCase()} summary | shape | seed | petromap | oracle | gap (target <= 0.01) | estimate - truth (target within 0.05) | train s wall / CPU | time / peer wall / CPU (target <= 0.25)`);
+      for (const r of summary) console.log(`| ${r.shape.join('x')} | ${r.seed} | ${fmt(r.petromap)} | ${fmt(r.oracle)} | ${fmt(r.oracle - r.petromap)} | ${fmt(r.estimate - r.petromap)} | ${r.trainSeconds.toFixed(1)} / ${r.trainCpu.toFixed(1)} | ${fmt(r.wallRatio, 2)} / ${fmt(r.cpuRatio, 2)} |`);
+      console.log(`| median | | ${fmt(med(summary.map((r) => r.petromap)))} | ${fmt(med(summary.map((r) => r.oracle)))} | ${fmt(med(summary.map((r) => r.oracle - r.petromap)))} | ${fmt(med(summary.map((r) => r.estimate - r.petromap)))} (within 0.05: ${summary.filter((r) => Math.abs(r.estimate - r.petromap) <= 0.05).length}/${summary.length}) | ${med(summary.map((r) => r.trainSeconds)).toFixed(1)} / ${med(summary.map((r) => r.trainCpu)).toFixed(1)} | ${fmt(med(summary.map((r) => r.wallRatio)), 2)} / ${fmt(med(summary.map((r) => r.cpuRatio)), 2)} |`);
     }
   } finally {
     clearInterval(timer);

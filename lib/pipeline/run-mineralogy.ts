@@ -20,7 +20,7 @@ import { registerEdsToVolume, type RegisterOptions } from '../registration/regis
 import { registerMoreMaps, type MoreMap } from './more-maps';
 import type { ClassMap } from '../registration/transfer-labels';
 import type { QualityEstimate } from '../classify/quality-estimate';
-import { trainFromLabels } from './train-from-labels';
+import { lapClock, trainFromLabels, type StageTime } from './train-from-labels';
 import type { Registration } from '../registration/types';
 import { csvFileText, depthCsv, modalCsv } from '../report/csv';
 import { depthProfile, type DepthProfile } from '../report/depth';
@@ -71,6 +71,10 @@ export interface RunMineralogyResult {
   depth: DepthProfile;
   /** wall time per stage, seconds */
   seconds: Record<'register' | 'train' | 'predict' | 'report', number>;
+  /** CPU time per stage, seconds (process.cpuUsage: every thread of the process, prediction's workers included) */
+  cpuSeconds: Record<'register' | 'train' | 'predict' | 'report', number>;
+  /** the training stage's parts (lib/pipeline/train-from-labels profile) */
+  trainProfile: StageTime[];
   files: Record<string, string>;
 }
 
@@ -86,10 +90,12 @@ export function classNamesFor(codes: number[], classes?: ReportClass[]): ReportC
 export async function runMineralogy(volumePath: string, map: MineralMap, classMap: ClassMap, outDir: string, opts: RunMineralogyOptions = {}): Promise<RunMineralogyResult> {
   const { signal, onProgress } = opts;
   const seconds = { register: 0, train: 0, predict: 0, report: 0 };
-  let t = Date.now();
+  const cpuSeconds = { ...seconds };
+  const clock = lapClock();
   const lap = (k: keyof typeof seconds) => {
-    seconds[k] = (Date.now() - t) / 1000;
-    t = Date.now();
+    clock.lap(k);
+    seconds[k] = clock.laps.at(-1)!.wall;
+    cpuSeconds[k] = clock.laps.at(-1)!.cpu;
   };
   await mkdir(outDir, { recursive: true });
   const store = await openVolume(volumePath);
@@ -139,7 +145,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   await writeTextAtomic(files.modalCsv, csvFileText(modalCsv(modal)));
   await writeTextAtomic(files.depthCsv, csvFileText(depthCsv(depth)));
   lap('report');
-  const result: RunMineralogyResult = { registration, ...(more.length ? { moreRegistrations: more.map((m) => m.registration) } : {}), labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, quality: tr.quality, modelDir, prediction, modal, depth, seconds, files };
+  const result: RunMineralogyResult = { registration, ...(more.length ? { moreRegistrations: more.map((m) => m.registration) } : {}), labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, quality: tr.quality, modelDir, prediction, modal, depth, seconds, cpuSeconds, trainProfile: tr.profile, files };
   await writeTextAtomic(files.report, JSON.stringify(result, null, 2) + '\n');
   onProgress?.(1, 'mineralogy finished');
   return result;

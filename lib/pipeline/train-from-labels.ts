@@ -163,6 +163,19 @@ export interface TrainFromLabelsResult {
   /** the truth-free 3D quality estimate (null when not asked for or no held-out surface score) */
   quality: QualityEstimate | null;
   seconds: number;
+  /** where the time went: wall and CPU seconds (process.cpuUsage: every thread of the process) per part, in order */
+  profile: StageTime[];
+}
+
+/** Wall and CPU time of one part of a stage, seconds. */
+export interface StageTime { part: string; wall: number; cpu: number }
+
+/** A lap clock: lap(part) records the wall and CPU time since the previous lap. */
+export function lapClock(): { lap: (part: string) => void; laps: StageTime[] } {
+  const now = () => { const c = typeof process !== 'undefined' && process.cpuUsage ? process.cpuUsage() : { user: NaN, system: NaN }; return { w: Date.now(), c: (c.user + c.system) / 1e6 }; };
+  let t = now();
+  const laps: StageTime[] = [];
+  return { laps, lap: (part) => { const n = now(); laps.push({ part, wall: (n.w - t.w) / 1000, cpu: n.c - t.c }); t = n; } };
 }
 
 const sub = (p: OnProgress | undefined, from: number, to: number): OnProgress | undefined => p && ((f, m) => p(from + (to - from) * f, m));
@@ -181,6 +194,7 @@ export async function labelledVoxels(volume: VolumeStore, labels: LabelSource, o
  */
 export async function trainFromLabels(volumePath: string, given: LabelSource | EdsLabels[], modelDir: string, opts: TrainFromLabelsOptions = {}): Promise<TrainFromLabelsResult> {
   const t0 = Date.now();
+  const clock = lapClock();
   if (Array.isArray(given) && !given.length) throw invalidInput('No registered EDS map to train on.');
   const labels: LabelSource = Array.isArray(given) ? given[0]! : given;
   // several maps, or a bottom face: every face trains on its own view of the volume
@@ -208,6 +222,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
       : 'Nothing is painted yet: paint strokes of at least two classes.');
   }
   throwIfAborted(signal);
+  clock.lap('labels');
   const mirrorSurface = faces ? (faces.find((f) => (f.face ?? 'top') === 'top')?.surface ?? null) : labels.kind === 'eds' ? labels.surface : null;
   const featureSet = opts.featureSet ?? (labels.kind === 'eds' ? classifierFeatureSet(store.meta.spacingUm) : strokeFeatureSet(store.meta.spacingUm));
   const ts = faces ? await buildFacesTrainingSet(store, faceVoxels, {
@@ -226,8 +241,10 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
     onProgress: sub(onProgress, 0.02, 0.45),
   });
   throwIfAborted(signal);
+  clock.lap('training set');
   const trainOpts = labels.kind === 'strokes' ? { classWeights: TRAIN_DEFAULTS.strokeClassWeights, refit: TRAIN_DEFAULTS.strokeRefit, l2: TRAIN_DEFAULTS.strokeL2, ple: TRAIN_DEFAULTS.strokePle, refitMinEpochs: TRAIN_DEFAULTS.strokeRefitMinEpochs, ...opts.train } : opts.train;
   const tm = await trainClassifier(ts, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
+  clock.lap('fit');
   try {
     onProgress?.(0.96, 'Validating on held-out tiles');
     // an ensemble has seen the held-out tiles through its other members: its out-of-fold rows are the honest check
@@ -239,8 +256,10 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
       const g = await gatherFeatures(fs, vox.map((v) => ({ ...v, cls: 0 })), featureFnFor(featureSet), { signal, brick: [32, 128, 128] });
       await adjustPriors(tm, g.rows, vox.length);
     }
+    clock.lap('validate');
     // atomic (temp name + rename); refuses a folder petromap did not write
     await saveModel(modelDir, tm, { classNames: tm.classes.map((c) => opts.classNames?.[c] ?? `class ${c}`) });
+    clock.lap('save');
     let quality: QualityEstimate | null = null;
     if ((opts.quality ?? labels.kind === 'eds') && Number.isFinite(validation.meanIoU)) {
       onProgress?.(0.97, opts.qualityHalfModels ? 'Estimating the 3D quality (two half-models, voxels in depth)' : 'Estimating the 3D quality (voxels in depth)');
@@ -252,6 +271,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
         exclude: painted ? (z, y, x) => painted.has((z * store.meta.shape[1] + y) * store.meta.shape[2] + x) : undefined,
       });
     }
+    if (quality) clock.lap('quality');
     onProgress?.(1, 'Model saved');
     return {
       modelDir,
@@ -268,6 +288,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
       mirrorSurface,
       quality,
       seconds: (Date.now() - t0) / 1000,
+      profile: clock.laps,
     };
   } finally {
     disposeModel(tm);
