@@ -11,11 +11,11 @@ export interface OtsuResult {
 
 export function otsu(values: Float32Array, bins = 256): OtsuResult {
   let lo = Infinity, hi = -Infinity;
-  for (const v of values) if (v === v) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  for (let i = 0; i < values.length; i++) { const v = values[i]; if (v === v) { if (v < lo) lo = v; if (v > hi) hi = v; } }
   if (!(hi > lo)) return { threshold: lo, lowMean: lo, highMean: lo };
   const hist = new Float64Array(bins);
   const w = (hi - lo) / bins;
-  for (const v of values) if (v === v) hist[Math.min(bins - 1, Math.floor((v - lo) / w))]++;
+  for (let i = 0; i < values.length; i++) { const v = values[i]; if (v === v) hist[Math.min(bins - 1, Math.floor((v - lo) / w))]++; }
   let total = 0, sum = 0;
   for (let i = 0; i < bins; i++) { total += hist[i]; sum += hist[i] * (i + 0.5); }
   let n0 = 0, s0 = 0, best = -1, bestI = 0;
