@@ -19,28 +19,40 @@ export interface DetectSurfaceOptions extends StageOptions {
   keepHeightMap?: boolean;
 }
 
-/** 3x3 in-plane box mean of every slice, so single noisy voxels do not fake a crossing. */
+/**
+ * 3x3 in-plane box mean of every slice, so single noisy voxels do not fake a crossing. Separable
+ * (rows of three, then three rows); the sums of float32 voxels in float64 are exact, so this is the
+ * plain 3x3 mean.
+ */
 function smoothSlices(data: Float32Array, nz: number, ny: number, nx: number): Float32Array {
   const out = new Float32Array(data.length);
+  const rows = new Float64Array(ny * nx), nr = new Float64Array(nx);
+  for (let x = 0; x < nx; x++) nr[x] = (x > 0 ? 1 : 0) + 1 + (x + 1 < nx ? 1 : 0);
   for (let z = 0; z < nz; z++) {
     const o = z * ny * nx;
+    for (let y = 0; y < ny; y++) rowSums(data, o + y * nx, rows, y * nx, nx);
     for (let y = 0; y < ny; y++) {
+      const up = y > 0 ? (y - 1) * nx : -1, down = y + 1 < ny ? (y + 1) * nx : -1;
+      const m = (up < 0 ? 0 : 1) + 1 + (down < 0 ? 0 : 1);
       for (let x = 0; x < nx; x++) {
-        let s = 0, n = 0;
-        for (let dy = -1; dy <= 1; dy++) {
-          const yy = y + dy;
-          if (yy < 0 || yy >= ny) continue;
-          for (let dx = -1; dx <= 1; dx++) {
-            const xx = x + dx;
-            if (xx < 0 || xx >= nx) continue;
-            s += data[o + yy * nx + xx]; n++;
-          }
-        }
-        out[o + y * nx + x] = s / n;
+        let sum = rows[y * nx + x];
+        if (up >= 0) sum = rows[up + x] + sum;
+        if (down >= 0) sum += rows[down + x];
+        out[o + y * nx + x] = sum / (m * nr[x]);
       }
     }
   }
   return out;
+}
+
+/** Sums of three neighbours along one row (two at its ends). */
+function rowSums(data: Float32Array, from: number, rows: Float64Array, to: number, nx: number): void {
+  for (let x = 0; x < nx; x++) {
+    let s = data[from + x];
+    if (x > 0) s = data[from + x - 1] + s;
+    if (x + 1 < nx) s += data[from + x + 1];
+    rows[to + x] = s;
+  }
 }
 
 /** Linear-interpolated position where column values cross `level` upwards, searching z in [lo, hi). */

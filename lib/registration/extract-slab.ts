@@ -50,10 +50,10 @@ function trilinear(d: Float32Array, z0: number, nz: number, ny: number, nx: numb
   if (z < 0 || y < 0 || x < 0 || z > nz - 1 || y > ny - 1 || x > nx - 1) return NaN;
   const iz = Math.min(nz - 2, Math.floor(z)), iy = Math.min(ny - 2, Math.floor(y)), ix = Math.min(nx - 2, Math.floor(x));
   const fz = z - iz, fy = y - iy, fx = x - ix;
-  const at = (dz: number, dy: number, dx: number) => d[((iz + dz) * ny + iy + dy) * nx + ix + dx];
-  const lerpX = (dz: number, dy: number) => at(dz, dy, 0) * (1 - fx) + at(dz, dy, 1) * fx;
-  const lerpY = (dz: number) => lerpX(dz, 0) * (1 - fy) + lerpX(dz, 1) * fy;
-  return lerpY(0) * (1 - fz) + lerpY(1) * fz;
+  const i00 = (iz * ny + iy) * nx + ix, i01 = i00 + nx, i10 = i00 + ny * nx, i11 = i10 + nx;
+  const y0 = (d[i00] * (1 - fx) + d[i00 + 1] * fx) * (1 - fy) + (d[i01] * (1 - fx) + d[i01 + 1] * fx) * fy;
+  const y1 = (d[i10] * (1 - fx) + d[i10 + 1] * fx) * (1 - fy) + (d[i11] * (1 - fx) + d[i11 + 1] * fx) * fy;
+  return y0 * (1 - fz) + y1 * fz;
 }
 
 export async function extractSlab(volume: VolumeSource, surface: SurfaceFit, opts: ExtractSlabOptions = {}): Promise<Slab> {

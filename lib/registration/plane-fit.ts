@@ -47,10 +47,11 @@ function leastSquares(xs: Float32Array, ys: Float32Array, zs: Float32Array, prev
 }
 
 function residualStats(xs: Float32Array, ys: Float32Array, zs: Float32Array, p: number[], band: number) {
+  const a = p[0], b = p[1], c = p[2];
   let n = 0, ss = 0;
   for (let i = 0; i < zs.length; i++) {
-    const d = zs[i] - (p[0] * xs[i] + p[1] * ys[i] + p[2]);
-    if (Math.abs(d) <= band) { n++; ss += d * d; }
+    const d = zs[i] - (a * xs[i] + b * ys[i] + c);
+    if (d <= band && d >= -band) { n++; ss += d * d; }
   }
   return { n, rms: n ? Math.sqrt(ss / n) : Infinity };
 }
