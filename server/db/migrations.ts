@@ -45,4 +45,8 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (project_id, key)
   );
   `,
+  // issue 15 §1: an EDS map shows one polished face of the sample; NULL (every map imported before) = the top face
+  `
+  ALTER TABLE datasets ADD COLUMN face TEXT CHECK (face IS NULL OR face IN ('top', 'bottom'));
+  `,
 ];

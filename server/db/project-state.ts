@@ -166,30 +166,34 @@ const scanProposalsJob = z.object({ jobId: z.string(), key: z.string(), fovUm })
 /** Artifact 'scanProposalsJob': the latest scan-proposals job and what it computes from (pipeline/annotate-jobs.ts proposalsKey). */
 export type ProposalsJobRow = z.infer<typeof scanProposalsJob>;
 
+const registrationRecord = exactly<RegistrationRecord>()(z.object({
+  volumeId: z.string(),
+  edsId: z.string(),
+  edsToSlab: affine2,
+  edsToVoxel: affine2to3,
+  slabToVoxel: affine2to3,
+  surface: surfaceOut,
+  quality: z.union([landmarkQuality, registrationQuality]),
+  landmarks: z.array(z.object({ eds: px, slab: px })),
+  source: z.enum(['landmarks', 'auto']),
+  accepted: z.boolean(),
+  truthError: z.object({ meanVox: real, maxVox: real }).optional(),
+  createdAt: num,
+  overlay: z.object({ id: num, width: num, height: num }).optional(),
+  model: registrationModel.optional(),
+  modelChoice: modelChoice.optional(),
+  fields: z.array(fieldCorrection).optional(),
+  residual: residualMap.optional(),
+  candidates: modelCandidates.optional(),
+}));
+
 // ---------------------------------------------------------------- the keys
 
 export const PROJECT_STATE = {
-  /** Correlate: the registration of the EDS map to the volume (pipeline/correlate.ts) */
-  registration: exactly<RegistrationRecord>()(z.object({
-    volumeId: z.string(),
-    edsId: z.string(),
-    edsToSlab: affine2,
-    edsToVoxel: affine2to3,
-    slabToVoxel: affine2to3,
-    surface: surfaceOut,
-    quality: z.union([landmarkQuality, registrationQuality]),
-    landmarks: z.array(z.object({ eds: px, slab: px })),
-    source: z.enum(['landmarks', 'auto']),
-    accepted: z.boolean(),
-    truthError: z.object({ meanVox: real, maxVox: real }).optional(),
-    createdAt: num,
-    overlay: z.object({ id: num, width: num, height: num }).optional(),
-    model: registrationModel.optional(),
-    modelChoice: modelChoice.optional(),
-    fields: z.array(fieldCorrection).optional(),
-    residual: residualMap.optional(),
-    candidates: modelCandidates.optional(),
-  })),
+  /** Correlate: the registration of the (top face's) EDS map to the volume (pipeline/correlate.ts) */
+  registration: registrationRecord,
+  /** Correlate, issue 15 §1: the registration of the bottom face's EDS map (edsToVoxel in the volume's voxels; slab, surface and edsToSlab in the volume turned upside down) */
+  bottomRegistration: registrationRecord,
   classMap,
   inputs,
   /** the project's class list (mineralogy: edited colours; lithology: the painted classes) */
@@ -218,6 +222,7 @@ export const PROJECT_STATE = {
     mirrorSurface: surfacePlane,
     trainSeconds: real,
     modelRel: z.string().optional(),
+    faces: z.array(z.enum(['top', 'bottom'])).optional(),
     quality: exactly<QualityEstimate>()(z.object({
       meanIoU: real, surfaceMeanIoU: real, depthAgreement: real, crossHalf: real, depthConfidence: real, surfaceConfidence: real, outOfRange: real, sampled: num,
       perClass: z.array(exactly<QualityClass>()(z.object({ class: num, estimate: real, surfaceIoU: real, surfaceSupport: real, depthAgreement: real, crossHalf: real, depthExpected: real, surfaceExpected: real, depthShare: real, labelShare: real }))).optional(),

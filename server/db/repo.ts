@@ -9,6 +9,8 @@ import { decodeProjectState, encodeProjectState, type ProjectState, type Project
 export type ProjectKind = 'mineralogy' | 'lithology';
 export type DatasetKind = 'volume' | 'eds';
 export type DatasetStatus = 'importing' | 'ready' | 'failed';
+/** The polished face of the sample an EDS map shows (issue 15 §1); null: volumes, and maps imported before faces (the top). */
+export type DatasetFace = 'top' | 'bottom';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface Project {
@@ -28,6 +30,8 @@ export interface DatasetRecord {
   info: unknown;
   error: string | null;
   createdAt: Date;
+  /** EDS maps: the face it shows (null = top, as every map imported before) */
+  face?: DatasetFace | null;
 }
 
 export interface JobRecord {
@@ -54,7 +58,7 @@ const date = (n: number | null) => (n == null ? null : new Date(n));
 const toProject = (r: any): Project => ({ id: r.id, name: r.name, kind: r.kind, createdAt: new Date(r.created_at) });
 const toDataset = (r: any): DatasetRecord => ({
   id: r.id, projectId: r.project_id, name: r.name, kind: r.kind, status: r.status, relPath: r.rel_path,
-  info: json(r.info), error: r.error, createdAt: new Date(r.created_at),
+  info: json(r.info), error: r.error, createdAt: new Date(r.created_at), face: r.face ?? null,
 });
 const toJob = (r: any): JobRecord => ({
   id: r.id, projectId: r.project_id, kind: r.kind, state: r.state, progress: r.progress, message: r.message,
@@ -101,9 +105,13 @@ export class Repo {
   insertDataset(d: Omit<DatasetRecord, 'createdAt' | 'error'> & { error?: string | null }): DatasetRecord {
     const createdAt = new Date();
     this.db
-      .prepare('INSERT INTO datasets (id, project_id, name, kind, status, rel_path, info, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(d.id, d.projectId, d.name, d.kind, d.status, d.relPath, d.info == null ? null : JSON.stringify(d.info), d.error ?? null, createdAt.getTime());
-    return { ...d, error: d.error ?? null, createdAt };
+      .prepare('INSERT INTO datasets (id, project_id, name, kind, status, rel_path, info, error, created_at, face) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(d.id, d.projectId, d.name, d.kind, d.status, d.relPath, d.info == null ? null : JSON.stringify(d.info), d.error ?? null, createdAt.getTime(), d.face ?? null);
+    return { ...d, error: d.error ?? null, createdAt, face: d.face ?? null };
+  }
+  /** Which face an EDS map shows (null: the top, as maps imported before faces). */
+  setDatasetFace(id: string, face: DatasetFace | null): void {
+    this.db.prepare("UPDATE datasets SET face = ? WHERE id = ? AND kind = 'eds'").run(face, id);
   }
   updateDataset(id: string, patch: { status?: DatasetStatus; info?: unknown; error?: string | null }): void {
     const cur = this.dataset(id);

@@ -3,6 +3,9 @@
  * project's stored slab they share with server/pipeline/correlate.ts:
  *   projects/<id>/slab.json  SlabRecord (surface plane, slab size and geometry, volume id)
  *   projects/<id>/slab.f32   slab grey values, row-major (v, u), raw little-endian float32
+ *   projects/<id>/slab-bottom.{json,f32}  the same for the bottom face (issue 15 §1), found on the
+ *                            volume turned upside down (lib/registration/face-view): its slab and
+ *                            surface are in that view's frame, as lib's bottom registrations are
  * The data file is written first, then the record, each under a temp name and renamed: a reader
  * sees the old pair or the new one, and a record whose data does not have its size is ignored.
  * No server state here: no database, no Next.
@@ -15,9 +18,11 @@ import { loadMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
 import {
   detectSurface, extractSlab, registerEdsToVolume, transferLabels,
-  type FieldCorrection, type FieldRect, type LandmarkPair, type RegistrationModel, type Slab, type SurfaceFit,
+  type ClassMap, type FieldCorrection, type FieldRect, type LandmarkPair, type RegistrationModel, type Slab, type SurfaceFit,
 } from '@/lib/registration';
 import { regularFields } from '@/lib/registration/refine-fields';
+import { faceView, type Face } from '@/lib/registration/face-view';
+import { registerMoreMaps } from '@/lib/pipeline/more-maps';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import { writeFileAtomic } from '../storage/atomic';
 
@@ -33,17 +38,20 @@ export interface SlabRecord {
   surface: SurfaceOut;
 }
 
-export const slabPaths = (projectDir: string) => ({
-  json: path.join(/*turbopackIgnore: true*/ projectDir, 'slab.json'),
-  data: path.join(/*turbopackIgnore: true*/ projectDir, 'slab.f32'),
-});
+export const slabPaths = (projectDir: string, face: Face = 'top') => {
+  const base = face === 'bottom' ? 'slab-bottom' : 'slab';
+  return {
+    json: path.join(/*turbopackIgnore: true*/ projectDir, `${base}.json`),
+    data: path.join(/*turbopackIgnore: true*/ projectDir, `${base}.f32`),
+  };
+};
 
 const missing = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 
 /** The stored slab record (no pixels), or undefined when there is none. */
-export async function readSlabRecord(projectDir: string): Promise<SlabRecord | undefined> {
+export async function readSlabRecord(projectDir: string, face: Face = 'top'): Promise<SlabRecord | undefined> {
   try {
-    return JSON.parse(await readFile(slabPaths(projectDir).json, 'utf8')) as SlabRecord;
+    return JSON.parse(await readFile(slabPaths(projectDir, face).json, 'utf8')) as SlabRecord;
   } catch (err) {
     if (missing(err) || err instanceof SyntaxError) return undefined;
     throw err;
@@ -51,12 +59,12 @@ export async function readSlabRecord(projectDir: string): Promise<SlabRecord | u
 }
 
 /** The stored slab with its pixels, or undefined when there is none (or its two files do not match). */
-export async function readSlabFiles(projectDir: string): Promise<(SlabRecord & { data: Float32Array }) | undefined> {
-  const rec = await readSlabRecord(projectDir);
+export async function readSlabFiles(projectDir: string, face: Face = 'top'): Promise<(SlabRecord & { data: Float32Array }) | undefined> {
+  const rec = await readSlabRecord(projectDir, face);
   if (!rec) return undefined;
   let buf: Buffer;
   try {
-    buf = await readFile(slabPaths(projectDir).data);
+    buf = await readFile(slabPaths(projectDir, face).data);
   } catch (err) {
     if (missing(err)) return undefined;
     throw err;
@@ -67,8 +75,8 @@ export async function readSlabFiles(projectDir: string): Promise<(SlabRecord & {
   return { ...rec, data };
 }
 
-async function writeSlabFiles(projectDir: string, rec: SlabRecord, data: Float32Array) {
-  const f = slabPaths(projectDir);
+async function writeSlabFiles(projectDir: string, rec: SlabRecord, data: Float32Array, face: Face) {
+  const f = slabPaths(projectDir, face);
   await writeFileAtomic(f.data, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   await writeFileAtomic(f.json, JSON.stringify(rec));
 }
@@ -98,11 +106,13 @@ export interface SlabTaskArgs {
   storePath: string;
   projectDir: string;
   volumeId: string;
+  /** the face to find (default top); bottom: on the volume turned upside down */
+  face?: Face;
 }
 
-/** Detect the polished surface and resample the slab along it (one pass over the top of the volume); stored with the project. */
+/** Detect the polished surface and resample the slab along it (one pass over the top of the volume, or of its bottom); stored with the project. */
 export async function correlateSlab(a: SlabTaskArgs, opts: StageOptions): Promise<SlabRecord> {
-  const store = await openVolume(a.storePath);
+  const store = faceView(await openVolume(a.storePath), a.face ?? 'top');
   opts.onProgress?.(0, 'Finding the polished surface');
   const surface = await detectSurface(store, { signal: opts.signal, onProgress: sub(opts.onProgress, 0, 0.6) });
   opts.onProgress?.(0.6, 'Extracting the surface slab');
@@ -111,7 +121,7 @@ export async function correlateSlab(a: SlabTaskArgs, opts: StageOptions): Promis
     volumeId: a.volumeId, width: slab.width, height: slab.height, slabToVoxel: slab.slabToVoxel, normal: slab.normal,
     sampleDepthsVox: slab.sampleDepthsVox, surface: stripHeightMap(surface),
   };
-  await writeSlabFiles(a.projectDir, rec, slab.data);
+  await writeSlabFiles(a.projectDir, rec, slab.data, a.face ?? 'top');
   opts.onProgress?.(1, 'Surface slab stored');
   return rec;
 }
@@ -129,6 +139,15 @@ export interface RegisterOnSlabArgs {
    * map's TIMA field layout, which model 'fields' uses without a grid
    */
   fieldGrid?: [number, number];
+  /**
+   * issue 15 §1: the face the map shows (default top). A bottom map is registered by lib's
+   * registerMoreMaps on the bottom face's stored slab, with its refusals: no mineral of the map
+   * maps to a class (`classMap`), no overlap, or a match below 0.65x the top map's (`firstMi`,
+   * the top registration's mutual information; absent: not checked, as with landmarks)
+   */
+  face?: Face;
+  classMap?: ClassMap;
+  firstMi?: number;
 }
 
 export const NO_FIELD_LAYOUT =
@@ -153,12 +172,21 @@ export function registrationFields(map: MineralMap, model: 'auto' | Registration
 
 /** Register the EDS map onto the project's stored slab (no surface detection or slab extraction here). */
 export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOptions) {
-  const s = await readSlabFiles(a.projectDir);
-  if (!s || s.volumeId !== a.volumeId) throw unprocessable('The surface slab of this volume is missing: open the Correlate step to find the surface again.');
+  const face = a.face ?? 'top';
+  const s = await readSlabFiles(a.projectDir, face);
+  if (!s || s.volumeId !== a.volumeId) throw unprocessable(`The surface slab of ${face === 'bottom' ? 'the bottom face of ' : ''}this volume is missing: open the Correlate step to find the surface again.`);
   const store = await openVolume(a.storePath);
   const map = await loadMineralMap(a.mapDir);
   const perField = registrationFields(map, a.model, a.fieldGrid);
   const slab: Slab = { width: s.width, height: s.height, data: s.data, slabToVoxel: s.slabToVoxel, normal: s.normal, sampleDepthsVox: s.sampleDepthsVox };
+  if (face === 'bottom') {
+    const [m] = await registerMoreMaps(store, [{
+      map, classMap: a.classMap ?? {}, face,
+      register: { landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, fields: perField?.fields },
+    }], { firstMi: a.firstMi, signal: opts.signal, onProgress: opts.onProgress });
+    const r = m!.registration;
+    return { ...r, fieldLayout: perField?.layout, surface: stripHeightMap(r.surface as SurfaceFit), overlay: edsOnSlabCodes(map, r.edsToSlab, slab, r.fields) };
+  }
   const r = await registerEdsToVolume(store, map, {
     landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, signal: opts.signal, onProgress: opts.onProgress,
     fields: perField?.fields,

@@ -14,6 +14,7 @@ import { measureFeatureThroughput } from '@/lib/features/throughput-node';
 import { runLithology } from '@/lib/pipeline/run-lithology';
 import { labelledVoxels, trainFromLabels as trainFromLabelsStage, type EdsLabels } from '@/lib/pipeline/train-from-labels';
 import { registerEdsToVolume, type ClassMap, type LandmarkPair, type SurfaceFit } from '@/lib/registration';
+import type { Face } from '@/lib/registration/face-view';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import { readSlabFiles } from './tasks-correlate';
 
@@ -78,12 +79,14 @@ export interface EdsLabelArgs {
   surface: SurfacePlane;
   /** mineral phase id -> class code (null: dropped) */
   classMap: ClassMap;
+  /** the face the map shows (default top); bottom: registration and slab (slabDir's slab-bottom) in the volume turned upside down */
+  face?: Face;
 }
 
 /** The slab the map was registered on (the Correlate step's slab files), else the volume's XY geometry. */
 async function edsLabels(a: EdsLabelArgs): Promise<EdsLabels> {
   const map = await loadMineralMap(a.mapDir);
-  const stored = a.slabDir ? await readSlabFiles(a.slabDir) : undefined;
+  const stored = a.slabDir ? await readSlabFiles(a.slabDir, a.face) : undefined;
   let slab: EdsLabels['slab'];
   if (stored && stored.volumeId === a.volumeId) slab = { width: stored.width, height: stored.height, data: stored.data };
   else {
@@ -91,16 +94,20 @@ async function edsLabels(a: EdsLabelArgs): Promise<EdsLabels> {
     slab = { width: nx, height: ny };
   }
   const { a: pa, b: pb, c: pc } = a.surface;
-  return { kind: 'eds', map, edsToSlab: a.edsToSlab, fields: a.fields, slabToVoxel: a.slabToVoxel, surface: { a: pa, b: pb, c: pc }, slab, classMap: a.classMap };
+  return { kind: 'eds', map, edsToSlab: a.edsToSlab, fields: a.fields, slabToVoxel: a.slabToVoxel, surface: { a: pa, b: pb, c: pc }, slab, classMap: a.classMap, ...(a.face === 'bottom' ? { face: a.face } : {}) };
 }
 
-/** Labelled voxels per class code and the boundary (soft-label) voxels of a registered map, as training will see them. */
-export async function labelCounts(a: EdsLabelArgs, opts: TaskOptions) {
+/** Labelled voxels per class code and the boundary (soft-label) voxels of a registered map (and of `more` maps: the bottom face), as training will see them. */
+export async function labelCounts(a: EdsLabelArgs & { more?: EdsLabelArgs[] }, opts: TaskOptions) {
   const store = await openVolume(a.storePath);
-  const { labelled, partial } = await labelledVoxels(store, await edsLabels(a), { signal: opts.signal });
   const counts: Record<number, number> = {};
-  for (const v of labelled) counts[v.cls] = (counts[v.cls] ?? 0) + 1;
-  return { counts, boundary: partial.length };
+  let boundary = 0;
+  for (const m of [a, ...(a.more ?? [])]) {
+    const { labelled, partial } = await labelledVoxels(store, await edsLabels(m), { signal: opts.signal });
+    for (const v of labelled) counts[v.cls] = (counts[v.cls] ?? 0) + 1;
+    boundary += partial.length;
+  }
+  return { counts, boundary };
 }
 
 export interface TrainTaskArgs extends EdsLabelArgs {
@@ -113,11 +120,14 @@ export interface TrainTaskArgs extends EdsLabelArgs {
   seed?: number;
   classNames: Record<number, string>;
   source: string;
+  /** further registered maps of the sample (the bottom face, issue 15 §1): one model on every map's labels */
+  more?: EdsLabelArgs[];
 }
 
-/** lib/pipeline trainFromLabels on a registered EDS map; every epoch goes out as an event { epoch }. */
+/** lib/pipeline trainFromLabels on a registered EDS map (or several); every epoch goes out as an event { epoch }. */
 export async function trainFromLabels(a: TrainTaskArgs, opts: TaskOptions) {
-  const labels = await edsLabels(a);
+  const first = await edsLabels(a);
+  const labels = a.more?.length ? [first, ...(await Promise.all(a.more.map(edsLabels)))] : first;
   const train = a.hidden || a.epochs ? { ...(a.hidden ? { hidden: a.hidden } : {}), ...(a.epochs ? { epochs: a.epochs } : {}) } : undefined;
   return trainFromLabelsStage(a.storePath, labels, a.modelDir, {
     featureSet: a.featureSet, classNames: a.classNames, maxPerClass: a.maxPerClass, train, seed: a.seed, source: a.source,

@@ -3,6 +3,11 @@
  * stored with the project, landmark fits, automatic registration on the stored slab as a job,
  * acceptance, and the slab-geometry images the UI overlays (slab grey, EDS warped onto the slab,
  * grain outlines). Requests only read what the jobs stored: no pass over the volume in here.
+ *
+ * Every step is per face (issue 15 §1): the top face (default; the only one of projects with one
+ * map, stored as it always was) or the bottom face, whose map, slab, registration ('bottomRegistration')
+ * and overlay are kept beside the top's. The bottom face is found and registered on the volume
+ * turned upside down (lib/registration/face-view); its edsToVoxel is in the volume's voxels.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,6 +18,7 @@ import { invalidInput, unprocessable, type OnProgress } from '@/lib/errors';
 import { storedFieldCount } from '@/lib/eds/store-node';
 import type { MineralPhase } from '@/lib/eds/types';
 import { edsPointToVoxel, fitLandmarks, registrationErrorAt, type LandmarkPair, type Registration, type RegistrationModel } from '@/lib/registration';
+import { faceToVolume } from '@/lib/registration/face-view';
 import type { JobRecord } from '../db/repo';
 import type { Services } from '../services';
 import { writeFileAtomic } from '../storage/atomic';
@@ -20,7 +26,7 @@ import { mineralMap, volumeStore } from '../storage/open-stores';
 import { autoWindow, greyPng } from '../render/slice';
 import { runTask } from '../jobs/run-task';
 import { edsOnSlabCodes, NO_FIELD_LAYOUT, readSlabFiles, readSlabRecord, type SlabRecord, type SurfaceOut } from '../jobs/tasks-correlate';
-import { projectDatasets, projectTruth } from './project-inputs';
+import { faceDatasets, projectClassMap, projectTruth, type Face } from './project-inputs';
 
 export type { SlabRecord, SurfaceOut } from '../jobs/tasks-correlate';
 
@@ -50,12 +56,20 @@ export interface RegistrationRecord {
 /** Job kind of the surface-slab job. */
 export const SLAB_JOB = 'slab';
 
-const overlayFile = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'eds-on-slab.u8');
+const overlayFile = (svc: Services, projectId: string, face: Face) =>
+  path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), face === 'bottom' ? 'eds-on-slab-bottom.u8' : 'eds-on-slab.u8');
 
-function inputs(svc: Services, projectId: string) {
-  const { volume, eds } = projectDatasets(svc, projectId);
+/** The project-state key of a face's registration. */
+export const registrationKey = (face: Face = 'top') => (face === 'bottom' ? 'bottomRegistration' : 'registration') as 'registration' | 'bottomRegistration';
+
+function inputs(svc: Services, projectId: string, face: Face = 'top') {
+  const { volume, eds } = faceDatasets(svc, projectId, face);
   if (!volume) throw unprocessable('This project has no XRM volume yet: add one on the Data step.');
-  if (!eds) throw unprocessable('This project has no EDS mineral map yet: add one on the Data step.');
+  if (!eds) {
+    throw unprocessable(face === 'bottom'
+      ? 'This project has no EDS map of the bottom face yet: add one on the Data step (face: bottom), or mark a map there as the bottom face.'
+      : 'This project has no EDS mineral map yet: add one on the Data step.');
+  }
   return { volume, eds };
 }
 
@@ -81,59 +95,62 @@ export async function edsTimaFields(svc: Services, eds: { relPath: string }): Pr
 }
 
 /** The stored slab with its pixels (train.ts, slab.png); undefined until the slab job has run. */
-export function readSlab(svc: Services, projectId: string): Promise<(SlabRecord & { data: Float32Array }) | undefined> {
-  return readSlabFiles(svc.ws.projectDir(projectId));
+export function readSlab(svc: Services, projectId: string, face: Face = 'top'): Promise<(SlabRecord & { data: Float32Array }) | undefined> {
+  return readSlabFiles(svc.ws.projectDir(projectId), face);
 }
 
 /** The stored slab record of the project's current volume (no pixels), or undefined. */
-export async function currentSlab(svc: Services, projectId: string, volumeId: string): Promise<SlabRecord | undefined> {
-  const s = await readSlabRecord(svc.ws.projectDir(projectId));
+export async function currentSlab(svc: Services, projectId: string, volumeId: string, face: Face = 'top'): Promise<SlabRecord | undefined> {
+  const s = await readSlabRecord(svc.ws.projectDir(projectId), face);
   return s && s.volumeId === volumeId ? s : undefined;
 }
 
 const ACTIVE = new Set(['queued', 'running']);
 
 /** The latest surface-slab job of this project and volume (running, or how the last one ended). */
-export function latestSlabJob(svc: Services, projectId: string, volumeId: string): JobRecord | undefined {
-  const j = svc.repo.listJobs(projectId).find((r) => r.kind === SLAB_JOB && (r.params as { volumeId?: string } | null)?.volumeId === volumeId);
+export function latestSlabJob(svc: Services, projectId: string, volumeId: string, face: Face = 'top'): JobRecord | undefined {
+  const j = svc.repo.listJobs(projectId).find((r) => {
+    const p = r.params as { volumeId?: string; face?: Face } | null;
+    return r.kind === SLAB_JOB && p?.volumeId === volumeId && (p.face ?? 'top') === face;
+  });
   // a row left queued/running by a server that stopped is no longer active here
   if (j && ACTIVE.has(j.state) && !svc.jobs.isActive(j.id)) return { ...j, state: 'interrupted' };
   return j;
 }
 
 /** Run the slab step (worker thread) and store its result; shared by the slab job and a register job that finds no slab. */
-function computeSlab(svc: Services, projectId: string, volume: { id: string; relPath: string }, opts: { signal?: AbortSignal; onProgress?: OnProgress }) {
-  return runTask('correlateSlab', { storePath: svc.ws.abs(volume.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id }, opts);
+function computeSlab(svc: Services, projectId: string, volume: { id: string; relPath: string }, face: Face, opts: { signal?: AbortSignal; onProgress?: OnProgress }) {
+  return runTask('correlateSlab', { storePath: svc.ws.abs(volume.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id, face }, opts);
 }
 
 /**
  * Find the surface and extract the slab, as a job (one per project and volume: a running one is
  * returned instead of starting another). The Correlate query reports it as pending meanwhile.
  */
-export function startSlabJob(svc: Services, projectId: string): JobRecord {
-  const { volume } = inputs(svc, projectId);
-  const cur = latestSlabJob(svc, projectId, volume.id);
+export function startSlabJob(svc: Services, projectId: string, face: Face = 'top'): JobRecord {
+  const { volume } = inputs(svc, projectId, face);
+  const cur = latestSlabJob(svc, projectId, volume.id, face);
   if (cur && ACTIVE.has(cur.state)) return cur;
-  return svc.jobs.start(SLAB_JOB, projectId, { volumeId: volume.id }, async ({ signal, onProgress }) => {
-    const rec = await computeSlab(svc, projectId, volume, { signal, onProgress });
+  return svc.jobs.start(SLAB_JOB, projectId, { volumeId: volume.id, ...(face === 'bottom' ? { face } : {}) }, async ({ signal, onProgress }) => {
+    const rec = await computeSlab(svc, projectId, volume, face, { signal, onProgress });
     return { width: rec.width, height: rec.height, surface: rec.surface };
   });
 }
 
 /** Run the slab job to its end and return what it stored (tests, scripts; never a request handler). */
-export async function prepareSlab(svc: Services, projectId: string): Promise<SlabRecord> {
-  const j = await svc.jobs.wait(startSlabJob(svc, projectId).id);
+export async function prepareSlab(svc: Services, projectId: string, face: Face = 'top'): Promise<SlabRecord> {
+  const j = await svc.jobs.wait(startSlabJob(svc, projectId, face).id);
   if (j.state !== 'done') throw unprocessable(`Finding the surface ${j.state === 'failed' ? `failed: ${j.error}` : `was ${j.state}`}.`);
-  const { volume } = inputs(svc, projectId);
-  const s = await currentSlab(svc, projectId, volume.id);
+  const { volume } = inputs(svc, projectId, face);
+  const s = await currentSlab(svc, projectId, volume.id, face);
   if (!s) throw unprocessable('The surface slab job finished but stored no slab.');
   return s;
 }
 
-function truthError(svc: Services, projectId: string, edsToVoxel: Affine2to3, map: { width: number; height: number }, shape: [number, number, number], fields?: Registration['fields']) {
+function truthError(svc: Services, projectId: string, edsToVoxel: Affine2to3, map: { width: number; height: number }, shape: [number, number, number], fields?: Registration['fields'], face: Face = 'top') {
   const truth = projectTruth(svc, projectId);
-  if (!truth?.edsToVoxel) return undefined;
-  const t = truth.edsToVoxel as Affine2to3;
+  const t = (face === 'bottom' ? truth?.bottom?.edsToVoxel : truth?.edsToVoxel) as Affine2to3 | undefined;
+  if (!t) return undefined;
   const e = registrationErrorAt((u, v) => edsPointToVoxel({ edsToVoxel, fields }, u, v), (u, v) => edsPointToVoxel({ edsToVoxel: t }, u, v), map.width, map.height, shape);
   return Number.isFinite(e.mean) ? { meanVox: e.mean, maxVox: e.max } : undefined;
 }
@@ -143,42 +160,44 @@ function truthError(svc: Services, projectId: string, edsToVoxel: Affine2to3, ma
 const writing = new Map<string, Promise<unknown>>();
 
 /** Store a registration with its EDS-on-slab overlay (legend index + 1 per slab pixel). */
-function storeRegistration(svc: Services, projectId: string, rec: RegistrationRecord, codes: Uint8Array, size: { width: number; height: number }) {
+function storeRegistration(svc: Services, projectId: string, rec: RegistrationRecord, codes: Uint8Array, size: { width: number; height: number }, face: Face) {
   const run = async () => {
     const id = randomInt(1, 2 ** 31);
     const buf = new Uint8Array(4 + codes.length);
     new DataView(buf.buffer).setUint32(0, id, true);
     buf.set(codes, 4);
-    await writeFileAtomic(overlayFile(svc, projectId), buf);
-    svc.repo.setArtifact(projectId, 'registration', { ...rec, overlay: { id, width: size.width, height: size.height } });
+    await writeFileAtomic(overlayFile(svc, projectId, face), buf);
+    svc.repo.setArtifact(projectId, registrationKey(face), { ...rec, overlay: { id, width: size.width, height: size.height } });
   };
-  const next = (writing.get(projectId) ?? Promise.resolve()).then(run, run);
+  const key = `${projectId}\0${face}`;
+  const next = (writing.get(key) ?? Promise.resolve()).then(run, run);
   const tail = next.catch(() => undefined);
-  writing.set(projectId, tail);
-  void tail.then(() => writing.get(projectId) === tail && writing.delete(projectId));
+  writing.set(key, tail);
+  void tail.then(() => writing.get(key) === tail && writing.delete(key));
   return next;
 }
 
 const slabMissing = () => unprocessable('The surface has not been found yet: wait for the surface job on the Correlate step (or click Find surface).');
 
 /** Instant landmark fit (no refinement): the pose the user sees while clicking. Uses the stored slab. */
-export async function fitProjectLandmarks(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[], model: 'similarity' | 'affine') {
-  const { volume, eds } = inputs(svc, projectId);
+export async function fitProjectLandmarks(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[], model: 'similarity' | 'affine', face: Face = 'top') {
+  const { volume, eds } = inputs(svc, projectId, face);
   if (landmarks.length < 3) throw invalidInput(`A landmark fit needs at least 3 pairs; there ${landmarks.length === 1 ? 'is 1' : `are ${landmarks.length}`}.`);
-  const slab = await currentSlab(svc, projectId, volume.id);
+  const slab = await currentSlab(svc, projectId, volume.id, face);
   if (!slab) throw slabMissing();
   const map = await mineralMap(svc, eds.id);
   const store = await volumeStore(svc, volume.id);
   const scale = model === 'affine' ? undefined : map.pixelSizeUm / store.meta.spacingUm[2];
   const fit = fitLandmarks(landmarks, { model, scale });
-  const edsToVoxel = composeAffine2to3(slab.slabToVoxel, fit.edsToSlab);
+  // the bottom face's slab is in the volume turned upside down: edsToVoxel in the volume's own voxels
+  const edsToVoxel = faceToVolume(composeAffine2to3(slab.slabToVoxel, fit.edsToSlab), face, store.meta.shape[0]);
   const rec: RegistrationRecord = {
     volumeId: volume.id, edsId: eds.id, edsToSlab: fit.edsToSlab, edsToVoxel, slabToVoxel: slab.slabToVoxel, surface: slab.surface,
     quality: { miBefore: null, miAfter: null, scoreAfter: null, coverage: null, landmarkResiduals: fit.residuals, initialisation: 'landmarks', refinedBy: 'none' },
-    landmarks, source: 'landmarks', accepted: false, truthError: truthError(svc, projectId, edsToVoxel, map, store.meta.shape), createdAt: Date.now(),
+    landmarks, source: 'landmarks', accepted: false, truthError: truthError(svc, projectId, edsToVoxel, map, store.meta.shape, undefined, face), createdAt: Date.now(),
   };
   // nearest-neighbour warp of the map onto the (2D) slab for the overlay image
-  await storeRegistration(svc, projectId, rec, edsOnSlabCodes(map, fit.edsToSlab, slab), slab);
+  await storeRegistration(svc, projectId, rec, edsOnSlabCodes(map, fit.edsToSlab, slab), slab, face);
   return { edsToSlab: fit.edsToSlab, residuals: fit.residuals, rms: fit.rms, mirrored: fit.mirrored };
 }
 
@@ -187,30 +206,33 @@ export async function fitProjectLandmarks(svc: Services, projectId: string, land
  * project's stored slab: the slab job's result (it runs first on the same queue), or computed
  * once here when there is none yet.
  */
-export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'auto' | RegistrationModel, fieldGrid?: [number, number]) {
-  const { volume, eds } = inputs(svc, projectId);
+export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'auto' | RegistrationModel, fieldGrid?: [number, number], face: Face = 'top') {
+  const { volume, eds } = inputs(svc, projectId, face);
   if (landmarks && landmarks.length > 0 && landmarks.length < 3) throw invalidInput(`Give at least 3 landmark pairs (or none for the automatic search); there are ${landmarks.length}.`);
+  const check = face === 'bottom' && !landmarks?.length ? firstMapMatch(svc, projectId, volume.id) : undefined;
   // model 'fields' without a grid: the map's TIMA field layout (the task refuses a map without one)
-  return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model, fieldGrid }, async ({ signal, onProgress }) => {
+  return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model, fieldGrid, ...(face === 'bottom' ? { face } : {}) }, async ({ signal, onProgress }) => {
     // refused before the surface is searched for (the task checks the loaded map again)
     if (model === 'fields' && !fieldGrid && !(await edsTimaFields(svc, eds))) throw unprocessable(NO_FIELD_LAYOUT);
     let from = 0;
-    if (!(await currentSlab(svc, projectId, volume.id))) {
+    if (!(await currentSlab(svc, projectId, volume.id, face))) {
       from = 0.2;
-      await computeSlab(svc, projectId, volume, { signal, onProgress: (f, m) => onProgress(from * f, m ?? 'Finding the surface') });
+      await computeSlab(svc, projectId, volume, face, { signal, onProgress: (f, m) => onProgress(from * f, m ?? 'Finding the surface') });
     }
     const pairs: LandmarkPair[] | undefined = landmarks?.length ? landmarks.map((l) => ({ eds: l.eds, slab: l.slab })) : undefined;
+    const classMap = face === 'bottom' ? Object.fromEntries(projectClassMap(svc, projectId, edsInfoOf(eds).legend, face).map((e) => [e.phaseId, e.classCode])) : undefined;
     const r = await runTask('correlateRegister', {
       storePath: svc.ws.abs(volume.relPath), mapDir: svc.ws.abs(eds.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id, landmarks: pairs, model, fieldGrid,
+      ...(face === 'bottom' ? { face, classMap, firstMi: check?.miAfter } : {}),
     }, { signal, onProgress: (f, m) => onProgress(from + (1 - from) * f, m) });
     const store = await volumeStore(svc, volume.id);
     const rec: RegistrationRecord = {
       volumeId: volume.id, edsId: eds.id, edsToSlab: r.edsToSlab, edsToVoxel: r.edsToVoxel, slabToVoxel: r.slabToVoxel, surface: r.surface,
       quality: r.quality, landmarks: landmarks ?? [], source: 'auto', accepted: false,
-      truthError: truthError(svc, projectId, r.edsToVoxel, edsInfoOf(eds), store.meta.shape, r.fields), createdAt: Date.now(),
+      truthError: truthError(svc, projectId, r.edsToVoxel, edsInfoOf(eds), store.meta.shape, r.fields, face), createdAt: Date.now(),
       model: r.model, modelChoice: r.modelChoice, fields: r.fields, residual: r.residual, candidates: r.candidates,
     };
-    await storeRegistration(svc, projectId, rec, r.overlay, { width: r.slabSize[0], height: r.slabSize[1] });
+    await storeRegistration(svc, projectId, rec, r.overlay, { width: r.slabSize[0], height: r.slabSize[1] }, face);
     return { quality: r.quality, truthError: rec.truthError, model: r.model, reason: r.modelChoice?.reason, ...(r.fieldLayout ? { fieldLayout: r.fieldLayout } : {}) };
   });
 }
@@ -219,37 +241,52 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
  * Switch the stored registration to another of its candidate models (the Correlate page's
  * similarity / affine / per-field switch): recomposes the transform and its overlay, un-accepts it.
  */
-export async function useRegistrationModel(svc: Services, projectId: string, model: RegistrationModel) {
-  const rec = svc.repo.artifact(projectId, 'registration');
+export async function useRegistrationModel(svc: Services, projectId: string, model: RegistrationModel, face: Face = 'top') {
+  const rec = svc.repo.artifact(projectId, registrationKey(face));
   const cand = rec?.candidates?.[model];
   if (!rec || !cand) throw unprocessable(`This registration has no ${model} candidate: run ${model === 'fields' ? 'Refine per field (TIMA field layout or the field grid of the mosaic)' : 'Auto-register'} first.`);
-  const slab = await currentSlab(svc, projectId, rec.volumeId);
+  const slab = await currentSlab(svc, projectId, rec.volumeId, face);
   if (!slab) throw slabMissing();
   const map = await mineralMap(svc, rec.edsId);
   const store = await volumeStore(svc, rec.volumeId);
   const fields = model === 'fields' ? rec.candidates!.fields!.fields : undefined;
-  const edsToVoxel = composeAffine2to3(slab.slabToVoxel, cand.edsToSlab);
+  const edsToVoxel = faceToVolume(composeAffine2to3(slab.slabToVoxel, cand.edsToSlab), face, store.meta.shape[0]);
   const previous = rec.modelChoice?.reason ? ` (automatic choice: ${rec.modelChoice.reason})` : '';
   const next: RegistrationRecord = {
     ...rec, edsToSlab: cand.edsToSlab, edsToVoxel, fields, residual: cand.residual, model, accepted: false, createdAt: Date.now(),
     modelChoice: rec.modelChoice && { ...rec.modelChoice, kept: model, reason: `${model}: chosen on the Correlate page${previous}` },
-    truthError: truthError(svc, projectId, edsToVoxel, map, store.meta.shape, fields),
+    truthError: truthError(svc, projectId, edsToVoxel, map, store.meta.shape, fields, face),
   };
-  await storeRegistration(svc, projectId, next, edsOnSlabCodes(map, cand.edsToSlab, slab, fields), slab);
+  await storeRegistration(svc, projectId, next, edsOnSlabCodes(map, cand.edsToSlab, slab, fields), slab, face);
   return { model, truthError: next.truthError };
 }
 
-export function acceptRegistration(svc: Services, projectId: string) {
-  const rec = svc.repo.artifact(projectId, 'registration');
-  if (!rec) throw unprocessable('There is no registration to accept yet: click landmark pairs or run Auto-register first.');
+export function acceptRegistration(svc: Services, projectId: string, face: Face = 'top') {
+  const rec = svc.repo.artifact(projectId, registrationKey(face));
+  if (!rec) throw unprocessable(`There is no registration${face === 'bottom' ? ' of the bottom face' : ''} to accept yet: click landmark pairs or run Auto-register first.`);
   rec.accepted = true;
-  svc.repo.setArtifact(projectId, 'registration', rec);
+  svc.repo.setArtifact(projectId, registrationKey(face), rec);
   return rec;
 }
 
+/**
+ * The top map's match, which a bottom map's automatic registration must reach a share of
+ * (lib/pipeline/more-maps MIN_MATCH_OF_FIRST): its mutual information with the scan. Refused
+ * before the job when the top face is not registered yet; undefined (not checked, as with
+ * landmarks) when the top registration was fitted to landmarks only and has no image measure.
+ */
+function firstMapMatch(svc: Services, projectId: string, volumeId: string): { miAfter: number | undefined } {
+  const top = svc.repo.artifact(projectId, 'registration');
+  const { eds } = faceDatasets(svc, projectId, 'top');
+  if (!top || !eds || top.volumeId !== volumeId || top.edsId !== eds.id) {
+    throw unprocessable('Register the top face\'s EDS map first: the automatic registration of the bottom face\'s map is checked against the top map\'s match (a map of another sample, or of the wrong face, matches far worse). Or place the bottom map with landmarks.');
+  }
+  return { miAfter: top.quality.miAfter ?? undefined };
+}
+
 /** The stored slab as an 8-bit PNG (NaN outside the volume → black). */
-export async function slabPng(svc: Services, projectId: string): Promise<Uint8Array> {
-  const s = await readSlab(svc, projectId);
+export async function slabPng(svc: Services, projectId: string, face: Face = 'top'): Promise<Uint8Array> {
+  const s = await readSlab(svc, projectId, face);
   if (!s) throw unprocessable('The surface has not been found yet: open the Correlate step and wait for the surface job.');
   const finite = s.data.filter((v) => v === v);
   const win = autoWindow(finite.length ? finite : new Float32Array([0, 1]));
@@ -258,14 +295,14 @@ export async function slabPng(svc: Services, projectId: string): Promise<Uint8Ar
 }
 
 /** The stored EDS-on-slab overlay of the current registration as a PNG: phase colours or grain outlines. */
-export async function edsOnSlabPng(svc: Services, projectId: string, mode: 'labels' | 'outlines'): Promise<Uint8Array> {
-  const rec = svc.repo.artifact(projectId, 'registration');
+export async function edsOnSlabPng(svc: Services, projectId: string, mode: 'labels' | 'outlines', face: Face = 'top'): Promise<Uint8Array> {
+  const rec = svc.repo.artifact(projectId, registrationKey(face));
   if (!rec) throw unprocessable('There is no registration yet.');
   const stale = () => unprocessable('The overlay of this registration is not stored: fit the landmarks or run Auto-register again.');
   if (!rec.overlay) throw stale();
   let buf: Buffer;
   try {
-    buf = await readFile(overlayFile(svc, projectId));
+    buf = await readFile(overlayFile(svc, projectId, face));
   } catch {
     throw stale();
   }

@@ -31,22 +31,50 @@ export interface ClassMapEntry {
   classCode: number | null;
 }
 
-export function projectClassMap(svc: Services, projectId: string, legend: MineralPhase[]): ClassMapEntry[] {
+/**
+ * Each mineral of a legend with its class. The user's choices are kept by the top map's phase ids;
+ * the bottom face's map (issue 15 §1) has phase ids of its own, so its minerals take the class
+ * chosen for the top map's mineral of the same name, and their default class otherwise.
+ */
+export function projectClassMap(svc: Services, projectId: string, legend: MineralPhase[], face: Face = 'top'): ClassMapEntry[] {
   const saved = svc.repo.artifact(projectId, 'classMap') ?? {};
-  return legend.map((p) => ({ phaseId: p.id, name: p.name, color: p.color, classCode: p.id in saved ? saved[p.id] : defaultClassFor(p.name) }));
+  if (face === 'top') return legend.map((p) => ({ phaseId: p.id, name: p.name, color: p.color, classCode: p.id in saved ? saved[p.id] : defaultClassFor(p.name) }));
+  const top = projectDatasets(svc, projectId).eds;
+  const topLegend = (top?.info as { legend?: MineralPhase[] } | null)?.legend ?? [];
+  const byName = new Map(projectClassMap(svc, projectId, topLegend).map((e) => [e.name.trim().toLowerCase(), e.classCode]));
+  return legend.map((p) => {
+    const k = p.name.trim().toLowerCase();
+    return { phaseId: p.id, name: p.name, color: p.color, classCode: byName.has(k) ? byName.get(k)! : defaultClassFor(p.name) };
+  });
 }
 
+/**
+ * The project's volume, the EDS map of its top face (`eds`) and, when one was added, the EDS map
+ * of its bottom face (`bottomEds`, issue 15 §1: the newest ready map marked 'bottom'). Maps
+ * imported before faces existed have no face: they are top maps, so a one-map project reads as it
+ * always did.
+ */
 export function projectDatasets(svc: Services, projectId: string) {
   if (!svc.repo.project(projectId)) throw unprocessable(`There is no project ${projectId}.`);
   const ds = svc.repo.listDatasets(projectId).filter((d) => d.status === 'ready');
   const picked = svc.repo.artifact(projectId, 'inputs') ?? {};
   const volume = ds.find((d) => d.id === picked.volumeId) ?? ds.find((d) => d.kind === 'volume');
-  const eds = ds.find((d) => d.id === picked.edsId) ?? ds.find((d) => d.kind === 'eds');
-  return { volume, eds };
+  const eds = ds.find((d) => d.id === picked.edsId && d.face !== 'bottom') ?? ds.find((d) => d.kind === 'eds' && d.face !== 'bottom');
+  const bottomEds = ds.filter((d) => d.kind === 'eds' && d.face === 'bottom').at(-1);
+  return { volume, eds, bottomEds };
+}
+
+export type Face = 'top' | 'bottom';
+export const FACE_NAMES: Face[] = ['top', 'bottom'];
+
+/** The project's volume and the EDS map of one face. */
+export function faceDatasets(svc: Services, projectId: string, face: Face) {
+  const d = projectDatasets(svc, projectId);
+  return { volume: d.volume, eds: face === 'bottom' ? d.bottomEds : d.eds };
 }
 
 /** Ground truth of a synthetic project (the demo), when present. */
-export function projectTruth(svc: Services, projectId: string): { edsToVoxel: number[]; mineralToClass?: Record<string, number> } | undefined {
+export function projectTruth(svc: Services, projectId: string): { edsToVoxel: number[]; mineralToClass?: Record<string, number>; bottom?: { edsToVoxel: number[] } } | undefined {
   const f = path.join(svc.ws.projectDir(projectId), 'truth.json');
   if (!existsSync(f)) return undefined;
   try {

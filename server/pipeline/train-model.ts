@@ -17,7 +17,7 @@ import type { EdsLabelArgs } from '../jobs/tasks';
 import type { Services } from '../services';
 import { mineralMap } from '../storage/open-stores';
 import type { RegistrationRecord } from './correlate';
-import { projectClassMap, projectDatasets } from './project-inputs';
+import { projectClassMap, projectDatasets, type Face } from './project-inputs';
 import type { TrainFromLabelsResult } from '@/lib/pipeline/train-from-labels';
 
 /** Threads the server gives a whole-volume prediction (2 cores; the estimate uses the same). */
@@ -36,6 +36,8 @@ export interface ModelSummary extends Pick<TrainFromLabelsResult, 'features' | '
   trainSeconds: number;
   /** workspace-relative folder of this model's files (projects/<id>/model-<jobId>); older rows: projects/<id>/model */
   modelRel?: string;
+  /** the faces whose EDS maps it was trained on (issue 15 §1); absent on older rows (the top face) */
+  faces?: ('top' | 'bottom')[];
   /** the truth-free 3D quality estimate (lib/classify/quality-estimate); absent on older rows */
   quality?: QualityEstimate | null;
 }
@@ -107,18 +109,33 @@ export function acceptedRegistration(svc: Services, projectId: string): Registra
   return rec;
 }
 
+/**
+ * The accepted registration of the bottom face's EDS map (issue 15 §1), when there is one for the
+ * project's volume and bottom map: Train then trains on both faces' labels. Undefined otherwise
+ * (a project with one map trains as it always did).
+ */
+export function acceptedBottomRegistration(svc: Services, projectId: string): RegistrationRecord | undefined {
+  const rec = svc.repo.artifact(projectId, 'bottomRegistration');
+  const { volume, bottomEds } = projectDatasets(svc, projectId);
+  return rec?.accepted && volume && bottomEds && rec.volumeId === volume.id && rec.edsId === bottomEds.id ? rec : undefined;
+}
+
 export function mirrorPlane(rec: RegistrationRecord): SurfacePlane {
   return { a: rec.surface.a, b: rec.surface.b, c: rec.surface.c };
 }
 
-/** The accepted registration, the project's slab and mineral -> class table as plain task arguments (server/jobs/tasks.ts). */
-export async function edsLabelArgs(svc: Services, projectId: string, rec: RegistrationRecord): Promise<EdsLabelArgs & { edsName: string }> {
+/**
+ * The accepted registration, the project's slab and mineral -> class table as plain task arguments
+ * (server/jobs/tasks.ts). `face` bottom: the bottom map's registration, slab (slab-bottom) and its
+ * minerals' classes (by name from the top map's choices: project-inputs projectClassMap).
+ */
+export async function edsLabelArgs(svc: Services, projectId: string, rec: RegistrationRecord, face: Face = 'top'): Promise<EdsLabelArgs & { edsName: string }> {
   const vol = svc.repo.dataset(rec.volumeId);
   const eds = svc.repo.dataset(rec.edsId);
   if (!vol || !eds) throw unprocessable('The volume or EDS map of the accepted registration is gone: accept a registration on the Correlate step again.');
   const map = await mineralMap(svc, rec.edsId);
   const classMap: Record<number, number | null> = {};
-  for (const e of projectClassMap(svc, projectId, map.legend)) classMap[e.phaseId] = e.classCode;
+  for (const e of projectClassMap(svc, projectId, map.legend, face)) classMap[e.phaseId] = e.classCode;
   return {
     storePath: svc.ws.abs(vol.relPath),
     mapDir: svc.ws.abs(eds.relPath),
@@ -130,10 +147,14 @@ export async function edsLabelArgs(svc: Services, projectId: string, rec: Regist
     surface: mirrorPlane(rec),
     classMap,
     edsName: eds.name,
+    ...(face === 'bottom' ? { face } : {}),
   };
 }
 
 /** What the cached label counts depend on: the registration and the mineral -> class table. */
-export function labelCountsKey(svc: Services, projectId: string, rec: RegistrationRecord): string {
-  return JSON.stringify([rec.createdAt, rec.volumeId, rec.edsId, svc.repo.artifact(projectId, 'classMap') ?? null]);
+export function labelCountsKey(svc: Services, projectId: string, rec: RegistrationRecord, bottom?: RegistrationRecord): string {
+  const k: unknown[] = [rec.createdAt, rec.volumeId, rec.edsId, svc.repo.artifact(projectId, 'classMap') ?? null];
+  // a project with one map keeps its key; an accepted bottom face adds its registration
+  if (bottom) k.push(['bottom', bottom.createdAt, bottom.edsId]);
+  return JSON.stringify(k);
 }

@@ -14,7 +14,7 @@ import type { Services } from '../services';
 import { mineralMap, volumeStore } from '../storage/open-stores';
 import type { RegistrationRecord } from './correlate';
 import { projectClasses, projectClassMap, projectDatasets } from './project-inputs';
-import { PREDICT_THREADS, edsLabelArgs, labelCountsKey, projectFeatureSet } from './train-model';
+import { PREDICT_THREADS, acceptedBottomRegistration, edsLabelArgs, labelCountsKey, projectFeatureSet } from './train-model';
 
 export type LabelCountsStatus = 'none' | 'pending' | 'ready' | 'failed';
 
@@ -22,7 +22,7 @@ export type LabelCountsStatus = 'none' | 'pending' | 'ready' | 'failed';
  * Start the project's train-prepare job for what is missing (unless one for the same inputs runs
  * or has failed): the label counts for `labelsKey`, and/or the feature throughput.
  */
-function ensurePrepared(svc: Services, projectId: string, need: { rec?: RegistrationRecord; labelsKey?: string; throughputOf?: string }): { error: string | null } {
+function ensurePrepared(svc: Services, projectId: string, need: { rec?: RegistrationRecord; bottom?: RegistrationRecord; labelsKey?: string; throughputOf?: string }): { error: string | null } {
   const key = JSON.stringify([need.labelsKey ?? null, need.throughputOf ?? null]);
   const prev = svc.repo.artifact(projectId, 'trainPrepareJob');
   if (prev && prev.key === key) {
@@ -40,7 +40,8 @@ function ensurePrepared(svc: Services, projectId: string, need: { rec?: Registra
     if (need.rec && need.labelsKey) {
       onProgress(0.3, 'Counting the voxels the EDS map labels');
       const { edsName: _name, ...args } = await edsLabelArgs(svc, projectId, need.rec);
-      const r = await runTask('labelCounts', args, { signal });
+      const more = need.bottom ? [(({ edsName: _n, ...b }) => b)(await edsLabelArgs(svc, projectId, need.bottom, 'bottom'))] : undefined;
+      const r = await runTask('labelCounts', { ...args, ...(more ? { more } : {}) }, { signal });
       svc.repo.setArtifact(projectId, 'labelCounts', { key: need.labelsKey, counts: r.counts, boundary: r.boundary } satisfies LabelCountsRow);
     }
     onProgress(1, 'Ready');
@@ -66,15 +67,16 @@ export async function trainState(svc: Services, projectId: string) {
   let labelCountsError: string | null = null;
   let cached: LabelCountsRow | undefined;
   let labelsKey: string | undefined;
+  const bottom = accepted ? acceptedBottomRegistration(svc, projectId) : undefined;
   if (accepted) {
-    labelsKey = labelCountsKey(svc, projectId, rec!);
+    labelsKey = labelCountsKey(svc, projectId, rec!, bottom);
     const c = svc.repo.artifact(projectId, 'labelCounts');
     cached = c && c.key === labelsKey ? c : undefined;
     labelCountsStatus = cached ? 'ready' : 'pending';
   }
   const throughputOf = store && !haveThroughput ? svc.ws.abs(volume!.relPath) : undefined;
   if (labelCountsStatus === 'pending' || throughputOf) {
-    const { error } = ensurePrepared(svc, projectId, { rec: labelCountsStatus === 'pending' ? rec! : undefined, labelsKey: labelCountsStatus === 'pending' ? labelsKey : undefined, throughputOf });
+    const { error } = ensurePrepared(svc, projectId, { rec: labelCountsStatus === 'pending' ? rec! : undefined, bottom, labelsKey: labelCountsStatus === 'pending' ? labelsKey : undefined, throughputOf });
     if (error && labelCountsStatus === 'pending') (labelCountsStatus = 'failed'), (labelCountsError = error);
   }
   const labelCounts = cached ? classes.map((c) => ({ code: c.code, name: c.name, voxels: cached!.counts[c.code] ?? 0 })) : [];
@@ -90,6 +92,9 @@ export async function trainState(svc: Services, projectId: string) {
     volume: volume && store ? { id: volume.id, name: volume.name, shape: store.meta.shape, spacingUm: store.meta.spacingUm, levels: store.levels } : null,
     eds: eds && map ? { id: eds.id, name: eds.name } : null,
     registrationAccepted: accepted,
+    /** the faces whose maps Train takes (issue 15 §1): the top, and the bottom when its registration is accepted */
+    trainFaces: accepted ? (bottom ? ['top', 'bottom'] : ['top']) as ('top' | 'bottom')[] : [],
+    bottomEds: bottom ? { name: projectDatasets(svc, projectId).bottomEds?.name ?? '' } : null,
     classes,
     classMap: map ? projectClassMap(svc, projectId, map.legend) : [],
     featureSet: set,
@@ -104,7 +109,7 @@ export async function trainState(svc: Services, projectId: string) {
     /** seconds: NaN until the throughput of this machine is measured (train-prepare job) */
     estimate,
     model: summary
-      ? { createdAt: new Date(summary.createdAt), features: summary.features, classes: summary.classes, hidden: summary.hidden, bestEpoch: summary.bestEpoch, history: summary.history, validation: summary.validation, counts: summary.counts, trainSeconds: summary.trainSeconds, quality: summary.quality ?? null }
+      ? { createdAt: new Date(summary.createdAt), features: summary.features, classes: summary.classes, hidden: summary.hidden, bestEpoch: summary.bestEpoch, history: summary.history, validation: summary.validation, counts: summary.counts, trainSeconds: summary.trainSeconds, quality: summary.quality ?? null, faces: summary.faces ?? ['top'] }
       : null,
     liveHistory: svc.repo.artifact(projectId, 'trainHistory') ?? null,
     /** labelled surface voxels per class; empty unless labelCountsStatus is 'ready' */

@@ -20,7 +20,7 @@ import { storeAt, volumeStore, forgetStore } from '../storage/open-stores';
 import { projectClasses, projectDatasets, type ClassDef } from './project-inputs';
 import { cancelResultsStats, scheduleResultsStats } from './results-stats';
 import {
-  PREDICT_THREADS, acceptedRegistration, edsLabelArgs, mirrorPlane, modelDir, newModelDir, predictionDir, predictionRel, projectFeatureSet, projectModel, pruneModels,
+  PREDICT_THREADS, acceptedBottomRegistration, acceptedRegistration, edsLabelArgs, mirrorPlane, modelDir, newModelDir, predictionDir, predictionRel, projectFeatureSet, projectModel, pruneModels,
   type LiveHistory, type ModelSummary, type PredictionRecord, type TrainParams,
 } from './train-model';
 
@@ -49,8 +49,9 @@ export function setClassColor(svc: Services, projectId: string, code: number, co
 const className = (classes: ClassDef[], code: number) => classes.find((c) => c.code === code)?.name ?? `class ${code}`;
 
 /**
- * Train on the accepted registration's surface labels: lib trainFromLabels (kind 'eds') in the
- * compute host, epochs streamed into the 'trainHistory' row for the live curves, the model in its
+ * Train on the accepted registration's surface labels, and on the bottom face's too when its map's
+ * registration is accepted (issue 15 §1: lib trainFromLabels with both maps; each face its own
+ * held-out tiles): lib trainFromLabels (kind 'eds') in the compute host, epochs streamed into the 'trainHistory' row for the live curves, the model in its
  * own folder (model-<jobId>), then the 'model' row switches over and older folders go.
  */
 export function startTrain(svc: Services, projectId: string, params: TrainParams = {}) {
@@ -59,6 +60,8 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
     const t0 = Date.now();
     const rec = acceptedRegistration(svc, projectId);
     const labels = await edsLabelArgs(svc, projectId, rec);
+    const bottomRec = acceptedBottomRegistration(svc, projectId);
+    const bottom = bottomRec ? await edsLabelArgs(svc, projectId, bottomRec, 'bottom') : undefined;
     const store = await volumeStore(svc, rec.volumeId);
     const set = projectFeatureSet(svc, projectId, store.meta.spacingUm);
     const classes = projectClasses(svc, projectId);
@@ -66,11 +69,12 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
     svc.repo.setArtifact(projectId, 'trainHistory', live);
     const dir = newModelDir(svc, projectId, jobId);
     const { edsName, ...args } = labels;
+    const more = bottom ? [(({ edsName: _n, ...b }) => b)(bottom)] : undefined;
     let r: Awaited<ReturnType<typeof runTask<'trainFromLabels'>>>;
     try {
       r = await runTask('trainFromLabels', {
         ...args, modelDir: dir, featureSet: set, hidden: params.hidden, epochs: params.epochs, maxPerClass: params.maxPerClass, seed: params.seed,
-        classNames: Object.fromEntries(classes.map((c) => [c.code, c.name])), source: `The EDS map ${edsName}`,
+        classNames: Object.fromEntries(classes.map((c) => [c.code, c.name])), source: `The EDS map ${edsName}`, ...(more ? { more } : {}),
       }, {
         signal,
         onProgress,
@@ -95,6 +99,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
       createdAt: Date.now(), jobId, modelRel: svc.ws.rel(dir),
       features: r.features, featureSet: r.featureSet, classes: r.classes, hidden: r.hidden, bestEpoch: r.bestEpoch, history: r.history,
       validation: r.validation, counts: r.counts, labelledVoxels: r.labelledVoxels, mirrorSurface: mirrorPlane(rec), trainSeconds: (Date.now() - t0) / 1000, quality: r.quality,
+      ...(bottom ? { faces: ['top', 'bottom'] as ('top' | 'bottom')[] } : {}),
     };
     svc.repo.setArtifact(projectId, 'model', summary);
     await pruneModels(svc, projectId, dir);

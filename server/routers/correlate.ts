@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { publicProcedure, router } from '../trpc';
 import { projectId } from './projects';
 import { volumeStore } from '../storage/open-stores';
-import { projectClasses, projectClassMap, projectDatasets } from '../pipeline/project-inputs';
+import { faceDatasets, projectClasses, projectClassMap, projectDatasets } from '../pipeline/project-inputs';
 import {
-  acceptRegistration, currentSlab, edsInfoOf, edsTimaFields, fitProjectLandmarks, latestSlabJob, startAutoRegister, startSlabJob, useRegistrationModel,
+  acceptRegistration, currentSlab, edsInfoOf, edsTimaFields, fitProjectLandmarks, latestSlabJob, registrationKey, startAutoRegister, startSlabJob, useRegistrationModel,
 } from '../pipeline/correlate';
 
 const px = z.tuple([z.number().finite(), z.number().finite()]);
@@ -13,6 +13,8 @@ const model = z.enum(['similarity', 'affine']).default('similarity');
 /** the registration's transform model (issue 19); 'auto' keeps the affine / field shifts only where the map supports them */
 const registrationModel = z.enum(['auto', 'similarity', 'affine', 'fields']).default('auto');
 const fieldGrid = z.tuple([z.number().int().min(1).max(64), z.number().int().min(1).max(64)]);
+/** the polished face whose EDS map is registered (issue 15 §1); default top, as projects with one map */
+const face = z.enum(['top', 'bottom']).default('top');
 
 export const correlateRouter = router({
   /**
@@ -20,20 +22,31 @@ export const correlateRouter = router({
    * record, the registration artifact, job rows): no volume or map pass. While the surface-slab
    * job runs, `slabStatus` is 'pending' and `slabJob` carries its id and progress.
    */
-  state: publicProcedure.input(z.object({ projectId })).query(async ({ ctx, input }) => {
+  state: publicProcedure.input(z.object({ projectId, face })).query(async ({ ctx, input }) => {
     const svc = ctx.svc;
-    const { volume, eds } = projectDatasets(svc, input.projectId);
+    const { volume, eds } = faceDatasets(svc, input.projectId, input.face);
+    const all = projectDatasets(svc, input.projectId);
     const store = volume ? await volumeStore(svc, volume.id) : undefined;
     const info = eds ? edsInfoOf(eds) : undefined;
-    const slab = volume ? await currentSlab(svc, input.projectId, volume.id) : undefined;
-    const job = volume && !slab ? latestSlabJob(svc, input.projectId, volume.id) : undefined;
+    const slab = volume ? await currentSlab(svc, input.projectId, volume.id, input.face) : undefined;
+    const job = volume && !slab ? latestSlabJob(svc, input.projectId, volume.id, input.face) : undefined;
     const slabStatus: 'none' | 'ready' | 'pending' | 'failed' = !volume ? 'none'
       : slab ? 'ready'
         : job?.state === 'queued' || job?.state === 'running' ? 'pending'
           : job && job.state !== 'done' ? 'failed' : 'none';
-    const reg = svc.repo.artifact(input.projectId, 'registration');
+    const reg = svc.repo.artifact(input.projectId, registrationKey(input.face));
     const fresh = reg && volume && eds && reg.volumeId === volume.id && reg.edsId === eds.id ? reg : null;
+    const accepted = (f: 'top' | 'bottom', d: { id: string } | undefined) => {
+      const r = svc.repo.artifact(input.projectId, registrationKey(f));
+      return !!(r?.accepted && d && volume && r.edsId === d.id && r.volumeId === volume.id);
+    };
     return {
+      face: input.face,
+      /** both faces at a glance (the face selector): the map's name, and whether its registration is accepted */
+      faces: {
+        top: all.eds ? { name: all.eds.name, accepted: accepted('top', all.eds) } : null,
+        bottom: all.bottomEds ? { name: all.bottomEds.name, accepted: accepted('bottom', all.bottomEds) } : null,
+      },
       volume: volume && store ? { id: volume.id, name: volume.name, shape: store.meta.shape, spacingUm: store.meta.spacingUm } : null,
       eds: eds && info
         ? { id: eds.id, name: eds.name, width: info.width, height: info.height, pixelSizeUm: info.pixelSizeUm, legend: info.legend.map((p) => ({ id: p.id, name: p.name, color: p.color, areaFraction: p.areaFraction ?? 0 })), unclassifiedFraction: info.unclassifiedFraction ?? 0, notMeasuredFraction: info.notMeasuredFraction ?? 0, timaFields: await edsTimaFields(svc, eds) }
@@ -51,28 +64,28 @@ export const correlateRouter = router({
           model: fresh.model ?? null, modelChoice: fresh.modelChoice ?? null, fields: fresh.fields ?? null, residual: fresh.residual ?? null, candidates: fresh.candidates ?? null,
         }
         : null,
-      classMap: info ? projectClassMap(svc, input.projectId, info.legend) : [],
+      classMap: info ? projectClassMap(svc, input.projectId, info.legend, input.face) : [],
       classes: projectClasses(svc, input.projectId),
     };
   }),
   /** Start the surface-slab job (or return the one already running). */
-  prepare: publicProcedure.input(z.object({ projectId })).mutation(({ ctx, input }) => ({ jobId: startSlabJob(ctx.svc, input.projectId).id })),
+  prepare: publicProcedure.input(z.object({ projectId, face })).mutation(({ ctx, input }) => ({ jobId: startSlabJob(ctx.svc, input.projectId, input.face).id })),
   fitLandmarks: publicProcedure
-    .input(z.object({ projectId, landmarks, model }))
-    .mutation(({ ctx, input }) => fitProjectLandmarks(ctx.svc, input.projectId, input.landmarks, input.model)),
+    .input(z.object({ projectId, landmarks, model, face }))
+    .mutation(({ ctx, input }) => fitProjectLandmarks(ctx.svc, input.projectId, input.landmarks, input.model, input.face)),
   /** `model`: the landmark fit's; `registrationModel`: the transform's (an affine landmark fit keeps the affine) */
   autoRegister: publicProcedure
-    .input(z.object({ projectId, landmarks: landmarks.optional(), model, registrationModel, fieldGrid: fieldGrid.optional() }))
+    .input(z.object({ projectId, landmarks: landmarks.optional(), model, registrationModel, fieldGrid: fieldGrid.optional(), face }))
     .mutation(({ ctx, input }) => {
       const m = input.model === 'affine' && input.registrationModel === 'auto' ? 'affine' : input.registrationModel;
-      return { jobId: startAutoRegister(ctx.svc, input.projectId, input.landmarks, m, input.fieldGrid).id };
+      return { jobId: startAutoRegister(ctx.svc, input.projectId, input.landmarks, m, input.fieldGrid, input.face).id };
     }),
   /** Switch the stored registration to one of its candidate models (similarity / affine / fields). */
   chooseModel: publicProcedure
-    .input(z.object({ projectId, model: z.enum(['similarity', 'affine', 'fields']) }))
-    .mutation(({ ctx, input }) => useRegistrationModel(ctx.svc, input.projectId, input.model)),
-  accept: publicProcedure.input(z.object({ projectId })).mutation(({ ctx, input }) => {
-    const r = acceptRegistration(ctx.svc, input.projectId);
+    .input(z.object({ projectId, model: z.enum(['similarity', 'affine', 'fields']), face }))
+    .mutation(({ ctx, input }) => useRegistrationModel(ctx.svc, input.projectId, input.model, input.face)),
+  accept: publicProcedure.input(z.object({ projectId, face })).mutation(({ ctx, input }) => {
+    const r = acceptRegistration(ctx.svc, input.projectId, input.face);
     return { accepted: r.accepted };
   }),
   setClassMap: publicProcedure

@@ -18,7 +18,8 @@ function pendingPick(svc: Services, project: string, job: string) {
   const pick = (j.result as Partial<TimaPickResult> | null)?.pick;
   if (!pick || !PICK_UPLOAD.test(pick.upload)) throw new TRPCError({ code: 'BAD_REQUEST', message: `Import ${job} is not waiting for a TIMA dataset to be chosen.` });
   const name = String((j.params as { name?: unknown } | null)?.name ?? 'the upload');
-  return { pick, name, file: path.join(/*turbopackIgnore: true*/ svc.ws.root, 'tmp', pick.upload) };
+  const face = (j.params as { face?: unknown } | null)?.face === 'bottom' ? 'bottom' as const : undefined;
+  return { pick, name, face, file: path.join(/*turbopackIgnore: true*/ svc.ws.root, 'tmp', pick.upload) };
 }
 
 export const datasetId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a dataset id');
@@ -45,7 +46,7 @@ export interface VolumeInfoOut {
 
 /** The client's view of a dataset: no paths. */
 export function datasetOut(d: DatasetRecord) {
-  const base = { id: d.id, projectId: d.projectId, name: d.name, kind: d.kind, status: d.status, error: d.error, createdAt: d.createdAt };
+  const base = { id: d.id, projectId: d.projectId, name: d.name, kind: d.kind, status: d.status, error: d.error, createdAt: d.createdAt, face: d.kind === 'eds' ? (d.face ?? 'top') : null };
   if (d.kind === 'volume') {
     const info = d.info as VolumeInfoOut | null;
     return { ...base, meta: info?.meta, levels: info?.levels ?? 1, eds: undefined as EdsInfoOut | undefined };
@@ -62,7 +63,7 @@ export const datasetsRouter = router({
   importTimaDataset: publicProcedure
     .input(z.object({ projectId, jobId, dataset: z.string().trim().min(1).max(200) }))
     .mutation(async ({ ctx, input }) => {
-      const { pick, name, file } = pendingPick(ctx.svc, input.projectId, input.jobId);
+      const { pick, name, face, file } = pendingPick(ctx.svc, input.projectId, input.jobId);
       const chosen = pick.datasets.find((d) => d.id === input.dataset);
       if (!chosen) throw new TRPCError({ code: 'BAD_REQUEST', message: `${name} holds no TIMA dataset ${input.dataset}; it holds ${pick.datasets.map((d) => d.label).join(', ')}.` });
       const taken = ctx.svc.ws.tmpPath('upload') + '.zip';
@@ -72,13 +73,24 @@ export const datasetsRouter = router({
         throw new TRPCError({ code: 'CONFLICT', message: `${name} was already imported from this upload, discarded, or the server restarted since; upload it again to choose another dataset.` });
       }
       try {
-        const job = startImportJob(ctx.svc, { projectId: input.projectId, kind: 'eds', name, file: taken, dataset: chosen.id });
+        const job = startImportJob(ctx.svc, { projectId: input.projectId, kind: 'eds', name, file: taken, dataset: chosen.id, face });
         return { jobId: job.id, label: chosen.label };
       } catch (err) {
         await rm(taken, { force: true });
         throw err;
       }
     }),
+  /**
+   * Which polished face an EDS map shows (issue 15 §1): 'bottom' makes it the project's bottom-face
+   * map (registered on its own on Correlate, trained on with the top map); 'top' makes it a top map again.
+   */
+  setFace: publicProcedure.input(z.object({ id: datasetId, face: z.enum(['top', 'bottom']) })).mutation(({ ctx, input }) => {
+    const d = ctx.svc.repo.dataset(input.id);
+    if (!d) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no dataset ${input.id}.` });
+    if (d.kind !== 'eds') throw new TRPCError({ code: 'BAD_REQUEST', message: `${d.name} is an XRM volume: only an EDS map shows a face of the sample.` });
+    ctx.svc.repo.setDatasetFace(d.id, input.face === 'bottom' ? 'bottom' : null);
+    return { ok: true };
+  }),
   /** Drops the kept upload of a TIMA project when the user picks nothing. */
   discardTimaUpload: publicProcedure.input(z.object({ projectId, jobId })).mutation(async ({ ctx, input }) => {
     const { file } = pendingPick(ctx.svc, input.projectId, input.jobId);

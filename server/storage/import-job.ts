@@ -35,6 +35,8 @@ export interface ImportJobArgs {
   pixelSizeUm?: number;
   /** TIMA project zips: the dataset to import (id or sample name) */
   dataset?: string;
+  /** EDS maps: the polished face it shows (issue 15 §1); unset = top */
+  face?: 'top' | 'bottom';
 }
 
 /** The result of an import job that waits for the user's choice of a TIMA dataset. */
@@ -65,7 +67,7 @@ export function importFailure(err: unknown, name: string): PetromapError {
 
 export function startImportJob(svc: { repo: Repo; ws: Workspace; jobs: JobRunner }, a: ImportJobArgs): JobRecord {
   const { repo, ws, jobs } = svc;
-  return jobs.start('import', a.projectId, { kind: a.kind, name: a.name, ...(a.dataset ? { dataset: a.dataset } : {}) }, async ({ signal, onProgress }) => {
+  return jobs.start('import', a.projectId, { kind: a.kind, name: a.name, ...(a.dataset ? { dataset: a.dataset } : {}), ...(a.face === 'bottom' ? { face: a.face } : {}) }, async ({ signal, onProgress }) => {
     const id = newId('d');
     const datasetDir = ws.datasetDir(id);
     const unpackDir = ws.tmpPath('unzip');
@@ -84,7 +86,7 @@ export function startImportJob(svc: { repo: Repo; ws: Workspace; jobs: JobRunner
         onProgress(1, `${a.name} holds ${r.pick.length} TIMA datasets: choose one`);
         return { pick: { upload: path.basename(kept), datasets: r.pick } } satisfies TimaPickResult;
       }
-      const d = repo.insertDataset({ id, projectId: a.projectId, name: r.displayName ?? a.name, kind: a.kind, status: 'ready', relPath: ws.rel(path.join(/*turbopackIgnore: true*/ datasetDir, r.inner)), info: r.info });
+      const d = repo.insertDataset({ id, projectId: a.projectId, name: r.displayName ?? a.name, kind: a.kind, status: 'ready', relPath: ws.rel(path.join(/*turbopackIgnore: true*/ datasetDir, r.inner)), info: r.info, face: a.kind === 'eds' && a.face === 'bottom' ? 'bottom' : null });
       onProgress(1, `imported ${a.name}`);
       return { datasetId: d.id };
     } catch (err) {

@@ -60,6 +60,7 @@ const model: ModelSummary = {
   labelledVoxels: 1400,
   mirrorSurface: { a: 0.01, b: 0.02, c: 7.5, edge: { binsPerVox: 4, d0: -2, airShare: [0.9, 0.6, 0.2, 0], air: 1200, rock: 9000 } },
   trainSeconds: 12.5,
+  faces: ['top', 'bottom'],
   // the truth-free 3D quality estimate with its measures per class (kept so the Results page shows them after a reload)
   quality: {
     meanIoU: 0.66, surfaceMeanIoU: 0.8, depthAgreement: 0.5, crossHalf: 0.6, depthConfidence: 0.62, surfaceConfidence: 0.7, outOfRange: 0.01, sampled: 24576,
@@ -73,6 +74,8 @@ const model: ModelSummary = {
 /** One value per key, shaped as the pipeline writes it. The type makes a new key without a sample fail to compile. */
 const SAMPLES: { [K in ProjectStateKey]: ProjectState[K] } = {
   registration,
+  // the bottom face's map (issue 15 §1): the same record, under its own key
+  bottomRegistration: { ...registration, edsId: 'd0bottom01', edsToVoxel: [-1.2, -0.01, 31.5, 0, 0.5, 3, 0.5, 0, 2] },
   classMap: { 1: 2, 2: 3, 7: null },
   inputs: { volumeId: 'd1a2b3c4d5', edsId: 'd6e7f8a9b0' },
   classes,

@@ -1,4 +1,4 @@
-/** GET /api/projects/:projectId/eds-on-slab.png?mode=labels|outlines: the EDS map warped onto the slab. */
+/** GET /api/projects/:projectId/eds-on-slab.png?mode=labels|outlines[&face=bottom]: the EDS map of a face warped onto its slab. */
 import { z } from 'zod';
 import { services } from '@/server/services';
 import { idRoute, pngResponse } from '@/server/http';
@@ -7,6 +7,6 @@ import { edsOnSlabPng } from '@/server/pipeline/correlate';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-const query = z.object({ mode: z.enum(['labels', 'outlines']).default('labels'), v: z.string().max(64).optional() });
+const query = z.object({ mode: z.enum(['labels', 'outlines']).default('labels'), face: z.enum(['top', 'bottom']).default('top'), v: z.string().max(64).optional() });
 
-export const GET = idRoute('the EDS overlay', query, async (projectId, q) => pngResponse(await edsOnSlabPng(services(), projectId, q.mode)));
+export const GET = idRoute('the EDS overlay', query, async (projectId, q) => pngResponse(await edsOnSlabPng(services(), projectId, q.mode, q.face)));

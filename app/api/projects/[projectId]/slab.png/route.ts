@@ -1,4 +1,4 @@
-/** GET /api/projects/:projectId/slab.png: the surface slab (XRM grey along the fitted surface). */
+/** GET /api/projects/:projectId/slab.png[?face=bottom]: the surface slab (XRM grey along the fitted surface) of a face. */
 import { z } from 'zod';
 import { services } from '@/server/services';
 import { idRoute, pngResponse } from '@/server/http';
@@ -7,4 +7,6 @@ import { slabPng } from '@/server/pipeline/correlate';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-export const GET = idRoute('the surface slab', z.object({}), async (projectId) => pngResponse(await slabPng(services(), projectId)));
+const query = z.object({ face: z.enum(['top', 'bottom']).default('top'), v: z.string().max(64).optional() });
+
+export const GET = idRoute('the surface slab', query, async (projectId, q) => pngResponse(await slabPng(services(), projectId, q.face)));

@@ -1,5 +1,6 @@
 /**
- * POST /api/projects/:projectId/upload?kind=volume|eds&name=<file name>[&pixelUm=][&spacing=z,y,x]
+ * POST /api/projects/:projectId/upload?kind=volume|eds&name=<file name>[&pixelUm=][&spacing=z,y,x][&face=top|bottom]
+ * (face: which polished face an EDS map shows; bottom = the sample's second mapped face, issue 15 §1)
  * Body: the raw file, streamed to the workspace's tmp/. The import itself runs as a job
  * (server/storage/import-job.ts), outside this handler: 202 + { jobId }, and the client follows
  * the job (jobs.byId). A refused upload (too large, disk full, bad query) answers a JSON { error }.
@@ -24,6 +25,7 @@ const query = z.object({
     .regex(/^[0-9.]+,[0-9.]+,[0-9.]+$/)
     .transform((s) => s.split(',').map(Number) as [number, number, number])
     .optional(),
+  face: z.enum(['top', 'bottom']).optional(),
 });
 
 export async function POST(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
@@ -48,7 +50,7 @@ export async function POST(req: Request, { params }: { params: Promise<{ project
   }
   try {
     // from here the job owns the file (it removes it when it ends)
-    const job = startImportJob(svc, { projectId, kind, name, file: tmp, spacingUm: q.data.spacing, pixelSizeUm: q.data.pixelUm });
+    const job = startImportJob(svc, { projectId, kind, name, file: tmp, spacingUm: q.data.spacing, pixelSizeUm: q.data.pixelUm, face: kind === 'eds' ? q.data.face : undefined });
     return Response.json({ jobId: job.id }, { status: 202 });
   } catch (err) {
     await rm(tmp, { force: true });

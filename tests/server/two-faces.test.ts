@@ -1,0 +1,186 @@
+/**
+ * Issue 15 §1 in the web app's server: a project with the EDS maps of two faces. The map of the
+ * bottom face is a dataset marked 'bottom' (SQLite migration 2: a face column; maps imported
+ * before read as top maps); each face is found, registered, shown and accepted on its own
+ * (correlate.* with `face`); Train takes the labels of every accepted face (lib trainFromLabels
+ * with both maps). A wrong bottom map is refused in lib's words, and nothing stored before is lost.
+ * Real SQLite, real worker threads, real ITK-Wasm.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decode } from 'fast-png';
+import { openDb } from '@/server/db';
+import { MIGRATIONS } from '@/server/db/migrations';
+import { newId, Repo } from '@/server/db/repo';
+import { JobRunner } from '@/server/jobs/runner';
+import type { Services } from '@/server/services';
+import { Workspace } from '@/server/storage/workspace';
+import { edsInfo } from '@/server/storage/datasets';
+import { projectDatasets } from '@/server/pipeline/project-inputs';
+import { createCaller } from '@/server/routers/_app';
+import { generateSandstone } from '@/lib/synthetic';
+import { generateTwoFaceSandstone, type TwoFaceSample } from '@/lib/synthetic/two-faces';
+import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
+import { saveMineralMap } from '@/lib/eds/store-node';
+import type { MineralMap } from '@/lib/eds/types';
+
+describe('SQLite migration 2 (the face of an EDS map)', () => {
+  it('keeps a project of the version before unchanged: its map is the top map, its registration reads as stored', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'petromap-migrate-'));
+    try {
+      const file = path.join(dir, 'petromap.db');
+      // a database written by the petromap before faces (user_version 1)
+      const old = new Database(file);
+      old.exec(MIGRATIONS[0]!);
+      old.pragma('user_version = 1');
+      old.prepare("INSERT INTO projects (id, name, kind, created_at) VALUES ('p1', 'Old core', 'mineralogy', 1)").run();
+      old.prepare("INSERT INTO datasets (id, project_id, name, kind, status, rel_path, info, created_at) VALUES ('d1', 'p1', 'v.nrrd', 'volume', 'ready', 'datasets/d1', NULL, 1)").run();
+      old.prepare("INSERT INTO datasets (id, project_id, name, kind, status, rel_path, info, created_at) VALUES ('d2', 'p1', 'map.zip', 'eds', 'ready', 'datasets/d2', NULL, 2)").run();
+      old.prepare("INSERT INTO artifacts (project_id, key, value, updated_at) VALUES ('p1', 'inputs', '{\"edsId\":\"d2\"}', 3)").run();
+      old.close();
+
+      const db = openDb(file);
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      const repo = new Repo(db);
+      expect(repo.dataset('d2')?.face).toBeNull();
+      const svc = { repo } as unknown as Services;
+      const d = projectDatasets(svc, 'p1');
+      expect([d.volume?.id, d.eds?.id, d.bottomEds]).toEqual(['d1', 'd2', undefined]);
+      // the face column refuses anything but top / bottom
+      expect(() => db.prepare("UPDATE datasets SET face = 'side' WHERE id = 'd2'").run()).toThrow(/CHECK/);
+      repo.setDatasetFace('d2', 'bottom');
+      expect(projectDatasets(svc, 'p1').eds).toBeUndefined();
+      expect(projectDatasets(svc, 'p1').bottomEds?.id).toBe('d2');
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+let root: string;
+let svc: Services;
+let caller: ReturnType<typeof createCaller>;
+let projectId: string;
+let s: TwoFaceSample;
+
+async function addEds(map: MineralMap, name: string, face: 'top' | 'bottom' | null) {
+  const id = newId('d');
+  const dir = path.join(svc.ws.datasetDir(id), 'eds');
+  await saveMineralMap(dir, map);
+  svc.repo.insertDataset({ id, projectId, name, kind: 'eds', status: 'ready', relPath: svc.ws.rel(dir), info: edsInfo(map), face });
+  return id;
+}
+
+async function waitJob(jobId: string) {
+  const j = await svc.jobs.wait(jobId);
+  return j;
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-two-faces-'));
+  const ws = new Workspace(root);
+  const repo = new Repo(openDb(ws.dbFile));
+  svc = { env: { dataDir: root, maxUploadBytes: 2 ** 30, demo: false }, ws, repo, jobs: new JobRunner(repo) };
+  caller = createCaller({ svc });
+  (globalThis as unknown as { __petromap?: Services }).__petromap = svc; // the PNG routes call services()
+  // the sample of lib's two-face pipeline test (tests/lib/pipeline/two-faces.test.ts)
+  s = generateTwoFaceSandstone({ shape: [48, 112, 112], seed: 4, grainDiameterVox: 14 });
+  projectId = repo.createProject('Two faces', 'mineralogy').id;
+  const volId = newId('d');
+  const store = path.join(ws.datasetDir(volId), 'volume.ome.zarr');
+  const w = await writeDenseVolume(store, s.volume, { chunk: [32, 64, 64] });
+  repo.insertDataset({ id: volId, projectId, name: 'core.nrrd', kind: 'volume', status: 'ready', relPath: ws.rel(store), info: { meta: s.volume.meta, levels: w.levels } });
+  await addEds(s.eds, 'top.zip', null);
+  mkdirSync(ws.projectDir(projectId), { recursive: true });
+  writeFileSync(path.join(ws.projectDir(projectId), 'truth.json'), JSON.stringify({ edsToVoxel: s.truth.edsToVoxel, bottom: { edsToVoxel: s.bottom.edsToVoxel } }));
+}, 120_000);
+afterAll(() => {
+  delete (globalThis as unknown as { __petromap?: Services }).__petromap;
+  svc?.repo.db.close();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('a project with the EDS maps of its top and bottom faces', () => {
+  it('has no bottom face until a map is marked as one; asking for it says what to do', async () => {
+    const st = await caller.correlate.state({ projectId, face: 'bottom' });
+    expect(st.eds).toBeNull();
+    expect(st.faces.bottom).toBeNull();
+    await expect(caller.correlate.autoRegister({ projectId, face: 'bottom' })).rejects.toThrow(/no EDS map of the bottom face yet.*Data step/);
+    // the top face reads as a one-map project always did
+    expect((await caller.correlate.state({ projectId })).eds?.name).toBe('top.zip');
+  });
+
+  it('refuses to register the bottom map automatically before the top map is registered', async () => {
+    await addEds(s.bottom.eds, 'bottom.zip', 'bottom');
+    await expect(caller.correlate.autoRegister({ projectId, face: 'bottom' })).rejects.toThrow(/Register the top face's EDS map first/);
+  });
+
+  it('registers each face on its own, against the truth, and Train takes both faces\' labels', async () => {
+    const top = await waitJob((await caller.correlate.autoRegister({ projectId })).jobId);
+    expect(top.state, top.error ?? '').toBe('done');
+    await caller.correlate.accept({ projectId });
+    const bottom = await waitJob((await caller.correlate.autoRegister({ projectId, face: 'bottom' })).jobId);
+    expect(bottom.state, bottom.error ?? '').toBe('done');
+
+    const st = await caller.correlate.state({ projectId, face: 'bottom' });
+    expect(st.eds?.name).toBe('bottom.zip');
+    expect(st.slab).not.toBeNull();
+    const reg = st.registration!;
+    // against the generator's truth, in the volume's own voxels (the top's acceptance threshold: 0.5 voxel mean)
+    expect(reg.truthError!.meanVox).toBeLessThan(0.5);
+    console.log(`bottom face 48x112x112 seed 4: ${reg.truthError!.meanVox.toFixed(3)} / ${reg.truthError!.maxVox.toFixed(3)} voxel (mean / max), MI ${reg.quality.miAfter?.toFixed(3)}`);
+    // each face shown on its own: the bottom slab and overlay are the bottom's files
+    const topSt = await caller.correlate.state({ projectId });
+    expect(topSt.registration!.edsToVoxel).not.toEqual(reg.edsToVoxel);
+    expect(topSt.faces).toEqual({ top: { name: 'top.zip', accepted: true }, bottom: { name: 'bottom.zip', accepted: false } });
+    const png = async (route: 'slab.png' | 'eds-on-slab.png', q: string) => {
+      const mod = (route === 'slab.png' ? await import('@/app/api/projects/[projectId]/slab.png/route') : await import('@/app/api/projects/[projectId]/eds-on-slab.png/route')) as
+        { GET: (r: Request, c: { params: Promise<Record<string, string>> }) => Promise<Response> };
+      const res = await mod.GET(new Request(`http://x/api/projects/${projectId}/${route}${q}`), { params: Promise.resolve({ projectId }) });
+      expect(res.status).toBe(200);
+      return decode(new Uint8Array(await res.arrayBuffer()));
+    };
+    const [slabTop, slabBottom] = [await png('slab.png', ''), await png('slab.png', '?face=bottom')];
+    expect(slabBottom.width).toBe(st.slab!.width);
+    expect(Buffer.from(slabBottom.data).equals(Buffer.from(slabTop.data))).toBe(false);
+    expect((await png('eds-on-slab.png', '?face=bottom&mode=labels')).width).toBe(st.slab!.width);
+
+    // Train waits for the bottom face's acceptance to take it
+    expect((await caller.train.state({ projectId })).trainFaces).toEqual(['top']);
+    await caller.correlate.accept({ projectId, face: 'bottom' });
+    expect((await caller.train.state({ projectId })).trainFaces).toEqual(['top', 'bottom']);
+    await caller.train.setFeatureSet({ projectId, specs: [{ filter: 'intensity', sigmaUm: 0 }, { filter: 'gaussian', sigmaUm: 2 * s.volume.meta.spacingUm[2] }, { filter: 'hessianEigen', sigmaUm: 2 * s.volume.meta.spacingUm[2] }] });
+    const tj = await waitJob((await caller.train.start({ projectId, epochs: 8 })).jobId);
+    expect(tj.state, tj.error ?? '').toBe('done');
+    const model = svc.repo.artifact(projectId, 'model')!;
+    expect(model.faces).toEqual(['top', 'bottom']);
+    // held-out tiles on both faces: held-out voxels near the top and near the bottom of the volume
+    expect(model.counts.reduce((a, c) => a + c.heldOut, 0)).toBeGreaterThan(0);
+    expect((await caller.train.state({ projectId })).model?.faces).toEqual(['top', 'bottom']);
+  }, 600_000);
+
+  it('refuses a wrong bottom map in words and keeps what was stored before', async () => {
+    const before = {
+      bottom: svc.repo.artifact(projectId, 'bottomRegistration'),
+      top: svc.repo.artifact(projectId, 'registration'),
+      model: svc.repo.artifact(projectId, 'model'),
+    };
+    const other = generateSandstone({ shape: [48, 112, 112], seed: 104, grainDiameterVox: 14 });
+    await addEds({ ...other.eds, source: 'other.png' }, 'other-sample.zip', 'bottom');
+    const j = await waitJob((await caller.correlate.autoRegister({ projectId, face: 'bottom' })).jobId);
+    expect(j.state).toBe('failed');
+    expect(j.error).toMatch(/second EDS map.*bottom face does not match the bottom face of the volume.*Is it a map of this sample/);
+    expect(svc.repo.artifact(projectId, 'bottomRegistration')).toEqual(before.bottom);
+    expect(svc.repo.artifact(projectId, 'registration')).toEqual(before.top);
+    expect(svc.repo.artifact(projectId, 'model')).toEqual(before.model);
+    // the new map is the bottom face now and has no registration: Train takes the top face alone
+    const st = await caller.correlate.state({ projectId, face: 'bottom' });
+    expect(st.eds?.name).toBe('other-sample.zip');
+    expect(st.registration).toBeNull();
+    expect((await caller.train.state({ projectId })).trainFaces).toEqual(['top']);
+  }, 300_000);
+});
