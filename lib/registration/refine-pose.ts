@@ -30,6 +30,13 @@ export interface RefinePoseOptions extends StageOptions {
   inWorker?: boolean;
   /** elastix settings over REFINE_ELASTIX */
   elastix?: Omit<RefineOptions, 'model' | 'onStage'>;
+  /**
+   * work to overlap with elastix while it runs in its worker (not with `inWorker: false`): called
+   * once elastix has started, with the pose elastix has to beat (the result whenever elastix does
+   * not win; the same array is returned then). It may throw (e.g. cancelled): elastix is then left
+   * to finish or be cancelled by the signal.
+   */
+  meanwhile?: (fallback: Affine2) => void;
 }
 
 /** Overlap (slab pixels) the true pose should give: the map's classified area at the slab's pitch, or the slab's valid area. */
@@ -75,9 +82,19 @@ export async function refineFromPose(slab: Slab, mov: MovingImage, init: Affine2
   // 0.03-0.23 voxel vs 0.1-0.28 after elastix over 7 cases), so elastix only wins where it
   // explains the slab better; it still rescues poses the climb cannot reach (affine, drift).
   const ratio = opts.climb ? refineAffineByRatio(slab, mov, init).edsToSlab : init;
-  const elastix = await viaElastix(slab, mov, ratio, opts, opts.onProgress);
-  const [sInit, sRatio, sElastix] = [score(init), score(ratio), score(elastix)];
-  if (sElastix > Math.max(sInit, sRatio)) return { edsToSlab: elastix, refinedBy: 'elastix' as const };
-  if (sRatio > sInit || !opts.climb) return { edsToSlab: ratio, refinedBy: 'ratio' as const };
-  return { edsToSlab: init, refinedBy: 'none' as const };
+  const [sInit, sRatio] = [score(init), score(ratio)];
+  const fallback = sRatio > sInit || !opts.climb ? { edsToSlab: ratio, refinedBy: 'ratio' as const } : { edsToSlab: init, refinedBy: 'none' as const };
+  const overlap = !!opts.meanwhile && opts.inWorker !== false;
+  let started = () => {};
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const pending = viaElastix(slab, mov, ratio, opts, overlap ? (f, m) => { started(); opts.onProgress?.(f, m); } : opts.onProgress);
+  if (overlap) {
+    // its first progress message says the worker has the job (before that, the main thread would only delay it)
+    const settled = pending.then(() => {}, () => {});
+    await Promise.race([running, settled]);
+    opts.meanwhile!(fallback.edsToSlab);
+  }
+  const elastix = await pending;
+  if (score(elastix) > Math.max(sInit, sRatio)) return { edsToSlab: elastix, refinedBy: 'elastix' as const };
+  return fallback;
 }

@@ -17,7 +17,7 @@ import { detectSurface } from './detect-surface';
 import type { RefineOptions } from './elastix-refine';
 import { extractSlab, type ExtractSlabOptions } from './extract-slab';
 import { fitLandmarks, landmarkResiduals, type SlabLandmark } from './fit-landmarks';
-import { chooseModel } from './model-choice';
+import { chooseModel, type ChosenModel } from './model-choice';
 import { movingImage, type MovingImage } from './moving-image';
 import { scoreAffine } from './pose';
 import { mapCoverage, mutualInformation } from './quality';
@@ -100,12 +100,17 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
     // on a part of the map, the overlap to keep is the part's overlap at the reference pose
     poseScore(slab, mov, mask && ref ? scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(ref), mask).overlap : expected, mask);
   let edsToSlab = init, refinedBy: 'elastix' | 'ratio' | 'none' = 'none';
+  // the model choice on the pose elastix has to beat runs while elastix works in its thread: elastix
+  // mostly does not win (the search has climbed already), and where it does the choice is made again
+  let early: { on: Affine2; chosen: ChosenModel } | undefined;
   if (opts.refine !== false) {
     ({ edsToSlab, refinedBy } = await refineFromPose(slab, mov, init, scoreOn(), {
       climb: !!lms, inWorker: opts.inWorker, elastix: opts.elastix, signal, onProgress: sub(onProgress, 0.6, 0.95),
+      meanwhile: (on) => { early = { on, chosen: chooseModel(slab, mov, on, scoreOn, { ...opts, onProgress: undefined }) }; },
     }));
   }
-  const chosen = opts.refine === false ? undefined : chooseModel(slab, mov, edsToSlab, scoreOn, opts);
+  if (early?.on === edsToSlab) onProgress?.(0.95, 'choosing the transform model');
+  const chosen = opts.refine === false ? undefined : early?.on === edsToSlab ? early.chosen : chooseModel(slab, mov, edsToSlab, scoreOn, opts);
   if (chosen) edsToSlab = chosen.edsToSlab;
   const edsToVoxel = composeAffine2to3(slab.slabToVoxel, edsToSlab);
   onProgress?.(1, 'registered');

@@ -67,6 +67,14 @@ describe('registerEdsToVolume in a worker', () => {
     });
     const err = await rejection(started);
     expect(isPetromapError(err, 'Aborted')).toBe(true);
+
+    // cancelled once elastix runs in its worker, while the model choice overlaps it on this thread
+    const ctrl2 = new AbortController();
+    const late = registerEdsToVolume(phantom.volume, phantom.map, {
+      signal: ctrl2.signal,
+      onProgress: (_f, m) => { if (m?.startsWith('elastix stage')) ctrl2.abort(); },
+    });
+    expect(isPetromapError(await rejection(late), 'Aborted')).toBe(true);
   });
 });
 
