@@ -92,7 +92,7 @@ function partPixels(slab: Slab, G: Affine2, box: FieldRect) {
  * The shift of one part (patch or field) of the map under G, or null when fewer than `minOverlap`
  * of its area lies on the slab inside the volume. P = predictedGrey(slab, mov, G).
  */
-export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, box: FieldRect, opts: { maxShift?: number; minOverlap?: number; labels?: { labels: Uint8Array; classes: number } } = {}): PartShift | null {
+export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, box: FieldRect, opts: { maxShift?: number; minOverlap?: number; labels?: { labels: Uint8Array; classes: number }; gridStep?: number } = {}): PartShift | null {
   const { g, pu, pv, area } = partPixels(slab, G, box);
   const overlap = area > 0 ? g.length / area : 0;
   if (overlap < (opts.minOverlap ?? 0.5) || g.length < 24) return null;
@@ -111,22 +111,26 @@ export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: nu
   const max = opts.maxShift ?? 4;
   const cost0 = cost(0, 0);
   let best: [number, number] = [0, 0], bestCost = cost0;
-  const R = Math.floor(max), side = 2 * R + 1, grid = new Float64Array(side * side).fill(Infinity);
-  for (let dv = -R; dv <= max; dv++) for (let du = -R; du <= max; du++) {
+  // the search grid: one pixel, or finer (fields: the misfit ripples at half a pixel, and a climb
+  // from the best whole-pixel shift can end in the basin next to the match)
+  const h = opts.gridStep ?? 1;
+  const R = Math.floor(max / h + 1e-9), side = 2 * R + 1, grid = new Float64Array(side * side).fill(Infinity);
+  for (let jv = -R; jv <= R; jv++) for (let ju = -R; ju <= R; ju++) {
+    const du = ju * h, dv = jv * h;
     if (du * du + dv * dv > max * max) continue;
-    const c = (grid[(dv + R) * side + du + R] = du === 0 && dv === 0 ? cost0 : cost(du, dv));
+    const c = (grid[(jv + R) * side + ju + R] = ju === 0 && jv === 0 ? cost0 : cost(du, dv));
     if (c < bestCost) { best = [du, dv]; bestCost = c; }
   }
-  // the best other local minimum of the one-pixel grid, 2 px or more from the best: a second match
+  // the best other local minimum of the search grid, 2 px or more from the best: a second match
   let second = Infinity;
-  for (let dv = -R; dv <= R; dv++) for (let du = -R; du <= R; du++) {
-    const c = grid[(dv + R) * side + du + R];
-    if (!(c < second) || Math.hypot(du - best[0], dv - best[1]) < 2) continue;
+  for (let jv = -R; jv <= R; jv++) for (let ju = -R; ju <= R; ju++) {
+    const c = grid[(jv + R) * side + ju + R];
+    if (!(c < second) || Math.hypot(ju * h - best[0], jv * h - best[1]) < 2) continue;
     const at = (x: number, y: number) => (Math.abs(x) > R || Math.abs(y) > R ? Infinity : grid[(y + R) * side + x + R]);
-    if (c <= at(du + 1, dv) && c <= at(du - 1, dv) && c <= at(du, dv + 1) && c <= at(du, dv - 1)) second = c;
+    if (c <= at(ju + 1, jv) && c <= at(ju - 1, jv) && c <= at(ju, jv + 1) && c <= at(ju, jv - 1)) second = c;
   }
   const gridBest = bestCost;
-  for (const step of [0.5, 0.25, 0.12, 0.06, 0.03]) {
+  for (const step of [0.5, 0.25, 0.12, 0.06, 0.03].filter((x) => x < h)) {
     let improved = true;
     while (improved) {
       improved = false;
@@ -138,8 +142,8 @@ export function measurePartShift(slab: Slab, P: Float32Array, mw: number, mh: nu
       }
     }
   }
-  const h = 0.5, curv = (cp: number, cm: number) => Math.max(0, (cp + cm - 2 * bestCost) / (h * h));
-  const hu = curv(cost(best[0] + h, best[1]), cost(best[0] - h, best[1])), hv = curv(cost(best[0], best[1] + h), cost(best[0], best[1] - h));
+  const e = 0.5, curv = (cp: number, cm: number) => Math.max(0, (cp + cm - 2 * bestCost) / (e * e));
+  const hu = curv(cost(best[0] + e, best[1]), cost(best[0] - e, best[1])), hv = curv(cost(best[0], best[1] + e), cost(best[0], best[1] - e));
   const k = g.length / (2 * Math.max(bestCost, 1e-12));
   const weight: [number, number] = [Number.isFinite(hu) ? k * hu : 0, Number.isFinite(hv) ? k * hv : 0];
   return { shift: best, pixels: g.length, overlap: Math.min(1, overlap), cost0, cost: bestCost, weight, secondCost: second, gridCost: gridBest };
