@@ -7,6 +7,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
+import { FaceSelector, type Face } from './face-selector';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
 import { formatUm } from '../format';
@@ -30,10 +31,14 @@ interface Fit {
 
 const isTyping = (t: EventTarget | null) => t instanceof HTMLElement && /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && (t as HTMLInputElement).type !== 'range';
 
-export function CorrelateStep({ projectId }: { projectId: string }) {
+/**
+ * `face`: the polished face whose EDS map is registered (issue 15 §1: a sample mapped on its top
+ * and its bottom face); each face is found, registered, shown and accepted on its own.
+ */
+export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; face?: Face }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const stateQ = useQuery(trpc.correlate.state.queryOptions({ projectId }));
+  const stateQ = useQuery(trpc.correlate.state.queryOptions({ projectId, face }));
   const state = stateQ.data;
   const refresh = useCallback(() => qc.invalidateQueries({ queryKey: trpc.correlate.state.queryKey({ projectId }) }), [qc, trpc, projectId]);
 
@@ -78,7 +83,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
   useEffect(() => {
     if (!state || autoPrepared.current || state.slabStatus !== 'none' || !state.volume || !state.eds) return;
     autoPrepared.current = true;
-    prepare.mutate({ projectId });
+    prepare.mutate({ projectId, face });
   }, [state, projectId]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Landmarks of the stored registration come back as pairs (without refitting them).
@@ -108,7 +113,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
     if (fit?.key === key && fit.model === model) return;
     const t = setTimeout(() => {
       fitM.mutate(
-        { projectId, landmarks: pairsForServer(lm.pairs), model },
+        { projectId, landmarks: pairsForServer(lm.pairs), model, face },
         {
           onSuccess: (r) => {
             setFit({ key, model, residuals: r.residuals, rms: r.rms, mirrored: r.mirrored });
@@ -142,6 +147,21 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
   if (!state) return <p className="muted">Loading…</p>;
 
   if (!state.volume || !state.eds) {
+    if (face === 'bottom' && state.volume) {
+      return (
+        <div className="correlate" data-testid="correlate">
+          <FaceSelector projectId={projectId} face={face} faces={state.faces} />
+          <div className="card" data-testid="correlate-missing">
+            <h2>Correlate the bottom face</h2>
+            <p>
+              This project has no EDS map of the sample&apos;s bottom face. If the sample was mapped on both polished faces, add the second map on the
+              Data step as <em>EDS map of the bottom face</em>: it is registered on its own here, and Train then learns from the labels of both faces.
+            </p>
+            <p><Link href={`/projects/${projectId}`}>Go to the Data step</Link> to upload it.</p>
+          </div>
+        </div>
+      );
+    }
     const missing = [!state.volume && 'an XRM volume', !state.eds && 'an EDS mineral map'].filter(Boolean).join(' and ');
     return (
       <div className="card" data-testid="correlate-missing">
@@ -157,10 +177,11 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
   const slabFailed = !slab && !slabPending && state.slabStatus === 'failed' ? state.slabJob : null;
   const voxelUm = state.volume.spacingUm[2];
   const slabVersion = slab ? registrationVersion([slab.width, slab.height, slab.surface.a, slab.surface.b, slab.surface.c]) : '';
-  const slabUrl = slab ? `/api/projects/${encodeURIComponent(projectId)}/slab.png?v=${slabVersion}` : null;
+  const faceQ = face === 'bottom' ? '&face=bottom' : '';
+  const slabUrl = slab ? `/api/projects/${encodeURIComponent(projectId)}/slab.png?v=${slabVersion}${faceQ}` : null;
   const regVersion = registrationVersion(reg?.edsToSlab, `${slabVersion}${reg?.createdAt ? String(reg.createdAt) : ''}`);
   const overlayUrl = reg && slab
-    ? `/api/projects/${encodeURIComponent(projectId)}/eds-on-slab.png?mode=${mode === 'outlines' ? 'outlines' : 'labels'}&v=${regVersion}`
+    ? `/api/projects/${encodeURIComponent(projectId)}/eds-on-slab.png?mode=${mode === 'outlines' ? 'outlines' : 'labels'}&v=${regVersion}${faceQ}`
     : null;
   const rows = fit && fit.key === key ? residualRows(lm.pairs, fit.residuals, voxelUm) : [];
   const highByPair = new Map(rows.map((r) => [r.n - 1, r.high]));
@@ -185,7 +206,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
     setError(null);
     setJobResult(null);
     auto.mutate(
-      { projectId, landmarks: nComplete >= 3 ? pairsForServer(lm.pairs) : undefined, model },
+      { projectId, landmarks: nComplete >= 3 ? pairsForServer(lm.pairs) : undefined, model, face },
       { onSuccess: (r) => setJobId(r.jobId), onError: (e) => setError(e.message) },
     );
   };
@@ -194,6 +215,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
 
   return (
     <div className="correlate" data-testid="correlate">
+      <FaceSelector projectId={projectId} face={face} faces={state.faces} />
       <div className="card corr-top">
         <StatusLine state={state} voxelUm={voxelUm} />
         {!slab && slabPending && (
@@ -201,10 +223,10 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
         )}
         {!slab && !slabPending && (
           <div className="row" style={{ marginTop: '0.5rem', alignItems: 'center' }}>
-            <button className="primary" onClick={() => prepare.mutate({ projectId })} disabled={prepare.isPending} data-testid="find-surface">
+            <button className="primary" onClick={() => prepare.mutate({ projectId, face })} disabled={prepare.isPending} data-testid="find-surface">
               {slabFailed ? 'Find surface again' : 'Find surface'}
             </button>
-            <span className="muted small">Detects the polished top surface in the volume and extracts the slab the EDS map is registered to.</span>
+            <span className="muted small">Detects the polished {face} surface in the volume and extracts the slab the EDS map is registered to.</span>
           </div>
         )}
         {slabFailed && (
@@ -251,7 +273,7 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
           </span>
         )}
         <span style={{ flex: 1 }} />
-        <button className="primary" onClick={() => accept.mutate({ projectId })} disabled={!reg || reg.accepted || accept.isPending || running} data-testid="accept">
+        <button className="primary" onClick={() => accept.mutate({ projectId, face })} disabled={!reg || reg.accepted || accept.isPending || running} data-testid="accept">
           {reg?.accepted ? 'Accepted' : 'Accept registration'}
         </button>
       </div>
@@ -351,7 +373,12 @@ export function CorrelateStep({ projectId }: { projectId: string }) {
           </div>
           <div className="card">
             <h3>Minerals → classes</h3>
-            <ClassMap state={state} busy={classMapM.isPending}
+            {face === 'bottom' && (
+              <p className="small muted" data-testid="bottom-class-note">
+                The bottom map&apos;s minerals take the classes chosen for the same minerals on the top face; others their default class. Change them on the top face.
+              </p>
+            )}
+            <ClassMap state={state} busy={classMapM.isPending || face === 'bottom'}
               onChange={(phaseId, classCode) => classMapM.mutate({ projectId, mapping: [{ phaseId, classCode }] })} />
           </div>
         </div>

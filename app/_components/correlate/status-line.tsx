@@ -19,11 +19,11 @@ export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm:
   return (
     <div className="corr-status" data-testid="correlate-status">
       <div data-testid="surface-line">
-        <strong>Surface</strong>{' '}
+        <strong>{state.face === 'bottom' ? 'Bottom surface' : 'Surface'}</strong>{' '}
         {slab ? (
           <>
-            depth <span className="num">{fmt(slab.depthVox, 1)}</span> voxels ({fmt(slab.depthVox * voxelUm, 0)} µm) below the top of the
-            volume · tilt <span className="num">{fmt(slab.surface.tiltDeg, 2)}°</span> toward{' '}
+            depth <span className="num">{fmt(slab.depthVox, 1)}</span> voxels ({fmt(slab.depthVox * voxelUm, 0)} µm) {state.face === 'bottom' ? 'above the bottom' : 'below the top'} of the
+            volume{state.face === 'bottom' ? ' (tilt and azimuth in the volume turned upside down)' : ''} · tilt <span className="num">{fmt(slab.surface.tiltDeg, 2)}°</span> toward{' '}
             <span className="num">{fmt(slab.surface.azimuthDeg, 0)}°</span> · plane fit RMS{' '}
             <span className="num">{fmt(slab.surface.residualRms, 2)}</span> voxels, {formatPct(slab.surface.inlierFraction, 0)} inliers ·
             slab {slab.width} × {slab.height} px

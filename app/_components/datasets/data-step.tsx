@@ -35,6 +35,11 @@ export function DataStep({ projectId }: { projectId: string }) {
             hint="A .zip holding the map image + legend.csv (name,r,g,b) [+ bse.png, + a .json with pixelSizeUm], or a zipped TESCAN TIMA export (a project with several datasets: you pick one)"
             accept=".zip"
           />
+          <UploadZone
+            projectId={projectId} kind="eds" face="bottom" title="EDS map of the bottom face (optional)" onUploaded={refresh}
+            hint="When the sample was mapped on both polished faces: the map of the bottom face (air below it, at the last slices). It is registered on its own on Correlate, and Train learns from both faces."
+            accept=".zip"
+          />
         </div>
       </div>
       <div className="card">

@@ -9,6 +9,8 @@ export interface DatasetRow {
   id: string;
   name: string;
   kind: 'volume' | 'eds';
+  /** EDS maps: the polished face of the sample it shows (issue 15 §1) */
+  face?: 'top' | 'bottom' | null;
   createdAt: Date | string | null;
   /** set when the dataset is not usable (failed import, still importing) */
   problem?: string | null;

@@ -30,7 +30,7 @@ export function DatasetTable({ projectId, rows }: { projectId: string; rows: Dat
               {d.problem && <div className="small" style={{ color: 'var(--danger)' }}>{d.problem}</div>}
             </td>
             <td>
-              <span className={`badge ${d.kind}`}>{d.kind === 'volume' ? 'XRM volume' : 'EDS map'}</span>
+              <span className={`badge ${d.kind}`}>{d.kind === 'volume' ? 'XRM volume' : d.face === 'bottom' ? 'EDS map · bottom face' : 'EDS map'}</span>
             </td>
             {d.volume ? <VolumeCells v={d.volume} /> : d.eds ? <EdsCells e={d.eds} /> : <td colSpan={3} className="muted">no metadata</td>}
             <td className="num">{formatDate(d.createdAt)}</td>

@@ -110,6 +110,13 @@ export function TrainStep({ projectId }: { projectId: string }) {
         </section>
         <section className="card train-run">
           <h3>Train</h3>
+          {st.registrationAccepted && (
+            <p className="small muted" data-testid="train-faces">
+              {st.trainFaces.includes('bottom')
+                ? <>Labels from <strong>both polished faces</strong>: the top face&apos;s map {st.eds?.name} and the bottom face&apos;s map {st.bottomEds?.name} (each with its own held-out tiles).</>
+                : <>Labels from the top face&apos;s map {st.eds?.name}. A map of the bottom face adds labels once its registration is accepted (<Link href={`/projects/${projectId}/correlate?face=bottom`}>Correlate, bottom face</Link>).</>}
+            </p>
+          )}
           <div className="form-inline">
             <label>epochs (max) <input type="number" min={1} max={100} value={epochs} placeholder="default" data-testid="train-epochs"
               onChange={(e) => setEpochs(e.target.value === '' ? '' : Number(e.target.value))} style={{ width: 80 }} /></label>
@@ -123,7 +130,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
           {st.model && (
             <p className="muted small" data-testid="model-summary">
               Model of {formatDate(st.model.createdAt)}: {st.model.features.length} features, hidden layers {st.model.hidden.join('×')}, best epoch {st.model.bestEpoch + 1},
-              trained in {formatSeconds(st.model.trainSeconds)}; held-out accuracy <strong data-testid="accuracy">{formatPct(st.model.validation.accuracy)}</strong>.
+              trained in {formatSeconds(st.model.trainSeconds)} on the labels of {st.model.faces.length > 1 ? 'the top and the bottom face' : 'the top face'}; held-out accuracy <strong data-testid="accuracy">{formatPct(st.model.validation.accuracy)}</strong>.
               {' '}The training loss is taken with dropout and weight decay on, so it runs above the held-out loss.
             </p>
           )}

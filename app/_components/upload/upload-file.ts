@@ -25,8 +25,10 @@ export function uploadFile(
   file: File,
   onProgress: (p: UploadProgress) => void,
   signal?: AbortSignal,
+  /** EDS maps: the face of the sample it shows (issue 15 §1); unset = top */
+  face?: 'top' | 'bottom',
 ): Promise<unknown> {
-  const qs = new URLSearchParams({ kind, name: file.name });
+  const qs = new URLSearchParams({ kind, name: file.name, ...(face ? { face } : {}) });
   const url = `/api/projects/${encodeURIComponent(projectId)}/upload?${qs}`;
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();

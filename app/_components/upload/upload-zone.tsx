@@ -20,6 +20,8 @@ interface Props {
   hint: string;
   accept?: string;
   onUploaded: () => void;
+  /** EDS maps: the polished face of the sample the map shows (issue 15 §1); its test ids end in -bottom */
+  face?: 'top' | 'bottom';
 }
 
 interface TimaChoice {
@@ -43,7 +45,8 @@ type State =
   | { s: 'done'; file: string }
   | { s: 'error'; file: string; message: string };
 
-export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }: Props) {
+export function UploadZone({ projectId, kind, title, hint, accept, onUploaded, face }: Props) {
+  const tid = face === 'bottom' ? `${kind}-bottom` : kind;
   const input = useRef<HTMLInputElement>(null);
   const [over, setOver] = useState(false);
   const [state, setState] = useState<State>({ s: 'idle' });
@@ -76,7 +79,7 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
     if (!file || busy) return;
     setState({ s: 'uploading', file: file.name, p: { loaded: 0, total: file.size, phase: 'sending' } });
     try {
-      const body = await uploadFile(projectId, kind, file, (p) => setState({ s: 'uploading', file: file.name, p }));
+      const body = await uploadFile(projectId, kind, file, (p) => setState({ s: 'uploading', file: file.name, p }), undefined, face);
       const jobId = body && typeof body === 'object' ? (body as { jobId?: unknown }).jobId : undefined;
       if (typeof jobId === 'string') {
         setState({ s: 'importing', file: file.name, progress: 0, message: null, queued: true });
@@ -120,7 +123,7 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
 
   const pct = state.s === 'uploading' && state.p.total > 0 ? (100 * state.p.loaded) / state.p.total : 0;
   return (
-    <div className="upload-box" data-testid={`upload-${kind}`}>
+    <div className="upload-box" data-testid={`upload-${tid}`}>
       <h3>{title}</h3>
       <div
         className={`dropzone${over ? ' over' : ''}`}
@@ -133,7 +136,7 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
       >
         <div><strong>Drop a file here</strong> or click to choose</div>
         <div className="small">{hint}</div>
-        <input ref={input} type="file" hidden accept={accept} data-testid={`file-${kind}`} onChange={(e) => void start(e.target.files)} />
+        <input ref={input} type="file" hidden accept={accept} data-testid={`file-${tid}`} onChange={(e) => void start(e.target.files)} />
       </div>
       {state.s === 'uploading' && (
         <div>
@@ -148,7 +151,7 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
       {state.s === 'importing' && (
         <div>
           <div className="progress" aria-label="Import progress"><div style={{ width: `${100 * state.progress}%` }} /></div>
-          <div className="small muted num" data-testid={`import-status-${kind}`}>
+          <div className="small muted num" data-testid={`import-status-${tid}`}>
             {state.queued
               ? `${state.file}: uploaded, waiting for the job before it to finish…`
               : `${state.file}: importing on the server${state.message ? ` (${state.message})` : ''}… ${(100 * state.progress).toFixed(0)} %`}
@@ -158,7 +161,7 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded }:
       {state.s === 'pick' && <TimaPicker state={state} onChoose={(id) => setState({ ...state, choice: id })} onImport={() => void importChoice(state)} onCancel={() => void cancelChoice(state)} />}
       {state.s === 'done' && <div className="small" style={{ color: 'var(--ok)' }}>Imported {state.file}.</div>}
       {state.s === 'error' && (
-        <div className="error" role="alert" data-testid={`upload-error-${kind}`}>
+        <div className="error" role="alert" data-testid={`upload-error-${tid}`}>
           <strong>{state.file}</strong> was not imported: {state.message}
         </div>
       )}

@@ -107,10 +107,11 @@ function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) 
   );
 }
 
-export function RegistrationModelPanel({ projectId }: { projectId: string }) {
+/** `face`: the face whose registration it shows (issue 15 §1; the Correlate page's face selector). */
+export function RegistrationModelPanel({ projectId, face = 'top' }: { projectId: string; face?: 'top' | 'bottom' }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const state = useQuery(trpc.correlate.state.queryOptions({ projectId })).data;
+  const state = useQuery(trpc.correlate.state.queryOptions({ projectId, face })).data;
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.correlate.state.queryKey({ projectId }) });
   const [view, setView] = useState<Model | null>(null);
   const [grid, setGrid] = useState<[number, number]>([3, 3]);
@@ -156,7 +157,7 @@ export function RegistrationModelPanel({ projectId }: { projectId: string }) {
               ))}
             </div>
             {shown !== inUse && (
-              <button className="primary" onClick={() => { setError(null); choose.mutate({ projectId, model: shown }); }} disabled={choose.isPending || running} data-testid="use-model">
+              <button className="primary" onClick={() => { setError(null); choose.mutate({ projectId, model: shown, face }); }} disabled={choose.isPending || running} data-testid="use-model">
                 Use {LABEL[shown].toLowerCase()}
               </button>
             )}
@@ -206,7 +207,7 @@ export function RegistrationModelPanel({ projectId }: { projectId: string }) {
           onClick={() => {
             setError(null);
             // a TIMA map: the per-field model on its own layout; other maps: the automatic choice with the grid
-            const input = tima > 0 ? { projectId, registrationModel: 'fields' as const } : { projectId, registrationModel: 'auto' as const, fieldGrid: grid };
+            const input = tima > 0 ? { projectId, face, registrationModel: 'fields' as const } : { projectId, face, registrationModel: 'auto' as const, fieldGrid: grid };
             auto.mutate(input, { onSuccess: (r) => setJobId(r.jobId), onError: (e) => setError(e.message) });
           }}
           title="Register again and refine each field's offset, regularised towards the global transform (a field with no distinct match keeps it)">
