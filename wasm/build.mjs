@@ -1,4 +1,6 @@
-// Compiles wasm/assembly/*.ts (AssemblyScript, SIMD) to wasm/build/*.wasm.
+// Compiles wasm/assembly/*.ts (AssemblyScript, SIMD) to wasm/build/*.wasm, and each a second time
+// with relaxed SIMD to wasm/build/*-relaxed.wasm (fused multiply-adds in the MLP; chosen at load
+// time by lib/features/kernels-wasm.ts when the runtime accepts it).
 // Run by `npm install` / `npm ci` (postinstall) and `npm run build:wasm`; works offline.
 // Exits 0 with a warning when the AssemblyScript compiler is not installed (production installs
 // without devDependencies); lib/features/kernels-wasm.ts then says what to run.
@@ -21,8 +23,11 @@ try {
 mkdirSync(outDir, { recursive: true });
 const sources = readdirSync(srcDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 let failed = false;
-for (const f of sources) {
-  const name = f.slice(0, -3);
+const builds = sources.flatMap((f) => [
+  { f, name: f.slice(0, -3), features: 'simd' },
+  { f, name: `${f.slice(0, -3)}-relaxed`, features: 'simd,relaxed-simd' },
+]);
+for (const { f, name, features } of builds) {
   const tmp = join(outDir, `${name}.${process.pid}.tmp.wasm`);
   const { error, stderr } = await asc.main(
     [
@@ -31,7 +36,7 @@ for (const f of sources) {
       '--optimizeLevel', '3',
       '--shrinkLevel', '0',
       '--runtime', 'stub',
-      '--enable', 'simd',
+      '--enable', features,
       '--noAssert',
       '--initialMemory', '2',
       '--exportRuntime',
@@ -40,7 +45,7 @@ for (const f of sources) {
   );
   if (error) {
     failed = true;
-    console.error(`wasm/build.mjs: compiling ${f} failed: ${error.message}\n${stderr.toString()}`);
+    console.error(`wasm/build.mjs: compiling ${f} (${features}) failed: ${error.message}\n${stderr.toString()}`);
     continue;
   }
   renameSync(tmp, join(outDir, `${name}.wasm`));

@@ -2,8 +2,15 @@
  * TypeScript bindings of the wasm feature kernels (wasm/assembly/features.ts, built to
  * wasm/build/features.wasm by wasm/build.mjs). One instance per thread, memory reused across
  * bricks: a bump allocator hands out float32 regions; `mark()` / `release(mark)` free in LIFO order.
+ *
+ * Two builds: features-relaxed.wasm (relaxed SIMD: fused multiply-adds in the MLP, ~0.8x its CPU)
+ * is used when the runtime accepts it (Node 20 after turning on V8's relaxed-SIMD flag, Node 22+
+ * by default), else features.wasm. PETROMAP_WASM_RELAXED_SIMD=0 forces features.wasm. Every thread
+ * and process of one machine loads the same build, so their bricks are the same bit for bit;
+ * the two builds' probabilities differ at float32 rounding (≤ 2e-6; tests/lib/classify/fused-mlp).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,10 +52,15 @@ function repoFile(rel: string): URL {
 }
 
 const wasmUrl = repoFile('wasm/build/features.wasm');
+const relaxedUrl = repoFile('wasm/build/features-relaxed.wasm');
 const srcUrl = repoFile('wasm/assembly/');
 const buildUrl = repoFile('wasm/build.mjs');
 
-let compiled: WebAssembly.Module | undefined;
+/** The two builds of the kernels: relaxed SIMD (fused multiply-adds in the MLP) and plain SIMD. */
+export type KernelsFlavour = 'relaxed-simd' | 'simd';
+
+const compiled = new Map<KernelsFlavour, WebAssembly.Module | null>();
+let built = false;
 
 function mtime(u: URL): number {
   try {
@@ -72,8 +84,9 @@ function sourcesTime(dir: URL): number {
   return t;
 }
 
-function loadModule(): WebAssembly.Module {
-  if (compiled) return compiled;
+/** Builds the kernels when they are missing or older than their sources (once per process). */
+function ensureBuilt(): void {
+  if (built) return;
   const wasmTime = mtime(wasmUrl);
   const srcTime = sourcesTime(srcUrl);
   if (wasmTime < 0 || (srcTime > 0 && srcTime > wasmTime)) {
@@ -86,8 +99,35 @@ function loadModule(): WebAssembly.Module {
       );
     }
   }
-  compiled = new WebAssembly.Module(readFileSync(fileURLToPath(wasmUrl)));
-  return compiled;
+  built = true;
+}
+
+/** The compiled build of `flavour`, or null when the relaxed one is not built or not accepted by this runtime. */
+export function kernelsModule(flavour: KernelsFlavour): WebAssembly.Module | null {
+  ensureBuilt();
+  if (!compiled.has(flavour)) compiled.set(flavour, flavour === 'simd' ? new WebAssembly.Module(readFileSync(fileURLToPath(wasmUrl))) : relaxedModule());
+  return compiled.get(flavour)!;
+}
+
+/** The relaxed-SIMD build, when it is built (not older than the SIMD one) and accepted by this runtime (else null). */
+function relaxedModule(): WebAssembly.Module | null {
+  if (mtime(relaxedUrl) < mtime(wasmUrl)) return null;
+  try {
+    const bytes = readFileSync(fileURLToPath(relaxedUrl));
+    // Node 20 (V8 11.3) has relaxed SIMD behind a flag; Node 22+ accepts it as it is
+    if (!WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The build this process runs: relaxed SIMD when the runtime accepts it, unless
+ * PETROMAP_WASM_RELAXED_SIMD=0 asks for plain SIMD.
+ */
+export function kernelsFlavour(): KernelsFlavour {
+  return process.env.PETROMAP_WASM_RELAXED_SIMD !== '0' && kernelsModule('relaxed-simd') ? 'relaxed-simd' : 'simd';
 }
 
 const ALIGN = 64;
@@ -97,8 +137,11 @@ export class WasmKernels {
   private top: number;
   private readonly base: number;
 
-  constructor() {
-    const inst = new WebAssembly.Instance(loadModule(), { env: { abort: () => { throw new Error('wasm abort'); } } });
+  /** An instance of the process's build (kernelsFlavour), or of the given one (tests, benches). */
+  constructor(readonly flavour: KernelsFlavour = kernelsFlavour()) {
+    const mod = kernelsModule(flavour);
+    if (!mod) throw new PetromapError('Unsupported', `The ${flavour} build of the feature kernels is not available in this runtime.`);
+    const inst = new WebAssembly.Instance(mod, { env: { abort: () => { throw new Error('wasm abort'); } } });
     this.k = inst.exports as unknown as Exports;
     this.base = Math.ceil(this.k.heapBase() / ALIGN) * ALIGN;
     this.top = this.base;
