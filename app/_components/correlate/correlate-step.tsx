@@ -7,7 +7,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { FaceSelector, type Face } from './face-selector';
+import { FaceSelector, NoBottomMap, type Face } from './face-selector';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
 import { formatUm } from '../format';
@@ -147,21 +147,7 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
   if (!state) return <p className="muted">Loading…</p>;
 
   if (!state.volume || !state.eds) {
-    if (face === 'bottom' && state.volume) {
-      return (
-        <div className="correlate" data-testid="correlate">
-          <FaceSelector projectId={projectId} face={face} faces={state.faces} />
-          <div className="card" data-testid="correlate-missing">
-            <h2>Correlate the bottom face</h2>
-            <p>
-              This project has no EDS map of the sample&apos;s bottom face. If the sample was mapped on both polished faces, add the second map on the
-              Data step as <em>EDS map of the bottom face</em>: it is registered on its own here, and Train then learns from the labels of both faces.
-            </p>
-            <p><Link href={`/projects/${projectId}`}>Go to the Data step</Link> to upload it.</p>
-          </div>
-        </div>
-      );
-    }
+    if (face === 'bottom' && state.volume) return <NoBottomMap projectId={projectId} faces={state.faces} />;
     const missing = [!state.volume && 'an XRM volume', !state.eds && 'an EDS mineral map'].filter(Boolean).join(' and ');
     return (
       <div className="card" data-testid="correlate-missing">

@@ -5,6 +5,7 @@
  * selector says which faces have a map and which registrations are accepted (Train learns from
  * every accepted face). The face is part of the page's address (?face=bottom).
  */
+import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 
 export type Face = 'top' | 'bottom';
@@ -30,6 +31,23 @@ export function FaceSelector({ projectId, face, faces }: { projectId: string; fa
           <strong>{f === 'top' ? 'Top face' : 'Bottom face'}</strong> <span className="small muted">{label(f)}</span>
         </button>
       ))}
+    </div>
+  );
+}
+
+/** The bottom face of a project without a map of it: what a second map is for, and where to add it. */
+export function NoBottomMap({ projectId, faces }: { projectId: string; faces: { top: FaceInfo | null; bottom: FaceInfo | null } }) {
+  return (
+    <div className="correlate" data-testid="correlate">
+      <FaceSelector projectId={projectId} face="bottom" faces={faces} />
+      <div className="card" data-testid="correlate-missing">
+        <h2>Correlate the bottom face</h2>
+        <p>
+          This project has no EDS map of the sample&apos;s bottom face. If the sample was mapped on both polished faces, add the second map on the
+          Data step as <em>EDS map of the bottom face</em>: it is registered on its own here, and Train then learns from the labels of both faces.
+        </p>
+        <p><Link href={`/projects/${projectId}`}>Go to the Data step</Link> to upload it.</p>
+      </div>
     </div>
   );
 }
