@@ -12,7 +12,7 @@ import { throwIfAborted, unprocessable, type StageOptions } from '../errors';
 import { fftSize } from './fft2d';
 import type { MovingImage } from './moving-image';
 import { poseToAffine, scoreAffine, type Pose } from './pose';
-import { sweep, sweepShared, sweepUnits, type SweepJob, type SweepShared } from './coarse-search';
+import { CLIMB_OUT, climbPicks, climbPose, sweep, sweepShared, sweepUnits, type Candidate, type ClimbJob, type SweepJob, type SweepShared } from './coarse-search';
 import { overlapPenalty, prepareFixed, type FixedSpectra } from './ratio-search';
 import { mutualInformationOverlap } from './quality';
 import type { CoarseAlignment, Slab } from './types';
@@ -56,8 +56,6 @@ function coarseSlab(slab: Slab, f: number) {
   }
   return { w, h, grey, mask, validArea: n };
 }
-
-interface Candidate extends Pose { score: number }
 
 async function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseAlignOptions): Promise<Candidate[]> {
   // ~40 coarse pixels across the slab, but at least ~24 across a small map (fewer lose it)
@@ -111,27 +109,6 @@ async function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: C
 const distinct = (p: Pose, q: Pose) =>
   p.mirrored !== q.mirrored || Math.abs(((p.thetaDeg - q.thetaDeg + 540) % 360) - 180) > 15 || Math.hypot(p.cx - q.cx, p.cy - q.cy) > 8;
 
-/** Hill-climb a pose on the full-resolution slab: angle, then centre, with shrinking steps. */
-function refinePose(slab: Slab, mov: MovingImage, p: Candidate, minOverlap: number, expected: number): Candidate {
-  const score = (q: Pose) => {
-    const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(poseToAffine(q, mov.width, mov.height)));
-    return r.overlap >= minOverlap ? r.score * overlapPenalty(r.overlap, expected) : -Infinity;
-  };
-  let best: Candidate = { ...p, score: score(p) };
-  for (const [da, dt] of [[2, 2], [1, 1], [0.5, 0.5], [0.25, 0.25], [0.1, 0.1], [0.05, 0.05]]) {
-    let improved = true;
-    while (improved) {
-      improved = false;
-      for (const [ka, kx, ky] of [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]) {
-        const q = { ...best, thetaDeg: best.thetaDeg + ka * da, cx: best.cx + kx * dt, cy: best.cy + ky * dt };
-        const s = score(q);
-        if (s > best.score) { best = { ...q, score: s }; improved = true; }
-      }
-    }
-  }
-  return best;
-}
-
 /** Pose (closest similarity) of an EDS -> slab affine; inverse of poseToAffine for similarities. */
 export function affineToPose(m: Affine2, mw: number, mh: number): Pose {
   const mirrored = m[0] * m[4] - m[1] * m[3] < 0;
@@ -156,7 +133,7 @@ export function refineAffineByRatio(slab: Slab, mov: MovingImage, init: Affine2,
   let valid = 0;
   for (const g of slab.data) if (g === g) valid++;
   const expected = Math.min(pose.scale * pose.scale * mov.classified, valid);
-  const best = refinePose(slab, mov, { ...pose, score: -Infinity }, minOverlapShare * expected, expected);
+  const best = climbPose(slab, mov, { ...pose, score: -Infinity }, minOverlapShare * expected, expected);
   return { edsToSlab: poseToAffine(best, mov.width, mov.height), score: best.score };
 }
 
@@ -174,12 +151,33 @@ export async function coarseAlign(slab: Slab, mov: MovingImage, opts: CoarseAlig
   // Rank the refined poses by mutual information: on small maps a wrong pose can reach the true
   // pose's correlation ratio, while MI (which also sees texture, e.g. feldspar lamellae, as
   // spread within a class) kept them apart (synthetic case: MI 0.74 true vs 0.37 wrong, eta^2 0.56 vs 0.56).
+  // Each pose is climbed on its own, so two threads share them like the sweep (same results).
+  opts.onProgress?.(0.8, 'refining the best poses');
+  const job: ClimbJob = {
+    slab: { data: slab.data, width: slab.width, height: slab.height }, mov, minOverlap, expected,
+    picks: Float64Array.from(picks.flatMap((p) => [p.thetaDeg, p.mirrored ? 1 : 0, p.scale, p.cx, p.cy])),
+  };
+  const stop = () => !!opts.signal?.aborted;
+  let done = 0;
+  const onPose = () => opts.onProgress?.(0.8 + (0.2 * ++done) / picks.length, 'refining the best poses');
+  let sh: SweepShared;
+  if ((opts.threads ?? 1) > 1) {
+    const { climbTwoThreads } = await import('./coarse-search-node');
+    sh = await climbTwoThreads(job, stop, onPose);
+  } else {
+    sh = { next: new Int32Array(1), out: new Float64Array(CLIMB_OUT * picks.length).fill(NaN) };
+    climbPicks(job, sh, stop, onPose);
+  }
+  throwIfAborted(opts.signal);
   const refined = picks.map((p, i) => {
-    throwIfAborted(opts.signal);
-    opts.onProgress?.(0.8 + (0.2 * i) / picks.length, 'refining the best poses');
-    const r = refinePose(slab, mov, p, minOverlap, expected);
-    const m = mutualInformationOverlap(slab, mov, poseToAffine(r, mov.width, mov.height));
-    return { ...r, ratio: r.score, score: m.mi * overlapPenalty(m.overlap, expected) };
+    if (Number.isNaN(sh.out[CLIMB_OUT * i + 4])) {
+      // the helper worker died while on this pose: climb it here
+      const one = { next: new Int32Array(1), out: new Float64Array(CLIMB_OUT).fill(NaN) };
+      climbPicks({ ...job, picks: job.picks.subarray(5 * i, 5 * i + 5) }, one);
+      sh.out.set(one.out, CLIMB_OUT * i);
+    }
+    const [thetaDeg, cx, cy, ratio, score] = sh.out.subarray(CLIMB_OUT * i, CLIMB_OUT * i + CLIMB_OUT);
+    return { ...p, thetaDeg, cx, cy, ratio, score };
   }).sort((p, q) => q.score - p.score);
   const best = refined[0];
   const second = refined.find((p) => distinct(p, best))?.score ?? all.find((p) => distinct(p, best))?.score ?? 0;

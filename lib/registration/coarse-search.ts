@@ -7,8 +7,10 @@
  */
 import { invertAffine2 } from '../coords';
 import type { MovingImage } from './moving-image';
-import { poseToAffine, type Pose } from './pose';
-import { prepareFixed, searchSpectra, templateSpectra, type FixedSpectra, type Reflection } from './ratio-search';
+import { poseToAffine, scoreAffine, type Pose } from './pose';
+import { mutualInformationOverlap } from './quality';
+import { overlapPenalty, prepareFixed, searchSpectra, templateSpectra, type FixedSpectra, type Reflection } from './ratio-search';
+import type { Slab } from './types';
 
 /** Everything a thread needs for the sweep (structured-clonable). */
 export interface SweepJob {
@@ -116,6 +118,64 @@ export function sweep(job: SweepJob, sh: SweepShared, fixed?: FixedSpectra, stop
       done++;
       onPose?.();
     }
+  }
+  return done;
+}
+
+/** A pose and its score (the correlation ratio, overlap-damped). */
+export interface Candidate extends Pose { score: number }
+
+/** Hill-climb a pose on the full-resolution slab: angle, then centre, with shrinking steps. */
+export function climbPose(slab: Pick<Slab, 'data' | 'width' | 'height'>, mov: MovingImage, p: Candidate, minOverlap: number, expected: number): Candidate {
+  const score = (q: Pose) => {
+    const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(poseToAffine(q, mov.width, mov.height)));
+    return r.overlap >= minOverlap ? r.score * overlapPenalty(r.overlap, expected) : -Infinity;
+  };
+  let best: Candidate = { ...p, score: score(p) };
+  for (const [da, dt] of [[2, 2], [1, 1], [0.5, 0.5], [0.25, 0.25], [0.1, 0.1], [0.05, 0.05]]) {
+    let improved = true;
+    while (improved) {
+      improved = false;
+      for (const [ka, kx, ky] of [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]) {
+        const q = { ...best, thetaDeg: best.thetaDeg + ka * da, cx: best.cx + kx * dt, cy: best.cy + ky * dt };
+        const s = score(q);
+        if (s > best.score) { best = { ...q, score: s }; improved = true; }
+      }
+    }
+  }
+  return best;
+}
+
+/**
+ * The search's second step on two threads like the sweep: the best few poses of the sweep, each
+ * climbed (climbPose) and scored by mutual information. Structured-clonable.
+ */
+export interface ClimbJob {
+  slab: Pick<Slab, 'data' | 'width' | 'height'>;
+  mov: MovingImage;
+  /** per pose: thetaDeg, mirrored 0/1, scale, cx, cy */
+  picks: Float64Array;
+  minOverlap: number;
+  expected: number;
+}
+
+/** Per pose of ClimbJob, in `out`: thetaDeg, cx, cy, correlation ratio (climbed), MI damped by the overlap (NaN: not done). */
+export const CLIMB_OUT = 5;
+
+/** Climb poses of `job` taken from `sh.next` until none is left; returns how many this thread did. */
+export function climbPicks(job: ClimbJob, sh: SweepShared, stop?: () => boolean, onPose?: () => void): number {
+  const count = job.picks.length / 5;
+  let done = 0;
+  for (;;) {
+    if (stop?.()) { Atomics.store(sh.next, 0, count); break; }
+    const i = Atomics.add(sh.next, 0, 1);
+    if (i >= count) break;
+    const [thetaDeg, mirrored, scale, cx, cy] = job.picks.subarray(5 * i, 5 * i + 5);
+    const r = climbPose(job.slab, job.mov, { thetaDeg, mirrored: mirrored === 1, scale, cx, cy, score: -Infinity }, job.minOverlap, job.expected);
+    const m = mutualInformationOverlap(job.slab, job.mov, poseToAffine(r, job.mov.width, job.mov.height));
+    sh.out.set([r.thetaDeg, r.cx, r.cy, r.score, m.mi * overlapPenalty(m.overlap, job.expected)], CLIMB_OUT * i);
+    done++;
+    onPose?.();
   }
   return done;
 }

@@ -40,7 +40,7 @@ function slabBins(data: Float32Array, bins: number): Uint16Array | null {
 }
 
 /** MI and the number of slab pixels it was computed over. */
-export function mutualInformationOverlap(slab: Slab, mov: MovingImage, edsToSlab: Affine2, bins = 32): { mi: number; overlap: number } {
+export function mutualInformationOverlap(slab: Pick<Slab, 'data' | 'width' | 'height'>, mov: MovingImage, edsToSlab: Affine2, bins = 32): { mi: number; overlap: number } {
   const binOf = slabBins(slab.data, bins);
   if (!binOf) return { mi: 0, overlap: 0 };
   const K = mov.classes, joint = new Float64Array(bins * K);
