@@ -43,8 +43,7 @@ export async function trainSingle(ts: TrainingSet, opts: TrainOptions = {}): Pro
   // rows too (by their most likely class) over-predicts the small phases whose boundary labels
   // are least sure: harness (seeds 11, 12 x 3 model seeds) mean IoU 0.650 vs 0.688, pyrite 0.59 vs 0.76.
   // minibatch Adam on the model's variables (lib/classify/fit-epoch: model.fit's updates in fewer, faster TF.js calls)
-  const optimizer = tf.train.adam(opts.learningRate ?? 3e-3);
-  const trainer = epochTrainer(model, optimizer, nF, K, opts.l2 ?? 1e-3);
+  const trainer = epochTrainer(model, nF, K, { l2: opts.l2 ?? 1e-3, learningRate: opts.learningRate ?? 3e-3 });
   const part = ts.partial && ts.partial.n > 0 ? ts.partial : null;
   const nAll = ts.train.n + (part?.n ?? 0);
   const xAll = part ? new Float32Array(nAll * nF) : ts.train.x;
@@ -117,6 +116,5 @@ export async function trainSingle(ts: TrainingSet, opts: TrainOptions = {}): Pro
   } finally {
     best.weights?.forEach((w) => w.dispose());
     trainer.dispose();
-    optimizer.dispose();
   }
 }

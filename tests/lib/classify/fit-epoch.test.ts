@@ -24,8 +24,7 @@ describe('epochTrainer (minibatch Adam without model.fit)', () => {
     const opts = { seed: 3, dropout: 0.2, l2: 1e-3 };
     const a = buildMlp(nF, [16, 16], K, opts), b = buildMlp(nF, [16, 16], K, opts);
     a.compile({ optimizer: tf.train.adam(3e-3), loss: weightedSoftCrossEntropy });
-    const optB = tf.train.adam(3e-3);
-    const trainer = epochTrainer(b, optB, nF, K, opts.l2);
+    const trainer = epochTrainer(b, nF, K, { l2: opts.l2, learningRate: 3e-3 });
     const order = Int32Array.from({ length: n }, (_, i) => i);
     const rand = rng(9);
     const lossA: number[] = [], lossB: number[] = [];
@@ -53,7 +52,6 @@ describe('epochTrainer (minibatch Adam without model.fit)', () => {
       expect(moved).toBeGreaterThan(1e-2);
     } finally {
       trainer.dispose();
-      optB.dispose();
       a.dispose();
       b.dispose();
     }
