@@ -56,6 +56,20 @@ function residualStats(xs: Float32Array, ys: Float32Array, zs: Float32Array, p: 
   return { n, rms: n ? Math.sqrt(ss / n) : Infinity };
 }
 
+/**
+ * Inliers of plane p within band, or -1 as soon as it cannot exceed `beat` (more than N - beat
+ * outliers seen): the RANSAC loop keeps a hypothesis only when it beats the best so far.
+ */
+function inliersAbove(xs: Float32Array, ys: Float32Array, zs: Float32Array, p: number[], band: number, beat: number): number {
+  const a = p[0], b = p[1], c = p[2], allowed = zs.length - beat;
+  let out = 0;
+  for (let i = 0; i < zs.length; i++) {
+    const d = zs[i] - (a * xs[i] + b * ys[i] + c);
+    if (!(d <= band && d >= -band) && ++out >= allowed) return -1;
+  }
+  return zs.length - out;
+}
+
 export function fitPlaneRobust(xs: Float32Array, ys: Float32Array, zs: Float32Array, seed = 1): PlaneFitResult | null {
   const N = zs.length;
   if (N < 3) return null;
@@ -66,7 +80,7 @@ export function fitPlaneRobust(xs: Float32Array, ys: Float32Array, zs: Float32Ar
     const i = (rand() * N) | 0, j = (rand() * N) | 0, k = (rand() * N) | 0;
     const p = solve3([xs[i], ys[i], 1, xs[j], ys[j], 1, xs[k], ys[k], 1], [zs[i], zs[j], zs[k]]);
     if (!p) continue;
-    const { n } = residualStats(xs, ys, zs, p, band0);
+    const n = inliersAbove(xs, ys, zs, p, band0, bestN);
     if (n > bestN) { bestN = n; best = p; }
   }
   if (!best) return null;
