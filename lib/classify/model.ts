@@ -11,7 +11,7 @@
 import { trainEnsemble } from './ensemble';
 import { concatRows, disposeModel, validate } from './mlp';
 import type { TrainedModel, TrainOptions } from './model-types';
-import { foldPle, pleTrainingSet } from './ple';
+import { foldPle, pleGuard, pleTrainingSet } from './ple';
 import { trainSingle } from './train-single';
 import type { TrainingSet } from './training-set';
 
@@ -24,8 +24,10 @@ export { adjustPriors } from './prior-shift';
 export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}): Promise<TrainedModel> {
   if (opts.ple) {
     // train on the piecewise-linear encoded rows, then fold the encoding into the network (lib/classify/ple)
-    const enc = pleTrainingSet(ts, opts.ple);
-    const tm = await trainClassifier(enc.ts, { ...opts, ple: undefined });
+    // few rows: no bins (plain standardisation) and smaller batches (lib/classify/ple pleGuard)
+    const g = pleGuard(ts, opts.ple);
+    const enc = pleTrainingSet(ts, g.bins);
+    const tm = await trainClassifier(enc.ts, { ...opts, ple: undefined, batchSize: opts.batchSize ?? g.batchSize });
     try {
       return foldPle(tm, enc.edges, enc.mean, enc.std, ts);
     } finally {
