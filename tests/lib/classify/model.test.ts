@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { argmaxClasses, confusionMetrics, disposeModel, predictRows, trainClassifier, validate, type TrainedModel } from '../../../lib/classify/model';
 import { loadModel, saveModel } from '../../../lib/classify/model-io-node';
-import { foldPle, pleEncode, pleTrainingSet } from '../../../lib/classify/ple';
+import { foldPle, pleEncode, pleGuard, pleTrainingSet } from '../../../lib/classify/ple';
 import { buildTrainingSet, gatherFeatures, surfaceLabelVoxels, type LabelledVoxel } from '../../../lib/classify/training-set';
 import { isPetromapError } from '../../../lib/errors';
 import { denseStore, simpleFeatures } from './helpers';
@@ -108,9 +108,10 @@ describe('classifier on the synthetic sandstone', () => {
 
   it('ple: trains on piecewise-linear encoded features and folds the encoding into a Dense stack on the raw features (same probabilities, saved and loaded as any model)', async () => {
     const ts = await buildTrainingSet(store, vox, { features: simpleFeatures, maxPerClass: 300 });
-    const enc = pleTrainingSet(ts, 8);
+    const g = pleGuard(ts, 8); // trainClassifier's bins and batch for these rows
+    const enc = pleTrainingSet(ts, g.bins);
     expect(enc.ts.nFeatures).toBeGreaterThan(ts.nFeatures * 4);
-    const a = await trainClassifier(enc.ts, { epochs: 3, seed: 3 });
+    const a = await trainClassifier(enc.ts, { epochs: 3, seed: 3, batchSize: g.batchSize });
     const folded = foldPle(a, enc.edges, enc.mean, enc.std, ts);
     const b = await trainClassifier(ts, { epochs: 3, seed: 3, ple: 8 });
     expect(b.featureNames).toEqual(ts.featureNames);
