@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- lithology [--shape z,y,x] [--seeds 1,2,3] [--per-class 2000] [--hidden 48,48]
- *   [--epochs n] [--class-weights sqrt|balanced|none] [--ple bins (0 = off)] [--refit-min-epochs n] [--no-peer] [--keep]`
+ * `npm run bench -- lithology [--case lithology|pores] [--shape z,y,x] [--seeds 1,2,3] [--per-class 10,40,150,500,2000]
+ *   [--variants 'name={train options json};...' | --compare-ple] [--hidden 48,48] [--epochs n] [--class-weights sqrt|balanced|none]
+ *   [--ple bins (0 = off)] [--refit-min-epochs n] [--no-peer] [--keep]`
  * Painted labels on lithology (issue 15 §3): synthetic lithology volumes (lib/synthetic/lithology:
  * high / low porosity sandstone facies and open fractures) with painted-like labels (brush dabs on
  * two slices, `--per-class` voxels per class), classified two ways on the SAME features and labels:
@@ -11,6 +12,11 @@
  * The features are petromap's stroke feature set (lib/classify/strokes), computed once on the whole
  * volume. Prints IoU per class and mean IoU vs the truth of every voxel, per seed and the median.
  * Target: petromap's mean IoU >= the random forest's.
+ * `--per-class` takes a list: each seed's volume and features are made once, then every label count
+ * is painted, trained (every `--variants` MLP, e.g. `--compare-ple` = the defaults and the model
+ * before the encoding) and scored, the forest beside it; a table per label count at the end.
+ * `--case pores`: the e2e-08-like pore/solid speckle (lib/synthetic/pore-speckle: single painted
+ * voxels on one slice, 64³), where few painted labels once collapsed (issue 15 §3).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,27 +30,42 @@ import { strokeFeatureSet } from '../lib/classify/strokes';
 import { featuresForBox } from '../lib/features';
 import { trainFromLabels } from '../lib/pipeline/train-from-labels';
 import { generateLithology, LITHOLOGY_CLASSES, paintedLabels } from '../lib/synthetic/lithology';
-import type { Shape3 } from '../lib/volume/types';
+import { poreSolidCase } from '../lib/synthetic/pore-speckle';
+import type { DenseVolume, Shape3 } from '../lib/volume/types';
 import { openVolume, writeDenseVolume } from '../lib/volume/zarr-store-node';
 
 const run_ = promisify(execFile);
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'sklearn_rf_rows.py');
 const PY = '/usr/bin/python3';
-const CODES = LITHOLOGY_CLASSES.map((c) => c.code);
 const median = (v: number[]) => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-interface Args { shape: Shape3; seeds: number[]; perClass: number; peer: boolean; keep: boolean; priorShift?: boolean; train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'> }
+interface Variant { name: string; train: Args['train'] }
+interface Args {
+  shape: Shape3; seeds: number[]; perClass: number[]; peer: boolean; keep: boolean; priorShift?: boolean; case: 'lithology' | 'pores';
+  train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'>; variants: Variant[];
+}
+
+/** `--variants 'name={json};name2={json}'`: MLP variants (train options on top of the flags), each trained on the same labels. */
+function variants(spec: string): Variant[] {
+  return spec.split(';').filter(Boolean).map((v) => {
+    const k = v.indexOf('=');
+    return { name: v.slice(0, k), train: JSON.parse(v.slice(k + 1)) as Args['train'] };
+  });
+}
 
 function parse(argv: string[]): Args {
-  const a: Args = { shape: [64, 128, 128], seeds: [1, 2, 3], perClass: 2000, peer: true, keep: false, train: {} };
+  const a: Args = { shape: [64, 128, 128], seeds: [1, 2, 3], perClass: [2000], peer: true, keep: false, case: 'lithology', train: {}, variants: [{ name: 'MLP', train: {} }] };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shape = argv[++i]!.split(',').map(Number) as Shape3;
     else if (f === '--seeds') a.seeds = argv[++i]!.split(',').map(Number);
-    else if (f === '--per-class') a.perClass = Number(argv[++i]);
+    else if (f === '--per-class') a.perClass = argv[++i]!.split(',').map(Number);
+    else if (f === '--case') a.case = argv[++i] as Args['case'];
+    else if (f === '--variants') a.variants = variants(argv[++i]!);
+    else if (f === '--compare-ple') a.variants = variants('MLP={};pre-PLE={"ple":0,"refitMinEpochs":0}');
     else if (f === '--hidden') a.train.hidden = argv[++i]!.split(',').map(Number);
     else if (f === '--epochs') a.train.epochs = Number(argv[++i]);
     else if (f === '--class-weights') a.train.classWeights = argv[++i] as 'sqrt';
@@ -63,70 +84,97 @@ function parse(argv: string[]): Args {
     else if (f === '--keep') a.keep = true;
     else throw new Error(`bench lithology: unknown option ${f}`);
   }
+  if (a.case !== 'lithology' && a.case !== 'pores') throw new Error(`bench lithology: --case is lithology or pores, not ${String(a.case)}`);
   return a;
 }
 
-interface Score { meanIoU: number; iou: number[]; seconds: number }
+interface Score { meanIoU: number; iou: number[]; seconds: number; firstFraction: number; heldOut?: number }
+interface Row { seed: number; perClass: number; painted: number[]; scores: Map<string, Score> }
+
+/** The volume, its truth and painted labels of one seed and label count (lithology facies, or the e2e-08-like pore/solid interior). */
+function makeCase(a: Args, seed: number) {
+  if (a.case === 'pores') {
+    const shape = poreSolidCase(seed, 1).shape;
+    return { shape, classes: [{ code: 1, name: 'pore' }, { code: 2, name: 'solid' }], sample: (pc: number) => poreSolidCase(seed, pc) };
+  }
+  const s = generateLithology({ shape: a.shape, seed });
+  return { shape: a.shape, classes: LITHOLOGY_CLASSES.map((c) => ({ code: c.code as number, name: c.name as string })), sample: (pc: number) => ({ volume: s.volume as DenseVolume, truth: s.truth, painted: paintedLabels(s.truth, a.shape, { perClass: pc, seed }) }) };
+}
 
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv);
-  const names = LITHOLOGY_CLASSES.map((c) => c.name);
-  console.log(`bench lithology: ${a.shape.join('x')}, seeds ${a.seeds.join(', ')}, ${a.perClass} painted voxels per class on 2 slices; petromap MLP (trainFromLabels defaults${Object.keys(a.train).length ? ` + ${JSON.stringify(a.train)}` : ''}) vs scikit-learn RandomForest(100) on the same stroke features and labels`);
-  const rows: { seed: number; mlp: Score; rf?: Score }[] = [];
+  const what = a.case === 'pores' ? 'the e2e-08-like pore/solid interior (64³, single painted voxels on one slice)' : `${a.shape.join('x')} lithology, painted voxels on 2 slices`;
+  console.log(`bench lithology: ${what}, seeds ${a.seeds.join(', ')}, ${a.perClass.join(' / ')} painted voxels per class; petromap MLP variants (trainFromLabels defaults${Object.keys(a.train).length ? ` + ${JSON.stringify(a.train)}` : ''}): ${a.variants.map((v) => `${v.name} ${JSON.stringify(v.train)}`).join(', ')}${a.peer ? ' vs scikit-learn RandomForest(100)' : ''} on the same stroke features and labels`);
+  const rows: Row[] = [];
+  let names: string[] = [];
+  let codes: number[] = [];
   for (const seed of a.seeds) {
     const dir = await mkdtemp(join(tmpdir(), 'petromap-bench-litho-'));
     try {
-      const s = generateLithology({ shape: a.shape, seed });
-      const painted = paintedLabels(s.truth, a.shape, { perClass: a.perClass, seed });
+      const c = makeCase(a, seed);
+      names = c.classes.map((k) => k.name);
+      codes = c.classes.map((k) => k.code);
+      const first = c.sample(a.perClass[0]!);
       const volPath = join(dir, 'scan.ome.zarr');
-      await writeDenseVolume(volPath, s.volume);
-      const labPath = join(dir, 'labels.ome.zarr');
-      await writeDenseVolume(labPath, { meta: { ...s.volume.meta, dtype: 'uint8', channels: ['labels'] }, data: painted });
+      await writeDenseVolume(volPath, first.volume);
       const store = await openVolume(volPath);
       const set = strokeFeatureSet(store.meta.spacingUm);
-      const feats = await featuresForBox(store, { start: [0, 0, 0], shape: a.shape }, set);
-      const n = a.shape[0] * a.shape[1] * a.shape[2];
-      // petromap: the one training path, then the saved model on every voxel's features
-      let t = Date.now();
-      const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, join(dir, 'model'), { featureSet: set, train: a.train, seed, priorShift: a.priorShift });
-      const tm = await loadModel(join(dir, 'model'));
-      const pred = argmaxClasses(await predictRows(tm, feats.data, n), tm.classes);
-      disposeModel(tm);
-      const mlp = score(s.truth, pred, (Date.now() - t) / 1000);
-      const q = tr.quality;
-      if (q) console.log(`  quality estimate (no truth): 3D mean IoU ${q.meanIoU.toFixed(3)} vs true ${mlp.meanIoU.toFixed(3)}; surface held-out ${q.surfaceMeanIoU.toFixed(3)}, half-models: cross ${q.crossHalf.toFixed(3)}, depth agreement ${q.depthAgreement.toFixed(3)}; confidence surface ${q.surfaceConfidence.toFixed(3)} depth ${q.depthConfidence.toFixed(3)}; outside training range ${(100 * q.outOfRange).toFixed(1)} %`);
-      let rf: Score | undefined;
-      if (a.peer) {
-        await writeFile(join(dir, 'x.f32'), Buffer.from(feats.data.buffer, feats.data.byteOffset, feats.data.byteLength));
-        const lines: string[] = [];
-        for (let i = 0; i < n; i++) if (painted[i]) lines.push(`${i}\t${painted[i]}`);
-        await writeFile(join(dir, 'train.tsv'), lines.join('\n') + '\n');
-        t = Date.now();
-        await run_(PY, [PEER, join(dir, 'x.f32'), `${n},${feats.nFeatures}`, join(dir, 'train.tsv'), join(dir, 'rf.u8'), String(seed)], { maxBuffer: 1 << 24 });
-        rf = score(s.truth, new Uint8Array(await readFile(join(dir, 'rf.u8'))), (Date.now() - t) / 1000);
+      const feats = await featuresForBox(store, { start: [0, 0, 0], shape: c.shape }, set);
+      const n = c.shape[0] * c.shape[1] * c.shape[2];
+      if (a.peer) await writeFile(join(dir, 'x.f32'), Buffer.from(feats.data.buffer, feats.data.byteOffset, feats.data.byteLength));
+      for (const pc of a.perClass) {
+        const { truth, painted } = c.sample(pc);
+        const labPath = join(dir, `labels-${pc}.ome.zarr`);
+        await writeDenseVolume(labPath, { meta: { ...store.meta, dtype: 'uint8', channels: ['labels'] }, data: painted });
+        const row: Row = { seed, perClass: pc, painted: codes.map((k) => painted.reduce((s, v) => s + (v === k ? 1 : 0), 0)), scores: new Map() };
+        for (const v of a.variants) {
+          // petromap: the one training path, then the saved model on every voxel's features
+          const t = Date.now();
+          const mdir = join(dir, `model-${pc}-${v.name}`);
+          const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, mdir, { featureSet: set, train: { ...a.train, ...v.train }, seed, priorShift: a.priorShift });
+          const tm = await loadModel(mdir);
+          const pred = argmaxClasses(await predictRows(tm, feats.data, n), tm.classes);
+          disposeModel(tm);
+          row.scores.set(v.name, { ...score(truth, pred, codes, (Date.now() - t) / 1000), heldOut: tr.validation.accuracy });
+          await rm(mdir, { recursive: true, force: true });
+        }
+        if (a.peer) {
+          const lines: string[] = [];
+          for (let i = 0; i < n; i++) if (painted[i]) lines.push(`${i}\t${painted[i]}`);
+          await writeFile(join(dir, 'train.tsv'), lines.join('\n') + '\n');
+          const t = Date.now();
+          await run_(PY, [PEER, join(dir, 'x.f32'), `${n},${feats.nFeatures}`, join(dir, 'train.tsv'), join(dir, 'rf.u8'), String(seed)], { maxBuffer: 1 << 24 });
+          row.scores.set('RF', score(truth, new Uint8Array(await readFile(join(dir, 'rf.u8'))), codes, (Date.now() - t) / 1000));
+        }
+        rows.push(row);
+        const fmt = (sc: Score) => `mean IoU ${sc.meanIoU.toFixed(3)} (${sc.iou.map((v, k) => `${names[k]} ${v.toFixed(3)}`).join(', ')}; ${names[0]} share ${(100 * sc.firstFraction).toFixed(1)} %${sc.heldOut !== undefined ? `, held-out accuracy ${Number.isFinite(sc.heldOut) ? (100 * sc.heldOut).toFixed(0) : '-'} %` : ''}) ${sc.seconds.toFixed(1)} s`;
+        console.log(`seed ${seed}, ${pc} per class (painted ${row.painted.join(' / ')}; true ${names[0]} share ${(100 * share(truth, codes[0]!)).toFixed(1)} %):`);
+        const rf = row.scores.get('RF');
+        for (const [k, sc] of row.scores) console.log(`  ${k.padEnd(14)} ${fmt(sc)}${rf && k !== 'RF' ? `   - RF ${sign(sc.meanIoU - rf.meanIoU)}` : ''}`);
       }
-      rows.push({ seed, mlp, rf });
-      const fmt = (sc: Score) => `mean IoU ${sc.meanIoU.toFixed(3)} (${sc.iou.map((v, k) => `${names[k]} ${v.toFixed(3)}`).join(', ')}) ${sc.seconds.toFixed(1)} s`;
-      console.log(`seed ${seed}: petromap MLP ${fmt(mlp)}`);
-      if (rf) console.log(`        RandomForest ${fmt(rf)}   MLP - RF ${(mlp.meanIoU - rf.meanIoU >= 0 ? '+' : '')}${(mlp.meanIoU - rf.meanIoU).toFixed(3)}`);
     } finally {
       if (!a.keep) await rm(dir, { recursive: true, force: true });
       else console.log(`  kept ${dir}`);
     }
   }
-  const med = (f: (r: (typeof rows)[number]) => number | undefined) => median(rows.map(f).filter((v): v is number => v !== undefined));
-  console.log(`\nmedian over ${rows.length} seeds:`);
-  console.log(`| classifier | mean IoU | ${names.join(' | ')} |`);
-  console.log(`| --- | --- | ${names.map(() => '---').join(' | ')} |`);
-  console.log(`| petromap MLP | ${med((r) => r.mlp.meanIoU).toFixed(3)} | ${CODES.map((_, k) => med((r) => r.mlp.iou[k]).toFixed(3)).join(' | ')} |`);
-  if (a.peer) {
-    console.log(`| scikit-learn RF | ${med((r) => r.rf?.meanIoU).toFixed(3)} | ${CODES.map((_, k) => med((r) => r.rf?.iou[k]).toFixed(3)).join(' | ')} |`);
-    const d = med((r) => r.mlp.meanIoU - r.rf!.meanIoU);
-    console.log(`median MLP - RF mean IoU ${d >= 0 ? '+' : ''}${d.toFixed(3)} (target >= 0): ${d >= 0 ? 'meets' : 'MISSES'}`);
+  for (const pc of a.perClass) {
+    const rs = rows.filter((r) => r.perClass === pc);
+    const med = (f: (r: Row) => number | undefined) => median(rs.map(f).filter((v): v is number => v !== undefined));
+    console.log(`\n${pc} painted voxels per class, median over ${rs.length} seeds:`);
+    console.log(`| classifier | mean IoU | ${names.join(' | ')} | - RF (median of seeds) | - RF per seed |`);
+    console.log(`| --- | --- | ${names.map(() => '---').join(' | ')} | --- | --- |`);
+    for (const k of rs[0]!.scores.keys()) {
+      const d = k !== 'RF' && a.peer ? med((r) => r.scores.get(k)!.meanIoU - r.scores.get('RF')!.meanIoU) : undefined;
+      const per = k !== 'RF' && a.peer ? rs.map((r) => sign(r.scores.get(k)!.meanIoU - r.scores.get('RF')!.meanIoU)).join(' / ') : '';
+      console.log(`| ${k} | ${med((r) => r.scores.get(k)!.meanIoU).toFixed(3)} | ${codes.map((_, j) => med((r) => r.scores.get(k)!.iou[j]).toFixed(3)).join(' | ')} | ${d === undefined ? '' : sign(d)} | ${per} |`);
+    }
   }
 }
 
-function score(truth: Uint8Array, pred: Uint8Array, seconds: number): Score {
-  const m = confusionMetrics(truth, pred, CODES);
-  return { meanIoU: m.meanIoU, iou: m.perClass.map((c) => c.iou), seconds };
+const sign = (d: number) => `${d >= 0 ? '+' : ''}${d.toFixed(3)}`;
+const share = (v: Uint8Array, code: number) => v.reduce((s, x) => s + (x === code ? 1 : 0), 0) / v.length;
+
+function score(truth: Uint8Array, pred: Uint8Array, codes: number[], seconds: number): Score {
+  const m = confusionMetrics(truth, pred, codes);
+  return { meanIoU: m.meanIoU, iou: m.perClass.map((c) => c.iou), seconds, firstFraction: share(pred, codes[0]!) };
 }
