@@ -19,7 +19,7 @@ import type { FieldCorrection, FieldRect, Slab } from './types';
 
 export interface RefineFieldsOptions {
   signal?: AbortSignal;
-  /** largest stitching error searched, EDS pixels (default MAX_SHIFT_PX) */
+  /** largest stitching error searched, EDS pixels (default fieldSearchPx) */
   maxShiftPx?: number;
   /** share of a field that must lie on the volume (default 0.3) */
   minOverlap?: number;
@@ -99,7 +99,7 @@ const shifted = (G: Affine2, d: [number, number]): Affine2 => [G[0], G[1], G[2] 
  * each edge shows the neighbouring field or nothing), climbed from it.
  */
 function measureField(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, f: FieldRect, o: RefineFieldsOptions) {
-  const s = measurePartShift(slab, P, mw, mh, G, f, { maxShift: o.maxShiftPx ?? MAX_SHIFT_PX, minOverlap: o.minOverlap ?? 0.3, labels: o.labels, gridStep: FIELD_GRID_PX });
+  const s = measurePartShift(slab, P, mw, mh, G, f, { maxShift: o.maxShiftPx ?? fieldSearchPx(f), minOverlap: o.minOverlap ?? 0.3, labels: o.labels, gridStep: FIELD_GRID_PX });
   if (!s || o.ownPixels === false) return s;
   const again = measurePartShift(slab, P, mw, mh, shifted(G, s.shift), f, { maxShift: 1, minOverlap: o.minOverlap ?? 0.3, labels: o.labels, gridStep: FIELD_GRID_PX });
   if (!again) return s;
@@ -110,11 +110,17 @@ function measureField(slab: Slab, P: Float32Array, mw: number, mh: number, G: Af
 export const FIELD_GRID_PX = 0.5;
 
 /**
- * Largest shift searched, EDS pixels: a field's shift is measured against the global transform,
- * which took part of the other fields' errors, so 3 px stitching errors came out at up to 4.0 px
- * (a 4 px search left such a field on the global transform as "at the edge of the search").
+ * Largest shift searched for a field, EDS pixels (unless maxShiftPx is given): 4, and up to 6 on
+ * fields larger than 56 px (a fourteenth of the field's shorter side). A field's shift is measured
+ * against the global transform, which took part of the other fields' errors, so 3 px stitching
+ * errors read up to 4.0 px on the 3 x 3 mosaics of 69 px fields (a 4 px search left such a field on
+ * the global transform, "at the edge of the search": mean 0.233 -> 0.168 voxel with 5); but a
+ * small field finds more wrong matches in a wider search (28 px fields of a 6 x 6 mosaic: one
+ * locked 3.5 px off with a 5 or 6 px search, mean 0.45 -> 0.55-0.60 voxel).
  */
-export const MAX_SHIFT_PX = 6;
+export function fieldSearchPx(f: FieldRect): number {
+  return Math.min(6, Math.max(4, Math.min(f.width, f.height) / 14));
+}
 
 export function refineFields(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, fields: FieldRect[], o: RefineFieldsOptions = {}): MeasuredField[] {
   const measured = fields.map((f) => {
@@ -126,7 +132,7 @@ export function refineFields(slab: Slab, P: Float32Array, mw: number, mh: number
     // a distinct match: no other local minimum of the search within (minContrast) of it
     const distinct = s.secondCost >= (1 + (o.minContrast ?? MIN_CONTRAST)) * s.gridCost;
     if (!distinct) out.ambiguous = true;
-    if (distinct && len >= (o.minShiftPx ?? 0.2) && len < (o.maxShiftPx ?? MAX_SHIFT_PX) - 0.25 && s.cost < 0.995 * s.cost0) {
+    if (distinct && len >= (o.minShiftPx ?? 0.2) && len < (o.maxShiftPx ?? fieldSearchPx(f)) - 0.25 && s.cost < 0.995 * s.cost0) {
       // a shift within its noise (the quarters disagree by as much) keeps the global transform
       const se = shiftStandardError(slab, P, mw, mh, G, f, s.shift, o.labels);
       if (!(len >= (o.minSignificance ?? MIN_SIGNIFICANCE) * se)) return out;
