@@ -111,6 +111,32 @@ describe('fused wasm MLP', () => {
     }
   });
 
+  it('quantises 4 voxels at a time to the same bytes as the voxel-by-voxel loop', async () => {
+    const tm = await model(36, [48, 48], [1, 2, 3, 4, 5], 17);
+    const net = fusedMlpOf(tm)!;
+    const n = 2000 + 3;
+    const x = rows(tm, n, 19);
+    const K = wasmKernels();
+    const mark = K.mark();
+    const planar = K.alloc(n * 36);
+    const p = K.f32(planar, n * 36);
+    for (let v = 0; v < n; v++) for (let f = 0; f < 36; f++) p[f * n + v] = x[v * 36 + f]!;
+    const { runFusedMlp } = await import('../../../lib/classify/fused-mlp');
+    const bytes = (probsF32: number) => {
+      const out = K.alloc(Math.ceil((7 * n) / 4));
+      // asking for the float rows too takes the voxel-by-voxel loop
+      runFusedMlp(K, net, planar, n, { labels: out, probsU8: out + n, stride: n, unc: out + 6 * n, probsF32 });
+      return new Uint8Array(K.memory.buffer, out, 7 * n).slice();
+    };
+    const vector = bytes(0);
+    const scalar = bytes(K.alloc(5 * n));
+    K.release(mark);
+    expect(new Set(vector.subarray(6 * n)).size).toBeGreaterThan(50); // the uncertainty varies
+    let differ = 0;
+    for (let i = 0; i < 7 * n; i++) if (vector[i] !== scalar[i]) differ++;
+    expect(differ).toBe(0);
+  });
+
   it('declines models it does not support (prediction then uses TF.js)', async () => {
     await getTf();
     const m = tfl.sequential();
