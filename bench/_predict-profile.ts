@@ -11,7 +11,7 @@ import { predictRows, standardise, type TrainedModel } from '../lib/classify/mod
 import { loadModel } from '../lib/classify/model-io-node';
 import { allocBrickOutputs } from '../lib/classify/predict-brick';
 import { chunkGrid, featureHalo, featuresForBox, featuresForBoxPlanar, type FeatureSet } from '../lib/features';
-import { wasmKernels } from '../lib/features/kernels-wasm';
+import { kernelsFlavour, wasmKernels } from '../lib/features/kernels-wasm';
 import { withChunkCache } from '../lib/parallel/chunk-cache';
 import type { Shape3 } from '../lib/volume/types';
 import { createVolume, openVolume } from '../lib/volume/zarr-store-node';
@@ -96,7 +96,7 @@ export async function profileBricks(storePath: string, modelDir: string, outDir:
     const keys = Object.keys(rows);
     const med = keys.map((k) => median(rows[k]!));
     const total = med.reduce((a, b, i) => a + (keys[i]!.startsWith('  ') ? 0 : b), 0);
-    console.log(`${name}: ${boxes.length} bricks of ${brick.join('x')}, one thread, medians per output voxel`);
+    console.log(`${name}: ${boxes.length} bricks of ${brick.join('x')}, one thread, ${kernelsFlavour()} kernels, medians per output voxel`);
     for (let i = 0; i < keys.length; i++) console.log(`  ${keys[i]!.padEnd(56)} ${med[i]!.toFixed(0).padStart(6)} ns ${((100 * med[i]!) / total).toFixed(1).padStart(6)} %`);
     console.log(`  ${'total'.padEnd(56)} ${total.toFixed(0).padStart(6)} ns = ${(1e3 / total).toFixed(2)} M voxels/s per thread`);
   }

@@ -20,7 +20,8 @@ import { featureNames } from '../lib/features';
 import { peakRssKiB, writeBigStore } from './_big-store';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outDir = join(here, 'out', 'predict');
+// one folder per run, so that two runs (e.g. the two kernel builds, PETROMAP_WASM_RELAXED_SIMD=0) can go side by side
+const outDir = join(here, 'out', 'predict', String(process.pid));
 const arg = (a: string[], name: string, d: string) => (a.includes(name) ? a[a.indexOf(name) + 1]! : d);
 
 export async function run(args: string[]): Promise<void> {
@@ -69,14 +70,14 @@ export async function run(args: string[]): Promise<void> {
       console.log(`  child failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       return;
     }
-    const res = JSON.parse(line) as { vmHwmKiB: number; seconds: number; cpuSeconds: number; done: number; total: number; voxels: number };
-    console.log(`${names.length} features (definition version ${set.version ?? 1}), MLP ${hidden.join('x')}, ${threads} worker threads: ${res.done} of ${res.total} bricks (${(res.voxels / 1e6).toFixed(1)} M voxels) in ${res.seconds.toFixed(1)} s = ${(res.voxels / res.seconds / 1e6).toFixed(3)} M voxels/s`);
+    const res = JSON.parse(line) as { vmHwmKiB: number; seconds: number; cpuSeconds: number; done: number; total: number; voxels: number; kernels: string };
+    console.log(`${names.length} features (definition version ${set.version ?? 1}), MLP ${hidden.join('x')}, ${res.kernels} kernels, ${threads} worker threads: ${res.done} of ${res.total} bricks (${(res.voxels / 1e6).toFixed(1)} M voxels) in ${res.seconds.toFixed(1)} s = ${(res.voxels / res.seconds / 1e6).toFixed(3)} M voxels/s`);
     // on a shared machine wall time counts other people's work: CPU time of the process (all its
     // threads) per thread is what the threads would take with the cores to themselves
     console.log(`CPU time ${res.cpuSeconds.toFixed(1)} s (all threads) = ${(res.voxels / (res.cpuSeconds / threads) / 1e6).toFixed(3)} M voxels/s at ${threads} busy threads (wall-clock figure above is lower when the machine is shared)`);
     console.log(`peak RSS of the prediction process (VmHWM): ${(res.vmHwmKiB / 2 ** 20).toFixed(2)} GiB for a ${((size ** 3 * 2) / 2 ** 30).toFixed(2)} GiB volume (target < 2 GiB)`);
   } finally {
-    for (const p of [storePath, modelDir, predDir]) rmSync(p, { recursive: true, force: true });
+    rmSync(outDir, { recursive: true, force: true });
   }
 }
 
@@ -109,5 +110,6 @@ async function child([storePath, modelDir, predDir, countArg, threadsArg]: strin
   const { openVolume } = await import('../lib/volume/zarr-store-node');
   const shape = (await openVolume(storePath!)).meta.shape;
   total = Math.ceil(shape[0] / brick[0]!) * Math.ceil(shape[1] / brick[1]!) * Math.ceil(shape[2] / brick[2]!);
-  console.log(JSON.stringify({ vmHwmKiB: await peakRssKiB(), seconds, cpuSeconds, done, total, voxels: done * brick[0]! * brick[1]! * brick[2]! }));
+  const { kernelsFlavour } = await import('../lib/features/kernels-wasm');
+  console.log(JSON.stringify({ vmHwmKiB: await peakRssKiB(), seconds, cpuSeconds, done, total, voxels: done * brick[0]! * brick[1]! * brick[2]!, kernels: kernelsFlavour() }));
 }
