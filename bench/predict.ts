@@ -84,6 +84,9 @@ export async function run(args: string[]): Promise<void> {
 /** Child: predict until `count` bricks are done (then cancel: the run is resumable), print VmHWM. */
 async function child([storePath, modelDir, predDir, countArg, threadsArg]: string[]): Promise<void> {
   const { predictVolume } = await import('../lib/classify/predict-node');
+  // the build the worker threads load now (asked before they start: a rebuild during the run does not change theirs)
+  const { kernelsFlavour } = await import('../lib/features/kernels-wasm');
+  const kernels = kernelsFlavour();
   const ac = new AbortController();
   let done = 0, total = 0;
   const t = performance.now();
@@ -110,6 +113,5 @@ async function child([storePath, modelDir, predDir, countArg, threadsArg]: strin
   const { openVolume } = await import('../lib/volume/zarr-store-node');
   const shape = (await openVolume(storePath!)).meta.shape;
   total = Math.ceil(shape[0] / brick[0]!) * Math.ceil(shape[1] / brick[1]!) * Math.ceil(shape[2] / brick[2]!);
-  const { kernelsFlavour } = await import('../lib/features/kernels-wasm');
-  console.log(JSON.stringify({ vmHwmKiB: await peakRssKiB(), seconds, cpuSeconds, done, total, voxels: done * brick[0]! * brick[1]! * brick[2]!, kernels: kernelsFlavour() }));
+  console.log(JSON.stringify({ vmHwmKiB: await peakRssKiB(), seconds, cpuSeconds, done, total, voxels: done * brick[0]! * brick[1]! * brick[2]!, kernels }));
 }
