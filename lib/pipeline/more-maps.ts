@@ -41,11 +41,11 @@ const nameOf = (m: MoreMap, k: number) => `The ${ordinal(k)} EDS map${m.map.sour
 export async function registerMoreMaps(
   volume: VolumeSource,
   maps: MoreMap[],
-  opts: Omit<RegisterOptions, 'landmarks' | 'surface' | 'extractedSlab' | 'fields'> & { firstMi?: number } = {},
+  opts: Omit<RegisterOptions, 'landmarks' | 'surface' | 'extractedSlab' | 'fields'> & { firstMi?: number; placeWithLandmarks?: string } = {},
 ): Promise<{ registration: Omit<Registration, 'surface'> & { surface: Omit<Registration['surface'], 'heightMap'> }; labels: EdsLabels }[]> {
   const out = [];
   // a run's register options carry the first map's landmarks, surface and fields: not this map's
-  const { landmarks: _l, surface: _s, extractedSlab: _e, fields: _f, firstMi, ...shared } = opts as RegisterOptions & { firstMi?: number };
+  const { landmarks: _l, surface: _s, extractedSlab: _e, fields: _f, firstMi, placeWithLandmarks, ...shared } = opts as RegisterOptions & { firstMi?: number; placeWithLandmarks?: string };
   for (const [k, m] of maps.entries()) {
     const name = nameOf(m, k);
     if (!Object.values(m.classMap).some((c) => c !== null && c !== undefined)) {
@@ -64,7 +64,7 @@ export async function registerMoreMaps(
         `${name} does not match the ${m.face} face of the volume: at its best pose its minerals explain the grey values ` +
           `${(100 * reg.quality.miAfter / firstMi).toFixed(0)} % as well as the first map's do on the top (mutual information ${reg.quality.miAfter.toFixed(2)} vs ${firstMi.toFixed(2)} nats). ` +
           'Is it a map of this sample, of that face? (a map of the other face, or of another sample, matches this badly). ' +
-          'If it is, place it with landmarks, which skip this check (petromap register --face ' + m.face + ' --landmarks, then petromap train with both registrations).',
+          `If it is, place it with landmarks, which skip this check (${placeWithLandmarks ?? `petromap register --face ${m.face} --landmarks, then petromap train with both registrations`}).`,
         { details: { miAfter: reg.quality.miAfter, firstMi } },
       );
     }
