@@ -183,7 +183,10 @@ export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOption
     const [m] = await registerMoreMaps(store, [{
       map, classMap: a.classMap ?? {}, face,
       register: { landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, fields: perField?.fields },
-    }], { firstMi: a.firstMi, signal: opts.signal, onProgress: opts.onProgress });
+    }], {
+      firstMi: a.firstMi, signal: opts.signal, onProgress: opts.onProgress,
+      placeWithLandmarks: 'on this page: click at least 3 landmark pairs on the map and the slab, then Auto-register from pairs',
+    });
     const r = m!.registration;
     return { ...r, fieldLayout: perField?.layout, surface: stripHeightMap(r.surface as SurfaceFit), overlay: edsOnSlabCodes(map, r.edsToSlab, slab, r.fields) };
   }
