@@ -127,9 +127,17 @@ export interface Candidate extends Pose { score: number }
 
 /** Hill-climb a pose on the full-resolution slab: angle, then centre, with shrinking steps. */
 export function climbPose(slab: Pick<Slab, 'data' | 'width' | 'height'>, mov: MovingImage, p: Candidate, minOverlap: number, expected: number): Candidate {
+  // a step back to the pose just left lands on the same floats (~1 call in 4): scored once
+  const seen = new Map<string, number>();
   const score = (q: Pose) => {
-    const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(poseToAffine(q, mov.width, mov.height)));
-    return r.overlap >= minOverlap ? r.score * overlapPenalty(r.overlap, expected) : -Infinity;
+    const key = `${q.thetaDeg} ${q.cx} ${q.cy}`;
+    let v = seen.get(key);
+    if (v === undefined) {
+      const r = scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(poseToAffine(q, mov.width, mov.height)));
+      v = r.overlap >= minOverlap ? r.score * overlapPenalty(r.overlap, expected) : -Infinity;
+      seen.set(key, v);
+    }
+    return v;
   };
   let best: Candidate = { ...p, score: score(p) };
   for (const [da, dt] of [[2, 2], [1, 1], [0.5, 0.5], [0.25, 0.25], [0.1, 0.1], [0.05, 0.05]]) {
