@@ -122,25 +122,50 @@ export function fieldSearchPx(f: FieldRect): number {
   return Math.min(6, Math.max(4, Math.min(f.width, f.height) / 14));
 }
 
+/** A field judged under G moved by `centre` (its shift searched around it); `edge` when its match lay at the edge of the search. */
+function judgeField(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, f: FieldRect, o: RefineFieldsOptions, centre: [number, number]): MeasuredField & { edge?: boolean } {
+  const s = measureField(slab, P, mw, mh, shifted(G, centre), f, o);
+  const out: MeasuredField & { edge?: boolean } = { ...f, shiftPx: [0, 0], overlap: s?.overlap ?? 0, moved: false };
+  if (!s) return out;
+  const d: [number, number] = [centre[0] + s.shift[0], centre[1] + s.shift[1]];
+  const len = Math.hypot(d[0], d[1]);
+  // a distinct match: no other local minimum of the search within (minContrast) of it
+  const distinct = s.secondCost >= (1 + (o.minContrast ?? MIN_CONTRAST)) * s.gridCost;
+  if (!distinct) out.ambiguous = true;
+  if (Math.hypot(s.shift[0], s.shift[1]) >= (o.maxShiftPx ?? fieldSearchPx(f)) - 0.25) out.edge = true;
+  if (distinct && !out.edge && len >= (o.minShiftPx ?? 0.2) && s.cost < 0.995 * s.cost0) {
+    // a shift within its noise (the quarters disagree by as much) keeps the global transform
+    const se = shiftStandardError(slab, P, mw, mh, G, f, d, o.labels);
+    if (!(len >= (o.minSignificance ?? MIN_SIGNIFICANCE) * se)) return out;
+    out.shiftPx = d;
+    out.standardErrorPx = se;
+    out.moved = true;
+  }
+  return out;
+}
+
+/**
+ * Fields whose match lay at the edge of the search are searched again around the median shift of
+ * the fields that moved (at least MIN_RECENTRE of them): the global transform sits at a weighted
+ * mean of the fields' errors, so a field's shift against it can exceed the stitching error by that
+ * much. On a 4 x 4 mosaic of 42 px fields two fields 3.5-3.7 px off the global transform were left
+ * on it (mean 0.598 voxel).
+ */
+export const MIN_RECENTRE = 3;
+
 export function refineFields(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, fields: FieldRect[], o: RefineFieldsOptions = {}): MeasuredField[] {
-  const measured = fields.map((f) => {
+  const first = fields.map((f) => {
     throwIfAborted(o.signal);
-    const s = measureField(slab, P, mw, mh, G, f, o);
-    const out: MeasuredField = { ...f, shiftPx: [0, 0], overlap: s?.overlap ?? 0, moved: false };
-    if (!s) return out;
-    const len = Math.hypot(s.shift[0], s.shift[1]);
-    // a distinct match: no other local minimum of the search within (minContrast) of it
-    const distinct = s.secondCost >= (1 + (o.minContrast ?? MIN_CONTRAST)) * s.gridCost;
-    if (!distinct) out.ambiguous = true;
-    if (distinct && len >= (o.minShiftPx ?? 0.2) && len < (o.maxShiftPx ?? fieldSearchPx(f)) - 0.25 && s.cost < 0.995 * s.cost0) {
-      // a shift within its noise (the quarters disagree by as much) keeps the global transform
-      const se = shiftStandardError(slab, P, mw, mh, G, f, s.shift, o.labels);
-      if (!(len >= (o.minSignificance ?? MIN_SIGNIFICANCE) * se)) return out;
-      out.shiftPx = [s.shift[0], s.shift[1]];
-      out.standardErrorPx = se;
-      out.moved = true;
-    }
-    return out;
+    return judgeField(slab, P, mw, mh, G, f, o, [0, 0]);
+  });
+  const movedShifts = first.filter((f) => f.moved).map((f) => f.shiftPx);
+  const median = (xs: number[]) => { const a = [...xs].sort((p, q) => p - q), h = a.length >> 1; return a.length % 2 ? a[h] : (a[h - 1] + a[h]) / 2; };
+  const centre: [number, number] = movedShifts.length >= MIN_RECENTRE ? [median(movedShifts.map((d) => d[0])), median(movedShifts.map((d) => d[1]))] : [0, 0];
+  const measured: MeasuredField[] = first.map(({ edge, ...f }, i) => {
+    if (!edge || (centre[0] === 0 && centre[1] === 0)) return f;
+    throwIfAborted(o.signal);
+    const { edge: _e, ...again } = judgeField(slab, P, mw, mh, G, fields[i], o, centre);
+    return again;
   });
   if (o.neighbours === false) return measured.map((f) => ({ ...f, placedBy: f.moved ? 'measured' : 'global' }));
   // fields the content could not place take their neighbours' shift where neighbours move alike (stage drift)
