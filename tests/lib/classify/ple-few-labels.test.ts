@@ -12,13 +12,14 @@ import { argmaxClasses, confusionMetrics, disposeModel, predictRows, trainClassi
 import { loadModel } from '../../../lib/classify/model-io-node';
 import { foldPle, pleEncode, pleGuard, pleTrainingSet } from '../../../lib/classify/ple';
 import { strokeFeatureSet } from '../../../lib/classify/strokes';
-import type { TrainingSet } from '../../../lib/classify/training-set';
+import { buildTrainingSet, type LabelledVoxel, type TrainingSet } from '../../../lib/classify/training-set';
 import { featuresForBox } from '../../../lib/features';
 import { trainFromLabels } from '../../../lib/pipeline/train-from-labels';
 import { generateLithology, paintedLabels } from '../../../lib/synthetic/lithology';
 import { poreSolidCase } from '../../../lib/synthetic/pore-speckle';
 import type { DenseVolume, Shape3 } from '../../../lib/volume/types';
 import { openVolume, writeDenseVolume } from '../../../lib/volume/zarr-store-node';
+import { denseStore, simpleFeatures } from './helpers';
 
 const tmp = mkdtempSync(join(tmpdir(), 'petromap-ple-few-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -87,5 +88,20 @@ describe('painted labels: few voxels per class', () => {
     expect(d).toBeLessThan(1e-4);
     expect(K).toBe(folded.classes.length);
     [a, folded].forEach(disposeModel);
+  });
+
+  it('the spatial split keeps a class painted in one tile in training (it used to be held out whole and dropped from the model)', async () => {
+    const c = poreSolidCase(1, 1);
+    const store = denseStore(c.volume);
+    // classes 1 and 2 painted over many 16-voxel tiles, class 3 in a single tile
+    const vox: LabelledVoxel[] = [];
+    for (let y = 2; y < 62; y += 3) for (let x = 2; x < 62; x += 3) vox.push({ z: 32, y, x, cls: 1 + ((x + y) % 2) });
+    for (let i = 0; i < 10; i++) vox.push({ z: 20, y: 40 + (i % 4), x: 40 + Math.floor(i / 4), cls: 3 });
+    for (let seed = 1; seed <= 12; seed++) {
+      const ts = await buildTrainingSet(store, vox, { features: simpleFeatures, tileVox: 16, seed });
+      expect(ts.classes).toEqual([1, 2, 3]);
+      expect(ts.counts.find((k) => k.class === 3)!.train).toBe(10);
+      expect(ts.heldOut.n).toBeGreaterThan(0);
+    }
   });
 });
