@@ -108,8 +108,19 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     expect(r.model).toBe('fields');
     expect(r.modelChoice?.reason).toMatch(/B3: no distinct match, kept on the global transform/);
     expect(r.fields?.find((f) => f.name === 'B3')?.moved).toBe(false);
-    // the issue's 0.2 is not met (0.34 measured; 0.49 before the ambiguity test)
-    expect(e.mean).toBeLessThanOrEqual(0.4);
+    // the issue's 0.2 is not met: 0.28 measured (0.34-0.37 before the half-pixel search, 0.49 before
+    // the ambiguity test). What is left: B3 has no match to find (quartz and K-feldspar, 1.9 px off),
+    // and fields with a distinct match still read 0.1-1 px off the truth (A3 1 px on this map and on
+    // the same map without stitching errors: the content of the field, not the search)
+    expect(e.mean).toBeLessThanOrEqual(0.33);
     expect(e.max).toBeLessThanOrEqual(1.2);
+  }, SLOW);
+
+  it('4 x 4 mosaic, fields 3.5 px off the global transform: found by a search around the moved fields\' median', async () => {
+    const { r, e } = await registerAndMeasure(20, 0.7, { coverage: 0.9, mosaic: { cols: 4, rows: 4, maxShiftPx: 3, seed: 2 } }, true);
+    expect(r.model).toBe('fields');
+    for (const name of ['A4', 'D2']) expect(r.fields?.find((f) => f.name === name)?.moved).toBe(true);
+    // 0.34 measured; 0.60 with A4 and D2 left on the global transform (their match at the edge of a 4 px search)
+    expect(e.mean).toBeLessThanOrEqual(0.4);
   }, SLOW);
 });
