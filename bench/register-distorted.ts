@@ -43,6 +43,7 @@ const DISTORTED: { name: string; seed: number; ratio: number; d: EdsDistortion; 
   { name: '+1/-1 % stretch, 50 %', seed: 22, ratio: 1, d: { coverage: 0.5, stretch: [0.01, -0.01] } },
   { name: 'mosaic 3x2, <=3 px, 90 %', seed: 8, ratio: 0.7, d: { coverage: 0.9, mosaic: { cols: 3, rows: 2, maxShiftPx: 3 } }, fields: true },
   { name: 'mosaic 3x3, <=3 px, 80 %', seed: 6, ratio: 0.5, d: { coverage: 0.8, mosaic: { cols: 3, rows: 3, maxShiftPx: 3 } }, fields: true },
+  { name: 'mosaic 4x4, <=3 px, 90 %', seed: 20, ratio: 0.7, d: { coverage: 0.9, mosaic: { cols: 4, rows: 4, maxShiftPx: 3, seed: 2 } }, fields: true },
 ];
 
 /** petromap auto (model kept, error, time) beside native elastix AffineTransform started from petromap's similarity. */
