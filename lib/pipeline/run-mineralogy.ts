@@ -2,7 +2,8 @@
  * The whole mineralogy chain on stored inputs (Node): register the EDS map onto the volume's
  * polished surface, transfer its labels to the voxels just below it, build a class-balanced,
  * spatially split training set (features mirrored above the surface), train the MLP, predict the
- * whole volume blockwise (resumable), and report modal mineralogy and depth profiles.
+ * whole volume blockwise (resumable; started as soon as the model is saved, beside the training's
+ * quality estimate), and report modal mineralogy and depth profiles.
  *
  * Files in `outDir`: registration.json, model/, prediction/ (labels, probabilities, uncertainty
  * OME-Zarr), modal.csv, depth.csv, report.json.
@@ -69,9 +70,12 @@ export interface RunMineralogyResult {
   prediction: PredictResult;
   modal: ModalMineralogy;
   depth: DepthProfile;
-  /** wall time per stage, seconds */
+  /**
+   * wall time per stage, seconds; the prediction starts when the model is saved, during the
+   * training stage's last part (the quality estimate): 'predict' is the time after that part
+   */
   seconds: Record<'register' | 'train' | 'predict' | 'report', number>;
-  /** CPU time per stage, seconds (process.cpuUsage: every thread of the process, prediction's workers included) */
+  /** CPU time per stage, seconds (process.cpuUsage: every thread of the process, prediction's workers included, so 'train' holds their first seconds) */
   cpuSeconds: Record<'register' | 'train' | 'predict' | 'report', number>;
   /** the training stage's parts (lib/pipeline/train-from-labels profile) */
   trainProfile: StageTime[];
@@ -88,7 +92,10 @@ export function classNamesFor(codes: number[], classes?: ReportClass[]): ReportC
 }
 
 export async function runMineralogy(volumePath: string, map: MineralMap, classMap: ClassMap, outDir: string, opts: RunMineralogyOptions = {}): Promise<RunMineralogyResult> {
-  const { signal, onProgress } = opts;
+  const { signal } = opts;
+  // progress never goes back: the quality estimate reports (training's range) while the prediction already does (its own)
+  let shown = 0;
+  const onProgress: OnProgress | undefined = opts.onProgress && ((f, m) => opts.onProgress!((shown = Math.max(shown, f)), m));
   const seconds = { register: 0, train: 0, predict: 0, report: 0 };
   const cpuSeconds = { ...seconds };
   const clock = lapClock();
@@ -114,19 +121,39 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   const classNames = Object.fromEntries(classNamesFor(Object.values(classMap).filter((c): c is number => c !== null), opts.classes).map((c) => [c.code, c.name]));
   const modelDir = join(outDir, 'model');
   const first = { kind: 'eds' as const, map, edsToSlab: reg.edsToSlab, fields: reg.fields, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab, classMap };
-  const tr = await trainFromLabels(volumePath, more.length ? [first, ...more.map((m) => m.labels)] : first, modelDir, {
-    featureSet: opts.featureSet, classNames, maxPerClass: opts.maxPerClass, labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels,
-    maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, priorShift: opts.priorShift, source: `EDS map ${map.source ?? ''}`.trim(),
-    signal, onProgress: sub(onProgress, 0.2, 0.45),
-  });
+  // the prediction starts as soon as the model is saved: its threads start and predict while this
+  // thread estimates the 3D quality (which would otherwise leave the other core idle)
+  const predictAbort = new AbortController();
+  const onAbort = () => predictAbort.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let predicting: Promise<PredictResult> | null = null;
+  const startPredict = () => {
+    predicting ??= predictVolume(volumePath, modelDir, join(outDir, 'prediction'), {
+      threads: opts.threads, brick: opts.brick, signal: predictAbort.signal, onProgress: sub(onProgress, 0.45, 0.95),
+    });
+    predicting.catch(() => undefined); // awaited below; a training error stops it first
+    return predicting;
+  };
+  let tr: Awaited<ReturnType<typeof trainFromLabels>>;
+  let prediction: PredictResult;
+  try {
+    tr = await trainFromLabels(volumePath, more.length ? [first, ...more.map((m) => m.labels)] : first, modelDir, {
+      featureSet: opts.featureSet, classNames, maxPerClass: opts.maxPerClass, labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels,
+      maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, priorShift: opts.priorShift, source: `EDS map ${map.source ?? ''}`.trim(),
+      signal, onProgress: sub(onProgress, 0.2, 0.45), onModelSaved: startPredict,
+    });
+    lap('train');
+    prediction = await startPredict();
+    lap('predict');
+  } catch (err) {
+    predictAbort.abort(err);
+    await predicting?.catch(() => undefined);
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
   const classes = classNamesFor(tr.classes, opts.classes);
   const validation = tr.validation;
-  lap('train');
-
-  const prediction = await predictVolume(volumePath, modelDir, join(outDir, 'prediction'), {
-    threads: opts.threads, brick: opts.brick, signal, onProgress: sub(onProgress, 0.45, 0.95),
-  });
-  lap('predict');
 
   const labels = await openVolume(prediction.labelsPath);
   const modal = await modalMineralogy(labels, classes, { map, classMap, surface: reg.surface, signal, onProgress: sub(onProgress, 0.95, 0.98) });

@@ -145,6 +145,12 @@ export interface TrainFromLabelsOptions extends StageOptions {
   qualityHalfModels?: boolean;
   /** adjust the model to the volume's class shares (lib/classify/model adjustPriors, EM on a depth sample); default false */
   priorShift?: boolean;
+  /**
+   * called once the model is saved in modelDir, before the quality estimate: a caller may start
+   * predicting with it (runMineralogy does: the prediction's threads start while this thread
+   * estimates the quality)
+   */
+  onModelSaved?: (modelDir: string) => void;
 }
 
 export interface TrainFromLabelsResult {
@@ -260,6 +266,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
     // atomic (temp name + rename); refuses a folder petromap did not write
     await saveModel(modelDir, tm, { classNames: tm.classes.map((c) => opts.classNames?.[c] ?? `class ${c}`) });
     clock.lap('save');
+    opts.onModelSaved?.(modelDir);
     let quality: QualityEstimate | null = null;
     if ((opts.quality ?? labels.kind === 'eds') && Number.isFinite(validation.meanIoU)) {
       onProgress?.(0.97, opts.qualityHalfModels ? 'Estimating the 3D quality (two half-models, voxels in depth)' : 'Estimating the 3D quality (voxels in depth)');
