@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- lithology [--case lithology|pores] [--shape z,y,x] [--seeds 1,2,3] [--per-class 10,40,150,500,2000]
  *   [--variants 'name={train options json};...' | --compare-ple] [--hidden 48,48] [--epochs n] [--class-weights sqrt|balanced|none]
- *   [--ple bins (0 = off)] [--refit-min-epochs n] [--no-peer] [--keep]`
+ *   [--ple bins (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--no-peer] [--keep]`
  * Painted labels on lithology (issue 15 §3): synthetic lithology volumes (lib/synthetic/lithology:
  * high / low porosity sandstone facies and open fractures) with painted-like labels (brush dabs on
  * two slices, `--per-class` voxels per class), classified two ways on the SAME features and labels:
@@ -45,7 +45,7 @@ const median = (v: number[]) => {
 interface Variant { name: string; train: Args['train'] }
 interface Args {
   shape: Shape3; seeds: number[]; perClass: number[]; peer: boolean; keep: boolean; priorShift?: boolean; case: 'lithology' | 'pores';
-  train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'>; variants: Variant[];
+  train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'>; variants: Variant[]; featureVersion?: 1 | 2;
 }
 
 /** `--variants 'name={json};name2={json}'`: MLP variants (train options on top of the flags), each trained on the same labels. */
@@ -64,6 +64,7 @@ function parse(argv: string[]): Args {
     else if (f === '--seeds') a.seeds = argv[++i]!.split(',').map(Number);
     else if (f === '--per-class') a.perClass = argv[++i]!.split(',').map(Number);
     else if (f === '--case') a.case = argv[++i] as Args['case'];
+    else if (f === '--feature-version') a.featureVersion = Number(argv[++i]) as 1 | 2;
     else if (f === '--variants') a.variants = variants(argv[++i]!);
     else if (f === '--compare-ple') a.variants = variants('MLP={};pre-PLE={"ple":0,"refitMinEpochs":0}');
     else if (f === '--hidden') a.train.hidden = argv[++i]!.split(',').map(Number);
@@ -104,7 +105,7 @@ function makeCase(a: Args, seed: number) {
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv);
   const what = a.case === 'pores' ? 'the e2e-08-like pore/solid interior (64³, single painted voxels on one slice)' : `${a.shape.join('x')} lithology, painted voxels on 2 slices`;
-  console.log(`bench lithology: ${what}, seeds ${a.seeds.join(', ')}, ${a.perClass.join(' / ')} painted voxels per class; petromap MLP variants (trainFromLabels defaults${Object.keys(a.train).length ? ` + ${JSON.stringify(a.train)}` : ''}): ${a.variants.map((v) => `${v.name} ${JSON.stringify(v.train)}`).join(', ')}${a.peer ? ' vs scikit-learn RandomForest(100)' : ''} on the same stroke features and labels`);
+  console.log(`bench lithology: ${what}${a.featureVersion ? `, feature definition version ${a.featureVersion}` : ''}, seeds ${a.seeds.join(', ')}, ${a.perClass.join(' / ')} painted voxels per class; petromap MLP variants (trainFromLabels defaults${Object.keys(a.train).length ? ` + ${JSON.stringify(a.train)}` : ''}): ${a.variants.map((v) => `${v.name} ${JSON.stringify(v.train)}`).join(', ')}${a.peer ? ' vs scikit-learn RandomForest(100)' : ''} on the same stroke features and labels`);
   const rows: Row[] = [];
   let names: string[] = [];
   let codes: number[] = [];
@@ -118,7 +119,7 @@ export async function run(argv: string[]): Promise<void> {
       const volPath = join(dir, 'scan.ome.zarr');
       await writeDenseVolume(volPath, first.volume);
       const store = await openVolume(volPath);
-      const set = strokeFeatureSet(store.meta.spacingUm);
+      const set = a.featureVersion ? { ...strokeFeatureSet(store.meta.spacingUm), version: a.featureVersion } : strokeFeatureSet(store.meta.spacingUm);
       const feats = await featuresForBox(store, { start: [0, 0, 0], shape: c.shape }, set);
       const n = c.shape[0] * c.shape[1] * c.shape[2];
       if (a.peer) await writeFile(join(dir, 'x.f32'), Buffer.from(feats.data.buffer, feats.data.byteOffset, feats.data.byteLength));
