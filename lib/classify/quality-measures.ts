@@ -102,3 +102,25 @@ export function withPriors(p: Float32Array, K: number, from: number[], to: numbe
   }
   return out;
 }
+
+/**
+ * Each class's ceiling: the mean probability the model gives a class on labelled rows of that
+ * class (at temperature T), i.e. what "surely this class" looks like to the model. Trained on EDS
+ * labels, a model never reaches 1 on a class whose labels are often wrong (small grains such as
+ * pyrite: nearly every EDS pixel mixes phases), so its probabilities for that class read low
+ * everywhere, also where its map is right. Not below `floor`: a class the model hardly ever
+ * predicts (style B's clay: ceiling 0.15) is confused, not cautious, and dividing by its ceiling
+ * would hand it the other classes' voxels (floor 0.6: fitted with DEPTH_TEMPERATURE). 1 for a class with fewer than `minRows` labelled rows.
+ */
+export function classCeilings(p: Float32Array, y: Int32Array, K: number, T: number, o: { minRows?: number; floor?: number } = {}): number[] {
+  const minRows = o.minRows ?? 10, floor = o.floor ?? 0.6;
+  const q = withTemperature(p, K, T);
+  const sum = new Float64Array(K), cnt = new Float64Array(K);
+  for (let i = 0; i < y.length; i++) {
+    const k = y[i]!;
+    if (k < 0) continue;
+    sum[k] += q[i * K + k]!;
+    cnt[k]++;
+  }
+  return Array.from({ length: K }, (_, k) => (cnt[k]! >= minRows && sum[k]! > 0 ? Math.max(floor, sum[k]! / cnt[k]!) : 1));
+}

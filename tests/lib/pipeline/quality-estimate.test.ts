@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { confusionMetrics } from '../../../lib/classify/model';
+import { estimateFromProbabilities } from '../../../lib/classify/quality-estimate';
+import { classCeilings } from '../../../lib/classify/quality-measures';
 import { predictVolume } from '../../../lib/classify/predict-node';
 import { trainFromLabels } from '../../../lib/pipeline/train-from-labels';
 import { classMapFromNames } from '../../../lib/registration/transfer-labels';
@@ -40,4 +42,23 @@ describe('3D quality estimate of an EDS-trained model', () => {
     expect(Math.abs(q.meanIoU - truth)).toBeLessThan(0.05);
     expect(q.outOfRange).toBeLessThan(0.2);
   }, 300_000);
+});
+
+describe('class ceilings', () => {
+  it('raise a class the model is cautious about everywhere, not one it is confused about (floor), and not a class without rows', () => {
+    // 3 classes; on its own labelled rows the model gives class 0 0.9, class 1 0.7 (cautious), class 2 0.2 (confused)
+    const rows = [[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.5, 0.3, 0.2]];
+    const p = Float32Array.from(Array.from({ length: 30 }, (_, i) => rows[i % 3]!).flat());
+    const y = Int32Array.from({ length: 30 }, (_, i) => i % 3);
+    const c = classCeilings(p, y, 3, 1);
+    expect(c[0]).toBeCloseTo(0.9, 5);
+    expect(c[1]).toBeCloseTo(0.7, 5);
+    expect(c[2]).toBe(0.6);
+    expect(classCeilings(p, y, 3, 1, { minRows: 11 })).toEqual([1, 1, 1]);
+    // in depth, class 1's voxels at 0.7 read as surer once divided by its ceiling
+    const depth = Float32Array.from([0.2, 0.7, 0.1, 0.9, 0.05, 0.05]);
+    const plain = estimateFromProbabilities(depth, 3, { temperature: 1 });
+    const raised = estimateFromProbabilities(depth, 3, { temperature: 1, ceilings: c });
+    expect(raised[1]).toBeGreaterThan(plain[1]!);
+  });
 });
