@@ -62,7 +62,7 @@ describe('painted labels: few voxels per class', () => {
     for (const v of r.shares) expect(v).toBeGreaterThan(0.05);
   });
 
-  it('the guard: 8 bins only with 96 training rows per bin; batches give at least 4 steps per epoch (8..512 rows); one bin folds exactly onto the standardised features', async () => {
+  it('the guard: 8 bins only with 96 training rows per bin (then 512-row batches); without, batches give at least 4 steps per epoch (8..512 rows); one bin folds exactly onto the standardised features', async () => {
     const nF = 3, K = 2;
     const rows = (n: number, off: number) => {
       const x = Float32Array.from({ length: n * nF }, (_, i) => Math.sin((i + off) * 1.37) * (1 + (i % nF)) + (i % nF));
@@ -72,7 +72,7 @@ describe('painted labels: few voxels per class', () => {
     const ts = (n: number): TrainingSet => ({ nFeatures: nF, featureNames: ['a', 'b', 'c'], classes: [1, 2], train: rows(n, 0), heldOut: rows(40, 99991), counts: [] });
     expect(pleGuard(ts(60), 8)).toEqual({ bins: 1, batchSize: 8 });
     expect(pleGuard(ts(767), 8)).toEqual({ bins: 1, batchSize: 128 });
-    expect(pleGuard(ts(768), 8)).toEqual({ bins: 8, batchSize: 128 });
+    expect(pleGuard(ts(768), 8)).toEqual({ bins: 8, batchSize: 512 });
     expect(pleGuard(ts(5000), 8)).toEqual({ bins: 8, batchSize: 512 });
     const small = ts(200);
     const enc = pleTrainingSet(small, 1);
