@@ -84,8 +84,9 @@ export const qualityDumpHook: { fn: ((d: QualityDump) => void) | null } = { fn: 
  * `bench pipeline --keep` runs (their predicted labels against the truth, 8 placements each): the
  * true mean IoU of the former 4 boxes of 12x64x64 moved by up to +-0.04
  * between placements of one run at 128x192x192 and 160x256x256 (about the whole error budget);
- * 8 boxes of 24x64x64 move by about +-0.015 around each run's own offset, for about twice the
- * feature cost (each box's features are computed once, with its halo). The offset stays: the
+ * 8 boxes of 24x64x64 move by about +-0.015 around each run's own offset, for about 2.4 times the
+ * voxels filtered (each box's features are computed once, with its 28-voxel halo: 3.9 M -> 9.2 M;
+ * counted, not timed). The offset stays: the
  * sample lies below the labelled layer, where the map is worse than in the layer itself; it was
  * -0.017 to +0.013 on 10 runs and -0.043 on A 96x160x160 seed 13, where that layer is a large
  * share of a thin volume.
