@@ -180,6 +180,8 @@ test('multi-scale: paint, predict, propose, upload an interior scan in the step,
     if (g < 60 && porePts.length < 40) porePts.push([x, y]);
     else if (g > 170 && solidPts.length < 40) solidPts.push([x, y]);
   }
+  let poreSliceUrl = '';
+  page.on('request', (r) => { if (/\/multiscale\/pores\?dataset=[^&]+&axis=z&index=32&/.test(r.url())) poreSliceUrl = r.url(); });
   await page.getByTestId('ms-pore-view-canvas-XY').scrollIntoViewIfNeeded();
   await waitFor(async () => (await page.getByTestId('ms-pore-view-canvas-XY').getAttribute('data-layer')) === 'yes', 'pore/solid strokes slice loaded');
   const pbox = await page.getByTestId('ms-pore-view-canvas-XY').boundingBox();
@@ -192,6 +194,14 @@ test('multi-scale: paint, predict, propose, upload an interior scan in the step,
     }
   }
   await waitFor(async () => (await page.getByTestId('ms-pore-counts').innerText()) === `${porePts.length} pore, ${solidPts.length} solid voxels painted`, 'painted pore/solid counts');
+  // each click painted the voxel it aimed at (the stored strokes slice, read back as the page reads it)
+  const strokes = await page.evaluate(async (u) => {
+    const res = await fetch(u, { cache: 'no-store' });
+    return { w: Number(res.headers.get('X-Slice-Width')), data: Array.from(new Uint8Array(await res.arrayBuffer())) };
+  }, poreSliceUrl.replace(/&layer=[a-z]+/, '&layer=strokes'));
+  const missed = [...porePts.map(([x, y]) => [x, y, 1]), ...solidPts.map(([x, y]) => [x, y, 2])].filter(([x, y, c]) => strokes.data[y * strokes.w + x] !== c);
+  assert.equal(missed.length, 0, `painted voxels off target: ${JSON.stringify(missed.slice(0, 5))}`);
+  assert.equal(strokes.data.filter((c) => c).length, porePts.length + solidPts.length, 'no voxel painted beside the aimed ones');
   await page.getByTestId('ms-pore-train').click();
   await page.getByTestId('ms-pore-trained').waitFor({ timeout: 180_000 });
   assert.match(await page.getByTestId('ms-pore-trained').innerText(), /Trained on 40 pore and 40 solid voxels; .* predicted pore fraction of the interior [\d.]+ %/s);
