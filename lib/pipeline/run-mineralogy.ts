@@ -147,7 +147,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
     lap('predict');
   } catch (err) {
     predictAbort.abort(err);
-    await predicting?.catch(() => undefined);
+    await (predicting as Promise<PredictResult> | null)?.catch(() => undefined); // set in startPredict (TS narrows the let to null here)
     throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
