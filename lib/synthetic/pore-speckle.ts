@@ -8,15 +8,12 @@
  * interior exactly; other seeds move the speckle. Truth: 1 = pore, 2 = solid.
  */
 import type { DenseVolume, Shape3 } from '../volume/types';
+import { hash3 } from './prng';
 
 const R = 4, BAND = 16, IN0 = [8, 16, 24] as const, IN = 16;
 
-function hash(x: number, y: number, z: number): number {
-  let h = Math.imul(x, 0x27d4eb2d) ^ Math.imul(y, 0x165667b1) ^ Math.imul(z, 0x9e3779b1) ^ 0x5bd1e995;
-  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
-}
+/** the e2e's hash: prng's hash3 with its seed constant */
+const hash = (x: number, y: number, z: number) => hash3(x, y, z, 0x5bd1e995);
 function noise(z: number, y: number, x: number): number {
   const s = 3, fz = z / s, fy = y / s, fx = x / s;
   const z0 = Math.floor(fz), y0 = Math.floor(fy), x0 = Math.floor(fx);
