@@ -96,6 +96,19 @@ export function coarseTemplate(mov: Pick<MovingImage, 'width' | 'height' | 'labe
 }
 
 /**
+ * Take units 0..count-1 from the shared counter `sh.next` until none is left, calling `work(unit)`
+ * for each; `stop()` ends every thread's loop (the counter is set past the end).
+ */
+function takeUnits(sh: SweepShared, count: number, stop: (() => boolean) | undefined, work: (unit: number) => void): void {
+  for (;;) {
+    if (stop?.()) { Atomics.store(sh.next, 0, count); return; }
+    const u = Atomics.add(sh.next, 0, 1);
+    if (u >= count) return;
+    work(u);
+  }
+}
+
+/**
  * Take units of poses from `sh.next` until none is left (or `stop()` says so), writing each pose's
  * best translation to `sh.out`. Returns how many poses this thread did.
  */
@@ -104,10 +117,7 @@ export function sweep(job: SweepJob, sh: SweepShared, fixed?: FixedSpectra, stop
   const mov = { width: job.mw, height: job.mh, labels: job.labels, classes: job.classes };
   const units = job.unitBase.length / 2;
   let done = 0;
-  for (;;) {
-    if (stop?.()) { Atomics.store(sh.next, 0, units); break; }
-    const u = Atomics.add(sh.next, 0, 1);
-    if (u >= units) break;
+  takeUnits(sh, units, stop, (u) => {
     const base: Pose = { thetaDeg: job.unitBase[2 * u], mirrored: job.unitBase[2 * u + 1] === 1, scale: job.scale, cx: 0, cy: 0 };
     const spec = templateSpectra(coarseTemplate(mov, base, job.f, job.size), job.size, job.size, job.n);
     for (let r = 0; r < 4; r++) {
@@ -118,7 +128,7 @@ export function sweep(job: SweepJob, sh: SweepShared, fixed?: FixedSpectra, stop
       done++;
       onPose?.();
     }
-  }
+  });
   return done;
 }
 
@@ -174,16 +184,13 @@ export const CLIMB_OUT = 5;
 export function climbPicks(job: ClimbJob, sh: SweepShared, stop?: () => boolean, onPose?: () => void): number {
   const count = job.picks.length / 5;
   let done = 0;
-  for (;;) {
-    if (stop?.()) { Atomics.store(sh.next, 0, count); break; }
-    const i = Atomics.add(sh.next, 0, 1);
-    if (i >= count) break;
+  takeUnits(sh, count, stop, (i) => {
     const [thetaDeg, mirrored, scale, cx, cy] = job.picks.subarray(5 * i, 5 * i + 5);
     const r = climbPose(job.slab, job.mov, { thetaDeg, mirrored: mirrored === 1, scale, cx, cy, score: -Infinity }, job.minOverlap, job.expected);
     const m = mutualInformationOverlap(job.slab, job.mov, poseToAffine(r, job.mov.width, job.mov.height));
     sh.out.set([r.thetaDeg, r.cx, r.cy, r.score, m.mi * overlapPenalty(m.overlap, job.expected)], CLIMB_OUT * i);
     done++;
     onPose?.();
-  }
+  });
   return done;
 }
