@@ -124,10 +124,7 @@ export function pleTrainingSet(ts: TrainingSet, bins: number): { ts: TrainingSet
 export function foldPle(enc: TrainedModel, p: PleEdges, mean: Float32Array, std: Float32Array, base: TrainingSet): TrainedModel {
   const nF = mean.length;
   if (p.edges.every((e) => e.length <= 2)) return foldLinear(enc, p, mean, std, base);
-  const dense = enc.model.layers.filter((l) => l.getClassName() === 'Dense');
-  const ws = dense.map((l) => (l.getWeights() as tfc.Tensor[]).map((w) => w.dataSync() as Float32Array));
-  const acts = dense.map((l) => (l.getConfig() as { activation: string }).activation);
-  const widths = dense.map((l) => (l.getConfig() as { units: number }).units);
+  const { ws, acts, widths } = denseStack(enc);
   // units per feature: relu(z), relu(-z), relu(z - e_t) for the inner edges t = 1..T-1
   const unitsOf = p.edges.map((e) => 2 + Math.max(0, e.length - 2));
   const nU = unitsOf.reduce((a, b) => a + b, 0);
@@ -165,14 +162,30 @@ export function foldPle(enc: TrainedModel, p: PleEdges, mean: Float32Array, std:
     u0 += unitsOf[f]!;
     c += A.length;
   }
+  const layers: DenseLayer[] = [{ w: k0, b: b0, units: nU, act: 'relu' }, { w: W1, b: Float32Array.from(B1), units: h1, act: acts[0]! }];
+  ws.slice(1).forEach(([w, b], i) => layers.push({ w: w!, b: b!, units: widths[i + 1]!, act: acts[i + 1]! }));
+  return { ...enc, model: denseModel(nF, layers), mean, std, featureNames: base.featureNames, featureSet: base.featureSet, mirrorSurface: base.mirrorSurface, hidden: [nU, ...widths.slice(0, -1)] };
+}
+
+/** The Dense layers of a trained model: weights (kernel, bias), activations and widths. */
+function denseStack(enc: TrainedModel): { ws: Float32Array[][]; acts: string[]; widths: number[] } {
+  const dense = enc.model.layers.filter((l) => l.getClassName() === 'Dense');
+  return {
+    ws: dense.map((l) => (l.getWeights() as tfc.Tensor[]).map((w) => w.dataSync() as Float32Array)),
+    acts: dense.map((l) => (l.getConfig() as { activation: string }).activation),
+    widths: dense.map((l) => (l.getConfig() as { units: number }).units),
+  };
+}
+
+/** A Dense stack on nF inputs with these kernels, biases, widths and activations. */
+interface DenseLayer { w: Float32Array; b: Float32Array; units: number; act: string }
+function denseModel(nF: number, layers: DenseLayer[]): tfl.Sequential {
   const m = tfl.sequential();
-  m.add(tfl.layers.dense({ units: nU, activation: 'relu', inputShape: [nF] }));
-  widths.forEach((units, i) => m.add(tfl.layers.dense({ units, activation: acts[i] as 'relu' })));
-  const tensors = [tfc.tensor2d(k0, [nF, nU]), tfc.tensor1d(b0), tfc.tensor2d(W1, [nU, h1]), tfc.tensor1d(Float32Array.from(B1))];
-  ws.slice(1).forEach(([w, b], i) => tensors.push(tfc.tensor2d(w!, [widths[i]!, widths[i + 1]!]), tfc.tensor1d(b!)));
+  layers.forEach((l, i) => m.add(tfl.layers.dense({ units: l.units, activation: l.act as 'relu', inputShape: i === 0 ? [nF] : undefined })));
+  const tensors = layers.flatMap((l, i) => [tfc.tensor2d(l.w, [i === 0 ? nF : layers[i - 1]!.units, l.units]), tfc.tensor1d(l.b)]);
   m.setWeights(tensors);
   tensors.forEach((t) => t.dispose());
-  return { ...enc, model: m, mean, std, featureNames: base.featureNames, featureSet: base.featureSet, mirrorSurface: base.mirrorSurface, hidden: [nU, ...widths.slice(0, -1)] };
+  return m;
 }
 
 /**
@@ -181,10 +194,7 @@ export function foldPle(enc: TrainedModel, p: PleEdges, mean: Float32Array, std:
  */
 function foldLinear(enc: TrainedModel, p: PleEdges, mean: Float32Array, std: Float32Array, base: TrainingSet): TrainedModel {
   const nF = mean.length;
-  const dense = enc.model.layers.filter((l) => l.getClassName() === 'Dense');
-  const ws = dense.map((l) => (l.getWeights() as tfc.Tensor[]).map((w) => w.dataSync() as Float32Array));
-  const acts = dense.map((l) => (l.getConfig() as { activation: string }).activation);
-  const widths = dense.map((l) => (l.getConfig() as { units: number }).units);
+  const { ws, acts, widths } = denseStack(enc);
   const [w1, b1] = ws[0] as [Float32Array, Float32Array];
   const h1 = widths[0]!;
   const W1 = new Float32Array(nF * h1), B1 = Float64Array.from(b1);
@@ -199,11 +209,7 @@ function foldLinear(enc: TrainedModel, p: PleEdges, mean: Float32Array, std: Flo
       B1[j] += w * (c - enc.mean[f]!);
     }
   }
-  const m = tfl.sequential();
-  widths.forEach((units, i) => m.add(tfl.layers.dense({ units, activation: acts[i] as 'relu', inputShape: i === 0 ? [nF] : undefined })));
-  const tensors = [tfc.tensor2d(W1, [nF, h1]), tfc.tensor1d(Float32Array.from(B1))];
-  ws.slice(1).forEach(([w, b], i) => tensors.push(tfc.tensor2d(w!, [widths[i]!, widths[i + 1]!]), tfc.tensor1d(b!)));
-  m.setWeights(tensors);
-  tensors.forEach((t) => t.dispose());
-  return { ...enc, model: m, mean, std, featureNames: base.featureNames, featureSet: base.featureSet, mirrorSurface: base.mirrorSurface, hidden: widths.slice(0, -1) };
+  const layers: DenseLayer[] = [{ w: W1, b: Float32Array.from(B1), units: h1, act: acts[0]! }];
+  ws.slice(1).forEach(([w, b], i) => layers.push({ w: w!, b: b!, units: widths[i + 1]!, act: acts[i + 1]! }));
+  return { ...enc, model: denseModel(nF, layers), mean, std, featureNames: base.featureNames, featureSet: base.featureSet, mirrorSurface: base.mirrorSurface, hidden: widths.slice(0, -1) };
 }
