@@ -135,15 +135,15 @@ function spatialSplit(voxels: LabelledVoxel[], tile: number, fraction: number, r
   for (const v of voxels) left.set(v.cls, (left.get(v.cls) ?? 0) + 1);
   for (const k of keys) {
     if (n >= target || held.size >= keys.length - 1) break;
-    const tile = byTile.get(k)!;
+    const cell = byTile.get(k)!;
     const per = new Map<number, number>();
-    for (const v of tile) per.set(v.cls, (per.get(v.cls) ?? 0) + 1);
+    for (const v of cell) per.set(v.cls, (per.get(v.cls) ?? 0) + 1);
     // a class whose last tile this is stays in training (a few painted voxels of a class in one tile
     // would otherwise drop out of the model without a word)
     if ([...per].some(([c, m]) => left.get(c)! <= m)) continue;
     for (const [c, m] of per) left.set(c, left.get(c)! - m);
     held.add(k);
-    n += tile.length;
+    n += cell.length;
   }
   const out: Split = { train: [], heldOut: [], isHeldOut: (y, x) => held.has(tileKey(y, x, tile)) };
   for (const k of keys) (held.has(k) ? out.heldOut : out.train).push(...byTile.get(k)!);
