@@ -34,7 +34,7 @@ async function createDemo(svc: Services) {
     const sample = await generateSandstone({}, { signal, onProgress: (f) => onProgress(0.6 * f, 'Generating the synthetic sandstone') });
     const volId = newId('d');
     const volDir = ws.datasetDir(volId);
-    const store = path.join(volDir, 'volume.ome.zarr');
+    const store = path.join(/*turbopackIgnore: true*/ volDir, 'volume.ome.zarr');
     await mkdir(volDir, { recursive: true });
     onProgress(0.65, 'Writing the volume');
     const tmp = ws.tmpPath('demo-volume');
@@ -43,7 +43,7 @@ async function createDemo(svc: Services) {
     repo.insertDataset({ id: volId, projectId: project.id, name: 'sandstone-xrm (synthetic)', kind: 'volume', status: 'ready', relPath: ws.rel(store), info: await volumeInfo(store) });
     onProgress(0.85, 'Writing the EDS map');
     const edsId = newId('d');
-    const edsDir = path.join(ws.datasetDir(edsId), 'eds');
+    const edsDir = path.join(/*turbopackIgnore: true*/ ws.datasetDir(edsId), 'eds');
     const map = { ...sample.eds, source: 'sandstone-eds (synthetic)' };
     await saveMineralMap(edsDir, map);
     repo.insertDataset({ id: edsId, projectId: project.id, name: 'sandstone-eds (synthetic)', kind: 'eds', status: 'ready', relPath: ws.rel(edsDir), info: edsInfo(map) });
@@ -51,9 +51,9 @@ async function createDemo(svc: Services) {
     await mkdir(pdir, { recursive: true });
     const truthTmp = ws.tmpPath('truth');
     await writeDenseVolume(truthTmp, { meta: { ...sample.volume.meta, dtype: 'uint8' }, data: sample.truthLabels }, { downsample: 'mode' });
-    await rm(path.join(pdir, 'truth-labels.ome.zarr'), { recursive: true, force: true });
-    await rename(truthTmp, path.join(pdir, 'truth-labels.ome.zarr'));
-    await writeFile(path.join(pdir, 'truth.json'), JSON.stringify(sample.truth, null, 1));
+    await rm(path.join(/*turbopackIgnore: true*/ pdir, 'truth-labels.ome.zarr'), { recursive: true, force: true });
+    await rename(truthTmp, path.join(/*turbopackIgnore: true*/ pdir, 'truth-labels.ome.zarr'));
+    await writeFile(path.join(/*turbopackIgnore: true*/ pdir, 'truth.json'), JSON.stringify(sample.truth, null, 1));
     onProgress(1, 'Demo ready');
     return { volume: volId, eds: edsId };
   });
