@@ -86,7 +86,7 @@ function parse(argv: string[]): Args {
 }
 
 /** 3D IoU per class over rock voxels (truth != 0, i.e. below the surface). */
-function iou3d(truth: Uint8Array, pred: ArrayLike<number>) {
+export function iou3d(truth: Uint8Array, pred: ArrayLike<number>) {
   const t: number[] = [], p: number[] = [];
   for (let i = 0; i < truth.length; i++) if (truth[i]) { t.push(truth[i]); p.push(pred[i]); }
   return confusionMetrics(t, p, CLASSES);
@@ -97,7 +97,7 @@ let peakRss = 0;
 const rssTimer = () => setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
 
 /** Random rock voxels of the whole volume with their true class (the oracle's labels). */
-function oracleVoxels(truth: Uint8Array, shape: Shape3): LabelledVoxel[] {
+export function oracleVoxels(truth: Uint8Array, shape: Shape3): LabelledVoxel[] {
   const rand = rng(5);
   const vox: LabelledVoxel[] = [];
   const [, ny, nx] = shape;
@@ -110,7 +110,7 @@ function oracleVoxels(truth: Uint8Array, shape: Shape3): LabelledVoxel[] {
 }
 
 /** petromap's model (same features, mirroring, caps and training) on the given labels; 3D IoU of its prediction. */
-async function trainOn(name: string, vox: LabelledVoxel[], volumePath: string, truth: Uint8Array, shape: Shape3, dir: string, threads: number | undefined, surface: { a: number; b: number; c: number }, set: FeatureSet, brick?: Shape3) {
+export async function trainOn(name: string, vox: LabelledVoxel[], volumePath: string, truth: Uint8Array, shape: Shape3, dir: string, threads: number | undefined, surface: { a: number; b: number; c: number }, set: FeatureSet, brick?: Shape3) {
   const t0 = Date.now();
   const store = await openVolume(volumePath);
   const ts = await buildTrainingSet(store, vox, { features: featureFnFor(set), featureSet: set, mirrorSurface: surface, maxPerClass: 4000, brick: [64, 64, 64] });

@@ -13,7 +13,7 @@ import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
 import { depthSample, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
 import { labelVolumeVoxels } from '../classify/labelled-voxels';
 import { strokeFeatureSet } from '../classify/strokes';
-import { buildTrainingSet, featureFnFor, gatherFeatures, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel } from '../classify/training-set';
+import { buildTrainingSet, featureFnFor, gatherFeatures, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel, type TrainingSet } from '../classify/training-set';
 import type { MineralMap } from '../eds/types';
 import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
 import type { FeatureSet } from '../features/types';
@@ -75,6 +75,9 @@ export const TRAIN_DEFAULTS = Object.freeze({
  * true 3D mean IoU (tests/lib/pipeline/quality-estimate.test.ts).
  */
 export const QUALITY_HALF_TRAIN: Readonly<{ epochs?: number }> = Object.freeze({});
+
+/** experiments (bench auto-context): sees the training set trainFromLabels built, before the fit; null in normal use */
+export const trainingSetHook: { fn: ((ts: TrainingSet) => void) | null } = { fn: null };
 
 /** Share of each class among the measured, classified pixels of an EDS map (its modal area fractions). */
 export function edsClassShares(map: MineralMap, classMap: ClassMap): Map<number, number> {
@@ -247,6 +250,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
     onProgress: sub(onProgress, 0.02, 0.45),
   });
   throwIfAborted(signal);
+  trainingSetHook.fn?.(ts);
   clock.lap('training set');
   const trainOpts = labels.kind === 'strokes' ? { classWeights: TRAIN_DEFAULTS.strokeClassWeights, refit: TRAIN_DEFAULTS.strokeRefit, l2: TRAIN_DEFAULTS.strokeL2, ple: TRAIN_DEFAULTS.strokePle, refitMinEpochs: TRAIN_DEFAULTS.strokeRefitMinEpochs, ...opts.train } : opts.train;
   const tm = await trainClassifier(ts, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
