@@ -17,35 +17,42 @@ export function eig3(
   // u = (1 - |r|) / 2) in f64x2, two voxels by two, where their cancellations are; then
   // phi = acos(r) / 3 and the eigenvalues in f32x4. acos near |r| = 1 is taken from u, computed in
   // f64, so the f32 step keeps its relative precision where two eigenvalues (nearly) coincide.
+  // every splat (scales and constants) made once, before the loop: V8 (11.x) rebuilds a splat
+  // where it is used (2 instructions each, 26 of ~330 per 4 voxels before this); and min / max as
+  // pmin / pmax (one minpd / maxpd instead of V8's ~8-instruction NaN- and -0-exact sequence;
+  // equal results for every non-NaN input, and NaN stays NaN in these argument orders)
+  const S = SPLATS;
+  v128.store(S, f64x2.splat(s00)); v128.store(S, f64x2.splat(s01), 16); v128.store(S, f64x2.splat(s02), 32);
+  v128.store(S, f64x2.splat(s11), 48); v128.store(S, f64x2.splat(s12), 64); v128.store(S, f64x2.splat(s22), 80);
   for (; i0 + 4 <= n; i0 += 4) {
     const q4: usize = <usize>i0 << 2;
-    const lo = invariants2(INV, h00 + q4, h01 + q4, h02 + q4, h11 + q4, h12 + q4, h22 + q4, s00, s01, s02, s11, s12, s22);
-    const hi = invariants2(INV + 64, h00 + q4 + 8, h01 + q4 + 8, h02 + q4 + 8, h11 + q4 + 8, h12 + q4 + 8, h22 + q4 + 8, s00, s01, s02, s11, s12, s22);
+    const lo = invariants2(INV, h00 + q4, h01 + q4, h02 + q4, h11 + q4, h12 + q4, h22 + q4, S);
+    const hi = invariants2(INV + 64, h00 + q4 + 8, h01 + q4 + 8, h02 + q4 + 8, h11 + q4 + 8, h12 + q4 + 8, h22 + q4 + 8, S);
     // lanes 0, 1 from the first pair, 2, 3 from the second: q, p, r, u
     const q = v128.shuffle<f32>(f32x4.demote_f64x2_zero(load<v128>(lo)), f32x4.demote_f64x2_zero(load<v128>(hi)), 0, 1, 4, 5);
     const p = v128.shuffle<f32>(f32x4.demote_f64x2_zero(load<v128>(lo, 16)), f32x4.demote_f64x2_zero(load<v128>(hi, 16)), 0, 1, 4, 5);
     const r = v128.shuffle<f32>(f32x4.demote_f64x2_zero(load<v128>(lo, 32)), f32x4.demote_f64x2_zero(load<v128>(hi, 32)), 0, 1, 4, 5);
     const u = v128.shuffle<f32>(f32x4.demote_f64x2_zero(load<v128>(lo, 48)), f32x4.demote_f64x2_zero(load<v128>(hi, 48)), 0, 1, 4, 5);
-    const phi = f32x4.mul(acos4(r, u), f32x4.splat(<f32>third));
+    const phi = f32x4.mul(acos4(r, u), v128.load(K32, C_THIRD));
     const pp = f32x4.mul(phi, phi);
-    let c = f32x4.splat(<f32>(-1.0 / 3628800));
-    c = f32x4.add(f32x4.mul(c, pp), f32x4.splat(<f32>(1.0 / 40320)));
-    c = f32x4.add(f32x4.mul(c, pp), f32x4.splat(<f32>(-1.0 / 720)));
-    c = f32x4.add(f32x4.mul(c, pp), f32x4.splat(<f32>(1.0 / 24)));
-    c = f32x4.add(f32x4.mul(c, pp), f32x4.splat(-0.5));
-    c = f32x4.add(f32x4.mul(c, pp), f32x4.splat(1.0));
-    let sn = f32x4.splat(<f32>(-1.0 / 39916800));
-    sn = f32x4.add(f32x4.mul(sn, pp), f32x4.splat(<f32>(1.0 / 362880)));
-    sn = f32x4.add(f32x4.mul(sn, pp), f32x4.splat(<f32>(-1.0 / 5040)));
-    sn = f32x4.add(f32x4.mul(sn, pp), f32x4.splat(<f32>(1.0 / 120)));
-    sn = f32x4.add(f32x4.mul(sn, pp), f32x4.splat(<f32>(-1.0 / 6)));
-    sn = f32x4.add(f32x4.mul(sn, pp), f32x4.splat(1.0));
+    let c = v128.load(K32, C_COS);
+    c = f32x4.add(f32x4.mul(c, pp), v128.load(K32, C_COS + 16));
+    c = f32x4.add(f32x4.mul(c, pp), v128.load(K32, C_COS + 32));
+    c = f32x4.add(f32x4.mul(c, pp), v128.load(K32, C_COS + 48));
+    c = f32x4.add(f32x4.mul(c, pp), v128.load(K32, C_COS + 64));
+    c = f32x4.add(f32x4.mul(c, pp), v128.load(K32, C_COS + 80));
+    let sn = v128.load(K32, C_SIN);
+    sn = f32x4.add(f32x4.mul(sn, pp), v128.load(K32, C_SIN + 16));
+    sn = f32x4.add(f32x4.mul(sn, pp), v128.load(K32, C_SIN + 32));
+    sn = f32x4.add(f32x4.mul(sn, pp), v128.load(K32, C_SIN + 48));
+    sn = f32x4.add(f32x4.mul(sn, pp), v128.load(K32, C_SIN + 64));
+    sn = f32x4.add(f32x4.mul(sn, pp), v128.load(K32, C_SIN + 80));
     sn = f32x4.mul(sn, phi);
     const tp = f32x4.add(p, p);
-    const hc = f32x4.mul(f32x4.splat(-0.5), c);
-    const ss = f32x4.mul(f32x4.splat(<f32>0.8660254037844386), sn);
+    const hc = f32x4.mul(v128.load(K32, C_MHALF), c);
+    const ss = f32x4.mul(v128.load(K32, C_SQRT3H), sn);
     // p == 0 in f32 (all eigenvalues equal to f32 precision): q, whatever phi is
-    const flat = f32x4.eq(p, f32x4.splat(0));
+    const flat = f32x4.eq(p, v128.load(K32, C_ZERO));
     v128.store(out0 + q4, v128.bitselect(q, f32x4.add(q, f32x4.mul(tp, c)), flat));
     v128.store(out1 + q4, v128.bitselect(q, f32x4.add(q, f32x4.mul(tp, f32x4.add(hc, ss))), flat));
     v128.store(out2 + q4, v128.bitselect(q, f32x4.add(q, f32x4.mul(tp, f32x4.sub(hc, ss))), flat));
@@ -126,21 +133,20 @@ const INV = memory.data(128, 16);
 // @ts-ignore: decorator
 @inline
 function invariants2(
-  dst: usize, h00: usize, h01: usize, h02: usize, h11: usize, h12: usize, h22: usize,
-  s00: f64, s01: f64, s02: f64, s11: f64, s12: f64, s22: f64,
+  dst: usize, h00: usize, h01: usize, h02: usize, h11: usize, h12: usize, h22: usize, S: usize,
 ): usize {
-  const a00 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h00)), f64x2.splat(s00));
-  const a01 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h01)), f64x2.splat(s01));
-  const a02 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h02)), f64x2.splat(s02));
-  const a11 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h11)), f64x2.splat(s11));
-  const a12 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h12)), f64x2.splat(s12));
-  const a22 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h22)), f64x2.splat(s22));
-  const one = f64x2.splat(1.0);
+  const a00 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h00)), v128.load(S));
+  const a01 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h01)), v128.load(S, 16));
+  const a02 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h02)), v128.load(S, 32));
+  const a11 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h11)), v128.load(S, 48));
+  const a12 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h12)), v128.load(S, 64));
+  const a22 = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(h22)), v128.load(S, 80));
+  const one = v128.load(K64);
   const p1 = f64x2.add(f64x2.add(f64x2.mul(a01, a01), f64x2.mul(a02, a02)), f64x2.mul(a12, a12));
-  const q = f64x2.mul(f64x2.add(f64x2.add(a00, a11), a22), f64x2.splat(1.0 / 3.0));
+  const q = f64x2.mul(f64x2.add(f64x2.add(a00, a11), a22), v128.load(K64, 16));
   const b00 = f64x2.sub(a00, q), b11 = f64x2.sub(a11, q), b22 = f64x2.sub(a22, q);
-  const p2 = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(b00, b00), f64x2.mul(b11, b11)), f64x2.mul(b22, b22)), f64x2.mul(f64x2.splat(2.0), p1));
-  const p = f64x2.sqrt(f64x2.mul(f64x2.max(p2, f64x2.splat(1e-300)), f64x2.splat(1.0 / 6.0)));
+  const p2 = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(b00, b00), f64x2.mul(b11, b11)), f64x2.mul(b22, b22)), f64x2.mul(v128.load(K64, 32), p1));
+  const p = f64x2.sqrt(f64x2.mul(f64x2.pmax(p2, v128.load(K64, 48)), v128.load(K64, 64)));
   // det(B / p) = det(B) / p^3
   const det = f64x2.add(
     f64x2.sub(
@@ -149,8 +155,9 @@ function invariants2(
     ),
     f64x2.mul(a02, f64x2.sub(f64x2.mul(a01, a12), f64x2.mul(b11, a02))),
   );
-  const r = f64x2.min(f64x2.max(f64x2.div(f64x2.mul(det, f64x2.splat(0.5)), f64x2.mul(p, f64x2.mul(p, p))), f64x2.splat(-1.0)), one);
-  const u = f64x2.mul(f64x2.sub(one, f64x2.abs(r)), f64x2.splat(0.5));
+  const r = f64x2.pmin(f64x2.pmax(f64x2.div(f64x2.mul(det, v128.load(K64, 80)), f64x2.mul(p, f64x2.mul(p, p))), v128.load(K64, 96)), one);
+  // |r| as r with the sign bit cleared (f64x2.abs, without V8 building its mask every time)
+  const u = f64x2.mul(f64x2.sub(one, v128.andnot(r, v128.load(K64, 112))), v128.load(K64, 80));
   // p2 <= 1e-300: p underflows to 0 in f32, which marks the matrix as flat
   store<v128>(dst, q);
   store<v128>(dst, p, 16);
@@ -158,6 +165,31 @@ function invariants2(
   store<v128>(dst, u, 48);
   return dst;
 }
+
+// f64x2 constants of invariants2: 1, 1/3, 2, 1e-300, 1/6, 0.5, -1, the sign bit
+const K64 = memory.data<f64>([1.0, 1.0, 1.0 / 3.0, 1.0 / 3.0, 2.0, 2.0, 1e-300, 1e-300, 1.0 / 6.0, 1.0 / 6.0, 0.5, 0.5, -1.0, -1.0, -0.0, -0.0], 16);
+// f32x4 constants of eig3's loop and acos4, each 4 times (loaded, not splatted: see eig3), at the
+// byte offsets C_*: the cosine and sine series (highest order first), musl's asin coefficients
+// p2, p1, p0, q1, then 1/3, -1/2, sqrt(3)/2, 0, 1/2, 1, pi/2, 2, pi and the sign bit
+const C_COS = 0, C_SIN = 96, C_ASIN = 192, C_THIRD = 256, C_MHALF = 272, C_SQRT3H = 288, C_ZERO = 304;
+const C_HALF = 320, C_ONE = 336, C_PI2 = 352, C_TWO = 368, C_PI = 384, C_SIGN = 400;
+const K32 = memory.data<f32>([
+  <f32>(-1.0 / 3628800), <f32>(-1.0 / 3628800), <f32>(-1.0 / 3628800), <f32>(-1.0 / 3628800), <f32>(1.0 / 40320), <f32>(1.0 / 40320), <f32>(1.0 / 40320), <f32>(1.0 / 40320),
+  <f32>(-1.0 / 720), <f32>(-1.0 / 720), <f32>(-1.0 / 720), <f32>(-1.0 / 720), <f32>(1.0 / 24), <f32>(1.0 / 24), <f32>(1.0 / 24), <f32>(1.0 / 24),
+  -0.5, -0.5, -0.5, -0.5, 1.0, 1.0, 1.0, 1.0,
+  <f32>(-1.0 / 39916800), <f32>(-1.0 / 39916800), <f32>(-1.0 / 39916800), <f32>(-1.0 / 39916800), <f32>(1.0 / 362880), <f32>(1.0 / 362880), <f32>(1.0 / 362880), <f32>(1.0 / 362880),
+  <f32>(-1.0 / 5040), <f32>(-1.0 / 5040), <f32>(-1.0 / 5040), <f32>(-1.0 / 5040), <f32>(1.0 / 120), <f32>(1.0 / 120), <f32>(1.0 / 120), <f32>(1.0 / 120),
+  <f32>(-1.0 / 6), <f32>(-1.0 / 6), <f32>(-1.0 / 6), <f32>(-1.0 / 6), 1.0, 1.0, 1.0, 1.0,
+  <f32>-8.6563630030e-03, <f32>-8.6563630030e-03, <f32>-8.6563630030e-03, <f32>-8.6563630030e-03, <f32>-4.2743422091e-02, <f32>-4.2743422091e-02, <f32>-4.2743422091e-02, <f32>-4.2743422091e-02,
+  <f32>1.6666586697e-01, <f32>1.6666586697e-01, <f32>1.6666586697e-01, <f32>1.6666586697e-01, <f32>-7.0662963390e-01, <f32>-7.0662963390e-01, <f32>-7.0662963390e-01, <f32>-7.0662963390e-01,
+  <f32>(1.0 / 3.0), <f32>(1.0 / 3.0), <f32>(1.0 / 3.0), <f32>(1.0 / 3.0), -0.5, -0.5, -0.5, -0.5,
+  <f32>0.8660254037844386, <f32>0.8660254037844386, <f32>0.8660254037844386, <f32>0.8660254037844386, 0, 0, 0, 0,
+  0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0,
+  <f32>1.5707963267948966, <f32>1.5707963267948966, <f32>1.5707963267948966, <f32>1.5707963267948966, 2.0, 2.0, 2.0, 2.0,
+  <f32>3.141592653589793, <f32>3.141592653589793, <f32>3.141592653589793, <f32>3.141592653589793, -0.0, -0.0, -0.0, -0.0,
+], 16);
+// the six scales as f64x2 (set by eig3 before its loop)
+const SPLATS = memory.data(96, 16);
 
 /**
  * acos(r) in f32x4 with u = (1 - |r|) / 2 given at full relative precision (musl's acosf
@@ -167,17 +199,17 @@ function invariants2(
 // @ts-ignore: decorator
 @inline
 function acos4(r: v128, u: v128): v128 {
-  const small = f32x4.le(f32x4.abs(r), f32x4.splat(0.5));
+  const small = f32x4.le(v128.andnot(r, v128.load(K32, C_SIGN)), v128.load(K32, C_HALF));
   const z = v128.bitselect(f32x4.mul(r, r), u, small);
-  let pz = f32x4.splat(<f32>-8.6563630030e-03);
-  pz = f32x4.add(f32x4.mul(pz, z), f32x4.splat(<f32>-4.2743422091e-02));
-  pz = f32x4.add(f32x4.mul(pz, z), f32x4.splat(<f32>1.6666586697e-01));
+  let pz = v128.load(K32, C_ASIN);
+  pz = f32x4.add(f32x4.mul(pz, z), v128.load(K32, C_ASIN + 16));
+  pz = f32x4.add(f32x4.mul(pz, z), v128.load(K32, C_ASIN + 32));
   pz = f32x4.mul(pz, z);
-  const qz = f32x4.add(f32x4.mul(z, f32x4.splat(<f32>-7.0662963390e-01)), f32x4.splat(1.0));
+  const qz = f32x4.add(f32x4.mul(z, v128.load(K32, C_ASIN + 48)), v128.load(K32, C_ONE));
   const R = f32x4.div(pz, qz);
-  const b1 = f32x4.sub(f32x4.splat(<f32>1.5707963267948966), f32x4.add(r, f32x4.mul(r, R)));
+  const b1 = f32x4.sub(v128.load(K32, C_PI2), f32x4.add(r, f32x4.mul(r, R)));
   const s = f32x4.sqrt(u);
-  const t = f32x4.mul(f32x4.splat(2.0), f32x4.add(s, f32x4.mul(s, R)));
-  const b2 = v128.bitselect(t, f32x4.sub(f32x4.splat(<f32>3.141592653589793), t), f32x4.gt(r, f32x4.splat(0)));
+  const t = f32x4.mul(v128.load(K32, C_TWO), f32x4.add(s, f32x4.mul(s, R)));
+  const b2 = v128.bitselect(t, f32x4.sub(v128.load(K32, C_PI), t), f32x4.gt(r, v128.load(K32, C_ZERO)));
   return v128.bitselect(b1, b2, small);
 }

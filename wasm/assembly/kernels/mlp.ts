@@ -24,6 +24,28 @@ const TILE: i32 = 64;
 }
 const TB: usize = <usize>TILE << 2; // bytes of one unit's row in a tile
 
+// Vector constants, each 4 times, loaded from memory where they are used: V8 (11.x) rebuilds a
+// constant splat where it is used (2-3 instructions; one load here). Byte offsets F_*: 0, 1, -1,
+// exp4's constants (-87, log2 e, 1/2, ln 2 high and low, its polynomial), then the i32 127.
+const F_ZERO = 0, F_ONE = 16, F_MONE = 32, F_EXP = 48;
+const KF = memory.data<f32>([
+  0, 0, 0, 0, 1, 1, 1, 1, -1, -1, -1, -1,
+  -87.0, -87.0, -87.0, -87.0,
+  <f32>1.44269504088896341, <f32>1.44269504088896341, <f32>1.44269504088896341, <f32>1.44269504088896341,
+  0.5, 0.5, 0.5, 0.5,
+  0.693359375, 0.693359375, 0.693359375, 0.693359375,
+  <f32>-2.12194440e-4, <f32>-2.12194440e-4, <f32>-2.12194440e-4, <f32>-2.12194440e-4,
+  <f32>1.9875691500e-4, <f32>1.9875691500e-4, <f32>1.9875691500e-4, <f32>1.9875691500e-4,
+  <f32>1.3981999507e-3, <f32>1.3981999507e-3, <f32>1.3981999507e-3, <f32>1.3981999507e-3,
+  <f32>8.3334519073e-3, <f32>8.3334519073e-3, <f32>8.3334519073e-3, <f32>8.3334519073e-3,
+  <f32>4.1665795894e-2, <f32>4.1665795894e-2, <f32>4.1665795894e-2, <f32>4.1665795894e-2,
+  <f32>1.6666665459e-1, <f32>1.6666665459e-1, <f32>1.6666665459e-1, <f32>1.6666665459e-1,
+  <f32>5.0000001201e-1, <f32>5.0000001201e-1, <f32>5.0000001201e-1, <f32>5.0000001201e-1,
+], 16);
+const KI = memory.data<i32>([127, 127, 127, 127], 16);
+// round(255 p) of quantise4 in f64: 255, 1/2
+const KD = memory.data<f64>([255.0, 255.0, 0.5, 0.5], 16);
+
 /**
  * out[h][v] = act(b[h] + sum_f w[f][h] in[f][v]) for h < outPad (a multiple of 4), v < nv (a
  * multiple of 8). Packed weights: for each block of 4 units, inDim groups of 4 (w[f][h..h+3]), each
@@ -62,10 +84,12 @@ function dense(inp: usize, inDim: i32, out: usize, outPad: i32, w: usize, b: usi
         wp += 64;
       }
       if (relu) {
-        a00 = f32x4.max(a00, zero); a01 = f32x4.max(a01, zero);
-        a10 = f32x4.max(a10, zero); a11 = f32x4.max(a11, zero);
-        a20 = f32x4.max(a20, zero); a21 = f32x4.max(a21, zero);
-        a30 = f32x4.max(a30, zero); a31 = f32x4.max(a31, zero);
+        // pmax (a < 0 ? 0 : a): one maxps, where V8 builds max (NaN- and -0-exact) from ~8
+        // instructions; the same values but -0 for -0, which every later step treats as 0
+        a00 = f32x4.pmax(a00, zero); a01 = f32x4.pmax(a01, zero);
+        a10 = f32x4.pmax(a10, zero); a11 = f32x4.pmax(a11, zero);
+        a20 = f32x4.pmax(a20, zero); a21 = f32x4.pmax(a21, zero);
+        a30 = f32x4.pmax(a30, zero); a31 = f32x4.pmax(a31, zero);
       }
       const o: usize = o0 + (<usize>v << 2);
       v128.store(o, a00); v128.store(o, a01, 16);
@@ -79,20 +103,21 @@ function dense(inp: usize, inDim: i32, out: usize, outPad: i32, w: usize, b: usi
 /** round(255 clamp(p, 0, 1)) of 4 lanes (in f64, as the scalar code: exact round half up), as 4 bytes. */
 // @ts-ignore: decorator
 @inline function quantise4(p: v128): i32 {
-  const c = f32x4.min(f32x4.splat(1), f32x4.max(f32x4.splat(0), p));
-  const k = f64x2.splat(255.0), h = f64x2.splat(0.5);
+  // min(1, max(0, p)) as pmin / pmax (one instruction each; the same for every p, NaN stays NaN)
+  const c = f32x4.pmin(f32x4.pmax(p, v128.load(KF, F_ZERO)), v128.load(KF, F_ONE));
+  const k = v128.load(KD), h = v128.load(KD, 16);
   const lo = i32x4.trunc_sat_f64x2_u_zero(f64x2.floor(f64x2.add(f64x2.mul(k, f64x2.promote_low_f32x4(c)), h)));
   const hi = i32x4.trunc_sat_f64x2_u_zero(f64x2.floor(f64x2.add(f64x2.mul(k, f64x2.promote_low_f32x4(i32x4.shuffle(c, c, 2, 3, 2, 3))), h)));
   const q = i32x4.shuffle(lo, hi, 0, 1, 4, 5);
-  return i32x4.extract_lane(i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(q, q), i16x8.splat(0)), 0);
+  return i32x4.extract_lane(i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(q, q), v128.load(KF, F_ZERO)), 0);
 }
 
 /** The outputs of the 4 voxels at lane v of the tile's probabilities L (voxel index i of the outputs). */
 function outputs4(L: usize, nClasses: i32, v: i32, i0: i32, lut: usize, labels: usize, probsU8: usize, stride: i32, unc: usize): void {
   const i: usize = <usize>i0;
   const o: usize = <usize>v << 2;
-  const zero = f32x4.splat(0);
-  let p1 = f32x4.splat(-1), p2 = zero, lab = i32x4.splat(0);
+  const zero = v128.load(KF, F_ZERO);
+  let p1 = v128.load(KF, F_MONE), p2 = zero, lab = zero;
   for (let k = 0; k < nClasses; k++) {
     const p = v128.load(L + <usize>k * TB + o);
     if (probsU8) store<i32>(probsU8 + <usize>k * <usize>stride + i, quantise4(p));
@@ -103,25 +128,25 @@ function outputs4(L: usize, nClasses: i32, v: i32, i0: i32, lut: usize, labels: 
     p1 = v128.bitselect(p, p1, gt);
     lab = v128.bitselect(i32x4.splat(<i32>load<u8>(lut + <usize>k)), lab, gt);
   }
-  if (labels) store<i32>(labels + i, i32x4.extract_lane(i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(lab, lab), i16x8.splat(0)), 0));
-  if (unc) store<i32>(unc + i, quantise4(f32x4.sub(f32x4.splat(1), f32x4.sub(p1, p2))));
+  if (labels) store<i32>(labels + i, i32x4.extract_lane(i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(lab, lab), zero), 0));
+  if (unc) store<i32>(unc + i, quantise4(f32x4.sub(v128.load(KF, F_ONE), f32x4.sub(p1, p2))));
 }
 
 /** e^x for x <= 0 (Cephes expf: range reduction by ln 2, degree-6 polynomial; ~1 ulp). */
 // @ts-ignore: decorator
 @inline function exp4(x: v128): v128 {
-  x = f32x4.max(x, f32x4.splat(-87.0));
-  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
-  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
-  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, x), x), x), f32x4.splat(1));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  x = f32x4.pmax(x, v128.load(KF, F_EXP));
+  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, v128.load(KF, F_EXP + 16)), v128.load(KF, F_EXP + 32)));
+  x = f32x4.sub(x, f32x4.mul(fx, v128.load(KF, F_EXP + 48)));
+  x = f32x4.sub(x, f32x4.mul(fx, v128.load(KF, F_EXP + 64)));
+  let y = v128.load(KF, F_EXP + 80);
+  y = f32x4.add(f32x4.mul(y, x), v128.load(KF, F_EXP + 96));
+  y = f32x4.add(f32x4.mul(y, x), v128.load(KF, F_EXP + 112));
+  y = f32x4.add(f32x4.mul(y, x), v128.load(KF, F_EXP + 128));
+  y = f32x4.add(f32x4.mul(y, x), v128.load(KF, F_EXP + 144));
+  y = f32x4.add(f32x4.mul(y, x), v128.load(KF, F_EXP + 160));
+  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, x), x), x), v128.load(KF, F_ONE));
+  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), v128.load(KI)), 23);
   return f32x4.mul(y, pow2n);
 }
 
@@ -176,8 +201,8 @@ export function mlpPredict(
       for (let v = 0; v < nv; v += 4) {
         const o: usize = <usize>v << 2;
         let m = v128.load(L + o);
-        for (let k = 1; k < nClasses; k++) m = f32x4.max(m, v128.load(L + <usize>k * TB + o));
-        let s = f32x4.splat(0);
+        for (let k = 1; k < nClasses; k++) m = f32x4.pmax(m, v128.load(L + <usize>k * TB + o));
+        let s = v128.load(KF, F_ZERO);
         for (let k = 0; k < nClasses; k++) {
           const e = exp4(f32x4.sub(v128.load(L + <usize>k * TB + o), m));
           v128.store(L + <usize>k * TB + o, e);
