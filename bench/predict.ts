@@ -8,7 +8,7 @@
  * `--bricks all` predicts the whole volume (about an hour for 1024^3 on 2 cores).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,11 +70,19 @@ export async function run(args: string[]): Promise<void> {
       console.log(`  child failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       return;
     }
-    const res = JSON.parse(line) as { vmHwmKiB: number; seconds: number; cpuSeconds: number; done: number; total: number; voxels: number; kernels: string };
+    const res = JSON.parse(line) as { vmHwmKiB: number; seconds: number; cpuSeconds: number; done: number; total: number; voxels: number; kernels: string; threads: Array<{ name: string; s: number }> };
     console.log(`${names.length} features (definition version ${set.version ?? 1}), MLP ${hidden.join('x')}, ${res.kernels} kernels, ${threads} worker threads: ${res.done} of ${res.total} bricks (${(res.voxels / 1e6).toFixed(1)} M voxels) in ${res.seconds.toFixed(1)} s = ${(res.voxels / res.seconds / 1e6).toFixed(3)} M voxels/s`);
     // on a shared machine wall time counts other people's work: CPU time of the process (all its
     // threads) per thread is what the threads would take with the cores to themselves
     console.log(`CPU time ${res.cpuSeconds.toFixed(1)} s (all threads) = ${(res.voxels / (res.cpuSeconds / threads) / 1e6).toFixed(3)} M voxels/s at ${threads} busy threads (wall-clock figure above is lower when the machine is shared)`);
+    if (res.threads.length) {
+      // the worker threads have ended by now: their CPU is what the listed threads leave
+      const listed = res.threads.reduce((a, t) => a + t.s, 0);
+      const byName = new Map<string, number>();
+      for (const t of res.threads) byName.set(t.name, (byName.get(t.name) ?? 0) + t.s);
+      const parts = [...byName].sort((a, b) => b[1] - a[1]).map(([n, v]) => `${n} ${v.toFixed(1)} s`);
+      console.log(`CPU by thread: prediction workers ${(res.cpuSeconds - listed).toFixed(1)} s (${((100 * (res.cpuSeconds - listed)) / res.cpuSeconds).toFixed(0)} %), others ${listed.toFixed(1)} s: ${parts.join(', ')}`);
+    }
     console.log(`peak RSS of the prediction process (VmHWM): ${(res.vmHwmKiB / 2 ** 20).toFixed(2)} GiB for a ${((size ** 3 * 2) / 2 ** 30).toFixed(2)} GiB volume (target < 2 GiB)`);
   } finally {
     rmSync(outDir, { recursive: true, force: true });
@@ -113,5 +121,24 @@ async function child([storePath, modelDir, predDir, countArg, threadsArg]: strin
   const { openVolume } = await import('../lib/volume/zarr-store-node');
   const shape = (await openVolume(storePath!)).meta.shape;
   total = Math.ceil(shape[0] / brick[0]!) * Math.ceil(shape[1] / brick[1]!) * Math.ceil(shape[2] / brick[2]!);
-  console.log(JSON.stringify({ vmHwmKiB: await peakRssKiB(), seconds, cpuSeconds, done, total, voxels: done * brick[0]! * brick[1]! * brick[2]!, kernels }));
+  console.log(JSON.stringify({ vmHwmKiB: await peakRssKiB(), seconds, cpuSeconds, done, total, voxels: done * brick[0]! * brick[1]! * brick[2]!, kernels, threads: threadCpu() }));
+}
+
+/**
+ * CPU seconds of this process's threads (Linux /proc; [] elsewhere), largest first: where the
+ * process's CPU time goes besides the prediction threads (main thread, V8's GC and compiler
+ * helpers, libuv's pool). Threads that have ended (the prediction workers after the run) are not
+ * listed: their time is the process total minus the listed ones.
+ */
+function threadCpu(): Array<{ name: string; s: number }> {
+  try {
+    const tick = 100; // USER_HZ
+    return readdirSync('/proc/self/task').map((tid) => {
+      const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      return { name: tid === String(process.pid) ? 'main' : name, s: (Number(f[11]) + Number(f[12])) / tick };
+    }).sort((a, b) => b.s - a.s);
+  } catch {
+    return [];
+  }
 }
