@@ -25,7 +25,7 @@ function convRow(
   src: usize, sY: i32, sX: i32, dst: usize, dY: i32, dX: i32, z: i32, y: i32,
   oz: i32, oy: i32, ox: i32, st: usize, axis: i32, w: usize, r: i32, parity: i32,
 ): void {
-  const vwc = f32x4.splat(load<f32>(w + (<usize>r << 2)));
+  const vwc = v128.load32_splat(w + (<usize>r << 2));
   const srow: usize = src + ((<usize>((z + oz) * sY + y + oy) * <usize>sX + <usize>ox) << 2);
   const drow: usize = dst + ((<usize>(z * dY + y) * <usize>dX) << 2);
   let x = 0;
@@ -41,7 +41,7 @@ function convRow(
     let pp: usize = srow + st;
     let pm: usize = srow - st;
     for (let k = 1; k <= r; k++) {
-      const wk = f32x4.splat(load<f32>(w + (<usize>(r + k) << 2)));
+      const wk = v128.load32_splat(w + (<usize>(r + k) << 2));
       if (parity > 0) {
         for (let i = 0; i < n4; i += 4) {
           const o: usize = <usize>i << 2;
@@ -67,7 +67,7 @@ function convRow(
     if (parity == 0) {
       let p: usize = c - <usize>r * st;
       for (let k = 0; k <= 2 * r; k++) {
-        const wk = f32x4.splat(load<f32>(w + (<usize>k << 2)));
+        const wk = v128.load32_splat(w + (<usize>k << 2));
         a0 = f32x4.add(a0, f32x4.mul(wk, v128.load(p)));
         a1 = f32x4.add(a1, f32x4.mul(wk, v128.load(p, 16)));
         a2 = f32x4.add(a2, f32x4.mul(wk, v128.load(p, 32)));
@@ -84,7 +84,7 @@ function convRow(
       let pp: usize = c + st;
       let pm: usize = c - st;
       for (let k = 1; k <= r; k++) {
-        const wk = f32x4.splat(load<f32>(w + (<usize>(r + k) << 2)));
+        const wk = v128.load32_splat(w + (<usize>(r + k) << 2));
         if (parity > 0) {
           a0 = f32x4.add(a0, f32x4.mul(wk, f32x4.add(v128.load(pp), v128.load(pm))));
           a1 = f32x4.add(a1, f32x4.mul(wk, f32x4.add(v128.load(pp, 16), v128.load(pm, 16))));
@@ -111,7 +111,7 @@ function convRow(
     let a0 = f32x4.splat(0);
     let p: usize = c - <usize>r * st;
     for (let k = 0; k <= 2 * r; k++) {
-      a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(w + (<usize>k << 2))), v128.load(p)));
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(w + (<usize>k << 2)), v128.load(p)));
       p += st;
     }
     v128.store(drow + (<usize>x << 2), a0);

@@ -30,7 +30,7 @@ export function convDown(
           let p: usize = srow + (<usize>x << 2) - <usize>r * st;
           let a = f32x4.splat(0);
           for (let k = 0; k <= 2 * r; k++) {
-            a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(w + (<usize>k << 2))), v128.load(p)));
+            a = f32x4.add(a, f32x4.mul(v128.load32_splat(w + (<usize>k << 2)), v128.load(p)));
             p += st;
           }
           v128.store(drow + (<usize>x << 2), a);
@@ -64,6 +64,8 @@ export function convDown(
  * source grid in half steps: t even -> src[t / 2], t odd -> 0.5 * (src[(t - 1) / 2] + src[(t + 1) / 2]).
  * The other two axes are copied one to one (the dst and src extents agree on them).
  */
+const HALF4 = memory.data<f32>([0.5, 0.5, 0.5, 0.5], 16);
+
 export function up2(src: usize, sY: i32, sX: i32, dst: usize, dZ: i32, dY: i32, dX: i32, axis: i32, par: i32): void {
   const half = f32x4.splat(0.5);
   for (let z = 0; z < dZ; z++) {
@@ -71,7 +73,25 @@ export function up2(src: usize, sY: i32, sX: i32, dst: usize, dZ: i32, dY: i32, 
       const drow: usize = dst + ((<usize>(z * dY + y) * <usize>dX) << 2);
       if (axis == 2) {
         const srow: usize = src + ((<usize>(z * sY + y) * <usize>sX) << 2);
-        for (let x = 0; x < dX; x++) {
+        // 8 voxels at a time: source samples a = s[i..i+3], their right neighbours b = s[i+1..i+4],
+        // m = 0.5 (a + b), interleaved a0 m0 a1 m1 | a2 m2 a3 m3 (the operations of the scalar
+        // loop below, which starts where this stops). With par = 1 the first voxel is a mean.
+        let x = 0;
+        if (par == 1 && dX > 0) {
+          store<f32>(drow, <f32>0.5 * (load<f32>(srow) + load<f32>(srow + 4)));
+          x = 1;
+        }
+        // voxels x .. x + 7 (x + par even) read source samples i = (x + par) / 2 .. i + 4: the
+        // vector loop runs while both stay inside the row
+        for (; x + 8 <= dX && ((x + par) >> 1) + 5 <= sX; x += 8) {
+          const i = (x + par) >> 1;
+          const a = v128.load(srow + (<usize>i << 2));
+          const b = v128.load(srow + (<usize>(i + 1) << 2));
+          const m = f32x4.mul(v128.load(HALF4), f32x4.add(a, b));
+          v128.store(drow + (<usize>x << 2), v128.shuffle<f32>(a, m, 0, 4, 1, 5));
+          v128.store(drow + (<usize>x << 2), v128.shuffle<f32>(a, m, 2, 6, 3, 7), 16);
+        }
+        for (; x < dX; x++) {
           const t = x + par;
           const i = t >> 1;
           let v: f32;
