@@ -11,6 +11,18 @@ const REFINED: Record<string, string> = { elastix: 'refined by elastix', ratio: 
 
 export type CorrelateState = RouterOutputs['correlate']['state'];
 
+/**
+ * The mutual-information figure of a registration. "Before" is measured at the pose the refinement
+ * started from: the automatic search's (which climbs already) or the landmark fit's. When the
+ * refinement kept that pose (elastix explained the slab no better, the model choice kept the
+ * similarity), before and after are one pose and one value: shown once, with why.
+ */
+export function miText(before: number, after: number, initialisation: 'landmarks' | 'automatic'): string {
+  const start = initialisation === 'landmarks' ? 'the landmark fit' : "the automatic search's pose";
+  if (fmt(before, 3) === fmt(after, 3)) return `mutual information ${fmt(after, 3)} (at ${start}: the refinement kept it)`;
+  return `mutual information ${fmt(before, 3)} at ${start} → ${fmt(after, 3)} refined`;
+}
+
 export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm: number }) {
   const { slab, registration: reg } = state;
   const q = reg?.quality;
@@ -59,8 +71,8 @@ export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm:
         <div data-testid="quality-line" className="small">
           <strong>Quality</strong>{' '}
           {q?.miBefore != null && q?.miAfter != null && (
-            <span title="Mutual information (nats) between slab grey and EDS mineral at the initial pose and at the final pose">
-              mutual information {fmt(q.miBefore, 3)} → {fmt(q.miAfter, 3)} ·{' '}
+            <span data-testid="mi-line" title="Mutual information (nats) between slab grey and EDS mineral: at the pose the registration started from (the automatic search's, or the landmark fit's) and at the final pose">
+              {miText(q.miBefore, q.miAfter, q.initialisation)} ·{' '}
             </span>
           )}
           {q?.scoreAfter != null && <span title="Correlation ratio η² of slab grey explained by the EDS minerals (1 = perfect)">η² {fmt(q.scoreAfter, 2)} · </span>}
