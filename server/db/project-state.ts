@@ -154,6 +154,14 @@ const inputs = z.object({ volumeId: z.string().optional(), edsId: z.string().opt
 /** Artifact 'inputs': the volume and EDS map the user picked (default: the first ready ones). */
 export type ProjectInputsRow = z.infer<typeof inputs>;
 
+const refusedMaps = z.record(z.string(), z.object({ face: z.literal('bottom'), reason: z.string(), at: num }));
+/**
+ * Artifact 'refusedMaps' (issue 15 §1): EDS maps (dataset id) whose automatic registration on the
+ * bottom face was refused (lib's words): such a map is not the project's bottom map, the one
+ * before it stays. Marking the map as the bottom face again (datasets.setFace) clears it.
+ */
+export type RefusedMapsRow = z.infer<typeof refusedMaps>;
+
 const classMap = z.record(z.number(), num.nullable());
 /** Artifact 'classMap': EDS phase id -> class code the user chose (null = drop); phases not in it take the default. */
 export type ClassMapRow = z.infer<typeof classMap>;
@@ -195,6 +203,7 @@ export const PROJECT_STATE = {
   /** Correlate, issue 15 §1: the registration of the bottom face's EDS map (edsToVoxel in the volume's voxels; slab, surface and edsToSlab in the volume turned upside down) */
   bottomRegistration: registrationRecord,
   classMap,
+  refusedMaps,
   inputs,
   /** the project's class list (mineralogy: edited colours; lithology: the painted classes) */
   classes: z.array(classDef),
@@ -242,6 +251,8 @@ export const PROJECT_STATE = {
     version: num,
     predictionCreatedAt: num,
     overviewRel: z.string().nullable(),
+    topEdsName: z.string().optional(),
+    bottomEds: z.object({ name: z.string(), modal }).optional(),
   })),
   resultsStatsJob,
   /** painting: where the painted volume of the current scan lives (pipeline/annotate.ts) */

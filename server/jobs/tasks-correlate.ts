@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Affine2, Affine2to3 } from '@/lib/coords';
-import { unprocessable, type OnProgress, type StageOptions } from '@/lib/errors';
+import { isPetromapError, PetromapError, unprocessable, type OnProgress, type StageOptions } from '@/lib/errors';
 import { loadMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
 import {
@@ -148,7 +148,12 @@ export interface RegisterOnSlabArgs {
   face?: Face;
   classMap?: ClassMap;
   firstMi?: number;
+  /** the name the user gave the map (the dataset's: the uploaded file's), for lib's messages instead of the file inside its zip */
+  mapName?: string;
 }
+
+/** In the details of a bottom registration's error: lib refused the map itself (not a cancel, not a missing slab). */
+export const REFUSED_MAP = 'refusedMap';
 
 export const NO_FIELD_LAYOUT =
   'This EDS map has no field layout of its own (it is not a TIMA export, or it was imported before petromap kept the TIMA layout: add it again on the Data step); give the field grid of the mosaic (columns × rows).';
@@ -177,6 +182,7 @@ export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOption
   if (!s || s.volumeId !== a.volumeId) throw unprocessable(`The surface slab of ${face === 'bottom' ? 'the bottom face of ' : ''}this volume is missing: open the Correlate step to find the surface again.`);
   const store = await openVolume(a.storePath);
   const map = await loadMineralMap(a.mapDir);
+  if (a.mapName) map.source = a.mapName;
   const perField = registrationFields(map, a.model, a.fieldGrid);
   const slab: Slab = { width: s.width, height: s.height, data: s.data, slabToVoxel: s.slabToVoxel, normal: s.normal, sampleDepthsVox: s.sampleDepthsVox };
   if (face === 'bottom') {
@@ -185,7 +191,13 @@ export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOption
       register: { landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, fields: perField?.fields },
     }], {
       firstMi: a.firstMi, signal: opts.signal, onProgress: opts.onProgress,
-      placeWithLandmarks: 'on this page: click at least 3 landmark pairs on the map and the slab, then Auto-register from pairs',
+      placeWithLandmarks: 'on the Data step click "Use as the bottom face" beside it, then here click at least 3 landmark pairs on the map and the slab and Auto-register from pairs',
+    }).catch((err: unknown) => {
+      // lib's refusals of this map (no mineral maps to a class, no overlap, the wrong face or sample): the server keeps the map before it
+      if (isPetromapError(err) && (err._tag === 'Unprocessable' || err._tag === 'InvalidInput')) {
+        throw new PetromapError(err._tag, err.message, { cause: err, details: { ...err.details, [REFUSED_MAP]: true } });
+      }
+      throw err;
     });
     const r = m!.registration;
     return { ...r, fieldLayout: perField?.layout, surface: stripHeightMap(r.surface as SurfaceFit), overlay: edsOnSlabCodes(map, r.edsToSlab, slab, r.fields) };

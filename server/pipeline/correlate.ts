@@ -9,12 +9,12 @@
  * and overlay are kept beside the top's. The bottom face is found and registered on the volume
  * turned upside down (lib/registration/face-view); its edsToVoxel is in the volume's voxels.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { encode } from 'fast-png';
 import { composeAffine2to3, type Affine2, type Affine2to3 } from '@/lib/coords';
-import { invalidInput, unprocessable, type OnProgress } from '@/lib/errors';
+import { invalidInput, isPetromapError, PetromapError, unprocessable, type OnProgress } from '@/lib/errors';
 import { storedFieldCount } from '@/lib/eds/store-node';
 import type { MineralPhase } from '@/lib/eds/types';
 import { edsPointToVoxel, fitLandmarks, registrationErrorAt, type LandmarkPair, type Registration, type RegistrationModel } from '@/lib/registration';
@@ -25,8 +25,8 @@ import { writeFileAtomic } from '../storage/atomic';
 import { mineralMap, volumeStore } from '../storage/open-stores';
 import { autoWindow, greyPng } from '../render/slice';
 import { runTask } from '../jobs/run-task';
-import { edsOnSlabCodes, NO_FIELD_LAYOUT, readSlabFiles, readSlabRecord, type SlabRecord, type SurfaceOut } from '../jobs/tasks-correlate';
-import { faceDatasets, projectClassMap, projectTruth, type Face } from './project-inputs';
+import { edsOnSlabCodes, NO_FIELD_LAYOUT, readSlabFiles, readSlabRecord, REFUSED_MAP, type SlabRecord, type SurfaceOut } from '../jobs/tasks-correlate';
+import { faceDatasets, projectClassMap, projectDatasets, projectTruth, type Face } from './project-inputs';
 
 export type { SlabRecord, SurfaceOut } from '../jobs/tasks-correlate';
 
@@ -222,9 +222,11 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
     const pairs: LandmarkPair[] | undefined = landmarks?.length ? landmarks.map((l) => ({ eds: l.eds, slab: l.slab })) : undefined;
     const classMap = face === 'bottom' ? Object.fromEntries(projectClassMap(svc, projectId, edsInfoOf(eds).legend, face).map((e) => [e.phaseId, e.classCode])) : undefined;
     const r = await runTask('correlateRegister', {
-      storePath: svc.ws.abs(volume.relPath), mapDir: svc.ws.abs(eds.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id, landmarks: pairs, model, fieldGrid,
+      storePath: svc.ws.abs(volume.relPath), mapDir: svc.ws.abs(eds.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id, landmarks: pairs, model, fieldGrid, mapName: eds.name,
       ...(face === 'bottom' ? { face, classMap, firstMi: check?.miAfter } : {}),
-    }, { signal, onProgress: (f, m) => onProgress(from + (1 - from) * f, m) });
+    }, { signal, onProgress: (f, m) => onProgress(from + (1 - from) * f, m) }).catch((err: unknown) => {
+      throw face === 'bottom' && !pairs ? refuseBottomMap(svc, projectId, eds, err) : err;
+    });
     const store = await volumeStore(svc, volume.id);
     const rec: RegistrationRecord = {
       volumeId: volume.id, edsId: eds.id, edsToSlab: r.edsToSlab, edsToVoxel: r.edsToVoxel, slabToVoxel: r.slabToVoxel, surface: r.surface,
@@ -235,6 +237,25 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
     await storeRegistration(svc, projectId, rec, r.overlay, { width: r.slabSize[0], height: r.slabSize[1] }, face);
     return { quality: r.quality, truthError: rec.truthError, model: r.model, reason: r.modelChoice?.reason, ...(r.fieldLayout ? { fieldLayout: r.fieldLayout } : {}) };
   });
+}
+
+/**
+ * A bottom map lib refused in its automatic registration (tasks-correlate REFUSED_MAP): recorded in
+ * 'refusedMaps', so it is not the project's bottom map any more and the map before it (with its
+ * registration, which the refusal did not touch) is again. The error says so. Other errors pass.
+ */
+function refuseBottomMap(svc: Services, projectId: string, eds: { id: string; name: string }, err: unknown): unknown {
+  if (!isPetromapError(err) || !err.details?.[REFUSED_MAP]) return err;
+  const refused = svc.repo.artifact(projectId, 'refusedMaps') ?? {};
+  refused[eds.id] = { face: 'bottom', reason: err.message, at: Date.now() };
+  svc.repo.setArtifact(projectId, 'refusedMaps', refused);
+  const { bottomEds: before } = projectDatasets(svc, projectId);
+  const rec = before && svc.repo.artifact(projectId, 'bottomRegistration');
+  const kept = !before
+    ? `${eds.name} is not used as the bottom face's map: the project has no bottom map now.`
+    : `${eds.name} is not used as the bottom face's map: ${before.name} is again${rec?.edsId === before.id ? `, with its registration${rec.accepted ? ' (accepted)' : ''}` : ''}.`;
+  const { [REFUSED_MAP]: _r, ...details } = err.details;
+  return new PetromapError(err._tag, `${err.message} ${kept}`, { cause: err, details });
 }
 
 /**
@@ -259,6 +280,27 @@ export async function useRegistrationModel(svc: Services, projectId: string, mod
   };
   await storeRegistration(svc, projectId, next, edsOnSlabCodes(map, cand.edsToSlab, slab, fields), slab, face);
   return { model, truthError: next.truthError };
+}
+
+/**
+ * What belonged to a deleted EDS map in its project: the registration of each face made with it
+ * (with that face's overlay file, which petromap wrote beside it), its refusal mark, and the pick of
+ * it as the project's map. Registrations of other maps, the slabs (the volume's) and the model stay.
+ */
+export async function forgetMap(svc: Services, projectId: string, edsId: string): Promise<void> {
+  for (const face of ['top', 'bottom'] as const) {
+    const key = registrationKey(face);
+    if (svc.repo.artifact(projectId, key)?.edsId !== edsId) continue;
+    svc.repo.deleteArtifact(projectId, key);
+    await rm(overlayFile(svc, projectId, face), { force: true });
+  }
+  const refused = svc.repo.artifact(projectId, 'refusedMaps');
+  if (refused?.[edsId]) {
+    delete refused[edsId];
+    svc.repo.setArtifact(projectId, 'refusedMaps', refused);
+  }
+  const picked = svc.repo.artifact(projectId, 'inputs');
+  if (picked?.edsId === edsId) svc.repo.setArtifact(projectId, 'inputs', { ...picked, edsId: undefined });
 }
 
 export function acceptRegistration(svc: Services, projectId: string, face: Face = 'top') {

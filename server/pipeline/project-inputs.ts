@@ -50,7 +50,8 @@ export function projectClassMap(svc: Services, projectId: string, legend: Minera
 
 /**
  * The project's volume, the EDS map of its top face (`eds`) and, when one was added, the EDS map
- * of its bottom face (`bottomEds`, issue 15 §1: the newest ready map marked 'bottom'). Maps
+ * of its bottom face (`bottomEds`, issue 15 §1: the newest ready map marked 'bottom' whose
+ * registration was not refused, artifact 'refusedMaps'). Maps
  * imported before faces existed have no face: they are top maps, so a one-map project reads as it
  * always did.
  */
@@ -60,7 +61,9 @@ export function projectDatasets(svc: Services, projectId: string) {
   const picked = svc.repo.artifact(projectId, 'inputs') ?? {};
   const volume = ds.find((d) => d.id === picked.volumeId) ?? ds.find((d) => d.kind === 'volume');
   const eds = ds.find((d) => d.id === picked.edsId && d.face !== 'bottom') ?? ds.find((d) => d.kind === 'eds' && d.face !== 'bottom');
-  const bottomEds = ds.filter((d) => d.kind === 'eds' && d.face === 'bottom').at(-1);
+  // a map refused as the bottom face (its registration found it is not of that face) is not the bottom map: the one before it stays
+  const refused = svc.repo.artifact(projectId, 'refusedMaps') ?? {};
+  const bottomEds = ds.filter((d) => d.kind === 'eds' && d.face === 'bottom' && !refused[d.id]).at(-1);
   return { volume, eds, bottomEds };
 }
 
@@ -75,7 +78,7 @@ export function faceDatasets(svc: Services, projectId: string, face: Face) {
 
 /** Ground truth of a synthetic project (the demo), when present. */
 export function projectTruth(svc: Services, projectId: string): { edsToVoxel: number[]; mineralToClass?: Record<string, number>; bottom?: { edsToVoxel: number[] } } | undefined {
-  const f = path.join(svc.ws.projectDir(projectId), 'truth.json');
+  const f = path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'truth.json');
   if (!existsSync(f)) return undefined;
   try {
     return JSON.parse(readFileSync(f, 'utf8'));

@@ -8,6 +8,8 @@ import { publicProcedure, router } from '../trpc';
 import type { VolumeMeta } from '@/lib/volume/types';
 import { projectId } from './projects';
 import type { Services } from '../services';
+import { forgetMap } from '../pipeline/correlate';
+import { removeDatasetFolder } from '../storage/sweep';
 
 const jobId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a job id');
 
@@ -45,8 +47,12 @@ export interface VolumeInfoOut {
 }
 
 /** The client's view of a dataset: no paths. */
-export function datasetOut(d: DatasetRecord) {
-  const base = { id: d.id, projectId: d.projectId, name: d.name, kind: d.kind, status: d.status, error: d.error, createdAt: d.createdAt, face: d.kind === 'eds' ? (d.face ?? 'top') : null };
+export function datasetOut(d: DatasetRecord, refused?: string) {
+  const base = {
+    id: d.id, projectId: d.projectId, name: d.name, kind: d.kind, status: d.status, error: d.error, createdAt: d.createdAt, face: d.kind === 'eds' ? (d.face ?? 'top') : null,
+    /** an EDS map whose registration on the bottom face was refused (why, in lib's words): not the project's bottom map */
+    refused: refused ?? null,
+  };
   if (d.kind === 'volume') {
     const info = d.info as VolumeInfoOut | null;
     return { ...base, meta: info?.meta, levels: info?.levels ?? 1, eds: undefined as EdsInfoOut | undefined };
@@ -89,6 +95,12 @@ export const datasetsRouter = router({
     if (!d) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no dataset ${input.id}.` });
     if (d.kind !== 'eds') throw new TRPCError({ code: 'BAD_REQUEST', message: `${d.name} is an XRM volume: only an EDS map shows a face of the sample.` });
     ctx.svc.repo.setDatasetFace(d.id, input.face === 'bottom' ? 'bottom' : null);
+    // marked again by the user: a map refused as the bottom face may be placed with landmarks now
+    const refused = ctx.svc.repo.artifact(d.projectId, 'refusedMaps');
+    if (refused?.[d.id]) {
+      delete refused[d.id];
+      ctx.svc.repo.setArtifact(d.projectId, 'refusedMaps', refused);
+    }
     return { ok: true };
   }),
   /** Drops the kept upload of a TIMA project when the user picks nothing. */
@@ -97,7 +109,10 @@ export const datasetsRouter = router({
     await rm(file, { force: true });
     return { ok: true };
   }),
-  list: publicProcedure.input(z.object({ projectId })).query(({ ctx, input }) => ctx.svc.repo.listDatasets(input.projectId).map(datasetOut)),
+  list: publicProcedure.input(z.object({ projectId })).query(({ ctx, input }) => {
+    const refused = ctx.svc.repo.artifact(input.projectId, 'refusedMaps') ?? {};
+    return ctx.svc.repo.listDatasets(input.projectId).map((d) => datasetOut(d, refused[d.id]?.reason));
+  }),
   byId: publicProcedure.input(z.object({ id: datasetId })).query(({ ctx, input }) => {
     const d = ctx.svc.repo.dataset(input.id);
     if (!d) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no dataset ${input.id}.` });
@@ -109,9 +124,12 @@ export const datasetsRouter = router({
     // jobs naming this dataset are cancelled and awaited first: they would write into its folder
     const stop = await ctx.svc.jobs.stopDataset(d.id);
     ctx.svc.repo.deleteDataset(d.id);
+    // what belonged to this map in its project (its registrations and their overlays), then its
+    // folder: only what petromap wrote in it (a folder holding anything else stays, with that)
+    if (d.kind === 'eds') await forgetMap(ctx.svc, d.projectId, d.id);
     const dir = ctx.svc.ws.datasetDir(d.id);
-    await rm(dir, { recursive: true, force: true });
-    if (stop.overran.length) void stop.settled.then(() => rm(dir, { recursive: true, force: true })).catch(() => undefined);
+    await removeDatasetFolder(dir);
+    if (stop.overran.length) void stop.settled.then(() => removeDatasetFolder(dir)).catch(() => undefined);
     return { ok: true };
   }),
 });

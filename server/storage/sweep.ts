@@ -13,7 +13,7 @@
  * before any job runs, can never race an import that starts afterwards.
  */
 import { readdirSync, type Dirent } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Marker file petromap writes first into every dataset folder it creates. */
@@ -88,4 +88,23 @@ export async function sweepWorkspace(root: string, opts: SweepOptions): Promise<
     }
   }
   return removed;
+}
+
+/**
+ * Remove a deleted dataset's folder, but only what petromap writes there (its marker, the stored
+ * volume or map, the importers' temp names): anything else someone put in it stays, with the
+ * folder. Returns whether the folder is gone. A missing folder is gone.
+ */
+export async function removeDatasetFolder(dir: string): Promise<boolean> {
+  if (!DATASET_ID.test(path.basename(dir))) return false;
+  const inside = list(dir);
+  for (const f of inside) {
+    if (DATASET_CONTENT.test(f.name) || LEFTOVER.test(f.name)) await rm(path.join(/*turbopackIgnore: true*/ dir, f.name), { recursive: true, force: true });
+  }
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }

@@ -77,6 +77,8 @@ const SAMPLES: { [K in ProjectStateKey]: ProjectState[K] } = {
   // the bottom face's map (issue 15 §1): the same record, under its own key
   bottomRegistration: { ...registration, edsId: 'd0bottom01', edsToVoxel: [-1.2, -0.01, 31.5, 0, 0.5, 3, 0.5, 0, 2] },
   classMap: { 1: 2, 2: 3, 7: null },
+  // a map refused as the bottom face (issue 15 §1): not the project's bottom map
+  refusedMaps: { d0bottom02: { face: 'bottom', reason: 'The second EDS map (other.zip), bottom face does not match the bottom face of the volume.', at: 1_767_000_100_000 } },
   inputs: { volumeId: 'd1a2b3c4d5', edsId: 'd6e7f8a9b0' },
   classes,
   featureSet: { specs: [{ filter: 'gaussian', sigmaUm: 1.5 }, { filter: 'hessianEigen', sigmaUm: 3 }], preset: 'custom' },

@@ -1,6 +1,6 @@
 'use client';
 /** The Data step: upload an XRM volume and an EDS map, and list the project's datasets. */
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '@/app/_trpc/client';
 import { UploadZone } from '../upload/upload-zone';
 import { DatasetTable } from './dataset-table';
@@ -15,6 +15,7 @@ export function DataStep({ projectId }: { projectId: string }) {
     ...trpc.datasets.list.queryOptions({ projectId }),
     refetchInterval: (q) => (!q.state.data || q.state.data.length === 0 ? 3000 : false),
   });
+  const setFace = useMutation(trpc.datasets.setFace.mutationOptions({ onSuccess: () => refresh() }));
   const refresh = () => {
     void qc.refetchQueries({ queryKey: trpc.datasets.list.queryKey({ projectId }) });
     void qc.invalidateQueries({ queryKey: trpc.projects.list.queryKey() });
@@ -49,7 +50,10 @@ export function DataStep({ projectId }: { projectId: string }) {
         {datasets.data && datasets.data.length === 0 && (
           <p className="muted">No datasets yet. Upload the XRM volume of the sample and the EDS map of its polished top surface.</p>
         )}
-        {datasets.data && datasets.data.length > 0 && <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} />}
+        {datasets.data && datasets.data.length > 0 && (
+          <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} onUseAsBottom={(id) => setFace.mutate({ id, face: 'bottom' })} />
+        )}
+        {setFace.error && <div className="error">Could not mark the map as the bottom face: {setFace.error.message}</div>}
       </div>
     </>
   );

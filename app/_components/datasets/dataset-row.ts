@@ -11,6 +11,8 @@ export interface DatasetRow {
   kind: 'volume' | 'eds';
   /** EDS maps: the polished face of the sample it shows (issue 15 §1) */
   face?: 'top' | 'bottom' | null;
+  /** an EDS map refused as the bottom face (why): not the project's bottom map */
+  refused?: string | null;
   createdAt: Date | string | null;
   /** set when the dataset is not usable (failed import, still importing) */
   problem?: string | null;

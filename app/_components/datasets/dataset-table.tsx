@@ -9,7 +9,7 @@ import { EdsLegend } from '../eds/eds-legend';
 import { formatDate, formatPct, formatShape, formatSpacing, formatUm } from '../format';
 import type { DatasetRow } from './dataset-row';
 
-export function DatasetTable({ projectId, rows }: { projectId: string; rows: DatasetRow[] }) {
+export function DatasetTable({ projectId, rows, onUseAsBottom }: { projectId: string; rows: DatasetRow[]; onUseAsBottom?: (id: string) => void }) {
   return (
     <table className="data" data-testid="dataset-table">
       <thead>
@@ -31,6 +31,18 @@ export function DatasetTable({ projectId, rows }: { projectId: string; rows: Dat
             </td>
             <td>
               <span className={`badge ${d.kind}`}>{d.kind === 'volume' ? 'XRM volume' : d.face === 'bottom' ? 'EDS map · bottom face' : 'EDS map'}</span>
+              {d.refused && (
+                <div className="small" data-testid={`refused-${d.id}`} style={{ maxWidth: 360 }}>
+                  <span className="badge warn" title={d.refused}>refused as the bottom face</span>{' '}
+                  <span className="muted">its registration found it is not a map of this face; the bottom face keeps the map before it.</span>
+                  {onUseAsBottom && (
+                    <div>
+                      <button type="button" data-testid={`use-as-bottom-${d.id}`} title="Make it the bottom face's map again, to place it with landmarks on Correlate (landmarks skip the check)"
+                        onClick={() => onUseAsBottom(d.id)}>Use as the bottom face</button>
+                    </div>
+                  )}
+                </div>
+              )}
             </td>
             {d.volume ? <VolumeCells v={d.volume} /> : d.eds ? <EdsCells e={d.eds} /> : <td colSpan={3} className="muted">no metadata</td>}
             <td className="num">{formatDate(d.createdAt)}</td>

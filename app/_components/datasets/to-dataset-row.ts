@@ -6,7 +6,7 @@ import type { DatasetRow } from './dataset-row';
 type Dataset = RouterOutputs['datasets']['byId'];
 
 export function toDatasetRow(d: Dataset): DatasetRow {
-  const row: DatasetRow = { id: String(d.id), name: d.name, kind: d.kind, createdAt: d.createdAt, face: d.face };
+  const row: DatasetRow = { id: String(d.id), name: d.name, kind: d.kind, createdAt: d.createdAt, face: d.face, refused: d.refused };
   if (d.kind === 'volume' && d.meta) {
     row.volume = {
       datasetId: String(d.id), name: d.name, shape: d.meta.shape, spacing: d.meta.spacingUm, dtype: d.meta.dtype,
