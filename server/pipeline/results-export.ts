@@ -5,7 +5,7 @@
  * module only maps a project and the choice to a lib call.
  */
 import { invalidInput, unprocessable } from '@/lib/errors';
-import { depthCsv, histogramsCsv, metricsCsv, modalCsv } from '@/lib/report/csv';
+import { depthCsv, histogramsCsv, metricsCsv, modalCsv, toCsv } from '@/lib/report/csv';
 import { omeZarrV2Zip } from '@/lib/report/export-ome-zarr-v2-node';
 import { volumeByteStream, zipDirectory } from '@/lib/report/export-stream-node';
 import type { ReportClass } from '@/lib/report/modal';
@@ -70,7 +70,14 @@ export async function reportCsv(svc: Services, projectId: string, table: TableWh
   const named = <T extends { code: number; name: string }>(c: T) => ({ ...c, name: classes.find((k) => k.code === c.code)?.name ?? c.name });
   if (table === 'modal') {
     const rows = st.modal.rows.map((r) => ({ ...r, name: named({ code: r.class, name: r.name }).name }));
-    return { filename: 'modal-mineralogy.csv', csv: modalCsv({ ...st.modal, rows }) };
+    if (!st.bottomEds) return { filename: 'modal-mineralogy.csv', csv: modalCsv({ ...st.modal, rows }) };
+    // two mapped faces (issue 15 §1): each face's 2D shares, named by face
+    const b = new Map(st.bottomEds.modal.rows.map((r) => [r.class, r]));
+    const header = ['class', 'name', 'voxels', 'volume_percent', 'top_eds_pixels', 'top_eds_area_percent', 'bottom_eds_pixels', 'bottom_eds_area_percent'];
+    return {
+      filename: 'modal-mineralogy.csv',
+      csv: toCsv(header, rows.map((r) => [r.class, r.name, r.voxels, r.volumePercent, r.edsPixels, r.edsAreaPercent, b.get(r.class)?.edsPixels ?? 0, b.get(r.class)?.edsAreaPercent ?? 0])),
+    };
   }
   if (table === 'depth') return { filename: 'depth-profile.csv', csv: depthCsv({ ...st.depth, classes: st.depth.classes.map(named) }) };
   if (table === 'histograms') return { filename: 'grey-histograms.csv', csv: histogramsCsv(st.histograms, classes) };

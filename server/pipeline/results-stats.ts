@@ -8,25 +8,33 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PetromapError } from '@/lib/errors';
 import type { ClassMap } from '@/lib/registration';
-import type { ReportClass } from '@/lib/report/modal';
+import { modalMineralogy, type ModalMineralogy, type ReportClass } from '@/lib/report/modal';
+import { memoryVolumeStore } from '@/lib/volume/memory-store';
 import type { ResultsStats } from '@/lib/report/results-stats';
 import type { JobRecord } from '../db/repo';
 import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { mineralMap } from '../storage/open-stores';
 import { projectClasses, projectClassMap, projectDatasets } from './project-inputs';
-import { predictionRel, type PredictionRecord } from './train-model';
+import { acceptedBottomRegistration, predictionRel, type PredictionRecord } from './train-model';
 
 export const STATS_KEY = 'resultsStats';
 const STATS_JOB_KEY = 'resultsStatsJob';
 /** bump when the stored statistics change shape: older ones are computed again */
-const STATS_VERSION = 2;
+const STATS_VERSION = 3;
 
 export interface StoredResultsStats extends ResultsStats {
   version: number;
   predictionCreatedAt: number;
   /** workspace-relative NIfTI of the labels for the 3D view */
   overviewRel: string | null;
+  /** the name of the map of the top face whose 2D shares are in `modal` (absent: no EDS map) */
+  topEdsName?: string;
+  /**
+   * issue 15 §1: a model trained on both faces: the bottom face's map and its 2D EDS shares per
+   * class (lib modalMineralogy's EDS part, the bottom face's class table; voxel counts are `modal`'s)
+   */
+  bottomEds?: { name: string; modal: ModalMineralogy };
 }
 
 export type StatsStatus =
@@ -73,19 +81,45 @@ export function scheduleResultsStats(svc: Services, projectId: string, opts: { f
   }
   // the datasets read are named in the parameters: deleting one cancels the job (JobRunner.stopDataset)
   const { volume, eds } = projectDatasets(svc, projectId);
-  const params = { predictionCreatedAt: pred.createdAt, volumeId: volume?.id ?? null, edsId: eds?.id ?? null };
+  const bottomId = bottomFaceRegistration(svc, projectId)?.edsId;
+  const params = { predictionCreatedAt: pred.createdAt, volumeId: volume?.id ?? null, edsId: eds?.id ?? null, ...(bottomId ? { bottomEdsId: bottomId } : {}) };
   const job = svc.jobs.start('results-stats', projectId, params, async ({ signal, onProgress }) => {
     const args = await taskArgs(svc, projectId, pred);
     const r = await runTask('resultsStats', args, { signal, onProgress });
     // a new prediction may have replaced this one meanwhile: keep nothing then
     if (svc.repo.artifact(projectId, 'prediction')?.createdAt !== pred.createdAt) return { discarded: true };
     const { overviewBytes, ...stats } = r;
-    const rec: StoredResultsStats = { ...stats, version: STATS_VERSION, predictionCreatedAt: pred.createdAt, overviewRel: overviewBytes === null ? null : svc.ws.rel(args.overviewPath!) };
+    const bottomEds = await bottomFaceShares(svc, projectId, args.classes);
+    const rec: StoredResultsStats = {
+      ...stats, version: STATS_VERSION, predictionCreatedAt: pred.createdAt, overviewRel: overviewBytes === null ? null : svc.ws.rel(args.overviewPath!),
+      ...(args.mapDir && eds ? { topEdsName: eds.name } : {}), ...(bottomEds ? { bottomEds } : {}),
+    };
     svc.repo.setArtifact(projectId, STATS_KEY, rec);
     return { seconds: stats.seconds };
   });
   svc.repo.setArtifact(projectId, STATS_JOB_KEY, { jobId: job.id, predictionCreatedAt: pred.createdAt });
   return job;
+}
+
+/** The accepted bottom registration when the current model was trained on both faces (its 2D shares go beside the top's). */
+function bottomFaceRegistration(svc: Services, projectId: string) {
+  return svc.repo.artifact(projectId, 'model')?.faces?.includes('bottom') ? acceptedBottomRegistration(svc, projectId) : undefined;
+}
+
+/**
+ * The bottom face's 2D EDS shares per class: lib's modal mineralogy of its map under the bottom
+ * face's class table (projectClassMap by mineral name), on an empty one-voxel label volume, so
+ * only the map is counted (a pass over the 2D map, no volume read).
+ */
+async function bottomFaceShares(svc: Services, projectId: string, classes: ReportClass[]): Promise<StoredResultsStats['bottomEds']> {
+  const rec = bottomFaceRegistration(svc, projectId);
+  const ds = rec && svc.repo.dataset(rec.edsId);
+  if (!ds) return undefined;
+  const map = await mineralMap(svc, ds.id);
+  const classMap: ClassMap = {};
+  for (const e of projectClassMap(svc, projectId, map.legend, 'bottom')) classMap[e.phaseId] = e.classCode;
+  const none = memoryVolumeStore({ meta: { shape: [1, 1, 1], spacingUm: [1, 1, 1], originUm: [0, 0, 0], dtype: 'uint8', channels: ['labels'] }, data: new Uint8Array(1) });
+  return { name: ds.name, modal: await modalMineralogy(none, classes, { map, classMap }) };
 }
 
 /** The job's arguments: absolute paths and plain data from the project's state. */

@@ -38,7 +38,7 @@ export async function resultsState(svc: Services, projectId: string) {
       : null,
   };
   const ps = pred ? await predictionStores(svc, projectId) : undefined;
-  const empty = { modal: [], modalEdsApart: null, depth: null, histograms: null, truthIoU: null };
+  const empty = { modal: [], modalEdsApart: null, modalFaces: null, depth: null, histograms: null, truthIoU: null };
   if (!pred || !ps) return { ...base, prediction: null, stats: { status: 'none' as const }, ...empty, exports: [] };
   const prediction = { createdAt: new Date(pred.createdAt), seconds: pred.seconds, classes: pred.classes, shape: pred.shape, levels: ps.labels.levels, upToDate: !!summary && summary.createdAt === pred.modelCreatedAt };
   const s = statsStatus(svc, projectId);
@@ -48,9 +48,19 @@ export async function resultsState(svc: Services, projectId: string) {
   }
   const st = s.stats;
   const name = (c: number, fallback: string) => classes.find((d) => d.code === c)?.name ?? fallback;
-  const modal = st.modal.rows.map((r) => ({ code: r.class, name: name(r.class, r.name), volumePct: r.volumePercent, edsAreaPct: r.edsAreaPercent ?? null, voxels: r.voxels }));
-  const m = st.modal, mapPx = m.edsMapPixels;
-  const modalEdsApart = mapPx ? { unclassified: (m.edsUnclassifiedPixels ?? 0) / mapPx, notMeasured: (m.edsNotMeasuredPixels ?? 0) / mapPx, dropped: (m.edsDroppedPixels ?? 0) / mapPx } : null;
+  const bottom = st.bottomEds?.modal;
+  const modal = st.modal.rows.map((r) => ({
+    code: r.class, name: name(r.class, r.name), volumePct: r.volumePercent, edsAreaPct: r.edsAreaPercent ?? null, voxels: r.voxels,
+    /** issue 15 §1: the bottom face's 2D share (null: one face) */
+    edsBottomPct: bottom ? (bottom.rows.find((b) => b.class === r.class)?.edsAreaPercent ?? 0) : null,
+  }));
+  const apart = (m: typeof st.modal) => {
+    const mapPx = m.edsMapPixels;
+    return mapPx ? { unclassified: (m.edsUnclassifiedPixels ?? 0) / mapPx, notMeasured: (m.edsNotMeasuredPixels ?? 0) / mapPx, dropped: (m.edsDroppedPixels ?? 0) / mapPx } : null;
+  };
+  const modalEdsApart = apart(st.modal);
+  /** the maps whose 2D shares the modal table shows, by face (bottom: null with one face) */
+  const modalFaces = { top: st.topEdsName ?? null, bottom: st.bottomEds?.name ?? null, bottomApart: bottom ? apart(bottom) : null };
   const cls = st.depth.classes.map((c) => c.code);
   const depth = {
     binUm: st.depth.binUm,
@@ -58,7 +68,7 @@ export async function resultsState(svc: Services, projectId: string) {
     fractions: st.depth.fractions.map((row) => Object.fromEntries(cls.map((c, k) => [c, row[k] ?? 0])) as Record<number, number>),
     voxels: st.depth.totals,
   };
-  return { ...base, prediction, stats: { status: 'ready' as const, seconds: st.seconds }, modal, modalEdsApart, depth, histograms: st.histograms, truthIoU: st.truthIoU, exports: exportList(projectId) };
+  return { ...base, prediction, stats: { status: 'ready' as const, seconds: st.seconds }, modal, modalEdsApart, modalFaces, depth, histograms: st.histograms, truthIoU: st.truthIoU, exports: exportList(projectId) };
 }
 
 export function exportList(projectId: string) {
@@ -76,7 +86,7 @@ export function exportList(projectId: string) {
     { format: 'tiff', label: 'TIFF stack' },
   ];
   const tables: { table: TableWhat; label: string }[] = [
-    { table: 'modal', label: 'Modal mineralogy (3D volume % vs EDS area %)' },
+    { table: 'modal', label: 'Modal mineralogy (3D volume % vs EDS area % of each mapped face)' },
     { table: 'depth', label: 'Depth profile (class fractions per depth)' },
     { table: 'histograms', label: 'Grey-value histograms per class' },
     { table: 'metrics', label: 'Validation metrics per class' },

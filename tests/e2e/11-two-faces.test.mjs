@@ -2,8 +2,9 @@
  * A sample mapped on both polished faces (issue 15 §1), as a mineralogist runs it: the volume, the
  * top face's EDS map and the bottom face's map uploaded on the Data step (the bottom one in its own
  * zone), each face registered and accepted on Correlate (face selector), one model trained on the
- * labels of both faces on Train. Then a wrong map given as the bottom face (the top face's map
- * again) is refused in words on Correlate. Sample: lib/synthetic/two-faces.ts, 48×112×112.
+ * labels of both faces on Train, predicted, and Results shows each face's 2D shares (table, CSV).
+ * Then a wrong map given as the bottom face (the top face's map again) is refused in words on
+ * Correlate, named as uploaded, and the bottom face keeps its earlier map and registration. Sample: lib/synthetic/two-faces.ts, 48×112×112.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -82,6 +83,10 @@ test('two mapped faces: upload the bottom face\'s map, register each face, train
     await waitFor(async () => /Bottom surface/.test(await page.getByTestId('surface-line').innerText().catch(() => '')), 'the bottom face page', 60_000);
     assert.match(await autoRegister(page), /finished/);
     await waitFor(async () => /coverage \d+/.test(await page.getByTestId('quality-line').innerText()), 'the bottom registration quality', 30_000);
+    // the mutual information: once when the refinement kept the search's pose, before → after when it moved it (never "x → x")
+    const mi = await page.getByTestId('mi-line').innerText();
+    assert.match(mi, /mutual information [\d.]+ (\(at the automatic search's pose: the refinement kept it\)|at the automatic search's pose → [\d.]+ refined)/, mi);
+    assert.doesNotMatch(mi, /([\d.]+) at [^→]*→ \1 /, mi);
     assert.match(await page.getByTestId('surface-line').innerText(), /above the bottom of the volume/);
     await page.getByTestId('view-overlay').click();
     await page.getByTestId('overlay-controls').waitFor({ timeout: 10_000 });
@@ -102,16 +107,40 @@ test('two mapped faces: upload the bottom face\'s map, register each face, train
     await waitFor(async () => /on the labels of the top and the bottom face/.test(await page.getByTestId('model-summary').innerText()), 'the model trained on both faces', 30_000);
     await screenshot(page, 'two-faces-train');
 
-    // a wrong bottom map (the top face's map again): refused in words; the top registration and the model stay
+    // Results: each face's 2D EDS shares beside the 3D ones, in the table and the CSV
+    await page.getByTestId('predict-button').click();
+    await page.getByTestId('prediction-status').waitFor({ timeout: 300_000 });
+    await page.goto(`${projectUrl}/results`);
+    await page.getByTestId('modal-table').waitFor({ timeout: 180_000 });
+    assert.match(await page.getByTestId('modal-face-top').innerText(), /top face[\s\S]*core-4-top\.zip/);
+    assert.match(await page.getByTestId('modal-face-bottom').innerText(), /bottom face[\s\S]*core-4-bottom\.zip/);
+    const modal = await page.getByTestId('modal-table').innerText();
+    assert.match(modal, /quartz\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d/, `3D, top 2D and bottom 2D columns: ${modal}`);
+    await page.getByTestId('modal-table').scrollIntoViewIfNeeded();
+    await screenshot(page, 'two-faces-results');
+    const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-modal-csv').click()]);
+    const csv = readFileSync(await csvDl.path(), 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n');
+    assert.equal(csv[0], 'class,name,voxels,volume_percent,top_eds_pixels,top_eds_area_percent,bottom_eds_pixels,bottom_eds_area_percent');
+    const shares = (k) => csv.slice(1).reduce((a, l) => a + Number(l.split(',')[k]), 0);
+    assert.ok(Math.abs(shares(5) - 100) < 0.01 && Math.abs(shares(7) - 100) < 0.01, `each face's 2D shares add up to 100 %: ${csv.join(' | ')}`);
+
+    // a wrong bottom map (the top face's map again): refused in words, named as uploaded; it does not
+    // become the bottom map: the one before it stays, with its accepted registration, and Train keeps both faces
     await page.goto(projectUrl);
     await page.getByTestId('file-eds-bottom').setInputFiles({ name: 'core-4-top-again.zip', mimeType: 'application/zip', buffer: sample.top });
     await waitFor(async () => (await rows.count()) === 4, 'the wrong bottom map in the dataset table', 120_000);
     await page.goto(`${projectUrl}/correlate?face=bottom`);
     const refused = await autoRegister(page);
-    assert.match(refused, /Auto-register failed: The second EDS map.*bottom face does not match the bottom face of the volume.*Is it a map of this sample, of that face\?/);
+    assert.match(refused, /Auto-register failed: The second EDS map \(core-4-top-again\.zip\), bottom face does not match the bottom face of the volume.*Is it a map of this sample, of that face\?/);
+    assert.match(refused, /core-4-top-again\.zip is not used as the bottom face's map: core-4-bottom\.zip is again, with its registration \(accepted\)/);
+    await waitFor(async () => /core-4-bottom\.zip · accepted/.test(await page.getByTestId('face-selector').innerText()), 'the earlier bottom map in the selector', 15_000);
+    await page.getByTestId('accepted-badge').waitFor({ timeout: 15_000 });
     await screenshot(page, 'two-faces-wrong-bottom');
+    await page.goto(projectUrl);
+    await waitFor(async () => /refused as the bottom face/.test(await page.getByTestId('dataset-table').innerText()), 'the refused map marked on the Data step', 15_000);
+    await screenshot(page, 'two-faces-wrong-bottom-data');
     await page.goto(`${projectUrl}/train`);
-    await waitFor(async () => /Labels from the top face's map/.test(await page.getByTestId('train-faces').innerText()), 'Train back to the top face alone', 30_000);
+    await waitFor(async () => /both polished faces/.test(await page.getByTestId('train-faces').innerText()), 'Train keeping both faces', 30_000);
     assert.match(await page.getByTestId('model-summary').innerText(), /top and the bottom face/);
   } finally {
     rmSync(sample.dir, { recursive: true, force: true });

@@ -19,7 +19,8 @@ import { JobRunner } from '@/server/jobs/runner';
 import type { Services } from '@/server/services';
 import { Workspace } from '@/server/storage/workspace';
 import { edsInfo } from '@/server/storage/datasets';
-import { projectDatasets } from '@/server/pipeline/project-inputs';
+import { defaultClassFor, projectDatasets } from '@/server/pipeline/project-inputs';
+import { reportCsv } from '@/server/pipeline/results-export';
 import { createCaller } from '@/server/routers/_app';
 import { generateSandstone } from '@/lib/synthetic';
 import { generateTwoFaceSandstone, type TwoFaceSample } from '@/lib/synthetic/two-faces';
@@ -161,6 +162,31 @@ describe('a project with the EDS maps of its top and bottom faces', () => {
     // held-out tiles on both faces: held-out voxels near the top and near the bottom of the volume
     expect(model.counts.reduce((a, c) => a + c.heldOut, 0)).toBeGreaterThan(0);
     expect((await caller.train.state({ projectId })).model?.faces).toEqual(['top', 'bottom']);
+
+    // Results: each face's 2D EDS shares beside the 3D ones (both faces were trained on), and in the modal CSV
+    const pj = await waitJob((await caller.train.predict({ projectId })).jobId);
+    expect(pj.state, pj.error ?? '').toBe('done');
+    let rs = await caller.results.state({ projectId });
+    if (rs.stats.status === 'pending') {
+      await svc.jobs.wait(rs.stats.jobId);
+      rs = await caller.results.state({ projectId });
+    }
+    expect(rs.stats.status).toBe('ready');
+    expect(rs.modalFaces).toMatchObject({ top: 'top.zip', bottom: 'bottom.zip' });
+    // against the bottom map's own pixels, class by mineral name
+    const cls = new Map(s.bottom.eds.legend.map((p) => [p.id, defaultClassFor(p.name)]));
+    const px = new Map<number, number>();
+    for (const id of s.bottom.eds.labels) {
+      const c = cls.get(id);
+      if (c != null && rs.modal.some((m) => m.code === c)) px.set(c, (px.get(c) ?? 0) + 1);
+    }
+    const total = [...px.values()].reduce((a, b) => a + b, 0);
+    for (const m of rs.modal) expect(m.edsBottomPct).toBeCloseTo((100 * (px.get(m.code) ?? 0)) / total, 6);
+    expect(rs.modal.map((m) => m.edsBottomPct)).not.toEqual(rs.modal.map((m) => m.edsAreaPct));
+    const csv = (await reportCsv(svc, projectId, 'modal')).csv.trim().split('\r\n');
+    expect(csv[0]).toBe('class,name,voxels,volume_percent,top_eds_pixels,top_eds_area_percent,bottom_eds_pixels,bottom_eds_area_percent');
+    const q = rs.modal.find((m) => m.name === 'quartz')!;
+    expect(Number(csv.find((l) => l.startsWith(`${q.code},`))!.split(',')[7])).toBeCloseTo(q.edsBottomPct!, 6);
   }, 600_000);
 
   it('refuses a wrong bottom map in words and keeps what was stored before', async () => {
@@ -173,14 +199,16 @@ describe('a project with the EDS maps of its top and bottom faces', () => {
     await addEds({ ...other.eds, source: 'other.png' }, 'other-sample.zip', 'bottom');
     const j = await waitJob((await caller.correlate.autoRegister({ projectId, face: 'bottom' })).jobId);
     expect(j.state).toBe('failed');
-    expect(j.error).toMatch(/second EDS map.*bottom face does not match the bottom face of the volume.*Is it a map of this sample/);
+    // named as the user uploaded it, not by the file inside its zip (other.png)
+    expect(j.error).toMatch(/^The second EDS map \(other-sample\.zip\), bottom face does not match the bottom face of the volume.*Is it a map of this sample/);
+    expect(j.error).toMatch(/other-sample\.zip is not used as the bottom face's map: bottom\.zip is again, with its registration \(accepted\)\.$/);
     expect(svc.repo.artifact(projectId, 'bottomRegistration')).toEqual(before.bottom);
     expect(svc.repo.artifact(projectId, 'registration')).toEqual(before.top);
     expect(svc.repo.artifact(projectId, 'model')).toEqual(before.model);
-    // the new map is the bottom face now and has no registration: Train takes the top face alone
+    // the refused map is not the bottom map: the earlier one is, with its accepted registration, and Train keeps both faces
     const st = await caller.correlate.state({ projectId, face: 'bottom' });
-    expect(st.eds?.name).toBe('other-sample.zip');
-    expect(st.registration).toBeNull();
-    expect((await caller.train.state({ projectId })).trainFaces).toEqual(['top']);
+    expect(st.eds?.name).toBe('bottom.zip');
+    expect(st.registration?.accepted).toBe(true);
+    expect((await caller.train.state({ projectId })).trainFaces).toEqual(['top', 'bottom']);
   }, 300_000);
 });

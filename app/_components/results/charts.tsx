@@ -126,7 +126,7 @@ export function ConfusionMatrix({ classes, confusion, size = 300 }: { classes: C
 }
 
 /** Modal mineralogy: 3D volume % (solid) next to 2D EDS area % (hatched) per class. */
-export function ModalBars({ rows, width = 460, height = 230 }: { rows: (ClassInfo & { volumePct: number; edsAreaPct: number | null })[]; width?: number; height?: number }) {
+export function ModalBars({ rows, width = 460, height = 230, edsLabel = '2D EDS area %' }: { rows: (ClassInfo & { volumePct: number; edsAreaPct: number | null })[]; width?: number; height?: number; edsLabel?: string }) {
   const s = useMemo(() => {
     const x = scaleBand<number>().domain(rows.map((r) => r.code)).range([M.left, width - 10]).padding(0.2);
     const inner = scaleBand<string>().domain(['3d', '2d']).range([0, x.bandwidth()]).padding(0.08);
@@ -162,7 +162,7 @@ export function ModalBars({ rows, width = 460, height = 230 }: { rows: (ClassInf
       ))}
       <g className="legend-svg" transform={`translate(${width - 170},${M.top + 2})`}>
         <rect width={10} height={10} fill="#999" /><text x={14} y={9}>3D volume % (below surface)</text>
-        <rect y={14} width={10} height={10} fill="url(#hatch)" stroke="#555" /><text x={14} y={23}>2D EDS area %</text>
+        <rect y={14} width={10} height={10} fill="url(#hatch)" stroke="#555" /><text x={14} y={23}>{edsLabel}</text>
       </g>
     </svg>
   );

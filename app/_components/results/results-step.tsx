@@ -138,8 +138,9 @@ function Results({ st, projectId, onRetry }: { st: State; projectId: string; onR
         {!ready && <StatsPending st={st} projectId={projectId} onRetry={onRetry} />}
         {ready && <section className="card">
           <h3>Modal mineralogy</h3>
-          <ModalBars rows={st.modal.map((m) => ({ ...classes.find((c) => c.code === m.code)!, volumePct: m.volumePct, edsAreaPct: m.edsAreaPct }))} />
-          <ModalTable rows={st.modal} edsApart={st.modalEdsApart} />
+          <ModalBars rows={st.modal.map((m) => ({ ...classes.find((c) => c.code === m.code)!, volumePct: m.volumePct, edsAreaPct: m.edsAreaPct }))}
+            edsLabel={st.modalFaces?.bottom ? '2D EDS area %, top face (bottom face: table)' : undefined} />
+          <ModalTable rows={st.modal} edsApart={st.modalEdsApart} faces={st.modalFaces} />
         </section>}
         {ready && <section className="card">
           <h3>Depth profile</h3>
