@@ -10,7 +10,7 @@ import { fieldNeighbours, regulariseFieldGrid } from '../../../lib/registration/
 import { movingImage } from '../../../lib/registration/moving-image';
 import { predictedGrey } from '../../../lib/registration/patch-shift';
 import { registrationErrorAt } from '../../../lib/registration/quality';
-import { edsPointToVoxel, fieldShiftAt, refineFields, regularFields } from '../../../lib/registration/refine-fields';
+import { edsPointToVoxel, fieldShiftAt, MIN_STITCH_PROBABILITY, refineFields, regularFields, stitchResponsibilities } from '../../../lib/registration/refine-fields';
 import { registerEdsToVolume } from '../../../lib/registration/register-eds';
 import { mulberry32 } from '../../../lib/synthetic/prng';
 import { driftMosaic, stageDrift } from './drift-mosaic';
@@ -52,6 +52,32 @@ describe('field grid regularisation (known shifts)', () => {
     expect(g.rho).toBe(0);
     expect(g.outliers).toEqual([]);
     g.shifts.forEach((d, i) => expect(d).toEqual(i % 5 === 0 ? [0, 0] : measured[i].shiftPx));
+  });
+});
+
+describe('which fields carry a stitching error (mixture fitted to the map)', () => {
+  const rng = mulberry32(3);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const noise = (se: number) => ({ d: [se * gauss(), se * gauss()] as [number, number], se });
+
+  it('shifts within their noise (no stitching errors): no field is taken for one, even one 2 standard errors out (moved by the 1.5 rule alone)', () => {
+    const cands = [0.2, 0.3, 0.25, 0.4, 0.3, 0.2, 0.35].map(noise);
+    cands.push({ d: [0.5, 0.2], se: 0.25 });
+    const m = stitchResponsibilities(cands);
+    expect(m.share).toBeLessThan(0.3);
+    for (const r of m.r) expect(r).toBeLessThan(MIN_STITCH_PROBABILITY);
+  });
+
+  it('stitching errors of 1-3 px: every field carries one, and so does a 1 px shift among them', () => {
+    const cands = Array.from({ length: 8 }, (_, i) => {
+      const r = 1 + (2 * i) / 7, t = 2.3 * i;
+      const n = noise(0.3);
+      return { d: [r * Math.cos(t) + n.d[0], r * Math.sin(t) + n.d[1]] as [number, number], se: 0.3 };
+    });
+    const m = stitchResponsibilities(cands);
+    expect(m.share).toBeGreaterThan(0.8);
+    expect(m.t2).toBeGreaterThan(1);
+    for (const r of m.r) expect(r).toBeGreaterThanOrEqual(MIN_STITCH_PROBABILITY);
   });
 });
 
