@@ -33,19 +33,37 @@ export function smoothingKernel(s: ProbSmoothing): Float32Array {
 /** Halo (voxels each side) a brick needs so its smoothed values equal the whole volume's. */
 export const smoothingHalo = (s: ProbSmoothing): number => (smoothingKernel(s).length - 1) / 2;
 
-/** One pass along one axis (stride `st`, length `len`, lines `lines`): out = w * in within the line. */
+/**
+ * One pass along one axis: out = w * in within each line. Along y and z whole rows (planes) are
+ * combined at once, so every inner loop runs over contiguous memory.
+ */
 function pass(src: Float32Array, dst: Float32Array, w: Float32Array, shape: Shape3, axis: 0 | 1 | 2): void {
   const [nz, ny, nx] = shape;
   const r = (w.length - 1) / 2;
-  const st = axis === 2 ? 1 : axis === 1 ? nx : nx * ny;
-  const len = shape[axis];
-  for (let z = 0; z < (axis === 0 ? 1 : nz); z++) for (let y = 0; y < (axis === 1 ? 1 : ny); y++) for (let x = 0; x < (axis === 2 ? 1 : nx); x++) {
-    const base = (z * ny + y) * nx + x;
+  if (axis === 2) {
+    for (let row = 0; row < nz * ny; row++) {
+      const base = row * nx;
+      for (let i = 0; i < nx; i++) {
+        const lo = i - r < 0 ? 0 : i - r, hi = i + r >= nx ? nx - 1 : i + r;
+        let acc = 0;
+        for (let j = lo; j <= hi; j++) acc += w[j - i + r]! * src[base + j]!;
+        dst[base + i] = acc;
+      }
+    }
+    return;
+  }
+  // y: lines of nx inside each z plane; z: planes of ny * nx
+  const len = axis === 1 ? ny : nz, run = axis === 1 ? nx : nx * ny, outer = axis === 1 ? nz : 1, plane = ny * nx;
+  for (let o = 0; o < outer; o++) {
+    const b0 = o * plane;
     for (let i = 0; i < len; i++) {
-      const lo = Math.max(0, i - r), hi = Math.min(len - 1, i + r);
-      let acc = 0;
-      for (let j = lo; j <= hi; j++) acc += w[j - i + r]! * src[base + j * st]!;
-      dst[base + i * st] = acc;
+      const d = b0 + i * run;
+      dst.fill(0, d, d + run);
+      const lo = i - r < 0 ? 0 : i - r, hi = i + r >= len ? len - 1 : i + r;
+      for (let j = lo; j <= hi; j++) {
+        const wj = w[j - i + r]!, s = b0 + j * run;
+        for (let x = 0; x < run; x++) dst[d + x] += wj * src[s + x]!;
+      }
     }
   }
 }
