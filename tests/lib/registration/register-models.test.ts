@@ -116,6 +116,14 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     expect(e.max).toBeLessThanOrEqual(1.2);
   }, SLOW);
 
+  it('the same 3 x 3 mosaic without stitching errors: no field moves, the error stays at the rigid map\'s', async () => {
+    const { r, e } = await registerAndMeasure(6, 0.5, { coverage: 0.8, mosaic: { cols: 3, rows: 3, maxShiftPx: 0 } }, true);
+    expect(r.fields?.filter((f) => f.moved) ?? []).toHaveLength(0);
+    // 0.073 measured; 0.157 when fields moved at 1.5 standard errors alone (their content's bias, 0.5-0.8 px)
+    expect(e.mean).toBeLessThanOrEqual(0.1);
+    expect(e.max).toBeLessThanOrEqual(0.3);
+  }, SLOW);
+
   it('4 x 4 mosaic, fields 3.5 px off the global transform: found by a search around the moved fields\' median', async () => {
     const { r, e } = await registerAndMeasure(20, 0.7, { coverage: 0.9, mosaic: { cols: 4, rows: 4, maxShiftPx: 3, seed: 2 } }, true);
     expect(r.model).toBe('fields');
