@@ -181,12 +181,12 @@ describe('a project with the EDS maps of its top and bottom faces', () => {
       if (c != null && rs.modal.some((m) => m.code === c)) px.set(c, (px.get(c) ?? 0) + 1);
     }
     const total = [...px.values()].reduce((a, b) => a + b, 0);
-    for (const m of rs.modal) expect(m.edsBottomPct).toBeCloseTo((100 * (px.get(m.code) ?? 0)) / total, 6);
+    for (const m of rs.modal) expect(m.edsBottomPct).toBeCloseTo((100 * (px.get(m.code) ?? 0)) / total, 3);
     expect(rs.modal.map((m) => m.edsBottomPct)).not.toEqual(rs.modal.map((m) => m.edsAreaPct));
     const csv = (await reportCsv(svc, projectId, 'modal')).csv.trim().split('\r\n');
     expect(csv[0]).toBe('class,name,voxels,volume_percent,top_eds_pixels,top_eds_area_percent,bottom_eds_pixels,bottom_eds_area_percent');
     const q = rs.modal.find((m) => m.name === 'quartz')!;
-    expect(Number(csv.find((l) => l.startsWith(`${q.code},`))!.split(',')[7])).toBeCloseTo(q.edsBottomPct!, 6);
+    expect(Number(csv.find((l) => l.startsWith(`${q.code},`))!.split(',')[7])).toBeCloseTo(q.edsBottomPct!, 3);
   }, 600_000);
 
   it('refuses a wrong bottom map in words and keeps what was stored before', async () => {

@@ -15,6 +15,8 @@ import { MsSlicePanel, type SliceLayer, type SlicePaint } from './ms-slice-panel
 type Interior = RouterOutputs['multiscale']['state']['interiors'][number];
 interface PaintSlice { width: number; height: number; strokes: Uint8Array; pred: Uint8Array | null }
 type Tool = 'navigate' | 'pore' | 'solid' | 'erase';
+/** fewer painted voxels of a class than this: the page asks for more before training (40 + 40 on one slice trained well, e2e 08 / lib's few-label test) */
+const FEW_PAINTED = 20;
 
 const url = (projectId: string, ds: string, axis: SliceAxis, index: number, layer = 'strokes') =>
   `/api/projects/${encodeURIComponent(projectId)}/multiscale/pores?dataset=${ds}&axis=${axis}&index=${index}&layer=${layer}`;
@@ -100,13 +102,19 @@ export function PorePaint({ projectId, it, busy, onSaved, onError, onTrain, onUs
         <button type="button" className="primary" data-testid="ms-pore-train" disabled={busy || active || !nPore || !nSolid || saving > 0}
           title={!nPore || !nSolid ? 'Paint both pore and solid first' : undefined} onClick={onTrain}>{active ? 'Training…' : 'Train and predict pores'}</button>
       </div>
+      {nPore > 0 && nSolid > 0 && Math.min(nPore, nSolid) < FEW_PAINTED && (
+        <p className="info" data-testid="ms-pore-few">
+          Few painted voxels ({Math.min(nPore, nSolid)} {nPore < nSolid ? 'pore' : 'solid'}): the engine learns from what you paint and holds part of it
+          out to check itself. Paint at least {FEW_PAINTED} of each, spread over the interior (several slices, both dense and sparse parts), before training.
+        </p>
+      )}
       <JobLine job={pores.job} what="pores" failed="Training on the painted pores failed" />
       {trained && (
         <div className="controls" data-testid="ms-pore-trained">
           <span className="info">
             Trained on {trained.counts['1'] ?? 0} pore and {trained.counts['2'] ?? 0} solid voxels; held-out accuracy {trained.heldOutAccuracy == null ? '—' : `${(100 * trained.heldOutAccuracy).toFixed(1)} %`};
             predicted pore fraction of the interior {trained.poreFraction == null ? '—' : `${(100 * trained.poreFraction).toFixed(1)} %`}
-            {trained.heldOutAccuracy != null && trained.heldOutAccuracy < 0.8 ? ' — low: compare the cyan pores with the grey before measuring with them (the engine reads textures; single painted voxels may not be enough)' : ''}. Measure with:
+            {trained.heldOutAccuracy != null && trained.heldOutAccuracy < 0.8 ? ' — low: compare the cyan pores with the grey before measuring with them; check that the voxels painted pore are dark and those painted solid bright, and paint more, on other slices too' : ''}. Measure with:
           </span>
           <label><input type="radio" name={`pore-use-${ds}`} checked={pores.use} disabled={busy} onChange={() => onUse(true)} data-testid="ms-pore-use-trained" /> the trained pores</label>
           <label><input type="radio" name={`pore-use-${ds}`} checked={!pores.use} disabled={busy} onChange={() => onUse(false)} data-testid="ms-pore-use-threshold" /> the threshold</label>
