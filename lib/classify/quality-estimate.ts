@@ -26,11 +26,13 @@ import type { Box3, Shape3 } from '../volume/types';
 import { argmaxClasses, confusionMetrics, disposeModel, pickRows, predictRows, trainClassifier, type TrainedModel, type TrainOptions } from './model';
 import { concatRows } from './mlp';
 import { isAboveSurface, type SurfacePlane } from './mirror';
-import { classCeilings, classIndices, expectedIoUPerClass, finiteMean, fitTemperature, withPriors, withTemperature } from './quality-measures';
+import { classCeilings, classIndices, expectedIoUPerClass, finiteMean, fitTemperature, withTemperature } from './quality-measures';
 import { rng, shuffle } from './rng';
 import type { FeatureFn, FeatureRows, TrainingSet } from './training-set';
 
 export type { QualityClass, QualityEstimate } from './quality-text';
+export { CENSUS_WEIGHT, DEPTH_TEMPERATURE, estimateFromProbabilities } from './quality-rule';
+import { DEPTH_TEMPERATURE, estimateFromProbabilities } from './quality-rule';
 export { QUALITY_EXPLAINED } from './quality-text';
 import type { QualityClass, QualityEstimate } from './quality-text';
 
@@ -221,22 +223,26 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
   const g = { rows: depthRows };
   throwIfAborted(signal);
   const n = vox.length;
-  // all labelled rows, split in two halves across the surface
+  // all labelled rows (the training range); split in two halves across the surface only for the half-models
   const all = concatRows(ts.train, ts.heldOut, nF);
-  const [h1, h2] = halves(all, nF);
   const seed = o.seed ?? 1;
   const pMain = await predictRows(model, g.rows, n);
-  const lo = new Float32Array(nF).fill(Infinity), hi = new Float32Array(nF).fill(-Infinity);
+  const lo = new Float64Array(nF).fill(Infinity), hi = new Float64Array(nF).fill(-Infinity);
   for (let i = 0; i < all.n; i++) for (let f = 0; f < nF; f++) {
     const v = all.x[i * nF + f]!;
     if (v < lo[f]!) lo[f] = v;
     if (v > hi[f]!) hi[f] = v;
   }
+  for (let f = 0; f < nF; f++) {
+    const pad = 0.01 * (hi[f]! - lo[f]!);
+    lo[f] = lo[f]! - pad;
+    hi[f] = hi[f]! + pad;
+  }
   let outside = 0;
   for (let i = 0; i < n; i++) {
     for (let f = 0; f < nF; f++) {
-      const v = g.rows[i * nF + f]!, pad = 0.01 * (hi[f]! - lo[f]!);
-      if (v < lo[f]! - pad || v > hi[f]! + pad) { outside++; break; }
+      const v = g.rows[i * nF + f]!;
+      if (v < lo[f]! || v > hi[f]!) { outside++; break; }
     }
   }
   let depthAgreement = NaN, crossHalf = NaN;
@@ -244,7 +250,8 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
   let mainHalfDepth = NaN;
   let halfP: [Float32Array, Float32Array] | null = null;
   const mainPred = argmaxClasses(pMain, ts.classes);
-  if (o.halfModels && h1.n > 0 && h2.n > 0) {
+  const [h1, h2] = o.halfModels ? halves(all, nF) : [null, null];
+  if (h1 && h2 && h1.n > 0 && h2.n > 0) {
     const models: TrainedModel[] = [];
     try {
       for (const [k, h] of [h1, h2].entries()) {
@@ -299,62 +306,4 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
   }));
   const est = finiteMean(estimateK);
   return { meanIoU: est, surfaceMeanIoU, depthAgreement, crossHalf, depthConfidence, surfaceConfidence, outOfRange: n ? outside / n : NaN, sampled: n, perClass, measures };
-}
-
-/**
- * Sharpening of the model's probabilities before their expected IoU is taken (p^(1/T), T < 1).
- * Fitted, together with the ceilings' floor (0.6 of 0, 0.5, 0.6), on bench pipeline 96x160x160
- * --quality-dump runs of seeds 14 and 15 only, both styles: the smallest largest error over those 4
- * runs (0.037; T grid 0.45-0.8 by 0.05). Seeds 11-13 at 96x160x160, 128x192x192 and 160x256x256
- * (18 runs) were not used for the values; their errors are in estimateFromProbabilities. The rule's
- * form (class ceilings) was chosen after reading their per-class errors (the diagnosis), so they
- * are not a blind test of the form. The previous value, 0.68 without ceilings, was fitted on style
- * A with feature definition version 1 models. The temperature fitted on the held-out surface tiles
- * does not do this (0.5-1.1, unrelated to the error): it calibrates the model to the surface
- * labels, noise included.
- */
-export const DEPTH_TEMPERATURE = 0.6;
-
-/**
- * The estimated 3D IoU per class (class order of the model; NaN for a class neither predicted nor
- * expected): the expected IoU of the model's argmax map from its probabilities sharpened by
- * `temperature`, divided by each class's ceiling (`ceilings`, classCeilings: what the model gives
- * a class on its own labelled rows) and moved from the class shares the training assumed
- * (`trainPrior`) to the EDS map's (`shares`, label shift; without them, not moved).
- * Why the ceilings (issue 15 §2, the estimate read low at larger sizes): per class on the depth
- * sample, the rule without them read pyrite 0.25-0.28 low at 128x192x192 and 160x256x256 style A
- * (the model's pyrite voxels were 90 % right at a mean probability of 0.58: pyrite grains are a
- * few voxels across, so nearly every EDS pyrite pixel mixes phases), and clay 0.1-0.2 low. With
- * more labelled surface at larger sizes more classes reach the per-class cap, the class weights
- * change, and the small classes are predicted less often and less confidently; at 96x160x160 the
- * same kind of model over-predicts clay and feldspar, and the pyrite under-estimate was hidden by
- * their over-estimates. A global temperature cannot serve both.
- * Estimate - true 3D mean IoU (bench quality on the runs' dumps: the model's probabilities on the
- * former 4-box depth sample, feature definition version 2):
- *   - seeds 11-13, styles A/B, three sizes (18 runs): 14/18 within 0.05, max 0.083 (A 160 s11
- *     -0.079 and s12 -0.058, of which -0.037 and -0.033 are those samples' luck against the whole
- *     volume; A 96 s11 +0.074 and s13 +0.083, where the model is confidently wrong: feldspar and
- *     clay predicted on phase-boundary voxels, 25 % right at p 0.65 (A 96 s13), which no rule on
- *     the model's own probabilities sees). The previous rule (T 0.68, no ceilings): 14/18, max
- *     0.114 (A 128 s13 -0.060, A 160 s11/s12/s13 -0.114/-0.098/-0.063).
- *   - seeds 14/15 (the fit set, 96x160x160): 4/4, max 0.037 (previous rule: B s14 -0.051).
- *   - the unit phantom (40x96x96 seed 7): +0.041 (previous rule +0.008).
- * Measured and not kept (96x160x160, version 1 models, seeds 11-13): the held-out surface IoU times
- * the half-models' agreement in depth over their surface score -0.130 to +0.101; the raw expected
- * IoU -0.135 to -0.051; after temperature scaling on the held-out tiles -0.141 to +0.075; the
- * surface IoU times the depth/surface ratio of calibrated expected IoU -0.145 to +0.060; the
- * model's agreement with the half-models in depth -0.104 to +0.038. This stop, on the 22 version-2
- * dumps, each at its T fitted the same way: ceilings without a floor (T 0.5) 16/18 but the fit
- * set's worst 0.060 (B s14 -0.056: a class the model hardly predicts has a ceiling of 0.15 and is
- * handed the other classes' voxels) and the unit phantom +0.106; floor 0.5 (T 0.55) 15/18, unit
- * phantom +0.060; ceilings from the rows the model also predicts right 14/18; no ceilings (T 0.6)
- * 14/18; matching the probability mass to the EDS shares (EM) -0.077 at its best T on A 160 (the
- * EDS map's pore share is 0.04 below the volume's); per-voxel reliability by probability and
- * neighbour agreement (leave-one-run-out table) up to 0.12 off (pyrite).
- */
-export function estimateFromProbabilities(p: Float32Array, K: number, o: { temperature?: number; trainPrior?: number[]; shares?: number[] | null; ceilings?: number[] | null } = {}): number[] {
-  let q = withTemperature(p, K, o.temperature ?? DEPTH_TEMPERATURE);
-  if (o.ceilings) q = withPriors(q, K, o.ceilings, o.ceilings.map(() => 1));
-  if (o.trainPrior && o.shares) q = withPriors(q, K, o.trainPrior, o.shares);
-  return expectedIoUPerClass(q, K, p);
 }

@@ -124,3 +124,62 @@ export function classCeilings(p: Float32Array, y: Int32Array, K: number, T: numb
   }
   return Array.from({ length: K }, (_, k) => (cnt[k]! >= minRows && sum[k]! > 0 ? Math.max(floor, sum[k]! / cnt[k]!) : 1));
 }
+
+/**
+ * The soft confusion of an argmax map: entry [t * K + c] = sum of q_t over the voxels whose class
+ * (argmax of `decide`) is c; column c sums to the count predicted c, row t to the expected support of t.
+ */
+export function softConfusion(q: Float32Array, K: number, decide: Float32Array = q): { confusion: Float64Array; predicted: Float64Array } {
+  const n = q.length / K;
+  const confusion = new Float64Array(K * K), predicted = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (decide[i * K + k]! > decide[i * K + best]!) best = k;
+    predicted[best]++;
+    for (let t = 0; t < K; t++) confusion[t * K + best] += q[i * K + t]!;
+  }
+  return { confusion, predicted };
+}
+
+/**
+ * The soft confusion raked toward a census of the true classes (iterative proportional fitting):
+ * each row t is scaled to (1 - weight) * its own sum + weight * shares[t] * n, each column back to
+ * the count the map predicts, alternately until both hold. `shares` (the EDS map's area fractions,
+ * the volume's by Delesse) are renormalised over the K classes. weight 0: unchanged.
+ */
+export function rakeToCensus(confusion: Float64Array, predicted: Float64Array, K: number, shares: number[], weight: number, iterations = 60): Float64Array {
+  const C = Float64Array.from(confusion);
+  if (!(weight > 0)) return C;
+  const n = predicted.reduce((a, b) => a + b, 0);
+  const sTot = shares.reduce((a, b) => a + Math.max(0, b), 0);
+  if (!(sTot > 0) || !(n > 0)) return C;
+  const target = Array.from({ length: K }, (_, t) => {
+    let row = 0;
+    for (let c = 0; c < K; c++) row += C[t * K + c]!;
+    return (1 - weight) * row + (weight * n * Math.max(0, shares[t]!)) / sTot;
+  });
+  for (let it = 0; it < iterations; it++) {
+    for (let t = 0; t < K; t++) {
+      let row = 0;
+      for (let c = 0; c < K; c++) row += C[t * K + c]!;
+      if (row > 0) for (let c = 0; c < K; c++) C[t * K + c] = (C[t * K + c]! * target[t]!) / row;
+    }
+    for (let c = 0; c < K; c++) {
+      let col = 0;
+      for (let t = 0; t < K; t++) col += C[t * K + c]!;
+      if (col > 0) for (let t = 0; t < K; t++) C[t * K + c] = (C[t * K + c]! * predicted[c]!) / col;
+    }
+  }
+  return C;
+}
+
+/** IoU per class of a (soft) confusion: diagonal / (row + column - diagonal); NaN for a class neither predicted nor expected (< 0.5 voxel). */
+export function iouFromConfusion(C: Float64Array, predicted: Float64Array, K: number): number[] {
+  return Array.from({ length: K }, (_, k) => {
+    let row = 0;
+    for (let c = 0; c < K; c++) row += C[k * K + c]!;
+    if (row < 0.5 && predicted[k]! === 0) return NaN;
+    const u = row + predicted[k]! - C[k * K + k]!;
+    return u > 0 ? C[k * K + k]! / u : 0;
+  });
+}
