@@ -5,7 +5,9 @@
  * towards the global transform: a field keeps shift 0 unless at least `minOverlap` of it lies on
  * the volume, its shift is larger than `minShiftPx` and MIN_SIGNIFICANCE standard errors (from the
  * scatter of its quarters), the shift lowers its misfit by more than 0.5 % and no other match comes
- * close to it. Fields that did not move this way (noise, featureless, ambiguous, off the volume)
+ * close to it, and only on a map whose fields' matches show stitching errors at all
+ * (stitchResponsibilities: on a map without them, a 'significant' shift is the field's content's
+ * bias). Fields that did not move this way (noise, featureless, ambiguous, off the volume)
  * then take their neighbours' shift where neighbouring fields moved alike on this map (stage drift,
  * field-grid-regularise.ts), and stay on the global transform otherwise ("fall back"). Each field
  * is measured by its own correlation ratio (`labels`): on the synthetic mosaics the mean error was
@@ -20,6 +22,22 @@
  * of quartz and K-feldspar has no match at all (its misfit varies by 0.5 % over ±5 px, also with
  * the local grey deviation as a second channel). Joint estimation of all fields with the global
  * similarity or affine over the whole map's correlation ratio did not lower the error either.
+ *
+ * Where the 0.28 goes (this stop, against the generator's truth): with every field at the shift
+ * that best fits the truth on the final global transform the map reads 0.023 voxel, so the global
+ * transform is right and the error is the fields' own shifts. With every field so placed except
+ * the one with nothing to match (B3, 1.9 px off) it reads 0.127; with only A3 and C2 so placed and
+ * the rest as found, 0.196. A3's criterion has its minimum 0.9 px off the truth, and 1.1 px off on
+ * the map without stitching errors (a bias of the field's content, 17 % above the minimum at the
+ * truth); C2 found its shift to 0.1 px but at 0.9 standard errors it does not move. Measured and
+ * not kept: the correlation ratio over the map's connected regions (one mean grey per grain, for
+ * the grain-to-grain grey offsets of one mineral) halved A3's bias but over 8 mosaics (3 x 2, 3 x 3,
+ * 4 x 4, with and without offsets) moved the mean error 0.218 -> 0.221 (3 x 2 0.188 -> 0.167,
+ * 4 x 4 seed 5 0.360 -> 0.432); refitting the global rotation and scale by the fields' summed
+ * criterion with each field's centre held: 4 x 4 0.339 -> 0.322 but 3 x 3 0.279 -> 0.307 and the
+ * map without offsets 0.073 -> 0.099 (the best rotation and scale, chosen on the truth, would give
+ * 0.02-0.05 at most); an isotropic pair-mismatch likelihood of the labels across field seams (the
+ * map's own continuity) found 2 of 12 seam offsets of the 3 x 3 mosaic (the others 2-5 px off).
  */
 import { applyAffine2to3, type Affine2, type Affine2to3 } from '../coords';
 import { throwIfAborted } from '../errors';
