@@ -91,15 +91,17 @@ export async function sweepWorkspace(root: string, opts: SweepOptions): Promise<
 }
 
 /**
- * Remove a deleted dataset's folder, but only what petromap writes there (its marker, the stored
- * volume or map, the importers' temp names): anything else someone put in it stays, with the
- * folder. Returns whether the folder is gone. A missing folder is gone.
+ * Remove a deleted dataset's folder, by the sweep's rule: whole when it carries petromap's marker
+ * (petromap made it); else (a folder imported before the marker) only what petromap writes there
+ * (the stored volume or map, the importers' temp names), so anything else someone put in it stays,
+ * with the folder. Returns whether the folder is gone. A missing folder is gone.
  */
 export async function removeDatasetFolder(dir: string): Promise<boolean> {
   if (!DATASET_ID.test(path.basename(dir))) return false;
   const inside = list(dir);
+  const marked = inside.some((f) => f.name === DATASET_MARKER && f.isFile());
   for (const f of inside) {
-    if (DATASET_CONTENT.test(f.name) || LEFTOVER.test(f.name)) await rm(path.join(/*turbopackIgnore: true*/ dir, f.name), { recursive: true, force: true });
+    if (marked || DATASET_CONTENT.test(f.name) || LEFTOVER.test(f.name)) await rm(path.join(/*turbopackIgnore: true*/ dir, f.name), { recursive: true, force: true });
   }
   try {
     await rmdir(dir);

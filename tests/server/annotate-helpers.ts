@@ -1,5 +1,5 @@
 /** A workspace with a lithology project holding one small volume, for the annotate tests. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDb } from '@/server/db';
@@ -7,6 +7,7 @@ import { newId, Repo } from '@/server/db/repo';
 import { JobRunner } from '@/server/jobs/runner';
 import type { Services } from '@/server/services';
 import { Workspace } from '@/server/storage/workspace';
+import { DATASET_MARKER } from '@/server/storage/sweep';
 import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
 import type { Shape3 } from '@/lib/volume/types';
 
@@ -42,6 +43,7 @@ export async function addVolume(svc: Services, projectId: string, shape: Shape3,
   const store = path.join(dir, 'volume.ome.zarr');
   const meta = { shape, spacingUm, originUm: [0, 0, 0] as [number, number, number], dtype: 'uint8' as const, channels: ['XRM'] };
   const s = await writeDenseVolume(store, { meta, data }, { chunk: [8, 16, 16] });
+  writeFileSync(path.join(dir, DATASET_MARKER), '{}\n'); // as an import writes it: the folder is petromap's
   return svc.repo.insertDataset({ id, projectId, name, kind: 'volume', status: 'ready', relPath: svc.ws.rel(store), info: { meta, levels: s.levels } });
 }
 

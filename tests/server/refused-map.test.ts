@@ -37,10 +37,11 @@ let volumeId: string;
 let s: TwoFaceSample;
 const ids: Record<string, string> = {};
 
-async function addEds(map: MineralMap, name: string, face: 'bottom' | null) {
+/** `marked`: the folder carries petromap's marker, as every import writes it (false: imported by a petromap before the marker) */
+async function addEds(map: MineralMap, name: string, face: 'bottom' | null, marked = true) {
   const id = newId('d');
   mkdirSync(svc.ws.datasetDir(id), { recursive: true });
-  writeFileSync(path.join(svc.ws.datasetDir(id), DATASET_MARKER), '{}\n');
+  if (marked) writeFileSync(path.join(svc.ws.datasetDir(id), DATASET_MARKER), '{}\n');
   const dir = path.join(svc.ws.datasetDir(id), 'eds');
   await saveMineralMap(dir, map);
   svc.repo.insertDataset({ id, projectId, name, kind: 'eds', status: 'ready', relPath: svc.ws.rel(dir), info: edsInfo(map), face });
@@ -70,7 +71,7 @@ beforeAll(async () => {
   const w = await writeDenseVolume(store, s.volume, { chunk: [32, 64, 64] });
   repo.insertDataset({ id: volumeId, projectId, name: 'core.nrrd', kind: 'volume', status: 'ready', relPath: ws.rel(store), info: { meta: s.volume.meta, levels: w.levels } });
   ids.top = await addEds(s.eds, 'top.zip', null);
-  ids.bottom = await addEds({ ...s.bottom.eds, source: 'eds-map.png' }, 'core-4-bottom.zip', 'bottom');
+  ids.bottom = await addEds({ ...s.bottom.eds, source: 'eds-map.png' }, 'core-4-bottom.zip', 'bottom', false);
   repo.setArtifact(projectId, 'registration', registration(ids.top, s.truth.edsToVoxel, 0.5));
   repo.setArtifact(projectId, 'bottomRegistration', registration(ids.bottom, s.bottom.edsToVoxel, 0.45));
   mkdirSync(ws.projectDir(projectId), { recursive: true });
@@ -126,6 +127,8 @@ describe('a wrong map given as the bottom face', () => {
 
 describe('deleting a map', () => {
   it('removes what belonged to that map only: not the registration of another map', async () => {
+    // its folder carries petromap's marker: removed whole, with what a job of petromap's wrote into it
+    writeFileSync(path.join(svc.ws.datasetDir(ids.wrong), 'cache-0.bin'), 'x');
     await caller.datasets.delete({ id: ids.wrong });
     expect(svc.repo.artifact(projectId, 'bottomRegistration')?.edsId).toBe(ids.bottom);
     expect(existsSync(path.join(svc.ws.projectDir(projectId), 'eds-on-slab-bottom.u8'))).toBe(true);
@@ -133,7 +136,7 @@ describe('deleting a map', () => {
   });
 
   it('removes its registration and overlay (no stale row), keeps the top face\'s, and of its folder only what petromap wrote', async () => {
-    // a file someone put in the map's folder stays, with the folder
+    // a folder imported before petromap wrote its marker: a file someone put in it stays, with the folder
     writeFileSync(path.join(svc.ws.datasetDir(ids.bottom), 'notes-of-the-lab.txt'), 'mapped 2026-11-30\n');
     await caller.datasets.delete({ id: ids.bottom });
     expect(svc.repo.artifact(projectId, 'bottomRegistration')).toBeUndefined();

@@ -102,12 +102,6 @@ export function PorePaint({ projectId, it, busy, onSaved, onError, onTrain, onUs
         <button type="button" className="primary" data-testid="ms-pore-train" disabled={busy || active || !nPore || !nSolid || saving > 0}
           title={!nPore || !nSolid ? 'Paint both pore and solid first' : undefined} onClick={onTrain}>{active ? 'Training…' : 'Train and predict pores'}</button>
       </div>
-      {nPore > 0 && nSolid > 0 && Math.min(nPore, nSolid) < FEW_PAINTED && (
-        <p className="info" data-testid="ms-pore-few">
-          Few painted voxels ({Math.min(nPore, nSolid)} {nPore < nSolid ? 'pore' : 'solid'}): the engine learns from what you paint and holds part of it
-          out to check itself. Paint at least {FEW_PAINTED} of each, spread over the interior (several slices, both dense and sparse parts), before training.
-        </p>
-      )}
       <JobLine job={pores.job} what="pores" failed="Training on the painted pores failed" />
       {trained && (
         <div className="controls" data-testid="ms-pore-trained">
@@ -126,6 +120,13 @@ export function PorePaint({ projectId, it, busy, onSaved, onError, onTrain, onUs
             greyUrl={(a, index, level) => sliceUrl(ds, { axis: a, index, level, channel: 0, format: 'png' })} layer={layer} paint={paint} height={220} />
         ))}
       </div>
+      {/* below the views: appearing while one paints, it must not move them */}
+      {nPore > 0 && nSolid > 0 && Math.min(nPore, nSolid) < FEW_PAINTED && (
+        <p className="info" data-testid="ms-pore-few">
+          Few painted voxels ({Math.min(nPore, nSolid)} {nPore < nSolid ? 'pore' : 'solid'}): the engine learns from what you paint and holds part of it
+          out to check itself. Paint at least {FEW_PAINTED} of each, spread over the interior (several slices, both dense and sparse parts), before training.
+        </p>
+      )}
       <p className="info">Navigate: click moves the slices. Pore / solid / eraser: the left button paints (one voxel at radius 0); right-drag pans, the wheel zooms.</p>
     </div>
   );
