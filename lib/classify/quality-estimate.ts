@@ -11,14 +11,17 @@
  *   - agreement: two models trained on disjoint halves of the labels (split across the surface)
  *     are applied in depth; where they disagree, at least one is wrong;
  *   - out of range: the share of depth voxels with a feature outside the range seen in training.
- * The estimate of the 3D IoU (estimateFromProbabilities) is the expected IoU in depth from the
- * model's probabilities sharpened by DEPTH_TEMPERATURE and divided by each class's ceiling:
+ * The estimate of the 3D IoU (lib/classify/quality-rule, estimateFromProbabilities) is the
+ * expected IoU in depth from the model's probabilities sharpened by DEPTH_TEMPERATURE and divided
+ * by each class's ceiling, with the class totals raked halfway toward the EDS map's census:
  * trained on EDS labels that are themselves wrong at some voxels (registration, mixed pixels, soft
  * boundary targets), the model's probabilities carry that label noise, a floor of probability on
  * every class, which reads as missed voxels in depth (the raw expected IoU was 0.05-0.2 below the
  * truth on every benchmark phantom), and most for the classes whose labels are worst (small
- * grains). bench pipeline prints the estimate beside the true 3D mean IoU; --quality-dump keeps
- * the probabilities, and bench quality re-reads them to check a rule on many runs in seconds.
+ * grains); where the model is confidently wrong, only the census shows it (a map holding far more
+ * of a mineral than the rock). bench pipeline prints the estimate beside the true 3D mean IoU;
+ * --quality-dump keeps the probabilities, and bench quality re-reads them to check a rule on many
+ * runs in seconds (docs/quality-estimate.md).
  */
 import { throwIfAborted, type StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
