@@ -18,7 +18,7 @@ import type { TrainingSet } from './training-set';
 export type { ClassMetrics, EpochInfo, TrainedModel, TrainOptions, Validation } from './model-types';
 export { argmaxClasses, buildMlp, confusionMetrics, disposeModel, pickRows, predictRows, standardise, validate, withInputClip, type MlpOptions } from './mlp';
 export { mergeMembers } from './ensemble';
-export { adjustPriors } from './prior-shift';
+export { adjustPriors, matchClassShares } from './prior-shift';
 
 /** Train the classifier: one MLP, or a cross-fitted ensemble merged into one MLP (TrainOptions.ensemble > 1). */
 export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}): Promise<TrainedModel> {

@@ -39,3 +39,48 @@ export async function adjustPriors(tm: TrainedModel, x: Float32Array, n: number,
   nb.dispose();
   return pi;
 }
+
+/** Largest factor matchClassShares puts on one class's probability (either way). */
+const MAX_SHARE_WEIGHT = 10;
+
+/**
+ * Class shares from the EDS map: on a sample of the volume's voxels (x: n feature rows), finds the
+ * weights w_k that make the arg max of p_k w_k give each class the share `shares` says (the EDS
+ * map's area fractions, which estimate the volume fractions), and adds log w_k to the output
+ * layer's bias, so the saved model predicts with them (no change to prediction). Classes the map
+ * does not hold keep weight 1; weights stay within 1/10..10. Needs no truth. Changes `tm` in place;
+ * returns the weights (in tm.classes order).
+ */
+export async function matchClassShares(tm: TrainedModel, x: Float32Array, n: number, shares: Map<number, number>, opts: { iterations?: number } = {}): Promise<number[]> {
+  const K = tm.classes.length;
+  const t = tm.classes.map((c) => shares.get(c) ?? 0);
+  const tSum = t.reduce((a, b) => a + b, 0);
+  const w = new Array<number>(K).fill(1);
+  if (!(tSum > 0) || n === 0) return w;
+  const p = await predictRows(tm, x, n);
+  for (let it = 0; it < (opts.iterations ?? 40); it++) {
+    const q = new Array<number>(K).fill(0);
+    for (let i = 0; i < n; i++) {
+      let b = 0, best = -1;
+      for (let k = 0; k < K; k++) { const v = p[i * K + k]! * w[k]!; if (v > best) { best = v; b = k; } }
+      q[b]!++;
+    }
+    for (let k = 0; k < K; k++) {
+      if (!(t[k]! > 0)) continue;
+      const f = Math.sqrt(t[k]! / tSum / Math.max(q[k]! / n, 1e-4));
+      w[k] = w[k]! * f;
+    }
+    // the arg max does not see a common factor: keep the weights' geometric mean at 1, then bound them
+    const g = Math.exp(w.reduce((a, v) => a + Math.log(v), 0) / K);
+    for (let k = 0; k < K; k++) w[k] = Math.min(MAX_SHARE_WEIGHT, Math.max(1 / MAX_SHARE_WEIGHT, w[k]! / g));
+  }
+  const dense = tm.model.layers.filter((l) => l.getClassName() === 'Dense');
+  const last = dense[dense.length - 1]!;
+  const [kw, b] = last.getWeights() as tfc.Tensor[];
+  const bias = Float32Array.from(b!.dataSync() as Float32Array);
+  for (let k = 0; k < K; k++) bias[k] += Math.log(w[k]!);
+  const nb = tfc.tensor1d(bias);
+  last.setWeights([kw!, nb]);
+  nb.dispose();
+  return w;
+}

@@ -7,7 +7,7 @@
  */
 import { buildFacesTrainingSet } from '../classify/face-training-set';
 import { classifierFeatureSet } from '../classify/feature-sets';
-import { adjustPriors, disposeModel, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
+import { adjustPriors, disposeModel, matchClassShares, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
 import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
 import { depthSample, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
@@ -65,6 +65,15 @@ export const TRAIN_DEFAULTS = Object.freeze({
    * seed 1 fell to 0.548 (fracture 0.32) with 3 refit epochs.
    */
   strokeRefitMinEpochs: 10,
+  /**
+   * EDS labels: after the fit, each class's output is weighted so that the model's arg max on a
+   * sample of the volume's voxels gives each class the EDS map's share (its area fraction, an
+   * estimate of the volume fraction; lib/classify/prior-shift matchClassShares, folded into the
+   * output bias). bench prob-smooth (the same weights on the stored probabilities) 96x160x160
+   * seeds 11/12/13, mean IoU: style A +0.009 / +0.052 / +0.021, style B +0.059 / +0.008; clay on
+   * B 0.011 -> 0.308, 0.003 -> 0.253. bench pipeline: docs/oracle-gap.md.
+   */
+  matchEdsShares: true,
   seed: 1,
 });
 
@@ -148,6 +157,8 @@ export interface TrainFromLabelsOptions extends StageOptions {
   qualityHalfModels?: boolean;
   /** adjust the model to the volume's class shares (lib/classify/model adjustPriors, EM on a depth sample); default false */
   priorShift?: boolean;
+  /** EDS labels: weight the classes to the EDS map's class shares in depth (TRAIN_DEFAULTS.matchEdsShares) */
+  matchEdsShares?: boolean;
   /**
    * called once the model is saved in modelDir, before the quality estimate: a caller may start
    * predicting with it (runMineralogy does: the prediction's threads start while this thread
@@ -256,6 +267,17 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
   const tm = await trainClassifier(ts, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
   clock.lap('fit');
   try {
+    if (labels.kind === 'eds' && (opts.matchEdsShares ?? TRAIN_DEFAULTS.matchEdsShares)) {
+      onProgress?.(0.95, "Matching the EDS map's class shares in depth");
+      const maps = faces ?? [labels];
+      const shares = new Map<number, number>();
+      for (const f of maps) for (const [c, v] of edsClassShares(f.map, f.classMap)) shares.set(c, (shares.get(c) ?? 0) + v / maps.length);
+      const fs = ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store;
+      const vox = depthSample(store.meta.shape, { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed });
+      const g = await gatherFeatures(fs, vox.map((v) => ({ ...v, cls: 0 })), featureFnFor(featureSet), { signal, brick: [32, 128, 128] });
+      await matchClassShares(tm, g.rows, vox.length, shares);
+      clock.lap('class shares');
+    }
     onProgress?.(0.96, 'Validating on held-out tiles');
     // an ensemble has seen the held-out tiles through its other members: its out-of-fold rows are the honest check
     const validation: Validation = tm.outOfFold ?? (ts.heldOut.n > 0 ? await validate(tm, ts.heldOut) : { classes: tm.classes, confusion: [], perClass: [], accuracy: NaN, meanIoU: NaN });
