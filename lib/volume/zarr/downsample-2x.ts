@@ -33,38 +33,63 @@ export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean
         const a = 2 * x;
         const b = a + 1 < nx ? a + 1 : a;
         const sum = data[r0 + a]! + data[r0 + b]! + data[r1 + a]! + data[r1 + b]! + data[r2 + a]! + data[r2 + b]! + data[r3 + a]! + data[r3 + b]!;
-        out[o++] = round ? Math.round(sum / 8) : sum / 8;
+        out[o++] = round ? (sum + 4) >> 3 : sum / 8; // = Math.round(sum / 8) for whole sums (floor(x + 0.5))
       }
     }
   }
   return out;
 }
 
-/** Most frequent value of each block (ties: the value met first, in z, y, x order). */
+/**
+ * Most frequent value of each block (ties: the value met first, in z, y, x order). Odd edges repeat
+ * their last row / column / slice, which doubles every count of the block alike and so changes
+ * neither the winner nor the order of first meeting. Most blocks of a label volume hold one class:
+ * those are taken at once, without counting.
+ */
 function modeDownsample(data: AnyVoxelArray, shape: Shape3, halveZ: boolean, out: AnyVoxelArray, os: Shape3): void {
   const [nz, ny, nx] = shape;
   const [oz, oy, ox] = os;
-  const v = new Float64Array(8);
+  const v = data instanceof Uint8Array ? new Uint8Array(8) : new Float64Array(8);
+  const hist = data instanceof Uint8Array ? new Uint8Array(256) : null;
   let o = 0;
   for (let z = 0; z < oz; z++) {
     const z0 = halveZ ? 2 * z : z;
-    const zs = halveZ && z0 + 1 < nz ? 2 : 1;
+    const z1 = halveZ && z0 + 1 < nz ? z0 + 1 : z0;
     for (let y = 0; y < oy; y++) {
-      const ys = 2 * y + 1 < ny ? 2 : 1;
+      const y0 = 2 * y;
+      const y1 = y0 + 1 < ny ? y0 + 1 : y0;
+      const r0 = (z0 * ny + y0) * nx;
+      const r1 = (z0 * ny + y1) * nx;
+      const r2 = (z1 * ny + y0) * nx;
+      const r3 = (z1 * ny + y1) * nx;
       for (let x = 0; x < ox; x++) {
-        const xs = 2 * x + 1 < nx ? 2 : 1;
-        let n = 0;
-        for (let dz = 0; dz < zs; dz++)
-          for (let dy = 0; dy < ys; dy++) {
-            const row = ((z0 + dz) * ny + 2 * y + dy) * nx + 2 * x;
-            for (let dx = 0; dx < xs; dx++) v[n++] = data[row + dx]!;
-          }
-        let best = v[0]!;
+        const a = 2 * x;
+        const b = a + 1 < nx ? a + 1 : a;
+        const d0 = data[r0 + a]!;
+        const d1 = data[r0 + b]!, d2 = data[r1 + a]!, d3 = data[r1 + b]!;
+        const d4 = data[r2 + a]!, d5 = data[r2 + b]!, d6 = data[r3 + a]!, d7 = data[r3 + b]!;
+        if (d0 === d1 && d0 === d2 && d0 === d3 && d0 === d4 && d0 === d5 && d0 === d6 && d0 === d7) {
+          out[o++] = d0;
+          continue;
+        }
+        v[0] = d0; v[1] = d1; v[2] = d2; v[3] = d3; v[4] = d4; v[5] = d5; v[6] = d6; v[7] = d7;
+        let best = d0;
         let bestCount = 0;
-        for (let i = 0; i < n; i++) {
-          let c = 0;
-          for (let j = i; j < n; j++) if (v[j] === v[i]) c++;
-          if (c > bestCount) (best = v[i]!), (bestCount = c);
+        if (hist) {
+          // uint8 labels: count in a 256-bin histogram, take the first value met with the top count, reset
+          for (let i = 0; i < 8; i++) hist[v[i]!]++;
+          for (let i = 0; i < 8; i++) {
+            const c = hist[v[i]!]!;
+            if (c > bestCount) (best = v[i]!), (bestCount = c);
+          }
+          for (let i = 0; i < 8; i++) hist[v[i]!] = 0;
+        } else {
+          for (let i = 0; i < 8; i++) {
+            const vi = v[i]!;
+            let c = 0;
+            for (let j = i; j < 8; j++) if (v[j] === vi) c++;
+            if (c > bestCount) (best = vi), (bestCount = c);
+          }
         }
         out[o++] = best;
       }
