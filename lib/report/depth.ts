@@ -35,21 +35,34 @@ export async function depthProfile(labels: VolumeStore, surface: SurfacePlane, c
   let cls = (classes ?? Array.from({ length: 255 }, (_, k) => ({ code: k + 1, name: `class ${k + 1}` }))).filter((c) => c.code !== 0);
   const lut = new Int16Array(256).fill(-1);
   cls.forEach((c, k) => (lut[c.code] = k));
-  const counts: number[][] = [];
+  // bins: the deepest voxel's depth bounds them (the distance is linear in x and y: a corner holds it)
+  const [nz] = labels.meta.shape;
+  let maxD = 0;
+  for (const y of [0, ny - 1]) for (const x of [0, nx - 1]) maxD = Math.max(maxD, (nz - 1 - (surface.a * x + (surface.b * y + surface.c - 0.5))) / norm);
+  const nBins = Math.floor(maxD / binVox) + 1;
+  const nCls = cls.length;
+  const flat = new Float64Array(nBins * nCls);
+  let used = 0; // bins in use: 1 + the deepest bin holding a classified voxel
+  const { a, b, c } = surface;
+  const unitBins = binVox === 1;
   await forEachSlice(labels, (z, slice) => {
+    let deepest = used;
     for (let y = 0; y < ny; y++) {
-      const rowPlane = surface.b * y + surface.c - 0.5; // physical air/rock edge
+      const rowPlane = b * y + c - 0.5; // physical air/rock edge
+      const row = y * nx;
       for (let x = 0; x < nx; x++) {
-        const d = (z - (surface.a * x + rowPlane)) / norm;
+        const d = (z - (a * x + rowPlane)) / norm;
         if (d < 0) continue;
-        const k = lut[slice[y * nx + x]];
+        const k = lut[slice[row + x]!]!;
         if (k < 0) continue;
-        const bin = Math.floor(d / binVox);
-        while (counts.length <= bin) counts.push(new Array(cls.length).fill(0));
-        counts[bin][k]++;
+        const bin = (unitBins ? d : d / binVox) | 0; // = Math.floor: d >= 0
+        flat[bin * nCls + k]++;
+        if (bin >= deepest) deepest = bin + 1;
       }
     }
+    used = deepest;
   }, opts);
+  let counts: number[][] = Array.from({ length: used }, (_, bin) => Array.from(flat.subarray(bin * nCls, (bin + 1) * nCls)));
   if (!classes) {
     // keep the codes that occur
     const keep = cls.map((_, k) => counts.some((r) => r[k] > 0));

@@ -9,7 +9,7 @@ import { notMeasuredPixels, unclassifiedPixels, type MineralMap } from '../eds/t
 import type { ClassMap } from '../registration/transfer-labels';
 import type { VolumeStore } from '../volume/store';
 import type { Shape3 } from '../volume/types';
-import { isAboveSurface, type SurfacePlane } from '../classify/mirror';
+import type { SurfacePlane } from '../classify/mirror';
 
 export interface ReportClass {
   code: number;
@@ -51,14 +51,23 @@ export interface ModalOptions extends StageOptions {
   classMap?: ClassMap;
   /** only voxels below this surface count (labels above it should be 0 anyway) */
   surface?: SurfacePlane;
-  /** slices read at a time (default: 32) */
+  /** slices read at a time (default: the store's chunk depth, so each chunk is decoded once; 32 without chunks) */
   slabZ?: number;
+}
+
+/** Slices per read: the store's chunk depth (a slab that cuts chunks decodes them twice), at most ~256 MiB. */
+function slabDepth(store: VolumeStore, asked?: number): number {
+  if (asked) return asked;
+  const [, ny, nx] = store.meta.shape;
+  const chunkZ = (store as { chunk?: readonly number[] }).chunk?.[0] ?? 32;
+  const bytes = store.meta.dtype === 'uint8' ? 1 : store.meta.dtype === 'uint16' ? 2 : 4;
+  return Math.max(1, Math.min(chunkZ, Math.floor(2 ** 28 / (ny * nx * bytes))));
 }
 
 /** Count label codes per slab of z, calling `visit(z, slice)` for each slice. */
 export async function forEachSlice(store: VolumeStore, visit: (z: number, slice: ArrayLike<number>) => void, opts: StageOptions & { slabZ?: number } = {}): Promise<void> {
   const [nz, ny, nx] = store.meta.shape;
-  const slab = opts.slabZ ?? 32;
+  const slab = slabDepth(store, opts.slabZ);
   const plane = ny * nx;
   for (let z0 = 0; z0 < nz; z0 += slab) {
     throwIfAborted(opts.signal);
@@ -78,7 +87,13 @@ export async function modalMineralogy(labels: VolumeStore, classes: ReportClass[
       for (let i = 0; i < slice.length; i++) counts[slice[i]]++;
       return;
     }
-    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) if (!isAboveSurface(s, z, y, x)) counts[slice[y * nx + x]]++;
+    // isAboveSurface(s, z, y, x), the same expression, with the row's part taken out of the x loop
+    const { a, b, c } = s;
+    for (let y = 0; y < ny; y++) {
+      const by = b * y;
+      const row = y * nx;
+      for (let x = 0; x < nx; x++) if (!(z < a * x + by + c - 0.5)) counts[slice[row + x]]++;
+    }
   }, opts);
   const known = new Set(classes.map((c) => c.code));
   let total = 0, unknown = 0;
