@@ -39,7 +39,7 @@ export async function depthProfile(labels: VolumeStore, surface: SurfacePlane, c
   const [nz] = labels.meta.shape;
   let maxD = 0;
   for (const y of [0, ny - 1]) for (const x of [0, nx - 1]) maxD = Math.max(maxD, (nz - 1 - (surface.a * x + (surface.b * y + surface.c - 0.5))) / norm);
-  const nBins = Math.floor(maxD / binVox) + 1;
+  const nBins = Math.max(1, Math.floor(maxD / binVox) + 1);
   const nCls = cls.length;
   const flat = new Float64Array(nBins * nCls);
   let used = 0; // bins in use: 1 + the deepest bin holding a classified voxel
