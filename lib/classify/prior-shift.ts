@@ -82,5 +82,9 @@ export async function matchClassShares(tm: TrainedModel, x: Float32Array, n: num
   const nb = tfc.tensor1d(bias);
   last.setWeights([kw!, nb]);
   nb.dispose();
+  // the weighted model predicts as if trained with these class shares (the quality estimate's label shift starts from them)
+  const prior0 = tm.trainPrior ?? new Array<number>(K).fill(1 / K);
+  const pw = prior0.map((v, k) => v * w[k]!), pwSum = pw.reduce((a, b) => a + b, 0);
+  if (pwSum > 0) tm.trainPrior = pw.map((v) => v / pwSum);
   return w;
 }
