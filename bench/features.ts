@@ -128,10 +128,10 @@ function gaussVsC(): void {
   const tx: number[] = [];
   for (let i = 0; i < reps; i++) {
     let t = performance.now();
-    K.k.conv(src, n, n, dst, n - 2 * r, n, n, r, 0, 0, 0, w, r, 1);
+    K.k.conv(src, n, n, dst, n - 2 * r, n, n, r, 0, 0, 0, w, r, 1, 0);
     tz.push((performance.now() - t) / 1000);
     t = performance.now();
-    K.k.conv(src, n, n, dst, n, n, n - 2 * r, 0, 0, r, 2, w, r, 1);
+    K.k.conv(src, n, n, dst, n, n, n - 2 * r, 0, 0, r, 2, w, r, 1, 0);
     tx.push((performance.now() - t) / 1000);
   }
   const outVox = (n - 2 * r) * n * n;

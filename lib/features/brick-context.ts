@@ -95,8 +95,8 @@ export class BrickContext {
     return w;
   }
 
-  /** One 1D pass along `axis` from src into a new image of margin `m`. */
-  pass(src: Img, axis: number, w: { ptr: number; r: number; parity: number }, m: Shape3, dst?: Img): Img {
+  /** One 1D pass along `axis` from src into a new image of margin `m` (+ `bias` on every value). */
+  pass(src: Img, axis: number, w: { ptr: number; r: number; parity: number }, m: Shape3, dst?: Img, bias = 0): Img {
     for (let a = 0; a < 3; a++) {
       const need = m[a]! + (a === axis ? w.r : 0);
       if (src.margin[a]! < need) throw new Error(`internal: margin ${src.margin} too small for ${m} (axis ${axis}, r ${w.r})`);
@@ -106,7 +106,7 @@ export class BrickContext {
       src.ptr, src.dims[1], src.dims[2],
       out.ptr, out.dims[0], out.dims[1], out.dims[2],
       src.margin[0] - m[0], src.margin[1] - m[1], src.margin[2] - m[2],
-      axis, w.ptr, w.r, w.parity,
+      axis, w.ptr, w.r, w.parity, bias,
     );
     return out;
   }
@@ -125,30 +125,26 @@ export class BrickContext {
     m1[a2] += r[a2];
     const m2 = [...margin] as Shape3;
     m2[a2] += r[a2];
+    // the input is centred (X - offset): derivative kernels whose weights do not sum to 0 (order 2,
+    // truncated) get offset * sum(weights) back, added by the last pass to each value it writes
+    // (the same f32 additions as a pass of its own over the image; order 0 keeps the offset out,
+    // added by consumers; an odd order along an axis: the antisymmetric pass takes w (x[+k] - x[-k]),
+    // exactly 0 on a constant)
+    const bias = (o: Shape3): number => {
+      if (src !== this.X || this.offset === 0 || o[0] + o[1] + o[2] === 0 || o.some((v) => v % 2 === 1)) return 0;
+      let prod = this.offset;
+      for (let a = 0; a < 3; a++) prod *= gaussianWeights(sigma[a]!, o[a]!, this.truncate).reduce((x, y) => x + y, 0);
+      return prod;
+    };
     const p1 = new Map<number, Img>();
     const p2 = new Map<string, Img>();
     for (const o of orders) {
       if (!p1.has(o[a0])) p1.set(o[a0], this.pass(src, a0, this.weightsFor(sigma[a0], o[a0]), m1));
       const k2 = key(o[a0], o[a1]);
       if (!p2.has(k2)) p2.set(k2, this.pass(p1.get(o[a0])!, a1, this.weightsFor(sigma[a1], o[a1]), m2));
-      this.pass(p2.get(k2)!, a2, this.weightsFor(sigma[a2], o[a2]), margin, result.get(key(o))!);
+      this.pass(p2.get(k2)!, a2, this.weightsFor(sigma[a2], o[a2]), margin, result.get(key(o))!, bias(o));
     }
     this.K.release(mark);
-    // the input is centred (X - offset): derivative kernels whose weights do not sum to 0 (order 2,
-    // truncated) get offset * sum(weights) back; order 0 keeps the offset out (added by consumers)
-    if (src === this.X && this.offset !== 0) {
-      for (const o of orders) {
-        // order 0: no correction; an odd order along an axis: the antisymmetric pass takes
-        // w (x[+k] - x[-k]), exactly 0 on a constant
-        if (o[0] + o[1] + o[2] === 0 || o.some((v) => v % 2 === 1)) continue;
-        let prod = this.offset;
-        for (let a = 0; a < 3; a++) prod *= gaussianWeights(sigma[a]!, o[a]!, this.truncate).reduce((x, y) => x + y, 0);
-        if (prod !== 0) {
-          const img = result.get(key(o))!;
-          this.K.k.addc(img.ptr, prod, img.dims[0] * img.dims[1] * img.dims[2]);
-        }
-      }
-    }
     return result;
   }
 

@@ -19,7 +19,7 @@ import { PetromapError } from '../errors';
 interface Exports {
   memory: WebAssembly.Memory;
   heapBase(): number;
-  conv(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, w: number, r: number, parity: number): void;
+  conv(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, w: number, r: number, parity: number, bias: number): void;
   npgrad(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, lo: number, hi: number): void;
   convDown(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, oz: number, oy: number, ox: number, axis: number, w: number, r: number): void;
   up2(src: number, sY: number, sX: number, dst: number, dZ: number, dY: number, dX: number, axis: number, par: number): void;

@@ -5,17 +5,29 @@
  * 1D correlation along `axis` with cropping on every axis:
  *   dst[z][y][x] = sum_{k=-r..r} w[k + r] * src[z + oz + k dz][y + oy + k dy][x + ox + k dx]
  * where (dz, dy, dx) is the unit step of `axis`. `parity` 1: w symmetric, -1: antisymmetric
- * (centre weight 0), 0: general. Vectorised along x (f32x4, 4 accumulators).
+ * (centre weight 0), 0: general. Vectorised along x (f32x4, 4 accumulators). `bias` (if not 0) is
+ * added to every output value after its sum.
  */
 export function conv(
   src: usize, sY: i32, sX: i32,
   dst: usize, dZ: i32, dY: i32, dX: i32,
   oz: i32, oy: i32, ox: i32,
-  axis: i32, w: usize, r: i32, parity: i32,
+  axis: i32, w: usize, r: i32, parity: i32, bias: f32,
 ): void {
   const st: usize = <usize>(axis == 0 ? sY * sX : axis == 1 ? sX : 1) << 2;
+  const vb = f32x4.splat(bias);
   for (let z = 0; z < dZ; z++) {
-    for (let y = 0; y < dY; y++) convRow(src, sY, sX, dst, dY, dX, z, y, oz, oy, ox, st, axis, w, r, parity);
+    for (let y = 0; y < dY; y++) {
+      convRow(src, sY, sX, dst, dY, dX, z, y, oz, oy, ox, st, axis, w, r, parity);
+      if (bias != 0) {
+        // + bias on the row just written (in L1): what addc did as a pass of its own over the
+        // image (the centring offset's share of an order-2 derivative), the same additions
+        const drow: usize = dst + ((<usize>(z * dY + y) * <usize>dX) << 2);
+        let x = 0;
+        for (; x + 4 <= dX; x += 4) v128.store(drow + (<usize>x << 2), f32x4.add(v128.load(drow + (<usize>x << 2)), vb));
+        for (; x < dX; x++) store<f32>(drow + (<usize>x << 2), load<f32>(drow + (<usize>x << 2)) + bias);
+      }
+    }
   }
 }
 
