@@ -17,7 +17,7 @@ export const CLASSIFIER_FILTERS: FilterName[] = ['gaussian', 'gradientMagnitude'
  * Definition version of new classifier banks (lib/features/plan.ts; saved models keep theirs).
  * Version 2 (3-sigma Gaussians, scales >= 3 voxels on a 2x grid aligned to the volume): features
  * 0.52x the CPU of version 1; bench pipeline 128x192x192 mean IoU v1 -> v2, style A seeds 11/12/13
- * 0.699/0.675/0.665 -> 0.695/0.681/0.659, style B 0.483/0.452 -> 0.490/0.453 (docs/speed.md, round 3).
+ * 0.699/0.675/0.665 -> 0.695/0.681/0.659, style B 0.483/0.452 -> 0.490/0.453 (docs/speed-rounds-2-3.md, round 3).
  */
 export const CLASSIFIER_FEATURE_VERSION: FeatureVersion = 2;
 
