@@ -200,9 +200,9 @@ export interface TrainAutoContextOptions extends StageOptions {
 /**
  * Trains stage 2 on `ts` (the stage-1 training set, built on `src` = the feature source, mirrored
  * as ts.mirrorSurface says). Costs two fold fits, their probabilities on the labelled layer's boxes
- * and one fit on the wider rows.
+ * and one fit on the wider rows. `heldOut`: ts.heldOut's rows with their stage-2 inputs (validation).
  */
-export async function trainAutoContext(ts: TrainingSet, src: VolumeStore, opts: TrainAutoContextOptions = {}): Promise<AutoContextModel> {
+export async function trainAutoContext(ts: TrainingSet, src: VolumeStore, opts: TrainAutoContextOptions = {}): Promise<AutoContextModel & { heldOut: FeatureRows }> {
   const sigmas = [...(opts.sigmas ?? AUTO_CONTEXT_SIGMAS)];
   const nF = ts.nFeatures, nK = ts.classes.length;
   const halo = contextHalo(sigmas);
@@ -259,5 +259,5 @@ export async function trainAutoContext(ts: TrainingSet, src: VolumeStore, opts: 
     featureSet: undefined,
   };
   const model = await trainClassifier(t2, { ...opts.train, seed: (opts.seed ?? 0) + 103, signal: opts.signal });
-  return { sigmas, model };
+  return { sigmas, model, heldOut: t2.heldOut };
 }
