@@ -3,8 +3,13 @@ import { allocate, type AnyVoxelArray, type DType, type Shape3 } from '../types'
 import type { Downsample } from './store-attrs';
 
 /**
- * Mean of 2x2x2 (or 1x2x2 when !halveZ) blocks of a z-major block; odd edges average the voxels
- * that exist. Output shape: (ceil(nz/2) or nz, ceil(ny/2), ceil(nx/2)).
+ * Mean (rounded half up for whole dtypes) or mode of 2x2x2 (or 1x2x2 when !halveZ) blocks of a
+ * z-major block. Output shape: (ceil(nz/2) or nz, ceil(ny/2), ceil(nx/2)).
+ * Odd edges repeat their last row / column / slice: that doubles every value of the block alike,
+ * which changes neither the mean nor the mode (nor, for the mode's ties, which value is met first
+ * in z, y, x order), so both equal their definitions on the voxels that exist.
+ * The mode takes a block of one value at once (most blocks of a label volume) and counts uint8
+ * blocks in a 256-bin histogram.
  */
 export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean, dtype: DType, method: Downsample = 'mean'): AnyVoxelArray {
   const [nz, ny, nx] = shape;
@@ -12,43 +17,8 @@ export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean
   const oy = Math.ceil(ny / 2);
   const ox = Math.ceil(nx / 2);
   const out = allocate(dtype, oz * oy * ox);
-  if (method === 'mode') {
-    modeDownsample(data, shape, halveZ, out, [oz, oy, ox]);
-    return out;
-  }
+  const mode = method === 'mode';
   const round = dtype !== 'float32';
-  let o = 0;
-  for (let z = 0; z < oz; z++) {
-    const z0 = halveZ ? 2 * z : z;
-    const z1 = halveZ && z0 + 1 < nz ? z0 + 1 : z0;
-    for (let y = 0; y < oy; y++) {
-      const y0 = 2 * y;
-      const y1 = y0 + 1 < ny ? y0 + 1 : y0;
-      // duplicated rows/columns (odd edges) count twice in both sum and divisor: the mean is unchanged
-      const r0 = (z0 * ny + y0) * nx;
-      const r1 = (z0 * ny + y1) * nx;
-      const r2 = (z1 * ny + y0) * nx;
-      const r3 = (z1 * ny + y1) * nx;
-      for (let x = 0; x < ox; x++) {
-        const a = 2 * x;
-        const b = a + 1 < nx ? a + 1 : a;
-        const sum = data[r0 + a]! + data[r0 + b]! + data[r1 + a]! + data[r1 + b]! + data[r2 + a]! + data[r2 + b]! + data[r3 + a]! + data[r3 + b]!;
-        out[o++] = round ? (sum + 4) >> 3 : sum / 8; // = Math.round(sum / 8) for whole sums (floor(x + 0.5))
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * Most frequent value of each block (ties: the value met first, in z, y, x order). Odd edges repeat
- * their last row / column / slice, which doubles every count of the block alike and so changes
- * neither the winner nor the order of first meeting. Most blocks of a label volume hold one class:
- * those are taken at once, without counting.
- */
-function modeDownsample(data: AnyVoxelArray, shape: Shape3, halveZ: boolean, out: AnyVoxelArray, os: Shape3): void {
-  const [nz, ny, nx] = shape;
-  const [oz, oy, ox] = os;
   const v = data instanceof Uint8Array ? new Uint8Array(8) : new Float64Array(8);
   const hist = data instanceof Uint8Array ? new Uint8Array(256) : null;
   let o = 0;
@@ -65,34 +35,45 @@ function modeDownsample(data: AnyVoxelArray, shape: Shape3, halveZ: boolean, out
       for (let x = 0; x < ox; x++) {
         const a = 2 * x;
         const b = a + 1 < nx ? a + 1 : a;
-        const d0 = data[r0 + a]!;
-        const d1 = data[r0 + b]!, d2 = data[r1 + a]!, d3 = data[r1 + b]!;
+        const d0 = data[r0 + a]!, d1 = data[r0 + b]!, d2 = data[r1 + a]!, d3 = data[r1 + b]!;
         const d4 = data[r2 + a]!, d5 = data[r2 + b]!, d6 = data[r3 + a]!, d7 = data[r3 + b]!;
-        if (d0 === d1 && d0 === d2 && d0 === d3 && d0 === d4 && d0 === d5 && d0 === d6 && d0 === d7) {
+        if (!mode) {
+          const sum = d0 + d1 + d2 + d3 + d4 + d5 + d6 + d7;
+          out[o++] = round ? (sum + 4) >> 3 : sum / 8; // = Math.round(sum / 8) for whole sums (floor(x + 0.5))
+        } else if (d0 === d1 && d0 === d2 && d0 === d3 && d0 === d4 && d0 === d5 && d0 === d6 && d0 === d7) {
           out[o++] = d0;
-          continue;
-        }
-        v[0] = d0; v[1] = d1; v[2] = d2; v[3] = d3; v[4] = d4; v[5] = d5; v[6] = d6; v[7] = d7;
-        let best = d0;
-        let bestCount = 0;
-        if (hist) {
-          // uint8 labels: count in a 256-bin histogram, take the first value met with the top count, reset
-          for (let i = 0; i < 8; i++) hist[v[i]!]++;
-          for (let i = 0; i < 8; i++) {
-            const c = hist[v[i]!]!;
-            if (c > bestCount) (best = v[i]!), (bestCount = c);
-          }
-          for (let i = 0; i < 8; i++) hist[v[i]!] = 0;
         } else {
-          for (let i = 0; i < 8; i++) {
-            const vi = v[i]!;
-            let c = 0;
-            for (let j = i; j < 8; j++) if (v[j] === vi) c++;
-            if (c > bestCount) (best = vi), (bestCount = c);
-          }
+          v[0] = d0; v[1] = d1; v[2] = d2; v[3] = d3; v[4] = d4; v[5] = d5; v[6] = d6; v[7] = d7;
+          out[o++] = hist ? modeByHistogram(v, hist) : modeByCounting(v);
         }
-        out[o++] = best;
       }
     }
   }
+  return out;
+}
+
+/** Most frequent of 8 uint8 values, the first met on ties; `hist` is all zeros before and after. */
+function modeByHistogram(v: AnyVoxelArray, hist: Uint8Array): number {
+  let best = v[0]!;
+  let bestCount = 0;
+  for (let i = 0; i < 8; i++) hist[v[i]!]++;
+  for (let i = 0; i < 8; i++) {
+    const c = hist[v[i]!]!;
+    if (c > bestCount) (best = v[i]!), (bestCount = c);
+  }
+  for (let i = 0; i < 8; i++) hist[v[i]!] = 0;
+  return best;
+}
+
+/** Most frequent of 8 values, the first met on ties. */
+function modeByCounting(v: AnyVoxelArray): number {
+  let best = v[0]!;
+  let bestCount = 0;
+  for (let i = 0; i < 8; i++) {
+    const vi = v[i]!;
+    let c = 0;
+    for (let j = i; j < 8; j++) if (v[j] === vi) c++;
+    if (c > bestCount) (best = vi), (bestCount = c);
+  }
+  return best;
 }
