@@ -58,15 +58,15 @@ export const CENSUS_WEIGHT = 0.5;
  * Estimate - true 3D mean IoU of the whole volume (bench quality on fresh --quality-dump runs,
  * 8 boxes of 24x64x64; docs/quality-estimate.md has every run):
  *   - with the training of this stop's end (class shares matched in depth), T 0.6, census 0.5:
- *     seeds 11-13, A and B, 96x160x160 and 128x192x192 (12 runs): 10/12 within 0.05, max 0.086
- *     (A 96 s11 +0.086, s12 -0.052); the fit runs 6/8, max 0.053; unit phantom -0.007.
- *     The same runs without the census (T 0.6): 10/12, max 0.060. 160x256x256 not run.
+ *     seeds 11-13, A and B, three sizes (18 runs): 15/18 within 0.05, max 0.086 (A 96 s11
+ *     +0.086, s12 -0.052, B 160 s12 -0.065); the fit runs 6/8, max 0.053; unit phantom -0.007.
+ *     The same runs without the census (T 0.6): 14/18, max 0.096.
  *   - with the training before it, T 0.55, census 0.5: seeds 11-13 at all three sizes (18 runs)
  *     17/18 within 0.05, max 0.054 (A 128 s12, -0.028 of it the sample's luck); the fit runs 8/8,
  *     max 0.036; the previous rule (T 0.6, no census) 16/18, max 0.072 (A 96 s11 +0.053, s13
  *     +0.072).
- * Per class it is rougher (estimate - the class's true 3D IoU, the 12 check runs with the current
- * training): pyrite reads low (mean -0.08, down to -0.22: its voxels are 90 % right at a mean
+ * Per class it is rougher (estimate - the class's true 3D IoU, the 18 check runs with the current
+ * training): pyrite reads low (mean -0.10, down to -0.23: its voxels are 90 % right at a mean
  * probability near 0.75, and its ceiling rests on 10-25 held-out rows), feldspar high (mean
  * +0.10, up to +0.24), pore -0.03, quartz +0.04, clay -0.01.
  * Measured and not kept: census weight 1 (the EDS shares as the class totals) 0.12 off on the check
