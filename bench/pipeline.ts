@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- pipeline [--shape z,y,x]... [--style a|b] [--prior-shift] [--no-match-shares] [--ensemble m] [--threads n] [--no-peer] [--no-oracle] [--seed s]
+ * `npm run bench -- pipeline [--shape z,y,x]... [--style a|b] [--prior-shift] [--match-shares | --no-match-shares] [--ensemble m] [--threads n] [--no-peer] [--no-oracle] [--seed s]
  *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep] [--quality-dump dir]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
@@ -54,10 +54,10 @@ const PEER_CPU_WRAPPER = [
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; matchShares: boolean; ensemble?: number; style: 'a' | 'b'; qualityDump?: string }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; matchShares?: boolean; ensemble?: number; style: 'a' | 'b'; qualityDump?: string }
 
 function parse(argv: string[]): Args {
-  const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seeds: [11], keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true, matchShares: true };
+  const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seeds: [11], keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
@@ -74,6 +74,7 @@ function parse(argv: string[]): Args {
     else if (f === '--footprint') a.footprint = Number(argv[++i]);
     else if (f === '--prior-shift') a.priorShift = true;
     else if (f === '--no-match-shares') a.matchShares = false;
+    else if (f === '--match-shares') a.matchShares = true;
     else if (f === '--style') a.style = argv[++i] === 'b' ? 'b' : 'a';
     else if (f === '--ensemble') a.ensemble = Number(argv[++i]);
     else if (f === '--features') a.features = argv[++i] === 'default' ? 'default' : 'classifier';
