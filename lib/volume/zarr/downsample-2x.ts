@@ -53,7 +53,7 @@ export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean
 }
 
 /** Most frequent of 8 uint8 values, the first met on ties; `hist` is all zeros before and after. */
-function modeByHistogram(v: AnyVoxelArray, hist: Uint8Array): number {
+function modeByHistogram(v: Uint8Array | Float64Array, hist: Uint8Array): number {
   let best = v[0]!;
   let bestCount = 0;
   for (let i = 0; i < 8; i++) hist[v[i]!]++;
@@ -66,7 +66,7 @@ function modeByHistogram(v: AnyVoxelArray, hist: Uint8Array): number {
 }
 
 /** Most frequent of 8 values, the first met on ties. */
-function modeByCounting(v: AnyVoxelArray): number {
+function modeByCounting(v: Uint8Array | Float64Array): number {
   let best = v[0]!;
   let bestCount = 0;
   for (let i = 0; i < 8; i++) {
