@@ -3,7 +3,8 @@
  * Spatial regularisation of the prediction, measured on the whole volume: runMineralogy as
  * `bench pipeline` runs it (surface-trained) and petromap's oracle (same model on the 3D truth),
  * then each model's stored class probabilities (uint8) are smoothed in 3D (gN: Gaussian sigma N,
- * mN: box mean of radius N; bias: class weights matching the EDS map's class shares, bias-gN: both)
+ * mN: box mean of radius N; bias: class weights matching the EDS map's class shares, hbias: their square roots (half the
+ * log-weights), bias-gN: both)
  * before the argmax, and the 3D IoU below the surface is compared.
  * Also prints the smoothing's cost in ns per voxel (all classes, one thread).
  */
@@ -110,10 +111,11 @@ export async function run(argv: string[]): Promise<void> {
         for (const v of variants) {
           const c2 = ch.map((c) => c.slice());
           const t0 = process.cpuUsage();
-          const [sv, bias] = v.startsWith('bias') ? [v.slice(5), true] : [v, false];
+          const half = v.startsWith('hbias');
+          const [sv, bias] = v.startsWith('bias') ? [v.slice(5), true] : half ? [v.slice(6), true] : [v, false];
           if (sv) smoothChannels(c2, shape, parseVariant(sv));
           if (bias) {
-            const w = shareWeights(c2, codes, shares);
+            const w = shareWeights(c2, codes, shares).map((x) => (half ? Math.sqrt(x) : x));
             c2.forEach((c, k) => { for (let i = 0; i < c.length; i++) c[i] = c[i]! * w[k]!; });
             console.log(`  ${v}: class weights ${w.map((x) => x.toFixed(2)).join(' ')} (classes ${codes.join(' ')}; EDS shares ${codes.map((c) => (shares.get(c) ?? 0).toFixed(3)).join(' ')})`);
           }
