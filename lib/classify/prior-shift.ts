@@ -48,10 +48,10 @@ const MAX_SHARE_WEIGHT = 10;
  * weights w_k that make the arg max of p_k w_k give each class the share `shares` says (the EDS
  * map's area fractions, which estimate the volume fractions), and adds log w_k to the output
  * layer's bias, so the saved model predicts with them (no change to prediction). Classes the map
- * does not hold keep weight 1; weights stay within 1/10..10. Needs no truth. Changes `tm` in place;
- * returns the weights (in tm.classes order).
+ * does not hold keep weight 1; weights stay within 1/10..10. `power` < 1 applies w^power (part of the
+ * way). Needs no truth. Changes `tm` in place; returns the weights applied (in tm.classes order).
  */
-export async function matchClassShares(tm: TrainedModel, x: Float32Array, n: number, shares: Map<number, number>, opts: { iterations?: number } = {}): Promise<number[]> {
+export async function matchClassShares(tm: TrainedModel, x: Float32Array, n: number, shares: Map<number, number>, opts: { iterations?: number; power?: number } = {}): Promise<number[]> {
   const K = tm.classes.length;
   const t = tm.classes.map((c) => shares.get(c) ?? 0);
   const tSum = t.reduce((a, b) => a + b, 0);
@@ -74,6 +74,9 @@ export async function matchClassShares(tm: TrainedModel, x: Float32Array, n: num
     const g = Math.exp(w.reduce((a, v) => a + Math.log(v), 0) / K);
     for (let k = 0; k < K; k++) w[k] = Math.min(MAX_SHARE_WEIGHT, Math.max(1 / MAX_SHARE_WEIGHT, w[k]! / g));
   }
+  // part of the way only (power < 1): the map's shares are one section's, not the volume's
+  const power = opts.power ?? 1;
+  if (power !== 1) for (let k = 0; k < K; k++) w[k] = w[k]! ** power;
   const dense = tm.model.layers.filter((l) => l.getClassName() === 'Dense');
   const last = dense[dense.length - 1]!;
   const [kw, b] = last.getWeights() as tfc.Tensor[];
