@@ -47,7 +47,7 @@ export interface RunMineralogyOptions extends StageOptions {
   boundaryFootprintSd?: number;
   /** experiments (bench pipeline --prior-shift): trainFromLabels priorShift */
   priorShift?: boolean;
-  /** experiments (bench pipeline --match-shares): trainFromLabels matchEdsShares */
+  /** experiments (bench pipeline --no-match-shares): trainFromLabels matchEdsShares (default on) */
   matchEdsShares?: boolean;
   train?: Omit<TrainOptions, 'signal' | 'onProgress'>;
   /** more EDS maps of the sample (the bottom face, ...): registered onto their face and trained on with the first (lib/pipeline/more-maps.ts) */

@@ -67,24 +67,17 @@ export const TRAIN_DEFAULTS = Object.freeze({
   strokeRefitMinEpochs: 10,
   /**
    * EDS labels: after the fit, each class's output is weighted so that the model's arg max on a
-   * sample of the volume's voxels gives each class the EDS map's share (its area fraction, an
-   * estimate of the volume fraction; lib/classify/prior-shift matchClassShares, folded into the
-   * output bias). bench prob-smooth (the same weights on the stored probabilities) 96x160x160
-   * seeds 11/12/13, mean IoU: style A +0.009 / +0.052 / +0.021, style B +0.059 / +0.008; clay on
-   * B 0.011 -> 0.308, 0.003 -> 0.253. bench pipeline (weights from a 6-box depth sample), 3 seeds x
-   * 96x160x160 and 128x192x192 against the same code without: style B +0.045 / -0.037 / +0.030 /
-   * +0.044 / +0.023 / +0.055 (clay 0.01-0.08 -> 0.09-0.31), style A -0.013 / +0.042 / +0.020 /
-   * +0.009 / -0.016 / -0.002 (neutral), for 2.5-4.2 s more training CPU; the run-mineralogy unit
-   * phantom's modal quartz moves 7.3 points off the truth (the section's shares of a small volume).
-   * It does not pay on both styles, so it is off by default (docs/oracle-gap.md).
+   * sample of the volume's voxels (6 depth boxes) moves towards the EDS map's class shares (its area
+   * fractions, an estimate of the volume fractions): lib/classify/prior-shift matchClassShares,
+   * folded into the output bias, so prediction and the saved format are unchanged. The weights go
+   * half the way (w^0.5, matchEdsSharesPower): the map's shares are one section's. bench pipeline
+   * --no-peer against the same code without, seeds 11/12/13, 96x160x160 then 128x192x192:
+   * style A +0.019 / +0.038 / +0.035, +0.009 / +0.019 / +0.018; style B +0.066 / +0.066 / +0.030,
+   * +0.025 / +0.026 / +0.061 (clay on B 0.003-0.08 -> 0.05-0.32). Full weights (power 1) were
+   * mixed: A -0.016 to +0.042, B -0.037 to +0.055. Cost: 2.0-4.0 s training CPU (the sample's
+   * features), about the fit's. docs/oracle-gap.md.
    */
-  matchEdsShares: false,
-  /**
-   * with matchEdsShares, the weights go half the way (w^0.5): the map's shares are one section's.
-   * bench prob-smooth on the whole volume's stored probabilities, 96x160x160 seeds 11/12/13: full
-   * A +0.009 / +0.052 / +0.021, B +0.059 / +0.008 / +0.025; half A +0.019 / +0.035 / +0.017,
-   * B +0.059 / +0.080 / +0.030.
-   */
+  matchEdsShares: true,
   matchEdsSharesPower: 0.5,
   seed: 1,
 });
@@ -169,7 +162,7 @@ export interface TrainFromLabelsOptions extends StageOptions {
   qualityHalfModels?: boolean;
   /** adjust the model to the volume's class shares (lib/classify/model adjustPriors, EM on a depth sample); default false */
   priorShift?: boolean;
-  /** EDS labels: weight the classes to the EDS map's class shares in depth (default TRAIN_DEFAULTS.matchEdsShares, off) */
+  /** EDS labels: weight the classes towards the EDS map's class shares in depth (default TRAIN_DEFAULTS.matchEdsShares, on) */
   matchEdsShares?: boolean;
   /** experiments: how far the class-share weights go (TRAIN_DEFAULTS.matchEdsSharesPower) */
   matchEdsSharesPower?: number;
