@@ -10,10 +10,10 @@ import { classifierFeatureSet } from '../classify/feature-sets';
 import { adjustPriors, disposeModel, matchClassShares, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
 import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
-import { depthSample, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
+import { depthFeatures, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
 import { labelVolumeVoxels } from '../classify/labelled-voxels';
 import { strokeFeatureSet } from '../classify/strokes';
-import { buildTrainingSet, featureFnFor, gatherFeatures, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel, type TrainingSet } from '../classify/training-set';
+import { buildTrainingSet, featureFnFor, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel, type TrainingSet } from '../classify/training-set';
 import type { MineralMap } from '../eds/types';
 import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
 import type { FeatureSet } from '../features/types';
@@ -280,9 +280,8 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
       const shares = new Map<number, number>();
       for (const f of maps) for (const [c, v] of edsClassShares(f.map, f.classMap)) shares.set(c, (shares.get(c) ?? 0) + v / maps.length);
       const fs = ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store;
-      const vox = depthSample(store.meta.shape, { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed });
-      const g = await gatherFeatures(fs, vox.map((v) => ({ ...v, cls: 0 })), featureFnFor(featureSet), { signal, brick: [32, 128, 128] });
-      await matchClassShares(tm, g.rows, vox.length, shares, { power: opts.matchEdsSharesPower ?? TRAIN_DEFAULTS.matchEdsSharesPower });
+      const g = await depthFeatures(fs, featureFnFor(featureSet), { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed, signal });
+      await matchClassShares(tm, g.rows, g.vox.length, shares, { power: opts.matchEdsSharesPower ?? TRAIN_DEFAULTS.matchEdsSharesPower });
       clock.lap('class shares');
     }
     onProgress?.(0.96, 'Validating on held-out tiles');
@@ -291,9 +290,8 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
     if (opts.priorShift) {
       onProgress?.(0.96, "Adjusting to the volume's class shares");
       const fs = ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store;
-      const vox = depthSample(store.meta.shape, { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed });
-      const g = await gatherFeatures(fs, vox.map((v) => ({ ...v, cls: 0 })), featureFnFor(featureSet), { signal, brick: [32, 128, 128] });
-      await adjustPriors(tm, g.rows, vox.length);
+      const g = await depthFeatures(fs, featureFnFor(featureSet), { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed, signal });
+      await adjustPriors(tm, g.rows, g.vox.length);
     }
     clock.lap('validate');
     // atomic (temp name + rename); refuses a folder petromap did not write
