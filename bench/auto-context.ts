@@ -14,18 +14,15 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkGrid } from '../lib/features';
 import { predictBrickAutoContext, trainAutoContext } from '../lib/classify/auto-context';
-import { classifierFeatureSet } from '../lib/classify/feature-sets';
 import { disposeModel, validate } from '../lib/classify/model';
 import { loadModel } from '../lib/classify/model-io-node';
 import { featureSource, predictBrick } from '../lib/classify/predict-brick';
 import type { TrainingSet } from '../lib/classify/training-set';
 import { runMineralogy } from '../lib/pipeline/run-mineralogy';
 import { edsClassShares, trainingSetHook } from '../lib/pipeline/train-from-labels';
-import { classMapFromNames } from '../lib/registration/transfer-labels';
-import { generateSandstone } from '../lib/synthetic';
-import { generateStyleB } from '../lib/synthetic/style-b/generate';
-import type { Box3, Shape3 } from '../lib/volume/types';
-import { openVolume, writeDenseVolume } from '../lib/volume/zarr-store-node';
+import type { Box3 } from '../lib/volume/types';
+import { openVolume } from '../lib/volume/zarr-store-node';
+import { phantomArgs, writePhantom } from './_phantom-run';
 import { iou3d } from './pipeline';
 
 const cpu = (t: NodeJS.CpuUsage) => { const c = process.cpuUsage(t); return (c.user + c.system) / 1e6; };
@@ -41,25 +38,15 @@ function shares(lab: Uint8Array, classes: number[], ref: Map<number, number>) {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const shapes: Shape3[] = [];
-  let style: 'a' | 'b' = 'a', seeds = [11], sigmas = [1, 2.5];
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i];
-    if (f === '--shape') shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
-    else if (f === '--style') style = argv[++i] === 'b' ? 'b' : 'a';
-    else if (f === '--seeds' || f === '--seed') seeds = argv[++i]!.split(',').map(Number);
-    else if (f === '--sigmas') sigmas = argv[++i]!.split(',').map(Number);
-  }
-  if (!shapes.length) shapes.push([96, 160, 160]);
+  let sigmas = [1, 2.5];
+  const { shapes, style, seeds } = phantomArgs(argv, (f, next) => {
+    if (f === '--sigmas') sigmas = next().split(',').map(Number);
+  });
   const rows: string[] = [];
   for (const seed of seeds) for (const shape of shapes) {
     const dir = await mkdtemp(join(tmpdir(), 'petromap-bench-autoctx-'));
     try {
-      const sample = style === 'b' ? generateStyleB({ shape, seed }) : generateSandstone({ shape, seed });
-      const volumePath = join(dir, 'volume.ome.zarr');
-      await writeDenseVolume(volumePath, sample.volume);
-      const classMap = classMapFromNames(sample.eds.legend, sample.truth.mineralToClass);
-      const set = classifierFeatureSet(sample.volume.meta.spacingUm, {});
+      const { sample, volumePath, classMap, set } = await writePhantom(dir, style, shape, seed);
       let ts: TrainingSet | null = null;
       trainingSetHook.fn = (t) => (ts = t);
       const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, register: { inWorker: false } });

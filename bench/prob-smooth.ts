@@ -12,14 +12,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argmaxChannels, smoothChannels, type ProbSmoothing } from '../lib/classify/prob-smooth';
-import { classifierFeatureSet } from '../lib/classify/feature-sets';
 import { runMineralogy } from '../lib/pipeline/run-mineralogy';
 import { edsClassShares } from '../lib/pipeline/train-from-labels';
-import { classMapFromNames } from '../lib/registration/transfer-labels';
-import { generateSandstone } from '../lib/synthetic';
-import { generateStyleB } from '../lib/synthetic/style-b/generate';
 import type { Shape3 } from '../lib/volume/types';
-import { openVolume, writeDenseVolume } from '../lib/volume/zarr-store-node';
+import { openVolume } from '../lib/volume/zarr-store-node';
+import { phantomArgs, writePhantom } from './_phantom-run';
 import { iou3d, oracleVoxels, trainOn } from './pipeline';
 
 const parseVariant = (v: string): ProbSmoothing => (v[0] === 'm' ? { kind: 'mean', radius: Number(v.slice(1)) } : { kind: 'gaussian', sigma: Number(v.slice(1)) });
@@ -73,27 +70,17 @@ function labelsOf(ch: Float32Array[], codes: number[]): Uint8Array {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const shapes: Shape3[] = [];
-  let style: 'a' | 'b' = 'a', seeds = [11], oracle = true;
+  let oracle = true;
   let variants = ['g0.5', 'g0.75', 'g1', 'g1.5', 'm1'];
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i];
-    if (f === '--shape') shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
-    else if (f === '--style') style = argv[++i] === 'b' ? 'b' : 'a';
-    else if (f === '--seeds' || f === '--seed') seeds = argv[++i]!.split(',').map(Number);
-    else if (f === '--no-oracle') oracle = false;
-    else if (f === '--variants') variants = argv[++i]!.split(',');
-  }
-  if (!shapes.length) shapes.push([96, 160, 160]);
+  const { shapes, style, seeds } = phantomArgs(argv, (f, next) => {
+    if (f === '--no-oracle') oracle = false;
+    else if (f === '--variants') variants = next().split(',');
+  });
   const rows: string[] = [];
   for (const seed of seeds) for (const shape of shapes) {
     const dir = await mkdtemp(join(tmpdir(), 'petromap-bench-smooth-'));
     try {
-      const sample = style === 'b' ? generateStyleB({ shape, seed }) : generateSandstone({ shape, seed });
-      const volumePath = join(dir, 'volume.ome.zarr');
-      await writeDenseVolume(volumePath, sample.volume);
-      const classMap = classMapFromNames(sample.eds.legend, sample.truth.mineralToClass);
-      const set = classifierFeatureSet(sample.volume.meta.spacingUm, {});
+      const { sample, volumePath, classMap, set } = await writePhantom(dir, style, shape, seed);
       const shares = edsClassShares(sample.eds, classMap);
       const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, register: { inWorker: false } });
       const runs: [string, string][] = [['surface', join(dir, 'petromap', 'prediction')]];
