@@ -273,14 +273,16 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
   const trainOpts = labels.kind === 'strokes' ? { classWeights: TRAIN_DEFAULTS.strokeClassWeights, refit: TRAIN_DEFAULTS.strokeRefit, l2: TRAIN_DEFAULTS.strokeL2, ple: TRAIN_DEFAULTS.strokePle, refitMinEpochs: TRAIN_DEFAULTS.strokeRefitMinEpochs, ...opts.train } : opts.train;
   const tm = await trainClassifier(ts, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
   clock.lap('fit');
+  // the feature rows of a 6-box sample in depth, computed once for the class-share weights and the prior shift
+  let depthSampleRows: ReturnType<typeof depthFeatures> | null = null;
+  const depthRows = () => (depthSampleRows ??= depthFeatures(ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store, featureFnFor(featureSet), { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed, signal }));
   try {
     if (labels.kind === 'eds' && (opts.matchEdsShares ?? TRAIN_DEFAULTS.matchEdsShares)) {
       onProgress?.(0.95, "Matching the EDS map's class shares in depth");
       const maps = faces ?? [labels];
       const shares = new Map<number, number>();
       for (const f of maps) for (const [c, v] of edsClassShares(f.map, f.classMap)) shares.set(c, (shares.get(c) ?? 0) + v / maps.length);
-      const fs = ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store;
-      const g = await depthFeatures(fs, featureFnFor(featureSet), { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed, signal });
+      const g = await depthRows();
       await matchClassShares(tm, g.rows, g.vox.length, shares, { power: opts.matchEdsSharesPower ?? TRAIN_DEFAULTS.matchEdsSharesPower });
       clock.lap('class shares');
     }
@@ -289,8 +291,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
     const validation: Validation = tm.outOfFold ?? (ts.heldOut.n > 0 ? await validate(tm, ts.heldOut) : { classes: tm.classes, confusion: [], perClass: [], accuracy: NaN, meanIoU: NaN });
     if (opts.priorShift) {
       onProgress?.(0.96, "Adjusting to the volume's class shares");
-      const fs = ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store;
-      const g = await depthFeatures(fs, featureFnFor(featureSet), { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed, signal });
+      const g = await depthRows();
       await adjustPriors(tm, g.rows, g.vox.length);
     }
     clock.lap('validate');
