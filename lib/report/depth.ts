@@ -44,7 +44,6 @@ export async function depthProfile(labels: VolumeStore, surface: SurfacePlane, c
   const flat = new Float64Array(nBins * nCls);
   let used = 0; // bins in use: 1 + the deepest bin holding a classified voxel
   const { a, b, c } = surface;
-  const unitBins = binVox === 1;
   await forEachSlice(labels, (z, slice) => {
     let deepest = used;
     for (let y = 0; y < ny; y++) {
@@ -55,7 +54,7 @@ export async function depthProfile(labels: VolumeStore, surface: SurfacePlane, c
         if (d < 0) continue;
         const k = lut[slice[row + x]!]!;
         if (k < 0) continue;
-        const bin = (unitBins ? d : d / binVox) | 0; // = Math.floor: d >= 0
+        const bin = (d / binVox) | 0; // = Math.floor: d >= 0
         flat[bin * nCls + k]++;
         if (bin >= deepest) deepest = bin + 1;
       }
