@@ -26,6 +26,7 @@ import type { Registration } from '../registration/types';
 import { csvFileText, depthCsv, modalCsv } from '../report/csv';
 import { depthProfile, type DepthProfile } from '../report/depth';
 import { writeTextAtomic } from '../report/export-node';
+import { labelCensus } from '../report/label-census';
 import { modalMineralogy, type ModalMineralogy, type ReportClass } from '../report/modal';
 import type { Shape3 } from '../volume/types';
 import { openVolume } from '../volume/zarr-store-node';
@@ -158,8 +159,10 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   const validation = tr.validation;
 
   const labels = await openVolume(prediction.labelsPath);
-  const modal = await modalMineralogy(labels, classes, { map, classMap, surface: reg.surface, signal, onProgress: sub(onProgress, 0.95, 0.98) });
-  const depth = await depthProfile(labels, reg.surface, classes, { signal, onProgress: sub(onProgress, 0.98, 1) });
+  // one pass over the labels for both
+  const census = await labelCensus(labels, reg.surface, { signal, onProgress: sub(onProgress, 0.95, 1) });
+  const modal = await modalMineralogy(labels, classes, { map, classMap, census });
+  const depth = await depthProfile(labels, reg.surface, classes, { census });
   const files = {
     registration: join(outDir, 'registration.json'),
     ...Object.fromEntries(more.map((_, k) => [`registration${k + 2}`, join(outDir, `registration-${k + 2}.json`)])),

@@ -4,12 +4,12 @@
  * are of the classified pixels; the pixels left out are counted apart: measured but unclassified,
  * not measured (mosaic area no field covers), and phases the class table drops.
  */
-import { throwIfAborted, type StageOptions } from '../errors';
+import type { StageOptions } from '../errors';
 import { notMeasuredPixels, unclassifiedPixels, type MineralMap } from '../eds/types';
 import type { ClassMap } from '../registration/transfer-labels';
 import type { VolumeStore } from '../volume/store';
-import type { Shape3 } from '../volume/types';
 import type { SurfacePlane } from '../classify/mirror';
+import { censusTotals, labelCensus, type LabelCensus } from './label-census';
 
 export interface ReportClass {
   code: number;
@@ -53,48 +53,12 @@ export interface ModalOptions extends StageOptions {
   surface?: SurfacePlane;
   /** slices read at a time (default: the store's chunk depth, so each chunk is decoded once; 32 without chunks) */
   slabZ?: number;
-}
-
-/** Slices per read: the store's chunk depth (a slab that cuts chunks decodes them twice), at most ~256 MiB. */
-function slabDepth(store: VolumeStore, asked?: number): number {
-  if (asked) return asked;
-  const [, ny, nx] = store.meta.shape;
-  const chunkZ = (store as { chunk?: readonly number[] }).chunk?.[0] ?? 32;
-  const bytes = store.meta.dtype === 'uint8' ? 1 : store.meta.dtype === 'uint16' ? 2 : 4;
-  return Math.max(1, Math.min(chunkZ, Math.floor(2 ** 28 / (ny * nx * bytes))));
-}
-
-/** Count label codes per slab of z, calling `visit(z, slice)` for each slice. */
-export async function forEachSlice(store: VolumeStore, visit: (z: number, slice: ArrayLike<number>) => void, opts: StageOptions & { slabZ?: number } = {}): Promise<void> {
-  const [nz, ny, nx] = store.meta.shape;
-  const slab = slabDepth(store, opts.slabZ);
-  const plane = ny * nx;
-  for (let z0 = 0; z0 < nz; z0 += slab) {
-    throwIfAborted(opts.signal);
-    const d = Math.min(slab, nz - z0);
-    const data = await store.readBlock({ start: [z0, 0, 0], shape: [d, ny, nx] as Shape3 }, { signal: opts.signal });
-    for (let k = 0; k < d; k++) visit(z0 + k, data.subarray(k * plane, (k + 1) * plane));
-    opts.onProgress?.(Math.min(1, (z0 + d) / nz), `counting slice ${z0 + d} of ${nz}`);
-  }
+  /** the labels' census already counted (labelCensus over the same surface): no read */
+  census?: LabelCensus;
 }
 
 export async function modalMineralogy(labels: VolumeStore, classes: ReportClass[], opts: ModalOptions = {}): Promise<ModalMineralogy> {
-  const [, ny, nx] = labels.meta.shape;
-  const counts = new Float64Array(256);
-  const s = opts.surface;
-  await forEachSlice(labels, (z, slice) => {
-    if (!s) {
-      for (let i = 0; i < slice.length; i++) counts[slice[i]]++;
-      return;
-    }
-    // isAboveSurface(s, z, y, x), the same expression, with the row's part taken out of the x loop
-    const { a, b, c } = s;
-    for (let y = 0; y < ny; y++) {
-      const by = b * y;
-      const row = y * nx;
-      for (let x = 0; x < nx; x++) if (!(z < a * x + by + c - 0.5)) counts[slice[row + x]]++;
-    }
-  }, opts);
+  const counts = censusTotals(opts.census ?? (await labelCensus(labels, opts.surface, opts)));
   const known = new Set(classes.map((c) => c.code));
   let total = 0, unknown = 0;
   for (let c = 1; c < 256; c++) {

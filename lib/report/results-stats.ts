@@ -11,6 +11,7 @@ import type { ClassMap } from '../registration/transfer-labels';
 import type { VolumeStore } from '../volume/store';
 import type { Box3, Shape3 } from '../volume/types';
 import { depthProfile, type DepthProfile } from './depth';
+import { labelCensus } from './label-census';
 import { modalMineralogy, type ModalMineralogy, type ReportClass } from './modal';
 
 /** Grey-value histograms of the scan, one per predicted class: `counts[code][bin]`, bins of equal width over [lo, hi). */
@@ -192,9 +193,11 @@ export async function resultsStats(input: ResultsStatsInput, opts: ResultsStatsO
   const brick = opts.brick ?? BRICK;
   const bins = opts.bins ?? HISTOGRAM_BINS;
   const range = await greyRange(scan, { signal, brick, onProgress: part(onProgress, 0, 0.3) });
-  const modal = await modalMineralogy(labels, classes, { map: input.map, classMap: input.classMap, surface, signal, onProgress: part(onProgress, 0.3, 0.45) });
+  // one pass over the labels for the modal mineralogy and the depth profile
   const binVox = depthBinVox(labels.meta.shape, surface, opts.depthBinsMax);
-  const depth = await depthProfile(labels, surface, classes, { binVox, signal, onProgress: part(onProgress, 0.45, 0.6) });
+  const census = await labelCensus(labels, surface, { binVox, signal, onProgress: part(onProgress, 0.3, 0.6) });
+  const modal = await modalMineralogy(labels, classes, { map: input.map, classMap: input.classMap, census });
+  const depth = await depthProfile(labels, surface, classes, { census });
   const codes = classes.map((c) => c.code);
   const hi = await histogramsAndIoU(labels, scan, truth, codes, { signal, brick, range: { ...range, bins }, onProgress: part(onProgress, 0.6, 1) });
   return {
