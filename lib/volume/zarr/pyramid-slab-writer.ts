@@ -32,17 +32,33 @@ export class PyramidSlabWriter {
     await this.#writeSlab(0, z0, dz, data);
   }
 
+  /**
+   * As push, but level 0 is written by someone else (another thread, import-node.ts): only the
+   * overview levels are built from the slab. `data` is read before this returns (the caller may
+   * then hand its buffer over); the promise settles when the overview writes it caused are done.
+   */
+  pushOverviews(z0: number, dz: number, data: AnyVoxelArray): Promise<void> {
+    if (z0 !== this.#nextZ) throw new Error(`PyramidSlabWriter: slabs must come in order (expected z ${this.#nextZ}, got ${z0})`);
+    this.#nextZ += dz;
+    const down = this.#downsampled(0, z0, dz, data);
+    return down ? this.#append(1, down.z0, down.dz, down.data) : Promise.resolve();
+  }
+
   async #writeSlab(level: number, z0: number, dz: number, data: AnyVoxelArray): Promise<void> {
     const [, ny, nx] = this.#shapes[level]!;
     await this.#store.writeBlock({ start: [z0, 0, 0], shape: [dz, ny, nx] }, data, { channel: this.#channel, level });
-    if (level + 1 >= this.#shapes.length) return;
-    const next = this.#shapes[level + 1]!;
-    const halveZ = next[0] !== this.#shapes[level]![0];
+    const down = this.#downsampled(level, z0, dz, data);
+    if (down) await this.#append(level + 1, down.z0, down.dz, down.data);
+  }
+
+  /** The slab one level up (null at the top level). */
+  #downsampled(level: number, z0: number, dz: number, data: AnyVoxelArray): { z0: number; dz: number; data: AnyVoxelArray } | null {
+    if (level + 1 >= this.#shapes.length) return null;
+    const [, ny, nx] = this.#shapes[level]!;
+    const halveZ = this.#shapes[level + 1]![0] !== this.#shapes[level]![0];
     // slabs start at even z (multiples of the chunk z, or of an even chunk z / 2), so pairs never straddle two slabs
     const down = downsample2x(data, [dz, ny, nx], halveZ, this.#store.meta.dtype, this.#store.downsample);
-    const downZ = halveZ ? Math.ceil(dz / 2) : dz;
-    const downZ0 = halveZ ? z0 / 2 : z0;
-    await this.#append(level + 1, downZ0, downZ, down);
+    return { z0: halveZ ? z0 / 2 : z0, dz: halveZ ? Math.ceil(dz / 2) : dz, data: down };
   }
 
   async #append(level: number, z0: number, dz: number, data: AnyVoxelArray): Promise<void> {
