@@ -14,9 +14,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as nodePath from 'node:path';
 import { invalidInput, isPetromapError, PetromapError, throwIfAborted, unsupported, type StageOptions } from '../errors';
 import { checkDecodeBudget, checkDiskBudget, DEFAULT_LIMITS, safeMessage, type Limits } from '../limits';
+import { Level0Writer, LEVEL0_THREAD_MIN_VOXELS } from '../parallel/level0-writer-node';
 import { SOURCE_BYTES, type SourceDType } from './byte-readers-node';
 import {
   openMeta,
@@ -53,6 +55,8 @@ export interface ImportVolumeOptions {
   limits?: Limits;
   /** a header may name a data file in its folder (NRRD `data file`, MHD `ElementDataFile`); default true */
   allowDetachedData?: boolean;
+  /** threads writing level 0 besides the reading one (default: 2 where there are 2 cores, for scans of ≥ 2^26 voxels; 1: all in this thread) */
+  threads?: number;
 }
 
 const EXT_FORMATS: [RegExp, VolumeFormat][] = [
@@ -221,19 +225,35 @@ async function importVolumeInner(source: string | string[], destPath: string, na
     partial = `${destPath}.partial-${randomBytes(4).toString('hex')}`;
     const store = await createVolume(partial, meta, { chunk, compression: opts.compression, name: nodePath.basename(destPath) });
     const [nz, ny, nx] = meta.shape;
-    const slab = allocate(meta.dtype, Math.min(chunk[0], nz) * ny * nx);
+    const slabVoxels = Math.min(chunk[0], nz) * ny * nx;
     // overview levels are built from the slabs in memory when the chunk z is even (the default)
     const writer = PyramidSlabWriter.supports(store) ? new PyramidSlabWriter(store) : null;
     const share = writer ? 1 : 0.85;
-    for (let z = 0; z < nz; z += chunk[0]) {
-      throwIfAborted(signal);
-      const dz = Math.min(chunk[0], nz - z);
-      const buf = dz * ny * nx === slab.length ? slab : slab.subarray(0, dz * ny * nx);
-      await reader.readSlices(buf);
-      throwIfAborted(signal);
-      if (writer) await writer.push(z, dz, buf);
-      else await store.writeBlock({ start: [z, 0, 0], shape: [dz, ny, nx] }, buf);
-      onProgress?.((share * (z + dz)) / nz, `importing ${name}: slice ${z + dz} of ${nz}`);
+    // a large scan's level 0 is written by a second thread while this one reads and builds the overviews
+    // (that holds up to three slabs' worth: within the decode budget, or one thread)
+    const threads = opts.threads ?? (nz * ny * nx >= LEVEL0_THREAD_MIN_VOXELS ? Math.min(2, availableParallelism()) : 1);
+    const threaded = writer && threads > 1 && 3 * slabVoxels * bytesPerVoxel(meta.dtype) <= limits.maxDecodeBytes;
+    const level0 = threaded ? new Level0Writer(partial, meta.dtype, ny, chunk[1], threads, signal) : null;
+    try {
+      const slab = level0 ? null : allocate(meta.dtype, slabVoxels);
+      for (let z = 0; z < nz; z += chunk[0]) {
+        throwIfAborted(signal);
+        const dz = Math.min(chunk[0], nz - z);
+        const whole = slab ?? level0!.buffer(slabVoxels);
+        const buf = dz * ny * nx === whole.length ? whole : whole.subarray(0, dz * ny * nx);
+        await reader.readSlices(buf);
+        throwIfAborted(signal);
+        if (level0) {
+          const overviews = writer!.pushOverviews(z, dz, buf); // reads buf before it returns
+          await level0.write(z, dz, whole);
+          await overviews;
+        } else if (writer) await writer.push(z, dz, buf);
+        else await store.writeBlock({ start: [z, 0, 0], shape: [dz, ny, nx] }, buf);
+        onProgress?.((share * (z + dz)) / nz, `importing ${name}: slice ${z + dz} of ${nz}`);
+      }
+      await level0?.finish();
+    } finally {
+      await level0?.close();
     }
     await reader.close();
     if (writer) await writer.finish();

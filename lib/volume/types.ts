@@ -57,6 +57,18 @@ export function allocate<D extends DType>(dtype: D, n: number): TypedArrayFor<D>
   }
 }
 
+/** A typed view of `dtype` over a whole buffer (e.g. one moved between threads). */
+export function typedArrayOf<D extends DType>(dtype: D, buffer: ArrayBufferLike): TypedArrayFor<D> {
+  switch (dtype) {
+    case 'uint8':
+      return new Uint8Array(buffer) as TypedArrayFor<D>;
+    case 'uint16':
+      return new Uint16Array(buffer) as TypedArrayFor<D>;
+    default:
+      return new Float32Array(buffer) as TypedArrayFor<D>;
+  }
+}
+
 export function bytesPerVoxel(dtype: DType): number {
   return dtype === 'uint8' ? 1 : dtype === 'uint16' ? 2 : 4;
 }
