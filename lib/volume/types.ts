@@ -47,14 +47,7 @@ export function voxelCount(shape: Shape3): number {
 }
 
 export function allocate<D extends DType>(dtype: D, n: number): TypedArrayFor<D> {
-  switch (dtype) {
-    case 'uint8':
-      return new Uint8Array(n) as TypedArrayFor<D>;
-    case 'uint16':
-      return new Uint16Array(n) as TypedArrayFor<D>;
-    default:
-      return new Float32Array(n) as TypedArrayFor<D>;
-  }
+  return typedArrayOf(dtype, new ArrayBuffer(n * bytesPerVoxel(dtype)));
 }
 
 /** A typed view of `dtype` over a whole buffer (e.g. one moved between threads). */
