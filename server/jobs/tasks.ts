@@ -81,11 +81,14 @@ export interface EdsLabelArgs {
   classMap: ClassMap;
   /** the face the map shows (default top); bottom: registration and slab (slabDir's slab-bottom) in the volume turned upside down */
   face?: Face;
+  /** the name the map was uploaded under (the dataset's name): lib's messages name the map so, not by the file inside its zip */
+  mapName?: string;
 }
 
 /** The slab the map was registered on (the Correlate step's slab files), else the volume's XY geometry. */
 async function edsLabels(a: EdsLabelArgs): Promise<EdsLabels> {
   const map = await loadMineralMap(a.mapDir);
+  if (a.mapName) map.source = a.mapName;
   const stored = a.slabDir ? await readSlabFiles(a.slabDir, a.face) : undefined;
   let slab: EdsLabels['slab'];
   if (stored && stored.volumeId === a.volumeId) slab = { width: stored.width, height: stored.height, data: stored.data };

@@ -146,6 +146,7 @@ export async function edsLabelArgs(svc: Services, projectId: string, rec: Regist
     slabToVoxel: rec.slabToVoxel,
     surface: mirrorPlane(rec),
     classMap,
+    mapName: eds.name,
     edsName: eds.name,
     ...(face === 'bottom' ? { face } : {}),
   };

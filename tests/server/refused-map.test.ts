@@ -5,7 +5,7 @@
  * with its accepted registration, and Train keeps both faces. Marking it as the bottom face again
  * (to place it with landmarks) makes it the bottom map. Deleting a map removes what belonged to it
  * (its registration, its overlay file, its refusal) and nothing else, and of its folder only what
- * petromap wrote there. Real SQLite, worker threads, ITK-Wasm; no elastix run (the registrations
+ * petromap wrote there. Training on both faces names each map as uploaded too. Real SQLite, worker threads, ITK-Wasm; no elastix run (the registrations
  * before are the generator's truth, stored as the Correlate step stores them).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -123,6 +123,28 @@ describe('a wrong map given as the bottom face', () => {
     expect(projectDatasets(svc, projectId).bottomEds?.id).toBe(ids.bottom);
     expect(acceptedBottomRegistration(svc, projectId)?.edsId).toBe(ids.bottom);
   });
+});
+
+describe('training on both faces', () => {
+  it('names each face\'s map as uploaded, not by the file inside its zip', async () => {
+    // the map whose minerals name no class, placed as the bottom face (its landmark registration accepted): training stops at its labels
+    const saved = svc.repo.artifact(projectId, 'bottomRegistration')!;
+    await caller.datasets.setFace({ id: ids.wrong, face: 'bottom' });
+    svc.repo.setArtifact(projectId, 'bottomRegistration', registration(ids.wrong, s.bottom.edsToVoxel, 0.45));
+    try {
+      expect((await caller.train.state({ projectId })).trainFaces).toEqual(['top', 'bottom']);
+      const j = await svc.jobs.wait((await caller.train.start({ projectId, epochs: 1 })).jobId);
+      expect(j.state).toBe('failed');
+      expect(j.error).toMatch(/No surface voxel received a label from The EDS map core-4-top-again\.zip \(bottom face\)/);
+      expect(j.error).not.toMatch(/eds-map\.png/);
+      expect(svc.repo.artifact(projectId, 'model')).toBeUndefined();
+    } finally {
+      const prep = svc.repo.artifact(projectId, 'trainPrepareJob');
+      if (prep) await svc.jobs.wait(prep.id);
+      svc.repo.setArtifact(projectId, 'bottomRegistration', saved);
+      await caller.datasets.setFace({ id: ids.wrong, face: 'top' });
+    }
+  }, 120_000);
 });
 
 describe('deleting a map', () => {
