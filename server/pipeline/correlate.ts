@@ -56,7 +56,7 @@ export interface RegistrationRecord {
 /** Job kind of the surface-slab job. */
 export const SLAB_JOB = 'slab';
 
-const overlayFile = (svc: Services, projectId: string, face: Face) =>
+export const overlayFile = (svc: Services, projectId: string, face: Face) =>
   path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), face === 'bottom' ? 'eds-on-slab-bottom.u8' : 'eds-on-slab.u8');
 
 /** The project-state key of a face's registration. */

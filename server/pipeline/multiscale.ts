@@ -161,6 +161,11 @@ export async function setInteriorThreshold(svc: Services, projectId: string, dat
   return { ok: true };
 }
 
+/** Whether the dataset is placed as an interior scan of the project's Multi-scale step. */
+export async function isInterior(svc: Services, projectId: string, datasetId: string): Promise<boolean> {
+  return (await load(svc, projectId)).interiors.some((x) => x.datasetId === datasetId);
+}
+
 export async function removeInterior(svc: Services, projectId: string, datasetId: string) {
   const f = await load(svc, projectId);
   f.interiors = f.interiors.filter((x) => x.datasetId !== datasetId);

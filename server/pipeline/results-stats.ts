@@ -43,7 +43,7 @@ export type StatsStatus =
   | { status: 'failed'; jobId: string; error: string }
   | { status: 'none' };
 
-const overviewFile = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'results', 'labels-3d.nii');
+export const overviewFile = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'results', 'labels-3d.nii');
 
 /** The stored statistics if they belong to the project's current prediction. */
 export function storedStats(svc: Services, projectId: string): StoredResultsStats | undefined {

@@ -9,6 +9,7 @@ import type { VolumeMeta } from '@/lib/volume/types';
 import { projectId } from './projects';
 import type { Services } from '../services';
 import { forgetMap } from '../pipeline/correlate';
+import { forgetVolume } from '../pipeline/forget-volume';
 import { removeDatasetFolder } from '../storage/sweep';
 
 const jobId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a job id');
@@ -124,9 +125,11 @@ export const datasetsRouter = router({
     // jobs naming this dataset are cancelled and awaited first: they would write into its folder
     const stop = await ctx.svc.jobs.stopDataset(d.id);
     ctx.svc.repo.deleteDataset(d.id);
-    // what belonged to this map in its project (its registrations and their overlays), then its
-    // folder: only what petromap wrote in it (a folder holding anything else stays, with that)
+    // what belonged to this dataset in its project (a map: its registrations and their overlays; a
+    // volume: the registrations, slabs, strokes and predictions made on it), then its folder: only
+    // what petromap wrote in it (a folder holding anything else stays, with that)
     if (d.kind === 'eds') await forgetMap(ctx.svc, d.projectId, d.id);
+    else await forgetVolume(ctx.svc, d.projectId, d.id);
     const dir = ctx.svc.ws.datasetDir(d.id);
     await removeDatasetFolder(dir);
     if (stop.overran.length) void stop.settled.then(() => removeDatasetFolder(dir)).catch(() => undefined);
