@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
 import type { Box3 } from '../volume/types';
-import { withChunkCache } from '../parallel/chunk-cache';
+import { brickReader } from '../volume/zarr/brick-reader-node';
 import { openVolume } from '../volume/zarr-store-node';
 import { markerName, type BrickOutputs } from './brick-predict';
 import type { SurfacePlane } from './mirror';
@@ -46,9 +46,11 @@ export async function openPredictTarget(spec: PredictTargetSpec): Promise<Predic
   const model = await loadModel(spec.modelDir);
   // the input through a chunk cache: neighbouring bricks share their halo chunks (with the runs of
   // predict-node, half of a brick's input chunks were decoded for the brick before; read + decode
-  // 170 -> 85 ns per voxel, measured on a 512^3 uint16 store)
+  // 170 -> 85 ns per voxel, measured on a 512^3 uint16 store). The brick reader returns its blocks
+  // in buffers it reuses (valid until the thread's next read): a target reads one brick at a time,
+  // as it reuses its output arrays below, and predictBrick consumes the block before the next.
   const raw = await openVolume(spec.storePath);
-  const store = withChunkCache(raw, raw.chunk, INPUT_CACHE_BYTES);
+  const store = brickReader(raw, INPUT_CACHE_BYTES);
   const src = featureSource(store, spec.mirror);
   const outs = {
     labels: await openVolume(join(spec.outDir, 'labels.ome.zarr')),

@@ -12,15 +12,19 @@ import * as zarr from 'zarrita';
 import { invalidInput, isPetromapError, throwIfAborted } from '../../errors';
 import { checkBox, dtypeOfArray, gatherHalo, normaliseHalo, planHalo, toFloat32 } from '../reflect';
 import type { ReadBlockOptions, VolumeStore, WriteBlockOptions } from '../store';
-import { allocate, voxelCount, type AnyVoxelArray, type Box3, type DType, type Shape3, type VolumeMeta } from '../types';
+import { allocate, bytesPerVoxel, voxelCount, type AnyVoxelArray, type Box3, type DType, type Shape3, type VolumeMeta } from '../types';
 import { storageError, type AtomicFileSystemStore } from './atomic-file-system-store-node';
 import { assertWholeChunks, CHUNK_CONCURRENCY, copyBox, forEachChunk, runPool, sub } from './chunk-copy';
 import { codecsFor, omeAttributes, type Compression, type Downsample, type PetromapStoreAttrs } from './store-attrs';
+import { zstdInto } from './zstd-into-node';
 
 // zarrita's own gzip codec only decodes; numcodecs' one also encodes.
 zarr.registry.set('gzip', async () => GZip as never);
 
 export type ZArray = zarr.Array<DType, AtomicFileSystemStore>;
+
+const viewOf = (dtype: DType, buf: ArrayBufferLike, n: number): AnyVoxelArray =>
+  dtype === 'uint8' ? new Uint8Array(buf, 0, n) : dtype === 'uint16' ? new Uint16Array(buf, 0, n) : new Float32Array(buf, 0, n);
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('petromap volume stores need a little-endian host');
 
@@ -72,6 +76,16 @@ export class ZarrVolumeStore implements VolumeStore {
     return [...s];
   }
 
+  /** The file of a chunk (it exists once the chunk is written; zarr v3 keys, '/'-separated). */
+  chunkFile(cc: Shape3, level = 0, channel = 0): string {
+    return nodePath.join(this.path, String(level), 'c', String(channel), String(cc[0]), String(cc[1]), String(cc[2]));
+  }
+
+  /** Chunk shape of a level's array (z, y, x): `chunk`, cut to the level's shape where that is smaller. */
+  levelChunk(level: number): Shape3 {
+    return this.#array({ level }).arr.chunks.slice(1) as Shape3;
+  }
+
   #array(opts: { channel?: number; level?: number } | undefined): { arr: ZArray; channel: number; level: number; shape: Shape3 } {
     const level = opts?.level ?? 0;
     const channel = opts?.channel ?? 0;
@@ -84,7 +98,7 @@ export class ZarrVolumeStore implements VolumeStore {
 
   async readBlock(box: Box3, opts?: ReadBlockOptions): Promise<AnyVoxelArray> {
     throwIfAborted(opts?.signal);
-    const { arr, channel, shape } = this.#array(opts);
+    const { arr, channel, level, shape } = this.#array(opts);
     checkBox(box, shape, `Reading volume "${this.path}"`);
     const plan = planHalo(box, normaliseHalo(opts?.halo), shape);
     const inner = plan.inner;
@@ -92,23 +106,69 @@ export class ZarrVolumeStore implements VolumeStore {
     const c = arr.chunks.slice(1) as Shape3;
     const jobs: (() => Promise<void>)[] = [];
     forEachChunk(inner, c, (cc, p0, p1) => {
-      jobs.push(async () => {
-        throwIfAborted(opts?.signal);
-        let chunk: AnyVoxelArray;
-        try {
-          chunk = (await arr.getChunk([channel, ...cc], { signal: opts?.signal })).data as AnyVoxelArray;
-        } catch (err) {
-          throwIfAborted(opts?.signal);
-          throw invalidInput(
-            `Could not read volume "${this.path}" (chunk ${cc.join('/')}): ${(err as Error)?.message ?? String(err)}. The store may be damaged; re-import the scan.`,
-            { cause: err },
-          );
-        }
-        copyBox(chunk, c, sub(p0, cc.map((k, a) => k * c[a]!)), out, inner.shape, sub(p0, inner.start), sub(p1, p0));
-      });
+      jobs.push(() =>
+        this.#withChunk(arr, level, channel, cc, opts?.signal, (chunk) => {
+          copyBox(chunk, c, sub(p0, cc.map((k, a) => k * c[a]!)), out, inner.shape, sub(p0, inner.start), sub(p1, p0));
+        }),
+      );
     });
     await runPool(jobs, CHUNK_CONCURRENCY);
     return gatherHalo(plan, out, this.meta.dtype);
+  }
+
+  /**
+   * One stored chunk, decoded, as it is stored: the whole chunk shape (levelChunk(level), z-major; a
+   * chunk at the volume's edge is padded), the fill value where the chunk was never written. A new array per
+   * call, without readBlock's copy into a block: for readers that keep whole chunks
+   * (brick-reader-node.ts).
+   */
+  async readChunk(cc: Shape3, opts?: { channel?: number; level?: number; signal?: AbortSignal }): Promise<AnyVoxelArray> {
+    const { arr, channel } = this.#array(opts);
+    return this.#getChunk(arr, channel, cc, opts?.signal);
+  }
+
+  #scratch = new Uint8Array(0);
+
+  /**
+   * Calls `use` with a stored chunk (as readChunk gives it), synchronously: `use` must copy what it
+   * needs and keep no view. A zstd chunk is decoded into a scratch buffer of this instance
+   * (zstd-into-node.ts: no new 2 MB array per chunk, no byte-by-byte copy into numcodecs' heap);
+   * the next chunk reuses the buffer, so concurrent jobs are safe only because the decode and `use`
+   * run without an await between them. Other codecs, chunks never written (the fill value) and
+   * chunks that do not decode go through zarrita (its values, its errors).
+   */
+  async #withChunk(arr: ZArray, level: number, channel: number, cc: Shape3, signal: AbortSignal | undefined, use: (chunk: AnyVoxelArray) => void): Promise<void> {
+    const dec = this.compression === 'zstd' ? await zstdInto() : null;
+    if (dec) {
+      throwIfAborted(signal);
+      const bytes = await this.#fsStore.get(`/${level}/c/${channel}/${cc.join('/')}` as zarr.AbsolutePath).catch(() => undefined);
+      if (bytes) {
+        const n = voxelCount(arr.chunks.slice(1) as Shape3);
+        const nb = n * bytesPerVoxel(this.meta.dtype);
+        if (this.#scratch.byteLength < nb) this.#scratch = new Uint8Array(nb);
+        let ok = true;
+        try {
+          dec.decode(bytes, this.#scratch.subarray(0, nb));
+        } catch {
+          ok = false;
+        }
+        if (ok) return use(viewOf(this.meta.dtype, this.#scratch.buffer, n));
+      }
+    }
+    use(await this.#getChunk(arr, channel, cc, signal));
+  }
+
+  async #getChunk(arr: ZArray, channel: number, cc: Shape3, signal: AbortSignal | undefined): Promise<AnyVoxelArray> {
+    throwIfAborted(signal);
+    try {
+      return (await arr.getChunk([channel, ...cc], { signal })).data as AnyVoxelArray;
+    } catch (err) {
+      throwIfAborted(signal);
+      throw invalidInput(
+        `Could not read volume "${this.path}" (chunk ${cc.join('/')}): ${(err as Error)?.message ?? String(err)}. The store may be damaged; re-import the scan.`,
+        { cause: err },
+      );
+    }
   }
 
   async readBlockF32(box: Box3, opts?: ReadBlockOptions): Promise<Float32Array> {
@@ -143,6 +203,8 @@ export class ZarrVolumeStore implements VolumeStore {
     const codec = await this.#codec();
     const delayMs = testWriteDelayMs();
     const jobs: (() => Promise<void>)[] = [];
+    // a box that is exactly one chunk (a prediction brick of the outputs' chunk shape) is that chunk's bytes
+    const exact = box.shape.every((n, a) => n === c[a] && box.start[a]! % c[a]! === 0);
     forEachChunk(box, c, (cc, p0, p1) => {
       const c0 = cc.map((k, a) => k * c[a]!) as Shape3;
       // the part of the chunk inside the array: if the piece covers it, no need to read the old chunk
@@ -150,9 +212,10 @@ export class ZarrVolumeStore implements VolumeStore {
       const key = `${level}/${channel}/${cc.join('/')}`;
       jobs.push(() =>
         this.#withLock(key, async () => {
-          const chunk = covers ? allocate(this.meta.dtype, voxelCount(c)) : ((await arr.getChunk([channel, ...cc])).data as AnyVoxelArray);
+          // the box is this one whole chunk: encode the caller's array as it is (no new chunk, no copy)
+          const chunk = exact ? data : covers ? allocate(this.meta.dtype, voxelCount(c)) : ((await arr.getChunk([channel, ...cc])).data as AnyVoxelArray);
           if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs)); // test hook: widen the read -> write window
-          copyBox(data, box.shape, sub(p0, box.start), chunk, c, sub(p0, c0), sub(p1, p0));
+          if (!exact) copyBox(data, box.shape, sub(p0, box.start), chunk, c, sub(p0, c0), sub(p1, p0));
           const bytes = await codec.encode(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           await this.#fsStore.set(`/${level}/c/${channel}/${cc.join('/')}` as zarr.AbsolutePath, bytes);
         }),

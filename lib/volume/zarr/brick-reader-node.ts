@@ -1,0 +1,196 @@
+/**
+ * Halo blocks of a store for ONE thread that reads brick after brick (a whole-volume prediction
+ * thread, brick-write-node.ts): the read-through chunk cache of lib/parallel/chunk-cache.ts
+ * (neighbouring bricks share their halo chunks; least recently used chunks dropped beyond
+ * `maxBytes`), without its allocations per read. A prediction thread used to allocate per brick
+ * the block it returned (~7 MB for a 64 x 128 x 128 uint16 brick with its halo), its reflected copy
+ * at the volume's borders, and two arrays per decoded chunk (zarrita's and readBlock's copy of it,
+ * 2 MB each): V8 ran about one major GC per brick for that external memory.
+ *
+ * Here a zstd chunk is read into a reused file buffer and decoded (zstd-into-node.ts) into the
+ * buffer of a chunk the cache dropped; other codecs, chunks never written and damaged chunks go
+ * through the store (ZarrVolumeStore.readChunk: the same values, its errors). The arrays that
+ * readBlock / readBlockF32 return live in buffers this reader reuses: **an array it returns is
+ * valid until the next read of the same channel** (either call), so the caller must consume it
+ * (copy it into wasm memory, convert it) before it reads that channel again. Level-0 and overview
+ * reads share the rule. Read-only: writeBlock throws.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { throwIfAborted } from '../../errors';
+import { checkBox, normaliseHalo, planHalo, type HaloPlan } from '../reflect';
+import type { ReadBlockOptions, VolumeStore } from '../store';
+import { bytesPerVoxel, voxelCount, type AnyVoxelArray, type Box3, type DType, type Shape3 } from '../types';
+import type { ZarrVolumeStore } from './zarr-volume-store-node';
+import { zstdInto } from './zstd-into-node';
+
+export interface BrickReaderStats {
+  hits: number;
+  misses: number;
+  /** of the misses, chunks decoded here into a recycled buffer (zstd-into-node.ts), not through the store */
+  direct: number;
+  /** bytes of decoded chunks held */
+  bytes: number;
+}
+
+export type BrickReader = VolumeStore & { stats: BrickReaderStats };
+
+type Ctor = new (buf: ArrayBuffer, offset: number, length: number) => AnyVoxelArray;
+const ctorOf = (dtype: DType): Ctor => (dtype === 'uint8' ? Uint8Array : dtype === 'uint16' ? Uint16Array : Float32Array) as unknown as Ctor;
+
+/** `store` read through a cache of decoded chunks of at most `maxBytes`, into reused block buffers. */
+export function brickReader(store: ZarrVolumeStore, maxBytes = 96 * 2 ** 20): BrickReader {
+  const meta = store.meta;
+  const bpv = bytesPerVoxel(meta.dtype);
+  const cache = new Map<string, AnyVoxelArray>(); // insertion order = LRU order
+  const stats: BrickReaderStats = { hits: 0, misses: 0, direct: 0, bytes: 0 };
+  // buffers of dropped chunks, by byte length, for the next chunks decoded here
+  const free = new Map<number, ArrayBuffer[]>();
+  const recycle = (b: ArrayBuffer) => (free.get(b.byteLength) ?? free.set(b.byteLength, []).get(b.byteLength)!).push(b);
+  const decoder = store.compression === 'zstd' ? zstdInto() : Promise.resolve(null);
+  const fileBufs: Buffer[] = []; // compressed chunks are read into these (one per read in flight)
+
+  /** A zstd chunk read into a reused buffer and decoded into a recycled one; null where the store must read it. */
+  async function readDirect(level: number, c: number, cc: Shape3, chunk: Shape3, signal?: AbortSignal): Promise<AnyVoxelArray | null> {
+    const dec = await decoder;
+    if (!dec) return null;
+    const n = voxelCount(chunk);
+    let fileBuf = fileBufs.pop() ?? Buffer.alloc(0);
+    let fh: FileHandle | undefined;
+    let buf: ArrayBuffer | undefined;
+    try {
+      throwIfAborted(signal);
+      fh = await open(store.chunkFile(cc, level, c), 'r');
+      const size = (await fh.stat()).size;
+      if (fileBuf.length < size) fileBuf = Buffer.allocUnsafe(Math.ceil(size * 1.25));
+      for (let off = 0; off < size; ) {
+        const { bytesRead } = await fh.read(fileBuf, off, size - off, off);
+        if (!bytesRead) return null;
+        off += bytesRead;
+      }
+      buf = free.get(n * bpv)?.pop() ?? new ArrayBuffer(n * bpv);
+      dec.decode(fileBuf.subarray(0, size), new Uint8Array(buf, 0, n * bpv));
+      stats.direct++;
+      return new (ctorOf(meta.dtype))(buf, 0, n);
+    } catch {
+      // a chunk never written (the fill value), unreadable or damaged: the store's read says which
+      if (buf) recycle(buf);
+      return null;
+    } finally {
+      fileBufs.push(fileBuf);
+      await fh?.close();
+    }
+  }
+  // reused buffers by role and channel: 'i' the in-volume block, 'o' its reflected halo, 'f' float32
+  const buffers = new Map<string, ArrayBuffer>();
+  const scratch = (key: string, ctor: Ctor, bytesPer: number, n: number): AnyVoxelArray => {
+    let b = buffers.get(key);
+    if (!b || b.byteLength < n * bytesPer) {
+      b = new ArrayBuffer(n * bytesPer);
+      buffers.set(key, b);
+    }
+    return new ctor(b, 0, n);
+  };
+
+  async function getChunk(level: number, c: number, cc: Shape3, chunk: Shape3, signal?: AbortSignal): Promise<AnyVoxelArray> {
+    const key = `${c}/${level}/${cc[0]}/${cc[1]}/${cc[2]}`;
+    let data = cache.get(key);
+    if (data) {
+      stats.hits++;
+      cache.delete(key);
+      cache.set(key, data);
+      return data;
+    }
+    stats.misses++;
+    data = (await readDirect(level, c, cc, chunk, signal)) ?? (await store.readChunk(cc, { channel: c, level, signal }));
+    cache.set(key, data);
+    stats.bytes += data.length * bpv;
+    for (const [k, v] of cache) {
+      if (stats.bytes <= maxBytes) break;
+      cache.delete(k);
+      stats.bytes -= v.length * bpv;
+      // its buffer decodes a later chunk (the caller copies a chunk out before it asks for the next)
+      if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) recycle(v.buffer as ArrayBuffer);
+    }
+    return data;
+  }
+
+  async function readBlock(box: Box3, opts?: ReadBlockOptions): Promise<AnyVoxelArray> {
+    const level = opts?.level ?? 0;
+    const shape = store.levelShape(level);
+    throwIfAborted(opts?.signal);
+    checkBox(box, shape, `Reading volume "${store.path}"`);
+    const plan = planHalo(box, normaliseHalo(opts?.halo), shape);
+    const inner = plan.inner;
+    const c = opts?.channel ?? 0;
+    const chunk = store.levelChunk(level);
+    const ctor = ctorOf(meta.dtype);
+    const buf = scratch(`i${c}`, ctor, bpv, voxelCount(inner.shape));
+    const lo = [0, 1, 2].map((a) => Math.floor(inner.start[a]! / chunk[a]!));
+    const hi = [0, 1, 2].map((a) => Math.floor((inner.start[a]! + inner.shape[a]! - 1) / chunk[a]!));
+    for (let iz = lo[0]!; iz <= hi[0]!; iz++) for (let iy = lo[1]!; iy <= hi[1]!; iy++) for (let ix = lo[2]!; ix <= hi[2]!; ix++) {
+      const data = await getChunk(level, c, [iz, iy, ix], chunk, opts?.signal);
+      // overlap of the chunk (stored shape `chunk`) with `inner`, copied row by row
+      const c0 = [iz * chunk[0], iy * chunk[1], ix * chunk[2]];
+      const s = [0, 1, 2].map((a) => Math.max(c0[a]!, inner.start[a]!));
+      const e = [0, 1, 2].map((a) => Math.min(c0[a]! + chunk[a]!, inner.start[a]! + inner.shape[a]!));
+      const [nz, ny, nx] = [e[0]! - s[0]!, e[1]! - s[1]!, e[2]! - s[2]!];
+      for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) {
+        const from = ((s[0]! - c0[0]! + z) * chunk[1] + (s[1]! - c0[1]! + y)) * chunk[2] + (s[2]! - c0[2]!);
+        const to = ((s[0]! - inner.start[0] + z) * inner.shape[1] + (s[1]! - inner.start[1] + y)) * inner.shape[2] + (s[2]! - inner.start[2]);
+        buf.set(data.subarray(from, from + nx) as never, to);
+      }
+    }
+    if (plan.identity) return buf;
+    const out = scratch(`o${c}`, ctor, bpv, voxelCount(plan.outShape));
+    gatherInto(plan, buf, out);
+    return out;
+  }
+
+  return {
+    path: store.path,
+    meta,
+    levels: store.levels,
+    stats,
+    levelShape: (level: number) => store.levelShape(level),
+    readBlock,
+    async readBlockF32(box: Box3, opts?: ReadBlockOptions): Promise<Float32Array> {
+      const a = await readBlock(box, opts);
+      if (a instanceof Float32Array) return a;
+      const f = scratch(`f${opts?.channel ?? 0}`, Float32Array as unknown as Ctor, 4, a.length) as Float32Array;
+      f.set(a);
+      return f;
+    },
+    async writeBlock(): Promise<void> {
+      throw new Error(`internal: the brick reader of "${store.path}" is read-only`);
+    },
+  };
+}
+
+/**
+ * The halo plan's output from its in-volume block (what gatherHalo of ../reflect.ts returns) into
+ * `out`: along x the unreflected middle of each row is one copy, the reflected ends voxel by voxel.
+ */
+export function gatherInto(plan: HaloPlan, inner: AnyVoxelArray, out: AnyVoxelArray): void {
+  const [oz, oy, ox] = plan.outShape;
+  const [, iy, ix] = plan.inner.shape;
+  const [mz, my, mx] = plan.maps;
+  // the longest run of x where the map steps by +1 (the box itself and any halo inside the volume)
+  let r0 = 0, r1 = 1;
+  for (let a = 0, b = 1; b <= ox; b++) {
+    if (b === ox || mx[b] !== mx[b - 1]! + 1) {
+      if (b - a > r1 - r0) [r0, r1] = [a, b];
+      a = b;
+    }
+  }
+  let o = 0;
+  for (let z = 0; z < oz; z++) {
+    const zBase = mz[z]! * iy;
+    for (let y = 0; y < oy; y++) {
+      const rowBase = (zBase + my[y]!) * ix;
+      for (let x = 0; x < r0; x++) out[o + x] = inner[rowBase + mx[x]!]!;
+      out.set(inner.subarray(rowBase + mx[r0]!, rowBase + mx[r0]! + r1 - r0) as never, o + r0);
+      for (let x = r1; x < ox; x++) out[o + x] = inner[rowBase + mx[x]!]!;
+      o += ox;
+    }
+  }
+}
