@@ -12,8 +12,8 @@ import { loadModel } from '../lib/classify/model-io-node';
 import { allocBrickOutputs } from '../lib/classify/predict-brick';
 import { chunkGrid, featureHalo, featuresForBox, featuresForBoxPlanar, type FeatureSet } from '../lib/features';
 import { kernelsFlavour, wasmKernels } from '../lib/features/kernels-wasm';
-import { withChunkCache } from '../lib/parallel/chunk-cache';
 import type { Shape3 } from '../lib/volume/types';
+import { brickReader } from '../lib/volume/zarr/brick-reader-node';
 import { createVolume, openVolume } from '../lib/volume/zarr-store-node';
 
 /** CPU time of this process in ms (one thread works here; on a shared machine wall time counts other people's work) */
@@ -39,9 +39,10 @@ export async function profileBricks(storePath: string, modelDir: string, outDir:
   const probs = await createVolume(`${outDir}/probs.ome.zarr`, { ...base, dtype: 'uint8', channels: tm.classes.map(String) }, { chunk: brick });
   const unc = await createVolume(`${outDir}/unc.ome.zarr`, { ...base, dtype: 'uint8', channels: ['u'] }, { chunk: brick });
   const boxes = chunkGrid(shape, brick).slice(0, count);
-  // reads go through a chunk cache in brick order, as in the prediction threads (brick-write-node):
-  // one cache per use, so that the read timed alone costs what the read inside the features costs
-  const [readVia, fusedVia, tfjsVia] = [0, 1, 2].map(() => withChunkCache(store, store.chunk, 96 * 2 ** 20));
+  // reads go through a brick reader (chunk cache, reused blocks) in brick order, as in the prediction
+  // threads (brick-write-node): one per use, so that the read timed alone costs what the read inside
+  // the features costs
+  const [readVia, fusedVia, tfjsVia] = [0, 1, 2].map(() => brickReader(store, 96 * 2 ** 20));
   const fused: Record<string, number[]> = {};
   const tfjs: Record<string, number[]> = {};
   const add = (r: Record<string, number[]>, k: string, ms: number, n: number) => (r[k] ??= []).push((ms * 1e6) / n);

@@ -1,11 +1,12 @@
 /**
- * `npm run bench -- predict [--size 1024] [--bricks 24] [--threads 2] [--features 1|2] [--hidden 48,48] [--profile | --kernels]`: peak RSS of a whole-volume
+ * `npm run bench -- predict [--size 1024] [--bricks 24] [--threads 2] [--features 1|2] [--hidden 48,48] [--profile | --kernels] [--trace-gc]`: peak RSS of a whole-volume
  * prediction on a large uint16 store (issue 5: under 2 GiB for 1024^3).
  * Writes the store blockwise, saves an MLP over the default classifier bank (weights untrained:
  * memory and speed do not depend on them), then runs lib/classify's predictVolume in a child
  * process, the way the server does, and stops it after `--bricks` bricks (steady state: every
  * worker busy, outputs streaming to the chunk store). Prints the child's VmHWM and the throughput.
- * `--bricks all` predicts the whole volume (about an hour for 1024^3 on 2 cores).
+ * `--bricks all` predicts the whole volume (about an hour for 1024^3 on 2 cores). `--trace-gc` counts
+ * the child's major and minor GCs (all threads) and their pauses.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -64,8 +65,9 @@ export async function run(args: string[]): Promise<void> {
     }
     const tsxCli = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'cli.mjs');
     t = performance.now();
-    const r = spawnSync(process.execPath, [tsxCli, join(here, 'run.ts'), 'predict', '--child', storePath, modelDir, predDir, bricks, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    const line = r.stdout.trim().split('\n').pop() ?? '';
+    const traceGc = args.includes('--trace-gc');
+    const r = spawnSync(process.execPath, [tsxCli, join(here, 'run.ts'), 'predict', '--child', storePath, modelDir, predDir, bricks, String(threads), traceGc ? 'trace-gc' : ''], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '';
     if (r.status !== 0 || !line.startsWith('{')) {
       console.log(`  child failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       return;
@@ -83,6 +85,7 @@ export async function run(args: string[]): Promise<void> {
       const parts = [...byName].sort((a, b) => b[1] - a[1]).map(([n, v]) => `${n} ${v.toFixed(1)} s`);
       console.log(`CPU by thread: prediction workers ${(res.cpuSeconds - listed).toFixed(1)} s (${((100 * (res.cpuSeconds - listed)) / res.cpuSeconds).toFixed(0)} %), others ${listed.toFixed(1)} s: ${parts.join(', ')}`);
     }
+    if (traceGc) console.log(gcSummary(r.stdout, res.done));
     console.log(`peak RSS of the prediction process (VmHWM): ${(res.vmHwmKiB / 2 ** 20).toFixed(2)} GiB for a ${((size ** 3 * 2) / 2 ** 30).toFixed(2)} GiB volume (target < 2 GiB)`);
   } finally {
     rmSync(outDir, { recursive: true, force: true });
@@ -90,7 +93,9 @@ export async function run(args: string[]): Promise<void> {
 }
 
 /** Child: predict until `count` bricks are done (then cancel: the run is resumable), print VmHWM. */
-async function child([storePath, modelDir, predDir, countArg, threadsArg]: string[]): Promise<void> {
+async function child([storePath, modelDir, predDir, countArg, threadsArg, traceGc]: string[]): Promise<void> {
+  // V8's flags are the process's: the worker threads started below trace their GCs too
+  if (traceGc === 'trace-gc') (await import('node:v8')).setFlagsFromString('--trace-gc');
   const { predictVolume } = await import('../lib/classify/predict-node');
   // the build the worker threads load now (asked before they start: a rebuild during the run does not change theirs)
   const { kernelsFlavour } = await import('../lib/features/kernels-wasm');
@@ -141,4 +146,25 @@ function threadCpu(): Array<{ name: string; s: number }> {
   } catch {
     return [];
   }
+}
+
+/**
+ * `--trace-gc`: V8's GC lines of the child (one isolate per thread, `[pid:0xisolate] t ms: Kind
+ * before (committed) -> after (committed) MB, pause / external ms ...`): count and pause time of the
+ * major (Mark-Compact) and minor (Scavenge) GCs, per brick, over all threads.
+ */
+function gcSummary(stdout: string, bricks: number): string {
+  const kinds = new Map<string, { n: number; ms: number }>();
+  const isolates = new Set<string>();
+  for (const l of stdout.split('\n')) {
+    const m = /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: (Mark-Compact|Scavenge|Minor Mark-Compact|Mark-Compact \(reduce\))\b.*?MB, ([\d.]+) \/ ([\d.]+) ms/.exec(l);
+    if (!m) continue;
+    isolates.add(m[1]!);
+    const k = kinds.get(m[2]!) ?? { n: 0, ms: 0 };
+    k.n++;
+    k.ms += Number(m[3]);
+    kinds.set(m[2]!, k);
+  }
+  const parts = [...kinds].map(([k, v]) => `${k} ${v.n} (${(v.n / Math.max(1, bricks)).toFixed(2)} per brick, pauses ${v.ms.toFixed(0)} ms)`);
+  return `GCs of ${isolates.size} isolates (--trace-gc): ${parts.join(', ') || 'none traced'}`;
 }
