@@ -75,9 +75,8 @@ export function mirrorAboveSurface(store: VolumeStore, surface: SurfacePlane, op
   const offsetVox = opts.offsetVox ?? 0.5;
   const [nz, ny, nx] = store.meta.shape;
 
-  async function readF32(box: Box3, ro: ReadBlockOptions = {}): Promise<Float32Array> {
-    if ((ro.level ?? 0) !== 0) return store.readBlockF32(box, ro);
-    const h = halo3(ro.halo);
+  /** Mirror-plane z per column of a level-0 read of box + halo h, and its highest value. */
+  function planeOfRead(box: Box3, h: Shape3) {
     const z0 = box.start[0] - h[0], y0 = box.start[1] - h[1], x0 = box.start[2] - h[2];
     const outShape: Shape3 = [box.shape[0] + 2 * h[0], box.shape[1] + 2 * h[1], box.shape[2] + 2 * h[2]];
     // mirror-plane z per column; halo columns outside the volume hold reflected data, so they
@@ -89,6 +88,15 @@ export function mirrorAboveSurface(store: VolumeStore, surface: SurfacePlane, op
       zm[y * outShape[2] + x] = v;
       if (v > zmMax) zmMax = v;
     }
+    // below the mirror and below the edge correction readF32 returns the stored values unchanged
+    const asStored = z0 >= zmMax && !(surface.edge && z0 < zmMax - offsetVox + correctedDepth(surface.edge));
+    return { z0, outShape, zm, zmMax, asStored };
+  }
+
+  async function readF32(box: Box3, ro: ReadBlockOptions = {}): Promise<Float32Array> {
+    if ((ro.level ?? 0) !== 0) return store.readBlockF32(box, ro);
+    const h = halo3(ro.halo);
+    const { z0, outShape, zm, zmMax } = planeOfRead(box, h);
     const edge = surface.edge;
     if (z0 >= zmMax) {
       const block = await store.readBlockF32(box, ro);
@@ -118,6 +126,9 @@ export function mirrorAboveSurface(store: VolumeStore, surface: SurfacePlane, op
     levelShape: (l: number) => store.levelShape(l),
     readBlockF32: readF32,
     async readBlock(box: Box3, ro?: ReadBlockOptions): Promise<AnyVoxelArray> {
+      // nothing to mirror or correct (other levels, or a box below both): the stored values, without
+      // a round trip through float32 (the same values: integers convert back exactly)
+      if ((ro?.level ?? 0) !== 0 || planeOfRead(box, halo3(ro?.halo)).asStored) return store.readBlock(box, ro);
       const f = await readF32(box, ro);
       const dt = store.meta.dtype;
       if (dt === 'float32') return f;
