@@ -67,8 +67,26 @@ export async function resultsState(svc: Services, projectId: string) {
     depthsUm: st.depth.depthUm.map((d) => d - st.depth.binUm / 2),
     fractions: st.depth.fractions.map((row) => Object.fromEntries(cls.map((c, k) => [c, row[k] ?? 0])) as Record<number, number>),
     voxels: st.depth.totals,
+    /** issue 15 §1, two faces: the bottom face's depth below the top surface at the volume's centre (µm), where the profile marks it */
+    bottomFaceUm: bottom && store && summary ? bottomFaceDepthUm(summary.mirrorSurface, svc.repo.artifact(projectId, 'bottomRegistration'), volume!.id, store.meta) : null,
   };
   return { ...base, prediction, stats: { status: 'ready' as const, seconds: st.seconds }, modal, modalEdsApart, modalFaces, depth, histograms: st.histograms, truthIoU: st.truthIoU, exports: exportList(projectId) };
+}
+
+/**
+ * The depth of the bottom face below the top surface at the volume's centre, measured as the depth
+ * profile measures (lib/report depthProfile: along the top plane's normal from its air/rock edge,
+ * plane c − 0.5). The bottom registration's surface is in the volume turned upside down (z' = nz − 1 − z).
+ */
+export function bottomFaceDepthUm(top: { a: number; b: number; c: number }, bottomReg: { volumeId: string; surface: { a: number; b: number; c: number } } | undefined, volumeId: string, meta: { shape: number[]; spacingUm: number[] }): number | null {
+  if (!bottomReg || bottomReg.volumeId !== volumeId) return null;
+  const [nz, ny, nx] = meta.shape as [number, number, number];
+  const cx = nx / 2, cy = ny / 2;
+  const topEdge = top.a * cx + top.b * cy + top.c - 0.5;
+  const b = bottomReg.surface;
+  const bottomEdge = nz - 1 - (b.a * cx + b.b * cy + b.c - 0.5);
+  const norm = Math.sqrt(1 + top.a * top.a + top.b * top.b);
+  return ((bottomEdge - topEdge) / norm) * meta.spacingUm[0]!;
 }
 
 export function exportList(projectId: string) {

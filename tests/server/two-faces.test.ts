@@ -183,6 +183,13 @@ describe('a project with the EDS maps of its top and bottom faces', () => {
     const total = [...px.values()].reduce((a, b) => a + b, 0);
     for (const m of rs.modal) expect(m.edsBottomPct).toBeCloseTo((100 * (px.get(m.code) ?? 0)) / total, 3);
     expect(rs.modal.map((m) => m.edsBottomPct)).not.toEqual(rs.modal.map((m) => m.edsAreaPct));
+    // the depth profile marks the bottom face at its depth below the top face: against the rock the generator put in the centre column
+    const [nz, ny, nx] = s.volume.meta.shape;
+    let rock = 0;
+    for (let z = 0; z < nz; z++) if (s.truthLabels[(z * ny + (ny >> 1)) * nx + (nx >> 1)]) rock++;
+    const dz = s.volume.meta.spacingUm[0];
+    console.log(`bottom face depth at the centre: ${rs.depth!.bottomFaceUm!.toFixed(1)} µm, rock in the centre column ${rock * dz} µm`);
+    expect(Math.abs(rs.depth!.bottomFaceUm! - rock * dz)).toBeLessThan(1.5 * dz);
     const csv = (await reportCsv(svc, projectId, 'modal')).csv.trim().split('\r\n');
     expect(csv[0]).toBe('class,name,voxels,volume_percent,top_eds_pixels,top_eds_area_percent,bottom_eds_pixels,bottom_eds_area_percent');
     const q = rs.modal.find((m) => m.name === 'quartz')!;
