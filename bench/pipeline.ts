@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- pipeline [--shape z,y,x]... [--style a|b] [--prior-shift] [--match-shares | --no-match-shares] [--ensemble m] [--threads n] [--no-peer] [--no-oracle] [--seed s]
- *   [--features classifier|default] [--filters gaussian,dog,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep] [--quality-dump dir]`
+ *   [--features classifier|default] [--filters gaussian,dog,...] [--sigmas 0.7,1,...] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep] [--quality-dump dir]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
  *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
@@ -31,7 +31,10 @@ import { rng } from '../lib/classify/rng';
 import { defaultFeatureSet } from '../lib/features';
 import { classifierFeatureSet } from '../lib/classify/feature-sets';
 import type { FeatureSet, FilterName } from '../lib/features/types';
+import type { DepthTransferOptions } from '../lib/pipeline/depth-transfer';
 import { runMineralogy } from '../lib/pipeline/run-mineralogy';
+import type { SurfacePlane } from '../lib/classify/mirror';
+import { measureEdgeProfile } from '../lib/classify/surface-edge';
 import { classMapFromNames, transferLabels } from '../lib/registration/transfer-labels';
 import { generateSandstone } from '../lib/synthetic';
 import { generateStyleB } from '../lib/synthetic/style-b/generate';
@@ -54,7 +57,7 @@ const PEER_CPU_WRAPPER = [
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; matchShares?: boolean; ensemble?: number; style: 'a' | 'b'; qualityDump?: string }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; matchShares?: boolean; ensemble?: number; style: 'a' | 'b'; qualityDump?: string; depthTransfer?: DepthTransferOptions; sigmas?: number[] }
 
 function parse(argv: string[]): Args {
   const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seeds: [11], keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
@@ -75,10 +78,14 @@ function parse(argv: string[]): Args {
     else if (f === '--prior-shift') a.priorShift = true;
     else if (f === '--no-match-shares') a.matchShares = false;
     else if (f === '--match-shares') a.matchShares = true;
+    else if (f === '--depth-transfer') a.depthTransfer = { ...a.depthTransfer, mode: argv[++i] as DepthTransferOptions['mode'] };
+    else if (f === '--dt-tiles') a.depthTransfer = { ...a.depthTransfer, tiles: Number(argv[++i]) };
+    else if (f === '--dt-per-class') a.depthTransfer = { ...a.depthTransfer, perClass: Number(argv[++i]) };
     else if (f === '--style') a.style = argv[++i] === 'b' ? 'b' : 'a';
     else if (f === '--ensemble') a.ensemble = Number(argv[++i]);
     else if (f === '--features') a.features = argv[++i] === 'default' ? 'default' : 'classifier';
     else if (f === '--filters') a.filters = argv[++i]!.split(',');
+    else if (f === '--sigmas') a.sigmas = argv[++i]!.split(',').map(Number);
     else if (f === '--hidden') a.hidden = argv[++i]!.split(',').map(Number);
     else if (f === '--class-weights') a.classWeights = argv[++i] as Args['classWeights'];
     else if (f === '--brick') a.brick = argv[++i]!.split(',').map(Number) as Shape3;
@@ -112,31 +119,65 @@ export function oracleVoxels(truth: Uint8Array, shape: Shape3): LabelledVoxel[] 
 }
 
 /** petromap's model (same features, mirroring, caps and training) on the given labels; 3D IoU of its prediction. */
-export async function trainOn(name: string, vox: LabelledVoxel[], volumePath: string, truth: Uint8Array, shape: Shape3, dir: string, threads: number | undefined, surface: { a: number; b: number; c: number }, set: FeatureSet, brick?: Shape3) {
+export async function trainOn(name: string, vox: LabelledVoxel[], volumePath: string, truth: Uint8Array, shape: Shape3, dir: string, threads: number | undefined, surface: { a: number; b: number; c: number }, set: FeatureSet, brick?: Shape3, o: { predictMirror?: SurfacePlane; edgeCorrection?: boolean } = {}) {
   const t0 = Date.now();
   const store = await openVolume(volumePath);
-  const ts = await buildTrainingSet(store, vox, { features: featureFnFor(set), featureSet: set, mirrorSurface: surface, maxPerClass: 4000, brick: [64, 64, 64] });
+  const ts = await buildTrainingSet(store, vox, { features: featureFnFor(set), featureSet: set, mirrorSurface: surface, edgeCorrection: o.edgeCorrection, maxPerClass: 4000, brick: [64, 64, 64] });
   const tm = await trainClassifier(ts, {});
   await saveModel(join(dir, `${name}-model`), tm, { classNames: tm.classes.map((c) => NAMES[c - 1]!) });
   disposeModel(tm);
-  const r = await predictVolume(volumePath, join(dir, `${name}-model`), join(dir, `${name}-pred`), { threads, brick, pyramids: false });
+  const r = await predictVolume(volumePath, join(dir, `${name}-model`), join(dir, `${name}-pred`), { threads, brick, pyramids: false, mirrorSurface: o.predictMirror });
   const lab = await (await openVolume(r.labelsPath)).readBlock({ start: [0, 0, 0], shape });
-  return { m: iou3d(truth, lab), seconds: (Date.now() - t0) / 1000 };
+  return { m: iou3d(truth, lab), lab, seconds: (Date.now() - t0) / 1000, counts: ts.counts };
 }
 
-/** The labelled layer's voxels with their true class: at petromap's voxels, at every voxel of the layer, and on a layer at mid-depth. */
+/** Mean IoU of rock voxels in bins of depth below the surface plane (voxels). */
+function iouByDepth(truth: Uint8Array, pred: ArrayLike<number>, shape: Shape3, surface: { a: number; b: number; c: number }, edges: number[]): number[] {
+  const [nz, ny, nx] = shape;
+  const bins = edges.map(() => ({ t: [] as number[], p: [] as number[] }));
+  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
+    const i = (z * ny + y) * nx + x;
+    if (!truth[i]) continue;
+    const d = z - (surface.a * x + surface.b * y + surface.c);
+    let b = -1;
+    for (let k = 0; k < edges.length; k++) if (d >= edges[k]!) b = k;
+    if (b < 0) continue;
+    bins[b]!.t.push(truth[i]!); bins[b]!.p.push(pred[i]!);
+  }
+  return bins.map((q) => (q.t.length ? confusionMetrics(q.t, q.p, CLASSES).meanIoU : NaN));
+}
+
+/**
+ * The labelled layer's voxels with their true class: at petromap's voxels, at every voxel of the
+ * layer, and on the same layer moved to mid-depth (plane `midPlane`, parallel to the surface).
+ */
 function ladderVoxels(used: LabelledVoxel[], truth: Uint8Array, shape: Shape3, surface: { a: number; b: number; c: number }) {
   const [nz, ny, nx] = shape;
   const cls = (z: number, y: number, x: number) => (z >= 0 && z < nz ? truth[(z * ny + y) * nx + x]! : 0);
   const same = used.map((v) => ({ ...v, cls: cls(v.z, v.y, v.x) })).filter((v) => v.cls > 0);
   const layer: LabelledVoxel[] = [], mid: LabelledVoxel[] = [];
-  const zMid = Math.round(nz / 2);
+  const zc = surface.a * (nx / 2) + surface.b * (ny / 2) + surface.c;
+  const midPlane = { a: surface.a, b: surface.b, c: surface.c + Math.round((nz - zc) / 2) };
   for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
     const z = Math.round(surface.a * x + surface.b * y + surface.c + 0.5);
     if (cls(z, y, x)) layer.push({ z, y, x, cls: cls(z, y, x) });
-    if (cls(zMid, y, x)) mid.push({ z: zMid, y, x, cls: cls(zMid, y, x) });
+    const zm = Math.round(midPlane.a * x + midPlane.b * y + midPlane.c + 0.5);
+    if (cls(zm, y, x)) mid.push({ z: zm, y, x, cls: cls(zm, y, x) });
   }
-  return { same, layer, mid };
+  return { same, layer, mid, midPlane };
+}
+
+/** Voxels of `pool` capped per class at the counts of `like` (the same number of rows per class as a layer, drawn from all of 3D). */
+function likeCounts(pool: LabelledVoxel[], like: LabelledVoxel[]): LabelledVoxel[] {
+  const want = new Map<number, number>();
+  for (const v of like) want.set(v.cls, (want.get(v.cls) ?? 0) + 1);
+  const have = new Map<number, number>();
+  return pool.filter((v) => {
+    const h = have.get(v.cls) ?? 0;
+    if (h >= (want.get(v.cls) ?? 0)) return false;
+    have.set(v.cls, h + 1);
+    return true;
+  });
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -162,11 +203,11 @@ export async function run(argv: string[]): Promise<void> {
         };
         const sp = sample.volume.meta.spacingUm;
         const set = a.features === 'default' ? defaultFeatureSet(sp)
-          : classifierFeatureSet(sp, { filters: a.filters as FilterName[] | undefined });
+          : classifierFeatureSet(sp, { filters: a.filters as FilterName[] | undefined, sigmasVox: a.sigmas });
         console.log(`feature bank: ${a.features} (${set.specs.length} filters), brick ${(a.brick ?? [64, 128, 128]).join('x')}`);
         let lastDump: unknown = null;
         qualityDumpHook.fn = a.qualityDump ? (d) => (lastDump = d) : null;
-        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights, ensemble: a.ensemble }, priorShift: a.priorShift, matchEdsShares: a.matchShares, threads: a.threads, register: { inWorker: false }, boundaryLabels: a.boundary, maxPartial: a.maxPartial, boundaryFootprintSd: a.footprint, onProgress: a.verbose ? onProgress : undefined });
+        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: set, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights, ensemble: a.ensemble }, priorShift: a.priorShift, matchEdsShares: a.matchShares, depthTransfer: a.depthTransfer, threads: a.threads, register: { inWorker: false }, boundaryLabels: a.boundary, maxPartial: a.maxPartial, boundaryFootprintSd: a.footprint, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
         const petRss = peakRss;
         const lab = await (await openVolume(r.prediction.labelsPath)).readBlock({ start: [0, 0, 0], shape });
@@ -176,6 +217,7 @@ export async function run(argv: string[]): Promise<void> {
         const cpuTotal = Object.values(r.cpuSeconds).reduce((x, y) => x + y, 0);
         console.log(`petromap CPU (s, all threads): ${Object.entries(r.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; total ${cpuTotal.toFixed(1)} s; load ${loadavg()[0]!.toFixed(1)}`);
         console.log(`  train parts wall/CPU (s): ${r.trainProfile.map((p) => `${p.part} ${p.wall.toFixed(1)}/${p.cpu.toFixed(1)}`).join(', ')}`);
+        console.log(`  training rows per class (available/train/held-out): ${r.trainingCounts.map((c) => `${NAMES[c.class - 1] ?? c.class} ${c.available}/${c.train}/${c.heldOut}`).join(', ')}; boundary voxels ${r.boundaryVoxels}`);
         console.log(`  labelled voxels ${r.labelledVoxels}, held-out accuracy ${fmt(r.validation.accuracy)}, registration coverage ${fmt(r.registration.quality.coverage, 2)}`);
         const q = r.quality;
         if (q) console.log(`  3D quality estimate (no truth) ${fmt(q.meanIoU)} vs true 3D mean IoU ${fmt(pm.meanIoU)} (error ${fmt(q.meanIoU - pm.meanIoU)}, target within 0.05); surface held-out ${fmt(q.surfaceMeanIoU)}; half-models cross ${fmt(q.crossHalf)}, depth agreement ${fmt(q.depthAgreement)}; confidence surface ${fmt(q.surfaceConfidence)} depth ${fmt(q.depthConfidence)}; outside training range ${fmt(100 * q.outOfRange, 1)} %`);
@@ -216,19 +258,31 @@ export async function run(argv: string[]): Promise<void> {
           console.log(`peer CPU (s, all threads): ${peerCpu.toFixed(1)} + petromap registration ${r.cpuSeconds.register.toFixed(1)} = ${peerCpuTotal.toFixed(1)} s`);
         } else if (a.peer) console.log('peer skipped: /usr/bin/python3 missing');
 
-        const train = (name: string, vox: LabelledVoxel[]) => trainOn(name, vox, volumePath, sample.truthLabels, shape, dir, a.threads, r.registration.surface, set, a.brick);
+        const train = (name: string, vox: LabelledVoxel[], surface: SurfacePlane = r.registration.surface, o?: Parameters<typeof trainOn>[10]) => trainOn(name, vox, volumePath, sample.truthLabels, shape, dir, a.threads, surface, set, a.brick, o);
+        const EDGES = [-1, 2, 8, 24, 48];
+        const byDepth: [string, number[]][] = [['petromap', iouByDepth(sample.truthLabels, lab, shape, r.registration.surface, EDGES)]];
         if (a.ladder) {
           const l = ladderVoxels(used, sample.truthLabels, shape, r.registration.surface);
           const wrong = used.length - used.filter((v) => sample.truthLabels[(v.z * shape[1] + v.y) * shape[2] + v.x] === v.cls).length;
-          console.log(`ladder: ${used.length} EDS-labelled voxels, ${((100 * wrong) / used.length).toFixed(1)} % disagree with the truth; layer ${l.layer.length} voxels`);
+          console.log(`ladder: ${used.length} EDS-labelled voxels, ${((100 * wrong) / used.length).toFixed(1)} % disagree with the truth; layer ${l.layer.length} voxels; mid layer ${(l.midPlane.c - r.registration.surface.c).toFixed(0)} voxels below the surface`);
           rows.push(['truth at the same voxels', (await train('same', l.same)).m, NaN]);
-          rows.push(['truth, whole surface layer', (await train('layer', l.layer)).m, NaN]);
+          const lay = await train('layer', l.layer);
+          console.log(`  layer rows per class (available/train/held-out): ${lay.counts.map((c) => `${NAMES[c.class - 1]} ${c.available}/${c.train}/${c.heldOut}`).join(', ')}`);
+          rows.push(['truth, whole surface layer', lay.m, NaN]);
+          byDepth.push(['truth, surface layer', iouByDepth(sample.truthLabels, lay.lab, shape, r.registration.surface, EDGES)]);
+          // the mid layer mirrored above its own plane (as the surface layer is, without the surface's edge): the mirror alone
+          const edge = await measureEdgeProfile(await openVolume(volumePath), r.registration.surface);
+          const predictMirror = edge ? { ...r.registration.surface, edge } : r.registration.surface;
+          rows.push(['truth, mid layer mirrored', (await train('midm', l.mid, l.midPlane, { edgeCorrection: false, predictMirror })).m, NaN]);
           rows.push(['truth, one mid-depth layer', (await train('mid', l.mid)).m, NaN]);
+          rows.push(['truth, 3D, layer counts', (await train('like', likeCounts(oracleVoxels(sample.truthLabels, shape), l.layer))).m, NaN]);
         }
         if (a.oracle) {
           const o = await train('oracle', oracleVoxels(sample.truthLabels, shape));
           rows.push(['petromap-oracle (3D truth)', o.m, o.seconds]);
+          byDepth.push(['oracle', iouByDepth(sample.truthLabels, o.lab, shape, r.registration.surface, EDGES)]);
         }
+        console.log(`mean IoU by depth below the surface (voxels) ${EDGES.map((e, k) => `[${e}, ${EDGES[k + 1] ?? '…'})`).join(' ')}: ${byDepth.map(([n, v]) => `${n} ${v.map((x) => fmt(x)).join(' / ')}`).join('; ')}`);
         console.log(`\n${'method'.padEnd(28)} ${NAMES.map((n) => n.padStart(8)).join(' ')}   meanIoU  accuracy  seconds`);
         for (const [name, m, s] of rows) {
           console.log(`${name.padEnd(28)} ${m.perClass.map((c) => fmt(c.iou).padStart(8)).join(' ')}   ${fmt(m.meanIoU).padStart(7)}  ${fmt(m.accuracy).padStart(8)}  ${(Number.isFinite(s) ? s.toFixed(1) : '—').padStart(7)}`);

@@ -50,7 +50,12 @@ export async function trainSingle(ts: TrainingSet, opts: TrainOptions = {}): Pro
   if (part) { xAll.set(ts.train.x); xAll.set(part.x, ts.train.n * nF); }
   const target = new Float32Array(nAll * K);
   const wOf = (k: number) => (classWeight ? classWeight[k] : 1);
-  for (let i = 0; i < ts.train.n; i++) if (yTrain[i] >= 0) target[i * K + yTrain[i]] = wOf(yTrain[i]);
+  const soft = ts.train.soft;
+  for (let i = 0; i < ts.train.n; i++) {
+    if (yTrain[i] < 0) continue;
+    if (soft) for (let k = 0; k < K; k++) target[i * K + k] = wOf(yTrain[i]) * soft[i * K + k]!;
+    else target[i * K + yTrain[i]] = wOf(yTrain[i]);
+  }
   if (part) target.set(part.target, ts.train.n * K);
   const priorSum = new Array(K).fill(0);
   for (let i = 0; i < nAll; i++) for (let k = 0; k < K; k++) priorSum[k] += target[i * K + k]!;

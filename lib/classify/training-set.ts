@@ -38,6 +38,8 @@ export interface FeatureRows {
   n: number;
   /** (z, y, x) of each row, 3 per row */
   positions: Int32Array;
+  /** optional n x K class probabilities (TrainingSet.classes order): a train row's target is its class weight x these instead of x one-hot (lib/pipeline/depth-transfer) */
+  soft?: Float32Array;
 }
 
 /** Rows with a soft target: target[i * K + k] = probability that row i is classes[k]. */

@@ -50,6 +50,8 @@ export interface RunMineralogyOptions extends StageOptions {
   priorShift?: boolean;
   /** experiments (bench pipeline --no-match-shares): trainFromLabels matchEdsShares (default on) */
   matchEdsShares?: boolean;
+  /** experiments (bench pipeline --depth-transfer): trainFromLabels depthTransfer */
+  depthTransfer?: import('./train-from-labels').TrainFromLabelsOptions['depthTransfer'];
   train?: Omit<TrainOptions, 'signal' | 'onProgress'>;
   /** more EDS maps of the sample (the bottom face, ...): registered onto their face and trained on with the first (lib/pipeline/more-maps.ts) */
   moreMaps?: MoreMap[];
@@ -142,7 +144,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   try {
     tr = await trainFromLabels(volumePath, more.length ? [first, ...more.map((m) => m.labels)] : first, modelDir, {
       featureSet: opts.featureSet, classNames, maxPerClass: opts.maxPerClass, labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels,
-      maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, priorShift: opts.priorShift, matchEdsShares: opts.matchEdsShares, source: `EDS map ${map.source ?? ''}`.trim(),
+      maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, priorShift: opts.priorShift, matchEdsShares: opts.matchEdsShares, depthTransfer: opts.depthTransfer, source: `EDS map ${map.source ?? ''}`.trim(),
       signal, onProgress: sub(onProgress, 0.2, 0.45), onModelSaved: startPredict,
     });
     lap('train');

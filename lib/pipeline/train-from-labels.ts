@@ -11,6 +11,7 @@ import { adjustPriors, disposeModel, matchClassShares, trainClassifier, validate
 import { saveModel } from '../classify/model-io-node';
 import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
 import { depthFeatures, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
+import { depthLayerRows, studentTrainingSet, type DepthTransferOptions } from './depth-transfer';
 import { labelVolumeVoxels } from '../classify/labelled-voxels';
 import { strokeFeatureSet } from '../classify/strokes';
 import { buildTrainingSet, featureFnFor, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel, type TrainingSet } from '../classify/training-set';
@@ -166,6 +167,8 @@ export interface TrainFromLabelsOptions extends StageOptions {
   matchEdsShares?: boolean;
   /** experiments: how far the class-share weights go (TRAIN_DEFAULTS.matchEdsSharesPower) */
   matchEdsSharesPower?: number;
+  /** EDS labels: the surface model labels layers in depth as it sees the surface, and a model on prediction's features of them is saved (lib/pipeline/depth-transfer); false: off */
+  depthTransfer?: false | Omit<DepthTransferOptions, 'signal' | 'onProgress'>;
   /**
    * called once the model is saved in modelDir, before the quality estimate: a caller may start
    * predicting with it (runMineralogy does: the prediction's threads start while this thread
@@ -271,10 +274,28 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
   trainingSetHook.fn?.(ts);
   clock.lap('training set');
   const trainOpts = labels.kind === 'strokes' ? { classWeights: TRAIN_DEFAULTS.strokeClassWeights, refit: TRAIN_DEFAULTS.strokeRefit, l2: TRAIN_DEFAULTS.strokeL2, ple: TRAIN_DEFAULTS.strokePle, refitMinEpochs: TRAIN_DEFAULTS.strokeRefitMinEpochs, ...opts.train } : opts.train;
-  const tm = await trainClassifier(ts, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
+  let tm = await trainClassifier(ts, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
   clock.lap('fit');
   // the feature rows of a 6-box sample in depth, computed once for the class-share weights and the prior shift
   let depthSampleRows: ReturnType<typeof depthFeatures> | null = null;
+  const transfer = labels.kind === 'eds' && ts.mirrorSurface ? (opts.depthTransfer ?? false) : false;
+  if (transfer && ts.mirrorSurface) {
+    onProgress?.(0.95, 'Carrying the surface model to layers in depth');
+    try {
+      const d = await depthLayerRows(store, ts.mirrorSurface, featureFnFor(featureSet), { ...transfer, seed, signal });
+      clock.lap('depth layers');
+      const sts = await studentTrainingSet(ts, tm, d, { ...transfer, seed });
+      const student = await trainClassifier(sts, { ...trainOpts, seed, signal });
+      disposeModel(tm);
+      tm = student;
+      // the layers are a sample of the volume in depth, with prediction's features: the class-share weights read them
+      depthSampleRows = Promise.resolve({ vox: d.vox, rows: d.plain });
+      clock.lap('student fit');
+    } catch (err) {
+      disposeModel(tm);
+      throw err;
+    }
+  }
   const depthRows = () => (depthSampleRows ??= depthFeatures(ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store, featureFnFor(featureSet), { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed, signal }));
   try {
     if (labels.kind === 'eds' && (opts.matchEdsShares ?? TRAIN_DEFAULTS.matchEdsShares)) {
