@@ -119,6 +119,11 @@ export interface FieldCorrection extends FieldRect {
   moved: boolean;
   /** where the shift comes from: the field's own match, its neighbours' shifts (stage drift), or none (the global transform) */
   placedBy?: 'measured' | 'neighbours' | 'global';
+  /**
+   * the field could not be placed on a map whose fields carry stitching errors (its own match not
+   * distinct, its neighbours no help): its labels are left out of training (refine-fields.ts markUnplaced)
+   */
+  unplaced?: boolean;
 }
 
 /**
