@@ -53,8 +53,10 @@ export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn:
     const fc = kept === 'affine' ? refineFields(slab, P!, mov.width, mov.height, fg, opts.fields!, { signal, labels: mov }) : fc0!;
     candidates.fields = { edsToSlab: fg, fields: fc, residual: residualMap(pm, sim, fg, scale, (u, v) => fieldShiftAt(fc, u, v)) };
     const moved = fc.filter((f) => f.moved).length;
-    const ambiguous = fc.filter((f) => f.ambiguous).map((f) => f.name ?? `${f.u0},${f.v0}`);
-    const fellBack = ambiguous.length ? `; ${ambiguous.join(', ')}: no distinct match, kept on the global transform` : '';
+    const nameOf = (f: FieldRect) => f.name ?? `${f.u0},${f.v0}`;
+    const ambiguous = fc.filter((f) => f.ambiguous && !f.unplaced).map(nameOf), unplaced = fc.filter((f) => f.unplaced).map(nameOf);
+    const fellBack = (ambiguous.length ? `; ${ambiguous.join(', ')}: no distinct match, kept on the global transform` : '')
+      + (unplaced.length ? `; ${unplaced.join(', ')}: nothing to match on a map with stitching errors, not placed: ${unplaced.length > 1 ? 'their' : 'its'} labels are left out of training` : '');
     const misfit = candidates.fields.residual!.misfitVox.filter((x): x is number => x !== null);
     choice.heldOutRmsVox.fields = misfit.length ? Math.sqrt(misfit.reduce((s, x) => s + x * x, 0) / misfit.length) : null;
     if (requested === 'fields' || moved > 0) {

@@ -43,16 +43,19 @@ export function classMapFromNames(legend: MineralPhase[], nameToClass: Record<st
 
 /**
  * EDS pixel shown at global map position (u, v): with per-field shifts, pixel p of a field shows
- * edsToSlab(p + shift), so the pixel at (u, v) - shift of the field that holds it.
+ * edsToSlab(p + shift), so the pixel at (u, v) - shift of the field that holds it. null where that
+ * pixel lies in a field that could not be placed (`unplaced`, refine-fields.ts): its labels would
+ * land up to the map's stitching error off, so they do not train.
  */
-function unshift(fields: FieldCorrection[] | undefined, u: number, v: number): [number, number] {
+function unshift(fields: FieldCorrection[] | undefined, u: number, v: number): [number, number] | null {
   if (!fields) return [u, v];
   const f = fieldAt(fields, u, v);
   if (!f) return [u, v];
-  const p: [number, number] = [u - f.shiftPx[0], v - f.shiftPx[1]];
+  let p: [number, number] = [u - f.shiftPx[0], v - f.shiftPx[1]];
   // near a seam the shifted point can fall into the neighbour: take that field's shift instead
   const g = fieldAt(fields, p[0], p[1]);
-  return g && g !== f ? [u - g.shiftPx[0], v - g.shiftPx[1]] : p;
+  if (g && g !== f) p = [u - g.shiftPx[0], v - g.shiftPx[1]];
+  return fieldAt(fields, p[0], p[1])?.unplaced ? null : p;
 }
 
 function warpNearest(map: MineralMap, edsToSlab: Affine2, width: number, height: number, valid: (i: number) => boolean, cls: ClassMap, fields?: FieldCorrection[]): { out: Uint8Array; dropped: Uint8Array } {
@@ -62,7 +65,9 @@ function warpNearest(map: MineralMap, edsToSlab: Affine2, width: number, height:
   for (let v = 0; v < height; v++) for (let u = 0; u < width; u++) {
     const i = v * width + u;
     if (!valid(i)) continue;
-    const [fu, fv] = unshift(fields, inv[0] * u + inv[1] * v + inv[2], inv[3] * u + inv[4] * v + inv[5]);
+    const at = unshift(fields, inv[0] * u + inv[1] * v + inv[2], inv[3] * u + inv[4] * v + inv[5]);
+    if (!at) continue;
+    const [fu, fv] = at;
     const eu = Math.round(fu), ev = Math.round(fv);
     if (eu < 0 || ev < 0 || eu >= map.width || ev >= map.height) continue;
     const id = map.labels[ev * map.width + eu];
@@ -93,7 +98,7 @@ export function erodeLabels(labels: Uint8Array, width: number, height: number, r
 
 export function transferLabels(
   map: MineralMap,
-  /** `fields`: per-field shifts of a stitched map (model 'fields'), applied on top of edsToSlab */
+  /** `fields`: per-field shifts of a stitched map (model 'fields'), applied on top of edsToSlab; `unplaced` fields give no labels */
   registration: { edsToSlab: Affine2; slabToVoxel: Affine2to3; fields?: FieldCorrection[] },
   slab: { width: number; height: number; data?: Float32Array },
   classMap: ClassMap,
