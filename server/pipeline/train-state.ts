@@ -31,6 +31,9 @@ function ensurePrepared(svc: Services, projectId: string, need: { rec?: Registra
     // failed for these very inputs: say so rather than retry on every poll
     if (j?.state === 'failed') return { error: j.error };
   }
+  // inputs changed (e.g. the bottom face's registration was accepted meanwhile): the job for the old
+  // ones would count labels nobody reads any more; stop it (the new job measures what it left out)
+  if (prev && prev.key !== key && svc.jobs.isActive(prev.id)) svc.jobs.cancel(prev.id);
   const job = svc.jobs.start('train-prepare', projectId, { volumeId: need.rec?.volumeId, edsId: need.rec?.edsId }, async ({ signal, onProgress }) => {
     if (need.throughputOf) {
       onProgress(0, 'Measuring how fast this machine computes features');
