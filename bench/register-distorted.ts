@@ -1,6 +1,8 @@
 /**
  * The issue-19 table of `npm run bench -- register`: distorted (shear, stretch, partial coverage) and stitched
  * maps, petromap's automatic model choice beside native elastix AffineTransform started from petromap's similarity.
+ * A mosaic field that could not be placed (refine-fields.ts markUnplaced) gives no training labels:
+ * its row also prints the error of the labels that train, beside the whole map's.
  * `npm run bench -- register-distorted [table|iou] [--seeds 11,12,13]`: the table alone, or the 3D mean
  * IoU of the whole mineralogy run with a distorted map against the same sample's undistorted map
  * (issue 19: within 0.01), on each seed given (default 11).
@@ -18,7 +20,7 @@ import { applyAffine2to3, composeAffine2to3, type Affine2 } from '../lib/coords'
 import { movingImage } from '../lib/registration/moving-image';
 import { registerEdsToVolume } from '../lib/registration/register-eds';
 import { registrationErrorAt } from '../lib/registration/quality';
-import { edsPointToVoxel } from '../lib/registration/refine-fields';
+import { edsPointToVoxel, fieldAt } from '../lib/registration/refine-fields';
 import { generateSandstone } from '../lib/synthetic';
 import { distortEdsMap, type EdsDistortion } from '../lib/synthetic/eds';
 import { ELASTIX, nativeElastix } from './_native-elastix';
@@ -68,6 +70,9 @@ export async function distortedTable(peer: boolean, dir: string) {
     const errOf = (at: (u: number, v: number) => [number, number, number]) => registrationErrorAt(at, m.truthAt, m.eds.width, m.eds.height, s.volume.meta.shape);
     const affineErr = (a: Affine2) => errOf((u, v) => applyAffine2to3(composeAffine2to3(r.slabToVoxel, a), u, v));
     const e = errOf((u, v) => edsPointToVoxel(r, u, v));
+    // a mosaic's fields that could not be placed give no training labels: the error of the labels that train
+    const unplaced = r.fields?.filter((f) => f.unplaced) ?? [];
+    const placed = unplaced.length ? registrationErrorAt((u, v) => edsPointToVoxel(r, u, v), (u, v) => (fieldAt(r.fields!, u, v)?.unplaced ? [-1, -1, -1] : m.truthAt(u, v)), m.eds.width, m.eds.height, s.volume.meta.shape) : undefined;
     const sim = r.candidates?.similarity.edsToSlab ?? r.edsToSlab;
     // the affine the choice judged, kept or not: tells a fit that misses from a choice that refuses
     const cand = r.candidates?.affine?.edsToSlab;
@@ -81,6 +86,7 @@ export async function distortedTable(peer: boolean, dir: string) {
     const why = r.modelChoice?.reason ?? '';
     const fell = why.match(/; ([^;]*): no distinct match/)?.[1];
     line += ` | F ${why.match(/F (\d+\.\d)/)?.[1] ?? 'n/a'}, gain ${why.match(/whole-map gain (-?\d+\.\d+)/)?.[1] ?? 'n/a'}${fell ? `; ${fell} fell back` : ''}`;
+    if (placed) line += `; ${unplaced.map((f) => f.name).join(', ')} not placed (labels left out): the labels that train ${fmt(placed)} over ${((100 * placed.n) / e.n).toFixed(0)} % of the map`;
     console.log(line);
   }
   if (ratio.length) console.log(`median petromap auto time / native elastix affine time = ${median(ratio).toFixed(2)} (petromap includes the surface-slab search from scratch)`);
