@@ -78,7 +78,7 @@ export class ZarrVolumeStore implements VolumeStore {
 
   /** The file of a chunk (it exists once the chunk is written; zarr v3 keys, '/'-separated). */
   chunkFile(cc: Shape3, level = 0, channel = 0): string {
-    return nodePath.join(this.path, String(level), 'c', String(channel), String(cc[0]), String(cc[1]), String(cc[2]));
+    return nodePath.join(/*turbopackIgnore: true*/ this.path, String(level), 'c', String(channel), String(cc[0]), String(cc[1]), String(cc[2]));
   }
 
   /** Chunk shape of a level's array (z, y, x): `chunk`, cut to the level's shape where that is smaller. */
