@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argmaxClasses, confusionMetrics, disposeModel, predictRows, trainClassifier } from '../lib/classify/model';
 import { buildTrainingSet, featureFnFor, type LabelledVoxel } from '../lib/classify/training-set';
-import { depthLayerRows } from '../lib/pipeline/depth-transfer';
+import { applyMirrorMap, depthLayerRows, fitMirrorMap } from '../lib/pipeline/depth-transfer';
 import { openVolume } from '../lib/volume/zarr-store-node';
 import { phantomArgs, writePhantom } from './_phantom-run';
 
@@ -43,6 +43,22 @@ export async function run(argv: string[]): Promise<void> {
         const mir = await score(d.mirrored, yd, d.vox.length), plain = await score(d.plain, yd, d.vox.length);
         const f = (m: ReturnType<typeof confusionMetrics>) => `${m.meanIoU.toFixed(3)} (${m.perClass.map((c) => c.iou.toFixed(2)).join(' ')})`;
         console.log(`style ${a.style} ${shape.join('x')} s${seed}: model on the true surface layer; mean IoU (pore quartz feldspar clay pyrite): held-out surface ${f(held)}; depth layers mirrored above themselves ${f(mir)}; the same voxels as prediction sees them ${f(plain)}`);
+        // the surface rows carried to depth by a linear map fitted on other depth layers (each voxel seen both ways), then a model on them
+        const fitD = await depthLayerRows(store, ts.mirrorSurface!, fn, { tiles: 4, seed: 2 });
+        const map = fitMirrorMap(fitD);
+        const mapped = applyMirrorMap(map, d.mirrored, d.vox.length);
+        console.log(`  the map on the evaluation layers: ${f(await score(mapped, yd, d.vox.length))} (the surface model)`);
+        for (const noise of [0, 1]) {
+          const tr = (r: typeof ts.train, s: number) => ({ ...r, x: applyMirrorMap(map, r.x, r.n, noise ? { seed: s } : undefined) });
+          const t2 = { ...ts, train: tr(ts.train, 3), heldOut: tr(ts.heldOut, 4) };
+          const m2 = await trainClassifier(t2, {});
+          try {
+            const sc = confusionMetrics(yd, argmaxClasses(await predictRows(m2, d.plain, d.vox.length), m2.classes), CLASSES);
+            console.log(`  model on the mapped surface rows${noise ? ' + residuals' : ''}: depth layers as prediction sees them ${f(sc)}`);
+          } finally {
+            disposeModel(m2);
+          }
+        }
       } finally {
         disposeModel(tm);
       }

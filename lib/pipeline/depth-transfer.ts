@@ -192,3 +192,85 @@ export async function studentTrainingSet(ts: TrainingSet, teacher: TrainedModel,
   }
   return base;
 }
+
+/**
+ * A linear map from the features a voxel shows next to a mirror to those it shows in depth, fitted
+ * on the depth layers (each voxel seen both ways): plain ≈ W · mirrored + b, least squares with a
+ * small ridge on standardised inputs. `residuals` (plain − fit, row-major) are kept so a caller can
+ * add the spread the map cannot predict.
+ */
+export interface MirrorMap {
+  nFeatures: number;
+  /** nF x (nF + 1), row f: weights of the standardised mirrored features, then the intercept */
+  w: Float64Array;
+  mean: Float64Array;
+  std: Float64Array;
+  residuals: Float32Array;
+  n: number;
+}
+
+export function fitMirrorMap(d: DepthLayerRows, ridge = 1e-3): MirrorMap {
+  const nF = d.nFeatures, n = d.vox.length, P = nF + 1;
+  const mean = new Float64Array(nF), std = new Float64Array(nF);
+  for (let i = 0; i < n; i++) for (let f = 0; f < nF; f++) mean[f] += d.mirrored[i * nF + f]!;
+  for (let f = 0; f < nF; f++) mean[f] /= n;
+  for (let i = 0; i < n; i++) for (let f = 0; f < nF; f++) std[f] += (d.mirrored[i * nF + f]! - mean[f]!) ** 2;
+  for (let f = 0; f < nF; f++) std[f] = Math.sqrt(std[f]! / n) || 1;
+  // normal equations A = X'X + ridge n I (intercept not penalised), B = X'Y
+  const A = new Float64Array(P * P), B = new Float64Array(P * nF), x = new Float64Array(P);
+  for (let i = 0; i < n; i++) {
+    for (let f = 0; f < nF; f++) x[f] = (d.mirrored[i * nF + f]! - mean[f]!) / std[f]!;
+    x[nF] = 1;
+    for (let p = 0; p < P; p++) {
+      const xp = x[p]!;
+      for (let q = p; q < P; q++) A[p * P + q] += xp * x[q]!;
+      for (let f = 0; f < nF; f++) B[p * nF + f] += xp * d.plain[i * nF + f]!;
+    }
+  }
+  for (let p = 0; p < P; p++) {
+    for (let q = 0; q < p; q++) A[p * P + q] = A[q * P + p]!;
+    if (p < nF) A[p * P + p] += ridge * n;
+  }
+  // Gaussian elimination with partial pivoting, all right-hand sides at once
+  for (let c = 0; c < P; c++) {
+    let piv = c;
+    for (let r = c + 1; r < P; r++) if (Math.abs(A[r * P + c]!) > Math.abs(A[piv * P + c]!)) piv = r;
+    if (piv !== c) {
+      for (let q = 0; q < P; q++) { const t = A[c * P + q]!; A[c * P + q] = A[piv * P + q]!; A[piv * P + q] = t; }
+      for (let f = 0; f < nF; f++) { const t = B[c * nF + f]!; B[c * nF + f] = B[piv * nF + f]!; B[piv * nF + f] = t; }
+    }
+    const d0 = A[c * P + c]! || 1e-12;
+    for (let r = 0; r < P; r++) {
+      if (r === c) continue;
+      const m = A[r * P + c]! / d0;
+      if (!m) continue;
+      for (let q = c; q < P; q++) A[r * P + q] -= m * A[c * P + q]!;
+      for (let f = 0; f < nF; f++) B[r * nF + f] -= m * B[c * nF + f]!;
+    }
+  }
+  const w = new Float64Array(nF * P);
+  for (let p = 0; p < P; p++) for (let f = 0; f < nF; f++) w[f * P + p] = B[p * nF + f]! / (A[p * P + p]! || 1e-12);
+  const map: MirrorMap = { nFeatures: nF, w, mean, std, residuals: new Float32Array(n * nF), n };
+  const fit = applyMirrorMap(map, d.mirrored, n);
+  for (let i = 0; i < n * nF; i++) map.residuals[i] = d.plain[i]! - fit[i]!;
+  return map;
+}
+
+/** Rows seen next to a mirror -> the map's estimate of the same voxels seen in depth; with `noise`, plus the residual of a random depth row (seeded). */
+export function applyMirrorMap(m: MirrorMap, x: Float32Array, n: number, noise?: { seed: number; scale?: number }): Float32Array {
+  const nF = m.nFeatures, P = nF + 1;
+  const out = new Float32Array(n * nF), z = new Float64Array(nF);
+  const rand = noise ? rng(noise.seed) : null;
+  const s = noise?.scale ?? 1;
+  for (let i = 0; i < n; i++) {
+    for (let f = 0; f < nF; f++) z[f] = (x[i * nF + f]! - m.mean[f]!) / m.std[f]!;
+    const j = rand ? Math.floor(rand() * m.n) : -1;
+    for (let f = 0; f < nF; f++) {
+      let v = m.w[f * P + nF]!;
+      for (let g = 0; g < nF; g++) v += m.w[f * P + g]! * z[g]!;
+      out[i * nF + f] = j >= 0 ? v + s * m.residuals[j * nF + f]! : v;
+    }
+  }
+  return out;
+}
+
