@@ -28,6 +28,12 @@ export function usage(): string {
     'usage: petromap <command> [options]   (petromap <command> --help for its options and its JSON output)',
     '',
     ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}  ${c.about}`),
+    '',
+    'Getting started: a synthetic sample, then the whole chain on it (synth prints the run line for its files):',
+    '  petromap synth demo',
+    '  petromap run --volume demo/volume.nrrd --eds demo/eds-map.png --legend demo/eds-legend.csv --pixel-um 2.5 --out demo-run',
+    'With your own data: the same run with your scan and EDS map (a TESCAN TIMA export folder brings its legend and',
+    'pixel size; a map image needs --legend and --pixel-um), or step by step: import, import-eds, register, train, predict.',
   ].join('\n');
 }
 

@@ -1,0 +1,60 @@
+/**
+ * A new user's first minutes with the command line: `petromap --help` says how to start (a
+ * synthetic sample, then the whole chain on it), and `petromap synth` ends with the exact
+ * `petromap run` line for the files it wrote, a line `run` accepts (every option and path passes
+ * its checks; here the run stops at its output-folder check, before any work).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main, usage } from '../../../lib/cli/main';
+import { nextRunLine } from '../../../lib/cli/synth';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'petromap-start-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function capture(fn: () => Promise<number>) {
+  let out = '', err = '';
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += a.join(' ') + '\n'));
+  const cerr = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += a.join(' ') + '\n'));
+  const w = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  try {
+    return { code: await fn(), out, err };
+  } finally {
+    log.mockRestore();
+    cerr.mockRestore();
+    w.mockRestore();
+  }
+}
+
+describe('getting started on the command line', () => {
+  it('petromap --help says how to start', () => {
+    expect(usage()).toMatch(/Getting started[^\n]*\n {2}petromap synth demo\n {2}petromap run --volume demo\/volume\.nrrd --eds demo\/eds-map\.png --legend demo\/eds-legend\.csv --pixel-um 2\.5 --out demo-run/);
+    expect(usage()).toMatch(/step by step: import, import-eds, register, train, predict/);
+  });
+
+  it('synth ends with the run line for its files, and run accepts every option of it', async () => {
+    const dir = path.join(tmp, 'demo');
+    const s = await capture(() => main(['synth', dir, '--options', '{"shape":[16,48,48]}']));
+    expect(s.code).toBe(0);
+    const px = JSON.parse(s.out).eds.pixelSizeUm as number;
+    const line = s.err.split('\n').find((l) => l.startsWith('synth: next, the whole chain on it: '))!;
+    expect(line).toBeDefined();
+    const cmd = line.slice('synth: next, the whole chain on it: '.length);
+    expect(cmd).toBe(nextRunLine(dir, px));
+    const argv = cmd.split(' ');
+    expect(argv.slice(0, 2)).toEqual(['petromap', 'run']);
+    // an output folder that is not empty: run checks every option and input first, then refuses --out, before any work
+    const out = argv[argv.indexOf('--out') + 1]!;
+    mkdirSync(out);
+    writeFileSync(path.join(out, 'keep.txt'), 'x');
+    const r = await capture(() => main(argv.slice(1)));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^petromap run: .*--out/);
+  });
+
+  it('quotes a folder with spaces', () => {
+    expect(nextRunLine('/data/core 4', 2.5)).toBe("petromap run --volume '/data/core 4/volume.nrrd' --eds '/data/core 4/eds-map.png' --legend '/data/core 4/eds-legend.csv' --pixel-um 2.5 --out '/data/core 4-run'");
+  });
+});
