@@ -12,6 +12,7 @@ import { predictedGrey } from '../../../lib/registration/patch-shift';
 import { registrationErrorAt } from '../../../lib/registration/quality';
 import { edsPointToVoxel, fieldShiftAt, MIN_STITCH_PROBABILITY, refineFields, regularFields, stitchResponsibilities } from '../../../lib/registration/refine-fields';
 import { registerEdsToVolume } from '../../../lib/registration/register-eds';
+import { transferLabels } from '../../../lib/registration/transfer-labels';
 import { mulberry32 } from '../../../lib/synthetic/prng';
 import { driftMosaic, stageDrift } from './drift-mosaic';
 import { smallSample } from './helpers';
@@ -112,4 +113,24 @@ describe('a 6 x 6 mosaic with stage drift (generator truth)', () => {
     const gain = byNb.reduce((sum, f) => sum + at(alone, f) - at(r.fields!, f), 0) / byNb.length;
     expect(gain).toBeGreaterThan(0.05);
   }, 300_000);
+});
+
+describe('a field that could not be placed gives no training labels', () => {
+  it('transferLabels leaves its pixels unlabelled and labels the other fields, shifted', () => {
+    // 40 x 20 map of one mineral, two 20 x 20 fields; the right one is not placed, the left one moved by 2 px
+    const map = { width: 40, height: 20, pixelSizeUm: 1, labels: new Uint16Array(800).fill(1), legend: [{ id: 1, name: 'Quartz', color: [1, 2, 3] as [number, number, number] }] };
+    const [a, b] = regularFields(40, 20, 2, 1);
+    const fields = [{ ...a, shiftPx: [2, 0] as [number, number], overlap: 1, moved: true }, { ...b, shiftPx: [0, 0] as [number, number], overlap: 1, moved: false, unplaced: true }];
+    const reg = { edsToSlab: [1, 0, 0, 0, 1, 0] as [number, number, number, number, number, number], slabToVoxel: [0, 0, 0, 0, 1, 0, 1, 0, 0] as [number, number, number, number, number, number, number, number, number] };
+    const sl = transferLabels(map, { ...reg, fields }, { width: 44, height: 20 }, { 1: 1 }, { erodeRadius: 0 });
+    const at = (u: number, v: number) => sl.labels[v * 44 + u];
+    // the left field shows EDS pixels 0..17 at slab 2..19 (slab 20-21, where it overlaps the right
+    // field's place, go by the right field); the right field's pixels give nothing
+    expect(at(1, 5)).toBe(0);
+    for (let u = 2; u <= 19; u++) expect(at(u, 5)).toBe(1);
+    for (let u = 20; u < 44; u++) expect(at(u, 5)).toBe(0);
+    // the same without the flag: the right field labels its pixels
+    const all = transferLabels(map, { ...reg, fields: fields.map(({ unplaced: _u, ...f }) => f) }, { width: 44, height: 20 }, { 1: 1 }, { erodeRadius: 0 });
+    expect(all.labels[5 * 44 + 30]).toBe(1);
+  });
 });
