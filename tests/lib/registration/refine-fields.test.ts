@@ -13,6 +13,8 @@ import { registrationErrorAt } from '../../../lib/registration/quality';
 import { edsPointToVoxel, fieldShiftAt, MIN_STITCH_PROBABILITY, refineFields, regularFields, stitchResponsibilities } from '../../../lib/registration/refine-fields';
 import { registerEdsToVolume } from '../../../lib/registration/register-eds';
 import { transferLabels } from '../../../lib/registration/transfer-labels';
+import type { FieldCorrection } from '../../../lib/registration/types';
+import type { MineralMap } from '../../../lib/eds/types';
 import { mulberry32 } from '../../../lib/synthetic/prng';
 import { driftMosaic, stageDrift } from './drift-mosaic';
 import { smallSample } from './helpers';
@@ -118,9 +120,9 @@ describe('a 6 x 6 mosaic with stage drift (generator truth)', () => {
 describe('a field that could not be placed gives no training labels', () => {
   it('transferLabels leaves its pixels unlabelled and labels the other fields, shifted', () => {
     // 40 x 20 map of one mineral, two 20 x 20 fields; the right one is not placed, the left one moved by 2 px
-    const map = { width: 40, height: 20, pixelSizeUm: 1, labels: new Uint16Array(800).fill(1), legend: [{ id: 1, name: 'Quartz', color: [1, 2, 3] as [number, number, number] }] };
+    const map: MineralMap = { width: 40, height: 20, pixelSizeUm: 1, labels: new Uint16Array(800).fill(1), legend: [{ id: 1, name: 'Quartz', color: [1, 2, 3] }], companions: [] };
     const [a, b] = regularFields(40, 20, 2, 1);
-    const fields = [{ ...a, shiftPx: [2, 0] as [number, number], overlap: 1, moved: true }, { ...b, shiftPx: [0, 0] as [number, number], overlap: 1, moved: false, unplaced: true }];
+    const fields: FieldCorrection[] = [{ ...a, shiftPx: [2, 0], overlap: 1, moved: true }, { ...b, shiftPx: [0, 0], overlap: 1, moved: false, unplaced: true }];
     const reg = { edsToSlab: [1, 0, 0, 0, 1, 0] as [number, number, number, number, number, number], slabToVoxel: [0, 0, 0, 0, 1, 0, 1, 0, 0] as [number, number, number, number, number, number, number, number, number] };
     const sl = transferLabels(map, { ...reg, fields }, { width: 44, height: 20 }, { 1: 1 }, { erodeRadius: 0 });
     const at = (u: number, v: number) => sl.labels[v * 44 + u];
