@@ -1,9 +1,9 @@
 /** Fill the overview levels of a store from its level 0, block by block. */
 import { throwIfAborted, type StageOptions } from '../../errors';
 import type { VolumeStore } from '../store';
-import type { Box3, Shape3 } from '../types';
-import { sub } from './chunk-copy';
-import { downsample2x } from './downsample-2x';
+import { allocate, voxelCount, type Box3, type Shape3 } from '../types';
+import { CHUNK_CONCURRENCY, forEachChunk, runPool, sub } from './chunk-copy';
+import { downsample2x, downsample2xInto } from './downsample-2x';
 import { DEFAULT_CHUNK, type Downsample } from './store-attrs';
 import { ZarrVolumeStore } from './zarr-volume-store-node';
 
@@ -83,6 +83,24 @@ async function downsampleBlock(store: VolumeStore, level: number, channel: numbe
   const s0 = box.start.map((s, a) => s * f[a]!) as Shape3;
   const s1 = box.start.map((s, a) => Math.min((s + box.shape[a]!) * f[a]!, src[a]!)) as Shape3;
   const sShape = sub(s1, s0);
+  const c = store instanceof ZarrVolumeStore ? store.levelChunk(level - 1) : null;
+  // chunk by chunk into the target (no source block assembled: no copy, no 8 MB array per job) when
+  // every chunk boundary inside the source lies on an even index of the halved axes
+  if (store instanceof ZarrVolumeStore && c!.every((k, a) => (a === 0 && fz === 1) || k % 2 === 0 || k >= src[a]!)) {
+    const out = allocate(store.meta.dtype, voxelCount(box.shape));
+    const jobs: (() => Promise<void>)[] = [];
+    forEachChunk({ start: s0, shape: sShape }, c!, (cc, p0, p1) => {
+      const to: Shape3 = [(p0[0] - s0[0]) / fz, (p0[1] - s0[1]) / 2, (p0[2] - s0[2]) / 2];
+      jobs.push(() =>
+        store.withChunk(cc, { channel, level: level - 1, signal }, (chunk) => {
+          downsample2xInto(chunk, c!, sub(p0, cc.map((k, a) => k * c![a]!)), sub(p1, p0), fz === 2, method, out, box.shape, to);
+        }),
+      );
+    });
+    await runPool(jobs, CHUNK_CONCURRENCY);
+    await store.writeBlock(box, out, { channel, level });
+    return;
+  }
   const data = await store.readBlock({ start: s0, shape: sShape }, { channel, level: level - 1, signal });
   const out = downsample2x(data, sShape, fz === 2, store.meta.dtype, method);
   await store.writeBlock(box, out, { channel, level });

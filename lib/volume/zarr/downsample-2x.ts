@@ -12,26 +12,39 @@ import type { Downsample } from './store-attrs';
  * blocks in a 256-bin histogram.
  */
 export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean, dtype: DType, method: Downsample = 'mean'): AnyVoxelArray {
-  const [nz, ny, nx] = shape;
+  const outShape: Shape3 = [halveZ ? Math.ceil(shape[0] / 2) : shape[0], Math.ceil(shape[1] / 2), Math.ceil(shape[2] / 2)];
+  const out = allocate(dtype, outShape[0] * outShape[1] * outShape[2]);
+  downsample2xInto(data, shape, [0, 0, 0], shape, halveZ, method, out, outShape, [0, 0, 0]);
+  return out;
+}
+
+/**
+ * downsample2x of the box of size `n` at `from` inside `data` (z-major, shape `dataShape`), written
+ * at `to` inside `out` (shape `outShape`; same dtype rules: means rounded unless `out` is float32).
+ * Its edges are the box's: a build that downsamples a block piece by piece gets the block's result
+ * when every piece but the last along an axis has an even size (buildPyramid's chunks).
+ */
+export function downsample2xInto(data: AnyVoxelArray, dataShape: Shape3, from: Shape3, n: Shape3, halveZ: boolean, method: Downsample, out: AnyVoxelArray, outShape: Shape3, to: Shape3): void {
+  const [nz, ny, nx] = n;
+  const [, sy, sx] = dataShape;
   const oz = halveZ ? Math.ceil(nz / 2) : nz;
   const oy = Math.ceil(ny / 2);
   const ox = Math.ceil(nx / 2);
-  const out = allocate(dtype, oz * oy * ox);
   const mode = method === 'mode';
-  const round = dtype !== 'float32';
+  const round = !(out instanceof Float32Array);
   const v = data instanceof Uint8Array ? new Uint8Array(8) : new Float64Array(8);
   const hist = data instanceof Uint8Array ? new Uint8Array(256) : null;
-  let o = 0;
   for (let z = 0; z < oz; z++) {
-    const z0 = halveZ ? 2 * z : z;
-    const z1 = halveZ && z0 + 1 < nz ? z0 + 1 : z0;
+    const z0 = from[0] + (halveZ ? 2 * z : z);
+    const z1 = halveZ && 2 * z + 1 < nz ? z0 + 1 : z0;
     for (let y = 0; y < oy; y++) {
-      const y0 = 2 * y;
-      const y1 = y0 + 1 < ny ? y0 + 1 : y0;
-      const r0 = (z0 * ny + y0) * nx;
-      const r1 = (z0 * ny + y1) * nx;
-      const r2 = (z1 * ny + y0) * nx;
-      const r3 = (z1 * ny + y1) * nx;
+      const y0 = from[1] + 2 * y;
+      const y1 = 2 * y + 1 < ny ? y0 + 1 : y0;
+      const r0 = (z0 * sy + y0) * sx + from[2];
+      const r1 = (z0 * sy + y1) * sx + from[2];
+      const r2 = (z1 * sy + y0) * sx + from[2];
+      const r3 = (z1 * sy + y1) * sx + from[2];
+      let o = ((to[0] + z) * outShape[1] + to[1] + y) * outShape[2] + to[2];
       for (let x = 0; x < ox; x++) {
         const a = 2 * x;
         const b = a + 1 < nx ? a + 1 : a;
@@ -49,7 +62,6 @@ export function downsample2x(data: AnyVoxelArray, shape: Shape3, halveZ: boolean
       }
     }
   }
-  return out;
 }
 
 /** Most frequent of 8 uint8 values, the first met on ties; `hist` is all zeros before and after. */

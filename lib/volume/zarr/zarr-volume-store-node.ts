@@ -127,6 +127,16 @@ export class ZarrVolumeStore implements VolumeStore {
     return this.#getChunk(arr, channel, cc, opts?.signal);
   }
 
+  /**
+   * Calls `use` with a stored chunk (levelChunk(level) shape, as readChunk gives it) and waits for
+   * it. `use` runs synchronously and must keep no view of the chunk: its buffer may be the next
+   * chunk's. For passes over whole chunks without readBlock's copy into a block (buildPyramid).
+   */
+  withChunk(cc: Shape3, opts: { channel?: number; level?: number; signal?: AbortSignal } | undefined, use: (chunk: AnyVoxelArray) => void): Promise<void> {
+    const { arr, channel, level } = this.#array(opts);
+    return this.#withChunk(arr, level, channel, cc, opts?.signal, use);
+  }
+
   #scratch = new Uint8Array(0);
 
   /**
