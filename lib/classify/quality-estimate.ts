@@ -65,7 +65,17 @@ export interface EstimateQualityOptions extends StageOptions {
    */
   halfModels?: boolean;
   seed?: number;
+  /**
+   * the depth sample's voxels and feature rows when the caller already has them (trainFromLabels:
+   * the class-share step's 6-box sample, depthFeatures with minDepthVox 0), instead of computing
+   * DEPTH_BOXES boxes of its own: the same rows serve both, and the estimate's features cost
+   * nothing more (docs/quality-estimate.md, "Cost")
+   */
+  sample?: DepthSampleRows | Promise<DepthSampleRows>;
 }
+
+/** Voxels of a depth sample (z, y, x) and their feature rows, in the same order (depthFeatures). */
+export interface DepthSampleRows { vox: { z: number; y: number; x: number }[]; rows: Float32Array }
 
 /** What estimateQuality saw, for benches that fit or check rules offline (bench pipeline --quality-dump). */
 export interface QualityDump {
@@ -142,7 +152,7 @@ export function depthSample(shape: Shape3, o: Pick<EstimateQualityOptions, 'surf
  * for these voxels (features do not depend on the box they are computed in), at a fraction of its
  * cost: gatherFeatures computes every grid brick a box touches, up to 8 per box.
  */
-export async function depthFeatures(store: VolumeStore, features: FeatureFn, o: Pick<EstimateQualityOptions, 'surface' | 'minDepthVox' | 'boxes' | 'box' | 'stride' | 'exclude' | 'seed' | 'signal'>): Promise<{ vox: { z: number; y: number; x: number }[]; rows: Float32Array }> {
+export async function depthFeatures(store: VolumeStore, features: FeatureFn, o: Pick<EstimateQualityOptions, 'surface' | 'minDepthVox' | 'boxes' | 'box' | 'stride' | 'exclude' | 'seed' | 'signal'>): Promise<DepthSampleRows> {
   const parts: { vox: { z: number; y: number; x: number }[]; rows: Float32Array }[] = [];
   for (const box of depthBoxes(store.meta.shape, o)) {
     throwIfAborted(o.signal);
@@ -227,7 +237,7 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
   const { signal } = o;
   const nF = ts.nFeatures, K = ts.classes.length;
   // features of the depth sample, box by box
-  const { vox, rows: depthRows } = await depthFeatures(store, o.features, o);
+  const { vox, rows: depthRows } = await (o.sample ?? depthFeatures(store, o.features, o));
   const g = { rows: depthRows };
   throwIfAborted(signal);
   const n = vox.length;
