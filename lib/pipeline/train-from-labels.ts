@@ -329,6 +329,8 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
         surfacePerClass: validation.perClass.map((m) => ({ class: m.class, iou: m.iou, support: m.support })),
         labelShares: labels.kind === 'eds' ? edsClassShares(labels.map, labels.classMap) : undefined,
         exclude: painted ? (z, y, x) => painted.has((z * store.meta.shape[1] + y) * store.meta.shape[2] + x) : undefined,
+        // the class-share step's 6 depth boxes serve the estimate too (not the depth-transfer layers, which the student trained on)
+        sample: painted || transfer ? undefined : (depthSampleRows ?? undefined),
       });
     }
     if (quality) clock.lap('quality');
