@@ -2,9 +2,11 @@
  * A sample mapped on both polished faces (issue 15 §1), as a mineralogist runs it: the volume, the
  * top face's EDS map and the bottom face's map uploaded on the Data step (the bottom one in its own
  * zone), each face registered and accepted on Correlate (face selector), one model trained on the
- * labels of both faces on Train, predicted, and Results shows each face's 2D shares (table, CSV).
+ * labels of both faces on Train, predicted, and Results shows each face's 2D shares (table, bar
+ * chart, depth profile, CSV).
  * Then a wrong map given as the bottom face (the top face's map again) is refused in words on
- * Correlate, named as uploaded, and the bottom face keeps its earlier map and registration. Sample: lib/synthetic/two-faces.ts, 48×112×112.
+ * Correlate, named as uploaded, and the bottom face keeps its earlier map and registration; deleted
+ * on the Data step, it goes without taking the bottom face's registration. Sample: lib/synthetic/two-faces.ts, 48×112×112.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -102,6 +104,8 @@ test('two mapped faces: upload the bottom face\'s map, register each face, train
     await waitFor(async () => /both polished faces/.test(await page.getByTestId('train-faces').innerText()), 'Train taking both faces', 30_000);
     await page.getByTestId('preset-fast').click();
     await waitFor(async () => /\b7\s*features/.test(await page.getByTestId('feature-estimate').innerText()), 'the fast preset');
+    // what this test checks (both faces' labels taken, each face's shares on Results) does not depend on the model's accuracy: few epochs
+    await page.getByTestId('train-epochs').fill('4');
     await page.getByTestId('train-button').click();
     await page.getByTestId('confusion-matrix').waitFor({ timeout: 300_000 });
     await waitFor(async () => /on the labels of the top and the bottom face/.test(await page.getByTestId('model-summary').innerText()), 'the model trained on both faces', 30_000);
@@ -116,7 +120,17 @@ test('two mapped faces: upload the bottom face\'s map, register each face, train
     assert.match(await page.getByTestId('modal-face-bottom').innerText(), /bottom face[\s\S]*core-4-bottom\.zip/);
     const modal = await page.getByTestId('modal-table').innerText();
     assert.match(modal, /quartz\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d/, `3D, top 2D and bottom 2D columns: ${modal}`);
-    await page.getByTestId('modal-table').scrollIntoViewIfNeeded();
+    // the bar chart: a 2D bar of each face beside each class's 3D bar, the legend naming each face's map
+    const legend = await page.getByTestId('modal-chart-legend').textContent();
+    assert.match(legend, /top face · core-4-top\.zip[\s\S]*bottom face · core-4-bottom\.zip/, legend);
+    assert.ok(await page.locator('[data-testid^="modal-bar-top-"]').count() >= 4, 'a top-face bar per class');
+    assert.equal(await page.locator('[data-testid^="modal-bar-bottom-"]').count(), await page.locator('[data-testid^="modal-bar-top-"]').count(), 'a bottom-face bar beside each top-face bar');
+    // the depth profile: each face's 2D shares at its end, the bottom face's depth marked, and said in words
+    await page.getByTestId('depth-face-top').waitFor();
+    await page.getByTestId('depth-face-bottom').waitFor();
+    await page.getByTestId('depth-bottom-face').waitFor({ state: 'attached' }); // a vertical line: no area, never 'visible'
+    assert.match(await page.getByTestId('depth-faces-note').innerText(), /top \(left, at the top surface\) from core-4-top\.zip, bottom \(right\) from core-4-bottom\.zip, whose face lies \d+ µm below the top surface/);
+    await page.getByTestId('modal-chart').scrollIntoViewIfNeeded();
     await screenshot(page, 'two-faces-results');
     const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-modal-csv').click()]);
     const csv = readFileSync(await csvDl.path(), 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n');
@@ -139,6 +153,13 @@ test('two mapped faces: upload the bottom face\'s map, register each face, train
     await page.goto(projectUrl);
     await waitFor(async () => /refused as the bottom face/.test(await page.getByTestId('dataset-table').innerText()), 'the refused map marked on the Data step', 15_000);
     await screenshot(page, 'two-faces-wrong-bottom-data');
+    // the refused map deleted from the Data step (confirmed): it goes, with what belonged to it only
+    let question = '';
+    page.once('dialog', (d) => { question = d.message(); void d.accept(); });
+    await rows.filter({ hasText: 'core-4-top-again.zip' }).getByRole('button', { name: 'Delete' }).click();
+    await waitFor(async () => (await rows.count()) === 3, 'the refused map deleted', 15_000);
+    assert.match(question, /Delete the EDS map core-4-top-again\.zip\? Its registrations and overlays go with it/);
+    assert.match(await page.getByTestId('dataset-table').innerText(), /core-4-bottom\.zip/);
     await page.goto(`${projectUrl}/train`);
     await waitFor(async () => /both polished faces/.test(await page.getByTestId('train-faces').innerText()), 'Train keeping both faces', 30_000);
     assert.match(await page.getByTestId('model-summary').innerText(), /top and the bottom face/);

@@ -125,21 +125,48 @@ export function ConfusionMatrix({ classes, confusion, size = 300 }: { classes: C
   );
 }
 
-/** Modal mineralogy: 3D volume % (solid) next to 2D EDS area % (hatched) per class. */
-export function ModalBars({ rows, width = 460, height = 230, edsLabel = '2D EDS area %' }: { rows: (ClassInfo & { volumePct: number; edsAreaPct: number | null })[]; width?: number; height?: number; edsLabel?: string }) {
+/** The map of each face whose 2D shares a chart shows (bottom null: one face). */
+export interface ChartFaces {
+  top: string | null;
+  bottom: string | null;
+}
+
+/**
+ * Modal mineralogy: 3D volume % (solid) next to 2D EDS area % (hatched) per class. With two faces
+ * (issue 15 §1) each class has three bars: 3D, the top face's 2D (hatched) and the bottom face's
+ * 2D (cross-hatched), and the legend names each face's map.
+ */
+export function ModalBars({ rows, faces, width = 460, height = 230 }: { rows: (ClassInfo & { volumePct: number; edsAreaPct: number | null; edsBottomPct?: number | null })[]; faces?: ChartFaces | null; width?: number; height?: number }) {
+  const two = !!faces?.bottom;
+  // two faces: a legend band above the bars (three lines would cover the tallest bars)
+  const top = two ? M.top + 40 : M.top;
   const s = useMemo(() => {
     const x = scaleBand<number>().domain(rows.map((r) => r.code)).range([M.left, width - 10]).padding(0.2);
-    const inner = scaleBand<string>().domain(['3d', '2d']).range([0, x.bandwidth()]).padding(0.08);
-    const y = scaleLinear().domain([0, Math.max(10, max(rows.flatMap((r) => [r.volumePct, r.edsAreaPct ?? 0])) ?? 0)]).nice().range([height - M.bottom, M.top]);
+    const inner = scaleBand<string>().domain(two ? ['3d', 'top', 'bottom'] : ['3d', 'top']).range([0, x.bandwidth()]).padding(0.08);
+    const y = scaleLinear().domain([0, Math.max(10, max(rows.flatMap((r) => [r.volumePct, r.edsAreaPct ?? 0, r.edsBottomPct ?? 0])) ?? 0)]).nice().range([height - M.bottom, top]);
     return { x, inner, y };
-  }, [rows, width, height]);
+  }, [rows, width, height, two, top]);
   const y0 = height - M.bottom;
+  const bar = (r: ClassInfo, key: 'top' | 'bottom', pct: number | null | undefined, what: string) => pct == null ? null : (
+    <g data-testid={`modal-bar-${key}-${r.code}`}>
+      <rect x={s.inner(key)} y={s.y(pct)} width={s.inner.bandwidth()} height={y0 - s.y(pct)} fill={rgb(r.color)} stroke="#333" strokeWidth={0.6} />
+      <rect x={s.inner(key)} y={s.y(pct)} width={s.inner.bandwidth()} height={y0 - s.y(pct)} fill={key === 'top' ? 'url(#hatch)' : 'url(#cross)'} opacity={0.35}>
+        <title>{`${r.name}: ${pct.toFixed(1)} % of ${what}`}</title>
+      </rect>
+    </g>
+  );
+  const faceName = (f: string | null) => (f ? ` · ${f.length > 28 ? `${f.slice(0, 27)}…` : f}` : '');
   return (
     <svg width={width} height={height} className="chart" data-testid="modal-chart" role="img" aria-label="Modal mineralogy">
       <defs>
         <pattern id="hatch" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
           <rect width="5" height="5" fill="#fff" />
           <line x1="0" y1="0" x2="0" y2="5" stroke="#555" strokeWidth="2.5" />
+        </pattern>
+        <pattern id="cross" width="5" height="5" patternUnits="userSpaceOnUse">
+          <rect width="5" height="5" fill="#fff" />
+          <line x1="0" y1="2.5" x2="5" y2="2.5" stroke="#555" strokeWidth="1.6" />
+          <line x1="2.5" y1="0" x2="2.5" y2="5" stroke="#555" strokeWidth="1.6" />
         </pattern>
       </defs>
       <AxisLeft y={s.y} x={M.left} ticks={s.y.ticks(5)} fmt={(v) => `${v}%`} />
@@ -149,43 +176,73 @@ export function ModalBars({ rows, width = 460, height = 230, edsLabel = '2D EDS 
           <rect x={s.inner('3d')} y={s.y(r.volumePct)} width={s.inner.bandwidth()} height={y0 - s.y(r.volumePct)} fill={rgb(r.color)} stroke="#333" strokeWidth={0.6}>
             <title>{`${r.name}: ${r.volumePct.toFixed(1)} % of the 3D volume`}</title>
           </rect>
-          {r.edsAreaPct != null && (
-            <g>
-              <rect x={s.inner('2d')} y={s.y(r.edsAreaPct)} width={s.inner.bandwidth()} height={y0 - s.y(r.edsAreaPct)} fill={rgb(r.color)} stroke="#333" strokeWidth={0.6} />
-              <rect x={s.inner('2d')} y={s.y(r.edsAreaPct)} width={s.inner.bandwidth()} height={y0 - s.y(r.edsAreaPct)} fill="url(#hatch)" opacity={0.35}>
-                <title>{`${r.name}: ${r.edsAreaPct.toFixed(1)} % of the EDS surface`}</title>
-              </rect>
-            </g>
-          )}
+          {bar(r, 'top', r.edsAreaPct, two ? 'the top face\'s EDS map' : 'the EDS surface')}
+          {two && bar(r, 'bottom', r.edsBottomPct, 'the bottom face\'s EDS map')}
           <text x={s.x.bandwidth() / 2} y={y0 + 13} textAnchor="middle" className="tick">{r.name}</text>
         </g>
       ))}
-      <g className="legend-svg" transform={`translate(${width - 170},${M.top + 2})`}>
-        <rect width={10} height={10} fill="#999" /><text x={14} y={9}>3D volume % (below surface)</text>
-        <rect y={14} width={10} height={10} fill="url(#hatch)" stroke="#555" /><text x={14} y={23}>{edsLabel}</text>
+      <g className="legend-svg" data-testid="modal-chart-legend" transform={two ? `translate(${M.left + 8},${M.top - 4})` : `translate(${width - 170},${M.top + 2})`}>
+        <rect width={10} height={10} fill="#999" /><text x={14} y={9}>3D volume % (below the surface)</text>
+        <rect y={14} width={10} height={10} fill="url(#hatch)" stroke="#555" /><text x={14} y={23}>{two ? `2D EDS area %, top face${faceName(faces!.top)}` : '2D EDS area %'}</text>
+        {two && <><rect y={28} width={10} height={10} fill="url(#cross)" stroke="#555" /><text x={14} y={37}>{`2D EDS area %, bottom face${faceName(faces!.bottom)}`}</text></>}
       </g>
     </svg>
   );
 }
 
-/** Class fractions per depth below the surface, stacked areas. */
-export function DepthProfile({ classes, depthsUm, fractions, voxels, width = 460, height = 230 }: { classes: ClassInfo[]; depthsUm: number[]; fractions: Record<number, number>[]; voxels: number[]; width?: number; height?: number }) {
+/** A face's 2D EDS shares (class code -> fraction of the map's classified pixels) and where the profile shows them. */
+export interface DepthFace {
+  name: string | null;
+  shares: Record<number, number>;
+  /** depth of the face below the top surface at the volume's centre (µm); the top face is at 0 */
+  depthUm?: number | null;
+}
+
+/**
+ * Class fractions per depth below the surface, stacked areas. With `faces` each face's 2D EDS
+ * shares stand as a stacked bar at its end of the profile: the top face's at depth 0 (left), the
+ * bottom face's at the right, with a dashed line at the bottom face's depth.
+ */
+export function DepthProfile({ classes, depthsUm, fractions, voxels, faces, width = 460, height = 230 }: { classes: ClassInfo[]; depthsUm: number[]; fractions: Record<number, number>[]; voxels: number[]; faces?: { top: DepthFace | null; bottom: DepthFace | null } | null; width?: number; height?: number }) {
+  const strip = 10;
+  const left = faces?.top ? M.left + strip + 6 : M.left;
+  const right = width - 12 - (faces?.bottom ? strip + 6 : 0);
   const s = useMemo(() => {
     const keep = depthsUm.map((_, j) => j).filter((j) => voxels[j]! > 0);
     const data = keep.map((j) => ({ d: depthsUm[j]!, ...Object.fromEntries(classes.map((c) => [String(c.code), fractions[j]?.[c.code] ?? 0])) })) as ({ d: number } & Record<string, number>)[];
-    const x = scaleLinear().domain([0, max(data, (r) => r.d) ?? 1]).nice().range([M.left, width - 12]);
-    const y = scaleLinear().domain([0, 1]).range([height - M.bottom, M.top]);
+    const x = scaleLinear().domain([0, max([...data.map((r) => r.d), faces?.bottom?.depthUm ?? 0]) ?? 1]).nice().range([left, right]);
+    const y = scaleLinear().domain([0, 1]).range([height - M.bottom, M.top + (faces ? 12 : 0)]);
     const series = stack<{ d: number } & Record<string, number>>().keys(classes.map((c) => String(c.code)))(data);
     const ar = area<[number, number] & { data: { d: number } }>().x((p) => x(p.data.d)).y0((p) => y(p[0])).y1((p) => y(p[1]));
     return { x, y, paths: series.map((sr) => ({ key: Number(sr.key), d: ar(sr as never) ?? '' })) };
-  }, [classes, depthsUm, fractions, voxels, width, height]);
+  }, [classes, depthsUm, fractions, voxels, faces, left, right, height]);
+  /** a face's shares as a stacked bar at x0, in the order of the areas */
+  const faceBar = (f: DepthFace, x0: number, key: 'top' | 'bottom') => {
+    const tot = classes.reduce((a, c) => a + (f.shares[c.code] ?? 0), 0) || 1;
+    let acc = 0;
+    return (
+      <g data-testid={`depth-face-${key}`}>
+        {classes.map((c) => {
+          const v = (f.shares[c.code] ?? 0) / tot;
+          const y1 = s.y(acc), y2 = s.y(acc + v);
+          acc += v;
+          return v > 0 ? <rect key={c.code} x={x0} y={y2} width={strip} height={y1 - y2} fill={rgb(c.color)} stroke="#333" strokeWidth={0.4}><title>{`${key} face's EDS map${f.name ? ` (${f.name})` : ''}: ${c.name} ${(v * 100).toFixed(1)} %`}</title></rect> : null;
+        })}
+        <text x={x0 + strip / 2} y={M.top + 4} textAnchor="middle" className="tick">{key}</text>
+      </g>
+    );
+  };
+  const bd = faces?.bottom?.depthUm;
   return (
     <svg width={width} height={height} className="chart" data-testid="depth-chart" role="img" aria-label="Depth profile">
       {s.paths.map((p) => {
         const c = classes.find((k) => k.code === p.key)!;
         return <path key={p.key} d={p.d} fill={rgb(c.color)} stroke="#333" strokeWidth={0.4}><title>{c.name}</title></path>;
       })}
-      <AxisBottom x={s.x} y={height - M.bottom} ticks={s.x.ticks(6)} label="depth below the surface (µm)" width={width + M.right - 12} />
+      {faces?.top && faceBar(faces.top, M.left + 3, 'top')}
+      {faces?.bottom && faceBar(faces.bottom, right + 6, 'bottom')}
+      {bd != null && Number.isFinite(bd) && <line className="best" data-testid="depth-bottom-face" x1={s.x(bd)} x2={s.x(bd)} y1={s.y(1)} y2={height - M.bottom}><title>{`bottom face at ${bd.toFixed(0)} µm below the top face (volume centre)`}</title></line>}
+      <AxisBottom x={s.x} y={height - M.bottom} ticks={s.x.ticks(6)} label="depth below the top surface (µm)" width={width + M.right - 12} />
       <AxisLeft y={s.y} x={M.left} ticks={[0, 0.25, 0.5, 0.75, 1]} fmt={(v) => `${Math.round(v * 100)}%`} />
     </svg>
   );

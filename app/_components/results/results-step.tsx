@@ -94,6 +94,12 @@ function Results({ st, projectId, onRetry }: { st: State; projectId: string; onR
       sliceUrl={(a, index, level) => sliceUrl(vol.id, { axis: a, index, level, channel: 0, format: 'png' })} overlays={overlays} onKey={onKey} />
   );
   const topZ = Math.max(0, Math.min(shape[0] - 1, st.surfaceZ ?? 0));
+  // two faces (issue 15 §1): each face's 2D EDS shares at its end of the depth profile
+  const depthFaces = useMemo(() => {
+    if (!st.modalFaces?.bottom) return null;
+    const shares = (k: 'edsAreaPct' | 'edsBottomPct') => Object.fromEntries(st.modal.map((m) => [m.code, (m[k] ?? 0) / 100])) as Record<number, number>;
+    return { top: { name: st.modalFaces.top, shares: shares('edsAreaPct'), depthUm: 0 }, bottom: { name: st.modalFaces.bottom, shares: shares('edsBottomPct'), depthUm: st.depth?.bottomFaceUm ?? null } };
+  }, [st.modal, st.modalFaces, st.depth]);
   const ready = st.stats.status === 'ready';
   return (
     // "results-step" once the statistics are there (the page is complete), "results-summarising" before
@@ -138,13 +144,19 @@ function Results({ st, projectId, onRetry }: { st: State; projectId: string; onR
         {!ready && <StatsPending st={st} projectId={projectId} onRetry={onRetry} />}
         {ready && <section className="card">
           <h3>Modal mineralogy</h3>
-          <ModalBars rows={st.modal.map((m) => ({ ...classes.find((c) => c.code === m.code)!, volumePct: m.volumePct, edsAreaPct: m.edsAreaPct }))}
-            edsLabel={st.modalFaces?.bottom ? '2D EDS area %, top face (bottom face: table)' : undefined} />
+          <ModalBars rows={st.modal.map((m) => ({ ...classes.find((c) => c.code === m.code)!, volumePct: m.volumePct, edsAreaPct: m.edsAreaPct, edsBottomPct: m.edsBottomPct }))}
+            faces={st.modalFaces} />
           <ModalTable rows={st.modal} edsApart={st.modalEdsApart} faces={st.modalFaces} />
         </section>}
         {ready && <section className="card">
           <h3>Depth profile</h3>
-          {st.depth && <DepthProfile classes={classes} depthsUm={st.depth.depthsUm} fractions={st.depth.fractions} voxels={st.depth.voxels} />}
+          {st.depth && <DepthProfile classes={classes} depthsUm={st.depth.depthsUm} fractions={st.depth.fractions} voxels={st.depth.voxels} faces={depthFaces} />}
+          {depthFaces && (
+            <p className="small muted" data-testid="depth-faces-note">
+              The bars at the ends are each face&apos;s 2D EDS shares: <strong>top</strong> (left, at the top surface) from {st.modalFaces!.top ?? 'the top map'},{' '}
+              <strong>bottom</strong> (right) from {st.modalFaces!.bottom}{st.depth?.bottomFaceUm != null ? <>, whose face lies {Math.round(st.depth.bottomFaceUm)} µm below the top surface (dashed line)</> : null}.
+            </p>
+          )}
         </section>}
         {ready && <section className="card">
           <h3>Grey values per class</h3>
