@@ -16,6 +16,7 @@ export function DataStep({ projectId }: { projectId: string }) {
     refetchInterval: (q) => (!q.state.data || q.state.data.length === 0 ? 3000 : false),
   });
   const setFace = useMutation(trpc.datasets.setFace.mutationOptions({ onSuccess: () => refresh() }));
+  const del = useMutation(trpc.datasets.delete.mutationOptions({ onSuccess: () => refresh() }));
   const refresh = () => {
     void qc.refetchQueries({ queryKey: trpc.datasets.list.queryKey({ projectId }) });
     void qc.invalidateQueries({ queryKey: trpc.projects.list.queryKey() });
@@ -51,9 +52,10 @@ export function DataStep({ projectId }: { projectId: string }) {
           <p className="muted">No datasets yet. Upload the XRM volume of the sample and the EDS map of its polished top surface.</p>
         )}
         {datasets.data && datasets.data.length > 0 && (
-          <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} onUseAsBottom={(id) => setFace.mutate({ id, face: 'bottom' })} />
+          <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} onUseAsBottom={(id) => setFace.mutate({ id, face: 'bottom' })} onDelete={(id) => del.mutate({ id })} />
         )}
         {setFace.error && <div className="error">Could not mark the map as the bottom face: {setFace.error.message}</div>}
+        {del.error && <div className="error" role="alert">Could not delete the dataset: {del.error.message}</div>}
       </div>
     </>
   );

@@ -9,7 +9,14 @@ import { EdsLegend } from '../eds/eds-legend';
 import { formatDate, formatPct, formatShape, formatSpacing, formatUm } from '../format';
 import type { DatasetRow } from './dataset-row';
 
-export function DatasetTable({ projectId, rows, onUseAsBottom }: { projectId: string; rows: DatasetRow[]; onUseAsBottom?: (id: string) => void }) {
+/** What a delete takes with it, in the words the confirmation asks with (server: forgetVolume / forgetMap). */
+export function deleteQuestion(d: Pick<DatasetRow, 'name' | 'kind'>): string {
+  return d.kind === 'volume'
+    ? `Delete the XRM volume ${d.name}? The registrations, surface slabs, whole-volume prediction and painted strokes made on it go with it. The EDS maps and the trained model stay.`
+    : `Delete the EDS map ${d.name}? Its registrations and overlays go with it. The volume, the other maps and the trained model stay.`;
+}
+
+export function DatasetTable({ projectId, rows, onUseAsBottom, onDelete }: { projectId: string; rows: DatasetRow[]; onUseAsBottom?: (id: string) => void; onDelete?: (id: string) => void }) {
   return (
     <table className="data" data-testid="dataset-table">
       <thead>
@@ -20,6 +27,7 @@ export function DatasetTable({ projectId, rows, onUseAsBottom }: { projectId: st
           <th>Voxel / pixel size</th>
           <th>Data</th>
           <th>Created</th>
+          {onDelete && <th />}
         </tr>
       </thead>
       <tbody>
@@ -46,6 +54,12 @@ export function DatasetTable({ projectId, rows, onUseAsBottom }: { projectId: st
             </td>
             {d.volume ? <VolumeCells v={d.volume} /> : d.eds ? <EdsCells e={d.eds} /> : <td colSpan={3} className="muted">no metadata</td>}
             <td className="num">{formatDate(d.createdAt)}</td>
+            {onDelete && (
+              <td>
+                <button type="button" className="small" data-testid={`delete-${d.id}`} title={deleteQuestion(d)}
+                  onClick={() => window.confirm(deleteQuestion(d)) && onDelete(d.id)}>Delete</button>
+              </td>
+            )}
           </tr>
         ))}
       </tbody>
