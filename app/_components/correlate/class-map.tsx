@@ -7,15 +7,31 @@ import { formatPct } from '../format';
 import { ClassSelect } from './class-select';
 import type { CorrelateState } from './status-line';
 
-export function ClassMap({ state, onChange, busy }: {
+/** Dropped minerals above this share of the map's classified pixels are named in a warning. */
+const DROPPED_WARN = 0.05;
+
+export function ClassMap({ state, onChange, onNewClass, busy }: {
   state: CorrelateState;
   onChange: (phaseId: number, classCode: number | null) => void;
+  /** a new class named after the mineral (in its colour), which the mineral then becomes */
+  onNewClass?: (phaseId: number, name: string, color: [number, number, number]) => void;
   busy?: boolean;
 }) {
   const area = new Map((state.eds?.legend ?? []).map((l) => [l.id, l.areaFraction]));
   const rows = [...state.classMap].sort((a, b) => (area.get(b.phaseId) ?? -1) - (area.get(a.phaseId) ?? -1));
   if (!rows.length) return <p className="muted small">No EDS legend.</p>;
+  // a map of other minerals than the class list's (an ore, a carbonate): say how much of it would not train
+  const classified = rows.reduce((a, m) => a + (area.get(m.phaseId) ?? 0), 0);
+  const dropped = rows.filter((m) => m.classCode == null);
+  const droppedShare = classified > 0 ? dropped.reduce((a, m) => a + (area.get(m.phaseId) ?? 0), 0) / classified : 0;
   return (
+    <>
+    {droppedShare >= DROPPED_WARN && (
+      <p className="small warn-text" data-testid="dropped-share">
+        Dropped minerals cover {formatPct(droppedShare, 0)} of the map&apos;s classified pixels ({dropped.slice(0, 3).map((m) => `${m.name} ${formatPct((area.get(m.phaseId) ?? 0) / classified, 1)}`).join(', ')}{dropped.length > 3 ? ', …' : ''}): their pixels do not train the model, and the 3D map will show them as another class.
+        Give each a class{onNewClass ? <>, or choose “+ new class” to add the mineral as a class of its own</> : null}.
+      </p>
+    )}
     <table className="class-map" data-testid="class-map">
       <thead>
         <tr>
@@ -32,11 +48,13 @@ export function ClassMap({ state, onChange, busy }: {
             <td className="r num">{formatPct(area.get(m.phaseId), 1)}</td>
             <td>
               <ClassSelect name={m.name} value={m.classCode} classes={state.classes} disabled={busy}
-                testId={`class-select-${m.phaseId}`} onChange={(c) => onChange(m.phaseId, c)} />
+                testId={`class-select-${m.phaseId}`} onChange={(c) => onChange(m.phaseId, c)}
+                onNew={onNewClass ? () => onNewClass(m.phaseId, m.name, m.color as [number, number, number]) : undefined} />
             </td>
           </tr>
         ))}
       </tbody>
     </table>
+    </>
   );
 }

@@ -66,6 +66,8 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
   const auto = useMutation(trpc.correlate.autoRegister.mutationOptions());
   const accept = useMutation(trpc.correlate.accept.mutationOptions({ onSuccess: () => refresh(), onError: (e) => setError(e.message) }));
   const classMapM = useMutation(trpc.correlate.setClassMap.mutationOptions({ onSuccess: () => refresh(), onError: (e) => setError(e.message) }));
+  // a mineral the class list lacks becomes a class of its own (same class list as Annotate's), then the mineral maps to it
+  const newClassM = useMutation(trpc.annotate.addClass.mutationOptions({ onError: (e) => setError(e.message) }));
   const cancel = useMutation(trpc.jobs.cancel.mutationOptions());
 
   const job = useRegisterJob(jobId, (p) => {
@@ -364,8 +366,9 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
                 The bottom map&apos;s minerals take the classes chosen for the same minerals on the top face; others their default class. Change them on the top face.
               </p>
             )}
-            <ClassMap state={state} busy={classMapM.isPending || face === 'bottom'}
-              onChange={(phaseId, classCode) => classMapM.mutate({ projectId, mapping: [{ phaseId, classCode }] })} />
+            <ClassMap state={state} busy={classMapM.isPending || newClassM.isPending || face === 'bottom'}
+              onChange={(phaseId, classCode) => classMapM.mutate({ projectId, mapping: [{ phaseId, classCode }] })}
+              onNewClass={(phaseId, name, color) => newClassM.mutate({ projectId, name, color }, { onSuccess: (c) => classMapM.mutate({ projectId, mapping: [{ phaseId, classCode: c.code }] }) })} />
           </div>
         </div>
       </div>
