@@ -2,7 +2,8 @@
  * A mineralogist's real TESCAN TIMA export (../shared/data/tima-sta: an iron formation, 53 %
  * hematite/magnetite) with a scan, on the Correlate step: the class list starts as a sandstone's,
  * so the main mineral is dropped; the page says how much of the map would not train and names the
- * minerals, and "+ new class" adds the mineral as a class of its own, which it then becomes.
+ * minerals, and "+ new class" adds the mineral as a class of its own, which it then becomes. The
+ * map's pixel size reads 12.05 µm/px, not 12.048192771084338.
  * Skipped where ../shared is absent.
  */
 import assert from 'node:assert/strict';
@@ -46,6 +47,9 @@ if (existsSync(path.join(TIMA, 'measurement.xml'))) {
       await page.getByTestId('class-map').waitFor({ timeout: 60_000 });
       const warning = await page.getByTestId('dropped-share').innerText();
       assert.match(warning, /Dropped minerals cover \d+ % of the map's classified pixels \(Hematite_Magnetite 7\d\.\d %/, warning);
+      // the map's pixel size as a person reads it (the export stores 1000 µm / 83 px)
+      await page.getByText(/1660 × 1660 px · 12\.05 µm\/px/).first().waitFor({ timeout: 10_000 });
+      assert.doesNotMatch(await page.locator('body').innerText(), /12\.048/);
       const hm = page.getByRole('combobox', { name: 'Class for Hematite_Magnetite' });
       assert.equal(await hm.inputValue(), '');
       await screenshot(page, 'tima-sta-dropped');

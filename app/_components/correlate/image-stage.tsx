@@ -207,7 +207,7 @@ export function ImageStage(p: Props) {
         />
       )}
       <div className="overlay-text">
-        {p.caption ?? <>{width} × {height} px · {pixelSizeUm} µm/px</>} · {(view.zoom * 100).toFixed(0)} %
+        {p.caption ?? <>{width} × {height} px · {+pixelSizeUm.toPrecision(4)} µm/px</>} · {(view.zoom * 100).toFixed(0)} %
       </div>
       {base.error && <div className="loading" style={{ color: '#f28b82' }}>Could not load the image ({(p.url ?? '').split('?')[0]}).</div>}
       {!base.error && top.error && overlay && <div className="loading" style={{ color: '#f28b82' }}>No warped EDS map yet: register first.</div>}

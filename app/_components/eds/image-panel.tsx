@@ -106,7 +106,7 @@ export function ImagePanel({ url, width, height, pixelSizeUm, onHover, className
     >
       <canvas ref={canvasRef} data-testid={testId} data-src={loadedUrl ?? ''} />
       <div className="overlay-text">
-        {width} × {height} px · {pixelSizeUm} µm/px · {(view.zoom * 100).toFixed(0)} %
+        {width} × {height} px · {+pixelSizeUm.toPrecision(4)} µm/px · {(view.zoom * 100).toFixed(0)} %
       </div>
       {error && <div className="loading" style={{ color: '#f28b82' }}>{error}</div>}
     </div>
