@@ -87,6 +87,7 @@ export interface LabelCheck {
 export async function countUnlabelled(labels: VolumeStore, boxes: Box3[], surface: SurfacePlane | null, opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {}): Promise<LabelCheck> {
   let sampleVoxels = 0, unlabelled = 0, k = 0;
   const holes: Box3[] = [];
+  let first = new Int32Array(0);
   for (const box of boxes) {
     throwIfAborted(opts.signal);
     opts.onProgress?.(k++ / boxes.length);
@@ -98,14 +99,17 @@ export async function countUnlabelled(labels: VolumeStore, boxes: Box3[], surfac
       inside = d.length;
       for (let i = 0; i < d.length; i++) if (d[i] === 0) zeros++;
     } else {
+      // first z of each column inside the sample (isAboveSurface is z < plane - 0.5), then the
+      // block in memory order (a column at a time strides by a whole slice: a cache miss per voxel)
+      if (first.length < by * bx) first = new Int32Array(by * bx);
       for (let y = 0; y < by; y++) for (let x = 0; x < bx; x++) {
-        // first z of this column inside the sample: isAboveSurface is z < plane - 0.5
         const gy = box.start[1] + y, gx = box.start[2] + x;
         let z = 0;
         while (z < bz && isAboveSurface(surface, box.start[0] + z, gy, gx)) z++;
+        first[y * bx + x] = z;
         inside += bz - z;
-        for (; z < bz; z++) if (d[(z * by + y) * bx + x] === 0) zeros++;
       }
+      for (let z = 0, i = 0; z < bz; z++) for (let j = 0; j < by * bx; j++, i++) if (d[i] === 0 && z >= first[j]!) zeros++;
     }
     sampleVoxels += inside;
     unlabelled += zeros;
