@@ -52,6 +52,8 @@ if (existsSync(path.join(TIMA, 'measurement.xml'))) {
       assert.doesNotMatch(await page.locator('body').innerText(), /12\.048/);
       const hm = page.getByRole('combobox', { name: 'Class for Hematite_Magnetite' });
       assert.equal(await hm.inputValue(), '');
+      // a trace mineral reads "<0.1 %", not "0.0 %"
+      assert.match(await page.getByTestId('class-map').innerText(), /Wolframite\s+<0\.1 %/);
       await screenshot(page, 'tima-sta-dropped');
       await hm.selectOption({ label: '+ new class “Hematite_Magnetite”' });
       await waitFor(async () => (await hm.inputValue()) !== '' && (await hm.inputValue()) !== 'new', 'the mineral mapped to its new class', 20_000);

@@ -7,6 +7,9 @@ import { formatPct } from '../format';
 import { ClassSelect } from './class-select';
 import type { CorrelateState } from './status-line';
 
+/** A mineral's area: a trace reads "<0.1 %", not "0.0 %" (a TIMA legend lists dozens of them). */
+const areaText = (f: number | undefined) => (f != null && f > 0 && f < 0.0005 ? '<0.1 %' : formatPct(f, 1));
+
 /** Dropped minerals above this share of the map's classified pixels are named in a warning. */
 const DROPPED_WARN = 0.05;
 
@@ -45,7 +48,7 @@ export function ClassMap({ state, onChange, onNewClass, busy }: {
           <tr key={m.phaseId} data-testid={`class-row-${m.phaseId}`}>
             <td><span className="swatch" style={{ background: `rgb(${m.color.join(',')})` }} /></td>
             <td>{m.name}</td>
-            <td className="r num">{formatPct(area.get(m.phaseId), 1)}</td>
+            <td className="r num" style={{ whiteSpace: 'nowrap' }}>{areaText(area.get(m.phaseId))}</td>
             <td>
               <ClassSelect name={m.name} value={m.classCode} classes={state.classes} disabled={busy}
                 testId={`class-select-${m.phaseId}`} onChange={(c) => onChange(m.phaseId, c)}
