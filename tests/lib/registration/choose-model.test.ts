@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Affine2 } from '../../../lib/coords';
 import { climbAffine } from '../../../lib/registration/affine-climb';
-import { patchF, type PatchShift } from '../../../lib/registration/choose-model';
+import { patchAreaChange, patchF, type PatchShift } from '../../../lib/registration/choose-model';
 import { mulberry32 } from '../../../lib/synthetic/prng';
 
 /** 5 x 5 patches 20 px apart about the centre, shifts from `field` plus Gaussian noise of sd px. */
@@ -30,6 +30,23 @@ describe('patch-shift F test of the affine', () => {
 
   it('needs 8 patches', () => {
     expect(patchF(patches(() => [0, 0], 0.3, 1).slice(0, 7))).toBeNull();
+  });
+});
+
+describe('the patch shifts\' area change (the area the affine holds)', () => {
+  it('reads a 1 % stretch along u within its jackknife standard error, and 0 on a similarity', () => {
+    // the shifts of a 1 % stretch along u (area +1 %) and of a rotation and shift only (area 0)
+    const stretch = (x: number): [number, number] => [0.01 * x, 0];
+    const rot = (x: number, y: number): [number, number] => [0.3 - 0.003 * y, -0.2 + 0.003 * x];
+    for (const seed of [1, 2, 3, 4]) {
+      const a = patchAreaChange(patches(stretch, 0.3, seed))!, b = patchAreaChange(patches(rot, 0.3, seed))!;
+      // noise 0.3 px over +-40 px: se ~ 0.2-0.3 %
+      expect(a.se).toBeGreaterThan(0.0005);
+      expect(a.se).toBeLessThan(0.005);
+      expect(Math.abs(a.a - 0.01)).toBeLessThan(3 * a.se);
+      expect(Math.abs(b.a)).toBeLessThan(3 * b.se);
+    }
+    expect(patchAreaChange(patches(stretch, 0.3, 1).slice(0, 7))).toBeNull();
   });
 });
 
