@@ -6,7 +6,8 @@
  * the affine, a leave-one-out residual of the similarity and affine fits (reported) and an F test
  * of the affine's two extra parameters against the patch-shift noise (estimated from the affine
  * fit's own residual). The affine is polished by a hill climb of the registration's own criterion
- * (overlap-damped correlation ratio) with the similarity's area (affine-climb.ts) and kept only
+ * (overlap-damped correlation ratio) at a held area (affine-climb.ts): the similarity's, moved by
+ * the patch shifts' own area change shrunk by its precision (heldArea, AREA_PRIOR), and kept only
  * when it is supported: the patch shifts need it (F >= 4) and the whole map agrees (a gain), or the
  * whole-map gain alone is large; and it stretches the map by less than ±10 % (no degenerate scale).
  * On a stitched map whose field layout is known, the field shifts (refine-fields.ts) are measured
