@@ -16,15 +16,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { classifierFeatureSet } from '../classify/feature-sets';
+import { DEFAULT_BANK, FEATURE_BANKS, featureBank, type FeatureBank } from '../classify/feature-banks';
 import { SURFACE_LABEL_LAYERS } from '../classify/training-set';
 import { loadMineralMap } from '../eds/store-node';
 import { invalidInput, notFound } from '../errors';
-import { defaultFeatureSet, skimagePreset } from '../features';
 import { classMapFromTable, parseClassTable } from '../pipeline/run-mineralogy';
 import { trainFromLabels, type EdsLabels } from '../pipeline/train-from-labels';
 import { limitsFromEnv } from '../limits';
-import { strokeFeatureSet } from '../classify/strokes';
 import { importVolume } from '../volume/import-node';
 import type { VolumeStore } from '../volume/store';
 import { openVolume } from '../volume/zarr-store-node';
@@ -103,10 +101,9 @@ async function trainOnLabelVolume(a: Record<string, string | undefined>): Promis
   const classNames = a.classes ? parseClassNamesCsv(await readFile(a.classes, 'utf8').catch((err) => {
     throw invalidInput(`Class names ${a.classes} could not be read: ${(err as Error).message}`);
   }), a.classes) : undefined;
-  const features = a.features ?? 'strokes';
-  if (!['strokes', 'classifier', 'default', 'skimage'].includes(features)) throw invalidInput(`--features must be strokes, classifier, default or skimage, not "${features}".`);
-  const sp = store.meta.spacingUm;
-  const set = features === 'strokes' ? strokeFeatureSet(sp) : features === 'skimage' ? skimagePreset(sp) : features === 'default' ? defaultFeatureSet(sp) : classifierFeatureSet(sp);
+  const features = (a.features ?? DEFAULT_BANK.painted) as FeatureBank;
+  if (!FEATURE_BANKS.includes(features)) throw invalidInput(`--features must be ${FEATURE_BANKS.join(', ')}, not "${features}".`);
+  const set = featureBank(features, store.meta.spacingUm);
   const out = a.out ?? 'model';
   const tmp = await mkdtemp(join(dirname(resolve(out)), '.petromap-labels-'));
   const bar = progressBar('train');
@@ -152,9 +149,9 @@ export async function main(argv: string[]): Promise<number> {
     else for (const c of cm.classes) if (!classes.some((x) => x.code === c.code)) classes.push(c);
     maps.push({ kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab: { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap: cm.classMap, face: (reg.face as 'top' | 'bottom' | undefined) ?? 'top' });
   }
-  const features = a.features ?? 'classifier';
-  if (!['classifier', 'default', 'skimage'].includes(features)) throw invalidInput(`--features must be classifier, default or skimage, not "${features}".`);
-  const set = features === 'skimage' ? skimagePreset(store.meta.spacingUm) : features === 'default' ? defaultFeatureSet(store.meta.spacingUm) : classifierFeatureSet(store.meta.spacingUm);
+  const features = (a.features ?? DEFAULT_BANK.eds) as FeatureBank;
+  if (!FEATURE_BANKS.includes(features) || features === 'strokes') throw invalidInput(`--features must be classifier, default or skimage, not "${features}".`);
+  const set = featureBank(features, store.meta.spacingUm);
   const bar = progressBar('train');
   const out = a.out ?? 'model';
   const r = await trainFromLabels(a.volume!, maps.length > 1 ? maps : maps[0]!, out, {

@@ -6,14 +6,13 @@
  * they point to) gives one model for the same inputs and seed.
  */
 import { buildFacesTrainingSet } from '../classify/face-training-set';
-import { classifierFeatureSet } from '../classify/feature-sets';
+import { DEFAULT_BANK, featureBank } from '../classify/feature-banks';
 import { adjustPriors, disposeModel, matchClassShares, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
 import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
 import { depthFeatures, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
 import { depthLayerRows, studentTrainingSet, type DepthTransferOptions } from './depth-transfer';
 import { labelVolumeVoxels } from '../classify/labelled-voxels';
-import { strokeFeatureSet } from '../classify/strokes';
 import { buildTrainingSet, featureFnFor, surfaceTrainingVoxels, type ClassCount, type LabelledVoxel, type PartialVoxel, type TrainingSet } from '../classify/training-set';
 import type { MineralMap } from '../eds/types';
 import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
@@ -136,7 +135,7 @@ export interface StrokeLabels {
 export type LabelSource = EdsLabels | StrokeLabels;
 
 export interface TrainFromLabelsOptions extends StageOptions {
-  /** default: classifierFeatureSet (EDS) or strokeFeatureSet (strokes) of the volume's spacing */
+  /** default: DEFAULT_BANK's bank for the labels' kind (feature-banks.ts), at the volume's spacing */
   featureSet?: FeatureSet;
   /** class code -> name, kept with the model */
   classNames?: Record<number, string>;
@@ -254,7 +253,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
   throwIfAborted(signal);
   clock.lap('labels');
   const mirrorSurface = faces ? (faces.find((f) => (f.face ?? 'top') === 'top')?.surface ?? null) : labels.kind === 'eds' ? labels.surface : null;
-  const featureSet = opts.featureSet ?? (labels.kind === 'eds' ? classifierFeatureSet(store.meta.spacingUm) : strokeFeatureSet(store.meta.spacingUm));
+  const featureSet = opts.featureSet ?? featureBank(labels.kind === 'eds' ? DEFAULT_BANK.eds : DEFAULT_BANK.painted, store.meta.spacingUm);
   const ts = faces ? await buildFacesTrainingSet(store, faceVoxels, {
     features: featureFnFor(featureSet), featureSet, maxPerClass: opts.maxPerClass, maxPartial: opts.maxPartial, seed, signal, onProgress: sub(onProgress, 0.02, 0.45),
   }) : await buildTrainingSet(store, labelled, {

@@ -10,7 +10,7 @@ import { unprocessable } from '@/lib/errors';
 import type { QualityEstimate } from '@/lib/classify/quality-estimate';
 import type { SurfacePlane } from '@/lib/classify/mirror';
 import type { EpochInfo } from '@/lib/classify/model';
-import { classifierFeatureSet } from '@/lib/classify/feature-sets';
+import { DEFAULT_BANK, featureBank } from '@/lib/classify/feature-banks';
 import type { FeatureSet } from '@/lib/features/types';
 import type { Shape3 } from '@/lib/volume/types';
 import type { EdsLabelArgs } from '../jobs/tasks';
@@ -25,7 +25,7 @@ export const PREDICT_THREADS = 2;
 
 export function projectFeatureSet(svc: Services, projectId: string, spacingUm: [number, number, number]): FeatureSet {
   const saved = svc.repo.artifact(projectId, 'featureSet');
-  return saved?.specs?.length ? saved : classifierFeatureSet(spacingUm);
+  return saved?.specs?.length ? saved : featureBank(DEFAULT_BANK.eds, spacingUm);
 }
 
 /** What a training run returned (lib/pipeline trainFromLabels), as the project keeps it. */
