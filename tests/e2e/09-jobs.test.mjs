@@ -38,7 +38,10 @@ test('jobs page: project link, start and duration, ETA, error, filters, cancel f
     assert.equal(j.state, 'done', `demo registration: ${j.error ?? j.state}`);
     await trpc(baseUrl, 'correlate.accept', { projectId: demo.id }, true);
   }
-  const { jobId: runId } = await trpc(baseUrl, 'train.start', { projectId: demo.id }, true);
+  // a wide network and 30 epochs (early stopping may end it sooner), so that the training runs long
+  // enough to show an ETA (the default one trains the demo in about 4 s on a quiet machine, and the
+  // ETA needs 2 s of progress)
+  const { jobId: runId } = await trpc(baseUrl, 'train.start', { projectId: demo.id, hidden: [256, 256], epochs: 30 }, true);
   // a registration behind it on the compute queue (one heavy job at a time), cancelled from the table
   const { jobId: cancelId } = await trpc(baseUrl, 'correlate.autoRegister', { projectId: demo.id, model: 'similarity' }, true);
 
