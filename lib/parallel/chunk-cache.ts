@@ -9,6 +9,7 @@ import { throwIfAborted } from '../errors';
 import { checkBox, gatherHalo, normaliseHalo, planHalo, toFloat32 } from '../volume/reflect';
 import type { ReadBlockOptions, VolumeStore, WriteBlockOptions } from '../volume/store';
 import { allocate, bytesPerVoxel, type AnyVoxelArray, type Box3, type Shape3 } from '../volume/types';
+import { copyBox, forEachChunk, sub } from '../volume/zarr/chunk-copy';
 
 export interface ChunkCacheStats {
   hits: number;
@@ -54,24 +55,12 @@ export function withChunkCache(store: VolumeStore, chunk: Shape3, maxBytes = 96 
     const plan = planHalo(box, normaliseHalo(opts?.halo), shape);
     const inner = plan.inner;
     const buf = allocate(meta.dtype, inner.shape[0] * inner.shape[1] * inner.shape[2]);
-    const lo = [0, 1, 2].map((a) => Math.floor(inner.start[a]! / chunk[a]!));
-    const hi = [0, 1, 2].map((a) => Math.floor((inner.start[a]! + inner.shape[a]! - 1) / chunk[a]!));
     const c = opts?.channel ?? 0;
-    for (let iz = lo[0]!; iz <= hi[0]!; iz++) for (let iy = lo[1]!; iy <= hi[1]!; iy++) for (let ix = lo[2]!; ix <= hi[2]!; ix++) {
+    const pieces: [Shape3, Shape3, Shape3][] = [];
+    forEachChunk(inner, chunk, (cc, p0, p1) => pieces.push([cc, p0, p1]));
+    for (const [[iz, iy, ix], p0, p1] of pieces) {
       const { box: cb, data } = await getChunk(level, c, iz, iy, ix, opts?.signal);
-      // overlap of the chunk with `inner`, copied row by row
-      const s: number[] = [];
-      const e: number[] = [];
-      for (let a = 0; a < 3; a++) {
-        s.push(Math.max(cb.start[a]!, inner.start[a]!));
-        e.push(Math.min(cb.start[a]! + cb.shape[a]!, inner.start[a]! + inner.shape[a]!));
-      }
-      const [nz, ny, nx] = [e[0]! - s[0]!, e[1]! - s[1]!, e[2]! - s[2]!];
-      for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) {
-        const from = ((s[0]! - cb.start[0] + z) * cb.shape[1] + (s[1]! - cb.start[1] + y)) * cb.shape[2] + (s[2]! - cb.start[2]);
-        const to = ((s[0]! - inner.start[0] + z) * inner.shape[1] + (s[1]! - inner.start[1] + y)) * inner.shape[2] + (s[2]! - inner.start[2]);
-        buf.set(data.subarray(from, from + nx) as never, to);
-      }
+      copyBox(data, cb.shape, sub(p0, cb.start), buf, inner.shape, sub(p0, inner.start), sub(p1, p0));
     }
     return gatherHalo(plan, buf, meta.dtype);
   }

@@ -20,6 +20,7 @@ import { throwIfAborted } from '../../errors';
 import { checkBox, normaliseHalo, planHalo, type HaloPlan } from '../reflect';
 import type { ReadBlockOptions, VolumeStore } from '../store';
 import { bytesPerVoxel, voxelCount, type AnyVoxelArray, type Box3, type DType, type Shape3 } from '../types';
+import { copyBox, forEachChunk, sub } from './chunk-copy';
 import type { ZarrVolumeStore } from './zarr-volume-store-node';
 import { zstdInto } from './zstd-into-node';
 
@@ -125,20 +126,12 @@ export function brickReader(store: ZarrVolumeStore, maxBytes = 96 * 2 ** 20): Br
     const chunk = store.levelChunk(level);
     const ctor = ctorOf(meta.dtype);
     const buf = scratch(`i${c}`, ctor, bpv, voxelCount(inner.shape));
-    const lo = [0, 1, 2].map((a) => Math.floor(inner.start[a]! / chunk[a]!));
-    const hi = [0, 1, 2].map((a) => Math.floor((inner.start[a]! + inner.shape[a]! - 1) / chunk[a]!));
-    for (let iz = lo[0]!; iz <= hi[0]!; iz++) for (let iy = lo[1]!; iy <= hi[1]!; iy++) for (let ix = lo[2]!; ix <= hi[2]!; ix++) {
-      const data = await getChunk(level, c, [iz, iy, ix], chunk, opts?.signal);
-      // overlap of the chunk (stored shape `chunk`) with `inner`, copied row by row
-      const c0 = [iz * chunk[0], iy * chunk[1], ix * chunk[2]];
-      const s = [0, 1, 2].map((a) => Math.max(c0[a]!, inner.start[a]!));
-      const e = [0, 1, 2].map((a) => Math.min(c0[a]! + chunk[a]!, inner.start[a]! + inner.shape[a]!));
-      const [nz, ny, nx] = [e[0]! - s[0]!, e[1]! - s[1]!, e[2]! - s[2]!];
-      for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) {
-        const from = ((s[0]! - c0[0]! + z) * chunk[1] + (s[1]! - c0[1]! + y)) * chunk[2] + (s[2]! - c0[2]!);
-        const to = ((s[0]! - inner.start[0] + z) * inner.shape[1] + (s[1]! - inner.start[1] + y)) * inner.shape[2] + (s[2]! - inner.start[2]);
-        buf.set(data.subarray(from, from + nx) as never, to);
-      }
+    const pieces: [Shape3, Shape3, Shape3][] = [];
+    forEachChunk(inner, chunk, (cc, p0, p1) => pieces.push([cc, p0, p1]));
+    for (const [cc, p0, p1] of pieces) {
+      const data = await getChunk(level, c, cc, chunk, opts?.signal);
+      // a stored chunk has the whole chunk shape, also at the volume's edge
+      copyBox(data, chunk, sub(p0, [cc[0] * chunk[0], cc[1] * chunk[1], cc[2] * chunk[2]]), buf, inner.shape, sub(p0, inner.start), sub(p1, p0));
     }
     if (plan.identity) return buf;
     const out = scratch(`o${c}`, ctor, bpv, voxelCount(plan.outShape));
