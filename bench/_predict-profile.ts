@@ -42,7 +42,7 @@ export async function profileBricks(storePath: string, modelDir: string, outDir:
   // reads go through a brick reader (chunk cache, reused blocks) in brick order, as in the prediction
   // threads (brick-write-node): one per use, so that the read timed alone costs what the read inside
   // the features costs
-  const [readVia, fusedVia, tfjsVia] = [0, 1, 2].map(() => brickReader(store, 96 * 2 ** 20));
+  const [readVia, fusedVia, tfjsVia] = [0, 1, 2].map(() => brickReader(store));
   const fused: Record<string, number[]> = {};
   const tfjs: Record<string, number[]> = {};
   const add = (r: Record<string, number[]>, k: string, ms: number, n: number) => (r[k] ??= []).push((ms * 1e6) / n);

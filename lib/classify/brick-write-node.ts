@@ -50,7 +50,7 @@ export async function openPredictTarget(spec: PredictTargetSpec): Promise<Predic
   // in buffers it reuses (valid until the thread's next read): a target reads one brick at a time,
   // as it reuses its output arrays below, and predictBrick consumes the block before the next.
   const raw = await openVolume(spec.storePath);
-  const store = brickReader(raw, INPUT_CACHE_BYTES);
+  const store = brickReader(raw, { maxBytes: INPUT_CACHE_BYTES });
   const src = featureSource(store, spec.mirror);
   const outs = {
     labels: await openVolume(join(spec.outDir, 'labels.ome.zarr')),

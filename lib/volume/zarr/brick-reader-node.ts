@@ -1,24 +1,35 @@
 /**
- * Halo blocks of a store for ONE thread that reads brick after brick (a whole-volume prediction
- * thread, brick-write-node.ts): the read-through chunk cache of lib/parallel/chunk-cache.ts
- * (neighbouring bricks share their halo chunks; least recently used chunks dropped beyond
- * `maxBytes`), without its allocations per read. A prediction thread used to allocate per brick
- * the block it returned (~7 MB for a 64 x 128 x 128 uint16 brick with its halo), its reflected copy
- * at the volume's borders, and two arrays per decoded chunk (zarrita's and readBlock's copy of it,
- * 2 MB each): V8 ran about one major GC per brick for that external memory.
+ * The one read-through chunk cache in front of a zarr store: halo blocks for readers that read box
+ * after box. The halos of neighbouring bricks overlap (a 64^3 brick with a 66-voxel halo reads
+ * 196^3 voxels), so a reader that keeps the chunks it decoded reads each chunk a few times instead
+ * of tens of times. Same box/halo semantics as the store (reflect at the borders), at every
+ * pyramid level; least recently used chunks are dropped beyond `maxBytes`. Used by the prediction
+ * threads (brick-write-node.ts), the feature workers (lib/parallel/features.worker.ts) and the
+ * server's scan reader (server/storage/open-stores.ts).
  *
- * Here a zstd chunk is read into a reused file buffer and decoded (zstd-into-node.ts) into the
- * buffer of a chunk the cache dropped; other codecs, chunks never written and damaged chunks go
- * through the store (ZarrVolumeStore.readChunk: the same values, its errors). The arrays that
- * readBlock / readBlockF32 return live in buffers this reader reuses: **an array it returns is
- * valid until the next read of the same channel** (either call), so the caller must consume it
- * (copy it into wasm memory, convert it) before it reads that channel again. Level-0 and overview
- * reads share the rule. Read-only: writeBlock throws.
+ * One thread reading brick after brick (the default) allocates nothing per read. A prediction
+ * thread used to allocate per brick the block it returned (~7 MB for a 64 x 128 x 128 uint16
+ * brick with its halo), its reflected copy at the volume's borders, and two arrays per decoded
+ * chunk (zarrita's and readBlock's copy of it, 2 MB each): V8 ran about one major GC per brick for
+ * that external memory. Here a zstd chunk is read into a reused file buffer and decoded
+ * (zstd-into-node.ts) into the buffer of a chunk the cache dropped; other codecs, chunks never
+ * written and damaged chunks go through the store (ZarrVolumeStore.readChunk: the same values, its
+ * errors). The arrays that readBlock / readBlockF32 return live in buffers this reader reuses:
+ * **an array it returns is valid until the next read of the same channel** (either call), so the
+ * caller must consume it (copy it into wasm memory, convert it) before it reads that channel
+ * again. Level-0 and overview reads share the rule.
+ *
+ * `concurrent: true` is for readers whose reads overlap in time and which keep what they read (the
+ * server's slices and histograms): every read returns a new array and a dropped chunk's buffer is
+ * left to the GC instead of decoding a later chunk.
+ *
+ * writeBlock passes the write on to the store (which checks `wholeChunks`) after dropping the
+ * cached chunks of that channel, so later reads see what was written.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { throwIfAborted } from '../../errors';
 import { checkBox, normaliseHalo, planHalo, type HaloPlan } from '../reflect';
-import type { ReadBlockOptions, VolumeStore } from '../store';
+import type { ReadBlockOptions, VolumeStore, WriteBlockOptions } from '../store';
 import { bytesPerVoxel, voxelCount, type AnyVoxelArray, type Box3, type DType, type Shape3 } from '../types';
 import { copyBox, forEachChunk, sub } from './chunk-copy';
 import type { ZarrVolumeStore } from './zarr-volume-store-node';
@@ -38,15 +49,26 @@ export type BrickReader = VolumeStore & { stats: BrickReaderStats };
 type Ctor = new (buf: ArrayBuffer, offset: number, length: number) => AnyVoxelArray;
 const ctorOf = (dtype: DType): Ctor => (dtype === 'uint8' ? Uint8Array : dtype === 'uint16' ? Uint16Array : Float32Array) as unknown as Ctor;
 
-/** `store` read through a cache of decoded chunks of at most `maxBytes`, into reused block buffers. */
-export function brickReader(store: ZarrVolumeStore, maxBytes = 96 * 2 ** 20): BrickReader {
+export interface BrickReaderOptions {
+  /** bytes of decoded chunks kept (default 96 MiB) */
+  maxBytes?: number;
+  /** reads overlap in time and their arrays are kept: a new array per read, no recycled chunk buffers (default false) */
+  concurrent?: boolean;
+}
+
+/** `store` read through a cache of decoded chunks of at most `maxBytes`, into reused block buffers unless `concurrent`. */
+export function brickReader(store: ZarrVolumeStore, opts: BrickReaderOptions = {}): BrickReader {
+  const maxBytes = opts.maxBytes ?? 96 * 2 ** 20;
+  const concurrent = opts.concurrent ?? false;
   const meta = store.meta;
   const bpv = bytesPerVoxel(meta.dtype);
   const cache = new Map<string, AnyVoxelArray>(); // insertion order = LRU order
   const stats: BrickReaderStats = { hits: 0, misses: 0, direct: 0, bytes: 0 };
   // buffers of dropped chunks, by byte length, for the next chunks decoded here
   const free = new Map<number, ArrayBuffer[]>();
-  const recycle = (b: ArrayBuffer) => (free.get(b.byteLength) ?? free.set(b.byteLength, []).get(b.byteLength)!).push(b);
+  const recycle = (b: ArrayBuffer) => {
+    if (!concurrent) (free.get(b.byteLength) ?? free.set(b.byteLength, []).get(b.byteLength)!).push(b);
+  };
   const decoder = store.compression === 'zstd' ? zstdInto() : Promise.resolve(null);
   const fileBufs: Buffer[] = []; // compressed chunks are read into these (one per read in flight)
 
@@ -84,6 +106,7 @@ export function brickReader(store: ZarrVolumeStore, maxBytes = 96 * 2 ** 20): Br
   // reused buffers by role and channel: 'i' the in-volume block, 'o' its reflected halo, 'f' float32
   const buffers = new Map<string, ArrayBuffer>();
   const scratch = (key: string, ctor: Ctor, bytesPer: number, n: number): AnyVoxelArray => {
+    if (concurrent) return new ctor(new ArrayBuffer(n * bytesPer), 0, n);
     let b = buffers.get(key);
     if (!b || b.byteLength < n * bytesPer) {
       b = new ArrayBuffer(n * bytesPer);
@@ -107,12 +130,16 @@ export function brickReader(store: ZarrVolumeStore, maxBytes = 96 * 2 ** 20): Br
     stats.bytes += data.length * bpv;
     for (const [k, v] of cache) {
       if (stats.bytes <= maxBytes) break;
-      cache.delete(k);
-      stats.bytes -= v.length * bpv;
-      // its buffer decodes a later chunk (the caller copies a chunk out before it asks for the next)
-      if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) recycle(v.buffer as ArrayBuffer);
+      drop(k, v);
     }
     return data;
+  }
+
+  function drop(key: string, v: AnyVoxelArray): void {
+    cache.delete(key);
+    stats.bytes -= v.length * bpv;
+    // its buffer decodes a later chunk (the caller copies a chunk out before it asks for the next)
+    if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) recycle(v.buffer as ArrayBuffer);
   }
 
   async function readBlock(box: Box3, opts?: ReadBlockOptions): Promise<AnyVoxelArray> {
@@ -153,8 +180,11 @@ export function brickReader(store: ZarrVolumeStore, maxBytes = 96 * 2 ** 20): Br
       f.set(a);
       return f;
     },
-    async writeBlock(): Promise<void> {
-      throw new Error(`internal: the brick reader of "${store.path}" is read-only`);
+    async writeBlock(box: Box3, data: AnyVoxelArray, wopts?: WriteBlockOptions): Promise<void> {
+      // keep the cache honest: drop the cached chunks of that channel (every level)
+      const prefix = `${wopts?.channel ?? 0}/`;
+      for (const [k, v] of [...cache]) if (k.startsWith(prefix)) drop(k, v);
+      return store.writeBlock(box, data, wopts);
     },
   };
 }

@@ -32,7 +32,7 @@ async function twoChannelStore(name: string, compression: 'zstd' | 'none') {
 describe('brick reader (prediction threads)', () => {
   it('reads what the store reads (halos, reflected borders, both channels, level 1), in buffers it reuses', async () => {
     const store = await twoChannelStore('a.ome.zarr', 'zstd');
-    const reader = brickReader(store, 30 * 16 * 16 * 32 * 2);
+    const reader = brickReader(store, { maxBytes: 30 * 16 * 16 * 32 * 2 });
     const cases: Array<[Box3, number | Shape3, number]> = [
       [{ start: [0, 0, 0], shape }, 0, 0],
       [{ start: [3, 4, 5], shape: [8, 9, 7] }, 4, 0],
@@ -54,7 +54,7 @@ describe('brick reader (prediction threads)', () => {
     // every chunk was decoded here (zstd into recycled buffers), none through the store
     expect(reader.stats.direct).toBe(reader.stats.misses);
     // a budget of 3 chunks: dropped chunks' buffers decode the next ones, the values stay right
-    const small = brickReader(store, 3 * 16 * 16 * 32 * 2);
+    const small = brickReader(store, { maxBytes: 3 * 16 * 16 * 32 * 2 });
     for (const [box, halo, level] of cases) {
       expect(Array.from(await small.readBlock(box, { halo, level, channel: 1 }))).toEqual(Array.from(await store.readBlock(box, { halo, level, channel: 1 })));
     }
@@ -63,7 +63,43 @@ describe('brick reader (prediction threads)', () => {
     const a = await reader.readBlock({ start: [4, 4, 4], shape: [8, 8, 8] }, { halo: 2 });
     const b = await reader.readBlock({ start: [9, 9, 9], shape: [8, 8, 8] }, { halo: 2 });
     expect(b.buffer).toBe(a.buffer);
-    await expect(reader.writeBlock({ start: [0, 0, 0], shape: [1, 1, 1] }, new Uint16Array(1))).rejects.toThrow(/read-only/);
+  });
+
+  it('concurrent readers (the server) get a new array per read; writes pass through and later reads see them', async () => {
+    // the old chunk cache's cases: chunks that do not divide the volume, halos beyond a chunk, reads that overlap in time
+    const shape2: Shape3 = [19, 23, 17];
+    const data = Uint16Array.from({ length: shape2[0] * shape2[1] * shape2[2] }, (_, i) => (i * 7919) % 65521);
+    const store = await createVolume(path.join(dir, 'odd.ome.zarr'), { shape: shape2, spacingUm: [1, 1, 1], originUm: [0, 0, 0], dtype: 'uint16', channels: ['xrm'] }, { chunk: [7, 5, 6], compression: 'zstd', levels: 1 });
+    await store.writeBlock({ start: [0, 0, 0], shape: shape2 }, data);
+    const reader = brickReader(store, { maxBytes: 4 * 7 * 5 * 6 * 2, concurrent: true });
+    const cases: Array<[Box3, number | Shape3]> = [
+      [{ start: [0, 0, 0], shape: shape2 }, 0],
+      [{ start: [3, 4, 5], shape: [8, 9, 7] }, 4],
+      [{ start: [10, 14, 9], shape: [9, 9, 8] }, [2, 30, 5]],
+      [{ start: [0, 0, 0], shape: [1, 1, 1] }, 25],
+      [{ start: [5, 5, 5], shape: [6, 6, 6] }, 3],
+    ];
+    const got = await Promise.all(cases.flatMap(([box, halo]) => [reader.readBlock(box, { halo }), reader.readBlockF32(box, { halo })]));
+    for (let i = 0; i < cases.length; i++) {
+      const [box, halo] = cases[i]!;
+      expect(Array.from(got[2 * i]!)).toEqual(Array.from(await store.readBlock(box, { halo })));
+      expect(Array.from(got[2 * i + 1]!)).toEqual(Array.from(await store.readBlockF32(box, { halo })));
+    }
+    expect(new Set(got.map((a) => a.buffer)).size).toBe(got.length);
+    expect(reader.stats.bytes).toBeLessThanOrEqual(4 * 7 * 5 * 6 * 2);
+
+    const box: Box3 = { start: [2, 3, 4], shape: [9, 8, 7] };
+    const before = await reader.readBlock(box, { halo: 2 });
+    const patch = Uint16Array.from({ length: 9 * 8 * 7 }, (_, i) => i);
+    await reader.writeBlock(box, patch);
+    expect(Array.from(await reader.readBlock(box))).toEqual(Array.from(patch));
+    expect(Array.from(await reader.readBlock(box, { halo: 2 }))).toEqual(Array.from(await store.readBlock(box, { halo: 2 })));
+    expect(Array.from(before)).not.toEqual(Array.from(await reader.readBlock(box, { halo: 2 })));
+    // a one-thread reader's write drops its cached chunks too
+    const one = brickReader(store);
+    await one.readBlock({ start: [0, 0, 0], shape: shape2 });
+    await one.writeBlock(box, data.subarray(0, 9 * 8 * 7));
+    expect(Array.from(await one.readBlock(box))).toEqual(Array.from(data.subarray(0, 9 * 8 * 7)));
   });
 
   it('a write of exactly one chunk stores the caller\'s array as that chunk (views with an offset too), like any other write', async () => {
