@@ -6,7 +6,7 @@ import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { VolumeStore } from '@/lib/volume/store';
 import { openVolume } from '@/lib/volume/zarr-store-node';
-import { withChunkCache } from '@/lib/parallel/chunk-cache';
+import { brickReader } from '@/lib/volume/zarr/brick-reader-node';
 import { loadMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
 import { notFound } from '@/lib/errors';
@@ -23,8 +23,9 @@ export function volumeStore(svc: Services, datasetId: string): Promise<VolumeSto
   let p = stores.get(key);
   if (!p) {
     // decoded chunks stay in memory (LRU, 256 MB per volume): slices through the same chunks,
-    // the three orthogonal views and the histogram read them once
-    p = openVolume(svc.ws.abs(d.relPath)).then((s) => withChunkCache(s, s.chunk, 256 * 2 ** 20));
+    // the three orthogonal views and the histogram read them once; requests overlap and keep what
+    // they read, so every read gets a new array
+    p = openVolume(svc.ws.abs(d.relPath)).then((s) => brickReader(s, { maxBytes: 256 * 2 ** 20, concurrent: true }));
     p.catch(() => stores.delete(key));
     stores.set(key, p);
   }
