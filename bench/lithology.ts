@@ -46,6 +46,8 @@ interface Variant { name: string; train: Args['train'] }
 interface Args {
   shape: Shape3; seeds: number[]; perClass: number[]; peer: boolean; keep: boolean; priorShift?: boolean; case: 'lithology' | 'pores';
   train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'>; variants: Variant[]; featureVersion?: 1 | 2;
+  /** model seeds per variant on the same labels (default: the label seed itself); each adds a row `<variant>#<model seed>` */
+  modelSeeds?: number[];
 }
 
 /** `--variants 'name={json};name2={json}'`: MLP variants (train options on top of the flags), each trained on the same labels. */
@@ -81,6 +83,7 @@ function parse(argv: string[]): Args {
     else if (f === '--refit') a.train.refit = true;
     else if (f === '--ple') a.train.ple = Number(argv[++i]);
     else if (f === '--refit-min-epochs') a.train.refitMinEpochs = Number(argv[++i]);
+    else if (f === '--model-seeds') a.modelSeeds = argv[++i]!.split(',').map(Number);
     else if (f === '--no-peer') a.peer = false;
     else if (f === '--keep') a.keep = true;
     else throw new Error(`bench lithology: unknown option ${f}`);
@@ -89,7 +92,7 @@ function parse(argv: string[]): Args {
   return a;
 }
 
-interface Score { meanIoU: number; iou: number[]; seconds: number; firstFraction: number; heldOut?: number }
+interface Score { meanIoU: number; iou: number[]; seconds: number; shares: number[]; heldOut?: number }
 interface Row { seed: number; perClass: number; painted: number[]; scores: Map<string, Score> }
 
 /** The volume, its truth and painted labels of one seed and label count (lithology facies, or the e2e-08-like pore/solid interior). */
@@ -128,15 +131,16 @@ export async function run(argv: string[]): Promise<void> {
         const labPath = join(dir, `labels-${pc}.ome.zarr`);
         await writeDenseVolume(labPath, { meta: { ...store.meta, dtype: 'uint8', channels: ['labels'] }, data: painted });
         const row: Row = { seed, perClass: pc, painted: codes.map((k) => painted.reduce((s, v) => s + (v === k ? 1 : 0), 0)), scores: new Map() };
-        for (const v of a.variants) {
+        for (const v of a.variants) for (const ms of a.modelSeeds ?? [seed]) {
           // petromap: the one training path, then the saved model on every voxel's features
           const t = Date.now();
-          const mdir = join(dir, `model-${pc}-${v.name}`);
-          const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, mdir, { featureSet: set, train: { ...a.train, ...v.train }, seed, priorShift: a.priorShift });
+          const name = a.modelSeeds ? `${v.name}#${ms}` : v.name;
+          const mdir = join(dir, `model-${pc}-${name}`);
+          const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, mdir, { featureSet: set, train: { ...a.train, ...v.train }, seed: ms, priorShift: a.priorShift });
           const tm = await loadModel(mdir);
           const pred = argmaxClasses(await predictRows(tm, feats.data, n), tm.classes);
           disposeModel(tm);
-          row.scores.set(v.name, { ...score(truth, pred, codes, (Date.now() - t) / 1000), heldOut: tr.validation.accuracy });
+          row.scores.set(name, { ...score(truth, pred, codes, (Date.now() - t) / 1000), heldOut: tr.validation.accuracy });
           await rm(mdir, { recursive: true, force: true });
         }
         if (a.peer) {
@@ -148,8 +152,8 @@ export async function run(argv: string[]): Promise<void> {
           row.scores.set('RF', score(truth, new Uint8Array(await readFile(join(dir, 'rf.u8'))), codes, (Date.now() - t) / 1000));
         }
         rows.push(row);
-        const fmt = (sc: Score) => `mean IoU ${sc.meanIoU.toFixed(3)} (${sc.iou.map((v, k) => `${names[k]} ${v.toFixed(3)}`).join(', ')}; ${names[0]} share ${(100 * sc.firstFraction).toFixed(1)} %${sc.heldOut !== undefined ? `, held-out accuracy ${Number.isFinite(sc.heldOut) ? (100 * sc.heldOut).toFixed(0) : '-'} %` : ''}) ${sc.seconds.toFixed(1)} s`;
-        console.log(`seed ${seed}, ${pc} per class (painted ${row.painted.join(' / ')}; true ${names[0]} share ${(100 * share(truth, codes[0]!)).toFixed(1)} %):`);
+        const fmt = (sc: Score) => `mean IoU ${sc.meanIoU.toFixed(3)} (${sc.iou.map((v, k) => `${names[k]} ${v.toFixed(3)}`).join(', ')}; shares ${sc.shares.map((v) => (100 * v).toFixed(1)).join(' / ')} %${sc.heldOut !== undefined ? `, held-out accuracy ${Number.isFinite(sc.heldOut) ? (100 * sc.heldOut).toFixed(0) : '-'} %` : ''}) ${sc.seconds.toFixed(1)} s`;
+        console.log(`seed ${seed}, ${pc} per class (painted ${row.painted.join(' / ')}; true shares ${codes.map((k) => (100 * share(truth, k)).toFixed(1)).join(' / ')} %):`);
         const rf = row.scores.get('RF');
         for (const [k, sc] of row.scores) console.log(`  ${k.padEnd(14)} ${fmt(sc)}${rf && k !== 'RF' ? `   - RF ${sign(sc.meanIoU - rf.meanIoU)}` : ''}`);
       }
@@ -177,5 +181,5 @@ const share = (v: Uint8Array, code: number) => v.reduce((s, x) => s + (x === cod
 
 function score(truth: Uint8Array, pred: Uint8Array, codes: number[], seconds: number): Score {
   const m = confusionMetrics(truth, pred, codes);
-  return { meanIoU: m.meanIoU, iou: m.perClass.map((c) => c.iou), seconds, firstFraction: share(pred, codes[0]!) };
+  return { meanIoU: m.meanIoU, iou: m.perClass.map((c) => c.iou), seconds, shares: codes.map((k) => share(pred, k)) };
 }
