@@ -21,9 +21,11 @@ import { checkDecodeBudget, checkDiskBudget, DEFAULT_LIMITS, safeMessage, type L
 import { Level0Writer, LEVEL0_THREAD_MIN_VOXELS } from '../parallel/level0-writer-node';
 import { SOURCE_BYTES, type SourceDType } from './byte-readers-node';
 import {
+  isZarrFolder,
   openMeta,
   openNifti,
   openNrrd,
+  openOmeZarr,
   openRaw,
   openTiff,
   openTiffFolder,
@@ -79,7 +81,7 @@ function displayNameOf(source: string | string[], opts?: { displayName?: string 
 export async function detectVolumeFormat(path: string, name = nodePath.basename(path)): Promise<VolumeFormat> {
   const st = await fs.promises.stat(path).catch(() => null);
   if (!st) throw new PetromapError('NotFound', `${name} does not exist.`);
-  if (st.isDirectory()) return 'tiff-folder';
+  if (st.isDirectory()) return (await isZarrFolder(path)) ? 'ome-zarr' : 'tiff-folder';
   for (const [re, f] of EXT_FORMATS) if (re.test(path)) return f;
   if (st.size === 0) throw invalidInput(`${name} is empty (0 bytes). Copy the file again.`);
   const fh = await fs.promises.open(path, 'r');
@@ -118,6 +120,8 @@ async function openReader(source: string | string[], opts: ImportVolumeOptions):
       return openNifti(source as string, name, o);
     case 'txm':
       return openTxm(source as string, name, o);
+    case 'ome-zarr':
+      return openOmeZarr(source as string, name, o);
     case 'raw':
       return openRaw(source as string, name, opts.raw as RawOptions | undefined, o);
     default:
