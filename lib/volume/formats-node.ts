@@ -13,6 +13,7 @@ export { shown, unitToUm } from './formats/header-checks-node';
 export { openMeta } from './formats/open-meta-node';
 export { openNifti } from './formats/open-nifti-node';
 export { openNrrd } from './formats/open-nrrd-node';
+export { isZarrFolder, openOmeZarr } from './formats/open-ome-zarr-node';
 export { openRaw } from './formats/open-raw-node';
 export { openTiff } from './formats/open-tiff-node';
 export { openTxm, txmSlicePath, zeissProjectionsRefusal } from './formats/open-txm-node';

@@ -8,7 +8,8 @@ import { checkDecodeBudget, DEFAULT_LIMITS, type Limits } from '../../limits';
 import { SOURCE_BYTES, storedTypeFor, type SourceDType } from '../byte-readers-node';
 import type { Shape3 } from '../types';
 
-const UNITS_UM: Record<string, number> = { m: 1e6, cm: 1e4, mm: 1e3, um: 1, 'µm': 1, 'μm': 1, micron: 1, microns: 1, micrometer: 1, micrometers: 1, micrometre: 1, micrometres: 1, nm: 1e-3 };
+const UNITS_UM: Record<string, number> = { m: 1e6, cm: 1e4, mm: 1e3, um: 1, 'µm': 1, 'μm': 1, micron: 1, microns: 1, micrometer: 1, micrometers: 1, micrometre: 1, micrometres: 1, nm: 1e-3,
+  meter: 1e6, metre: 1e6, centimeter: 1e4, centimetre: 1e4, millimeter: 1e3, millimetre: 1e3, millimeters: 1e3, millimetres: 1e3, nanometer: 1e-3, nanometre: 1e-3, angstrom: 1e-4 };
 
 export function unitToUm(unit: string | undefined): number | undefined {
   if (!unit) return undefined;

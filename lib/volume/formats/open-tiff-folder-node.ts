@@ -17,7 +17,7 @@ import { checkTiffPage, openGeoTiff } from './check-tiff-page-node';
 import { describe } from './describe-volume-node';
 import { checkShape, shown } from './header-checks-node';
 import { readTiffPage } from './read-tiff-page-node';
-import { tiffSourceType, tiffSpacing } from './tiff-tags-node';
+import { tiffDescription, tiffSourceType, tiffSpacing } from './tiff-tags-node';
 import type { OpenOptions, VolumeReader } from './volume-reader';
 
 const TIFF_RE = /\.tiff?$/i;
@@ -86,7 +86,7 @@ export async function openTiffFolder(source: string | string[], name: string, op
     src = tiffSourceType(first, fileName(files[0]!));
     checkShape([files.length, ny, nx], name, src, limits);
     await checkTiffPage(first, size, fileName(files[0]!), 0, 1, limits);
-    spacing = tiffSpacing(first, notes);
+    spacing = tiffSpacing(first, notes, await tiffDescription(first));
   } finally {
     await tiff.close();
   }

@@ -6,7 +6,7 @@ import { checkTiffPage, openGeoTiff } from './check-tiff-page-node';
 import { describe } from './describe-volume-node';
 import { checkShape } from './header-checks-node';
 import { readTiffPage } from './read-tiff-page-node';
-import { imageJInfo, tiffSourceType, tiffSpacing } from './tiff-tags-node';
+import { imageJInfo, omeTiffPlanes, tiffDescription, tiffSourceType, tiffSpacing } from './tiff-tags-node';
 import type { OpenOptions, VolumeReader } from './volume-reader';
 
 export async function openTiff(path: string, name: string, opts: OpenOptions = {}): Promise<VolumeReader> {
@@ -32,7 +32,14 @@ export async function openTiff(path: string, name: string, opts: OpenOptions = {
       throw unsupported(`${name} is an ImageJ hyperstack (channels or time points); save a single 3D stack.`);
     }
     const notes: string[] = [];
-    const spacing = tiffSpacing(first, notes);
+    const description = await tiffDescription(first);
+    const ome = omeTiffPlanes(description);
+    if (ome && (ome.channels > 1 || ome.times > 1)) {
+      const what = [ome.channels > 1 ? `${ome.channels} channels` : '', ome.times > 1 ? `${ome.times} time points` : ''].filter(Boolean).join(' and ');
+      throw unsupported(`${name} is an OME-TIFF with ${what}; petromap imports one greyscale 3D stack: save a single channel and time point (e.g. Fiji: Image > Duplicate).`);
+    }
+    if (ome && ome.images > 1) notes.push(`the OME-TIFF holds ${ome.images} images; the first was imported`);
+    const spacing = tiffSpacing(first, notes, description);
     await checkTiffPage(first, size, name, 0, count, limits);
     const desc = describe('tiff', path, shape, src, { um: spacing, notes }, [0, 0, 0], true, 'tiff pages');
     let z = 0;

@@ -60,7 +60,52 @@ export function imageJInfo(image: GeoTIFFImage): Record<string, string> {
   return out;
 }
 
-export function tiffSpacing(image: GeoTIFFImage, notes: string[]): [number, number, number] | undefined {
+/**
+ * The voxel size an OME-TIFF's OME-XML gives (Pixels PhysicalSizeX/Y/Z and their units, µm when
+ * no unit is given), or undefined when the description is not OME-XML or gives no x size.
+ */
+export function omeTiffSpacing(d: unknown, notes: string[]): [number, number, number] | undefined {
+  if (typeof d !== 'string' || !/<OME[\s>]/.test(d.slice(0, 4096))) return undefined;
+  const pixels = /<(?:\w+:)?Pixels\b[^>]*>/.exec(d)?.[0];
+  if (!pixels) return undefined;
+  const attr = (k: string) => new RegExp(`\\b${k}="([^"]*)"`).exec(pixels)?.[1];
+  const size = (axis: 'X' | 'Y' | 'Z') => {
+    const v = Number(attr(`PhysicalSize${axis}`));
+    if (!(Number.isFinite(v) && v > 0)) return undefined;
+    const unit = attr(`PhysicalSize${axis}Unit`) ?? 'µm';
+    const f = unitToUm(unit);
+    if (f === undefined) notes.push(`the OME-XML gives the ${axis.toLowerCase()} size in "${shown(unit, 12)}", not a length unit petromap knows: ignored`);
+    return f === undefined ? undefined : v * f;
+  };
+  const sx = size('X');
+  if (sx === undefined) return undefined;
+  const sy = size('Y') ?? sx;
+  const sz = size('Z');
+  if (sz === undefined) notes.push('the OME-XML gives no slice spacing (PhysicalSizeZ); the pixel width was used for z');
+  return [sz ?? sx, sy, sx];
+}
+
+/** Channels and time points an OME-TIFF's OME-XML declares (SizeC, SizeT of its first image), or undefined. */
+export function omeTiffPlanes(d: string | undefined): { channels: number; times: number; images: number } | undefined {
+  if (typeof d !== 'string' || !/<OME[\s>]/.test(d.slice(0, 4096))) return undefined;
+  const pixels = /<(?:\w+:)?Pixels\b[^>]*>/.exec(d)?.[0];
+  if (!pixels) return undefined;
+  const n = (k: string) => Number(new RegExp(`\\b${k}="(\\d+)"`).exec(pixels)?.[1] ?? 1);
+  return { channels: n('SizeC'), times: n('SizeT'), images: (d.match(/<(?:\w+:)?Image\b/g) ?? []).length };
+}
+
+/** The page's ImageDescription, loaded even when geotiff defers it (an OME-XML is often several kB), or undefined. */
+export async function tiffDescription(image: GeoTIFFImage): Promise<string | undefined> {
+  const d = dirOf(image);
+  if (!d.hasTag('ImageDescription')) return undefined;
+  const v = await d.loadValue('ImageDescription').catch(() => undefined);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The voxel size (z, y, x) in µm from OME-XML (`description`, see tiffDescription), ImageJ's description or the resolution tags. */
+export function tiffSpacing(image: GeoTIFFImage, notes: string[], description?: string): [number, number, number] | undefined {
+  const ome = omeTiffSpacing(description, notes);
+  if (ome) return ome;
   const ij = imageJInfo(image);
   const xr = tagArray(image, 'XResolution');
   const yr = tagArray(image, 'YResolution');

@@ -1,0 +1,182 @@
+/**
+ * OME-Zarr images written by other tools (ome-zarr-py, bioformats2raw, napari, Fiji's N5/Zarr
+ * export, ...): Zarr v2 (.zgroup/.zattrs/.zarray) or v3 (zarr.json, OME-NGFF 0.5), read through
+ * zarrita. The full-resolution level of the first multiscale is imported; its z, y and x axes
+ * become the volume and any other axis (time, channel) must hold a single plane. The voxel size
+ * comes from the level's `scale` transformation (and the multiscale's own) in the axes' units.
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { FileSystemStore } from '@zarrita/storage';
+import * as zarr from 'zarrita';
+import { invalidInput, unsupported } from '../../errors';
+import { checkDecodeBudget, DEFAULT_LIMITS, safeMessage } from '../../limits';
+import type { SourceDType } from '../byte-readers-node';
+import type { AnyVoxelArray } from '../types';
+import { describe } from './describe-volume-node';
+import { checkShape, shown, unitlessToUm, unitToUm } from './header-checks-node';
+import type { OpenOptions, VolumeReader } from './volume-reader';
+
+/** The files that make a folder a Zarr hierarchy (v2 group/array, v3 node). */
+const ZARR_MARKERS = ['zarr.json', '.zgroup', '.zarray', '.zattrs'];
+
+/** True when `dir` is the root of a Zarr hierarchy (v2 or v3). */
+export async function isZarrFolder(dir: string): Promise<boolean> {
+  for (const m of ZARR_MARKERS) if (await fs.promises.stat(nodePath.join(dir, m)).then((s) => s.isFile(), () => false)) return true;
+  return false;
+}
+
+const ZARR_TYPES: Record<string, SourceDType> = {
+  uint8: 'uint8', int8: 'int8', uint16: 'uint16', int16: 'int16', uint32: 'uint32', int32: 'int32', float32: 'float32', float64: 'float64',
+};
+
+type Json = Record<string, unknown>;
+interface Axis {
+  name: string;
+  type?: string;
+  unit?: string;
+}
+
+/** A path named in the metadata: plain names below the folder only (no '..', no absolute path). */
+function safeKey(p: unknown, name: string): string {
+  const s = typeof p === 'string' ? p.replace(/^\/+|\/+$/g, '') : '';
+  if (!s || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(s) || s.split('/').some((seg) => seg === '.' || seg === '..')) {
+    throw invalidInput(`${name}: its OME-Zarr metadata names the image "${shown(String(p))}", which is not a folder inside it; the metadata is damaged.`);
+  }
+  return s;
+}
+
+/** The OME attributes of a node: v0.5 keeps them under `ome`, earlier versions at the top. */
+function omeOf(attrs: Json): Json {
+  return attrs.ome && typeof attrs.ome === 'object' ? (attrs.ome as Json) : attrs;
+}
+
+async function openNode(store: FileSystemStore, key: string, name: string) {
+  try {
+    return await zarr.open(zarr.root(store).resolve(key));
+  } catch (err) {
+    throw invalidInput(`${name}: ${key === '' ? 'its top level' : `"${shown(key)}"`} is not a readable Zarr group or array (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
+  }
+}
+
+function scaleOf(transforms: unknown, n: number): { scale: number[]; translation: number[] } {
+  const scale = new Array<number>(n).fill(1);
+  const translation = new Array<number>(n).fill(0);
+  if (!Array.isArray(transforms)) return { scale, translation };
+  for (const t of transforms as Json[]) {
+    const v = Array.isArray(t?.scale) ? (t.scale as unknown[]) : Array.isArray(t?.translation) ? (t.translation as unknown[]) : null;
+    if (!v || v.length !== n || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) continue;
+    if (t.type === 'scale') v.forEach((x, i) => (scale[i]! *= x as number));
+    else if (t.type === 'translation') v.forEach((x, i) => (translation[i]! += x as number));
+  }
+  return { scale, translation };
+}
+
+/** The axes of a multiscale: objects (0.4+), names (0.3) or, before that, t, c, z, y, x. */
+function axesOf(ms: Json, ndim: number): Axis[] {
+  const a = ms.axes;
+  if (Array.isArray(a) && a.length === ndim) return a.map((x) => (typeof x === 'string' ? { name: x } : { name: String((x as Json)?.name ?? ''), type: (x as Json)?.type as string, unit: (x as Json)?.unit as string }));
+  return ['t', 'c', 'z', 'y', 'x'].slice(5 - ndim).map((n) => ({ name: n }));
+}
+
+export async function openOmeZarr(path: string, name: string, opts: OpenOptions = {}): Promise<VolumeReader> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const store = new FileSystemStore(path);
+  let node = await openNode(store, '', name);
+  let imageKey = '';
+  let ms: Json | undefined;
+  if (node instanceof zarr.Group) {
+    let ome = omeOf(node.attrs as Json);
+    if (!Array.isArray(ome.multiscales) && ome['bioformats2raw.layout'] !== undefined) {
+      // bioformats2raw: one image per series folder (0, 1, ...), listed in OME/.zattrs when there are several
+      const series = await openNode(store, 'OME', name).then((g) => omeOf(g.attrs as Json).series, () => undefined);
+      if (Array.isArray(series) && series.length > 1) {
+        throw unsupported(
+          `${name} holds ${series.length} images (series ${series.slice(0, 4).map((s) => shown(String(s), 12)).join(', ')}${series.length > 4 ? ', …' : ''}); ` +
+            `import one of them by giving its folder, e.g. ${name}/${shown(String(series[0]), 12)}.`,
+        );
+      }
+      imageKey = safeKey(Array.isArray(series) && series.length === 1 ? series[0] : '0', name);
+      node = await openNode(store, imageKey, name);
+      ome = node instanceof zarr.Group ? omeOf(node.attrs as Json) : {};
+    }
+    const list = ome.multiscales;
+    if (!Array.isArray(list) || list.length === 0 || typeof list[0] !== 'object') {
+      throw invalidInput(`${name} is a Zarr folder but not an OME-Zarr image (its metadata has no "multiscales"); give the folder of one image, or export the volume as OME-Zarr, TIFF or NRRD.`);
+    }
+    ms = list[0] as Json;
+    const datasets = ms.datasets;
+    if (!Array.isArray(datasets) || datasets.length === 0) throw invalidInput(`${name}: its OME-Zarr "multiscales" lists no resolution level; the metadata is damaged.`);
+    const levelKey = safeKey((datasets[0] as Json)?.path, name);
+    node = await openNode(store, imageKey ? `${imageKey}/${levelKey}` : levelKey, name);
+    if (!(node instanceof zarr.Array)) throw invalidInput(`${name}: the full-resolution level "${shown(levelKey)}" is not a Zarr array; the metadata is damaged.`);
+  }
+  const arr = node as zarr.Array<zarr.DataType, FileSystemStore>;
+  const src = ZARR_TYPES[arr.dtype as string];
+  if (!src) throw unsupported(`${name}: voxels of type ${shown(String(arr.dtype))} are not supported (8/16/32-bit integers, float32 or float64).`);
+  const full = arr.shape.map(Number);
+  const axes = ms ? axesOf(ms, full.length) : ['t', 'c', 'z', 'y', 'x'].slice(Math.max(0, 5 - full.length)).map((n) => ({ name: n }) as Axis);
+  const spatial = axes.map((a, i) => ({ ...a, i })).filter((a) => a.type === 'space' || (!a.type && /^[zyx]$/i.test(a.name)));
+  if (spatial.length !== 3) {
+    throw unsupported(`${name} is a ${full.length}-dimensional image with ${spatial.length} space axes (${axes.map((a) => shown(a.name, 8)).join(', ')}); petromap imports a 3D volume (z, y, x).`);
+  }
+  for (const [i, a] of axes.entries()) {
+    if (spatial.some((s) => s.i === i) || full[i] === 1) continue;
+    const what = a.type === 'channel' || /^c/i.test(a.name) ? 'channels' : a.type === 'time' || /^t/i.test(a.name) ? 'time points' : `planes along its "${shown(a.name, 12)}" axis`;
+    throw unsupported(`${name} holds ${full[i]} ${what}; petromap imports one greyscale 3D volume: save a single ${what === 'channels' ? 'channel' : 'one'} as its own OME-Zarr, TIFF or NRRD.`);
+  }
+  const [iz, iy, ix] = spatial.map((s) => s.i) as [number, number, number];
+  const shape = checkShape([full[iz]!, full[iy]!, full[ix]!], name, src, limits);
+  const chunk = arr.chunks.map(Number);
+  checkDecodeBudget(`${name}: one chunk (${chunk.join(' x ')} voxels)`, chunk.reduce((a, b) => a * b, 1) * (arr.dtype === 'float64' ? 8 : 4), limits);
+  // voxel size: the level's scale times the multiscale's, in each axis' unit
+  const notes: string[] = [];
+  let um: [number, number, number] | undefined;
+  let originUm: [number, number, number] = [0, 0, 0];
+  if (ms) {
+    const level = scaleOf(((ms.datasets as Json[])[0] as Json).coordinateTransformations, full.length);
+    const whole = scaleOf(ms.coordinateTransformations, full.length);
+    const s = [iz, iy, ix].map((i) => level.scale[i]! * whole.scale[i]!);
+    const t = [iz, iy, ix].map((i) => level.translation[i]! * whole.scale[i]! + whole.translation[i]!);
+    const units = [iz, iy, ix].map((i) => axes[i]!.unit);
+    const given = ((ms.datasets as Json[])[0] as Json).coordinateTransformations !== undefined;
+    if (given && s.every((v) => v > 0)) {
+      let toUm = units.map((u) => unitToUm(u));
+      if (toUm.some((f) => f === undefined)) {
+        const bad = units.find((u, k) => u && toUm[k] === undefined);
+        if (bad) throw unsupported(`${name}: its axes are in "${shown(bad, 20)}", not a length unit petromap knows (nanometer, micrometer, millimeter, ...).`);
+        const f = unitlessToUm(s, 'the OME-Zarr metadata', notes);
+        toUm = toUm.map((v) => v ?? f);
+      }
+      um = s.map((v, k) => v * toUm[k]!) as [number, number, number];
+      originUm = t.map((v, k) => v * toUm[k]!) as [number, number, number];
+    }
+  }
+  const desc = describe('ome-zarr', path, shape, src, { um, notes }, originUm, true, 'zarr chunks (decoded to this machine\'s byte order)');
+  let z = 0;
+  return {
+    desc,
+    async readSlices(out: AnyVoxelArray) {
+      const [, ny, nx] = shape;
+      const n = out.length / (ny * nx);
+      const sel = full.map((_, i) => (i === iz ? zarr.slice(z, z + n) : i === iy || i === ix ? null : 0));
+      let got: { data: ArrayLike<number>; shape: number[]; stride: number[] };
+      try {
+        got = (await zarr.get(arr, sel as never)) as never;
+      } catch (err) {
+        throw invalidInput(`${name} is damaged at slices ${z + 1}–${z + n}: a chunk cannot be read (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
+      }
+      // the result keeps the z, y, x order of the array's axes; put it in z, y, x
+      const order = [iz, iy, ix].sort((a, b) => a - b);
+      const pos = [iz, iy, ix].map((i) => order.indexOf(i));
+      const [sz, sy, sx] = pos.map((p) => got.stride[p]!) as [number, number, number];
+      const data = got.data as unknown as AnyVoxelArray;
+      if (sz === ny * nx && sy === nx && sx === 1 && data.length === out.length) out.set(data as never); // converts to the stored type
+      else {
+        for (let k = 0, o = 0; k < n; k++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[o++] = data[k * sz + y * sy + x * sx]!;
+      }
+      z += n;
+    },
+    close: async () => {},
+  };
+}
