@@ -67,7 +67,7 @@ const FILTERS = [
 ] as const;
 const filterName = exactly<FilterName>()(z.enum(FILTERS));
 const featureSpec = exactly<FeatureSpec>()(z.object({ filter: filterName, sigmaUm: real }));
-const featureSet = exactly<FeatureSet>()(z.object({ specs: z.array(featureSpec), preset: z.enum(['default', 'skimage', 'custom']).optional(), version: z.union([z.literal(1), z.literal(2)]).optional() }));
+const featureSet = exactly<FeatureSet>()(z.object({ specs: z.array(featureSpec), preset: z.enum(['default', 'skimage', 'custom']).optional(), version: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional() }));
 
 const epochInfo = exactly<EpochInfo>()(z.object({ epoch: num, loss: real, valLoss: real, valAccuracy: real }));
 const classMetrics = exactly<ClassMetrics>()(z.object({ class: num, precision: real, recall: real, f1: real, iou: real, support: num }));
