@@ -100,3 +100,53 @@ export function gaussianFilter(
   }
   return cur === src ? Float64Array.from(src) : cur;
 }
+
+/**
+ * Feature definition version 3 (plan.ts): the one-sided ("downward-looking") weights along z.
+ * Over the taps j = 0..R (R = kernelRadius(sigma, truncate), at least `order`), with the
+ * half-Gaussian weights phi(j) = exp(-j^2 / 2 sigma^2), order 0 is the weighted mean
+ * (phi / sum phi), order 1 the slope of the weighted least-squares line through the samples and
+ * order 2 twice the quadratic coefficient of the weighted least-squares parabola: exact on
+ * polynomials of that degree (orders 1 and 2 sum to 0), so constants and ramps read as they do with
+ * the symmetric kernels. Returned as correlation weights of length 2R + 1 whose first R are 0
+ * (out[i] = sum_k w[k + R] in[i + k], k = -R..R): a voxel reads only itself and the voxels after it.
+ */
+export function oneSidedWeights(sigma: number, order: number, truncate = TRUNCATE): Float64Array {
+  if (order < 0 || order > 2) throw new Error(`internal: one-sided weights of order ${order}`);
+  const R = Math.max(kernelRadius(sigma, truncate), order, 1);
+  const phi = new Float64Array(R + 1);
+  for (let j = 0; j <= R; j++) phi[j] = Math.exp((-0.5 * j * j) / (sigma * sigma));
+  const deg = order; // polynomial degree of the fit
+  const nb = deg + 1;
+  // normal equations (A^T Phi A) c = A^T Phi y, basis j^p; weights = row `order` of (A^T Phi A)^-1 A^T Phi
+  const M: number[][] = Array.from({ length: nb }, () => new Array<number>(nb).fill(0));
+  for (let j = 0; j <= R; j++) for (let p = 0; p < nb; p++) for (let q = 0; q < nb; q++) M[p]![q]! += phi[j]! * j ** (p + q);
+  const inv = invertSmall(M);
+  const out = new Float64Array(2 * R + 1);
+  const fact = order === 2 ? 2 : 1;
+  for (let j = 0; j <= R; j++) {
+    let v = 0;
+    for (let q = 0; q < nb; q++) v += inv[order]![q]! * j ** q;
+    out[R + j] = fact * v * phi[j]!;
+  }
+  return out;
+}
+
+/** Inverse of a small symmetric positive definite matrix (Gauss-Jordan, float64). */
+function invertSmall(m: number[][]): number[][] {
+  const n = m.length;
+  const a = m.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r]![c]!) > Math.abs(a[p]![c]!)) p = r;
+    [a[c], a[p]] = [a[p]!, a[c]!];
+    const d = a[c]![c]!;
+    for (let k = 0; k < 2 * n; k++) a[c]![k]! /= d;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = a[r]![c]!;
+      for (let k = 0; k < 2 * n; k++) a[r]![k]! -= f * a[c]![k]!;
+    }
+  }
+  return a.map((row) => row.slice(n));
+}

@@ -94,17 +94,34 @@ export const COARSE_MIN_SIGMA_VOX = 3.0;
 export const V2_PRE_SIGMA_VOX = 1.0;
 export const COARSE_FILTERS: readonly FilterName[] = ['gaussian', 'localMean', 'gradientMagnitude', 'laplacian', 'dog', 'hessianEigen'];
 
-export function featureVersion(set: FeatureSet): 1 | 2 {
-  return set.version === 2 && !isSkimage(set) ? 2 : 1;
+/**
+ * Feature set version 3: version 2, except that the coarse specs (the 2x grid) look only downwards
+ * along z: the pre-filter's and the coarse specs' z passes take one-sided weights
+ * (gaussian-filter.ts oneSidedWeights: the half-Gaussian mean, the weighted least-squares slope and
+ * curvature over z' >= z), and an odd voxel z takes the coarse sample at z + 1 (not the mean of
+ * z - 1 and z + 1). A voxel's large-scale features then depend on voxels at z' >= z only, so a
+ * voxel of the surface layer and one in the interior are described the same way (no mirrored rock
+ * in them); the small scales stay symmetric (and mirrored at the surface). Same names, halo and
+ * cost class as version 2.
+ */
+export const ONE_SIDED_VERSION = 3;
+
+export function featureVersion(set: FeatureSet): 1 | 2 | 3 {
+  return (set.version === 2 || set.version === 3) && !isSkimage(set) ? set.version : 1;
+}
+
+/** Version 3: are the coarse specs one-sided along z? */
+export function isOneSidedZ(set: FeatureSet): boolean {
+  return featureVersion(set) === ONE_SIDED_VERSION;
 }
 
 export function truncateOf(set: FeatureSet): number {
-  return featureVersion(set) === 2 ? V2_TRUNCATE : TRUNCATE;
+  return featureVersion(set) >= 2 ? V2_TRUNCATE : TRUNCATE;
 }
 
-/** Version 2: is this spec computed on the 2x grid? */
+/** Versions 2 and 3: is this spec computed on the 2x grid? */
 export function isCoarse(set: FeatureSet, spec: FeatureSpec, spacingUm: readonly number[]): boolean {
-  if (featureVersion(set) !== 2 || !COARSE_FILTERS.includes(spec.filter)) return false;
+  if (featureVersion(set) < 2 || !COARSE_FILTERS.includes(spec.filter)) return false;
   return voxelSigmas(spec.sigmaUm, spacingUm).every((s) => s >= COARSE_MIN_SIGMA_VOX);
 }
 
@@ -200,8 +217,8 @@ export function checkSet(set: FeatureSet, spacingUm: readonly number[], what = '
     if (sp.filter !== 'intensity' && !(sp.sigmaUm > 0 && Number.isFinite(sp.sigmaUm))) {
       throw invalidInput(`${what}: filter "${sp.filter}" needs a positive scale in µm, got ${sp.sigmaUm}.`);
     }
-    if (set.version !== undefined && set.version !== 1 && set.version !== 2) {
-      throw invalidInput(`${what}: unknown feature definition version ${String(set.version)} (this petromap knows 1 and 2); a newer petromap made it.`);
+    if (set.version !== undefined && set.version !== 1 && set.version !== 2 && set.version !== 3) {
+      throw invalidInput(`${what}: unknown feature definition version ${String(set.version)} (this petromap knows 1, 2 and 3); a newer petromap made it.`);
     }
     if (isSkimage(set) && !['gaussian', 'gradientMagnitude', 'hessianEigen'].includes(sp.filter)) {
       throw invalidInput(`${what}: the scikit-image preset only has gaussian, gradientMagnitude (Sobel) and hessianEigen, not "${sp.filter}".`);

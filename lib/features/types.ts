@@ -29,12 +29,13 @@ export interface FeatureSet {
    * Definition of the filters (stored with every model, so a model is always predicted with the
    * features it was trained on). Absent or 1: scipy's Gaussians truncated at 4 sigma, every scale
    * on the voxel grid. 2: Gaussians truncated at 3 sigma, and the scales of at least 3 voxels on
-   * a 2x grid aligned to the volume (plan.ts, coarse.ts). Ignored by the skimage preset.
+   * a 2x grid aligned to the volume (plan.ts, coarse.ts). 3: version 2 with the 2x-grid scales
+   * one-sided along z (only z' >= z; plan.ts ONE_SIDED_VERSION). Ignored by the skimage preset.
    */
   version?: FeatureVersion;
 }
 
-export type FeatureVersion = 1 | 2;
+export type FeatureVersion = 1 | 2 | 3;
 
 /** Result of computing features on one brick: voxel-major rows, ready for a classifier. */
 export interface BrickFeatures {

@@ -112,9 +112,9 @@ describe('feature definition version 2 (3-sigma Gaussians, large scales on a 2x 
     const direct = await computeBrickFeatures([floats], sh, halo, [1, 1, 1], v2, { origin: box.start });
     const viaStore = await featuresForBox(store, box, v2);
     expect(Array.from(direct.data)).toEqual(Array.from(viaStore.data));
-    const err = await computeBrickFeatures([floats], sh, halo, [1, 1, 1], { ...v2, version: 3 as 2 }).catch((e) => e);
+    const err = await computeBrickFeatures([floats], sh, halo, [1, 1, 1], { ...v2, version: 4 as 2 }).catch((e) => e);
     expect(isPetromapError(err, 'InvalidInput')).toBe(true);
-    expect(String(err.message)).toMatch(/feature definition version 3/);
+    expect(String(err.message)).toMatch(/feature definition version 4/);
   });
 
   it('a saved model keeps its definition: a model without a version predicts with version 1, a version-2 model with version 2', async () => {
