@@ -14,14 +14,14 @@ import type { Compression } from '../volume/zarr-store-node';
 import { parseCommandArgs } from './args';
 import { progressBar } from './progress';
 
-export const USAGE = `usage: petromap import <file|folder> [more slice files] --out <name.ome.zarr> [--format tiff|tiff-folder|nrrd|mha|mhd|nifti|txm|raw]
+export const USAGE = `usage: petromap import <file|folder> [more slice files] --out <name.ome.zarr> [--format tiff|tiff-folder|nrrd|mha|mhd|nifti|txm|ome-zarr|raw]
        [--raw-shape z,y,x --raw-dtype uint8|int8|uint16|int16|uint32|int32|float32|float64 [--big-endian] [--header-bytes N]]
        [--spacing z,y,x (µm)] [--channel NAME] [--compression zstd|gzip|none]
   Streams an XRM volume into a chunked OME-Zarr store (default --out: <file name>.ome.zarr; it must not exist yet).
   Output (stdout, JSON): { store: absolute path, meta: { shape: [z, y, x], spacingUm: [z, y, x], originUm, dtype, channels } }.
   Progress and notes go to stderr.`;
 
-const FORMATS = ['auto', 'tiff', 'tiff-folder', 'nrrd', 'mha', 'mhd', 'nifti', 'txm', 'raw'] as const;
+const FORMATS = ['auto', 'tiff', 'tiff-folder', 'nrrd', 'mha', 'mhd', 'nifti', 'txm', 'ome-zarr', 'raw'] as const;
 const RAW_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;
 
 export interface ParsedVolumeArgs {

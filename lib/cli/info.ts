@@ -10,6 +10,7 @@ import { limitsFromEnv, safeMessage } from '../limits';
 import { describeVolumeFile } from '../volume/import-node';
 import { openVolume } from '../volume/zarr-store-node';
 import { parseVolumeArgs } from './import';
+import { isPetromapStore } from './store-kind';
 
 export const USAGE = `usage: petromap info <volume file | folder of TIFF slices | store.ome.zarr> [--format F] [--raw-shape z,y,x --raw-dtype uint16 [--big-endian] [--header-bytes N]]
   Reads headers only. Output (stdout, JSON), for a file: { kind: "file", format, shape: [z, y, x], sourceType, dtype,
@@ -17,7 +18,7 @@ export const USAGE = `usage: petromap info <volume file | folder of TIFF slices 
   compression, pyramidComplete }.`;
 
 export async function info(target: string | string[], argvOpts: ReturnType<typeof parseVolumeArgs>['opts'] = {}): Promise<Record<string, unknown>> {
-  if (typeof target === 'string' && fs.existsSync(nodePath.join(target, 'zarr.json'))) {
+  if (typeof target === 'string' && isPetromapStore(target)) {
     const s = await openVolume(target);
     return {
       kind: 'store',

@@ -19,6 +19,7 @@ import type { LandmarkPair } from '../registration/types';
 import { parseCommandArgs, parseListOption, readJsonOption } from './args';
 import { edsMapsFromSequence, topMapFirst } from './eds-maps-args';
 import { progressBar } from './progress';
+import { isPetromapStore } from './store-kind';
 import { checkRunOutFolder, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
 
 // The pipeline, the importers and the exporter take seconds to load: they are imported once the
@@ -86,7 +87,7 @@ async function readEds(L: Lib, eds: string, legend: string | undefined, pixelSiz
 export async function main(argv: string[]): Promise<number> {
   const { values: a, sequence } = parseCommandArgs(argv, SPEC);
   const maps = topMapFirst(edsMapsFromSequence(sequence, 'eds', USAGE), 'eds');
-  const isStore = (await isDir(a.volume)) && (await exists(join(a.volume, 'zarr.json')));
+  const isStore = isPetromapStore(a.volume);
   await checkRunOutFolder(a.out, [{ flag: '--volume', path: a.volume }, ...maps.map((m) => ({ flag: '--eds', path: m.path }))]);
   const classesJson = a.classes ? await readJsonOption('classes', a.classes) : undefined;
   const landmarks = a.landmarks ? checkLandmarks(await readJsonOption('landmarks', a.landmarks), a.landmarks) : undefined;

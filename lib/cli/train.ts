@@ -28,6 +28,7 @@ import type { VolumeStore } from '../volume/store';
 import { openVolume } from '../volume/zarr-store-node';
 import { parseCommandArgs, readJsonOption } from './args';
 import { progressBar } from './progress';
+import { isPetromapStore } from './store-kind';
 
 export const USAGE = [
   'usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json> ' +
@@ -84,12 +85,10 @@ export function parseClassNamesCsv(text: string, file: string): Record<number, s
   return out;
 }
 
-const isStore = (p: string) => existsSync(join(p, 'zarr.json'));
-
 /** The label volume as a store: a petromap OME-Zarr store as it is, any other file imported (with the budgets) into `tmpDir`. */
 async function labelStore(path: string, tmpDir: string, scan: VolumeStore): Promise<VolumeStore> {
   if (!existsSync(path)) throw notFound(`The label volume ${path} does not exist.`);
-  if (statSync(path).isDirectory() && isStore(path)) return openVolume(path);
+  if (isPetromapStore(path)) return openVolume(path);
   const dest = join(tmpDir, 'labels.ome.zarr');
   // the labels lie voxel for voxel on the scan: its voxel size (a slice folder need not say its own)
   await importVolume(path, dest, { limits: limitsFromEnv(), compression: 'zstd', spacingUm: scan.meta.spacingUm });
