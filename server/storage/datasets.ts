@@ -5,10 +5,11 @@
  * thread (import-job.ts); the row is written by the job. A failed import leaves no row and no
  * folder; what was stored before is untouched.
  */
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidInput, isPetromapError, type StageOptions } from '@/lib/errors';
 import { limitsFromEnv, type Limits } from '@/lib/limits';
+import { isZarrFolder } from '@/lib/volume/formats-node';
 import { importVolume } from '@/lib/volume/import-node';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import type { VolumeMeta } from '@/lib/volume/types';
@@ -29,6 +30,7 @@ export { unzipToDir } from './unzip';
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue; // macOS '._slice_1.tif' resource forks, .DS_Store
     const p = path.join(/*turbopackIgnore: true*/ dir, e.name);
     if (e.isDirectory()) out.push(...(await listFiles(p)));
     else out.push(p);
@@ -39,15 +41,30 @@ async function listFiles(dir: string): Promise<string[]> {
 const VOLUME_EXT = /\.(tiff?|nrrd|nhdr|mha|mhd|nii|nii\.gz|txm|txrm|raw)$/i;
 
 /** What to hand the volume importer for an unpacked zip: one volume file, or a folder of slices. */
+/** The shallowest folder of an unpacked zip that is the root of a Zarr hierarchy (an OME-Zarr image), if any. */
+async function zarrRootIn(dir: string, depth = 0): Promise<string | undefined> {
+  if (await isZarrFolder(dir)) return dir;
+  if (depth >= 3) return undefined;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name.startsWith('.') || e.name === '__MACOSX') continue;
+    const found = await zarrRootIn(path.join(/*turbopackIgnore: true*/ dir, e.name), depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 async function volumeSourceInZip(dir: string, name: string): Promise<string | string[]> {
+  const zarrRoot = await zarrRootIn(dir);
+  if (zarrRoot) return zarrRoot;
   const files = (await listFiles(dir)).filter((f) => VOLUME_EXT.test(f));
   const headers = files.filter((f) => /\.(mhd|nhdr)$/i.test(f));
   if (headers.length === 1) return headers[0];
-  const tiffs = files.filter((f) => /\.tiff?$/i.test(f)).sort();
+  // slice_2 before slice_10: the order of the numbers in the names, not of their characters
+  const tiffs = files.filter((f) => /\.tiff?$/i.test(f)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   if (tiffs.length > 1) return tiffs;
   const vols = files.filter((f) => !/\.raw$/i.test(f));
   if (vols.length === 1) return vols[0];
-  throw invalidInput(`${name}: could not tell which volume to import in the zip (found ${files.length ? files.map((f) => path.basename(f)).slice(0, 6).join(', ') : 'no volume files'}). Zip one volume file, an .mhd with its .raw, or a folder of TIFF slices.`);
+  throw invalidInput(`${name}: could not tell which volume to import in the zip (found ${files.length ? files.map((f) => path.basename(f)).slice(0, 6).join(', ') : 'no volume files'}). Zip one volume file, an .mhd with its .raw, a folder of TIFF slices or an OME-Zarr folder.`);
 }
 
 export async function volumeInfo(storePath: string, meta?: VolumeMeta): Promise<VolumeInfoOut> {
@@ -230,8 +247,4 @@ async function edsInputFromDir(dir: string, name: string, pixelSizeUm: number | 
     }
   }
   return { map: mapImg, legend, pixelSizeUm: px, companions: bse.map((p) => ({ name: 'BSE', path: p })), timaDatasets: undefined };
-}
-
-export async function fileSize(p: string) {
-  return (await stat(p)).size;
 }
