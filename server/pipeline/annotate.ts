@@ -7,7 +7,7 @@
  * annotate-jobs.ts; while a class is being erased, painting is refused (erasingClass).
  */
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidInput, notFound, PetromapError, unprocessable } from '@/lib/errors';
 import type { VolumeStore } from '@/lib/volume/store';
@@ -258,12 +258,6 @@ export async function clearAnnotations(svc: Services, projectId: string): Promis
     svc.repo.deleteArtifact(projectId, 'annotations');
     await rm(svc.ws.abs(rec.relPath), { recursive: true, force: true });
   });
-}
-
-/** Painted voxels of the current volume as a store (undefined when nothing was painted). */
-export async function annotationStore(svc: Services, projectId: string): Promise<VolumeStore | undefined> {
-  const rec = currentRecord(svc, projectId);
-  return rec ? storeAt(svc, rec.relPath) : undefined;
 }
 
 // ---------------------------------------------------------------- state
