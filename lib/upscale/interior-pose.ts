@@ -64,13 +64,3 @@ export function footprintBox(m: Affine3, shape: Vec3, margin = 0): { start: Vec3
     end: hi.map((v) => Math.ceil(v - 0.5) + 1 + margin) as Vec3,
   };
 }
-
-/** Largest distance (low-res voxels) between where two poses put the interior's corners. */
-export function poseDistance(a: Affine3, b: Affine3, shape: Vec3): number {
-  let d = 0;
-  for (const z of [0, shape[0] - 1]) for (const y of [0, shape[1] - 1]) for (const x of [0, shape[2] - 1]) {
-    const p = applyAffine3(a, z, y, x), q = applyAffine3(b, z, y, x);
-    d = Math.max(d, Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]));
-  }
-  return d;
-}
