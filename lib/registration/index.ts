@@ -7,7 +7,7 @@ export { detectSurface, type DetectSurfaceOptions } from './detect-surface';
 export { extractSlab, slabGeometry, type ExtractSlabOptions } from './extract-slab';
 export { fitLandmarks, landmarkResiduals, type FitLandmarksOptions, type SlabLandmark } from './fit-landmarks';
 export { coarseAlign, refineAffineByRatio, type CoarseAlignOptions } from './coarse-align';
-export { movingImage, mineralMapGrey, NO_CLASS, type MovingImage, type MovingImageOptions } from './moving-image';
+export { movingImage, NO_CLASS, type MovingImage, type MovingImageOptions } from './moving-image';
 export { refineWithElastix, parseElastixTransform, type RefineImages, type RefineOptions } from './elastix-refine';
 export { registerEdsToVolume, type RegisterOptions, type RegistrationWithSlab } from './register-eds';
 export { registerEdsOnFace, faceView, faceToVolume, flipZ, FACES, type Face } from './face';
