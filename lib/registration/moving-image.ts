@@ -75,8 +75,3 @@ export function movingImage(map: MineralMap, opts: MovingImageOptions = {}): Mov
   if (!(map.pixelSizeUm > 0)) throw invalidInput(`EDS map ${map.source ?? ''} has no valid pixel size (${map.pixelSizeUm} µm).`);
   return opts.companion ? fromCompanion(map, opts.companion, opts.levels ?? 8) : fromLabels(map);
 }
-
-/** Greyscale rendering of a mineral map, one value per phase in [0, 1] (for display and elastix). */
-export function mineralMapGrey(map: MineralMap): Float32Array {
-  return fromLabels(map).grey;
-}
