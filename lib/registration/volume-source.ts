@@ -2,7 +2,7 @@
  * Read access to the top part of a volume, whether it is held in memory (DenseVolume) or on disk
  * (VolumeStore). Registration only ever needs a slab of slices near the surface.
  */
-import type { DenseVolume, Shape3, VolumeMeta } from '../volume/types';
+import type { DenseVolume, Shape3 } from '../volume/types';
 import type { VolumeStore } from '../volume/store';
 import { throwIfAborted } from '../errors';
 
@@ -13,10 +13,6 @@ export interface ZRange {
   z0: number;
   data: Float32Array;
   shape: Shape3;
-}
-
-export function sourceMeta(src: VolumeSource): VolumeMeta {
-  return src.meta;
 }
 
 function isStore(src: VolumeSource): src is VolumeStore {
