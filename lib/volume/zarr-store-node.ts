@@ -15,14 +15,12 @@
  * module is the public entry point and re-exports them.
  */
 export { buildPyramid, type BuildPyramidOptions } from './zarr/build-pyramid-node';
-export { assertWholeChunks } from './zarr/chunk-copy';
 export { createVolume, openVolume } from './zarr/create-volume-node';
 export { downsample2x } from './zarr/downsample-2x';
 export { PyramidSlabWriter } from './zarr/pyramid-slab-writer';
 export {
   DEFAULT_CHUNK,
   pyramidShapes,
-  uncompressedBytes,
   type Compression,
   type CreateVolumeOptions,
   type Downsample,
