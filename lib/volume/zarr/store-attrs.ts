@@ -4,7 +4,7 @@
  */
 import type * as zarr from 'zarrita';
 import { invalidInput } from '../../errors';
-import { bytesPerVoxel, voxelCount, type Shape3, type VolumeMeta } from '../types';
+import type { Shape3, VolumeMeta } from '../types';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 
@@ -109,9 +109,4 @@ export function checkMeta(path: string, meta: VolumeMeta): void {
   if (!ok3(meta.originUm, (x) => Number.isFinite(x))) throw invalidInput(`Volume "${path}": the origin must be three numbers in µm (z, y, x), got ${JSON.stringify(meta.originUm)}.`);
   if (!['uint8', 'uint16', 'float32'].includes(meta.dtype)) throw invalidInput(`Volume "${path}": voxel type "${meta.dtype}" is not supported (uint8, uint16 or float32).`);
   if (!Array.isArray(meta.channels) || meta.channels.length < 1) throw invalidInput(`Volume "${path}": a volume needs at least one channel name.`);
-}
-
-/** Uncompressed size of a volume's level 0 in bytes. */
-export function uncompressedBytes(meta: VolumeMeta): number {
-  return voxelCount(meta.shape) * bytesPerVoxel(meta.dtype) * meta.channels.length;
 }
