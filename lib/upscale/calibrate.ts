@@ -89,11 +89,3 @@ export function calibrateClass(code: number, fp: Footprint[], opts: { seed?: num
     segmentationShift: Math.max(n ? shift / n : 0, SEGMENTATION_EPS_VOX * (opts.surfacePerVoxel ?? 0)), greyMin: gmin, greyMax: gmax,
   };
 }
-
-/** Variance of the calibrated mean α + β·g over the bootstrap draws, at grey g. */
-export function calibrationVariance(c: ClassCalibration, g: number): number {
-  let s = 0, s2 = 0;
-  for (const d of c.draws) { const v = d.alpha + d.beta * g; s += v; s2 += v * v; }
-  const n = c.draws.length;
-  return n > 1 ? Math.max(0, (s2 - (s * s) / n) / (n - 1)) : 0;
-}
