@@ -18,6 +18,3 @@ export function startCorners(centre: Vec3, angleDeg: number, shape: Vec3, hiUm: 
   const scale = hiUm.map((s, a) => s / lowUm[a]!) as Vec3;
   return interiorCorners(poseAffine({ centre, angleDeg, scale }, shape), shape);
 }
-
-/** Size of an interior in low-res voxels (z, y, x), unrotated. */
-export const extentLow = (shape: Vec3, hiUm: Vec3, lowUm: Vec3): Vec3 => shape.map((n, a) => (n * hiUm[a]!) / lowUm[a]!) as Vec3;
