@@ -2,11 +2,8 @@
  * Painted strokes as training labels (the lithology workflow, as in ilastik): a uint8 label store
  * aligned with the scan, 0 = not painted.
  */
-import { throwIfAborted } from '../errors';
 import type { FeatureSet, FeatureSpec } from '../features/types';
 import { CLASSIFIER_FEATURE_VERSION } from './feature-sets';
-import type { VolumeStore } from '../volume/store';
-import type { LabelledVoxel } from './training-set';
 
 /**
  * Features for lithology from strokes: intensity plus smoothed value, edges, blobs and texture at
@@ -25,20 +22,4 @@ export function strokeFeatureSet(spacingUm: [number, number, number]): FeatureSe
     for (const filter of ['gaussian', 'gradientMagnitude', 'laplacian', 'hessianEigen', 'structureTensorEigen'] as const) specs.push({ filter, sigmaUm: s * unit });
   }
   return { specs, preset: 'custom', version: CLASSIFIER_FEATURE_VERSION };
-}
-
-/** Every painted voxel of a stroke store, streamed in slabs of `slabZ` (default 16) slices. */
-export async function strokeVoxels(store: VolumeStore, opts: { signal?: AbortSignal; slabZ?: number } = {}): Promise<LabelledVoxel[]> {
-  const [nz, ny, nx] = store.meta.shape;
-  const dz = opts.slabZ ?? 16;
-  const out: LabelledVoxel[] = [];
-  for (let z0 = 0; z0 < nz; z0 += dz) {
-    throwIfAborted(opts.signal);
-    const data = (await store.readBlock({ start: [z0, 0, 0], shape: [Math.min(dz, nz - z0), ny, nx] }, { signal: opts.signal })) as Uint8Array;
-    for (let i = 0; i < data.length; i++) {
-      const c = data[i]!;
-      if (c) out.push({ z: z0 + Math.floor(i / (nx * ny)), y: Math.floor(i / nx) % ny, x: i % nx, cls: c });
-    }
-  }
-  return out;
 }
