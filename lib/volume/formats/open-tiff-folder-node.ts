@@ -23,7 +23,8 @@ import type { OpenOptions, VolumeReader } from './volume-reader';
 const TIFF_RE = /\.tiff?$/i;
 
 export async function listTiffSlices(source: string | string[], name: string): Promise<string[]> {
-  if (Array.isArray(source)) return source;
+  // files listed one by one (a shell's slice_*.tif puts slice_10 before slice_2): the names' numeric order
+  if (Array.isArray(source)) return [...source].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const entries = await fs.promises.readdir(source).catch(() => {
     throw notFound(`The folder ${name} does not exist or cannot be read.`);
   });

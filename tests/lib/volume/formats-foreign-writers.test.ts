@@ -70,6 +70,13 @@ describe.skipIf(skip)('volumes written by other tools', () => {
 
   it('a folder slice_1 … slice_12 (no zero padding) is stacked in numeric order', async () => {
     await check('slices-unpadded', u16, [3, 2.5, 2.5], 'uint16');
+    // the same files listed as a shell's slice_*.tif lists them (slice_1, slice_10, slice_11, slice_12, slice_2, ...)
+    const listed = fs.readdirSync(path.join(dir, 'slices-unpadded')).sort().map((f) => path.join(dir, 'slices-unpadded', f));
+    expect(path.basename(listed[1]!)).toBe('slice_10.tif');
+    const store = path.join(dir, 'out', 'listed.ome.zarr');
+    await importVolume(listed, store);
+    const v = await (await openVolume(store)).readBlock({ start: [0, 0, 0], shape: [Z, 1, 1] });
+    expect(Array.from(v)).toEqual(Array.from({ length: Z }, (_, z) => u16(base(z, 0, 0))));
   });
 
   it('NIfTI-1 from nibabel (.nii and .nii.gz, mm)', async () => {
