@@ -98,6 +98,34 @@ function tooManyRows(rows: number, source: string, limits: Limits): never {
 }
 
 /**
+ * A legend file's bytes as text, in the encodings spreadsheet programs save CSV in: UTF-8 (with or
+ * without a byte-order mark), UTF-16 (Excel's "Unicode text", with its mark, or without one when
+ * every other byte is zero) and, for bytes that are not UTF-8, Windows-1252 (Excel's "CSV" on a
+ * Western-European Windows: "Quarz µ", "Feldspat (Na‑Ca)").
+ */
+export function decodeLegendBytes(bytes: Uint8Array): string {
+  const b0 = bytes[0];
+  const b1 = bytes[1];
+  if (b0 === 0xff && b1 === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  if (b0 === 0xfe && b1 === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  if (bytes.length >= 4 && bytes.length % 2 === 0) {
+    let oddZero = 0;
+    let evenZero = 0;
+    const n = Math.min(bytes.length, 512);
+    for (let i = 0; i < n; i += 2) (bytes[i] === 0 ? evenZero++ : 0), (bytes[i + 1] === 0 ? oddZero++ : 0);
+    // ASCII text in UTF-16: (nearly) every high byte is zero, (nearly) no low byte is
+    const half = Math.ceil(n / 2);
+    if (oddZero >= 0.9 * half && evenZero <= 0.02 * half) return new TextDecoder('utf-16le').decode(bytes);
+    if (evenZero >= 0.9 * half && oddZero <= 0.02 * half) return new TextDecoder('utf-16be').decode(bytes);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return new TextDecoder('windows-1252').decode(bytes);
+  }
+}
+
+/**
  * Parses a legend; `source` is the file name used in messages. Format is guessed from the text.
  * Bytes, rows and name lengths are checked against `limits` before lines become objects.
  */
@@ -108,11 +136,6 @@ export function parseLegend(text: string, source: string, limits: Limits = DEFAU
   if (!t) throw invalidInput(`Legend ${source} is empty: it should list the minerals as name,r,g,b (one per line).`);
   const raw = t.startsWith('[') || t.startsWith('{') ? parseJsonEntries(t, source, limits) : parseCsvEntries(t, source, limits);
   return buildLegend(raw, source, limits);
-}
-
-/** Builds a legend from already-structured entries (checks ids, names and colours like parseLegend). */
-export function legendFromEntries(entries: { id?: number; name: string; color: Rgb }[], source: string, limits: Limits = DEFAULT_LIMITS): ParsedLegend {
-  return buildLegend(entries.map((e, i) => ({ ...e, where: `entry ${i + 1}` })), source, limits);
 }
 
 function buildLegend(raw: RawEntry[], source: string, limits: Limits = DEFAULT_LIMITS): ParsedLegend {
