@@ -21,7 +21,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, sep } from 'node:path';
 import { invalidInput, isPetromapError, notFound, PetromapError, throwIfAborted, type StageOptions } from '../errors';
 import { DEFAULT_LIMITS, formatBytes, LIMIT_ENV, safeMessage, type Limits } from '../limits';
-import { checkLegendBytes, clip, isUnclassifiedName, parseLegend } from './legend';
+import { checkLegendBytes, clip, decodeLegendBytes, isUnclassifiedName, parseLegend } from './legend';
 import { decodeRaster, readRasterSize, type Raster } from './raster';
 import { checkTimaMosaic, parseTimaFields, parseTimaMeasurement, parseTimaPhases, stitchTimaFields, timaLegend, type TimaFieldImages } from './tima';
 import { timaFieldRects } from './tima-fields';
@@ -82,6 +82,12 @@ function cleanError(err: unknown, what: string): unknown {
 
 function checkImageExt(path: string, what: string): void {
   const ext = extname(path).toLowerCase();
+  if (what === 'EDS map' && (ext === '.jpg' || ext === '.jpeg')) {
+    throw invalidInput(
+      `EDS map ${basename(path)} is a JPEG: JPEG compression changes a phase map's colours (most at grain edges), so a pixel's mineral can no longer be told ` +
+        'from its colour, and petromap does not guess it from a near colour. Export the phase map again from the EDS software as PNG or TIFF, or give the TESCAN TIMA export folder.',
+    );
+  }
   if (!IMAGE_EXT.has(ext)) {
     throw invalidInput(`${what} ${basename(path)}: petromap reads ${what.toLowerCase()}s as PNG or TIFF (.png, .tif, .tiff), not "${ext || 'no extension'}". ` +
       (what === 'EDS map' ? 'Export the map as PNG/TIFF, or give the TESCAN TIMA export folder.' : 'Export it as PNG or TIFF.'));
@@ -126,7 +132,7 @@ async function importMineralMapUnchecked(input: MineralMapInput, opts: ImportOpt
   // the legend first: it is small, and a bad one is found before the map is decoded
   const legendStat = await stat(input.legend).catch(() => null);
   if (legendStat?.isFile()) checkLegendBytes(legendStat.size, shown(input.legend), limits);
-  const legendText = new TextDecoder().decode(await readBytes(input.legend, 'Legend', limits));
+  const legendText = decodeLegendBytes(await readBytes(input.legend, 'Legend', limits));
   const legend = parseLegend(legendText, shown(input.legend), limits);
   const raster = await readRaster(input.map, 'EDS map', limits);
   throwIfAborted(signal);

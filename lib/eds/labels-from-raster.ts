@@ -10,6 +10,32 @@ import type { ColourRaster, Raster, ScalarRaster } from './raster';
 /** Distinct wrong colours / values tracked for the message (a noisy map must not grow the table without bound). */
 const MAX_TRACKED = 1000;
 
+/** Largest channel difference (0-255) at which a colour not in the legend is called near a legend colour. */
+const NEAR_LEVELS = 12;
+
+/**
+ * How many pixels of the colours not in the legend lie within NEAR_LEVELS of a legend colour (what
+ * JPEG or smoothing leaves of a phase map), with the largest such colour as an example.
+ */
+function nearLegendColours(list: [number, { count: number }][], legend: ParsedLegend): { pixels: number; example: string } {
+  const named = legend.phases.map((p) => ({ name: p.name, c: p.color as readonly number[] }));
+  let pixels = 0;
+  let example = '';
+  for (const [k, b] of list) {
+    const c = [(k >> 16) & 255, (k >> 8) & 255, k & 255];
+    let best: { name: string; c: readonly number[] } | undefined;
+    let bestD = Infinity;
+    for (const p of named) {
+      const d = Math.max(Math.abs(p.c[0]! - c[0]!), Math.abs(p.c[1]! - c[1]!), Math.abs(p.c[2]! - c[2]!));
+      if (d < bestD) (bestD = d), (best = p);
+    }
+    if (!best || bestD > NEAR_LEVELS) continue;
+    pixels += b.count;
+    example ||= `${rgbToHex(c)} is ${bestD} level${bestD > 1 ? 's' : ''} from ${clip(best.name.trim(), 30)} ${rgbToHex(best.c)}`;
+  }
+  return { pixels, example };
+}
+
 /** Colour map → labels (see the file comment for the unclassified rules). */
 export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: string): Uint16Array {
   const key = (a: number, b: number, c: number) => (a << 16) | (b << 8) | c;
@@ -52,11 +78,22 @@ export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: 
     });
     const more = list.length - SHOW;
     const count = `${list.length}${untracked ? '+' : ''} colour${list.length > 1 ? 's' : ''}`;
+    const near = nearLegendColours(list, legend);
+    const pct = ((100 * total) / n).toFixed(2);
+    const details = { details: { colours: list.map(([k, b]) => ({ color: rgbToHex([(k >> 16) & 255, (k >> 8) & 255, k & 255]), pixels: b.count })) } };
+    if (near.pixels >= 0.5 * total && list.length > 1) {
+      throw invalidInput(
+        `EDS map ${clip(mapName, 40)}: its colours are no longer exact. ${count} are not in the legend ${clip(legend.source, 40)} (${total} px, ${pct} %), ` +
+          `${near.pixels} px of them within ${NEAR_LEVELS} levels of a legend colour (${near.example}), as JPEG compression or smoothing leaves them. ` +
+          "petromap does not give a pixel a near colour's mineral: export the map again as PNG or TIFF, without anti-aliasing.",
+        details,
+      );
+    }
     throw invalidInput(
-      `EDS map ${clip(mapName, 60)}: ${count} in the map ${list.length > 1 ? 'are' : 'is'} not in the legend ${clip(legend.source, 60)} (${total} pixels, ${((100 * total) / n).toFixed(2)} %): ` +
+      `EDS map ${clip(mapName, 60)}: ${count} in the map ${list.length > 1 ? 'are' : 'is'} not in the legend ${clip(legend.source, 60)} (${total} pixels, ${pct} %): ` +
         `${listed.join(', ')}${more > 0 || untracked ? `, and ${untracked ? 'more than ' : ''}${Math.max(more, 0)} more` : ''}. ` +
         'Add them to the legend (as a mineral, or named "Unclassified"), or re-export the map without anti-aliasing or lossy compression.',
-      { details: { colours: list.map(([k, b]) => ({ color: rgbToHex([(k >> 16) & 255, (k >> 8) & 255, k & 255]), pixels: b.count })) } },
+      details,
     );
   }
   return labels;

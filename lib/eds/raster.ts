@@ -281,7 +281,11 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string, limits: Limits)
     // every strip/tile through a decoder capped at its declared size (a strip that unpacks to more is refused)
     const compression = Number(get('Compression') ?? 1);
     if (!BOUNDED_TIFF_COMPRESSIONS.has(compression)) {
-      throw invalidInput(`${name}: TIFF compression ${compression} is not supported for mineral maps; save the map uncompressed, with LZW or with Deflate.`);
+      throw invalidInput(
+        compression === 7 || compression === 6
+          ? `${name}: the TIFF is JPEG-compressed, which changes a phase map's colours (most at grain edges), so a pixel's mineral can no longer be told from its colour. Save the map uncompressed, with LZW or with Deflate.`
+          : `${name}: TIFF compression ${compression} is not supported for mineral maps; save the map uncompressed, with LZW or with Deflate.`,
+      );
     }
     const tiled = Number(get('TileWidth') ?? 0) > 0;
     const blockW = tiled ? Number(get('TileWidth')) : width;

@@ -58,7 +58,7 @@ export function importFailure(err: unknown, name: string): PetromapError {
   if (isPetromapError(err) && /ran out of the memory it is allowed/.test(raw)) {
     return new PetromapError('Unprocessable', `${name} needed more memory to import than an import may use (${IMPORT_HEAP_MB} MB); the file is damaged or too large to import in one piece, nothing was stored.`);
   }
-  let msg = safeMessage(raw, 300);
+  let msg = safeMessage(raw, 420);
   if (!msg.includes(name)) msg = `${name}: ${msg}`;
   if (isPetromapError(err)) return new PetromapError(err._tag, msg);
   console.error(`petromap: importing ${name} failed:`, err);

@@ -125,7 +125,9 @@ describe('importMineralMap: colour maps', () => {
     expect(await rejects(importMineralMap({ map: png, pixelSizeUm: 1 }))).toMatch(/nopx\.png needs its legend/);
     expect(await rejects(importMineralMap({ map: png, legend: await file('legend.csv', LEGEND), pixelSizeUm: -1 }))).toMatch(/positive/);
     const jpg = await file('map.jpg', Uint8Array.of(0xff, 0xd8, 0xff, 0xe0));
-    expect(await rejects(importMineralMap({ map: jpg, legend: await file('legend.csv', LEGEND), pixelSizeUm: 1 }))).toMatch(/map\.jpg.*PNG or TIFF.*\.jpg/);
+    expect(await rejects(importMineralMap({ map: jpg, legend: await file('legend.csv', LEGEND), pixelSizeUm: 1 }))).toMatch(/map\.jpg is a JPEG: .*as PNG or TIFF/);
+    const bmp = await file('map.bmp', Uint8Array.of(0x42, 0x4d, 0, 0));
+    expect(await rejects(importMineralMap({ map: bmp, legend: await file('legend.csv', LEGEND), pixelSizeUm: 1 }))).toMatch(/map\.bmp.*PNG or TIFF.*\.bmp/);
     const empty = await file('empty.png', '');
     expect(await rejects(importMineralMap({ map: empty, legend: await file('legend.csv', LEGEND), pixelSizeUm: 1 }))).toMatch(/empty\.png is empty/);
     const emptyLegend = await file('empty.csv', '');
