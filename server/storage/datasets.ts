@@ -229,8 +229,9 @@ async function edsInputFromDir(dir: string, name: string, pixelSizeUm: number | 
     const timaDatasets = await listTimaDatasets(dir, { limits, signal });
     if (timaDatasets.length) return { map: dir, pixelSizeUm, timaDatasets };
   }
-  const legend = files.find((f) => /legend.*\.(csv|json)$/i.test(path.basename(f))) ?? files.find((f) => /\.(csv)$/i.test(f));
-  const images = files.filter((f) => /\.(png|tiff?)$/i.test(f));
+  // Excel saves "Unicode text" as .txt (UTF-16, tab separated); a .jpg map is taken so that the importer says why it cannot be read
+  const legend = files.find((f) => /legend.*\.(csv|tsv|txt|json)$/i.test(path.basename(f))) ?? files.find((f) => /\.(csv|tsv)$/i.test(f));
+  const images = files.filter((f) => /\.(png|tiff?|jpe?g)$/i.test(f));
   const companionRe = /^(bse|se|[A-Z][a-z]?)(\b|_|-|\.)/;
   const bse = images.filter((f) => /^bse/i.test(path.basename(f)));
   const mapImg = images.find((f) => /(map|phase|mineral|label)/i.test(path.basename(f)) && !/^bse/i.test(path.basename(f))) ?? images.find((f) => !companionRe.test(path.basename(f)));
