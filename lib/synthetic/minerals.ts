@@ -2,9 +2,13 @@
  * The mineral side of the synthetic truth: class codes, the EDS legend (richer than the classes,
  * as real EDS phase libraries are), XRM grey levels and BSE brightness per mineral.
  */
+import { SANDSTONE_CLASSES, type SandstoneClassName } from '../classes';
 import type { MineralPhase } from '../eds/types';
 
-export const CLASS = { air: 0, pore: 1, quartz: 2, feldspar: 3, clay: 4, pyrite: 5 } as const;
+/** Class codes by name, from lib/classes' SANDSTONE_CLASSES (the one table of them). */
+export const CLASS = Object.fromEntries(SANDSTONE_CLASSES.map((c) => [c.name, c.code])) as {
+  readonly [K in SandstoneClassName]: Extract<(typeof SANDSTONE_CLASSES)[number], { name: K }>['code'];
+};
 
 /** EDS legend. Colours follow common automated-mineralogy palettes; unclassified (0) is black. */
 export const EDS_LEGEND: MineralPhase[] = [
