@@ -2,10 +2,11 @@
  * What a deleted XRM volume leaves in its project, removed with it (the Data step's delete; the
  * map's counterpart is correlate.ts forgetMap): the registrations made on it (either face) with
  * their overlay files, the surface slabs found in it, the painted strokes and the lithology map
- * of it, the whole-volume prediction of it with its statistics and 3D-view file, its place as an
- * interior scan of the Multi-scale step, and the user's pick of it. Each is recognised by the
- * volume's id it records, or by the petromap-written file name that carries the id, so nothing of
- * another volume goes, and nothing petromap did not write.
+ * of it, the whole-volume prediction of it with its statistics and 3D-view file, the Multi-scale
+ * composite model computed from it (as the large scan or as an interior scan it measured), its
+ * place as an interior scan, and the user's pick of it. Each is recognised by the volume's id it
+ * records, or by the petromap-written file name that carries the id, so nothing of another volume
+ * goes, and nothing petromap did not write. A composite model that did not use the volume stays.
  *
  * Kept on purpose: the trained model (a classifier of this sample's minerals that can predict
  * another scan of it) and the EDS maps with their class table.
@@ -17,7 +18,7 @@ import type { Services } from '../services';
 import { readSlabRecord, slabPaths } from '../jobs/tasks-correlate';
 import { forgetStore } from '../storage/open-stores';
 import { overlayFile, registrationKey } from './correlate';
-import { isInterior, removeInterior } from './multiscale';
+import { isInterior, removeInterior, removeResultOf, runDir } from './multiscale';
 import { FACE_NAMES } from './project-inputs';
 import { overviewFile, STATS_KEY } from './results-stats';
 import { predictionDir, predictionRel } from './train-model';
@@ -79,7 +80,12 @@ export async function forgetVolume(svc: Services, projectId: string, volumeId: s
   await remove(path.join(/*turbopackIgnore: true*/ dir, `annotations-${volumeId}.ome.zarr`));
   await remove(path.join(/*turbopackIgnore: true*/ dir, `lithology-${volumeId}`));
 
-  // Multi-scale: the volume as a placed interior scan (its views, pore strokes and trained pores)
+  // Multi-scale: the composite model computed from this volume (as its large scan or one of its
+  // interiors), then the volume as a placed interior scan (its views, pore strokes and trained pores)
+  if (await removeResultOf(svc, projectId, volumeId)) {
+    keys.push('multiscale result');
+    files.push(svc.ws.rel(runDir(svc, projectId)));
+  }
   if (await isInterior(svc, projectId, volumeId)) {
     await removeInterior(svc, projectId, volumeId);
     keys.push('multiscale interior');

@@ -47,7 +47,11 @@ const fileSchema = z.object({
   interiors: z.array(entry),
   upscaleJobId: z.string().nullable(),
   /** what the stored result was computed from */
-  result: z.object({ scanId: z.string(), predictionJobId: z.string(), at: z.number() }).nullable(),
+  result: z.object({
+    scanId: z.string(), predictionJobId: z.string(), at: z.number(),
+    /** the interior scans it measured (absent in results computed before this was recorded) */
+    interiorIds: z.array(z.string()).optional(),
+  }).nullable(),
 });
 type MultiscaleFile = z.infer<typeof fileSchema>;
 type Entry = z.infer<typeof entry>;
@@ -176,6 +180,23 @@ export async function removeInterior(svc: Services, projectId: string, datasetId
   return { ok: true };
 }
 
+/**
+ * Removes the stored composite model when it was computed from volume `datasetId` (the large scan,
+ * or an interior scan it measured; for results that did not record their interiors, any interior
+ * registered on its scan), with its run folder: a deleted volume takes what was made from it.
+ */
+export async function removeResultOf(svc: Services, projectId: string, datasetId: string): Promise<boolean> {
+  const f = await load(svc, projectId);
+  const r = f.result;
+  if (!r) return false;
+  const interiors = r.interiorIds ?? f.interiors.filter((e) => e.registration?.scanId === r.scanId).map((e) => e.datasetId);
+  if (r.scanId !== datasetId && !interiors.includes(datasetId)) return false;
+  f.result = null;
+  await save(svc, projectId, f);
+  await rm(runDir(svc, projectId), { recursive: true, force: true });
+  return true;
+}
+
 /** Start registering one placed interior scan. */
 export async function startRegister(svc: Services, projectId: string, datasetId: string) {
   const { volume } = inputs(svc, projectId);
@@ -230,7 +251,7 @@ export async function startUpscale(svc: Services, projectId: string) {
       await rename(work, final);
       await rm(old, { recursive: true, force: true });
       const cur = await load(svc, projectId);
-      cur.result = { scanId: volume.id, predictionJobId: pred.jobId, at: Date.now() };
+      cur.result = { scanId: volume.id, predictionJobId: pred.jobId, at: Date.now(), interiorIds: ready.map((e) => e.datasetId) };
       await save(svc, projectId, cur);
       return { total: r.total.value, classes: r.classes.length };
     } finally {

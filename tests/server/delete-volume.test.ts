@@ -7,7 +7,7 @@
  * only what petromap wrote goes (a marked folder whole; an unmarked one keeps a file someone else
  * put there, with the folder): the start-up sweep's rule, as for maps. Real SQLite; no job runs.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,5 +135,35 @@ describe('deleting an XRM volume', () => {
     expect(st.interiors.map((e) => e.datasetId)).toEqual([other]);
     expect(existsSync(pores)).toBe(false);
     expect(st.scan?.id).toBe(scan);
+  });
+
+  it('removes the Multi-scale composite model computed from the deleted scan or interior, and keeps one that did not use it', async () => {
+    const projectId = svc.repo.createProject('Composite model', 'lithology').id;
+    const scan = await addVolume(projectId, 'plug.nrrd');
+    const used = await addVolume(projectId, 'interior-used.nrrd');
+    const unused = await addVolume(projectId, 'interior-later.nrrd');
+    await caller.multiscale.place({ projectId, datasetId: used, centre: [4, 8, 8], angleDeg: 0 });
+    await caller.multiscale.place({ projectId, datasetId: unused, centre: [4, 8, 8], angleDeg: 0 });
+    /** a stored result as startUpscale leaves it: its record and run folder */
+    const storeResult = (interiorIds?: string[]) => {
+      const state = JSON.parse(readFileSync(path.join(svc.ws.projectDir(projectId), 'multiscale', 'state.json'), 'utf8'));
+      state.result = { scanId: scan, predictionJobId: 'j7', at: 1, ...(interiorIds ? { interiorIds } : {}) };
+      put(projectId, 'multiscale/state.json', JSON.stringify(state));
+      return put(projectId, 'multiscale/run/report.json', '{}');
+    };
+    const report = storeResult([used]);
+    // an interior placed after the result: deleting it leaves the result
+    await caller.datasets.delete({ id: unused });
+    expect(existsSync(report)).toBe(true);
+    expect(JSON.parse(readFileSync(path.join(svc.ws.projectDir(projectId), 'multiscale', 'state.json'), 'utf8')).result?.scanId).toBe(scan);
+    // the interior it measured: the result goes with it
+    await caller.datasets.delete({ id: used });
+    expect(existsSync(report)).toBe(false);
+    expect((await caller.multiscale.state({ projectId })).result).toBeNull();
+    // the large scan it was computed from: the result goes with it, as the scan's prediction does
+    const report2 = storeResult();
+    await caller.datasets.delete({ id: scan });
+    expect(existsSync(report2)).toBe(false);
+    expect(JSON.parse(readFileSync(path.join(svc.ws.projectDir(projectId), 'multiscale', 'state.json'), 'utf8')).result).toBeNull();
   });
 });

@@ -12,7 +12,7 @@ import type { DatasetRow } from './dataset-row';
 /** What a delete takes with it, in the words the confirmation asks with (server: forgetVolume / forgetMap). */
 export function deleteQuestion(d: Pick<DatasetRow, 'name' | 'kind'>): string {
   return d.kind === 'volume'
-    ? `Delete the XRM volume ${d.name}? The registrations, surface slabs, whole-volume prediction and painted strokes made on it go with it. The EDS maps and the trained model stay.`
+    ? `Delete the XRM volume ${d.name}? The registrations, surface slabs, whole-volume prediction and painted strokes made on it go with it, and so does a Multi-scale composite model computed from it. The EDS maps and the trained model stay.`
     : `Delete the EDS map ${d.name}? Its registrations and overlays go with it. The volume, the other maps and the trained model stay.`;
 }
 
