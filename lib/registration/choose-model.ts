@@ -29,6 +29,7 @@
 import { composeAffine2, invertAffine2, type Affine2 } from '../coords';
 import { throwIfAborted } from '../errors';
 import { climbAffine, withDeterminant } from './affine-climb';
+import { polishKeptAffine } from './affine-polish';
 import type { MovingImage } from './moving-image';
 import { measurePartShift, patchGrid, predictedGrey, type PartShift } from './patch-shift';
 import type { FieldRect, ModelChoice, ResidualMap, Slab } from './types';
@@ -272,6 +273,12 @@ function heldArea(pts: PatchShift[], G: Affine2, mw: number, mh: number): { area
   return { area: withDeterminant(G, (G[0] * G[4] - G[1] * G[3]) * (1 + change), (mw - 1) / 2, (mh - 1) / 2), change };
 }
 
+/** The patch shifts' least-squares affine, as an EDS -> slab transform under G; null with < 7 patches or when singular. */
+export function lsAffineStart(m: Pick<PatchMeasure, 'pts'>, G: Affine2, mw: number, mh: number): Affine2 | null {
+  const q = m.pts.length >= 7 ? solve('affine', m.pts) : null;
+  return q ? composeAffine2(G, correctionAffine('affine', q, (mw - 1) / 2, (mh - 1) / 2)) : null;
+}
+
 export interface ChooseAffineResult {
   affine?: Affine2;
   keep: boolean;
@@ -293,6 +300,16 @@ function halves(m: PatchMeasure, G: Affine2, sw: number, sh: number): [Uint8Arra
   return [a, b];
 }
 
+export interface JudgeOptions {
+  signal?: AbortSignal;
+  fieldsFirst?: boolean;
+  slabSize: [number, number];
+  /** the slab and the map: a kept (or requested) affine is then polished by affine-polish.ts */
+  images?: { slab: Slab; mov: MovingImage };
+  /** the affine is requested: polish it even when it is not kept */
+  requested?: boolean;
+}
+
 /**
  * Fit and judge the affine against the similarity G. Evidence: the patch shifts' F test, the
  * whole-map gain of the polished affine, and (reported only) the split-half test (affine climbed on
@@ -301,12 +318,12 @@ function halves(m: PatchMeasure, G: Affine2, sw: number, sh: number): [Uint8Arra
  * were taken out of the patches) the whole-map criterion does not see the field shifts, so the
  * affine is the least-squares fit to the patches and the patch residuals decide.
  */
-export function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: number, mh: number, o: { signal?: AbortSignal; fieldsFirst?: boolean; slabSize: [number, number] }): ChooseAffineResult {
+export function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: number, mh: number, o: JudgeOptions): ChooseAffineResult {
   const scale = Math.sqrt(Math.abs(G[0] * G[4] - G[1] * G[3]));
   const simRms = heldOutRms('similarity', m.pts), affRms = heldOutRms('affine', m.pts);
   const heldOutRmsVox = { similarity: simRms === null ? null : simRms * scale, affine: affRms === null ? null : affRms * scale, fields: null };
-  const q = m.pts.length >= 7 ? solve('affine', m.pts) : null;
-  const start = q ? composeAffine2(G, correctionAffine('affine', q, (mw - 1) / 2, (mh - 1) / 2)) : G;
+  const q = lsAffineStart(m, G, mw, mh);
+  const start = q ?? G;
   const fmt = (x: number | null) => (x === null ? 'n/a' : (x * scale).toFixed(2));
   const F = patchF(m.pts);
   const evidence = `held-out patch residual ${fmt(simRms)} voxel (similarity) vs ${fmt(affRms)} (affine) over ${m.pts.length} patches, F ${F === null ? 'n/a' : F.toFixed(1)}`;
@@ -338,5 +355,15 @@ export function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: n
   else if (F !== null && F >= F_MIN && gain >= F_GAIN) { keep = true; reason = `affine: the patch shifts need it (F ${F.toFixed(1)} >= ${F_MIN}) and the whole map agrees (${split}); ${evidence}; stretch ${pct(sv[0])} / ${pct(sv[1])}`; }
   else if (gain >= WHOLE_GAIN) { keep = true; reason = `affine: it explains the whole map clearly better (${split}); ${evidence}; stretch ${pct(sv[0])} / ${pct(sv[1])}`; }
   else reason = `similarity: the affine is not supported (patch-shift F ${F === null ? 'n/a' : F.toFixed(1)} < ${F_MIN} or whole-map gain < ${F_GAIN}, and whole-map gain < ${WHOLE_GAIN}; ${split}; ${evidence})`;
+  // the kept affine's own area and polish (affine-polish.ts); the decision above is made on the candidate at the held area
+  if ((keep || o.requested) && o.images) {
+    const p = polishKeptAffine(o.images.slab, o.images.mov, G, polished.edsToSlab, score, q, patchAreaChange(m.pts), o.signal);
+    const psv = singularValues(composeAffine2(invertAffine2(G), p.edsToSlab));
+    if (psv[0] <= 1.1 && psv[1] >= 0.9) {
+      const sign = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)} %`;
+      reason += `; polished at area ${sign(p.area.used)} (mean of the patch shifts' ${p.area.patches === null ? 'n/a' : sign(p.area.patches)} and the free climb's ${sign(p.area.freeClimb)}), the mean of the correlation-ratio and the rendered-map climbs (point spread ${p.sigma} slab pixels); stretch ${pct(psv[0])} / ${pct(psv[1])}`;
+      return { affine: p.edsToSlab, keep, choice: { ...base, heldOutGain, affineStretch: [psv[0], psv[1]], reason } };
+    }
+  }
   return { affine: polished.edsToSlab, keep, choice: { ...base, heldOutGain, affineStretch: [sv[0], sv[1]], reason } };
 }

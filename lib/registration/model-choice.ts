@@ -39,7 +39,7 @@ export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn:
   if (requested === 'similarity') {
     choice = { requested, kept, reason: 'similarity: requested', patches: pm.pts.length, heldOutRmsVox: { similarity: null, affine: null, fields: null } };
   } else {
-    const a = judgeAffine(pm, sim, scoreOn, mov.width, mov.height, { signal, fieldsFirst: withFields, slabSize: [slab.width, slab.height] });
+    const a = judgeAffine(pm, sim, scoreOn, mov.width, mov.height, { signal, fieldsFirst: withFields, slabSize: [slab.width, slab.height], images: { slab, mov }, requested: requested === 'affine' });
     if (a.affine) candidates.affine = { edsToSlab: a.affine, residual: residualMap(pm, sim, a.affine, scale) };
     if (a.affine && (requested === 'affine' || a.keep)) { global = a.affine; kept = 'affine'; }
     const reason = requested === 'affine' ? (a.affine ? `affine: requested (${a.choice.reason})` : a.choice.reason) : a.choice.reason;
