@@ -10,6 +10,7 @@
  * the patch shifts' own area change shrunk by its precision (heldArea, AREA_PRIOR), and kept only
  * when it is supported: the patch shifts need it (F >= 4) and the whole map agrees (a gain), or the
  * whole-map gain alone is large; and it stretches the map by less than ±10 % (no degenerate scale).
+ * A kept affine then gets its own area and polish (affine-polish.ts: no prior there).
  * On a stitched map whose field layout is known, the field shifts (refine-fields.ts) are measured
  * first, so they do not pass for an affine; the patch residuals decide there.
  *
@@ -231,7 +232,8 @@ export type ScoreOn = (slabMask?: Uint8Array, ref?: Affine2) => (m: Affine2) => 
 const F_MIN = 4, F_GAIN = 0.003, WHOLE_GAIN = 0.02;
 
 /**
- * The affine's area. The whole-map criterion cannot set it: climbed with a free area from the true
+ * The area of the candidate the keep decision is made on (a kept affine gets its own, without this
+ * prior: affine-polish.ts). The whole-map criterion cannot set it: climbed with a free area from the true
  * transform it grows rigid maps by 0.55-1.18 % (the CT's blur and the EDS map's boundary defects;
  * docs/registration-models.md), so the climb holds an area. That area is the similarity's moved by
  * the patch shifts' own least-squares area change a, shrunk by its precision towards 0:
