@@ -14,10 +14,6 @@ export type SlabPx = Brand<[number, number], 'SlabPx'>;
 export type VoxelIdx = Brand<[number, number, number], 'VoxelIdx'>;
 export type WorldUm = Brand<[number, number, number], 'WorldUm'>;
 
-export const edsPx = (u: number, v: number) => [u, v] as EdsPx;
-export const slabPx = (u: number, v: number) => [u, v] as SlabPx;
-export const voxelIdx = (z: number, y: number, x: number) => [z, y, x] as VoxelIdx;
-
 /**
  * A 2D affine map, row-major 2x3: [a, b, c, d, e, f] means
  *   u' = a*u + b*v + c,  v' = d*u + e*v + f
