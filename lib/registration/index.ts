@@ -10,7 +10,7 @@ export { coarseAlign, refineAffineByRatio, type CoarseAlignOptions } from './coa
 export { movingImage, NO_CLASS, type MovingImage, type MovingImageOptions } from './moving-image';
 export { refineWithElastix, parseElastixTransform, type RefineImages, type RefineOptions } from './elastix-refine';
 export { registerEdsToVolume, type RegisterOptions, type RegistrationWithSlab } from './register-eds';
-export { registerEdsOnFace, faceView, faceToVolume, flipZ, FACES, type Face } from './face';
+export { registerEdsOnFace, faceView, faceToVolume, flipZ, type Face } from './face';
 export { transferLabels, classMapFromNames, erodeLabels, type ClassMap, type SurfaceLabels, type TransferLabelsOptions } from './transfer-labels';
 export { mutualInformation, mapCoverage, registrationError, registrationErrorAt } from './quality';
 export { regularFields, refineFields, edsPointToVoxel, fieldShiftAt } from './refine-fields';
