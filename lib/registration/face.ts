@@ -16,7 +16,7 @@ import { registerEdsToVolume, type RegisterOptions, type RegistrationWithSlab } 
 import type { Face } from './types';
 import type { VolumeSource } from './volume-source';
 
-export { FACES, faceToVolume, faceView, faceZ, flipZ, type Face } from './face-view';
+export { faceToVolume, faceView, flipZ, type Face } from './face-view';
 
 /**
  * A registration of `map` onto one face. The registration runs unchanged on faceView(volume, face);
