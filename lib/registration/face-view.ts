@@ -12,7 +12,6 @@ import type { Face } from './types';
 import type { VolumeSource } from './volume-source';
 
 export type { Face };
-export const FACES: readonly Face[] = ['top', 'bottom'];
 
 const isStore = (src: VolumeSource): src is VolumeStore => typeof (src as VolumeStore).readBlockF32 === 'function';
 
