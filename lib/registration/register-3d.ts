@@ -28,7 +28,6 @@ import { blockAverage, renderMoving, type Dense3 } from '../upscale/resample';
 import { refineElastix3d } from './register-3d-elastix';
 import { coarseSearch, polish, rmsPoseDistance, scorePose, splitHalfError } from './register-3d-search';
 
-export { parseElastixTransform3d } from './register-3d-elastix';
 export { rmsPoseDistance } from './register-3d-search';
 import { gaussianBlur3 } from '../synthetic/blur';
 
