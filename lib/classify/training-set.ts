@@ -19,8 +19,6 @@ import { measureEdgeProfile } from './surface-edge';
 
 export { strokeVoxels, type LabelledVoxel, type PartialVoxel } from './labelled-voxels';
 export {
-  BOUNDARY_FOOTPRINT_SD,
-  SURFACE_LABEL_DEPTH_VOX,
   SURFACE_LABEL_LAYERS,
   surfaceLabelVoxels,
   surfaceTrainingVoxels,
