@@ -9,16 +9,16 @@
  * d3 scales in useMemo, React renders the SVG.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { interpolateYlOrRd, max, scaleLinear, scaleSequential } from 'd3';
+import { interpolateYlOrRd, scaleSequential } from 'd3';
 import { useMemo, useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
 import type { RouterOutputs } from '@/app/_components/api-types';
 import { jobEnded, useRegisterJob } from '@/app/_components/correlate/use-register-job';
+import { FieldsPicture } from './fields-map';
 
 type Reg = NonNullable<RouterOutputs['correlate']['state']['registration']>;
 type Model = 'similarity' | 'affine' | 'fields';
 type Residual = NonNullable<Reg['residual']>;
-type Field = NonNullable<Reg['fields']>[number];
 
 const LABEL: Record<Model, string> = { similarity: 'Similarity', affine: 'Affine', fields: 'Per-field' };
 const fmt = (x: number | null | undefined, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
@@ -49,58 +49,6 @@ function ResidualMap({ r, w, h, top }: { r: Residual; w: number; h: number; top:
         <g key={t} transform={`translate(${t * (W - 62)},${H + 4})`}>
           <rect width={12} height={10} fill={color(t * top)} />
           <text x={15} y={9} fontSize={10}>{(t * top).toFixed(2)} vox</text>
-        </g>
-      ))}
-    </svg>
-  );
-}
-
-/** Where a field's shift comes from, in words (the field's tooltip). */
-function fieldSource(f: Field): string {
-  if (f.placedBy === 'neighbours') return ' (from its neighbours: its own content could not place it, and neighbouring fields moved alike)';
-  return f.moved ? '' : ' (kept on the global transform)';
-}
-
-/**
- * The fields of a mosaic, coloured by their shift, with arrows (exaggerated) for the moved ones:
- * solid for a field placed by its own match, dashed for one that took its neighbours' shift.
- */
-function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) {
-  const W = 260, H = Math.max(60, Math.round((W * h) / w));
-  const { color, gain, top, cell } = useMemo(() => {
-    const top = Math.max(1, max(fields, (f) => Math.hypot(f.shiftPx[0], f.shiftPx[1])) ?? 1);
-    const cell = Math.min(...fields.map((f) => Math.min(f.width * (W / w), f.height * (H / h))));
-    return { color: scaleSequential(interpolateYlOrRd).domain([0, top]), gain: scaleLinear().domain([0, top]).range([0, cell * 0.45]), top, cell };
-  }, [fields, w, h, H]);
-  const sx = W / w, sy = H / h;
-  // field names where they fit (a TIMA mosaic of hundreds of fields stays a picture)
-  const named = fields.length <= 64 && cell >= 24;
-  return (
-    <svg width={W} height={H + 22} data-testid="fields-map" role="img" aria-label="per-field corrections">
-      <defs>
-        <marker id="fld-arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
-          <path d="M 0 0 L 10 5 L 0 10 z" fill="#222" />
-        </marker>
-      </defs>
-      {fields.map((f, i) => {
-        const len = Math.hypot(f.shiftPx[0], f.shiftPx[1]);
-        const cx = (f.u0 + f.width / 2) * sx, cy = (f.v0 + f.height / 2) * sy, k = len > 0 ? gain(len) / len : 0;
-        const dash = f.placedBy === 'neighbours' ? '3 2' : undefined;
-        return (
-          <g key={i} data-testid="field-cell" data-moved={f.moved ? '1' : '0'} data-placed-by={f.placedBy ?? (f.moved ? 'measured' : 'global')}>
-            <rect x={f.u0 * sx} y={f.v0 * sy} width={f.width * sx} height={f.height * sy} fill={f.overlap > 0 ? color(len) : '#ddd'}
-              stroke={f.moved ? '#222' : '#fff'} strokeWidth={f.moved ? 1.5 : 0.5} strokeDasharray={dash}>
-              <title>{`${f.name ?? `field ${i + 1}`}: shift ${f.shiftPx[0].toFixed(2)}, ${f.shiftPx[1].toFixed(2)} px${fieldSource(f)} · ${(f.overlap * 100).toFixed(0)} % on the volume`}</title>
-            </rect>
-            {f.moved && <line x1={cx} y1={cy} x2={cx + f.shiftPx[0] * k} y2={cy + f.shiftPx[1] * k} stroke="#222" strokeWidth={1.5} strokeDasharray={dash} markerEnd="url(#fld-arrow)" data-testid="field-arrow" />}
-            {named && f.name && <text x={f.u0 * sx + 3} y={f.v0 * sy + 11} fontSize={9} fill="#555" pointerEvents="none">{f.name}</text>}
-          </g>
-        );
-      })}
-      {[0, 0.5, 1].map((t) => (
-        <g key={t} transform={`translate(${t * (W - 52)},${H + 4})`}>
-          <rect width={12} height={10} fill={color(t * top)} />
-          <text x={15} y={9} fontSize={10}>{(t * top).toFixed(1)} px</text>
         </g>
       ))}
     </svg>
@@ -175,15 +123,7 @@ export function RegistrationModelPanel({ projectId, face = 'top' }: { projectId:
             </div>
             {shown === 'fields' && cands.fields && (
               <div>
-                <div className="small muted" data-testid="fields-summary">
-                  Fields that moved: {cands.fields.fields.filter((f) => f.moved).length} of {cands.fields.fields.length}
-                  {cands.fields.fields.some((f) => f.placedBy === 'neighbours') && <>, {cands.fields.fields.filter((f) => f.placedBy === 'neighbours').length} of them from their neighbours (dashed)</>} (arrows exaggerated)
-                </div>
-                <FieldsMap fields={cands.fields.fields} w={w} h={h} />
-                <div className="small muted" style={{ maxWidth: 260 }} data-testid="fields-legend">
-                  Colour: the field&apos;s shift (EDS px). Outlined with an arrow: moved by its own match; dashed: took its neighbours&apos; shift (stage drift);
-                  no outline: kept on the global transform (no distinct match, or a shift within its noise).
-                </div>
+                <FieldsPicture fields={cands.fields.fields} w={w} h={h} />
               </div>
             )}
           </div>
