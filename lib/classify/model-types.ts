@@ -82,6 +82,11 @@ export interface TrainOptions extends StageOptions {
    * before the MLP, folded into the saved network (lib/classify/ple); default: none
    */
   ple?: number;
+  /**
+   * with `ple` set and too few rows for its bins (lib/classify/ple pleGuard): the few-labels schedule
+   * (one wider hidden layer, more epochs; ple.ts PLE_GUARD.few) unless this is false (default true)
+   */
+  fewLabelSchedule?: boolean;
   /** edge of the (y, x) tiles of the ensemble's folds, voxels (default 16) */
   ensembleTileVox?: number;
   onEpoch?: (e: EpochInfo) => void;
