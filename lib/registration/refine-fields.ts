@@ -63,6 +63,29 @@ export interface RefineFieldsOptions {
   neighbours?: boolean;
   /** measure each field again on the pixels that show it at its shift (default true) */
   ownPixels?: boolean;
+  /** passes on the field's own pixels, each from the last (default OWN_PASSES) */
+  ownPasses?: number;
+  /** slab pixels within this many pixels of the slab's edge or of the volume's are not used (default EDGE_ERODE_PX) */
+  edgeErodePx?: number;
+}
+
+export const OWN_PASSES = 1;
+export const EDGE_ERODE_PX = 1;
+
+/** The slab without the pixels within k pixels of its edge or of a pixel off the volume (NaN). */
+export function erodeSlabEdge(s: Slab, k: number): Slab {
+  const { width: w, height: h } = s;
+  let cur = s.data;
+  for (let it = 0; it < k; it++) {
+    const next = new Float32Array(cur);
+    for (let v = 0; v < h; v++) for (let u = 0; u < w; u++) {
+      const i = v * w + u;
+      if (cur[i] !== cur[i]) continue;
+      if (u === 0 || v === 0 || u === w - 1 || v === h - 1 || cur[i - 1] !== cur[i - 1] || cur[i + 1] !== cur[i + 1] || cur[i - w] !== cur[i - w] || cur[i + w] !== cur[i + w]) next[i] = NaN;
+    }
+    cur = next;
+  }
+  return k > 0 ? { ...s, data: cur } : s;
 }
 
 /**
@@ -129,9 +152,14 @@ const shifted = (G: Affine2, d: [number, number]): Affine2 => [G[0], G[1], G[2] 
 function measureField(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, f: FieldRect, o: RefineFieldsOptions) {
   const s = measurePartShift(slab, P, mw, mh, G, f, { maxShift: o.maxShiftPx ?? fieldSearchPx(f), minOverlap: o.minOverlap ?? 0.3, labels: o.labels, gridStep: FIELD_GRID_PX });
   if (!s || o.ownPixels === false) return s;
-  const again = measurePartShift(slab, P, mw, mh, shifted(G, s.shift), f, { maxShift: 1, minOverlap: o.minOverlap ?? 0.3, labels: o.labels, gridStep: FIELD_GRID_PX });
-  if (!again) return s;
-  return { ...s, shift: [s.shift[0] + again.shift[0], s.shift[1] + again.shift[1]] as [number, number] };
+  let out = s;
+  for (let pass = 0; pass < (o.ownPasses ?? OWN_PASSES); pass++) {
+    const again = measurePartShift(slab, P, mw, mh, shifted(G, out.shift), f, { maxShift: 1, minOverlap: o.minOverlap ?? 0.3, labels: o.labels, gridStep: FIELD_GRID_PX });
+    if (!again) break;
+    out = { ...out, shift: [out.shift[0] + again.shift[0], out.shift[1] + again.shift[1]] as [number, number] };
+    if (Math.hypot(again.shift[0], again.shift[1]) < 0.1) break;
+  }
+  return out;
 }
 
 /** search grid of a field's shift, EDS pixels (see measureField) */
@@ -227,7 +255,8 @@ export function stitchResponsibilities(cands: { d: [number, number]; se: number 
  */
 export const MIN_RECENTRE = 3;
 
-export function refineFields(slab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, fields: FieldRect[], o: RefineFieldsOptions = {}): MeasuredField[] {
+export function refineFields(fullSlab: Slab, P: Float32Array, mw: number, mh: number, G: Affine2, fields: FieldRect[], o: RefineFieldsOptions = {}): MeasuredField[] {
+  const slab = erodeSlabEdge(fullSlab, o.edgeErodePx ?? EDGE_ERODE_PX);
   const first = fields.map((f) => {
     throwIfAborted(o.signal);
     return judgeField(slab, P, mw, mh, G, f, o, [0, 0]);
