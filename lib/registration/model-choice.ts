@@ -7,6 +7,7 @@ import type { OnProgress } from '../errors';
 import { judgeAffine, measurePatches, residualMap, type ScoreOn } from './choose-model';
 import type { MovingImage } from './moving-image';
 import { predictedGrey } from './patch-shift';
+import { refineMosaicLayout } from './mosaic-layout';
 import { fieldShiftAt, refineFields } from './refine-fields';
 import type { FieldRect, ModelCandidates, ModelChoice, Registration, RegistrationModel, Slab } from './types';
 
@@ -49,8 +50,9 @@ export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn:
   if (withFields) {
     // (correcting the global transform by the similarity left in the field-corrected patches, then
     // measuring the fields again, made it worse on the synthetic mosaics: 0.23-0.29 -> 0.32-0.34 voxel)
-    const fg = global;
-    const fc = kept === 'affine' ? refineFields(slab, P!, mov.width, mov.height, fg, opts.fields!, { signal, labels: mov }) : fc0!;
+    const fm = kept === 'affine' ? refineFields(slab, P!, mov.width, mov.height, global, opts.fields!, { signal, labels: mov }) : fc0!;
+    // the global transform corrected by the fields' layout, the fields measured again under it (mosaic-layout.ts)
+    const { edsToSlab: fg, fields: fc } = refineMosaicLayout(slab, mov, global, opts.fields!, fm, { signal, labels: mov });
     candidates.fields = { edsToSlab: fg, fields: fc, residual: residualMap(pm, sim, fg, scale, (u, v) => fieldShiftAt(fc, u, v)) };
     const moved = fc.filter((f) => f.moved).length;
     const nameOf = (f: FieldRect) => f.name ?? `${f.u0},${f.v0}`;
