@@ -60,7 +60,7 @@ export async function openPredictTarget(spec: PredictTargetSpec): Promise<Predic
   return { spec, model, src, outs };
 }
 
-export const brickMarkerPath = (outDir: string, box: Box3) => join(outDir, 'bricks', markerName(box));
+const brickMarkerPath = (outDir: string, box: Box3) => join(outDir, 'bricks', markerName(box));
 
 /** True when the brick's `.done` marker exists (its chunks are all written). */
 export const brickIsDone = (outDir: string, box: Box3) => access(brickMarkerPath(outDir, box)).then(() => true, () => false);

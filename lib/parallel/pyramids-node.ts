@@ -19,7 +19,7 @@ function workerEntry(): URL {
 }
 
 /** Below this many level-0 voxels (all stores and channels) the pyramids are built in this thread: starting workers would cost more. */
-export const PYRAMID_THREADS_MIN_VOXELS = 2 ** 25;
+const PYRAMID_THREADS_MIN_VOXELS = 2 ** 25;
 
 export async function buildPyramidsInThreads(stores: ZarrVolumeStore[], threads: number, opts: StageOptions & { /** default PYRAMID_THREADS_MIN_VOXELS */ minVoxels?: number } = {}): Promise<void> {
   throwIfAborted(opts.signal);

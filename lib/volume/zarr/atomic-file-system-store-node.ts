@@ -27,7 +27,7 @@ export class AtomicFileSystemStore extends FileSystemStore {
 }
 
 /** A temp name of `set` above: `<chunk>.tmp-<pid>-<8 hex>`. */
-export const ATOMIC_TEMP_RE = /\.tmp-\d+-[0-9a-f]{8}$/;
+const ATOMIC_TEMP_RE = /\.tmp-\d+-[0-9a-f]{8}$/;
 
 /**
  * Remove the temp files a killed writer left in a store folder (a process killed between its write

@@ -193,7 +193,7 @@ export function brickReader(store: ZarrVolumeStore, opts: BrickReaderOptions = {
  * The halo plan's output from its in-volume block (what gatherHalo of ../reflect.ts returns) into
  * `out`: along x the unreflected middle of each row is one copy, the reflected ends voxel by voxel.
  */
-export function gatherInto(plan: HaloPlan, inner: AnyVoxelArray, out: AnyVoxelArray): void {
+function gatherInto(plan: HaloPlan, inner: AnyVoxelArray, out: AnyVoxelArray): void {
   const [oz, oy, ox] = plan.outShape;
   const [, iy, ix] = plan.inner.shape;
   const [mz, my, mx] = plan.maps;
