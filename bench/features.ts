@@ -1,10 +1,12 @@
 /**
  * `npm run bench -- features [--size 256] [--reps 1] [--threads 1,2] [--no-peer] [--no-rss]
- *   [--rss-size 1024] [--rss-bricks 32|all] [--no-gauss]`
+ *   [--rss-size 1024] [--rss-bricks 32|all] [--no-gauss] [--compression none|zstd]`
  *
  * 1. One separable Gaussian pass (z and x) of the wasm kernel vs plain C (gcc -O3 -march=native).
  * 2. A synthetic sandstone of size^3 voxels in a zarr store, streamed through the default bank and
- *    the scikit-image preset with 1 and 2 worker threads: voxels/s.
+ *    the scikit-image preset with 1 and 2 worker threads: voxels/s, and the process's CPU time (all
+ *    threads: what counts on a shared machine). The store is uncompressed unless --compression zstd
+ *    (what an import writes).
  * 3. scikit-image multiscale_basic_features (the peer) on the same volume: ratio (target >= 3x).
  * 4. Peak RSS (VmHWM of a child process) while a 1024^3 uint16 store (written blockwise, never held
  *    in memory) is streamed through the default bank, features discarded (target < 1.5 GiB).
@@ -56,7 +58,8 @@ export async function run(args: string[]): Promise<void> {
   console.log(`  ${fmt((performance.now() - t0) / 1000, 1)} s, voxel ${vol.meta.spacingUm.join('x')} µm`);
   const storePath = join(outDir, `sandstone-${size}.ome.zarr`);
   rmSync(storePath, { recursive: true, force: true });
-  const store = await createVolume(storePath, vol.meta, { levels: 1, compression: 'none' });
+  const compression = arg(args, '--compression', 'none') as 'none' | 'zstd';
+  const store = await createVolume(storePath, vol.meta, { levels: 1, compression });
   await store.writeBlock({ start: [0, 0, 0], shape }, vol.data);
   const rawPath = join(outDir, `sandstone-${size}.u16`);
   writeFileSync(rawPath, Buffer.from(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength));
@@ -72,14 +75,18 @@ export async function run(args: string[]): Promise<void> {
   for (const [name, set] of sets) {
     for (const threads of threadList) {
       const times: number[] = [];
+      const cpu: number[] = [];
       for (let r = 0; r < reps; r++) {
         const t = performance.now();
+        const c0 = process.cpuUsage();
         await streamFeatures(storePath, set, { threads, onBrick: () => {} });
         times.push((performance.now() - t) / 1000);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1e6);
       }
       const s = median(times);
       rate[`${set.preset}:${threads}`] = nVox / s;
-      console.log(`  ${name.padEnd(30)} threads ${threads}: ${fmt(s, 1)} s, ${fmt(nVox / s / 1e6, 3)} M voxels/s`);
+      console.log(`  ${name.padEnd(30)} threads ${threads}: ${fmt(s, 1)} s, ${fmt(nVox / s / 1e6, 3)} M voxels/s, CPU ${fmt(median(cpu), 1)} s (all threads)`);
     }
   }
 
