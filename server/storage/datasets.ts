@@ -38,7 +38,7 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-const VOLUME_EXT = /\.(tiff?|nrrd|nhdr|mha|mhd|nii|nii\.gz|txm|txrm|raw)$/i;
+const VOLUME_EXT = /\.(tiff?|nrrd|nhdr|mha|mhd|nii|nii\.gz|txm|txrm|raw|png|bmp)$/i;
 
 /** What to hand the volume importer for an unpacked zip: one volume file, or a folder of slices. */
 /** The shallowest folder of an unpacked zip that is the root of a Zarr hierarchy (an OME-Zarr image), if any. */
@@ -62,9 +62,12 @@ async function volumeSourceInZip(dir: string, name: string): Promise<string | st
   // slice_2 before slice_10: the order of the numbers in the names, not of their characters
   const tiffs = files.filter((f) => /\.tiff?$/i.test(f)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   if (tiffs.length > 1) return tiffs;
-  const vols = files.filter((f) => !/\.raw$/i.test(f));
+  // PNG or BMP slices (SkyScan NRecon, Dragonfly, Avizo): the importer reads a SkyScan log beside them
+  const images = files.filter((f) => /\.(png|bmp)$/i.test(f)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (images.length > 1) return images;
+  const vols = files.filter((f) => !/\.(raw|png|bmp)$/i.test(f));
   if (vols.length === 1) return vols[0];
-  throw invalidInput(`${name}: could not tell which volume to import in the zip (found ${files.length ? files.map((f) => path.basename(f)).slice(0, 6).join(', ') : 'no volume files'}). Zip one volume file, an .mhd with its .raw, a folder of TIFF slices or an OME-Zarr folder.`);
+  throw invalidInput(`${name}: could not tell which volume to import in the zip (found ${files.length ? files.map((f) => path.basename(f)).slice(0, 6).join(', ') : 'no volume files'}). Zip one volume file, an .mhd with its .raw, a folder of TIFF, PNG or BMP slices, or an OME-Zarr folder.`);
 }
 
 export async function volumeInfo(storePath: string, meta?: VolumeMeta): Promise<VolumeInfoOut> {

@@ -1,7 +1,8 @@
 /**
  * Zipped volumes as people make them: TIFF slices named slice_1 … slice_12 without zero padding
  * (with the macOS resource forks a Finder zip adds) stack in the names' numeric order, and a
- * zipped OME-Zarr folder from another tool imports with its voxel size.
+ * zipped OME-Zarr folder from another tool imports with its voxel size, and zipped SkyScan BMP
+ * slices with their reconstruction log's.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -72,4 +73,33 @@ describe('zipped volumes', () => {
     const v = await store.readBlock({ start: [NZ - 1, NY - 1, 0], shape: [1, 1, NX] });
     expect(Array.from(v)).toEqual(Array.from({ length: NX }, (_, x) => (NZ * NY * NX - NX + x) % 251));
   });
+
+  it('a zip of SkyScan NRecon BMP slices with its reconstruction log imports with the log\'s voxel size', async () => {
+    const files: Record<string, Uint8Array> = { 'rec/sample_rec.log': new TextEncoder().encode('[Reconstruction]\r\nPixel Size (um)=6.5\r\n') };
+    for (let z = 0; z < NZ; z++) files[`rec/sample_rec${String(z).padStart(8, '0')}.bmp`] = greyBmp(NX, NY, (x, y) => z * 10 + y);
+    const d = await upload('rec.zip', files);
+    const store = await openVolume(ctx.ws.abs(d.relPath));
+    expect(store.meta.spacingUm).toEqual([6.5, 6.5, 6.5]);
+    const v = await store.readBlock({ start: [0, 0, 0], shape: [NZ, NY, 1] });
+    expect(Array.from(v)).toEqual(Array.from({ length: NZ * NY }, (_, i) => Math.floor(i / NY) * 10 + (i % NY)));
+  });
 });
+
+/** An 8-bit BMP with a grey palette, rows bottom-up and padded to 4 bytes, as NRecon writes it. */
+function greyBmp(w: number, h: number, value: (x: number, y: number) => number): Uint8Array {
+  const stride = Math.ceil(w / 4) * 4;
+  const dataAt = 14 + 40 + 256 * 4;
+  const b = Buffer.alloc(dataAt + stride * h);
+  b.write('BM', 0, 'latin1');
+  b.writeUInt32LE(b.length, 2);
+  b.writeUInt32LE(dataAt, 10);
+  b.writeUInt32LE(40, 14);
+  b.writeInt32LE(w, 18);
+  b.writeInt32LE(h, 22);
+  b.writeUInt16LE(1, 26);
+  b.writeUInt16LE(8, 28);
+  b.writeUInt32LE(256, 46);
+  for (let i = 0; i < 256; i++) b.writeUInt32LE(i * 0x010101, 54 + i * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) b[dataAt + (h - 1 - y) * stride + x] = value(x, y);
+  return b;
+}

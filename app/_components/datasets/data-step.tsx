@@ -29,7 +29,7 @@ export function DataStep({ projectId }: { projectId: string }) {
         <div className="row">
           <UploadZone
             projectId={projectId} kind="volume" title="XRM volume" onUploaded={refresh}
-            hint="Multi-page TIFF or OME-TIFF, NRRD, MHA, NIfTI (.nii/.nii.gz), Zeiss .txm; a .zip of TIFF slices, of an .mhd with its .raw or of an OME-Zarr folder; 8/16-bit, signed or float"
+            hint="Multi-page TIFF or OME-TIFF, NRRD, MHA, NIfTI (.nii/.nii.gz), Zeiss .txm; a .zip of TIFF, PNG or BMP slices (a SkyScan log gives their voxel size), of an .mhd with its .raw or of an OME-Zarr folder; 8/16-bit, signed or float"
             accept=".tif,.tiff,.nrrd,.mha,.nii,.gz,.txm,.zip"
           />
           <UploadZone

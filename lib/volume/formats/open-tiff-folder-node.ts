@@ -1,5 +1,7 @@
 /**
- * A folder of single-slice TIFFs (or a list of them), in natural file-name order.
+ * A folder of single-slice TIFFs (or a list of them), in natural file-name order; PNG or BMP slices
+ * when the folder holds no TIFF (image-slices-node.ts), with a SkyScan log's voxel size when the
+ * slices give none.
  *
  * The z spacing of a slice stack (issue 15): slices are often exported every n-th, and taking the
  * pixel width for z then squeezes the volume n-fold (features and the model see other textures; a
@@ -17,6 +19,7 @@ import { checkTiffPage, openGeoTiff } from './check-tiff-page-node';
 import { describe } from './describe-volume-node';
 import { checkShape, shown } from './header-checks-node';
 import { readTiffPage } from './read-tiff-page-node';
+import { IMAGE_SLICE_RE, readImageSlice, skyscanLogSpacing } from './image-slices-node';
 import { tiffDescription, tiffSourceType, tiffSpacing } from './tiff-tags-node';
 import type { OpenOptions, VolumeReader } from './volume-reader';
 
@@ -28,10 +31,17 @@ export async function listTiffSlices(source: string | string[], name: string): P
   const entries = await fs.promises.readdir(source).catch(() => {
     throw notFound(`The folder ${name} does not exist or cannot be read.`);
   });
-  const files = entries.filter((f) => TIFF_RE.test(f) && !f.startsWith('.')).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const byNumber = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+  let files = entries.filter((f) => TIFF_RE.test(f) && !f.startsWith('.')).sort(byNumber);
+  // no TIFF: PNG or BMP slices (SkyScan NRecon, Dragonfly, Avizo exports), of one kind
+  if (files.length === 0) {
+    const images = entries.filter((f) => IMAGE_SLICE_RE.test(f) && !f.startsWith('.'));
+    const pngs = images.filter((f) => /\.png$/i.test(f));
+    files = (pngs.length >= images.length - pngs.length ? pngs : images.filter((f) => !/\.png$/i.test(f))).sort(byNumber);
+  }
   if (files.length === 0) {
     const seen = entries.slice(0, 5).map((e) => shown(e, 40)).join(', ');
-    throw invalidInput(`The folder ${name} holds no .tif/.tiff slices${entries.length ? ` (found: ${seen}${entries.length > 5 ? ', ...' : ''})` : ' (it is empty)'}.`);
+    throw invalidInput(`The folder ${name} holds no .tif/.tiff, .png or .bmp slices${entries.length ? ` (found: ${seen}${entries.length > 5 ? ', ...' : ''})` : ' (it is empty)'}.`);
   }
   return files.map((f) => nodePath.join(source, f));
 }
@@ -75,6 +85,8 @@ export async function openTiffFolder(source: string | string[], name: string, op
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const files = await listTiffSlices(source, name);
   const fileName = (f: string) => `${name}/${shown(nodePath.basename(f), 60)}`;
+  const folder = Array.isArray(source) ? nodePath.dirname(files[0]!) : source;
+  if (IMAGE_SLICE_RE.test(files[0]!)) return openImageSlices(files, folder, name, fileName, opts);
   const { tiff, size } = await openGeoTiff(files[0]!, fileName(files[0]!));
   let ny: number, nx: number, src: SourceDType, spacing: [number, number, number] | undefined;
   const notes: string[] = [];
@@ -91,8 +103,8 @@ export async function openTiffFolder(source: string | string[], name: string, op
   } finally {
     await tiff.close();
   }
-  spacing = stackSpacing(files, spacing, notes, name, opts);
-  const desc = describe('tiff-folder', Array.isArray(source) ? nodePath.dirname(files[0]!) : source, [files.length, ny, nx], src, { um: spacing, notes }, [0, 0, 0], true, 'tiff slices');
+  spacing = stackSpacing(files, spacing ?? (await skyscanSpacing(folder, notes)), notes, name, opts);
+  const desc = describe('tiff-folder', folder, [files.length, ny, nx], src, { um: spacing, notes }, [0, 0, 0], true, 'tiff slices');
   let z = 0;
   return {
     desc,
@@ -121,6 +133,41 @@ export async function openTiffFolder(source: string | string[], name: string, op
   };
 }
 
+/** A SkyScan reconstruction log's isotropic voxel size (its slices are one pixel apart), with a note. */
+async function skyscanSpacing(folder: string, notes: string[]): Promise<[number, number, number] | undefined> {
+  const log = await skyscanLogSpacing(folder);
+  if (!log) return undefined;
+  notes.push(`voxel size from the SkyScan log ${shown(log.file, 40)}: ${log.um} µm`);
+  return [log.um, log.um, log.um];
+}
+
+/** PNG or BMP slices (image-slices-node.ts), read one file at a time. */
+async function openImageSlices(files: string[], folder: string, name: string, fileName: (f: string) => string, opts: OpenOptions): Promise<VolumeReader> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const first = await readImageSlice(files[0]!, fileName(files[0]!), limits);
+  const { width: nx, height: ny, src } = first;
+  checkShape([files.length, ny, nx], name, src, limits);
+  const notes: string[] = [];
+  const spacing = stackSpacing(files, await skyscanSpacing(folder, notes), notes, name, opts);
+  const kind = /\.png$/i.test(files[0]!) ? 'png' : 'bmp';
+  const desc = describe('tiff-folder', folder, [files.length, ny, nx], src, { um: spacing, notes }, [0, 0, 0], true, `${kind} slices`);
+  let z = 0;
+  return {
+    desc,
+    async readSlices(out) {
+      const n = out.length / (ny * nx);
+      for (let k = 0; k < n; k++, z++) {
+        const fname = fileName(files[z]!);
+        const s = z === 0 ? first : await readImageSlice(files[z]!, fname, limits);
+        if (s.width !== nx || s.height !== ny) throw invalidInput(`${fname} is ${s.width} x ${s.height} pixels but the first slice is ${nx} x ${ny}; all slices must have the same size.`);
+        if (s.src !== src) throw invalidInput(`${fname} has a different pixel type (${s.src}) from the first slice (${src}).`);
+        out.set(s.data as never, k * ny * nx);
+      }
+    },
+    close: async () => {},
+  };
+}
+
 /** The z spacing of a slice stack (see the module comment); refuses when it cannot be told. */
 function stackSpacing(files: string[], spacing: [number, number, number] | undefined, notes: string[], name: string, opts: OpenOptions): [number, number, number] | undefined {
   const PIXEL_NOTE = /pixel width was used for z/;
@@ -133,12 +180,12 @@ function stackSpacing(files: string[], spacing: [number, number, number] | undef
   if (zFromFile) return spacing; // ImageJ spacing=
   for (let i = notes.length - 1; i >= 0; i--) if (PIXEL_NOTE.test(notes[i]!)) notes.splice(i, 1);
   const { step, why } = sliceNumberStep(files);
-  if (step === null) throw invalidInput(`${name}: the distance between the ${files.length} slices is unknown (${why}, and the TIFFs give no ImageJ spacing); ${SPACING_HELP}.`);
+  if (step === null) throw invalidInput(`${name}: the distance between the ${files.length} slices is unknown (${why}, and the slices give no ImageJ spacing); ${SPACING_HELP}.`);
   if (step === 1) {
     if (spacing) notes.push(`the slice files are numbered consecutively: z spacing = pixel width (${+spacing[2].toPrecision(4)} µm); if the slices were taken further apart, give --spacing z,y,x`);
     return spacing;
   }
-  if (!spacing) throw invalidInput(`${name}: the slice files are numbered every ${step} but the TIFFs give no pixel size; ${SPACING_HELP}.`);
+  if (!spacing) throw invalidInput(`${name}: the slice files are numbered every ${step} but the slices give no pixel size; ${SPACING_HELP}.`);
   const z = step * spacing[2];
   notes.push(`the slice files are numbered every ${step}: z spacing = ${step} pixel widths = ${+z.toPrecision(4)} µm (give --spacing z,y,x if that is wrong)`);
   return [z, spacing[1], spacing[2]];

@@ -5,7 +5,7 @@ import type { AnyVoxelArray, DType, Shape3 } from '../types';
 
 export type VolumeFormat = 'tiff' | 'tiff-folder' | 'nrrd' | 'mha' | 'mhd' | 'nifti' | 'raw' | 'txm' | 'ome-zarr';
 
-export const SUPPORTED_EXTENSIONS = '.tif/.tiff (multi-page), a folder of .tif slices, .nrrd/.nhdr, .mha, .mhd (+ .raw), .nii/.nii.gz, Zeiss .txm, an OME-Zarr folder (Zarr v2 or v3), or headerless .raw with its dimensions';
+export const SUPPORTED_EXTENSIONS = '.tif/.tiff (multi-page), a folder of .tif (or .png/.bmp) slices, .nrrd/.nhdr, .mha, .mhd (+ .raw), .nii/.nii.gz, Zeiss .txm, an OME-Zarr folder (Zarr v2 or v3), or headerless .raw with its dimensions';
 
 export interface RawOptions {
   shape: Shape3;

@@ -37,6 +37,22 @@ os.makedirs('slices-unpadded')
 for z in range(Z):
     tifffile.imwrite(f'slices-unpadded/slice_{z + 1}.tif', u16[z], imagej=True, resolution=(1 / 2.5, 1 / 2.5), metadata={'unit': 'micron', 'spacing': 3.0})
 
+# SkyScan NRecon reconstructions: 8-bit BMP slices (grey palette, bottom-up rows) with the reconstruction log,
+# the same as 16-bit TIFF slices without any resolution tag; and 16-bit PNG slices (Pillow)
+from PIL import Image
+LOG = '[System]\r\nScanner=Skyscan1272\r\n[Reconstruction]\r\nPixel Size (um)=4.99998\r\nResult Image Format=BMP\r\n'
+for folder, ext in (('skyscan-bmp', 'bmp'), ('skyscan-tif', 'tif')):
+    os.makedirs(folder)
+    open(f'{folder}/sample_rec.log', 'w', newline='').write(LOG)
+    for z in range(Z):
+        if ext == 'bmp':
+            Image.fromarray(base[z]).save(f'{folder}/sample_rec{z:08d}.bmp')
+        else:
+            tifffile.imwrite(f'{folder}/sample_rec{z:08d}.tif', u16[z])
+os.makedirs('png16-slices')
+for z in range(Z):
+    Image.fromarray(u16[z]).save(f'png16-slices/slice_{z + 1}.png')
+
 # NIfTI-1 (nibabel): x fastest on disk, mm
 xyz = lambda a: np.ascontiguousarray(a.transpose(2, 1, 0))
 img = nib.Nifti1Image(xyz(base.astype(np.int16)), np.diag([0.0025, 0.0025, 0.003, 1]))

@@ -79,6 +79,14 @@ describe.skipIf(skip)('volumes written by other tools', () => {
     expect(Array.from(v)).toEqual(Array.from({ length: Z }, (_, z) => u16(base(z, 0, 0))));
   });
 
+  it('SkyScan NRecon slices (8-bit BMP, 16-bit TIFF) get the voxel size of their reconstruction log; 16-bit PNG slices stack in numeric order', async () => {
+    const bmp = await check('skyscan-bmp', same, [4.99998, 4.99998, 4.99998], 'uint8');
+    expect(bmp.spacingUm).toEqual([4.99998, 4.99998, 4.99998]);
+    expect((await describeVolumeFile(path.join(dir, 'skyscan-bmp'))).notes).toContain('voxel size from the SkyScan log sample_rec.log: 4.99998 µm');
+    await check('skyscan-tif', u16, [4.99998, 4.99998, 4.99998], 'uint16');
+    await check('png16-slices', u16, null, 'uint16');
+  });
+
   it('NIfTI-1 from nibabel (.nii and .nii.gz, mm)', async () => {
     await check('i16.nii', same, [3, 2.5, 2.5], 'float32');
     await check('i16.nii.gz', same, [3, 2.5, 2.5], 'float32');
