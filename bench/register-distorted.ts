@@ -6,6 +6,9 @@
  * `npm run bench -- register-distorted [table|iou] [--seeds 11,12,13]`: the table alone, or the 3D mean
  * IoU of the whole mineralogy run with a distorted map against the same sample's undistorted map
  * (issue 19: within 0.01), on each seed given (default 11).
+ * `npm run bench -- register-distorted mosaics`: the stitched mosaics over several seeds per size
+ * (MOSAIC_SEEDS: the table's three tuned the field rules, the others are held out), whole map and
+ * the labels that train, with the mean per size.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -51,6 +54,50 @@ const DISTORTED: { name: string; seed: number; ratio: number; d: EdsDistortion; 
   { name: 'mosaic 3x3, no offsets, 80 %', seed: 6, ratio: 0.5, d: { coverage: 0.8, mosaic: { cols: 3, rows: 3, maxShiftPx: 0 } }, fields: true },
   { name: 'mosaic 4x4, no offsets, 90 %', seed: 20, ratio: 0.7, d: { coverage: 0.9, mosaic: { cols: 4, rows: 4, maxShiftPx: 0, seed: 2 } }, fields: true },
 ];
+
+/**
+ * Mosaics per size, ≤ 3 px stitching errors unless `none`: [cols, rows, sample seed, pixel ratio,
+ * coverage, offsets seed]. 'tuned': the bench table's three (and their maps without offsets), on
+ * which the field rules were chosen; the rest are held out.
+ */
+const MOSAIC_SEEDS: { set: 'tuned' | 'held out'; cols: number; rows: number; seed: number; ratio: number; coverage: number; mseed?: number; none?: boolean }[] = [
+  { set: 'tuned', cols: 3, rows: 2, seed: 8, ratio: 0.7, coverage: 0.9 },
+  { set: 'tuned', cols: 3, rows: 3, seed: 6, ratio: 0.5, coverage: 0.8 },
+  { set: 'tuned', cols: 4, rows: 4, seed: 20, ratio: 0.7, coverage: 0.9, mseed: 2 },
+  { set: 'tuned', cols: 3, rows: 3, seed: 6, ratio: 0.5, coverage: 0.8, none: true },
+  { set: 'tuned', cols: 4, rows: 4, seed: 20, ratio: 0.7, coverage: 0.9, mseed: 2, none: true },
+  ...([[10, 0.7, 0.9, 3], [13, 0.7, 0.9, 4], [16, 0.6, 0.9, 5]] as const).map(([seed, ratio, coverage, mseed]) => ({ set: 'held out' as const, cols: 3, rows: 2, seed, ratio, coverage, mseed })),
+  ...([[9, 0.5, 0.8, 3], [7, 0.5, 0.85, 4], [12, 0.5, 0.8, 5], [15, 0.55, 0.85, 6]] as const).map(([seed, ratio, coverage, mseed]) => ({ set: 'held out' as const, cols: 3, rows: 3, seed, ratio, coverage, mseed })),
+  ...([[5, 0.7, 0.9, 3], [9, 0.7, 0.9, 4], [14, 0.6, 0.9, 5], [11, 0.7, 0.9, 6], [16, 0.65, 0.9, 7]] as const).map(([seed, ratio, coverage, mseed]) => ({ set: 'held out' as const, cols: 4, rows: 4, seed, ratio, coverage, mseed })),
+  ...([[3, 2, 10, 0.7, 0.9, 3], [3, 3, 9, 0.5, 0.8, 3], [4, 4, 5, 0.7, 0.9, 3], [4, 4, 11, 0.7, 0.9, 6]] as const).map(([cols, rows, seed, ratio, coverage, mseed]) => ({ set: 'held out' as const, cols, rows, seed, ratio, coverage, mseed, none: true })),
+];
+
+/** The mosaics of MOSAIC_SEEDS registered with their field layout: whole map and the labels that train, mean per size and set. */
+export async function mosaicSeeds() {
+  console.log('\nissue 19: stitched mosaics over seeds (24 x 128 x 128, error mean/max voxel against the per-pixel truth)');
+  const groups = new Map<string, { whole: number[]; train: number[]; cpu: number[] }>();
+  for (const c of MOSAIC_SEEDS) {
+    const s = generateSandstone({
+      shape: [24, 128, 128], voxelUm: 2, seed: c.seed, surfaceDepthVox: 4 + (c.seed % 4), tiltDeg: 1 + (c.seed % 3), tiltAzimuthDeg: 37 * c.seed,
+      eds: { rotationDeg: 53 * c.seed, pixelUm: 2 * c.ratio, mirrored: c.seed % 2 === 0, offsetVox: { x: ((c.seed * 7) % 11) - 5, y: ((c.seed * 5) % 9) - 4 } },
+    });
+    const m = distortEdsMap(s, { coverage: c.coverage, mosaic: { cols: c.cols, rows: c.rows, maxShiftPx: c.none ? 0 : 3, ...(c.mseed ? { seed: c.mseed } : {}) } });
+    const t0 = process.cpuUsage();
+    const r = await registerEdsToVolume(s.volume, m.eds, { inWorker: false, fields: m.fields!.map(({ shiftPx: _s, ...f }) => f) });
+    const cpu = process.cpuUsage(t0);
+    const at = (u: number, v: number) => edsPointToVoxel(r, u, v);
+    const e = registrationErrorAt(at, m.truthAt, m.eds.width, m.eds.height, s.volume.meta.shape);
+    const placed = registrationErrorAt(at, (u, v) => (r.fields && fieldAt(r.fields, u, v)?.unplaced ? [-1, -1, -1] : m.truthAt(u, v)), m.eds.width, m.eds.height, s.volume.meta.shape);
+    const un = r.fields?.filter((f) => f.unplaced).map((f) => f.name) ?? [];
+    const name = `${c.cols}x${c.rows}${c.none ? ' no offsets' : ''}`;
+    console.log(`${c.set.padEnd(8)} ${name.padEnd(15)} seed ${String(c.seed).padStart(2)}${c.mseed && !c.none ? ` offsets ${c.mseed}` : '          '}  ${(r.model ?? '?').padEnd(10)} whole ${fmt(e)}  train ${fmt(placed)} (${((100 * placed.n) / e.n).toFixed(0)} %)${un.length ? `, ${un.join(', ')} not placed` : ''}  ${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU-s`);
+    const g = groups.get(`${name} ${c.set}`) ?? { whole: [], train: [], cpu: [] };
+    g.whole.push(e.mean); g.train.push(placed.mean); g.cpu.push((cpu.user + cpu.system) / 1e6);
+    groups.set(`${name} ${c.set}`, g);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const [k, g] of groups) console.log(`mean ${k.padEnd(24)} (${g.whole.length}): whole ${mean(g.whole).toFixed(3)}, the labels that train ${mean(g.train).toFixed(3)} (max ${Math.max(...g.train).toFixed(3)}), ${mean(g.cpu).toFixed(1)} CPU-s`);
+}
 
 /** petromap auto (model kept, error, time) beside native elastix AffineTransform started from petromap's similarity. */
 export async function distortedTable(peer: boolean, dir: string) {
@@ -128,6 +175,7 @@ export async function run(args: string[]): Promise<void> {
   const seeds = at >= 0 ? (args[at + 1] ?? '').split(',').map(Number).filter((x) => Number.isInteger(x) && x > 0) : [11];
   if (!seeds.length) throw new Error('--seeds takes a comma-separated list of positive integers, e.g. --seeds 11,12,13');
   try {
+    if (args[0] === 'mosaics') return await mosaicSeeds();
     if (args[0] !== 'iou') await distortedTable(existsSync(ELASTIX), dir);
     if (args[0] !== 'table') {
       for (const seed of seeds) {
