@@ -95,10 +95,10 @@ function decodeBmp(b: Uint8Array, name: string, limits: Limits): ImageSlice {
  * `*_rec.log` first, then any .log), with its file name; undefined when there is none.
  */
 export async function skyscanLogSpacing(dir: string): Promise<{ um: number; file: string } | undefined> {
-  const names = await fs.promises.readdir(dir).catch(() => [] as string[]);
+  const names = await fs.promises.readdir(/*turbopackIgnore: true*/ dir).catch(() => [] as string[]);
   const logs = names.filter((f) => /\.log$/i.test(f) && !f.startsWith('.')).sort((a, b) => Number(/_rec\.log$/i.test(b)) - Number(/_rec\.log$/i.test(a)));
   for (const f of logs.slice(0, 4)) {
-    const p = nodePath.join(dir, f);
+    const p = nodePath.join(/*turbopackIgnore: true*/ dir, f);
     const st = await fs.promises.stat(p).catch(() => null);
     if (!st?.isFile() || st.size > 1 << 20) continue;
     const m = /^\s*(?:Image )?Pixel Size \(um\)\s*=\s*([0-9.]+(?:[eE][-+]?\d+)?)\s*$/m.exec(await fs.promises.readFile(p, 'latin1'));

@@ -22,7 +22,7 @@ const ZARR_MARKERS = ['zarr.json', '.zgroup', '.zarray', '.zattrs'];
 
 /** True when `dir` is the root of a Zarr hierarchy (v2 or v3). */
 export async function isZarrFolder(dir: string): Promise<boolean> {
-  for (const m of ZARR_MARKERS) if (await fs.promises.stat(nodePath.join(dir, m)).then((s) => s.isFile(), () => false)) return true;
+  for (const m of ZARR_MARKERS) if (await fs.promises.stat(nodePath.join(/*turbopackIgnore: true*/ dir, m)).then((s) => s.isFile(), () => false)) return true;
   return false;
 }
 

@@ -148,8 +148,8 @@ async function openImageSlices(files: string[], folder: string, name: string, fi
   const { width: nx, height: ny, src } = first;
   checkShape([files.length, ny, nx], name, src, limits);
   const notes: string[] = [];
-  const spacing = stackSpacing(files, await skyscanSpacing(folder, notes), notes, name, opts);
   const kind = /\.png$/i.test(files[0]!) ? 'png' : 'bmp';
+  const spacing = stackSpacing(files, await skyscanSpacing(folder, notes), notes, name, opts, `${kind.toUpperCase()} slices`);
   const desc = describe('tiff-folder', folder, [files.length, ny, nx], src, { um: spacing, notes }, [0, 0, 0], true, `${kind} slices`);
   let z = 0;
   return {
@@ -169,7 +169,7 @@ async function openImageSlices(files: string[], folder: string, name: string, fi
 }
 
 /** The z spacing of a slice stack (see the module comment); refuses when it cannot be told. */
-function stackSpacing(files: string[], spacing: [number, number, number] | undefined, notes: string[], name: string, opts: OpenOptions): [number, number, number] | undefined {
+function stackSpacing(files: string[], spacing: [number, number, number] | undefined, notes: string[], name: string, opts: OpenOptions, what = 'TIFFs'): [number, number, number] | undefined {
   const PIXEL_NOTE = /pixel width was used for z/;
   const zFromFile = !notes.some((n) => PIXEL_NOTE.test(n)) && spacing !== undefined;
   if (opts.spacingUm) {
@@ -180,12 +180,12 @@ function stackSpacing(files: string[], spacing: [number, number, number] | undef
   if (zFromFile) return spacing; // ImageJ spacing=
   for (let i = notes.length - 1; i >= 0; i--) if (PIXEL_NOTE.test(notes[i]!)) notes.splice(i, 1);
   const { step, why } = sliceNumberStep(files);
-  if (step === null) throw invalidInput(`${name}: the distance between the ${files.length} slices is unknown (${why}, and the slices give no ImageJ spacing); ${SPACING_HELP}.`);
+  if (step === null) throw invalidInput(`${name}: the distance between the ${files.length} slices is unknown (${why}, and the ${what} give no ImageJ spacing); ${SPACING_HELP}.`);
   if (step === 1) {
     if (spacing) notes.push(`the slice files are numbered consecutively: z spacing = pixel width (${+spacing[2].toPrecision(4)} µm); if the slices were taken further apart, give --spacing z,y,x`);
     return spacing;
   }
-  if (!spacing) throw invalidInput(`${name}: the slice files are numbered every ${step} but the slices give no pixel size; ${SPACING_HELP}.`);
+  if (!spacing) throw invalidInput(`${name}: the slice files are numbered every ${step} but the ${what} give no pixel size; ${SPACING_HELP}.`);
   const z = step * spacing[2];
   notes.push(`the slice files are numbered every ${step}: z spacing = ${step} pixel widths = ${+z.toPrecision(4)} µm (give --spacing z,y,x if that is wrong)`);
   return [z, spacing[1], spacing[2]];
