@@ -114,11 +114,12 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     expect(b3?.moved).toBe(false);
     expect(b3?.unplaced).toBe(true);
     expect(r.fields?.filter((f) => f.unplaced)).toHaveLength(1);
-    // the error of the labels that train (every pixel of the placed fields): 0.194 measured
+    // the error of the labels that train (every pixel of the placed fields): 0.146 measured (0.194
+    // before the slab's outermost pixel ring was left out of the field matches, refine-fields.ts)
     const placed = registrationErrorAt((u, v) => edsPointToVoxel(r, u, v), (u, v) => (fieldAt(r.fields!, u, v)?.unplaced ? [-1, -1, -1] : m.truthAt(u, v)), m.eds.width, m.eds.height, s.volume.meta.shape);
     expect(placed.n).toBeGreaterThan(0.8 * e.n);
     expect(placed.mean).toBeLessThanOrEqual(0.2);
-    // over the whole map, B3 included (0.94 voxel off on the global transform): 0.279 measured. What
+    // over the whole map, B3 included (0.94 voxel off on the global transform): 0.236 measured. What
     // is left in the placed fields: fields with a distinct match still read 0.1-1 px off the truth
     // (A3 1 px on this map and on the same map without stitching errors: the content of the field)
     expect(e.mean).toBeLessThanOrEqual(0.33);
@@ -150,7 +151,9 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     const { r, e } = await registerAndMeasure(20, 0.7, { coverage: 0.9, mosaic: { cols: 4, rows: 4, maxShiftPx: 3, seed: 2 } }, true);
     expect(r.model).toBe('fields');
     for (const name of ['A4', 'D2']) expect(r.fields?.find((f) => f.name === name)?.moved).toBe(true);
-    // 0.34 measured; 0.60 with A4 and D2 left on the global transform (their match at the edge of a 4 px search)
-    expect(e.mean).toBeLessThanOrEqual(0.4);
+    // 0.269 measured with the global transform corrected by the fields' layout (mosaic-layout.ts: the
+    // similarity was 1.44 % off in scale here), 0.339 without it; 0.60 with A4 and D2 left on the
+    // global transform (their match at the edge of a 4 px search)
+    expect(e.mean).toBeLessThanOrEqual(0.3);
   }, SLOW);
 });
