@@ -9,6 +9,8 @@
  * `npm run bench -- register-distorted mosaics`: the stitched mosaics over several seeds per size
  * (MOSAIC_SEEDS: the table's three tuned the field rules, the others are held out), whole map and
  * the labels that train, with the mean per size.
+ * `npm run bench -- register-distorted affine-held`: the held-out distorted maps of the kept affine's
+ * polish (bench/_affine-held.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -26,6 +28,7 @@ import { registrationErrorAt } from '../lib/registration/quality';
 import { edsPointToVoxel, fieldAt } from '../lib/registration/refine-fields';
 import { generateSandstone } from '../lib/synthetic';
 import { distortEdsMap, type EdsDistortion } from '../lib/synthetic/eds';
+import { affineHeldOut } from './_affine-held';
 import { ELASTIX, nativeElastix } from './_native-elastix';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -176,6 +179,7 @@ export async function run(args: string[]): Promise<void> {
   if (!seeds.length) throw new Error('--seeds takes a comma-separated list of positive integers, e.g. --seeds 11,12,13');
   try {
     if (args[0] === 'mosaics') return await mosaicSeeds();
+    if (args[0] === 'affine-held') return await affineHeldOut();
     if (args[0] !== 'iou') await distortedTable(existsSync(ELASTIX), dir);
     if (args[0] !== 'table') {
       for (const seed of seeds) {

@@ -1,0 +1,46 @@
+/**
+ * `npm run bench -- register-distorted affine-held`: the held-out distorted maps the kept affine's
+ * area and polish rule was chosen on (affine-polish.ts; docs/registration-models.md), registered
+ * automatically: model kept, error mean/max voxel against the generator's per-pixel truth, and the
+ * area the polish used. Seeds 31-40 (128 px acquisitions as in the bench table) and 14-16 (160 px,
+ * as `register-distorted iou`): none of them is in the table, the tests or the iou seeds.
+ */
+import { applyAffine2to3 } from '../lib/coords';
+import { registerEdsToVolume } from '../lib/registration/register-eds';
+import { registrationErrorAt } from '../lib/registration/quality';
+import { generateSandstone } from '../lib/synthetic';
+import { distortEdsMap, type EdsDistortion } from '../lib/synthetic/eds';
+
+export const AFFINE_HELD_OUT: { name: string; seed: number; ratio: number; d: EdsDistortion; big?: boolean }[] = [
+  { name: 'rigid, 70 %', seed: 31, ratio: 1, d: { coverage: 0.7 } },
+  { name: 'rigid, 90 %', seed: 32, ratio: 0.8, d: { coverage: 0.9 } },
+  { name: '2 % shear, 70 %', seed: 33, ratio: 1, d: { coverage: 0.7, shear: 0.02 } },
+  { name: '-2 % shear, 90 %', seed: 34, ratio: 0.8, d: { coverage: 0.9, shear: -0.02 } },
+  { name: '3 % shear, 60 %', seed: 35, ratio: 1, d: { coverage: 0.6, shear: 0.03 } },
+  { name: '1 % shear, 80 %', seed: 36, ratio: 0.8, d: { coverage: 0.8, shear: 0.01 } },
+  { name: '2 % stretch u, 80 %', seed: 37, ratio: 0.8, d: { coverage: 0.8, stretch: [0.02, 0] } },
+  { name: '1 % stretch v, 100 %', seed: 38, ratio: 0.7, d: { coverage: 1, stretch: [0, 0.01] } },
+  { name: '+1/-1 % stretch, 80 %', seed: 39, ratio: 0.8, d: { coverage: 0.8, stretch: [0.01, -0.01] } },
+  { name: '2 % u + 1 % shear, 90 %', seed: 40, ratio: 0.8, d: { coverage: 0.9, stretch: [0.02, 0], shear: 0.01 } },
+  { name: '160 px s14: 2 % shear + 1 % u', seed: 14, ratio: 1, d: { shear: 0.02, stretch: [0.01, 0] }, big: true },
+  { name: '160 px s15: 2 % shear + 1 % u', seed: 15, ratio: 1, d: { shear: 0.02, stretch: [0.01, 0] }, big: true },
+  { name: '160 px s16: -2 % shear - 1 % v', seed: 16, ratio: 1, d: { shear: -0.02, stretch: [0, -0.01] }, big: true },
+];
+
+export async function affineHeldOut(): Promise<void> {
+  console.log('\nissue 19: held-out distorted maps (the affine polish rule was chosen on these), error mean/max voxel');
+  const errs: number[] = [];
+  for (const c of AFFINE_HELD_OUT) {
+    const s = c.big ? generateSandstone({ shape: [64, 160, 160], seed: c.seed }) : generateSandstone({
+      shape: [24, 128, 128], voxelUm: 2, seed: c.seed, surfaceDepthVox: 4 + (c.seed % 4), tiltDeg: 1 + (c.seed % 3), tiltAzimuthDeg: 37 * c.seed,
+      eds: { rotationDeg: 53 * c.seed, pixelUm: 2 * c.ratio, mirrored: c.seed % 2 === 0, offsetVox: { x: ((c.seed * 7) % 11) - 5, y: ((c.seed * 5) % 9) - 4 } },
+    });
+    const m = distortEdsMap(s, c.d);
+    const r = await registerEdsToVolume(s.volume, m.eds, { inWorker: false });
+    const e = registrationErrorAt((u, v) => applyAffine2to3(r.edsToVoxel, u, v), m.truthAt, m.eds.width, m.eds.height, s.volume.meta.shape);
+    if (r.model === 'affine') errs.push(e.mean);
+    const area = r.modelChoice?.reason.match(/polished at area ([+-]\d+\.\d+ %)/)?.[1];
+    console.log(`${c.name.padEnd(32)} ${(r.model ?? '?').padEnd(10)} ${e.mean.toFixed(3)}/${e.max.toFixed(2)}${area ? `  area ${area}` : ''}`);
+  }
+  if (errs.length) console.log(`kept affines: mean ${(errs.reduce((a, b) => a + b, 0) / errs.length).toFixed(3)} voxel, ${errs.filter((x) => x > 0.15).length} of ${errs.length} over 0.15`);
+}
