@@ -87,6 +87,11 @@ export interface TrainOptions extends StageOptions {
    * (one wider hidden layer, more epochs; ple.ts PLE_GUARD.few) unless this is false (default true)
    */
   fewLabelSchedule?: boolean;
+  /**
+   * the refit (`refit`) as this many members, each on a class-stratified bootstrap sample of every
+   * labelled row, merged into one network of m x the hidden units (ensemble mergeMembers; default 1)
+   */
+  refitMembers?: number;
   /** edge of the (y, x) tiles of the ensemble's folds, voxels (default 16) */
   ensembleTileVox?: number;
   onEpoch?: (e: EpochInfo) => void;
