@@ -250,7 +250,7 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string, limits: Limits)
   }
   const width = image.getWidth(), height = image.getHeight(), n = width * height;
   const spp = image.getSamplesPerPixel();
-  const fd = image.fileDirectory as unknown as { getValue(tag: string): unknown; hasTag(tag: string): boolean };
+  const fd = image.fileDirectory as unknown as { getValue(tag: string): unknown; loadValue(tag: string): Promise<unknown>; hasTag(tag: string): boolean };
   const get = (tag: string): unknown => {
     try {
       return fd.hasTag(tag) ? fd.getValue(tag) : undefined;
@@ -300,7 +300,8 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string, limits: Limits)
     quietLzwWarnings(-1);
   }
   if (photometric === 3 && spp === 1) {
-    const cm = get('ColorMap') as ArrayLike<number> | undefined;
+    // the colour map (3 x 2^bits shorts) lies outside the page directory: geotiff loads it on demand
+    const cm = (get('ColorMap') ?? (fd.hasTag('ColorMap') ? await fd.loadValue('ColorMap').catch(() => undefined) : undefined)) as ArrayLike<number> | undefined;
     if (!cm) throw invalidInput(`${name}: a palette TIFF without its colour map.`);
     const m = cm.length / 3;
     const rgba = new Uint8Array(n * 4);

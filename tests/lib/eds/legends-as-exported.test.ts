@@ -114,4 +114,36 @@ describe('maps whose colours the legend lacks', () => {
     for (let i = 0, n = view.getUint16(8, true); i < n; i++) if (view.getUint16(10 + i * 12, true) === 259) view.setUint16(10 + i * 12 + 8, 7, true);
     await expect(importMineralMap({ map: await file('jpeg.tif', tif), legend, pixelSizeUm: 2 })).rejects.toThrow(/the TIFF is JPEG-compressed, which changes a phase map's colours/);
   });
+
+  it('a palette (indexed colour) TIFF, as phase-map exports save it, reads through its colour map', async () => {
+    const legend = await file('l4.csv', 'name,r,g,b\n' + PHASES.map(([n, c]) => `${n},${c.join(',')}\n`).join(''));
+    const m = await importMineralMap({ map: await file('indexed.tif', paletteTiff()), legend, pixelSizeUm: 2 });
+    expect(m.legend.map((p) => p.name)).toEqual(PHASES.map(([n]) => n));
+    let wrong = 0;
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (m.labels[y * W + x] !== phaseAt(x, y) + 1) wrong++;
+    expect(wrong).toBe(0);
+  });
 });
+
+/** An 8-bit palette TIFF (photometric 3) of the phase blocks: index = phase, ColorMap 3 x 256 shorts outside the directory. */
+function paletteTiff(): Uint8Array {
+  const tags: [number, number, number, number][] = [];
+  const ifdAt = 8, nTags = 10, cmAt = ifdAt + 2 + nTags * 12 + 4, dataAt = cmAt + 3 * 256 * 2;
+  tags.push([256, 3, 1, W], [257, 3, 1, H], [258, 3, 1, 8], [259, 3, 1, 1], [262, 3, 1, 3], [273, 4, 1, dataAt], [277, 3, 1, 1], [278, 3, 1, H], [279, 4, 1, W * H], [320, 3, 768, cmAt]);
+  const b = Buffer.alloc(dataAt + W * H);
+  b.write('II', 0, 'latin1');
+  b.writeUInt16LE(42, 2);
+  b.writeUInt32LE(ifdAt, 4);
+  b.writeUInt16LE(nTags, ifdAt);
+  tags.forEach(([tag, type, count, value], i) => {
+    const o = ifdAt + 2 + i * 12;
+    b.writeUInt16LE(tag, o);
+    b.writeUInt16LE(type, o + 2);
+    b.writeUInt32LE(count, o + 4);
+    if (type === 3 && count === 1) b.writeUInt16LE(value, o + 8);
+    else b.writeUInt32LE(value, o + 8);
+  });
+  PHASES.forEach(([, c], k) => c.forEach((v, ch) => b.writeUInt16LE(v * 257, cmAt + (ch * 256 + k) * 2)));
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) b[dataAt + y * W + x] = phaseAt(x, y);
+  return b;
+}
