@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { argmaxClasses, confusionMetrics, disposeModel, predictRows, trainClassifier } from '../../../lib/classify/model';
 import { loadModel } from '../../../lib/classify/model-io-node';
-import { foldPle, pleEncode, pleGuard, pleTrainingSet } from '../../../lib/classify/ple';
+import { foldPle, PLE_GUARD, pleEncode, pleGuard, pleTrainingSet } from '../../../lib/classify/ple';
 import { strokeFeatureSet } from '../../../lib/classify/strokes';
 import { buildTrainingSet, type LabelledVoxel, type TrainingSet } from '../../../lib/classify/training-set';
 import { featuresForBox } from '../../../lib/features';
@@ -48,7 +48,7 @@ describe('painted labels: few voxels per class', () => {
     // measured (bench lithology --case pores, seed 1): before the guard 0.687 and 29.5 % pore (true 19.1 %); with it 0.903 and 22.2 %
     expect(r.meanIoU).toBeGreaterThan(0.85);
     expect(Math.abs(r.share - r.trueShare)).toBeLessThan(0.05);
-    expect(r.tr.hidden).toEqual([48, 48]); // no encoding layer: the guard kept plain standardisation
+    expect(r.tr.hidden).toEqual([...PLE_GUARD.few.hidden]); // no encoding layer: the guard kept plain standardisation, the few-labels network
   });
 
   it('40 painted voxels per class on a lithology volume: mean IoU against the truth >= 0.33, every class predicted', async () => {
@@ -57,7 +57,7 @@ describe('painted labels: few voxels per class', () => {
     const r = await paintedRun('litho', s.volume, paintedLabels(s.truth, shape, { perClass: 40, seed: 4 }), s.truth, [1, 2, 3]);
     // measured: 0.397 (0.395 with the encoding and 512-row batches: this volume did not collapse; a
     // collapsed model reads 0.06-0.14 in bench lithology, one or two classes left out)
-    expect(r.tr.hidden).toEqual([48, 48]);
+    expect(r.tr.hidden).toEqual([...PLE_GUARD.few.hidden]);
     expect(r.meanIoU).toBeGreaterThan(0.33);
     for (const v of r.shares) expect(v).toBeGreaterThan(0.05);
   });
