@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- pipeline [--shape z,y,x]... [--style a|b] [--prior-shift] [--match-shares | --no-match-shares] [--ensemble m] [--threads n] [--no-peer] [--no-oracle] [--seed s]
- *   [--features classifier|default] [--filters gaussian,dog,...] [--sigmas 0.7,1,...] [--large-filters gaussian,dog] [--feature-version 1|2|3] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep] [--quality-dump dir]`
+ *   [--features classifier|default] [--filters gaussian,dog,...] [--sigmas 0.7,1,...] [--large-filters gaussian,dog] [--feature-version 1|2|3] [--same-bank] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep] [--quality-dump dir]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
  *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
@@ -9,6 +9,7 @@
  *     (registration time is petromap's; the peer has no registration of its own)
  *   - petromap-oracle: same model, trained on the 3D truth (upper bound), on the classifier bank
  *     also when --sigmas / --large-filters change petromap's
+ *   - --same-bank: the oracle and the ladder train on petromap's bank (e.g. --feature-version 3) instead
  *   - with --ladder, where the gap to the oracle comes from: the same model trained on the truth at
  *     the voxels petromap labelled, on the truth at every voxel of that layer, and on the truth of
  *     one layer in the middle of the volume (label error, then boundary voxels, then the surface)
@@ -59,7 +60,7 @@ const PEER_CPU_WRAPPER = [
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; matchShares?: boolean; ensemble?: number; style: 'a' | 'b'; qualityDump?: string; depthTransfer?: DepthTransferOptions; sigmas?: number[]; largeFilters?: string[]; featureVersion?: FeatureVersion }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; matchShares?: boolean; ensemble?: number; style: 'a' | 'b'; qualityDump?: string; depthTransfer?: DepthTransferOptions; sigmas?: number[]; largeFilters?: string[]; featureVersion?: FeatureVersion; sameBank?: boolean }
 
 function parse(argv: string[]): Args {
   const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seeds: [11], keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
@@ -90,6 +91,7 @@ function parse(argv: string[]): Args {
     else if (f === '--large-filters') a.largeFilters = argv[++i]!.split(',');
     else if (f === '--sigmas') a.sigmas = argv[++i]!.split(',').map(Number);
     else if (f === '--feature-version') a.featureVersion = Number(argv[++i]) as FeatureVersion;
+    else if (f === '--same-bank') a.sameBank = true;
     else if (f === '--hidden') a.hidden = argv[++i]!.split(',').map(Number);
     else if (f === '--class-weights') a.classWeights = argv[++i] as Args['classWeights'];
     else if (f === '--brick') a.brick = argv[++i]!.split(',').map(Number) as Shape3;
@@ -213,7 +215,7 @@ export async function run(argv: string[]): Promise<void> {
         const large = a.largeFilters && a.sigmas ? classifierFeatureSet(sp, { filters: a.largeFilters as FilterName[], sigmasVox: CLASSIFIER_SIGMAS_VOX.filter((v) => v > Math.max(...a.sigmas!)) }).specs.slice(1) : [];
         const own = a.features === 'default' || a.filters || a.sigmas || a.featureVersion ? { ...set, specs: [...set.specs, ...large] } : undefined;
         const petSet = own ?? classifierFeatureSet(sp);
-        const oracleSet = a.sigmas || a.featureVersion ? classifierFeatureSet(sp, { filters: a.filters as FilterName[] | undefined }) : set;
+        const oracleSet = a.sameBank ? petSet : a.sigmas || a.featureVersion ? classifierFeatureSet(sp, { filters: a.filters as FilterName[] | undefined }) : set;
         console.log(`feature bank: petromap ${own ? a.features : 'EDS default'} (${petSet.specs.length} filters), oracle and ladder ${a.features} (${oracleSet.specs.length} filters), brick ${(a.brick ?? [64, 128, 128]).join('x')}`);
         let lastDump: unknown = null;
         qualityDumpHook.fn = a.qualityDump ? (d) => (lastDump = d) : null;

@@ -4,7 +4,7 @@
  * the volume for the skimage preset.
  */
 import type { Shape3 } from '../volume/types';
-import { gaussianWeights, oneSidedWeights } from './gaussian-filter';
+import { gaussianWeights } from './gaussian-filter';
 import type { WasmKernels } from './kernels-wasm';
 import { kernelRadius, TRUNCATE, type Extent } from './plan';
 
@@ -52,8 +52,6 @@ export class BrickContext {
     private readonly arenaCap: number,
     /** Gaussians truncated at this many sigma (the feature set's, plan.ts truncateOf) */
     readonly truncate = TRUNCATE,
-    /** feature set version 3's 2x grid: z passes take one-sided weights (oneSidedWeights) */
-    readonly oneSidedZ = false,
   ) {
     this.n = inner[0] * inner[1] * inner[2];
   }
@@ -76,12 +74,12 @@ export class BrickContext {
   }
 
   /** Kernel weights kept for the brick (allocated before any mark of a scale group). */
-  weightsFor(sigma: number, order: number, oneSided = false): { ptr: number; r: number; parity: number } {
-    const k = key(sigma, order, oneSided);
+  weightsFor(sigma: number, order: number): { ptr: number; r: number; parity: number } {
+    const k = key(sigma, order);
     let w = this.weights.get(k);
     if (!w) {
-      const arr = oneSided ? oneSidedWeights(sigma, order, this.truncate) : gaussianWeights(sigma, order, this.truncate);
-      w = { ptr: this.putWeights(arr), r: (arr.length - 1) / 2, parity: oneSided ? 0 : order % 2 === 0 ? 1 : -1 };
+      const arr = gaussianWeights(sigma, order, this.truncate);
+      w = { ptr: this.putWeights(arr), r: (arr.length - 1) / 2, parity: order % 2 === 0 ? 1 : -1 };
       this.weights.set(k, w);
     }
     return w;
@@ -116,8 +114,7 @@ export class BrickContext {
   /** Gaussian derivatives of `src` (all requested orders), each with margin `margin`. */
   gaussDerivs(src: Img, sigma: Shape3, orders: Shape3[], margin: Shape3): Map<string, Img> {
     const r = sigma.map((v) => kernelRadius(v, this.truncate)) as Shape3;
-    const one = (a: number) => this.oneSidedZ && a === 0;
-    const wf = (a: number, order: number) => this.weightsFor(sigma[a]!, order, one(a));
+    const wf = (a: number, order: number) => this.weightsFor(sigma[a]!, order);
     for (const o of orders) for (let a = 0; a < 3; a++) wf(a, o[a]!);
     const result = new Map<string, Img>();
     for (const o of orders) result.set(key(o), this.allocImg(margin));
@@ -136,8 +133,6 @@ export class BrickContext {
     // exactly 0 on a constant)
     const bias = (o: Shape3): number => {
       if (src !== this.X || this.offset === 0 || o[0] + o[1] + o[2] === 0 || o.some((v) => v % 2 === 1)) return 0;
-      // one-sided weights of order >= 1 sum to 0 exactly (they are exact on constants)
-      if (this.oneSidedZ && o[0] > 0) return 0;
       let prod = this.offset;
       for (let a = 0; a < 3; a++) prod *= gaussianWeights(sigma[a]!, o[a]!, this.truncate).reduce((x, y) => x + y, 0);
       return prod;

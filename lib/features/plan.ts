@@ -95,24 +95,23 @@ export const V2_PRE_SIGMA_VOX = 1.0;
 export const COARSE_FILTERS: readonly FilterName[] = ['gaussian', 'localMean', 'gradientMagnitude', 'laplacian', 'dog', 'hessianEigen'];
 
 /**
- * Feature set version 3: version 2, except that the coarse specs (the 2x grid) look only downwards
- * along z: the pre-filter's and the coarse specs' z passes take one-sided weights
- * (gaussian-filter.ts oneSidedWeights: the half-Gaussian mean, the weighted least-squares slope and
- * curvature over z' >= z), and an odd voxel z takes the coarse sample at z + 1 (not the mean of
- * z - 1 and z + 1). A voxel's large-scale features then depend on voxels at z' >= z only, so a
- * voxel of the surface layer and one in the interior are described the same way (no mirrored rock
- * in them); the small scales stay symmetric (and mirrored at the surface). Same names, halo and
- * cost class as version 2.
+ * Feature set version 3: version 2, except that the coarse specs (the 2x grid) are in-plane:
+ * their Gaussians and derivatives act along y and x only (sigma 0 along z: no z filtering, no
+ * z derivative, no 2x grid along z; each z plane is pre-filtered, sampled and interpolated back
+ * on its own). A voxel's large-scale features then read only its own z plane, so a voxel of the
+ * surface layer and one in the interior are described the same way (no mirrored rock in them);
+ * the small scales stay 3D and symmetric (mirrored at the surface). Same names as version 2; the
+ * z halo is that of the small scales. Not the default: docs/oracle-gap.md (stop 28).
  */
-export const ONE_SIDED_VERSION = 3;
+export const IN_PLANE_VERSION = 3;
 
 export function featureVersion(set: FeatureSet): 1 | 2 | 3 {
   return (set.version === 2 || set.version === 3) && !isSkimage(set) ? set.version : 1;
 }
 
-/** Version 3: are the coarse specs one-sided along z? */
-export function isOneSidedZ(set: FeatureSet): boolean {
-  return featureVersion(set) === ONE_SIDED_VERSION;
+/** Version 3: the coarse specs are in-plane (y, x only). */
+export function isInPlane(set: FeatureSet): boolean {
+  return featureVersion(set) === IN_PLANE_VERSION;
 }
 
 export function truncateOf(set: FeatureSet): number {
@@ -202,9 +201,9 @@ export function specHalo(spec: FeatureSpec, spacingUm: readonly number[], skimag
   }) as Shape3;
 }
 
-/** Halo of a coarse spec (version 2): 2 x its coarse margin + the pre-filter radius + 1 (odd brick origins). */
-export function coarseHalo(spec: FeatureSpec, spacingUm: readonly number[]): Shape3 {
-  return coarseMargin(spec, spacingUm).map((m) => 2 * m + preRadius() + 1) as Shape3;
+/** Halo of a coarse spec (version 2): 2 x its coarse margin + the pre-filter radius + 1 (odd brick origins); version 3: none along z. */
+export function coarseHalo(spec: FeatureSpec, spacingUm: readonly number[], inPlane = false): Shape3 {
+  return coarseMargin(spec, spacingUm).map((m, a) => (inPlane && a === 0 ? 0 : 2 * m + preRadius() + 1)) as Shape3;
 }
 
 export function checkSet(set: FeatureSet, spacingUm: readonly number[], what = 'Feature set'): void {
@@ -232,7 +231,7 @@ export function featureHalo(set: FeatureSet, spacingUm: [number, number, number]
   const h: Shape3 = [0, 0, 0];
   const t = truncateOf(set);
   for (const sp of set.specs) {
-    const s = isCoarse(set, sp, spacingUm) ? coarseHalo(sp, spacingUm) : specHalo(sp, spacingUm, isSkimage(set), t);
+    const s = isCoarse(set, sp, spacingUm) ? coarseHalo(sp, spacingUm, isInPlane(set)) : specHalo(sp, spacingUm, isSkimage(set), t);
     for (let a = 0; a < 3; a++) h[a] = Math.max(h[a]!, s[a]!);
   }
   return h;

@@ -30,7 +30,7 @@ export interface FeatureSet {
    * features it was trained on). Absent or 1: scipy's Gaussians truncated at 4 sigma, every scale
    * on the voxel grid. 2: Gaussians truncated at 3 sigma, and the scales of at least 3 voxels on
    * a 2x grid aligned to the volume (plan.ts, coarse.ts). 3: version 2 with the 2x-grid scales
-   * one-sided along z (only z' >= z; plan.ts ONE_SIDED_VERSION). Ignored by the skimage preset.
+   * in-plane (y and x only; plan.ts IN_PLANE_VERSION). Ignored by the skimage preset.
    */
   version?: FeatureVersion;
 }
