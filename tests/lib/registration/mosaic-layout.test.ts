@@ -11,6 +11,7 @@ import { regularFields, type MeasuredField } from '../../../lib/registration/ref
 import type { MovingImage } from '../../../lib/registration/moving-image';
 import type { Slab } from '../../../lib/registration/types';
 import { mulberry32 } from '../../../lib/synthetic/prng';
+import { stageDrift } from './drift-mosaic';
 
 /** A 4 x 4 mosaic of 42 px fields whose shifts are a global error (t, s, w about the centre) plus stitching errors up to `maxPx`. */
 function mosaic(seed: number, s: number, w: number, maxPx: number): MeasuredField[] {
@@ -69,6 +70,19 @@ describe('mosaic layout', () => {
     const out = refineMosaicLayout(slab, {} as MovingImage, G, fields, fields);
     expect(out.edsToSlab).toBe(G);
     expect(out.fields).toBe(fields);
+    expect(out.layout).toBeUndefined();
+  });
+
+  it('neighbours that moved alike (stage drift): the trend is the map\'s own, the global transform is kept', () => {
+    const drift = stageDrift(4, 4, 2.5, 0.3, 5);
+    const fields = regularFields(168, 168, 4, 4).map((f, i) => ({ ...f, overlap: 1, moved: true, placedBy: 'measured' as const, shiftPx: drift(i % 4, Math.floor(i / 4)) }));
+    // the same shifts do carry a trend the layout would take
+    const L = fitFieldLayout(fields)!;
+    expect(Math.hypot(L.s, L.w)).toBeGreaterThan(2 * L.se);
+    const G: Affine2 = [1, 0, 0, 0, 1, 0];
+    const slab = { width: 1, height: 1, data: new Float32Array(1) } as unknown as Slab;
+    const out = refineMosaicLayout(slab, {} as MovingImage, G, fields, fields);
+    expect(out.edsToSlab).toBe(G);
     expect(out.layout).toBeUndefined();
   });
 });
