@@ -290,7 +290,7 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string, limits: Limits)
     const tiled = Number(get('TileWidth') ?? 0) > 0;
     const blockW = tiled ? Number(get('TileWidth')) : width;
     const blockH = tiled ? Number(get('TileLength')) : Math.min(height, Number(get('RowsPerStrip') ?? height) || height);
-    const pool = boundedTiffPool(blockW, blockH, spp * Math.max(1, Math.ceil(bps / 8)));
+    const pool = boundedTiffPool(blockW, blockH, spp * Math.max(1, Math.ceil(bps / 8)), image.littleEndian !== false);
     raster = (await image.readRasters({ interleave: true, pool: pool as never })) as unknown as ArrayLike<number>;
   } catch (err) {
     if (err instanceof TiffBombError) throw invalidInput(`${name}: a compressed strip of the TIFF unpacks to more data than the image's size allows; the file is damaged or was made to exhaust memory.`);

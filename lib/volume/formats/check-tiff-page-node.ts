@@ -19,6 +19,8 @@ export interface TiffPageLayout {
   blockH: number;
   compression: number;
   bytesPerPixel: number;
+  /** the file's byte order */
+  littleEndian: boolean;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function checkTiffPage(image: GeoTIFFImage, fileBytes: number, name
       );
     }
   }
-  return { blockW, blockH, compression, bytesPerPixel };
+  return { blockW, blockH, compression, bytesPerPixel, littleEndian: image.littleEndian !== false };
 }
 
 /** Pages beyond this are refused before geotiff parses them (it keeps the directory of every page read). */

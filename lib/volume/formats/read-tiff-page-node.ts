@@ -11,7 +11,7 @@ function boundedPool(layout: TiffPageLayout) {
   return {
     bindParameters(compression: number, params: ConstructorParameters<typeof BaseDecoder>[0]) {
       const p = { ...params, tileWidth: layout.blockW, tileHeight: layout.blockH };
-      return new BoundedTiffDecoder(p, compression, layout.blockW * layout.blockH * layout.bytesPerPixel);
+      return new BoundedTiffDecoder(p, compression, layout.blockW * layout.blockH * layout.bytesPerPixel, layout.littleEndian);
     },
   };
 }

@@ -109,13 +109,45 @@ function lzwBounded(input: Uint8Array, maxBytes: number): ArrayBuffer {
   return out.buffer.slice(0, o);
 }
 
+/**
+ * Undoes the horizontal predictor (2) on a big-endian block of 16- or 32-bit samples in place: the
+ * differences are sums of whole samples, so each is read big-endian, accumulated along its row
+ * (`stride` samples per pixel) and written back big-endian. geotiff accumulates the bytes as if
+ * they were this machine's (little-endian) samples, which turned 0 200 400 600 into 0 200 144 88.
+ */
+export function undoBigEndianPredictor(block: ArrayBufferLike, width: number, height: number, bytesPerSample: number, stride: number): void {
+  const dv = new DataView(block);
+  const rowBytes = width * stride * bytesPerSample;
+  const get = bytesPerSample === 2 ? (o: number) => dv.getUint16(o, false) : (o: number) => dv.getUint32(o, false);
+  const set = bytesPerSample === 2 ? (o: number, v: number) => dv.setUint16(o, v & 0xffff, false) : (o: number, v: number) => dv.setUint32(o, v >>> 0, false);
+  for (let y = 0; y < height && (y + 1) * rowBytes <= block.byteLength; y++) {
+    const row = y * rowBytes;
+    for (let i = stride; i < width * stride; i++) {
+      const o = row + i * bytesPerSample;
+      set(o, get(o) + get(o - stride * bytesPerSample));
+    }
+  }
+}
+
 export class BoundedTiffDecoder extends BaseDecoder {
   constructor(
     params: ConstructorParameters<typeof BaseDecoder>[0],
     readonly compression: number,
     readonly maxBytes: number,
+    /** the file's byte order (the horizontal predictor of a big-endian file is undone here, not by geotiff) */
+    readonly littleEndian = true,
   ) {
     super(params);
+  }
+
+  async decode(buffer: ArrayBufferLike): Promise<ArrayBufferLike> {
+    const { tileWidth, tileHeight, predictor, bitsPerSample, planarConfiguration, samplesPerPixel } = this.parameters as ConstructorParameters<typeof BaseDecoder>[0] & { samplesPerPixel?: number };
+    const bits = Number(ArrayBuffer.isView(bitsPerSample) || Array.isArray(bitsPerSample) ? (bitsPerSample as ArrayLike<number>)[0] : bitsPerSample);
+    if (this.littleEndian || predictor !== 2 || (bits !== 16 && bits !== 32)) return super.decode(buffer);
+    const block = await this.decodeBlock(buffer);
+    const spp = samplesPerPixel ?? (ArrayBuffer.isView(bitsPerSample) || Array.isArray(bitsPerSample) ? (bitsPerSample as ArrayLike<number>).length : 1);
+    undoBigEndianPredictor(block, tileWidth, tileHeight, bits / 8, planarConfiguration === 2 ? 1 : spp);
+    return block;
   }
   decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
     const input = new Uint8Array(buffer);
@@ -141,10 +173,10 @@ export const BOUNDED_TIFF_COMPRESSIONS: ReadonlySet<number> = new Set([1, 5, 8, 
  * blockW x blockH pixels of bytesPerPixel goes through a BoundedTiffDecoder, so a strip that
  * unpacks to more than its declared size throws TiffBombError instead of filling memory.
  */
-export function boundedTiffPool(blockW: number, blockH: number, bytesPerPixel: number) {
+export function boundedTiffPool(blockW: number, blockH: number, bytesPerPixel: number, littleEndian = true) {
   return {
     bindParameters(compression: number, params: ConstructorParameters<typeof BaseDecoder>[0]) {
-      return new BoundedTiffDecoder({ ...params, tileWidth: blockW, tileHeight: blockH }, compression, blockW * blockH * bytesPerPixel);
+      return new BoundedTiffDecoder({ ...params, tileWidth: blockW, tileHeight: blockH }, compression, blockW * blockH * bytesPerPixel, littleEndian);
     },
   };
 }
