@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- lithology [--case lithology|pores] [--shape z,y,x] [--seeds 1,2,3] [--per-class 10,40,150,500,2000]
  *   [--variants 'name={train options json};...' | --compare-ple] [--hidden 48,48] [--epochs n] [--class-weights sqrt|balanced|none]
- *   [--ple bins (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--no-peer] [--keep]`
+ *   [--ple bins (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--model-seeds 1,2,..] [--prior-shift] [--no-peer] [--keep]`
  * Painted labels on lithology (issue 15 §3): synthetic lithology volumes (lib/synthetic/lithology:
  * high / low porosity sandstone facies and open fractures) with painted-like labels (brush dabs on
  * two slices, `--per-class` voxels per class), classified two ways on the SAME features and labels:
@@ -15,6 +15,8 @@
  * `--per-class` takes a list: each seed's volume and features are made once, then every label count
  * is painted, trained (every `--variants` MLP, e.g. `--compare-ple` = the defaults and the model
  * before the encoding) and scored, the forest beside it; a table per label count at the end.
+ * `--model-seeds`: every variant trained with each of these model seeds on the same labels (rows
+ * `<variant>#<seed>`), to tell the spread across model seeds from the spread across label draws.
  * `--case pores`: the e2e-08-like pore/solid speckle (lib/synthetic/pore-speckle: single painted
  * voxels on one slice, 64³), where few painted labels once collapsed (issue 15 §3).
  */
