@@ -20,7 +20,7 @@ export const USAGE = `usage: petromap import <file|folder> [more slice files] --
   Streams an XRM volume into a chunked OME-Zarr store (default --out: <file name>.ome.zarr; it must not exist yet).
   Reads multi-page TIFF and OME-TIFF (8/16-bit, signed, float; big-endian, compressed, tiled, BigTIFF), folders of
   TIFF, PNG or BMP slices (in the names' numeric order; a SkyScan log beside them gives the voxel size), NRRD,
-  MHA/MHD, NIfTI-1, Zeiss .txm, OME-Zarr folders from other tools (Zarr v2 or v3) and headerless raw (--raw-*).
+  MHA/MHD, NIfTI-1/2, Zeiss .txm, OME-Zarr folders from other tools (Zarr v2 or v3) and headerless raw (--raw-*).
   The voxel size comes from the file in µm (--spacing replaces it); stderr notes say where it came from.
   Output (stdout, JSON): { store: absolute path, meta: { shape: [z, y, x], spacingUm: [z, y, x], originUm, dtype, channels } }.
   Progress and notes go to stderr.`;

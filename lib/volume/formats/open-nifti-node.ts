@@ -1,4 +1,4 @@
-/** NIfTI-1 (.nii, .nii.gz), streamed. */
+/** NIfTI-1 and NIfTI-2 (.nii, .nii.gz), streamed. */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { invalidInput, unsupported } from '../../errors';
@@ -21,7 +21,7 @@ export async function openNifti(path: string, name: string, opts: OpenOptions = 
       ? streamByteReader(fs.createReadStream(path, { highWaterMark: 1 << 20 }).pipe(zlib.createGunzip({ chunkSize: 1 << 20 })), name, 0)
       : streamByteReader(fs.createReadStream(path, { highWaterMark: 1 << 20 }), name, 0);
   let reader = open();
-  const h = Buffer.alloc(348);
+  let h = Buffer.alloc(348);
   try {
     await reader.read(h);
   } catch (err) {
@@ -29,17 +29,39 @@ export async function openNifti(path: string, name: string, opts: OpenOptions = 
     throw invalidInput(`${name} is too short or damaged to be a NIfTI file (its 348-byte header could not be read).`, { cause: err });
   }
   let le = true;
+  let v2 = false;
   if (h.readInt32LE(0) !== 348) {
     if (h.readInt32BE(0) === 348) le = false;
-    else {
+    else if (h.readInt32LE(0) === 540 || h.readInt32BE(0) === 540) {
+      // NIfTI-2 (nibabel's Nifti2Image, large images): 540-byte header, 64-bit sizes and offsets, double spacings
+      le = h.readInt32LE(0) === 540;
+      v2 = true;
       await reader.close();
-      if (h.readInt32LE(0) === 540 || h.readInt32BE(0) === 540) throw unsupported(`${name} is NIfTI-2; save it as NIfTI-1 (.nii) or NRRD.`);
-      throw invalidInput(`${name} is not a NIfTI-1 file (its header size field is not 348).`);
+      reader = open();
+      const h2 = Buffer.alloc(540);
+      try {
+        await reader.read(h2);
+      } catch (err) {
+        await reader.close();
+        throw invalidInput(`${name} is too short or damaged to be a NIfTI-2 file (its 540-byte header could not be read).`, { cause: err });
+      }
+      h = h2;
+    } else {
+      await reader.close();
+      throw invalidInput(`${name} is not a NIfTI file (its header size field is neither 348 nor 540).`);
     }
   }
+  // field offsets of NIfTI-1 / NIfTI-2
+  const at = v2
+    ? { dim: 16, datatype: 12, pixdim: 104, voxOffset: 168, slope: 176, inter: 184, qform: 344, sform: 348, qoffset: 376, units: 500 }
+    : { dim: 40, datatype: 70, pixdim: 76, voxOffset: 108, slope: 112, inter: 116, qform: 252, sform: 254, qoffset: 268, units: 123 };
   const i16 = (o: number) => (le ? h.readInt16LE(o) : h.readInt16BE(o));
+  const i32 = (o: number) => (le ? h.readInt32LE(o) : h.readInt32BE(o));
+  const i64 = (o: number) => Number(le ? h.readBigInt64LE(o) : h.readBigInt64BE(o));
   const f32 = (o: number) => (le ? h.readFloatLE(o) : h.readFloatBE(o));
-  const dim = Array.from({ length: 8 }, (_, i) => i16(40 + 2 * i));
+  const f64 = (o: number) => (le ? h.readDoubleLE(o) : h.readDoubleBE(o));
+  const real = v2 ? f64 : f32;
+  const dim = Array.from({ length: 8 }, (_, i) => (v2 ? i64(at.dim + 8 * i) : i16(at.dim + 2 * i)));
   const nd = dim[0]!;
   const extra = dim.slice(4, Math.max(4, nd + 1)).filter((d) => d > 1);
   if (nd < 2 || nd > 7 || extra.length > 0) {
@@ -47,13 +69,13 @@ export async function openNifti(path: string, name: string, opts: OpenOptions = 
     throw unsupported(`${name} has ${nd} dimensions (${dim.slice(1, nd + 1).join(' x ')}); only a single 3D volume can be imported.`);
   }
   const xyz = [dim[1]!, dim[2]!, nd >= 3 ? dim[3]! : 1];
-  const code = i16(70);
+  const code = i16(at.datatype);
   const src = NIFTI_TYPES[code];
   if (!src) {
     await reader.close();
     throw unsupported(`${name}: NIfTI data type ${code} is not supported (greyscale 8/16/32-bit integers, float32, float64).`);
   }
-  const rawOffset = f32(108);
+  const rawOffset = v2 ? i64(at.voxOffset) : f32(at.voxOffset);
   let shape: Shape3;
   try {
     shape = checkShape(xyzToZyx(xyz), name, src, limits);
@@ -62,16 +84,17 @@ export async function openNifti(path: string, name: string, opts: OpenOptions = 
     await reader.close();
     throw err;
   }
-  const pix = Array.from({ length: 8 }, (_, i) => f32(76 + 4 * i));
-  const voxOffset = Math.max(352, Math.round(rawOffset));
-  const slope = f32(112);
-  const inter = f32(116);
-  const units = h.readUInt8(123) & 7;
+  const pix = Array.from({ length: 8 }, (_, i) => real(at.pixdim + (v2 ? 8 : 4) * i));
+  const voxOffset = Math.max(v2 ? 544 : 352, Math.round(rawOffset));
+  const slope = real(at.slope);
+  const inter = real(at.inter);
+  const units = (v2 ? i32(at.units) : h.readUInt8(at.units)) & 7;
   const notes: string[] = [];
   const toUm = units === 1 ? 1e6 : units === 2 ? 1e3 : units === 3 ? 1 : unitlessToUm(pix.slice(1, 4), 'the NIfTI header', notes);
-  const qform = i16(252);
-  const origin = qform > 0 ? [f32(268), f32(272), f32(276)] : [0, 0, 0];
-  if (qform > 0 || i16(254) > 0) notes.push('NIfTI orientation (qform/sform) is not applied: the volume is stored in its array order (x fastest)');
+  const qform = v2 ? i32(at.qform) : i16(at.qform);
+  const step = v2 ? 8 : 4;
+  const origin = qform > 0 ? [real(at.qoffset), real(at.qoffset + step), real(at.qoffset + 2 * step)] : [0, 0, 0];
+  if (qform > 0 || (v2 ? i32(at.sform) : i16(at.sform)) > 0) notes.push('NIfTI orientation (qform/sform) is not applied: the volume is stored in its array order (x fastest)');
   const scaled = slope !== 0 && Number.isFinite(slope) && !(slope === 1 && inter === 0);
   const expected = voxels(shape) * SOURCE_BYTES[src];
   if (!gz && size - voxOffset < expected) {

@@ -61,6 +61,9 @@ img = nib.Nifti1Image(xyz(base.astype(np.int16)), np.diag([0.0025, 0.0025, 0.003
 img.header.set_xyzt_units('mm')
 nib.save(img, 'i16.nii')
 nib.save(img, 'i16.nii.gz')
+img2 = nib.Nifti2Image(xyz(u16), np.diag([0.0025, 0.0025, 0.003, 1]))
+img2.header.set_xyzt_units('mm')
+nib.save(img2, 'u16-nifti2.nii.gz')
 
 # OME-Zarr 0.4 / Zarr v2 as ome-zarr-py writes it (blosc level 0, zlib level 1), and the bioformats2raw layout
 def ome_v2(root, data, bf2raw=False):

@@ -90,9 +90,10 @@ describe.skipIf(skip)('volumes written by other tools', () => {
     await check('png16-slices', u16, null, 'uint16');
   });
 
-  it('NIfTI-1 from nibabel (.nii and .nii.gz, mm)', async () => {
+  it('NIfTI-1 and NIfTI-2 from nibabel (.nii and .nii.gz, mm)', async () => {
     await check('i16.nii', same, [3, 2.5, 2.5], 'float32');
     await check('i16.nii.gz', same, [3, 2.5, 2.5], 'float32');
+    await check('u16-nifti2.nii.gz', u16, [3, 2.5, 2.5], 'uint16');
   });
 
   it('OME-Zarr 0.4 / Zarr v2 from zarr-python (blosc), the bioformats2raw layout and a t,c,z,y,x image in mm', async () => {
