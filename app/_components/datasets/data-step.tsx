@@ -34,7 +34,7 @@ export function DataStep({ projectId }: { projectId: string }) {
           />
           <UploadZone
             projectId={projectId} kind="eds" title="EDS mineral map" onUploaded={refresh}
-            hint="A .zip holding the map image + legend.csv (name,r,g,b) [+ bse.png, + a .json with pixelSizeUm], or a zipped TESCAN TIMA export (a project with several datasets: you pick one)"
+            hint="A .zip holding the map image (PNG or TIFF, not JPEG) + legend.csv (name,r,g,b or name,#rrggbb; Excel CSV or Unicode text) [+ bse.png, + a .json with pixelSizeUm], or a zipped TESCAN TIMA export (a project with several datasets: you pick one)"
             accept=".zip"
           />
           <UploadZone
