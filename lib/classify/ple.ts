@@ -59,8 +59,9 @@ export const PLE_GUARD = Object.freeze({
    * Each alone did less: [256] with 20 epochs, or 60 epochs with [48, 48]; lr 1e-2, no dropout, L2 1e-3 or 0.1 no better.
    * Not kept: a bagged refit (TrainOptions.refitMembers 4 x [64] or 8 x [32], folded into one layer of
    * the same cost; 4 x [256]) within 0.01 of this on seed 1, worse on seed 2 at 10 (-0.051) and seed 3
-   * at 150 (-0.045); the prior shift (bench --prior-shift) mixed: seed 3 at 150 -0.058 -> -0.011, but
-   * seed 1 +0.003 -> -0.005 at 40 and +0.028 -> +0.019 at 150, seed 4 at 10 +0.060 -> +0.024.
+   * at 150 (-0.045); the prior shift on top (bench --prior-shift), seeds 1 / 2 / 3: 10: +0.072 / -0.030 /
+   * -0.036, 40: -0.005 / +0.049 / +0.040, 150: +0.019 / +0.035 / -0.011 (5 of 9 >= 0 against 7 of 9;
+   * it pulls the over-predicted fracture share down, but loses at 10 per class).
    * Cost: the MLP part of prediction 413 -> 667 ns CPU per voxel (fused kernel, 28 features; 0.48x the
    * 2000-per-class encoded network's 1394 ns); training ~2x, a few seconds at these row counts.
    */
