@@ -32,6 +32,8 @@ export interface PolishedAffine {
   area: { used: number; patches: number | null; freeClimb: number };
   /** point spread (slab pixels) the rendered map was blurred by */
   sigma: number;
+  /** gains of the polished affine over G: the correlation ratio (score) and the rendered map's correlation */
+  gain: { ratio: number; rendered: number };
 }
 
 /**
@@ -52,5 +54,6 @@ export function polishKeptAffine(slab: Slab, mov: MovingImage, G: Affine2, kept:
   const rendered = blurredMapScore(slab, mov, G);
   const byRendered = climbAffine(rendered.score, byRatio, mw, mh, { signal, area }).edsToSlab;
   const edsToSlab = byRatio.map((x, i) => 0.5 * (x + byRendered[i])) as Affine2;
-  return { edsToSlab, area: { used, patches: patchArea?.a ?? null, freeClimb }, sigma: rendered.sigma };
+  const gain = { ratio: score(edsToSlab) - score(G), rendered: rendered.score(edsToSlab) - rendered.score(G) };
+  return { edsToSlab, area: { used, patches: patchArea?.a ?? null, freeClimb }, sigma: rendered.sigma, gain };
 }

@@ -9,7 +9,8 @@
  * (overlap-damped correlation ratio) at a held area (affine-climb.ts): the similarity's, moved by
  * the patch shifts' own area change shrunk by its precision (heldArea, AREA_PRIOR), and kept only
  * when it is supported: the patch shifts need it (F >= 4) and the whole map agrees (a gain), or the
- * whole-map gain alone is large; and it stretches the map by less than ±10 % (no degenerate scale).
+ * whole-map gain alone is large (a bar that falls as 1/sqrt of the map's pixels above 70 x 70,
+ * wholeGainBar); and it stretches the map by less than ±10 % (no degenerate scale).
  * A kept affine then gets its own area and polish (affine-polish.ts: no prior there).
  * On a stitched map whose field layout is known, the field shifts (refine-fields.ts) are measured
  * first, so they do not pass for an affine; the patch residuals decide there.
@@ -232,6 +233,18 @@ export type ScoreOn = (slabMask?: Uint8Array, ref?: Affine2) => (m: Affine2) => 
 const F_MIN = 4, F_GAIN = 0.003, WHOLE_GAIN = 0.02;
 
 /**
+ * The whole-map gain bar, scaled by the gain's noise: WHOLE_GAIN on maps up to 70 x 70 pixels, then
+ * WHOLE_GAIN_PX / sqrt(pixels) (a gain is a mean over the map's pixels, its scatter between poses
+ * falls as 1/sqrt(N)). Measured (issue 19, docs/registration-models.md "affine keep decision"): the
+ * whole-map gain times sqrt(map pixels) read 0.02-1.04 on 20 rigid maps (51-183 px, 40-100 %
+ * coverage; the highest, 1.04, on a 183 px map at 100 %) and 1.98 on the held-out 1 % stretch at
+ * 100 % coverage (seed 38), which the F test (3.1) missed; 1.4 lies between. Up to 70 x 70 pixels
+ * the bar is today's WHOLE_GAIN (1.4 / 64 = 0.022), so small maps are judged as before.
+ */
+const WHOLE_GAIN_PX = 1.4;
+export const wholeGainBar = (pixels: number) => Math.min(WHOLE_GAIN, WHOLE_GAIN_PX / Math.sqrt(Math.max(1, pixels)));
+
+/**
  * The area of the candidate the keep decision is made on (a kept affine gets its own, without this
  * prior: affine-polish.ts). The whole-map criterion cannot set it: climbed with a free area from the true
  * transform it grows rigid maps by 0.55-1.18 % (the CT's blur and the EDS map's boundary defects;
@@ -351,19 +364,19 @@ export function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: n
   const sv = singularValues(composeAffine2(invertAffine2(G), polished.edsToSlab));
   const pct = (x: number) => `${((x - 1) * 100).toFixed(1)} %`;
   const split = `split-half eta^2 gain ${heldOutGain.map((x) => x.toFixed(4)).join(' / ')}, whole-map gain ${(polished.score - score(G)).toFixed(4)}, area ${held.change >= 0 ? '+' : ''}${(100 * held.change).toFixed(2)} % (patch shifts)`;
-  const gain = polished.score - score(G);
+  const gain = polished.score - score(G), bar = wholeGainBar(mw * mh);
   let reason: string, keep = false;
   if (sv[0] > 1.1 || sv[1] < 0.9) reason = `similarity: the affine would stretch the map by ${pct(sv[0])} / ${pct(sv[1])} (degenerate, beyond ±10 %); ${evidence}`;
   else if (F !== null && F >= F_MIN && gain >= F_GAIN) { keep = true; reason = `affine: the patch shifts need it (F ${F.toFixed(1)} >= ${F_MIN}) and the whole map agrees (${split}); ${evidence}; stretch ${pct(sv[0])} / ${pct(sv[1])}`; }
-  else if (gain >= WHOLE_GAIN) { keep = true; reason = `affine: it explains the whole map clearly better (${split}); ${evidence}; stretch ${pct(sv[0])} / ${pct(sv[1])}`; }
-  else reason = `similarity: the affine is not supported (patch-shift F ${F === null ? 'n/a' : F.toFixed(1)} < ${F_MIN} or whole-map gain < ${F_GAIN}, and whole-map gain < ${WHOLE_GAIN}; ${split}; ${evidence})`;
+  else if (gain >= bar) { keep = true; reason = `affine: it explains the whole map clearly better (gain >= ${bar.toFixed(4)} for ${mw} x ${mh} pixels; ${split}); ${evidence}; stretch ${pct(sv[0])} / ${pct(sv[1])}`; }
+  else reason = `similarity: the affine is not supported (patch-shift F ${F === null ? 'n/a' : F.toFixed(1)} < ${F_MIN} or whole-map gain < ${F_GAIN}, and whole-map gain < ${bar.toFixed(4)} for ${mw} x ${mh} pixels; ${split}; ${evidence})`;
   // the kept affine's own area and polish (affine-polish.ts); the decision above is made on the candidate at the held area
   if ((keep || o.requested) && o.images) {
     const p = polishKeptAffine(o.images.slab, o.images.mov, G, polished.edsToSlab, score, q, patchAreaChange(m.pts), o.signal);
     const psv = singularValues(composeAffine2(invertAffine2(G), p.edsToSlab));
     if (psv[0] <= 1.1 && psv[1] >= 0.9) {
       const sign = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)} %`;
-      reason += `; polished at area ${sign(p.area.used)} (mean of the patch shifts' ${p.area.patches === null ? 'n/a' : sign(p.area.patches)} and the free climb's ${sign(p.area.freeClimb)}), the mean of the correlation-ratio and the rendered-map climbs (point spread ${p.sigma} slab pixels); stretch ${pct(psv[0])} / ${pct(psv[1])}`;
+      reason += `; polished at area ${sign(p.area.used)} (mean of the patch shifts' ${p.area.patches === null ? 'n/a' : sign(p.area.patches)} and the free climb's ${sign(p.area.freeClimb)}), the mean of the correlation-ratio and the rendered-map climbs (point spread ${p.sigma} slab pixels); polished gain ${p.gain.ratio.toFixed(4)} ratio / ${p.gain.rendered.toFixed(4)} rendered; stretch ${pct(psv[0])} / ${pct(psv[1])}`;
       return { affine: p.edsToSlab, keep, choice: { ...base, heldOutGain, affineStretch: [psv[0], psv[1]], reason } };
     }
   }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Affine2 } from '../../../lib/coords';
 import { climbAffine } from '../../../lib/registration/affine-climb';
-import { patchAreaChange, patchF, type PatchShift } from '../../../lib/registration/choose-model';
+import { patchAreaChange, patchF, wholeGainBar, type PatchShift } from '../../../lib/registration/choose-model';
 import { mulberry32 } from '../../../lib/synthetic/prng';
 
 /** 5 x 5 patches 20 px apart about the centre, shifts from `field` plus Gaussian noise of sd px. */
@@ -16,6 +16,16 @@ function patches(field: (x: number, y: number) => [number, number], sd: number, 
   }
   return out;
 }
+
+describe('the whole-map gain bar (affine keep decision)', () => {
+  it('is 0.02 up to 70 x 70 pixels and falls as 1/sqrt(pixels) above', () => {
+    expect(wholeGainBar(51 * 51)).toBe(0.02);
+    expect(wholeGainBar(64 * 64)).toBe(0.02);
+    expect(wholeGainBar(140 * 140)).toBeCloseTo(0.01, 9);
+    expect(wholeGainBar(183 * 183)).toBeCloseTo(1.4 / 183, 9);
+    expect(wholeGainBar(0)).toBe(0.02);
+  });
+});
 
 describe('patch-shift F test of the affine', () => {
   it('stays small for a similarity (shift, rotation, scale) plus noise and is large for a 2 % shear', () => {

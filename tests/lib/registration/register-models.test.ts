@@ -77,6 +77,14 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     expect(e.max).toBeLessThanOrEqual(0.5);
   }, SLOW);
 
+  it('1 % stretch along v, 100 % coverage (183 px, seed 38): the whole-map gain bar falls with the map\'s size, the affine is kept, mean <= 0.15, max <= 0.5 voxel', async () => {
+    const { r, e } = await registerAndMeasure(38, 0.7, { coverage: 1, stretch: [0, 0.01] });
+    expect(r.model).toBe('affine');
+    expect(r.modelChoice?.reason).toMatch(/^affine: it explains the whole map clearly better \(gain >= 0\.0077 for 183 x 183 pixels/);
+    expect(e.mean).toBeLessThanOrEqual(0.15);
+    expect(e.max).toBeLessThanOrEqual(0.5);
+  }, SLOW);
+
   it('stitched mosaic (3 x 2 fields, shifts up to 3 px): per-field refinement, mean <= 0.2 voxel', async () => {
     const { r, e, m } = await registerAndMeasure(8, 0.7, { coverage: 0.9, mosaic: { cols: 3, rows: 2, maxShiftPx: 3 } }, true);
     expect(r.model).toBe('fields');
