@@ -54,6 +54,8 @@ export const PLE_GUARD = Object.freeze({
    *   40: -0.020 / -0.051 / +0.017 -> +0.003 / +0.009 / +0.018;  150: +0.025 / +0.005 / -0.058 -> +0.028 / +0.006 / -0.058
    *   (150 seed 3: fracture over-predicted, 14 % against 4 % true, the forest 9 %);
    *   the e2e-08 pore speckle, 40 + 40 voxels, seed 1: 0.904 -> 0.996 (RF 0.925).
+   * The shipped default as `npm run bench -- lithology --per-class 10,40,150` runs it (model seed = label
+   * seed 1 / 2 / 3): 10: +0.047 / -0.022 / +0.009; 40: +0.003 / +0.006 / +0.025; 150: +0.030 / +0.005 / -0.041.
    * Held-out label seeds 4 / 5 (not used to choose), one model seed, before -> now: 10: -0.033 / +0.015 ->
    * +0.060 / +0.036; 40: +0.022 / +0.014 -> +0.029 / +0.012; 150: +0.033 / -0.027 -> +0.040 / -0.015.
    * Each alone did less: [256] with 20 epochs, or 60 epochs with [48, 48]; lr 1e-2, no dropout, L2 1e-3 or 0.1 no better.
