@@ -10,10 +10,11 @@ import { isPetromapError } from '../../lib/errors';
 import { describeVolumeFile, importVolume } from '../../lib/volume/import-node';
 import { expectRefused } from './expect-refused';
 import { bytesUnder, runCaseInChild, scratch } from './harness';
+import { readerCases } from './cases-readers';
 import { volumeCases } from './cases-volume';
 
 describe('hostile volume files (child process each)', () => {
-  for (const c of volumeCases) {
+  for (const c of [...volumeCases, ...readerCases]) {
     it(`item ${c.item}: ${c.name}`, async () => {
       const s = await scratch();
       try {

@@ -28,13 +28,30 @@ export async function readImageSlice(path: string, name: string, limits: Limits)
   checkDecodeBudget(`${name} (${size.toLocaleString('en')} bytes)`, size, limits);
   const bytes = new Uint8Array(await fs.promises.readFile(path));
   if (/\.bmp$/i.test(path)) return decodeBmp(bytes, name, limits);
-  const r = await decodeRaster(bytes, name, limits);
+  checkPngSlice(bytes, name, limits);
+  // the slice's memory was bounded just above; the mineral-map pixel cap (and its wording) is not the slices' limit
+  const r = await decodeRaster(bytes, name, { ...limits, maxMapPixels: Number.MAX_SAFE_INTEGER });
   if (r.kind === 'scalar') {
     if (!r.integer || r.bitsPerSample > 16) throw unsupported(`${name}: ${r.bitsPerSample}-bit slices are not supported; save 8- or 16-bit greyscale PNG or TIFF.`);
     const data = r.bitsPerSample > 8 ? Uint16Array.from(r.data) : Uint8Array.from(r.data);
     return { width: r.width, height: r.height, src: r.bitsPerSample > 8 ? 'uint16' : 'uint8', data };
   }
   return { width: r.width, height: r.height, src: 'uint8', data: greyOf(r.rgba, 4, name) };
+}
+
+/**
+ * A PNG slice's declared size (IHDR) against the decode budget before anything is inflated: the
+ * decoded samples, their copy as slice voxels, and RGBA plus grey for colour types.
+ */
+function checkPngSlice(b: Uint8Array, name: string, limits: Limits): void {
+  if (b.length < 26 || b[12] !== 0x49 || b[13] !== 0x48 || b[14] !== 0x44 || b[15] !== 0x52) return; // not a PNG: decodeRaster says so
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const width = dv.getUint32(16);
+  const height = dv.getUint32(20);
+  if (!(width > 0 && height > 0)) throw invalidInput(`${name}: the PNG header declares an impossible slice size (${width} x ${height}); the file is damaged.`);
+  const bytesPerSample = b[24]! > 8 ? 2 : 1;
+  const perPixel = b[25] === 0 ? 2 * bytesPerSample + 1 : 4 * bytesPerSample + 4 + 1;
+  checkDecodeBudget(`${name}: one slice of ${width} x ${height} pixels`, width * height * perPixel, limits);
 }
 
 /** The grey values of interleaved RGB(A) pixels whose three channels are equal; a colour image is refused. */
@@ -101,9 +118,16 @@ export async function skyscanLogSpacing(dir: string): Promise<{ um: number; file
     const p = nodePath.join(/*turbopackIgnore: true*/ dir, f);
     const st = await fs.promises.stat(p).catch(() => null);
     if (!st?.isFile() || st.size > 1 << 20) continue;
-    const m = /^\s*(?:Image )?Pixel Size \(um\)\s*=\s*([0-9.]+(?:[eE][-+]?\d+)?)\s*$/m.exec(await fs.promises.readFile(p, 'latin1'));
-    const um = m ? Number(m[1]) : NaN;
-    if (um > 0 && Number.isFinite(um)) return { um, file: f };
+    const m = /^\s*(?:Image )?Pixel Size \(um\)\s*=[ \t]*([^\r\n]*?)\s*$/m.exec(await fs.promises.readFile(p, 'latin1'));
+    if (!m) continue;
+    const um = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(m[1]!) ? Number(m[1]) : NaN;
+    // XRM voxels are 0.01 µm (nano-CT) to a few mm; a value outside 1e-4 µm .. 1e5 µm is a damaged log, not a scale to apply
+    if (!(um >= 1e-4 && um <= 1e5)) {
+      throw invalidInput(
+        `${shown(f, 40)} gives a pixel size of ${shown(Number.isFinite(um) ? String(um) : m[1] || 'nothing', 20)} µm, which is not a voxel size (0.0001 to 100000 µm); correct the "Pixel Size (um)=" line of the log, or remove the log and give the voxel size.`,
+      );
+    }
+    return { um, file: f };
   }
   return undefined;
 }

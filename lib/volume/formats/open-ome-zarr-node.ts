@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { FileSystemStore } from '@zarrita/storage';
 import * as zarr from 'zarrita';
-import { invalidInput, unsupported } from '../../errors';
-import { checkDecodeBudget, DEFAULT_LIMITS, safeMessage } from '../../limits';
+import { invalidInput, isPetromapError, unsupported } from '../../errors';
+import { checkDecodeBudget, DEFAULT_LIMITS, type Limits, safeMessage } from '../../limits';
 import type { SourceDType } from '../byte-readers-node';
 import type { AnyVoxelArray } from '../types';
 import { describe } from './describe-volume-node';
@@ -46,6 +46,49 @@ function safeKey(p: unknown, name: string): string {
   return s;
 }
 
+/**
+ * The image folder as a zarrita store that never reads outside it: every key is resolved through
+ * links (realpath) and must stay below the folder's own real path, and no file larger than the
+ * decode budget is read whole. A link out (a level or chunk folder, a chunk file) is refused
+ * without saying whether its target exists.
+ */
+class ConfinedStore extends FileSystemStore {
+  private real: Promise<string>;
+  constructor(root: string, private readonly name: string, private readonly limits: Limits) {
+    super(root);
+    this.real = fs.promises.realpath(root);
+  }
+  private async check(key: string): Promise<boolean> {
+    const rel = key.replace(/^\/+/, '');
+    const refuse = () => invalidInput(`${this.name}: "${shown(rel)}" leads out of the image's folder (a link or a path outside it); petromap reads only the files inside the OME-Zarr folder.`);
+    if (rel.split('/').some((seg) => seg === '..')) throw refuse();
+    const root = await this.real;
+    const real = await fs.promises.realpath(nodePath.join(/*turbopackIgnore: true*/ this.root, rel)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+      throw err;
+    });
+    if (real === undefined) {
+      // a missing file (zarr's fill value) is fine only when no link on its way leads out
+      const parent = await fs.promises.realpath(nodePath.dirname(nodePath.join(/*turbopackIgnore: true*/ this.root, rel))).catch(() => undefined);
+      if (parent !== undefined && parent !== root && !parent.startsWith(root + nodePath.sep)) throw refuse();
+      return false;
+    }
+    if (real !== root && !real.startsWith(root + nodePath.sep)) throw refuse();
+    const st = await fs.promises.stat(real);
+    if (st.isFile()) checkDecodeBudget(`${this.name}: the file "${shown(rel)}" (${st.size.toLocaleString('en')} bytes)`, st.size, this.limits);
+    return true;
+  }
+  override async get(key: `/${string}`, opts?: Parameters<FileSystemStore['get']>[1]) {
+    return (await this.check(key)) ? super.get(key, opts) : undefined;
+  }
+  override async getRange(key: `/${string}`, range: Parameters<FileSystemStore['getRange']>[1], opts?: Parameters<FileSystemStore['getRange']>[2]) {
+    return (await this.check(key)) ? super.getRange(key, range, opts) : undefined;
+  }
+  override async has(key: `/${string}`) {
+    return (await this.check(key)) && super.has(key);
+  }
+}
+
 /** The OME attributes of a node: v0.5 keeps them under `ome`, earlier versions at the top. */
 function omeOf(attrs: Json): Json {
   return attrs.ome && typeof attrs.ome === 'object' ? (attrs.ome as Json) : attrs;
@@ -55,6 +98,7 @@ async function openNode(store: FileSystemStore, key: string, name: string) {
   try {
     return await zarr.open(zarr.root(store).resolve(key));
   } catch (err) {
+    if (isPetromapError(err)) throw err;
     throw invalidInput(`${name}: ${key === '' ? 'its top level' : `"${shown(key)}"`} is not a readable Zarr group or array (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
   }
 }
@@ -81,7 +125,7 @@ function axesOf(ms: Json, ndim: number): Axis[] {
 
 export async function openOmeZarr(path: string, name: string, opts: OpenOptions = {}): Promise<VolumeReader> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
-  const store = new FileSystemStore(path);
+  const store = new ConfinedStore(path, name, limits);
   let node = await openNode(store, '', name);
   let imageKey = '';
   let ms: Json | undefined;
@@ -164,6 +208,7 @@ export async function openOmeZarr(path: string, name: string, opts: OpenOptions 
       try {
         got = (await zarr.get(arr, sel as never)) as never;
       } catch (err) {
+        if (isPetromapError(err)) throw err;
         throw invalidInput(`${name} is damaged at slices ${z + 1}–${z + n}: a chunk cannot be read (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
       }
       // the result keeps the z, y, x order of the array's axes; put it in z, y, x
