@@ -7,7 +7,7 @@
  */
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { createGzip, deflateSync } from 'node:zlib';
 import { tiffBytes } from '../lib/volume/fixtures';
 import type { HostileCase } from './harness';
 
@@ -46,6 +46,19 @@ async function level444(at: string): Promise<void> {
   await mkdir(join(at, 'c', '0', '0'), { recursive: true });
   await writeFile(join(at, 'zarr.json'), v3Array([4, 4, 4], [4, 4, 4]));
   await writeFile(join(at, 'c', '0', '0', '0'), Buffer.alloc(64, 7));
+}
+
+/** gzip stream of `bytes` zero bytes, written in pieces (never holds the zeros at once). */
+async function gzippedZeros(bytes: number): Promise<Buffer> {
+  const z = createGzip({ level: 9 });
+  const parts: Buffer[] = [];
+  z.on('data', (d: Buffer) => parts.push(d));
+  const done = new Promise<void>((res, rej) => (z.on('end', () => res()), z.on('error', rej)));
+  const piece = Buffer.alloc(1 << 20);
+  for (let left = bytes; left > 0; left -= piece.length) if (!z.write(piece.subarray(0, Math.min(left, piece.length)))) await new Promise((r) => z.once('drain', r));
+  z.end();
+  await done;
+  return Buffer.concat(parts);
 }
 
 /** NIfTI-2 header (540 bytes + 4 extension bytes) with dims (x, y, z), uint8, the given vox_offset, plus `body`. */
@@ -204,6 +217,36 @@ export const readerCases: HostileCase[] = [
       await writeFile(join(r, '0', 'zarr.json'), v3Array([4, -4, 4.5], [4, 4, 4]));
     }),
     expect: /not three whole numbers ≥ 1|not a readable Zarr group or array|impossible volume size/,
+  },
+  {
+    item: 3,
+    kind: 'volume',
+    // zarrita inflates a chunk whole before any size check: this one took 1.1 GiB RSS and was imported (cut to 16 KiB)
+    name: 'OME-Zarr v3 gzip chunk of 4 x 64 x 64 uint8 that inflates to 640 MiB',
+    make: omeZarr('0', async (r) => {
+      await mkdir(join(r, '0', 'c', '0', '0'), { recursive: true });
+      const meta = JSON.parse(v3Array([4, 64, 64], [4, 64, 64])) as { codecs: unknown[] };
+      meta.codecs.push({ name: 'gzip', configuration: { level: 9 } });
+      await writeFile(join(r, '0', 'zarr.json'), json(meta));
+      await writeFile(join(r, '0', 'c', '0', '0', '0'), await gzippedZeros(640 << 20));
+    }),
+    expect: /^vol\.zarr: the chunk at \(0, 0, 0\) decodes to more than its declared 16,384 bytes; the file is damaged/,
+  },
+  {
+    item: 3,
+    kind: 'volume',
+    name: 'OME-Zarr v2 zlib chunk of 4 x 64 x 64 uint8 that inflates to 64 MiB',
+    make: async (dir) => {
+      const root = join(await folder(dir), 'v2.zarr');
+      await mkdir(join(root, '0'), { recursive: true });
+      await writeFile(join(root, '.zgroup'), json({ zarr_format: 2 }));
+      await writeFile(join(root, '.zattrs'), json({ multiscales: [{ version: '0.4', axes: AXES, datasets: [{ path: '0', coordinateTransformations: [{ type: 'scale', scale: [1, 1, 1] }] }] }] }));
+      await writeFile(join(root, '0', '.zarray'), json({ zarr_format: 2, shape: [4, 64, 64], chunks: [4, 64, 64], dtype: '|u1', compressor: { id: 'zlib', level: 9 }, fill_value: 0, order: 'C', filters: null, dimension_separator: '/' }));
+      await mkdir(join(root, '0', '0', '0'), { recursive: true });
+      await writeFile(join(root, '0', '0', '0', '0'), deflateSync(Buffer.alloc(64 << 20), { level: 9 }));
+      return root;
+    },
+    expect: /^v2\.zarr: the chunk at \(0, 0, 0\) decodes to more than its declared 16,384 bytes; the file is damaged/,
   },
   // NIfTI-2: 64-bit sizes and offset
   { item: 3, kind: 'volume', name: 'NIfTI-2 with dims 2^40 x 2^40 x 2^40 (product beyond 2^53)', make: async (dir) => { const p = join(await folder(dir), 'huge.nii'); await writeFile(p, nifti2([1n << 40n, 1n << 40n, 1n << 40n], 544n, Buffer.alloc(64))); return p; }, expect: /huge\.nii: the header declares an impossible volume size|would need .* of memory to decode/ },

@@ -7,11 +7,12 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import * as zlib from 'node:zlib';
 import { FileSystemStore } from '@zarrita/storage';
 import * as zarr from 'zarrita';
 import { invalidInput, isPetromapError, unsupported } from '../../errors';
 import { checkDecodeBudget, DEFAULT_LIMITS, type Limits, safeMessage } from '../../limits';
-import type { SourceDType } from '../byte-readers-node';
+import { SOURCE_BYTES, type SourceDType } from '../byte-readers-node';
 import type { AnyVoxelArray } from '../types';
 import { describe } from './describe-volume-node';
 import { checkShape, shown, unitlessToUm, unitToUm } from './header-checks-node';
@@ -78,8 +79,33 @@ class ConfinedStore extends FileSystemStore {
     if (st.isFile()) checkDecodeBudget(`${this.name}: the file "${shown(rel)}" (${st.size.toLocaleString('en')} bytes)`, st.size, this.limits);
     return true;
   }
+  /** Set once the level is open: its chunks' key prefix, compressor and declared decoded size. */
+  chunks?: { prefix: string; compressor: string; bytes: number };
   override async get(key: `/${string}`, opts?: Parameters<FileSystemStore['get']>[1]) {
-    return (await this.check(key)) ? super.get(key, opts) : undefined;
+    if (!(await this.check(key))) return undefined;
+    const b = await super.get(key, opts);
+    if (b && this.chunks && key.startsWith(this.chunks.prefix) && !/(^|\/)(zarr\.json|\.zarray|\.zattrs|\.zgroup)$/.test(key)) this.checkInflation(key, b, this.chunks);
+    return b;
+  }
+  /**
+   * zarrita decodes a chunk whole before anything checks its size, so a chunk that inflates far
+   * beyond its declared size would take all the memory: its decoded size is checked first (gzip and
+   * zlib inflated with a cap, blosc and lz4 by the size in their header).
+   */
+  private checkInflation(key: string, b: Uint8Array, c: { compressor: string; bytes: number }): void {
+    // the chunk's grid position (messages carry no path-like text)
+    const at = key.slice(this.chunks!.prefix.length).replace(/^c[/.]/, '').split(/[/.]/).map((v) => shown(v, 8)).join(', ');
+    const bomb = () => invalidInput(`${this.name}: the chunk at (${at}) decodes to more than its declared ${c.bytes.toLocaleString('en')} bytes; the file is damaged.`);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    if (c.compressor === 'gzip' || c.compressor === 'zlib') {
+      try {
+        (c.compressor === 'gzip' ? zlib.gunzipSync : zlib.inflateSync)(b, { maxOutputLength: Math.max(1, c.bytes) });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException)?.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw bomb();
+        // anything else is for zarrita to report as a damaged chunk
+      }
+    } else if (c.compressor === 'blosc' && b.length >= 16 && dv.getUint32(4, true) > c.bytes) throw bomb();
+    else if (c.compressor === 'lz4' && b.length >= 4 && dv.getUint32(0, true) > c.bytes) throw bomb();
   }
   override async getRange(key: `/${string}`, range: Parameters<FileSystemStore['getRange']>[1], opts?: Parameters<FileSystemStore['getRange']>[2]) {
     return (await this.check(key)) ? super.getRange(key, range, opts) : undefined;
@@ -87,6 +113,20 @@ class ConfinedStore extends FileSystemStore {
   override async has(key: `/${string}`) {
     return (await this.check(key)) && super.has(key);
   }
+}
+
+/** The compressor of the array at `key` ('gzip', 'zlib', 'blosc', 'lz4', ... or '' when none or sharded) from its metadata file. */
+async function compressorOf(root: string, key: string): Promise<string> {
+  const dir = nodePath.join(/*turbopackIgnore: true*/ root, key.replace(/^\/+/, ''));
+  const read = (f: string) => fs.promises.readFile(nodePath.join(/*turbopackIgnore: true*/ dir, f), 'utf8').then((t) => JSON.parse(t) as Json, () => undefined);
+  const v3 = await read('zarr.json');
+  if (v3 && Array.isArray(v3.codecs)) {
+    const names = (v3.codecs as Json[]).map((c) => String(c?.name ?? ''));
+    return names.includes('sharding_indexed') ? '' : (names.find((n) => n !== 'bytes' && n !== 'transpose' && n !== 'crc32c') ?? '');
+  }
+  const v2 = await read('.zarray');
+  const id = v2?.compressor && typeof v2.compressor === 'object' ? String((v2.compressor as Json).id ?? '') : '';
+  return Array.isArray(v2?.filters) && v2.filters.length > 0 ? '' : id;
 }
 
 /** The OME attributes of a node: v0.5 keeps them under `ome`, earlier versions at the top. */
@@ -173,6 +213,7 @@ export async function openOmeZarr(path: string, name: string, opts: OpenOptions 
   const shape = checkShape([full[iz]!, full[iy]!, full[ix]!], name, src, limits);
   const chunk = arr.chunks.map(Number);
   checkDecodeBudget(`${name}: one chunk (${chunk.join(' x ')} voxels)`, chunk.reduce((a, b) => a * b, 1) * (arr.dtype === 'float64' ? 8 : 4), limits);
+  store.chunks = { prefix: `${arr.path.replace(/\/+$/, '')}/`, compressor: await compressorOf(path, arr.path), bytes: chunk.reduce((a, b) => a * b, 1) * SOURCE_BYTES[src] };
   // voxel size: the level's scale times the multiscale's, in each axis' unit
   const notes: string[] = [];
   let um: [number, number, number] | undefined;
