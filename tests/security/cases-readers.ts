@@ -61,6 +61,31 @@ async function gzippedZeros(bytes: number): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/**
+ * A zstd frame of `blocks` RLE blocks of 128 KiB zeros (4 bytes each), with or without its decoded
+ * size in the frame header (`statedSize`: what the header claims).
+ */
+function zstdZeros(blocks: number, statedSize?: bigint): Buffer {
+  const head = statedSize === undefined ? Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38]) : Buffer.alloc(13);
+  if (statedSize !== undefined) {
+    Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xe0]).copy(head); // single segment, 8-byte content size
+    head.writeBigUInt64LE(statedSize, 5);
+  }
+  const body = Buffer.alloc(blocks * 4);
+  for (let k = 0; k < blocks; k++) body.writeUIntLE(((1 << 17) << 3) | (1 << 1) | (k === blocks - 1 ? 1 : 0), k * 4, 3); // RLE block of 2^17 bytes; byte 4 = 0
+  return Buffer.concat([head, body]);
+}
+
+/** An OME-Zarr whose 4 x 64 x 64 uint8 level has one zstd chunk `chunk`. */
+const zstdLevel = (chunk: Buffer) =>
+  omeZarr('0', async (r) => {
+    await mkdir(join(r, '0', 'c', '0', '0'), { recursive: true });
+    const meta = JSON.parse(v3Array([4, 64, 64], [4, 64, 64])) as { codecs: unknown[] };
+    meta.codecs.push({ name: 'zstd', configuration: { level: 0, checksum: false } });
+    await writeFile(join(r, '0', 'zarr.json'), json(meta));
+    await writeFile(join(r, '0', 'c', '0', '0', '0'), chunk);
+  });
+
 /** NIfTI-2 header (540 bytes + 4 extension bytes) with dims (x, y, z), uint8, the given vox_offset, plus `body`. */
 function nifti2(dims: [bigint, bigint, bigint], voxOffset: bigint, body: Buffer): Buffer {
   const h = Buffer.alloc(544);
@@ -248,6 +273,8 @@ export const readerCases: HostileCase[] = [
     },
     expect: /^v2\.zarr: the chunk at \(0, 0, 0\) decodes to more than its declared 16,384 bytes; the file is damaged/,
   },
+  { item: 3, kind: 'volume', name: 'OME-Zarr zstd chunk of 16 KiB whose frame states 640 MiB', make: zstdLevel(zstdZeros(5120, 640n << 20n)), expect: /^vol\.zarr: the chunk at \(0, 0, 0\) decodes to more than its declared 16,384 bytes/ },
+  { item: 3, kind: 'volume', name: 'OME-Zarr zstd chunk of 16 KiB inflating to 640 MiB, size not stated', make: zstdLevel(zstdZeros(5120)), expect: /^vol\.zarr: a zstd chunk does not decode to its declared 16,384 bytes/ },
   // NIfTI-2: 64-bit sizes and offset
   { item: 3, kind: 'volume', name: 'NIfTI-2 with dims 2^40 x 2^40 x 2^40 (product beyond 2^53)', make: async (dir) => { const p = join(await folder(dir), 'huge.nii'); await writeFile(p, nifti2([1n << 40n, 1n << 40n, 1n << 40n], 544n, Buffer.alloc(64))); return p; }, expect: /huge\.nii: the header declares an impossible volume size|would need .* of memory to decode/ },
   { item: 3, kind: 'volume', name: 'NIfTI-2 with dims beyond int64 precision (2^62)', make: async (dir) => { const p = join(await folder(dir), 'big.nii'); await writeFile(p, nifti2([4n, 4n, 1n << 62n], 544n, Buffer.alloc(64))); return p; }, expect: /big\.nii: the header declares an impossible volume size/ },

@@ -14,6 +14,7 @@ import { invalidInput, isPetromapError, unsupported } from '../../errors';
 import { checkDecodeBudget, DEFAULT_LIMITS, type Limits, safeMessage } from '../../limits';
 import { SOURCE_BYTES, type SourceDType } from '../byte-readers-node';
 import type { AnyVoxelArray } from '../types';
+import { zstdInto } from '../zarr/zstd-into-node';
 import { describe } from './describe-volume-node';
 import { checkShape, shown, unitlessToUm, unitToUm } from './header-checks-node';
 import type { OpenOptions, VolumeReader } from './volume-reader';
@@ -81,10 +82,24 @@ class ConfinedStore extends FileSystemStore {
   }
   /** Set once the level is open: its chunks' key prefix, compressor and declared decoded size. */
   chunks?: { prefix: string; compressor: string; bytes: number };
+  /** set when a zstd frame does not state its decoded size */
+  unsized = false;
   override async get(key: `/${string}`, opts?: Parameters<FileSystemStore['get']>[1]) {
     if (!(await this.check(key))) return undefined;
     const b = await super.get(key, opts);
-    if (b && this.chunks && key.startsWith(this.chunks.prefix) && !/(^|\/)(zarr\.json|\.zarray|\.zattrs|\.zgroup)$/.test(key)) this.checkInflation(key, b, this.chunks);
+    if (b && this.chunks && key.startsWith(this.chunks.prefix) && !/(^|\/)(zarr\.json|\.zarray|\.zattrs|\.zgroup)$/.test(key)) {
+      this.checkInflation(key, b, this.chunks);
+      if (this.unsized) {
+        // a zstd frame without its size: decode it into a buffer of the declared size (fails when it needs more)
+        this.unsized = false;
+        const z = await zstdInto();
+        try {
+          z?.decode(b, new Uint8Array(this.chunks.bytes));
+        } catch {
+          throw invalidInput(`${this.name}: a zstd chunk does not decode to its declared ${this.chunks.bytes.toLocaleString('en')} bytes; the file is damaged.`);
+        }
+      }
+    }
     return b;
   }
   /**
@@ -104,6 +119,10 @@ class ConfinedStore extends FileSystemStore {
         if ((err as NodeJS.ErrnoException)?.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw bomb();
         // anything else is for zarrita to report as a damaged chunk
       }
+    } else if (c.compressor === 'zstd') {
+      const declared = zstdContentSize(b);
+      if (declared !== undefined && declared > c.bytes) throw bomb();
+      if (declared === undefined) this.unsized = true;
     } else if (c.compressor === 'blosc' && b.length >= 16 && dv.getUint32(4, true) > c.bytes) throw bomb();
     else if (c.compressor === 'lz4' && b.length >= 4 && dv.getUint32(0, true) > c.bytes) throw bomb();
   }
@@ -127,6 +146,24 @@ async function compressorOf(root: string, key: string): Promise<string> {
   const v2 = await read('.zarray');
   const id = v2?.compressor && typeof v2.compressor === 'object' ? String((v2.compressor as Json).id ?? '') : '';
   return Array.isArray(v2?.filters) && v2.filters.length > 0 ? '' : id;
+}
+
+/** The decoded size a zstd frame header states (Frame_Content_Size), or undefined when it states none. */
+function zstdContentSize(b: Uint8Array): number | undefined {
+  if (b.length < 6 || b[0] !== 0x28 || b[1] !== 0xb5 || b[2] !== 0x2f || b[3] !== 0xfd) return undefined;
+  const fhd = b[4]!;
+  const single = (fhd >> 5) & 1;
+  const fcsFlag = fhd >> 6;
+  const dictBytes = [0, 1, 2, 4][fhd & 3]!;
+  const fcsBytes = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag]!;
+  if (fcsBytes === 0) return undefined;
+  const at = 5 + (single ? 0 : 1) + dictBytes;
+  if (b.length < at + fcsBytes) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (fcsBytes === 1) return b[at]!;
+  if (fcsBytes === 2) return dv.getUint16(at, true) + 256;
+  if (fcsBytes === 4) return dv.getUint32(at, true);
+  return Number(dv.getBigUint64(at, true));
 }
 
 /** The OME attributes of a node: v0.5 keeps them under `ome`, earlier versions at the top. */
