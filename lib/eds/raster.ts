@@ -303,10 +303,11 @@ async function decodeTiffRaster(bytes: Uint8Array, name: string, limits: Limits)
     // the colour map (3 x 2^bits shorts) lies outside the page directory: geotiff loads it on demand
     const cm = (get('ColorMap') ?? (fd.hasTag('ColorMap') ? await fd.loadValue('ColorMap').catch(() => undefined) : undefined)) as ArrayLike<number> | undefined;
     if (!cm) throw invalidInput(`${name}: a palette TIFF without its colour map.`);
-    const m = cm.length / 3;
+    const m = Math.floor(cm.length / 3);
     const rgba = new Uint8Array(n * 4);
     for (let i = 0; i < n; i++) {
       const k = raster[i];
+      if (!(k < m)) throw invalidInput(`${name}: a pixel names palette colour ${k} but the colour map holds ${m}; the file is damaged.`);
       rgba[i * 4] = cm[k] >> 8;
       rgba[i * 4 + 1] = cm[m + k] >> 8;
       rgba[i * 4 + 2] = cm[2 * m + k] >> 8;
