@@ -20,11 +20,12 @@ import { isPetromapError } from '../../lib/errors';
 import { FOLDER_MARKER } from '../../lib/output-folder-node';
 import { modalCsv, toCsv } from '../../lib/report/csv';
 import { edsCases, pngWith, timaFolder } from './cases-eds';
+import { edsReaderCases } from './cases-eds-readers';
 import { expectRefused } from './expect-refused';
 import { bytesUnder, isCleanMessage, runCaseInChild, scratch } from './harness';
 
 describe('hostile EDS inputs are refused (child process, peak RSS, nothing written)', () => {
-  for (const c of edsCases) {
+  for (const c of [...edsCases, ...edsReaderCases]) {
     it(`item ${c.item}: ${c.name}`, async () => {
       const s = await scratch('petromap-hostile-eds-');
       try {
