@@ -133,7 +133,7 @@ function bmpHeader(width: number, height: number): Buffer {
 }
 
 /** A folder of three small 8-bit BMP slices with a SkyScan log saying `Pixel Size (um)=<value>`. */
-function skyscan(value: string): HostileCase['make'] {
+export function skyscan(value: string): HostileCase['make'] {
   return async (dir) => {
     const d = join(await folder(dir), 'rec');
     await mkdir(d);

@@ -3,14 +3,14 @@
  * import, peak memory measured) and must be refused on purpose with a clean one-line message,
  * under 512 MiB, leaving nothing in the output folder.
  */
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPetromapError } from '../../lib/errors';
 import { describeVolumeFile, importVolume } from '../../lib/volume/import-node';
 import { expectRefused } from './expect-refused';
 import { bytesUnder, runCaseInChild, scratch } from './harness';
-import { readerCases } from './cases-readers';
+import { readerCases, skyscan } from './cases-readers';
 import { volumeCases } from './cases-volume';
 
 describe('hostile volume files (child process each)', () => {
@@ -77,5 +77,22 @@ describe('detached data files: the answer does not depend on what exists outside
     expect(await bytesUnder(s.out)).toBe(0);
     // the same header is fine where detached data is allowed (the CLI, a zip upload)
     await expect(importVolume(join(d, 'x.nhdr'), join(s.out, 'v.ome.zarr'))).resolves.toMatchObject({ shape: [4, 4, 4] });
+  });
+});
+
+describe('a SkyScan log that is a link out of the slice folder', () => {
+  it('is not read: the slices import without its pixel size', async () => {
+    const s = await scratch();
+    try {
+      const d = await skyscan('5')(s.input);
+      await writeFile(join(s.input, 'outside.log'), 'Pixel Size (um)=7\n');
+      await rm(join(d, 'scan_rec.log'));
+      await symlink(join(s.input, 'outside.log'), join(d, 'scan_rec.log'));
+      const desc = await describeVolumeFile(d);
+      expect(desc.notes.join(' ')).not.toMatch(/SkyScan/);
+      expect(desc.spacingUm ?? []).not.toContain(7);
+    } finally {
+      await s.dispose();
+    }
   });
 });

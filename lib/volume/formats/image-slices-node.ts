@@ -116,7 +116,7 @@ export async function skyscanLogSpacing(dir: string): Promise<{ um: number; file
   const logs = names.filter((f) => /\.log$/i.test(f) && !f.startsWith('.')).sort((a, b) => Number(/_rec\.log$/i.test(b)) - Number(/_rec\.log$/i.test(a)));
   for (const f of logs.slice(0, 4)) {
     const p = nodePath.join(/*turbopackIgnore: true*/ dir, f);
-    const st = await fs.promises.stat(p).catch(() => null);
+    const st = await fs.promises.lstat(p).catch(() => null); // a link (possibly out of the folder) is not read
     if (!st?.isFile() || st.size > 1 << 20) continue;
     const m = /^\s*(?:Image )?Pixel Size \(um\)\s*=[ \t]*([^\r\n]*?)\s*$/m.exec(await fs.promises.readFile(p, 'latin1'));
     if (!m) continue;
