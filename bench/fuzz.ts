@@ -799,6 +799,8 @@ async function loadCases(): Promise<{ cases: (HostileCase & { env?: Record<strin
     ['tests/security/cases-volume.ts', 'volumeCases'],
     ['tests/security/cases-eds.ts', 'edsCases'],
     ['tests/security/cases-zip.ts', 'zipCases'],
+    ['tests/security/cases-readers.ts', 'readerCases'],
+    ['tests/security/cases-eds-readers.ts', 'edsReaderCases'],
   ];
   const cases: (HostileCase & { env?: Record<string, string> })[] = [];
   const notes: string[] = [];
