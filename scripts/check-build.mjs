@@ -6,7 +6,9 @@
  *   and no other build warning (e.g. a server package that "can't be external");
  * - no .nft.json under .next names a file in a runtime folder: the workspace (PETROMAP_DATA,
  *   default ./data), tmp/, bench/out/, or the canary file scripts/e2e.mjs puts in ./data before it
- *   builds (so the check bites on a clean clone too, where ./data would otherwise be empty).
+ *   builds (so the check bites on a clean clone too, where ./data would otherwise be empty);
+ * - no test or bench file is copied into .next/server/assets (the repository traced through a
+ *   dynamic path in a module a route imports).
  * Usage: node scripts/check-build.mjs [build.log]   exit 1 with the offending lines.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -44,6 +46,12 @@ export function checkBuild(logText) {
     }
   }
   if (traced.size) problems.push(`the server traces ${traced.size} runtime file(s) into the build, e.g. ${[...traced].slice(0, 5).join(', ')}`);
+  // a dynamic `new URL(`../${x}`, import.meta.url)` in a module a route imports copies the whole
+  // repository into .next/server/assets (649 files once: feature-banks imported the lib/features
+  // barrel, which reached the wasm kernels' loader); no test or bench file belongs in a build
+  const assets = path.join(ROOT, '.next', 'server', 'assets');
+  const copied = existsSync(assets) ? readdirSync(assets).filter((n) => /\.test\.|^fuzz\.|^cases-|\.py$/.test(n)) : [];
+  if (copied.length) problems.push(`the build copies ${copied.length} test/bench file(s) into .next/server/assets (a dynamic path a route imports traces the repository), e.g. ${copied.slice(0, 5).join(', ')}`);
   return problems;
 }
 

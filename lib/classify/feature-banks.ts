@@ -2,7 +2,7 @@
  * The feature banks by name, and which one each kind of labels trains on by default: the one
  * place the CLI, the server and trainFromLabels take them from.
  */
-import { defaultFeatureSet, skimagePreset } from '../features';
+import { defaultFeatureSet, skimagePreset } from '../features/sets';
 import type { FeatureSet } from '../features/types';
 import { classifierFeatureSet } from './feature-sets';
 import { strokeFeatureSet } from './strokes';
