@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostileCase } from './harness';
+import { writeIfdEntries } from '../lib/eds/tiff-helper';
 
 /**
  * An 8 x 8 8-bit palette TIFF (little-endian, one uncompressed strip of index `index`) whose ColorMap
@@ -27,14 +28,7 @@ function paletteTiff(opts: { count?: number; offset?: number; index?: number } =
     [273, 4, 1, pixels], [277, 3, 1, 1], [278, 3, 1, 8], [279, 4, 1, 64], [320, 3, opts.count ?? 768, opts.offset ?? cmAt],
   ];
   out.writeUInt16LE(tags, ifd);
-  entries.forEach(([tag, type, count, value], i) => {
-    const o = ifd + 2 + i * 12;
-    out.writeUInt16LE(tag, o);
-    out.writeUInt16LE(type, o + 2);
-    out.writeUInt32LE(count, o + 4);
-    if (type === 3 && count === 1) out.writeUInt16LE(value, o + 8);
-    else out.writeUInt32LE(value, o + 8);
-  });
+  writeIfdEntries(out, ifd, entries);
   return out;
 }
 

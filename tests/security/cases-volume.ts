@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createDeflate, deflateSync } from 'node:zlib';
 import { txmBytes, type TxmSpec } from '../../lib/volume/formats/txm-writer-node';
 import type { HostileCase } from './harness';
+import { writeIfdEntries } from '../lib/eds/tiff-helper';
 
 // ---------------------------------------------------------------------------------------------
 // small writers
@@ -73,14 +74,7 @@ export function buildTiff(pages: TiffPageSpec[], opts: { ifdsFirst?: boolean } =
     if (p.predictor) tags.push([317, 3, 1, p.predictor]);
     tags.sort((a, b) => a[0] - b[0]);
     out.writeUInt16LE(tags.length, at);
-    tags.forEach(([tag, type, count, value], i) => {
-      const o = at + 2 + i * 12;
-      out.writeUInt16LE(tag, o);
-      out.writeUInt16LE(type, o + 2);
-      out.writeUInt32LE(count, o + 4);
-      if (type === 3 && count === 1) out.writeUInt16LE(value, o + 8);
-      else out.writeUInt32LE(value, o + 8);
-    });
+    writeIfdEntries(out, at, tags);
     out.writeUInt32LE(k + 1 < pages.length ? ifdAt[k + 1]! : 0, at + 2 + tags.length * 12);
     if (n > 1) for (let i = 0; i < n; i++) (out.writeUInt32LE(offsets[i]!, arr + 4 * i), out.writeUInt32LE(counts[i]!, arr + 4 * n + 4 * i));
   });

@@ -11,7 +11,7 @@ import { encode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importMineralMap } from '../../../lib/eds/import-node';
 import { decodeLegendBytes, parseLegend } from '../../../lib/eds/legend';
-import { tiffBytes } from './tiff-helper';
+import { tiffBytes, writeIfdEntries } from './tiff-helper';
 
 let dir: string;
 beforeAll(async () => {
@@ -135,14 +135,7 @@ function paletteTiff(): Uint8Array {
   b.writeUInt16LE(42, 2);
   b.writeUInt32LE(ifdAt, 4);
   b.writeUInt16LE(nTags, ifdAt);
-  tags.forEach(([tag, type, count, value], i) => {
-    const o = ifdAt + 2 + i * 12;
-    b.writeUInt16LE(tag, o);
-    b.writeUInt16LE(type, o + 2);
-    b.writeUInt32LE(count, o + 4);
-    if (type === 3 && count === 1) b.writeUInt16LE(value, o + 8);
-    else b.writeUInt32LE(value, o + 8);
-  });
+  writeIfdEntries(b, ifdAt, tags);
   PHASES.forEach(([, c], k) => c.forEach((v, ch) => b.writeUInt16LE(v * 257, cmAt + (ch * 256 + k) * 2)));
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) b[dataAt + y * W + x] = phaseAt(x, y);
   return b;

@@ -10,7 +10,7 @@ export function tiffBytes(
   const sampleFormat = opts.sampleFormat ?? (data instanceof Int32Array ? 2 : data instanceof Float32Array ? 3 : 1);
   const photometric = opts.photometric ?? (spp >= 3 ? 2 : 1);
   const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const entries: [number, number, number, number][] = []; // tag, type, count, value/offset
+  const entries: IfdEntry[] = []; // tag, type, count, value/offset
   const nTags = 10;
   const ifdOffset = 8;
   const ifdSize = 2 + nTags * 12 + 4;
@@ -27,16 +27,24 @@ export function tiffBytes(
   out.set([0x49, 0x49, 42, 0]);
   dv.setUint32(4, ifdOffset, true);
   dv.setUint16(ifdOffset, nTags, true);
-  entries.forEach(([tag, type, count, value], k) => {
-    const o = ifdOffset + 2 + k * 12;
+  writeIfdEntries(out, ifdOffset, entries);
+  dv.setUint32(ifdOffset + 2 + nTags * 12, 0, true);
+  if (spp > 2) for (let k = 0; k < spp; k++) dv.setUint16(bpsOffset + 2 * k, bps, true);
+  out.set(pixels, dataOffset);
+  return out;
+}
+
+/** A TIFF directory's entries (tag, type, count, value or offset), little-endian, from `at + 2`
+ * (the entry count at `at` is the caller's); a SHORT with count 1 is stored in the value's first 2 bytes. */
+export type IfdEntry = [tag: number, type: number, count: number, value: number];
+export function writeIfdEntries(out: Uint8Array, at: number, entries: readonly IfdEntry[]): void {
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  entries.forEach(([tag, type, count, value], i) => {
+    const o = at + 2 + i * 12;
     dv.setUint16(o, tag, true);
     dv.setUint16(o + 2, type, true);
     dv.setUint32(o + 4, count, true);
     if (type === 3 && count === 1) dv.setUint16(o + 8, value, true);
     else dv.setUint32(o + 8, value, true);
   });
-  dv.setUint32(ifdOffset + 2 + nTags * 12, 0, true);
-  if (spp > 2) for (let k = 0; k < spp; k++) dv.setUint16(bpsOffset + 2 * k, bps, true);
-  out.set(pixels, dataOffset);
-  return out;
 }
