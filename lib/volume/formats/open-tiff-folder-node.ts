@@ -43,7 +43,30 @@ export async function listTiffSlices(source: string | string[], name: string): P
     const seen = entries.slice(0, 5).map((e) => shown(e, 40)).join(', ');
     throw invalidInput(`The folder ${name} holds no .tif/.tiff, .png or .bmp slices${entries.length ? ` (found: ${seen}${entries.length > 5 ? ', ...' : ''})` : ' (it is empty)'}.`);
   }
+  await confineSlices(source, files, name);
   return files.map((f) => nodePath.join(source, f));
+}
+
+/**
+ * A folder's slice files must be regular files whose real path stays inside the folder: a slice that
+ * is a link out of it (absolute, through '..', or dangling) is refused, as a zip upload refuses links,
+ * without saying whether its target exists; so is a folder, pipe or device named like a slice. Links
+ * between files of the folder itself are followed. (Files listed one by one were named by the user.)
+ */
+async function confineSlices(folder: string, files: string[], name: string): Promise<void> {
+  const root = await fs.promises.realpath(folder);
+  const notRegular = (f: string) => invalidInput(`${name}/${shown(f, 60)} is not a regular file (a folder, pipe or device named like a slice); remove it from the slice folder.`);
+  for (const f of files) {
+    const p = nodePath.join(folder, f);
+    const lst = await fs.promises.lstat(p);
+    if (lst.isFile()) continue;
+    if (!lst.isSymbolicLink()) throw notRegular(f);
+    const real = await fs.promises.realpath(p).catch(() => undefined);
+    if (real === undefined || !real.startsWith(root + nodePath.sep)) {
+      throw invalidInput(`${name}/${shown(f, 60)} is a link that leads out of the folder (or nowhere); petromap reads only the slice files inside ${name}: copy the slice itself into the folder.`);
+    }
+    if (!(await fs.promises.stat(real)).isFile()) throw notRegular(f);
+  }
 }
 
 /** The trailing number of each file name (null when a name has none). */
