@@ -10,7 +10,7 @@ import path from 'node:path';
 import { invalidInput, isPetromapError, type StageOptions } from '@/lib/errors';
 import { limitsFromEnv, type Limits } from '@/lib/limits';
 import { isZarrFolder } from '@/lib/volume/formats-node';
-import { importVolume } from '@/lib/volume/import-node';
+import { describeVolumeFile, importVolume } from '@/lib/volume/import-node';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import type { VolumeMeta } from '@/lib/volume/types';
 import { importMineralMap } from '@/lib/eds/import-node';
@@ -167,7 +167,9 @@ export async function importDatasetFiles(a: ImportFilesArgs, opts: StageOptions 
       // a lone uploaded header sits in the shared tmp/ folder: it may not name a data file beside it
       // (another user's upload); inside an unpacked zip it may (its folder is the upload's own)
       const meta = await importVolume(source, store, { displayName: name, spacingUm: a.spacingUm, limits, allowDetachedData: isZip, signal: opts.signal, onProgress: rest });
-      return { inner: 'volume.ome.zarr', info: await volumeInfo(store, meta) };
+      // a file without a voxel size imports at 1 µm: the Data step says so (header only, read again)
+      const spacingAssumed = !a.spacingUm && !(await describeVolumeFile(source, { displayName: name, limits, allowDetachedData: isZip })).spacingKnown;
+      return { inner: 'volume.ome.zarr', info: { ...(await volumeInfo(store, meta)), ...(spacingAssumed ? { spacingAssumed } : {}) } };
     }
     await unpack();
     const input = await edsInputFromDir(a.unpackDir, name, a.pixelSizeUm, limits, opts.signal);
