@@ -45,6 +45,8 @@ export interface EdsInfoOut {
 export interface VolumeInfoOut {
   meta: VolumeMeta;
   levels: number;
+  /** the file gave no voxel size and the upload none: meta.spacingUm is the 1 µm the import assumed */
+  spacingAssumed?: boolean;
 }
 
 /** The client's view of a dataset: no paths. */
@@ -56,9 +58,9 @@ export function datasetOut(d: DatasetRecord, refused?: string) {
   };
   if (d.kind === 'volume') {
     const info = d.info as VolumeInfoOut | null;
-    return { ...base, meta: info?.meta, levels: info?.levels ?? 1, eds: undefined as EdsInfoOut | undefined };
+    return { ...base, meta: info?.meta, levels: info?.levels ?? 1, spacingAssumed: info?.spacingAssumed ?? false, eds: undefined as EdsInfoOut | undefined };
   }
-  return { ...base, meta: undefined as VolumeMeta | undefined, levels: undefined as number | undefined, eds: (d.info as EdsInfoOut | null) ?? undefined };
+  return { ...base, meta: undefined as VolumeMeta | undefined, levels: undefined as number | undefined, spacingAssumed: false, eds: (d.info as EdsInfoOut | null) ?? undefined };
 }
 
 export const datasetsRouter = router({

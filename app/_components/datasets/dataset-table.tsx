@@ -76,7 +76,14 @@ function VolumeCells({ v }: { v: NonNullable<DatasetRow['volume']> }) {
         {formatShape(v.shape)} voxels
         <div className="small muted">{formatUm(nx * sx)} × {formatUm(ny * sy)} × {formatUm(nz * sz)}</div>
       </td>
-      <td className="num">{formatSpacing(v.spacing)}</td>
+      <td className="num">
+        {formatSpacing(v.spacing)}
+        {v.spacingAssumed && (
+          <div className="small warn-text" data-testid="spacing-assumed" style={{ maxWidth: 260, fontFamily: 'inherit' }}>
+            assumed: the file gives no voxel size. Every µm (scale bars, registration scale, depths) rests on it: delete the volume and upload it again with its voxel size in the box above.
+          </div>
+        )}
+      </td>
       <td>
         <code>{v.dtype}</code> · {v.channels.length} channel{v.channels.length === 1 ? '' : 's'}
         <div className="small muted">{v.channels.join(', ')} · {v.levelShapes.length} pyramid level{v.levelShapes.length === 1 ? '' : 's'}</div>

@@ -10,7 +10,7 @@ export function toDatasetRow(d: Dataset): DatasetRow {
   if (d.kind === 'volume' && d.meta) {
     row.volume = {
       datasetId: String(d.id), name: d.name, shape: d.meta.shape, spacing: d.meta.spacingUm, dtype: d.meta.dtype,
-      channels: d.meta.channels, levelShapes: guessLevelShapes(d.meta.shape, d.levels ?? 1),
+      channels: d.meta.channels, levelShapes: guessLevelShapes(d.meta.shape, d.levels ?? 1), spacingAssumed: d.spacingAssumed,
     };
   }
   if (d.kind === 'eds' && d.eds) row.eds = { datasetId: String(d.id), ...d.eds };

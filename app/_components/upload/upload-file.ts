@@ -27,8 +27,10 @@ export function uploadFile(
   signal?: AbortSignal,
   /** EDS maps: the face of the sample it shows (issue 15 §1); unset = top */
   face?: 'top' | 'bottom',
+  /** volumes: the voxel size (z, y, x) µm the user gave, replacing the file's (none: the file's) */
+  spacingUm?: readonly [number, number, number],
 ): Promise<unknown> {
-  const qs = new URLSearchParams({ kind, name: file.name, ...(face ? { face } : {}) });
+  const qs = new URLSearchParams({ kind, name: file.name, ...(face ? { face } : {}), ...(spacingUm ? { spacing: spacingUm.join(',') } : {}) });
   const url = `/api/projects/${encodeURIComponent(projectId)}/upload?${qs}`;
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();

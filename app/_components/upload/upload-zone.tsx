@@ -52,6 +52,9 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded, f
   const [state, setState] = useState<State>({ s: 'idle' });
   const client = useTRPCClient();
   const busy = state.s === 'uploading' || state.s === 'importing' || state.s === 'pick';
+  // volumes: a voxel size the file lacks (a plain TIFF stack, PNG slices without their log)
+  const [voxelText, setVoxelText] = useState('');
+  const voxel = parseVoxelSize(voxelText);
 
   /** Follows the import job until it ends (returning its result); throws its one-line error when it did not finish. */
   async function followJob(file: string, jobId: string): Promise<unknown> {
@@ -77,9 +80,14 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded, f
   async function start(files: FileList | null) {
     const file = files?.[0];
     if (!file || busy) return;
+    if (voxel === 'bad') {
+      setState({ s: 'error', file: file.name, message: `the voxel size “${voxelText}” is not a size in µm: give one number (e.g. 2.5) or three as z,y,x (e.g. 5,2.5,2.5), or leave it empty to take the file's.` });
+      if (input.current) input.current.value = '';
+      return;
+    }
     setState({ s: 'uploading', file: file.name, p: { loaded: 0, total: file.size, phase: 'sending' } });
     try {
-      const body = await uploadFile(projectId, kind, file, (p) => setState({ s: 'uploading', file: file.name, p }), undefined, face);
+      const body = await uploadFile(projectId, kind, file, (p) => setState({ s: 'uploading', file: file.name, p }), undefined, face, voxel ?? undefined);
       const jobId = body && typeof body === 'object' ? (body as { jobId?: unknown }).jobId : undefined;
       if (typeof jobId === 'string') {
         setState({ s: 'importing', file: file.name, progress: 0, message: null, queued: true });
@@ -138,6 +146,13 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded, f
         <div className="small">{hint}</div>
         <input ref={input} type="file" hidden accept={accept} data-testid={`file-${tid}`} onChange={(e) => void start(e.target.files)} />
       </div>
+      {kind === 'volume' && (
+        <label className="small voxel-size">
+          Voxel size <input type="text" inputMode="decimal" value={voxelText} placeholder="from the file" disabled={busy} data-testid="voxel-size"
+            onChange={(e) => setVoxelText(e.target.value)} aria-invalid={voxel === 'bad'} style={{ width: '8em' }} /> µm{' '}
+          <span className="muted">(one number, or z,y,x; only when the file gives none or a wrong one: it replaces the file&apos;s)</span>
+        </label>
+      )}
       {state.s === 'uploading' && (
         <div>
           <div className="progress" aria-label="Upload progress"><div style={{ width: `${pct}%` }} /></div>
@@ -167,6 +182,15 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded, f
       )}
     </div>
   );
+}
+
+/** The voxel size box: empty = the file's; one number = isotropic; three = z,y,x (µm); 'bad' otherwise. */
+export function parseVoxelSize(text: string): [number, number, number] | null | 'bad' {
+  const t = text.trim();
+  if (!t) return null;
+  const v = t.split(/\s*[,;x×]\s*|\s+/).map((p) => Number(p.replace(/µm$/i, '')));
+  if (!(v.length === 1 || v.length === 3) || !v.every((n) => Number.isFinite(n) && n > 0 && n < 1e5)) return 'bad';
+  return v.length === 1 ? [v[0]!, v[0]!, v[0]!] : [v[0]!, v[1]!, v[2]!];
 }
 
 const BACKDROP: CSSProperties = { position: 'fixed', inset: 0, background: 'rgba(20, 24, 30, 0.45)', display: 'flex', alignItems: 'center', justifyContent: 'center', zIndex: 50 };

@@ -15,6 +15,8 @@ export interface VolumeInfo {
   channels: string[];
   /** shape of every pyramid level, level 0 first */
   levelShapes: Vec3[];
+  /** the file gave no voxel size: `spacing` is the 1 µm the import assumed */
+  spacingAssumed?: boolean;
 }
 
 /** Level shapes when the server does not list them: level k halves y and x (see lib/volume/store). */

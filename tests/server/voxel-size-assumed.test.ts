@@ -1,0 +1,75 @@
+/**
+ * A scan whose file gives no voxel size (a plain TIFF slice stack) imported in the web app at a
+ * silent 1 µm: the dataset now says the size was assumed, a size given with the upload replaces
+ * it, and the automatic search refuses a map that at that voxel size is far larger than the scan
+ * (the real TIMA export, 20 mm at 12.05 µm/px, on a 160-voxel scan at 1 µm: the search grew past
+ * 6 GiB without progress and could not be cancelled) in words that say what to fix.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { zipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '@/server/db';
+import { Repo } from '@/server/db/repo';
+import { Workspace } from '@/server/storage/workspace';
+import { importVolumeDataset } from '@/server/storage/datasets';
+import { datasetOut, type VolumeInfoOut } from '@/server/routers/datasets';
+import { checkMapScale } from '@/server/pipeline/map-scale-check';
+import { tiffBytes } from '../lib/volume/fixtures';
+
+let root: string;
+let ctx: { repo: Repo; ws: Workspace };
+let projectId: string;
+const [NZ, NY, NX] = [4, 6, 8];
+
+beforeAll(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-voxel-'));
+  const ws = new Workspace(root);
+  ctx = { repo: new Repo(openDb(ws.dbFile)), ws };
+  projectId = ctx.repo.createProject('voxel size', 'mineralogy').id;
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** zipped slices rec_0000 … rec_0003, optionally with ImageJ's spacing in each */
+async function upload(name: string, opts: { imagej?: boolean; spacingUm?: [number, number, number] } = {}) {
+  const files: Record<string, Uint8Array> = {};
+  for (let z = 0; z < NZ; z++) {
+    const page = new Uint16Array(NY * NX).fill(100 + z);
+    files[`scan/rec_${String(z).padStart(4, '0')}.tif`] = opts.imagej ? tiffBytes([page], NY, NX, { description: 'ImageJ=1.54f\nunit=micron\nspacing=3\n', xResolution: 0.5 }) : tiffBytes([page], NY, NX);
+  }
+  const tmp = ctx.ws.tmpPath('t') + '.zip';
+  await writeFile(tmp, zipSync(files));
+  return datasetOut(await importVolumeDataset(ctx, projectId, name, tmp, { spacingUm: opts.spacingUm }));
+}
+
+describe('a voxel size the file does not give', () => {
+  it('is marked assumed (1 µm); a file with ImageJ spacing and a size given with the upload are not', async () => {
+    const bare = await upload('bare.zip');
+    expect(bare.meta?.spacingUm).toEqual([1, 1, 1]);
+    expect(bare.spacingAssumed).toBe(true);
+    const imagej = await upload('imagej.zip', { imagej: true });
+    expect(imagej.meta?.spacingUm).toEqual([3, 2, 2]);
+    expect(imagej.spacingAssumed).toBe(false);
+    const given = await upload('given.zip', { spacingUm: [2, 2, 2] });
+    expect(given.meta?.spacingUm).toEqual([2, 2, 2]);
+    expect(given.spacingAssumed).toBe(false);
+    // old datasets (no flag stored) read as not assumed
+    const old = datasetOut({ ...ctx.repo.dataset(bare.id)!, info: { meta: bare.meta, levels: 1 } satisfies VolumeInfoOut });
+    expect(old.spacingAssumed).toBe(false);
+  });
+});
+
+describe('the automatic search on a map far larger than the scan', () => {
+  const tima = { width: 1660, height: 1660, pixelSizeUm: 12.048, name: 'STA-export.zip' };
+  const scan = { shape: [96, 160, 160], spacingUm: [1, 1, 1] };
+  it('is refused, naming both sizes and the assumed voxel size', () => {
+    expect(() => checkMapScale(tima, { ...scan, spacingAssumed: true })).toThrow(/covers 20 mm × 20 mm .*20000 × 20000 voxels of 1 µm: 125 times as wide as the scan \(160 × 160 voxels, 160 µm × 160 µm\).*no voxel size, so 1 µm was assumed.*upload it again with its voxel size/);
+    expect(() => checkMapScale(tima, scan)).toThrow(/Check the voxel size of the scan and the pixel size of the map/);
+  });
+  it('goes ahead at a voxel size that makes the map a size the search covers, and on the demo', () => {
+    expect(() => checkMapScale(tima, { ...scan, spacingUm: [5, 5, 5] })).not.toThrow();
+    expect(() => checkMapScale({ width: 102, height: 102, pixelSizeUm: 2.5, name: 'demo' }, { shape: [96, 160, 160], spacingUm: [2, 2, 2] })).not.toThrow();
+  });
+});
