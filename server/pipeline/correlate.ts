@@ -27,6 +27,8 @@ import { autoWindow, greyPng } from '../render/slice';
 import { runTask } from '../jobs/run-task';
 import { edsOnSlabCodes, NO_FIELD_LAYOUT, readSlabFiles, readSlabRecord, REFUSED_MAP, type SlabRecord, type SurfaceOut } from '../jobs/tasks-correlate';
 import { faceDatasets, projectClassMap, projectDatasets, projectTruth, type Face } from './project-inputs';
+import { checkMapScale } from './map-scale-check';
+import type { VolumeInfoOut } from '../routers/datasets';
 
 export type { SlabRecord, SurfaceOut } from '../jobs/tasks-correlate';
 
@@ -84,6 +86,8 @@ export interface EdsInfo {
   notMeasuredFraction?: number;
 }
 export const edsInfoOf = (eds: { info: unknown }) => eds.info as EdsInfo;
+/** What the volume import recorded (datasets.ts volumeInfo): shape, voxel size, whether it was assumed. */
+const volumeInfoOf = (v: { info: unknown }) => ({ ...(v.info as VolumeInfoOut).meta, spacingAssumed: (v.info as VolumeInfoOut).spacingAssumed });
 
 /**
  * The number of fields in the EDS map's own (TIMA) field layout, read from its stored map.json
@@ -209,6 +213,7 @@ export async function fitProjectLandmarks(svc: Services, projectId: string, land
 export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'auto' | RegistrationModel, fieldGrid?: [number, number], face: Face = 'top') {
   const { volume, eds } = inputs(svc, projectId, face);
   if (landmarks && landmarks.length > 0 && landmarks.length < 3) throw invalidInput(`Give at least 3 landmark pairs (or none for the automatic search); there are ${landmarks.length}.`);
+  if (!landmarks?.length) checkMapScale({ ...edsInfoOf(eds), name: eds.name }, volumeInfoOf(volume));
   const check = face === 'bottom' && !landmarks?.length ? firstMapMatch(svc, projectId, volume.id) : undefined;
   // model 'fields' without a grid: the map's TIMA field layout (the task refuses a map without one)
   return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model, fieldGrid, ...(face === 'bottom' ? { face } : {}) }, async ({ signal, onProgress }) => {
