@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- pipeline [--shape z,y,x]... [--style a|b] [--prior-shift] [--match-shares | --no-match-shares] [--ensemble m] [--threads n] [--no-peer] [--no-oracle] [--seed s]
- *   [--features classifier|default] [--filters gaussian,dog,...] [--sigmas 0.7,1,...] [--large-filters gaussian,dog] [--feature-version 1|2|3] [--same-bank] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep] [--quality-dump dir]`
+ *   [--features classifier|default] [--filters gaussian,dog,...] [--sigmas 0.7,1,...] [--large-filters gaussian,dog] [--feature-version 1|2|3] [--no-guard] [--same-bank] [--hidden 64,64] [--class-weights none|balanced|sqrt] [--brick z,y,x] [--ladder] [--no-boundary] [--max-partial n] [--footprint sd] [--verbose] [--keep] [--quality-dump dir]`
  * The whole mineral-mapping chain on synthetic sandstones:
  *   - petromap: register (automatic) -> surface labels -> train (MLP, default feature bank, mirrored
  *     surface) -> predict the whole volume blockwise -> report, via runMineralogy
@@ -60,16 +60,17 @@ const PEER_CPU_WRAPPER = [
 const CLASSES = [1, 2, 3, 4, 5];
 const NAMES = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => c.name);
 
-interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; matchShares?: boolean; ensemble?: number; style: 'a' | 'b'; qualityDump?: string; depthTransfer?: DepthTransferOptions; sigmas?: number[]; largeFilters?: string[]; featureVersion?: FeatureVersion; sameBank?: boolean }
+interface Args { shapes: Shape3[]; threads?: number; peer: boolean; oracle: boolean; seeds: number[]; keep: boolean; verbose: boolean; features: 'default' | 'classifier'; filters?: string[]; hidden?: number[]; classWeights?: 'none' | 'balanced' | 'sqrt'; brick?: Shape3; ladder: boolean; boundary: boolean; maxPartial?: number; footprint?: number; priorShift?: boolean; matchShares?: boolean; ensemble?: number; style: 'a' | 'b'; qualityDump?: string; depthTransfer?: DepthTransferOptions; sigmas?: number[]; largeFilters?: string[]; featureVersion?: FeatureVersion; sameBank?: boolean; guard: boolean }
 
 function parse(argv: string[]): Args {
-  const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seeds: [11], keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true };
+  const a: Args = { style: 'a', shapes: [], peer: true, oracle: true, seeds: [11], keep: false, verbose: false, features: 'classifier', ladder: false, boundary: true, guard: true };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shapes.push(argv[++i]!.split(',').map(Number) as Shape3);
     else if (f === '--threads') a.threads = Number(argv[++i]);
     else if (f === '--no-peer') a.peer = false;
     else if (f === '--no-oracle') a.oracle = false;
+    else if (f === '--no-guard') a.guard = false;
     else if (f === '--seed' || f === '--seeds') a.seeds = argv[++i]!.split(',').map(Number);
     else if (f === '--keep') a.keep = true;
     else if (f === '--quality-dump') a.qualityDump = argv[++i];
@@ -219,7 +220,7 @@ export async function run(argv: string[]): Promise<void> {
         console.log(`feature bank: petromap ${own ? a.features : 'EDS default'} (${petSet.specs.length} filters), oracle and ladder ${a.features} (${oracleSet.specs.length} filters), brick ${(a.brick ?? [64, 128, 128]).join('x')}`);
         let lastDump: unknown = null;
         qualityDumpHook.fn = a.qualityDump ? (d) => (lastDump = d) : null;
-        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: own, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights, ensemble: a.ensemble }, priorShift: a.priorShift, matchEdsShares: a.matchShares, depthTransfer: a.depthTransfer, threads: a.threads, register: { inWorker: false }, boundaryLabels: a.boundary, maxPartial: a.maxPartial, boundaryFootprintSd: a.footprint, onProgress: a.verbose ? onProgress : undefined });
+        const r = await runMineralogy(volumePath, sample.eds, classMap, join(dir, 'petromap'), { featureSet: own, brick: a.brick, train: { hidden: a.hidden, classWeights: a.classWeights, ensemble: a.ensemble }, priorShift: a.priorShift, matchEdsShares: a.matchShares, depthTransfer: a.depthTransfer, bankGuard: a.guard, threads: a.threads, register: { inWorker: false }, boundaryLabels: a.boundary, maxPartial: a.maxPartial, boundaryFootprintSd: a.footprint, onProgress: a.verbose ? onProgress : undefined });
         const total = (Date.now() - t0) / 1000;
         const petRss = peakRss;
         const lab = await (await openVolume(r.prediction.labelsPath)).readBlock({ start: [0, 0, 0], shape });
@@ -231,6 +232,8 @@ export async function run(argv: string[]): Promise<void> {
         console.log(`  train parts wall/CPU (s): ${r.trainProfile.map((p) => `${p.part} ${p.wall.toFixed(1)}/${p.cpu.toFixed(1)}`).join(', ')}`);
         console.log(`  training rows per class (available/train/held-out): ${r.trainingCounts.map((c) => `${NAMES[c.class - 1] ?? c.class} ${c.available}/${c.train}/${c.heldOut}`).join(', ')}; boundary voxels ${r.boundaryVoxels}`);
         console.log(`  labelled voxels ${r.labelledVoxels}, held-out accuracy ${fmt(r.validation.accuracy)}, registration coverage ${fmt(r.registration.quality.coverage, 2)}`);
+        const bg = r.bankGuard;
+        if (bg) console.log(`  bank guard (version ${bg.version} -> ${bg.fallbackVersion}): ${bg.fired ? 'FIRED, trained again' : 'kept'}; depth/map share ${bg.shares.map((s) => `${NAMES[s.class - 1] ?? s.class} ${fmt(s.depthShare, 4)}/${fmt(s.labelShare, 4)} (${fmt(s.depthShare / s.labelShare, 2)})`).join(', ')}`);
         const q = r.quality;
         if (q) console.log(`  3D quality estimate (no truth) ${fmt(q.meanIoU)} vs true 3D mean IoU ${fmt(pm.meanIoU)} (error ${fmt(q.meanIoU - pm.meanIoU)}, target within 0.05); surface held-out ${fmt(q.surfaceMeanIoU)}; half-models cross ${fmt(q.crossHalf)}, depth agreement ${fmt(q.depthAgreement)}; confidence surface ${fmt(q.surfaceConfidence)} depth ${fmt(q.depthConfidence)}; outside training range ${fmt(100 * q.outOfRange, 1)} %`);
         const qc = (q as { perClass?: import('../lib/classify/quality-estimate').ClassQuality[] } | null)?.perClass;

@@ -52,6 +52,8 @@ export interface RunMineralogyOptions extends StageOptions {
   matchEdsShares?: boolean;
   /** experiments (bench pipeline --depth-transfer): trainFromLabels depthTransfer */
   depthTransfer?: import('./train-from-labels').TrainFromLabelsOptions['depthTransfer'];
+  /** experiments (bench pipeline --no-guard): trainFromLabels bankGuard (default on) */
+  bankGuard?: boolean;
   train?: Omit<TrainOptions, 'signal' | 'onProgress'>;
   /** more EDS maps of the sample (the bottom face, ...): registered onto their face and trained on with the first (lib/pipeline/more-maps.ts) */
   moreMaps?: MoreMap[];
@@ -71,6 +73,8 @@ export interface RunMineralogyResult {
   validation: Validation;
   /** the truth-free 3D quality estimate of the model (lib/classify/quality-estimate) */
   quality: QualityEstimate | null;
+  /** the feature definition guard's verdict (lib/pipeline/bank-guard; null when it did not apply) */
+  bankGuard: import('./bank-guard').BankGuardVerdict | null;
   modelDir: string;
   prediction: PredictResult;
   modal: ModalMineralogy;
@@ -144,7 +148,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   try {
     tr = await trainFromLabels(volumePath, more.length ? [first, ...more.map((m) => m.labels)] : first, modelDir, {
       featureSet: opts.featureSet, classNames, maxPerClass: opts.maxPerClass, labelLayers: opts.labelLayers, boundaryLabels: opts.boundaryLabels,
-      maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, priorShift: opts.priorShift, matchEdsShares: opts.matchEdsShares, depthTransfer: opts.depthTransfer, source: `EDS map ${map.source ?? ''}`.trim(),
+      maxPartial: opts.maxPartial, footprintSd: opts.boundaryFootprintSd, train: opts.train, seed: opts.seed, priorShift: opts.priorShift, matchEdsShares: opts.matchEdsShares, depthTransfer: opts.depthTransfer, bankGuard: opts.bankGuard, source: `EDS map ${map.source ?? ''}`.trim(),
       signal, onProgress: sub(onProgress, 0.2, 0.45), onModelSaved: startPredict,
     });
     lap('train');
@@ -179,7 +183,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   await writeTextAtomic(files.modalCsv, csvFileText(modalCsv(modal)));
   await writeTextAtomic(files.depthCsv, csvFileText(depthCsv(depth)));
   lap('report');
-  const result: RunMineralogyResult = { registration, ...(more.length ? { moreRegistrations: more.map((m) => m.registration) } : {}), labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, quality: tr.quality, modelDir, prediction, modal, depth, seconds, cpuSeconds, trainProfile: tr.profile, files };
+  const result: RunMineralogyResult = { registration, ...(more.length ? { moreRegistrations: more.map((m) => m.registration) } : {}), labelledVoxels: tr.labelledVoxels, boundaryVoxels: tr.boundaryVoxels, trainingCounts: tr.counts, validation, quality: tr.quality, bankGuard: tr.bankGuard, modelDir, prediction, modal, depth, seconds, cpuSeconds, trainProfile: tr.profile, files };
   await writeTextAtomic(files.report, JSON.stringify(result, null, 2) + '\n');
   onProgress?.(1, 'mineralogy finished');
   return result;

@@ -6,6 +6,7 @@
  * they point to) gives one model for the same inputs and seed.
  */
 import { buildFacesTrainingSet } from '../classify/face-training-set';
+import { argmaxShares, BANK_GUARD, guardFallback, judgeBank, type BankGuardRule, type BankGuardVerdict } from './bank-guard';
 import { DEFAULT_BANK, featureBank } from '../classify/feature-banks';
 import { adjustPriors, disposeModel, matchClassShares, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
@@ -169,6 +170,12 @@ export interface TrainFromLabelsOptions extends StageOptions {
   /** EDS labels: the surface model labels layers in depth as it sees the surface, and a model on prediction's features of them is saved (lib/pipeline/depth-transfer); false: off */
   depthTransfer?: false | Omit<DepthTransferOptions, 'signal' | 'onProgress'>;
   /**
+   * EDS labels on a version-3 feature set: when a class of the map vanishes from the model's depth
+   * sample, train again on the same bank in version 2 (lib/pipeline/bank-guard.ts); default true
+   * (BANK_GUARD's rule; tests may give another)
+   */
+  bankGuard?: boolean | BankGuardRule;
+  /**
    * called once the model is saved in modelDir, before the quality estimate: a caller may start
    * predicting with it (runMineralogy does: the prediction's threads start while this thread
    * estimates the quality)
@@ -191,6 +198,8 @@ export interface TrainFromLabelsResult {
   mirrorSurface: SurfacePlane | null;
   /** the truth-free 3D quality estimate (null when not asked for or no held-out surface score) */
   quality: QualityEstimate | null;
+  /** the version-3 guard's verdict (null when it did not apply); fired: this result is the version-2 model's */
+  bankGuard: BankGuardVerdict | null;
   seconds: number;
   /** where the time went: wall and CPU seconds (process.cpuUsage: every thread of the process) per part, in order */
   profile: StageTime[];
@@ -297,14 +306,31 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
   }
   const depthRows = () => (depthSampleRows ??= depthFeatures(ts.mirrorSurface ? mirrorAboveSurface(store, ts.mirrorSurface) : store, featureFnFor(featureSet), { surface: ts.mirrorSurface, minDepthVox: 0, boxes: 6, seed, signal }));
   try {
-    if (labels.kind === 'eds' && (opts.matchEdsShares ?? TRAIN_DEFAULTS.matchEdsShares)) {
-      onProgress?.(0.95, "Matching the EDS map's class shares in depth");
-      const maps = faces ?? [labels];
+    const edsShares = () => {
+      const maps = faces ?? (labels.kind === 'eds' ? [labels] : []);
       const shares = new Map<number, number>();
       for (const f of maps) for (const [c, v] of edsClassShares(f.map, f.classMap)) shares.set(c, (shares.get(c) ?? 0) + v / maps.length);
+      return shares;
+    };
+    if (labels.kind === 'eds' && (opts.matchEdsShares ?? TRAIN_DEFAULTS.matchEdsShares)) {
+      onProgress?.(0.95, "Matching the EDS map's class shares in depth");
       const g = await depthRows();
-      await matchClassShares(tm, g.rows, g.vox.length, shares, { power: opts.matchEdsSharesPower ?? TRAIN_DEFAULTS.matchEdsSharesPower });
+      await matchClassShares(tm, g.rows, g.vox.length, edsShares(), { power: opts.matchEdsSharesPower ?? TRAIN_DEFAULTS.matchEdsSharesPower });
       clock.lap('class shares');
+    }
+    // version 3 on EDS labels: a class of the map that vanished in depth sends the training back to version 2
+    const fallback = labels.kind === 'eds' && (opts.bankGuard ?? true) ? guardFallback(featureSet) : null;
+    let bankGuard: BankGuardVerdict | null = null;
+    if (fallback) {
+      const g = await depthRows();
+      bankGuard = judgeBank(tm.classes, await argmaxShares(tm, g.rows, g.vox.length), edsShares(), featureSet.version ?? 1, fallback.version ?? 1, typeof opts.bankGuard === 'object' ? opts.bankGuard : BANK_GUARD);
+      clock.lap('bank guard');
+      if (bankGuard.fired) {
+        const lost = bankGuard.vanished.map((v) => opts.classNames?.[v.class] ?? `class ${v.class}`).join(', ');
+        onProgress?.(0.96, `${lost} vanished in depth with feature definition ${bankGuard.version}: training again with version ${bankGuard.fallbackVersion}`);
+        const again = await trainFromLabels(volumePath, given, modelDir, { ...opts, featureSet: fallback, bankGuard: false, onProgress: sub(onProgress, 0.96, 1) });
+        return { ...again, bankGuard, seconds: (Date.now() - t0) / 1000, profile: [...clock.laps, ...again.profile.map((p) => ({ ...p, part: `v${bankGuard!.fallbackVersion} ${p.part}` }))] };
+      }
     }
     onProgress?.(0.96, 'Validating on held-out tiles');
     // an ensemble has seen the held-out tiles through its other members: its out-of-fold rows are the honest check
@@ -348,6 +374,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
       boundaryVoxels: ts.partial?.n ?? 0,
       mirrorSurface,
       quality,
+      bankGuard,
       seconds: (Date.now() - t0) / 1000,
       profile: clock.laps,
     };
