@@ -79,7 +79,7 @@ function VolumeCells({ v }: { v: NonNullable<DatasetRow['volume']> }) {
       <td className="num">
         {formatSpacing(v.spacing)}
         {v.spacingAssumed && (
-          <div className="small warn-text" data-testid="spacing-assumed" style={{ maxWidth: 260, fontFamily: 'inherit' }}>
+          <div className="small warn-text" data-testid="spacing-assumed" style={{ maxWidth: 280, fontFamily: "system-ui, 'DejaVu Sans', sans-serif" }}>
             assumed: the file gives no voxel size. Every µm (scale bars, registration scale, depths) rests on it: delete the volume and upload it again with its voxel size in the box above.
           </div>
         )}

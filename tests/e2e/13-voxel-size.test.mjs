@@ -1,0 +1,38 @@
+/**
+ * A new user's scan whose file gives no voxel size (a plain multi-page TIFF): the Data step says
+ * the 1 µm it shows was assumed and what rests on it; uploaded again with the voxel size typed in
+ * the volume box, the dataset reads that size and the note is gone. A size that is not one (“2,5µ”)
+ * is refused in the box's words before anything is sent.
+ */
+import assert from 'node:assert/strict';
+import { screenshot, test, waitFor } from './harness.mjs';
+import { createProject } from './nav.mjs';
+import { makeTiffStack } from './tiff-fixture.mjs';
+
+test('a scan without a voxel size: marked assumed, and the voxel-size box replaces it', async ({ page, baseUrl }) => {
+  await createProject(page, baseUrl, 'Plug 7 (TIFF without voxel size)');
+  const rows = page.getByTestId('dataset-table').locator('tbody tr');
+  const tiff = { name: 'plug7.tif', mimeType: 'image/tiff', buffer: makeTiffStack(48, 40, 6) };
+  await page.getByTestId('file-volume').setInputFiles(tiff);
+  await waitFor(async () => (await rows.count()) === 1, 'the scan in the dataset table', 60_000);
+  const note = page.getByTestId('spacing-assumed');
+  await note.waitFor({ timeout: 10_000 });
+  assert.match(await rows.first().innerText(), /1 µm \(isotropic\)\s*assumed: the file gives no voxel size/);
+  await screenshot(page, 'voxel-size-assumed');
+
+  // a typo in the box: refused before the upload, nothing added
+  await page.getByTestId('voxel-size').fill('2,5µ');
+  await page.getByTestId('file-volume').setInputFiles({ ...tiff, name: 'plug7-typo.tif' });
+  await page.getByTestId('upload-error-volume').waitFor({ timeout: 10_000 });
+  assert.match(await page.getByTestId('upload-error-volume').innerText(), /is not a size in µm/);
+  assert.equal(await rows.count(), 1);
+
+  await page.getByTestId('voxel-size').fill('2.5');
+  await page.getByTestId('file-volume').setInputFiles({ ...tiff, name: 'plug7-2.5um.tif' });
+  await waitFor(async () => (await rows.count()) === 2, 'the second upload in the table', 60_000);
+  const second = rows.filter({ hasText: 'plug7-2.5um.tif' });
+  assert.match(await second.innerText(), /2\.5 µm \(isotropic\)/);
+  assert.match(await second.innerText(), /120 µm × 100 µm × 15 µm/);
+  assert.doesNotMatch(await second.innerText(), /assumed/);
+  await screenshot(page, 'voxel-size-given');
+}, { timeoutMs: 150_000 });
