@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** What takes the hostile input (see run-case-child.ts). */
-export type CaseKind = 'volume' | 'eds' | 'tima' | 'legend' | 'zip';
+/** What takes the hostile input (see run-case-child.ts); 'store' reads a petromap volume store whole. */
+export type CaseKind = 'volume' | 'eds' | 'tima' | 'legend' | 'zip' | 'store';
 
 export interface HostileCase {
   /** item number in issue 12, section 2 */

@@ -5,7 +5,7 @@
  * (untagged): hostile input must be refused on purpose, not by accident.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { isPetromapError } from '../../lib/errors';
 
 const [kind, input, outDir] = process.argv.slice(2) as [string, string, string];
@@ -31,6 +31,18 @@ async function run(): Promise<void> {
       const { saveMineralMap } = await import('../../lib/eds/store-node');
       const map = await importTimaExport(input);
       await saveMineralMap(join(outDir, 'map'), map);
+      return;
+    }
+    case 'store': {
+      // a petromap store read as prediction and the server read it (the store itself, then the brick
+      // reader); opened by its folder name so that messages carry no machine path
+      const { openVolume } = await import('../../lib/volume/zarr-store-node');
+      const { brickReader } = await import('../../lib/volume/zarr/brick-reader-node');
+      process.chdir(dirname(input));
+      const v = await openVolume(basename(input));
+      const box = { start: [0, 0, 0] as [number, number, number], shape: v.meta.shape };
+      await brickReader(v).readBlock(box);
+      await v.readBlock(box);
       return;
     }
     case 'zip': {

@@ -12,9 +12,10 @@ import { expectRefused } from './expect-refused';
 import { bytesUnder, runCaseInChild, scratch } from './harness';
 import { readerCases, skyscan } from './cases-readers';
 import { volumeCases } from './cases-volume';
+import { linkCases } from './cases-links';
 
 describe('hostile volume files (child process each)', () => {
-  for (const c of [...volumeCases, ...readerCases]) {
+  for (const c of [...volumeCases, ...readerCases, ...linkCases]) {
     it(`item ${c.item}: ${c.name}`, async () => {
       const s = await scratch();
       try {
@@ -91,6 +92,23 @@ describe('a SkyScan log that is a link out of the slice folder', () => {
       const desc = await describeVolumeFile(d);
       expect(desc.notes.join(' ')).not.toMatch(/SkyScan/);
       expect(desc.spacingUm ?? []).not.toContain(7);
+    } finally {
+      await s.dispose();
+    }
+  });
+});
+
+describe('a slice folder whose slice is a link to another slice of the same folder', () => {
+  it('is read (only links out of the folder are refused)', async () => {
+    const s = await scratch();
+    try {
+      const { tiffBytes } = await import('../lib/volume/fixtures');
+      const d = join(s.input, 'slices');
+      await mkdir(d, { recursive: true });
+      await writeFile(join(d, 'slice_0001.tif'), tiffBytes([new Uint8Array(16).fill(5)], 4, 4));
+      await writeFile(join(d, 'slice_0003.tif'), tiffBytes([new Uint8Array(16).fill(7)], 4, 4));
+      await symlink('slice_0001.tif', join(d, 'slice_0002.tif'));
+      await expect(importVolume(d, join(s.out, 'v.ome.zarr'))).resolves.toMatchObject({ shape: [3, 4, 4] });
     } finally {
       await s.dispose();
     }

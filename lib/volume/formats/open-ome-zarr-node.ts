@@ -14,10 +14,15 @@ import { invalidInput, isPetromapError, unsupported } from '../../errors';
 import { checkDecodeBudget, DEFAULT_LIMITS, type Limits, safeMessage } from '../../limits';
 import { SOURCE_BYTES, type SourceDType } from '../byte-readers-node';
 import type { AnyVoxelArray } from '../types';
+import { chunkTooLarge, installCappedCodecs, zstdContentSize } from '../zarr/capped-codecs';
 import { zstdInto } from '../zarr/zstd-into-node';
 import { describe } from './describe-volume-node';
 import { checkShape, shown, unitlessToUm, unitToUm } from './header-checks-node';
 import type { OpenOptions, VolumeReader } from './volume-reader';
+
+// every chunk (also the inner chunks of sharded arrays and those of v2 arrays with filters) decodes
+// with a cap of its declared size (../zarr/capped-codecs.ts)
+installCappedCodecs();
 
 /** The files that make a folder a Zarr hierarchy (v2 group/array, v3 node). */
 const ZARR_MARKERS = ['zarr.json', '.zgroup', '.zarray', '.zattrs'];
@@ -60,7 +65,8 @@ class ConfinedStore extends FileSystemStore {
     super(root);
     this.real = fs.promises.realpath(root);
   }
-  private async check(key: string): Promise<boolean> {
+  /** `whole`: the file is read whole (a part of a shard file is checked by getRange instead). */
+  private async check(key: string, whole = true): Promise<boolean> {
     const rel = key.replace(/^\/+/, '');
     const refuse = () => invalidInput(`${this.name}: "${shown(rel)}" leads out of the image's folder (a link or a path outside it); petromap reads only the files inside the OME-Zarr folder.`);
     if (rel.split('/').some((seg) => seg === '..')) throw refuse();
@@ -77,7 +83,7 @@ class ConfinedStore extends FileSystemStore {
     }
     if (real !== root && !real.startsWith(root + nodePath.sep)) throw refuse();
     const st = await fs.promises.stat(real);
-    if (st.isFile()) checkDecodeBudget(`${this.name}: the file "${shown(rel)}" (${st.size.toLocaleString('en')} bytes)`, st.size, this.limits);
+    if (st.isFile() && whole) checkDecodeBudget(`${this.name}: the file "${shown(rel)}" (${st.size.toLocaleString('en')} bytes)`, st.size, this.limits);
     return true;
   }
   /** Set once the level is open: its chunks' key prefix, compressor and declared decoded size. */
@@ -126,8 +132,24 @@ class ConfinedStore extends FileSystemStore {
     } else if (c.compressor === 'blosc' && b.length >= 16 && dv.getUint32(4, true) > c.bytes) throw bomb();
     else if (c.compressor === 'lz4' && b.length >= 4 && dv.getUint32(0, true) > c.bytes) throw bomb();
   }
+  /**
+   * Part of a shard file (sharded v3 arrays): the shard index's offsets and lengths are checked
+   * against the file's size before a buffer of that length is allocated (zarrita allocates it whole).
+   */
   override async getRange(key: `/${string}`, range: Parameters<FileSystemStore['getRange']>[1], opts?: Parameters<FileSystemStore['getRange']>[2]) {
-    return (await this.check(key)) ? super.getRange(key, range, opts) : undefined;
+    if (!(await this.check(key, false))) return undefined;
+    const size = (await fs.promises.stat(nodePath.join(/*turbopackIgnore: true*/ this.root, key.replace(/^\/+/, '')))).size;
+    const r = range as { offset?: number; length?: number; suffixLength?: number };
+    const ok = 'suffixLength' in r ? Number.isSafeInteger(r.suffixLength) && r.suffixLength! >= 0 && r.suffixLength! <= size
+      : Number.isSafeInteger(r.offset) && Number.isSafeInteger(r.length) && r.offset! >= 0 && r.length! >= 0 && r.offset! + r.length! <= size;
+    if (!ok) {
+      // the shard's grid position (messages carry no path-like text)
+      const at = key.slice(key.lastIndexOf('/c/') + 3).split(/[/.]/).map((v) => shown(v, 8)).join(', ');
+      throw invalidInput('suffixLength' in r
+        ? `${this.name}: the shard at (${at}) is shorter than its index (${size.toLocaleString('en')} bytes); the file is damaged or the array's metadata is wrong.`
+        : `${this.name}: the index of the shard at (${at}) points beyond the file (${size.toLocaleString('en')} bytes); the file is damaged.`);
+    }
+    return super.getRange(key, range, opts);
   }
   override async has(key: `/${string}`) {
     return (await this.check(key)) && super.has(key);
@@ -146,24 +168,6 @@ async function compressorOf(root: string, key: string): Promise<string> {
   const v2 = await read('.zarray');
   const id = v2?.compressor && typeof v2.compressor === 'object' ? String((v2.compressor as Json).id ?? '') : '';
   return Array.isArray(v2?.filters) && v2.filters.length > 0 ? '' : id;
-}
-
-/** The decoded size a zstd frame header states (Frame_Content_Size), or undefined when it states none. */
-function zstdContentSize(b: Uint8Array): number | undefined {
-  if (b.length < 6 || b[0] !== 0x28 || b[1] !== 0xb5 || b[2] !== 0x2f || b[3] !== 0xfd) return undefined;
-  const fhd = b[4]!;
-  const single = (fhd >> 5) & 1;
-  const fcsFlag = fhd >> 6;
-  const dictBytes = [0, 1, 2, 4][fhd & 3]!;
-  const fcsBytes = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag]!;
-  if (fcsBytes === 0) return undefined;
-  const at = 5 + (single ? 0 : 1) + dictBytes;
-  if (b.length < at + fcsBytes) return undefined;
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (fcsBytes === 1) return b[at]!;
-  if (fcsBytes === 2) return dv.getUint16(at, true) + 256;
-  if (fcsBytes === 4) return dv.getUint32(at, true);
-  return Number(dv.getBigUint64(at, true));
 }
 
 /** The OME attributes of a node: v0.5 keeps them under `ome`, earlier versions at the top. */
@@ -287,6 +291,8 @@ export async function openOmeZarr(path: string, name: string, opts: OpenOptions 
         got = (await zarr.get(arr, sel as never)) as never;
       } catch (err) {
         if (isPetromapError(err)) throw err;
+        const capped = chunkTooLarge(err);
+        if (capped) throw invalidInput(`${name}: ${capped.message}`, { cause: err });
         throw invalidInput(`${name} is damaged at slices ${z + 1}–${z + n}: a chunk cannot be read (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
       }
       // the result keeps the z, y, x order of the array's axes; put it in z, y, x

@@ -7,19 +7,20 @@
  * chunkGrid. See ZarrVolumeStore.writeBlock.
  */
 import * as nodePath from 'node:path';
-import GZip from 'numcodecs/gzip';
 import * as zarr from 'zarrita';
 import { invalidInput, isPetromapError, throwIfAborted } from '../../errors';
 import { checkBox, dtypeOfArray, gatherHalo, normaliseHalo, planHalo, toFloat32 } from '../reflect';
 import type { ReadBlockOptions, VolumeStore, WriteBlockOptions } from '../store';
 import { allocate, bytesPerVoxel, voxelCount, type AnyVoxelArray, type Box3, type DType, type Shape3, type VolumeMeta } from '../types';
 import { storageError, type AtomicFileSystemStore } from './atomic-file-system-store-node';
+import { chunkTooLarge, installCappedCodecs } from './capped-codecs';
 import { assertWholeChunks, CHUNK_CONCURRENCY, copyBox, forEachChunk, runPool, sub } from './chunk-copy';
 import { codecsFor, omeAttributes, type Compression, type Downsample, type PetromapStoreAttrs } from './store-attrs';
 import { zstdInto } from './zstd-into-node';
 
-// zarrita's own gzip codec only decodes; numcodecs' one also encodes.
-zarr.registry.set('gzip', async () => GZip as never);
+// every chunk decodes with a cap of its declared size (a store copied in or damaged on disk is not
+// trusted); gzip is numcodecs' codec, which also encodes (zarrita's own only decodes)
+installCappedCodecs();
 
 export type ZArray = zarr.Array<DType, AtomicFileSystemStore>;
 
@@ -174,8 +175,9 @@ export class ZarrVolumeStore implements VolumeStore {
       return (await arr.getChunk([channel, ...cc], { signal })).data as AnyVoxelArray;
     } catch (err) {
       throwIfAborted(signal);
+      const why = chunkTooLarge(err)?.message ?? `${(err as Error)?.message ?? String(err)}.`;
       throw invalidInput(
-        `Could not read volume "${this.path}" (chunk ${cc.join('/')}): ${(err as Error)?.message ?? String(err)}. The store may be damaged; re-import the scan.`,
+        `Could not read volume "${this.path}" (chunk ${cc.join('/')}): ${why} The store may be damaged; re-import the scan.`,
         { cause: err },
       );
     }

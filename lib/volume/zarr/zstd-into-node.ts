@@ -29,7 +29,20 @@ export interface ZstdInto {
    * bytes). Throws when the data is not zstd or does not decode to `dst.length` bytes.
    */
   decode(src: Uint8Array, dst: Uint8Array): void;
+  /**
+   * Decodes the zstd frame(s) in `src` into a new array of their decoded size, which may be at most
+   * `cap` bytes: data decoding to more is refused by the decoder itself (it writes into `cap` bytes
+   * of its memory), so nothing beyond `cap` is ever allocated. Throws a ZstdTooLarge error then, an
+   * Error when the data does not decode.
+   */
+  decodeAtMost(src: Uint8Array, cap: number): Uint8Array;
 }
+
+/** Thrown by decodeAtMost when the data decodes to more than the cap. */
+export class ZstdTooLarge extends Error {}
+
+/** zstd's error code for "destination buffer is too small" (ZSTD_error_dstSize_tooSmall). */
+const DST_TOO_SMALL = 70;
 
 let instance: Promise<ZstdInto | null> | undefined;
 
@@ -72,6 +85,17 @@ async function load(): Promise<ZstdInto | null> {
       if (n !== dst.length) throw new Error(n < 0 ? `zstd: the data does not decode (error ${-n})` : `zstd: the data decodes to ${n} bytes, ${dst.length} expected`);
       if (heap.buffer !== ex!.memory.buffer) heap = new Uint8Array(ex!.memory.buffer);
       dst.set(heap.subarray(outPtr, outPtr + n));
+    },
+    decodeAtMost(src: Uint8Array, cap: number): Uint8Array {
+      [inPtr, inCap] = reserve(inPtr, inCap, src.length);
+      [outPtr, outCap] = reserve(outPtr, outCap, Math.max(1, cap));
+      if (heap.buffer !== ex!.memory.buffer) heap = new Uint8Array(ex!.memory.buffer);
+      heap.set(src, inPtr);
+      const n = ex!.ZSTD_decompress(outPtr, Math.max(1, cap), inPtr, src.length);
+      if (n < 0) throw -n === DST_TOO_SMALL ? new ZstdTooLarge(`zstd: the data decodes to more than ${cap} bytes`) : new Error(`zstd: the data does not decode (error ${-n})`);
+      if (n > cap) throw new ZstdTooLarge(`zstd: the data decodes to more than ${cap} bytes`);
+      if (heap.buffer !== ex!.memory.buffer) heap = new Uint8Array(ex!.memory.buffer);
+      return heap.slice(outPtr, outPtr + n);
     },
   };
 }
