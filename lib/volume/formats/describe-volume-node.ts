@@ -1,6 +1,9 @@
-/** The description every reader returns, and the reader over a plain stream of z-major voxels. */
+/**
+ * The description every reader returns, the reader over a plain stream of z-major voxels, and the
+ * reader over a stack of slices read one at a time (TIFF pages, slice files).
+ */
 import { conversionNote, storedTypeFor, type ByteReader, type SourceDType, type VoxelDecoder } from '../byte-readers-node';
-import type { Shape3 } from '../types';
+import type { AnyVoxelArray, Shape3 } from '../types';
 import type { VolumeFileDescription, VolumeFormat, VolumeReader } from './volume-reader';
 
 export function describe(
@@ -40,5 +43,34 @@ export function streamReader(desc: VolumeFileDescription, bytes: ByteReader, dec
     desc,
     readSlices: (out) => decoder.readInto(bytes, out),
     close: () => bytes.close(),
+  };
+}
+
+/**
+ * A volume read slice by slice (the pages of a TIFF stack, the files of a slice folder): its
+ * description (origin 0, voxels in this machine's byte order, as each slice is decoded) and a
+ * reader that fills each z-slab by calling `readSlice(z, out, at)` for its slices in order, `at`
+ * being where slice z starts in `out`. `readSlice` checks its slice against the first.
+ */
+export function sliceStackReader(
+  format: VolumeFormat,
+  path: string,
+  shape: Shape3,
+  src: SourceDType,
+  spacing: { um?: [number, number, number]; notes: string[] },
+  encoding: string,
+  readSlice: (z: number, out: AnyVoxelArray, at: number) => Promise<void>,
+  close: () => Promise<void> = async () => {},
+): VolumeReader {
+  const desc = describe(format, path, shape, src, spacing, [0, 0, 0], true, encoding);
+  const sliceVoxels = shape[1] * shape[2];
+  let z = 0;
+  return {
+    desc,
+    async readSlices(out) {
+      const n = out.length / sliceVoxels;
+      for (let k = 0; k < n; k++, z++) await readSlice(z, out, k * sliceVoxels);
+    },
+    close,
   };
 }

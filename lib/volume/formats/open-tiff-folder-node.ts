@@ -16,7 +16,7 @@ import { invalidInput, notFound } from '../../errors';
 import { DEFAULT_LIMITS, safeMessage } from '../../limits';
 import type { SourceDType } from '../byte-readers-node';
 import { checkTiffPage, openGeoTiff } from './check-tiff-page-node';
-import { describe } from './describe-volume-node';
+import { sliceStackReader } from './describe-volume-node';
 import { checkShape, shown } from './header-checks-node';
 import { readTiffPage } from './read-tiff-page-node';
 import { IMAGE_SLICE_RE, readImageSlice, skyscanLogSpacing } from './image-slices-node';
@@ -127,33 +127,24 @@ export async function openTiffFolder(source: string | string[], name: string, op
     await tiff.close();
   }
   spacing = stackSpacing(files, spacing ?? (await skyscanSpacing(folder, notes)), notes, name, opts);
-  const desc = describe('tiff-folder', folder, [files.length, ny, nx], src, { um: spacing, notes }, [0, 0, 0], true, 'tiff slices');
-  let z = 0;
-  return {
-    desc,
-    async readSlices(out) {
-      const n = out.length / (ny * nx);
-      for (let k = 0; k < n; k++, z++) {
-        const f = files[z]!;
-        const fname = fileName(f);
-        const { tiff: t, size: s } = await openGeoTiff(f, fname);
-        try {
-          const image = await t.getImage(0).catch((err: unknown) => {
-            throw invalidInput(`${fname} is damaged or truncated (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
-          });
-          if (image.getHeight() !== ny || image.getWidth() !== nx) {
-            throw invalidInput(`${fname} is ${image.getWidth()} x ${image.getHeight()} pixels but the first slice is ${nx} x ${ny}; all slices must have the same size.`);
-          }
-          if (tiffSourceType(image, fname) !== src) throw invalidInput(`${fname} has a different pixel type from the first slice.`);
-          const layout = await checkTiffPage(image, s, fname, 0, 1, limits);
-          await readTiffPage(image, layout, out, k * ny * nx, fname, 'its page');
-        } finally {
-          await t.close();
-        }
+  return sliceStackReader('tiff-folder', folder, [files.length, ny, nx], src, { um: spacing, notes }, 'tiff slices', async (z, out, at) => {
+    const f = files[z]!;
+    const fname = fileName(f);
+    const { tiff: t, size: s } = await openGeoTiff(f, fname);
+    try {
+      const image = await t.getImage(0).catch((err: unknown) => {
+        throw invalidInput(`${fname} is damaged or truncated (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
+      });
+      if (image.getHeight() !== ny || image.getWidth() !== nx) {
+        throw invalidInput(`${fname} is ${image.getWidth()} x ${image.getHeight()} pixels but the first slice is ${nx} x ${ny}; all slices must have the same size.`);
       }
-    },
-    close: async () => {},
-  };
+      if (tiffSourceType(image, fname) !== src) throw invalidInput(`${fname} has a different pixel type from the first slice.`);
+      const layout = await checkTiffPage(image, s, fname, 0, 1, limits);
+      await readTiffPage(image, layout, out, at, fname, 'its page');
+    } finally {
+      await t.close();
+    }
+  });
 }
 
 /** A SkyScan reconstruction log's isotropic voxel size (its slices are one pixel apart), with a note. */
@@ -173,22 +164,13 @@ async function openImageSlices(files: string[], folder: string, name: string, fi
   const notes: string[] = [];
   const kind = /\.png$/i.test(files[0]!) ? 'png' : 'bmp';
   const spacing = stackSpacing(files, await skyscanSpacing(folder, notes), notes, name, opts, `${kind.toUpperCase()} slices`);
-  const desc = describe('tiff-folder', folder, [files.length, ny, nx], src, { um: spacing, notes }, [0, 0, 0], true, `${kind} slices`);
-  let z = 0;
-  return {
-    desc,
-    async readSlices(out) {
-      const n = out.length / (ny * nx);
-      for (let k = 0; k < n; k++, z++) {
-        const fname = fileName(files[z]!);
-        const s = z === 0 ? first : await readImageSlice(files[z]!, fname, limits);
-        if (s.width !== nx || s.height !== ny) throw invalidInput(`${fname} is ${s.width} x ${s.height} pixels but the first slice is ${nx} x ${ny}; all slices must have the same size.`);
-        if (s.src !== src) throw invalidInput(`${fname} has a different pixel type (${s.src}) from the first slice (${src}).`);
-        out.set(s.data as never, k * ny * nx);
-      }
-    },
-    close: async () => {},
-  };
+  return sliceStackReader('tiff-folder', folder, [files.length, ny, nx], src, { um: spacing, notes }, `${kind} slices`, async (z, out, at) => {
+    const fname = fileName(files[z]!);
+    const s = z === 0 ? first : await readImageSlice(files[z]!, fname, limits);
+    if (s.width !== nx || s.height !== ny) throw invalidInput(`${fname} is ${s.width} x ${s.height} pixels but the first slice is ${nx} x ${ny}; all slices must have the same size.`);
+    if (s.src !== src) throw invalidInput(`${fname} has a different pixel type (${s.src}) from the first slice (${src}).`);
+    out.set(s.data as never, at);
+  });
 }
 
 /** The z spacing of a slice stack (see the module comment); refuses when it cannot be told. */

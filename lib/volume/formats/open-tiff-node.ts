@@ -4,7 +4,7 @@ import { invalidInput, unsupported } from '../../errors';
 import { DEFAULT_LIMITS, safeMessage } from '../../limits';
 import { fileByteReader, SOURCE_BYTES, VoxelDecoder } from '../byte-readers-node';
 import { checkTiffPage, openGeoTiff } from './check-tiff-page-node';
-import { describe, streamReader } from './describe-volume-node';
+import { describe, sliceStackReader, streamReader } from './describe-volume-node';
 import { checkShape } from './header-checks-node';
 import { readTiffPage } from './read-tiff-page-node';
 import { imageJInfo, loadTagArray, omeTiffPlanes, tagArray, tiffDescription, tiffSourceType, tiffSpacing } from './tiff-tags-node';
@@ -65,32 +65,23 @@ export async function openTiff(path: string, name: string, opts: OpenOptions = {
     if (ome && ome.images > 1) notes.push(`the OME-TIFF holds ${ome.images} images; the first was imported`);
     const spacing = tiffSpacing(first, notes, description);
     await checkTiffPage(first, size, name, 0, count, limits);
-    const desc = describe('tiff', path, shape, src, { um: spacing, notes }, [0, 0, 0], true, 'tiff pages');
-    let z = 0;
-    return {
-      desc,
-      async readSlices(out) {
-        const n = out.length / (ny * nx);
-        for (let k = 0; k < n; k++, z++) {
-          const where = `page ${z + 1} of ${count}`;
-          let image: GeoTIFFImage;
-          try {
-            image = await tiff.getImage(z);
-          } catch (err) {
-            throw invalidInput(`${name} is damaged or truncated at ${where} (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
-          }
-          if (image.getHeight() !== ny || image.getWidth() !== nx) {
-            throw invalidInput(`${name}: page ${z + 1} is ${image.getWidth()} x ${image.getHeight()} pixels but page 1 is ${nx} x ${ny}; all slices of a volume must have the same size.`);
-          }
-          if (tiffSourceType(image, name) !== src) throw invalidInput(`${name}: page ${z + 1} has a different pixel type from page 1.`);
-          const layout = await checkTiffPage(image, size, name, z, count, limits);
-          await readTiffPage(image, layout, out, k * ny * nx, name, where);
-        }
-      },
-      close: async () => {
-        await tiff.close();
-      },
-    };
+    return sliceStackReader('tiff', path, shape, src, { um: spacing, notes }, 'tiff pages', async (z, out, at) => {
+      const where = `page ${z + 1} of ${count}`;
+      let image: GeoTIFFImage;
+      try {
+        image = await tiff.getImage(z);
+      } catch (err) {
+        throw invalidInput(`${name} is damaged or truncated at ${where} (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
+      }
+      if (image.getHeight() !== ny || image.getWidth() !== nx) {
+        throw invalidInput(`${name}: page ${z + 1} is ${image.getWidth()} x ${image.getHeight()} pixels but page 1 is ${nx} x ${ny}; all slices of a volume must have the same size.`);
+      }
+      if (tiffSourceType(image, name) !== src) throw invalidInput(`${name}: page ${z + 1} has a different pixel type from page 1.`);
+      const layout = await checkTiffPage(image, size, name, z, count, limits);
+      await readTiffPage(image, layout, out, at, name, where);
+    }, async () => {
+      await tiff.close();
+    });
   } catch (err) {
     await tiff.close();
     throw err;
