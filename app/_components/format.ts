@@ -37,8 +37,11 @@ export function formatBytes(n: number | null | undefined): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+/** A share as "12.3 %"; a positive share too small for `digits` reads "<0.1 %", not "0.0 %" (a trace is not nothing). */
 export function formatPct(fraction: number | null | undefined, digits = 1): string {
   if (fraction == null || !Number.isFinite(fraction)) return '–';
+  const step = 10 ** -digits;
+  if (fraction > 0 && fraction * 100 < step / 2) return `<${step.toFixed(digits)} %`;
   return `${(fraction * 100).toFixed(digits)} %`;
 }
 

@@ -71,6 +71,12 @@ test('Train: feature picker with estimate, training with live curves, confusion 
   assert.ok(rows >= 5, `per-class metrics table: ${rows} rows`);
   const cells = await page.getByTestId('confusion-matrix').locator('rect').count();
   assert.ok(cells >= 16, `confusion matrix has a cell per class pair: ${cells}`);
+  // both axes of the confusion matrix are named; the curves' legend sits above the plot, not on the accuracy curve
+  assert.match(await page.getByTestId('confusion-rows-label').textContent(), /EDS label/);
+  const legendBox = await page.getByTestId('training-legend').boundingBox();
+  const plotTop = Math.min(...(await page.getByTestId('training-curves').locator('path.curve').evaluateAll((ps) => ps.map((p) => p.getBoundingClientRect().top))));
+  assert.ok(legendBox.y + legendBox.height <= plotTop + 1, `legend (bottom ${legendBox.y + legendBox.height}) above the curves (top ${plotTop})`);
+  assert.match(await page.getByTestId('training-curves').textContent(), /held-out accuracy[\s\S]*loss/);
   // the truth-free 3D quality estimate beside the surface check, each number with its sentence, and per class
   const quality = await page.getByTestId('quality-estimate').innerText();
   assert.match(quality, /Estimated 3D mean IoU\s+\d+\.\d %/, `3D estimate shown: ${quality}`);
@@ -134,6 +140,11 @@ test('Results: overlay with class toggles, uncertainty, 3D view, charts and down
     const n = await page.getByTestId(id).locator('path, rect').count();
     assert.ok(n >= 5, `${id} draws marks (${n})`);
   }
+  // every chart names its y axis; the depth profile and the histograms name their classes beside a swatch
+  assert.match(await page.getByTestId('modal-chart').textContent(), /share of the sample/);
+  assert.match(await page.getByTestId('depth-chart').textContent(), /share of the voxels at that depth/);
+  assert.match(await page.getByTestId('histogram-chart').textContent(), /share of the class's voxels/);
+  for (const id of ['depth-legend', 'histogram-legend']) assert.match(await page.getByTestId(id).textContent(), /pore[\s\S]*quartz|quartz[\s\S]*pore/, `${id} names the classes`);
   // the quality estimate with its per-class measures, read back from the project after a page load
   const rq = await page.getByTestId('quality-estimate').innerText();
   assert.match(rq, /Estimated 3D mean IoU\s+\d+\.\d %[\s\S]*Surface check/, `Results shows the 3D estimate beside the surface check: ${rq}`);

@@ -252,6 +252,9 @@ test('multi-scale: paint, predict, propose, upload an interior scan in the step,
   const t = Number(/porosity ([\d.]+) %/.exec(total)?.[1]) / 100;
   assert.ok(Math.abs(t - scans.truth) < 0.03, `whole-sample porosity ${t} vs the field's ${scans.truth.toFixed(4)}: ${total}`);
   await page.getByTestId('ms-class-chart').waitFor();
+  // both charts name their axes in units, and the bar chart says what bar, whisker and dot are
+  assert.match(await page.getByTestId('ms-class-chart').textContent(), /porosity \(fraction\)[\s\S]*whisker: its 95 % interval/);
+  assert.match(await page.getByTestId('ms-depth-chart').textContent(), /depth below the top of the scan \(µm\)[\s\S]*mean porosity \(fraction\)/);
   // the composite model on the three views: hover reads porosity ± uncertainty and the class
   await waitFor(async () => (await page.getByTestId('ms-comp-view-canvas-XY').getAttribute('data-layer')) === 'yes', 'composite slice drawn');
   await page.getByTestId('ms-comp-view-canvas-XY').scrollIntoViewIfNeeded();

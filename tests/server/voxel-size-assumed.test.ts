@@ -56,7 +56,7 @@ describe('a voxel size the file does not give', () => {
     expect(given.meta?.spacingUm).toEqual([2, 2, 2]);
     expect(given.spacingAssumed).toBe(false);
     // old datasets (no flag stored) read as not assumed
-    const old = datasetOut({ ...ctx.repo.dataset(bare.id)!, info: { meta: bare.meta, levels: 1 } satisfies VolumeInfoOut });
+    const old = datasetOut({ ...ctx.repo.dataset(bare.id)!, info: { meta: bare.meta!, levels: 1 } satisfies VolumeInfoOut });
     expect(old.spacingAssumed).toBe(false);
   });
 });

@@ -7,8 +7,14 @@ import { formatPct } from '../format';
 import { ClassSelect } from './class-select';
 import type { CorrelateState } from './status-line';
 
-/** A mineral's area: a trace reads "<0.1 %", not "0.0 %" (a TIMA legend lists dozens of them). */
-const areaText = (f: number | undefined) => (f != null && f > 0 && f < 0.0005 ? '<0.1 %' : formatPct(f, 1));
+/** A mineral's area: a trace reads "<0.1 %", not "0.0 %" (a TIMA legend lists dozens of them; formatPct does it). */
+const areaText = (f: number | undefined) => formatPct(f, 1);
+
+/** A mineral name with line-break chances after _ / - (a TIMA legend's Muscovite_phengitic pushed the 250 px column past the page at 1280 px). */
+function breakable(name: string) {
+  const parts = name.split(/(?<=[_/-])/);
+  return parts.map((p, i) => (i < parts.length - 1 ? <span key={i}>{p}<wbr /></span> : <span key={i}>{p}</span>));
+}
 
 /** Dropped minerals above this share of the map's classified pixels are named in a warning. */
 const DROPPED_WARN = 0.05;
@@ -47,7 +53,7 @@ export function ClassMap({ state, onChange, onNewClass, busy }: {
         {rows.map((m) => (
           <tr key={m.phaseId} data-testid={`class-row-${m.phaseId}`}>
             <td><span className="swatch" style={{ background: `rgb(${m.color.join(',')})` }} /></td>
-            <td>{m.name}</td>
+            <td>{breakable(m.name)}</td>
             <td className="r num" style={{ whiteSpace: 'nowrap' }}>{areaText(area.get(m.phaseId))}</td>
             <td>
               <ClassSelect name={m.name} value={m.classCode} classes={state.classes} disabled={busy}

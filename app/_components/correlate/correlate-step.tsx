@@ -12,6 +12,7 @@ import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
 import { formatUm } from '../format';
 import { ClassMap } from './class-map';
+import { acceptOk } from './accept-check';
 import { ImageStage, type StageMarker } from './image-stage';
 import {
   EMPTY_LANDMARKS, completePairs, landmarkReducer, pairColor, pairsForServer, pairsFromServer, pairsKey, residualRows, rms, type Pair, type Pt,
@@ -64,7 +65,7 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
   const prepare = useMutation(trpc.correlate.prepare.mutationOptions({ onSuccess: () => refresh() }));
   const fitM = useMutation(trpc.correlate.fitLandmarks.mutationOptions());
   const auto = useMutation(trpc.correlate.autoRegister.mutationOptions());
-  const accept = useMutation(trpc.correlate.accept.mutationOptions({ onSuccess: () => refresh(), onError: (e) => setError(e.message) }));
+  const accept = useMutation(trpc.correlate.accept.mutationOptions({ onSuccess: () => { setError(null); refresh(); }, onError: (e) => setError(e.message) }));
   const classMapM = useMutation(trpc.correlate.setClassMap.mutationOptions({ onSuccess: () => refresh(), onError: (e) => setError(e.message) }));
   // a mineral the class list lacks becomes a class of its own (same class list as Annotate's), then the mineral maps to it
   const newClassM = useMutation(trpc.annotate.addClass.mutationOptions({ onError: (e) => setError(e.message) }));
@@ -120,6 +121,8 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
           onSuccess: (r) => {
             setFit({ key, model, residuals: r.residuals, rms: r.rms, mirrored: r.mirrored });
             setFitError(null);
+            // a placement by hand supersedes an earlier Auto-register refusal
+            setError(null);
             void refresh();
           },
           onError: (e) => setFitError(e.message),
@@ -261,7 +264,7 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
           </span>
         )}
         <span style={{ flex: 1 }} />
-        <button className="primary" onClick={() => accept.mutate({ projectId, face })} disabled={!reg || reg.accepted || accept.isPending || running} data-testid="accept">
+        <button className="primary" onClick={() => { if (acceptOk(reg, fit, voxelUm)) accept.mutate({ projectId, face }); }} disabled={!reg || reg.accepted || accept.isPending || running} data-testid="accept">
           {reg?.accepted ? 'Accepted' : 'Accept registration'}
         </button>
       </div>

@@ -30,7 +30,7 @@ function AxisBottom({ x, y, ticks, fmt, label, width }: { x: (v: number) => numb
   );
 }
 
-function AxisLeft({ y, x, ticks, fmt, label, right }: { y: (v: number) => number; x: number; ticks: number[]; fmt?: (v: number) => string; label?: string; right?: boolean }) {
+function AxisLeft({ y, x, ticks, fmt, label, right, labelAt = 36 }: { y: (v: number) => number; x: number; ticks: number[]; fmt?: (v: number) => string; label?: string; right?: boolean; labelAt?: number }) {
   const s = right ? 1 : -1;
   return (
     <g className="axis">
@@ -40,7 +40,7 @@ function AxisLeft({ y, x, ticks, fmt, label, right }: { y: (v: number) => number
           <text x={8 * s} dy="0.32em" textAnchor={right ? 'start' : 'end'}>{fmt ? fmt(t) : t}</text>
         </g>
       ))}
-      {label && ticks.length > 0 && <text transform={`translate(${x + s * 36},${(y(ticks[0]!) + y(ticks[ticks.length - 1]!)) / 2}) rotate(-90)`} textAnchor="middle" className="axis-label">{label}</text>}
+      {label && ticks.length > 0 && <text transform={`translate(${x + s * labelAt},${(y(ticks[0]!) + y(ticks[ticks.length - 1]!)) / 2}) rotate(-90)`} textAnchor="middle" className="axis-label">{label}</text>}
     </g>
   );
 }
@@ -53,22 +53,24 @@ export interface EpochPoint {
 }
 
 /** Training loss, held-out loss (left axis) and held-out accuracy (right axis) per epoch. */
-export function TrainingCurves({ history, maxEpochs, bestEpoch, width = 460, height = 220 }: { history: EpochPoint[]; maxEpochs: number; bestEpoch?: number; width?: number; height?: number }) {
+export function TrainingCurves({ history, maxEpochs, bestEpoch, width = 476, height = 260 }: { history: EpochPoint[]; maxEpochs: number; bestEpoch?: number; width?: number; height?: number }) {
+  // the legend has a band of its own above the plot (inside it, it covered the accuracy curve)
+  const top = M.top + 40;
   const s = useMemo(() => {
     const x = scaleLinear().domain([1, Math.max(2, maxEpochs, history.length)]).range([M.left, width - M.right]);
     const lmax = max(history.flatMap((h) => [h.loss, h.valLoss]).filter(Number.isFinite)) ?? 1;
-    const y = scaleLinear().domain([0, lmax * 1.05]).nice().range([height - M.bottom, M.top]);
-    const ya = scaleLinear().domain([0, 1]).range([height - M.bottom, M.top]);
+    const y = scaleLinear().domain([0, lmax * 1.05]).nice().range([height - M.bottom, top]);
+    const ya = scaleLinear().domain([0, 1]).range([height - M.bottom, top]);
     const mk = (f: (h: EpochPoint) => number, sc: typeof y) => line<EpochPoint>().defined((h) => Number.isFinite(f(h))).x((h) => x(h.epoch + 1)).y((h) => sc(f(h)))(history) ?? '';
     return { x, y, ya, loss: mk((h) => h.loss, y), val: mk((h) => h.valLoss, y), acc: mk((h) => h.valAccuracy, ya) };
-  }, [history, maxEpochs, width, height]);
+  }, [history, maxEpochs, width, height, top]);
   const last = history[history.length - 1];
   return (
     <svg width={width} height={height} className="chart" data-testid="training-curves" role="img" aria-label="Training curves">
       <AxisBottom x={s.x} y={height - M.bottom} ticks={s.x.ticks(6).filter(Number.isInteger)} label="epoch" width={width} />
       <AxisLeft y={s.y} x={M.left} ticks={s.y.ticks(4)} label="loss" />
-      <AxisLeft y={s.ya} x={width - M.right} ticks={[0, 0.25, 0.5, 0.75, 1]} fmt={(v) => `${Math.round(v * 100)}%`} right />
-      {bestEpoch != null && bestEpoch >= 0 && <line className="best" x1={s.x(bestEpoch + 1)} x2={s.x(bestEpoch + 1)} y1={M.top} y2={height - M.bottom} />}
+      <AxisLeft y={s.ya} x={width - M.right} ticks={[0, 0.25, 0.5, 0.75, 1]} fmt={(v) => `${Math.round(v * 100)}%`} label="held-out accuracy" labelAt={42} right />
+      {bestEpoch != null && bestEpoch >= 0 && <line className="best" x1={s.x(bestEpoch + 1)} x2={s.x(bestEpoch + 1)} y1={top} y2={height - M.bottom}><title>{`best epoch ${bestEpoch + 1}: the model kept`}</title></line>}
       <path d={s.loss} className="curve" stroke="#2f6fb3" />
       <path d={s.val} className="curve" stroke="#d9822b" />
       <path d={s.acc} className="curve" stroke="#2e9e5b" strokeDasharray="5 3" />
@@ -79,10 +81,11 @@ export function TrainingCurves({ history, maxEpochs, bestEpoch, width = 460, hei
           {Number.isFinite(h.valAccuracy) && <circle cx={s.x(h.epoch + 1)} cy={s.ya(h.valAccuracy)} r={2} fill="#2e9e5b" />}
         </g>
       ))}
-      <g className="legend-svg" transform={`translate(${M.left + 8},${M.top + 4})`}>
+      <g className="legend-svg" data-testid="training-legend" transform={`translate(${M.left + 8},${M.top - 2})`}>
         <text fill="#2f6fb3">— training loss (dropout, L2){last ? ` ${last.loss.toFixed(3)}` : ''}</text>
         <text y={13} fill="#d9822b">— held-out loss{last ? ` ${last.valLoss.toFixed(3)}` : ''}</text>
         <text y={26} fill="#2e9e5b">- - held-out accuracy{last && Number.isFinite(last.valAccuracy) ? ` ${(last.valAccuracy * 100).toFixed(1)} %` : ''}</text>
+        {bestEpoch != null && bestEpoch >= 0 && <text x={250} fill="#666">┆ best epoch (kept)</text>}
       </g>
     </svg>
   );
@@ -99,6 +102,7 @@ export function ConfusionMatrix({ classes, confusion, size = 300 }: { classes: C
   return (
     <svg width={size} height={size - lab + 34} className="chart" data-testid="confusion-matrix" role="img" aria-label="Confusion matrix">
       <text x={lab + (size - lab) / 2} y={10} textAnchor="middle" className="axis-label">predicted</text>
+      <text x={lab - 6} y={10} textAnchor="end" className="axis-label" data-testid="confusion-rows-label">EDS label ↓</text>
       <g transform={`translate(${lab},16)`}>
         {confusion.map((row, i) => {
           const tot = row.reduce((a, b) => a + b, 0) || 1;
@@ -169,7 +173,7 @@ export function ModalBars({ rows, faces, width = 460, height = 230 }: { rows: (C
           <line x1="2.5" y1="0" x2="2.5" y2="5" stroke="#555" strokeWidth="1.6" />
         </pattern>
       </defs>
-      <AxisLeft y={s.y} x={M.left} ticks={s.y.ticks(5)} fmt={(v) => `${v}%`} />
+      <AxisLeft y={s.y} x={M.left} ticks={s.y.ticks(5)} fmt={(v) => `${v}%`} label="share of the sample" />
       <line className="axis-line" x1={M.left} x2={width - 10} y1={y0} y2={y0} />
       {rows.map((r) => (
         <g key={r.code} transform={`translate(${s.x(r.code)},0)`}>
@@ -206,7 +210,8 @@ export interface DepthFace {
 export function DepthProfile({ classes, depthsUm, fractions, voxels, faces, width = 460, height = 230 }: { classes: ClassInfo[]; depthsUm: number[]; fractions: Record<number, number>[]; voxels: number[]; faces?: { top: DepthFace | null; bottom: DepthFace | null } | null; width?: number; height?: number }) {
   const strip = 10;
   const left = faces?.top ? M.left + strip + 6 : M.left;
-  const right = width - 12 - (faces?.bottom ? strip + 6 : 0);
+  const legendW = 100;
+  const right = width - 12 - legendW - (faces?.bottom ? strip + 6 : 0);
   const s = useMemo(() => {
     const keep = depthsUm.map((_, j) => j).filter((j) => voxels[j]! > 0);
     const data = keep.map((j) => ({ d: depthsUm[j]!, ...Object.fromEntries(classes.map((c) => [String(c.code), fractions[j]?.[c.code] ?? 0])) })) as ({ d: number } & Record<string, number>)[];
@@ -242,9 +247,24 @@ export function DepthProfile({ classes, depthsUm, fractions, voxels, faces, widt
       {faces?.top && faceBar(faces.top, M.left + 3, 'top')}
       {faces?.bottom && faceBar(faces.bottom, right + 6, 'bottom')}
       {bd != null && Number.isFinite(bd) && <line className="best" data-testid="depth-bottom-face" x1={s.x(bd)} x2={s.x(bd)} y1={s.y(1)} y2={height - M.bottom}><title>{`bottom face at ${bd.toFixed(0)} µm below the top face (volume centre)`}</title></line>}
-      <AxisBottom x={s.x} y={height - M.bottom} ticks={s.x.ticks(6)} label="depth below the top surface (µm)" width={width + M.right - 12} />
-      <AxisLeft y={s.y} x={M.left} ticks={[0, 0.25, 0.5, 0.75, 1]} fmt={(v) => `${Math.round(v * 100)}%`} />
+      <AxisBottom x={s.x} y={height - M.bottom} ticks={s.x.ticks(6)} label="depth below the top surface (µm)" width={right + M.right} />
+      <AxisLeft y={s.y} x={M.left} ticks={[0, 0.25, 0.5, 0.75, 1]} fmt={(v) => `${Math.round(v * 100)}%`} label="share of the voxels at that depth" />
+      <SwatchLegend classes={[...classes].reverse()} x={width - legendW + 4} y={M.top + (faces ? 12 : 0)} testId="depth-legend" />
     </svg>
+  );
+}
+
+/** Class names beside colour swatches, in dark text (a pale class colour as text could not be read on white). */
+function SwatchLegend({ classes, x, y, testId }: { classes: ClassInfo[]; x: number; y: number; testId?: string }) {
+  return (
+    <g className="legend-svg" data-testid={testId} transform={`translate(${x},${y})`}>
+      {classes.map((c, i) => (
+        <g key={c.code} transform={`translate(0,${i * 13})`}>
+          <rect width={10} height={10} fill={rgb(c.color)} stroke="#555" strokeWidth={0.6} />
+          <text x={14} y={9} fill="#333">{c.name.length > 14 ? `${c.name.slice(0, 13)}…` : c.name}</text>
+        </g>
+      ))}
+    </g>
   );
 }
 
@@ -267,10 +287,8 @@ export function ClassHistograms({ classes, lo, hi, counts, width = 460, height =
     <svg width={width} height={height} className="chart" data-testid="histogram-chart" role="img" aria-label="Grey-value histograms per class">
       {s.paths.map((p) => <path key={p.c.code} d={p.d} className="curve" stroke={rgb(p.c.color)} strokeWidth={2}><title>{p.c.name}</title></path>)}
       <AxisBottom x={s.x} y={height - M.bottom} ticks={s.x.ticks(6)} label="grey value" width={width + M.right - 12} />
-      <AxisLeft y={s.y} x={M.left} ticks={s.y.ticks(4)} fmt={(v) => `${(v * 100).toFixed(0)}%`} />
-      <g className="legend-svg" transform={`translate(${width - 90},${M.top})`}>
-        {s.paths.map((p, i) => <text key={p.c.code} y={i * 13 + 8} fill={rgb(p.c.color)} stroke="#555" strokeWidth={0.15}>— {p.c.name}</text>)}
-      </g>
+      <AxisLeft y={s.y} x={M.left} ticks={s.y.ticks(4)} fmt={(v) => `${(v * 100).toFixed(0)}%`} label="share of the class's voxels" />
+      <SwatchLegend classes={classes} x={width - 100} y={M.top} testId="histogram-legend" />
     </svg>
   );
 }

@@ -40,7 +40,9 @@ function JobBar({ job, label, onCancel }: { job: { state: string; progress: numb
           <div className="progress" style={{ width: 220 }}><div style={{ width: `${Math.round(job.progress * 100)}%` }} /></div>
           <span className="num small">{Math.round(job.progress * 100)} %</span>
           {job.etaSeconds != null && <span className="muted small">about {formatSeconds(job.etaSeconds)} left</span>}
-          <span className="muted small">{job.message}</span>
+          <span className="muted small" data-testid={`job-${label}-message`}>
+            {job.state === 'queued' ? <>waiting for the job before it to finish (one heavy job at a time: <Link href="/jobs">Jobs</Link>)</> : job.message ?? 'starting…'}
+          </span>
           <button type="button" onClick={onCancel}>Cancel</button>
         </>
       ) : job.state === 'failed' ? (
@@ -119,7 +121,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
           )}
           <div className="form-inline">
             <label>epochs (max) <input type="number" min={1} max={100} value={epochs} placeholder="default" data-testid="train-epochs"
-              onChange={(e) => setEpochs(e.target.value === '' ? '' : Number(e.target.value))} style={{ width: 80 }} /></label>
+              onChange={(e) => setEpochs(e.target.value === '' ? '' : Number(e.target.value))} style={{ width: '7.5em' }} /></label>
             <button type="button" className="primary" data-testid="train-button" disabled={!st.registrationAccepted || training || start.isPending}
               onClick={() => start.mutate({ projectId, epochs: epochs === '' ? undefined : epochs })}>
               {st.model ? 'Train again' : 'Train'}
@@ -146,7 +148,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
             onClick={() => predict.mutate({ projectId })}>
             Predict whole volume
           </button>
-          {st.estimate && <span className="muted small">about {formatSeconds(st.estimate.seconds)} of feature computation for {(st.estimate.voxels / 1e6).toFixed(1)} M voxels</span>}
+          {st.estimate && <span className="muted small" data-testid="predict-estimate">{Number.isFinite(st.estimate.seconds) ? `about ${formatSeconds(st.estimate.seconds / Math.max(1, st.estimate.threads))} of feature computation on ${st.estimate.threads} threads (longer while the machine is busy) for` : 'time not known yet (measuring this machine\u2019s speed) for'} {(st.estimate.voxels / 1e6).toFixed(1)} M voxels</span>}
           {st.prediction && !predicting && (
             <span className="small" data-testid="prediction-status">
               Prediction of {formatDate(st.prediction.createdAt)} ({formatSeconds(st.prediction.seconds)}){st.prediction.upToDate ? '' : ' — made with an older model'}.{' '}
@@ -252,7 +254,7 @@ function FeaturePicker({ st, busy, onChange }: { st: State; busy: boolean; onCha
       </table>
       {est && (
         <p className="small" data-testid="feature-estimate">
-          <strong>{est.nFeatures}</strong> features per voxel · whole volume ≈ <strong>{formatSeconds(est.seconds)}</strong> of filtering · memory ≈ {formatBytes(est.memoryBytes)} ({est.brick.join('×')} bricks on {est.threads} threads, halo {est.haloVox.join('/')} voxels)
+          <strong>{est.nFeatures}</strong> features per voxel · whole volume {Number.isFinite(est.seconds) ? <>≈ <strong>{formatSeconds(est.seconds / Math.max(1, est.threads))}</strong> of filtering on {est.threads} threads</> : <span className="muted">(time: measuring this machine&apos;s speed…)</span>} · memory ≈ {formatBytes(est.memoryBytes)} ({est.brick.join('×')} bricks on {est.threads} threads, halo {est.haloVox.join('/')} voxels)
         </p>
       )}
     </div>

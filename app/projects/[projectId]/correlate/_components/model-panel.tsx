@@ -21,6 +21,12 @@ type Model = 'similarity' | 'affine' | 'fields';
 type Residual = NonNullable<Reg['residual']>;
 
 const LABEL: Record<Model, string> = { similarity: 'Similarity', affine: 'Affine', fields: 'Per-field' };
+/** What each model does to the map, in a mineralogist's words (the reason below is the measurement's). */
+const PLAIN: Record<Model, string> = {
+  similarity: 'The map is placed as one piece: shifted, turned and scaled evenly, not stretched.',
+  affine: 'The map is placed as one piece that may also stretch or shear slightly (a stitched SEM map often does).',
+  fields: "Each SEM field of the stitched map is shifted on its own, close to the whole map's placement.",
+};
 const fmt = (x: number | null | undefined, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
 function stats(r: Residual | undefined) {
@@ -91,7 +97,13 @@ export function RegistrationModelPanel({ projectId, face = 'top' }: { projectId:
         In use: <strong>{LABEL[inUse]}</strong>
         {reg.modelChoice && <> · requested {reg.modelChoice.requested}, {reg.modelChoice.patches} patches measured</>}
       </p>
-      {reg.modelChoice && <p className="small muted" data-testid="model-reason">{reg.modelChoice.reason}</p>}
+      <p className="small" data-testid="model-plain">{PLAIN[inUse]}</p>
+      {reg.modelChoice && (
+        <details className="small muted">
+          <summary>Why this model (the measurement)</summary>
+          <p data-testid="model-reason">{reg.modelChoice.reason}</p>
+        </details>
+      )}
       {!cands && <p className="small muted">This registration has no model candidates (landmark fit, or registered before). Run Auto-register to compare models.</p>}
       {cands && (
         <>

@@ -3,7 +3,8 @@
 import { line, scaleBand, scaleLinear } from 'd3';
 import { useMemo } from 'react';
 
-const M = { top: 12, right: 16, bottom: 34, left: 46 };
+// left: room for the y label beside 4-character ticks (it overlapped them at 46)
+const M = { top: 26, right: 16, bottom: 34, left: 56 };
 
 export interface ClassBar { name: string; value: number | null; low: number | null; high: number | null; measured: number | null; color: string }
 
@@ -20,7 +21,10 @@ export function ClassPorosityChart({ rows, width = 420, height = 220 }: { rows: 
       {s.y.ticks(5).map((t) => (
         <g key={t} className="axis" transform={`translate(${M.left},${s.y(t)})`}><line x2={-4} /><text x={-7} dy="0.32em" textAnchor="end">{t.toFixed(2)}</text></g>
       ))}
-      <text transform={`translate(12,${height / 2}) rotate(-90)`} textAnchor="middle" className="axis-label">porosity</text>
+      <text transform={`translate(12,${(height - M.bottom + M.top) / 2}) rotate(-90)`} textAnchor="middle" className="axis-label">porosity (fraction)</text>
+      <g className="legend-svg" data-testid="ms-class-legend" transform={`translate(${M.left},10)`}>
+        <text>bar: composite porosity, whisker: its 95 % interval, ○: measured mean</text>
+      </g>
       {rows.map((r) => {
         const x0 = s.x(r.name)!, w = s.x.bandwidth();
         return (
@@ -55,7 +59,9 @@ export function DepthPorosityChart({ depth, voxelUm, width = 420, height = 220 }
       {s.x.ticks(5).map((t) => (
         <g key={t} className="axis" transform={`translate(${s.x(t)},${height - M.bottom})`}><line y2={4} /><text y={15} textAnchor="middle">{t}</text></g>
       ))}
-      <text x={(M.left + width - M.right) / 2} y={height - 4} textAnchor="middle" className="axis-label">depth (µm)</text>
+      <text x={(M.left + width - M.right) / 2} y={height - 4} textAnchor="middle" className="axis-label">depth below the top of the scan (µm)</text>
+      <text transform={`translate(12,${(height - M.bottom + M.top) / 2}) rotate(-90)`} textAnchor="middle" className="axis-label">mean porosity (fraction)</text>
+      <line className="axis" x1={M.left} x2={width - M.right} y1={height - M.bottom} y2={height - M.bottom} stroke="#888" />
       <path d={s.path} className="curve" stroke="#2f6fb3" fill="none" />
     </svg>
   );
