@@ -132,7 +132,7 @@ test('correlate: the transform model panel shows the model, its residual map, pe
   await panel.waitFor({ timeout: 30_000 });
   await waitFor(async () => /In use: (Similarity|Affine|Per-field)/.test(await page.getByTestId('model-in-use').innerText()), 'the model in use', 20_000);
   const inUse = /In use: (\w+)/.exec(await page.getByTestId('model-in-use').innerText())[1];
-  assert.match(await page.getByTestId('model-reason').innerText(), /^(similarity|affine|fields)/, 'the reason for the model');
+  assert.match(await page.getByTestId('model-reason').textContent(), /^(similarity|affine|fields)/, 'the reason for the model');
   assert.ok((await page.getByTestId('residual-cell').count()) >= 4, 'a residual map with patches');
   assert.match(await page.getByTestId('residual-summary').innerText(), /mean [\d.]+, max [\d.]+ voxel/);
   // switch: view the other global model, use it, and back
@@ -143,7 +143,7 @@ test('correlate: the transform model panel shows the model, its residual map, pe
   await page.getByTestId('use-model').click();
   const want = other === 'affine' ? /In use: Affine/ : /In use: Similarity/;
   await waitFor(async () => want.test(await page.getByTestId('model-in-use').innerText()), `the ${other} model in use`, 20_000);
-  assert.match(await page.getByTestId('model-reason').innerText(), /chosen on the Correlate page/);
+  assert.match(await page.getByTestId('model-reason').textContent(), /chosen on the Correlate page/);
   // per-field refinement of a 2 x 2 field grid: the fields candidate and its picture
   await page.getByTestId('field-cols').fill('2');
   await page.getByTestId('field-rows').fill('2');
