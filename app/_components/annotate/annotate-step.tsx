@@ -23,6 +23,7 @@ import { ClassesEditor } from './classes-editor';
 import { EditHistory, type Rgb, type SliceEdit } from './paint-ops';
 import { PaintPanel, putSlice, type Tool } from './paint-panel';
 import { ProposalsPanel, type ProposalsOut } from './proposals-panel';
+import { formatDate } from '../format';
 
 type State = RouterOutputs['annotate']['state'];
 
@@ -274,7 +275,7 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
             )}
             {pred && (
               <div className="info" data-testid="prediction-summary">
-                Predicted {new Date(pred.createdAt).toLocaleTimeString()}
+                Predicted {formatDate(pred.createdAt)}
                 {pred.heldOutAccuracy !== null && <> · held-out strokes {(pred.heldOutAccuracy * 100).toFixed(1)} % right</>}
                 {pred.stale && <span className="stale"> · strokes changed since: train again</span>}
                 <ul className="fractions">
