@@ -23,11 +23,14 @@ export async function streamToFile(body: ReadableStream<Uint8Array> | null, dest
       throw new PetromapError('DiskFull', `${opts.name} (${gb(opts.declaredBytes)}) does not fit: importing it needs about ${gb(opts.declaredBytes * 2.2)} and the workspace disk has ${gb(free)} free. Free some space or move PETROMAP_DATA.`);
     }
   }
+  // a Content-Length that is not a whole number (the HTTP server refuses those) is not held against the body
+  const declared = Number.isSafeInteger(opts.declaredBytes) && opts.declaredBytes! >= 0 ? opts.declaredBytes : undefined;
   let n = 0;
   const limit = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length;
       if (n > opts.maxBytes) cb(invalidInput(`${opts.name} is larger than this server's upload limit of ${gb(opts.maxBytes)} (PETROMAP_MAX_UPLOAD_GB).`));
+      else if (declared !== undefined && n > declared) cb(invalidInput(`${opts.name}: the upload sent more than the ${declared.toLocaleString('en')} bytes its Content-Length announced; nothing was stored. Upload it again.`));
       else cb(null, chunk);
     },
   });
@@ -41,6 +44,11 @@ export async function streamToFile(body: ReadableStream<Uint8Array> | null, dest
   if (n === 0) {
     await rm(dest, { force: true });
     throw invalidInput(`${opts.name} is empty (0 bytes).`);
+  }
+  if (declared !== undefined && n < declared) {
+    // the body ended early without an error (a proxy or client that closed its side): a truncated file is not imported
+    await rm(dest, { force: true });
+    throw invalidInput(`${opts.name}: the upload stopped after ${n.toLocaleString('en')} of ${declared.toLocaleString('en')} bytes; nothing was stored. Upload it again.`);
   }
   return n;
 }
