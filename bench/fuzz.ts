@@ -801,6 +801,7 @@ async function loadCases(): Promise<{ cases: (HostileCase & { env?: Record<strin
     ['tests/security/cases-zip.ts', 'zipCases'],
     ['tests/security/cases-readers.ts', 'readerCases'],
     ['tests/security/cases-eds-readers.ts', 'edsReaderCases'],
+    ['tests/security/cases-links.ts', 'linkCases'],
   ];
   const cases: (HostileCase & { env?: Record<string, string> })[] = [];
   const notes: string[] = [];
