@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- lithology [--case lithology|pores] [--shape z,y,x] [--seeds 1,2,3] [--per-class 10,40,150,500,2000]
+ * `npm run bench -- lithology [--case lithology|pores] [--style sandstone|carbonate|both] [--shape z,y,x] [--seeds 1,2,3] [--per-class 10,40,150,500,2000]
  *   [--variants 'name={train options json};...' | --compare-ple] [--hidden 48,48] [--epochs n] [--class-weights sqrt|balanced|none]
  *   [--ple bins (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--model-seeds 1,2,..] [--prior-shift] [--no-peer] [--keep]`
  * Painted labels on lithology (issue 15 §3): synthetic lithology volumes (lib/synthetic/lithology:
@@ -17,6 +17,10 @@
  * before the encoding) and scored, the forest beside it; a table per label count at the end.
  * `--model-seeds`: every variant trained with each of these model seeds on the same labels (rows
  * `<variant>#<seed>`), to tell the spread across model seeds from the spread across label draws.
+ * `--style`: the lithology generator: `sandstone` (default; lib/synthetic/lithology, two sandstone facies
+ * and planar fractures) or `carbonate` (lib/synthetic/lithology-carbonate, written apart from it: a vuggy
+ * limestone and a crystalline dolostone in beds, curved fractures with tips and varying aperture, another
+ * scanner model), or `both` (each seed run in each style; rows and tables per style).
  * `--case pores`: the e2e-08-like pore/solid speckle (lib/synthetic/pore-speckle: single painted
  * voxels on one slice, 64³), where few painted labels once collapsed (issue 15 §3).
  */
@@ -32,6 +36,7 @@ import { strokeFeatureSet } from '../lib/classify/strokes';
 import { featuresForBox } from '../lib/features';
 import { trainFromLabels } from '../lib/pipeline/train-from-labels';
 import { generateLithology, LITHOLOGY_CLASSES, paintedLabels } from '../lib/synthetic/lithology';
+import { generateCarbonateLithology } from '../lib/synthetic/lithology-carbonate';
 import { poreSolidCase } from '../lib/synthetic/pore-speckle';
 import type { DenseVolume, Shape3 } from '../lib/volume/types';
 import { openVolume, writeDenseVolume } from '../lib/volume/zarr-store-node';
@@ -45,8 +50,10 @@ const median = (v: number[]) => {
 };
 
 interface Variant { name: string; train: Args['train'] }
+type Style = 'sandstone' | 'carbonate';
 interface Args {
   shape: Shape3; seeds: number[]; perClass: number[]; peer: boolean; keep: boolean; priorShift?: boolean; case: 'lithology' | 'pores';
+  styles: Style[];
   train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'>; variants: Variant[]; featureVersion?: 1 | 2;
   /** model seeds per variant on the same labels (default: the label seed itself); each adds a row `<variant>#<model seed>` */
   modelSeeds?: number[];
@@ -61,13 +68,18 @@ function variants(spec: string): Variant[] {
 }
 
 function parse(argv: string[]): Args {
-  const a: Args = { shape: [64, 128, 128], seeds: [1, 2, 3], perClass: [2000], peer: true, keep: false, case: 'lithology', train: {}, variants: [{ name: 'MLP', train: {} }] };
+  const a: Args = { shape: [64, 128, 128], seeds: [1, 2, 3], perClass: [2000], peer: true, keep: false, case: 'lithology', styles: ['sandstone'], train: {}, variants: [{ name: 'MLP', train: {} }] };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i];
     if (f === '--shape') a.shape = argv[++i]!.split(',').map(Number) as Shape3;
     else if (f === '--seeds') a.seeds = argv[++i]!.split(',').map(Number);
     else if (f === '--per-class') a.perClass = argv[++i]!.split(',').map(Number);
     else if (f === '--case') a.case = argv[++i] as Args['case'];
+    else if (f === '--style') {
+      const v = argv[++i];
+      if (v !== 'sandstone' && v !== 'carbonate' && v !== 'both') throw new Error(`bench lithology: --style is sandstone, carbonate or both, not ${String(v)}`);
+      a.styles = v === 'both' ? ['sandstone', 'carbonate'] : [v];
+    }
     else if (f === '--feature-version') a.featureVersion = Number(argv[++i]) as 1 | 2;
     else if (f === '--variants') a.variants = variants(argv[++i]!);
     else if (f === '--compare-ple') a.variants = variants('MLP={};pre-PLE={"ple":0,"refitMinEpochs":0}');
@@ -95,29 +107,30 @@ function parse(argv: string[]): Args {
 }
 
 interface Score { meanIoU: number; iou: number[]; seconds: number; shares: number[]; heldOut?: number }
-interface Row { seed: number; perClass: number; painted: number[]; scores: Map<string, Score> }
+interface Row { style: Style; seed: number; perClass: number; painted: number[]; scores: Map<string, Score> }
 
 /** The volume, its truth and painted labels of one seed and label count (lithology facies, or the e2e-08-like pore/solid interior). */
-function makeCase(a: Args, seed: number) {
+function makeCase(a: Args, seed: number, style: Style) {
   if (a.case === 'pores') {
     const shape = poreSolidCase(seed, 1).shape;
     return { shape, classes: [{ code: 1, name: 'pore' }, { code: 2, name: 'solid' }], sample: (pc: number) => poreSolidCase(seed, pc) };
   }
-  const s = generateLithology({ shape: a.shape, seed });
+  const s = style === 'carbonate' ? generateCarbonateLithology({ shape: a.shape, seed }) : generateLithology({ shape: a.shape, seed });
   return { shape: a.shape, classes: LITHOLOGY_CLASSES.map((c) => ({ code: c.code as number, name: c.name as string })), sample: (pc: number) => ({ volume: s.volume as DenseVolume, truth: s.truth, painted: paintedLabels(s.truth, a.shape, { perClass: pc, seed }) }) };
 }
 
 export async function run(argv: string[]): Promise<void> {
   const a = parse(argv);
-  const what = a.case === 'pores' ? 'the e2e-08-like pore/solid interior (64³, single painted voxels on one slice)' : `${a.shape.join('x')} lithology, painted voxels on 2 slices`;
+  const what = a.case === 'pores' ? 'the e2e-08-like pore/solid interior (64³, single painted voxels on one slice)' : `${a.shape.join('x')} lithology (${a.styles.join(' and ')}), painted voxels on 2 slices`;
+  if (a.case === 'pores') a.styles = ['sandstone'];
   console.log(`bench lithology: ${what}${a.featureVersion ? `, feature definition version ${a.featureVersion}` : ''}, seeds ${a.seeds.join(', ')}, ${a.perClass.join(' / ')} painted voxels per class; petromap MLP variants (trainFromLabels defaults${Object.keys(a.train).length ? ` + ${JSON.stringify(a.train)}` : ''}): ${a.variants.map((v) => `${v.name} ${JSON.stringify(v.train)}`).join(', ')}${a.peer ? ' vs scikit-learn RandomForest(100)' : ''} on the same stroke features and labels`);
   const rows: Row[] = [];
   let names: string[] = [];
   let codes: number[] = [];
-  for (const seed of a.seeds) {
+  for (const style of a.styles) for (const seed of a.seeds) {
     const dir = await mkdtemp(join(tmpdir(), 'petromap-bench-litho-'));
     try {
-      const c = makeCase(a, seed);
+      const c = makeCase(a, seed, style);
       names = c.classes.map((k) => k.name);
       codes = c.classes.map((k) => k.code);
       const first = c.sample(a.perClass[0]!);
@@ -132,7 +145,7 @@ export async function run(argv: string[]): Promise<void> {
         const { truth, painted } = c.sample(pc);
         const labPath = join(dir, `labels-${pc}.ome.zarr`);
         await writeDenseVolume(labPath, { meta: { ...store.meta, dtype: 'uint8', channels: ['labels'] }, data: painted });
-        const row: Row = { seed, perClass: pc, painted: codes.map((k) => painted.reduce((s, v) => s + (v === k ? 1 : 0), 0)), scores: new Map() };
+        const row: Row = { style, seed, perClass: pc, painted: codes.map((k) => painted.reduce((s, v) => s + (v === k ? 1 : 0), 0)), scores: new Map() };
         for (const v of a.variants) for (const ms of a.modelSeeds ?? [seed]) {
           // petromap: the one training path, then the saved model on every voxel's features
           const t = Date.now();
@@ -155,7 +168,7 @@ export async function run(argv: string[]): Promise<void> {
         }
         rows.push(row);
         const fmt = (sc: Score) => `mean IoU ${sc.meanIoU.toFixed(3)} (${sc.iou.map((v, k) => `${names[k]} ${v.toFixed(3)}`).join(', ')}; shares ${sc.shares.map((v) => (100 * v).toFixed(1)).join(' / ')} %${sc.heldOut !== undefined ? `, held-out accuracy ${Number.isFinite(sc.heldOut) ? (100 * sc.heldOut).toFixed(0) : '-'} %` : ''}) ${sc.seconds.toFixed(1)} s`;
-        console.log(`seed ${seed}, ${pc} per class (painted ${row.painted.join(' / ')}; true shares ${codes.map((k) => (100 * share(truth, k)).toFixed(1)).join(' / ')} %):`);
+        console.log(`${a.styles.length > 1 || style !== 'sandstone' ? `${style}, ` : ''}seed ${seed}, ${pc} per class (painted ${row.painted.join(' / ')}; true shares ${codes.map((k) => (100 * share(truth, k)).toFixed(1)).join(' / ')} %):`);
         const rf = row.scores.get('RF');
         for (const [k, sc] of row.scores) console.log(`  ${k.padEnd(14)} ${fmt(sc)}${rf && k !== 'RF' ? `   - RF ${sign(sc.meanIoU - rf.meanIoU)}` : ''}`);
       }
@@ -164,10 +177,10 @@ export async function run(argv: string[]): Promise<void> {
       else console.log(`  kept ${dir}`);
     }
   }
-  for (const pc of a.perClass) {
-    const rs = rows.filter((r) => r.perClass === pc);
+  for (const style of a.styles) for (const pc of a.perClass) {
+    const rs = rows.filter((r) => r.perClass === pc && r.style === style);
     const med = (f: (r: Row) => number | undefined) => median(rs.map(f).filter((v): v is number => v !== undefined));
-    console.log(`\n${pc} painted voxels per class, median over ${rs.length} seeds:`);
+    console.log(`\n${a.case === 'lithology' ? `${style}: ` : ''}${pc} painted voxels per class, median over ${rs.length} seeds:`);
     console.log(`| classifier | mean IoU | ${names.join(' | ')} | - RF (median of seeds) | - RF per seed |`);
     console.log(`| --- | --- | ${names.map(() => '---').join(' | ')} | --- | --- |`);
     for (const k of rs[0]!.scores.keys()) {

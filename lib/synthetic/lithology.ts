@@ -32,6 +32,8 @@ export interface LithologySample {
   volume: DenseVolume<'uint16'>;
   /** class code per voxel (LITHOLOGY_CLASSES) */
   truth: Uint8Array;
+  /** the sandstone phase under each voxel (lib/synthetic/minerals CLASS: pore, quartz, ...; 0 in a fracture), for diagnostics */
+  phase: Uint8Array;
 }
 
 export function generateLithology(o: LithologyOptions = {}): LithologySample {
@@ -44,6 +46,7 @@ export function generateLithology(o: LithologyOptions = {}): LithologySample {
   const low = generateSandstone({ ...base, seed: seed * 2 + 2, grainDiameterVox: 10, fractions: { pore: 0.06, quartz: 0.58, feldspar: 0.16, clay: 0.19, pyrite: 0.01 } });
   const data = new Uint16Array(n);
   const truth = new Uint8Array(n);
+  const phase = new Uint8Array(n);
   // facies: a smooth field (lattice ~ a third of the volume's edge), cut at the requested share
   const field = new Float32Array(n);
   const scale = 1 / Math.max(12, Math.min(ny, nx) / 3);
@@ -57,6 +60,7 @@ export function generateLithology(o: LithologyOptions = {}): LithologySample {
     const hi = field[i]! > cut;
     data[i] = hi ? high.volume.data[i]! : low.volume.data[i]!;
     truth[i] = hi ? 1 : 2;
+    phase[i] = hi ? high.truthLabels[i]! : low.truthLabels[i]!;
     if (high.truthLabels[i] === 1) { const v = high.volume.data[i]!; poreSum += v; poreSq += v * v; poreN++; }
   }
   // fractures: planes through the volume, steep (as in cores), aperture 2-3 voxels
@@ -75,11 +79,12 @@ export function generateLithology(o: LithologyOptions = {}): LithologySample {
       const d = (x - cx) * nxv + (y - cy) * nyv + (z - cz) * nzv + 0.8 * (valueNoise3(x / 6, y / 6, z / 6, seed + 31 + f) - 0.5);
       if (Math.abs(d) <= half) {
         truth[i] = 3;
+        phase[i] = 0;
         data[i] = Math.max(0, Math.min(65535, Math.round(poreMean + poreSd * g())));
       }
     }
   }
-  return { volume: { meta: { ...high.volume.meta, shape: [...shape] as Shape3 }, data }, truth };
+  return { volume: { meta: { ...high.volume.meta, shape: [...shape] as Shape3 }, data }, truth, phase };
 }
 
 export interface PaintedLabelOptions {
