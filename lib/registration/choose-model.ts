@@ -372,7 +372,7 @@ export function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: n
   else reason = `similarity: the affine is not supported (patch-shift F ${F === null ? 'n/a' : F.toFixed(1)} < ${F_MIN} or whole-map gain < ${F_GAIN}, and whole-map gain < ${bar.toFixed(4)} for ${mw} x ${mh} pixels; ${split}; ${evidence})`;
   // the kept affine's own area and polish (affine-polish.ts); the decision above is made on the candidate at the held area
   if ((keep || o.requested) && o.images) {
-    const p = polishKeptAffine(o.images.slab, o.images.mov, G, polished.edsToSlab, score, q, patchAreaChange(m.pts), o.signal);
+    const p = polishKeptAffine(o.images.slab, o.images.mov, G, polished.edsToSlab, scoreOn, q, patchAreaChange(m.pts), o.signal);
     const psv = singularValues(composeAffine2(invertAffine2(G), p.edsToSlab));
     if (psv[0] <= 1.1 && psv[1] >= 0.9) {
       const sign = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)} %`;
