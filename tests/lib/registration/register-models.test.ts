@@ -81,7 +81,8 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     const { r, e } = await registerAndMeasure(38, 0.7, { coverage: 1, stretch: [0, 0.01] });
     expect(r.model).toBe('affine');
     expect(r.modelChoice?.reason).toMatch(/^affine: it explains the whole map clearly better \(gain >= 0\.0077 for 183 x 183 pixels/);
-    expect(e.mean).toBeLessThanOrEqual(0.15);
+    // the polish leaves out the slab's edge ring (affine-polish.ts): 0.107 -> 0.072 on this 100 % map
+    expect(e.mean).toBeLessThanOrEqual(0.1);
     expect(e.max).toBeLessThanOrEqual(0.5);
   }, SLOW);
 
