@@ -6,6 +6,9 @@
 import { QUALITY_EXPLAINED, type QualityEstimate } from '@/lib/classify/quality-text';
 import { formatPct } from '../format';
 
+/** the per-class sentence's clause about a column shown only when the half-models were trained */
+const HALVES_CLAUSE = ', how often the two half-models agree in depth (when they were trained)';
+
 export function QualityCard({ q, compact = false, classes }: { q: QualityEstimate | null | undefined; compact?: boolean; classes?: { code: number; name: string }[] }) {
   if (!q) return null;
   // the half-models are a diagnostic trained on request only (null/NaN when not made)
@@ -50,7 +53,7 @@ export function QualityCard({ q, compact = false, classes }: { q: QualityEstimat
               ))}
             </tbody>
           </table>
-          <p className="muted small" data-testid="quality-per-class-text">{QUALITY_EXPLAINED.perClass}</p>
+          <p className="muted small" data-testid="quality-per-class-text">{halves ? QUALITY_EXPLAINED.perClass : QUALITY_EXPLAINED.perClass.replace(HALVES_CLAUSE, '')}</p>
         </>
       ) : null}
     </section>

@@ -29,5 +29,8 @@ describe('QualityCard', () => {
     expect(noHalves).toContain('Estimated 3D mean IoU');
     expect(noHalves).not.toContain('quality-agreement');
     expect(noHalves).not.toContain('>half-models agree in depth</th>');
+    // nor does the per-class sentence speak of that column
+    expect(noHalves).toContain('Per class: the estimated 3D IoU');
+    expect(noHalves).not.toContain('half-models');
   });
 });
