@@ -70,7 +70,7 @@ export interface PartShift {
 }
 
 /** The slab pixels (grey, EDS position under G) whose EDS position lies in the part. */
-function partPixels(slab: Slab, G: Affine2, box: FieldRect) {
+export function partPixels(slab: Slab, G: Affine2, box: FieldRect) {
   const inv = invertAffine2(G);
   const corners = [[box.u0 - 0.5, box.v0 - 0.5], [box.u0 + box.width - 0.5, box.v0 - 0.5], [box.u0 - 0.5, box.v0 + box.height - 0.5], [box.u0 + box.width - 0.5, box.v0 + box.height - 0.5]]
     .map(([u, v]) => applyAffine2(G, u, v));

@@ -1,12 +1,14 @@
 /**
  * The global transform of a stitched map from its fields' layout (issue 19, mosaic-layout.ts): the
  * least-squares scale and rotation of the fields' shifts reads a global similarity's error through
- * the stitching errors, within its standard error; the corrected transform puts every field's centre
- * where G took it plus its shift; too few moved fields change nothing. Known shifts, no images.
+ * the stitching errors, within its standard error; the corrected transform scales and rotates about
+ * the map's centre; too few moved fields, or stage drift, change nothing. Known shifts, no images
+ * (mosaic-linear.test.ts has the estimate from the fields' content on a generated map).
  */
 import { describe, expect, it } from 'vitest';
 import { applyAffine2, type Affine2 } from '../../../lib/coords';
-import { fitFieldLayout, LAYOUT_MIN_FIELDS, refineMosaicLayout, withLayout } from '../../../lib/registration/mosaic-layout';
+import { fitFieldLayout, refineMosaicLayout, SHARED_LINEAR_MIN_MOVED } from '../../../lib/registration/mosaic-layout';
+import { linearOf, withLinear } from '../../../lib/registration/mosaic-linear';
 import { regularFields, type MeasuredField } from '../../../lib/registration/refine-fields';
 import type { MovingImage } from '../../../lib/registration/moving-image';
 import type { Slab } from '../../../lib/registration/types';
@@ -51,26 +53,26 @@ describe('mosaic layout', () => {
     expect(L.se).toBeLessThan(1e-9);
   });
 
-  it('the corrected transform takes each field centre where G took it plus its shift', () => {
+  it('the corrected transform keeps the centre and scales and rotates about it', () => {
     const G: Affine2 = [0.6, -0.3, 12, 0.3, 0.6, -4];
-    const fields = mosaic(5, 0.012, 0.004, 0);
-    const G1 = withLayout(G, fitFieldLayout(fields)!);
-    for (const f of fields) {
-      const cu = f.u0 + (f.width - 1) / 2, cv = f.v0 + (f.height - 1) / 2;
-      const want = applyAffine2(G, cu + f.shiftPx[0], cv + f.shiftPx[1]), got = applyAffine2(G1, cu, cv);
+    const c: [number, number] = [83.5, 60];
+    const A = linearOf(0.012, 0.004);
+    const G1 = withLinear(G, A, c);
+    for (const [u, v] of [[83.5, 60], [0, 0], [167, 12], [40, 150]]) {
+      const want = applyAffine2(G, c[0] + A[0] * (u - c[0]) + A[1] * (v - c[1]), c[1] + A[2] * (u - c[0]) + A[3] * (v - c[1])), got = applyAffine2(G1, u, v);
       expect(got[0]).toBeCloseTo(want[0], 9);
       expect(got[1]).toBeCloseTo(want[1], 9);
     }
   });
 
-  it(`fewer than ${LAYOUT_MIN_FIELDS} moved fields: the global transform and the fields are kept as they are`, () => {
-    const fields = mosaic(7, 0.02, 0, 3).map((f, i) => (i < LAYOUT_MIN_FIELDS - 1 ? f : { ...f, moved: false, shiftPx: [0, 0] as [number, number] }));
+  it(`fewer than ${SHARED_LINEAR_MIN_MOVED} moved fields: the global transform and the fields are kept as they are`, () => {
+    const fields = mosaic(7, 0.02, 0, 3).map((f, i) => (i < SHARED_LINEAR_MIN_MOVED - 1 ? f : { ...f, moved: false, shiftPx: [0, 0] as [number, number] }));
     const G: Affine2 = [1, 0, 0, 0, 1, 0];
     const slab = { width: 1, height: 1, data: new Float32Array(1) } as unknown as Slab;
     const out = refineMosaicLayout(slab, {} as MovingImage, G, fields, fields);
     expect(out.edsToSlab).toBe(G);
     expect(out.fields).toBe(fields);
-    expect(out.layout).toBeUndefined();
+    expect(out.linear).toBeUndefined();
   });
 
   it('neighbours that moved alike (stage drift): the trend is the map\'s own, the global transform is kept', () => {
@@ -83,6 +85,6 @@ describe('mosaic layout', () => {
     const slab = { width: 1, height: 1, data: new Float32Array(1) } as unknown as Slab;
     const out = refineMosaicLayout(slab, {} as MovingImage, G, fields, fields);
     expect(out.edsToSlab).toBe(G);
-    expect(out.layout).toBeUndefined();
+    expect(out.linear).toBeUndefined();
   });
 });
