@@ -19,6 +19,7 @@ import { OverlayPanel } from '../results/overlay-panel';
 import { guessLevelShapes, sliceUrl } from '../viewer/volume-info';
 import type { Vec3 } from '../viewer/slice-geometry';
 import { QualityCard } from '../quality/quality-card';
+import { OneClassWarning } from './one-class-warning';
 
 type Spec = { filter: string; sigmaUm: number };
 const key = (s: Spec) => `${s.filter}@${s.filter === 'intensity' ? 0 : +s.sigmaUm.toFixed(4)}`;
@@ -127,6 +128,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
               {st.model ? 'Train again' : 'Train'}
             </button>
           </div>
+          {st.labelCountsStatus === 'ready' && <OneClassWarning counts={st.labelCounts} projectId={projectId} />}
           <JobBar job={trainJob} label="Training" onCancel={() => trainJobId && cancel.mutate({ id: trainJobId })} />
           <LiveCurves st={st} training={training} />
           {st.model && (

@@ -65,3 +65,13 @@ describe('charts name their axes and classes', () => {
     expect(html).toMatch(/transform="translate\(432,54\)"><line x2="4"><\/line><text x="8" dy="0.32em" text-anchor="start">100%/);
   });
 });
+
+describe('Train with one labelled class', () => {
+  it('names the one class and says what to change; silent with two', async () => {
+    const { OneClassWarning } = await import('@/app/_components/train/one-class-warning');
+    const one = renderToStaticMarkup(createElement(OneClassWarning, { projectId: 'p1', counts: [{ code: 1, name: 'pore', voxels: 0 }, { code: 2, name: 'quartz', voxels: 5613 }] }));
+    expect(one).toMatch(/Only <strong>quartz<\/strong> has labelled voxels/);
+    expect(one).toContain('href="/projects/p1/correlate"');
+    expect(renderToStaticMarkup(createElement(OneClassWarning, { projectId: 'p1', counts: [{ code: 1, name: 'pore', voxels: 3 }, { code: 2, name: 'quartz', voxels: 5 }] }))).toBe('');
+  });
+});
