@@ -175,7 +175,7 @@ export class ZarrVolumeStore implements VolumeStore {
       return (await arr.getChunk([channel, ...cc], { signal })).data as AnyVoxelArray;
     } catch (err) {
       throwIfAborted(signal);
-      const why = chunkTooLarge(err)?.message ?? `${(err as Error)?.message ?? String(err)}.`;
+      const why = chunkTooLarge(err)?.message.replace(/; the file is damaged\.$/, '.') ?? `${(err as Error)?.message ?? String(err)}.`;
       throw invalidInput(
         `Could not read volume "${this.path}" (chunk ${cc.join('/')}): ${why} The store may be damaged; re-import the scan.`,
         { cause: err },
