@@ -169,7 +169,7 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded, f
           <div className="small muted num" data-testid={`import-status-${tid}`}>
             {state.queued
               ? `${state.file}: uploaded, waiting for the job before it to finish…`
-              : `${state.file}: importing on the server${state.message ? ` (${state.message})` : ''}… ${(100 * state.progress).toFixed(0)} %`}
+              : `${state.file}: ${importStep(state.message, state.file)}… ${(100 * state.progress).toFixed(0)} %`}
           </div>
         </div>
       )}
@@ -182,6 +182,13 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded, f
       )}
     </div>
   );
+}
+
+/** The import job's step without repeating the file name ("importing slices.zip" after "slices.zip:" read twice). */
+export function importStep(message: string | null, file: string): string {
+  if (!message) return 'importing on the server';
+  const m = message.replace(` ${file}`, '').trim();
+  return m || 'importing on the server';
 }
 
 /** The voxel size box: empty = the file's; one number = isotropic; three = z,y,x (µm); 'bad' otherwise. */

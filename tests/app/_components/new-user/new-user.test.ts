@@ -75,3 +75,13 @@ describe('Train with one labelled class', () => {
     expect(renderToStaticMarkup(createElement(OneClassWarning, { projectId: 'p1', counts: [{ code: 1, name: 'pore', voxels: 3 }, { code: 2, name: 'quartz', voxels: 5 }] }))).toBe('');
   });
 });
+
+describe('the import line', () => {
+  it('says the step once, not the file name twice', async () => {
+    const { importStep } = await import('@/app/_components/upload/upload-zone');
+    expect(importStep('importing slices.zip', 'slices.zip')).toBe('importing');
+    expect(importStep('unpacking tima.zip', 'tima.zip')).toBe('unpacking');
+    expect(importStep('writing overview levels', 'x.tif')).toBe('writing overview levels');
+    expect(importStep(null, 'x.tif')).toBe('importing on the server');
+  });
+});
