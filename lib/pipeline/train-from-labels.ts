@@ -10,6 +10,7 @@ import { argmaxShares, BANK_GUARD, guardFallback, judgeBank, type BankGuardRule,
 import { DEFAULT_BANK, featureBank } from '../classify/feature-banks';
 import { adjustPriors, disposeModel, matchClassShares, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel } from '../classify/model-io-node';
+import { paintedPriorApplies, shiftPaintedPrior } from '../classify/painted-prior';
 import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
 import { depthFeatures, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
 import { depthLayerRows, studentTrainingSet, type DepthTransferOptions } from './depth-transfer';
@@ -163,6 +164,8 @@ export interface TrainFromLabelsOptions extends StageOptions {
   qualityHalfModels?: boolean;
   /** adjust the model to the volume's class shares (lib/classify/model adjustPriors, EM on a depth sample); default false */
   priorShift?: boolean;
+  /** painted labels: move the few-labels model half way to the volume's EM class shares (lib/classify/painted-prior; default: where paintedPriorApplies) */
+  paintedPrior?: boolean;
   /** EDS labels: weight the classes towards the EDS map's class shares in depth (default TRAIN_DEFAULTS.matchEdsShares, on) */
   matchEdsShares?: boolean;
   /** experiments: how far the class-share weights go (TRAIN_DEFAULTS.matchEdsSharesPower) */
@@ -339,6 +342,10 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
       onProgress?.(0.96, "Adjusting to the volume's class shares");
       const g = await depthRows();
       await adjustPriors(tm, g.rows, g.vox.length);
+    } else if (labels.kind === 'strokes' && (opts.paintedPrior ?? paintedPriorApplies(ts, trainOpts?.ple ?? 0))) {
+      onProgress?.(0.96, "Moving the painted classes' shares towards the volume's");
+      const g = await depthRows();
+      await shiftPaintedPrior(tm, g.rows, g.vox.length);
     }
     clock.lap('validate');
     // atomic (temp name + rename); refuses a folder petromap did not write
