@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- lithology [--case lithology|pores] [--style sandstone|carbonate|both] [--shape z,y,x] [--seeds 1,2,3] [--per-class 10,40,150,500,2000]
  *   [--variants 'name={train options json};...' | --compare-ple] [--hidden 48,48] [--epochs n] [--class-weights sqrt|balanced|none]
- *   [--ple bins (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--model-seeds 1,2,..] [--prior-shift] [--no-peer] [--keep]`
+ *   [--ple bins (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--model-seeds 1,2,..] [--prior-shift] [--painted-prior on|off] [--no-peer] [--keep]`
  * Painted labels on lithology (issue 15 §3): synthetic lithology volumes (lib/synthetic/lithology:
  * high / low porosity sandstone facies and open fractures) with painted-like labels (brush dabs on
  * two slices, `--per-class` voxels per class), classified two ways on the SAME features and labels:
@@ -17,6 +17,8 @@
  * before the encoding) and scored, the forest beside it; a table per label count at the end.
  * `--model-seeds`: every variant trained with each of these model seeds on the same labels (rows
  * `<variant>#<seed>`), to tell the spread across model seeds from the spread across label draws.
+ * `--painted-prior on|off`: force lib/classify/painted-prior's step (default: where it applies); a variant's
+ * JSON may hold `"paintedPrior": false` to compare both on the same labels.
  * `--style`: the lithology generator: `sandstone` (default; lib/synthetic/lithology, two sandstone facies
  * and planar fractures) or `carbonate` (lib/synthetic/lithology-carbonate, written apart from it: a vuggy
  * limestone and a crystalline dolostone in beds, curved fractures with tips and varying aperture, another
@@ -54,6 +56,8 @@ type Style = 'sandstone' | 'carbonate';
 interface Args {
   shape: Shape3; seeds: number[]; perClass: number[]; peer: boolean; keep: boolean; priorShift?: boolean; case: 'lithology' | 'pores';
   styles: Style[];
+  /** trainFromLabels paintedPrior (undefined: its default) */
+  paintedPrior?: boolean;
   train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'>; variants: Variant[]; featureVersion?: 1 | 2;
   /** model seeds per variant on the same labels (default: the label seed itself); each adds a row `<variant>#<model seed>` */
   modelSeeds?: number[];
@@ -94,6 +98,7 @@ function parse(argv: string[]): Args {
     else if (f === '--lr') a.train.learningRate = Number(argv[++i]);
     else if (f === '--noise') a.train.inputNoise = Number(argv[++i]);
     else if (f === '--prior-shift') a.priorShift = true;
+    else if (f === '--painted-prior') a.paintedPrior = argv[++i] === 'on';
     else if (f === '--refit') a.train.refit = true;
     else if (f === '--ple') a.train.ple = Number(argv[++i]);
     else if (f === '--refit-min-epochs') a.train.refitMinEpochs = Number(argv[++i]);
@@ -151,7 +156,9 @@ export async function run(argv: string[]): Promise<void> {
           const t = Date.now();
           const name = a.modelSeeds ? `${v.name}#${ms}` : v.name;
           const mdir = join(dir, `model-${pc}-${name}`);
-          const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, mdir, { featureSet: set, train: { ...a.train, ...v.train }, seed: ms, priorShift: a.priorShift });
+          // a variant's `paintedPrior` (true / false) is trainFromLabels' option, not a training option
+          const { paintedPrior, ...train } = { ...a.train, ...v.train } as Args['train'] & { paintedPrior?: boolean };
+          const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, mdir, { featureSet: set, train, seed: ms, priorShift: a.priorShift, paintedPrior: paintedPrior ?? a.paintedPrior });
           const tm = await loadModel(mdir);
           const pred = argmaxClasses(await predictRows(tm, feats.data, n), tm.classes);
           disposeModel(tm);
