@@ -9,10 +9,10 @@
  */
 import { invertAffine2, type Affine2 } from '../coords';
 import { throwIfAborted, unprocessable, type StageOptions } from '../errors';
-import { fftSize } from './fft2d';
+import { coarseGrid } from './map-scale';
 import type { MovingImage } from './moving-image';
 import { poseToAffine, scoreAffine, type Pose } from './pose';
-import { CLIMB_OUT, climbPicks, climbPose, sweep, sweepShared, sweepUnits, type Candidate, type ClimbJob, type SweepJob, type SweepShared } from './coarse-search';
+import { CLIMB_OUT, climbPicks, climbPicksAsync, climbPose, sweep, sweepAsync, sweepShared, sweepUnits, type Candidate, type ClimbJob, type SweepJob, type SweepShared } from './coarse-search';
 import { overlapPenalty, prepareFixed, type FixedSpectra } from './ratio-search';
 import { mutualInformationOverlap } from './quality';
 import type { CoarseAlignment, Slab } from './types';
@@ -58,13 +58,9 @@ function coarseSlab(slab: Slab, f: number) {
 }
 
 async function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: CoarseAlignOptions): Promise<Candidate[]> {
-  // ~40 coarse pixels across the slab, but at least ~24 across a small map (fewer lose it)
-  const mapExtent = scale * Math.max(mov.width, mov.height);
-  const f = Math.max(1, Math.round(Math.min(Math.max(slab.width, slab.height) / 40, mapExtent / 24)));
+  // ~40 coarse pixels across the slab, every translation that leaves some overlap (map-scale.ts)
+  const { f, size, n } = coarseGrid(slab.width, slab.height, mov.width, mov.height, scale);
   const cs = coarseSlab(slab, f);
-  const size = Math.ceil((scale * Math.hypot(mov.width, mov.height)) / f) + 1;
-  // every translation that leaves some overlap, without wrapping round (fft2d.ts: factors 2, 3, 5)
-  const n = fftSize(Math.max(cs.w, cs.h) + size - 1);
   const fixed: FixedSpectra = prepareFixed(cs.grey, cs.mask, cs.w, cs.h, n);
   const mapArea = (scale * scale * mov.classified) / (f * f);
   const expected = Math.min(mapArea, cs.validArea / (f * f));
@@ -87,7 +83,7 @@ async function coarseSearch(slab: Slab, mov: MovingImage, scale: number, opts: C
     sh = (await sweepTwoThreads(job, fixed, stop, onPose)).sh;
   } else {
     sh = sweepShared(total, false);
-    sweep(job, sh, fixed, stop, onPose);
+    await sweepAsync(job, sh, fixed, stop, onPose);
   }
   throwIfAborted(opts.signal);
   const out: Candidate[] = [];
@@ -166,7 +162,7 @@ export async function coarseAlign(slab: Slab, mov: MovingImage, opts: CoarseAlig
     sh = await climbTwoThreads(job, stop, onPose);
   } else {
     sh = { next: new Int32Array(1), out: new Float64Array(CLIMB_OUT * picks.length).fill(NaN) };
-    climbPicks(job, sh, stop, onPose);
+    await climbPicksAsync(job, sh, stop, onPose);
   }
   throwIfAborted(opts.signal);
   const refined = picks.map((p, i) => {

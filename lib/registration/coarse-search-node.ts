@@ -6,7 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../parallel/ts-worker-node';
-import { CLIMB_OUT, climbPicks, sweep, sweepShared, type ClimbJob, type SweepJob, type SweepShared } from './coarse-search';
+import { CLIMB_OUT, climbPicksAsync, sweepAsync, sweepShared, type ClimbJob, type SweepJob, type SweepShared } from './coarse-search';
 import type { FixedSpectra } from './ratio-search';
 
 let idle: Worker | undefined;
@@ -25,7 +25,7 @@ export function prewarmSearch(): void {
  * Run `here` on this thread while the helper worker runs `msg` (both take work from the same
  * shared counter); resolves with how many units the helper did (-1: it failed).
  */
-async function withHelper(msg: object, here: () => void): Promise<number> {
+async function withHelper(msg: object, here: () => Promise<unknown>): Promise<number> {
   const w = idle ?? start();
   idle = undefined;
   w.removeAllListeners();
@@ -38,7 +38,7 @@ async function withHelper(msg: object, here: () => void): Promise<number> {
   });
   w.postMessage(msg);
   try {
-    here();
+    await here();
   } finally {
     // on a throw here the helper still finishes its unit; it is kept or dropped when it answers
     void helper.then((byHelper) => {
@@ -52,13 +52,13 @@ async function withHelper(msg: object, here: () => void): Promise<number> {
 /** Sweep all poses of `job` on this thread and the helper; returns the shared results and how many poses the helper did. */
 export async function sweepTwoThreads(job: SweepJob, fixed: FixedSpectra, stop: () => boolean, onPose: () => void) {
   const sh = sweepShared(job.poses.length / 2, true);
-  const byHelper = await withHelper({ job, next: sh.next, out: sh.out }, () => sweep(job, sh, fixed, stop, onPose));
+  const byHelper = await withHelper({ job, next: sh.next, out: sh.out }, () => sweepAsync(job, sh, fixed, stop, onPose));
   return { sh, byHelper, ok: byHelper >= 0 };
 }
 
 /** Climb the picked poses of `job` on this thread and the helper; the shared results (CLIMB_OUT per pose, NaN where not done). */
 export async function climbTwoThreads(job: ClimbJob, stop: () => boolean, onPose?: () => void): Promise<SweepShared> {
   const sh: SweepShared = { next: new Int32Array(new SharedArrayBuffer(4)), out: new Float64Array(new SharedArrayBuffer(8 * CLIMB_OUT * (job.picks.length / 5))).fill(NaN) };
-  await withHelper({ climb: job, next: sh.next, out: sh.out }, () => climbPicks(job, sh, stop, onPose));
+  await withHelper({ climb: job, next: sh.next, out: sh.out }, () => climbPicksAsync(job, sh, stop, onPose));
   return sh;
 }

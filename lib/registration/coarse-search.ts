@@ -108,16 +108,47 @@ function takeUnits(sh: SweepShared, count: number, stop: (() => boolean) | undef
   }
 }
 
+/** Wait one turn of the event loop: an abort, a timer or a message to this thread can run. */
+const yieldToLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * takeUnits for the thread that owns the job's AbortSignal: it yields to the event loop before
+ * each unit, so an abort (a job's Cancel, a timer) is seen between units, not only at the end.
+ */
+async function takeUnitsAsync(sh: SweepShared, count: number, stop: (() => boolean) | undefined, work: (unit: number) => void): Promise<void> {
+  for (;;) {
+    await yieldToLoop();
+    if (stop?.()) { Atomics.store(sh.next, 0, count); return; }
+    const u = Atomics.add(sh.next, 0, 1);
+    if (u >= count) return;
+    work(u);
+  }
+}
+
 /**
  * Take units of poses from `sh.next` until none is left (or `stop()` says so), writing each pose's
  * best translation to `sh.out`. Returns how many poses this thread did.
  */
 export function sweep(job: SweepJob, sh: SweepShared, fixed?: FixedSpectra, stop?: () => boolean, onPose?: () => void): number {
+  const s = sweepUnit(job, sh, fixed, onPose);
+  takeUnits(sh, s.units, stop, s.work);
+  return s.done();
+}
+
+/** sweep on the thread that owns the AbortSignal: yields to the event loop between units (takeUnitsAsync). */
+export async function sweepAsync(job: SweepJob, sh: SweepShared, fixed?: FixedSpectra, stop?: () => boolean, onPose?: () => void): Promise<number> {
+  const s = sweepUnit(job, sh, fixed, onPose);
+  await takeUnitsAsync(sh, s.units, stop, s.work);
+  return s.done();
+}
+
+/** One unit of the sweep (a template and the up to 4 poses it serves) and the count of poses done. */
+function sweepUnit(job: SweepJob, sh: SweepShared, fixed?: FixedSpectra, onPose?: () => void) {
   const fx = fixed ?? prepareFixed(job.grey, job.mask, job.w, job.h, job.n);
   const mov = { width: job.mw, height: job.mh, labels: job.labels, classes: job.classes };
   const units = job.unitBase.length / 2;
   let done = 0;
-  takeUnits(sh, units, stop, (u) => {
+  const work = (u: number) => {
     const base: Pose = { thetaDeg: job.unitBase[2 * u], mirrored: job.unitBase[2 * u + 1] === 1, scale: job.scale, cx: 0, cy: 0 };
     const spec = templateSpectra(coarseTemplate(mov, base, job.f, job.size), job.size, job.size, job.n);
     for (let r = 0; r < 4; r++) {
@@ -128,8 +159,8 @@ export function sweep(job: SweepJob, sh: SweepShared, fixed?: FixedSpectra, stop
       done++;
       onPose?.();
     }
-  });
-  return done;
+  };
+  return { units, work, done: () => done };
 }
 
 /** A pose and its score (the correlation ratio, overlap-damped). */
@@ -182,15 +213,29 @@ export const CLIMB_OUT = 5;
 
 /** Climb poses of `job` taken from `sh.next` until none is left; returns how many this thread did. */
 export function climbPicks(job: ClimbJob, sh: SweepShared, stop?: () => boolean, onPose?: () => void): number {
+  const c = climbUnit(job, sh, onPose);
+  takeUnits(sh, c.count, stop, c.work);
+  return c.done();
+}
+
+/** climbPicks on the thread that owns the AbortSignal: yields to the event loop between poses. */
+export async function climbPicksAsync(job: ClimbJob, sh: SweepShared, stop?: () => boolean, onPose?: () => void): Promise<number> {
+  const c = climbUnit(job, sh, onPose);
+  await takeUnitsAsync(sh, c.count, stop, c.work);
+  return c.done();
+}
+
+/** The climb of one picked pose and the count of poses done. */
+function climbUnit(job: ClimbJob, sh: SweepShared, onPose?: () => void) {
   const count = job.picks.length / 5;
   let done = 0;
-  takeUnits(sh, count, stop, (i) => {
+  const work = (i: number) => {
     const [thetaDeg, mirrored, scale, cx, cy] = job.picks.subarray(5 * i, 5 * i + 5);
     const r = climbPose(job.slab, job.mov, { thetaDeg, mirrored: mirrored === 1, scale, cx, cy, score: -Infinity }, job.minOverlap, job.expected);
     const m = mutualInformationOverlap(job.slab, job.mov, poseToAffine(r, job.mov.width, job.mov.height));
     sh.out.set([r.thetaDeg, r.cx, r.cy, r.score, m.mi * overlapPenalty(m.overlap, job.expected)], CLIMB_OUT * i);
     done++;
     onPose?.();
-  });
-  return done;
+  };
+  return { count, work, done: () => done };
 }

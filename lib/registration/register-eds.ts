@@ -17,6 +17,7 @@ import { detectSurface } from './detect-surface';
 import type { RefineOptions } from './elastix-refine';
 import { extractSlab, type ExtractSlabOptions } from './extract-slab';
 import { fitLandmarks, landmarkResiduals, type SlabLandmark } from './fit-landmarks';
+import { checkMapScale } from './map-scale';
 import { chooseModel, type ChosenModel } from './model-choice';
 import { movingImage, type MovingImage } from './moving-image';
 import { scoreAffine } from './pose';
@@ -53,6 +54,8 @@ export interface RegisterOptions extends StageOptions {
   inWorker?: boolean;
   /** restrict the automatic search to one handedness */
   mirrored?: boolean;
+  /** the scan's file gave no voxel size, so it was assumed (named when the map is refused as too large) */
+  voxelSizeAssumed?: boolean;
   slab?: Omit<ExtractSlabOptions, 'signal' | 'onProgress'>;
   elastix?: Omit<RefineOptions, 'model' | 'onStage'>;
 }
@@ -75,11 +78,13 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   const { signal, onProgress } = opts;
   // worker threads (Node): the search's helper and elastix's, loaded while the surface is found
   const threads = opts.inWorker === false ? 1 : 2;
+  const mov = movingImage(map, { companion: opts.companion });
+  // a map far larger than the scan at its voxel size: refused from the sizes, before anything is allocated
+  if (!opts.landmarks) checkMapScale({ ...map, name: map.source, classes: mov.classes }, volume.meta, { spacingAssumed: opts.voxelSizeAssumed, threads, slab: opts.extractedSlab && [opts.extractedSlab.width, opts.extractedSlab.height] });
   if (threads > 1 && !opts.landmarks) import('./coarse-search-node').then((m) => m.prewarmSearch(), () => {});
   if (opts.refine !== false) prewarmRefinement(opts);
   const surface = opts.surface ?? (await detectSurface(volume, { signal, onProgress: sub(onProgress, 0, 0.1) }));
   const slab = opts.extractedSlab ?? (await extractSlab(volume, surface, { ...opts.slab, signal, onProgress: sub(onProgress, 0.1, 0.2) }));
-  const mov = movingImage(map, { companion: opts.companion });
   const lms = opts.landmarks ? slabLandmarks(opts.landmarks, slab) : undefined;
   let init: Affine2;
   if (opts.model === 'fields' && !opts.fields?.length) throw invalidInput('The per-field model needs the field layout of the mosaic (the fields of the TIMA export, or --fields COLSxROWS).');
