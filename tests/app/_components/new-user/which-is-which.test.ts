@@ -1,0 +1,26 @@
+/**
+ * Second new-user pass (engineer E's list): the training legend says its figures are the last
+ * epoch's and names the best epoch (the model kept, whose accuracy the summary gives); the Train
+ * page lists minerals by area as Correlate does; the Data step says which volume the project uses;
+ * the step navigation of a lithology project hints the order; a landmark-only registration says
+ * why it has no residual map.
+ */
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import { TrainingCurves } from '@/app/_components/results/charts';
+
+describe('training legend: last epoch and best epoch told apart', () => {
+  const history = [0, 1, 2, 3].map((epoch) => ({ epoch, loss: 1 - epoch * 0.1, valLoss: 1 - epoch * 0.05, valAccuracy: [0.7, 0.8, 0.845, 0.847][epoch] }));
+  it('the accuracy figure is the last epoch\'s, the best epoch line gives its own', () => {
+    const html = renderToStaticMarkup(createElement(TrainingCurves, { history, maxEpochs: 4, bestEpoch: 2 }));
+    expect(html).toContain('held-out accuracy 84.7 %');
+    expect(html).toMatch(/data-testid="legend-last-epoch"[^>]*>figures at the last epoch, 4</);
+    expect(html).toMatch(/data-testid="legend-best-epoch"[^>]*>┆ best epoch 3 \(kept\): 84\.5 %</);
+  });
+  it('while training (no best epoch yet) only the last epoch is named', () => {
+    const html = renderToStaticMarkup(createElement(TrainingCurves, { history: history.slice(0, 2), maxEpochs: 10 }));
+    expect(html).toContain('figures at the last epoch, 2');
+    expect(html).not.toContain('best epoch');
+  });
+});
