@@ -44,6 +44,7 @@ export function searchBytes(g: CoarseGrid, classes: number, threads: number): nu
  */
 export const MAX_SEARCH_BYTES = 512 * 2 ** 20;
 
+const mem = (b: number) => (b >= 2 ** 30 ? `${+(b / 2 ** 30).toPrecision(3)} GiB` : `${Math.round(b / 2 ** 20)} MiB`);
 const len = (um: number) => (um >= 1000 ? `${+(um / 1000).toPrecision(3)} mm` : `${+um.toPrecision(3)} µm`);
 
 export interface MapScaleInput {
@@ -85,7 +86,7 @@ export function checkMapScale(map: MapScaleInput, volume: { shape: readonly numb
   throw unprocessable(
     `The EDS map ${map.name ?? ''} covers ${len(map.width * map.pixelSizeUm)} × ${len(map.height * map.pixelSizeUm)} (${map.width} × ${map.height} px at ${+map.pixelSizeUm.toPrecision(4)} µm/px), ` +
       `that is ${Math.round(w)} × ${Math.round(h)} voxels of ${+voxelUm.toPrecision(4)} µm: ${times >= 10 ? Math.round(times) : +times.toPrecision(2)} times as wide as the scan (${nx} × ${ny} voxels, ${len(nx * voxelUm)} × ${len(ny * voxelUm)}). ` +
-      `The automatic search cannot cover a map that large (it would need ${Math.round(bytes / 2 ** 20)} MiB, more than its ${MAX_SEARCH_BYTES / 2 ** 20} MiB). ${why} If both are right, crop the map to the scanned area, or place it with 3 landmark pairs.`,
+      `The automatic search cannot cover a map that large (it would need ${mem(bytes)}, more than its ${mem(MAX_SEARCH_BYTES)}). ${why} If both are right, crop the map to the scanned area, or place it with 3 landmark pairs.`,
     { details: { searchBytes: bytes, mapVoxels: [Math.round(w), Math.round(h)], voxelUm } },
   );
 }

@@ -27,7 +27,7 @@ import { autoWindow, greyPng } from '../render/slice';
 import { runTask } from '../jobs/run-task';
 import { edsOnSlabCodes, NO_FIELD_LAYOUT, readSlabFiles, readSlabRecord, REFUSED_MAP, type SlabRecord, type SurfaceOut } from '../jobs/tasks-correlate';
 import { faceDatasets, projectClassMap, projectDatasets, projectTruth, type Face } from './project-inputs';
-import { checkMapScale } from './map-scale-check';
+import { checkMapScale } from '@/lib/registration/map-scale';
 import type { VolumeInfoOut } from '../routers/datasets';
 
 export type { SlabRecord, SurfaceOut } from '../jobs/tasks-correlate';
@@ -86,8 +86,18 @@ export interface EdsInfo {
   notMeasuredFraction?: number;
 }
 export const edsInfoOf = (eds: { info: unknown }) => eds.info as EdsInfo;
-/** What the volume import recorded (datasets.ts volumeInfo): shape, voxel size, whether it was assumed. */
-const volumeInfoOf = (v: { info: unknown }) => ({ ...(v.info as VolumeInfoOut).meta, spacingAssumed: (v.info as VolumeInfoOut).spacingAssumed });
+/** What the volume import recorded (datasets.ts volumeInfo): shape and voxel size, and whether it was assumed. */
+const volumeInfoOf = (v: { info: unknown }) => ({ meta: (v.info as VolumeInfoOut).meta, spacingAssumed: (v.info as VolumeInfoOut).spacingAssumed });
+/**
+ * The registration stage's own size check (lib/registration/map-scale.ts, which the job runs
+ * again), made before a job starts so the refusal comes at once: the map's classes are its legend's
+ * phases that cover some of it.
+ */
+export function refuseOversizedMap(eds: { name: string; info: unknown }, volume: { info: unknown }) {
+  const info = edsInfoOf(eds), v = volumeInfoOf(volume);
+  const classes = info.legend.filter((p) => p.areaFraction === undefined || p.areaFraction > 0).length;
+  checkMapScale({ ...info, name: eds.name, classes: classes || undefined }, v.meta, { spacingAssumed: v.spacingAssumed });
+}
 
 /**
  * The number of fields in the EDS map's own (TIMA) field layout, read from its stored map.json
@@ -213,7 +223,7 @@ export async function fitProjectLandmarks(svc: Services, projectId: string, land
 export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'auto' | RegistrationModel, fieldGrid?: [number, number], face: Face = 'top') {
   const { volume, eds } = inputs(svc, projectId, face);
   if (landmarks && landmarks.length > 0 && landmarks.length < 3) throw invalidInput(`Give at least 3 landmark pairs (or none for the automatic search); there are ${landmarks.length}.`);
-  if (!landmarks?.length) checkMapScale({ ...edsInfoOf(eds), name: eds.name }, volumeInfoOf(volume));
+  if (!landmarks?.length) refuseOversizedMap(eds, volume);
   const check = face === 'bottom' && !landmarks?.length ? firstMapMatch(svc, projectId, volume.id) : undefined;
   // model 'fields' without a grid: the map's TIMA field layout (the task refuses a map without one)
   return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model, fieldGrid, ...(face === 'bottom' ? { face } : {}) }, async ({ signal, onProgress }) => {

@@ -3,7 +3,8 @@
  * silent 1 µm: the dataset now says the size was assumed, a size given with the upload replaces
  * it, and the automatic search refuses a map that at that voxel size is far larger than the scan
  * (the real TIMA export, 20 mm at 12.05 µm/px, on a 160-voxel scan at 1 µm: the search grew past
- * 6 GiB without progress and could not be cancelled) in words that say what to fix.
+ * 6 GiB without progress and could not be cancelled) in words that say what to fix: the server
+ * refuses it before a job with the registration stage's own check (lib/registration/map-scale.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -16,7 +17,7 @@ import { Repo } from '@/server/db/repo';
 import { Workspace } from '@/server/storage/workspace';
 import { importVolumeDataset } from '@/server/storage/datasets';
 import { datasetOut, type VolumeInfoOut } from '@/server/routers/datasets';
-import { checkMapScale } from '@/server/pipeline/map-scale-check';
+import { refuseOversizedMap } from '@/server/pipeline/correlate';
 import { tiffBytes } from '../lib/volume/fixtures';
 
 let root: string;
@@ -62,14 +63,18 @@ describe('a voxel size the file does not give', () => {
 });
 
 describe('the automatic search on a map far larger than the scan', () => {
-  const tima = { width: 1660, height: 1660, pixelSizeUm: 12.048, name: 'STA-export.zip' };
-  const scan = { shape: [96, 160, 160], spacingUm: [1, 1, 1] };
-  it('is refused, naming both sizes and the assumed voxel size', () => {
-    expect(() => checkMapScale(tima, { ...scan, spacingAssumed: true })).toThrow(/covers 20 mm × 20 mm .*20000 × 20000 voxels of 1 µm: 125 times as wide as the scan \(160 × 160 voxels, 160 µm × 160 µm\).*no voxel size, so 1 µm was assumed.*upload it again with its voxel size/);
-    expect(() => checkMapScale(tima, scan)).toThrow(/Check the voxel size of the scan and the pixel size of the map/);
+  // the real TIMA export's size and a legend of 30 phases that cover it
+  const tima = { name: 'STA-export.zip', info: { width: 1660, height: 1660, pixelSizeUm: 12.048, legend: Array.from({ length: 30 }, (_, i) => ({ id: i + 1, name: `phase ${i + 1}`, color: [0, 0, 0], areaFraction: 1 / 30 })) } };
+  const volumeOf = (id: string) => ({ info: ctx.repo.dataset(id)!.info });
+  it('is refused before a job starts by the registration stage\'s check, naming both sizes and the assumed voxel size', async () => {
+    const bare = await upload('bare-search.zip');
+    expect(() => refuseOversizedMap(tima, volumeOf(bare.id))).toThrow(/STA-export.zip covers 20 mm × 20 mm .*20000 × 20000 voxels of 1 µm: 3333 times as wide as the scan \(8 × 6 voxels, 8 µm × 6 µm\).*no voxel size, so 1 µm was assumed.*upload it again with its voxel size/);
+    const given = await upload('given-search.zip', { spacingUm: [1, 1, 1] });
+    expect(() => refuseOversizedMap(tima, volumeOf(given.id))).toThrow(/Check the voxel size of the scan and the pixel size of the map/);
   });
-  it('goes ahead at a voxel size that makes the map a size the search covers, and on the demo', () => {
-    expect(() => checkMapScale(tima, { ...scan, spacingUm: [5, 5, 5] })).not.toThrow();
-    expect(() => checkMapScale({ width: 102, height: 102, pixelSizeUm: 2.5, name: 'demo' }, { shape: [96, 160, 160], spacingUm: [2, 2, 2] })).not.toThrow();
+  it('goes ahead at a voxel size that makes the map a size the search covers', async () => {
+    // 1660 px at 12.05 µm on 8 x 6 voxels of 2.5 mm: the map is 8 voxels wide
+    const coarse = await upload('coarse-search.zip', { spacingUm: [2500, 2500, 2500] });
+    expect(() => refuseOversizedMap(tima, volumeOf(coarse.id))).not.toThrow();
   });
 });

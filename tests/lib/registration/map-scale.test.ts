@@ -24,7 +24,7 @@ describe('a map far larger than the scan at its voxel size', () => {
   const scan = { shape: [96, 160, 160], spacingUm: [1, 1, 1] };
 
   it('is refused in words naming both sizes, the voxel size (assumed or not) and what to check', () => {
-    expect(() => checkMapScale(tima, scan, { spacingAssumed: true })).toThrow(/covers 20 mm × 20 mm \(1660 × 1660 px at 12.05 µm\/px\), that is 20000 × 20000 voxels of 1 µm: 125 times as wide as the scan \(160 × 160 voxels, 160 µm × 160 µm\).*no voxel size, so 1 µm was assumed.*import the scan again with its voxel size.*crop the map.*3 landmark pairs/);
+    expect(() => checkMapScale(tima, scan, { spacingAssumed: true })).toThrow(/covers 20 mm × 20 mm \(1660 × 1660 px at 12.05 µm\/px\), that is 20000 × 20000 voxels of 1 µm: 125 times as wide as the scan \(160 × 160 voxels, 160 µm × 160 µm\)\. The automatic search cannot cover a map that large \(it would need [\d.]+ GiB, more than its 512 MiB\)\..*no voxel size, so 1 µm was assumed.*import the scan again with its voxel size.*crop the map.*3 landmark pairs/);
     expect(() => checkMapScale(tima, scan)).toThrow(/Check the voxel size of the scan and the pixel size of the map/);
     // the search's own arrays at that size: ~7200² FFT grid, 43 arrays of it per thread
     expect(searchBytes(coarseGrid(160, 160, 1660, 1660, 12.048), 30, 2)).toBeGreaterThan(30 * MAX_SEARCH_BYTES);
