@@ -9,6 +9,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { TrainingCurves } from '@/app/_components/results/charts';
+import { noResidualText } from '@/app/projects/[projectId]/correlate/_components/model-panel';
 
 describe('training legend: last epoch and best epoch told apart', () => {
   const history = [0, 1, 2, 3].map((epoch) => ({ epoch, loss: 1 - epoch * 0.1, valLoss: 1 - epoch * 0.05, valAccuracy: [0.7, 0.8, 0.845, 0.847][epoch] }));
@@ -22,5 +23,14 @@ describe('training legend: last epoch and best epoch told apart', () => {
     const html = renderToStaticMarkup(createElement(TrainingCurves, { history: history.slice(0, 2), maxEpochs: 10 }));
     expect(html).toContain('figures at the last epoch, 2');
     expect(html).not.toContain('best epoch');
+  });
+});
+
+describe('Transform model panel without candidates', () => {
+  it('a landmark-only registration says in one sentence why there is no residual map', () => {
+    const t = noResidualText('landmarks');
+    expect(t).toMatch(/^No residual map: .*landmark pairs.*Auto-register/);
+    expect(t.split(/\. /).length).toBe(1);
+    expect(noResidualText('auto')).toMatch(/^No residual map: .*before/);
   });
 });

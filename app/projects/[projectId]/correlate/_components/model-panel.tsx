@@ -27,6 +27,16 @@ const PLAIN: Record<Model, string> = {
   affine: 'The map is placed as one piece that may also stretch or shear slightly (a stitched SEM map often does).',
   fields: "Each SEM field of the stitched map is shifted on its own, close to the whole map's placement.",
 };
+/**
+ * Why a registration shows no residual map, in one plain sentence (a new user looked for it after a
+ * landmark fit): the map is measured by matching each patch of the EDS map against the volume,
+ * which only Auto-register does.
+ */
+export function noResidualText(source: Reg['source'] | undefined): string {
+  return source === 'landmarks'
+    ? 'No residual map: this placement comes from your landmark pairs alone, and the map is measured by Auto-register, which matches each patch of the EDS map against the volume (run it to see the map and compare the models).'
+    : 'No residual map: this registration was made before the residual map existed; run Auto-register again to see it and compare the models.';
+}
 const fmt = (x: number | null | undefined, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
 function stats(r: Residual | undefined) {
@@ -104,7 +114,7 @@ export function RegistrationModelPanel({ projectId, face = 'top' }: { projectId:
           <p data-testid="model-reason">{reg.modelChoice.reason}</p>
         </details>
       )}
-      {!cands && <p className="small muted">This registration has no model candidates (landmark fit, or registered before). Run Auto-register to compare models.</p>}
+      {!cands && <p className="small muted" data-testid="no-residual">{noResidualText(reg.source)}</p>}
       {cands && (
         <>
           <div className="row" style={{ alignItems: 'center', gap: '0.5rem' }}>
