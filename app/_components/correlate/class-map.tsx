@@ -4,6 +4,7 @@
  * class it becomes (or "— drop" to leave its pixels out of training). Changes are saved at once.
  */
 import { formatPct } from '../format';
+import { byArea } from './by-area';
 import { ClassSelect } from './class-select';
 import type { CorrelateState } from './status-line';
 
@@ -27,7 +28,7 @@ export function ClassMap({ state, onChange, onNewClass, busy }: {
   busy?: boolean;
 }) {
   const area = new Map((state.eds?.legend ?? []).map((l) => [l.id, l.areaFraction]));
-  const rows = [...state.classMap].sort((a, b) => (area.get(b.phaseId) ?? -1) - (area.get(a.phaseId) ?? -1));
+  const rows = byArea(state.classMap, state.eds?.legend);
   if (!rows.length) return <p className="muted small">No EDS legend.</p>;
   // a map of other minerals than the class list's (an ore, a carbonate): say how much of it would not train
   const classified = rows.reduce((a, m) => a + (area.get(m.phaseId) ?? 0), 0);

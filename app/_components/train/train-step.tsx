@@ -12,6 +12,7 @@ import type { inferRouterOutputs } from '@trpc/server';
 import { useTRPC } from '@/app/_trpc/client';
 import type { AppRouter } from '@/server/routers/_app';
 import { formatBytes, formatDate, formatPct } from '../format';
+import { byArea } from '../correlate/by-area';
 import { ClassSelect } from '../correlate/class-select';
 import { jobEnded, useRegisterJob } from '../correlate/use-register-job';
 import { ConfusionMatrix, TrainingCurves, type ClassInfo } from '../results/charts';
@@ -65,6 +66,9 @@ export function TrainStep({ projectId }: { projectId: string }) {
     refetchInterval: (q) => (trainJobId || predictJobId || q.state.data?.labelCountsStatus === 'pending' || (q.state.data?.estimate && !Number.isFinite(q.state.data.estimate.seconds)) ? 1000 : false),
   }));
   const st = stateQ.data;
+  // the EDS legend's areas: the minerals are listed largest first, as on Correlate
+  const datasets = useQuery({ ...trpc.datasets.list.queryOptions({ projectId }), enabled: !!st?.eds });
+  const legend = datasets.data?.find((d) => st?.eds && String(d.id) === String(st.eds.id))?.eds?.legend;
   const refresh = useCallback(() => qc.invalidateQueries({ queryKey: trpc.train.state.queryKey({ projectId }) }), [qc, trpc, projectId]);
   const [error, setError] = useState<string | null>(null);
   // empty: the training stage's default (the same as `petromap train`)
@@ -103,7 +107,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
       <div className="train-grid">
         <section className="card">
           <h3>Minerals → classes</h3>
-          <ClassTable st={st} busy={setClassMap.isPending || training}
+          <ClassTable st={st} legend={legend} busy={setClassMap.isPending || training}
             onChange={(phaseId, classCode) => setClassMap.mutate({ projectId, mapping: [{ phaseId, classCode }] })}
             onColor={(code, color) => setColor.mutate({ projectId, code, color })} />
         </section>
@@ -169,14 +173,14 @@ type State = inferRouterOutputs<AppRouter>['train']['state'];
 const hex = (c: readonly number[]) => '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
 const fromHex = (h: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)) as [number, number, number];
 
-function ClassTable({ st, busy, onChange, onColor }: { st: State; busy: boolean; onChange: (phaseId: number, classCode: number | null) => void; onColor: (code: number, color: [number, number, number]) => void }) {
+function ClassTable({ st, legend, busy, onChange, onColor }: { st: State; legend: Parameters<typeof byArea>[1]; busy: boolean; onChange: (phaseId: number, classCode: number | null) => void; onColor: (code: number, color: [number, number, number]) => void }) {
   const counts = new Map(st.labelCounts.map((c) => [c.code, c.voxels]));
   return (
     <>
       <table className="class-map" data-testid="train-class-map">
         <thead><tr><th colSpan={2}>Mineral</th><th>Class</th></tr></thead>
         <tbody>
-          {st.classMap.map((m) => (
+          {byArea(st.classMap, legend).map((m) => (
             <tr key={m.phaseId}>
               <td><span className="swatch" style={{ background: `rgb(${m.color.join(',')})` }} /></td>
               <td>{m.name}</td>

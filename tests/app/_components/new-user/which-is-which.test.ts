@@ -9,6 +9,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { TrainingCurves } from '@/app/_components/results/charts';
+import { byArea } from '@/app/_components/correlate/by-area';
 import { noResidualText } from '@/app/projects/[projectId]/correlate/_components/model-panel';
 
 describe('training legend: last epoch and best epoch told apart', () => {
@@ -32,5 +33,15 @@ describe('Transform model panel without candidates', () => {
     expect(t).toMatch(/^No residual map: .*landmark pairs.*Auto-register/);
     expect(t.split(/\. /).length).toBe(1);
     expect(noResidualText('auto')).toMatch(/^No residual map: .*before/);
+  });
+});
+
+describe('one mineral order on Correlate and Train', () => {
+  it('largest area first, minerals without an area last, legend order among equals', () => {
+    const rows = [{ phaseId: 1, name: 'quartz' }, { phaseId: 2, name: 'pyrite' }, { phaseId: 3, name: 'albite' }, { phaseId: 4, name: 'old' }, { phaseId: 5, name: 'calcite' }];
+    const legend = [{ id: 1, areaFraction: 0.4 }, { id: 2, areaFraction: 0.001 }, { id: 3, areaFraction: 0.5 }, { id: 5, areaFraction: 0.001 }];
+    expect(byArea(rows, legend).map((r) => r.name)).toEqual(['albite', 'quartz', 'pyrite', 'calcite', 'old']);
+    expect(byArea(rows, undefined).map((r) => r.phaseId)).toEqual([1, 2, 3, 4, 5]);
+    expect(rows[0].name).toBe('quartz');
   });
 });
