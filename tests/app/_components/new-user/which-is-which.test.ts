@@ -9,6 +9,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { TrainingCurves } from '@/app/_components/results/charts';
+import { stepsFor } from '@/app/_components/projects/step-nav';
 import { byArea } from '@/app/_components/correlate/by-area';
 import { noResidualText } from '@/app/projects/[projectId]/correlate/_components/model-panel';
 
@@ -43,5 +44,19 @@ describe('one mineral order on Correlate and Train', () => {
     expect(byArea(rows, legend).map((r) => r.name)).toEqual(['albite', 'quartz', 'pyrite', 'calcite', 'old']);
     expect(byArea(rows, undefined).map((r) => r.phaseId)).toEqual([1, 2, 3, 4, 5]);
     expect(rows[0].name).toBe('quartz');
+  });
+});
+
+describe('step navigation', () => {
+  it('a mineralogy project numbers Data, Correlate, Train, Results', () => {
+    expect(stepsFor('mineralogy').map((s) => `${s.n} ${s.label}`)).toEqual(['1 Data', '2 Correlate', '3 Train', '4 Results']);
+  });
+  it('a lithology project numbers its own order and sets Correlate and Train apart, unnumbered, saying when they apply', () => {
+    const steps = stepsFor('lithology');
+    expect(steps.filter((s) => s.n !== undefined).map((s) => `${s.n} ${s.label}`)).toEqual(['1 Data', '2 Annotate', '3 Multi-scale', '4 Results']);
+    const apart = steps.filter((s) => s.n === undefined);
+    expect(apart.map((s) => s.label)).toEqual(['Correlate', 'Train']);
+    for (const s of apart) expect(s.title).toMatch(/EDS map/);
+    expect(steps.slice(-2)).toEqual(apart);
   });
 });
