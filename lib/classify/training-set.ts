@@ -96,6 +96,8 @@ export interface BuildTrainingSetOptions extends StageOptions {
   seed?: number;
   /** what the labels are, for messages (e.g. 'EDS map sample-3.png') */
   source?: string;
+  /** the class names by code, for messages (a class is named 'class N' without one) */
+  classNames?: Record<number, string>;
   /**
    * Distributed mode (docs/scale-out.md): when the features come from featureFnFor (they carry
    * their FeatureSet), the store is a zarr store inside the workspace and the labelled voxels fall
@@ -264,7 +266,8 @@ export async function buildTrainingSet(store: VolumeStore, voxels: LabelledVoxel
   }
   const classesAll = [...new Set(voxels.map((v) => v.cls))].sort((a, b) => a - b);
   if (classesAll.length < 2) {
-    throw unprocessable(`${src}: need labelled voxels of at least two classes to train a classifier, found ${classesAll.length === 0 ? 'none' : `only class ${classesAll[0]}`}. Check the registration and the mineral-to-class table.`);
+    const c = classesAll[0], name = c === undefined ? 'none' : opts.classNames?.[c] ? `only ${opts.classNames[c]} (class ${c})` : `only class ${c}`;
+    throw unprocessable(`${src}: need labelled voxels of at least two classes to train a classifier, found ${name}. Check the registration and the mineral-to-class table.`);
   }
   const split = spatialSplit(voxels, opts.tileVox ?? 32, fraction, rand);
   const train = capPerClass(split.train, cap, rand);

@@ -267,7 +267,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
   const mirrorSurface = faces ? (faces.find((f) => (f.face ?? 'top') === 'top')?.surface ?? null) : labels.kind === 'eds' ? labels.surface : null;
   const featureSet = opts.featureSet ?? featureBank(labels.kind === 'eds' ? DEFAULT_BANK.eds : DEFAULT_BANK.painted, store.meta.spacingUm);
   const ts = faces ? await buildFacesTrainingSet(store, faceVoxels, {
-    features: featureFnFor(featureSet), featureSet, maxPerClass: opts.maxPerClass, maxPartial: opts.maxPartial, seed, signal, onProgress: sub(onProgress, 0.02, 0.45),
+    features: featureFnFor(featureSet), featureSet, maxPerClass: opts.maxPerClass, maxPartial: opts.maxPartial, classNames: opts.classNames, seed, signal, onProgress: sub(onProgress, 0.02, 0.45),
   }) : await buildTrainingSet(store, labelled, {
     features: featureFnFor(featureSet),
     featureSet,
@@ -278,6 +278,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
     maxPartial: opts.maxPartial,
     seed,
     source,
+    classNames: opts.classNames,
     signal,
     onProgress: sub(onProgress, 0.02, 0.45),
   });
