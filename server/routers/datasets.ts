@@ -10,6 +10,7 @@ import { projectId } from './projects';
 import type { Services } from '../services';
 import { forgetMap } from '../pipeline/correlate';
 import { forgetVolume } from '../pipeline/forget-volume';
+import { projectDatasets } from '../pipeline/project-inputs';
 import { removeDatasetFolder } from '../storage/sweep';
 
 const jobId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a job id');
@@ -114,7 +115,10 @@ export const datasetsRouter = router({
   }),
   list: publicProcedure.input(z.object({ projectId })).query(({ ctx, input }) => {
     const refused = ctx.svc.repo.artifact(input.projectId, 'refusedMaps') ?? {};
-    return ctx.svc.repo.listDatasets(input.projectId).map((d) => datasetOut(d, refused[d.id]?.reason));
+    // inUse: the volume and maps the project's steps take (projectDatasets' rule), which the Data step names
+    const used = ctx.svc.repo.project(input.projectId) ? projectDatasets(ctx.svc, input.projectId) : undefined;
+    const inUse = new Set([used?.volume?.id, used?.eds?.id, used?.bottomEds?.id]);
+    return ctx.svc.repo.listDatasets(input.projectId).map((d) => ({ ...datasetOut(d, refused[d.id]?.reason), inUse: inUse.has(d.id) }));
   }),
   byId: publicProcedure.input(z.object({ id: datasetId })).query(({ ctx, input }) => {
     const d = ctx.svc.repo.dataset(input.id);
