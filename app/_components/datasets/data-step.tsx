@@ -5,6 +5,7 @@ import { useTRPC } from '@/app/_trpc/client';
 import { UploadZone } from '../upload/upload-zone';
 import { DatasetTable } from './dataset-table';
 import { toDatasetRow } from './to-dataset-row';
+import { inUseNote } from './in-use-note';
 
 export function DataStep({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
@@ -15,6 +16,8 @@ export function DataStep({ projectId }: { projectId: string }) {
     ...trpc.datasets.list.queryOptions({ projectId }),
     refetchInterval: (q) => (!q.state.data || q.state.data.length === 0 ? 3000 : false),
   });
+  const kind = useQuery(trpc.projects.byId.queryOptions({ id: projectId })).data?.kind;
+  const inUse = datasets.data ? inUseNote(datasets.data.map(toDatasetRow), kind) : [];
   const setFace = useMutation(trpc.datasets.setFace.mutationOptions({ onSuccess: () => refresh() }));
   const del = useMutation(trpc.datasets.delete.mutationOptions({ onSuccess: () => refresh() }));
   const refresh = () => {
@@ -51,6 +54,7 @@ export function DataStep({ projectId }: { projectId: string }) {
         {datasets.data && datasets.data.length === 0 && (
           <p className="muted">No datasets yet. Upload the XRM volume of the sample and the EDS map of its polished top surface.</p>
         )}
+        {inUse.map((t) => <p key={t} className="notice small" data-testid="in-use-note">{t}</p>)}
         {datasets.data && datasets.data.length > 0 && (
           <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} onUseAsBottom={(id) => setFace.mutate({ id, face: 'bottom' })} onDelete={(id) => del.mutate({ id })} />
         )}

@@ -14,6 +14,8 @@ export interface DatasetRow {
   /** an EDS map refused as the bottom face (why): not the project's bottom map */
   refused?: string | null;
   createdAt: Date | string | null;
+  /** the project's steps use it (its volume, its top or bottom face's map); the Data step names it when there are several */
+  inUse?: boolean;
   /** set when the dataset is not usable (failed import, still importing) */
   problem?: string | null;
   volume?: VolumeInfo;

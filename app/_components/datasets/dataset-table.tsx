@@ -16,7 +16,11 @@ export function deleteQuestion(d: Pick<DatasetRow, 'name' | 'kind'>): string {
     : `Delete the EDS map ${d.name}? Its registrations and overlays go with it. The volume, the other maps and the trained model stay.`;
 }
 
+/** Rows that share their role (volume, top map, bottom map) with another: these get an "in use" / "not used" badge. */
+const role = (d: DatasetRow) => (d.kind === 'volume' ? 'volume' : d.face === 'bottom' ? 'bottom' : 'top');
+
 export function DatasetTable({ projectId, rows, onUseAsBottom, onDelete }: { projectId: string; rows: DatasetRow[]; onUseAsBottom?: (id: string) => void; onDelete?: (id: string) => void }) {
+  const shared = (d: DatasetRow) => d.inUse !== undefined && rows.filter((r) => role(r) === role(d)).length > 1;
   return (
     <table className="data" data-testid="dataset-table">
       <thead>
@@ -39,6 +43,9 @@ export function DatasetTable({ projectId, rows, onUseAsBottom, onDelete }: { pro
             </td>
             <td>
               <span className={`badge ${d.kind}`}>{d.kind === 'volume' ? 'XRM volume' : d.face === 'bottom' ? 'EDS map · bottom face' : 'EDS map'}</span>
+              {shared(d) && (d.inUse
+                ? <>{' '}<span className="badge ok" data-testid={`in-use-${d.id}`} title="The project's steps use this one">in use</span></>
+                : <>{' '}<span className="badge muted" data-testid={`not-used-${d.id}`} title="Another dataset of this kind is the one the project's steps use (see the note above the table)">not used</span></>)}
               {d.refused && (
                 <div className="small" data-testid={`refused-${d.id}`} style={{ maxWidth: 360 }}>
                   <span className="badge warn" title={d.refused}>refused as the bottom face</span>{' '}

@@ -5,8 +5,8 @@ import type { DatasetRow } from './dataset-row';
 
 type Dataset = RouterOutputs['datasets']['byId'];
 
-export function toDatasetRow(d: Dataset): DatasetRow {
-  const row: DatasetRow = { id: String(d.id), name: d.name, kind: d.kind, createdAt: d.createdAt, face: d.face, refused: d.refused };
+export function toDatasetRow(d: Dataset & { inUse?: boolean }): DatasetRow {
+  const row: DatasetRow = { id: String(d.id), name: d.name, kind: d.kind, createdAt: d.createdAt, face: d.face, refused: d.refused, inUse: d.inUse };
   if (d.kind === 'volume' && d.meta) {
     row.volume = {
       datasetId: String(d.id), name: d.name, shape: d.meta.shape, spacing: d.meta.spacingUm, dtype: d.meta.dtype,

@@ -9,6 +9,9 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { TrainingCurves } from '@/app/_components/results/charts';
+import { inUseNote } from '@/app/_components/datasets/in-use-note';
+import { DatasetTable } from '@/app/_components/datasets/dataset-table';
+import type { DatasetRow } from '@/app/_components/datasets/dataset-row';
 import { stepsFor } from '@/app/_components/projects/step-nav';
 import { byArea } from '@/app/_components/correlate/by-area';
 import { noResidualText } from '@/app/projects/[projectId]/correlate/_components/model-panel';
@@ -58,5 +61,28 @@ describe('step navigation', () => {
     expect(apart.map((s) => s.label)).toEqual(['Correlate', 'Train']);
     for (const s of apart) expect(s.title).toMatch(/EDS map/);
     expect(steps.slice(-2)).toEqual(apart);
+  });
+});
+
+describe('the Data step names the volume and map the project uses', () => {
+  const row = (id: string, name: string, kind: 'volume' | 'eds', inUse: boolean, face: 'top' | 'bottom' | null = kind === 'eds' ? 'top' : null): DatasetRow => ({ id, name, kind, face, inUse, createdAt: null });
+  it('one volume and one map: nothing to say', () => {
+    expect(inUseNote([row('a', 'scan.tif', 'volume', true), row('b', 'map.zip', 'eds', true)], 'mineralogy')).toEqual([]);
+  });
+  it('a second volume: which one is used, what the other is not used by, how to switch', () => {
+    const rows = [row('a', 'scan.tif', 'volume', true), row('b', 'map.zip', 'eds', true), row('c', 'rescan.tif', 'volume', false)];
+    expect(inUseNote(rows, 'mineralogy')).toEqual(['The project uses the volume scan.tif (the first one uploaded): rescan.tif is not used by Correlate, Train or Results. To use it instead, delete scan.tif.']);
+    expect(inUseNote(rows, 'lithology')[0]).toMatch(/^The project's large scan is the volume scan\.tif .*\(rescan\.tif\) can be placed as interior scans on Multi-scale/);
+  });
+  it('a second top-face map is named; a bottom-face map is not a second top map', () => {
+    const rows = [row('a', 'scan.tif', 'volume', true), row('b', 'map.zip', 'eds', true), row('d', 'bottom.zip', 'eds', true, 'bottom'), row('e', 'map2.zip', 'eds', false)];
+    expect(inUseNote(rows, 'mineralogy')).toEqual(['Correlate and Train use the EDS map map.zip of the top face (the first one uploaded): map2.zip is not used. To use it instead, delete map.zip.']);
+  });
+  it('the table marks the rows that share a role: in use / not used', () => {
+    const rows = [row('a', 'scan.tif', 'volume', true), row('b', 'map.zip', 'eds', true), row('c', 'rescan.tif', 'volume', false)];
+    const html = renderToStaticMarkup(createElement(DatasetTable, { projectId: 'p', rows }));
+    expect(html).toContain('data-testid="in-use-a"');
+    expect(html).toContain('data-testid="not-used-c"');
+    expect(html).not.toMatch(/data-testid="(in-use|not-used)-b"/);
   });
 });
