@@ -34,5 +34,10 @@ test('a scan without a voxel size: marked assumed, and the voxel-size box replac
   assert.match(await second.innerText(), /2\.5 µm \(isotropic\)/);
   assert.match(await second.innerText(), /120 µm × 100 µm × 15 µm/);
   assert.doesNotMatch(await second.innerText(), /assumed/);
+  // two volumes: the Data step says which one the project uses and how to use the other
+  await page.getByTestId('in-use-note').waitFor({ timeout: 10_000 });
+  assert.match(await page.getByTestId('in-use-note').innerText(), /The project uses the volume plug7\.tif \(the first one uploaded\): plug7-2\.5um\.tif is not used by Correlate, Train or Results\. To use it instead, delete plug7\.tif\./);
+  assert.match(await second.innerText(), /not used/);
+  assert.match(await rows.filter({ hasText: 'plug7.tif' }).first().innerText(), /in use/);
   await screenshot(page, 'voxel-size-given');
 }, { timeoutMs: 150_000 });
