@@ -30,6 +30,8 @@ export interface ClimbOptions {
   /** keep the determinant of `area` (default: of the start); false lets the isotropic scale move */
   holdScale?: boolean;
   area?: Affine2;
+  /** climb the shifts and the rotation only (a similarity at the held area: similarity-polish.ts) */
+  rigid?: boolean;
 }
 
 /** Climb score(m) from start; returns the best transform and its score. */
@@ -47,14 +49,14 @@ export function climbAffine(score: (m: Affine2) => number, start: Affine2, mw: n
     m[5] += cv - m[3] * cu - m[4] * cv;
     return m;
   };
-  const modes = hold ? 5 : 6;
+  const modes = (o.rigid ? [0, 1, 2] : hold ? [0, 1, 2, 3, 4] : [0, 1, 2, 3, 4, 5]);
   let best = fix(start), bestScore = score(best);
   for (const step of [0.5, 0.25, 0.12, 0.06, 0.03]) {
     let improved = true;
     while (improved) {
       throwIfAborted(o.signal);
       improved = false;
-      for (let k = 0; k < modes; k++) for (const sgn of [1, -1]) {
+      for (const k of modes) for (const sgn of [1, -1]) {
         const m = fix(composeAffine2(best, delta(k, sgn * step)));
         const s = score(m);
         if (s > bestScore) { best = m; bestScore = s; improved = true; }

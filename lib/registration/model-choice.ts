@@ -9,6 +9,7 @@ import type { MovingImage } from './moving-image';
 import { predictedGrey } from './patch-shift';
 import { refineMosaicLayout } from './mosaic-layout';
 import { fieldShiftAt, refineFields } from './refine-fields';
+import { polishSimilarity } from './similarity-polish';
 import type { FieldRect, ModelCandidates, ModelChoice, Registration, RegistrationModel, Slab } from './types';
 
 export interface ChooseModelOptions {
@@ -45,6 +46,15 @@ export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn:
     if (a.affine && (requested === 'affine' || a.keep)) { global = a.affine; kept = 'affine'; }
     const reason = requested === 'affine' ? (a.affine ? `affine: requested (${a.choice.reason})` : a.choice.reason) : a.choice.reason;
     choice = { requested, kept, ...a.choice, reason };
+  }
+  if (kept === 'similarity' && !withFields) {
+    // a map that reaches the slab's edge: the similarity polished without the slab's edge ring (similarity-polish.ts)
+    const p = polishSimilarity(slab, mov, sim, scoreOn, signal);
+    if (p.edsToSlab !== sim) {
+      global = p.edsToSlab;
+      candidates.similarity = { edsToSlab: global, residual: residualMap(pm, sim, global, scale) };
+      choice.reason += `; polished without the slab's edge ring (${(100 * p.onRing).toFixed(1)} % of the map on it, gain ${p.gain.toFixed(4)})`;
+    }
   }
   let fields: Registration['fields'];
   if (withFields) {

@@ -53,6 +53,15 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     expect(e.max).toBeLessThanOrEqual(0.3);
   }, SLOW);
 
+  it('rigid map, 100 % coverage: the kept similarity is polished without the slab\'s edge ring, mean <= 0.05 voxel', async () => {
+    const { r, e } = await registerAndMeasure(13, 0.7, { coverage: 1 });
+    expect(r.model).toBe('similarity');
+    expect(r.modelChoice?.reason).toMatch(/polished without the slab's edge ring/);
+    // stop 30 (similarity-polish.ts): 0.086/0.14 -> 0.025/0.04 voxel
+    expect(e.mean).toBeLessThanOrEqual(0.05);
+    expect(e.max).toBeLessThanOrEqual(0.1);
+  }, SLOW);
+
   it('rigid map, 40 % coverage (51 x 51 pixels): auto keeps the similarity at its error', async () => {
     const { r, e } = await registerAndMeasure(11, 1, { coverage: 0.4 });
     expect(r.model).toBe('similarity');
