@@ -56,6 +56,11 @@ test('Train: feature picker with estimate, training with live curves, confusion 
   await waitFor(async () => /5\s*features/.test(await estimate.innerText()), 'estimate for 5 features');
   // the label counts are a small job (never computed inside the page's request): "…" until it ends
   await waitFor(async () => /quartz\s+[1-9][\d,]*/.test(await page.getByTestId('label-counts').innerText()), 'labelled quartz voxels to be listed', 60_000);
+  // the minerals in Correlate's order: largest area first
+  const { eds } = await trpc(baseUrl, 'correlate.state', { projectId });
+  const byArea = [...eds.legend].sort((a, b) => b.areaFraction - a.areaFraction).map((l) => l.name);
+  const trainOrder = () => page.getByTestId('train-class-map').locator('tbody tr td:nth-child(2)').allInnerTexts();
+  await waitFor(async () => JSON.stringify(await trainOrder()) === JSON.stringify(byArea), `Train's minerals by area (${byArea.join(', ')})`, 20_000);
   await screenshot(page, 'train-before');
 
   await page.locator('input[type="number"]').first().fill('15');
@@ -77,6 +82,10 @@ test('Train: feature picker with estimate, training with live curves, confusion 
   const plotTop = Math.min(...(await page.getByTestId('training-curves').locator('path.curve').evaluateAll((ps) => ps.map((p) => p.getBoundingClientRect().top))));
   assert.ok(legendBox.y + legendBox.height <= plotTop + 1, `legend (bottom ${legendBox.y + legendBox.height}) above the curves (top ${plotTop})`);
   assert.match(await page.getByTestId('training-curves').textContent(), /held-out accuracy[\s\S]*loss/);
+  // which accuracy is which: the legend's figures are the last epoch's, the best epoch (kept) has its own, the summary's is the model's
+  assert.match(await page.getByTestId('legend-last-epoch').textContent(), /figures at the last epoch, \d+/);
+  assert.match(await page.getByTestId('legend-best-epoch').textContent(), /best epoch \d+ \(kept\): \d+\.\d %/);
+  assert.match(await page.getByTestId('model-summary').innerText(), /held-out accuracy of this model \(the best epoch.s, not the last.s\)/);
   // the truth-free 3D quality estimate beside the surface check, each number with its sentence, and per class
   const quality = await page.getByTestId('quality-estimate').innerText();
   assert.match(quality, /Estimated 3D mean IoU\s+\d+\.\d %/, `3D estimate shown: ${quality}`);
