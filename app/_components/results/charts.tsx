@@ -65,7 +65,6 @@ export function TrainingCurves({ history, maxEpochs, bestEpoch, width = 476, hei
     return { x, y, ya, loss: mk((h) => h.loss, y), val: mk((h) => h.valLoss, y), acc: mk((h) => h.valAccuracy, ya) };
   }, [history, maxEpochs, width, height, top]);
   const last = history[history.length - 1];
-  const best = bestEpoch != null ? history.find((h) => h.epoch === bestEpoch) : undefined;
   return (
     <svg width={width} height={height} className="chart" data-testid="training-curves" role="img" aria-label="Training curves">
       <AxisBottom x={s.x} y={height - M.bottom} ticks={s.x.ticks(6).filter(Number.isInteger)} label="epoch" width={width} />
@@ -86,9 +85,9 @@ export function TrainingCurves({ history, maxEpochs, bestEpoch, width = 476, hei
         <text fill="#2f6fb3">— training loss (dropout, L2){last ? ` ${last.loss.toFixed(3)}` : ''}</text>
         <text y={13} fill="#d9822b">— held-out loss{last ? ` ${last.valLoss.toFixed(3)}` : ''}</text>
         <text y={26} fill="#2e9e5b">- - held-out accuracy{last && Number.isFinite(last.valAccuracy) ? ` ${(last.valAccuracy * 100).toFixed(1)} %` : ''}</text>
-        {/* the figures are the last epoch's; the model kept is the best epoch's (the summary's accuracy): say which is which */}
+        {/* the figures are the training's own check at the last epoch; the summary measures the model kept (best epoch) on the held-out tiles again: say which is which */}
         {last && <text x={250} y={26} fill="#666" data-testid="legend-last-epoch">figures at the last epoch, {last.epoch + 1}</text>}
-        {bestEpoch != null && bestEpoch >= 0 && <text x={250} fill="#666" data-testid="legend-best-epoch">┆ best epoch {bestEpoch + 1} (kept){best && Number.isFinite(best.valAccuracy) ? `: ${(best.valAccuracy * 100).toFixed(1)} %` : ''}</text>}
+        {bestEpoch != null && bestEpoch >= 0 && <text x={250} fill="#666" data-testid="legend-best-epoch">┆ best epoch {bestEpoch + 1}: the model kept</text>}
       </g>
     </svg>
   );

@@ -18,11 +18,11 @@ import { noResidualText } from '@/app/projects/[projectId]/correlate/_components
 
 describe('training legend: last epoch and best epoch told apart', () => {
   const history = [0, 1, 2, 3].map((epoch) => ({ epoch, loss: 1 - epoch * 0.1, valLoss: 1 - epoch * 0.05, valAccuracy: [0.7, 0.8, 0.845, 0.847][epoch] }));
-  it('the accuracy figure is the last epoch\'s, the best epoch line gives its own', () => {
+  it('the accuracy figure is the last epoch\'s; the best epoch is named as the model kept', () => {
     const html = renderToStaticMarkup(createElement(TrainingCurves, { history, maxEpochs: 4, bestEpoch: 2 }));
     expect(html).toContain('held-out accuracy 84.7 %');
     expect(html).toMatch(/data-testid="legend-last-epoch"[^>]*>figures at the last epoch, 4</);
-    expect(html).toMatch(/data-testid="legend-best-epoch"[^>]*>┆ best epoch 3 \(kept\): 84\.5 %</);
+    expect(html).toMatch(/data-testid="legend-best-epoch"[^>]*>┆ best epoch 3: the model kept</);
   });
   it('while training (no best epoch yet) only the last epoch is named', () => {
     const html = renderToStaticMarkup(createElement(TrainingCurves, { history: history.slice(0, 2), maxEpochs: 10 }));
