@@ -69,6 +69,10 @@ test('lithology: paint, train, predict, propose scan locations, download CSV', a
   const rows = page.getByTestId('dataset-table').locator('tbody tr');
   await waitFor(async () => (await rows.count()) === 1 && /layered-plug/.test(await rows.first().innerText()), 'uploaded volume row', 60_000);
   await screenshot(page, 'lithology-data');
+  // the step navigation numbers the lithology order and sets Correlate and Train apart, for a sample with an EDS map
+  const nav = page.getByRole('navigation', { name: 'Project steps' });
+  assert.match(await nav.innerText(), /1\s*Data\s*2\s*Annotate\s*3\s*Multi-scale\s*4\s*Results\s*with an EDS map:\s*Correlate\s*Train/);
+  assert.match(await page.getByTestId('step-train').getAttribute('title'), /EDS map/);
 
   // Annotate step, three classes
   await page.getByRole('link', { name: 'Annotate' }).click();
