@@ -1,5 +1,5 @@
 /**
- * The kept similarity's polish on maps that reach the slab's edge (issue 19, stop 30). The slab's
+ * The kept similarity's polish on maps that reach the slab's edge (issue 19, stop 29). The slab's
  * outermost pixel ring is interpolated against the volume's boundary and pulls the correlation
  * ratio's optimum of a map that covers it (stop 29: climbed from the truth on the rigid 100 % map,
  * 0.121 voxel with the ring, 0.037 without). The kept affine's polish leaves the ring out
@@ -7,7 +7,7 @@
  * the rotation climbed (affine-climb.ts, rigid modes) at the similarity's area on the slab without
  * its ring. Maps whose footprint does not reach the ring are left as they are (their score would
  * not change).
- * Measured (stop 30, docs/registration-models.md): bench rigid 100 % 0.086 -> 0.025 voxel; held-out
+ * Measured (stop 29, docs/registration-models.md): bench rigid 100 % 0.086 -> 0.025 voxel; held-out
  * and fresh rigid maps on the ring (0.7-1.6 % of their pixels) 8 of 8 gain, mean 0.101 -> 0.074
  * (0.003-0.061 each); maps off the ring unchanged.
  */

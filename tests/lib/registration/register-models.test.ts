@@ -57,7 +57,7 @@ describe('distorted and stitched EDS maps (generator truth)', () => {
     const { r, e } = await registerAndMeasure(13, 0.7, { coverage: 1 });
     expect(r.model).toBe('similarity');
     expect(r.modelChoice?.reason).toMatch(/polished without the slab's edge ring/);
-    // stop 30 (similarity-polish.ts): 0.086/0.14 -> 0.025/0.04 voxel
+    // stop 29 (similarity-polish.ts): 0.086/0.14 -> 0.025/0.04 voxel
     expect(e.mean).toBeLessThanOrEqual(0.05);
     expect(e.max).toBeLessThanOrEqual(0.1);
   }, SLOW);
