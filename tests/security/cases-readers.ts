@@ -7,7 +7,8 @@
  */
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGzip, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { deflatedZeros, zstdZeros } from './bombs';
 import { tiffBytes } from '../lib/volume/fixtures';
 import type { HostileCase } from './harness';
 
@@ -46,34 +47,6 @@ async function level444(at: string): Promise<void> {
   await mkdir(join(at, 'c', '0', '0'), { recursive: true });
   await writeFile(join(at, 'zarr.json'), v3Array([4, 4, 4], [4, 4, 4]));
   await writeFile(join(at, 'c', '0', '0', '0'), Buffer.alloc(64, 7));
-}
-
-/** gzip stream of `bytes` zero bytes, written in pieces (never holds the zeros at once). */
-async function gzippedZeros(bytes: number): Promise<Buffer> {
-  const z = createGzip({ level: 9 });
-  const parts: Buffer[] = [];
-  z.on('data', (d: Buffer) => parts.push(d));
-  const done = new Promise<void>((res, rej) => (z.on('end', () => res()), z.on('error', rej)));
-  const piece = Buffer.alloc(1 << 20);
-  for (let left = bytes; left > 0; left -= piece.length) if (!z.write(piece.subarray(0, Math.min(left, piece.length)))) await new Promise((r) => z.once('drain', r));
-  z.end();
-  await done;
-  return Buffer.concat(parts);
-}
-
-/**
- * A zstd frame of `blocks` RLE blocks of 128 KiB zeros (4 bytes each), with or without its decoded
- * size in the frame header (`statedSize`: what the header claims).
- */
-function zstdZeros(blocks: number, statedSize?: bigint): Buffer {
-  const head = statedSize === undefined ? Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38]) : Buffer.alloc(13);
-  if (statedSize !== undefined) {
-    Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xe0]).copy(head); // single segment, 8-byte content size
-    head.writeBigUInt64LE(statedSize, 5);
-  }
-  const body = Buffer.alloc(blocks * 4);
-  for (let k = 0; k < blocks; k++) body.writeUIntLE(((1 << 17) << 3) | (1 << 1) | (k === blocks - 1 ? 1 : 0), k * 4, 3); // RLE block of 2^17 bytes; byte 4 = 0
-  return Buffer.concat([head, body]);
 }
 
 /** An OME-Zarr whose 4 x 64 x 64 uint8 level has one zstd chunk `chunk`. */
@@ -253,7 +226,7 @@ export const readerCases: HostileCase[] = [
       const meta = JSON.parse(v3Array([4, 64, 64], [4, 64, 64])) as { codecs: unknown[] };
       meta.codecs.push({ name: 'gzip', configuration: { level: 9 } });
       await writeFile(join(r, '0', 'zarr.json'), json(meta));
-      await writeFile(join(r, '0', 'c', '0', '0', '0'), await gzippedZeros(640 << 20));
+      await writeFile(join(r, '0', 'c', '0', '0', '0'), await deflatedZeros(640 << 20, 'gzip'));
     }),
     expect: /^vol\.zarr: the chunk at \(0, 0, 0\) decodes to more than its declared 16,384 bytes; the file is damaged/,
   },

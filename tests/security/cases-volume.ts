@@ -7,7 +7,8 @@
  */
 import { mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDeflate, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { deflatedZeros } from './bombs';
 import { txmBytes, type TxmSpec } from '../../lib/volume/formats/txm-writer-node';
 import type { HostileCase } from './harness';
 import { writeIfdEntries } from '../lib/eds/tiff-helper';
@@ -79,21 +80,6 @@ export function buildTiff(pages: TiffPageSpec[], opts: { ifdsFirst?: boolean } =
     if (n > 1) for (let i = 0; i < n; i++) (out.writeUInt32LE(offsets[i]!, arr + 4 * i), out.writeUInt32LE(counts[i]!, arr + 4 * n + 4 * i));
   });
   return out;
-}
-
-/** zlib stream of `bytes` zero bytes, deflated in pieces (never holds the zeros at once). */
-export async function deflatedZeros(bytes: number): Promise<Buffer> {
-  const z = createDeflate({ level: 9 });
-  const parts: Buffer[] = [];
-  z.on('data', (d: Buffer) => parts.push(d));
-  const done = new Promise<void>((res, rej) => (z.on('end', () => res()), z.on('error', rej)));
-  const piece = Buffer.alloc(1 << 20);
-  for (let left = bytes; left > 0; left -= piece.length) {
-    if (!z.write(left >= piece.length ? piece : piece.subarray(0, left))) await new Promise((r) => z.once('drain', r));
-  }
-  z.end();
-  await done;
-  return Buffer.concat(parts);
 }
 
 const nrrdHeader = (lines: string[]) => `NRRD0004\n${lines.join('\n')}\n\n`;
