@@ -83,18 +83,22 @@ export async function trainSingle(ts: TrainingSet, opts: TrainOptions = {}): Pro
         const p = (model.predict(t, { batchSize: ts.heldOut.n }) as import('@tensorflow/tfjs-core').Tensor);
         const pd = (await p.data()) as Float32Array;
         t.dispose(); p.dispose();
-        let ce = 0, ok = 0;
+        // valAccuracy counts the rows confusionMetrics (validate) counts: held-out rows of a class the
+        // model has. Rows of a class absent from training were in the divisor and read as errors, so the
+        // curve read lower than the summary on the same weights (tests/lib/classify/validate-curve.test.ts)
+        let ce = 0, ok = 0, seen = 0;
         for (let i = 0; i < ts.heldOut.n; i++) {
           const k = yVal[i];
           let am = 0;
           for (let j = 1; j < K; j++) if (pd[i * K + j] > pd[i * K + am]) am = j;
           if (k < 0) continue; // class absent from training
+          seen++;
           const w = classWeight ? classWeight[k] : 1;
           ce -= w * Math.log(Math.max(1e-7, pd[i * K + k]));
           if (am === k) ok++;
         }
         valLoss = ce / ts.heldOut.n;
-        valAccuracy = ok / ts.heldOut.n;
+        valAccuracy = seen ? ok / seen : NaN;
       }
       const info = { epoch, loss, valLoss, valAccuracy };
       history.push(info);
