@@ -6,10 +6,20 @@ import type { StageOptions } from '../errors';
 import type { FeatureSet } from '../features/types';
 import type { SurfacePlane } from './mirror';
 
+/**
+ * One epoch of the training's own check (the Train page's curve). The held-out figures are the raw
+ * network of that epoch. trainFromLabels' `validation` (the Train summary) measures the model kept
+ * (best epoch) again on the same held-out rows after what changes it: EDS class-share weights on the
+ * output bias (on by default for EDS labels: e2e 05's 84.7 % curve vs 84.5 % summary at best = last
+ * epoch), a depth-transfer student, the input clip; an ensemble's is its out-of-fold rows.
+ */
 export interface EpochInfo {
   epoch: number;
+  /** class-weighted cross-entropy on the train rows, with dropout and L2 on */
   loss: number;
+  /** class-weighted cross-entropy on the held-out rows (early stopping keeps its minimum) */
   valLoss: number;
+  /** arg-max accuracy on the held-out rows of the classes the model has (validate's rows), this epoch's weights */
   valAccuracy: number;
 }
 
