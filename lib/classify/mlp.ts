@@ -137,7 +137,12 @@ export function confusionMetrics(truth: ArrayLike<number>, pred: ArrayLike<numbe
   };
 }
 
-/** Validate a model on held-out rows (features + true class codes). */
+/**
+ * Validate a model on held-out rows (features + true class codes): the confusion over the rows of
+ * the classes the model has (rows of a class absent from training count in no figure). On the
+ * best epoch's weights unchanged this is that epoch's EpochInfo.valAccuracy exactly
+ * (tests/lib/classify/validate-curve.test.ts).
+ */
 export async function validate(tm: TrainedModel, heldOut: FeatureRows): Promise<Validation> {
   if (heldOut.n === 0) throw unprocessable('No held-out voxels to validate on: label a larger area or lower the held-out fraction.');
   const p = await predictRows(tm, heldOut.x, heldOut.n);
