@@ -85,7 +85,7 @@ test('Train: feature picker with estimate, training with live curves, confusion 
   // which accuracy is which: the legend's figures are the last epoch's, the best epoch (kept) has its own, the summary's is the model's
   assert.match(await page.getByTestId('legend-last-epoch').textContent(), /figures at the last epoch, \d+/);
   assert.match(await page.getByTestId('legend-best-epoch').textContent(), /best epoch \d+: the model kept/);
-  assert.match(await page.getByTestId('model-summary').innerText(), /held-out accuracy of this model \(the best epoch.s, measured again on the held-out tiles as in the table below; the curve.s legend gives the last epoch.s\)/);
+  assert.match(await page.getByTestId('model-summary').innerText(), /held-out accuracy of this model \(the best epoch.s after weighting towards the EDS map.s mineral shares, measured again on the held-out tiles as in the table below; the curve.s legend gives each epoch.s network before that weighting\)/);
   // the truth-free 3D quality estimate beside the surface check, each number with its sentence, and per class
   const quality = await page.getByTestId('quality-estimate').innerText();
   assert.match(quality, /Estimated 3D mean IoU\s+\d+\.\d %/, `3D estimate shown: ${quality}`);

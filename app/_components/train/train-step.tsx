@@ -138,7 +138,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
           {st.model && (
             <p className="muted small" data-testid="model-summary">
               Model of {formatDate(st.model.createdAt)}: {st.model.features.length} features, hidden layers {st.model.hidden.join('×')}, best epoch {st.model.bestEpoch + 1},
-              trained in {formatSeconds(st.model.trainSeconds)} on the labels of {st.model.faces.length > 1 ? 'the top and the bottom face' : 'the top face'}; held-out accuracy of this model (the best epoch&apos;s, measured again on the held-out tiles as in the table below; the curve&apos;s legend gives the last epoch&apos;s) <strong data-testid="accuracy">{formatPct(st.model.validation.accuracy)}</strong>.
+              trained in {formatSeconds(st.model.trainSeconds)} on the labels of {st.model.faces.length > 1 ? 'the top and the bottom face' : 'the top face'}; held-out accuracy of this model (the best epoch&apos;s after weighting towards the EDS map&apos;s mineral shares, measured again on the held-out tiles as in the table below; the curve&apos;s legend gives each epoch&apos;s network before that weighting) <strong data-testid="accuracy">{formatPct(st.model.validation.accuracy)}</strong>.
               {' '}The training loss is taken with dropout and weight decay on, so it runs above the held-out loss.
             </p>
           )}
