@@ -5,6 +5,8 @@
 import type { ReadBlockOptions, VolumeStore } from '../../../lib/volume/store';
 import type { AnyVoxelArray, Box3, DenseVolume, Shape3 } from '../../../lib/volume/types';
 import type { BrickFeatures, FeatureSet } from '../../../lib/features/types';
+import { rng } from '../../../lib/classify/rng';
+import type { FeatureRows } from '../../../lib/classify/training-set';
 
 const reflect = (i: number, n: number): number => {
   while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - i - 1;
@@ -117,3 +119,20 @@ export const TEST_SET: FeatureSet = {
     { filter: 'localVariance', sigmaUm: 4 },
   ],
 };
+
+/** `counts[k]` rows of class `codes[k]` around `centres[k]` (2 features, unit Gaussian noise, seeded). */
+export function gaussianRows(counts: number[], codes: number[], centres: number[][], seed: number): FeatureRows {
+  const r = rng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+  const n = counts.reduce((a, b) => a + b, 0);
+  const x = new Float32Array(2 * n), y = new Uint8Array(n);
+  let i = 0;
+  counts.forEach((c, k) => {
+    for (let j = 0; j < c; j++, i++) {
+      x[2 * i] = centres[k]![0]! + gauss();
+      x[2 * i + 1] = centres[k]![1]! + gauss();
+      y[i] = codes[k]!;
+    }
+  });
+  return { x, y, n, positions: new Int32Array(3 * n) };
+}

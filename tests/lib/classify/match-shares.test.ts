@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { argmaxClasses, confusionMetrics, disposeModel, matchClassShares, predictRows, trainClassifier } from '../../../lib/classify/model';
-import { rng } from '../../../lib/classify/rng';
 import type { FeatureRows, TrainingSet } from '../../../lib/classify/training-set';
+import { gaussianRows } from './helpers';
 
 /** Rows of 3 overlapping classes in 2 features, `counts[k]` rows of class k+1. */
-function rows(counts: number[], seed: number): FeatureRows {
-  const r = rng(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-  const centres = [[0, 0], [1.2, 0], [0, 1.2]];
-  const n = counts.reduce((a, b) => a + b, 0);
-  const x = new Float32Array(2 * n), y = new Uint8Array(n);
-  let i = 0;
-  counts.forEach((c, k) => {
-    for (let j = 0; j < c; j++, i++) {
-      x[2 * i] = centres[k]![0]! + gauss();
-      x[2 * i + 1] = centres[k]![1]! + gauss();
-      y[i] = k + 1;
-    }
-  });
-  return { x, y, n, positions: new Int32Array(3 * n) };
-}
+const rows = (counts: number[], seed: number): FeatureRows => gaussianRows(counts, [1, 2, 3], [[0, 0], [1.2, 0], [0, 1.2]], seed);
 
 describe('matchClassShares', () => {
   it("moves the arg max's class shares to the given shares, and the accuracy with them (truth of the sample)", async () => {

@@ -7,25 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { disposeModel, matchClassShares, trainClassifier, validate } from '../../../lib/classify/model';
-import { rng } from '../../../lib/classify/rng';
-import type { FeatureRows, TrainingSet } from '../../../lib/classify/training-set';
-
-/** `counts[k]` rows of class codes[k] around centres[k] (2 features, unit Gaussian noise). */
-function rows(counts: number[], codes: number[], centres: number[][], seed: number): FeatureRows {
-  const r = rng(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-  const n = counts.reduce((a, b) => a + b, 0);
-  const x = new Float32Array(2 * n), y = new Uint8Array(n);
-  let i = 0;
-  counts.forEach((c, k) => {
-    for (let j = 0; j < c; j++, i++) {
-      x[2 * i] = centres[k]![0]! + gauss();
-      x[2 * i + 1] = centres[k]![1]! + gauss();
-      y[i] = codes[k]!;
-    }
-  });
-  return { x, y, n, positions: new Int32Array(3 * n) };
-}
+import type { TrainingSet } from '../../../lib/classify/training-set';
+import { gaussianRows } from './helpers';
 
 describe('held-out accuracy: the curve and the summary on the same weights', () => {
   it('a held-out class the training never saw counts in neither (known figure: 100 % of the classes the model has)', async () => {
@@ -34,8 +17,8 @@ describe('held-out accuracy: the curve and the summary on the same weights', () 
     const centres = [[-6, 0], [6, 0], [0, 6]];
     const ts: TrainingSet = {
       nFeatures: 2, featureNames: ['a', 'b'], classes: [1, 2],
-      train: rows([200, 200], [1, 2], centres, 1),
-      heldOut: rows([50, 50, 25], [1, 2, 3], centres, 2),
+      train: gaussianRows([200, 200], [1, 2], centres, 1),
+      heldOut: gaussianRows([50, 50, 25], [1, 2, 3], centres, 2),
       counts: [],
     };
     const tm = await trainClassifier(ts, { epochs: 6, batchSize: 32, patience: 100, seed: 1 });
@@ -53,8 +36,8 @@ describe('held-out accuracy: the curve and the summary on the same weights', () 
     const centres = [[0, 0], [1.2, 0], [0, 1.2]];
     const ts: TrainingSet = {
       nFeatures: 2, featureNames: ['a', 'b'], classes: [1, 2, 3],
-      train: rows([600, 600, 600], [1, 2, 3], centres, 3),
-      heldOut: rows([150, 150, 150], [1, 2, 3], centres, 4),
+      train: gaussianRows([600, 600, 600], [1, 2, 3], centres, 3),
+      heldOut: gaussianRows([150, 150, 150], [1, 2, 3], centres, 4),
       counts: [],
     };
     const tm = await trainClassifier(ts, { epochs: 5, seed: 2 });
@@ -64,7 +47,7 @@ describe('held-out accuracy: the curve and the summary on the same weights', () 
       expect((await validate(tm, ts.heldOut)).accuracy).toBe(curve);
       // the EDS class-share step (trainFromLabels, on by default for EDS labels) shifts the output
       // bias before the summary validates: the summary then measures another model than the curve's
-      const sample = rows([1600, 300, 100], [1, 2, 3], centres, 5);
+      const sample = gaussianRows([1600, 300, 100], [1, 2, 3], centres, 5);
       await matchClassShares(tm, sample.x, sample.n, new Map([[1, 0.8], [2, 0.15], [3, 0.05]]));
       expect((await validate(tm, ts.heldOut)).accuracy).not.toBe(curve);
     } finally {
