@@ -11,6 +11,7 @@ import type { Services } from '../services';
 import { forgetMap } from '../pipeline/correlate';
 import { forgetVolume } from '../pipeline/forget-volume';
 import { projectDatasets } from '../pipeline/project-inputs';
+import { restoreAside, switchVolume, volumeSwitchPlan } from '../pipeline/switch-volume';
 import { removeDatasetFolder } from '../storage/sweep';
 
 const jobId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a job id');
@@ -120,6 +121,21 @@ export const datasetsRouter = router({
     const inUse = new Set([used?.volume?.id, used?.eds?.id, used?.bottomEds?.id]);
     return ctx.svc.repo.listDatasets(input.projectId).map((d) => ({ ...datasetOut(d, refused[d.id]?.reason), inUse: inUse.has(d.id) }));
   }),
+  /**
+   * What making volume `id` the one the project uses would do (the confirmation the Data step asks
+   * first): the volume used now, what is set aside with it, what comes back with the chosen one,
+   * and why it cannot happen now (a running job), if so. Reads only.
+   */
+  volumeSwitch: publicProcedure.input(z.object({ projectId, id: datasetId })).query(({ ctx, input }) => volumeSwitchPlan(ctx.svc, input.projectId, input.id)),
+  /**
+   * Make volume `id` the one the project's steps use (pipeline/switch-volume.ts): what was derived
+   * from the volume used now is set aside with it (and comes back when it is chosen again); what was
+   * set aside for the chosen one comes back. Refused while a job of the project runs.
+   */
+  useVolume: publicProcedure.input(z.object({ projectId, id: datasetId })).mutation(async ({ ctx, input }) => {
+    const r = await switchVolume(ctx.svc, input.projectId, input.id);
+    return { changed: r.changed, from: r.from, to: r.to, aside: r.aside, back: r.back };
+  }),
   byId: publicProcedure.input(z.object({ id: datasetId })).query(({ ctx, input }) => {
     const d = ctx.svc.repo.dataset(input.id);
     if (!d) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no dataset ${input.id}.` });
@@ -130,12 +146,16 @@ export const datasetsRouter = router({
     if (!d) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no dataset ${input.id}.` });
     // jobs naming this dataset are cancelled and awaited first: they would write into its folder
     const stop = await ctx.svc.jobs.stopDataset(d.id);
+    const wasInUse = d.kind === 'volume' && projectDatasets(ctx.svc, d.projectId).volume?.id === d.id;
     ctx.svc.repo.deleteDataset(d.id);
     // what belonged to this dataset in its project (a map: its registrations and their overlays; a
     // volume: the registrations, slabs, strokes and predictions made on it), then its folder: only
     // what petromap wrote in it (a folder holding anything else stays, with that)
     if (d.kind === 'eds') await forgetMap(ctx.svc, d.projectId, d.id);
     else await forgetVolume(ctx.svc, d.projectId, d.id);
+    // the volume in use went: the one that takes its place gets back what a switch set aside for it
+    const next = wasInUse ? projectDatasets(ctx.svc, d.projectId).volume : undefined;
+    if (next) await restoreAside(ctx.svc, d.projectId, next.id);
     const dir = ctx.svc.ws.datasetDir(d.id);
     await removeDatasetFolder(dir);
     if (stop.overran.length) void stop.settled.then(() => removeDatasetFolder(dir)).catch(() => undefined);

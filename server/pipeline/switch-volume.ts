@@ -1,0 +1,275 @@
+/**
+ * Choosing which of a project's XRM volumes its steps use (the Data step's "Use this volume").
+ *
+ * Everything the steps derived from the volume left behind is set aside with it, and whatever was
+ * set aside for the chosen volume comes back: switching A → B → A gives A's work back unchanged,
+ * and nothing of A is shown or used as if it were B's. What moves:
+ *  - Correlate: each face's registration made on the volume with its EDS-on-slab overlay file, and
+ *    each face's surface slab found in it;
+ *  - Train: the trained model (its folder and row, with the training's live curve), which learnt
+ *    the grey values of that volume;
+ *  - Train / Results: the whole-volume prediction of it, its statistics and 3D-view file;
+ *  - Annotate (lithology): the record of the strokes painted on it and of the lithology map
+ *    predicted from them (their files already carry the volume's id and stay where they are).
+ * The label counts and the scan proposals are keyed by the volume already and need no move.
+ *
+ * Set aside means: the rows go into `projects/<id>/switched-<volumeId>/state.json` and the files
+ * into that folder (renames in one file system: nothing heavy). A row set aside is checked with its
+ * key's schema when read back, as any stored row (one that does not parse is left out, as a row an
+ * older petromap wrote would be). Deleting the volume removes its folder (forget-volume.ts).
+ *
+ * Refused while a job of the project is queued or running (it would write what it computes from
+ * one volume after the switch, into the other's place), and for a lithology project when the
+ * chosen volume is placed as an interior scan on Multi-scale.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { invalidInput, notFound, PetromapError } from '@/lib/errors';
+import { decodeProjectState, type ProjectState, type ProjectStateKey } from '../db/project-state';
+import type { DatasetRecord, JobRecord } from '../db/repo';
+import type { Services } from '../services';
+import { readSlabRecord, slabPaths } from '../jobs/tasks-correlate';
+import { writeFileAtomic } from '../storage/atomic';
+import { forgetStore } from '../storage/open-stores';
+import { overlayFile, registrationKey } from './correlate';
+import { isInterior } from './multiscale';
+import { FACE_NAMES, projectDatasets } from './project-inputs';
+import { overviewFile, STATS_KEY } from './results-stats';
+import { modelDir, predictionDir, predictionRel } from './train-model';
+
+/** The folder where a switch sets aside what belongs to volume `volumeId`. */
+export const switchedDir = (svc: Services, projectId: string, volumeId: string) =>
+  path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), `switched-${volumeId}`);
+
+/** A job's kind in the words the pages use (the Jobs page shows the kind itself). */
+const JOB_NAMES: Record<string, string> = {
+  import: 'an import', slab: 'the surface search', register: 'the registration', 'train-prepare': 'the count of labelled voxels',
+  train: 'the training', predict: 'the whole-volume prediction', 'results-stats': 'the Results statistics',
+  'annotate-train': 'the lithology prediction', 'annotate-erase-class': 'the erasing of a class', 'annotate-proposals': 'the scan proposals',
+  'multiscale-register': 'an interior scan\'s registration', 'multiscale-upscale': 'the composite model', 'multiscale-pores': 'an interior scan\'s pore training',
+};
+export const jobName = (kind: string) => JOB_NAMES[kind] ?? `the ${kind} job`;
+
+/** The rows a switch moves, in the order they are restored. */
+const PREDICTION_KEYS = ['prediction', 'predictionRun', STATS_KEY, 'resultsStatsJob'] as const;
+type MovedKey = 'registration' | 'bottomRegistration' | 'annotations' | 'lithologyPrediction' | 'model' | 'trainHistory' | (typeof PREDICTION_KEYS)[number];
+type Aside = { [K in MovedKey]?: ProjectState[K] };
+
+interface Plan {
+  keys: MovedKey[];
+  /** [from, name in the folder] */
+  files: [string, string][];
+  /** what goes, in words */
+  words: string[];
+}
+
+const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+/** What belongs to `volumeId` in the project's live slots (its rows and files), and the words for it. */
+async function belongingTo(svc: Services, projectId: string, volumeId: string): Promise<Plan> {
+  const dir = svc.ws.projectDir(projectId);
+  const plan: Plan = { keys: [], files: [], words: [] };
+  for (const face of FACE_NAMES) {
+    const key = registrationKey(face);
+    const rec = svc.repo.artifact(projectId, key);
+    if (rec?.volumeId === volumeId) {
+      plan.keys.push(key);
+      plan.files.push([overlayFile(svc, projectId, face), `overlay-${face}.u8`]);
+      const map = svc.repo.dataset(rec.edsId)?.name ?? 'a deleted map';
+      plan.words.push(`the ${rec.accepted ? 'accepted ' : ''}registration of the ${face} face's map ${map}${rec.landmarks.length ? ` (${rec.landmarks.length} landmark pairs)` : ''}`);
+    }
+    const slab = await readSlabRecord(dir, face).catch(() => undefined);
+    if (slab?.volumeId === volumeId) {
+      const p = slabPaths(dir, face);
+      plan.files.push([p.json, `slab-${face}.json`], [p.data, `slab-${face}.data`]);
+    }
+  }
+  const model = svc.repo.artifact(projectId, 'model');
+  if (model) {
+    plan.keys.push('model', 'trainHistory');
+    plan.files.push([modelDir(svc, projectId, model), 'model']);
+    plan.words.push(`the model trained ${when(model.createdAt)} UTC (it learnt this volume's grey values)`);
+  }
+  const run = svc.repo.artifact(projectId, 'predictionRun');
+  if (svc.repo.artifact(projectId, 'prediction') && (!run || run.volumeId === volumeId)) {
+    plan.keys.push(...PREDICTION_KEYS);
+    plan.files.push([predictionDir(svc, projectId), 'prediction'], [overviewFile(svc, projectId), 'labels-3d.nii']);
+    plan.words.push('the whole-volume prediction with its Results statistics');
+  }
+  const ann = svc.repo.artifact(projectId, 'annotations');
+  if (ann?.volumeId === volumeId) {
+    plan.keys.push('annotations');
+    const n = Object.values(ann.counts).reduce((a, b) => a + b, 0);
+    plan.words.push(`${n.toLocaleString('en')} painted voxels`);
+  }
+  const lith = svc.repo.artifact(projectId, 'lithologyPrediction');
+  if (lith?.volumeId === volumeId) {
+    plan.keys.push('lithologyPrediction');
+    plan.words.push('the lithology map predicted from the strokes');
+  }
+  return plan;
+}
+
+const SAFE_JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MOVED_KEYS: MovedKey[] = ['registration', 'bottomRegistration', 'annotations', 'lithologyPrediction', 'model', 'trainHistory', ...PREDICTION_KEYS];
+
+/** The rows set aside for a volume, each checked with its key's schema (one that does not parse is left out, as a stored row would be). */
+async function readAside(svc: Services, projectId: string, volumeId: string): Promise<Aside> {
+  const text = await readFile(path.join(/*turbopackIgnore: true*/ switchedDir(svc, projectId, volumeId), 'state.json'), 'utf8').catch(() => null);
+  let raw: unknown;
+  try {
+    raw = text ? JSON.parse(text) : null;
+  } catch {
+    raw = null;
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return {};
+  const out: Record<string, unknown> = {};
+  for (const k of MOVED_KEYS) {
+    const v = (raw as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    const r = decodeProjectState(k, JSON.stringify(v));
+    // a model's folder is named by its job id: one that is not an id names no folder of ours
+    if (r.ok && !(k === 'model' && !SAFE_JOB_ID.test((r.value as ProjectState['model']).jobId))) out[k] = r.value;
+  }
+  return out as Aside;
+}
+
+/** The words for what was set aside for a volume (what a switch to it brings back). */
+function asideWords(svc: Services, aside: Aside): string[] {
+  const out: string[] = [];
+  for (const face of FACE_NAMES) {
+    const rec = aside[registrationKey(face)];
+    if (rec) out.push(`the ${rec.accepted ? 'accepted ' : ''}registration of the ${face} face's map ${svc.repo.dataset(rec.edsId)?.name ?? 'a deleted map'}`);
+  }
+  if (aside.model) out.push(`the model trained ${when(aside.model.createdAt)} UTC`);
+  if (aside.prediction) out.push('the whole-volume prediction with its Results statistics');
+  if (aside.annotations) out.push(`${Object.values(aside.annotations.counts).reduce((a, b) => a + b, 0).toLocaleString('en')} painted voxels`);
+  if (aside.lithologyPrediction) out.push('the lithology map predicted from the strokes');
+  return out;
+}
+
+/** The project's queued or running jobs that a switch waits for (all but imports). */
+function activeJobs(svc: Services, projectId: string): JobRecord[] {
+  return svc.repo.listJobs(projectId, ['queued', 'running']).filter((j) => j.kind !== 'import');
+}
+
+function target(svc: Services, projectId: string, volumeId: string): DatasetRecord {
+  if (!svc.repo.project(projectId)) throw notFound(`There is no project ${projectId}.`);
+  const d = svc.repo.dataset(volumeId);
+  if (!d || d.projectId !== projectId) throw notFound(`There is no dataset ${volumeId} in this project.`);
+  if (d.kind !== 'volume') throw invalidInput(`${d.name} is an EDS map, not an XRM volume.`);
+  if (d.status !== 'ready') throw invalidInput(`${d.name} is not ready to use (${d.status}${d.error ? `: ${d.error}` : ''}).`);
+  return d;
+}
+
+/**
+ * What switching the project to volume `volumeId` would do, for the confirmation the user answers
+ * first: the volume used now, what goes aside with it, what comes back with the chosen one, and
+ * why the switch cannot happen now (a running job), if so. Reads only.
+ */
+export async function volumeSwitchPlan(svc: Services, projectId: string, volumeId: string) {
+  const to = target(svc, projectId, volumeId);
+  const from = projectDatasets(svc, projectId).volume;
+  const same = from?.id === to.id;
+  const leaving = from && !same ? await belongingTo(svc, projectId, from.id) : { words: [] as string[] };
+  const back = same ? [] : asideWords(svc, await readAside(svc, projectId, to.id));
+  const jobs = activeJobs(svc, projectId);
+  let blockedBy: string | null = null;
+  if (!same && jobs.length) {
+    const j = jobs[0]!;
+    blockedBy = `${jobName(j.kind)} is ${j.state === 'queued' ? 'waiting to run' : `running (${Math.round(j.progress * 100)} %)`}: switch when it has finished, or cancel it on the Jobs page.`;
+  }
+  const project = svc.repo.project(projectId)!;
+  if (!same && !blockedBy && project.kind === 'lithology' && (await isInterior(svc, projectId, to.id))) {
+    blockedBy = `${to.name} is placed as an interior scan on Multi-scale: remove it there (or delete it and upload it again) before making it the large scan.`;
+  }
+  return {
+    from: from ? { id: from.id, name: from.name } : null,
+    to: { id: to.id, name: to.name },
+    same,
+    /** set aside with the volume used now (it comes back when that volume is chosen again) */
+    aside: leaving.words,
+    /** set aside earlier for the chosen volume: it comes back */
+    back,
+    blockedBy,
+  };
+}
+
+/** Move `from` to `to` when it exists (a folder or a file; what is at `to` goes first). */
+async function move(from: string, to: string) {
+  if (!existsSync(/*turbopackIgnore: true*/ from)) return false;
+  await rm(to, { recursive: true, force: true });
+  await mkdir(path.dirname(to), { recursive: true });
+  await rename(from, to);
+  return true;
+}
+
+/**
+ * Make volume `volumeId` the one the project's steps use: what belongs to the volume used now is
+ * set aside with it, what was set aside for the chosen one comes back, and the pick is stored.
+ * Returns what moved, in words.
+ */
+export async function switchVolume(svc: Services, projectId: string, volumeId: string) {
+  const plan = await volumeSwitchPlan(svc, projectId, volumeId);
+  if (plan.same) return { ...plan, changed: false };
+  if (plan.blockedBy) throw new PetromapError('Conflict', `The project cannot switch to ${plan.to.name} now: ${plan.blockedBy}`);
+
+  // 1. the volume used now: its rows and files into its folder
+  if (plan.from) {
+    const leaving = await belongingTo(svc, projectId, plan.from.id);
+    const dir = switchedDir(svc, projectId, plan.from.id);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const rows: Record<string, unknown> = {};
+    for (const k of leaving.keys) rows[k] = svc.repo.artifact(projectId, k);
+    await writeFileAtomic(path.join(/*turbopackIgnore: true*/ dir, 'state.json'), JSON.stringify(rows));
+    for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
+    for (const [from, name] of leaving.files) await move(from, path.join(/*turbopackIgnore: true*/ dir, name));
+    for (const k of leaving.keys) svc.repo.deleteArtifact(projectId, k);
+  }
+
+  // 2. the chosen volume: what was set aside for it comes back
+  await restoreAside(svc, projectId, volumeId);
+  const picked = svc.repo.artifact(projectId, 'inputs') ?? {};
+  svc.repo.setArtifact(projectId, 'inputs', { ...picked, volumeId });
+  return { ...plan, changed: true };
+}
+
+/**
+ * Bring back what a switch set aside for volume `volumeId` (rows checked by their key's schema),
+ * into the project's live slots; its folder goes. Also after the volume in use was deleted, for
+ * the volume that takes its place (datasets.delete).
+ */
+export async function restoreAside(svc: Services, projectId: string, volumeId: string) {
+  const dir = switchedDir(svc, projectId, volumeId);
+  if (!existsSync(/*turbopackIgnore: true*/ dir)) return;
+  const aside = await readAside(svc, projectId, volumeId);
+  const back = (name: string, to: string) => move(path.join(/*turbopackIgnore: true*/ dir, name), to);
+  const restore = <K extends MovedKey>(key: K, value = aside[key]) => {
+    if (value === undefined || value === null) return false;
+    svc.repo.setArtifact(projectId, key as ProjectStateKey & K, value as ProjectState[K]);
+    return true;
+  };
+  const pdir = svc.ws.projectDir(projectId);
+  for (const face of FACE_NAMES) {
+    if (restore(registrationKey(face))) await back(`overlay-${face}.u8`, overlayFile(svc, projectId, face));
+    const p = slabPaths(pdir, face);
+    if (existsSync(/*turbopackIgnore: true*/ path.join(dir, `slab-${face}.json`))) {
+      await back(`slab-${face}.data`, p.data);
+      await back(`slab-${face}.json`, p.json);
+    }
+  }
+  if (aside.model) {
+    // the model's folder goes back under its own name (model-<jobId>: the next training's prune keeps only the model in use)
+    const rel = path.join('projects', projectId, `model-${aside.model.jobId}`);
+    if ((await back('model', svc.ws.abs(rel))) && restore('model', { ...aside.model, modelRel: rel })) restore('trainHistory');
+  }
+  if (aside.prediction && (await back('prediction', predictionDir(svc, projectId)))) {
+    for (const k of PREDICTION_KEYS) restore(k);
+    await back('labels-3d.nii', overviewFile(svc, projectId));
+  }
+  restore('annotations');
+  restore('lithologyPrediction');
+  await rm(dir, { recursive: true, force: true });
+}
