@@ -3,61 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifierFeatureSet } from '../../../lib/classify/feature-sets';
-import { buildMlp, type TrainedModel } from '../../../lib/classify/model';
 import { loadModel, saveModel } from '../../../lib/classify/model-io-node';
 import { predictBrick } from '../../../lib/classify/predict-brick';
 import { featureNames } from '../../../lib/features';
 import { isPetromapError } from '../../../lib/errors';
 import { brickGrid, computeBrickFeatures, featureHalo, featuresForBox, type FeatureSet } from '../../../lib/features';
 import { getTf } from '../../../lib/classify/tf-node';
-import { memoryVolumeStore } from '../../../lib/volume/memory-store';
 import type { Box3, Shape3 } from '../../../lib/volume/types';
-
-/** Blobs of 2-8 voxels plus a little noise: structure at every scale of the bank. */
-function blobs(shape: Shape3, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const r = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s >>> 8) / 16777216;
-  };
-  const bl = Array.from({ length: 30 }, () => [r() * shape[0], r() * shape[1], r() * shape[2], 2 + 6 * r(), r()] as const);
-  const out = new Float32Array(shape[0] * shape[1] * shape[2]);
-  let i = 0;
-  for (let z = 0; z < shape[0]; z++) for (let y = 0; y < shape[1]; y++) for (let x = 0; x < shape[2]; x++) {
-    let v = 0.1 * r();
-    for (const [bz, by, bx, rad, a] of bl) v += a * Math.exp(-((z - bz) ** 2 + (y - by) ** 2 + (x - bx) ** 2) / (rad * rad));
-    out[i++] = 1000 * v;
-  }
-  return out;
-}
-
-function storeOf(shape: Shape3, spacing: [number, number, number], seed = 7) {
-  return memoryVolumeStore({ meta: { shape, spacingUm: spacing, originUm: [0, 0, 0], dtype: 'float32', channels: ['xrm'] }, data: blobs(shape, seed) });
-}
-
-/** Worst |brick - whole| relative to each feature's range, over bricks of `brick` (odd origins included). */
-async function seams(set: FeatureSet, shape: Shape3, spacing: [number, number, number], boxes: Box3[]) {
-  const store = storeOf(shape, spacing);
-  const whole = await featuresForBox(store, { start: [0, 0, 0], shape }, set);
-  const nF = whole.nFeatures;
-  const lo = new Array(nF).fill(Infinity);
-  const hi = new Array(nF).fill(-Infinity);
-  whole.data.forEach((v, i) => {
-    lo[i % nF] = Math.min(lo[i % nF], v);
-    hi[i % nF] = Math.max(hi[i % nF], v);
-  });
-  let worst = 0;
-  for (const box of boxes) {
-    const part = await featuresForBox(store, box, set);
-    const [bz, by, bx] = box.shape;
-    for (let z = 0; z < bz; z++) for (let y = 0; y < by; y++) for (let x = 0; x < bx; x++) {
-      const v = (z * by + y) * bx + x;
-      const w = ((z + box.start[0]) * shape[1] + y + box.start[1]) * shape[2] + x + box.start[2];
-      for (let f = 0; f < nF; f++) worst = Math.max(worst, Math.abs(part.data[v * nF + f]! - whole.data[w * nF + f]!) / (hi[f] - lo[f] || 1));
-    }
-  }
-  return worst;
-}
+import { blobs, floatStore, seams, untrainedModel } from './blobs';
 
 describe('feature definition version 2 (3-sigma Gaussians, large scales on a 2x grid aligned to the volume)', () => {
   const v1 = classifierFeatureSet([1, 1, 1], { version: 1 });
@@ -85,7 +38,7 @@ describe('feature definition version 2 (3-sigma Gaussians, large scales on a 2x 
 
   it('measures what version 1 measures: every feature correlates >= 0.99 with its version-1 value', async () => {
     const shape: Shape3 = [36, 40, 44];
-    const store = storeOf(shape, [1, 1, 1], 11);
+    const store = floatStore(shape, blobs(shape, 11));
     const box: Box3 = { start: [0, 0, 0], shape };
     const [a, b] = [await featuresForBox(store, box, v1), await featuresForBox(store, box, v2)];
     expect(b.names).toEqual(a.names);
@@ -104,7 +57,7 @@ describe('feature definition version 2 (3-sigma Gaussians, large scales on a 2x 
 
   it('a brick computed directly at a given origin equals the store path; unknown versions are refused in words', async () => {
     const shape: Shape3 = [20, 22, 24];
-    const store = storeOf(shape, [1, 1, 1], 3);
+    const store = floatStore(shape, blobs(shape, 3));
     const box: Box3 = { start: [5, 3, 7], shape: [8, 9, 10] };
     const halo = featureHalo(v2, [1, 1, 1]);
     const floats = await store.readBlockF32(box, { halo });
@@ -122,14 +75,10 @@ describe('feature definition version 2 (3-sigma Gaussians, large scales on a 2x 
     const dir = await mkdtemp(join(tmpdir(), 'petromap-v2-'));
     try {
       const shape: Shape3 = [16, 40, 40];
-      const store = storeOf(shape, [1, 1, 1], 5);
+      const store = floatStore(shape, blobs(shape, 5));
       const names = featureNames(v1, ['xrm']);
-      const base = (featureSet: FeatureSet): TrainedModel => ({
-        model: buildMlp(names.length, [8], 3, { seed: 3 }), classes: [1, 2, 3], mean: new Float32Array(names.length).fill(300),
-        std: new Float32Array(names.length).fill(100), featureNames: names, featureSet, hidden: [8], history: [], bestEpoch: 0,
-      });
-      const tm1 = base(v1);
-      const tm2 = { ...base(v2), model: tm1.model };
+      const tm1 = untrainedModel(names, v1);
+      const tm2 = { ...untrainedModel(names, v2), model: tm1.model };
       await saveModel(join(dir, 'old'), tm1);
       await saveModel(join(dir, 'new'), tm2);
       const [old, neu] = [await loadModel(join(dir, 'old')), await loadModel(join(dir, 'new'))];

@@ -2,36 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildMlp, type TrainedModel } from '../../../lib/classify/model';
 import { loadModel, saveModel } from '../../../lib/classify/model-io-node';
 import { predictBrick } from '../../../lib/classify/predict-brick';
 import { getTf } from '../../../lib/classify/tf-node';
 import { classifierFeatureSet } from '../../../lib/classify/feature-sets';
 import { isCoarse } from '../../../lib/features/plan';
 import { brickGrid, featureHalo, featuresForBox, type FeatureSet } from '../../../lib/features';
-import { memoryVolumeStore } from '../../../lib/volume/memory-store';
 import type { Box3, Shape3 } from '../../../lib/volume/types';
-
-/** Blobs of 2-8 voxels plus a little noise (as version2.test.ts). */
-function blobs(shape: Shape3, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const r = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s >>> 8) / 16777216;
-  };
-  const bl = Array.from({ length: 30 }, () => [r() * shape[0], r() * shape[1], r() * shape[2], 2 + 6 * r(), r()] as const);
-  const out = new Float32Array(shape[0] * shape[1] * shape[2]);
-  let i = 0;
-  for (let z = 0; z < shape[0]; z++) for (let y = 0; y < shape[1]; y++) for (let x = 0; x < shape[2]; x++) {
-    let v = 0.1 * r();
-    for (const [bz, by, bx, rad, a] of bl) v += a * Math.exp(-((z - bz) ** 2 + (y - by) ** 2 + (x - bx) ** 2) / (rad * rad));
-    out[i++] = 1000 * v;
-  }
-  return out;
-}
-
-const storeOf = (shape: Shape3, data: Float32Array, spacing: [number, number, number] = [1, 1, 1]) =>
-  memoryVolumeStore({ meta: { shape, spacingUm: spacing, originUm: [0, 0, 0], dtype: 'float32', channels: ['xrm'] }, data });
+import { blobs, floatStore, seams, untrainedModel } from './blobs';
 
 describe('feature definition version 3 (the 2x-grid scales in-plane: y and x only)', () => {
   const v2 = classifierFeatureSet([1, 1, 1], { version: 2 });
@@ -41,7 +19,7 @@ describe('feature definition version 3 (the 2x-grid scales in-plane: y and x onl
     expect(featureHalo(v2, [1, 1, 1])).toEqual([28, 28, 28]);
     expect(featureHalo(v3, [1, 1, 1])).toEqual([8, 28, 28]);
     const shape: Shape3 = [30, 32, 34];
-    const store = storeOf(shape, blobs(shape, 11));
+    const store = floatStore(shape, blobs(shape, 11));
     const box: Box3 = { start: [0, 0, 0], shape };
     const [a, b] = [await featuresForBox(store, box, v2), await featuresForBox(store, box, v3)];
     expect(b.names).toEqual(a.names);
@@ -71,7 +49,7 @@ describe('feature definition version 3 (the 2x-grid scales in-plane: y and x onl
     const noise = blobs(shape, 99);
     for (let i = 0; i < zc * plane; i++) other[i] = 3 * noise[i]! - 500;
     const box: Box3 = { start: [0, 0, 0], shape };
-    const [a, b] = [await featuresForBox(storeOf(shape, data), box, v3), await featuresForBox(storeOf(shape, other), box, v3)];
+    const [a, b] = [await featuresForBox(floatStore(shape, data), box, v3), await featuresForBox(floatStore(shape, other), box, v3)];
     const nF = a.nFeatures;
     const coarse = a.names.map((n) => /@(3\.5|5)um/.test(n));
     const range = a.names.map((_, f) => {
@@ -95,7 +73,7 @@ describe('feature definition version 3 (the 2x-grid scales in-plane: y and x onl
     // the symmetric small scales do see above the plane (the test can fail)
     expect(changedSmall).toBeGreaterThan(0);
     // and version 2's large scales do too
-    const [a2, b2] = [await featuresForBox(storeOf(shape, data), box, v2), await featuresForBox(storeOf(shape, other), box, v2)];
+    const [a2, b2] = [await featuresForBox(floatStore(shape, data), box, v2), await featuresForBox(floatStore(shape, other), box, v2)];
     let worst2 = 0;
     for (let i = 0; i < plane; i++) for (let f = 0; f < nF; f++) if (coarse[f]) worst2 = Math.max(worst2, Math.abs(a2.data[(zc * plane + i) * nF + f]! - b2.data[(zc * plane + i) * nF + f]!) / range[f]!);
     expect(worst2).toBeGreaterThan(1e-2);
@@ -109,7 +87,7 @@ describe('feature definition version 3 (the 2x-grid scales in-plane: y and x onl
       st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
       data[i] = 500 + 400 * Math.sin(i * 0.013) + (st >>> 24);
     }
-    const store = storeOf(shape, data);
+    const store = floatStore(shape, data);
     const hashes: string[] = [];
     for (const version of [1, 2] as const) {
       const f = await featuresForBox(store, { start: [3, 5, 7], shape: [13, 15, 17] }, classifierFeatureSet([1, 1, 1], { version }));
@@ -123,25 +101,6 @@ describe('feature definition version 3 (the 2x-grid scales in-plane: y and x onl
   });
 
   it('bricks at odd and even origins give the whole-volume values (no seams), also anisotropic', async () => {
-    const seams = async (set: FeatureSet, shape: Shape3, spacing: [number, number, number], boxes: Box3[]) => {
-      const store = storeOf(shape, blobs(shape, 7), spacing);
-      const whole = await featuresForBox(store, { start: [0, 0, 0], shape }, set);
-      const nF = whole.nFeatures;
-      const lo = new Array(nF).fill(Infinity);
-      const hi = new Array(nF).fill(-Infinity);
-      whole.data.forEach((v, i) => { lo[i % nF] = Math.min(lo[i % nF], v); hi[i % nF] = Math.max(hi[i % nF], v); });
-      let worst = 0;
-      for (const box of boxes) {
-        const part = await featuresForBox(store, box, set);
-        const [bz, by, bx] = box.shape;
-        for (let z = 0; z < bz; z++) for (let y = 0; y < by; y++) for (let x = 0; x < bx; x++) {
-          const v = (z * by + y) * bx + x;
-          const w = ((z + box.start[0]) * shape[1] + y + box.start[1]) * shape[2] + x + box.start[2];
-          for (let f = 0; f < nF; f++) worst = Math.max(worst, Math.abs(part.data[v * nF + f]! - whole.data[w * nF + f]!) / (hi[f] - lo[f] || 1));
-        }
-      }
-      return worst;
-    };
     const shape: Shape3 = [30, 34, 37];
     const boxes = [...brickGrid(shape, [11, 13, 19]), { start: [3, 5, 7], shape: [5, 6, 9] } satisfies Box3];
     expect(await seams(v3, shape, [1, 1, 1], boxes)).toBeLessThan(1e-5);
@@ -155,17 +114,13 @@ describe('feature definition version 3 (the 2x-grid scales in-plane: y and x onl
     const dir = await mkdtemp(join(tmpdir(), 'petromap-v3-'));
     try {
       const shape: Shape3 = [20, 40, 40];
-      const store = storeOf(shape, blobs(shape, 5));
+      const store = floatStore(shape, blobs(shape, 5));
       const box: Box3 = { start: [3, 5, 7], shape: [8, 20, 20] };
       const names = (await featuresForBox(store, box, v2)).names;
-      const base = (featureSet: FeatureSet): TrainedModel => ({
-        model: buildMlp(names.length, [8], 3, { seed: 3 }), classes: [1, 2, 3], mean: new Float32Array(names.length).fill(300),
-        std: new Float32Array(names.length).fill(100), featureNames: names, featureSet, hidden: [8], history: [], bestEpoch: 0,
-      });
-      const tm2 = base(v2);
+      const tm2 = untrainedModel(names, v2);
       const p2before = await predictBrick(tm2, store, box, null);
       await saveModel(join(dir, 'v2'), tm2);
-      await saveModel(join(dir, 'v3'), { ...base(v3), model: tm2.model });
+      await saveModel(join(dir, 'v3'), { ...untrainedModel(names, v3), model: tm2.model });
       const [m2, m3] = [await loadModel(join(dir, 'v2')), await loadModel(join(dir, 'v3'))];
       expect(m2.featureSet!.version).toBe(2);
       expect(m3.featureSet!.version).toBe(3);
