@@ -58,7 +58,8 @@ export interface BrickOptions {
   origin?: Shape3;
 }
 
-const FILTERS: FilterName[] = [
+/** Every filter of the bank (types.ts FilterName); a set naming another is refused. */
+export const FILTERS: readonly FilterName[] = [
   'intensity',
   'gaussian',
   'gradientMagnitude',

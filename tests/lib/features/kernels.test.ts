@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { computeBrickFeatures } from '../../../lib/features';
 import { WasmKernels } from '../../../lib/features/kernels-wasm';
+import { FILTERS } from '../../../lib/features/plan';
 import { computeBrickFeaturesReference, eigSym3 } from '../../../lib/features/reference';
-import type { FeatureSet, FilterName } from '../../../lib/features/types';
+import type { FeatureSet } from '../../../lib/features/types';
 import type { Shape3 } from '../../../lib/volume/types';
 import { column, maxRelErr } from './fixture';
 
@@ -20,19 +21,6 @@ function randomVolume(shape: Shape3, seed: number): Float32Array {
   for (let i = 0; i < n; i++) out[i] = 100 + 50 * rnd() + (i % shape[2] > shape[2] / 2 ? 30 : 0);
   return out;
 }
-
-const FILTERS: FilterName[] = [
-  'intensity',
-  'gaussian',
-  'gradientMagnitude',
-  'laplacian',
-  'dog',
-  'hessianEigen',
-  'structureTensorEigen',
-  'localMean',
-  'localVariance',
-  'nonLocalMean',
-];
 
 async function compare(set: FeatureSet, shape: Shape3, spacing: [number, number, number], halo: Shape3 = [0, 0, 0]) {
   const ext: Shape3 = [shape[0] + 2 * halo[0], shape[1] + 2 * halo[1], shape[2] + 2 * halo[2]];
