@@ -29,12 +29,13 @@ import type { BrickFeatures, FeatureSet, FeatureSpec } from './types';
 export { eigSym3 } from './eig-sym3';
 export { correlate1d, gaussianFilter, gaussianKernel1d, gaussianWeights } from './gaussian-filter';
 
+/** Shape of the inner box of a brick of `shape` with `halo` on each side. */
+const innerShape = (shape: Shape3, halo: Shape3): Shape3 => [shape[0] - 2 * halo[0], shape[1] - 2 * halo[1], shape[2] - 2 * halo[2]];
+
 /** Copy the inner box (halo cut off) of a z-major array. */
 export function cropInner(src: Float64Array, shape: Shape3, halo: Shape3): Float64Array {
-  const [nz, ny, nx] = shape;
-  const iz = nz - 2 * halo[0];
-  const iy = ny - 2 * halo[1];
-  const ix = nx - 2 * halo[2];
+  const [, ny, nx] = shape;
+  const [iz, iy, ix] = innerShape(shape, halo);
   const out = new Float64Array(iz * iy * ix);
   let o = 0;
   for (let z = 0; z < iz; z++) for (let y = 0; y < iy; y++) {
@@ -194,10 +195,8 @@ function specReference(
       const m2 = g(s, [0, 0, 0], sq);
       const step = s.map(nlmStep);
       const grid = nlmGrid();
-      const [nz, ny, nx] = shape;
-      const iz = nz - 2 * halo[0];
-      const iy = ny - 2 * halo[1];
-      const ix = nx - 2 * halo[2];
+      const [, ny, nx] = shape;
+      const [iz, iy, ix] = innerShape(shape, halo);
       const out = new Float64Array(iz * iy * ix);
       let o = 0;
       for (let z = halo[0]; z < halo[0] + iz; z++) for (let y = halo[1]; y < halo[1] + iy; y++) for (let x = halo[2]; x < halo[2] + ix; x++) {
