@@ -25,19 +25,21 @@ const query = z.object({
 /** extra bytes read past the slice size, so that a slightly wrong body gets the size message of writeAnnotationSlice */
 const MARGIN = 4096;
 
-function parse(req: Request) {
+/** What GET and PUT check first: the Host/Origin guard, the project id, the query; a refusal as its response. */
+async function parse(req: Request, params: Promise<{ projectId: string }>) {
+  const refused = guardResponse(req);
+  if (refused) return { error: refused };
+  const { projectId } = await params;
+  if (!ID_RE.test(projectId)) return { error: jsonError(`There is no project ${projectId}.`, 404) };
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
   if (!q.success) return { error: jsonError(`Bad painted-slice request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400) };
-  return { q: q.data };
+  return { projectId, q: q.data };
 }
 
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
-  const refused = guardResponse(req);
-  if (refused) return refused;
-  const { projectId } = await params;
-  if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
-  const p = parse(req);
+  const p = await parse(req, params);
   if (p.error) return p.error;
+  const { projectId } = p;
   try {
     const { data, width, height } = await readAnnotationSlice(services(), projectId, p.q.axis, p.q.index);
     return new Response(new Uint8Array(data).buffer, {
@@ -49,12 +51,9 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
 }
 
 export async function PUT(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
-  const refused = guardResponse(req);
-  if (refused) return refused;
-  const { projectId } = await params;
-  if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
-  const p = parse(req);
+  const p = await parse(req, params);
   if (p.error) return p.error;
+  const { projectId } = p;
   try {
     const svc = services();
     const { volume } = projectDatasets(svc, projectId);
