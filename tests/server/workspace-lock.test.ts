@@ -19,7 +19,22 @@ afterEach(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Another Node process that takes the lock of `dir` (through tsx) and holds it until killed; resolves with its stdout line. */
+/** Runs the module `code` in another Node process (through tsx, with `env` or this one's); resolves with its first stdout line. */
+function firstLine(code: string, env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '', err = '';
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+      if (out.includes('\n')) resolve({ child, line: out.trim() });
+    });
+    child.stderr!.on('data', (d) => (err += String(d)));
+    child.on('exit', (c) => (out.includes('\n') ? undefined : reject(new Error(`child exited ${c}: ${err}`))));
+  });
+}
+
+/** Another Node process that takes the lock of `dir` and holds it until killed; resolves with its stdout line. */
 function holder(dir: string, hold = true): Promise<{ child: ChildProcess; line: string }> {
   const code = `
     const { acquireWorkspaceLock } = await import(${JSON.stringify(LOCK_TS)});
@@ -31,17 +46,7 @@ function holder(dir: string, hold = true): Promise<{ child: ChildProcess; line: 
       process.exit(3);
     }
     ${hold ? 'setInterval(() => {}, 1000);' : ''}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '', err = '';
-    child.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('\n')) resolve({ child, line: out.trim() });
-    });
-    child.stderr!.on('data', (d) => (err += String(d)));
-    child.on('exit', (c) => (out.includes('\n') ? undefined : reject(new Error(`child exited ${c}: ${err}`))));
-  });
+  return firstLine(code);
 }
 /** A process that opens the workspace as the server does (services(): lock, database, interrupted jobs). */
 function server(dir: string, script: string): Promise<{ child: ChildProcess; line: string }> {
@@ -56,17 +61,7 @@ function server(dir: string, script: string): Promise<{ child: ChildProcess; lin
     }
     ${script}
     setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PETROMAP_DATA: dir, PETROMAP_NO_DEMO: '1' } });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '', err = '';
-    child.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('\n')) resolve({ child, line: out.trim() });
-    });
-    child.stderr!.on('data', (d) => (err += String(d)));
-    child.on('exit', (c) => (out.includes('\n') ? undefined : reject(new Error(`child exited ${c}: ${err}`))));
-  });
+  return firstLine(code, { ...process.env, PETROMAP_DATA: dir, PETROMAP_NO_DEMO: '1' });
 }
 const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.on('exit', () => r())));
 const lockOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8')) as LockInfo;
