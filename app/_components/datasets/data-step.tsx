@@ -1,11 +1,12 @@
 'use client';
-/** The Data step: upload an XRM volume and an EDS map, and list the project's datasets. */
+/** The Data step: upload an XRM volume and an EDS map, list the project's datasets, choose the volume in use. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
 import { UploadZone } from '../upload/upload-zone';
 import { DatasetTable } from './dataset-table';
 import { toDatasetRow } from './to-dataset-row';
-import { inUseNote } from './in-use-note';
+import { inUseNote, switchQuestion } from './in-use-note';
 
 export function DataStep({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
@@ -20,6 +21,19 @@ export function DataStep({ projectId }: { projectId: string }) {
   const inUse = datasets.data ? inUseNote(datasets.data.map(toDatasetRow), kind) : [];
   const setFace = useMutation(trpc.datasets.setFace.mutationOptions({ onSuccess: () => refresh() }));
   const del = useMutation(trpc.datasets.delete.mutationOptions({ onSuccess: () => refresh() }));
+  const useVolume = useMutation(trpc.datasets.useVolume.mutationOptions({ onSuccess: () => void qc.invalidateQueries() }));
+  const [switchError, setSwitchError] = useState<string | null>(null);
+  // ask first, with what the switch sets aside and brings back (or why it cannot happen now)
+  const chooseVolume = async (id: string) => {
+    setSwitchError(null);
+    try {
+      const plan = await qc.fetchQuery({ ...trpc.datasets.volumeSwitch.queryOptions({ projectId, id }), staleTime: 0 });
+      if (plan.blockedBy) return setSwitchError(`${plan.to.name} cannot be made the volume in use now: ${plan.blockedBy}`);
+      if (window.confirm(switchQuestion(plan, kind))) useVolume.mutate({ projectId, id });
+    } catch (e) {
+      setSwitchError((e as Error).message);
+    }
+  };
   const refresh = () => {
     void qc.refetchQueries({ queryKey: trpc.datasets.list.queryKey({ projectId }) });
     void qc.invalidateQueries({ queryKey: trpc.projects.list.queryKey() });
@@ -56,10 +70,11 @@ export function DataStep({ projectId }: { projectId: string }) {
         )}
         {inUse.map((t) => <p key={t} className="notice small" data-testid="in-use-note">{t}</p>)}
         {datasets.data && datasets.data.length > 0 && (
-          <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} onUseAsBottom={(id) => setFace.mutate({ id, face: 'bottom' })} onDelete={(id) => del.mutate({ id })} />
+          <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} onUseAsBottom={(id) => setFace.mutate({ id, face: 'bottom' })} onUseVolume={(id) => void chooseVolume(id)} onDelete={(id) => del.mutate({ id })} />
         )}
         {setFace.error && <div className="error">Could not mark the map as the bottom face: {setFace.error.message}</div>}
         {del.error && <div className="error" role="alert">Could not delete the dataset: {del.error.message}</div>}
+        {(switchError ?? useVolume.error) && <div className="error" role="alert" data-testid="use-volume-error">{switchError ?? `Could not switch the volume: ${useVolume.error!.message}`}</div>}
       </div>
     </>
   );

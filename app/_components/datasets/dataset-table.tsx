@@ -19,7 +19,12 @@ export function deleteQuestion(d: Pick<DatasetRow, 'name' | 'kind'>): string {
 /** Rows that share their role (volume, top map, bottom map) with another: these get an "in use" / "not used" badge. */
 const role = (d: DatasetRow) => (d.kind === 'volume' ? 'volume' : d.face === 'bottom' ? 'bottom' : 'top');
 
-export function DatasetTable({ projectId, rows, onUseAsBottom, onDelete }: { projectId: string; rows: DatasetRow[]; onUseAsBottom?: (id: string) => void; onDelete?: (id: string) => void }) {
+export function DatasetTable({ projectId, rows, onUseAsBottom, onUseVolume, onDelete }: {
+  projectId: string; rows: DatasetRow[]; onUseAsBottom?: (id: string) => void;
+  /** a volume the project does not use: make it the one it uses (the caller asks first) */
+  onUseVolume?: (id: string) => void;
+  onDelete?: (id: string) => void;
+}) {
   const shared = (d: DatasetRow) => d.inUse !== undefined && rows.filter((r) => role(r) === role(d)).length > 1;
   return (
     <table className="data" data-testid="dataset-table">
@@ -46,6 +51,12 @@ export function DatasetTable({ projectId, rows, onUseAsBottom, onDelete }: { pro
               {shared(d) && (d.inUse
                 ? <>{' '}<span className="badge ok" data-testid={`in-use-${d.id}`} title="The project's steps use this one">in use</span></>
                 : <>{' '}<span className="badge muted" data-testid={`not-used-${d.id}`} title="Another dataset of this kind is the one the project's steps use (see the note above the table)">not used</span></>)}
+              {shared(d) && !d.inUse && d.kind === 'volume' && d.volume && onUseVolume && (
+                <div>
+                  <button type="button" className="small" data-testid={`use-volume-${d.id}`} title="Make this the volume Correlate, Train and Results use (you are asked first, with what is set aside)"
+                    onClick={() => onUseVolume(d.id)}>Use this volume</button>
+                </div>
+              )}
               {d.refused && (
                 <div className="small" data-testid={`refused-${d.id}`} style={{ maxWidth: 360 }}>
                   <span className="badge warn" title={d.refused}>refused as the bottom face</span>{' '}

@@ -9,7 +9,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { TrainingCurves } from '@/app/_components/results/charts';
-import { inUseNote } from '@/app/_components/datasets/in-use-note';
+import { inUseNote, switchQuestion } from '@/app/_components/datasets/in-use-note';
 import { DatasetTable } from '@/app/_components/datasets/dataset-table';
 import type { DatasetRow } from '@/app/_components/datasets/dataset-row';
 import { stepsFor } from '@/app/_components/projects/step-nav';
@@ -71,8 +71,13 @@ describe('the Data step names the volume and map the project uses', () => {
   });
   it('a second volume: which one is used, what the other is not used by, how to switch', () => {
     const rows = [row('a', 'scan.tif', 'volume', true), row('b', 'map.zip', 'eds', true), row('c', 'rescan.tif', 'volume', false)];
-    expect(inUseNote(rows, 'mineralogy')).toEqual(['The project uses the volume scan.tif (the first one uploaded): rescan.tif is not used by Correlate, Train or Results. To use it instead, delete scan.tif.']);
-    expect(inUseNote(rows, 'lithology')[0]).toMatch(/^The project's large scan is the volume scan\.tif .*\(rescan\.tif\) can be placed as interior scans on Multi-scale/);
+    expect(inUseNote(rows, 'mineralogy')).toEqual(['The project uses the volume scan.tif: rescan.tif is not used by Correlate, Train or Results. To use it instead, click “Use this volume” on its row: what was made from scan.tif is set aside with it and comes back if you choose it again.']);
+    expect(inUseNote(rows, 'lithology')[0]).toMatch(/^The project's large scan is the volume scan\.tif: .*\(rescan\.tif\) can be placed as interior scans on Multi-scale, or made the large scan with “Use this volume” on its row\./);
+  });
+  it('the switch asks first: what goes aside with the volume left, what comes back or that the chosen one starts afresh', () => {
+    const plan = { from: { name: 'scan.tif' }, to: { name: 'rescan.tif' }, aside: ['the accepted registration of the top face\'s map map.zip', 'the model trained 2026-12-07 14:05 UTC'], back: [] };
+    expect(switchQuestion(plan, 'mineralogy')).toBe('Use the volume rescan.tif for this project instead of scan.tif?\n\nSet aside with scan.tif (not used for rescan.tif; it all comes back if you choose scan.tif again): the accepted registration of the top face\'s map map.zip and the model trained 2026-12-07 14:05 UTC.\n\nrescan.tif starts afresh: find its surface and register the EDS map on Correlate, then train and predict.');
+    expect(switchQuestion({ ...plan, aside: [], back: ['1,203 painted voxels'] }, 'lithology')).toMatch(/Nothing was made from scan\.tif yet\.\n\nBack with rescan\.tif, as you left it: 1,203 painted voxels\.$/);
   });
   it('a second top-face map is named; a bottom-face map is not a second top map', () => {
     const rows = [row('a', 'scan.tif', 'volume', true), row('b', 'map.zip', 'eds', true), row('d', 'bottom.zip', 'eds', true, 'bottom'), row('e', 'map2.zip', 'eds', false)];
@@ -84,5 +89,10 @@ describe('the Data step names the volume and map the project uses', () => {
     expect(html).toContain('data-testid="in-use-a"');
     expect(html).toContain('data-testid="not-used-c"');
     expect(html).not.toMatch(/data-testid="(in-use|not-used)-b"/);
+    // a volume not used offers the switch (only where the page handles it)
+    expect(html).not.toContain('use-volume-c');
+    const withSwitch = renderToStaticMarkup(createElement(DatasetTable, { projectId: 'p', rows: rows.map((r): DatasetRow => (r.kind === 'volume' ? { ...r, volume: { datasetId: r.id, name: r.name, shape: [2, 2, 2], spacing: [1, 1, 1], dtype: 'uint8', channels: ['grey'], levelShapes: [[2, 2, 2]] } } : r)), onUseVolume: () => undefined }));
+    expect(withSwitch).toContain('data-testid="use-volume-c"');
+    expect(withSwitch).not.toContain('use-volume-a');
   });
 });
