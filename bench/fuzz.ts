@@ -802,6 +802,7 @@ async function loadCases(): Promise<{ cases: (HostileCase & { env?: Record<strin
     ['tests/security/cases-readers.ts', 'readerCases'],
     ['tests/security/cases-eds-readers.ts', 'edsReaderCases'],
     ['tests/security/cases-links.ts', 'linkCases'],
+    ['tests/security/cases-store.ts', 'storeCases'],
   ];
   const cases: (HostileCase & { env?: Record<string, string> })[] = [];
   const notes: string[] = [];

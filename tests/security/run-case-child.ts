@@ -36,13 +36,9 @@ async function run(): Promise<void> {
     case 'store': {
       // a petromap store read as prediction and the server read it (the store itself, then the brick
       // reader); opened by its folder name so that messages carry no machine path
-      const { openVolume } = await import('../../lib/volume/zarr-store-node');
-      const { brickReader } = await import('../../lib/volume/zarr/brick-reader-node');
+      const { readStoreWhole } = await import('./store-input');
       process.chdir(dirname(input));
-      const v = await openVolume(basename(input));
-      const box = { start: [0, 0, 0] as [number, number, number], shape: v.meta.shape };
-      await brickReader(v).readBlock(box);
-      await v.readBlock(box);
+      await readStoreWhole(basename(input));
       return;
     }
     case 'zip': {

@@ -31,6 +31,8 @@ import { throwIfAborted } from '../../errors';
 import { checkBox, normaliseHalo, planHalo, type HaloPlan } from '../reflect';
 import type { ReadBlockOptions, VolumeStore, WriteBlockOptions } from '../store';
 import { bytesPerVoxel, voxelCount, type AnyVoxelArray, type Box3, type DType, type Shape3 } from '../types';
+import { READ_FLAGS } from './atomic-file-system-store-node';
+import { chunkCap } from './capped-codecs';
 import { copyBox, forEachChunk, sub } from './chunk-copy';
 import type { ZarrVolumeStore } from './zarr-volume-store-node';
 import { zstdInto } from './zstd-into-node';
@@ -71,6 +73,7 @@ export function brickReader(store: ZarrVolumeStore, opts: BrickReaderOptions = {
   };
   const decoder = store.compression === 'zstd' ? zstdInto() : Promise.resolve(null);
   const fileBufs: Buffer[] = []; // compressed chunks are read into these (one per read in flight)
+  const maxFileBytes = (n: number) => chunkCap({ shape: [n], dataType: meta.dtype })?.cap ?? n * bpv;
 
   /** A zstd chunk read into a reused buffer and decoded into a recycled one; null where the store must read it. */
   async function readDirect(level: number, c: number, cc: Shape3, chunk: Shape3, signal?: AbortSignal): Promise<AnyVoxelArray | null> {
@@ -82,8 +85,11 @@ export function brickReader(store: ZarrVolumeStore, opts: BrickReaderOptions = {
     let buf: ArrayBuffer | undefined;
     try {
       throwIfAborted(signal);
-      fh = await open(store.chunkFile(cc, level, c), 'r');
-      const size = (await fh.stat()).size;
+      // not a link (O_NOFOLLOW), a regular file, no larger than its chunk can be: else the store's read says why
+      fh = await open(store.chunkFile(cc, level, c), READ_FLAGS);
+      const st = await fh.stat();
+      const size = st.size;
+      if (!st.isFile() || size > maxFileBytes(n)) return null;
       if (fileBuf.length < size) fileBuf = Buffer.allocUnsafe(Math.ceil(size * 1.25));
       for (let off = 0; off < size; ) {
         const { bytesRead } = await fh.read(fileBuf, off, size - off, off);

@@ -3,8 +3,11 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import * as zarr from 'zarrita';
 import { invalidInput, notFound, PetromapError } from '../../errors';
+import { DEFAULT_LIMITS, type Limits } from '../../limits';
 import type { Shape3, VolumeMeta } from '../types';
 import { AtomicFileSystemStore, storageError } from './atomic-file-system-store-node';
+import { chunkCap } from './capped-codecs';
+import { checkLevelMeta, checkStoreAttrs } from './store-checks-node';
 import { checkMeta, codecsFor, DEFAULT_CHUNK, pyramidShapes, type CreateVolumeOptions, type PetromapStoreAttrs } from './store-attrs';
 import { writeGroup, ZarrVolumeStore, type ZArray } from './zarr-volume-store-node';
 
@@ -28,6 +31,8 @@ export async function createVolume(path: string, meta: VolumeMeta, opts: CreateV
     throw storageError(err, path);
   });
   const fsStore = new AtomicFileSystemStore(path);
+  // its chunk files, read back by a partial write or a read, hold at most a chunk (chunkCap's bound)
+  fsStore.maxChunkBytes = chunkCap({ shape: chunk, dataType: meta.dtype })?.cap ?? fsStore.maxChunkBytes;
   const shapes = pyramidShapes(meta.shape, chunk, opts.levels);
   const attrs: PetromapStoreAttrs = {
     formatVersion: 1,
@@ -57,12 +62,17 @@ export async function createVolume(path: string, meta: VolumeMeta, opts: CreateV
   return new ZarrVolumeStore(path, fsStore, attrs, arrays);
 }
 
-/** Open an existing petromap volume store. */
-export async function openVolume(path: string): Promise<ZarrVolumeStore> {
+/**
+ * Open an existing petromap volume store. A store copied in or damaged on disk is not trusted: a
+ * link in it, attributes or level metadata petromap does not write, and chunks larger than
+ * `limits.maxDecodeBytes` are refused before any chunk is read (store-checks-node.ts).
+ */
+export async function openVolume(path: string, opts: { limits?: Limits } = {}): Promise<ZarrVolumeStore> {
   const stat = await fs.promises.stat(path).catch(() => null);
   if (!stat) throw notFound(`Volume "${path}" does not exist.`);
   if (!stat.isDirectory()) throw invalidInput(`"${path}" is a file, not a petromap volume (an .ome.zarr folder). Import it first with "petromap import".`);
   const fsStore = new AtomicFileSystemStore(path);
+  await fsStore.checkTree();
   const notOurs = (why: string, cause?: unknown) =>
     invalidInput(`"${path}" is not a petromap volume (${why}). Import the scan with "petromap import" to create one.`, { cause });
   let group: zarr.Group<AtomicFileSystemStore>;
@@ -74,8 +84,11 @@ export async function openVolume(path: string): Promise<ZarrVolumeStore> {
   const attrs = group.attrs.petromap as PetromapStoreAttrs | undefined;
   if (!attrs || typeof attrs !== 'object' || !attrs.meta) throw notOurs('its zarr.json has no "petromap" attribute');
   checkMeta(path, attrs.meta);
+  checkStoreAttrs(path, attrs);
   const arrays: ZArray[] = [];
+  let maxChunkFile = 0;
   for (let k = 0; k < attrs.levels; k++) {
+    maxChunkFile = Math.max(maxChunkFile, await checkLevelMeta(path, fsStore, k, attrs, opts.limits ?? DEFAULT_LIMITS));
     let arr: zarr.Array<zarr.DataType, AtomicFileSystemStore>;
     try {
       arr = await zarr.open.v3(group.resolve(String(k)), { kind: 'array' });
@@ -90,5 +103,6 @@ export async function openVolume(path: string): Promise<ZarrVolumeStore> {
   if (arrays[0]!.shape.slice(1).some((n, a) => n !== attrs.meta.shape[a])) {
     throw invalidInput(`Volume "${path}" is damaged: level 0 has shape (${arrays[0]!.shape.slice(1).join(', ')}) but the volume should be (${attrs.meta.shape.join(', ')}).`);
   }
+  fsStore.maxChunkBytes = maxChunkFile;
   return new ZarrVolumeStore(path, fsStore, attrs, arrays);
 }

@@ -175,6 +175,8 @@ export class ZarrVolumeStore implements VolumeStore {
       return (await arr.getChunk([channel, ...cc], { signal })).data as AnyVoxelArray;
     } catch (err) {
       throwIfAborted(signal);
+      // the store's own refusal of the chunk's file (a link, not a file, too large) says it all
+      if (isPetromapError(err)) throw err;
       const why = chunkTooLarge(err)?.message.replace(/; the file is damaged\.$/, '.') ?? `${(err as Error)?.message ?? String(err)}.`;
       throw invalidInput(
         `Could not read volume "${this.path}" (chunk ${cc.join('/')}): ${why} The store may be damaged; re-import the scan.`,
