@@ -1,7 +1,8 @@
 /**
  * Train and Results steps on the demo project: (registration accepted through tRPC if the
  * Correlate test has not), train with a small feature set (live curves, confusion matrix,
- * preview on the slice), predict the whole volume, then the Results page: label overlay with
+ * preview on the slice; while the prediction runs, it says what it waits for), predict the whole
+ * volume, then the Results page: label overlay with
  * class toggles, uncertainty, 3D view, charts, and downloads of a CSV and a NRRD.
  */
 import assert from 'node:assert/strict';
@@ -63,7 +64,13 @@ test('Train: feature picker with estimate, training with live curves, confusion 
   await waitFor(async () => JSON.stringify(await trainOrder()) === JSON.stringify(byArea), `Train's minerals by area (${byArea.join(', ')})`, 20_000);
   await screenshot(page, 'train-before');
 
-  await page.locator('input[type="number"]').first().fill('15');
+  // epochs the server would refuse (0): said in the box's words, Train waits
+  await page.getByTestId('train-epochs').fill('0');
+  await page.getByTestId('epochs-error').waitFor({ timeout: 5_000 });
+  assert.match(await page.getByTestId('epochs-error').innerText(), /^Epochs: a whole number from 1 to 100, or empty for the default/);
+  assert.equal(await page.getByTestId('train-button').isDisabled(), true);
+  await page.getByTestId('train-epochs').fill('15');
+  assert.equal(await page.getByTestId('epochs-error').count(), 0);
   await page.getByTestId('train-button').click();
   // live: curves appear while training runs
   await page.getByTestId('training-curves').waitFor({ timeout: 120_000 });
@@ -116,6 +123,16 @@ test('Train: predict the whole volume with progress', async ({ page, baseUrl, sh
   await page.getByTestId('predict-button').waitFor({ timeout: 30_000 });
   await page.getByTestId('predict-button').click();
   await page.locator('[data-testid="job-Prediction"][data-state="running"]').waitFor({ timeout: 60_000 });
+  // the preview of a slice stepped to meanwhile says what it waits for, and leaves no other slice's colours over it
+  const wait = page.getByTestId('preview-wait');
+  await wait.waitFor({ timeout: 30_000 });
+  assert.match(await wait.innerText(), /^The whole-volume prediction is running \(\d+ %.*\) on the same processor cores: the preview of a slice you step to\s+can take a minute or more/);
+  await page.getByTestId('preview').scrollIntoViewIfNeeded();
+  await page.getByTestId('ovpanel-XY').focus();
+  await page.keyboard.press('ArrowRight');
+  const loading = page.getByTestId('ovloading-XY');
+  await waitFor(async () => /^computing this slice's preview… slower while the whole-volume prediction runs \(\d+ %\)$/.test(await loading.innerText()), 'the preview panel to say what it waits for', 10_000, 50);
+  assert.equal(await page.getAttribute('[data-testid="ovcanvas-XY"]', 'data-overlays'), '', 'the slice before\'s preview is not drawn over the new slice');
   await screenshot(page, 'train-predicting');
   await page.getByTestId('prediction-status').waitFor({ timeout: 400_000 });
   assert.match(await page.getByTestId('prediction-status').innerText(), /See the results/);

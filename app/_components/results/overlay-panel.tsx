@@ -21,6 +21,11 @@ export interface Overlay {
   url: UrlFor;
   opacity: number;
   visible: boolean;
+  /**
+   * Draw only the image of the slice in view: an overlay that takes long to compute (the model
+   * preview) is not left over another slice meanwhile (its colours would not belong there).
+   */
+  exact?: boolean;
 }
 
 export interface OverlayPanelProps {
@@ -35,20 +40,24 @@ export interface OverlayPanelProps {
   height?: number;
   /** extra keys (e.g. 'o' toggles the overlay) */
   onKey?: (e: React.KeyboardEvent) => boolean;
+  /** what the panel says while an overlay is being computed (default 'computing overlay…') */
+  loadingText?: string;
 }
 
-function OverlayImage({ url, onImage }: { url: string | null; onImage: (img: HTMLImageElement | null, loading: boolean, error: string | null) => void }) {
+type OverlayState = { img: HTMLImageElement | null; loading: boolean; error: string | null; loadedUrl: string | null };
+
+function OverlayImage({ url, onImage }: { url: string | null; onImage: (s: OverlayState) => void }) {
   const r = useLatestImage(url);
-  useEffect(() => onImage(url ? r.image : null, r.loading, r.error), [r.image, r.loading, r.error, url]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => onImage({ img: url ? r.image : null, loading: r.loading, error: r.error, loadedUrl: url ? r.loadedUrl : null }), [r.image, r.loading, r.error, r.loadedUrl, url]); // eslint-disable-line react-hooks/exhaustive-deps
   return null;
 }
 
-export function OverlayPanel({ axis, shape, spacing, cursor, onCursor, levelShapes, sliceUrl, overlays, height = 300, onKey }: OverlayPanelProps) {
+export function OverlayPanel({ axis, shape, spacing, cursor, onCursor, levelShapes, sliceUrl, overlays, height = 300, onKey, loadingText = 'computing overlay…' }: OverlayPanelProps) {
   const boxRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const { width: cw, height: ch } = useElementSize(boxRef);
   const [view, setView] = useState<ViewState>(FIT_VIEW);
-  const [ov, setOv] = useState<Record<string, { img: HTMLImageElement | null; loading: boolean; error: string | null }>>({});
+  const [ov, setOv] = useState<Record<string, OverlayState>>({});
 
   const dpr = devicePixelRatio();
   const { d, h, v, name, n, index, wUm, hUm, place, level, levelIndex } = sliceLayout(axis, shape, spacing, cursor, levelShapes, cw, ch, view, dpr);
@@ -57,7 +66,9 @@ export function OverlayPanel({ axis, shape, spacing, cursor, onCursor, levelShap
 
   const setIndex = (i: number) => onCursor(cursorWithIndex(cursor, d, i, n));
 
-  const ovKey = overlays.map((o) => `${o.key}:${o.visible ? 1 : 0}:${o.opacity}:${ov[o.key]?.img?.src ?? ''}`).join('|');
+  // the overlays drawn: visible, loaded, and (exact ones) of the slice in view
+  const shown = (o: Overlay) => o.visible && !!ov[o.key]?.img && (!o.exact || ov[o.key]!.loadedUrl === o.url(axis, levelIndex, level));
+  const ovKey = overlays.map((o) => `${o.key}:${shown(o) ? 1 : 0}:${o.opacity}:${ov[o.key]?.img?.src ?? ''}`).join('|');
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || !place) return;
@@ -67,7 +78,7 @@ export function OverlayPanel({ axis, shape, spacing, cursor, onCursor, levelShap
     if (base.image) drawSliceImage(ctx, base.image, place, iw, ih, dpr);
     for (const o of overlays) {
       const img = ov[o.key]?.img;
-      if (!o.visible || !img) continue;
+      if (!img || !shown(o)) continue;
       ctx.globalAlpha = o.opacity;
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(img, place.ox, place.oy, iw, ih);
@@ -99,7 +110,10 @@ export function OverlayPanel({ axis, shape, spacing, cursor, onCursor, levelShap
     <div className="panel" tabIndex={0} onKeyDown={onKeyDown} data-testid={`ovpanel-${name}`} aria-label={`${name} slice panel`}>
       {overlays.map((o) => (
         <OverlayImage key={o.key} url={o.visible && cw > 0 ? o.url(axis, levelIndex, level) : null}
-          onImage={(img, loading, error) => setOv((s) => (s[o.key]?.img === img && s[o.key]?.loading === loading && s[o.key]?.error === error ? s : { ...s, [o.key]: { img, loading, error } }))} />
+          onImage={(n) => setOv((s) => {
+            const c = s[o.key];
+            return c && c.img === n.img && c.loading === n.loading && c.error === n.error && c.loadedUrl === n.loadedUrl ? s : { ...s, [o.key]: n };
+          })} />
       ))}
       <div className="panel-head">
         <span className="title">{name}</span>
@@ -109,9 +123,9 @@ export function OverlayPanel({ axis, shape, spacing, cursor, onCursor, levelShap
       </div>
       <div className="panel-canvas" ref={boxRef} style={{ height }}
         onPointerDown={onPointerDown} onPointerMove={onPointerMove} onPointerUp={onPointerUp} onDoubleClick={() => setView(FIT_VIEW)}>
-        <canvas ref={canvasRef} data-testid={`ovcanvas-${name}`} data-overlays={overlays.filter((o) => o.visible && ov[o.key]?.img).map((o) => o.key).join(',')} />
+        <canvas ref={canvasRef} data-testid={`ovcanvas-${name}`} data-overlays={overlays.filter(shown).map((o) => o.key).join(',')} />
         <div className="overlay-text">{axis} = {posUm.toFixed(1)} µm · level {level}</div>
-        {(base.loading || ovLoading) && <div className="loading">{ovLoading ? 'computing overlay…' : 'loading…'}</div>}
+        {(base.loading || ovLoading) && <div className="loading" data-testid={`ovloading-${name}`}>{ovLoading ? loadingText : 'loading…'}</div>}
         {(base.error || ovError) && <div className="loading" style={{ color: '#f28b82' }}>{base.error ?? ovError}</div>}
       </div>
     </div>

@@ -127,7 +127,7 @@ function Results({ st, projectId, onRetry }: { st: State; projectId: string; onR
                   <label>
                     <input type="checkbox" checked={!hidden.has(c.code)} onChange={() => toggle(c.code)} data-testid={`class-toggle-${c.code}`} />
                     <span className="swatch" style={{ background: `rgb(${c.color.join(',')})` }} /> {c.name}
-                    {ready && <span className="muted num"> {st.modal.find((m) => m.code === c.code)?.volumePct.toFixed(1) ?? '–'} %</span>}
+                    {ready && <span className="muted num" title="share of the sample's volume (modal mineralogy)"> {st.modal.find((m) => m.code === c.code)?.volumePct.toFixed(1) ?? '–'} vol %</span>}
                   </label>
                 </li>
               ))}

@@ -23,6 +23,8 @@ import { QualityCard } from '../quality/quality-card';
 import { OneClassWarning } from './one-class-warning';
 
 type Spec = { filter: string; sigmaUm: number };
+/** the server's bound on epochs (server/routers/bounds MAX_EPOCHS) */
+const MAX_EPOCHS_UI = 100;
 const key = (s: Spec) => `${s.filter}@${s.filter === 'intensity' ? 0 : +s.sigmaUm.toFixed(4)}`;
 
 export function formatSeconds(s: number | null | undefined): string {
@@ -94,6 +96,8 @@ export function TrainStep({ projectId }: { projectId: string }) {
   if (stateQ.error) return <div className="error">Could not load the Train step: {stateQ.error.message}</div>;
   if (!st) return null;
   const training = !!trainJob && !jobEnded(trainJob.state);
+  // the box takes any number: say what it accepts before the server refuses it
+  const epochsOk = epochs === '' || (Number.isInteger(epochs) && epochs >= 1 && epochs <= MAX_EPOCHS_UI);
   const predicting = !!predictJob && !jobEnded(predictJob.state);
 
   return (
@@ -125,13 +129,14 @@ export function TrainStep({ projectId }: { projectId: string }) {
             </p>
           )}
           <div className="form-inline">
-            <label>epochs (max) <input type="number" min={1} max={100} value={epochs} placeholder="default" data-testid="train-epochs"
+            <label>epochs (max) <input type="number" min={1} max={MAX_EPOCHS_UI} step={1} value={epochs} placeholder="default" data-testid="train-epochs"
               onChange={(e) => setEpochs(e.target.value === '' ? '' : Number(e.target.value))} style={{ width: '7.5em' }} /></label>
-            <button type="button" className="primary" data-testid="train-button" disabled={!st.registrationAccepted || training || start.isPending}
+            <button type="button" className="primary" data-testid="train-button" disabled={!st.registrationAccepted || training || start.isPending || !epochsOk}
               onClick={() => start.mutate({ projectId, epochs: epochs === '' ? undefined : epochs })}>
               {st.model ? 'Train again' : 'Train'}
             </button>
           </div>
+          {!epochsOk && <p className="error small" data-testid="epochs-error">Epochs: a whole number from 1 to {MAX_EPOCHS_UI}, or empty for the default (training stops early when the held-out loss stops improving).</p>}
           {st.labelCountsStatus === 'ready' && <OneClassWarning counts={st.labelCounts} projectId={projectId} />}
           <JobBar job={trainJob} label="Training" onCancel={() => trainJobId && cancel.mutate({ id: trainJobId })} />
           <LiveCurves st={st} training={training} />
@@ -146,7 +151,8 @@ export function TrainStep({ projectId }: { projectId: string }) {
       </div>
       {st.model && <Validation st={st} />}
       {st.model && <QualityCard q={st.model.quality} classes={st.classes} />}
-      {st.volume && st.model && <Preview st={st} projectId={projectId} />}
+      {st.volume && st.model && <Preview st={st} projectId={projectId}
+        busy={predictJob?.state === 'running' ? { what: 'whole-volume prediction', ...predictJob } : trainJob?.state === 'running' ? { what: 'training', ...trainJob } : null} />}
       <section className="card">
         <h3>Predict the whole volume</h3>
         <div className="form-inline">
@@ -283,7 +289,7 @@ function Validation({ st }: { st: State }) {
       <div className="row">
         <ConfusionMatrix classes={cls} confusion={v.confusion} />
         <table className="metrics" data-testid="metrics-table">
-          <thead><tr><th colSpan={2}>Class</th><th className="r">precision</th><th className="r">recall</th><th className="r">F1</th><th className="r">IoU</th><th className="r">support</th></tr></thead>
+          <thead><tr><th colSpan={2}>Class</th><th className="r">precision</th><th className="r">recall</th><th className="r">F1</th><th className="r">IoU</th><th className="r" title="held-out voxels of this class (the truth the row is measured on)">support (voxels)</th></tr></thead>
           <tbody>
             {v.perClass.map((m, i) => (
               <tr key={m.class}>
@@ -304,7 +310,10 @@ function Validation({ st }: { st: State }) {
   );
 }
 
-function Preview({ st, projectId }: { st: State; projectId: string }) {
+/** A heavy job of this project that runs meanwhile (it takes the cores the preview needs). */
+type Busy = { what: string; progress: number; message: string | null } | null;
+
+function Preview({ st, projectId, busy }: { st: State; projectId: string; busy: Busy }) {
   const vol = st.volume!;
   const shape = vol.shape as Vec3;
   const [cursor, setCursor] = useState<Vec3>(() => [Math.floor(shape[0] / 2), Math.floor(shape[1] / 2), Math.floor(shape[2] / 2)]);
@@ -312,6 +321,9 @@ function Preview({ st, projectId }: { st: State; projectId: string }) {
   const [opacity, setOpacity] = useState(0.6);
   const levelShapes = useMemo(() => guessLevelShapes(shape, vol.levels), [shape, vol.levels]);
   const modelAt = st.model ? new Date(st.model.createdAt).getTime() : 0;
+  const pct = busy ? `${Math.round(busy.progress * 100)} %` : '';
+  const loadingText = busy ? `computing this slice's preview… slower while the ${busy.what} runs (${pct})` : "computing this slice's preview…";
+  const overlays = [{ key: 'preview', visible: show, opacity, exact: true, url: (axis: string, index: number, level: number) => `/api/projects/${projectId}/preview.png?axis=${axis}&index=${index}&level=${level}&m=${modelAt}` }];
   return (
     <section className="card" data-testid="preview">
       <h3>Preview of the model on this slice</h3>
@@ -320,14 +332,21 @@ function Preview({ st, projectId }: { st: State; projectId: string }) {
         <label>opacity <input type="range" min={0} max={1} step={0.05} value={opacity} onChange={(e) => setOpacity(Number(e.target.value))} /></label>
         <span className="muted">Features of this slice (with their halo) go through the model; step slices with ←/→, PgUp/PgDn.</span>
       </div>
+      {busy && (
+        <p className="notice small" data-testid="preview-wait">
+          The {busy.what} is running ({pct}{busy.message ? `: ${busy.message}` : ''}) on the same processor cores: the preview of a slice you step to
+          can take a minute or more meanwhile, and appears by itself when it is computed. Until then the slice shows without colours (the preview of the slice before is not left over it).
+          {busy.what === 'training' && ' The preview shows the model in use until the training replaces it.'}
+        </p>
+      )}
       <div className="preview-grid">
         <OverlayPanel axis="z" shape={shape} spacing={vol.spacingUm as Vec3} cursor={cursor} onCursor={setCursor} levelShapes={levelShapes} height={340}
           sliceUrl={(axis, index, level) => sliceUrl(vol.id, { axis, index, level, channel: 0, format: 'png' })}
-          overlays={[{ key: 'preview', visible: show, opacity, url: (axis, index, level) => `/api/projects/${projectId}/preview.png?axis=${axis}&index=${index}&level=${level}&m=${modelAt}` }]}
+          overlays={overlays} loadingText={loadingText}
           onKey={(e) => (e.key === 'o' ? (setShow((s) => !s), true) : false)} />
         <OverlayPanel axis="y" shape={shape} spacing={vol.spacingUm as Vec3} cursor={cursor} onCursor={setCursor} levelShapes={levelShapes} height={340}
           sliceUrl={(axis, index, level) => sliceUrl(vol.id, { axis, index, level, channel: 0, format: 'png' })}
-          overlays={[{ key: 'preview', visible: show, opacity, url: (axis, index, level) => `/api/projects/${projectId}/preview.png?axis=${axis}&index=${index}&level=${level}&m=${modelAt}` }]}
+          overlays={overlays} loadingText={loadingText}
           onKey={(e) => (e.key === 'o' ? (setShow((s) => !s), true) : false)} />
         <ul className="legend">
           {st.classes.map((c) => <li key={c.code}><span className="swatch" style={{ background: `rgb(${c.color.join(',')})` }} /> {c.name}</li>)}
