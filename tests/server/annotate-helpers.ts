@@ -1,28 +1,17 @@
 /** A workspace with a lithology project holding one small volume, for the annotate tests. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { openDb } from '@/server/db';
-import { newId, Repo } from '@/server/db/repo';
-import { JobRunner } from '@/server/jobs/runner';
+import { newId } from '@/server/db/repo';
 import type { Services } from '@/server/services';
-import { Workspace } from '@/server/storage/workspace';
 import { DATASET_MARKER } from '@/server/storage/sweep';
 import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
 import type { Shape3 } from '@/lib/volume/types';
+import { tempWorkspace, type TempWorkspace } from './temp-workspace';
 
-export interface Fixture {
-  svc: Services;
-  root: string;
-  cleanup: () => void;
-}
+export type Fixture = TempWorkspace;
 
 export function makeServices(): Fixture {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'petromap-annotate-'));
-  const ws = new Workspace(root);
-  const repo = new Repo(openDb(ws.dbFile));
-  const svc: Services = { env: { dataDir: root, maxUploadBytes: 2 ** 30, demo: false }, ws, repo, jobs: new JobRunner(repo) };
-  return { svc, root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return tempWorkspace({ prefix: 'petromap-annotate-' });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,38 +2,30 @@
  * Uploads become datasets through the real importers: good files land as ready datasets, bad
  * ones answer with a message naming the file and leave nothing behind (no row, no folder).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/server/db';
-import { Repo } from '@/server/db/repo';
-import { Workspace } from '@/server/storage/workspace';
 import { importEdsDataset, importVolumeDataset } from '@/server/storage/datasets';
 import { generateSandstone } from '@/lib/synthetic';
 import { writeSyntheticSample } from '@/lib/synthetic/write-sample-node';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import { makeTruncatedTiff } from '../e2e/tiff-fixture.mjs';
+import { tempProject, type TempProject } from './temp-workspace';
 
-let root: string;
-let ctx: { repo: Repo; ws: Workspace };
+let ctx: TempProject;
 let sampleDir: string;
-let projectId: string;
 const sample = generateSandstone({ shape: [20, 48, 56], voxelUm: 2, eds: { pixelUm: 2.5 } });
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-ws-'));
-  const ws = new Workspace(root);
-  ctx = { repo: new Repo(openDb(ws.dbFile)), ws };
-  projectId = ctx.repo.createProject('upload tests', 'mineralogy').id;
-  sampleDir = path.join(root, 'sample');
+  ctx = tempProject('upload tests');
+  sampleDir = path.join(ctx.root, 'sample');
   await writeSyntheticSample(sampleDir, sample);
 });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => ctx.cleanup());
 
-const datasetDirs = () => readdirSync(path.join(root, 'datasets'));
+const datasetDirs = () => readdirSync(path.join(ctx.root, 'datasets'));
 async function copyToTmp(src: string, ext: string) {
   const p = ctx.ws.tmpPath('t') + ext;
   await writeFile(p, await readFile(src));
@@ -42,7 +34,7 @@ async function copyToTmp(src: string, ext: string) {
 
 describe('volume uploads', () => {
   it('imports an NRRD into a chunked store with a pyramid', async () => {
-    const d = await importVolumeDataset(ctx, projectId, 'sandstone.nrrd', await copyToTmp(path.join(sampleDir, 'volume.nrrd'), '.nrrd'));
+    const d = await importVolumeDataset(ctx, ctx.projectId, 'sandstone.nrrd', await copyToTmp(path.join(sampleDir, 'volume.nrrd'), '.nrrd'));
     expect(d.status).toBe('ready');
     const store = await openVolume(ctx.ws.abs(d.relPath));
     expect(store.meta.shape).toEqual([20, 48, 56]);
@@ -52,19 +44,19 @@ describe('volume uploads', () => {
 
   it('refuses a truncated TIFF, naming the file, and leaves nothing behind', async () => {
     const before = datasetDirs().length;
-    const rows = ctx.repo.listDatasets(projectId).length;
+    const rows = ctx.repo.listDatasets(ctx.projectId).length;
     const truncated = makeTruncatedTiff();
     const tmp = ctx.ws.tmpPath('t') + '.tif';
     await writeFile(tmp, truncated);
-    await expect(importVolumeDataset(ctx, projectId, 'scan-0042.tif', tmp)).rejects.toThrow(/scan-0042\.tif/);
+    await expect(importVolumeDataset(ctx, ctx.projectId, 'scan-0042.tif', tmp)).rejects.toThrow(/scan-0042\.tif/);
     expect(datasetDirs().length).toBe(before);
-    expect(ctx.repo.listDatasets(projectId).length).toBe(rows);
+    expect(ctx.repo.listDatasets(ctx.projectId).length).toBe(rows);
   });
 
   it('refuses an unknown extension', async () => {
     const tmp = ctx.ws.tmpPath('t') + '.xyz';
     await writeFile(tmp, 'hello');
-    await expect(importVolumeDataset(ctx, projectId, 'notes.xyz', tmp)).rejects.toThrow(/notes\.xyz/);
+    await expect(importVolumeDataset(ctx, ctx.projectId, 'notes.xyz', tmp)).rejects.toThrow(/notes\.xyz/);
   });
 });
 
@@ -78,7 +70,7 @@ describe('EDS uploads', () => {
     });
     const tmp = ctx.ws.tmpPath('t') + '.zip';
     await writeFile(tmp, zip);
-    const d = await importEdsDataset(ctx, projectId, 'surface-map.zip', tmp);
+    const d = await importEdsDataset(ctx, ctx.projectId, 'surface-map.zip', tmp);
     const info = d.info as { width: number; pixelSizeUm: number; legend: { name: string }[]; companions: string[] };
     expect(info.width).toBe(sample.eds.width);
     expect(info.pixelSizeUm).toBe(2.5);
@@ -88,7 +80,7 @@ describe('EDS uploads', () => {
 
   it('explains that a bare map image needs its legend', async () => {
     const tmp = await copyToTmp(path.join(sampleDir, 'eds-map.png'), '.png');
-    await expect(importEdsDataset(ctx, projectId, 'map.png', tmp)).rejects.toThrow(/legend/);
+    await expect(importEdsDataset(ctx, ctx.projectId, 'map.png', tmp)).rejects.toThrow(/legend/);
   });
 
   it('a legend missing a colour of the map lists the colour and keeps nothing', async () => {
@@ -97,7 +89,7 @@ describe('EDS uploads', () => {
     const tmp = ctx.ws.tmpPath('t') + '.zip';
     await writeFile(tmp, zip);
     const before = datasetDirs().length;
-    await expect(importEdsDataset(ctx, projectId, 'bad-legend.zip', tmp)).rejects.toThrow(/#[0-9a-f]{6}/i);
+    await expect(importEdsDataset(ctx, ctx.projectId, 'bad-legend.zip', tmp)).rejects.toThrow(/#[0-9a-f]{6}/i);
     expect(datasetDirs().length).toBe(before);
     expect(existsSync(tmp)).toBe(true);
   });

@@ -11,11 +11,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/server/db';
 import { newId, Repo } from '@/server/db/repo';
-import { JobRunner } from '@/server/jobs/runner';
 import type { Services } from '@/server/services';
-import { Workspace } from '@/server/storage/workspace';
 import { DATASET_MARKER } from '@/server/storage/sweep';
 import { projectDatasets } from '@/server/pipeline/project-inputs';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
@@ -23,6 +20,7 @@ import { createCaller } from '@/server/routers/_app';
 import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
 import type { Affine2to3 } from '@/lib/coords';
 import type { VolumeMeta } from '@/lib/volume/types';
+import { tempWorkspace } from './temp-workspace';
 
 let root: string;
 let svc: Services;
@@ -58,10 +56,7 @@ function put(projectId: string, rel: string, text = 'x') {
 }
 
 beforeAll(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-delete-volume-'));
-  const ws = new Workspace(root);
-  const repo = new Repo(openDb(ws.dbFile));
-  svc = { env: { dataDir: root, maxUploadBytes: 2 ** 30, demo: false }, ws, repo, jobs: new JobRunner(repo) };
+  ({ root, svc } = tempWorkspace({ prefix: 'petromap-delete-volume-' }));
   caller = createCaller({ svc });
 });
 afterAll(() => {

@@ -2,28 +2,20 @@
  * Zipped EDS maps as people make them: a legend saved by Excel as "Unicode text" (legend.txt,
  * UTF-16, tabs) imports; a JPEG map is refused saying why (not "no map image found"), nothing stored.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { encode } from 'fast-png';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/server/db';
-import { Repo } from '@/server/db/repo';
-import { Workspace } from '@/server/storage/workspace';
 import { importEdsDataset } from '@/server/storage/datasets';
+import { tempProject, type TempProject } from './temp-workspace';
 
-let root: string;
-let ctx: { repo: Repo; ws: Workspace };
-let projectId: string;
+let ctx: TempProject;
 beforeAll(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-eds-zips-'));
-  const ws = new Workspace(root);
-  ctx = { repo: new Repo(openDb(ws.dbFile)), ws };
-  projectId = ctx.repo.createProject('eds zips', 'mineralogy').id;
+  ctx = tempProject('eds zips', { prefix: 'petromap-eds-zips-' });
 });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => ctx.cleanup());
 
 const W = 20;
 const H = 10;
@@ -33,7 +25,7 @@ const info = new TextEncoder().encode('{"pixelSizeUm": 2.5}');
 async function upload(name: string, files: Record<string, Uint8Array>) {
   const tmp = ctx.ws.tmpPath('t') + '.zip';
   await writeFile(tmp, zipSync(files));
-  return importEdsDataset(ctx, projectId, name, tmp);
+  return importEdsDataset(ctx, ctx.projectId, name, tmp);
 }
 
 describe('zipped EDS maps', () => {
@@ -45,13 +37,13 @@ describe('zipped EDS maps', () => {
   });
 
   it('a JPEG map in the zip is refused saying why, and nothing is stored', async () => {
-    const before = ctx.repo.listDatasets(projectId).length;
-    const dirs = readdirSync(path.join(root, 'datasets')).length;
+    const before = ctx.repo.listDatasets(ctx.projectId).length;
+    const dirs = readdirSync(path.join(ctx.root, 'datasets')).length;
     const legend = new TextEncoder().encode('name,r,g,b\nQuartz,255,255,0\n');
     await expect(upload('jpeg.zip', { 'map.jpg': Uint8Array.of(0xff, 0xd8, 0xff, 0xe0), 'legend.csv': legend, 'info.json': info })).rejects.toThrow(
       /map\.jpg is a JPEG: JPEG compression changes a phase map's colours/,
     );
-    expect(ctx.repo.listDatasets(projectId).length).toBe(before);
-    expect(readdirSync(path.join(root, 'datasets')).length).toBe(dirs);
+    expect(ctx.repo.listDatasets(ctx.projectId).length).toBe(before);
+    expect(readdirSync(path.join(ctx.root, 'datasets')).length).toBe(dirs);
   });
 });

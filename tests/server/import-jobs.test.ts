@@ -12,8 +12,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '@/server/db';
 import { Repo } from '@/server/db/repo';
-import { JobRunner } from '@/server/jobs/runner';
-import { Workspace } from '@/server/storage/workspace';
 import { importVolumeDataset } from '@/server/storage/datasets';
 import { startImportJob } from '@/server/storage/import-job';
 import { sweepWorkspace } from '@/server/storage/sweep';
@@ -22,6 +20,7 @@ import { readSlice } from '@/server/render/slice';
 import type { Services } from '@/server/services';
 import { paddedZeros, writeZip } from '../security/cases-zip';
 import { isCleanMessage } from '../security/harness';
+import { tempWorkspace } from './temp-workspace';
 
 const MiB = 2 ** 20;
 
@@ -50,10 +49,8 @@ describe('imports as jobs', () => {
   let volumeId: string;
 
   beforeAll(async () => {
-    root = mkdtempSync(path.join(os.tmpdir(), 'petromap-jobs-'));
-    const ws = new Workspace(root);
-    const repo = new Repo(openDb(ws.dbFile));
-    svc = { env: { dataDir: root, maxUploadBytes: 2 ** 40, demo: false }, ws, repo, jobs: new JobRunner(repo) };
+    ({ root, svc } = tempWorkspace({ prefix: 'petromap-jobs-', maxUploadBytes: 2 ** 40 }));
+    const { ws, repo } = svc;
     projectId = repo.createProject('jobs', 'mineralogy').id;
     const src = ws.tmpPath('t') + '.nrrd';
     await writeFile(src, nrrd(24, 64, 72));

@@ -12,11 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/server/db';
 import { newId, Repo } from '@/server/db/repo';
-import { JobRunner } from '@/server/jobs/runner';
 import type { Services } from '@/server/services';
-import { Workspace } from '@/server/storage/workspace';
 import { edsInfo } from '@/server/storage/datasets';
 import { DATASET_MARKER } from '@/server/storage/sweep';
 import { projectDatasets } from '@/server/pipeline/project-inputs';
@@ -28,6 +25,7 @@ import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
 import { saveMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
 import type { Affine2to3 } from '@/lib/coords';
+import { tempWorkspace } from './temp-workspace';
 
 let root: string;
 let svc: Services;
@@ -59,10 +57,8 @@ function registration(edsId: string, edsToVoxel: number[], miAfter: number): Reg
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-refused-map-'));
-  const ws = new Workspace(root);
-  const repo = new Repo(openDb(ws.dbFile));
-  svc = { env: { dataDir: root, maxUploadBytes: 2 ** 30, demo: false }, ws, repo, jobs: new JobRunner(repo) };
+  ({ root, svc } = tempWorkspace({ prefix: 'petromap-refused-map-' }));
+  const { ws, repo } = svc;
   caller = createCaller({ svc });
   s = generateTwoFaceSandstone({ shape: [48, 112, 112], seed: 4, grainDiameterVox: 14 });
   projectId = repo.createProject('Two faces, one wrong', 'mineralogy').id;

@@ -2,20 +2,16 @@
  * A workspace with a small synthetic sandstone project (volume + EDS map + truth), the truth
  * registration stored as accepted (as the Correlate step would after the user accepts it).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { openDb } from '@/server/db';
-import { newId, Repo } from '@/server/db/repo';
-import { JobRunner } from '@/server/jobs/runner';
+import { newId } from '@/server/db/repo';
 import type { Services } from '@/server/services';
-import { Workspace } from '@/server/storage/workspace';
 import { edsInfo } from '@/server/storage/datasets';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
 import { generateSandstone, type SandstoneInput, type SyntheticSample } from '@/lib/synthetic';
 import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
 import { saveMineralMap } from '@/lib/eds/store-node';
 import type { Affine2, Affine2to3 } from '@/lib/coords';
+import { tempWorkspace } from './temp-workspace';
 
 export interface TrainFixture {
   svc: Services;
@@ -25,10 +21,8 @@ export interface TrainFixture {
 }
 
 export async function makeSandstoneProject(opts: SandstoneInput = { shape: [40, 96, 96], seed: 3, grainDiameterVox: 14 }): Promise<TrainFixture> {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'petromap-train-'));
-  const ws = new Workspace(root);
-  const repo = new Repo(openDb(ws.dbFile));
-  const svc: Services = { env: { dataDir: root, maxUploadBytes: 2 ** 30, demo: false }, ws, repo, jobs: new JobRunner(repo) };
+  const { svc, cleanup } = tempWorkspace({ prefix: 'petromap-train-' });
+  const { ws, repo } = svc;
   const sample = generateSandstone(opts);
   const projectId = repo.createProject('Synthetic sandstone', 'mineralogy').id;
   const volId = newId('d');
@@ -41,7 +35,7 @@ export async function makeSandstoneProject(opts: SandstoneInput = { shape: [40, 
   repo.insertDataset({ id: edsId, projectId, name: 'sandstone-eds.png', kind: 'eds', status: 'ready', relPath: ws.rel(edsDir), info: edsInfo(sample.eds) });
   // ground truth kept with the project, as the demo does
   await writeDenseVolume(path.join(ws.projectDir(projectId), 'truth-labels.ome.zarr'), { meta: { ...sample.volume.meta, dtype: 'uint8' }, data: sample.truthLabels }, { chunk: [32, 32, 32] });
-  return { svc, projectId, sample, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return { svc, projectId, sample, cleanup };
 }
 
 /** The exact registration of the synthetic sample, stored as the Correlate step stores it. */

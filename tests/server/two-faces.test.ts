@@ -15,9 +15,7 @@ import { decode } from 'fast-png';
 import { openDb } from '@/server/db';
 import { MIGRATIONS } from '@/server/db/migrations';
 import { newId, Repo } from '@/server/db/repo';
-import { JobRunner } from '@/server/jobs/runner';
 import type { Services } from '@/server/services';
-import { Workspace } from '@/server/storage/workspace';
 import { edsInfo } from '@/server/storage/datasets';
 import { defaultClassFor, projectDatasets } from '@/server/pipeline/project-inputs';
 import { reportCsv } from '@/server/pipeline/results-export';
@@ -27,6 +25,7 @@ import { generateTwoFaceSandstone, type TwoFaceSample } from '@/lib/synthetic/tw
 import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
 import { saveMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
+import { tempWorkspace } from './temp-workspace';
 
 describe('SQLite migration 2 (the face of an EDS map)', () => {
   it('keeps a project of the version before unchanged: its map is the top map, its registration reads as stored', () => {
@@ -82,10 +81,8 @@ async function waitJob(jobId: string) {
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-two-faces-'));
-  const ws = new Workspace(root);
-  const repo = new Repo(openDb(ws.dbFile));
-  svc = { env: { dataDir: root, maxUploadBytes: 2 ** 30, demo: false }, ws, repo, jobs: new JobRunner(repo) };
+  ({ root, svc } = tempWorkspace({ prefix: 'petromap-two-faces-' }));
+  const { ws, repo } = svc;
   caller = createCaller({ svc });
   (globalThis as unknown as { __petromap?: Services }).__petromap = svc; // the PNG routes call services()
   // the sample of lib's two-face pipeline test (tests/lib/pipeline/two-faces.test.ts)

@@ -4,36 +4,27 @@
  * zipped OME-Zarr folder from another tool imports with its voxel size, and zipped SkyScan BMP
  * slices with their reconstruction log's.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/server/db';
-import { Repo } from '@/server/db/repo';
-import { Workspace } from '@/server/storage/workspace';
 import { importVolumeDataset } from '@/server/storage/datasets';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import { tiffBytes } from '../lib/volume/fixtures';
+import { tempProject, type TempProject } from './temp-workspace';
 
-let root: string;
-let ctx: { repo: Repo; ws: Workspace };
-let projectId: string;
+let ctx: TempProject;
 const [NZ, NY, NX] = [12, 6, 8];
 
 beforeAll(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-zips-'));
-  const ws = new Workspace(root);
-  ctx = { repo: new Repo(openDb(ws.dbFile)), ws };
-  projectId = ctx.repo.createProject('zip tests', 'mineralogy').id;
+  ctx = tempProject('zip tests', { prefix: 'petromap-zips-' });
 });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => ctx.cleanup());
 
 async function upload(name: string, files: Record<string, Uint8Array>) {
   const tmp = ctx.ws.tmpPath('t') + '.zip';
   await writeFile(tmp, zipSync(files));
-  return importVolumeDataset(ctx, projectId, name, tmp, { spacingUm: undefined });
+  return importVolumeDataset(ctx, ctx.projectId, name, tmp, { spacingUm: undefined });
 }
 
 describe('zipped volumes', () => {

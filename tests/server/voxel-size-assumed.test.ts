@@ -6,32 +6,23 @@
  * 6 GiB without progress and could not be cancelled) in words that say what to fix: the server
  * refuses it before a job with the registration stage's own check (lib/registration/map-scale.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/server/db';
-import { Repo } from '@/server/db/repo';
-import { Workspace } from '@/server/storage/workspace';
 import { importVolumeDataset } from '@/server/storage/datasets';
 import { datasetOut, type VolumeInfoOut } from '@/server/routers/datasets';
 import { refuseOversizedMap } from '@/server/pipeline/correlate';
 import { tiffBytes } from '../lib/volume/fixtures';
+import { tempProject, type TempProject } from './temp-workspace';
 
-let root: string;
-let ctx: { repo: Repo; ws: Workspace };
-let projectId: string;
+let ctx: TempProject;
 const [NZ, NY, NX] = [4, 6, 8];
 
 beforeAll(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-voxel-'));
-  const ws = new Workspace(root);
-  ctx = { repo: new Repo(openDb(ws.dbFile)), ws };
-  projectId = ctx.repo.createProject('voxel size', 'mineralogy').id;
+  ctx = tempProject('voxel size', { prefix: 'petromap-voxel-' });
 });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => ctx.cleanup());
 
 /** zipped slices rec_0000 … rec_0003, optionally with ImageJ's spacing in each */
 async function upload(name: string, opts: { imagej?: boolean; spacingUm?: [number, number, number] } = {}) {
@@ -42,7 +33,7 @@ async function upload(name: string, opts: { imagej?: boolean; spacingUm?: [numbe
   }
   const tmp = ctx.ws.tmpPath('t') + '.zip';
   await writeFile(tmp, zipSync(files));
-  return datasetOut(await importVolumeDataset(ctx, projectId, name, tmp, { spacingUm: opts.spacingUm }));
+  return datasetOut(await importVolumeDataset(ctx, ctx.projectId, name, tmp, { spacingUm: opts.spacingUm }));
 }
 
 describe('a voxel size the file does not give', () => {

@@ -3,38 +3,30 @@
  * dataset through the same import the upload job runs; a .txrm upload is refused with the
  * reconstruction message and leaves no dataset behind.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/server/db';
-import { Repo } from '@/server/db/repo';
 import { importVolumeDataset } from '@/server/storage/datasets';
-import { Workspace } from '@/server/storage/workspace';
 import { txmBytes } from '@/lib/volume/formats/txm-writer-node';
 import type { Shape3 } from '@/lib/volume/types';
 import { openVolume } from '@/lib/volume/zarr-store-node';
+import { tempProject, type TempProject } from '../../server/temp-workspace';
 
-let root: string;
-let ctx: { repo: Repo; ws: Workspace };
-let projectId: string;
+let ctx: TempProject;
 const shape: Shape3 = [12, 16, 20];
 const voxels = new Uint16Array(shape[0] * shape[1] * shape[2]).map((_, i) => (i * 37) % 65521);
 
 beforeAll(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-txm-ws-'));
-  const ws = new Workspace(root);
-  ctx = { repo: new Repo(openDb(ws.dbFile)), ws };
-  projectId = ctx.repo.createProject('txm uploads', 'mineralogy').id;
+  ctx = tempProject('txm uploads', { prefix: 'petromap-txm-ws-' });
 });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => ctx.cleanup());
 
 async function upload(name: string, bytes: Uint8Array) {
   const tmp = ctx.ws.tmpPath('upload') + path.extname(name);
   await writeFile(tmp, bytes);
-  return importVolumeDataset(ctx, projectId, name, tmp);
+  return importVolumeDataset(ctx, ctx.projectId, name, tmp);
 }
 
 async function expectVoxels(relPath: string) {
@@ -58,9 +50,9 @@ describe('web uploads of Zeiss files', () => {
   });
 
   it('a .txrm is refused with the reconstruction message and leaves no dataset', async () => {
-    const before = readdirSync(path.join(root, 'datasets')).length;
+    const before = readdirSync(path.join(ctx.root, 'datasets')).length;
     const err = await upload('tomo.txrm', txmBytes({ shape: [2, 4, 4], voxels: new Uint16Array(32) })).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^tomo\.txrm holds Zeiss projections \(\.txrm\), not a reconstructed volume: reconstruct it first/);
-    expect(readdirSync(path.join(root, 'datasets')).length).toBe(before);
+    expect(readdirSync(path.join(ctx.root, 'datasets')).length).toBe(before);
   });
 });
