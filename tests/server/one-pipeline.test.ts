@@ -13,7 +13,7 @@ import type { LandmarkPair } from '@/lib/registration/types';
 import { openVolume } from '@/lib/volume/zarr-store-node';
 import { prepareSlab, readSlab, type RegistrationRecord } from '@/server/pipeline/correlate';
 import { predictionStores, projectModel, startPredict, startTrain } from '@/server/pipeline/train';
-import { makeSandstoneProject, type TrainFixture } from './train-fixture';
+import { iouPerClass, makeSandstoneProject, type TrainFixture } from './train-fixture';
 
 let fx: TrainFixture;
 beforeAll(async () => {
@@ -21,19 +21,10 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => fx?.cleanup());
 
+/** mean over `classes` of iouPerClass, a class in neither counting 0 */
 function meanIoU(truth: Uint8Array, pred: Uint8Array, classes: number[]) {
-  let sum = 0;
-  for (const c of classes) {
-    let inter = 0, union = 0;
-    for (let i = 0; i < truth.length; i++) {
-      if (truth[i] === 0) continue; // air: not scored
-      const t = truth[i] === c, p = pred[i] === c;
-      if (t && p) inter++;
-      if (t || p) union++;
-    }
-    sum += union ? inter / union : 0;
-  }
-  return sum / classes.length;
+  const iou = iouPerClass(truth, pred, classes);
+  return classes.reduce((sum, c) => sum + (Number.isNaN(iou[c]) ? 0 : iou[c]!), 0) / classes.length;
 }
 
 describe('one pipeline', () => {

@@ -57,3 +57,19 @@ export function storeTruthRegistration(fx: TrainFixture, accepted = true) {
   svc.repo.setArtifact(projectId, 'registration', rec);
   return rec;
 }
+
+/** Per class code: intersection over union of the predicted and true voxels, air (truth 0) not scored; NaN for a class in neither. */
+export function iouPerClass(truth: Uint8Array, pred: Uint8Array, classes: number[]) {
+  const out: Record<number, number> = {};
+  for (const c of classes) {
+    let inter = 0, union = 0;
+    for (let i = 0; i < truth.length; i++) {
+      if (truth[i] === 0) continue; // air: not scored
+      const t = truth[i] === c, p = pred[i] === c;
+      if (t && p) inter++;
+      if (t || p) union++;
+    }
+    out[c] = union ? inter / union : NaN;
+  }
+  return out;
+}

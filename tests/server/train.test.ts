@@ -12,7 +12,7 @@ import type { Services } from '@/server/services';
 import { unzipSync } from 'fflate';
 import { fromArrayBuffer } from 'geotiff';
 import { exportVolumeStream, labelsNifti, reportCsv, resultsState } from '@/server/pipeline/results';
-import { makeSandstoneProject, storeTruthRegistration, type TrainFixture } from './train-fixture';
+import { iouPerClass, makeSandstoneProject, storeTruthRegistration, type TrainFixture } from './train-fixture';
 
 let fx: TrainFixture;
 
@@ -30,21 +30,6 @@ beforeAll(async () => {
   fx = await makeSandstoneProject();
 });
 afterAll(() => fx?.cleanup());
-
-function iouPerClass(truth: Uint8Array, pred: Uint8Array, classes: number[]) {
-  const out: Record<number, number> = {};
-  for (const c of classes) {
-    let inter = 0, union = 0;
-    for (let i = 0; i < truth.length; i++) {
-      if (truth[i] === 0) continue; // air: not scored
-      const t = truth[i] === c, p = pred[i] === c;
-      if (t && p) inter++;
-      if (t || p) union++;
-    }
-    out[c] = union ? inter / union : NaN;
-  }
-  return out;
-}
 
 describe('train step', () => {
   it('refuses to train before a registration is accepted', async () => {
