@@ -29,7 +29,7 @@ interface Common {
 }
 export type OptionSpec = Common & (
   | { kind: 'string'; choices?: readonly string[] }
-  | { kind: 'path'; must?: 'exist' | 'file' | 'dir'; what?: string }
+  | { kind: 'path'; must?: 'exist' | 'file' | 'dir'; what?: string; /** said when a folder is wanted and a file was given */ fileHint?: string }
   | { kind: 'number'; integer?: boolean; min?: number; exclusiveMin?: boolean; unit?: string }
   | { kind: 'list'; choices: readonly string[] }
   | { kind: 'triple'; integer?: boolean }
@@ -97,7 +97,7 @@ function parseTriple(name: string, v: string, integer: boolean): [number, number
   return parts as [number, number, number];
 }
 
-function checkPath(name: string, v: string, spec: { must?: 'exist' | 'file' | 'dir'; what?: string }): string {
+function checkPath(name: string, v: string, spec: { must?: 'exist' | 'file' | 'dir'; what?: string; fileHint?: string }): string {
   if (!spec.must) return v;
   let st;
   try {
@@ -106,7 +106,7 @@ function checkPath(name: string, v: string, spec: { must?: 'exist' | 'file' | 'd
     throw invalidInput(`--${name}: ${spec.what ? `${spec.what} ` : ''}${v} does not exist.`);
   }
   if (spec.must === 'file' && !st.isFile()) throw invalidInput(`--${name}: ${v} is a folder; give a file.`);
-  if (spec.must === 'dir' && !st.isDirectory()) throw invalidInput(`--${name}: ${v} is a file; give a folder.`);
+  if (spec.must === 'dir' && !st.isDirectory()) throw invalidInput(`--${name}: ${v} is a file; give a folder${spec.fileHint ? ` (${spec.fileHint})` : ''}.`);
   return v;
 }
 
@@ -128,12 +128,49 @@ function checkOne(name: string, raw: string | boolean, spec: OptionSpec): unknow
   }
 }
 
+/**
+ * The usage as an error message ends with it: its first line, and where to read the rest (a
+ * command's whole usage runs to 30 lines, which buried the one line that says what was wrong).
+ */
+export function shortUsage(usage: string): string {
+  const [first, ...rest] = usage.split('\n');
+  const cmd = /^usage: petromap ([\w-]+)/.exec(first!)?.[1];
+  return rest.length && cmd ? `${first} (all options: petromap ${cmd} --help)` : usage;
+}
+
+/** Edit distance of two short words (option names). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The declared option a mistyped one most likely meant (--pixelum, --pixel_um, --Volume, --lables), if one is close. */
+export function closestOption(typed: string, names: readonly string[]): string | undefined {
+  const norm = (s: string) => s.replace(/^-+/, '').replace(/[-_]/g, '').toLowerCase();
+  const t = norm(typed);
+  if (!t) return undefined;
+  let best: string | undefined, bestD = Infinity;
+  for (const n of names) {
+    const d = norm(n) === t ? 0 : distance(t, norm(n));
+    if (d < bestD) [best, bestD] = [n, d];
+  }
+  return bestD <= Math.max(1, Math.min(2, Math.floor(t.length / 4))) ? best : undefined;
+}
+
 /** node:util's parse errors, said the petromap way ("--x needs a value", "Unknown option --y"). */
-function parseError(err: unknown, usage: string): Error {
+function parseError(err: unknown, usage: string, names: readonly string[] = []): Error {
   const msg = err instanceof Error ? err.message : String(err);
   const opt = /'(--?[^' <]+)/.exec(msg)?.[1] ?? '';
   const code = (err as { code?: string }).code;
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return invalidInput(`Unknown option ${opt}. ${usage}`);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const near = closestOption(opt.replace(/=.*/, ''), names);
+    return invalidInput(`Unknown option ${opt}${near ? ` (did you mean --${near}?)` : ''}. ${usage}`);
+  }
   if (/does not take an argument/.test(msg)) return invalidInput(`${opt} takes no value. ${usage}`);
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return invalidInput(`${opt} needs a value. ${usage}`);
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return invalidInput(`Unexpected argument ${msg.match(/'([^']*)'/)?.[1] ?? ''}. ${usage}`);
@@ -151,25 +188,26 @@ export function parseCommandArgs<const O extends Record<string, OptionSpec>>(
   for (const [k, s] of Object.entries(spec.options)) {
     options[k] = { type: s.kind === 'flag' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}), ...(s.multiple && s.kind !== 'flag' ? { multiple: true } : {}) };
   }
+  const short = shortUsage(spec.usage);
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true, tokens: true });
   } catch (err) {
-    throw parseError(err, spec.usage);
+    throw parseError(err, short, Object.keys(spec.options));
   }
   const pos = parsed.positionals;
   const pmin = spec.positionals?.min ?? 0, pmax = spec.positionals?.max ?? (spec.positionals ? Infinity : 0);
   if (pos.length > pmax) {
     throw invalidInput(pmax === 0
-      ? `Unexpected argument "${pos[0]!.slice(0, 80)}" (options start with --). ${spec.usage}`
-      : `Too many arguments (${pos.length}; at most ${pmax} ${spec.positionals!.name}). ${spec.usage}`);
+      ? `Unexpected argument "${pos[0]!.slice(0, 80)}" (options start with --). ${short}`
+      : `Too many arguments (${pos.length}; at most ${pmax} ${spec.positionals!.name}). ${short}`);
   }
-  if (pos.length < pmin) throw invalidInput(`Give the ${spec.positionals!.name}. ${spec.usage}`);
+  if (pos.length < pmin) throw invalidInput(`Give the ${spec.positionals!.name}. ${short}`);
   const values: Record<string, unknown> = {};
   for (const [k, s] of Object.entries(spec.options)) {
     const raw = (parsed.values as Record<string, string | boolean | string[] | undefined>)[k];
     if (raw === undefined) {
-      if (s.required) throw invalidInput(`--${k} is required. ${spec.usage}`);
+      if (s.required) throw invalidInput(`--${k} is required. ${short}`);
       values[k] = s.kind === 'flag' ? false : undefined;
     } else values[k] = Array.isArray(raw) ? raw.map((v) => checkOne(k, v, s)) : checkOne(k, raw, s);
   }

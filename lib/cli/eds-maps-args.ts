@@ -5,6 +5,7 @@
  * first, so `--legend l.csv --eds map.png` keeps working). A map without `--face` shows the top face.
  */
 import { invalidInput } from '../errors';
+import { shortUsage } from './args';
 import type { Face } from '../registration/types';
 
 export interface EdsMapArg {
@@ -23,7 +24,7 @@ export function edsMapsFromSequence(sequence: { name: string; value: unknown }[]
   const pending: { name: string; value: unknown }[] = [];
   const qualify = (m: Partial<EdsMapArg>, o: { name: string; value: unknown }) => {
     const key = QUALIFIERS[o.name as keyof typeof QUALIFIERS];
-    if (m[key] !== undefined) throw invalidInput(`--${o.name} is given twice for the EDS map ${m.path}: --face, --legend and --pixel-um qualify the --${mapOption} written before them. ${usage}`);
+    if (m[key] !== undefined) throw invalidInput(`--${o.name} is given twice for the EDS map ${m.path}: --face, --legend and --pixel-um qualify the --${mapOption} written before them. ${shortUsage(usage)}`);
     (m as Record<string, unknown>)[key] = o.value;
   };
   for (const o of sequence) {

@@ -19,10 +19,11 @@ import { checkMineralMapFolder, saveMineralMap } from '../eds/store-node';
 import { notMeasuredFraction, unclassifiedFraction, type MineralMap } from '../eds/types';
 import { invalidInput, isPetromapError } from '../errors';
 import { limitsFromEnv, safeMessage } from '../limits';
+import { nextAfterImportEds } from './next-step';
 import { progressBar } from './progress';
 
 export const USAGE = [
-  'usage: petromap import-eds <map.png|map.tif|tima-export-folder> [--legend legend.csv] [--pixel-um <µm>]',
+  'usage: petromap import-eds <map.png|map.tif|tima-export-folder> [legend.csv | --legend legend.csv] [--pixel-um <µm>]',
   '         [--bse bse.png] [--companion <name>=<image>]... [--dataset <sample|id>] [--preview out.png]',
   '         [--minor-px <n>] --out <dir>',
   '  --dataset    a TIMA project folder holding several datasets: the one to import, by sample name',
@@ -34,6 +35,9 @@ export const USAGE = [
   '{thresholdPx, count, pixels, areaPercent, names} or null, unclassifiedPercent (measured pixels with',
   'no mineral), notMeasuredPercent (area no TIMA field covers), companions, preview.',
 ].join('\n');
+
+/** A legend file's name (a second word after the map is its legend, as in `petromap register`). */
+const LEGEND_FILE = /\.(csv|tsv|txt|json)$/i;
 
 /** One line for error messages (the full text is USAGE, printed by --help). */
 const USAGE_LINE = 'usage: petromap import-eds <map|tima-folder> [options] --out <dir> (see petromap import-eds --help)';
@@ -47,7 +51,7 @@ interface Args {
 
 export function parseImportEdsArgs(argv: string[]): Args {
   let map: string | undefined, legend: string | undefined, out: string | undefined, pixelSizeUm: number | undefined;
-  let dataset: string | undefined, preview: string | undefined, minorPx = MINOR_PHASE_PX;
+  let dataset: string | undefined, preview: string | undefined, minorPx = MINOR_PHASE_PX, positionalLegend: string | undefined;
   const companions: { name: string; path: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -79,9 +83,15 @@ export function parseImportEdsArgs(argv: string[]): Args {
       companions.push({ name: s.slice(0, eq), path: s.slice(eq + 1) });
     } else if (flag.startsWith('--')) throw invalidInput(`unknown option ${flag}. ${USAGE_LINE}`);
     else if (map === undefined) map = flag;
+    // `import-eds map.png legend.csv`, as `petromap register` takes them: the second word is the legend
+    else if (positionalLegend === undefined && LEGEND_FILE.test(flag)) positionalLegend = flag;
     else throw invalidInput(`only one map can be imported at a time (got ${map} and ${flag}). ${USAGE_LINE}`);
   }
   if (!map) throw invalidInput(`give the mineral map image or TIMA export folder. ${USAGE_LINE}`);
+  if (positionalLegend !== undefined) {
+    if (legend !== undefined) throw invalidInput(`two legends were given (${positionalLegend} and --legend ${legend}); give one. ${USAGE_LINE}`);
+    legend = positionalLegend;
+  }
   if (!out) throw invalidInput(`--out <dir> is required (where the imported map is stored). ${USAGE_LINE}`);
   return { input: { map, legend, pixelSizeUm, companions, dataset }, out, preview, minorPx };
 }
@@ -158,6 +168,7 @@ export async function main(argv: string[]): Promise<number> {
       summary.preview = preview;
     }
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    process.stderr.write(`petromap import-eds: ${nextAfterImportEds(out)}\n`);
     return 0;
   } catch (err) {
     const msg = isPetromapError(err) || err instanceof Error ? err.message : String(err);

@@ -11,7 +11,8 @@ import { limitsFromEnv, safeMessage } from '../limits';
 import { describeVolumeFile, importVolume, type ImportVolumeOptions } from '../volume/import-node';
 import type { Shape3 } from '../volume/types';
 import type { Compression } from '../volume/zarr-store-node';
-import { parseCommandArgs } from './args';
+import { parseCommandArgs, shortUsage } from './args';
+import { nextAfterImport } from './next-step';
 import { progressBar } from './progress';
 
 export const USAGE = `usage: petromap import <file|folder> [more slice files] --out <name.ome.zarr> [--format tiff|tiff-folder|nrrd|mha|mhd|nifti|txm|ome-zarr|raw]
@@ -23,7 +24,7 @@ export const USAGE = `usage: petromap import <file|folder> [more slice files] --
   MHA/MHD, NIfTI-1/2, Zeiss .txm, OME-Zarr folders from other tools (Zarr v2 or v3) and headerless raw (--raw-*).
   The voxel size comes from the file in µm (--spacing replaces it); stderr notes say where it came from.
   Output (stdout, JSON): { store: absolute path, meta: { shape: [z, y, x], spacingUm: [z, y, x], originUm, dtype, channels } }.
-  Progress and notes go to stderr.`;
+  Progress, notes and the next command go to stderr.`;
 
 const FORMATS = ['auto', 'tiff', 'tiff-folder', 'nrrd', 'mha', 'mhd', 'nifti', 'txm', 'ome-zarr', 'raw'] as const;
 const RAW_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;
@@ -56,7 +57,7 @@ export function parseVolumeArgs(argv: string[], usage = USAGE): ParsedVolumeArgs
   if (v.channel) opts.channelNames = [v.channel];
   if (v.compression) opts.compression = v.compression as Compression;
   if (v['raw-shape'] || v['raw-dtype']) {
-    if (!v['raw-shape'] || !v['raw-dtype']) throw invalidInput(`A headerless raw file needs both --raw-shape z,y,x and --raw-dtype. ${usage}`);
+    if (!v['raw-shape'] || !v['raw-dtype']) throw invalidInput(`A headerless raw file needs both --raw-shape z,y,x and --raw-dtype. ${shortUsage(usage)}`);
     opts.raw = { shape: v['raw-shape'] as Shape3, dtype: v['raw-dtype'], littleEndian: !v['big-endian'], headerBytes: v['header-bytes'] };
   }
   return { sources, out: v.out, opts };
@@ -72,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { sources, out, opts } = parseVolumeArgs(argv);
     opts.limits = limitsFromEnv();
-    if (sources.length === 0) throw invalidInput(`Give the volume file or folder to import. ${USAGE}`);
+    if (sources.length === 0) throw invalidInput(`Give the volume file or folder to import. ${shortUsage(USAGE)}`);
     const source = sources.length === 1 ? sources[0]! : sources;
     const dest = out ?? defaultOut(sources[0]!);
     const desc = await describeVolumeFile(source, opts);
@@ -82,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     bar.done();
     bar = undefined;
     process.stdout.write(`${JSON.stringify({ store: nodePath.resolve(dest), meta }, null, 2)}\n`);
+    process.stderr.write(`petromap import: ${nextAfterImport(dest)}\n`);
     return 0;
   } catch (err) {
     bar?.done();

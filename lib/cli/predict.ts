@@ -11,6 +11,8 @@ import type { Shape3 } from '../volume/types';
 import { parseCommandArgs, parseListOption } from './args';
 import { progressBar } from './progress';
 import { checkOutsideInputs } from './run-output';
+import { STORE_HINT } from './store-kind';
+import { warnIfSpacingAssumed } from './voxel-size';
 
 export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model <model folder> --out <folder> [--threads <n>] [--brick z,y,x]
        [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2]
@@ -24,8 +26,8 @@ export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model 
 const SPEC = {
   usage: USAGE,
   options: {
-    volume: { kind: 'path', must: 'dir', what: 'the volume store', required: true },
-    model: { kind: 'path', must: 'dir', what: 'the model folder', required: true },
+    volume: { kind: 'path', must: 'dir', what: 'the volume store', required: true, fileHint: STORE_HINT },
+    model: { kind: 'path', must: 'dir', what: 'the model folder', required: true, fileHint: 'the folder "petromap train --out" wrote' },
     out: { kind: 'string', required: true },
     threads: { kind: 'number', integer: true, min: 1 },
     brick: { kind: 'string' },
@@ -45,8 +47,9 @@ export async function main(argv: string[]): Promise<number> {
   const brick = parseBrick(a.brick);
   checkOutsideInputs(a.out, [{ flag: '--volume', path: a.volume }, { flag: '--model', path: a.model }]);
   // loaded after the checks above (they take seconds to load; a mistake is reported at once)
-  const [{ predictVolume }, { exportLabels, LABEL_EXPORT_FORMATS }] = await Promise.all([import('../classify/predict-node'), import('./export-labels')]);
+  const [{ predictVolume }, { exportLabels, LABEL_EXPORT_FORMATS }, { openVolume }] = await Promise.all([import('../classify/predict-node'), import('./export-labels'), import('../volume/zarr-store-node')]);
   const formats = a.export === undefined ? [] : parseListOption('export', a.export, LABEL_EXPORT_FORMATS);
+  warnIfSpacingAssumed('predict', await openVolume(a.volume), 'the model\'s feature scales in µm are read at it and the exports carry it');
   const bar = progressBar('predict');
   // Ctrl-C cancels: in process the threads stop; with PETROMAP_REDIS_URL every worker drops this run's bricks
   const ac = new AbortController();

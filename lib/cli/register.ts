@@ -14,13 +14,16 @@ import { parseCommandArgs, readJsonOption } from './args';
 import { progressBar } from './progress';
 import { registerEdsOnFace } from '../registration/face';
 import type { RegistrationWithSlab } from '../registration/register-eds';
-import { openVolumeInput, readMineralMapInput } from '../registration/read-inputs-node';
+import { openVolumeInput } from '../registration/read-inputs-node';
+import { readEdsInput } from './eds-input';
+import { nextAfterRegister } from './next-step';
 import { regularFields } from '../registration/refine-fields';
 import { edsLabelsMha, elastixTransformText, namedEdsToVoxel } from '../registration/transform-export';
 import type { FieldRect, LandmarkPair } from '../registration/types';
 import type { VolumeMeta } from '../volume/types';
+import { cliVoxelSizeAdvice, warnIfSpacingAssumed, type SpacingSource } from './voxel-size';
 
-export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder> [legend.csv] [--pixel-um <µm>]
+export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder|folder from import-eds> [legend.csv] [--pixel-um <µm>]
     [--face top|bottom] [--model auto|similarity|affine|fields] [--fields <cols>x<rows>|tima] [--landmarks pairs.json] [--companion BSE] [--out registration.json] [--json]
   Registers the EDS map onto the polished surface inside the volume.
   --face     which polished face the map shows: top (default: air above it, at low z) or bottom (air below it, at high z; the
@@ -155,12 +158,19 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const a = parseRegisterArgs(argv);
     const landmarks = a.landmarks ? await readLandmarks(a.landmarks) : undefined;
-    const map = await readMineralMapInput(a.map, a.legend, a['pixel-um']);
+    const map = await readEdsInput(a.map, a.legend, a['pixel-um'], { flag: '--map' });
     const fields = registerFields(a, map);
     const quiet = a.json ? undefined : progressBar('import');
     const opened = await openVolumeInput(a.volume, { onProgress: quiet });
+    // the scale at which the map is searched rests on the voxel size: say once when it was assumed
+    const voxelSizeAssumed = (opened.store as SpacingSource).spacingAssumed === true;
+    warnIfSpacingAssumed('register', { path: a.volume, meta: opened.store.meta, spacingAssumed: voxelSizeAssumed }, 'the EDS map is registered at the scale that size gives it');
     const onProgress = a.json ? undefined : progressBar('register');
-    const r = await registerEdsOnFace(opened.store, map, a.face ?? 'top', { landmarks, companion: a.companion, model: a.model, fields, onProgress })
+    const r = await registerEdsOnFace(opened.store, map, a.face ?? 'top', { landmarks, companion: a.companion, model: a.model, fields, onProgress, voxelSizeAssumed })
+      .catch((err: unknown) => {
+        onProgress?.done();
+        throw cliVoxelSizeAdvice(err);
+      })
       .finally(() => opened.close());
     onProgress?.done();
     const json = await writeOutputs(r, map, opened.store.meta, a, fields);
@@ -169,6 +179,7 @@ export async function main(argv: string[]): Promise<void> {
       console.log(`registered ${a.map} onto the ${a.face ?? 'top'} face of ${a.volume}: model ${json.model} (${r.modelChoice?.reason ?? 'landmarks'}), coverage ${(100 * r.quality.coverage).toFixed(0)} %, ` +
         `${fields ? `${fields.length} fields (${a.grid ? `grid ${a.grid[0]}x${a.grid[1]}` : 'TIMA field layout'}), ` : ''}MI ${r.quality.miBefore.toFixed(3)} -> ${r.quality.miAfter.toFixed(3)}; written ${a.out} and ${json.transformFile}`);
     }
+    process.stderr.write(`petromap register: ${nextAfterRegister({ volume: a.volume, map: a.map, legend: a.legend, pixelUm: a['pixel-um'], out: a.out })}\n`);
   } catch (err) {
     console.error(`petromap register: ${isPetromapError(err) || err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;

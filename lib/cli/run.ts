@@ -18,9 +18,11 @@ import { invalidInput } from '../errors';
 import type { LandmarkPair } from '../registration/types';
 import { parseCommandArgs, parseListOption, readJsonOption } from './args';
 import { edsMapsFromSequence, topMapFirst } from './eds-maps-args';
+import { readEdsInput } from './eds-input';
 import { progressBar } from './progress';
 import { isPetromapStore } from './store-kind';
 import { checkRunOutFolder, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
+import { cliVoxelSizeAdvice, warnIfSpacingAssumed } from './voxel-size';
 
 // The pipeline, the importers and the exporter take seconds to load: they are imported once the
 // options and the output folder have passed their checks, so that a mistake is reported at once.
@@ -79,10 +81,7 @@ function checkLandmarks(json: unknown, file: string): LandmarkPair[] {
 }
 
 /** The EDS map: a folder written by `petromap import-eds`, or imported now (fast; fails on a missing pixel size). */
-async function readEds(L: Lib, eds: string, legend: string | undefined, pixelSizeUm: number | undefined): Promise<MineralMap> {
-  if ((await isDir(eds)) && (await exists(join(eds, 'map.json')))) return L.loadMineralMap(eds);
-  return L.importMineralMap({ map: eds, legend, pixelSizeUm }, { limits: L.limitsFromEnv() });
-}
+const readEds = (eds: string, legend: string | undefined, pixelSizeUm: number | undefined): Promise<MineralMap> => readEdsInput(eds, legend, pixelSizeUm, { flag: '--eds' });
 
 export async function main(argv: string[]): Promise<number> {
   const { values: a, sequence } = parseCommandArgs(argv, SPEC);
@@ -95,14 +94,15 @@ export async function main(argv: string[]): Promise<number> {
   const formats = a.export === undefined ? [] : parseListOption('export', a.export, L.LABEL_EXPORT_FORMATS);
   const table = a.classes ? L.parseClassTable(classesJson, a.classes) : undefined;
   // the volume's header (a file) or metadata (a store): a wrong file is named before the EDS import
-  if (isStore) await L.openVolume(a.volume);
-  else await L.describeVolumeFile(a.volume, { limits: L.limitsFromEnv() });
-  const map = await readEds(L, maps[0]!.path, maps[0]!.legend, maps[0]!.pixelUm);
+  const spacing = isStore ? await L.openVolume(a.volume) : await L.describeVolumeFile(a.volume, { limits: L.limitsFromEnv() }).then((d) => ({ meta: d, spacingAssumed: !d.spacingKnown }));
+  // the map's scale, the feature scales and every figure in µm rest on the voxel size: say once when it was assumed
+  warnIfSpacingAssumed('run', { path: a.volume, meta: spacing.meta, spacingAssumed: spacing.spacingAssumed }, 'the EDS map is registered at its scale, the feature scales and every figure in µm rest on it');
+  const map = await readEds(maps[0]!.path, maps[0]!.legend, maps[0]!.pixelUm);
   const { classMap, classes } = L.classMapFromTable(map, table);
   // further maps (the bottom face): read and their legends checked now, before any work
   const moreMaps = [];
   for (const m of maps.slice(1)) {
-    const more = await readEds(L, m.path, m.legend, m.pixelUm);
+    const more = await readEds(m.path, m.legend, m.pixelUm);
     moreMaps.push({ map: more, classMap: L.classMapFromTable(more, table).classMap, face: m.face });
   }
 
@@ -124,7 +124,10 @@ export async function main(argv: string[]): Promise<number> {
       await L.importVolume(a.volume, record.volume.store, { limits: L.limitsFromEnv(), onProgress: bar, signal: ac.signal }).finally(() => bar.done());
     }
     const bar = progressBar('run');
-    const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks }, moreMaps, threads: a.threads, onProgress: bar, signal: ac.signal })
+    const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks, voxelSizeAssumed: spacing.spacingAssumed }, moreMaps, threads: a.threads, onProgress: bar, signal: ac.signal })
+      .catch((err: unknown) => {
+        throw cliVoxelSizeAdvice(err);
+      })
       .finally(() => bar.done());
     const xbar = progressBar('export');
     const exports = await L.exportLabels(r.files.labels!, formats, a.out, { signal: ac.signal, onProgress: formats.length ? xbar : undefined }).finally(() => xbar.done());

@@ -5,6 +5,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** Said when a volume file is given where an imported store is read (train, predict). */
+export const STORE_HINT = 'train and predict read a volume imported with "petromap import <file> --out <name>.ome.zarr"';
+
 /** True when `path` is a folder whose zarr.json carries petromap's attributes. */
 export function isPetromapStore(path: string): boolean {
   const meta = join(path, 'zarr.json');

@@ -9,6 +9,7 @@ import { generateSandstone } from '../synthetic';
 import type { SandstoneInput } from '../synthetic';
 import { writeSyntheticSample } from '../synthetic/write-sample-node';
 import { parseCommandArgs } from './args';
+import { shellWord } from './next-step';
 import { progressBar } from './progress';
 
 export const USAGE = `usage: petromap synth <outDir> [--seed N] [--options '<json>']
@@ -20,7 +21,7 @@ export const USAGE = `usage: petromap synth <outDir> [--seed N] [--options '<jso
 
 /** The `petromap run` line for a sample written to `dir` (its EDS map is a PNG: the legend and pixel size are given). */
 export function nextRunLine(dir: string, pixelSizeUm: number): string {
-  const q = (p: string) => (/^[\w./@%+=:,-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
+  const q = shellWord;
   const f = (name: string) => q(join(dir, name));
   return `petromap run --volume ${f('volume.nrrd')} --eds ${f('eds-map.png')} --legend ${f('eds-legend.csv')} --pixel-um ${+pixelSizeUm.toPrecision(6)} --out ${q(`${dir.replace(/\/+$/, '')}-run`)}`;
 }

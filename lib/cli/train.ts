@@ -26,9 +26,11 @@ import { limitsFromEnv } from '../limits';
 import { importVolume } from '../volume/import-node';
 import type { VolumeStore } from '../volume/store';
 import { openVolume } from '../volume/zarr-store-node';
-import { parseCommandArgs, readJsonOption } from './args';
+import { parseCommandArgs, readJsonOption, shortUsage } from './args';
 import { progressBar } from './progress';
-import { isPetromapStore } from './store-kind';
+import { nextAfterTrain } from './next-step';
+import { isPetromapStore, STORE_HINT } from './store-kind';
+import { warnIfSpacingAssumed } from './voxel-size';
 
 export const USAGE = [
   'usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json> ' +
@@ -42,7 +44,7 @@ export const USAGE = [
 const SPEC = {
   usage: USAGE,
   options: {
-    volume: { kind: 'path', must: 'dir', what: 'the volume store', required: true },
+    volume: { kind: 'path', must: 'dir', what: 'the volume store', required: true, fileHint: STORE_HINT },
     eds: { kind: 'path', must: 'exist', what: 'the EDS map', multiple: true },
     registration: { kind: 'path', must: 'file', what: 'the registration JSON', multiple: true },
     labels: { kind: 'path', must: 'exist', what: 'the label volume' },
@@ -97,6 +99,7 @@ async function labelStore(path: string, tmpDir: string, scan: VolumeStore): Prom
 
 async function trainOnLabelVolume(a: Record<string, string | undefined>): Promise<number> {
   const store = await openVolume(a.volume!);
+  warnIfSpacingAssumed('train', store, 'the feature scales are set in µm from it');
   const classNames = a.classes ? parseClassNamesCsv(await readFile(a.classes, 'utf8').catch((err) => {
     throw invalidInput(`Class names ${a.classes} could not be read: ${(err as Error).message}`);
   }), a.classes) : undefined;
@@ -116,6 +119,7 @@ async function trainOnLabelVolume(a: Record<string, string | undefined>): Promis
     if (unnamed.length) process.stderr.write(`petromap train: note: ${a.classes} names no class ${unnamed.join(', ')}; they are called "class <code>".\n`);
     const v = r.validation;
     console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classNames?.[c] ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null }, null, 2));
+    process.stderr.write(`petromap train: ${nextAfterTrain(a.volume!, out)}\n`);
     return 0;
   } finally {
     bar.done();
@@ -128,13 +132,14 @@ export async function main(argv: string[]): Promise<number> {
   const a: Record<string, string | undefined> = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v)]));
   const edsList = values.eds ?? [], regList = values.registration ?? [];
   if (a.labels) {
-    if (!a.volume) throw invalidInput(`--volume is required. ${USAGE}`);
+    if (!a.volume) throw invalidInput(`--volume is required. ${shortUsage(USAGE)}`);
     if (a.eds || a.registration) throw invalidInput('Give either --labels (a label volume) or --eds with --registration (a registered EDS map), not both.');
     return trainOnLabelVolume(a);
   }
-  for (const k of ['volume', 'eds', 'registration']) if (!a[k]) throw invalidInput(`--${k} is required. ${USAGE}`);
+  for (const k of ['volume', 'eds', 'registration']) if (!a[k]) throw invalidInput(`--${k} is required. ${shortUsage(USAGE)}`);
   if (edsList.length !== regList.length) throw invalidInput(`Give one --registration per --eds, in the same order (${edsList.length} maps, ${regList.length} registrations).`);
   const store = await openVolume(a.volume!);
+  warnIfSpacingAssumed('train', store, 'the feature scales are set in µm from it');
   const table = a.classes ? parseClassTable(await readJsonOption('classes', a.classes), a.classes) : undefined;
   const maps: EdsLabels[] = [];
   let classes: { code: number; name: string }[] = [];
@@ -161,5 +166,6 @@ export async function main(argv: string[]): Promise<number> {
   const v = r.validation;
   console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classes.find((k) => k.code === c)?.name ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, boundaryVoxels: r.boundaryVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null, quality: r.quality }, null, 2));
   if (r.quality) process.stderr.write(`petromap train: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} (held-out surface tiles ${r.quality.surfaceMeanIoU.toFixed(3)}; see "quality" in the summary)\n`);
+  process.stderr.write(`petromap train: ${nextAfterTrain(a.volume!, out)}\n`);
   return 0;
 }

@@ -227,7 +227,7 @@ async function importVolumeInner(source: string | string[], destPath: string, na
     await fs.promises.mkdir(destDir, { recursive: true });
     await checkDiskSpace(destDir, storeBytesEstimate(meta, chunk), name, limits);
     partial = `${destPath}.partial-${randomBytes(4).toString('hex')}`;
-    const store = await createVolume(partial, meta, { chunk, compression: opts.compression, name: nodePath.basename(destPath) });
+    const store = await createVolume(partial, meta, { chunk, compression: opts.compression, name: nodePath.basename(destPath), spacingAssumed: !desc.spacingKnown });
     const [nz, ny, nx] = meta.shape;
     const slabVoxels = Math.min(chunk[0], nz) * ny * nx;
     // overview levels are built from the slabs in memory when the chunk z is even (the default)

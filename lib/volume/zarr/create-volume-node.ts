@@ -43,6 +43,7 @@ export async function createVolume(path: string, meta: VolumeMeta, opts: CreateV
     compression,
     downsample: opts.downsample ?? 'mean',
     pyramidComplete: shapes.length === 1,
+    ...(opts.spacingAssumed ? { spacingAssumed: true } : {}),
   };
   const nc = meta.channels.length;
   const arrays: ZArray[] = [];

@@ -22,6 +22,8 @@ export interface CreateVolumeOptions {
    * each 2x2x2 block) for label and class volumes, where averaging codes would invent classes.
    */
   downsample?: Downsample;
+  /** the imported file gave no voxel size: meta.spacingUm is the 1 µm the import assumed */
+  spacingAssumed?: boolean;
 }
 
 export type Downsample = 'mean' | 'mode';
@@ -38,6 +40,8 @@ export interface PetromapStoreAttrs {
   downsample?: Downsample;
   /** false until buildPyramid has filled levels ≥ 1 */
   pyramidComplete: boolean;
+  /** true when the imported file gave no voxel size (meta.spacingUm was assumed); absent otherwise */
+  spacingAssumed?: boolean;
 }
 
 export const DEFAULT_CHUNK: Shape3 = [64, 64, 64];

@@ -71,6 +71,11 @@ export class ZarrVolumeStore implements VolumeStore {
     return this.#attrs.pyramidComplete;
   }
 
+  /** the imported file gave no voxel size: meta.spacingUm is an assumed 1 µm (stores written before this: false) */
+  get spacingAssumed(): boolean {
+    return this.#attrs.spacingAssumed === true;
+  }
+
   levelShape(level: number): Shape3 {
     const s = this.#shapes[level];
     if (!s) throw invalidInput(`Volume "${this.path}" has ${this.levels} pyramid level(s); level ${level} does not exist.`);
