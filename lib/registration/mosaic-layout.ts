@@ -15,7 +15,9 @@
  *   fields' shifts about their centroid, with a standard error from their scatter about the fit
  *   (the stitching errors themselves: 0.6 % on 16 fields of 42 px, 1.1-1.2 % on 6).
  * They are combined by inverse variance (no prior), the global transform takes the result about the
- * map's centre, the fields are measured again under it (refine-fields.ts), SHARED_LINEAR_ROUNDS times.
+ * map's centre, the fields are measured again under it (refine-fields.ts), SHARED_LINEAR_ROUNDS times;
+ * in the last round a field whose distinct match stayed within its noise takes it shrunk by its
+ * precision (placeBelowNoise, stop 30), on maps whose fields show stitching errors.
  * Fewer than SHARED_LINEAR_MIN_MOVED moved fields (a map without stitching errors moves none, so it
  * keeps its similarity), or neighbours that moved alike (stage drift, LAYOUT_MAX_LIKENESS): nothing
  * changes. docs/registration-models.md has the measurements.
@@ -109,7 +111,7 @@ export function refineMosaicLayout(slab: Slab, mov: MovingImage, G: Affine2, fie
     }
     Gk = withLinear(Gk, linearOf(s, w), centre);
     S += s; Wr += w; rounds++;
-    cur = refineFields(slab, predictedGrey(slab, mov, Gk), mov.width, mov.height, Gk, fields, o);
+    cur = refineFields(slab, predictedGrey(slab, mov, Gk), mov.width, mov.height, Gk, fields, { ...o, belowNoise: round === SHARED_LINEAR_ROUNDS - 1 });
   }
   return { edsToSlab: Gk, fields: cur, linear: { s: S, w: Wr, rounds } };
 }

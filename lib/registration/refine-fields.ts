@@ -76,6 +76,8 @@ export interface RefineFieldsOptions {
   ownPasses?: number;
   /** slab pixels within this many pixels of the slab's edge or of the volume's are not used (default EDGE_ERODE_PX) */
   edgeErodePx?: number;
+  /** on a map with stitching errors, a field whose distinct match stayed within its noise takes the match shrunk by its precision (placeBelowNoise; default false) */
+  belowNoise?: boolean;
 }
 
 /**
@@ -122,7 +124,7 @@ export const MIN_CONTRAST = 0.03;
  * transform); `placedBy`: its own match ('measured'), its neighbours' shifts (field-grid-regularise.ts)
  * or the global transform; `outlier` when its own match was far from its neighbours' (stage drift).
  */
-export type MeasuredField = FieldCorrection & { ambiguous?: boolean; standardErrorPx?: number; outlier?: boolean };
+export type MeasuredField = FieldCorrection & { ambiguous?: boolean; standardErrorPx?: number; outlier?: boolean; belowNoise?: boolean };
 
 /**
  * A field moves only when its shift is at least this many standard errors (shiftStandardError).
@@ -292,23 +294,51 @@ export function refineFields(fullSlab: Slab, P: Float32Array, mw: number, mh: nu
   // on a map whose fields' matches are all within their noise (no stitching errors), a field's
   // 'significant' shift is its content's bias: it keeps the global transform
   const cands = judged.flatMap((j) => (j.candidate && Number.isFinite(j.candidate.se) ? [j.candidate] : []));
-  const { r, share } = stitchResponsibilities(cands);
+  const { r, share, t2 } = stitchResponsibilities(cands);
   const measured: MeasuredField[] = judged.map((j) => {
     const f = decideBySignificance(j, o);
     if (!f.moved || r[cands.indexOf(j.candidate!)] >= MIN_STITCH_PROBABILITY) return f;
     const { edge: _e, candidate: _c, ...kept } = j;
     return kept;
   });
-  if (o.neighbours === false) return markUnplaced(measured.map((f) => ({ ...f, placedBy: f.moved ? 'measured' : 'global' })), judged, share);
+  const finish = (out: MeasuredField[]) => o.belowNoise ? placeBelowNoise(out, judged, share, t2, o.minShiftPx ?? 0.2) : out;
+  if (o.neighbours === false) return finish(markUnplaced(measured.map((f) => ({ ...f, placedBy: f.moved ? 'measured' : 'global' })), judged, share));
   // fields the content could not place take their neighbours' shift where neighbours move alike (stage drift)
   const g = regulariseFieldGrid(fields, measured);
-  return markUnplaced(measured.map((f, i) => {
+  return finish(markUnplaced(measured.map((f, i) => {
     const d = g.shifts[i], by = g.from[i];
     if (by === 'measured') return { ...f, placedBy: by };
     const { ambiguous: _a, standardErrorPx: _s, ...rest } = f;
     if (by === 'global' || Math.hypot(d[0], d[1]) < (o.minShiftPx ?? 0.2)) return { ...f, shiftPx: [0, 0], moved: false, placedBy: 'global' };
     return { ...rest, shiftPx: [d[0], d[1]], moved: true, placedBy: 'neighbours', ...(g.outliers.includes(i) ? { outlier: true } : {}) };
-  }), judged, share);
+  }), judged, share));
+}
+
+/**
+ * Fields whose own match stayed within its noise, on a map with stitching errors (issue 19, stop
+ * 30). The significance rule (MIN_SIGNIFICANCE) leaves a field on the global transform unless its
+ * shift is 1.5 standard errors long. On a map without stitching errors that is right (a short
+ * 'shift' is the content's bias). But where the fields' matches show stitching errors
+ * (stitchResponsibilities: share >= MIN_STITCH_PROBABILITY), a field almost surely carries one too,
+ * and 0 is not the best guess of it. On the 4 x 4 mosaic of bench register-distorted (seed 20)
+ * D1's match read 0.82 px at 0.70 px standard error (1.2): it stayed at 0, 0.93 px from its
+ * truth, while its match was 0.12 px from it. Such a field (a distinct match, not at the edge of the
+ * search, left on the global transform) takes its match shrunk by the Gaussian posterior mean
+ * T^2 / (T^2 + se^2), T^2 the stitching errors' spread fitted to the map. Only the fields that did
+ * not move change; a moved field keeps its whole shift (shrinking them all cost the maps with
+ * offsets up to 0.024 voxel, stop 27). mosaic-layout.ts asks for it in its last round only: taken in
+ * every round, the shrunk shifts fed the layout and the shared linear part, and on held-out 4 x 4
+ * seed 9 field A3 then locked 3.5 px off (0.493 -> 0.558 voxel).
+ */
+function placeBelowNoise(out: MeasuredField[], judged: Judged[], share: number, t2: number, minShiftPx: number): MeasuredField[] {
+  if (share < MIN_STITCH_PROBABILITY) return out;
+  return out.map((f, i) => {
+    const c = judged[i].candidate;
+    if (f.moved || f.unplaced || f.placedBy !== 'global' || !c || !Number.isFinite(c.se)) return f;
+    const k = t2 / (t2 + c.se ** 2), d: [number, number] = [k * c.d[0], k * c.d[1]];
+    if (Math.hypot(d[0], d[1]) < minShiftPx) return f;
+    return { ...f, shiftPx: d, standardErrorPx: c.se, moved: true, placedBy: 'measured', belowNoise: true };
+  });
 }
 
 /**
