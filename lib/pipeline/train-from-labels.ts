@@ -164,7 +164,7 @@ export interface TrainFromLabelsOptions extends StageOptions {
   qualityHalfModels?: boolean;
   /** adjust the model to the volume's class shares (lib/classify/model adjustPriors, EM on a depth sample); default false */
   priorShift?: boolean;
-  /** painted labels: move the few-labels model half way to the volume's EM class shares (lib/classify/painted-prior; default: where paintedPriorApplies) */
+  /** painted labels: move the model half way to the volume's EM class shares, each class's move bounded (lib/classify/painted-prior; default: where paintedPriorApplies, 40 to under 1000 painted voxels per class) */
   paintedPrior?: boolean;
   /** EDS labels: weight the classes towards the EDS map's class shares in depth (default TRAIN_DEFAULTS.matchEdsShares, on) */
   matchEdsShares?: boolean;

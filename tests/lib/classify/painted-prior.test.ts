@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { argmaxClasses, confusionMetrics, disposeModel, predictRows } from '../../../lib/classify/model';
+import * as tfc from '@tensorflow/tfjs-core';
+import { argmaxClasses, confusionMetrics, disposeModel, predictRows, trainClassifier } from '../../../lib/classify/model';
 import { loadModel } from '../../../lib/classify/model-io-node';
 import { PAINTED_PRIOR, paintedPriorApplies, shiftPaintedPrior } from '../../../lib/classify/painted-prior';
 import { strokeFeatureSet } from '../../../lib/classify/strokes';
@@ -18,6 +19,7 @@ import { trainFromLabels } from '../../../lib/pipeline/train-from-labels';
 import { generateLithology, paintedLabels } from '../../../lib/synthetic/lithology';
 import type { Shape3 } from '../../../lib/volume/types';
 import { openVolume, writeDenseVolume } from '../../../lib/volume/zarr-store-node';
+import { gaussianRows } from './helpers';
 
 const tmp = mkdtempSync(join(tmpdir(), 'petromap-painted-prior-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -32,11 +34,13 @@ const rowsOf = (counts: number[]) => {
 const tsOf = (train: number[], held: number[]): TrainingSet => ({ nFeatures: 1, featureNames: ['a'], classes: [1, 2, 3], train: rowsOf(train), heldOut: rowsOf(held), counts: [] });
 
 describe('painted classes prior', () => {
-  it('applies to the few-labels network with enough voxels in every class only', () => {
+  it('applies from 40 to under 1000 painted voxels per class (the few-labels and the 500-per-class encoded network), not at 2000', () => {
     expect(paintedPriorApplies(tsOf([30, 30, 30], [10, 10, 10]), 8)).toBe(true); // 40 per class counting the held-out rows
     expect(paintedPriorApplies(tsOf([30, 30, 25], [10, 10, 10]), 8)).toBe(false); // one class painted 35 times
-    expect(paintedPriorApplies(tsOf([300, 300, 200], [50, 50, 50]), 8)).toBe(false); // 800 rows: the encoding's network
-    expect(paintedPriorApplies(tsOf([100, 100, 100], [0, 0, 0]), 0)).toBe(false); // no encoding asked: not the few-labels schedule
+    expect(paintedPriorApplies(tsOf([300, 300, 200], [50, 50, 50]), 8)).toBe(true); // 950 rows: the encoding's network (stop 30)
+    expect(paintedPriorApplies(tsOf([400, 400, 400], [100, 100, 100]), 8)).toBe(true); // 500 per class
+    expect(paintedPriorApplies(tsOf([1500, 1500, 1500], [500, 500, 500]), 8)).toBe(false); // 2000 per class: the step lost there
+    expect(paintedPriorApplies(tsOf([100, 100, 100], [0, 0, 0]), 0)).toBe(false); // no encoding asked: not the painted-label defaults
     expect(PAINTED_PRIOR.power).toBeGreaterThan(0);
   });
 
@@ -75,7 +79,37 @@ describe('painted classes prior', () => {
     // EM's fracture share lies below the painted 1/3; the prior moved half way in log: p_k proportional to sqrt(share_k / 3)
     expect(shares[2]!).toBeLessThan(1 / 3);
     const root = shares.map(Math.sqrt), sum = root.reduce((a, v) => a + v, 0);
-    root.forEach((v, k) => expect(tm.trainPrior![k]!).toBeCloseTo(v / sum, 5));
+    const capped = (() => {
+      const raw = shares.map((v) => 0.5 * Math.log(v * 3)), mid = raw.reduce((a, v) => a + v, 0) / 3;
+      const w = raw.map((v) => Math.exp(mid + Math.max(-PAINTED_PRIOR.maxLogShift, Math.min(PAINTED_PRIOR.maxLogShift, v - mid))));
+      const t = w.reduce((a, v) => a + v, 0);
+      return w.map((v) => v / t);
+    })();
+    root.forEach((v, k) => expect(tm.trainPrior![k]!).toBeCloseTo(capped[k]!, 5));
+    if (capped.every((v, k) => Math.abs(v - root[k]! / sum) < 1e-9)) root.forEach((v, k) => expect(tm.trainPrior![k]!).toBeCloseTo(v / sum, 5));
     console.log(`painted prior: fracture share ${(100 * off.fracture).toFixed(1)} -> ${(100 * on.fracture).toFixed(1)} % (true ${(100 * truthShare).toFixed(1)} %), mean IoU ${off.meanIoU.toFixed(3)} -> ${on.meanIoU.toFixed(3)}`);
+  });
+
+  it('bounds the move of each class: a class EM finds almost absent moves at most maxLogShift below the mean EM move of the classes (stop 30)', async () => {
+    // three separable 2D classes painted 60 times each; the volume's sample holds only the first two
+    const ts: TrainingSet = { nFeatures: 2, featureNames: ['a', 'b'], classes: [1, 2, 3], train: gaussianRows([60, 60, 60], [1, 2, 3], [[0, 0], [5, 0], [0, 5]], 3), heldOut: gaussianRows([0, 0, 0], [1, 2, 3], [[0, 0], [5, 0], [0, 5]], 4), counts: [] };
+    const tm = await trainClassifier(ts, { epochs: 30, seed: 1 });
+    try {
+      const sample = gaussianRows([400, 400, 0], [1, 2, 3], [[0, 0], [5, 0], [0, 5]], 5);
+      const dense = tm.model.layers.filter((l) => l.getClassName() === 'Dense');
+      const bias = () => Array.from((dense[dense.length - 1]!.getWeights()[1] as tfc.Tensor).dataSync());
+      const b0 = bias();
+      const shares = await shiftPaintedPrior(tm, sample.x, sample.n);
+      const move = bias().map((v, k) => v - b0[k]!);
+      // EM: class 3 is (nearly) absent; half its log ratio to the painted third lies far beyond the bound
+      expect(shares[2]!).toBeLessThan(0.01);
+      const raw = shares.map((v) => 0.5 * Math.log(v * 3)), rawMid = raw.reduce((a, v) => a + v, 0) / 3;
+      expect(raw[2]! - rawMid).toBeLessThan(-PAINTED_PRIOR.maxLogShift - 0.5);
+      // each class's bias moved by at most the bound about the classes' mean EM move (before stop 30: by its whole move)
+      move.forEach((v) => expect(Math.abs(v - rawMid)).toBeLessThanOrEqual(PAINTED_PRIOR.maxLogShift + 1e-4));
+      expect(move[2]! - rawMid).toBeCloseTo(-PAINTED_PRIOR.maxLogShift, 4);
+    } finally {
+      disposeModel(tm);
+    }
   });
 });
