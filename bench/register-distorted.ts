@@ -11,7 +11,7 @@
  * (MOSAIC_SEEDS: the table's three tuned the field rules, the others are held out), whole map and
  * the labels that train, with the mean per size.
  * `npm run bench -- register-distorted affine-held`: the held-out distorted maps of the kept affine's
- * polish (bench/_affine-held.ts).
+ * polish (bench/_affine-held.ts); `... fresh`: the fresh maps (AFFINE_FRESH there).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -29,7 +29,7 @@ import { registrationErrorAt } from '../lib/registration/quality';
 import { edsPointToVoxel, fieldAt } from '../lib/registration/refine-fields';
 import { generateSandstone } from '../lib/synthetic';
 import { distortEdsMap, type EdsDistortion } from '../lib/synthetic/eds';
-import { affineHeldOut } from './_affine-held';
+import { AFFINE_FRESH, affineHeldOut } from './_affine-held';
 import { ELASTIX, nativeElastix } from './_native-elastix';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -202,6 +202,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     if (args[0] === 'mosaics') return await mosaicSeeds();
     if (args[0] === 'affine-held') return await affineHeldOut();
+    if (args[0] === 'fresh') return await affineHeldOut(AFFINE_FRESH, 'fresh distorted and rigid maps (seeds 71-80 of stop 29, 91-100 of stop 30)');
     if (args[0] !== 'iou') await distortedTable(existsSync(ELASTIX), dir);
     if (args[0] !== 'table') {
       const all: number[] = [];

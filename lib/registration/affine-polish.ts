@@ -1,70 +1,86 @@
 /**
  * The kept affine's final polish (issue 19). choose-model.ts decides whether a map needs the affine
- * on a candidate climbed at a held area; once kept, this step sets the area and polishes the affine:
+ * on a candidate climbed at a held area; once kept, this step sets the area and polishes the affine.
  *
+ * - **The slab extrapolated to the surface** (stop 30). The CT's point spread (~0.8 voxel) mixes
+ *   into the slab on the plane the rock down to ~1.5 voxel below it, weighted towards a mean depth
+ *   of ~0.65 voxel. Grain boundaries are inclined, so each one shows in the slab where it lies that
+ *   deep, not where the EDS map shows it on the surface: every boundary pulls the criterion's
+ *   optimum its own way ("the content's scatter" of stop 29). With the slab half a voxel deeper
+ *   (`slab.below`, extract-slab.ts), S + ALPHA (S - S_below) (ALPHA 1) weights the rock by a
+ *   profile whose mean depth is ~0.04 voxel (a linear extrapolation of each pixel's grey in depth):
+ *   the content is taken at the surface, at the price of ~2x the noise. Measured (docs/
+ *   registration-models.md, stop 30): the criterion's basin centre at the true area 0.105 -> 0.090
+ *   voxel mean over 26 maps (20 closer, 5 farther); the whole polish on the same maps 0.117 -> 0.095,
+ *   over 0.15: 7 -> 1; on 9 maps made afterwards 0.147 -> 0.117. Without `below` (a caller that gave
+ *   no deeper slab) the slab is used as it is.
+ * - **The basin's centre instead of a climb's end** (basin-centre.ts): the criterion is rough at a
+ *   tenth of a pixel, and hill climbs from different starts ended with errors up to 0.08 voxel apart.
  * - **The area** is the mean of two estimates with different errors: the patch shifts' own
- *   least-squares area change (patchAreaChange) and the area the registration's criterion climbs to
- *   when its area is free, started from the kept candidate. No prior and no fitted constant.
- *   Measured (issue 19, docs/registration-models.md): from a pose near the truth the free climb's
- *   area is not biased on average (mean error +0.08 % on the bench maps, -0.09 % on held-out maps)
- *   but scatters by 0.3-0.55 % per map; the patch shifts scatter by about 1.3 of their jackknife
- *   standard error. The free climb from the true transform grows some maps by 0.5-1.2 % (last stop's
- *   "bias"); from the registered pose it does not do so on average.
- * - **The polish** is the mean of two climbs at that area: the correlation ratio (the registration's
- *   criterion, best of the climbs from the similarity and from the patches' least-squares affine) and
- *   the Pearson correlation with the map rendered like the slab (blurred-map.ts, its point spread
- *   measured on the slab), started from the first. At the true area both criteria have their
- *   optimum 0.1-0.3 voxel from the truth on 60-100 % maps, in partly different directions: their
- *   mean was closer than either on the held-out maps (seeds 31-40, 14-16).
- * - **Both criteria leave out the slab's outermost pixel ring** (EDGE_ERODE_PX, as the mosaic's
- *   field matches do): slab pixels at the volume's edge are interpolated against the volume's
- *   boundary. Measured (stop 29, docs/registration-models.md): climbed from the true transform at
- *   the true area, the correlation ratio's optimum on 100 % maps moved 0.121 -> 0.037 (rigid),
- *   0.107 -> 0.063 (3 % shear) voxel; the polished affine on the bench's 80-100 % maps 0.106-0.123
- *   -> 0.074-0.087; maps inside the slab are unchanged (their overlap has no edge pixels).
+ *   least-squares area change (patchAreaChange) and the centre of the criterion's basin with the
+ *   area free (six modes), about the kept candidate. No prior and no fitted constant. (Stop 28's
+ *   free climb ended near its start: on the four maps whose area differs from the similarity's by
+ *   0.74-1.35 % it read 20-82 % of the change, s15 +0.20 of +1.00 %, s78 -0.53 of -1.35 %; the basin
+ *   on the extrapolated slab +0.56 and -0.61 %.)
+ * - **The criterion** is the registration's (the overlap-damped correlation ratio), on the slab
+ *   without its outermost pixel ring (EDGE_ERODE_PX: slab pixels at the volume's edge are
+ *   interpolated against its boundary; stop 29). Stop 28's second criterion (the map rendered like
+ *   the slab, blurred-map.ts) is no longer averaged in: on the extrapolated slab it added error
+ *   (26 maps: 0.098 with it, 0.095 without).
  */
-import type { Affine2 } from '../coords';
+import { invertAffine2, type Affine2 } from '../coords';
 import { throwIfAborted } from '../errors';
 import { climbAffine, withDeterminant } from './affine-climb';
-import { blurredMapScore } from './blurred-map';
+import { basinCentre } from './basin-centre';
+import type { SlabWithBelow } from './extract-slab';
 import type { MovingImage } from './moving-image';
+import { scoreAffine } from './pose';
 import { EDGE_ERODE_PX, erodeSlabEdge } from './refine-fields';
+import { poseScore } from './refine-pose';
 import type { Slab } from './types';
 
 const det = (m: Affine2) => m[0] * m[4] - m[1] * m[3];
 
+/** How much deeper `slab.below` is sampled (voxels along the normal): register-eds.ts asks extract-slab.ts for it. */
+export const BELOW_VOX = 0.5;
+/** The extrapolation S + ALPHA (S - S_below): ALPHA 1 with BELOW_VOX 0.5 puts the rock's mean depth at ~0.04 voxel (header). */
+const ALPHA = 1;
+
 export interface PolishedAffine {
   edsToSlab: Affine2;
-  /** relative area change against G: used, from the patch shifts, from the free climb */
-  area: { used: number; patches: number | null; freeClimb: number };
-  /** point spread (slab pixels) the rendered map was blurred by */
-  sigma: number;
-  /** gains of the polished affine over G: the correlation ratio (score) and the rendered map's correlation */
-  gain: { ratio: number; rendered: number };
+  /** relative area change against G: used, from the patch shifts, from the basin's centre with a free area */
+  area: { used: number; patches: number | null; basin: number };
+  /** whether the slab was extrapolated to the surface (it had `below`) */
+  extrapolated: boolean;
+  /** gain of the polished affine over G on the polish's criterion */
+  gain: number;
+}
+
+/** The slab extrapolated to the surface from its deeper twin; the slab itself without one. */
+export function surfaceSlab(slab: SlabWithBelow): { slab: Slab; extrapolated: boolean } {
+  const b = slab.below;
+  if (!b || b.length !== slab.data.length) return { slab, extrapolated: false };
+  return { slab: { ...slab, data: Float32Array.from(slab.data, (g, i) => g + ALPHA * (g - b[i])) }, extrapolated: true };
 }
 
 /**
- * Polish the kept affine `kept` (climbed at a held area) against the similarity G. `scoreOn` gives
- * the registration's whole-map criterion on the slab pixels of a mask (its overlap damping taken at
- * the reference pose), `lsStart` the patches' least-squares affine (null when too few patches),
- * `patchArea` their area change (null when too few).
+ * Polish the kept affine `kept` (climbed at a held area) against the similarity G. `expected` is
+ * the registration's expected overlap (its overlap damping), `lsStart` the patches' least-squares
+ * affine (null when too few patches), `patchArea` their area change (null when too few).
  */
-export function polishKeptAffine(slab: Slab, mov: MovingImage, G: Affine2, kept: Affine2, scoreOn: (mask: Uint8Array, ref: Affine2) => (m: Affine2) => number, lsStart: Affine2 | null, patchArea: { a: number } | null, signal?: AbortSignal): PolishedAffine {
+export function polishKeptAffine(slab: SlabWithBelow, mov: MovingImage, G: Affine2, kept: Affine2, lsStart: Affine2 | null, patchArea: { a: number } | null, signal?: AbortSignal): PolishedAffine {
   const mw = mov.width, mh = mov.height, cu = (mw - 1) / 2, cv = (mh - 1) / 2;
-  // the slab without its outermost ring, for both criteria
-  const inner = erodeSlabEdge(slab, EDGE_ERODE_PX);
-  const score = scoreOn(Uint8Array.from(inner.data, (g) => (g === g ? 1 : 0)), G);
-  const free = climbAffine(score, kept, mw, mh, { signal, holdScale: false }).edsToSlab;
-  const freeClimb = det(free) / det(G) - 1;
-  const used = patchArea ? 0.5 * (patchArea.a + freeClimb) : freeClimb;
+  const { slab: X, extrapolated } = surfaceSlab(slab);
+  // the slab without its outermost ring; the overlap damping at G's overlap on it (as register-eds.ts's scoreOn on a mask)
+  const inner = erodeSlabEdge(X, EDGE_ERODE_PX);
+  const mask = Uint8Array.from(inner.data, (g) => (g === g ? 1 : 0));
+  const score = poseScore(X, mov, scoreAffine(X.data, X.width, X.height, mov, invertAffine2(G), mask).overlap, mask);
+  const basin = det(basinCentre(score, kept, mw, mh, { area: false, rounds: 3, signal }).edsToSlab) / det(G) - 1;
+  const used = patchArea ? 0.5 * (patchArea.a + basin) : basin;
   const area = withDeterminant(G, det(G) * (1 + used), cu, cv);
   const fromG = climbAffine(score, G, mw, mh, { signal, area });
   const fromLs = lsStart ? climbAffine(score, lsStart, mw, mh, { signal, area }) : fromG;
-  const byRatio = (fromLs.score > fromG.score ? fromLs : fromG).edsToSlab;
   throwIfAborted(signal);
-  const rendered = blurredMapScore(inner, mov, G);
-  const byRendered = climbAffine(rendered.score, byRatio, mw, mh, { signal, area }).edsToSlab;
-  const edsToSlab = byRatio.map((x, i) => 0.5 * (x + byRendered[i])) as Affine2;
-  const gain = { ratio: score(edsToSlab) - score(G), rendered: rendered.score(edsToSlab) - rendered.score(G) };
-  return { edsToSlab, area: { used, patches: patchArea?.a ?? null, freeClimb }, sigma: rendered.sigma, gain };
+  const edsToSlab = basinCentre(score, (fromLs.score > fromG.score ? fromLs : fromG).edsToSlab, mw, mh, { area, signal }).edsToSlab;
+  return { edsToSlab, area: { used, patches: patchArea?.a ?? null, basin }, extrapolated, gain: score(edsToSlab) - score(G) };
 }

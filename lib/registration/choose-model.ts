@@ -11,7 +11,8 @@
  * when it is supported: the patch shifts need it (F >= 4) and the whole map agrees (a gain), or the
  * whole-map gain alone is large (a bar that falls as 1/sqrt of the map's pixels above 70 x 70,
  * wholeGainBar); and it stretches the map by less than ±10 % (no degenerate scale).
- * A kept affine then gets its own area and polish (affine-polish.ts: no prior there).
+ * A kept affine then gets its own area and polish (affine-polish.ts: no prior there; the slab
+ * extrapolated to the surface, the criterion's basin centre).
  * On a stitched map whose field layout is known, the field shifts (refine-fields.ts) are measured
  * first, so they do not pass for an affine; the patch residuals decide there.
  *
@@ -372,11 +373,11 @@ export function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: n
   else reason = `similarity: the affine is not supported (patch-shift F ${F === null ? 'n/a' : F.toFixed(1)} < ${F_MIN} or whole-map gain < ${F_GAIN}, and whole-map gain < ${bar.toFixed(4)} for ${mw} x ${mh} pixels; ${split}; ${evidence})`;
   // the kept affine's own area and polish (affine-polish.ts); the decision above is made on the candidate at the held area
   if ((keep || o.requested) && o.images) {
-    const p = polishKeptAffine(o.images.slab, o.images.mov, G, polished.edsToSlab, scoreOn, q, patchAreaChange(m.pts), o.signal);
+    const p = polishKeptAffine(o.images.slab, o.images.mov, G, polished.edsToSlab, q, patchAreaChange(m.pts), o.signal);
     const psv = singularValues(composeAffine2(invertAffine2(G), p.edsToSlab));
     if (psv[0] <= 1.1 && psv[1] >= 0.9) {
       const sign = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)} %`;
-      reason += `; polished at area ${sign(p.area.used)} (mean of the patch shifts' ${p.area.patches === null ? 'n/a' : sign(p.area.patches)} and the free climb's ${sign(p.area.freeClimb)}), the mean of the correlation-ratio and the rendered-map climbs (point spread ${p.sigma} slab pixels); polished gain ${p.gain.ratio.toFixed(4)} ratio / ${p.gain.rendered.toFixed(4)} rendered; stretch ${pct(psv[0])} / ${pct(psv[1])}`;
+      reason += `; polished at area ${sign(p.area.used)} (mean of the patch shifts' ${p.area.patches === null ? 'n/a' : sign(p.area.patches)} and the basin centre's ${sign(p.area.basin)}), the correlation ratio's basin centre on the slab ${p.extrapolated ? 'extrapolated to the surface' : 'as sampled (no deeper slab to extrapolate from)'}; polished gain ${p.gain.toFixed(4)}; stretch ${pct(psv[0])} / ${pct(psv[1])}`;
       return { affine: p.edsToSlab, keep, choice: { ...base, heldOutGain, affineStretch: [psv[0], psv[1]], reason } };
     }
   }

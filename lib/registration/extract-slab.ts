@@ -16,7 +16,16 @@ export interface ExtractSlabOptions extends StageOptions {
   offsetVox?: number;
   /** spacing of the sampled depths, voxels (default 0.5) */
   stepVox?: number;
+  /**
+   * also sample the same depths this much deeper (voxels along the normal), in the same pass:
+   * returned as `below` (the kept affine's polish extrapolates the slab to the surface with it,
+   * affine-polish.ts)
+   */
+  belowVox?: number;
 }
+
+/** A slab and, when asked for (belowVox), the same slab sampled deeper. */
+export type SlabWithBelow = Slab & { below?: Float32Array };
 
 type V3 = [number, number, number];
 const norm = (v: V3): V3 => { const l = Math.hypot(v[0], v[1], v[2]); return [v[0] / l, v[1] / l, v[2] / l]; };
@@ -56,7 +65,7 @@ function trilinear(d: Float32Array, z0: number, nz: number, ny: number, nx: numb
   return y0 * (1 - fz) + y1 * fz;
 }
 
-export async function extractSlab(volume: VolumeSource, surface: SurfaceFit, opts: ExtractSlabOptions = {}): Promise<Slab> {
+export async function extractSlab(volume: VolumeSource, surface: SurfaceFit, opts: ExtractSlabOptions = {}): Promise<SlabWithBelow> {
   const { signal, onProgress } = opts;
   // On the plane by default: grains change shape with depth. On the synthetic sandstone the
   // correlation ratio of the true pose fell from 0.67 (depth 0.5) to 0.46 (depths 1, 2, 3), and
@@ -71,11 +80,22 @@ export async function extractSlab(volume: VolumeSource, surface: SurfaceFit, opt
   // z range touched by the plane between the corners, plus the sampling depths and a margin
   const zc = [0, nx - 1].flatMap((x) => [0, ny - 1].map((y) => surface.a * x + surface.b * y + surface.c));
   const zlo = Math.max(0, Math.floor(Math.min(...zc)) - 1);
-  const zhi = Math.min(nz, Math.ceil(Math.max(...zc) + offset + thickness * stepVox) + 2);
+  const deeper = opts.belowVox ?? 0;
+  const zhi = Math.min(nz, Math.ceil(Math.max(...zc) + offset + thickness * stepVox + Math.max(0, deeper)) + 2);
   const blk = await readZRange(volume, zlo, zhi, signal);
   const bz = blk.shape[0];
   const { width, height, slabToVoxel: m, normal } = geo;
   const data = new Float32Array(width * height);
+  const below = opts.belowVox === undefined ? undefined : new Float32Array(width * height);
+  // mean of the trilinear samples at the depths (shifted by dt), NaN when one is outside
+  const at = (z: number, y: number, x: number, dt: number) => {
+    let s = 0, n = 0;
+    for (const t of depths) {
+      const val = bz < 2 ? NaN : trilinear(blk.data, blk.z0, bz, ny, nx, z + (t + dt) * normal[0], y + (t + dt) * normal[1], x + (t + dt) * normal[2]);
+      if (val === val) { s += val; n++; }
+    }
+    return n === depths.length ? s / n : NaN;
+  };
   for (let v = 0; v < height; v++) {
     throwIfAborted(signal);
     if (v % 32 === 0) onProgress?.(v / height, 'resampling the surface slab');
@@ -84,15 +104,27 @@ export async function extractSlab(volume: VolumeSource, surface: SurfaceFit, opt
       // Where the plane is above the middle of the first slice the volume was cropped through the
       // rock: what is there is not the polished surface the EDS map shows (on the synthetic
       // sandstone, sampling slice 0 there dropped the true pose's correlation ratio 0.56 -> 0.21).
-      if (z < 0.5) { data[v * width + u] = NaN; continue; }
-      let s = 0, n = 0;
-      for (const t of depths) {
-        const val = bz < 2 ? NaN : trilinear(blk.data, blk.z0, bz, ny, nx, z + t * normal[0], y + t * normal[1], x + t * normal[2]);
-        if (val === val) { s += val; n++; }
+      if (z < 0.5) {
+        data[v * width + u] = NaN;
+        if (below) below[v * width + u] = NaN;
+        continue;
       }
-      data[v * width + u] = n === depths.length ? s / n : NaN;
+      data[v * width + u] = at(z, y, x, 0);
+      if (below) below[v * width + u] = at(z, y, x, deeper);
     }
   }
   onProgress?.(1, 'slab extracted');
-  return { width, height, data, slabToVoxel: m, normal, sampleDepthsVox: depths };
+  return { width, height, data, slabToVoxel: m, normal, sampleDepthsVox: depths, ...(below ? { below } : {}) };
+}
+
+/**
+ * `slab` with its deeper twin (`below`, belowVox deeper along the normal): sampled again from the
+ * volume when the slab came without it (e.g. a stored slab); the slab as it is when the two
+ * samplings would not line up (another size: the slab came from another surface).
+ */
+export async function withBelow(volume: VolumeSource, surface: SurfaceFit, slab: SlabWithBelow, belowVox: number, opts: StageOptions = {}): Promise<SlabWithBelow> {
+  if (slab.below) return slab;
+  const d = slab.sampleDepthsVox;
+  const again = await extractSlab(volume, surface, { offsetVox: d[0] ?? 0, thicknessVox: Math.max(1, d.length), stepVox: d.length > 1 ? d[1] - d[0] : 0.5, belowVox, signal: opts.signal });
+  return again.width === slab.width && again.height === slab.height && again.below ? { ...slab, below: again.below } : slab;
 }

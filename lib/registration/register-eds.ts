@@ -15,7 +15,8 @@ import type { ScoreOn } from './choose-model';
 import { coarseAlign } from './coarse-align';
 import { detectSurface } from './detect-surface';
 import type { RefineOptions } from './elastix-refine';
-import { extractSlab, type ExtractSlabOptions } from './extract-slab';
+import { BELOW_VOX } from './affine-polish';
+import { extractSlab, withBelow, type ExtractSlabOptions } from './extract-slab';
 import { fitLandmarks, landmarkResiduals, type SlabLandmark } from './fit-landmarks';
 import { checkMapScale } from './map-scale';
 import { chooseModel, type ChosenModel } from './model-choice';
@@ -84,7 +85,10 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   if (threads > 1 && !opts.landmarks) import('./coarse-search-node').then((m) => m.prewarmSearch(), () => {});
   if (opts.refine !== false) prewarmRefinement(opts);
   const surface = opts.surface ?? (await detectSurface(volume, { signal, onProgress: sub(onProgress, 0, 0.1) }));
-  const slab = opts.extractedSlab ?? (await extractSlab(volume, surface, { ...opts.slab, signal, onProgress: sub(onProgress, 0.1, 0.2) }));
+  // with its twin half a voxel deeper, for the kept affine's polish (affine-polish.ts): in the same pass, or again for a given slab
+  const slab = opts.extractedSlab
+    ? (opts.refine === false ? opts.extractedSlab : await withBelow(volume, surface, opts.extractedSlab, BELOW_VOX, { signal }))
+    : await extractSlab(volume, surface, { ...opts.slab, belowVox: BELOW_VOX, signal, onProgress: sub(onProgress, 0.1, 0.2) });
   const lms = opts.landmarks ? slabLandmarks(opts.landmarks, slab) : undefined;
   let init: Affine2;
   if (opts.model === 'fields' && !opts.fields?.length) throw invalidInput('The per-field model needs the field layout of the mosaic (the fields of the TIMA export, or --fields COLSxROWS).');

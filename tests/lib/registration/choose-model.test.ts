@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Affine2 } from '../../../lib/coords';
 import { climbAffine } from '../../../lib/registration/affine-climb';
+import { basinCentre } from '../../../lib/registration/basin-centre';
 import { patchAreaChange, patchF, wholeGainBar, type PatchShift } from '../../../lib/registration/choose-model';
 import { mulberry32 } from '../../../lib/synthetic/prng';
 
@@ -79,5 +80,32 @@ describe('climbAffine', () => {
     const r = climbAffine(score, I, 101, 101, { holdScale: false }).edsToSlab;
     expect(det(r)).toBeCloseTo(det(target), 2);
     for (const k of [0, 1, 3, 4]) expect(Math.abs(r[k] - target[k])).toBeLessThan(0.002);
+  });
+});
+
+describe('the centre of the criterion\'s basin (basin-centre.ts)', () => {
+  // a concave quadratic in the map corners' offsets from a known optimum, with a ripple of 0.2 px
+  // period in the shifts (as the bilinear class shares make): the fitted centre lands on the optimum from either start
+  const mw = 80, mh = 80, best: Affine2 = [1.01, 0.02, 3.3, -0.015, 0.99, -2.1];
+  const err = (m: Affine2) => Math.max(...[[0, 0], [79, 0], [0, 79], [79, 79]].map(([u, v]) => Math.hypot(m[0] * u + m[1] * v + m[2] - (best[0] * u + best[1] * v + best[2]), m[3] * u + m[4] * v + m[5] - (best[3] * u + best[4] * v + best[5]))));
+  const score = (m: Affine2) => {
+    const e = [[0, 0], [79, 0], [0, 79], [79, 79]].map(([u, v]) => [m[0] * u + m[1] * v + m[2] - (best[0] * u + best[1] * v + best[2]), m[3] * u + m[4] * v + m[5] - (best[3] * u + best[4] * v + best[5])]);
+    return -e.reduce((s, [a, b]) => s + a * a + b * b, 0) + 0.02 * Math.cos(2 * Math.PI * m[2] / 0.2) * Math.cos(2 * Math.PI * m[5] / 0.2);
+  };
+  it('finds the optimum within 0.05 px at the map\'s corners from starts 0.5-1 px away, with the area held or free', () => {
+    for (const start of [[1.005, 0.028, 3.0, -0.01, 0.985, -1.5], [1.012, 0.012, 3.8, -0.022, 0.995, -2.4]] as Affine2[]) {
+      const held = basinCentre(score, start, mw, mh, { area: best, rounds: 3 });
+      expect(held.fitted).toBe(true);
+      expect(err(held.edsToSlab)).toBeLessThan(0.05);
+      const free = basinCentre(score, start, mw, mh, { area: false, rounds: 3 });
+      expect(err(free.edsToSlab)).toBeLessThan(0.05);
+      expect(free.edsToSlab[0] * free.edsToSlab[4] - free.edsToSlab[1] * free.edsToSlab[3]).toBeCloseTo(best[0] * best[4] - best[1] * best[3], 3);
+    }
+  });
+  it('returns the start, not fitted, where the criterion has no maximum', () => {
+    const start: Affine2 = [1, 0, 0, 0, 1, 0];
+    const r = basinCentre((m) => m[2] * m[2] - m[5] * m[5], start, mw, mh);
+    expect(r.fitted).toBe(false);
+    expect(r.edsToSlab).toEqual(start);
   });
 });

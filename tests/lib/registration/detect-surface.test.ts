@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectSurface } from '../../../lib/registration/detect-surface';
-import { extractSlab } from '../../../lib/registration/extract-slab';
+import { extractSlab, withBelow } from '../../../lib/registration/extract-slab';
 import { applyAffine2to3 } from '../../../lib/coords';
 import { isPetromapError } from '../../../lib/errors';
 import type { DenseVolume } from '../../../lib/volume/types';
@@ -72,5 +72,20 @@ describe('extractSlab', () => {
     expect(slab.width).toBeGreaterThanOrEqual(96);
     const valid = slab.data.filter((g) => g === g);
     expect(valid.length).toBeGreaterThan(0.8 * 96 * 96);
+  });
+
+  it('samples the slab half a voxel deeper in the same pass (belowVox), leaving the slab as it was', async () => {
+    const p = makePhantom({ tiltDeg: 5, azimuthDeg: 30 });
+    const surface = await detectSurface(p.volume);
+    const plain = await extractSlab(p.volume, surface);
+    const both = await extractSlab(p.volume, surface, { belowVox: 0.5 });
+    const deeper = await extractSlab(p.volume, surface, { offsetVox: 0.5 });
+    expect(plain.below).toBeUndefined();
+    expect(both.data).toEqual(plain.data);
+    expect(both.below).toEqual(deeper.data);
+    // a slab given without its twin (a stored slab) gets it sampled again
+    const again = await withBelow(p.volume, surface, plain, 0.5);
+    expect(again.below).toEqual(deeper.data);
+    expect(again.data).toBe(plain.data);
   });
 });
