@@ -36,6 +36,7 @@ import { polishKeptAffine } from './affine-polish';
 import type { MovingImage } from './moving-image';
 import { measurePartShift, patchGrid, predictedGrey, type PartShift } from './patch-shift';
 import type { FieldRect, ModelChoice, ResidualMap, Slab } from './types';
+import { nextUnit } from './yield-unit';
 
 /** A patch's measured shift (EDS pixels) at its centre (EDS pixels, relative to the map centre). */
 export interface PatchShift { x: number; y: number; d: [number, number]; w: [number, number] }
@@ -334,7 +335,7 @@ export interface JudgeOptions {
  * were taken out of the patches) the whole-map criterion does not see the field shifts, so the
  * affine is the least-squares fit to the patches and the patch residuals decide.
  */
-export function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: number, mh: number, o: JudgeOptions): ChooseAffineResult {
+export async function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: number, mh: number, o: JudgeOptions): Promise<ChooseAffineResult> {
   const scale = Math.sqrt(Math.abs(G[0] * G[4] - G[1] * G[3]));
   const simRms = heldOutRms('similarity', m.pts), affRms = heldOutRms('affine', m.pts);
   const heldOutRmsVox = { similarity: simRms === null ? null : simRms * scale, affine: affRms === null ? null : affRms * scale, fields: null };
@@ -351,15 +352,21 @@ export function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: n
     return { affine: q ? start : undefined, keep, choice: { ...base, affineStretch: sv, reason: `${keep ? 'affine' : 'similarity'}: ${evidence}` } };
   }
   const [a, b] = halves(m, G, o.slabSize[0], o.slabSize[1]);
-  const heldOutGain = [[a, b], [b, a]].map(([fit, held]) => {
+  // each climb and the polish after a turn of the event loop: a Cancel lands between them (yield-unit.ts)
+  const gains: number[] = [];
+  for (const [fit, held] of [[a, b], [b, a]]) {
+    await nextUnit(o.signal);
     const f = climbAffine(scoreOn(fit, G), G, mw, mh, { signal: o.signal }).edsToSlab;
     const s = scoreOn(held, G);
-    return s(f) - s(G);
-  }) as [number, number];
+    gains.push(s(f) - s(G));
+  }
+  const heldOutGain = gains as [number, number];
   const score = scoreOn();
   // from the similarity, and from the patches' least-squares affine when there is one: the better
   const held = heldArea(m.pts, G, mw, mh);
+  await nextUnit(o.signal);
   const fromG = climbAffine(score, G, mw, mh, { signal: o.signal, area: held.area });
+  if (q) await nextUnit(o.signal);
   const fromLs = q ? climbAffine(score, start, mw, mh, { signal: o.signal, area: held.area }) : fromG;
   const polished = fromLs.score > fromG.score ? fromLs : fromG;
   const sv = singularValues(composeAffine2(invertAffine2(G), polished.edsToSlab));
@@ -373,6 +380,7 @@ export function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn, mw: n
   else reason = `similarity: the affine is not supported (patch-shift F ${F === null ? 'n/a' : F.toFixed(1)} < ${F_MIN} or whole-map gain < ${F_GAIN}, and whole-map gain < ${bar.toFixed(4)} for ${mw} x ${mh} pixels; ${split}; ${evidence})`;
   // the kept affine's own area and polish (affine-polish.ts); the decision above is made on the candidate at the held area
   if ((keep || o.requested) && o.images) {
+    await nextUnit(o.signal);
     const p = polishKeptAffine(o.images.slab, o.images.mov, G, polished.edsToSlab, q, patchAreaChange(m.pts), o.signal);
     const psv = singularValues(composeAffine2(invertAffine2(G), p.edsToSlab));
     if (psv[0] <= 1.1 && psv[1] >= 0.9) {

@@ -10,6 +10,7 @@ import { predictedGrey } from './patch-shift';
 import { refineMosaicLayout } from './mosaic-layout';
 import { fieldShiftAt, refineFields } from './refine-fields';
 import { polishSimilarity } from './similarity-polish';
+import { nextUnit } from './yield-unit';
 import type { FieldRect, ModelCandidates, ModelChoice, Registration, RegistrationModel, Slab } from './types';
 
 export interface ChooseModelOptions {
@@ -24,8 +25,12 @@ export interface ChosenModel {
   out: Pick<Registration, 'model' | 'modelChoice' | 'fields' | 'residual' | 'candidates'>;
 }
 
-/** From the refined similarity `sim`, the candidates and the kept model. */
-export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn: ScoreOn, opts: ChooseModelOptions): ChosenModel {
+/**
+ * From the refined similarity `sim`, the candidates and the kept model. Each unit (patch shifts,
+ * field shifts, the affine's climbs and polish, the similarity's polish) starts after a turn of the
+ * event loop and stops there when `opts.signal` has fired (yield-unit.ts): a Cancel lands between units.
+ */
+export async function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn: ScoreOn, opts: ChooseModelOptions): Promise<ChosenModel> {
   const requested = opts.model ?? 'auto';
   const { signal } = opts;
   const scale = Math.sqrt(Math.abs(sim[0] * sim[4] - sim[1] * sim[3]));
@@ -33,7 +38,9 @@ export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn:
   const withFields = !!opts.fields?.length && (requested === 'auto' || requested === 'fields');
   // a stitched map: field shifts first (under the similarity), so that they do not pass for an affine
   const P = withFields ? predictedGrey(slab, mov, sim) : undefined;
+  if (withFields) await nextUnit(signal);
   const fc0 = withFields ? refineFields(slab, P!, mov.width, mov.height, sim, opts.fields!, { signal, labels: mov }) : undefined;
+  await nextUnit(signal);
   const pm = measurePatches(slab, mov, sim, signal, fc0 && ((u, v) => fieldShiftAt(fc0, u, v)));
   const candidates: ModelCandidates = { similarity: { edsToSlab: sim, residual: residualMap(pm, sim, sim, scale) } };
   let choice: ModelChoice;
@@ -41,7 +48,8 @@ export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn:
   if (requested === 'similarity') {
     choice = { requested, kept, reason: 'similarity: requested', patches: pm.pts.length, heldOutRmsVox: { similarity: null, affine: null, fields: null } };
   } else {
-    const a = judgeAffine(pm, sim, scoreOn, mov.width, mov.height, { signal, fieldsFirst: withFields, slabSize: [slab.width, slab.height], images: { slab, mov }, requested: requested === 'affine' });
+    await nextUnit(signal);
+    const a = await judgeAffine(pm, sim, scoreOn, mov.width, mov.height, { signal, fieldsFirst: withFields, slabSize: [slab.width, slab.height], images: { slab, mov }, requested: requested === 'affine' });
     if (a.affine) candidates.affine = { edsToSlab: a.affine, residual: residualMap(pm, sim, a.affine, scale) };
     if (a.affine && (requested === 'affine' || a.keep)) { global = a.affine; kept = 'affine'; }
     const reason = requested === 'affine' ? (a.affine ? `affine: requested (${a.choice.reason})` : a.choice.reason) : a.choice.reason;
@@ -49,6 +57,7 @@ export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn:
   }
   if (kept === 'similarity' && !withFields) {
     // a map that reaches the slab's edge: the similarity polished without the slab's edge ring (similarity-polish.ts)
+    await nextUnit(signal);
     const p = polishSimilarity(slab, mov, sim, scoreOn, signal);
     if (p.edsToSlab !== sim) {
       global = p.edsToSlab;
@@ -60,8 +69,10 @@ export function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, scoreOn:
   if (withFields) {
     // (correcting the global transform by the similarity left in the field-corrected patches, then
     // measuring the fields again, made it worse on the synthetic mosaics: 0.23-0.29 -> 0.32-0.34 voxel)
+    await nextUnit(signal);
     const fm = kept === 'affine' ? refineFields(slab, P!, mov.width, mov.height, global, opts.fields!, { signal, labels: mov }) : fc0!;
     // the global transform corrected by the fields' layout, the fields measured again under it (mosaic-layout.ts)
+    await nextUnit(signal);
     const { edsToSlab: fg, fields: fc } = refineMosaicLayout(slab, mov, global, opts.fields!, fm, { signal, labels: mov });
     candidates.fields = { edsToSlab: fg, fields: fc, residual: residualMap(pm, sim, fg, scale, (u, v) => fieldShiftAt(fc, u, v)) };
     const moved = fc.filter((f) => f.moved).length;

@@ -36,7 +36,7 @@ export interface RefinePoseOptions extends StageOptions {
    * not win; the same array is returned then). It may throw (e.g. cancelled): elastix is then left
    * to finish or be cancelled by the signal.
    */
-  meanwhile?: (fallback: Affine2) => void;
+  meanwhile?: (fallback: Affine2) => void | Promise<void>;
 }
 
 /** Overlap (slab pixels) the true pose should give: the map's classified area at the slab's pitch, or the slab's valid area. */
@@ -92,7 +92,7 @@ export async function refineFromPose(slab: Slab, mov: MovingImage, init: Affine2
     // its first progress message says the worker has the job (before that, the main thread would only delay it)
     const settled = pending.then(() => {}, () => {});
     await Promise.race([running, settled]);
-    opts.meanwhile!(fallback.edsToSlab);
+    await opts.meanwhile!(fallback.edsToSlab);
   }
   const elastix = await pending;
   if (score(elastix) > Math.max(sInit, sRatio)) return { edsToSlab: elastix, refinedBy: 'elastix' as const };

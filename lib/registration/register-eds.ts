@@ -115,11 +115,11 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   if (opts.refine !== false) {
     ({ edsToSlab, refinedBy } = await refineFromPose(slab, mov, init, scoreOn(), {
       climb: !!lms, inWorker: opts.inWorker, elastix: opts.elastix, signal, onProgress: sub(onProgress, 0.6, 0.95),
-      meanwhile: (on) => { early = { on, chosen: chooseModel(slab, mov, on, scoreOn, { ...opts, onProgress: undefined }) }; },
+      meanwhile: async (on) => { early = { on, chosen: await chooseModel(slab, mov, on, scoreOn, { ...opts, onProgress: undefined }) }; },
     }));
   }
   if (early?.on === edsToSlab) onProgress?.(0.95, 'choosing the transform model');
-  const chosen = opts.refine === false ? undefined : early?.on === edsToSlab ? early.chosen : chooseModel(slab, mov, edsToSlab, scoreOn, opts);
+  const chosen = opts.refine === false ? undefined : early?.on === edsToSlab ? early.chosen : await chooseModel(slab, mov, edsToSlab, scoreOn, opts);
   if (chosen) edsToSlab = chosen.edsToSlab;
   const edsToVoxel = composeAffine2to3(slab.slabToVoxel, edsToSlab);
   onProgress?.(1, 'registered');
