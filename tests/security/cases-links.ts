@@ -190,6 +190,20 @@ export const linkCases: HostileCase[] = [
     },
     expect: BOMB,
   },
+  {
+    item: 1,
+    kind: 'volume',
+    // the import hung on the pipe (and held one of Node's I/O threads) before
+    name: 'OME-Zarr whose chunk file is a named pipe (FIFO)',
+    make: async (dir) => {
+      const grid = { chunk_grid: { name: 'regular', configuration: { chunk_shape: [4, 64, 64] } }, codecs: [BYTES] };
+      const root = await omeZarrV3(grid, {})(dir);
+      await mkdir(join(root, '0', 'c', '0', '0'), { recursive: true });
+      execFileSync('mkfifo', [join(root, '0', 'c', '0', '0', '0')]);
+      return root;
+    },
+    expect: /^vol\.zarr: 0 › c › 0 › 0 › 0 is not a regular file \(a named pipe or a device\)/,
+  },
   // a petromap store's own chunks (a store copied in, or damaged on disk) are capped like any other
   { item: 3, kind: 'store', name: 'petromap store (zstd) whose chunk inflates to 640 MiB, size not stated', make: petromapStore('zstd', () => zstdZeros(5120)), expect: /vol\.ome\.zarr.*decodes to more than its declared 16,384 bytes/ },
   { item: 3, kind: 'store', name: 'petromap store (gzip) whose chunk inflates to 64 MiB', make: petromapStore('gzip', () => deflatedZeros(64 << 20, 'gzip')), expect: /vol\.ome\.zarr.*decodes to more than its declared 16,384 bytes/ },

@@ -83,6 +83,8 @@ class ConfinedStore extends FileSystemStore {
     }
     if (real !== root && !real.startsWith(root + nodePath.sep)) throw refuse();
     const st = await fs.promises.stat(real);
+    // a named pipe (or device) would block the read forever, holding one of Node's I/O threads
+    if (!st.isFile() && !st.isDirectory()) throw invalidInput(`${this.name}: ${shown(rel.split('/').join(' › '), 60)} is not a regular file (a named pipe or a device); petromap reads only the files inside the OME-Zarr folder.`);
     if (st.isFile() && whole) checkDecodeBudget(`${this.name}: the file "${shown(rel)}" (${st.size.toLocaleString('en')} bytes)`, st.size, this.limits);
     return true;
   }
