@@ -131,7 +131,7 @@ test('Train: predict the whole volume with progress', async ({ page, baseUrl, sh
   await page.getByTestId('ovpanel-XY').focus();
   await page.keyboard.press('ArrowRight');
   const loading = page.getByTestId('ovloading-XY');
-  await waitFor(async () => /^computing this slice's preview… slower while the whole-volume prediction runs \(\d+ %\)$/.test(await loading.innerText()), 'the preview panel to say what it waits for', 10_000, 50);
+  await waitFor(async () => /^computing preview… \(prediction at \d+ %\)$/.test(await loading.innerText()), 'the preview panel to say what it waits for', 10_000, 50);
   assert.equal(await page.getAttribute('[data-testid="ovcanvas-XY"]', 'data-overlays'), '', 'the slice before\'s preview is not drawn over the new slice');
   await screenshot(page, 'train-predicting');
   await page.getByTestId('prediction-status').waitFor({ timeout: 400_000 });

@@ -23,7 +23,7 @@ import { ClassesEditor } from './classes-editor';
 import { EditHistory, type Rgb, type SliceEdit } from './paint-ops';
 import { PaintPanel, putSlice, type Tool } from './paint-panel';
 import { ProposalsPanel, type ProposalsOut } from './proposals-panel';
-import { formatDate } from '../format';
+import { formatDate, formatSpacing } from '../format';
 
 type State = RouterOutputs['annotate']['state'];
 
@@ -195,7 +195,7 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
       <div className="page-head">
         <h2>Annotate</h2>
         <span className="muted small num">
-          {volume.name} · {shape[2]} × {shape[1]} × {shape[0]} voxels · {spacing[2]} µm{state.hasEds ? '' : ' · no EDS map needed'}
+          {volume.name} · {shape[2]} × {shape[1]} × {shape[0]} voxels of {formatSpacing(spacing)}{state.hasEds ? '' : ' · no EDS map needed'}
         </span>
       </div>
       {error && <div className="error" data-testid="annotate-error" onClick={() => setError(null)}>{error}</div>}

@@ -322,7 +322,8 @@ function Preview({ st, projectId, busy }: { st: State; projectId: string; busy: 
   const levelShapes = useMemo(() => guessLevelShapes(shape, vol.levels), [shape, vol.levels]);
   const modelAt = st.model ? new Date(st.model.createdAt).getTime() : 0;
   const pct = busy ? `${Math.round(busy.progress * 100)} %` : '';
-  const loadingText = busy ? `computing this slice's preview… slower while the ${busy.what} runs (${pct})` : "computing this slice's preview…";
+  // short: the panel's corner (the notice above says why it is slow)
+  const loadingText = busy ? `computing preview… (${busy.what === 'training' ? 'training' : 'prediction'} at ${pct})` : 'computing preview…';
   const overlays = [{ key: 'preview', visible: show, opacity, exact: true, url: (axis: string, index: number, level: number) => `/api/projects/${projectId}/preview.png?axis=${axis}&index=${index}&level=${level}&m=${modelAt}` }];
   return (
     <section className="card" data-testid="preview">
