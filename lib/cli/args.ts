@@ -159,7 +159,7 @@ export function closestOption(typed: string, names: readonly string[]): string |
     const d = norm(n) === t ? 0 : distance(t, norm(n));
     if (d < bestD) [best, bestD] = [n, d];
   }
-  return bestD <= Math.max(1, Math.min(2, Math.floor(t.length / 4))) ? best : undefined;
+  return bestD <= Math.max(1, Math.min(2, Math.floor(t.length / 3))) ? best : undefined;
 }
 
 /** node:util's parse errors, said the petromap way ("--x needs a value", "Unknown option --y"). */

@@ -18,6 +18,7 @@ import { invalidInput } from '../errors';
 import type { LandmarkPair } from '../registration/types';
 import { parseCommandArgs, parseListOption, readJsonOption } from './args';
 import { edsMapsFromSequence, topMapFirst } from './eds-maps-args';
+import { droppedMineralsNote } from './dropped-minerals';
 import { readEdsInput } from './eds-input';
 import { progressBar } from './progress';
 import { isPetromapStore } from './store-kind';
@@ -99,11 +100,16 @@ export async function main(argv: string[]): Promise<number> {
   warnIfSpacingAssumed('run', { path: a.volume, meta: spacing.meta, spacingAssumed: spacing.spacingAssumed }, 'the EDS map is registered at its scale, the feature scales and every figure in µm rest on it');
   const map = await readEds(maps[0]!.path, maps[0]!.legend, maps[0]!.pixelUm);
   const { classMap, classes } = L.classMapFromTable(map, table);
+  const dropped = droppedMineralsNote(map, classMap, table);
+  if (dropped) process.stderr.write(`petromap run: note: ${dropped}\n`);
   // further maps (the bottom face): read and their legends checked now, before any work
   const moreMaps = [];
   for (const m of maps.slice(1)) {
     const more = await readEds(m.path, m.legend, m.pixelUm);
-    moreMaps.push({ map: more, classMap: L.classMapFromTable(more, table).classMap, face: m.face });
+    const more1 = L.classMapFromTable(more, table).classMap;
+    const droppedMore = droppedMineralsNote(more, more1);
+    if (droppedMore) process.stderr.write(`petromap run: note: ${droppedMore}\n`);
+    moreMaps.push({ map: more, classMap: more1, face: m.face });
   }
 
   const record: RunRecord = {

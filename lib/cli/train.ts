@@ -28,6 +28,7 @@ import type { VolumeStore } from '../volume/store';
 import { openVolume } from '../volume/zarr-store-node';
 import { parseCommandArgs, readJsonOption, shortUsage } from './args';
 import { progressBar } from './progress';
+import { droppedMineralsNote } from './dropped-minerals';
 import { nextAfterTrain } from './next-step';
 import { isPetromapStore, STORE_HINT } from './store-kind';
 import { warnIfSpacingAssumed } from './voxel-size';
@@ -149,6 +150,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!reg.edsToSlab || !reg.slabToVoxel || !reg.slabSize || !reg.surface) throw invalidInput(`${regList[k]} is not a registration written by "petromap register" (edsToSlab, slabToVoxel, slabSize, surface).`);
     if (reg.face !== undefined && reg.face !== 'top' && reg.face !== 'bottom') throw invalidInput(`${regList[k]}: "face" must be "top" or "bottom", not ${JSON.stringify(reg.face).slice(0, 40)}.`);
     const cm = classMapFromTable(map, table);
+    const dropped = droppedMineralsNote(map, cm.classMap, table);
+    if (dropped) process.stderr.write(`petromap train: note: ${dropped}\n`);
     if (k === 0) classes = cm.classes;
     else for (const c of cm.classes) if (!classes.some((x) => x.code === c.code)) classes.push(c);
     maps.push({ kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab: { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap: cm.classMap, face: (reg.face as 'top' | 'bottom' | undefined) ?? 'top' });

@@ -36,6 +36,25 @@ function nearLegendColours(list: [number, { count: number }][], legend: ParsedLe
   return { pixels, example };
 }
 
+/**
+ * A map colour a few levels from a legend colour that no pixel of the map has is most likely a typo
+ * in the legend (Quartz 235 for 236): said as such, in a sentence ending with a space, or ''.
+ */
+function legendTypo(list: [number, { count: number }][], legend: ParsedLegend, labels: Uint16Array): string {
+  const used = new Set<number>();
+  for (let i = 0; i < labels.length; i++) used.add(labels[i]!);
+  for (const [k] of list) {
+    const c = [(k >> 16) & 255, (k >> 8) & 255, k & 255];
+    for (const p of legend.phases) {
+      const d = Math.max(...p.color.map((v, j) => Math.abs(v - c[j]!)));
+      if (d <= NEAR_LEVELS && !used.has(p.id)) {
+        return `${rgbToHex(c)} is ${d} level${d > 1 ? 's' : ''} from ${clip(p.name.trim(), 30)} ${rgbToHex(p.color)} in the legend, a colour no pixel of the map has: is that legend row mistyped? `;
+      }
+    }
+  }
+  return '';
+}
+
 /** Colour map → labels (see the file comment for the unclassified rules). */
 export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: string): Uint16Array {
   const key = (a: number, b: number, c: number) => (a << 16) | (b << 8) | c;
@@ -92,6 +111,7 @@ export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: 
     throw invalidInput(
       `EDS map ${clip(mapName, 60)}: ${count} in the map ${list.length > 1 ? 'are' : 'is'} not in the legend ${clip(legend.source, 60)} (${total} pixels, ${pct} %): ` +
         `${listed.join(', ')}${more > 0 || untracked ? `, and ${untracked ? 'more than ' : ''}${Math.max(more, 0)} more` : ''}. ` +
+        legendTypo(list.slice(0, SHOW), legend, labels) +
         'Add them to the legend (as a mineral, or named "Unclassified"), or re-export the map without anti-aliasing or lossy compression.',
       details,
     );

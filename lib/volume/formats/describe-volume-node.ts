@@ -22,6 +22,7 @@ export function describe(
   if (conv) notes.push(conv);
   const known = !!spacing.um && spacing.um.every((v) => Number.isFinite(v) && v > 0);
   if (!known) notes.push('the file does not give the voxel size: 1 µm was assumed (give the real one with --spacing z,y,x)');
+  else if (Math.max(...spacing.um!) > 1000 || Math.min(...spacing.um!) < 0.01) notes.push(implausibleSpacingNote(spacing.um!));
   return {
     format,
     path,
@@ -35,6 +36,16 @@ export function describe(
     encoding,
     notes,
   };
+}
+
+/**
+ * A voxel size read from the file outside 0.01 µm – 1 mm is almost always a unit mix-up (a size in
+ * µm written where the header says mm reads 1000× too large): said, not changed.
+ */
+function implausibleSpacingNote(um: readonly number[]): string {
+  const big = Math.max(...um) > 1000;
+  return `the voxel size read from the file, ${um.map((v) => +v.toPrecision(4)).join(' x ')} µm (z, y, x), is ${big ? 'larger than 1 mm' : 'smaller than 0.01 µm'}, unusual for XRM or micro-CT: ` +
+    `check the file's length unit (a size in ${big ? 'µm written as mm reads 1000× too large' : 'mm written as µm reads 1000× too small'}) and give the real one with --spacing z,y,x if it is wrong`;
 }
 
 /** A reader over a byte stream of z-major voxels. */

@@ -178,8 +178,10 @@ function stackSpacing(files: string[], spacing: [number, number, number] | undef
   const PIXEL_NOTE = /pixel width was used for z/;
   const zFromFile = !notes.some((n) => PIXEL_NOTE.test(n)) && spacing !== undefined;
   if (opts.spacingUm) {
-    // the user's voxel size replaces the file's: no guess to report
+    // the user's voxel size replaces the file's: no guess to report, but a sparse stack given z = x may be every k-th slice
     for (let i = notes.length - 1; i >= 0; i--) if (PIXEL_NOTE.test(notes[i]!)) notes.splice(i, 1);
+    const [gz, , gx] = opts.spacingUm, { step } = sliceNumberStep(files);
+    if (step !== null && step > 1 && gz === gx) notes.push(`the slice files are numbered every ${step} but the spacing given has z = x = ${+gz.toPrecision(4)} µm: if the folder holds one slice in every ${step} of the scan, z is ${step} × ${+gx.toPrecision(4)} = ${+(step * gx).toPrecision(4)} µm (give ${+(step * gx).toPrecision(4)},${+opts.spacingUm[1].toPrecision(4)},${+gx.toPrecision(4)})`);
     return spacing;
   }
   if (zFromFile) return spacing; // ImageJ spacing=

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCommandArgs, readJsonOption } from '../../../lib/cli/args';
+import { closestOption, parseCommandArgs, readJsonOption, shortUsage } from '../../../lib/cli/args';
 import { isPetromapError } from '../../../lib/errors';
 
 const tmp = mkdtempSync(join(tmpdir(), 'petromap-args-'));
@@ -61,6 +61,27 @@ describe('parseCommandArgs', () => {
     expect(fail(['--out', '--size', '3'])).toMatch(/^--out needs a value/);
     expect(fail(['--out', 'r', '--bogus', '1'])).toMatch(/^Unknown option --bogus\. usage:/);
     expect(fail(['--out', 'r', 'a', 'b'])).toMatch(/^Too many arguments \(2; at most 1 sample folder\)/);
+  });
+
+  it('an unknown option names the one it most likely meant, and a long usage is cut to its first line', () => {
+    expect(fail(['--out', 'r', '--sise', '1'])).toMatch(/^Unknown option --sise \(did you mean --size\?\)\. usage:/);
+    expect(closestOption('--pixelum', ['volume', 'map', 'pixel-um', 'out'])).toBe('pixel-um');
+    expect(closestOption('--pixel_um', ['volume', 'map', 'pixel-um', 'out'])).toBe('pixel-um');
+    expect(closestOption('--Volume', ['volume', 'map'])).toBe('volume');
+    expect(closestOption('--lables', ['labels', 'classes'])).toBe('labels');
+    expect(closestOption('--seed', ['volume', 'map', 'pixel-um', 'out'])).toBeUndefined();
+    const long = 'usage: petromap register --volume <v> --map <m>\n  Registers the EDS map.\n  --face top|bottom';
+    expect(shortUsage(long)).toBe('usage: petromap register --volume <v> --map <m> (all options: petromap register --help)');
+    const spec = { usage: long, options: { volume: { kind: 'path', must: 'dir', fileHint: 'import it first' }, out: { kind: 'string', required: true } } } as const;
+    let msg = '';
+    try {
+      parseCommandArgs(['--volume', tmp], spec);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toBe('--out is required. usage: petromap register --volume <v> --map <m> (all options: petromap register --help)');
+    writeFileSync(join(tmp, 'scan.nrrd'), 'x');
+    expect(() => parseCommandArgs(['--volume', join(tmp, 'scan.nrrd'), '--out', 'r'], spec)).toThrow(/scan\.nrrd is a file; give a folder \(import it first\)\.$/);
   });
 
   it('reads a JSON option file, naming the option when it is not JSON', async () => {
