@@ -12,7 +12,7 @@
  *   the content is taken at the surface, at the price of ~2x the noise. Measured (docs/
  *   registration-models.md, stop 30): the criterion's basin centre at the true area 0.105 -> 0.090
  *   voxel mean over 26 maps (20 closer, 5 farther); the whole polish on the same maps 0.117 -> 0.095,
- *   over 0.15: 7 -> 1; on 9 maps made afterwards 0.147 -> 0.117. Without `below` (a caller that gave
+ *   over 0.15: 7 -> 2; on 9 maps made afterwards 0.147 -> 0.117. Without `below` (a caller that gave
  *   no deeper slab) the slab is used as it is.
  * - **The basin's centre instead of a climb's end** (basin-centre.ts): the criterion is rough at a
  *   tenth of a pixel, and hill climbs from different starts ended with errors up to 0.08 voxel apart.
