@@ -1,12 +1,7 @@
 /** A workspace with a lithology project holding one small volume, for the annotate tests. */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { newId } from '@/server/db/repo';
 import type { Services } from '@/server/services';
-import { DATASET_MARKER } from '@/server/storage/sweep';
-import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
 import type { Shape3 } from '@/lib/volume/types';
-import { tempWorkspace, type TempWorkspace } from './temp-workspace';
+import { addVolumeDataset, tempWorkspace, type TempWorkspace } from './temp-workspace';
 
 export type Fixture = TempWorkspace;
 
@@ -27,13 +22,8 @@ export async function until(what: string, fn: () => boolean, ms = 60_000, everyM
 
 /** Add a ready uint8 volume dataset (chunk 8×16×16 so slices span several chunks). */
 export async function addVolume(svc: Services, projectId: string, shape: Shape3, data: Uint8Array, name = 'core-plug.nrrd', spacingUm: [number, number, number] = [2, 2, 2]) {
-  const id = newId('d');
-  const dir = svc.ws.datasetDir(id);
-  const store = path.join(dir, 'volume.ome.zarr');
   const meta = { shape, spacingUm, originUm: [0, 0, 0] as [number, number, number], dtype: 'uint8' as const, channels: ['XRM'] };
-  const s = await writeDenseVolume(store, { meta, data }, { chunk: [8, 16, 16] });
-  writeFileSync(path.join(dir, DATASET_MARKER), '{}\n'); // as an import writes it: the folder is petromap's
-  return svc.repo.insertDataset({ id, projectId, name, kind: 'volume', status: 'ready', relPath: svc.ws.rel(store), info: { meta, levels: s.levels } });
+  return addVolumeDataset(svc, projectId, { meta, data }, { name, chunk: [8, 16, 16], marked: true });
 }
 
 /**

@@ -7,20 +7,17 @@
  * only what petromap wrote goes (a marked folder whole; an unmarked one keeps a file someone else
  * put there, with the folder): the start-up sweep's rule, as for maps. Real SQLite; no job runs.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId, Repo } from '@/server/db/repo';
+import { newId } from '@/server/db/repo';
 import type { Services } from '@/server/services';
-import { DATASET_MARKER } from '@/server/storage/sweep';
 import { projectDatasets } from '@/server/pipeline/project-inputs';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
 import { createCaller } from '@/server/routers/_app';
-import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
 import type { Affine2to3 } from '@/lib/coords';
 import type { VolumeMeta } from '@/lib/volume/types';
-import { tempWorkspace } from './temp-workspace';
+import { addVolumeDataset, tempWorkspace } from './temp-workspace';
 
 let root: string;
 let svc: Services;
@@ -29,13 +26,7 @@ const meta: VolumeMeta = { shape: [8, 16, 16], spacingUm: [2, 2, 2], originUm: [
 
 /** A volume dataset as an import leaves it (`marked`: with petromap's marker, as every import since issue 12 writes it). */
 async function addVolume(projectId: string, name: string, marked = true) {
-  const id = newId('d');
-  mkdirSync(svc.ws.datasetDir(id), { recursive: true });
-  if (marked) writeFileSync(path.join(svc.ws.datasetDir(id), DATASET_MARKER), '{}\n');
-  const store = path.join(svc.ws.datasetDir(id), 'volume.ome.zarr');
-  const w = await writeDenseVolume(store, { meta, data: new Uint8Array(8 * 16 * 16).fill(90) }, { chunk: [8, 16, 16] });
-  svc.repo.insertDataset({ id, projectId, name, kind: 'volume', status: 'ready', relPath: svc.ws.rel(store), info: { meta, levels: w.levels } });
-  return id;
+  return (await addVolumeDataset(svc, projectId, { meta, data: new Uint8Array(8 * 16 * 16).fill(90) }, { name, chunk: [8, 16, 16], marked })).id;
 }
 
 function registration(volumeId: string, edsId: string): RegistrationRecord {

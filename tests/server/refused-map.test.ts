@@ -8,24 +8,18 @@
  * petromap wrote there. Training on both faces names each map as uploaded too. Real SQLite, worker threads, ITK-Wasm; no elastix run (the registrations
  * before are the generator's truth, stored as the Correlate step stores them).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId, Repo } from '@/server/db/repo';
 import type { Services } from '@/server/services';
-import { edsInfo } from '@/server/storage/datasets';
-import { DATASET_MARKER } from '@/server/storage/sweep';
 import { projectDatasets } from '@/server/pipeline/project-inputs';
 import { acceptedBottomRegistration } from '@/server/pipeline/train-model';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
 import { createCaller } from '@/server/routers/_app';
 import { generateTwoFaceSandstone, type TwoFaceSample } from '@/lib/synthetic/two-faces';
-import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
-import { saveMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
 import type { Affine2to3 } from '@/lib/coords';
-import { tempWorkspace } from './temp-workspace';
+import { addEdsDataset, addVolumeDataset, tempWorkspace } from './temp-workspace';
 
 let root: string;
 let svc: Services;
@@ -37,13 +31,7 @@ const ids: Record<string, string> = {};
 
 /** `marked`: the folder carries petromap's marker, as every import writes it (false: imported by a petromap before the marker) */
 async function addEds(map: MineralMap, name: string, face: 'bottom' | null, marked = true) {
-  const id = newId('d');
-  mkdirSync(svc.ws.datasetDir(id), { recursive: true });
-  if (marked) writeFileSync(path.join(svc.ws.datasetDir(id), DATASET_MARKER), '{}\n');
-  const dir = path.join(svc.ws.datasetDir(id), 'eds');
-  await saveMineralMap(dir, map);
-  svc.repo.insertDataset({ id, projectId, name, kind: 'eds', status: 'ready', relPath: svc.ws.rel(dir), info: edsInfo(map), face });
-  return id;
+  return (await addEdsDataset(svc, projectId, map, { name, face, marked })).id;
 }
 
 /** A registration as the Correlate step stores it, at the generator's true pose. */
@@ -62,10 +50,7 @@ beforeAll(async () => {
   caller = createCaller({ svc });
   s = generateTwoFaceSandstone({ shape: [48, 112, 112], seed: 4, grainDiameterVox: 14 });
   projectId = repo.createProject('Two faces, one wrong', 'mineralogy').id;
-  volumeId = newId('d');
-  const store = path.join(ws.datasetDir(volumeId), 'volume.ome.zarr');
-  const w = await writeDenseVolume(store, s.volume, { chunk: [32, 64, 64] });
-  repo.insertDataset({ id: volumeId, projectId, name: 'core.nrrd', kind: 'volume', status: 'ready', relPath: ws.rel(store), info: { meta: s.volume.meta, levels: w.levels } });
+  volumeId = (await addVolumeDataset(svc, projectId, s.volume, { name: 'core.nrrd', chunk: [32, 64, 64] })).id;
   ids.top = await addEds(s.eds, 'top.zip', null);
   ids.bottom = await addEds({ ...s.bottom.eds, source: 'eds-map.png' }, 'core-4-bottom.zip', 'bottom', false);
   repo.setArtifact(projectId, 'registration', registration(ids.top, s.truth.edsToVoxel, 0.5));

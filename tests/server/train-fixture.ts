@@ -3,15 +3,12 @@
  * registration stored as accepted (as the Correlate step would after the user accepts it).
  */
 import path from 'node:path';
-import { newId } from '@/server/db/repo';
 import type { Services } from '@/server/services';
-import { edsInfo } from '@/server/storage/datasets';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
 import { generateSandstone, type SandstoneInput, type SyntheticSample } from '@/lib/synthetic';
 import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
-import { saveMineralMap } from '@/lib/eds/store-node';
 import type { Affine2, Affine2to3 } from '@/lib/coords';
-import { tempWorkspace } from './temp-workspace';
+import { addEdsDataset, addVolumeDataset, tempWorkspace } from './temp-workspace';
 
 export interface TrainFixture {
   svc: Services;
@@ -25,14 +22,8 @@ export async function makeSandstoneProject(opts: SandstoneInput = { shape: [40, 
   const { ws, repo } = svc;
   const sample = generateSandstone(opts);
   const projectId = repo.createProject('Synthetic sandstone', 'mineralogy').id;
-  const volId = newId('d');
-  const store = path.join(ws.datasetDir(volId), 'volume.ome.zarr');
-  const s = await writeDenseVolume(store, sample.volume, { chunk: [32, 32, 32] });
-  repo.insertDataset({ id: volId, projectId, name: 'sandstone.nrrd', kind: 'volume', status: 'ready', relPath: ws.rel(store), info: { meta: sample.volume.meta, levels: s.levels } });
-  const edsId = newId('d');
-  const edsDir = path.join(ws.datasetDir(edsId), 'eds');
-  await saveMineralMap(edsDir, sample.eds);
-  repo.insertDataset({ id: edsId, projectId, name: 'sandstone-eds.png', kind: 'eds', status: 'ready', relPath: ws.rel(edsDir), info: edsInfo(sample.eds) });
+  await addVolumeDataset(svc, projectId, sample.volume, { name: 'sandstone.nrrd', chunk: [32, 32, 32] });
+  await addEdsDataset(svc, projectId, sample.eds, { name: 'sandstone-eds.png' });
   // ground truth kept with the project, as the demo does
   await writeDenseVolume(path.join(ws.projectDir(projectId), 'truth-labels.ome.zarr'), { meta: { ...sample.volume.meta, dtype: 'uint8' }, data: sample.truthLabels }, { chunk: [32, 32, 32] });
   return { svc, projectId, sample, cleanup };

@@ -14,18 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import { openDb } from '@/server/db';
 import { MIGRATIONS } from '@/server/db/migrations';
-import { newId, Repo } from '@/server/db/repo';
+import { Repo } from '@/server/db/repo';
 import type { Services } from '@/server/services';
-import { edsInfo } from '@/server/storage/datasets';
 import { defaultClassFor, projectDatasets } from '@/server/pipeline/project-inputs';
 import { reportCsv } from '@/server/pipeline/results-export';
 import { createCaller } from '@/server/routers/_app';
 import { generateSandstone } from '@/lib/synthetic';
 import { generateTwoFaceSandstone, type TwoFaceSample } from '@/lib/synthetic/two-faces';
-import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
-import { saveMineralMap } from '@/lib/eds/store-node';
 import type { MineralMap } from '@/lib/eds/types';
-import { tempWorkspace } from './temp-workspace';
+import { addEdsDataset, addVolumeDataset, tempWorkspace } from './temp-workspace';
 
 describe('SQLite migration 2 (the face of an EDS map)', () => {
   it('keeps a project of the version before unchanged: its map is the top map, its registration reads as stored', () => {
@@ -68,11 +65,7 @@ let projectId: string;
 let s: TwoFaceSample;
 
 async function addEds(map: MineralMap, name: string, face: 'top' | 'bottom' | null) {
-  const id = newId('d');
-  const dir = path.join(svc.ws.datasetDir(id), 'eds');
-  await saveMineralMap(dir, map);
-  svc.repo.insertDataset({ id, projectId, name, kind: 'eds', status: 'ready', relPath: svc.ws.rel(dir), info: edsInfo(map), face });
-  return id;
+  return (await addEdsDataset(svc, projectId, map, { name, face })).id;
 }
 
 async function waitJob(jobId: string) {
@@ -88,10 +81,7 @@ beforeAll(async () => {
   // the sample of lib's two-face pipeline test (tests/lib/pipeline/two-faces.test.ts)
   s = generateTwoFaceSandstone({ shape: [48, 112, 112], seed: 4, grainDiameterVox: 14 });
   projectId = repo.createProject('Two faces', 'mineralogy').id;
-  const volId = newId('d');
-  const store = path.join(ws.datasetDir(volId), 'volume.ome.zarr');
-  const w = await writeDenseVolume(store, s.volume, { chunk: [32, 64, 64] });
-  repo.insertDataset({ id: volId, projectId, name: 'core.nrrd', kind: 'volume', status: 'ready', relPath: ws.rel(store), info: { meta: s.volume.meta, levels: w.levels } });
+  await addVolumeDataset(svc, projectId, s.volume, { name: 'core.nrrd', chunk: [32, 64, 64] });
   await addEds(s.eds, 'top.zip', null);
   mkdirSync(ws.projectDir(projectId), { recursive: true });
   writeFileSync(path.join(ws.projectDir(projectId), 'truth.json'), JSON.stringify({ edsToVoxel: s.truth.edsToVoxel, bottom: { edsToVoxel: s.bottom.edsToVoxel } }));

@@ -7,7 +7,6 @@
  * refuses it before a job with the registration stage's own check (lib/registration/map-scale.ts).
  */
 import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importVolumeDataset } from '@/server/storage/datasets';
