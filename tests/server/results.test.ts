@@ -22,17 +22,11 @@ import { exportVolumeStream, labelsNifti, reportCsv, resultsState, scheduleResul
 import { storedStats } from '@/server/pipeline/results-stats';
 import { forgetStore } from '@/server/storage/open-stores';
 import { predictionRel, predictionStores, type ModelSummary, type PredictionRecord } from '@/server/pipeline/train';
-import { makeSandstoneProject, type TrainFixture } from './train-fixture';
+import { collect, makeSandstoneProject, type TrainFixture } from './train-fixture';
 
 let fx: TrainFixture;
 let predicted: Uint8Array;
 const classes = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => ({ code: c.code, name: c.name }));
-
-async function collect(gen: AsyncGenerator<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const p of gen) parts.push(p);
-  return new Uint8Array(Buffer.concat(parts));
-}
 
 /** Store a prediction as the predict job does: three stores with pyramids and the 'prediction' row. */
 async function storePrediction(labels: Uint8Array, createdAt: number) {

@@ -64,3 +64,10 @@ export function iouPerClass(truth: Uint8Array, pred: Uint8Array, classes: number
   }
   return out;
 }
+
+/** The bytes of an export stream (exportVolumeStream's body), in one array. */
+export async function collect(gen: AsyncGenerator<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const p of gen) parts.push(p);
+  return new Uint8Array(Buffer.concat(parts));
+}

@@ -12,7 +12,7 @@ import type { Services } from '@/server/services';
 import { unzipSync } from 'fflate';
 import { fromArrayBuffer } from 'geotiff';
 import { exportVolumeStream, labelsNifti, reportCsv, resultsState } from '@/server/pipeline/results';
-import { iouPerClass, makeSandstoneProject, storeTruthRegistration, type TrainFixture } from './train-fixture';
+import { collect, iouPerClass, makeSandstoneProject, storeTruthRegistration, type TrainFixture } from './train-fixture';
 
 let fx: TrainFixture;
 
@@ -125,12 +125,6 @@ describe('train step', () => {
 });
 
 let iouMeasured: Record<number, number> = {};
-
-async function collect(gen: AsyncGenerator<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const p of gen) parts.push(p);
-  return new Uint8Array(Buffer.concat(parts));
-}
 
 /** The results state once its statistics job (server/pipeline/results-stats) has run. */
 async function readyResults(svc: Services, projectId: string) {
