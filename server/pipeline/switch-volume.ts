@@ -11,6 +11,8 @@
  *  - Train / Results: the whole-volume prediction of it, its statistics and 3D-view file;
  *  - Annotate (lithology): the record of the strokes painted on it and of the lithology map
  *    predicted from them (their files already carry the volume's id and stay where they are).
+ * Multi-scale's composite model and interior registrations record their large scan already: they
+ * stay, read as out of date while another scan is the large one; the plan names them.
  * The label counts and the scan proposals are keyed by the volume already and need no move.
  *
  * Set aside means: the rows go into `projects/<id>/switched-<volumeId>/state.json` and the files
@@ -33,7 +35,7 @@ import { readSlabRecord, slabPaths } from '../jobs/tasks-correlate';
 import { writeFileAtomic } from '../storage/atomic';
 import { forgetStore } from '../storage/open-stores';
 import { overlayFile, registrationKey } from './correlate';
-import { isInterior } from './multiscale';
+import { isInterior, multiscaleState } from './multiscale';
 import { FACE_NAMES, projectDatasets } from './project-inputs';
 import { overviewFile, STATS_KEY } from './results-stats';
 import { modelDir, predictionDir, predictionRel } from './train-model';
@@ -183,6 +185,13 @@ export async function volumeSwitchPlan(svc: Services, projectId: string, volumeI
   const project = svc.repo.project(projectId)!;
   if (!same && !blockedBy && project.kind === 'lithology' && (await isInterior(svc, projectId, to.id))) {
     blockedBy = `${to.name} is placed as an interior scan on Multi-scale: remove it there (or delete it and upload it again) before making it the large scan.`;
+  }
+  // Multi-scale (lithology): what was made on the large scan stays in its file, read as out of date
+  // while another scan is the large one (multiscaleState's stale flags), current again when it is back
+  if (from && !same && project.kind === 'lithology') {
+    const ms = await multiscaleState(svc, projectId);
+    const made = [ms.result && !ms.result.stale ? 'the Multi-scale composite model' : null, ms.interiors.some((e) => e.registration && !e.stale) ? 'the interior scans\' registrations' : null].filter(Boolean);
+    if (made.length) leaving.words.push(`${made.join(' and ')} (kept on Multi-scale, marked as made on ${from.name})`);
   }
   return {
     from: from ? { id: from.id, name: from.name } : null,

@@ -4,7 +4,8 @@
  * with its Results files, the painted strokes' record) is set aside with it, and comes back
  * unchanged when that volume is chosen again; nothing of it is used for the chosen volume. The
  * confirmation's plan (datasets.volumeSwitch) says so first. Refused while a job of the project
- * runs, for an EDS map, and for a lithology project's placed interior scan. Real SQLite; no job runs.
+ * runs, for an EDS map, and for a lithology project's placed interior scan; a Multi-scale composite
+ * model made on the large scan is named, kept, and current again when that scan is back. Real SQLite; no job runs.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -157,7 +158,7 @@ describe('choosing the volume a project uses', () => {
     expect(existsSync(path.join(svc.ws.projectDir(projectId), `switched-${b}`))).toBe(false);
   });
 
-  it('is refused while a job of the project runs, for an EDS map, and for a placed interior scan; nothing moves', async () => {
+  it('is refused while a job of the project runs, for an EDS map, and for a placed interior scan; names and keeps a Multi-scale composite model', async () => {
     const projectId = svc.repo.createProject('Busy project', 'mineralogy').id;
     const a = await addVolume(projectId, 'scan-A.nrrd');
     const b = await addVolume(projectId, 'scan-B.nrrd');
@@ -178,10 +179,24 @@ describe('choosing the volume a project uses', () => {
     await expect(caller.datasets.useVolume({ projectId, id: '../x' })).rejects.toThrow(/not a dataset id/);
 
     const lith = svc.repo.createProject('Lithology', 'lithology').id;
-    await addVolume(lith, 'plug.nrrd');
+    const plug = await addVolume(lith, 'plug.nrrd');
     const interior = await addVolume(lith, 'interior-hr.nrrd');
+    const rescan = await addVolume(lith, 'plug-rescan.nrrd');
     await caller.multiscale.place({ projectId: lith, datasetId: interior, centre: [4, 8, 8], angleDeg: 0 });
     await expect(caller.datasets.useVolume({ projectId: lith, id: interior })).rejects.toThrow(/interior-hr\.nrrd is placed as an interior scan on Multi-scale/);
+    // a composite model computed on the large scan: named in the plan, kept (read as made on plug.nrrd), current again when plug.nrrd is back
+    const state = JSON.parse(readFileSync(path.join(svc.ws.projectDir(lith), 'multiscale', 'state.json'), 'utf8'));
+    put(lith, 'multiscale/state.json', JSON.stringify({ ...state, result: { scanId: plug, predictionJobId: 'j7', at: 1 } }));
+    put(lith, 'multiscale/run/report.json', '{}');
+    svc.repo.setArtifact(lith, 'lithologyPrediction', { volumeId: plug, relPath: path.join('projects', lith, `lithology-${plug}`, 'labels.ome.zarr'), jobId: 'j7', classes: [], strokeCounts: {}, heldOutAccuracy: null, perClass: [], fractions: {}, createdAt: 1 });
+    expect((await caller.multiscale.state({ projectId: lith })).result?.stale).toBe(false);
+    expect((await caller.datasets.volumeSwitch({ projectId: lith, id: rescan })).aside).toEqual([
+      'the lithology map predicted from the strokes', 'the Multi-scale composite model (kept on Multi-scale, marked as made on plug.nrrd)',
+    ]);
+    await caller.datasets.useVolume({ projectId: lith, id: rescan });
+    expect((await caller.multiscale.state({ projectId: lith })).result?.stale).toBe(true);
+    await caller.datasets.useVolume({ projectId: lith, id: plug });
+    expect((await caller.multiscale.state({ projectId: lith })).result?.stale).toBe(false);
   });
 
   it('reads a set-aside record it did not write as absent and moves nothing outside the project', async () => {
