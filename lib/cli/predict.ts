@@ -6,6 +6,8 @@
  * processes on Redis (docs/scale-out.md); the volume, model and output folder must then lie in the
  * workspace (PETROMAP_DATA). Prints a JSON summary on stdout.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { invalidInput } from '../errors';
 import type { Shape3 } from '../volume/types';
 import { parseCommandArgs, parseListOption } from './args';
@@ -20,7 +22,8 @@ export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model 
   With PETROMAP_REDIS_URL the bricks go to the "petromap worker" processes (docs/scale-out.md).
   --export: the labels also as labels.nrrd, labels.nii, labels.tif, labels.ome.zarr (Zarr v3)
   and/or labels.v2.ome.zarr (OME-Zarr 0.4 / Zarr v2, for zarr-python 2 and older viewers) in --out.
-  Output (stdout, JSON): { labelsPath, probabilitiesPath, uncertaintyPath, classes, bricksTotal, bricksDone, ...,
+  Output (stdout, JSON): { labelsPath, probabilitiesPath, uncertaintyPath, classes (label codes), classNames ({ code: name }),
+  bricksTotal, bricksDone, ...,
   exported: first export's path, exports: [{ format, path, bytes }] }.`;
 
 const SPEC = {
@@ -34,6 +37,13 @@ const SPEC = {
     export: { kind: 'string' }, // a list of the exporter's formats, checked once it is loaded
   },
 } as const;
+
+/** The model's class names by label code (model.json's classNames), so the label codes can be read; {} when it has none. */
+async function modelClassNames(model: string, classes: readonly number[]): Promise<Record<number, string>> {
+  const j = JSON.parse(await readFile(join(model, 'model.json'), 'utf8').catch(() => '{}')) as { classes?: unknown; classNames?: unknown };
+  const names = Array.isArray(j.classNames) && Array.isArray(j.classes) && j.classNames.length === j.classes.length ? j.classNames : [];
+  return Object.fromEntries(classes.map((c) => [c, names[(j.classes as unknown[]).indexOf(c)]]).filter(([, n]) => typeof n === 'string'));
+}
 
 export function parseBrick(v: string | undefined): Shape3 | undefined {
   if (v === undefined) return undefined;
@@ -59,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const r = await predictVolume(a.volume, a.model, a.out, { threads: a.threads, brick, onProgress: bar, signal: ac.signal }).finally(() => bar.done());
     const exports = await exportLabels(r.labelsPath, formats, a.out, { signal: ac.signal });
-    console.log(JSON.stringify({ ...r, exported: exports[0]?.path, exports }, null, 2));
+    console.log(JSON.stringify({ ...r, classNames: await modelClassNames(a.model, r.classes), exported: exports[0]?.path, exports }, null, 2));
     return 0;
   } finally {
     process.off('SIGINT', onSig);

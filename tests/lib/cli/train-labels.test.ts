@@ -50,6 +50,8 @@ describe('petromap train --labels', () => {
     expect(t.json.labelledVoxels).toBeGreaterThan(1200);
     const p = await capture(() => predictMain(['--volume', vol, '--model', model, '--out', join(tmp, 'pred'), '--threads', '1']));
     expect(p.code).toBe(0);
+    // the label codes with the names they were trained under (predict printed codes only)
+    expect(p.json.classNames).toEqual({ 1: 'high porosity', 2: 'low porosity', 3: 'fracture' });
     const pred = await (await openVolume(String(p.json.labelsPath))).readBlock({ start: [0, 0, 0], shape });
     const m = confusionMetrics(s.truth, pred as Uint8Array, [1, 2, 3]);
     // every voxel of a small volume (facies boundaries and fracture walls included) from 1800
