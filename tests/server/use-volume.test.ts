@@ -7,36 +7,28 @@
  * runs, for an EDS map, and for a lithology project's placed interior scan; a Multi-scale composite
  * model made on the large scan is named, kept, and current again when that scan is back. Real SQLite; no job runs.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/server/db';
-import { newId, Repo } from '@/server/db/repo';
-import { JobRunner } from '@/server/jobs/runner';
+import { newId } from '@/server/db/repo';
 import type { Services } from '@/server/services';
-import { Workspace } from '@/server/storage/workspace';
 import { projectDatasets } from '@/server/pipeline/project-inputs';
 import { acceptedRegistration, projectModel } from '@/server/pipeline/train-model';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
 import type { ModelSummary } from '@/server/pipeline/train-model';
 import { createCaller } from '@/server/routers/_app';
-import { writeDenseVolume } from '@/lib/volume/zarr-store-node';
 import type { Affine2to3 } from '@/lib/coords';
 import type { VolumeMeta } from '@/lib/volume/types';
+import { addVolumeDataset, tempWorkspace, type TempWorkspace } from './temp-workspace';
 
+let t: TempWorkspace;
 let root: string;
 let svc: Services;
 let caller: ReturnType<typeof createCaller>;
 const meta: VolumeMeta = { shape: [8, 16, 16], spacingUm: [2, 2, 2], originUm: [0, 0, 0], dtype: 'uint8', channels: ['grey'] };
 
-async function addVolume(projectId: string, name: string) {
-  const id = newId('d');
-  const store = path.join(svc.ws.datasetDir(id), 'volume.ome.zarr');
-  const w = await writeDenseVolume(store, { meta, data: new Uint8Array(8 * 16 * 16).fill(90) }, { chunk: [8, 16, 16] });
-  svc.repo.insertDataset({ id, projectId, name, kind: 'volume', status: 'ready', relPath: svc.ws.rel(store), info: { meta, levels: w.levels } });
-  return id;
-}
+const addVolume = async (projectId: string, name: string) =>
+  (await addVolumeDataset(svc, projectId, { meta, data: new Uint8Array(8 * 16 * 16).fill(90) }, { name, chunk: [8, 16, 16] })).id;
 
 function addMap(projectId: string, name: string) {
   const id = newId('d');
@@ -72,15 +64,13 @@ function put(projectId: string, rel: string, text: string) {
 const slab = (volumeId: string) => JSON.stringify({ volumeId, width: 4, height: 4, slabToVoxel: [0, 0, 2, 0, 1, 0, 1, 0, 0], normal: [1, 0, 0], sampleDepthsVox: [0], surface: registration(volumeId, 'x').surface });
 
 beforeAll(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'petromap-use-volume-'));
-  const ws = new Workspace(root);
-  const repo = new Repo(openDb(ws.dbFile));
-  svc = { env: { dataDir: root, maxUploadBytes: 2 ** 30, demo: false }, ws, repo, jobs: new JobRunner(repo) };
+  t = tempWorkspace({ prefix: 'petromap-use-volume-' });
+  ({ root, svc } = t);
   caller = createCaller({ svc });
 });
 afterAll(() => {
   svc?.repo.db.close();
-  if (root) rmSync(root, { recursive: true, force: true });
+  t?.cleanup();
 });
 
 describe('choosing the volume a project uses', () => {
