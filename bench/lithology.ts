@@ -17,7 +17,7 @@
  * before the encoding) and scored, the forest beside it; a table per label count at the end.
  * `--model-seeds`: every variant trained with each of these model seeds on the same labels (rows
  * `<variant>#<seed>`), to tell the spread across model seeds from the spread across label draws.
- * `--painted-prior on|off`: force lib/classify/painted-prior's step (default: where it applies); a variant's
+ * `--painted-prior on|off`: force lib/classify/painted-prior's step (default: where it applies, 40 to under 1000 painted voxels per class); a variant's
  * JSON may hold `"paintedPrior": false` to compare both on the same labels.
  * `--style`: the lithology generator: `sandstone` (default; lib/synthetic/lithology, two sandstone facies
  * and planar fractures) or `carbonate` (lib/synthetic/lithology-carbonate, written apart from it: a vuggy
