@@ -11,7 +11,6 @@
  * volume file imported. A petromap store given as --volume is referenced, never copied, and only
  * read (run.json records it).
  */
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { MineralMap } from '../eds/types';
 import { invalidInput } from '../errors';
@@ -31,7 +30,6 @@ const lib = () => Promise.all([
   import('../eds/import-node'), import('../eds/store-node'), import('../limits'), import('../pipeline/run-mineralogy'),
   import('../volume/import-node'), import('../volume/zarr-store-node'), import('./export-labels'),
 ]).then(([edsImport, edsStore, limits, pipeline, volumeImport, zarr, exp]) => ({ ...edsImport, ...edsStore, ...limits, ...pipeline, ...volumeImport, ...zarr, ...exp }));
-type Lib = Awaited<ReturnType<typeof lib>>;
 
 export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> --eds <map folder|map image|TIMA export> [--legend legend.csv] [--pixel-um <µm>]
        [--eds <map of the bottom face> --face bottom [--legend legend.csv] [--pixel-um <µm>]]
@@ -70,8 +68,6 @@ const SPEC = {
   },
 } as const;
 
-const isDir = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
-const exists = async (p: string) => !!(await stat(p).catch(() => null));
 
 function checkLandmarks(json: unknown, file: string): LandmarkPair[] {
   const list = Array.isArray(json) ? json : (json as { landmarks?: unknown } | null)?.landmarks;
