@@ -23,7 +23,8 @@ const det = (m: Affine2) => m[0] * m[4] - m[1] * m[3];
 function moveBy(m: Affine2, x: number[], mw: number, mh: number, d0: number | null): Affine2 {
   const cu = (mw - 1) / 2, cv = (mh - 1) / 2, h = Math.max(1, Math.max(mw, mh) / 2);
   const s = (x[5] ?? 0) / h;
-  const a = x[3] / h + s, d = -x[3] / h + s, b = (-x[2] + x[4]) / h, c = (x[2] + x[4]) / h;
+  const x3 = x[3] ?? 0, x4 = x[4] ?? 0;
+  const a = x3 / h + s, d = -x3 / h + s, b = (-x[2] + x4) / h, c = (x[2] + x4) / h;
   const D: Affine2 = [1 + a, b, x[0], c, 1 + d, x[1]];
   D[2] += cu - D[0] * cu - D[1] * cv;
   D[5] += cv - D[3] * cu - D[4] * cv;
@@ -69,6 +70,8 @@ export interface BasinOptions {
   rounds?: number;
   /** hold the determinant of `area` (default: of the start); false: the isotropic scale is a sixth mode */
   area?: Affine2 | false;
+  /** the shifts and the rotation only (a similarity at its own area) */
+  rigid?: boolean;
   signal?: AbortSignal;
 }
 
@@ -77,7 +80,7 @@ export interface BasinOptions {
  * when a round's fit was not concave (the last concave round's pose is returned, or the start).
  */
 export function basinCentre(score: (m: Affine2) => number, start: Affine2, mw: number, mh: number, o: BasinOptions = {}): { edsToSlab: Affine2; fitted: boolean } {
-  const r = o.r ?? 0.5, free = o.area === false, K = free ? 6 : 5;
+  const r = o.r ?? 0.5, free = o.area === false, K = o.rigid && !free ? 3 : free ? 6 : 5;
   const d0 = free ? null : det((o.area || undefined) ?? start);
   let base = d0 === null ? start : withDeterminant(start, d0, (mw - 1) / 2, (mh - 1) / 2);
   const pts: number[][] = [new Array(K).fill(0)];

@@ -56,14 +56,12 @@ export async function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, sc
     choice = { requested, kept, ...a.choice, reason };
   }
   if (kept === 'similarity' && !withFields) {
-    // a map that reaches the slab's edge: the similarity polished without the slab's edge ring (similarity-polish.ts)
+    // the similarity's basin centre on the slab extrapolated to the surface, without its edge ring (similarity-polish.ts)
     await nextUnit(signal);
-    const p = polishSimilarity(slab, mov, sim, scoreOn, signal);
-    if (p.edsToSlab !== sim) {
-      global = p.edsToSlab;
-      candidates.similarity = { edsToSlab: global, residual: residualMap(pm, sim, global, scale) };
-      choice.reason += `; polished without the slab's edge ring (${(100 * p.onRing).toFixed(1)} % of the map on it, gain ${p.gain.toFixed(4)})`;
-    }
+    const p = polishSimilarity(slab, mov, sim, signal);
+    global = p.edsToSlab;
+    candidates.similarity = { edsToSlab: global, residual: residualMap(pm, sim, global, scale) };
+    choice.reason += `; polished on the slab ${p.extrapolated ? 'extrapolated to the surface' : 'as sampled (no deeper slab to extrapolate from)'} without its edge ring (${(100 * p.onRing).toFixed(1)} % of the map on it, gain ${p.gain.toFixed(4)})`;
   }
   let fields: Registration['fields'];
   if (withFields) {

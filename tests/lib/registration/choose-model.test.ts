@@ -102,6 +102,20 @@ describe('the centre of the criterion\'s basin (basin-centre.ts)', () => {
       expect(free.edsToSlab[0] * free.edsToSlab[4] - free.edsToSlab[1] * free.edsToSlab[3]).toBeCloseTo(best[0] * best[4] - best[1] * best[3], 3);
     }
   });
+  it('in rigid mode moves only the shifts and the rotation (a similarity stays one, at its area) and finds a rigid optimum', () => {
+    const th = 0.012, k = 1.004;
+    const rigid: Affine2 = [k * Math.cos(th), -k * Math.sin(th), 2.4, k * Math.sin(th), k * Math.cos(th), -1.3];
+    const off = (m: Affine2) => [[0, 0], [79, 0], [0, 79], [79, 79]].map(([u, v]) => [m[0] * u + m[1] * v + m[2] - (rigid[0] * u + rigid[1] * v + rigid[2]), m[3] * u + m[4] * v + m[5] - (rigid[3] * u + rigid[4] * v + rigid[5])]);
+    const sc = (m: Affine2) => -off(m).reduce((s, [a, b]) => s + a * a + b * b, 0) + 0.02 * Math.cos(2 * Math.PI * m[2] / 0.2) * Math.cos(2 * Math.PI * m[5] / 0.2);
+    const start: Affine2 = [k * Math.cos(0.02), -k * Math.sin(0.02), 2.0, k * Math.sin(0.02), k * Math.cos(0.02), -0.8];
+    const r = basinCentre(sc, start, mw, mh, { rigid: true, rounds: 3 });
+    expect(r.fitted).toBe(true);
+    expect(Math.max(...off(r.edsToSlab).map(([a, b]) => Math.hypot(a, b)))).toBeLessThan(0.05);
+    expect(r.edsToSlab[0]).toBeCloseTo(r.edsToSlab[4], 9);
+    expect(r.edsToSlab[1]).toBeCloseTo(-r.edsToSlab[3], 9);
+    expect(r.edsToSlab[0] * r.edsToSlab[4] - r.edsToSlab[1] * r.edsToSlab[3]).toBeCloseTo(k * k, 9);
+  });
+
   it('returns the start, not fitted, where the criterion has no maximum', () => {
     const start: Affine2 = [1, 0, 0, 0, 1, 0];
     const r = basinCentre((m) => m[2] * m[2] - m[5] * m[5], start, mw, mh);
