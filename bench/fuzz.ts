@@ -69,7 +69,7 @@ function mutantSeed(seed: number, iteration: number): number {
 // ---------------------------------------------------------------------------------------------
 // valid seed inputs
 
-type Fmt = 'tiff' | 'nifti' | 'png' | 'zip' | 'header' | 'csv' | 'xml' | 'raw';
+type Fmt = 'tiff' | 'nifti' | 'png' | 'zip' | 'header' | 'csv' | 'xml' | 'json' | 'raw';
 
 interface Mutation {
   bytes: Buffer;
@@ -226,6 +226,31 @@ function zipRebuilder(entries: Record<string, Uint8Array>): (rng: Rng) => Mutati
   };
 }
 
+/** A 6 x 20 x 24 uint16 zstd store, chunks 4 x 16 x 16, two levels, as files (the store's own layout). */
+async function petromapStoreSeed(): Promise<SeedInput> {
+  const { writeDenseVolume } = await import('../lib/volume/zarr-store-node');
+  const { readdir, readFile } = await import('node:fs/promises');
+  const box = await scratch('petromap-fuzz-seed-');
+  try {
+    const dir = join(box.root, 'vol.ome.zarr');
+    const data = Uint16Array.from({ length: 6 * 20 * 24 }, (_, i) => (i * 37) % 4000);
+    await writeDenseVolume(dir, { meta: { shape: [6, 20, 24], dtype: 'uint16', spacingUm: [2, 2, 2], originUm: [0, 0, 0], channels: ['xray'] }, channels: [data] }, { chunk: [4, 16, 16], levels: 2 });
+    const files: SeedFile[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+        const p = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) await walk(p);
+        else files.push({ path: p, bytes: await readFile(join(dir, p)), ...(/zarr\.json$/.test(p) ? { fmt: 'json' as const, weight: 3 } : { fmt: 'raw' as const, weight: 1 }) });
+      }
+    };
+    await walk('');
+    files.sort((a, b) => a.path.localeCompare(b.path));
+    return { name: 'petromap-store', kind: 'store', entry: '', files };
+  } finally {
+    await box.dispose();
+  }
+}
+
 /** The small valid inputs the fuzzer mutates (deterministic). Seeds of a kind whose helper is missing are left out. */
 export async function seedInputs(): Promise<SeedInput[]> {
   const seeds: SeedInput[] = [];
@@ -304,6 +329,8 @@ export async function seedInputs(): Promise<SeedInput[]> {
       /* the TIMA seed needs cases-eds.ts's timaFolder; without it the other seeds still run */
     }
   }
+  // a petromap store (kind 'store': opened and read whole): its metadata and chunk files, as a store copied in
+  seeds.push(await petromapStoreSeed());
   if (existsSync(join(root, 'tests/security/zip-input.ts'))) {
     const entries: Record<string, Uint8Array> = {};
     for (let z = 0; z < 4; z++) entries[`slices/s${String(z).padStart(3, '0')}.tif`] = tiffStack(1, 12, 16, 8, 1);
@@ -672,6 +699,33 @@ function xmlValues(src: Buffer, rng: Rng): Mutation {
   return { bytes: Buffer.from(s.slice(0, at) + m[0].repeat(k - 1) + s.slice(at)), desc: `xml element ${JSON.stringify(m[0].slice(0, 30))} repeated ${k}x` };
 }
 
+/** JSON metadata (zarr.json): a number or string value replaced by an extreme or wrong-typed one. */
+const JSON_VALUES = ['0', '-1', '1', '4096', '2147483648', '9007199254740993', '1e308', '"x"', 'null', '[]', '{}', '"big"', '"sharding_indexed"', '"../../etc"'];
+function jsonValues(src: Buffer, rng: Rng): Mutation {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(src.toString('utf8'));
+  } catch {
+    return bitFlips(src, rng);
+  }
+  // every leaf (number, string, boolean, null) with its parent and key, in document order
+  const leaves: { parent: Record<string, unknown> | unknown[]; key: string | number; path: string }[] = [];
+  const walk = (v: unknown, path: string) => {
+    if (v === null || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      const key = Array.isArray(v) ? Number(k) : k;
+      if (x !== null && typeof x === 'object') walk(x, `${path}/${k}`);
+      else leaves.push({ parent: v as Record<string, unknown>, key, path: `${path}/${k}` });
+    }
+  };
+  walk(doc, '');
+  if (!leaves.length) return bitFlips(src, rng);
+  const leaf = rng.pick(leaves);
+  const v = rng.pick(JSON_VALUES);
+  (leaf.parent as Record<string | number, unknown>)[leaf.key] = JSON.parse(v);
+  return { bytes: Buffer.from(JSON.stringify(doc, null, 2)), desc: `json ${leaf.path.slice(0, 60)} := ${v}` };
+}
+
 type Op = (src: Buffer, rng: Rng) => Mutation;
 /** `fromSeed`: rebuilds the seed file from scratch, so it can only be the first step of a mutant */
 type WeightedOp = { op: Op; w: number; fromSeed?: boolean };
@@ -690,6 +744,7 @@ function operatorsFor(f: SeedFile): WeightedOp[] {
     header: [{ op: headerLines, w: 6 }],
     csv: [{ op: csvRows, w: 5 }],
     xml: [{ op: xmlValues, w: 5 }],
+    json: [{ op: jsonValues, w: 6 }],
     raw: [],
   };
   return [...generic, ...special[f.fmt]];
