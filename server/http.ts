@@ -20,6 +20,8 @@ export function errorResponse(err: unknown, what: string) {
 
 export const ID_RE = /^[a-z0-9]{1,64}$/i;
 
+/** a query's zod issues as `field: reason; …` (the binary routes' 400 message) */
+const queryIssues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 
 /** Upper bounds of query numbers: far above any real volume, low enough to keep work bounded. */
 export const MAX_SLICE_INDEX = 1_000_000;
@@ -100,13 +102,33 @@ export function idRoute<S extends z.ZodType>(
     const id = p.projectId ?? p.datasetId ?? '';
     if (!ID_RE.test(id)) return jsonError(`There is no ${p.projectId !== undefined ? 'project' : 'dataset'} ${id}.`, 404);
     const q = schema.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-    if (!q.success) return jsonError(`Bad request for ${what}: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400);
+    if (!q.success) return jsonError(`Bad request for ${what}: ${queryIssues(q.error)}`, 400);
     try {
       return await handle(id, q.data, req);
     } catch (err) {
       return errorResponse(err, what);
     }
   };
+}
+
+/**
+ * What a guarded project route (PUT bodies streamed past proxy.ts) checks first: the Host/Origin
+ * guard, the project id, the query with zod; `{ error }` is the refusal response (403/404/400
+ * "Bad <what> request: field: reason; …"), else the project id and the parsed query.
+ */
+export async function parseGuardedProjectQuery<S extends z.ZodType>(
+  req: Request,
+  params: Promise<{ projectId: string }>,
+  schema: S,
+  what: string,
+): Promise<{ error: Response; projectId?: undefined; q?: undefined } | { error?: undefined; projectId: string; q: z.infer<S> }> {
+  const refused = guardResponse(req);
+  if (refused) return { error: refused };
+  const { projectId } = await params;
+  if (!ID_RE.test(projectId)) return { error: jsonError(`There is no project ${projectId}.`, 404) };
+  const q = schema.safeParse(Object.fromEntries(new URL(req.url).searchParams));
+  if (!q.success) return { error: jsonError(`Bad ${what} request: ${queryIssues(q.error)}`, 400) };
+  return { projectId, q: q.data };
 }
 
 export const pngResponse = (bytes: Uint8Array, cache = 'no-store') =>

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { services } from '@/server/services';
-import { errorResponse, guardResponse, ID_RE, jsonError, MAX_SLICE_INDEX, readBodyCapped } from '@/server/http';
+import { errorResponse, MAX_SLICE_INDEX, parseGuardedProjectQuery, readBodyCapped } from '@/server/http';
 import { readAnnotationSlice, sliceGeometry, writeAnnotationSlice } from '@/server/pipeline/annotate';
 import { projectDatasets } from '@/server/pipeline/project-inputs';
 import { volumeStore } from '@/server/storage/open-stores';
@@ -26,15 +26,7 @@ const query = z.object({
 const MARGIN = 4096;
 
 /** What GET and PUT check first: the Host/Origin guard, the project id, the query; a refusal as its response. */
-async function parse(req: Request, params: Promise<{ projectId: string }>) {
-  const refused = guardResponse(req);
-  if (refused) return { error: refused };
-  const { projectId } = await params;
-  if (!ID_RE.test(projectId)) return { error: jsonError(`There is no project ${projectId}.`, 404) };
-  const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  if (!q.success) return { error: jsonError(`Bad painted-slice request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400) };
-  return { projectId, q: q.data };
-}
+const parse = (req: Request, params: Promise<{ projectId: string }>) => parseGuardedProjectQuery(req, params, query, 'painted-slice');
 
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
   const p = await parse(req, params);

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { services } from '@/server/services';
-import { errorResponse, guardResponse, ID_RE, jsonError, MAX_SLICE_INDEX, readBodyCapped } from '@/server/http';
+import { errorResponse, ID_RE, jsonError, MAX_SLICE_INDEX, parseGuardedProjectQuery, readBodyCapped } from '@/server/http';
 import { sliceGeometry } from '@/server/pipeline/annotate';
 import { readPorePrediction, readPoreStrokes, writePoreStrokes } from '@/server/pipeline/multiscale-pores';
 import { volumeStore } from '@/server/storage/open-stores';
@@ -24,15 +24,8 @@ const query = z.object({
   layer: z.enum(['strokes', 'prediction']).default('strokes'),
 });
 
-async function parse(req: Request, params: Promise<{ projectId: string }>) {
-  const refused = guardResponse(req);
-  if (refused) return { error: refused };
-  const { projectId } = await params;
-  if (!ID_RE.test(projectId)) return { error: jsonError(`There is no project ${projectId}.`, 404) };
-  const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  if (!q.success) return { error: jsonError(`Bad pore/solid slice request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400) };
-  return { projectId, q: q.data };
-}
+/** What GET and PUT check first: the Host/Origin guard, the project id, the query; a refusal as its response. */
+const parse = (req: Request, params: Promise<{ projectId: string }>) => parseGuardedProjectQuery(req, params, query, 'pore/solid slice');
 
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
   const p = await parse(req, params);
