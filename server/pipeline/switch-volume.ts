@@ -22,7 +22,9 @@
  *
  * Refused while a job of the project is queued or running (it would write what it computes from
  * one volume after the switch, into the other's place), and for a lithology project when the
- * chosen volume is placed as an interior scan on Multi-scale.
+ * chosen volume is placed as an interior scan on Multi-scale. Not for a job that only reads the
+ * volume in use and writes nothing a switch moves (the label count the Train page starts by
+ * itself): the switch stops it and goes on; the Train page counts again for the chosen volume.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
@@ -151,9 +153,35 @@ function asideWords(svc: Services, aside: Aside): string[] {
   return out;
 }
 
-/** The project's queued or running jobs that a switch waits for (all but imports). */
+/**
+ * Jobs that only read the volume in use and write nothing a switch moves: 'train-prepare' writes
+ * the label counts (keyed by the registration, so counts of the old volume are never read as the
+ * new one's) and this machine's feature speed. It reads the slab files a switch moves, so a switch
+ * stops it rather than letting it fail half way.
+ */
+const READ_ONLY_KINDS = new Set(['train-prepare']);
+/** how long a switch waits for a stopped read-only job to end before it refuses as before */
+const READER_STOP_MS = 10_000;
+
+/** The project's queued or running jobs that a switch waits for (all but imports and read-only jobs). */
 function activeJobs(svc: Services, projectId: string): JobRecord[] {
-  return svc.repo.listJobs(projectId, ['queued', 'running']).filter((j) => j.kind !== 'import');
+  return svc.repo.listJobs(projectId, ['queued', 'running']).filter((j) => j.kind !== 'import' && !READ_ONLY_KINDS.has(j.kind));
+}
+
+/**
+ * Stop the project's read-only jobs and wait (at most READER_STOP_MS) for the running ones to end
+ * (a queued one never starts once cancelled); the name of one still running after that, else null.
+ */
+async function stopReaders(svc: Services, projectId: string): Promise<string | null> {
+  const readers = svc.repo.listJobs(projectId, ['queued', 'running']).filter((j) => READ_ONLY_KINDS.has(j.kind));
+  const running = readers.filter((j) => svc.jobs.cancel(j.id) && j.state === 'running');
+  const until = Date.now() + READER_STOP_MS;
+  for (;;) {
+    const left = running.find((j) => svc.jobs.isActive(j.id));
+    if (!left) return null;
+    if (Date.now() > until) return jobName(left.kind);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function target(svc: Services, projectId: string, volumeId: string): DatasetRecord {
@@ -223,6 +251,8 @@ export async function switchVolume(svc: Services, projectId: string, volumeId: s
   const plan = await volumeSwitchPlan(svc, projectId, volumeId);
   if (plan.same) return { ...plan, changed: false };
   if (plan.blockedBy) throw new PetromapError('Conflict', `The project cannot switch to ${plan.to.name} now: ${plan.blockedBy}`);
+  const stuck = await stopReaders(svc, projectId);
+  if (stuck) throw new PetromapError('Conflict', `The project cannot switch to ${plan.to.name} now: ${stuck} was stopped but has not ended yet: try again in a moment.`);
 
   // 1. the volume used now: its rows and files into its folder
   if (plan.from) {
@@ -242,6 +272,13 @@ export async function switchVolume(svc: Services, projectId: string, volumeId: s
   await restoreAside(svc, projectId, volumeId);
   const picked = svc.repo.artifact(projectId, 'inputs') ?? {};
   svc.repo.setArtifact(projectId, 'inputs', { ...picked, volumeId });
+  // a label count the Train page started meanwhile (for the old volume) stops too, and the record
+  // of the last one goes: a count that failed because its files moved is not reported later
+  const prep = svc.repo.artifact(projectId, 'trainPrepareJob');
+  if (prep) {
+    svc.jobs.cancel(prep.id);
+    svc.repo.deleteArtifact(projectId, 'trainPrepareJob');
+  }
   return { ...plan, changed: true };
 }
 
