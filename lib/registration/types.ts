@@ -124,6 +124,12 @@ export interface FieldCorrection extends FieldRect {
    * distinct, its neighbours no help): its labels are left out of training (refine-fields.ts markUnplaced)
    */
   unplaced?: boolean;
+  /**
+   * its own match was distinct but within its noise (below 1.5 standard errors) on a map with
+   * stitching errors: taken shrunk towards the global transform by T^2/(T^2+se^2)
+   * (refine-fields.ts placeBelowNoise); absent in registrations stored before
+   */
+  belowNoise?: boolean;
 }
 
 /**

@@ -98,7 +98,7 @@ const modelChoice = exactly<ModelChoice>()(z.object({
 }));
 const fieldCorrection = exactly<FieldCorrection>()(z.object({
   name: z.string().optional(), u0: num, v0: num, width: num, height: num, shiftPx: px, overlap: real, moved: z.boolean(),
-  placedBy: z.enum(['measured', 'neighbours', 'global']).optional(), unplaced: z.boolean().optional(),
+  placedBy: z.enum(['measured', 'neighbours', 'global']).optional(), unplaced: z.boolean().optional(), belowNoise: z.boolean().optional(),
 }));
 const residualMap = exactly<ResidualMap>()(z.object({ cols: num, rows: num, patchPx: z.tuple([num, num]), misfitVox: z.array(real.nullable()) }));
 const modelCandidates = exactly<ModelCandidates>()(z.object({

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDb } from '@/server/db';
 import { PROJECT_STATE_KEYS, type ProjectState, type ProjectStateKey } from '@/server/db/project-state';
 import { Repo } from '@/server/db/repo';
+import type { FieldCorrection } from '@/lib/registration/types';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
 import type { ModelSummary } from '@/server/pipeline/train-model';
 
@@ -151,6 +152,33 @@ describe('project state', () => {
     const landmarksOnly: RegistrationRecord = { ...registration, source: 'landmarks', quality: { miBefore: null, miAfter: null, scoreAfter: null, coverage: null, landmarkResiduals: [0.5], initialisation: 'landmarks', refinedBy: 'none' } };
     repo.setArtifact(projectId, 'registration', landmarksOnly);
     expect(repo.artifact(projectId, 'registration')).toEqual(landmarksOnly);
+  });
+
+  it('keeps a field placed within its noise (belowNoise) through storing and reading; a field stored without the flag reads as it was', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const field = (name: string, u0: number, extra: Partial<FieldCorrection>): FieldCorrection =>
+      ({ name, u0, v0: 0, width: 100, height: 100, shiftPx: [0, 0], overlap: 1, moved: false, placedBy: 'global', ...extra });
+    const fields: FieldCorrection[] = [
+      field('A1', 0, { shiftPx: [0.62, -0.31], moved: true, placedBy: 'measured', belowNoise: true }),
+      field('A2', 100, { shiftPx: [1.8, 0.4], moved: true, placedBy: 'measured' }),
+      field('A3', 200, {}),
+    ];
+    const perField: RegistrationRecord = {
+      ...registration, model: 'fields', fields,
+      candidates: { similarity: { edsToSlab: registration.edsToSlab }, fields: { edsToSlab: registration.edsToSlab, fields } },
+    };
+    repo.setArtifact(projectId, 'registration', perField);
+    expect(readRaw('registration')).toContain('"belowNoise":true');
+    const back = repo.artifact(projectId, 'registration')!;
+    expect(back).toEqual(perField);
+    expect(back.fields!.map((f) => f.belowNoise)).toEqual([true, undefined, undefined]);
+    expect(back.candidates!.fields!.fields[0]!.belowNoise).toBe(true);
+    // a registration stored before the flag (no belowNoise member anywhere) still reads, unchanged
+    const old = JSON.stringify(perField).replace(/,"belowNoise":true/g, '');
+    expect(old).not.toContain('belowNoise');
+    writeRaw('registration', old);
+    expect(repo.artifact(projectId, 'registration')).toEqual(JSON.parse(old));
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it('reads a stored value that does not parse as absent, warning once per stored value', () => {

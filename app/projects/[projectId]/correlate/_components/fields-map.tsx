@@ -1,7 +1,9 @@
 /**
  * The per-field picture of a stitched mosaic on the Correlate page (issue 19): the fields coloured
  * by their shift, with arrows (exaggerated) for the moved ones, solid for a field placed by its own
- * match, dashed for one that took its neighbours' shift; a field that could not be placed at all
+ * match, dotted for one whose own match stayed within its noise and was taken shrunk towards the
+ * global transform (refine-fields.ts placeBelowNoise), dashed for one that took its neighbours'
+ * shift; a field that could not be placed at all
  * (nothing to match on a map with stitching errors) is hatched and crossed: its labels are left out
  * of training. With the summary line above and the legend below. d3 scales in useMemo, React renders the SVG.
  */
@@ -16,10 +18,13 @@ export type Field = NonNullable<Reg['fields']>[number];
 export function fieldSource(f: Field): string {
   if (f.unplaced) return ': not placed (nothing to match, and its neighbours could not place it): its labels are left out of training';
   if (f.placedBy === 'neighbours') return ' (from its neighbours: its own content could not place it, and neighbouring fields moved alike)';
+  if (f.belowNoise) return ' (its own match, within its noise: taken shrunk towards the global transform)';
   return f.moved ? '' : ' (kept on the global transform)';
 }
 
-const placedBy = (f: Field) => (f.unplaced ? 'unplaced' : (f.placedBy ?? (f.moved ? 'measured' : 'global')));
+const placedBy = (f: Field) => (f.unplaced ? 'unplaced' : f.belowNoise ? 'within-noise' : (f.placedBy ?? (f.moved ? 'measured' : 'global')));
+/** the outline's and arrow's dashes: dashed from the neighbours, dotted within its noise, solid by its own match */
+const dashOf = (f: Field) => (f.placedBy === 'neighbours' ? '3 2' : f.belowNoise ? '1 2' : undefined);
 
 function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) {
   const W = 260, H = Math.max(60, Math.round((W * h) / w));
@@ -57,11 +62,11 @@ function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) 
             </g>
           );
         }
-        const dash = f.placedBy === 'neighbours' ? '3 2' : undefined;
+        const dash = dashOf(f);
         return (
           <g key={i} data-testid="field-cell" data-moved={f.moved ? '1' : '0'} data-placed-by={placedBy(f)}>
             <rect x={x0} y={y0} width={fw} height={fh} fill={f.overlap > 0 ? color(len) : '#ddd'}
-              stroke={f.moved ? '#222' : '#fff'} strokeWidth={f.moved ? 1.5 : 0.5} strokeDasharray={dash}>
+              stroke={f.moved ? '#222' : '#fff'} strokeWidth={f.moved ? 1.5 : 0.5} strokeDasharray={dash} data-testid={f.belowNoise ? 'field-within-noise' : undefined}>
               {title}
             </rect>
             {f.moved && <line x1={cx} y1={cy} x2={cx + f.shiftPx[0] * k} y2={cy + f.shiftPx[1] * k} stroke="#222" strokeWidth={1.5} strokeDasharray={dash} markerEnd="url(#fld-arrow)" data-testid="field-arrow" />}
@@ -83,12 +88,14 @@ function FieldsMap({ fields, w, h }: { fields: Field[]; w: number; h: number }) 
 export function FieldsPicture({ fields, w, h }: { fields: Field[]; w: number; h: number }) {
   const moved = fields.filter((f) => f.moved && !f.unplaced).length;
   const neighbours = fields.filter((f) => f.placedBy === 'neighbours' && !f.unplaced).length;
+  const withinNoise = fields.filter((f) => f.moved && f.belowNoise && !f.unplaced).length;
   const unplaced = fields.filter((f) => f.unplaced);
   return (
     <>
       <div className="small muted" data-testid="fields-summary">
         Fields that moved: {moved} of {fields.length}
-        {neighbours > 0 && <>, {neighbours} of them from their neighbours (dashed)</>} (arrows exaggerated)
+        {neighbours > 0 && <>, {neighbours} of them from their neighbours (dashed)</>}
+        {withinNoise > 0 && <span data-testid="fields-within-noise">, {withinNoise} by a match within {withinNoise > 1 ? 'their' : 'its'} noise, taken shrunk (dotted)</span>} (arrows exaggerated)
         {unplaced.length > 0 && (
           <span data-testid="fields-unplaced">
             {' '}· <strong>{unplaced.length} not placed</strong> ({unplaced.slice(0, 6).map((f, i) => f.name ?? `field ${fields.indexOf(f) + 1 || i + 1}`).join(', ')}{unplaced.length > 6 ? ', …' : ''}): their labels are left out of training
@@ -97,8 +104,10 @@ export function FieldsPicture({ fields, w, h }: { fields: Field[]; w: number; h:
       </div>
       <FieldsMap fields={fields} w={w} h={h} />
       <div className="small muted" style={{ maxWidth: 260 }} data-testid="fields-legend">
-        Colour: the field&apos;s shift (EDS px). Outlined with an arrow: moved by its own match; dashed: took its neighbours&apos; shift (stage drift);
-        no outline: kept on the global transform (no distinct match, or a shift within its noise)
+        Colour: the field&apos;s shift (EDS px). Outlined with an arrow: moved by its own match;
+        {withinNoise > 0 && ' dotted: its own match, within its noise (on a map with stitching errors): taken shrunk towards the global transform;'}
+        {' '}dashed: took its neighbours&apos; shift (stage drift);
+        no outline: kept on the global transform (no distinct match, a shift under 0.2 px, or one within its noise on a map without stitching errors)
         {unplaced.length > 0 ? '; hatched and crossed in red: not placed (nothing to match on a map with stitching errors), its labels are not used.' : '.'}
       </div>
     </>
