@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import * as zarr from 'zarrita';
 import { invalidInput, notFound, PetromapError } from '../../errors';
-import { DEFAULT_LIMITS, type Limits } from '../../limits';
+import { limitsFromEnv, type Limits } from '../../limits';
 import type { Shape3, VolumeMeta } from '../types';
 import { AtomicFileSystemStore, storageError } from './atomic-file-system-store-node';
 import { chunkCap } from './capped-codecs';
@@ -88,8 +88,9 @@ export async function openVolume(path: string, opts: { limits?: Limits } = {}): 
   checkStoreAttrs(path, attrs);
   const arrays: ZArray[] = [];
   let maxChunkFile = 0;
+  const limits = opts.limits ?? limitsFromEnv(); // the message names PETROMAP_MAX_DECODE_MB: raising it must count
   for (let k = 0; k < attrs.levels; k++) {
-    maxChunkFile = Math.max(maxChunkFile, await checkLevelMeta(path, fsStore, k, attrs, opts.limits ?? DEFAULT_LIMITS));
+    maxChunkFile = Math.max(maxChunkFile, await checkLevelMeta(path, fsStore, k, attrs, limits));
     let arr: zarr.Array<zarr.DataType, AtomicFileSystemStore>;
     try {
       arr = await zarr.open.v3(group.resolve(String(k)), { kind: 'array' });
