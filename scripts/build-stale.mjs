@@ -2,12 +2,12 @@
  * Whether the Next.js build in `.next` is older than the sources it was built from (app, server,
  * lib, the kernels, the configs). `npm run demo` rebuilt only when no build existed, so after a
  * `git pull` it served the old app with the new code's workspace; it now rebuilds a stale build.
- * (scripts/e2e.mjs keeps its own copy of this check.)
+ * scripts/e2e.mjs uses the same check before its tests.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-/** What the build is made from (as scripts/e2e.mjs lists it). */
+/** What the build is made from. */
 export const BUILD_SOURCES = ['app', 'server', 'lib', 'wasm/build', 'next.config.mjs', 'package.json', 'tsconfig.json', 'proxy.ts', 'instrumentation.ts'];
 
 /** The newest modification time under `p` (0 when absent); node_modules and dot-folders are skipped. */

@@ -13,7 +13,8 @@
  * PETROMAP_E2E_ONLY=viewer runs only test files whose name contains "viewer".
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { buildState } from './build-stale.mjs';
 import { CANARY, checkBuild } from './check-build.mjs';
 import net from 'node:net';
 import os from 'node:os';
@@ -25,24 +26,10 @@ const NEXT = path.join(ROOT, 'node_modules', '.bin', 'next');
 const DEMO_NAME = process.env.PETROMAP_E2E_DEMO ?? 'Demo sandstone';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-function newestMtime(p) {
-  if (!existsSync(p)) return 0;
-  const st = statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let m = 0;
-  for (const e of readdirSync(p)) {
-    if (e === 'node_modules' || e.startsWith('.')) continue;
-    m = Math.max(m, newestMtime(path.join(p, e)));
-  }
-  return m;
-}
-
 function buildIfStale() {
-  const buildId = path.join(ROOT, '.next', 'BUILD_ID');
   const buildLog = path.join(ROOT, '.next', 'petromap-build.log');
-  const sources = ['app', 'server', 'lib', 'wasm/build', 'next.config.mjs', 'package.json', 'tsconfig.json', 'proxy.ts', 'instrumentation.ts'];
-  const src = Math.max(...sources.map((s) => newestMtime(path.join(ROOT, s))));
-  if (existsSync(buildId) && statSync(buildId).mtimeMs >= src && !process.env.PETROMAP_E2E_REBUILD) {
+  // the same staleness check as npm run demo (scripts/build-stale.mjs: .next/BUILD_ID against the newest source)
+  if (buildState(ROOT) === 'fresh' && !process.env.PETROMAP_E2E_REBUILD) {
     console.log('e2e: .next is up to date, not rebuilding');
   } else {
     console.log('e2e: building the app (next build)…');

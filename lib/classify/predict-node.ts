@@ -88,7 +88,7 @@ async function readModelFile(modelDir: string): Promise<ModelFile> {
   return file;
 }
 
-async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3, downsample: 'mean' | 'mode', fresh: boolean): Promise<ZarrVolumeStore> {
+async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3, downsample: 'mean' | 'mode', fresh: boolean, spacingAssumed = false): Promise<ZarrVolumeStore> {
   // this run started before but finished nothing: a store it left half-created is made again
   if (fresh) await rm(path, { recursive: true, force: true });
   try {
@@ -98,7 +98,7 @@ async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3, downs
     return s;
   } catch (err) {
     if (err instanceof PetromapError && err._tag !== 'NotFound') throw err;
-    return createVolume(path, meta, { chunk: brick, downsample });
+    return createVolume(path, meta, { chunk: brick, downsample, spacingAssumed });
   }
 }
 
@@ -139,10 +139,12 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   const done = new Set(await readdir(join(outDir, 'bricks')).then((l) => l.filter((f) => f.endsWith('.done'))));
   // a previous start of this same run that finished no brick may have left half-created stores
   const fresh = prev !== null && done.size === 0;
+  // the outputs lie voxel for voxel on the scan: a voxel size assumed at its import is assumed in them too
+  const assumed = store.spacingAssumed;
   const outs = {
-    labels: await openOrCreate(paths.labels, { ...base, dtype: 'uint8', channels: ['label'] }, brick, 'mode', fresh),
-    probs: await openOrCreate(paths.probs, { ...base, dtype: 'uint8', channels: names }, brick, 'mean', fresh),
-    unc: await openOrCreate(paths.unc, { ...base, dtype: 'uint8', channels: ['uncertainty'] }, brick, 'mean', fresh),
+    labels: await openOrCreate(paths.labels, { ...base, dtype: 'uint8', channels: ['label'] }, brick, 'mode', fresh, assumed),
+    probs: await openOrCreate(paths.probs, { ...base, dtype: 'uint8', channels: names }, brick, 'mean', fresh, assumed),
+    unc: await openOrCreate(paths.unc, { ...base, dtype: 'uint8', channels: ['uncertainty'] }, brick, 'mean', fresh, assumed),
   };
 
   // every brick owns whole chunks of the three outputs (same chunk shape): no two workers share one

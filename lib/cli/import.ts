@@ -14,6 +14,7 @@ import type { Compression } from '../volume/zarr-store-node';
 import { parseCommandArgs, shortUsage } from './args';
 import { nextAfterImport } from './next-step';
 import { progressBar } from './progress';
+import { withShownSpacing } from './voxel-size';
 
 export const USAGE = `usage: petromap import <file|folder> [more slice files] --out <name.ome.zarr> [--format tiff|tiff-folder|nrrd|mha|mhd|nifti|txm|ome-zarr|raw]
        [--raw-shape z,y,x --raw-dtype uint8|int8|uint16|int16|uint32|int32|float32|float64 [--big-endian] [--header-bytes N]]
@@ -22,7 +23,8 @@ export const USAGE = `usage: petromap import <file|folder> [more slice files] --
   Reads multi-page TIFF and OME-TIFF (8/16-bit, signed, float; big-endian, compressed, tiled, BigTIFF), folders of
   TIFF, PNG or BMP slices (in the names' numeric order; a SkyScan log beside them gives the voxel size), NRRD,
   MHA/MHD, NIfTI-1/2, Zeiss .txm, OME-Zarr folders from other tools (Zarr v2 or v3) and headerless raw (--raw-*).
-  The voxel size comes from the file in µm (--spacing replaces it); stderr notes say where it came from.
+  The voxel size comes from the file in µm (--spacing replaces it); stderr notes say where it came from. Voxel sizes are
+  printed to 7 significant digits (a header's float32 0.003 mm reads 3 µm); the store keeps the file's exact value.
   Output (stdout, JSON): { store: absolute path, meta: { shape: [z, y, x], spacingUm: [z, y, x], originUm, dtype, channels } }.
   Progress, notes and the next command go to stderr.`;
 
@@ -82,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     const meta = await importVolume(source, dest, { ...opts, onProgress: bar });
     bar.done();
     bar = undefined;
-    process.stdout.write(`${JSON.stringify({ store: nodePath.resolve(dest), meta }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ store: nodePath.resolve(dest), meta: withShownSpacing(meta) }, null, 2)}\n`);
     process.stderr.write(`petromap import: ${nextAfterImport(dest)}\n`);
     return 0;
   } catch (err) {

@@ -12,13 +12,14 @@ import { openVolume } from '../volume/zarr-store-node';
 import { shortUsage } from './args';
 import { parseVolumeArgs } from './import';
 import { isPetromapStore } from './store-kind';
-import { warnIfSpacingAssumed } from './voxel-size';
+import { warnIfSpacingAssumed, withShownSpacing } from './voxel-size';
 
 export const USAGE = `usage: petromap info <volume file | folder of TIFF slices | store.ome.zarr> [--format F] [--raw-shape z,y,x --raw-dtype uint16 [--big-endian] [--header-bytes N]]
   Reads headers only. Output (stdout, JSON), for a file: { kind: "file", format, shape: [z, y, x], sourceType, dtype,
   spacingUm: [z, y, x], originUm, notes: [...] }; for a store: { kind: "store", path, meta, levels, levelShapes, chunk,
   compression, pyramidComplete, spacingAssumed (true: the imported file gave no voxel size and 1 µm was assumed; a warning
-  says so on stderr) }.`;
+  says so on stderr) }. Voxel sizes are printed to 7 significant digits (float32 headers: 0.003 mm reads 3 µm, not
+  3.000000026); the store keeps the exact value.`;
 
 export async function info(target: string | string[], argvOpts: ReturnType<typeof parseVolumeArgs>['opts'] = {}): Promise<Record<string, unknown>> {
   if (typeof target === 'string' && isPetromapStore(target)) {
@@ -27,7 +28,7 @@ export async function info(target: string | string[], argvOpts: ReturnType<typeo
     return {
       kind: 'store',
       path: nodePath.resolve(target),
-      meta: s.meta,
+      meta: withShownSpacing(s.meta),
       // the file it was imported from gave no voxel size: meta.spacingUm is an assumed 1 µm
       spacingAssumed: s.spacingAssumed,
       levels: s.levels,
@@ -37,7 +38,7 @@ export async function info(target: string | string[], argvOpts: ReturnType<typeo
       pyramidComplete: s.pyramidComplete,
     };
   }
-  return { kind: 'file', ...(await describeVolumeFile(target, argvOpts)) };
+  return { kind: 'file', ...withShownSpacing(await describeVolumeFile(target, argvOpts)) };
 }
 
 export async function main(argv: string[]): Promise<number> {

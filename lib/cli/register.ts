@@ -154,6 +154,28 @@ async function writeOutputs(r: RegistrationWithSlab, map: MineralMap, meta: Volu
   return json;
 }
 
+const MODEL_WORDS = { similarity: 'shift, rotation and one scale', affine: 'shift, rotation, scale and a stretch or shear', fields: 'each field of the mosaic shifted on its own' } as const;
+
+/**
+ * The one line `register` prints when it succeeds: the model kept in plain words, the alignment
+ * error (the held-out patch misfit of that model, or the landmarks' misfit) in voxels and µm, the
+ * share of the map on the volume, and where every other figure is (the output file, --json).
+ */
+export function registerSummary(r: Pick<RegistrationWithSlab, 'model' | 'modelChoice' | 'quality'>,
+  o: { map: string; volume: string; face: string; out: string; transformFile: string; voxelUm: number; fields?: string }): string {
+  const model = r.model ?? 'similarity';
+  const vox = (v: number) => `${v.toFixed(2)} voxel = ${+(v * o.voxelUm).toPrecision(2)} µm`;
+  const lm = r.quality.landmarkResiduals;
+  const held = r.modelChoice?.heldOutRmsVox[model];
+  const error = lm?.length
+    ? `landmarks off by ${vox(Math.sqrt(lm.reduce((t, d) => t + d * d, 0) / lm.length))} (RMS over ${lm.length})`
+    : held != null && Number.isFinite(held)
+      ? `alignment error ${vox(held)} (RMS over ${r.modelChoice!.patches} map patches, each held out)`
+      : 'alignment error not measured (too few map patches lie on the volume)';
+  return `registered ${o.map} onto the ${o.face} face of ${o.volume}: ${model} model (${MODEL_WORDS[model]}${o.fields ? `, ${o.fields}` : ''}), ${error}, ` +
+    `${(100 * r.quality.coverage).toFixed(0)} % of the map on the volume; details (every figure, why this model): ${o.out} or --json; transform: ${o.transformFile}`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     const a = parseRegisterArgs(argv);
@@ -176,8 +198,8 @@ export async function main(argv: string[]): Promise<void> {
     const json = await writeOutputs(r, map, opened.store.meta, a, fields);
     if (a.json) console.log(JSON.stringify(json, null, 2));
     else {
-      console.log(`registered ${a.map} onto the ${a.face ?? 'top'} face of ${a.volume}: model ${json.model} (${r.modelChoice?.reason ?? 'landmarks'}), coverage ${(100 * r.quality.coverage).toFixed(0)} %, ` +
-        `${fields ? `${fields.length} fields (${a.grid ? `grid ${a.grid[0]}x${a.grid[1]}` : 'TIMA field layout'}), ` : ''}MI ${r.quality.miBefore.toFixed(3)} -> ${r.quality.miAfter.toFixed(3)}; written ${a.out} and ${json.transformFile}`);
+      console.log(registerSummary(r, { map: a.map, volume: a.volume, face: a.face ?? 'top', out: a.out, transformFile: json.transformFile, voxelUm: opened.store.meta.spacingUm[2]!,
+        fields: fields && `${fields.length} fields (${a.grid ? `grid ${a.grid[0]}x${a.grid[1]}` : 'TIMA field layout'})` }));
     }
     process.stderr.write(`petromap register: ${nextAfterRegister({ volume: a.volume, map: a.map, legend: a.legend, pixelUm: a['pixel-um'], out: a.out })}\n`);
   } catch (err) {

@@ -88,6 +88,14 @@ export function parseClassNamesCsv(text: string, file: string): Record<number, s
   return out;
 }
 
+/** Said when the class-names file leaves label codes of the label volume unnamed (one or several). */
+export function unnamedClassesNote(file: string, codes: readonly number[]): string {
+  const list = (xs: string[]) => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : xs[0]!);
+  return codes.length === 1
+    ? `${file} gives no name for label code ${codes[0]}; it is called "class ${codes[0]}".`
+    : `${file} gives no name for label codes ${list(codes.map(String))}; they are called ${list(codes.map((c) => `"class ${c}"`))}.`;
+}
+
 /** The label volume as a store: a petromap OME-Zarr store as it is, any other file imported (with the budgets) into `tmpDir`. */
 async function labelStore(path: string, tmpDir: string, scan: VolumeStore): Promise<VolumeStore> {
   if (!existsSync(path)) throw notFound(`The label volume ${path} does not exist.`);
@@ -117,7 +125,7 @@ async function trainOnLabelVolume(a: Record<string, string | undefined>): Promis
       source: `The label volume ${a.labels}`, onProgress: bar,
     });
     const unnamed = classNames ? r.classes.filter((c) => !(c in classNames)) : [];
-    if (unnamed.length) process.stderr.write(`petromap train: note: ${a.classes} names no class ${unnamed.join(', ')}; they are called "class <code>".\n`);
+    if (unnamed.length) process.stderr.write(`petromap train: note: ${unnamedClassesNote(a.classes!, unnamed)}\n`);
     const v = r.validation;
     console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classNames?.[c] ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null }, null, 2));
     process.stderr.write(`petromap train: ${nextAfterTrain(a.volume!, out)}\n`);

@@ -17,6 +17,18 @@ export interface SpacingSource {
   spacingAssumed?: boolean;
 }
 
+/**
+ * A voxel size as the command line shows it: to 7 significant digits, the precision of the float32
+ * a NIfTI (or TIFF, TXM) header holds it in, so 0.003 mm reads 3 µm, not 3.000000026 µm. The store
+ * keeps the exact value read from the file (every computation uses it); only what is printed is rounded.
+ */
+export const shownUm = (v: number): number => (Number.isFinite(v) ? +v.toPrecision(7) : v);
+
+/** `spacingUm` of a metadata object rounded for display (the object is copied, not changed). */
+export function withShownSpacing<T extends { spacingUm: readonly number[] }>(meta: T): T {
+  return { ...meta, spacingUm: meta.spacingUm.map(shownUm) };
+}
+
 const µm = (s: readonly number[]) => (s.every((v) => v === s[0]) ? `${+s[0]!.toPrecision(4)} µm` : `${s.map((v) => +v.toPrecision(4)).join(' x ')} µm (z, y, x)`);
 
 /** The one-line warning for a volume whose voxel size was assumed (undefined when the file gave it). */
