@@ -42,7 +42,12 @@ export class AtomicFileSystemStore extends FileSystemStore {
     const fp = nodePath.join(/*turbopackIgnore: true*/ this.root, rel);
     let fh: fs.promises.FileHandle;
     try {
-      fh = await fs.promises.open(fp, READ_FLAGS);
+      fh = await fs.promises.open(fp, READ_FLAGS).catch((err: NodeJS.ErrnoException) => {
+        // a regular file under a write lease (Samba oplocks, NFS server delegations) refuses a
+        // non-blocking open with EWOULDBLOCK (fcntl(2)); a pipe never does, so the blocking retry is safe
+        if (err?.code === 'EAGAIN' || err?.code === 'EWOULDBLOCK') return fs.promises.open(fp, READ_FLAGS & ~fs.constants.O_NONBLOCK);
+        throw err;
+      });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException)?.code;
       if (code === 'ENOENT') return undefined;
