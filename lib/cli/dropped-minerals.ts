@@ -8,7 +8,13 @@ import type { MineralMap } from '../eds/types';
 import { phaseAreas } from '../eds/minor-phases';
 
 /** One line (without the command prefix), or undefined when every mineral with pixels has a class. */
-export function droppedMineralsNote(map: Pick<MineralMap, 'labels' | 'legend' | 'source'>, classMap: Record<number, number | null>, table?: { minerals: string[] }[]): string | undefined {
+export function droppedMineralsNote(
+  map: Pick<MineralMap, 'labels' | 'legend' | 'source'>,
+  classMap: Record<number, number | null>,
+  table?: { minerals: string[] }[],
+  /** false for a further map (the bottom face): the table may name minerals only the other face has */
+  checkTableNames = true,
+): string | undefined {
   const parts: string[] = [];
   const dropped = phaseAreas(map).filter((p) => p.id !== 0 && p.pixels > 0 && (classMap[p.id] ?? null) === null).sort((a, b) => b.pixels - a.pixels);
   const pct = (f: number) => (f >= 0.001 ? `${(100 * f).toFixed(1)} %` : '< 0.1 %');
@@ -19,7 +25,7 @@ export function droppedMineralsNote(map: Pick<MineralMap, 'labels' | 'legend' | 
       `${shown}${dropped.length > 5 ? `, and ${dropped.length - 5} more` : ''}; ` +
       (table ? 'add them to the class table (--classes) to keep them.' : 'give a class table (--classes classes.json: [{ "code", "name", "minerals": [...] }]) to keep them.'));
   }
-  if (table) {
+  if (table && checkTableNames) {
     const names = new Set(map.legend.map((p) => p.name.toLowerCase()));
     const unknown = table.flatMap((e) => e.minerals).filter((m) => !names.has(m.toLowerCase()));
     if (unknown.length) parts.push(`the class table names ${unknown.slice(0, 5).map((m) => `"${m}"`).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}, which the legend lacks (spelling?).`);

@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const m of maps.slice(1)) {
     const more = await readEds(m.path, m.legend, m.pixelUm);
     const more1 = L.classMapFromTable(more, table).classMap;
-    const droppedMore = droppedMineralsNote(more, more1);
+    const droppedMore = droppedMineralsNote(more, more1, table, false);
     if (droppedMore) process.stderr.write(`petromap run: note: ${droppedMore}\n`);
     moreMaps.push({ map: more, classMap: more1, face: m.face });
   }

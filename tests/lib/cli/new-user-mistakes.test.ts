@@ -107,5 +107,10 @@ describe('a new user\'s mistakes on the command line', () => {
     expect(note).toBe('1 mineral of mount.png has no class and is not trained on, 50.0 % of the map: Hematite (50.0 %); add them to the class table (--classes) to keep them. ' +
       'Also, the class table names "Hematit", which the legend lacks (spelling?).');
     expect(droppedMineralsNote(map, { 1: 2, 2: 3 })).toBeUndefined();
+    // a further map (run's bottom face) with --classes: the hint names the table it was given, and the
+    // table's minerals that only the other face has are not called misspelt
+    expect(droppedMineralsNote(map, { 1: 2, 2: null }, [{ minerals: ['Quartz'] }, { minerals: ['Pyrite'] }], false)).toBe(
+      '1 mineral of mount.png has no class and is not trained on, 50.0 % of the map: Hematite (50.0 %); add them to the class table (--classes) to keep them.',
+    );
   });
 });
