@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { screenshot, test, waitFor } from './harness.mjs';
+import { screenshot, test, trpc, waitFor } from './harness.mjs';
 import { createProject } from './nav.mjs';
 
 test('home page lists the demo project', async ({ page, baseUrl, shared }) => {
@@ -42,4 +42,14 @@ test('workers page says where jobs run (embedded: in this server)', async ({ pag
   assert.match(await page.getByTestId('workers-embedded').innerText(), /PETROMAP_REDIS_URL/);
   assert.equal(await page.locator('.error').count(), 0, 'no error on the workers page');
   await screenshot(page, 'workers');
+});
+
+test('a bad input reads in plain words over HTTP, not as zod issue JSON', async ({ baseUrl }) => {
+  // the input is refused before the project is looked up: any well-formed id does
+  const refused = (p) => p.then(() => assert.fail('the call should have been refused'), (e) => e.message);
+  const epochs = await refused(trpc(baseUrl, 'train.start', { projectId: 'nosuchproject', epochs: 0 }, true));
+  assert.equal(epochs, 'train.start: HTTP 400: Epochs: must be at least 1.');
+  const name = await refused(trpc(baseUrl, 'projects.create', { name: 'x'.repeat(121) }, true));
+  assert.equal(name, 'projects.create: HTTP 400: Name: must have at most 120 characters.');
+  assert.doesNotMatch(epochs + name, /"code"|too_small|\[/);
 });
