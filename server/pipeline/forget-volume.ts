@@ -7,10 +7,11 @@
  * place as an interior scan, and the user's pick of it. Each is recognised by the volume's id it
  * records, or by the petromap-written file name that carries the id, so nothing of another volume
  * goes, and nothing petromap did not write. A composite model that did not use the volume stays.
- * What a switch to another volume set aside for this one (switch-volume.ts) goes with it.
+ * What a switch to another volume set aside for this one (switch-volume.ts) goes with it, but for
+ * its model when the project has none: that becomes the project's model.
  *
- * Kept on purpose: the trained model (a classifier of this sample's minerals that can predict
- * another scan of it) and the EDS maps with their class table.
+ * Kept on purpose: the trained model in use (a classifier of this sample's minerals that can
+ * predict another scan of it) and the EDS maps with their class table.
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -22,7 +23,7 @@ import { overlayFile, registrationKey } from './correlate';
 import { isInterior, removeInterior, removeResultOf, runDir } from './multiscale';
 import { FACE_NAMES } from './project-inputs';
 import { overviewFile, STATS_KEY } from './results-stats';
-import { switchedDir } from './switch-volume';
+import { keepAsideModel, switchedDir } from './switch-volume';
 import { predictionDir, predictionRel } from './train-model';
 
 /** Remove what belonged to volume `volumeId` in project `projectId`; returns the state keys and files it removed (workspace-relative). */
@@ -93,7 +94,9 @@ export async function forgetVolume(svc: Services, projectId: string, volumeId: s
     keys.push('multiscale interior');
   }
 
-  // what a switch to another volume set aside for this one (switch-volume.ts)
+  // what a switch to another volume set aside for this one (switch-volume.ts); its model first
+  // becomes the project's model when there is none (kept, as the dialog says)
+  await keepAsideModel(svc, projectId, volumeId);
   await remove(switchedDir(svc, projectId, volumeId));
 
   const picked = svc.repo.artifact(projectId, 'inputs');

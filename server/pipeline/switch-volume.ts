@@ -27,7 +27,7 @@
  * itself): the switch stops it and goes on; the Train page counts again for the chosen volume.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidInput, notFound, PetromapError } from '@/lib/errors';
 import { decodeProjectState, type ProjectState, type ProjectStateKey } from '../db/project-state';
@@ -36,6 +36,7 @@ import type { Services } from '../services';
 import { readSlabRecord, slabPaths } from '../jobs/tasks-correlate';
 import { writeFileAtomic } from '../storage/atomic';
 import { forgetStore } from '../storage/open-stores';
+import { withProjectLock } from './annotate';
 import { overlayFile, registrationKey } from './correlate';
 import { isInterior, multiscaleState } from './multiscale';
 import { FACE_NAMES, projectDatasets } from './project-inputs';
@@ -133,10 +134,28 @@ async function readAside(svc: Services, projectId: string, volumeId: string): Pr
     const v = (raw as Record<string, unknown>)[k];
     if (v === undefined) continue;
     const r = decodeProjectState(k, JSON.stringify(v));
-    // a model's folder is named by its job id: one that is not an id names no folder of ours
-    if (r.ok && !(k === 'model' && !SAFE_JOB_ID.test((r.value as ProjectState['model']).jobId))) out[k] = r.value;
+    if (r.ok && ours(svc, projectId, volumeId, k, r.value)) out[k] = r.value;
   }
   return out as Aside;
+}
+
+/**
+ * Is a set-aside row one petromap wrote for this volume? Its paths must be the names petromap
+ * gives them in `projects/<id>/` (a model's folder is named by its job id), and a row that records
+ * its volume must record this one: a row naming anything else is left out (and left in the folder).
+ */
+function ours(svc: Services, projectId: string, volumeId: string, k: MovedKey, v: unknown): boolean {
+  const proj = path.join('projects', projectId);
+  const rec = v as { volumeId?: string; relPath?: string; overviewRel?: string | null; jobId?: string };
+  if ('volumeId' in rec && rec.volumeId !== volumeId) return false;
+  if (k === 'model') return SAFE_JOB_ID.test(rec.jobId ?? '');
+  if (k === 'annotations') return rec.relPath === path.join(proj, `annotations-${volumeId}.ome.zarr`);
+  if (k === 'lithologyPrediction') {
+    const inside = path.join(proj, `lithology-${volumeId}`) + path.sep;
+    return !!rec.relPath && path.normalize(rec.relPath) === rec.relPath && rec.relPath.startsWith(inside);
+  }
+  if (k === STATS_KEY) return rec.overviewRel === null || rec.overviewRel === svc.ws.rel(overviewFile(svc, projectId));
+  return true;
 }
 
 /** The words for what was set aside for a volume (what a switch to it brings back). */
@@ -243,65 +262,186 @@ async function move(from: string, to: string) {
 }
 
 /**
- * Make volume `volumeId` the one the project's steps use: what belongs to the volume used now is
- * set aside with it, what was set aside for the chosen one comes back, and the pick is stored.
- * Returns what moved, in words.
+ * Points a test can make fail (a crash half way): 'aside-moved' after the files of the volume left
+ * went into its folder (its rows not yet removed), 'restoring' after the first row came back.
  */
-export async function switchVolume(svc: Services, projectId: string, volumeId: string) {
-  const plan = await volumeSwitchPlan(svc, projectId, volumeId);
-  if (plan.same) return { ...plan, changed: false };
-  if (plan.blockedBy) throw new PetromapError('Conflict', `The project cannot switch to ${plan.to.name} now: ${plan.blockedBy}`);
-  const stuck = await stopReaders(svc, projectId);
-  if (stuck) throw new PetromapError('Conflict', `The project cannot switch to ${plan.to.name} now: ${stuck} was stopped but has not ended yet: try again in a moment.`);
+export const switchHooks: { step?: (name: 'aside-moved' | 'restoring') => void | Promise<void> } = {};
 
-  // 1. the volume used now: its rows and files into its folder
-  if (plan.from) {
-    const leaving = await belongingTo(svc, projectId, plan.from.id);
-    const dir = switchedDir(svc, projectId, plan.from.id);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
-    const rows: Record<string, unknown> = {};
-    for (const k of leaving.keys) rows[k] = svc.repo.artifact(projectId, k);
-    await writeFileAtomic(path.join(/*turbopackIgnore: true*/ dir, 'state.json'), JSON.stringify(rows));
-    for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
-    for (const [from, name] of leaving.files) await move(from, path.join(/*turbopackIgnore: true*/ dir, name));
-    for (const k of leaving.keys) svc.repo.deleteArtifact(projectId, k);
-  }
+/**
+ * The record of a switch under way (`projects/<id>/switching.json`): written before anything moves,
+ * removed when all has moved. A switch that stopped half way (a crash, a rename that failed) is
+ * finished from it before the next switch or delete: phase 'aside' sets aside what is left of the
+ * volume left (again: what moved already is not moved twice, what its folder held is kept), then
+ * stores the pick; phase 'restore' brings back the chosen volume's work.
+ */
+interface Pending { from: string | null; to: string; phase: 'aside' | 'restore' }
+const pendingFile = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'switching.json');
+const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-  // 2. the chosen volume: what was set aside for it comes back
-  await restoreAside(svc, projectId, volumeId);
-  const picked = svc.repo.artifact(projectId, 'inputs') ?? {};
-  svc.repo.setArtifact(projectId, 'inputs', { ...picked, volumeId });
-  // a label count the Train page started meanwhile (for the old volume) stops too, and the record
-  // of the last one goes: a count that failed because its files moved is not reported later
-  const prep = svc.repo.artifact(projectId, 'trainPrepareJob');
-  if (prep) {
-    svc.jobs.cancel(prep.id);
-    svc.repo.deleteArtifact(projectId, 'trainPrepareJob');
+async function readPending(svc: Services, projectId: string): Promise<Pending | null> {
+  const text = await readFile(pendingFile(svc, projectId), 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    const p = JSON.parse(text) as Pending;
+    if (typeof p.to === 'string' && SAFE_ID.test(p.to) && (p.from === null || (typeof p.from === 'string' && SAFE_ID.test(p.from))) && (p.phase === 'aside' || p.phase === 'restore')) return p;
+  } catch {
+    /* not ours: below */
   }
-  return { ...plan, changed: true };
+  throw new PetromapError('Internal', `The record of an unfinished volume switch (${svc.ws.rel(pendingFile(svc, projectId))}) cannot be read; nothing was moved. Check the project's switched-<volume> folders, then delete that file.`);
+}
+
+/** The rows in a volume's folder as stored (unchecked), or {}. */
+async function readAsideRaw(dir: string): Promise<Record<string, unknown>> {
+  const text = await readFile(path.join(/*turbopackIgnore: true*/ dir, 'state.json'), 'utf8').catch(() => null);
+  try {
+    const raw: unknown = text ? JSON.parse(text) : null;
+    return raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /**
- * Bring back what a switch set aside for volume `volumeId` (rows checked by their key's schema),
- * into the project's live slots; its folder goes. Also after the volume in use was deleted, for
- * the volume that takes its place (datasets.delete).
+ * Set aside what belongs to volume `fromId` into its folder. What the folder holds already (work
+ * of that volume that did not come back, or an earlier attempt of this switch) is kept: a row or
+ * file it would replace with something else goes into an `earlier-<time>` folder inside it.
  */
-export async function restoreAside(svc: Services, projectId: string, volumeId: string) {
+async function setAside(svc: Services, projectId: string, fromId: string) {
+  const leaving = await belongingTo(svc, projectId, fromId);
+  const dir = switchedDir(svc, projectId, fromId);
+  await mkdir(dir, { recursive: true });
+  const held = await readAsideRaw(dir);
+  const rows: Record<string, unknown> = {};
+  for (const k of leaving.keys) rows[k] = svc.repo.artifact(projectId, k);
+  const keepRows: Record<string, unknown> = {};
+  for (const k of leaving.keys) {
+    if (held[k] !== undefined && JSON.stringify(held[k]) !== JSON.stringify(rows[k])) {
+      keepRows[k] = held[k];
+      delete held[k];
+    }
+  }
+  const keepFiles = leaving.files.filter(([from, name]) => existsSync(/*turbopackIgnore: true*/ from) && existsSync(/*turbopackIgnore: true*/ path.join(dir, name)));
+  if (Object.keys(keepRows).length || keepFiles.length) {
+    const earlier = path.join(/*turbopackIgnore: true*/ dir, `earlier-${Date.now()}`);
+    await mkdir(earlier, { recursive: true });
+    await writeFileAtomic(path.join(/*turbopackIgnore: true*/ earlier, 'state.json'), JSON.stringify(keepRows));
+    for (const [, name] of keepFiles) await move(path.join(/*turbopackIgnore: true*/ dir, name), path.join(/*turbopackIgnore: true*/ earlier, name));
+  }
+  await writeFileAtomic(path.join(/*turbopackIgnore: true*/ dir, 'state.json'), JSON.stringify({ ...held, ...rows }));
+  for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
+  for (const [from, name] of leaving.files) await move(from, path.join(/*turbopackIgnore: true*/ dir, name));
+  await switchHooks.step?.('aside-moved');
+  for (const k of leaving.keys) svc.repo.deleteArtifact(projectId, k);
+}
+
+/** Do (or finish) the switch `p` describes; returns the words for what stayed set aside. */
+async function completeSwitch(svc: Services, projectId: string, p: Pending): Promise<string[]> {
+  if (p.phase === 'aside') {
+    if (p.from) await setAside(svc, projectId, p.from);
+    // the pick first: a crash while restoring leaves the project on the chosen volume, with its work coming back on the next try
+    const picked = svc.repo.artifact(projectId, 'inputs') ?? {};
+    svc.repo.setArtifact(projectId, 'inputs', { ...picked, volumeId: p.to });
+    await writeFileAtomic(pendingFile(svc, projectId), JSON.stringify({ ...p, phase: 'restore' }));
+  }
+  const kept = await restoreAside(svc, projectId, p.to);
+  await rm(pendingFile(svc, projectId), { force: true });
+  return kept;
+}
+
+/**
+ * A switch of this project that stopped half way is finished (call with the project's lock held):
+ * before another switch and before a dataset is deleted. Returns the words for what stayed aside.
+ */
+export async function finishPendingSwitch(svc: Services, projectId: string): Promise<string[]> {
+  const p = await readPending(svc, projectId);
+  if (!p) return [];
+  if (!svc.repo.dataset(p.to) && p.phase === 'aside') {
+    // the chosen volume is gone: nothing to switch to; what moved of the volume left stays in its folder
+    await rm(pendingFile(svc, projectId), { force: true });
+    return [];
+  }
+  return completeSwitch(svc, projectId, p);
+}
+
+/**
+ * Make volume `volumeId` the one the project's steps use: what belongs to the volume used now is
+ * set aside with it, what was set aside for the chosen one comes back, and the pick is stored.
+ * One switch or delete of a project at a time (the project's lock, shared with the strokes'
+ * writes); a switch that stopped half way is finished first. Returns what moved, in words, and
+ * what stayed set aside (`kept`: it would have replaced work in use, or petromap cannot read it).
+ */
+export async function switchVolume(svc: Services, projectId: string, volumeId: string) {
+  return withProjectLock(projectId, async () => {
+    const earlier = await finishPendingSwitch(svc, projectId);
+    const plan = await volumeSwitchPlan(svc, projectId, volumeId);
+    if (plan.same) return { ...plan, changed: false, kept: earlier };
+    if (plan.blockedBy) throw new PetromapError('Conflict', `The project cannot switch to ${plan.to.name} now: ${plan.blockedBy}`);
+    const stuck = await stopReaders(svc, projectId);
+    if (stuck) throw new PetromapError('Conflict', `The project cannot switch to ${plan.to.name} now: ${stuck} was stopped but has not ended yet: try again in a moment.`);
+    // again right before anything moves: a job may have been started while the readers stopped
+    const busy = activeJobs(svc, projectId)[0];
+    if (busy) throw new PetromapError('Conflict', `The project cannot switch to ${plan.to.name} now: ${jobName(busy.kind)} was just started: switch when it has finished, or cancel it on the Jobs page.`);
+
+    const pending: Pending = { from: plan.from?.id ?? null, to: volumeId, phase: 'aside' };
+    await writeFileAtomic(pendingFile(svc, projectId), JSON.stringify(pending));
+    let kept: string[];
+    try {
+      kept = await completeSwitch(svc, projectId, pending);
+    } catch (err) {
+      throw new PetromapError('Internal', `The switch to ${plan.to.name} stopped half way (${err instanceof Error ? err.message : String(err)}). Nothing was deleted: choose ${plan.to.name} again to finish it.`);
+    }
+    // a label count the Train page started meanwhile (for the old volume) stops too, and the record
+    // of the last one goes: a count that failed because its files moved is not reported later
+    const prep = svc.repo.artifact(projectId, 'trainPrepareJob');
+    if (prep) {
+      svc.jobs.cancel(prep.id);
+      svc.repo.deleteArtifact(projectId, 'trainPrepareJob');
+    }
+    return { ...plan, changed: true, kept: [...earlier, ...kept] };
+  });
+}
+
+/**
+ * Bring back what a switch set aside for volume `volumeId` (rows checked by their key's schema and
+ * names) into the project's live slots, never over work in use there (a slot holding the same row
+ * counts as restored: a retry after a crash). Also after the volume in use was deleted, for the
+ * volume that takes its place (datasets.delete). The folder goes when everything came back;
+ * otherwise it stays with what did not, and the words for that are returned.
+ */
+export async function restoreAside(svc: Services, projectId: string, volumeId: string): Promise<string[]> {
   const dir = switchedDir(svc, projectId, volumeId);
-  if (!existsSync(/*turbopackIgnore: true*/ dir)) return;
+  if (!existsSync(/*turbopackIgnore: true*/ dir)) return [];
+  const raw = await readAsideRaw(dir);
   const aside = await readAside(svc, projectId, volumeId);
   const back = (name: string, to: string) => move(path.join(/*turbopackIgnore: true*/ dir, name), to);
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  /** may `key`'s row come back: its slot is empty, or holds this very row (then it counts as back) */
+  const free = (key: MovedKey, value: unknown = aside[key]) => {
+    const live = svc.repo.artifact(projectId, key as ProjectStateKey);
+    if (live !== undefined && same(live, value)) delete raw[key];
+    return live === undefined;
+  };
+  let first = true;
   const restore = <K extends MovedKey>(key: K, value = aside[key]) => {
-    if (value === undefined || value === null) return false;
+    if (value === undefined || value === null || !free(key, value)) return false;
     svc.repo.setArtifact(projectId, key as ProjectStateKey & K, value as ProjectState[K]);
+    delete raw[key];
+    if (first) {
+      first = false;
+      void switchHooks.step?.('restoring');
+    }
     return true;
   };
   const pdir = svc.ws.projectDir(projectId);
   for (const face of FACE_NAMES) {
-    if (restore(registrationKey(face))) await back(`overlay-${face}.u8`, overlayFile(svc, projectId, face));
+    const key = registrationKey(face);
+    if (aside[key] && free(key)) {
+      await back(`overlay-${face}.u8`, overlayFile(svc, projectId, face));
+      restore(key);
+    }
     const p = slabPaths(pdir, face);
-    if (existsSync(/*turbopackIgnore: true*/ path.join(dir, `slab-${face}.json`))) {
+    // a slab found in another volume stays where it is; this one then stays aside
+    if (existsSync(/*turbopackIgnore: true*/ path.join(dir, `slab-${face}.json`)) && !existsSync(/*turbopackIgnore: true*/ p.json)) {
       await back(`slab-${face}.data`, p.data);
       await back(`slab-${face}.json`, p.json);
     }
@@ -309,13 +449,53 @@ export async function restoreAside(svc: Services, projectId: string, volumeId: s
   if (aside.model) {
     // the model's folder goes back under its own name (model-<jobId>: the next training's prune keeps only the model in use)
     const rel = path.join('projects', projectId, `model-${aside.model.jobId}`);
-    if ((await back('model', svc.ws.abs(rel))) && restore('model', { ...aside.model, modelRel: rel })) restore('trainHistory');
+    const row = { ...aside.model, modelRel: rel };
+    if (free('model', row)) {
+      await back('model', svc.ws.abs(rel));
+      if (existsSync(/*turbopackIgnore: true*/ svc.ws.abs(rel))) restore('model', row);
+    }
   }
-  if (aside.prediction && (await back('prediction', predictionDir(svc, projectId)))) {
-    for (const k of PREDICTION_KEYS) restore(k);
-    await back('labels-3d.nii', overviewFile(svc, projectId));
-  }
+  if (raw.model === undefined) restore('trainHistory');
+  if (aside.prediction && free('prediction')) {
+    await back('prediction', predictionDir(svc, projectId));
+    if (existsSync(/*turbopackIgnore: true*/ predictionDir(svc, projectId))) {
+      await back('labels-3d.nii', overviewFile(svc, projectId));
+      for (const k of PREDICTION_KEYS) restore(k);
+    }
+  } else if (raw.prediction === undefined) for (const k of PREDICTION_KEYS) restore(k);
   restore('annotations');
   restore('lithologyPrediction');
-  await rm(dir, { recursive: true, force: true });
+
+  // what did not come back stays in the folder (its record rewritten with only that), and is named
+  const files = (await readdir(/*turbopackIgnore: true*/ dir)).filter((f) => f !== 'state.json');
+  const rows = Object.keys(raw);
+  if (!rows.length && !files.length) {
+    await rm(dir, { recursive: true, force: true });
+    return [];
+  }
+  await writeFileAtomic(path.join(/*turbopackIgnore: true*/ dir, 'state.json'), JSON.stringify(raw));
+  const left: Aside = {};
+  for (const k of rows) if (k in aside) (left as Record<string, unknown>)[k] = aside[k as MovedKey];
+  const words = asideWords(svc, left);
+  const unread = rows.filter((k) => !(k in aside));
+  if (unread.length) words.push(`${unread.length === 1 ? 'a record' : `${unread.length} records`} petromap cannot take back (${unread.join(', ')})`);
+  if (!words.length) words.push(`the files ${files.join(', ')}`);
+  return words.map((w) => `${w}: kept in ${svc.ws.rel(dir)}`);
+}
+
+/**
+ * Deleting volume `volumeId` (forget-volume.ts): the model set aside with it becomes the project's
+ * model when the project has none (a trained model stays, as the delete dialog says); true if so.
+ * With a model in use, the set-aside one goes with the volume (the dialog says that too).
+ */
+export async function keepAsideModel(svc: Services, projectId: string, volumeId: string): Promise<boolean> {
+  if (svc.repo.artifact(projectId, 'model')) return false;
+  const aside = await readAside(svc, projectId, volumeId);
+  if (!aside.model) return false;
+  const rel = path.join('projects', projectId, `model-${aside.model.jobId}`);
+  await move(path.join(/*turbopackIgnore: true*/ switchedDir(svc, projectId, volumeId), 'model'), svc.ws.abs(rel));
+  if (!existsSync(/*turbopackIgnore: true*/ svc.ws.abs(rel))) return false;
+  svc.repo.setArtifact(projectId, 'model', { ...aside.model, modelRel: rel });
+  if (aside.trainHistory) svc.repo.setArtifact(projectId, 'trainHistory', aside.trainHistory);
+  return true;
 }

@@ -11,7 +11,8 @@ import type { Services } from '../services';
 import { forgetMap } from '../pipeline/correlate';
 import { forgetVolume } from '../pipeline/forget-volume';
 import { projectDatasets } from '../pipeline/project-inputs';
-import { restoreAside, switchVolume, volumeSwitchPlan } from '../pipeline/switch-volume';
+import { withProjectLock } from '../pipeline/annotate';
+import { finishPendingSwitch, restoreAside, switchVolume, volumeSwitchPlan } from '../pipeline/switch-volume';
 import { removeDatasetFolder } from '../storage/sweep';
 
 const jobId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a job id');
@@ -134,7 +135,7 @@ export const datasetsRouter = router({
    */
   useVolume: publicProcedure.input(z.object({ projectId, id: datasetId })).mutation(async ({ ctx, input }) => {
     const r = await switchVolume(ctx.svc, input.projectId, input.id);
-    return { changed: r.changed, from: r.from, to: r.to, aside: r.aside, back: r.back };
+    return { changed: r.changed, from: r.from, to: r.to, aside: r.aside, back: r.back, kept: r.kept };
   }),
   byId: publicProcedure.input(z.object({ id: datasetId })).query(({ ctx, input }) => {
     const d = ctx.svc.repo.dataset(input.id);
@@ -146,16 +147,24 @@ export const datasetsRouter = router({
     if (!d) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no dataset ${input.id}.` });
     // jobs naming this dataset are cancelled and awaited first: they would write into its folder
     const stop = await ctx.svc.jobs.stopDataset(d.id);
-    const wasInUse = d.kind === 'volume' && projectDatasets(ctx.svc, d.projectId).volume?.id === d.id;
-    ctx.svc.repo.deleteDataset(d.id);
-    // what belonged to this dataset in its project (a map: its registrations and their overlays; a
-    // volume: the registrations, slabs, strokes and predictions made on it), then its folder: only
-    // what petromap wrote in it (a folder holding anything else stays, with that)
-    if (d.kind === 'eds') await forgetMap(ctx.svc, d.projectId, d.id);
-    else await forgetVolume(ctx.svc, d.projectId, d.id);
-    // the volume in use went: the one that takes its place gets back what a switch set aside for it
-    const next = wasInUse ? projectDatasets(ctx.svc, d.projectId).volume : undefined;
-    if (next) await restoreAside(ctx.svc, d.projectId, next.id);
+    // one switch or delete of a project at a time (a switch that stopped half way is finished first)
+    const gone = await withProjectLock(d.projectId, async () => {
+      if (!ctx.svc.repo.dataset(d.id)) return true; // deleted by another request meanwhile
+      await finishPendingSwitch(ctx.svc, d.projectId);
+      const wasInUse = d.kind === 'volume' && projectDatasets(ctx.svc, d.projectId).volume?.id === d.id;
+      ctx.svc.repo.deleteDataset(d.id);
+      // what belonged to this dataset in its project (a map: its registrations and their overlays; a
+      // volume: the registrations, slabs, strokes and predictions made on it), then its folder: only
+      // what petromap wrote in it (a folder holding anything else stays, with that)
+      if (d.kind === 'eds') await forgetMap(ctx.svc, d.projectId, d.id);
+      else await forgetVolume(ctx.svc, d.projectId, d.id);
+      // the volume in use went: the one that takes its place gets back what a switch set aside for it
+      // (never over the model in use, which stays: what does not come back stays in its folder)
+      const next = wasInUse ? projectDatasets(ctx.svc, d.projectId).volume : undefined;
+      if (next) await restoreAside(ctx.svc, d.projectId, next.id);
+      return false;
+    });
+    if (gone) return { ok: true };
     const dir = ctx.svc.ws.datasetDir(d.id);
     await removeDatasetFolder(dir);
     if (stop.overran.length) void stop.settled.then(() => removeDatasetFolder(dir)).catch(() => undefined);

@@ -25,6 +25,7 @@ export function DataStep({ projectId }: { projectId: string }) {
   const [switchError, setSwitchError] = useState<string | null>(null);
   // ask first, with what the switch sets aside and brings back (or why it cannot happen now)
   const chooseVolume = async (id: string) => {
+    if (useVolume.isPending) return;
     setSwitchError(null);
     try {
       const plan = await qc.fetchQuery({ ...trpc.datasets.volumeSwitch.queryOptions({ projectId, id }), staleTime: 0 });
@@ -70,7 +71,7 @@ export function DataStep({ projectId }: { projectId: string }) {
         )}
         {inUse.map((t) => <p key={t} className="notice small" data-testid="in-use-note">{t}</p>)}
         {datasets.data && datasets.data.length > 0 && (
-          <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} onUseAsBottom={(id) => setFace.mutate({ id, face: 'bottom' })} onUseVolume={(id) => void chooseVolume(id)} onDelete={(id) => del.mutate({ id })} />
+          <DatasetTable projectId={projectId} rows={datasets.data.map(toDatasetRow)} onUseAsBottom={(id) => setFace.mutate({ id, face: 'bottom' })} onUseVolume={(id) => void chooseVolume(id)} switching={useVolume.isPending} onDelete={(id) => del.mutate({ id })} />
         )}
         {setFace.error && <div className="error">Could not mark the map as the bottom face: {setFace.error.message}</div>}
         {del.error && <div className="error" role="alert">Could not delete the dataset: {del.error.message}</div>}

@@ -12,17 +12,19 @@ import type { DatasetRow } from './dataset-row';
 /** What a delete takes with it, in the words the confirmation asks with (server: forgetVolume / forgetMap). */
 export function deleteQuestion(d: Pick<DatasetRow, 'name' | 'kind'>): string {
   return d.kind === 'volume'
-    ? `Delete the XRM volume ${d.name}? The registrations, surface slabs, whole-volume prediction and painted strokes made on it go with it, and so does a Multi-scale composite model computed from it. The EDS maps and the trained model stay.`
+    ? `Delete the XRM volume ${d.name}? The registrations, surface slabs, whole-volume prediction and painted strokes made on it go with it, and so does a Multi-scale composite model computed from it. The EDS maps and the trained model in use stay; a model set aside with it (when another volume was chosen) becomes the project's model if there is none, else it goes too.`
     : `Delete the EDS map ${d.name}? Its registrations and overlays go with it. The volume, the other maps and the trained model stay.`;
 }
 
 /** Rows that share their role (volume, top map, bottom map) with another: these get an "in use" / "not used" badge. */
 const role = (d: DatasetRow) => (d.kind === 'volume' ? 'volume' : d.face === 'bottom' ? 'bottom' : 'top');
 
-export function DatasetTable({ projectId, rows, onUseAsBottom, onUseVolume, onDelete }: {
+export function DatasetTable({ projectId, rows, onUseAsBottom, onUseVolume, switching, onDelete }: {
   projectId: string; rows: DatasetRow[]; onUseAsBottom?: (id: string) => void;
   /** a volume the project does not use: make it the one it uses (the caller asks first) */
   onUseVolume?: (id: string) => void;
+  /** a switch is under way: no second one until it has finished */
+  switching?: boolean;
   onDelete?: (id: string) => void;
 }) {
   const shared = (d: DatasetRow) => d.inUse !== undefined && rows.filter((r) => role(r) === role(d)).length > 1;
@@ -54,7 +56,7 @@ export function DatasetTable({ projectId, rows, onUseAsBottom, onUseVolume, onDe
               {shared(d) && !d.inUse && d.kind === 'volume' && d.volume && onUseVolume && (
                 <div>
                   <button type="button" className="small" data-testid={`use-volume-${d.id}`} title="Make this the volume Correlate, Train and Results use (you are asked first, with what is set aside)"
-                    onClick={() => onUseVolume(d.id)}>Use this volume</button>
+                    disabled={switching} onClick={() => onUseVolume(d.id)}>Use this volume</button>
                 </div>
               )}
               {d.refused && (
