@@ -3,7 +3,6 @@
  * Prints, as JSON, what a volume file's header says (shape, voxel type, voxel size in µm, notes)
  * or, for an imported store, its metadata, pyramid levels and chunking. Reads headers only.
  */
-import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { invalidInput, isPetromapError } from '../errors';
 import { limitsFromEnv, safeMessage } from '../limits';

@@ -13,7 +13,7 @@
  *
  * Both print a JSON summary on stdout (classes, counts, validation).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_BANK, FEATURE_BANKS, featureBank, type FeatureBank } from '../classify/feature-banks';

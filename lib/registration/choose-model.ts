@@ -35,7 +35,7 @@ import { climbAffine, withDeterminant } from './affine-climb';
 import { polishKeptAffine } from './affine-polish';
 import type { MovingImage } from './moving-image';
 import { measurePartShift, patchGrid, predictedGrey, type PartShift } from './patch-shift';
-import type { FieldRect, ModelChoice, ResidualMap, Slab } from './types';
+import type { ModelChoice, ResidualMap, Slab } from './types';
 import { nextUnit } from './yield-unit';
 
 /** A patch's measured shift (EDS pixels) at its centre (EDS pixels, relative to the map centre). */

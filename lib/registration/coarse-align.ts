@@ -7,14 +7,13 @@
  * which grey a mineral has, so contrast inversion is fine, and it only counts the overlap, so a
  * map covering part of the surface (or hanging over its edge) is fine.
  */
-import { invertAffine2, type Affine2 } from '../coords';
+import type { Affine2 } from '../coords';
 import { throwIfAborted, unprocessable, type StageOptions } from '../errors';
 import { coarseGrid } from './map-scale';
 import type { MovingImage } from './moving-image';
-import { poseToAffine, scoreAffine, type Pose } from './pose';
+import { poseToAffine, type Pose } from './pose';
 import { CLIMB_OUT, climbPicks, climbPicksAsync, climbPose, sweep, sweepAsync, sweepShared, sweepUnits, type Candidate, type ClimbJob, type SweepJob, type SweepShared } from './coarse-search';
-import { overlapPenalty, prepareFixed, type FixedSpectra } from './ratio-search';
-import { mutualInformationOverlap } from './quality';
+import { prepareFixed, type FixedSpectra } from './ratio-search';
 import type { CoarseAlignment, Slab } from './types';
 
 export interface CoarseAlignOptions extends StageOptions {

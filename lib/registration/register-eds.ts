@@ -20,7 +20,7 @@ import { extractSlab, withBelow, type ExtractSlabOptions } from './extract-slab'
 import { fitLandmarks, landmarkResiduals, type SlabLandmark } from './fit-landmarks';
 import { checkMapScale } from './map-scale';
 import { chooseModel, type ChosenModel } from './model-choice';
-import { movingImage, type MovingImage } from './moving-image';
+import { movingImage } from './moving-image';
 import { scoreAffine } from './pose';
 import { mapCoverage, mutualInformation } from './quality';
 import { expectedOverlap, poseScore, prewarmRefinement, refineFromPose } from './refine-pose';

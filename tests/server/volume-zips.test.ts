@@ -5,7 +5,6 @@
  * slices with their reconstruction log's.
  */
 import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importVolumeDataset } from '@/server/storage/datasets';
@@ -67,7 +66,7 @@ describe('zipped volumes', () => {
 
   it('a zip of SkyScan NRecon BMP slices with its reconstruction log imports with the log\'s voxel size', async () => {
     const files: Record<string, Uint8Array> = { 'rec/sample_rec.log': new TextEncoder().encode('[Reconstruction]\r\nPixel Size (um)=6.5\r\n') };
-    for (let z = 0; z < NZ; z++) files[`rec/sample_rec${String(z).padStart(8, '0')}.bmp`] = greyBmp(NX, NY, (x, y) => z * 10 + y);
+    for (let z = 0; z < NZ; z++) files[`rec/sample_rec${String(z).padStart(8, '0')}.bmp`] = greyBmp(NX, NY, (_x, y) => z * 10 + y);
     const d = await upload('rec.zip', files);
     const store = await openVolume(ctx.ws.abs(d.relPath));
     expect(store.meta.spacingUm).toEqual([6.5, 6.5, 6.5]);

@@ -85,7 +85,7 @@ describe('painted classes prior', () => {
       const t = w.reduce((a, v) => a + v, 0);
       return w.map((v) => v / t);
     })();
-    root.forEach((v, k) => expect(tm.trainPrior![k]!).toBeCloseTo(capped[k]!, 5));
+    root.forEach((_v, k) => expect(tm.trainPrior![k]!).toBeCloseTo(capped[k]!, 5));
     if (capped.every((v, k) => Math.abs(v - root[k]! / sum) < 1e-9)) root.forEach((v, k) => expect(tm.trainPrior![k]!).toBeCloseTo(v / sum, 5));
     console.log(`painted prior: fracture share ${(100 * off.fracture).toFixed(1)} -> ${(100 * on.fracture).toFixed(1)} % (true ${(100 * truthShare).toFixed(1)} %), mean IoU ${off.meanIoU.toFixed(3)} -> ${on.meanIoU.toFixed(3)}`);
   });

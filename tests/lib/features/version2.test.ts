@@ -7,7 +7,7 @@ import { loadModel, saveModel } from '../../../lib/classify/model-io-node';
 import { predictBrick } from '../../../lib/classify/predict-brick';
 import { featureNames } from '../../../lib/features';
 import { isPetromapError } from '../../../lib/errors';
-import { brickGrid, computeBrickFeatures, featureHalo, featuresForBox, type FeatureSet } from '../../../lib/features';
+import { brickGrid, computeBrickFeatures, featureHalo, featuresForBox } from '../../../lib/features';
 import { getTf } from '../../../lib/classify/tf-node';
 import type { Box3, Shape3 } from '../../../lib/volume/types';
 import { blobs, floatStore, seams, untrainedModel } from './blobs';

@@ -7,7 +7,7 @@ import { predictBrick } from '../../../lib/classify/predict-brick';
 import { getTf } from '../../../lib/classify/tf-node';
 import { classifierFeatureSet } from '../../../lib/classify/feature-sets';
 import { isCoarse } from '../../../lib/features/plan';
-import { brickGrid, featureHalo, featuresForBox, type FeatureSet } from '../../../lib/features';
+import { brickGrid, featureHalo, featuresForBox } from '../../../lib/features';
 import type { Box3, Shape3 } from '../../../lib/volume/types';
 import { blobs, floatStore, seams, untrainedModel } from './blobs';
 
