@@ -6,36 +6,16 @@
  * - a prediction's stores did not carry `spacingAssumed` from their scan, so `info` on them did not warn;
  * - scripts/e2e.mjs kept its own copy of the build staleness check (scripts/build-stale.mjs).
  */
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { capture, cliTempDir } from './cli-session';
 import { main } from '../../../lib/cli/main';
 import { unnamedClassesNote } from '../../../lib/cli/train';
 import { writeNifti, writeMeta } from '../volume/fixtures';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'petromap-cli-loose-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-afterEach(() => {
-  process.exitCode = undefined;
-});
+const tmp = cliTempDir('petromap-cli-loose-');
 
-async function capture(fn: () => Promise<number | void>) {
-  let out = '', err = '';
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += a.join(' ') + '\n'));
-  const cerr = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += a.join(' ') + '\n'));
-  const ow = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const w = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    const code = await fn();
-    return { code: code ?? (process.exitCode ?? 0), out, err };
-  } finally {
-    log.mockRestore();
-    cerr.mockRestore();
-    ow.mockRestore();
-    w.mockRestore();
-  }
-}
 
 /** 6 x 16 x 16 uint8: air (10) above two grey phases in stripes along x. */
 function scanVoxels(): Uint8Array {

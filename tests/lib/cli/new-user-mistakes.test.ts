@@ -7,10 +7,10 @@
  * - minerals without a class (default classes, or a class table with a typo) dropped from training
  *   by `run` / `train` without a word (the real TIMA export's hematite-magnetite is 53 % of its map).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { capture, cliTempDir } from './cli-session';
 import { droppedMineralsNote } from '../../../lib/cli/dropped-minerals';
 import { main } from '../../../lib/cli/main';
 import { renderMineralMapPng } from '../../../lib/eds/render';
@@ -18,27 +18,8 @@ import { saveMineralMap } from '../../../lib/eds/store-node';
 import type { MineralMap } from '../../../lib/eds/types';
 import { writeTiff } from '../volume/fixtures';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'petromap-mistakes-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-afterEach(() => {
-  process.exitCode = undefined;
-});
+const tmp = cliTempDir('petromap-mistakes-');
 
-async function capture(fn: () => Promise<number>) {
-  let out = '', err = '';
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += a.join(' ') + '\n'));
-  const cerr = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += a.join(' ') + '\n'));
-  const ow = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const w = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    log.mockRestore();
-    cerr.mockRestore();
-    ow.mockRestore();
-    w.mockRestore();
-  }
-}
 
 /** A 2 x 2 checkerboard of 16 px squares of two minerals. */
 function checkerMap(n: number, pixelSizeUm: number, names: [string, string]): MineralMap {

@@ -8,34 +8,15 @@
  *   (`run --eds <folder> --pixel-um` used to ignore it silently);
  * - each step ends with the next command on stderr, written with the files it wrote.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { capture, cliTempDir } from './cli-session';
 import { main } from '../../../lib/cli/main';
 import { nextAfterRegister, nextAfterTrain } from '../../../lib/cli/next-step';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'petromap-steps-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-afterEach(() => {
-  process.exitCode = undefined;
-});
+const tmp = cliTempDir('petromap-steps-');
 
-async function capture(fn: () => Promise<number>) {
-  let out = '', err = '';
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += a.join(' ') + '\n'));
-  const cerr = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += a.join(' ') + '\n'));
-  const ow = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const w = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    log.mockRestore();
-    cerr.mockRestore();
-    ow.mockRestore();
-    w.mockRestore();
-  }
-}
 
 describe('step by step on the command line', () => {
   const demo = path.join(tmp, 'demo'), eds = path.join(tmp, 'demo-eds'), store = path.join(tmp, 'demo.ome.zarr');

@@ -5,36 +5,17 @@
  * web app's Data step. Now the store records it, `info` says `spacingAssumed: true` with one warning,
  * `register` warns once and its refusal names the assumption and `petromap import --spacing`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { capture, cliTempDir } from './cli-session';
 import { main } from '../../../lib/cli/main';
 import { assumedSpacingWarning, warnIfSpacingAssumed } from '../../../lib/cli/voxel-size';
 import { saveMineralMap } from '../../../lib/eds/store-node';
 import type { MineralMap } from '../../../lib/eds/types';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'petromap-voxel-assumed-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-afterEach(() => {
-  process.exitCode = undefined;
-});
+const tmp = cliTempDir('petromap-voxel-assumed-');
 
-async function capture(fn: () => Promise<number>) {
-  let out = '', err = '';
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += a.join(' ') + '\n'));
-  const cerr = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += a.join(' ') + '\n'));
-  const ow = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const w = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    log.mockRestore();
-    cerr.mockRestore();
-    ow.mockRestore();
-    w.mockRestore();
-  }
-}
 
 /** A headerless raw scan (no voxel size in it): 6 x 16 x 16 uint8, air above rock. */
 function rawScan(): string {
