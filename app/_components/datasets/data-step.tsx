@@ -75,6 +75,11 @@ export function DataStep({ projectId }: { projectId: string }) {
         )}
         {setFace.error && <div className="error">Could not mark the map as the bottom face: {setFace.error.message}</div>}
         {del.error && <div className="error" role="alert">Could not delete the dataset: {del.error.message}</div>}
+        {!!useVolume.data?.kept.length && (
+          <p className="notice small" data-testid="use-volume-kept">
+            Not brought back with {useVolume.data.to.name} (it would have replaced work in use, or petromap cannot read it; nothing was deleted): {useVolume.data.kept.join('; ')}.
+          </p>
+        )}
         {(switchError ?? useVolume.error) && <div className="error" role="alert" data-testid="use-volume-error">{switchError ?? `Could not switch the volume: ${useVolume.error!.message}`}</div>}
       </div>
     </>
