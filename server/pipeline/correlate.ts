@@ -26,6 +26,7 @@ import { mineralMap, volumeStore } from '../storage/open-stores';
 import { autoWindow, greyPng } from '../render/slice';
 import { runTask } from '../jobs/run-task';
 import { edsOnSlabCodes, NO_FIELD_LAYOUT, readSlabFiles, readSlabRecord, REFUSED_MAP, type SlabRecord, type SurfaceOut } from '../jobs/tasks-correlate';
+import { withProjectLock } from './annotate';
 import { faceDatasets, projectClassMap, projectDatasets, projectTruth, type Face } from './project-inputs';
 import { checkMapScale } from '@/lib/registration/map-scale';
 import type { VolumeInfoOut } from '../routers/datasets';
@@ -175,14 +176,19 @@ const writing = new Map<string, Promise<unknown>>();
 
 /** Store a registration with its EDS-on-slab overlay (legend index + 1 per slab pixel). */
 function storeRegistration(svc: Services, projectId: string, rec: RegistrationRecord, codes: Uint8Array, size: { width: number; height: number }, face: Face) {
-  const run = async () => {
+  // under the project's lock, as a volume switch is (switch-volume.ts): a registration computed on the
+  // volume the project left during the fit or job is not stored over the chosen volume's work
+  const run = () => withProjectLock(projectId, async () => {
+    if (projectDatasets(svc, projectId).volume?.id !== rec.volumeId) {
+      throw unprocessable('The project switched to another volume while this registration was computed: it was not stored. Register again on the volume in use.');
+    }
     const id = randomInt(1, 2 ** 31);
     const buf = new Uint8Array(4 + codes.length);
     new DataView(buf.buffer).setUint32(0, id, true);
     buf.set(codes, 4);
     await writeFileAtomic(overlayFile(svc, projectId, face), buf);
     svc.repo.setArtifact(projectId, registrationKey(face), { ...rec, overlay: { id, width: size.width, height: size.height } });
-  };
+  });
   const key = `${projectId}\0${face}`;
   const next = (writing.get(key) ?? Promise.resolve()).then(run, run);
   const tail = next.catch(() => undefined);
