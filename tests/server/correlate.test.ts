@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyAffine2to3, type Affine2to3 } from '@/lib/coords';
 import { registrationError } from '@/lib/registration';
 import { createCaller } from '@/server/routers/_app';
-import { readSlab, SLAB_JOB, type RegistrationRecord } from '@/server/pipeline/correlate';
+import { fitProjectLandmarks, readSlab, SLAB_JOB, type RegistrationRecord } from '@/server/pipeline/correlate';
 import type { Services } from '@/server/services';
+import { addVolumeDataset } from './temp-workspace';
 import { makeSandstoneProject, type TrainFixture } from './train-fixture';
 
 let fx: TrainFixture;
@@ -142,6 +143,22 @@ describe('correlate: the slab is a job, requests read what it stored', () => {
     svc.repo.setArtifact(projectId, 'registration', { ...rec, overlay: { ...rec.overlay!, id: rec.overlay!.id + 1 } });
     expect((await getPng('eds-on-slab.png')).status).toBe(422);
     svc.repo.setArtifact(projectId, 'registration', rec);
+  });
+
+  it('a landmark fit that ends after the project switched to another volume is not stored over the new one', async () => {
+    const { svc, projectId } = fx;
+    const slab = (await readSlab(svc, projectId))!;
+    const before = svc.repo.artifact(projectId, 'registration')!;
+    const other = await addVolumeDataset(svc, projectId, { meta: { shape: [4, 8, 8], spacingUm: [1, 1, 1], originUm: [0, 0, 0], dtype: 'uint8', channels: ['grey'] }, data: new Uint8Array(256) }, { name: 'other.nrrd', chunk: [4, 8, 8] });
+    const inputs = svc.repo.artifact(projectId, 'inputs');
+    // the fit reads the volume in use when called, then awaits the slab and the map: the switch lands meanwhile
+    const fit = fitProjectLandmarks(svc, projectId, truthLandmarks(slab.slabToVoxel), 'similarity');
+    svc.repo.setArtifact(projectId, 'inputs', { ...(inputs ?? {}), volumeId: other.id });
+    await expect(fit).rejects.toThrow(/switched to another volume while this registration was computed: it was not stored/);
+    expect(svc.repo.artifact(projectId, 'registration')).toEqual(before);
+    if (inputs) svc.repo.setArtifact(projectId, 'inputs', inputs);
+    else svc.repo.setArtifact(projectId, 'inputs', { volumeId: before.volumeId });
+    svc.repo.deleteDataset(other.id);
   });
 
   it('auto-register reuses the stored slab (it is not extracted again)', async () => {
