@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { isPetromapError } from '@/lib/errors';
 import { statusOf } from './errors';
+import { inputIssuesMessage } from './input-issues';
 import { checkRequest, guardConfigFromEnv, type GuardConfig } from './http-guard';
 
 export function jsonError(message: string, status: number) {
@@ -20,8 +21,14 @@ export function errorResponse(err: unknown, what: string) {
 
 export const ID_RE = /^[a-z0-9]{1,64}$/i;
 
-/** a query's zod issues as `field: reason; …` (the binary routes' 400 message) */
-const queryIssues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+/**
+ * The binary routes' answer (400) to a query zod refused, in the words the tRPC procedures use
+ * (server/input-issues.ts): "The request for the label slice was not understood. Index: must be at
+ * least 0." `what` names what was asked for ("the label slice").
+ */
+export function badQueryResponse(what: string, err: z.core.$ZodError): Response {
+  return jsonError(`The request for ${what} was not understood. ${inputIssuesMessage(err)}`, 400);
+}
 
 /** Upper bounds of query numbers: far above any real volume, low enough to keep work bounded. */
 export const MAX_SLICE_INDEX = 1_000_000;
@@ -102,7 +109,7 @@ export function idRoute<S extends z.ZodType>(
     const id = p.projectId ?? p.datasetId ?? '';
     if (!ID_RE.test(id)) return jsonError(`There is no ${p.projectId !== undefined ? 'project' : 'dataset'} ${id}.`, 404);
     const q = schema.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-    if (!q.success) return jsonError(`Bad request for ${what}: ${queryIssues(q.error)}`, 400);
+    if (!q.success) return badQueryResponse(what, q.error);
     try {
       return await handle(id, q.data, req);
     } catch (err) {
@@ -113,8 +120,9 @@ export function idRoute<S extends z.ZodType>(
 
 /**
  * What a guarded project route (PUT bodies streamed past proxy.ts) checks first: the Host/Origin
- * guard, the project id, the query with zod; `{ error }` is the refusal response (403/404/400
- * "Bad <what> request: field: reason; …"), else the project id and the parsed query.
+ * guard, the project id, the query with zod; `{ error }` is the refusal response (403/404/400 of
+ * badQueryResponse), else the project id and the parsed query. `what` names what is asked for
+ * ("the painted slice").
  */
 export async function parseGuardedProjectQuery<S extends z.ZodType>(
   req: Request,
@@ -127,7 +135,7 @@ export async function parseGuardedProjectQuery<S extends z.ZodType>(
   const { projectId } = await params;
   if (!ID_RE.test(projectId)) return { error: jsonError(`There is no project ${projectId}.`, 404) };
   const q = schema.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  if (!q.success) return { error: jsonError(`Bad ${what} request: ${queryIssues(q.error)}`, 400) };
+  if (!q.success) return { error: badQueryResponse(what, q.error) };
   return { projectId, q: q.data };
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { services } from '@/server/services';
-import { errorResponse, ID_RE, jsonError } from '@/server/http';
+import { badQueryResponse, errorResponse, ID_RE, jsonError } from '@/server/http';
 import { exportVolumeStream, VOLUME_FORMATS } from '@/server/pipeline/results';
 
 export const runtime = 'nodejs';
@@ -19,7 +19,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
   const { projectId } = await params;
   if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  if (!q.success) return jsonError(`Bad export request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400);
+  if (!q.success) return badQueryResponse('the volume export', q.error);
   try {
     const ex = await exportVolumeStream(services(), projectId, q.data.what, q.data.format, req.signal);
     const it = ex.body;

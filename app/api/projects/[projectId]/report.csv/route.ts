@@ -1,7 +1,7 @@
 /** GET /api/projects/:projectId/report.csv?table=modal|depth|histograms|metrics: result tables as CSV. */
 import { z } from 'zod';
 import { services } from '@/server/services';
-import { errorResponse, ID_RE, jsonError } from '@/server/http';
+import { badQueryResponse, errorResponse, ID_RE, jsonError } from '@/server/http';
 import { csvFileText } from '@/lib/report/csv';
 import { reportCsv } from '@/server/pipeline/results';
 
@@ -14,7 +14,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
   const { projectId } = await params;
   if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  if (!q.success) return jsonError(`Bad table request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400);
+  if (!q.success) return badQueryResponse('the results table', q.error);
   try {
     const { filename, csv } = await reportCsv(services(), projectId, q.data.table);
     return new Response(csvFileText(csv), { headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${filename}"`, 'Cache-Control': 'no-store' } });

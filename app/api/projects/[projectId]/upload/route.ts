@@ -9,7 +9,7 @@ import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
 import { services } from '@/server/services';
-import { errorResponse, guardResponse, ID_RE, jsonError } from '@/server/http';
+import { badQueryResponse, errorResponse, guardResponse, ID_RE, jsonError } from '@/server/http';
 import { streamToFile } from '@/server/storage/upload';
 import { startImportJob } from '@/server/storage/import-job';
 
@@ -22,7 +22,7 @@ const query = z.object({
   pixelUm: z.coerce.number().positive().optional(),
   spacing: z
     .string()
-    .regex(/^[0-9.]+,[0-9.]+,[0-9.]+$/)
+    .regex(/^[0-9.]+,[0-9.]+,[0-9.]+$/, 'must be three numbers in µm, z,y,x (such as 0.5,0.5,0.5)')
     .transform((s) => s.split(',').map(Number) as [number, number, number])
     .optional(),
   face: z.enum(['top', 'bottom']).optional(),
@@ -36,7 +36,7 @@ export async function POST(req: Request, { params }: { params: Promise<{ project
   const svc = services();
   if (!ID_RE.test(projectId) || !svc.repo.project(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  if (!q.success) return jsonError(`Bad upload request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400);
+  if (!q.success) return badQueryResponse('the upload', q.error);
   const { kind } = q.data;
   const name = path.basename(q.data.name.replace(/\\/g, '/')).replace(/[\u0000-\u001f\u007f]/g, '_') || 'upload';
   const ext = (name.toLowerCase().match(/\.(nii\.gz|[a-z0-9]{1,5})$/)?.[0] ?? '').replace(/[^a-z0-9.]/g, '');

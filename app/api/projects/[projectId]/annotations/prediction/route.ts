@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { services } from '@/server/services';
-import { errorResponse, ID_RE, jsonError, MAX_SLICE_INDEX } from '@/server/http';
+import { badQueryResponse, errorResponse, ID_RE, jsonError, MAX_SLICE_INDEX } from '@/server/http';
 import { readPredictionSlice } from '@/server/pipeline/annotate';
 
 export const runtime = 'nodejs';
@@ -16,7 +16,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
   const { projectId } = await params;
   if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  if (!q.success) return jsonError(`Bad prediction-slice request: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 400);
+  if (!q.success) return badQueryResponse('the predicted lithology slice', q.error);
   try {
     const { data, width, height } = await readPredictionSlice(services(), projectId, q.data.axis, q.data.index);
     return new Response(new Uint8Array(data).buffer, {

@@ -26,7 +26,7 @@ const query = z.object({
 const MARGIN = 4096;
 
 /** What GET and PUT check first: the Host/Origin guard, the project id, the query; a refusal as its response. */
-const parse = (req: Request, params: Promise<{ projectId: string }>) => parseGuardedProjectQuery(req, params, query, 'painted-slice');
+const parse = (req: Request, params: Promise<{ projectId: string }>) => parseGuardedProjectQuery(req, params, query, 'the painted slice');
 
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
   const p = await parse(req, params);

@@ -18,14 +18,14 @@ export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
 const query = z.object({
-  dataset: z.string().regex(ID_RE, 'not a dataset id'),
+  dataset: z.string().regex(ID_RE, 'is not a dataset id'),
   axis: z.enum(['z', 'y', 'x']),
   index: z.coerce.number().int().min(0).max(MAX_SLICE_INDEX),
   layer: z.enum(['strokes', 'prediction']).default('strokes'),
 });
 
 /** What GET and PUT check first: the Host/Origin guard, the project id, the query; a refusal as its response. */
-const parse = (req: Request, params: Promise<{ projectId: string }>) => parseGuardedProjectQuery(req, params, query, 'pore/solid slice');
+const parse = (req: Request, params: Promise<{ projectId: string }>) => parseGuardedProjectQuery(req, params, query, 'the pore/solid slice');
 
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
   const p = await parse(req, params);
