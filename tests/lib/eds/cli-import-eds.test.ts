@@ -38,7 +38,8 @@ describe('petromap import-eds', () => {
     await writeFile(join(dir, 'bse.png'), encode({ width: 2, height: 2, data: Uint8Array.of(1, 2, 3, 4), channels: 1, depth: 8 }));
     const out = join(dir, 'store');
     const r = await run([join(dir, 'm.png'), '--legend', join(dir, 'legend.csv'), '--pixel-um', '2.5', '--bse', join(dir, 'bse.png'), '--out', out]);
-    expect(r.err).toBe('');
+    // stderr holds only the next step (stdout stays the JSON summary)
+    expect(r.err).toMatch(/^petromap import-eds: next: register it on the volume: petromap register [^\n]*\n$/);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out);
     expect(s).toMatchObject({ width: 2, height: 2, pixelSizeUm: 2.5, unclassifiedPercent: 25, companions: ['BSE'] });

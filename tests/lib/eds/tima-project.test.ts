@@ -189,7 +189,8 @@ describe('petromap import-eds on a project folder', () => {
   it('--dataset and --preview: the chosen sample stored, the PNG shows the mosaic (not measured hatched) and its legend', async () => {
     const out = join(dir, 'cli-one'), png = join(dir, 'preview.png');
     const r = await runCli([proj.root, '--dataset', 'GX-202', '--preview', png, '--out', out]);
-    expect(r.err).toBe('');
+    // stderr holds only the next step (stdout stays the JSON summary)
+    expect(r.err).toMatch(/^petromap import-eds: next: register it on the volume: petromap register [^\n]*\n$/);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out);
     const t = proj.datasets.find((d) => d.sampleName === 'GX-202')!;
