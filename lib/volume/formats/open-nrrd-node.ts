@@ -123,7 +123,15 @@ export async function openNrrd(path: string, name: string, opts: OpenOptions = {
   if (encoding === 'gzip' || encoding === 'gz') {
     const stream = fs.createReadStream(dataPath, { start: dataStart, highWaterMark: 1 << 20 }).pipe(zlib.createGunzip({ chunkSize: 1 << 20 }));
     const reader = streamByteReader(stream, name, expected);
-    if (byteSkip > 0) await reader.skip(byteSkip);
+    if (byteSkip > 0) {
+      await reader.skip(byteSkip).catch((err: unknown) => {
+        // the data ended inside the skip: say so, not "ends after N bytes but needs N"
+        if (err instanceof Error && / is truncated: /.test(err.message)) {
+          throw invalidInput(`${name}: its header says to skip ${byteSkip.toLocaleString('en')} bytes ("byte skip") before the voxels, more than its decompressed data holds; the header is damaged or was written for another file.`, { cause: err });
+        }
+        throw err;
+      });
+    }
     else if (byteSkip === -1) throw unsupported(`${name}: "byte skip: -1" with gzip encoding is not supported.`);
     return streamReader(desc, reader, decoder);
   }

@@ -294,6 +294,12 @@ describe('bad input', () => {
     expect((await readdir(path.join(dir, 'out'))).filter((e) => e.includes('partial') || e.startsWith('x4'))).toEqual([]);
   });
 
+  it('a gzip NRRD whose "byte skip" runs past its data says so (not "ends after N bytes but needs N")', async () => {
+    const g = (await readFile(f('g.nrrd'))).toString('latin1');
+    await writeFile(f('gskip.nrrd'), Buffer.from(g.replace('encoding: gzip', 'encoding: gzip\nbyte skip: 99999999999'), 'latin1'));
+    await expectInvalid(importVolume(f('gskip.nrrd'), out('x6'), opts), /gskip\.nrrd: its header says to skip 99,999,999,999 bytes \("byte skip"\)/);
+  });
+
   it('raw dimensions that do not match the file size', async () => {
     await expectInvalid(
       importVolume(f('r.raw'), out('x5'), { raw: { shape: [10, 12, 10], dtype: 'uint16', littleEndian: true } }),
