@@ -42,6 +42,8 @@ export async function run(args: string[]): Promise<void> {
   const parallel = Math.max(1, Number(arg(args, 'parallel') ?? 2));
   const timeoutMs = 1000 * Number(arg(args, 'timeout') ?? 60);
   const only = arg(args, 'only');
+  // --only picks one mutant: with --cases-only nothing would run, and "0 tried, targets met" said nothing
+  if (only !== undefined && args.includes('--cases-only')) throw new Error('--only I reruns mutant I, and --cases-only runs no mutant: give one of them.');
   const doCases = !args.includes('--mutants-only') && only === undefined;
   const doMutants = !args.includes('--cases-only');
   const t0 = Date.now();
