@@ -7,7 +7,7 @@
  * rows naming paths petromap does not write are not taken back; what is not taken back stays in its
  * folder and is named. Real SQLite and files, no job runs.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@/server/db/repo';
@@ -15,10 +15,9 @@ import type { Services } from '@/server/services';
 import { projectDatasets } from '@/server/pipeline/project-inputs';
 import { switchHooks } from '@/server/pipeline/switch-volume';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
-import type { ModelSummary } from '@/server/pipeline/train-model';
 import { createCaller } from '@/server/routers/_app';
-import type { Affine2to3 } from '@/lib/coords';
 import type { VolumeMeta } from '@/lib/volume/types';
+import { modelSummary, putProjectFile, registrationRecord } from './switch-fixtures';
 import { addVolumeDataset, tempWorkspace, type TempWorkspace } from './temp-workspace';
 
 let t: TempWorkspace;
@@ -35,30 +34,9 @@ function addMap(projectId: string, name: string) {
   return id;
 }
 
-function registration(volumeId: string, edsId: string): RegistrationRecord {
-  const surface = { a: 0, b: 0, c: 2, tiltDeg: 0, azimuthDeg: 0, residualRms: 0.1, inlierFraction: 1, threshold: 0.5 };
-  return {
-    volumeId, edsId, edsToSlab: [1, 0, 0, 0, 1, 0], edsToVoxel: [2, 0, 0, 0, 1, 0, 1, 0, 0] as Affine2to3, slabToVoxel: [0, 0, 2, 0, 1, 0, 1, 0, 0], surface,
-    quality: { miBefore: 0.5, miAfter: 0.5, scoreAfter: 0.6, coverage: 1, initialisation: 'automatic', refinedBy: 'ratio' },
-    landmarks: [], source: 'auto', accepted: true, createdAt: 1, overlay: { id: 1, width: 4, height: 4 },
-  };
-}
-
-function model(projectId: string, jobId: string): ModelSummary {
-  const validation = { classes: [1, 2], confusion: [[3, 1], [0, 4]], perClass: [], accuracy: 0.875, meanIoU: 0.7 };
-  return {
-    createdAt: Date.UTC(2026, 11, 7, 14, 5), jobId, features: ['intensity'], featureSet: { specs: [{ filter: 'intensity', sigmaUm: 0 }] }, classes: [1, 2], hidden: [8],
-    bestEpoch: 2, history: [{ epoch: 0, loss: 1, valLoss: 1, valAccuracy: 0.5 }], validation, counts: [], labelledVoxels: 8, mirrorSurface: { a: 0, b: 0, c: 2 },
-    trainSeconds: 3, modelRel: path.join('projects', projectId, `model-${jobId}`),
-  };
-}
-
-function put(projectId: string, rel: string, text: string) {
-  const f = path.join(svc.ws.projectDir(projectId), rel);
-  mkdirSync(path.dirname(f), { recursive: true });
-  writeFileSync(f, text);
-  return f;
-}
+const registration = (volumeId: string, edsId: string): RegistrationRecord => registrationRecord(volumeId, edsId, { createdAt: 1 });
+const model = modelSummary;
+const put = (projectId: string, rel: string, text: string) => putProjectFile(svc, projectId, rel, text);
 const read = (projectId: string, rel: string) => readFileSync(path.join(svc.ws.projectDir(projectId), rel), 'utf8');
 const aside = (projectId: string, volumeId: string, rel = '') => path.join(svc.ws.projectDir(projectId), `switched-${volumeId}`, rel);
 
