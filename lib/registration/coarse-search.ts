@@ -11,6 +11,7 @@ import { poseToAffine, scoreAffine, type Pose } from './pose';
 import { mutualInformationOverlap } from './quality';
 import { overlapPenalty, prepareFixed, searchSpectra, templateSpectra, type FixedSpectra, type Reflection } from './ratio-search';
 import type { Slab } from './types';
+import { nextTurn } from './yield-unit';
 
 /** Everything a thread needs for the sweep (structured-clonable). */
 export interface SweepJob {
@@ -108,16 +109,13 @@ function takeUnits(sh: SweepShared, count: number, stop: (() => boolean) | undef
   }
 }
 
-/** Wait one turn of the event loop: an abort, a timer or a message to this thread can run. */
-const yieldToLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 /**
  * takeUnits for the thread that owns the job's AbortSignal: it yields to the event loop before
  * each unit, so an abort (a job's Cancel, a timer) is seen between units, not only at the end.
  */
 async function takeUnitsAsync(sh: SweepShared, count: number, stop: (() => boolean) | undefined, work: (unit: number) => void): Promise<void> {
   for (;;) {
-    await yieldToLoop();
+    await nextTurn();
     if (stop?.()) { Atomics.store(sh.next, 0, count); return; }
     const u = Atomics.add(sh.next, 0, 1);
     if (u >= count) return;

@@ -5,7 +5,10 @@
  */
 import { throwIfAborted } from '../errors';
 
+/** Wait one turn of the event loop: an abort, a timer or a message to this thread can run. */
+export const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 export async function nextUnit(signal?: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => setTimeout(resolve, 0));
+  await nextTurn();
   throwIfAborted(signal);
 }
