@@ -170,15 +170,14 @@ function truthError(svc: Services, projectId: string, edsToVoxel: Affine2to3, ma
   return Number.isFinite(e.mean) ? { meanVox: e.mean, maxVox: e.max } : undefined;
 }
 
-// Writes of a project's registration (overlay file, then the record) one after the other: the
-// record always names the overlay that was written with it, whichever fit or job came last.
-const writing = new Map<string, Promise<unknown>>();
-
-/** Store a registration with its EDS-on-slab overlay (legend index + 1 per slab pixel). */
+/**
+ * Store a registration with its EDS-on-slab overlay (legend index + 1 per slab pixel). Under the
+ * project's lock, so writes go one after the other (the record always names the overlay written
+ * with it, whichever fit or job came last) and never during a volume switch (switch-volume.ts): a
+ * registration computed on the volume the project left is not stored over the chosen one's work.
+ */
 function storeRegistration(svc: Services, projectId: string, rec: RegistrationRecord, codes: Uint8Array, size: { width: number; height: number }, face: Face) {
-  // under the project's lock, as a volume switch is (switch-volume.ts): a registration computed on the
-  // volume the project left during the fit or job is not stored over the chosen volume's work
-  const run = () => withProjectLock(projectId, async () => {
+  return withProjectLock(projectId, async () => {
     if (projectDatasets(svc, projectId).volume?.id !== rec.volumeId) {
       throw unprocessable('The project switched to another volume while this registration was computed: it was not stored. Register again on the volume in use.');
     }
@@ -189,12 +188,6 @@ function storeRegistration(svc: Services, projectId: string, rec: RegistrationRe
     await writeFileAtomic(overlayFile(svc, projectId, face), buf);
     svc.repo.setArtifact(projectId, registrationKey(face), { ...rec, overlay: { id, width: size.width, height: size.height } });
   });
-  const key = `${projectId}\0${face}`;
-  const next = (writing.get(key) ?? Promise.resolve()).then(run, run);
-  const tail = next.catch(() => undefined);
-  writing.set(key, tail);
-  void tail.then(() => writing.get(key) === tail && writing.delete(key));
-  return next;
 }
 
 const slabMissing = () => unprocessable('The surface has not been found yet: wait for the surface job on the Correlate step (or click Find surface).');
