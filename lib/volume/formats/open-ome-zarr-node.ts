@@ -14,7 +14,7 @@ import { invalidInput, isPetromapError, unsupported } from '../../errors';
 import { checkDecodeBudget, DEFAULT_LIMITS, type Limits, safeMessage } from '../../limits';
 import { SOURCE_BYTES, type SourceDType } from '../byte-readers-node';
 import type { AnyVoxelArray } from '../types';
-import { chunkTooLarge, installCappedCodecs, zstdContentSize } from '../zarr/capped-codecs';
+import { chunkTooLarge, installCappedCodecs, isDamagedChunk, zstdContentSize } from '../zarr/capped-codecs';
 import { zstdInto } from '../zarr/zstd-into-node';
 import { describe } from './describe-volume-node';
 import { checkShape, shown, unitlessToUm, unitToUm } from './header-checks-node';
@@ -294,8 +294,8 @@ export async function openOmeZarr(path: string, name: string, opts: OpenOptions 
       } catch (err) {
         if (isPetromapError(err)) throw err;
         const capped = chunkTooLarge(err);
-        if (capped) throw invalidInput(`${name}: ${capped.message}`, { cause: err });
-        throw invalidInput(`${name} is damaged at slices ${z + 1}–${z + n}: a chunk cannot be read (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
+        if (capped && !isDamagedChunk(capped)) throw invalidInput(`${name}: ${capped.message}`, { cause: err });
+        throw invalidInput(`${name} is damaged at slices ${z + 1}–${z + n}: a chunk cannot be read (${safeMessage(capped?.message ?? (err as Error)?.message ?? String(err), 80)}).`, { cause: err });
       }
       // the result keeps the z, y, x order of the array's axes; put it in z, y, x
       const order = [iz, iy, ix].sort((a, b) => a - b);

@@ -14,15 +14,19 @@
  *   that wasm cannot be loaded) only for frames that state a size within the cap.
  * - blosc / lz4: their header's decoded size against the cap, then numcodecs decodes.
  *
- * Encoding is unchanged (numcodecs; gzip is numcodecs' GZip, which also encodes). A refusal is a
- * PetromapError (InvalidInput) that zarrita wraps in its CodecPipelineError; `chunkTooLarge` finds
- * it again for the caller's message.
+ * Encoding is numcodecs' (gzip is numcodecs' GZip, which also encodes), except that a zstd codec
+ * configured `checksum: true` (petromap stores written since the checksum came in) adds zstd's
+ * content checksum to every frame (zstd-checksum.ts): a chunk changed on disk then fails to decode
+ * instead of reading back as other voxels. A refusal, and a zstd chunk that does not decode or
+ * does not match its checksum, is a PetromapError (InvalidInput) that zarrita wraps in its
+ * CodecPipelineError; `chunkTooLarge` finds it again for the caller's message.
  */
 import * as zlib from 'node:zlib';
 import GZip from 'numcodecs/gzip';
 import * as zarr from 'zarrita';
 import { invalidInput, isPetromapError, type PetromapError } from '../../errors';
-import { zstdInto, ZstdTooLarge } from './zstd-into-node';
+import { addContentChecksum } from './zstd-checksum';
+import { ZstdDamaged, zstdInto, ZstdTooLarge } from './zstd-into-node';
 
 interface BytesCodec {
   kind?: string;
@@ -63,7 +67,7 @@ function tooLarge(c: Cap): PetromapError {
   return invalidInput(`a chunk decodes to more than its declared ${c.declared.toLocaleString('en')} bytes; the file is damaged.`);
 }
 
-/** The capped-decoder refusal inside an error zarrita threw (its CodecPipelineError keeps it as `cause`), if any. */
+/** The capped-decoder refusal (or damaged-chunk error) inside an error zarrita threw (its CodecPipelineError keeps it as `cause`), if any. */
 export function chunkTooLarge(err: unknown): PetromapError | undefined {
   for (let e = err, k = 0; e && k < 4; e = (e as { cause?: unknown }).cause, k++) if (isPetromapError(e)) return e;
   return undefined;
@@ -110,12 +114,38 @@ const zstdDecode: Decode = async (b, c, inner) => {
       return z.decodeAtMost(b, c.cap);
     } catch (err) {
       if (err instanceof ZstdTooLarge) throw tooLarge(c);
+      if (err instanceof ZstdDamaged) throw damaged(err.checksum, err);
       throw err;
     }
   }
   if (stated === undefined) throw invalidInput('a zstd chunk does not state its decoded size, and the bounded zstd decoder is not available to check it; the file cannot be read safely.');
-  return inner.decode(b);
+  try {
+    return await inner.decode(b);
+  } catch (err) {
+    // numcodecs' decoder (the reference zstd) verifies the checksum too; its message names the cause
+    throw damaged(/checksum/i.test(String((err as Error)?.message ?? err)), err);
+  }
 };
+
+/**
+ * A zstd chunk that does not decode (`checksum`: decodes, but not to the bytes its checksum was
+ * made of): changed on disk after it was written. Worded for ZarrVolumeStore's message, which names
+ * the store and the chunk (`isDamagedChunk` finds it).
+ */
+function damaged(checksum: boolean, cause: unknown): PetromapError {
+  return invalidInput(checksum ? 'its voxels do not match the checksum written with them' : 'its compressed data does not decode', { cause, details: { damagedChunk: true } });
+}
+
+/** Whether `e` (a chunkTooLarge result) says a zstd chunk was damaged on disk. */
+export function isDamagedChunk(e: PetromapError | undefined): boolean {
+  return e?.details?.damagedChunk === true;
+}
+
+/** zstd's encoder, with the content checksum added to each frame when the array's zstd codec is configured `checksum: true`. */
+function zstdEncode(config: unknown, inner: BytesCodec): BytesCodec['encode'] {
+  if ((config as { checksum?: unknown } | undefined)?.checksum !== true) return (b) => inner.encode(b);
+  return async (b) => addContentChecksum(await inner.encode(b), b);
+}
 
 /** blosc and lz4 state the decoded size in their header (blosc: bytes 4-7; numcodecs' lz4: bytes 0-3). */
 function headerSized(at: number, min: number): Decode {
@@ -133,15 +163,15 @@ const CAPPED: Record<string, Decode> = {
   lz4: headerSized(0, 4),
 };
 
-/** `Base` whose instances decode with `decode`, capped by their chunk's declared size. */
-function capped(Base: CodecClass, decode: Decode): CodecClass {
+/** `Base` whose instances decode with `decode`, capped by their chunk's declared size (zstd: and encode with its checksum when configured). */
+function capped(Base: CodecClass, decode: Decode, name: string): CodecClass {
   return {
     fromConfig(config: unknown, meta: unknown): BytesCodec {
       const inner = Base.fromConfig(config, meta);
       const c = chunkCap(meta);
       const codec: BytesCodec = {
         kind: 'bytes_to_bytes',
-        encode: (b) => inner.encode(b),
+        encode: name === 'zstd' ? zstdEncode(config, inner) : (b) => inner.encode(b),
         // without a known size (no fixed-size type) the chunk is refused rather than decoded blind
         decode: (b) => (c === undefined ? Promise.reject(invalidInput('a compressed chunk of a type without a fixed size cannot be checked; petromap reads numeric arrays only.')) : decode(b, c, inner)),
       };
@@ -166,7 +196,7 @@ export function installCappedCodecs(): void {
       const load = registry.get(key);
       if (!load) continue;
       let once: Promise<CodecClass> | undefined;
-      registry.set(key, () => (once ??= Promise.resolve(load()).then((Base) => capped(Base, decode))));
+      registry.set(key, () => (once ??= Promise.resolve(load()).then((Base) => capped(Base, decode, name))));
     }
   }
 }

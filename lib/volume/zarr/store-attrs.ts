@@ -101,7 +101,8 @@ export function omeAttributes(name: string, meta: VolumeMeta, shapes: Shape3[], 
 
 export function codecsFor(compression: Compression): zarr.CodecMetadata[] {
   const bytes = { name: 'bytes', configuration: { endian: 'little' } };
-  if (compression === 'zstd') return [bytes, { name: 'zstd', configuration: { level: 1, checksum: false } }];
+  // zstd's content checksum (zstd-checksum.ts): a chunk damaged on disk fails to decode instead of reading as other voxels
+  if (compression === 'zstd') return [bytes, { name: 'zstd', configuration: { level: 1, checksum: true } }];
   if (compression === 'gzip') return [bytes, { name: 'gzip', configuration: { level: 1 } }];
   return [bytes];
 }

@@ -13,7 +13,7 @@ import { checkBox, dtypeOfArray, gatherHalo, normaliseHalo, planHalo, toFloat32 
 import type { ReadBlockOptions, VolumeStore, WriteBlockOptions } from '../store';
 import { allocate, bytesPerVoxel, voxelCount, type AnyVoxelArray, type Box3, type DType, type Shape3, type VolumeMeta } from '../types';
 import { storageError, type AtomicFileSystemStore } from './atomic-file-system-store-node';
-import { chunkTooLarge, installCappedCodecs } from './capped-codecs';
+import { chunkTooLarge, installCappedCodecs, isDamagedChunk } from './capped-codecs';
 import { assertWholeChunks, CHUNK_CONCURRENCY, copyBox, forEachChunk, runPool, sub } from './chunk-copy';
 import { codecsFor, omeAttributes, type Compression, type Downsample, type PetromapStoreAttrs } from './store-attrs';
 import { zstdInto } from './zstd-into-node';
@@ -129,8 +129,8 @@ export class ZarrVolumeStore implements VolumeStore {
    * (brick-reader-node.ts).
    */
   async readChunk(cc: Shape3, opts?: { channel?: number; level?: number; signal?: AbortSignal }): Promise<AnyVoxelArray> {
-    const { arr, channel } = this.#array(opts);
-    return this.#getChunk(arr, channel, cc, opts?.signal);
+    const { arr, channel, level } = this.#array(opts);
+    return this.#getChunk(arr, level, channel, cc, opts?.signal);
   }
 
   /**
@@ -171,10 +171,10 @@ export class ZarrVolumeStore implements VolumeStore {
         if (ok) return use(viewOf(this.meta.dtype, this.#scratch.buffer, n));
       }
     }
-    use(await this.#getChunk(arr, channel, cc, signal));
+    use(await this.#getChunk(arr, level, channel, cc, signal));
   }
 
-  async #getChunk(arr: ZArray, channel: number, cc: Shape3, signal: AbortSignal | undefined): Promise<AnyVoxelArray> {
+  async #getChunk(arr: ZArray, level: number, channel: number, cc: Shape3, signal: AbortSignal | undefined): Promise<AnyVoxelArray> {
     throwIfAborted(signal);
     try {
       return (await arr.getChunk([channel, ...cc], { signal })).data as AnyVoxelArray;
@@ -182,7 +182,16 @@ export class ZarrVolumeStore implements VolumeStore {
       throwIfAborted(signal);
       // the store's own refusal of the chunk's file (a link, not a file, too large) says it all
       if (isPetromapError(err)) throw err;
-      const why = chunkTooLarge(err)?.message.replace(/; the file is damaged\.$/, '.') ?? `${(err as Error)?.message ?? String(err)}.`;
+      const inner = chunkTooLarge(err);
+      if (isDamagedChunk(inner)) {
+        // a zstd chunk changed on disk since it was written: its checksum (stores written since it came in) or its decoding says so
+        const ch = this.meta.channels.length > 1 ? `, channel "${this.meta.channels[channel]}"` : '';
+        throw invalidInput(
+          `Could not read volume "${this.path}" (chunk ${cc.join('/')} of pyramid level ${level}${ch}): the chunk is damaged on disk (${inner!.message}). Re-import the scan, or restore the volume's folder from a backup.`,
+          { cause: err },
+        );
+      }
+      const why = inner?.message.replace(/; the file is damaged\.$/, '.') ?? `${(err as Error)?.message ?? String(err)}.`;
       throw invalidInput(
         `Could not read volume "${this.path}" (chunk ${cc.join('/')}): ${why} The store may be damaged; re-import the scan.`,
         { cause: err },
@@ -247,10 +256,23 @@ export class ZarrVolumeStore implements VolumeStore {
   #codec() {
     return (this.#codecPromise ??= (async () => {
       if (this.compression === 'none') return { encode: (b: Uint8Array) => b };
-      const meta = codecsFor(this.compression)[1]!;
+      // the compressor's settings as the level's metadata states them (zstd: with or without its
+      // checksum, as the store was created), so a store keeps writing the chunks it was made with
+      const meta = (await this.#levelCodec()) ?? codecsFor(this.compression)[1]!;
       const entry = await zarr.registry.get(meta.name)!();
       return entry.fromConfig(meta.configuration, undefined as never) as unknown as { encode(b: Uint8Array): Promise<Uint8Array> };
     })());
+  }
+
+  /** The compressor (second codec) in level 0's zarr.json, or undefined when it cannot be read as one of this store's compression. */
+  async #levelCodec(): Promise<zarr.CodecMetadata | undefined> {
+    try {
+      const raw = await this.#fsStore.get('/0/zarr.json' as zarr.AbsolutePath);
+      const codec = (JSON.parse(Buffer.from(raw!.buffer, raw!.byteOffset, raw!.byteLength).toString('utf8')) as { codecs?: zarr.CodecMetadata[] }).codecs?.[1];
+      return codec?.name === this.compression ? codec : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async #withLock(key: string, fn: () => Promise<void>): Promise<void> {

@@ -26,20 +26,34 @@ interface Exports {
 export interface ZstdInto {
   /**
    * Decodes the zstd frame(s) in `src` into `dst`, which must be exactly the decoded size (a chunk's
-   * bytes). Throws when the data is not zstd or does not decode to `dst.length` bytes.
+   * bytes). Throws when the data is not zstd or does not decode to `dst.length` bytes (a ZstdDamaged
+   * error when it does not decode at all or its content checksum does not match).
    */
   decode(src: Uint8Array, dst: Uint8Array): void;
   /**
    * Decodes the zstd frame(s) in `src` into a new array of their decoded size, which may be at most
    * `cap` bytes: data decoding to more is refused by the decoder itself (it writes into `cap` bytes
    * of its memory), so nothing beyond `cap` is ever allocated. Throws a ZstdTooLarge error then, an
-   * Error when the data does not decode.
+   * ZstdDamaged error when the data does not decode or does not match its content checksum.
    */
   decodeAtMost(src: Uint8Array, cap: number): Uint8Array;
 }
 
 /** Thrown by decodeAtMost when the data decodes to more than the cap. */
 export class ZstdTooLarge extends Error {}
+
+/** zstd's error code for "the content checksum does not match" (ZSTD_error_checksum_wrong). */
+const CHECKSUM_WRONG = 22;
+
+/** Thrown by decode and decodeAtMost when the data does not decode; `checksum`: it decodes, but not to what its checksum says. */
+export class ZstdDamaged extends Error {
+  constructor(readonly code: number) {
+    super(code === CHECKSUM_WRONG ? 'zstd: the data does not match its checksum' : `zstd: the data does not decode (error ${code})`);
+  }
+  get checksum(): boolean {
+    return this.code === CHECKSUM_WRONG;
+  }
+}
 
 /** zstd's error code for "destination buffer is too small" (ZSTD_error_dstSize_tooSmall). */
 const DST_TOO_SMALL = 70;
@@ -82,7 +96,8 @@ async function load(): Promise<ZstdInto | null> {
       heap.set(src, inPtr);
       // size_t in wasm32: error codes (-1 .. -120 as size_t) come back as negative i32
       const n = ex!.ZSTD_decompress(outPtr, outCap, inPtr, src.length);
-      if (n !== dst.length) throw new Error(n < 0 ? `zstd: the data does not decode (error ${-n})` : `zstd: the data decodes to ${n} bytes, ${dst.length} expected`);
+      if (n < 0) throw new ZstdDamaged(-n);
+      if (n !== dst.length) throw new Error(`zstd: the data decodes to ${n} bytes, ${dst.length} expected`);
       if (heap.buffer !== ex!.memory.buffer) heap = new Uint8Array(ex!.memory.buffer);
       dst.set(heap.subarray(outPtr, outPtr + n));
     },
@@ -92,7 +107,7 @@ async function load(): Promise<ZstdInto | null> {
       if (heap.buffer !== ex!.memory.buffer) heap = new Uint8Array(ex!.memory.buffer);
       heap.set(src, inPtr);
       const n = ex!.ZSTD_decompress(outPtr, Math.max(1, cap), inPtr, src.length);
-      if (n < 0) throw -n === DST_TOO_SMALL ? new ZstdTooLarge(`zstd: the data decodes to more than ${cap} bytes`) : new Error(`zstd: the data does not decode (error ${-n})`);
+      if (n < 0) throw -n === DST_TOO_SMALL ? new ZstdTooLarge(`zstd: the data decodes to more than ${cap} bytes`) : new ZstdDamaged(-n);
       if (n > cap) throw new ZstdTooLarge(`zstd: the data decodes to more than ${cap} bytes`);
       if (heap.buffer !== ex!.memory.buffer) heap = new Uint8Array(ex!.memory.buffer);
       return heap.slice(outPtr, outPtr + n);
