@@ -1,7 +1,10 @@
 /**
  * Save / load a TrainedModel as a folder: `model.json` (TF.js topology + weight specs + petromap
- * metadata: classes, standardisation, feature names and set, mirror surface, training history)
- * and `weights.bin`. Saving is atomic: the folder is written under a temp name and renamed.
+ * metadata: classes, standardisation, feature names and set, mirror surface, training history, the
+ * class shares the outputs assume and the out-of-fold validation when training made them, and the
+ * volume it was trained on: `trainedOn`, its name, dataset id, shape, voxel size and feature
+ * definition version) and `weights.bin`. Folders saved before `trainedOn`/`trainPrior`/`outOfFold`
+ * load as they did (the fields are absent: the training volume is unknown, never refused for that). Saving is atomic: the folder is written under a temp name and renamed.
  * The folder carries petromap's marker (`.petromap`); an existing folder is only replaced if
  * petromap wrote it (never a user's non-empty folder).
  */
@@ -13,10 +16,17 @@ import { PetromapError, invalidInput, notFound } from '../errors';
 import { checkReplaceableFolder, writeFolderMarker } from '../output-folder-node';
 import type { FeatureSet } from '../features/types';
 import type { SurfacePlane } from './mirror';
-import type { EpochInfo, TrainedModel } from './model';
+import type { EpochInfo, TrainedModel, Validation } from './model';
 import { getTf } from './tf-node';
+import { MODEL_FORMAT, readTrainedOn, type TrainedOn } from './trained-on';
 
-export const MODEL_FORMAT = 'petromap-voxel-classifier';
+export { checkTrainedOn, MODEL_FORMAT, readTrainedOn, trainedOnRecord, type TrainedOn } from './trained-on';
+
+
+/** A validation read back from JSON: its accuracy and mean IoU written as null (NaN) are NaN again. */
+function validationFromJson(v: Validation | undefined): Validation | undefined {
+  return v && { ...v, accuracy: v.accuracy ?? NaN, meanIoU: v.meanIoU ?? NaN };
+}
 
 export interface ModelFile {
   format: typeof MODEL_FORMAT;
@@ -32,6 +42,12 @@ export interface ModelFile {
   hidden: number[];
   history: EpochInfo[];
   bestEpoch: number;
+  /** class shares the outputs assume (TrainedModel.trainPrior); absent in folders saved before it was kept */
+  trainPrior?: number[];
+  /** the honest validation of a refit or ensemble model (TrainedModel.outOfFold); absent likewise */
+  outOfFold?: Validation;
+  /** the volume it was trained on; absent in folders saved before it was kept */
+  trainedOn?: TrainedOn;
   modelTopology: unknown;
   weightSpecs: io.WeightsManifestEntry[];
   weightsFile: string;
@@ -61,7 +77,7 @@ export async function checkModelFolder(dir: string): Promise<void> {
   await checkReplaceableFolder(dir, 'Saving the classifier', ownModelFile);
 }
 
-export async function saveModel(dir: string, tm: TrainedModel, extra: { classNames?: string[] } = {}): Promise<void> {
+export async function saveModel(dir: string, tm: TrainedModel, extra: { classNames?: string[]; trainedOn?: TrainedOn } = {}): Promise<void> {
   await checkModelFolder(dir);
   await getTf();
   let artifacts: io.ModelArtifacts | null = null;
@@ -87,6 +103,9 @@ export async function saveModel(dir: string, tm: TrainedModel, extra: { classNam
     hidden: tm.hidden,
     history: tm.history,
     bestEpoch: tm.bestEpoch,
+    trainPrior: tm.trainPrior,
+    outOfFold: tm.outOfFold,
+    trainedOn: extra.trainedOn,
     modelTopology: a.modelTopology,
     weightSpecs: a.weightSpecs,
     weightsFile: 'weights.bin',
@@ -119,7 +138,7 @@ export async function saveModel(dir: string, tm: TrainedModel, extra: { classNam
   }
 }
 
-export async function loadModel(dir: string): Promise<TrainedModel & { classNames?: string[] }> {
+export async function loadModel(dir: string): Promise<TrainedModel & { classNames?: string[]; trainedOn?: TrainedOn }> {
   await getTf();
   const jsonPath = join(dir, 'model.json');
   let file: ModelFile;
@@ -130,6 +149,7 @@ export async function loadModel(dir: string): Promise<TrainedModel & { className
     throw invalidInput(`${jsonPath} is not a readable classifier file: ${(err as Error).message}`, { cause: err });
   }
   if (file.format !== MODEL_FORMAT) throw invalidInput(`${jsonPath} is not a petromap voxel classifier (format "${String(file.format)}").`);
+  const trainedOn = readTrainedOn(file.trainedOn, jsonPath);
   let weights: Buffer;
   try {
     weights = await readFile(join(dir, file.weightsFile));
@@ -152,5 +172,8 @@ export async function loadModel(dir: string): Promise<TrainedModel & { className
     hidden: file.hidden,
     history: file.history,
     bestEpoch: file.bestEpoch,
+    ...(file.trainPrior ? { trainPrior: file.trainPrior } : {}),
+    ...(file.outOfFold ? { outOfFold: validationFromJson(file.outOfFold) } : {}),
+    ...(trainedOn ? { trainedOn } : {}),
   };
 }

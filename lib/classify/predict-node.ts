@@ -30,7 +30,7 @@ import { removeStaleTemps } from '../volume/zarr/atomic-file-system-store-node';
 import { createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
 import { DEFAULT_PREDICT_BRICK, boxAboveSurface, countUnlabelled, markerName } from './brick-predict';
 import type { SurfacePlane } from './mirror';
-import { MODEL_FORMAT, type ModelFile } from './model-io-node';
+import { checkTrainedOn, MODEL_FORMAT, readTrainedOn, type ModelFile } from './model-io-node';
 import type { PredictInit, PredictReply } from './predict.worker';
 
 export interface PredictOptions extends StageOptions {
@@ -48,6 +48,8 @@ export interface PredictOptions extends StageOptions {
    * Default: from PETROMAP_REDIS_URL (workspace PETROMAP_DATA); null: in process whatever the env.
    */
   cluster?: ClusterTarget | null;
+  /** the volume's name in messages (default: its path) */
+  volumeName?: string;
 }
 
 export interface PredictResult {
@@ -85,6 +87,7 @@ async function readModelFile(modelDir: string): Promise<ModelFile> {
   }
   if (file.format !== MODEL_FORMAT) throw new PetromapError('InvalidInput', `${modelDir}/model.json is not a petromap voxel classifier.`);
   if (!file.featureSet) throw new PetromapError('Unprocessable', `The classifier in ${modelDir} does not record its feature set, so the volume cannot be predicted with the same features. Retrain it with a feature set.`);
+  file.trainedOn = readTrainedOn(file.trainedOn, `${modelDir}/model.json`);
   return file;
 }
 
@@ -110,6 +113,8 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   const store = await openVolume(storePath);
   const brick: Shape3 = opts.brick ?? DEFAULT_PREDICT_BRICK;
   const mirror = opts.mirrorSurface === undefined ? (model.mirrorSurface ?? null) : opts.mirrorSurface;
+  // a model trained on another geometry would give a wrong map without an error: refused (an older model without the record is not)
+  checkTrainedOn(model.trainedOn, store.meta, { targetName: opts.volumeName ?? storePath, featureSet: model.featureSet, mirrors: opts.mirrorSurface === undefined && !!model.mirrorSurface });
   const { shape, spacingUm, originUm } = store.meta;
   await mkdir(join(outDir, 'bricks'), { recursive: true });
 

@@ -14,7 +14,7 @@ import { invalidInput, throwIfAborted, unprocessable, type StageOptions } from '
 import type { Box3 } from '../volume/types';
 import { openVolume } from '../volume/zarr-store-node';
 import { disposeModel, type TrainedModel } from './model';
-import { loadModel } from './model-io-node';
+import { checkTrainedOn, loadModel, type TrainedOn } from './model-io-node';
 import { featureSource, predictBrick } from './predict-brick';
 
 export type SliceAxis = 'z' | 'y' | 'x';
@@ -30,9 +30,10 @@ export interface PredictSliceResult {
   classes: number[];
 }
 
-const loaded = new Map<string, { stamp: number; tm: TrainedModel }>();
+type LoadedModel = TrainedModel & { trainedOn?: TrainedOn };
+const loaded = new Map<string, { stamp: number; tm: LoadedModel }>();
 
-async function cachedModel(modelDir: string): Promise<TrainedModel> {
+async function cachedModel(modelDir: string): Promise<LoadedModel> {
   const stamp = await stat(join(modelDir, 'model.json')).then((s) => s.mtimeMs, () => NaN);
   const hit = loaded.get(modelDir);
   if (hit && hit.stamp === stamp) return hit.tm;
@@ -57,7 +58,7 @@ export function sliceBox(shape0: [number, number, number], levelShape: [number, 
   return { box: { start, shape: size }, index0 };
 }
 
-export async function predictSlice(storePath: string, modelDir: string, axis: SliceAxis, index: number, opts: StageOptions & { level?: number } = {}): Promise<PredictSliceResult> {
+export async function predictSlice(storePath: string, modelDir: string, axis: SliceAxis, index: number, opts: StageOptions & { level?: number; volumeName?: string } = {}): Promise<PredictSliceResult> {
   throwIfAborted(opts.signal);
   const level = opts.level ?? 0;
   const store = await openVolume(storePath);
@@ -67,6 +68,8 @@ export async function predictSlice(storePath: string, modelDir: string, axis: Sl
   if (!Number.isInteger(index) || index < 0 || index >= ls[a]) throw invalidInput(`Slice ${index} is outside the volume (0–${ls[a] - 1} along ${axis} at level ${level}).`);
   const tm = await cachedModel(modelDir);
   if (!tm.featureSet) throw unprocessable(`The classifier in ${modelDir} does not record its feature set; train it again.`);
+  // as predictVolume: a model trained on another geometry is refused, not previewed as a wrong map
+  checkTrainedOn(tm.trainedOn, store.meta, { targetName: opts.volumeName ?? storePath, featureSet: tm.featureSet, mirrors: !!tm.mirrorSurface });
   const { box, index0 } = sliceBox(store.meta.shape, ls, axis, index);
   const mirror = tm.mirrorSurface ?? null;
   const out = await predictBrick(tm, featureSource(store, mirror), box, mirror, { signal: opts.signal });

@@ -1,9 +1,12 @@
 /**
  * `petromap info <file|folder|store.ome.zarr> [--raw-shape z,y,x --raw-dtype T [--big-endian]]`
  * Prints, as JSON, what a volume file's header says (shape, voxel type, voxel size in µm, notes)
- * or, for an imported store, its metadata, pyramid levels and chunking. Reads headers only.
+ * or, for an imported store, its metadata, pyramid levels and chunking, or, for a model folder, its
+ * classes and the volume it was trained on. Reads headers only.
  */
+import { readFile } from 'node:fs/promises';
 import * as nodePath from 'node:path';
+import { MODEL_FORMAT, readTrainedOn } from '../classify/trained-on';
 import { invalidInput, isPetromapError } from '../errors';
 import { limitsFromEnv, safeMessage } from '../limits';
 import { describeVolumeFile } from '../volume/import-node';
@@ -13,14 +16,46 @@ import { parseVolumeArgs } from './import';
 import { isPetromapStore } from './store-kind';
 import { warnIfSpacingAssumed, withShownSpacing } from './voxel-size';
 
-export const USAGE = `usage: petromap info <volume file | folder of TIFF slices | store.ome.zarr> [--format F] [--raw-shape z,y,x --raw-dtype uint16 [--big-endian] [--header-bytes N]]
+export const USAGE = `usage: petromap info <volume file | folder of TIFF slices | store.ome.zarr | model folder> [--format F] [--raw-shape z,y,x --raw-dtype uint16 [--big-endian] [--header-bytes N]]
   Reads headers only. Output (stdout, JSON), for a file: { kind: "file", format, shape: [z, y, x], sourceType, dtype,
   spacingUm: [z, y, x], originUm, notes: [...] }; for a store: { kind: "store", path, meta, levels, levelShapes, chunk,
   compression, pyramidComplete, spacingAssumed (true: the imported file gave no voxel size and 1 µm was assumed; a warning
-  says so on stderr) }. Voxel sizes are printed to 7 significant digits (float32 headers: 0.003 mm reads 3 µm, not
+  says so on stderr) }; for a model folder: { kind: "model", classes, classNames, featureVersion, trainedOn (the volume's
+  name, shape, voxel size; null for a model saved before petromap recorded it), trainedOnText }. Voxel sizes are printed to 7 significant digits (float32 headers: 0.003 mm reads 3 µm, not
   3.000000026); the store keeps the exact value.`;
 
+/** A model folder (`petromap train --out`): what it is and the volume it was trained on; null when `dir` is not one. */
+async function modelInfo(dir: string): Promise<Record<string, unknown> | null> {
+  const text = await readFile(nodePath.join(dir, 'model.json'), 'utf8').catch(() => null);
+  if (text === null) return null;
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (!m || m.format !== MODEL_FORMAT) return null;
+  const on = readTrainedOn(m.trainedOn, nodePath.join(dir, 'model.json'));
+  const set = m.featureSet as { version?: number; specs?: unknown[] } | undefined;
+  return {
+    kind: 'model',
+    path: nodePath.resolve(dir),
+    savedAt: m.savedAt,
+    classes: m.classes,
+    classNames: m.classNames,
+    hidden: m.hidden,
+    features: Array.isArray(set?.specs) ? set.specs.length : undefined,
+    featureVersion: set?.version ?? 1,
+    trainedOn: on ?? null,
+    trainedOnText: on
+      ? `trained on ${on.volume} (${on.shape.join(' × ')} voxels of ${on.spacingUm.map((v) => Number(v.toPrecision(7))).join(' × ')} µm, feature definition version ${on.featureVersion})`
+      : 'the volume it was trained on is unknown (saved before petromap recorded it)',
+  };
+}
+
 export async function info(target: string | string[], argvOpts: ReturnType<typeof parseVolumeArgs>['opts'] = {}): Promise<Record<string, unknown>> {
+  const model = typeof target === 'string' ? await modelInfo(target) : null;
+  if (model) return model;
   if (typeof target === 'string' && isPetromapStore(target)) {
     const s = await openVolume(target);
     warnIfSpacingAssumed('info', s);

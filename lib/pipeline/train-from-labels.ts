@@ -5,11 +5,12 @@
  * benchmarks all call this, so one set of defaults (TRAIN_DEFAULTS and the lib/classify defaults
  * they point to) gives one model for the same inputs and seed.
  */
+import { basename, resolve } from 'node:path';
 import { buildFacesTrainingSet } from '../classify/face-training-set';
 import { argmaxShares, BANK_GUARD, guardFallback, judgeBank, type BankGuardRule, type BankGuardVerdict } from './bank-guard';
 import { DEFAULT_BANK, featureBank } from '../classify/feature-banks';
 import { adjustPriors, disposeModel, matchClassShares, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
-import { saveModel } from '../classify/model-io-node';
+import { saveModel, trainedOnRecord } from '../classify/model-io-node';
 import { paintedPriorApplies, shiftPaintedPrior } from '../classify/painted-prior';
 import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
 import { depthFeatures, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
@@ -184,6 +185,8 @@ export interface TrainFromLabelsOptions extends StageOptions {
    * estimates the quality)
    */
   onModelSaved?: (modelDir: string) => void;
+  /** the volume's name and dataset id the model folder records (model-io-node TrainedOn); default: the store folder's name, no id */
+  volume?: { name: string; id?: string };
 }
 
 export interface TrainFromLabelsResult {
@@ -350,7 +353,8 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
     }
     clock.lap('validate');
     // atomic (temp name + rename); refuses a folder petromap did not write
-    await saveModel(modelDir, tm, { classNames: tm.classes.map((c) => opts.classNames?.[c] ?? `class ${c}`) });
+    const trainedOn = trainedOnRecord(store.meta, opts.volume?.name ?? basename(resolve(volumePath)), tm.featureSet, opts.volume?.id);
+    await saveModel(modelDir, tm, { classNames: tm.classes.map((c) => opts.classNames?.[c] ?? `class ${c}`), trainedOn });
     clock.lap('save');
     opts.onModelSaved?.(modelDir);
     let quality: QualityEstimate | null = null;

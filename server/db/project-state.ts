@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import type { SurfacePlane } from '@/lib/classify/mirror';
+import type { TrainedOn } from '@/lib/classify/trained-on';
 import type { EdgeProfile } from '@/lib/classify/surface-edge';
 import type { ClassMetrics, EpochInfo, Validation } from '@/lib/classify/model';
 import type { ClassCount } from '@/lib/classify/training-set';
@@ -74,6 +75,8 @@ const classMetrics = exactly<ClassMetrics>()(z.object({ class: num, precision: r
 const validation = exactly<Validation>()(z.object({ classes: z.array(num), confusion: z.array(z.array(num)), perClass: z.array(classMetrics), accuracy: real, meanIoU: real }));
 const classCount = exactly<ClassCount>()(z.object({ class: num, available: num, train: num, heldOut: num }));
 const edgeProfile = exactly<EdgeProfile>()(z.object({ binsPerVox: real, d0: real, airShare: reals, air: real, rock: real }));
+/** the volume a model was trained on (lib/classify/trained-on) */
+const trainedOn = exactly<TrainedOn>()(z.object({ volume: z.string(), volumeId: z.string().optional(), shape: shape3, spacingUm: tuple3(num), featureVersion: num }));
 const surfacePlane = exactly<SurfacePlane>()(z.object({ a: real, b: real, c: real, edge: edgeProfile.optional() }));
 
 const surfaceOut = exactly<SurfaceOut>()(z.object({
@@ -236,6 +239,8 @@ export const PROJECT_STATE = {
       meanIoU: real, surfaceMeanIoU: real, depthAgreement: real, crossHalf: real, depthConfidence: real, surfaceConfidence: real, outOfRange: real, sampled: num,
       perClass: z.array(exactly<QualityClass>()(z.object({ class: num, estimate: real, surfaceIoU: real, surfaceSupport: real, depthAgreement: real, crossHalf: real, depthExpected: real, surfaceExpected: real, depthShare: real, labelShare: real }))).optional(),
     })).nullable().optional(),
+    // a record that does not parse reads as unknown (as on older rows), not as a lost model row
+    trainedOn: trainedOn.optional().catch(undefined),
   })),
   /** the latest whole-volume prediction job's id */
   predictJob: z.string(),

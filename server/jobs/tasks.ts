@@ -125,6 +125,8 @@ export interface TrainTaskArgs extends EdsLabelArgs {
   source: string;
   /** further registered maps of the sample (the bottom face, issue 15 §1): one model on every map's labels */
   more?: EdsLabelArgs[];
+  /** the volume's dataset name, recorded in the model folder with its id (model-io-node TrainedOn) */
+  volumeName?: string;
 }
 
 /** lib/pipeline trainFromLabels on a registered EDS map (or several); every epoch goes out as an event { epoch }. */
@@ -134,19 +136,20 @@ export async function trainFromLabels(a: TrainTaskArgs, opts: TaskOptions) {
   const train = a.hidden || a.epochs ? { ...(a.hidden ? { hidden: a.hidden } : {}), ...(a.epochs ? { epochs: a.epochs } : {}) } : undefined;
   return trainFromLabelsStage(a.storePath, labels, a.modelDir, {
     featureSet: a.featureSet, classNames: a.classNames, maxPerClass: a.maxPerClass, train, seed: a.seed, source: a.source,
+    ...(a.volumeName ? { volume: { name: a.volumeName, id: a.volumeId } } : {}),
     signal: opts.signal, onProgress: opts.onProgress, onEpoch: (epoch) => opts.onEvent?.({ epoch }),
   });
 }
 
 /** lib/classify predictVolume (its own worker threads, resumable brick by brick). */
-export async function predictVolume(a: { storePath: string; modelDir: string; outDir: string; threads?: number }, opts: TaskOptions) {
-  const r = await predictVolumeNode(a.storePath, a.modelDir, a.outDir, { threads: a.threads, signal: opts.signal, onProgress: opts.onProgress });
+export async function predictVolume(a: { storePath: string; modelDir: string; outDir: string; threads?: number; volumeName?: string }, opts: TaskOptions) {
+  const r = await predictVolumeNode(a.storePath, a.modelDir, a.outDir, { threads: a.threads, signal: opts.signal, onProgress: opts.onProgress, volumeName: a.volumeName });
   return { bricksDone: r.bricksDone, bricksSkipped: r.bricksSkipped, bricksTotal: r.bricksTotal, classes: r.classes, verifiedVoxels: r.verifiedVoxels };
 }
 
 /** The model on one slice (lib/classify predictSlice: the brick path of predictVolume). */
-export async function predictSlice(a: { storePath: string; modelDir: string; axis: SliceAxis; index: number; level: number }, opts: TaskOptions) {
-  return predictSliceNode(a.storePath, a.modelDir, a.axis, a.index, { level: a.level, signal: opts.signal });
+export async function predictSlice(a: { storePath: string; modelDir: string; axis: SliceAxis; index: number; level: number; volumeName?: string }, opts: TaskOptions) {
+  return predictSliceNode(a.storePath, a.modelDir, a.axis, a.index, { level: a.level, signal: opts.signal, volumeName: a.volumeName });
 }
 
 /** How fast this machine computes features (lib/features measureFeatureThroughput). */

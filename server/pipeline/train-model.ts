@@ -9,6 +9,7 @@ import path from 'node:path';
 import { unprocessable } from '@/lib/errors';
 import type { QualityEstimate } from '@/lib/classify/quality-estimate';
 import type { SurfacePlane } from '@/lib/classify/mirror';
+import type { TrainedOn } from '@/lib/classify/trained-on';
 import type { EpochInfo } from '@/lib/classify/model';
 import { DEFAULT_BANK, featureBank } from '@/lib/classify/feature-banks';
 import type { FeatureSet } from '@/lib/features/types';
@@ -40,6 +41,8 @@ export interface ModelSummary extends Pick<TrainFromLabelsResult, 'features' | '
   faces?: ('top' | 'bottom')[];
   /** the truth-free 3D quality estimate (lib/classify/quality-estimate); absent on older rows */
   quality?: QualityEstimate | null;
+  /** the volume it was trained on (as its model folder records it); absent on older rows: unknown */
+  trainedOn?: TrainedOn;
 }
 
 /** Parameters the user set on the Train step; unset = the training stage's defaults. */

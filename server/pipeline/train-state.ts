@@ -112,7 +112,9 @@ export async function trainState(svc: Services, projectId: string) {
     /** seconds: NaN until the throughput of this machine is measured (train-prepare job) */
     estimate,
     model: summary
-      ? { createdAt: new Date(summary.createdAt), features: summary.features, classes: summary.classes, hidden: summary.hidden, bestEpoch: summary.bestEpoch, history: summary.history, validation: summary.validation, counts: summary.counts, trainSeconds: summary.trainSeconds, quality: summary.quality ?? null, faces: summary.faces ?? ['top'] }
+      ? { createdAt: new Date(summary.createdAt), features: summary.features, classes: summary.classes, hidden: summary.hidden, bestEpoch: summary.bestEpoch, history: summary.history, validation: summary.validation, counts: summary.counts, trainSeconds: summary.trainSeconds, quality: summary.quality ?? null, faces: summary.faces ?? ['top'],
+        /** the volume it was trained on ({ volume: its name, volumeId, shape, spacingUm, featureVersion }); null: trained before petromap recorded it */
+        trainedOn: summary.trainedOn ?? null }
       : null,
     liveHistory: svc.repo.artifact(projectId, 'trainHistory') ?? null,
     /** labelled surface voxels per class; empty unless labelCountsStatus is 'ready' */

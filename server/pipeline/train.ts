@@ -14,6 +14,7 @@ import { checkFeatureSpecs } from '@/lib/features/choices';
 import { CLASSIFIER_FEATURE_VERSION } from '@/lib/classify/feature-sets';
 import type { FeatureSet, FeatureSpec } from '@/lib/features/types';
 import type { EpochInfo } from '@/lib/classify/model';
+import { trainedOnRecord } from '@/lib/classify/trained-on';
 import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { storeAt, volumeStore, forgetStore } from '../storage/open-stores';
@@ -75,6 +76,7 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
       r = await runTask('trainFromLabels', {
         ...args, modelDir: dir, featureSet: set, hidden: params.hidden, epochs: params.epochs, maxPerClass: params.maxPerClass, seed: params.seed,
         classNames: Object.fromEntries(classes.map((c) => [c.code, c.name])), source: `The EDS map ${edsName}`, ...(more ? { more } : {}),
+        volumeName: svc.repo.dataset(rec.volumeId)?.name,
       }, {
         signal,
         onProgress,
@@ -100,6 +102,8 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
       features: r.features, featureSet: r.featureSet, classes: r.classes, hidden: r.hidden, bestEpoch: r.bestEpoch, history: r.history,
       validation: r.validation, counts: r.counts, labelledVoxels: r.labelledVoxels, mirrorSurface: mirrorPlane(rec), trainSeconds: (Date.now() - t0) / 1000, quality: r.quality,
       ...(bottom ? { faces: ['top', 'bottom'] as ('top' | 'bottom')[] } : {}),
+      // the volume it learnt (its record in the model folder too): predict refuses another geometry, the pages name it
+      trainedOn: trainedOnRecord(store.meta, svc.repo.dataset(rec.volumeId)?.name ?? rec.volumeId, r.featureSet, rec.volumeId),
     };
     svc.repo.setArtifact(projectId, 'model', summary);
     await pruneModels(svc, projectId, dir);
@@ -137,7 +141,7 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
     if (!run || run.modelCreatedAt !== summary.createdAt || run.volumeId !== volume.id) await rm(out, { recursive: true, force: true });
     svc.repo.setArtifact(projectId, 'predictionRun', { modelCreatedAt: summary.createdAt, volumeId: volume.id });
     await mkdir(out, { recursive: true });
-    const r = await runTask('predictVolume', { storePath: svc.ws.abs(volume.relPath), modelDir: mdir, outDir: out, threads: opts.threads ?? PREDICT_THREADS }, { signal, onProgress });
+    const r = await runTask('predictVolume', { storePath: svc.ws.abs(volume.relPath), modelDir: mdir, outDir: out, threads: opts.threads ?? PREDICT_THREADS, volumeName: volume.name }, { signal, onProgress });
     for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
     const store = await volumeStore(svc, volume.id);
     const rec: PredictionRecord = { createdAt: Date.now(), modelCreatedAt: summary.createdAt, jobId, classes: summary.classes, seconds: (Date.now() - t0) / 1000, shape: store.meta.shape };
@@ -172,7 +176,7 @@ export async function previewPng(svc: Services, projectId: string, axis: 'z' | '
   if (!pm) throw unprocessable('There is no trained model yet: click Train first.');
   const { volume } = projectDatasets(svc, projectId);
   if (!volume) throw unprocessable('This project has no XRM volume.');
-  const r = await runTask('predictSlice', { storePath: svc.ws.abs(volume.relPath), modelDir: pm.dir, axis, index, level }, { shared: true, signal });
+  const r = await runTask('predictSlice', { storePath: svc.ws.abs(volume.relPath), modelDir: pm.dir, axis, index, level, volumeName: volume.name }, { shared: true, signal });
   const colors = new Map(projectClasses(svc, projectId).map((c) => [c.code, c.color]));
   const n = r.width * r.height;
   const rgba = new Uint8Array(n * 4);

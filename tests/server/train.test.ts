@@ -4,6 +4,8 @@
  * predicts the 3D volume with per-class IoU vs the truth above measured thresholds; the preview
  * of one slice matches the prediction; exports are readable.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import { predictionStores, previewPng, setClassColor, setProjectFeatureSet, startPredict, startTrain, trainState } from '@/server/pipeline/train';
@@ -75,6 +77,12 @@ describe('train step', () => {
     // measured 0.67-0.70 (spatially held-out surface tiles)
     expect(st.model!.validation.accuracy).toBeGreaterThan(0.58);
     expect(st.model!.validation.confusion.length).toBe(5);
+    // the model knows the volume it learnt: the row (the Train page says it) and its folder (predict checks it)
+    const vol = svc.repo.listDatasets(projectId).find((d) => d.kind === 'volume')!;
+    const on = { volume: 'sandstone.nrrd', volumeId: vol.id, shape: sample.volume.meta.shape, spacingUm: sample.volume.meta.spacingUm, featureVersion: 2 };
+    expect(st.model!.trainedOn).toEqual(on);
+    const folder = JSON.parse(readFileSync(path.join(svc.ws.abs(svc.repo.artifact(projectId, 'model')!.modelRel!), 'model.json'), 'utf8')) as { trainedOn?: unknown };
+    expect(folder.trainedOn).toEqual(on);
 
     const pj = startPredict(svc, projectId);
     const p = await svc.jobs.wait(pj.id);
