@@ -35,5 +35,11 @@ export function services(): Services {
   });
   const jobs = new JobRunner(repo);
   g.__petromap = { env, ws, repo, jobs };
+  // a volume switch that stopped half way (the last run was killed during it) is finished now, each
+  // under its project's lock (loaded here only: the switch's module sits above this one)
+  const svc = g.__petromap;
+  void import('./pipeline/switch-volume').then((m) => m.finishPendingSwitches(svc)).then((n) => {
+    if (n) console.warn(`petromap: finished ${n} volume switch(es) that the last run left half way`);
+  }).catch((err) => console.error('petromap: finishing unfinished volume switches:', err));
   return g.__petromap;
 }

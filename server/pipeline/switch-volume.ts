@@ -64,8 +64,13 @@ interface Plan {
   words: string[];
 }
 
-/** What belongs to `volumeId` in the project's live slots (its rows and files), and the words for it. */
-async function belongingTo(svc: Services, projectId: string, volumeId: string): Promise<Plan> {
+/**
+ * What belongs to `volumeId` in the project's live slots (its rows and files), and the words for it.
+ * The model goes with it unless its own record (`trainedOn`) names the chosen volume `toId`: then it
+ * was trained on that one and stays in use. A model without the record (trained before it was kept)
+ * goes with the volume in use, as it always did.
+ */
+async function belongingTo(svc: Services, projectId: string, volumeId: string, toId?: string): Promise<Plan> {
   const dir = svc.ws.projectDir(projectId);
   const plan: Plan = { keys: [], files: [], words: [] };
   for (const face of FACE_NAMES) {
@@ -84,10 +89,12 @@ async function belongingTo(svc: Services, projectId: string, volumeId: string): 
     }
   }
   const model = svc.repo.artifact(projectId, 'model');
-  if (model) {
+  const on = model?.trainedOn;
+  if (model && !(toId && on?.volumeId === toId)) {
     plan.keys.push('model', 'trainHistory');
     plan.files.push([modelDir(svc, projectId, model), 'model']);
-    plan.words.push(`the model trained ${when(model.createdAt)} UTC (it learnt this volume's grey values)`);
+    const of = on && on.volumeId !== volumeId ? ` on ${svc.repo.dataset(on.volumeId ?? '')?.name ?? on.volume}` : '';
+    plan.words.push(`the model trained${of} ${when(model.createdAt)} UTC (${of ? 'the model in use with this volume' : "it learnt this volume's grey values"})`);
   }
   const run = svc.repo.artifact(projectId, 'predictionRun');
   if (svc.repo.artifact(projectId, 'prediction') && (!run || run.volumeId === volumeId)) {
@@ -158,7 +165,7 @@ export async function volumeSwitchPlan(svc: Services, projectId: string, volumeI
   const to = target(svc, projectId, volumeId);
   const from = projectDatasets(svc, projectId).volume;
   const same = from?.id === to.id;
-  const leaving = from && !same ? await belongingTo(svc, projectId, from.id) : { words: [] as string[] };
+  const leaving = from && !same ? await belongingTo(svc, projectId, from.id, to.id) : { words: [] as string[] };
   const back = same ? [] : asideWords(svc, await readAside(svc, projectId, to.id));
   const jobs = activeJobs(svc, projectId);
   let blockedBy: string | null = null;
@@ -217,8 +224,8 @@ async function readPending(svc: Services, projectId: string): Promise<Pending | 
  * of that volume that did not come back, or an earlier attempt of this switch) is kept: a row or
  * file it would replace with something else goes into an `earlier-<time>` folder inside it.
  */
-async function setAside(svc: Services, projectId: string, fromId: string) {
-  const leaving = await belongingTo(svc, projectId, fromId);
+async function setAside(svc: Services, projectId: string, fromId: string, toId: string) {
+  const leaving = await belongingTo(svc, projectId, fromId, toId);
   const dir = switchedDir(svc, projectId, fromId);
   await mkdir(dir, { recursive: true });
   const held = await readAsideRaw(dir);
@@ -248,7 +255,7 @@ async function setAside(svc: Services, projectId: string, fromId: string) {
 /** Do (or finish) the switch `p` describes; returns the words for what stayed set aside. */
 async function completeSwitch(svc: Services, projectId: string, p: Pending): Promise<string[]> {
   if (p.phase === 'aside') {
-    if (p.from) await setAside(svc, projectId, p.from);
+    if (p.from) await setAside(svc, projectId, p.from, p.to);
     // the pick first: a crash while restoring leaves the project on the chosen volume, with its work coming back on the next try
     const picked = svc.repo.artifact(projectId, 'inputs') ?? {};
     svc.repo.setArtifact(projectId, 'inputs', { ...picked, volumeId: p.to });
@@ -272,6 +279,35 @@ export async function finishPendingSwitch(svc: Services, projectId: string): Pro
     return [];
   }
   return completeSwitch(svc, projectId, p);
+}
+
+/**
+ * Opening a project (projects.byId) and the server's start: a switch of the project that stopped
+ * half way is finished now, under the project's lock, instead of showing its half state until the
+ * next switch or delete. Cheap when there is none (one file check). A switch running right now
+ * holds the lock: this waits for it, then finds nothing left to do. Not while a job of the project
+ * is queued or running (it may be using what would move): the next opening, switch or delete
+ * finishes it then. Never throws: a switch that cannot be finished is left as it is (set-aside
+ * work stays in its folder) and said on the server's log; returns whether one was finished.
+ */
+export async function finishPendingOnOpen(svc: Services, projectId: string): Promise<boolean> {
+  if (!existsSync(/*turbopackIgnore: true*/ pendingFile(svc, projectId))) return false;
+  return withProjectLock(projectId, async () => {
+    if (!existsSync(/*turbopackIgnore: true*/ pendingFile(svc, projectId)) || !svc.repo.project(projectId)) return false;
+    if (svc.repo.listJobs(projectId, ['queued', 'running']).some((j) => j.kind !== 'import')) return false;
+    await finishPendingSwitch(svc, projectId);
+    return true;
+  }).catch((err: unknown) => {
+    console.error(`petromap: could not finish the unfinished volume switch of project ${projectId}:`, err instanceof Error ? err.message : err);
+    return false;
+  });
+}
+
+/** At the server's start: every project's unfinished volume switch (finishPendingOnOpen); how many were finished. */
+export async function finishPendingSwitches(svc: Services): Promise<number> {
+  let n = 0;
+  for (const p of svc.repo.listProjects()) if (await finishPendingOnOpen(svc, p.id)) n++;
+  return n;
 }
 
 /**

@@ -1,15 +1,18 @@
 import { TRPCError } from '@trpc/server';
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
+import { finishPendingOnOpen } from '../pipeline/switch-volume';
 import { publicProcedure, router } from '../trpc';
 
 export const projectId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a project id');
 
 export const projectsRouter = router({
   list: publicProcedure.query(({ ctx }) => ctx.svc.repo.listProjects()),
-  byId: publicProcedure.input(z.object({ id: projectId })).query(({ ctx, input }) => {
+  /** Opening a project: a volume switch of it that stopped half way is finished first (pipeline/switch-volume). */
+  byId: publicProcedure.input(z.object({ id: projectId })).query(async ({ ctx, input }) => {
     const p = ctx.svc.repo.project(input.id);
     if (!p) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no project ${input.id}.` });
+    await finishPendingOnOpen(ctx.svc, input.id);
     return p;
   }),
   create: publicProcedure

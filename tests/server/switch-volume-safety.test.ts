@@ -5,7 +5,9 @@
  * lock) and checks the jobs again; deleting the volume in use never puts a set-aside model over the
  * model in use, and a deleted volume's set-aside model is kept when the project has none; set-aside
  * rows naming paths petromap does not write are not taken back; what is not taken back stays in its
- * folder and is named. Real SQLite and files, no job runs.
+ * folder and is named; a switch that stopped half way is finished by opening the project or by the
+ * server's start; a model whose own record names the chosen volume stays in use. Real SQLite and
+ * files, no job runs.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@/server/db/repo';
 import type { Services } from '@/server/services';
 import { projectDatasets } from '@/server/pipeline/project-inputs';
-import { switchHooks } from '@/server/pipeline/switch-volume';
+import { finishPendingSwitches, switchHooks } from '@/server/pipeline/switch-volume';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
 import { createCaller } from '@/server/routers/_app';
 import type { VolumeMeta } from '@/lib/volume/types';
@@ -124,6 +126,86 @@ describe('a volume switch that stops half way', () => {
     expect(existsSync(aside(projectId, b))).toBe(false);
     await caller.datasets.useVolume({ projectId, id: a });
     expectAOf(projectId, a);
+  });
+});
+
+describe('a switch that stopped half way is finished without waiting for the next one', () => {
+  /** a switch from A to B stopped right after its renames (A's files in switched-A, A's rows still live, the pick still A) */
+  async function interrupted(name: string) {
+    const p = await project(name);
+    switchHooks.step = (s) => {
+      if (s === 'aside-moved') throw new Error('killed');
+    };
+    await expect(caller.datasets.useVolume({ projectId: p.projectId, id: p.b })).rejects.toThrow(/stopped half way/);
+    delete switchHooks.step;
+    const pending = path.join(svc.ws.projectDir(p.projectId), 'switching.json');
+    expect(existsSync(pending)).toBe(true);
+    // the half state: the pick still A, A's model row live while its folder is already aside
+    expect(projectDatasets(svc, p.projectId).volume?.id).toBe(p.a);
+    expect(existsSync(path.join(svc.ws.projectDir(p.projectId), 'model-j0'))).toBe(false);
+    return { ...p, pending };
+  }
+  /** The switch to B is finished and A's work is whole in its folder (and all back once A is chosen again). */
+  async function expectFinished(p: Awaited<ReturnType<typeof interrupted>>) {
+    expect(existsSync(p.pending)).toBe(false);
+    expect(projectDatasets(svc, p.projectId).volume?.id).toBe(p.b);
+    for (const k of ['registration', 'model', 'trainHistory', 'prediction', 'predictionRun'] as const) expect(svc.repo.artifact(p.projectId, k), k).toBeUndefined();
+    expect(readFileSync(aside(p.projectId, p.a, 'model/model.json'), 'utf8')).toBe('{"of":"A"}');
+    expect(readFileSync(aside(p.projectId, p.a, 'prediction/labels.ome.zarr/zarr.json'), 'utf8')).toBe('{"of":"A"}');
+    await caller.datasets.useVolume({ projectId: p.projectId, id: p.a });
+    expectAOf(p.projectId, p.a);
+  }
+
+  it('opening the project finishes it under the project lock, with nothing lost', async () => {
+    const p = await interrupted('Opened after a crash');
+    // before: opening showed the half state until the next switch or delete
+    expect((await caller.projects.byId({ id: p.projectId })).id).toBe(p.projectId);
+    await expectFinished(p);
+    // opening again: nothing pending, nothing moves
+    await caller.projects.byId({ id: p.projectId });
+    expectAOf(p.projectId, p.a);
+  });
+
+  it('not while a job of the project runs; the opening after it ends finishes it', async () => {
+    const p = await interrupted('Opened during a job');
+    const jobId = svc.repo.insertJob({ id: newId('j'), projectId: p.projectId, kind: 'train', params: {} }).id;
+    svc.repo.updateJob(jobId, { state: 'running', progress: 0.2, started: true });
+    await caller.projects.byId({ id: p.projectId });
+    expect(existsSync(p.pending)).toBe(true);
+    expect(projectDatasets(svc, p.projectId).volume?.id).toBe(p.a);
+    svc.repo.updateJob(jobId, { state: 'done', finished: true });
+    await caller.projects.byId({ id: p.projectId });
+    await expectFinished(p);
+  });
+
+  it('the server\'s start finishes every project\'s unfinished switch', async () => {
+    const p = await interrupted('Server restarted');
+    expect(await finishPendingSwitches(svc)).toBe(1);
+    await expectFinished(p);
+    expect(await finishPendingSwitches(svc)).toBe(0);
+  });
+});
+
+describe('the model\'s own record of its volume', () => {
+  it('a model whose record names the chosen volume stays in use; one without the record or naming the volume left goes aside with it', async () => {
+    const { projectId, a, b, c } = await project('Model knows its volume');
+    // j0 records nothing (trained before the record): it goes aside with A, as before
+    const plan = await caller.datasets.volumeSwitch({ projectId, id: b });
+    expect(plan.aside.join(' | ')).toMatch(/the model trained 2026-12-07 14:05 UTC \(it learnt this volume's grey values\)/);
+    await caller.datasets.useVolume({ projectId, id: b });
+    expect(svc.repo.artifact(projectId, 'model')).toBeUndefined();
+    // a model trained on C (its record says so) is in use while B is (e.g. kept when a volume was deleted)
+    svc.repo.setArtifact(projectId, 'model', { ...model(projectId, 'j7'), trainedOn: { volume: 'scan-C.nrrd', volumeId: c, shape: [8, 16, 16], spacingUm: [2, 2, 2], featureVersion: 2 } });
+    put(projectId, 'model-j7/model.json', '{"of":"C"}');
+    // switching to C: before, the model went aside with B as B's
+    await caller.datasets.useVolume({ projectId, id: c });
+    expect(svc.repo.artifact(projectId, 'model')?.jobId).toBe('j7');
+    expect(svc.repo.artifact(projectId, 'model')?.trainedOn?.volumeId).toBe(c);
+    expect(read(projectId, 'model-j7/model.json')).toBe('{"of":"C"}');
+    // leaving C for A: the model trained on C goes aside with C, and A's model comes back
+    await caller.datasets.useVolume({ projectId, id: a });
+    expectAOf(projectId, a);
+    expect(readFileSync(aside(projectId, c, 'model/model.json'), 'utf8')).toBe('{"of":"C"}');
   });
 });
 
