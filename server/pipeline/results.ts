@@ -32,6 +32,8 @@ export async function resultsState(svc: Services, projectId: string) {
     eds: eds ? { id: eds.id, name: eds.name } : null,
     validation: summary?.validation ?? null,
     quality: summary?.quality ?? null,
+    /** the volume the model was trained on (its name, shape, voxel size); null: no model, or one trained before petromap recorded it */
+    trainedOn: summary?.trainedOn ?? null,
     /** z of the first full rock layer at the centre of the volume (the slice the EDS map lies on) */
     surfaceZ: summary && store
       ? Math.round(summary.mirrorSurface.a * (store.meta.shape[2] / 2) + summary.mirrorSurface.b * (store.meta.shape[1] / 2) + summary.mirrorSurface.c) + 1
