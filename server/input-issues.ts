@@ -14,12 +14,52 @@ const MAX_SHOWN = 4;
 /** zod 4's default (locale) messages start with one of these; anything else was written in a schema */
 const DEFAULT_MESSAGE = /^(Too small:|Too big:|Invalid |Unrecognized keys?:)/;
 
-/** `projectId` → `project id`, `fovZ` → `fov z`, `classMap[2].code` → `class map, item 3, code` */
+/**
+ * Keys whose plain words are not their camelCase split: abbreviations and units a mineralogist
+ * would not read out of `fovZ` or `pixelUm` ("Fov z", "Pixel um").
+ */
+const FIELD_WORDS: Record<string, string> = {
+  fovZ: 'field of view in z (µm)',
+  fovY: 'field of view in y (µm)',
+  fovX: 'field of view in x (µm)',
+  fovUm: 'field of view (µm)',
+  pixelUm: 'pixel size (µm)',
+  sigmaUm: 'scale (µm)',
+  spacing: 'voxel size',
+  hidden: 'hidden layers',
+  specs: 'features',
+  eds: 'EDS map',
+};
+
+/** unit suffixes of keys: `angleDeg` → `angle (°)`, `misfitVox` → `misfit (voxels)` */
+const UNIT_WORDS: Record<string, string> = { um: 'µm', deg: '°', px: 'px', vox: 'voxels', mm: 'mm' };
+
+function keyWords(key: string): string {
+  if (FIELD_WORDS[key]) return FIELD_WORDS[key];
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase().split(' ').filter(Boolean);
+  const last = words[words.length - 1];
+  const unit = words.length > 1 && last ? UNIT_WORDS[last] : undefined;
+  if (unit) words.pop();
+  const s = words.map((w) => (w === 'fov' ? 'field of view' : w === 'eds' ? 'EDS' : w)).join(' ');
+  return unit ? `${s} (${unit})` : s;
+}
+
+/** `projectId` → `project id`, `fovZ` → `field of view in z (µm)`, `classMap[2].code` → `class map, item 3, code` */
 export function fieldName(path: readonly PropertyKey[]): string {
   if (path.length === 0) return 'The request';
-  const words = path.map((p) => (typeof p === 'number' ? `item ${p + 1}` : String(p).replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase()));
+  const words = path.map((p) => (typeof p === 'number' ? `item ${p + 1}` : keyWords(String(p))));
   const s = words.join(', ');
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** the value at `path` in `input`, undefined where any step is missing */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
 }
 
 const bound = (v: unknown) => String(v);
@@ -35,8 +75,12 @@ const TYPE_WORDS: Record<string, string> = {
   date: 'a date',
 };
 
-/** One issue's text (without the field), a message written in the schema as written. */
-function issueText(i: z.core.$ZodIssue): string {
+/**
+ * One issue's text (without the field), a message written in the schema as written. `input`, when
+ * given, tells a missing value from a wrong one where zod cannot: a query's number is coerced, so
+ * a missing `index` and `index=abc` both reach zod as NaN.
+ */
+function issueText(i: z.core.$ZodIssue, input?: { value: unknown }): string {
   if (!DEFAULT_MESSAGE.test(i.message)) return i.message;
   switch (i.code) {
     case 'too_small': {
@@ -57,6 +101,11 @@ function issueText(i: z.core.$ZodIssue): string {
     }
     case 'invalid_type': {
       if (/received undefined$/.test(i.message)) return 'is missing';
+      if (/received NaN$/.test(i.message)) {
+        if (!input) return 'is missing or not a number';
+        const v = input.value;
+        return v === undefined || v === null || (typeof v === 'string' && v.trim() === '') ? 'is missing' : 'must be a number';
+      }
       const w = TYPE_WORDS[i.expected];
       return w ? `must be ${w}` : i.message;
     }
@@ -73,14 +122,21 @@ function issueText(i: z.core.$ZodIssue): string {
   }
 }
 
-/** Each issue as { path, field, message } (the structured form the client may use). */
-export function inputIssues(err: z.core.$ZodError): InputIssue[] {
-  return err.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), field: fieldName(i.path), message: issueText(i) }));
+/**
+ * Each issue as { path, field, message } (the structured form the client may use). `input`: what
+ * was parsed (e.g. a route's query as an object), to say "is missing" where coercion hid it.
+ */
+export function inputIssues(err: z.core.$ZodError, input?: unknown): InputIssue[] {
+  return err.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    field: fieldName(i.path),
+    message: issueText(i, input === undefined ? undefined : { value: valueAt(input, i.path) }),
+  }));
 }
 
 /** The issues as sentences, "Epochs: must be at least 1. Name: is missing.", at most MAX_SHOWN of them. */
-export function inputIssuesMessage(err: z.core.$ZodError): string {
-  const all = inputIssues(err);
+export function inputIssuesMessage(err: z.core.$ZodError, input?: unknown): string {
+  const all = inputIssues(err, input);
   const shown = all.slice(0, MAX_SHOWN).map((i) => {
     const t = `${i.field}: ${i.message}`;
     return /[.!?]$/.test(t) ? t : `${t}.`;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createCaller } from '@/server/routers/_app';
-import { inputIssuesMessage } from '@/server/input-issues';
+import { inputIssues, inputIssuesMessage } from '@/server/input-issues';
 import type { Services } from '@/server/services';
 import { tempProject, type TempProject } from './temp-workspace';
 
@@ -92,8 +92,28 @@ describe('tRPC input errors in plain words', () => {
     expect(r.success).toBe(false);
     const m = inputIssuesMessage(r.error!);
     expect(m).toBe(
-      'Fov z: must be greater than 0. Class map, item 1, code: must be a number. Color: has a form or characters that are not allowed here. Sigma um: must be less than 50. (2 more problems of the same request.)',
+      'Field of view in z (µm): must be greater than 0. Class map, item 1, code: must be a number. Color: has a form or characters that are not allowed here. Scale (µm): must be less than 50. (2 more problems of the same request.)',
     );
     plain(m);
+  });
+
+  it('field names in plain words with their units, not camelCase split ("Pixel um", "Fov z")', () => {
+    const s = z.object({ pixelUm: z.number().positive(), angleDeg: z.number().max(180), misfitVox: z.number().min(0), fovUm: z.tuple([z.number(), z.number(), z.number()]), edsId: z.string() });
+    const r = s.safeParse({ pixelUm: -1, angleDeg: 200, misfitVox: -1, fovUm: [1, 2, 'x'], edsId: 3 });
+    expect(r.success).toBe(false);
+    const issues = inputIssues(r.error!).map((i) => i.field);
+    expect(issues).toEqual(['Pixel size (µm)', 'Angle (°)', 'Misfit (voxels)', 'Field of view (µm), item 3', 'EDS id']);
+  });
+
+  it('a missing query number says "is missing", not "must be a number" (coercion turns both into NaN)', () => {
+    const q = z.object({ axis: z.enum(['z', 'y', 'x']).default('z'), index: z.coerce.number().int().min(0) });
+    const missing = q.safeParse({ axis: 'z' });
+    const text = q.safeParse({ axis: 'z', index: 'abc' });
+    expect(missing.success || text.success).toBe(false);
+    // with the query it was parsed from: exact
+    expect(inputIssuesMessage(missing.error!, { axis: 'z' })).toBe('Index: is missing.');
+    expect(inputIssuesMessage(text.error!, { axis: 'z', index: 'abc' })).toBe('Index: must be a number.');
+    // without it: both possible causes, never the wrong one alone
+    expect(inputIssuesMessage(missing.error!)).toBe('Index: is missing or not a number.');
   });
 });

@@ -57,7 +57,7 @@ describe('binary routes: a bad query in plain words', () => {
 
   it('idRoute (label slice) and parseGuardedProjectQuery (painted slice)', async () => {
     const labels = (await import('@/app/api/projects/[projectId]/labels/route')) as { GET: Handler };
-    expect(await errorOf(labels.GET, 'labels', 'axis=z')).toBe('The request for the label slice was not understood. Index: must be a number.');
+    expect(await errorOf(labels.GET, 'labels', 'axis=z')).toBe('The request for the label slice was not understood. Index: is missing or not a number.');
     const painted = (await import('@/app/api/projects/[projectId]/annotations/slice/route')) as { GET: Handler };
     expect(await errorOf(painted.GET, 'annotations/slice', 'axis=z&index=99999999')).toBe('The request for the painted slice was not understood. Index: must be at most 1000000.');
   });
@@ -65,7 +65,7 @@ describe('binary routes: a bad query in plain words', () => {
   it('the upload: a missing kind and a malformed spacing, nothing received', async () => {
     const up = (await import('@/app/api/projects/[projectId]/upload/route')) as { POST: Handler };
     expect(await errorOf(up.POST, 'upload', 'name=scan.nrrd&spacing=1,2', 'POST')).toBe(
-      'The request for the upload was not understood. Kind: must be one of "volume", "eds". Spacing: must be three numbers in µm, z,y,x (such as 0.5,0.5,0.5).',
+      'The request for the upload was not understood. Kind: must be one of "volume", "eds". Voxel size: must be three numbers in µm, z,y,x (such as 0.5,0.5,0.5).',
     );
   });
 });

@@ -9,6 +9,7 @@ import { services } from '@/server/services';
 import { errorResponse, ID_RE, jsonError } from '@/server/http';
 import { storedProposalsCsv } from '@/server/pipeline/annotate-jobs';
 import { MAX_FOV_UM } from '@/server/routers/bounds';
+import { inputIssuesMessage } from '@/server/input-issues';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
@@ -19,8 +20,10 @@ const query = z.object({ fovZ: um, fovY: um, fovX: um });
 export async function GET(req: Request, { params }: { params: Promise<{ projectId: string }> }) {
   const { projectId } = await params;
   if (!ID_RE.test(projectId)) return jsonError(`There is no project ${projectId}.`, 404);
-  const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  if (!q.success) return jsonError(`The field of view needs fovZ, fovY and fovX in µm greater than 0 and at most ${MAX_FOV_UM} µm (${q.error.issues.map((i) => i.path.join('.')).join(', ')}).`, 400);
+  const searchQuery = Object.fromEntries(new URL(req.url).searchParams);
+  const q = query.safeParse(searchQuery);
+  // in the field's words ("Field of view in z (µm): is missing."), not the query's keys (fovZ)
+  if (!q.success) return jsonError(`The request for the scan proposals was not understood. ${inputIssuesMessage(q.error, searchQuery)} A field of view is in µm, greater than 0 and at most ${MAX_FOV_UM} µm.`, 400);
   try {
     const svc = services();
     const csv = storedProposalsCsv(svc, projectId, [q.data.fovZ, q.data.fovY, q.data.fovX]);
