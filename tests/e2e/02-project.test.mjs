@@ -13,10 +13,15 @@ test('the demo project shows its datasets with metadata', async ({ page, baseUrl
   assert.match(text, /uint8|uint16|float32/, 'dtype');
   assert.match(text, /Quartz/i, 'EDS legend summary');
   assert.match(text, /unclassified/i);
-  await page.getByRole('link', { name: 'Correlate' }).click();
+  // with a volume and a map in, the page says what comes next and links it
+  const next = page.getByTestId('next-step');
+  await next.waitFor({ timeout: 10_000 });
+  assert.match(await next.innerText(), /Next: find the polished surface[\s\S]*Correlate →/);
+  assert.match(await next.getByRole('link').getAttribute('href'), /\/correlate$/);
+  await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: 'Correlate' }).click();
   await page.getByTestId('correlate').waitFor();
   await screenshot(page, 'project-correlate');
-  await page.getByRole('link', { name: 'Data' }).click();
+  await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: 'Data' }).click();
   await table.waitFor();
   await screenshot(page, 'project-data');
 });
@@ -59,6 +64,8 @@ test('uploading an NRRD volume adds a dataset that opens in the viewer', async (
   await waitFor(async () => (await rows.count()) === 1, 'uploaded dataset row', 60_000);
   const text = await rows.first().innerText();
   assert.match(text, /spheres\.nrrd/);
+  // a volume alone: the next thing is the EDS map, on this page
+  await waitFor(async () => /Next: upload the EDS mineral map/.test(await page.getByTestId('next-step').innerText()), 'the next step: the EDS map', 10_000);
   assert.match(text, /48\s*[×x]\s*40\s*[×x]\s*12|12\s*[×x]\s*40\s*[×x]\s*48/, `shape shown: ${text}`);
   await screenshot(page, 'upload-done');
   await rows.first().locator('a').first().click();

@@ -111,6 +111,9 @@ test('correlate: auto-register finds the demo pose within a voxel of the truth',
   await page.getByTestId('auto-result').waitFor({ timeout: 150_000 });
   const result = await page.getByTestId('auto-result').innerText();
   assert.match(result, /finished/i, `auto-register result: ${result}`);
+  // what to do with it: the result is shown on the overlay, and the page says to check it, then accept
+  assert.match(result, /check the fit on the overlay[\s\S]*then Accept registration/, result);
+  assert.match((await page.getByTestId('view-overlay').getAttribute('class')) ?? '', /\bon\b/, 'the finished registration is shown on the overlay');
   const truth = await waitFor(async () => {
     const t = page.getByTestId('truth-error');
     return (await t.count()) ? t.innerText() : null;
@@ -197,6 +200,10 @@ test('correlate: overlay modes show the warped EDS map; accept', async ({ page, 
 
   await page.getByTestId('accept').click();
   await page.getByTestId('accepted-badge').waitFor({ timeout: 15_000 });
+  // and what comes next, with its link
+  await page.getByTestId('accepted-next').waitFor({ timeout: 10_000 });
+  assert.match(await page.getByTestId('accepted-next').innerText(), /accepted[\s\S]*Next: Train →/);
+  assert.match(await page.getByTestId('accepted-next').getByRole('link').getAttribute('href'), /\/train$/);
   assert.equal(await page.getByTestId('accept').isDisabled(), true, 'accept button disabled once accepted');
   await screenshot(page, 'correlate-accepted');
   // Accepted survives a reload.

@@ -75,7 +75,7 @@ test('lithology: paint, train, predict, propose scan locations, download CSV', a
   assert.match(await page.getByTestId('step-train').getAttribute('title'), /EDS map/);
 
   // Annotate step, three classes
-  await page.getByRole('link', { name: 'Annotate' }).click();
+  await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: 'Annotate' }).click();
   await page.getByTestId('annotate-step').waitFor({ timeout: 30_000 });
   for (const [i, name] of ['high porosity', 'low porosity', 'fracture'].entries()) {
     await page.getByTestId('new-class-name').fill(name);

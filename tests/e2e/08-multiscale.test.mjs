@@ -93,7 +93,7 @@ test('multi-scale: paint, predict, propose, upload an interior scan in the step,
   await waitFor(async () => (await rows.count()) === 1 && /banded-plug/.test(await rows.first().innerText()), 'uploaded scan row', 60_000);
 
   // paint two classes on the XY slice, train and predict
-  await page.getByRole('link', { name: 'Annotate' }).click();
+  await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: 'Annotate' }).click();
   await page.getByTestId('annotate-step').waitFor({ timeout: 30_000 });
   for (const [i, name] of ['high porosity', 'low porosity'].entries()) {
     await page.getByTestId('new-class-name').fill(name);
@@ -115,7 +115,7 @@ test('multi-scale: paint, predict, propose, upload an interior scan in the step,
 
   // Multi-scale: upload the interior scan within the step; place it from a scan proposal, then by
   // clicking where it was taken on the large scan's views (no typed coordinates), register
-  await page.getByRole('link', { name: 'Multi-scale' }).click();
+  await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: 'Multi-scale' }).click();
   await page.getByTestId('multiscale-step').waitFor({ timeout: 30_000 });
   await page.getByTestId('ms-no-candidates').waitFor();
   await page.getByTestId('upload-volume').getByTestId('file-volume').setInputFiles({ name: 'interior-core.nrrd', mimeType: 'application/octet-stream', buffer: scans.hi });

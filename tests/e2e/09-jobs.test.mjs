@@ -53,6 +53,8 @@ test('jobs page: project link, start and duration, ETA, error, filters, cancel f
   const eta = running.getByTestId('job-eta');
   await waitFor(async () => /about (\d+ (s|min)|\d+ h)/.test(await eta.innerText()), 'an ETA from the progress rate', 60_000);
   assert.match(await running.getByTestId('job-project').innerText(), /Demo sandstone · Train/);
+  // what the job does in words, not its internal kind (`train`, `train-prepare`, `slab`)
+  assert.match(await running.getByTestId('job-title').innerText(), /^Training the classifier #/);
   assert.equal(await running.getByTestId('job-result-link').getAttribute('href'), `/projects/${demo.id}/train`);
   assert.match(await running.getByTestId('job-started').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d$/);
   const d1 = await running.getByTestId('job-duration').innerText();
@@ -77,6 +79,7 @@ test('jobs page: project link, start and duration, ETA, error, filters, cancel f
   assert.equal(await bad.getAttribute('data-state'), 'failed');
   assert.match(await bad.getByTestId('job-error').innerText(), /broken\.nrrd/);
   assert.match(await bad.getByTestId('job-project').innerText(), new RegExp(`${name} · datasets`));
+  assert.match(await bad.getByTestId('job-title').innerText(), /^Importing a dataset #/);
 
   // filters: by project, then by state; both kept in the URL
   await page.getByTestId('job-filter-project').selectOption(mine.id);

@@ -74,6 +74,8 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
   const job = useRegisterJob(jobId, (p) => {
     setJobResult(p);
     setJobId(null);
+    // the result is judged on the overlay: side by side shows the two images as they were
+    if (p.state === 'done') setView('overlay');
     void refresh();
   });
   const running = !!jobId && !jobEnded(job?.state);
@@ -203,6 +205,8 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
   };
 
   const slabPx = slab ? { width: slab.width, height: slab.height, pixelSizeUm: voxelUm } : null;
+  // a map far wider than the scanned surface (a whole TIMA mount on a small core): said before Auto-register is tried
+  const wide = slab ? mapMuchWider(eds, slab, voxelUm) : null;
 
   return (
     <div className="correlate" data-testid="correlate">
@@ -260,7 +264,7 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
         {running && !job && <span className="muted" data-testid="auto-progress">starting…</span>}
         {!running && jobResult && (
           <span className={`small ${jobResult.state === 'done' ? 'ok-text' : 'bad'}`} data-testid="auto-result">
-            {jobResult.state === 'done' ? 'Auto-register finished.' : jobResult.state === 'cancelled' ? 'Auto-register cancelled.' : `Auto-register failed: ${jobResult.error ?? jobResult.state}`}
+            {jobResult.state === 'done' ? (reg?.accepted ? 'Auto-register finished.' : 'Auto-register finished: check the fit on the overlay (blend, swipe, checkerboard, outlines), then Accept registration.') : jobResult.state === 'cancelled' ? 'Auto-register cancelled.' : `Auto-register failed: ${jobResult.error ?? jobResult.state}`}
           </span>
         )}
         <span style={{ flex: 1 }} />
@@ -269,6 +273,19 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
         </button>
       </div>
       {error && <div className="error" data-testid="correlate-error">{error}</div>}
+      {wide && !reg && !error && (
+        <p className="notice small" data-testid="map-wider-note">
+          The EDS map is {formatUm(wide.mapUm)} wide, {fmt(wide.ratio, 0)} times as wide as the scanned surface ({formatUm(wide.slabUm)}). If the scan shows only part of the mapped
+          sample, place the map with 3 landmark pairs (Auto-register may refuse to search a map this much larger); if both should show the same area, check the
+          volume&apos;s voxel size and the map&apos;s pixel size on the <Link href={`/projects/${projectId}`}>Data step</Link>.
+        </p>
+      )}
+      {reg?.accepted && (
+        <p className="notice small" data-testid="accepted-next">
+          Registration of the {face} face accepted: its minerals are now training labels for the voxels just below the surface. Next:{' '}
+          <Link href={`/projects/${projectId}/train`}><strong>Train →</strong></Link> choose features and train the classifier.
+        </p>
+      )}
 
       <div className="corr-grid">
         <div className="panel">
@@ -397,4 +414,12 @@ function SlabProgress({ job, onCancel }: { job: { id: string; state: string; pro
       </span>
     </div>
   );
+}
+
+/** The EDS map against the slab, when the map is more than 3 times as wide (µm, the larger side of each). */
+export function mapMuchWider(eds: { width: number; height: number; pixelSizeUm: number }, slab: { width: number; height: number }, voxelUm: number) {
+  const mapUm = Math.max(eds.width, eds.height) * eds.pixelSizeUm;
+  const slabUm = Math.max(slab.width, slab.height) * voxelUm;
+  const ratio = mapUm / slabUm;
+  return Number.isFinite(ratio) && ratio > 3 ? { mapUm, slabUm, ratio } : null;
 }

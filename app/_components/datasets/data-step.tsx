@@ -1,12 +1,14 @@
 'use client';
 /** The Data step: upload an XRM volume and an EDS map, list the project's datasets, choose the volume in use. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
 import { UploadZone } from '../upload/upload-zone';
 import { DatasetTable } from './dataset-table';
 import { toDatasetRow } from './to-dataset-row';
 import { inUseNote, switchQuestion } from './in-use-note';
+import { nextStep } from './next-step';
 
 export function DataStep({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
@@ -19,6 +21,7 @@ export function DataStep({ projectId }: { projectId: string }) {
   });
   const kind = useQuery(trpc.projects.byId.queryOptions({ id: projectId })).data?.kind;
   const inUse = datasets.data ? inUseNote(datasets.data.map(toDatasetRow), kind) : [];
+  const next = datasets.data ? nextStep(datasets.data.map(toDatasetRow), kind) : null;
   const setFace = useMutation(trpc.datasets.setFace.mutationOptions({ onSuccess: () => refresh() }));
   const del = useMutation(trpc.datasets.delete.mutationOptions({ onSuccess: () => refresh() }));
   const useVolume = useMutation(trpc.datasets.useVolume.mutationOptions({ onSuccess: () => void qc.invalidateQueries() }));
@@ -81,6 +84,12 @@ export function DataStep({ projectId }: { projectId: string }) {
           </p>
         )}
         {(switchError ?? useVolume.error) && <div className="error" role="alert" data-testid="use-volume-error">{switchError ?? `Could not switch the volume: ${useVolume.error!.message}`}</div>}
+        {next && (
+          <p className="notice small next-step" data-testid="next-step">
+            {next.text}
+            {next.step && <> <Link href={`/projects/${projectId}/${next.step}`}><strong>{next.link}</strong></Link></>}
+          </p>
+        )}
       </div>
     </>
   );

@@ -16,6 +16,30 @@ const STEP_OF_KIND: [RegExp, string, string][] = [
   [/^annotate-/, 'annotate', 'Annotate'],
 ];
 
+/** What each kind of job does, in words (the Jobs table showed `slab`, `train-prepare`, `results-stats`). */
+const JOB_TITLE: Record<string, string> = {
+  demo: 'Making the demo project',
+  import: 'Importing a dataset',
+  slab: 'Finding the polished surface',
+  register: 'Registering the EDS map',
+  'train-prepare': 'Counting the training labels',
+  train: 'Training the classifier',
+  predict: 'Predicting the whole volume',
+  'results-stats': 'Results statistics',
+  'annotate-train': 'Training on the painted classes',
+  'annotate-proposals': 'Proposing high-resolution scan locations',
+  'annotate-erase-class': 'Erasing a class\u2019s strokes',
+  'multiscale-register': 'Registering an interior scan',
+  'multiscale-pores': 'Training pore and solid',
+  'multiscale-upscale': 'Measuring porosity per class',
+};
+
+/** A job's kind in words; an unknown kind with its dashes as spaces, capitalised. */
+export function jobTitle(kind: string): string {
+  const t = JOB_TITLE[kind] ?? kind.replace(/[-_]+/g, ' ');
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
 /** The link to a job's result ({ href, label }), or null for a job without a project. */
 export function jobResultLink(j: JobLinkInput): { href: string; label: string } | null {
   if (!j.projectId) return null;

@@ -11,7 +11,7 @@ import { useEffect, useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
 import { formatDuration } from '@/lib/eta';
 import { formatDate, formatPct } from '../../_components/format';
-import { jobResultLink, STATE_FILTERS, type StateFilter } from './job-links';
+import { jobResultLink, jobTitle, STATE_FILTERS, type StateFilter } from './job-links';
 
 const ACTIVE = new Set(['queued', 'running']);
 const STATE_BADGE: Record<string, string> = { done: 'ok', running: 'volume', failed: 'warn', interrupted: 'warn' };
@@ -101,7 +101,7 @@ export function JobTable({ initialProject = '', initialState = '' }: { initialPr
             const duration = started === null ? null : ((ended ?? (j.state === 'running' ? now : started)) - started) / 1000;
             return (
               <tr key={j.id} data-testid="job-row" data-job-id={j.id} data-state={j.state} data-kind={j.kind}>
-                <td><code>{j.kind}</code> <span className="muted small">#{j.id}</span></td>
+                <td data-testid="job-title" title={`job kind: ${j.kind}`}>{jobTitle(j.kind)} <span className="muted small">#{j.id}</span></td>
                 <td data-testid="job-project">
                   {j.projectName ?? (j.projectId ? <span className="muted">(deleted project)</span> : <span className="muted">–</span>)}
                   {link && j.projectName && (
