@@ -14,7 +14,7 @@ import { checkFeatureSpecs } from '@/lib/features/choices';
 import { CLASSIFIER_FEATURE_VERSION } from '@/lib/classify/feature-sets';
 import type { FeatureSet, FeatureSpec } from '@/lib/features/types';
 import type { EpochInfo } from '@/lib/classify/model';
-import { trainedOnRecord } from '@/lib/classify/trained-on';
+import { checkTrainedOn, trainedOnRecord } from '@/lib/classify/trained-on';
 import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { storeAt, volumeStore, forgetStore } from '../storage/open-stores';
@@ -132,6 +132,8 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
     const t0 = Date.now();
     const mdir = modelDir(svc, projectId, summary);
     if (!existsSync(path.join(/*turbopackIgnore: true*/ mdir, 'model.json'))) throw unprocessable('The trained model is not on disk any more: train it again.');
+    // a model of another geometry is refused before the prediction in place is given up (predictVolume checks its folder's record again)
+    checkTrainedOn(summary.trainedOn, (await volumeStore(svc, volume.id)).meta, { targetName: volume.name, featureSet: summary.featureSet, mirrors: true });
     const out = predictionDir(svc, projectId);
     const run = svc.repo.artifact(projectId, 'predictionRun');
     svc.repo.deleteArtifact(projectId, 'prediction');
