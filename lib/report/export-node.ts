@@ -62,7 +62,7 @@ export async function exportVolume(store: VolumeStore, format: ExportFormat, out
     const chunk = store instanceof ZarrVolumeStore ? store.chunk : ([64, 64, 64] as Shape3);
     const downsample = store instanceof ZarrVolumeStore ? store.downsample : 'mean';
     const meta: VolumeMeta = { ...store.meta, channels: [store.meta.channels[ch]] };
-    const out = await createVolume(outPath, meta, { chunk, downsample });
+    const out = await createVolume(outPath, meta, { chunk, downsample, spacingAssumed: store.spacingAssumed });
     const [nz, ny, nx] = meta.shape;
     let bytes = 0;
     for (let z = 0; z < nz; z += chunk[0]) {

@@ -57,7 +57,7 @@ export async function buildComposite(
   const cal: (Cal | undefined)[] = new Array(256);
   for (const c of calibrations) cal[c.code] = moments(c);
   const chunk: Shape3 = opts.chunk ?? [32, 64, 64]; // an even z chunk (clipped to the volume by the store) streams the pyramid
-  const store = await createVolume(outPath, { ...volume.meta, dtype: 'float32', channels: ['porosity', 'uncertainty'] }, { chunk });
+  const store = await createVolume(outPath, { ...volume.meta, dtype: 'float32', channels: ['porosity', 'uncertainty'] }, { chunk, spacingAssumed: volume.spacingAssumed });
   const wp = new PyramidSlabWriter(store, 0), wu = new PyramidSlabWriter(store, 1);
   const n = new Float64Array(256), sg = new Float64Array(256), sp = new Float64Array(256);
   const depth: CompositeResult['depth'] = [];

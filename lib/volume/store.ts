@@ -40,6 +40,12 @@ export interface VolumeStore {
   readonly meta: VolumeMeta;
   /** number of pyramid levels present (>= 1) */
   readonly levels: number;
+  /**
+   * true when the scan's file gave no voxel size and meta.spacingUm is the 1 µm the import assumed
+   * (a store records it: attributes.petromap.spacingAssumed); a store made on another's geometry
+   * (predictions, composites, exports, painted labels) passes it on to createVolume.
+   */
+  readonly spacingAssumed?: boolean;
   levelShape(level: number): Shape3;
   /** Read a box in the store's dtype. */
   readBlock(box: Box3, opts?: ReadBlockOptions): Promise<AnyVoxelArray>;

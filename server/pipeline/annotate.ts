@@ -156,7 +156,7 @@ async function openOrCreateAnnotations(svc: Services, projectId: string): Promis
   forgetStore(rel);
   await rm(svc.ws.abs(rel), { recursive: true, force: true });
   const chunk = scan instanceof ZarrVolumeStore ? scan.chunk : DEFAULT_CHUNK;
-  await createVolume(svc.ws.abs(rel), { ...scan.meta, dtype: 'uint8', channels: ['annotations'] }, { chunk, levels: 1, compression: 'zstd' });
+  await createVolume(svc.ws.abs(rel), { ...scan.meta, dtype: 'uint8', channels: ['annotations'] }, { chunk, levels: 1, compression: 'zstd', spacingAssumed: scan.spacingAssumed });
   const fresh: AnnotationsRecord = { volumeId: volume.id, relPath: rel, shape: [...scan.meta.shape], counts: {}, updatedAt: Date.now() };
   saveRecord(svc, projectId, fresh);
   return { store: await storeAt(svc, rel), rec: fresh };

@@ -90,7 +90,7 @@ export async function writePoreStrokes(svc: Services, projectId: string, ds: str
       const tmp = `${svc.ws.abs(rel)}.tmp-${process.pid}`;
       await rm(tmp, { recursive: true, force: true });
       const chunk = store instanceof ZarrVolumeStore ? store.chunk : DEFAULT_CHUNK;
-      await createVolume(tmp, { ...store.meta, dtype: 'uint8', channels: ['pore/solid strokes'] }, { chunk, levels: 1, compression: 'zstd' });
+      await createVolume(tmp, { ...store.meta, dtype: 'uint8', channels: ['pore/solid strokes'] }, { chunk, levels: 1, compression: 'zstd', spacingAssumed: store.spacingAssumed });
       await rename(tmp, svc.ws.abs(rel));
       forgetStore(rel);
     }

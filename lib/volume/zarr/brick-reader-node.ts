@@ -176,6 +176,7 @@ export function brickReader(store: ZarrVolumeStore, opts: BrickReaderOptions = {
     path: store.path,
     meta,
     levels: store.levels,
+    spacingAssumed: store.spacingAssumed,
     stats,
     levelShape: (level: number) => store.levelShape(level),
     readBlock,

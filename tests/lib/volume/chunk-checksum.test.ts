@@ -43,7 +43,7 @@ describe('zstd content checksum of the chunks petromap writes', () => {
     expect(xxh64Low32(new Uint8Array(0))).toBe(0x51d8e999); // XXH64("") = 0xEF46DB3751D8E999
     const z = (await zstdInto())!;
     expect(z).not.toBeNull();
-    const codec = new Zstd(1);
+    const codec = Zstd.fromConfig({ id: 'zstd', level: 1 });
     for (const n of [1, 3, 4, 7, 8, 12, 31, 32, 33, 63, 64, 100, 1000, 4097, 65536 + 5]) {
       const data = new Uint8Array(rockLike(Math.ceil(n / 2), n).buffer, 0, n);
       const frame = addContentChecksum(await codec.encode(data), data);

@@ -1,0 +1,84 @@
+/**
+ * `npx tsx bench/_checksum-cost.ts [pairs]`: what zstd's content checksum costs a petromap store.
+ * Two stores of the same 256³ uint16 rock-like volume (64³ chunks), one written as before the
+ * checksum (zarr.json `checksum: false`), one as now; alternated pairs of (a) whole-volume reads
+ * through a fresh brick reader (every chunk decoded, the prediction threads' path), (b) through
+ * store.readBlock (zarrita's path for non-direct reads: pyramid, server) and (c) whole-volume
+ * writes. Prints the medians and the median of the per-pair ratios (new / old).
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Shape3 } from '../lib/volume/types';
+import { brickReader } from '../lib/volume/zarr/brick-reader-node';
+import { createVolume, openVolume, type ZarrVolumeStore } from '../lib/volume/zarr-store-node';
+
+const N = 256;
+const shape: Shape3 = [N, N, N];
+const whole = { start: [0, 0, 0] as Shape3, shape };
+
+/** grains of a few grey levels with noise (compresses about as a real scan: ~1.5-2x) */
+function rock(): Uint16Array {
+  let s = 12345;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const out = new Uint16Array(N * N * N);
+  for (let z = 0, i = 0; z < N; z++) {
+    for (let y = 0; y < N; y++) {
+      for (let x = 0; x < N; x++, i++) {
+        const g = ((x >> 4) * 7 + (y >> 4) * 13 + (z >> 4) * 5) % 4;
+        out[i] = 8000 + g * 6000 + Math.round((rnd() - 0.5) * 600);
+      }
+    }
+  }
+  return out;
+}
+
+async function make(dir: string, name: string, checksum: boolean): Promise<string> {
+  const p = join(dir, name);
+  await createVolume(p, { shape, spacingUm: [1, 1, 1], originUm: [0, 0, 0], dtype: 'uint16', channels: ['xray'] }, { chunk: [64, 64, 64], levels: 1 });
+  const f = join(p, '0', 'zarr.json');
+  const j = JSON.parse(await readFile(f, 'utf8'));
+  j.codecs[1].configuration.checksum = checksum;
+  await writeFile(f, JSON.stringify(j));
+  return p;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+async function main(): Promise<void> {
+  const pairs = Number(process.argv[2] ?? 11);
+  const dir = await mkdtemp(join(tmpdir(), 'petromap-checksum-cost-'));
+  try {
+    const data = rock();
+    const paths = { old: await make(dir, 'old.ome.zarr', false), new: await make(dir, 'new.ome.zarr', true) };
+    const stores: Record<string, ZarrVolumeStore> = { old: await openVolume(paths.old), new: await openVolume(paths.new) };
+    const t: Record<string, Record<string, number[]>> = { brick: { old: [], new: [] }, store: { old: [], new: [] }, write: { old: [], new: [] } };
+    const time = async (f: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await f();
+      return performance.now() - t0;
+    };
+    for (let k = -1; k < pairs; k++) {
+      for (const v of k % 2 ? ['old', 'new'] : ['new', 'old']) {
+        const s = stores[v]!;
+        const w = await time(() => s.writeBlock(whole, data, { wholeChunks: true }));
+        const b = await time(async () => {
+          const r = brickReader(s, { maxBytes: 8 * 2 ** 20 });
+          for (let z = 0; z < N; z += 64) for (let y = 0; y < N; y += 128) await r.readBlock({ start: [z, y, 0], shape: [64, 128, N] });
+        });
+        const r = await time(() => s.readBlock(whole));
+        if (k >= 0) (t.write![v]!.push(w), t.brick![v]!.push(b), t.store![v]!.push(r));
+      }
+    }
+    const bytes = (await Promise.all((['old', 'new'] as const).map(async (v) => (await readFile(stores[v]!.chunkFile([1, 1, 1]))).length)));
+    console.log(`256³ uint16, 64³ chunks, ${pairs} alternated pairs; chunk [1,1,1] file: ${bytes[0]} B old, ${bytes[1]} B new`);
+    for (const [what, r] of Object.entries(t)) {
+      const ratios = r.old!.map((o, i) => r.new![i]! / o);
+      console.log(`${what.padEnd(6)} median ms old ${median(r.old!).toFixed(1)}, new ${median(r.new!).toFixed(1)}; median ratio new/old ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)})`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
