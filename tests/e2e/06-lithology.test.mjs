@@ -85,6 +85,9 @@ test('lithology: paint, train, predict, propose scan locations, download CSV', a
   }
   await waitFor(async () => (await page.getByTestId('paint-canvas-XY').getAttribute('data-strokes-loaded')) === 'yes', 'painted XY slice loaded');
   await screenshot(page, 'lithology-classes');
+  // why Train and predict waits, in words on the page (it was only a tooltip of the disabled button)
+  assert.equal(await page.getByTestId('train-predict').isDisabled(), true);
+  assert.match(await page.getByTestId('train-needs').innerText(), /at least two classes \(none painted yet\)/);
 
   // strokes on the XY slice (z = 12): porous bands x 8 and 40, tight bands x 24 and 56
   await page.keyboard.press('1');
@@ -118,10 +121,13 @@ test('lithology: paint, train, predict, propose scan locations, download CSV', a
   await screenshot(page, 'lithology-strokes');
 
   // train + predict
+  assert.equal(await page.getByTestId('train-needs').count(), 0, 'no waiting note once two classes are painted');
   await page.getByTestId('train-predict').click();
   await page.getByTestId('prediction-summary').waitFor({ timeout: 240_000 });
   const summary = await page.getByTestId('prediction-summary').innerText();
   assert.match(summary, /high porosity\s+\d/, summary);
+  // what comes after the prediction, with links
+  assert.match(await page.getByTestId('annotate-next').innerText(), /^Next: porosity per class [\s\S]*Multi-scale →/);
   // predicted overlay: hide the strokes, compare colours in band centres away from strokes
   await page.getByTestId('show-strokes').uncheck();
   await page.waitForTimeout(800);
@@ -175,4 +181,11 @@ test('lithology: paint, train, predict, propose scan locations, download CSV', a
   assert.deepEqual(await Promise.all([1, 2, 3].map((c) => count(page, c))), kept, 'the other classes keep their strokes');
   assert.equal(await page.getByTestId('erase-progress').count(), 0);
   await screenshot(page, 'lithology-class-deleted');
+
+  // Results (step 4 of a lithology project) says where the painted map is, not "press Predict whole volume on Train"
+  await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: 'Results' }).click();
+  await page.getByTestId('no-prediction').waitFor({ timeout: 30_000 });
+  await waitFor(async () => /predicted on Annotate is shown there/.test(await page.getByTestId('no-prediction').innerText()), 'Results pointing to Annotate and Multi-scale', 20_000);
+  assert.doesNotMatch(await page.getByTestId('no-prediction').innerText(), /Predict whole volume/);
+  await screenshot(page, 'lithology-results-points-to-annotate');
 }, { timeoutMs: 400_000 });

@@ -118,6 +118,9 @@ test('multi-scale: paint, predict, propose, upload an interior scan in the step,
   await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: 'Multi-scale' }).click();
   await page.getByTestId('multiscale-step').waitFor({ timeout: 30_000 });
   await page.getByTestId('ms-no-candidates').waitFor();
+  // why Measure waits, on the page (it was only the disabled button's tooltip)
+  assert.equal(await page.getByTestId('ms-measure').isDisabled(), true);
+  assert.match(await page.getByTestId('ms-measure-needs').innerText(), /^Measuring needs at least one registered interior scan/);
   await page.getByTestId('upload-volume').getByTestId('file-volume').setInputFiles({ name: 'interior-core.nrrd', mimeType: 'application/octet-stream', buffer: scans.hi });
   await page.getByTestId('ms-candidate').waitFor({ timeout: 180_000 }); // the import is a job: slow while the machine is loaded
   assert.match(await page.getByTestId('ms-scan-list').innerText(), /interior-core[\s\S]*64 × 64 × 64[\s\S]*2 µm[\s\S]*not placed/);
@@ -242,6 +245,7 @@ test('multi-scale: paint, predict, propose, upload an interior scan in the step,
   await waitFor(async () => (await page.getByTestId('ms-pore-use-threshold').isChecked()) && !(await page.getByTestId('ms-pore-use-trained').isChecked()), 'measuring with the threshold again');
 
   // measure and build the composite model
+  assert.equal(await page.getByTestId('ms-measure-needs').count(), 0, 'nothing missing once an interior scan is registered');
   await page.getByTestId('ms-measure').click();
   await page.getByTestId('ms-result').waitFor({ timeout: 180_000 });
   const table = await page.getByTestId('ms-class-table').innerText();

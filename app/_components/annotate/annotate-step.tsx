@@ -267,6 +267,11 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
               </button>
               {training && job && <button type="button" onClick={() => cancelM.mutate({ id: job.id })}>Cancel</button>}
             </div>
+            {!training && paintedClasses < 2 && (
+              <p className="info" data-testid="train-needs">
+                Training needs strokes of at least two classes ({paintedClasses === 0 ? 'none painted yet' : 'one painted so far'}): pick a class above (or press its number), then left-drag on a slice.
+              </p>
+            )}
             {job && training && (
               <div data-testid="train-progress">
                 <div className="progress"><div style={{ width: `${(job.progress * 100).toFixed(0)}%` }} /></div>
@@ -283,6 +288,12 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
                     <li key={c.code}><span className="swatch" style={{ background: `rgb(${c.color.join(',')})` }} />{c.name} <span className="num">{((pred.fractions[c.code] ?? 0) * 100).toFixed(1)} %</span></li>
                   ))}
                 </ul>
+                {!pred.stale && (
+                  <p data-testid="annotate-next">
+                    Next: porosity per class from high-resolution interior scans on <Link href={`/projects/${projectId}/multiscale`}>Multi-scale →</Link> (the
+                    scan locations below say where to take them); its composite model and downloads are there.
+                  </p>
+                )}
               </div>
             )}
           </div>

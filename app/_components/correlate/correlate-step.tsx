@@ -243,8 +243,8 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
         <label className="inline">
           Model
           <select value={model} onChange={(e) => setModel(e.target.value as Model)} data-testid="model-select"
-            title="Similarity: rotation, shift and the known pixel-size ratio (mirror allowed). Affine: also shear and free scale.">
-            <option value="similarity">similarity</option>
+            title="Landmark pairs are fitted with this model. Similarity: rotation, shift and the known pixel-size ratio (mirror allowed); affine: also shear and free scale. Auto-register with similarity / auto chooses the model itself (an affine only where the map needs it: see Transform model below); with affine it always fits an affine.">
+            <option value="similarity">similarity / auto</option>
             <option value="affine">affine</option>
           </select>
         </label>

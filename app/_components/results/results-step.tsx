@@ -28,10 +28,25 @@ export function ResultsStep({ projectId }: { projectId: string }) {
   const trpc = useTRPC();
   // the statistics are computed by a job after the prediction: poll while it runs
   const q = useQuery(trpc.results.state.queryOptions({ projectId }, { refetchInterval: (query) => (query.state.data?.stats.status === 'pending' ? 1000 : false) }));
+  const kind = useQuery(trpc.projects.byId.queryOptions({ id: projectId })).data?.kind;
   if (q.isPending) return <p className="muted">Summarising the prediction…</p>;
   if (q.error) return <div className="error">Could not load the results: {q.error.message}</div>;
   const st = q.data;
   if (!st.prediction || !st.volume) {
+    // a lithology project's map is predicted on Annotate, which this page does not show: say where it is
+    // (a new user who had pressed Train and predict read "No prediction yet … on the Train step")
+    if (kind === 'lithology') {
+      return (
+        <div className="card" data-testid="no-prediction">
+          <h2>No map from an EDS map</h2>
+          <p>
+            The lithology map painted and predicted on <Link href={`/projects/${projectId}/annotate`}>Annotate</Link> is shown there, on the slices, with its class
+            shares and the proposed scan locations; <Link href={`/projects/${projectId}/multiscale`}>Multi-scale</Link> measures porosity per class and builds the
+            composite model, with its downloads. This page shows a 3D map trained from an EDS map (Correlate, Train), for a sample that also has one.
+          </p>
+        </div>
+      );
+    }
     return (
       <div className="card" data-testid="no-prediction">
         <h2>No prediction yet</h2>

@@ -106,6 +106,11 @@ export function MultiscaleStep({ projectId }: { projectId: string }) {
           title={!s.prediction ? 'Predict the lithology map first' : registered === 0 ? 'Register an interior scan first' : undefined}
           onClick={() => measure.mutate({ projectId })}>{s.upscaleJob?.active ? 'Measuring…' : 'Measure and build the composite model'}</button>
       </div>
+      {(!s.prediction || registered === 0) && !s.upscaleJob?.active && (
+        <p className="info" data-testid="ms-measure-needs">
+          Measuring needs {[!s.prediction && 'the predicted lithology map (Annotate: Train and predict)', registered === 0 && 'at least one registered interior scan (place it, then Register)'].filter(Boolean).join(' and ')}.
+        </p>
+      )}
       <JobLine job={s.upscaleJob} what="measure" failed="Measuring failed" />
       {s.result && s.scan && lowUm && <CompositeViewer projectId={projectId} s={s} r={s.result} boxes={interiorBoxes(s, lowUm)} />}
       {s.result && <Result projectId={projectId} r={s.result} classes={s.prediction?.classes ?? []} />}
