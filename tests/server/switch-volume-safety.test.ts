@@ -9,7 +9,7 @@
  * server's start; a model whose own record names the chosen volume stays in use. Real SQLite and
  * files, no job runs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@/server/db/repo';
@@ -176,6 +176,15 @@ describe('a switch that stopped half way is finished without waiting for the nex
     svc.repo.updateJob(jobId, { state: 'done', finished: true });
     await caller.projects.byId({ id: p.projectId });
     await expectFinished(p);
+  });
+
+  it('a record of a switch that cannot be read: the project still opens, nothing moves, the record stays', async () => {
+    const { projectId, a } = await project('Unreadable record');
+    const f = put(projectId, 'switching.json', '{"to": "../../etc"}');
+    expect((await caller.projects.byId({ id: projectId })).id).toBe(projectId);
+    expect(readFileSync(f, 'utf8')).toBe('{"to": "../../etc"}');
+    expectAOf(projectId, a);
+    rmSync(f);
   });
 
   it('the server\'s start finishes every project\'s unfinished switch', async () => {
