@@ -186,12 +186,15 @@ test('Results: overlay with class toggles, uncertainty, 3D view, charts and down
 
   // downloads: a CSV and a NRRD
   const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-modal-csv').click()]);
+  // named after the sample, as the other downloads are (was modal-mineralogy.csv for every project)
+  assert.equal(csvDl.suggestedFilename(), 'Demo_sandstone-modal-mineralogy.csv');
   const csvPath = await csvDl.path();
   const { readFileSync } = await import('node:fs');
   const csv = readFileSync(csvPath, 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n'); // lib/report CSV: UTF-8 BOM, CRLF
   assert.equal(csv[0], 'class,name,voxels,volume_percent,eds_pixels,eds_area_percent');
   assert.ok(csv.length >= 5, `modal CSV rows: ${csv.length}`);
   const [nrrdDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('dl-labels-nrrd').click()]);
+  assert.equal(nrrdDl.suggestedFilename(), 'Demo_sandstone-labels.nrrd');
   const buf = readFileSync(await nrrdDl.path());
   const head = buf.subarray(0, 400).toString('latin1');
   assert.match(head, /^NRRD0004/);

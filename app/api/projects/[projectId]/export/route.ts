@@ -37,7 +37,9 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
         await it.return(undefined);
       },
     });
-    const headers: Record<string, string> = { 'Content-Type': ex.contentType, 'Content-Disposition': `attachment; filename="${ex.filename}"`, 'Cache-Control': 'no-store' };
+    // the sample's name first, as the scan proposals and Multi-scale downloads have it: "labels.nrrd" from several projects could not be told apart
+    const name = `${(services().repo.project(projectId)?.name ?? projectId).replace(/[^a-z0-9._-]+/gi, '_')}-${ex.filename}`;
+    const headers: Record<string, string> = { 'Content-Type': ex.contentType, 'Content-Disposition': `attachment; filename="${name}"`, 'Cache-Control': 'no-store' };
     if (ex.length !== undefined) headers['Content-Length'] = String(ex.length);
     return new Response(body, { headers });
   } catch (err) {

@@ -16,8 +16,11 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
   if (!q.success) return badQueryResponse('the results table', q.error);
   try {
-    const { filename, csv } = await reportCsv(services(), projectId, q.data.table);
-    return new Response(csvFileText(csv), { headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${filename}"`, 'Cache-Control': 'no-store' } });
+    const svc = services();
+    const { filename, csv } = await reportCsv(svc, projectId, q.data.table);
+    // the sample's name first (as the scan proposals and Multi-scale downloads): tables of several projects stay apart
+    const name = `${(svc.repo.project(projectId)?.name ?? projectId).replace(/[^a-z0-9._-]+/gi, '_')}-${filename}`;
+    return new Response(csvFileText(csv), { headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${name}"`, 'Cache-Control': 'no-store' } });
   } catch (err) {
     return errorResponse(err, 'Writing the table');
   }
