@@ -66,6 +66,11 @@ describe('one pipeline', () => {
     expect(wm.classes).toEqual(cm.classes);
     expect(wm.featureNames).toEqual(cm.featureNames);
     expect(wm.featureSet).toEqual(cm.featureSet);
+    // both record the same volume geometry; the web model names the dataset, the CLI's its store folder
+    const geometry = (t: { shape: unknown; spacingUm: unknown; featureVersion: unknown }) => [t.shape, t.spacingUm, t.featureVersion];
+    expect(geometry(wm.trainedOn)).toEqual(geometry(cm.trainedOn));
+    expect(wm.trainedOn.volumeId).toBe(web.summary.trainedOn!.volumeId);
+    expect(cm.trainedOn.volumeId).toBeUndefined();
     expect(web.summary.labelledVoxels).toBe(cli.labelledVoxels);
     expect(wm.history.length).toBe(cm.history.length);
 
