@@ -11,6 +11,8 @@ test('home page lists the demo project', async ({ page, baseUrl, shared }) => {
   assert.equal(cells[1], 'mineralogy', `kind column: ${cells}`);
   assert.ok(Number(cells[2]) >= 2, `the demo has a volume and an EDS map, dataset count was ${cells[2]}`);
   assert.match(cells[3], /^\d{4}-\d\d-\d\d \d\d:\d\d$/, 'created date');
+  // where a new user starts
+  assert.match(await page.getByTestId('demo-hint').innerText(), /^New to petromap\? Open Demo sandstone: .*take its steps in order \(Correlate, Train, Results\)/);
   shared.demoHref = await link.getAttribute('href');
   await screenshot(page, 'home');
 });
