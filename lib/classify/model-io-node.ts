@@ -4,7 +4,8 @@
  * class shares the outputs assume and the out-of-fold validation when training made them, and the
  * volume it was trained on: `trainedOn`, its name, dataset id, shape, voxel size and feature
  * definition version) and `weights.bin`. Folders saved before `trainedOn`/`trainPrior`/`outOfFold`
- * load as they did (the fields are absent: the training volume is unknown, never refused for that). Saving is atomic: the folder is written under a temp name and renamed.
+ * load as they did (the fields are absent: the training volume is unknown, never refused for that).
+ * Saving is atomic: the folder is written under a temp name and renamed.
  * The folder carries petromap's marker (`.petromap`); an existing folder is only replaced if
  * petromap wrote it (never a user's non-empty folder).
  */
@@ -21,7 +22,6 @@ import { getTf } from './tf-node';
 import { MODEL_FORMAT, readTrainedOn, type TrainedOn } from './trained-on';
 
 export { checkTrainedOn, MODEL_FORMAT, readTrainedOn, trainedOnRecord, type TrainedOn } from './trained-on';
-
 
 /** A validation read back from JSON: its accuracy and mean IoU written as null (NaN) are NaN again. */
 function validationFromJson(v: Validation | undefined): Validation | undefined {
