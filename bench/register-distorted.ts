@@ -12,6 +12,8 @@
  * the labels that train, with the mean per size.
  * `npm run bench -- register-distorted affine-held`: the held-out distorted maps of the kept affine's
  * polish (bench/_affine-held.ts); `... fresh`: the fresh maps (AFFINE_FRESH there).
+ * `npm run bench -- register-distorted decompose [name part]`: where each distorted map's error comes
+ * from (the slab, the area, the criterion's own optimum; bench/_affine-decompose.ts).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -29,6 +31,7 @@ import { registrationErrorAt } from '../lib/registration/quality';
 import { edsPointToVoxel, fieldAt } from '../lib/registration/refine-fields';
 import { generateSandstone } from '../lib/synthetic';
 import { distortEdsMap, type EdsDistortion } from '../lib/synthetic/eds';
+import { decompose } from './_affine-decompose';
 import { AFFINE_FRESH, affineHeldOut } from './_affine-held';
 import { ELASTIX, nativeElastix } from './_native-elastix';
 
@@ -202,6 +205,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     if (args[0] === 'mosaics') return await mosaicSeeds();
     if (args[0] === 'affine-held') return await affineHeldOut();
+    if (args[0] === 'decompose') return await decompose(args[1]);
     if (args[0] === 'fresh') return await affineHeldOut(AFFINE_FRESH, 'fresh distorted and rigid maps (seeds 71-80 of stop 29, 91-100 of stop 30)');
     if (args[0] !== 'iou') await distortedTable(existsSync(ELASTIX), dir);
     if (args[0] !== 'table') {

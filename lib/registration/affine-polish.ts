@@ -21,7 +21,10 @@
  *   area free (six modes), about the kept candidate. No prior and no fitted constant. (Stop 28's
  *   free climb ended near its start: on the four maps whose area differs from the similarity's by
  *   0.74-1.35 % it read 20-82 % of the change, s15 +0.20 of +1.00 %, s78 -0.53 of -1.35 %; the basin
- *   on the extrapolated slab +0.56 and -0.61 %.)
+ *   on the extrapolated slab +0.56 and -0.61 %.) Stop 31: the overlap
+ *   damping's kink at G's area lifts that basin's area (its samples reach ±1-2 % area); without the
+ *   damping it reads nearer the truth on shrinking maps, but no rule made with it kept every passing
+ *   map under 0.15 voxel (docs/registration-models.md, stop 31).
  * - **The criterion** is the registration's (the overlap-damped correlation ratio), on the slab
  *   without its outermost pixel ring (EDGE_ERODE_PX: slab pixels at the volume's edge are
  *   interpolated against its boundary; stop 29). Stop 28's second criterion (the map rendered like
@@ -64,23 +67,35 @@ export function surfaceSlab(slab: SlabWithBelow): { slab: Slab; extrapolated: bo
 }
 
 /**
- * Polish the kept affine `kept` (climbed at a held area) against the similarity G. `expected` is
- * the registration's expected overlap (its overlap damping), `lsStart` the patches' least-squares
- * affine (null when too few patches), `patchArea` their area change (null when too few).
+ * The polish's criterion: the registration's (overlap-damped correlation ratio) on the slab
+ * extrapolated to the surface without its outermost pixel ring, the damping at G's overlap on it
+ * (as register-eds.ts's scoreOn on a mask). Shared with similarity-polish.ts and the bench's
+ * decomposition of the error (bench/_affine-decompose.ts).
  */
-export function polishKeptAffine(slab: SlabWithBelow, mov: MovingImage, G: Affine2, kept: Affine2, lsStart: Affine2 | null, patchArea: { a: number } | null, signal?: AbortSignal): PolishedAffine {
-  const mw = mov.width, mh = mov.height, cu = (mw - 1) / 2, cv = (mh - 1) / 2;
+export function surfaceScore(slab: SlabWithBelow, mov: MovingImage, G: Affine2): { score: (m: Affine2) => number; extrapolated: boolean } {
   const { slab: X, extrapolated } = surfaceSlab(slab);
-  // the slab without its outermost ring; the overlap damping at G's overlap on it (as register-eds.ts's scoreOn on a mask)
-  const inner = erodeSlabEdge(X, EDGE_ERODE_PX);
-  const mask = Uint8Array.from(inner.data, (g) => (g === g ? 1 : 0));
-  const score = poseScore(X, mov, scoreAffine(X.data, X.width, X.height, mov, invertAffine2(G), mask).overlap, mask);
-  const basin = det(basinCentre(score, kept, mw, mh, { area: false, rounds: 3, signal }).edsToSlab) / det(G) - 1;
-  const used = patchArea ? 0.5 * (patchArea.a + basin) : basin;
-  const area = withDeterminant(G, det(G) * (1 + used), cu, cv);
+  const mask = Uint8Array.from(erodeSlabEdge(X, EDGE_ERODE_PX).data, (g) => (g === g ? 1 : 0));
+  return { score: poseScore(X, mov, scoreAffine(X.data, X.width, X.height, mov, invertAffine2(G), mask).overlap, mask), extrapolated };
+}
+
+/** At the area of `area` (its determinant), the better of the climbs from G and from `lsStart`, taken to the centre of its basin. */
+export function polishAtArea(score: (m: Affine2) => number, G: Affine2, lsStart: Affine2 | null, area: Affine2, mw: number, mh: number, signal?: AbortSignal): Affine2 {
   const fromG = climbAffine(score, G, mw, mh, { signal, area });
   const fromLs = lsStart ? climbAffine(score, lsStart, mw, mh, { signal, area }) : fromG;
   throwIfAborted(signal);
-  const edsToSlab = basinCentre(score, (fromLs.score > fromG.score ? fromLs : fromG).edsToSlab, mw, mh, { area, signal }).edsToSlab;
+  return basinCentre(score, (fromLs.score > fromG.score ? fromLs : fromG).edsToSlab, mw, mh, { area, signal }).edsToSlab;
+}
+
+/**
+ * Polish the kept affine `kept` (climbed at a held area) against the similarity G. `lsStart` is
+ * the patches' least-squares affine (null when too few patches), `patchArea` their area change
+ * (null when too few).
+ */
+export function polishKeptAffine(slab: SlabWithBelow, mov: MovingImage, G: Affine2, kept: Affine2, lsStart: Affine2 | null, patchArea: { a: number } | null, signal?: AbortSignal): PolishedAffine {
+  const mw = mov.width, mh = mov.height, cu = (mw - 1) / 2, cv = (mh - 1) / 2;
+  const { score, extrapolated } = surfaceScore(slab, mov, G);
+  const basin = det(basinCentre(score, kept, mw, mh, { area: false, rounds: 3, signal }).edsToSlab) / det(G) - 1;
+  const used = patchArea ? 0.5 * (patchArea.a + basin) : basin;
+  const edsToSlab = polishAtArea(score, G, lsStart, withDeterminant(G, det(G) * (1 + used), cu, cv), mw, mh, signal);
   return { edsToSlab, area: { used, patches: patchArea?.a ?? null, basin }, extrapolated, gain: score(edsToSlab) - score(G) };
 }

@@ -15,15 +15,13 @@
  *   (7 rigid 0.073 -> 0.062; the 51 px 1 % shear 0.217 -> 0.109).
  * Without `below` (a caller that gave no deeper slab) the slab is used as it is.
  */
-import { invertAffine2, type Affine2 } from '../coords';
+import type { Affine2 } from '../coords';
 import { climbAffine } from './affine-climb';
-import { surfaceSlab } from './affine-polish';
+import { surfaceScore } from './affine-polish';
 import { basinCentre } from './basin-centre';
 import type { SlabWithBelow } from './extract-slab';
 import { NO_CLASS, type MovingImage } from './moving-image';
-import { scoreAffine } from './pose';
 import { EDGE_ERODE_PX, erodeSlabEdge } from './refine-fields';
-import { poseScore } from './refine-pose';
 import type { Slab } from './types';
 
 export interface PolishedSimilarity {
@@ -55,10 +53,8 @@ function ringShare(slab: Slab, inner: Float32Array, mov: MovingImage, G: Affine2
 /** Polish the similarity G (rigid modes, its area held) on the slab extrapolated to the surface without its edge ring. */
 export function polishSimilarity(slab: SlabWithBelow, mov: MovingImage, G: Affine2, signal?: AbortSignal): PolishedSimilarity {
   const onRing = ringShare(slab, erodeSlabEdge(slab, EDGE_ERODE_PX).data, mov, G);
-  const { slab: X, extrapolated } = surfaceSlab(slab);
   // the overlap damping at G's overlap on the masked slab (as register-eds.ts's scoreOn on a mask)
-  const mask = Uint8Array.from(erodeSlabEdge(X, EDGE_ERODE_PX).data, (g) => (g === g ? 1 : 0));
-  const score = poseScore(X, mov, scoreAffine(X.data, X.width, X.height, mov, invertAffine2(G), mask).overlap, mask);
+  const { score, extrapolated } = surfaceScore(slab, mov, G);
   const climbed = climbAffine(score, G, mov.width, mov.height, { signal, rigid: true }).edsToSlab;
   const edsToSlab = basinCentre(score, climbed, mov.width, mov.height, { rigid: true, signal }).edsToSlab;
   return { edsToSlab, onRing, extrapolated, gain: score(edsToSlab) - score(G) };
