@@ -4,7 +4,8 @@
  * checksum (zarr.json `checksum: false`), one as now; alternated pairs of (a) whole-volume reads
  * through a fresh brick reader (every chunk decoded, the prediction threads' path), (b) through
  * store.readBlock (zarrita's path for non-direct reads: pyramid, server) and (c) whole-volume
- * writes. Prints the medians and the median of the per-pair ratios (new / old).
+ * writes. Prints the medians and the median of the per-pair ratios (new / old) of this process's
+ * CPU time (user + system: steadier than wall time on a shared machine) and of wall time.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,11 +53,14 @@ async function main(): Promise<void> {
     const data = rock();
     const paths = { old: await make(dir, 'old.ome.zarr', false), new: await make(dir, 'new.ome.zarr', true) };
     const stores: Record<string, ZarrVolumeStore> = { old: await openVolume(paths.old), new: await openVolume(paths.new) };
-    const t: Record<string, Record<string, number[]>> = { brick: { old: [], new: [] }, store: { old: [], new: [] }, write: { old: [], new: [] } };
-    const time = async (f: () => Promise<unknown>) => {
+    const t: Record<string, Record<string, number[]>> = {};
+    for (const what of ['brick', 'store', 'write']) for (const clock of ['cpu', 'wall']) t[`${what} ${clock}`] = { old: [], new: [] };
+    const time = async (f: () => Promise<unknown>): Promise<[number, number]> => {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await f();
-      return performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      return [(c.user + c.system) / 1000, performance.now() - t0];
     };
     for (let k = -1; k < pairs; k++) {
       for (const v of k % 2 ? ['old', 'new'] : ['new', 'old']) {
@@ -67,14 +71,15 @@ async function main(): Promise<void> {
           for (let z = 0; z < N; z += 64) for (let y = 0; y < N; y += 128) await r.readBlock({ start: [z, y, 0], shape: [64, 128, N] });
         });
         const r = await time(() => s.readBlock(whole));
-        if (k >= 0) (t.write![v]!.push(w), t.brick![v]!.push(b), t.store![v]!.push(r));
+        if (k < 0) continue;
+        for (const [what, [cpu, wall]] of [['write', w], ['brick', b], ['store', r]] as const) (t[`${what} cpu`]![v]!.push(cpu), t[`${what} wall`]![v]!.push(wall));
       }
     }
     const bytes = (await Promise.all((['old', 'new'] as const).map(async (v) => (await readFile(stores[v]!.chunkFile([1, 1, 1]))).length)));
     console.log(`256³ uint16, 64³ chunks, ${pairs} alternated pairs; chunk [1,1,1] file: ${bytes[0]} B old, ${bytes[1]} B new`);
     for (const [what, r] of Object.entries(t)) {
       const ratios = r.old!.map((o, i) => r.new![i]! / o);
-      console.log(`${what.padEnd(6)} median ms old ${median(r.old!).toFixed(1)}, new ${median(r.new!).toFixed(1)}; median ratio new/old ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)})`);
+      console.log(`${what.padEnd(11)} median ms old ${median(r.old!).toFixed(1)}, new ${median(r.new!).toFixed(1)}; median ratio new/old ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)})`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -77,6 +77,7 @@ export async function loadCases(): Promise<{ cases: (HostileCase & { env?: Recor
     ['tests/security/cases-eds-readers.ts', 'edsReaderCases'],
     ['tests/security/cases-links.ts', 'linkCases'],
     ['tests/security/cases-store.ts', 'storeCases'],
+    ['tests/security/cases-store-damage.ts', 'storeDamageCases'],
   ];
   const cases: (HostileCase & { env?: Record<string, string> })[] = [];
   const notes: string[] = [];
