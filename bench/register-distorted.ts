@@ -3,7 +3,7 @@
  * maps, petromap's automatic model choice beside native elastix AffineTransform started from petromap's similarity.
  * A mosaic field that could not be placed (refine-fields.ts markUnplaced) gives no training labels:
  * its row also prints the error of the labels that train, beside the whole map's.
- * `npm run bench -- register-distorted [table|iou] [--seeds 11,12,13] [--model-seeds 1,2,3]`: the table
+ * `npm run bench -- register-distorted [table|iou|mosaics|affine-held|fresh|decompose] [--seeds 11,12,13] [--model-seeds 1,2,3]`: the table
  * alone, or the 3D mean IoU of the whole mineralogy run with a distorted map against the same
  * sample's undistorted map (issue 19: within 0.01), on each sample seed given (default 11), both
  * maps trained with each model seed (default 1): the difference per model seed, its mean and spread.
