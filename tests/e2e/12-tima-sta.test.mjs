@@ -46,7 +46,7 @@ if (existsSync(path.join(TIMA, 'measurement.xml'))) {
       await page.goto(`${projectUrl}/correlate`);
       await page.getByTestId('class-map').waitFor({ timeout: 60_000 });
       // a 20 mm mount on a 0.58 mm scan: said before Auto-register is tried, with what to do
-      await page.getByTestId('map-wider-note').waitFor({ timeout: 120_000 });
+      await page.getByTestId('map-wider-note').waitFor({ timeout: 30_000 });
       assert.match(await page.getByTestId('map-wider-note').innerText(), /The EDS map is 20 mm wide, \d+ times as wide as the scanned surface \(\d+ µm\)[\s\S]*3 landmark pairs[\s\S]*voxel size/);
       const warning = await page.getByTestId('dropped-share').innerText();
       assert.match(warning, /Dropped minerals cover \d+ % of the map's classified pixels \(Hematite_Magnetite 7\d\.\d %/, warning);

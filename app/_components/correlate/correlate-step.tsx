@@ -205,8 +205,9 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
   };
 
   const slabPx = slab ? { width: slab.width, height: slab.height, pixelSizeUm: voxelUm } : null;
-  // a map far wider than the scanned surface (a whole TIMA mount on a small core): said before Auto-register is tried
-  const wide = slab ? mapMuchWider(eds, slab, voxelUm) : null;
+  // a map far wider than the scanned surface (a whole TIMA mount on a small core): said before Auto-register is tried,
+  // measured on the slab, or on the volume's x and y while the surface is not found
+  const wide = mapMuchWider(eds, slab ?? { width: state.volume.shape[2]!, height: state.volume.shape[1]! }, voxelUm);
 
   return (
     <div className="correlate" data-testid="correlate">
