@@ -145,6 +145,12 @@ async function importMineralMapUnchecked(input: MineralMapInput, opts: ImportOpt
     throw invalidInput(`EDS map ${mapName}: its pixel size is unknown (the image stores none). Give it in µm (e.g. --pixel-um 2.5), as the EDS software reports it.`);
   }
   onProgress?.(0.3, 'assigning minerals');
+  if (!legend.coloursGiven && raster.kind === 'colour') {
+    throw invalidInput(
+      `EDS map ${mapName} is a colour image, but its legend ${legend.source} gives only codes and names, no colours. ` +
+        'A colour map needs each mineral\'s colour (name,r,g,b); a code,name legend goes with a label image (one whole-number phase code per pixel).',
+    );
+  }
   const labels =
     raster.kind === 'colour' ? coloursToLabels(raster, legend, mapName)
     : greyCodedLegend(raster, legend) ? coloursToLabels(greyToColour(raster), legend, mapName)

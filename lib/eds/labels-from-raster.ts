@@ -140,7 +140,7 @@ export function idsToLabels(r: ScalarRaster, legend: ParsedLegend, mapName: stri
     throw invalidInput(`EDS map ${mapName} holds floating-point values; a label image must hold whole-number phase ids (8, 16 or 32-bit integers).`);
   }
   if (!legend.explicitIds) {
-    throw invalidInput(`EDS map ${mapName} is a single-channel label image, so its legend ${legend.source} must give each mineral's pixel value: use id,name,r,g,b (e.g. "1,Quartz,236,220,180").`);
+    throw invalidInput(`EDS map ${mapName} is a single-channel label image, so its legend ${legend.source} must give each mineral's pixel value: use code,name (e.g. "1,Quartz") or id,name,r,g,b (e.g. "1,Quartz,236,220,180").`);
   }
   const valid = new Map<number, number>();
   for (const p of legend.phases) valid.set(p.id, p.id);

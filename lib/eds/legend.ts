@@ -5,7 +5,9 @@
  * - CSV (comma, semicolon or tab separated, optional header, optional quotes):
  *   `name,r,g,b` · `id,name,r,g,b` · `name,#rrggbb` · `id,name,#rrggbb`. With a header, columns are
  *   found by name (id, name/phase/mineral, r/red, g/green, b/blue, color/colour/hex/rgb) and other
- *   columns are ignored.
+ *   columns are ignored. For a label image `code,name` (or `id,name`) without colours is enough:
+ *   each mineral then gets a colour of its own for the previews (`coloursGiven` false), and a colour
+ *   map with such a legend is refused by the import (its pixels cannot be told apart without them).
  * - JSON: `[{ name, color: [r, g, b] | "#rrggbb", id? }]` or `{ phases: [...] }` (`colour` also read).
  *
  * Entries named like "Unclassified", "Unknown", "Not analysed", "Background" (any case, brackets
@@ -36,6 +38,8 @@ export interface ParsedLegend {
   unclassified: UnclassifiedEntry[];
   /** true if the file gave the ids (needed to read an indexed label image) */
   explicitIds: boolean;
+  /** false for a `code,name` legend: the colours were assigned here (fine for a label image, not for a colour map) */
+  coloursGiven: boolean;
   /** file name, for messages */
   source: string;
 }
@@ -77,7 +81,8 @@ export function parseColourCell(s: string): Rgb | undefined {
 interface RawEntry {
   id?: number;
   name: string;
-  color: Rgb;
+  /** undefined in a `code,name` legend (colours are assigned in buildLegend) */
+  color?: Rgb;
   /** where it came from, for messages: "line 3" or "entry 2" */
   where: string;
 }
@@ -154,6 +159,11 @@ function buildLegend(raw: RawEntry[], source: string, limits: Limits = DEFAULT_L
     throw invalidInput(`Legend ${source}: some entries give a phase id and others do not (${missing.where}, "${clip(missing.name)}" has none). Give an id for every mineral or for none.`);
   }
   const explicitIds = withId > 0;
+  const coloursGiven = raw.every((e) => e.color !== undefined);
+  if (!coloursGiven) {
+    if (!explicitIds) throw invalidInput(`Legend ${source} gives no colours and no codes: give name,r,g,b for a colour map, or code,name for a label image.`);
+    raw.forEach((e, i) => (e.color = assignedColour(i)));
+  }
   const unclassified: UnclassifiedEntry[] = [];
   const phases: MineralPhase[] = [];
   const byName = new Map<string, RawEntry>();
@@ -166,10 +176,11 @@ function buildLegend(raw: RawEntry[], source: string, limits: Limits = DEFAULT_L
     const prevName = byName.get(nameKey);
     if (prevName) throw invalidInput(`Legend ${source}: the mineral "${clip(e.name)}" is listed twice (${prevName.where} and ${e.where}). Each mineral must appear once.`);
     byName.set(nameKey, e);
-    const ck = (e.color[0] << 16) | (e.color[1] << 8) | e.color[2];
+    const color = e.color!;
+    const ck = (color[0] << 16) | (color[1] << 8) | color[2];
     const prevColor = byColor.get(ck);
     if (prevColor && !(isUnclassifiedName(prevColor.name) && isUnclassifiedName(e.name))) {
-      throw invalidInput(`Legend ${source}: "${clip(prevColor.name)}" (${prevColor.where}) and "${clip(e.name)}" (${e.where}) have the same colour ${rgbToHex(e.color)}, so the map cannot tell them apart. Give each mineral its own colour.`);
+      throw invalidInput(`Legend ${source}: "${clip(prevColor.name)}" (${prevColor.where}) and "${clip(e.name)}" (${e.where}) have the same colour ${rgbToHex(color)}, so the map cannot tell them apart. Give each mineral its own colour.`);
     }
     byColor.set(ck, e);
     if (e.id !== undefined) {
@@ -178,14 +189,28 @@ function buildLegend(raw: RawEntry[], source: string, limits: Limits = DEFAULT_L
       byId.set(e.id, e);
     }
     if (isUnclassifiedName(e.name)) {
-      unclassified.push({ name: e.name.trim(), color: e.color, id: e.id });
+      unclassified.push({ name: e.name.trim(), color: coloursGiven ? color : undefined, id: e.id });
       continue;
     }
     if (e.id === 0) throw invalidInput(`Legend ${source}, ${e.where}: "${clip(e.name)}" has id 0, which is reserved for unclassified pixels.`);
-    phases.push({ id: explicitIds ? e.id! : nextId++, name: e.name.trim(), color: e.color });
+    phases.push({ id: explicitIds ? e.id! : nextId++, name: e.name.trim(), color });
   }
   if (phases.length === 0) throw invalidInput(`Legend ${source} lists only unclassified/background entries and no mineral.`);
-  return { phases, unclassified, explicitIds, source };
+  return { phases, unclassified, explicitIds, coloursGiven, source };
+}
+
+const ASSIGNED = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe', '#008080', '#e6beff', '#9a6324', '#fffac8', '#800000', '#aaffc3', '#808000', '#ffd8b1', '#000075', '#808080'];
+
+/** The i-th colour given to a mineral of a `code,name` legend: 20 distinct ones, then golden-angle hues (never repeating). */
+function assignedColour(i: number): Rgb {
+  if (i < ASSIGNED.length) return parseHexColor(ASSIGNED[i])!;
+  const k = i - ASSIGNED.length;
+  const h = (k * 137.508) % 360, l = 0.35 + 0.3 * ((k * 7) % 11) / 10, sat = 0.55 + 0.4 * ((k * 3) % 7) / 6;
+  const f = (n: number) => {
+    const m = (n + h / 30) % 12;
+    return Math.round(255 * (l - sat * Math.min(l, 1 - l) * Math.max(-1, Math.min(m - 3, 9 - m, 1))));
+  };
+  return [f(0), f(8), f(4)];
 }
 
 function checkByte(v: number, what: string, where: string, source: string): number {
@@ -264,7 +289,8 @@ function headerColumns(cells: string[]): Columns | undefined {
   const r = find('r', 'red'), g = find('g', 'green'), b = find('b', 'blue');
   if (r !== undefined && g !== undefined && b !== undefined) Object.assign(cols, { r, g, b });
   else cols.hex = find('color', 'colour', 'hex', 'rgb', 'hexcolor', 'hexcolour');
-  if (cols.r === undefined && cols.hex === undefined) return undefined;
+  // code,name (a label image's legend): no colour column
+  if (cols.r === undefined && cols.hex === undefined && (cols.id === undefined || cols.id === name)) return undefined;
   return cols;
 }
 
@@ -277,6 +303,7 @@ function guessColumns(cells: string[]): Columns | undefined {
   const colourCell = (c: string) => !isNum(c) && parseColourCell(c) !== undefined && !/^[a-z]+$/i.test(c.trim());
   if (n === 2 && !isNum(cells[0]) && colourCell(cells[1])) return { name: 0, hex: 1 };
   if (n === 3 && isNum(cells[0]) && colourCell(cells[2])) return { id: 0, name: 1, hex: 2 };
+  if (n === 2 && isNum(cells[0]) && !isNum(cells[1])) return { id: 0, name: 1 };
   return undefined;
 }
 
@@ -302,7 +329,7 @@ function parseCsvEntries(t: string, source: string, limits: Limits): RawEntry[] 
   if (!cols) {
     cols = headerColumns(firstCells);
     if (!cols) {
-      throw invalidInput(`Legend ${source}, line 1: cannot tell the columns from "${clip(first, 60)}". Expected name,r,g,b or id,name,r,g,b or name,#rrggbb (with or without a header line).`);
+      throw invalidInput(`Legend ${source}, line 1: cannot tell the columns from "${clip(first, 60)}". Expected name,r,g,b or id,name,r,g,b or name,#rrggbb (with or without a header line), or code,name for a label image.`);
     }
     start = 1;
   }
@@ -317,7 +344,8 @@ function parseCsvEntries(t: string, source: string, limits: Limits): RawEntry[] 
     const name = cells[cols.name];
     if (name.length > limits.maxNameChars) throw invalidInput(`Legend ${source}, ${where}: the mineral name "${clip(name)}" is ${name.length} characters long, more than the ${limits.maxNameChars} allowed (${LIMIT_ENV.maxNameChars.name}).`);
     let color: Rgb | undefined;
-    if (cols.hex !== undefined) {
+    if (cols.hex === undefined && cols.r === undefined) color = undefined;
+    else if (cols.hex !== undefined) {
       color = parseColourCell(cells[cols.hex]);
       if (!color) throw invalidInput(`Legend ${source}, ${where} ("${clip(name)}"): colour "${clip(cells[cols.hex], 30)}" is not a #rrggbb or r,g,b colour.`);
     } else {
