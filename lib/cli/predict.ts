@@ -6,8 +6,8 @@
  * processes on Redis (docs/scale-out.md); the volume, model and output folder must then lie in the
  * workspace (PETROMAP_DATA). Prints a JSON summary on stdout.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { invalidInput } from '../errors';
 import type { Shape3 } from '../volume/types';
 import { parseCommandArgs, parseListOption } from './args';
@@ -45,6 +45,22 @@ async function modelClassNames(model: string, classes: readonly number[]): Promi
   return Object.fromEntries(classes.map((c) => [c, names[(j.classes as unknown[]).indexOf(c)]]).filter(([, n]) => typeof n === 'string'));
 }
 
+/**
+ * The volume as given to the prediction: the name the folder's earlier prediction recorded when it is
+ * the same store (run.json's absolute path, then "predict --volume run/volume.ome.zarr" from its
+ * parent), else its absolute path. Before, a relative and an absolute path of one store were "another
+ * model or settings" and the finished or half-done prediction could not be resumed or exported.
+ */
+export async function volumeAsRecorded(volume: string, out: string): Promise<string> {
+  const abs = resolve(volume);
+  const prev = await readFile(join(out, 'predict.json'), 'utf8').then((s) => (JSON.parse(s) as { volume?: unknown }).volume, () => undefined);
+  if (typeof prev === 'string' && prev !== abs) {
+    const [mine, theirs] = await Promise.all([realpath(abs).catch(() => abs), realpath(prev).catch(() => null)]);
+    if (mine === theirs) return prev;
+  }
+  return abs;
+}
+
 export function parseBrick(v: string | undefined): Shape3 | undefined {
   if (v === undefined) return undefined;
   const b = v.split(',').map(Number);
@@ -67,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
   try {
-    const r = await predictVolume(a.volume, a.model, a.out, { threads: a.threads, brick, onProgress: bar, signal: ac.signal }).finally(() => bar.done());
+    const r = await predictVolume(await volumeAsRecorded(a.volume, a.out), a.model, a.out, { threads: a.threads, brick, onProgress: bar, signal: ac.signal }).finally(() => bar.done());
     const exports = await exportLabels(r.labelsPath, formats, a.out, { signal: ac.signal });
     console.log(JSON.stringify({ ...r, classNames: await modelClassNames(a.model, r.classes), exported: exports[0]?.path, exports }, null, 2));
     return 0;
