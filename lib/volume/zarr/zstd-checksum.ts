@@ -287,9 +287,10 @@ export function addContentChecksum(frame: Uint8Array, content: Uint8Array): Uint
     if (h & 1) break;
   }
   if (at !== frame.length) throw bad(at > frame.length ? 'its last block runs past its end' : 'bytes follow its last block');
-  const out = new Uint8Array(frame.length + 4);
+  // one copy into a buffer that is not zero-filled first (the encoder's array has no room for 4 more bytes)
+  const out = Buffer.allocUnsafe(frame.length + 4);
   out.set(frame);
   out[4] = fhd | 4;
-  new DataView(out.buffer).setUint32(frame.length, xxh64Low32(content), true);
-  return out;
+  out.writeUInt32LE(xxh64Low32(content), frame.length);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
