@@ -65,9 +65,10 @@ const DISTORTED: { name: string; seed: number; ratio: number; d: EdsDistortion; 
 /**
  * Mosaics per size, ≤ 3 px stitching errors unless `none`: [cols, rows, sample seed, pixel ratio,
  * coverage, offsets seed]. 'tuned': the bench table's three (and their maps without offsets), on
- * which the field rules were chosen; the rest are held out.
+ * which the field rules were chosen; 'held out' were not used to choose them; 'fresh' were made at
+ * stop 31 (they chose the basin centre's second fit only), 'after' once its rule was chosen.
  */
-const MOSAIC_SEEDS: { set: 'tuned' | 'held out'; cols: number; rows: number; seed: number; ratio: number; coverage: number; mseed?: number; none?: boolean }[] = [
+const MOSAIC_SEEDS: { set: 'tuned' | 'held out' | 'fresh' | 'after'; cols: number; rows: number; seed: number; ratio: number; coverage: number; mseed?: number; none?: boolean }[] = [
   { set: 'tuned', cols: 3, rows: 2, seed: 8, ratio: 0.7, coverage: 0.9 },
   { set: 'tuned', cols: 3, rows: 3, seed: 6, ratio: 0.5, coverage: 0.8 },
   { set: 'tuned', cols: 4, rows: 4, seed: 20, ratio: 0.7, coverage: 0.9, mseed: 2 },
@@ -77,6 +78,13 @@ const MOSAIC_SEEDS: { set: 'tuned' | 'held out'; cols: number; rows: number; see
   ...([[9, 0.5, 0.8, 3], [7, 0.5, 0.85, 4], [12, 0.5, 0.8, 5], [15, 0.55, 0.85, 6]] as const).map(([seed, ratio, coverage, mseed]) => ({ set: 'held out' as const, cols: 3, rows: 3, seed, ratio, coverage, mseed })),
   ...([[5, 0.7, 0.9, 3], [9, 0.7, 0.9, 4], [14, 0.6, 0.9, 5], [11, 0.7, 0.9, 6], [16, 0.65, 0.9, 7]] as const).map(([seed, ratio, coverage, mseed]) => ({ set: 'held out' as const, cols: 4, rows: 4, seed, ratio, coverage, mseed })),
   ...([[3, 2, 10, 0.7, 0.9, 3], [3, 3, 9, 0.5, 0.8, 3], [4, 4, 5, 0.7, 0.9, 3], [4, 4, 11, 0.7, 0.9, 6]] as const).map(([cols, rows, seed, ratio, coverage, mseed]) => ({ set: 'held out' as const, cols, rows, seed, ratio, coverage, mseed, none: true })),
+  // made at stop 31 after the fields' basin centre (field-basin.ts) was chosen on the tuned maps; they chose its second fit (FIELD_BASIN_ROUNDS)
+  ...([[4, 4, 21, 0.7, 0.9, 8], [4, 4, 22, 0.65, 0.9, 9], [4, 4, 23, 0.7, 0.9, 10], [4, 4, 24, 0.6, 0.9, 11], [4, 4, 25, 0.7, 0.9, 12], [4, 4, 26, 0.65, 0.9, 13],
+    [3, 3, 17, 0.5, 0.8, 8], [3, 3, 18, 0.55, 0.85, 9], [3, 3, 19, 0.5, 0.8, 10], [3, 2, 25, 0.7, 0.9, 8], [3, 2, 27, 0.65, 0.9, 9]] as const)
+    .map(([cols, rows, seed, ratio, coverage, mseed]) => ({ set: 'fresh' as const, cols, rows, seed, ratio, coverage, mseed })),
+  // made at stop 31 after its rule was chosen
+  ...([[27, 0.7, 14], [28, 0.65, 15], [29, 0.7, 16], [30, 0.6, 17], [31, 0.7, 18], [32, 0.65, 19], [33, 0.7, 20], [34, 0.6, 21]] as const)
+    .map(([seed, ratio, mseed]) => ({ set: 'after' as const, cols: 4, rows: 4, seed, ratio, coverage: 0.9, mseed })),
 ];
 
 /** The mosaics of MOSAIC_SEEDS registered with their field layout: whole map and the labels that train, mean per size and set. */
@@ -97,7 +105,8 @@ export async function mosaicSeeds() {
     const placed = registrationErrorAt(at, (u, v) => (r.fields && fieldAt(r.fields, u, v)?.unplaced ? [-1, -1, -1] : m.truthAt(u, v)), m.eds.width, m.eds.height, s.volume.meta.shape);
     const un = r.fields?.filter((f) => f.unplaced).map((f) => f.name) ?? [];
     const name = `${c.cols}x${c.rows}${c.none ? ' no offsets' : ''}`;
-    console.log(`${c.set.padEnd(8)} ${name.padEnd(15)} seed ${String(c.seed).padStart(2)}${c.mseed && !c.none ? ` offsets ${c.mseed}` : '          '}  ${(r.model ?? '?').padEnd(10)} whole ${fmt(e)}  train ${fmt(placed)} (${((100 * placed.n) / e.n).toFixed(0)} %)${un.length ? `, ${un.join(', ')} not placed` : ''}  ${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU-s`);
+    const fmt3 = (x: { mean: number; max: number }) => `${x.mean.toFixed(3)}/${x.max.toFixed(2)}`;
+    console.log(`${c.set.padEnd(8)} ${name.padEnd(15)} seed ${String(c.seed).padStart(2)}${c.mseed && !c.none ? ` offsets ${String(c.mseed).padStart(2)}` : '           '}  ${(r.model ?? '?').padEnd(10)} whole ${fmt3(e)}  train ${fmt3(placed)} (${((100 * placed.n) / e.n).toFixed(0)} %)${un.length ? `, ${un.join(', ')} not placed` : ''}  ${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU-s`);
     const g = groups.get(`${name} ${c.set}`) ?? { whole: [], train: [], cpu: [] };
     g.whole.push(e.mean); g.train.push(placed.mean); g.cpu.push((cpu.user + cpu.system) / 1e6);
     groups.set(`${name} ${c.set}`, g);

@@ -17,7 +17,9 @@
  * They are combined by inverse variance (no prior), the global transform takes the result about the
  * map's centre, the fields are measured again under it (refine-fields.ts), SHARED_LINEAR_ROUNDS times;
  * in the last round a field whose distinct match stayed within its noise takes it shrunk by its
- * precision (placeBelowNoise, stop 30), on maps whose fields show stitching errors.
+ * precision (placeBelowNoise, stop 30), on maps whose fields show stitching errors; then each field
+ * placed by its own distinct match takes its criterion's basin centre on the slab extrapolated to the
+ * surface (field-basin.ts, stop 31; `basin: false` leaves the climb's end).
  * Fewer than SHARED_LINEAR_MIN_MOVED moved fields (a map without stitching errors moves none, so it
  * keeps its similarity), or neighbours that moved alike (stage drift, LAYOUT_MAX_LIKENESS): nothing
  * changes. docs/registration-models.md has the measurements.
@@ -29,7 +31,9 @@ import { predictedGrey } from './patch-shift';
 import { EDGE_ERODE_PX, erodeSlabEdge, refineFields, type MeasuredField, type RefineFieldsOptions } from './refine-fields';
 import { estimateSharedLinear, linearOf, withLinear } from './mosaic-linear';
 import { throwIfAborted } from '../errors';
-import type { FieldRect, Slab } from './types';
+import type { SlabWithBelow } from './extract-slab';
+import { placeFieldsAtBasin } from './field-basin';
+import type { FieldRect } from './types';
 
 /**
  * The global transform is not corrected where neighbouring fields' own shifts are alike beyond their
@@ -89,7 +93,7 @@ export const SHARED_LINEAR_MIN_MOVED = 3;
  * times. Returns G and `measured` unchanged when fewer than SHARED_LINEAR_MIN_MOVED fields moved (a
  * map without stitching errors keeps its similarity) or when neighbours moved alike (stage drift).
  */
-export function refineMosaicLayout(slab: Slab, mov: MovingImage, G: Affine2, fields: FieldRect[], measured: MeasuredField[], o: RefineFieldsOptions = {}): { edsToSlab: Affine2; fields: MeasuredField[]; linear?: { s: number; w: number; rounds: number } } {
+export function refineMosaicLayout(slab: SlabWithBelow, mov: MovingImage, G: Affine2, fields: FieldRect[], measured: MeasuredField[], o: RefineFieldsOptions & { basin?: boolean } = {}): { edsToSlab: Affine2; fields: MeasuredField[]; linear?: { s: number; w: number; rounds: number } } {
   const movedN = measured.filter((f) => f.moved && f.placedBy !== 'neighbours').length;
   if (movedN < SHARED_LINEAR_MIN_MOVED) return { edsToSlab: G, fields: measured };
   // neighbours that moved alike: stage drift, whose trend is the map's own, not the global transform's
@@ -113,5 +117,7 @@ export function refineMosaicLayout(slab: Slab, mov: MovingImage, G: Affine2, fie
     S += s; Wr += w; rounds++;
     cur = refineFields(slab, predictedGrey(slab, mov, Gk), mov.width, mov.height, Gk, fields, { ...o, belowNoise: round === SHARED_LINEAR_ROUNDS - 1 });
   }
+  // each field placed by its own match at its criterion's basin centre, on the slab extrapolated to the surface (field-basin.ts)
+  if (rounds > 0 && o.basin !== false) cur = placeFieldsAtBasin(slab, mov, Gk, cur, { signal: o.signal, edgeErodePx: o.edgeErodePx });
   return { edsToSlab: Gk, fields: cur, linear: { s: S, w: Wr, rounds } };
 }

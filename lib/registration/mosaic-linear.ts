@@ -35,7 +35,7 @@ export const SHARED_LINEAR_MAX = 0.03;
 export const FIELD_INSET_PX = 2;
 
 /** One field's slab pixels: grey, and their EDS position under the field's translation, relative to the field's centre. */
-interface FieldPixels { g: Float32Array; x: Float32Array; y: Float32Array; cu: number; cv: number }
+export interface FieldPixels { g: Float32Array; x: Float32Array; y: Float32Array; cu: number; cv: number }
 
 const centreOf = (f: FieldRect): [number, number] => [f.u0 + (f.width - 1) / 2, f.v0 + (f.height - 1) / 2];
 /** G moved by d in EDS pixels: EDS pixel p goes where G takes p + d. */
@@ -55,7 +55,7 @@ export function fieldPixelSets(slab: Slab, G: Affine2, fields: (FieldRect & { sh
 export const linearOf = (s: number, w: number): [number, number, number, number] => [1 + s, -w, w, 1 + s];
 
 /** Within-class sum of squares (and the weight N) of one field's pixels at EDS position c_f + Ainv (p - c_f) - delta. */
-function fieldWithin(f: FieldPixels, L: { labels: Uint8Array; classes: number }, W: number, H: number, Ai: [number, number, number, number], du: number, dv: number, acc: Float64Array[]): [number, number] {
+export function fieldWithin(f: FieldPixels, L: { labels: Uint8Array; classes: number }, W: number, H: number, Ai: [number, number, number, number], du: number, dv: number, acc: Float64Array[]): [number, number] {
   const K = L.classes;
   const [n, s, q] = acc;
   n.fill(0); s.fill(0); q.fill(0);

@@ -145,7 +145,7 @@ describe('a field whose match stays within its noise, on a map with stitching er
     eds: { rotationDeg: 53 * seed, pixelUm: 1.4, mirrored: true, offsetVox: { x: ((seed * 7) % 11) - 5, y: ((seed * 5) % 9) - 4 } },
   });
 
-  it('4 x 4 mosaic, 3 px stitching errors: D1 (0.82 px at 0.70 px standard error) takes its shrunk match instead of the global transform', async () => {
+  it('4 x 4 mosaic, 3 px stitching errors: D1 (0.82 px at 0.70 px standard error) takes its shrunk match instead of the global transform; the map within 0.2 voxel', async () => {
     const s = sample();
     const m = distortEdsMap(s, { coverage: 0.9, mosaic: { cols: 4, rows: 4, maxShiftPx: 3, seed: 2 } });
     const layout = m.fields!.map(({ shiftPx: _s, ...f }) => f);
@@ -171,9 +171,10 @@ describe('a field whose match stays within its noise, on a map with stitching er
     expect(d1.moved).toBe(true);
     expect(Math.hypot(d1.shiftPx[0] - t[0], d1.shiftPx[1] - t[1])).toBeLessThan(0.45);
     expect(Math.hypot(...t)).toBeGreaterThan(0.8);
-    // the whole map: measured 0.278 -> 0.256 voxel
+    // the whole map: measured 0.278 -> 0.256 voxel (stop 30); the distinct fields at their basin centre
+    // (field-basin.ts, stop 31) 0.256 -> 0.171: issue 19's 0.2 on this 4 x 4 (not on every held-out one)
     const e = registrationErrorAt((u, v) => edsPointToVoxel(r, u, v), m.truthAt, m.eds.width, m.eds.height, s.volume.meta.shape);
-    expect(e.mean).toBeLessThanOrEqual(0.265);
+    expect(e.mean).toBeLessThanOrEqual(0.2);
   }, 300_000);
 
   it('the same map without stitching errors: no field is placed that way, no field moves', async () => {
