@@ -176,6 +176,25 @@ export function registerSummary(r: Pick<RegistrationWithSlab, 'model' | 'modelCh
     `${(100 * r.quality.coverage).toFixed(0)} % of the map on the volume; details (every figure, why this model): ${o.out} or --json; transform: ${o.transformFile}`;
 }
 
+/**
+ * A registration nothing confirms: no landmarks, and too few map patches on the volume for its
+ * alignment error to be measured. On an independent test rock this is what a wrong --pixel-um (1.5x:
+ * 46 % of the map on the volume, 65 voxels off) and a map of the bottom face given as the top (48 %,
+ * 73 voxels off) gave, while the right map measured 17 patches at 0.42 voxel; before, both ended with
+ * "next: train on it". The warning names the sizes to compare, or undefined when the error was measured.
+ */
+export function unverifiedRegistration(r: Pick<RegistrationWithSlab, 'model' | 'modelChoice' | 'quality'>,
+  o: { mapPx: [number, number]; mapPixelUm: number; volumeUm: [number, number]; face: string }): string | undefined {
+  if (r.quality.landmarkResiduals?.length) return undefined;
+  const held = r.modelChoice?.heldOutRmsVox[r.model ?? 'similarity'];
+  if (held != null && Number.isFinite(held)) return undefined;
+  const um = (v: number) => `${+v.toPrecision(3)}`;
+  return `warning: nothing confirms this registration: its alignment error could not be measured (too few map patches lie on the volume) and ${(100 * r.quality.coverage).toFixed(0)} % of the map lies on the volume. ` +
+    `At ${um(o.mapPixelUm)} µm per pixel the map is ${um(o.mapPx[0] * o.mapPixelUm)} x ${um(o.mapPx[1] * o.mapPixelUm)} µm; the volume's ${o.face} face is ${um(o.volumeUm[0])} x ${um(o.volumeUm[1])} µm. ` +
+    'A wrong EDS pixel size (--pixel-um, as the EDS software reports it) or a map of the other face (--face bottom for the bottom face) registers like this, with a map placed far off. ' +
+    'Check both, or place the map with landmark pairs (--landmarks pairs.json), before training on it.';
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     const a = parseRegisterArgs(argv);
@@ -201,7 +220,10 @@ export async function main(argv: string[]): Promise<void> {
       console.log(registerSummary(r, { map: a.map, volume: a.volume, face: a.face ?? 'top', out: a.out, transformFile: json.transformFile, voxelUm: opened.store.meta.spacingUm[2]!,
         fields: fields && `${fields.length} fields (${a.grid ? `grid ${a.grid[0]}x${a.grid[1]}` : 'TIMA field layout'})` }));
     }
-    process.stderr.write(`petromap register: ${nextAfterRegister({ volume: a.volume, map: a.map, legend: a.legend, pixelUm: a['pixel-um'], out: a.out })}\n`);
+    const [, ny, nx] = opened.store.meta.shape;
+    const unverified = unverifiedRegistration(r, { mapPx: [map.width, map.height], mapPixelUm: map.pixelSizeUm, volumeUm: [nx * opened.store.meta.spacingUm[2]!, ny * opened.store.meta.spacingUm[1]!], face: a.face ?? 'top' });
+    if (unverified) process.stderr.write(`petromap register: ${unverified}\n`);
+    process.stderr.write(`petromap register: ${unverified ? 'then, if it holds, ' : ''}${nextAfterRegister({ volume: a.volume, map: a.map, legend: a.legend, pixelUm: a['pixel-um'], out: a.out })}\n`);
   } catch (err) {
     console.error(`petromap register: ${isPetromapError(err) || err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
