@@ -5,13 +5,18 @@
  * through a fresh brick reader (every chunk decoded, the prediction threads' path), (b) through
  * store.readBlock (zarrita's path for non-direct reads: pyramid, server) and (c) whole-volume
  * writes. Prints the medians and the median of the per-pair ratios (new / old) of this process's
- * CPU time (user + system: steadier than wall time on a shared machine) and of wall time.
+ * CPU time (user + system: steadier than wall time on a shared machine) and of wall time. Then the
+ * decode alone (zstd-into-node.ts, the only step of a read that differs) of one 64³ chunk, rock-like
+ * and smooth, with and without the checksum: 31 alternated pairs of 40 decodes each.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Zstd from 'numcodecs/zstd';
 import type { Shape3 } from '../lib/volume/types';
 import { brickReader } from '../lib/volume/zarr/brick-reader-node';
+import { addContentChecksum } from '../lib/volume/zarr/zstd-checksum';
+import { zstdInto } from '../lib/volume/zarr/zstd-into-node';
 import { createVolume, openVolume, type ZarrVolumeStore } from '../lib/volume/zarr-store-node';
 
 const N = 256;
@@ -86,4 +91,30 @@ async function main(): Promise<void> {
   }
 }
 
+async function decodeCost(): Promise<void> {
+  const z = (await zstdInto())!;
+  const codec = Zstd.fromConfig({ id: 'zstd', level: 1 });
+  const grains = rock().subarray(0, 64 ** 3);
+  const smooth = Uint16Array.from({ length: 64 ** 3 }, (_, i) => 1000 + ((i >> 6) % 50));
+  for (const [name, a] of [['rock-like', grains], ['smooth', smooth]] as const) {
+    const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const plain = await codec.encode(b);
+    const checked = addContentChecksum(plain, b);
+    const out = new Uint8Array(b.length);
+    const cpu = (f: Uint8Array) => {
+      const c0 = process.cpuUsage();
+      for (let k = 0; k < 40; k++) z.decode(f, out);
+      const c = process.cpuUsage(c0);
+      return (c.user + c.system) / 40 / 1000;
+    };
+    const t0: number[] = [], t1: number[] = [], r: number[] = [];
+    for (let k = 0; k < 31; k++) {
+      const [o, n] = k % 2 ? [cpu(plain), cpu(checked)] : [cpu(checked), cpu(plain)].reverse();
+      (t0.push(o!), t1.push(n!), r.push(n! / o!));
+    }
+    console.log(`decode one 64³ uint16 chunk, ${name} (${plain.length} B): CPU ms median ${median(t0).toFixed(3)} without checksum, ${median(t1).toFixed(3)} with; median ratio ${median(r).toFixed(3)} (min ${Math.min(...r).toFixed(3)}, max ${Math.max(...r).toFixed(3)})`);
+  }
+}
+
 await main();
+await decodeCost();
