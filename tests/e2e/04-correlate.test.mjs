@@ -209,6 +209,9 @@ test('correlate: overlay modes show the warped EDS map; accept', async ({ page, 
   // Accepted survives a reload.
   await page.reload();
   await page.getByTestId('accepted-badge').waitFor({ timeout: 20_000 });
+  // and the Data step now points to Train, not to Correlate again
+  await page.getByRole('navigation', { name: 'Project steps' }).getByRole('link', { name: 'Data' }).click();
+  await waitFor(async () => /registered and accepted\. Next: train the classifier[\s\S]*Train →/.test(await page.getByTestId('next-step').innerText()), "the Data step's next step after acceptance", 20_000);
 });
 
 test('correlate: minerals map to classes', async ({ page, baseUrl }) => {

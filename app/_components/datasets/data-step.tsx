@@ -21,7 +21,10 @@ export function DataStep({ projectId }: { projectId: string }) {
   });
   const kind = useQuery(trpc.projects.byId.queryOptions({ id: projectId })).data?.kind;
   const inUse = datasets.data ? inUseNote(datasets.data.map(toDatasetRow), kind) : [];
-  const next = datasets.data ? nextStep(datasets.data.map(toDatasetRow), kind) : null;
+  const first = datasets.data ? nextStep(datasets.data.map(toDatasetRow), kind) : null;
+  // with a volume and a map in: whether their registration is accepted (the Correlate page's own query, stored records only)
+  const corr = useQuery({ ...trpc.correlate.state.queryOptions({ projectId, face: 'top' }), enabled: first?.step === 'correlate' });
+  const next = datasets.data && first?.step === 'correlate' ? nextStep(datasets.data.map(toDatasetRow), kind, { accepted: !!corr.data?.faces.top?.accepted }) : first;
   const setFace = useMutation(trpc.datasets.setFace.mutationOptions({ onSuccess: () => refresh() }));
   const del = useMutation(trpc.datasets.delete.mutationOptions({ onSuccess: () => refresh() }));
   const useVolume = useMutation(trpc.datasets.useVolume.mutationOptions({ onSuccess: () => void qc.invalidateQueries() }));
