@@ -102,13 +102,33 @@ export function updateClass(svc: Services, projectId: string, code: number, patc
 // ---------------------------------------------------------------- annotation volume
 
 const locks = new Map<string, Promise<unknown>>();
+/** per project: how many callers hold or wait for its lock */
+const lockUsers = new Map<string, number>();
 
 /** Serialise the writes of one project (read-modify-write of slices and counts; the erase job). */
 export function withProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
   const prev = locks.get(projectId) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
+  lockUsers.set(projectId, (lockUsers.get(projectId) ?? 0) + 1);
+  const run = async () => {
+    try {
+      return await fn();
+    } finally {
+      const n = (lockUsers.get(projectId) ?? 1) - 1;
+      if (n > 0) lockUsers.set(projectId, n);
+      else lockUsers.delete(projectId);
+    }
+  };
+  const next = prev.then(run, run);
   locks.set(projectId, next.catch(() => undefined));
   return next;
+}
+
+/** How many callers hold or wait for the project's lock now (0: free). */
+export const projectLockUsers = (projectId: string): number => lockUsers.get(projectId) ?? 0;
+
+/** `fn` under the project's lock if nobody holds or waits for it now; undefined (fn not run) when it is busy. */
+export function tryProjectLock<T>(projectId: string, fn: () => Promise<T>): Promise<T> | undefined {
+  return projectLockUsers(projectId) ? undefined : withProjectLock(projectId, fn);
 }
 
 function projectVolume(svc: Services, projectId: string) {

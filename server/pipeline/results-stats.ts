@@ -16,6 +16,7 @@ import { runTask } from '../jobs/run-task';
 import type { Services } from '../services';
 import { mineralMap } from '../storage/open-stores';
 import { projectClasses, projectClassMap, projectDatasets } from './project-inputs';
+import { switchPending } from './switch-volume-pending';
 import { acceptedBottomRegistration, predictionRel, type PredictionRecord } from './train-model';
 
 export const STATS_KEY = 'resultsStats';
@@ -39,7 +40,8 @@ export interface StoredResultsStats extends ResultsStats {
 
 export type StatsStatus =
   | { status: 'ready'; stats: StoredResultsStats }
-  | { status: 'pending'; jobId: string; progress: number; message: string | null }
+  /** jobId null: not started while a volume switch of the project is being finished (it moves the files the job writes) */
+  | { status: 'pending'; jobId: string | null; progress: number; message: string | null }
   | { status: 'failed'; jobId: string; error: string }
   | { status: 'none' };
 
@@ -67,12 +69,13 @@ export function cancelResultsStats(svc: Services, projectId: string): void {
 
 /**
  * Queue the statistics job for the project's current prediction (unless it is queued or running
- * already; `force` also after a failure). Call when a prediction has been stored. Returns the
+ * already, or a volume switch is being finished; `force` also after a failure). Call when a prediction has been stored. Returns the
  * job, or undefined without a prediction or with up-to-date statistics.
  */
 export function scheduleResultsStats(svc: Services, projectId: string, opts: { force?: boolean } = {}): JobRecord | undefined {
   const pred = svc.repo.artifact(projectId, 'prediction');
-  if (!pred || storedStats(svc, projectId)) return undefined;
+  // nor while a volume switch is being finished: it moves labels-3d.nii, which the job writes
+  if (!pred || storedStats(svc, projectId) || switchPending(svc, projectId)) return undefined;
   const ref = svc.repo.artifact(projectId, STATS_JOB_KEY);
   if (ref && ref.predictionCreatedAt === pred.createdAt) {
     const j = svc.repo.job(ref.jobId);
@@ -154,6 +157,7 @@ async function taskArgs(svc: Services, projectId: string, pred: PredictionRecord
 export function statsStatus(svc: Services, projectId: string): StatsStatus {
   const stats = storedStats(svc, projectId);
   if (stats) return { status: 'ready', stats };
+  if (svc.repo.artifact(projectId, 'prediction') && switchPending(svc, projectId)) return { status: 'pending', jobId: null, progress: 0, message: 'Waiting for the change of volume to finish' };
   const job = scheduleResultsStats(svc, projectId);
   if (!job) return { status: 'none' };
   const j = svc.repo.job(job.id) ?? job;

@@ -27,7 +27,7 @@
  * itself): the switch stops it and goes on; the Train page counts again for the chosen volume.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidInput, notFound, PetromapError } from '@/lib/errors';
 import type { DatasetRecord, JobRecord } from '../db/repo';
@@ -35,7 +35,7 @@ import type { Services } from '../services';
 import { readSlabRecord, slabPaths } from '../jobs/tasks-correlate';
 import { writeFileAtomic } from '../storage/atomic';
 import { forgetStore } from '../storage/open-stores';
-import { withProjectLock } from './annotate';
+import { tryProjectLock, withProjectLock } from './annotate';
 import { overlayFile, registrationKey } from './correlate';
 import { isInterior, multiscaleState } from './multiscale';
 import { FACE_NAMES, projectDatasets } from './project-inputs';
@@ -44,6 +44,7 @@ import { modelDir, predictionDir, predictionRel } from './train-model';
 import {
   asideWords, move, PREDICTION_KEYS, readAside, readAsideRaw, restoreAside, switchedDir, switchHooks, when, type MovedKey,
 } from './switch-volume-aside';
+import { pendingFile, readPending, type Pending } from './switch-volume-pending';
 
 export { keepAsideModel, restoreAside, switchedDir, switchHooks } from './switch-volume-aside';
 
@@ -196,28 +197,13 @@ export async function volumeSwitchPlan(svc: Services, projectId: string, volumeI
   };
 }
 
-/**
- * The record of a switch under way (`projects/<id>/switching.json`): written before anything moves,
- * removed when all has moved. A switch that stopped half way (a crash, a rename that failed) is
- * finished from it before the next switch or delete: phase 'aside' sets aside what is left of the
- * volume left (again: what moved already is not moved twice, what its folder held is kept), then
- * stores the pick; phase 'restore' brings back the chosen volume's work.
+/*
+ * The record of a switch under way (switch-volume-pending.ts: `projects/<id>/switching.json`):
+ * written before anything moves, removed when all has moved. A switch that stopped half way (a
+ * crash, a rename that failed) is finished from it before the next switch or delete: phase 'aside'
+ * sets aside what is left of the volume left (again: what moved already is not moved twice, what
+ * its folder held is kept), then stores the pick; phase 'restore' brings back the chosen volume's work.
  */
-interface Pending { from: string | null; to: string; phase: 'aside' | 'restore' }
-const pendingFile = (svc: Services, projectId: string) => path.join(/*turbopackIgnore: true*/ svc.ws.projectDir(projectId), 'switching.json');
-const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-async function readPending(svc: Services, projectId: string): Promise<Pending | null> {
-  const text = await readFile(pendingFile(svc, projectId), 'utf8').catch(() => null);
-  if (text === null) return null;
-  try {
-    const p = JSON.parse(text) as Pending;
-    if (typeof p.to === 'string' && SAFE_ID.test(p.to) && (p.from === null || (typeof p.from === 'string' && SAFE_ID.test(p.from))) && (p.phase === 'aside' || p.phase === 'restore')) return p;
-  } catch {
-    /* not ours: below */
-  }
-  throw new PetromapError('Internal', `The record of an unfinished volume switch (${svc.ws.rel(pendingFile(svc, projectId))}) cannot be read; nothing was moved. Check the project's switched-<volume> folders, then delete that file.`);
-}
 
 /**
  * Set aside what belongs to volume `fromId` into its folder. What the folder holds already (work
@@ -281,24 +267,43 @@ export async function finishPendingSwitch(svc: Services, projectId: string): Pro
   return completeSwitch(svc, projectId, p);
 }
 
+/** what finishPendingOnOpen logged already, by project: said once per process, not on every opening */
+const logged = new Map<string, string>();
+function logOnce(projectId: string, message: string) {
+  if (logged.get(projectId) === message) return;
+  logged.set(projectId, message);
+  console.error(`petromap: could not finish the unfinished volume switch of project ${projectId}:`, message);
+}
+const jobsOfProject = (svc: Services, projectId: string) => svc.repo.listJobs(projectId, ['queued', 'running']).some((j) => j.kind !== 'import');
+
 /**
- * Opening a project (projects.byId) and the server's start: a switch of the project that stopped
- * half way is finished now, under the project's lock, instead of showing its half state until the
- * next switch or delete. Cheap when there is none (one file check). A switch running right now
- * holds the lock: this waits for it, then finds nothing left to do. Not while a job of the project
- * is queued or running (it may be using what would move): the next opening, switch or delete
- * finishes it then. Never throws: a switch that cannot be finished is left as it is (set-aside
- * work stays in its folder) and said on the server's log; returns whether one was finished.
+ * Opening a project (projects.byId), the Train and Results pages' state queries, and the server's
+ * start: a switch of the project that stopped half way is finished now, under the project's lock,
+ * instead of showing its half state until the next switch or delete. Cheap when there is none (one
+ * file check). Never waits: not while a job of the project is queued or running (it may be using
+ * what would move), not when the record cannot be read (nothing would move: said once on the
+ * server's log), not while anyone holds or waits for the project's lock (a switch, the erasing of a
+ * class, a stroke being saved): the next opening, state query, switch or delete finishes it then.
+ * Never throws: a switch that cannot be finished is left as it is (set-aside work stays in its
+ * folder) and said on the server's log; returns whether one was finished.
  */
 export async function finishPendingOnOpen(svc: Services, projectId: string): Promise<boolean> {
-  if (!existsSync(/*turbopackIgnore: true*/ pendingFile(svc, projectId))) return false;
-  return withProjectLock(projectId, async () => {
-    if (!existsSync(/*turbopackIgnore: true*/ pendingFile(svc, projectId)) || !svc.repo.project(projectId)) return false;
-    if (svc.repo.listJobs(projectId, ['queued', 'running']).some((j) => j.kind !== 'import')) return false;
+  if (!existsSync(/*turbopackIgnore: true*/ pendingFile(svc, projectId)) || !svc.repo.project(projectId) || jobsOfProject(svc, projectId)) return false;
+  try {
+    if (!(await readPending(svc, projectId))) return false;
+  } catch (err) {
+    logOnce(projectId, err instanceof Error ? err.message : String(err));
+    return false;
+  }
+  const run = tryProjectLock(projectId, async () => {
+    // again under the lock: a switch may have finished it meanwhile, or a job been started
+    if (!existsSync(/*turbopackIgnore: true*/ pendingFile(svc, projectId)) || !svc.repo.project(projectId) || jobsOfProject(svc, projectId)) return false;
     await finishPendingSwitch(svc, projectId);
+    logged.delete(projectId);
     return true;
-  }).catch((err: unknown) => {
-    console.error(`petromap: could not finish the unfinished volume switch of project ${projectId}:`, err instanceof Error ? err.message : err);
+  });
+  return (run ?? Promise.resolve(false)).catch((err: unknown) => {
+    logOnce(projectId, err instanceof Error ? err.message : String(err));
     return false;
   });
 }
@@ -331,6 +336,12 @@ export async function switchVolume(svc: Services, projectId: string, volumeId: s
 
     const pending: Pending = { from: plan.from?.id ?? null, to: volumeId, phase: 'aside' };
     await writeFileAtomic(pendingFile(svc, projectId), JSON.stringify(pending));
+    // a job started while the record was written (its starters check the record: none after this)
+    const late = activeJobs(svc, projectId)[0];
+    if (late) {
+      await rm(pendingFile(svc, projectId), { force: true });
+      throw new PetromapError('Conflict', `The project cannot switch to ${plan.to.name} now: ${jobName(late.kind)} was just started: switch when it has finished, or cancel it on the Jobs page.`);
+    }
     let kept: string[];
     try {
       kept = await completeSwitch(svc, projectId, pending);

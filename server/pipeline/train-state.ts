@@ -14,6 +14,7 @@ import type { Services } from '../services';
 import { mineralMap, volumeStore } from '../storage/open-stores';
 import type { RegistrationRecord } from './correlate';
 import { projectClasses, projectClassMap, projectDatasets } from './project-inputs';
+import { switchPending } from './switch-volume-pending';
 import { PREDICT_THREADS, acceptedBottomRegistration, edsLabelArgs, labelCountsKey, projectFeatureSet } from './train-model';
 
 export type LabelCountsStatus = 'none' | 'pending' | 'ready' | 'failed';
@@ -34,6 +35,8 @@ function ensurePrepared(svc: Services, projectId: string, need: { rec?: Registra
   // inputs changed (e.g. the bottom face's registration was accepted meanwhile): the job for the old
   // ones would count labels nobody reads any more; stop it (the new job measures what it left out)
   if (prev && prev.key !== key && svc.jobs.isActive(prev.id)) svc.jobs.cancel(prev.id);
+  // not while a volume switch is being finished: it moves the slab files the count reads (the next poll starts it)
+  if (switchPending(svc, projectId)) return { error: null };
   const job = svc.jobs.start('train-prepare', projectId, { volumeId: need.rec?.volumeId, edsId: need.rec?.edsId }, async ({ signal, onProgress }) => {
     if (need.throughputOf) {
       onProgress(0, 'Measuring how fast this machine computes features');

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
+import { withProjectLock } from '../pipeline/annotate';
 import { finishPendingOnOpen } from '../pipeline/switch-volume';
 import { publicProcedure, router } from '../trpc';
 
@@ -20,24 +21,28 @@ export const projectsRouter = router({
     .mutation(({ ctx, input }) => ctx.svc.repo.createProject(input.name, input.kind)),
   /**
    * Its jobs are cancelled and awaited first (they would write into the folders being removed);
-   * then the row (datasets, jobs, artifacts go with it) and the folders. A job that overran the
+   * then, under the project's lock, the row (datasets, jobs, artifacts go with it) and the folders. A job that overran the
    * wait has its leftovers removed when it ends.
    */
   delete: publicProcedure.input(z.object({ id: projectId })).mutation(async ({ ctx, input }) => {
     const { repo, ws, jobs } = ctx.svc;
     const stop = await jobs.stopProject(input.id);
-    let dirs: string[];
-    try {
-      dirs = [...repo.listDatasets(input.id).map((d) => ws.datasetDir(d.id)), ws.projectDir(input.id)];
-      repo.deleteProject(input.id);
-    } catch (err) {
-      jobs.reopenProject(input.id);
-      throw err;
-    }
+    let dirs: string[] = [];
     const removeAll = async () => {
       for (const d of dirs) await rm(d, { recursive: true, force: true });
     };
-    await removeAll();
+    // under the project's lock: a volume switch being finished (on opening the project) would write
+    // into the folders after they are removed; it ends first, and finds no project after this
+    await withProjectLock(input.id, async () => {
+      try {
+        dirs = [...repo.listDatasets(input.id).map((d) => ws.datasetDir(d.id)), ws.projectDir(input.id)];
+        repo.deleteProject(input.id);
+      } catch (err) {
+        jobs.reopenProject(input.id);
+        throw err;
+      }
+      await removeAll();
+    });
     if (stop.overran.length) void stop.settled.then(removeAll).catch((err) => console.error(`petromap: cleaning up deleted project ${input.id}:`, err));
     return { ok: true, cancelledJobs: stop.stopped.length };
   }),

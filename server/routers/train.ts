@@ -7,6 +7,7 @@ import { projectId } from './projects';
 import { MAX_EPOCHS, MAX_FEATURE_SPECS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, MAX_SIGMA_UM, MAX_SIGMA_VOX } from './bounds';
 import { projectFeatureSet, setClassColor, setProjectFeatureSet, startPredict, startTrain, trainState } from '../pipeline/train';
 import { projectDatasets } from '../pipeline/project-inputs';
+import { finishPendingOnOpen } from '../pipeline/switch-volume';
 import { volumeStore } from '../storage/open-stores';
 
 const filter = z.enum(['intensity', 'gaussian', 'gradientMagnitude', 'laplacian', 'dog', 'hessianEigen', 'structureTensorEigen', 'localMean', 'localVariance', 'nonLocalMean']);
@@ -34,7 +35,11 @@ async function checkScales(svc: Services, project: string, specs: FeatureSpec[] 
 }
 
 export const trainRouter = router({
-  state: publicProcedure.input(z.object({ projectId })).query(({ ctx, input }) => trainState(ctx.svc, input.projectId)),
+  state: publicProcedure.input(z.object({ projectId })).query(async ({ ctx, input }) => {
+    // a volume switch that stopped half way is finished first (never waits: pipeline/switch-volume); the label count waits for it
+    await finishPendingOnOpen(ctx.svc, input.projectId);
+    return trainState(ctx.svc, input.projectId);
+  }),
   setFeatureSet: publicProcedure
     .input(z.object({ projectId, specs: z.array(spec).min(1).max(MAX_FEATURE_SPECS, `A feature set has at most ${MAX_FEATURE_SPECS} filters.`) }))
     .mutation(async ({ ctx, input }) => {

@@ -163,7 +163,7 @@ describe('a project with the EDS maps of its top and bottom faces', () => {
     expect(pj.state, pj.error ?? '').toBe('done');
     let rs = await caller.results.state({ projectId });
     if (rs.stats.status === 'pending') {
-      await svc.jobs.wait(rs.stats.jobId);
+      await svc.jobs.wait(rs.stats.jobId!);
       rs = await caller.results.state({ projectId });
     }
     expect(rs.stats.status).toBe('ready');
