@@ -7,8 +7,8 @@
  * workspace (PETROMAP_DATA). Prints a JSON summary on stdout.
  */
 import { readFile, realpath } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { invalidInput } from '../errors';
+import { basename, join, resolve } from 'node:path';
+import { invalidInput, PetromapError } from '../errors';
 import type { Shape3 } from '../volume/types';
 import { parseCommandArgs, parseListOption } from './args';
 import { progressBar } from './progress';
@@ -17,11 +17,14 @@ import { STORE_HINT } from './store-kind';
 import { warnIfSpacingAssumed } from './voxel-size';
 
 export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model <model folder> --out <folder> [--threads <n>] [--brick z,y,x]
-       [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2]
+       [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] [--mirror auto|none]
   Classifies the whole volume blockwise. Resumable: run the same command again after an interruption (Ctrl-C cancels).
   With PETROMAP_REDIS_URL the bricks go to the "petromap worker" processes (docs/scale-out.md).
   --export: the labels also as labels.nrrd, labels.nii, labels.tif, labels.ome.zarr (Zarr v3)
   and/or labels.v2.ome.zarr (OME-Zarr 0.4 / Zarr v2, for zarr-python 2 and older viewers) in --out.
+  --mirror: auto (default) mirrors the volume above the polished surface the model was trained at, as in training;
+  none predicts without it: another scan of the rock at the same voxel size but of another size (the training
+  surface is a plane in the training scan's voxels); the layer just below its surface may then read worse.
   Output (stdout, JSON): { labelsPath, probabilitiesPath, uncertaintyPath, classes (label codes), classNames ({ code: name }),
   bricksTotal, bricksDone, ...,
   exported: first export's path, exports: [{ format, path, bytes }] }.`;
@@ -35,6 +38,7 @@ const SPEC = {
     threads: { kind: 'number', integer: true, min: 1 },
     brick: { kind: 'string' },
     export: { kind: 'string' }, // a list of the exporter's formats, checked once it is loaded
+    mirror: { kind: 'string', choices: ['auto', 'none'] },
   },
 } as const;
 
@@ -61,6 +65,23 @@ export async function volumeAsRecorded(volume: string, out: string): Promise<str
   return abs;
 }
 
+/**
+ * --mirror: the prediction's options (none: no mirror, said on stderr) and its refusal with the way
+ * out added: a model that mirrors at its training surface refuses a scan of another shape.
+ */
+function mirrorChoice(mirror: 'auto' | 'none' | undefined) {
+  if (mirror === 'none') console.error('petromap predict: --mirror none: the volume above the polished surface is not mirrored as in training; the layer just below the surface may read worse than the rest.');
+  return {
+    options: mirror === 'none' ? { mirrorSurface: null } : {},
+    refused: (err: unknown): never => {
+      if (mirror !== 'none' && err instanceof PetromapError && err._tag === 'Conflict' && err.message.includes('The model mirrors the volume above')) {
+        throw new PetromapError('Conflict', `${err.message} Or, for a scan of the same rock at this voxel size: --mirror none (no mirror; the layer just below the surface may read worse).`);
+      }
+      throw err;
+    },
+  };
+}
+
 export function parseBrick(v: string | undefined): Shape3 | undefined {
   if (v === undefined) return undefined;
   const b = v.split(',').map(Number);
@@ -76,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
   const [{ predictVolume }, { exportLabels, LABEL_EXPORT_FORMATS }, { openVolume }] = await Promise.all([import('../classify/predict-node'), import('./export-labels'), import('../volume/zarr-store-node')]);
   const formats = a.export === undefined ? [] : parseListOption('export', a.export, LABEL_EXPORT_FORMATS);
   warnIfSpacingAssumed('predict', await openVolume(a.volume), 'the model\'s feature scales in µm are read at it and the exports carry it');
+  const mirror = mirrorChoice(a.mirror);
   const bar = progressBar('predict');
   // Ctrl-C cancels: in process the threads stop; with PETROMAP_REDIS_URL every worker drops this run's bricks
   const ac = new AbortController();
@@ -83,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
   try {
-    const r = await predictVolume(await volumeAsRecorded(a.volume, a.out), a.model, a.out, { threads: a.threads, brick, onProgress: bar, signal: ac.signal }).finally(() => bar.done());
+    const r = await predictVolume(await volumeAsRecorded(a.volume, a.out), a.model, a.out, { threads: a.threads, brick, onProgress: bar, signal: ac.signal, ...mirror.options, volumeName: basename(resolve(a.volume)) }).catch(mirror.refused).finally(() => bar.done());
     const exports = await exportLabels(r.labelsPath, formats, a.out, { signal: ac.signal });
     console.log(JSON.stringify({ ...r, classNames: await modelClassNames(a.model, r.classes), exported: exports[0]?.path, exports }, null, 2));
     return 0;

@@ -6,7 +6,7 @@
  * same brick path) go the same way. The page's state query: train-state.ts.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { encode } from 'fast-png';
 import { invalidInput, throwIfAborted, unprocessable } from '@/lib/errors';
@@ -132,8 +132,10 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
     const t0 = Date.now();
     const mdir = modelDir(svc, projectId, summary);
     if (!existsSync(path.join(/*turbopackIgnore: true*/ mdir, 'model.json'))) throw unprocessable('The trained model is not on disk any more: train it again.');
-    // a model of another geometry is refused before the prediction in place is given up (predictVolume checks its folder's record again)
-    checkTrainedOn(summary.trainedOn, (await volumeStore(svc, volume.id)).meta, { targetName: volume.name, featureSet: summary.featureSet, mirrors: true });
+    // a model of another geometry is refused before the prediction in place is given up (predictVolume checks its folder's record
+    // again), with the model's own mirror as predictVolume takes it (its folder's): one trained without it is not refused for another shape
+    const mirror = await readFile(path.join(/*turbopackIgnore: true*/ mdir, 'model.json'), 'utf8').then((s) => (JSON.parse(s) as { mirrorSurface?: unknown }).mirrorSurface).catch(() => summary.mirrorSurface);
+    checkTrainedOn(summary.trainedOn, (await volumeStore(svc, volume.id)).meta, { targetName: volume.name, featureSet: summary.featureSet, mirrors: mirror != null });
     const out = predictionDir(svc, projectId);
     const run = svc.repo.artifact(projectId, 'predictionRun');
     svc.repo.deleteArtifact(projectId, 'prediction');
