@@ -17,11 +17,14 @@ import type { RegistrationWithSlab } from '../registration/register-eds';
 import { openVolumeInput } from '../registration/read-inputs-node';
 import { readEdsInput } from './eds-input';
 import { nextAfterRegister } from './next-step';
+import { cliSurfaceAdvice, unverifiedRegistration } from './registration-doubt';
 import { regularFields } from '../registration/refine-fields';
 import { edsLabelsMha, elastixTransformText, namedEdsToVoxel } from '../registration/transform-export';
 import type { FieldRect, LandmarkPair } from '../registration/types';
 import type { VolumeMeta } from '../volume/types';
 import { cliVoxelSizeAdvice, warnIfSpacingAssumed, type SpacingSource } from './voxel-size';
+
+export { unverifiedRegistration };
 
 export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder|folder from import-eds> [legend.csv] [--pixel-um <µm>]
     [--face top|bottom] [--model auto|similarity|affine|fields] [--fields <cols>x<rows>|tima] [--landmarks pairs.json] [--companion BSE] [--out registration.json] [--json]
@@ -176,25 +179,6 @@ export function registerSummary(r: Pick<RegistrationWithSlab, 'model' | 'modelCh
     `${(100 * r.quality.coverage).toFixed(0)} % of the map on the volume; details (every figure, why this model): ${o.out} or --json; transform: ${o.transformFile}`;
 }
 
-/**
- * A registration nothing confirms: no landmarks, and too few map patches on the volume for its
- * alignment error to be measured. On an independent test rock this is what a wrong --pixel-um (1.5x:
- * 46 % of the map on the volume, 65 voxels off) and a map of the bottom face given as the top (48 %,
- * 73 voxels off) gave, while the right map measured 17 patches at 0.42 voxel; before, both ended with
- * "next: train on it". The warning names the sizes to compare, or undefined when the error was measured.
- */
-export function unverifiedRegistration(r: Pick<RegistrationWithSlab, 'model' | 'modelChoice' | 'quality'>,
-  o: { mapPx: [number, number]; mapPixelUm: number; volumeUm: [number, number]; face: string }): string | undefined {
-  if (r.quality.landmarkResiduals?.length) return undefined;
-  const held = r.modelChoice?.heldOutRmsVox[r.model ?? 'similarity'];
-  if (held != null && Number.isFinite(held)) return undefined;
-  const um = (v: number) => `${+v.toPrecision(3)}`;
-  return `warning: nothing confirms this registration: its alignment error could not be measured (too few map patches lie on the volume) and ${(100 * r.quality.coverage).toFixed(0)} % of the map lies on the volume. ` +
-    `At ${um(o.mapPixelUm)} µm per pixel the map is ${um(o.mapPx[0] * o.mapPixelUm)} x ${um(o.mapPx[1] * o.mapPixelUm)} µm; the volume's ${o.face} face is ${um(o.volumeUm[0])} x ${um(o.volumeUm[1])} µm. ` +
-    'A wrong EDS pixel size (--pixel-um, as the EDS software reports it) or a map of the other face (--face bottom for the bottom face) registers like this, with a map placed far off. ' +
-    'Check both, or place the map with landmark pairs (--landmarks pairs.json), before training on it.';
-}
-
 export async function main(argv: string[]): Promise<void> {
   try {
     const a = parseRegisterArgs(argv);
@@ -210,7 +194,7 @@ export async function main(argv: string[]): Promise<void> {
     const r = await registerEdsOnFace(opened.store, map, a.face ?? 'top', { landmarks, companion: a.companion, model: a.model, fields, onProgress, voxelSizeAssumed })
       .catch((err: unknown) => {
         onProgress?.done();
-        throw cliVoxelSizeAdvice(err);
+        throw cliSurfaceAdvice(cliVoxelSizeAdvice(err), a.face ?? 'top');
       })
       .finally(() => opened.close());
     onProgress?.done();

@@ -1,0 +1,44 @@
+/**
+ * Words for a registration nothing confirms (lib/cli/register.ts and run.ts), in a module of its own
+ * so that run loads no registration code before its options are checked.
+ */
+import { isPetromapError } from '../errors';
+import type { Registration } from '../registration/types';
+
+/**
+ * A registration nothing confirms: no landmarks, and too few map patches on the volume for its
+ * alignment error to be measured. On an independent test rock this is what a wrong --pixel-um (1.5x:
+ * 46 % of the map on the volume, 65 voxels off) and a map of the bottom face given as the top (48 %,
+ * 73 voxels off) gave, while the right map measured 17 patches at 0.42 voxel; before, both ended with
+ * "next: train on it". The warning names the sizes to compare, or undefined when the error was measured.
+ */
+export function unverifiedRegistration(r: Pick<Registration, 'model' | 'modelChoice' | 'quality'>,
+  o: { mapPx: [number, number]; mapPixelUm: number; volumeUm: [number, number]; face: string }): string | undefined {
+  if (r.quality.landmarkResiduals?.length) return undefined;
+  const held = r.modelChoice?.heldOutRmsVox[r.model ?? 'similarity'];
+  if (held != null && Number.isFinite(held)) return undefined;
+  const um = (v: number) => `${+v.toPrecision(3)}`;
+  return `warning: nothing confirms this registration: its alignment error could not be measured (too few map patches lie on the volume) and ${(100 * r.quality.coverage).toFixed(0)} % of the map lies on the volume. ` +
+    `At ${um(o.mapPixelUm)} µm per pixel the map is ${um(o.mapPx[0] * o.mapPixelUm)} x ${um(o.mapPx[1] * o.mapPixelUm)} µm; the volume's ${o.face} face is ${um(o.volumeUm[0])} x ${um(o.volumeUm[1])} µm. ` +
+    'A wrong EDS pixel size (--pixel-um, as the EDS software reports it) or a map of the other face (--face bottom for the bottom face) registers like this, with a map placed far off. ' +
+    'Check both, or place the map with landmark pairs (--landmarks pairs.json), before training on it.';
+}
+
+/**
+ * The surface finder's refusal in command-line words: it ends "give the surface plane explicitly",
+ * which the command line has no option for. Says instead what a user can do: import the scan
+ * uncropped (air above the polished face), or name the other face.
+ */
+export function cliSurfaceAdvice(err: unknown, face: string): unknown {
+  if (!isPetromapError(err)) return err;
+  const tail = /;?\s*(otherwise )?give the surface plane explicitly\./;
+  if (!tail.test(err.message)) return err;
+  const other = face === 'either'
+    ? 'The top face needs air in the first slices, the bottom face (--face bottom) air in the last.'
+    : face === 'bottom'
+    ? 'For --face bottom the air must lie below the sample (the last slices); a map of the top face needs --face top.'
+    : 'For the top face (the default) the air must lie above the sample, in the first slices; if the scan has the polished face at its last slices, give --face bottom.';
+  err.message = err.message.replace(tail, '.') +
+    ` The command line finds the polished face from the air next to it: import the scan with some air above that face (not cropped at or below it). ${other}`;
+  return err;
+}
