@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- lithology [--case lithology|pores] [--style sandstone|carbonate|both] [--shape z,y,x] [--seeds 1,2,3] [--per-class 10,40,150,500,2000]
  *   [--variants 'name={train options json};...' | --compare-ple] [--hidden 48,48] [--epochs n] [--class-weights sqrt|balanced|none]
- *   [--ple bins (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--model-seeds 1,2,..] [--prior-shift] [--painted-prior on|off] [--no-peer] [--keep]`
+ *   [--ple bins (0 = off)] [--input-dropout rate (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--model-seeds 1,2,..] [--prior-shift] [--painted-prior on|off] [--no-peer] [--keep]`
  * Painted labels on lithology (issue 15 §3): synthetic lithology volumes (lib/synthetic/lithology:
  * high / low porosity sandstone facies and open fractures) with painted-like labels (brush dabs on
  * two slices, `--per-class` voxels per class), classified two ways on the SAME features and labels:
@@ -17,6 +17,9 @@
  * before the encoding) and scored, the forest beside it; a table per label count at the end.
  * `--model-seeds`: every variant trained with each of these model seeds on the same labels (rows
  * `<variant>#<seed>`), to tell the spread across model seeds from the spread across label draws.
+ * `--input-dropout r`: dropout on the MLP's inputs (default: lib/classify/ple PLE_GUARD's painted rule, 0.6 on the
+ * few-labels network from 100 per class, 0.4 with a feature's bins together below 1000 per class); a variant's JSON may
+ * hold `"inputDropout": 0` to compare without it on the same labels.
  * `--painted-prior on|off`: force lib/classify/painted-prior's step (default: where it applies, 40 to under 1000 painted voxels per class); a variant's
  * JSON may hold `"paintedPrior": false` to compare both on the same labels.
  * `--style`: the lithology generator: `sandstone` (default; lib/synthetic/lithology, two sandstone facies
@@ -97,6 +100,7 @@ function parse(argv: string[]): Args {
     else if (f === '--clip') a.train.clipInputs = Number(argv[++i]);
     else if (f === '--lr') a.train.learningRate = Number(argv[++i]);
     else if (f === '--noise') a.train.inputNoise = Number(argv[++i]);
+    else if (f === '--input-dropout') a.train.inputDropout = Number(argv[++i]);
     else if (f === '--prior-shift') a.priorShift = true;
     else if (f === '--painted-prior') a.paintedPrior = argv[++i] === 'on';
     else if (f === '--refit') a.train.refit = true;

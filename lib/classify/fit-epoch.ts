@@ -63,7 +63,7 @@ function denseReluOp(needDx: boolean) {
 
 type Step =
   | { kind: 'noise'; sd: number }
-  | { kind: 'dropout'; rate: number; seed?: number; index: number }
+  | { kind: 'dropout'; rate: number; seed?: number; index: number; input: boolean }
   | { kind: 'dense'; w: tfc.Variable; b: tfc.Variable; relu: boolean; first: boolean };
 
 export interface EpochTrainer {
@@ -77,6 +77,11 @@ export interface EpochTrainerOptions {
   l2: number;
   /** Adam's learning rate */
   learningRate: number;
+  /**
+   * a dropout on the inputs drops these groups of input columns together (column -> group, e.g. the
+   * encoded bins of one feature, lib/classify/ple); default: each column alone
+   */
+  inputGroups?: Int32Array;
 }
 
 const F = Math.fround;
@@ -96,7 +101,7 @@ export function epochTrainer(model: tfl.Sequential, nF: number, K: number, o: Ep
     const name = layer.getClassName();
     const cfg = layer.getConfig() as { stddev?: number; rate?: number; seed?: number; activation?: string };
     if (name === 'GaussianNoise') steps.push({ kind: 'noise', sd: cfg.stddev ?? 0 });
-    else if (name === 'Dropout') steps.push({ kind: 'dropout', rate: cfg.rate ?? 0, seed: cfg.seed, index: dropouts++ });
+    else if (name === 'Dropout') steps.push({ kind: 'dropout', rate: cfg.rate ?? 0, seed: cfg.seed, index: dropouts++, input: !steps.some((t) => t.kind === 'dense') });
     else if (name === 'Dense') {
       const dense = layer as unknown as { kernel?: { read(): tfc.Variable }; bias?: { read(): tfc.Variable } | null };
       if (!dense.kernel || !dense.bias) throw unprocessable('epochTrainer: a Dense layer without kernel or bias is not supported.');
@@ -120,8 +125,12 @@ export function epochTrainer(model: tfl.Sequential, nF: number, K: number, o: Ep
     const key = `${s.index}:${rows}`;
     let m = masks.get(key);
     if (!m) {
-      const keep = 1 - s.rate;
-      m = tfc.keep(tfc.tidy(() => tfc.div(tfc.floor(tfc.add(tfc.randomUniform([rows, units], 0, 1, 'float32', s.seed), keep)), keep)));
+      const keep = 1 - s.rate, groups = s.input ? o.inputGroups : undefined;
+      const cols = groups ? groups.reduce((a, g) => Math.max(a, g + 1), 0) : units;
+      m = tfc.keep(tfc.tidy(() => {
+        const mask = tfc.div(tfc.floor(tfc.add(tfc.randomUniform([rows, cols], 0, 1, 'float32', s.seed), keep)), keep);
+        return groups ? tfc.gather(mask, tfc.tensor1d(groups, 'int32'), 1) : mask;
+      }));
       masks.set(key, m);
     }
     return m;

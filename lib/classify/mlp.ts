@@ -48,6 +48,8 @@ export interface MlpOptions {
   dropout?: number;
   /** sd of Gaussian noise added to the standardised inputs (training only) */
   inputNoise?: number;
+  /** dropout rate on the inputs (training only) */
+  inputDropout?: number;
   /** L2 penalty on the kernels */
   l2?: number;
 }
@@ -58,6 +60,7 @@ export function buildMlp(nIn: number, hidden: number[], nOut: number, o: MlpOpti
   let first = true;
   const inputShape = () => (first ? ((first = false), [nIn]) : undefined);
   if (o.inputNoise) m.add(tfl.layers.gaussianNoise({ stddev: o.inputNoise, inputShape: inputShape() }));
+  if (o.inputDropout) m.add(tfl.layers.dropout({ rate: o.inputDropout, seed: seed + 49, inputShape: inputShape() }));
   const reg = o.l2 ? tfl.regularizers.l2({ l2: o.l2 }) : undefined;
   hidden.forEach((units, i) => {
     m.add(tfl.layers.dense({ units, activation: 'relu', inputShape: inputShape(), kernelRegularizer: reg, kernelInitializer: tfl.initializers.heNormal({ seed: seed + i }) }));

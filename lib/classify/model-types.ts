@@ -61,6 +61,10 @@ export interface TrainOptions extends StageOptions {
   dropout?: number;
   /** Gaussian noise on standardised inputs during training (default 0) */
   inputNoise?: number;
+  /** dropout on the (encoded) inputs during training (default 0) */
+  inputDropout?: number;
+  /** with inputDropout: input column -> group, a group's columns dropped together (set by the encoding, `ple`: one group per feature) */
+  inputDropoutGroups?: Int32Array;
   l2?: number;
   /**
    * members of a cross-fitted ensemble (default 1 = one model). With m > 1 the labelled rows (train

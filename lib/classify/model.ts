@@ -13,7 +13,7 @@ import { mergeMembers, trainEnsemble } from './ensemble';
 import { concatRows, disposeModel, standardisation, validate } from './mlp';
 import { rng } from './rng';
 import type { TrainedModel, TrainOptions } from './model-types';
-import { foldPle, PLE_GUARD, pleGuard, pleTrainingSet } from './ple';
+import { foldPle, PLE_GUARD, pleGroups, pleGuard, pleTrainingSet } from './ple';
 import { trainSingle } from './train-single';
 import type { TrainingSet } from './training-set';
 
@@ -69,7 +69,10 @@ export async function trainClassifier(ts: TrainingSet, opts: TrainOptions = {}):
     const few = g.bins === 1 && opts.fewLabelSchedule !== false
       ? { hidden: opts.hidden ?? [...f.hidden], epochs: opts.epochs ?? f.epochs, patience: opts.patience ?? opts.epochs ?? f.epochs, refitMinEpochs: Math.max(opts.refitMinEpochs ?? 0, f.refitMinEpochs) }
       : {};
-    const tm = await trainClassifier(enc.ts, { ...opts, ...few, ple: undefined, batchSize: opts.batchSize ?? g.batchSize });
+    // painted rows: a dropout on the inputs (PLE_GUARD.few.inputDropout, encodedInputDropout); with bins, a feature's encoded columns dropped together
+    const inputDropout = opts.inputDropout ?? g.inputDropout;
+    const groups = inputDropout && opts.inputDropoutGroups === undefined ? pleGroups(enc.edges) : opts.inputDropoutGroups;
+    const tm = await trainClassifier(enc.ts, { ...opts, ...few, ple: undefined, batchSize: opts.batchSize ?? g.batchSize, inputDropout: inputDropout || undefined, inputDropoutGroups: groups });
     try {
       return foldPle(tm, enc.edges, enc.mean, enc.std, ts);
     } finally {

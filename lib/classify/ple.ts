@@ -73,16 +73,53 @@ export const PLE_GUARD = Object.freeze({
     epochs: 60,
     /** the refit on every painted voxel trains at least this many epochs */
     refitMinEpochs: 40,
+    /**
+     * with at least `inputDropoutMinPerClass` painted voxels per class (train + held-out), a dropout
+     * of `inputDropout` on the inputs (stop 31, docs/painted-labels.md; why: encodedInputDropout below).
+     * bench lithology 150 per class, MLP - RF, chosen on seeds 1/2/3: carbonate -0.016 / -0.004 / -0.040
+     * -> +0.020 / +0.016 / +0.017; sandstone +0.045 / +0.025 / -0.021 -> +0.002 / +0.025 / -0.011 (it
+     * costs on sandstone seed 1); held-out seeds 4/5/6/7: carbonate -0.041 / -0.010 / +0.017 / -0.064 ->
+     * +0.017 / -0.006 / +0.048 / -0.060, sandstone +0.020 / -0.009 / +0.034 / -0.033 -> +0.026 / +0.001 /
+     * +0.042 / -0.048. Not at 40 per class (sandstone seed 1 +0.008 -> -0.077, carbonate median +0.016 ->
+     * +0.004) nor 10 (carbonate seed 2 -0.014 -> -0.040); 0.4 / 0.8 at 150: carbonate median -0.001 /
+     * -0.016. On a 32x96x96 carbonate volume it lost on 3 of 4 seeds (docs/painted-labels.md).
+     */
+    inputDropout: 0.6,
+    inputDropoutMinPerClass: 100,
   }),
+  /**
+   * the encoded network on fewer than `maxMeanPerClass` painted voxels per class (train + held-out,
+   * as PAINTED_PRIOR's range; 500 per class) trains with a dropout of `rate` on its inputs, the bins
+   * of one feature dropped together (TrainOptions.inputDropout; lib/classify/fit-epoch inputGroups).
+   * Why: the painted voxels are class interiors on two slices, where many features separate the
+   * classes almost perfectly (carbonate seed 1 at 150 per class, high vs low porosity: AUC >= 0.95 on
+   * the painted rows for 7 features, 0.81-0.92 on the volume's voxels); the network rests on a few of
+   * them, the forest votes over trees that each saw a random third of the features (scikit-learn's
+   * sqrt(28) per split; with every feature per split the forest falls 0.049 / 0.008 / 0.072 on
+   * carbonate seeds 1/2/3 at 150). Dropping features makes the network use them all.
+   * docs/painted-labels.md, stop 31, bench lithology 500 per class, MLP - RF, chosen on seeds 1/2/3:
+   * carbonate -0.010 / +0.038 / -0.012 -> +0.005 / +0.032 / +0.001, sandstone +0.019 / +0.009 / +0.025 ->
+   * +0.018 / -0.008 / +0.041; held-out seeds 4/5/6/7: carbonate +0.015 / -0.029 / -0.026 / +0.000 ->
+   * +0.041 / -0.006 / -0.009 / +0.017, sandstone +0.008 / +0.037 / -0.010 / +0.038 -> +0.027 / +0.042 /
+   * +0.014 / +0.025. Each bin column alone (0.4): carbonate -0.007 / +0.046 / -0.011. Not at 2000 per
+   * class (carbonate seed 2 +0.019 -> +0.005).
+   */
+  encodedInputDropout: Object.freeze({ rate: 0.4, maxMeanPerClass: 1000 }),
 });
 
-/** Bins (1 = plain standardisation) and batch size for `bins` requested on this training set. */
-export function pleGuard(ts: TrainingSet, bins: number): { bins: number; batchSize: number } {
+/** Bins (1 = plain standardisation), batch size and input dropout (PLE_GUARD.few.inputDropout, encodedInputDropout) for `bins` requested on this training set. */
+export function pleGuard(ts: TrainingSet, bins: number): { bins: number; batchSize: number; inputDropout: number } {
   const n = ts.train.n + (ts.partial?.n ?? 0);
   const pow2 = 2 ** Math.floor(Math.log2(Math.max(1, n / PLE_GUARD.minStepsPerEpoch)));
   // with the encoding kept, 512-row batches as measured (500 per class: batches of 256 lost 0.022 on seed 2)
   const b = ts.train.n >= bins * PLE_GUARD.minRowsPerBin ? bins : 1;
-  return { bins: b, batchSize: b > 1 ? PLE_GUARD.maxBatch : Math.max(PLE_GUARD.minBatch, Math.min(PLE_GUARD.maxBatch, pow2)) };
+  const d = PLE_GUARD.encodedInputDropout;
+  const perClass = (ts.train.n + ts.heldOut.n) / Math.max(1, ts.classes.length);
+  return {
+    bins: b,
+    batchSize: b > 1 ? PLE_GUARD.maxBatch : Math.max(PLE_GUARD.minBatch, Math.min(PLE_GUARD.maxBatch, pow2)),
+    inputDropout: b > 1 ? (perClass < d.maxMeanPerClass ? d.rate : 0) : perClass >= PLE_GUARD.few.inputDropoutMinPerClass ? PLE_GUARD.few.inputDropout : 0,
+  };
 }
 
 /** Edges at `bins` quantiles of the rows, per feature, in z = (x - mean) / std. */
@@ -105,6 +142,11 @@ export function pleEdges(rows: FeatureRows, mean: Float32Array, std: Float32Arra
 
 /** Encoded width of one feature: one column per bin, one for a constant feature. */
 const width = (e: Float64Array) => Math.max(1, e.length - 1);
+
+/** The feature of each encoded column (column -> feature index). */
+export function pleGroups(p: PleEdges): Int32Array {
+  return Int32Array.from(p.edges.flatMap((e, f) => new Array<number>(width(e)).fill(f)));
+}
 
 /** Encode raw rows (standardised with mean/std first). */
 export function pleEncode(x: Float32Array, n: number, mean: Float32Array, std: Float32Array, p: PleEdges): Float32Array {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { argmaxClasses, confusionMetrics, disposeModel, predictRows, trainClassifier, validate, type TrainedModel } from '../../../lib/classify/model';
 import { loadModel, saveModel } from '../../../lib/classify/model-io-node';
-import { foldPle, pleEncode, pleGuard, pleTrainingSet } from '../../../lib/classify/ple';
+import { foldPle, pleEncode, pleGroups, pleGuard, pleTrainingSet } from '../../../lib/classify/ple';
 import { buildTrainingSet, gatherFeatures, surfaceLabelVoxels, type LabelledVoxel } from '../../../lib/classify/training-set';
 import { isPetromapError } from '../../../lib/errors';
 import { denseStore, simpleFeatures } from './helpers';
@@ -111,7 +111,12 @@ describe('classifier on the synthetic sandstone', () => {
     const g = pleGuard(ts, 8); // trainClassifier's bins and batch for these rows
     const enc = pleTrainingSet(ts, g.bins);
     expect(enc.ts.nFeatures).toBeGreaterThan(ts.nFeatures * 4);
-    const a = await trainClassifier(enc.ts, { epochs: 3, seed: 3, batchSize: g.batchSize });
+    // these rows (under 1000 per class) train with the encoded network's input dropout, a feature's bins together
+    expect(g.inputDropout).toBeGreaterThan(0);
+    const groups = pleGroups(enc.edges);
+    expect(groups.length).toBe(enc.ts.nFeatures);
+    expect(new Set(groups).size).toBe(ts.nFeatures);
+    const a = await trainClassifier(enc.ts, { epochs: 3, seed: 3, batchSize: g.batchSize, inputDropout: g.inputDropout, inputDropoutGroups: groups });
     const folded = foldPle(a, enc.edges, enc.mean, enc.std, ts);
     const b = await trainClassifier(ts, { epochs: 3, seed: 3, ple: 8 });
     expect(b.featureNames).toEqual(ts.featureNames);

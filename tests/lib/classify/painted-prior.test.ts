@@ -67,7 +67,9 @@ describe('painted classes prior', () => {
     const nF = f.nFeatures, idx = Array.from({ length: Math.floor(n / 7) }, (_, i) => 7 * i);
     const sample = new Float32Array(idx.length * nF);
     idx.forEach((v, i) => sample.set(f.data.subarray(v * nF, (v + 1) * nF), i * nF));
-    expect(tm.trainPrior).toBeUndefined(); // a loaded model: the step starts from equal shares (40 / 40 / 40 painted)
+    // a loaded model keeps the shares its loss saw (aa22d2f): the step starts from equal shares (40 / 40 / 40 painted, no class weights)
+    expect(tm.trainPrior).toHaveLength(3);
+    for (const v of tm.trainPrior!) expect(v).toBeCloseTo(1 / 3, 6);
     const shares = await shiftPaintedPrior(tm, sample, idx.length);
     const on = await score();
     disposeModel(tm);

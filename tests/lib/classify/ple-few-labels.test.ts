@@ -62,7 +62,7 @@ describe('painted labels: few voxels per class', () => {
     for (const v of r.shares) expect(v).toBeGreaterThan(0.05);
   });
 
-  it('the guard: 8 bins only with 96 training rows per bin (then 512-row batches); without, batches give at least 4 steps per epoch (8..512 rows); one bin folds exactly onto the standardised features', async () => {
+  it('the guard: 8 bins only with 96 training rows per bin (then 512-row batches); input dropout from 100 to under 1000 rows per class; without, batches give at least 4 steps per epoch (8..512 rows); one bin folds exactly onto the standardised features', async () => {
     const nF = 3, K = 2;
     const rows = (n: number, off: number) => {
       const x = Float32Array.from({ length: n * nF }, (_, i) => Math.sin((i + off) * 1.37) * (1 + (i % nF)) + (i % nF));
@@ -70,10 +70,16 @@ describe('painted labels: few voxels per class', () => {
       return { x, y, n, positions: new Int32Array(n) };
     };
     const ts = (n: number): TrainingSet => ({ nFeatures: nF, featureNames: ['a', 'b', 'c'], classes: [1, 2], train: rows(n, 0), heldOut: rows(40, 99991), counts: [] });
-    expect(pleGuard(ts(60), 8)).toEqual({ bins: 1, batchSize: 8 });
-    expect(pleGuard(ts(767), 8)).toEqual({ bins: 1, batchSize: 128 });
-    expect(pleGuard(ts(768), 8)).toEqual({ bins: 8, batchSize: 512 });
-    expect(pleGuard(ts(5000), 8)).toEqual({ bins: 8, batchSize: 512 });
+    expect(pleGuard(ts(60), 8)).toEqual({ bins: 1, batchSize: 8, inputDropout: 0 });
+    // the few-labels network drops inputs from 100 painted rows per class (train + held-out: 403.5 here), not below
+    expect(pleGuard(ts(767), 8)).toEqual({ bins: 1, batchSize: 128, inputDropout: PLE_GUARD.few.inputDropout });
+    expect(pleGuard(ts(159), 8).inputDropout).toBe(0); // 99.5 per class
+    expect(pleGuard(ts(160), 8).inputDropout).toBe(PLE_GUARD.few.inputDropout);
+    // the encoded network below 1000 painted rows per class (train + held-out) drops inputs (stop 31), not above
+    expect(pleGuard(ts(768), 8)).toEqual({ bins: 8, batchSize: 512, inputDropout: PLE_GUARD.encodedInputDropout.rate });
+    expect(pleGuard(ts(1959), 8).inputDropout).toBe(PLE_GUARD.encodedInputDropout.rate); // 999.5 per class
+    expect(pleGuard(ts(1960), 8).inputDropout).toBe(0); // 1000 per class
+    expect(pleGuard(ts(5000), 8)).toEqual({ bins: 8, batchSize: 512, inputDropout: 0 });
     const small = ts(200);
     const enc = pleTrainingSet(small, 1);
     expect(enc.ts.nFeatures).toBe(nF);
