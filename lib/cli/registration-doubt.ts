@@ -20,8 +20,8 @@ export function unverifiedRegistration(r: Pick<Registration, 'model' | 'modelCho
   const um = (v: number) => `${+v.toPrecision(3)}`;
   return `warning: nothing confirms this registration: its alignment error could not be measured (too few map patches lie on the volume) and ${(100 * r.quality.coverage).toFixed(0)} % of the map lies on the volume. ` +
     `At ${um(o.mapPixelUm)} µm per pixel the map is ${um(o.mapPx[0] * o.mapPixelUm)} x ${um(o.mapPx[1] * o.mapPixelUm)} µm; the volume's ${o.face} face is ${um(o.volumeUm[0])} x ${um(o.volumeUm[1])} µm. ` +
-    'A wrong EDS pixel size (--pixel-um, as the EDS software reports it) or a map of the other face (--face bottom for the bottom face) registers like this, with a map placed far off. ' +
-    'Check both, or place the map with landmark pairs (--landmarks pairs.json), before training on it.';
+    'A wrong EDS pixel size (--pixel-um, as the EDS software reports it), a wrong voxel size of the scan (petromap import --spacing) or a map of the other face (--face bottom for the bottom face) registers like this, with a map placed far off. ' +
+    'Check them, or place the map with landmark pairs (--landmarks pairs.json), before training on it.';
 }
 
 /**

@@ -23,6 +23,7 @@ import { progressBar } from './progress';
 import { isPetromapStore } from './store-kind';
 import { checkRunOutFolder, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
 import { cliSurfaceAdvice, unverifiedRegistration } from './registration-doubt';
+import { thinClassesNote } from './thin-classes';
 import { cliVoxelSizeAdvice, warnIfSpacingAssumed } from './voxel-size';
 
 // The pipeline, the importers and the exporter take seconds to load: they are imported once the
@@ -135,17 +136,14 @@ export async function main(argv: string[]): Promise<number> {
     const xbar = progressBar('export');
     const exports = await L.exportLabels(r.files.labels!, formats, a.out, { signal: ac.signal, onProgress: formats.length ? xbar : undefined }).finally(() => xbar.done());
     await writeRunRecord(a.out, { ...record, finishedAt: new Date().toISOString(), exports });
+    const thin = thinClassesNote(r.trainingCounts, Object.fromEntries(classes.map((c) => [c.code, c.name])));
+    if (thin) process.stderr.write(`petromap run: note: ${thin}\n`);
     // a registration nothing confirms (a wrong --pixel-um, the bottom face given as the top) trained the model: said, not left silent
     const [, ny, nx] = spacing.meta.shape;
     const unverified = unverifiedRegistration(r.registration, { mapPx: [map.width, map.height], mapPixelUm: map.pixelSizeUm, volumeUm: [nx * spacing.meta.spacingUm[2]!, ny * spacing.meta.spacingUm[1]!], face: 'top' });
     if (unverified) process.stderr.write(`petromap run: ${unverified.replace(/before training on it\.$/, `and run again: the model and the 3D map in ${a.out} rest on this registration.`)}\n`);
     // the held-out surface tiles lie in the labelled layer and read higher than the map in depth: say both, as petromap train does
-    // (unless they read lower: then the map's labels disagree with the scan where they were placed, as on a misplaced map)
-    if (r.quality) {
-      const tiles = r.validation.meanIoU;
-      const how = tiles >= r.quality.meanIoU ? 'which read higher than in depth' : 'lower still: the map\'s labels disagree with the scan\'s grey where they were placed; check the registration';
-      process.stderr.write(`petromap run: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} (held-out surface tiles ${tiles.toFixed(3)}, ${how}; see "quality" in the summary)\n`);
-    }
+    if (r.quality) process.stderr.write(`petromap run: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} (held-out surface tiles ${r.validation.meanIoU.toFixed(3)}, which read higher than in depth; see "quality" in the summary)\n`);
     console.log(JSON.stringify({
       volume: record.volume,
       registration: { coverage: r.registration.quality.coverage, miAfter: r.registration.quality.miAfter, surface: r.registration.surface },
