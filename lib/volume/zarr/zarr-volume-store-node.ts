@@ -176,27 +176,38 @@ export class ZarrVolumeStore implements VolumeStore {
 
   async #getChunk(arr: ZArray, level: number, channel: number, cc: Shape3, signal: AbortSignal | undefined): Promise<AnyVoxelArray> {
     throwIfAborted(signal);
+    let data: AnyVoxelArray;
     try {
-      return (await arr.getChunk([channel, ...cc], { signal })).data as AnyVoxelArray;
+      data = (await arr.getChunk([channel, ...cc], { signal })).data as AnyVoxelArray;
     } catch (err) {
       throwIfAborted(signal);
       // the store's own refusal of the chunk's file (a link, not a file, too large) says it all
       if (isPetromapError(err)) throw err;
       const inner = chunkTooLarge(err);
-      if (isDamagedChunk(inner)) {
-        // a zstd chunk changed on disk since it was written: its checksum (stores written since it came in) or its decoding says so
-        const ch = this.meta.channels.length > 1 ? `, channel "${this.meta.channels[channel]}"` : '';
-        throw invalidInput(
-          `Could not read volume "${this.path}" (chunk ${cc.join('/')} of pyramid level ${level}${ch}): the chunk is damaged on disk (${inner!.message}). Re-import the scan, or restore the volume's folder from a backup.`,
-          { cause: err },
-        );
-      }
+      // a zstd chunk changed on disk since it was written: its checksum (stores written since it came in) or its decoding says so
+      if (isDamagedChunk(inner)) throw this.#damaged(level, channel, cc, inner!.message, err);
       const why = inner?.message.replace(/; the file is damaged\.$/, '.') ?? `${(err as Error)?.message ?? String(err)}.`;
       throw invalidInput(
         `Could not read volume "${this.path}" (chunk ${cc.join('/')}): ${why} The store may be damaged; re-import the scan.`,
         { cause: err },
       );
     }
+    // a chunk file cut short (an empty file left by a crash, a frame of fewer bytes, half an
+    // uncompressed chunk) decodes to fewer voxels than its chunk: never read as zeros
+    const n = voxelCount(arr.chunks.slice(1) as Shape3);
+    if (data.length !== n) {
+      const bpv = bytesPerVoxel(this.meta.dtype);
+      throw this.#damaged(level, channel, cc, `it holds ${(data.length * bpv).toLocaleString('en')} of its ${(n * bpv).toLocaleString('en')} bytes`);
+    }
+    return data;
+  }
+
+  #damaged(level: number, channel: number, cc: Shape3, why: string, cause?: unknown) {
+    const ch = this.meta.channels.length > 1 ? `, channel "${this.meta.channels[channel]}"` : '';
+    return invalidInput(
+      `Could not read volume "${this.path}" (chunk ${cc.join('/')} of pyramid level ${level}${ch}): the chunk is damaged on disk (${why}). Re-import the scan, or restore the volume's folder from a backup.`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   async readBlockF32(box: Box3, opts?: ReadBlockOptions): Promise<Float32Array> {
@@ -241,7 +252,7 @@ export class ZarrVolumeStore implements VolumeStore {
       jobs.push(() =>
         this.#withLock(key, async () => {
           // the box is this one whole chunk: encode the caller's array as it is (no new chunk, no copy)
-          const chunk = exact ? data : covers ? allocate(this.meta.dtype, voxelCount(c)) : ((await arr.getChunk([channel, ...cc])).data as AnyVoxelArray);
+          const chunk = exact ? data : covers ? allocate(this.meta.dtype, voxelCount(c)) : await this.#getChunk(arr, level, channel, cc, undefined);
           if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs)); // test hook: widen the read -> write window
           if (!exact) copyBox(data, box.shape, sub(p0, box.start), chunk, c, sub(p0, c0), sub(p1, p0));
           const bytes = await codec.encode(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
