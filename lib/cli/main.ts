@@ -2,6 +2,8 @@
  * `petromap <command> [...]`: dispatches to one module per command, each a thin adapter over lib/.
  * Errors print one line `petromap <command>: <message>` and exit with code 1.
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { isPetromapError } from '../errors';
 
 type Main = (argv: string[]) => Promise<number | void>;
@@ -74,4 +76,10 @@ export async function main(argv: string[]): Promise<number> {
     if (!isPetromapError(err) && process.env.PETROMAP_DEBUG) console.error(err);
     return 1;
   }
+}
+
+// started as a script (npx tsx lib/cli/main.ts <command> ...) it runs like bin/petromap.mjs; before, it
+// printed nothing and exited 0. Imported (by the bin, the tests) nothing runs.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
 }
