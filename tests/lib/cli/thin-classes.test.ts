@@ -13,7 +13,7 @@ describe('train/run: classes with too few labels', () => {
     const counts = [{ class: 1, available: 2984, train: 1897, heldOut: 1087 }, { class: 2, available: 1093, train: 632, heldOut: 461 }, { class: 5, available: 4, train: 4, heldOut: 0 }];
     const note = thinClassesNote(counts, names)!;
     expect(note).toMatch(/^a class has too few labels to be learned: pyrite \(4 labelled voxels, none held out\), fewer than 50\./);
-    expect(note).toMatch(/its 3D share reads low and is not to be trusted/);
+    expect(note).toMatch(/Its 3D map and share are not to be trusted.*Its grains cover little of the mapped surface.*give it more/);
     expect(note).not.toMatch(/quartz|feldspar/);
     const two = thinClassesNote([...counts, { class: 6, available: 30, train: 20, heldOut: 10 }], names)!;
     expect(two).toMatch(/^2 classes have .*pyrite \(4 .*apatite \(30 labelled voxels\)/);
