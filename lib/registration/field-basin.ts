@@ -15,6 +15,11 @@
  * is left out (EDGE_ERODE_PX). A minimum further than FIELD_BASIN_R is fitted again about the
  * point FIELD_BASIN_R towards it (FIELD_BASIN_ROUNDS); a fit that is not convex, or still outside
  * after that, leaves the field as it was.
+ *
+ * Measured (bench register-distorted mosaics, the labels that train): 4 x 4 tuned 0.256 -> 0.171,
+ * held out 0.264 -> 0.214, 8 made after the rule 0.186 -> 0.167; 3 x 3 held out 0.152 -> 0.133 (seed
+ * 15 0.130 -> 0.138, the one map worse); maps without offsets unchanged. Fields already within 0.15 px
+ * of their truth lose a little (0.09 -> 0.12 px), the others gain. docs/registration-models.md, stop 31.
  */
 import type { Affine2 } from '../coords';
 import { throwIfAborted } from '../errors';
