@@ -10,11 +10,16 @@
  * No format change for other readers: the array metadata says `checksum: true`, as zarr-python's
  * zstd codec writes it.
  *
- * XXH64's main loop (32-byte stripes, four 64-bit lanes) runs in a WebAssembly function of a few hundred bytes,
- * assembled below (wasm has the 64-bit multiply JavaScript lacks); the rest, and the whole hash
- * when WebAssembly is not available, runs here in 32-bit halves (about 0.3 GB/s on one core).
+ * XXH64's main loop (32-byte stripes, four 64-bit lanes) runs in WebAssembly (wasm has the 64-bit
+ * multiply JavaScript lacks): wasm/assembly/checksum.ts, compiled by wasm/build.mjs at install; the
+ * rest, and the whole hash when that is not built or WebAssembly is not available, runs here in
+ * 32-bit halves (about 0.3 GB/s on one core).
  * Paid once per chunk written, never on a read (the decoder verifies).
  */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // XXH64's primes, high and low 32 bits
 const P1H = 0x9e3779b1, P1L = 0x85ebca87;
@@ -78,84 +83,43 @@ function round(accH: number, accL: number, xH: number, xL: number): void {
   R[1] = a1 * P1L1 + (m1 >>> 16) + (m2 >>> 16) + Math.imul(rh, P1L) + Math.imul(rl, P1H);
 }
 
-/** Signed LEB128 of a 64-bit constant (wasm's i64.const immediate). */
-function sleb(v: bigint): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = Number(v & 0x7fn);
-    v >>= 7n;
-    const done = (v === 0n && !(b & 0x40)) || (v === -1n && (b & 0x40) !== 0);
-    out.push(done ? b : b | 0x80);
-    if (done) return out;
-  }
-}
-
-/** Unsigned LEB128 of a section or body size. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    const b = n & 0x7f;
-    n >>>= 7;
-    out.push(n ? b | 0x80 : b);
-  } while (n);
-  return out;
-}
-
 /**
- * A wasm module exporting memory `m` and `s(p, end)`: the four XXH64 lanes, read from bytes 0-31 of
- * `m` as little-endian u64, updated with the 32-byte stripes at [p, end), written back. In text:
- *   (func (param $p i32) (param $end i32) (local $v1 i64) (local $v2 i64) (local $v3 i64) (local $v4 i64)
- *     $vk = i64.load offset=8(k-1) (i32.const 0)          ;; k = 1..4
- *     (block (loop
- *       (br_if 1 (i32.ge_u $p $end))
- *       $vk = (i64.mul (i64.rotl (i64.add $vk (i64.mul (i64.load offset=8(k-1) $p) P2)) 31) P1)
- *       $p = $p + 32  (br 0)))
- *     i64.store offset=8(k-1) (i32.const 0) $vk)
+ * The compiled stripe loop (wasm/assembly/checksum.ts, built by wasm/build.mjs at install; the plain
+ * build: it has no SIMD to relax). Repo files next to this module; when a bundler has rewritten
+ * import.meta.url (not a file: URL), the working directory (the repo root for `next start`, the CLI
+ * and the tests), as lib/features/kernels-wasm.ts finds features.wasm.
  */
-function stripeModule(): Uint8Array<ArrayBuffer> {
-  const P1 = BigInt.asIntN(64, 0x9e3779b185ebca87n);
-  const P2 = BigInt.asIntN(64, 0xc2b2ae3d27d4eb4fn);
-  const LOCAL_GET = 0x20, LOCAL_SET = 0x21, I32_CONST = 0x41, I64_CONST = 0x42, I64_LOAD = 0x29, I64_STORE = 0x37;
-  const I64_ADD = 0x7c, I64_MUL = 0x7e, I64_ROTL = 0x89, I32_ADD = 0x6a, I32_GE_U = 0x4f, BR = 0x0c, BR_IF = 0x0d, END = 0x0b;
-  const lanes = [0, 1, 2, 3];
-  const body = [
-    0x01, 0x04, 0x7e, // four i64 locals (2..5)
-    ...lanes.flatMap((k) => [I32_CONST, 0, I64_LOAD, 3, 8 * k, LOCAL_SET, 2 + k]),
-    0x02, 0x40, 0x03, 0x40, // block, loop
-    LOCAL_GET, 0, LOCAL_GET, 1, I32_GE_U, BR_IF, 1,
-    ...lanes.flatMap((k) => [
-      LOCAL_GET, 2 + k, LOCAL_GET, 0, I64_LOAD, 3, 8 * k, I64_CONST, ...sleb(P2), I64_MUL, I64_ADD,
-      I64_CONST, 31, I64_ROTL, I64_CONST, ...sleb(P1), I64_MUL, LOCAL_SET, 2 + k,
-    ]),
-    LOCAL_GET, 0, I32_CONST, 32, I32_ADD, LOCAL_SET, 0, BR, 0,
-    END, END, // loop, block
-    ...lanes.flatMap((k) => [I32_CONST, 0, LOCAL_GET, 2 + k, I64_STORE, 3, 8 * k]),
-    END,
-  ];
-  const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), // type: (i32, i32) -> ()
-    ...section(3, [1, 0]), // one function of that type
-    ...section(5, [1, 0, 1]), // one memory, 1 page to start
-    ...section(7, [2, 1, 0x6d, 2, 0, 1, 0x73, 0, 0]), // exports "m" (memory 0), "s" (function 0)
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ]);
+function checksumWasmPath(): string {
+  const u = new URL('../../../wasm/build/checksum.wasm', import.meta.url);
+  return u.protocol === 'file:' ? fileURLToPath(u) : join(/*turbopackIgnore: true*/ process.cwd(), 'wasm/build/checksum.wasm');
 }
 
-let stripes: { memory: WebAssembly.Memory; s: (p: number, end: number) => void } | null | undefined;
+interface Stripes {
+  memory: WebAssembly.Memory;
+  /** first free byte of its memory: the four lanes there, the stripes 64 bytes on */
+  base: number;
+  stripes: (lanes: number, p: number, end: number) => void;
+}
 
-/** The wasm stripe loop, or null where WebAssembly is not available (the JavaScript loop then). */
-function wasmStripes(): typeof stripes {
+let stripes: Stripes | null | undefined;
+
+/** The wasm stripe loop, or null where it is not built or WebAssembly is not available (the JavaScript loop then, the same hash). */
+function wasmStripes(): Stripes | null {
   if (stripes === undefined) {
     try {
-      const inst = new WebAssembly.Instance(new WebAssembly.Module(stripeModule()), {});
-      stripes = { memory: inst.exports.m as WebAssembly.Memory, s: inst.exports.s as (p: number, end: number) => void };
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(/*turbopackIgnore: true*/ checksumWasmPath())), { env: { abort: () => {} } });
+      const ex = inst.exports as { memory: WebAssembly.Memory; heapBase: () => number; stripes: Stripes['stripes'] };
+      stripes = { memory: ex.memory, base: (ex.heapBase() + 63) & ~63, stripes: ex.stripes };
     } catch {
       stripes = null;
     }
   }
   return stripes;
+}
+
+/** Which stripe loop xxh64Low32 runs: 'wasm' (wasm/build/checksum.wasm) or 'js' (not built, or no WebAssembly). */
+export function checksumKernel(): 'wasm' | 'js' {
+  return wasmStripes() ? 'wasm' : 'js';
 }
 
 /** The low 32 bits of XXH64 (seed 0) of `b`, as zstd stores it after a frame. `js`: without the wasm stripe loop (tests). */
@@ -175,14 +139,15 @@ export function xxh64Low32(b: Uint8Array, opts: { js?: boolean } = {}): number {
     const words = (n >>> 5) << 3;
     const wasm = opts.js ? null : wasmStripes();
     if (wasm) {
-      // lanes at bytes 0-31 of its memory, the stripes from byte 64
-      const need = 64 + words * 4;
+      // the lanes at its first free byte, the stripes 64 bytes on
+      const at = wasm.base;
+      const need = at + 64 + words * 4;
       if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
-      const m32 = new Uint32Array(wasm.memory.buffer, 0, 8);
+      const m32 = new Uint32Array(wasm.memory.buffer, at, 8);
       m32.set([v1L, v1H, v2L, v2H, v3L, v3H, v4L, v4H]);
-      new Uint8Array(wasm.memory.buffer, 64, words * 4).set(b.subarray(0, words * 4));
-      wasm.s(64, need);
-      const v = new Uint32Array(wasm.memory.buffer, 0, 8);
+      new Uint8Array(wasm.memory.buffer, at + 64, words * 4).set(b.subarray(0, words * 4));
+      wasm.stripes(at, at + 64, need);
+      const v = new Uint32Array(wasm.memory.buffer, at, 8);
       [v1L, v1H, v2L, v2H, v3L, v3H, v4L, v4H] = [v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!];
     }
     // an aligned Uint32Array reads faster than a DataView

@@ -10,7 +10,7 @@ import Zstd from 'numcodecs/zstd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Shape3 } from '../../../lib/volume/types';
 import { brickReader } from '../../../lib/volume/zarr/brick-reader-node';
-import { addContentChecksum, xxh64Low32 } from '../../../lib/volume/zarr/zstd-checksum';
+import { addContentChecksum, checksumKernel, xxh64Low32 } from '../../../lib/volume/zarr/zstd-checksum';
 import { ZstdDamaged, zstdInto } from '../../../lib/volume/zarr/zstd-into-node';
 import { buildPyramid, createVolume, openVolume } from '../../../lib/volume/zarr-store-node';
 
@@ -41,10 +41,11 @@ const hasChecksum = (frame: Uint8Array) => (frame[4]! & 4) !== 0;
 describe('zstd content checksum of the chunks petromap writes', () => {
   it('XXH64 (wasm and JavaScript stripe loops) as the reference zstd decoder verifies it (every length class, and a flipped checksum refused)', async () => {
     expect(xxh64Low32(new Uint8Array(0))).toBe(0x51d8e999); // XXH64("") = 0xEF46DB3751D8E999
+    expect(checksumKernel()).toBe('wasm'); // wasm/build/checksum.wasm (npm install builds it) is found and loaded
     const z = (await zstdInto())!;
     expect(z).not.toBeNull();
     const codec = Zstd.fromConfig({ id: 'zstd', level: 1 });
-    for (const n of [1, 3, 4, 7, 8, 12, 31, 32, 33, 63, 64, 100, 1000, 4097, 65536 + 5]) {
+    for (const n of [1, 3, 4, 7, 8, 12, 31, 32, 33, 63, 64, 100, 1000, 4097, 65536 + 5, 300_001]) {
       const data = new Uint8Array(rockLike(Math.ceil(n / 2), n).buffer, 0, n);
       expect(xxh64Low32(data, { js: true })).toBe(xxh64Low32(data)); // the wasm stripe loop and the JavaScript one agree
       const frame = addContentChecksum(await codec.encode(data), data);
