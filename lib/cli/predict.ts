@@ -72,7 +72,7 @@ export async function volumeAsRecorded(volume: string, out: string): Promise<str
 function mirrorChoice(mirror: 'auto' | 'none' | undefined) {
   if (mirror === 'none') {
     console.error('petromap predict: --mirror none: the volume above the polished surface is not mirrored as in training, so the rock within a few filter widths of the surface (about 8 voxels in our tests) can read much worse than deeper '
-      + '(synthetic sandstone, 3 seeds: 20-72 % of those voxels right, against 76-85 % with the mirror on the training scan); for a reliable map near the surface, train a model on this scan.');
+      + '(synthetic sandstone, 3 seeds: 20-74 % of those voxels right, against 74-88 % with the mirror on the training scan); for a reliable map near the surface, train a model on this scan.');
   }
   return {
     options: mirror === 'none' ? { mirrorSurface: null } : {},
