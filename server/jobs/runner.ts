@@ -116,7 +116,18 @@ export class JobRunner {
     const r = this.running.get(id);
     if (!r) return false;
     r.controller.abort(new Error('cancelled by the user'));
+    // a queued job is cancelled at once (its row and the pages say so now, not when the job ahead of
+    // it ends); its turn in the queue then passes without running it (execute)
+    if (r.startedAt === 0) this.endQueued(id);
     return true;
+  }
+
+  /** A queued job that was cancelled: its row, its event, and it is no longer active. */
+  private endQueued(id: string) {
+    if (!this.running.has(id)) return;
+    this.running.delete(id);
+    this.repo.updateJob(id, { state: 'cancelled', message: 'Cancelled before it started', finished: true });
+    this.emit({ id, state: 'cancelled', progress: 0, message: 'Cancelled before it started', error: null, etaSeconds: null });
   }
 
   isActive(id: string) {
@@ -150,11 +161,9 @@ export class JobRunner {
   }
 
   private async execute(id: string, fn: JobFn, controller: AbortController) {
-    const r = this.running.get(id)!;
-    if (controller.signal.aborted) {
-      this.repo.updateJob(id, { state: 'cancelled', message: 'Cancelled before it started', finished: true });
-      this.running.delete(id);
-      this.emit({ id, state: 'cancelled', progress: 0, message: 'Cancelled before it started', error: null, etaSeconds: null });
+    const r = this.running.get(id);
+    if (!r || controller.signal.aborted) {
+      this.endQueued(id);
       return;
     }
     r.startedAt = Date.now();

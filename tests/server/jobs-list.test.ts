@@ -100,6 +100,9 @@ describe('jobs.list', () => {
 
     // cancel from the list: the queued one never starts, the running one stops
     expect(await caller.jobs.cancel({ id: q.id })).toEqual({ cancelled: true });
+    // the queued one reads cancelled at once, while the job ahead of it still runs
+    expect((await caller.jobs.list({ states: ['cancelled'] })).map((x) => x.id)).toEqual([queued.id]);
+    expect(svc.jobs.isActive(queued.id)).toBe(false);
     expect(await caller.jobs.cancel({ id: run.id })).toEqual({ cancelled: true });
     await svc.jobs.wait(run.id);
     await svc.jobs.wait(queued.id);
