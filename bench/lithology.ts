@@ -18,7 +18,8 @@
  * `--model-seeds`: every variant trained with each of these model seeds on the same labels (rows
  * `<variant>#<seed>`), to tell the spread across model seeds from the spread across label draws.
  * `--input-dropout r`: dropout on the MLP's inputs (default: lib/classify/ple PLE_GUARD's painted rule, 0.6 on the
- * few-labels network from 100 per class, 0.4 with a feature's bins together below 1000 per class); a variant's JSON may
+ * few-labels network from 100 per class, 0.4 with a feature's bins together below 1000 per class; off on a volume under 64
+ * voxels in any extent, PLE_GUARD.inputDropoutMinExtentVox: force it there with the rate); a variant's JSON may
  * hold `"inputDropout": 0` to compare without it on the same labels.
  * `--painted-prior on|off`: force lib/classify/painted-prior's step (default: where it applies, 40 to under 1000 painted voxels per class); a variant's
  * JSON may hold `"paintedPrior": false` to compare both on the same labels.

@@ -105,7 +105,32 @@ export const PLE_GUARD = Object.freeze({
    * class (carbonate seed 2 +0.019 -> +0.005).
    */
   encodedInputDropout: Object.freeze({ rate: 0.4, maxMeanPerClass: 1000 }),
+  /**
+   * both input dropouts above only on a volume whose smallest extent is at least this many voxels
+   * (paintedInputDropoutApplies; trainFromLabels sets inputDropout 0 below it): measured to pay on 64
+   * and 96 slices only. On thinner volumes it lost (stop 31, docs/painted-labels.md), bench lithology
+   * MLP - RF without -> with the rule, chosen on seeds 1/2/3: 32x96x96 sandstone 150 +0.005 / -0.008 /
+   * -0.041 -> -0.044 / -0.003 / -0.078, 500 +0.015 / +0.003 / +0.013 -> +0.027 / -0.018 / +0.003;
+   * carbonate 150 +0.138 / +0.018 / +0.061 -> +0.096 / +0.014 / +0.057, 500 +0.035 / +0.052 / -0.012 ->
+   * +0.025 / +0.055 / +0.005 (worse on 9 of 12; below the forest where it was not: sandstone 150 s1,
+   * 500 s2); 48x96x96 seeds 1/2 at 150: sandstone +0.026 / +0.025 -> +0.003 / +0.009, carbonate +0.066 /
+   * -0.023 -> +0.007 / -0.033 (4 of 4 worse), at 500 within +0.003 but sandstone s2 +0.005 -> -0.011; the
+   * e2e 06 layered plug (24 slices) predicted 31 % fracture with it, 19 % without (true ~3 %). Held-out
+   * seed 4 on 32x96x96 went the other way: the rule gained on 3 of 4 (sandstone 150 +0.033 -> +0.050,
+   * 500 +0.015 -> +0.022, carbonate 150 +0.051 -> +0.073, 500 +0.050 -> +0.042), the MLP above the
+   * forest either way.
+   */
+  inputDropoutMinExtentVox: 64,
 });
+
+/**
+ * Whether the painted path's input dropout (PLE_GUARD.few.inputDropout, encodedInputDropout) applies to
+ * a volume of this shape (z, y, x): not on a thin volume (PLE_GUARD.inputDropoutMinExtentVox), where the
+ * 5-voxel features of every painted slice reach the volume's faces.
+ */
+export function paintedInputDropoutApplies(shape: readonly number[]): boolean {
+  return Math.min(...shape) >= PLE_GUARD.inputDropoutMinExtentVox;
+}
 
 /** Bins (1 = plain standardisation), batch size and input dropout (PLE_GUARD.few.inputDropout, encodedInputDropout) for `bins` requested on this training set. */
 export function pleGuard(ts: TrainingSet, bins: number): { bins: number; batchSize: number; inputDropout: number } {

@@ -12,6 +12,7 @@ import { DEFAULT_BANK, featureBank } from '../classify/feature-banks';
 import { adjustPriors, disposeModel, matchClassShares, trainClassifier, validate, type EpochInfo, type TrainOptions, type Validation } from '../classify/model';
 import { saveModel, trainedOnRecord } from '../classify/model-io-node';
 import { paintedPriorApplies, shiftPaintedPrior } from '../classify/painted-prior';
+import { paintedInputDropoutApplies } from '../classify/ple';
 import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
 import { depthFeatures, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
 import { depthLayerRows, studentTrainingSet, type DepthTransferOptions } from './depth-transfer';
@@ -288,7 +289,7 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
   throwIfAborted(signal);
   trainingSetHook.fn?.(ts);
   clock.lap('training set');
-  const trainOpts = labels.kind === 'strokes' ? { classWeights: TRAIN_DEFAULTS.strokeClassWeights, refit: TRAIN_DEFAULTS.strokeRefit, l2: TRAIN_DEFAULTS.strokeL2, ple: TRAIN_DEFAULTS.strokePle, refitMinEpochs: TRAIN_DEFAULTS.strokeRefitMinEpochs, ...opts.train } : opts.train;
+  const trainOpts = labels.kind === 'strokes' ? { classWeights: TRAIN_DEFAULTS.strokeClassWeights, refit: TRAIN_DEFAULTS.strokeRefit, l2: TRAIN_DEFAULTS.strokeL2, ple: TRAIN_DEFAULTS.strokePle, refitMinEpochs: TRAIN_DEFAULTS.strokeRefitMinEpochs, ...(paintedInputDropoutApplies(store.meta.shape) ? {} : { inputDropout: 0 }), ...opts.train } : opts.train;
   let tm = await trainClassifier(ts, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
   clock.lap('fit');
   // the feature rows of a 6-box sample in depth, computed once for the class-share weights and the prior shift

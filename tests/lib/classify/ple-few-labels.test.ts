@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { argmaxClasses, confusionMetrics, disposeModel, predictRows, trainClassifier } from '../../../lib/classify/model';
 import { loadModel } from '../../../lib/classify/model-io-node';
-import { foldPle, PLE_GUARD, pleEncode, pleGuard, pleTrainingSet } from '../../../lib/classify/ple';
+import { foldPle, paintedInputDropoutApplies, PLE_GUARD, pleEncode, pleGuard, pleTrainingSet } from '../../../lib/classify/ple';
 import { strokeFeatureSet } from '../../../lib/classify/strokes';
 import { buildTrainingSet, type LabelledVoxel, type TrainingSet } from '../../../lib/classify/training-set';
 import { featuresForBox } from '../../../lib/features';
@@ -94,6 +94,15 @@ describe('painted labels: few voxels per class', () => {
     expect(d).toBeLessThan(1e-4);
     expect(K).toBe(folded.classes.length);
     [a, folded].forEach(disposeModel);
+  });
+
+  it('the painted input dropout only on volumes at least 64 voxels in every extent (stop 31: it lost on 32 slices and on the e2e 06 plug of 24)', () => {
+    expect(PLE_GUARD.inputDropoutMinExtentVox).toBe(64);
+    expect(paintedInputDropoutApplies([64, 128, 128])).toBe(true); // bench lithology's volume, where it was measured to pay
+    expect(paintedInputDropoutApplies([96, 160, 160])).toBe(true);
+    expect(paintedInputDropoutApplies([32, 96, 96])).toBe(false);
+    expect(paintedInputDropoutApplies([24, 64, 96])).toBe(false); // the e2e 06 layered plug
+    expect(paintedInputDropoutApplies([128, 48, 128])).toBe(false); // thin in y as well
   });
 
   it('the spatial split keeps a class painted in one tile in training (it used to be held out whole and dropped from the model)', async () => {
