@@ -93,6 +93,13 @@ test('Train: feature picker with estimate, training with live curves, confusion 
   assert.match(await page.getByTestId('legend-last-epoch').textContent(), /figures at the last epoch, \d+/);
   assert.match(await page.getByTestId('legend-best-epoch').textContent(), /best epoch \d+: the model kept/);
   assert.match(await page.getByTestId('model-summary').innerText(), /held-out accuracy of this model \(the best epoch.s after weighting towards the EDS map.s mineral shares, measured again on the held-out tiles as in the table below; the curve.s legend gives each epoch.s network before that weighting\)/);
+  // what the model was trained on (its record), and no word of another volume: it is the volume in use
+  assert.match(await page.getByTestId('model-trained-on').innerText(), /^Trained on \S.* \(\d+ × \d+ × \d+ voxels of [\d.]+( × [\d.]+ × [\d.]+)? µm\)\.$/);
+  assert.equal(await page.getByTestId('model-other-volume').count(), 0, 'trained on the volume in use');
+  // no filter's name is cut off in the feature grid ("Structure tensor eigenvalues (3)" read "Structure tensor eigenv…")
+  const cut = await page.getByTestId('feature-picker').locator('tbody td:first-child').evaluateAll((tds) => tds.filter((td) => td.scrollWidth > td.clientWidth + 1 || td.getBoundingClientRect().right > td.closest('.card').getBoundingClientRect().right + 1).map((td) => td.textContent));
+  assert.deepEqual(cut, [], 'filter names shown whole');
+  assert.match(await page.getByTestId('feature-picker').innerText(), /Structure tensor eigenvalues/);
   // the truth-free 3D quality estimate beside the surface check, each number with its sentence, and per class
   const quality = await page.getByTestId('quality-estimate').innerText();
   assert.match(quality, /Estimated 3D mean IoU\s+\d+\.\d %/, `3D estimate shown: ${quality}`);
@@ -136,12 +143,21 @@ test('Train: predict the whole volume with progress', async ({ page, baseUrl, sh
   await screenshot(page, 'train-predicting');
   await page.getByTestId('prediction-status').waitFor({ timeout: 400_000 });
   assert.match(await page.getByTestId('prediction-status').innerText(), /See the results/);
+  // the Data step's next step knows the prediction exists: Results, not Train again
+  await page.goto(`${baseUrl}/projects/${projectId}`);
+  const next = page.getByTestId('next-step');
+  await waitFor(async () => /Results/.test(await next.innerText()), 'the next step to point to Results after predicting', 30_000);
+  assert.match(await next.innerText(), /^The whole volume is predicted\. Next: the 3D mineral map, its mineral shares and the downloads are on Results\./);
+  assert.match(await next.locator('a').getAttribute('href'), /\/results$/);
+  await screenshot(page, 'data-after-predict');
 }, { timeoutMs: 450_000 });
 
 test('Results: overlay with class toggles, uncertainty, 3D view, charts and downloads', async ({ page, baseUrl, shared }) => {
   const projectId = await demoProjectId(page, baseUrl, shared);
   await page.goto(`${baseUrl}/projects/${projectId}/results`);
   await page.getByTestId('results-step').waitFor({ timeout: 60_000 });
+  assert.match(await page.getByTestId('model-trained-on').innerText(), /^Trained on \S.* \(\d+ × \d+ × \d+ voxels of [\d.]+( × [\d.]+ × [\d.]+)? µm\)\.$/);
+  assert.equal(await page.getByTestId('model-other-volume').count(), 0, 'trained on the volume in use');
   const xy = '[data-testid="ovcanvas-XY"]';
   for (const n of ['XY', 'XZ', 'YZ']) {
     await waitFor(async () => (await page.getAttribute(`[data-testid="ovcanvas-${n}"]`, 'data-overlays')) === 'labels', `label overlay on ${n}`, 30_000);

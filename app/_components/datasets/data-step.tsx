@@ -24,7 +24,12 @@ export function DataStep({ projectId }: { projectId: string }) {
   const first = datasets.data ? nextStep(datasets.data.map(toDatasetRow), kind) : null;
   // with a volume and a map in: whether their registration is accepted (the Correlate page's own query, stored records only)
   const corr = useQuery({ ...trpc.correlate.state.queryOptions({ projectId, face: 'top' }), enabled: first?.step === 'correlate' });
-  const next = datasets.data && first?.step === 'correlate' ? nextStep(datasets.data.map(toDatasetRow), kind, { accepted: !!corr.data?.faces.top?.accepted }) : first;
+  const accepted = !!corr.data?.faces.top?.accepted;
+  // once accepted: whether a prediction exists (the Train page's own state query, which reads it), to point to Results then
+  const train = useQuery({ ...trpc.train.state.queryOptions({ projectId }), enabled: first?.step === 'correlate' && accepted });
+  const next = datasets.data && first?.step === 'correlate'
+    ? nextStep(datasets.data.map(toDatasetRow), kind, { accepted, prediction: accepted ? (train.data?.prediction ?? null) : null })
+    : first;
   const setFace = useMutation(trpc.datasets.setFace.mutationOptions({ onSuccess: () => refresh() }));
   const del = useMutation(trpc.datasets.delete.mutationOptions({ onSuccess: () => refresh() }));
   const useVolume = useMutation(trpc.datasets.useVolume.mutationOptions({ onSuccess: () => void qc.invalidateQueries() }));

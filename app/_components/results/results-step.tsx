@@ -16,6 +16,7 @@ import { formatDate, formatPct } from '../format';
 import { ClassHistograms, DepthProfile, ModalBars, type ClassInfo } from './charts';
 import { OverlayPanel, type Overlay } from './overlay-panel';
 import { guessLevelShapes, sliceUrl } from '../viewer/volume-info';
+import { trainedOnText } from '../train/trained-on';
 import type { SliceAxis, Vec3 } from '../viewer/slice-geometry';
 import { QualityCard } from '../quality/quality-card';
 import { ModalTable } from './modal-table';
@@ -116,14 +117,18 @@ function Results({ st, projectId, onRetry }: { st: State; projectId: string; onR
     return { top: { name: st.modalFaces.top, shares: shares('edsAreaPct'), depthUm: 0 }, bottom: { name: st.modalFaces.bottom, shares: shares('edsBottomPct'), depthUm: st.depth?.bottomFaceUm ?? null } };
   }, [st.modal, st.modalFaces, st.depth]);
   const ready = st.stats.status === 'ready';
+  // what the model in use was trained on (its record; none without a model)
+  const trained = st.validation ? trainedOnText(st.trainedOn, vol) : null;
   return (
     // "results-step" once the statistics are there (the page is complete), "results-summarising" before
     <div className="results-step" data-testid={ready ? 'results-step' : 'results-summarising'}>
       <p className="muted small">
         Prediction of {formatDate(pred.createdAt)} over {shape[2]} × {shape[1]} × {shape[0]} voxels{pred.upToDate ? '' : ' (made with an older model than the current one)'}.
         {st.validation && <> Held-out accuracy of the model {formatPct(st.validation.accuracy)}.</>}
+        {trained && <> <span data-testid="model-trained-on">{trained.text}</span></>}
         {st.truthIoU && <> IoU vs the synthetic truth: {classes.map((c) => `${c.name} ${formatPct(st.truthIoU![c.code], 0)}`).join(', ')}.</>}
       </p>
+      {trained?.other && <div className="notice small" data-testid="model-other-volume">{trained.other}</div>}
       <QualityCard q={st.quality} compact classes={classes} />
       <div className="viewer results-viewer">
         <div className="viewer-grid">

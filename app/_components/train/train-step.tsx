@@ -21,6 +21,7 @@ import { guessLevelShapes, sliceUrl } from '../viewer/volume-info';
 import type { Vec3 } from '../viewer/slice-geometry';
 import { QualityCard } from '../quality/quality-card';
 import { OneClassWarning } from './one-class-warning';
+import { TrainedOn } from './trained-on';
 
 type Spec = { filter: string; sigmaUm: number };
 /** the server's bound on epochs (server/routers/bounds MAX_EPOCHS) */
@@ -147,6 +148,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
               {' '}The training loss is taken with dropout and weight decay on, so it runs above the held-out loss.
             </p>
           )}
+          {st.model && <TrainedOn on={st.model.trainedOn} current={st.volume} />}
         </section>
       </div>
       {st.model && <Validation st={st} />}
