@@ -117,8 +117,8 @@ export const PLE_GUARD = Object.freeze({
    * -0.023 -> +0.007 / -0.033 (4 of 4 worse), at 500 within +0.003 but sandstone s2 +0.005 -> -0.011; the
    * e2e 06 layered plug (24 slices) predicted 31 % fracture with it, 19 % without (true ~3 %). Held-out
    * seed 4 on 32x96x96 went the other way: the rule gained on 3 of 4 (sandstone 150 +0.033 -> +0.050,
-   * 500 +0.015 -> +0.022, carbonate 150 +0.051 -> +0.073, 500 +0.050 -> +0.042), the MLP above the
-   * forest either way.
+   * 500 +0.015 -> +0.022, carbonate 150 +0.051 -> +0.073, 500 +0.050 -> +0.042), seed 5 on 2 of 4 (carbonate
+   * 150 +0.024 -> -0.039, below the forest); 48x96x96 seed 3 at 150 lost on 2 of 2 (-0.037, -0.021).
    */
   inputDropoutMinExtentVox: 64,
 });
