@@ -16,6 +16,7 @@
 import { composeAffine2, type Affine2 } from '../coords';
 import { throwIfAborted } from '../errors';
 import { withDeterminant } from './affine-climb';
+import { solveLinear } from './solve-linear';
 
 const det = (m: Affine2) => m[0] * m[4] - m[1] * m[3];
 
@@ -32,22 +33,8 @@ function moveBy(m: Affine2, x: number[], mw: number, mh: number, d0: number | nu
   return d0 === null ? r : withDeterminant(r, d0, cu, cv);
 }
 
-/** Solves A x = y (Gaussian elimination, partial pivoting); null when singular. */
-function solve(A: number[][], y: number[]): number[] | null {
-  const n = y.length, M = A.map((r, i) => [...r, y[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    if (Math.abs(M[p][c]) < 1e-14) return null;
-    [M[c], M[p]] = [M[p], M[c]];
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r][c] / M[c][c];
-      for (let j = c; j <= n; j++) M[r][j] -= f * M[c][j];
-    }
-  }
-  return M.map((r, i) => r[n] / r[i]);
-}
+/** Solves A x = y; null when singular. */
+const solve = (A: number[][], y: number[]): number[] | null => solveLinear(A, y, 1e-14);
 
 /** Whether the symmetric matrix S is positive definite (Cholesky). */
 function positiveDefinite(S: number[][]): boolean {

@@ -35,6 +35,7 @@ import { climbAffine, withDeterminant } from './affine-climb';
 import { polishKeptAffine } from './affine-polish';
 import type { MovingImage } from './moving-image';
 import { measurePartShift, patchGrid, predictedGrey, type PartShift } from './patch-shift';
+import { solveAugmented } from './solve-linear';
 import type { ModelChoice, ResidualMap, Slab } from './types';
 import { nextUnit } from './yield-unit';
 
@@ -63,18 +64,7 @@ function solve(kind: Kind, pts: PatchShift[]): number[] | null {
       }
     }
   }
-  for (let c = 0; c < k; c++) {
-    let piv = c;
-    for (let r = c + 1; r < k; r++) if (Math.abs(A[r][c]) > Math.abs(A[piv][c])) piv = r;
-    if (Math.abs(A[piv][c]) < 1e-9) return null;
-    [A[c], A[piv]] = [A[piv], A[c]];
-    for (let r = 0; r < k; r++) {
-      if (r === c) continue;
-      const f = A[r][c] / A[c][c];
-      for (let j = c; j <= k; j++) A[r][j] -= f * A[c][j];
-    }
-  }
-  return A.map((row, i) => row[k] / row[i]);
+  return solveAugmented(A, 1e-9);
 }
 
 const predict = (kind: Kind, q: number[], x: number, y: number): [number, number] => {

@@ -27,6 +27,7 @@ import type { SlabWithBelow } from './extract-slab';
 import { fieldPixelSets, fieldWithin } from './mosaic-linear';
 import type { MovingImage } from './moving-image';
 import { EDGE_ERODE_PX, erodeSlabEdge, type MeasuredField } from './refine-fields';
+import { solveLinear } from './solve-linear';
 import type { Slab } from './types';
 
 /** radius (EDS px) of the disc the field's criterion is sampled over */
@@ -48,22 +49,8 @@ export function extrapolatedSlab(slab: SlabWithBelow, alpha = FIELD_BASIN_ALPHA)
   return { ...slab, data: Float32Array.from(slab.data, (g, i) => g + alpha * (g - b[i])) };
 }
 
-/** Solves the 6 x 6 system A x = y (partial pivoting); null when singular. */
-function solve(A: number[][], y: number[]): number[] | null {
-  const n = y.length, M = A.map((r, i) => [...r, y[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    if (Math.abs(M[p][c]) < 1e-300) return null;
-    [M[c], M[p]] = [M[p], M[c]];
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r][c] / M[c][c];
-      for (let j = c; j <= n; j++) M[r][j] -= f * M[c][j];
-    }
-  }
-  return M.map((r, i) => r[n] / r[i]);
-}
+/** Solves A x = y; null when singular. */
+const solve = (A: number[][], y: number[]): number[] | null => solveLinear(A, y, 1e-300);
 
 /**
  * The minimum of a quadratic c + g.x + x'Hx/2 fitted to cost(x) sampled on a `step` grid within a
