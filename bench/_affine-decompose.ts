@@ -26,28 +26,13 @@ import { EDGE_ERODE_PX, erodeSlabEdge } from '../lib/registration/refine-fields'
 import { registerEdsToVolume } from '../lib/registration/register-eds';
 import { generateSandstone } from '../lib/synthetic';
 import { distortEdsMap } from '../lib/synthetic/eds';
-import { AFFINE_FRESH, AFFINE_HELD_OUT } from './_affine-held';
+import { AFFINE_FRESH, AFFINE_HELD_OUT, DISTORTED } from './_affine-held';
 
 type Case = (typeof AFFINE_HELD_OUT)[number];
 const det = (m: Affine2) => m[0] * m[4] - m[1] * m[3];
 
-/** The distorted maps of the bench table (register-distorted.ts DISTORTED, without the mosaics). */
-const TABLE: Case[] = [
-  { name: 'rigid, 60 %', seed: 21, ratio: 1.2, d: { coverage: 0.6 } },
-  { name: 'rigid, 40 %', seed: 11, ratio: 1, d: { coverage: 0.4 } },
-  { name: 'rigid, 100 %', seed: 13, ratio: 0.7, d: { coverage: 1 } },
-  { name: 'rigid, 50 %', seed: 22, ratio: 1, d: { coverage: 0.5 } },
-  { name: '2 % stretch u, 70 %', seed: 12, ratio: 1, d: { coverage: 0.7, stretch: [0.02, 0] } },
-  { name: '2 % shear, 80 %', seed: 23, ratio: 0.8, d: { coverage: 0.8, shear: -0.02 } },
-  { name: '3 % shear, 100 %', seed: 13, ratio: 0.7, d: { coverage: 1, shear: 0.03 } },
-  { name: '1 % shear, 100 %', seed: 19, ratio: 0.8, d: { coverage: 1, shear: -0.01 } },
-  { name: '2 % shear, 60 %', seed: 24, ratio: 1, d: { coverage: 0.6, shear: 0.02 } },
-  { name: '3 % shear, 40 %', seed: 15, ratio: 1, d: { coverage: 0.4, shear: 0.03 } },
-  { name: '1 % shear, 40 %', seed: 11, ratio: 1, d: { coverage: 0.4, shear: 0.01 } },
-  { name: '3 % stretch v, 40 %', seed: 17, ratio: 1, d: { coverage: 0.4, stretch: [0, 0.03] } },
-  { name: '+2/-1 % stretch, 45 %', seed: 20, ratio: 1, d: { coverage: 0.45, stretch: [0.02, -0.01] } },
-  { name: '+1/-1 % stretch, 50 %', seed: 22, ratio: 1, d: { coverage: 0.5, stretch: [0.01, -0.01] } },
-];
+/** The distorted maps of the bench table (register-distorted's, without the mosaics). */
+const TABLE: Case[] = DISTORTED.filter((c) => !c.fields);
 
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
 

@@ -32,35 +32,12 @@ import { edsPointToVoxel, fieldAt } from '../lib/registration/refine-fields';
 import { generateSandstone } from '../lib/synthetic';
 import { distortEdsMap, type EdsDistortion } from '../lib/synthetic/eds';
 import { decompose } from './_affine-decompose';
-import { AFFINE_FRESH, affineHeldOut } from './_affine-held';
+import { AFFINE_FRESH, affineHeldOut, DISTORTED } from './_affine-held';
 import { ELASTIX, nativeElastix } from './_native-elastix';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (e: { mean: number; max: number }) => `${e.mean.toFixed(2)}/${e.max.toFixed(2)}`;
 
-/** Issue 19 cases: the acquisition follows from the seed as in tests/lib/registration/register-models.test.ts. */
-const DISTORTED: { name: string; seed: number; ratio: number; d: EdsDistortion; fields?: boolean }[] = [
-  { name: 'rigid, 60 % coverage', seed: 21, ratio: 1.2, d: { coverage: 0.6 } },
-  { name: 'rigid, 40 % coverage', seed: 11, ratio: 1, d: { coverage: 0.4 } },
-  { name: 'rigid, 100 % coverage', seed: 13, ratio: 0.7, d: { coverage: 1 } },
-  { name: 'rigid, 50 % coverage', seed: 22, ratio: 1, d: { coverage: 0.5 } },
-  { name: '2 % stretch u, 70 %', seed: 12, ratio: 1, d: { coverage: 0.7, stretch: [0.02, 0] } },
-  { name: '2 % shear, 80 %', seed: 23, ratio: 0.8, d: { coverage: 0.8, shear: -0.02 } },
-  { name: '3 % shear, 100 %', seed: 13, ratio: 0.7, d: { coverage: 1, shear: 0.03 } },
-  { name: '1 % shear, 100 %', seed: 19, ratio: 0.8, d: { coverage: 1, shear: -0.01 } },
-  { name: '2 % shear, 60 %', seed: 24, ratio: 1, d: { coverage: 0.6, shear: 0.02 } },
-  { name: '3 % shear, 40 %', seed: 15, ratio: 1, d: { coverage: 0.4, shear: 0.03 } },
-  { name: '1 % shear, 40 %', seed: 11, ratio: 1, d: { coverage: 0.4, shear: 0.01 } },
-  { name: '3 % stretch v, 40 %', seed: 17, ratio: 1, d: { coverage: 0.4, stretch: [0, 0.03] } },
-  { name: '+2/-1 % stretch, 45 %', seed: 20, ratio: 1, d: { coverage: 0.45, stretch: [0.02, -0.01] } },
-  { name: '+1/-1 % stretch, 50 %', seed: 22, ratio: 1, d: { coverage: 0.5, stretch: [0.01, -0.01] } },
-  { name: 'mosaic 3x2, <=3 px, 90 %', seed: 8, ratio: 0.7, d: { coverage: 0.9, mosaic: { cols: 3, rows: 2, maxShiftPx: 3 } }, fields: true },
-  { name: 'mosaic 3x3, <=3 px, 80 %', seed: 6, ratio: 0.5, d: { coverage: 0.8, mosaic: { cols: 3, rows: 3, maxShiftPx: 3 } }, fields: true },
-  { name: 'mosaic 4x4, <=3 px, 90 %', seed: 20, ratio: 0.7, d: { coverage: 0.9, mosaic: { cols: 4, rows: 4, maxShiftPx: 3, seed: 2 } }, fields: true },
-  // the same layouts without stitching errors: per-field refinement must leave them at the rigid error
-  { name: 'mosaic 3x3, no offsets, 80 %', seed: 6, ratio: 0.5, d: { coverage: 0.8, mosaic: { cols: 3, rows: 3, maxShiftPx: 0 } }, fields: true },
-  { name: 'mosaic 4x4, no offsets, 90 %', seed: 20, ratio: 0.7, d: { coverage: 0.9, mosaic: { cols: 4, rows: 4, maxShiftPx: 0, seed: 2 } }, fields: true },
-];
 
 /**
  * Mosaics per size, ≤ 3 px stitching errors unless `none`: [cols, rows, sample seed, pixel ratio,
