@@ -20,8 +20,15 @@ describe('register: a registration nothing confirms', () => {
     expect(w).toMatch(/--pixel-um.*--face bottom.*--landmarks/);
   });
 
-  it('says nothing when the held-out alignment error was measured or landmarks placed the map', () => {
+  it('warns when the held-out patches fit only to more than 0.9 voxel (a wrong pixel size on a test rock: 0.95-4.1)', () => {
+    const w = unverifiedRegistration({ ...base, modelChoice: choice(1.1) } as never, sizes);
+    expect(w).toMatch(/nothing confirms this registration: the map patches held out of its fit agree with it only to 1\.10 voxel/);
+    expect(w).toMatch(/--pixel-um.*--face bottom.*--landmarks/);
+  });
+
+  it('says nothing when the held-out alignment error was measured small or landmarks placed the map', () => {
     expect(unverifiedRegistration({ ...base, modelChoice: choice(0.42) } as never, sizes)).toBeUndefined();
+    expect(unverifiedRegistration({ ...base, modelChoice: choice(0.88) } as never, sizes)).toBeUndefined();
     expect(unverifiedRegistration({ ...base, modelChoice: choice(null), quality: { ...base.quality, landmarkResiduals: [0.5, 0.7] } } as never, sizes)).toBeUndefined();
   });
 });
