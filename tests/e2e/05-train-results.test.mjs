@@ -146,7 +146,9 @@ test('Train: predict the whole volume with progress', async ({ page, baseUrl, sh
   // the Data step's next step knows the prediction exists: Results, not Train again
   await page.goto(`${baseUrl}/projects/${projectId}`);
   const next = page.getByTestId('next-step');
-  await waitFor(async () => /Results/.test(await next.innerText()), 'the next step to point to Results after predicting', 30_000);
+  // (the hint before, pointing to Train, names Results too: wait for the predicted one itself; the page
+  // shows the Train hint until its query of the Train state answers)
+  await waitFor(async () => /^The whole volume is predicted/.test(await next.innerText()), 'the next step to point to Results after predicting', 30_000);
   assert.match(await next.innerText(), /^The whole volume is predicted\. Next: the 3D mineral map, its mineral shares and the downloads are on Results\./);
   assert.match(await next.locator('a').getAttribute('href'), /\/results$/);
   await screenshot(page, 'data-after-predict');
