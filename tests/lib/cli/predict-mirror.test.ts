@@ -5,29 +5,22 @@
  * --mirror none it is predicted without the mirror and the command says the layer below the
  * surface may read much worse. Real CLI train and predict, real stores.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { isPetromapError } from '../../../lib/errors';
 import { main as predictMain } from '../../../lib/cli/predict';
 import { main as trainMain } from '../../../lib/cli/train';
-import { saveMineralMap } from '../../../lib/eds/store-node';
 import { generateSandstone } from '../../../lib/synthetic';
 import { openVolume, writeDenseVolume } from '../../../lib/volume/zarr-store-node';
-import { capture, cliTempDir } from './cli-session';
+import { capture, cliTempDir, writeSampleAtTruth } from './cli-session';
 
 const tmp = cliTempDir('petromap-predict-mirror-');
 
 it('another scan of the rock at the same voxel size: refused by default with the way out, predicted with --mirror none', async () => {
   const sample = generateSandstone({ shape: [16, 48, 48], seed: 3, grainDiameterVox: 10 });
-  const vol = join(tmp, 'scan-A.ome.zarr');
-  await writeDenseVolume(vol, sample.volume, { chunk: [16, 48, 48] });
-  const mapDir = join(tmp, 'map');
-  await saveMineralMap(mapDir, sample.eds);
-  const { a, b, c } = sample.truth.surface;
-  const m = sample.truth.edsToVoxel;
+  const { vol, mapDir } = await writeSampleAtTruth(tmp, sample, 'scan-A.ome.zarr');
   const [nz, ny, nx] = sample.volume.meta.shape;
-  writeFileSync(join(tmp, 'reg.json'), JSON.stringify({ edsToSlab: [m[6], m[7], m[8], m[3], m[4], m[5]], slabToVoxel: [a, b, c, 0, 1, 0, 1, 0, 0], slabSize: [nx, ny], surface: { a, b, c } }));
   const model = join(tmp, 'model');
   expect((await capture(() => trainMain(['--volume', vol, '--eds', mapDir, '--registration', join(tmp, 'reg.json'), '--epochs', '2', '--out', model]))).code).toBe(0);
   // the same rock scanned taller: the scan above, then itself again below (same voxel size)

@@ -4,29 +4,20 @@
  * recorded the path as typed and any other spelling of the same store was refused as "made with
  * another model or settings" (found running predict --export on a run's own volume and model).
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main as predictMain } from '../../../lib/cli/predict';
 import { main as trainMain } from '../../../lib/cli/train';
-import { saveMineralMap } from '../../../lib/eds/store-node';
 import { generateSandstone } from '../../../lib/synthetic';
-import { writeDenseVolume } from '../../../lib/volume/zarr-store-node';
-import { capture, cliTempDir } from './cli-session';
+import { capture, cliTempDir, writeSampleAtTruth } from './cli-session';
 
 const tmp = cliTempDir('petromap-predict-path-');
 
 describe('petromap predict: the same store under another path', () => {
   it('resumes and exports a finished prediction given the store by a relative, ".." or linked path', async () => {
     const sample = generateSandstone({ shape: [16, 48, 48], seed: 3, grainDiameterVox: 10 });
-    const vol = join(tmp, 'v.ome.zarr');
-    await writeDenseVolume(vol, sample.volume, { chunk: [16, 48, 48] });
-    const mapDir = join(tmp, 'map');
-    await saveMineralMap(mapDir, sample.eds);
-    const { a, b, c } = sample.truth.surface;
-    const m = sample.truth.edsToVoxel;
-    const [, ny, nx] = sample.volume.meta.shape;
-    writeFileSync(join(tmp, 'reg.json'), JSON.stringify({ edsToSlab: [m[6], m[7], m[8], m[3], m[4], m[5]], slabToVoxel: [a, b, c, 0, 1, 0, 1, 0, 0], slabSize: [nx, ny], surface: { a, b, c } }));
+    const { vol, mapDir } = await writeSampleAtTruth(tmp, sample);
     const model = join(tmp, 'model');
     expect((await capture(() => trainMain(['--volume', vol, '--eds', mapDir, '--registration', join(tmp, 'reg.json'), '--epochs', '2', '--out', model]))).code).toBe(0);
     const out = join(tmp, 'pred');

@@ -5,10 +5,9 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main as predictMain } from '../../../lib/cli/predict';
 import { main as trainMain } from '../../../lib/cli/train';
 import { main as runMain } from '../../../lib/cli/run';
-import { saveMineralMap } from '../../../lib/eds/store-node';
 import { isPetromapError } from '../../../lib/errors';
 import { generateSandstone } from '../../../lib/synthetic';
-import { writeDenseVolume } from '../../../lib/volume/zarr-store-node';
+import { writeSampleAtTruth } from './cli-session';
 
 const tmp = mkdtempSync(join(tmpdir(), 'petromap-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,15 +26,7 @@ async function capture(fn: () => Promise<number>): Promise<{ code: number; json:
 describe('petromap train / predict CLI', () => {
   it('trains from a registration file and predicts, printing JSON summaries', async () => {
     const sample = generateSandstone({ shape: [24, 64, 64], seed: 2, grainDiameterVox: 10 });
-    const vol = join(tmp, 'v.ome.zarr');
-    await writeDenseVolume(vol, sample.volume, { chunk: [24, 64, 64] });
-    const mapDir = join(tmp, 'map');
-    await saveMineralMap(mapDir, sample.eds);
-    // the registration as `petromap register` writes it, here from the exact pose
-    const { a, b, c } = sample.truth.surface;
-    const m = sample.truth.edsToVoxel;
-    const [, ny, nx] = sample.volume.meta.shape;
-    writeFileSync(join(tmp, 'reg.json'), JSON.stringify({ edsToSlab: [m[6], m[7], m[8], m[3], m[4], m[5]], slabToVoxel: [a, b, c, 0, 1, 0, 1, 0, 0], slabSize: [nx, ny], surface: { a, b, c } }));
+    const { vol, mapDir } = await writeSampleAtTruth(tmp, sample);
     writeFileSync(join(tmp, 'classes.json'), JSON.stringify([
       { code: 1, name: 'pore', minerals: ['Pore/Epoxy'] }, { code: 2, name: 'quartz', minerals: ['Quartz'] },
       { code: 3, name: 'feldspar', minerals: ['K-feldspar', 'Albite'] }, { code: 4, name: 'clay', minerals: ['Kaolinite', 'Illite'] },
