@@ -1,13 +1,30 @@
 /**
  * Rows and files of a project on one volume, for the volume-switch tests (use-volume,
- * switch-volume-safety): a registration, a model summary, and a file written in the project folder.
+ * switch-volume-safety, switch-volume-open): a small volume, an EDS map row, a registration, a model
+ * summary, and a file written in the project folder.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Affine2to3 } from '@/lib/coords';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
+import type { VolumeMeta } from '@/lib/volume/types';
+import { newId } from '@/server/db/repo';
 import type { ModelSummary } from '@/server/pipeline/train-model';
 import type { Services } from '@/server/services';
+import { addVolumeDataset } from './temp-workspace';
+
+const SMALL: VolumeMeta = { shape: [8, 16, 16], spacingUm: [2, 2, 2], originUm: [0, 0, 0], dtype: 'uint8', channels: ['grey'] };
+
+/** A uniform 8 x 16 x 16 volume of 2 µm voxels named `name` in the project; its dataset id. */
+export const addSmallVolume = async (svc: Services, projectId: string, name: string) =>
+  (await addVolumeDataset(svc, projectId, { meta: SMALL, data: new Uint8Array(8 * 16 * 16).fill(90) }, { name, chunk: [8, 16, 16] })).id;
+
+/** A ready EDS map row named `name` (no files: a switch moves rows and folders, not a map's contents); its id. */
+export function addMapRow(svc: Services, projectId: string, name: string) {
+  const id = newId('d');
+  svc.repo.insertDataset({ id, projectId, name, kind: 'eds', status: 'ready', relPath: svc.ws.rel(svc.ws.datasetDir(id)), info: null });
+  return id;
+}
 
 /** An accepted registration of map `edsId` on volume `volumeId`, with `landmarks` pairs. */
 export function registrationRecord(volumeId: string, edsId: string, opts: { createdAt: number; landmarks?: number }): RegistrationRecord {

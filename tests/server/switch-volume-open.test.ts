@@ -19,14 +19,12 @@ import { scheduleResultsStats, statsStatus } from '@/server/pipeline/results-sta
 import { switchHooks } from '@/server/pipeline/switch-volume';
 import { trainState } from '@/server/pipeline/train-state';
 import { createCaller } from '@/server/routers/_app';
-import type { VolumeMeta } from '@/lib/volume/types';
-import { modelSummary, putProjectFile, registrationRecord } from './switch-fixtures';
-import { addVolumeDataset, tempWorkspace, type TempWorkspace } from './temp-workspace';
+import { addSmallVolume, modelSummary, putProjectFile, registrationRecord } from './switch-fixtures';
+import { tempWorkspace, type TempWorkspace } from './temp-workspace';
 
 let t: TempWorkspace;
 let svc: Services;
 let caller: ReturnType<typeof createCaller>;
-const meta: VolumeMeta = { shape: [8, 16, 16], spacingUm: [2, 2, 2], originUm: [0, 0, 0], dtype: 'uint8', channels: ['grey'] };
 
 beforeAll(() => {
   t = tempWorkspace({ prefix: 'petromap-switch-open-' });
@@ -42,8 +40,7 @@ afterAll(() => {
   t?.cleanup();
 });
 
-const addVolume = async (projectId: string, name: string) =>
-  (await addVolumeDataset(svc, projectId, { meta, data: new Uint8Array(8 * 16 * 16).fill(90) }, { name, chunk: [8, 16, 16] })).id;
+const addVolume = (projectId: string, name: string) => addSmallVolume(svc, projectId, name);
 const pendingOf = (projectId: string) => path.join(svc.ws.projectDir(projectId), 'switching.json');
 const activeKinds = (projectId: string) => svc.repo.listJobs(projectId, ['queued', 'running']).map((j) => j.kind);
 

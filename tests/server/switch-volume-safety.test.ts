@@ -18,23 +18,16 @@ import { projectDatasets } from '@/server/pipeline/project-inputs';
 import { finishPendingSwitches, switchHooks } from '@/server/pipeline/switch-volume';
 import type { RegistrationRecord } from '@/server/pipeline/correlate';
 import { createCaller } from '@/server/routers/_app';
-import type { VolumeMeta } from '@/lib/volume/types';
-import { modelSummary, putProjectFile, registrationRecord } from './switch-fixtures';
-import { addVolumeDataset, tempWorkspace, type TempWorkspace } from './temp-workspace';
+import { addMapRow, addSmallVolume, modelSummary, putProjectFile, registrationRecord } from './switch-fixtures';
+import { tempWorkspace, type TempWorkspace } from './temp-workspace';
 
 let t: TempWorkspace;
 let svc: Services;
 let caller: ReturnType<typeof createCaller>;
-const meta: VolumeMeta = { shape: [8, 16, 16], spacingUm: [2, 2, 2], originUm: [0, 0, 0], dtype: 'uint8', channels: ['grey'] };
 
-const addVolume = async (projectId: string, name: string) =>
-  (await addVolumeDataset(svc, projectId, { meta, data: new Uint8Array(8 * 16 * 16).fill(90) }, { name, chunk: [8, 16, 16] })).id;
+const addVolume = (projectId: string, name: string) => addSmallVolume(svc, projectId, name);
 
-function addMap(projectId: string, name: string) {
-  const id = newId('d');
-  svc.repo.insertDataset({ id, projectId, name, kind: 'eds', status: 'ready', relPath: svc.ws.rel(svc.ws.datasetDir(id)), info: null });
-  return id;
-}
+const addMap = (projectId: string, name: string) => addMapRow(svc, projectId, name);
 
 const registration = (volumeId: string, edsId: string): RegistrationRecord => registrationRecord(volumeId, edsId, { createdAt: 1 });
 const model = modelSummary;
