@@ -18,7 +18,15 @@ export const projectsRouter = router({
   }),
   create: publicProcedure
     .input(z.object({ name: z.string().trim().min(1, 'Give the project a name.').max(120), kind: z.enum(['mineralogy', 'lithology']).default('mineralogy') }))
-    .mutation(({ ctx, input }) => ctx.svc.repo.createProject(input.name, input.kind)),
+    .mutation(({ ctx, input }) => {
+      // two projects of one name are told apart only by their ids: the jobs table, downloads named
+      // after the project and the home list would show the same words for two samples
+      const same = ctx.svc.repo.listProjects().find((p) => p.name.trim().toLowerCase() === input.name.toLowerCase());
+      if (same) {
+        throw new TRPCError({ code: 'CONFLICT', message: `Name: a project named "${same.name}" already exists (created ${same.createdAt.toISOString().slice(0, 10)}). Open it from the project list, or give this one another name, e.g. "${input.name} (2)".` });
+      }
+      return ctx.svc.repo.createProject(input.name, input.kind);
+    }),
   /**
    * Its jobs are cancelled and awaited first (they would write into the folders being removed);
    * then, under the project's lock, the row (datasets, jobs, artifacts go with it) and the folders. A job that overran the
