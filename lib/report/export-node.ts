@@ -40,6 +40,8 @@ export interface ExportResult {
   path: string;
   format: ExportFormat;
   bytes: number;
+  /** the voxel size in the file was assumed at import (1 µm), not measured; the file says so in its header */
+  spacingAssumed?: true;
 }
 
 /** Write text to a temp name and rename (a failure leaves the previous file intact). */
@@ -55,6 +57,11 @@ export function niftiHeader(meta: VolumeMeta): Uint8Array {
 }
 
 export async function exportVolume(store: VolumeStore, format: ExportFormat, outPath: string, opts: ExportOptions = {}): Promise<ExportResult> {
+  const r = await exportVolumeFile(store, format, outPath, opts);
+  return store.spacingAssumed ? { ...r, spacingAssumed: true } : r;
+}
+
+async function exportVolumeFile(store: VolumeStore, format: ExportFormat, outPath: string, opts: ExportOptions): Promise<ExportResult> {
   throwIfAborted(opts.signal);
   const ch = opts.channel ?? 0;
   if (!(ch >= 0 && ch < store.meta.channels.length)) throw invalidInput(`${store.path} has ${store.meta.channels.length} channel(s); channel ${ch} does not exist.`);

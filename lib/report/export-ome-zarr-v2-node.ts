@@ -22,6 +22,7 @@ import { allocate, bytesPerVoxel, type AnyVoxelArray, type DType, type Shape3 } 
 import { omeAttributes, type Downsample } from '../volume/zarr/store-attrs';
 import { ZarrVolumeStore } from '../volume/zarr-store-node';
 import { zipStream } from './export-stream-node';
+import { assumedSpacingWords, ASSUMED_SPACING_NOTE } from './volume-headers';
 
 export interface OmeZarrV2Options extends StageOptions {
   /** one channel, or all (default all) */
@@ -53,14 +54,16 @@ const WINDOW: Record<DType, [number, number]> = { uint8: [0, 255], uint16: [0, 6
 /**
  * The `.zattrs` of the group: OME-Zarr 0.4 multiscales (version inside each multiscale; the same
  * axes, units, transformations and `metadata` as the v3 store's 0.5 metadata), and omero channels
- * with the window and colour 0.4 requires.
+ * with the window and colour 0.4 requires. A voxel size assumed at import is marked as the v3
+ * store marks it (`petromap.spacingAssumed`), with a note in words.
  */
-export function omeZarrV2Attributes(name: string, meta: VolumeStore['meta'], channels: string[], shapes: Shape3[], downsample: Downsample) {
+export function omeZarrV2Attributes(name: string, meta: VolumeStore['meta'], channels: string[], shapes: Shape3[], downsample: Downsample, spacingAssumed = false) {
   const v05 = omeAttributes(name, { ...meta, channels }, shapes, downsample);
   const [min, max] = WINDOW[meta.dtype];
   return {
     multiscales: v05.multiscales.map((m) => ({ version: '0.4', ...m })),
     omero: { channels: channels.map((label) => ({ label, active: true, color: 'FFFFFF', window: { min, max, start: min, end: max } })) },
+    ...(spacingAssumed ? { petromap: { spacingAssumed: true, note: `${ASSUMED_SPACING_NOTE}: ${assumedSpacingWords(meta.spacingUm)}` } } : {}),
   };
 }
 
@@ -76,7 +79,7 @@ export async function* omeZarrV2Files(store: VolumeStore, opts: OmeZarrV2Options
   const shapes = levelShapes(store);
   const name = opts.name ?? path.basename(store.path).replace(/\.ome\.zarr$/, '');
   yield { path: '.zgroup', bytes: json({ zarr_format: 2 }) };
-  yield { path: '.zattrs', bytes: json(omeZarrV2Attributes(name, meta, chans.map((c) => meta.channels[c]!), shapes, downsample)) };
+  yield { path: '.zattrs', bytes: json(omeZarrV2Attributes(name, meta, chans.map((c) => meta.channels[c]!), shapes, downsample, store.spacingAssumed === true)) };
   const total = shapes.reduce((s, sh) => s + sh[0], 0) * chans.length;
   let done = 0;
   for (const [k, shape] of shapes.entries()) {

@@ -16,7 +16,7 @@ import { Zip, ZipPassThrough } from 'fflate';
 import { PetromapError, invalidInput, throwIfAborted, unsupported, type StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
 import { bytesPerVoxel, type AnyVoxelArray, type Shape3 } from '../volume/types';
-import { classicTiffFits, niftiHeader, nrrdHeader, tiffFileHeader, tiffPageBeforeData, tiffTags } from './volume-headers';
+import { assumedSpacingWords, ASSUMED_SPACING_NOTE, classicTiffFits, niftiHeader, nrrdHeader, tiffFileHeader, tiffPageBeforeData, tiffTags } from './volume-headers';
 
 export type StreamFormat = 'nrrd' | 'nifti' | 'tiff';
 
@@ -110,14 +110,19 @@ function slabDone(p: Plan, s: { z0: number; depth: number }) {
 /**
  * ImageJ's description: stack layout, unit, z spacing (x and y are the resolution tags) and the
  * origin as ImageJ keeps it (xorigin/yorigin/zorigin in voxels: µm = (index - origin) * spacing).
+ * A voxel size assumed at import (1 µm) is written as ImageJ's uncalibrated unit, `unit=pixel`
+ * (Fiji then measures in voxels and says so), with a `petromap=` line saying why; an assumed size
+ * other than 1 keeps `unit=micron` (pixel units must be 1) and the line.
  */
-function imageJDescription(nz: number, nc: number, spacingUm: readonly number[], originUm: readonly number[]): string {
+export function imageJDescription(nz: number, nc: number, spacingUm: readonly number[], originUm: readonly number[], spacingAssumed = false): string {
   const stack = nc > 1 ? `channels=${nc}\nslices=${nz}\nhyperstack=true\nmode=grayscale\n` : `slices=${nz}\n`;
   const origin = ['z', 'y', 'x']
     .map((a, i) => (originUm[i] ? `${a}origin=${-originUm[i]! / spacingUm[i]!}\n` : ''))
     .reverse()
     .join('');
-  return `ImageJ=1.11a\nimages=${nz * nc}\n${stack}unit=micron\nspacing=${spacingUm[0]}\n${origin}loop=false\n`;
+  const unit = spacingAssumed && spacingUm.every((v) => v === 1) ? 'pixel' : 'micron';
+  const why = spacingAssumed ? `petromap=${ASSUMED_SPACING_NOTE}: ${assumedSpacingWords(spacingUm as [number, number, number])}\n` : '';
+  return `ImageJ=1.11a\nimages=${nz * nc}\n${stack}unit=${unit}\nspacing=${spacingUm[0]}\n${origin}loop=false\n${why}`;
 }
 
 function tiffStream(p: Plan): { length: number; body: AsyncGenerator<Uint8Array> } {
@@ -131,7 +136,7 @@ function tiffStream(p: Plan): { length: number; body: AsyncGenerator<Uint8Array>
   }
   // every page as [IFD + values][pixels][pad]: all offsets are known before the pixels are read
   const extraTags = [tiffTags.newSubfileType(), ...tiffTags.resolutionPerUm(meta.spacingUm[2], meta.spacingUm[1]), tiffTags.sampleFormat(meta.dtype)];
-  const desc = imageJDescription(nz, nc, meta.spacingUm, meta.originUm);
+  const desc = imageJDescription(nz, nc, meta.spacingUm, meta.originUm, p.store.spacingAssumed === true);
   const layout: { header: Uint8Array; padAfter: number }[] = [];
   let off = 8;
   for (let k = 0; k < pages; k++) {
@@ -164,13 +169,16 @@ export function volumeByteStream(store: VolumeStore, format: StreamFormat, opts:
   const [nz, ny, nx] = meta.shape;
   const dataBytes = nz * ny * nx * chans.length * bytesPerVoxel(meta.dtype);
   const description = opts.description ?? 'petromap export';
+  // a voxel size assumed at import is written, but marked as assumed in each header (volume-headers.ts)
+  const spacingAssumed = store.spacingAssumed === true;
   if (format === 'nrrd') {
     const names = chans.map((c) => meta.channels[c] ?? `channel ${c}`);
-    const head = new TextEncoder().encode(nrrdHeader({ shape: meta.shape, spacingUm: meta.spacingUm, originUm: meta.originUm, dtype: meta.dtype, channels: chans.length > 1 ? names : undefined, comment: `${description}; units are micrometres` }));
+    const units = spacingAssumed ? 'units are micrometres of an assumed voxel size' : 'units are micrometres';
+    const head = new TextEncoder().encode(nrrdHeader({ shape: meta.shape, spacingUm: meta.spacingUm, originUm: meta.originUm, dtype: meta.dtype, channels: chans.length > 1 ? names : undefined, comment: `${description}; ${units}`, spacingAssumed }));
     return { extension: 'nrrd', contentType: 'application/octet-stream', length: head.length + dataBytes, body: (async function* () { yield head; yield* interleaved(p); })() };
   }
   if (format === 'nifti') {
-    const head = niftiHeader({ shape: meta.shape, spacingUm: meta.spacingUm, originUm: meta.originUm, dtype: meta.dtype, channels: chans.length, units: 'mm', description });
+    const head = niftiHeader({ shape: meta.shape, spacingUm: meta.spacingUm, originUm: meta.originUm, dtype: meta.dtype, channels: chans.length, units: 'mm', description, spacingAssumed });
     return { extension: 'nii', contentType: 'application/octet-stream', length: head.length + dataBytes, body: (async function* () { yield head; yield* channelMajor(p); })() };
   }
   if (format === 'tiff') return { extension: 'tif', contentType: 'image/tiff', ...tiffStream(p) };

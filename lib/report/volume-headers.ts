@@ -11,6 +11,14 @@ import { bytesPerVoxel, type DType, type Shape3 } from '../volume/types';
 
 type Vec3 = readonly [number, number, number];
 
+/**
+ * What an export of a scan whose file gave no voxel size says of it (ASCII: a TIFF description and
+ * a NIfTI descrip hold no other). The store records such a size as `spacingAssumed` (1 µm at import);
+ * an export still writes it, but marked, so a length measured in Fiji, Avizo or Slicer is known to rest
+ * on an assumption, not on measured micrometres.
+ */
+export const ASSUMED_SPACING_NOTE = 'VOXEL SIZE ASSUMED at import, not measured';
+
 export interface VolumeGeometry {
   /** (z, y, x) voxels */
   shape: Shape3 | readonly [number, number, number];
@@ -34,6 +42,11 @@ export interface NrrdHeaderOptions extends VolumeGeometry {
   channels?: readonly string[];
   /** text of the `#` comment line */
   comment: string;
+  /**
+   * The voxel size was assumed at import: a second `#` line and the `content:` field say so (with
+   * `comment` as the content), and the key/value `petromap_spacing_assumed:=true` marks it for scripts.
+   */
+  spacingAssumed?: boolean;
 }
 
 /**
@@ -47,7 +60,10 @@ export function nrrdHeader(o: NrrdHeaderOptions): string {
   const [oz, oy, ox] = o.originUm ?? [0, 0, 0];
   const channels = o.channels ?? [];
   const nc = channels.length;
-  const lines = ['NRRD0004', `# ${o.comment.replace(/[\r\n]+/g, ' ')}`, `type: ${NRRD_TYPE[o.dtype ?? 'uint8']}`, 'encoding: raw', 'space: right-anterior-superior'];
+  const oneLine = (t: string) => t.replace(/[\r\n]+/g, ' ');
+  const lines = ['NRRD0004', `# ${oneLine(o.comment)}`];
+  if (o.spacingAssumed) lines.push(`# ${ASSUMED_SPACING_NOTE}: ${assumedSpacingWords(o.spacingUm)}`, `content: ${oneLine(o.comment)} (${ASSUMED_SPACING_NOTE})`);
+  lines.push(`type: ${NRRD_TYPE[o.dtype ?? 'uint8']}`, 'encoding: raw', 'space: right-anterior-superior');
   if (nc > 1) {
     lines.push('dimension: 4', `sizes: ${nc} ${nx} ${ny} ${nz}`, 'kinds: list domain domain domain', `space directions: none (${sx},0,0) (0,${sy},0) (0,0,${sz})`);
     lines.push(`labels: "${channels.join(';')}" "x" "y" "z"`);
@@ -55,7 +71,14 @@ export function nrrdHeader(o: NrrdHeaderOptions): string {
     lines.push('dimension: 3', `sizes: ${nx} ${ny} ${nz}`, 'kinds: domain domain domain', `space directions: (${sx},0,0) (0,${sy},0) (0,0,${sz})`);
   }
   lines.push(`space origin: (${ox},${oy},${oz})`, 'space units: "microns" "microns" "microns"', 'endian: little');
+  if (o.spacingAssumed) lines.push('petromap_spacing_assumed:=true');
   return lines.join('\n') + '\n\n';
+}
+
+/** The assumed size in words (ASCII), for the headers that have room for more than the note. */
+export function assumedSpacingWords(spacingUm: Vec3): string {
+  const s = spacingUm.every((v) => v === spacingUm[0]) ? `${spacingUm[0]} um` : `${spacingUm.join(' x ')} um (z, y, x)`;
+  return `the ${s} voxel size was assumed at import, so lengths, areas and volumes measured in this file rest on that guess, not on a measurement; import the scan with its real voxel size (petromap import --spacing, or the Data step) and export again`;
 }
 
 // ---------------------------------------------------------------- NIfTI-1
@@ -75,6 +98,12 @@ export interface NiftiHeaderOptions extends VolumeGeometry {
   units: 'mm' | 'um';
   /** `descrip`, at most 79 bytes are kept */
   description: string;
+  /**
+   * The voxel size was assumed at import: xyzt_units says "unknown" (NIFTI_UNITS_UNKNOWN; the
+   * numbers stay those of `units`, which ITK and 3D Slicer assume for unknown units too) and
+   * `descrip` starts with ASSUMED_SPACING_NOTE (the description after it, as far as it fits).
+   */
+  spacingAssumed?: boolean;
 }
 
 /** The 352-byte NIfTI-1 single-file header (n+1, little endian, sform = spacing and origin). */
@@ -96,8 +125,9 @@ export function niftiHeader(o: NiftiHeaderOptions): Uint8Array {
   dv.setFloat32(108, NIFTI_VOX_OFFSET, true); // vox_offset
   dv.setFloat32(112, 1, true); // scl_slope
   dv.setFloat32(116, 0, true); // scl_inter
-  dv.setUint8(123, NIFTI_UNITS[o.units]); // xyzt_units: space only (the 4th axis holds channels, not time)
-  new Uint8Array(buf, 148, 79).set(new TextEncoder().encode(o.description).subarray(0, 79)); // descrip
+  dv.setUint8(123, o.spacingAssumed ? 0 : NIFTI_UNITS[o.units]); // xyzt_units: space only (the 4th axis holds channels, not time); 0 unknown
+  const descrip = o.spacingAssumed ? `${ASSUMED_SPACING_NOTE}; ${o.description}` : o.description;
+  new Uint8Array(buf, 148, 79).set(new TextEncoder().encode(descrip).subarray(0, 79)); // descrip
   dv.setInt16(252, 0, true); // qform_code
   dv.setInt16(254, 1, true); // sform_code: scanner-anatomical
   [sx, 0, 0, ox].forEach((v, i) => dv.setFloat32(280 + 4 * i, v, true)); // srow_x

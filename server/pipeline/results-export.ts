@@ -28,6 +28,8 @@ export interface ExportStream {
   /** exact byte length when known up front */
   length?: number;
   body: AsyncGenerator<Uint8Array>;
+  /** the scan's voxel size was assumed at import: the file carries it, marked as assumed */
+  spacingAssumed?: boolean;
 }
 
 export async function exportVolumeStream(svc: Services, projectId: string, what: VolumeWhat, format: VolumeFormat, signal?: AbortSignal): Promise<ExportStream> {
@@ -35,15 +37,15 @@ export async function exportVolumeStream(svc: Services, projectId: string, what:
   if (!ps) throw unprocessable('There is no prediction to export yet: click "Predict whole volume" on the Train step.');
   if (format === 'ome-zarr') {
     const dir = svc.ws.abs(predictionRel(svc, projectId, what));
-    return { filename: `${what}.ome.zarr.zip`, contentType: 'application/zip', body: zipDirectory(dir, `${what}.ome.zarr`, { signal }) };
+    return { filename: `${what}.ome.zarr.zip`, contentType: 'application/zip', body: zipDirectory(dir, `${what}.ome.zarr`, { signal }), spacingAssumed: ps.labels.spacingAssumed === true };
   }
   if (!VOLUME_FORMATS.includes(format)) throw invalidInput(`Unknown export format "${String(format)}" (use ${VOLUME_FORMATS.join(', ')}).`);
   const store = what === 'labels' ? ps.labels : what === 'probabilities' ? await ps.probabilities() : await ps.uncertainty();
   if (format === 'ome-zarr-v2') {
-    return { filename: `${what}.zarr-v2.ome.zarr.zip`, contentType: 'application/zip', body: omeZarrV2Zip(store, `${what}.ome.zarr`, { signal }) };
+    return { filename: `${what}.zarr-v2.ome.zarr.zip`, contentType: 'application/zip', body: omeZarrV2Zip(store, `${what}.ome.zarr`, { signal }), spacingAssumed: store.spacingAssumed === true };
   }
   const s = volumeByteStream(store, format, { channel: 'all', description: `petromap ${what} of project ${projectId}`, signal });
-  return { filename: `${what}.${s.extension}`, contentType: s.contentType, length: s.length, body: s.body };
+  return { filename: `${what}.${s.extension}`, contentType: s.contentType, length: s.length, body: s.body, spacingAssumed: store.spacingAssumed === true };
 }
 
 /** The project's current names of the predicted classes. */

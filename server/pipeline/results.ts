@@ -42,7 +42,11 @@ export async function resultsState(svc: Services, projectId: string) {
   const ps = pred ? await predictionStores(svc, projectId) : undefined;
   const empty = { modal: [], modalEdsApart: null, modalFaces: null, depth: null, histograms: null, truthIoU: null };
   if (!pred || !ps) return { ...base, prediction: null, stats: { status: 'none' as const }, ...empty, exports: [] };
-  const prediction = { createdAt: new Date(pred.createdAt), seconds: pred.seconds, classes: pred.classes, shape: pred.shape, levels: ps.labels.levels, upToDate: !!summary && summary.createdAt === pred.modelCreatedAt };
+  const prediction = {
+    createdAt: new Date(pred.createdAt), seconds: pred.seconds, classes: pred.classes, shape: pred.shape, levels: ps.labels.levels, upToDate: !!summary && summary.createdAt === pred.modelCreatedAt,
+    /** the scan's voxel size was assumed at import: the downloads carry it, marked as assumed (the page says so) */
+    spacingAssumed: ps.labels.spacingAssumed === true,
+  };
   const s = statsStatus(svc, projectId);
   if (s.status !== 'ready') {
     const stats = s.status === 'pending' ? { status: s.status, jobId: s.jobId, progress: s.progress, message: s.message } : s.status === 'failed' ? { status: s.status, jobId: s.jobId, error: s.error } : { status: s.status };

@@ -2,7 +2,7 @@
 
 Run with Debian's /usr/bin/python3 (python3-nibabel, python3-tifffile, python3-zarr 2.x,
 python3-jsonschema). Usage: read_exports.py <kind> <path> [probes-json]
-  nifti  <file.nii>   nibabel: shape (x, y, z), dtype, affine, zooms, units, sha256 of the voxels
+  nifti  <file.nii>   nibabel: shape (x, y, z), dtype, affine, zooms, units, descrip, sha256 of the voxels
                       in (z, y, x) C order, the value and world position (mm) of each probe voxel
   tiff   <file.tif>   tifffile: shape, dtype, sha256, ImageJ metadata, X/YResolution, probe values
   zarr2  <store>      (or <zip>::<folder>) zarr-python 2: the group's .zattrs and each level's shape, chunks, dtype,
@@ -39,6 +39,7 @@ def nifti(path, probes):
         'affine': aff.tolist(),
         'zooms': [float(z) for z in img.header.get_zooms()],
         'units': list(img.header.get_xyzt_units()),
+        'descrip': img.header['descrip'].item().decode('ascii', 'replace'),
         'sform_code': int(img.header['sform_code']),
         'sha256_zyx': sha(a.transpose(2, 1, 0)),
         'probes': [{'value': int(a[x, y, z]), 'world_mm': (aff @ [x, y, z, 1])[:3].tolist()} for z, y, x in probes],

@@ -29,7 +29,7 @@ let predicted: Uint8Array;
 const classes = SANDSTONE_CLASSES.filter((c) => c.code > 0).map((c) => ({ code: c.code, name: c.name }));
 
 /** Store a prediction as the predict job does: three stores with pyramids and the 'prediction' row. */
-async function storePrediction(labels: Uint8Array, createdAt: number) {
+async function storePrediction(labels: Uint8Array, createdAt: number, spacingAssumed = false) {
   const { svc, projectId, sample } = fx;
   const meta = { ...sample.volume.meta, dtype: 'uint8' as const };
   const at = (w: 'labels' | 'probabilities' | 'uncertainty') => svc.ws.abs(predictionRel(svc, projectId, w));
@@ -37,9 +37,9 @@ async function storePrediction(labels: Uint8Array, createdAt: number) {
     rmSync(at(w), { recursive: true, force: true });
     forgetStore(predictionRel(svc, projectId, w));
   }
-  await writeDenseVolume(at('labels'), { meta: { ...meta, channels: ['labels'] }, data: labels }, { chunk: [32, 32, 32], downsample: 'mode' });
+  await writeDenseVolume(at('labels'), { meta: { ...meta, channels: ['labels'] }, data: labels }, { chunk: [32, 32, 32], downsample: 'mode', spacingAssumed });
   const probs = classes.map((c) => Uint8Array.from(labels, (l) => (l === c.code ? 200 : 10)));
-  await writeDenseVolume(at('probabilities'), { meta: { ...meta, channels: classes.map((c) => c.name) }, channels: probs }, { chunk: [32, 32, 32] });
+  await writeDenseVolume(at('probabilities'), { meta: { ...meta, channels: classes.map((c) => c.name) }, channels: probs }, { chunk: [32, 32, 32], spacingAssumed });
   await writeDenseVolume(at('uncertainty'), { meta: { ...meta, channels: ['uncertainty'] }, data: Uint8Array.from(labels, (l, i) => (l ? (i * 13) % 256 : 0)) }, { chunk: [32, 32, 32] });
   const rec: PredictionRecord = { createdAt, modelCreatedAt: 1, jobId: 'jtest', classes: classes.map((c) => c.code), seconds: 1, shape: meta.shape };
   svc.repo.setArtifact(projectId, 'prediction', rec);
@@ -152,6 +152,8 @@ describe('results step', () => {
     expect(new DataView(small.buffer, small.byteOffset).getInt16(42, true)).toBeLessThanOrEqual(40);
 
     const nrrd = await exportVolumeStream(svc, projectId, 'labels', 'nrrd');
+    expect(nrrd.spacingAssumed).toBe(false);
+    expect((await resultsState(svc, projectId)).prediction?.spacingAssumed).toBe(false);
     const buf = await collect(nrrd.body);
     expect(buf.length).toBe(nrrd.length);
     expect(nrrd.filename).toBe('labels.nrrd');
@@ -194,5 +196,19 @@ describe('results step', () => {
     expect(now.predictionCreatedAt).toBe(2000);
     for (const c of [1, 2, 3, 4, 5]) expect(now.truthIoU![c]).toBe(1);
     expect(now.modal.totalVoxels).toBe(before.modal.totalVoxels);
+  });
+
+  it('a prediction of a scan whose voxel size was assumed: the page is told and every download is marked', async () => {
+    const { svc, projectId } = fx;
+    await storePrediction(predicted, 3000, true);
+    expect((await resultsState(svc, projectId)).prediction?.spacingAssumed).toBe(true);
+    const nrrd = await exportVolumeStream(svc, projectId, 'labels', 'nrrd');
+    expect(nrrd.spacingAssumed).toBe(true);
+    expect(Buffer.from((await collect(nrrd.body)).subarray(0, 1200)).toString('latin1')).toMatch(/\n# VOXEL SIZE ASSUMED at import, not measured: the 2 um voxel size was assumed/);
+    const probs = await exportVolumeStream(svc, projectId, 'probabilities', 'ome-zarr-v2');
+    expect(probs.spacingAssumed).toBe(true);
+    const zattrs = JSON.parse(Buffer.from(unzipSync(await collect(probs.body))['probabilities.ome.zarr/.zattrs']!).toString('utf8')) as { petromap?: { spacingAssumed?: boolean } };
+    expect(zattrs.petromap?.spacingAssumed).toBe(true);
+    expect((await exportVolumeStream(svc, projectId, 'labels', 'ome-zarr')).spacingAssumed).toBe(true);
   });
 });

@@ -12,7 +12,7 @@ import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import { useTRPC } from '@/app/_trpc/client';
 import type { AppRouter } from '@/server/routers/_app';
-import { formatDate, formatPct } from '../format';
+import { formatDate, formatPct, formatSpacing } from '../format';
 import { ClassHistograms, DepthProfile, ModalBars, type ClassInfo } from './charts';
 import { OverlayPanel, type Overlay } from './overlay-panel';
 import { guessLevelShapes, sliceUrl } from '../viewer/volume-info';
@@ -197,6 +197,13 @@ function Results({ st, projectId, onRetry }: { st: State; projectId: string; onR
         </section>
         <section className="card">
           <h3>Downloads</h3>
+          {pred.spacingAssumed && (
+            <p className="small warn-text" data-testid="downloads-spacing-assumed">
+              The voxel size of {vol.name}, {formatSpacing(spacing)}, was assumed at import: its file gave none. The downloads carry it, marked as assumed in each file
+              (NRRD comment, NIfTI units “unknown”, TIFF unit “pixel” in Fiji, OME-Zarr petromap.spacingAssumed): lengths, areas and volumes measured in
+              them rest on that guess, not on a measurement. To export micrometres, delete the volume on the Data step and upload it again with its voxel size.
+            </p>
+          )}
           <ul className="downloads" data-testid="downloads">
             {st.exports.map((e) => <li key={e.href}><a href={e.href} download data-testid={`dl-${e.what}-${e.format}`}>{e.label}</a></li>)}
           </ul>

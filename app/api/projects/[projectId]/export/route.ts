@@ -41,6 +41,8 @@ export async function GET(req: Request, { params }: { params: Promise<{ projectI
     const name = `${(services().repo.project(projectId)?.name ?? projectId).replace(/[^a-z0-9._-]+/gi, '_')}-${ex.filename}`;
     const headers: Record<string, string> = { 'Content-Type': ex.contentType, 'Content-Disposition': `attachment; filename="${name}"`, 'Cache-Control': 'no-store' };
     if (ex.length !== undefined) headers['Content-Length'] = String(ex.length);
+    // a voxel size assumed at import: the file says so in its header; scripts that download can read it here too
+    if (ex.spacingAssumed) headers['X-Petromap-Voxel-Size'] = 'assumed';
     return new Response(body, { headers });
   } catch (err) {
     return errorResponse(err, 'Exporting the prediction');
