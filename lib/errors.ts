@@ -35,6 +35,18 @@ export function isPetromapError(err: unknown, tag?: PetromapErrorTag): err is Pe
   return err instanceof PetromapError && (tag === undefined || err._tag === tag);
 }
 
+/**
+ * Why a refusal was made, in `details.reason`, for the refusals a caller answers with a way out of
+ * its own: matched with `hasReason`, never by the message's words (which get reworded).
+ *   model-mirrors-other-shape: a model that mirrors the volume above its training scan's surface
+ *   refuses a scan of another shape (lib/classify/trained-on.ts; `petromap predict` adds --mirror none).
+ */
+export type PetromapReason = 'model-mirrors-other-shape';
+
+export function hasReason(err: unknown, reason: PetromapReason): err is PetromapError {
+  return err instanceof PetromapError && err.details?.reason === reason;
+}
+
 /** Throws a PetromapError('Aborted') if the signal is aborted. Call at every await / loop step. */
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new PetromapError('Aborted', 'The operation was cancelled.', { cause: signal.reason });

@@ -5,7 +5,7 @@
  * here (nor in the model file's format name): the server and `petromap info` read and compare
  * records without loading a model.
  */
-import { invalidInput, PetromapError } from '../errors';
+import { invalidInput, PetromapError, type PetromapReason } from '../errors';
 import type { FeatureSet } from '../features/types';
 import type { Shape3, VolumeMeta } from '../volume/types';
 
@@ -74,6 +74,6 @@ export function checkTrainedOn(rec: TrainedOn | undefined, target: Pick<VolumeMe
     throw new PetromapError('Conflict', `${on}; ${o.targetName} has voxels of ${um(target.spacingUm)}. Its filters measure the grey values at the training voxel size, so the mineral map of this volume would be wrong: train a model on ${o.targetName} (or on a scan of the same voxel size).`);
   }
   if (o.mirrors && rec.shape.some((v, a) => v !== target.shape[a])) {
-    throw new PetromapError('Conflict', `${on}; ${o.targetName} is ${dims(target.shape)} voxels. The model mirrors the volume above the polished surface it found in ${rec.volume}, a plane in that volume's voxels, not known to lie on ${o.targetName}'s surface: train a model on ${o.targetName}.`);
+    throw new PetromapError('Conflict', `${on}; ${o.targetName} is ${dims(target.shape)} voxels. The model mirrors the volume above the polished surface it found in ${rec.volume}, a plane in that volume's voxels, not known to lie on ${o.targetName}'s surface: train a model on ${o.targetName}.`, { details: { reason: 'model-mirrors-other-shape' satisfies PetromapReason } });
   }
 }

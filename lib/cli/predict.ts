@@ -6,9 +6,9 @@
  * processes on Redis (docs/scale-out.md); the volume, model and output folder must then lie in the
  * workspace (PETROMAP_DATA). Prints a JSON summary on stdout.
  */
-import { readFile, realpath } from 'node:fs/promises';
+import { readdir, readFile, realpath } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { invalidInput, PetromapError } from '../errors';
+import { hasReason, invalidInput, PetromapError } from '../errors';
 import type { Shape3 } from '../volume/types';
 import { parseCommandArgs, parseListOption } from './args';
 import { progressBar } from './progress';
@@ -18,7 +18,8 @@ import { warnIfSpacingAssumed } from './voxel-size';
 
 export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model <model folder> --out <folder> [--threads <n>] [--brick z,y,x]
        [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] [--mirror auto|none]
-  Classifies the whole volume blockwise. Resumable: run the same command again after an interruption (Ctrl-C cancels).
+  Classifies the whole volume blockwise. Resumable: run the same command again after an interruption (Ctrl-C stops it
+  and prints that command; the finished bricks are kept).
   With PETROMAP_REDIS_URL the bricks go to the "petromap worker" processes (docs/scale-out.md).
   --export: the labels also as labels.nrrd, labels.nii, labels.tif, labels.ome.zarr (Zarr v3)
   and/or labels.v2.ome.zarr (OME-Zarr 0.4 / Zarr v2, for zarr-python 2 and older viewers) in --out.
@@ -67,9 +68,10 @@ export async function volumeAsRecorded(volume: string, out: string): Promise<str
 
 /**
  * --mirror: the prediction's options (none: no mirror, said on stderr) and its refusal with the way
- * out added: a model that mirrors at its training surface refuses a scan of another shape.
+ * out added: a model that mirrors at its training surface refuses a scan of another shape (matched
+ * by the refusal's reason, lib/errors hasReason; before, by its words).
  */
-function mirrorChoice(mirror: 'auto' | 'none' | undefined) {
+export function mirrorChoice(mirror: 'auto' | 'none' | undefined) {
   if (mirror === 'none') {
     console.error('petromap predict: --mirror none: the volume above the polished surface is not mirrored as in training, so the rock within a few filter widths of the surface (about 8 voxels in our tests) can read much worse than deeper '
       + '(synthetic sandstone, 3 seeds: 20-74 % of those voxels right, against 74-88 % with the mirror on the training scan); for a reliable map near the surface, train a model on this scan.');
@@ -77,12 +79,28 @@ function mirrorChoice(mirror: 'auto' | 'none' | undefined) {
   return {
     options: mirror === 'none' ? { mirrorSurface: null } : {},
     refused: (err: unknown): never => {
-      if (mirror !== 'none' && err instanceof PetromapError && err._tag === 'Conflict' && err.message.includes('The model mirrors the volume above')) {
-        throw new PetromapError('Conflict', `${err.message} Or, for a scan of the same rock at this voxel size: --mirror none (no mirror: the rock within a few filter widths of the surface then reads much worse).`);
+      if (mirror !== 'none' && hasReason(err, 'model-mirrors-other-shape')) {
+        throw new PetromapError('Conflict', `${err.message} Or, for a scan of the same rock at this voxel size: --mirror none (no mirror: the rock within a few filter widths of the surface then reads much worse).`, { cause: err, details: err.details });
       }
       throw err;
     },
   };
+}
+
+/** An argument as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
+const shellArg = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * What an interrupted prediction (Ctrl-C, or a kill) says: how many bricks are kept in the output
+ * folder and the command that resumes it (the same one: finished bricks are skipped). One line, as
+ * the CLI prints an error's first line.
+ */
+export async function interruptedMessage(argv: readonly string[], out: string, stage: 'predicting' | 'exporting'): Promise<string> {
+  const again = `petromap predict ${argv.map(shellArg).join(' ')}`;
+  if (stage === 'exporting') return `Interrupted while exporting; the prediction in ${out} is complete. To export, run the same command again (the finished prediction is not redone): ${again}`;
+  const kept = await readdir(join(out, 'bricks')).then((l) => l.filter((f) => f.endsWith('.done')).length, () => 0);
+  const done = kept === 0 ? 'no brick was finished yet' : `${kept} finished brick${kept === 1 ? ' is' : 's are'} kept in ${out}`;
+  return `Interrupted; ${done}. To resume where it stopped, run the same command again: ${again}`;
 }
 
 export function parseBrick(v: string | undefined): Shape3 | undefined {
@@ -107,11 +125,17 @@ export async function main(argv: string[]): Promise<number> {
   const onSig = () => ac.abort(new Error('interrupted'));
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
+  let stage: 'predicting' | 'exporting' = 'predicting';
   try {
     const r = await predictVolume(await volumeAsRecorded(a.volume, a.out), a.model, a.out, { threads: a.threads, brick, onProgress: bar, signal: ac.signal, ...mirror.options, volumeName: basename(resolve(a.volume)) }).catch(mirror.refused).finally(() => bar.done());
+    stage = 'exporting';
     const exports = await exportLabels(r.labelsPath, formats, a.out, { signal: ac.signal });
     console.log(JSON.stringify({ ...r, classNames: await modelClassNames(a.model, r.classes), exported: exports[0]?.path, exports }, null, 2));
     return 0;
+  } catch (err) {
+    // Ctrl-C: say what is kept and the command that resumes (before: "The operation was cancelled.")
+    if (ac.signal.aborted) throw new PetromapError('Aborted', await interruptedMessage(argv, a.out, stage), { cause: err });
+    throw err;
   } finally {
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
