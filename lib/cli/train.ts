@@ -18,6 +18,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_BANK, FEATURE_BANKS, featureBank, type FeatureBank } from '../classify/feature-banks';
 import { SURFACE_LABEL_LAYERS } from '../classify/training-set';
+import { phaseAreas } from '../eds/minor-phases';
 import { loadMineralMap } from '../eds/store-node';
 import { invalidInput, notFound } from '../errors';
 import { classMapFromTable, parseClassTable } from '../pipeline/run-mineralogy';
@@ -137,6 +138,18 @@ async function trainOnLabelVolume(a: Record<string, string | undefined>): Promis
   }
 }
 
+/**
+ * What the estimate does not count: the rock of minerals no class takes is predicted as one of the
+ * trained classes, and the held-out tiles it is measured on leave those minerals out (before, a map
+ * with 28 % untrained calcite and apatite read "estimated 3D mean IoU 0.878" and nothing more).
+ */
+export function untrainedCaveat(untrained: ReadonlySet<string>): string {
+  if (!untrained.size) return '';
+  const names = [...untrained];
+  const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+  return `; over the trained classes only: the rock of ${shown}, which ${names.length > 1 ? 'have' : 'has'} no class, is predicted as one of them and this estimate does not count it`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, SPEC);
   const a: Record<string, string | undefined> = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v)]));
@@ -153,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
   const table = a.classes ? parseClassTable(await readJsonOption('classes', a.classes), a.classes) : undefined;
   const maps: EdsLabels[] = [];
   let classes: { code: number; name: string }[] = [];
+  /** minerals of the maps that no class takes: the model reads their rock as one of its classes */
+  const untrained = new Set<string>();
   for (const [k, edsPath] of edsList.entries()) {
     const map = await loadMineralMap(edsPath);
     const reg = (await readJsonOption('registration', regList[k]!)) as { edsToSlab: never; slabToVoxel: never; slabSize: [number, number]; surface: { a: number; b: number; c: number }; face?: unknown };
@@ -161,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
     const cm = classMapFromTable(map, table);
     const dropped = droppedMineralsNote(map, cm.classMap, table);
     if (dropped) process.stderr.write(`petromap train: note: ${dropped}\n`);
+    for (const p of phaseAreas(map)) if (p.id !== 0 && p.pixels > 0 && (cm.classMap[p.id] ?? null) === null) untrained.add(p.name);
     if (k === 0) classes = cm.classes;
     else for (const c of cm.classes) if (!classes.some((x) => x.code === c.code)) classes.push(c);
     maps.push({ kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab: { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap: cm.classMap, face: (reg.face as 'top' | 'bottom' | undefined) ?? 'top' });
@@ -179,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
   console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classes.find((k) => k.code === c)?.name ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, boundaryVoxels: r.boundaryVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null, quality: r.quality }, null, 2));
   const thin = thinClassesNote(r.counts, Object.fromEntries(classes.map((c) => [c.code, c.name])));
   if (thin) process.stderr.write(`petromap train: note: ${thin}\n`);
-  if (r.quality) process.stderr.write(`petromap train: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} (held-out surface tiles ${r.quality.surfaceMeanIoU.toFixed(3)}; see "quality" in the summary)\n`);
+  if (r.quality) process.stderr.write(`petromap train: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} (held-out surface tiles ${r.quality.surfaceMeanIoU.toFixed(3)}; see "quality" in the summary)${untrainedCaveat(untrained)}\n`);
   process.stderr.write(`petromap train: ${nextAfterTrain(a.volume!, out)}\n`);
   return 0;
 }
