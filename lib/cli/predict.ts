@@ -12,6 +12,7 @@ import { hasReason, invalidInput, PetromapError } from '../errors';
 import type { Shape3 } from '../volume/types';
 import { parseCommandArgs, parseListOption } from './args';
 import { progressBar } from './progress';
+import { shellWord } from './next-step';
 import { checkOutsideInputs } from './run-output';
 import { STORE_HINT } from './store-kind';
 import { warnIfSpacingAssumed } from './voxel-size';
@@ -87,16 +88,13 @@ export function mirrorChoice(mirror: 'auto' | 'none' | undefined) {
   };
 }
 
-/** An argument as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
-const shellArg = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
 /**
  * What an interrupted prediction (Ctrl-C, or a kill) says: how many bricks are kept in the output
  * folder and the command that resumes it (the same one: finished bricks are skipped). One line, as
  * the CLI prints an error's first line.
  */
 export async function interruptedMessage(argv: readonly string[], out: string, stage: 'predicting' | 'exporting'): Promise<string> {
-  const again = `petromap predict ${argv.map(shellArg).join(' ')}`;
+  const again = `petromap predict ${argv.map(shellWord).join(' ')}`;
   if (stage === 'exporting') return `Interrupted while exporting; the prediction in ${out} is complete. To export, run the same command again (the finished prediction is not redone): ${again}`;
   const kept = await readdir(join(out, 'bricks')).then((l) => l.filter((f) => f.endsWith('.done')).length, () => 0);
   const done = kept === 0 ? 'no brick was finished yet' : `${kept} finished brick${kept === 1 ? ' is' : 's are'} kept in ${out}`;

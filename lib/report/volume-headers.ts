@@ -78,7 +78,7 @@ export function nrrdHeader(o: NrrdHeaderOptions): string {
 /** The assumed size in words (ASCII), for the headers that have room for more than the note. */
 export function assumedSpacingWords(spacingUm: Vec3): string {
   const s = spacingUm.every((v) => v === spacingUm[0]) ? `${spacingUm[0]} um` : `${spacingUm.join(' x ')} um (z, y, x)`;
-  return `the ${s} voxel size was assumed at import, so lengths, areas and volumes measured in this file rest on that guess, not on a measurement; import the scan with its real voxel size (petromap import --spacing, or the Data step) and export again`;
+  return `the scan file gave no voxel size and ${s} was taken, so lengths, areas and volumes measured in this file rest on that guess, not on a measurement; import the scan with its real voxel size (petromap import --spacing, or the Data step) and export again`;
 }
 
 // ---------------------------------------------------------------- NIfTI-1

@@ -204,7 +204,7 @@ describe('results step', () => {
     expect((await resultsState(svc, projectId)).prediction?.spacingAssumed).toBe(true);
     const nrrd = await exportVolumeStream(svc, projectId, 'labels', 'nrrd');
     expect(nrrd.spacingAssumed).toBe(true);
-    expect(Buffer.from((await collect(nrrd.body)).subarray(0, 1200)).toString('latin1')).toMatch(/\n# VOXEL SIZE ASSUMED at import, not measured: the 2 um voxel size was assumed/);
+    expect(Buffer.from((await collect(nrrd.body)).subarray(0, 1200)).toString('latin1')).toMatch(/\n# VOXEL SIZE ASSUMED at import, not measured: the scan file gave no voxel size and 2 um was taken/);
     const probs = await exportVolumeStream(svc, projectId, 'probabilities', 'ome-zarr-v2');
     expect(probs.spacingAssumed).toBe(true);
     const zattrs = JSON.parse(Buffer.from(unzipSync(await collect(probs.body))['probabilities.ome.zarr/.zattrs']!).toString('utf8')) as { petromap?: { spacingAssumed?: boolean } };

@@ -59,7 +59,7 @@ describe('exports of a scan whose voxel size was assumed say so in each file', (
       expect(results.map((r) => r.spacingAssumed === true)).toEqual([assumed, assumed, assumed, assumed]);
 
       const head = nrrdHead(out('labels.nrrd'));
-      expect(head.includes(`# ${ASSUMED_SPACING_NOTE}: the 1 um voxel size was assumed at import, so lengths, areas and volumes measured in this file rest on that guess`)).toBe(assumed);
+      expect(head.includes(`# ${ASSUMED_SPACING_NOTE}: the scan file gave no voxel size and 1 um was taken, so lengths, areas and volumes measured in this file rest on that guess`)).toBe(assumed);
       expect(/^content: .*VOXEL SIZE ASSUMED at import, not measured\)$/m.test(head)).toBe(assumed);
       expect(head.includes('\npetromap_spacing_assumed:=true')).toBe(assumed);
       expect(head).toContain('space directions: (1,0,0) (0,1,0) (0,0,1)');
@@ -99,7 +99,7 @@ describe('exports of a scan whose voxel size was assumed say so in each file', (
     const tif = py<{ imagej: Record<string, unknown>; shape: number[] }>('tiff', out('labels.tif'), []);
     expect(tif.shape).toEqual(shape);
     expect(tif.imagej.unit).toBe('pixel');
-    expect(String(tif.imagej.petromap)).toMatch(/^VOXEL SIZE ASSUMED at import, not measured: the 1 um voxel size was assumed/);
+    expect(String(tif.imagej.petromap)).toMatch(/^VOXEL SIZE ASSUMED at import, not measured: the scan file gave no voxel size and 1 um was taken/);
     const z = py<{ attrs: { petromap?: { spacingAssumed?: boolean } } }>('zarr2', out('labels.v2.ome.zarr'), []);
     expect(z.attrs.petromap?.spacingAssumed).toBe(true);
     expect(py<{ errors: string[] }>('ngff', out('labels.v2.ome.zarr'), '0.4').errors).toEqual([]);
