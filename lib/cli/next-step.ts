@@ -17,8 +17,15 @@ export function nextAfterImport(store: string): string {
   return `next: register an EDS map of the sample's top face on it: petromap register --volume ${shellWord(store)} --map <map image + legend.csv | TIMA export folder | folder from import-eds> [--pixel-um <µm>] --out registration.json`;
 }
 
+/**
+ * After `import-eds`: register it; or, when `register` was run on the map image already (its next
+ * line names this import before train), train with that registration (before, only "register it"
+ * was said, sending a user who had registered back to register).
+ */
 export function nextAfterImportEds(mapDir: string): string {
-  return `next: register it on the volume: petromap register --volume <store.ome.zarr> --map ${shellWord(mapDir)} --out registration.json`;
+  const m = shellWord(mapDir);
+  return `next: register it on the volume: petromap register --volume <store.ome.zarr> --map ${m} --out registration.json; `
+    + `or, with a registration of this map made already: petromap train --volume <store.ome.zarr> --eds ${m} --registration <registration.json> --out model`;
 }
 
 /**

@@ -29,6 +29,8 @@ describe('step by step on the command line', () => {
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out).phases.map((p: { name: string }) => p.name)).toContain('Quartz');
     expect(r.err).toContain(`petromap import-eds: next: register it on the volume: petromap register --volume <store.ome.zarr> --map ${eds} --out registration.json`);
+    // a map whose image was registered already (register's next line names this import, then train): train is named too
+    expect(r.err).toContain(`; or, with a registration of this map made already: petromap train --volume <store.ome.zarr> --eds ${eds} --registration <registration.json> --out model\n`);
     // two legends: refused, naming both
     const two = await capture(() => main(['import-eds', path.join(demo, 'eds-map.png'), path.join(demo, 'eds-legend.csv'), '--legend', path.join(demo, 'eds-legend.csv'), '--pixel-um', px, '--out', path.join(tmp, 'x')]));
     expect(two.code).toBe(1);
