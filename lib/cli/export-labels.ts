@@ -6,9 +6,12 @@
  * A scan whose voxel size was assumed at import exports with it, marked as assumed in every file,
  * and a warning on stderr names the files.
  */
-import { basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import type { OnProgress, StageOptions } from '../errors';
 import { EXPORT_FORMATS, exportVolume, type ExportFormat } from '../report/export-node';
+import { bytesPerVoxel } from '../volume/types';
 import { openVolume } from '../volume/zarr-store-node';
 
 /** What `--export` accepts (checked before any work). */
@@ -36,15 +39,48 @@ export function assumedSpacingExportWarning(exports: readonly LabelExport[]): st
     + 'and a length, area or volume measured in it rests on that guess, not on a measurement. Import the scan again with its real voxel size (petromap import <scan> --spacing z,y,x --out <new store>) to export micrometres.';
 }
 
-/** Export the label store at `labelsPath` once per format into `outDir` (each file written to a temp name and renamed). */
+/** A store folder an earlier export wrote (Zarr v3 zarr.json, or Zarr v2 .zgroup and .zattrs): replaced by a new export, never anything else. */
+function isEarlierExport(path: string, fmt: ExportFormat): boolean {
+  if (fmt === 'ome-zarr') return existsSync(join(path, 'zarr.json'));
+  if (fmt === 'ome-zarr-v2') return existsSync(join(path, '.zgroup')) && existsSync(join(path, '.zattrs'));
+  return false;
+}
+
+/**
+ * Export the label store at `labelsPath` once per format into `outDir` (each file written to a temp
+ * name and renamed). `petromap predict` keeps its labels as <out>/labels.ome.zarr, the very name of
+ * the OME-Zarr export: that store is the export (a Zarr v3 OME-Zarr 0.5 with its pyramid), not copied
+ * onto itself (before, `predict --export ome-zarr` was always refused: "the folder already exists").
+ * A store folder an earlier export of this command left is replaced as a file export is, so running
+ * the same command again (the way to resume an interrupted one) does not stop at it.
+ */
 export async function exportLabels(labelsPath: string, formats: readonly string[], outDir: string, opts: StageOptions = {}): Promise<LabelExport[]> {
   const done: LabelExport[] = [];
   if (!formats.length) return done;
   const store = await openVolume(labelsPath);
+  const assumed = store.spacingAssumed ? { spacingAssumed: true as const } : {};
   for (const [i, f] of formats.entries()) {
     const fmt = f as ExportFormat;
     const sub: OnProgress | undefined = opts.onProgress && ((p, m) => opts.onProgress!((i + p) / formats.length, m ?? `exporting ${fileName(fmt)}`));
-    const r = await exportVolume(store, fmt, join(outDir, fileName(fmt)), { signal: opts.signal, onProgress: sub });
+    const target = join(outDir, fileName(fmt));
+    if (fmt === 'ome-zarr' && resolve(target) === resolve(labelsPath)) {
+      done.push({ format: fmt, path: target, bytes: store.meta.shape.reduce((a, n) => a * n, 1) * bytesPerVoxel(store.meta.dtype), ...assumed });
+      continue;
+    }
+    if (isEarlierExport(target, fmt)) {
+      const fresh = `${target}.new-${process.pid}-${Date.now().toString(36)}`;
+      const r = await exportVolume(store, fmt, fresh, { signal: opts.signal, onProgress: sub }).catch(async (err: unknown) => {
+        await rm(fresh, { recursive: true, force: true });
+        throw err;
+      });
+      const old = `${target}.old-${process.pid}-${Date.now().toString(36)}`;
+      await rename(target, old);
+      await rename(fresh, target);
+      await rm(old, { recursive: true, force: true });
+      done.push({ format: fmt, path: target, bytes: r.bytes, ...assumed });
+      continue;
+    }
+    const r = await exportVolume(store, fmt, target, { signal: opts.signal, onProgress: sub });
     done.push({ format: fmt, path: r.path, bytes: r.bytes, ...(r.spacingAssumed ? { spacingAssumed: true as const } : {}) });
   }
   const w = assumedSpacingExportWarning(done);

@@ -1,0 +1,53 @@
+/**
+ * `--export` into the folder `petromap predict` keeps its labels in: <out>/labels.ome.zarr is the
+ * OME-Zarr export already (before, `predict --export ome-zarr` was always refused, "the folder already
+ * exists"), and running the same command again (the way to resume an interrupted one) replaces the
+ * store folders an earlier export wrote, as it replaces labels.nrrd. A folder that is not an earlier
+ * export is refused and left as it was.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { exportLabels } from '../../../lib/cli/export-labels';
+import { isPetromapError } from '../../../lib/errors';
+import type { Shape3 } from '../../../lib/volume/types';
+import { createVolume, openVolume } from '../../../lib/volume/zarr-store-node';
+import { cliTempDir } from './cli-session';
+
+const tmp = cliTempDir('petromap-export-labels-');
+const shape: Shape3 = [4, 6, 8];
+const data = Uint8Array.from({ length: 4 * 6 * 8 }, (_, i) => 1 + (i % 3));
+
+async function prediction(name: string) {
+  const out = join(tmp, name);
+  const labels = join(out, 'labels.ome.zarr');
+  const s = await createVolume(labels, { shape, spacingUm: [2, 2, 2], originUm: [0, 0, 0], dtype: 'uint8', channels: ['label'] }, { chunk: [4, 6, 8], downsample: 'mode' });
+  await s.writeBlock({ start: [0, 0, 0], shape }, data);
+  return { out, labels };
+}
+
+it('predict\'s own labels store is the OME-Zarr export; a second export replaces the first one\'s folders', async () => {
+  const { out, labels } = await prediction('pred');
+  for (const round of [1, 2]) {
+    const done = await exportLabels(labels, ['ome-zarr', 'ome-zarr-v2', 'nrrd'], out);
+    expect(done.map((e) => [e.format, e.path, e.bytes]), `round ${round}`).toEqual([
+      ['ome-zarr', join(out, 'labels.ome.zarr'), data.length],
+      ['ome-zarr-v2', join(out, 'labels.v2.ome.zarr'), expect.any(Number)],
+      ['nrrd', join(out, 'labels.nrrd'), expect.any(Number)],
+    ]);
+  }
+  // the labels store is untouched, the v2 store and the NRRD hold the labels
+  expect(Array.from((await (await openVolume(labels)).readBlock({ start: [0, 0, 0], shape })) as Uint8Array)).toEqual(Array.from(data));
+  expect(JSON.parse(readFileSync(join(out, 'labels.v2.ome.zarr', '.zattrs'), 'utf8')).multiscales[0].version).toBe('0.4');
+  const nrrd = readFileSync(join(out, 'labels.nrrd'));
+  expect(Array.from(nrrd.subarray(nrrd.length - data.length))).toEqual(Array.from(data));
+});
+
+it('a folder of the export\'s name that no export wrote is refused and left as it was', async () => {
+  const { out, labels } = await prediction('pred-other');
+  mkdirSync(join(out, 'labels.v2.ome.zarr'));
+  writeFileSync(join(out, 'labels.v2.ome.zarr', 'notes.txt'), 'mine');
+  const err = await exportLabels(labels, ['ome-zarr-v2'], out).catch((e: unknown) => e);
+  expect(isPetromapError(err, 'Conflict'), String(err)).toBe(true);
+  expect(readFileSync(join(out, 'labels.v2.ome.zarr', 'notes.txt'), 'utf8')).toBe('mine');
+});
