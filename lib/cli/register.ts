@@ -54,7 +54,9 @@ export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|fol
     fieldLayout?: "tima" | "grid <cols>x<rows>" (the fields measured, when per-field shifts were refined)
     residual?: { cols, rows, patchPx: [w, h], misfitVox: [per patch, row-major; null = off the volume] }
     surface: { a, b, c, tiltDeg, azimuthDeg, residualRms, inlierFraction, threshold } (plane z = a*x + b*y + c, voxels)
-    quality: { miBefore, miAfter, scoreAfter, coverage, landmarkResiduals?, initialisation, refinedBy }
+    quality: { miBefore, miAfter, scoreAfter, coverage, landmarkResiduals?, initialisation, refinedBy, coarseMi?, secondMi?,
+      confidence: { verdict: "confirmed" | "doubtful", reason, readings: { heldOutRmsVox, patches, miRatio, coverage, landmarkRmsVox } } }
+      (doubtful: nothing confirms the registration, it is written and a warning says what to check; petromap run stops on it)
     transformFile, movingImage: the files written beside <out>; volume, map: the inputs.`;
 
 const SPEC = {

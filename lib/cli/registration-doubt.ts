@@ -2,40 +2,70 @@
  * Words for a registration nothing confirms (lib/cli/register.ts and run.ts), in a module of its own
  * so that run loads no registration code before its options are checked.
  */
-import { isPetromapError } from '../errors';
+import { isPetromapError, unprocessable, type PetromapError } from '../errors';
 import type { Registration } from '../registration/types';
 
 /**
- * Above this held-out patch error (voxels) an automatic registration is not taken as confirmed. On 73
- * automatic registrations (styles A and B, rigid, distorted and mosaic maps, an independent rock), the
- * 37 right ones (under 2 voxels off) read at most 0.88 and the 36 wrong ones (a pixel size x0.6-0.8 or
- * x1.2-1.5, the bottom face given as top, a map of another sample: 52-105 voxels off) at least 0.95
- * or could not be measured. A narrow margin: a warning, not a refusal.
+ * Above this held-out patch error (voxels) an automatic registration WITHOUT a stored confidence is
+ * not taken as confirmed (the rule before lib/registration/confidence.ts; registrations computed now
+ * carry their confidence, which decides). On 73 automatic registrations the 37 right ones read at
+ * most 0.88 and the 36 wrong ones at least 0.95 or could not be measured.
  */
 export const DOUBT_HELD_OUT_VOX = 0.9;
 
+type Doubted = Pick<Registration, 'model' | 'modelChoice' | 'quality'>;
+export interface DoubtSizes { mapPx: [number, number]; mapPixelUm: number; volumeUm: [number, number]; face: string }
+
 /**
- * A registration nothing confirms: no landmarks, and a held-out alignment error above
- * DOUBT_HELD_OUT_VOX, or too few map patches on the volume for its
- * alignment error to be measured. On an independent test rock this is what a wrong --pixel-um (1.5x:
- * 46 % of the map on the volume, 65 voxels off) and a map of the bottom face given as the top (48 %,
- * 73 voxels off) gave, while the right map measured 17 patches at 0.42 voxel; before, both ended with
- * "next: train on it". The warning names the sizes to compare, or undefined when the error was measured.
+ * Why a registration is not confirmed, in plain words, or undefined when it is: its stored
+ * confidence (lib/registration/confidence.ts) when it has one; else the rule before it (no
+ * landmarks and a held-out patch error above DOUBT_HELD_OUT_VOX or not measured).
  */
-export function unverifiedRegistration(r: Pick<Registration, 'model' | 'modelChoice' | 'quality'>,
-  o: { mapPx: [number, number]; mapPixelUm: number; volumeUm: [number, number]; face: string }): string | undefined {
+function doubt(r: Doubted): string | undefined {
+  const c = r.quality.confidence;
+  if (c) return c.verdict === 'doubtful' ? c.reason.replace(/\.$/, '') : undefined;
   if (r.quality.landmarkResiduals?.length) return undefined;
   const held = r.modelChoice?.heldOutRmsVox[r.model ?? 'similarity'];
   const measured = held != null && Number.isFinite(held);
   if (measured && held <= DOUBT_HELD_OUT_VOX) return undefined;
-  const um = (v: number) => `${+v.toPrecision(3)}`;
-  const why = measured
+  return measured
     ? `the map patches held out of its fit agree with it only to ${held.toFixed(2)} voxel (right registrations of our test rocks read 0.88 or less, wrong ones 0.95–4.1)`
     : 'its alignment error could not be measured (too few map patches lie on the volume)';
-  return `warning: nothing confirms this registration: ${why} and ${(100 * r.quality.coverage).toFixed(0)} % of the map lies on the volume. ` +
-    `At ${um(o.mapPixelUm)} µm per pixel the map is ${um(o.mapPx[0] * o.mapPixelUm)} x ${um(o.mapPx[1] * o.mapPixelUm)} µm; the volume's ${o.face} face is ${um(o.volumeUm[0])} x ${um(o.volumeUm[1])} µm. ` +
-    'A wrong EDS pixel size (--pixel-um, as the EDS software reports it), a wrong voxel size of the scan (petromap import --spacing) or a map of the other face (--face bottom for the bottom face) registers like this, with a map placed far off. ' +
+}
+
+const um = (v: number) => `${+v.toPrecision(3)}`;
+/** the measurements behind a doubt and the sizes to compare */
+const doubtFacts = (why: string, r: Doubted, o: DoubtSizes) =>
+  `${why}; ${(100 * r.quality.coverage).toFixed(0)} % of the map lies on the volume. ` +
+  `At ${um(o.mapPixelUm)} µm per pixel the map is ${um(o.mapPx[0] * o.mapPixelUm)} x ${um(o.mapPx[1] * o.mapPixelUm)} µm; the volume's ${o.face} face is ${um(o.volumeUm[0])} x ${um(o.volumeUm[1])} µm. ` +
+  'A wrong EDS pixel size (--pixel-um, as the EDS software reports it), a wrong voxel size of the scan (petromap import --spacing) or a map of the other face (--face bottom for the bottom face) registers like this, with a map placed far off; ' +
+  'so does a map that covers too little of the scanned surface.';
+
+/**
+ * A registration nothing confirms: its stored confidence is doubtful (or, without one, no landmarks
+ * and a held-out error above DOUBT_HELD_OUT_VOX or not measured). On an independent test rock a
+ * wrong --pixel-um (1.5x: 65 voxels off) and a map of the bottom face given as the top (73 voxels
+ * off) registered like this and ended with "next: train on it". The warning names the sizes to
+ * compare, or undefined when the registration is confirmed.
+ */
+export function unverifiedRegistration(r: Doubted, o: DoubtSizes): string | undefined {
+  const why = doubt(r);
+  if (!why) return undefined;
+  return `warning: nothing confirms this registration: ${doubtFacts(why, r, o)} ` +
     'Check them, or place the map with landmark pairs (--landmarks pairs.json), before training on it.';
+}
+
+/**
+ * `petromap run` on a doubtful registration: the error that stops it before training (exit code 1),
+ * or undefined when the registration is confirmed. The registration is written already (`file`).
+ */
+export function doubtfulRegistrationStop(r: Doubted, o: DoubtSizes & { file: string }): PetromapError | undefined {
+  const why = doubt(r);
+  if (!why) return undefined;
+  return unprocessable(`stopped before training: nothing confirms the registration of the EDS map: ${doubtFacts(why, r, o)} ` +
+    `Check --pixel-um, the scan's voxel size and --face, or place the map with landmark pairs (--landmarks pairs.json), and run again. ` +
+    `The registration is written to ${o.file}. ` +
+    'If you checked it and it is right, run again with --accept-registration to train on it.', { details: { confidence: r.quality.confidence ?? null } });
 }
 
 /**

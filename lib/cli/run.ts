@@ -14,6 +14,7 @@
 import { join, resolve } from 'node:path';
 import type { MineralMap } from '../eds/types';
 import { invalidInput } from '../errors';
+import type { MoreMap } from '../pipeline/more-maps';
 import type { LandmarkPair } from '../registration/types';
 import { parseCommandArgs, parseListOption, readJsonOption } from './args';
 import { edsMapsFromSequence, topMapFirst } from './eds-maps-args';
@@ -22,7 +23,7 @@ import { readEdsInput } from './eds-input';
 import { progressBar } from './progress';
 import { isPetromapStore } from './store-kind';
 import { checkRunOutFolder, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
-import { cliSurfaceAdvice, unverifiedRegistration } from './registration-doubt';
+import { cliSurfaceAdvice, doubtfulRegistrationStop, unverifiedRegistration, type DoubtSizes } from './registration-doubt';
 import { thinClassesNote } from './thin-classes';
 import { cliVoxelSizeAdvice, warnIfSpacingAssumed } from './voxel-size';
 
@@ -35,7 +36,7 @@ const lib = () => Promise.all([
 
 export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> --eds <map folder|map image|TIMA export> [--legend legend.csv] [--pixel-um <µm>]
        [--eds <map of the bottom face> --face bottom [--legend legend.csv] [--pixel-um <µm>]]
-       [--classes classes.json] [--landmarks pairs.json] [--threads <n>] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>
+       [--classes classes.json] [--landmarks pairs.json] [--accept-registration] [--threads <n>] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>
   The whole chain: import (a volume file; a petromap store is referenced, read only), register, train, predict, report.
   Two mapped faces: give --eds again for the map of the sample's bottom face (or a second map of the top) with --face bottom;
   --face, --legend and --pixel-um qualify the --eds written before them (before the first --eds: the first map). The bottom
@@ -44,6 +45,9 @@ export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> 
   (another face, another sample), is refused before anything is written. --landmarks are the top map's.
   All options, the output folder and the inputs' headers are checked before any work. --out must be new or empty.
   --pixel-um: the EDS map's pixel size, for a map image that does not store it.
+  A registration nothing confirms (no landmark pairs, and the map's parts held out of its fit do not agree with it, or too
+  few lie on the volume to tell) stops the run before training, exit code 1, with registration.json written: check
+  --pixel-um, the scan's voxel size and --face, or give --landmarks. --accept-registration trains on it anyway (with a warning).
   --export: the predicted labels also as labels.nrrd, labels.nii, labels.tif, labels.ome.zarr (Zarr v3)
   and/or labels.v2.ome.zarr (OME-Zarr 0.4 / Zarr v2, for zarr-python 2 and older viewers) in --out.
   Files in --out: run.json (inputs; "volume.referenced"), registration.json (registration-2.json, ... for further maps), model/, prediction/ (labels, probabilities,
@@ -67,6 +71,7 @@ const SPEC = {
     landmarks: { kind: 'path', must: 'file', what: 'the landmarks' },
     threads: { kind: 'number', integer: true, min: 1 },
     export: { kind: 'string' }, // a list of the exporter's formats, checked once it is loaded
+    'accept-registration': { kind: 'flag' },
   },
 } as const;
 
@@ -101,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
   const dropped = droppedMineralsNote(map, classMap, table);
   if (dropped) process.stderr.write(`petromap run: note: ${dropped}\n`);
   // further maps (the bottom face): read and their legends checked now, before any work
-  const moreMaps = [];
+  const moreMaps: MoreMap[] = [];
   for (const m of maps.slice(1)) {
     const more = await readEds(m.path, m.legend, m.pixelUm);
     const more1 = L.classMapFromTable(more, table).classMap;
@@ -128,7 +133,18 @@ export async function main(argv: string[]): Promise<number> {
       await L.importVolume(a.volume, record.volume.store, { limits: L.limitsFromEnv(), onProgress: bar, signal: ac.signal }).finally(() => bar.done());
     }
     const bar = progressBar('run');
-    const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks, voxelSizeAssumed: spacing.spacingAssumed }, moreMaps, threads: a.threads, onProgress: bar, signal: ac.signal })
+    const [, ny, nx] = spacing.meta.shape;
+    const volumeUm: [number, number] = [nx * spacing.meta.spacingUm[2]!, ny * spacing.meta.spacingUm[1]!];
+    const sizesOf = (m: MineralMap, face: string): DoubtSizes => ({ mapPx: [m.width, m.height], mapPixelUm: m.pixelSizeUm, volumeUm, face });
+    // a registration nothing confirms stops the run before training (registration.json is written), unless --accept-registration
+    const afterRegister = a['accept-registration'] ? undefined : (regs: Parameters<typeof doubtfulRegistrationStop>[0][]) => {
+      const all = [{ m: map, face: 'top', file: 'registration.json' }, ...moreMaps.map((m, k) => ({ m: m.map, face: m.face, file: `registration-${k + 2}.json` }))];
+      for (const [k, reg] of regs.entries()) {
+        const stop = doubtfulRegistrationStop(reg, { ...sizesOf(all[k]!.m, all[k]!.face), file: join(a.out, all[k]!.file) });
+        if (stop) { bar.done(); throw stop; }
+      }
+    };
+    const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks, voxelSizeAssumed: spacing.spacingAssumed }, moreMaps, afterRegister, threads: a.threads, onProgress: bar, signal: ac.signal })
       .catch((err: unknown) => {
         throw cliSurfaceAdvice(cliVoxelSizeAdvice(err), moreMaps.length ? 'either' : 'top');
       })
@@ -138,9 +154,8 @@ export async function main(argv: string[]): Promise<number> {
     await writeRunRecord(a.out, { ...record, finishedAt: new Date().toISOString(), exports });
     const thin = thinClassesNote(r.trainingCounts, Object.fromEntries(classes.map((c) => [c.code, c.name])));
     if (thin) process.stderr.write(`petromap run: note: ${thin}\n`);
-    // a registration nothing confirms (a wrong --pixel-um, the bottom face given as the top) trained the model: said, not left silent
-    const [, ny, nx] = spacing.meta.shape;
-    const unverified = unverifiedRegistration(r.registration, { mapPx: [map.width, map.height], mapPixelUm: map.pixelSizeUm, volumeUm: [nx * spacing.meta.spacingUm[2]!, ny * spacing.meta.spacingUm[1]!], face: 'top' });
+    // --accept-registration on a registration nothing confirms (a wrong --pixel-um, the bottom face given as the top): said, not left silent
+    const unverified = unverifiedRegistration(r.registration, sizesOf(map, 'top'));
     if (unverified) process.stderr.write(`petromap run: ${unverified.replace(/before training on it\.$/, `and run again: the model and the 3D map in ${a.out} rest on this registration.`)}\n`);
     // the held-out surface tiles lie in the labelled layer: say both, as petromap train does (not 'which read higher':
     // petromap synth's own run line gave tiles 0.456 under an estimate of 0.556)

@@ -57,6 +57,11 @@ export interface RunMineralogyOptions extends StageOptions {
   train?: Omit<TrainOptions, 'signal' | 'onProgress'>;
   /** more EDS maps of the sample (the bottom face, ...): registered onto their face and trained on with the first (lib/pipeline/more-maps.ts) */
   moreMaps?: MoreMap[];
+  /**
+   * called once every registration is written, before training: throwing stops the run there
+   * (petromap run on a doubtful registration, lib/cli/registration-doubt.ts)
+   */
+  afterRegister?: (registrations: RunMineralogyResult['registration'][]) => void | Promise<void>;
   threads?: number;
   brick?: Shape3;
   seed?: number;
@@ -125,6 +130,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   await writeTextAtomic(join(outDir, 'registration.json'), JSON.stringify(registration, null, 2) + '\n');
   for (const [k, m] of more.entries()) await writeTextAtomic(join(outDir, `registration-${k + 2}.json`), JSON.stringify(m.registration, null, 2) + '\n');
   lap('register');
+  await opts.afterRegister?.([registration, ...more.map((m) => m.registration)]);
 
   throwIfAborted(signal);
   const classNames = Object.fromEntries(classNamesFor(Object.values(classMap).filter((c): c is number => c !== null), opts.classes).map((c) => [c.code, c.name]));

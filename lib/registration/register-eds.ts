@@ -13,6 +13,7 @@ import type { MineralMap } from '../eds/types';
 import { invalidInput, throwIfAborted, unprocessable, type OnProgress, type StageOptions } from '../errors';
 import type { ScoreOn } from './choose-model';
 import { coarseAlign } from './coarse-align';
+import { registrationConfidence } from './confidence';
 import { detectSurface } from './detect-surface';
 import type { RefineOptions } from './elastix-refine';
 import { BELOW_VOX } from './affine-polish';
@@ -91,13 +92,16 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
     : await extractSlab(volume, surface, { ...opts.slab, belowVox: BELOW_VOX, signal, onProgress: sub(onProgress, 0.1, 0.2) });
   const lms = opts.landmarks ? slabLandmarks(opts.landmarks, slab) : undefined;
   let init: Affine2;
+  let search: { mi: number; secondMi: number } | undefined;
   if (opts.model === 'fields' && !opts.fields?.length) throw invalidInput('The per-field model needs the field layout of the mosaic (the fields of the TIMA export, or --fields COLSxROWS).');
   if (lms) {
     const scale = opts.model === 'affine' ? undefined : mov.pixelUm / volume.meta.spacingUm[2];
     init = fitLandmarks(lms, { model: opts.model === 'affine' ? 'affine' : 'similarity', scale }).edsToSlab;
   } else {
     const voxelUm = volume.meta.spacingUm[2];
-    init = (await coarseAlign(slab, mov, { voxelUm, mirrored: opts.mirrored, threads, signal, onProgress: sub(onProgress, 0.2, 0.6) })).edsToSlab;
+    const ca = await coarseAlign(slab, mov, { voxelUm, mirrored: opts.mirrored, threads, signal, onProgress: sub(onProgress, 0.2, 0.6) });
+    init = ca.edsToSlab;
+    search = { mi: ca.mi, secondMi: ca.secondMi };
   }
   if (mapCoverage(composeAffine2to3(slab.slabToVoxel, init), map.width, map.height, volume.meta.shape) < 0.05) {
     throw unprocessable(`The EDS map ${map.source ?? ''} does not overlap the volume: check the landmarks and the EDS and XRM pixel sizes.`);
@@ -123,6 +127,13 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   if (chosen) edsToSlab = chosen.edsToSlab;
   const edsToVoxel = composeAffine2to3(slab.slabToVoxel, edsToSlab);
   onProgress?.(1, 'registered');
+  const coverage = mapCoverage(edsToVoxel, map.width, map.height, volume.meta.shape);
+  const residuals = lms ? landmarkResiduals(edsToSlab, lms) : undefined;
+  const choice = chosen?.out.modelChoice;
+  const confidence = registrationConfidence({
+    heldOutRmsVox: choice?.heldOutRmsVox[chosen?.out.model ?? 'similarity'], patches: choice?.patches,
+    coarseMi: search?.mi, secondMi: search?.secondMi, coverage, landmarkResiduals: residuals,
+  });
   return {
     ...chosen?.out,
     edsToVoxel, edsToSlab, surface, slabToVoxel: slab.slabToVoxel, slabSize: [slab.width, slab.height], slab,
@@ -130,10 +141,12 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
       miBefore: mutualInformation(slab, mov, init),
       miAfter: mutualInformation(slab, mov, edsToSlab),
       scoreAfter: scoreAffine(slab.data, slab.width, slab.height, mov, invertAffine2(edsToSlab)).score,
-      coverage: mapCoverage(edsToVoxel, map.width, map.height, volume.meta.shape),
-      landmarkResiduals: lms ? landmarkResiduals(edsToSlab, lms) : undefined,
+      coverage,
+      landmarkResiduals: residuals,
       initialisation: lms ? 'landmarks' : 'automatic',
       refinedBy,
+      ...(search ? { coarseMi: search.mi, secondMi: search.secondMi } : {}),
+      confidence,
     },
   };
 }

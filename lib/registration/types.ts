@@ -72,6 +72,27 @@ export interface CoarseAlignment {
   secondMi: number;
 }
 
+/** Truth-free readings behind a registration's confidence (lib/registration/confidence.ts). */
+export interface ConfidenceReadings {
+  /** the kept model's held-out patch error, voxels (null: too few patches on the volume to measure it) */
+  heldOutRmsVox: number | null;
+  /** map patches that measured a local shift */
+  patches: number | null;
+  /** automatic search: best / second-best distinct pose's mutual information (null with landmarks) */
+  miRatio: number | null;
+  /** share of the map on the volume */
+  coverage: number;
+  /** landmark pairs: RMS of their residuals, voxels (null without landmarks) */
+  landmarkRmsVox: number | null;
+}
+
+export interface RegistrationConfidence {
+  verdict: 'confirmed' | 'doubtful';
+  /** what confirmed it, or why it is doubtful, in plain words */
+  reason: string;
+  readings: ConfidenceReadings;
+}
+
 export interface RegistrationQuality {
   /**
    * mutual information (nats) between slab grey and EDS label at the initial pose (landmark fit, or
@@ -89,6 +110,14 @@ export interface RegistrationQuality {
   initialisation: 'landmarks' | 'automatic';
   /** which refinement gave the kept pose ('ratio' = correlation-ratio hill climb, also part of the automatic search) */
   refinedBy: 'elastix' | 'ratio' | 'none';
+  /** the automatic search's best and second-best distinct pose's mutual information (absent with landmarks, and in registrations stored before) */
+  coarseMi?: number;
+  secondMi?: number;
+  /**
+   * confirmed or doubtful, from truth-free readings (confidence.ts); absent in registrations stored
+   * before it existed (treated as before: nothing stops on them)
+   */
+  confidence?: RegistrationConfidence;
 }
 
 /** Which polished face of the sample an EDS map shows (lib/registration/face.ts). */

@@ -16,7 +16,7 @@ import type { ClassMetrics, EpochInfo, Validation } from '@/lib/classify/model';
 import type { ClassCount } from '@/lib/classify/training-set';
 import type { FeatureThroughput } from '@/lib/features/throughput-node';
 import type { FeatureSet, FeatureSpec, FilterName } from '@/lib/features/types';
-import type { FieldCorrection, ModelCandidates, ModelChoice, RegistrationModel, RegistrationQuality, ResidualMap } from '@/lib/registration/types';
+import type { FieldCorrection, ModelCandidates, ModelChoice, RegistrationConfidence, RegistrationModel, RegistrationQuality, ResidualMap } from '@/lib/registration/types';
 import type { DepthProfile } from '@/lib/report/depth';
 import type { ModalMineralogy, ModalRow, ReportClass } from '@/lib/report/modal';
 import type { ClassFraction, ProposalClass, ProposeResult, ScanProposal } from '@/lib/report/proposals';
@@ -82,9 +82,15 @@ const surfacePlane = exactly<SurfacePlane>()(z.object({ a: real, b: real, c: rea
 const surfaceOut = exactly<SurfaceOut>()(z.object({
   a: real, b: real, c: real, tiltDeg: real, azimuthDeg: real, residualRms: real, inlierFraction: real, threshold: real,
 }));
+/** lib/registration/confidence.ts: absent in registrations stored before it (treated as before) */
+const registrationConfidence = exactly<RegistrationConfidence>()(z.object({
+  verdict: z.enum(['confirmed', 'doubtful']), reason: z.string(),
+  readings: z.object({ heldOutRmsVox: real.nullable(), patches: num.nullable(), miRatio: real.nullable(), coverage: real, landmarkRmsVox: real.nullable() }),
+}));
 const registrationQuality = exactly<RegistrationQuality>()(z.object({
   miBefore: real, miAfter: real, scoreAfter: real, coverage: real, landmarkResiduals: reals.optional(),
   initialisation: z.enum(['landmarks', 'automatic']), refinedBy: z.enum(['elastix', 'ratio', 'none']),
+  coarseMi: real.optional(), secondMi: real.optional(), confidence: registrationConfidence.optional(),
 }));
 /** a registration fitted to landmarks only: no image measures */
 const landmarkQuality = z.object({
@@ -188,6 +194,7 @@ const registrationRecord = exactly<RegistrationRecord>()(z.object({
   landmarks: z.array(z.object({ eds: px, slab: px })),
   source: z.enum(['landmarks', 'auto']),
   accepted: z.boolean(),
+  overlayChecked: z.boolean().optional(),
   truthError: z.object({ meanVox: real, maxVox: real }).optional(),
   createdAt: num,
   overlay: z.object({ id: num, width: num, height: num }).optional(),

@@ -19,6 +19,7 @@ import { storedFieldCount } from '@/lib/eds/store-node';
 import type { MineralPhase } from '@/lib/eds/types';
 import { edsPointToVoxel, fitLandmarks, registrationErrorAt, type LandmarkPair, type Registration, type RegistrationModel } from '@/lib/registration';
 import { faceToVolume } from '@/lib/registration/face-view';
+import { doubtfulUnchecked } from './registration-confidence';
 import type { JobRecord } from '../db/repo';
 import type { Services } from '../services';
 import { writeFileAtomic } from '../storage/atomic';
@@ -44,6 +45,11 @@ export interface RegistrationRecord {
   landmarks: { eds: [number, number]; slab: [number, number] }[];
   source: 'landmarks' | 'auto';
   accepted: boolean;
+  /**
+   * the user confirmed a doubtful automatic registration on the Correlate page ("I checked the
+   * overlay"); absent otherwise. A doubtful one is accepted, and trained on, only with it
+   */
+  overlayChecked?: boolean;
   truthError?: { meanVox: number; maxVox: number };
   createdAt: number;
   /** the stored EDS-on-slab overlay of this registration (projects/<id>/eds-on-slab.u8, see storeRegistration) */
@@ -288,7 +294,7 @@ export async function useRegistrationModel(svc: Services, projectId: string, mod
   const edsToVoxel = faceToVolume(composeAffine2to3(slab.slabToVoxel, cand.edsToSlab), face, store.meta.shape[0]);
   const previous = rec.modelChoice?.reason ? ` (automatic choice: ${rec.modelChoice.reason})` : '';
   const next: RegistrationRecord = {
-    ...rec, edsToSlab: cand.edsToSlab, edsToVoxel, fields, residual: cand.residual, model, accepted: false, createdAt: Date.now(),
+    ...rec, edsToSlab: cand.edsToSlab, edsToVoxel, fields, residual: cand.residual, model, accepted: false, overlayChecked: undefined, createdAt: Date.now(),
     modelChoice: rec.modelChoice && { ...rec.modelChoice, kept: model, reason: `${model}: chosen on the Correlate page${previous}` },
     truthError: truthError(svc, projectId, edsToVoxel, map, store.meta.shape, fields, face),
   };
@@ -317,9 +323,12 @@ export async function forgetMap(svc: Services, projectId: string, edsId: string)
   if (picked?.edsId === edsId) svc.repo.setArtifact(projectId, 'inputs', { ...picked, edsId: undefined });
 }
 
-export function acceptRegistration(svc: Services, projectId: string, face: Face = 'top') {
+export function acceptRegistration(svc: Services, projectId: string, face: Face = 'top', checkedOverlay = false) {
   const rec = svc.repo.artifact(projectId, registrationKey(face));
   if (!rec) throw unprocessable(`There is no registration${face === 'bottom' ? ' of the bottom face' : ''} to accept yet: click landmark pairs or run Auto-register first.`);
+  if (checkedOverlay) rec.overlayChecked = true;
+  const doubt = doubtfulUnchecked(rec, face);
+  if (doubt) throw unprocessable(doubt);
   rec.accepted = true;
   svc.repo.setArtifact(projectId, registrationKey(face), rec);
   return rec;

@@ -18,6 +18,7 @@ import type { EdsLabelArgs } from '../jobs/tasks';
 import type { Services } from '../services';
 import { mineralMap } from '../storage/open-stores';
 import type { RegistrationRecord } from './correlate';
+import { doubtfulUnchecked } from './registration-confidence';
 import { projectClassMap, projectDatasets, type Face } from './project-inputs';
 import type { TrainFromLabelsResult } from '@/lib/pipeline/train-from-labels';
 
@@ -109,6 +110,9 @@ export function acceptedRegistration(svc: Services, projectId: string): Registra
   if (rec.volumeId !== volume.id || rec.edsId !== eds.id) {
     throw unprocessable('The accepted registration belongs to another volume or EDS map than the ones now chosen: accept a registration on the Correlate step first.');
   }
+  // accepted before its confidence was checked (or stored so by hand): a doubtful one the user did not confirm is not trained on
+  const doubt = doubtfulUnchecked(rec);
+  if (doubt) throw unprocessable(`Training was not started. ${doubt}`);
   return rec;
 }
 

@@ -60,7 +60,7 @@ export const correlateRouter = router({
         : null,
       registration: fresh
         ? {
-          edsToSlab: fresh.edsToSlab, edsToVoxel: fresh.edsToVoxel, quality: fresh.quality, landmarks: fresh.landmarks, accepted: fresh.accepted, source: fresh.source, truthError: fresh.truthError, createdAt: new Date(fresh.createdAt),
+          edsToSlab: fresh.edsToSlab, edsToVoxel: fresh.edsToVoxel, quality: fresh.quality, landmarks: fresh.landmarks, accepted: fresh.accepted, overlayChecked: !!fresh.overlayChecked, source: fresh.source, truthError: fresh.truthError, createdAt: new Date(fresh.createdAt),
           model: fresh.model ?? null, modelChoice: fresh.modelChoice ?? null, fields: fresh.fields ?? null, residual: fresh.residual ?? null, candidates: fresh.candidates ?? null,
         }
         : null,
@@ -84,8 +84,9 @@ export const correlateRouter = router({
   chooseModel: publicProcedure
     .input(z.object({ projectId, model: z.enum(['similarity', 'affine', 'fields']), face }))
     .mutation(({ ctx, input }) => useRegistrationModel(ctx.svc, input.projectId, input.model, input.face)),
-  accept: publicProcedure.input(z.object({ projectId, face })).mutation(({ ctx, input }) => {
-    const r = acceptRegistration(ctx.svc, input.projectId, input.face);
+  /** `checkedOverlay`: the user checked the overlay of a doubtful registration ("I checked the overlay — use this registration") */
+  accept: publicProcedure.input(z.object({ projectId, face, checkedOverlay: z.boolean().default(false) })).mutation(({ ctx, input }) => {
+    const r = acceptRegistration(ctx.svc, input.projectId, input.face, input.checkedOverlay);
     return { accepted: r.accepted };
   }),
   setClassMap: publicProcedure

@@ -18,7 +18,7 @@ import {
   EMPTY_LANDMARKS, completePairs, landmarkReducer, pairColor, pairsForServer, pairsFromServer, pairsKey, residualRows, rms, type Pair, type Pt,
 } from './landmarks';
 import { OVERLAY_LABEL, OVERLAY_MODES, fmt, formatEta, mineralAtColour, nextOverlayMode, registrationVersion, type OverlayMode } from './overlay';
-import { StatusLine } from './status-line';
+import { confidenceOfState, StatusLine } from './status-line';
 import { jobEnded, useRegisterJob, type JobProgress } from './use-register-job';
 
 type Model = 'similarity' | 'affine';
@@ -207,6 +207,8 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
   const slabPx = slab ? { width: slab.width, height: slab.height, pixelSizeUm: voxelUm } : null;
   // a map far wider than the scanned surface (a whole TIMA mount on a small core): said before Auto-register is tried,
   // measured on the slab, or on the volume's x and y while the surface is not found
+  // a registration nothing confirms (lib/registration/confidence.ts), not yet confirmed on the overlay: Accept becomes the confirmation
+  const doubtful = !!reg && !reg.accepted && !reg.overlayChecked && confidenceOfState(reg)?.verdict === 'doubtful';
   const wide = mapMuchWider(eds, slab ?? { width: state.volume.shape[2]!, height: state.volume.shape[1]! }, voxelUm);
 
   return (
@@ -265,15 +267,30 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
         {running && !job && <span className="muted" data-testid="auto-progress">starting…</span>}
         {!running && jobResult && (
           <span className={`small ${jobResult.state === 'done' ? 'ok-text' : 'bad'}`} data-testid="auto-result">
-            {jobResult.state === 'done' ? (reg?.accepted ? 'Auto-register finished.' : 'Auto-register finished: check the fit on the overlay (blend, swipe, checkerboard, outlines), then Accept registration.') : jobResult.state === 'cancelled' ? 'Auto-register cancelled.' : `Auto-register failed: ${jobResult.error ?? jobResult.state}`}
+            {jobResult.state === 'done' ? (reg?.accepted ? 'Auto-register finished.' : doubtful ? 'Auto-register finished, but nothing confirms the result: see below.' : 'Auto-register finished: check the fit on the overlay (blend, swipe, checkerboard, outlines), then Accept registration.') : jobResult.state === 'cancelled' ? 'Auto-register cancelled.' : `Auto-register failed: ${jobResult.error ?? jobResult.state}`}
           </span>
         )}
         <span style={{ flex: 1 }} />
-        <button className="primary" onClick={() => { if (acceptOk(reg, fit, voxelUm)) accept.mutate({ projectId, face }); }} disabled={!reg || reg.accepted || accept.isPending || running} data-testid="accept">
-          {reg?.accepted ? 'Accepted' : 'Accept registration'}
-        </button>
+        {doubtful ? (
+          <button className="primary" onClick={() => accept.mutate({ projectId, face, checkedOverlay: true })} disabled={accept.isPending || running} data-testid="accept-checked"
+            title="Nothing confirms this registration: use it only if the grains of the map line up with the slab on the overlay">
+            I checked the overlay — use this registration
+          </button>
+        ) : (
+          <button className="primary" onClick={() => { if (acceptOk(reg, fit, voxelUm)) accept.mutate({ projectId, face }); }} disabled={!reg || reg.accepted || accept.isPending || running} data-testid="accept">
+            {reg?.accepted ? 'Accepted' : 'Accept registration'}
+          </button>
+        )}
       </div>
       {error && <div className="error" data-testid="correlate-error">{error}</div>}
+      {doubtful && !running && (
+        <p className="notice small warn-text" data-testid="registration-doubt">
+          Nothing confirms this registration: {confidenceOfState(reg)!.reason} A wrong pixel size of the map or voxel size of the scan, a map of the other face or of another sample, or
+          a map covering too little of the scan registers like this, far off. Check the overlay (blend, swipe, outlines): if the grains line up, click
+          {' '}<strong>I checked the overlay — use this registration</strong>; if not, check the map&apos;s pixel size and the volume&apos;s voxel size on
+          the <Link href={`/projects/${projectId}`}>Data step</Link>, or place the map with 3 landmark pairs and Auto-register from pairs. Train waits for one of these.
+        </p>
+      )}
       {wide && !reg && !error && (
         <p className="notice small" data-testid="map-wider-note">
           The EDS map is {formatUm(wide.mapUm)} wide, {fmt(wide.ratio, 0)} times as wide as the scanned surface ({formatUm(wide.slabUm)}). If the scan shows only part of the mapped

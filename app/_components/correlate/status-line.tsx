@@ -23,11 +23,21 @@ export function miText(before: number, after: number, initialisation: 'landmarks
   return `mutual information ${fmt(before, 3)} at ${start} → ${fmt(after, 3)} refined`;
 }
 
+const CONFIDENCE_TITLE = 'Without ground truth: the map is cut into parts, each matched to the slab on its own; on a right registration the parts held out of the fit agree with it to a fraction of a voxel, ' +
+  'and the search\'s best pose matches clearly better than any other. A wrong pixel or voxel size, the other face or another sample\'s map fails this (measured on synthetic and independent test rocks: docs/registration-confidence.md).';
+
+/** The stored registration's confidence (lib/registration/confidence.ts), or undefined (landmark fits, older registrations). */
+export function confidenceOfState(reg: CorrelateState['registration']) {
+  const q = reg?.quality;
+  return q && 'confidence' in q ? q.confidence : undefined;
+}
+
 export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm: number }) {
   const { slab, registration: reg } = state;
   const q = reg?.quality;
   const res = q?.landmarkResiduals ?? [];
   const r = res.length ? rms(res) : NaN;
+  const conf = confidenceOfState(reg);
   return (
     <div className="corr-status" data-testid="correlate-status">
       <div data-testid="surface-line">
@@ -58,7 +68,7 @@ export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm:
             </span>{' '}
             ·{' '}
             {reg.accepted ? (
-              <span className="badge ok" data-testid="accepted-badge">accepted</span>
+              <span className="badge ok" data-testid="accepted-badge">accepted{conf?.verdict === 'doubtful' && reg.overlayChecked ? ' (overlay checked by you)' : ''}</span>
             ) : (
               <span className="badge warn" data-testid="unaccepted-badge">not accepted yet</span>
             )}
@@ -67,6 +77,13 @@ export function StatusLine({ state, voxelUm }: { state: CorrelateState; voxelUm:
           <span className="muted">none yet — click landmark pairs or run Auto-register</span>
         )}
       </div>
+      {conf && (
+        <div data-testid="confidence-line" className="small">
+          <strong>Confidence</strong>{' '}
+          <span className={`badge ${conf.verdict === 'confirmed' ? 'ok' : 'warn'}`} data-testid="confidence-verdict">{conf.verdict === 'confirmed' ? 'confirmed' : 'doubtful'}</span>{' '}
+          <span title={CONFIDENCE_TITLE}>{conf.reason}</span>
+        </div>
+      )}
       {reg && (
         <div data-testid="quality-line" className="small">
           <strong>Quality</strong>{' '}

@@ -1,0 +1,25 @@
+/**
+ * The web app's stop on a doubtful registration (lib/registration/confidence.ts): Accept on the
+ * Correlate step and Train refuse a registration whose stored confidence is doubtful until the user
+ * confirms it on the overlay (RegistrationRecord.overlayChecked) or places the map with landmarks.
+ * Registrations stored before the confidence existed pass, as before.
+ */
+import { isDoubtful } from '@/lib/registration/confidence';
+import type { Registration } from '@/lib/registration/types';
+import type { RegistrationRecord } from './correlate';
+import type { Face } from './project-inputs';
+
+/**
+ * A registration whose stored confidence is doubtful (lib/registration/confidence.ts: an automatic
+ * one nothing confirms, or landmark pairs that disagree) and that the user has not confirmed on the
+ * overlay: the words that refuse it (accept, train), else undefined. Older registrations without a
+ * confidence pass, as before.
+ */
+export function doubtfulUnchecked(rec: Pick<RegistrationRecord, 'quality' | 'overlayChecked'>, face: Face = 'top'): string | undefined {
+  if (rec.overlayChecked || !isDoubtful(rec.quality as Registration['quality'])) return undefined;
+  const c = (rec.quality as Registration['quality']).confidence!;
+  return `Nothing confirms this registration of the ${face} face's EDS map: ${c.reason.replace(/\.$/, '')}. ` +
+    'A wrong pixel size of the map or voxel size of the scan, a map of the other face or of another sample, or a map covering too little of the scan registers like this, far off. ' +
+    'Check the overlay on the Correlate step (blend, swipe, outlines): if the grains line up, click "I checked the overlay — use this registration"; ' +
+    'if not, check the map\'s pixel size and the volume\'s voxel size on the Data step, or place the map with 3 landmark pairs.';
+}
