@@ -13,9 +13,9 @@
  *
  * Both print a JSON summary on stdout (classes, counts, validation).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DEFAULT_BANK, FEATURE_BANKS, featureBank, type FeatureBank } from '../classify/feature-banks';
 import { SURFACE_LABEL_LAYERS } from '../classify/training-set';
 import { phaseAreas } from '../eds/minor-phases';
@@ -31,7 +31,8 @@ import { parseCommandArgs, readJsonOption, shortUsage } from './args';
 import { progressBar } from './progress';
 import { thinClassesNote } from './thin-classes';
 import { droppedMineralsNote } from './dropped-minerals';
-import { nextAfterTrain } from './next-step';
+import { isStoredMineralMap } from './eds-input';
+import { nextAfterTrain, shellWord } from './next-step';
 import { isPetromapStore, STORE_HINT } from './store-kind';
 import { warnIfSpacingAssumed } from './voxel-size';
 
@@ -150,6 +151,16 @@ export function untrainedCaveat(untrained: ReadonlySet<string>): string {
   return `; over the trained classes only: the rock of ${shown}, which ${names.length > 1 ? 'have' : 'has'} no class, is predicted as one of them and this estimate does not count it`;
 }
 
+/** --eds is not a folder written by import-eds: what train reads and the import that makes it. */
+export function notImportedMapMessage(edsPath: string): string {
+  const isDir = !!statSync(edsPath, { throwIfNoEntry: false })?.isDirectory();
+  const folder = `${basename(edsPath.replace(/[/\\]+$/, '')).replace(/\.[^.]+$/, '') || 'map'}-eds`;
+  const what = isDir ? 'a folder without the map.json of an imported map (a TIMA export?)' : 'a file, not a map folder';
+  const opts = isDir ? '' : ' --legend <legend.csv> --pixel-um <µm>';
+  return `--eds ${edsPath} is ${what}: train reads a map imported by "petromap import-eds". Import it first, then train on the folder: `
+    + `petromap import-eds ${shellWord(edsPath)}${opts} --out ${shellWord(folder)}, then --eds ${shellWord(folder)}.`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, SPEC);
   const a: Record<string, string | undefined> = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v)]));
@@ -169,6 +180,8 @@ export async function main(argv: string[]): Promise<number> {
   /** minerals of the maps that no class takes: the model reads their rock as one of its classes */
   const untrained = new Set<string>();
   for (const [k, edsPath] of edsList.entries()) {
+    // a map image or a TIMA export given as it is (before: "ENOTDIR: not a directory, open '<map.png>/map.json'")
+    if (!isStoredMineralMap(edsPath)) throw invalidInput(notImportedMapMessage(edsPath));
     const map = await loadMineralMap(edsPath);
     const reg = (await readJsonOption('registration', regList[k]!)) as { edsToSlab: never; slabToVoxel: never; slabSize: [number, number]; surface: { a: number; b: number; c: number }; face?: unknown };
     if (!reg.edsToSlab || !reg.slabToVoxel || !reg.slabSize || !reg.surface) throw invalidInput(`${regList[k]} is not a registration written by "petromap register" (edsToSlab, slabToVoxel, slabSize, surface).`);
