@@ -65,6 +65,18 @@ export function parseVolumeArgs(argv: string[], usage = USAGE): ParsedVolumeArgs
   return { sources, out: v.out, opts };
 }
 
+/**
+ * A --spacing outside 0.01 µm – 1 mm is almost always a unit mix-up (the size in mm typed as it is:
+ * 0.002 for 2 µm), said as a note (the import goes on). Before, only a size read from the file was
+ * checked so; a typed one went into the store without a word.
+ */
+export function givenSpacingNote(um: readonly number[]): string | undefined {
+  const big = Math.max(...um) > 1000, small = Math.min(...um) < 0.01;
+  if (!big && !small) return undefined;
+  return `--spacing ${um.join(',')} is read in µm: ${big ? 'larger than 1 mm' : 'smaller than 0.01 µm'}, unusual for XRM or micro-CT. ` +
+    `If it is in ${big ? 'nm' : 'mm'}, import again with --spacing ${um.map((v) => +(big ? v / 1000 : v * 1000).toPrecision(6)).join(',')} (µm).`;
+}
+
 function defaultOut(source: string): string {
   const base = nodePath.basename(source.replace(/[/\\]+$/, '')).replace(/\.(nii\.gz|ome\.tiff?|[^.]+)$/i, '');
   return `${base || 'volume'}.ome.zarr`;
@@ -80,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
     const dest = out ?? defaultOut(sources[0]!);
     const desc = await describeVolumeFile(source, opts);
     for (const note of desc.notes) process.stderr.write(`petromap import: note: ${note}\n`);
+    const unit = opts.spacingUm && givenSpacingNote(opts.spacingUm);
+    if (unit) process.stderr.write(`petromap import: note: ${unit}\n`);
     bar = progressBar('petromap import');
     const meta = await importVolume(source, dest, { ...opts, onProgress: bar });
     bar.done();
