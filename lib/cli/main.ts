@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
   'import-eds': { about: 'import an EDS mineral map (colour map + legend, label image, TESCAN TIMA export)', load: () => import('./import-eds') },
   info: { about: 'describe a volume file or store', load: () => import('./info') },
   register: { about: 'register an EDS map onto the sample surface inside a volume', load: () => import('./register') },
+  'check-scale': { about: 'find the EDS pixel size at which the map matches the scan best (a wrong one misplaces the registration)', load: () => import('./check-scale') },
   train: { about: 'train a classifier on registered EDS labels or on a label volume (--labels)', load: () => import('./train') },
   predict: { about: 'classify a whole volume with a trained model (resumable)', load: () => import('./predict') },
   run: { about: 'the whole chain: import, register, train, predict, report', load: () => import('./run') },

@@ -1,0 +1,113 @@
+/**
+ * `petromap check-scale`: which EDS pixel size fits the scan? Runs the automatic pose search over
+ * scale factors of the given pixel size (lib/registration/scale-search.ts) and prints the pixel
+ * size at which the map matches best, beside the given one, and whether the given one is plausible.
+ * A thin adapter over lib/registration, in the argument style of `petromap register`.
+ */
+import { invalidInput, isPetromapError } from '../errors';
+import type { MineralMap } from '../eds/types';
+import { parseCommandArgs } from './args';
+import { isStoredMineralMap, readEdsInput } from './eds-input';
+import { progressBar } from './progress';
+import { faceView } from '../registration/face';
+import { openVolumeInput } from '../registration/read-inputs-node';
+import { PLAUSIBLE_FACTOR, searchMapScale, type ScaleSearchResult } from '../registration/scale-search';
+import { cliVoxelSizeAdvice, warnIfSpacingAssumed, type SpacingSource } from './voxel-size';
+
+export const USAGE = `usage: petromap check-scale --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder|folder from import-eds> [legend.csv] [--pixel-um <µm>]
+    [--face top|bottom] [--range <low>,<high>] [--json]
+  Finds the EDS pixel size at which the map matches the polished surface best: the automatic pose search of
+  petromap register (shift, rotation, handedness) is run at pixel sizes from --range × the given one (default
+  0.5,2: half to twice, in 5 % steps, then 1 % steps around the best), and prints "the map matches best at X µm per
+  pixel (given Y)". The given pixel size is called plausible when the best one is within ${Math.round(100 * PLAUSIBLE_FACTOR)} % of it;
+  if not, register with the pixel size found (--pixel-um X), after checking the EDS export's calibration.
+  --map, --eds  the EDS map, as petromap register reads it (a folder from import-eds carries its pixel size; --pixel-um
+                then checks another one instead)
+  --pixel-um    the pixel size to check (µm; default: the map's own)
+  --face        which polished face the map shows (top, default, or bottom), as in petromap register
+  --json        the result as JSON on stdout (no progress bar): { givenPixelUm, pixelUm, factor, plausible, score,
+                givenScore, scoreRatio, samples: [{ factor, pixelUm, score, stage }], skippedPixelUm, volume, map }
+  Takes about 5 times as long as one registration (the pose search at ~35 pixel sizes).`;
+
+const SPEC = {
+  usage: USAGE,
+  options: {
+    volume: { kind: 'path', must: 'exist', required: true, what: 'volume' },
+    map: { kind: 'path', must: 'exist', what: 'EDS map' },
+    eds: { kind: 'path', must: 'exist', what: 'EDS map' },
+    'pixel-um': { kind: 'number', min: 0, exclusiveMin: true, unit: 'µm' },
+    face: { kind: 'string', choices: ['top', 'bottom'] },
+    range: { kind: 'string' },
+    json: { kind: 'flag' },
+  },
+  positionals: { max: 1, name: 'legend CSV' },
+} as const;
+
+/** Checks every argument before any work. */
+export function parseCheckScaleArgs(argv: string[]) {
+  const { values: a, positionals } = parseCommandArgs(argv, SPEC);
+  if (a.map !== undefined && a.eds !== undefined) throw invalidInput('Give the EDS map once: --map or --eds, not both.');
+  const map = a.map ?? a.eds;
+  if (map === undefined) throw invalidInput('--map is required (the EDS map whose pixel size to check). usage: petromap check-scale --volume <store> --map <map> [legend.csv] [--pixel-um <µm>]');
+  let range: [number, number] = [0.5, 2];
+  if (a.range !== undefined) {
+    const m = /^\s*([\d.]+)\s*,\s*([\d.]+)\s*$/.exec(a.range);
+    const lo = m ? Number(m[1]) : NaN, hi = m ? Number(m[2]) : NaN;
+    if (!(lo > 0 && lo <= 1 && hi >= 1 && hi <= 10 && lo >= 0.1)) {
+      throw invalidInput(`--range must be <low>,<high>: factors of the given pixel size with low in 0.1–1 and high in 1–10 (e.g. 0.5,2), not "${a.range}".`);
+    }
+    range = [lo, hi];
+  }
+  return { ...a, map, range, legend: positionals[0], face: a.face ?? 'top' };
+}
+
+const um = (x: number) => `${+x.toPrecision(3)} µm`;
+
+/** The line check-scale prints: the best pixel size beside the given one, and what to do. */
+export function checkScaleSummary(r: Pick<ScaleSearchResult, 'pixelUm' | 'givenPixelUm' | 'factor' | 'plausible' | 'scoreRatio' | 'skipped'>, range: [number, number]): string {
+  const pct = Math.round(100 * Math.abs(r.factor - 1));
+  const head = `the map matches best at ${um(r.pixelUm)} per pixel (given ${um(r.givenPixelUm)})`;
+  const edge = Math.abs(Math.log(r.factor / range[0])) < 0.03 || Math.abs(Math.log(r.factor / range[1])) < 0.03;
+  const skipped = r.skipped.length ? ` Pixel sizes ${um(Math.min(...r.skipped) * r.givenPixelUm)}–${um(Math.max(...r.skipped) * r.givenPixelUm)} were not tried: their search would need more memory than it may use.` : '';
+  const atEdge = edge ? ` The best lies at the edge of the sizes tried (${um(range[0] * r.givenPixelUm)}–${um(range[1] * r.givenPixelUm)}): the map may not show this sample, or its pixel size lies further off (--range).` : '';
+  if (r.plausible) {
+    return `${head}: the given pixel size is plausible (${pct} % off, within the ${Math.round(100 * PLAUSIBLE_FACTOR)} % the search tells apart); the match there scores ${(100 * r.scoreRatio).toFixed(0)} % of the best.${skipped}`;
+  }
+  return `${head}: the given pixel size looks wrong (${pct} % off; the match there scores ${(100 * r.scoreRatio).toFixed(0)} % of the best). ` +
+    `Check the EDS export's pixel size (a binned export, the calibration of another magnification); if ${um(r.pixelUm)} is right, register with --pixel-um ${+r.pixelUm.toPrecision(4)}.${atEdge}${skipped}`;
+}
+
+async function readMap(a: ReturnType<typeof parseCheckScaleArgs>): Promise<MineralMap> {
+  // a stored map carries its pixel size: --pixel-um checks another one, so it is applied after reading
+  if (isStoredMineralMap(a.map) && a['pixel-um'] !== undefined) {
+    if (a.legend !== undefined) throw invalidInput(`${a.map} is a map imported with "petromap import-eds": it carries its own legend; leave the legend out.`);
+    return { ...(await readEdsInput(a.map, undefined, undefined, { flag: '--map' })), pixelSizeUm: a['pixel-um'] };
+  }
+  return readEdsInput(a.map, a.legend, a['pixel-um'], { flag: '--map' });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    const a = parseCheckScaleArgs(argv);
+    const map = await readMap(a);
+    const quiet = a.json ? undefined : progressBar('import');
+    const opened = await openVolumeInput(a.volume, { onProgress: quiet });
+    const voxelSizeAssumed = (opened.store as SpacingSource).spacingAssumed === true;
+    warnIfSpacingAssumed('check-scale', { path: a.volume, meta: opened.store.meta, spacingAssumed: voxelSizeAssumed }, 'the pixel size found rests on that voxel size');
+    const onProgress = a.json ? undefined : progressBar('check-scale');
+    const r = await searchMapScale(faceView(opened.store, a.face), map, { range: a.range, onProgress, voxelSizeAssumed })
+      .catch((err: unknown) => { onProgress?.done(); throw cliVoxelSizeAdvice(err); })
+      .finally(() => opened.close());
+    onProgress?.done();
+    if (a.json) {
+      console.log(JSON.stringify({
+        givenPixelUm: r.givenPixelUm, pixelUm: r.pixelUm, factor: r.factor, plausible: r.plausible, score: r.score, givenScore: r.givenScore, scoreRatio: r.scoreRatio,
+        samples: r.samples.map((s) => ({ ...s, pixelUm: s.factor * r.givenPixelUm, score: Number.isFinite(s.score) ? s.score : null })),
+        skippedPixelUm: r.skipped.map((k) => k * r.givenPixelUm), volume: a.volume, map: a.map,
+      }, null, 2));
+    } else console.log(checkScaleSummary(r, a.range));
+  } catch (err) {
+    console.error(`petromap check-scale: ${isPetromapError(err) || err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
+}
