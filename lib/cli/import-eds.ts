@@ -149,6 +149,19 @@ async function writePreview(path: string, map: MineralMap, minorPx: number): Pro
   }
 }
 
+/**
+ * A map pixel size outside 0.01 µm – 1 mm is almost always a unit mix-up (--pixel-um given in mm:
+ * 0.0016 for 1.6 µm), said as a note, as import says it of a voxel size (the map is stored as given).
+ * Before, it was stored without a word and register then failed far from the cause.
+ */
+export function pixelSizeNote(um: number, typed: boolean): string | undefined {
+  const big = um > 1000, small = um < 0.01;
+  if (!big && !small) return undefined;
+  const size = big ? 'larger than 1 mm' : 'smaller than 0.01 µm';
+  if (!typed) return `the map's pixel size, ${um} µm, is ${size}, unusual for an EDS map. Check it, and give the real one with --pixel-um <µm> if it is wrong.`;
+  return `--pixel-um ${um} is read in µm: ${size}, unusual for an EDS map. If it is in ${big ? 'nm' : 'mm'}, import again with --pixel-um ${+(big ? um / 1000 : um * 1000).toPrecision(6)}.`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const { input, out, preview, minorPx } = parseImportEdsArgs(argv);
@@ -168,6 +181,8 @@ export async function main(argv: string[]): Promise<number> {
       summary.preview = preview;
     }
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    const unit = pixelSizeNote(map.pixelSizeUm, input.pixelSizeUm !== undefined);
+    if (unit) process.stderr.write(`petromap import-eds: note: ${unit}\n`);
     process.stderr.write(`petromap import-eds: ${nextAfterImportEds(out)}\n`);
     return 0;
   } catch (err) {
