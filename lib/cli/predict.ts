@@ -23,13 +23,14 @@ export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model 
   and prints that command; the finished bricks are kept).
   With PETROMAP_REDIS_URL the bricks go to the "petromap worker" processes (docs/scale-out.md).
   --export: the labels also as labels.nrrd, labels.nii, labels.tif, labels.ome.zarr (Zarr v3)
-  and/or labels.v2.ome.zarr (OME-Zarr 0.4 / Zarr v2, for zarr-python 2 and older viewers) in --out.
+  and/or labels.v2.ome.zarr (OME-Zarr 0.4 / Zarr v2, for zarr-python 2 and older viewers) in --out (labels.ome.zarr is the
+  prediction's own store). A scan whose voxel size was assumed at import exports with it, marked as assumed in each file.
   --mirror: auto (default) mirrors the volume above the polished surface the model was trained at, as in training;
   none predicts without it: another scan of the rock at the same voxel size but of another size (the training
   surface is a plane in the training scan's voxels); the rock within a few filter widths of its surface then reads much worse.
   Output (stdout, JSON): { labelsPath, probabilitiesPath, uncertaintyPath, classes (label codes), classNames ({ code: name }),
   bricksTotal, bricksDone, ...,
-  exported: first export's path, exports: [{ format, path, bytes }] }.`;
+  exported: first export's path, exports: [{ format, path, bytes, spacingAssumed? }] }.`;
 
 const SPEC = {
   usage: USAGE,
