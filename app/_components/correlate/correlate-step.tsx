@@ -266,7 +266,7 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
         )}
         {running && !job && <span className="muted" data-testid="auto-progress">starting…</span>}
         {!running && jobResult && (
-          <span className={`small ${jobResult.state === 'done' ? 'ok-text' : 'bad'}`} data-testid="auto-result">
+          <span className={`small ${jobResult.state === 'done' ? (doubtful ? 'warn-text' : 'ok-text') : 'bad'}`} data-testid="auto-result">
             {jobResult.state === 'done' ? (reg?.accepted ? 'Auto-register finished.' : doubtful ? 'Auto-register finished, but nothing confirms the result: see below.' : 'Auto-register finished: check the fit on the overlay (blend, swipe, checkerboard, outlines), then Accept registration.') : jobResult.state === 'cancelled' ? 'Auto-register cancelled.' : `Auto-register failed: ${jobResult.error ?? jobResult.state}`}
           </span>
         )}
