@@ -30,6 +30,18 @@
  *   interpolated against its boundary; stop 29). Stop 28's second criterion (the map rendered like
  *   the slab, blurred-map.ts) is no longer averaged in: on the extrapolated slab it added error
  *   (26 maps: 0.098 with it, 0.095 without).
+ * - **With the map's BSE companion** (`mov.bse`, stop 32): the climbs and the basin at that area run
+ *   on the map rendered like the scan instead (generative-score.ts: per-class greys and the BSE,
+ *   blurred by the point spread measured on the slab, least squares against the extrapolated slab).
+ *   What held the correlation ratio's optimum 0.1-0.27 voxel off on the small maps is the map's own
+ *   content, not the scan: scanned without noise its optimum at the true area moved little (s99
+ *   0.272 -> 0.233, s35 0.167 -> 0.164), with the map's boundary and speckle defects left out it moved
+ *   to 0.127 / 0.058; the class map says where a boundary is only to the pixel, the BSE (a mean over
+ *   the pixel's footprint) to a fraction of it. The rendered map alone (no BSE) was worse than the
+ *   ratio (47 maps at the true area: 0.100 against 0.089). Measured at the area the polish uses, on
+ *   the 35 kept affines: 0.100 -> 0.083 mean, 23 better and 6 worse by > 0.005 (3 % shear 40 %
+ *   0.085 -> 0.145), over 0.15: 3 -> 2 (s93 0.151: its area; s99 0.265 -> 0.195). docs/registration-
+ *   models.md, stop 32. Without a BSE (or one of another size) the correlation ratio, as before.
  */
 import { invertAffine2, type Affine2 } from '../coords';
 import { throwIfAborted } from '../errors';
@@ -39,6 +51,7 @@ import type { SlabWithBelow } from './extract-slab';
 import type { MovingImage } from './moving-image';
 import { scoreAffine } from './pose';
 import { EDGE_ERODE_PX, erodeSlabEdge } from './refine-fields';
+import { generativeScore } from './generative-score';
 import { poseScore } from './refine-pose';
 import type { Slab } from './types';
 
@@ -55,9 +68,14 @@ export interface PolishedAffine {
   area: { used: number; patches: number | null; basin: number };
   /** whether the slab was extrapolated to the surface (it had `below`) */
   extrapolated: boolean;
-  /** gain of the polished affine over G on the polish's criterion */
+  /** gain of the polished affine over G on the correlation ratio (the polish's area criterion) */
   gain: number;
+  /** the final basin's criterion: the correlation ratio, or the map rendered with its BSE (its point spread in slab pixels) */
+  criterion: { kind: 'ratio' } | { kind: 'rendered with BSE'; sigma: number };
 }
+
+/** A moving image that may carry the map's BSE companion (one value per EDS pixel). */
+export type MovingWithBse = MovingImage & { bse?: Float32Array };
 
 /** The slab extrapolated to the surface from its deeper twin; the slab itself without one. */
 export function surfaceSlab(slab: SlabWithBelow): { slab: Slab; extrapolated: boolean } {
@@ -72,10 +90,10 @@ export function surfaceSlab(slab: SlabWithBelow): { slab: Slab; extrapolated: bo
  * (as register-eds.ts's scoreOn on a mask). Shared with similarity-polish.ts and the bench's
  * decomposition of the error (bench/_affine-decompose.ts).
  */
-export function surfaceScore(slab: SlabWithBelow, mov: MovingImage, G: Affine2): { score: (m: Affine2) => number; extrapolated: boolean } {
+export function surfaceScore(slab: SlabWithBelow, mov: MovingImage, G: Affine2): { score: (m: Affine2) => number; extrapolated: boolean; X: Slab; mask: Uint8Array } {
   const { slab: X, extrapolated } = surfaceSlab(slab);
   const mask = Uint8Array.from(erodeSlabEdge(X, EDGE_ERODE_PX).data, (g) => (g === g ? 1 : 0));
-  return { score: poseScore(X, mov, scoreAffine(X.data, X.width, X.height, mov, invertAffine2(G), mask).overlap, mask), extrapolated };
+  return { score: poseScore(X, mov, scoreAffine(X.data, X.width, X.height, mov, invertAffine2(G), mask).overlap, mask), extrapolated, X, mask };
 }
 
 /** At the area of `area` (its determinant), the better of the climbs from G and from `lsStart`, taken to the centre of its basin. */
@@ -91,11 +109,16 @@ export function polishAtArea(score: (m: Affine2) => number, G: Affine2, lsStart:
  * the patches' least-squares affine (null when too few patches), `patchArea` their area change
  * (null when too few).
  */
-export function polishKeptAffine(slab: SlabWithBelow, mov: MovingImage, G: Affine2, kept: Affine2, lsStart: Affine2 | null, patchArea: { a: number } | null, signal?: AbortSignal): PolishedAffine {
+export function polishKeptAffine(slab: SlabWithBelow, mov: MovingWithBse, G: Affine2, kept: Affine2, lsStart: Affine2 | null, patchArea: { a: number } | null, signal?: AbortSignal): PolishedAffine {
   const mw = mov.width, mh = mov.height, cu = (mw - 1) / 2, cv = (mh - 1) / 2;
-  const { score, extrapolated } = surfaceScore(slab, mov, G);
+  const { score, extrapolated, X, mask } = surfaceScore(slab, mov, G);
   const basin = det(basinCentre(score, kept, mw, mh, { area: false, rounds: 3, signal }).edsToSlab) / det(G) - 1;
   const used = patchArea ? 0.5 * (patchArea.a + basin) : basin;
-  const edsToSlab = polishAtArea(score, G, lsStart, withDeterminant(G, det(G) * (1 + used), cu, cv), mw, mh, signal);
-  return { edsToSlab, area: { used, patches: patchArea?.a ?? null, basin }, extrapolated, gain: score(edsToSlab) - score(G) };
+  // with the map's BSE, the climbs and the basin at that area on the map rendered like the scan (header)
+  const bse = mov.bse && mov.bse.length === mw * mh ? mov.bse : undefined;
+  const rendered = bse ? generativeScore(X, mov, G, mask, undefined, bse) : null;
+  throwIfAborted(signal);
+  const edsToSlab = polishAtArea(rendered?.score ?? score, G, lsStart, withDeterminant(G, det(G) * (1 + used), cu, cv), mw, mh, signal);
+  const criterion = rendered ? { kind: 'rendered with BSE' as const, sigma: rendered.sigma } : { kind: 'ratio' as const };
+  return { edsToSlab, area: { used, patches: patchArea?.a ?? null, basin }, extrapolated, gain: score(edsToSlab) - score(G), criterion };
 }

@@ -375,7 +375,7 @@ export async function judgeAffine(m: PatchMeasure, G: Affine2, scoreOn: ScoreOn,
     const psv = singularValues(composeAffine2(invertAffine2(G), p.edsToSlab));
     if (psv[0] <= 1.1 && psv[1] >= 0.9) {
       const sign = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)} %`;
-      reason += `; polished at area ${sign(p.area.used)} (mean of the patch shifts' ${p.area.patches === null ? 'n/a' : sign(p.area.patches)} and the basin centre's ${sign(p.area.basin)}), the correlation ratio's basin centre on the slab ${p.extrapolated ? 'extrapolated to the surface' : 'as sampled (no deeper slab to extrapolate from)'}; polished gain ${p.gain.toFixed(4)}; stretch ${pct(psv[0])} / ${pct(psv[1])}`;
+      reason += `; polished at area ${sign(p.area.used)} (mean of the patch shifts' ${p.area.patches === null ? 'n/a' : sign(p.area.patches)} and the basin centre's ${sign(p.area.basin)}), ${p.criterion.kind === 'ratio' ? "the correlation ratio's basin centre" : `the basin centre of the map rendered like the scan (class greys and the map's BSE, blurred by ${p.criterion.sigma} voxel)`} on the slab ${p.extrapolated ? 'extrapolated to the surface' : 'as sampled (no deeper slab to extrapolate from)'}; polished gain ${p.gain.toFixed(4)}; stretch ${pct(psv[0])} / ${pct(psv[1])}`;
       return { affine: p.edsToSlab, keep, choice: { ...base, heldOutGain, affineStretch: [psv[0], psv[1]], reason } };
     }
   }
