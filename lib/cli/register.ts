@@ -207,7 +207,10 @@ export async function main(argv: string[]): Promise<void> {
         fields: fields && `${fields.length} fields (${a.grid ? `grid ${a.grid[0]}x${a.grid[1]}` : 'TIMA field layout'})` }));
     }
     const [, ny, nx] = opened.store.meta.shape;
-    const unverified = unverifiedRegistration(r, { mapPx: [map.width, map.height], mapPixelUm: map.pixelSizeUm, volumeUm: [nx * opened.store.meta.spacingUm[2]!, ny * opened.store.meta.spacingUm[1]!], face: a.face ?? 'top' });
+    const unverified = unverifiedRegistration(r, {
+      mapPx: [map.width, map.height], mapPixelUm: map.pixelSizeUm, volumeUm: [nx * opened.store.meta.spacingUm[2]!, ny * opened.store.meta.spacingUm[1]!], face: a.face ?? 'top',
+      inputs: { volume: a.volume, map: a.map, legend: a.legend, pixelUm: a['pixel-um'] },
+    });
     if (unverified) process.stderr.write(`petromap register: ${unverified}\n`);
     process.stderr.write(`petromap register: ${unverified ? 'then, if it holds, ' : ''}${nextAfterRegister({ volume: a.volume, map: a.map, legend: a.legend, pixelUm: a['pixel-um'], out: a.out })}\n`);
   } catch (err) {

@@ -4,6 +4,7 @@
  */
 import { isPetromapError, unprocessable, type PetromapError } from '../errors';
 import type { Registration } from '../registration/types';
+import { shellWord } from './next-step';
 
 /**
  * Above this held-out patch error (voxels) an automatic registration WITHOUT a stored confidence is
@@ -14,7 +15,19 @@ import type { Registration } from '../registration/types';
 export const DOUBT_HELD_OUT_VOX = 0.9;
 
 type Doubted = Pick<Registration, 'model' | 'modelChoice' | 'quality'>;
-export interface DoubtSizes { mapPx: [number, number]; mapPixelUm: number; volumeUm: [number, number]; face: string }
+export interface DoubtSizes {
+  mapPx: [number, number]; mapPixelUm: number; volumeUm: [number, number]; face: string;
+  /** the inputs as given, for the petromap check-scale line (lib/cli/check-scale.ts) that finds the pixel size the map fits best */
+  inputs?: { volume: string; map: string; legend?: string; pixelUm?: number };
+}
+
+/** The command that measures which EDS pixel size the map matches best (engineer P's scale search). */
+export function checkScaleLine(o: DoubtSizes): string {
+  const i = o.inputs;
+  if (!i) return '';
+  return ` To measure which pixel size the map matches best: petromap check-scale --volume ${shellWord(i.volume)} --map ${shellWord(i.map)}` +
+    `${i.legend ? ` ${shellWord(i.legend)}` : ''}${i.pixelUm !== undefined ? ` --pixel-um ${i.pixelUm}` : ''}${o.face === 'bottom' ? ' --face bottom' : ''}.`;
+}
 
 /**
  * Why a registration is not confirmed, in plain words, or undefined when it is: its stored
@@ -39,7 +52,7 @@ const doubtFacts = (why: string, r: Doubted, o: DoubtSizes) =>
   `${why}; ${(100 * r.quality.coverage).toFixed(0)} % of the map lies on the volume. ` +
   `At ${um(o.mapPixelUm)} µm per pixel the map is ${um(o.mapPx[0] * o.mapPixelUm)} x ${um(o.mapPx[1] * o.mapPixelUm)} µm; the volume's ${o.face} face is ${um(o.volumeUm[0])} x ${um(o.volumeUm[1])} µm. ` +
   'A wrong EDS pixel size (--pixel-um, as the EDS software reports it), a wrong voxel size of the scan (petromap import --spacing) or a map of the other face (--face bottom for the bottom face) registers like this, with a map placed far off; ' +
-  'so does a map that covers too little of the scanned surface.';
+  'so does a map that covers too little of the scanned surface.' + checkScaleLine(o);
 
 /**
  * A registration nothing confirms: its stored confidence is doubtful (or, without one, no landmarks

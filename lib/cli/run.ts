@@ -135,12 +135,15 @@ export async function main(argv: string[]): Promise<number> {
     const bar = progressBar('run');
     const [, ny, nx] = spacing.meta.shape;
     const volumeUm: [number, number] = [nx * spacing.meta.spacingUm[2]!, ny * spacing.meta.spacingUm[1]!];
-    const sizesOf = (m: MineralMap, face: string): DoubtSizes => ({ mapPx: [m.width, m.height], mapPixelUm: m.pixelSizeUm, volumeUm, face });
+    const sizesOf = (m: MineralMap, face: string, k = 0): DoubtSizes => ({
+      mapPx: [m.width, m.height], mapPixelUm: m.pixelSizeUm, volumeUm, face,
+      inputs: { volume: a.volume, map: maps[k]!.path, legend: maps[k]!.legend, pixelUm: maps[k]!.pixelUm },
+    });
     // a registration nothing confirms stops the run before training (registration.json is written), unless --accept-registration
     const afterRegister = a['accept-registration'] ? undefined : (regs: Parameters<typeof doubtfulRegistrationStop>[0][]) => {
       const all = [{ m: map, face: 'top', file: 'registration.json' }, ...moreMaps.map((m, k) => ({ m: m.map, face: m.face, file: `registration-${k + 2}.json` }))];
       for (const [k, reg] of regs.entries()) {
-        const stop = doubtfulRegistrationStop(reg, { ...sizesOf(all[k]!.m, all[k]!.face), file: join(a.out, all[k]!.file) });
+        const stop = doubtfulRegistrationStop(reg, { ...sizesOf(all[k]!.m, all[k]!.face, k), file: join(a.out, all[k]!.file) });
         if (stop) { bar.done(); throw stop; }
       }
     };

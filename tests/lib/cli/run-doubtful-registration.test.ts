@@ -54,6 +54,8 @@ describe('petromap run on a doubtful registration', () => {
     expect(msg).toMatch(/--pixel-um.*--spacing.*--face bottom/);
     expect(msg).toMatch(/--landmarks pairs\.json/);
     expect(msg).toMatch(/--accept-registration/);
+    // engineer P's scale search, ready to run on these inputs
+    expect(msg).toContain(`To measure which pixel size the map matches best: petromap check-scale --volume ${store} --map ${mapDir}.`);
     const reg = JSON.parse(readFileSync(join(out, 'registration.json'), 'utf8'));
     expect(reg.quality.confidence.verdict).toBe('doubtful');
     expect(existsSync(join(out, 'model'))).toBe(false);
