@@ -20,7 +20,7 @@ import { DEFAULT_BANK, FEATURE_BANKS, featureBank, type FeatureBank } from '../c
 import { SURFACE_LABEL_LAYERS } from '../classify/training-set';
 import { phaseAreas } from '../eds/minor-phases';
 import { loadMineralMap } from '../eds/store-node';
-import { invalidInput, notFound } from '../errors';
+import { invalidInput, notFound, unprocessable } from '../errors';
 import { classMapFromTable, parseClassTable } from '../pipeline/run-mineralogy';
 import { trainFromLabels, type EdsLabels } from '../pipeline/train-from-labels';
 import { limitsFromEnv } from '../limits';
@@ -38,7 +38,8 @@ import { warnIfSpacingAssumed } from './voxel-size';
 
 export const USAGE = [
   'usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json> ' +
-    '[--classes classes.json] [--features classifier|default|skimage] [--layers <n>] [--epochs <n>] [--out <model folder>]',
+    '[--classes classes.json] [--features classifier|default|skimage] [--layers <n>] [--epochs <n>] [--accept-registration] [--out <model folder>]',
+  '      (a registration that register marked doubtful is refused: nothing confirms it; --accept-registration trains on it anyway)',
   '      (more maps of the sample, e.g. its bottom face: repeat --eds <map> --registration <its registration.json> in pairs; the face',
   '      is read from the registration ("petromap register --face bottom"); one model is trained on every map, held-out tiles on each)',
   '   or: petromap train --volume <store.ome.zarr> --labels <label volume: .tif, TIFF folder, .nrrd, .nii, .mha or .ome.zarr; 0 = unlabelled> ' +
@@ -57,6 +58,7 @@ const SPEC = {
     layers: { kind: 'number', integer: true, min: 1 },
     epochs: { kind: 'number', integer: true, min: 1 },
     out: { kind: 'string' },
+    'accept-registration': { kind: 'flag' },
   },
 } as const;
 
@@ -151,6 +153,21 @@ export function untrainedCaveat(untrained: ReadonlySet<string>): string {
   return `; over the trained classes only: the rock of ${shown}, which ${names.length > 1 ? 'have' : 'has'} no class, is predicted as one of them and this estimate does not count it`;
 }
 
+/**
+ * A registration file that `petromap register` marked doubtful (lib/registration/confidence.ts):
+ * why, in words, or undefined. `run` stops on one; train on its registration.json did not (it
+ * trained on a map 60 voxels off and printed an estimate of 0.84). Files without a confidence
+ * (older ones) pass as before.
+ */
+export function doubtfulRegistrationFile(reg: { quality?: { confidence?: { verdict?: unknown; reason?: unknown } } }, file: string): string | undefined {
+  const c = reg.quality?.confidence;
+  if (!c || c.verdict !== 'doubtful') return undefined;
+  const reason = typeof c.reason === 'string' ? c.reason.replace(/\.$/, '') : 'no reading confirms it';
+  return `${file} is a registration that nothing confirms (petromap register marked it doubtful: ${reason}). ` +
+    'Training on it would teach the model minerals from the wrong grains. Check the overlay (register --json writes the transform; the warning of register names what to check), ' +
+    'register again with the right --pixel-um / --face or with --landmarks pairs.json, or give --accept-registration to train on it anyway.';
+}
+
 /** --eds is not a folder written by import-eds: what train reads and the import that makes it. */
 export function notImportedMapMessage(edsPath: string): string {
   const isDir = !!statSync(edsPath, { throwIfNoEntry: false })?.isDirectory();
@@ -183,9 +200,12 @@ export async function main(argv: string[]): Promise<number> {
     // a map image or a TIMA export given as it is (before: "ENOTDIR: not a directory, open '<map.png>/map.json'")
     if (!isStoredMineralMap(edsPath)) throw invalidInput(notImportedMapMessage(edsPath));
     const map = await loadMineralMap(edsPath);
-    const reg = (await readJsonOption('registration', regList[k]!)) as { edsToSlab: never; slabToVoxel: never; slabSize: [number, number]; surface: { a: number; b: number; c: number }; face?: unknown };
+    const reg = (await readJsonOption('registration', regList[k]!)) as { edsToSlab: never; slabToVoxel: never; slabSize: [number, number]; surface: { a: number; b: number; c: number }; face?: unknown; quality?: { confidence?: { verdict?: unknown; reason?: unknown } } };
     if (!reg.edsToSlab || !reg.slabToVoxel || !reg.slabSize || !reg.surface) throw invalidInput(`${regList[k]} is not a registration written by "petromap register" (edsToSlab, slabToVoxel, slabSize, surface).`);
     if (reg.face !== undefined && reg.face !== 'top' && reg.face !== 'bottom') throw invalidInput(`${regList[k]}: "face" must be "top" or "bottom", not ${JSON.stringify(reg.face).slice(0, 40)}.`);
+    const doubt = doubtfulRegistrationFile(reg, regList[k]!);
+    if (doubt && !values['accept-registration']) throw unprocessable(doubt);
+    if (doubt) process.stderr.write(`petromap train: warning: training on it as asked (--accept-registration): ${doubt}\n`);
     const cm = classMapFromTable(map, table);
     const dropped = droppedMineralsNote(map, cm.classMap, table);
     if (dropped) process.stderr.write(`petromap train: note: ${dropped}\n`);

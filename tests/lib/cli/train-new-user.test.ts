@@ -8,7 +8,7 @@
  * - a map image given to --eds (as register takes it) read "ENOTDIR: not a directory, open
  *   '<map.png>/map.json'"; now the import that makes the folder train reads is named.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { main as trainMain, untrainedCaveat } from '../../../lib/cli/train';
@@ -57,4 +57,25 @@ it('a map image or a TIMA folder given to --eds is refused in words with the imp
     expect(isPetromapError(err, 'InvalidInput'), String(err)).toBe(true);
     expect((err as Error).message).toBe(said);
   }
+});
+
+it('a registration that register marked doubtful is refused before anything is written; --accept-registration trains on it with a warning', async () => {
+  const sample = generateSandstone({ shape: [8, 24, 24], seed: 4, grainDiameterVox: 6 });
+  const dir = join(tmp, 'doubtful');
+  mkdirSync(dir);
+  const { vol, mapDir, reg } = await writeSampleAtTruth(dir, sample);
+  const json = JSON.parse(readFileSync(reg, 'utf8'));
+  json.quality = { ...json.quality, coverage: 0.4, confidence: { verdict: 'doubtful', reason: 'the map patches held out of its fit agree with it only to 2.31 voxels.', readings: {} } };
+  writeFileSync(reg, JSON.stringify(json));
+  const model = join(dir, 'model');
+  const err = await trainMain(['--volume', vol, '--eds', mapDir, '--registration', reg, '--epochs', '1', '--out', model]).catch((e: unknown) => e);
+  expect(isPetromapError(err, 'Unprocessable'), String(err)).toBe(true);
+  expect((err as Error).message).toBe(`${reg} is a registration that nothing confirms (petromap register marked it doubtful: the map patches held out of its fit agree with it only to 2.31 voxels). ` +
+    'Training on it would teach the model minerals from the wrong grains. Check the overlay (register --json writes the transform; the warning of register names what to check), ' +
+    'register again with the right --pixel-um / --face or with --landmarks pairs.json, or give --accept-registration to train on it anyway.');
+  expect(existsSync(model)).toBe(false);
+  const r = await capture(() => trainMain(['--volume', vol, '--eds', mapDir, '--registration', reg, '--epochs', '1', '--accept-registration', '--out', model]));
+  expect(r.code, r.err).toBe(0);
+  expect(r.err).toContain('petromap train: warning: training on it as asked (--accept-registration): ');
+  expect(existsSync(join(model, 'model.json'))).toBe(true);
 });
