@@ -6,7 +6,7 @@
  * A scan whose voxel size was assumed at import exports with it, marked as assumed in every file,
  * and a warning on stderr names the files.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { OnProgress, StageOptions } from '../errors';
@@ -39,10 +39,35 @@ export function assumedSpacingExportWarning(exports: readonly LabelExport[]): st
     + 'and a length, area or volume measured in it rests on that guess, not on a measurement. Import the scan again with its real voxel size (petromap import <scan> --spacing z,y,x --out <new store>) to export micrometres.';
 }
 
-/** A store folder an earlier export wrote (Zarr v3 zarr.json, or Zarr v2 .zgroup and .zattrs): replaced by a new export, never anything else. */
+/**
+ * A store folder an earlier petromap export wrote, told by petromap's own mark in its metadata
+ * (Zarr v3: zarr.json's attributes.petromap; Zarr v2: .zattrs multiscales[0].metadata.method
+ * "petromap …"): replaced by a new export. A Zarr folder another tool wrote under the same name
+ * (a hand segmentation, say) has no such mark and is refused, left as it is: `.zgroup` and
+ * `.zattrs` alone were taken for an earlier export and the folder was removed.
+ */
 function isEarlierExport(path: string, fmt: ExportFormat): boolean {
-  if (fmt === 'ome-zarr') return existsSync(join(path, 'zarr.json'));
-  if (fmt === 'ome-zarr-v2') return existsSync(join(path, '.zgroup')) && existsSync(join(path, '.zattrs'));
+  const meta = (file: string): Record<string, unknown> | undefined => {
+    const f = join(path, file);
+    try {
+      // metadata of a few kB; a file far larger than any we write is not ours
+      if (statSync(f).size > 1 << 20) return undefined;
+      const o: unknown = JSON.parse(readFileSync(f, 'utf8'));
+      return o && typeof o === 'object' ? (o as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  if (fmt === 'ome-zarr') {
+    const attrs = meta('zarr.json')?.attributes as Record<string, unknown> | undefined;
+    return !!attrs && typeof attrs.petromap === 'object' && attrs.petromap !== null;
+  }
+  if (fmt === 'ome-zarr-v2') {
+    if (!existsSync(join(path, '.zgroup'))) return false;
+    const ms = meta('.zattrs')?.multiscales;
+    const method = Array.isArray(ms) ? (ms[0] as { metadata?: { method?: unknown } } | undefined)?.metadata?.method : undefined;
+    return typeof method === 'string' && method.startsWith('petromap ');
+  }
   return false;
 }
 

@@ -51,3 +51,25 @@ it('a folder of the export\'s name that no export wrote is refused and left as i
   expect(isPetromapError(err, 'Conflict'), String(err)).toBe(true);
   expect(readFileSync(join(out, 'labels.v2.ome.zarr', 'notes.txt'), 'utf8')).toBe('mine');
 });
+
+it('a Zarr store another tool wrote under the export\'s name is refused and left as it was (its .zgroup and .zattrs were taken for an earlier export and the folder removed)', async () => {
+  const { out, labels } = await prediction('pred-foreign');
+  const v2 = join(out, 'labels.v2.ome.zarr');
+  mkdirSync(join(v2, '0'), { recursive: true });
+  writeFileSync(join(v2, '.zgroup'), '{"zarr_format":2}');
+  writeFileSync(join(v2, '.zattrs'), JSON.stringify({ multiscales: [{ version: '0.4', metadata: { method: 'skimage.transform.downscale_local_mean' } }] }));
+  writeFileSync(join(v2, 'my-segmentation.txt'), 'three weeks of work');
+  // a v3 store of another tool where the OME-Zarr export of another prediction would go
+  const other = join(tmp, 'pred-foreign-export');
+  mkdirSync(join(other, 'labels.ome.zarr'), { recursive: true });
+  writeFileSync(join(other, 'labels.ome.zarr', 'zarr.json'), JSON.stringify({ zarr_format: 3, node_type: 'group', attributes: { ome: { version: '0.5' } } }));
+  for (const [fmt, dir, file] of [['ome-zarr-v2', out, join(v2, 'my-segmentation.txt')], ['ome-zarr', other, join(other, 'labels.ome.zarr', 'zarr.json')]] as const) {
+    const before = readFileSync(file, 'utf8');
+    const err = await exportLabels(labels, [fmt], dir).catch((e: unknown) => e);
+    expect(isPetromapError(err, 'Conflict'), `${fmt}: ${String(err)}`).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  }
+  // an export of petromap's own there is replaced, as before
+  const again = await exportLabels(labels, ['ome-zarr'], join(tmp, 'pred-own-export')).then(() => exportLabels(labels, ['ome-zarr'], join(tmp, 'pred-own-export')));
+  expect(again.map((e) => e.format)).toEqual(['ome-zarr']);
+});
