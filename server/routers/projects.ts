@@ -21,7 +21,8 @@ export const projectsRouter = router({
     .mutation(({ ctx, input }) => {
       // two projects of one name are told apart only by their ids: the jobs table, downloads named
       // after the project and the home list would show the same words for two samples
-      const same = ctx.svc.repo.listProjects().find((p) => p.name.trim().toLowerCase() === input.name.toLowerCase());
+      const key = (n: string) => n.trim().replace(/\s+/g, ' ').toLowerCase();
+      const same = ctx.svc.repo.listProjects().find((p) => key(p.name) === key(input.name));
       if (same) {
         throw new TRPCError({ code: 'CONFLICT', message: `Name: a project named "${same.name}" already exists (created ${same.createdAt.toISOString().slice(0, 10)}). Open it from the project list, or give this one another name, e.g. "${input.name} (2)".` });
       }

@@ -1,7 +1,7 @@
 /**
  * Two projects of one name would be told apart only by their ids: the home list, the jobs table and
  * downloads named after the project would show the same words for two samples. Creating a project
- * whose name is taken (case and surrounding spaces aside) is refused, naming the one that exists.
+ * whose name is taken (case and spacing aside) is refused, naming the one that exists.
  * Real router, real SQLite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,8 @@ describe('project names', () => {
     expect(err.code).toBe('CONFLICT');
     expect(err.message).toMatch(/^Name: a project named "Berea core 3" already exists \(created \d{4}-\d\d-\d\d\)\. Open it from the project list, or give this one another name, e\.g\. "berea CORE 3 \(2\)"\.$/);
     expect(t.svc.repo.listProjects()).toHaveLength(before);
+    const spaced = await caller.projects.create({ name: 'Berea  core\t3', kind: 'mineralogy' }).then(() => 'created', (e: { code?: string }) => e.code);
+    expect(spaced, 'spaces inside the name aside too').toBe('CONFLICT');
   });
 
   it('another name is created', async () => {
