@@ -24,7 +24,7 @@ import { applyAffine2to3, composeAffine2to3, projectToAffine2to3, type Affine2, 
 import type { MineralMap } from '../lib/eds/types';
 import { polishAtArea, surfaceScore, surfaceSlab } from '../lib/registration/affine-polish';
 import { climbAffine, withDeterminant } from '../lib/registration/affine-climb';
-import { lsAffineStart, measurePatches } from '../lib/registration/choose-model';
+import { lsAffineStart, measurePatches, patchAreaChange } from '../lib/registration/choose-model';
 import { basinCentre } from '../lib/registration/basin-centre';
 import type { SlabWithBelow } from '../lib/registration/extract-slab';
 import { generativeScore } from '../lib/registration/generative-score';
@@ -35,7 +35,7 @@ import { registerEdsToVolume } from '../lib/registration/register-eds';
 import type { Slab } from '../lib/registration/types';
 import { generateSandstone } from '../lib/synthetic';
 import { distortEdsMap } from '../lib/synthetic/eds';
-import { AFFINE_AFTER, AFFINE_FRESH, AFFINE_HELD_OUT, DISTORTED } from './_affine-held';
+import { AFFINE_AFTER, AFFINE_AFTER_AREA, AFFINE_FRESH, AFFINE_HELD_OUT, DISTORTED } from './_affine-held';
 
 type Case = (typeof AFFINE_HELD_OUT)[number];
 const det = (m: Affine2) => m[0] * m[4] - m[1] * m[3];
@@ -47,7 +47,7 @@ const SCAN_OPTS = { '': {}, clean: CLEAN, psf04: { ...CLEAN, psfSigmaVox: 0.4 },
 const EDS_OPTS = SCAN.includes('nodefect') ? { boundaryMixing: 0, unclassifiedFraction: 0 } : SCAN === 'nomix' ? { boundaryMixing: 0 } : SCAN === 'nospeckle' ? { unclassifiedFraction: 0 } : {};
 const DIR = (process.env.A4_CACHE ?? '/tmp/petromap-affine-generative') + (SCAN ? `-${SCAN}` : '');
 const TABLE: Case[] = DISTORTED.filter((c) => !c.fields);
-export const SETS: [string, Case[]][] = [['table', TABLE], ['held', AFFINE_HELD_OUT], ['fresh', AFFINE_FRESH], ['after', AFFINE_AFTER]];
+export const SETS: [string, Case[]][] = [['table', TABLE], ['held', AFFINE_HELD_OUT], ['fresh', AFFINE_FRESH], ['after', AFFINE_AFTER], ['after2', AFFINE_AFTER_AREA]];
 
 interface Stored {
   set: string; name: string; auto: string; shape: [number, number, number];
@@ -122,6 +122,21 @@ function measureOne(path: string): number[] {
     console.log(`${st.set.padEnd(5)} ${st.name.slice(0, 30).padEnd(30)} ${String(mw).padStart(3)} px ${st.auto.padEnd(10)} | shipped ${row[0].toFixed(4)} (again ${row[1].toFixed(4)}) | gen+BSE climbs and basin ${row[2].toFixed(4)} | ratio climbs, gen+BSE basin ${row[3].toFixed(4)} (sigma ${gb.sigma})`);
     return row;
   }
+  if (process.env.A4_AREA) {
+    // the area: the shipped one against the free-area basin of the rendered map with the BSE (from the polished affine, as the decomposition does)
+    const X = surfaceSlab(slab).slab, maskX = Uint8Array.from(erodeSlabEdge(X, EDGE_ERODE_PX).data, (g) => (g === g ? 1 : 0));
+    const G = st.G, cu = (mw - 1) / 2, cv = (mh - 1) / 2;
+    const pm = measurePatches(slab, mov, G), ls = lsAffineStart(pm, G, mw, mh), pa = patchAreaChange(pm.pts);
+    const gb = generativeScore(X, mov, G, maskX, undefined, bseOf(st));
+    const free = det(basinCentre(gb.score, st.affine, mw, mh, { area: false, rounds: 3 }).edsToSlab) / det(G) - 1;
+    const truth = det(T) / det(G) - 1;
+    const at = (a: number) => err(polishAtArea(gb.score, G, ls, withDeterminant(G, det(G) * (1 + a), cu, cv), mw, mh));
+    const mixed = pa ? 0.5 * (pa.a + free) : free;
+    const row = [Math.abs(st.used - truth), Math.abs(free - truth), Math.abs(mixed - truth), at(st.used), at(free), at(mixed)];
+    const p2 = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
+    console.log(`${st.set.padEnd(5)} ${st.name.slice(0, 30).padEnd(30)} ${String(mw).padStart(3)} px ${st.auto.padEnd(10)} | area % true ${p2(truth)} used ${p2(st.used)} rendered free ${p2(free)} mean with patches ${p2(mixed)} | rendered polish at used ${row[3].toFixed(4)} at free ${row[4].toFixed(4)} at mean ${row[5].toFixed(4)}`);
+    return row;
+  }
   if (process.env.A4_BSE) {
     const X = surfaceSlab(slab).slab, maskX = Uint8Array.from(erodeSlabEdge(X, EDGE_ERODE_PX).data, (g) => (g === g ? 1 : 0));
     const basin = (f: (m: Affine2) => number) => err(basinCentre(f, T, mw, mh, { area: T }).edsToSlab);
@@ -161,7 +176,7 @@ async function main(): Promise<void> {
     if (only && !f.includes(only)) continue;
     rows.push(measureOne(join(DIR, f)));
   }
-  const labels = process.env.A4_POLISH ? ['shipped', 'again', 'rendered with BSE', 'ratio climbs, BSE basin'] : process.env.A4_BSE ? ['ratio', 'rendered', 'rendered with BSE']
+  const labels = process.env.A4_AREA ? ['|area err| used', 'rendered free', 'mean with patches', 'polish at used', 'at free', 'at mean'] : process.env.A4_POLISH ? ['shipped', 'again', 'rendered with BSE', 'ratio climbs, BSE basin'] : process.env.A4_BSE ? ['ratio', 'rendered', 'rendered with BSE']
     : ['T*', 'affine', 'ratio', 'rendered X', 'rendered X 0.8', 'rendered plain'];
   const mean = (k: number) => (rows.reduce((a, r) => a + r[k], 0) / rows.length).toFixed(4);
   console.log(`${rows.length} maps, mean (over 0.15): ${labels.map((l, k) => `${l} ${mean(k)} (${rows.filter((r) => r[k] > 0.15).length})`).join(', ')}`);
