@@ -8,7 +8,7 @@
  * 32 x 128 x 128 at 2 µm, 2.4 µm EDS pixels) and N3's independent rock (/tmp/n3/make.py: scan.mhd,
  * eds_labels.tif + labels_legend.csv, 1.6 µm EDS pixels; skipped when absent). Times: the search
  * against one registration at the true size of the same case, both with the helper thread (as the
- * CLI runs them); ratios per case, medians. `--before`: also the registration at the given size.
+ * CLI runs them); ratios per case (wall, and CPU of all threads: the machine may be shared), medians. `--before`: also the registration at the given size.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ import type { VolumeSource } from '../lib/registration/volume-source';
 import { generateSandstone, randomAcquisition, REGISTRATION_RANGES } from '../lib/synthetic';
 import { generateStyleB } from '../lib/synthetic/style-b/generate';
 
+/** CPU seconds of this process, all threads */
+const cpuS = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Case {
@@ -81,20 +83,20 @@ export async function run(args: string[]): Promise<void> {
   if (want('n3') && !n3dirs.length) console.log('(N3\'s rock not found: /tmp/n3/make.py writes it; skipped)');
   console.log(`EDS pixel-size search: range 0.5-2 x the given size, 5 % coarse and 1 % fine steps; plausible when the best factor is within ${(100 * PLAUSIBLE_FACTOR).toFixed(0)} % of 1`);
   console.log('case | given x | found µm (true) | found/true - 1 | plausible | score given/best | registration at found size: err mean/max vox (at true size) | search s / one registration s = ratio' + (before ? ' | at given size: err' : ''));
-  const ratios: number[] = [], offs: { f: number; off: number; plausible: boolean; ratio: number }[] = [], regGap: number[] = [], seededGap: number[] = [];
+  const ratios: number[] = [], cpuRatios: number[] = [], offs: { f: number; off: number; plausible: boolean; ratio: number }[] = [], regGap: number[] = [], seededGap: number[] = [];
   for (const make of makers) {
     const c = await make();
     try {
       const truePx = c.map.pixelSizeUm;
-      let t0 = performance.now();
+      let t0 = performance.now(), c0 = cpuS();
       const ref = await registerEdsToVolume(c.volume, c.map);
-      const regMs = performance.now() - t0;
+      const regMs = performance.now() - t0, regCpu = cpuS() - c0;
       const eRef = c.error(ref.edsToVoxel);
       for (const f of factors) {
         const given = { ...c.map, pixelSizeUm: truePx * f };
-        t0 = performance.now();
+        t0 = performance.now(); c0 = cpuS();
         const r = await searchMapScale(c.volume, given);
-        const ms = performance.now() - t0;
+        const ms = performance.now() - t0, cpu = cpuS() - c0;
         const off = r.pixelUm / truePx - 1;
         const reg = await registerEdsToVolume(c.volume, { ...c.map, pixelSizeUm: r.pixelUm });
         const e = c.error(reg.edsToVoxel);
@@ -105,8 +107,8 @@ export async function run(args: string[]): Promise<void> {
         const seeded = c.error((await registerEdsToVolume(c.volume, { ...c.map, pixelSizeUm: r.pixelUm }, { landmarks, surface: r.surface, extractedSlab: r.slab })).edsToVoxel);
         let tail = '';
         if (before) tail = ` | ${fmtE(c.error((await registerEdsToVolume(c.volume, given)).edsToVoxel))}`;
-        ratios.push(ms / regMs); offs.push({ f, off, plausible: r.plausible, ratio: r.scoreRatio }); regGap.push(e.mean - eRef.mean); seededGap.push(seeded.mean - eRef.mean);
-        console.log(`${c.name.padEnd(18)} | ${f.toFixed(2)} | ${r.pixelUm.toFixed(3)} (${truePx.toFixed(3)}) | ${(100 * off).toFixed(1).padStart(5)} % | ${r.plausible ? 'yes' : 'no '} | ${r.scoreRatio.toFixed(3)} | ${fmtE(e)} (${fmtE(eRef)}), from the search's pose ${fmtE(seeded)} | ${(ms / 1000).toFixed(1)} / ${(regMs / 1000).toFixed(1)} = ${(ms / regMs).toFixed(1)}${tail}`);
+        ratios.push(ms / regMs); cpuRatios.push(cpu / regCpu); offs.push({ f, off, plausible: r.plausible, ratio: r.scoreRatio }); regGap.push(e.mean - eRef.mean); seededGap.push(seeded.mean - eRef.mean);
+        console.log(`${c.name.padEnd(18)} | ${f.toFixed(2)} | ${r.pixelUm.toFixed(3)} (${truePx.toFixed(3)}) | ${(100 * off).toFixed(1).padStart(5)} % | ${r.plausible ? 'yes' : 'no '}${r.distinct ? '' : ' (not distinct)'} | ${r.scoreRatio.toFixed(3)} | ${fmtE(e)} (${fmtE(eRef)}), from the search's pose ${fmtE(seeded)} | ${(ms / 1000).toFixed(1)} / ${(regMs / 1000).toFixed(1)} = ${(ms / regMs).toFixed(1)} (CPU ${(cpu / regCpu).toFixed(1)})${tail}`);
       }
     } finally {
       await c.close?.();
@@ -120,5 +122,5 @@ export async function run(args: string[]): Promise<void> {
   if (wrong.length) console.log(`given x0.6-0.8 or x1.2-1.5: called implausible ${wrong.filter((o) => !o.plausible).length}/${wrong.length}, score given/best max ${Math.max(...wrong.map((o) => o.ratio)).toFixed(3)}`);
   console.log(`registration at the found size minus at the true size, mean error: median ${median(regGap).toFixed(3)}, max ${Math.max(...regGap).toFixed(3)} voxel`);
   console.log(`the same from the search's pose: median ${median(seededGap).toFixed(3)}, max ${Math.max(...seededGap).toFixed(3)} voxel`);
-  console.log(`search time / one registration: median ${median(ratios).toFixed(1)}, range ${Math.min(...ratios).toFixed(1)}-${Math.max(...ratios).toFixed(1)}`);
+  console.log(`search time / one registration: median ${median(ratios).toFixed(1)}, range ${Math.min(...ratios).toFixed(1)}-${Math.max(...ratios).toFixed(1)} wall; CPU (all threads) median ${median(cpuRatios).toFixed(1)}`);
 }

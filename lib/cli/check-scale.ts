@@ -11,7 +11,7 @@ import { isStoredMineralMap, readEdsInput } from './eds-input';
 import { progressBar } from './progress';
 import { faceView } from '../registration/face';
 import { openVolumeInput } from '../registration/read-inputs-node';
-import { PLAUSIBLE_FACTOR, searchMapScale, type ScaleSearchResult } from '../registration/scale-search';
+import { DISTINCT_RATIO, PLAUSIBLE_FACTOR, searchMapScale, type ScaleSearchResult } from '../registration/scale-search';
 import { cliVoxelSizeAdvice, warnIfSpacingAssumed, type SpacingSource } from './voxel-size';
 
 export const USAGE = `usage: petromap check-scale --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder|folder from import-eds> [legend.csv] [--pixel-um <µm>]
@@ -20,14 +20,17 @@ export const USAGE = `usage: petromap check-scale --volume <store.ome.zarr|file|
   petromap register (shift, rotation, handedness) is run at pixel sizes from --range × the given one (default
   0.5,2: half to twice, in 5 % steps, then 1 % steps around the best), and prints "the map matches best at X µm per
   pixel (given Y)". The given pixel size is called plausible when the best one is within ${Math.round(100 * PLAUSIBLE_FACTOR)} % of it;
-  if not, register with the pixel size found (--pixel-um X), after checking the EDS export's calibration.
+  if not, register with the pixel size found (--pixel-um X), after checking the EDS export's calibration. When no
+  pixel size gives a distinct match (the map's best pose under ${DISTINCT_RATIO} times the next different one), it says so
+  and tells no pixel size.
   --map, --eds  the EDS map, as petromap register reads it (a folder from import-eds carries its pixel size; --pixel-um
                 then checks another one instead)
   --pixel-um    the pixel size to check (µm; default: the map's own)
   --face        which polished face the map shows (top, default, or bottom), as in petromap register
-  --json        the result as JSON on stdout (no progress bar): { givenPixelUm, pixelUm, factor, plausible, score,
-                givenScore, scoreRatio, samples: [{ factor, pixelUm, score, stage }], skippedPixelUm, volume, map }
-  Takes about 5 times as long as one registration (the pose search at ~35 pixel sizes).`;
+  --json        the result as JSON on stdout (no progress bar): { givenPixelUm, pixelUm, factor, distinct, distinctRatio,
+                plausible, score, givenScore, scoreRatio, samples: [{ factor, pixelUm, mi, chance, score, stage }], skippedPixelUm,
+                volume, map }. distinct: false when no pixel size places the map (another sample's map, the other face)
+  Takes about 4-5 times as long as one registration (the pose search at ~30 pixel sizes).`;
 
 const SPEC = {
   usage: USAGE,
@@ -64,12 +67,16 @@ export function parseCheckScaleArgs(argv: string[]) {
 const um = (x: number) => `${+x.toPrecision(3)} µm`;
 
 /** The line check-scale prints: the best pixel size beside the given one, and what to do. */
-export function checkScaleSummary(r: Pick<ScaleSearchResult, 'pixelUm' | 'givenPixelUm' | 'factor' | 'plausible' | 'scoreRatio' | 'skipped'>, range: [number, number]): string {
+export function checkScaleSummary(r: Pick<ScaleSearchResult, 'pixelUm' | 'givenPixelUm' | 'factor' | 'plausible' | 'scoreRatio' | 'skipped' | 'distinct' | 'distinctRatio'>, range: [number, number]): string {
   const pct = Math.round(100 * Math.abs(r.factor - 1));
   const head = `the map matches best at ${um(r.pixelUm)} per pixel (given ${um(r.givenPixelUm)})`;
   const edge = Math.abs(Math.log(r.factor / range[0])) < 0.03 || Math.abs(Math.log(r.factor / range[1])) < 0.03;
   const skipped = r.skipped.length ? ` Pixel sizes ${um(Math.min(...r.skipped) * r.givenPixelUm)}–${um(Math.max(...r.skipped) * r.givenPixelUm)} were not tried: their search would need more memory than it may use.` : '';
   const atEdge = edge ? ` The best lies at the edge of the sizes tried (${um(range[0] * r.givenPixelUm)}–${um(range[1] * r.givenPixelUm)}): the map may not show this sample, or its pixel size lies further off (--range).` : '';
+  if (!r.distinct) {
+    return `${head}, but no pixel size gives a distinct match (its best pose scores only ${r.distinctRatio.toFixed(2)} times the next different pose; a match scores ${DISTINCT_RATIO} or more): ` +
+      `the map may not show this face of this sample (try --face bottom), or its pixel size lies outside ${um(range[0] * r.givenPixelUm)}–${um(range[1] * r.givenPixelUm)}. The pixel size cannot be told from this search; place the map with 3 landmark pairs.${skipped}`;
+  }
   if (r.plausible) {
     return `${head}: the given pixel size is plausible (${pct} % off, within the ${Math.round(100 * PLAUSIBLE_FACTOR)} % the search tells apart); the match there scores ${(100 * r.scoreRatio).toFixed(0)} % of the best.${skipped}`;
   }
@@ -101,8 +108,8 @@ export async function main(argv: string[]): Promise<void> {
     onProgress?.done();
     if (a.json) {
       console.log(JSON.stringify({
-        givenPixelUm: r.givenPixelUm, pixelUm: r.pixelUm, factor: r.factor, plausible: r.plausible, score: r.score, givenScore: r.givenScore, scoreRatio: r.scoreRatio,
-        samples: r.samples.map((s) => ({ ...s, pixelUm: s.factor * r.givenPixelUm, score: Number.isFinite(s.score) ? s.score : null })),
+        givenPixelUm: r.givenPixelUm, pixelUm: r.pixelUm, factor: r.factor, distinct: r.distinct, distinctRatio: r.distinctRatio, plausible: r.plausible, score: r.score, givenScore: r.givenScore, scoreRatio: r.scoreRatio,
+        samples: r.samples.map((s) => ({ ...s, pixelUm: s.factor * r.givenPixelUm, mi: Number.isFinite(s.mi) ? s.mi : null, chance: Number.isFinite(s.chance) ? s.chance : null, score: Number.isFinite(s.score) ? s.score : null })),
         skippedPixelUm: r.skipped.map((k) => k * r.givenPixelUm), volume: a.volume, map: a.map,
       }, null, 2));
     } else console.log(checkScaleSummary(r, a.range));

@@ -76,8 +76,16 @@ export interface ScaleSearchResult {
   givenScore: number;
   scoreRatio: number;
   /**
-   * the given pixel size is plausible: the best factor is within PLAUSIBLE_FACTOR of 1 (the
-   * margin measured in bench/scale-search.ts)
+   * the best match is distinct: its pose's MI is at least DISTINCT_RATIO times that of the best
+   * clearly different pose at that scale. Not distinct: no pixel size places the map (another
+   * sample's map, the other face): the pixel size cannot be told from this search
+   */
+  distinct: boolean;
+  /** the best pose's MI over that chance level */
+  distinctRatio: number;
+  /**
+   * the given pixel size is plausible: the match is distinct and its factor within
+   * PLAUSIBLE_FACTOR of 1 (the margin measured in bench/scale-search.ts)
    */
   plausible: boolean;
   /** the best pose's EDS -> slab transform at the best factor */
@@ -98,6 +106,15 @@ export interface ScaleSearchResult {
  * both sides. A size ×0.9 or ×1.1 (the registration still brings those home) is called wrong: it is.
  */
 export const PLAUSIBLE_FACTOR = 0.08;
+
+/**
+ * The least MI ratio (best pose / best clearly different pose, at the best scale) of a distinct
+ * match (1.7). Measured: at the true scale 2.15–6.8 (styles A and B, N3's rock: 7 samples); at
+ * scales over 20 % off it at most 1.35, and the best over all scales of a map that does not show
+ * the scanned face 1.21–1.35 (another style A sample's map, a style A map on a style B volume, N3's
+ * bottom-face map given as the top, N3's other seed's map): 1.7 lies between (geometric middle).
+ */
+export const DISTINCT_RATIO = 1.7;
 
 /** Progress of a sub-step mapped into [from, to] of the whole. */
 const sub = (p: OnProgress | undefined, from: number, to: number): OnProgress | undefined =>
@@ -202,6 +219,9 @@ export async function searchMapScale(volume: VolumeSource, map: MineralMap, opts
   }
   const factor = best.factor * Math.exp((centre + shift) * r);
   const score = s0;
+  const top = samples.find((x) => x.score === s0)!;
+  const distinctRatio = top.chance > 0 ? top.mi / top.chance : Infinity;
+  const distinct = distinctRatio >= DISTINCT_RATIO;
   samples.sort((p, q) => p.factor - q.factor);
   return {
     givenPixelUm: given,
@@ -210,7 +230,9 @@ export async function searchMapScale(volume: VolumeSource, map: MineralMap, opts
     score,
     givenScore,
     scoreRatio: givenScore > -Infinity && score > 0 ? givenScore / score : 0,
-    plausible: Math.abs(Math.log(factor)) <= PLAUSIBLE_FACTOR,
+    distinct,
+    distinctRatio,
+    plausible: distinct && Math.abs(Math.log(factor)) <= PLAUSIBLE_FACTOR,
     edsToSlab: poseToAffine({ ...pose, scale: (factor * given) / voxelUm }, mov.width, mov.height),
     samples,
     skipped,

@@ -2,7 +2,8 @@
  * The EDS pixel-size search (scale-search.ts) against the generator's truth: a map given at 1.3
  * times its true pixel size (the automatic registration then lands tens of voxels off) is found at
  * its true size within 5 % and the given size is called implausible; the registration at the size
- * found lands within a voxel of the truth. Small volume, a narrowed range of factors, one thread.
+ * found lands within a voxel of the truth; another sample's map gets no distinct match. Small
+ * volume, a narrowed range of factors, one thread.
  */
 import { describe, expect, it } from 'vitest';
 import { registerEdsToVolume } from '../../../lib/registration/register-eds';
@@ -35,8 +36,18 @@ describe('searchMapScale', () => {
     const s = smallSample({ seed: 2 });
     const r = await searchMapScale(s.volume, s.eds, { inWorker: false, range: [0.9, 1.1] });
     expect(Math.abs(r.factor - 1)).toBeLessThan(0.05);
+    expect(r.distinct).toBe(true);
     expect(r.plausible).toBe(true);
     expect(r.scoreRatio).toBeGreaterThan(0.9);
+  }, 300_000);
+
+  it('tells no pixel size for a map of another sample: no distinct match, not plausible', async () => {
+    const s = smallSample({ seed: 2 });
+    const other = smallSample({ seed: 3 }).eds;
+    const r = await searchMapScale(s.volume, other, { inWorker: false, range: [0.9, 1.1] });
+    expect(r.distinctRatio).toBeLessThan(1.7);
+    expect(r.distinct).toBe(false);
+    expect(r.plausible).toBe(false);
   }, 300_000);
 
   it('stops when cancelled', async () => {
