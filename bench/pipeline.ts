@@ -241,7 +241,7 @@ export async function run(argv: string[]): Promise<void> {
           const d = lastDump as import('../lib/classify/quality-estimate').QualityDump;
           const truthAt = d.voxels.filter((_, i) => i % 3 === 0).map((_, j) => sample.truthLabels[(d.voxels[3 * j]! * shape[1] + d.voxels[3 * j + 1]!) * shape[2] + d.voxels[3 * j + 2]!]!);
           const arr = (v: ArrayLike<number> | null) => (v ? Array.from(v, (x) => Math.round(x * 1e4) / 1e4) : null);
-          await writeFile(join(a.qualityDump, `quality-${a.style}-${shape.join('x')}-s${seed}.json`), JSON.stringify({ style: a.style, shape, seed, truth: pm.meanIoU, truthPerClass: pm.perClass.map((c) => c.iou), classes: d.classes, voxels: d.voxels, truthAt, pMain: arr(d.pMain), pA: arr(d.pA), pB: arr(d.pB), pHeld: arr(d.pHeld), yHeld: Array.from(d.yHeld), trainPrior: d.trainPrior, labelShares: d.labelShares, estimate: q }));
+          await writeFile(join(a.qualityDump, `quality-${a.style}-${shape.join('x')}-s${seed}.json`), JSON.stringify({ style: a.style, shape, seed, truth: pm.meanIoU, truthPerClass: pm.perClass.map((c) => c.iou), classes: d.classes, voxels: d.voxels, truthAt, pMain: arr(d.pMain), pA: arr(d.pA), pB: arr(d.pB), pHeld: arr(d.pHeld), yHeld: Array.from(d.yHeld), trainPrior: d.trainPrior, labelShares: d.labelShares, outside: Array.from(d.outside), estimate: q }));
         }
         const qm = (q as { measures?: import('../lib/classify/quality-estimate').QualityMeasures } | null)?.measures;
         if (q && qm) {

@@ -13,7 +13,9 @@
  *   - out of range: the share of depth voxels with a feature outside the range seen in training.
  * The estimate of the 3D IoU (lib/classify/quality-rule, estimateFromProbabilities) is the
  * expected IoU in depth from the model's probabilities sharpened by DEPTH_TEMPERATURE and divided
- * by each class's ceiling, with the class totals raked halfway toward the EDS map's census:
+ * by each class's ceiling, with the class totals raked halfway toward the EDS map's census, and
+ * voxels outside the training range counted half wrong (OUT_OF_RANGE_WEIGHT); its stated range
+ * (estimateMargin of outOfRange) widens with the share of such voxels:
  * trained on EDS labels that are themselves wrong at some voxels (registration, mixed pixels, soft
  * boundary targets), the model's probabilities carry that label noise, a floor of probability on
  * every class, which reads as missed voxels in depth (the raw expected IoU was 0.05-0.2 below the
@@ -34,7 +36,7 @@ import { rng, shuffle } from './rng';
 import type { FeatureFn, FeatureRows, TrainingSet } from './training-set';
 
 export type { QualityClass, QualityEstimate } from './quality-text';
-export { CENSUS_WEIGHT, DEPTH_TEMPERATURE, estimateFromProbabilities } from './quality-rule';
+export { CENSUS_WEIGHT, DEPTH_TEMPERATURE, estimateFromProbabilities, estimateMargin, OUT_OF_RANGE_WEIGHT } from './quality-rule';
 import { DEPTH_TEMPERATURE, estimateFromProbabilities } from './quality-rule';
 export { QUALITY_EXPLAINED } from './quality-text';
 import type { QualityClass, QualityEstimate } from './quality-text';
@@ -90,6 +92,8 @@ export interface QualityDump {
   yHeld: Uint8Array;
   trainPrior: number[];
   labelShares: number[] | null;
+  /** 1 where a depth voxel has a feature outside the training range (outOfRange), else 0 */
+  outside: Uint8Array;
 }
 /** Set by a bench to receive each estimate's inputs (never set by the app). */
 export const qualityDumpHook: { fn: ((d: QualityDump) => void) | null } = { fn: null };
@@ -257,10 +261,11 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
     hi[f] = hi[f]! + pad;
   }
   let outside = 0;
+  const outsideAt = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     for (let f = 0; f < nF; f++) {
       const v = g.rows[i * nF + f]!;
-      if (v < lo[f]! || v > hi[f]!) { outside++; break; }
+      if (v < lo[f]! || v > hi[f]!) { outside++; outsideAt[i] = 1; break; }
     }
   }
   let depthAgreement = NaN, crossHalf = NaN;
@@ -303,12 +308,12 @@ export async function estimateQuality(store: VolumeStore, ts: TrainingSet, model
   const temperatureUsed = shares ? DEPTH_TEMPERATURE : 1;
   // each class's ceiling on the held-out surface rows (labels from the EDS map only: painted interiors are not noisy that way)
   const ceilings = shares && ts.heldOut.n ? classCeilings(pHeld, classIndices(ts.heldOut.y, ts.classes), K, temperatureUsed) : null;
-  const estimateK = estimateFromProbabilities(pMain, K, { trainPrior: prior0, shares, temperature: temperatureUsed, ceilings });
+  const estimateK = estimateFromProbabilities(pMain, K, { trainPrior: prior0, shares, temperature: temperatureUsed, ceilings, outside: outsideAt });
   const depthK = expectedIoUPerClass(pMain, K), surfaceK = ts.heldOut.n ? expectedIoUPerClass(pHeld, K) : ts.classes.map(() => NaN);
   // measured beside it: temperature scaling on the held-out surface rows
   const temperature = fitTemperature(pHeld, classIndices(ts.heldOut.y, ts.classes), K);
   const measures: QualityMeasures = { temperature, depthConfidenceT: expectedMeanIoU(withTemperature(pMain, K, temperature), K), mainHalfDepth };
-  qualityDumpHook.fn?.({ classes: ts.classes, voxels: vox.flatMap((v) => [v.z, v.y, v.x]), pMain, pA: halfP?.[0] ?? null, pB: halfP?.[1] ?? null, pHeld, yHeld: ts.heldOut.y, trainPrior: prior0, labelShares: shares });
+  qualityDumpHook.fn?.({ classes: ts.classes, voxels: vox.flatMap((v) => [v.z, v.y, v.x]), pMain, pA: halfP?.[0] ?? null, pB: halfP?.[1] ?? null, pHeld, yHeld: ts.heldOut.y, trainPrior: prior0, labelShares: shares, outside: outsideAt });
   const predicted = mainPred;
   const perClass: ClassQuality[] = ts.classes.map((c, k) => ({
     class: c,

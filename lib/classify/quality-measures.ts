@@ -183,3 +183,29 @@ export function iouFromConfusion(C: Float64Array, predicted: Float64Array, K: nu
     return u > 0 ? C[k * K + k]! / u : 0;
   });
 }
+
+/**
+ * The soft confusion (softConfusion) with voxels whose features lie outside the training range
+ * (`outside`: 1 at such a voxel) counted as partly belonging to no class the model knows: `weight`
+ * of each such voxel's probabilities leaves its rows (a mineral the labels never showed, or one the
+ * EDS map barely held, is called one of the known classes, and the model's probability there says
+ * nothing). Those voxels stay in the count predicted for their class, so the class's IoU drops.
+ * Returns the confusion and its column sums (the known-class part of each predicted count), which
+ * rakeToCensus takes as the column totals. weight 0 or no `outside`: softConfusion's columns.
+ */
+export function withUnseen(confusion: Float64Array, q: Float32Array, K: number, decide: Float32Array, outside: ArrayLike<number> | null | undefined, weight: number): { confusion: Float64Array; columns: Float64Array } {
+  const C = Float64Array.from(confusion);
+  const n = q.length / K;
+  if (outside && weight > 0) {
+    for (let i = 0; i < n; i++) {
+      if (!outside[i]) continue;
+      let best = 0;
+      for (let k = 1; k < K; k++) if (decide[i * K + k]! > decide[i * K + best]!) best = k;
+      for (let t = 0; t < K; t++) C[t * K + best] -= weight * q[i * K + t]!;
+    }
+  }
+  const columns = new Float64Array(K);
+  for (let c = 0; c < K; c++) for (let t = 0; t < K; t++) columns[c] += Math.max(0, C[t * K + c]!);
+  for (let i = 0; i < C.length; i++) C[i] = Math.max(0, C[i]!);
+  return { confusion: C, columns };
+}
