@@ -126,6 +126,9 @@ test('lithology: paint, train, predict, propose scan locations, download CSV', a
   await page.getByTestId('prediction-summary').waitFor({ timeout: 240_000 });
   const summary = await page.getByTestId('prediction-summary').innerText();
   assert.match(summary, /high porosity\s+\d/, summary);
+  // the fracture plane is 2 of 64 rows (3.1 %); the band boundaries once read as fracture (19 %) until the gaps between strokes trained (lib/classify/stroke-gaps)
+  const fracture = Number(/fracture\s+([\d.]+) %/.exec(summary)?.[1]);
+  assert.ok(fracture > 1.5 && fracture < 8, `fracture share near the plug's 3.1 %: ${summary}`);
   // what comes after the prediction, with links
   assert.match(await page.getByTestId('annotate-next').innerText(), /^Next: porosity per class [\s\S]*Multi-scale →/);
   // predicted overlay: hide the strokes, compare colours in band centres away from strokes
