@@ -30,7 +30,7 @@ export const USAGE = `usage: petromap check-scale --volume <store.ome.zarr|file|
   --json        the result as JSON on stdout (no progress bar): { givenPixelUm, pixelUm, factor, distinct, distinctRatio,
                 plausible, score, givenScore, scoreRatio, samples: [{ factor, pixelUm, mi, chance, score, stage }], skippedPixelUm,
                 volume, map }. distinct: false when no pixel size places the map (another sample's map, the other face)
-  Takes about 4-5 times as long as one registration (the pose search at ~30 pixel sizes).`;
+  Takes 5-11 times the CPU of one registration (the pose search at ~30 pixel sizes).`;
 
 const SPEC = {
   usage: USAGE,
