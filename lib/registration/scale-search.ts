@@ -111,7 +111,7 @@ export const PLAUSIBLE_FACTOR = 0.08;
  * The least MI ratio (best pose / best clearly different pose, at the best scale) of a distinct
  * match (1.7). Measured: at the true scale 2.15–6.8 (styles A and B, N3's rock: 7 samples); at
  * scales over 20 % off it at most 1.35, and the best over all scales of a map that does not show
- * the scanned face 1.21–1.35 (another style A sample's map, a style A map on a style B volume, N3's
+ * the scanned face 1.18–1.35 (another style A sample's map, a style A map on a style B volume, N3's
  * bottom-face map given as the top, N3's other seed's map): 1.7 lies between (geometric middle).
  */
 export const DISTINCT_RATIO = 1.7;
