@@ -17,6 +17,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DEFAULT_BANK, FEATURE_BANKS, featureBank, type FeatureBank } from '../classify/feature-banks';
+import { estimateMargin } from '../classify/quality-text';
 import { SURFACE_LABEL_LAYERS } from '../classify/training-set';
 import { phaseAreas } from '../eds/minor-phases';
 import { loadMineralMap } from '../eds/store-node';
@@ -228,7 +229,7 @@ export async function main(argv: string[]): Promise<number> {
   console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classes.find((k) => k.code === c)?.name ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, boundaryVoxels: r.boundaryVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null, quality: r.quality }, null, 2));
   const thin = thinClassesNote(r.counts, Object.fromEntries(classes.map((c) => [c.code, c.name])));
   if (thin) process.stderr.write(`petromap train: note: ${thin}\n`);
-  if (r.quality) process.stderr.write(`petromap train: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} (held-out surface tiles ${r.quality.surfaceMeanIoU.toFixed(3)}; see "quality" in the summary)${untrainedCaveat(untrained)}\n`);
+  if (r.quality) process.stderr.write(`petromap train: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} ± ${estimateMargin(r.quality.outOfRange).toFixed(2)} (held-out surface tiles ${r.quality.surfaceMeanIoU.toFixed(3)}; see "quality" in the summary)${untrainedCaveat(untrained)}\n`);
   process.stderr.write(`petromap train: ${nextAfterTrain(a.volume!, out)}\n`);
   return 0;
 }

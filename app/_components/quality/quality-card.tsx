@@ -3,18 +3,29 @@
  * surface metrics on the Train and Results pages, each number with a plain sentence on what it
  * means, and the measures per class when the model kept them.
  */
-import { QUALITY_EXPLAINED, type QualityEstimate } from '@/lib/classify/quality-text';
+import { estimateMargin, QUALITY_EXPLAINED, type QualityEstimate } from '@/lib/classify/quality-text';
 import { formatPct } from '../format';
 
 /** the per-class sentence's clause about a column shown only when the half-models were trained */
 const HALVES_CLAUSE = ', how often the two half-models agree in depth (when they were trained)';
+
+/**
+ * The range the estimate stands for (its sentence says how it is set: about ±0.05, wider where many
+ * voxels in depth look unlike any labelled one), as numbers beside it: on a test rock made by someone
+ * else the sentence alone left the number read as exact.
+ */
+function likelyRange(q: QualityEstimate): string {
+  if (!Number.isFinite(q.meanIoU)) return '';
+  const m = estimateMargin(q.outOfRange);
+  return ` (likely ${formatPct(Math.max(0, q.meanIoU - m), 0)}–${formatPct(Math.min(1, q.meanIoU + m), 0)})`;
+}
 
 export function QualityCard({ q, compact = false, classes }: { q: QualityEstimate | null | undefined; compact?: boolean; classes?: { code: number; name: string }[] }) {
   if (!q) return null;
   // the half-models are a diagnostic trained on request only (null/NaN when not made)
   const halves = Number.isFinite(q.crossHalf) || Number.isFinite(q.depthAgreement);
   const rows: [string, string, string, string][] = [
-    ['Estimated 3D mean IoU', formatPct(q.meanIoU), QUALITY_EXPLAINED.meanIoU, 'quality-3d'],
+    ['Estimated 3D mean IoU', `${formatPct(q.meanIoU)}${likelyRange(q)}`, QUALITY_EXPLAINED.meanIoU, 'quality-3d'],
     ['Surface check (held-out tiles)', formatPct(q.surfaceMeanIoU), QUALITY_EXPLAINED.surfaceMeanIoU, 'quality-surface'],
     ...(halves ? [['Agreement of two half-models', `surface ${formatPct(q.crossHalf)} · depth ${formatPct(q.depthAgreement)}`, QUALITY_EXPLAINED.agreement, 'quality-agreement'] as [string, string, string, string]] : []),
     ['Confidence', `surface ${formatPct(q.surfaceConfidence)} · depth ${formatPct(q.depthConfidence)}`, QUALITY_EXPLAINED.confidence, 'quality-confidence'],

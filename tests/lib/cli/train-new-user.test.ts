@@ -31,6 +31,8 @@ it('the estimate line names the minerals it does not count', async () => {
   expect(r.code, r.err).toBe(0);
   const line = r.err.split('\n').find((l) => l.startsWith('petromap train: estimated 3D mean IoU'));
   expect(line, r.err).toBeDefined();
+  // with the range the estimate stands for (±0.05, wider with voxels outside the training range)
+  expect(line).toMatch(/^petromap train: estimated 3D mean IoU \d\.\d{3} ± 0\.\d\d \(held-out surface tiles/);
   const missing = sample.eds.legend.filter((p) => ['Kaolinite', 'Illite', 'Pyrite'].includes(p.name) && sample.eds.labels.includes(p.id)).map((p) => p.name);
   expect(missing.length).toBeGreaterThan(0);
   expect(line).toMatch(/; over the trained classes only: the rock of .+, which ha(s|ve) no class, is predicted as one of them and this estimate does not count it$/);

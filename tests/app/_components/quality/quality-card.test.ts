@@ -13,13 +13,15 @@ const q = {
 describe('QualityCard', () => {
   it('shows the 3D estimate beside the surface check, with what each means', () => {
     const html = renderToStaticMarkup(createElement(QualityCard, { q }));
-    expect(html).toContain('68.7');
+    expect(html).toContain('68.7 % (likely 64 %–74 %)');
+    // the range widens with the voxels in depth outside the training range (10 %: ±0.21)
+    expect(renderToStaticMarkup(createElement(QualityCard, { q: { ...q, outOfRange: 0.1 } }))).toContain('68.7 % (likely 48 %–90 %)');
     expect(html).toContain('74.4');
     expect(html).toContain('24000 voxels in depth');
     for (const s of Object.values(QUALITY_EXPLAINED)) expect(html).toContain(s.replace(/'/g, '&#x27;'));
     const compact = renderToStaticMarkup(createElement(QualityCard, { q, compact: true }));
     expect(compact).toContain('Estimated 3D mean IoU');
-    expect(compact).not.toContain('Outside the training range');
+    expect(compact).not.toContain('quality-outside');
     // per class, by name, kept with the model (shown on Results after a reload)
     expect(renderToStaticMarkup(createElement(QualityCard, { q, compact: true, classes: [{ code: 2, name: 'quartz' }] }))).toMatch(/quartz<\/td><td[^>]*><strong>81 %<\/strong>/);
     expect(renderToStaticMarkup(createElement(QualityCard, { q: { ...q, perClass: undefined } }))).not.toContain('quality-per-class');
