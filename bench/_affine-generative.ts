@@ -26,6 +26,7 @@ import { polishAtArea, surfaceScore, surfaceSlab } from '../lib/registration/aff
 import { climbAffine, withDeterminant } from '../lib/registration/affine-climb';
 import { lsAffineStart, measurePatches, patchAreaChange } from '../lib/registration/choose-model';
 import { basinCentre } from '../lib/registration/basin-centre';
+import { polishSimilarity } from '../lib/registration/similarity-polish';
 import type { SlabWithBelow } from '../lib/registration/extract-slab';
 import { generativeScore } from '../lib/registration/generative-score';
 import { movingImage } from '../lib/registration/moving-image';
@@ -122,6 +123,16 @@ function measureOne(path: string): number[] {
     console.log(`${st.set.padEnd(5)} ${st.name.slice(0, 30).padEnd(30)} ${String(mw).padStart(3)} px ${st.auto.padEnd(10)} | shipped ${row[0].toFixed(4)} (again ${row[1].toFixed(4)}) | gen+BSE climbs and basin ${row[2].toFixed(4)} | ratio climbs, gen+BSE basin ${row[3].toFixed(4)} (sigma ${gb.sigma})`);
     return row;
   }
+  if (process.env.A4_SIM) {
+    // the similarity polish (similarity-polish.ts: rigid climb, rigid basin at G's area) on the ratio and on the rendered map with the BSE
+    const X = surfaceSlab(slab).slab, maskX = Uint8Array.from(erodeSlabEdge(X, EDGE_ERODE_PX).data, (g) => (g === g ? 1 : 0));
+    const G = st.G;
+    const gb = generativeScore(X, mov, G, maskX, undefined, bseOf(st));
+    const rigid = (f: (m: Affine2) => number) => basinCentre(f, climbAffine(f, G, mw, mh, { rigid: true }).edsToSlab, mw, mh, { rigid: true }).edsToSlab;
+    const row = [err(polishSimilarity(slab, mov, G).edsToSlab), err(rigid(gb.score))];
+    console.log(`${st.set.padEnd(5)} ${st.name.slice(0, 30).padEnd(30)} ${String(mw).padStart(3)} px ${st.auto.padEnd(10)} | similarity polish: ratio ${row[0].toFixed(4)} rendered with BSE ${row[1].toFixed(4)}`);
+    return row;
+  }
   if (process.env.A4_AREA) {
     // the area: the shipped one against the free-area basin of the rendered map with the BSE (from the polished affine, as the decomposition does)
     const X = surfaceSlab(slab).slab, maskX = Uint8Array.from(erodeSlabEdge(X, EDGE_ERODE_PX).data, (g) => (g === g ? 1 : 0));
@@ -176,7 +187,7 @@ async function main(): Promise<void> {
     if (only && !f.includes(only)) continue;
     rows.push(measureOne(join(DIR, f)));
   }
-  const labels = process.env.A4_AREA ? ['|area err| used', 'rendered free', 'mean with patches', 'polish at used', 'at free', 'at mean'] : process.env.A4_POLISH ? ['shipped', 'again', 'rendered with BSE', 'ratio climbs, BSE basin'] : process.env.A4_BSE ? ['ratio', 'rendered', 'rendered with BSE']
+  const labels = process.env.A4_SIM ? ['similarity on the ratio', 'on the rendered map with BSE'] : process.env.A4_AREA ? ['|area err| used', 'rendered free', 'mean with patches', 'polish at used', 'at free', 'at mean'] : process.env.A4_POLISH ? ['shipped', 'again', 'rendered with BSE', 'ratio climbs, BSE basin'] : process.env.A4_BSE ? ['ratio', 'rendered', 'rendered with BSE']
     : ['T*', 'affine', 'ratio', 'rendered X', 'rendered X 0.8', 'rendered plain'];
   const mean = (k: number) => (rows.reduce((a, r) => a + r[k], 0) / rows.length).toFixed(4);
   console.log(`${rows.length} maps, mean (over 0.15): ${labels.map((l, k) => `${l} ${mean(k)} (${rows.filter((r) => r[k] > 0.15).length})`).join(', ')}`);
