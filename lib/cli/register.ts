@@ -47,6 +47,8 @@ export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|fol
   --json: the same JSON on stdout (no progress bar). Its fields:
     model: "similarity" | "affine" | "fields" (the transform's model); face: "top" | "bottom"
     modelChoice: { requested, kept, reason, patches, heldOutRmsVox: { similarity, affine, fields }, heldOutGain?: [a, b], affineStretch?: [s1, s2] }
+      (heldOutRmsVox.fields is the fields' fit residual on their own patches, not held out; a per-field registration's
+      held-out error is quality.confidence.readings.heldOutRmsVox, the whole-map transform's under the fields)
     edsToVoxel: { from: "EDS pixel (u, v)", to: "voxel index (x, y, z)", x: { u, v, offset }, y: {...}, z: {...} }
       (voxel x = x.u * u + x.v * v + x.offset; older files hold a flat 9-vector with rows z, y, x: both are read)
     edsToSlab: [a, b, c, d, e, f] (slab u = a*u + b*v + c, slab v = d*u + e*v + f); slabToVoxel: 9-vector, rows z, y, x; slabSize: [w, h]
@@ -171,12 +173,18 @@ export function registerSummary(r: Pick<RegistrationWithSlab, 'model' | 'modelCh
   const model = r.model ?? 'similarity';
   const vox = (v: number) => `${v.toFixed(2)} voxel = ${+(v * o.voxelUm).toPrecision(2)} µm`;
   const lm = r.quality.landmarkResiduals;
-  const held = r.modelChoice?.heldOutRmsVox[model];
+  // a per-field registration: the held-out error is the global transform's under the fields (its confidence's reading);
+  // heldOutRmsVox.fields is the fields' own fit residual, not held out (each field's shift is fitted on those patches)
+  const fieldsFit = model === 'fields' ? r.modelChoice?.heldOutRmsVox.fields : undefined;
+  const held = model === 'fields' ? r.quality.confidence?.readings.heldOutRmsVox : r.modelChoice?.heldOutRmsVox[model];
+  const ok = (v: number | null | undefined): v is number => v != null && Number.isFinite(v);
   const error = lm?.length
     ? `landmarks off by ${vox(Math.sqrt(lm.reduce((t, d) => t + d * d, 0) / lm.length))} (RMS over ${lm.length})`
-    : held != null && Number.isFinite(held)
-      ? `alignment error ${vox(held)} (RMS over ${r.modelChoice!.patches} map patches, each held out)`
-      : 'alignment error not measured (too few map patches lie on the volume)';
+    : ok(held)
+      ? `alignment error ${vox(held)} (RMS over ${r.modelChoice!.patches} map patches, each held out${model === 'fields' ? ', of the whole-map transform under the fields' : ''})`
+      : ok(fieldsFit)
+        ? `alignment error not measured (too few map patches lie on the volume; the fields fit their own patches to ${vox(fieldsFit)}, not held out)`
+        : 'alignment error not measured (too few map patches lie on the volume)';
   return `registered ${o.map} onto the ${o.face} face of ${o.volume}: ${model} model (${MODEL_WORDS[model]}${o.fields ? `, ${o.fields}` : ''}), ${error}, ` +
     `${(100 * r.quality.coverage).toFixed(0)} % of the map on the volume; details (every figure, why this model): ${o.out} or --json; transform: ${o.transformFile}`;
 }

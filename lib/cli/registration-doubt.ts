@@ -38,7 +38,9 @@ function doubt(r: Doubted): string | undefined {
   const c = r.quality.confidence;
   if (c) return c.verdict === 'doubtful' ? c.reason.replace(/\.$/, '') : undefined;
   if (r.quality.landmarkResiduals?.length) return undefined;
-  const held = r.modelChoice?.heldOutRmsVox[r.model ?? 'similarity'];
+  // a per-field registration: its fields' residual is not held out; the global model's error is (the smaller of the two, not knowing which one the fields sat on)
+  const ho = r.modelChoice?.heldOutRmsVox;
+  const held = r.model === 'fields' ? (ho?.similarity != null && ho.affine != null ? Math.min(ho.similarity, ho.affine) : ho?.similarity ?? ho?.affine) : ho?.[r.model ?? 'similarity'];
   const measured = held != null && Number.isFinite(held);
   if (measured && held <= DOUBT_HELD_OUT_VOX) return undefined;
   return measured
@@ -72,13 +74,15 @@ export function unverifiedRegistration(r: Doubted, o: DoubtSizes): string | unde
  * `petromap run` on a doubtful registration: the error that stops it before training (exit code 1),
  * or undefined when the registration is confirmed. The registration is written already (`file`).
  */
-export function doubtfulRegistrationStop(r: Doubted, o: DoubtSizes & { file: string }): PetromapError | undefined {
+export function doubtfulRegistrationStop(r: Doubted, o: DoubtSizes & { file: string; again?: string[] }): PetromapError | undefined {
   const why = doubt(r);
   if (!why) return undefined;
   return unprocessable(`stopped before training: nothing confirms the registration of the EDS map: ${doubtFacts(why, r, o)} ` +
     `Check --pixel-um, the scan's voxel size and --face, or place the map with landmark pairs (--landmarks pairs.json), and run again. ` +
     `The registration is written to ${o.file}. ` +
-    'If you checked it and it is right, run again with --accept-registration to train on it.', { details: { confidence: r.quality.confidence ?? null } });
+    (o.again
+      ? `If you checked it and it is right, train on it with (the same --out: a folder holding only a run stopped here is reused): petromap run ${o.again.map(shellWord).join(' ')}`
+      : 'If you checked it and it is right, run again with --accept-registration to train on it.'), { details: { confidence: r.quality.confidence ?? null } });
 }
 
 /**

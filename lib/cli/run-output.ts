@@ -4,7 +4,7 @@
  * volume store it references, the EDS map folder). A folder it starts carries the `.petromap`
  * marker (kind "run") and `run.json`, which records where the volume came from.
  */
-import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { PetromapError } from '../errors';
 import { FOLDER_MARKER, writeFolderMarker } from '../output-folder-node';
@@ -26,21 +26,37 @@ export function checkOutsideInputs(out: string, inputs: { flag: string; path: st
   }
 }
 
+/** What a run stopped at the registration leaves (lib/cli/run.ts): reused by the next run on the same --out. */
+const STOPPED_RUN_FILES = /^(run\.json|registration(-\d+)?\.json|volume\.ome\.zarr)$/;
+
+/** A folder that holds only a run stopped before training on a doubtful registration: its run.json, or undefined. */
+async function stoppedRun(out: string, entries: string[]): Promise<RunRecord | undefined> {
+  if (!entries.includes(FOLDER_MARKER) || !entries.includes('run.json')) return undefined;
+  if (!entries.every((e) => e === FOLDER_MARKER || STOPPED_RUN_FILES.test(e))) return undefined;
+  const rec = await readFile(join(out, 'run.json'), 'utf8').then((t) => JSON.parse(t) as RunRecord, () => undefined);
+  return rec?.stoppedAt === 'registration' && !rec.finishedAt ? rec : undefined;
+}
+
 /**
  * Refuses (Conflict) an `--out` that exists and is not an empty folder, or that lies inside one of
- * the inputs. Reads only folder listings: answers in milliseconds, before the inputs are read.
+ * the inputs. Reads only folder listings (and a stopped run's run.json): answers in milliseconds,
+ * before the inputs are read. A folder holding only a run that stopped before training on a doubtful
+ * registration ("run again with --accept-registration") is not refused: its record is returned and
+ * the run reuses the folder (reuseStoppedRun).
  */
-export async function checkRunOutFolder(out: string, inputs: { flag: string; path: string }[]): Promise<void> {
+export async function checkRunOutFolder(out: string, inputs: { flag: string; path: string }[]): Promise<RunRecord | undefined> {
   checkOutsideInputs(out, inputs);
   const st = await lstat(out).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
     throw err;
   });
-  if (!st) return;
+  if (!st) return undefined;
   if (st.isSymbolicLink()) throw new PetromapError('Conflict', `--out ${out} is a link; give a new or empty folder.`);
   if (!st.isDirectory()) throw new PetromapError('Conflict', `--out ${out} is an existing file; give a new or empty folder.`);
   const entries = await readdir(out);
-  if (!entries.length) return;
+  if (!entries.length) return undefined;
+  const stopped = await stoppedRun(out, entries);
+  if (stopped) return stopped;
   const earlier = entries.filter((e) => RUN_FILES.includes(e));
   if (earlier.length) {
     const finished = entries.includes('report.json');
@@ -57,6 +73,20 @@ export async function checkRunOutFolder(out: string, inputs: { flag: string; pat
   throw new PetromapError('Conflict', `--out ${out} already holds other files (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries[0]!.slice(0, 60)}); petromap writes a run only into a new or empty folder.`);
 }
 
+/**
+ * Clear a folder that held only a run stopped at its registration for the new run: its registration
+ * files go (the new run writes its own); its imported volume stays when it was imported from the
+ * same file (`volumeFrom`, resolved) and the new run imports again, else it goes too. Returns
+ * whether the imported volume is kept.
+ */
+export async function reuseStoppedRun(out: string, stopped: RunRecord, volumeFrom: string | undefined): Promise<boolean> {
+  const entries = await readdir(out);
+  for (const e of entries) if (/^registration(-\d+)?\.json$/.test(e)) await rm(join(out, e), { force: true });
+  const keep = !!volumeFrom && !stopped.volume.referenced && stopped.volume.importedFrom === volumeFrom && entries.includes('volume.ome.zarr');
+  if (!keep && entries.includes('volume.ome.zarr')) await rm(join(out, 'volume.ome.zarr'), { recursive: true, force: true });
+  return keep;
+}
+
 export interface RunRecord {
   /** the volume store the run read: `referenced` = the user's store, read only; else imported into <out>/volume.ome.zarr */
   volume: { store: string; referenced: boolean; importedFrom?: string };
@@ -64,6 +94,8 @@ export interface RunRecord {
   startedAt: string;
   finishedAt?: string;
   args: string[];
+  /** the run stopped before training on a registration nothing confirms: the next run on this --out reuses the folder */
+  stoppedAt?: 'registration';
   exports?: { format: string; path: string; bytes: number }[];
 }
 

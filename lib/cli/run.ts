@@ -22,7 +22,7 @@ import { droppedMineralsNote } from './dropped-minerals';
 import { readEdsInput } from './eds-input';
 import { progressBar } from './progress';
 import { isPetromapStore } from './store-kind';
-import { checkRunOutFolder, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
+import { checkRunOutFolder, reuseStoppedRun, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
 import { cliSurfaceAdvice, doubtfulRegistrationStop, unverifiedRegistration, type DoubtSizes } from './registration-doubt';
 import { thinClassesNote } from './thin-classes';
 import { cliVoxelSizeAdvice, warnIfSpacingAssumed } from './voxel-size';
@@ -91,7 +91,8 @@ export async function main(argv: string[]): Promise<number> {
   const { values: a, sequence } = parseCommandArgs(argv, SPEC);
   const maps = topMapFirst(edsMapsFromSequence(sequence, 'eds', USAGE), 'eds');
   const isStore = isPetromapStore(a.volume);
-  await checkRunOutFolder(a.out, [{ flag: '--volume', path: a.volume }, ...maps.map((m) => ({ flag: '--eds', path: m.path }))]);
+  // a folder holding only a run stopped at its registration ("run again with --accept-registration") is reused
+  const stopped = await checkRunOutFolder(a.out, [{ flag: '--volume', path: a.volume }, ...maps.map((m) => ({ flag: '--eds', path: m.path }))]);
   const classesJson = a.classes ? await readJsonOption('classes', a.classes) : undefined;
   const landmarks = a.landmarks ? checkLandmarks(await readJsonOption('landmarks', a.landmarks), a.landmarks) : undefined;
   const L = await lib();
@@ -121,6 +122,9 @@ export async function main(argv: string[]): Promise<number> {
     startedAt: new Date().toISOString(),
     args: argv,
   };
+  // the stopped run's imported volume is kept when it came from the same file
+  const keepImported = stopped ? await reuseStoppedRun(a.out, stopped, isStore ? undefined : resolve(a.volume)) : false;
+  if (stopped) process.stderr.write(`petromap run: reusing ${a.out}: it held only a run stopped before training on its registration${keepImported ? ' (its imported volume is kept)' : ''}\n`);
   await startRunFolder(a.out, record);
   // Ctrl-C cancels (with PETROMAP_REDIS_URL, the prediction's bricks on every worker too)
   const ac = new AbortController();
@@ -128,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
   try {
-    if (!record.volume.referenced) {
+    if (!record.volume.referenced && !keepImported) {
       const bar = progressBar('import');
       await L.importVolume(a.volume, record.volume.store, { limits: L.limitsFromEnv(), onProgress: bar, signal: ac.signal }).finally(() => bar.done());
     }
@@ -140,11 +144,16 @@ export async function main(argv: string[]): Promise<number> {
       inputs: { volume: a.volume, map: maps[k]!.path, legend: maps[k]!.legend, pixelUm: maps[k]!.pixelUm },
     });
     // a registration nothing confirms stops the run before training (registration.json is written), unless --accept-registration
-    const afterRegister = a['accept-registration'] ? undefined : (regs: Parameters<typeof doubtfulRegistrationStop>[0][]) => {
+    const afterRegister = a['accept-registration'] ? undefined : async (regs: Parameters<typeof doubtfulRegistrationStop>[0][]) => {
       const all = [{ m: map, face: 'top', file: 'registration.json' }, ...moreMaps.map((m, k) => ({ m: m.map, face: m.face, file: `registration-${k + 2}.json` }))];
       for (const [k, reg] of regs.entries()) {
-        const stop = doubtfulRegistrationStop(reg, { ...sizesOf(all[k]!.m, all[k]!.face, k), file: join(a.out, all[k]!.file) });
-        if (stop) { bar.done(); throw stop; }
+        const stop = doubtfulRegistrationStop(reg, { ...sizesOf(all[k]!.m, all[k]!.face, k), file: join(a.out, all[k]!.file), again: [...argv, '--accept-registration'] });
+        if (stop) {
+          bar.done();
+          // marked, so that the command the stop gives (the same --out with --accept-registration) reuses this folder
+          await writeRunRecord(a.out, { ...record, stoppedAt: 'registration' });
+          throw stop;
+        }
       }
     };
     const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks, voxelSizeAssumed: spacing.spacingAssumed }, moreMaps, afterRegister, threads: a.threads, onProgress: bar, signal: ac.signal })

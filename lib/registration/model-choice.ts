@@ -4,7 +4,7 @@
  */
 import type { Affine2 } from '../coords';
 import type { OnProgress } from '../errors';
-import { judgeAffine, measurePatches, residualMap, type ScoreOn } from './choose-model';
+import { heldOutRms, judgeAffine, measurePatches, residualMap, type ScoreOn } from './choose-model';
 import type { MovingImage } from './moving-image';
 import { predictedGrey } from './patch-shift';
 import { refineMosaicLayout } from './mosaic-layout';
@@ -23,6 +23,13 @@ export interface ChooseModelOptions {
 export interface ChosenModel {
   edsToSlab: Affine2;
   out: Pick<Registration, 'model' | 'modelChoice' | 'fields' | 'residual' | 'candidates'>;
+  /**
+   * The global model under the kept one: itself for a similarity or an affine, the model the fields
+   * sit on for a per-field registration. Its held-out error is the one a registration's confidence
+   * reads (heldOutRmsVox.fields is the fields' own fit residual, not held out: each field's shift was
+   * measured on the patches it is judged on).
+   */
+  globalModel: Exclude<RegistrationModel, 'fields'>;
 }
 
 /**
@@ -46,7 +53,9 @@ export async function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, sc
   let choice: ModelChoice;
   let global = sim, kept: RegistrationModel = 'similarity';
   if (requested === 'similarity') {
-    choice = { requested, kept, reason: 'similarity: requested', patches: pm.pts.length, heldOutRmsVox: { similarity: null, affine: null, fields: null } };
+    // its held-out error all the same: a registration's confidence reads it (before: null, so a requested similarity always read doubtful)
+    const simRms = heldOutRms('similarity', pm.pts);
+    choice = { requested, kept, reason: 'similarity: requested', patches: pm.pts.length, heldOutRmsVox: { similarity: simRms === null ? null : simRms * scale, affine: null, fields: null } };
   } else {
     await nextUnit(signal);
     const a = await judgeAffine(pm, sim, scoreOn, mov.width, mov.height, { signal, fieldsFirst: withFields, slabSize: [slab.width, slab.height], images: { slab, mov }, requested: requested === 'affine' });
@@ -63,6 +72,7 @@ export async function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, sc
     candidates.similarity = { edsToSlab: global, residual: residualMap(pm, sim, global, scale) };
     choice.reason += `; polished on the slab ${p.extrapolated ? 'extrapolated to the surface' : 'as sampled (no deeper slab to extrapolate from)'} without its edge ring (${(100 * p.onRing).toFixed(1)} % of the map on it, gain ${p.gain.toFixed(4)})`;
   }
+  const globalModel = kept;
   let fields: Registration['fields'];
   if (withFields) {
     // (correcting the global transform by the similarity left in the field-corrected patches, then
@@ -91,5 +101,5 @@ export async function chooseModel(slab: Slab, mov: MovingImage, sim: Affine2, sc
     choice.kept = kept;
   }
   const residual = (kept === 'fields' ? candidates.fields : kept === 'affine' ? candidates.affine : candidates.similarity)?.residual;
-  return { edsToSlab: global, out: { model: kept, modelChoice: choice, fields, residual, candidates } };
+  return { edsToSlab: global, out: { model: kept, modelChoice: choice, fields, residual, candidates }, globalModel };
 }

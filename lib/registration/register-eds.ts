@@ -131,8 +131,9 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   const residuals = lms ? landmarkResiduals(edsToSlab, lms) : undefined;
   const choice = chosen?.out.modelChoice;
   const confidence = registrationConfidence({
-    heldOutRmsVox: choice?.heldOutRmsVox[chosen?.out.model ?? 'similarity'], patches: choice?.patches,
-    coarseMi: search?.mi, secondMi: search?.secondMi, coverage, landmarkResiduals: residuals,
+    // a per-field registration: the held-out error of the global model under its fields (heldOutRmsVox.fields is the fields' fit residual)
+    heldOutRmsVox: choice?.heldOutRmsVox[chosen?.globalModel ?? 'similarity'], patches: choice?.patches,
+    coarseMi: search?.mi, secondMi: search?.secondMi, coverage, landmarkResiduals: residuals, fields: chosen?.out.model === 'fields',
   });
   return {
     ...chosen?.out,

@@ -19,7 +19,7 @@ import { storedFieldCount } from '@/lib/eds/store-node';
 import type { MineralPhase } from '@/lib/eds/types';
 import { edsPointToVoxel, fitLandmarks, registrationErrorAt, type LandmarkPair, type Registration, type RegistrationModel } from '@/lib/registration';
 import { faceToVolume } from '@/lib/registration/face-view';
-import { doubtfulUnchecked } from './registration-confidence';
+import { confidenceForModel, doubtfulUnchecked } from './registration-confidence';
 import type { JobRecord } from '../db/repo';
 import type { Services } from '../services';
 import { writeFileAtomic } from '../storage/atomic';
@@ -282,6 +282,13 @@ function refuseBottomMap(svc: Services, projectId: string, eds: { id: string; na
  * Switch the stored registration to another of its candidate models (the Correlate page's
  * similarity / affine / per-field switch): recomposes the transform and its overlay, un-accepts it.
  */
+/** The record's quality with the confidence of `model` (its stored one when it has none: a registration stored before it). */
+function withModelConfidence(rec: RegistrationRecord, model: RegistrationModel): RegistrationRecord['quality'] {
+  if (!('confidence' in rec.quality) || !rec.quality.confidence) return rec.quality;
+  const q: Registration['quality'] = rec.quality;
+  return { ...q, confidence: confidenceForModel(q, rec.modelChoice, model) ?? q.confidence };
+}
+
 export async function useRegistrationModel(svc: Services, projectId: string, model: RegistrationModel, face: Face = 'top') {
   const rec = svc.repo.artifact(projectId, registrationKey(face));
   const cand = rec?.candidates?.[model];
@@ -295,6 +302,8 @@ export async function useRegistrationModel(svc: Services, projectId: string, mod
   const previous = rec.modelChoice?.reason ? ` (automatic choice: ${rec.modelChoice.reason})` : '';
   const next: RegistrationRecord = {
     ...rec, edsToSlab: cand.edsToSlab, edsToVoxel, fields, residual: cand.residual, model, accepted: false, overlayChecked: undefined, createdAt: Date.now(),
+    // the confidence of the model now shown (before: the automatically kept model's stayed, confirming or doubting another transform)
+    quality: withModelConfidence(rec, model),
     modelChoice: rec.modelChoice && { ...rec.modelChoice, kept: model, reason: `${model}: chosen on the Correlate page${previous}` },
     truthError: truthError(svc, projectId, edsToVoxel, map, store.meta.shape, fields, face),
   };
@@ -323,9 +332,17 @@ export async function forgetMap(svc: Services, projectId: string, edsId: string)
   if (picked?.edsId === edsId) svc.repo.setArtifact(projectId, 'inputs', { ...picked, edsId: undefined });
 }
 
-export function acceptRegistration(svc: Services, projectId: string, face: Face = 'top', checkedOverlay = false) {
+/**
+ * Accept the stored registration of a face. `createdAt` (ms): the registration the page showed; a
+ * different one stored since (an Auto-register or a model switch finishing meanwhile) is refused, so
+ * that "I checked the overlay" never confirms a registration the user has not seen.
+ */
+export function acceptRegistration(svc: Services, projectId: string, face: Face = 'top', checkedOverlay = false, createdAt?: number) {
   const rec = svc.repo.artifact(projectId, registrationKey(face));
   if (!rec) throw unprocessable(`There is no registration${face === 'bottom' ? ' of the bottom face' : ''} to accept yet: click landmark pairs or run Auto-register first.`);
+  if (createdAt !== undefined && createdAt !== rec.createdAt) {
+    throw unprocessable(`The registration${face === 'bottom' ? ' of the bottom face' : ''} changed since the page showed it (a new one was stored ${new Date(rec.createdAt).toISOString().replace('T', ' ').slice(0, 19)} UTC); nothing was accepted. Look at its overlay, then accept it.`);
+  }
   if (checkedOverlay) rec.overlayChecked = true;
   const doubt = doubtfulUnchecked(rec, face);
   if (doubt) throw unprocessable(doubt);

@@ -4,8 +4,8 @@
  * confirms it on the overlay (RegistrationRecord.overlayChecked) or places the map with landmarks.
  * Registrations stored before the confidence existed pass, as before.
  */
-import { isDoubtful } from '@/lib/registration/confidence';
-import type { Registration } from '@/lib/registration/types';
+import { isDoubtful, registrationConfidence, type RegistrationConfidence } from '@/lib/registration/confidence';
+import type { Registration, RegistrationModel } from '@/lib/registration/types';
 import type { RegistrationRecord } from './correlate';
 import type { Face } from './project-inputs';
 
@@ -22,4 +22,25 @@ export function doubtfulUnchecked(rec: Pick<RegistrationRecord, 'quality' | 'ove
     'A wrong pixel size of the map or voxel size of the scan, a map of the other face or of another sample, or a map covering too little of the scan registers like this, far off. ' +
     'Check the overlay on the Correlate step (blend, swipe, outlines): if the grains line up, click "I checked the overlay — use this registration"; ' +
     'if not, check the map\'s pixel size and the volume\'s voxel size on the Data step, or place the map with 3 landmark pairs.';
+}
+
+/**
+ * The confidence of a stored automatic registration switched to another of its candidate models on
+ * the Correlate page (useRegistrationModel): the rule of lib/registration/confidence.ts on that
+ * model's held-out error and the same search and coverage readings, its reason saying that the model
+ * was chosen by the user. A per-field model's error is its global transform's under the fields, the
+ * similarity's or the affine's (which one is not stored: the larger of the two measured). Undefined
+ * for a registration stored without a confidence (treated as before).
+ */
+export function confidenceForModel(quality: RegistrationRecord['quality'], modelChoice: RegistrationRecord['modelChoice'], model: RegistrationModel): RegistrationConfidence | undefined {
+  const q = quality as Registration['quality'];
+  if (!q.confidence || !modelChoice) return undefined;
+  const ho = modelChoice.heldOutRmsVox;
+  const measured = [ho.similarity, ho.affine].filter((v): v is number => v != null && Number.isFinite(v));
+  const held = model === 'fields' ? (measured.length ? Math.max(...measured) : null) : ho[model];
+  const c = registrationConfidence({
+    heldOutRmsVox: held, patches: modelChoice.patches, coarseMi: q.coarseMi, secondMi: q.secondMi, coverage: q.coverage,
+    landmarkResiduals: q.landmarkResiduals, fields: model === 'fields',
+  });
+  return { ...c, reason: `for the ${model === 'fields' ? 'per-field' : model} model you chose: ${c.reason}` };
 }

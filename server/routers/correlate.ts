@@ -84,9 +84,12 @@ export const correlateRouter = router({
   chooseModel: publicProcedure
     .input(z.object({ projectId, model: z.enum(['similarity', 'affine', 'fields']), face }))
     .mutation(({ ctx, input }) => useRegistrationModel(ctx.svc, input.projectId, input.model, input.face)),
-  /** `checkedOverlay`: the user checked the overlay of a doubtful registration ("I checked the overlay — use this registration") */
-  accept: publicProcedure.input(z.object({ projectId, face, checkedOverlay: z.boolean().default(false) })).mutation(({ ctx, input }) => {
-    const r = acceptRegistration(ctx.svc, input.projectId, input.face, input.checkedOverlay);
+  /**
+   * `checkedOverlay`: the user checked the overlay of a doubtful registration ("I checked the overlay — use this registration");
+   * `createdAt`: the registration the page showed (state's registration.createdAt): another one stored since is refused
+   */
+  accept: publicProcedure.input(z.object({ projectId, face, checkedOverlay: z.boolean().default(false), createdAt: z.date().optional() })).mutation(({ ctx, input }) => {
+    const r = acceptRegistration(ctx.svc, input.projectId, input.face, input.checkedOverlay, input.createdAt?.getTime());
     return { accepted: r.accepted };
   }),
   setClassMap: publicProcedure

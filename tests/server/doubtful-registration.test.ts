@@ -3,7 +3,8 @@
  * given a wrong pixel size (0.6x: 82 voxels off on this sample) is registered and stored with its
  * confidence, 'doubtful'; Accept refuses it and Train refuses to start on it until the user confirms
  * it on the Correlate page ("I checked the overlay — use this registration"). Before, Accept took it
- * and Train trained on a map far off without a word.
+ * and Train trained on a map far off without a word. The confirmation names the registration the page
+ * showed (a model switched meanwhile is refused), and a switched model shows its own confidence.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSandstone } from '@/lib/synthetic';
@@ -46,12 +47,23 @@ describe('a doubtful automatic registration in the web app', () => {
     // a plain Accept is refused, in words that say what to check and what to click
     await expect(caller.correlate.accept({ projectId })).rejects.toThrow(/Nothing confirms this registration of the top face's EDS map: .*pixel size.*I checked the overlay — use this registration.*landmark pairs/);
     expect(svc.repo.artifact(projectId, 'registration')!.accepted).toBe(false);
+
+    // the user switches the model on the page: the confidence shown is that model's (before: the automatic choice's stayed)
+    await caller.correlate.chooseModel({ projectId, model: 'similarity' });
+    const switched = (await caller.correlate.state({ projectId })).registration!;
+    const sq = switched.quality;
+    expect('confidence' in sq && sq.confidence?.reason).toMatch(/^for the similarity model you chose: /);
+    expect('confidence' in sq && sq.confidence?.verdict).toBe('doubtful');
+    // "I checked the overlay" sent for the registration the page showed before the switch: refused, nothing accepted
+    await expect(caller.correlate.accept({ projectId, checkedOverlay: true, createdAt: st.registration!.createdAt }))
+      .rejects.toThrow(/The registration changed since the page showed it .*nothing was accepted/);
+    expect(svc.repo.artifact(projectId, 'registration')!.overlayChecked).toBeFalsy();
     // accepted by other means (stored so) without the confirmation: Train still refuses
     svc.repo.setArtifact(projectId, 'registration', { ...svc.repo.artifact(projectId, 'registration')!, accepted: true });
     await expect(caller.train.start({ projectId, epochs: 1 })).rejects.toThrow(/Training was not started\. Nothing confirms this registration/);
 
     // the user checked the overlay: accepted, and Train starts
-    const a = await caller.correlate.accept({ projectId, checkedOverlay: true });
+    const a = await caller.correlate.accept({ projectId, checkedOverlay: true, createdAt: switched.createdAt });
     expect(a.accepted).toBe(true);
     expect(svc.repo.artifact(projectId, 'registration')!.overlayChecked).toBe(true);
     expect((await caller.correlate.state({ projectId })).registration!.overlayChecked).toBe(true);

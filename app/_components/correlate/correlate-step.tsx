@@ -272,12 +272,12 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
         )}
         <span style={{ flex: 1 }} />
         {doubtful ? (
-          <button className="primary" onClick={() => accept.mutate({ projectId, face, checkedOverlay: true })} disabled={accept.isPending || running} data-testid="accept-checked"
+          <button className="primary" onClick={() => accept.mutate({ projectId, face, checkedOverlay: true, createdAt: reg.createdAt })} disabled={accept.isPending || running} data-testid="accept-checked"
             title="Nothing confirms this registration: use it only if the grains of the map line up with the slab on the overlay">
             I checked the overlay — use this registration
           </button>
         ) : (
-          <button className="primary" onClick={() => { if (acceptOk(reg, fit, voxelUm)) accept.mutate({ projectId, face }); }} disabled={!reg || reg.accepted || accept.isPending || running} data-testid="accept">
+          <button className="primary" onClick={() => { if (acceptOk(reg, fit, voxelUm)) accept.mutate({ projectId, face, createdAt: reg?.createdAt }); }} disabled={!reg || reg.accepted || accept.isPending || running} data-testid="accept">
             {reg?.accepted ? 'Accepted' : 'Accept registration'}
           </button>
         )}

@@ -2,7 +2,8 @@
  * `petromap run` stops before training on a registration nothing confirms: an EDS map given a wrong
  * pixel size (0.6x) registers 82 voxels off on this sample; before, run trained on it and only warned
  * at the end. Now it exits with the measurement, the likely causes and what to do, registration.json
- * written (marked doubtful) and no model; --accept-registration trains on it anyway, with the warning.
+ * written (marked doubtful) and no model; the command it gives (--accept-registration, the same
+ * --out, which holds only the stopped run and is reused) trains on it anyway, with the warning.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,7 +54,8 @@ describe('petromap run on a doubtful registration', () => {
     expect(msg).toMatch(/% of the map lies on the volume\. At 0\.84 µm per pixel the map is/);
     expect(msg).toMatch(/--pixel-um.*--spacing.*--face bottom/);
     expect(msg).toMatch(/--landmarks pairs\.json/);
-    expect(msg).toMatch(/--accept-registration/);
+    // the exact command that trains on it, on the same --out (review R3: that folder was refused as an unfinished run)
+    expect(msg).toContain(`train on it with (the same --out: a folder holding only a run stopped here is reused): petromap run --volume ${store} --eds ${mapDir} --out ${out} --threads 1 --accept-registration`);
     // engineer P's scale search, ready to run on these inputs
     expect(msg).toContain(`To measure which pixel size the map matches best: petromap check-scale --volume ${store} --map ${mapDir}.`);
     const reg = JSON.parse(readFileSync(join(out, 'registration.json'), 'utf8'));
@@ -62,10 +64,12 @@ describe('petromap run on a doubtful registration', () => {
     expect(r.out).toBe('');
   }, 120_000);
 
-  it('--accept-registration trains on it anyway and warns', async () => {
-    const out = join(tmp, 'accepted');
+  it('the command the stop gives (--accept-registration, the same --out) trains on it and warns', async () => {
+    const out = join(tmp, 'stopped');
     const r = await run(['--volume', store, '--eds', mapDir, '--out', out, '--threads', '1', '--accept-registration']);
     expect(r.code).toBe(0);
+    expect(r.err).toContain(`petromap run: reusing ${out}: it held only a run stopped before training on its registration`);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).stoppedAt).toBeUndefined();
     expect(r.err).toMatch(/warning: nothing confirms this registration: /);
     expect(JSON.parse(r.out).files.model ?? JSON.parse(r.out).files).toBeTruthy();
     expect(existsSync(join(out, 'model'))).toBe(true);
