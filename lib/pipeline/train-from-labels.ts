@@ -78,7 +78,8 @@ export const TRAIN_DEFAULTS = Object.freeze({
    * seeds 1-3: fracture share 19.2 / 21.1 / 20.2 % -> 3.4 / 3.4 / 3.5 % (true 3.1 %), mean IoU 0.566 /
    * 0.566 / 0.575 -> 0.842 / 0.832 / 0.788 (the forest on the strokes: 14.5 / 12.6 / 13.3 %). bench
    * lithology 64x128x128 seeds 1-3, 150 / 500 / 2000 per class, both styles: 13 of 18 runs gain, 3 equal,
-   * 2 lose (-0.013, -0.005), median +0.004 (docs/painted-labels.md). Cost: a second fit where it applies.
+   * 2 lose (-0.013, -0.005), median +0.004; held-out seeds 4-7 at 150 / 500: 6 gain, 6 equal, 4 lose
+   * (down to -0.028), median 0.000 (docs/painted-labels.md). Cost: a second fit where it applies.
    */
   strokeGaps: true,
   /**
