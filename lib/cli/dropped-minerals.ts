@@ -32,3 +32,20 @@ export function droppedMineralsNote(
   }
   return parts.length ? parts.join(' Also, ') : undefined;
 }
+
+/** The minerals of a map with pixels that no class takes (the model reads their rock as one of its classes). */
+export function untrainedMinerals(map: Pick<MineralMap, 'labels' | 'legend'>, classMap: Record<number, number | null>): string[] {
+  return phaseAreas(map).filter((p) => p.id !== 0 && p.pixels > 0 && (classMap[p.id] ?? null) === null).map((p) => p.name);
+}
+
+/**
+ * What the estimate does not count: the rock of minerals no class takes is predicted as one of the
+ * trained classes, and the held-out tiles it is measured on leave those minerals out (before, a map
+ * with 28 % untrained calcite and apatite read "estimated 3D mean IoU 0.878" and nothing more).
+ */
+export function untrainedCaveat(untrained: ReadonlySet<string>): string {
+  if (!untrained.size) return '';
+  const names = [...untrained];
+  const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+  return `; over the trained classes only: the rock of ${shown}, which ${names.length > 1 ? 'have' : 'has'} no class, is predicted as one of them and this estimate does not count it`;
+}

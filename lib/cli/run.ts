@@ -12,13 +12,14 @@
  * read (run.json records it).
  */
 import { join, resolve } from 'node:path';
+import { estimateMargin } from '../classify/quality-text';
 import type { MineralMap } from '../eds/types';
 import { invalidInput } from '../errors';
 import type { MoreMap } from '../pipeline/more-maps';
 import type { LandmarkPair } from '../registration/types';
 import { parseCommandArgs, parseListOption, readJsonOption } from './args';
 import { edsMapsFromSequence, topMapFirst } from './eds-maps-args';
-import { droppedMineralsNote } from './dropped-minerals';
+import { droppedMineralsNote, untrainedCaveat, untrainedMinerals } from './dropped-minerals';
 import { readEdsInput } from './eds-input';
 import { progressBar } from './progress';
 import { isPetromapStore } from './store-kind';
@@ -171,7 +172,9 @@ export async function main(argv: string[]): Promise<number> {
     if (unverified) process.stderr.write(`petromap run: ${unverified.replace(/before training on it\.$/, `and run again: the model and the 3D map in ${a.out} rest on this registration.`)}\n`);
     // the held-out surface tiles lie in the labelled layer: say both, as petromap train does (not 'which read higher':
     // petromap synth's own run line gave tiles 0.456 under an estimate of 0.556)
-    if (r.quality) process.stderr.write(`petromap run: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} (held-out surface tiles ${r.validation.meanIoU.toFixed(3)}: they measure the labelled layer, not the volume in depth; see "quality" in the summary)\n`);
+    // with the range it stands for and the minerals it does not count, as petromap train says it
+    const untrained = new Set([...untrainedMinerals(map, classMap), ...moreMaps.flatMap((m) => untrainedMinerals(m.map, m.classMap))]);
+    if (r.quality) process.stderr.write(`petromap run: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} ± ${estimateMargin(r.quality.outOfRange).toFixed(2)} (held-out surface tiles ${r.validation.meanIoU.toFixed(3)}: they measure the labelled layer, not the volume in depth; see "quality" in the summary)${untrainedCaveat(untrained)}\n`);
     console.log(JSON.stringify({
       volume: record.volume,
       registration: { coverage: r.registration.quality.coverage, miAfter: r.registration.quality.miAfter, surface: r.registration.surface },

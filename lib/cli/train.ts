@@ -19,7 +19,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DEFAULT_BANK, FEATURE_BANKS, featureBank, type FeatureBank } from '../classify/feature-banks';
 import { estimateMargin } from '../classify/quality-text';
 import { SURFACE_LABEL_LAYERS } from '../classify/training-set';
-import { phaseAreas } from '../eds/minor-phases';
 import { loadMineralMap } from '../eds/store-node';
 import { invalidInput, notFound, unprocessable } from '../errors';
 import { classMapFromTable, parseClassTable } from '../pipeline/run-mineralogy';
@@ -31,11 +30,13 @@ import { openVolume } from '../volume/zarr-store-node';
 import { parseCommandArgs, readJsonOption, shortUsage } from './args';
 import { progressBar } from './progress';
 import { thinClassesNote } from './thin-classes';
-import { droppedMineralsNote } from './dropped-minerals';
+import { droppedMineralsNote, untrainedCaveat, untrainedMinerals } from './dropped-minerals';
 import { isStoredMineralMap } from './eds-input';
 import { nextAfterTrain, shellWord } from './next-step';
 import { isPetromapStore, STORE_HINT } from './store-kind';
 import { warnIfSpacingAssumed } from './voxel-size';
+
+export { untrainedCaveat };
 
 export const USAGE = [
   'usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json> ' +
@@ -143,18 +144,6 @@ async function trainOnLabelVolume(a: Record<string, string | undefined>): Promis
 }
 
 /**
- * What the estimate does not count: the rock of minerals no class takes is predicted as one of the
- * trained classes, and the held-out tiles it is measured on leave those minerals out (before, a map
- * with 28 % untrained calcite and apatite read "estimated 3D mean IoU 0.878" and nothing more).
- */
-export function untrainedCaveat(untrained: ReadonlySet<string>): string {
-  if (!untrained.size) return '';
-  const names = [...untrained];
-  const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
-  return `; over the trained classes only: the rock of ${shown}, which ${names.length > 1 ? 'have' : 'has'} no class, is predicted as one of them and this estimate does not count it`;
-}
-
-/**
  * A registration file that `petromap register` marked doubtful (lib/registration/confidence.ts):
  * why, in words, or undefined. `run` stops on one; train on its registration.json did not (it
  * trained on a map 60 voxels off and printed an estimate of 0.84). Files without a confidence
@@ -210,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
     const cm = classMapFromTable(map, table);
     const dropped = droppedMineralsNote(map, cm.classMap, table);
     if (dropped) process.stderr.write(`petromap train: note: ${dropped}\n`);
-    for (const p of phaseAreas(map)) if (p.id !== 0 && p.pixels > 0 && (cm.classMap[p.id] ?? null) === null) untrained.add(p.name);
+    for (const name of untrainedMinerals(map, cm.classMap)) untrained.add(name);
     if (k === 0) classes = cm.classes;
     else for (const c of cm.classes) if (!classes.some((x) => x.code === c.code)) classes.push(c);
     maps.push({ kind: 'eds', map, edsToSlab: reg.edsToSlab, slabToVoxel: reg.slabToVoxel, surface: reg.surface, slab: { width: reg.slabSize[0], height: reg.slabSize[1] }, classMap: cm.classMap, face: (reg.face as 'top' | 'bottom' | undefined) ?? 'top' });
