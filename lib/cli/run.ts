@@ -165,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
     const xbar = progressBar('export');
     const exports = await L.exportLabels(r.files.labels!, formats, a.out, { signal: ac.signal, onProgress: formats.length ? xbar : undefined }).finally(() => xbar.done());
     await writeRunRecord(a.out, { ...record, finishedAt: new Date().toISOString(), exports });
-    const thin = thinClassesNote(r.trainingCounts, Object.fromEntries(classes.map((c) => [c.code, c.name])));
+    const thin = thinClassesNote(r.trainingCounts, Object.fromEntries(classes.map((c) => [c.code, c.name])), classes.map((c) => c.code));
     if (thin) process.stderr.write(`petromap run: note: ${thin}\n`);
     // --accept-registration on a registration nothing confirms (a wrong --pixel-um, the bottom face given as the top): said, not left silent
     const unverified = unverifiedRegistration(r.registration, sizesOf(map, 'top'));

@@ -10,9 +10,16 @@ import type { ClassCount } from '../classify/training-set';
 /** Fewer labelled voxels than this (train + held out) and a class's 3D map is not to be trusted. */
 export const MIN_CLASS_VOXELS = 50;
 
-/** The note train and run print after training, or undefined when every class has enough labels. */
-export function thinClassesNote(counts: readonly ClassCount[], names: Record<number, string>): string | undefined {
-  const thin = counts.filter((c) => c.available < MIN_CLASS_VOXELS);
+/**
+ * The note train and run print after training, or undefined when every class has enough labels.
+ * `classes`: every class the model is trained for; one the labels never reached (its minerals
+ * absent from the map, or off the volume) has no count at all and is named with 0 (on an
+ * independent rock, pore with 0.1 % of the map and 5–7 % of the rock got no label and no word,
+ * while the estimate averaged over the classes the model knows).
+ */
+export function thinClassesNote(counts: readonly ClassCount[], names: Record<number, string>, classes: readonly number[] = []): string | undefined {
+  const all = [...counts, ...classes.filter((k) => !counts.some((c) => c.class === k)).map((k) => ({ class: k, available: 0, train: 0, heldOut: 0 }))];
+  const thin = all.filter((c) => c.available < MIN_CLASS_VOXELS);
   if (!thin.length) return undefined;
   const list = thin.map((c) => `${names[c.class] ?? `class ${c.class}`} (${c.available} labelled voxel${c.available === 1 ? '' : 's'}${c.heldOut ? '' : ', none held out'})`).join(', ');
   return `${thin.length === 1 ? 'a class has' : `${thin.length} classes have`} too few labels to be learned: ${list}, fewer than ${MIN_CLASS_VOXELS}. ` +

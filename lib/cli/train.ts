@@ -216,7 +216,7 @@ export async function main(argv: string[]): Promise<number> {
   bar.done();
   const v = r.validation;
   console.log(JSON.stringify({ model: out, classes: r.classes.map((c) => ({ code: c, name: classes.find((k) => k.code === c)?.name ?? `class ${c}` })), labelledVoxels: r.labelledVoxels, boundaryVoxels: r.boundaryVoxels, counts: r.counts, epochs: r.history.length, bestEpoch: r.bestEpoch + 1, validation: Number.isFinite(v.accuracy) ? { accuracy: v.accuracy, meanIoU: v.meanIoU, perClass: v.perClass, confusion: v.confusion } : null, quality: r.quality }, null, 2));
-  const thin = thinClassesNote(r.counts, Object.fromEntries(classes.map((c) => [c.code, c.name])));
+  const thin = thinClassesNote(r.counts, Object.fromEntries(classes.map((c) => [c.code, c.name])), classes.map((c) => c.code));
   if (thin) process.stderr.write(`petromap train: note: ${thin}\n`);
   if (r.quality) process.stderr.write(`petromap train: estimated 3D mean IoU ${r.quality.meanIoU.toFixed(3)} ± ${estimateMargin(r.quality.outOfRange).toFixed(2)} (held-out surface tiles ${r.quality.surfaceMeanIoU.toFixed(3)}; see "quality" in the summary)${untrainedCaveat(untrained)}\n`);
   process.stderr.write(`petromap train: ${nextAfterTrain(a.volume!, out)}\n`);

@@ -19,6 +19,12 @@ describe('train/run: classes with too few labels', () => {
     expect(two).toMatch(/^2 classes have .*pyrite \(4 .*apatite \(30 labelled voxels\)/);
   });
 
+  it('names a class the labels never reached (no count at all) with 0 labelled voxels', () => {
+    const counts = [{ class: 1, available: 2984, train: 1897, heldOut: 1087 }, { class: 2, available: 1093, train: 632, heldOut: 461 }];
+    expect(thinClassesNote(counts, names)).toBeUndefined();
+    expect(thinClassesNote(counts, names, [1, 2, 6])).toMatch(/^a class has too few labels to be learned: apatite \(0 labelled voxels, none held out\), fewer than 50\./);
+  });
+
   it('says nothing when every class has enough labels', () => {
     expect(thinClassesNote([{ class: 1, available: MIN_CLASS_VOXELS, train: 40, heldOut: 10 }], names)).toBeUndefined();
   });
