@@ -8,6 +8,7 @@ import {
   addClass, annotationState, readPredictionSlice, startTrainFromStrokes, writeAnnotationSlice,
 } from '@/server/pipeline/annotate';
 import { proposalsStatus, startProposals } from '@/server/pipeline/annotate-jobs';
+import { exportLithologyStream, type LithologyFormat } from '@/server/pipeline/annotate-export';
 import { storeAt } from '@/server/storage/open-stores';
 import type { Services } from '@/server/services';
 import type { Shape3 } from '@/lib/volume/types';
@@ -95,4 +96,25 @@ describe('train and predict from strokes', () => {
     expect((await annotationState(svc, projectId)).prediction!.stale).toBe(true);
     expect(proposalsStatus(svc, projectId, [16, 16, 16]).status).toBe('ready');
   }, 120_000);
+
+  it('downloads the predicted lithology map (NRRD holds the map voxel for voxel) and its classes as CSV; nothing to download before a prediction', async () => {
+    const rec = svc.repo.artifact(projectId, 'lithologyPrediction')!;
+    const map = (await (await storeAt(svc, rec.relPath)).readBlock({ start: [0, 0, 0], shape })) as Uint8Array;
+    const bytes = async (format: LithologyFormat) => {
+      const ex = await exportLithologyStream(svc, projectId, format);
+      const parts: Uint8Array[] = [];
+      for await (const b of ex.body) parts.push(b);
+      return { ex, all: Buffer.concat(parts) };
+    };
+    const nrrd = await bytes('nrrd');
+    expect(nrrd.ex.filename).toBe('lithology.nrrd');
+    expect(nrrd.all.subarray(0, 8).toString('latin1')).toBe('NRRD0004');
+    expect(nrrd.all.toString('latin1')).toContain(`sizes: ${nx} ${ny} ${nz}`);
+    expect(Buffer.compare(nrrd.all.subarray(nrrd.all.length - map.length), Buffer.from(map))).toBe(0);
+    const csv = (await bytes('csv')).all.toString('utf8');
+    const fr = svc.repo.artifact(projectId, 'lithologyPrediction')!.fractions;
+    expect(csv).toBe(`code,name,volume_percent\r\n1,high porosity,${Math.round(10000 * fr[1]!) / 100}\r\n2,low porosity,${Math.round(10000 * fr[2]!) / 100}\r\n`);
+    const other = svc.repo.createProject('Unpainted plug', 'lithology').id;
+    await expect(exportLithologyStream(svc, other, 'nrrd')).rejects.toThrow(/no predicted lithology map to download yet: paint strokes of two or more classes on the Annotate step/);
+  });
 });

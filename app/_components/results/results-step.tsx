@@ -45,6 +45,7 @@ export function ResultsStep({ projectId }: { projectId: string }) {
             shares and the proposed scan locations; <Link href={`/projects/${projectId}/multiscale`}>Multi-scale</Link> measures porosity per class and builds the
             composite model, with its downloads. This page shows a 3D map trained from an EDS map (Correlate, Train), for a sample that also has one.
           </p>
+          <LithologyDownloads projectId={projectId} />
         </div>
       );
     }
@@ -56,6 +57,35 @@ export function ResultsStep({ projectId }: { projectId: string }) {
     );
   }
   return <Results st={st} projectId={projectId} onRetry={() => void q.refetch()} />;
+}
+
+/** The formats of the lithology map's download (server/pipeline/annotate-export.ts). */
+const LITHOLOGY_DOWNLOADS = [
+  ['nrrd', 'NRRD'], ['nifti', 'NIfTI'], ['tiff', 'TIFF stack'], ['ome-zarr', 'OME-Zarr (zip)'], ['ome-zarr-v2', 'OME-Zarr 0.4 / Zarr v2 (zip)'], ['csv', 'classes and shares (CSV)'],
+] as const;
+
+/**
+ * A lithology project's map, predicted on Annotate: its class shares and its downloads (the class
+ * volume for Avizo, Dragonfly or Fiji; before, it could be looked at on the slices only).
+ */
+function LithologyDownloads({ projectId }: { projectId: string }) {
+  const trpc = useTRPC();
+  const pred = useQuery(trpc.annotate.state.queryOptions({ projectId })).data?.prediction;
+  if (!pred) return <p className="muted small" data-testid="lithology-no-map">No lithology map is predicted yet: paint two or more classes on Annotate and press “Train and predict”.</p>;
+  return (
+    <div data-testid="lithology-downloads">
+      <h3>The lithology map</h3>
+      <p className="small">
+        Predicted {formatDate(pred.createdAt)}{pred.stale ? ' (strokes changed since: train and predict again on Annotate to update it)' : ''}:{' '}
+        {pred.classes.map((c) => `${c.name} ${formatPct(pred.fractions[c.code] ?? 0)}`).join(' · ')} of the volume.
+      </p>
+      <ul className="downloads">
+        {LITHOLOGY_DOWNLOADS.map(([format, label]) => (
+          <li key={format}><a href={`/api/projects/${projectId}/annotations/export?format=${format}`} download data-testid={`dl-lithology-${format}`}>{format === 'csv' ? label : `Class map, ${label}`}</a></li>
+        ))}
+      </ul>
+    </div>
+  );
 }
 
 /** Progress of the statistics job, or its error with a button to try again. */
