@@ -40,7 +40,17 @@ async function voxelPoint(page, panel, wVox, hVox, u, v) {
   return { x: box.x + ox + (u + 0.5) * SP * scale, y: box.y + oy + (v + 0.5) * SP * scale };
 }
 
+/** The painted-voxel counts of every class row, as shown. */
+const allCounts = async (page) => (await page.locator('[data-testid^="class-row-"] .count').allInnerTexts()).join(' ');
+
+/**
+ * A mouse stroke that paints new voxels; returns when it is saved and the class counts show it.
+ * The counts come from the project state, refetched after the save: they lag data-saving = 'no'
+ * by one request (34–134 ms measured), so reading them right after the save read the old count
+ * (the first stroke's "got 0" flake).
+ */
 async function stroke(page, panel, wVox, hVox, from, to) {
+  const before = await allCounts(page);
   const a = await voxelPoint(page, panel, wVox, hVox, ...from);
   const b = await voxelPoint(page, panel, wVox, hVox, ...to);
   await page.mouse.move(a.x, a.y);
@@ -48,6 +58,7 @@ async function stroke(page, panel, wVox, hVox, from, to) {
   await page.mouse.move(b.x, b.y, { steps: 12 });
   await page.mouse.up();
   await waitFor(async () => (await page.getByTestId(`paint-canvas-${panel}`).getAttribute('data-saving')) === 'no', `${panel} stroke saved`);
+  await waitFor(async () => (await allCounts(page)) !== before, `the class counts showing the ${panel} stroke (still ${before})`);
 }
 
 const count = async (page, code) => Number((await page.getByTestId(`class-row-${code}`).locator('.count').innerText()).replace(/,/g, ''));
