@@ -201,5 +201,17 @@ test('lithology: paint, train, predict, propose scan locations, download CSV', a
   await page.getByTestId('no-prediction').waitFor({ timeout: 30_000 });
   await waitFor(async () => /predicted on Annotate is shown there/.test(await page.getByTestId('no-prediction').innerText()), 'Results pointing to Annotate and Multi-scale', 20_000);
   assert.doesNotMatch(await page.getByTestId('no-prediction').innerText(), /Predict whole volume/);
+  // the map predicted on Annotate downloads from here, with its class shares (before: slices only)
+  await page.getByTestId('lithology-downloads').waitFor({ timeout: 20_000 });
+  assert.match(await page.getByTestId('lithology-downloads').innerText(), /high porosity \d+\.\d % · low porosity \d+\.\d %/);
+  const href = await page.getByTestId('dl-lithology-nrrd').getAttribute('href');
+  const nrrd = await page.request.get(new URL(href, baseUrl).toString());
+  assert.equal(nrrd.status(), 200);
+  assert.match(nrrd.headers()['content-disposition'], /filename="Layered_plug_lithology_-lithology\.nrrd"/);
+  const body = await nrrd.body();
+  assert.equal(body.subarray(0, 8).toString('latin1'), 'NRRD0004');
+  assert.equal(body.length - body.indexOf('\n\n') - 2, NX * NY * NZ, 'one byte a voxel after the header');
+  const classesCsv = await (await page.request.get(new URL(await page.getByTestId('dl-lithology-csv').getAttribute('href'), baseUrl).toString())).text();
+  assert.match(classesCsv, /^code,name,volume_percent\r\n1,high porosity,[\d.]+\r\n2,low porosity,[\d.]+\r\n/);
   await screenshot(page, 'lithology-results-points-to-annotate');
 }, { timeoutMs: 400_000 });

@@ -39,7 +39,7 @@ export function ResultsStep({ projectId }: { projectId: string }) {
     if (kind === 'lithology') {
       return (
         <div className="card" data-testid="no-prediction">
-          <h2>No map from an EDS map</h2>
+          <h2>The lithology map</h2>
           <p>
             The lithology map painted and predicted on <Link href={`/projects/${projectId}/annotate`}>Annotate</Link> is shown there, on the slices, with its class
             shares and the proposed scan locations; <Link href={`/projects/${projectId}/multiscale`}>Multi-scale</Link> measures porosity per class and builds the
@@ -74,7 +74,7 @@ function LithologyDownloads({ projectId }: { projectId: string }) {
   if (!pred) return <p className="muted small" data-testid="lithology-no-map">No lithology map is predicted yet: paint two or more classes on Annotate and press “Train and predict”.</p>;
   return (
     <div data-testid="lithology-downloads">
-      <h3>The lithology map</h3>
+      <h3>Its shares and downloads</h3>
       <p className="small">
         Predicted {formatDate(pred.createdAt)}{pred.stale ? ' (strokes changed since: train and predict again on Annotate to update it)' : ''}:{' '}
         {pred.classes.map((c) => `${c.name} ${formatPct(pred.fractions[c.code] ?? 0)}`).join(' · ')} of the volume.
