@@ -231,10 +231,16 @@ export async function writeAnnotationSlice(svc: Services, projectId: string, axi
     checkCodes(body, annotationClasses(svc, projectId), g.width, what);
     const { store, rec } = await openOrCreateAnnotations(svc, projectId);
     const old = (await store.readBlock(g.box)) as Uint8Array;
+    // KEEP_VOXEL: the voxel as it is stored now (the page sends only the voxels its edit changed: a
+    // panel whose copy of the slice was older, e.g. before another view's stroke crossing it arrived,
+    // wrote that copy back whole and erased the crossing voxels)
+    const merged = body.slice();
     const delta = new Float64Array(256);
     let changed = 0;
     for (let i = 0; i < body.length; i++) {
-      const a = old[i]!, b = body[i]!;
+      const a = old[i]!;
+      const b = body[i] === KEEP_VOXEL ? a : body[i]!;
+      merged[i] = b;
       if (a === b) continue;
       changed++;
       delta[a]--;
@@ -242,7 +248,7 @@ export async function writeAnnotationSlice(svc: Services, projectId: string, axi
     }
     if (changed) {
       // single writer (project lock): the slice's partly covered chunks are read-modify-written
-      await store.writeBlock(g.box, body);
+      await store.writeBlock(g.box, merged);
       for (let c = 1; c < 256; c++) {
         if (!delta[c]) continue;
         const v = (rec.counts[c] ?? 0) + delta[c]!;
@@ -256,9 +262,16 @@ export async function writeAnnotationSlice(svc: Services, projectId: string, axi
 }
 
 /** Every code of a painted slice is 0 or one of the project's classes (else nothing is saved). */
+/**
+ * In a painted slice sent to writeAnnotationSlice: "leave this voxel as stored". Never a class code
+ * (at most 254 classes, codes 1-254).
+ */
+export const KEEP_VOXEL = 255;
+
 function checkCodes(body: Uint8Array, classes: ClassDef[], width: number, what: string) {
   const allowed = new Uint8Array(256);
   allowed[0] = 1;
+  allowed[KEEP_VOXEL] = 1;
   for (const c of classes) allowed[c.code] = 1;
   for (let i = 0; i < body.length; i++) {
     if (!allowed[body[i]!]) {

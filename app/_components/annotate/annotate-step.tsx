@@ -125,7 +125,7 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
     const e = which === 'undo' ? history.current.undo() : history.current.redo();
     if (!e) return;
     try {
-      await putSlice(projectId, e.axis, e.index, which === 'undo' ? e.before : e.after);
+      await putSlice(projectId, e.axis, e.index, which === 'undo' ? e.after : e.before, which === 'undo' ? e.before : e.after);
       // show the edited slice
       setCursor((c) => { const n: Vec3 = [...c]; n[e.axis === 'z' ? 0 : e.axis === 'y' ? 1 : 2] = e.index; return n; });
     } catch (err) {

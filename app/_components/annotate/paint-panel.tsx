@@ -54,9 +54,20 @@ async function fetchBytes(url: string, signal?: AbortSignal): Promise<{ data: Ui
   return { data: new Uint8Array(await res.arrayBuffer()), width: Number(res.headers.get('X-Slice-Width')), height: Number(res.headers.get('X-Slice-Height')) };
 }
 
-export async function putSlice(projectId: string, axis: SliceAxis, index: number, data: Uint8Array): Promise<{ counts: Record<string, number>; changed: number }> {
+/** "leave this voxel as stored" in a saved slice (server/pipeline/annotate.ts KEEP_VOXEL) */
+const KEEP_VOXEL = 255;
+
+/**
+ * Save an edit of one painted slice: only the voxels that differ between `from` (the slice as this
+ * page had it) and `to` are sent; every other voxel is sent as KEEP_VOXEL and stays as stored, so a
+ * stroke saved meanwhile from another view (crossing this slice) or another tab is not erased by an
+ * older copy of the slice.
+ */
+export async function putSlice(projectId: string, axis: SliceAxis, index: number, from: Uint8Array, to: Uint8Array): Promise<{ counts: Record<string, number>; changed: number }> {
+  const data = new Uint8Array(to.length);
+  for (let i = 0; i < to.length; i++) data[i] = to[i] === from[i] ? KEEP_VOXEL : to[i]!;
   const res = await fetch(`/api/projects/${encodeURIComponent(projectId)}/annotations/slice?axis=${axis}&index=${index}`, {
-    method: 'PUT', body: new Uint8Array(data), headers: { 'Content-Type': 'application/octet-stream' },
+    method: 'PUT', body: data, headers: { 'Content-Type': 'application/octet-stream' },
   });
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new Error(body?.error ?? `Saving the painted slice failed (HTTP ${res.status}).`);
@@ -223,7 +234,7 @@ export function PaintPanel(p: PaintPanelProps) {
       const after = l.data.slice();
       setSaving(true);
       try {
-        await putSlice(p.projectId, axis, index, after);
+        await putSlice(p.projectId, axis, index, s.before, after);
         p.onEdit({ axis, index, before: s.before, after });
       } catch (err) {
         // put the slice back as it is stored
