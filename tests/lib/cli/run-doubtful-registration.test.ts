@@ -8,12 +8,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as runMain } from '../../../lib/cli/run';
 import { saveMineralMap } from '../../../lib/eds/store-node';
 import { isPetromapError } from '../../../lib/errors';
 import { generateSandstone } from '../../../lib/synthetic';
 import { writeDenseVolume } from '../../../lib/volume/zarr-store-node';
+import { capture } from './cli-session';
 
 const tmp = mkdtempSync(join(tmpdir(), 'petromap-cli-doubt-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -30,19 +31,11 @@ beforeAll(async () => {
   await saveMineralMap(mapDir, { ...s.eds, pixelSizeUm: 0.6 * s.eds.pixelSizeUm });
 }, 60_000);
 
-async function run(argv: string[]) {
-  const log: string[] = [];
-  let err = '';
-  const l = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void log.push(a.join(' ')));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await runMain(argv).catch((x: unknown) => x);
-    return { code, out: log.join('\n'), err };
-  } finally {
-    l.mockRestore();
-    e.mockRestore();
-  }
-}
+/** the command's stdout, stderr and its exit code or the error it threw */
+const run = async (argv: string[]) => {
+  const r = await capture(() => runMain(argv).catch((x: unknown) => x as never));
+  return { ...r, code: r.code as unknown };
+};
 
 describe('petromap run on a doubtful registration', () => {
   it('stops before training, says what was measured and what to check; the registration is written and marked doubtful', async () => {
