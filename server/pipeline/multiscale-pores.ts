@@ -77,12 +77,15 @@ export async function readPoreStrokes(svc: Services, projectId: string, ds: stri
 }
 
 /** Replace one painted slice: codes 0 (none), 1 (pore), 2 (solid), checked before anything is written. */
+/** In a painted pore/solid slice: "leave this voxel as stored" (the page sends only the voxels a stroke changed). */
+export const KEEP_STROKE = 255;
+
 export async function writePoreStrokes(svc: Services, projectId: string, ds: string, axis: Axis, index: number, body: Uint8Array) {
   const { d, store } = await interior(svc, projectId, ds);
   const g = sliceGeometry(store.meta.shape, axis, index);
   const what = `Painted pore/solid slice ${axis} = ${index} of "${d.name}"`;
   if (body.length !== g.width * g.height) throw invalidInput(`${what}: expected ${g.width} × ${g.height} = ${g.width * g.height} bytes, got ${body.length}. Reload the page.`);
-  const bad = body.findIndex((c) => c > SOLID);
+  const bad = body.findIndex((c) => c > SOLID && c !== KEEP_STROKE);
   if (bad >= 0) throw invalidInput(`${what}: code ${body[bad]} at column ${bad % g.width}, row ${Math.floor(bad / g.width)}; only 0 (none), 1 (pore) and 2 (solid).`);
   return withProjectLock(projectId, async () => {
     const rel = path.join(relDir(projectId, ds), 'strokes.ome.zarr');
@@ -97,15 +100,17 @@ export async function writePoreStrokes(svc: Services, projectId: string, ds: str
     const s = await storeAt(svc, rel);
     const old = (await s.readBlock(g.box)) as Uint8Array;
     const f = await load(svc, projectId, ds);
+    // KEEP_STROKE voxels stay as stored: the page sends only what its stroke changed
+    const merged = body.map((c, i) => (c === KEEP_STROKE ? old[i]! : c));
     let changed = 0;
-    for (let i = 0; i < body.length; i++) {
-      if (old[i] === body[i]) continue;
+    for (let i = 0; i < merged.length; i++) {
+      if (old[i] === merged[i]) continue;
       changed++;
       if (old[i]) f.counts[old[i]!] = (f.counts[old[i]!] ?? 0) - 1;
-      if (body[i]) f.counts[body[i]!] = (f.counts[body[i]!] ?? 0) + 1;
+      if (merged[i]) f.counts[merged[i]!] = (f.counts[merged[i]!] ?? 0) + 1;
     }
     if (changed) {
-      await s.writeBlock(g.box, body);
+      await s.writeBlock(g.box, merged);
       await save(svc, projectId, ds, f);
     }
     return { counts: f.counts, changed };

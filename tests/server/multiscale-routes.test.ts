@@ -188,6 +188,25 @@ describe('painted pore/solid corrections', () => {
     expect((await code(caller.multiscale.usePores({ projectId, datasetId: interiorId, use: true })))?.message).toMatch(/Train on painted pore\/solid strokes first/);
   });
 
+  it('a stroke saved from an older copy of a slice keeps what another view saved meanwhile (KEEP_STROKE: the page sends only what its stroke changed)', async () => {
+    const q = `dataset=${interiorId}&axis=z&index=3`;
+    const copy = new Uint8Array(await (await poresRoute('GET', q)).arrayBuffer());
+    // another view's stroke crossing z = 3 (here: saved on this slice directly): pore at row 4, x 2..5
+    const crossing = copy.slice();
+    for (let x = 2; x < 6; x++) crossing[4 * nx + x] = 1;
+    expect((await poresRoute('PUT', q, crossing.map((c, i) => (c === copy[i] ? 255 : c)))).status).toBe(200);
+    // this panel's stroke from its older copy: solid at row 10, x 7..9
+    const mine = copy.slice();
+    for (let x = 7; x < 10; x++) mine[10 * nx + x] = 2;
+    expect((await poresRoute('PUT', q, mine.map((c, i) => (c === copy[i] ? 255 : c)))).status).toBe(200);
+    const stored = new Uint8Array(await (await poresRoute('GET', q)).arrayBuffer());
+    expect([...stored.subarray(4 * nx + 2, 4 * nx + 6)]).toEqual([1, 1, 1, 1]);
+    expect([...stored.subarray(10 * nx + 7, 10 * nx + 10)]).toEqual([2, 2, 2]);
+    // erased again (a whole slice of zeros still replaces the slice)
+    expect((await poresRoute('PUT', q, new Uint8Array(nx * ny))).status).toBe(200);
+    expect(new Uint8Array(await (await poresRoute('GET', q)).arrayBuffer()).every((v) => v === 0)).toBe(true);
+  });
+
   it('trains the engine on painted voxels, then the measurement takes its pores', async () => {
     // paint what the grey says unambiguously (far from the pore/grain boundary) on three slices
     const interior = await openVolume(truth.interiors[0]!.path);

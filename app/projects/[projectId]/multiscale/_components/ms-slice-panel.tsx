@@ -36,7 +36,8 @@ export interface SlicePaint<D> {
   code: number;
   radius: number;
   target: (d: D) => Uint8Array;
-  save: (axis: SliceAxis, index: number, d: D) => Promise<void>;
+  /** `before`: the painted layer as it was when the stroke began (the save sends only what changed) */
+  save: (axis: SliceAxis, index: number, d: D, before: Uint8Array) => Promise<void>;
 }
 
 export interface MsSlicePanelProps<D extends { width: number; height: number }> {
@@ -80,7 +81,7 @@ export function MsSlicePanel<D extends { width: number; height: number }>(p: MsS
   const [layerError, setLayerError] = useState<string | null>(null);
   const [hover, setHover] = useState<[number, number] | null>(null);
   const [painted, setPainted] = useState(0);
-  const stroke = useRef<{ last: [number, number] } | null>(null);
+  const stroke = useRef<{ last: [number, number]; before: Uint8Array } | null>(null);
   const dpr = devicePixelRatio();
   const { d, h, v, name, n, index, wUm, hUm, place, level, levelIndex } = sliceLayout(axis, shape, spacing, cursor, levelShapes, cw, ch, view, dpr);
   const base = useLatestImage(cw > 0 ? p.greyUrl(axis, levelIndex, level) : null);
@@ -163,8 +164,9 @@ export function MsSlicePanel<D extends { width: number; height: number }>(p: MsS
     if (p.paint && e.button === 0 && place && t) {
       (e.currentTarget as Element).setPointerCapture(e.pointerId);
       const [u, w] = voxelAtPointer(e, boxRef.current!, place, spacing, h, v);
+      const before = p.paint.target(t).slice();
       paintDisc(p.paint.target(t), t.width, t.height, u, w, p.paint.radius, p.paint.code);
-      stroke.current = { last: [u, w] };
+      stroke.current = { last: [u, w], before };
       setPainted((x) => x + 1);
       return;
     }
@@ -185,8 +187,9 @@ export function MsSlicePanel<D extends { width: number; height: number }>(p: MsS
   }
   function onPointerUp(e: React.PointerEvent) {
     if (stroke.current && p.paint && data) {
+      const { before } = stroke.current;
       stroke.current = null;
-      void p.paint.save(axis, index, data.d);
+      void p.paint.save(axis, index, data.d, before);
       return;
     }
     drag.onPointerUp(e);

@@ -15,6 +15,9 @@ import { MsSlicePanel, type SliceLayer, type SlicePaint } from './ms-slice-panel
 type Interior = RouterOutputs['multiscale']['state']['interiors'][number];
 interface PaintSlice { width: number; height: number; strokes: Uint8Array; pred: Uint8Array | null }
 type Tool = 'navigate' | 'pore' | 'solid' | 'erase';
+/** "leave this voxel as stored" in a saved pore/solid slice (server/pipeline/multiscale-pores.ts) */
+const KEEP_STROKE = 255;
+
 /** fewer painted voxels of a class than this: the page asks for more before training (40 + 40 on one slice trained well, e2e 08 / lib's few-label test) */
 const FEW_PAINTED = 20;
 
@@ -70,10 +73,12 @@ export function PorePaint({ projectId, it, busy, onSaved, onError, onTrain, onUs
   };
   const paint: SlicePaint<PaintSlice> | null = tool === 'navigate' ? null : {
     code: tool === 'pore' ? 1 : tool === 'solid' ? 2 : 0, radius, target: (d) => d.strokes,
-    save: async (axis, index, d) => {
+    save: async (axis, index, d, before) => {
       setSaving((n) => n + 1);
       try {
-        const res = await fetch(url(projectId, ds, axis, index), { method: 'PUT', body: new Uint8Array(d.strokes), headers: { 'Content-Type': 'application/octet-stream' } });
+        // only the voxels this stroke changed; the rest as stored (KEEP_STROKE): a stroke saved meanwhile on another view crossing this slice stays
+        const body = d.strokes.map((c, i) => (c === before[i] ? KEEP_STROKE : c));
+        const res = await fetch(url(projectId, ds, axis, index), { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream' } });
         if (!res.ok) throw new Error(((await res.json().catch(() => null)) as { error?: string } | null)?.error ?? `HTTP ${res.status}`);
         onSaved();
       } catch (e) {
