@@ -291,7 +291,8 @@ function Workspace({ projectId, state, volume }: { projectId: string; state: Sta
                 {!pred.stale && (
                   <p data-testid="annotate-next">
                     Next: porosity per class from high-resolution interior scans on <Link href={`/projects/${projectId}/multiscale`}>Multi-scale →</Link> (the
-                    scan locations below say where to take them); its composite model and downloads are there.
+                    scan locations below say where to take them); its composite model and downloads are there. This class map
+                    downloads from <Link href={`/projects/${projectId}/results`} data-testid="annotate-map-downloads">Results</Link> (NRRD, NIfTI, TIFF, OME-Zarr, CSV).
                   </p>
                 )}
               </div>
