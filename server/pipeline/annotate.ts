@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidInput, notFound, PetromapError, unprocessable } from '@/lib/errors';
+import { KEEP_VOXEL, mergeKept } from '@/lib/volume/slice-edit';
 import type { VolumeStore } from '@/lib/volume/store';
 import type { Box3, Shape3 } from '@/lib/volume/types';
 import { createVolume, DEFAULT_CHUNK, ZarrVolumeStore } from '@/lib/volume/zarr-store-node';
@@ -231,21 +232,8 @@ export async function writeAnnotationSlice(svc: Services, projectId: string, axi
     checkCodes(body, annotationClasses(svc, projectId), g.width, what);
     const { store, rec } = await openOrCreateAnnotations(svc, projectId);
     const old = (await store.readBlock(g.box)) as Uint8Array;
-    // KEEP_VOXEL: the voxel as it is stored now (the page sends only the voxels its edit changed: a
-    // panel whose copy of the slice was older, e.g. before another view's stroke crossing it arrived,
-    // wrote that copy back whole and erased the crossing voxels)
-    const merged = body.slice();
-    const delta = new Float64Array(256);
-    let changed = 0;
-    for (let i = 0; i < body.length; i++) {
-      const a = old[i]!;
-      const b = body[i] === KEEP_VOXEL ? a : body[i]!;
-      merged[i] = b;
-      if (a === b) continue;
-      changed++;
-      delta[a]--;
-      delta[b]++;
-    }
+    // KEEP_VOXEL voxels stay as stored (lib/volume/slice-edit.ts: the page sends only what its edit changed)
+    const { merged, changed, delta } = mergeKept(old, body);
     if (changed) {
       // single writer (project lock): the slice's partly covered chunks are read-modify-written
       await store.writeBlock(g.box, merged);
@@ -261,13 +249,7 @@ export async function writeAnnotationSlice(svc: Services, projectId: string, axi
   });
 }
 
-/** Every code of a painted slice is 0 or one of the project's classes (else nothing is saved). */
-/**
- * In a painted slice sent to writeAnnotationSlice: "leave this voxel as stored". Never a class code
- * (at most 254 classes, codes 1-254).
- */
-export const KEEP_VOXEL = 255;
-
+/** Every code of a painted slice is 0, KEEP_VOXEL or one of the project's classes (else nothing is saved). */
 function checkCodes(body: Uint8Array, classes: ClassDef[], width: number, what: string) {
   const allowed = new Uint8Array(256);
   allowed[0] = 1;

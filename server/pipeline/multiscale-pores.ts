@@ -13,6 +13,7 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { invalidInput, notFound, unprocessable } from '@/lib/errors';
+import { KEEP_VOXEL, mergeKept } from '@/lib/volume/slice-edit';
 import { createVolume, DEFAULT_CHUNK, ZarrVolumeStore } from '@/lib/volume/zarr-store-node';
 import { runTask } from '../jobs/run-task';
 import type { Axis } from '../render/slice';
@@ -77,15 +78,12 @@ export async function readPoreStrokes(svc: Services, projectId: string, ds: stri
 }
 
 /** Replace one painted slice: codes 0 (none), 1 (pore), 2 (solid), checked before anything is written. */
-/** In a painted pore/solid slice: "leave this voxel as stored" (the page sends only the voxels a stroke changed). */
-export const KEEP_STROKE = 255;
-
 export async function writePoreStrokes(svc: Services, projectId: string, ds: string, axis: Axis, index: number, body: Uint8Array) {
   const { d, store } = await interior(svc, projectId, ds);
   const g = sliceGeometry(store.meta.shape, axis, index);
   const what = `Painted pore/solid slice ${axis} = ${index} of "${d.name}"`;
   if (body.length !== g.width * g.height) throw invalidInput(`${what}: expected ${g.width} × ${g.height} = ${g.width * g.height} bytes, got ${body.length}. Reload the page.`);
-  const bad = body.findIndex((c) => c > SOLID && c !== KEEP_STROKE);
+  const bad = body.findIndex((c) => c > SOLID && c !== KEEP_VOXEL);
   if (bad >= 0) throw invalidInput(`${what}: code ${body[bad]} at column ${bad % g.width}, row ${Math.floor(bad / g.width)}; only 0 (none), 1 (pore) and 2 (solid).`);
   return withProjectLock(projectId, async () => {
     const rel = path.join(relDir(projectId, ds), 'strokes.ome.zarr');
@@ -100,15 +98,9 @@ export async function writePoreStrokes(svc: Services, projectId: string, ds: str
     const s = await storeAt(svc, rel);
     const old = (await s.readBlock(g.box)) as Uint8Array;
     const f = await load(svc, projectId, ds);
-    // KEEP_STROKE voxels stay as stored: the page sends only what its stroke changed
-    const merged = body.map((c, i) => (c === KEEP_STROKE ? old[i]! : c));
-    let changed = 0;
-    for (let i = 0; i < merged.length; i++) {
-      if (old[i] === merged[i]) continue;
-      changed++;
-      if (old[i]) f.counts[old[i]!] = (f.counts[old[i]!] ?? 0) - 1;
-      if (merged[i]) f.counts[merged[i]!] = (f.counts[merged[i]!] ?? 0) + 1;
-    }
+    // KEEP_VOXEL voxels stay as stored (lib/volume/slice-edit.ts: the page sends only what its stroke changed)
+    const { merged, changed, delta } = mergeKept(old, body);
+    for (let c = 1; c < 256; c++) if (delta[c]) f.counts[c] = (f.counts[c] ?? 0) + delta[c]!;
     if (changed) {
       await s.writeBlock(g.box, merged);
       await save(svc, projectId, ds, f);

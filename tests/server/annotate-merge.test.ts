@@ -7,7 +7,8 @@
  * project's lock. Real route pipeline, real store.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addClass, KEEP_VOXEL, readAnnotationSlice, writeAnnotationSlice } from '@/server/pipeline/annotate';
+import { KEEP_VOXEL } from '@/lib/volume/slice-edit';
+import { addClass, readAnnotationSlice, writeAnnotationSlice } from '@/server/pipeline/annotate';
 import type { Services } from '@/server/services';
 import type { Shape3 } from '@/lib/volume/types';
 import { addVolume, makeServices, type Fixture } from './annotate-helpers';

@@ -9,6 +9,7 @@
  * crosshair, drag pans. Focus the panel: ←/→ ↑/↓ step one slice, PgUp/PgDn ten.
  */
 import { useEffect, useRef, useState } from 'react';
+import { changedOnly } from '@/lib/volume/slice-edit';
 import {
   FIT_VIEW, KEY_STEP, cursorAtPointer, cursorWithIndex, devicePixelRatio, drawCrosshair, drawScaleBar, drawSliceImage,
   sliceLayout, voxelAtPointer, type SliceAxis, type Vec3, type ViewState,
@@ -54,18 +55,14 @@ async function fetchBytes(url: string, signal?: AbortSignal): Promise<{ data: Ui
   return { data: new Uint8Array(await res.arrayBuffer()), width: Number(res.headers.get('X-Slice-Width')), height: Number(res.headers.get('X-Slice-Height')) };
 }
 
-/** "leave this voxel as stored" in a saved slice (server/pipeline/annotate.ts KEEP_VOXEL) */
-const KEEP_VOXEL = 255;
-
 /**
  * Save an edit of one painted slice: only the voxels that differ between `from` (the slice as this
- * page had it) and `to` are sent; every other voxel is sent as KEEP_VOXEL and stays as stored, so a
+ * page had it) and `to` are sent; every other voxel is sent as KEEP_VOXEL and stays as stored (lib/volume/slice-edit.ts), so a
  * stroke saved meanwhile from another view (crossing this slice) or another tab is not erased by an
  * older copy of the slice.
  */
 export async function putSlice(projectId: string, axis: SliceAxis, index: number, from: Uint8Array, to: Uint8Array): Promise<{ counts: Record<string, number>; changed: number }> {
-  const data = new Uint8Array(to.length);
-  for (let i = 0; i < to.length; i++) data[i] = to[i] === from[i] ? KEEP_VOXEL : to[i]!;
+  const data = changedOnly(from, to);
   const res = await fetch(`/api/projects/${encodeURIComponent(projectId)}/annotations/slice?axis=${axis}&index=${index}`, {
     method: 'PUT', body: data, headers: { 'Content-Type': 'application/octet-stream' },
   });

@@ -7,6 +7,7 @@
  */
 import { useMemo, useState } from 'react';
 import type { RouterOutputs } from '@/app/_components/api-types';
+import { changedOnly } from '@/lib/volume/slice-edit';
 import type { SliceAxis, Vec3 } from '@/app/_components/viewer/slice-geometry';
 import { guessLevelShapes, sliceUrl } from '@/app/_components/viewer/volume-info';
 import { JobLine } from './job-line';
@@ -15,8 +16,6 @@ import { MsSlicePanel, type SliceLayer, type SlicePaint } from './ms-slice-panel
 type Interior = RouterOutputs['multiscale']['state']['interiors'][number];
 interface PaintSlice { width: number; height: number; strokes: Uint8Array; pred: Uint8Array | null }
 type Tool = 'navigate' | 'pore' | 'solid' | 'erase';
-/** "leave this voxel as stored" in a saved pore/solid slice (server/pipeline/multiscale-pores.ts) */
-const KEEP_STROKE = 255;
 
 /** fewer painted voxels of a class than this: the page asks for more before training (40 + 40 on one slice trained well, e2e 08 / lib's few-label test) */
 const FEW_PAINTED = 20;
@@ -76,8 +75,8 @@ export function PorePaint({ projectId, it, busy, onSaved, onError, onTrain, onUs
     save: async (axis, index, d, before) => {
       setSaving((n) => n + 1);
       try {
-        // only the voxels this stroke changed; the rest as stored (KEEP_STROKE): a stroke saved meanwhile on another view crossing this slice stays
-        const body = d.strokes.map((c, i) => (c === before[i] ? KEEP_STROKE : c));
+        // only the voxels this stroke changed; the rest as stored: a stroke saved meanwhile on another view crossing this slice stays
+        const body = changedOnly(before, d.strokes);
         const res = await fetch(url(projectId, ds, axis, index), { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream' } });
         if (!res.ok) throw new Error(((await res.json().catch(() => null)) as { error?: string } | null)?.error ?? `HTTP ${res.status}`);
         onSaved();
