@@ -16,7 +16,7 @@
  * (lib/pipeline/train-from-labels; the candidates travel as soft-target rows of the training set,
  * lib/classify/training-set `partial`). No such voxel: the first model is kept as it is.
  */
-import { predictRows } from './mlp';
+import { disposeModel, predictRows } from './mlp';
 import type { LabelledVoxel, PartialVoxel } from './labelled-voxels';
 import type { TrainedModel } from './model-types';
 import type { TrainingSet } from './training-set';
@@ -110,4 +110,23 @@ export async function labelGapRows(tm: TrainedModel, ts: TrainingSet, o: { soft?
   const x = new Float32Array(n * nF), positions = new Int32Array(3 * n);
   keep.forEach((i, r) => { x.set(part.x.subarray(i * nF, (i + 1) * nF), r * nF); positions.set(part.positions.subarray(3 * i, 3 * i + 3), 3 * r); });
   return { ...ts, partial: n ? { ...part, x, n, positions, target: target.slice(0, n * K) } : undefined };
+}
+
+/**
+ * The two fits of painted labels with gaps between classes: `fit` on the strokes alone names each gap
+ * voxel one of its two classes (labelGapRows), then `fit` again on the strokes and those gap rows.
+ * No gap row left to learn from: the first model is the model.
+ */
+export async function fitAcrossStrokeGaps(ts: TrainingSet, fit: (ts: TrainingSet, pass: 'strokes' | 'with gaps') => Promise<TrainedModel>, o: { soft?: boolean; minShare?: number; onlyCorrections?: boolean } = {}): Promise<TrainedModel> {
+  const first = await fit({ ...ts, partial: undefined }, 'strokes');
+  let withGaps: TrainingSet;
+  try {
+    withGaps = await labelGapRows(first, ts, o);
+  } catch (err) {
+    disposeModel(first);
+    throw err;
+  }
+  if (!withGaps.partial?.n) return first;
+  disposeModel(first);
+  return fit(withGaps, 'with gaps');
 }

@@ -13,7 +13,7 @@ import { adjustPriors, disposeModel, matchClassShares, trainClassifier, validate
 import { saveModel, trainedOnRecord } from '../classify/model-io-node';
 import { paintedPriorApplies, shiftPaintedPrior } from '../classify/painted-prior';
 import { paintedInputDropoutApplies } from '../classify/ple';
-import { labelGapRows, strokeGapVoxels } from '../classify/stroke-gaps';
+import { fitAcrossStrokeGaps, strokeGapVoxels } from '../classify/stroke-gaps';
 import { mirrorAboveSurface, type SurfacePlane } from '../classify/mirror';
 import { depthFeatures, estimateQuality, type QualityEstimate } from '../classify/quality-estimate';
 import { depthLayerRows, studentTrainingSet, type DepthTransferOptions } from './depth-transfer';
@@ -312,18 +312,9 @@ export async function trainFromLabels(volumePath: string, given: LabelSource | E
   let tm: Awaited<ReturnType<typeof trainClassifier>>;
   if (gaps.length && ts.partial?.n) {
     // painted labels with gaps between classes: a first model on the strokes names each gap voxel one of its two classes, then the model on both
-    const first = await trainClassifier({ ...ts, partial: undefined }, { ...trainOpts, seed, signal, onProgress: sub(onProgress, 0.45, 0.7) });
-    let withGaps: TrainingSet;
-    try {
-      withGaps = await labelGapRows(first, ts, typeof gapsOpt === 'object' ? gapsOpt : {});
-    } catch (err) {
-      disposeModel(first);
-      throw err;
-    }
-    if (withGaps.partial?.n) {
-      disposeModel(first);
-      tm = await trainClassifier(withGaps, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.7, 0.95) });
-    } else tm = first; // no gap row left to learn from: the first model is the model
+    tm = await fitAcrossStrokeGaps(ts, (set, pass) => pass === 'strokes'
+      ? trainClassifier(set, { ...trainOpts, seed, signal, onProgress: sub(onProgress, 0.45, 0.7) })
+      : trainClassifier(set, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.7, 0.95) }), typeof gapsOpt === 'object' ? gapsOpt : {});
   } else tm = await trainClassifier(ts, { ...trainOpts, seed, signal, onEpoch: opts.onEpoch, onProgress: sub(onProgress, 0.45, 0.95) });
   clock.lap('fit');
   // the feature rows of a 6-box sample in depth, computed once for the class-share weights and the prior shift

@@ -188,7 +188,7 @@ describe('painted pore/solid corrections', () => {
     expect((await code(caller.multiscale.usePores({ projectId, datasetId: interiorId, use: true })))?.message).toMatch(/Train on painted pore\/solid strokes first/);
   });
 
-  it('a stroke saved from an older copy of a slice keeps what another view saved meanwhile (KEEP_STROKE: the page sends only what its stroke changed)', async () => {
+  it('a stroke saved from an older copy of a slice keeps what another view saved meanwhile (KEEP_VOXEL: the page sends only what its stroke changed)', async () => {
     const q = `dataset=${interiorId}&axis=z&index=3`;
     const copy = new Uint8Array(await (await poresRoute('GET', q)).arrayBuffer());
     // another view's stroke crossing z = 3 (here: saved on this slice directly): pore at row 4, x 2..5
