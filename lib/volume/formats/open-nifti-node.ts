@@ -5,6 +5,7 @@ import { invalidInput, unsupported } from '../../errors';
 import { DEFAULT_LIMITS } from '../../limits';
 import { fileByteReader, SOURCE_BYTES, streamByteReader, VoxelDecoder, type ByteReader, type SourceDType } from '../byte-readers-node';
 import type { Shape3 } from '../types';
+import { ASSUMED_SPACING_NOTE, markedAssumed } from './assumed-spacing-mark-node';
 import { describe, streamReader } from './describe-volume-node';
 import { checkOffset, checkShape, unitlessToUm, voxels, xyzToZyx } from './header-checks-node';
 import { fileSize } from './resolve-data-file-node';
@@ -109,6 +110,9 @@ export async function openNifti(path: string, name: string, opts: OpenOptions = 
     ? streamByteReader(fs.createReadStream(path, { highWaterMark: 1 << 20 }).pipe(zlib.createGunzip({ chunkSize: 1 << 20 })), name, expected)
     : await fileByteReader(path, voxOffset, name, expected);
   if (gz) await reader.skip(voxOffset);
-  const desc = describe('nifti', path, shape, src, { um: xyzToZyx(pix.slice(1, 4).map((v) => v * toUm)), notes }, xyzToZyx(origin.map((v) => v * toUm)), le, gz ? 'gzip' : 'raw', scaled);
+  const read = describe('nifti', path, shape, src, { um: xyzToZyx(pix.slice(1, 4).map((v) => v * toUm)), notes }, xyzToZyx(origin.map((v) => v * toUm)), le, gz ? 'gzip' : 'raw', scaled);
+  // petromap's export of a scan whose voxel size was assumed: units unknown, descrip starting with the note
+  const descrip = h.subarray(v2 ? 240 : 148, (v2 ? 240 : 148) + 80).toString('latin1');
+  const desc = units === 0 && descrip.startsWith(ASSUMED_SPACING_NOTE) && read.spacingKnown ? markedAssumed(read, 'NIfTI file') : read;
   return streamReader(desc, reader, new VoxelDecoder(src, le, scaled ? { slope, inter } : undefined));
 }

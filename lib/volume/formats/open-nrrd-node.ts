@@ -4,6 +4,7 @@ import * as zlib from 'node:zlib';
 import { invalidInput, unsupported } from '../../errors';
 import { DEFAULT_LIMITS } from '../../limits';
 import { fileByteReader, SOURCE_BYTES, streamByteReader, VoxelDecoder, type SourceDType } from '../byte-readers-node';
+import { markedAssumed } from './assumed-spacing-mark-node';
 import { describe, streamReader } from './describe-volume-node';
 import { checkOffset, checkShape, shown, unitlessToUm, unitToUm, voxels, xyzToZyx } from './header-checks-node';
 import { fileSize, readHead, resolveDataFile } from './resolve-data-file-node';
@@ -41,7 +42,10 @@ export async function openNrrd(path: string, name: string, opts: OpenOptions = {
     end = text.length;
   }
   const fields = new Map<string, string>();
+  // key/value pairs (key:=value): only petromap's mark of an assumed voxel size is read
+  let spacingAssumedMark = false;
   for (const raw of text.slice(0, end).split(/\r?\n/).slice(1)) {
+    if (/^petromap_spacing_assumed:=true\s*$/.test(raw)) spacingAssumedMark = true;
     if (raw.startsWith('#') || raw.trim() === '' || raw.includes(':=')) continue;
     const i = raw.indexOf(': ');
     if (i < 0) continue;
@@ -91,7 +95,8 @@ export async function openNrrd(path: string, name: string, opts: OpenOptions = {
   const endian = (field('endian') ?? 'little').toLowerCase();
   const littleEndian = endian !== 'big';
   const expected = voxels(shape) * SOURCE_BYTES[src];
-  const desc = describe('nrrd', path, shape, src, { um: spacingUm, notes }, originUm, littleEndian, encoding);
+  const read = describe('nrrd', path, shape, src, { um: spacingUm, notes }, originUm, littleEndian, encoding);
+  const desc = spacingAssumedMark && read.spacingKnown ? markedAssumed(read, 'NRRD file') : read;
   // data location
   let dataPath = path;
   let dataStart = end + sepLen;
