@@ -14,6 +14,7 @@ import type { Compression } from '../volume/zarr-store-node';
 import { parseCommandArgs, shortUsage } from './args';
 import { nextAfterImport } from './next-step';
 import { progressBar } from './progress';
+import { givenSpacingNote, SPACING_OPTION } from './spacing-option';
 import { withShownSpacing } from './voxel-size';
 
 export const USAGE = `usage: petromap import <file|folder> [more slice files] --out <name.ome.zarr> [--format tiff|tiff-folder|nrrd|mha|mhd|nifti|txm|ome-zarr|raw]
@@ -45,7 +46,7 @@ const VOLUME_OPTIONS = {
   'big-endian': { kind: 'flag' },
   'little-endian': { kind: 'flag' },
   'header-bytes': { kind: 'number', integer: true, min: 0 },
-  spacing: { kind: 'triple' },
+  spacing: SPACING_OPTION,
   channel: { kind: 'string' },
   compression: { kind: 'string', choices: ['zstd', 'gzip', 'none'] },
 } as const;
@@ -63,18 +64,6 @@ export function parseVolumeArgs(argv: string[], usage = USAGE): ParsedVolumeArgs
     opts.raw = { shape: v['raw-shape'] as Shape3, dtype: v['raw-dtype'], littleEndian: !v['big-endian'], headerBytes: v['header-bytes'] };
   }
   return { sources, out: v.out, opts };
-}
-
-/**
- * A --spacing outside 0.01 µm – 1 mm is almost always a unit mix-up (the size in mm typed as it is:
- * 0.002 for 2 µm), said as a note (the import goes on). Before, only a size read from the file was
- * checked so; a typed one went into the store without a word.
- */
-export function givenSpacingNote(um: readonly number[]): string | undefined {
-  const big = Math.max(...um) > 1000, small = Math.min(...um) < 0.01;
-  if (!big && !small) return undefined;
-  return `--spacing ${um.join(',')} is read in µm: ${big ? 'larger than 1 mm' : 'smaller than 0.01 µm'}, unusual for XRM or micro-CT. ` +
-    `If it is in ${big ? 'nm' : 'mm'}, import again with --spacing ${um.map((v) => +(big ? v / 1000 : v * 1000).toPrecision(6)).join(',')} (µm).`;
 }
 
 function defaultOut(source: string): string {

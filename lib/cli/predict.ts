@@ -32,6 +32,9 @@ export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model 
   bricksTotal, bricksDone, ...,
   exported: first export's path, exports: [{ format, path, bytes, spacingAssumed? }] }.`;
 
+/** --mirror as predict and run declare it (lib/cli/args checks it before any work). */
+export const MIRROR_OPTION = { kind: 'string', choices: ['auto', 'none'] } as const;
+
 const SPEC = {
   usage: USAGE,
   options: {
@@ -41,7 +44,7 @@ const SPEC = {
     threads: { kind: 'number', integer: true, min: 1 },
     brick: { kind: 'string' },
     export: { kind: 'string' }, // a list of the exporter's formats, checked once it is loaded
-    mirror: { kind: 'string', choices: ['auto', 'none'] },
+    mirror: MIRROR_OPTION,
   },
 } as const;
 
@@ -71,12 +74,17 @@ export async function volumeAsRecorded(volume: string, out: string): Promise<str
 /**
  * --mirror: the prediction's options (none: no mirror, said on stderr) and its refusal with the way
  * out added: a model that mirrors at its training surface refuses a scan of another shape (matched
- * by the refusal's reason, lib/errors hasReason; before, by its words).
+ * by the refusal's reason, lib/errors hasReason; before, by its words). `petromap run` predicts the
+ * scan it trained on: its note says that the held-out tiles and the quality estimate, measured with
+ * the mirror, do not show the cost.
  */
-export function mirrorChoice(mirror: 'auto' | 'none' | undefined) {
+export function mirrorChoice(mirror: 'auto' | 'none' | undefined, command: 'predict' | 'run' = 'predict') {
   if (mirror === 'none') {
-    console.error('petromap predict: --mirror none: the volume above the polished surface is not mirrored as in training, so the rock within a few filter widths of the surface (about 8 voxels in our tests) can read much worse than deeper '
-      + '(synthetic sandstone, 3 seeds: 20-74 % of those voxels right, against 74-88 % with the mirror on the training scan); for a reliable map near the surface, train a model on this scan.');
+    const cost = 'so the rock within a few filter widths of the surface (about 8 voxels in our tests) can read much worse than deeper '
+      + '(synthetic sandstone, 3 seeds: 20-74 % of those voxels right, against 74-88 % with the mirror on the training scan)';
+    console.error(command === 'run'
+      ? `petromap run: --mirror none: the prediction does not mirror the volume above the polished surface as the training does, ${cost}; the held-out tiles and the estimated 3D quality are measured with the mirror and do not show this.`
+      : `petromap predict: --mirror none: the volume above the polished surface is not mirrored as in training, ${cost}; for a reliable map near the surface, train a model on this scan.`);
   }
   return {
     options: mirror === 'none' ? { mirrorSurface: null } : {},

@@ -1,7 +1,8 @@
 /**
  * `petromap run --volume <store.ome.zarr | volume file> --eds <map folder | map image | TIMA export>
  *   [--legend legend.csv] [--pixel-um <µm>] [--eds <bottom face's map> --face bottom [--legend ...] [--pixel-um ...]]
- *   [--classes classes.json] [--landmarks pairs.json] [--threads n] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>`
+ *   [--spacing z,y,x] [--classes classes.json] [--landmarks pairs.json] [--threads n] [--mirror auto|none]
+ *   [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>`
  * The whole chain: (import), register, transfer labels, train, predict, report, export.
  *
  * Everything that can be checked without reading the volume is checked first, in this order, so a
@@ -21,7 +22,9 @@ import { parseCommandArgs, parseListOption, readJsonOption } from './args';
 import { edsMapsFromSequence, topMapFirst } from './eds-maps-args';
 import { droppedMineralsNote, untrainedCaveat, untrainedMinerals } from './dropped-minerals';
 import { readEdsInput } from './eds-input';
+import { MIRROR_OPTION, mirrorChoice } from './predict';
 import { progressBar } from './progress';
+import { givenSpacingNote, SPACING_OPTION } from './spacing-option';
 import { isPetromapStore } from './store-kind';
 import { checkRunOutFolder, reuseStoppedRun, startRunFolder, writeRunRecord, type RunRecord } from './run-output';
 import { cliSurfaceAdvice, doubtfulRegistrationStop, unverifiedRegistration, type DoubtSizes } from './registration-doubt';
@@ -36,8 +39,9 @@ const lib = () => Promise.all([
 ]).then(([edsImport, edsStore, limits, pipeline, volumeImport, zarr, exp]) => ({ ...edsImport, ...edsStore, ...limits, ...pipeline, ...volumeImport, ...zarr, ...exp }));
 
 export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> --eds <map folder|map image|TIMA export> [--legend legend.csv] [--pixel-um <µm>]
-       [--eds <map of the bottom face> --face bottom [--legend legend.csv] [--pixel-um <µm>]]
-       [--classes classes.json] [--landmarks pairs.json] [--accept-registration] [--threads <n>] [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>
+       [--eds <map of the bottom face> --face bottom [--legend legend.csv] [--pixel-um <µm>]] [--spacing z,y,x (µm)]
+       [--classes classes.json] [--landmarks pairs.json] [--accept-registration] [--threads <n>] [--mirror auto|none]
+       [--export nrrd,nifti,tiff,ome-zarr,ome-zarr-v2] --out <new folder>
   The whole chain: import (a volume file; a petromap store is referenced, read only), register, train, predict, report.
   Two mapped faces: give --eds again for the map of the sample's bottom face (or a second map of the top) with --face bottom;
   --face, --legend and --pixel-um qualify the --eds written before them (before the first --eds: the first map). The bottom
@@ -46,6 +50,10 @@ export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> 
   (another face, another sample), is refused before anything is written. --landmarks are the top map's.
   All options, the output folder and the inputs' headers are checked before any work. --out must be new or empty.
   --pixel-um: the EDS map's pixel size, for a map image that does not store it.
+  --spacing: the scan's voxel size in µm (z,y,x), for a volume file that does not give it (a TIFF stack, raw) or gives a
+  wrong one; it replaces the file's, as petromap import --spacing does. A petromap store keeps the size it was imported with.
+  --mirror: auto (default) predicts with the volume above the polished surface mirrored, as the model was trained; none
+  predicts without it (as petromap predict --mirror none; the rock near the surface then reads much worse).
   A registration nothing confirms (no landmark pairs, and the map's parts held out of its fit do not agree with it, or too
   few lie on the volume to tell) stops the run before training, exit code 1, with registration.json written: check
   --pixel-um, the scan's voxel size and --face, or give --landmarks. --accept-registration trains on it anyway (with a warning).
@@ -68,11 +76,13 @@ const SPEC = {
     out: { kind: 'string', required: true },
     legend: { kind: 'path', must: 'file', what: 'the legend', multiple: true },
     'pixel-um': { kind: 'number', min: 0, exclusiveMin: true, unit: 'µm, the EDS map\'s pixel size', multiple: true },
+    spacing: SPACING_OPTION,
     classes: { kind: 'path', must: 'file', what: 'the class table' },
     landmarks: { kind: 'path', must: 'file', what: 'the landmarks' },
     threads: { kind: 'number', integer: true, min: 1 },
     export: { kind: 'string' }, // a list of the exporter's formats, checked once it is loaded
     'accept-registration': { kind: 'flag' },
+    mirror: MIRROR_OPTION,
   },
 } as const;
 
@@ -88,10 +98,21 @@ function checkLandmarks(json: unknown, file: string): LandmarkPair[] {
 /** The EDS map: a folder written by `petromap import-eds`, or imported now (fast; fails on a missing pixel size). */
 const readEds = (eds: string, legend: string | undefined, pixelSizeUm: number | undefined): Promise<MineralMap> => readEdsInput(eds, legend, pixelSizeUm, { flag: '--eds' });
 
+/** Whether the volume a stopped run imported into `out` has the voxel size (and its being assumed) this run would import with. */
+export async function importedAlike(open: (p: string) => Promise<{ meta: { spacingUm: readonly number[] }; spacingAssumed?: boolean }>, out: string,
+  now: { meta: { spacingUm: readonly number[] }; spacingAssumed?: boolean }): Promise<boolean> {
+  const kept = await open(join(out, 'volume.ome.zarr')).catch(() => undefined);
+  return !!kept && !!kept.spacingAssumed === !!now.spacingAssumed && kept.meta.spacingUm.every((v, i) => v === now.meta.spacingUm[i]);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values: a, sequence } = parseCommandArgs(argv, SPEC);
   const maps = topMapFirst(edsMapsFromSequence(sequence, 'eds', USAGE), 'eds');
   const isStore = isPetromapStore(a.volume);
+  if (isStore && a.spacing) {
+    throw invalidInput(`--spacing gives the voxel size of a scan file that run imports; ${a.volume} is a petromap store, whose voxel size was set when it was imported. `
+      + 'Give run the scan file with --spacing, or import the scan again with its real voxel size: petromap import <scan> --spacing z,y,x (µm) --out <new store>.');
+  }
   // a folder holding only a run stopped at its registration ("run again with --accept-registration") is reused
   const stopped = await checkRunOutFolder(a.out, [{ flag: '--volume', path: a.volume }, ...maps.map((m) => ({ flag: '--eds', path: m.path }))]);
   const classesJson = a.classes ? await readJsonOption('classes', a.classes) : undefined;
@@ -100,9 +121,12 @@ export async function main(argv: string[]): Promise<number> {
   const formats = a.export === undefined ? [] : parseListOption('export', a.export, L.LABEL_EXPORT_FORMATS);
   const table = a.classes ? L.parseClassTable(classesJson, a.classes) : undefined;
   // the volume's header (a file) or metadata (a store): a wrong file is named before the EDS import
-  const spacing = isStore ? await L.openVolume(a.volume) : await L.describeVolumeFile(a.volume, { limits: L.limitsFromEnv() }).then((d) => ({ meta: d, spacingAssumed: !d.spacingKnown }));
+  const spacing = isStore ? await L.openVolume(a.volume) : await L.describeVolumeFile(a.volume, { limits: L.limitsFromEnv(), spacingUm: a.spacing }).then((d) => ({ meta: d, spacingAssumed: !d.spacingKnown }));
   // the map's scale, the feature scales and every figure in µm rest on the voxel size: say once when it was assumed
-  warnIfSpacingAssumed('run', { path: a.volume, meta: spacing.meta, spacingAssumed: spacing.spacingAssumed }, 'the EDS map is registered at its scale, the feature scales and every figure in µm rest on it');
+  warnIfSpacingAssumed('run', { path: a.volume, meta: spacing.meta, spacingAssumed: spacing.spacingAssumed },
+    `the EDS map is registered at its scale, the feature scales and every figure in µm rest on it${isStore ? '' : ' (run takes it as --spacing z,y,x in µm)'}`);
+  const unit = a.spacing && givenSpacingNote(a.spacing, 'run again');
+  if (unit) process.stderr.write(`petromap run: note: ${unit}\n`);
   const map = await readEds(maps[0]!.path, maps[0]!.legend, maps[0]!.pixelUm);
   const { classMap, classes } = L.classMapFromTable(map, table);
   const dropped = droppedMineralsNote(map, classMap, table);
@@ -117,14 +141,16 @@ export async function main(argv: string[]): Promise<number> {
     moreMaps.push({ map: more, classMap: more1, face: m.face });
   }
 
+  const mirror = mirrorChoice(a.mirror, 'run');
   const record: RunRecord = {
     volume: isStore ? { store: resolve(a.volume), referenced: true } : { store: resolve(a.out, 'volume.ome.zarr'), referenced: false, importedFrom: resolve(a.volume) },
     eds: resolve(maps[0]!.path),
     startedAt: new Date().toISOString(),
     args: argv,
   };
-  // the stopped run's imported volume is kept when it came from the same file
-  const keepImported = stopped ? await reuseStoppedRun(a.out, stopped, isStore ? undefined : resolve(a.volume)) : false;
+  // the stopped run's imported volume is kept when it came from the same file at the same voxel size (a run stopped
+  // on its registration is often run again with the real --spacing: that one imports again)
+  const keepImported = stopped ? await reuseStoppedRun(a.out, stopped, !isStore && await importedAlike(L.openVolume, a.out, spacing) ? resolve(a.volume) : undefined) : false;
   if (stopped) process.stderr.write(`petromap run: reusing ${a.out}: it held only a run stopped before training on its registration${keepImported ? ' (its imported volume is kept)' : ''}\n`);
   await startRunFolder(a.out, record);
   // Ctrl-C cancels (with PETROMAP_REDIS_URL, the prediction's bricks on every worker too)
@@ -135,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!record.volume.referenced && !keepImported) {
       const bar = progressBar('import');
-      await L.importVolume(a.volume, record.volume.store, { limits: L.limitsFromEnv(), onProgress: bar, signal: ac.signal }).finally(() => bar.done());
+      await L.importVolume(a.volume, record.volume.store, { limits: L.limitsFromEnv(), spacingUm: a.spacing, onProgress: bar, signal: ac.signal }).finally(() => bar.done());
     }
     const bar = progressBar('run');
     const [, ny, nx] = spacing.meta.shape;
@@ -157,7 +183,7 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
     };
-    const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks, voxelSizeAssumed: spacing.spacingAssumed }, moreMaps, afterRegister, threads: a.threads, onProgress: bar, signal: ac.signal })
+    const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks, voxelSizeAssumed: spacing.spacingAssumed }, moreMaps, afterRegister, threads: a.threads, ...mirror.options, onProgress: bar, signal: ac.signal })
       .catch((err: unknown) => {
         throw cliSurfaceAdvice(cliVoxelSizeAdvice(err), moreMaps.length ? 'either' : 'top');
       })

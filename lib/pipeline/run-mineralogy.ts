@@ -64,6 +64,8 @@ export interface RunMineralogyOptions extends StageOptions {
   afterRegister?: (registrations: RunMineralogyResult['registration'][]) => void | Promise<void>;
   threads?: number;
   brick?: Shape3;
+  /** null: predict without the model's mirror above the surface (petromap run --mirror none); default: the model's */
+  mirrorSurface?: null;
   seed?: number;
 }
 
@@ -145,6 +147,7 @@ export async function runMineralogy(volumePath: string, map: MineralMap, classMa
   const startPredict = () => {
     predicting ??= predictVolume(volumePath, modelDir, join(outDir, 'prediction'), {
       threads: opts.threads, brick: opts.brick, signal: predictAbort.signal, onProgress: sub(onProgress, 0.45, 0.95),
+      ...(opts.mirrorSurface === null ? { mirrorSurface: null } : {}),
     });
     predicting.catch(() => undefined); // awaited below; a training error stops it first
     return predicting;

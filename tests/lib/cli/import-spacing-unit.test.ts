@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { encode } from 'fast-png';
-import { givenSpacingNote } from '../../../lib/cli/import';
+import { givenSpacingNote } from '../../../lib/cli/spacing-option';
 import { pixelSizeNote } from '../../../lib/cli/import-eds';
 import { main } from '../../../lib/cli/main';
 import { capture, cliTempDir } from './cli-session';
