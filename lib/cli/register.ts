@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { invalidInput, isPetromapError } from '../errors';
+import { invalidInput, isPetromapError, unprocessable } from '../errors';
 import type { MineralMap } from '../eds/types';
 import { parseCommandArgs, readJsonOption } from './args';
 import { progressBar } from './progress';
@@ -16,6 +16,9 @@ import { registerEdsOnFace } from '../registration/face';
 import type { RegistrationWithSlab } from '../registration/register-eds';
 import { openVolumeInput } from '../registration/read-inputs-node';
 import { readEdsInput } from './eds-input';
+import { faceView } from '../registration/face';
+import { searchMapScale, type ScaleSearchResult } from '../registration/scale-search';
+import { checkScaleSummary, parseScaleRange, readMapToCheck } from './check-scale';
 import { nextAfterRegister } from './next-step';
 import { cliSurfaceAdvice, unverifiedRegistration } from './registration-doubt';
 import { regularFields } from '../registration/refine-fields';
@@ -27,8 +30,15 @@ import { cliVoxelSizeAdvice, warnIfSpacingAssumed, type SpacingSource } from './
 export { unverifiedRegistration };
 
 export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder|folder from import-eds> [legend.csv] [--pixel-um <µm>]
-    [--face top|bottom] [--model auto|similarity|affine|fields] [--fields <cols>x<rows>|tima] [--landmarks pairs.json] [--companion BSE] [--out registration.json] [--json]
+    [--face top|bottom] [--model auto|similarity|affine|fields] [--fields <cols>x<rows>|tima] [--landmarks pairs.json] [--companion BSE] [--find-pixel-size] [--out registration.json] [--json]
   Registers the EDS map onto the polished surface inside the volume.
+  --find-pixel-size  when the map's pixel size may be wrong (a binned export, a typo, another magnification's calibration):
+             first finds the pixel size at which the map matches the surface best, as petromap check-scale does (0.5 to 2
+             times the given one; 5-11 times the CPU of one registration), then registers at that size, starting from the
+             pose found there. Prints "the map matches best at X µm per pixel (given Y)"; the JSON's pixelSizeSearch holds
+             both. Refused when no pixel size gives a distinct match (nothing is written), and with --landmarks. With it,
+             --pixel-um on a map from import-eds is the size to search around (the map's own otherwise), and
+             --pixel-size-range <low>,<high> sets the factors searched (default 0.5,2), as check-scale's --range.
   --face     which polished face the map shows: top (default: air above it, at low z) or bottom (air below it, at high z; the
              map is registered on the volume turned upside down, z -> nz - 1 - z). For a bottom map, edsToVoxel and the
              elastix file are in the volume's own voxel indices; surface, slabToVoxel and edsToSlab are of the upside-down
@@ -72,6 +82,8 @@ const SPEC = {
     fields: { kind: 'string' },
     landmarks: { kind: 'path', must: 'file', what: 'landmarks JSON' },
     companion: { kind: 'string' },
+    'find-pixel-size': { kind: 'flag' },
+    'pixel-size-range': { kind: 'string' },
     out: { kind: 'string' },
     json: { kind: 'flag' },
   },
@@ -101,7 +113,12 @@ export function parseRegisterArgs(argv: string[]) {
   }
   // without a grid, per-field registration needs the TIMA export's layout (checked again once the map is read)
   if ((tima || (model === 'fields' && !grid)) && !mayBeTima(a.map)) throw noTimaLayout(a.map, tima);
-  return { ...a, model, grid, tima, legend: positionals[0], out: a.out ?? 'registration.json' };
+  if (a['find-pixel-size'] && a.landmarks !== undefined) {
+    throw invalidInput('--find-pixel-size searches the pose automatically at each pixel size; --landmarks place the map by hand (their fit needs no pixel size search): give one of them.');
+  }
+  if (a['pixel-size-range'] !== undefined && !a['find-pixel-size']) throw invalidInput('--pixel-size-range sets the pixel sizes --find-pixel-size searches: give --find-pixel-size with it.');
+  const pixelSizeRange = parseScaleRange(a['pixel-size-range'], '--pixel-size-range');
+  return { ...a, pixelSizeRange, model, grid, tima, legend: positionals[0], out: a.out ?? 'registration.json' };
 }
 
 function noTimaLayout(map: string, tima: boolean) {
@@ -151,10 +168,19 @@ export function registrationJson(r: RegistrationWithSlab, files: { volume: strin
 /** Which fields per-field registration used: "grid CxR" or "tima" (the export's own layout). */
 const fieldLayoutName = (a: Pick<RegisterArgs, 'grid'>) => (a.grid ? `grid ${a.grid[0]}x${a.grid[1]}` : 'tima');
 
-async function writeOutputs(r: RegistrationWithSlab, map: MineralMap, meta: VolumeMeta, a: RegisterArgs, fields: FieldRect[] | undefined) {
+/** What --find-pixel-size found, as the JSON records it (the registration used pixelUm). */
+export const pixelSizeSearchJson = (s: ScaleSearchResult) => ({
+  givenPixelUm: s.givenPixelUm, pixelUm: s.pixelUm, factor: s.factor, plausible: s.plausible, distinctRatio: s.distinctRatio, scoreRatio: s.scoreRatio,
+  skippedPixelUm: s.skipped.map((k) => k * s.givenPixelUm),
+});
+
+async function writeOutputs(r: RegistrationWithSlab, map: MineralMap, meta: VolumeMeta, a: RegisterArgs, fields: FieldRect[] | undefined, found?: ScaleSearchResult) {
   const base = a.out.replace(/\.json$/i, '');
   const transformFile = `${base}.TransformParameters.txt`, movingImage = `${base}.eds-labels.mha`;
-  const json = { ...registrationJson(r, { volume: a.volume, map: a.map, transformFile, movingImage }), ...(fields ? { fieldLayout: fieldLayoutName(a) } : {}) };
+  const json = {
+    ...registrationJson(r, { volume: a.volume, map: a.map, transformFile, movingImage }), ...(fields ? { fieldLayout: fieldLayoutName(a) } : {}),
+    ...(found ? { pixelSizeSearch: pixelSizeSearchJson(found) } : {}),
+  };
   await writeAtomic(movingImage, edsLabelsMha(map.labels, map.width, map.height));
   await writeAtomic(transformFile, elastixTransformText(r.edsToVoxel, meta, r.model ?? 'similarity'));
   await writeAtomic(a.out, JSON.stringify(json, null, 2) + '\n');
@@ -193,22 +219,42 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const a = parseRegisterArgs(argv);
     const landmarks = a.landmarks ? await readLandmarks(a.landmarks) : undefined;
-    const map = await readEdsInput(a.map, a.legend, a['pixel-um'], { flag: '--map' });
+    // --find-pixel-size: --pixel-um on a stored map is the size to search around, as check-scale reads it
+    const map = a['find-pixel-size'] ? await readMapToCheck(a) : await readEdsInput(a.map, a.legend, a['pixel-um'], { flag: '--map' });
     const fields = registerFields(a, map);
     const quiet = a.json ? undefined : progressBar('import');
     const opened = await openVolumeInput(a.volume, { onProgress: quiet });
     // the scale at which the map is searched rests on the voxel size: say once when it was assumed
     const voxelSizeAssumed = (opened.store as SpacingSource).spacingAssumed === true;
     warnIfSpacingAssumed('register', { path: a.volume, meta: opened.store.meta, spacingAssumed: voxelSizeAssumed }, 'the EDS map is registered at the scale that size gives it');
+    // --find-pixel-size: the pixel size the map matches best at (check-scale's search), and the pose found there to start from
+    let found: ScaleSearchResult | undefined;
+    if (a['find-pixel-size']) {
+      const searching = a.json ? undefined : progressBar('check-scale');
+      found = await searchMapScale(faceView(opened.store, a.face ?? 'top'), map, { range: a.pixelSizeRange, companion: a.companion, onProgress: searching, voxelSizeAssumed })
+        .catch(async (err: unknown) => {
+          searching?.done();
+          await opened.close();
+          throw cliSurfaceAdvice(cliVoxelSizeAdvice(err), a.face ?? 'top');
+        });
+      searching?.done();
+      if (!found.distinct) {
+        await opened.close();
+        throw unprocessable(`--find-pixel-size found no pixel size to register at, and nothing was written: ${checkScaleSummary(found, a.pixelSizeRange)}`);
+      }
+      if (!a.json) console.log(`${checkScaleSummary(found, a.pixelSizeRange, { registering: true })}`);
+    }
+    const used = found ? { ...map, pixelSizeUm: found.pixelUm } : map;
+    const start = found && { initialPose: { edsToSlab: found.edsToSlab, mi: found.mi, secondMi: found.chance }, surface: found.surface, extractedSlab: found.slab };
     const onProgress = a.json ? undefined : progressBar('register');
-    const r = await registerEdsOnFace(opened.store, map, a.face ?? 'top', { landmarks, companion: a.companion, model: a.model, fields, onProgress, voxelSizeAssumed })
+    const r = await registerEdsOnFace(opened.store, used, a.face ?? 'top', { landmarks, companion: a.companion, model: a.model, fields, onProgress, voxelSizeAssumed, ...start })
       .catch((err: unknown) => {
         onProgress?.done();
         throw cliSurfaceAdvice(cliVoxelSizeAdvice(err), a.face ?? 'top');
       })
       .finally(() => opened.close());
     onProgress?.done();
-    const json = await writeOutputs(r, map, opened.store.meta, a, fields);
+    const json = await writeOutputs(r, map, opened.store.meta, a, fields, found);
     if (a.json) console.log(JSON.stringify(json, null, 2));
     else {
       console.log(registerSummary(r, { map: a.map, volume: a.volume, face: a.face ?? 'top', out: a.out, transformFile: json.transformFile, voxelUm: opened.store.meta.spacingUm[2]!,
@@ -216,11 +262,13 @@ export async function main(argv: string[]): Promise<void> {
     }
     const [, ny, nx] = opened.store.meta.shape;
     const unverified = unverifiedRegistration(r, {
-      mapPx: [map.width, map.height], mapPixelUm: map.pixelSizeUm, volumeUm: [nx * opened.store.meta.spacingUm[2]!, ny * opened.store.meta.spacingUm[1]!], face: a.face ?? 'top',
+      mapPx: [map.width, map.height], mapPixelUm: used.pixelSizeUm, volumeUm: [nx * opened.store.meta.spacingUm[2]!, ny * opened.store.meta.spacingUm[1]!], face: a.face ?? 'top',
       inputs: { volume: a.volume, map: a.map, legend: a.legend, pixelUm: a['pixel-um'] },
     });
     if (unverified) process.stderr.write(`petromap register: ${unverified}\n`);
-    process.stderr.write(`petromap register: ${unverified ? 'then, if it holds, ' : ''}${nextAfterRegister({ volume: a.volume, map: a.map, legend: a.legend, pixelUm: a['pixel-um'], out: a.out })}\n`);
+    // the map is imported for training at the pixel size it was registered at
+    const pixelUm = found ? +found.pixelUm.toPrecision(4) : a['pixel-um'];
+    process.stderr.write(`petromap register: ${unverified ? 'then, if it holds, ' : ''}${nextAfterRegister({ volume: a.volume, map: a.map, legend: a.legend, pixelUm, out: a.out })}\n`);
   } catch (err) {
     console.error(`petromap register: ${isPetromapError(err) || err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;

@@ -60,6 +60,14 @@ export interface RegisterOptions extends StageOptions {
   voxelSizeAssumed?: boolean;
   slab?: Omit<ExtractSlabOptions, 'signal' | 'onProgress'>;
   elastix?: Omit<RefineOptions, 'model' | 'onStage'>;
+  /**
+   * start from this pose instead of the automatic pose search (not with `landmarks`): e.g. the pose
+   * the EDS pixel-size search (scale-search.ts) found at the map's pixel size, with its best pose's
+   * MI and chance level (the best clearly different pose's), which the confidence reads as the
+   * search's. `edsToSlab` is in the slab of `surface` (give the slab it was found on as
+   * `extractedSlab`). Absent: the registration searches the pose itself, as always.
+   */
+  initialPose?: { edsToSlab: Affine2; mi?: number; secondMi?: number };
 }
 
 export type RegistrationWithSlab = Registration & { slab: Slab };
@@ -81,9 +89,11 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   // worker threads (Node): the search's helper and elastix's, loaded while the surface is found
   const threads = opts.inWorker === false ? 1 : 2;
   const mov = movingImage(map, { companion: opts.companion });
+  if (opts.initialPose && opts.landmarks) throw invalidInput('Give the registration either landmark pairs or an initial pose to start from, not both.');
+  const searches = !opts.landmarks && !opts.initialPose;
   // a map far larger than the scan at its voxel size: refused from the sizes, before anything is allocated
-  if (!opts.landmarks) checkMapScale({ ...map, name: map.source, classes: mov.classes }, volume.meta, { spacingAssumed: opts.voxelSizeAssumed, threads, slab: opts.extractedSlab && [opts.extractedSlab.width, opts.extractedSlab.height] });
-  if (threads > 1 && !opts.landmarks) import('./coarse-search-node').then((m) => m.prewarmSearch(), () => {});
+  if (searches) checkMapScale({ ...map, name: map.source, classes: mov.classes }, volume.meta, { spacingAssumed: opts.voxelSizeAssumed, threads, slab: opts.extractedSlab && [opts.extractedSlab.width, opts.extractedSlab.height] });
+  if (threads > 1 && searches) import('./coarse-search-node').then((m) => m.prewarmSearch(), () => {});
   if (opts.refine !== false) prewarmRefinement(opts);
   const surface = opts.surface ?? (await detectSurface(volume, { signal, onProgress: sub(onProgress, 0, 0.1) }));
   // with its twin half a voxel deeper, for the kept affine's polish (affine-polish.ts): in the same pass, or again for a given slab
@@ -97,6 +107,11 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   if (lms) {
     const scale = opts.model === 'affine' ? undefined : mov.pixelUm / volume.meta.spacingUm[2];
     init = fitLandmarks(lms, { model: opts.model === 'affine' ? 'affine' : 'similarity', scale }).edsToSlab;
+  } else if (opts.initialPose) {
+    const p = opts.initialPose;
+    if (p.edsToSlab.length !== 6 || !p.edsToSlab.every(Number.isFinite)) throw invalidInput('The initial pose must be 6 finite numbers (EDS pixel -> slab pixel).');
+    init = [...p.edsToSlab] as Affine2;
+    if (p.mi !== undefined && p.secondMi !== undefined) search = { mi: p.mi, secondMi: p.secondMi };
   } else {
     const voxelUm = volume.meta.spacingUm[2];
     const ca = await coarseAlign(slab, mov, { voxelUm, mirrored: opts.mirrored, threads, signal, onProgress: sub(onProgress, 0.2, 0.6) });
@@ -118,7 +133,7 @@ export async function registerEdsToVolume(volume: VolumeSource, map: MineralMap,
   let early: { on: Affine2; chosen: ChosenModel } | undefined;
   if (opts.refine !== false) {
     ({ edsToSlab, refinedBy } = await refineFromPose(slab, mov, init, scoreOn(), {
-      climb: !!lms, inWorker: opts.inWorker, elastix: opts.elastix, signal, onProgress: sub(onProgress, 0.6, 0.95),
+      climb: !!lms || !!opts.initialPose, inWorker: opts.inWorker, elastix: opts.elastix, signal, onProgress: sub(onProgress, 0.6, 0.95),
       meanwhile: async (on) => { early = { on, chosen: await chooseModel(slab, mov, on, scoreOn, { ...opts, onProgress: undefined }) }; },
     }));
   }

@@ -83,6 +83,9 @@ export interface ScaleSearchResult {
   distinct: boolean;
   /** the best pose's MI over that chance level */
   distinctRatio: number;
+  /** the best pose's overlap-damped MI and the chance level at its factor (what the registration's confidence reads as its search's) */
+  mi: number;
+  chance: number;
   /**
    * the given pixel size is plausible: the match is distinct and its factor within
    * PLAUSIBLE_FACTOR of 1 (the margin measured in bench/scale-search.ts)
@@ -128,6 +131,15 @@ export function coarseFactors(lo: number, hi: number, step: number): number[] {
   return out;
 }
 
+/**
+ * The coarse factors whose search fits the memory budget (`fits`, from the sizes alone) and those
+ * left out. The search's memory grows with the factor, so the ones left out are the largest: a
+ * given size beyond the budget is left out with them while the smaller factors are searched.
+ */
+export function searchableFactors(all: number[], fits: (k: number) => boolean): { factors: number[]; skipped: number[] } {
+  return { factors: all.filter(fits), skipped: all.filter((k) => !fits(k)) };
+}
+
 /** The score of the best pose near `from` at `scale`: the search's own climb and ranking (coarse-align.ts). */
 function climbedScore(slab: Slab, mov: MovingImage, from: Candidate, scale: number, valid: number): Candidate {
   const expected = Math.min(scale * scale * mov.classified, valid);
@@ -157,15 +169,29 @@ export async function searchMapScale(volume: VolumeSource, map: MineralMap, opts
   const mov = movingImage(map, { companion: opts.companion });
   const given = mov.pixelUm, voxelUm = volume.meta.spacingUm[2]!;
   const named = { ...map, name: map.source, classes: mov.classes };
-  // the given size itself must be searchable: refused as the registration refuses it, before anything is allocated
-  checkMapScale(named, volume.meta, { spacingAssumed: opts.voxelSizeAssumed, threads, slab: opts.extractedSlab && [opts.extractedSlab.width, opts.extractedSlab.height] });
+  // refused as the registration refuses a map too large for its search, before anything is allocated, only when even the
+  // smallest factor is too large: a given size beyond the budget is then searched at the factors that fit (named as skipped)
+  const sizeCheck = { spacingAssumed: opts.voxelSizeAssumed, threads, slab: opts.extractedSlab && ([opts.extractedSlab.width, opts.extractedSlab.height] as [number, number]) };
+  try {
+    checkMapScale(named, volume.meta, sizeCheck);
+  } catch (err) {
+    if (!isPetromapError(err, 'Unprocessable')) throw err;
+    try {
+      checkMapScale({ ...named, pixelSizeUm: lo * given }, volume.meta, sizeCheck);
+    } catch {
+      throw err;
+    }
+  }
   if (threads > 1) import('./coarse-search-node').then((m) => m.prewarmSearch(), () => {});
   const surface = opts.surface ?? (await detectSurface(volume, { signal, onProgress: sub(onProgress, 0, 0.05) }));
   const slab = opts.extractedSlab ?? (await extractSlab(volume, surface, { signal, onProgress: sub(onProgress, 0.05, 0.1) }));
   // every factor's search from the sizes alone, on the slab found (map-scale.ts)
   const fits = (k: number) => searchBytes(coarseGrid(slab.width, slab.height, mov.width, mov.height, (k * given) / voxelUm), mov.classes, threads) <= MAX_SEARCH_BYTES;
-  const all = coarseFactors(lo, hi, coarseStep);
-  const factors = all.filter(fits), skipped = all.filter((k) => !fits(k));
+  const { factors, skipped } = searchableFactors(coarseFactors(lo, hi, coarseStep), fits);
+  if (!factors.length) {
+    // the slab found is larger than the volume's extent the first check assumed: none fits after all
+    checkMapScale({ ...named, pixelSizeUm: lo * given }, volume.meta, { ...sizeCheck, slab: [slab.width, slab.height] });
+  }
   let valid = 0;
   for (const g of slab.data) if (g === g) valid++;
   const samples: ScaleSample[] = [];
@@ -232,6 +258,8 @@ export async function searchMapScale(volume: VolumeSource, map: MineralMap, opts
     scoreRatio: givenScore > -Infinity && score > 0 ? givenScore / score : 0,
     distinct,
     distinctRatio,
+    mi: top.mi,
+    chance: top.chance,
     plausible: distinct && Math.abs(Math.log(factor)) <= PLAUSIBLE_FACTOR,
     edsToSlab: poseToAffine({ ...pose, scale: (factor * given) / voxelUm }, mov.width, mov.height),
     samples,
