@@ -51,9 +51,18 @@ const VOLUME_OPTIONS = {
   compression: { kind: 'string', choices: ['zstd', 'gzip', 'none'] },
 } as const;
 
-/** Parses the options shared by `import` and `info` (every value checked here, before any file is read). */
-export function parseVolumeArgs(argv: string[], usage = USAGE): ParsedVolumeArgs {
+/** Options of import that write the store: `info`, which reads headers only, refuses them. */
+const WRITE_OPTIONS = ['out', 'channel', 'compression'] as const;
+
+/**
+ * Parses the options shared by `import` and `info` (every value checked here, before any file is
+ * read). `readOnly` (info): an option that only shapes the store written (--out, --channel,
+ * --compression) is refused in words; before, info took and ignored it.
+ */
+export function parseVolumeArgs(argv: string[], usage = USAGE, readOnly = false): ParsedVolumeArgs {
   const { values: v, positionals: sources } = parseCommandArgs(argv, { usage, options: VOLUME_OPTIONS, positionals: { name: 'volume file or folder' } });
+  const writes = readOnly ? WRITE_OPTIONS.find((k) => v[k] !== undefined) : undefined;
+  if (writes) throw invalidInput(`--${writes} is an option of petromap import (the store it writes); info reads headers only and writes nothing. ${shortUsage(usage)}`);
   const opts: ImportVolumeOptions = {};
   if (v.format) opts.format = v.format;
   if (v.spacing) opts.spacingUm = v.spacing;

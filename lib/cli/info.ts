@@ -4,7 +4,7 @@
  * or, for an imported store, its metadata, pyramid levels and chunking, or, for a model folder, its
  * classes and the volume it was trained on. Reads headers only.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { MODEL_FORMAT, readTrainedOn } from '../classify/trained-on';
 import { invalidInput, isPetromapError } from '../errors';
@@ -16,13 +16,20 @@ import { parseVolumeArgs } from './import';
 import { isPetromapStore } from './store-kind';
 import { warnIfSpacingAssumed, withShownSpacing } from './voxel-size';
 
-export const USAGE = `usage: petromap info <volume file | folder of TIFF slices | store.ome.zarr | model folder> [--format F] [--raw-shape z,y,x --raw-dtype uint16 [--big-endian] [--header-bytes N]]
-  Reads headers only. Output (stdout, JSON), for a file: { kind: "file", format, shape: [z, y, x], sourceType, dtype,
-  spacingUm: [z, y, x], originUm, notes: [...] }; for a store: { kind: "store", path, meta, levels, levelShapes, chunk,
-  compression, pyramidComplete, spacingAssumed (true: the imported file gave no voxel size and 1 µm was assumed; a warning
-  says so on stderr) }; for a model folder: { kind: "model", classes, classNames, featureVersion, trainedOn (the volume's
-  name, shape, voxel size; null for a model saved before petromap recorded it), trainedOnText }. Voxel sizes are printed to 7 significant digits (float32 headers: 0.003 mm reads 3 µm, not
-  3.000000026); the store keeps the exact value.`;
+export const USAGE = `usage: petromap info <volume file | folder of slices | store.ome.zarr | model folder | EDS map folder> [--format F]
+       [--raw-shape z,y,x --raw-dtype uint16 [--big-endian] [--header-bytes N]] [--spacing z,y,x (µm)]
+  Reads headers only; writes nothing. The volume options are import's: what petromap import would read with them
+  (--spacing replaces the file's voxel size, as at import).
+  Output (stdout, JSON), for a file: { kind: "file", format, shape: [z, y, x], sourceType, dtype,
+  spacingUm: [z, y, x], originUm, spacingKnown (false: the file gives no voxel size, or it is petromap's export of a scan
+  whose size was assumed; import then marks it assumed), notes: [...] }; for a store: { kind: "store", path, meta, levels,
+  levelShapes, chunk, compression, pyramidComplete, spacingAssumed (true: the imported file gave no voxel size and 1 µm
+  was assumed; a warning says so on stderr) }; for a model folder: { kind: "model", classes, classNames, featureVersion,
+  trainedOn (the volume's name, shape, voxel size; null for a model saved before petromap recorded it), trainedOnText };
+  for an EDS map folder from petromap import-eds: { kind: "eds-map", source, width, height, pixelSizeUm, fields,
+  companions, legend: [{ id, name, areaPercent }] }. A run's or a prediction's folder is refused, naming what it holds.
+  Voxel sizes are printed to 7 significant digits (float32 headers: 0.003 mm reads 3 µm, not 3.000000026); the store
+  keeps the exact value.`;
 
 /** A model folder (`petromap train --out`): what it is and the volume it was trained on; null when `dir` is not one. */
 async function modelInfo(dir: string): Promise<Record<string, unknown> | null> {
@@ -53,9 +60,57 @@ async function modelInfo(dir: string): Promise<Record<string, unknown> | null> {
   };
 }
 
+/**
+ * An EDS map folder (`petromap import-eds --out`): its size, pixel size and legend from map.json, or
+ * null when `dir` is not one. Before, info answered "holds no .tif/.tiff, .png or .bmp slices".
+ */
+async function mapInfo(dir: string): Promise<Record<string, unknown> | null> {
+  const text = await readFile(nodePath.join(dir, 'map.json'), 'utf8').catch(() => null);
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(text ?? 'null') as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (!m || m.format !== 'petromap-mineral-map' || !Array.isArray(m.legend)) return null;
+  const legend = (m.legend as { id?: unknown; name?: unknown; areaFraction?: unknown }[]).map((p) => ({ id: p.id, name: p.name, areaPercent: typeof p.areaFraction === 'number' ? +(100 * p.areaFraction).toFixed(2) : undefined }));
+  return {
+    kind: 'eds-map',
+    path: nodePath.resolve(dir),
+    source: m.source,
+    width: m.width,
+    height: m.height,
+    pixelSizeUm: m.pixelSizeUm,
+    fields: Array.isArray(m.fields) ? m.fields.length : undefined,
+    companions: Array.isArray(m.companions) ? (m.companions as { name?: unknown }[]).map((c) => c.name) : [],
+    legend,
+  };
+}
+
+/**
+ * A folder petromap wrote that is neither a volume nor a model (a run's or a prediction's --out):
+ * refused naming what inside it info does describe. Undefined when `dir` holds slice images or
+ * nothing of petromap's.
+ */
+async function outputFolderAdvice(dir: string): Promise<string | undefined> {
+  const entries = await readdir(dir).catch(() => null);
+  if (!entries || entries.some((e) => /\.(tiff?|png|bmp)$/i.test(e))) return undefined;
+  const inside: string[] = []; // relative to dir (the CLI shortens long paths in a message)
+  for (const e of entries.sort()) {
+    const p = nodePath.join(dir, e);
+    if (!(await stat(p).then((st) => st.isDirectory(), () => false))) continue;
+    if (isPetromapStore(p) || (await modelInfo(p)) || (await mapInfo(p))) inside.push(e);
+    else for (const f of (await readdir(p).catch(() => [] as string[])).sort()) if (isPetromapStore(nodePath.join(p, f))) inside.push(`${e}/${f}`);
+  }
+  if (!inside.length) return undefined;
+  return `${dir} is a folder of petromap's results, not a volume; give info one of what it holds (in that folder): ${inside.slice(0, 6).join(', ')}${inside.length > 6 ? ', …' : ''}.`;
+}
+
 export async function info(target: string | string[], argvOpts: ReturnType<typeof parseVolumeArgs>['opts'] = {}): Promise<Record<string, unknown>> {
   const model = typeof target === 'string' ? await modelInfo(target) : null;
   if (model) return model;
+  const map = typeof target === 'string' ? await mapInfo(target) : null;
+  if (map) return map;
   if (typeof target === 'string' && isPetromapStore(target)) {
     const s = await openVolume(target);
     warnIfSpacingAssumed('info', s);
@@ -72,12 +127,14 @@ export async function info(target: string | string[], argvOpts: ReturnType<typeo
       pyramidComplete: s.pyramidComplete,
     };
   }
+  const results = typeof target === 'string' && !isPetromapStore(target) ? await outputFolderAdvice(target) : undefined;
+  if (results) throw invalidInput(results);
   return { kind: 'file', ...withShownSpacing(await describeVolumeFile(target, argvOpts)) };
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { sources, opts } = parseVolumeArgs(argv, USAGE);
+    const { sources, opts } = parseVolumeArgs(argv, USAGE, true);
     opts.limits = limitsFromEnv();
     if (sources.length === 0) throw invalidInput(`Give a volume file, folder or store. ${shortUsage(USAGE)}`);
     const out = await info(sources.length === 1 ? sources[0]! : sources, opts);
