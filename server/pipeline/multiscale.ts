@@ -278,7 +278,8 @@ export const DOWNLOADS: Record<string, { file: string; type: string; folder?: bo
 
 /** Absolute path of a download of the latest run, or NotFound. */
 export async function downloadPath(svc: Services, projectId: string, name: string): Promise<{ file: string; type: string; folder: boolean }> {
-  const d = DOWNLOADS[name];
+  // own names only: `constructor`, `__proto__`, `toString` are in every object's prototype chain
+  const d = Object.hasOwn(DOWNLOADS, name) ? DOWNLOADS[name] : undefined;
   if (!d) throw notFound(`There is no multi-scale download called ${name}.`);
   const f = await load(svc, projectId);
   const file = path.join(/*turbopackIgnore: true*/ runDir(svc, projectId), d.file);

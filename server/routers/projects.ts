@@ -1,8 +1,8 @@
 import { TRPCError } from '@trpc/server';
-import { rm } from 'node:fs/promises';
 import { z } from 'zod';
 import { withProjectLock } from '../pipeline/annotate';
 import { finishPendingOnOpen } from '../pipeline/switch-volume';
+import { isDatasetId, removeDatasetFolderOf, removeProjectFolder } from '../storage/sweep';
 import { publicProcedure, router } from '../trpc';
 
 export const projectId = z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a project id');
@@ -31,20 +31,26 @@ export const projectsRouter = router({
   /**
    * Its jobs are cancelled and awaited first (they would write into the folders being removed);
    * then, under the project's lock, the row (datasets, jobs, artifacts go with it) and the folders. A job that overran the
-   * wait has its leftovers removed when it ends.
+   * wait has its leftovers removed when it ends. Folders go by the dataset delete's rule
+   * (storage/sweep: a dataset folder only under a dataset id petromap makes, and only what petromap
+   * wrote in it; the project folder only under a project id petromap makes): an id edited in SQLite
+   * (`../../victim`) never takes a folder outside the workspace with it.
    */
   delete: publicProcedure.input(z.object({ id: projectId })).mutation(async ({ ctx, input }) => {
     const { repo, ws, jobs } = ctx.svc;
     const stop = await jobs.stopProject(input.id);
-    let dirs: string[] = [];
+    let datasetIds: string[] = [];
     const removeAll = async () => {
-      for (const d of dirs) await rm(d, { recursive: true, force: true });
+      for (const id of datasetIds) await removeDatasetFolderOf(ws.root, id);
+      await removeProjectFolder(ws.root, input.id);
     };
     // under the project's lock: a volume switch being finished (on opening the project) would write
     // into the folders after they are removed; it ends first, and finds no project after this
     await withProjectLock(input.id, async () => {
       try {
-        dirs = [...repo.listDatasets(input.id).map((d) => ws.datasetDir(d.id)), ws.projectDir(input.id)];
+        datasetIds = repo.listDatasets(input.id).map((d) => d.id);
+        const odd = datasetIds.filter((id) => !isDatasetId(id));
+        if (odd.length) console.warn(`petromap: deleting project ${input.id}: dataset id(s) ${odd.map((id) => JSON.stringify(id)).join(', ')} are not ids petromap makes; no folder is removed for them`);
         repo.deleteProject(input.id);
       } catch (err) {
         jobs.reopenProject(input.id);

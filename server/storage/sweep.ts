@@ -90,6 +90,31 @@ export async function sweepWorkspace(root: string, opts: SweepOptions): Promise<
   return removed;
 }
 
+/** Is `id` a dataset id petromap makes (Repo newId('d')): the only names of dataset folders it removes. */
+export const isDatasetId = (id: string) => DATASET_ID.test(id);
+/** Is `id` a project id petromap makes (Repo newId('p')): the only names of project folders it removes. */
+export const isProjectId = (id: string) => PROJECT_ID.test(id);
+
+/**
+ * Remove the folder of dataset `id` under `root`/datasets by removeDatasetFolder's rule. An id that
+ * is not one petromap makes (a row edited in SQLite, e.g. `../../thesis`) names no folder of
+ * petromap's: nothing is removed, false returned. The id is checked, not the path built from it.
+ */
+export async function removeDatasetFolderOf(root: string, id: string): Promise<boolean> {
+  if (!isDatasetId(id)) return false;
+  return removeDatasetFolder(path.join(/*turbopackIgnore: true*/ root, 'datasets', id));
+}
+
+/**
+ * Remove a deleted project's folder `root`/projects/<id> (everything in it is petromap's: its steps'
+ * records, models, predictions). An id that is not one petromap makes removes nothing (false).
+ */
+export async function removeProjectFolder(root: string, id: string): Promise<boolean> {
+  if (!isProjectId(id)) return false;
+  await rm(path.join(/*turbopackIgnore: true*/ root, 'projects', id), { recursive: true, force: true });
+  return true;
+}
+
 /**
  * Remove a deleted dataset's folder, by the sweep's rule: whole when it carries petromap's marker
  * (petromap made it); else (a folder imported before the marker) only what petromap writes there
