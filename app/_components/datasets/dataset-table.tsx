@@ -8,6 +8,7 @@ import Link from 'next/link';
 import { EdsLegend } from '../eds/eds-legend';
 import { formatDate, formatPct, formatShape, formatSpacing, formatUm } from '../format';
 import type { DatasetRow } from './dataset-row';
+import { unclassifiedNote } from './eds-notes';
 
 /** What a delete takes with it, in the words the confirmation asks with (server: forgetVolume / forgetMap). */
 export function deleteQuestion(d: Pick<DatasetRow, 'name' | 'kind'>): string {
@@ -130,6 +131,9 @@ function EdsCells({ e }: { e: NonNullable<DatasetRow['eds']> }) {
         <div style={{ columns: 2, columnGap: '1rem' }}>
           <EdsLegend legend={e.legend} totalPixels={e.width * e.height} light />
         </div>
+        {unclassifiedNote(e.unclassifiedFraction) && (
+          <div className="small warn-text" data-testid="unclassified-note" style={{ maxWidth: 420 }}>{unclassifiedNote(e.unclassifiedFraction)}</div>
+        )}
       </td>
     </>
   );

@@ -177,7 +177,7 @@ export function UploadZone({ projectId, kind, title, hint, accept, onUploaded, f
       {state.s === 'done' && <div className="small" style={{ color: 'var(--ok)' }}>Imported {state.file}.</div>}
       {state.s === 'error' && (
         <div className="error" role="alert" data-testid={`upload-error-${tid}`}>
-          <strong>{state.file}</strong> was not imported: {state.message}
+          <strong>{state.file}</strong> was not imported: {withoutFileName(state.message, state.file)}
         </div>
       )}
     </div>
@@ -189,6 +189,15 @@ export function importStep(message: string | null, file: string): string {
   if (!message) return 'importing on the server';
   const m = message.replace(` ${file}`, '').trim();
   return m || 'importing on the server';
+}
+
+/**
+ * The server's message without the file's name in front ("x.zip: EDS map …"): the line already
+ * starts with it ("x.zip was not imported: x.zip: EDS map …" read as two files).
+ */
+export function withoutFileName(message: string, file: string): string {
+  const prefix = `${file}: `;
+  return message.startsWith(prefix) && message.length > prefix.length ? message.slice(prefix.length) : message;
 }
 
 /** The voxel size box: empty = the file's; one number = isotropic; three = z,y,x (µm); 'bad' otherwise. */
