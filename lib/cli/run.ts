@@ -35,8 +35,8 @@ import { cliVoxelSizeAdvice, warnIfSpacingAssumed } from './voxel-size';
 // options and the output folder have passed their checks, so that a mistake is reported at once.
 const lib = () => Promise.all([
   import('../eds/import-node'), import('../eds/store-node'), import('../limits'), import('../pipeline/run-mineralogy'),
-  import('../volume/import-node'), import('../volume/zarr-store-node'), import('./export-labels'),
-]).then(([edsImport, edsStore, limits, pipeline, volumeImport, zarr, exp]) => ({ ...edsImport, ...edsStore, ...limits, ...pipeline, ...volumeImport, ...zarr, ...exp }));
+  import('../volume/import-node'), import('../volume/zarr-store-node'), import('./export-labels'), import('../registration/map-scale'), import('../registration/moving-image'),
+]).then(([edsImport, edsStore, limits, pipeline, volumeImport, zarr, exp, mapScale, moving]) => ({ ...edsImport, ...edsStore, ...limits, ...pipeline, ...volumeImport, ...zarr, ...exp, ...mapScale, ...moving }));
 
 export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> --eds <map folder|map image|TIMA export> [--legend legend.csv] [--pixel-um <µm>]
        [--eds <map of the bottom face> --face bottom [--legend legend.csv] [--pixel-um <µm>]] [--spacing z,y,x (µm)]
@@ -50,6 +50,14 @@ export const USAGE = `usage: petromap run --volume <store.ome.zarr|volume file> 
   (another face, another sample), is refused before anything is written. --landmarks are the top map's.
   All options, the output folder and the inputs' headers are checked before any work. --out must be new or empty.
   --pixel-um: the EDS map's pixel size, for a map image that does not store it.
+  --classes: which legend minerals make each class, a JSON array such as
+      [{ "code": 1, "name": "quartz", "minerals": ["Quartz"] }, { "code": 2, "name": "feldspar", "minerals": ["Albite", "Orthoclase"] }]
+    (codes 1-255; minerals by their legend names, any case; minerals in no class are not trained). Without it: pore, quartz,
+    feldspar, clay and pyrite, found by the legend's names.
+  --landmarks: at least 3 points seen on both the map and the scan, far apart, a JSON array such as
+      [{ "eds": [120, 40], "voxel": [12, 300, 415] }, ...]   (eds: the map's pixel u, v (x right, y down); voxel: z, y, x
+    of the same point on the polished surface; or "slab": [u, v], a pixel of the surface slab). They place the top map instead
+    of the automatic search.
   --spacing: the scan's voxel size in µm (z,y,x), for a volume file that does not give it (a TIFF stack, raw) or gives a
   wrong one; it replaces the file's, as petromap import --spacing does. A petromap store keeps the size it was imported with.
   --mirror: auto (default) predicts with the volume above the polished surface mirrored, as the model was trained; none
@@ -87,16 +95,33 @@ const SPEC = {
 } as const;
 
 
-function checkLandmarks(json: unknown, file: string): LandmarkPair[] {
+/**
+ * --landmarks, checked before the import: a JSON array of at least 3 pairs, each an EDS pixel and its
+ * slab pixel or voxel, all numbers. Before, only "eds" being an array was checked here: 2 pairs, or a
+ * voxel of two numbers, were refused by the registration, after the scan's import.
+ */
+export function checkLandmarks(json: unknown, file: string): LandmarkPair[] {
   const list = Array.isArray(json) ? json : (json as { landmarks?: unknown } | null)?.landmarks;
-  if (!Array.isArray(list) || !list.every((p) => p && typeof p === 'object' && Array.isArray((p as LandmarkPair).eds))) {
-    throw invalidInput(`--landmarks ${file}: expected a JSON array of { "eds": [u, v], "slab": [u, v] } or { "eds": [u, v], "voxel": [z, y, x] }.`);
+  const nums = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  const bad = Array.isArray(list) ? list.findIndex((p: unknown) => {
+    const q = p as Partial<LandmarkPair> | null;
+    return !q || typeof q !== 'object' || !nums(q.eds, 2) || !(q.slab === undefined ? nums(q.voxel, 3) : nums(q.slab, 2));
+  }) : -1;
+  if (!Array.isArray(list) || bad >= 0) {
+    throw invalidInput(`--landmarks ${file}: expected a JSON array of { "eds": [u, v], "voxel": [z, y, x] } or { "eds": [u, v], "slab": [u, v] }${bad >= 0 ? `; pair ${bad + 1} is not one` : ''}.`);
   }
+  if (list.length < 3) throw invalidInput(`--landmarks ${file}: ${list.length} pair${list.length === 1 ? '' : 's'}; at least 3 are needed to place the map (points seen on both the map and the scan's surface, far apart).`);
   return list as LandmarkPair[];
 }
 
 /** The EDS map: a folder written by `petromap import-eds`, or imported now (fast; fails on a missing pixel size). */
 const readEds = (eds: string, legend: string | undefined, pixelSizeUm: number | undefined): Promise<MineralMap> => readEdsInput(eds, legend, pixelSizeUm, { flag: '--eds' });
+
+/** The voxel-size advice of an error, for run: a volume file takes --spacing here, a store is imported again. */
+function runVoxelSizeAdvice(err: unknown, isStore: boolean): unknown {
+  if (!isStore && err instanceof Error) err.message = err.message.replace('(petromap import <scan> --spacing z,y,x --out <new store>)', '(give it to run: --spacing z,y,x in µm)');
+  return err;
+}
 
 /** Whether the volume a stopped run imported into `out` has the voxel size (and its being assumed) this run would import with. */
 export async function importedAlike(open: (p: string) => Promise<{ meta: { spacingUm: readonly number[] }; spacingAssumed?: boolean }>, out: string,
@@ -139,6 +164,16 @@ export async function main(argv: string[]): Promise<number> {
     const droppedMore = droppedMineralsNote(more, more1, table, false);
     if (droppedMore) process.stderr.write(`petromap run: note: ${droppedMore}\n`);
     moreMaps.push({ map: more, classMap: more1, face: m.face });
+  }
+  // a map far larger than the scan at its voxel size (the search could not cover it): refused from the sizes now, as the
+  // registration would refuse it, but before the import (minutes on a real scan; before, after it)
+  for (const [k, m] of [map, ...moreMaps.map((x) => x.map)].entries()) {
+    if (k === 0 && landmarks) continue; // placed by its landmarks, not searched
+    try {
+      L.checkMapScale({ ...m, name: m.source, classes: L.movingImage(m).classes }, spacing.meta, { spacingAssumed: spacing.spacingAssumed });
+    } catch (err) {
+      throw runVoxelSizeAdvice(cliVoxelSizeAdvice(err), isStore);
+    }
   }
 
   const mirror = mirrorChoice(a.mirror, 'run');
@@ -185,7 +220,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     const r = await L.runMineralogy(record.volume.store, map, classMap, a.out, { classes, register: { landmarks, voxelSizeAssumed: spacing.spacingAssumed }, moreMaps, afterRegister, threads: a.threads, ...mirror.options, onProgress: bar, signal: ac.signal })
       .catch((err: unknown) => {
-        throw cliSurfaceAdvice(cliVoxelSizeAdvice(err), moreMaps.length ? 'either' : 'top');
+        throw cliSurfaceAdvice(runVoxelSizeAdvice(cliVoxelSizeAdvice(err), isStore), moreMaps.length ? 'either' : 'top');
       })
       .finally(() => bar.done());
     const xbar = progressBar('export');

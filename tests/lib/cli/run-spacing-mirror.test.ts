@@ -5,7 +5,8 @@
  * work with their messages; --spacing reaches the import (no "assumed" warning, the store holds it)
  * and is refused for a petromap store, whose size was set at its import; --mirror none is said on
  * stderr before the work starts. A run stopped at its registration keeps its imported volume only
- * when it has the voxel size this run would import with.
+ * when it has the voxel size this run would import with. A map far larger than the scan at its voxel
+ * size is refused before the import (it was refused after it: minutes on a real scan, files written).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,26 +21,25 @@ import { capture, cliTempDir } from './cli-session';
 
 const tmp = cliTempDir('petromap-run-spacing-');
 
-/** A 6 x 16 x 16 NRRD that gives no voxel size (no space directions, no spacings): air above rock. */
-function scanWithoutSize(): string {
-  const file = path.join(tmp, 'scan.nrrd');
-  const v = new Uint8Array(6 * 16 * 16);
-  for (let i = 0; i < v.length; i++) v[i] = i >= 2 * 256 ? 120 + ((i * 37) % 60) : 10;
+/** A 6 x 16 x 16 NRRD that gives no voxel size (no space directions, no spacings), rock only: no air, so the registration stops at once. */
+function scanWithoutSize(name = 'scan.nrrd'): string {
+  const file = path.join(tmp, name);
+  const v = new Uint8Array(6 * 16 * 16).fill(140);
   const head = nrrdHeader({ shape: [6, 16, 16], spacingUm: [1, 1, 1], comment: 'x' }).replace(/space directions: .*\n/, '').replace(/space units: .*\n/, '').replace(/space origin: .*\n/, '').replace(/space: .*\n/, '');
   writeFileSync(file, Buffer.concat([Buffer.from(head, 'latin1'), v]));
   return file;
 }
 
-/** A 300 x 300 px map at 12 µm/px: far larger than the scan, refused by the registration at once. */
-async function largeMap(): Promise<string> {
-  const n = 300;
-  const labels = new Uint16Array(n * n).map((_, k) => 1 + ((k % n >> 4) + ((k / n) >> 4)) % 2);
-  const map: MineralMap = { width: n, height: n, pixelSizeUm: 12, labels, companions: [],
-    legend: [{ id: 1, name: 'Quartz', color: [230, 220, 180] }, { id: 2, name: 'Hematite', color: [160, 30, 30] }] };
-  const dir = path.join(tmp, 'map');
+/** A map of n x n px at `um` µm/px, quartz and pyrite squares; 300 px at 12 µm is far larger than the scan. */
+async function mapOf(name: string, n: number, um: number): Promise<string> {
+  const labels = new Uint16Array(n * n).map((_, k) => 1 + ((k % n >> 2) + ((k / n) >> 2)) % 2);
+  const map: MineralMap = { width: n, height: n, pixelSizeUm: um, labels, companions: [],
+    legend: [{ id: 1, name: 'Quartz', color: [230, 220, 180] }, { id: 2, name: 'Pyrite', color: [160, 30, 30] }] };
+  const dir = path.join(tmp, name);
   await saveMineralMap(dir, map);
   return dir;
 }
+const largeMap = () => mapOf('large-map', 300, 12);
 
 const run = async (argv: string[]) => {
   const r = await capture(() => runMain(argv).catch((x: unknown) => x as never));
@@ -71,11 +71,21 @@ describe('petromap run --spacing and --mirror', () => {
     expect(existsSync(o)).toBe(false);
   });
 
+  it('a map far larger than the scan is refused before the import, naming --spacing for a volume file', async () => {
+    const o = path.join(tmp, 'large');
+    const r = await run(['--volume', scan, '--eds', await largeMap(), '--out', o]);
+    expect(isPetromapError(r.code, 'Unprocessable'), String(r.code)).toBe(true);
+    expect((r.code as Error).message).toMatch(/^The EDS map .* covers 3\.6 mm × 3\.6 mm .*The scan's file gives no voxel size, so 1 µm was assumed: import the scan again with its voxel size \(give it to run: --spacing z,y,x in µm\)\./);
+    expect(r.err).not.toMatch(/import: /); // no import started
+    expect(existsSync(o)).toBe(false);
+  });
+
   it('--spacing reaches the import: no "assumed" warning, the imported store holds it; without it the warning names --spacing', async () => {
-    const map = await largeMap();
+    const map = await mapOf('small-map', 16, 2);
     const given = path.join(tmp, 'given-run');
     const g = await run(['--volume', scan, '--eds', map, '--out', given, '--spacing', '2,3,3', '--mirror', 'none']);
-    expect(isPetromapError(g.code)).toBe(true); // the map is far larger than the scan: refused at the registration
+    expect(isPetromapError(g.code)).toBe(true); // the scan has no air above a surface: refused at the registration
+    expect((g.code as Error).message).toMatch(/No air layer found above the sample/);
     expect(g.err).not.toMatch(/was assumed/);
     expect(g.err).toMatch(/^petromap run: --mirror none: the prediction does not mirror the volume above the polished surface as the training does, .*the held-out tiles and the estimated 3D quality are measured with the mirror and do not show this\.$/m);
     const st = await openVolume(path.join(given, 'volume.ome.zarr'));
@@ -83,9 +93,10 @@ describe('petromap run --spacing and --mirror', () => {
     expect(st.spacingAssumed).toBeFalsy();
 
     const assumed = path.join(tmp, 'assumed-run');
-    const a = await run(['--volume', scan, '--eds', map, '--out', assumed]);
+    // (another file: the warning is said once per volume in a process, and the refusal above said it for scan.nrrd)
+    const a = await run(['--volume', scanWithoutSize('scan2.nrrd'), '--eds', map, '--out', assumed]);
     expect(isPetromapError(a.code)).toBe(true);
-    expect(a.err).toMatch(/petromap run: warning: the voxel size of scan\.nrrd \(1 µm\) was assumed at import, because its file gives none; .*\(run takes it as --spacing z,y,x in µm\)/);
+    expect(a.err).toMatch(/petromap run: warning: the voxel size of scan2\.nrrd \(1 µm\) was assumed at import, because its file gives none; .*\(run takes it as --spacing z,y,x in µm\)/);
     expect(a.err).not.toMatch(/--mirror none/);
     expect((await openVolume(path.join(assumed, 'volume.ome.zarr'))).spacingAssumed).toBe(true);
 
