@@ -89,21 +89,28 @@ async function mapInfo(dir: string): Promise<Record<string, unknown> | null> {
 
 /**
  * A folder petromap wrote that is neither a volume nor a model (a run's or a prediction's --out):
- * refused naming what inside it info does describe. Undefined when `dir` holds slice images or
- * nothing of petromap's.
+ * refused naming what inside it info does describe (its stores, model, map, exported volume files).
+ * Told by run.json / predict.json, or by petromap stores in a folder without slice images.
+ * Undefined otherwise. Before, such a folder was "no slices", or, holding labels.tif from
+ * --export tiff, read as a volume of one slice.
  */
 async function outputFolderAdvice(dir: string): Promise<string | undefined> {
   const entries = await readdir(dir).catch(() => null);
-  if (!entries || entries.some((e) => /\.(tiff?|png|bmp)$/i.test(e))) return undefined;
+  if (!entries) return undefined;
+  const record = entries.includes('run.json') || entries.includes('predict.json');
+  if (!record && entries.some((e) => /\.(tiff?|png|bmp)$/i.test(e))) return undefined;
   const inside: string[] = []; // relative to dir (the CLI shortens long paths in a message)
   for (const e of entries.sort()) {
     const p = nodePath.join(dir, e);
-    if (!(await stat(p).then((st) => st.isDirectory(), () => false))) continue;
+    if (!(await stat(p).then((st) => st.isDirectory(), () => false))) {
+      if (record && /\.(nrrd|nii|tiff?)$/i.test(e)) inside.push(e);
+      continue;
+    }
     if (isPetromapStore(p) || (await modelInfo(p)) || (await mapInfo(p))) inside.push(e);
     else for (const f of (await readdir(p).catch(() => [] as string[])).sort()) if (isPetromapStore(nodePath.join(p, f))) inside.push(`${e}/${f}`);
   }
   if (!inside.length) return undefined;
-  return `${dir} is a folder of petromap's results, not a volume; give info one of what it holds (in that folder): ${inside.slice(0, 6).join(', ')}${inside.length > 6 ? ', …' : ''}.`;
+  return `${dir} is a folder of petromap's results, not a volume; give info one of what it holds (in that folder): ${inside.slice(0, 8).join(', ')}${inside.length > 8 ? ', …' : ''}.`;
 }
 
 export async function info(target: string | string[], argvOpts: ReturnType<typeof parseVolumeArgs>['opts'] = {}): Promise<Record<string, unknown>> {

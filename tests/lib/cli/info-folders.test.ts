@@ -3,7 +3,8 @@
  * from import-eds answered "holds no .tif/.tiff, .png or .bmp slices", and so did a run's or a
  * prediction's --out; `info scan.nrrd --out x` took and ignored import's --out. Now the map folder
  * is described (size, pixel size, legend), a results folder is refused naming what inside it info
- * describes, and import's store-writing options are refused in words.
+ * describes (a prediction's folder holding labels.tif from --export tiff was read as a volume of one
+ * slice), and import's store-writing options are refused in words.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,6 +42,12 @@ it('a run\'s or a prediction\'s folder is refused, naming the stores inside it; 
   expect(r.err).toBe(`petromap info: ${run.split('/').pop()} is a folder of petromap's results, not a volume; give info one of what it holds (in that folder): prediction/labels.ome.zarr, volume.ome.zarr.\n`);
   const p = await capture(() => main(['info', path.join(run, 'prediction')]));
   expect(p.err).toMatch(/is a folder of petromap's results, not a volume; give info one of what it holds \(in that folder\): labels\.ome\.zarr\.$/m);
+  // predict --export tiff leaves labels.tif beside predict.json: that folder was read as a volume of one slice
+  writeFileSync(path.join(run, 'prediction', 'predict.json'), '{}');
+  writeFileSync(path.join(run, 'prediction', 'labels.tif'), 'exported');
+  const t = await capture(() => main(['info', path.join(run, 'prediction')]));
+  expect(t.code).toBe(1);
+  expect(t.err).toMatch(/give info one of what it holds \(in that folder\): labels\.ome\.zarr, labels\.tif\.$/m);
   // the store itself is described
   const s = await capture(() => main(['info', path.join(run, 'volume.ome.zarr')]));
   expect(JSON.parse(s.out).kind).toBe('store');
