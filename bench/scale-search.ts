@@ -83,7 +83,7 @@ export async function run(args: string[]): Promise<void> {
   if (want('n3') && !n3dirs.length) console.log('(N3\'s rock not found: /tmp/n3/make.py writes it; skipped)');
   console.log(`EDS pixel-size search: range 0.5-2 x the given size, 5 % coarse and 1 % fine steps; plausible when the best factor is within ${(100 * PLAUSIBLE_FACTOR).toFixed(0)} % of 1`);
   console.log('case | given x | found µm (true) | found/true - 1 | plausible | score given/best | registration at found size: err mean/max vox (at true size) | search s / one registration s = ratio' + (before ? ' | at given size: err' : ''));
-  const ratios: number[] = [], cpuRatios: number[] = [], offs: { f: number; off: number; plausible: boolean; ratio: number }[] = [], regGap: number[] = [], seededGap: number[] = [];
+  const ratios: number[] = [], cpuRatios: number[] = [], offs: { f: number; off: number; plausible: boolean; ratio: number }[] = [], regGap: number[] = [], seededGap: number[] = [], verdicts: string[] = [];
   for (const make of makers) {
     const c = await make();
     try {
@@ -100,15 +100,15 @@ export async function run(args: string[]): Promise<void> {
         const off = r.pixelUm / truePx - 1;
         const reg = await registerEdsToVolume(c.volume, { ...c.map, pixelSizeUm: r.pixelUm });
         const e = c.error(reg.edsToVoxel);
-        // the registration started from the search's pose (as register would when it searched the scale itself):
-        // three map corners placed by the pose, as landmarks on the search's slab (scale fixed by the pixel size found)
-        const [a, b, cc, d, ee, ff] = r.edsToSlab, W = c.map.width - 1, H = c.map.height - 1;
-        const landmarks = ([[0, 0], [W, 0], [0, H]] as [number, number][]).map(([u, v]) => ({ eds: [u, v] as [number, number], slab: [a * u + b * v + cc, d * u + ee * v + ff] as [number, number] }));
-        const seeded = c.error((await registerEdsToVolume(c.volume, { ...c.map, pixelSizeUm: r.pixelUm }, { landmarks, surface: r.surface, extractedSlab: r.slab })).edsToVoxel);
+        // the registration started from the search's pose, as petromap register --find-pixel-size and the web app's
+        // "Register at X µm" run it (RegisterOptions.initialPose, on the search's slab)
+        const seededReg = await registerEdsToVolume(c.volume, { ...c.map, pixelSizeUm: r.pixelUm }, { initialPose: { edsToSlab: r.edsToSlab, mi: r.mi, secondMi: r.chance }, surface: r.surface, extractedSlab: r.slab });
+        const seeded = c.error(seededReg.edsToVoxel);
+        verdicts.push(seededReg.quality.confidence?.verdict ?? 'none');
         let tail = '';
         if (before) tail = ` | ${fmtE(c.error((await registerEdsToVolume(c.volume, given)).edsToVoxel))}`;
         ratios.push(ms / regMs); cpuRatios.push(cpu / regCpu); offs.push({ f, off, plausible: r.plausible, ratio: r.scoreRatio }); regGap.push(e.mean - eRef.mean); seededGap.push(seeded.mean - eRef.mean);
-        console.log(`${c.name.padEnd(18)} | ${f.toFixed(2)} | ${r.pixelUm.toFixed(3)} (${truePx.toFixed(3)}) | ${(100 * off).toFixed(1).padStart(5)} % | ${r.plausible ? 'yes' : 'no '}${r.distinct ? '' : ' (not distinct)'} | ${r.scoreRatio.toFixed(3)} | ${fmtE(e)} (${fmtE(eRef)}), from the search's pose ${fmtE(seeded)} | ${(ms / 1000).toFixed(1)} / ${(regMs / 1000).toFixed(1)} = ${(ms / regMs).toFixed(1)} (CPU ${(cpu / regCpu).toFixed(1)})${tail}`);
+        console.log(`${c.name.padEnd(18)} | ${f.toFixed(2)} | ${r.pixelUm.toFixed(3)} (${truePx.toFixed(3)}) | ${(100 * off).toFixed(1).padStart(5)} % | ${r.plausible ? 'yes' : 'no '}${r.distinct ? '' : ' (not distinct)'} | ${r.scoreRatio.toFixed(3)} | ${fmtE(e)} (${fmtE(eRef)}), from the search's pose ${fmtE(seeded)} ${seededReg.quality.confidence?.verdict ?? ''} | ${(ms / 1000).toFixed(1)} / ${(regMs / 1000).toFixed(1)} = ${(ms / regMs).toFixed(1)} (CPU ${(cpu / regCpu).toFixed(1)})${tail}`);
       }
     } finally {
       await c.close?.();
@@ -121,6 +121,6 @@ export async function run(args: string[]): Promise<void> {
   if (right.length) console.log(`given x0.9-1.1: plausible ${right.filter((o) => o.plausible).length}/${right.length}, score given/best min ${Math.min(...right.map((o) => o.ratio)).toFixed(3)}`);
   if (wrong.length) console.log(`given x0.6-0.8 or x1.2-1.5: called implausible ${wrong.filter((o) => !o.plausible).length}/${wrong.length}, score given/best max ${Math.max(...wrong.map((o) => o.ratio)).toFixed(3)}`);
   console.log(`registration at the found size minus at the true size, mean error: median ${median(regGap).toFixed(3)}, max ${Math.max(...regGap).toFixed(3)} voxel`);
-  console.log(`the same from the search's pose: median ${median(seededGap).toFixed(3)}, max ${Math.max(...seededGap).toFixed(3)} voxel`);
+  console.log(`the same from the search's pose: median ${median(seededGap).toFixed(3)}, max ${Math.max(...seededGap).toFixed(3)} voxel; confirmed ${verdicts.filter((v) => v === 'confirmed').length}/${verdicts.length}`);
   console.log(`search time / one registration: median ${median(ratios).toFixed(1)}, range ${Math.min(...ratios).toFixed(1)}-${Math.max(...ratios).toFixed(1)} wall; CPU (all threads) median ${median(cpuRatios).toFixed(1)}`);
 }

@@ -203,6 +203,7 @@ const registrationRecord = exactly<RegistrationRecord>()(z.object({
   fields: z.array(fieldCorrection).optional(),
   residual: residualMap.optional(),
   candidates: modelCandidates.optional(),
+  pixelSize: z.object({ usedUm: real, givenUm: real }).optional(),
 }));
 
 // ---------------------------------------------------------------- the keys

@@ -150,6 +150,10 @@ export interface RegisterOnSlabArgs {
   firstMi?: number;
   /** the name the user gave the map (the dataset's: the uploaded file's), for lib's messages instead of the file inside its zip */
   mapName?: string;
+  /** register at this EDS pixel size instead of the map's recorded one (the pixel-size search's, server/pipeline/correlate-scale.ts) */
+  pixelSizeUm?: number;
+  /** start from this pose on the stored slab instead of the automatic pose search (lib RegisterOptions.initialPose) */
+  initialPose?: { edsToSlab: Affine2; mi?: number; secondMi?: number };
 }
 
 /** In the details of a bottom registration's error: lib refused the map itself (not a cancel, not a missing slab). */
@@ -183,12 +187,13 @@ export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOption
   const store = await openVolume(a.storePath);
   const map = await loadMineralMap(a.mapDir);
   if (a.mapName) map.source = a.mapName;
+  if (a.pixelSizeUm !== undefined) map.pixelSizeUm = a.pixelSizeUm;
   const perField = registrationFields(map, a.model, a.fieldGrid);
   const slab: Slab = { width: s.width, height: s.height, data: s.data, slabToVoxel: s.slabToVoxel, normal: s.normal, sampleDepthsVox: s.sampleDepthsVox };
   if (face === 'bottom') {
     const [m] = await registerMoreMaps(store, [{
       map, classMap: a.classMap ?? {}, face,
-      register: { landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, fields: perField?.fields },
+      register: { landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, fields: perField?.fields, initialPose: a.initialPose },
     }], {
       firstMi: a.firstMi, signal: opts.signal, onProgress: opts.onProgress,
       placeWithLandmarks: 'on the Data step click "Use as the bottom face" beside it, then here click at least 3 landmark pairs on the map and the slab and Auto-register from pairs',
@@ -204,7 +209,7 @@ export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOption
   }
   const r = await registerEdsToVolume(store, map, {
     landmarks: a.landmarks, model: a.model, surface: s.surface as SurfaceFit, extractedSlab: slab, signal: opts.signal, onProgress: opts.onProgress,
-    fields: perField?.fields,
+    fields: perField?.fields, initialPose: a.initialPose,
   });
   const { slab: _slab, ...rest } = r;
   return { ...rest, fieldLayout: perField?.layout, surface: stripHeightMap(rest.surface), overlay: edsOnSlabCodes(map, r.edsToSlab, slab, r.fields) };

@@ -60,6 +60,7 @@ export async function importDataset(a: import('../storage/datasets').ImportFiles
   return importDatasetFiles(a, opts);
 }
 export { correlateSlab, correlateRegister } from './tasks-correlate'; // Correlate steps (server/pipeline/correlate.ts)
+export { correlateScaleSearch } from './tasks-scale'; // Correlate's EDS pixel-size search (server/pipeline/correlate-scale.ts)
 export { clusterWorkers } from './tasks-cluster'; // the Workers page (server/routers/workers.ts)
 export { eraseAnnotationCode, scanProposals } from './tasks-annotate'; // Annotate steps (server/pipeline/annotate-jobs.ts)
 export { multiscaleRegister, multiscaleUpscale } from './tasks-multiscale'; // Multi-scale steps (server/pipeline/multiscale.ts)

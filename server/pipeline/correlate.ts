@@ -60,7 +60,12 @@ export interface RegistrationRecord {
   fields?: Registration['fields'];
   residual?: Registration['residual'];
   candidates?: Registration['candidates'];
+  /** registered at the EDS pixel size the pixel-size search found (correlate-scale.ts), not the map's recorded one: both, µm */
+  pixelSize?: { usedUm: number; givenUm: number };
 }
+
+/** A registration at the pixel size the search found, starting from the pose found there (correlate-scale.ts). */
+export interface RegisterStart { pixelUm: number; givenPixelUm: number; edsToSlab: Affine2; mi: number; secondMi: number }
 
 /** Job kind of the surface-slab job. */
 export const SLAB_JOB = 'slab';
@@ -225,13 +230,13 @@ export async function fitProjectLandmarks(svc: Services, projectId: string, land
  * project's stored slab: the slab job's result (it runs first on the same queue), or computed
  * once here when there is none yet.
  */
-export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'auto' | RegistrationModel, fieldGrid?: [number, number], face: Face = 'top') {
+export function startAutoRegister(svc: Services, projectId: string, landmarks: { eds: [number, number]; slab: [number, number] }[] | undefined, model: 'auto' | RegistrationModel, fieldGrid?: [number, number], face: Face = 'top', start?: RegisterStart) {
   const { volume, eds } = inputs(svc, projectId, face);
   if (landmarks && landmarks.length > 0 && landmarks.length < 3) throw invalidInput(`Give at least 3 landmark pairs (or none for the automatic search); there are ${landmarks.length}.`);
-  if (!landmarks?.length) refuseOversizedMap(eds, volume);
+  if (!landmarks?.length && !start) refuseOversizedMap(eds, volume);
   const check = face === 'bottom' && !landmarks?.length ? firstMapMatch(svc, projectId, volume.id) : undefined;
   // model 'fields' without a grid: the map's TIMA field layout (the task refuses a map without one)
-  return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model, fieldGrid, ...(face === 'bottom' ? { face } : {}) }, async ({ signal, onProgress }) => {
+  return svc.jobs.start('register', projectId, { volumeId: volume.id, edsId: eds.id, landmarks: landmarks?.length ?? 0, model, fieldGrid, ...(face === 'bottom' ? { face } : {}), ...(start ? { pixelUm: start.pixelUm } : {}) }, async ({ signal, onProgress }) => {
     // refused before the surface is searched for (the task checks the loaded map again)
     if (model === 'fields' && !fieldGrid && !(await edsTimaFields(svc, eds))) throw unprocessable(NO_FIELD_LAYOUT);
     let from = 0;
@@ -244,6 +249,7 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
     const r = await runTask('correlateRegister', {
       storePath: svc.ws.abs(volume.relPath), mapDir: svc.ws.abs(eds.relPath), projectDir: svc.ws.projectDir(projectId), volumeId: volume.id, landmarks: pairs, model, fieldGrid, mapName: eds.name,
       ...(face === 'bottom' ? { face, classMap, firstMi: check?.miAfter } : {}),
+      ...(start ? { pixelSizeUm: start.pixelUm, initialPose: { edsToSlab: start.edsToSlab, mi: start.mi, secondMi: start.secondMi } } : {}),
     }, { signal, onProgress: (f, m) => onProgress(from + (1 - from) * f, m) }).catch((err: unknown) => {
       throw face === 'bottom' && !pairs ? refuseBottomMap(svc, projectId, eds, err) : err;
     });
@@ -253,6 +259,7 @@ export function startAutoRegister(svc: Services, projectId: string, landmarks: {
       quality: r.quality, landmarks: landmarks ?? [], source: 'auto', accepted: false,
       truthError: truthError(svc, projectId, r.edsToVoxel, edsInfoOf(eds), store.meta.shape, r.fields, face), createdAt: Date.now(),
       model: r.model, modelChoice: r.modelChoice, fields: r.fields, residual: r.residual, candidates: r.candidates,
+      ...(start ? { pixelSize: { usedUm: start.pixelUm, givenUm: start.givenPixelUm } } : {}),
     };
     await storeRegistration(svc, projectId, rec, r.overlay, { width: r.slabSize[0], height: r.slabSize[1] }, face);
     return { quality: r.quality, truthError: rec.truthError, model: r.model, reason: r.modelChoice?.reason, ...(r.fieldLayout ? { fieldLayout: r.fieldLayout } : {}) };

@@ -6,6 +6,7 @@ import { faceDatasets, projectClasses, projectClassMap, projectDatasets } from '
 import {
   acceptRegistration, currentSlab, edsInfoOf, edsTimaFields, fitProjectLandmarks, latestSlabJob, registrationKey, startAutoRegister, startSlabJob, useRegistrationModel,
 } from '../pipeline/correlate';
+import { registerAtFoundSize, scaleSearchState, startScaleSearch } from '../pipeline/correlate-scale';
 
 const px = z.tuple([z.number().finite(), z.number().finite()]);
 const landmarks = z.array(z.object({ eds: px, slab: px })).max(200);
@@ -62,8 +63,11 @@ export const correlateRouter = router({
         ? {
           edsToSlab: fresh.edsToSlab, edsToVoxel: fresh.edsToVoxel, quality: fresh.quality, landmarks: fresh.landmarks, accepted: fresh.accepted, overlayChecked: !!fresh.overlayChecked, source: fresh.source, truthError: fresh.truthError, createdAt: new Date(fresh.createdAt),
           model: fresh.model ?? null, modelChoice: fresh.modelChoice ?? null, fields: fresh.fields ?? null, residual: fresh.residual ?? null, candidates: fresh.candidates ?? null,
+          pixelSize: fresh.pixelSize ?? null,
         }
         : null,
+      /** the latest "Find the EDS pixel size" job of this face's volume and map (correlate-scale.ts), or null */
+      pixelSizeSearch: volume && eds ? scaleSearchState(svc, input.projectId, volume.id, eds.id, input.face) : null,
       classMap: info ? projectClassMap(svc, input.projectId, info.legend, input.face) : [],
       classes: projectClasses(svc, input.projectId),
     };
@@ -80,6 +84,12 @@ export const correlateRouter = router({
       const m = input.model === 'affine' && input.registrationModel === 'auto' ? 'affine' : input.registrationModel;
       return { jobId: startAutoRegister(ctx.svc, input.projectId, input.landmarks, m, input.fieldGrid, input.face).id };
     }),
+  /** "Find the EDS pixel size": the pixel-size search of the face's map on its stored slab, as a job (or the one already running). */
+  findPixelSize: publicProcedure.input(z.object({ projectId, face })).mutation(async ({ ctx, input }) => ({ jobId: (await startScaleSearch(ctx.svc, input.projectId, input.face)).id })),
+  /** "Register at X µm": the registration job at the size that search found, from its pose (both read from the job's stored result). */
+  registerAtFoundSize: publicProcedure
+    .input(z.object({ projectId, face, searchJobId: z.string().min(1).max(64).regex(/^[a-z0-9]+$/i, 'not a job id') }))
+    .mutation(async ({ ctx, input }) => ({ jobId: (await registerAtFoundSize(ctx.svc, input.projectId, input.searchJobId, input.face)).id })),
   /** Switch the stored registration to one of its candidate models (similarity / affine / fields). */
   chooseModel: publicProcedure
     .input(z.object({ projectId, model: z.enum(['similarity', 'affine', 'fields']), face }))

@@ -18,6 +18,7 @@ import {
   EMPTY_LANDMARKS, completePairs, landmarkReducer, pairColor, pairsForServer, pairsFromServer, pairsKey, residualRows, rms, type Pair, type Pt,
 } from './landmarks';
 import { OVERLAY_LABEL, OVERLAY_MODES, fmt, formatEta, mineralAtColour, nextOverlayMode, registrationVersion, type OverlayMode } from './overlay';
+import { PixelSizeSearch } from './pixel-size-search';
 import { confidenceOfState, StatusLine } from './status-line';
 import { jobEnded, useRegisterJob, type JobProgress } from './use-register-job';
 
@@ -287,9 +288,13 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
         <p className="notice small warn-text" data-testid="registration-doubt">
           Nothing confirms this registration: {confidenceOfState(reg)!.reason} A wrong pixel size of the map or voxel size of the scan, a map of the other face or of another sample, or
           a map covering too little of the scan registers like this, far off. Check the overlay (blend, swipe, outlines): if the grains line up, click
-          {' '}<strong>I checked the overlay — use this registration</strong>; if not, check the map&apos;s pixel size and the volume&apos;s voxel size on
+          {' '}<strong>I checked the overlay — use this registration</strong>; if not, click <strong>Find the EDS pixel size</strong> below, check the map&apos;s pixel size and the volume&apos;s voxel size on
           the <Link href={`/projects/${projectId}`}>Data step</Link>, or place the map with 3 landmark pairs and Auto-register from pairs. Train waits for one of these.
         </p>
+      )}
+      {slab && (
+        <PixelSizeSearch projectId={projectId} face={face} search={state.pixelSizeSearch} registration={reg} doubtful={doubtful} busy={running || auto.isPending}
+          onRegisterJob={(id) => { setError(null); setJobResult(null); setJobId(id); }} onEnded={() => void refresh()} />
       )}
       {wide && !reg && !error && (
         <p className="notice small" data-testid="map-wider-note">

@@ -9,7 +9,7 @@ export interface JobLinkInput {
 }
 
 const STEP_OF_KIND: [RegExp, string, string][] = [
-  [/^(slab|register)$/, 'correlate', 'Correlate'],
+  [/^(slab|register|pixel-size)$/, 'correlate', 'Correlate'],
   [/^train(-prepare)?$/, 'train', 'Train'],
   [/^(predict|results-stats)$/, 'results', 'Results'],
   [/^annotate-train$/, 'results', 'Results'],
@@ -22,6 +22,7 @@ const JOB_TITLE: Record<string, string> = {
   import: 'Importing a dataset',
   slab: 'Finding the polished surface',
   register: 'Registering the EDS map',
+  'pixel-size': 'Finding the EDS map\u2019s pixel size',
   'train-prepare': 'Counting the training labels',
   train: 'Training the classifier',
   predict: 'Predicting the whole volume',
