@@ -35,6 +35,8 @@ interface Running {
   last?: ProgressPoint;
   projectId: string | null;
   params: unknown;
+  /** datasets the job read once it started, beyond those its parameters name (uses) */
+  uses: Set<string>;
   /** resolves when the job has ended (whatever its state) */
   done: Promise<void>;
 }
@@ -47,6 +49,12 @@ function mentions(params: unknown, id: string, depth = 0): boolean {
   if (params === id) return true;
   if (depth > 4 || params === null || typeof params !== 'object') return false;
   return Object.values(params as Record<string, unknown>).some((v) => mentions(v, id, depth + 1));
+}
+
+/** A finished job's message: 'Finished', or what its result's `doneMessage` says (e.g. which model a prediction used). */
+function finishedMessage(result: unknown): string {
+  const m = result !== null && typeof result === 'object' ? (result as { doneMessage?: unknown }).doneMessage : undefined;
+  return typeof m === 'string' && m ? m : 'Finished';
 }
 
 export class JobRunner {
@@ -70,7 +78,7 @@ export class JobRunner {
     const controller = new AbortController();
     let finished!: () => void;
     const done = new Promise<void>((r) => (finished = r));
-    this.running.set(id, { controller, startedAt: 0, projectId, params, done });
+    this.running.set(id, { controller, startedAt: 0, projectId, params, uses: new Set(), done });
     const prev = this.queues.get(queue) ?? Promise.resolve();
     const next = prev.then(() => this.execute(id, fn, controller)).finally(finished);
     this.queues.set(queue, next.catch(() => undefined));
@@ -92,15 +100,28 @@ export class JobRunner {
     this.closed.delete(projectId);
   }
 
-  /** Before a dataset is deleted: cancel and await the jobs whose parameters name it (volumeId, edsId, datasetId, ...). */
+  /** Before a dataset is deleted: cancel and await the jobs whose parameters name it (volumeId, edsId, datasetId, ...) or that said they use it (uses). */
   async stopDataset(datasetId: string, waitMs = STOP_WAIT_MS) {
-    return this.stopWhere((r) => mentions(r.params, datasetId), waitMs);
+    return this.stopWhere((r) => r.uses.has(datasetId) || mentions(r.params, datasetId), waitMs);
+  }
+
+  /**
+   * A job that reads its inputs when it starts (not when it was queued) names the datasets it read
+   * here, so that deleting one of them stops it as it stops a job whose parameters name it.
+   */
+  uses(jobId: string, datasetIds: Iterable<string>) {
+    const r = this.running.get(jobId);
+    if (r) for (const id of datasetIds) r.uses.add(id);
   }
 
   private async stopWhere(pred: (r: Running) => boolean, waitMs: number) {
     const hit = [...this.running.entries()].filter(([, r]) => pred(r));
+    const queued = new Set(hit.filter(([, r]) => r.startedAt === 0).map(([id]) => id));
     for (const [, r] of hit) r.controller.abort(new Error('cancelled: its project or dataset is being deleted'));
-    const settled = Promise.all(hit.map(([, r]) => r.done)).then(() => undefined);
+    // a queued job ends now, as cancel() ends it (its turn passes without running it): the delete
+    // does not wait for the jobs ahead of it in the queue, another project's among them
+    for (const id of queued) this.endQueued(id);
+    const settled = Promise.all(hit.filter(([id]) => !queued.has(id)).map(([, r]) => r.done)).then(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
       settled.then(() => true),
@@ -185,8 +206,9 @@ export class JobRunner {
     };
     try {
       const result = await fn({ signal: controller.signal, onProgress, jobId: id });
-      this.repo.updateJob(id, { state: 'done', progress: 1, message: 'Finished', result: result ?? null, finished: true });
-      this.emit({ id, state: 'done', progress: 1, message: 'Finished', error: null, etaSeconds: 0 });
+      const message = finishedMessage(result);
+      this.repo.updateJob(id, { state: 'done', progress: 1, message, result: result ?? null, finished: true });
+      this.emit({ id, state: 'done', progress: 1, message, error: null, etaSeconds: 0 });
     } catch (err) {
       const cancelled = controller.signal.aborted || isPetromapError(err, 'Aborted');
       const msg = cancelled ? 'Cancelled' : err instanceof Error ? err.message : String(err);

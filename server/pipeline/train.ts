@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { encode } from 'fast-png';
-import { invalidInput, throwIfAborted, unprocessable } from '@/lib/errors';
+import { invalidInput, isPetromapError, PetromapError, throwIfAborted, unprocessable } from '@/lib/errors';
 import { checkFeatureSpecs } from '@/lib/features/choices';
 import { CLASSIFIER_FEATURE_VERSION } from '@/lib/classify/feature-sets';
 import type { FeatureSet, FeatureSpec } from '@/lib/features/types';
@@ -50,18 +50,50 @@ export function setClassColor(svc: Services, projectId: string, code: number, co
 const className = (classes: ClassDef[], code: number) => classes.find((c) => c.code === code)?.name ?? `class ${code}`;
 
 /**
+ * A failed step's error as the job row keeps it: the stores' absolute paths named by what the user
+ * calls them (`named`: path -> name) and any other workspace path made workspace-relative (the row
+ * and the Jobs page show no folder of the machine). Errors not thrown by petromap pass unchanged.
+ */
+function inWords(svc: Services, err: unknown, named: [string, string][]): unknown {
+  if (!isPetromapError(err)) return err;
+  let msg = err.message;
+  for (const [abs, name] of named) msg = msg.split(abs).join(`"${name}"`);
+  msg = msg.split(svc.ws.root + path.sep).join('');
+  return msg === err.message ? err : new PetromapError(err._tag, msg, { details: err.details, cause: err });
+}
+
+/** The dataset (one of `ids`) deleted while a job ran, in words; undefined while all are there. */
+function deletedMeanwhile(svc: Services, ids: (string | undefined)[], names: Record<string, string>): string | undefined {
+  const gone = ids.find((id) => id !== undefined && !svc.repo.dataset(id));
+  return gone === undefined ? undefined : `"${names[gone] ?? gone}"`;
+}
+
+/**
  * Train on the accepted registration's surface labels, and on the bottom face's too when its map's
  * registration is accepted (issue 15 §1: lib trainFromLabels with both maps; each face its own
  * held-out tiles): lib trainFromLabels (kind 'eds') in the compute host, epochs streamed into the 'trainHistory' row for the live curves, the model in its
  * own folder (model-<jobId>), then the 'model' row switches over and older folders go.
  */
 export function startTrain(svc: Services, projectId: string, params: TrainParams = {}) {
-  acceptedRegistration(svc, projectId); // refuse at once, not inside the job
-  const job = svc.jobs.start('train', projectId, params, async ({ signal, onProgress, jobId }) => {
+  const atClick = acceptedRegistration(svc, projectId); // refuse at once, not inside the job
+  const bottomAtClick = acceptedBottomRegistration(svc, projectId);
+  // the datasets it trains on, in its parameters: deleting one of them stops it (JobRunner.stopDataset)
+  const used = { volumeId: atClick.volumeId, edsId: atClick.edsId, ...(bottomAtClick ? { bottomEdsId: bottomAtClick.edsId } : {}) };
+  const job = svc.jobs.start('train', projectId, { ...params, ...used }, async ({ signal, onProgress, jobId }) => {
     const t0 = Date.now();
     const rec = acceptedRegistration(svc, projectId);
-    const labels = await edsLabelArgs(svc, projectId, rec);
     const bottomRec = acceptedBottomRegistration(svc, projectId);
+    // read now, not when Train was pressed: what it reads stops it when deleted, as its parameters do
+    svc.jobs.uses(jobId, [rec.volumeId, rec.edsId, ...(bottomRec ? [bottomRec.edsId] : [])]);
+    const names: Record<string, string> = {};
+    const named: [string, string][] = [];
+    for (const id of [rec.volumeId, rec.edsId, bottomRec?.edsId]) {
+      const d = id ? svc.repo.dataset(id) : undefined;
+      if (!id || !d) continue;
+      names[id] = d.name;
+      named.push([svc.ws.abs(d.relPath), d.name]);
+    }
+    const labels = await edsLabelArgs(svc, projectId, rec);
     const bottom = bottomRec ? await edsLabelArgs(svc, projectId, bottomRec, 'bottom') : undefined;
     const store = await volumeStore(svc, rec.volumeId);
     const set = projectFeatureSet(svc, projectId, store.meta.spacingUm);
@@ -89,13 +121,17 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
       });
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
-      throw err;
+      throwIfAborted(signal);
+      const gone = deletedMeanwhile(svc, [rec.volumeId, rec.edsId, bottomRec?.edsId], names);
+      if (gone) throw unprocessable(`${gone} was deleted while the model was training; nothing was stored.`);
+      throw inWords(svc, err, named);
     }
-    // cancelled (the project is being deleted) or deleted meanwhile: write nothing more
-    if (signal.aborted || !svc.repo.project(projectId)) {
+    // cancelled (the project or a dataset is being deleted) or deleted meanwhile: write nothing more
+    const gone = deletedMeanwhile(svc, [rec.volumeId, rec.edsId, bottomRec?.edsId], names);
+    if (signal.aborted || !svc.repo.project(projectId) || gone) {
       await rm(dir, { recursive: true, force: true });
       throwIfAborted(signal);
-      throw unprocessable('The project was deleted while the model was training; nothing was stored.');
+      throw unprocessable(`${gone ?? 'The project'} was deleted while the model was training; nothing was stored.`);
     }
     const summary: ModelSummary = {
       createdAt: Date.now(), jobId, modelRel: svc.ws.rel(dir),
@@ -122,20 +158,38 @@ export function startTrain(svc: Services, projectId: string, params: TrainParams
  * Whole-volume prediction with lib/classify's predictVolume (worker threads, resumable brick by
  * brick) into projects/<id>/prediction/{labels,probabilities,uncertainty}.ome.zarr. Predicting
  * again with the same model continues an interrupted run; a new model starts afresh.
+ *
+ * The model is read when the job starts, not when Predict was pressed: a Train queued ahead of it
+ * replaces the model (and removes the older one's files), and the prediction then uses the newer
+ * one, the model the Train step shows, and says so in its finished message. The volume is the one
+ * of the press (the job's parameters name it, so deleting it stops the job); if the project uses
+ * another volume by the time the job starts, it is refused in words. Nothing is stored when the
+ * volume was deleted while the prediction ran.
  */
 export function startPredict(svc: Services, projectId: string, opts: { threads?: number } = {}) {
-  const summary = svc.repo.artifact(projectId, 'model');
-  if (!summary) throw unprocessable('There is no trained model yet: train one on this step first.');
+  const pressed = svc.repo.artifact(projectId, 'model');
+  if (!pressed) throw unprocessable('There is no trained model yet: train one on this step first.');
   const { volume } = projectDatasets(svc, projectId);
   if (!volume) throw unprocessable('This project has no XRM volume.');
-  const job = svc.jobs.start('predict', projectId, { modelCreatedAt: summary.createdAt }, async ({ signal, onProgress, jobId }) => {
+  const job = svc.jobs.start('predict', projectId, { modelCreatedAt: pressed.createdAt, volumeId: volume.id }, async ({ signal, onProgress, jobId }) => {
     const t0 = Date.now();
+    const summary = svc.repo.artifact(projectId, 'model');
+    if (!summary) throw unprocessable('The trained model was removed after Predict was pressed; nothing was predicted. Train a model again, then predict.');
+    const now = projectDatasets(svc, projectId).volume;
+    if (now?.id !== volume.id) {
+      throw unprocessable(now
+        ? `The project's XRM volume changed from "${volume.name}" to "${now.name}" after Predict was pressed; nothing was predicted. Press Predict again to predict "${now.name}".`
+        : `The XRM volume "${volume.name}" was deleted after Predict was pressed; nothing was predicted.`);
+    }
+    const newer = summary.createdAt !== pressed.createdAt;
+    const storePath = svc.ws.abs(volume.relPath);
     const mdir = modelDir(svc, projectId, summary);
     if (!existsSync(path.join(/*turbopackIgnore: true*/ mdir, 'model.json'))) throw unprocessable('The trained model is not on disk any more: train it again.');
     // a model of another geometry is refused before the prediction in place is given up (predictVolume checks its folder's record
     // again), with the model's own mirror as predictVolume takes it (its folder's): one trained without it is not refused for another shape
     const mirror = await readFile(path.join(/*turbopackIgnore: true*/ mdir, 'model.json'), 'utf8').then((s) => (JSON.parse(s) as { mirrorSurface?: unknown }).mirrorSurface).catch(() => summary.mirrorSurface);
-    checkTrainedOn(summary.trainedOn, (await volumeStore(svc, volume.id)).meta, { targetName: volume.name, featureSet: summary.featureSet, mirrors: mirror != null });
+    const meta = (await volumeStore(svc, volume.id)).meta;
+    checkTrainedOn(summary.trainedOn, meta, { targetName: volume.name, featureSet: summary.featureSet, mirrors: mirror != null });
     const out = predictionDir(svc, projectId);
     const run = svc.repo.artifact(projectId, 'predictionRun');
     svc.repo.deleteArtifact(projectId, 'prediction');
@@ -145,15 +199,28 @@ export function startPredict(svc: Services, projectId: string, opts: { threads?:
     if (!run || run.modelCreatedAt !== summary.createdAt || run.volumeId !== volume.id) await rm(out, { recursive: true, force: true });
     svc.repo.setArtifact(projectId, 'predictionRun', { modelCreatedAt: summary.createdAt, volumeId: volume.id });
     await mkdir(out, { recursive: true });
-    const r = await runTask('predictVolume', { storePath: svc.ws.abs(volume.relPath), modelDir: mdir, outDir: out, threads: opts.threads ?? PREDICT_THREADS, volumeName: volume.name }, { signal, onProgress });
+    if (newer) onProgress(0, `Predicting with the model trained ${new Date(summary.createdAt).toISOString().slice(11, 16)} UTC, which replaced the one in use when Predict was pressed`);
+    let r: Awaited<ReturnType<typeof runTask<'predictVolume'>>>;
+    try {
+      r = await runTask('predictVolume', { storePath, modelDir: mdir, outDir: out, threads: opts.threads ?? PREDICT_THREADS, volumeName: volume.name }, { signal, onProgress });
+    } catch (err) {
+      throwIfAborted(signal);
+      if (!svc.repo.dataset(volume.id)) throw unprocessable(`The XRM volume "${volume.name}" was deleted while it was being predicted; nothing was stored.`);
+      throw inWords(svc, err, [[storePath, volume.name]]);
+    }
     for (const w of ['labels', 'probabilities', 'uncertainty'] as const) forgetStore(predictionRel(svc, projectId, w));
-    const store = await volumeStore(svc, volume.id);
-    const rec: PredictionRecord = { createdAt: Date.now(), modelCreatedAt: summary.createdAt, jobId, classes: summary.classes, seconds: (Date.now() - t0) / 1000, shape: store.meta.shape };
+    // deleted while the prediction ran (a delete that outwaited its stop): its result is stored nowhere
+    throwIfAborted(signal);
+    if (!svc.repo.dataset(volume.id) || !svc.repo.project(projectId)) throw unprocessable(`The XRM volume "${volume.name}" was deleted while it was being predicted; nothing was stored.`);
+    const rec: PredictionRecord = { createdAt: Date.now(), modelCreatedAt: summary.createdAt, jobId, classes: summary.classes, seconds: (Date.now() - t0) / 1000, shape: meta.shape };
     svc.repo.setArtifact(projectId, 'prediction', rec);
     // the Results page's statistics are a job of their own, queued behind the prediction
     scheduleResultsStats(svc, projectId);
     onProgress(1, 'Prediction done');
-    return { seconds: rec.seconds, bricksDone: r.bricksDone, bricksSkipped: r.bricksSkipped };
+    const doneMessage = newer
+      ? `Finished with the model trained ${new Date(summary.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC (job ${summary.jobId}): a training that ended while this prediction waited replaced the model in use when Predict was pressed`
+      : undefined;
+    return { seconds: rec.seconds, bricksDone: r.bricksDone, bricksSkipped: r.bricksSkipped, modelCreatedAt: summary.createdAt, ...(doneMessage ? { doneMessage } : {}) };
   });
   svc.repo.setArtifact(projectId, 'predictJob', job.id);
   return job;
