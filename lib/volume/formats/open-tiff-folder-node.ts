@@ -110,7 +110,8 @@ export async function openTiffFolder(source: string | string[], name: string, op
   const fileName = (f: string) => `${name}/${shown(nodePath.basename(f), 60)}`;
   const folder = Array.isArray(source) ? nodePath.dirname(files[0]!) : source;
   if (IMAGE_SLICE_RE.test(files[0]!)) return openImageSlices(files, folder, name, fileName, opts);
-  const { tiff, size } = await openGeoTiff(files[0]!, fileName(files[0]!));
+  const { tiff, size, pages } = await openGeoTiff(files[0]!, fileName(files[0]!));
+  onePage(pages, files[0]!, fileName(files[0]!));
   let ny: number, nx: number, src: SourceDType, spacing: [number, number, number] | undefined;
   const notes: string[] = [];
   try {
@@ -130,8 +131,9 @@ export async function openTiffFolder(source: string | string[], name: string, op
   return sliceStackReader('tiff-folder', folder, [files.length, ny, nx], src, { um: spacing, notes }, 'tiff slices', async (z, out, at) => {
     const f = files[z]!;
     const fname = fileName(f);
-    const { tiff: t, size: s } = await openGeoTiff(f, fname);
+    const { tiff: t, size: s, pages: n } = await openGeoTiff(f, fname);
     try {
+      onePage(n, f, fname);
       const image = await t.getImage(0).catch((err: unknown) => {
         throw invalidInput(`${fname} is damaged or truncated (${safeMessage((err as Error)?.message ?? String(err), 80)}).`, { cause: err });
       });
@@ -145,6 +147,14 @@ export async function openTiffFolder(source: string | string[], name: string, op
       await t.close();
     }
   });
+}
+
+/**
+ * A slice file of a folder must hold one page: a multi-page TIFF in it (a scan saved as one stack,
+ * petromap's own labels.tif export) was read as ONE slice, its first page, without a word.
+ */
+function onePage(pages: number, file: string, fname: string): void {
+  if (pages > 1) throw invalidInput(`${fname} holds ${pages} pages: a multi-page TIFF is a volume by itself, not a slice of the folder. Give that file (${shown(nodePath.basename(file), 60)}) instead of its folder.`);
 }
 
 /** A SkyScan reconstruction log's isotropic voxel size (its slices are one pixel apart), with a note. */
