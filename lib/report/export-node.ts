@@ -81,6 +81,7 @@ async function exportVolumeFile(store: VolumeStore, format: ExportFormat, outPat
       opts.onProgress?.((0.9 * Math.min(nz, z + chunk[0])) / nz, `copied slice ${Math.min(nz, z + chunk[0])} of ${nz}`);
     }
     await buildPyramid(out, { signal: opts.signal });
+    await out.updateAttrs({ complete: true }); // every chunk written: a chunk file missing later is refused, not read as zeros
     opts.onProgress?.(1, 'exported');
     return { path: outPath, format, bytes };
   }

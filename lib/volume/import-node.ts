@@ -57,6 +57,8 @@ export interface ImportVolumeOptions {
   limits?: Limits;
   /** a header may name a data file in its folder (NRRD `data file`, MHD `ElementDataFile`); default true */
   allowDetachedData?: boolean;
+  /** a warning about the imported data (an OME-Zarr source with missing chunks); also kept in the store (`sourceChunksMissing`) */
+  onWarning?: (message: string) => void;
   /** threads writing level 0 besides the reading one (default: 2 where there are 2 cores, for scans of ≥ 2^26 voxels; 1: all in this thread) */
   threads?: number;
 }
@@ -193,11 +195,22 @@ async function checkDiskSpace(folder: string, needed: number, name: string, limi
   }
 }
 
+/** The stored volume's metadata; an OME-Zarr source's missing chunk files (imported as its fill value) are counted when there were any. */
+export type ImportedMeta = VolumeMeta & { sourceChunksMissing?: number };
+
+/** The warning of an OME-Zarr import whose source lacks chunk files (read as the fill value, as Zarr says). */
+export function missingChunksWarning(name: string, g: { missing: number; read: number; fillValue: number }): string {
+  const pct = (100 * g.missing) / Math.max(1, g.read);
+  return `${name}: ${g.missing.toLocaleString('en')} of its ${g.read.toLocaleString('en')} chunk files (${pct < 0.1 ? pct.toPrecision(1) : pct.toFixed(1)} %) are missing; ` +
+    `they were imported as ${g.fillValue} (the array's fill value: by the Zarr rules a chunk never written holds it). ` +
+    'If the tool that wrote it did not leave them out on purpose (empty background), copy the folder again.';
+}
+
 /**
  * Import `source` (a file, a folder of TIFF slices, or a list of slice files) into a new store at
  * `destPath`. Returns the stored volume's metadata.
  */
-export async function importVolume(source: string | string[], destPath: string, opts: ImportVolumeOptions & StageOptions = {}): Promise<VolumeMeta> {
+export async function importVolume(source: string | string[], destPath: string, opts: ImportVolumeOptions & StageOptions = {}): Promise<ImportedMeta> {
   const name = displayNameOf(source, opts);
   try {
     return await importVolumeInner(source, destPath, name, opts);
@@ -206,7 +219,7 @@ export async function importVolume(source: string | string[], destPath: string, 
   }
 }
 
-async function importVolumeInner(source: string | string[], destPath: string, name: string, opts: ImportVolumeOptions & StageOptions): Promise<VolumeMeta> {
+async function importVolumeInner(source: string | string[], destPath: string, name: string, opts: ImportVolumeOptions & StageOptions): Promise<ImportedMeta> {
   const { signal, onProgress } = opts;
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const destName = nodePath.basename(destPath);
@@ -259,17 +272,23 @@ async function importVolumeInner(source: string | string[], destPath: string, na
     } finally {
       await level0?.close();
     }
+    const gaps = reader.missingChunks?.();
     await reader.close();
     if (writer) await writer.finish();
     else await buildPyramid(store, { signal, onProgress: (f) => onProgress?.(0.85 + 0.15 * f, `building the overview levels of ${name}`) });
     throwIfAborted(signal);
+    // every chunk of every level is written (all-zero ones too): from now on a chunk file missing
+    // from this store is damage, refused when read, not zeros; an OME-Zarr source's missing chunks
+    // (its fill value, as the Zarr spec reads them) are counted in the store and said
+    await store.updateAttrs({ complete: true, ...(gaps?.missing ? { sourceChunksMissing: gaps.missing } : {}) });
+    if (gaps?.missing) opts.onWarning?.(missingChunksWarning(name, gaps));
     if (await fs.promises.stat(destPath).catch(() => null)) {
       throw new PetromapError('Conflict', `Cannot import ${name}: ${destName} appeared while importing. Choose another destination.`);
     }
     await fs.promises.rename(partial, destPath);
     partial = undefined;
-    onProgress?.(1, `imported ${name}`);
-    return meta;
+    onProgress?.(1, gaps?.missing ? `imported ${name}; ${gaps.missing.toLocaleString('en')} of its chunk files were missing (imported as ${gaps.fillValue})` : `imported ${name}`);
+    return gaps?.missing ? { ...meta, sourceChunksMissing: gaps.missing } : meta;
   } finally {
     await reader.close().catch(() => {});
     if (partial) await fs.promises.rm(partial, { recursive: true, force: true }).catch(() => {});

@@ -92,8 +92,17 @@ class ConfinedStore extends FileSystemStore {
   chunks?: { prefix: string; compressor: string; bytes: number };
   /** set when a zstd frame does not state its decoded size */
   unsized = false;
+  /** chunk (or shard) files of the level asked for, and those missing (read as the fill value) */
+  chunkReads = { read: 0, missing: 0 };
+  #count(key: string, present: boolean): void {
+    if (!this.chunks || !key.startsWith(this.chunks.prefix) || /(^|\/)(zarr\.json|\.zarray|\.zattrs|\.zgroup)$/.test(key)) return;
+    this.chunkReads.read++;
+    if (!present) this.chunkReads.missing++;
+  }
   override async get(key: `/${string}`, opts?: Parameters<FileSystemStore['get']>[1]) {
-    if (!(await this.check(key))) return undefined;
+    const present = await this.check(key);
+    this.#count(key, present);
+    if (!present) return undefined;
     const b = await super.get(key, opts);
     if (b && this.chunks && key.startsWith(this.chunks.prefix) && !/(^|\/)(zarr\.json|\.zarray|\.zattrs|\.zgroup)$/.test(key)) {
       this.checkInflation(key, b, this.chunks);
@@ -139,7 +148,10 @@ class ConfinedStore extends FileSystemStore {
    * against the file's size before a buffer of that length is allocated (zarrita allocates it whole).
    */
   override async getRange(key: `/${string}`, range: Parameters<FileSystemStore['getRange']>[1], opts?: Parameters<FileSystemStore['getRange']>[2]) {
-    if (!(await this.check(key, false))) return undefined;
+    const present = await this.check(key, false);
+    // a shard's index is read first (suffix), then its chunks: count the shard file once
+    if ('suffixLength' in (range as object)) this.#count(key, present);
+    if (!present) return undefined;
     const size = (await fs.promises.stat(nodePath.join(/*turbopackIgnore: true*/ this.root, key.replace(/^\/+/, '')))).size;
     const r = range as { offset?: number; length?: number; suffixLength?: number };
     const ok = 'suffixLength' in r ? Number.isSafeInteger(r.suffixLength) && r.suffixLength! >= 0 && r.suffixLength! <= size
@@ -309,5 +321,6 @@ export async function openOmeZarr(path: string, name: string, opts: OpenOptions 
       z += n;
     },
     close: async () => {},
+    missingChunks: () => ({ ...store.chunkReads, fillValue: Number(arr.fillValue ?? 0) }),
   };
 }

@@ -52,4 +52,6 @@ export interface VolumeReader {
   /** Read the next `out.length / (ny*nx)` slices (in z order) into `out` (stored dtype). */
   readSlices(out: AnyVoxelArray): Promise<void>;
   close(): Promise<void>;
+  /** OME-Zarr: chunk (or shard) files the reads so far found missing, read as the array's fill value (the Zarr rule) */
+  missingChunks?(): { missing: number; read: number; fillValue: number };
 }

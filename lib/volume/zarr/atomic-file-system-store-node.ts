@@ -34,6 +34,12 @@ export function linkInStore(root: string, rel: string): PetromapError {
 export class AtomicFileSystemStore extends FileSystemStore {
   /** largest chunk file `get` reads (the largest chunk's bound: createVolume and openVolume set it); metadata files: 16 MiB */
   maxChunkBytes = META_MAX_BYTES;
+  /**
+   * A store whose every chunk was written (attributes.petromap.complete, ZarrVolumeStore sets this):
+   * the refusal of a chunk file that is missing (`rel`: its key), or undefined where a missing chunk
+   * is the fill value (a level not built yet). Unset: every missing chunk is the fill value (zarr's rule).
+   */
+  missingChunk?: (rel: string) => PetromapError | undefined;
 
   /** A file of the store, or undefined when it does not exist; a link or a non-file is refused (see the header). */
   override async get(key: zarr.AbsolutePath, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
@@ -50,7 +56,11 @@ export class AtomicFileSystemStore extends FileSystemStore {
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException)?.code;
-      if (code === 'ENOENT') return undefined;
+      if (code === 'ENOENT') {
+        const refusal = this.missingChunk && !/(^|\/)zarr\.json$/.test(rel) ? this.missingChunk(rel) : undefined;
+        if (refusal) throw refusal;
+        return undefined;
+      }
       if (code === 'ELOOP') throw linkInStore(this.root, rel);
       throw err;
     }

@@ -1,4 +1,5 @@
 /** createVolume / openVolume: the two ways to get a ZarrVolumeStore. */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import * as zarr from 'zarrita';
@@ -44,6 +45,7 @@ export async function createVolume(path: string, meta: VolumeMeta, opts: CreateV
     downsample: opts.downsample ?? 'mean',
     pyramidComplete: shapes.length === 1,
     ...(opts.spacingAssumed ? { spacingAssumed: true } : {}),
+    storeId: randomUUID(),
   };
   const nc = meta.channels.length;
   const arrays: ZArray[] = [];

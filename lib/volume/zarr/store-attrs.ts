@@ -42,6 +42,18 @@ export interface PetromapStoreAttrs {
   pyramidComplete: boolean;
   /** true when the imported file gave no voxel size (meta.spacingUm was assumed); absent otherwise */
   spacingAssumed?: boolean;
+  /**
+   * Every chunk of level 0 (and of the overview levels once pyramidComplete) was written: set when
+   * the store is finished (import, the end of a prediction, an export, writeDenseVolume). A chunk
+   * file missing from such a store is damage (deleted, not copied) and is refused; stores without
+   * it (painted strokes, annotations, stores written before this mark) read a missing chunk as the
+   * fill value, as zarr says.
+   */
+  complete?: boolean;
+  /** a random id given when the store is created (a re-import at the same path gets another one); absent in stores written before */
+  storeId?: string;
+  /** OME-Zarr import: chunks of the source that were missing (read as its fill value); absent when none */
+  sourceChunksMissing?: number;
 }
 
 export const DEFAULT_CHUNK: Shape3 = [64, 64, 64];

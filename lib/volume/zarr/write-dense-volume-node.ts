@@ -38,6 +38,8 @@ export async function writeDenseVolume(
     await writer?.finish();
   }
   if (!streaming) await buildPyramid(store, { signal: opts.signal, onProgress: (f, m) => opts.onProgress?.(0.5 + 0.5 * f, m) });
+  // every chunk of every level is written: a chunk file missing later is damage, not zeros
+  await store.updateAttrs({ complete: true });
   opts.onProgress?.(1, 'volume written');
   return store;
 }

@@ -8,7 +8,7 @@
  */
 import * as nodePath from 'node:path';
 import * as zarr from 'zarrita';
-import { invalidInput, isPetromapError, throwIfAborted } from '../../errors';
+import { invalidInput, isPetromapError, throwIfAborted, type PetromapError } from '../../errors';
 import { checkBox, dtypeOfArray, gatherHalo, normaliseHalo, planHalo, toFloat32 } from '../reflect';
 import type { ReadBlockOptions, VolumeStore, WriteBlockOptions } from '../store';
 import { allocate, bytesPerVoxel, voxelCount, type AnyVoxelArray, type Box3, type DType, type Shape3, type VolumeMeta } from '../types';
@@ -61,6 +61,39 @@ export class ZarrVolumeStore implements VolumeStore {
     this.#fsStore = fsStore;
     this.#arrays = arrays;
     this.#shapes = arrays.map((a) => a.shape.slice(1) as Shape3);
+    fsStore.missingChunk = (rel) => this.#missingChunk(rel);
+  }
+
+  /**
+   * A chunk file missing from a complete store (attrs.complete: every chunk was written) is
+   * refused as damage; elsewhere (a sparse store, an overview level not built yet) it is the fill value.
+   */
+  #missingChunk(rel: string): PetromapError | undefined {
+    if (this.#attrs.complete !== true) return undefined;
+    const m = /^(\d+)\/c\/(\d+)\/(\d+)\/(\d+)\/(\d+)$/.exec(rel);
+    if (!m) return undefined;
+    const [level, channel, z, y, x] = m.slice(1).map(Number) as [number, number, number, number, number];
+    if (level > 0 && !this.#attrs.pyramidComplete) return undefined;
+    const ch = this.meta.channels.length > 1 ? `, channel "${this.meta.channels[channel] ?? channel}"` : '';
+    return invalidInput(
+      `Could not read volume "${this.path}": chunk ${z}/${y}/${x} of pyramid level ${level}${ch} is missing on disk, although every chunk of this volume was written (a file deleted or not copied). ` +
+        `Re-import the scan (or run the prediction again, for a prediction's output), or restore the volume's folder from a backup.`,
+    );
+  }
+
+  /** every chunk was written (see PetromapStoreAttrs.complete): a missing chunk file is refused */
+  get complete(): boolean {
+    return this.#attrs.complete === true;
+  }
+
+  /** the id given at the store's creation (undefined in stores written before it) */
+  get storeId(): string | undefined {
+    return typeof this.#attrs.storeId === 'string' ? this.#attrs.storeId : undefined;
+  }
+
+  /** OME-Zarr import: the source's chunks that were missing (read as its fill value); 0 otherwise */
+  get sourceChunksMissing(): number {
+    return this.#attrs.sourceChunksMissing ?? 0;
   }
 
   get downsample(): Downsample {
@@ -301,7 +334,7 @@ export class ZarrVolumeStore implements VolumeStore {
   }
 
   /** Rewrite the group attributes (atomically). */
-  async updateAttrs(patch: Partial<Pick<PetromapStoreAttrs, 'pyramidComplete'>>): Promise<void> {
+  async updateAttrs(patch: Partial<Pick<PetromapStoreAttrs, 'pyramidComplete' | 'complete' | 'sourceChunksMissing'>>): Promise<void> {
     this.#attrs = { ...this.#attrs, ...patch };
     await writeGroup(this.#fsStore, this.path, this.#attrs, this.#shapes);
   }
