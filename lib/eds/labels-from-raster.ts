@@ -112,7 +112,7 @@ export function coloursToLabels(r: ColourRaster, legend: ParsedLegend, mapName: 
       `EDS map ${clip(mapName, 60)}: ${count} in the map ${list.length > 1 ? 'are' : 'is'} not in the legend ${clip(legend.source, 60)} (${total} pixels, ${pct} %): ` +
         `${listed.join(', ')}${more > 0 || untracked ? `, and ${untracked ? 'more than ' : ''}${Math.max(more, 0)} more` : ''}. ` +
         legendTypo(list.slice(0, SHOW), legend, labels) +
-        'Add them to the legend (as a mineral, or named "Unclassified"), or re-export the map without anti-aliasing or lossy compression.',
+        `Add them to the legend (as a mineral, or named "Unclassified")${legendRowHint(list[0]![0], legend)}, or re-export the map without anti-aliasing or lossy compression.`,
       details,
     );
   }
@@ -187,3 +187,15 @@ export function rasterToGrey(r: Raster): Float32Array {
   return out;
 }
 
+
+/**
+ * The legend row a missing colour needs, in the legend's own colour notation: a legend written as
+ * name,r,g,b (as most exporters write it) gets "<mineral>,255,204,0" rather than only the hex the
+ * message names the colour by (N5: a mineralogist had to turn #ffcc00 into 255,204,0 by hand).
+ */
+function legendRowHint(key: number, legend: ParsedLegend): string {
+  const rgb = [(key >> 16) & 255, (key >> 8) & 255, key & 255];
+  const hex = rgbToHex(rgb);
+  const name = legend.explicitIds ? '<id>,<mineral>' : '<mineral>';
+  return legend.coloursGiven ? `, e.g. a row ${name},${rgb.join(',')} (or ${name},${hex}) for ${hex}` : '';
+}
