@@ -6,6 +6,7 @@
  * processes on Redis (docs/scale-out.md); the volume, model and output folder must then lie in the
  * workspace (PETROMAP_DATA). Prints a JSON summary on stdout.
  */
+import { existsSync } from 'node:fs';
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { hasReason, invalidInput, PetromapError } from '../errors';
@@ -14,7 +15,7 @@ import { parseCommandArgs, parseListOption } from './args';
 import { progressBar } from './progress';
 import { shellWord } from './next-step';
 import { checkOutsideInputs } from './run-output';
-import { STORE_HINT } from './store-kind';
+import { isPetromapStore, STORE_HINT } from './store-kind';
 import { warnIfSpacingAssumed } from './voxel-size';
 
 export const USAGE = `usage: petromap predict --volume <store.ome.zarr> --model <model folder> --out <folder> [--threads <n>] [--brick z,y,x]
@@ -110,6 +111,19 @@ export async function interruptedMessage(argv: readonly string[], out: string, s
   return `Interrupted; ${done}. To resume where it stopped, run the same command again: ${again}`;
 }
 
+/**
+ * --model given another of petromap's folders (a run's --out, an EDS map from import-eds, a volume
+ * store): refused naming what it is and what to give. Before: "No trained classifier in eds
+ * (model.json missing or unreadable). Train a model first." for a folder that was never a model.
+ */
+export function checkModelFolder(model: string): void {
+  if (existsSync(join(model, 'model.json'))) return;
+  const what = existsSync(join(model, 'model', 'model.json')) ? `the folder of a petromap run; its model is ${join(model, 'model')}`
+    : existsSync(join(model, 'map.json')) ? 'an EDS map folder (petromap import-eds), not a model'
+      : isPetromapStore(model) ? 'a volume store, not a model' : undefined;
+  if (what) throw invalidInput(`--model ${model} is ${what}. Give --model the folder "petromap train --out" (or run's model/) wrote.`);
+}
+
 export function parseBrick(v: string | undefined): Shape3 | undefined {
   if (v === undefined) return undefined;
   const b = v.split(',').map(Number);
@@ -120,6 +134,7 @@ export function parseBrick(v: string | undefined): Shape3 | undefined {
 export async function main(argv: string[]): Promise<number> {
   const { values: a } = parseCommandArgs(argv, SPEC);
   const brick = parseBrick(a.brick);
+  checkModelFolder(a.model);
   checkOutsideInputs(a.out, [{ flag: '--volume', path: a.volume }, { flag: '--model', path: a.model }]);
   // loaded after the checks above (they take seconds to load; a mistake is reported at once)
   const [{ predictVolume }, { exportLabels, LABEL_EXPORT_FORMATS }, { openVolume }] = await Promise.all([import('../classify/predict-node'), import('./export-labels'), import('../volume/zarr-store-node')]);
