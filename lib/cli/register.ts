@@ -30,7 +30,8 @@ import { cliVoxelSizeAdvice, warnIfSpacingAssumed, type SpacingSource } from './
 export { unverifiedRegistration };
 
 export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|folder> --map <map.png|TIMA folder|folder from import-eds> [legend.csv] [--pixel-um <µm>]
-    [--face top|bottom] [--model auto|similarity|affine|fields] [--fields <cols>x<rows>|tima] [--landmarks pairs.json] [--companion BSE] [--find-pixel-size] [--out registration.json] [--json]
+    [--face top|bottom] [--model auto|similarity|affine|fields] [--fields <cols>x<rows>|tima] [--landmarks pairs.json] [--companion BSE]
+    [--find-pixel-size [--pixel-size-range <low>,<high>]] [--out registration.json] [--json]
   Registers the EDS map onto the polished surface inside the volume.
   --find-pixel-size  when the map's pixel size may be wrong (a binned export, a typo, another magnification's calibration):
              first finds the pixel size at which the map matches the surface best, as petromap check-scale does (0.5 to 2
@@ -69,6 +70,7 @@ export const USAGE = `usage: petromap register --volume <store.ome.zarr|file|fol
     quality: { miBefore, miAfter, scoreAfter, coverage, landmarkResiduals?, initialisation, refinedBy, coarseMi?, secondMi?,
       confidence: { verdict: "confirmed" | "doubtful", reason, readings: { heldOutRmsVox, patches, miRatio, coverage, landmarkRmsVox } } }
       (doubtful: nothing confirms the registration, it is written and a warning says what to check; petromap run stops on it)
+    pixelSizeSearch?: { givenPixelUm, pixelUm, factor, plausible, distinctRatio, scoreRatio, skippedPixelUm } (--find-pixel-size: registered at pixelUm)
     transformFile, movingImage: the files written beside <out>; volume, map: the inputs.`;
 
 const SPEC = {
