@@ -7,7 +7,9 @@
  * Files in `outDir`: composite.ome.zarr (porosity, uncertainty), composite-porosity.<ext> per
  * format, classes.csv, depth.csv, footprints.csv, report.json. Each file is written under a temp
  * name and renamed; a composite store left by an earlier run is replaced only after the new one is
- * complete.
+ * complete. What is already there under these names is replaced only when petromap wrote it
+ * (output-guard-node: petromap's mark, or the folder's record of the last run, .petromap-upscale.json);
+ * another program's file or folder is refused in words before any work and left as it was.
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +21,7 @@ import { openVolume } from '../volume/zarr-store-node';
 import { calibrateClass, type ClassCalibration } from './calibrate';
 import { buildComposite, type CompositeResult } from './composite-node';
 import { checkPoreLabels, CHORD_BINS, measureInterior, type Footprint, type InteriorMeasurement } from './measure-interior';
+import { checkUpscaleOutputs, writeUpscaleRecord, type OutputSignatures } from './output-guard-node';
 import type { Affine3, InteriorPose, Vec3 } from './interior-pose';
 
 export interface UpscaleInterior {
@@ -77,6 +80,23 @@ export function startFromOrigin(volumeMeta: { spacingUm: Vec3; originUm: Vec3 },
   };
 }
 
+const CLASS_COLUMNS = ['class', 'name', 'low_res_voxels', 'volume_fraction', 'covered', 'footprints', 'high_res_voxels', 'measured_porosity_mean', 'measured_porosity_std',
+  'calibration_alpha', 'calibration_beta_per_grey', 'calibration_r2', 'residual_std', 'segmentation_shift', 'mean_pore_chord_um',
+  'composite_porosity', 'composite_ci95_low', 'composite_ci95_high', 'note'];
+const DEPTH_COLUMNS = ['z', 'depth_um', 'porosity', 'covered_fraction'];
+const FOOTPRINT_COLUMNS = ['z', 'y', 'x', 'class', 'grey', 'porosity', 'porosity_threshold_minus', 'porosity_threshold_plus', 'high_res_voxels'];
+/** how an earlier run's tables and report.json are told from another program's files (output-guard-node) */
+const SIGNATURES: OutputSignatures = {
+  csvHeaders: { 'classes.csv': CLASS_COLUMNS.join(','), 'depth.csv': DEPTH_COLUMNS.join(','), 'footprints.csv': FOOTPRINT_COLUMNS.join(',') },
+  reportFields: ['interiors', 'classes', 'total', 'lowVoxelUm'],
+};
+const EXTENSION: Partial<Record<ExportFormat, string>> = { 'ome-zarr': 'ome.zarr', nrrd: 'nrrd', nifti: 'nii', tiff: 'tif' };
+const DEFAULT_FORMATS: ExportFormat[] = ['ome-zarr', 'nrrd', 'nifti', 'tiff'];
+const exportName = (f: ExportFormat) => `composite-porosity.${EXTENSION[f] ?? f}`;
+
+/** Every name a run writes in its output folder (with `formats`' exports). */
+export const upscaleOutputNames = (formats: readonly ExportFormat[]) => ['composite.ome.zarr', ...formats.map(exportName), 'classes.csv', 'depth.csv', 'footprints.csv', 'report.json'];
+
 export async function runUpscale(input: UpscaleInput, opts: StageOptions = {}): Promise<UpscaleResult> {
   const { signal, onProgress } = opts;
   if (!input.interiors.length) throw invalidInput('Give at least one interior scan (--interior).');
@@ -87,6 +107,9 @@ export async function runUpscale(input: UpscaleInput, opts: StageOptions = {}): 
   }
   if (classes.meta.dtype !== 'uint8') throw invalidInput(`The lithology labels ${path.basename(input.classesPath)} must be a label volume (uint8), not ${classes.meta.dtype}.`);
   await mkdir(input.outDir, { recursive: true });
+  // refused before any work: an output name another program's file or folder holds (left as it is)
+  const formats = input.formats ?? DEFAULT_FORMATS;
+  await checkUpscaleOutputs(input.outDir, upscaleOutputNames(formats), SIGNATURES);
   const k = input.interiors.length;
   const footprints: Footprint[] = [];
   const chords = new Map<number, Float64Array>();
@@ -138,21 +161,25 @@ export async function runUpscale(input: UpscaleInput, opts: StageOptions = {}): 
   await rm(tmpStore, { recursive: true, force: true });
   const comp = await buildComposite(volume, classes, cals, tmpStore, { signal, onProgress: sub(onProgress, 0.6, 0.8) });
   const storePath = path.join(input.outDir, 'composite.ome.zarr');
+  // again before replacing: a file put under an output name while the run measured is not lost
+  await checkUpscaleOutputs(input.outDir, upscaleOutputNames(formats), SIGNATURES).catch(async (err: unknown) => {
+    await rm(tmpStore, { recursive: true, force: true });
+    throw err;
+  });
   await rm(storePath, { recursive: true, force: true });
   await rename(tmpStore, storePath);
   const composite = await openVolume(storePath);
   const files: Record<string, string> = { composite: storePath };
-  const formats = input.formats ?? ['ome-zarr', 'nrrd', 'nifti', 'tiff'];
-  const ext: Partial<Record<ExportFormat, string>> = { 'ome-zarr': 'ome.zarr', nrrd: 'nrrd', nifti: 'nii', tiff: 'tif' };
   for (let j = 0; j < formats.length; j++) {
     const f = formats[j]!;
-    const p = path.join(input.outDir, `composite-porosity.${ext[f] ?? f}`);
+    const p = path.join(input.outDir, exportName(f));
     if (f.startsWith('ome-zarr')) await rm(p, { recursive: true, force: true });
     await exportVolume(composite, f, p, { channel: 0, signal, onProgress: sub(onProgress, 0.8 + (0.15 * j) / formats.length, 0.8 + (0.15 * (j + 1)) / formats.length) });
     files[f] = p;
   }
   const result = assemble(input, volume.meta.shape, volume.meta.spacingUm[0], comp, cals, chords, chordUm, out, regs, files);
   await writeTables(input.outDir, result, footprints);
+  await writeUpscaleRecord(input.outDir, Object.values(result.files));
   onProgress?.(1, 'composite model written');
   return result;
 }
@@ -188,9 +215,7 @@ function assemble(
 /** classes.csv, depth.csv, footprints.csv and report.json (temp name + rename each). */
 async function writeTables(dir: string, r: UpscaleResult, footprints: Footprint[]) {
   const classCsv = toCsv(
-    ['class', 'name', 'low_res_voxels', 'volume_fraction', 'covered', 'footprints', 'high_res_voxels', 'measured_porosity_mean', 'measured_porosity_std',
-      'calibration_alpha', 'calibration_beta_per_grey', 'calibration_r2', 'residual_std', 'segmentation_shift', 'mean_pore_chord_um',
-      'composite_porosity', 'composite_ci95_low', 'composite_ci95_high', 'note'],
+    CLASS_COLUMNS,
     [
       ...r.classes.map((c) => [c.code, c.name, c.voxels, c.volumeFraction, c.covered ? 'yes' : 'no', c.calibration?.footprints ?? 0, c.calibration?.hiVoxels ?? 0,
         c.calibration?.mean, c.calibration?.std, c.calibration?.alpha, c.calibration?.beta, c.calibration?.r2, c.calibration?.residualStd, c.calibration?.segmentationShift,
@@ -198,8 +223,8 @@ async function writeTables(dir: string, r: UpscaleResult, footprints: Footprint[
       ['', 'whole sample (covered classes)', r.total.coveredVoxels, r.total.coveredFraction, '', '', '', '', '', '', '', '', '', '', '', r.total.value, r.total.low, r.total.high, r.statements.join(' ')],
     ],
   );
-  const depthCsv = toCsv(['z', 'depth_um', 'porosity', 'covered_fraction'], r.depth.map((d) => [d.z, d.z * r.lowVoxelUm, Number.isNaN(d.porosity) ? '' : d.porosity, d.covered]));
-  const fpCsv = toCsv(['z', 'y', 'x', 'class', 'grey', 'porosity', 'porosity_threshold_minus', 'porosity_threshold_plus', 'high_res_voxels'],
+  const depthCsv = toCsv(DEPTH_COLUMNS, r.depth.map((d) => [d.z, d.z * r.lowVoxelUm, Number.isNaN(d.porosity) ? '' : d.porosity, d.covered]));
+  const fpCsv = toCsv(FOOTPRINT_COLUMNS,
     footprints.map((f) => [f.z, f.y, f.x, f.cls, f.grey, f.porosity, f.porosityLo, f.porosityHi, f.voxels]));
   r.files.classes = path.join(dir, 'classes.csv');
   r.files.depth = path.join(dir, 'depth.csv');
