@@ -140,6 +140,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   // a folder holding only a run stopped at its registration ("run again with --accept-registration") is reused
   const stopped = await checkRunOutFolder(a.out, [{ flag: '--volume', path: a.volume }, ...maps.map((m) => ({ flag: '--eds', path: m.path }))]);
+  // a CSV (the map's legend, or train's names.csv) given as the class table: said as such, not as "not valid JSON (Unexpected token ...)"
+  if (a.classes && /\.(csv|tsv|txt)$/i.test(a.classes)) {
+    throw invalidInput(`--classes ${a.classes}: a text table; run's --classes is a JSON class table such as [{ "code": 1, "name": "quartz", "minerals": ["Quartz"] }] (petromap run --help). A map's legend is given with --legend.`);
+  }
   const classesJson = a.classes ? await readJsonOption('classes', a.classes) : undefined;
   const landmarks = a.landmarks ? checkLandmarks(await readJsonOption('landmarks', a.landmarks), a.landmarks) : undefined;
   const L = await lib();

@@ -25,7 +25,7 @@ it('run --help shows the class table and the landmark pairs by example, and the 
   expect(checkLandmarks(JSON.parse(`[${pair}, ${pair}, ${pair}]`), 'pairs.json')).toHaveLength(3);
 });
 
-it('--landmarks with fewer than 3 pairs or a pair without its numbers is refused before the volume is read', async () => {
+it('--landmarks with fewer than 3 pairs or a pair without its numbers, and a CSV as --classes, are refused before the volume is read', async () => {
   const one = { eds: [120, 40], voxel: [12, 300, 415] };
   const cases: [unknown, RegExp][] = [
     [[one, one], /^--landmarks .*: 2 pairs; at least 3 are needed to place the map/],
@@ -45,5 +45,10 @@ it('--landmarks with fewer than 3 pairs or a pair without its numbers is refused
     expect(r.err.replace(/^petromap run: /, '').trim()).toMatch(re);
   }
   expect(() => checkLandmarks([one, one, one], 'p.json')).not.toThrow();
+  // a legend CSV given as the class table: said as such (was: "is not valid JSON (Unexpected token 'a', ...")
+  const csv = path.join(tmp, 'legend.csv');
+  writeFileSync(csv, 'name,r,g,b\nQuartz,236,220,180\n');
+  const c = await capture(() => main(['run', '--volume', vol, '--eds', map, '--out', path.join(tmp, 'never'), '--classes', csv]));
+  expect(c.err.trim()).toMatch(/^petromap run: --classes .*legend\.csv: a text table; run's --classes is a JSON class table such as \[\{ "code": 1, "name": "quartz", "minerals": \["Quartz"\] \}\] \(petromap run --help\)\. A map's legend is given with --legend\.$/);
   expect(isPetromapError((() => { try { checkLandmarks([one], 'p.json'); } catch (e) { return e; } })(), 'InvalidInput')).toBe(true);
 });
