@@ -10,9 +10,9 @@
  * `wholeChunks: true`. Chunk writes are atomic (temp + rename) and the brick is a pure function of
  * its stored inputs, so running a brick again (a retry after a crash) rewrites the same bytes.
  */
-import { access, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StageOptions } from '../errors';
+import { PetromapError, type StageOptions } from '../errors';
 import type { VolumeStore } from '../volume/store';
 import type { Box3 } from '../volume/types';
 import { brickReader } from '../volume/zarr/brick-reader-node';
@@ -29,6 +29,12 @@ export interface PredictTargetSpec {
   modelDir: string;
   outDir: string;
   mirror: SurfacePlane | null;
+  /**
+   * The prediction run (predict.json's runId) this brick belongs to: the brick is written only while
+   * the output folder holds that run, and its marker carries the id (only markers of the folder's
+   * current run count). Absent: no check (callers outside a predictVolume run).
+   */
+  outRunId?: string;
 }
 
 export interface PredictTarget {
@@ -62,8 +68,46 @@ export async function openPredictTarget(spec: PredictTargetSpec): Promise<Predic
 
 const brickMarkerPath = (outDir: string, box: Box3) => join(outDir, 'bricks', markerName(box));
 
-/** True when the brick's `.done` marker exists (its chunks are all written). */
-export const brickIsDone = (outDir: string, box: Box3) => access(brickMarkerPath(outDir, box)).then(() => true, () => false);
+/** The run id a marker file's text names (undefined: unreadable, or a marker written before run ids). */
+export function markerRunId(text: string): string | undefined {
+  try {
+    const id = (JSON.parse(text) as { runId?: unknown }).runId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the brick's `.done` marker exists and was written by run `runId` (its chunks are all written). */
+export const brickIsDone = (outDir: string, box: Box3, runId: string) =>
+  readFile(brickMarkerPath(outDir, box), 'utf8').then((t) => markerRunId(t) === runId, () => false);
+
+/** The run id in `<outDir>/predict.json` (undefined: no readable manifest or none recorded). */
+export async function currentRunId(outDir: string): Promise<string | undefined> {
+  const text = await readFile(join(outDir, 'predict.json'), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : markerRunId(text);
+}
+
+/** Text of the refusal of a brick whose run no longer owns the output folder (matched by isStaleRunError). */
+const STALE_RUN = 'no longer holds the prediction run this brick belongs to';
+
+/**
+ * Refuses a brick of run `runId` when `outDir` holds another run (or none): a prediction abandoned
+ * (a server killed mid-run, a folder deleted and started again with another model or scan) leaves
+ * bricks queued that must not land in the new run's stores.
+ */
+export async function checkRunOwnsFolder(outDir: string, runId: string, box: Box3): Promise<void> {
+  const now = await currentRunId(outDir);
+  if (now !== runId) {
+    throw new PetromapError(
+      'Conflict',
+      `The output folder ${outDir} ${STALE_RUN} (run ${runId}; the folder's predict.json names ${now ? `run ${now}` : 'no run'}): ` +
+        `brick ${markerName(box).replace(/\.done$/, '')} of that abandoned run was not written. Nothing to do: the folder's own run computes its bricks.`,
+    );
+  }
+}
+
+export const isStaleRunError = (err: unknown) => err instanceof Error && err.message.includes(STALE_RUN);
 
 export interface BrickWriteResult {
   ms: number;
@@ -81,12 +125,17 @@ export async function predictBrickToStores(t: PredictTarget, box: Box3, opts: St
   // the arrays are written (copied into chunks) before this returns, so the next brick may reuse them
   const o = await predictBrick(model, src, box, spec.mirror, { signal: opts.signal, into: reusable.get(t) });
   reusable.set(t, o);
+  // the folder may have been given to another run while this brick was computed: checked before its
+  // chunks and again before its marker (what is left is the window of a few milliseconds between a
+  // check and the writes)
+  if (spec.outRunId) await checkRunOwnsFolder(spec.outDir, spec.outRunId, box);
   await outs.labels.writeBlock(box, o.labels, { wholeChunks: true });
   for (let k = 0; k < o.probabilities.length; k++) await outs.probs.writeBlock(box, o.probabilities[k]!, { channel: k, wholeChunks: true });
   await outs.unc.writeBlock(box, o.uncertainty, { wholeChunks: true });
+  if (spec.outRunId) await checkRunOwnsFolder(spec.outDir, spec.outRunId, box);
   const marker = brickMarkerPath(spec.outDir, box);
   const tmp = `${marker}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(tmp, JSON.stringify({ box, ms: Date.now() - t0, ...opts.extra }));
+  await writeFile(tmp, JSON.stringify({ box, ms: Date.now() - t0, ...opts.extra, ...(spec.outRunId ? { runId: spec.outRunId } : {}) }));
   await rename(tmp, marker);
   return { ms: Date.now() - t0, voxels: n };
 }

@@ -9,8 +9,12 @@
  *   labels.ome.zarr         uint8 class codes (0 = no label / above the surface)
  *   probabilities.ome.zarr  uint8 0..255, one channel per class
  *   uncertainty.ome.zarr    uint8 255 * (1 - (p1 - p2))
- *   bricks/<z>_<y>_<x>.done written after a brick's chunks; a restart skips those bricks
- *   predict.json            what was predicted with what (a restart with another model is refused)
+ *   bricks/<z>_<y>_<x>.done written after a brick's chunks (with the run id); a restart skips this run's
+ *   predict.json            what was predicted with what (a restart with another model is refused),
+ *                           the run's id and the input store's identity (a scan replaced at its path starts afresh)
+ * Each run has an id (predict.json `runId`): every brick job carries it, a brick is written only
+ * while the folder holds its run (an abandoned run's bricks are refused) and only markers naming
+ * the run count. A finished prediction's stores are marked complete (a missing chunk is refused).
  * When every brick is done a verification pass reads the labels back, brick by brick, and fails
  * (Unprocessable) if any voxel inside the sample (below the mirror surface, or anywhere without
  * one) has no label, whatever the cause; the bricks with holes lose their `.done` marker so a
@@ -18,7 +22,8 @@
  * with downsample 'mode'), by this thread alone.
  */
 import { availableParallelism } from 'node:os';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clusterFromEnv, type ClusterTarget } from '../cluster/config';
 import { PetromapError, throwIfAborted, type StageOptions } from '../errors';
@@ -30,6 +35,7 @@ import { removeStaleTemps } from '../volume/zarr/atomic-file-system-store-node';
 import { createVolume, openVolume, type ZarrVolumeStore } from '../volume/zarr-store-node';
 import { DEFAULT_PREDICT_BRICK, boxAboveSurface, countUnlabelled, markerName } from './brick-predict';
 import type { SurfacePlane } from './mirror';
+import { markerRunId } from './brick-write-node';
 import { checkTrainedOn, MODEL_FORMAT, readTrainedOn, type ModelFile } from './model-io-node';
 import type { PredictInit, PredictReply } from './predict.worker';
 
@@ -65,9 +71,17 @@ export interface PredictResult {
   verifiedVoxels: number;
   /** unlabelled voxels found inside the sample by the verification pass (0: otherwise it throws) */
   unlabelledVoxels: number;
+  /** this prediction run's id (predict.json) */
+  runId: string;
+  /** why the output folder's earlier prediction was not resumed but started afresh (its scan was replaced, ...); absent otherwise */
+  restarted?: string;
 }
 
 interface RunManifest {
+  /** this prediction run (a new one whenever the folder starts afresh); bricks of another run are refused and their markers do not count */
+  runId?: string;
+  /** identity of the input store (inputIdentity): a scan replaced at the same path starts the prediction afresh */
+  input?: string;
   volume: string;
   shape: Shape3;
   modelSavedAt: string;
@@ -105,6 +119,32 @@ async function openOrCreate(path: string, meta: VolumeMeta, brick: Shape3, downs
   }
 }
 
+/**
+ * Which store the input is: the id createVolume gives every new store (an import, a re-import at the
+ * same path gets another), or for a store written before ids its zarr.json's inode and time.
+ */
+export async function inputIdentity(store: ZarrVolumeStore): Promise<string> {
+  if (store.storeId) return `store ${store.storeId}`;
+  const st = await stat(join(/*turbopackIgnore: true*/ store.path, 'zarr.json'));
+  return `zarr.json ${st.dev}:${st.ino}:${Math.round(st.mtimeMs)}`;
+}
+
+/** The settings of a run (what must match to resume it): the manifest without its run and input ids. */
+const settingsOf = (m: RunManifest) => JSON.stringify({ ...m, runId: undefined, input: undefined });
+
+/** The markers in `bricks/` written by run `runId` (markers of other runs, or of no run, do not count). */
+async function markersOf(bricksDir: string, runId: string): Promise<Set<string>> {
+  const names = await readdir(bricksDir).then((l) => l.filter((f) => f.endsWith('.done')));
+  const mine = new Set<string>();
+  for (let i = 0; i < names.length; i += 64) {
+    await Promise.all(names.slice(i, i + 64).map(async (f) => {
+      const text = await readFile(join(bricksDir, f), 'utf8').catch(() => '');
+      if (markerRunId(text) === runId) mine.add(f);
+    }));
+  }
+  return mine;
+}
+
 export async function predictVolume(storePath: string, modelDir: string, outDir: string, opts: PredictOptions = {}): Promise<PredictResult> {
   const t0 = Date.now();
   const { signal, onProgress } = opts;
@@ -118,30 +158,46 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   const { shape, spacingUm, originUm } = store.meta;
   await mkdir(join(outDir, 'bricks'), { recursive: true });
 
+  const input = await inputIdentity(store);
   const manifest: RunManifest = { volume: storePath, shape, modelSavedAt: model.savedAt, classes: model.classes, brick, mirror, grid: 'chunks' };
   const manifestPath = join(outDir, 'predict.json');
   let prev = await readFile(manifestPath, 'utf8').then((s) => JSON.parse(s) as RunManifest, () => null);
-  if (prev && !prev.grid && JSON.stringify({ ...prev, grid: 'chunks' }) === JSON.stringify(manifest)) {
-    // same run started with the old balanced brick grid (bricks straddling chunks): its markers
-    // name other bricks and its chunks may have lost writes, so it starts afresh
+  let restarted: string | undefined;
+  const startAfresh = async (why: string) => {
     await rm(join(outDir, 'bricks'), { recursive: true, force: true });
     await mkdir(join(outDir, 'bricks'), { recursive: true });
     for (const f of ['labels.ome.zarr', 'probabilities.ome.zarr', 'uncertainty.ome.zarr']) await rm(join(/*turbopackIgnore: true*/ outDir, f), { recursive: true, force: true });
     await rm(manifestPath, { force: true });
     prev = null;
+    restarted = why;
+    onProgress?.(0, why);
+  };
+  if (prev && !prev.grid && settingsOf({ ...prev, grid: 'chunks' }) === settingsOf(manifest)) {
+    // same run started with the old balanced brick grid (bricks straddling chunks): its markers
+    // name other bricks and its chunks may have lost writes, so it starts afresh
+    await startAfresh(`${outDir} holds a prediction started by an older petromap (another brick grid): starting afresh`);
   }
-  if (prev && JSON.stringify(prev) !== JSON.stringify(manifest)) {
+  if (prev && settingsOf(prev) !== settingsOf(manifest)) {
     throw new PetromapError('Conflict', `${outDir} holds a prediction of ${prev.volume} made with another model or settings; delete the folder or choose another one to start afresh.`);
   }
+  if (prev && typeof prev.runId !== 'string') {
+    // its finished bricks cannot be told from those of an abandoned run (no run id in their markers)
+    await startAfresh(`${outDir} holds a prediction started by an older petromap (no run id): starting afresh`);
+  } else if (prev && prev.input !== input) {
+    // the same path, another scan (re-imported, replaced): the finished bricks are of the old one
+    await startAfresh(`the volume ${opts.volumeName ?? storePath} was replaced since this prediction started (another store at the same path): its finished bricks are of the old scan, starting afresh`);
+  }
+  const runId = (prev as RunManifest | null)?.runId ?? randomUUID();
   if (!prev) {
     const tmp = `${manifestPath}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify(manifest, null, 2));
+    await writeFile(tmp, JSON.stringify({ runId, input, ...manifest }, null, 2));
     await rename(tmp, manifestPath);
   }
   const names = model.classNames ?? model.classes.map((c) => `class ${c}`);
   const base = { shape, spacingUm, originUm };
   const paths = { labels: join(outDir, 'labels.ome.zarr'), probs: join(outDir, 'probabilities.ome.zarr'), unc: join(outDir, 'uncertainty.ome.zarr') };
-  const done = new Set(await readdir(join(outDir, 'bricks')).then((l) => l.filter((f) => f.endsWith('.done'))));
+  // only this run's markers count: a brick an abandoned run wrote later is not this run's
+  const done = await markersOf(join(outDir, 'bricks'), runId);
   // a previous start of this same run that finished no brick may have left half-created stores
   const fresh = prev !== null && done.size === 0;
   // the outputs lie voxel for voxel on the scan: a voxel size assumed at its import is assumed in them too
@@ -159,8 +215,10 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   for (const b of all) {
     if (done.has(markerName(b))) skipped++;
     else if (mirror && boxAboveSurface(b, mirror)) {
-      // all air: nothing to classify, the chunks stay empty (0)
-      await writeFile(join(outDir, 'bricks', markerName(b)), '{"air":true}');
+      // all air: nothing to classify; its chunks are written as zeros (0: no label) so that every
+      // chunk of a finished prediction exists and a missing one is refused as damage, then its marker
+      await writeAirBrick(outs, b);
+      await writeFile(join(outDir, 'bricks', markerName(b)), JSON.stringify({ air: true, runId }));
       skipped++;
     } else todo.push(b);
   }
@@ -174,7 +232,7 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
   if (cluster && todo.length) {
     // the same bricks, computed by `petromap worker` processes (bullmq is loaded only here)
     const { runBricksOnQueue } = await import('../cluster/brick-queue-node');
-    await runBricksOnQueue({ ...cluster, storePath, modelDir, outDir, mirror, todo }, {
+    await runBricksOnQueue({ ...cluster, storePath, modelDir, outDir, mirror, todo, outRunId: runId }, {
       signal,
       onBricks: (n) => { if (n > finished) { finished = n; report(`brick ${skipped + finished} of ${total} (workers)`); } },
       onStatus: (m) => onProgress?.(((skipped + finished) / total) * bricksEnd, m),
@@ -221,7 +279,7 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
         });
         w.on('error', (err) => fail(new PetromapError('Unprocessable', `A prediction worker failed on ${storePath}: ${err.message}`, { cause: err })));
         w.on('exit', (code) => { if (!failed && (sent < todo.length || active > 0)) fail(new PetromapError('Unprocessable', `A prediction worker stopped early (exit code ${code}).`)); });
-        w.postMessage({ type: 'init', storePath, modelDir, outDir, mirror } satisfies PredictInit);
+        w.postMessage({ type: 'init', storePath, modelDir, outDir, mirror, outRunId: runId } satisfies PredictInit);
       }
     });
   } finally {
@@ -252,6 +310,8 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
     // channel on the prediction's threads (the bricks are done, the cores are free)
     await buildPyramidsInThreads([outs.labels, outs.probs, outs.unc], Math.max(1, opts.threads ?? Math.min(4, availableParallelism())), { signal });
   }
+  // every chunk of level 0 (and of the pyramids once built) is written: a chunk file missing later is refused, not read as zeros
+  for (const o of [outs.labels, outs.probs, outs.unc]) if (!o.complete) await o.updateAttrs({ complete: true });
   onProgress?.(1, 'prediction finished');
   return {
     bricksDone: finished,
@@ -264,7 +324,17 @@ export async function predictVolume(storePath: string, modelDir: string, outDir:
     seconds: (Date.now() - t0) / 1000,
     verifiedVoxels: check.sampleVoxels,
     unlabelledVoxels: check.unlabelled,
+    runId,
+    ...(restarted ? { restarted } : {}),
   };
+}
+
+/** The chunks of an all-air brick in the three outputs, as zeros (whole chunks: the brick is one chunk of each). */
+async function writeAirBrick(outs: { labels: ZarrVolumeStore; probs: ZarrVolumeStore; unc: ZarrVolumeStore }, b: Box3): Promise<void> {
+  const zeros = new Uint8Array(b.shape[0] * b.shape[1] * b.shape[2]);
+  await outs.labels.writeBlock(b, zeros, { wholeChunks: true });
+  for (let k = 0; k < outs.probs.meta.channels.length; k++) await outs.probs.writeBlock(b, zeros, { channel: k, wholeChunks: true });
+  await outs.unc.writeBlock(b, zeros, { wholeChunks: true });
 }
 
 /**

@@ -20,6 +20,8 @@ export interface PredictInit {
   modelDir: string;
   outDir: string;
   mirror: SurfacePlane | null;
+  /** the run of predict.json (bricks are written only while the folder holds it) */
+  outRunId?: string;
 }
 
 export type PredictReply =
@@ -30,7 +32,7 @@ export type PredictReply =
 let target: PredictTarget | null = null;
 
 async function onInit(m: PredictInit) {
-  target = await openPredictTarget({ storePath: m.storePath, modelDir: m.modelDir, outDir: m.outDir, mirror: m.mirror });
+  target = await openPredictTarget({ storePath: m.storePath, modelDir: m.modelDir, outDir: m.outDir, mirror: m.mirror, outRunId: m.outRunId });
 }
 
 async function onBrick(box: Box3) {

@@ -40,6 +40,8 @@ export interface QueueRunRequest extends ClusterTarget {
   mirror: SurfacePlane | null;
   /** bricks to compute (chunk-aligned, not yet done) */
   todo: Box3[];
+  /** the prediction run of predict.json: every brick carries it, workers write a brick only while the folder holds it */
+  outRunId: string;
 }
 
 export interface QueueRunOptions {
@@ -102,11 +104,11 @@ export async function runBricksOnQueue(req: QueueRunRequest, opts: QueueRunOptio
   return runFlowOnQueue({
     target: req,
     name: 'predict',
-    parentData: { outDir: rel.outDir },
+    parentData: { outDir: rel.outDir, outRunId: req.outRunId },
     todo: req.todo,
-    childData: (runId, box) => ({ runId, identity: IDENTITY, ...rel, box, mirror: req.mirror }) satisfies BrickJobData,
+    childData: (runId, box) => ({ runId, outRunId: req.outRunId, identity: IDENTITY, ...rel, box, mirror: req.mirror }) satisfies BrickJobData,
     childKey: (box) => boxKey(box),
-    isDone: (box) => brickIsDone(req.outDir, box),
+    isDone: (box) => brickIsDone(req.outDir, box, req.outRunId),
     where: (child) => (child ? `Brick ${boxKey(child.box)} (z_y_x start) of ${req.storePath}` : `A brick of ${req.storePath}`),
     cancelled: 'The prediction was cancelled; finished bricks are kept and a restart continues from there.',
   }, opts);

@@ -17,8 +17,12 @@ import type { SurfacePlane } from '../classify/mirror';
 import { PetromapError, invalidInput } from '../errors';
 import type { Box3 } from '../volume/types';
 
-/** Bumped when the brick job payload or the meaning of a brick changes (2: feature bricks of training sets). */
-export const BRICK_PROTOCOL = 2;
+/**
+ * Bumped when the brick job payload or the meaning of a brick changes (2: feature bricks of training
+ * sets; 3: prediction bricks carry their run's id, outRunId, and a worker writes a brick only while
+ * the output folder holds that run).
+ */
+export const BRICK_PROTOCOL = 3;
 export const PETROMAP_VERSION: string = pkg.version;
 
 /** What must match between the coordinator and every worker. */
@@ -63,7 +67,10 @@ export const BRICK_BACKOFF_MS = 2_000;
 export interface BrickJobData {
   /** absent in prediction bricks (the first kind) */
   kind?: 'predict';
+  /** the BullMQ flow (one per coordinator start) */
   runId: string;
+  /** the prediction run (predict.json runId): the brick is refused when the output folder holds another run */
+  outRunId: string;
   identity: ClusterIdentity;
   /** relative to the workspace root */
   storePath: string;

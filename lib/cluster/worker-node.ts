@@ -6,6 +6,8 @@
  *   1. the payload is checked: same petromap/model format/protocol, a valid box, paths relative to
  *      this machine's workspace that stay inside it (anything else fails the job unrecoverably);
  *   2. a cancelled run (pub/sub message or the cancel key) fails the brick without retry;
+ *   2b. a prediction brick of a run that no longer owns its output folder (predict.json names
+ *      another run: abandoned, the folder started again) fails without retry, before any work;
  *   3. a brick whose `.done` marker (feature brick: rows header) exists is not computed again (a retry of a brick that finished
  *      just before its worker died): outcome 'skipped';
  *   4. otherwise the brick is computed and written (whole chunks, atomic writes, marker last).
@@ -17,7 +19,7 @@
  */
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { brickIsDone } from '../classify/brick-write-node';
+import { brickIsDone, checkRunOwnsFolder, isStaleRunError } from '../classify/brick-write-node';
 import { PetromapError, isPetromapError } from '../errors';
 import { BrickThreads, type BrickRequest } from './brick-threads-node';
 import {
@@ -102,6 +104,7 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
     const kind = d.kind ?? 'predict';
     const what = kind === 'features' ? 'The feature computation was cancelled.' : 'The prediction was cancelled.';
     let box: Box3, req: BrickRequest, isDone: () => Promise<boolean>;
+    let stale = async () => {};
     try {
       box = checkBox(d.box);
       const storePath = resolveInWorkspace(o.workspace, d.storePath, 'volume');
@@ -114,8 +117,12 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
       } else if (d.kind === undefined || d.kind === 'predict') {
         const modelDir = resolveInWorkspace(o.workspace, d.modelDir, 'model');
         const outDir = resolveInWorkspace(o.workspace, d.outDir, 'output folder');
-        req = { type: 'brick', runId: d.runId, spec: { storePath, modelDir, outDir, mirror: d.mirror ?? null }, box, extra: { worker: id, jobId: job.id } };
-        isDone = () => brickIsDone(outDir, box);
+        if (typeof d.outRunId !== 'string' || !d.outRunId) throw new PetromapError('InvalidInput', 'A prediction brick job names no prediction run (outRunId); refused.');
+        const outRunId = d.outRunId;
+        req = { type: 'brick', runId: d.runId, spec: { storePath, modelDir, outDir, mirror: d.mirror ?? null, outRunId }, box, extra: { worker: id, jobId: job.id } };
+        isDone = () => brickIsDone(outDir, box, outRunId);
+        // a brick of a run that no longer owns its output folder (abandoned, the folder started again) is refused before any work
+        stale = () => checkRunOwnsFolder(outDir, outRunId, box);
       } else {
         throw new PetromapError('InvalidInput', `A brick job of unknown kind "${String((d as { kind?: unknown }).kind)}"; refused.`);
       }
@@ -128,6 +135,12 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
       throw new UnrecoverableError(`[petromap:Aborted] ${what}`);
     }
     const base = { worker: id, pid: process.pid, runId: d.runId, kind, box: key, jobId: job.id, attempt: job.attemptsMade + 1 };
+    try {
+      await stale();
+    } catch (err) {
+      emit({ event: 'brick-stale', ...base, error: encodeError(err) });
+      throw new UnrecoverableError(encodeError(err));
+    }
     if (await isDone()) {
       emit({ event: 'brick-skip', ...base });
       return { outcome: 'skipped', ms: 0, voxels: 0, worker: id, startedAt: t0, endedAt: Date.now() };
@@ -148,6 +161,8 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
       bricksFailed++;
       emit({ event: 'brick-failed', ...base, error: encodeError(err) });
       if (cancelled.has(d.runId)) throw new UnrecoverableError(`[petromap:Aborted] ${what}`);
+      // the folder was given to another run while the brick was computed: nothing to retry
+      if (isStaleRunError(err)) throw new UnrecoverableError(encodeError(err));
       // any other failure is retried with backoff (the job's attempts), then fails the run
       throw new Error(encodeError(err));
     } finally {
