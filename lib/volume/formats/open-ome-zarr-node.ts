@@ -16,6 +16,7 @@ import { SOURCE_BYTES, type SourceDType } from '../byte-readers-node';
 import type { AnyVoxelArray } from '../types';
 import { chunkTooLarge, installCappedCodecs, isDamagedChunk, zstdContentSize } from '../zarr/capped-codecs';
 import { zstdInto } from '../zarr/zstd-into-node';
+import { markedAssumed } from './assumed-spacing-mark-node';
 import { describe } from './describe-volume-node';
 import { checkShape, shown, unitlessToUm, unitToUm } from './header-checks-node';
 import type { OpenOptions, VolumeReader } from './volume-reader';
@@ -222,6 +223,8 @@ export async function openOmeZarr(path: string, name: string, opts: OpenOptions 
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const store = new ConfinedStore(path, name, limits);
   let node = await openNode(store, '', name);
+  // petromap's export of a scan whose voxel size was assumed (attributes / .zattrs petromap.spacingAssumed): read back as assumed
+  const assumedMark = node instanceof zarr.Group && ((node.attrs as Json).petromap as Json | undefined)?.spacingAssumed === true;
   let imageKey = '';
   let ms: Json | undefined;
   if (node instanceof zarr.Group) {
@@ -292,7 +295,8 @@ export async function openOmeZarr(path: string, name: string, opts: OpenOptions 
       originUm = t.map((v, k) => v * toUm[k]!) as [number, number, number];
     }
   }
-  const desc = describe('ome-zarr', path, shape, src, { um, notes }, originUm, true, 'zarr chunks (decoded to this machine\'s byte order)');
+  const read = describe('ome-zarr', path, shape, src, { um, notes }, originUm, true, 'zarr chunks (decoded to this machine\'s byte order)');
+  const desc = assumedMark && read.spacingKnown ? markedAssumed(read, 'OME-Zarr') : read;
   let z = 0;
   return {
     desc,

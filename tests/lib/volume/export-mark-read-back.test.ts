@@ -1,6 +1,7 @@
 /**
  * petromap's exports of a scan whose voxel size was assumed carry a mark (NRRD key
- * petromap_spacing_assumed:=true; NIfTI units unknown and descrip starting with the note). The
+ * petromap_spacing_assumed:=true; NIfTI units unknown and descrip starting with the note; OME-Zarr
+ * 0.4 and 0.5 petromap.spacingAssumed in the group's attributes). The
  * readers ignored it: `petromap info labels.nrrd` said spacingKnown true and importing the export
  * made a store of a "measured" 1 µm, with no warning after. Now the mark is read back: the size is
  * kept, spacingKnown is false, a note says so, an import marks the store assumed (info warns) and
@@ -26,26 +27,26 @@ async function exportsOf(name: string, spacingAssumed: boolean, spacingUm: [numb
   const p = path.join(dir, 'prediction', 'labels.ome.zarr');
   const s = await createVolume(p, { shape, spacingUm, originUm: [0, 0, 0], dtype: 'uint8', channels: ['label'] }, { chunk: shape, downsample: 'mode', spacingAssumed });
   await s.writeBlock({ start: [0, 0, 0], shape }, voxels);
-  await capture(() => exportLabels(p, ['nrrd', 'nifti'], dir).then(() => 0));
-  return { nrrd: path.join(dir, 'labels.nrrd'), nifti: path.join(dir, 'labels.nii') };
+  await capture(() => exportLabels(p, ['nrrd', 'nifti', 'ome-zarr', 'ome-zarr-v2'], dir).then(() => 0));
+  return { nrrd: path.join(dir, 'labels.nrrd'), nifti: path.join(dir, 'labels.nii'), zarr: path.join(dir, 'labels.ome.zarr'), zarr2: path.join(dir, 'labels.v2.ome.zarr') };
 }
 
 describe('the assumed-voxel-size mark of petromap exports, read back', () => {
   it('an export of an assumed scan reads assumed (size kept, a note naming --spacing); a measured one reads measured', async () => {
     const a = await exportsOf('assumed', true, [1, 1, 1]);
     const m = await exportsOf('measured', false, [2.5, 2, 2]);
-    for (const f of [a.nrrd, a.nifti]) {
+    for (const f of [a.nrrd, a.nifti, a.zarr, a.zarr2]) {
       const d = await describeVolumeFile(f);
       expect(d.spacingKnown, f).toBe(false);
       expect(d.spacingUm[0]).toBeCloseTo(1, 6);
-      expect(d.notes.join('\n')).toMatch(/petromap wrote this (NRRD|NIfTI) file from a scan whose voxel size was assumed at import, not measured, and marked it so: its 1 µm is kept and marked assumed again \(give the real voxel size with --spacing z,y,x\)/);
+      expect(d.notes.join('\n')).toMatch(/petromap wrote this (NRRD file|NIfTI file|OME-Zarr) from a scan whose voxel size was assumed at import, not measured, and marked it so: its 1 µm is kept and marked assumed again \(give the real voxel size with --spacing z,y,x\)/);
       expect(d.notes.join('\n')).not.toMatch(/gives no length unit/);
       // --spacing replaces it, as for any scan, and the note goes
       const g = await describeVolumeFile(f, { spacingUm: [3, 3, 3] });
       expect(g.spacingKnown).toBe(true);
       expect(g.notes.join('\n')).not.toMatch(/assumed/);
     }
-    for (const f of [m.nrrd, m.nifti]) {
+    for (const f of [m.nrrd, m.nifti, m.zarr, m.zarr2]) {
       const d = await describeVolumeFile(f);
       expect(d.spacingKnown, f).toBe(true);
       expect(d.spacingUm.map((v) => +v.toPrecision(6))).toEqual([2.5, 2, 2]);
