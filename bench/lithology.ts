@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- lithology [--case lithology|pores] [--style sandstone|carbonate|both] [--shape z,y,x] [--seeds 1,2,3] [--per-class 10,40,150,500,2000]
  *   [--variants 'name={train options json};...' | --compare-ple] [--hidden 48,48] [--epochs n] [--class-weights sqrt|balanced|none]
- *   [--ple bins (0 = off)] [--input-dropout rate (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--model-seeds 1,2,..] [--prior-shift] [--painted-prior on|off] [--stroke-gaps on|off | --compare-gaps] [--no-peer] [--keep]`
+ *   [--ple bins (0 = off)] [--input-dropout rate (0 = off)] [--refit-min-epochs n] [--feature-version 1|2] [--model-seeds 1,2,..] [--prior-shift] [--painted-prior on|off] [--stroke-gaps on|off | --compare-gaps | --compare-balance] [--no-peer] [--keep]`
  * Painted labels on lithology (issue 15 §3): synthetic lithology volumes (lib/synthetic/lithology:
  * high / low porosity sandstone facies and open fractures) with painted-like labels (brush dabs on
  * two slices, `--per-class` voxels per class), classified two ways on the SAME features and labels:
@@ -23,7 +23,9 @@
  * hold `"inputDropout": 0` to compare without it on the same labels.
  * `--stroke-gaps on|off`: lib/classify/stroke-gaps (the unpainted voxels between strokes of two classes trained in a
  * second fit; default on); `--compare-gaps`: variants MLP (default) and no-gaps on the same labels; a variant's JSON may
- * hold `"strokeGaps": false`.
+ * hold `"strokeGaps": false` or the gap options (`"strokeGaps": {"balance": false}`: each gap correction the likelier of
+ * its two classes, not split half and half where the first model read an edge as a thinner-painted class);
+ * `--compare-balance`: variants MLP (default) and unbalanced on the same labels.
  * `--painted-prior on|off`: force lib/classify/painted-prior's step (default: where it applies, 40 to under 1000 painted voxels per class); a variant's
  * JSON may hold `"paintedPrior": false` to compare both on the same labels.
  * `--style`: the lithology generator: `sandstone` (default; lib/synthetic/lithology, two sandstone facies
@@ -41,6 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { argmaxClasses, confusionMetrics, disposeModel, predictRows, type TrainOptions } from '../lib/classify/model';
 import { loadModel } from '../lib/classify/model-io-node';
+import type { StrokeGapOptions } from '../lib/classify/stroke-gaps';
 import { strokeFeatureSet } from '../lib/classify/strokes';
 import { featuresForBox } from '../lib/features';
 import { trainFromLabels } from '../lib/pipeline/train-from-labels';
@@ -66,7 +69,7 @@ interface Args {
   /** trainFromLabels paintedPrior (undefined: its default) */
   paintedPrior?: boolean;
   /** trainFromLabels strokeGaps (undefined: its default) */
-  strokeGaps?: boolean;
+  strokeGaps?: boolean | StrokeGapOptions;
   train: Omit<TrainOptions, 'signal' | 'onProgress' | 'onEpoch' | 'seed'>; variants: Variant[]; featureVersion?: 1 | 2;
   /** model seeds per variant on the same labels (default: the label seed itself); each adds a row `<variant>#<model seed>` */
   modelSeeds?: number[];
@@ -111,6 +114,7 @@ function parse(argv: string[]): Args {
     else if (f === '--painted-prior') a.paintedPrior = argv[++i] === 'on';
     else if (f === '--stroke-gaps') a.strokeGaps = argv[++i] === 'on';
     else if (f === '--compare-gaps') a.variants = variants('MLP={};no-gaps={"strokeGaps":false}');
+    else if (f === '--compare-balance') a.variants = variants('MLP={};unbalanced={"strokeGaps":{"balance":false}}');
     else if (f === '--refit') a.train.refit = true;
     else if (f === '--ple') a.train.ple = Number(argv[++i]);
     else if (f === '--refit-min-epochs') a.train.refitMinEpochs = Number(argv[++i]);
@@ -169,7 +173,7 @@ export async function run(argv: string[]): Promise<void> {
           const name = a.modelSeeds ? `${v.name}#${ms}` : v.name;
           const mdir = join(dir, `model-${pc}-${name}`);
           // a variant's `paintedPrior` and `strokeGaps` (true / false) are trainFromLabels' options, not training options
-          const { paintedPrior, strokeGaps, ...train } = { ...a.train, ...v.train } as Args['train'] & { paintedPrior?: boolean; strokeGaps?: boolean };
+          const { paintedPrior, strokeGaps, ...train } = { ...a.train, ...v.train } as Args['train'] & { paintedPrior?: boolean; strokeGaps?: boolean | StrokeGapOptions };
           const tr = await trainFromLabels(volPath, { kind: 'strokes', strokes: await openVolume(labPath) }, mdir, { featureSet: set, train, seed: ms, priorShift: a.priorShift, paintedPrior: paintedPrior ?? a.paintedPrior, strokeGaps: strokeGaps ?? a.strokeGaps });
           const tm = await loadModel(mdir);
           const pred = argmaxClasses(await predictRows(tm, feats.data, n), tm.classes);

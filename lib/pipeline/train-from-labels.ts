@@ -80,6 +80,11 @@ export const TRAIN_DEFAULTS = Object.freeze({
    * lithology 64x128x128 seeds 1-3, 150 / 500 / 2000 per class, both styles: 13 of 18 runs gain, 3 equal,
    * 2 lose (-0.013, -0.005), median +0.004; held-out seeds 4-7 at 150 / 500: 6 gain, 6 equal, 4 lose
    * (down to -0.028), median 0.000 (docs/painted-labels.md). Cost: a second fit where it applies.
+   * Gap voxels the first model read as a class painted thinner than both (an edge read as the fracture)
+   * are split half and half between the two (STROKE_GAPS.balance): the e2e 06 plug's porous rock 57.3 /
+   * 58.1 / 60.7 % -> 46.3 / 44.1 / 46.0 % (true 48.4 %), mean IoU 0.842 / 0.832 / 0.788 -> 0.905 / 0.883 /
+   * 0.896 (4 noise seeds more: 2 gain, -0.002, -0.028); bench lithology seeds 1-7: 30 of 34 runs identical,
+   * the others +-0.001 (docs/painted-labels.md, stop 33).
    */
   strokeGaps: true,
   /**

@@ -2,7 +2,8 @@
  * The gaps between strokes of two classes (lib/classify/stroke-gaps): the unpainted voxels between two
  * painted classes on a line, and the e2e 06-like layered plug (bands of porous and tight rock, a thin
  * dark fracture plane painted with a 1-voxel stroke), where every band boundary read as fracture
- * (19 % of the e2e plug against 3 % true) until the gaps trained. Scored against the plug's truth.
+ * (19 % of the e2e plug against 3 % true) until the gaps trained, then as the porous rock (57 % against
+ * 48 %) until the boundaries' gap voxels were split between the two facies. Scored against the plug's truth.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,7 @@ describe('gaps between strokes of two classes', () => {
     expect(g2.map((v) => [v.z, v.y, v.x, v.classes.join('+')])).toEqual([[1, 1, 5, '1+2+3'], [1, 2, 5, '1+3']]);
   });
 
-  it('a layered plug: the band boundaries no longer read as the thinly painted fracture (share near the truth, fracture IoU up)', async () => {
+  it('a layered plug: the band boundaries read neither as the thinly painted fracture nor as the porous rock (shares near the truth, IoU up)', async () => {
     // as tests/e2e/06-lithology: bands along x of porous, speckled rock and tight, smooth rock; a dark fracture plane 2 voxels thick
     const shape: Shape3 = [16, 48, 64];
     const [nz, ny, nx] = shape;
@@ -78,5 +79,11 @@ describe('gaps between strokes of two classes', () => {
     expect(r.fractions[3] ?? 0).toBeLessThan(2 * trueShare);
     expect(m.perClass[2]!.iou).toBeGreaterThan(0.5);
     expect(m.meanIoU).toBeGreaterThan(0.75);
+    // the band boundaries' gap voxels split half and half between the two facies (STROKE_GAPS.balance): when each
+    // went to the likelier under the first model, every boundary went to the porous rock, whose share read 57.0 %
+    // (true 47.9 %), facies IoU 0.822 / 0.792, mean IoU 0.857; balanced 47.6 %, 0.889 / 0.893, 0.913 (model seed 1)
+    const porousShare = truth.reduce((a, v) => a + (v === 1 ? 1 : 0), 0) / truth.length;
+    expect(Math.abs((r.fractions[1] ?? 0) - porousShare)).toBeLessThan(0.04);
+    expect(Math.min(m.perClass[0]!.iou, m.perClass[1]!.iou)).toBeGreaterThan(0.85);
   }, 120_000);
 });
