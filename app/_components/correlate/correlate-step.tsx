@@ -73,11 +73,11 @@ export function CorrelateStep({ projectId, face = 'top' }: { projectId: string; 
   const cancel = useMutation(trpc.jobs.cancel.mutationOptions());
 
   const job = useRegisterJob(jobId, (p) => {
-    setJobResult(p);
     setJobId(null);
     // the result is judged on the overlay: side by side shows the two images as they were
     if (p.state === 'done') setView('overlay');
-    void refresh();
+    // said once the page holds the registration it is about (its confidence decides the words), not the one before
+    void refresh().finally(() => setJobResult(p));
   });
   const running = !!jobId && !jobEnded(job?.state);
 
