@@ -93,9 +93,13 @@ export async function main(argv: string[]): Promise<number> {
     const unit = opts.spacingUm && givenSpacingNote(opts.spacingUm);
     if (unit) process.stderr.write(`petromap import: note: ${unit}\n`);
     bar = progressBar('petromap import');
-    const meta = await importVolume(source, dest, { ...opts, onProgress: bar });
+    const warnings: string[] = [];
+    const meta = await importVolume(source, dest, { ...opts, onProgress: bar, onWarning: (w) => warnings.push(w) });
     bar.done();
     bar = undefined;
+    // an OME-Zarr whose chunk files are missing in part (imported as its fill value): said, counted in the output's meta
+    for (const w of warnings) process.stderr.write(`petromap import: warning: ${w}
+`);
     process.stdout.write(`${JSON.stringify({ store: nodePath.resolve(dest), meta: withShownSpacing(meta) }, null, 2)}\n`);
     process.stderr.write(`petromap import: ${nextAfterImport(dest)}\n`);
     return 0;

@@ -8,10 +8,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { main as importMain } from '../../../lib/cli/import';
 import { exportVolume } from '../../../lib/report/export-node';
 import { importVolume } from '../../../lib/volume/import-node';
 import type { Shape3 } from '../../../lib/volume/types';
 import { createVolume, openVolume, writeDenseVolume } from '../../../lib/volume/zarr-store-node';
+import { capture } from '../cli/cli-session';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'petromap-missing-chunk-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -112,6 +114,11 @@ describe('a missing chunk file', () => {
     const d = await s.readBlock({ start: [0, 0, 0], shape: [4, 8, 8] });
     expect(d.filter((v) => v === 7).length).toBe(64);
     expect(d.filter((v) => v === 50).length).toBe(192);
+    // petromap import says it on stderr and counts it in the meta it prints
+    const cli = await capture(() => importMain([root, '--out', path.join(dir, 'napari-cli.ome.zarr')]));
+    expect(cli.code, cli.err).toBe(0);
+    expect(cli.err).toMatch(/petromap import: warning: napari\.ome\.zarr: 1 of its 4 chunk files \(25\.0 %\) are missing; they were imported as 7/);
+    expect(JSON.parse(cli.out).meta.sourceChunksMissing).toBe(1);
     // a whole source: no warning, no count
     fs.mkdirSync(path.join(root, '0', 'c', '0', '1'), { recursive: true });
     fs.writeFileSync(path.join(root, '0', 'c', '0', '1', '1'), Buffer.alloc(64, 50));
