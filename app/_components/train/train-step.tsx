@@ -21,6 +21,7 @@ import { guessLevelShapes, sliceUrl } from '../viewer/volume-info';
 import type { Vec3 } from '../viewer/slice-geometry';
 import { QualityCard } from '../quality/quality-card';
 import { OneClassWarning } from './one-class-warning';
+import { ThinClassesWarning } from './thin-classes-warning';
 import { TrainedOn } from './trained-on';
 
 type Spec = { filter: string; sigmaUm: number };
@@ -139,6 +140,7 @@ export function TrainStep({ projectId }: { projectId: string }) {
           </div>
           {!epochsOk && <p className="error small" data-testid="epochs-error">Epochs: a whole number from 1 to {MAX_EPOCHS_UI}, or empty for the default (training stops early when the held-out loss stops improving).</p>}
           {st.labelCountsStatus === 'ready' && <OneClassWarning counts={st.labelCounts} projectId={projectId} />}
+          {st.labelCountsStatus === 'ready' && <ThinClassesWarning counts={st.labelCounts} classes={st.classes} />}
           <JobBar job={trainJob} label="Training" onCancel={() => trainJobId && cancel.mutate({ id: trainJobId })} />
           <LiveCurves st={st} training={training} />
           {st.model && (
