@@ -83,7 +83,8 @@ export const TRAIN_DEFAULTS = Object.freeze({
    * Gap voxels the first model read as a class painted thinner than both (an edge read as the fracture)
    * are split half and half between the two (STROKE_GAPS.balance): the e2e 06 plug's porous rock 57.3 /
    * 58.1 / 60.7 % -> 46.3 / 44.1 / 46.0 % (true 48.4 %), mean IoU 0.842 / 0.832 / 0.788 -> 0.905 / 0.883 /
-   * 0.896 (4 noise seeds more: 2 gain, -0.002, -0.028); bench lithology seeds 1-7: 30 of 34 runs identical,
+   * 0.896 (4 noise seeds more: 2 gain, -0.002, -0.028; a 64-slice plug loses -0.007 / -0.012); bench lithology
+   * seeds 1-7: 30 of 34 runs identical,
    * the others +-0.001 (docs/painted-labels.md, stop 33).
    */
   strokeGaps: true,
