@@ -111,7 +111,7 @@ export function PixelSizeSearch({ projectId, face, search, registration, doubtfu
       )}
       {used && (
         <p className="muted" data-testid="registered-pixel-size">
-          This registration used {formatUm(used.usedUm)} per EDS pixel, the size the search found; the map&apos;s recorded pixel size is {formatUm(used.givenUm)}
+          This registration used {formatUm(used.usedUm)} per EDS pixel, the size the search found; the map&apos;s recorded pixel size is {formatUm(used.givenUm)}{' '}
           (still shown on the map panel and used by landmark fits).
         </p>
       )}
