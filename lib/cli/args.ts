@@ -105,7 +105,9 @@ function checkPath(name: string, v: string, spec: { must?: 'exist' | 'file' | 'd
   } catch {
     throw invalidInput(`--${name}: ${spec.what ? `${spec.what} ` : ''}${v} does not exist.`);
   }
-  if (spec.must === 'file' && !st.isFile()) throw invalidInput(`--${name}: ${v} is a folder; give a file.`);
+  if (spec.must === 'file' && st.isDirectory()) throw invalidInput(`--${name}: ${v} is a folder; give a file.`);
+  // /dev/null, a pipe or a socket: not "a folder" (said so before)
+  if (spec.must === 'file' && !st.isFile()) throw invalidInput(`--${name}: ${v} is not a regular file (a device, pipe or socket); give a file${spec.what ? ` holding ${spec.what}` : ''}.`);
   if (spec.must === 'dir' && !st.isDirectory()) throw invalidInput(`--${name}: ${v} is a file; give a folder${spec.fileHint ? ` (${spec.fileHint})` : ''}.`);
   return v;
 }
@@ -163,7 +165,8 @@ export function closestOption(typed: string, names: readonly string[]): string |
 }
 
 /** node:util's parse errors, said the petromap way ("--x needs a value", "Unknown option --y"). */
-function parseError(err: unknown, usage: string, names: readonly string[] = []): Error {
+function parseError(err: unknown, usage: string, options: Record<string, OptionSpec> = {}): Error {
+  const names = Object.keys(options);
   const msg = err instanceof Error ? err.message : String(err);
   const opt = /'(--?[^' <]+)/.exec(msg)?.[1] ?? '';
   const code = (err as { code?: string }).code;
@@ -172,7 +175,13 @@ function parseError(err: unknown, usage: string, names: readonly string[] = []):
     return invalidInput(`Unknown option ${opt}${near ? ` (did you mean --${near}?)` : ''}. ${usage}`);
   }
   if (/does not take an argument/.test(msg)) return invalidInput(`${opt} takes no value. ${usage}`);
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return invalidInput(`${opt} needs a value. ${usage}`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // the values it takes, when they are a few words (--mirror needs a value: auto or none)
+    const s = options[opt.replace(/^--/, '')];
+    const choices = s && (s.kind === 'string' || s.kind === 'list') ? s.choices : undefined;
+    const takes = choices?.length ? `: ${s!.kind === 'list' ? 'a comma-separated list of ' : ''}${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices[choices.length - 1]}` : '';
+    return invalidInput(`${opt} needs a value${takes}. ${usage}`);
+  }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return invalidInput(`Unexpected argument ${msg.match(/'([^']*)'/)?.[1] ?? ''}. ${usage}`);
   return invalidInput(`${msg.split('\n')[0]} ${usage}`);
 }
@@ -193,7 +202,7 @@ export function parseCommandArgs<const O extends Record<string, OptionSpec>>(
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true, tokens: true });
   } catch (err) {
-    throw parseError(err, short, Object.keys(spec.options));
+    throw parseError(err, short, spec.options);
   }
   const pos = parsed.positionals;
   const pmin = spec.positionals?.min ?? 0, pmax = spec.positionals?.max ?? (spec.positionals ? Infinity : 0);

@@ -12,6 +12,7 @@ import { limitsFromEnv, safeMessage } from '../limits';
 import { describeVolumeFile } from '../volume/import-node';
 import { openVolume } from '../volume/zarr-store-node';
 import { shortUsage } from './args';
+import { shellWord } from './next-step';
 import { parseVolumeArgs } from './import';
 import { isPetromapStore } from './store-kind';
 import { warnIfSpacingAssumed, withShownSpacing } from './voxel-size';
@@ -113,6 +114,46 @@ async function outputFolderAdvice(dir: string): Promise<string | undefined> {
   return `${dir} is a folder of petromap's results, not a volume; give info one of what it holds (in that folder): ${inside.slice(0, 8).join(', ')}${inside.length > 8 ? ', …' : ''}.`;
 }
 
+const IMAGE_2D = /\.(png|jpe?g|bmp|gif)$/i;
+const VOLUME_FILE = /\.(nrrd|nhdr|nii|nii\.gz|mha|mhd|txm)$/i;
+
+/** The import line of a colour EDS map image (its legend, when the folder shows one). */
+const importEdsLine = (map: string, legend?: string) =>
+  `petromap import-eds ${shellWord(map)} --legend ${legend ? shellWord(legend) : '<legend.csv>'} --pixel-um <µm> --out <map folder>`;
+
+/**
+ * A 2D image given to info (an EDS colour map, a BSE image): not a volume; where it goes. Before:
+ * "unknown volume file type" for a PNG, or a colour TIFF's "save the slices as greyscale".
+ */
+function imageAdvice(path: string): string {
+  return `${path} is a 2D image, not a volume. A colour EDS mineral map is imported with its legend: ${importEdsLine(path)} ` +
+    '(info then describes that folder). A scan saved as image slices: give the folder of its slices.';
+}
+
+/**
+ * A folder holding a volume file beside 2D images and a legend or petromap synth's truth (a sample
+ * folder such as synth writes): what it holds and the command for each, instead of reading its
+ * images as slices of a volume ("the distance between the 2 slices is unknown").
+ */
+async function sampleFolderAdvice(dir: string): Promise<string | undefined> {
+  const entries = (await readdir(dir).catch(() => null))?.sort();
+  if (!entries) return undefined;
+  const volumes = entries.filter((e) => VOLUME_FILE.test(e));
+  const images = entries.filter((e) => IMAGE_2D.test(e) || /\.tiff?$/i.test(e));
+  const legends = entries.filter((e) => /\.(csv|tsv)$/i.test(e));
+  if (!volumes.length || !images.length || (!legends.length && !entries.includes('truth.json'))) return undefined;
+  const p = (e: string) => nodePath.join(dir, e);
+  const scans = volumes.filter((e) => !/truth|label/i.test(e));
+  const scan = scans[0] ?? volumes[0]!;
+  const maps = images.filter((e) => /eds|map|mineral/i.test(e));
+  const legend = legends.find((e) => /legend/i.test(e)) ?? legends[0];
+  const parts = [`the scan ${scan} (petromap info ${shellWord(p(scan))})`];
+  if (maps.length) parts.push(`the EDS map ${maps[0]}${legend ? ` with its legend ${legend}` : ''} (${importEdsLine(p(maps[0]!), legend && p(legend))})`);
+  const others = entries.filter((e) => e !== scan && e !== maps[0] && e !== legend && (VOLUME_FILE.test(e) || IMAGE_2D.test(e) || /\.(tiff?|json)$/i.test(e)));
+  if (others.length) parts.push(`also ${others.slice(0, 6).join(', ')}`);
+  return `${dir} is a sample's folder, not a volume: ${parts.join('; ')}.`;
+}
+
 export async function info(target: string | string[], argvOpts: ReturnType<typeof parseVolumeArgs>['opts'] = {}): Promise<Record<string, unknown>> {
   const model = typeof target === 'string' ? await modelInfo(target) : null;
   if (model) return model;
@@ -134,9 +175,16 @@ export async function info(target: string | string[], argvOpts: ReturnType<typeo
       pyramidComplete: s.pyramidComplete,
     };
   }
-  const results = typeof target === 'string' && !isPetromapStore(target) ? await outputFolderAdvice(target) : undefined;
+  const results = typeof target === 'string' && !isPetromapStore(target) ? await outputFolderAdvice(target) ?? await sampleFolderAdvice(target) : undefined;
   if (results) throw invalidInput(results);
-  return { kind: 'file', ...withShownSpacing(await describeVolumeFile(target, argvOpts)) };
+  if (typeof target === 'string' && IMAGE_2D.test(target) && (await stat(target).then((st) => st.isFile(), () => false))) throw invalidInput(imageAdvice(target));
+  try {
+    return { kind: 'file', ...withShownSpacing(await describeVolumeFile(target, argvOpts)) };
+  } catch (err) {
+    // a colour TIFF: the reader's "save the slices as greyscale" is for a scan; a colour map belongs to import-eds
+    if (typeof target === 'string' && isPetromapError(err) && / is a colour TIFF /.test(err.message)) err.message += ` If it is a colour EDS mineral map: ${importEdsLine(target)}.`;
+    throw err;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -149,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const msg = isPetromapError(err) ? err.message : (err as Error)?.message ?? String(err);
-    process.stderr.write(`petromap info: ${safeMessage(msg)}\n`);
+    process.stderr.write(`petromap info: ${safeMessage(msg, 600)}\n`);
     return 1;
   }
 }

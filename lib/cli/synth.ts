@@ -53,6 +53,6 @@ export async function main(argv: string[]): Promise<number> {
   const [nz, ny, nx] = sample.volume.meta.shape;
   console.log(JSON.stringify({ out: dir, volume: { shape: [nz, ny, nx], spacingUm: sample.volume.meta.spacingUm }, eds: { width: sample.eds.width, height: sample.eds.height, pixelSizeUm: sample.eds.pixelSizeUm } }, null, 1));
   // what to do with it (stderr: stdout stays the JSON)
-  process.stderr.write(`synth: next, the whole chain on it: ${nextRunLine(dir!, sample.eds.pixelSizeUm)}\n`);
+  process.stderr.write(`petromap synth: next, the whole chain on it: ${nextRunLine(dir!, sample.eds.pixelSizeUm)}\n`);
   return 0;
 }

@@ -38,15 +38,34 @@ import { warnIfSpacingAssumed } from './voxel-size';
 
 export { untrainedCaveat };
 
-export const USAGE = [
-  'usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json> ' +
-    '[--classes classes.json] [--features classifier|default|skimage] [--layers <n>] [--epochs <n>] [--accept-registration] [--out <model folder>]',
-  '      (a registration that register marked doubtful is refused: nothing confirms it; --accept-registration trains on it anyway)',
-  '      (more maps of the sample, e.g. its bottom face: repeat --eds <map> --registration <its registration.json> in pairs; the face',
-  '      is read from the registration ("petromap register --face bottom"); one model is trained on every map, held-out tiles on each)',
-  '   or: petromap train --volume <store.ome.zarr> --labels <label volume: .tif, TIFF folder, .nrrd, .nii, .mha or .ome.zarr; 0 = unlabelled> ' +
-    '[--classes names.csv (code,name per line)] [--features strokes|classifier|default|skimage] [--epochs <n>] [--out <model folder>]',
-].join('\n');
+export const USAGE = `usage: petromap train --volume <store.ome.zarr> --eds <map folder from import-eds> --registration <registration.json>
+       [--eds <map> --registration <its registration.json>]... [--classes classes.json] [--features classifier|default|skimage]
+       [--layers <n>] [--epochs <n>] [--accept-registration] [--out <model folder>]
+   or: petromap train --volume <store.ome.zarr> --labels <label volume> [--classes names.csv]
+       [--features strokes|classifier|default|skimage] [--epochs <n>] [--out <model folder>]
+  Trains the voxel classifier that predict applies to the whole volume: on a registered EDS map (the minerals under the
+  polished surface are the labels), or on a label volume painted or made elsewhere (the headless Annotate step).
+  --volume: a store from petromap import (a volume file is imported first: petromap import <file> --out <store.ome.zarr>).
+  --eds, --registration: a map folder from petromap import-eds and the registration.json petromap register wrote for it.
+    Repeat them in pairs for more maps of the sample (its bottom face, registered with petromap register --face bottom; the
+    face is read from each registration): one model is trained on every map, with held-out tiles on each.
+  --accept-registration: a registration register marked doubtful (nothing confirms it) is refused; this trains on it anyway.
+  --classes: with --eds, which legend minerals make each class, a JSON array such as
+      [{ "code": 1, "name": "quartz", "minerals": ["Quartz"] }, { "code": 2, "name": "feldspar", "minerals": ["Albite", "Orthoclase"] }]
+    (as petromap run --classes; without it: pore, quartz, feldspar, clay and pyrite, found by the legend's names; minerals in no
+    class are not trained and are named on stderr). With --labels: a CSV naming the label codes, one "code,name" a line (1,quartz).
+  --labels: a label volume voxel for voxel on the scan (.tif, a folder of TIFF slices, .nrrd, .nii, .mha/.mhd or a petromap
+    .ome.zarr store): 0 = unlabelled, 1-255 = the class code.
+  --features: the filter bank (default: classifier for --eds, strokes for --labels); default is the ilastik-like bank (62 filters),
+    skimage the filters of scikit-image's multiscale_basic_features.
+  --layers: how many voxel layers under the surface take the map's labels (default ${SURFACE_LABEL_LAYERS}).
+  --epochs: training passes over the labels (default 20).
+  --out: the model folder (default model) for predict --model: model.json (its classes and their names, the features, the volume
+    it was trained on) and its weights.
+  Output (stdout, JSON): { model, classes: [{ code, name }], labelledVoxels, boundaryVoxels (--eds), counts (labelled voxels per
+  class), epochs, bestEpoch, validation: { accuracy, meanIoU, perClass, confusion } (held-out surface tiles) or null,
+  quality (--eds: the truth-free estimate of the 3D quality: meanIoU, perClass, ...) }.
+  Notes (stderr): minerals no class takes, classes with few labelled voxels, the estimated 3D mean IoU, the next command.`;
 
 const SPEC = {
   usage: USAGE,

@@ -39,9 +39,9 @@ describe('getting started on the command line', () => {
     const s = await capture(() => main(['synth', dir, '--options', '{"shape":[32,96,96],"seed":4,"grainDiameterVox":12}']));
     expect(s.code).toBe(0);
     const px = JSON.parse(s.out).eds.pixelSizeUm as number;
-    const line = s.err.split('\n').find((l) => l.startsWith('synth: next, the whole chain on it: '))!;
+    const line = s.err.split('\n').find((l) => l.startsWith('petromap synth: next, the whole chain on it: '))!;
     expect(line).toBeDefined();
-    const cmd = line.slice('synth: next, the whole chain on it: '.length);
+    const cmd = line.slice('petromap synth: next, the whole chain on it: '.length);
     expect(cmd).toBe(nextRunLine(dir, px));
     const argv = cmd.split(' ');
     expect(argv.slice(0, 2)).toEqual(['petromap', 'run']);

@@ -10,7 +10,7 @@ import { commandNames, main } from '../../../lib/cli/main';
 const BIN = fileURLToPath(new URL('../../../bin/petromap.mjs', import.meta.url));
 
 /** Commands whose result is JSON on stdout (always or with --json / --format json / --log json). */
-const JSON_OUTPUT = ['import', 'info', 'synth', 'predict', 'run', 'workers', 'worker'];
+const JSON_OUTPUT = ['import', 'info', 'synth', 'train', 'predict', 'run', 'workers', 'worker'];
 
 async function captureLog(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
@@ -46,6 +46,14 @@ describe('petromap <command> --help', () => {
     const { USAGE } = (await import(`../../../lib/cli/${cmd}.ts`)) as { USAGE: string };
     expect(USAGE).toMatch(/JSON/);
     expect(USAGE).toMatch(/\{ ?\w+/); // names the fields
+  });
+
+  it('train --help says what each of its options is for and what it writes', async () => {
+    const { USAGE } = await import('../../../lib/cli/train');
+    for (const opt of ['volume', 'eds', 'registration', 'accept-registration', 'classes', 'labels', 'features', 'layers', 'epochs', 'out']) {
+      expect(USAGE, `--${opt}`).toMatch(new RegExp(`\\n  (--[\\w-]+, )*--${opt}\\b[^\\n]*?: `));
+    }
+    expect(USAGE).toMatch(/Output \(stdout, JSON\): \{ model, classes/);
   });
 
   it('a refused option: one line on stderr naming it, exit code 1', async () => {
