@@ -21,7 +21,7 @@ export type SandstoneClassName = (typeof SANDSTONE_CLASSES)[number]['name'];
  */
 export function defaultClassFor(name: string): number | null {
   const n = name.toLowerCase();
-  if (/pore|epoxy|resin|void|air/.test(n)) return 1;
+  if (/pore|epoxy|resin|void|air|background/.test(n)) return 1; // "Background": the resin below the BSE threshold (lib/eds/legend.ts)
   if (/quartz|chert|silica/.test(n)) return 2;
   if (/feldspar|albite|orthoclase|microcline|plagioclase|anorthite|sanidine|oligoclase|andesine/.test(n)) return 3;
   if (/clay|kaolin|illite|smectite|montmorillonite|chlorite|glauconite|mixed.?layer/.test(n)) return 4;

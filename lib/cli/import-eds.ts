@@ -1,6 +1,6 @@
 /**
  * `petromap import-eds <map.png|map.tif|tima-folder> [--legend legend.csv] [--pixel-um 2.5]
- *   [--bse bse.png] [--companion Fe=fe.tif ...] [--dataset <sample|id>] [--preview out.png] --out <dir>`
+ *   [--bse bse.png] [--companion Fe=fe.tif ...] [--dataset <sample|id>] [--preview out.png] [--crop x,y,w,h] --out <dir>`
  * Imports an EDS mineral map (lib/eds), stores it in <dir> (map.json, labels.u16, companions) and
  * prints a JSON summary (size, pixel size, phases with area %, minor phases, unclassified % and
  * not measured %) on stdout. A TIMA project folder holding several datasets needs `--dataset`;
@@ -11,12 +11,13 @@
  */
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { cropMineralMap, parseCropBox, type CropBox } from '../eds/crop';
 import { importMineralMap, type MineralMapInput } from '../eds/import-node';
 import { rgbToHex } from '../eds/legend';
 import { groupMinorPhases, MINOR_PHASE_PX, phaseAreas } from '../eds/minor-phases';
 import { renderMineralMapPreview } from '../eds/preview';
 import { checkMineralMapFolder, saveMineralMap } from '../eds/store-node';
-import { notMeasuredFraction, unclassifiedFraction, type MineralMap } from '../eds/types';
+import { notMeasuredFraction, unclassifiedFraction, type MapCrop, type MineralMap } from '../eds/types';
 import { invalidInput, isPetromapError } from '../errors';
 import { limitsFromEnv, safeMessage } from '../limits';
 import { nextAfterImportEds } from './next-step';
@@ -25,22 +26,27 @@ import { progressBar } from './progress';
 export const USAGE = [
   'usage: petromap import-eds <map.png|map.tif|tima-export-folder> [legend.csv | --legend legend.csv] [--pixel-um <µm>]',
   '         [--bse bse.png] [--companion <name>=<image>]... [--dataset <sample|id>] [--preview out.png]',
-  '         [--minor-px <n>] --out <dir>',
+  '         [--minor-px <n>] [--crop x,y,width,height] --out <dir>',
   '  Stores an EDS mineral map in <dir> for register, train and run: a colour map with its legend, a label image (one',
   '  integer per mineral) with its legend, or a TESCAN TIMA export folder (it brings its legend, pixel size and BSE).',
   '  legend.csv  one mineral a line: name,r,g,b (e.g. Quartz,236,220,180), id,name,r,g,b, name,#rrggbb or, for a label',
   '               image, code,name (e.g. 3,Albite); a header line is optional; a JSON legend [{ name, color: [r, g, b], id? }]',
-  '               is read too. Rows named Unclassified, Unknown or Background mean "no mineral".',
+  '               is read too. Rows named Unclassified or Unknown mean "no mineral"; Background (resin) trains as pore.',
   '  --pixel-um   the map\'s pixel size in µm, for an image that does not store it (a TIMA export gives its own)',
   '  --bse, --companion  further images of the same pixels (the BSE image; an element map as Fe=fe.tif), kept with the map',
   '  --dataset    a TIMA project folder holding several datasets: the one to import, by sample name',
   '               (from the project files) or id (the dataset folder, a GUID; a unique prefix will do)',
   '  --preview    also write the coloured mosaic with its legend as a PNG',
   `  --minor-px   phases with fewer pixels are grouped as "minor phases" in the summary and preview (default ${MINOR_PHASE_PX})`,
+  '  --crop       keep only this box of the map, in map pixels (x right and y down from the top-left pixel 0,0), e.g.',
+  '               --crop 200,150,400,300: for a map far larger than the scanned area. The BSE and element images and a TIMA',
+  '               field layout are cut the same way; the pixel size is unchanged. map.json records the box ("crop"): a later',
+  '               registration reads coordinates in the cropped map; pixel u,v there is u+x, v+y in the map as exported.',
   'Output (stdout, JSON), a summary: source, sampleName, out, width, height, pixelSizeUm, phases',
   '[{id, name, color, pixels, areaPercent}] (% of all map pixels, largest first), minorPhases',
   '{thresholdPx, count, pixels, areaPercent, names} or null, unclassifiedPercent (measured pixels with',
-  'no mineral), notMeasuredPercent (area no TIMA field covers), companions, preview.',
+  'no mineral), notMeasuredPercent (area no TIMA field covers), companions, preview, crop ({x, y, width, height,',
+  'fromWidth, fromHeight}, with --crop).',
 ].join('\n');
 
 /** A legend file's name (a second word after the map is its legend, as in `petromap register`). */
@@ -54,11 +60,13 @@ interface Args {
   out: string;
   preview?: string;
   minorPx: number;
+  crop?: CropBox;
 }
 
 export function parseImportEdsArgs(argv: string[]): Args {
   let map: string | undefined, legend: string | undefined, out: string | undefined, pixelSizeUm: number | undefined;
   let dataset: string | undefined, preview: string | undefined, minorPx = MINOR_PHASE_PX, positionalLegend: string | undefined;
+  let crop: CropBox | undefined;
   const companions: { name: string; path: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -70,6 +78,7 @@ export function parseImportEdsArgs(argv: string[]): Args {
     if (flag === '--legend') legend = value();
     else if (flag === '--out') out = value();
     else if (flag === '--dataset') dataset = value();
+    else if (flag === '--crop') crop = parseCropBox(value());
     else if (flag === '--preview') {
       preview = value();
       if (!/\.png$/i.test(preview)) throw invalidInput(`--preview writes a PNG; give a file name ending in .png, not "${preview}".`);
@@ -100,7 +109,7 @@ export function parseImportEdsArgs(argv: string[]): Args {
     legend = positionalLegend;
   }
   if (!out) throw invalidInput(`--out <dir> is required (where the imported map is stored). ${USAGE_LINE}`);
-  return { input: { map, legend, pixelSizeUm, companions, dataset }, out, preview, minorPx };
+  return { input: { map, legend, pixelSizeUm, companions, dataset }, out, preview, minorPx, ...(crop ? { crop } : {}) };
 }
 
 export interface ImportEdsSummary {
@@ -120,6 +129,8 @@ export interface ImportEdsSummary {
   notMeasuredPercent: number;
   companions: string[];
   preview?: string;
+  /** --crop: the box kept, in the pixels of the map as exported, and that map's size */
+  crop?: MapCrop;
 }
 
 export function summariseMineralMap(map: MineralMap, out: string, minorPx = MINOR_PHASE_PX): ImportEdsSummary {
@@ -140,6 +151,7 @@ export function summariseMineralMap(map: MineralMap, out: string, minorPx = MINO
     unclassifiedPercent: r(unclassifiedFraction(map)),
     notMeasuredPercent: r(notMeasuredFraction(map)),
     companions: map.companions.map((c) => c.name),
+    ...(map.crop ? { crop: { ...map.crop } } : {}),
   };
 }
 
@@ -171,16 +183,17 @@ export function pixelSizeNote(um: number, typed: boolean): string | undefined {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { input, out, preview, minorPx } = parseImportEdsArgs(argv);
+    const { input, out, preview, minorPx, crop } = parseImportEdsArgs(argv);
     const limits = limitsFromEnv();
     await checkMineralMapFolder(out); // refuse a user's folder before the (long) import
     const bar = process.stderr.isTTY ? progressBar('import-eds') : undefined;
-    const map = await importMineralMap(input, { onProgress: bar, limits }).catch((err: unknown) => {
+    const whole = await importMineralMap(input, { onProgress: bar, limits }).catch((err: unknown) => {
       // a project folder with several datasets: say how to choose one here
       if (isPetromapError(err) && err.details?.timaDatasets) err.message = err.message.replace(/ Choose one by its (sample name or )?id\.$/, ' Choose one with --dataset <sample name or id>.');
       throw err;
     });
     bar?.done();
+    const map = crop ? cropMineralMap(whole, crop) : whole;
     await saveMineralMap(out, map);
     const summary = summariseMineralMap(map, out, minorPx);
     if (preview) {

@@ -2,7 +2,7 @@
  * Node-only import of an EDS mineral map into a MineralMap. Recognised inputs:
  * (a) an RGB(A) PNG/TIFF colour map + legend: each pixel's colour is looked up in the legend.
  *     Fully transparent pixels are unclassified; so are black (0,0,0) pixels unless black is a
- *     legend colour; colours of legend entries named "Unclassified"/"Background"/... too.
+ *     legend colour; colours of legend entries named "Unclassified"/"Unknown"/... too.
  *     Any other colour missing from the legend is an error listing it.
  * (b) a single-channel integer PNG/TIFF of phase ids + a legend with ids: 0 = unclassified.
  * (c) a TESCAN TIMA export folder (or its measurement.xml): fields stitched by stage position,

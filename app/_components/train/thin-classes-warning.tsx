@@ -25,7 +25,7 @@ export function ThinClassesWarning({ counts, classes }: { counts: { code: number
         <>
           {none.map((c) => c.name).join(', ')}: no labelled voxel, so the model will not predict {none.length === 1 ? 'it' : 'them'} anywhere in
           the volume. No mineral of the map has {none.length === 1 ? 'this class' : 'these classes'}, or {none.length === 1 ? 'its' : 'their'} pixels
-          are unclassified (resin-filled pores exported as “Background” are: name that colour e.g. “Pores” in the legend).{' '}
+          are unclassified (resin-filled pores exported under another name than “Background”, “Resin” or “Epoxy”: name that colour e.g. “Pores” in the legend, or map it to this class on Correlate).{' '}
         </>
       )}
       {few.length > 0 && (

@@ -82,13 +82,13 @@ describe('importMineralMap: colour maps', () => {
     expect(map.source).toBe('ok.png');
   });
 
-  it('treats transparent pixels and legend "Background" colours as unclassified; black can be a mineral', async () => {
+  it('treats transparent pixels as unclassified and a legend "Background" (the resin) as a phase; black can be a mineral', async () => {
     const W = [255, 255, 255];
     const png = await file('rgba.png', rgbPng([[...Q, 255], [...P, 0], [...W, 255], [...K, 255]], 4, 4));
     const legend = await file('legend-bg.csv', 'name,r,g,b\nQuartz,236,220,180\nPyrite,255,230,0\nBackground,255,255,255\nMagnetite,0,0,0\n');
     const map = await importMineralMap({ map: png, legend, pixelSizeUm: 1 });
-    expect(Array.from(map.labels)).toEqual([1, 0, 0, 3]);
-    expect(map.legend.map((p) => p.name)).toEqual(['Quartz', 'Pyrite', 'Magnetite']);
+    expect(Array.from(map.labels)).toEqual([1, 0, 3, 4]);
+    expect(map.legend.map((p) => p.name)).toEqual(['Quartz', 'Pyrite', 'Background', 'Magnetite']);
   });
 
   it('reads an RGB TIFF and takes the pixel size from its resolution tag', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isPetromapError } from '../../../lib/errors';
+import { defaultClassFor } from '../../../lib/classes';
 import { isUnclassifiedName, parseHexColor, parseLegend } from '../../../lib/eds/legend';
 
 function err(fn: () => unknown): Error {
@@ -51,7 +52,7 @@ describe('parseLegend', () => {
   });
 
   it('allows unclassified entries to share a colour', () => {
-    const l = parseLegend('Unclassified,0,0,0\nBackground,0,0,0\nQuartz,1,2,3', 'l.csv');
+    const l = parseLegend('Unclassified,0,0,0\nUnknown,0,0,0\nQuartz,1,2,3', 'l.csv');
     expect(l.unclassified).toHaveLength(2);
   });
 
@@ -62,10 +63,11 @@ describe('parseLegend', () => {
     expect(l2.phases[0]).toEqual({ id: 4, name: 'Quartz', color: [1, 2, 3] });
   });
 
-  it('maps Unclassified / Unknown / Not analysed / Background to label 0, not to phases', () => {
+  it('maps Unclassified / Unknown / Not analysed to label 0, not to phases; Background (the resin) is a phase that trains as pore', () => {
     const l = parseLegend('id,name,r,g,b\n0,[Unclassified],0,0,0\n1,Quartz,1,2,3\n2,BACKGROUND,255,255,255\n3,Not analysed,9,9,9', 'l.csv');
-    expect(l.phases.map((p) => p.name)).toEqual(['Quartz']);
-    expect(l.unclassified.map((u) => u.name)).toEqual(['[Unclassified]', 'BACKGROUND', 'Not analysed']);
+    expect(l.phases.map((p) => p.name)).toEqual(['Quartz', 'BACKGROUND']);
+    expect(l.unclassified.map((u) => u.name)).toEqual(['[Unclassified]', 'Not analysed']);
+    expect(defaultClassFor('BACKGROUND')).toBe(1);
     expect(isUnclassifiedName('unknown')).toBe(true);
     expect(isUnclassifiedName('Unknown mineral X')).toBe(false);
     const l2 = parseLegend('Unknown,0,0,0\nQuartz,1,2,3', 'l.csv');
