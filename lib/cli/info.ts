@@ -28,7 +28,7 @@ export const USAGE = `usage: petromap info <volume file | folder of slices | sto
   was assumed; a warning says so on stderr) }; for a model folder: { kind: "model", classes, classNames, featureVersion,
   trainedOn (the volume's name, shape, voxel size; null for a model saved before petromap recorded it), trainedOnText };
   for an EDS map folder from petromap import-eds: { kind: "eds-map", source, width, height, pixelSizeUm, fields,
-  companions, legend: [{ id, name, areaPercent }] }. A run's or a prediction's folder is refused, naming what it holds.
+  crop (import-eds --crop: { x, y, width, height, fromWidth, fromHeight }), companions, legend: [{ id, name, areaPercent }] }. A run's or a prediction's folder is refused, naming what it holds.
   Voxel sizes are printed to 7 significant digits (float32 headers: 0.003 mm reads 3 µm, not 3.000000026); the store
   keeps the exact value.`;
 
@@ -83,6 +83,8 @@ async function mapInfo(dir: string): Promise<Record<string, unknown> | null> {
     height: m.height,
     pixelSizeUm: m.pixelSizeUm,
     fields: Array.isArray(m.fields) ? m.fields.length : undefined,
+    // import-eds --crop: the box of the map as exported (pixel u, v here is u + x, v + y there)
+    ...(m.crop && typeof m.crop === 'object' ? { crop: m.crop } : {}),
     companions: Array.isArray(m.companions) ? (m.companions as { name?: unknown }[]).map((c) => c.name) : [],
     legend,
   };

@@ -8,6 +8,8 @@
  *   companion-<k>-<name>.f32   each companion image, raw little-endian float32
  *   (map.json `fields`: the instrument's field layout [{ name, u0, v0, width, height }], TIMA maps
  *    only; maps stored before it, and other maps, have none)
+ *   (map.json `crop`: { x, y, width, height, fromWidth, fromHeight }, a map cut by import-eds --crop:
+ *    pixel u, v of this map is u + x, v + y of the map as exported)
  * Saving is atomic: everything is written into `<dir>.partial-<…>` and renamed onto `dir`, so a
  * failure leaves what was stored before intact. The folder carries petromap's marker (`.petromap`);
  * an existing folder is only replaced if petromap wrote it (never a user's non-empty folder).
@@ -21,7 +23,7 @@ import { safeMessage } from '../limits';
 import { checkReplaceableFolder, writeFolderMarker } from '../output-folder-node';
 import { phaseAreas } from './minor-phases';
 import type { FieldRect } from '../registration/types';
-import { notMeasuredFraction, unclassifiedFraction, type MineralMap, type MineralPhase } from './types';
+import { notMeasuredFraction, unclassifiedFraction, type MapCrop, type MineralMap, type MineralPhase } from './types';
 
 export { mineralAreaFractions, renderCompanionPng, renderMineralMapPng } from './render';
 
@@ -46,6 +48,8 @@ interface StoredMapJson {
   companions: { name: string; file: string }[];
   /** the instrument's field layout (TIMA), map pixels; absent for other maps and maps stored before */
   fields?: FieldRect[];
+  /** import-eds --crop: this map's box in the map as exported (pixel u, v here is u + x, v + y there) */
+  crop?: MapCrop;
 }
 
 function leBytes(a: Uint16Array | Float32Array): Uint8Array {
@@ -72,6 +76,16 @@ function checkMap(map: MineralMap, where: string): void {
   for (const c of map.companions) if (c.data.length !== n) throw invalidInput(`${where}: companion ${c.name} has ${c.data.length} values for ${n} pixels.`);
   if (map.measured && map.measured.length !== n) throw invalidInput(`${where}: the measured-area mask has ${map.measured.length} values for ${n} pixels.`);
   if (map.fields) checkFields(map.fields, map.width, map.height, `${where}: its field layout`);
+  if (map.crop) checkCrop(map.crop, map.width, map.height, where);
+}
+
+/** A recorded crop: whole pixels, its size the map's, inside the map it was cut from. */
+function checkCrop(c: unknown, width: number, height: number, where: string): asserts c is MapCrop {
+  const k = c as Partial<MapCrop> | null;
+  const int = (x: unknown, min: number): x is number => Number.isInteger(x) && (x as number) >= min;
+  const ok = !!k && typeof k === 'object' && int(k.x, 0) && int(k.y, 0) && k.width === width && k.height === height &&
+    int(k.fromWidth, 1) && int(k.fromHeight, 1) && k.x + width <= k.fromWidth && k.y + height <= k.fromHeight;
+  if (!ok) throw invalidInput(`${where}: its crop record is not a box of whole pixels the map's size inside the map it was cut from.`);
 }
 
 const MAX_FIELDS = 100_000;
@@ -123,6 +137,7 @@ export async function saveMineralMap(dir: string, map: MineralMap): Promise<void
       ...(map.measured ? { measured: 'measured.u8' } : {}),
       companions,
       ...(map.fields ? { fields: map.fields.map((f) => ({ ...(f.name !== undefined ? { name: f.name } : {}), u0: f.u0, v0: f.v0, width: f.width, height: f.height })) } : {}),
+      ...(map.crop ? { crop: { x: map.crop.x, y: map.crop.y, width: map.crop.width, height: map.crop.height, fromWidth: map.crop.fromWidth, fromHeight: map.crop.fromHeight } } : {}),
     };
     await writeFile(join(partial, 'labels.u16'), leBytes(map.labels));
     if (map.measured) await writeFile(join(partial, 'measured.u8'), map.measured);
@@ -187,6 +202,10 @@ export async function loadMineralMap(dir: string): Promise<MineralMap> {
   if (j.fields !== undefined) {
     checkFields(j.fields, j.width, j.height, `Stored mineral map ${dir} is damaged`);
     map.fields = j.fields.map((f) => ({ ...(f.name !== undefined ? { name: f.name } : {}), u0: f.u0, v0: f.v0, width: f.width, height: f.height }));
+  }
+  if (j.crop !== undefined) {
+    checkCrop(j.crop, j.width, j.height, `Stored mineral map ${dir} is damaged`);
+    map.crop = { x: j.crop.x, y: j.crop.y, width: j.crop.width, height: j.crop.height, fromWidth: j.crop.fromWidth, fromHeight: j.crop.fromHeight };
   }
   return map;
 }

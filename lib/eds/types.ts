@@ -43,6 +43,21 @@ export interface MineralMap {
    * where the stitching cuts, tima-fields.ts), for per-field registration; absent for other maps
    */
   fields?: FieldRect[];
+  /**
+   * the box of the map as exported that this map is (petromap import-eds --crop), in its pixels: pixel
+   * (u, v) here is (u + x, v + y) there; absent for an uncropped map
+   */
+  crop?: MapCrop;
+}
+
+/** A cropped map's box in the map as exported (whole pixels) and that map's size. */
+export interface MapCrop {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  fromWidth: number;
+  fromHeight: number;
 }
 
 /** Pixels the instrument did not measure (outside every field). */

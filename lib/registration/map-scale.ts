@@ -86,7 +86,7 @@ export function checkMapScale(map: MapScaleInput, volume: { shape: readonly numb
   throw unprocessable(
     `The EDS map ${map.name ?? ''} covers ${len(map.width * map.pixelSizeUm)} × ${len(map.height * map.pixelSizeUm)} (${map.width} × ${map.height} px at ${+map.pixelSizeUm.toPrecision(4)} µm/px), ` +
       `that is ${Math.round(w)} × ${Math.round(h)} voxels of ${+voxelUm.toPrecision(4)} µm: ${times >= 10 ? Math.round(times) : +times.toPrecision(2)} times as wide as the scan (${nx} × ${ny} voxels, ${len(nx * voxelUm)} × ${len(ny * voxelUm)}). ` +
-      `The automatic search cannot cover a map that large (it would need ${mem(bytes)}, more than its ${mem(MAX_SEARCH_BYTES)}). ${why} If both are right, crop the map to the scanned area, or place it with 3 landmark pairs.`,
+      `The automatic search cannot cover a map that large (it would need ${mem(bytes)}, more than its ${mem(MAX_SEARCH_BYTES)}). ${why} If both are right, crop the map to the scanned area (on the command line: petromap import-eds <map> --crop x,y,width,height, a box in map pixels), or place it with 3 landmark pairs.`,
     { details: { searchBytes: bytes, mapVoxels: [Math.round(w), Math.round(h)], voxelUm } },
   );
 }
