@@ -179,14 +179,23 @@ export function registrationFields(map: MineralMap, model: 'auto' | Registration
   return { fields: map.fields, layout: fieldLayoutLabel({ tima: map.fields.length }) };
 }
 
-/** Register the EDS map onto the project's stored slab (no surface detection or slab extraction here). */
-export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOptions) {
-  const face = a.face ?? 'top';
+/**
+ * The stored slab of one face (refused when it is missing or belongs to another volume), the volume
+ * and the EDS map: the inputs of every job step that works on the Correlate step's slab.
+ */
+export async function slabInputs(a: { projectDir: string; volumeId: string; storePath: string; mapDir: string; mapName?: string }, face: Face) {
   const s = await readSlabFiles(a.projectDir, face);
   if (!s || s.volumeId !== a.volumeId) throw unprocessable(`The surface slab of ${face === 'bottom' ? 'the bottom face of ' : ''}this volume is missing: open the Correlate step to find the surface again.`);
   const store = await openVolume(a.storePath);
   const map = await loadMineralMap(a.mapDir);
   if (a.mapName) map.source = a.mapName;
+  return { s, store, map };
+}
+
+/** Register the EDS map onto the project's stored slab (no surface detection or slab extraction here). */
+export async function correlateRegister(a: RegisterOnSlabArgs, opts: StageOptions) {
+  const face = a.face ?? 'top';
+  const { s, store, map } = await slabInputs(a, face);
   if (a.pixelSizeUm !== undefined) map.pixelSizeUm = a.pixelSizeUm;
   const perField = registrationFields(map, a.model, a.fieldGrid);
   const slab: Slab = { width: s.width, height: s.height, data: s.data, slabToVoxel: s.slabToVoxel, normal: s.normal, sampleDepthsVox: s.sampleDepthsVox };

@@ -5,13 +5,11 @@
  * that starts from it uses (server/pipeline/correlate-scale.ts). No server state here.
  */
 import type { Affine2 } from '@/lib/coords';
-import { unprocessable, type StageOptions } from '@/lib/errors';
-import { loadMineralMap } from '@/lib/eds/store-node';
+import type { StageOptions } from '@/lib/errors';
 import { faceView, type Face } from '@/lib/registration/face-view';
 import { searchMapScale } from '@/lib/registration/scale-search';
 import type { Slab, SurfaceFit } from '@/lib/registration/types';
-import { openVolume } from '@/lib/volume/zarr-store-node';
-import { readSlabFiles } from './tasks-correlate';
+import { slabInputs } from './tasks-correlate';
 
 export interface ScaleSearchTaskArgs {
   /** absolute paths inside the workspace */
@@ -47,11 +45,7 @@ export interface ScaleSearchOutcome {
 
 export async function correlateScaleSearch(a: ScaleSearchTaskArgs, opts: StageOptions): Promise<ScaleSearchOutcome> {
   const face = a.face ?? 'top';
-  const s = await readSlabFiles(a.projectDir, face);
-  if (!s || s.volumeId !== a.volumeId) throw unprocessable(`The surface slab of ${face === 'bottom' ? 'the bottom face of ' : ''}this volume is missing: open the Correlate step to find the surface again.`);
-  const store = await openVolume(a.storePath);
-  const map = await loadMineralMap(a.mapDir);
-  if (a.mapName) map.source = a.mapName;
+  const { s, store, map } = await slabInputs(a, face);
   const slab: Slab = { width: s.width, height: s.height, data: s.data, slabToVoxel: s.slabToVoxel, normal: s.normal, sampleDepthsVox: s.sampleDepthsVox };
   const r = await searchMapScale(faceView(store, face), map, {
     surface: s.surface as SurfaceFit, extractedSlab: slab, voxelSizeAssumed: a.voxelSizeAssumed, signal: opts.signal, onProgress: opts.onProgress,
