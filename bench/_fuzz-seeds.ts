@@ -204,12 +204,15 @@ function zipRebuilder(entries: Record<string, Uint8Array>): (rng: Rng) => Mutati
 /** A 6 x 20 x 24 uint16 zstd store, chunks 4 x 16 x 16, two levels, as files (the store's own layout). */
 async function petromapStoreSeed(): Promise<SeedInput> {
   const { writeDenseVolume } = await import('../lib/volume/zarr-store-node');
-  const { readdir, readFile } = await import('node:fs/promises');
+  const { readdir, readFile, writeFile } = await import('node:fs/promises');
   const box = await scratch('petromap-fuzz-seed-');
   try {
     const dir = join(box.root, 'vol.ome.zarr');
     const data = Uint16Array.from({ length: 6 * 20 * 24 }, (_, i) => (i * 37) % 4000);
     await writeDenseVolume(dir, { meta: { shape: [6, 20, 24], dtype: 'uint16', spacingUm: [2, 2, 2], originUm: [0, 0, 0], channels: ['xray'] }, channels: [data] }, { chunk: [4, 16, 16], levels: 2 });
+    // every store gets a random storeId: a fixed one keeps the seed's bytes, and so its mutants, reproducible
+    const root = join(dir, 'zarr.json');
+    await writeFile(root, (await readFile(root, 'utf8')).replace(/"storeId": "[^"]*"/, '"storeId": "00000000-0000-4000-8000-000000000000"'));
     const files: SeedFile[] = [];
     const walk = async (rel: string): Promise<void> => {
       for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {

@@ -52,7 +52,7 @@ describe('petromap train / predict CLI', () => {
     expect(e2.message).toMatch(/--brick must be three whole numbers/);
     const e2b = await predictMain(['--volume', join(tmp, 'x'), '--model', 'm', '--out', 'o']).catch((e) => e);
     expect(e2b.message).toMatch(/^--volume: the volume store .*x does not exist/);
-    const e2c = await predictMain(['--volume', tmp, '--model', tmp, '--out', join(tmp, 'pred')]).catch((e) => e);
+    const e2c = await predictMain(['--volume', tmp, '--model', join(tmp, 'model'), '--out', join(tmp, 'pred')]).catch((e) => e);
     expect(isPetromapError(e2c, 'Conflict')).toBe(true);
     expect(e2c.message).toMatch(/lies inside the input .*never writes into its inputs/);
     const e3 = await runMain(['--volume', join(tmp, 'missing.nrrd'), '--eds', 'x', '--out', join(tmp, 'o')]).catch((e) => e);
