@@ -145,6 +145,9 @@ export async function startClusterWorker(o: ClusterWorkerOptions): Promise<Clust
       emit({ event: 'brick-skip', ...base });
       return { outcome: 'skipped', ms: 0, voxels: 0, worker: id, startedAt: t0, endedAt: Date.now() };
     }
+    // again after the awaits above (folder checks): a cancel heard meanwhile found no brick in hand to abort;
+    // from here to active.set nothing awaits, so a later cancel finds this brick in `active`
+    if (cancelled.has(d.runId)) throw new UnrecoverableError(`[petromap:Aborted] ${what}`);
     const ac = new AbortController();
     const onJobAbort = () => ac.abort(signal?.reason);
     signal?.addEventListener('abort', onJobAbort, { once: true });
